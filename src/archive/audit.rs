@@ -1,0 +1,251 @@
+//! Integrity checks and the journal as the auditor reads it.
+//!
+//! A check re-hashes every blob, re-reads the whole journal (every hash and
+//! link, going on past damage to report all of it), projects the journal
+//! afresh into an in-memory catalog and compares that with the catalog on
+//! disk. It needs no trust in the catalog: only the journal and the blobs.
+
+use super::projection::Projector;
+use super::{Actor, Archive, ArchiveError, DataDir};
+use crate::domain::event::{Event, EventBody};
+use crate::domain::hash::Sha256;
+use crate::domain::integrity::{BlobUse, IntegrityFailure, IntegrityReport};
+use crate::domain::record::{RecordId, Reference};
+use crate::domain::role::Permission;
+use crate::store::blob_fs::FsBlobStore;
+use crate::store::catalog_sled::SledCatalog;
+use crate::store::journal::audit_scan;
+use crate::store::memory::MemoryCatalog;
+use crate::store::{BlobStore, Catalog, Fixity};
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Told how a long check advances (a progress bar, a job's status).
+pub trait Progress: Sync {
+    /// A phase starts with `total` units (bytes or items).
+    fn begin(&self, phase: &str, total: u64);
+    /// `n` more units done.
+    fn advance(&self, n: u64);
+}
+
+/// Progress that nobody watches.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn begin(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+}
+
+/// The blobs the journal refers to, and which record uses each.
+#[derive(Default)]
+struct BlobUses {
+    uses: BTreeMap<Sha256, Vec<BlobUse>>,
+    references: HashMap<RecordId, Reference>,
+}
+
+impl BlobUses {
+    fn note(&mut self, event: &Event) {
+        let Ok(body) = event.body() else { return };
+        let mut add = |sha: Sha256, reference: &Reference, what: String| {
+            self.uses.entry(sha).or_default().push(BlobUse {
+                reference: reference.clone(),
+                what,
+            });
+        };
+        match body {
+            EventBody::RecordIngested {
+                record,
+                reference,
+                metadata,
+                version,
+                ..
+            } => {
+                add(version.sha256, &reference, format!("version {}", version.number));
+                add(metadata, &reference, "metadata".into());
+                self.references.insert(record, reference);
+            }
+            EventBody::VersionAdded {
+                record,
+                version,
+                metadata,
+            } => {
+                let reference = self
+                    .references
+                    .get(&record)
+                    .cloned()
+                    .unwrap_or_else(|| Reference::from_naming(record.to_string()));
+                add(version.sha256, &reference, format!("version {}", version.number));
+                add(metadata, &reference, "metadata".into());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Checks the journal, the blobs and the catalog. Events after `through`
+/// (appended while the check runs) are left for the next check.
+fn check_integrity(
+    blobs: &Arc<dyn BlobStore>,
+    journal_dir: &Path,
+    catalog: &dyn Catalog,
+    through: Option<u64>,
+    progress: &dyn Progress,
+) -> Result<IntegrityReport, ArchiveError> {
+    let mut report = IntegrityReport::default();
+    let expected: Arc<dyn Catalog> = Arc::new(MemoryCatalog::default());
+    let projector = Projector::new(Arc::clone(&expected), Arc::clone(blobs));
+    let mut uses = BlobUses::default();
+    let mut projection_failures = Vec::new();
+    progress.begin("journal", 0);
+    let scan = audit_scan(journal_dir, &mut |event| {
+        if through.is_some_and(|t| event.seq > t) {
+            return;
+        }
+        uses.note(event);
+        if let Err(reason) = projector.apply(event) {
+            projection_failures.push(IntegrityFailure::JournalEvent {
+                seq: event.seq,
+                reason: format!("cannot be applied: {reason}"),
+            });
+        }
+        progress.advance(1);
+    })?;
+    report.events_checked = scan.events;
+    report.through_seq = through.map_or(scan.last_seq, |t| t.min(scan.last_seq));
+    report.failures.extend(
+        scan.failures
+            .into_iter()
+            .filter(|(seq, _)| through.is_none_or(|t| *seq <= t))
+            .map(|(seq, reason)| IntegrityFailure::JournalEvent { seq, reason }),
+    );
+
+    let on_disk = blobs.list()?;
+    progress.begin("blobs", on_disk.len() as u64);
+    for sha in &on_disk {
+        let fixity = blobs.verify(sha, &mut |n| report.bytes_checked += n)?;
+        report.blobs_checked += 1;
+        progress.advance(1);
+        let used_by = uses.uses.get(sha).cloned();
+        match (fixity, used_by) {
+            (Fixity::Corrupt { actual, .. }, Some(used_by)) => {
+                tracing::error!(blob = %sha, %actual, "fixity: a blob is corrupt");
+                report.failures.push(IntegrityFailure::BlobCorrupt {
+                    blob: *sha,
+                    actual,
+                    used_by,
+                });
+            }
+            (_, None) => report.unreferenced_blobs += 1,
+            _ => {}
+        }
+    }
+    let present: std::collections::HashSet<&Sha256> = on_disk.iter().collect();
+    for (sha, used_by) in &uses.uses {
+        if !present.contains(sha) {
+            tracing::error!(blob = %sha, "fixity: a blob is missing");
+            report.failures.push(IntegrityFailure::BlobMissing {
+                blob: *sha,
+                used_by: used_by.clone(),
+            });
+        }
+    }
+    report.failures.extend(projection_failures);
+
+    // The catalog may lag the journal (it is replayed at the next start):
+    // compare what both have seen.
+    let seen = catalog.last_applied()?.min(report.through_seq);
+    progress.begin("catalog", 0);
+    for record in expected.records() {
+        let record = record?;
+        progress.advance(1);
+        if record.history.first().is_none_or(|h| h.seq > seen) {
+            continue;
+        }
+        report.records_checked += 1;
+        match catalog.record(&record.id)? {
+            None => report.failures.push(IntegrityFailure::CatalogMismatch {
+                reference: record.reference.clone(),
+                detail: "missing from the catalog".into(),
+            }),
+            Some(live) if live.last_seq() > seen => {}
+            Some(live) if live != record => report.failures.push(IntegrityFailure::CatalogMismatch {
+                reference: record.reference.clone(),
+                detail: differing_fields(&live, &record),
+            }),
+            Some(_) => {}
+        }
+    }
+    for live in catalog.records() {
+        let live = live?;
+        if live.history.first().is_some_and(|h| h.seq <= seen) && expected.record(&live.id)?.is_none() {
+            report.failures.push(IntegrityFailure::CatalogMismatch {
+                reference: live.reference.clone(),
+                detail: "in the catalog but not in the journal".into(),
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// Names the top-level fields that differ between two records.
+fn differing_fields(live: &crate::domain::record::Record, expected: &crate::domain::record::Record) -> String {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(live), serde_json::to_value(expected))
+    else {
+        return "they differ".into();
+    };
+    let fields: Vec<&str> = a
+        .iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    format!("fields that differ: {}", fields.join(", "))
+}
+
+/// Checks a data directory that is not open: for `coffre audit verify`,
+/// which must report a damaged journal that would stop the archive from
+/// opening. Takes the directory's lock; does not replay or write anything.
+pub fn check_integrity_offline(data_dir: &DataDir, progress: &dyn Progress) -> Result<IntegrityReport, ArchiveError> {
+    if !data_dir.is_initialised() {
+        return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
+    }
+    data_dir.lock()?;
+    let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data_dir.blobs_path())?);
+    let catalog = SledCatalog::open(&data_dir.catalog_path())?;
+    check_integrity(&blobs, &data_dir.journal_path(), &catalog, None, progress)
+}
+
+impl Archive {
+    /// Runs a full integrity check and journals its result.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn verify(&self, actor: &Actor, progress: &dyn Progress) -> Result<IntegrityReport, ArchiveError> {
+        actor.require(Permission::Audit, "run integrity checks")?;
+        let (head, _) = self.journal.head();
+        let report = check_integrity(
+            &self.blobs,
+            &self.data_dir.journal_path(),
+            &*self.catalog,
+            Some(head),
+            progress,
+        )?;
+        self.journal.append(actor.draft(EventBody::AuditVerified {
+            through_seq: report.through_seq,
+            events_checked: report.events_checked,
+            blobs_checked: report.blobs_checked,
+            bytes_checked: report.bytes_checked,
+            failures: report.failures.len() as u64,
+        }))?;
+        Ok(report)
+    }
+
+    /// Journal events after `after`, at most `limit` of them.
+    pub fn events(&self, actor: &Actor, after: u64, limit: usize) -> Result<Vec<Event>, ArchiveError> {
+        actor.require(Permission::Audit, "read the journal")?;
+        let mut out = Vec::new();
+        for event in self.journal.read_from(after.saturating_add(1))?.take(limit) {
+            out.push(event?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,108 @@
+//! The data directory: where each store lives, the marker that says an
+//! archive was created there, and the lock that keeps two processes from
+//! writing it at once.
+//!
+//! ```text
+//! coffre.json   marker: format version, creation time
+//! LOCK          held (flock) by the process that has the archive open
+//! blobs/        content-addressed blob store
+//! journal/      the event log (the truth)
+//! catalog/      sled catalog (a view; deletable)
+//! ```
+
+use super::ArchiveError;
+use chrono::{DateTime, Utc};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The data directory layout version written in the marker.
+pub const DATA_FORMAT: u32 = 1;
+
+const MARKER: &str = "coffre.json";
+
+/// A data directory, and this process's lock on it once taken.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    path: PathBuf,
+    lock: Arc<Mutex<Option<File>>>,
+}
+
+impl DataDir {
+    /// A data directory at `path` (nothing is touched yet).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        DataDir {
+            path: path.into(),
+            lock: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether an archive was created here.
+    pub fn is_initialised(&self) -> bool {
+        self.path.join(MARKER).is_file()
+    }
+
+    /// Where blobs live.
+    pub fn blobs_path(&self) -> PathBuf {
+        self.path.join("blobs")
+    }
+
+    /// Where the journal lives.
+    pub fn journal_path(&self) -> PathBuf {
+        self.path.join("journal")
+    }
+
+    /// Where the catalog lives.
+    pub fn catalog_path(&self) -> PathBuf {
+        self.path.join("catalog")
+    }
+
+    /// Creates the folder.
+    pub(super) fn create(&self) -> Result<(), ArchiveError> {
+        fs::create_dir_all(&self.path)?;
+        Ok(())
+    }
+
+    /// Takes the directory's lock for this process (once; later calls are
+    /// no-ops). Fails with `Busy` if another process holds it.
+    pub fn lock(&self) -> Result<(), ArchiveError> {
+        let mut held = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if held.is_some() {
+            return Ok(());
+        }
+        if !self.path.is_dir() {
+            return Err(ArchiveError::NotInitialised(self.path.clone()));
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.join("LOCK"))?;
+        match file.try_lock() {
+            Ok(()) => {
+                *held = Some(file);
+                Ok(())
+            }
+            Err(TryLockError::WouldBlock) => Err(ArchiveError::Busy(self.path.clone())),
+            Err(TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+
+    /// Writes the marker, durably: the archive exists from then on.
+    pub(super) fn mark_initialised(&self, at: DateTime<Utc>) -> Result<(), ArchiveError> {
+        let body = serde_json::json!({"format": DATA_FORMAT, "created": at.to_rfc3339()});
+        let temp = self.path.join(format!("{MARKER}.tmp"));
+        let mut file = File::create(&temp)?;
+        file.write_all(body.to_string().as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&temp, self.path.join(MARKER))?;
+        File::open(&self.path)?.sync_all()?;
+        Ok(())
+    }
+}

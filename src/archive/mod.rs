@@ -1,0 +1,303 @@
+//! The application service: every use case of the archive, synchronous, in
+//! one order: content to the blob store, then the event to the journal,
+//! then the views (which the journal's observer updates before answering).
+//!
+//! The HTTP and CLI adapters call only this. It knows the stores through
+//! their traits; it does not know HTTP, terminals or async runtimes.
+
+mod audit;
+mod data_dir;
+mod projection;
+mod records;
+mod tokens;
+
+pub use audit::{NoProgress, Progress, check_integrity_offline};
+pub use data_dir::DataDir;
+pub use records::{Deposit, Upload, canonical_filename};
+
+use crate::domain::clock::Clock;
+use crate::domain::event::{EventBody, EventDraft};
+use crate::domain::record::{InvalidInput, NodeCode};
+use crate::domain::role::{Permission, Role};
+use crate::store::blob_fs::FsBlobStore;
+use crate::store::catalog_sled::SledCatalog;
+use crate::store::journal::FileJournal;
+use crate::store::{BlobError, BlobStore, Catalog, CatalogError, Journal, JournalError};
+use projection::Projector;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Everything that can go wrong in a use case, split by who is at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// Bad input; names the field.
+    #[error("{0}")]
+    Invalid(#[from] InvalidInput),
+    /// No record has this reference or id.
+    #[error("no record has the reference or id {0:?}")]
+    RecordNotFound(String),
+    /// The record has no such version.
+    #[error("record {reference} has no version {version}")]
+    VersionNotFound {
+        /// The record.
+        reference: String,
+        /// The version asked for.
+        version: u32,
+    },
+    /// The content is over the configured limit.
+    #[error("the content is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The content could not be read to its end.
+    #[error("the content could not be read to its end: {0}")]
+    UploadAborted(String),
+    /// No valid token.
+    #[error("a valid API token is required")]
+    Unauthenticated,
+    /// The caller's role does not allow this.
+    #[error("the {role} role may not {action}")]
+    Forbidden {
+        /// The caller's role.
+        role: Role,
+        /// What was refused.
+        action: &'static str,
+    },
+    /// Records are never deleted directly.
+    #[error(
+        "a record cannot be deleted: records leave the archive only through a disposal \
+         (propose, approve with the archives' visa, execute) once their retention has ended"
+    )]
+    DeleteForbidden,
+    /// The data directory has not been created.
+    #[error("data directory {0} is not initialised: run `coffre init` first")]
+    NotInitialised(PathBuf),
+    /// Another process holds the data directory.
+    #[error("data directory {0} is in use by another coffre process (a running server?)")]
+    Busy(PathBuf),
+    /// A blob store failure.
+    #[error(transparent)]
+    Blob(BlobError),
+    /// A journal failure.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// A catalog failure.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// File I/O outside the stores.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// A broken internal expectation.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<BlobError> for ArchiveError {
+    fn from(e: BlobError) -> Self {
+        match e {
+            BlobError::TooLarge { limit } => ArchiveError::TooLarge { limit },
+            BlobError::Source(e) => ArchiveError::UploadAborted(e.to_string()),
+            other => ArchiveError::Blob(other),
+        }
+    }
+}
+
+/// Who is acting: a token's holder or the local command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// As written in the journal: `token:<name>`, `cli:<user>`, `system`.
+    pub name: String,
+    /// What the actor may do.
+    pub role: Role,
+}
+
+impl Actor {
+    /// The person at the command line, who holds the data directory and so
+    /// has every right.
+    pub fn command_line() -> Self {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Actor {
+            name: format!("cli:{user}"),
+            role: Role::Admin,
+        }
+    }
+
+    /// Refuses unless the actor's role grants `permission`.
+    pub fn require(&self, permission: Permission, action: &'static str) -> Result<(), ArchiveError> {
+        if self.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(ArchiveError::Forbidden {
+                role: self.role,
+                action,
+            })
+        }
+    }
+
+    fn draft(&self, body: EventBody) -> EventDraft {
+        EventDraft {
+            actor: self.name.clone(),
+            body,
+        }
+    }
+}
+
+/// Settings the archive needs once open.
+#[derive(Debug, Clone)]
+pub struct ArchiveOptions {
+    /// The largest content accepted, in bytes.
+    pub max_upload: u64,
+}
+
+/// How many stripes of per-record locks: enough that unrelated records
+/// rarely wait for each other, few enough to cost nothing.
+const RECORD_LOCK_STRIPES: usize = 64;
+
+/// An open archive.
+pub struct Archive {
+    data_dir: DataDir,
+    options: ArchiveOptions,
+    clock: Arc<dyn Clock>,
+    blobs: Arc<dyn BlobStore>,
+    catalog: Arc<dyn Catalog>,
+    journal: Arc<dyn Journal>,
+    /// Naming counters handed out in this process, by node and year; the
+    /// catalog knows those already journaled.
+    counters: Mutex<HashMap<(NodeCode, i32), u64>>,
+    /// Serialises changes to one record (version numbers).
+    record_locks: Vec<Mutex<()>>,
+}
+
+/// What `init` did.
+#[derive(Debug)]
+pub enum InitOutcome {
+    /// A new archive; here is its first admin token.
+    Created {
+        /// The token text, shown once.
+        admin_token: String,
+    },
+    /// The directory already held an archive; nothing was changed.
+    AlreadyInitialised,
+}
+
+impl Archive {
+    /// Creates an archive in `data_dir` (or says it already exists) and
+    /// issues its first admin token.
+    pub fn init(
+        data_dir: &DataDir,
+        options: ArchiveOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<InitOutcome, ArchiveError> {
+        if data_dir.is_initialised() {
+            return Ok(InitOutcome::AlreadyInitialised);
+        }
+        data_dir.create()?;
+        let archive = Archive::open_stores(data_dir.clone(), options, clock)?;
+        if archive.journal.head().0 == 0 {
+            let mut id = [0u8; 16];
+            getrandom::fill(&mut id).map_err(|e| ArchiveError::Internal(format!("random source: {e}")))?;
+            let system = Actor {
+                name: "system".into(),
+                role: Role::Admin,
+            };
+            archive.journal.append(system.draft(EventBody::ArchiveInitialized {
+                format: data_dir::DATA_FORMAT,
+                archive_id: hex::encode(id),
+            }))?;
+        }
+        let admin_token = archive.create_token(&Actor::command_line(), Role::Admin, "admin")?;
+        data_dir.mark_initialised(archive.clock.now())?;
+        Ok(InitOutcome::Created { admin_token })
+    }
+
+    /// Opens an initialised archive: takes the directory's lock, recovers
+    /// the journal's tail and brings the catalog up to the journal.
+    pub fn open(data_dir: &DataDir, options: ArchiveOptions, clock: Arc<dyn Clock>) -> Result<Self, ArchiveError> {
+        if !data_dir.is_initialised() {
+            return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
+        }
+        Archive::open_stores(data_dir.clone(), options, clock)
+    }
+
+    /// Deletes the catalog and rebuilds it from the journal (and the
+    /// metadata documents in the blob store).
+    pub fn rebuild(data_dir: &DataDir, options: ArchiveOptions, clock: Arc<dyn Clock>) -> Result<Self, ArchiveError> {
+        if !data_dir.is_initialised() {
+            return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
+        }
+        data_dir.lock()?;
+        let catalog = data_dir.catalog_path();
+        if catalog.exists() {
+            std::fs::remove_dir_all(&catalog)?;
+        }
+        tracing::info!("catalog deleted; rebuilding it from the journal");
+        Archive::open_stores(data_dir.clone(), options, clock)
+    }
+
+    fn open_stores(data_dir: DataDir, options: ArchiveOptions, clock: Arc<dyn Clock>) -> Result<Self, ArchiveError> {
+        data_dir.lock()?;
+        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data_dir.blobs_path())?);
+        let catalog: Arc<dyn Catalog> = Arc::new(SledCatalog::open(&data_dir.catalog_path())?);
+        let projector = Arc::new(Projector::new(Arc::clone(&catalog), Arc::clone(&blobs)));
+        let (journal, recovery) = FileJournal::open(&data_dir.journal_path(), Arc::clone(&clock), projector.clone())?;
+        if recovery.cut_bytes > 0 {
+            tracing::warn!(
+                bytes = recovery.cut_bytes,
+                head = recovery.head_seq,
+                "journal recovered from a torn write"
+            );
+        }
+        let (head, _) = journal.head();
+        let applied = catalog.last_applied()?;
+        if applied > head {
+            tracing::warn!(
+                applied,
+                head,
+                "the catalog is ahead of the journal (its tail was cut); rebuilding the catalog"
+            );
+            catalog.clear()?;
+        }
+        let from = catalog.last_applied()? + 1;
+        let mut replayed = 0u64;
+        for event in journal.read_from(from)? {
+            let event = event?;
+            projector
+                .apply(&event)
+                .map_err(|reason| JournalError::ViewFailed { seq: event.seq, reason })?;
+            replayed += 1;
+        }
+        if replayed > 0 {
+            tracing::info!(replayed, head, "catalog caught up with the journal");
+            catalog.flush()?;
+        }
+        let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
+        Ok(Archive {
+            data_dir,
+            options,
+            clock,
+            blobs,
+            catalog,
+            journal: Arc::new(journal),
+            counters: Mutex::new(HashMap::new()),
+            record_locks,
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &DataDir {
+        &self.data_dir
+    }
+
+    /// The largest content accepted, in bytes.
+    pub fn max_upload(&self) -> u64 {
+        self.options.max_upload
+    }
+
+    /// Writes the catalog's buffers out (at shutdown, to shorten the next
+    /// start's replay).
+    pub fn flush(&self) -> Result<(), ArchiveError> {
+        Ok(self.catalog.flush()?)
+    }
+}

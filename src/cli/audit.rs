@@ -1,0 +1,119 @@
+//! `coffre audit verify` and `coffre audit log`.
+
+use super::{Context, Failure, on_terminal, print_json};
+use crate::archive::{Progress, check_integrity_offline};
+use crate::domain::event::format_time;
+use crate::store::journal::read_events;
+use crate::wire::IntegrityReportDto;
+use clap::Subcommand;
+
+/// `coffre audit ...`
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Re-hash every blob, re-check the journal chain, compare the catalog
+    /// with the journal; exit 1 and list every failure.
+    Verify {
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the journal.
+    Log {
+        /// Start after this seq.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// One JSON object (the event as written) per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A progress bar on a terminal, nothing elsewhere.
+struct Bar(indicatif::ProgressBar);
+
+impl Progress for Bar {
+    fn begin(&self, phase: &str, total: u64) {
+        self.0.set_position(0);
+        self.0.set_length(total);
+        self.0.set_message(phase.to_owned());
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+}
+
+/// Runs an audit command.
+pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
+    match command {
+        AuditCommand::Verify { json } => verify(ctx, json),
+        AuditCommand::Log { after, json } => log(ctx, after, json),
+    }
+}
+
+fn verify(ctx: &Context, json: bool) -> Result<(), Failure> {
+    let bar = if on_terminal() {
+        indicatif::ProgressBar::new(0)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:8} {bar:40} {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = Bar(bar);
+    let report = check_integrity_offline(&ctx.config.data_dir(), &progress)?;
+    progress.0.finish_and_clear();
+    let failures = report.failures.len();
+    if json {
+        print_json(&IntegrityReportDto::from(report))?;
+    } else {
+        for failure in &report.failures {
+            println!("FAILED: {failure}");
+        }
+        println!(
+            "{} journal events through seq {}, {} blobs ({} bytes) re-hashed, {} records compared, {} unreferenced blobs: {}",
+            report.events_checked,
+            report.through_seq,
+            report.blobs_checked,
+            report.bytes_checked,
+            report.records_checked,
+            report.unreferenced_blobs,
+            if failures == 0 {
+                "all intact".to_owned()
+            } else {
+                format!("{failures} failures")
+            }
+        );
+    }
+    if failures > 0 {
+        return Err(Failure::new(1, format!("integrity check failed: {failures} failures")));
+    }
+    Ok(())
+}
+
+/// Reads the journal files directly (read-only), so it works while a
+/// server holds the data directory.
+fn log(ctx: &Context, after: u64, json: bool) -> Result<(), Failure> {
+    let dir = ctx.config.data_dir();
+    if !dir.is_initialised() {
+        return Err(crate::archive::ArchiveError::NotInitialised(dir.path().to_owned()).into());
+    }
+    let events =
+        read_events(&dir.journal_path(), after.saturating_add(1), None).map_err(|e| Failure::new(1, e.to_string()))?;
+    for event in events {
+        let event = event.map_err(|e| Failure::new(1, e.to_string()))?;
+        if json {
+            print_json(&event.to_value())?;
+        } else {
+            println!(
+                "{}\t{}\t{}\t{}\t{}",
+                event.seq,
+                format_time(&event.time),
+                event.actor,
+                event.kind,
+                serde_json::to_string(&event.payload).unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}

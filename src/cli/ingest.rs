@@ -1,0 +1,148 @@
+//! `coffre ingest`: archive files and folders, going on past bad files.
+
+use super::{Context, Failure, on_terminal, print_json};
+use crate::archive::{Actor, Deposit, Upload};
+use clap::Args;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// `coffre ingest` arguments.
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Files or folders (folders are walked recursively, in name order).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Classification node code.
+    #[arg(long)]
+    pub node: String,
+    /// Title (default: each file's name without extension).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// The documents' date, YYYY-MM-DD (default: today).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Producing service.
+    #[arg(long)]
+    pub service: Option<String>,
+    /// A metadata field, KEY=VALUE (repeatable).
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Collects the files under `paths`, in a stable order.
+fn collect_files(paths: &[PathBuf], out: &mut Vec<PathBuf>, problems: &mut Vec<(PathBuf, String)>) {
+    for path in paths {
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => match std::fs::read_dir(path) {
+                Ok(entries) => {
+                    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                    children.sort();
+                    collect_files(&children, out, problems);
+                }
+                Err(e) => problems.push((path.clone(), format!("cannot list the folder: {e}"))),
+            },
+            Ok(_) => out.push(path.clone()),
+            Err(e) => problems.push((path.clone(), format!("cannot read: {e}"))),
+        }
+    }
+}
+
+fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+    let mut fields = BTreeMap::new();
+    for pair in pairs {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| Failure::new(2, format!("--meta {pair:?}: expected KEY=VALUE")))?;
+        fields.insert(key.trim().to_owned(), value.to_owned());
+    }
+    Ok(fields)
+}
+
+/// Runs `coffre ingest`.
+pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
+    let fields = parse_meta(&args.meta)?;
+    let archive = ctx.open()?;
+    let actor = Actor::command_line();
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
+    collect_files(&args.paths, &mut files, &mut problems);
+    let bar = if on_terminal() {
+        indicatif::ProgressBar::new(files.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    for path in &files {
+        let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let deposit = Deposit {
+            node: args.node.clone(),
+            title: args.title.clone(),
+            date: args.date.clone(),
+            service: args.service.clone(),
+            fields: fields.clone(),
+        };
+        let result = File::open(path)
+            .map_err(|e| format!("cannot read: {e}"))
+            .and_then(|mut file| archive.stage(&mut file).map_err(|e| e.to_string()))
+            .and_then(|staged| {
+                archive
+                    .ingest(&actor, deposit, Upload { staged, filename })
+                    .map_err(|e| e.to_string())
+            });
+        bar.inc(1);
+        match result {
+            Ok(record) => {
+                let version = record.versions.first();
+                let sha = version.map(|v| v.sha256.hex()).unwrap_or_default();
+                bar.suspend(|| {
+                    if args.json {
+                        print_json(&serde_json::json!({
+                            "path": path.display().to_string(),
+                            "reference": record.reference.to_string(),
+                            "id": record.id.to_string(),
+                            "sha256": sha,
+                        }))
+                    } else {
+                        println!("{}\t{}\t{}\t{}", record.reference, record.id, sha, path.display());
+                        Ok(())
+                    }
+                })?;
+            }
+            Err(reason) => problems.push((path.clone(), reason)),
+        }
+    }
+    bar.finish_and_clear();
+    if let Err(e) = archive.flush() {
+        tracing::warn!(error = %e, "catalog flush failed; the next start replays the journal");
+    }
+    report_problems(&problems, files.len())
+}
+
+fn report_problems(problems: &[(PathBuf, String)], total: usize) -> Result<(), Failure> {
+    for (path, reason) in problems {
+        eprintln!("coffre: {}: {reason}", display(path));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            2,
+            format!(
+                "{} of {} files were not archived (see above)",
+                problems.len(),
+                total.max(problems.len())
+            ),
+        ))
+    }
+}
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}

@@ -1,0 +1,229 @@
+//! The command line (clap): argument parsing, one function per command, and
+//! the one table from errors to exit codes. Commands open the data directory
+//! themselves; output is text for people or, with `--json`, one JSON object
+//! per line for scripts. Progress bars appear only on a terminal.
+//!
+//! Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 3 data
+//! directory busy or not initialised, 4 refused by a rule or a permission.
+
+mod audit;
+mod ingest;
+mod records;
+
+use crate::archive::{Actor, Archive, ArchiveError, InitOutcome};
+use crate::config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD};
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::role::Role;
+use clap::{Args, Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// coffre: electronic records management and archiving.
+#[derive(Parser, Debug)]
+#[command(name = "coffre", version, about)]
+pub struct Cli {
+    /// The data directory.
+    #[arg(long = "data", global = true, env = "COFFRE_DATA", default_value = DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the data directory and print a first admin token on the last line.
+    Init,
+    /// Serve the HTTP API (initialising an empty data directory first).
+    Serve(ServeArgs),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Archive files (folders recurse).
+    Ingest(ingest::IngestArgs),
+    /// Write a record's content to a file or to standard output.
+    Get(records::GetArgs),
+    /// Show a record's metadata, versions and history.
+    Show(records::ShowArgs),
+    /// Integrity checks and the journal.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Delete the catalog and rebuild it from the journal and the blobs.
+    Rebuild,
+}
+
+/// `coffre serve` options.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "COFFRE_LISTEN", default_value = DEFAULT_LISTEN)]
+    pub listen: String,
+    /// Largest accepted upload (e.g. 2GiB, 500MB).
+    #[arg(long, env = "COFFRE_MAX_UPLOAD", default_value = DEFAULT_MAX_UPLOAD)]
+    pub max_upload: String,
+}
+
+/// `coffre token ...`
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Issue a token and print it alone on standard output.
+    Create {
+        /// admin, archivist, auditor or agent.
+        #[arg(long)]
+        role: String,
+        /// A name for people: who or what uses the token.
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// A command's failure, with its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: u8,
+    /// One line for the user.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure with `code`.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ArchiveError> for Failure {
+    fn from(e: ArchiveError) -> Self {
+        use ArchiveError as E;
+        let code = match &e {
+            E::Invalid(_)
+            | E::RecordNotFound(_)
+            | E::VersionNotFound { .. }
+            | E::TooLarge { .. }
+            | E::UploadAborted(_) => 2,
+            E::NotInitialised(_) | E::Busy(_) => 3,
+            E::Unauthenticated | E::Forbidden { .. } | E::DeleteForbidden => 4,
+            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Io(_) | E::Internal(_) => 1,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+impl From<crate::config::ConfigError> for Failure {
+    fn from(e: crate::config::ConfigError) -> Self {
+        Failure::new(2, e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::new(1, format!("I/O: {e}"))
+    }
+}
+
+/// What commands share: the configuration and the clock.
+pub struct Context {
+    config: Config,
+    clock: Arc<dyn Clock>,
+}
+
+impl Context {
+    fn open(&self) -> Result<Archive, Failure> {
+        Ok(Archive::open(
+            &self.config.data_dir(),
+            self.config.archive_options(),
+            Arc::clone(&self.clock),
+        )?)
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), Failure> {
+    let (listen, max_upload) = match &cli.command {
+        Command::Serve(args) => (args.listen.as_str(), args.max_upload.as_str()),
+        _ => (DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD),
+    };
+    let config = Config::new(cli.data.clone(), listen, max_upload)?;
+    let ctx = Context {
+        config,
+        clock: Arc::new(SystemClock),
+    };
+    match cli.command {
+        Command::Init => init(&ctx),
+        Command::Serve(_) => serve(&ctx),
+        Command::Token(TokenCommand::Create { role, name }) => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                Failure::new(
+                    2,
+                    format!("{role:?} is not a role; roles are admin, archivist, auditor, agent"),
+                )
+            })?;
+            let token = ctx.open()?.create_token(&Actor::command_line(), role, &name)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Ingest(args) => ingest::run(&ctx, args),
+        Command::Get(args) => records::get(&ctx, args),
+        Command::Show(args) => records::show(&ctx, args),
+        Command::Audit(cmd) => audit::run(&ctx, cmd),
+        Command::Rebuild => {
+            let archive = Archive::rebuild(
+                &ctx.config.data_dir(),
+                ctx.config.archive_options(),
+                Arc::clone(&ctx.clock),
+            )?;
+            let count = archive.records(&Actor::command_line())?.len();
+            archive.flush()?;
+            println!("catalog rebuilt from the journal: {count} records");
+            Ok(())
+        }
+    }
+}
+
+fn init(ctx: &Context) -> Result<(), Failure> {
+    let dir = ctx.config.data_dir();
+    match Archive::init(&dir, ctx.config.archive_options(), Arc::clone(&ctx.clock))? {
+        InitOutcome::Created { admin_token } => {
+            println!("created the archive in {}", dir.path().display());
+            println!("admin token (shown once; keep it safe):");
+            println!("{admin_token}");
+        }
+        InitOutcome::AlreadyInitialised => {
+            println!("{} already holds an archive; nothing changed", dir.path().display());
+        }
+    }
+    Ok(())
+}
+
+fn serve(ctx: &Context) -> Result<(), Failure> {
+    let dir = ctx.config.data_dir();
+    if !dir.is_initialised() {
+        init(ctx)?;
+    }
+    let archive = Arc::new(ctx.open()?);
+    crate::http::serve(archive, ctx.config.listen, |addr| {
+        println!("coffre: listening on http://{addr}");
+        let _ = std::io::stdout().flush();
+        tracing::info!(%addr, data = %dir.path().display(), "serving");
+    })?;
+    Ok(())
+}
+
+/// Prints one JSON object on one line.
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let line = serde_json::to_string(value).map_err(|e| Failure::new(1, format!("encoding JSON: {e}")))?;
+    println!("{line}");
+    Ok(())
+}
+
+/// Whether standard error is a terminal (progress bars go there).
+fn on_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
+}

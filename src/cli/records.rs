@@ -1,0 +1,122 @@
+//! `coffre get` and `coffre show`.
+
+use super::{Context, Failure, print_json};
+use crate::archive::Actor;
+use crate::domain::hash::Sha256Hasher;
+use crate::wire::RecordDto;
+use clap::Args;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+
+/// `coffre get` arguments.
+#[derive(Args, Debug)]
+pub struct GetArgs {
+    /// Reference or id.
+    pub reference: String,
+    /// Write here instead of standard output.
+    #[arg(short = 'o', long = "output")]
+    pub output: Option<PathBuf>,
+    /// Version number (default: the latest).
+    #[arg(long)]
+    pub version: Option<u32>,
+}
+
+/// `coffre show` arguments.
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Reference or id.
+    pub reference: String,
+    /// As one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Copies the content out, checking on the way that it still hashes to its
+/// recorded digest: `get` never hands out silently damaged bytes.
+pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Failure> {
+    let archive = ctx.open()?;
+    let (record, version, mut reader, _) = archive.content(&Actor::command_line(), &args.reference, args.version)?;
+    let (mut sink, temp): (Box<dyn Write>, Option<PathBuf>) = match &args.output {
+        Some(path) => {
+            let temp = path.with_file_name(format!(
+                ".{}.coffre-part",
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ));
+            (Box::new(File::create(&temp)?), Some(temp))
+        }
+        None => (Box::new(io::stdout().lock()), None),
+    };
+    let mut hasher = Sha256Hasher::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        hasher.update(&buf[..n]);
+        sink.write_all(&buf[..n])?;
+    }
+    sink.flush()?;
+    drop(sink);
+    let actual = hasher.finish();
+    if actual != version.sha256 {
+        if let Some(temp) = &temp {
+            let _ = fs::remove_file(temp);
+        }
+        return Err(Failure::new(
+            1,
+            format!(
+                "the content of {} version {} is damaged: it hashes to {actual}, not {}; run `coffre audit verify`",
+                record.reference, version.number, version.sha256
+            ),
+        ));
+    }
+    if let (Some(temp), Some(path)) = (temp, &args.output) {
+        fs::rename(&temp, path)?;
+    }
+    Ok(())
+}
+
+/// Prints a record.
+pub fn show(ctx: &Context, args: ShowArgs) -> Result<(), Failure> {
+    let archive = ctx.open()?;
+    let record = archive.record(&Actor::command_line(), &args.reference)?;
+    let dto = RecordDto::from(&record);
+    if args.json {
+        return print_json(&dto);
+    }
+    println!("reference:  {}", dto.reference);
+    println!("id:         {}", dto.id);
+    println!("title:      {}", dto.title);
+    println!("node:       {}", dto.node);
+    println!("date:       {}", dto.date);
+    println!("service:    {}", dto.service.as_deref().unwrap_or("-"));
+    println!("state:      {}", dto.state);
+    println!("created:    {} by {}", dto.created_at, dto.created_by);
+    for (key, value) in &dto.fields {
+        println!("field:      {key} = {value}");
+    }
+    println!("metadata:   sha256 {}", dto.metadata_sha256);
+    for v in &dto.versions {
+        println!(
+            "version {}:  {} bytes, {}, sha256 {}, file {:?} (served as {}), {} by {}",
+            v.number,
+            v.size,
+            v.media_type,
+            v.sha256,
+            v.filename.as_deref().unwrap_or(""),
+            v.canonical_filename,
+            v.ingested_at,
+            v.ingested_by
+        );
+    }
+    for h in &dto.history {
+        println!("history:    seq {} {} {} by {}", h.seq, h.time, h.kind, h.actor);
+    }
+    Ok(())
+}

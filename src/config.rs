@@ -1,0 +1,117 @@
+//! Typed configuration: parsed from flags and environment by the CLI, then
+//! checked once here, and passed by reference to what needs it.
+
+use crate::archive::{ArchiveOptions, DataDir};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./coffre-data";
+/// The default listen address: loopback, so a fresh install exposes nothing.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// The default upload limit: 2 GiB, above any office document or scan a
+/// public body deposits, below what a disk fills by accident.
+pub const DEFAULT_MAX_UPLOAD: &str = "2GiB";
+
+/// A configuration value that does not make sense.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {field}: {problem}")]
+pub struct ConfigError {
+    /// The flag or variable.
+    pub field: &'static str,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// The checked configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where the archive lives.
+    pub data_dir: PathBuf,
+    /// Where the server listens.
+    pub listen: SocketAddr,
+    /// The largest content accepted, in bytes.
+    pub max_upload: u64,
+}
+
+impl Config {
+    /// Checks raw values.
+    pub fn new(data_dir: PathBuf, listen: &str, max_upload: &str) -> Result<Self, ConfigError> {
+        let listen = listen.parse().map_err(|e| ConfigError {
+            field: "listen",
+            problem: format!("{listen:?} is not an address like 127.0.0.1:8080 ({e})"),
+        })?;
+        let max_upload = parse_size(max_upload).map_err(|problem| ConfigError {
+            field: "max-upload",
+            problem,
+        })?;
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError {
+                field: "data",
+                problem: "the data directory path is empty".into(),
+            });
+        }
+        Ok(Config {
+            data_dir,
+            listen,
+            max_upload,
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> DataDir {
+        DataDir::new(self.data_dir.clone())
+    }
+
+    /// What the archive needs of the configuration.
+    pub fn archive_options(&self) -> ArchiveOptions {
+        ArchiveOptions {
+            max_upload: self.max_upload,
+        }
+    }
+}
+
+/// Parses a size such as `1024`, `10MB`, `2GiB` (decimal and binary units).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 2GiB or 500MB"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1_000,
+        "kib" | "k" => 1 << 10,
+        "mb" => 1_000_000,
+        "mib" | "m" => 1 << 20,
+        "gb" => 1_000_000_000,
+        "gib" | "g" => 1 << 30,
+        "tb" => 1_000_000_000_000,
+        "tib" | "t" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "{text:?}: unknown unit (use B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("{text:?} is zero or too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("99999999999TiB").is_err());
+    }
+}

@@ -1,0 +1,447 @@
+//! Journal events: what happened, in a canonical, hash-chained form.
+//!
+//! An event is the object `{v, seq, time, actor, kind, payload, prev_hash,
+//! hash}`. Its `hash` is the SHA-256 of the *canonical encoding* (version 1)
+//! of the same object without `hash`:
+//!
+//! * JSON with no insignificant whitespace;
+//! * object keys sorted by their UTF-8 bytes, at every depth;
+//! * strings escaped minimally: `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`,
+//!   other control characters as `\u00xx` (lowercase hex), everything else
+//!   as its UTF-8 bytes;
+//! * numbers are integers only (no fraction, no exponent);
+//! * `time` is RFC 3339 UTC with exactly six fractional digits and `Z`.
+//!
+//! The line written to a journal segment is the canonical encoding of the
+//! whole event (hash included) followed by `\n`. `schemas/journal-event.schema.json`
+//! documents the same for auditors. This module does no I/O: reading and
+//! writing segments is `store::journal`'s work.
+
+use super::hash::Sha256;
+use super::record::{NodeCode, RecordId, Reference};
+use super::role::Role;
+use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The version of the event format and of its canonical encoding.
+pub const EVENT_FORMAT: u64 = 1;
+
+/// An event that failed to decode or to verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    /// The line is not a JSON object with the expected fields.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// The value holds something the canonical encoding forbids.
+    #[error("not canonical: {0}")]
+    NotCanonical(String),
+    /// The stored hash is not the hash of the content.
+    #[error("hash mismatch: stored {stored}, computed {computed}")]
+    HashMismatch {
+        /// The hash written in the event.
+        stored: Sha256,
+        /// The hash of its content.
+        computed: Sha256,
+    },
+    /// The payload does not match its kind.
+    #[error("payload of a {kind} event: {reason}")]
+    BadPayload {
+        /// The event kind.
+        kind: String,
+        /// What serde said.
+        reason: String,
+    },
+}
+
+/// What the content of a version is, as the journal records it. The original
+/// file name is descriptive metadata and lives in the metadata document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionFacts {
+    /// Version number, from 1.
+    pub number: u32,
+    /// Digest of the content blob.
+    pub sha256: Sha256,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type sniffed from the bytes.
+    pub media_type: String,
+}
+
+/// The typed content of an event: its kind and payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload")]
+pub enum EventBody {
+    /// The archive was created.
+    #[serde(rename = "archive.initialized")]
+    ArchiveInitialized {
+        /// Data directory format version.
+        format: u32,
+        /// A random identifier of this archive.
+        archive_id: String,
+    },
+    /// An API token was issued. Only its hash is kept.
+    #[serde(rename = "token.created")]
+    TokenCreated {
+        /// SHA-256 of the token text.
+        token_sha256: Sha256,
+        /// What the token may do.
+        role: Role,
+        /// A name for people.
+        name: String,
+    },
+    /// A record was deposited with its first version.
+    #[serde(rename = "record.ingested")]
+    RecordIngested {
+        /// New record id.
+        record: RecordId,
+        /// Reference given by the naming engine.
+        reference: Reference,
+        /// Classification node.
+        node: NodeCode,
+        /// The counter period (the year of the reference).
+        year: i32,
+        /// The counter value used in the reference.
+        number: u64,
+        /// The record's date.
+        date: NaiveDate,
+        /// Producing service.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
+        /// Digest of the descriptive metadata document (a blob).
+        metadata: Sha256,
+        /// The first version.
+        version: VersionFacts,
+    },
+    /// A new version was added to a record.
+    #[serde(rename = "version.added")]
+    VersionAdded {
+        /// The record.
+        record: RecordId,
+        /// The new version.
+        version: VersionFacts,
+        /// Digest of the record's updated descriptive metadata document.
+        metadata: Sha256,
+    },
+    /// An integrity check ran to its end.
+    #[serde(rename = "audit.verified")]
+    AuditVerified {
+        /// The last journal seq the check covered.
+        through_seq: u64,
+        /// Events whose hash and chain were checked.
+        events_checked: u64,
+        /// Blobs re-hashed.
+        blobs_checked: u64,
+        /// Bytes re-hashed.
+        bytes_checked: u64,
+        /// Failures found.
+        failures: u64,
+    },
+}
+
+impl EventBody {
+    /// Splits the body into its kind name and payload object.
+    fn into_parts(self) -> (String, Value) {
+        // Serialising these plain types cannot fail; an empty object is a
+        // harmless fallback that verification would still chain.
+        let mut tagged = match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let kind = match tagged.remove("kind") {
+            Some(Value::String(k)) => k,
+            _ => String::new(),
+        };
+        let payload = tagged.remove("payload").unwrap_or(Value::Object(Map::new()));
+        (kind, payload)
+    }
+}
+
+/// An event before the journal gives it a place: who did what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventDraft {
+    /// Who acts: `token:<name>`, `cli:<user>` or `system`.
+    pub actor: String,
+    /// What happened.
+    pub body: EventBody,
+}
+
+/// An event as written in the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Format version.
+    pub v: u64,
+    /// Position in the journal, from 1, without gaps.
+    pub seq: u64,
+    /// When it was committed (UTC, microseconds).
+    pub time: DateTime<Utc>,
+    /// Who acted.
+    pub actor: String,
+    /// Event kind, such as `record.ingested`.
+    pub kind: String,
+    /// Kind-specific payload.
+    pub payload: Value,
+    /// Hash of the previous event ([`Sha256::ZERO`] for the first).
+    pub prev_hash: Sha256,
+    /// Hash of this event's canonical encoding without `hash`.
+    pub hash: Sha256,
+}
+
+impl Event {
+    /// Places a draft at `seq`, after the event hashed `prev_hash`.
+    pub fn seal(draft: EventDraft, seq: u64, time: DateTime<Utc>, prev_hash: Sha256) -> Self {
+        let (kind, payload) = draft.body.into_parts();
+        let mut event = Event {
+            v: EVENT_FORMAT,
+            seq,
+            time: time.trunc_subsecs(6),
+            actor: draft.actor,
+            kind,
+            payload,
+            prev_hash,
+            hash: Sha256::ZERO,
+        };
+        // Payloads come from EventBody, whose fields are never floats, so
+        // the canonical encoding always succeeds.
+        event.hash = hash_of_unsealed(&event.unsealed_value()).unwrap_or(Sha256::ZERO);
+        event
+    }
+
+    /// The typed body, decoded from kind and payload.
+    pub fn body(&self) -> Result<EventBody, EventError> {
+        let tagged = serde_json::json!({"kind": self.kind, "payload": self.payload});
+        serde_json::from_value(tagged).map_err(|e| EventError::BadPayload {
+            kind: self.kind.clone(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn unsealed_value(&self) -> Value {
+        let mut map = Map::new();
+        map.insert("v".into(), Value::from(self.v));
+        map.insert("seq".into(), Value::from(self.seq));
+        map.insert("time".into(), Value::from(format_time(&self.time)));
+        map.insert("actor".into(), Value::from(self.actor.clone()));
+        map.insert("kind".into(), Value::from(self.kind.clone()));
+        map.insert("payload".into(), self.payload.clone());
+        map.insert("prev_hash".into(), Value::from(self.prev_hash.to_string()));
+        Value::Object(map)
+    }
+
+    /// The whole event as JSON (hash included).
+    pub fn to_value(&self) -> Value {
+        let mut value = self.unsealed_value();
+        if let Value::Object(map) = &mut value {
+            map.insert("hash".into(), Value::from(self.hash.to_string()));
+        }
+        value
+    }
+
+    /// The journal line: canonical encoding of the whole event, then `\n`.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512);
+        // See `seal`: an event built here is always canonical.
+        let _ = write_canonical(&self.to_value(), &mut out);
+        out.push(b'\n');
+        out
+    }
+
+    /// Decodes a journal line (without its `\n`) and checks that its hash is
+    /// the hash of its content. Chain links are the reader's to check.
+    pub fn from_line(line: &[u8]) -> Result<Self, EventError> {
+        let (event, computed) = Self::decode(line)?;
+        if event.hash != computed {
+            return Err(EventError::HashMismatch {
+                stored: event.hash,
+                computed,
+            });
+        }
+        Ok(event)
+    }
+
+    /// Decodes a journal line without judging it: the event as written and
+    /// the hash its content actually has. Auditing tools use this to go on
+    /// past a damaged event and report every one.
+    pub fn decode(line: &[u8]) -> Result<(Self, Sha256), EventError> {
+        let value: Value = serde_json::from_slice(line).map_err(|e| EventError::Malformed(e.to_string()))?;
+        let Value::Object(mut map) = value else {
+            return Err(EventError::Malformed("not a JSON object".into()));
+        };
+        let stored = digest_field(&map, "hash")?;
+        map.remove("hash");
+        let computed = hash_of_unsealed(&Value::Object(map.clone()))?;
+        let event = Event {
+            v: uint_field(&map, "v")?,
+            seq: uint_field(&map, "seq")?,
+            time: {
+                let text = str_field(&map, "time")?;
+                DateTime::parse_from_rfc3339(text)
+                    .map_err(|e| EventError::Malformed(format!("time: {e}")))?
+                    .with_timezone(&Utc)
+            },
+            actor: str_field(&map, "actor")?.to_owned(),
+            kind: str_field(&map, "kind")?.to_owned(),
+            payload: map.get("payload").cloned().unwrap_or(Value::Null),
+            prev_hash: digest_field(&map, "prev_hash")?,
+            hash: stored,
+        };
+        if map.len() != 7 {
+            return Err(EventError::Malformed("unexpected or missing fields".into()));
+        }
+        Ok((event, computed))
+    }
+}
+
+/// Formats an event time: RFC 3339, UTC, six fractional digits, `Z`.
+pub fn format_time(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn str_field<'a>(map: &'a Map<String, Value>, name: &str) -> Result<&'a str, EventError> {
+    map.get(name)
+        .and_then(Value::as_str)
+        .ok_or_else(|| EventError::Malformed(format!("{name}: missing or not a string")))
+}
+
+fn uint_field(map: &Map<String, Value>, name: &str) -> Result<u64, EventError> {
+    map.get(name)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| EventError::Malformed(format!("{name}: missing or not an unsigned integer")))
+}
+
+fn digest_field(map: &Map<String, Value>, name: &str) -> Result<Sha256, EventError> {
+    Sha256::parse(str_field(map, name)?).map_err(|e| EventError::Malformed(format!("{name}: {e}")))
+}
+
+fn hash_of_unsealed(value: &Value) -> Result<Sha256, EventError> {
+    let mut bytes = Vec::with_capacity(512);
+    write_canonical(value, &mut bytes)?;
+    Ok(Sha256::of(&bytes))
+}
+
+/// Writes the canonical encoding (version 1) of `value` into `out`.
+pub fn write_canonical(value: &Value, out: &mut Vec<u8>) -> Result<(), EventError> {
+    match value {
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Number(n) => {
+            if let Some(i) = n.as_u64() {
+                out.extend_from_slice(i.to_string().as_bytes());
+            } else if let Some(i) = n.as_i64() {
+                out.extend_from_slice(i.to_string().as_bytes());
+            } else {
+                return Err(EventError::NotCanonical(format!("number {n} is not an integer")));
+            }
+        }
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out)?;
+            }
+            out.push(b']');
+        }
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            out.push(b'{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_string(key, out);
+                out.push(b':');
+                if let Some(v) = map.get(key) {
+                    write_canonical(v, out)?;
+                }
+            }
+            out.push(b'}');
+        }
+    }
+    Ok(())
+}
+
+fn write_string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\u{8}' => out.extend_from_slice(b"\\b"),
+            '\u{c}' => out.extend_from_slice(b"\\f"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn draft(name: &str) -> EventDraft {
+        EventDraft {
+            actor: "cli:test".into(),
+            body: EventBody::TokenCreated {
+                token_sha256: Sha256::of(name.as_bytes()),
+                role: Role::Agent,
+                name: name.into(),
+            },
+        }
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 123_456_789).unwrap_or_default()
+    }
+
+    #[test]
+    fn canonical_encoding_sorts_keys_and_escapes() {
+        let v = serde_json::json!({"b": 1, "a": "é\n\u{1}\"", "c": [true, null, -3]});
+        let mut out = Vec::new();
+        write_canonical(&v, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"a\":\"é\\n\\u0001\\\"\",\"b\":1,\"c\":[true,null,-3]}"
+        );
+        assert!(write_canonical(&serde_json::json!(1.5), &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn a_sealed_event_round_trips_through_its_line() {
+        let e = Event::seal(draft("x"), 7, at(1_700_000_000), Sha256::of(b"prev"));
+        let line = e.to_line();
+        assert_eq!(line.last(), Some(&b'\n'));
+        let back = Event::from_line(&line[..line.len() - 1]).unwrap();
+        assert_eq!(back, e);
+        assert_eq!(back.body().unwrap(), draft("x").body);
+    }
+
+    #[test]
+    fn an_edited_event_fails_its_hash() {
+        let e = Event::seal(draft("alice"), 1, at(0), Sha256::ZERO);
+        let line = String::from_utf8(e.to_line()).unwrap().replace("alice", "alicf");
+        let err = Event::from_line(line.trim_end().as_bytes()).unwrap_err();
+        assert!(matches!(err, EventError::HashMismatch { .. }), "{err}");
+    }
+
+    proptest! {
+        #[test]
+        fn any_name_round_trips(name in any::<String>(), seq in 1u64..u64::MAX, secs in 0i64..4_000_000_000) {
+            let e = Event::seal(draft(&name), seq, at(secs), Sha256::of(b"p"));
+            let line = e.to_line();
+            let back = Event::from_line(&line[..line.len() - 1]).unwrap();
+            prop_assert_eq!(back, e);
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The domain core: records, versions, journal events, naming, roles and
+//! integrity findings, as plain Rust types and pure rules.
+//!
+//! Invariant: nothing here performs I/O, spawns threads or names a storage,
+//! HTTP or async crate. Storage lives in `store`, use cases in `archive`.
+
+pub mod clock;
+pub mod event;
+pub mod hash;
+pub mod integrity;
+pub mod media_type;
+pub mod naming;
+pub mod record;
+pub mod role;

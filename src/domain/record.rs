@@ -1,0 +1,360 @@
+//! Records and their versions: the identifiers, the descriptive metadata and
+//! the catalog's view of one archived document.
+//!
+//! Identifiers are parsed once, at the edge, into the newtypes here; the rest
+//! of the program never handles a record id or a node code as a bare string.
+
+use super::hash::Sha256;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Why a piece of deposit input was refused; `field` names what was wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct InvalidInput {
+    /// The field or argument at fault, as the user wrote it.
+    pub field: String,
+    /// What is wrong with it, for a person.
+    pub problem: String,
+}
+
+impl InvalidInput {
+    /// An error about `field`.
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A record's permanent identifier: a UUIDv7, so ids sort by creation time.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordId(uuid::Uuid);
+
+impl RecordId {
+    /// A new identifier for a record created at `at`.
+    pub fn new_at(at: DateTime<Utc>) -> Self {
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            at.timestamp().max(0) as u64,
+            at.timestamp_subsec_nanos(),
+        );
+        Self(uuid::Uuid::new_v7(ts))
+    }
+
+    /// Parses the hyphenated form.
+    pub fn parse(text: &str) -> Option<Self> {
+        uuid::Uuid::try_parse(text).ok().map(Self)
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+impl fmt::Debug for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The code of a classification plan node, such as `FIN-FAC`.
+///
+/// Until a plan is published a node code is free text within these rules:
+/// 1 to 32 characters among `A-Z`, `0-9`, `-` and `_`, starting with a
+/// letter or digit. Lower case is folded to upper case.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeCode(String);
+
+/// The longest node code accepted; references and file names embed it.
+const NODE_CODE_MAX: usize = 32;
+
+impl NodeCode {
+    /// Parses and normalises a node code.
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        let code = text.trim().to_ascii_uppercase();
+        let ok_char = |c: char| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-' || c == '_';
+        if code.is_empty() || code.len() > NODE_CODE_MAX {
+            return Err(InvalidInput::new(
+                "node",
+                format!("a node code has 1 to {NODE_CODE_MAX} characters, got {:?}", text),
+            ));
+        }
+        if !code.chars().all(ok_char) || !code.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err(InvalidInput::new(
+                "node",
+                format!("a node code uses only A-Z, 0-9, '-' and '_', got {text:?}"),
+            ));
+        }
+        Ok(Self(code))
+    }
+
+    /// The code as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NodeCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for NodeCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// A record's human reference, such as `FIN-FAC-2025-000042`, given by the
+/// naming engine and never reused.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Reference(String);
+
+impl Reference {
+    /// Wraps a reference produced by the naming engine or read back from the
+    /// journal.
+    pub fn from_naming(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The reference as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// The descriptive part of a record: what may name people and so must be
+/// erasable. The journal commits to it by the hash of its JSON document,
+/// which is stored as a blob (see `schemas/record-metadata.schema.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DescriptiveMetadata {
+    /// Format version of this document.
+    pub v: u32,
+    /// The record it describes; makes every document unique to its record,
+    /// so erasing one record's metadata never touches another's.
+    pub record: RecordId,
+    /// The title.
+    pub title: String,
+    /// Free string fields.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// The original file name of each version, in version order.
+    #[serde(default)]
+    pub filenames: Vec<Option<String>>,
+}
+
+/// The format version written into new descriptive metadata documents.
+pub const METADATA_FORMAT: u32 = 1;
+
+impl DescriptiveMetadata {
+    /// The canonical bytes of this document (compact JSON, fixed key order).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising a struct of strings and maps cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// One immutable version of a record's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    /// 1 for the first version, then 2, 3, ...
+    pub number: u32,
+    /// Digest of the content blob.
+    pub sha256: Sha256,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type sniffed from the bytes.
+    pub media_type: String,
+    /// Original file name, as the depositor gave it (never used as a path).
+    pub filename: Option<String>,
+    /// When the version was deposited.
+    pub ingested_at: DateTime<Utc>,
+    /// Who deposited it.
+    pub ingested_by: String,
+    /// The journal event that added it.
+    pub seq: u64,
+}
+
+/// A record's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordState {
+    /// Live: readable, within its retention period or awaiting disposal.
+    Active,
+}
+
+impl RecordState {
+    /// The state's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordState::Active => "active",
+        }
+    }
+}
+
+/// One line of a record's history: an event that touched it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// Journal sequence number.
+    pub seq: u64,
+    /// When it happened.
+    pub time: DateTime<Utc>,
+    /// Who did it.
+    pub actor: String,
+    /// The event kind.
+    pub kind: String,
+}
+
+/// A record as the catalog holds it: the projection of its journal events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Permanent identifier.
+    pub id: RecordId,
+    /// Human reference.
+    pub reference: Reference,
+    /// Title (from the descriptive metadata).
+    pub title: String,
+    /// Classification node.
+    pub node: NodeCode,
+    /// The record's own date (the document's date, not the deposit's).
+    pub date: NaiveDate,
+    /// Producing service.
+    pub service: Option<String>,
+    /// Free string fields (from the descriptive metadata).
+    pub fields: BTreeMap<String, String>,
+    /// Digest of the current descriptive metadata document.
+    pub metadata_sha256: Sha256,
+    /// Every descriptive metadata document the record has had, oldest first.
+    pub metadata_history: Vec<Sha256>,
+    /// Versions, oldest first.
+    pub versions: Vec<Version>,
+    /// Lifecycle state.
+    pub state: RecordState,
+    /// When the record was created.
+    pub created_at: DateTime<Utc>,
+    /// Who created it.
+    pub created_by: String,
+    /// Events that touched the record, oldest first.
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Record {
+    /// The version numbered `number`, or the latest when `None`.
+    pub fn version(&self, number: Option<u32>) -> Option<&Version> {
+        match number {
+            None => self.versions.last(),
+            Some(n) => self.versions.iter().find(|v| v.number == n),
+        }
+    }
+
+    /// The sequence number of the last event that touched the record.
+    pub fn last_seq(&self) -> u64 {
+        self.history.last().map_or(0, |h| h.seq)
+    }
+}
+
+/// Checks a free field name: 1 to 64 characters among letters, digits, `_`,
+/// `-` and `.`, so that fields can later be named in templates and queries.
+pub fn check_field_name(name: &str) -> Result<(), InvalidInput> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidInput::new(
+            format!("fields.{name}"),
+            "a field name has 1 to 64 letters, digits, '_', '-' or '.'",
+        ))
+    }
+}
+
+/// The longest title accepted, in characters.
+pub const TITLE_MAX: usize = 1000;
+
+/// Checks a title: not blank, at most [`TITLE_MAX`] characters, no control
+/// characters.
+pub fn check_title(title: &str) -> Result<String, InvalidInput> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(InvalidInput::new("title", "the title is empty"));
+    }
+    if title.chars().count() > TITLE_MAX {
+        return Err(InvalidInput::new(
+            "title",
+            format!("the title is longer than {TITLE_MAX} characters"),
+        ));
+    }
+    if title.chars().any(char::is_control) {
+        return Err(InvalidInput::new("title", "the title contains control characters"));
+    }
+    Ok(title.to_owned())
+}
+
+/// Parses a `YYYY-MM-DD` date.
+pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, InvalidInput> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| InvalidInput::new(field, format!("expected a date as YYYY-MM-DD, got {text:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_codes_are_normalised_and_checked() {
+        assert_eq!(
+            NodeCode::parse(" fin-fac ").map(|n| n.to_string()),
+            Ok("FIN-FAC".into())
+        );
+        assert!(NodeCode::parse("").is_err());
+        assert!(NodeCode::parse("FIN/FAC").is_err());
+        assert!(NodeCode::parse("-FIN").is_err());
+        assert!(NodeCode::parse(&"A".repeat(33)).is_err());
+        assert!(NodeCode::parse("ÉTAT").is_err());
+    }
+
+    #[test]
+    fn titles_and_dates_are_checked() {
+        assert_eq!(check_title("  Facture  ").as_deref(), Ok("Facture"));
+        assert!(check_title(" ").is_err());
+        assert!(check_title("a\u{7}b").is_err());
+        assert!(parse_date("date", "2025-02-30").is_err());
+        assert_eq!(
+            parse_date("date", "2024-02-29").map(|d| d.to_string()),
+            Ok("2024-02-29".into())
+        );
+    }
+
+    #[test]
+    fn record_ids_sort_by_time() {
+        let a = RecordId::new_at(DateTime::from_timestamp(1_000, 0).unwrap());
+        let b = RecordId::new_at(DateTime::from_timestamp(2_000, 0).unwrap());
+        assert!(a < b);
+        assert_eq!(RecordId::parse(&a.to_string()), Some(a));
+    }
+}

@@ -1,0 +1,89 @@
+//! Who may do what: the four roles and the permissions each one grants.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The role an API token carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Runs the system: everything.
+    Admin,
+    /// Defines the plan and rules, runs disposal and transfers.
+    Archivist,
+    /// Verifies integrity and reads the trail; reads records to check them.
+    Auditor,
+    /// Deposits, searches and reads records.
+    Agent,
+}
+
+/// One thing a caller may be allowed to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read records and their content.
+    ReadRecords,
+    /// Deposit records and versions.
+    Deposit,
+    /// Change metadata, classification, holds, disposals.
+    ManageRecords,
+    /// Read the journal and run integrity checks.
+    Audit,
+    /// Issue API tokens.
+    ManageTokens,
+}
+
+impl Role {
+    /// Every role, for listings and parsing.
+    pub const ALL: [Role; 4] = [Role::Admin, Role::Archivist, Role::Auditor, Role::Agent];
+
+    /// The role's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Archivist => "archivist",
+            Role::Auditor => "auditor",
+            Role::Agent => "agent",
+        }
+    }
+
+    /// Parses a role name.
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text.trim())
+    }
+
+    /// Whether this role grants `permission`.
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Admin => true,
+            Role::Archivist => matches!(permission, ReadRecords | Deposit | ManageRecords),
+            Role::Auditor => matches!(permission, ReadRecords | Audit),
+            Role::Agent => matches!(permission, ReadRecords | Deposit),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_grant_what_the_interface_says() {
+        assert!(Role::Agent.allows(Permission::Deposit));
+        assert!(!Role::Agent.allows(Permission::ManageTokens));
+        assert!(!Role::Agent.allows(Permission::Audit));
+        assert!(Role::Auditor.allows(Permission::Audit));
+        assert!(!Role::Auditor.allows(Permission::Deposit));
+        assert!(Role::Admin.allows(Permission::ManageTokens));
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("root"), None);
+    }
+}

@@ -1,0 +1,68 @@
+//! Authentication: a middleware on `/api/v1` resolves the `Authorization:
+//! Bearer` token before anything else about the request is looked at (so a
+//! bad token is a 401 even when the body is bad too), and the [`Caller`]
+//! extractor hands the result to handlers.
+
+use super::error::ApiError;
+use crate::archive::{Actor, Archive, ArchiveError};
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+use std::future::{Ready, ready};
+
+/// Paths under `/api/v1` readable without a token: the API's description.
+const PUBLIC_PATHS: &[&str] = &["/api/v1/openapi.json"];
+
+/// The authenticated caller.
+pub struct Caller(pub Actor);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            req.extensions()
+                .get::<Actor>()
+                .cloned()
+                .map(Caller)
+                .ok_or_else(|| ArchiveError::Unauthenticated.into()),
+        )
+    }
+}
+
+fn bearer(req: &ServiceRequest) -> Option<String> {
+    req.headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// Resolves the token, or answers 401 without calling the handler.
+pub async fn require_token(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if PUBLIC_PATHS.contains(&req.path()) {
+        return Ok(next.call(req).await?.map_into_left_body());
+    }
+    let token = bearer(&req);
+    let archive = req.app_data::<web::Data<Archive>>().cloned();
+    let resolved: Result<Actor, ApiError> = async move {
+        let token = token.ok_or(ArchiveError::Unauthenticated)?;
+        let archive = archive.ok_or_else(|| ApiError::internal("archive missing from app data"))?;
+        Ok(web::block(move || archive.authenticate(&token)).await??)
+    }
+    .await;
+    match resolved {
+        Ok(actor) => {
+            req.extensions_mut().insert(actor);
+            Ok(next.call(req).await?.map_into_left_body())
+        }
+        Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+    }
+}

@@ -1,0 +1,90 @@
+//! The one API error: every failure becomes an HTTP status and a stable
+//! snake_case code, written once in [`ApiError::from`]'s table. Internal
+//! details go to the log, never to the client.
+
+use crate::archive::ArchiveError;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use std::fmt;
+
+/// An error answered as `{"error": {"code", "message"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    /// An error with its status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 400 with `code`.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 500, logging the detail and telling the client only that it happened.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "an internal error occurred; it has been logged",
+        )
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(serde_json::json!({
+            "error": {"code": self.code, "message": self.message}
+        }))
+    }
+}
+
+impl From<ArchiveError> for ApiError {
+    fn from(e: ArchiveError) -> Self {
+        use ArchiveError as E;
+        let (status, code) = match &e {
+            E::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+            E::RecordNotFound(_) => (StatusCode::NOT_FOUND, "record_not_found"),
+            E::VersionNotFound { .. } => (StatusCode::NOT_FOUND, "version_not_found"),
+            E::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            E::UploadAborted(_) => (StatusCode::BAD_REQUEST, "upload_incomplete"),
+            E::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            E::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            E::DeleteForbidden => (StatusCode::CONFLICT, "retention_forbids_delete"),
+            E::NotInitialised(_) | E::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Io(_) | E::Internal(_) => return ApiError::internal(e),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        ApiError::internal(e)
+    }
+}

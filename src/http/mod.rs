@@ -1,0 +1,132 @@
+//! The HTTP adapter (actix-web): routes under `/api/v1`, the token
+//! extractor, wire types and the one error table. Handlers only translate:
+//! every use case runs in `archive`, on a blocking thread (`web::block`),
+//! never on a server worker.
+//!
+//! Invariant: only this module names actix.
+
+mod audit;
+mod auth;
+
+mod error;
+mod records;
+mod tokens;
+
+pub use error::ApiError;
+
+use crate::archive::Archive;
+use crate::jobs::VerifyJobs;
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpResponse, HttpServer};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use utoipa::OpenApi;
+
+/// The OpenAPI description, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
+    paths(
+        records::deposit, records::show, records::content, records::add_version, records::delete,
+        tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz
+    ),
+    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "service", security(), responses((status = 200)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such endpoint; see /api/v1/openapi.json",
+    ))
+}
+
+/// Routes and extractor settings, shared by the server and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::JsonConfig::default().limit(1024 * 1024).error_handler(|e, _| {
+        ApiError::bad_request(
+            "invalid_json",
+            format!("the request body is not the expected JSON: {e}"),
+        )
+        .into()
+    }))
+    .app_data(
+        web::QueryConfig::default()
+            .error_handler(|e, _| ApiError::bad_request("invalid_query", format!("bad query string: {e}")).into()),
+    )
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|e, _| ApiError::bad_request("invalid_path", format!("bad path: {e}")).into()),
+    )
+    .route("/healthz", web::get().to(healthz))
+    .service(
+        utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/docs/openapi.json", ApiDoc::openapi()),
+    )
+    .service(
+        web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(auth::require_token))
+            .route("/openapi.json", web::get().to(openapi_json))
+            .route("/records", web::post().to(records::deposit))
+            .route("/records/{ref}", web::get().to(records::show))
+            .route("/records/{ref}", web::delete().to(records::delete))
+            .route("/records/{ref}/content", web::get().to(records::content))
+            .route("/records/{ref}/versions", web::post().to(records::add_version))
+            .route("/tokens", web::post().to(tokens::create))
+            .route("/audit/events", web::get().to(audit::events))
+            .route("/audit/verify", web::post().to(audit::start_verify))
+            .route("/audit/verify/{job}", web::get().to(audit::verify_status)),
+    )
+    .default_service(web::to(not_found));
+}
+
+/// Serves the API on `listen` until the process is told to stop; calls
+/// `ready` with the bound address (useful with port 0).
+pub fn serve(archive: Arc<Archive>, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    let archive = Data::from(archive);
+    let jobs = Data::new(VerifyJobs::default());
+    actix_web::rt::System::new().block_on(async move {
+        let app_archive = archive.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .app_data(app_archive.clone())
+                .app_data(jobs.clone())
+                .configure(configure)
+        })
+        .bind(listen)?;
+        let bound = server.addrs().first().copied().unwrap_or(listen);
+        ready(bound);
+        server.run().await?;
+        if let Err(e) = archive.flush() {
+            tracing::warn!(error = %e, "could not flush the catalog at shutdown; the next start replays the journal");
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,456 @@
+//! Records: deposit (streamed multipart), read, content with ranges, new
+//! versions, and the refused delete.
+
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::archive::{Archive, ArchiveError, Deposit, Upload, canonical_filename};
+use crate::store::StagedBlob;
+use crate::wire::{DepositMetadataDto, RecordDto};
+use actix_multipart::{Field, Multipart, MultipartError};
+use actix_web::body::SizedStream;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{
+    self, ByteRangeSpec, ContentDisposition, DispositionParam, DispositionType, HeaderValue, Range,
+};
+use actix_web::web::{self, Bytes, Data};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use futures_util::{StreamExt, TryStreamExt};
+use serde::Deserialize;
+use std::io::{self, Read, Seek, SeekFrom};
+
+/// The largest `metadata` part accepted: descriptive metadata is small.
+const METADATA_PART_MAX: usize = 1024 * 1024;
+
+/// Multipart framing and the metadata part may add this much to a body
+/// beyond the content itself before it is judged too large up front.
+const MULTIPART_OVERHEAD: u64 = 2 * 1024 * 1024;
+
+/// After refusing an upload as too large, the rest of the body is read and
+/// dropped, up to this much, so that the client can read the 413; beyond
+/// that the connection is closed.
+const DRAIN_MAX: u64 = 64 * 1024 * 1024;
+
+/// Chunks in flight between the network and the blob writer thread.
+const UPLOAD_QUEUE: usize = 16;
+
+fn multipart_error(e: MultipartError) -> ApiError {
+    match e {
+        MultipartError::ContentDispositionMissing | MultipartError::ContentDispositionNameMissing => {
+            ApiError::bad_request(
+                "invalid_multipart",
+                "a part has no readable Content-Disposition with a name (headers, file names included, must be UTF-8)",
+            )
+        }
+        MultipartError::ContentTypeMissing
+        | MultipartError::ContentTypeIncompatible
+        | MultipartError::ContentTypeParse => ApiError::bad_request(
+            "invalid_multipart",
+            "the request must be multipart/form-data with parts 'file' and 'metadata'",
+        ),
+        other => ApiError::bad_request(
+            "invalid_multipart",
+            format!("the multipart body could not be read: {other}"),
+        ),
+    }
+}
+
+/// The original file name of a part: `filename*` (RFC 5987) if given in
+/// UTF-8, else `filename`. Never used as a path.
+fn filename_of(field: &Field) -> Result<Option<String>, ApiError> {
+    let Some(cd) = field.content_disposition() else {
+        return Ok(None);
+    };
+    if let Some(ext) = cd.get_filename_ext() {
+        return String::from_utf8(ext.value.clone())
+            .map(Some)
+            .map_err(|_| ApiError::bad_request("invalid_filename", "the file name is not valid UTF-8"));
+    }
+    Ok(cd.get_filename().map(str::to_owned))
+}
+
+/// Reads what the network side of an upload hands over.
+struct ChannelReader {
+    queue: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.queue.blocking_recv() {
+                Some(Ok(bytes)) => self.current = bytes,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+/// Streams a part into the blob store's staging area on a blocking thread,
+/// never holding the whole upload in memory.
+async fn stage_part(archive: &Data<Archive>, field: &mut Field) -> Result<Box<dyn StagedBlob>, ApiError> {
+    let (sender, queue) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
+    let writer_archive = archive.clone();
+    let writer = web::block(move || {
+        let mut reader = ChannelReader {
+            queue,
+            current: Bytes::new(),
+        };
+        writer_archive.stage(&mut reader)
+    });
+    let limit = archive.max_upload();
+    let mut received: u64 = 0;
+    let mut refused: Option<ApiError> = None;
+    while let Some(chunk) = field.next().await {
+        match chunk {
+            Ok(bytes) => {
+                received += bytes.len() as u64;
+                if received > limit {
+                    let _ = sender.send(Err(io::Error::other("upload over the size limit"))).await;
+                    refused = Some(ArchiveError::TooLarge { limit }.into());
+                    break;
+                }
+                if sender.send(Ok(bytes)).await.is_err() {
+                    break; // the writer stopped; its error says why
+                }
+            }
+            Err(e) => {
+                let _ = sender.send(Err(io::Error::other(e.to_string()))).await;
+                refused = Some(multipart_error(e));
+                break;
+            }
+        }
+    }
+    drop(sender);
+    let staged = writer.await?;
+    if let Some(error) = refused {
+        return Err(error);
+    }
+    Ok(staged?)
+}
+
+/// Reads and drops what is left of a refused body, within [`DRAIN_MAX`].
+async fn drain(mut field: Field, payload: &mut Multipart) {
+    let mut dropped = 0u64;
+    while let Some(Ok(chunk)) = field.next().await {
+        dropped += chunk.len() as u64;
+        if dropped > DRAIN_MAX {
+            return;
+        }
+    }
+    // The multipart stream waits until no field of it is alive.
+    drop(field);
+    while let Ok(Some(mut f)) = payload.try_next().await {
+        while let Some(Ok(chunk)) = f.next().await {
+            dropped += chunk.len() as u64;
+            if dropped > DRAIN_MAX {
+                return;
+            }
+        }
+    }
+}
+
+async fn read_small_part(field: &mut Field) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(multipart_error)?;
+        if out.len() + chunk.len() > METADATA_PART_MAX {
+            return Err(ApiError::bad_request(
+                "invalid_metadata",
+                format!("the metadata part is larger than {METADATA_PART_MAX} bytes"),
+            ));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// The parts of a deposit: the content (staged) and what was said of it.
+struct Parts {
+    upload: Option<Upload>,
+    metadata: Option<DepositMetadataDto>,
+}
+
+async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Multipart) -> Result<Parts, ApiError> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > archive.max_upload().saturating_add(MULTIPART_OVERHEAD)) {
+        return Err(ArchiveError::TooLarge {
+            limit: archive.max_upload(),
+        }
+        .into());
+    }
+    let mut parts = Parts {
+        upload: None,
+        metadata: None,
+    };
+    let mut seen = 0usize;
+    loop {
+        let next = match payload.try_next().await {
+            Ok(next) => next,
+            // A body that ends before its first part is an empty form.
+            Err(MultipartError::Incomplete) if seen == 0 => {
+                return Err(ApiError::bad_request(
+                    "missing_file",
+                    "the multipart body holds no part; a deposit needs a 'file' part",
+                ));
+            }
+            Err(e) => return Err(multipart_error(e)),
+        };
+        let Some(mut field) = next else { break };
+        seen += 1;
+        match field.name().unwrap_or_default() {
+            "file" => {
+                if parts.upload.is_some() {
+                    return Err(ApiError::bad_request("invalid_multipart", "more than one 'file' part"));
+                }
+                let filename = filename_of(&field)?;
+                match stage_part(archive, &mut field).await {
+                    Ok(staged) => parts.upload = Some(Upload { staged, filename }),
+                    Err(e) => {
+                        if e.code() == "payload_too_large" {
+                            drain(field, &mut payload).await;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            "metadata" => {
+                if parts.metadata.is_some() {
+                    return Err(ApiError::bad_request(
+                        "invalid_multipart",
+                        "more than one 'metadata' part",
+                    ));
+                }
+                let bytes = read_small_part(&mut field).await?;
+                let metadata = serde_json::from_slice(&bytes).map_err(|e| {
+                    ApiError::bad_request(
+                        "invalid_metadata",
+                        format!("the metadata part is not the expected JSON object: {e}"),
+                    )
+                })?;
+                parts.metadata = Some(metadata);
+            }
+            other => {
+                return Err(ApiError::bad_request(
+                    "invalid_multipart",
+                    format!("unexpected part {other:?}; a deposit has the parts 'file' and 'metadata'"),
+                ));
+            }
+        }
+    }
+    Ok(parts)
+}
+
+fn missing_file() -> ApiError {
+    ApiError::bad_request("missing_file", "the request has no 'file' part")
+}
+
+/// Deposits a record.
+#[utoipa::path(post, path = "/api/v1/records", tag = "records",
+    request_body(content_type = "multipart/form-data", description = "parts `file` (the content) and `metadata` (JSON: node, title, date, service, fields)"),
+    responses((status = 201, body = RecordDto), (status = 400), (status = 401), (status = 413), (status = 422)))]
+pub async fn deposit(
+    req: HttpRequest,
+    caller: Caller,
+    archive: Data<Archive>,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let parts = read_parts(&req, &archive, payload).await?;
+    let upload = parts.upload.ok_or_else(missing_file)?;
+    let meta = parts.metadata.unwrap_or_default();
+    let deposit = Deposit {
+        node: meta.node,
+        title: meta.title,
+        date: meta.date,
+        service: meta.service,
+        fields: meta.fields,
+    };
+    let worker = archive.clone();
+    let record = web::block(move || worker.ingest(&caller.0, deposit, upload)).await??;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/records/{}", record.reference)))
+        .json(RecordDto::from(&record)))
+}
+
+/// Adds a version.
+#[utoipa::path(post, path = "/api/v1/records/{ref}/versions", tag = "records",
+    params(("ref" = String, Path, description = "reference or id")),
+    request_body(content_type = "multipart/form-data", description = "part `file`"),
+    responses((status = 201, body = RecordDto), (status = 400), (status = 404), (status = 413)))]
+pub async fn add_version(
+    req: HttpRequest,
+    caller: Caller,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let parts = read_parts(&req, &archive, payload).await?;
+    if parts.metadata.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_multipart",
+            "a new version takes only a 'file' part",
+        ));
+    }
+    let upload = parts.upload.ok_or_else(missing_file)?;
+    let worker = archive.clone();
+    let record = web::block(move || worker.add_version(&caller.0, &key, upload)).await??;
+    Ok(HttpResponse::Created().json(RecordDto::from(&record)))
+}
+
+/// A record's metadata, versions and history.
+#[utoipa::path(get, path = "/api/v1/records/{ref}", tag = "records",
+    params(("ref" = String, Path, description = "reference or id")),
+    responses((status = 200, body = RecordDto), (status = 404)))]
+pub async fn show(caller: Caller, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let record = web::block(move || archive.record(&caller.0, &key)).await??;
+    Ok(HttpResponse::Ok().json(RecordDto::from(&record)))
+}
+
+/// Always refused: records leave only through a disposal.
+#[utoipa::path(delete, path = "/api/v1/records/{ref}", tag = "records",
+    params(("ref" = String, Path, description = "reference or id")),
+    responses((status = 409, description = "retention_forbids_delete"), (status = 404)))]
+pub async fn delete(caller: Caller, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    web::block(move || archive.delete(&caller.0, &key)).await??;
+    Err(ApiError::from(ArchiveError::DeleteForbidden))
+}
+
+/// `?version=N`.
+#[derive(Deserialize)]
+pub struct ContentQuery {
+    version: Option<u32>,
+}
+
+/// Chunks read from a blob per step when serving content.
+const SERVE_CHUNK: usize = 256 * 1024;
+
+/// A record version's bytes, with ETag, Content-Disposition and ranges.
+#[utoipa::path(get, path = "/api/v1/records/{ref}/content", tag = "records",
+    params(("ref" = String, Path, description = "reference or id"), ("version" = Option<u32>, Query, description = "version number; the latest by default")),
+    responses((status = 200, description = "the content"), (status = 206, description = "a range of it"), (status = 304), (status = 404), (status = 416)))]
+pub async fn content(
+    req: HttpRequest,
+    caller: Caller,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+    query: web::Query<ContentQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let version = query.version;
+    let (record, found, mut reader, size) = web::block(move || archive.content(&caller.0, &key, version)).await??;
+    let etag = format!("\"{}\"", found.sha256.hex());
+    let name = canonical_filename(&record, &found);
+    let mut response = HttpResponse::build(StatusCode::OK);
+    response
+        .insert_header((header::ETAG, etag.clone()))
+        .insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(name)],
+        })
+        .insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"));
+    if let Ok(v) = HeaderValue::from_str(&found.media_type) {
+        response.insert_header((header::CONTENT_TYPE, v));
+    }
+    let header_text = |name| req.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    if header_text(header::IF_NONE_MATCH).is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        return Ok(response.status(StatusCode::NOT_MODIFIED).finish());
+    }
+    let if_range_ok = header_text(header::IF_RANGE).is_none_or(|v| v.trim() == etag);
+    let mut start = 0;
+    let mut length = size;
+    if let Some(range) = header_text(header::RANGE).filter(|_| if_range_ok) {
+        match range.parse::<Range>() {
+            Ok(Range::Bytes(specs)) if specs.len() == 1 => match satisfiable(&specs[0], size) {
+                Some((first, last)) => {
+                    start = first;
+                    length = last - first + 1;
+                    response
+                        .status(StatusCode::PARTIAL_CONTENT)
+                        .insert_header((header::CONTENT_RANGE, format!("bytes {first}-{last}/{size}")));
+                }
+                None => {
+                    let mut refused = ApiError::new(
+                        StatusCode::RANGE_NOT_SATISFIABLE,
+                        "range_not_satisfiable",
+                        format!("the range {range:?} is outside the content's {size} bytes"),
+                    )
+                    .error_response();
+                    if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                        refused.headers_mut().insert(header::CONTENT_RANGE, v);
+                    }
+                    return Ok(refused);
+                }
+            },
+            // Several ranges, or a unit other than bytes: RFC 9110 lets a
+            // server ignore Range and send the whole content.
+            _ => {}
+        }
+    }
+    let (sender, queue) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
+    actix_web::rt::task::spawn_blocking(move || {
+        if let Err(e) = reader.seek(SeekFrom::Start(start)) {
+            let _ = sender.blocking_send(Err(e));
+            return;
+        }
+        let mut left = length;
+        while left > 0 {
+            let mut buf = vec![0u8; SERVE_CHUNK.min(left as usize)];
+            match reader.read(&mut buf) {
+                Ok(0) => {
+                    let _ = sender.blocking_send(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "blob shorter than recorded",
+                    )));
+                    return;
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    left -= n as u64;
+                    if sender.blocking_send(Ok(Bytes::from(buf))).is_err() {
+                        return; // the client went away
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = sender.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(queue, |mut queue| async move {
+        queue.recv().await.map(|item| (item, queue))
+    });
+    Ok(response.body(SizedStream::new(length, stream)))
+}
+
+/// The first and last byte of a range within `size` bytes, if any.
+fn satisfiable(spec: &ByteRangeSpec, size: u64) -> Option<(u64, u64)> {
+    spec.to_satisfiable_range(size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_are_clamped_to_the_content() {
+        let parse = |s: &str| match s.parse::<Range>().unwrap() {
+            Range::Bytes(v) => v[0].clone(),
+            Range::Unregistered(..) => panic!("not bytes"),
+        };
+        assert_eq!(satisfiable(&parse("bytes=0-9"), 100), Some((0, 9)));
+        assert_eq!(satisfiable(&parse("bytes=90-"), 100), Some((90, 99)));
+        assert_eq!(satisfiable(&parse("bytes=-10"), 100), Some((90, 99)));
+        assert_eq!(satisfiable(&parse("bytes=95-200"), 100), Some((95, 99)));
+        assert_eq!(satisfiable(&parse("bytes=100-"), 100), None);
+    }
+}

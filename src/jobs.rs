@@ -1,0 +1,135 @@
+//! Background work started by a request and followed by polling: for now,
+//! integrity checks (`POST /audit/verify`). Each job runs on its own thread,
+//! never on a server worker, and keeps its progress and result in memory
+//! (the result is also journaled by the check itself).
+
+use crate::archive::{Actor, Archive, Progress};
+use crate::domain::integrity::IntegrityReport;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// How many finished jobs are remembered; older ones are forgotten.
+const JOBS_KEPT: usize = 100;
+
+/// A job's state.
+#[derive(Debug, Clone)]
+pub enum JobState {
+    /// Still running.
+    Running,
+    /// Finished with a report.
+    Done(IntegrityReport),
+    /// Stopped by an error.
+    Failed(String),
+}
+
+/// What a job has done so far.
+#[derive(Debug, Default)]
+pub struct JobProgress {
+    phase: Mutex<String>,
+    total: AtomicU64,
+    done: AtomicU64,
+}
+
+impl JobProgress {
+    /// Phase name, units done, units in the phase (0 if unknown).
+    pub fn snapshot(&self) -> (String, u64, u64) {
+        let phase = self.phase.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        (
+            phase,
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Progress for JobProgress {
+    fn begin(&self, phase: &str, total: u64) {
+        *self.phase.lock().unwrap_or_else(|p| p.into_inner()) = phase.to_owned();
+        self.total.store(total, Ordering::Relaxed);
+        self.done.store(0, Ordering::Relaxed);
+    }
+
+    fn advance(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// A job as seen from outside.
+#[derive(Debug, Clone)]
+pub struct JobView {
+    /// Its id.
+    pub id: u64,
+    /// Its state.
+    pub state: JobState,
+    /// Its progress.
+    pub progress: Arc<JobProgress>,
+}
+
+struct Job {
+    state: JobState,
+    progress: Arc<JobProgress>,
+}
+
+/// The integrity-check jobs of this process.
+#[derive(Default)]
+pub struct VerifyJobs {
+    next: AtomicU64,
+    jobs: Mutex<HashMap<u64, Job>>,
+}
+
+impl VerifyJobs {
+    /// Starts a check on its own thread; returns its id.
+    pub fn start(self: &Arc<Self>, archive: Arc<Archive>, actor: Actor) -> std::io::Result<u64> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let progress = Arc::new(JobProgress::default());
+        {
+            let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            if jobs.len() >= JOBS_KEPT
+                && let Some(oldest) = jobs
+                    .iter()
+                    .filter(|(_, j)| !matches!(j.state, JobState::Running))
+                    .map(|(id, _)| *id)
+                    .min()
+            {
+                jobs.remove(&oldest);
+            }
+            jobs.insert(
+                id,
+                Job {
+                    state: JobState::Running,
+                    progress: Arc::clone(&progress),
+                },
+            );
+        }
+        let this = Arc::clone(self);
+        std::thread::Builder::new()
+            .name(format!("verify-{id}"))
+            .spawn(move || {
+                let state = match archive.verify(&actor, &*progress) {
+                    Ok(report) => JobState::Done(report),
+                    Err(e) => {
+                        tracing::error!(job = id, error = %e, "integrity check failed to run");
+                        JobState::Failed(e.to_string())
+                    }
+                };
+                if let Some(job) = this.jobs.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&id) {
+                    job.state = state;
+                }
+            })?;
+        Ok(id)
+    }
+
+    /// A job by id.
+    pub fn get(&self, id: u64) -> Option<JobView> {
+        self.jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .map(|job| JobView {
+                id,
+                state: job.state.clone(),
+                progress: Arc::clone(&job.progress),
+            })
+    }
+}

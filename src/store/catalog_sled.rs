@@ -1,0 +1,164 @@
+//! The catalog in sled: one tree, keys by prefix, each event's writes and
+//! the last applied seq stored in one atomic batch.
+//!
+//! Keys: `meta/last_seq` (u64 big-endian), `meta/format`, `rec/<id>` (the
+//! record as JSON), `ref/<reference>` (record id), `ctr/<node>/<year>`
+//! (u64 big-endian), `tok/<hex of token hash>` (token as JSON).
+//!
+//! Durability never rests on sled's flush (which, in 0.34, does not fully
+//! sync): after a crash sled comes back at some whole batch, and the
+//! archive replays the journal from there. A catalog written by another
+//! format version is cleared and rebuilt.
+
+use super::{Catalog, CatalogError, CatalogWrite, TokenEntry};
+use crate::domain::hash::Sha256;
+use crate::domain::record::{NodeCode, Record, RecordId, Reference};
+use std::path::Path;
+
+/// The layout version of the values written here. Raise it when a stored
+/// value changes shape: the catalog is then rebuilt from the journal.
+pub const CATALOG_FORMAT: u64 = 1;
+
+const LAST_SEQ: &[u8] = b"meta/last_seq";
+const FORMAT: &[u8] = b"meta/format";
+
+/// The sled catalog.
+pub struct SledCatalog {
+    db: sled::Db,
+}
+
+fn storage(e: sled::Error) -> CatalogError {
+    CatalogError::Storage(e.to_string())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, CatalogError> {
+    serde_json::from_slice(bytes).map_err(|e| CatalogError::Decode {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
+}
+
+fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CatalogError> {
+    serde_json::to_vec(value).map_err(|e| CatalogError::Storage(format!("encoding a value: {e}")))
+}
+
+fn u64_of(bytes: &[u8]) -> u64 {
+    let mut raw = [0u8; 8];
+    if bytes.len() == 8 {
+        raw.copy_from_slice(bytes);
+    }
+    u64::from_be_bytes(raw)
+}
+
+fn counter_key(node: &NodeCode, year: i32) -> Vec<u8> {
+    format!("ctr/{node}/{year}").into_bytes()
+}
+
+impl SledCatalog {
+    /// Opens (creating if needed) the catalog at `path`. A catalog of
+    /// another format is emptied, so that replay rebuilds it.
+    pub fn open(path: &Path) -> Result<Self, CatalogError> {
+        let db = sled::Config::new()
+            .path(path)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(storage)?;
+        let catalog = SledCatalog { db };
+        let format = catalog.db.get(FORMAT).map_err(storage)?.map(|v| u64_of(&v));
+        if format != Some(CATALOG_FORMAT) {
+            if format.is_some() {
+                tracing::warn!(found = ?format, expected = CATALOG_FORMAT, "catalog format changed; it will be rebuilt from the journal");
+            }
+            catalog.clear()?;
+        }
+        Ok(catalog)
+    }
+}
+
+impl Catalog for SledCatalog {
+    fn last_applied(&self) -> Result<u64, CatalogError> {
+        Ok(self.db.get(LAST_SEQ).map_err(storage)?.map_or(0, |v| u64_of(&v)))
+    }
+
+    fn apply(&self, seq: u64, writes: Vec<CatalogWrite>) -> Result<(), CatalogError> {
+        let mut batch = sled::Batch::default();
+        for write in writes {
+            match write {
+                CatalogWrite::PutRecord(record) => {
+                    batch.insert(
+                        format!("ref/{}", record.reference).into_bytes(),
+                        record.id.to_string().into_bytes(),
+                    );
+                    batch.insert(format!("rec/{}", record.id).into_bytes(), encode(&*record)?);
+                }
+                CatalogWrite::RaiseCounter { node, year, value } => {
+                    let key = counter_key(&node, year);
+                    let current = self.db.get(&key).map_err(storage)?.map_or(0, |v| u64_of(&v));
+                    if value > current {
+                        batch.insert(key, &value.to_be_bytes()[..]);
+                    }
+                }
+                CatalogWrite::PutToken(token) => {
+                    batch.insert(
+                        format!("tok/{}", token.token_sha256.hex()).into_bytes(),
+                        encode(&token)?,
+                    );
+                }
+            }
+        }
+        batch.insert(LAST_SEQ, &seq.to_be_bytes()[..]);
+        self.db.apply_batch(batch).map_err(storage)
+    }
+
+    fn record(&self, id: &RecordId) -> Result<Option<Record>, CatalogError> {
+        let key = format!("rec/{id}");
+        match self.db.get(key.as_bytes()).map_err(storage)? {
+            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn record_id(&self, reference: &Reference) -> Result<Option<RecordId>, CatalogError> {
+        let key = format!("ref/{reference}");
+        Ok(self
+            .db
+            .get(key.as_bytes())
+            .map_err(storage)?
+            .and_then(|v| std::str::from_utf8(&v).ok().and_then(RecordId::parse)))
+    }
+
+    fn records(&self) -> Box<dyn Iterator<Item = Result<Record, CatalogError>> + '_> {
+        Box::new(self.db.scan_prefix(b"rec/").map(|item| {
+            let (key, value) = item.map_err(storage)?;
+            decode(&key, &value)
+        }))
+    }
+
+    fn counter(&self, node: &NodeCode, year: i32) -> Result<u64, CatalogError> {
+        Ok(self
+            .db
+            .get(counter_key(node, year))
+            .map_err(storage)?
+            .map_or(0, |v| u64_of(&v)))
+    }
+
+    fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError> {
+        let key = format!("tok/{}", token_sha256.hex());
+        match self.db.get(key.as_bytes()).map_err(storage)? {
+            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn clear(&self) -> Result<(), CatalogError> {
+        self.db.clear().map_err(storage)?;
+        self.db
+            .insert(FORMAT, &CATALOG_FORMAT.to_be_bytes()[..])
+            .map_err(storage)?;
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), CatalogError> {
+        self.db.flush().map(|_| ()).map_err(storage)
+    }
+}

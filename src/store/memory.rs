@@ -1,0 +1,222 @@
+//! In-memory adapters of every port: for unit tests, and for the auditor's
+//! second projection of the journal (the catalog the journal implies, to
+//! compare with the one on disk). Same contracts, nothing durable.
+
+use super::{
+    BlobError, BlobRead, BlobStore, Catalog, CatalogError, CatalogWrite, Fixity, Journal, JournalError,
+    JournalObserver, StagedBlob, TokenEntry,
+};
+use crate::domain::clock::Clock;
+use crate::domain::event::{Event, EventDraft};
+use crate::domain::hash::{Sha256, Sha256Hasher};
+use crate::domain::record::{NodeCode, Record, RecordId, Reference};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Cursor, Read};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Blobs in a map.
+#[derive(Default)]
+pub struct MemoryBlobStore {
+    blobs: Arc<Mutex<HashMap<Sha256, Arc<Vec<u8>>>>>,
+}
+
+struct MemoryStaged {
+    blobs: Arc<Mutex<HashMap<Sha256, Arc<Vec<u8>>>>>,
+    sha256: Sha256,
+    bytes: Vec<u8>,
+}
+
+impl StagedBlob for MemoryStaged {
+    fn sha256(&self) -> Sha256 {
+        self.sha256
+    }
+    fn size(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn head(&self) -> &[u8] {
+        &self.bytes[..self.bytes.len().min(8192)]
+    }
+    fn commit(self: Box<Self>) -> Result<Sha256, BlobError> {
+        let MemoryStaged { blobs, sha256, bytes } = *self;
+        lock(&blobs).entry(sha256).or_insert_with(|| Arc::new(bytes));
+        Ok(sha256)
+    }
+}
+
+impl BlobStore for MemoryBlobStore {
+    fn stage(&self, source: &mut dyn Read, limit: u64) -> Result<Box<dyn StagedBlob>, BlobError> {
+        let mut bytes = Vec::new();
+        source
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(BlobError::Source)?;
+        if bytes.len() as u64 > limit {
+            return Err(BlobError::TooLarge { limit });
+        }
+        let mut h = Sha256Hasher::new();
+        h.update(&bytes);
+        Ok(Box::new(MemoryStaged {
+            blobs: Arc::clone(&self.blobs),
+            sha256: h.finish(),
+            bytes,
+        }))
+    }
+
+    fn open(&self, sha256: &Sha256) -> Result<(Box<dyn BlobRead>, u64), BlobError> {
+        let bytes = lock(&self.blobs)
+            .get(sha256)
+            .cloned()
+            .ok_or(BlobError::NotFound(*sha256))?;
+        let size = bytes.len() as u64;
+        Ok((Box::new(Cursor::new(bytes.to_vec())), size))
+    }
+
+    fn contains(&self, sha256: &Sha256) -> Result<bool, BlobError> {
+        Ok(lock(&self.blobs).contains_key(sha256))
+    }
+
+    fn verify(&self, sha256: &Sha256, progress: &mut dyn FnMut(u64)) -> Result<Fixity, BlobError> {
+        let Some(bytes) = lock(&self.blobs).get(sha256).cloned() else {
+            return Ok(Fixity::Missing);
+        };
+        progress(bytes.len() as u64);
+        let actual = Sha256::of(&bytes);
+        let size = bytes.len() as u64;
+        Ok(if actual == *sha256 {
+            Fixity::Intact { size }
+        } else {
+            Fixity::Corrupt { actual, size }
+        })
+    }
+
+    fn list(&self) -> Result<Vec<Sha256>, BlobError> {
+        Ok(lock(&self.blobs).keys().copied().collect())
+    }
+}
+
+#[derive(Default)]
+struct CatalogState {
+    last_seq: u64,
+    records: BTreeMap<RecordId, Record>,
+    references: HashMap<Reference, RecordId>,
+    counters: HashMap<(NodeCode, i32), u64>,
+    tokens: HashMap<Sha256, TokenEntry>,
+}
+
+/// A catalog in maps.
+#[derive(Default)]
+pub struct MemoryCatalog {
+    state: Mutex<CatalogState>,
+}
+
+impl Catalog for MemoryCatalog {
+    fn last_applied(&self) -> Result<u64, CatalogError> {
+        Ok(lock(&self.state).last_seq)
+    }
+
+    fn apply(&self, seq: u64, writes: Vec<CatalogWrite>) -> Result<(), CatalogError> {
+        let mut state = lock(&self.state);
+        for write in writes {
+            match write {
+                CatalogWrite::PutRecord(record) => {
+                    state.references.insert(record.reference.clone(), record.id);
+                    state.records.insert(record.id, *record);
+                }
+                CatalogWrite::RaiseCounter { node, year, value } => {
+                    let c = state.counters.entry((node, year)).or_default();
+                    *c = (*c).max(value);
+                }
+                CatalogWrite::PutToken(token) => {
+                    state.tokens.insert(token.token_sha256, token);
+                }
+            }
+        }
+        state.last_seq = seq;
+        Ok(())
+    }
+
+    fn record(&self, id: &RecordId) -> Result<Option<Record>, CatalogError> {
+        Ok(lock(&self.state).records.get(id).cloned())
+    }
+
+    fn record_id(&self, reference: &Reference) -> Result<Option<RecordId>, CatalogError> {
+        Ok(lock(&self.state).references.get(reference).copied())
+    }
+
+    fn records(&self) -> Box<dyn Iterator<Item = Result<Record, CatalogError>> + '_> {
+        let all: Vec<Record> = lock(&self.state).records.values().cloned().collect();
+        Box::new(all.into_iter().map(Ok))
+    }
+
+    fn counter(&self, node: &NodeCode, year: i32) -> Result<u64, CatalogError> {
+        Ok(lock(&self.state)
+            .counters
+            .get(&(node.clone(), year))
+            .copied()
+            .unwrap_or(0))
+    }
+
+    fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError> {
+        Ok(lock(&self.state).tokens.get(token_sha256).cloned())
+    }
+
+    fn clear(&self) -> Result<(), CatalogError> {
+        *lock(&self.state) = CatalogState::default();
+        Ok(())
+    }
+
+    fn flush(&self) -> Result<(), CatalogError> {
+        Ok(())
+    }
+}
+
+/// A journal in a vector; appends are serialised and observed under a lock.
+pub struct MemoryJournal {
+    events: Mutex<Vec<Event>>,
+    clock: Arc<dyn Clock>,
+    observer: Arc<dyn JournalObserver>,
+}
+
+impl MemoryJournal {
+    /// An empty journal telling `observer` of each append.
+    pub fn new(clock: Arc<dyn Clock>, observer: Arc<dyn JournalObserver>) -> Self {
+        Self {
+            events: Mutex::new(Vec::new()),
+            clock,
+            observer,
+        }
+    }
+}
+
+impl Journal for MemoryJournal {
+    fn append(&self, draft: EventDraft) -> Result<Event, JournalError> {
+        let mut events = lock(&self.events);
+        let (seq, prev, time) = events
+            .last()
+            .map_or((0, Sha256::ZERO, chrono::DateTime::UNIX_EPOCH), |e| {
+                (e.seq, e.hash, e.time)
+            });
+        let event = Event::seal(draft, seq + 1, self.clock.now().max(time), prev);
+        events.push(event.clone());
+        self.observer
+            .on_durable(&event)
+            .map_err(|reason| JournalError::ViewFailed { seq: event.seq, reason })?;
+        Ok(event)
+    }
+
+    fn head(&self) -> (u64, Sha256) {
+        lock(&self.events).last().map_or((0, Sha256::ZERO), |e| (e.seq, e.hash))
+    }
+
+    fn read_from(
+        &self,
+        seq: u64,
+    ) -> Result<Box<dyn Iterator<Item = Result<Event, JournalError>> + Send>, JournalError> {
+        let events: Vec<Event> = lock(&self.events).iter().filter(|e| e.seq >= seq).cloned().collect();
+        Ok(Box::new(events.into_iter().map(Ok)))
+    }
+}

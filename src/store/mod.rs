@@ -1,0 +1,235 @@
+//! Storage ports (the traits below, each with its written contract) and
+//! their adapters: files for blobs and the journal, sled for the catalog,
+//! and in-memory versions of each for tests and for rebuilding views.
+//!
+//! Invariant: only this module names sled (and, later, tantivy). Nothing
+//! here decides what an event means: that is `archive::projection`'s work.
+
+pub mod blob_fs;
+pub mod catalog_sled;
+pub mod journal;
+pub mod memory;
+
+use crate::domain::event::{Event, EventDraft, EventError};
+use crate::domain::hash::Sha256;
+use crate::domain::record::{NodeCode, Record, RecordId, Reference};
+use crate::domain::role::Role;
+use serde::{Deserialize, Serialize};
+use std::io::{self, Read, Seek};
+
+/// Errors of a blob store.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// The content is larger than the limit the caller set.
+    #[error("content larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Reading the source failed (an upload aborted, a file unreadable).
+    #[error("reading the content failed: {0}")]
+    Source(#[source] io::Error),
+    /// No blob has this digest.
+    #[error("blob {0} not found")]
+    NotFound(Sha256),
+    /// The store's own files failed.
+    #[error("blob store I/O: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Content read from a blob store: seekable, so ranges can be served.
+pub trait BlobRead: Read + Seek + Send {}
+impl<T: Read + Seek + Send> BlobRead for T {}
+
+/// A blob written and hashed but not yet visible under its name.
+///
+/// Contract: dropping it without `commit` removes every trace of it.
+pub trait StagedBlob: Send {
+    /// The digest of the content.
+    fn sha256(&self) -> Sha256;
+    /// The size in bytes.
+    fn size(&self) -> u64;
+    /// The first bytes (up to 8 KiB), for sniffing the media type.
+    fn head(&self) -> &[u8];
+    /// Makes the blob durable under its digest. If a blob with that digest
+    /// already exists the staged copy is discarded (deduplication).
+    /// On return the blob and its directory entry are on stable storage.
+    fn commit(self: Box<Self>) -> Result<Sha256, BlobError>;
+}
+
+/// The result of re-hashing a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixity {
+    /// The bytes hash to the blob's name.
+    Intact {
+        /// Bytes read.
+        size: u64,
+    },
+    /// The bytes hash to something else.
+    Corrupt {
+        /// What they hash to.
+        actual: Sha256,
+        /// Bytes read.
+        size: u64,
+    },
+    /// No such blob.
+    Missing,
+}
+
+/// Immutable content keyed by its SHA-256.
+///
+/// Contract:
+/// * a blob, once committed, is never modified; the same bytes are stored
+///   once whatever the number of commits;
+/// * readers never observe a partial write: a blob is visible only after
+///   its content is complete and synced;
+/// * content is streamed: no operation holds a whole blob in memory;
+/// * there is no delete here: only an executed disposal will remove a blob.
+pub trait BlobStore: Send + Sync {
+    /// Streams `source` into a staging area while hashing it. Fails with
+    /// `TooLarge` (leaving nothing behind) once more than `limit` bytes come.
+    fn stage(&self, source: &mut dyn Read, limit: u64) -> Result<Box<dyn StagedBlob>, BlobError>;
+    /// Opens a blob for reading; returns its size with it.
+    fn open(&self, sha256: &Sha256) -> Result<(Box<dyn BlobRead>, u64), BlobError>;
+    /// Whether a blob exists.
+    fn contains(&self, sha256: &Sha256) -> Result<bool, BlobError>;
+    /// Re-hashes a blob, calling `progress` with byte counts as it goes.
+    fn verify(&self, sha256: &Sha256, progress: &mut dyn FnMut(u64)) -> Result<Fixity, BlobError>;
+    /// Every blob's digest, in no particular order.
+    fn list(&self) -> Result<Vec<Sha256>, BlobError>;
+}
+
+/// Errors of the journal.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// An event is damaged or out of chain; the journal will not skip it.
+    #[error("journal damaged at seq {seq}: {reason}")]
+    Corrupt {
+        /// The event's seq, or the one expected there.
+        seq: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A previous write or sync failed; the journal refuses further appends
+    /// until the process restarts and recovers it.
+    #[error("journal unavailable after an earlier failure: {0}")]
+    Failed(String),
+    /// The event was made durable but a view could not apply it; it will be
+    /// applied again at the next start.
+    #[error("event {seq} is durable but a view failed to apply it: {reason}")]
+    ViewFailed {
+        /// The durable event's seq.
+        seq: u64,
+        /// What the view said.
+        reason: String,
+    },
+    /// An event could not be encoded.
+    #[error("event encoding: {0}")]
+    Event(#[from] EventError),
+    /// File I/O.
+    #[error("journal I/O: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Told of each event once it is durable, in seq order, before its
+/// appender is answered. Views (the catalog) follow the journal this way.
+pub trait JournalObserver: Send + Sync {
+    /// Applies one durable event.
+    fn on_durable(&self, event: &Event) -> Result<(), String>;
+}
+
+/// The append-only, hash-chained event log: the archive's source of truth.
+///
+/// Contract:
+/// * `append` returns only once the event is on stable storage (and its
+///   observer has seen it); concurrent appends may share one sync;
+/// * seqs start at 1 and have no gaps; each event's `prev_hash` is the
+///   previous event's `hash`;
+/// * nothing is ever rewritten; reading verifies every hash and link and
+///   stops with `Corrupt` at the first damage, never skipping it.
+pub trait Journal: Send + Sync {
+    /// Appends one event and waits until it is durable.
+    fn append(&self, draft: EventDraft) -> Result<Event, JournalError>;
+    /// The seq and hash of the last durable event (0 and zero when empty).
+    fn head(&self) -> (u64, Sha256);
+    /// Durable events from `seq` (inclusive) to the head at call time.
+    fn read_from(&self, seq: u64)
+    -> Result<Box<dyn Iterator<Item = Result<Event, JournalError>> + Send>, JournalError>;
+}
+
+/// Errors of the catalog.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    /// The storage engine failed.
+    #[error("catalog storage: {0}")]
+    Storage(String),
+    /// A stored value could not be decoded.
+    #[error("catalog value under {key}: {reason}")]
+    Decode {
+        /// The key.
+        key: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// An API token as the catalog holds it: never the token, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenEntry {
+    /// SHA-256 of the token text.
+    pub token_sha256: Sha256,
+    /// What it may do.
+    pub role: Role,
+    /// A name for people.
+    pub name: String,
+    /// The event that created it.
+    pub seq: u64,
+}
+
+/// One change to the catalog; an event's changes are applied together.
+#[derive(Debug, Clone)]
+pub enum CatalogWrite {
+    /// Stores a record (and its reference → id entry).
+    PutRecord(Box<Record>),
+    /// Raises a naming counter to at least `value`.
+    RaiseCounter {
+        /// Node.
+        node: NodeCode,
+        /// Period.
+        year: i32,
+        /// Last number used.
+        value: u64,
+    },
+    /// Stores a token.
+    PutToken(TokenEntry),
+}
+
+/// The queryable projection of the journal.
+///
+/// Contract:
+/// * `apply` stores all of an event's writes and the new last-applied seq
+///   atomically: after a crash the catalog is at some whole event;
+/// * the catalog is a cache: it may lag the journal (it is replayed at
+///   start-up) but never holds what the journal does not;
+/// * `clear` empties it for a rebuild.
+pub trait Catalog: Send + Sync {
+    /// The seq of the last event applied (0 for none).
+    fn last_applied(&self) -> Result<u64, CatalogError>;
+    /// Applies one event's writes and records `seq` as applied.
+    fn apply(&self, seq: u64, writes: Vec<CatalogWrite>) -> Result<(), CatalogError>;
+    /// A record by id.
+    fn record(&self, id: &RecordId) -> Result<Option<Record>, CatalogError>;
+    /// A record id by reference.
+    fn record_id(&self, reference: &Reference) -> Result<Option<RecordId>, CatalogError>;
+    /// Every record, in id order (so in creation order).
+    fn records(&self) -> Box<dyn Iterator<Item = Result<Record, CatalogError>> + '_>;
+    /// The last number used by a naming counter (0 if never used).
+    fn counter(&self, node: &NodeCode, year: i32) -> Result<u64, CatalogError>;
+    /// A token by the hash of its text.
+    fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError>;
+    /// Removes everything, for a rebuild.
+    fn clear(&self) -> Result<(), CatalogError>;
+    /// Asks the engine to write its buffers out. Durability never depends
+    /// on it (the journal is the truth); it only shortens the next replay.
+    fn flush(&self) -> Result<(), CatalogError>;
+}

@@ -1,0 +1,241 @@
+//! JSON shapes of records, events, tokens and reports, shared by the HTTP
+//! API and the command line's `--json` output. They are kept apart from the
+//! domain types so that either can change without breaking the other.
+
+use crate::archive::canonical_filename;
+use crate::domain::event::{Event, format_time};
+use crate::domain::integrity::IntegrityReport;
+use crate::domain::record::Record;
+use crate::jobs::{JobState, JobView};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// A record version.
+#[derive(Serialize, ToSchema)]
+pub struct VersionDto {
+    /// 1, 2, ...
+    pub number: u32,
+    /// SHA-256 of the content, 64 hex digits (as `sha256sum` prints it).
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type sniffed from the bytes.
+    pub media_type: String,
+    /// The original file name, as deposited.
+    pub filename: Option<String>,
+    /// The name the content is served under.
+    pub canonical_filename: String,
+    /// Deposit time (RFC 3339, UTC).
+    pub ingested_at: String,
+    /// Depositor.
+    pub ingested_by: String,
+    /// The journal event that added it.
+    pub seq: u64,
+}
+
+/// One event in a record's history.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryDto {
+    /// Journal seq.
+    pub seq: u64,
+    /// When.
+    pub time: String,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub kind: String,
+}
+
+/// A record.
+#[derive(Serialize, ToSchema)]
+pub struct RecordDto {
+    /// Permanent id (UUIDv7).
+    pub id: String,
+    /// Reference, such as `FIN-FAC-2025-000042`.
+    pub reference: String,
+    /// Title.
+    pub title: String,
+    /// Classification node code.
+    pub node: String,
+    /// The document's date, `YYYY-MM-DD`.
+    pub date: String,
+    /// Producing service.
+    pub service: Option<String>,
+    /// Free fields.
+    pub fields: BTreeMap<String, String>,
+    /// `active`.
+    pub state: String,
+    /// Creation time.
+    pub created_at: String,
+    /// Creator.
+    pub created_by: String,
+    /// Digest of the current descriptive metadata document.
+    pub metadata_sha256: String,
+    /// Versions, oldest first.
+    pub versions: Vec<VersionDto>,
+    /// Events that touched the record.
+    pub history: Vec<HistoryDto>,
+}
+
+impl From<&Record> for RecordDto {
+    fn from(r: &Record) -> Self {
+        RecordDto {
+            id: r.id.to_string(),
+            reference: r.reference.to_string(),
+            title: r.title.clone(),
+            node: r.node.to_string(),
+            date: r.date.to_string(),
+            service: r.service.clone(),
+            fields: r.fields.clone(),
+            state: r.state.as_str().to_owned(),
+            created_at: format_time(&r.created_at),
+            created_by: r.created_by.clone(),
+            metadata_sha256: r.metadata_sha256.hex(),
+            versions: r
+                .versions
+                .iter()
+                .map(|v| VersionDto {
+                    number: v.number,
+                    sha256: v.sha256.hex(),
+                    size: v.size,
+                    media_type: v.media_type.clone(),
+                    filename: v.filename.clone(),
+                    canonical_filename: canonical_filename(r, v),
+                    ingested_at: format_time(&v.ingested_at),
+                    ingested_by: v.ingested_by.clone(),
+                    seq: v.seq,
+                })
+                .collect(),
+            history: r
+                .history
+                .iter()
+                .map(|h| HistoryDto {
+                    seq: h.seq,
+                    time: format_time(&h.time),
+                    actor: h.actor.clone(),
+                    kind: h.kind.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The `metadata` part of a deposit.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepositMetadataDto {
+    /// Classification node code (required).
+    #[serde(default)]
+    pub node: String,
+    /// Title; defaults to the file name without extension.
+    pub title: Option<String>,
+    /// `YYYY-MM-DD`; defaults to today.
+    pub date: Option<String>,
+    /// Producing service.
+    pub service: Option<String>,
+    /// Free string fields.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+/// `POST /tokens` body.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenDto {
+    /// `admin`, `archivist`, `auditor` or `agent`.
+    pub role: String,
+    /// A name for people (who or what uses it).
+    pub name: String,
+}
+
+/// A new token: shown once.
+#[derive(Serialize, ToSchema)]
+pub struct TokenDto {
+    /// The token text; store it, it cannot be shown again.
+    pub token: String,
+    /// Its role.
+    pub role: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// Journal events.
+#[derive(Serialize, ToSchema)]
+pub struct EventsDto {
+    /// Events, each as written in the journal.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<serde_json::Value>,
+    /// Pass as `after` to read on.
+    pub next_after: u64,
+}
+
+impl EventsDto {
+    /// Events after `after`.
+    pub fn new(events: &[Event], after: u64) -> Self {
+        EventsDto {
+            next_after: events.last().map_or(after, |e| e.seq),
+            events: events.iter().map(Event::to_value).collect(),
+        }
+    }
+}
+
+/// An integrity check job.
+#[derive(Serialize, ToSchema)]
+pub struct VerifyJobDto {
+    /// Job id.
+    pub job: u64,
+    /// `running`, `passed`, `failed` (failures found) or `error` (could not run).
+    pub status: String,
+    /// Current phase (`journal`, `blobs`, `catalog`).
+    pub phase: String,
+    /// Units done in the phase.
+    pub done: u64,
+    /// Units in the phase (0 if unknown).
+    pub total: u64,
+    /// The report, once finished.
+    #[schema(value_type = Option<Object>)]
+    pub report: Option<IntegrityReportDto>,
+    /// Why it could not run.
+    pub error: Option<String>,
+}
+
+/// An integrity report.
+#[derive(Serialize)]
+pub struct IntegrityReportDto {
+    passed: bool,
+    #[serde(flatten)]
+    report: IntegrityReport,
+    messages: Vec<String>,
+}
+
+impl From<IntegrityReport> for IntegrityReportDto {
+    fn from(report: IntegrityReport) -> Self {
+        IntegrityReportDto {
+            passed: report.passed(),
+            messages: report.failures.iter().map(ToString::to_string).collect(),
+            report,
+        }
+    }
+}
+
+impl From<JobView> for VerifyJobDto {
+    fn from(job: JobView) -> Self {
+        let (phase, done, total) = job.progress.snapshot();
+        let (status, report, error) = match job.state {
+            JobState::Running => ("running", None, None),
+            JobState::Done(r) if r.passed() => ("passed", Some(r.into()), None),
+            JobState::Done(r) => ("failed", Some(r.into()), None),
+            JobState::Failed(e) => ("error", None, Some(e)),
+        };
+        VerifyJobDto {
+            job: job.id,
+            status: status.into(),
+            phase,
+            done,
+            total,
+            report,
+            error,
+        }
+    }
+}

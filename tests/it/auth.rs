@@ -1,0 +1,85 @@
+//! Every endpoint but /healthz needs a token; roles limit what it allows.
+
+use crate::common::*;
+use serde_json::json;
+
+const ENDPOINTS: &[(&str, &str)] = &[
+    ("POST", "/api/v1/records"),
+    ("GET", "/api/v1/records/X-2025-000001"),
+    ("GET", "/api/v1/records/X-2025-000001/content"),
+    ("POST", "/api/v1/records/X-2025-000001/versions"),
+    ("DELETE", "/api/v1/records/X-2025-000001"),
+    ("POST", "/api/v1/tokens"),
+    ("GET", "/api/v1/audit/events"),
+    ("POST", "/api/v1/audit/verify"),
+    ("GET", "/api/v1/audit/verify/1"),
+];
+
+#[test]
+fn tokens_and_roles_are_enforced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let admin = init(&data);
+    let out = cli(&data, &["token", "create", "--role", "agent", "--name", "guichet"]);
+    assert!(out.status.success());
+    let agent = stdout(&out).trim().to_owned();
+    assert_eq!(stdout(&out).lines().count(), 1, "the token alone on stdout");
+    let server = Server::start(&data, &[]);
+
+    for (method, path) in ENDPOINTS {
+        for token in ["", "coffre_not-a-real-token"] {
+            let a = request(method, &server.url(path), token, &[], None).unwrap();
+            assert_eq!(a.status, 401, "{method} {path} with {token:?}");
+            assert_eq!(a.error_code(), "unauthenticated");
+        }
+    }
+    assert_eq!(get(&server.url("/healthz"), "").status, 200);
+    assert_eq!(get(&server.url("/api/v1/openapi.json"), "").status, 200);
+
+    let a = post_json(
+        &server.url("/api/v1/tokens"),
+        &agent,
+        &json!({"role": "admin", "name": "escalade"}),
+    );
+    assert_eq!(a.status, 403);
+    assert_eq!(a.error_code(), "forbidden");
+    assert_eq!(get(&server.url("/api/v1/audit/events"), &agent).status, 403);
+    assert_eq!(
+        request("POST", &server.url("/api/v1/audit/verify"), &agent, &[], None)
+            .unwrap()
+            .status,
+        403
+    );
+
+    // An admin issues an auditor token, which reads the journal.
+    let a = post_json(
+        &server.url("/api/v1/tokens"),
+        &admin,
+        &json!({"role": "auditor", "name": "cour des comptes"}),
+    );
+    assert_eq!(a.status, 201);
+    let auditor = a.json()["token"].as_str().unwrap().to_owned();
+    let events = get(&server.url("/api/v1/audit/events?after=0"), &auditor);
+    assert_eq!(events.status, 200);
+    let events = events.json();
+    let kinds: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["archive.initialized", "token.created", "token.created", "token.created"]
+    );
+    assert!(!events.to_string().contains(&auditor), "tokens are never journaled");
+    // An auditor cannot deposit.
+    let d = deposit(&server, &auditor, b"x", "x.txt", &json!({"node": "X"})).unwrap();
+    assert_eq!(d.status, 403);
+    let bad = post_json(
+        &server.url("/api/v1/tokens"),
+        &admin,
+        &json!({"role": "superuser", "name": "x"}),
+    );
+    assert_eq!(bad.status, 422);
+}

@@ -1,0 +1,308 @@
+//! Helpers: run the CLI, start and stop servers, talk HTTP.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_coffre")
+}
+
+/// Runs `coffre --data DATA ARGS...`.
+pub fn cli(data: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run coffre")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `coffre init`; returns the admin token (the last line of stdout).
+pub fn init(data: &Path) -> String {
+    let out = cli(data, &["init"]);
+    assert!(out.status.success(), "init failed: {}", stderr(&out));
+    stdout(&out).lines().last().expect("a token line").trim().to_owned()
+}
+
+/// A running `coffre serve`.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts a server on a free loopback port and waits until it listens.
+    pub fn start(data: &Path, extra: &[&str]) -> Server {
+        let log = data.with_extension(format!(
+            "log-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        let log_file = std::fs::File::create(&log).unwrap();
+        let mut child = Command::new(bin())
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("COFFRE_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn coffre serve");
+        let out = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("coffre: listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(base) => base,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "server did not start: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+            }
+        };
+        Server { child, base, log }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// SIGKILL, no goodbye.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer: status, headers we care about, body.
+pub struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn error_code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build()
+}
+
+fn answer(result: Result<ureq::Response, ureq::Error>) -> Result<Answer, String> {
+    let response = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return Err(e.to_string()),
+    };
+    let status = response.status();
+    let headers = response
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| response.header(&n).map(|v| (n.clone(), v.to_owned())))
+        .collect();
+    let mut body = Vec::new();
+    response
+        .into_reader()
+        .read_to_end(&mut body)
+        .map_err(|e| e.to_string())?;
+    Ok(Answer { status, body, headers })
+}
+
+/// A request; `token` may be empty for none.
+pub fn request(
+    method: &str,
+    url: &str,
+    token: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> Result<Answer, String> {
+    let mut req = agent().request(method, url);
+    if !token.is_empty() {
+        req = req.set("Authorization", &format!("Bearer {token}"));
+    }
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    answer(match body {
+        Some((content_type, bytes)) => req.set("Content-Type", content_type).send_bytes(bytes),
+        None => req.call(),
+    })
+}
+
+pub fn get(url: &str, token: &str) -> Answer {
+    request("GET", url, token, &[], None).expect("GET")
+}
+
+pub fn post_json(url: &str, token: &str, body: &Value) -> Answer {
+    request(
+        "POST",
+        url,
+        token,
+        &[],
+        Some(("application/json", body.to_string().as_bytes())),
+    )
+    .expect("POST")
+}
+
+pub const BOUNDARY: &str = "coffre-test-boundary-7MA4YWxkTrZu0gW";
+
+/// One multipart part: name, optional raw filename bytes, content.
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub filename: Option<&'a [u8]>,
+    pub content: &'a [u8],
+}
+
+pub fn multipart(parts: &[Part]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for p in parts {
+        body.extend_from_slice(
+            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{}\"", p.name).as_bytes(),
+        );
+        if let Some(f) = p.filename {
+            body.extend_from_slice(b"; filename=\"");
+            body.extend_from_slice(f);
+            body.extend_from_slice(b"\"");
+        }
+        body.extend_from_slice(b"\r\nContent-Type: application/octet-stream\r\n\r\n");
+        body.extend_from_slice(p.content);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+pub fn post_multipart(url: &str, token: &str, body: &[u8]) -> Result<Answer, String> {
+    request(
+        "POST",
+        url,
+        token,
+        &[],
+        Some((&format!("multipart/form-data; boundary={BOUNDARY}"), body)),
+    )
+}
+
+/// Deposits `content` over HTTP; returns the answer.
+pub fn deposit(
+    server: &Server,
+    token: &str,
+    content: &[u8],
+    filename: &str,
+    metadata: &Value,
+) -> Result<Answer, String> {
+    let meta = metadata.to_string();
+    let body = multipart(&[
+        Part {
+            name: "metadata",
+            filename: None,
+            content: meta.as_bytes(),
+        },
+        Part {
+            name: "file",
+            filename: Some(filename.as_bytes()),
+            content,
+        },
+    ]);
+    post_multipart(&server.url("/api/v1/records"), token, &body)
+}
+
+/// A deterministic pseudo-random byte generator (xorshift64*).
+pub struct Bytes(u64);
+
+impl Bytes {
+    pub fn new(seed: u64) -> Self {
+        Bytes(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn fill(&mut self, n: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(n + 8);
+        while out.len() < n {
+            out.extend_from_slice(&self.next_u64().to_le_bytes());
+        }
+        out.truncate(n);
+        out
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    coffre::domain::hash::Sha256::of(bytes).hex()
+}
+
+/// Runs an integrity check over HTTP and waits for its end.
+pub fn verify_over_http(server: &Server, token: &str) -> Value {
+    let started = request("POST", &server.url("/api/v1/audit/verify"), token, &[], None).expect("start verify");
+    assert_eq!(started.status, 202, "{}", String::from_utf8_lossy(&started.body));
+    let job = started.json()["job"].as_u64().unwrap();
+    for _ in 0..600 {
+        let status = get(&server.url(&format!("/api/v1/audit/verify/{job}")), token).json();
+        if status["status"] != "running" {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("integrity check did not finish");
+}

@@ -1,0 +1,94 @@
+//! kill -9 during concurrent uploads, twenty times over: every upload that
+//! was answered 201 is readable after restart, and the archive verifies.
+
+use crate::common::*;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const ROUNDS: u64 = 20;
+const WRITERS: u64 = 4;
+
+#[test]
+fn acknowledged_uploads_survive_sigkill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let token = init(&data);
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let mut seed = Bytes::new(42);
+    for round in 0..ROUNDS {
+        let server = Server::start(&data, &[]);
+        let base = server.base.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (base, token, stop, acked) = (
+                    base.clone(),
+                    token.clone(),
+                    Arc::clone(&stop),
+                    Arc::clone(&acknowledged),
+                );
+                std::thread::spawn(move || {
+                    let mut rng = Bytes::new(round * 1000 + w + 1);
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        let size = (rng.next_u64() % 200_000) as usize;
+                        let content = rng.fill(size);
+                        let meta = json!({"node": "RH-DOS", "title": format!("round {round} writer {w} file {n}")})
+                            .to_string();
+                        let body = multipart(&[
+                            Part {
+                                name: "metadata",
+                                filename: None,
+                                content: meta.as_bytes(),
+                            },
+                            Part {
+                                name: "file",
+                                filename: Some(b"f.bin"),
+                                content: &content,
+                            },
+                        ]);
+                        match post_multipart(&format!("{base}/api/v1/records"), &token, &body) {
+                            Ok(a) if a.status == 201 => {
+                                let reference = a.json()["reference"].as_str().unwrap().to_owned();
+                                acked.lock().unwrap().push((reference, sha256_hex(&content)));
+                            }
+                            Ok(a) => panic!("unexpected answer {}: {}", a.status, String::from_utf8_lossy(&a.body)),
+                            Err(_) => break, // the server is gone
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100 + seed.next_u64() % 400));
+        server.kill9();
+        stop.store(true, Ordering::Relaxed);
+        for w in writers {
+            w.join().unwrap();
+        }
+    }
+    let acked = acknowledged.lock().unwrap().clone();
+    assert!(
+        acked.len() > ROUNDS as usize,
+        "too few uploads were acknowledged to test anything: {}",
+        acked.len()
+    );
+
+    let server = Server::start(&data, &[]);
+    for (reference, sha) in &acked {
+        let record = get(&server.url(&format!("/api/v1/records/{reference}")), &token);
+        assert_eq!(record.status, 200, "acknowledged record {reference} lost");
+        assert_eq!(record.json()["versions"][0]["sha256"].as_str().unwrap(), sha);
+        let content = get(&server.url(&format!("/api/v1/records/{reference}/content")), &token);
+        assert_eq!(sha256_hex(&content.body), *sha, "content of {reference}");
+    }
+    let references: std::collections::HashSet<_> = acked.iter().map(|(r, _)| r.clone()).collect();
+    assert_eq!(references.len(), acked.len(), "a reference was handed out twice");
+    let report = verify_over_http(&server, &token);
+    assert_eq!(report["status"], "passed", "{report}");
+    server.stop();
+    let out = cli(&data, &["audit", "verify"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real `coffre` binary, a real server on a loopback
+//! port, temporary data directories, and HTTP.
+
+mod architecture;
+mod auth;
+mod bad_input;
+mod common;
+mod crash;
+mod rebuild;
+mod roundtrip;
+mod tamper;

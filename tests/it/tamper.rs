@@ -1,0 +1,148 @@
+//! Damage is found and named: a flipped blob byte, an edited journal event,
+//! a journal cut inside its last event.
+
+use crate::common::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+fn ingest_two(data: &Path, tmp: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, text) in ["Arrêté du maire n°1", "Arrêté du maire n°2"].iter().enumerate() {
+        let file = tmp.join(format!("arrete-{i}.txt"));
+        std::fs::write(&file, text).unwrap();
+        let o = cli(
+            data,
+            &[
+                "ingest",
+                file.to_str().unwrap(),
+                "--node",
+                "ADM-ARR",
+                "--date",
+                "2023-01-10",
+                "--json",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+        out.push((
+            v["reference"].as_str().unwrap().to_owned(),
+            v["sha256"].as_str().unwrap().to_owned(),
+        ));
+    }
+    out
+}
+
+fn segment(data: &Path) -> PathBuf {
+    let mut segs: Vec<_> = std::fs::read_dir(data.join("journal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    segs.sort();
+    segs.pop().unwrap()
+}
+
+fn writable(path: &Path) {
+    let mut perms = std::fs::metadata(path).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(path, perms).unwrap();
+}
+
+#[test]
+fn a_flipped_blob_byte_is_named_with_its_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    init(&data);
+    let records = ingest_two(&data, tmp.path());
+    let (reference, sha) = &records[1];
+    let blob = data.join("blobs/sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha);
+    writable(&blob);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[3] ^= 0x01;
+    std::fs::write(&blob, bytes).unwrap();
+    let out = cli(&data, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report = stdout(&out);
+    assert!(
+        report.contains(reference.as_str()) && report.contains(sha.as_str()),
+        "{report}"
+    );
+    assert!(
+        !report.contains(records[0].0.as_str()),
+        "the intact record is not blamed: {report}"
+    );
+    // `get` refuses to hand out the damaged bytes.
+    let o = cli(&data, &["get", reference, "-o", tmp.path().join("x").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn an_edited_journal_event_is_named_by_its_seq() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    init(&data);
+    let records = ingest_two(&data, tmp.path());
+    let seg = segment(&data);
+    let text = std::fs::read_to_string(&seg).unwrap();
+    let line_no = text.lines().position(|l| l.contains(records[0].0.as_str())).unwrap();
+    let seq = serde_json::from_str::<serde_json::Value>(text.lines().nth(line_no).unwrap()).unwrap()["seq"]
+        .as_u64()
+        .unwrap();
+    let edited: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == line_no {
+                l.replace("\"date\":\"2023-01-10\"", "\"date\":\"2013-01-10\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    assert_ne!(edited.join("\n") + "\n", text);
+    std::fs::write(&seg, edited.join("\n") + "\n").unwrap();
+    let out = cli(&data, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = stdout(&out);
+    assert!(report.contains(&format!("journal event seq {seq}:")), "{report}");
+    // The archive refuses to open on a damaged journal rather than skip it.
+    let o = cli(&data, &["show", &records[1].0]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains(&format!("seq {seq}")), "{}", stderr(&o));
+}
+
+#[test]
+fn a_torn_last_event_is_cut_at_start_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let token = init(&data);
+    let records = ingest_two(&data, tmp.path());
+    let seg = segment(&data);
+    let bytes = std::fs::read(&seg).unwrap();
+    // Cut in the middle of the last event, as a crash during its write would.
+    let last_start = bytes[..bytes.len() - 1].iter().rposition(|b| *b == b'\n').unwrap() + 1;
+    let cut = last_start + (bytes.len() - last_start) / 2;
+    std::fs::write(&seg, &bytes[..cut]).unwrap();
+
+    let server = Server::start(&data, &[]);
+    let first = get(&server.url(&format!("/api/v1/records/{}", records[0].0)), &token);
+    assert_eq!(first.status, 200);
+    let second = get(&server.url(&format!("/api/v1/records/{}", records[1].0)), &token);
+    assert_eq!(second.status, 404, "the torn event is gone");
+    let log = server.log_text();
+    assert!(log.contains("torn"), "start-up logs the cut: {log}");
+    // The archive goes on: a new deposit follows the last whole event.
+    let a = deposit(
+        &server,
+        &token,
+        b"suite",
+        "suite.txt",
+        &json!({"node": "ADM-ARR", "date": "2023-02-01"}),
+    )
+    .unwrap();
+    assert_eq!(a.status, 201);
+    server.stop();
+    assert_eq!(std::fs::read(&seg).unwrap()[..last_start], bytes[..last_start]);
+    let out = cli(&data, &["audit", "verify"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+}
