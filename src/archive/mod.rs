@@ -117,7 +117,9 @@ impl Actor {
     /// The person at the command line, who holds the data directory and so
     /// has every right.
     pub fn command_line() -> Self {
-        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("LOGNAME"))
+            .unwrap_or_else(|_| "unknown".into());
         Actor {
             name: format!("cli:{user}"),
             role: Role::Admin,

@@ -24,6 +24,7 @@ use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 
@@ -70,6 +71,7 @@ struct Request {
 pub struct FileJournal {
     dir: PathBuf,
     head: Arc<Mutex<Head>>,
+    syncs: Arc<AtomicU64>,
     sender: Option<mpsc::Sender<Request>>,
     writer: Option<JoinHandle<()>>,
 }
@@ -226,8 +228,10 @@ impl FileJournal {
         let file = OpenOptions::new().append(true).open(&active_path)?;
         let len = file.metadata()?.len();
         let head = Arc::new(Mutex::new(head));
+        let syncs = Arc::new(AtomicU64::new(0));
         let (sender, receiver) = mpsc::channel();
         let writer = Writer {
+            syncs: Arc::clone(&syncs),
             dir: dir.to_owned(),
             file,
             len,
@@ -243,11 +247,20 @@ impl FileJournal {
             FileJournal {
                 dir: dir.to_owned(),
                 head,
+                syncs,
                 sender: Some(sender),
                 writer: Some(handle),
             },
             recovery,
         ))
+    }
+}
+
+impl FileJournal {
+    /// How many times the writer has synced the journal since it opened; with
+    /// group commit, fewer than the events appended under concurrency.
+    pub fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
     }
 }
 
@@ -294,6 +307,7 @@ impl Journal for FileJournal {
 }
 
 struct Writer {
+    syncs: Arc<AtomicU64>,
     dir: PathBuf,
     file: File,
     len: u64,
@@ -358,6 +372,7 @@ impl Writer {
             return;
         }
         self.len += lines.len() as u64;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
         *self.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
         for (event, reply) in sealed {
             let answer = match &self.failed {
@@ -656,6 +671,37 @@ mod tests {
         seqs.sort();
         assert_eq!(seqs, (1..=160).collect::<Vec<_>>());
         assert_eq!(j.read_from(1).unwrap().count(), 160);
+    }
+
+    /// An observer slow enough that appenders queue up behind each sync.
+    struct Slow;
+    impl JournalObserver for Slow {
+        fn on_durable(&self, _: &Event) -> Result<(), String> {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn concurrent_appenders_share_syncs() {
+        let dir = tempfile::tempdir().unwrap();
+        let (j, _) = FileJournal::open(dir.path(), Arc::new(SystemClock), Arc::new(Slow)).unwrap();
+        let j = Arc::new(j);
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let j = Arc::clone(&j);
+                std::thread::spawn(move || {
+                    for n in 0..25 {
+                        j.append(draft(t * 100 + n)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(j.head().0, 200);
+        assert!(j.syncs() <= 100, "200 events took {} syncs: no group commit", j.syncs());
     }
 
     #[test]

@@ -249,6 +249,11 @@ pub fn deposit(
     filename: &str,
     metadata: &Value,
 ) -> Result<Answer, String> {
+    deposit_at(&server.base, token, content, filename, metadata)
+}
+
+/// Deposits `content` to the server at `base`.
+pub fn deposit_at(base: &str, token: &str, content: &[u8], filename: &str, metadata: &Value) -> Result<Answer, String> {
     let meta = metadata.to_string();
     let body = multipart(&[
         Part {
@@ -262,7 +267,7 @@ pub fn deposit(
             content,
         },
     ]);
-    post_multipart(&server.url("/api/v1/records"), token, &body)
+    post_multipart(&format!("{base}/api/v1/records"), token, &body)
 }
 
 /// A deterministic pseudo-random byte generator (xorshift64*).

@@ -36,21 +36,8 @@ fn acknowledged_uploads_survive_sigkill() {
                         n += 1;
                         let size = (rng.next_u64() % 200_000) as usize;
                         let content = rng.fill(size);
-                        let meta = json!({"node": "RH-DOS", "title": format!("round {round} writer {w} file {n}")})
-                            .to_string();
-                        let body = multipart(&[
-                            Part {
-                                name: "metadata",
-                                filename: None,
-                                content: meta.as_bytes(),
-                            },
-                            Part {
-                                name: "file",
-                                filename: Some(b"f.bin"),
-                                content: &content,
-                            },
-                        ]);
-                        match post_multipart(&format!("{base}/api/v1/records"), &token, &body) {
+                        let meta = json!({"node": "RH-DOS", "title": format!("round {round} writer {w} file {n}")});
+                        match deposit_at(&base, &token, &content, "f.bin", &meta) {
                             Ok(a) if a.status == 201 => {
                                 let reference = a.json()["reference"].as_str().unwrap().to_owned();
                                 acked.lock().unwrap().push((reference, sha256_hex(&content)));

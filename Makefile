@@ -1,0 +1,53 @@
+# coffre: build, run, test, benchmark.
+#
+#   make run     build in release mode and serve on ./coffre-data
+#   make test    formatting, lints and every test (what CI runs)
+#   make bench   ingest and hashing benchmarks, written to BENCHMARKS.md
+#
+# `deps` installs what the tests and benchmarks need beyond the Rust
+# toolchain, from Debian's packages, so that both work on a fresh machine.
+
+CARGO ?= cargo
+DATA ?= ./coffre-data
+LISTEN ?= 127.0.0.1:8080
+
+# Commands the tests and benchmarks call, and the Debian package of each.
+DEBIAN_TOOLS := kill:procps sha256sum:coreutils openssl:openssl
+
+.PHONY: all build run test bench deps fmt clippy clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for pair in $(DEBIAN_TOOLS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+build:
+	$(CARGO) build --release
+
+run: build
+	./target/release/coffre --data $(DATA) serve --listen $(LISTEN)
+
+fmt:
+	$(CARGO) fmt --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+test: deps fmt clippy
+	$(CARGO) test
+
+bench: deps
+	$(CARGO) bench --bench ingest
+
+clean:
+	$(CARGO) clean
