@@ -731,4 +731,31 @@ mod tests {
         assert_eq!(scan.failures.len(), 1);
         assert_eq!(scan.failures[0].0, 1);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Wherever a crash cuts the journal, reopening keeps exactly the
+        /// whole events before the cut, and appends go on from there.
+        #[test]
+        fn recovery_keeps_the_whole_events_before_any_cut(events in 1u64..12, cut_per_mille in 0u64..=1000) {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let (j, _) = open(dir.path());
+                for n in 1..=events {
+                    j.append(draft(n)).unwrap();
+                }
+            }
+            let seg = segments(dir.path()).unwrap()[0].1.clone();
+            let bytes = fs::read(&seg).unwrap();
+            let cut = (bytes.len() as u64 * cut_per_mille / 1000) as usize;
+            fs::write(&seg, &bytes[..cut]).unwrap();
+            let whole = bytes[..cut].iter().filter(|b| **b == b'\n').count() as u64;
+            let (j, rec) = open(dir.path());
+            proptest::prop_assert_eq!(rec.head_seq, whole);
+            let kept: Vec<_> = j.read_from(1).unwrap().collect::<Result<_, _>>().unwrap();
+            proptest::prop_assert_eq!(kept.len() as u64, whole);
+            proptest::prop_assert_eq!(j.append(draft(99)).unwrap().seq, whole + 1);
+        }
+    }
 }
