@@ -1,4 +1,5 @@
-//! Authentication: a middleware on `/api/v1` resolves the `Authorization:
+//! Authentication: a middleware on all of `/api/v1` (only `/healthz` is
+//! outside it) resolves the `Authorization:
 //! Bearer` token before anything else about the request is looked at (so a
 //! bad token is a 401 even when the body is bad too), and the [`Caller`]
 //! extractor hands the result to handlers.
@@ -11,9 +12,6 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use std::future::{Ready, ready};
-
-/// Paths under `/api/v1` readable without a token: the API's description.
-const PUBLIC_PATHS: &[&str] = &["/api/v1/openapi.json"];
 
 /// The authenticated caller.
 pub struct Caller(pub Actor);
@@ -47,9 +45,6 @@ pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if PUBLIC_PATHS.contains(&req.path()) {
-        return Ok(next.call(req).await?.map_into_left_body());
-    }
     let token = bearer(&req);
     let archive = req.app_data::<web::Data<Archive>>().cloned();
     let resolved: Result<Actor, ApiError> = async move {

@@ -29,7 +29,7 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::content, records::add_version, records::delete,
-        tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz
+        tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
     ),
     components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto)),
     modifiers(&BearerAuth),
@@ -56,7 +56,9 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-async fn openapi_json() -> HttpResponse {
+/// This description.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, description = "OpenAPI 3.1")))]
+pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
@@ -86,9 +88,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(|e, _| ApiError::bad_request("invalid_path", format!("bad path: {e}")).into()),
     )
     .route("/healthz", web::get().to(healthz))
-    .service(
-        utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs/{_:.*}").url("/api/v1/docs/openapi.json", ApiDoc::openapi()),
-    )
     .service(
         web::scope("/api/v1")
             .wrap(actix_web::middleware::from_fn(auth::require_token))

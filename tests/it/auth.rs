@@ -13,6 +13,7 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("GET", "/api/v1/audit/events"),
     ("POST", "/api/v1/audit/verify"),
     ("GET", "/api/v1/audit/verify/1"),
+    ("GET", "/api/v1/openapi.json"),
 ];
 
 #[test]
@@ -34,7 +35,23 @@ fn tokens_and_roles_are_enforced() {
         }
     }
     assert_eq!(get(&server.url("/healthz"), "").status, 200);
-    assert_eq!(get(&server.url("/api/v1/openapi.json"), "").status, 200);
+    let spec = get(&server.url("/api/v1/openapi.json"), &agent);
+    assert_eq!(spec.status, 200);
+    let paths = spec.json()["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>();
+    for (_, path) in ENDPOINTS {
+        let generic = path
+            .replace("X-2025-000001", "{ref}")
+            .replace("verify/1", "verify/{job}");
+        assert!(
+            paths.contains(&generic),
+            "{generic} is missing from the OpenAPI description"
+        );
+    }
 
     let a = post_json(
         &server.url("/api/v1/tokens"),
