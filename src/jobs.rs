@@ -133,3 +133,29 @@ impl VerifyJobs {
             })
     }
 }
+
+/// How long the indexer waits when it is up to date: the delay before a new
+/// deposit becomes searchable, at the cost of a cheap check.
+const INDEX_IDLE: std::time::Duration = std::time::Duration::from_millis(100);
+/// Events applied per index commit while catching up.
+const INDEX_BATCH: usize = 1000;
+
+/// Keeps the full-text index up with the journal, on its own thread, until
+/// `stop` is set.
+pub fn spawn_indexer(
+    archive: Arc<Archive>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("indexer".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            match archive.index_pending(INDEX_BATCH) {
+                Ok(0) => std::thread::sleep(INDEX_IDLE),
+                Ok(n) => tracing::debug!(events = n, "index caught up"),
+                Err(e) => {
+                    tracing::error!(error = %e, "indexing failed; retrying in a second");
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        }
+    })
+}

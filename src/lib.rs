@@ -9,6 +9,7 @@ pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod extract;
 pub mod http;
 pub mod jobs;
 pub mod store;

@@ -8,6 +8,7 @@
 //! blobs/        content-addressed blob store
 //! journal/      the event log (the truth)
 //! catalog/      sled catalog (a view; deletable)
+//! index/        tantivy full-text index (a view; deletable)
 //! ```
 
 use super::ArchiveError;
@@ -61,6 +62,11 @@ impl DataDir {
     /// Where the catalog lives.
     pub fn catalog_path(&self) -> PathBuf {
         self.path.join("catalog")
+    }
+
+    /// Where the full-text index lives.
+    pub fn index_path(&self) -> PathBuf {
+        self.path.join("index")
     }
 
     /// Creates the folder.

@@ -9,6 +9,7 @@ mod audit;
 mod data_dir;
 mod projection;
 mod records;
+mod search;
 mod tokens;
 
 pub use audit::{NoProgress, Progress, check_integrity_offline};
@@ -21,8 +22,9 @@ use crate::domain::record::{InvalidInput, NodeCode};
 use crate::domain::role::{Permission, Role};
 use crate::store::blob_fs::FsBlobStore;
 use crate::store::catalog_sled::SledCatalog;
+use crate::store::index_tantivy::TantivyIndex;
 use crate::store::journal::FileJournal;
-use crate::store::{BlobError, BlobStore, Catalog, CatalogError, Journal, JournalError};
+use crate::store::{BlobError, BlobStore, Catalog, CatalogError, IndexError, Journal, JournalError, TextIndex};
 use projection::Projector;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -86,6 +88,12 @@ pub enum ArchiveError {
     /// A catalog failure.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// A search query that cannot be understood.
+    #[error("malformed query: {0}")]
+    BadQuery(String),
+    /// A search index failure.
+    #[error(transparent)]
+    Index(IndexError),
     /// File I/O outside the stores.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -170,6 +178,10 @@ pub struct Archive {
     counters: Mutex<HashMap<(NodeCode, i32), u64>>,
     /// Serialises changes to one record (version numbers).
     record_locks: Vec<Mutex<()>>,
+    /// The full-text index (a view that follows the journal from behind).
+    index: Arc<dyn TextIndex>,
+    /// One indexer at a time.
+    index_lock: Mutex<()>,
 }
 
 /// What `init` did.
@@ -275,6 +287,7 @@ impl Archive {
             catalog.flush()?;
         }
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
+        let index: Arc<dyn TextIndex> = Arc::new(TantivyIndex::open(&data_dir.index_path())?);
         Ok(Archive {
             data_dir,
             options,
@@ -284,6 +297,8 @@ impl Archive {
             journal: Arc::new(journal),
             counters: Mutex::new(HashMap::new()),
             record_locks,
+            index,
+            index_lock: Mutex::new(()),
         })
     }
 

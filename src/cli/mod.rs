@@ -9,6 +9,7 @@
 mod audit;
 mod ingest;
 mod records;
+mod search;
 
 use crate::archive::{Actor, Archive, ArchiveError, InitOutcome};
 use crate::config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD};
@@ -47,6 +48,8 @@ pub enum Command {
     Get(records::GetArgs),
     /// Show a record's metadata, versions and history.
     Show(records::ShowArgs),
+    /// Full-text search.
+    Search(search::SearchArgs),
     /// Integrity checks and the journal.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -106,10 +109,11 @@ impl From<ArchiveError> for Failure {
             | E::RecordNotFound(_)
             | E::VersionNotFound { .. }
             | E::TooLarge { .. }
-            | E::UploadAborted(_) => 2,
+            | E::UploadAborted(_)
+            | E::BadQuery(_) => 2,
             E::NotInitialised(_) | E::Busy(_) => 3,
             E::Unauthenticated | E::Forbidden { .. } | E::DeleteForbidden => 4,
-            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Io(_) | E::Internal(_) => 1,
+            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Index(_) | E::Io(_) | E::Internal(_) => 1,
         };
         Failure::new(code, e.to_string())
     }
@@ -171,6 +175,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ingest(args) => ingest::run(&ctx, args),
         Command::Get(args) => records::get(&ctx, args),
         Command::Show(args) => records::show(&ctx, args),
+        Command::Search(args) => search::run(&ctx, args),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Rebuild => {
             let archive = Archive::rebuild(

@@ -12,3 +12,4 @@ pub mod media_type;
 pub mod naming;
 pub mod record;
 pub mod role;
+pub mod search;

@@ -77,7 +77,10 @@ impl From<ArchiveError> for ApiError {
             E::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::DeleteForbidden => (StatusCode::CONFLICT, "retention_forbids_delete"),
             E::NotInitialised(_) | E::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Io(_) | E::Internal(_) => return ApiError::internal(e),
+            E::BadQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
+            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Index(_) | E::Io(_) | E::Internal(_) => {
+                return ApiError::internal(e);
+            }
         };
         ApiError::new(status, code, e.to_string())
     }

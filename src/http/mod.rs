@@ -10,6 +10,7 @@ mod auth;
 
 mod error;
 mod records;
+mod search;
 mod tokens;
 
 pub use error::ApiError;
@@ -29,9 +30,9 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::content, records::add_version, records::delete,
-        tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
+        search::search, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
     ),
-    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto)),
+    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -97,6 +98,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/records/{ref}", web::delete().to(records::delete))
             .route("/records/{ref}/content", web::get().to(records::content))
             .route("/records/{ref}/versions", web::post().to(records::add_version))
+            .route("/search", web::get().to(search::search))
             .route("/tokens", web::post().to(tokens::create))
             .route("/audit/events", web::get().to(audit::events))
             .route("/audit/verify", web::post().to(audit::start_verify))
@@ -108,8 +110,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Serves the API on `listen` until the process is told to stop; calls
 /// `ready` with the bound address (useful with port 0).
 pub fn serve(archive: Arc<Archive>, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
-    let archive = Data::from(archive);
     let jobs = Data::new(VerifyJobs::default());
+    let stop_indexer = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let indexer = crate::jobs::spawn_indexer(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
+    let archive = Data::from(archive);
     actix_web::rt::System::new().block_on(async move {
         let app_archive = archive.clone();
         let server = HttpServer::new(move || {
@@ -123,6 +127,8 @@ pub fn serve(archive: Arc<Archive>, listen: SocketAddr, ready: impl FnOnce(Socke
         let bound = server.addrs().first().copied().unwrap_or(listen);
         ready(bound);
         server.run().await?;
+        stop_indexer.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = indexer.join();
         if let Err(e) = archive.flush() {
             tracing::warn!(error = %e, "could not flush the catalog at shutdown; the next start replays the journal");
         }

@@ -7,6 +7,7 @@
 
 pub mod blob_fs;
 pub mod catalog_sled;
+pub mod index_tantivy;
 pub mod journal;
 pub mod memory;
 
@@ -14,6 +15,7 @@ use crate::domain::event::{Event, EventDraft, EventError};
 use crate::domain::hash::Sha256;
 use crate::domain::record::{NodeCode, Record, RecordId, Reference};
 use crate::domain::role::Role;
+use crate::domain::search::{IndexDocument, SearchQuery, SearchResults};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Seek};
 
@@ -232,4 +234,36 @@ pub trait Catalog: Send + Sync {
     /// Asks the engine to write its buffers out. Durability never depends
     /// on it (the journal is the truth); it only shortens the next replay.
     fn flush(&self) -> Result<(), CatalogError>;
+}
+
+/// Errors of the full-text index.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    /// The query cannot be understood; says where.
+    #[error("malformed query: {0}")]
+    BadQuery(String),
+    /// The engine failed.
+    #[error("search index: {0}")]
+    Engine(String),
+}
+
+/// The full-text index: a view of the journal and the blobs.
+///
+/// Contract:
+/// * `put` replaces the document of the same record id (so replaying an
+///   event never makes a record found twice); nothing is visible before
+///   `commit`;
+/// * `commit(seq)` makes every put durable and visible together with the
+///   seq, which `applied` then returns; after a crash the index is at its
+///   last commit, and the journal is replayed from there;
+/// * a malformed query is `BadQuery`, never a panic.
+pub trait TextIndex: Send + Sync {
+    /// The seq of the last event whose effects are committed.
+    fn applied(&self) -> Result<u64, IndexError>;
+    /// Adds or replaces one record's document.
+    fn put(&self, doc: &IndexDocument) -> Result<(), IndexError>;
+    /// Commits everything put so far as the state after event `seq`.
+    fn commit(&self, seq: u64) -> Result<(), IndexError>;
+    /// Runs a search.
+    fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError>;
 }

@@ -8,4 +8,5 @@ mod common;
 mod crash;
 mod rebuild;
 mod roundtrip;
+mod search;
 mod tamper;

@@ -1,0 +1,112 @@
+//! Full-text search, and keeping the index up with the journal.
+//!
+//! The index follows the journal as the catalog does, but behind it: a
+//! background worker (see `jobs`) applies what it has not yet seen, reading
+//! each record's latest content from the blob store and extracting its text,
+//! so that a slow or failing extraction never delays a deposit. After a
+//! crash it resumes from the seq of its last commit.
+
+use super::{Actor, Archive, ArchiveError};
+use crate::domain::event::EventBody;
+use crate::domain::record::RecordId;
+use crate::domain::role::Permission;
+use crate::domain::search::{IndexDocument, SearchQuery, SearchResults};
+use crate::extract::{self, Extraction};
+use crate::store::IndexError;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+impl From<IndexError> for ArchiveError {
+    fn from(e: IndexError) -> Self {
+        match e {
+            IndexError::BadQuery(message) => ArchiveError::BadQuery(message),
+            other => ArchiveError::Index(other),
+        }
+    }
+}
+
+impl Archive {
+    /// Searches the records.
+    pub fn search(&self, actor: &Actor, query: SearchQuery) -> Result<SearchResults, ArchiveError> {
+        actor.require(Permission::ReadRecords, "search records")?;
+        let query = query.checked()?;
+        Ok(self.index.search(&query)?)
+    }
+
+    /// Applies up to `max_events` journal events the index has not seen,
+    /// then commits; returns how many it applied (0: up to date).
+    pub fn index_pending(&self, max_events: usize) -> Result<usize, ArchiveError> {
+        let _one_indexer = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let from = self.index.applied()? + 1;
+        let (head, _) = self.journal.head();
+        if from > head {
+            return Ok(0);
+        }
+        let mut last = from - 1;
+        let mut applied = 0;
+        for event in self.journal.read_from(from)?.take(max_events) {
+            let event = event?;
+            match event.body() {
+                Ok(EventBody::RecordIngested { record, .. }) | Ok(EventBody::VersionAdded { record, .. }) => {
+                    self.index_record(&record)?;
+                }
+                _ => {}
+            }
+            last = event.seq;
+            applied += 1;
+        }
+        self.index.commit(last)?;
+        Ok(applied)
+    }
+
+    /// Brings the index fully up to the journal.
+    pub fn index_all(&self) -> Result<(), ArchiveError> {
+        while self.index_pending(1000)? > 0 {}
+        Ok(())
+    }
+
+    /// Puts a record's current state and latest text into the index.
+    fn index_record(&self, id: &RecordId) -> Result<(), ArchiveError> {
+        let Some(record) = self.catalog.record(id)? else {
+            return Ok(());
+        };
+        let Some(version) = record.versions.last() else {
+            return Ok(());
+        };
+        let extraction = match self.blobs.open(&version.sha256) {
+            Ok((mut reader, _)) => {
+                let media_type = version.media_type.clone();
+                // An extractor that panics on a malformed file costs that
+                // file its text, never the indexer.
+                catch_unwind(AssertUnwindSafe(|| extract::extract(&media_type, &mut reader))).unwrap_or_else(|_| {
+                    Extraction {
+                        text: String::new(),
+                        extractor: "none",
+                        error: Some("the extractor crashed on this content".into()),
+                    }
+                })
+            }
+            Err(e) => Extraction {
+                text: String::new(),
+                extractor: "none",
+                error: Some(e.to_string()),
+            },
+        };
+        if let Some(error) = &extraction.error {
+            tracing::info!(reference = %record.reference, %error, "no text extracted");
+        }
+        self.index.put(&IndexDocument {
+            id: record.id,
+            reference: record.reference.clone(),
+            title: record.title.clone(),
+            node: record.node.clone(),
+            service: record.service.clone(),
+            date: record.date,
+            media_type: version.media_type.clone(),
+            ingested_at: record.created_at,
+            text: extraction.text,
+            extractor: extraction.extractor.to_owned(),
+            extraction_error: extraction.error,
+        })?;
+        Ok(())
+    }
+}

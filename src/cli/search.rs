@@ -1,0 +1,81 @@
+//! `coffre search`: full-text search from the command line. Brings the
+//! index up to the journal first, so that it answers for every record.
+
+use super::{Context, Failure, print_json};
+use crate::archive::{Actor, ArchiveError};
+use crate::domain::record::{NodeCode, parse_date};
+use crate::domain::search::{PAGE_DEFAULT, SearchQuery, SortOrder};
+use crate::wire::SearchHitDto;
+use clap::Args;
+
+/// `coffre search` arguments.
+#[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Words, "phrases", -exclusions, OR, field:value (title, body, node, service, ref).
+    pub query: String,
+    /// Only this node.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// Records dated on or after, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Records dated on or before, YYYY-MM-DD.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Hits shown.
+    #[arg(long, default_value_t = PAGE_DEFAULT)]
+    pub limit: usize,
+    /// Hits skipped.
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// relevance, date (newest first) or date_asc.
+    #[arg(long, default_value = "relevance")]
+    pub sort: String,
+    /// One JSON object per hit.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn query_of(args: &SearchArgs) -> Result<SearchQuery, ArchiveError> {
+    Ok(SearchQuery {
+        text: args.query.clone(),
+        node: args.node.as_deref().map(NodeCode::parse).transpose()?,
+        from: args.from.as_deref().map(|d| parse_date("from", d)).transpose()?,
+        to: args.to.as_deref().map(|d| parse_date("to", d)).transpose()?,
+        limit: args.limit,
+        offset: args.offset,
+        sort: SortOrder::parse(&args.sort)?,
+    })
+}
+
+/// Runs `coffre search`.
+pub fn run(ctx: &Context, args: SearchArgs) -> Result<(), Failure> {
+    let query = query_of(&args)?;
+    let archive = ctx.open()?;
+    archive.index_all()?;
+    let results = archive.search(&Actor::command_line(), query)?;
+    for hit in &results.hits {
+        if args.json {
+            print_json(&SearchHitDto::from(hit))?;
+        } else {
+            println!(
+                "{}\t{}\t{}\t{:.2}\t{}",
+                hit.reference, hit.date, hit.node, hit.score, hit.title
+            );
+        }
+    }
+    if !args.json {
+        let facets: Vec<String> = results.facets.iter().map(|(node, n)| format!("{node}: {n}")).collect();
+        eprintln!(
+            "{} records match{} ({})",
+            results.total,
+            if results.fuzzy {
+                ", allowing one typo per word"
+            } else {
+                ""
+            },
+            facets.join(", ")
+        );
+    }
+    Ok(())
+}

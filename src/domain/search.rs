@@ -1,0 +1,132 @@
+//! Full-text search as the archive sees it: what is asked and what comes
+//! back, independent of the engine that answers.
+
+use super::record::{InvalidInput, NodeCode, RecordId, Reference};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
+
+/// The most hits one page may hold.
+pub const PAGE_MAX: usize = 1000;
+/// Hits per page when the caller does not say.
+pub const PAGE_DEFAULT: usize = 20;
+
+/// How hits are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    /// Best match first.
+    Relevance,
+    /// Most recent record date first.
+    DateDesc,
+    /// Oldest record date first.
+    DateAsc,
+}
+
+impl SortOrder {
+    /// Parses `relevance`, `date` (newest first) or `date_asc`.
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        match text.trim() {
+            "" | "relevance" => Ok(SortOrder::Relevance),
+            "date" | "date_desc" => Ok(SortOrder::DateDesc),
+            "date_asc" => Ok(SortOrder::DateAsc),
+            other => Err(InvalidInput::new(
+                "sort",
+                format!("{other:?} is not an order; use relevance, date or date_asc"),
+            )),
+        }
+    }
+}
+
+/// A search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    /// The query text: words, "phrases", -exclusions, OR, field:value.
+    pub text: String,
+    /// Only records of this node (and, once the plan has a tree, below it).
+    pub node: Option<NodeCode>,
+    /// Only records dated on or after this day.
+    pub from: Option<NaiveDate>,
+    /// Only records dated on or before this day.
+    pub to: Option<NaiveDate>,
+    /// Hits per page.
+    pub limit: usize,
+    /// Hits skipped.
+    pub offset: usize,
+    /// Order.
+    pub sort: SortOrder,
+}
+
+impl SearchQuery {
+    /// Checks the paging and the date range.
+    pub fn checked(self) -> Result<Self, InvalidInput> {
+        if self.limit == 0 || self.limit > PAGE_MAX {
+            return Err(InvalidInput::new("limit", format!("between 1 and {PAGE_MAX}")));
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && from > to
+        {
+            return Err(InvalidInput::new("from", format!("{from} is after to={to}")));
+        }
+        Ok(self)
+    }
+}
+
+/// One record found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    /// Record id.
+    pub id: RecordId,
+    /// Reference.
+    pub reference: Reference,
+    /// Title.
+    pub title: String,
+    /// Node.
+    pub node: NodeCode,
+    /// The record's date.
+    pub date: NaiveDate,
+    /// Relevance score (0 when sorted by date).
+    pub score: f32,
+    /// An HTML fragment of the text around the matches: the document's own
+    /// text escaped, matched words in `<b>`.
+    pub snippet: String,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SearchResults {
+    /// How many records match in all.
+    pub total: u64,
+    /// This page.
+    pub hits: Vec<SearchHit>,
+    /// Matching records by node.
+    pub facets: BTreeMap<String, u64>,
+    /// Whether the query found nothing as written and these hits come from
+    /// tolerant matching (one typo per word).
+    pub fuzzy: bool,
+}
+
+/// What the index holds for one record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDocument {
+    /// Record id.
+    pub id: RecordId,
+    /// Reference.
+    pub reference: Reference,
+    /// Title.
+    pub title: String,
+    /// Node.
+    pub node: NodeCode,
+    /// Producing service.
+    pub service: Option<String>,
+    /// The record's date.
+    pub date: NaiveDate,
+    /// Media type of the latest version.
+    pub media_type: String,
+    /// When the record was deposited.
+    pub ingested_at: DateTime<Utc>,
+    /// Extracted text of the latest version.
+    pub text: String,
+    /// Which extractor produced it.
+    pub extractor: String,
+    /// Why extraction failed, if it did.
+    pub extraction_error: Option<String>,
+}

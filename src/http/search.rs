@@ -1,0 +1,72 @@
+//! Full-text search.
+
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::archive::Archive;
+use crate::domain::record::{NodeCode, parse_date};
+use crate::domain::search::{PAGE_DEFAULT, SearchQuery, SortOrder};
+use crate::wire::SearchResultsDto;
+use actix_web::HttpResponse;
+use actix_web::web::{self, Data};
+use serde::Deserialize;
+
+/// `?q=&node=&from=&to=&limit=&offset=&sort=`.
+#[derive(Deserialize)]
+pub struct SearchParams {
+    #[serde(default)]
+    q: String,
+    node: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: usize,
+    sort: Option<String>,
+}
+
+impl SearchParams {
+    fn into_query(self) -> Result<SearchQuery, crate::archive::ArchiveError> {
+        Ok(SearchQuery {
+            text: self.q,
+            node: self
+                .node
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| NodeCode::parse(&n))
+                .transpose()?,
+            from: self
+                .from
+                .filter(|d| !d.is_empty())
+                .map(|d| parse_date("from", &d))
+                .transpose()?,
+            to: self
+                .to
+                .filter(|d| !d.is_empty())
+                .map(|d| parse_date("to", &d))
+                .transpose()?,
+            limit: self.limit.unwrap_or(PAGE_DEFAULT),
+            offset: self.offset,
+            sort: SortOrder::parse(self.sort.as_deref().unwrap_or(""))?,
+        })
+    }
+}
+
+/// Searches the records' text and metadata.
+#[utoipa::path(get, path = "/api/v1/search", tag = "search",
+    params(
+        ("q" = Option<String>, Query, description = "words, \"phrases\", -exclusions, OR, field:value (title, body, node, service, ref)"),
+        ("node" = Option<String>, Query, description = "only this node"),
+        ("from" = Option<String>, Query, description = "records dated on or after, YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "records dated on or before, YYYY-MM-DD"),
+        ("limit" = Option<usize>, Query, description = "hits per page (20 by default, 1000 at most)"),
+        ("offset" = Option<usize>, Query, description = "hits skipped"),
+        ("sort" = Option<String>, Query, description = "relevance (default), date (newest first) or date_asc")),
+    responses((status = 200, body = SearchResultsDto), (status = 400), (status = 422)))]
+pub async fn search(
+    caller: Caller,
+    archive: Data<Archive>,
+    params: web::Query<SearchParams>,
+) -> Result<HttpResponse, ApiError> {
+    let query = params.into_inner().into_query()?;
+    let results = web::block(move || archive.search(&caller.0, query)).await??;
+    Ok(HttpResponse::Ok().json(SearchResultsDto::from(results)))
+}

@@ -1,0 +1,530 @@
+//! The full-text index in tantivy, tuned for French: a view of the journal
+//! and the blobs, like the catalog.
+//!
+//! Analysis (`fr`): simple tokenizer (which splits elisions such as `l'`,
+//! `d'`, `qu'` from their word), lower case, French stop words, Snowball
+//! French stemming, then accent folding; so `DÉLIBÉRATIONS`, `délibération`
+//! and `deliberation` meet. A second, unstemmed and folded copy of title and
+//! text (`fold`) serves tolerant matching (one typo per word) when a query
+//! finds nothing as written.
+//!
+//! The last journal seq applied is the commit payload (`{"format", "seq"}`);
+//! an index of another [`INDEX_FORMAT`] is deleted and rebuilt. Documents are
+//! keyed by record id: applying an event twice leaves one document.
+
+use super::IndexError;
+use crate::domain::record::{NodeCode, RecordId, Reference};
+use crate::domain::search::{IndexDocument, SearchHit, SearchQuery, SearchResults, SortOrder};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use std::path::Path;
+use std::sync::Mutex;
+use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
+use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+/// The version of the schema and analysis. Raise it whenever either
+/// changes: existing indexes are then rebuilt from the journal.
+pub const INDEX_FORMAT: u64 = 1;
+
+/// Memory for the indexing buffer: enough for large batches, small beside
+/// the server's other needs.
+const WRITER_HEAP: usize = 64 * 1024 * 1024;
+
+/// The longest token kept; longer ones are noise (hashes, base64).
+const TOKEN_MAX: usize = 40;
+
+/// Characters of text around matches shown in a snippet.
+const SNIPPET_CHARS: usize = 200;
+
+struct Fields {
+    id: Field,
+    reference: Field,
+    title: Field,
+    body: Field,
+    title_fold: Field,
+    body_fold: Field,
+    node: Field,
+    node_facet: Field,
+    service: Field,
+    media: Field,
+    date: Field,
+    ingested: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = |analyzer: &str, stored: bool| {
+        let indexing = TextFieldIndexing::default()
+            .set_tokenizer(analyzer)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let options = TextOptions::default().set_indexing_options(indexing);
+        if stored { options.set_stored() } else { options }
+    };
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        reference: b.add_text_field("ref", STRING | STORED),
+        title: b.add_text_field("title", text("fr", true)),
+        body: b.add_text_field("body", text("fr", true)),
+        title_fold: b.add_text_field("title_fold", text("fold", false)),
+        body_fold: b.add_text_field("body_fold", text("fold", false)),
+        node: b.add_text_field("node", text("code", true)),
+        node_facet: b.add_facet_field("node_path", FacetOptions::default()),
+        service: b.add_text_field("service", text("fr", true)),
+        media: b.add_text_field("media", STRING | STORED),
+        date: b.add_date_field("date", INDEXED | FAST | STORED),
+        ingested: b.add_date_field("ingested", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}
+
+fn register_analyzers(index: &Index) {
+    let french = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(TOKEN_MAX))
+        .filter(LowerCaser)
+        .filter(StopWordFilter::new(Language::French).unwrap_or_else(|| StopWordFilter::remove(Vec::<String>::new())))
+        .filter(Stemmer::new(Language::French))
+        .filter(AsciiFoldingFilter)
+        .build();
+    let fold = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(TOKEN_MAX))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .build();
+    // Node codes: `FIN-FAC` is the tokens `fin`, `fac`, so `node:FIN`
+    // finds every node under FIN.
+    let code = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(LowerCaser)
+        .build();
+    index.tokenizers().register("fr", french);
+    index.tokenizers().register("fold", fold);
+    index.tokenizers().register("code", code);
+}
+
+fn engine(e: tantivy::TantivyError) -> IndexError {
+    IndexError::Engine(e.to_string())
+}
+
+fn day(date: NaiveDate) -> TantivyDate {
+    TantivyDate::from_timestamp_secs(date.and_time(NaiveTime::MIN).and_utc().timestamp())
+}
+
+/// The tantivy index.
+pub struct TantivyIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Payload {
+    format: u64,
+    seq: u64,
+}
+
+impl TantivyIndex {
+    /// Opens the index in `dir`, creating it, or recreating it when its
+    /// format differs from [`INDEX_FORMAT`].
+    pub fn open(dir: &Path) -> Result<Self, IndexError> {
+        std::fs::create_dir_all(dir).map_err(|e| IndexError::Engine(e.to_string()))?;
+        let (schema, fields) = schema();
+        let existing = Index::open_in_dir(dir).ok();
+        let stale = existing.as_ref().is_some_and(|index| {
+            let payload = index.load_metas().ok().and_then(|m| m.payload);
+            let format = payload
+                .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
+                .map(|p| p.format);
+            format != Some(INDEX_FORMAT) || index.schema() != schema
+        });
+        let index = match existing {
+            Some(index) if !stale => index,
+            other => {
+                if other.is_some() {
+                    tracing::warn!("the search index has another format; it is rebuilt from the journal");
+                    drop(other);
+                    std::fs::remove_dir_all(dir).map_err(|e| IndexError::Engine(e.to_string()))?;
+                    std::fs::create_dir_all(dir).map_err(|e| IndexError::Engine(e.to_string()))?;
+                }
+                Index::create_in_dir(dir, schema).map_err(engine)?
+            }
+        };
+        Self::with_index(index, fields)
+    }
+
+    /// An index in memory, for tests.
+    pub fn in_memory() -> Result<Self, IndexError> {
+        let (schema, fields) = schema();
+        Self::with_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn with_index(index: Index, fields: Fields) -> Result<Self, IndexError> {
+        register_analyzers(&index);
+        let writer = index.writer(WRITER_HEAP).map_err(engine)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(engine)?;
+        Ok(TantivyIndex {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn to_document(&self, doc: &IndexDocument) -> TantivyDocument {
+        let f = &self.fields;
+        let mut d = TantivyDocument::default();
+        d.add_text(f.id, doc.id.to_string());
+        d.add_text(f.reference, doc.reference.as_str());
+        d.add_text(f.title, &doc.title);
+        d.add_text(f.title_fold, &doc.title);
+        d.add_text(f.body, &doc.text);
+        d.add_text(f.body_fold, &doc.text);
+        d.add_text(f.node, doc.node.as_str());
+        d.add_facet(f.node_facet, Facet::from_path([doc.node.as_str()]));
+        if let Some(service) = &doc.service {
+            d.add_text(f.service, service);
+        }
+        d.add_text(f.media, &doc.media_type);
+        d.add_date(f.date, day(doc.date));
+        d.add_date(
+            f.ingested,
+            TantivyDate::from_timestamp_micros(doc.ingested_at.timestamp_micros()),
+        );
+        d
+    }
+
+    fn parse(&self, text: &str, fuzzy: bool) -> Result<Box<dyn Query>, IndexError> {
+        let f = &self.fields;
+        let defaults = if fuzzy {
+            vec![f.title_fold, f.body_fold]
+        } else {
+            vec![f.title, f.body]
+        };
+        let mut parser = QueryParser::for_index(&self.index, defaults);
+        parser.set_conjunction_by_default();
+        if fuzzy {
+            parser.set_field_fuzzy(f.title_fold, false, 1, true);
+            parser.set_field_fuzzy(f.body_fold, false, 1, true);
+        } else {
+            parser.set_field_boost(f.title, 2.0);
+        }
+        parser
+            .parse_query(text)
+            .map_err(|e| IndexError::BadQuery(format!("{e} (in {text:?})")))
+    }
+
+    fn filtered(&self, base: Box<dyn Query>, q: &SearchQuery) -> Box<dyn Query> {
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, base)];
+        if let Some(node) = &q.node {
+            let facet = Facet::from_path([node.as_str()]);
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_facet(f.node_facet, &facet),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        if q.from.is_some() || q.to.is_some() {
+            use std::ops::Bound;
+            let lower = q.from.map_or(Bound::Unbounded, |d| {
+                Bound::Included(Term::from_field_date(f.date, day(d)))
+            });
+            let upper = q.to.map_or(Bound::Unbounded, |d| {
+                Bound::Included(Term::from_field_date(f.date, day(d)))
+            });
+            clauses.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+        }
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    fn run(&self, q: &SearchQuery, fuzzy: bool) -> Result<SearchResults, IndexError> {
+        let f = &self.fields;
+        let text = q.text.trim();
+        let base: Box<dyn Query> = if text.is_empty() {
+            Box::new(tantivy::query::AllQuery)
+        } else {
+            self.parse(text, fuzzy)?
+        };
+        let query = self.filtered(base, q);
+        let searcher = self.reader.searcher();
+        let mut facets = FacetCollector::for_field("node_path");
+        facets.add_facet("/");
+        let (total, facet_counts) = searcher.search(&*query, &(Count, facets)).map_err(engine)?;
+        let page = TopDocs::with_limit(q.limit).and_offset(q.offset);
+        let addresses: Vec<(f32, tantivy::DocAddress)> = match q.sort {
+            SortOrder::Relevance => searcher.search(&*query, &page.order_by_score()).map_err(engine)?,
+            SortOrder::DateDesc | SortOrder::DateAsc => {
+                let order = if q.sort == SortOrder::DateDesc {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                let by_date = page.order_by_fast_field::<TantivyDate>("date", order);
+                searcher
+                    .search(&*query, &by_date)
+                    .map_err(engine)?
+                    .into_iter()
+                    .map(|(_, a)| (0.0, a))
+                    .collect()
+            }
+        };
+        let snippets = SnippetGenerator::create(&searcher, &*query, f.body).map(|mut g| {
+            g.set_max_num_chars(SNIPPET_CHARS);
+            g
+        });
+        let mut hits = Vec::with_capacity(addresses.len());
+        for (score, address) in addresses {
+            let doc: TantivyDocument = searcher.doc(address).map_err(engine)?;
+            let text_of = |field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let Some(id) = RecordId::parse(&text_of(f.id)) else {
+                continue;
+            };
+            let date = doc
+                .get_first(f.date)
+                .and_then(|v| v.as_datetime())
+                .and_then(|d| DateTime::<Utc>::from_timestamp(d.into_timestamp_secs(), 0))
+                .map(|d| d.date_naive())
+                .unwrap_or_default();
+            let snippet = match &snippets {
+                Ok(generator) => generator.snippet_from_doc(&doc).to_html(),
+                Err(_) => String::new(),
+            };
+            hits.push(SearchHit {
+                id,
+                reference: Reference::from_naming(text_of(f.reference)),
+                title: text_of(f.title),
+                node: NodeCode::parse(&text_of(f.node)).map_err(|e| IndexError::Engine(e.to_string()))?,
+                date,
+                score,
+                snippet,
+            });
+        }
+        let facets = facet_counts
+            .get("/")
+            .map(|(facet, count)| (facet.to_path().join("/"), count))
+            .collect();
+        Ok(SearchResults {
+            total: total as u64,
+            hits,
+            facets,
+            fuzzy,
+        })
+    }
+}
+
+impl super::TextIndex for TantivyIndex {
+    fn applied(&self) -> Result<u64, IndexError> {
+        let metas = self.index.load_metas().map_err(engine)?;
+        Ok(metas
+            .payload
+            .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
+            .map_or(0, |p| p.seq))
+    }
+
+    fn put(&self, doc: &IndexDocument) -> Result<(), IndexError> {
+        let writer = self.writer();
+        writer.delete_term(Term::from_field_text(self.fields.id, &doc.id.to_string()));
+        writer.add_document(self.to_document(doc)).map_err(engine)?;
+        Ok(())
+    }
+
+    fn commit(&self, seq: u64) -> Result<(), IndexError> {
+        let payload = serde_json::to_string(&Payload {
+            format: INDEX_FORMAT,
+            seq,
+        })
+        .map_err(|e| IndexError::Engine(e.to_string()))?;
+        {
+            let mut writer = self.writer();
+            let mut prepared = writer.prepare_commit().map_err(engine)?;
+            prepared.set_payload(&payload);
+            prepared.commit().map_err(engine)?;
+        }
+        self.reader.reload().map_err(engine)
+    }
+
+    fn search(&self, q: &SearchQuery) -> Result<SearchResults, IndexError> {
+        let exact = self.run(q, false)?;
+        if exact.total > 0 || q.text.trim().is_empty() {
+            return Ok(exact);
+        }
+        // Nothing as written: try again allowing one typo per word.
+        match self.run(q, true) {
+            Ok(tolerant) if tolerant.total > 0 => Ok(tolerant),
+            _ => Ok(exact),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::TextIndex;
+
+    fn doc(n: u128, node: &str, title: &str, text: &str, date: &str) -> IndexDocument {
+        IndexDocument {
+            id: RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).unwrap(),
+            reference: Reference::from_naming(format!("{node}-2025-{n:06}")),
+            title: title.into(),
+            node: NodeCode::parse(node).unwrap(),
+            service: Some("Direction des finances".into()),
+            date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            media_type: "text/plain".into(),
+            ingested_at: Utc::now(),
+            text: text.into(),
+            extractor: "text".into(),
+            extraction_error: None,
+        }
+    }
+
+    fn query(text: &str) -> SearchQuery {
+        SearchQuery {
+            text: text.into(),
+            node: None,
+            from: None,
+            to: None,
+            limit: 10,
+            offset: 0,
+            sort: SortOrder::Relevance,
+        }
+    }
+
+    fn refs(index: &TantivyIndex, q: SearchQuery) -> Vec<String> {
+        let mut r: Vec<String> = index
+            .search(&q)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.reference.to_string())
+            .collect();
+        r.sort();
+        r
+    }
+
+    fn sample() -> TantivyIndex {
+        let index = TantivyIndex::in_memory().unwrap();
+        index
+            .put(&doc(
+                1,
+                "ADM-DEL",
+                "Délibérations du conseil",
+                "Le conseil municipal a voté les DÉLIBÉRATIONS sur l'école.",
+                "2024-03-01",
+            ))
+            .unwrap();
+        index
+            .put(&doc(
+                2,
+                "FIN-FAC",
+                "Facture fournisseur",
+                "Facture de fournitures scolaires pour l'école <b>Jules Ferry</b>.",
+                "2025-01-15",
+            ))
+            .unwrap();
+        index
+            .put(&doc(
+                3,
+                "FIN-MAN",
+                "Mandat de paiement",
+                "Mandat pour la facture de chauffage.",
+                "2025-06-30",
+            ))
+            .unwrap();
+        index.commit(3).unwrap();
+        index
+    }
+
+    #[test]
+    fn french_analysis_meets_plurals_accents_case_and_elisions() {
+        let index = sample();
+        assert_eq!(refs(&index, query("délibération")), ["ADM-DEL-2025-000001"]);
+        assert_eq!(refs(&index, query("deliberation")), ["ADM-DEL-2025-000001"]);
+        assert_eq!(refs(&index, query("DÉLIBÉRATIONS")), ["ADM-DEL-2025-000001"]);
+        assert_eq!(
+            refs(&index, query("école")),
+            ["ADM-DEL-2025-000001", "FIN-FAC-2025-000002"]
+        );
+        assert_eq!(
+            refs(&index, query("factures")),
+            ["FIN-FAC-2025-000002", "FIN-MAN-2025-000003"]
+        );
+        assert_eq!(index.applied().unwrap(), 3);
+    }
+
+    #[test]
+    fn phrases_exclusions_fields_dates_and_facets() {
+        let index = sample();
+        assert_eq!(
+            refs(&index, query("\"fournitures scolaires\"")),
+            ["FIN-FAC-2025-000002"]
+        );
+        assert_eq!(refs(&index, query("facture -chauffage")), ["FIN-FAC-2025-000002"]);
+        assert_eq!(refs(&index, query("facture node:MAN")), ["FIN-MAN-2025-000003"]);
+        assert_eq!(
+            refs(&index, query("node:FIN")),
+            ["FIN-FAC-2025-000002", "FIN-MAN-2025-000003"]
+        );
+        assert_eq!(refs(&index, query("école OR chauffage")).len(), 3);
+        let mut q = query("facture");
+        q.from = NaiveDate::from_ymd_opt(2025, 6, 1);
+        assert_eq!(refs(&index, q), ["FIN-MAN-2025-000003"]);
+        let results = index.search(&query("facture")).unwrap();
+        assert_eq!(results.total, 2);
+        assert_eq!(results.facets.get("FIN-FAC"), Some(&1));
+        assert_eq!(results.facets.get("FIN-MAN"), Some(&1));
+        assert!(matches!(
+            index.search(&query("facture AND (")),
+            Err(IndexError::BadQuery(_))
+        ));
+    }
+
+    #[test]
+    fn snippets_mark_matches_and_escape_html() {
+        let index = sample();
+        let results = index.search(&query("Jules")).unwrap();
+        let snippet = &results.hits[0].snippet;
+        assert!(snippet.contains("<b>Jules</b>"), "{snippet}");
+        assert!(snippet.contains("&lt;b&gt;"), "{snippet}");
+    }
+
+    #[test]
+    fn a_typo_still_finds_and_reindexing_does_not_duplicate() {
+        let index = sample();
+        let results = index.search(&query("chaufage")).unwrap();
+        assert!(results.fuzzy);
+        assert_eq!(results.hits[0].reference.as_str(), "FIN-MAN-2025-000003");
+        index
+            .put(&doc(
+                3,
+                "FIN-MAN",
+                "Mandat de paiement",
+                "Mandat pour la facture de chauffage.",
+                "2025-06-30",
+            ))
+            .unwrap();
+        index.commit(4).unwrap();
+        assert_eq!(index.search(&query("chauffage")).unwrap().total, 1);
+    }
+}
