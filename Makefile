@@ -12,7 +12,7 @@ DATA ?= ./coffre-data
 LISTEN ?= 127.0.0.1:8080
 
 # Commands the tests and benchmarks call, and the Debian package of each.
-DEBIAN_TOOLS := kill:procps sha256sum:coreutils openssl:openssl
+DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-linux openssl:openssl pdftotext:poppler-utils
 
 .PHONY: all build run test bench deps fmt clippy clean
 

@@ -76,6 +76,49 @@ pub struct RecordDto {
     pub versions: Vec<VersionDto>,
     /// Events that touched the record.
     pub history: Vec<HistoryDto>,
+    /// How the record's text was obtained for search.
+    pub text: TextDto,
+}
+
+/// A record's text, as the search index holds it.
+#[derive(Serialize, ToSchema)]
+pub struct TextDto {
+    /// `pending` (not indexed yet), `extracted` or `failed`.
+    pub status: String,
+    /// Which extractor ran.
+    pub extractor: Option<String>,
+    /// Characters of text extracted.
+    pub chars: Option<u64>,
+    /// Why there is no text.
+    pub error: Option<String>,
+}
+
+impl From<Option<crate::domain::search::TextStatus>> for TextDto {
+    fn from(status: Option<crate::domain::search::TextStatus>) -> Self {
+        match status {
+            None => TextDto {
+                status: "pending".into(),
+                extractor: None,
+                chars: None,
+                error: None,
+            },
+            Some(s) => TextDto {
+                status: if s.error.is_some() { "failed" } else { "extracted" }.into(),
+                extractor: Some(s.extractor),
+                chars: Some(s.chars),
+                error: s.error,
+            },
+        }
+    }
+}
+
+impl RecordDto {
+    /// The record with its text status.
+    pub fn new(record: &Record, text: Option<crate::domain::search::TextStatus>) -> Self {
+        let mut dto = RecordDto::from(record);
+        dto.text = TextDto::from(text);
+        dto
+    }
 }
 
 impl From<&Record> for RecordDto {
@@ -117,6 +160,7 @@ impl From<&Record> for RecordDto {
                     kind: h.kind.clone(),
                 })
                 .collect(),
+            text: TextDto::from(None),
         }
     }
 }

@@ -15,6 +15,7 @@ mod tokens;
 pub use audit::{NoProgress, Progress, check_integrity_offline};
 pub use data_dir::DataDir;
 pub use records::{Deposit, Upload, canonical_filename};
+pub use search::ReindexReport;
 
 use crate::domain::clock::Clock;
 use crate::domain::event::{EventBody, EventDraft};

@@ -10,10 +10,19 @@ use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::record::RecordId;
 use crate::domain::role::Permission;
-use crate::domain::search::{IndexDocument, SearchQuery, SearchResults};
+use crate::domain::search::{EVERYONE, IndexDocument, SearchQuery, SearchResults, TextStatus, reader_keys};
 use crate::extract::{self, Extraction};
 use crate::store::IndexError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// What `reindex` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReindexReport {
+    /// Records whose text was extracted again.
+    pub extracted_again: usize,
+    /// Records that still have no text.
+    pub still_failed: usize,
+}
 
 impl From<IndexError> for ArchiveError {
     fn from(e: IndexError) -> Self {
@@ -28,8 +37,34 @@ impl Archive {
     /// Searches the records.
     pub fn search(&self, actor: &Actor, query: SearchQuery) -> Result<SearchResults, ArchiveError> {
         actor.require(Permission::ReadRecords, "search records")?;
-        let query = query.checked()?;
+        let mut query = query.checked()?;
+        query.readers = reader_keys(actor.role);
         Ok(self.index.search(&query)?)
+    }
+
+    /// How a record's text was obtained (`None`: not indexed yet).
+    pub fn text_status(&self, actor: &Actor, id: &RecordId) -> Result<Option<TextStatus>, ArchiveError> {
+        actor.require(Permission::ReadRecords, "read records")?;
+        Ok(self.index.text_status(id)?)
+    }
+
+    /// Brings the index up to the journal, then extracts again the text of
+    /// every record whose extraction failed or ran with older extractors.
+    pub fn reindex(&self, actor: &Actor) -> Result<ReindexReport, ArchiveError> {
+        actor.require(Permission::ManageRecords, "reindex")?;
+        self.index_all()?;
+        let _one_indexer = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = self.index.needing_extraction(extract::EXTRACTORS_VERSION)?;
+        for id in &pending {
+            self.index_record(id)?;
+        }
+        let applied = self.index.applied()?;
+        self.index.commit(applied)?;
+        let still_failed = self.index.needing_extraction(extract::EXTRACTORS_VERSION)?.len();
+        Ok(ReindexReport {
+            extracted_again: pending.len(),
+            still_failed,
+        })
     }
 
     /// Applies up to `max_events` journal events the index has not seen,
@@ -106,6 +141,10 @@ impl Archive {
             text: extraction.text,
             extractor: extraction.extractor.to_owned(),
             extraction_error: extraction.error,
+            extractor_version: extract::EXTRACTORS_VERSION,
+            // Until the classification plan says who reads each node, every
+            // token may read every record.
+            readers: vec![EVERYONE.to_owned()],
         })?;
         Ok(())
     }

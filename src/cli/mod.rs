@@ -55,6 +55,9 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// Delete the catalog and rebuild it from the journal and the blobs.
     Rebuild,
+    /// Bring the index up to date and extract text again where it failed or
+    /// where the extractors changed.
+    Reindex,
 }
 
 /// `coffre serve` options.
@@ -177,6 +180,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Show(args) => records::show(&ctx, args),
         Command::Search(args) => search::run(&ctx, args),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
+        Command::Reindex => search::reindex(&ctx),
         Command::Rebuild => {
             let archive = Archive::rebuild(
                 &ctx.config.data_dir(),

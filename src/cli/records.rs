@@ -86,7 +86,8 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Failure> {
 pub fn show(ctx: &Context, args: ShowArgs) -> Result<(), Failure> {
     let archive = ctx.open()?;
     let record = archive.record(&Actor::command_line(), &args.reference)?;
-    let dto = RecordDto::from(&record);
+    let text = archive.text_status(&Actor::command_line(), &record.id)?;
+    let dto = RecordDto::new(&record, text);
     if args.json {
         return print_json(&dto);
     }
@@ -115,6 +116,16 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<(), Failure> {
             v.ingested_by
         );
     }
+    println!(
+        "text:       {}{}{}",
+        dto.text.status,
+        dto.text
+            .extractor
+            .as_deref()
+            .map(|e| format!(" by {e}"))
+            .unwrap_or_default(),
+        dto.text.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+    );
     for h in &dto.history {
         println!("history:    seq {} {} {} by {}", h.seq, h.time, h.kind, h.actor);
     }

@@ -45,6 +45,8 @@ fn query_of(args: &SearchArgs) -> Result<SearchQuery, ArchiveError> {
         limit: args.limit,
         offset: args.offset,
         sort: SortOrder::parse(&args.sort)?,
+        // Set by the archive from the caller's role.
+        readers: Vec::new(),
     })
 }
 
@@ -77,5 +79,16 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<(), Failure> {
             facets.join(", ")
         );
     }
+    Ok(())
+}
+
+/// Runs `coffre reindex`.
+pub fn reindex(ctx: &Context) -> Result<(), Failure> {
+    let archive = ctx.open()?;
+    let report = archive.reindex(&Actor::command_line())?;
+    println!(
+        "index up to date; text extracted again for {} records; {} records still without text",
+        report.extracted_again, report.still_failed
+    );
     Ok(())
 }

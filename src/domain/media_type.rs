@@ -3,10 +3,17 @@
 
 /// The media type of content starting with `head`.
 ///
+/// E-mail messages are recognised by their header block.
+///
 /// Known binary signatures come first (through the `infer` crate); then
 /// valid UTF-8 without control characters other than whitespace is
 /// `text/plain; charset=utf-8`; anything else is `application/octet-stream`.
 pub fn sniff(head: &[u8]) -> String {
+    // Checked first: a message may carry another format's signature (a PDF
+    // attachment sent as 8-bit text) where `infer` looks for one.
+    if std::str::from_utf8(head).is_ok_and(looks_like_email) {
+        return "message/rfc822".to_owned();
+    }
     if let Some(kind) = infer::get(head) {
         return kind.mime_type().to_owned();
     }
@@ -22,7 +29,9 @@ pub fn sniff(head: &[u8]) -> String {
     match text {
         Some(t) if t.chars().all(|c| !c.is_control() || c.is_whitespace()) => {
             let trimmed = t.trim_start();
-            if trimmed.starts_with("<?xml") {
+            if looks_like_email(t) {
+                "message/rfc822".to_owned()
+            } else if trimmed.starts_with("<?xml") {
                 "application/xml".to_owned()
             } else if trimmed.len() >= 5 && trimmed[..5].eq_ignore_ascii_case("<html")
                 || trimmed.len() >= 14 && trimmed[..14].eq_ignore_ascii_case("<!doctype html")
@@ -32,8 +41,47 @@ pub fn sniff(head: &[u8]) -> String {
                 "text/plain; charset=utf-8".to_owned()
             }
         }
-        _ => "application/octet-stream".to_owned(),
+        Some(_) => "application/octet-stream".to_owned(),
+        None if looks_like_windows_1252(head) => "text/plain; charset=windows-1252".to_owned(),
+        None => "application/octet-stream".to_owned(),
     }
+}
+
+/// Whether bytes that are not UTF-8 read as Windows-1252 text (what older
+/// French office software wrote): no control characters but whitespace, no
+/// byte that Windows-1252 leaves undefined, and mostly ASCII.
+fn looks_like_windows_1252(head: &[u8]) -> bool {
+    let undefined = |b: u8| matches!(b, 0x81 | 0x8D | 0x8F | 0x90 | 0x9D);
+    let control = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F;
+    let high = head.iter().filter(|b| **b >= 0x80).count();
+    !head.is_empty() && !head.iter().any(|b| undefined(*b) || control(*b)) && high * 4 < head.len()
+}
+
+/// Whether text starts as an e-mail message does: a block of header lines,
+/// among them `From:` and one of `Subject:`, `Date:` or `MIME-Version:`.
+fn looks_like_email(text: &str) -> bool {
+    let mut from = false;
+    let mut other = false;
+    for line in text.lines().take(200) {
+        if line.is_empty() {
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            continue; // a folded header line
+        }
+        let Some((name, _)) = line.split_once(':') else {
+            return false;
+        };
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return false;
+        }
+        match name.to_ascii_lowercase().as_str() {
+            "from" => from = true,
+            "subject" | "date" | "mime-version" => other = true,
+            _ => {}
+        }
+    }
+    from && other
 }
 
 #[cfg(test)]
@@ -47,7 +95,16 @@ mod tests {
         assert_eq!(sniff(b"<?xml version=\"1.0\"?><a/>"), "text/xml");
         assert_eq!(sniff(b"<!DOCTYPE html><p>x"), "text/html");
         assert_eq!(sniff(&[0, 159, 146, 150]), "application/octet-stream");
+        assert_eq!(sniff(b"r\xe9union du comit\xe9"), "text/plain; charset=windows-1252");
         assert_eq!(sniff(b""), "application/octet-stream");
+        assert_eq!(
+            sniff(b"Received: x\r\nFrom: a@b.fr\r\nSubject: s\r\n\r\nbody"),
+            "message/rfc822"
+        );
+        assert_eq!(
+            sniff(b"From: a\nnot a header line\nSubject: x"),
+            "text/plain; charset=utf-8"
+        );
         // A head cut inside a two-byte character is still text.
         assert_eq!(sniff(&"é".as_bytes()[..1]), "text/plain; charset=utf-8");
     }

@@ -53,6 +53,19 @@ pub struct SearchQuery {
     pub offset: usize,
     /// Order.
     pub sort: SortOrder,
+    /// Who asks, as reader keys (see [`IndexDocument::readers`]): only
+    /// records readable by one of them are found.
+    pub readers: Vec<String>,
+}
+
+/// The reader key that every caller holds: records carrying it may be read
+/// by anyone with a token. The classification plan will give nodes
+/// narrower keys (`role:archivist`, ...).
+pub const EVERYONE: &str = "*";
+
+/// The reader keys of a caller of `role`.
+pub fn reader_keys(role: super::role::Role) -> Vec<String> {
+    vec![EVERYONE.to_owned(), format!("role:{role}")]
 }
 
 impl SearchQuery {
@@ -129,4 +142,21 @@ pub struct IndexDocument {
     pub extractor: String,
     /// Why extraction failed, if it did.
     pub extraction_error: Option<String>,
+    /// The version of the extractors that produced the text.
+    pub extractor_version: u32,
+    /// Who may read the record: reader keys, such as [`EVERYONE`].
+    pub readers: Vec<String>,
+}
+
+/// How a record's text was obtained, as the index holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextStatus {
+    /// Which extractor ran (`none` when the format has none).
+    pub extractor: String,
+    /// The version of the extractors.
+    pub extractor_version: u32,
+    /// Characters of text extracted.
+    pub chars: u64,
+    /// Why no text could be had, if so.
+    pub error: Option<String>,
 }

@@ -6,14 +6,23 @@
 //! Every extractor reads at most [`TEXT_INPUT_MAX`] bytes, so no file can
 //! exhaust memory. Formats without an extractor yet yield "no text".
 
+mod eml;
 mod html;
+mod office;
+mod pdf;
 mod text;
+mod zipped;
 
 use std::io::Read;
 
 /// The most bytes of a document read for its text. Larger documents are
 /// indexed on their beginning; the cap keeps memory bounded whatever comes.
 pub const TEXT_INPUT_MAX: u64 = 32 * 1024 * 1024;
+
+/// The version of the extractors as a whole. Raise it when an extractor
+/// learns a format or reads one better: `coffre reindex` then extracts again
+/// every record whose text came from an older version.
+pub const EXTRACTORS_VERSION: u32 = 1;
 
 /// What extraction produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,29 +45,46 @@ impl Extraction {
     }
 }
 
-/// An extractor: the bytes of a document in, its text out.
-type ExtractFn = fn(&[u8]) -> Result<String, String>;
+/// An extractor: the bytes of a document and its nesting depth (inside an
+/// e-mail) in, its text out.
+type ExtractFn = fn(&[u8], u32) -> Result<String, String>;
+
+/// The extractor for a media type, and its name.
+fn extractor_for(essence: &str) -> Option<(&'static str, ExtractFn)> {
+    Some(match essence {
+        "text/plain" | "text/csv" | "text/xml" | "application/xml" | "application/json" => {
+            ("text", |b, _| text::decode(b))
+        }
+        "text/html" | "application/xhtml+xml" => ("html", |b, _| html::text_of(b)),
+        "application/pdf" => ("pdf", |b, _| pdf::text_of(b)),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => ("docx", |b, _| office::docx(b)),
+        "application/vnd.oasis.opendocument.text" => ("odt", |b, _| office::odt(b)),
+        "message/rfc822" => ("eml", eml::text_of),
+        _ => return None,
+    })
+}
 
 /// Extracts the text of content of `media_type` read from `source`.
 pub fn extract(media_type: &str, source: &mut dyn Read) -> Extraction {
-    let essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let extractor: Option<(&'static str, ExtractFn)> = match essence.as_str() {
-        "text/plain" | "text/csv" | "text/xml" | "application/xml" | "application/json" => Some(("text", text::decode)),
-        "text/html" | "application/xhtml+xml" => Some(("html", html::text_of)),
-        _ => None,
-    };
-    let Some((name, run)) = extractor else {
-        return Extraction {
-            text: String::new(),
-            extractor: "none",
-            error: Some(format!("no text extractor for {essence}")),
-        };
-    };
     let mut bytes = Vec::new();
     if let Err(e) = source.take(TEXT_INPUT_MAX).read_to_end(&mut bytes) {
-        return Extraction::failed(name, format!("reading the content: {e}"));
+        return Extraction::failed("none", format!("reading the content: {e}"));
     }
-    match run(&bytes) {
+    extract_bytes(media_type, &bytes, 0)
+}
+
+/// Extracts the text of `bytes` of `media_type`, at nesting `depth`.
+fn extract_bytes(media_type: &str, bytes: &[u8], depth: u32) -> Extraction {
+    let mut essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence == "application/zip"
+        && let Some(office) = zipped::office_media_type(bytes)
+    {
+        essence = office.to_owned();
+    }
+    let Some((name, run)) = extractor_for(&essence) else {
+        return Extraction::failed("none", format!("no text extractor for {essence}"));
+    };
+    match run(bytes, depth) {
         Ok(text) => Extraction {
             text,
             extractor: name,

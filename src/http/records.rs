@@ -310,8 +310,13 @@ pub async fn add_version(
     params(("ref" = String, Path, description = "reference or id")),
     responses((status = 200, body = RecordDto), (status = 404)))]
 pub async fn show(caller: Caller, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let record = web::block(move || archive.record(&caller.0, &key)).await??;
-    Ok(HttpResponse::Ok().json(RecordDto::from(&record)))
+    let (record, text) = web::block(move || {
+        let record = archive.record(&caller.0, &key)?;
+        let text = archive.text_status(&caller.0, &record.id)?;
+        Ok::<_, ArchiveError>((record, text))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(RecordDto::new(&record, text)))
 }
 
 /// Always refused: records leave only through a disposal.

@@ -46,6 +46,8 @@ impl SearchParams {
             limit: self.limit.unwrap_or(PAGE_DEFAULT),
             offset: self.offset,
             sort: SortOrder::parse(self.sort.as_deref().unwrap_or(""))?,
+            // Set by the archive from the caller's role.
+            readers: Vec::new(),
         })
     }
 }

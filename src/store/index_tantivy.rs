@@ -14,7 +14,7 @@
 
 use super::IndexError;
 use crate::domain::record::{NodeCode, RecordId, Reference};
-use crate::domain::search::{IndexDocument, SearchHit, SearchQuery, SearchResults, SortOrder};
+use crate::domain::search::{IndexDocument, SearchHit, SearchQuery, SearchResults, SortOrder, TextStatus};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use std::path::Path;
 use std::sync::Mutex;
@@ -57,6 +57,12 @@ struct Fields {
     media: Field,
     date: Field,
     ingested: Field,
+    extractor: Field,
+    extractor_version: Field,
+    extraction_error: Field,
+    text_failed: Field,
+    chars: Field,
+    readers: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -81,6 +87,12 @@ fn schema() -> (Schema, Fields) {
         media: b.add_text_field("media", STRING | STORED),
         date: b.add_date_field("date", INDEXED | FAST | STORED),
         ingested: b.add_date_field("ingested", INDEXED | FAST),
+        extractor: b.add_text_field("extractor", STRING | STORED),
+        extractor_version: b.add_u64_field("extractor_version", INDEXED | STORED | FAST),
+        extraction_error: b.add_text_field("extraction_error", STORED),
+        text_failed: b.add_u64_field("text_failed", INDEXED),
+        chars: b.add_u64_field("chars", STORED),
+        readers: b.add_text_field("readers", STRING),
     };
     (b.build(), fields)
 }
@@ -205,7 +217,31 @@ impl TantivyIndex {
             f.ingested,
             TantivyDate::from_timestamp_micros(doc.ingested_at.timestamp_micros()),
         );
+        d.add_text(f.extractor, &doc.extractor);
+        d.add_u64(f.extractor_version, u64::from(doc.extractor_version));
+        if let Some(error) = &doc.extraction_error {
+            d.add_text(f.extraction_error, error);
+        }
+        d.add_u64(f.text_failed, u64::from(doc.extraction_error.is_some()));
+        d.add_u64(f.chars, doc.text.chars().count() as u64);
+        for reader in &doc.readers {
+            d.add_text(f.readers, reader);
+        }
         d
+    }
+
+    fn find_id(&self, searcher: &tantivy::Searcher, id: &RecordId) -> Result<Option<TantivyDocument>, IndexError> {
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, &id.to_string()),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())
+            .map_err(engine)?;
+        match top.first() {
+            Some((_, address)) => Ok(Some(searcher.doc(*address).map_err(engine)?)),
+            None => Ok(None),
+        }
     }
 
     fn parse(&self, text: &str, fuzzy: bool) -> Result<Box<dyn Query>, IndexError> {
@@ -241,6 +277,18 @@ impl TantivyIndex {
                 )),
             ));
         }
+        let readers: Vec<(Occur, Box<dyn Query>)> = q
+            .readers
+            .iter()
+            .map(|key| {
+                let term = Term::from_field_text(f.readers, key);
+                (
+                    Occur::Should,
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                )
+            })
+            .collect();
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(readers))));
         if q.from.is_some() || q.to.is_some() {
             use std::ops::Bound;
             let lower = q.from.map_or(Bound::Unbounded, |d| {
@@ -365,6 +413,50 @@ impl super::TextIndex for TantivyIndex {
         self.reader.reload().map_err(engine)
     }
 
+    fn text_status(&self, id: &RecordId) -> Result<Option<TextStatus>, IndexError> {
+        let f = &self.fields;
+        let searcher = self.reader.searcher();
+        Ok(self.find_id(&searcher, id)?.map(|doc| TextStatus {
+            extractor: doc
+                .get_first(f.extractor)
+                .and_then(|v| v.as_str())
+                .unwrap_or("none")
+                .to_owned(),
+            extractor_version: doc.get_first(f.extractor_version).and_then(|v| v.as_u64()).unwrap_or(0) as u32,
+            chars: doc.get_first(f.chars).and_then(|v| v.as_u64()).unwrap_or(0),
+            error: doc
+                .get_first(f.extraction_error)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+        }))
+    }
+
+    fn needing_extraction(&self, current_version: u32) -> Result<Vec<RecordId>, IndexError> {
+        use std::ops::Bound;
+        let f = &self.fields;
+        let failed = TermQuery::new(Term::from_field_u64(f.text_failed, 1), IndexRecordOption::Basic);
+        let older = RangeQuery::new(
+            Bound::Included(Term::from_field_u64(f.extractor_version, 0)),
+            Bound::Excluded(Term::from_field_u64(f.extractor_version, u64::from(current_version))),
+        );
+        let query = BooleanQuery::new(vec![
+            (Occur::Should, Box::new(failed) as Box<dyn Query>),
+            (Occur::Should, Box::new(older)),
+        ]);
+        let searcher = self.reader.searcher();
+        let found = searcher
+            .search(&query, &tantivy::collector::DocSetCollector)
+            .map_err(engine)?;
+        let mut ids = Vec::with_capacity(found.len());
+        for address in found {
+            let doc: TantivyDocument = searcher.doc(address).map_err(engine)?;
+            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str()).and_then(RecordId::parse) {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
+    }
+
     fn search(&self, q: &SearchQuery) -> Result<SearchResults, IndexError> {
         let exact = self.run(q, false)?;
         if exact.total > 0 || q.text.trim().is_empty() {
@@ -395,7 +487,13 @@ mod tests {
             ingested_at: Utc::now(),
             text: text.into(),
             extractor: "text".into(),
-            extraction_error: None,
+            extraction_error: if text.is_empty() { Some("no text".into()) } else { None },
+            extractor_version: 1,
+            readers: vec![if node == "RH-DOS" {
+                "role:archivist".into()
+            } else {
+                "*".into()
+            }],
         }
     }
 
@@ -408,6 +506,7 @@ mod tests {
             limit: 10,
             offset: 0,
             sort: SortOrder::Relevance,
+            readers: vec!["*".into(), "role:agent".into()],
         }
     }
 
@@ -507,6 +606,34 @@ mod tests {
         let snippet = &results.hits[0].snippet;
         assert!(snippet.contains("<b>Jules</b>"), "{snippet}");
         assert!(snippet.contains("&lt;b&gt;"), "{snippet}");
+    }
+
+    #[test]
+    fn text_status_and_readers() {
+        let index = sample();
+        index
+            .put(&doc(4, "RH-DOS", "Dossier", "contrat de travail", "2020-01-01"))
+            .unwrap();
+        index.put(&doc(5, "FIN-FAC", "Scan", "", "2020-01-01")).unwrap();
+        index.commit(5).unwrap();
+        assert!(
+            refs(&index, query("contrat")).is_empty(),
+            "an agent does not read RH-DOS"
+        );
+        let mut q = query("contrat");
+        q.readers = vec!["*".into(), "role:archivist".into()];
+        assert_eq!(refs(&index, q), ["RH-DOS-2025-000004"]);
+        let id = |n: u128| RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).unwrap();
+        let status = index.text_status(&id(2)).unwrap().unwrap();
+        assert_eq!((status.extractor.as_str(), status.error), ("text", None));
+        assert!(status.chars > 20);
+        assert_eq!(
+            index.text_status(&id(5)).unwrap().unwrap().error.as_deref(),
+            Some("no text")
+        );
+        assert_eq!(index.needing_extraction(1).unwrap(), vec![id(5)]);
+        assert_eq!(index.needing_extraction(2).unwrap().len(), 5);
+        assert_eq!(index.text_status(&id(9)).unwrap(), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::domain::event::{Event, EventDraft, EventError};
 use crate::domain::hash::Sha256;
 use crate::domain::record::{NodeCode, Record, RecordId, Reference};
 use crate::domain::role::Role;
-use crate::domain::search::{IndexDocument, SearchQuery, SearchResults};
+use crate::domain::search::{IndexDocument, SearchQuery, SearchResults, TextStatus};
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Seek};
 
@@ -266,4 +266,9 @@ pub trait TextIndex: Send + Sync {
     fn commit(&self, seq: u64) -> Result<(), IndexError>;
     /// Runs a search.
     fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError>;
+    /// How a record's text was obtained (`None`: not indexed yet).
+    fn text_status(&self, id: &RecordId) -> Result<Option<TextStatus>, IndexError>;
+    /// Records whose extraction failed or ran with extractors older than
+    /// `current_version`.
+    fn needing_extraction(&self, current_version: u32) -> Result<Vec<RecordId>, IndexError>;
 }

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod common;
 mod crash;
+mod formats;
 mod rebuild;
 mod roundtrip;
 mod search;
