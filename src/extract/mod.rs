@@ -10,6 +10,7 @@ mod eml;
 mod html;
 mod office;
 mod pdf;
+mod sheet;
 mod text;
 mod zipped;
 
@@ -59,6 +60,8 @@ fn extractor_for(essence: &str) -> Option<(&'static str, ExtractFn)> {
         "application/pdf" => ("pdf", |b, _| pdf::text_of(b)),
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => ("docx", |b, _| office::docx(b)),
         "application/vnd.oasis.opendocument.text" => ("odt", |b, _| office::odt(b)),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => ("xlsx", |b, _| sheet::xlsx(b)),
+        "application/vnd.oasis.opendocument.spreadsheet" => ("ods", |b, _| sheet::ods(b)),
         "message/rfc822" => ("eml", eml::text_of),
         _ => return None,
     })

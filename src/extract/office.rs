@@ -46,6 +46,7 @@ pub fn odt(bytes: &[u8]) -> Result<String, String> {
 }
 
 fn text_of(bytes: &[u8], dialect: &Dialect) -> Result<String, String> {
+    super::zipped::check_archive(bytes)?;
     let xml = member_text(bytes, dialect.member)?;
     let mut reader = Reader::from_str(&xml);
     let mut out = String::with_capacity(xml.len() / 4);
