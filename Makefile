@@ -46,8 +46,13 @@ clippy:
 test: deps fmt clippy
 	$(CARGO) test
 
+# PostgreSQL is the baseline of the search benchmark, which starts its own
+# cluster on a Unix socket.
 bench: deps
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	$(CARGO) bench --bench ingest
+	$(CARGO) bench --bench search
 
 clean:
 	$(CARGO) clean

@@ -202,6 +202,93 @@ fn every_format_is_found_by_its_words() {
     assert_eq!(search_refs(&server, &token, "achats"), vec![refs[3].clone()]);
 }
 
+/// Words found in one document each of the 36-document corpus below
+/// (ASCII, so that the PDF generator can show them).
+const LANDMARKS: &[&str] = &[
+    "abribus",
+    "belvedere",
+    "carillon",
+    "dauphin",
+    "escalier",
+    "fontaine",
+    "girouette",
+    "horloge",
+    "jardinet",
+    "kiosque",
+    "lavoir",
+    "manege",
+    "nichoir",
+    "obelisque",
+    "pergola",
+    "quai",
+    "rotonde",
+    "stele",
+    "tonnelle",
+    "preau",
+    "vitrail",
+    "wagonnet",
+    "yourte",
+    "zinguerie",
+    "aqueduc",
+    "beffroi",
+    "calvaire",
+    "digue",
+    "ecluse",
+    "fronton",
+    "gargouille",
+    "halle",
+    "ilot",
+    "jetee",
+    "kermesse",
+    "lucarne",
+];
+
+#[test]
+fn a_forty_document_corpus_across_formats() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let token = init(&data);
+    let server = Server::start(&data, &[]);
+    let mut refs = Vec::new();
+    for (i, word) in LANDMARKS.iter().enumerate() {
+        let text = format!("Compte rendu des travaux sur le {word} de la commune, dossier {i}");
+        let (name, content) = match i % 6 {
+            0 => (format!("{word}.txt"), text.into_bytes()),
+            1 => (
+                format!("{word}.html"),
+                format!("<html><body><p>{text}</p></body></html>").into_bytes(),
+            ),
+            2 => (format!("{word}.pdf"), pdf_with_text(&[&text])),
+            3 => (format!("{word}.docx"), docx(&text)),
+            4 => (format!("{word}.odt"), odt(&text)),
+            _ => (format!("{word}.eml"), eml("Compte rendu", &text, None)),
+        };
+        let a = deposit(
+            &server,
+            &token,
+            &content,
+            &name,
+            &json!({"node": "ADM-TRV", "date": "2024-06-01"}),
+        )
+        .unwrap();
+        assert_eq!(a.status, 201, "{name}");
+        refs.push(a.json()["reference"].as_str().unwrap().to_owned());
+    }
+    for reference in &refs {
+        assert_eq!(
+            text_of(&server, &token, reference)["status"],
+            "extracted",
+            "{reference}"
+        );
+    }
+    for (word, reference) in LANDMARKS.iter().zip(&refs) {
+        assert_eq!(search_refs(&server, &token, word), vec![reference.clone()], "{word}");
+    }
+    let all = get(&server.url("/api/v1/search?q=travaux%20commune&limit=100"), &token).json();
+    assert_eq!(all["total"], LANDMARKS.len() as u64);
+    assert_eq!(all["facets"]["ADM-TRV"], LANDMARKS.len() as u64);
+}
+
 #[test]
 fn hostile_files_are_archived_and_their_failure_recorded() {
     let tmp = tempfile::tempdir().unwrap();
