@@ -12,7 +12,8 @@ DATA ?= ./coffre-data
 LISTEN ?= 127.0.0.1:8080
 
 # Commands the tests and benchmarks call, and the Debian package of each.
-DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-linux openssl:openssl pdftotext:poppler-utils
+DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-linux openssl:openssl pdftotext:poppler-utils \
+                tesseract:tesseract-ocr runuser:util-linux
 
 .PHONY: all build run test bench deps fmt clippy clean
 
@@ -24,6 +25,8 @@ deps:
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
+	[ -f /usr/share/tesseract-ocr/*/tessdata/fra.traineddata ] || missing="$$missing tesseract-ocr-fra"; \
+	fc-list 2>/dev/null | grep -qi "nimbus sans" || missing="$$missing fonts-urw-base35"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -32,11 +32,13 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The largest content accepted, in bytes.
     pub max_upload: u64,
+    /// Whether images and scanned PDFs are read by OCR (tesseract).
+    pub ocr: bool,
 }
 
 impl Config {
     /// Checks raw values.
-    pub fn new(data_dir: PathBuf, listen: &str, max_upload: &str) -> Result<Self, ConfigError> {
+    pub fn new(data_dir: PathBuf, listen: &str, max_upload: &str, ocr: bool) -> Result<Self, ConfigError> {
         let listen = listen.parse().map_err(|e| ConfigError {
             field: "listen",
             problem: format!("{listen:?} is not an address like 127.0.0.1:8080 ({e})"),
@@ -55,6 +57,7 @@ impl Config {
             data_dir,
             listen,
             max_upload,
+            ocr,
         })
     }
 
@@ -67,6 +70,7 @@ impl Config {
     pub fn archive_options(&self) -> ArchiveOptions {
         ArchiveOptions {
             max_upload: self.max_upload,
+            extract: crate::extract::ExtractOptions { ocr: self.ocr },
         }
     }
 }

@@ -160,6 +160,8 @@ impl Actor {
 pub struct ArchiveOptions {
     /// The largest content accepted, in bytes.
     pub max_upload: u64,
+    /// How text is extracted for search.
+    pub extract: crate::extract::ExtractOptions,
 }
 
 /// How many stripes of per-record locks: enough that unrelated records

@@ -112,12 +112,13 @@ impl Archive {
                 let media_type = version.media_type.clone();
                 // An extractor that panics on a malformed file costs that
                 // file its text, never the indexer.
-                catch_unwind(AssertUnwindSafe(|| extract::extract(&media_type, &mut reader))).unwrap_or_else(|_| {
-                    Extraction {
-                        text: String::new(),
-                        extractor: "none",
-                        error: Some("the extractor crashed on this content".into()),
-                    }
+                catch_unwind(AssertUnwindSafe(|| {
+                    extract::extract(&media_type, &mut reader, self.options.extract)
+                }))
+                .unwrap_or_else(|_| Extraction {
+                    text: String::new(),
+                    extractor: "none",
+                    error: Some("the extractor crashed on this content".into()),
                 })
             }
             Err(e) => Extraction {

@@ -27,6 +27,10 @@ pub struct Cli {
     /// The data directory.
     #[arg(long = "data", global = true, env = "COFFRE_DATA", default_value = DEFAULT_DATA_DIR)]
     pub data: PathBuf,
+    /// Read images and scanned PDFs with OCR (`tesseract -l fra`) when
+    /// extracting text for search.
+    #[arg(long, global = true, env = "COFFRE_OCR")]
+    pub ocr: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -156,7 +160,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => (args.listen.as_str(), args.max_upload.as_str()),
         _ => (DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD),
     };
-    let config = Config::new(cli.data.clone(), listen, max_upload)?;
+    let config = Config::new(cli.data.clone(), listen, max_upload, cli.ocr)?;
     let ctx = Context {
         config,
         clock: Arc::new(SystemClock),

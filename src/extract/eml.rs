@@ -12,14 +12,14 @@ const ATTACHMENTS_MAX: usize = 100;
 /// The most text kept from one message.
 const OUTPUT_MAX: usize = 32 * 1024 * 1024;
 
-/// The text of an e-mail at nesting `depth`.
-pub fn text_of(bytes: &[u8], depth: u32) -> Result<String, String> {
+/// The text of an e-mail.
+pub(crate) fn text_of(bytes: &[u8], context: &super::Context) -> Result<String, String> {
     let message = MessageParser::default()
         .parse(bytes)
         .ok_or("not a readable e-mail message")?;
     let mut out = String::new();
     let mut left = ATTACHMENTS_MAX;
-    write_message(&message, depth, &mut out, &mut left);
+    write_message(&message, *context, &mut out, &mut left);
     Ok(out)
 }
 
@@ -38,7 +38,7 @@ fn addresses(list: Option<&mail_parser::Address<'_>>) -> String {
     .unwrap_or_default()
 }
 
-fn write_message(message: &Message<'_>, depth: u32, out: &mut String, left: &mut usize) {
+fn write_message(message: &Message<'_>, context: super::Context, out: &mut String, left: &mut usize) {
     for (label, value) in [
         ("De", addresses(message.from())),
         ("À", addresses(message.to())),
@@ -68,14 +68,14 @@ fn write_message(message: &Message<'_>, depth: u32, out: &mut String, left: &mut
             out.push_str(&format!("[pièce jointe : {name}]\n"));
         }
         if let Some(inner) = part.message() {
-            if depth < DEPTH_MAX {
-                write_message(inner, depth + 1, out, left);
+            if context.depth < DEPTH_MAX {
+                write_message(inner, context.nested(), out, left);
             }
             continue;
         }
         let contents = part.contents();
         let media_type = crate::domain::media_type::sniff(&contents[..contents.len().min(8192)]);
-        let extraction = super::extract_bytes(&media_type, contents, depth + 1);
+        let extraction = super::extract_bytes(&media_type, contents, &context.nested());
         out.push_str(&extraction.text);
         out.push('\n');
     }
@@ -94,7 +94,11 @@ mod tests {
             "--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=\"f.txt\"\r\n\r\nMontant 42 euros\r\n",
             "--b--\r\n"
         );
-        let text = text_of(eml.as_bytes(), 0).unwrap();
+        let context = super::super::Context {
+            options: super::super::ExtractOptions::default(),
+            depth: 0,
+        };
+        let text = text_of(eml.as_bytes(), &context).unwrap();
         assert!(text.contains("Objet: Facture réglée"), "{text}");
         assert!(text.contains("Veuillez trouver la facture."), "{text}");
         assert!(text.contains("Montant 42 euros") && text.contains("f.txt"), "{text}");

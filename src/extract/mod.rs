@@ -8,8 +8,10 @@
 
 mod eml;
 mod html;
+mod ocr;
 mod office;
 mod pdf;
+mod process;
 mod sheet;
 mod text;
 mod zipped;
@@ -23,7 +25,32 @@ pub const TEXT_INPUT_MAX: u64 = 32 * 1024 * 1024;
 /// The version of the extractors as a whole. Raise it when an extractor
 /// learns a format or reads one better: `coffre reindex` then extracts again
 /// every record whose text came from an older version.
-pub const EXTRACTORS_VERSION: u32 = 1;
+pub const EXTRACTORS_VERSION: u32 = 2;
+
+/// How extraction is done, from the configuration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Read images and scanned PDFs with tesseract.
+    pub ocr: bool,
+}
+
+/// Where an extractor runs: its options and its nesting depth (inside an
+/// e-mail).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Context {
+    options: ExtractOptions,
+    depth: u32,
+}
+
+impl Context {
+    /// The context of a document nested in this one.
+    fn nested(self) -> Context {
+        Context {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
+}
 
 /// What extraction produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,9 +73,8 @@ impl Extraction {
     }
 }
 
-/// An extractor: the bytes of a document and its nesting depth (inside an
-/// e-mail) in, its text out.
-type ExtractFn = fn(&[u8], u32) -> Result<String, String>;
+/// An extractor: the bytes of a document in, its text out.
+type ExtractFn = fn(&[u8], &Context) -> Result<String, String>;
 
 /// The extractor for a media type, and its name.
 fn extractor_for(essence: &str) -> Option<(&'static str, ExtractFn)> {
@@ -57,7 +83,8 @@ fn extractor_for(essence: &str) -> Option<(&'static str, ExtractFn)> {
             ("text", |b, _| text::decode(b))
         }
         "text/html" | "application/xhtml+xml" => ("html", |b, _| html::text_of(b)),
-        "application/pdf" => ("pdf", |b, _| pdf::text_of(b)),
+        "application/pdf" => ("pdf", pdf_or_scan),
+        "image/png" | "image/jpeg" | "image/tiff" => ("ocr", image),
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => ("docx", |b, _| office::docx(b)),
         "application/vnd.oasis.opendocument.text" => ("odt", |b, _| office::odt(b)),
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => ("xlsx", |b, _| sheet::xlsx(b)),
@@ -67,17 +94,39 @@ fn extractor_for(essence: &str) -> Option<(&'static str, ExtractFn)> {
     })
 }
 
+/// A PDF's text layer, or, for a scan, its pages read by OCR.
+fn pdf_or_scan(bytes: &[u8], context: &Context) -> Result<String, String> {
+    let text = pdf::text_of(bytes)?;
+    if !text.trim().is_empty() {
+        return Ok(text);
+    }
+    if context.options.ocr {
+        ocr::pdf_text(bytes)
+    } else {
+        Err("the PDF has no text layer (a scan?) and OCR is switched off".into())
+    }
+}
+
+/// An image, read by OCR when it is switched on.
+fn image(bytes: &[u8], context: &Context) -> Result<String, String> {
+    if context.options.ocr {
+        ocr::image_text(bytes)
+    } else {
+        Err("an image has no text unless OCR is switched on".into())
+    }
+}
+
 /// Extracts the text of content of `media_type` read from `source`.
-pub fn extract(media_type: &str, source: &mut dyn Read) -> Extraction {
+pub fn extract(media_type: &str, source: &mut dyn Read, options: ExtractOptions) -> Extraction {
     let mut bytes = Vec::new();
     if let Err(e) = source.take(TEXT_INPUT_MAX).read_to_end(&mut bytes) {
         return Extraction::failed("none", format!("reading the content: {e}"));
     }
-    extract_bytes(media_type, &bytes, 0)
+    extract_bytes(media_type, &bytes, &Context { options, depth: 0 })
 }
 
-/// Extracts the text of `bytes` of `media_type`, at nesting `depth`.
-fn extract_bytes(media_type: &str, bytes: &[u8], depth: u32) -> Extraction {
+/// Extracts the text of `bytes` of `media_type`.
+fn extract_bytes(media_type: &str, bytes: &[u8], context: &Context) -> Extraction {
     let mut essence = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if essence == "application/zip"
         && let Some(office) = zipped::office_media_type(bytes)
@@ -87,7 +136,7 @@ fn extract_bytes(media_type: &str, bytes: &[u8], depth: u32) -> Extraction {
     let Some((name, run)) = extractor_for(&essence) else {
         return Extraction::failed("none", format!("no text extractor for {essence}"));
     };
-    match run(bytes, depth) {
+    match run(bytes, context) {
         Ok(text) => Extraction {
             text,
             extractor: name,
@@ -103,12 +152,13 @@ mod tests {
 
     #[test]
     fn dispatches_by_media_type() {
-        let e = extract("text/plain; charset=utf-8", &mut "Délibération".as_bytes());
+        let off = ExtractOptions::default();
+        let e = extract("text/plain; charset=utf-8", &mut "Délibération".as_bytes(), off);
         assert_eq!((e.text.as_str(), e.extractor, e.error), ("Délibération", "text", None));
-        let e = extract("text/html", &mut "<p>l'école</p>".as_bytes());
+        let e = extract("text/html", &mut "<p>l'école</p>".as_bytes(), off);
         assert_eq!(e.text.trim(), "l'école");
-        let e = extract("image/png", &mut &b"\x89PNG"[..]);
-        assert_eq!(e.extractor, "none");
+        let e = extract("image/png", &mut &b"\x89PNG"[..], off);
+        assert_eq!(e.extractor, "ocr");
         assert!(e.error.is_some());
     }
 }

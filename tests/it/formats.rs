@@ -6,26 +6,15 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::time::Duration;
 
-/// A one-page PDF showing `lines` in Helvetica (ASCII only, so that the
-/// file is also plain 7-bit text).
-pub fn pdf_with_text(lines: &[&str]) -> Vec<u8> {
-    let mut stream = String::from("BT /F1 12 Tf 72 720 Td 14 TL\n");
-    for line in lines {
-        stream.push_str(&format!("({}) Tj T*\n", line.replace('(', "\\(").replace(')', "\\)")));
-    }
-    stream.push_str("ET");
-    let objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_owned(),
-        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_owned(),
-    ];
+/// A PDF made of these objects (numbered from 1; the first is the catalog).
+fn pdf_from_objects(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
         offsets.push(out.len());
-        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+        out.extend_from_slice(format!("{} 0 obj\n", i + 1).as_bytes());
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
     out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
@@ -40,6 +29,92 @@ pub fn pdf_with_text(lines: &[&str]) -> Vec<u8> {
         .as_bytes(),
     );
     out
+}
+
+fn stream_object(dictionary: &str, data: &[u8]) -> Vec<u8> {
+    let mut o = format!("<< {dictionary} /Length {} >>\nstream\n", data.len()).into_bytes();
+    o.extend_from_slice(data);
+    o.extend_from_slice(b"\nendstream");
+    o
+}
+
+/// A one-page PDF showing `lines` in Helvetica (ASCII only, so that the
+/// file is also plain 7-bit text).
+pub fn pdf_with_text(lines: &[&str]) -> Vec<u8> {
+    let mut stream = String::from("BT /F1 12 Tf 72 720 Td 14 TL\n");
+    for line in lines {
+        stream.push_str(&format!("({}) Tj T*\n", line.replace('(', "\\(").replace(')', "\\)")));
+    }
+    stream.push_str("ET");
+    pdf_from_objects(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_vec(),
+        stream_object("", stream.as_bytes()),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_vec(),
+    ])
+}
+
+/// Renders the first page of a PDF with poppler's pdftoppm (`-png` or
+/// `-jpeg`) at a fixed size.
+fn render(pdf: &[u8], format: &str, width: u32, height: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.pdf"), pdf).unwrap();
+    // PGM (gray PPM) is pdftoppm's default output: it has no flag.
+    let flags: &[&str] = if format == "-pgm" { &[] } else { &[format] };
+    let status = std::process::Command::new("pdftoppm")
+        .args(flags)
+        .args([
+            "-gray",
+            "-singlefile",
+            "-scale-to-x",
+            &width.to_string(),
+            "-scale-to-y",
+            &height.to_string(),
+        ])
+        .arg(dir.path().join("in.pdf"))
+        .arg(dir.path().join("out"))
+        .status()
+        .expect("pdftoppm (poppler-utils, installed by the Makefile)");
+    assert!(status.success());
+    let name = match format {
+        "-png" => "out.png",
+        "-pgm" => "out.pgm",
+        _ => "out.jpg",
+    };
+    std::fs::read(dir.path().join(name)).unwrap()
+}
+
+/// A scanned page: a PDF holding only an image (raw 8-bit gray samples) of
+/// `pdf`'s first page.
+fn scanned(pdf: &[u8]) -> Vec<u8> {
+    let (w, h) = (2550, 3300);
+    let pgm = render(pdf, "-pgm", w, h);
+    // A binary PGM: "P5", width, height, maximum, each followed by one
+    // whitespace byte, then the samples.
+    let mut fields = 0;
+    let mut start = 0;
+    for (i, b) in pgm.iter().enumerate() {
+        if b.is_ascii_whitespace() {
+            fields += 1;
+            if fields == 4 {
+                start = i + 1;
+                break;
+            }
+        }
+    }
+    let samples = &pgm[start..];
+    assert_eq!(samples.len(), (w * h) as usize);
+    pdf_from_objects(&[
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /XObject << /Im1 5 0 R >> >> >>".to_vec(),
+        stream_object("", b"q 612 0 0 792 0 0 cm /Im1 Do Q"),
+        stream_object(
+            &format!("/Type /XObject /Subtype /Image /Width {w} /Height {h} /ColorSpace /DeviceGray /BitsPerComponent 8"),
+            samples,
+        ),
+    ])
 }
 
 fn zip_of(members: &[(&str, &[u8])], method: zip::CompressionMethod) -> Vec<u8> {
@@ -354,4 +429,64 @@ fn hostile_files_are_archived_and_their_failure_recorded() {
     let o = cli(&data, &["reindex"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("still without text"), "{}", stdout(&o));
+}
+
+#[test]
+fn scans_are_read_by_ocr_when_it_is_switched_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let token = init(&data);
+    let page = pdf_with_text(&[
+        "AVIS DE PAIEMENT",
+        "Papeterie Dupont",
+        "Reglement de la facture 2025-117",
+    ]);
+    let image = render(&page, "-png", 2550, 3300);
+    let scan = scanned(&page);
+
+    // OCR off: archived, no text, and the reason says why.
+    let server = Server::start(&data, &[]);
+    let png_ref = deposit(&server, &token, &image, "scan.png", &json!({"node": "FIN-FAC"}))
+        .unwrap()
+        .json()["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pdf_ref = deposit(&server, &token, &scan, "scan.pdf", &json!({"node": "FIN-FAC"}))
+        .unwrap()
+        .json()["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for reference in [&png_ref, &pdf_ref] {
+        let text = text_of(&server, &token, reference);
+        assert_eq!(text["status"], "failed", "{text}");
+        assert!(text["error"].as_str().unwrap().contains("OCR"), "{text}");
+    }
+    server.stop();
+
+    // `reindex` with OCR on reads both.
+    let o = cli(&data, &["--ocr", "reindex"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("again for 2 records; 0 records still"),
+        "{}",
+        stdout(&o)
+    );
+    let server = Server::start(&data, &["--ocr"]);
+    let png = text_of(&server, &token, &png_ref);
+    assert_eq!(
+        (png["status"].as_str(), png["extractor"].as_str()),
+        (Some("extracted"), Some("ocr")),
+        "{png}"
+    );
+    let pdf = text_of(&server, &token, &pdf_ref);
+    assert_eq!(
+        (pdf["status"].as_str(), pdf["extractor"].as_str()),
+        (Some("extracted"), Some("pdf")),
+        "{pdf}"
+    );
+    let mut both = vec![png_ref.clone(), pdf_ref.clone()];
+    both.sort();
+    assert_eq!(search_refs(&server, &token, "Papeterie"), both);
 }
