@@ -420,6 +420,7 @@ fn bench_tantivy(root: &Path, n: u64, text_bytes: &mut u64) -> (Figures, u64, u6
             title: d.title,
             node: NodeCode::parse(d.node).expect("node"),
             service: Some("Mairie".into()),
+            document_type: None,
             date: d.date,
             media_type: "text/plain".into(),
             ingested_at: Utc::now(),

@@ -62,6 +62,9 @@ pub struct RecordDto {
     pub date: String,
     /// Producing service.
     pub service: Option<String>,
+    /// Document type.
+    #[serde(rename = "type")]
+    pub document_type: Option<String>,
     /// Free fields.
     pub fields: BTreeMap<String, String>,
     /// `active`.
@@ -130,6 +133,7 @@ impl From<&Record> for RecordDto {
             node: r.node.to_string(),
             date: r.date.to_string(),
             service: r.service.clone(),
+            document_type: r.document_type.clone(),
             fields: r.fields.clone(),
             state: r.state.as_str().to_owned(),
             created_at: format_time(&r.created_at),
@@ -178,6 +182,9 @@ pub struct DepositMetadataDto {
     pub date: Option<String>,
     /// Producing service.
     pub service: Option<String>,
+    /// Document type (invoice, deliberation, ...).
+    #[serde(rename = "type")]
+    pub document_type: Option<String>,
     /// Free string fields.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,

@@ -75,6 +75,7 @@ impl Projector {
                 number,
                 date,
                 service,
+                document_type,
                 metadata,
                 version,
             } => {
@@ -87,6 +88,7 @@ impl Projector {
                     node: node.clone(),
                     date,
                     service,
+                    document_type,
                     fields: doc.fields,
                     metadata_sha256: metadata,
                     metadata_history: vec![metadata],

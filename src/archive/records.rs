@@ -35,6 +35,8 @@ pub struct Deposit {
     pub date: Option<String>,
     /// Producing service.
     pub service: Option<String>,
+    /// Document type.
+    pub document_type: Option<String>,
     /// Free string fields.
     pub fields: BTreeMap<String, String>,
 }
@@ -53,6 +55,7 @@ struct CheckedDeposit {
     title: String,
     date: NaiveDate,
     service: Option<String>,
+    document_type: Option<String>,
     fields: BTreeMap<String, String>,
 }
 
@@ -73,6 +76,18 @@ fn check_filename(filename: Option<String>) -> Result<Option<String>, InvalidInp
         return Err(InvalidInput::new("filename", "contains control characters"));
     }
     Ok(Some(name))
+}
+
+/// Checks a short label (service, document type): trimmed, at most
+/// [`SERVICE_MAX`] characters, no control characters; blank is none.
+fn check_label(field: &str, value: Option<String>) -> Result<Option<String>, InvalidInput> {
+    match value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > SERVICE_MAX || s.chars().any(char::is_control) => Err(InvalidInput::new(
+            field,
+            format!("at most {SERVICE_MAX} characters, no control characters"),
+        )),
+        other => Ok(other),
+    }
 }
 
 fn title_from_filename(filename: Option<&str>) -> Option<String> {
@@ -101,16 +116,8 @@ impl Archive {
             Some(d) => parse_date("date", &d)?,
             None => self.clock.now().date_naive(),
         };
-        let service = match deposit.service.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
-            Some(s) if s.chars().count() > SERVICE_MAX || s.chars().any(char::is_control) => {
-                return Err(InvalidInput::new(
-                    "service",
-                    format!("at most {SERVICE_MAX} characters, no control characters"),
-                )
-                .into());
-            }
-            other => other,
-        };
+        let service = check_label("service", deposit.service)?;
+        let document_type = check_label("type", deposit.document_type)?;
         if deposit.fields.len() > FIELDS_MAX {
             return Err(InvalidInput::new("fields", format!("at most {FIELDS_MAX} fields")).into());
         }
@@ -129,6 +136,7 @@ impl Archive {
             title,
             date,
             service,
+            document_type,
             fields: deposit.fields,
         })
     }
@@ -179,6 +187,7 @@ impl Archive {
             number,
             date: checked.date,
             service: checked.service,
+            document_type: checked.document_type,
             metadata,
             version: VersionFacts {
                 number: 1,

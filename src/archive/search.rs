@@ -136,6 +136,7 @@ impl Archive {
             title: record.title.clone(),
             node: record.node.clone(),
             service: record.service.clone(),
+            document_type: record.document_type.clone(),
             date: record.date,
             media_type: version.media_type.clone(),
             ingested_at: record.created_at,

@@ -25,6 +25,9 @@ pub struct IngestArgs {
     /// Producing service.
     #[arg(long)]
     pub service: Option<String>,
+    /// Document type (invoice, deliberation, ...).
+    #[arg(long = "type")]
+    pub document_type: Option<String>,
     /// A metadata field, KEY=VALUE (repeatable).
     #[arg(long = "meta", value_name = "KEY=VALUE")]
     pub meta: Vec<String>,
@@ -86,6 +89,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
             title: args.title.clone(),
             date: args.date.clone(),
             service: args.service.clone(),
+            document_type: args.document_type.clone(),
             fields: fields.clone(),
         };
         let result = File::open(path)

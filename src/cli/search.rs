@@ -11,7 +11,7 @@ use clap::Args;
 /// `coffre search` arguments.
 #[derive(Args, Debug)]
 pub struct SearchArgs {
-    /// Words, "phrases", -exclusions, OR, field:value (title, body, node, service, ref).
+    /// Words, "phrases", -exclusions, OR, field:value (title, body, node, service, type, ref).
     pub query: String,
     /// Only this node.
     #[arg(long)]

@@ -108,6 +108,9 @@ pub enum EventBody {
         /// Producing service.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         service: Option<String>,
+        /// Document type (invoice, deliberation, ...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        document_type: Option<String>,
         /// Digest of the descriptive metadata document (a blob).
         metadata: Sha256,
         /// The first version.

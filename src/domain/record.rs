@@ -242,6 +242,10 @@ pub struct Record {
     pub date: NaiveDate,
     /// Producing service.
     pub service: Option<String>,
+    /// Document type (invoice, deliberation, ...); free text until the
+    /// classification plan lists each node's types.
+    #[serde(default)]
+    pub document_type: Option<String>,
     /// Free string fields (from the descriptive metadata).
     pub fields: BTreeMap<String, String>,
     /// Digest of the current descriptive metadata document.

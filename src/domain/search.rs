@@ -130,6 +130,8 @@ pub struct IndexDocument {
     pub node: NodeCode,
     /// Producing service.
     pub service: Option<String>,
+    /// Document type.
+    pub document_type: Option<String>,
     /// The record's date.
     pub date: NaiveDate,
     /// Media type of the latest version.

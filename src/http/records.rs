@@ -255,7 +255,7 @@ fn missing_file() -> ApiError {
 
 /// Deposits a record.
 #[utoipa::path(post, path = "/api/v1/records", tag = "records",
-    request_body(content_type = "multipart/form-data", description = "parts `file` (the content) and `metadata` (JSON: node, title, date, service, fields)"),
+    request_body(content_type = "multipart/form-data", description = "parts `file` (the content) and `metadata` (JSON: node, title, date, service, type, fields)"),
     responses((status = 201, body = RecordDto), (status = 400), (status = 401), (status = 413), (status = 422)))]
 pub async fn deposit(
     req: HttpRequest,
@@ -271,6 +271,7 @@ pub async fn deposit(
         title: meta.title,
         date: meta.date,
         service: meta.service,
+        document_type: meta.document_type,
         fields: meta.fields,
     };
     let worker = archive.clone();

@@ -55,7 +55,7 @@ impl SearchParams {
 /// Searches the records' text and metadata.
 #[utoipa::path(get, path = "/api/v1/search", tag = "search",
     params(
-        ("q" = Option<String>, Query, description = "words, \"phrases\", -exclusions, OR, field:value (title, body, node, service, ref)"),
+        ("q" = Option<String>, Query, description = "words, \"phrases\", -exclusions, OR, field:value (title, body, node, service, type, ref)"),
         ("node" = Option<String>, Query, description = "only this node"),
         ("from" = Option<String>, Query, description = "records dated on or after, YYYY-MM-DD"),
         ("to" = Option<String>, Query, description = "records dated on or before, YYYY-MM-DD"),

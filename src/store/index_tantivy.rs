@@ -54,6 +54,7 @@ struct Fields {
     node: Field,
     node_facet: Field,
     service: Field,
+    document_type: Field,
     media: Field,
     date: Field,
     ingested: Field,
@@ -84,6 +85,7 @@ fn schema() -> (Schema, Fields) {
         node: b.add_text_field("node", text("code", true)),
         node_facet: b.add_facet_field("node_path", FacetOptions::default()),
         service: b.add_text_field("service", text("fr", true)),
+        document_type: b.add_text_field("type", text("fold", true)),
         media: b.add_text_field("media", STRING | STORED),
         date: b.add_date_field("date", INDEXED | FAST | STORED),
         ingested: b.add_date_field("ingested", INDEXED | FAST),
@@ -210,6 +212,9 @@ impl TantivyIndex {
         d.add_facet(f.node_facet, Facet::from_path([doc.node.as_str()]));
         if let Some(service) = &doc.service {
             d.add_text(f.service, service);
+        }
+        if let Some(document_type) = &doc.document_type {
+            d.add_text(f.document_type, document_type);
         }
         d.add_text(f.media, &doc.media_type);
         d.add_date(f.date, day(doc.date));
@@ -482,6 +487,11 @@ mod tests {
             title: title.into(),
             node: NodeCode::parse(node).unwrap(),
             service: Some("Direction des finances".into()),
+            document_type: Some(if node.starts_with("FIN") {
+                "Facture".into()
+            } else {
+                "Délibération".into()
+            }),
             date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
             media_type: "text/plain".into(),
             ingested_at: Utc::now(),
@@ -581,6 +591,7 @@ mod tests {
         );
         assert_eq!(refs(&index, query("facture -chauffage")), ["FIN-FAC-2025-000002"]);
         assert_eq!(refs(&index, query("facture node:MAN")), ["FIN-MAN-2025-000003"]);
+        assert_eq!(refs(&index, query("école type:deliberation")), ["ADM-DEL-2025-000001"]);
         assert_eq!(
             refs(&index, query("node:FIN")),
             ["FIN-FAC-2025-000002", "FIN-MAN-2025-000003"]

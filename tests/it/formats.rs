@@ -316,6 +316,12 @@ const LANDMARKS: &[&str] = &[
     "jetee",
     "kermesse",
     "lucarne",
+    "moulin",
+    "navette",
+    "oratoire",
+    "passerelle",
+    "rempart",
+    "square",
 ];
 
 #[test]

@@ -116,7 +116,11 @@ fn deposit_corpus(server: &Server, token: &str) -> Vec<String> {
                 token,
                 content.as_bytes(),
                 name,
-                &json!({"node": node, "date": date, "title": name}),
+                &json!({"node": node, "date": date, "title": name, "type": match *node {
+                    "FIN-FAC" => "Facture",
+                    "ADM-DEL" => "Délibération",
+                    _ => "Courrier",
+                }}),
             )
             .unwrap();
             assert_eq!(a.status, 201);
@@ -147,6 +151,13 @@ fn french_queries_filters_facets_and_snippets() {
         v
     });
     assert_eq!(refs(&search(&server, &token, "q=ecoles")), refs(&ecole));
+    // Conjugations meet: "adopter" finds "adopte".
+    assert_eq!(refs(&search(&server, &token, "q=adopter")), vec![r[0].clone()]);
+    // The document type filter, accents folded.
+    let mut invoices = vec![r[4].clone(), r[5].clone()];
+    invoices.sort();
+    assert_eq!(refs(&search(&server, &token, "q=type:facture")), invoices);
+    assert_eq!(search(&server, &token, "q=type:deliberation")["total"], 3);
     // Phrase, exclusion, OR, field filter, date range, node parameter.
     assert_eq!(
         refs(&search(&server, &token, "q=\"fournitures scolaires\"")),
