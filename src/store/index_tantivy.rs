@@ -122,6 +122,35 @@ fn register_analyzers(index: &Index) {
     index.tokenizers().register("code", code);
 }
 
+/// Queries longer than this are not searched for the place of their error.
+const ERROR_SEARCH_MAX: usize = 500;
+
+/// Where a syntax error is: just after the longest beginning of the query
+/// that parses, which is where reading stopped making sense.
+fn syntax_error_place(parser: &QueryParser, text: &str) -> String {
+    if text.len() > ERROR_SEARCH_MAX {
+        return String::new();
+    }
+    // Beginnings that end where a word ends, so that a word is never judged
+    // by a piece of it (`AN` parses where `AND` alone does not).
+    let ends: Vec<usize> = text
+        .char_indices()
+        .filter(|(_, c)| c.is_whitespace())
+        .map(|(i, _)| i)
+        .chain([text.len()])
+        .collect();
+    let good = ends
+        .iter()
+        .rev()
+        .find(|&&end| end > 0 && parser.parse_query(&text[..end]).is_ok())
+        .copied()
+        .unwrap_or(0);
+    let rest = text[good..].trim_start();
+    let column = text[..text.len() - rest.len()].chars().count() + 1;
+    let rest: String = rest.chars().take(20).collect();
+    format!(" at character {column}, near {rest:?}")
+}
+
 fn engine(e: tantivy::TantivyError) -> IndexError {
     IndexError::Engine(e.to_string())
 }
@@ -264,9 +293,13 @@ impl TantivyIndex {
         } else {
             parser.set_field_boost(f.title, 2.0);
         }
-        parser
-            .parse_query(text)
-            .map_err(|e| IndexError::BadQuery(format!("{e} (in {text:?})")))
+        parser.parse_query(text).map_err(|e| {
+            let place = match e {
+                tantivy::query::QueryParserError::SyntaxError(_) => syntax_error_place(&parser, text),
+                _ => String::new(),
+            };
+            IndexError::BadQuery(format!("{e}{place} (in {text:?})"))
+        })
     }
 
     fn filtered(&self, base: Box<dyn Query>, q: &SearchQuery) -> Box<dyn Query> {
@@ -604,10 +637,12 @@ mod tests {
         assert_eq!(results.total, 2);
         assert_eq!(results.facets.get("FIN-FAC"), Some(&1));
         assert_eq!(results.facets.get("FIN-MAN"), Some(&1));
-        assert!(matches!(
-            index.search(&query("facture AND (")),
-            Err(IndexError::BadQuery(_))
-        ));
+        match index.search(&query("facture AND (")) {
+            Err(IndexError::BadQuery(message)) => {
+                assert!(message.contains("at character 9, near \"AND (\""), "{message}")
+            }
+            other => panic!("not a bad query: {other:?}"),
+        }
     }
 
     #[test]
