@@ -6,6 +6,9 @@
 //! Each path (CLI, HTTP, baseline) starts from a fresh data directory; the
 //! source files are in the page cache for all of them alike.
 
+#[path = "support/report.rs"]
+mod report;
+
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -292,20 +295,5 @@ fn main() {
             None => "cannot be compared with".to_owned(),
         },
     );
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    let updated = match (
-        current.find("<!-- ingest:begin -->"),
-        current.find("<!-- ingest:end -->"),
-    ) {
-        (Some(a), Some(b)) if a < b => format!(
-            "{}{}{}",
-            &current[..a],
-            section,
-            &current[b + "<!-- ingest:end -->".len()..]
-        ),
-        _ => format!("{current}\n## Ingest throughput\n\n{section}\n"),
-    };
-    std::fs::write(&path, updated).expect("write BENCHMARKS.md");
-    println!("{section}");
+    report::write_section("ingest", "Ingest throughput", &section);
 }

@@ -6,6 +6,9 @@
 //! PostgreSQL cluster on a Unix socket, and writes the search section of
 //! BENCHMARKS.md. Sizes: `COFFRE_BENCH_SEARCH_SIZES` (default 100000,1000000).
 
+#[path = "support/report.rs"]
+mod report;
+
 use chrono::{NaiveDate, Utc};
 use coffre::domain::record::{NodeCode, RecordId, Reference};
 use coffre::domain::search::{IndexDocument, SearchQuery, SortOrder};
@@ -647,20 +650,5 @@ fn main() {
             .unwrap_or_default(),
         cases = CASES.len(),
     );
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    let updated = match (
-        current.find("<!-- search:begin -->"),
-        current.find("<!-- search:end -->"),
-    ) {
-        (Some(a), Some(b)) if a < b => format!(
-            "{}{}{}",
-            &current[..a],
-            section,
-            &current[b + "<!-- search:end -->".len()..]
-        ),
-        _ => format!("{current}\n## Search\n\n{section}\n"),
-    };
-    std::fs::write(&path, updated).expect("write BENCHMARKS.md");
-    println!("{section}");
+    report::write_section("search", "Search", &section);
 }

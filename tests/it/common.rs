@@ -311,3 +311,17 @@ pub fn verify_over_http(server: &Server, token: &str) -> Value {
     }
     panic!("integrity check did not finish");
 }
+
+/// The references of a search answer's hits, sorted.
+pub fn hit_refs(results: &Value) -> Vec<String> {
+    let mut r: Vec<String> = results["hits"]
+        .as_array()
+        .map(|hits| {
+            hits.iter()
+                .filter_map(|h| h["reference"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    r.sort();
+    r
+}

@@ -195,14 +195,7 @@ fn nested_eml(depth: usize) -> Vec<u8> {
 fn search_refs(server: &Server, token: &str, q: &str) -> Vec<String> {
     let a = get(&server.url(&format!("/api/v1/search?q={q}&limit=100")), token);
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
-    let mut r: Vec<String> = a.json()["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["reference"].as_str().unwrap().to_owned())
-        .collect();
-    r.sort();
-    r
+    hit_refs(&a.json())
 }
 
 fn text_of(server: &Server, token: &str, reference: &str) -> Value {

@@ -85,17 +85,6 @@ fn search(server: &Server, token: &str, query: &str) -> Value {
     a.json()
 }
 
-fn refs(results: &Value) -> Vec<String> {
-    let mut r: Vec<String> = results["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["reference"].as_str().unwrap().to_owned())
-        .collect();
-    r.sort();
-    r
-}
-
 /// Waits until the index has caught up with `expected` records.
 fn wait_indexed(server: &Server, token: &str, expected: u64) {
     for _ in 0..300 {
@@ -142,43 +131,47 @@ fn french_queries_filters_facets_and_snippets() {
     let mut deliberations = vec![r[0].clone(), r[1].clone(), r[2].clone()];
     deliberations.sort();
     for q in ["délibération", "deliberation", "DÉLIBÉRATIONS", "Délibérations"] {
-        assert_eq!(refs(&search(&server, &token, &format!("q={q}"))), deliberations, "{q}");
+        assert_eq!(
+            hit_refs(&search(&server, &token, &format!("q={q}"))),
+            deliberations,
+            "{q}"
+        );
     }
     let ecole = search(&server, &token, "q=école");
-    assert_eq!(refs(&ecole), {
+    assert_eq!(hit_refs(&ecole), {
         let mut v = vec![r[1].clone(), r[4].clone(), r[9].clone()];
         v.sort();
         v
     });
-    assert_eq!(refs(&search(&server, &token, "q=ecoles")), refs(&ecole));
+    assert_eq!(hit_refs(&search(&server, &token, "q=ecoles")), hit_refs(&ecole));
     // Conjugations meet: "adopter" finds "adopte".
-    assert_eq!(refs(&search(&server, &token, "q=adopter")), vec![r[0].clone()]);
+    assert_eq!(hit_refs(&search(&server, &token, "q=adopter")), vec![r[0].clone()]);
     // The document type filter, accents folded.
     let mut invoices = vec![r[4].clone(), r[5].clone()];
     invoices.sort();
-    assert_eq!(refs(&search(&server, &token, "q=type:facture")), invoices);
+    assert_eq!(hit_refs(&search(&server, &token, "q=type:facture")), invoices);
     assert_eq!(search(&server, &token, "q=type:deliberation")["total"], 3);
     // Phrase, exclusion, OR, field filter, date range, node parameter.
     assert_eq!(
-        refs(&search(&server, &token, "q=\"fournitures scolaires\"")),
+        hit_refs(&search(&server, &token, "q=\"fournitures scolaires\"")),
         vec![r[4].clone()]
     );
     assert_eq!(
-        refs(&search(&server, &token, "q=chauffage -mandat")),
+        hit_refs(&search(&server, &token, "q=chauffage -mandat")),
         vec![r[5].clone()]
     );
     assert_eq!(search(&server, &token, "q=football OR stationner")["total"], 2);
     assert_eq!(
-        refs(&search(&server, &token, "q=chauffage node:MAN")),
+        hit_refs(&search(&server, &token, "q=chauffage node:MAN")),
         vec![r[6].clone()]
     );
-    assert_eq!(refs(&search(&server, &token, "q=facture&node=FIN-FAC")), {
+    assert_eq!(hit_refs(&search(&server, &token, "q=facture&node=FIN-FAC")), {
         let mut v = vec![r[4].clone(), r[5].clone()];
         v.sort();
         v
     });
     assert_eq!(
-        refs(&search(&server, &token, "q=délibération&from=2024-01-01&to=2024-12-31")),
+        hit_refs(&search(&server, &token, "q=délibération&from=2024-01-01&to=2024-12-31")),
         vec![r[0].clone(), r[1].clone()]
     );
     // Facets count matching records by node.
@@ -198,7 +191,7 @@ fn french_queries_filters_facets_and_snippets() {
     assert_eq!(search(&server, &token, "q=alert")["total"], 0);
     // A one-letter typo still finds its document.
     let typo = search(&server, &token, "q=interdictoin");
-    assert_eq!(refs(&typo), vec![r[3].clone()]);
+    assert_eq!(hit_refs(&typo), vec![r[3].clone()]);
     assert_eq!(typo["fuzzy"], true);
     // Paging and sorting by date.
     let page = search(&server, &token, "q=&sort=date&limit=3&offset=1");
@@ -266,7 +259,7 @@ fn the_index_is_rebuilt_and_survives_sigkill() {
     wait_indexed(&server, &token, CORPUS.len() as u64);
     let after: Vec<Value> = queries.iter().map(|q| search(&server, &token, q)).collect();
     for (a, b) in before.iter().zip(&after) {
-        assert_eq!(refs(a), refs(b));
+        assert_eq!(hit_refs(a), hit_refs(b));
         assert_eq!(a["facets"], b["facets"]);
     }
 
@@ -289,7 +282,7 @@ fn the_index_is_rebuilt_and_survives_sigkill() {
     let server = Server::start(&data, &[]);
     wait_indexed(&server, &token, acked.len() as u64);
     let all = search(&server, &token, &format!("q=&limit={}", acked.len()));
-    let mut found = refs(&all);
+    let mut found = hit_refs(&all);
     let mut expected = acked.clone();
     expected.sort();
     found.dedup();
