@@ -12,5 +12,6 @@ pub mod domain;
 pub mod extract;
 pub mod http;
 pub mod jobs;
+pub mod policies;
 pub mod store;
 pub mod wire;

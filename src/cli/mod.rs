@@ -8,6 +8,7 @@
 
 mod audit;
 mod ingest;
+mod plan;
 mod records;
 mod search;
 
@@ -54,6 +55,9 @@ pub enum Command {
     Show(records::ShowArgs),
     /// Full-text search.
     Search(search::SearchArgs),
+    /// The classification plan.
+    #[command(subcommand)]
+    Plan(plan::PlanCommand),
     /// Integrity checks and the journal.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -183,6 +187,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Get(args) => records::get(&ctx, args),
         Command::Show(args) => records::show(&ctx, args),
         Command::Search(args) => search::run(&ctx, args),
+        Command::Plan(cmd) => plan::run(cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Reindex => search::reindex(&ctx),
         Command::Rebuild => {

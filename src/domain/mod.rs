@@ -10,6 +10,7 @@ pub mod hash;
 pub mod integrity;
 pub mod media_type;
 pub mod naming;
+pub mod plan;
 pub mod record;
 pub mod role;
 pub mod search;

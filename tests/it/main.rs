@@ -7,6 +7,7 @@ mod bad_input;
 mod common;
 mod crash;
 mod formats;
+mod plan;
 mod rebuild;
 mod roundtrip;
 mod search;

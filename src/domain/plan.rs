@@ -1,0 +1,453 @@
+//! The classification plan (*plan de classement* with its *tableau de
+//! gestion*): retention rules and the tree of nodes, as archivists write it
+//! (see `schemas/plan.schema.json`), and the checks a plan must pass beyond
+//! its schema: every reference resolves, the tree has no cycle, codes are
+//! unique, and each naming template names only what its node has, in a form
+//! it can format.
+//!
+//! Pure: reading the file and mapping problems to lines is `policies`'s work.
+
+use super::naming::{Placeholder, Template};
+use super::record::NodeCode;
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// A retention duration: years, months and days (ISO 8601 `P10Y`, `P6M`,
+/// `P1Y6M`, `P30D`), or permanent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetentionDuration {
+    /// Kept for this long after the start.
+    Period {
+        /// Years.
+        years: u32,
+        /// Months.
+        months: u32,
+        /// Days.
+        days: u32,
+    },
+    /// Never due.
+    Permanent,
+}
+
+impl RetentionDuration {
+    /// Parses `permanent` or an ISO 8601 period of years, months and days.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t == "permanent" {
+            return Ok(RetentionDuration::Permanent);
+        }
+        let body = t
+            .strip_prefix('P')
+            .ok_or_else(|| format!("{text:?} is not a duration such as P10Y, P6M, P1Y6M or permanent"))?;
+        let (mut years, mut months, mut days) = (0u32, 0u32, 0u32);
+        let mut number = String::new();
+        let mut seen = String::new();
+        for c in body.chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let n: u32 = number
+                .parse()
+                .map_err(|_| format!("{text:?}: a number must come before {c:?}"))?;
+            number.clear();
+            let slot = match c {
+                'Y' => &mut years,
+                'M' => &mut months,
+                'W' => return Err(format!("{text:?}: weeks are not used in retention rules; write days")),
+                'D' => &mut days,
+                _ => return Err(format!("{text:?}: unknown unit {c:?} (use Y, M, D)")),
+            };
+            if seen.contains(c) || seen.chars().any(|s| "YMD".find(s) > "YMD".find(c)) {
+                return Err(format!("{text:?}: units must come once each, in the order Y, M, D"));
+            }
+            seen.push(c);
+            *slot = n;
+        }
+        if !number.is_empty() || seen.is_empty() {
+            return Err(format!(
+                "{text:?} is not a duration such as P10Y, P6M, P1Y6M or permanent"
+            ));
+        }
+        Ok(RetentionDuration::Period { years, months, days })
+    }
+}
+
+impl fmt::Display for RetentionDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RetentionDuration::Permanent => f.write_str("permanent"),
+            RetentionDuration::Period { years, months, days } => {
+                f.write_str("P")?;
+                if *years > 0 {
+                    write!(f, "{years}Y")?;
+                }
+                if *months > 0 {
+                    write!(f, "{months}M")?;
+                }
+                if *days > 0 || (*years == 0 && *months == 0) {
+                    write!(f, "{days}D")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// What starts the retention period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetentionStart {
+    /// The record's own date.
+    Date,
+    /// The record's closing (the file is closed).
+    Closing,
+    /// A date field of the record.
+    Field(String),
+    /// An external event recorded later (`contract_end`, ...).
+    Event(String),
+}
+
+impl RetentionStart {
+    /// Parses `date`, `closing`, `field:NAME` or `event:NAME`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "date" => Ok(RetentionStart::Date),
+            "closing" => Ok(RetentionStart::Closing),
+            other => match other.split_once(':') {
+                Some(("field", name)) if !name.is_empty() => Ok(RetentionStart::Field(name.to_owned())),
+                Some(("event", name)) if !name.is_empty() => Ok(RetentionStart::Event(name.to_owned())),
+                _ => Err(format!(
+                    "{text:?} is not a start (date, closing, field:NAME or event:NAME)"
+                )),
+            },
+        }
+    }
+}
+
+/// What happens at the end of the retention period (the *sort final*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FinalAction {
+    /// D: destroy, with the archives authority's approval.
+    Destroy,
+    /// C: keep for ever, transferred to the archives.
+    Keep,
+    /// T: sort (review) at the end.
+    Review,
+}
+
+/// A field's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldType {
+    /// Free text.
+    Text,
+    /// A date, `YYYY-MM-DD`.
+    Date,
+    /// An exact decimal number.
+    Decimal,
+    /// An integer.
+    Integer,
+    /// One of a list of values.
+    Enum(Vec<String>),
+}
+
+impl FieldType {
+    /// Parses `text`, `date`, `decimal`, `integer` or `enum(a, b, c)`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "text" => Ok(FieldType::Text),
+            "date" => Ok(FieldType::Date),
+            "decimal" => Ok(FieldType::Decimal),
+            "integer" => Ok(FieldType::Integer),
+            other => {
+                let inner = other
+                    .strip_prefix("enum(")
+                    .and_then(|r| r.strip_suffix(')'))
+                    .ok_or_else(|| format!("{text:?} is not a type (text, date, decimal, integer, enum(...))"))?;
+                let values: Vec<String> = inner
+                    .split(',')
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if values.is_empty() {
+                    return Err(format!("{text:?}: an enum lists at least one value"));
+                }
+                Ok(FieldType::Enum(values))
+            }
+        }
+    }
+}
+
+/// A typed field of a node's records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldDef {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub kind: FieldType,
+    /// Whether a deposit must give it.
+    pub required: bool,
+}
+
+/// A retention rule of the *tableau de gestion*.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionRule {
+    /// Its id, as nodes name it.
+    pub id: String,
+    /// The DUA.
+    pub duration: RetentionDuration,
+    /// What starts it.
+    pub start: RetentionStart,
+    /// What happens at its end.
+    pub final_action: FinalAction,
+    /// The text that makes it law (circular, article, ...).
+    pub legal_reference: String,
+    /// The duration is to be confirmed with the archives authority.
+    pub to_confirm: bool,
+}
+
+/// A node of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanNode {
+    /// Its code.
+    pub code: NodeCode,
+    /// Its parent's code.
+    pub parent: Option<NodeCode>,
+    /// Its title.
+    pub title: String,
+    /// What it holds.
+    pub description: String,
+    /// Its own retention rule (else its parent's, unless `inherit` is off).
+    pub rule: Option<String>,
+    /// Whether it takes its parent's rule when it has none.
+    pub inherit: bool,
+    /// Its reference template.
+    pub reference: Option<Template>,
+    /// Its file name template.
+    pub filename: Option<Template>,
+    /// The document types it holds.
+    pub document_types: Vec<String>,
+    /// Its typed fields.
+    pub fields: Vec<FieldDef>,
+    /// Roles that may read its records (inherited when empty).
+    pub readers: Vec<String>,
+    /// Roles that may deposit records in it (inherited when empty).
+    pub depositors: Vec<String>,
+}
+
+/// A plan's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanHeader {
+    /// Its id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// Its version, as the archivists number it.
+    pub version: String,
+    /// The authority whose rules it applies.
+    pub authority: String,
+}
+
+/// A whole plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Its identity.
+    pub header: PlanHeader,
+    /// Its rules, by id.
+    pub rules: BTreeMap<String, RetentionRule>,
+    /// Its nodes, in file order.
+    pub nodes: Vec<PlanNode>,
+}
+
+/// One thing wrong with a plan, and where (a path such as `nodes[3].rule`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanProblem {
+    /// Where: `rules[2].duration`, `nodes[5].parent`, ...
+    pub path: String,
+    /// What, for an archivist.
+    pub message: String,
+}
+
+impl PlanProblem {
+    fn at(path: String, message: impl Into<String>) -> Self {
+        PlanProblem {
+            path,
+            message: message.into(),
+        }
+    }
+}
+
+/// The names a template may use beyond the node's own fields.
+const BUILTINS: &[&str] = &[
+    "node",
+    "year",
+    "seq",
+    "date",
+    "reference",
+    "title",
+    "ext",
+    "service",
+    "type",
+];
+
+impl Plan {
+    /// The cross-checks beyond the schema; every problem at once.
+    pub fn problems(&self) -> Vec<PlanProblem> {
+        let mut problems = Vec::new();
+        let mut codes: BTreeMap<&NodeCode, usize> = BTreeMap::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            if let Some(first) = codes.insert(&node.code, i) {
+                problems.push(PlanProblem::at(
+                    format!("nodes[{i}].code"),
+                    format!("the code {} is already used by nodes[{first}]", node.code),
+                ));
+            }
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if let Some(parent) = &node.parent
+                && !codes.contains_key(parent)
+            {
+                problems.push(PlanProblem::at(
+                    format!("nodes[{i}].parent"),
+                    format!("no node has the code {parent}"),
+                ));
+            }
+            if let Some(rule) = &node.rule
+                && !self.rules.contains_key(rule)
+            {
+                problems.push(PlanProblem::at(
+                    format!("nodes[{i}].rule"),
+                    format!("no rule has the id {rule:?}"),
+                ));
+            }
+            let fields = self.fields_of(i);
+            for (which, template) in [("reference", &node.reference), ("filename", &node.filename)] {
+                if let Some(t) = template {
+                    for message in template_problems(t, &fields) {
+                        problems.push(PlanProblem::at(format!("nodes[{i}].{which}"), message));
+                    }
+                }
+            }
+            if let Some(rule) = node.rule.as_ref().and_then(|r| self.rules.get(r))
+                && let RetentionStart::Field(name) = &rule.start
+                && !fields.iter().any(|f| &f.name == name && f.kind == FieldType::Date)
+            {
+                problems.push(PlanProblem::at(
+                    format!("nodes[{i}].rule"),
+                    format!(
+                        "rule {} starts at the date field {name:?}, which this node has not",
+                        rule.id
+                    ),
+                ));
+            }
+        }
+        // A cycle: following parents from a node comes back to it.
+        for (i, node) in self.nodes.iter().enumerate() {
+            let mut seen = BTreeSet::new();
+            let mut current = node.parent.clone();
+            while let Some(code) = current {
+                if code == node.code {
+                    problems.push(PlanProblem::at(
+                        format!("nodes[{i}].parent"),
+                        format!("{} is its own ancestor (a cycle)", node.code),
+                    ));
+                    break;
+                }
+                if !seen.insert(code.clone()) {
+                    break;
+                }
+                current = codes.get(&code).and_then(|&j| self.nodes[j].parent.clone());
+            }
+        }
+        problems
+    }
+
+    /// A node's fields, its ancestors' included (nearest first).
+    fn fields_of(&self, index: usize) -> Vec<FieldDef> {
+        let mut fields = self.nodes[index].fields.clone();
+        let mut seen = BTreeSet::from([self.nodes[index].code.clone()]);
+        let mut current = self.nodes[index].parent.clone();
+        while let Some(code) = current {
+            if !seen.insert(code.clone()) {
+                break;
+            }
+            let Some(node) = self.nodes.iter().find(|n| n.code == code) else {
+                break;
+            };
+            for f in &node.fields {
+                if !fields.iter().any(|g| g.name == f.name) {
+                    fields.push(f.clone());
+                }
+            }
+            current = node.parent.clone();
+        }
+        fields
+    }
+}
+
+/// What is wrong with a template given the fields it may name.
+fn template_problems(template: &Template, fields: &[FieldDef]) -> Vec<String> {
+    let mut out = Vec::new();
+    for placeholder in template.placeholders() {
+        let Placeholder { name, format, .. } = placeholder;
+        let field = fields.iter().find(|f| &f.name == name);
+        if !BUILTINS.contains(&name.as_str()) && field.is_none() {
+            out.push(format!(
+                "the template names {{{name}}}, a field this node does not have"
+            ));
+            continue;
+        }
+        let Some(format) = format else { continue };
+        let is_date = name == "date" || field.is_some_and(|f| f.kind == FieldType::Date);
+        let is_number = matches!(name.as_str(), "seq" | "year")
+            || field.is_some_and(|f| matches!(f.kind, FieldType::Integer | FieldType::Decimal));
+        let ok = if format.starts_with('%') { is_date } else { is_number };
+        if !ok {
+            out.push(format!("{{{name}:{format}}}: this format does not apply to {name}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_and_print() {
+        for (text, years, months, days) in [
+            ("P10Y", 10, 0, 0),
+            ("P6M", 0, 6, 0),
+            ("P1Y6M", 1, 6, 0),
+            ("P30D", 0, 0, 30),
+        ] {
+            let d = RetentionDuration::parse(text).unwrap();
+            assert_eq!(d, RetentionDuration::Period { years, months, days });
+            assert_eq!(d.to_string(), text);
+        }
+        assert_eq!(RetentionDuration::parse("permanent"), Ok(RetentionDuration::Permanent));
+        for bad in ["10Y", "P", "PY", "P6M1Y", "P1Y1Y", "P2W", "P1H", "P10"] {
+            assert!(RetentionDuration::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn starts_and_types_parse() {
+        assert_eq!(
+            RetentionStart::parse("field:birth_date"),
+            Ok(RetentionStart::Field("birth_date".into()))
+        );
+        assert_eq!(
+            RetentionStart::parse("event:contract_end"),
+            Ok(RetentionStart::Event("contract_end".into()))
+        );
+        assert!(RetentionStart::parse("field:").is_err());
+        assert_eq!(
+            FieldType::parse("enum(a, b)"),
+            Ok(FieldType::Enum(vec!["a".into(), "b".into()]))
+        );
+        assert!(FieldType::parse("enum()").is_err());
+        assert!(FieldType::parse("money").is_err());
+    }
+}

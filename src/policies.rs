@@ -1,0 +1,357 @@
+//! Plan files: read the TOML an archivist wrote, validate it against
+//! `schemas/plan.schema.json` (with the `jsonschema` crate), turn it into a
+//! domain [`Plan`] and run its cross-checks; every problem is reported at
+//! once, each with its line and the path of the bad key.
+
+use crate::domain::naming::Template;
+use crate::domain::plan::{
+    FieldDef, FieldType, FinalAction, Plan, PlanHeader, PlanNode, RetentionDuration, RetentionRule, RetentionStart,
+};
+use crate::domain::record::NodeCode;
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The plan schema, as shipped in `schemas/`.
+pub const PLAN_SCHEMA: &str = include_str!("../schemas/plan.schema.json");
+
+/// The default plan for a French commune, as shipped in `retention-policies/`.
+pub const DEFAULT_PLAN: &str = include_str!("../retention-policies/communes-fr.toml");
+
+/// One problem in a plan file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanFileProblem {
+    /// The line (from 1) of the key at fault, or of its table.
+    pub line: Option<usize>,
+    /// The path of the key, such as `nodes[3].rule` (empty for the file).
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for PlanFileProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(line) = self.line {
+            write!(f, "{line}: ")?;
+        }
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawPlan {
+    plan: RawHeader,
+    rules: Vec<RawRule>,
+    nodes: Vec<RawNode>,
+}
+
+#[derive(Deserialize)]
+struct RawHeader {
+    id: String,
+    title: String,
+    version: String,
+    authority: String,
+}
+
+#[derive(Deserialize)]
+struct RawRule {
+    id: String,
+    duration: String,
+    start: String,
+    final_action: FinalAction,
+    legal_reference: String,
+    #[serde(default)]
+    to_confirm: bool,
+}
+
+#[derive(Deserialize)]
+struct RawNode {
+    code: String,
+    parent: Option<String>,
+    title: String,
+    #[serde(default)]
+    description: String,
+    rule: Option<String>,
+    inherit: Option<bool>,
+    reference: Option<String>,
+    filename: Option<String>,
+    #[serde(default)]
+    document_types: Vec<String>,
+    #[serde(default)]
+    fields: Vec<RawField>,
+    #[serde(default)]
+    readers: Vec<String>,
+    #[serde(default)]
+    depositors: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawField {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    required: bool,
+}
+
+/// Finds the line of a key path in the parsed document.
+struct Lines<'a> {
+    text: &'a str,
+    document: toml_edit::Document<&'a str>,
+}
+
+/// One step of a key path.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn steps(path: &str) -> Vec<Step> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let (key, rest) = part.split_once('[').map_or((part, ""), |(k, r)| (k, r));
+        if !key.is_empty() {
+            out.push(Step::Key(key.to_owned()));
+        }
+        for index in rest.split('[').map(|i| i.trim_end_matches(']')) {
+            if let Ok(i) = index.parse() {
+                out.push(Step::Index(i));
+            }
+        }
+    }
+    out
+}
+
+impl Lines<'_> {
+    fn line_of(&self, path: &str) -> Option<usize> {
+        let mut item: Option<&toml_edit::Item> = None;
+        let mut table = Some(self.document.as_table());
+        let mut span = None;
+        for step in steps(path) {
+            match step {
+                Step::Key(key) => {
+                    let Some(t) = table else { break };
+                    match t.get_key_value(&key) {
+                        Some((k, i)) => {
+                            span = k.span().or(i.span()).or(span);
+                            item = Some(i);
+                            table = i.as_table();
+                        }
+                        None => break,
+                    }
+                }
+                Step::Index(index) => match item {
+                    Some(toml_edit::Item::ArrayOfTables(aot)) => match aot.get(index) {
+                        Some(t) => {
+                            span = t.span().or(span);
+                            table = Some(t);
+                            item = None;
+                        }
+                        None => break,
+                    },
+                    Some(i) => {
+                        if let Some(v) = i.as_array().and_then(|a| a.get(index)) {
+                            span = v.span().or(span);
+                        }
+                        break;
+                    }
+                    None => break,
+                },
+            }
+        }
+        span.map(|s| self.text[..s.start.min(self.text.len())].matches('\n').count() + 1)
+    }
+}
+
+/// `/nodes/3/rule` (a JSON pointer) as `nodes[3].rule`.
+fn path_of_pointer(pointer: &str) -> String {
+    let mut out = String::new();
+    for part in pointer.split('/').filter(|p| !p.is_empty()) {
+        let part = part.replace("~1", "/").replace("~0", "~");
+        if part.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{part}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&part);
+        }
+    }
+    out
+}
+
+/// Reads and checks a plan file's text.
+pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
+    let document = toml_edit::Document::parse(text).map_err(|e| {
+        vec![PlanFileProblem {
+            line: e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            path: String::new(),
+            message: format!("not valid TOML: {}", e.message()),
+        }]
+    })?;
+    let lines = Lines { text, document };
+    let at = |path: String, message: String| PlanFileProblem {
+        line: lines.line_of(&path),
+        path,
+        message,
+    };
+    let value: Value = toml_edit::de::from_str(text).map_err(|e| vec![at(String::new(), e.to_string())])?;
+    let schema: Value =
+        serde_json::from_str(PLAN_SCHEMA).map_err(|e| vec![at(String::new(), format!("the plan schema: {e}"))])?;
+    let validator =
+        jsonschema::validator_for(&schema).map_err(|e| vec![at(String::new(), format!("the plan schema: {e}"))])?;
+    let schema_problems: Vec<PlanFileProblem> = validator
+        .iter_errors(&value)
+        .map(|e| {
+            let mut path = path_of_pointer(e.instance_path().as_str());
+            // An unexpected key is blamed where it stands, not on its table.
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } = e.kind()
+                && let Some(key) = unexpected.first()
+            {
+                path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+            }
+            at(path, e.to_string())
+        })
+        .collect();
+    // Go on past schema problems when the file still reads as a plan, so
+    // that every problem is reported at once.
+    let raw: RawPlan = match serde_json::from_value(value) {
+        Ok(raw) => raw,
+        Err(_) if !schema_problems.is_empty() => return Err(schema_problems),
+        Err(e) => return Err(vec![at(String::new(), e.to_string())]),
+    };
+    let mut problems = Vec::new();
+    let mut rules = BTreeMap::new();
+    for (i, r) in raw.rules.into_iter().enumerate() {
+        let duration = RetentionDuration::parse(&r.duration).map_err(|m| at(format!("rules[{i}].duration"), m));
+        let start = RetentionStart::parse(&r.start).map_err(|m| at(format!("rules[{i}].start"), m));
+        if rules.contains_key(&r.id) {
+            problems.push(at(
+                format!("rules[{i}].id"),
+                format!("the rule id {:?} is already used", r.id),
+            ));
+        }
+        // A rule with a bad part is still known by its id, so that the
+        // nodes naming it are not blamed for it.
+        let (duration, start) = match (duration, start) {
+            (Ok(d), Ok(s)) => (d, s),
+            (d, s) => {
+                let fallback = (RetentionDuration::Permanent, RetentionStart::Date);
+                let (d, s) = (d.map_err(|p| problems.push(p)), s.map_err(|p| problems.push(p)));
+                (d.unwrap_or(fallback.0), s.unwrap_or(fallback.1))
+            }
+        };
+        rules.insert(
+            r.id.clone(),
+            RetentionRule {
+                id: r.id,
+                duration,
+                start,
+                final_action: r.final_action,
+                legal_reference: r.legal_reference,
+                to_confirm: r.to_confirm,
+            },
+        );
+    }
+    let mut nodes = Vec::new();
+    for (i, n) in raw.nodes.into_iter().enumerate() {
+        let code = NodeCode::parse(&n.code).map_err(|e| at(format!("nodes[{i}].code"), e.problem));
+        let parent = n
+            .parent
+            .as_deref()
+            .map(NodeCode::parse)
+            .transpose()
+            .map_err(|e| at(format!("nodes[{i}].parent"), e.problem));
+        let template = |which: &str, source: &Option<String>| {
+            source
+                .as_deref()
+                .map(Template::parse)
+                .transpose()
+                .map_err(|e| at(format!("nodes[{i}].{which}"), e.problem))
+        };
+        let reference = template("reference", &n.reference);
+        let filename = template("filename", &n.filename);
+        let mut fields = Vec::new();
+        for (j, f) in n.fields.into_iter().enumerate() {
+            match FieldType::parse(&f.kind) {
+                Ok(kind) => fields.push(FieldDef {
+                    name: f.name,
+                    kind,
+                    required: f.required,
+                }),
+                Err(m) => problems.push(at(format!("nodes[{i}].fields[{j}].type"), m)),
+            }
+        }
+        match (code, parent, reference, filename) {
+            (Ok(code), Ok(parent), Ok(reference), Ok(filename)) => nodes.push(PlanNode {
+                code,
+                parent,
+                title: n.title,
+                description: n.description,
+                rule: n.rule,
+                inherit: n.inherit.unwrap_or(true),
+                reference,
+                filename,
+                document_types: n.document_types,
+                fields,
+                readers: n.readers,
+                depositors: n.depositors,
+            }),
+            (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
+        }
+    }
+    let plan = Plan {
+        header: PlanHeader {
+            id: raw.plan.id,
+            title: raw.plan.title,
+            version: raw.plan.version,
+            authority: raw.plan.authority,
+        },
+        rules,
+        nodes,
+    };
+    problems.extend(plan.problems().into_iter().map(|p| at(p.path, p.message)));
+    // A key the schema already blamed is not blamed twice.
+    problems.retain(|p| !schema_problems.iter().any(|s| s.path == p.path));
+    problems.splice(0..0, schema_problems);
+    if problems.is_empty() { Ok(plan) } else { Err(problems) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_plan_is_valid() {
+        let plan = load_plan(DEFAULT_PLAN).unwrap_or_else(|p| panic!("{p:?}"));
+        for code in [
+            "ADM-DEL", "ADM-ARR", "FIN-FAC", "FIN-TIT", "FIN-MAN", "MAR-OFF", "MAR-ATT", "RH-DOS",
+        ] {
+            assert!(plan.nodes.iter().any(|n| n.code.as_str() == code), "{code}");
+        }
+        assert!(plan.rules.values().all(|r| !r.legal_reference.is_empty()));
+    }
+
+    #[test]
+    fn paths_map_to_lines() {
+        assert_eq!(path_of_pointer("/nodes/3/rule"), "nodes[3].rule");
+        let text = "[plan]\nid = \"x\"\n\n[[nodes]]\ncode = \"A\"\n\n[[nodes]]\ncode = \"B\"\nrule = \"R\"\n";
+        let lines = Lines {
+            text,
+            document: toml_edit::Document::parse(text).unwrap(),
+        };
+        assert_eq!(lines.line_of("nodes[1].rule"), Some(9));
+        assert_eq!(lines.line_of("plan.id"), Some(2));
+        assert_eq!(lines.line_of("nodes[1].missing"), Some(7));
+    }
+}
