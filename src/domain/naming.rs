@@ -8,7 +8,11 @@
 //! a file: names are data, and original names are never used as paths.
 
 use super::record::{NodeCode, Reference};
+use chrono::NaiveDate;
+use chrono::format::{Item, StrftimeItems};
+use std::collections::BTreeMap;
 use std::fmt;
+use unicode_normalization::UnicodeNormalization;
 
 /// A naming template such as `{node}-{year}-{seq:06}` or
 /// `{date:%Y}/{node}/{reference}_{title|slug|max:60}.{ext}`: literal text
@@ -112,6 +116,255 @@ impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.source)
     }
+}
+
+/// What a template is filled with.
+#[derive(Debug, Clone)]
+pub struct NamingContext<'a> {
+    /// Node code.
+    pub node: &'a str,
+    /// Counter value.
+    pub seq: u64,
+    /// The record's date (its year is `{year}`).
+    pub date: NaiveDate,
+    /// The reference, once known (for file names).
+    pub reference: Option<&'a str>,
+    /// Title.
+    pub title: &'a str,
+    /// File extension, without the dot.
+    pub ext: &'a str,
+    /// Producing service.
+    pub service: Option<&'a str>,
+    /// Document type.
+    pub document_type: Option<&'a str>,
+    /// The record's fields.
+    pub fields: &'a BTreeMap<String, String>,
+}
+
+/// How long names may be: bytes per path segment, characters per path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameBudget {
+    /// The most bytes in one segment (file systems allow 255).
+    pub segment_bytes: usize,
+    /// The most characters in the whole path (Windows tools trip past 260;
+    /// 240 leaves room for the folder it is extracted into).
+    pub path_chars: usize,
+}
+
+impl Default for NameBudget {
+    fn default() -> Self {
+        NameBudget {
+            segment_bytes: 255,
+            path_chars: 240,
+        }
+    }
+}
+
+/// A template that cannot be filled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{{{placeholder}}}: {problem}")]
+pub struct RenderError {
+    /// The placeholder.
+    pub placeholder: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+impl Template {
+    /// Fills the template; `title_max` caps the title's characters (the
+    /// part shortened first when a name is too long).
+    fn fill(&self, ctx: &NamingContext<'_>, title_max: usize) -> Result<String, RenderError> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(text) => out.push_str(text),
+                Part::Placeholder(p) => out.push_str(&p.fill(ctx, title_max)?),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fills the template as a reference (no path rules; one segment).
+    pub fn render_reference(&self, ctx: &NamingContext<'_>) -> Result<String, RenderError> {
+        Ok(safe_segment(&self.fill(ctx, usize::MAX)?, usize::MAX))
+    }
+
+    /// Fills the template as a relative path safe on Windows, macOS and
+    /// Linux, within `budget`: the title is shortened first, then the
+    /// longest segments.
+    pub fn render_path(&self, ctx: &NamingContext<'_>, budget: NameBudget) -> Result<String, RenderError> {
+        let mut title_max = ctx.title.chars().count();
+        loop {
+            let path = safe_path(&self.fill(ctx, title_max)?, budget.segment_bytes);
+            if path.chars().count() <= budget.path_chars {
+                return Ok(path);
+            }
+            if title_max == 0 {
+                return Ok(shorten_path(&path, budget));
+            }
+            title_max = title_max.saturating_sub((path.chars().count() - budget.path_chars).max(1));
+        }
+    }
+}
+
+impl Placeholder {
+    fn fill(&self, ctx: &NamingContext<'_>, title_max: usize) -> Result<String, RenderError> {
+        let fail = |problem: String| RenderError {
+            placeholder: self.name.clone(),
+            problem,
+        };
+        let textual = ["node", "title", "ext", "reference", "service", "type"].contains(&self.name.as_str());
+        if textual && let Some(f) = &self.format {
+            return Err(fail(format!("the format {f:?} does not apply to text")));
+        }
+        let text: String = match self.name.as_str() {
+            "node" => ctx.node.to_owned(),
+            "title" => ctx.title.chars().take(title_max).collect(),
+            "ext" => ctx.ext.to_owned(),
+            "reference" => ctx.reference.unwrap_or_default().to_owned(),
+            "service" => ctx.service.unwrap_or_default().to_owned(),
+            "type" => ctx.document_type.unwrap_or_default().to_owned(),
+            "year" => number(i64::from(chrono::Datelike::year(&ctx.date)), self.format.as_deref()).map_err(fail)?,
+            "seq" => number(ctx.seq as i64, self.format.as_deref()).map_err(fail)?,
+            "date" => date(ctx.date, self.format.as_deref()).map_err(fail)?,
+            field => {
+                let value = ctx.fields.get(field).cloned().unwrap_or_default();
+                match self.format.as_deref() {
+                    Some(f) if f.starts_with('%') => {
+                        let d = NaiveDate::parse_from_str(&value, "%Y-%m-%d")
+                            .map_err(|_| fail(format!("{value:?} is not a date")))?;
+                        date(d, Some(f)).map_err(fail)?
+                    }
+                    Some(f) => {
+                        let n: i64 = value
+                            .parse()
+                            .map_err(|_| fail(format!("{value:?} is not a whole number")))?;
+                        number(n, Some(f)).map_err(fail)?
+                    }
+                    None => value,
+                }
+            }
+        };
+        let mut text = text;
+        for (filter, argument) in &self.filters {
+            text = match (filter.as_str(), argument.as_deref()) {
+                ("slug", _) => slug(&text),
+                ("upper", _) => text.to_uppercase(),
+                ("max", Some(n)) => text.chars().take(n.parse().unwrap_or(usize::MAX)).collect(),
+                ("default", Some(d)) if text.is_empty() => d.to_owned(),
+                _ => text,
+            };
+        }
+        Ok(text)
+    }
+}
+
+fn number(n: i64, format: Option<&str>) -> Result<String, String> {
+    match format {
+        None => Ok(n.to_string()),
+        Some(f) if f.starts_with('%') => Err(format!("{f:?} is a date pattern, and this is a number")),
+        Some(f) => {
+            let width: usize = f.parse().map_err(|_| format!("{f:?} is not a width"))?;
+            Ok(format!("{n:0width$}"))
+        }
+    }
+}
+
+fn date(d: NaiveDate, format: Option<&str>) -> Result<String, String> {
+    let pattern = format.unwrap_or("%Y-%m-%d");
+    if !pattern.starts_with('%') {
+        return Err(format!("{pattern:?} is a width, and this is a date"));
+    }
+    let items: Vec<Item<'_>> = StrftimeItems::new(pattern).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(format!("{pattern:?} is not a date pattern"));
+    }
+    Ok(d.format_with_items(items.into_iter()).to_string())
+}
+
+/// Lower case, words joined by `-`, accents kept (in NFC).
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.nfc().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    out.trim_end_matches('-').to_owned()
+}
+
+/// Names Windows reserves, whatever their extension.
+const RESERVED: &[&str] = &[
+    "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2",
+    "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+];
+
+/// One path segment made safe everywhere: NFC, no control or reserved
+/// characters, no reserved name, no leading dot, no trailing dot or space,
+/// not empty, at most `max_bytes` bytes.
+pub fn safe_segment(raw: &str, max_bytes: usize) -> String {
+    let mut s: String = raw
+        .nfc()
+        .map(|c| match c {
+            '<' | '>' | ':' | '"' | '/' | '\\' | '|' | '?' | '*' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    s = s.trim_start_matches(' ').trim_end_matches(['.', ' ']).to_owned();
+    let stem = s.split('.').next().unwrap_or("").to_ascii_uppercase();
+    if RESERVED.contains(&stem.as_str()) {
+        s.insert(0, '_');
+    }
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        s = "_".to_owned();
+    } else if s.starts_with('.') {
+        // A leading dot hides a file on Unix.
+        s.insert(0, '_');
+    }
+    if s.len() > max_bytes {
+        let mut end = max_bytes.max(1);
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s = s.trim_end_matches(['.', ' ']).to_owned();
+        if s.is_empty() {
+            s = "_".to_owned();
+        }
+    }
+    s
+}
+
+/// A relative path made safe segment by segment.
+fn safe_path(raw: &str, max_bytes: usize) -> String {
+    raw.split(['/', '\\'])
+        .filter(|seg| !seg.is_empty())
+        .map(|seg| safe_segment(seg, max_bytes))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Cuts the longest segments until the path fits (the last resort, once
+/// the title is gone).
+fn shorten_path(path: &str, budget: NameBudget) -> String {
+    let mut segments: Vec<String> = path.split('/').map(str::to_owned).collect();
+    while segments.iter().map(|s| s.chars().count()).sum::<usize>() + segments.len().saturating_sub(1)
+        > budget.path_chars
+    {
+        let Some(longest) = segments.iter_mut().max_by_key(|s| s.chars().count()) else {
+            break;
+        };
+        let keep = longest.chars().count().saturating_sub(1);
+        if keep == 0 {
+            break;
+        }
+        let cut: String = longest.chars().take(keep).collect();
+        *longest = safe_segment(&cut, budget.segment_bytes);
+    }
+    segments.join("/")
 }
 
 fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
@@ -298,7 +551,82 @@ mod tests {
         }
     }
 
+    fn context<'a>(title: &'a str, fields: &'a BTreeMap<String, String>) -> NamingContext<'a> {
+        NamingContext {
+            node: "FIN-FAC",
+            seq: 42,
+            date: NaiveDate::from_ymd_opt(2025, 3, 9).unwrap(),
+            reference: Some("FIN-FAC-2025-000042"),
+            title,
+            ext: "pdf",
+            service: None,
+            document_type: Some("facture"),
+            fields,
+        }
+    }
+
+    #[test]
+    fn templates_render_references_and_safe_paths() {
+        let fields = BTreeMap::from([
+            ("montant".to_owned(), "1234".to_owned()),
+            ("signe".to_owned(), "2025-01-02".to_owned()),
+        ]);
+        let ctx = context("Facture « Dupont & fils » n°12", &fields);
+        let r = Template::parse("{node}-{year}-{seq:06}").unwrap();
+        assert_eq!(r.render_reference(&ctx).unwrap(), "FIN-FAC-2025-000042");
+        let f = Template::parse("{date:%Y}/{node}/{reference}_{title|slug|max:60}.{ext}").unwrap();
+        assert_eq!(
+            f.render_path(&ctx, NameBudget::default()).unwrap(),
+            "2025/FIN-FAC/FIN-FAC-2025-000042_facture-dupont-fils-n-12.pdf"
+        );
+        let t = Template::parse("{signe:%d-%m-%Y}_{montant:08}_{absent|default:x}_{type|upper}").unwrap();
+        assert_eq!(t.render_reference(&ctx).unwrap(), "02-01-2025_00001234_x_FACTURE");
+        assert!(Template::parse("{title:%Y}").unwrap().render_reference(&ctx).is_err());
+        assert!(Template::parse("{date:%Q}").unwrap().render_reference(&ctx).is_err());
+        assert!(Template::parse("{montant:%Y}").unwrap().render_reference(&ctx).is_err());
+        let reserved = Template::parse("{title}.{ext}").unwrap();
+        assert_eq!(
+            reserved
+                .render_path(&context("CON", &fields), NameBudget::default())
+                .unwrap(),
+            "_CON.pdf"
+        );
+        assert_eq!(
+            reserved
+                .render_path(&context("..", &fields), NameBudget::default())
+                .unwrap(),
+            "_...pdf"
+        );
+        assert_eq!(
+            reserved
+                .render_path(&context("a/../b", &fields), NameBudget::default())
+                .unwrap(),
+            "a/_/b.pdf"
+        );
+    }
+
     proptest! {
+        #[test]
+        fn rendered_paths_are_always_safe_and_short(title in any::<String>()) {
+            let fields = BTreeMap::new();
+            let ctx = context(&title, &fields);
+            let budget = NameBudget { segment_bytes: 255, path_chars: 240 };
+            for source in ["{date:%Y}/{node}/{reference}_{title|slug|max:60}.{ext}", "{title}.{ext}", "{node}/{title}/{title}.{ext}"] {
+                let path = Template::parse(source).unwrap().render_path(&ctx, budget).unwrap();
+                prop_assert!(path.chars().count() <= 240, "{path}");
+                for segment in path.split('/') {
+                    prop_assert!(!segment.is_empty() && segment.len() <= 255);
+                    prop_assert!(!segment.starts_with('.'));
+                    prop_assert!(!segment.ends_with('.') && !segment.ends_with(' '));
+                    prop_assert!(!segment.chars().any(|c| c.is_control() || "<>:\"\\|?*".contains(c)));
+                    let stem = segment.split('.').next().unwrap_or("").to_ascii_uppercase();
+                    prop_assert!(!RESERVED.contains(&stem.as_str()));
+                }
+                let nfc: String = path.nfc().collect();
+                prop_assert_eq!(nfc, path.clone());
+            }
+        }
+
         #[test]
         fn template_parsing_never_panics(text in any::<String>()) {
             let _ = Template::parse(&text);
