@@ -565,6 +565,16 @@ mod tests {
         r
     }
 
+    fn mandate() -> IndexDocument {
+        doc(
+            3,
+            "FIN-MAN",
+            "Mandat de paiement",
+            "Mandat pour la facture de chauffage.",
+            "2025-06-30",
+        )
+    }
+
     fn sample() -> TantivyIndex {
         let index = TantivyIndex::in_memory().unwrap();
         index
@@ -585,15 +595,7 @@ mod tests {
                 "2025-01-15",
             ))
             .unwrap();
-        index
-            .put(&doc(
-                3,
-                "FIN-MAN",
-                "Mandat de paiement",
-                "Mandat pour la facture de chauffage.",
-                "2025-06-30",
-            ))
-            .unwrap();
+        index.put(&mandate()).unwrap();
         index.commit(3).unwrap();
         index
     }
@@ -688,15 +690,7 @@ mod tests {
         let results = index.search(&query("chaufage")).unwrap();
         assert!(results.fuzzy);
         assert_eq!(results.hits[0].reference.as_str(), "FIN-MAN-2025-000003");
-        index
-            .put(&doc(
-                3,
-                "FIN-MAN",
-                "Mandat de paiement",
-                "Mandat pour la facture de chauffage.",
-                "2025-06-30",
-            ))
-            .unwrap();
+        index.put(&mandate()).unwrap();
         index.commit(4).unwrap();
         assert_eq!(index.search(&query("chauffage")).unwrap().total, 1);
     }

@@ -118,14 +118,22 @@ fn deposit_corpus(server: &Server, token: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn french_queries_filters_facets_and_snippets() {
+/// A fresh archive serving the corpus, indexed: its folder, the server,
+/// the admin token and the references in corpus order.
+fn indexed_corpus() -> (tempfile::TempDir, Server, String, Vec<String>) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let token = init(&data);
     let server = Server::start(&data, &[]);
     let r = deposit_corpus(&server, &token);
     wait_indexed(&server, &token, CORPUS.len() as u64);
+    (tmp, server, token, r)
+}
+
+#[test]
+fn french_queries_filters_facets_and_snippets() {
+    let (tmp, server, token, r) = indexed_corpus();
+    let data = tmp.path().join("data");
 
     // Plurals, capitals, missing accents, elisions.
     let mut deliberations = vec![r[0].clone(), r[1].clone(), r[2].clone()];
@@ -237,12 +245,8 @@ fn french_queries_filters_facets_and_snippets() {
 
 #[test]
 fn the_index_is_rebuilt_and_survives_sigkill() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, server, token, r) = indexed_corpus();
     let data = tmp.path().join("data");
-    let token = init(&data);
-    let server = Server::start(&data, &[]);
-    let r = deposit_corpus(&server, &token);
-    wait_indexed(&server, &token, CORPUS.len() as u64);
     let queries = [
         "q=délibération",
         "q=école",
