@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 
 mod error;
+mod plan;
 mod records;
 mod search;
 mod tokens;
@@ -30,7 +31,7 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::content, records::add_version, records::delete,
-        search::search, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
+        search::search, plan::validate, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
     ),
     components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto)),
     modifiers(&BearerAuth),
@@ -99,6 +100,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/records/{ref}/content", web::get().to(records::content))
             .route("/records/{ref}/versions", web::post().to(records::add_version))
             .route("/search", web::get().to(search::search))
+            .route("/plan/validate", web::post().to(plan::validate))
             .route("/tokens", web::post().to(tokens::create))
             .route("/audit/events", web::get().to(audit::events))
             .route("/audit/verify", web::post().to(audit::start_verify))

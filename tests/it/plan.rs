@@ -163,3 +163,50 @@ fn fifteen_broken_plans_each_fail_naming_the_problem_and_where() {
         assert_eq!(stderr(&o).lines().count(), 1, "{what}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn plans_are_validated_over_http_by_archivists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let admin = init(&data);
+    let server = Server::start(&data, &[]);
+    let token_for = |role: &str| {
+        post_json(
+            &server.url("/api/v1/tokens"),
+            &admin,
+            &serde_json::json!({"role": role, "name": role}),
+        )
+        .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (archivist, agent) = (token_for("archivist"), token_for("agent"));
+    let url = server.url("/api/v1/plan/validate");
+    let post = |token: &str, body: &str| {
+        request("POST", &url, token, &[], Some(("application/toml", body.as_bytes()))).unwrap()
+    };
+
+    let ok = post(&archivist, DEFAULT_PLAN);
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(ok.json()["id"], "communes-fr");
+    assert_eq!(post(&agent, DEFAULT_PLAN).status, 403);
+    assert_eq!(post("", DEFAULT_PLAN).status, 401);
+
+    let text = broken("rule = \"DELIBERATIONS\"", "rule = \"DELIB\"");
+    let bad = post(&archivist, &text);
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.error_code(), "invalid_plan");
+    let details = bad.json()["error"]["details"].clone();
+    assert_eq!(details[0]["path"], "nodes[1].rule");
+    assert_eq!(details[0]["line"], line_of(&text, "rule = \"DELIB\""));
+    let garbage = post(&archivist, "[[nodes]\ncode = ");
+    assert_eq!(garbage.status, 422);
+    assert!(
+        garbage.json()["error"]["details"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid TOML")
+    );
+    assert_eq!(get(&server.url("/healthz"), "").status, 200);
+}
