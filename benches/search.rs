@@ -565,6 +565,20 @@ fn bench_postgres(pg: &Postgres, n: u64) -> Option<Figures> {
     })
 }
 
+/// One line of the results table.
+fn row(rows: &mut String, n: u64, engine: &str, f: &Figures, text_mb: f64, memory: &str) {
+    let seconds = f.load.as_secs_f64();
+    let _ = writeln!(
+        rows,
+        "| {n} | {engine} | {:.0} docs/s, {:.1} MB/s | {:.0} MB | {:.2} ms | {:.2} ms | {memory} |",
+        n as f64 / seconds,
+        text_mb / seconds,
+        f.size as f64 / 1e6,
+        ms(f.p50),
+        ms(f.p99)
+    );
+}
+
 fn main() {
     let sizes: Vec<u64> = std::env::var("COFFRE_BENCH_SEARCH_SIZES")
         .unwrap_or_else(|_| "100000,1000000".into())
@@ -589,28 +603,17 @@ fn main() {
         }
         let mb = text_bytes as f64 / 1e6;
         average_text = text_bytes / n.max(1);
-        let _ = writeln!(
-            rows,
-            "| {n} | coffre (tantivy) | {:.0} docs/s, {:.1} MB/s | {:.0} MB | {:.2} ms | {:.2} ms | {} MiB / {} MiB |",
-            n as f64 / t.load.as_secs_f64(),
-            mb / t.load.as_secs_f64(),
-            t.size as f64 / 1e6,
-            ms(t.p50),
-            ms(t.p99),
-            rss_indexing / 1024,
-            rss_serving / 1024
+        row(
+            &mut rows,
+            n,
+            "coffre (tantivy)",
+            &t,
+            mb,
+            &format!("{} MiB / {} MiB", rss_indexing / 1024, rss_serving / 1024),
         );
         match p {
             Some(p) => {
-                let _ = writeln!(
-                    rows,
-                    "| {n} | PostgreSQL (GIN, french) | {:.0} docs/s, {:.1} MB/s | {:.0} MB | {:.2} ms | {:.2} ms | (separate server) |",
-                    n as f64 / p.load.as_secs_f64(),
-                    mb / p.load.as_secs_f64(),
-                    p.size as f64 / 1e6,
-                    ms(p.p50),
-                    ms(p.p99)
-                );
+                row(&mut rows, n, "PostgreSQL (GIN, french)", &p, mb, "(separate server)");
                 let _ = writeln!(
                     rows,
                     "| {n} | ratio PostgreSQL / coffre | {:.2}× load time | {:.2}× size | {:.2}× p50 | {:.2}× p99 | |",

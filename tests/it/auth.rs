@@ -18,9 +18,11 @@ const ENDPOINTS: &[(&str, &str)] = &[
 
 #[test]
 fn tokens_and_roles_are_enforced() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let admin = init(&data);
+    let Fresh {
+        tmp: _tmp,
+        data,
+        token: admin,
+    } = fresh_archive();
     let out = cli(&data, &["token", "create", "--role", "agent", "--name", "guichet"]);
     assert!(out.status.success());
     let agent = stdout(&out).trim().to_owned();

@@ -6,9 +6,7 @@ use serde_json::json;
 
 #[test]
 fn bad_deposits_are_refused_clearly() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp, data, token } = fresh_archive();
     let server = Server::start(&data, &["--max-upload", "1MiB"]);
     let url = server.url("/api/v1/records");
     let check = |answer: Answer, status: u16, code: &str| {

@@ -325,3 +325,19 @@ pub fn hit_refs(results: &Value) -> Vec<String> {
     r.sort();
     r
 }
+
+/// A fresh archive in a temporary folder (removed when dropped), and its
+/// admin token.
+pub struct Fresh {
+    pub tmp: tempfile::TempDir,
+    pub data: PathBuf,
+    pub token: String,
+}
+
+/// Creates a [`Fresh`] archive with `coffre init`.
+pub fn fresh_archive() -> Fresh {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let token = init(&data);
+    Fresh { tmp, data, token }
+}

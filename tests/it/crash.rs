@@ -12,9 +12,7 @@ const WRITERS: u64 = 4;
 
 #[test]
 fn acknowledged_uploads_survive_sigkill() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
     let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
     let mut seed = Bytes::new(42);
     for round in 0..ROUNDS {

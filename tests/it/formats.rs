@@ -211,9 +211,7 @@ fn text_of(server: &Server, token: &str, reference: &str) -> Value {
 
 #[test]
 fn every_format_is_found_by_its_words() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
     let server = Server::start(&data, &[]);
     let invoice = pdf_with_text(&[
         "FACTURE No 2025-117",
@@ -319,9 +317,7 @@ const LANDMARKS: &[&str] = &[
 
 #[test]
 fn a_forty_document_corpus_across_formats() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
     let server = Server::start(&data, &[]);
     let mut refs = Vec::new();
     for (i, word) in LANDMARKS.iter().enumerate() {
@@ -365,9 +361,7 @@ fn a_forty_document_corpus_across_formats() {
 
 #[test]
 fn hostile_files_are_archived_and_their_failure_recorded() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp, data, token } = fresh_archive();
     // A 1 GB text file of one line, through the CLI (a local file).
     let big = tmp.path().join("one-line.txt");
     {
@@ -432,9 +426,7 @@ fn hostile_files_are_archived_and_their_failure_recorded() {
 
 #[test]
 fn scans_are_read_by_ocr_when_it_is_switched_on() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
     let page = pdf_with_text(&[
         "AVIS DE PAIEMENT",
         "Papeterie Dupont",

@@ -166,9 +166,11 @@ fn fifteen_broken_plans_each_fail_naming_the_problem_and_where() {
 
 #[test]
 fn plans_are_validated_over_http_by_archivists() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let admin = init(&data);
+    let Fresh {
+        tmp: _tmp,
+        data,
+        token: admin,
+    } = fresh_archive();
     let server = Server::start(&data, &[]);
     let token_for = |role: &str| {
         post_json(

@@ -6,9 +6,7 @@ use serde_json::json;
 
 #[test]
 fn show_is_identical_after_deleting_the_catalog_and_rebuilding() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
     let server = Server::start(&data, &[]);
     let mut references = Vec::new();
     for i in 0..12 {

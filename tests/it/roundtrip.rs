@@ -54,9 +54,7 @@ fn sha256sum(dir: &Path) -> HashMap<String, String> {
 
 #[test]
 fn two_hundred_files_round_trip_through_http_and_cli() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp, data, token } = fresh_archive();
 
     // 100 files through the CLI, from a folder.
     let cli_dir = tmp.path().join("cli-in");
@@ -176,9 +174,7 @@ fn two_hundred_files_round_trip_through_http_and_cli() {
 
 #[test]
 fn identical_bytes_are_stored_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
     let server = Server::start(&data, &[]);
     let content = b"Facture 2025-0042, montant 1 234,56 EUR".to_vec();
     let a = deposit(&server, &token, &content, "a.txt", &json!({"node": "FIN-FAC"})).unwrap();

@@ -121,9 +121,7 @@ fn deposit_corpus(server: &Server, token: &str) -> Vec<String> {
 /// A fresh archive serving the corpus, indexed: its folder, the server,
 /// the admin token and the references in corpus order.
 fn indexed_corpus() -> (tempfile::TempDir, Server, String, Vec<String>) {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp, data, token } = fresh_archive();
     let server = Server::start(&data, &[]);
     let r = deposit_corpus(&server, &token);
     wait_indexed(&server, &token, CORPUS.len() as u64);

@@ -113,9 +113,7 @@ fn an_edited_journal_event_is_named_by_its_seq() {
 
 #[test]
 fn a_torn_last_event_is_cut_at_start_up() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let token = init(&data);
+    let Fresh { tmp, data, token } = fresh_archive();
     let records = ingest_two(&data, tmp.path());
     let seg = segment(&data);
     let bytes = std::fs::read(&seg).unwrap();
