@@ -93,7 +93,7 @@ fn cli_ingest(ds: &Dataset, root: &Path) -> Duration {
     run(Command::new(coffre())
         .arg("--data")
         .arg(&data)
-        .args(["ingest", "--node", "BENCH"])
+        .args(["ingest", "--node", "FIN-MAN"])
         .arg(&ds.dir));
     let elapsed = start.elapsed();
     let _ = std::fs::remove_dir_all(&data);
@@ -103,7 +103,7 @@ fn cli_ingest(ds: &Dataset, root: &Path) -> Duration {
 fn multipart(content: &[u8], filename: &str) -> Vec<u8> {
     let mut body = Vec::with_capacity(content.len() + 512);
     body.extend_from_slice(
-        b"--bench-boundary\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{\"node\":\"BENCH\"}\r\n",
+        b"--bench-boundary\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{\"node\":\"FIN-MAN\"}\r\n",
     );
     body.extend_from_slice(
         format!("--bench-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\r\n")

@@ -422,6 +422,7 @@ fn bench_tantivy(root: &Path, n: u64, text_bytes: &mut u64) -> (Figures, u64, u6
             reference: Reference::from_naming(format!("{}-{}-{:06}", d.node, 2020, i)),
             title: d.title,
             node: NodeCode::parse(d.node).expect("node"),
+            node_path: vec![NodeCode::parse(d.node).expect("node")],
             service: Some("Mairie".into()),
             document_type: None,
             date: d.date,
@@ -452,6 +453,7 @@ fn bench_tantivy(root: &Path, n: u64, text_bytes: &mut u64) -> (Figures, u64, u6
             limit: 20,
             offset: 0,
             sort: SortOrder::Relevance,
+            node_path: Vec::new(),
             readers: vec!["*".into()],
         };
         let _ = index.search(&query).expect("warm-up");

@@ -87,6 +87,8 @@ struct RawNode {
     readers: Vec<String>,
     #[serde(default)]
     depositors: Vec<String>,
+    #[serde(default)]
+    replaces: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -281,6 +283,13 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
         };
         let reference = template("reference", &n.reference);
         let filename = template("filename", &n.filename);
+        let mut replaces = Vec::new();
+        for (j, old) in n.replaces.iter().enumerate() {
+            match NodeCode::parse(old) {
+                Ok(c) => replaces.push(c),
+                Err(e) => problems.push(at(format!("nodes[{i}].replaces[{j}]"), e.problem)),
+            }
+        }
         let mut fields = Vec::new();
         for (j, f) in n.fields.into_iter().enumerate() {
             match FieldType::parse(&f.kind) {
@@ -306,6 +315,7 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
                 fields,
                 readers: n.readers,
                 depositors: n.depositors,
+                replaces,
             }),
             (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
         }

@@ -2,7 +2,7 @@
 //! API and the command line's `--json` output. They are kept apart from the
 //! domain types so that either can change without breaking the other.
 
-use crate::archive::canonical_filename;
+use crate::archive::{RecordDetails, file_name_of};
 use crate::domain::event::{Event, format_time};
 use crate::domain::integrity::IntegrityReport;
 use crate::domain::record::Record;
@@ -24,8 +24,12 @@ pub struct VersionDto {
     pub media_type: String,
     /// The original file name, as deposited.
     pub filename: Option<String>,
-    /// The name the content is served under.
+    /// The name the content is served under (the last segment of
+    /// `canonical_path`).
     pub canonical_filename: String,
+    /// Where the content goes in an export, from the node's file name
+    /// template.
+    pub canonical_path: String,
     /// Deposit time (RFC 3339, UTC).
     pub ingested_at: String,
     /// Depositor.
@@ -67,6 +71,15 @@ pub struct RecordDto {
     pub document_type: Option<String>,
     /// Free fields.
     pub fields: BTreeMap<String, String>,
+    /// The node's path in the plan, root first.
+    pub node_path: Vec<String>,
+    /// The plan version the record was classified under.
+    pub plan_version: Option<u32>,
+    /// Earlier references that still find the record.
+    pub aliases: Vec<String>,
+    /// The retention the plan in force gives the record (none if no rule
+    /// applies).
+    pub retention: Option<RetentionDto>,
     /// `active`.
     pub state: String,
     /// Creation time.
@@ -115,17 +128,33 @@ impl From<Option<crate::domain::search::TextStatus>> for TextDto {
     }
 }
 
-impl RecordDto {
-    /// The record with its text status.
-    pub fn new(record: &Record, text: Option<crate::domain::search::TextStatus>) -> Self {
-        let mut dto = RecordDto::from(record);
-        dto.text = TextDto::from(text);
-        dto
-    }
+/// A record's retention, and how it was computed.
+#[derive(Serialize, ToSchema)]
+pub struct RetentionDto {
+    /// The rule's id.
+    pub rule: String,
+    /// The node the rule comes from (the record's own, or an ancestor).
+    pub inherited_from: String,
+    /// The DUA (`P10Y`, `permanent`).
+    pub duration: String,
+    /// What starts it (`date`, `closing`, `field:NAME`, `event:NAME`).
+    pub start: String,
+    /// When it started, if it has.
+    pub start_date: Option<String>,
+    /// When it ends, if it can.
+    pub due: Option<String>,
+    /// `destroy`, `keep` or `review`.
+    pub final_action: String,
+    /// `permanent`, `open` (its start has not happened), `running` or `due`.
+    pub status: String,
+    /// The duration awaits the archives authority's confirmation.
+    pub to_confirm: bool,
 }
 
-impl From<&Record> for RecordDto {
-    fn from(r: &Record) -> Self {
+impl RecordDto {
+    /// The record with what the plan says of it and its text status.
+    pub fn new(r: &Record, details: &RecordDetails, text: Option<crate::domain::search::TextStatus>) -> Self {
+        use crate::domain::plan::RetentionStart;
         RecordDto {
             id: r.id.to_string(),
             reference: r.reference.to_string(),
@@ -135,6 +164,25 @@ impl From<&Record> for RecordDto {
             service: r.service.clone(),
             document_type: r.document_type.clone(),
             fields: r.fields.clone(),
+            node_path: details.node_path.iter().map(ToString::to_string).collect(),
+            plan_version: r.plan_version,
+            aliases: r.aliases.iter().map(ToString::to_string).collect(),
+            retention: details.retention.as_ref().map(|k| RetentionDto {
+                rule: k.rule.clone(),
+                inherited_from: k.inherited_from.to_string(),
+                duration: k.duration.to_string(),
+                start: match &k.start {
+                    RetentionStart::Date => "date".to_owned(),
+                    RetentionStart::Closing => "closing".to_owned(),
+                    RetentionStart::Field(f) => format!("field:{f}"),
+                    RetentionStart::Event(e) => format!("event:{e}"),
+                },
+                start_date: k.start_date.map(|d| d.to_string()),
+                due: k.due.map(|d| d.to_string()),
+                final_action: k.final_action.as_str().to_owned(),
+                status: details.status.map_or("open", |s| s.as_str()).to_owned(),
+                to_confirm: k.to_confirm,
+            }),
             state: r.state.as_str().to_owned(),
             created_at: format_time(&r.created_at),
             created_by: r.created_by.clone(),
@@ -142,16 +190,21 @@ impl From<&Record> for RecordDto {
             versions: r
                 .versions
                 .iter()
-                .map(|v| VersionDto {
-                    number: v.number,
-                    sha256: v.sha256.hex(),
-                    size: v.size,
-                    media_type: v.media_type.clone(),
-                    filename: v.filename.clone(),
-                    canonical_filename: canonical_filename(r, v),
-                    ingested_at: format_time(&v.ingested_at),
-                    ingested_by: v.ingested_by.clone(),
-                    seq: v.seq,
+                .enumerate()
+                .map(|(i, v)| {
+                    let path = details.canonical_paths.get(i).cloned().unwrap_or_default();
+                    VersionDto {
+                        number: v.number,
+                        sha256: v.sha256.hex(),
+                        size: v.size,
+                        media_type: v.media_type.clone(),
+                        filename: v.filename.clone(),
+                        canonical_filename: file_name_of(&path).to_owned(),
+                        canonical_path: path,
+                        ingested_at: format_time(&v.ingested_at),
+                        ingested_by: v.ingested_by.clone(),
+                        seq: v.seq,
+                    }
                 })
                 .collect(),
             history: r
@@ -164,7 +217,7 @@ impl From<&Record> for RecordDto {
                     kind: h.kind.clone(),
                 })
                 .collect(),
-            text: TextDto::from(None),
+            text: TextDto::from(text),
         }
     }
 }
@@ -344,6 +397,166 @@ impl From<&crate::domain::search::SearchHit> for SearchHitDto {
             date: h.date.to_string(),
             score: h.score,
             snippet: h.snippet.clone(),
+        }
+    }
+}
+
+/// A published plan version.
+#[derive(Serialize, ToSchema)]
+pub struct PlanVersionDto {
+    /// The archive's number for it, from 1.
+    pub number: u32,
+    /// The plan's own id.
+    pub plan_id: String,
+    /// The archivists' version label.
+    pub label: String,
+    /// SHA-256 of the plan file as published.
+    pub sha256: String,
+    /// The journal event that published it.
+    pub seq: u64,
+    /// When (RFC 3339, UTC).
+    pub published_at: String,
+    /// Who.
+    pub published_by: String,
+}
+
+impl From<&crate::store::PlanVersionEntry> for PlanVersionDto {
+    fn from(e: &crate::store::PlanVersionEntry) -> Self {
+        PlanVersionDto {
+            number: e.number,
+            plan_id: e.plan_id.clone(),
+            label: e.label.clone(),
+            sha256: e.text.hex(),
+            seq: e.seq,
+            published_at: format_time(&e.time),
+            published_by: e.actor.clone(),
+        }
+    }
+}
+
+/// How a plan change touches one node's records.
+#[derive(Serialize, ToSchema)]
+pub struct NodeImpactDto {
+    /// The node (as the plan in force names it).
+    pub node: String,
+    /// Records in it.
+    pub records: u64,
+    /// Records whose due date changes.
+    pub due_changed: u64,
+    /// Records whose final action changes.
+    pub action_changed: u64,
+}
+
+/// What publishing a plan changes against the plan in force.
+#[derive(Serialize, ToSchema)]
+pub struct PlanImpactDto {
+    /// Codes new in the plan.
+    pub nodes_added: Vec<String>,
+    /// Codes gone without replacement.
+    pub nodes_removed: Vec<String>,
+    /// Codes replaced: `{"from", "to"}`.
+    pub nodes_renamed: Vec<BTreeMap<String, String>>,
+    /// Rules added, removed or changed in duration, start or final action.
+    pub rules_changed: Vec<String>,
+    /// Records examined.
+    pub records: u64,
+    /// Records whose due date changes.
+    pub due_changed: u64,
+    /// Records whose final action changes.
+    pub action_changed: u64,
+    /// Records that move to a replacing node.
+    pub moved: u64,
+    /// Per node, where anything changes.
+    pub by_node: Vec<NodeImpactDto>,
+}
+
+impl From<&crate::domain::plan_change::PlanImpact> for PlanImpactDto {
+    fn from(i: &crate::domain::plan_change::PlanImpact) -> Self {
+        PlanImpactDto {
+            nodes_added: i.nodes_added.iter().map(ToString::to_string).collect(),
+            nodes_removed: i.nodes_removed.iter().map(ToString::to_string).collect(),
+            nodes_renamed: i
+                .nodes_renamed
+                .iter()
+                .map(|(from, to)| {
+                    BTreeMap::from([("from".to_owned(), from.to_string()), ("to".to_owned(), to.to_string())])
+                })
+                .collect(),
+            rules_changed: i.rules_changed.clone(),
+            records: i.records,
+            due_changed: i.due_changed,
+            action_changed: i.action_changed,
+            moved: i.moved,
+            by_node: i
+                .by_node
+                .iter()
+                .map(|(node, n)| NodeImpactDto {
+                    node: node.to_string(),
+                    records: n.records,
+                    due_changed: n.due_changed,
+                    action_changed: n.action_changed,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl PlanImpactDto {
+    /// The impact in a few lines for people.
+    pub fn lines(&self) -> Vec<String> {
+        let list = |v: &[String]| if v.is_empty() { "none".to_owned() } else { v.join(", ") };
+        let mut out = vec![
+            format!("nodes added: {}", list(&self.nodes_added)),
+            format!("nodes removed: {}", list(&self.nodes_removed)),
+            format!(
+                "nodes renamed: {}",
+                list(
+                    &self
+                        .nodes_renamed
+                        .iter()
+                        .map(|m| format!("{} -> {}", m["from"], m["to"]))
+                        .collect::<Vec<_>>()
+                )
+            ),
+            format!("rules changed: {}", list(&self.rules_changed)),
+            format!(
+                "records: {} examined, {} change due date, {} change final action, {} move to a new node",
+                self.records, self.due_changed, self.action_changed, self.moved
+            ),
+        ];
+        for n in &self.by_node {
+            out.push(format!(
+                "  {}: {} records, {} change due date, {} change final action",
+                n.node, n.records, n.due_changed, n.action_changed
+            ));
+        }
+        out
+    }
+}
+
+/// A publication's outcome.
+#[derive(Serialize, ToSchema)]
+pub struct PublicationDto {
+    /// `published`, `unchanged` (the plan in force already) or `dry_run`.
+    pub outcome: String,
+    /// The new version, when one was published.
+    pub version: Option<PlanVersionDto>,
+    /// What changes against the plan in force.
+    pub impact: PlanImpactDto,
+}
+
+impl PublicationDto {
+    /// From the archive's answer.
+    pub fn new(p: &crate::archive::Publication) -> Self {
+        let outcome = match (&p.published, p.unchanged) {
+            (Some(_), _) => "published",
+            (None, true) => "unchanged",
+            (None, false) => "dry_run",
+        };
+        PublicationDto {
+            outcome: outcome.to_owned(),
+            version: p.published.as_ref().map(PlanVersionDto::from),
+            impact: PlanImpactDto::from(&p.impact),
         }
     }
 }

@@ -7,6 +7,7 @@
 
 mod audit;
 mod data_dir;
+mod plan;
 mod projection;
 mod records;
 mod search;
@@ -14,12 +15,13 @@ mod tokens;
 
 pub use audit::{NoProgress, Progress, check_integrity_offline};
 pub use data_dir::DataDir;
-pub use records::{Deposit, Upload, canonical_filename};
+pub use plan::{InvalidPlan, Publication, PublishedPlan, check_plan};
+pub use records::{Deposit, RecordDetails, Upload, canonical_path, file_name_of};
 pub use search::ReindexReport;
 
 use crate::domain::clock::Clock;
 use crate::domain::event::{EventBody, EventDraft};
-use crate::domain::record::{InvalidInput, NodeCode};
+use crate::domain::record::InvalidInput;
 use crate::domain::role::{Permission, Role};
 use crate::store::blob_fs::FsBlobStore;
 use crate::store::catalog_sled::SledCatalog;
@@ -29,7 +31,7 @@ use crate::store::{BlobError, BlobStore, Catalog, CatalogError, IndexError, Jour
 use projection::Projector;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Everything that can go wrong in a use case, split by who is at fault.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +62,28 @@ pub enum ArchiveError {
     /// No valid token.
     #[error("a valid API token is required")]
     Unauthenticated,
+    /// A plan file that does not pass its checks.
+    #[error(transparent)]
+    InvalidPlan(InvalidPlan),
+    /// Publishing would leave records in nodes the plan no longer has.
+    #[error(
+        "the new plan drops nodes that hold records ({}): keep them, or name them in the `replaces` list of the node their records move to",
+        .0.iter().map(|(code, n)| format!("{code}: {n} records")).collect::<Vec<_>>().join(", ")
+    )]
+    PlanOrphansRecords(Vec<(String, u64)>),
+    /// No plan version has this number.
+    #[error("no plan version {0} has been published")]
+    PlanVersionNotFound(u32),
+    /// The plan does not let the caller's role into this node.
+    #[error("the classification plan does not let the {role} role {action} node {node}")]
+    NodeForbidden {
+        /// The caller's role.
+        role: Role,
+        /// The node.
+        node: String,
+        /// What was refused (`deposit into`, `read`).
+        action: &'static str,
+    },
     /// The caller's role does not allow this.
     #[error("the {role} role may not {action}")]
     Forbidden {
@@ -135,6 +159,14 @@ impl Actor {
         }
     }
 
+    /// The archive itself (initialisation, migrations).
+    pub fn system() -> Self {
+        Actor {
+            name: "system".into(),
+            role: Role::Admin,
+        }
+    }
+
     /// Refuses unless the actor's role grants `permission`.
     pub fn require(&self, permission: Permission, action: &'static str) -> Result<(), ArchiveError> {
         if self.role.allows(permission) {
@@ -176,15 +208,18 @@ pub struct Archive {
     blobs: Arc<dyn BlobStore>,
     catalog: Arc<dyn Catalog>,
     journal: Arc<dyn Journal>,
-    /// Naming counters handed out in this process, by node and year; the
-    /// catalog knows those already journaled.
-    counters: Mutex<HashMap<(NodeCode, i32), u64>>,
+    /// Naming counters handed out in this process, by scope (`NODE` or
+    /// `NODE/YEAR`); the catalog knows those already journaled.
+    counters: Mutex<HashMap<String, u64>>,
     /// Serialises changes to one record (version numbers).
     record_locks: Vec<Mutex<()>>,
     /// The full-text index (a view that follows the journal from behind).
     index: Arc<dyn TextIndex>,
     /// One indexer at a time.
     index_lock: Mutex<()>,
+    /// The classification plan in force. Deposits hold it for reading while
+    /// they are checked and journaled; a publication holds it for writing.
+    plan: RwLock<Option<Arc<PublishedPlan>>>,
 }
 
 /// What `init` did.
@@ -206,23 +241,27 @@ impl Archive {
         data_dir: &DataDir,
         options: ArchiveOptions,
         clock: Arc<dyn Clock>,
+        policies: &str,
     ) -> Result<InitOutcome, ArchiveError> {
         if data_dir.is_initialised() {
             return Ok(InitOutcome::AlreadyInitialised);
         }
+        // A plan that does not pass its checks creates nothing.
+        check_plan(policies)?;
         data_dir.create()?;
         let archive = Archive::open_stores(data_dir.clone(), options, clock)?;
         if archive.journal.head().0 == 0 {
             let mut id = [0u8; 16];
             getrandom::fill(&mut id).map_err(|e| ArchiveError::Internal(format!("random source: {e}")))?;
-            let system = Actor {
-                name: "system".into(),
-                role: Role::Admin,
-            };
-            archive.journal.append(system.draft(EventBody::ArchiveInitialized {
-                format: data_dir::DATA_FORMAT,
-                archive_id: hex::encode(id),
-            }))?;
+            archive
+                .journal
+                .append(Actor::system().draft(EventBody::ArchiveInitialized {
+                    format: data_dir::DATA_FORMAT,
+                    archive_id: hex::encode(id),
+                }))?;
+        }
+        if archive.catalog.plan_versions()?.is_empty() {
+            archive.publish_plan(&Actor::system(), policies, false)?;
         }
         let admin_token = archive.create_token(&Actor::command_line(), Role::Admin, "admin")?;
         data_dir.mark_initialised(archive.clock.now())?;
@@ -291,7 +330,8 @@ impl Archive {
         }
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let index: Arc<dyn TextIndex> = Arc::new(TantivyIndex::open(&data_dir.index_path())?);
-        Ok(Archive {
+        let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
+        let archive = Archive {
             data_dir,
             options,
             clock,
@@ -302,7 +342,15 @@ impl Archive {
             record_locks,
             index,
             index_lock: Mutex::new(()),
-        })
+            plan: RwLock::new(plan),
+        };
+        // Archives created before plans were published get the default one,
+        // so that every deposit is checked against a plan.
+        if archive.data_dir.is_initialised() && archive.catalog.plan_versions()?.is_empty() {
+            tracing::warn!("this archive has no classification plan; publishing the default one");
+            archive.publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, false)?;
+        }
+        Ok(archive)
     }
 
     /// The data directory.

@@ -8,7 +8,7 @@
 use crate::domain::event::{Event, EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::record::{DescriptiveMetadata, HistoryEntry, Record, RecordState, Version};
-use crate::store::{BlobStore, Catalog, CatalogWrite, JournalObserver, TokenEntry};
+use crate::store::{BlobStore, Catalog, CatalogWrite, JournalObserver, PlanVersionEntry, TokenEntry};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -78,18 +78,24 @@ impl Projector {
                 document_type,
                 metadata,
                 version,
+                counter,
+                plan_version,
             } => {
                 let doc = self.metadata(&metadata)?;
                 let filename = doc.filenames.first().cloned().flatten();
+                let scope = counter.unwrap_or_else(|| format!("{node}/{year}"));
                 let record = Record {
                     id: record,
                     reference,
                     title: doc.title,
-                    node: node.clone(),
+                    node,
                     date,
                     service,
                     document_type,
                     fields: doc.fields,
+                    number,
+                    plan_version,
+                    aliases: Vec::new(),
                     metadata_sha256: metadata,
                     metadata_history: vec![metadata],
                     versions: vec![version_of(version, filename, event)],
@@ -100,12 +106,36 @@ impl Projector {
                 };
                 vec![
                     CatalogWrite::PutRecord(Box::new(record)),
-                    CatalogWrite::RaiseCounter {
-                        node,
-                        year,
-                        value: number,
-                    },
+                    CatalogWrite::RaiseCounter { scope, value: number },
                 ]
+            }
+            EventBody::PlanPublished {
+                number,
+                plan_id,
+                label,
+                text,
+                moves,
+            } => {
+                let mut writes = vec![CatalogWrite::PutPlanVersion(PlanVersionEntry {
+                    number,
+                    plan_id,
+                    label,
+                    text,
+                    seq: event.seq,
+                    time: event.time,
+                    actor: event.actor.clone(),
+                })];
+                if !moves.is_empty() {
+                    for record in self.catalog.records() {
+                        let mut record = record.map_err(|e| e.to_string())?;
+                        if let Some(to) = moves.get(&record.node) {
+                            record.node = to.clone();
+                            record.history.push(entry.clone());
+                            writes.push(CatalogWrite::PutRecord(Box::new(record)));
+                        }
+                    }
+                }
+                writes
             }
             EventBody::VersionAdded {
                 record,

@@ -4,11 +4,13 @@ use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::{EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::media_type;
-use crate::domain::naming;
+use crate::domain::naming::{self, NameBudget, NamingContext, Template};
+use crate::domain::plan::{Access, Plan};
 use crate::domain::record::{
     DescriptiveMetadata, InvalidInput, METADATA_FORMAT, NodeCode, Record, RecordId, Reference, Version,
     check_field_name, check_title, parse_date,
 };
+use crate::domain::retention::{self, RecordFacts, Retention, RetentionStatus};
 use crate::domain::role::Permission;
 use crate::store::{BlobRead, StagedBlob};
 use chrono::{Datelike, NaiveDate};
@@ -104,8 +106,41 @@ impl Archive {
         Ok(self.blobs.stage(source, self.options.max_upload)?)
     }
 
-    fn check_deposit(&self, deposit: Deposit, filename: Option<&str>) -> Result<CheckedDeposit, ArchiveError> {
+    fn check_deposit(
+        &self,
+        actor: &Actor,
+        plan: &Plan,
+        deposit: Deposit,
+        filename: Option<&str>,
+    ) -> Result<CheckedDeposit, ArchiveError> {
         let node = NodeCode::parse(&deposit.node)?;
+        let Some(plan_node) = plan.node(&node) else {
+            return Err(InvalidInput::new("node", format!("{node} is not a node of the classification plan")).into());
+        };
+        if plan.rule_for(&node).is_none() {
+            let children: Vec<&str> = plan
+                .nodes
+                .iter()
+                .filter(|n| n.parent.as_ref() == Some(&node))
+                .map(|n| n.code.as_str())
+                .collect();
+            return Err(InvalidInput::new(
+                "node",
+                format!(
+                    "{node} ({}) has no retention rule, so it takes no records; deposit under one of: {}",
+                    plan_node.title,
+                    children.join(", ")
+                ),
+            )
+            .into());
+        }
+        if !plan.allows(&node, actor.role.as_str(), Access::Deposit) {
+            return Err(ArchiveError::NodeForbidden {
+                role: actor.role,
+                node: node.to_string(),
+                action: "deposit into",
+            });
+        }
         let title = match deposit.title.filter(|t| !t.trim().is_empty()) {
             Some(t) => check_title(&t)?,
             None => title_from_filename(filename)
@@ -117,18 +152,60 @@ impl Archive {
             None => self.clock.now().date_naive(),
         };
         let service = check_label("service", deposit.service)?;
-        let document_type = check_label("type", deposit.document_type)?;
+        let types: &[String] = plan
+            .lineage(&node)
+            .into_iter()
+            .map(|n| n.document_types.as_slice())
+            .find(|t| !t.is_empty())
+            .unwrap_or(&[]);
+        // A listed type is matched whatever its case, and kept as the plan
+        // spells it.
+        let document_type = match check_label("type", deposit.document_type)? {
+            Some(t) if !types.is_empty() => match types.iter().find(|k| k.to_lowercase() == t.to_lowercase()) {
+                Some(known) => Some(known.clone()),
+                None => {
+                    return Err(InvalidInput::new(
+                        "type",
+                        format!("{t:?} is not a document type of {node}; it holds: {}", types.join(", ")),
+                    )
+                    .into());
+                }
+            },
+            None if types.len() == 1 => Some(types[0].clone()),
+            other => other,
+        };
         if deposit.fields.len() > FIELDS_MAX {
             return Err(InvalidInput::new("fields", format!("at most {FIELDS_MAX} fields")).into());
         }
-        for (name, value) in &deposit.fields {
-            check_field_name(name)?;
+        let mut fields = BTreeMap::new();
+        for (name, value) in deposit.fields {
+            check_field_name(&name)?;
             if value.chars().count() > FIELD_VALUE_MAX {
                 return Err(InvalidInput::new(
                     format!("fields.{name}"),
                     format!("longer than {FIELD_VALUE_MAX} characters"),
                 )
                 .into());
+            }
+            if !value.trim().is_empty() {
+                fields.insert(name, value);
+            }
+        }
+        for def in plan.fields_for(&node) {
+            match fields.get(&def.name) {
+                Some(value) => {
+                    let canonical = def
+                        .kind
+                        .check(value)
+                        .map_err(|problem| InvalidInput::new(format!("fields.{}", def.name), problem))?;
+                    fields.insert(def.name.clone(), canonical);
+                }
+                None if def.required => {
+                    return Err(
+                        InvalidInput::new(format!("fields.{}", def.name), format!("required by node {node}")).into(),
+                    );
+                }
+                None => {}
             }
         }
         Ok(CheckedDeposit {
@@ -137,7 +214,7 @@ impl Archive {
             date,
             service,
             document_type,
-            fields: deposit.fields,
+            fields,
         })
     }
 
@@ -148,12 +225,55 @@ impl Archive {
     }
 
     /// The next number of a naming counter; never one handed out before.
-    fn next_number(&self, node: &NodeCode, year: i32) -> Result<u64, ArchiveError> {
+    fn next_number(&self, scope: &str) -> Result<u64, ArchiveError> {
         let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
-        let journaled = self.catalog.counter(node, year)?;
-        let slot = counters.entry((node.clone(), year)).or_insert(0);
+        let journaled = self.catalog.counter(scope)?;
+        let slot = counters.entry(scope.to_owned()).or_insert(0);
         *slot = (*slot).max(journaled) + 1;
         Ok(*slot)
+    }
+
+    /// A new record's reference from its node's template, and the counter
+    /// (scope and number) it used. A number whose reference is taken (the
+    /// template changed between plan versions) is passed over.
+    fn name_record(
+        &self,
+        plan: &Plan,
+        checked: &CheckedDeposit,
+        ext: &str,
+    ) -> Result<(Reference, String, u64), ArchiveError> {
+        let default = Template::parse(naming::DEFAULT_REFERENCE)
+            .map_err(|e| ArchiveError::Internal(format!("the default reference template: {e}")))?;
+        let template = plan.reference_template(&checked.node).unwrap_or(&default);
+        let yearly = template
+            .placeholders()
+            .any(|p| p.name == "seq" && p.period.as_deref() == Some("year"));
+        let scope = if yearly {
+            format!("{}/{}", checked.node, checked.date.year())
+        } else {
+            checked.node.to_string()
+        };
+        loop {
+            let number = self.next_number(&scope)?;
+            let ctx = NamingContext {
+                node: checked.node.as_str(),
+                seq: number,
+                date: checked.date,
+                reference: None,
+                title: &checked.title,
+                ext,
+                service: checked.service.as_deref(),
+                document_type: checked.document_type.as_deref(),
+                fields: &checked.fields,
+            };
+            let text = template
+                .render_reference(&ctx)
+                .map_err(|e| InvalidInput::new(format!("fields.{}", e.placeholder), e.problem))?;
+            let reference = Reference::from_naming(text);
+            if self.catalog.record_id(&reference)?.is_none() {
+                return Ok((reference, scope, number));
+            }
+        }
     }
 
     /// Archives a document: the content and its metadata document become
@@ -163,8 +283,18 @@ impl Archive {
     pub fn ingest(&self, actor: &Actor, deposit: Deposit, upload: Upload) -> Result<Record, ArchiveError> {
         actor.require(Permission::Deposit, "deposit records")?;
         let filename = check_filename(upload.filename)?;
-        let checked = self.check_deposit(deposit, filename.as_deref())?;
+        // The plan stays as it is until the record is journaled under it.
+        let plan_slot = self.plan.read().unwrap_or_else(|p| p.into_inner());
+        let plan = plan_slot
+            .clone()
+            .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
+        let checked = self.check_deposit(actor, &plan.plan, deposit, filename.as_deref())?;
         let media_type = media_type::sniff(upload.staged.head());
+        let ext = filename
+            .as_deref()
+            .and_then(naming::extension_of)
+            .unwrap_or_else(|| naming::extension_for_media_type(&media_type).to_owned());
+        let (reference, counter, number) = self.name_record(&plan.plan, &checked, &ext)?;
         let size = upload.staged.size();
         let sha256 = upload.staged.commit()?;
         let id = RecordId::new_at(self.clock.now());
@@ -176,14 +306,11 @@ impl Archive {
             filenames: vec![filename],
         };
         let metadata = self.store_metadata(&doc)?;
-        let year = checked.date.year();
-        let number = self.next_number(&checked.node, year)?;
-        let reference = naming::reference(&checked.node, year, number);
         self.journal.append(actor.draft(EventBody::RecordIngested {
             record: id,
             reference,
             node: checked.node,
-            year,
+            year: checked.date.year(),
             number,
             date: checked.date,
             service: checked.service,
@@ -195,7 +322,10 @@ impl Archive {
                 size,
                 media_type,
             },
+            counter: Some(counter),
+            plan_version: Some(plan.entry.number),
         }))?;
+        drop(plan_slot);
         self.catalog
             .record(&id)?
             .ok_or_else(|| ArchiveError::Internal(format!("record {id} journaled but not in the catalog")))
@@ -246,7 +376,9 @@ impl Archive {
             .ok_or_else(|| ArchiveError::Internal(format!("record {} vanished from the catalog", record.id)))
     }
 
-    /// A record by reference or id.
+    /// A record by reference, alias or id. A record the plan does not let
+    /// the caller read is answered as not found, so that its reference
+    /// discloses nothing either.
     pub fn record(&self, actor: &Actor, key: &str) -> Result<Record, ArchiveError> {
         actor.require(Permission::ReadRecords, "read records")?;
         let key = key.trim();
@@ -254,17 +386,62 @@ impl Archive {
             Some(id) => Some(id),
             None => self.catalog.record_id(&Reference::from_naming(key.to_owned()))?,
         };
-        match id {
+        let found = match id {
             Some(id) => self.catalog.record(&id)?,
             None => None,
+        };
+        match found {
+            Some(record) if self.may_read(actor, &record)? => Ok(record),
+            _ => Err(ArchiveError::RecordNotFound(key.to_owned())),
         }
-        .ok_or_else(|| ArchiveError::RecordNotFound(key.to_owned()))
     }
 
-    /// Every record, in creation order.
+    /// Whether the plan in force lets the actor read the record's node.
+    fn may_read(&self, actor: &Actor, record: &Record) -> Result<bool, ArchiveError> {
+        let plan = self.plan_in_force()?;
+        Ok(plan.plan.allows(&record.node, actor.role.as_str(), Access::Read))
+    }
+
+    /// What the plan in force says of a record: its retention, the path of
+    /// its node, and the name each version is served under.
+    pub fn details(&self, record: &Record) -> Result<RecordDetails, ArchiveError> {
+        let plan = self.plan_in_force()?;
+        let events = BTreeMap::new();
+        let retention = retention::compute(
+            &plan.plan,
+            RecordFacts {
+                node: &record.node,
+                date: record.date,
+                fields: &record.fields,
+                events: &events,
+            },
+        );
+        let today = self.clock.now().date_naive();
+        Ok(RecordDetails {
+            status: retention.as_ref().map(|r| r.status(today)),
+            retention,
+            node_path: plan.plan.path(&record.node),
+            canonical_paths: record
+                .versions
+                .iter()
+                .map(|v| canonical_path(&plan.plan, record, v))
+                .collect(),
+        })
+    }
+
+    /// Every record the actor may read, in creation order.
     pub fn records(&self, actor: &Actor) -> Result<Vec<Record>, ArchiveError> {
         actor.require(Permission::ReadRecords, "read records")?;
-        Ok(self.catalog.records().collect::<Result<_, _>>()?)
+        let plan = self.plan_in_force()?;
+        let role = actor.role.as_str();
+        let mut out = Vec::new();
+        for record in self.catalog.records() {
+            let record = record?;
+            if plan.plan.allows(&record.node, role, Access::Read) {
+                out.push(record);
+            }
+        }
+        Ok(out)
     }
 
     /// Opens a version's content (the latest when `version` is `None`).
@@ -293,7 +470,51 @@ impl Archive {
     }
 }
 
-/// The canonical file name of a record version.
-pub fn canonical_filename(record: &Record, version: &Version) -> String {
-    naming::canonical_filename(&record.reference, version.filename.as_deref(), &version.media_type)
+/// What the plan in force says of a record.
+#[derive(Debug, Clone)]
+pub struct RecordDetails {
+    /// Its retention (none if no rule applies).
+    pub retention: Option<Retention>,
+    /// Where it stands today.
+    pub status: Option<RetentionStatus>,
+    /// Its node's path in the plan, root first.
+    pub node_path: Vec<NodeCode>,
+    /// Each version's canonical path (from the node's file name template),
+    /// oldest first; its last segment is the name the content is served
+    /// under.
+    pub canonical_paths: Vec<String>,
+}
+
+/// The canonical path of a record version: the node's file name template
+/// filled in, or `<reference>.<ext>` without one (or if it cannot be
+/// filled, such as a date field left empty).
+pub fn canonical_path(plan: &Plan, record: &Record, version: &Version) -> String {
+    let ext = version
+        .filename
+        .as_deref()
+        .and_then(naming::extension_of)
+        .unwrap_or_else(|| naming::extension_for_media_type(&version.media_type).to_owned());
+    let plain = || format!("{}.{ext}", naming::safe_segment(record.reference.as_str(), 200));
+    let Some(template) = plan.filename_template(&record.node) else {
+        return plain();
+    };
+    let ctx = NamingContext {
+        node: record.node.as_str(),
+        seq: record.number,
+        date: record.date,
+        reference: Some(record.reference.as_str()),
+        title: &record.title,
+        ext: &ext,
+        service: record.service.as_deref(),
+        document_type: record.document_type.as_deref(),
+        fields: &record.fields,
+    };
+    template
+        .render_path(&ctx, NameBudget::default())
+        .unwrap_or_else(|_| plain())
+}
+
+/// The last segment of a canonical path: the file name.
+pub fn file_name_of(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }

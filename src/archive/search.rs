@@ -10,7 +10,7 @@ use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::record::RecordId;
 use crate::domain::role::Permission;
-use crate::domain::search::{EVERYONE, IndexDocument, SearchQuery, SearchResults, TextStatus, reader_keys};
+use crate::domain::search::{IndexDocument, SearchQuery, SearchResults, TextStatus, node_reader_key};
 use crate::extract::{self, Extraction};
 use crate::store::IndexError;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -38,7 +38,17 @@ impl Archive {
     pub fn search(&self, actor: &Actor, query: SearchQuery) -> Result<SearchResults, ArchiveError> {
         actor.require(Permission::ReadRecords, "search records")?;
         let mut query = query.checked()?;
-        query.readers = reader_keys(actor.role);
+        let plan = self.plan_in_force()?;
+        // Only the nodes the plan lets this role read are searched.
+        query.readers = plan
+            .plan
+            .readable_nodes(actor.role.as_str())
+            .iter()
+            .map(node_reader_key)
+            .collect();
+        if let Some(node) = &query.node {
+            query.node_path = plan.plan.path(node);
+        }
         Ok(self.index.search(&query)?)
     }
 
@@ -135,6 +145,7 @@ impl Archive {
             reference: record.reference.clone(),
             title: record.title.clone(),
             node: record.node.clone(),
+            node_path: self.plan_in_force()?.plan.path(&record.node),
             service: record.service.clone(),
             document_type: record.document_type.clone(),
             date: record.date,
@@ -144,9 +155,7 @@ impl Archive {
             extractor: extraction.extractor.to_owned(),
             extraction_error: extraction.error,
             extractor_version: extract::EXTRACTORS_VERSION,
-            // Until the classification plan says who reads each node, every
-            // token may read every record.
-            readers: vec![EVERYONE.to_owned()],
+            readers: vec![node_reader_key(&record.node)],
         })?;
         Ok(())
     }

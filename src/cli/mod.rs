@@ -32,6 +32,11 @@ pub struct Cli {
     /// extracting text for search.
     #[arg(long, global = true, env = "COFFRE_OCR")]
     pub ocr: bool,
+    /// The classification plan `init` (or `serve` on an empty data
+    /// directory) publishes; the embedded default
+    /// (retention-policies/communes-fr.toml) when not given.
+    #[arg(long, global = true, env = "COFFRE_POLICIES")]
+    pub policies: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -121,9 +126,15 @@ impl From<ArchiveError> for Failure {
             | E::VersionNotFound { .. }
             | E::TooLarge { .. }
             | E::UploadAborted(_)
-            | E::BadQuery(_) => 2,
+            | E::BadQuery(_)
+            | E::InvalidPlan(_)
+            | E::PlanVersionNotFound(_) => 2,
             E::NotInitialised(_) | E::Busy(_) => 3,
-            E::Unauthenticated | E::Forbidden { .. } | E::DeleteForbidden => 4,
+            E::Unauthenticated
+            | E::Forbidden { .. }
+            | E::NodeForbidden { .. }
+            | E::DeleteForbidden
+            | E::PlanOrphansRecords(_) => 4,
             E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Index(_) | E::Io(_) | E::Internal(_) => 1,
         };
         Failure::new(code, e.to_string())
@@ -146,6 +157,7 @@ impl From<std::io::Error> for Failure {
 pub struct Context {
     config: Config,
     clock: Arc<dyn Clock>,
+    policies: Option<PathBuf>,
 }
 
 impl Context {
@@ -168,6 +180,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let ctx = Context {
         config,
         clock: Arc::new(SystemClock),
+        policies: cli.policies.clone(),
     };
     match cli.command {
         Command::Init => init(&ctx),
@@ -187,7 +200,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Get(args) => records::get(&ctx, args),
         Command::Show(args) => records::show(&ctx, args),
         Command::Search(args) => search::run(&ctx, args),
-        Command::Plan(cmd) => plan::run(cmd),
+        Command::Plan(cmd) => plan::run(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Reindex => search::reindex(&ctx),
         Command::Rebuild => {
@@ -206,7 +219,18 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
 
 fn init(ctx: &Context) -> Result<(), Failure> {
     let dir = ctx.config.data_dir();
-    match Archive::init(&dir, ctx.config.archive_options(), Arc::clone(&ctx.clock))? {
+    let policies = match &ctx.policies {
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| Failure::new(2, format!("{}: cannot read the plan: {e}", file.display())))?,
+        None => crate::policies::DEFAULT_PLAN.to_owned(),
+    };
+    let outcome = Archive::init(&dir, ctx.config.archive_options(), Arc::clone(&ctx.clock), &policies);
+    if let (Err(ArchiveError::InvalidPlan(invalid)), Some(file)) = (&outcome, &ctx.policies) {
+        for problem in &invalid.0 {
+            eprintln!("{}:{problem}", file.display());
+        }
+    }
+    match outcome? {
         InitOutcome::Created { admin_token } => {
             println!("created the archive in {}", dir.path().display());
             println!("admin token (shown once; keep it safe):");

@@ -1,9 +1,11 @@
-//! `coffre plan`: the classification plan.
+//! `coffre plan`: check, publish and show the classification plan.
 
-use super::{Failure, print_json};
-use crate::policies::load_plan;
+use super::{Context, Failure, print_json};
+use crate::archive::{Actor, ArchiveError};
+use crate::policies::{PlanFileProblem, load_plan};
+use crate::wire::{PlanVersionDto, PublicationDto};
 use clap::Subcommand;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `coffre plan ...`
 #[derive(Subcommand, Debug)]
@@ -16,18 +18,71 @@ pub enum PlanCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Validate a plan file, show what it changes, and publish it as the
+    /// plan in force (refused, exit 4, if it would orphan records).
+    Publish {
+        /// The plan file (TOML).
+        file: PathBuf,
+        /// Show the impact only; publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The outcome as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the plan in force (or version N): its tree with each node's
+    /// rule, or the file itself with --toml.
+    Show {
+        /// A published version number.
+        #[arg(long)]
+        version: Option<u32>,
+        /// Print the plan file as published.
+        #[arg(long, conflicts_with = "json")]
+        toml: bool,
+        /// One JSON object per node.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the published plan versions.
+    Versions {
+        /// One JSON object per version.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs a plan command.
-pub fn run(command: PlanCommand) -> Result<(), Failure> {
+pub fn run(ctx: &Context, command: PlanCommand) -> Result<(), Failure> {
     match command {
         PlanCommand::Check { file, json } => check(&file, json),
+        PlanCommand::Publish { file, dry_run, json } => publish(ctx, &file, dry_run, json),
+        PlanCommand::Show { version, toml, json } => show(ctx, version, toml, json),
+        PlanCommand::Versions { json } => versions(ctx, json),
     }
 }
 
-fn check(file: &PathBuf, json: bool) -> Result<(), Failure> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| Failure::new(2, format!("{}: cannot read the plan: {e}", file.display())))?;
+fn read(file: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(file).map_err(|e| Failure::new(2, format!("{}: cannot read the plan: {e}", file.display())))
+}
+
+fn print_problems(file: &Path, problems: &[PlanFileProblem], json: bool) -> Result<Failure, Failure> {
+    for p in problems {
+        if json {
+            print_json(&serde_json::json!({
+                "file": file.display().to_string(), "line": p.line, "path": p.path, "message": p.message
+            }))?;
+        } else {
+            println!("{}:{p}", file.display());
+        }
+    }
+    Ok(Failure::new(
+        2,
+        format!("{}: {} problems; the plan is not valid", file.display(), problems.len()),
+    ))
+}
+
+fn check(file: &Path, json: bool) -> Result<(), Failure> {
+    let text = read(file)?;
     match load_plan(&text) {
         Ok(plan) => {
             println!(
@@ -40,20 +95,98 @@ fn check(file: &PathBuf, json: bool) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Err(problems) => {
-            for p in &problems {
-                if json {
-                    print_json(&serde_json::json!({
-                        "file": file.display().to_string(), "line": p.line, "path": p.path, "message": p.message
-                    }))?;
-                } else {
-                    println!("{}:{p}", file.display());
-                }
-            }
-            Err(Failure::new(
-                2,
-                format!("{}: {} problems; the plan is not valid", file.display(), problems.len()),
-            ))
+        Err(problems) => Err(print_problems(file, &problems, json)?),
+    }
+}
+
+fn publish(ctx: &Context, file: &Path, dry_run: bool, json: bool) -> Result<(), Failure> {
+    let text = read(file)?;
+    let archive = ctx.open()?;
+    let publication = match archive.publish_plan(&Actor::command_line(), &text, dry_run) {
+        Ok(p) => p,
+        Err(ArchiveError::InvalidPlan(invalid)) => return Err(print_problems(file, &invalid.0, json)?),
+        Err(e) => return Err(e.into()),
+    };
+    archive.flush()?;
+    let dto = PublicationDto::new(&publication);
+    if json {
+        return print_json(&dto);
+    }
+    match &dto.version {
+        Some(v) => println!("published plan version {} ({} {})", v.number, v.plan_id, v.label),
+        None if publication.unchanged => println!("{} is the plan in force already; nothing published", file.display()),
+        None => println!("dry run: nothing published; publishing would change:"),
+    }
+    if !publication.unchanged {
+        for line in dto.impact.lines() {
+            println!("{line}");
         }
     }
+    Ok(())
+}
+
+fn show(ctx: &Context, version: Option<u32>, toml: bool, json: bool) -> Result<(), Failure> {
+    let archive = ctx.open()?;
+    let published = archive.plan(&Actor::command_line(), version)?;
+    if toml {
+        print!("{}", published.text);
+        return Ok(());
+    }
+    let plan = &published.plan;
+    if !json {
+        println!(
+            "plan version {}: {} {} ({}), published {} by {}",
+            published.entry.number,
+            plan.header.id,
+            plan.header.version,
+            plan.header.title,
+            crate::domain::event::format_time(&published.entry.time),
+            published.entry.actor
+        );
+    }
+    for node in &plan.nodes {
+        let depth = plan.path(&node.code).len().saturating_sub(1);
+        let rule = plan.rule_for(&node.code);
+        if json {
+            print_json(&serde_json::json!({
+                "code": node.code.as_str(),
+                "parent": node.parent.as_ref().map(|p| p.as_str()),
+                "title": node.title,
+                "rule": rule.map(|(r, _)| r.id.as_str()),
+                "rule_from": rule.map(|(_, from)| from.as_str()),
+                "duration": rule.map(|(r, _)| r.duration.to_string()),
+                "final_action": rule.map(|(r, _)| r.final_action.as_str()),
+            }))?;
+            continue;
+        }
+        let retention = match rule {
+            Some((r, from)) => {
+                let inherited = if from == &node.code {
+                    String::new()
+                } else {
+                    format!(", from {from}")
+                };
+                format!("  [{}: {}, {}{inherited}]", r.id, r.duration, r.final_action.as_str())
+            }
+            None => String::new(),
+        };
+        println!("{}{}  {}{}", "  ".repeat(depth), node.code, node.title, retention);
+    }
+    Ok(())
+}
+
+fn versions(ctx: &Context, json: bool) -> Result<(), Failure> {
+    let archive = ctx.open()?;
+    for entry in archive.plan_versions(&Actor::command_line())? {
+        let dto = PlanVersionDto::from(&entry);
+        if json {
+            print_json(&dto)?;
+        } else {
+            println!(
+                "{}\t{} {}\t{}\t{}",
+                dto.number, dto.plan_id, dto.label, dto.published_at, dto.published_by
+            );
+        }
+    }
+    Ok(())
 }

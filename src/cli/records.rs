@@ -87,7 +87,8 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<(), Failure> {
     let archive = ctx.open()?;
     let record = archive.record(&Actor::command_line(), &args.reference)?;
     let text = archive.text_status(&Actor::command_line(), &record.id)?;
-    let dto = RecordDto::new(&record, text);
+    let details = archive.details(&record)?;
+    let dto = RecordDto::new(&record, &details, text);
     if args.json {
         return print_json(&dto);
     }
@@ -97,6 +98,34 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<(), Failure> {
     println!("node:       {}", dto.node);
     println!("date:       {}", dto.date);
     println!("service:    {}", dto.service.as_deref().unwrap_or("-"));
+    println!("type:       {}", dto.document_type.as_deref().unwrap_or("-"));
+    println!(
+        "plan:       {} (classified under plan version {})",
+        dto.node_path.join(" / "),
+        dto.plan_version.map_or("-".to_owned(), |v| v.to_string())
+    );
+    match &dto.retention {
+        Some(r) => println!(
+            "retention:  {} ({} from {}, from node {}): start {}, due {}, then {}; {}{}",
+            r.rule,
+            r.duration,
+            r.start,
+            r.inherited_from,
+            r.start_date.as_deref().unwrap_or("not yet"),
+            r.due.as_deref().unwrap_or("never"),
+            r.final_action,
+            r.status,
+            if r.to_confirm {
+                " (duration to be confirmed)"
+            } else {
+                ""
+            }
+        ),
+        None => println!("retention:  no rule applies"),
+    }
+    for alias in &dto.aliases {
+        println!("alias:      {alias}");
+    }
     println!("state:      {}", dto.state);
     println!("created:    {} by {}", dto.created_at, dto.created_by);
     for (key, value) in &dto.fields {

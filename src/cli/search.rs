@@ -45,7 +45,8 @@ fn query_of(args: &SearchArgs) -> Result<SearchQuery, ArchiveError> {
         limit: args.limit,
         offset: args.offset,
         sort: SortOrder::parse(&args.sort)?,
-        // Set by the archive from the caller's role.
+        // Set by the archive from the plan and the caller's role.
+        node_path: Vec::new(),
         readers: Vec::new(),
     })
 }

@@ -23,6 +23,7 @@ use super::role::Role;
 use chrono::{DateTime, NaiveDate, SecondsFormat, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// The version of the event format and of its canonical encoding.
 pub const EVENT_FORMAT: u64 = 1;
@@ -115,6 +116,13 @@ pub enum EventBody {
         metadata: Sha256,
         /// The first version.
         version: VersionFacts,
+        /// The naming counter that gave `number`: `NODE` or `NODE/YEAR`
+        /// (absent in early events, which counted per node and year).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counter: Option<String>,
+        /// The plan version the record was classified under.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        plan_version: Option<u32>,
     },
     /// A new version was added to a record.
     #[serde(rename = "version.added")]
@@ -125,6 +133,23 @@ pub enum EventBody {
         version: VersionFacts,
         /// Digest of the record's updated descriptive metadata document.
         metadata: Sha256,
+    },
+    /// A classification plan was published: from now on deposits are
+    /// checked against it and retention computed from it.
+    #[serde(rename = "plan.published")]
+    PlanPublished {
+        /// The archive's number for this plan version, from 1.
+        number: u32,
+        /// The plan's own id (`communes-fr`).
+        plan_id: String,
+        /// The version the archivists gave it (`2026.1`).
+        label: String,
+        /// Digest of the plan file, as published (a blob).
+        text: Sha256,
+        /// Records of these nodes (gone from the plan) move to the node
+        /// that replaces each: old code → new code.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        moves: BTreeMap<NodeCode, NodeCode>,
     },
     /// An integrity check ran to its end.
     #[serde(rename = "audit.verified")]

@@ -11,6 +11,8 @@ pub mod integrity;
 pub mod media_type;
 pub mod naming;
 pub mod plan;
+pub mod plan_change;
 pub mod record;
+pub mod retention;
 pub mod role;
 pub mod search;

@@ -7,7 +7,7 @@
 //! name when it is safe, else from the media type. This module never touches
 //! a file: names are data, and original names are never used as paths.
 
-use super::record::{NodeCode, Reference};
+use super::record::Reference;
 use chrono::NaiveDate;
 use chrono::format::{Item, StrftimeItems};
 use std::collections::BTreeMap;
@@ -437,10 +437,9 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
     })
 }
 
-/// The reference for the `number`th record of `node` in `year`.
-pub fn reference(node: &NodeCode, year: i32, number: u64) -> Reference {
-    Reference::from_naming(format!("{node}-{year:04}-{number:06}"))
-}
+/// The reference template of nodes whose plan names none: the node, the
+/// year, and a counter that restarts each year.
+pub const DEFAULT_REFERENCE: &str = "{node}-{year}-{seq@year:06}";
 
 /// The longest extension kept from an original file name.
 const EXTENSION_MAX: usize = 10;
@@ -494,9 +493,21 @@ mod tests {
 
     #[test]
     fn references_follow_the_default_template() {
-        let node = NodeCode::parse("FIN-FAC").unwrap();
-        assert_eq!(reference(&node, 2025, 42).as_str(), "FIN-FAC-2025-000042");
-        assert_eq!(reference(&node, 2025, 1_234_567).as_str(), "FIN-FAC-2025-1234567");
+        let t = Template::parse(DEFAULT_REFERENCE).unwrap();
+        let fields = BTreeMap::new();
+        let ctx = |seq| NamingContext {
+            node: "FIN-FAC",
+            seq,
+            date: NaiveDate::from_ymd_opt(2025, 3, 1).unwrap(),
+            reference: None,
+            title: "t",
+            ext: "pdf",
+            service: None,
+            document_type: None,
+            fields: &fields,
+        };
+        assert_eq!(t.render_reference(&ctx(42)).unwrap(), "FIN-FAC-2025-000042");
+        assert_eq!(t.render_reference(&ctx(1_234_567)).unwrap(), "FIN-FAC-2025-1234567");
     }
 
     #[test]

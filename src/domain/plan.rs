@@ -137,6 +137,17 @@ pub enum FinalAction {
     Review,
 }
 
+impl FinalAction {
+    /// The stable name, as plan files write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FinalAction::Destroy => "destroy",
+            FinalAction::Keep => "keep",
+            FinalAction::Review => "review",
+        }
+    }
+}
+
 /// A field's type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldType {
@@ -177,6 +188,57 @@ impl FieldType {
             }
         }
     }
+}
+
+impl FieldType {
+    /// Checks a value given for a field of this type and returns it in its
+    /// canonical form: dates as `YYYY-MM-DD`, decimals exact with a `.`
+    /// (a French `,` is accepted), integers without leading zeros, enum
+    /// values as the plan spells them.
+    pub fn check(&self, value: &str) -> Result<String, String> {
+        let v = value.trim();
+        match self {
+            FieldType::Text => Ok(value.to_owned()),
+            FieldType::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .map_err(|_| format!("{value:?} is not a date (YYYY-MM-DD)")),
+            FieldType::Integer => v
+                .parse::<i64>()
+                .map(|n| n.to_string())
+                .map_err(|_| format!("{value:?} is not a whole number")),
+            FieldType::Decimal => canonical_decimal(v).ok_or_else(|| {
+                format!("{value:?} is not a decimal number (digits, with an optional . or , before the decimals)")
+            }),
+            FieldType::Enum(values) => values
+                .iter()
+                .find(|allowed| allowed.as_str() == v)
+                .cloned()
+                .ok_or_else(|| format!("{value:?} is not one of: {}", values.join(", "))),
+        }
+    }
+}
+
+/// An exact decimal in canonical form (`-12.50` stays `-12.50`; `12,5`
+/// becomes `12.5`); `None` if it is not one.
+fn canonical_decimal(text: &str) -> Option<String> {
+    let (sign, body) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (whole, fraction) = match body.split_once(['.', ',']) {
+        Some((w, f)) => (w, Some(f)),
+        None => (body, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.len() <= 30 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || fraction.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    Some(match fraction {
+        Some(f) => format!("{sign}{whole}.{f}"),
+        None => format!("{sign}{whole}"),
+    })
 }
 
 /// A typed field of a node's records.
@@ -234,6 +296,18 @@ pub struct PlanNode {
     pub readers: Vec<String>,
     /// Roles that may deposit records in it (inherited when empty).
     pub depositors: Vec<String>,
+    /// Codes of earlier plan versions whose records now belong here (a
+    /// renamed or merged node).
+    pub replaces: Vec<NodeCode>,
+}
+
+/// What a role may want to do in a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Read its records (and find them in searches).
+    Read,
+    /// Deposit records into it.
+    Deposit,
 }
 
 /// A plan's identity.
@@ -342,6 +416,30 @@ impl Plan {
                 ));
             }
         }
+        let mut replaced: BTreeMap<&NodeCode, usize> = BTreeMap::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            for (j, old) in node.replaces.iter().enumerate() {
+                if codes.contains_key(old) {
+                    problems.push(PlanProblem::at(
+                        format!("nodes[{i}].replaces[{j}]"),
+                        format!("{old} is still a node of this plan; only a code that is gone can be replaced"),
+                    ));
+                } else if let Some(first) = replaced.insert(old, i) {
+                    problems.push(PlanProblem::at(
+                        format!("nodes[{i}].replaces[{j}]"),
+                        format!("{old} is already replaced by nodes[{first}]"),
+                    ));
+                }
+            }
+            if let Some(t) = &node.reference
+                && !t.placeholders().any(|p| p.name == "seq")
+            {
+                problems.push(PlanProblem::at(
+                    format!("nodes[{i}].reference"),
+                    "a reference template needs a {seq} counter, or two records could get the same reference",
+                ));
+            }
+        }
         // A cycle: following parents from a node comes back to it.
         for (i, node) in self.nodes.iter().enumerate() {
             let mut seen = BTreeSet::new();
@@ -361,6 +459,100 @@ impl Plan {
             }
         }
         problems
+    }
+
+    /// The node with this code.
+    pub fn node(&self, code: &NodeCode) -> Option<&PlanNode> {
+        self.nodes.iter().find(|n| &n.code == code)
+    }
+
+    /// A node and its ancestors, nearest first (stops at a cycle or a
+    /// missing parent, which `problems` reports).
+    pub fn lineage(&self, code: &NodeCode) -> Vec<&PlanNode> {
+        let mut out: Vec<&PlanNode> = Vec::new();
+        let mut current = self.node(code);
+        while let Some(node) = current {
+            if out.iter().any(|n| n.code == node.code) {
+                break;
+            }
+            out.push(node);
+            current = node.parent.as_ref().and_then(|p| self.node(p));
+        }
+        out
+    }
+
+    /// The codes from the root down to `code`: the node's path in the tree.
+    pub fn path(&self, code: &NodeCode) -> Vec<NodeCode> {
+        let mut path: Vec<NodeCode> = self.lineage(code).into_iter().map(|n| n.code.clone()).collect();
+        path.reverse();
+        path
+    }
+
+    /// The retention rule that applies to a node's records, and the node it
+    /// comes from (the node itself, or the nearest ancestor it inherits
+    /// from). `None`: no rule applies.
+    pub fn rule_for(&self, code: &NodeCode) -> Option<(&RetentionRule, &NodeCode)> {
+        for node in self.lineage(code) {
+            if let Some(rule) = node.rule.as_ref().and_then(|r| self.rules.get(r)) {
+                return Some((rule, &node.code));
+            }
+            if !node.inherit {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// A node's fields, its ancestors' included (nearest first).
+    pub fn fields_for(&self, code: &NodeCode) -> Vec<FieldDef> {
+        match self.nodes.iter().position(|n| &n.code == code) {
+            Some(i) => self.fields_of(i),
+            None => Vec::new(),
+        }
+    }
+
+    /// The reference template of a node (its own or its nearest ancestor's).
+    pub fn reference_template(&self, code: &NodeCode) -> Option<&Template> {
+        self.lineage(code).into_iter().find_map(|n| n.reference.as_ref())
+    }
+
+    /// The file name template of a node (its own or its nearest ancestor's).
+    pub fn filename_template(&self, code: &NodeCode) -> Option<&Template> {
+        self.lineage(code).into_iter().find_map(|n| n.filename.as_ref())
+    }
+
+    /// Whether `role` may read (or deposit into) a node: the nearest list
+    /// that names roles decides; with none on the way to the root, every
+    /// role may.
+    pub fn allows(&self, code: &NodeCode, role: &str, access: Access) -> bool {
+        let list = self.lineage(code).into_iter().map(|n| match access {
+            Access::Read => &n.readers,
+            Access::Deposit => &n.depositors,
+        });
+        for roles in list {
+            if !roles.is_empty() {
+                return roles.iter().any(|r| r == role);
+            }
+        }
+        true
+    }
+
+    /// The nodes `role` may read.
+    pub fn readable_nodes(&self, role: &str) -> Vec<NodeCode> {
+        self.nodes
+            .iter()
+            .filter(|n| self.allows(&n.code, role, Access::Read))
+            .map(|n| n.code.clone())
+            .collect()
+    }
+
+    /// Where records of codes that are no longer nodes now belong: each
+    /// code a node `replaces`, mapped to that node.
+    pub fn replacements(&self) -> BTreeMap<NodeCode, NodeCode> {
+        self.nodes
+            .iter()
+            .flat_map(|n| n.replaces.iter().map(move |old| (old.clone(), n.code.clone())))
+            .collect()
     }
 
     /// A node's fields, its ancestors' included (nearest first).
@@ -430,6 +622,24 @@ mod tests {
         for bad in ["10Y", "P", "PY", "P6M1Y", "P1Y1Y", "P2W", "P1H", "P10"] {
             assert!(RetentionDuration::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn field_values_are_checked_and_made_canonical() {
+        assert_eq!(FieldType::Decimal.check("1234,50"), Ok("1234.50".into()));
+        assert_eq!(FieldType::Decimal.check("-007.5"), Ok("-7.5".into()));
+        assert_eq!(FieldType::Decimal.check("12"), Ok("12".into()));
+        for bad in ["", "1.2.3", "12 €", "1e5", ".5", "5."] {
+            assert!(FieldType::Decimal.check(bad).is_err(), "{bad}");
+        }
+        assert_eq!(FieldType::Date.check("2024-02-29"), Ok("2024-02-29".into()));
+        assert!(FieldType::Date.check("2023-02-29").is_err());
+        assert!(FieldType::Date.check("29/02/2024").is_err());
+        assert_eq!(FieldType::Integer.check(" 042 "), Ok("42".into()));
+        assert!(FieldType::Integer.check("4.2").is_err());
+        let e = FieldType::Enum(vec!["a".into(), "b".into()]);
+        assert_eq!(e.check("b"), Ok("b".into()));
+        assert!(e.check("c").unwrap_err().contains("a, b"));
     }
 
     #[test]

@@ -248,6 +248,16 @@ pub struct Record {
     pub document_type: Option<String>,
     /// Free string fields (from the descriptive metadata).
     pub fields: BTreeMap<String, String>,
+    /// The naming counter's value in the reference (`{seq}`).
+    #[serde(default)]
+    pub number: u64,
+    /// The plan version the record was classified under (none before plans
+    /// were published).
+    #[serde(default)]
+    pub plan_version: Option<u32>,
+    /// Earlier references (before a reclassification); they still find it.
+    #[serde(default)]
+    pub aliases: Vec<Reference>,
     /// Digest of the current descriptive metadata document.
     pub metadata_sha256: Sha256,
     /// Every descriptive metadata document the record has had, oldest first.

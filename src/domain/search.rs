@@ -41,8 +41,11 @@ impl SortOrder {
 pub struct SearchQuery {
     /// The query text: words, "phrases", -exclusions, OR, field:value.
     pub text: String,
-    /// Only records of this node (and, once the plan has a tree, below it).
+    /// Only records of this node and the nodes below it.
     pub node: Option<NodeCode>,
+    /// The path of `node` in the plan, root first (the archive fills it in
+    /// from the plan in force; without it, `node` is taken as a root).
+    pub node_path: Vec<NodeCode>,
     /// Only records dated on or after this day.
     pub from: Option<NaiveDate>,
     /// Only records dated on or before this day.
@@ -58,14 +61,10 @@ pub struct SearchQuery {
     pub readers: Vec<String>,
 }
 
-/// The reader key that every caller holds: records carrying it may be read
-/// by anyone with a token. The classification plan will give nodes
-/// narrower keys (`role:archivist`, ...).
-pub const EVERYONE: &str = "*";
-
-/// The reader keys of a caller of `role`.
-pub fn reader_keys(role: super::role::Role) -> Vec<String> {
-    vec![EVERYONE.to_owned(), format!("role:{role}")]
+/// The reader key of a node's records: a caller finds them if the plan
+/// lets its role read the node, and so holds the key.
+pub fn node_reader_key(node: &NodeCode) -> String {
+    format!("node:{node}")
 }
 
 impl SearchQuery {
@@ -128,6 +127,8 @@ pub struct IndexDocument {
     pub title: String,
     /// Node.
     pub node: NodeCode,
+    /// The node's path in the plan, root first.
+    pub node_path: Vec<NodeCode>,
     /// Producing service.
     pub service: Option<String>,
     /// Document type.
@@ -146,7 +147,7 @@ pub struct IndexDocument {
     pub extraction_error: Option<String>,
     /// The version of the extractors that produced the text.
     pub extractor_version: u32,
-    /// Who may read the record: reader keys, such as [`EVERYONE`].
+    /// Who may read the record: reader keys (see [`node_reader_key`]).
     pub readers: Vec<String>,
 }
 

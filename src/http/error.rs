@@ -79,6 +79,19 @@ impl From<ArchiveError> for ApiError {
     fn from(e: ArchiveError) -> Self {
         use ArchiveError as E;
         let (status, code) = match &e {
+            E::InvalidPlan(invalid) => {
+                return plan_problems(&invalid.0);
+            }
+            E::PlanOrphansRecords(nodes) => {
+                let details = nodes
+                    .iter()
+                    .map(|(node, records)| serde_json::json!({"node": node, "records": records}))
+                    .collect();
+                return ApiError::new(StatusCode::CONFLICT, "plan_orphans_records", e.to_string())
+                    .with_details(serde_json::Value::Array(details));
+            }
+            E::PlanVersionNotFound(_) => (StatusCode::NOT_FOUND, "plan_version_not_found"),
+            E::NodeForbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
             E::RecordNotFound(_) => (StatusCode::NOT_FOUND, "record_not_found"),
             E::VersionNotFound { .. } => (StatusCode::NOT_FOUND, "version_not_found"),
@@ -95,6 +108,21 @@ impl From<ArchiveError> for ApiError {
         };
         ApiError::new(status, code, e.to_string())
     }
+}
+
+/// 422 `invalid_plan`, every problem with its line and key path under
+/// `error.details`.
+pub fn plan_problems(problems: &[crate::policies::PlanFileProblem]) -> ApiError {
+    let details: Vec<serde_json::Value> = problems
+        .iter()
+        .map(|p| serde_json::json!({"line": p.line, "path": p.path, "message": p.message}))
+        .collect();
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_plan",
+        format!("the plan has {} problems; see details", problems.len()),
+    )
+    .with_details(serde_json::Value::Array(details))
 }
 
 impl From<actix_web::error::BlockingError> for ApiError {

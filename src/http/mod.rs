@@ -31,9 +31,9 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::content, records::add_version, records::delete,
-        search::search, plan::validate, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
     ),
-    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto)),
+    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -100,6 +100,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/records/{ref}/content", web::get().to(records::content))
             .route("/records/{ref}/versions", web::post().to(records::add_version))
             .route("/search", web::get().to(search::search))
+            .route("/plan", web::get().to(plan::show))
+            .route("/plan", web::put().to(plan::publish))
+            .route("/plan/versions", web::get().to(plan::versions))
             .route("/plan/validate", web::post().to(plan::validate))
             .route("/tokens", web::post().to(tokens::create))
             .route("/audit/events", web::get().to(audit::events))

@@ -3,7 +3,7 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::archive::{Archive, ArchiveError, Deposit, Upload, canonical_filename};
+use crate::archive::{Archive, ArchiveError, Deposit, Upload, file_name_of};
 use crate::store::StagedBlob;
 use crate::wire::{DepositMetadataDto, RecordDto};
 use actix_multipart::{Field, Multipart, MultipartError};
@@ -274,11 +274,15 @@ pub async fn deposit(
         document_type: meta.document_type,
         fields: meta.fields,
     };
-    let worker = archive.clone();
-    let record = web::block(move || worker.ingest(&caller.0, deposit, upload)).await??;
+    let (record, details) = web::block(move || {
+        let record = archive.ingest(&caller.0, deposit, upload)?;
+        let details = archive.details(&record)?;
+        Ok::<_, ArchiveError>((record, details))
+    })
+    .await??;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/records/{}", record.reference)))
-        .json(RecordDto::from(&record)))
+        .json(RecordDto::new(&record, &details, None)))
 }
 
 /// Adds a version.
@@ -301,9 +305,13 @@ pub async fn add_version(
         ));
     }
     let upload = parts.upload.ok_or_else(missing_file)?;
-    let worker = archive.clone();
-    let record = web::block(move || worker.add_version(&caller.0, &key, upload)).await??;
-    Ok(HttpResponse::Created().json(RecordDto::from(&record)))
+    let (record, details) = web::block(move || {
+        let record = archive.add_version(&caller.0, &key, upload)?;
+        let details = archive.details(&record)?;
+        Ok::<_, ArchiveError>((record, details))
+    })
+    .await??;
+    Ok(HttpResponse::Created().json(RecordDto::new(&record, &details, None)))
 }
 
 /// A record's metadata, versions and history.
@@ -311,13 +319,14 @@ pub async fn add_version(
     params(("ref" = String, Path, description = "reference or id")),
     responses((status = 200, body = RecordDto), (status = 404)))]
 pub async fn show(caller: Caller, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let (record, text) = web::block(move || {
+    let (record, details, text) = web::block(move || {
         let record = archive.record(&caller.0, &key)?;
+        let details = archive.details(&record)?;
         let text = archive.text_status(&caller.0, &record.id)?;
-        Ok::<_, ArchiveError>((record, text))
+        Ok::<_, ArchiveError>((record, details, text))
     })
     .await??;
-    Ok(HttpResponse::Ok().json(RecordDto::new(&record, text)))
+    Ok(HttpResponse::Ok().json(RecordDto::new(&record, &details, text)))
 }
 
 /// Always refused: records leave only through a disposal.
@@ -350,9 +359,20 @@ pub async fn content(
     query: web::Query<ContentQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let version = query.version;
-    let (record, found, mut reader, size) = web::block(move || archive.content(&caller.0, &key, version)).await??;
+    let (found, path, mut reader, size) = web::block(move || {
+        let (record, found, reader, size) = archive.content(&caller.0, &key, version)?;
+        let details = archive.details(&record)?;
+        let index = record
+            .versions
+            .iter()
+            .position(|v| v.number == found.number)
+            .unwrap_or(0);
+        let path = details.canonical_paths.get(index).cloned().unwrap_or_default();
+        Ok::<_, ArchiveError>((found, path, reader, size))
+    })
+    .await??;
     let etag = format!("\"{}\"", found.sha256.hex());
-    let name = canonical_filename(&record, &found);
+    let name = file_name_of(&path).to_owned();
     let mut response = HttpResponse::build(StatusCode::OK);
     response
         .insert_header((header::ETAG, etag.clone()))

@@ -47,6 +47,7 @@ impl SearchParams {
             offset: self.offset,
             sort: SortOrder::parse(self.sort.as_deref().unwrap_or(""))?,
             // Set by the archive from the caller's role.
+            node_path: Vec::new(),
             readers: Vec::new(),
         })
     }

@@ -2,17 +2,18 @@
 //! the last applied seq stored in one atomic batch.
 //!
 //! Keys: `meta/last_seq` (u64 big-endian), `meta/format`, `rec/<id>` (the
-//! record as JSON), `ref/<reference>` (record id), `ctr/<node>/<year>`
-//! (u64 big-endian), `tok/<hex of token hash>` (token as JSON).
+//! record as JSON), `ref/<reference or alias>` (record id),
+//! `ctr/<node>[/<year>]` (u64 big-endian), `plan/<number, 10 digits>` (a
+//! plan version as JSON), `tok/<hex of token hash>` (token as JSON).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
 //! sync): after a crash sled comes back at some whole batch, and the
 //! archive replays the journal from there. A catalog written by another
 //! format version is cleared and rebuilt.
 
-use super::{Catalog, CatalogError, CatalogWrite, TokenEntry};
+use super::{Catalog, CatalogError, CatalogWrite, PlanVersionEntry, TokenEntry};
 use crate::domain::hash::Sha256;
-use crate::domain::record::{NodeCode, Record, RecordId, Reference};
+use crate::domain::record::{Record, RecordId, Reference};
 use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
@@ -50,8 +51,8 @@ fn u64_of(bytes: &[u8]) -> u64 {
     u64::from_be_bytes(raw)
 }
 
-fn counter_key(node: &NodeCode, year: i32) -> Vec<u8> {
-    format!("ctr/{node}/{year}").into_bytes()
+fn counter_key(scope: &str) -> Vec<u8> {
+    format!("ctr/{scope}").into_bytes()
 }
 
 impl SledCatalog {
@@ -85,18 +86,23 @@ impl Catalog for SledCatalog {
         for write in writes {
             match write {
                 CatalogWrite::PutRecord(record) => {
-                    batch.insert(
-                        format!("ref/{}", record.reference).into_bytes(),
-                        record.id.to_string().into_bytes(),
-                    );
+                    for reference in std::iter::once(&record.reference).chain(&record.aliases) {
+                        batch.insert(
+                            format!("ref/{reference}").into_bytes(),
+                            record.id.to_string().into_bytes(),
+                        );
+                    }
                     batch.insert(format!("rec/{}", record.id).into_bytes(), encode(&*record)?);
                 }
-                CatalogWrite::RaiseCounter { node, year, value } => {
-                    let key = counter_key(&node, year);
+                CatalogWrite::RaiseCounter { scope, value } => {
+                    let key = counter_key(&scope);
                     let current = self.db.get(&key).map_err(storage)?.map_or(0, |v| u64_of(&v));
                     if value > current {
                         batch.insert(key, &value.to_be_bytes()[..]);
                     }
+                }
+                CatalogWrite::PutPlanVersion(entry) => {
+                    batch.insert(format!("plan/{:010}", entry.number).into_bytes(), encode(&entry)?);
                 }
                 CatalogWrite::PutToken(token) => {
                     batch.insert(
@@ -134,10 +140,20 @@ impl Catalog for SledCatalog {
         }))
     }
 
-    fn counter(&self, node: &NodeCode, year: i32) -> Result<u64, CatalogError> {
+    fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {
+        self.db
+            .scan_prefix(b"plan/")
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn counter(&self, scope: &str) -> Result<u64, CatalogError> {
         Ok(self
             .db
-            .get(counter_key(node, year))
+            .get(counter_key(scope))
             .map_err(storage)?
             .map_or(0, |v| u64_of(&v)))
     }

@@ -32,7 +32,7 @@ use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, Order, R
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 1;
+pub const INDEX_FORMAT: u64 = 2;
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
@@ -53,6 +53,7 @@ struct Fields {
     body_fold: Field,
     node: Field,
     node_facet: Field,
+    node_tree: Field,
     service: Field,
     document_type: Field,
     media: Field,
@@ -83,7 +84,8 @@ fn schema() -> (Schema, Fields) {
         title_fold: b.add_text_field("title_fold", text("fold", false)),
         body_fold: b.add_text_field("body_fold", text("fold", false)),
         node: b.add_text_field("node", text("code", true)),
-        node_facet: b.add_facet_field("node_path", FacetOptions::default()),
+        node_facet: b.add_facet_field("node_facet", FacetOptions::default()),
+        node_tree: b.add_facet_field("node_tree", FacetOptions::default()),
         service: b.add_text_field("service", text("fr", true)),
         document_type: b.add_text_field("type", text("fold", true)),
         media: b.add_text_field("media", STRING | STORED),
@@ -239,6 +241,12 @@ impl TantivyIndex {
         d.add_text(f.body_fold, &doc.text);
         d.add_text(f.node, doc.node.as_str());
         d.add_facet(f.node_facet, Facet::from_path([doc.node.as_str()]));
+        let path: Vec<&str> = if doc.node_path.is_empty() {
+            vec![doc.node.as_str()]
+        } else {
+            doc.node_path.iter().map(NodeCode::as_str).collect()
+        };
+        d.add_facet(f.node_tree, Facet::from_path(path));
         if let Some(service) = &doc.service {
             d.add_text(f.service, service);
         }
@@ -306,11 +314,16 @@ impl TantivyIndex {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, base)];
         if let Some(node) = &q.node {
-            let facet = Facet::from_path([node.as_str()]);
+            // A facet term matches its facet and every facet below it.
+            let facet = if q.node_path.is_empty() {
+                Facet::from_path([node.as_str()])
+            } else {
+                Facet::from_path(q.node_path.iter().map(NodeCode::as_str))
+            };
             clauses.push((
                 Occur::Must,
                 Box::new(TermQuery::new(
-                    Term::from_facet(f.node_facet, &facet),
+                    Term::from_facet(f.node_tree, &facet),
                     IndexRecordOption::Basic,
                 )),
             ));
@@ -350,7 +363,7 @@ impl TantivyIndex {
         };
         let query = self.filtered(base, q);
         let searcher = self.reader.searcher();
-        let mut facets = FacetCollector::for_field("node_path");
+        let mut facets = FacetCollector::for_field("node_facet");
         facets.add_facet("/");
         let (total, facet_counts) = searcher.search(&*query, &(Count, facets)).map_err(engine)?;
         let page = TopDocs::with_limit(q.limit).and_offset(q.offset);
@@ -519,6 +532,10 @@ mod tests {
             reference: Reference::from_naming(format!("{node}-2025-{n:06}")),
             title: title.into(),
             node: NodeCode::parse(node).unwrap(),
+            node_path: vec![
+                NodeCode::parse(node.split('-').next().unwrap()).unwrap(),
+                NodeCode::parse(node).unwrap(),
+            ],
             service: Some("Direction des finances".into()),
             document_type: Some(if node.starts_with("FIN") {
                 "Facture".into()
@@ -544,6 +561,7 @@ mod tests {
         SearchQuery {
             text: text.into(),
             node: None,
+            node_path: Vec::new(),
             from: None,
             to: None,
             limit: 10,
@@ -634,6 +652,14 @@ mod tests {
         assert_eq!(refs(&index, query("école OR chauffage")).len(), 3);
         let mut q = query("facture");
         q.from = NaiveDate::from_ymd_opt(2025, 6, 1);
+        assert_eq!(refs(&index, q), ["FIN-MAN-2025-000003"]);
+        let mut q = query("");
+        q.node = NodeCode::parse("FIN").ok();
+        q.node_path = vec![NodeCode::parse("FIN").unwrap()];
+        assert_eq!(refs(&index, q), ["FIN-FAC-2025-000002", "FIN-MAN-2025-000003"]);
+        let mut q = query("");
+        q.node = NodeCode::parse("FIN-MAN").ok();
+        q.node_path = vec![NodeCode::parse("FIN").unwrap(), NodeCode::parse("FIN-MAN").unwrap()];
         assert_eq!(refs(&index, q), ["FIN-MAN-2025-000003"]);
         let results = index.search(&query("facture")).unwrap();
         assert_eq!(results.total, 2);

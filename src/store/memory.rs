@@ -4,12 +4,12 @@
 
 use super::{
     BlobError, BlobRead, BlobStore, Catalog, CatalogError, CatalogWrite, Fixity, Journal, JournalError,
-    JournalObserver, StagedBlob, TokenEntry,
+    JournalObserver, PlanVersionEntry, StagedBlob, TokenEntry,
 };
 use crate::domain::clock::Clock;
 use crate::domain::event::{Event, EventDraft};
 use crate::domain::hash::{Sha256, Sha256Hasher};
-use crate::domain::record::{NodeCode, Record, RecordId, Reference};
+use crate::domain::record::{Record, RecordId, Reference};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Read};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -103,7 +103,8 @@ struct CatalogState {
     last_seq: u64,
     records: BTreeMap<RecordId, Record>,
     references: HashMap<Reference, RecordId>,
-    counters: HashMap<(NodeCode, i32), u64>,
+    counters: HashMap<String, u64>,
+    plans: Vec<PlanVersionEntry>,
     tokens: HashMap<Sha256, TokenEntry>,
 }
 
@@ -124,11 +125,19 @@ impl Catalog for MemoryCatalog {
             match write {
                 CatalogWrite::PutRecord(record) => {
                     state.references.insert(record.reference.clone(), record.id);
+                    for alias in &record.aliases {
+                        state.references.insert(alias.clone(), record.id);
+                    }
                     state.records.insert(record.id, *record);
                 }
-                CatalogWrite::RaiseCounter { node, year, value } => {
-                    let c = state.counters.entry((node, year)).or_default();
+                CatalogWrite::RaiseCounter { scope, value } => {
+                    let c = state.counters.entry(scope).or_default();
                     *c = (*c).max(value);
+                }
+                CatalogWrite::PutPlanVersion(entry) => {
+                    state.plans.retain(|p| p.number != entry.number);
+                    state.plans.push(entry);
+                    state.plans.sort_by_key(|p| p.number);
                 }
                 CatalogWrite::PutToken(token) => {
                     state.tokens.insert(token.token_sha256, token);
@@ -152,12 +161,12 @@ impl Catalog for MemoryCatalog {
         Box::new(all.into_iter().map(Ok))
     }
 
-    fn counter(&self, node: &NodeCode, year: i32) -> Result<u64, CatalogError> {
-        Ok(lock(&self.state)
-            .counters
-            .get(&(node.clone(), year))
-            .copied()
-            .unwrap_or(0))
+    fn counter(&self, scope: &str) -> Result<u64, CatalogError> {
+        Ok(lock(&self.state).counters.get(scope).copied().unwrap_or(0))
+    }
+
+    fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {
+        Ok(lock(&self.state).plans.clone())
     }
 
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError> {

@@ -13,7 +13,7 @@ pub mod memory;
 
 use crate::domain::event::{Event, EventDraft, EventError};
 use crate::domain::hash::Sha256;
-use crate::domain::record::{NodeCode, Record, RecordId, Reference};
+use crate::domain::record::{Record, RecordId, Reference};
 use crate::domain::role::Role;
 use crate::domain::search::{IndexDocument, SearchQuery, SearchResults, TextStatus};
 use serde::{Deserialize, Serialize};
@@ -188,6 +188,25 @@ pub struct TokenEntry {
     pub seq: u64,
 }
 
+/// A published plan version, as the catalog lists it (its text is a blob).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanVersionEntry {
+    /// The archive's number for it, from 1.
+    pub number: u32,
+    /// The plan's own id.
+    pub plan_id: String,
+    /// The archivists' version label.
+    pub label: String,
+    /// Digest of the plan file.
+    pub text: Sha256,
+    /// The event that published it.
+    pub seq: u64,
+    /// When.
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// Who.
+    pub actor: String,
+}
+
 /// One change to the catalog; an event's changes are applied together.
 #[derive(Debug, Clone)]
 pub enum CatalogWrite {
@@ -195,13 +214,13 @@ pub enum CatalogWrite {
     PutRecord(Box<Record>),
     /// Raises a naming counter to at least `value`.
     RaiseCounter {
-        /// Node.
-        node: NodeCode,
-        /// Period.
-        year: i32,
+        /// The counter: `NODE` or `NODE/YEAR`.
+        scope: String,
         /// Last number used.
         value: u64,
     },
+    /// Stores a published plan version.
+    PutPlanVersion(PlanVersionEntry),
     /// Stores a token.
     PutToken(TokenEntry),
 }
@@ -226,7 +245,9 @@ pub trait Catalog: Send + Sync {
     /// Every record, in id order (so in creation order).
     fn records(&self) -> Box<dyn Iterator<Item = Result<Record, CatalogError>> + '_>;
     /// The last number used by a naming counter (0 if never used).
-    fn counter(&self, node: &NodeCode, year: i32) -> Result<u64, CatalogError>;
+    fn counter(&self, scope: &str) -> Result<u64, CatalogError>;
+    /// Every published plan version, oldest first.
+    fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError>;
     /// A token by the hash of its text.
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError>;
     /// Removes everything, for a rebuild.

@@ -89,7 +89,13 @@ fn tokens_and_roles_are_enforced() {
         .collect();
     assert_eq!(
         kinds,
-        ["archive.initialized", "token.created", "token.created", "token.created"]
+        [
+            "archive.initialized",
+            "plan.published",
+            "token.created",
+            "token.created",
+            "token.created"
+        ]
     );
     assert!(!events.to_string().contains(&auditor), "tokens are never journaled");
     // An auditor cannot deposit.

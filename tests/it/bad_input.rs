@@ -115,7 +115,8 @@ fn bad_deposits_are_refused_clearly() {
     let content = get(&server.url(&format!("/api/v1/records/{reference}/content")), &token);
     assert_eq!(
         content.header("content-disposition"),
-        Some(format!("attachment; filename=\"{reference}.txt\"").as_str())
+        Some(format!("attachment; filename=\"{reference}_essai.txt\"").as_str()),
+        "the canonical name, from the FIN nodes' file name template"
     );
     assert!(!tmp.path().join("etc").exists() && !data.join("etc").exists());
     // UTF-8 names are kept as they are.
@@ -212,9 +213,10 @@ fn cli_reports_bad_input_with_exit_codes() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("in use"));
     // The journal stays readable meanwhile.
+    // (archive.initialized, plan.published, token.created, record.ingested)
     let o = cli(&data, &["audit", "log", "--json"]);
     assert!(o.status.success());
-    assert_eq!(stdout(&o).lines().count(), 3);
+    assert_eq!(stdout(&o).lines().count(), 4);
     server.stop();
 }
 

@@ -34,7 +34,7 @@ fn acknowledged_uploads_survive_sigkill() {
                         n += 1;
                         let size = (rng.next_u64() % 200_000) as usize;
                         let content = rng.fill(size);
-                        let meta = json!({"node": "RH-DOS", "title": format!("round {round} writer {w} file {n}")});
+                        let meta = json!({"node": "FIN-MAN", "title": format!("round {round} writer {w} file {n}")});
                         match deposit_at(&base, &token, &content, "f.bin", &meta) {
                             Ok(a) if a.status == 201 => {
                                 let reference = a.json()["reference"].as_str().unwrap().to_owned();

@@ -232,7 +232,7 @@ fn every_format_is_found_by_its_words() {
         ),
         (
             "courriel.eml",
-            "ADM-COU",
+            "FIN-MAN",
             eml(
                 "Envoi de la facture",
                 "Bonjour, voici la pièce.",
@@ -241,7 +241,7 @@ fn every_format_is_found_by_its_words() {
         ),
         (
             "texte-latin1.txt",
-            "ADM-COU",
+            "FIN-MAN",
             b"Compte rendu de la r\xe9union du comit\xe9 des f\xeates".to_vec(),
         ),
     ];
@@ -338,7 +338,7 @@ fn a_forty_document_corpus_across_formats() {
             &token,
             &content,
             &name,
-            &json!({"node": "ADM-TRV", "date": "2024-06-01"}),
+            &json!({"node": "ADM-ARR", "date": "2024-06-01"}),
         )
         .unwrap();
         assert_eq!(a.status, 201, "{name}");
@@ -356,7 +356,7 @@ fn a_forty_document_corpus_across_formats() {
     }
     let all = get(&server.url("/api/v1/search?q=travaux%20commune&limit=100"), &token).json();
     assert_eq!(all["total"], LANDMARKS.len() as u64);
-    assert_eq!(all["facets"]["ADM-TRV"], LANDMARKS.len() as u64);
+    assert_eq!(all["facets"]["ADM-ARR"], LANDMARKS.len() as u64);
 }
 
 #[test]
@@ -371,7 +371,7 @@ fn hostile_files_are_archived_and_their_failure_recorded() {
             f.write_all(&chunk).unwrap();
         }
     }
-    let o = cli(&data, &["ingest", big.to_str().unwrap(), "--node", "ADM-DIV", "--json"]);
+    let o = cli(&data, &["ingest", big.to_str().unwrap(), "--node", "ADM-ARR", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let big_ref = serde_json::from_str::<Value>(stdout(&o).trim()).unwrap()["reference"]
         .as_str()
@@ -394,7 +394,7 @@ fn hostile_files_are_archived_and_their_failure_recorded() {
     ];
     let mut refs = Vec::new();
     for (name, content) in &hostile {
-        let a = deposit(&server, &token, content, name, &json!({"node": "ADM-DIV"})).unwrap();
+        let a = deposit(&server, &token, content, name, &json!({"node": "ADM-ARR"})).unwrap();
         assert_eq!(a.status, 201, "{name}: {}", String::from_utf8_lossy(&a.body));
         refs.push(a.json()["reference"].as_str().unwrap().to_owned());
         assert_eq!(get(&server.url("/healthz"), "").status, 200, "responsive after {name}");

@@ -15,7 +15,7 @@ fn show_is_identical_after_deleting_the_catalog_and_rebuilding() {
             "title": format!("Mandat n°{i} — école élémentaire"),
             "date": format!("20{:02}-0{}-1{}", 10 + i, 1 + i % 9, i % 10),
             "service": "Direction des finances",
-            "fields": {"montant": format!("{i}00,50"), "tiers": "Société Dupont & fils"}
+            "fields": {"montant": format!("{i}00,50"), "tiers": "Société Dupont & fils", "marche": "M-2024-03"}
         });
         let a = deposit(
             &server,

@@ -63,7 +63,7 @@ const CORPUS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "lettre-1.txt",
-        "ADM-COU",
+        "ADM-ARR",
         "2024-10-10",
         "Courrier aux parents d'élèves concernant la cantine de l'école.",
     ),
@@ -106,10 +106,12 @@ fn deposit_corpus(server: &Server, token: &str) -> Vec<String> {
                 content.as_bytes(),
                 name,
                 &json!({"node": node, "date": date, "title": name, "type": match *node {
-                    "FIN-FAC" => "Facture",
-                    "ADM-DEL" => "Délibération",
-                    _ => "Courrier",
-                }}),
+                    "FIN-FAC" => Some("Facture"),
+                    "ADM-DEL" => Some("Délibération"),
+                    _ => None,
+                },
+                // What the plan requires of market and personnel files.
+                "fields": {"marche": "M-2024-07", "matricule": "A-0042", "birth_date": "1975-04-02"}}),
             )
             .unwrap();
             assert_eq!(a.status, 201);
@@ -274,7 +276,7 @@ fn the_index_is_rebuilt_and_survives_sigkill() {
             &token,
             text.as_bytes(),
             &format!("piece-{i}.txt"),
-            &json!({"node": "FIN-PJ"}),
+            &json!({"node": "FIN-MAN"}),
         )
         .unwrap();
         assert_eq!(a.status, 201);
@@ -289,5 +291,5 @@ fn the_index_is_rebuilt_and_survives_sigkill() {
     expected.sort();
     found.dedup();
     assert_eq!(found, expected, "every acknowledged record is found exactly once");
-    assert_eq!(search(&server, &token, "q=subvention&node=FIN-PJ")["total"], 150);
+    assert_eq!(search(&server, &token, "q=subvention&node=FIN-MAN")["total"], 150);
 }

@@ -1,0 +1,211 @@
+//! What publishing a plan would change: nodes added, removed and renamed,
+//! rules changed, and the records whose due date, final action or node
+//! would change, counted per node. Pure: both plans and the records' facts
+//! come in.
+
+use super::plan::{FinalAction, Plan};
+use super::record::NodeCode;
+use super::retention::{self, RecordFacts};
+use chrono::NaiveDate;
+use std::collections::BTreeMap;
+
+/// The effect of one node's change on its records.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeImpact {
+    /// Records in the node.
+    pub records: u64,
+    /// Records whose due date changes.
+    pub due_changed: u64,
+    /// Records whose final action changes.
+    pub action_changed: u64,
+}
+
+/// What a new plan changes against the current one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PlanImpact {
+    /// Codes new in the plan.
+    pub nodes_added: Vec<NodeCode>,
+    /// Codes gone from the plan without a replacement.
+    pub nodes_removed: Vec<NodeCode>,
+    /// Codes gone, replaced by another (`old → new`).
+    pub nodes_renamed: Vec<(NodeCode, NodeCode)>,
+    /// Rules added, removed or changed (duration, start, final action).
+    pub rules_changed: Vec<String>,
+    /// Records examined.
+    pub records: u64,
+    /// Records whose due date changes.
+    pub due_changed: u64,
+    /// Records whose final action changes.
+    pub action_changed: u64,
+    /// Records that move to a replacing node.
+    pub moved: u64,
+    /// Per node (the record's node under the current plan), where anything
+    /// changes.
+    pub by_node: BTreeMap<NodeCode, NodeImpact>,
+    /// Nodes that hold records but are gone from the new plan without a
+    /// replacement, with how many records each holds: publication is
+    /// refused while there is any.
+    pub orphaned: BTreeMap<NodeCode, u64>,
+}
+
+/// The node a record of `node` belongs to under `new`: the node itself, or
+/// the node that replaces it.
+pub fn node_under(new: &Plan, node: &NodeCode) -> Option<NodeCode> {
+    if new.node(node).is_some() {
+        return Some(node.clone());
+    }
+    new.replacements().get(node).cloned()
+}
+
+/// Compares `current` (none for a first publication) with `new` over the
+/// records described by `records`.
+pub fn impact<'a>(
+    current: Option<&Plan>,
+    new: &Plan,
+    records: impl IntoIterator<Item = RecordFacts<'a>>,
+) -> PlanImpact {
+    let mut out = PlanImpact::default();
+    let replacements = new.replacements();
+    if let Some(current) = current {
+        for node in &new.nodes {
+            if current.node(&node.code).is_none() {
+                out.nodes_added.push(node.code.clone());
+            }
+        }
+        for node in &current.nodes {
+            if new.node(&node.code).is_none() {
+                match replacements.get(&node.code) {
+                    Some(to) => out.nodes_renamed.push((node.code.clone(), to.clone())),
+                    None => out.nodes_removed.push(node.code.clone()),
+                }
+            }
+        }
+        for (id, rule) in &current.rules {
+            let same = new.rules.get(id).is_some_and(|r| {
+                r.duration == rule.duration && r.start == rule.start && r.final_action == rule.final_action
+            });
+            if !same {
+                out.rules_changed.push(id.clone());
+            }
+        }
+        out.rules_changed
+            .extend(new.rules.keys().filter(|id| !current.rules.contains_key(*id)).cloned());
+    } else {
+        out.nodes_added = new.nodes.iter().map(|n| n.code.clone()).collect();
+    }
+    for facts in records {
+        out.records += 1;
+        let Some(target) = node_under(new, facts.node) else {
+            *out.orphaned.entry(facts.node.clone()).or_default() += 1;
+            continue;
+        };
+        let before = current.and_then(|p| retention::compute(p, facts));
+        let after = retention::compute(new, RecordFacts { node: &target, ..facts });
+        let due = |r: &Option<retention::Retention>| -> Option<NaiveDate> { r.as_ref().and_then(|r| r.due) };
+        let action = |r: &Option<retention::Retention>| -> Option<FinalAction> { r.as_ref().map(|r| r.final_action) };
+        let due_changed = due(&before) != due(&after);
+        let action_changed = action(&before) != action(&after);
+        let moved = &target != facts.node;
+        if moved {
+            out.moved += 1;
+        }
+        if due_changed {
+            out.due_changed += 1;
+        }
+        if action_changed {
+            out.action_changed += 1;
+        }
+        let entry = out.by_node.entry(facts.node.clone()).or_default();
+        entry.records += 1;
+        entry.due_changed += u64::from(due_changed);
+        entry.action_changed += u64::from(action_changed);
+    }
+    out.by_node.retain(|_, n| n.due_changed > 0 || n.action_changed > 0);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::plan::{PlanHeader, PlanNode, RetentionDuration, RetentionRule, RetentionStart};
+
+    fn code(c: &str) -> NodeCode {
+        NodeCode::parse(c).unwrap()
+    }
+
+    fn plan(years: u32, nodes: &[(&str, &[&str])]) -> Plan {
+        Plan {
+            header: PlanHeader {
+                id: "t".into(),
+                title: "t".into(),
+                version: "1".into(),
+                authority: "a".into(),
+            },
+            rules: BTreeMap::from([(
+                "R".to_owned(),
+                RetentionRule {
+                    id: "R".into(),
+                    duration: RetentionDuration::Period {
+                        years,
+                        months: 0,
+                        days: 0,
+                    },
+                    start: RetentionStart::Date,
+                    final_action: FinalAction::Destroy,
+                    legal_reference: "x".into(),
+                    to_confirm: false,
+                },
+            )]),
+            nodes: nodes
+                .iter()
+                .map(|(c, replaces)| PlanNode {
+                    code: code(c),
+                    parent: None,
+                    title: c.to_string(),
+                    description: String::new(),
+                    rule: Some("R".into()),
+                    inherit: true,
+                    reference: None,
+                    filename: None,
+                    document_types: vec![],
+                    fields: vec![],
+                    readers: vec![],
+                    depositors: vec![],
+                    replaces: replaces.iter().map(|r| code(r)).collect(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_longer_duration_changes_due_dates_and_a_lost_node_orphans_records() {
+        let fields = BTreeMap::new();
+        let events = BTreeMap::new();
+        let (a, b) = (code("A"), code("B"));
+        let date = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let facts = |node| RecordFacts {
+            node,
+            date,
+            fields: &fields,
+            events: &events,
+        };
+        let old = plan(10, &[("A", &[]), ("B", &[])]);
+        let longer = plan(12, &[("A", &[]), ("B", &[])]);
+        let i = impact(Some(&old), &longer, [facts(&a), facts(&a), facts(&b)]);
+        assert_eq!((i.records, i.due_changed, i.action_changed), (3, 3, 0));
+        assert_eq!(i.by_node[&a].due_changed, 2);
+        assert_eq!(i.rules_changed, vec!["R".to_owned()]);
+
+        let without_b = plan(10, &[("A", &[])]);
+        let i = impact(Some(&old), &without_b, [facts(&a), facts(&b)]);
+        assert_eq!(i.orphaned, BTreeMap::from([(b.clone(), 1)]));
+        assert_eq!(i.nodes_removed, vec![b.clone()]);
+
+        let renamed = plan(10, &[("A", &[]), ("C", &["B"])]);
+        let i = impact(Some(&old), &renamed, [facts(&a), facts(&b)]);
+        assert!(i.orphaned.is_empty());
+        assert_eq!(i.moved, 1);
+        assert_eq!(i.nodes_renamed, vec![(b, code("C"))]);
+        assert_eq!(i.due_changed, 0);
+    }
+}
