@@ -92,7 +92,10 @@ impl From<ArchiveError> for ApiError {
             }
             E::PlanVersionNotFound(_) => (StatusCode::NOT_FOUND, "plan_version_not_found"),
             E::NodeForbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
-            E::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field"),
+            E::Invalid(invalid) => {
+                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string())
+                    .with_details(serde_json::json!({"field": invalid.field}));
+            }
             E::RecordNotFound(_) => (StatusCode::NOT_FOUND, "record_not_found"),
             E::VersionNotFound { .. } => (StatusCode::NOT_FOUND, "version_not_found"),
             E::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),

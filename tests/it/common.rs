@@ -341,3 +341,20 @@ pub fn fresh_archive() -> Fresh {
     let token = init(&data);
     Fresh { tmp, data, token }
 }
+
+/// A new token of `role`, issued with the admin token.
+pub fn new_token(server: &Server, admin: &str, role: &str, name: &str) -> String {
+    let a = post_json(
+        &server.url("/api/v1/tokens"),
+        admin,
+        &serde_json::json!({"role": role, "name": name}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    a.json()["token"].as_str().expect("a token").to_owned()
+}
+
+/// `PUT /api/v1/plan` with a plan file.
+pub fn put_plan(server: &Server, token: &str, text: &str, dry_run: bool) -> Answer {
+    let url = server.url(&format!("/api/v1/plan?dry_run={dry_run}"));
+    request("PUT", &url, token, &[], Some(("application/toml", text.as_bytes()))).expect("PUT /plan")
+}

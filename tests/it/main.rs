@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `coffre` binary, a real server on a loopback
 //! port, temporary data directories, and HTTP.
 
+mod access;
 mod architecture;
 mod auth;
 mod bad_input;

@@ -3,6 +3,7 @@
 //! its line.
 
 use crate::common::*;
+use serde_json::json;
 
 const DEFAULT_PLAN: &str = include_str!("../../retention-policies/communes-fr.toml");
 
@@ -211,4 +212,303 @@ fn plans_are_validated_over_http_by_archivists() {
             .contains("not valid TOML")
     );
     assert_eq!(get(&server.url("/healthz"), "").status, 200);
+}
+
+/// The `error.details.field` of a 422, after checking the status and code.
+fn refused_field(a: Answer) -> String {
+    assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.error_code(), "invalid_field");
+    a.json()["error"]["details"]["field"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn deposits_are_checked_against_the_plan_and_named_by_its_templates() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let agent = new_token(&server, &token, "agent", "guichet");
+    let put = |meta: serde_json::Value| deposit(&server, &agent, b"contenu", "piece.txt", &meta).unwrap();
+    // Unknown node, a node without a rule of its own or above it.
+    assert_eq!(refused_field(put(json!({"node": "ZZZ"}))), "node");
+    let a = put(json!({"node": "FIN"}));
+    assert!(
+        a.json()["error"]["message"].as_str().unwrap().contains("FIN-FAC"),
+        "lists the nodes below"
+    );
+    assert_eq!(refused_field(a), "node");
+    // A required field missing, a bad date, a bad decimal, a bad type.
+    assert_eq!(refused_field(put(json!({"node": "MAR-OFF"}))), "fields.marche");
+    assert_eq!(
+        refused_field(put(json!({"node": "FIN-FAC", "fields": {"montant_ttc": "12 €"}}))),
+        "fields.montant_ttc"
+    );
+    assert_eq!(
+        refused_field(put(json!({"node": "ADM-DEL", "fields": {"seance": "2025-02-30"}}))),
+        "fields.seance"
+    );
+    assert_eq!(refused_field(put(json!({"node": "FIN-FAC", "type": "arrêté"}))), "type");
+    // The plan keeps agents out of personnel files.
+    let a = put(json!({"node": "RH-DOS", "fields": {"matricule": "A1", "birth_date": "1970-01-01"}}));
+    assert_eq!((a.status, a.error_code().as_str()), (403, "forbidden"));
+    // A good deposit: values made canonical, the type defaulted, the plan
+    // version kept, the reference and file name from the FIN templates.
+    let a = put(
+        json!({"node": "FIN-FAC", "date": "2024-03-05", "title": "Facture EDF mars",
+        "fields": {"montant_ttc": "1234,50", "fournisseur": "EDF"}}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let r = a.json();
+    assert_eq!(r["reference"], "FIN-FAC-2024-000001");
+    assert_eq!(r["fields"]["montant_ttc"], "1234.50");
+    assert_eq!(r["type"], "facture");
+    assert_eq!(r["plan_version"], 1);
+    assert_eq!(r["node_path"], json!(["FIN", "FIN-FAC"]));
+    assert_eq!(
+        r["versions"][0]["canonical_path"],
+        "2024/FIN-FAC/FIN-FAC-2024-000001_facture-edf-mars.txt"
+    );
+    assert_eq!(r["retention"]["rule"], "FACTURES");
+    assert_eq!(r["retention"]["inherited_from"], "FIN-FAC");
+    assert_eq!(r["retention"]["due"], "2034-03-05");
+    assert_eq!(r["retention"]["final_action"], "destroy");
+    let content = get(&server.url("/api/v1/records/FIN-FAC-2024-000001/content"), &agent);
+    assert_eq!(
+        content.header("content-disposition"),
+        Some("attachment; filename=\"FIN-FAC-2024-000001_facture-edf-mars.txt\"")
+    );
+    // Counters: FIN restarts each year ({seq@year}), ADM does not ({seq}).
+    let reference = |meta| put(meta).json()["reference"].as_str().unwrap().to_owned();
+    assert_eq!(
+        reference(json!({"node": "FIN-FAC", "date": "2025-01-02"})),
+        "FIN-FAC-2025-000001"
+    );
+    assert_eq!(
+        reference(json!({"node": "FIN-FAC", "date": "2024-12-31"})),
+        "FIN-FAC-2024-000002"
+    );
+    assert_eq!(
+        reference(json!({"node": "ADM-DEL", "date": "2024-06-01"})),
+        "ADM-DEL-2024-000001"
+    );
+    assert_eq!(
+        reference(json!({"node": "ADM-DEL", "date": "2025-06-01"})),
+        "ADM-DEL-2025-000002"
+    );
+    // Personnel files: retention starts at the agent's birth date.
+    let a = deposit(
+        &server,
+        &token,
+        b"dossier",
+        "dossier.pdf",
+        &json!({"node": "RH-DOS", "fields": {"matricule": "A-0042", "birth_date": "1961-07-14"}}),
+    )
+    .unwrap();
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let r = a.json();
+    assert_eq!(r["retention"]["start"], "field:birth_date");
+    assert_eq!(r["retention"]["due"], "2041-07-14");
+    assert_eq!(r["retention"]["to_confirm"], true);
+    assert!(
+        r["versions"][0]["canonical_path"]
+            .as_str()
+            .unwrap()
+            .starts_with("RH-DOS/A-0042/RH-DOS-")
+    );
+}
+
+#[test]
+fn publishing_a_plan_reports_its_impact_and_records_follow() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let archivist = new_token(&server, &token, "archivist", "archives");
+    let agent = new_token(&server, &token, "agent", "guichet");
+    let mut invoices = Vec::new();
+    for i in 0..3 {
+        let a = deposit(
+            &server,
+            &agent,
+            format!("facture {i}").as_bytes(),
+            "f.txt",
+            &json!({"node": "FIN-FAC", "date": "2020-01-15"}),
+        )
+        .unwrap();
+        invoices.push(a.json()["reference"].as_str().unwrap().to_owned());
+    }
+    deposit(
+        &server,
+        &agent,
+        b"mandat",
+        "m.txt",
+        &json!({"node": "FIN-MAN", "date": "2020-02-01"}),
+    )
+    .unwrap();
+    deposit(
+        &server,
+        &agent,
+        b"arrete",
+        "a.txt",
+        &json!({"node": "ADM-ARR", "date": "2020-02-01"}),
+    )
+    .unwrap();
+    let record = |r: &str| get(&server.url(&format!("/api/v1/records/{r}")), &agent).json();
+    assert_eq!(record(&invoices[0])["retention"]["due"], "2030-01-15");
+
+    // Invoices are now kept twelve years.
+    let longer = DEFAULT_PLAN
+        .replacen(
+            "id = \"FACTURES\"\nduration = \"P10Y\"",
+            "id = \"FACTURES\"\nduration = \"P12Y\"",
+            1,
+        )
+        .replacen("version = \"2026.1\"", "version = \"2026.2\"", 1);
+    assert_ne!(longer, DEFAULT_PLAN);
+    let a = put_plan(&server, &agent, &longer, false);
+    assert_eq!(a.status, 403, "agents do not publish plans");
+    let dry = put_plan(&server, &archivist, &longer, true);
+    assert_eq!(dry.status, 200, "{}", String::from_utf8_lossy(&dry.body));
+    let dry = dry.json();
+    assert_eq!(dry["outcome"], "dry_run");
+    assert_eq!(dry["impact"]["records"], 5);
+    assert_eq!(
+        dry["impact"]["due_changed"], 4,
+        "three invoices and the mandate share the rule"
+    );
+    assert_eq!(dry["impact"]["action_changed"], 0);
+    assert_eq!(dry["impact"]["rules_changed"], json!(["FACTURES"]));
+    let by_node: Vec<_> = dry["impact"]["by_node"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["node"].as_str().unwrap().to_owned(),
+                n["due_changed"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by_node, [("FIN-FAC".to_owned(), 3), ("FIN-MAN".to_owned(), 1)]);
+    assert_eq!(
+        record(&invoices[0])["retention"]["due"],
+        "2030-01-15",
+        "a dry run changes nothing"
+    );
+    let published = put_plan(&server, &archivist, &longer, false).json();
+    assert_eq!(published["outcome"], "published");
+    assert_eq!(published["version"]["number"], 2);
+    assert_eq!(published["impact"]["due_changed"], 4);
+    let r = record(&invoices[0]);
+    assert_eq!(
+        r["retention"]["due"], "2032-01-15",
+        "computed data follow the plan in force"
+    );
+    assert_eq!(
+        r["plan_version"], 1,
+        "the record keeps the version it was classified under"
+    );
+    assert_eq!(
+        put_plan(&server, &archivist, &longer, false).json()["outcome"],
+        "unchanged"
+    );
+    // Every version stays readable.
+    let v1 = get(&server.url("/api/v1/plan?version=1"), &agent).json();
+    assert_eq!(v1["text"], DEFAULT_PLAN);
+    assert_eq!(v1["version"]["number"], 1);
+    let current = get(&server.url("/api/v1/plan"), &agent).json();
+    assert_eq!(
+        (current["version"]["number"].as_u64(), current["label"].as_str()),
+        (Some(2), Some("2026.2"))
+    );
+    let fac = current["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["code"] == "FIN-FAC")
+        .unwrap()
+        .clone();
+    assert_eq!(fac["rule"]["duration"], "P12Y");
+    assert_eq!(fac["path"], json!(["FIN", "FIN-FAC"]));
+    assert_eq!(
+        get(&server.url("/api/v1/plan?version=9"), &agent).error_code(),
+        "plan_version_not_found"
+    );
+    let bad = put_plan(
+        &server,
+        &archivist,
+        &longer.replacen("rule = \"FACTURES\"", "rule = \"NOPE\"", 1),
+        false,
+    );
+    assert_eq!((bad.status, bad.error_code().as_str()), (422, "invalid_plan"));
+    assert!(bad.json()["error"]["details"][0]["line"].as_u64().is_some());
+
+    // Dropping FIN-FAC would orphan three invoices: refused.
+    let start = longer.find("[[nodes]]\ncode = \"FIN-FAC\"").unwrap();
+    let end = start + longer[start..].find("[[nodes]]\ncode = \"FIN-MAN\"").unwrap();
+    let without = format!("{}{}", &longer[..start], &longer[end..]);
+    let a = put_plan(&server, &archivist, &without, false);
+    assert_eq!((a.status, a.error_code().as_str()), (409, "plan_orphans_records"));
+    assert_eq!(a.json()["error"]["details"], json!([{"node": "FIN-FAC", "records": 3}]));
+    // Renamed, with its records mapped to the new code: published, and the
+    // invoices move (their references do not change).
+    let renamed = longer.replacen(
+        "code = \"FIN-FAC\"\n",
+        "code = \"FIN-FACT\"\nreplaces = [\"FIN-FAC\"]\n",
+        1,
+    );
+    let a = put_plan(&server, &archivist, &renamed, false);
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let a = a.json();
+    assert_eq!(a["impact"]["moved"], 3);
+    assert_eq!(
+        a["impact"]["nodes_renamed"],
+        json!([{"from": "FIN-FAC", "to": "FIN-FACT"}])
+    );
+    let r = record(&invoices[1]);
+    assert_eq!(
+        (r["node"].as_str(), r["reference"].as_str()),
+        (Some("FIN-FACT"), Some(invoices[1].as_str()))
+    );
+    assert_eq!(r["retention"]["due"], "2032-01-15");
+    server.stop();
+
+    // The command line shows the same, and survives a rebuild.
+    let o = cli(&data, &["plan", "versions"]);
+    assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
+    let o = cli(&data, &["plan", "show"]);
+    assert!(stdout(&o).contains("plan version 3"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("FIN-FACT  Factures  [FACTURES: P12Y, destroy]"),
+        "{}",
+        stdout(&o)
+    );
+    let file = tmp.path().join("shorter.toml");
+    std::fs::write(&file, renamed.replacen("duration = \"P12Y\"", "duration = \"P8Y\"", 1)).unwrap();
+    let o = cli(&data, &["plan", "publish", file.to_str().unwrap(), "--dry-run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("4 change due date"), "{}", stdout(&o));
+    assert!(cli(&data, &["rebuild"]).status.success());
+    let o = cli(&data, &["show", &invoices[2], "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(
+        (shown["node"].as_str(), shown["retention"]["due"].as_str()),
+        (Some("FIN-FACT"), Some("2032-01-15"))
+    );
+    let o = cli(&data, &["plan", "show", "--version", "1", "--toml"]);
+    assert_eq!(stdout(&o), DEFAULT_PLAN);
+}
+
+#[test]
+fn init_publishes_the_plan_it_is_given_and_refuses_a_broken_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let broken_file = tmp.path().join("broken.toml");
+    std::fs::write(&broken_file, broken("rule = \"DELIBERATIONS\"", "rule = \"DELIB\"")).unwrap();
+    let data = tmp.path().join("a");
+    let o = cli(&data, &["init", "--policies", broken_file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no rule has the id \"DELIB\""), "{}", stderr(&o));
+    assert!(!data.join("coffre.json").exists(), "a refused plan creates no archive");
+    let mine = tmp.path().join("mine.toml");
+    let text = DEFAULT_PLAN.replacen("id = \"communes-fr\"", "id = \"ma-commune\"", 1);
+    std::fs::write(&mine, &text).unwrap();
+    let o = cli(&data, &["init", "--policies", mine.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&cli(&data, &["plan", "show", "--toml"])), text);
 }
