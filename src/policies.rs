@@ -89,6 +89,8 @@ struct RawNode {
     depositors: Vec<String>,
     #[serde(default)]
     replaces: Vec<String>,
+    #[serde(default)]
+    renumber_on_reclassify: bool,
 }
 
 #[derive(Deserialize)]
@@ -316,6 +318,7 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
                 readers: n.readers,
                 depositors: n.depositors,
                 replaces,
+                renumber_on_reclassify: n.renumber_on_reclassify,
             }),
             (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
         }

@@ -243,6 +243,43 @@ pub struct DepositMetadataDto {
     pub fields: BTreeMap<String, String>,
 }
 
+/// `PATCH /records/{ref}` body: what changes, and why.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordPatchDto {
+    /// Why the record changes (required; journaled).
+    #[serde(default)]
+    pub reason: String,
+    /// A new classification node.
+    pub node: Option<String>,
+    /// A new title.
+    pub title: Option<String>,
+    /// A new date, `YYYY-MM-DD`.
+    pub date: Option<String>,
+    /// A new producing service (empty removes it).
+    pub service: Option<String>,
+    /// A new document type (empty removes it).
+    #[serde(rename = "type")]
+    pub document_type: Option<String>,
+    /// Fields to set; `null` removes one.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Option<String>>,
+}
+
+impl From<RecordPatchDto> for crate::archive::RecordChanges {
+    fn from(p: RecordPatchDto) -> Self {
+        crate::archive::RecordChanges {
+            reason: p.reason,
+            node: p.node,
+            title: p.title,
+            date: p.date,
+            service: p.service,
+            document_type: p.document_type,
+            fields: p.fields,
+        }
+    }
+}
+
 /// `POST /tokens` body.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -16,7 +16,7 @@ mod tokens;
 pub use audit::{NoProgress, Progress, check_integrity_offline};
 pub use data_dir::DataDir;
 pub use plan::{InvalidPlan, Publication, PublishedPlan, check_plan};
-pub use records::{Deposit, RecordDetails, Upload, canonical_path, file_name_of};
+pub use records::{Deposit, RecordChanges, RecordDetails, Upload, canonical_path, file_name_of};
 pub use search::ReindexReport;
 
 use crate::domain::clock::Clock;

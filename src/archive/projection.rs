@@ -109,6 +109,42 @@ impl Projector {
                     CatalogWrite::RaiseCounter { scope, value: number },
                 ]
             }
+            EventBody::RecordUpdated {
+                record,
+                now,
+                counter,
+                number,
+                ..
+            } => {
+                let mut current = self
+                    .catalog
+                    .record(&record)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("update of unknown record {record}"))?;
+                let doc = self.metadata(&now.metadata)?;
+                if now.reference != current.reference {
+                    current.aliases.push(current.reference.clone());
+                    current.reference = now.reference;
+                }
+                current.node = now.node;
+                current.date = now.date;
+                current.service = now.service;
+                current.document_type = now.document_type;
+                current.title = doc.title;
+                current.fields = doc.fields;
+                if current.metadata_sha256 != now.metadata {
+                    current.metadata_sha256 = now.metadata;
+                    current.metadata_history.push(now.metadata);
+                }
+                current.history.push(entry);
+                let mut writes = Vec::new();
+                if let (Some(scope), Some(value)) = (counter, number) {
+                    current.number = value;
+                    writes.push(CatalogWrite::RaiseCounter { scope, value });
+                }
+                writes.insert(0, CatalogWrite::PutRecord(Box::new(current)));
+                writes
+            }
             EventBody::PlanPublished {
                 number,
                 plan_id,

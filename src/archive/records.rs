@@ -1,7 +1,7 @@
 //! Deposits, versions and reads.
 
 use super::{Actor, Archive, ArchiveError};
-use crate::domain::event::{EventBody, VersionFacts};
+use crate::domain::event::{EventBody, RecordFacetsChange, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::media_type;
 use crate::domain::naming::{self, NameBudget, NamingContext, Template};
@@ -42,6 +42,29 @@ pub struct Deposit {
     /// Free string fields.
     pub fields: BTreeMap<String, String>,
 }
+
+/// What an archivist changes in a record (unchecked); `None` keeps a
+/// value as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RecordChanges {
+    /// Why: required, journaled with the change.
+    pub reason: String,
+    /// A new node (reclassification).
+    pub node: Option<String>,
+    /// A new title.
+    pub title: Option<String>,
+    /// A new date, `YYYY-MM-DD`.
+    pub date: Option<String>,
+    /// A new producing service (blank removes it).
+    pub service: Option<String>,
+    /// A new document type (blank removes it).
+    pub document_type: Option<String>,
+    /// Fields to set (`Some`) or remove (`None`); the others stay.
+    pub fields: BTreeMap<String, Option<String>>,
+}
+
+/// The longest reason for a change, in characters.
+const REASON_MAX: usize = 2000;
 
 /// Content staged in the blob store, and its original name.
 pub struct Upload {
@@ -331,20 +354,132 @@ impl Archive {
             .ok_or_else(|| ArchiveError::Internal(format!("record {id} journaled but not in the catalog")))
     }
 
+    /// Changes a record's description or classification, checked against
+    /// the plan in force like a deposit, and journaled with the reason and
+    /// the previous values. A record moved into a node that renumbers gets
+    /// a new reference; the old one stays an alias. Nothing changed: the
+    /// record is returned as it is and nothing is journaled.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name, record = key))]
+    pub fn update(&self, actor: &Actor, key: &str, changes: RecordChanges) -> Result<Record, ArchiveError> {
+        actor.require(Permission::ManageRecords, "change records")?;
+        let reason = changes.reason.trim().to_owned();
+        if reason.is_empty() || reason.chars().count() > REASON_MAX {
+            return Err(InvalidInput::new(
+                "reason",
+                format!("say why the record changes, in 1 to {REASON_MAX} characters"),
+            )
+            .into());
+        }
+        let found = self.record(actor, key)?;
+        let _guard = self.lock_record(&found.id);
+        let record = self.record(actor, key)?;
+        let plan_slot = self.plan.read().unwrap_or_else(|p| p.into_inner());
+        let plan = plan_slot
+            .clone()
+            .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
+        let mut fields = record.fields.clone();
+        for (name, value) in changes.fields {
+            match value {
+                Some(v) => fields.insert(name, v),
+                None => fields.remove(&name),
+            };
+        }
+        let moving = changes
+            .node
+            .as_deref()
+            .is_some_and(|n| n.trim() != record.node.as_str());
+        // A type the old node defaulted may not fit the new one.
+        let document_type = match changes.document_type {
+            Some(t) => Some(t),
+            None if moving => None,
+            None => record.document_type.clone(),
+        };
+        let deposit = Deposit {
+            node: changes.node.unwrap_or_else(|| record.node.to_string()),
+            title: Some(changes.title.unwrap_or_else(|| record.title.clone())),
+            date: Some(changes.date.unwrap_or_else(|| record.date.to_string())),
+            service: changes.service.or_else(|| record.service.clone()),
+            document_type,
+            fields,
+        };
+        let checked = self.check_deposit(actor, &plan.plan, deposit, None)?;
+        let renumber =
+            checked.node != record.node && plan.plan.node(&checked.node).is_some_and(|n| n.renumber_on_reclassify);
+        let (reference, counter, number) = if renumber {
+            let ext = record
+                .versions
+                .last()
+                .map(|v| {
+                    v.filename
+                        .as_deref()
+                        .and_then(naming::extension_of)
+                        .unwrap_or_else(|| naming::extension_for_media_type(&v.media_type).to_owned())
+                })
+                .unwrap_or_default();
+            let (reference, scope, number) = self.name_record(&plan.plan, &checked, &ext)?;
+            (reference, Some(scope), Some(number))
+        } else {
+            (record.reference.clone(), None, None)
+        };
+        let doc = DescriptiveMetadata {
+            v: METADATA_FORMAT,
+            record: record.id,
+            title: checked.title,
+            fields: checked.fields,
+            filenames: record.versions.iter().map(|v| v.filename.clone()).collect(),
+        };
+        let metadata = self.store_metadata(&doc)?;
+        let before = RecordFacetsChange {
+            reference: record.reference.clone(),
+            node: record.node.clone(),
+            date: record.date,
+            service: record.service.clone(),
+            document_type: record.document_type.clone(),
+            metadata: record.metadata_sha256,
+        };
+        let now = RecordFacetsChange {
+            reference,
+            node: checked.node,
+            date: checked.date,
+            service: checked.service,
+            document_type: checked.document_type,
+            metadata,
+        };
+        if now == before {
+            return Ok(record);
+        }
+        self.journal.append(actor.draft(EventBody::RecordUpdated {
+            record: record.id,
+            reason,
+            now,
+            before,
+            counter,
+            number,
+        }))?;
+        drop(plan_slot);
+        self.catalog
+            .record(&record.id)?
+            .ok_or_else(|| ArchiveError::Internal(format!("record {} vanished from the catalog", record.id)))
+    }
+
+    /// Serialises changes to one record.
+    fn lock_record(&self, id: &RecordId) -> std::sync::MutexGuard<'_, ()> {
+        let stripe = id
+            .to_string()
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+        self.record_locks[stripe % self.record_locks.len()]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Adds a version to a record.
     #[tracing::instrument(skip_all, fields(actor = %actor.name, record = key))]
     pub fn add_version(&self, actor: &Actor, key: &str, upload: Upload) -> Result<Record, ArchiveError> {
         actor.require(Permission::Deposit, "add versions")?;
         let filename = check_filename(upload.filename)?;
         let found = self.record(actor, key)?;
-        let stripe = found
-            .id
-            .to_string()
-            .bytes()
-            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
-        let _guard = self.record_locks[stripe % self.record_locks.len()]
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let _guard = self.lock_record(&found.id);
         // Re-read under the lock: another version may have just landed.
         let record = self.record(actor, key)?;
         let media_type = media_type::sniff(upload.staged.head());

@@ -91,8 +91,23 @@ impl Archive {
         for event in self.journal.read_from(from)?.take(max_events) {
             let event = event?;
             match event.body() {
-                Ok(EventBody::RecordIngested { record, .. }) | Ok(EventBody::VersionAdded { record, .. }) => {
+                Ok(EventBody::RecordIngested { record, .. })
+                | Ok(EventBody::VersionAdded { record, .. })
+                | Ok(EventBody::RecordUpdated { record, .. }) => {
                     self.index_record(&record)?;
+                }
+                // Records moved to a replacing node are indexed under it.
+                Ok(EventBody::PlanPublished { moves, .. }) if !moves.is_empty() => {
+                    let moved: Vec<RecordId> = self
+                        .catalog
+                        .records()
+                        .filter_map(Result::ok)
+                        .filter(|r| moves.values().any(|to| to == &r.node))
+                        .map(|r| r.id)
+                        .collect();
+                    for id in &moved {
+                        self.index_record(id)?;
+                    }
                 }
                 _ => {}
             }

@@ -69,6 +69,25 @@ pub struct VersionFacts {
     pub media_type: String,
 }
 
+/// What a `record.updated` event says of a record, before or after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordFacetsChange {
+    /// Reference.
+    pub reference: Reference,
+    /// Node.
+    pub node: NodeCode,
+    /// Date.
+    pub date: NaiveDate,
+    /// Producing service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Document type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_type: Option<String>,
+    /// Digest of the descriptive metadata document (title, fields).
+    pub metadata: Sha256,
+}
+
 /// The typed content of an event: its kind and payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload")]
@@ -133,6 +152,26 @@ pub enum EventBody {
         version: VersionFacts,
         /// Digest of the record's updated descriptive metadata document.
         metadata: Sha256,
+    },
+    /// An archivist changed a record's description or classification.
+    /// Both the new and the previous values are kept.
+    #[serde(rename = "record.updated")]
+    RecordUpdated {
+        /// The record.
+        record: RecordId,
+        /// Why, as the archivist wrote it.
+        reason: String,
+        /// The record as it is now.
+        now: RecordFacetsChange,
+        /// The record as it was.
+        before: RecordFacetsChange,
+        /// The naming counter that gave a new reference (when the plan
+        /// renumbers records reclassified into the node).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counter: Option<String>,
+        /// The number it gave.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<u64>,
     },
     /// A classification plan was published: from now on deposits are
     /// checked against it and retention computed from it.

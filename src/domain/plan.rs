@@ -299,6 +299,10 @@ pub struct PlanNode {
     /// Codes of earlier plan versions whose records now belong here (a
     /// renamed or merged node).
     pub replaces: Vec<NodeCode>,
+    /// A record reclassified into this node gets a new reference from the
+    /// node's template (its old one stays an alias); otherwise references
+    /// never change.
+    pub renumber_on_reclassify: bool,
 }
 
 /// What a role may want to do in a node.

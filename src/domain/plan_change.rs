@@ -172,6 +172,7 @@ mod tests {
                     readers: vec![],
                     depositors: vec![],
                     replaces: replaces.iter().map(|r| code(r)).collect(),
+                    renumber_on_reclassify: false,
                 })
                 .collect(),
         }

@@ -30,10 +30,10 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
-        records::deposit, records::show, records::content, records::add_version, records::delete,
+        records::deposit, records::show, records::update, records::content, records::add_version, records::delete,
         search::search, plan::validate, plan::publish, plan::show, plan::versions, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
     ),
-    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto)),
+    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -96,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/openapi.json", web::get().to(openapi_json))
             .route("/records", web::post().to(records::deposit))
             .route("/records/{ref}", web::get().to(records::show))
+            .route("/records/{ref}", web::patch().to(records::update))
             .route("/records/{ref}", web::delete().to(records::delete))
             .route("/records/{ref}/content", web::get().to(records::content))
             .route("/records/{ref}/versions", web::post().to(records::add_version))

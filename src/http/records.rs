@@ -5,7 +5,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use crate::archive::{Archive, ArchiveError, Deposit, Upload, file_name_of};
 use crate::store::StagedBlob;
-use crate::wire::{DepositMetadataDto, RecordDto};
+use crate::wire::{DepositMetadataDto, RecordDto, RecordPatchDto};
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
@@ -327,6 +327,29 @@ pub async fn show(caller: Caller, archive: Data<Archive>, key: web::Path<String>
     })
     .await??;
     Ok(HttpResponse::Ok().json(RecordDto::new(&record, &details, text)))
+}
+
+/// Changes a record's description or classification (archivist), with a
+/// reason; journaled with the previous values.
+#[utoipa::path(patch, path = "/api/v1/records/{ref}", tag = "records",
+    params(("ref" = String, Path, description = "reference, alias or id")),
+    request_body = RecordPatchDto,
+    responses((status = 200, body = RecordDto), (status = 400), (status = 403), (status = 404), (status = 422)))]
+pub async fn update(
+    caller: Caller,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let patch: RecordPatchDto = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not a record change: {e}")))?;
+    let (record, details) = web::block(move || {
+        let record = archive.update(&caller.0, &key, patch.into())?;
+        let details = archive.details(&record)?;
+        Ok::<_, ArchiveError>((record, details))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(RecordDto::new(&record, &details, None)))
 }
 
 /// Always refused: records leave only through a disposal.

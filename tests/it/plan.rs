@@ -512,3 +512,113 @@ fn init_publishes_the_plan_it_is_given_and_refuses_a_broken_one() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&cli(&data, &["plan", "show", "--toml"])), text);
 }
+
+#[test]
+fn archivists_reclassify_with_a_reason_and_old_references_stay_aliases() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let archivist = new_token(&server, &token, "archivist", "archives");
+    let agent = new_token(&server, &token, "agent", "guichet");
+    let a = deposit(
+        &server,
+        &agent,
+        "Mandat de paiement : chauffage de la salle des fêtes".as_bytes(),
+        "m.txt",
+        &json!({"node": "FIN-FAC", "date": "2024-09-01", "fields": {"fournisseur": "Engie"}}),
+    )
+    .unwrap();
+    let original = a.json()["reference"].as_str().unwrap().to_owned();
+    let patch = |token: &str, reference: &str, body: serde_json::Value| {
+        request(
+            "PATCH",
+            &server.url(&format!("/api/v1/records/{reference}")),
+            token,
+            &[],
+            Some(("application/json", body.to_string().as_bytes())),
+        )
+        .unwrap()
+    };
+    assert_eq!(
+        patch(&agent, &original, json!({"node": "FIN-MAN", "reason": "x"})).status,
+        403
+    );
+    assert_eq!(
+        refused_field(patch(&archivist, &original, json!({"node": "FIN-MAN"}))),
+        "reason"
+    );
+    assert_eq!(
+        refused_field(patch(
+            &archivist,
+            &original,
+            json!({"fields": {"montant_ttc": "beaucoup"}, "reason": "r"})
+        )),
+        "fields.montant_ttc"
+    );
+    assert_eq!(
+        patch(&archivist, &original, json!({"nod": "FIN-MAN", "reason": "r"})).error_code(),
+        "invalid_json"
+    );
+    // Moved to the mandates: the reference stays, the type follows the node.
+    let a = patch(
+        &archivist,
+        &original,
+        json!({"node": "FIN-MAN", "reason": "erreur de classement", "fields": {"fournisseur": null}}),
+    );
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let r = a.json();
+    assert_eq!(
+        (r["node"].as_str(), r["reference"].as_str(), r["type"].as_str()),
+        (Some("FIN-MAN"), Some(original.as_str()), Some("mandat"))
+    );
+    assert!(r["fields"].get("fournisseur").is_none());
+    // A plan that renumbers what is reclassified into ADM-ARR: a new
+    // reference from its template, the old one kept as an alias.
+    let renumbering = DEFAULT_PLAN.replacen(
+        "code = \"ADM-ARR\"\n",
+        "code = \"ADM-ARR\"\nrenumber_on_reclassify = true\n",
+        1,
+    );
+    assert_eq!(put_plan(&server, &archivist, &renumbering, false).status, 200);
+    let a = patch(
+        &archivist,
+        &original,
+        json!({"node": "ADM-ARR", "reason": "c'est un arrêté", "title": "Arrêté chauffage"}),
+    );
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let r = a.json();
+    assert_eq!(r["reference"], "ADM-ARR-2024-000001");
+    assert_eq!(r["aliases"], json!([original]));
+    let by_alias = get(&server.url(&format!("/api/v1/records/{original}")), &agent).json();
+    assert_eq!(by_alias["reference"], "ADM-ARR-2024-000001");
+    assert_eq!(by_alias["title"], "Arrêté chauffage");
+    // The journal keeps each change with its reason and the previous values.
+    let events = get(&server.url("/api/v1/audit/events?after=0"), &token).json();
+    let updates: Vec<_> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "record.updated")
+        .collect();
+    assert_eq!(updates.len(), 2);
+    assert_eq!(updates[0]["payload"]["reason"], "erreur de classement");
+    assert_eq!(updates[0]["payload"]["before"]["node"], "FIN-FAC");
+    assert_eq!(updates[1]["payload"]["before"]["reference"], original.as_str());
+    assert_eq!(updates[1]["payload"]["now"]["reference"], "ADM-ARR-2024-000001");
+    // The index follows: found under its new node and title.
+    let mut found = false;
+    for _ in 0..300 {
+        let s = get(&server.url("/api/v1/search?q=chauffage&node=ADM-ARR"), &agent).json();
+        if s["total"] == 1 && s["hits"][0]["title"] == "Arrêté chauffage" {
+            found = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(found, "the index shows the reclassified record");
+    server.stop();
+    assert!(cli(&data, &["rebuild"]).status.success());
+    let o = cli(&data, &["show", &original, "--json"]);
+    let shown: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(shown["reference"], "ADM-ARR-2024-000001");
+    assert_eq!(cli(&data, &["audit", "verify"]).status.code(), Some(0));
+}
