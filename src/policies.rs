@@ -3,6 +3,7 @@
 //! domain [`Plan`] and run its cross-checks; every problem is reported at
 //! once, each with its line and the path of the bad key.
 
+use crate::domain::classify::ClassificationRule;
 use crate::domain::naming::Template;
 use crate::domain::plan::{
     FieldDef, FieldType, FinalAction, Plan, PlanHeader, PlanNode, RetentionDuration, RetentionRule, RetentionStart,
@@ -47,6 +48,21 @@ struct RawPlan {
     plan: RawHeader,
     rules: Vec<RawRule>,
     nodes: Vec<RawNode>,
+    #[serde(default)]
+    classify: Vec<RawClassify>,
+}
+
+#[derive(Deserialize)]
+struct RawClassify {
+    name: String,
+    node: String,
+    filename: Option<String>,
+    media_type: Option<String>,
+    text: Option<String>,
+    #[serde(default)]
+    invoice: bool,
+    #[serde(default)]
+    invoice_fields: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -323,6 +339,34 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
             (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
         }
     }
+    let mut classify = Vec::new();
+    for (i, c) in raw.classify.into_iter().enumerate() {
+        let pattern = |which: &str, source: &Option<String>| {
+            source
+                .as_deref()
+                .map(|p| regex::RegexBuilder::new(p).size_limit(1 << 20).build())
+                .transpose()
+                .map_err(|e| {
+                    at(
+                        format!("classify[{i}].{which}"),
+                        format!("not a regular expression: {e}"),
+                    )
+                })
+        };
+        let node = NodeCode::parse(&c.node).map_err(|e| at(format!("classify[{i}].node"), e.problem));
+        match (node, pattern("filename", &c.filename), pattern("text", &c.text)) {
+            (Ok(node), Ok(filename), Ok(text)) => classify.push(ClassificationRule {
+                name: c.name,
+                node,
+                filename,
+                media_type: c.media_type,
+                text,
+                invoice: c.invoice,
+                invoice_fields: c.invoice_fields,
+            }),
+            (n, f, t) => problems.extend(n.err().into_iter().chain(f.err()).chain(t.err())),
+        }
+    }
     let plan = Plan {
         header: PlanHeader {
             id: raw.plan.id,
@@ -332,6 +376,7 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
         },
         rules,
         nodes,
+        classify,
     };
     problems.extend(plan.problems().into_iter().map(|p| at(p.path, p.message)));
     // A key the schema already blamed is not blamed twice.
@@ -353,6 +398,44 @@ mod tests {
             assert!(plan.nodes.iter().any(|n| n.code.as_str() == code), "{code}");
         }
         assert!(plan.rules.values().all(|r| !r.legal_reference.is_empty()));
+    }
+
+    #[test]
+    fn classification_rules_are_checked() {
+        let with = |rule: &str| format!("{DEFAULT_PLAN}\n[[classify]]\nname = \"essai\"\n{rule}\n");
+        let cases = [
+            (
+                "node = \"NOPE\"\ninvoice = true",
+                "classify[5].node",
+                "no node has the code NOPE",
+            ),
+            (
+                "node = \"FIN-FAC\"\ntext = '(unclosed'",
+                "classify[5].text",
+                "not a regular expression",
+            ),
+            (
+                "node = \"FIN-FAC\"\ntext = '(?P<siret>[0-9]+)'",
+                "classify[5].text",
+                "\"siret\" names no field",
+            ),
+            ("node = \"FIN-FAC\"", "classify[5]", "at least one condition"),
+            (
+                "node = \"FIN-FAC\"\ninvoice = true\ninvoice_fields = { fournisseur = \"vendor\" }",
+                "classify[5].invoice_fields.fournisseur",
+                "\"vendor\" is not",
+            ),
+        ];
+        for (rule, path, message) in cases {
+            let text = with(rule);
+            let problems = load_plan(&text).expect_err(rule);
+            assert!(
+                problems
+                    .iter()
+                    .any(|p| p.path.starts_with(path) && p.message.contains(message) && p.line.is_some()),
+                "{rule}: {problems:?}"
+            );
+        }
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub struct RecordDto {
     pub plan_version: Option<u32>,
     /// Earlier references that still find the record.
     pub aliases: Vec<String>,
+    /// The automatic classification rule that chose the node, when the
+    /// depositor named none.
+    pub classified_by: Option<String>,
     /// The retention the plan in force gives the record (none if no rule
     /// applies).
     pub retention: Option<RetentionDto>,
@@ -167,6 +170,7 @@ impl RecordDto {
             node_path: details.node_path.iter().map(ToString::to_string).collect(),
             plan_version: r.plan_version,
             aliases: r.aliases.iter().map(ToString::to_string).collect(),
+            classified_by: r.classified_by.clone(),
             retention: details.retention.as_ref().map(|k| RetentionDto {
                 rule: k.rule.clone(),
                 inherited_from: k.inherited_from.to_string(),
@@ -226,7 +230,9 @@ impl RecordDto {
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositMetadataDto {
-    /// Classification node code (required).
+    /// Classification node code; without it the plan's classification
+    /// rules choose one, or the deposit is refused (422 `unclassified`)
+    /// with the candidate nodes.
     #[serde(default)]
     pub node: String,
     /// Title; defaults to the file name without extension.

@@ -71,6 +71,15 @@ pub enum ArchiveError {
         .0.iter().map(|(code, n)| format!("{code}: {n} records")).collect::<Vec<_>>().join(", ")
     )]
     PlanOrphansRecords(Vec<(String, u64)>),
+    /// A deposit names no node and no classification rule fits it.
+    #[error(
+        "node: the deposit names no node and no classification rule recognises it; name one of: {}",
+        .candidates.iter().map(|(code, title)| format!("{code} ({title})")).collect::<Vec<_>>().join(", ")
+    )]
+    Unclassified {
+        /// The nodes it may belong to (code, title).
+        candidates: Vec<(String, String)>,
+    },
     /// No plan version has this number.
     #[error("no plan version {0} has been published")]
     PlanVersionNotFound(u32),

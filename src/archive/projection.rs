@@ -80,6 +80,7 @@ impl Projector {
                 version,
                 counter,
                 plan_version,
+                classified_by,
             } => {
                 let doc = self.metadata(&metadata)?;
                 let filename = doc.filenames.first().cloned().flatten();
@@ -96,6 +97,7 @@ impl Projector {
                     number,
                     plan_version,
                     aliases: Vec::new(),
+                    classified_by,
                     metadata_sha256: metadata,
                     metadata_history: vec![metadata],
                     versions: vec![version_of(version, filename, event)],

@@ -1,6 +1,7 @@
 //! Deposits, versions and reads.
 
 use super::{Actor, Archive, ArchiveError};
+use crate::domain::classify::{Evidence, classify};
 use crate::domain::event::{EventBody, RecordFacetsChange, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::media_type;
@@ -12,6 +13,7 @@ use crate::domain::record::{
 };
 use crate::domain::retention::{self, RecordFacts, Retention, RetentionStatus};
 use crate::domain::role::Permission;
+use crate::extract;
 use crate::store::{BlobRead, StagedBlob};
 use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
@@ -311,8 +313,21 @@ impl Archive {
         let plan = plan_slot
             .clone()
             .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
-        let checked = self.check_deposit(actor, &plan.plan, deposit, filename.as_deref())?;
         let media_type = media_type::sniff(upload.staged.head());
+        let mut deposit = deposit;
+        let classified_by = if deposit.node.trim().is_empty() {
+            Some(self.classify_deposit(
+                actor,
+                &plan.plan,
+                &mut deposit,
+                upload.staged.as_ref(),
+                filename.as_deref(),
+                &media_type,
+            )?)
+        } else {
+            None
+        };
+        let checked = self.check_deposit(actor, &plan.plan, deposit, filename.as_deref())?;
         let ext = filename
             .as_deref()
             .and_then(naming::extension_of)
@@ -347,11 +362,80 @@ impl Archive {
             },
             counter: Some(counter),
             plan_version: Some(plan.entry.number),
+            classified_by,
         }))?;
         drop(plan_slot);
         self.catalog
             .record(&id)?
             .ok_or_else(|| ArchiveError::Internal(format!("record {id} journaled but not in the catalog")))
+    }
+
+    /// Chooses the node of a deposit that names none with the plan's
+    /// classification rules, and fills the fields and the date they find
+    /// (what the depositor gave wins). Reads the staged content only when a
+    /// rule needs its text or its invoice. Returns the rule's name.
+    fn classify_deposit(
+        &self,
+        actor: &Actor,
+        plan: &Plan,
+        deposit: &mut Deposit,
+        staged: &dyn StagedBlob,
+        filename: Option<&str>,
+        media_type: &str,
+    ) -> Result<String, ArchiveError> {
+        let wants_text = plan.classify.iter().any(|r| r.text.is_some());
+        let wants_invoice = plan.classify.iter().any(|r| r.invoice);
+        let mut bytes = Vec::new();
+        if wants_text || wants_invoice {
+            staged.reader()?.take(extract::TEXT_INPUT_MAX).read_to_end(&mut bytes)?;
+        }
+        let invoice = if wants_invoice {
+            extract::invoice::structured_invoice(media_type, &bytes)
+        } else {
+            None
+        };
+        let text = wants_text.then(|| extract::extract(media_type, &mut bytes.as_slice(), self.options.extract).text);
+        let evidence = Evidence {
+            filename,
+            media_type,
+            text: text.as_deref(),
+            invoice: invoice.as_ref(),
+        };
+        match classify(&plan.classify, &evidence) {
+            Ok(proposal) => {
+                let fields = plan.fields_for(&proposal.node);
+                for (name, value) in proposal.fields {
+                    // A value the field's type refuses is left out, not fatal.
+                    let fits = fields
+                        .iter()
+                        .find(|f| f.name == name)
+                        .is_none_or(|f| f.kind.check(&value).is_ok());
+                    if fits {
+                        deposit.fields.entry(name).or_insert(value);
+                    }
+                }
+                if deposit.date.is_none() {
+                    deposit.date = proposal.date.map(|d| d.format("%Y-%m-%d").to_string());
+                }
+                deposit.node = proposal.node.to_string();
+                tracing::info!(rule = %proposal.rule, node = %proposal.node, "deposit classified automatically");
+                Ok(proposal.rule)
+            }
+            Err(partial) => {
+                let role = actor.role.as_str();
+                let open = |code: &NodeCode| plan.rule_for(code).is_some() && plan.allows(code, role, Access::Deposit);
+                let mut codes: Vec<NodeCode> = partial.into_iter().filter(|c| open(c)).collect();
+                if codes.is_empty() {
+                    codes = plan.nodes.iter().map(|n| n.code.clone()).filter(|c| open(c)).collect();
+                }
+                Err(ArchiveError::Unclassified {
+                    candidates: codes
+                        .iter()
+                        .filter_map(|c| plan.node(c).map(|n| (c.to_string(), n.title.clone())))
+                        .collect(),
+                })
+            }
+        }
     }
 
     /// Changes a record's description or classification, checked against

@@ -13,8 +13,9 @@ pub struct IngestArgs {
     /// Files or folders (folders are walked recursively, in name order).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Classification node code.
-    #[arg(long)]
+    /// Classification node code; without it, the plan's classification
+    /// rules choose one for each file (or refuse it, listing candidates).
+    #[arg(long, default_value = "")]
     pub node: String,
     /// Title (default: each file's name without extension).
     #[arg(long)]

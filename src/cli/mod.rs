@@ -128,6 +128,7 @@ impl From<ArchiveError> for Failure {
             | E::UploadAborted(_)
             | E::BadQuery(_)
             | E::InvalidPlan(_)
+            | E::Unclassified { .. }
             | E::PlanVersionNotFound(_) => 2,
             E::NotInitialised(_) | E::Busy(_) => 3,
             E::Unauthenticated

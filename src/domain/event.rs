@@ -142,6 +142,10 @@ pub enum EventBody {
         /// The plan version the record was classified under.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         plan_version: Option<u32>,
+        /// The automatic classification rule that chose the node, when the
+        /// depositor named none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        classified_by: Option<String>,
     },
     /// A new version was added to a record.
     #[serde(rename = "version.added")]

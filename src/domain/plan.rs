@@ -336,6 +336,8 @@ pub struct Plan {
     pub rules: BTreeMap<String, RetentionRule>,
     /// Its nodes, in file order.
     pub nodes: Vec<PlanNode>,
+    /// Automatic classification rules, in the order they are tried.
+    pub classify: Vec<super::classify::ClassificationRule>,
 }
 
 /// One thing wrong with a plan, and where (a path such as `nodes[3].rule`).
@@ -442,6 +444,56 @@ impl Plan {
                     format!("nodes[{i}].reference"),
                     "a reference template needs a {seq} counter, or two records could get the same reference",
                 ));
+            }
+        }
+        for (i, rule) in self.classify.iter().enumerate() {
+            let Some(index) = codes.get(&rule.node) else {
+                problems.push(PlanProblem::at(
+                    format!("classify[{i}].node"),
+                    format!("no node has the code {}", rule.node),
+                ));
+                continue;
+            };
+            if rule.filename.is_none() && rule.media_type.is_none() && rule.text.is_none() && !rule.invoice {
+                problems.push(PlanProblem::at(
+                    format!("classify[{i}]"),
+                    "a rule needs at least one condition: filename, media_type, text or invoice",
+                ));
+            }
+            let fields = self.fields_of(*index);
+            let known = |name: &str| fields.iter().any(|f| f.name == name);
+            if let Some(text) = &rule.text {
+                for name in text.capture_names().flatten() {
+                    if !known(name) {
+                        problems.push(PlanProblem::at(
+                            format!("classify[{i}].text"),
+                            format!("the group {name:?} names no field of {}", rule.node),
+                        ));
+                    }
+                }
+            }
+            if !rule.invoice_fields.is_empty() && !rule.invoice {
+                problems.push(PlanProblem::at(
+                    format!("classify[{i}].invoice_fields"),
+                    "invoice_fields need invoice = true",
+                ));
+            }
+            for (field, key) in &rule.invoice_fields {
+                if !known(field) {
+                    problems.push(PlanProblem::at(
+                        format!("classify[{i}].invoice_fields.{field}"),
+                        format!("{field:?} is not a field of {}", rule.node),
+                    ));
+                }
+                if !super::classify::INVOICE_KEYS.contains(&key.as_str()) {
+                    problems.push(PlanProblem::at(
+                        format!("classify[{i}].invoice_fields.{field}"),
+                        format!(
+                            "{key:?} is not an invoice value ({})",
+                            super::classify::INVOICE_KEYS.join(", ")
+                        ),
+                    ));
+                }
             }
         }
         // A cycle: following parents from a node comes back to it.

@@ -175,6 +175,7 @@ mod tests {
                     renumber_on_reclassify: false,
                 })
                 .collect(),
+            classify: Vec::new(),
         }
     }
 

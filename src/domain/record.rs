@@ -258,6 +258,9 @@ pub struct Record {
     /// Earlier references (before a reclassification); they still find it.
     #[serde(default)]
     pub aliases: Vec<Reference>,
+    /// The automatic classification rule that chose its node at deposit.
+    #[serde(default)]
+    pub classified_by: Option<String>,
     /// Digest of the current descriptive metadata document.
     pub metadata_sha256: Sha256,
     /// Every descriptive metadata document the record has had, oldest first.

@@ -8,6 +8,7 @@
 
 mod eml;
 mod html;
+pub mod invoice;
 mod ocr;
 mod office;
 mod pdf;

@@ -90,6 +90,14 @@ impl From<ArchiveError> for ApiError {
                 return ApiError::new(StatusCode::CONFLICT, "plan_orphans_records", e.to_string())
                     .with_details(serde_json::Value::Array(details));
             }
+            E::Unclassified { candidates } => {
+                let candidates: Vec<serde_json::Value> = candidates
+                    .iter()
+                    .map(|(code, title)| serde_json::json!({"code": code, "title": title}))
+                    .collect();
+                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unclassified", e.to_string())
+                    .with_details(serde_json::json!({"field": "node", "candidates": candidates}));
+            }
             E::PlanVersionNotFound(_) => (StatusCode::NOT_FOUND, "plan_version_not_found"),
             E::NodeForbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::Invalid(invalid) => {

@@ -131,6 +131,15 @@ impl StagedBlob for FsStaged {
         &self.head
     }
 
+    fn reader(&self) -> Result<Box<dyn Read + Send + '_>, BlobError> {
+        let path = self
+            .temp
+            .path
+            .as_ref()
+            .ok_or_else(|| BlobError::Io(io::Error::other("the staged file is gone")))?;
+        Ok(Box::new(io::BufReader::new(File::open(path)?)))
+    }
+
     fn commit(mut self: Box<Self>) -> Result<Sha256, BlobError> {
         if self.target.exists() {
             // Same bytes already stored: the temp file goes when `self` drops.

@@ -40,6 +40,9 @@ impl StagedBlob for MemoryStaged {
     fn head(&self) -> &[u8] {
         &self.bytes[..self.bytes.len().min(8192)]
     }
+    fn reader(&self) -> Result<Box<dyn Read + Send + '_>, BlobError> {
+        Ok(Box::new(self.bytes.as_slice()))
+    }
     fn commit(self: Box<Self>) -> Result<Sha256, BlobError> {
         let MemoryStaged { blobs, sha256, bytes } = *self;
         lock(&blobs).entry(sha256).or_insert_with(|| Arc::new(bytes));

@@ -53,6 +53,9 @@ pub trait StagedBlob: Send {
     fn size(&self) -> u64;
     /// The first bytes (up to 8 KiB), for sniffing the media type.
     fn head(&self) -> &[u8];
+    /// Reads the staged content from its start (to classify a deposit
+    /// before it is committed).
+    fn reader(&self) -> Result<Box<dyn Read + Send + '_>, BlobError>;
     /// Makes the blob durable under its digest. If a blob with that digest
     /// already exists the staged copy is discarded (deduplication).
     /// On return the blob and its directory entry are on stable storage.

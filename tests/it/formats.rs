@@ -7,7 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 /// A PDF made of these objects (numbered from 1; the first is the catalog).
-fn pdf_from_objects(objects: &[Vec<u8>]) -> Vec<u8> {
+pub fn pdf_from_objects(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, body) in objects.iter().enumerate() {
@@ -31,7 +31,7 @@ fn pdf_from_objects(objects: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
-fn stream_object(dictionary: &str, data: &[u8]) -> Vec<u8> {
+pub fn stream_object(dictionary: &str, data: &[u8]) -> Vec<u8> {
     let mut o = format!("<< {dictionary} /Length {} >>\nstream\n", data.len()).into_bytes();
     o.extend_from_slice(data);
     o.extend_from_slice(b"\nendstream");

@@ -5,6 +5,7 @@ mod access;
 mod architecture;
 mod auth;
 mod bad_input;
+mod classify;
 mod common;
 mod crash;
 mod formats;

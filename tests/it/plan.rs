@@ -13,6 +13,23 @@ fn broken(from: &str, to: &str) -> String {
     DEFAULT_PLAN.replacen(from, to, 1)
 }
 
+/// The plan without its classification rules for `node`.
+fn without_classify_rules_for(text: &str, node: &str) -> String {
+    let marker = format!("node = \"{node}\"\n");
+    let mut out = String::new();
+    for (i, chunk) in text.split("[[classify]]\n").enumerate() {
+        let (body, rest) = chunk.split_once("\n\n").unwrap_or((chunk, ""));
+        if i == 0 {
+            out.push_str(chunk);
+        } else if body.contains(marker.trim_end()) {
+            out.push_str(rest);
+        } else {
+            out.push_str(&format!("[[classify]]\n{body}\n\n{rest}"));
+        }
+    }
+    out
+}
+
 fn line_of(text: &str, needle: &str) -> usize {
     let at = text
         .find(needle)
@@ -442,17 +459,19 @@ fn publishing_a_plan_reports_its_impact_and_records_follow() {
     // Dropping FIN-FAC would orphan three invoices: refused.
     let start = longer.find("[[nodes]]\ncode = \"FIN-FAC\"").unwrap();
     let end = start + longer[start..].find("[[nodes]]\ncode = \"FIN-MAN\"").unwrap();
-    let without = format!("{}{}", &longer[..start], &longer[end..]);
+    let without = without_classify_rules_for(&format!("{}{}", &longer[..start], &longer[end..]), "FIN-FAC");
     let a = put_plan(&server, &archivist, &without, false);
     assert_eq!((a.status, a.error_code().as_str()), (409, "plan_orphans_records"));
     assert_eq!(a.json()["error"]["details"], json!([{"node": "FIN-FAC", "records": 3}]));
     // Renamed, with its records mapped to the new code: published, and the
     // invoices move (their references do not change).
-    let renamed = longer.replacen(
-        "code = \"FIN-FAC\"\n",
-        "code = \"FIN-FACT\"\nreplaces = [\"FIN-FAC\"]\n",
-        1,
-    );
+    let renamed = longer
+        .replacen(
+            "code = \"FIN-FAC\"\n",
+            "code = \"FIN-FACT\"\nreplaces = [\"FIN-FAC\"]\n",
+            1,
+        )
+        .replace("node = \"FIN-FAC\"", "node = \"FIN-FACT\"");
     let a = put_plan(&server, &archivist, &renamed, false);
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
     let a = a.json();
