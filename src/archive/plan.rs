@@ -7,12 +7,12 @@ use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::hash::Sha256;
 use crate::domain::plan::Plan;
-use crate::domain::plan_change::{self, PlanImpact};
+use crate::domain::plan_change::{ImpactCount, PlanImpact};
 use crate::domain::retention::RecordFacts;
 use crate::domain::role::Permission;
 use crate::policies::{PlanFileProblem, load_plan};
 use crate::store::{BlobStore, Catalog, PlanVersionEntry};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -132,18 +132,22 @@ impl Archive {
                 impact: PlanImpact::default(),
             });
         }
-        let records: Vec<_> = self.catalog.records().collect::<Result<_, _>>()?;
+        // One pass over the records, one at a time: the impact, and which
+        // nodes hold records (for the moves).
         let no_events = BTreeMap::new();
-        let impact = plan_change::impact(
-            current.as_ref().map(|c| &c.plan),
-            &plan,
-            records.iter().map(|r| RecordFacts {
+        let mut count = ImpactCount::new(current.as_ref().map(|c| &c.plan), &plan);
+        let mut held = BTreeSet::new();
+        for record in self.catalog.records() {
+            let r = record?;
+            count.add(RecordFacts {
                 node: &r.node,
                 date: r.date,
                 fields: &r.fields,
                 events: &no_events,
-            }),
-        );
+            });
+            held.insert(r.node);
+        }
+        let impact = count.finish();
         if !impact.orphaned.is_empty() {
             return Err(ArchiveError::PlanOrphansRecords(
                 impact.orphaned.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
@@ -158,7 +162,6 @@ impl Archive {
         }
         let digest: Sha256 = self.blobs.stage(&mut text.as_bytes(), u64::MAX)?.commit()?;
         let number = current.as_ref().map_or(0, |c| c.entry.number) + 1;
-        let held: std::collections::BTreeSet<_> = records.iter().map(|r| r.node.clone()).collect();
         let moves = plan
             .replacements()
             .into_iter()

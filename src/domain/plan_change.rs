@@ -57,6 +57,84 @@ pub fn node_under(new: &Plan, node: &NodeCode) -> Option<NodeCode> {
     new.replacements().get(node).cloned()
 }
 
+/// Counts a plan change's impact record by record, so that millions of
+/// records are never held at once.
+pub struct ImpactCount<'p> {
+    current: Option<&'p Plan>,
+    new: &'p Plan,
+    out: PlanImpact,
+}
+
+impl<'p> ImpactCount<'p> {
+    /// Starts with the changes to nodes and rules of `new` against
+    /// `current` (none for a first publication).
+    pub fn new(current: Option<&'p Plan>, new: &'p Plan) -> Self {
+        let mut out = PlanImpact::default();
+        let replacements = new.replacements();
+        if let Some(current) = current {
+            for node in &new.nodes {
+                if current.node(&node.code).is_none() {
+                    out.nodes_added.push(node.code.clone());
+                }
+            }
+            for node in &current.nodes {
+                if new.node(&node.code).is_none() {
+                    match replacements.get(&node.code) {
+                        Some(to) => out.nodes_renamed.push((node.code.clone(), to.clone())),
+                        None => out.nodes_removed.push(node.code.clone()),
+                    }
+                }
+            }
+            for (id, rule) in &current.rules {
+                let same = new.rules.get(id).is_some_and(|r| {
+                    r.duration == rule.duration && r.start == rule.start && r.final_action == rule.final_action
+                });
+                if !same {
+                    out.rules_changed.push(id.clone());
+                }
+            }
+            out.rules_changed
+                .extend(new.rules.keys().filter(|id| !current.rules.contains_key(*id)).cloned());
+        } else {
+            out.nodes_added = new.nodes.iter().map(|n| n.code.clone()).collect();
+        }
+        ImpactCount { current, new, out }
+    }
+
+    /// Counts one record.
+    pub fn add(&mut self, facts: RecordFacts<'_>) {
+        let out = &mut self.out;
+        out.records += 1;
+        let Some(target) = node_under(self.new, facts.node) else {
+            *out.orphaned.entry(facts.node.clone()).or_default() += 1;
+            return;
+        };
+        let before = self.current.and_then(|p| retention::compute(p, facts));
+        let after = retention::compute(self.new, RecordFacts { node: &target, ..facts });
+        let due = |r: &Option<retention::Retention>| -> Option<NaiveDate> { r.as_ref().and_then(|r| r.due) };
+        let action = |r: &Option<retention::Retention>| -> Option<FinalAction> { r.as_ref().map(|r| r.final_action) };
+        let due_changed = due(&before) != due(&after);
+        let action_changed = action(&before) != action(&after);
+        out.moved += u64::from(&target != facts.node);
+        out.due_changed += u64::from(due_changed);
+        out.action_changed += u64::from(action_changed);
+        // Every node is counted (a plan has few); `finish` keeps those
+        // where something changes.
+        let entry = out.by_node.entry(facts.node.clone()).or_default();
+        entry.records += 1;
+        entry.due_changed += u64::from(due_changed);
+        entry.action_changed += u64::from(action_changed);
+    }
+
+    /// The impact.
+    pub fn finish(mut self) -> PlanImpact {
+        self.out
+            .by_node
+            .retain(|_, n| n.due_changed > 0 || n.action_changed > 0);
+        self.out
+    }
+}
+
 /// Compares `current` (none for a first publication) with `new` over the
 /// records described by `records`.
 pub fn impact<'a>(
@@ -64,64 +142,11 @@ pub fn impact<'a>(
     new: &Plan,
     records: impl IntoIterator<Item = RecordFacts<'a>>,
 ) -> PlanImpact {
-    let mut out = PlanImpact::default();
-    let replacements = new.replacements();
-    if let Some(current) = current {
-        for node in &new.nodes {
-            if current.node(&node.code).is_none() {
-                out.nodes_added.push(node.code.clone());
-            }
-        }
-        for node in &current.nodes {
-            if new.node(&node.code).is_none() {
-                match replacements.get(&node.code) {
-                    Some(to) => out.nodes_renamed.push((node.code.clone(), to.clone())),
-                    None => out.nodes_removed.push(node.code.clone()),
-                }
-            }
-        }
-        for (id, rule) in &current.rules {
-            let same = new.rules.get(id).is_some_and(|r| {
-                r.duration == rule.duration && r.start == rule.start && r.final_action == rule.final_action
-            });
-            if !same {
-                out.rules_changed.push(id.clone());
-            }
-        }
-        out.rules_changed
-            .extend(new.rules.keys().filter(|id| !current.rules.contains_key(*id)).cloned());
-    } else {
-        out.nodes_added = new.nodes.iter().map(|n| n.code.clone()).collect();
-    }
+    let mut count = ImpactCount::new(current, new);
     for facts in records {
-        out.records += 1;
-        let Some(target) = node_under(new, facts.node) else {
-            *out.orphaned.entry(facts.node.clone()).or_default() += 1;
-            continue;
-        };
-        let before = current.and_then(|p| retention::compute(p, facts));
-        let after = retention::compute(new, RecordFacts { node: &target, ..facts });
-        let due = |r: &Option<retention::Retention>| -> Option<NaiveDate> { r.as_ref().and_then(|r| r.due) };
-        let action = |r: &Option<retention::Retention>| -> Option<FinalAction> { r.as_ref().map(|r| r.final_action) };
-        let due_changed = due(&before) != due(&after);
-        let action_changed = action(&before) != action(&after);
-        let moved = &target != facts.node;
-        if moved {
-            out.moved += 1;
-        }
-        if due_changed {
-            out.due_changed += 1;
-        }
-        if action_changed {
-            out.action_changed += 1;
-        }
-        let entry = out.by_node.entry(facts.node.clone()).or_default();
-        entry.records += 1;
-        entry.due_changed += u64::from(due_changed);
-        entry.action_changed += u64::from(action_changed);
+        count.add(facts);
     }
-    out.by_node.retain(|_, n| n.due_changed > 0 || n.action_changed > 0);
-    out
+    count.finish()
 }
 
 #[cfg(test)]

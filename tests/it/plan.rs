@@ -263,6 +263,14 @@ fn deposits_are_checked_against_the_plan_and_named_by_its_templates() {
         "fields.seance"
     );
     assert_eq!(refused_field(put(json!({"node": "FIN-FAC", "type": "arrêté"}))), "type");
+    let a = put(json!({"node": "ADM-ARR", "fields": {"portee": "collectif"}}));
+    assert!(
+        a.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("réglementaire, individuel")
+    );
+    assert_eq!(refused_field(a), "fields.portee");
     // The plan keeps agents out of personnel files.
     let a = put(json!({"node": "RH-DOS", "fields": {"matricule": "A1", "birth_date": "1970-01-01"}}));
     assert_eq!((a.status, a.error_code().as_str()), (403, "forbidden"));
