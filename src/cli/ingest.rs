@@ -55,7 +55,7 @@ fn collect_files(paths: &[PathBuf], out: &mut Vec<PathBuf>, problems: &mut Vec<(
     }
 }
 
-fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+pub(super) fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
     let mut fields = BTreeMap::new();
     for pair in pairs {
         let (key, value) = pair

@@ -56,8 +56,11 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Write a record's content to a file or to standard output.
     Get(records::GetArgs),
-    /// Show a record's metadata, versions and history.
+    /// Show a record's metadata, versions, retention and history.
     Show(records::ShowArgs),
+    /// Change a record's description or classification, with a reason
+    /// (journaled with the previous values).
+    Update(records::UpdateArgs),
     /// Full-text search.
     Search(search::SearchArgs),
     /// The classification plan.
@@ -200,6 +203,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Ingest(args) => ingest::run(&ctx, args),
         Command::Get(args) => records::get(&ctx, args),
         Command::Show(args) => records::show(&ctx, args),
+        Command::Update(args) => records::update(&ctx, args),
         Command::Search(args) => search::run(&ctx, args),
         Command::Plan(cmd) => plan::run(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),

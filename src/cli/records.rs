@@ -1,4 +1,4 @@
-//! `coffre get` and `coffre show`.
+//! `coffre get`, `coffre show` and `coffre update`.
 
 use super::{Context, Failure, print_json};
 use crate::archive::Actor;
@@ -30,6 +30,79 @@ pub struct ShowArgs {
     /// As one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `coffre update` arguments.
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// Reference, alias or id.
+    pub reference: String,
+    /// Why the record changes (journaled with the change).
+    #[arg(long)]
+    pub reason: String,
+    /// A new classification node.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// A new title.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// A new date, YYYY-MM-DD.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// A new producing service ("" removes it).
+    #[arg(long)]
+    pub service: Option<String>,
+    /// A new document type ("" removes it).
+    #[arg(long = "type")]
+    pub document_type: Option<String>,
+    /// Set a field, KEY=VALUE (repeatable).
+    #[arg(long = "meta", value_name = "KEY=VALUE")]
+    pub meta: Vec<String>,
+    /// Remove a field (repeatable).
+    #[arg(long = "unset", value_name = "KEY")]
+    pub unset: Vec<String>,
+    /// The record afterwards as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Changes or reclassifies a record, with a reason.
+pub fn update(ctx: &Context, args: UpdateArgs) -> Result<(), Failure> {
+    let archive = ctx.open()?;
+    let mut fields: std::collections::BTreeMap<String, Option<String>> = super::ingest::parse_meta(&args.meta)?
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    for key in args.unset {
+        fields.insert(key, None);
+    }
+    let changes = crate::archive::RecordChanges {
+        reason: args.reason,
+        node: args.node,
+        title: args.title,
+        date: args.date,
+        service: args.service,
+        document_type: args.document_type,
+        fields,
+    };
+    let before = archive.record(&Actor::command_line(), &args.reference)?;
+    let record = archive.update(&Actor::command_line(), &args.reference, changes)?;
+    archive.flush()?;
+    if args.json {
+        let details = archive.details(&record)?;
+        return print_json(&RecordDto::new(&record, &details, None));
+    }
+    if record.last_seq() == before.last_seq() {
+        println!("{}: nothing changed", record.reference);
+    } else if record.reference != before.reference {
+        println!(
+            "{} (was {}): changed, node {}",
+            record.reference, before.reference, record.node
+        );
+    } else {
+        println!("{}: changed, node {}", record.reference, record.node);
+    }
+    Ok(())
 }
 
 /// Copies the content out, checking on the way that it still hashes to its

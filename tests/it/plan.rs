@@ -648,4 +648,45 @@ fn archivists_reclassify_with_a_reason_and_old_references_stay_aliases() {
     let shown: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(shown["reference"], "ADM-ARR-2024-000001");
     assert_eq!(cli(&data, &["audit", "verify"]).status.code(), Some(0));
+    // The command line changes records too, with a reason.
+    let o = cli(&data, &["update", &original, "--node", "FIN-MAN"]);
+    assert_eq!(o.status.code(), Some(2), "the reason is required");
+    let o = cli(
+        &data,
+        &[
+            "update",
+            &original,
+            "--reason",
+            "r",
+            "--meta",
+            "montant_ttc=x",
+            "--node",
+            "FIN-FAC",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("fields.montant_ttc"), "{}", stderr(&o));
+    let o = cli(
+        &data,
+        &[
+            "update",
+            &original,
+            "--reason",
+            "retour aux mandats",
+            "--node",
+            "FIN-MAN",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let updated: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(
+        (updated["node"].as_str(), updated["reference"].as_str()),
+        (Some("FIN-MAN"), Some("ADM-ARR-2024-000001"))
+    );
+    let o = cli(
+        &data,
+        &["update", "ADM-ARR-2024-000001", "--reason", "rien", "--node", "FIN-MAN"],
+    );
+    assert!(stdout(&o).contains("nothing changed"), "{}", stdout(&o));
 }
