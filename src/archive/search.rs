@@ -8,7 +8,7 @@
 
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
-use crate::domain::record::RecordId;
+use crate::domain::record::{NodeCode, RecordId};
 use crate::domain::role::Permission;
 use crate::domain::search::{IndexDocument, SearchQuery, SearchResults, TextStatus, node_reader_key};
 use crate::extract::{self, Extraction};
@@ -96,17 +96,21 @@ impl Archive {
                 | Ok(EventBody::RecordUpdated { record, .. }) => {
                     self.index_record(&record)?;
                 }
-                // Records moved to a replacing node are indexed under it.
-                Ok(EventBody::PlanPublished { moves, .. }) if !moves.is_empty() => {
-                    let moved: Vec<RecordId> = self
-                        .catalog
-                        .records()
-                        .filter_map(Result::ok)
-                        .filter(|r| moves.values().any(|to| to == &r.node))
-                        .map(|r| r.id)
-                        .collect();
-                    for id in &moved {
-                        self.index_record(id)?;
+                // Records moved to a replacing node, or whose node moved in
+                // the tree, are indexed again under their new path.
+                Ok(EventBody::PlanPublished { number, moves, .. }) => {
+                    let changed = self.nodes_placed_anew(number, &moves)?;
+                    if !changed.is_empty() {
+                        let ids: Vec<RecordId> = self
+                            .catalog
+                            .records()
+                            .filter_map(Result::ok)
+                            .filter(|r| changed.contains(&r.node))
+                            .map(|r| r.id)
+                            .collect();
+                        for id in &ids {
+                            self.index_record(id)?;
+                        }
                     }
                 }
                 _ => {}
@@ -116,6 +120,29 @@ impl Archive {
         }
         self.index.commit(last)?;
         Ok(applied)
+    }
+
+    /// The nodes whose records a plan version places anew: targets of its
+    /// moves, and nodes whose path in the tree differs from the previous
+    /// version's.
+    fn nodes_placed_anew(
+        &self,
+        number: u32,
+        moves: &std::collections::BTreeMap<NodeCode, NodeCode>,
+    ) -> Result<std::collections::BTreeSet<NodeCode>, ArchiveError> {
+        let mut changed: std::collections::BTreeSet<NodeCode> = moves.values().cloned().collect();
+        let versions = self.catalog.plan_versions()?;
+        let find = |n: u32| versions.iter().find(|e| e.number == n);
+        if let (Some(before), Some(after)) = (number.checked_sub(1).and_then(find), find(number)) {
+            let before = super::plan::read_version(self.blobs.as_ref(), before)?.plan;
+            let after = super::plan::read_version(self.blobs.as_ref(), after)?.plan;
+            for node in &after.nodes {
+                if before.node(&node.code).is_some() && before.path(&node.code) != after.path(&node.code) {
+                    changed.insert(node.code.clone());
+                }
+            }
+        }
+        Ok(changed)
     }
 
     /// Brings the index fully up to the journal.

@@ -690,3 +690,41 @@ fn archivists_reclassify_with_a_reason_and_old_references_stay_aliases() {
     );
     assert!(stdout(&o).contains("nothing changed"), "{}", stdout(&o));
 }
+
+#[test]
+fn a_node_moved_in_the_tree_is_searched_under_its_new_parent() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let a = deposit(
+        &server,
+        &token,
+        "Mandat : chauffage du gymnase".as_bytes(),
+        "m.txt",
+        &json!({"node": "FIN-MAN"}),
+    )
+    .unwrap();
+    assert_eq!(a.status, 201);
+    let total = |node: &str| {
+        get(&server.url(&format!("/api/v1/search?q=chauffage&node={node}")), &token).json()["total"].as_u64()
+    };
+    let wait_for = |node: &str, expected: u64| {
+        for _ in 0..300 {
+            if total(node) == Some(expected) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("node={node} never found {expected} records");
+    };
+    wait_for("FIN", 1);
+    let moved = DEFAULT_PLAN.replacen(
+        "code = \"FIN-MAN\"\nparent = \"FIN\"",
+        "code = \"FIN-MAN\"\nparent = \"ADM\"",
+        1,
+    );
+    assert_ne!(moved, DEFAULT_PLAN);
+    assert_eq!(put_plan(&server, &token, &moved, false).status, 200);
+    wait_for("ADM", 1);
+    assert_eq!(total("FIN"), Some(0));
+    assert_eq!(total("FIN-MAN"), Some(1));
+}
