@@ -358,3 +358,26 @@ pub fn put_plan(server: &Server, token: &str, text: &str, dry_run: bool) -> Answ
     let url = server.url(&format!("/api/v1/plan?dry_run={dry_run}"));
     request("PUT", &url, token, &[], Some(("application/toml", text.as_bytes()))).expect("PUT /plan")
 }
+
+/// Checks every event in the journal's segments against
+/// `schemas/journal-event.schema.json`, the format auditors are given.
+pub fn assert_journal_follows_its_schema(data: &Path) {
+    let schema: Value = serde_json::from_str(include_str!("../../schemas/journal-event.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the journal event schema compiles");
+    let mut segments: Vec<PathBuf> = std::fs::read_dir(data.join("journal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    segments.sort();
+    let mut kinds = std::collections::BTreeSet::new();
+    for segment in segments {
+        for line in std::fs::read_to_string(&segment).unwrap().lines() {
+            let event: Value = serde_json::from_str(line).unwrap();
+            let problems: Vec<String> = validator.iter_errors(&event).map(|e| e.to_string()).collect();
+            assert!(problems.is_empty(), "{line}\n{problems:?}");
+            kinds.insert(event["kind"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    assert!(kinds.contains("plan.published"), "{kinds:?}");
+}

@@ -648,6 +648,7 @@ fn archivists_reclassify_with_a_reason_and_old_references_stay_aliases() {
     let shown: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();
     assert_eq!(shown["reference"], "ADM-ARR-2024-000001");
     assert_eq!(cli(&data, &["audit", "verify"]).status.code(), Some(0));
+    assert_journal_follows_its_schema(&data);
     // The command line changes records too, with a reason.
     let o = cli(&data, &["update", &original, "--node", "FIN-MAN"]);
     assert_eq!(o.status.code(), Some(2), "the reason is required");
