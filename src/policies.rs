@@ -401,6 +401,44 @@ mod tests {
     }
 
     #[test]
+    fn rules_readers_and_templates_are_inherited_down_the_tree() {
+        use crate::domain::plan::Access;
+        let code = |c: &str| NodeCode::parse(c).unwrap();
+        let plan = load_plan(DEFAULT_PLAN).unwrap();
+        let (rule, from) = plan.rule_for(&code("FIN-FAC")).unwrap();
+        assert_eq!((rule.id.as_str(), from.as_str()), ("FACTURES", "FIN-FAC"));
+        assert!(plan.rule_for(&code("FIN")).is_none());
+        assert!(!plan.allows(&code("RH-DOS"), "agent", Access::Read), "RH's readers hold for RH-DOS");
+        assert!(plan.allows(&code("RH-DOS"), "auditor", Access::Read));
+        assert!(!plan.allows(&code("RH-DOS"), "auditor", Access::Deposit));
+        assert!(plan.allows(&code("FIN-FAC"), "agent", Access::Deposit));
+        assert_eq!(
+            plan.reference_template(&code("FIN-FAC")).map(ToString::to_string).as_deref(),
+            Some("{node}-{year}-{seq@year:06}")
+        );
+        assert_eq!(plan.path(&code("FIN-FAC")), vec![code("FIN"), code("FIN-FAC")]);
+        // A child with a rule of its own, under a parent given one: the
+        // child's wins; one that stops inheritance has none.
+        let text = DEFAULT_PLAN
+            .replacen("code = \"FIN\"\n", "code = \"FIN\"\nrule = \"GRAND-LIVRE\"\n", 1)
+            .replacen(
+                "code = \"FIN-TRE\"\nparent = \"FIN\"\ntitle = \"États de trésorerie\"\nrule = \"TRESORERIE\"\n",
+                "code = \"FIN-TRE\"\nparent = \"FIN\"\ntitle = \"États de trésorerie\"\ninherit = false\n",
+                1,
+            )
+            .replacen(
+                "code = \"FIN-BOR\"\nparent = \"FIN\"\ntitle = \"Bordereaux-journaux des titres et des mandats\"\nrule = \"BORDEREAUX\"\n",
+                "code = \"FIN-BOR\"\nparent = \"FIN\"\ntitle = \"Bordereaux-journaux des titres et des mandats\"\n",
+                1,
+            );
+        let plan = load_plan(&text).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(plan.rule_for(&code("FIN-FAC")).unwrap().0.id, "FACTURES");
+        assert!(plan.rule_for(&code("FIN-TRE")).is_none(), "inheritance stopped");
+        let (rule, from) = plan.rule_for(&code("FIN-BOR")).unwrap();
+        assert_eq!((rule.id.as_str(), from.as_str()), ("GRAND-LIVRE", "FIN"));
+    }
+
+    #[test]
     fn classification_rules_are_checked() {
         let with = |rule: &str| format!("{DEFAULT_PLAN}\n[[classify]]\nname = \"essai\"\n{rule}\n");
         let cases = [
