@@ -408,12 +408,17 @@ mod tests {
         let (rule, from) = plan.rule_for(&code("FIN-FAC")).unwrap();
         assert_eq!((rule.id.as_str(), from.as_str()), ("FACTURES", "FIN-FAC"));
         assert!(plan.rule_for(&code("FIN")).is_none());
-        assert!(!plan.allows(&code("RH-DOS"), "agent", Access::Read), "RH's readers hold for RH-DOS");
+        assert!(
+            !plan.allows(&code("RH-DOS"), "agent", Access::Read),
+            "RH's readers hold for RH-DOS"
+        );
         assert!(plan.allows(&code("RH-DOS"), "auditor", Access::Read));
         assert!(!plan.allows(&code("RH-DOS"), "auditor", Access::Deposit));
         assert!(plan.allows(&code("FIN-FAC"), "agent", Access::Deposit));
         assert_eq!(
-            plan.reference_template(&code("FIN-FAC")).map(ToString::to_string).as_deref(),
+            plan.reference_template(&code("FIN-FAC"))
+                .map(ToString::to_string)
+                .as_deref(),
             Some("{node}-{year}-{seq@year:06}")
         );
         assert_eq!(plan.path(&code("FIN-FAC")), vec![code("FIN"), code("FIN-FAC")]);

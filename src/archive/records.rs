@@ -737,3 +737,93 @@ pub fn canonical_path(plan: &Plan, record: &Record, version: &Version) -> String
 pub fn file_name_of(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{ArchiveOptions, DataDir};
+    use crate::domain::clock::SystemClock;
+    use proptest::prelude::*;
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    fn options() -> ArchiveOptions {
+        ArchiveOptions {
+            max_upload: 1 << 20,
+            extract: crate::extract::ExtractOptions::default(),
+        }
+    }
+
+    fn open(path: &std::path::Path) -> Archive {
+        Archive::open(&DataDir::new(path), options(), Arc::new(SystemClock)).unwrap()
+    }
+
+    /// Deposits `n` records from each of `threads` threads, on nodes and
+    /// years picked by `picks`; returns their references.
+    fn deposit_concurrently(archive: &Archive, threads: usize, picks: &[(usize, i32)]) -> Vec<String> {
+        const NODES: [&str; 3] = ["FIN-FAC", "FIN-MAN", "ADM-DEL"];
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    scope.spawn(move || {
+                        picks
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (node, year))| {
+                                let deposit = Deposit {
+                                    node: NODES[*node].into(),
+                                    date: Some(format!("{}-06-01", 2024 + year)),
+                                    title: Some(format!("t{t}-{i}")),
+                                    ..Deposit::default()
+                                };
+                                let bytes = format!("{t} {i}");
+                                let upload = Upload {
+                                    staged: archive.stage(&mut bytes.as_bytes()).unwrap(),
+                                    filename: None,
+                                };
+                                archive
+                                    .ingest(&Actor::system(), deposit, upload)
+                                    .unwrap()
+                                    .reference
+                                    .to_string()
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(8))]
+
+        /// Per-node and per-year counters never give a number twice: across
+        /// threads depositing at once, and across a reopening that lost the
+        /// in-process counters (and, sometimes, the whole catalog): the
+        /// journal decides.
+        #[test]
+        fn counters_never_repeat(
+            picks in proptest::collection::vec((0usize..3, 0i32..2), 1..8),
+            threads in 1usize..4,
+            lose_catalog in any::<bool>(),
+        ) {
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("data");
+            Archive::init(&DataDir::new(&path), options(), Arc::new(SystemClock), crate::policies::DEFAULT_PLAN)
+                .unwrap();
+            let mut all = {
+                let archive = open(&path);
+                deposit_concurrently(&archive, threads, &picks)
+            };
+            if lose_catalog {
+                std::fs::remove_dir_all(path.join("catalog")).unwrap();
+            }
+            let archive = open(&path);
+            all.extend(deposit_concurrently(&archive, threads, &picks));
+            let unique: BTreeSet<&String> = all.iter().collect();
+            prop_assert_eq!(unique.len(), all.len(), "a reference was given twice: {:?}", all);
+            prop_assert_eq!(all.len(), 2 * threads * picks.len());
+        }
+    }
+}
