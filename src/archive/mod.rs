@@ -7,16 +7,20 @@
 
 mod audit;
 mod data_dir;
+mod holds;
 mod plan;
 mod projection;
 mod records;
+mod retention;
 mod search;
 mod tokens;
 
 pub use audit::{NoProgress, Progress, check_integrity_offline};
 pub use data_dir::DataDir;
+pub use holds::HoldRequest;
 pub use plan::{InvalidPlan, Publication, PublishedPlan, check_plan};
 pub use records::{Deposit, RecordChanges, RecordDetails, Upload, canonical_path, file_name_of};
+pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;
 
 use crate::domain::clock::Clock;
@@ -80,6 +84,20 @@ pub enum ArchiveError {
         /// The nodes it may belong to (code, title).
         candidates: Vec<(String, String)>,
     },
+    /// An active legal hold freezes the record.
+    #[error("record {reference} is frozen by legal hold(s) {holds:?}; lift them first")]
+    Held {
+        /// The record.
+        reference: String,
+        /// The holds.
+        holds: Vec<u64>,
+    },
+    /// No hold has this id.
+    #[error("no legal hold has the id {0}")]
+    HoldNotFound(u64),
+    /// The hold was lifted already.
+    #[error("legal hold {0} was lifted already")]
+    HoldLifted(u64),
     /// No plan version has this number.
     #[error("no plan version {0} has been published")]
     PlanVersionNotFound(u32),

@@ -12,7 +12,7 @@ use crate::domain::retention::RecordFacts;
 use crate::domain::role::Permission;
 use crate::policies::{PlanFileProblem, load_plan};
 use crate::store::{BlobStore, Catalog, PlanVersionEntry};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -134,7 +134,6 @@ impl Archive {
         }
         // One pass over the records, one at a time: the impact, and which
         // nodes hold records (for the moves).
-        let no_events = BTreeMap::new();
         let mut count = ImpactCount::new(current.as_ref().map(|c| &c.plan), &plan);
         let mut held = BTreeSet::new();
         for record in self.catalog.records() {
@@ -143,7 +142,7 @@ impl Archive {
                 node: &r.node,
                 date: r.date,
                 fields: &r.fields,
-                events: &no_events,
+                events: &r.events,
             });
             held.insert(r.node);
         }

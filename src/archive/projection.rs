@@ -7,10 +7,13 @@
 
 use crate::domain::event::{Event, EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
-use crate::domain::record::{DescriptiveMetadata, HistoryEntry, Record, RecordState, Version};
-use crate::store::{BlobStore, Catalog, CatalogWrite, JournalObserver, PlanVersionEntry, TokenEntry};
+use crate::domain::hold::{Hold, HoldLift};
+use crate::domain::plan::Plan;
+use crate::domain::record::{DescriptiveMetadata, DueMark, HistoryEntry, Record, RecordState, Version};
+use crate::domain::retention::{self, RecordFacts};
+use crate::store::{BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry};
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The largest metadata document read back; they are written by coffre and
 /// are small, so anything bigger is damage.
@@ -20,12 +23,93 @@ const METADATA_MAX: u64 = 16 * 1024 * 1024;
 pub struct Projector {
     catalog: Arc<dyn Catalog>,
     blobs: Arc<dyn BlobStore>,
+    /// The plan in force where the journal is being applied (its number
+    /// and the plan), read once per version.
+    plan: Mutex<Option<(u32, Arc<Plan>)>>,
 }
 
 impl Projector {
     /// A projector into `catalog`, reading metadata documents from `blobs`.
     pub fn new(catalog: Arc<dyn Catalog>, blobs: Arc<dyn BlobStore>) -> Self {
-        Projector { catalog, blobs }
+        Projector {
+            catalog,
+            blobs,
+            plan: Mutex::new(None),
+        }
+    }
+
+    /// The plan in force at this point of the journal (the latest version
+    /// the catalog holds), if any.
+    fn plan(&self) -> Result<Option<Arc<Plan>>, String> {
+        let Some(latest) = self.catalog.plan_versions().map_err(|e| e.to_string())?.pop() else {
+            return Ok(None);
+        };
+        let mut slot = self.plan.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((number, plan)) = slot.as_ref()
+            && *number == latest.number
+        {
+            return Ok(Some(Arc::clone(plan)));
+        }
+        let plan = Arc::new(
+            super::plan::read_version(self.blobs.as_ref(), &latest)
+                .map_err(|e| e.to_string())?
+                .plan,
+        );
+        *slot = Some((latest.number, Arc::clone(&plan)));
+        Ok(Some(plan))
+    }
+
+    /// Computes a record's place in the due-date index under `plan`, sets
+    /// it on the record, and returns the index change (none if it stays).
+    fn place_due(plan: Option<&Plan>, record: &mut Record) -> Option<CatalogWrite> {
+        let retention = plan.and_then(|p| {
+            retention::compute(
+                p,
+                RecordFacts {
+                    node: &record.node,
+                    date: record.date,
+                    fields: &record.fields,
+                    events: &record.events,
+                },
+            )
+        });
+        let mark = retention.and_then(|r| {
+            r.due.map(|date| DueMark {
+                date,
+                rule: r.rule.clone(),
+                final_action: r.final_action.as_str().to_owned(),
+            })
+        });
+        let old = record.due.take();
+        record.due = mark.clone();
+        // Reference and node are in the index entry too.
+        let unchanged = old == mark && mark.is_none();
+        if unchanged {
+            return None;
+        }
+        Some(CatalogWrite::SetDue {
+            record: record.id,
+            old: old.map(|m| m.date),
+            new: mark.map(|m| {
+                (
+                    m.date,
+                    DueEntry {
+                        reference: record.reference.clone(),
+                        node: record.node.clone(),
+                        rule: m.rule,
+                        final_action: m.final_action,
+                    },
+                )
+            }),
+        })
+    }
+
+    /// A record's writes: the record, and its move in the due index.
+    fn put(&self, plan: Option<&Plan>, mut record: Record) -> Vec<CatalogWrite> {
+        let due = Self::place_due(plan, &mut record);
+        let mut writes = vec![CatalogWrite::PutRecord(Box::new(record))];
+        writes.extend(due);
+        writes
     }
 
     /// Applies one event (and records its seq as applied).
@@ -98,6 +182,8 @@ impl Projector {
                     plan_version,
                     aliases: Vec::new(),
                     classified_by,
+                    events: Default::default(),
+                    due: None,
                     metadata_sha256: metadata,
                     metadata_history: vec![metadata],
                     versions: vec![version_of(version, filename, event)],
@@ -106,10 +192,53 @@ impl Projector {
                     created_by: event.actor.clone(),
                     history: vec![entry],
                 };
-                vec![
-                    CatalogWrite::PutRecord(Box::new(record)),
-                    CatalogWrite::RaiseCounter { scope, value: number },
-                ]
+                let mut writes = self.put(self.plan()?.as_deref(), record);
+                writes.push(CatalogWrite::RaiseCounter { scope, value: number });
+                writes
+            }
+            EventBody::HoldPlaced {
+                scope,
+                reason,
+                owner,
+                review,
+            } => vec![CatalogWrite::PutHold(Box::new(Hold {
+                id: event.seq,
+                scope,
+                reason,
+                owner,
+                review,
+                placed_at: event.time,
+                placed_by: event.actor.clone(),
+                lifted: None,
+            }))],
+            EventBody::HoldLifted { hold, reason } => {
+                let mut current = self
+                    .catalog
+                    .hold(hold)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("lifting unknown hold {hold}"))?;
+                current.lifted = Some(HoldLift {
+                    at: event.time,
+                    by: event.actor.clone(),
+                    reason,
+                    seq: event.seq,
+                });
+                vec![CatalogWrite::PutHold(Box::new(current))]
+            }
+            EventBody::StartEventRecorded { name, date, records } => {
+                let plan = self.plan()?;
+                let mut writes = Vec::new();
+                for id in records {
+                    let mut current = self
+                        .catalog
+                        .record(&id)
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| format!("start event for unknown record {id}"))?;
+                    current.events.insert(name.clone(), date);
+                    current.history.push(entry.clone());
+                    writes.extend(self.put(plan.as_deref(), current));
+                }
+                writes
             }
             EventBody::RecordUpdated {
                 record,
@@ -139,12 +268,13 @@ impl Projector {
                     current.metadata_history.push(now.metadata);
                 }
                 current.history.push(entry);
-                let mut writes = Vec::new();
+                let mut counters = Vec::new();
                 if let (Some(scope), Some(value)) = (counter, number) {
                     current.number = value;
-                    writes.push(CatalogWrite::RaiseCounter { scope, value });
+                    counters.push(CatalogWrite::RaiseCounter { scope, value });
                 }
-                writes.insert(0, CatalogWrite::PutRecord(Box::new(current)));
+                let mut writes = self.put(self.plan()?.as_deref(), current);
+                writes.extend(counters);
                 writes
             }
             EventBody::PlanPublished {
@@ -154,7 +284,7 @@ impl Projector {
                 text,
                 moves,
             } => {
-                let mut writes = vec![CatalogWrite::PutPlanVersion(PlanVersionEntry {
+                let entry_of_version = PlanVersionEntry {
                     number,
                     plan_id,
                     label,
@@ -162,17 +292,34 @@ impl Projector {
                     seq: event.seq,
                     time: event.time,
                     actor: event.actor.clone(),
-                })];
-                if !moves.is_empty() {
-                    for record in self.catalog.records() {
-                        let mut record = record.map_err(|e| e.to_string())?;
-                        if let Some(to) = moves.get(&record.node) {
+                };
+                let plan = Arc::new(
+                    super::plan::read_version(self.blobs.as_ref(), &entry_of_version)
+                        .map_err(|e| e.to_string())?
+                        .plan,
+                );
+                let mut writes = vec![CatalogWrite::PutPlanVersion(entry_of_version)];
+                // Every record under the new plan: moved to a replacing
+                // node, and placed anew in the due index where its due date,
+                // rule or final action changes.
+                for record in self.catalog.records() {
+                    let mut record = record.map_err(|e| e.to_string())?;
+                    let moved = match moves.get(&record.node) {
+                        Some(to) => {
                             record.node = to.clone();
                             record.history.push(entry.clone());
-                            writes.push(CatalogWrite::PutRecord(Box::new(record)));
+                            true
                         }
+                        None => false,
+                    };
+                    let before = record.due.clone();
+                    let due = Self::place_due(Some(&plan), &mut record);
+                    if moved || record.due != before {
+                        writes.extend(due);
+                        writes.push(CatalogWrite::PutRecord(Box::new(record)));
                     }
                 }
+                *self.plan.lock().unwrap_or_else(|p| p.into_inner()) = Some((number, plan));
                 writes
             }
             EventBody::VersionAdded {

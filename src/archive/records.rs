@@ -457,6 +457,7 @@ impl Archive {
         let found = self.record(actor, key)?;
         let _guard = self.lock_record(&found.id);
         let record = self.record(actor, key)?;
+        self.refuse_if_held(&record)?;
         let plan_slot = self.plan.read().unwrap_or_else(|p| p.into_inner());
         let plan = plan_slot
             .clone()
@@ -625,18 +626,22 @@ impl Archive {
     /// its node, and the name each version is served under.
     pub fn details(&self, record: &Record) -> Result<RecordDetails, ArchiveError> {
         let plan = self.plan_in_force()?;
-        let events = BTreeMap::new();
         let retention = retention::compute(
             &plan.plan,
             RecordFacts {
                 node: &record.node,
                 date: record.date,
                 fields: &record.fields,
-                events: &events,
+                events: &record.events,
             },
         );
         let today = self.clock.now().date_naive();
+        let holds = self
+            .holds_on(&[(record.id, record.node.clone())], false)?
+            .remove(&record.id)
+            .unwrap_or_default();
         Ok(RecordDetails {
+            holds,
             status: retention.as_ref().map(|r| r.status(today)),
             retention,
             node_path: plan.plan.path(&record.node),
@@ -696,6 +701,8 @@ pub struct RecordDetails {
     pub retention: Option<Retention>,
     /// Where it stands today.
     pub status: Option<RetentionStatus>,
+    /// The active legal holds that freeze it.
+    pub holds: Vec<u64>,
     /// Its node's path in the plan, root first.
     pub node_path: Vec<NodeCode>,
     /// Each version's canonical path (from the node's file name template),
@@ -816,10 +823,11 @@ mod tests {
                 let archive = open(&path);
                 deposit_concurrently(&archive, threads, &picks)
             };
-            if lose_catalog {
-                std::fs::remove_dir_all(path.join("catalog")).unwrap();
-            }
-            let archive = open(&path);
+            let archive = if lose_catalog {
+                Archive::rebuild(&DataDir::new(&path), options(), Arc::new(SystemClock)).unwrap()
+            } else {
+                open(&path)
+            };
             all.extend(deposit_concurrently(&archive, threads, &picks));
             let unique: BTreeSet<&String> = all.iter().collect();
             prop_assert_eq!(unique.len(), all.len(), "a reference was given twice: {:?}", all);

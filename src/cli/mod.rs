@@ -10,6 +10,7 @@ mod audit;
 mod ingest;
 mod plan;
 mod records;
+mod retention;
 mod search;
 
 use crate::archive::{Actor, Archive, ArchiveError, InitOutcome};
@@ -66,6 +67,12 @@ pub enum Command {
     /// The classification plan.
     #[command(subcommand)]
     Plan(plan::PlanCommand),
+    /// Retention: what is due, start events.
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
+    /// Legal holds.
+    #[command(subcommand)]
+    Hold(retention::HoldCommand),
     /// Integrity checks and the journal.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -132,12 +139,15 @@ impl From<ArchiveError> for Failure {
             | E::BadQuery(_)
             | E::InvalidPlan(_)
             | E::Unclassified { .. }
+            | E::HoldNotFound(_)
             | E::PlanVersionNotFound(_) => 2,
             E::NotInitialised(_) | E::Busy(_) => 3,
             E::Unauthenticated
             | E::Forbidden { .. }
             | E::NodeForbidden { .. }
             | E::DeleteForbidden
+            | E::Held { .. }
+            | E::HoldLifted(_)
             | E::PlanOrphansRecords(_) => 4,
             E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Index(_) | E::Io(_) | E::Internal(_) => 1,
         };
@@ -206,6 +216,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Update(args) => records::update(&ctx, args),
         Command::Search(args) => search::run(&ctx, args),
         Command::Plan(cmd) => plan::run(&ctx, cmd),
+        Command::Retention(cmd) => retention::run(&ctx, cmd),
+        Command::Hold(cmd) => retention::run_hold(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Reindex => search::reindex(&ctx),
         Command::Rebuild => {

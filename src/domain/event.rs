@@ -177,6 +177,38 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         number: Option<u64>,
     },
+    /// A retention start event happened (`closing`, `contract_end`, ...)
+    /// for some records: their retention periods that start with it start.
+    #[serde(rename = "retention.event_recorded")]
+    StartEventRecorded {
+        /// The event's name, as rules name it (`event:NAME`).
+        name: String,
+        /// When it happened.
+        date: NaiveDate,
+        /// The records it applies to.
+        records: Vec<RecordId>,
+    },
+    /// A legal hold was placed; its id is this event's seq.
+    #[serde(rename = "hold.placed")]
+    HoldPlaced {
+        /// What it freezes.
+        scope: super::hold::HoldScope,
+        /// Why.
+        reason: String,
+        /// Who answers for it.
+        owner: String,
+        /// When to look at it again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        review: Option<NaiveDate>,
+    },
+    /// A legal hold was lifted.
+    #[serde(rename = "hold.lifted")]
+    HoldLifted {
+        /// The hold's id.
+        hold: u64,
+        /// Why.
+        reason: String,
+    },
     /// A classification plan was published: from now on deposits are
     /// checked against it and retention computed from it.
     #[serde(rename = "plan.published")]

@@ -8,6 +8,7 @@ pub mod classify;
 pub mod clock;
 pub mod event;
 pub mod hash;
+pub mod hold;
 pub mod integrity;
 pub mod media_type;
 pub mod naming;

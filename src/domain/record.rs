@@ -227,6 +227,18 @@ pub struct HistoryEntry {
     pub kind: String,
 }
 
+/// Where a record sits in the due-date index: the day its retention ends,
+/// under which rule, and what then happens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueMark {
+    /// The due date.
+    pub date: NaiveDate,
+    /// The rule.
+    pub rule: String,
+    /// `destroy`, `keep` or `review`.
+    pub final_action: String,
+}
+
 /// A record as the catalog holds it: the projection of its journal events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -261,6 +273,13 @@ pub struct Record {
     /// The automatic classification rule that chose its node at deposit.
     #[serde(default)]
     pub classified_by: Option<String>,
+    /// Retention start events recorded for it (`closing`, `contract_end`).
+    #[serde(default)]
+    pub events: BTreeMap<String, NaiveDate>,
+    /// Its due date under the plan in force, as the catalog's due index
+    /// holds it (a view; recomputed when the plan or the record changes).
+    #[serde(default)]
+    pub due: Option<DueMark>,
     /// Digest of the current descriptive metadata document.
     pub metadata_sha256: Sha256,
     /// Every descriptive metadata document the record has had, oldest first.

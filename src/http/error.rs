@@ -99,6 +99,12 @@ impl From<ArchiveError> for ApiError {
                     .with_details(serde_json::json!({"field": "node", "candidates": candidates}));
             }
             E::PlanVersionNotFound(_) => (StatusCode::NOT_FOUND, "plan_version_not_found"),
+            E::Held { holds, .. } => {
+                return ApiError::new(StatusCode::CONFLICT, "record_held", e.to_string())
+                    .with_details(serde_json::json!({ "holds": holds }));
+            }
+            E::HoldNotFound(_) => (StatusCode::NOT_FOUND, "hold_not_found"),
+            E::HoldLifted(_) => (StatusCode::CONFLICT, "hold_already_lifted"),
             E::NodeForbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::Invalid(invalid) => {
                 return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string())

@@ -11,6 +11,7 @@ mod auth;
 mod error;
 mod plan;
 mod records;
+mod retention;
 mod search;
 mod tokens;
 
@@ -31,9 +32,9 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
     ),
-    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto)),
+    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, retention::RecordEventDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -101,6 +102,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/records/{ref}/content", web::get().to(records::content))
             .route("/records/{ref}/versions", web::post().to(records::add_version))
             .route("/search", web::get().to(search::search))
+            .route("/records/{ref}/events", web::post().to(retention::record_event))
+            .route("/retention/due", web::get().to(retention::due))
+            .route("/retention/events", web::post().to(retention::start_event))
+            .route("/holds", web::post().to(retention::place_hold))
+            .route("/holds", web::get().to(retention::holds))
+            .route("/holds/{id}/lift", web::post().to(retention::lift_hold))
             .route("/plan", web::get().to(plan::show))
             .route("/plan", web::put().to(plan::publish))
             .route("/plan/versions", web::get().to(plan::versions))

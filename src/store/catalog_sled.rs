@@ -4,21 +4,24 @@
 //! Keys: `meta/last_seq` (u64 big-endian), `meta/format`, `rec/<id>` (the
 //! record as JSON), `ref/<reference or alias>` (record id),
 //! `ctr/<node>[/<year>]` (u64 big-endian), `plan/<number, 10 digits>` (a
-//! plan version as JSON), `tok/<hex of token hash>` (token as JSON).
+//! plan version as JSON), `tok/<hex of token hash>` (token as JSON),
+//! `due/<YYYY-MM-DD>/<id>` (the due-date index: what a listing shows),
+//! `hold/<id, 20 digits>` (a legal hold as JSON).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
 //! sync): after a crash sled comes back at some whole batch, and the
 //! archive replays the journal from there. A catalog written by another
 //! format version is cleared and rebuilt.
 
-use super::{Catalog, CatalogError, CatalogWrite, PlanVersionEntry, TokenEntry};
+use super::{Catalog, CatalogError, CatalogWrite, DueEntry, PlanVersionEntry, TokenEntry};
 use crate::domain::hash::Sha256;
 use crate::domain::record::{Record, RecordId, Reference};
+use chrono::NaiveDate;
 use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 1;
+pub const CATALOG_FORMAT: u64 = 2;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
@@ -49,6 +52,11 @@ fn u64_of(bytes: &[u8]) -> u64 {
         raw.copy_from_slice(bytes);
     }
     u64::from_be_bytes(raw)
+}
+
+/// `due/<YYYY-MM-DD>/<id>`: in key order, by day then id.
+fn due_key(day: NaiveDate, record: &RecordId) -> Vec<u8> {
+    format!("due/{}/{record}", day.format("%Y-%m-%d")).into_bytes()
 }
 
 fn counter_key(scope: &str) -> Vec<u8> {
@@ -101,6 +109,17 @@ impl Catalog for SledCatalog {
                         batch.insert(key, &value.to_be_bytes()[..]);
                     }
                 }
+                CatalogWrite::SetDue { record, old, new } => {
+                    if let Some(old) = old {
+                        batch.remove(due_key(old, &record));
+                    }
+                    if let Some((day, entry)) = new {
+                        batch.insert(due_key(day, &record), encode(&entry)?);
+                    }
+                }
+                CatalogWrite::PutHold(hold) => {
+                    batch.insert(format!("hold/{:020}", hold.id).into_bytes(), encode(&*hold)?);
+                }
                 CatalogWrite::PutPlanVersion(entry) => {
                     batch.insert(format!("plan/{:010}", entry.number).into_bytes(), encode(&entry)?);
                 }
@@ -140,6 +159,24 @@ impl Catalog for SledCatalog {
         }))
     }
 
+    fn holds(&self) -> Result<Vec<crate::domain::hold::Hold>, CatalogError> {
+        self.db
+            .scan_prefix(b"hold/")
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn hold(&self, id: u64) -> Result<Option<crate::domain::hold::Hold>, CatalogError> {
+        let key = format!("hold/{id:020}");
+        match self.db.get(key.as_bytes()).map_err(storage)? {
+            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
     fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {
         self.db
             .scan_prefix(b"plan/")
@@ -148,6 +185,28 @@ impl Catalog for SledCatalog {
                 decode(&key, &value)
             })
             .collect()
+    }
+
+    fn due_until(
+        &self,
+        until: NaiveDate,
+    ) -> Box<dyn Iterator<Item = Result<(NaiveDate, RecordId, DueEntry), CatalogError>> + '_> {
+        // Every key of `until`'s day sorts before `due/<until>0`.
+        let end = format!("due/{}0", until.format("%Y-%m-%d")).into_bytes();
+        Box::new(self.db.range(b"due/".to_vec()..end).map(|item| {
+            let (key, value) = item.map_err(storage)?;
+            let text = String::from_utf8_lossy(&key).into_owned();
+            let mut parts = text.splitn(3, '/').skip(1);
+            let day = parts
+                .next()
+                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .zip(parts.next().and_then(RecordId::parse))
+                .ok_or_else(|| CatalogError::Decode {
+                    key: text.clone(),
+                    reason: "not a due-index key".into(),
+                })?;
+            Ok((day.0, day.1, decode(&key, &value)?))
+        }))
     }
 
     fn counter(&self, scope: &str) -> Result<u64, CatalogError> {

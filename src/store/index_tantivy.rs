@@ -508,6 +508,34 @@ impl super::TextIndex for TantivyIndex {
         Ok(ids)
     }
 
+    fn matching_ids(&self, q: &SearchQuery) -> Result<Vec<RecordId>, IndexError> {
+        let text = q.text.trim();
+        let base: Box<dyn Query> = if text.is_empty() {
+            Box::new(tantivy::query::AllQuery)
+        } else {
+            self.parse(text, false)?
+        };
+        let query = self.filtered(base, q);
+        let searcher = self.reader.searcher();
+        let addresses = searcher
+            .search(&*query, &tantivy::collector::DocSetCollector)
+            .map_err(engine)?;
+        let mut ids = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address).map_err(engine)?;
+            if let Some(id) = doc
+                .get_first(self.fields.id)
+                .and_then(|v| v.as_str())
+                .and_then(RecordId::parse)
+            {
+                ids.push(id);
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
     fn search(&self, q: &SearchQuery) -> Result<SearchResults, IndexError> {
         let exact = self.run(q, false)?;
         if exact.total > 0 || q.text.trim().is_empty() {

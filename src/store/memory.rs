@@ -3,13 +3,14 @@
 //! compare with the one on disk). Same contracts, nothing durable.
 
 use super::{
-    BlobError, BlobRead, BlobStore, Catalog, CatalogError, CatalogWrite, Fixity, Journal, JournalError,
+    BlobError, BlobRead, BlobStore, Catalog, CatalogError, CatalogWrite, DueEntry, Fixity, Journal, JournalError,
     JournalObserver, PlanVersionEntry, StagedBlob, TokenEntry,
 };
 use crate::domain::clock::Clock;
 use crate::domain::event::{Event, EventDraft};
 use crate::domain::hash::{Sha256, Sha256Hasher};
 use crate::domain::record::{Record, RecordId, Reference};
+use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Read};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -108,6 +109,8 @@ struct CatalogState {
     references: HashMap<Reference, RecordId>,
     counters: HashMap<String, u64>,
     plans: Vec<PlanVersionEntry>,
+    due: BTreeMap<(NaiveDate, RecordId), DueEntry>,
+    holds: BTreeMap<u64, crate::domain::hold::Hold>,
     tokens: HashMap<Sha256, TokenEntry>,
 }
 
@@ -136,6 +139,17 @@ impl Catalog for MemoryCatalog {
                 CatalogWrite::RaiseCounter { scope, value } => {
                     let c = state.counters.entry(scope).or_default();
                     *c = (*c).max(value);
+                }
+                CatalogWrite::SetDue { record, old, new } => {
+                    if let Some(old) = old {
+                        state.due.remove(&(old, record));
+                    }
+                    if let Some((day, entry)) = new {
+                        state.due.insert((day, record), entry);
+                    }
+                }
+                CatalogWrite::PutHold(hold) => {
+                    state.holds.insert(hold.id, *hold);
                 }
                 CatalogWrite::PutPlanVersion(entry) => {
                     state.plans.retain(|p| p.number != entry.number);
@@ -166,6 +180,27 @@ impl Catalog for MemoryCatalog {
 
     fn counter(&self, scope: &str) -> Result<u64, CatalogError> {
         Ok(lock(&self.state).counters.get(scope).copied().unwrap_or(0))
+    }
+
+    fn due_until(
+        &self,
+        until: NaiveDate,
+    ) -> Box<dyn Iterator<Item = Result<(NaiveDate, RecordId, DueEntry), CatalogError>> + '_> {
+        let found: Vec<_> = lock(&self.state)
+            .due
+            .iter()
+            .filter(|((day, _), _)| *day <= until)
+            .map(|((day, id), entry)| Ok((*day, *id, entry.clone())))
+            .collect();
+        Box::new(found.into_iter())
+    }
+
+    fn holds(&self) -> Result<Vec<crate::domain::hold::Hold>, CatalogError> {
+        Ok(lock(&self.state).holds.values().cloned().collect())
+    }
+
+    fn hold(&self, id: u64) -> Result<Option<crate::domain::hold::Hold>, CatalogError> {
+        Ok(lock(&self.state).holds.get(&id).cloned())
     }
 
     fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {

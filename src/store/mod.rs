@@ -13,9 +13,10 @@ pub mod memory;
 
 use crate::domain::event::{Event, EventDraft, EventError};
 use crate::domain::hash::Sha256;
-use crate::domain::record::{Record, RecordId, Reference};
+use crate::domain::record::{NodeCode, Record, RecordId, Reference};
 use crate::domain::role::Role;
 use crate::domain::search::{IndexDocument, SearchQuery, SearchResults, TextStatus};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Seek};
 
@@ -210,6 +211,20 @@ pub struct PlanVersionEntry {
     pub actor: String,
 }
 
+/// What the due-date index holds of a record: enough to list what is due
+/// without reading the records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DueEntry {
+    /// Reference.
+    pub reference: Reference,
+    /// Node.
+    pub node: NodeCode,
+    /// The rule applied.
+    pub rule: String,
+    /// `destroy`, `keep` or `review`.
+    pub final_action: String,
+}
+
 /// One change to the catalog; an event's changes are applied together.
 #[derive(Debug, Clone)]
 pub enum CatalogWrite {
@@ -224,6 +239,18 @@ pub enum CatalogWrite {
     },
     /// Stores a published plan version.
     PutPlanVersion(PlanVersionEntry),
+    /// Stores a legal hold (placed or lifted).
+    PutHold(Box<crate::domain::hold::Hold>),
+    /// Moves a record in the due-date index: out of `old`'s day, into
+    /// `new`'s (none: not due ever, or not yet known).
+    SetDue {
+        /// The record.
+        record: RecordId,
+        /// Its previous due date.
+        old: Option<NaiveDate>,
+        /// Its new due date and what the listing shows of it.
+        new: Option<(NaiveDate, DueEntry)>,
+    },
     /// Stores a token.
     PutToken(TokenEntry),
 }
@@ -251,6 +278,15 @@ pub trait Catalog: Send + Sync {
     fn counter(&self, scope: &str) -> Result<u64, CatalogError>;
     /// Every published plan version, oldest first.
     fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError>;
+    /// Every legal hold, lifted ones too, oldest first.
+    fn holds(&self) -> Result<Vec<crate::domain::hold::Hold>, CatalogError>;
+    /// A legal hold by id.
+    fn hold(&self, id: u64) -> Result<Option<crate::domain::hold::Hold>, CatalogError>;
+    /// Records due on or before `until`, by due date then id.
+    fn due_until(
+        &self,
+        until: NaiveDate,
+    ) -> Box<dyn Iterator<Item = Result<(NaiveDate, RecordId, DueEntry), CatalogError>> + '_>;
     /// A token by the hash of its text.
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError>;
     /// Removes everything, for a rebuild.
@@ -290,6 +326,8 @@ pub trait TextIndex: Send + Sync {
     fn commit(&self, seq: u64) -> Result<(), IndexError>;
     /// Runs a search.
     fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError>;
+    /// Every record a query finds as written (no typo tolerance, no paging).
+    fn matching_ids(&self, query: &SearchQuery) -> Result<Vec<RecordId>, IndexError>;
     /// How a record's text was obtained (`None`: not indexed yet).
     fn text_status(&self, id: &RecordId) -> Result<Option<TextStatus>, IndexError>;
     /// Records whose extraction failed or ran with extractors older than

@@ -11,6 +11,7 @@ mod crash;
 mod formats;
 mod plan;
 mod rebuild;
+mod retention;
 mod roundtrip;
 mod search;
 mod tamper;

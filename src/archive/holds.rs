@@ -1,0 +1,173 @@
+//! Legal holds: placing, lifting, listing, and which records they freeze.
+
+use super::{Actor, Archive, ArchiveError};
+use crate::domain::event::EventBody;
+use crate::domain::hold::{Hold, HoldScope};
+use crate::domain::record::{InvalidInput, NodeCode, RecordId, parse_date};
+use crate::domain::role::Permission;
+use crate::domain::search::{SearchQuery, SortOrder, node_reader_key};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The longest reason or owner, in characters.
+const TEXT_MAX: usize = 2000;
+
+/// What a new hold is to freeze, as asked (exactly one is given).
+#[derive(Debug, Clone, Default)]
+pub struct HoldRequest {
+    /// A record (reference, alias or id).
+    pub record: Option<String>,
+    /// A node code (and everything below it).
+    pub node: Option<String>,
+    /// A search query (the records it finds now and later).
+    pub query: Option<String>,
+    /// Why.
+    pub reason: String,
+    /// Who answers for it (default: who places it).
+    pub owner: Option<String>,
+    /// When to look at it again, `YYYY-MM-DD`.
+    pub review: Option<String>,
+}
+
+fn check_text(field: &str, text: &str) -> Result<String, InvalidInput> {
+    let t = text.trim();
+    if t.is_empty() || t.chars().count() > TEXT_MAX || t.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(InvalidInput::new(
+            field,
+            format!("1 to {TEXT_MAX} characters, no control characters"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+impl Archive {
+    /// A query over every record whatever its node, as holds see them.
+    fn hold_query(&self, text: &str) -> Result<SearchQuery, ArchiveError> {
+        let plan = self.plan_in_force()?;
+        Ok(SearchQuery {
+            text: text.to_owned(),
+            node: None,
+            node_path: Vec::new(),
+            from: None,
+            to: None,
+            limit: 1,
+            offset: 0,
+            sort: SortOrder::Relevance,
+            readers: plan.plan.nodes.iter().map(|n| node_reader_key(&n.code)).collect(),
+        })
+    }
+
+    /// Places a legal hold.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn place_hold(&self, actor: &Actor, request: HoldRequest) -> Result<Hold, ArchiveError> {
+        actor.require(Permission::ManageRecords, "place holds")?;
+        let reason = check_text("reason", &request.reason)?;
+        let owner = match request.owner.as_deref().filter(|o| !o.trim().is_empty()) {
+            Some(o) => check_text("owner", o)?,
+            None => actor.name.clone(),
+        };
+        let review = request.review.as_deref().map(|d| parse_date("review", d)).transpose()?;
+        let scope = match (request.record, request.node, request.query) {
+            (Some(key), None, None) => HoldScope::Record(self.record(actor, &key)?.id),
+            (None, Some(code), None) => {
+                let node = NodeCode::parse(&code)?;
+                if self.plan_in_force()?.plan.node(&node).is_none() {
+                    return Err(InvalidInput::new("node", format!("{node} is not a node of the plan")).into());
+                }
+                HoldScope::Node(node)
+            }
+            (None, None, Some(query)) => {
+                let query = check_text("query", &query)?;
+                // A query that does not parse would freeze nothing: refuse it.
+                self.index.matching_ids(&self.hold_query(&query)?)?;
+                HoldScope::Query(query)
+            }
+            _ => {
+                return Err(InvalidInput::new("scope", "name exactly one of record, node or query").into());
+            }
+        };
+        let event = self.journal.append(actor.draft(EventBody::HoldPlaced {
+            scope,
+            reason,
+            owner,
+            review,
+        }))?;
+        self.catalog
+            .hold(event.seq)?
+            .ok_or_else(|| ArchiveError::Internal(format!("hold {} journaled but not in the catalog", event.seq)))
+    }
+
+    /// Lifts a legal hold.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn lift_hold(&self, actor: &Actor, id: u64, reason: &str) -> Result<Hold, ArchiveError> {
+        actor.require(Permission::ManageRecords, "lift holds")?;
+        let reason = check_text("reason", reason)?;
+        let hold = self.catalog.hold(id)?.ok_or(ArchiveError::HoldNotFound(id))?;
+        if !hold.is_active() {
+            return Err(ArchiveError::HoldLifted(id));
+        }
+        self.journal
+            .append(actor.draft(EventBody::HoldLifted { hold: id, reason }))?;
+        self.catalog
+            .hold(id)?
+            .ok_or_else(|| ArchiveError::Internal(format!("hold {id} vanished from the catalog")))
+    }
+
+    /// Every hold, lifted ones too, oldest first.
+    pub fn holds(&self, actor: &Actor) -> Result<Vec<Hold>, ArchiveError> {
+        actor.require(Permission::ManageRecords, "list holds")?;
+        Ok(self.catalog.holds()?)
+    }
+
+    /// The active holds freezing each of these records (id, node), by
+    /// record; records no hold freezes are left out. Query holds are asked
+    /// of the index; with `catch_up`, once it has caught up with the
+    /// journal (what decisions need; a display can do without).
+    pub(super) fn holds_on(
+        &self,
+        records: &[(RecordId, NodeCode)],
+        catch_up: bool,
+    ) -> Result<BTreeMap<RecordId, Vec<u64>>, ArchiveError> {
+        let holds: Vec<Hold> = self.catalog.holds()?.into_iter().filter(Hold::is_active).collect();
+        let mut out: BTreeMap<RecordId, Vec<u64>> = BTreeMap::new();
+        if holds.is_empty() || records.is_empty() {
+            return Ok(out);
+        }
+        let plan = self.plan_in_force()?;
+        let mut found_by_query: BTreeMap<u64, BTreeSet<RecordId>> = BTreeMap::new();
+        if holds.iter().any(|h| matches!(h.scope, HoldScope::Query(_))) {
+            if catch_up {
+                self.index_all()?;
+            }
+            for hold in &holds {
+                if let HoldScope::Query(text) = &hold.scope {
+                    let ids = self.index.matching_ids(&self.hold_query(text)?)?;
+                    found_by_query.insert(hold.id, ids.into_iter().collect());
+                }
+            }
+        }
+        for (id, node) in records {
+            let path = plan.plan.path(node);
+            for hold in &holds {
+                let covered = hold
+                    .covers(id, &path)
+                    .unwrap_or_else(|| found_by_query.get(&hold.id).is_some_and(|ids| ids.contains(id)));
+                if covered {
+                    out.entry(*id).or_default().push(hold.id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Refuses when an active hold freezes the record.
+    pub(super) fn refuse_if_held(&self, record: &crate::domain::record::Record) -> Result<(), ArchiveError> {
+        let held = self.holds_on(&[(record.id, record.node.clone())], true)?;
+        match held.get(&record.id) {
+            Some(holds) => Err(ArchiveError::Held {
+                reference: record.reference.to_string(),
+                holds: holds.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+}

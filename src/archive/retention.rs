@@ -1,0 +1,146 @@
+//! Retention: start events recorded for records, and what is due at a date
+//! (read from the catalog's due-date index, so that listing among millions
+//! of records reads only what is due).
+
+use super::{Actor, Archive, ArchiveError};
+use crate::domain::event::EventBody;
+use crate::domain::record::{InvalidInput, NodeCode, RecordId, Reference, parse_date};
+use crate::domain::role::Permission;
+use chrono::NaiveDate;
+
+/// The most records one start event may name explicitly.
+const EVENT_RECORDS_MAX: usize = 100_000;
+
+/// Which records a start event applies to.
+#[derive(Debug, Clone)]
+pub enum EventTarget {
+    /// These records (references, aliases or ids).
+    Records(Vec<String>),
+    /// Every record of this node and the nodes below it.
+    Node(String),
+}
+
+/// A record whose retention has ended by a date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueRecord {
+    /// Record id.
+    pub id: RecordId,
+    /// Reference.
+    pub reference: Reference,
+    /// Node.
+    pub node: NodeCode,
+    /// Due date.
+    pub due: NaiveDate,
+    /// The rule.
+    pub rule: String,
+    /// `destroy`, `keep` or `review`.
+    pub final_action: String,
+    /// The active legal holds that stop it (its final action waits).
+    pub held_by: Vec<u64>,
+}
+
+/// Checks a start event's name: as rules write it after `event:`.
+fn check_event_name(name: &str) -> Result<String, InvalidInput> {
+    let name = name.trim();
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(InvalidInput::new(
+            "name",
+            "an event name has 1 to 64 lower-case letters, digits or '_' (closing, contract_end, ...)",
+        ))
+    }
+}
+
+impl Archive {
+    /// Records that a start event happened on `date` for some records; the
+    /// retention of those whose rule starts with it starts then. Returns
+    /// how many records it applies to.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn record_start_event(
+        &self,
+        actor: &Actor,
+        name: &str,
+        date: &str,
+        target: EventTarget,
+    ) -> Result<usize, ArchiveError> {
+        actor.require(Permission::ManageRecords, "record retention events")?;
+        let name = check_event_name(name)?;
+        let date = parse_date("date", date)?;
+        let records: Vec<RecordId> = match target {
+            EventTarget::Records(keys) => {
+                if keys.is_empty() || keys.len() > EVENT_RECORDS_MAX {
+                    return Err(InvalidInput::new(
+                        "records",
+                        format!("name 1 to {EVENT_RECORDS_MAX} records, or a node"),
+                    )
+                    .into());
+                }
+                let mut ids = Vec::with_capacity(keys.len());
+                for key in keys {
+                    ids.push(self.record(actor, &key)?.id);
+                }
+                ids.sort();
+                ids.dedup();
+                ids
+            }
+            EventTarget::Node(code) => {
+                let node = NodeCode::parse(&code)?;
+                let plan = self.plan_in_force()?;
+                if plan.plan.node(&node).is_none() {
+                    return Err(InvalidInput::new("node", format!("{node} is not a node of the plan")).into());
+                }
+                let ids: Vec<RecordId> = self
+                    .records(actor)?
+                    .into_iter()
+                    .filter(|r| plan.plan.path(&r.node).contains(&node))
+                    .map(|r| r.id)
+                    .collect();
+                if ids.is_empty() {
+                    return Err(InvalidInput::new("node", format!("{node} holds no records")).into());
+                }
+                ids
+            }
+        };
+        let count = records.len();
+        self.journal
+            .append(actor.draft(EventBody::StartEventRecorded { name, date, records }))?;
+        Ok(count)
+    }
+
+    /// The records whose retention has ended on `at` (today by default):
+    /// a future date answers what becomes due by then.
+    pub fn retention_due(&self, actor: &Actor, at: Option<NaiveDate>) -> Result<Vec<DueRecord>, ArchiveError> {
+        actor.require(Permission::ManageRecords, "list what is due")?;
+        let at = at.unwrap_or_else(|| self.clock.now().date_naive());
+        let mut due: Vec<DueRecord> = self
+            .catalog
+            .due_until(at)
+            .map(|item| {
+                let (due, id, entry) = item?;
+                Ok(DueRecord {
+                    id,
+                    reference: entry.reference,
+                    node: entry.node,
+                    due,
+                    rule: entry.rule,
+                    final_action: entry.final_action,
+                    held_by: Vec::new(),
+                })
+            })
+            .collect::<Result<_, ArchiveError>>()?;
+        let keys: Vec<(RecordId, NodeCode)> = due.iter().map(|d| (d.id, d.node.clone())).collect();
+        let mut held = self.holds_on(&keys, true)?;
+        for record in &mut due {
+            if let Some(holds) = held.remove(&record.id) {
+                record.held_by = holds;
+            }
+        }
+        Ok(due)
+    }
+}
