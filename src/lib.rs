@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod cli;
 pub mod config;
+pub mod documents;
 pub mod domain;
 pub mod extract;
 pub mod http;

@@ -107,6 +107,8 @@ struct RawNode {
     replaces: Vec<String>,
     #[serde(default)]
     renumber_on_reclassify: bool,
+    #[serde(default)]
+    tombstone_keeps_title: bool,
 }
 
 #[derive(Deserialize)]
@@ -335,6 +337,7 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
                 depositors: n.depositors,
                 replaces,
                 renumber_on_reclassify: n.renumber_on_reclassify,
+                tombstone_keeps_title: n.tombstone_keeps_title,
             }),
             (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
         }

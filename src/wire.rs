@@ -83,8 +83,11 @@ pub struct RecordDto {
     /// The retention the plan in force gives the record (none if no rule
     /// applies).
     pub retention: Option<RetentionDto>,
-    /// `active`.
+    /// `active` or `destroyed`.
     pub state: String,
+    /// What remains of a destroyed record: `{disposal, visa, destroyed_at,
+    /// destroyed_by, seq}`.
+    pub tombstone: Option<serde_json::Value>,
     /// Creation time.
     pub created_at: String,
     /// Creator.
@@ -194,6 +197,12 @@ impl RecordDto {
                 events: r.events.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
             }),
             state: r.state.as_str().to_owned(),
+            tombstone: r.tombstone.as_ref().map(|t| {
+                serde_json::json!({
+                    "disposal": t.disposal, "visa": t.visa, "destroyed_at": format_time(&t.destroyed_at),
+                    "destroyed_by": t.destroyed_by, "seq": t.seq,
+                })
+            }),
             created_at: format_time(&r.created_at),
             created_by: r.created_by.clone(),
             metadata_sha256: r.metadata_sha256.hex(),
@@ -753,4 +762,117 @@ pub struct StartEventDto {
     pub records: Vec<String>,
     /// Every record of this node and below; not with `records`.
     pub node: Option<String>,
+}
+
+/// A disposal and where it stands.
+#[derive(Serialize, ToSchema)]
+pub struct DisposalDto {
+    /// Its id (the journal seq that proposed it).
+    pub id: u64,
+    /// `proposed`, `approved` or `executed`.
+    pub state: String,
+    /// Records due on or before this date were considered.
+    pub at: String,
+    /// The node it was limited to.
+    pub node: Option<String>,
+    /// When and by whom it was proposed.
+    pub proposed_at: String,
+    /// Who proposed it.
+    pub proposed_by: String,
+    /// Records proposed.
+    pub count: usize,
+    /// Their content, in bytes.
+    pub bytes: u64,
+    /// The lines: `{reference, node, date, due, rule, dua, bytes}`.
+    pub lines: Vec<serde_json::Value>,
+    /// Records left out: `{reference, reason}`.
+    pub excluded: Vec<serde_json::Value>,
+    /// The visa: `{reference, signer, date, struck}`.
+    pub visa: Option<serde_json::Value>,
+    /// The execution: `{time, by, seq, hash, outcomes: [{reference, destroyed, reason}], erased_blobs, erased_seq}`.
+    pub execution: Option<serde_json::Value>,
+}
+
+impl From<&crate::domain::disposal::Disposal> for DisposalDto {
+    fn from(d: &crate::domain::disposal::Disposal) -> Self {
+        use serde_json::json;
+        let reference_of = |id: &crate::domain::record::RecordId| {
+            d.lines
+                .iter()
+                .find(|l| &l.record == id)
+                .map(|l| l.reference.to_string())
+                .unwrap_or_else(|| id.to_string())
+        };
+        DisposalDto {
+            id: d.id,
+            state: d.state.as_str().to_owned(),
+            at: d.at.to_string(),
+            node: d.node.as_ref().map(ToString::to_string),
+            proposed_at: format_time(&d.proposed_at),
+            proposed_by: d.proposed_by.clone(),
+            count: d.lines.len(),
+            bytes: d.lines.iter().map(|l| l.size()).sum(),
+            lines: d
+                .lines
+                .iter()
+                .map(|l| {
+                    json!({
+                        "reference": l.reference.as_str(), "node": l.node.as_str(), "date": l.date.to_string(),
+                        "due": l.due.to_string(), "rule": l.rule, "dua": l.duration, "bytes": l.size(),
+                    })
+                })
+                .collect(),
+            excluded: d
+                .excluded
+                .iter()
+                .map(|e| json!({"reference": e.reference.as_str(), "reason": e.reason}))
+                .collect(),
+            visa: d.visa.as_ref().map(|v| {
+                json!({
+                    "reference": v.reference, "signer": v.signer, "date": v.date.to_string(),
+                    "struck": v.struck.iter().map(reference_of).collect::<Vec<_>>(),
+                    "recorded_at": format_time(&v.recorded_at), "recorded_by": v.recorded_by,
+                })
+            }),
+            execution: d.execution.as_ref().map(|e| {
+                json!({
+                    "time": format_time(&e.at), "by": e.by, "seq": e.seq, "hash": e.hash.to_string(),
+                    "outcomes": e.outcomes.iter().map(|o| json!({
+                        "reference": o.reference.as_str(), "destroyed": o.skipped.is_none(), "reason": o.skipped,
+                    })).collect::<Vec<_>>(),
+                    "erased_blobs": e.erased.len(), "erased_seq": e.erased_seq,
+                })
+            }),
+        }
+    }
+}
+
+/// `POST /disposals` body.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDisposalDto {
+    /// Records due on or before this date, `YYYY-MM-DD` (today by default).
+    pub at: Option<String>,
+    /// Only this node and below.
+    pub node: Option<String>,
+    /// Only these records (references, aliases or ids).
+    #[serde(default)]
+    pub records: Vec<String>,
+}
+
+/// `POST /disposals/{id}/approve` body: the archives authority's visa.
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisaDto {
+    /// The visa's reference.
+    #[serde(default)]
+    pub visa: String,
+    /// Who signed it.
+    #[serde(default)]
+    pub signer: String,
+    /// Its date, `YYYY-MM-DD` (today by default).
+    pub date: Option<String>,
+    /// Lines the authority struck (references): kept, not destroyed.
+    #[serde(default)]
+    pub struck: Vec<String>,
 }

@@ -78,6 +78,12 @@ impl BlobUses {
                 add(version.sha256, &reference, format!("version {}", version.number));
                 add(metadata, &reference, "metadata".into());
             }
+            // Erased by a disposal: gone on purpose, expected no more.
+            EventBody::DisposalExecuted { erased, .. } => {
+                for sha in erased {
+                    self.uses.remove(&sha);
+                }
+            }
             _ => {}
         }
     }

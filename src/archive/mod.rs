@@ -7,6 +7,7 @@
 
 mod audit;
 mod data_dir;
+mod disposals;
 mod holds;
 mod plan;
 mod projection;
@@ -17,6 +18,7 @@ mod tokens;
 
 pub use audit::{NoProgress, Progress, check_integrity_offline};
 pub use data_dir::DataDir;
+pub use disposals::{ProposalRequest, VisaRequest};
 pub use holds::HoldRequest;
 pub use plan::{InvalidPlan, Publication, PublishedPlan, check_plan};
 pub use records::{Deposit, RecordChanges, RecordDetails, Upload, canonical_path, file_name_of};
@@ -98,6 +100,30 @@ pub enum ArchiveError {
     /// The hold was lifted already.
     #[error("legal hold {0} was lifted already")]
     HoldLifted(u64),
+    /// No disposal has this id.
+    #[error("no disposal has the id {0}")]
+    DisposalNotFound(u64),
+    /// The disposal has no visa yet.
+    #[error("disposal {0} has not been approved with the archives authority's visa; it cannot be executed")]
+    DisposalNotApproved(u64),
+    /// The disposal is not at the step asked.
+    #[error("disposal {id} is {state}; this step needs it {wanted}")]
+    DisposalState {
+        /// The disposal.
+        id: u64,
+        /// Where it is.
+        state: &'static str,
+        /// Where it should be.
+        wanted: &'static str,
+    },
+    /// The record was destroyed by a disposal.
+    #[error("record {reference} was destroyed by disposal {disposal}; only its tombstone remains")]
+    RecordDestroyed {
+        /// The record.
+        reference: String,
+        /// The disposal.
+        disposal: u64,
+    },
     /// No plan version has this number.
     #[error("no plan version {0} has been published")]
     PlanVersionNotFound(u32),
@@ -244,6 +270,8 @@ pub struct Archive {
     index: Arc<dyn TextIndex>,
     /// One indexer at a time.
     index_lock: Mutex<()>,
+    /// One disposal step (approval, execution) at a time.
+    disposal_lock: Mutex<()>,
     /// The classification plan in force. Deposits hold it for reading while
     /// they are checked and journaled; a publication holds it for writing.
     plan: RwLock<Option<Arc<PublishedPlan>>>,
@@ -370,6 +398,7 @@ impl Archive {
             index,
             index_lock: Mutex::new(()),
             plan: RwLock::new(plan),
+            disposal_lock: Mutex::new(()),
         };
         // Archives created before plans were published get the default one,
         // so that every deposit is checked against a plan.
@@ -377,6 +406,7 @@ impl Archive {
             tracing::warn!("this archive has no classification plan; publishing the default one");
             archive.publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, false)?;
         }
+        archive.finish_pending_erasures()?;
         Ok(archive)
     }
 

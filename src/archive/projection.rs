@@ -5,13 +5,19 @@
 //! catalog after a rebuild, and the auditor's in-memory catalog, which is
 //! why a rebuilt catalog answers exactly as the old one did.
 
+use crate::domain::disposal::{Disposal, DisposalState, Execution, Visa};
 use crate::domain::event::{Event, EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::hold::{Hold, HoldLift};
 use crate::domain::plan::Plan;
-use crate::domain::record::{DescriptiveMetadata, DueMark, HistoryEntry, Record, RecordState, Version};
+use crate::domain::record::{
+    DescriptiveMetadata, DueMark, HistoryEntry, METADATA_FORMAT, Record, RecordId, RecordState, Tombstone, Version,
+};
 use crate::domain::retention::{self, RecordFacts};
-use crate::store::{BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry};
+use crate::store::{
+    BlobError, BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry,
+};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
@@ -118,11 +124,31 @@ impl Projector {
         self.catalog.apply(event.seq, writes).map_err(|e| e.to_string())
     }
 
-    fn metadata(&self, sha256: &Sha256) -> Result<DescriptiveMetadata, String> {
-        let (reader, _) = self
-            .blobs
-            .open(sha256)
-            .map_err(|e| format!("metadata document {sha256}: {e}"))?;
+    fn disposal(&self, id: u64) -> Result<Disposal, String> {
+        self.catalog
+            .disposal(id)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("unknown disposal {id}"))
+    }
+
+    /// A record's descriptive metadata document. One that a disposal erased
+    /// reads as empty (the record is a tombstone by the end of the
+    /// replay); the integrity check tells an erased document from a lost
+    /// one.
+    fn metadata(&self, sha256: &Sha256, record: RecordId) -> Result<DescriptiveMetadata, String> {
+        let reader = match self.blobs.open(sha256) {
+            Ok((reader, _)) => reader,
+            Err(BlobError::NotFound(_)) => {
+                return Ok(DescriptiveMetadata {
+                    v: METADATA_FORMAT,
+                    record,
+                    title: String::new(),
+                    fields: BTreeMap::new(),
+                    filenames: Vec::new(),
+                });
+            }
+            Err(e) => return Err(format!("metadata document {sha256}: {e}")),
+        };
         let mut bytes = Vec::new();
         reader
             .take(METADATA_MAX)
@@ -166,7 +192,7 @@ impl Projector {
                 plan_version,
                 classified_by,
             } => {
-                let doc = self.metadata(&metadata)?;
+                let doc = self.metadata(&metadata, record)?;
                 let filename = doc.filenames.first().cloned().flatten();
                 let scope = counter.unwrap_or_else(|| format!("{node}/{year}"));
                 let record = Record {
@@ -183,6 +209,7 @@ impl Projector {
                     aliases: Vec::new(),
                     classified_by,
                     events: Default::default(),
+                    tombstone: None,
                     due: None,
                     metadata_sha256: metadata,
                     metadata_history: vec![metadata],
@@ -252,7 +279,7 @@ impl Projector {
                     .record(&record)
                     .map_err(|e| e.to_string())?
                     .ok_or_else(|| format!("update of unknown record {record}"))?;
-                let doc = self.metadata(&now.metadata)?;
+                let doc = self.metadata(&now.metadata, record)?;
                 if now.reference != current.reference {
                     current.aliases.push(current.reference.clone());
                     current.reference = now.reference;
@@ -276,6 +303,110 @@ impl Projector {
                 let mut writes = self.put(self.plan()?.as_deref(), current);
                 writes.extend(counters);
                 writes
+            }
+            EventBody::DisposalProposed {
+                at,
+                node,
+                lines,
+                excluded,
+            } => {
+                let mut writes = Vec::new();
+                for line in &lines {
+                    if let Some(mut record) = self.catalog.record(&line.record).map_err(|e| e.to_string())? {
+                        record.history.push(entry.clone());
+                        writes.push(CatalogWrite::PutRecord(Box::new(record)));
+                    }
+                }
+                writes.push(CatalogWrite::PutDisposal(Box::new(Disposal {
+                    id: event.seq,
+                    at,
+                    node,
+                    proposed_at: event.time,
+                    proposed_by: event.actor.clone(),
+                    lines,
+                    excluded,
+                    state: DisposalState::Proposed,
+                    visa: None,
+                    execution: None,
+                })));
+                writes
+            }
+            EventBody::DisposalApproved {
+                disposal,
+                visa,
+                signer,
+                date,
+                struck,
+            } => {
+                let mut current = self.disposal(disposal)?;
+                current.state = DisposalState::Approved;
+                current.visa = Some(Visa {
+                    reference: visa,
+                    signer,
+                    date,
+                    struck,
+                    recorded_at: event.time,
+                    recorded_by: event.actor.clone(),
+                    seq: event.seq,
+                });
+                vec![CatalogWrite::PutDisposal(Box::new(current))]
+            }
+            EventBody::DisposalExecuted {
+                disposal,
+                outcomes,
+                erased,
+            } => {
+                let mut current = self.disposal(disposal)?;
+                let visa = current.visa.as_ref().map(|v| v.reference.clone()).unwrap_or_default();
+                let mut writes = Vec::new();
+                for outcome in outcomes.iter().filter(|o| o.skipped.is_none()) {
+                    let mut record = self
+                        .catalog
+                        .record(&outcome.record)
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| format!("destroying unknown record {}", outcome.record))?;
+                    record.title = outcome.kept_title.clone().unwrap_or_default();
+                    record.fields.clear();
+                    for version in &mut record.versions {
+                        version.filename = None;
+                    }
+                    record.state = RecordState::Destroyed;
+                    record.tombstone = Some(Tombstone {
+                        disposal,
+                        visa: visa.clone(),
+                        destroyed_at: event.time,
+                        destroyed_by: event.actor.clone(),
+                        seq: event.seq,
+                    });
+                    record.history.push(entry.clone());
+                    if let Some(old) = record.due.take() {
+                        writes.push(CatalogWrite::SetDue {
+                            record: record.id,
+                            old: Some(old.date),
+                            new: None,
+                        });
+                    }
+                    writes.push(CatalogWrite::PutRecord(Box::new(record)));
+                }
+                current.state = DisposalState::Executed;
+                current.execution = Some(Execution {
+                    at: event.time,
+                    by: event.actor.clone(),
+                    seq: event.seq,
+                    hash: event.hash,
+                    outcomes,
+                    erased,
+                    erased_seq: None,
+                });
+                writes.push(CatalogWrite::PutDisposal(Box::new(current)));
+                writes
+            }
+            EventBody::DisposalErased { disposal } => {
+                let mut current = self.disposal(disposal)?;
+                if let Some(execution) = current.execution.as_mut() {
+                    execution.erased_seq = Some(event.seq);
+                }
+                vec![CatalogWrite::PutDisposal(Box::new(current))]
             }
             EventBody::PlanPublished {
                 number,
@@ -332,7 +463,7 @@ impl Projector {
                     .record(&record)
                     .map_err(|e| e.to_string())?
                     .ok_or_else(|| format!("version added to unknown record {record}"))?;
-                let doc = self.metadata(&metadata)?;
+                let doc = self.metadata(&metadata, record)?;
                 let filename = doc
                     .filenames
                     .get((version.number as usize).saturating_sub(1))

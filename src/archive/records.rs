@@ -457,6 +457,7 @@ impl Archive {
         let found = self.record(actor, key)?;
         let _guard = self.lock_record(&found.id);
         let record = self.record(actor, key)?;
+        refuse_if_destroyed(&record)?;
         self.refuse_if_held(&record)?;
         let plan_slot = self.plan.read().unwrap_or_else(|p| p.into_inner());
         let plan = plan_slot
@@ -567,6 +568,7 @@ impl Archive {
         let _guard = self.lock_record(&found.id);
         // Re-read under the lock: another version may have just landed.
         let record = self.record(actor, key)?;
+        refuse_if_destroyed(&record)?;
         let media_type = media_type::sniff(upload.staged.head());
         let size = upload.staged.size();
         let sha256 = upload.staged.commit()?;
@@ -676,6 +678,7 @@ impl Archive {
         version: Option<u32>,
     ) -> Result<(Record, Version, Box<dyn BlobRead>, u64), ArchiveError> {
         let record = self.record(actor, key)?;
+        refuse_if_destroyed(&record)?;
         let found = record
             .version(version)
             .cloned()
@@ -691,6 +694,17 @@ impl Archive {
     pub fn delete(&self, actor: &Actor, key: &str) -> Result<(), ArchiveError> {
         self.record(actor, key)?;
         Err(ArchiveError::DeleteForbidden)
+    }
+}
+
+/// Refuses to touch what only a tombstone remains of.
+fn refuse_if_destroyed(record: &Record) -> Result<(), ArchiveError> {
+    match &record.tombstone {
+        Some(t) => Err(ArchiveError::RecordDestroyed {
+            reference: record.reference.to_string(),
+            disposal: t.disposal,
+        }),
+        None => Ok(()),
     }
 }
 

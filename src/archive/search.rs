@@ -156,6 +156,10 @@ impl Archive {
         let Some(record) = self.catalog.record(id)? else {
             return Ok(());
         };
+        // A destroyed record is never indexed again.
+        if record.tombstone.is_some() {
+            return Ok(());
+        }
         let Some(version) = record.versions.last() else {
             return Ok(());
         };

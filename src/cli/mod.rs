@@ -7,6 +7,7 @@
 //! directory busy or not initialised, 4 refused by a rule or a permission.
 
 mod audit;
+mod disposal;
 mod ingest;
 mod plan;
 mod records;
@@ -73,6 +74,9 @@ pub enum Command {
     /// Legal holds.
     #[command(subcommand)]
     Hold(retention::HoldCommand),
+    /// The disposal workflow.
+    #[command(subcommand)]
+    Disposal(disposal::DisposalCommand),
     /// Integrity checks and the journal.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -140,6 +144,7 @@ impl From<ArchiveError> for Failure {
             | E::InvalidPlan(_)
             | E::Unclassified { .. }
             | E::HoldNotFound(_)
+            | E::DisposalNotFound(_)
             | E::PlanVersionNotFound(_) => 2,
             E::NotInitialised(_) | E::Busy(_) => 3,
             E::Unauthenticated
@@ -148,6 +153,9 @@ impl From<ArchiveError> for Failure {
             | E::DeleteForbidden
             | E::Held { .. }
             | E::HoldLifted(_)
+            | E::DisposalNotApproved(_)
+            | E::DisposalState { .. }
+            | E::RecordDestroyed { .. }
             | E::PlanOrphansRecords(_) => 4,
             E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Index(_) | E::Io(_) | E::Internal(_) => 1,
         };
@@ -218,6 +226,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Plan(cmd) => plan::run(&ctx, cmd),
         Command::Retention(cmd) => retention::run(&ctx, cmd),
         Command::Hold(cmd) => retention::run_hold(&ctx, cmd),
+        Command::Disposal(cmd) => disposal::run(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Reindex => search::reindex(&ctx),
         Command::Rebuild => {

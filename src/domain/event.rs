@@ -209,6 +209,55 @@ pub enum EventBody {
         /// Why.
         reason: String,
     },
+    /// A disposal was proposed (the *bordereau d'élimination* drawn up);
+    /// its id is this event's seq.
+    #[serde(rename = "disposal.proposed")]
+    DisposalProposed {
+        /// Records due on or before this date were considered.
+        at: NaiveDate,
+        /// Only this node and below, if given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeCode>,
+        /// The records proposed.
+        lines: Vec<super::disposal::DisposalLine>,
+        /// Records considered and left out, with the reason.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        excluded: Vec<super::disposal::Exclusion>,
+    },
+    /// The archives authority's visa was recorded for a disposal.
+    #[serde(rename = "disposal.approved")]
+    DisposalApproved {
+        /// The disposal.
+        disposal: u64,
+        /// The visa's reference.
+        visa: String,
+        /// Who signed it.
+        signer: String,
+        /// Its date.
+        date: NaiveDate,
+        /// Lines struck by the authority: those records are kept.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        struck: Vec<RecordId>,
+    },
+    /// A disposal was executed: the records destroyed are tombstones from
+    /// now on; the blobs listed are to be erased.
+    #[serde(rename = "disposal.executed")]
+    DisposalExecuted {
+        /// The disposal.
+        disposal: u64,
+        /// Each line not struck: destroyed, or skipped with the reason.
+        outcomes: Vec<super::disposal::Outcome>,
+        /// The blobs to erase: content no live record shares, and the
+        /// destroyed records' descriptive metadata documents.
+        erased: Vec<Sha256>,
+    },
+    /// The blobs of an executed disposal are erased, and the records are
+    /// gone from the search index.
+    #[serde(rename = "disposal.erased")]
+    DisposalErased {
+        /// The disposal.
+        disposal: u64,
+    },
     /// A classification plan was published: from now on deposits are
     /// checked against it and retention computed from it.
     #[serde(rename = "plan.published")]

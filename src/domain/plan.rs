@@ -303,6 +303,9 @@ pub struct PlanNode {
     /// node's template (its old one stays an alias); otherwise references
     /// never change.
     pub renumber_on_reclassify: bool,
+    /// A destroyed record's tombstone keeps its title (titles often name
+    /// people, so by default it does not).
+    pub tombstone_keeps_title: bool,
 }
 
 /// What a role may want to do in a node.

@@ -198,6 +198,7 @@ mod tests {
                     depositors: vec![],
                     replaces: replaces.iter().map(|r| code(r)).collect(),
                     renumber_on_reclassify: false,
+                    tombstone_keeps_title: false,
                 })
                 .collect(),
             classify: Vec::new(),

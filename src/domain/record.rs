@@ -203,6 +203,8 @@ pub struct Version {
 pub enum RecordState {
     /// Live: readable, within its retention period or awaiting disposal.
     Active,
+    /// Destroyed by an executed disposal: only its tombstone remains.
+    Destroyed,
 }
 
 impl RecordState {
@@ -210,8 +212,24 @@ impl RecordState {
     pub fn as_str(self) -> &'static str {
         match self {
             RecordState::Active => "active",
+            RecordState::Destroyed => "destroyed",
         }
     }
+}
+
+/// What remains of a destroyed record: the proof of its destruction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// The disposal that destroyed it.
+    pub disposal: u64,
+    /// The archives authority's visa reference.
+    pub visa: String,
+    /// When it was destroyed.
+    pub destroyed_at: DateTime<Utc>,
+    /// Who executed the disposal.
+    pub destroyed_by: String,
+    /// The journal event of the execution.
+    pub seq: u64,
 }
 
 /// One line of a record's history: an event that touched it.
@@ -276,6 +294,9 @@ pub struct Record {
     /// Retention start events recorded for it (`closing`, `contract_end`).
     #[serde(default)]
     pub events: BTreeMap<String, NaiveDate>,
+    /// What remains of it once destroyed.
+    #[serde(default)]
+    pub tombstone: Option<Tombstone>,
     /// Its due date under the plan in force, as the catalog's due index
     /// holds it (a view; recomputed when the plan or the record changes).
     #[serde(default)]

@@ -104,6 +104,10 @@ impl From<ArchiveError> for ApiError {
                     .with_details(serde_json::json!({ "holds": holds }));
             }
             E::HoldNotFound(_) => (StatusCode::NOT_FOUND, "hold_not_found"),
+            E::DisposalNotFound(_) => (StatusCode::NOT_FOUND, "disposal_not_found"),
+            E::DisposalNotApproved(_) => (StatusCode::CONFLICT, "disposal_not_approved"),
+            E::DisposalState { .. } => (StatusCode::CONFLICT, "disposal_state"),
+            E::RecordDestroyed { .. } => (StatusCode::GONE, "record_destroyed"),
             E::HoldLifted(_) => (StatusCode::CONFLICT, "hold_already_lifted"),
             E::NodeForbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::Invalid(invalid) => {

@@ -8,6 +8,7 @@
 mod audit;
 mod auth;
 
+mod disposals;
 mod error;
 mod plan;
 mod records;
@@ -32,9 +33,9 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
     ),
-    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, retention::RecordEventDto)),
+    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, retention::RecordEventDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -105,6 +106,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/records/{ref}/events", web::post().to(retention::record_event))
             .route("/retention/due", web::get().to(retention::due))
             .route("/retention/events", web::post().to(retention::start_event))
+            .route("/disposals", web::post().to(disposals::propose))
+            .route("/disposals", web::get().to(disposals::list))
+            .route("/disposals/{id}", web::get().to(disposals::show))
+            .route("/disposals/{id}/bordereau", web::get().to(disposals::bordereau))
+            .route("/disposals/{id}/approve", web::post().to(disposals::approve))
+            .route("/disposals/{id}/execute", web::post().to(disposals::execute))
+            .route("/disposals/{id}/certificate", web::get().to(disposals::certificate))
             .route("/holds", web::post().to(retention::place_hold))
             .route("/holds", web::get().to(retention::holds))
             .route("/holds/{id}/lift", web::post().to(retention::lift_hold))

@@ -317,7 +317,7 @@ pub async fn add_version(
 /// A record's metadata, versions and history.
 #[utoipa::path(get, path = "/api/v1/records/{ref}", tag = "records",
     params(("ref" = String, Path, description = "reference or id")),
-    responses((status = 200, body = RecordDto), (status = 404)))]
+    responses((status = 200, body = RecordDto), (status = 404), (status = 410, description = "record_destroyed, with the tombstone")))]
 pub async fn show(caller: Caller, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let (record, details, text) = web::block(move || {
         let record = archive.record(&caller.0, &key)?;
@@ -326,7 +326,21 @@ pub async fn show(caller: Caller, archive: Data<Archive>, key: web::Path<String>
         Ok::<_, ArchiveError>((record, details, text))
     })
     .await??;
-    Ok(HttpResponse::Ok().json(RecordDto::new(&record, &details, text)))
+    let dto = RecordDto::new(&record, &details, text);
+    if let Some(tombstone) = &record.tombstone {
+        // Gone: the answer says so, and carries the tombstone.
+        return Ok(HttpResponse::Gone().json(serde_json::json!({
+            "error": {
+                "code": "record_destroyed",
+                "message": format!(
+                    "record {} was destroyed by disposal {}; only its tombstone remains",
+                    record.reference, tombstone.disposal
+                ),
+            },
+            "tombstone": dto,
+        })));
+    }
+    Ok(HttpResponse::Ok().json(dto))
 }
 
 /// Changes a record's description or classification (archivist), with a

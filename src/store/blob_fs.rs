@@ -275,6 +275,20 @@ impl BlobStore for FsBlobStore {
         }
         Ok(out)
     }
+
+    fn erase(&self, sha256: &Sha256) -> Result<bool, BlobError> {
+        let path = self.path_of(sha256);
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                if let Some(dir) = path.parent() {
+                    sync_dir(dir)?;
+                }
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 #[cfg(test)]

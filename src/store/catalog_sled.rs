@@ -6,7 +6,8 @@
 //! `ctr/<node>[/<year>]` (u64 big-endian), `plan/<number, 10 digits>` (a
 //! plan version as JSON), `tok/<hex of token hash>` (token as JSON),
 //! `due/<YYYY-MM-DD>/<id>` (the due-date index: what a listing shows),
-//! `hold/<id, 20 digits>` (a legal hold as JSON).
+//! `hold/<id, 20 digits>` (a legal hold as JSON), `disp/<id, 20 digits>`
+//! (a disposal as JSON).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
 //! sync): after a crash sled comes back at some whole batch, and the
@@ -120,6 +121,9 @@ impl Catalog for SledCatalog {
                 CatalogWrite::PutHold(hold) => {
                     batch.insert(format!("hold/{:020}", hold.id).into_bytes(), encode(&*hold)?);
                 }
+                CatalogWrite::PutDisposal(disposal) => {
+                    batch.insert(format!("disp/{:020}", disposal.id).into_bytes(), encode(&*disposal)?);
+                }
                 CatalogWrite::PutPlanVersion(entry) => {
                     batch.insert(format!("plan/{:010}", entry.number).into_bytes(), encode(&entry)?);
                 }
@@ -171,6 +175,24 @@ impl Catalog for SledCatalog {
 
     fn hold(&self, id: u64) -> Result<Option<crate::domain::hold::Hold>, CatalogError> {
         let key = format!("hold/{id:020}");
+        match self.db.get(key.as_bytes()).map_err(storage)? {
+            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn disposals(&self) -> Result<Vec<crate::domain::disposal::Disposal>, CatalogError> {
+        self.db
+            .scan_prefix(b"disp/")
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposal::Disposal>, CatalogError> {
+        let key = format!("disp/{id:020}");
         match self.db.get(key.as_bytes()).map_err(storage)? {
             Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
             None => Ok(None),

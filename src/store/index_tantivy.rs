@@ -508,6 +508,27 @@ impl super::TextIndex for TantivyIndex {
         Ok(ids)
     }
 
+    fn purge(&self, ids: &[RecordId], seq: u64) -> Result<(), IndexError> {
+        {
+            let writer = self.writer();
+            for id in ids {
+                writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+            }
+        }
+        self.commit(seq)?;
+        // Deleted documents stay in their segments' files until those are
+        // rewritten: merge every segment into one without them, then
+        // remove the old files.
+        let segments = self.index.searchable_segment_ids().map_err(engine)?;
+        let mut writer = self.writer();
+        if segments.len() > 1 || self.reader.searcher().segment_readers().iter().any(|r| r.has_deletes()) {
+            writer.merge(&segments).wait().map_err(engine)?;
+        }
+        writer.garbage_collect_files().wait().map_err(engine)?;
+        drop(writer);
+        self.reader.reload().map_err(engine)
+    }
+
     fn matching_ids(&self, q: &SearchQuery) -> Result<Vec<RecordId>, IndexError> {
         let text = q.text.trim();
         let base: Box<dyn Query> = if text.is_empty() {

@@ -100,6 +100,10 @@ impl BlobStore for MemoryBlobStore {
     fn list(&self) -> Result<Vec<Sha256>, BlobError> {
         Ok(lock(&self.blobs).keys().copied().collect())
     }
+
+    fn erase(&self, sha256: &Sha256) -> Result<bool, BlobError> {
+        Ok(lock(&self.blobs).remove(sha256).is_some())
+    }
 }
 
 #[derive(Default)]
@@ -111,6 +115,7 @@ struct CatalogState {
     plans: Vec<PlanVersionEntry>,
     due: BTreeMap<(NaiveDate, RecordId), DueEntry>,
     holds: BTreeMap<u64, crate::domain::hold::Hold>,
+    disposals: BTreeMap<u64, crate::domain::disposal::Disposal>,
     tokens: HashMap<Sha256, TokenEntry>,
 }
 
@@ -150,6 +155,9 @@ impl Catalog for MemoryCatalog {
                 }
                 CatalogWrite::PutHold(hold) => {
                     state.holds.insert(hold.id, *hold);
+                }
+                CatalogWrite::PutDisposal(disposal) => {
+                    state.disposals.insert(disposal.id, *disposal);
                 }
                 CatalogWrite::PutPlanVersion(entry) => {
                     state.plans.retain(|p| p.number != entry.number);
@@ -201,6 +209,14 @@ impl Catalog for MemoryCatalog {
 
     fn hold(&self, id: u64) -> Result<Option<crate::domain::hold::Hold>, CatalogError> {
         Ok(lock(&self.state).holds.get(&id).cloned())
+    }
+
+    fn disposals(&self) -> Result<Vec<crate::domain::disposal::Disposal>, CatalogError> {
+        Ok(lock(&self.state).disposals.values().cloned().collect())
+    }
+
+    fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposal::Disposal>, CatalogError> {
+        Ok(lock(&self.state).disposals.get(&id).cloned())
     }
 
     fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {

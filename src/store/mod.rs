@@ -103,6 +103,9 @@ pub trait BlobStore: Send + Sync {
     fn verify(&self, sha256: &Sha256, progress: &mut dyn FnMut(u64)) -> Result<Fixity, BlobError>;
     /// Every blob's digest, in no particular order.
     fn list(&self) -> Result<Vec<Sha256>, BlobError>;
+    /// Erases a blob (only an executed disposal does); `false` if it was
+    /// not there. On return its removal is on stable storage.
+    fn erase(&self, sha256: &Sha256) -> Result<bool, BlobError>;
 }
 
 /// Errors of the journal.
@@ -241,6 +244,8 @@ pub enum CatalogWrite {
     PutPlanVersion(PlanVersionEntry),
     /// Stores a legal hold (placed or lifted).
     PutHold(Box<crate::domain::hold::Hold>),
+    /// Stores a disposal.
+    PutDisposal(Box<crate::domain::disposal::Disposal>),
     /// Moves a record in the due-date index: out of `old`'s day, into
     /// `new`'s (none: not due ever, or not yet known).
     SetDue {
@@ -282,6 +287,10 @@ pub trait Catalog: Send + Sync {
     fn holds(&self) -> Result<Vec<crate::domain::hold::Hold>, CatalogError>;
     /// A legal hold by id.
     fn hold(&self, id: u64) -> Result<Option<crate::domain::hold::Hold>, CatalogError>;
+    /// Every disposal, oldest first.
+    fn disposals(&self) -> Result<Vec<crate::domain::disposal::Disposal>, CatalogError>;
+    /// A disposal by id.
+    fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposal::Disposal>, CatalogError>;
     /// Records due on or before `until`, by due date then id.
     fn due_until(
         &self,
@@ -326,6 +335,9 @@ pub trait TextIndex: Send + Sync {
     fn commit(&self, seq: u64) -> Result<(), IndexError>;
     /// Runs a search.
     fn search(&self, query: &SearchQuery) -> Result<SearchResults, IndexError>;
+    /// Removes records' documents, commits, then rewrites the segments
+    /// that held them, so that none of their text stays in any file.
+    fn purge(&self, ids: &[RecordId], seq: u64) -> Result<(), IndexError>;
     /// Every record a query finds as written (no typo tolerance, no paging).
     fn matching_ids(&self, query: &SearchQuery) -> Result<Vec<RecordId>, IndexError>;
     /// How a record's text was obtained (`None`: not indexed yet).

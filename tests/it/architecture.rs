@@ -59,6 +59,10 @@ fn layers_name_only_what_they_may() {
         if text.contains("remove_file") || text.contains("remove_dir") {
             assert!(may_remove.contains(&rel.as_str()), "{rel} removes files");
         }
+        // Blobs are erased by an executed disposal, and nothing else.
+        if text.contains(".erase(") {
+            assert_eq!(rel, "archive/disposals.rs", "{rel} erases blobs");
+        }
         if text.contains(".set_len(") {
             assert_eq!(rel, "store/journal.rs", "{rel} truncates files");
         }

@@ -8,6 +8,7 @@ mod bad_input;
 mod classify;
 mod common;
 mod crash;
+mod disposal;
 mod formats;
 mod plan;
 mod rebuild;

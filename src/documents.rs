@@ -1,0 +1,176 @@
+//! Documents for people and for the archives authority, shared by the HTTP
+//! API and the command line: the *bordereau d'élimination* (CSV and HTML)
+//! and the disposal certificate (JSON).
+
+use crate::domain::disposal::Disposal;
+use crate::domain::event::format_time;
+use crate::domain::plan::Plan;
+use serde_json::{Value, json};
+
+/// Escapes text for HTML.
+fn html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Quotes a CSV field (RFC 4180); a leading `=`, `+`, `-` or `@` is
+/// prefixed with `'` so that spreadsheets never run it as a formula.
+fn csv(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+fn node_title(plan: &Plan, disposal_node: &crate::domain::record::NodeCode) -> String {
+    plan.node(disposal_node).map(|n| n.title.clone()).unwrap_or_default()
+}
+
+/// The bordereau as CSV: one line per record, with its group's typology.
+pub fn bordereau_csv(disposal: &Disposal, plan: &Plan) -> String {
+    let mut out = String::from("disposal;node;typology;service;reference;date;rule;dua;due;bytes;sha256\r\n");
+    for line in &disposal.lines {
+        let shas: Vec<String> = line.versions.iter().map(|(s, _)| s.hex()).collect();
+        let fields = [
+            disposal.id.to_string(),
+            line.node.to_string(),
+            node_title(plan, &line.node),
+            line.service.clone().unwrap_or_default(),
+            line.reference.to_string(),
+            line.date.to_string(),
+            line.rule.clone(),
+            line.duration.clone(),
+            line.due.to_string(),
+            line.size().to_string(),
+            shas.join(" "),
+        ];
+        out.push_str(&fields.iter().map(|f| csv(f)).collect::<Vec<_>>().join(";"));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// The bordereau as an HTML page, to print and send for the visa.
+pub fn bordereau_html(disposal: &Disposal, plan: &Plan) -> String {
+    let groups = disposal.bordereau();
+    let total: u64 = groups.iter().map(|g| g.count).sum();
+    let bytes: u64 = groups.iter().map(|g| g.bytes).sum();
+    let mut rows = String::new();
+    for g in &groups {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{} — {}</td><td>{} à {}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            html(&g.services.join(", ")),
+            html(g.node.as_str()),
+            html(&node_title(plan, &g.node)),
+            g.from,
+            g.to,
+            html(&g.duration),
+            html(&g.rule),
+            g.count,
+            g.bytes,
+            html(&g.references.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")),
+        ));
+    }
+    let visa = match &disposal.visa {
+        Some(v) => format!(
+            "<p>Visa des Archives : {} du {}, signé par {}.</p>",
+            html(&v.reference),
+            v.date,
+            html(&v.signer)
+        ),
+        None => "<p>Visa des Archives : en attente.</p>".to_owned(),
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Bordereau d'élimination n° {id}</title></head>\n<body>\n<h1>Bordereau d'élimination n° {id}</h1>\n<p>Plan de classement : {plan_id} {plan_label}. Documents dont la DUA est échue au {at}{node}. Proposé le {proposed} par {by}.</p>\n<table border=\"1\">\n<thead><tr><th>Service producteur</th><th>Typologie</th><th>Dates extrêmes</th><th>DUA</th><th>Nombre</th><th>Volume (octets)</th><th>Références</th></tr></thead>\n<tbody>\n{rows}</tbody>\n<tfoot><tr><td colspan=\"4\">Total</td><td>{total}</td><td>{bytes}</td><td></td></tr></tfoot>\n</table>\n{visa}\n</body></html>\n",
+        id = disposal.id,
+        plan_id = html(&plan.header.id),
+        plan_label = html(&plan.header.version),
+        at = disposal.at,
+        node = disposal
+            .node
+            .as_ref()
+            .map(|n| format!(", nœud {}", html(n.as_str())))
+            .unwrap_or_default(),
+        proposed = format_time(&disposal.proposed_at),
+        by = html(&disposal.proposed_by),
+    )
+}
+
+/// The disposal certificate: what was destroyed (each content's sha256),
+/// what was skipped and why, the visa, the journal events, and the hash of
+/// the execution event, which the journal's chain binds to everything
+/// before it. `None` before execution.
+pub fn certificate(disposal: &Disposal) -> Option<Value> {
+    let execution = disposal.execution.as_ref()?;
+    let line_of = |id| disposal.lines.iter().find(|l| l.record == id);
+    let destroyed: Vec<Value> = execution
+        .outcomes
+        .iter()
+        .filter(|o| o.skipped.is_none())
+        .filter_map(|o| line_of(o.record))
+        .map(|l| {
+            json!({
+                "reference": l.reference.as_str(),
+                "record": l.record.to_string(),
+                "node": l.node.as_str(),
+                "date": l.date.to_string(),
+                "rule": l.rule,
+                "dua": l.duration,
+                "due": l.due.to_string(),
+                "versions": l.versions.iter().map(|(s, size)| json!({"sha256": s.hex(), "size": size})).collect::<Vec<_>>(),
+                "metadata_sha256": l.metadata.iter().map(|m| m.hex()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let skipped: Vec<Value> = execution
+        .outcomes
+        .iter()
+        .filter_map(|o| {
+            o.skipped
+                .as_ref()
+                .map(|why| json!({"reference": o.reference.as_str(), "reason": why}))
+        })
+        .collect();
+    let struck: Vec<&str> = disposal
+        .visa
+        .as_ref()
+        .map(|v| {
+            v.struck
+                .iter()
+                .filter_map(|id| line_of(*id).map(|l| l.reference.as_str()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(json!({
+        "certificate": "certificat d'élimination",
+        "disposal": disposal.id,
+        "at": disposal.at.to_string(),
+        "proposed": {"time": format_time(&disposal.proposed_at), "by": disposal.proposed_by, "seq": disposal.id},
+        "visa": disposal.visa.as_ref().map(|v| json!({
+            "reference": v.reference, "signer": v.signer, "date": v.date.to_string(),
+            "recorded_by": v.recorded_by, "seq": v.seq,
+        })),
+        "struck": struck,
+        "executed": {"time": format_time(&execution.at), "by": execution.by, "seq": execution.seq},
+        "erased": {"blobs": execution.erased.len(), "seq": execution.erased_seq},
+        "destroyed": destroyed,
+        "skipped": skipped,
+        "signature": {
+            "method": "the journal's hash chain: the hash of the execution event (SHA-256 of its canonical encoding, see schemas/journal-event.schema.json), which binds every event before it",
+            "seq": execution.seq,
+            "hash": execution.hash.to_string(),
+        },
+    }))
+}

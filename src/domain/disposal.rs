@@ -1,0 +1,261 @@
+//! Disposal (*élimination*): records whose retention has ended with a final
+//! action of `destroy` are proposed in a *bordereau d'élimination*,
+//! approved with the archives authority's visa (which may strike lines),
+//! executed (content and descriptive metadata erased, tombstones kept), and
+//! certified. Pure types and the bordereau's figures; the use cases are in
+//! `archive::disposals`.
+
+use super::hash::Sha256;
+use super::record::{NodeCode, RecordId, Reference};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One record of a disposal, as proposed: what the bordereau lists of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisposalLine {
+    /// The record.
+    pub record: RecordId,
+    /// Its reference.
+    pub reference: Reference,
+    /// Its node.
+    pub node: NodeCode,
+    /// The record's own date.
+    pub date: NaiveDate,
+    /// Its producing service.
+    pub service: Option<String>,
+    /// The rule that made it due.
+    pub rule: String,
+    /// The rule's DUA, as written (`P10Y`).
+    pub duration: String,
+    /// When it became due.
+    pub due: NaiveDate,
+    /// Its versions' digests and sizes.
+    pub versions: Vec<(Sha256, u64)>,
+    /// Its descriptive metadata documents.
+    pub metadata: Vec<Sha256>,
+}
+
+impl DisposalLine {
+    /// Bytes of content.
+    pub fn size(&self) -> u64 {
+        self.versions.iter().map(|(_, s)| s).sum()
+    }
+}
+
+/// A record the proposal left out, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exclusion {
+    /// The record.
+    pub reference: Reference,
+    /// Why it is not proposed.
+    pub reason: String,
+}
+
+/// The archives authority's visa.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Visa {
+    /// Its reference (the authority's number for it).
+    pub reference: String,
+    /// Who signed it.
+    pub signer: String,
+    /// Its date.
+    pub date: NaiveDate,
+    /// Lines the authority struck: kept, not destroyed.
+    pub struck: Vec<RecordId>,
+    /// When it was recorded, and by whom.
+    pub recorded_at: DateTime<Utc>,
+    /// Who recorded it.
+    pub recorded_by: String,
+    /// The journal event.
+    pub seq: u64,
+}
+
+/// A line executed: the record destroyed, or skipped with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// The record.
+    pub record: RecordId,
+    /// Its reference.
+    pub reference: Reference,
+    /// `None`: destroyed; otherwise why it was not.
+    pub skipped: Option<String>,
+    /// The title the tombstone keeps, where the node says so (the
+    /// metadata document that held it is erased).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept_title: Option<String>,
+}
+
+/// A disposal's execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Execution {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub by: String,
+    /// The journal event.
+    pub seq: u64,
+    /// Its hash: the certificate is signed by it.
+    pub hash: Sha256,
+    /// What became of each line not struck.
+    pub outcomes: Vec<Outcome>,
+    /// Blobs erased (content no live record shares, metadata documents).
+    pub erased: Vec<Sha256>,
+    /// The event that confirmed the erasure, once done.
+    pub erased_seq: Option<u64>,
+}
+
+/// Where a disposal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisposalState {
+    /// Proposed; awaiting the visa.
+    Proposed,
+    /// Approved with the visa; may be executed.
+    Approved,
+    /// Executed.
+    Executed,
+}
+
+impl DisposalState {
+    /// The stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisposalState::Proposed => "proposed",
+            DisposalState::Approved => "approved",
+            DisposalState::Executed => "executed",
+        }
+    }
+}
+
+/// A disposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disposal {
+    /// Its id: the seq of the event that proposed it.
+    pub id: u64,
+    /// The date it was drawn up for (records due on or before it).
+    pub at: NaiveDate,
+    /// The node it was limited to, if any.
+    pub node: Option<NodeCode>,
+    /// When it was proposed.
+    pub proposed_at: DateTime<Utc>,
+    /// Who proposed it.
+    pub proposed_by: String,
+    /// Its lines.
+    pub lines: Vec<DisposalLine>,
+    /// Due records left out, and why.
+    pub excluded: Vec<Exclusion>,
+    /// Where it stands.
+    pub state: DisposalState,
+    /// The visa, once approved.
+    pub visa: Option<Visa>,
+    /// The execution, once executed.
+    pub execution: Option<Execution>,
+}
+
+/// One group of the bordereau: the records of one node (a typology).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BordereauGroup {
+    /// The node.
+    pub node: NodeCode,
+    /// The producing services.
+    pub services: Vec<String>,
+    /// The rule and its DUA.
+    pub rule: String,
+    /// The DUA.
+    pub duration: String,
+    /// The earliest record date (*dates extrêmes*).
+    pub from: NaiveDate,
+    /// The latest.
+    pub to: NaiveDate,
+    /// How many records.
+    pub count: u64,
+    /// Their content in bytes.
+    pub bytes: u64,
+    /// Their references.
+    pub references: Vec<Reference>,
+}
+
+impl Disposal {
+    /// The bordereau's groups: one per node, in node order.
+    pub fn bordereau(&self) -> Vec<BordereauGroup> {
+        let mut groups: BTreeMap<NodeCode, BordereauGroup> = BTreeMap::new();
+        for line in &self.lines {
+            let group = groups.entry(line.node.clone()).or_insert_with(|| BordereauGroup {
+                node: line.node.clone(),
+                services: Vec::new(),
+                rule: line.rule.clone(),
+                duration: line.duration.clone(),
+                from: line.date,
+                to: line.date,
+                count: 0,
+                bytes: 0,
+                references: Vec::new(),
+            });
+            if let Some(service) = &line.service
+                && !group.services.contains(service)
+            {
+                group.services.push(service.clone());
+            }
+            group.from = group.from.min(line.date);
+            group.to = group.to.max(line.date);
+            group.count += 1;
+            group.bytes += line.size();
+            group.references.push(line.reference.clone());
+        }
+        groups.into_values().collect()
+    }
+
+    /// The lines the visa did not strike.
+    pub fn approved_lines(&self) -> impl Iterator<Item = &DisposalLine> {
+        let struck: &[RecordId] = self.visa.as_ref().map_or(&[], |v| v.struck.as_slice());
+        self.lines.iter().filter(move |l| !struck.contains(&l.record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(n: u128, node: &str, date: &str, size: u64) -> DisposalLine {
+        DisposalLine {
+            record: RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).unwrap(),
+            reference: Reference::from_naming(format!("{node}-{n}")),
+            node: NodeCode::parse(node).unwrap(),
+            date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            service: Some("Finances".into()),
+            rule: "FACTURES".into(),
+            duration: "P10Y".into(),
+            due: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
+            versions: vec![(Sha256::of(&n.to_be_bytes()), size)],
+            metadata: vec![],
+        }
+    }
+
+    #[test]
+    fn the_bordereau_groups_by_node_with_extreme_dates_counts_and_volume() {
+        let d = Disposal {
+            id: 9,
+            at: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+            node: None,
+            proposed_at: Utc::now(),
+            proposed_by: "a".into(),
+            lines: vec![
+                line(1, "FIN-FAC", "2012-05-01", 100),
+                line(2, "FIN-FAC", "2010-01-03", 50),
+                line(3, "FIN-TRE", "2020-01-01", 7),
+            ],
+            excluded: vec![],
+            state: DisposalState::Proposed,
+            visa: None,
+            execution: None,
+        };
+        let groups = d.bordereau();
+        assert_eq!(groups.len(), 2);
+        assert_eq!((groups[0].count, groups[0].bytes), (2, 150));
+        assert_eq!(groups[0].from.to_string(), "2010-01-03");
+        assert_eq!(groups[0].to.to_string(), "2012-05-01");
+        assert_eq!(groups[0].services, vec!["Finances".to_owned()]);
+        assert_eq!(d.approved_lines().count(), 3);
+    }
+}

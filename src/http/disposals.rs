@@ -1,0 +1,145 @@
+//! The disposal workflow: propose, bordereau, approve with the visa,
+//! execute, certificate.
+
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::archive::{Archive, ArchiveError, ProposalRequest, VisaRequest};
+use crate::documents;
+use crate::wire::{DisposalDto, NewDisposalDto, VisaDto};
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data, Json};
+use serde::Deserialize;
+
+/// Proposes the disposal of what is due for destruction.
+#[utoipa::path(post, path = "/api/v1/disposals", tag = "disposals", request_body = NewDisposalDto,
+    responses((status = 201, body = DisposalDto), (status = 403), (status = 422)))]
+pub async fn propose(
+    caller: Caller,
+    archive: Data<Archive>,
+    body: Json<NewDisposalDto>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let request = ProposalRequest {
+        at: body.at,
+        node: body.node,
+        records: body.records,
+    };
+    let disposal = web::block(move || archive.propose_disposal(&caller.0, request)).await??;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/disposals/{}", disposal.id)))
+        .json(DisposalDto::from(&disposal)))
+}
+
+/// Every disposal.
+#[utoipa::path(get, path = "/api/v1/disposals", tag = "disposals",
+    responses((status = 200, body = Vec<DisposalDto>), (status = 403)))]
+pub async fn list(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse, ApiError> {
+    let all = web::block(move || archive.disposals(&caller.0)).await??;
+    Ok(HttpResponse::Ok().json(all.iter().map(DisposalDto::from).collect::<Vec<_>>()))
+}
+
+/// A disposal.
+#[utoipa::path(get, path = "/api/v1/disposals/{id}", tag = "disposals",
+    params(("id" = u64, Path, description = "the disposal's id")),
+    responses((status = 200, body = DisposalDto), (status = 404)))]
+pub async fn show(caller: Caller, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let disposal = web::block(move || archive.disposal(&caller.0, id)).await??;
+    Ok(HttpResponse::Ok().json(DisposalDto::from(&disposal)))
+}
+
+/// `?format=html|csv`.
+#[derive(Deserialize)]
+pub struct FormatParams {
+    format: Option<String>,
+}
+
+/// The *bordereau d'élimination*: HTML (default, to print and send for the
+/// visa) or CSV.
+#[utoipa::path(get, path = "/api/v1/disposals/{id}/bordereau", tag = "disposals",
+    params(("id" = u64, Path, description = "the disposal's id"), ("format" = Option<String>, Query, description = "html (default) or csv")),
+    responses((status = 200, description = "the bordereau"), (status = 404)))]
+pub async fn bordereau(
+    caller: Caller,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+    params: web::Query<FormatParams>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let format = params.format.clone().unwrap_or_else(|| "html".into());
+    if format != "html" && format != "csv" {
+        return Err(ApiError::bad_request("invalid_format", "format is html or csv"));
+    }
+    let (disposal, plan) = web::block(move || {
+        let disposal = archive.disposal(&caller.0, id)?;
+        let plan = archive.plan(&caller.0, None)?;
+        Ok::<_, ArchiveError>((disposal, plan))
+    })
+    .await??;
+    Ok(if format == "csv" {
+        HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"bordereau-elimination-{id}.csv\""),
+            ))
+            .body(documents::bordereau_csv(&disposal, &plan.plan))
+    } else {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(documents::bordereau_html(&disposal, &plan.plan))
+    })
+}
+
+/// Records the archives authority's visa (a partial visa strikes lines).
+#[utoipa::path(post, path = "/api/v1/disposals/{id}/approve", tag = "disposals", request_body = VisaDto,
+    params(("id" = u64, Path, description = "the disposal's id")),
+    responses((status = 200, body = DisposalDto), (status = 404), (status = 409), (status = 422)))]
+pub async fn approve(
+    caller: Caller,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+    body: Json<VisaDto>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let visa = VisaRequest {
+        visa: body.visa,
+        signer: body.signer,
+        date: body.date,
+        struck: body.struck,
+    };
+    let disposal = web::block(move || archive.approve_disposal(&caller.0, id, visa)).await??;
+    Ok(HttpResponse::Ok().json(DisposalDto::from(&disposal)))
+}
+
+/// Executes an approved disposal.
+#[utoipa::path(post, path = "/api/v1/disposals/{id}/execute", tag = "disposals",
+    params(("id" = u64, Path, description = "the disposal's id")),
+    responses((status = 200, body = DisposalDto), (status = 404), (status = 409, description = "disposal_not_approved, disposal_state")))]
+pub async fn execute(caller: Caller, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let disposal = web::block(move || archive.execute_disposal(&caller.0, id)).await??;
+    Ok(HttpResponse::Ok().json(DisposalDto::from(&disposal)))
+}
+
+/// The disposal certificate (once executed).
+#[utoipa::path(get, path = "/api/v1/disposals/{id}/certificate", tag = "disposals",
+    params(("id" = u64, Path, description = "the disposal's id")),
+    responses((status = 200, description = "the certificate"), (status = 404), (status = 409)))]
+pub async fn certificate(caller: Caller, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let disposal = web::block(move || archive.disposal(&caller.0, id)).await??;
+    match documents::certificate(&disposal) {
+        Some(certificate) => Ok(HttpResponse::Ok().json(certificate)),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "disposal_state",
+            format!(
+                "disposal {id} is {}; a certificate exists once it is executed",
+                disposal.state.as_str()
+            ),
+        )),
+    }
+}
