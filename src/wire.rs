@@ -157,6 +157,8 @@ pub struct RetentionDto {
     pub to_confirm: bool,
     /// The active legal holds that freeze the record.
     pub holds: Vec<u64>,
+    /// For a `review` rule, the archivist's decision: `{decision, reason, at, by}`.
+    pub review: Option<serde_json::Value>,
     /// Start events recorded for the record (`closing`, `contract_end`).
     pub events: BTreeMap<String, String>,
 }
@@ -194,6 +196,12 @@ impl RecordDto {
                 status: details.status.map_or("open", |s| s.as_str()).to_owned(),
                 to_confirm: k.to_confirm,
                 holds: details.holds.clone(),
+                review: r.review.as_ref().map(|d| {
+                    serde_json::json!({
+                        "decision": d.decision.as_str(), "reason": d.reason,
+                        "at": format_time(&d.at), "by": d.by, "seq": d.seq,
+                    })
+                }),
                 events: r.events.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
             }),
             state: r.state.as_str().to_owned(),
@@ -524,6 +532,10 @@ pub struct PlanImpactDto {
     pub action_changed: u64,
     /// Records that move to a replacing node.
     pub moved: u64,
+    /// Records due earlier (needs confirm and a reason).
+    pub shortened: u64,
+    /// Records destroyable that were to be kept or reviewed (needs confirm).
+    pub to_destroy: u64,
     /// Per node, where anything changes.
     pub by_node: Vec<NodeImpactDto>,
 }
@@ -545,6 +557,8 @@ impl From<&crate::domain::plan_change::PlanImpact> for PlanImpactDto {
             due_changed: i.due_changed,
             action_changed: i.action_changed,
             moved: i.moved,
+            shortened: i.shortened,
+            to_destroy: i.to_destroy,
             by_node: i
                 .by_node
                 .iter()
@@ -580,6 +594,10 @@ impl PlanImpactDto {
             format!(
                 "records: {} examined, {} change due date, {} change final action, {} move to a new node",
                 self.records, self.due_changed, self.action_changed, self.moved
+            ),
+            format!(
+                "shortening: {} records due earlier, {} destroyable that were to be kept or reviewed",
+                self.shortened, self.to_destroy
             ),
         ];
         for n in &self.by_node {
@@ -875,4 +893,60 @@ pub struct VisaDto {
     /// Lines the authority struck (references): kept, not destroyed.
     #[serde(default)]
     pub struck: Vec<String>,
+}
+
+/// A transfer to the archives, as proposed.
+#[derive(Serialize, ToSchema)]
+pub struct TransferDto {
+    /// Its id (the journal seq that proposed it).
+    pub id: u64,
+    /// `proposed`.
+    pub state: String,
+    /// Records due on or before this date were considered.
+    pub at: String,
+    /// The node it was limited to.
+    pub node: Option<String>,
+    /// When it was proposed.
+    pub proposed_at: String,
+    /// Who proposed it.
+    pub proposed_by: String,
+    /// Records proposed.
+    pub count: usize,
+    /// Their content, in bytes.
+    pub bytes: u64,
+    /// The lines: `{reference, node, date, due, rule, dua, bytes}`.
+    pub lines: Vec<serde_json::Value>,
+    /// Records left out: `{reference, reason}`.
+    pub excluded: Vec<serde_json::Value>,
+}
+
+impl From<&crate::domain::disposal::Transfer> for TransferDto {
+    fn from(t: &crate::domain::disposal::Transfer) -> Self {
+        use serde_json::json;
+        TransferDto {
+            id: t.id,
+            state: "proposed".into(),
+            at: t.at.to_string(),
+            node: t.node.as_ref().map(ToString::to_string),
+            proposed_at: format_time(&t.proposed_at),
+            proposed_by: t.proposed_by.clone(),
+            count: t.lines.len(),
+            bytes: t.lines.iter().map(|l| l.size()).sum(),
+            lines: t
+                .lines
+                .iter()
+                .map(|l| {
+                    json!({
+                        "reference": l.reference.as_str(), "node": l.node.as_str(), "date": l.date.to_string(),
+                        "due": l.due.to_string(), "rule": l.rule, "dua": l.duration, "bytes": l.size(),
+                    })
+                })
+                .collect(),
+            excluded: t
+                .excluded
+                .iter()
+                .map(|e| json!({"reference": e.reference.as_str(), "reason": e.reason}))
+                .collect(),
+        }
+    }
 }

@@ -7,9 +7,10 @@
 //! confirmation is finished when the archive next opens.
 
 use super::{Actor, Archive, ArchiveError};
-use crate::domain::disposal::{Disposal, DisposalLine, DisposalState, Exclusion, Outcome};
+use crate::domain::disposal::{Disposal, DisposalLine, DisposalState, Exclusion, Outcome, Transfer};
 use crate::domain::event::EventBody;
 use crate::domain::hash::Sha256;
+use crate::domain::plan::FinalAction;
 use crate::domain::record::{InvalidInput, NodeCode, Record, RecordId, RecordState, parse_date};
 use crate::domain::role::Permission;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -24,6 +25,14 @@ pub struct ProposalRequest {
     /// Only these records (references, aliases or ids); each one that may
     /// not be destroyed is left out with the reason.
     pub records: Vec<String>,
+}
+
+/// What a proposal selected.
+struct Selection {
+    at: chrono::NaiveDate,
+    node: Option<NodeCode>,
+    lines: Vec<DisposalLine>,
+    excluded: Vec<Exclusion>,
 }
 
 /// The archives authority's visa, as recorded.
@@ -48,14 +57,20 @@ fn check_label(field: &str, text: &str) -> Result<String, InvalidInput> {
 }
 
 impl Archive {
-    /// Ids of records in disposals that are proposed or approved.
-    fn records_in_open_disposals(&self) -> Result<BTreeMap<RecordId, u64>, ArchiveError> {
+    /// Records in disposals not executed yet, and in transfers: what they
+    /// are in, for people (`disposal 12`, `transfer 40`).
+    fn records_on_their_way_out(&self) -> Result<BTreeMap<RecordId, String>, ArchiveError> {
         let mut out = BTreeMap::new();
         for disposal in self.catalog.disposals()? {
             if disposal.state != DisposalState::Executed {
                 for line in disposal.approved_lines() {
-                    out.insert(line.record, disposal.id);
+                    out.insert(line.record, format!("disposal {}", disposal.id));
                 }
+            }
+        }
+        for transfer in self.catalog.transfers()? {
+            for line in &transfer.lines {
+                out.insert(line.record, format!("transfer {}", transfer.id));
             }
         }
         Ok(out)
@@ -83,10 +98,14 @@ impl Archive {
         })
     }
 
-    /// Proposes the disposal of the records due for destruction.
-    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
-    pub fn propose_disposal(&self, actor: &Actor, request: ProposalRequest) -> Result<Disposal, ArchiveError> {
-        actor.require(Permission::ManageRecords, "propose disposals")?;
+    /// The records due by the request's date whose final action is
+    /// `wanted`, and those considered and left out with the reason.
+    fn select_leaving(
+        &self,
+        actor: &Actor,
+        request: &ProposalRequest,
+        wanted: FinalAction,
+    ) -> Result<Selection, ArchiveError> {
         let at = match request.at.as_deref() {
             Some(d) => parse_date("at", d)?,
             None => self.clock.now().date_naive(),
@@ -103,7 +122,7 @@ impl Archive {
             .into_iter()
             .map(|d| (d.id, d))
             .collect();
-        let open = self.records_in_open_disposals()?;
+        let open = self.records_on_their_way_out()?;
         let mut lines = Vec::new();
         let mut excluded = Vec::new();
         let explicit = !request.records.is_empty();
@@ -146,15 +165,15 @@ impl Archive {
                 exclude(format!("not due by {at}: {when}"));
                 continue;
             };
-            if d.final_action != "destroy" {
+            if d.final_action != wanted.as_str() {
                 if explicit {
                     exclude(format!(
                         "its final action is {}: {}",
                         d.final_action,
-                        if d.final_action == "keep" {
-                            "it is transferred to the archives, not destroyed"
-                        } else {
-                            "an archivist decides (review) before any disposal"
+                        match d.final_action.as_str() {
+                            "keep" => "it is transferred to the archives, not destroyed",
+                            "destroy" => "it is destroyed with the archives' visa, not transferred",
+                            _ => "an archivist decides (review) first",
                         }
                     ));
                 }
@@ -165,7 +184,7 @@ impl Archive {
                 continue;
             }
             if let Some(other) = open.get(&record.id) {
-                exclude(format!("already in disposal {other}"));
+                exclude(format!("already in {other}"));
                 continue;
             }
             lines.push(self.line_of(&record, &d.rule, d.due)?);
@@ -175,19 +194,64 @@ impl Archive {
                 .first()
                 .map(|e| format!(" ({}: {})", e.reference, e.reason))
                 .unwrap_or_default();
-            return Err(InvalidInput::new(
-                "records",
-                format!("no record may be proposed for destruction by {at}{why}"),
-            )
-            .into());
+            let what = if wanted == FinalAction::Keep {
+                "transfer"
+            } else {
+                "destruction"
+            };
+            return Err(
+                InvalidInput::new("records", format!("no record may be proposed for {what} by {at}{why}")).into(),
+            );
         }
-        let event = self.journal.append(actor.draft(EventBody::DisposalProposed {
+        Ok(Selection {
             at,
             node,
             lines,
             excluded,
+        })
+    }
+
+    /// Proposes the disposal of the records due for destruction.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn propose_disposal(&self, actor: &Actor, request: ProposalRequest) -> Result<Disposal, ArchiveError> {
+        actor.require(Permission::ManageRecords, "propose disposals")?;
+        let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let s = self.select_leaving(actor, &request, FinalAction::Destroy)?;
+        let event = self.journal.append(actor.draft(EventBody::DisposalProposed {
+            at: s.at,
+            node: s.node,
+            lines: s.lines,
+            excluded: s.excluded,
         }))?;
         self.disposal(actor, event.seq)
+    }
+
+    /// Proposes the transfer to the archives of the records due whose final
+    /// action is `keep` (the package itself is built by the export).
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn propose_transfer(&self, actor: &Actor, request: ProposalRequest) -> Result<Transfer, ArchiveError> {
+        actor.require(Permission::ManageRecords, "propose transfers")?;
+        let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let s = self.select_leaving(actor, &request, FinalAction::Keep)?;
+        let event = self.journal.append(actor.draft(EventBody::TransferProposed {
+            at: s.at,
+            node: s.node,
+            lines: s.lines,
+            excluded: s.excluded,
+        }))?;
+        self.transfer(actor, event.seq)
+    }
+
+    /// A transfer.
+    pub fn transfer(&self, actor: &Actor, id: u64) -> Result<Transfer, ArchiveError> {
+        actor.require(Permission::ManageRecords, "read transfers")?;
+        self.catalog.transfer(id)?.ok_or(ArchiveError::TransferNotFound(id))
+    }
+
+    /// Every transfer, oldest first.
+    pub fn transfers(&self, actor: &Actor) -> Result<Vec<Transfer>, ArchiveError> {
+        actor.require(Permission::ManageRecords, "read transfers")?;
+        Ok(self.catalog.transfers()?)
     }
 
     /// A disposal.

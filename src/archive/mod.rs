@@ -103,6 +103,9 @@ pub enum ArchiveError {
     /// No disposal has this id.
     #[error("no disposal has the id {0}")]
     DisposalNotFound(u64),
+    /// No transfer has this id.
+    #[error("no transfer has the id {0}")]
+    TransferNotFound(u64),
     /// The disposal has no visa yet.
     #[error("disposal {0} has not been approved with the archives authority's visa; it cannot be executed")]
     DisposalNotApproved(u64),
@@ -123,6 +126,17 @@ pub enum ArchiveError {
         reference: String,
         /// The disposal.
         disposal: u64,
+    },
+    /// The plan would make records due earlier, or destroy what was to be
+    /// kept, and the archivist did not confirm it.
+    #[error(
+        "the new plan makes {shortened} records due earlier and {to_destroy} records destroyable that were to be kept or reviewed; publish it again with an explicit confirmation and a reason"
+    )]
+    PlanShortensRetention {
+        /// Records due earlier.
+        shortened: u64,
+        /// Records to be destroyed instead.
+        to_destroy: u64,
     },
     /// No plan version has this number.
     #[error("no plan version {0} has been published")]
@@ -316,7 +330,7 @@ impl Archive {
                 }))?;
         }
         if archive.catalog.plan_versions()?.is_empty() {
-            archive.publish_plan(&Actor::system(), policies, false)?;
+            archive.publish_plan(&Actor::system(), policies, false, None)?;
         }
         let admin_token = archive.create_token(&Actor::command_line(), Role::Admin, "admin")?;
         data_dir.mark_initialised(archive.clock.now())?;
@@ -404,7 +418,7 @@ impl Archive {
         // so that every deposit is checked against a plan.
         if archive.data_dir.is_initialised() && archive.catalog.plan_versions()?.is_empty() {
             tracing::warn!("this archive has no classification plan; publishing the default one");
-            archive.publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, false)?;
+            archive.publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, false, None)?;
         }
         archive.finish_pending_erasures()?;
         Ok(archive)

@@ -118,9 +118,17 @@ impl Archive {
 
     /// Checks a plan file, works out what it would change, and (unless
     /// `dry_run`) publishes it as the plan in force. Refused when records
-    /// would be left in a node the plan no longer has and no node replaces.
+    /// would be left in a node the plan no longer has and no node replaces,
+    /// and, unless `confirmed` with a reason, when it would make records due
+    /// earlier or destroy what was to be kept.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
-    pub fn publish_plan(&self, actor: &Actor, text: &str, dry_run: bool) -> Result<Publication, ArchiveError> {
+    pub fn publish_plan(
+        &self,
+        actor: &Actor,
+        text: &str,
+        dry_run: bool,
+        confirmed: Option<&str>,
+    ) -> Result<Publication, ArchiveError> {
         actor.require(Permission::ManageRecords, "publish the plan")?;
         let plan = check_plan(text)?;
         let mut slot = self.plan.write().unwrap_or_else(|p| p.into_inner());
@@ -143,6 +151,7 @@ impl Archive {
                 date: r.date,
                 fields: &r.fields,
                 events: &r.events,
+                decision: r.review.as_ref().map(|d| d.decision),
             });
             held.insert(r.node);
         }
@@ -151,6 +160,13 @@ impl Archive {
             return Err(ArchiveError::PlanOrphansRecords(
                 impact.orphaned.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
             ));
+        }
+        let reason = confirmed.map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+        if !dry_run && (impact.shortened > 0 || impact.to_destroy > 0) && reason.is_none() {
+            return Err(ArchiveError::PlanShortensRetention {
+                shortened: impact.shortened,
+                to_destroy: impact.to_destroy,
+            });
         }
         if dry_run {
             return Ok(Publication {
@@ -172,6 +188,7 @@ impl Archive {
             label: plan.header.version.clone(),
             text: digest,
             moves,
+            reason,
         }))?;
         let entry = self
             .catalog

@@ -5,13 +5,14 @@
 //! catalog after a rebuild, and the auditor's in-memory catalog, which is
 //! why a rebuilt catalog answers exactly as the old one did.
 
-use crate::domain::disposal::{Disposal, DisposalState, Execution, Visa};
+use crate::domain::disposal::{Disposal, DisposalState, Execution, Transfer, Visa};
 use crate::domain::event::{Event, EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::hold::{Hold, HoldLift};
 use crate::domain::plan::Plan;
 use crate::domain::record::{
-    DescriptiveMetadata, DueMark, HistoryEntry, METADATA_FORMAT, Record, RecordId, RecordState, Tombstone, Version,
+    DescriptiveMetadata, DueMark, HistoryEntry, METADATA_FORMAT, Record, RecordId, RecordState, ReviewDecision,
+    Tombstone, Version,
 };
 use crate::domain::retention::{self, RecordFacts};
 use crate::store::{
@@ -76,6 +77,7 @@ impl Projector {
                     date: record.date,
                     fields: &record.fields,
                     events: &record.events,
+                    decision: record.review.as_ref().map(|d| d.decision),
                 },
             )
         });
@@ -210,6 +212,7 @@ impl Projector {
                     classified_by,
                     events: Default::default(),
                     tombstone: None,
+                    review: None,
                     due: None,
                     metadata_sha256: metadata,
                     metadata_history: vec![metadata],
@@ -251,6 +254,26 @@ impl Projector {
                     seq: event.seq,
                 });
                 vec![CatalogWrite::PutHold(Box::new(current))]
+            }
+            EventBody::RetentionReviewed {
+                record,
+                decision,
+                reason,
+            } => {
+                let mut current = self
+                    .catalog
+                    .record(&record)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| format!("review of unknown record {record}"))?;
+                current.review = Some(ReviewDecision {
+                    decision,
+                    reason,
+                    at: event.time,
+                    by: event.actor.clone(),
+                    seq: event.seq,
+                });
+                current.history.push(entry);
+                self.put(self.plan()?.as_deref(), current)
             }
             EventBody::StartEventRecorded { name, date, records } => {
                 let plan = self.plan()?;
@@ -328,6 +351,30 @@ impl Projector {
                     state: DisposalState::Proposed,
                     visa: None,
                     execution: None,
+                })));
+                writes
+            }
+            EventBody::TransferProposed {
+                at,
+                node,
+                lines,
+                excluded,
+            } => {
+                let mut writes = Vec::new();
+                for line in &lines {
+                    if let Some(mut record) = self.catalog.record(&line.record).map_err(|e| e.to_string())? {
+                        record.history.push(entry.clone());
+                        writes.push(CatalogWrite::PutRecord(Box::new(record)));
+                    }
+                }
+                writes.push(CatalogWrite::PutTransfer(Box::new(Transfer {
+                    id: event.seq,
+                    at,
+                    node,
+                    proposed_at: event.time,
+                    proposed_by: event.actor.clone(),
+                    lines,
+                    excluded,
                 })));
                 writes
             }
@@ -414,6 +461,7 @@ impl Projector {
                 label,
                 text,
                 moves,
+                ..
             } => {
                 let entry_of_version = PlanVersionEntry {
                     number,

@@ -635,6 +635,7 @@ impl Archive {
                 date: record.date,
                 fields: &record.fields,
                 events: &record.events,
+                decision: record.review.as_ref().map(|d| d.decision),
             },
         );
         let today = self.clock.now().date_naive();

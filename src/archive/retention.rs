@@ -4,6 +4,7 @@
 
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
+use crate::domain::plan::FinalAction;
 use crate::domain::record::{InvalidInput, NodeCode, RecordId, Reference, parse_date};
 use crate::domain::role::Permission;
 use chrono::NaiveDate;
@@ -111,6 +112,74 @@ impl Archive {
         self.journal
             .append(actor.draft(EventBody::StartEventRecorded { name, date, records }))?;
         Ok(count)
+    }
+
+    /// Journals an archivist's decision on a due record whose rule says
+    /// `review`: `keep` (it will be transferred) or `destroy` (it will be
+    /// proposed for disposal).
+    #[tracing::instrument(skip_all, fields(actor = %actor.name, record = key))]
+    pub fn review_record(
+        &self,
+        actor: &Actor,
+        key: &str,
+        decision: &str,
+        reason: &str,
+    ) -> Result<crate::domain::record::Record, ArchiveError> {
+        actor.require(Permission::ManageRecords, "decide on reviews")?;
+        let decision = match decision.trim() {
+            "keep" => FinalAction::Keep,
+            "destroy" => FinalAction::Destroy,
+            other => {
+                return Err(InvalidInput::new("decision", format!("{other:?}: decide keep or destroy")).into());
+            }
+        };
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 2000 {
+            return Err(InvalidInput::new("reason", "say why, in 1 to 2000 characters").into());
+        }
+        let record = self.record(actor, key)?;
+        if let Some(t) = &record.tombstone {
+            return Err(ArchiveError::RecordDestroyed {
+                reference: record.reference.to_string(),
+                disposal: t.disposal,
+            });
+        }
+        let plan = self.plan_in_force()?;
+        let Some((rule, _)) = plan.plan.rule_for(&record.node) else {
+            return Err(
+                InvalidInput::new("record", format!("no retention rule applies to {}", record.reference)).into(),
+            );
+        };
+        if rule.final_action != FinalAction::Review {
+            return Err(InvalidInput::new(
+                "record",
+                format!(
+                    "the rule {} of {} says {}: there is nothing to decide",
+                    rule.id,
+                    record.reference,
+                    rule.final_action.as_str()
+                ),
+            )
+            .into());
+        }
+        let today = self.clock.now().date_naive();
+        match record.due.as_ref().map(|m| m.date) {
+            Some(due) if due <= today => {}
+            Some(due) => {
+                return Err(InvalidInput::new("record", format!("{} is not due until {due}", record.reference)).into());
+            }
+            None => {
+                return Err(InvalidInput::new("record", format!("{} has no due date yet", record.reference)).into());
+            }
+        }
+        self.journal.append(actor.draft(EventBody::RetentionReviewed {
+            record: record.id,
+            decision,
+            reason: reason.to_owned(),
+        }))?;
+        self.catalog
+            .record(&record.id)?
+            .ok_or_else(|| ArchiveError::Internal(format!("record {} vanished from the catalog", record.id)))
     }
 
     /// The records whose retention has ended on `at` (today by default):

@@ -3,7 +3,7 @@
 use super::{Context, Failure, print_json};
 use crate::archive::{Actor, ProposalRequest, VisaRequest};
 use crate::documents;
-use crate::wire::DisposalDto;
+use crate::wire::{DisposalDto, TransferDto};
 use clap::Subcommand;
 
 /// `coffre disposal ...`
@@ -80,6 +80,72 @@ fn summary(d: &DisposalDto) -> String {
         d.at,
         d.node.as_deref().map(|n| format!(", node {n}")).unwrap_or_default()
     )
+}
+
+/// `coffre transfer ...`
+#[derive(Subcommand, Debug)]
+pub enum TransferCommand {
+    /// Propose the transfer to the archives of the records due whose final
+    /// action is keep.
+    Propose {
+        /// Records due on or before this date, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        at: Option<String>,
+        /// Only this node and below.
+        #[arg(long)]
+        node: Option<String>,
+        /// Only these records (repeatable).
+        #[arg(long = "record", value_name = "REF")]
+        records: Vec<String>,
+        /// The proposal as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every transfer.
+    List {
+        /// One JSON object per transfer.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs a transfer command.
+pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failure> {
+    let archive = ctx.open()?;
+    let actor = Actor::command_line();
+    match command {
+        TransferCommand::Propose {
+            at,
+            node,
+            records,
+            json,
+        } => {
+            let transfer = archive.propose_transfer(&actor, ProposalRequest { at, node, records })?;
+            archive.flush()?;
+            let dto = TransferDto::from(&transfer);
+            if json {
+                return print_json(&dto);
+            }
+            println!(
+                "transfer {}: {} records ({} bytes) due by {}",
+                dto.id, dto.count, dto.bytes, dto.at
+            );
+        }
+        TransferCommand::List { json } => {
+            for transfer in archive.transfers(&actor)? {
+                let dto = TransferDto::from(&transfer);
+                if json {
+                    print_json(&dto)?;
+                } else {
+                    println!(
+                        "transfer {}: {} records ({} bytes) due by {}",
+                        dto.id, dto.count, dto.bytes, dto.at
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Runs a disposal command.

@@ -77,6 +77,9 @@ pub enum Command {
     /// The disposal workflow.
     #[command(subcommand)]
     Disposal(disposal::DisposalCommand),
+    /// Transfers to the archives.
+    #[command(subcommand)]
+    Transfer(disposal::TransferCommand),
     /// Integrity checks and the journal.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -145,6 +148,7 @@ impl From<ArchiveError> for Failure {
             | E::Unclassified { .. }
             | E::HoldNotFound(_)
             | E::DisposalNotFound(_)
+            | E::TransferNotFound(_)
             | E::PlanVersionNotFound(_) => 2,
             E::NotInitialised(_) | E::Busy(_) => 3,
             E::Unauthenticated
@@ -156,7 +160,8 @@ impl From<ArchiveError> for Failure {
             | E::DisposalNotApproved(_)
             | E::DisposalState { .. }
             | E::RecordDestroyed { .. }
-            | E::PlanOrphansRecords(_) => 4,
+            | E::PlanOrphansRecords(_)
+            | E::PlanShortensRetention { .. } => 4,
             E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Index(_) | E::Io(_) | E::Internal(_) => 1,
         };
         Failure::new(code, e.to_string())
@@ -227,6 +232,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Retention(cmd) => retention::run(&ctx, cmd),
         Command::Hold(cmd) => retention::run_hold(&ctx, cmd),
         Command::Disposal(cmd) => disposal::run(&ctx, cmd),
+        Command::Transfer(cmd) => disposal::run_transfer(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Reindex => search::reindex(&ctx),
         Command::Rebuild => {

@@ -26,6 +26,13 @@ pub enum PlanCommand {
         /// Show the impact only; publish nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Confirm a plan that makes records due earlier or destroys what
+        /// was to be kept (with --reason).
+        #[arg(long, requires = "reason")]
+        confirm: bool,
+        /// Why (journaled with a confirmed publication).
+        #[arg(long)]
+        reason: Option<String>,
         /// The outcome as one JSON object.
         #[arg(long)]
         json: bool,
@@ -55,7 +62,13 @@ pub enum PlanCommand {
 pub fn run(ctx: &Context, command: PlanCommand) -> Result<(), Failure> {
     match command {
         PlanCommand::Check { file, json } => check(&file, json),
-        PlanCommand::Publish { file, dry_run, json } => publish(ctx, &file, dry_run, json),
+        PlanCommand::Publish {
+            file,
+            dry_run,
+            confirm,
+            reason,
+            json,
+        } => publish(ctx, &file, dry_run, confirm.then_some(reason).flatten(), json),
         PlanCommand::Show { version, toml, json } => show(ctx, version, toml, json),
         PlanCommand::Versions { json } => versions(ctx, json),
     }
@@ -99,10 +112,10 @@ fn check(file: &Path, json: bool) -> Result<(), Failure> {
     }
 }
 
-fn publish(ctx: &Context, file: &Path, dry_run: bool, json: bool) -> Result<(), Failure> {
+fn publish(ctx: &Context, file: &Path, dry_run: bool, confirmed: Option<String>, json: bool) -> Result<(), Failure> {
     let text = read(file)?;
     let archive = ctx.open()?;
-    let publication = match archive.publish_plan(&Actor::command_line(), &text, dry_run) {
+    let publication = match archive.publish_plan(&Actor::command_line(), &text, dry_run, confirmed.as_deref()) {
         Ok(p) => p,
         Err(ArchiveError::InvalidPlan(invalid)) => return Err(print_problems(file, &invalid.0, json)?),
         Err(e) => return Err(e.into()),

@@ -20,6 +20,17 @@ pub enum RetentionCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Decide what becomes of a due record whose rule says review.
+    Review {
+        /// The record.
+        reference: String,
+        /// keep or destroy.
+        #[arg(long)]
+        decision: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+    },
     /// Record that a start event happened (closing, contract_end, ...).
     Event {
         /// The event, as rules name it after `event:`.
@@ -115,6 +126,16 @@ pub fn run(ctx: &Context, command: RetentionCommand) -> Result<(), Failure> {
             if !json {
                 eprintln!("{} records due", due.len());
             }
+            Ok(())
+        }
+        RetentionCommand::Review {
+            reference,
+            decision,
+            reason,
+        } => {
+            let record = archive.review_record(&actor, &reference, &decision, &reason)?;
+            archive.flush()?;
+            println!("{}: {decision}", record.reference);
             Ok(())
         }
         RetentionCommand::Event {

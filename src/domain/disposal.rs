@@ -153,6 +153,27 @@ pub struct Disposal {
     pub execution: Option<Execution>,
 }
 
+/// A transfer to the archives (*versement*) of records whose final action
+/// is `keep`, as proposed; the package and the archives' acknowledgement
+/// complete it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfer {
+    /// Its id: the seq of the event that proposed it.
+    pub id: u64,
+    /// Records due on or before this date were considered.
+    pub at: NaiveDate,
+    /// The node it was limited to, if any.
+    pub node: Option<NodeCode>,
+    /// When it was proposed.
+    pub proposed_at: DateTime<Utc>,
+    /// Who proposed it.
+    pub proposed_by: String,
+    /// Its lines (the same facts as a disposal's).
+    pub lines: Vec<DisposalLine>,
+    /// Due records left out, and why.
+    pub excluded: Vec<Exclusion>,
+}
+
 /// One group of the bordereau: the records of one node (a typology).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BordereauGroup {

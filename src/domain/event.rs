@@ -188,6 +188,17 @@ pub enum EventBody {
         /// The records it applies to.
         records: Vec<RecordId>,
     },
+    /// An archivist decided what becomes of a record whose rule says
+    /// `review` (*tri*): keep it, or destroy it.
+    #[serde(rename = "retention.reviewed")]
+    RetentionReviewed {
+        /// The record.
+        record: RecordId,
+        /// `keep` or `destroy`.
+        decision: super::plan::FinalAction,
+        /// Why.
+        reason: String,
+    },
     /// A legal hold was placed; its id is this event's seq.
     #[serde(rename = "hold.placed")]
     HoldPlaced {
@@ -258,6 +269,21 @@ pub enum EventBody {
         /// The disposal.
         disposal: u64,
     },
+    /// A transfer to the archives was proposed for records due whose final
+    /// action is `keep`; its id is this event's seq.
+    #[serde(rename = "transfer.proposed")]
+    TransferProposed {
+        /// Records due on or before this date were considered.
+        at: NaiveDate,
+        /// Only this node and below, if given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<NodeCode>,
+        /// The records proposed.
+        lines: Vec<super::disposal::DisposalLine>,
+        /// Records considered and left out, with the reason.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        excluded: Vec<super::disposal::Exclusion>,
+    },
     /// A classification plan was published: from now on deposits are
     /// checked against it and retention computed from it.
     #[serde(rename = "plan.published")]
@@ -274,6 +300,10 @@ pub enum EventBody {
         /// that replaces each: old code → new code.
         #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
         moves: BTreeMap<NodeCode, NodeCode>,
+        /// Why, when the archivist had to confirm it (it shortens retention
+        /// or destroys what was to be kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// An integrity check ran to its end.
     #[serde(rename = "audit.verified")]

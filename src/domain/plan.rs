@@ -126,7 +126,7 @@ impl RetentionStart {
 }
 
 /// What happens at the end of the retention period (the *sort final*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FinalAction {
     /// D: destroy, with the archives authority's approval.

@@ -39,6 +39,12 @@ pub struct PlanImpact {
     pub action_changed: u64,
     /// Records that move to a replacing node.
     pub moved: u64,
+    /// Records that become due earlier (or due at all): a shortening, which
+    /// needs an explicit confirmation and a reason.
+    pub shortened: u64,
+    /// Records whose final action becomes `destroy` (from `keep` or
+    /// `review`): confirmed like a shortening.
+    pub to_destroy: u64,
     /// Per node (the record's node under the current plan), where anything
     /// changes.
     pub by_node: BTreeMap<NodeCode, NodeImpact>,
@@ -116,6 +122,16 @@ impl<'p> ImpactCount<'p> {
         let due_changed = due(&before) != due(&after);
         let action_changed = action(&before) != action(&after);
         out.moved += u64::from(&target != facts.node);
+        let shortened = match (due(&before), due(&after)) {
+            (Some(old), Some(new)) => new < old,
+            (None, Some(_)) => true,
+            _ => false,
+        };
+        out.shortened += u64::from(shortened);
+        let to_destroy = before.is_some()
+            && action(&before) != Some(FinalAction::Destroy)
+            && action(&after) == Some(FinalAction::Destroy);
+        out.to_destroy += u64::from(to_destroy);
         out.due_changed += u64::from(due_changed);
         out.action_changed += u64::from(action_changed);
         // Every node is counted (a plan has few); `finish` keeps those
@@ -216,11 +232,14 @@ mod tests {
             date,
             fields: &fields,
             events: &events,
+            decision: None,
         };
         let old = plan(10, &[("A", &[]), ("B", &[])]);
         let longer = plan(12, &[("A", &[]), ("B", &[])]);
         let i = impact(Some(&old), &longer, [facts(&a), facts(&a), facts(&b)]);
         assert_eq!((i.records, i.due_changed, i.action_changed), (3, 3, 0));
+        assert_eq!(i.shortened, 0, "longer is not shorter");
+        assert_eq!(impact(Some(&longer), &old, [facts(&a)]).shortened, 1);
         assert_eq!(i.by_node[&a].due_changed, 2);
         assert_eq!(i.rules_changed, vec!["R".to_owned()]);
 

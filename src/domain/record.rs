@@ -217,6 +217,21 @@ impl RecordState {
     }
 }
 
+/// An archivist's decision on a record whose rule says `review` (*tri*).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewDecision {
+    /// `keep` or `destroy`.
+    pub decision: super::plan::FinalAction,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub by: String,
+    /// The journal event.
+    pub seq: u64,
+}
+
 /// What remains of a destroyed record: the proof of its destruction.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tombstone {
@@ -297,6 +312,9 @@ pub struct Record {
     /// What remains of it once destroyed.
     #[serde(default)]
     pub tombstone: Option<Tombstone>,
+    /// An archivist's decision at the end of a `review` rule.
+    #[serde(default)]
+    pub review: Option<ReviewDecision>,
     /// Its due date under the plan in force, as the catalog's due index
     /// holds it (a view; recomputed when the plan or the record changes).
     #[serde(default)]

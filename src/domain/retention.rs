@@ -31,6 +31,8 @@ pub struct RecordFacts<'a> {
     pub fields: &'a BTreeMap<String, String>,
     /// The start events recorded for it (`closing`, `contract_end`, ...).
     pub events: &'a BTreeMap<String, NaiveDate>,
+    /// An archivist's decision on a record whose rule says `review`.
+    pub decision: Option<FinalAction>,
 }
 
 /// Where a record stands in its retention.
@@ -75,8 +77,11 @@ pub struct Retention {
     pub start_date: Option<NaiveDate>,
     /// When it ends, if it can.
     pub due: Option<NaiveDate>,
-    /// What happens then.
+    /// What happens then: the rule's final action, or, for a rule that
+    /// says `review`, the archivist's decision once taken.
     pub final_action: FinalAction,
+    /// The rule says `review` and an archivist decided.
+    pub decided: bool,
     /// The rule's duration awaits the archives authority's confirmation.
     pub to_confirm: bool,
 }
@@ -115,7 +120,11 @@ pub fn compute(plan: &Plan, facts: RecordFacts<'_>) -> Option<Retention> {
         start: rule.start.clone(),
         start_date,
         due: start_date.and_then(|s| end_of(s, rule.duration)),
-        final_action: rule.final_action,
+        final_action: match (rule.final_action, facts.decision) {
+            (FinalAction::Review, Some(decision)) => decision,
+            (action, _) => action,
+        },
+        decided: rule.final_action == FinalAction::Review && facts.decision.is_some(),
         to_confirm: rule.to_confirm,
     })
 }

@@ -143,3 +143,42 @@ pub async fn certificate(caller: Caller, archive: Data<Archive>, id: web::Path<u
         )),
     }
 }
+
+/// Proposes the transfer to the archives of the records due whose final
+/// action is `keep`.
+#[utoipa::path(post, path = "/api/v1/transfers", tag = "disposals", request_body = NewDisposalDto,
+    responses((status = 201, body = crate::wire::TransferDto), (status = 403), (status = 422)))]
+pub async fn propose_transfer(
+    caller: Caller,
+    archive: Data<Archive>,
+    body: Json<NewDisposalDto>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let request = ProposalRequest {
+        at: body.at,
+        node: body.node,
+        records: body.records,
+    };
+    let transfer = web::block(move || archive.propose_transfer(&caller.0, request)).await??;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/transfers/{}", transfer.id)))
+        .json(crate::wire::TransferDto::from(&transfer)))
+}
+
+/// Every transfer.
+#[utoipa::path(get, path = "/api/v1/transfers", tag = "disposals",
+    responses((status = 200, body = Vec<crate::wire::TransferDto>), (status = 403)))]
+pub async fn transfers(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse, ApiError> {
+    let all = web::block(move || archive.transfers(&caller.0)).await??;
+    Ok(HttpResponse::Ok().json(all.iter().map(crate::wire::TransferDto::from).collect::<Vec<_>>()))
+}
+
+/// A transfer.
+#[utoipa::path(get, path = "/api/v1/transfers/{id}", tag = "disposals",
+    params(("id" = u64, Path, description = "the transfer's id")),
+    responses((status = 200, body = crate::wire::TransferDto), (status = 404)))]
+pub async fn transfer(caller: Caller, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let transfer = web::block(move || archive.transfer(&caller.0, id)).await??;
+    Ok(HttpResponse::Ok().json(crate::wire::TransferDto::from(&transfer)))
+}

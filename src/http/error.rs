@@ -99,12 +99,17 @@ impl From<ArchiveError> for ApiError {
                     .with_details(serde_json::json!({"field": "node", "candidates": candidates}));
             }
             E::PlanVersionNotFound(_) => (StatusCode::NOT_FOUND, "plan_version_not_found"),
+            E::PlanShortensRetention { shortened, to_destroy } => {
+                return ApiError::new(StatusCode::CONFLICT, "plan_shortens_retention", e.to_string())
+                    .with_details(serde_json::json!({"shortened": shortened, "to_destroy": to_destroy}));
+            }
             E::Held { holds, .. } => {
                 return ApiError::new(StatusCode::CONFLICT, "record_held", e.to_string())
                     .with_details(serde_json::json!({ "holds": holds }));
             }
             E::HoldNotFound(_) => (StatusCode::NOT_FOUND, "hold_not_found"),
             E::DisposalNotFound(_) => (StatusCode::NOT_FOUND, "disposal_not_found"),
+            E::TransferNotFound(_) => (StatusCode::NOT_FOUND, "transfer_not_found"),
             E::DisposalNotApproved(_) => (StatusCode::CONFLICT, "disposal_not_approved"),
             E::DisposalState { .. } => (StatusCode::CONFLICT, "disposal_state"),
             E::RecordDestroyed { .. } => (StatusCode::GONE, "record_destroyed"),

@@ -33,9 +33,9 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
     ),
-    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, retention::RecordEventDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto)),
+    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, retention::RecordEventDto, retention::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -104,6 +104,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/records/{ref}/versions", web::post().to(records::add_version))
             .route("/search", web::get().to(search::search))
             .route("/records/{ref}/events", web::post().to(retention::record_event))
+            .route("/records/{ref}/review", web::post().to(retention::review))
             .route("/retention/due", web::get().to(retention::due))
             .route("/retention/events", web::post().to(retention::start_event))
             .route("/disposals", web::post().to(disposals::propose))
@@ -113,6 +114,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/disposals/{id}/approve", web::post().to(disposals::approve))
             .route("/disposals/{id}/execute", web::post().to(disposals::execute))
             .route("/disposals/{id}/certificate", web::get().to(disposals::certificate))
+            .route("/transfers", web::post().to(disposals::propose_transfer))
+            .route("/transfers", web::get().to(disposals::transfers))
+            .route("/transfers/{id}", web::get().to(disposals::transfer))
             .route("/holds", web::post().to(retention::place_hold))
             .route("/holds", web::get().to(retention::holds))
             .route("/holds/{id}/lift", web::post().to(retention::lift_hold))

@@ -62,6 +62,11 @@ pub struct PublishParams {
     /// Show the impact only.
     #[serde(default)]
     dry_run: bool,
+    /// Confirms a plan that shortens retention (with `reason`).
+    #[serde(default)]
+    confirm: bool,
+    /// Why, journaled with a confirmed publication.
+    reason: Option<String>,
 }
 
 /// Publishes a plan file (the TOML as the request body) as the plan in
@@ -69,9 +74,11 @@ pub struct PublishParams {
 /// would change.
 #[utoipa::path(put, path = "/api/v1/plan", tag = "plan",
     request_body(content_type = "application/toml", description = "a plan file (see schemas/plan.schema.json)"),
-    params(("dry_run" = Option<bool>, Query, description = "only report the impact")),
+    params(("dry_run" = Option<bool>, Query, description = "only report the impact"),
+        ("confirm" = Option<bool>, Query, description = "confirm a plan that shortens retention or destroys what was kept"),
+        ("reason" = Option<String>, Query, description = "why (required with confirm)")),
     responses((status = 200, body = PublicationDto),
-        (status = 409, description = "plan_orphans_records: nodes holding records would be dropped without a replacement"),
+        (status = 409, description = "plan_orphans_records: nodes holding records would be dropped without a replacement; plan_shortens_retention: confirm=true&reason= needed"),
         (status = 422, description = "invalid_plan, each problem with its line and key path in error.details"),
         (status = 403)))]
 pub async fn publish(
@@ -83,7 +90,17 @@ pub async fn publish(
     caller.0.require(Permission::ManageRecords, "publish the plan")?;
     let text = read_plan_body(payload).await?;
     let dry_run = params.dry_run;
-    let publication = web::block(move || archive.publish_plan(&caller.0, &text, dry_run)).await??;
+    let confirmed = if params.confirm {
+        Some(params.reason.clone().filter(|r| !r.trim().is_empty()).ok_or_else(|| {
+            ApiError::from(crate::archive::ArchiveError::from(
+                crate::domain::record::InvalidInput::new("reason", "a confirmed publication says why"),
+            ))
+        })?)
+    } else {
+        None
+    };
+    let publication =
+        web::block(move || archive.publish_plan(&caller.0, &text, dry_run, confirmed.as_deref())).await??;
     Ok(HttpResponse::Ok().json(PublicationDto::new(&publication)))
 }
 

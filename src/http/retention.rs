@@ -130,3 +130,35 @@ pub async fn lift_hold(
     let hold = web::block(move || archive.lift_hold(&caller.0, id, &reason)).await??;
     Ok(HttpResponse::Ok().json(HoldDto::from(&hold)))
 }
+
+/// `POST /records/{ref}/review` body.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewDto {
+    /// `keep` or `destroy`.
+    #[serde(default)]
+    decision: String,
+    /// Why.
+    #[serde(default)]
+    reason: String,
+}
+
+/// Decides what becomes of a due record whose rule says `review`.
+#[utoipa::path(post, path = "/api/v1/records/{ref}/review", tag = "retention", request_body = ReviewDto,
+    params(("ref" = String, Path, description = "reference, alias or id")),
+    responses((status = 200, body = crate::wire::RecordDto), (status = 403), (status = 404), (status = 422)))]
+pub async fn review(
+    caller: Caller,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+    body: Json<ReviewDto>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let (record, details) = web::block(move || {
+        let record = archive.review_record(&caller.0, &key, &body.decision, &body.reason)?;
+        let details = archive.details(&record)?;
+        Ok::<_, ArchiveError>((record, details))
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(crate::wire::RecordDto::new(&record, &details, None)))
+}

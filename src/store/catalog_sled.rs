@@ -7,7 +7,7 @@
 //! plan version as JSON), `tok/<hex of token hash>` (token as JSON),
 //! `due/<YYYY-MM-DD>/<id>` (the due-date index: what a listing shows),
 //! `hold/<id, 20 digits>` (a legal hold as JSON), `disp/<id, 20 digits>`
-//! (a disposal as JSON).
+//! (a disposal as JSON), `xfer/<id, 20 digits>` (a transfer as JSON).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
 //! sync): after a crash sled comes back at some whole batch, and the
@@ -124,6 +124,9 @@ impl Catalog for SledCatalog {
                 CatalogWrite::PutDisposal(disposal) => {
                     batch.insert(format!("disp/{:020}", disposal.id).into_bytes(), encode(&*disposal)?);
                 }
+                CatalogWrite::PutTransfer(transfer) => {
+                    batch.insert(format!("xfer/{:020}", transfer.id).into_bytes(), encode(&*transfer)?);
+                }
                 CatalogWrite::PutPlanVersion(entry) => {
                     batch.insert(format!("plan/{:010}", entry.number).into_bytes(), encode(&entry)?);
                 }
@@ -193,6 +196,24 @@ impl Catalog for SledCatalog {
 
     fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposal::Disposal>, CatalogError> {
         let key = format!("disp/{id:020}");
+        match self.db.get(key.as_bytes()).map_err(storage)? {
+            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn transfers(&self) -> Result<Vec<crate::domain::disposal::Transfer>, CatalogError> {
+        self.db
+            .scan_prefix(b"xfer/")
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposal::Transfer>, CatalogError> {
+        let key = format!("xfer/{id:020}");
         match self.db.get(key.as_bytes()).map_err(storage)? {
             Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
             None => Ok(None),

@@ -116,6 +116,7 @@ struct CatalogState {
     due: BTreeMap<(NaiveDate, RecordId), DueEntry>,
     holds: BTreeMap<u64, crate::domain::hold::Hold>,
     disposals: BTreeMap<u64, crate::domain::disposal::Disposal>,
+    transfers: BTreeMap<u64, crate::domain::disposal::Transfer>,
     tokens: HashMap<Sha256, TokenEntry>,
 }
 
@@ -158,6 +159,9 @@ impl Catalog for MemoryCatalog {
                 }
                 CatalogWrite::PutDisposal(disposal) => {
                     state.disposals.insert(disposal.id, *disposal);
+                }
+                CatalogWrite::PutTransfer(transfer) => {
+                    state.transfers.insert(transfer.id, *transfer);
                 }
                 CatalogWrite::PutPlanVersion(entry) => {
                     state.plans.retain(|p| p.number != entry.number);
@@ -217,6 +221,14 @@ impl Catalog for MemoryCatalog {
 
     fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposal::Disposal>, CatalogError> {
         Ok(lock(&self.state).disposals.get(&id).cloned())
+    }
+
+    fn transfers(&self) -> Result<Vec<crate::domain::disposal::Transfer>, CatalogError> {
+        Ok(lock(&self.state).transfers.values().cloned().collect())
+    }
+
+    fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposal::Transfer>, CatalogError> {
+        Ok(lock(&self.state).transfers.get(&id).cloned())
     }
 
     fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {

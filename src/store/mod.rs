@@ -246,6 +246,8 @@ pub enum CatalogWrite {
     PutHold(Box<crate::domain::hold::Hold>),
     /// Stores a disposal.
     PutDisposal(Box<crate::domain::disposal::Disposal>),
+    /// Stores a transfer.
+    PutTransfer(Box<crate::domain::disposal::Transfer>),
     /// Moves a record in the due-date index: out of `old`'s day, into
     /// `new`'s (none: not due ever, or not yet known).
     SetDue {
@@ -291,6 +293,10 @@ pub trait Catalog: Send + Sync {
     fn disposals(&self) -> Result<Vec<crate::domain::disposal::Disposal>, CatalogError>;
     /// A disposal by id.
     fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposal::Disposal>, CatalogError>;
+    /// Every transfer, oldest first.
+    fn transfers(&self) -> Result<Vec<crate::domain::disposal::Transfer>, CatalogError>;
+    /// A transfer by id.
+    fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposal::Transfer>, CatalogError>;
     /// Records due on or before `until`, by due date then id.
     fn due_until(
         &self,

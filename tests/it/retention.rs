@@ -266,3 +266,182 @@ fn what_is_due_its_final_action_and_the_holds_that_stop_it() {
     );
     assert_journal_follows_its_schema(&data);
 }
+
+#[test]
+fn reviews_transfers_and_shortened_rules_are_decided_and_journaled() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let archivist = new_token(&server, &token, "archivist", "archives");
+    let agent = new_token(&server, &token, "agent", "guichet");
+    let temporary = created(
+        deposit(
+            &server,
+            &agent,
+            b"Arrete temporaire de circulation",
+            "t.txt",
+            &json!({"node": "ADM-ART", "date": years_ago(6)}),
+        )
+        .unwrap(),
+    );
+    let kept = created(
+        deposit(
+            &server,
+            &agent,
+            b"Deliberation sur le budget",
+            "k.txt",
+            &json!({"node": "ADM-DEL", "date": years_ago(11)}),
+        )
+        .unwrap(),
+    );
+    let invoice = created(
+        deposit(
+            &server,
+            &agent,
+            b"Facture",
+            "f.txt",
+            &json!({"node": "FIN-FAC", "date": years_ago(7)}),
+        )
+        .unwrap(),
+    );
+    let reference = |r: &Value| r["reference"].as_str().unwrap().to_owned();
+    let action_of = |r: &Value| {
+        due(&server, &archivist, None)
+            .into_iter()
+            .find(|d| d["reference"] == r["reference"])
+            .map(|d| d["final_action"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(action_of(&temporary).as_deref(), Some("review"));
+    assert_eq!(action_of(&kept).as_deref(), Some("keep"));
+    assert_eq!(action_of(&invoice), None, "not due for three more years");
+
+    // The archivist decides what becomes of a record whose rule says review.
+    let review = |who: &str, r: &Value, body: Value| {
+        post_json(
+            &server.url(&format!("/api/v1/records/{}/review", reference(r))),
+            who,
+            &body,
+        )
+    };
+    assert_eq!(
+        review(&agent, &temporary, json!({"decision": "destroy", "reason": "r"})).status,
+        403
+    );
+    assert_eq!(
+        review(&archivist, &temporary, json!({"decision": "burn", "reason": "r"})).status,
+        422
+    );
+    assert_eq!(
+        review(&archivist, &temporary, json!({"decision": "destroy"})).status,
+        422
+    );
+    let a = review(&archivist, &kept, json!({"decision": "destroy", "reason": "r"}));
+    assert_eq!(
+        (a.status, a.json()["error"]["details"]["field"].as_str()),
+        (422, Some("record"))
+    );
+    let a = review(
+        &archivist,
+        &temporary,
+        json!({"decision": "destroy", "reason": "sans intérêt historique"}),
+    );
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let r = a.json();
+    assert_eq!(
+        (
+            r["retention"]["final_action"].as_str(),
+            r["retention"]["review"]["decision"].as_str()
+        ),
+        (Some("destroy"), Some("destroy"))
+    );
+    assert_eq!(action_of(&temporary).as_deref(), Some("destroy"));
+
+    // Destroy goes to a disposal, keep to a transfer.
+    let disposal = created(post_json(&server.url("/api/v1/disposals"), &archivist, &json!({})));
+    assert_eq!(disposal["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(disposal["lines"][0]["reference"], temporary["reference"]);
+    let transfer = created(post_json(&server.url("/api/v1/transfers"), &archivist, &json!({})));
+    assert_eq!(transfer["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(transfer["lines"][0]["reference"], kept["reference"]);
+    let again = post_json(
+        &server.url("/api/v1/transfers"),
+        &archivist,
+        &json!({"records": [reference(&kept)]}),
+    );
+    assert_eq!(again.status, 422);
+    assert!(
+        again.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already in transfer")
+    );
+    assert_eq!(
+        get(
+            &server.url(&format!("/api/v1/transfers/{}", transfer["id"])),
+            &archivist
+        )
+        .json()["count"],
+        1
+    );
+
+    // A plan that shortens the invoices' DUA makes one due: it needs an
+    // explicit confirmation and a reason, journaled.
+    let plan = include_str!("../../retention-policies/communes-fr.toml");
+    let shorter = plan.replacen(
+        "id = \"FACTURES\"\nduration = \"P10Y\"",
+        "id = \"FACTURES\"\nduration = \"P5Y\"",
+        1,
+    );
+    let dry = put_plan(&server, &archivist, &shorter, true).json();
+    assert_eq!(dry["impact"]["shortened"], 1);
+    let refused = put_plan(&server, &archivist, &shorter, false);
+    assert_eq!(
+        (refused.status, refused.error_code().as_str()),
+        (409, "plan_shortens_retention")
+    );
+    assert_eq!(refused.json()["error"]["details"]["shortened"], 1);
+    let url = |q: &str| server.url(&format!("/api/v1/plan?{q}"));
+    let put = |q: &str| {
+        request(
+            "PUT",
+            &url(q),
+            &archivist,
+            &[],
+            Some(("application/toml", shorter.as_bytes())),
+        )
+        .unwrap()
+    };
+    assert_eq!(put("confirm=true").status, 422, "a confirmation says why");
+    let ok = put("confirm=true&reason=d%C3%A9lib%C3%A9ration%202026-14");
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
+    assert_eq!(action_of(&invoice).as_deref(), Some("destroy"), "now due");
+    let events = get(&server.url("/api/v1/audit/events?after=0&limit=1000"), &token).json();
+    let published = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["kind"] == "plan.published")
+        .unwrap()
+        .clone();
+    assert_eq!(published["payload"]["reason"], "délibération 2026-14");
+    server.stop();
+    let file = tmp.path().join("plan.toml");
+    std::fs::write(&file, shorter.replacen("duration = \"P5Y\"", "duration = \"P3Y\"", 1)).unwrap();
+    let path = file.to_str().unwrap();
+    let o = cli(&data, &["plan", "publish", path]);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "shortening is refused without confirmation: {}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("due earlier"), "{}", stderr(&o));
+    let o = cli(&data, &["plan", "publish", path, "--confirm"]);
+    assert_eq!(o.status.code(), Some(2), "--confirm needs --reason");
+    let o = cli(
+        &data,
+        &["plan", "publish", path, "--confirm", "--reason", "nouvelle instruction"],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_journal_follows_its_schema(&data);
+}
