@@ -2,7 +2,7 @@
 #
 #   make run     build in release mode and serve on ./coffre-data
 #   make test    formatting, lints and every test (what CI runs)
-#   make bench   ingest and hashing benchmarks, written to BENCHMARKS.md
+#   make bench   ingest, hashing, search and retention benchmarks, written to BENCHMARKS.md
 #
 # `deps` installs what the tests and benchmarks need beyond the Rust
 # toolchain, from Debian's packages, so that both work on a fresh machine.
@@ -49,13 +49,14 @@ clippy:
 test: deps fmt clippy
 	$(CARGO) test
 
-# PostgreSQL is the baseline of the search benchmark, which starts its own
-# cluster on a Unix socket.
+# PostgreSQL is the baseline of the search and retention benchmarks, which
+# start their own cluster on a Unix socket.
 bench: deps
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	$(CARGO) bench --bench ingest
 	$(CARGO) bench --bench search
+	$(CARGO) bench --bench retention
 
 clean:
 	$(CARGO) clean

@@ -6,8 +6,12 @@
 //! PostgreSQL cluster on a Unix socket, and writes the search section of
 //! BENCHMARKS.md. Sizes: `COFFRE_BENCH_SEARCH_SIZES` (default 100000,1000000).
 
+#[path = "support/pg_cluster.rs"]
+mod pg_cluster;
 #[path = "support/report.rs"]
 mod report;
+
+use pg_cluster::Postgres;
 
 use chrono::{NaiveDate, Utc};
 use coffre::domain::record::{NodeCode, RecordId, Reference};
@@ -15,7 +19,7 @@ use coffre::domain::search::{IndexDocument, SearchQuery, SortOrder};
 use coffre::store::TextIndex;
 use coffre::store::index_tantivy::TantivyIndex;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -310,97 +314,6 @@ impl RssPeak {
     }
 }
 
-// ---- PostgreSQL -----------------------------------------------------------
-
-struct Postgres {
-    data: PathBuf,
-    bin: PathBuf,
-    socket: PathBuf,
-}
-
-impl Postgres {
-    fn start(root: &Path) -> Option<Postgres> {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()?
-            .filter_map(Result::ok)
-            .map(|e| e.path().join("bin"))
-            .filter(|p| p.join("initdb").exists())
-            .max()?;
-        let data = root.join("pg-data");
-        let socket = root.join("pg-socket");
-        let _ = std::fs::remove_dir_all(&data);
-        std::fs::create_dir_all(&socket).ok()?;
-        let chown = |p: &Path| Command::new("chown").args(["-R", "postgres:postgres"]).arg(p).status();
-        std::fs::create_dir_all(&data).ok()?;
-        chown(&data).ok()?;
-        chown(&socket).ok()?;
-        chown(root).ok()?;
-        let as_postgres = |args: &[&str]| {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .args(args)
-                .stdout(std::process::Stdio::null())
-                .status()
-                .map(|s| s.success())
-                .unwrap_or(false)
-        };
-        let initdb = bin.join("initdb");
-        if !as_postgres(&[
-            initdb.to_str()?,
-            "-D",
-            data.to_str()?,
-            "--encoding=UTF8",
-            "--locale=C.UTF-8",
-        ]) {
-            return None;
-        }
-        let options = format!(
-            "-p {PG_PORT} -k {} -c listen_addresses='' -c maintenance_work_mem=512MB -c shared_buffers=512MB -c fsync=off -c synchronous_commit=off",
-            socket.display()
-        );
-        let pg_ctl = bin.join("pg_ctl");
-        let log = root.join("pg.log");
-        if !as_postgres(&[
-            pg_ctl.to_str()?,
-            "-D",
-            data.to_str()?,
-            "-l",
-            log.to_str()?,
-            "-o",
-            &options,
-            "-w",
-            "start",
-        ]) {
-            return None;
-        }
-        Some(Postgres { data, bin, socket })
-    }
-
-    fn client(&self) -> Option<postgres::Client> {
-        postgres::Config::new()
-            .host_path(&self.socket)
-            .port(PG_PORT.parse().ok()?)
-            .user("postgres")
-            .dbname("postgres")
-            .connect(postgres::NoTls)
-            .ok()
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let pg_ctl = self.bin.join("pg_ctl");
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(pg_ctl)
-            .arg("-D")
-            .arg(&self.data)
-            .args(["-m", "fast", "stop"])
-            .stdout(std::process::Stdio::null())
-            .status();
-    }
-}
-
 struct Figures {
     load: Duration,
     size: u64,
@@ -589,7 +502,7 @@ fn main() {
         .collect();
     let root = std::env::temp_dir().join(format!("coffre-bench-search-{}", std::process::id()));
     std::fs::create_dir_all(&root).expect("bench folder");
-    let pg = Postgres::start(&root);
+    let pg = Postgres::start(&root, PG_PORT);
     if pg.is_none() {
         eprintln!("PostgreSQL could not be started (is the postgresql package installed?); its columns stay empty");
     }
