@@ -82,7 +82,11 @@ impl Archive {
     pub fn index_pending(&self, max_events: usize) -> Result<usize, ArchiveError> {
         let _one_indexer = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
         let from = self.index.applied()? + 1;
-        let (head, _) = self.journal.head();
+        // The index follows the catalog: the journal's head moves when an
+        // event is durable, a moment before the catalog shows it, and a
+        // record must be in the catalog to be indexed.
+        let (durable, _) = self.journal.head();
+        let head = durable.min(self.catalog.last_applied()?);
         if from > head {
             return Ok(0);
         }
@@ -90,6 +94,9 @@ impl Archive {
         let mut applied = 0;
         for event in self.journal.read_from(from)?.take(max_events) {
             let event = event?;
+            if event.seq > head {
+                break;
+            }
             match event.body() {
                 Ok(EventBody::RecordIngested { record, .. })
                 | Ok(EventBody::VersionAdded { record, .. })

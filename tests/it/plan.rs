@@ -715,7 +715,13 @@ fn a_node_moved_in_the_tree_is_searched_under_its_new_parent() {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("node={node} never found {expected} records");
+        let all = get(&server.url("/api/v1/search?q="), &token).json();
+        let record = get(&server.url("/api/v1/records/FIN-MAN-2026-000001"), &token).json();
+        panic!(
+            "node={node} never found {expected} records; q= finds {all}; record text {}; server log:\n{}",
+            record["text"],
+            server.log_text()
+        );
     };
     wait_for("FIN", 1);
     let moved = DEFAULT_PLAN.replacen(

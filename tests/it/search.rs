@@ -93,7 +93,11 @@ fn wait_indexed(server: &Server, token: &str, expected: u64) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    panic!("the index never reached {expected} records");
+    panic!(
+        "the index never reached {expected} records (last total {:?}); server log:\n{}",
+        search(server, token, "q=")["total"],
+        server.log_text()
+    );
 }
 
 fn deposit_corpus(server: &Server, token: &str) -> Vec<String> {
