@@ -77,13 +77,21 @@ fn options() -> ArchiveOptions {
 fn main() {
     let root = std::env::temp_dir().join(format!("coffre-bench-retention-{}", std::process::id()));
     std::fs::create_dir_all(&root).expect("bench folder");
-    let data = DataDir::new(root.join("data"));
-    Archive::init(&data, options(), Arc::new(SystemClock), coffre::policies::DEFAULT_PLAN).expect("init");
+    let data_path = root.join("data");
+    // A `DataDir` holds the directory's lock while it lives: this one goes
+    // with the archive `init` opened.
+    Archive::init(
+        &DataDir::new(&data_path),
+        options(),
+        Arc::new(SystemClock),
+        coffre::policies::DEFAULT_PLAN,
+    )
+    .expect("init");
 
     // The synthetic due index, applied at the journal's head.
     let started = Instant::now();
     {
-        let catalog = SledCatalog::open(&data.catalog_path()).expect("catalog");
+        let catalog = SledCatalog::open(&DataDir::new(&data_path).catalog_path()).expect("catalog");
         let head = catalog.last_applied().expect("head");
         let mut i = 0;
         while i < RECORDS {
@@ -101,7 +109,7 @@ fn main() {
     }
     let load = started.elapsed();
     eprintln!("due index of {RECORDS} records written in {load:?}");
-    let archive = Archive::open(&DataDir::new(root.join("data")), options(), Arc::new(SystemClock)).expect("open");
+    let archive = Archive::open(&DataDir::new(&data_path), options(), Arc::new(SystemClock)).expect("open");
     let actor = Actor::command_line();
 
     let pg = Postgres::start(&root, PG_PORT);
@@ -134,8 +142,9 @@ fn main() {
         }
         std::io::Write::write_all(&mut writer, buf.as_bytes()).expect("copy data");
         writer.finish().expect("copy end");
-        c.batch_execute("CREATE INDEX due_by_date ON due (due, id); VACUUM ANALYZE due")
+        c.batch_execute("CREATE INDEX due_by_date ON due (due, id)")
             .expect("index");
+        c.batch_execute("VACUUM ANALYZE due").expect("vacuum");
         eprintln!("PostgreSQL loaded in {:?}", started.elapsed());
     } else {
         eprintln!("PostgreSQL could not be started; its column stays empty");
