@@ -17,6 +17,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::time::Duration;
 
 /// The largest `metadata` part accepted: descriptive metadata is small.
 const METADATA_PART_MAX: usize = 1024 * 1024;
@@ -68,6 +69,39 @@ fn filename_of(field: &Field) -> Result<Option<String>, ApiError> {
     Ok(cd.get_filename().map(str::to_owned))
 }
 
+/// How often a multipart stream is polled again while it waits.
+const REPOLL: Duration = Duration::from_secs(1);
+
+/// How long a client may send nothing in the middle of a body.
+const IDLE_MAX: Duration = Duration::from_secs(120);
+
+/// The next item of a multipart stream (the parts, or a part's chunks).
+/// The stream is polled again every [`REPOLL`]: an actix-multipart field
+/// can miss a wake-up when its data is already buffered (seen under load:
+/// the whole body received, the handler parked for ever), and a timer turns
+/// that into a short delay. A client silent for [`IDLE_MAX`] gets 408.
+async fn next_item<S>(stream: &mut S) -> Result<Option<S::Item>, ApiError>
+where
+    S: futures_util::Stream + Unpin,
+{
+    let mut idle = Duration::ZERO;
+    loop {
+        match actix_web::rt::time::timeout(REPOLL, stream.next()).await {
+            Ok(item) => return Ok(item),
+            Err(_) => {
+                idle += REPOLL;
+                if idle >= IDLE_MAX {
+                    return Err(ApiError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "upload_timeout",
+                        format!("the client sent nothing for {} seconds", IDLE_MAX.as_secs()),
+                    ));
+                }
+            }
+        }
+    }
+}
+
 /// Reads what the network side of an upload hands over.
 struct ChannelReader {
     queue: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
@@ -105,7 +139,16 @@ async fn stage_part(archive: &Data<Archive>, field: &mut Field) -> Result<Box<dy
     let limit = archive.max_upload();
     let mut received: u64 = 0;
     let mut refused: Option<ApiError> = None;
-    while let Some(chunk) = field.next().await {
+    loop {
+        let chunk = match next_item(field).await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(timeout) => {
+                let _ = sender.send(Err(io::Error::other("the client stopped sending"))).await;
+                refused = Some(timeout);
+                break;
+            }
+        };
         match chunk {
             Ok(bytes) => {
                 received += bytes.len() as u64;
@@ -156,7 +199,7 @@ async fn drain(mut field: Field, payload: &mut Multipart) {
 
 async fn read_small_part(field: &mut Field) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
-    while let Some(chunk) = field.next().await {
+    while let Some(chunk) = next_item(field).await? {
         let chunk = chunk.map_err(multipart_error)?;
         if out.len() + chunk.len() > METADATA_PART_MAX {
             return Err(ApiError::bad_request(
@@ -193,7 +236,7 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
     };
     let mut seen = 0usize;
     loop {
-        let next = match payload.try_next().await {
+        let next = match next_item(&mut payload).await?.transpose() {
             Ok(next) => next,
             // A body that ends before its first part is an empty form.
             Err(MultipartError::Incomplete) if seen == 0 => {
