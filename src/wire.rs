@@ -782,6 +782,19 @@ pub struct StartEventDto {
     pub node: Option<String>,
 }
 
+/// A line of a disposal or transfer, as listed.
+fn line_json(l: &crate::domain::disposal::DisposalLine) -> serde_json::Value {
+    serde_json::json!({
+        "reference": l.reference.as_str(), "node": l.node.as_str(), "date": l.date.to_string(),
+        "due": l.due.to_string(), "rule": l.rule, "dua": l.duration, "bytes": l.size(),
+    })
+}
+
+/// A record a proposal left out, and why.
+fn exclusion_json(e: &crate::domain::disposal::Exclusion) -> serde_json::Value {
+    serde_json::json!({"reference": e.reference.as_str(), "reason": e.reason})
+}
+
 /// A disposal and where it stands.
 #[derive(Serialize, ToSchema)]
 pub struct DisposalDto {
@@ -830,21 +843,8 @@ impl From<&crate::domain::disposal::Disposal> for DisposalDto {
             proposed_by: d.proposed_by.clone(),
             count: d.lines.len(),
             bytes: d.lines.iter().map(|l| l.size()).sum(),
-            lines: d
-                .lines
-                .iter()
-                .map(|l| {
-                    json!({
-                        "reference": l.reference.as_str(), "node": l.node.as_str(), "date": l.date.to_string(),
-                        "due": l.due.to_string(), "rule": l.rule, "dua": l.duration, "bytes": l.size(),
-                    })
-                })
-                .collect(),
-            excluded: d
-                .excluded
-                .iter()
-                .map(|e| json!({"reference": e.reference.as_str(), "reason": e.reason}))
-                .collect(),
+            lines: d.lines.iter().map(line_json).collect(),
+            excluded: d.excluded.iter().map(exclusion_json).collect(),
             visa: d.visa.as_ref().map(|v| {
                 json!({
                     "reference": v.reference, "signer": v.signer, "date": v.date.to_string(),
@@ -865,7 +865,7 @@ impl From<&crate::domain::disposal::Disposal> for DisposalDto {
     }
 }
 
-/// `POST /disposals` body.
+/// `POST /disposals` and `POST /transfers` body.
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDisposalDto {
@@ -922,7 +922,6 @@ pub struct TransferDto {
 
 impl From<&crate::domain::disposal::Transfer> for TransferDto {
     fn from(t: &crate::domain::disposal::Transfer) -> Self {
-        use serde_json::json;
         TransferDto {
             id: t.id,
             state: "proposed".into(),
@@ -932,21 +931,18 @@ impl From<&crate::domain::disposal::Transfer> for TransferDto {
             proposed_by: t.proposed_by.clone(),
             count: t.lines.len(),
             bytes: t.lines.iter().map(|l| l.size()).sum(),
-            lines: t
-                .lines
-                .iter()
-                .map(|l| {
-                    json!({
-                        "reference": l.reference.as_str(), "node": l.node.as_str(), "date": l.date.to_string(),
-                        "due": l.due.to_string(), "rule": l.rule, "dua": l.duration, "bytes": l.size(),
-                    })
-                })
-                .collect(),
-            excluded: t
-                .excluded
-                .iter()
-                .map(|e| json!({"reference": e.reference.as_str(), "reason": e.reason}))
-                .collect(),
+            lines: t.lines.iter().map(line_json).collect(),
+            excluded: t.excluded.iter().map(exclusion_json).collect(),
+        }
+    }
+}
+
+impl From<NewDisposalDto> for crate::archive::ProposalRequest {
+    fn from(d: NewDisposalDto) -> Self {
+        crate::archive::ProposalRequest {
+            at: d.at,
+            node: d.node,
+            records: d.records,
         }
     }
 }

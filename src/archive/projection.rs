@@ -126,6 +126,22 @@ impl Projector {
         self.catalog.apply(event.seq, writes).map_err(|e| e.to_string())
     }
 
+    /// The proposal's event in the history of each record it lists.
+    fn note_in_histories(
+        &self,
+        lines: &[crate::domain::disposal::DisposalLine],
+        entry: &HistoryEntry,
+    ) -> Result<Vec<CatalogWrite>, String> {
+        let mut writes = Vec::new();
+        for line in lines {
+            if let Some(mut record) = self.catalog.record(&line.record).map_err(|e| e.to_string())? {
+                record.history.push(entry.clone());
+                writes.push(CatalogWrite::PutRecord(Box::new(record)));
+            }
+        }
+        Ok(writes)
+    }
+
     fn disposal(&self, id: u64) -> Result<Disposal, String> {
         self.catalog
             .disposal(id)
@@ -333,13 +349,7 @@ impl Projector {
                 lines,
                 excluded,
             } => {
-                let mut writes = Vec::new();
-                for line in &lines {
-                    if let Some(mut record) = self.catalog.record(&line.record).map_err(|e| e.to_string())? {
-                        record.history.push(entry.clone());
-                        writes.push(CatalogWrite::PutRecord(Box::new(record)));
-                    }
-                }
+                let mut writes = self.note_in_histories(&lines, &entry)?;
                 writes.push(CatalogWrite::PutDisposal(Box::new(Disposal {
                     id: event.seq,
                     at,
@@ -360,13 +370,7 @@ impl Projector {
                 lines,
                 excluded,
             } => {
-                let mut writes = Vec::new();
-                for line in &lines {
-                    if let Some(mut record) = self.catalog.record(&line.record).map_err(|e| e.to_string())? {
-                        record.history.push(entry.clone());
-                        writes.push(CatalogWrite::PutRecord(Box::new(record)));
-                    }
-                }
+                let mut writes = self.note_in_histories(&lines, &entry)?;
                 writes.push(CatalogWrite::PutTransfer(Box::new(Transfer {
                     id: event.seq,
                     at,

@@ -3,7 +3,7 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::archive::{Archive, ArchiveError, ProposalRequest, VisaRequest};
+use crate::archive::{Archive, ArchiveError, VisaRequest};
 use crate::documents;
 use crate::wire::{DisposalDto, NewDisposalDto, VisaDto};
 use actix_web::HttpResponse;
@@ -19,12 +19,7 @@ pub async fn propose(
     archive: Data<Archive>,
     body: Json<NewDisposalDto>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let request = ProposalRequest {
-        at: body.at,
-        node: body.node,
-        records: body.records,
-    };
+    let request = body.into_inner().into();
     let disposal = web::block(move || archive.propose_disposal(&caller.0, request)).await??;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/disposals/{}", disposal.id)))
@@ -153,12 +148,7 @@ pub async fn propose_transfer(
     archive: Data<Archive>,
     body: Json<NewDisposalDto>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let request = ProposalRequest {
-        at: body.at,
-        node: body.node,
-        records: body.records,
-    };
+    let request = body.into_inner().into();
     let transfer = web::block(move || archive.propose_transfer(&caller.0, request)).await??;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/transfers/{}", transfer.id)))
