@@ -83,11 +83,6 @@ fn ubl(number: &str, supplier: &str, total: &str) -> String {
     )
 }
 
-fn created(a: Answer) -> serde_json::Value {
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
-    a.json()
-}
-
 #[test]
 fn invoices_and_known_texts_are_classified_and_the_rest_refused_with_candidates() {
     let Fresh { tmp, data, token } = fresh_archive();

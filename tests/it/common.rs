@@ -381,3 +381,19 @@ pub fn assert_journal_follows_its_schema(data: &Path) {
     }
     assert!(kinds.contains("plan.published"), "{kinds:?}");
 }
+
+/// The date `n` years before today, `YYYY-MM-DD`.
+pub fn years_ago(n: i32) -> String {
+    use chrono::Datelike;
+    let today = chrono::Utc::now().date_naive();
+    today
+        .with_year(today.year() - n)
+        .unwrap_or_else(|| today - chrono::Duration::days(365 * n as i64))
+        .to_string()
+}
+
+/// The JSON of a 201 answer, after checking that it is one.
+pub fn created(a: Answer) -> Value {
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    a.json()
+}

@@ -6,23 +6,9 @@
 //! integrity check passes.
 
 use crate::common::*;
-use chrono::{Datelike, Utc};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
-
-fn years_ago(n: i32) -> String {
-    let today = Utc::now().date_naive();
-    today
-        .with_year(today.year() - n)
-        .unwrap_or_else(|| today - chrono::Duration::days(365 * n as i64))
-        .to_string()
-}
-
-fn created(a: Answer) -> Value {
-    assert!(a.status == 201, "{} {}", a.status, String::from_utf8_lossy(&a.body));
-    a.json()
-}
 
 fn blob_path(data: &Path, content: &[u8]) -> std::path::PathBuf {
     let hex = sha256_hex(content);

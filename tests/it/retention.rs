@@ -2,21 +2,8 @@
 //! legal holds that stop records whatever their dates.
 
 use crate::common::*;
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use serde_json::{Value, json};
-
-fn years_ago(n: i32) -> String {
-    let today = Utc::now().date_naive();
-    today
-        .with_year(today.year() - n)
-        .unwrap_or_else(|| today - chrono::Duration::days(365 * n as i64))
-        .to_string()
-}
-
-fn created(a: Answer) -> Value {
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
-    a.json()
-}
 
 fn due(server: &Server, token: &str, at: Option<&str>) -> Vec<Value> {
     let url = match at {
