@@ -34,6 +34,54 @@ pub struct Config {
     pub max_upload: u64,
     /// Whether images and scanned PDFs are read by OCR (tesseract).
     pub ocr: bool,
+    /// When the server seals the journal.
+    pub seal: SealSchedule,
+}
+
+/// When the server seals the journal: after `every_events` events, or once
+/// `every` has passed since the last seal with anything new to seal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealSchedule {
+    /// Events that make a seal due.
+    pub every_events: u64,
+    /// Time that makes a seal due.
+    pub every: std::time::Duration,
+}
+
+/// Events between seals unless configured.
+pub const DEFAULT_SEAL_EVERY_EVENTS: u64 = 1000;
+/// Minutes between seals unless configured.
+pub const DEFAULT_SEAL_EVERY_MINUTES: u64 = 60;
+
+impl Default for SealSchedule {
+    fn default() -> Self {
+        SealSchedule {
+            every_events: DEFAULT_SEAL_EVERY_EVENTS,
+            every: std::time::Duration::from_secs(DEFAULT_SEAL_EVERY_MINUTES * 60),
+        }
+    }
+}
+
+impl SealSchedule {
+    /// Checks raw values (both at least 1).
+    pub fn new(every_events: u64, every_minutes: u64) -> Result<Self, ConfigError> {
+        if every_events == 0 {
+            return Err(ConfigError {
+                field: "seal-every-events",
+                problem: "must be at least 1".into(),
+            });
+        }
+        if every_minutes == 0 {
+            return Err(ConfigError {
+                field: "seal-every-minutes",
+                problem: "must be at least 1".into(),
+            });
+        }
+        Ok(SealSchedule {
+            every_events,
+            every: std::time::Duration::from_secs(every_minutes.saturating_mul(60)),
+        })
+    }
 }
 
 impl Config {
@@ -58,6 +106,7 @@ impl Config {
             listen,
             max_upload,
             ocr,
+            seal: SealSchedule::default(),
         })
     }
 

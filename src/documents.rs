@@ -174,3 +174,49 @@ pub fn certificate(disposal: &Disposal) -> Option<Value> {
         },
     }))
 }
+
+/// The accusé de dépôt for people: what was deposited, when, by whom, and
+/// how to check it (the proof itself is in the JSON form).
+pub fn attestation_html(attestation: &crate::archive::seals::Attestation) -> String {
+    let a = attestation;
+    let row = |label: &str, value: &str| format!("<tr><th>{}</th><td>{}</td></tr>\n", html(label), html(value));
+    let mut rows = String::new();
+    rows.push_str(&row("Référence", &a.reference));
+    rows.push_str(&row("Intitulé", &a.title));
+    rows.push_str(&row("Nœud du plan de classement", &a.node));
+    rows.push_str(&row("Version", &a.version.to_string()));
+    rows.push_str(&row("Fichier déposé", a.filename.as_deref().unwrap_or("—")));
+    rows.push_str(&row("Empreinte SHA-256", &a.sha256));
+    rows.push_str(&row("Taille (octets)", &a.size.to_string()));
+    rows.push_str(&row("Format", &a.media_type));
+    rows.push_str(&row("Déposé le (UTC)", &format_time(&a.deposited_at)));
+    rows.push_str(&row("Déposant", &a.depositor));
+    rows.push_str(&row(
+        "Événement du journal (seq)",
+        &(a.event.leaf_index + 1).to_string(),
+    ));
+    rows.push_str(&row("Feuille de l'arbre de Merkle", &a.event.leaf_hash.hex()));
+    rows.push_str(&row(
+        "Scellement",
+        &format!(
+            "n° {} du {} : {} événements, racine {}",
+            a.seal.seq,
+            format_time(&a.seal.sealed_at),
+            a.seal.tree_size,
+            a.seal.root.hex()
+        ),
+    ));
+    rows.push_str(&row("Clé publique Ed25519 du scellement", &a.seal.public_key));
+    rows.push_str(&row("Signature", &a.seal.signature));
+    rows.push_str(&row("Archive", &a.archive));
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Accusé de dépôt {reference}</title>\
+         <style>body{{font-family:sans-serif;margin:2em}}th{{text-align:left;padding-right:1em;vertical-align:top}}\
+         td{{font-family:monospace;word-break:break-all}}</style></head><body>\n\
+         <h1>Accusé de dépôt</h1>\n<p>Le document ci-dessous a été versé dans le système d'archivage électronique. \
+         L'événement de dépôt est inscrit au journal chaîné, dont l'arbre de Merkle a été scellé et signé ; \
+         la preuve d'inclusion (forme JSON de cet accusé) permet à quiconque de le vérifier avec SHA-256 et la clé publique.</p>\n\
+         <table>\n{rows}</table>\n</body></html>\n",
+        reference = html(&a.reference),
+    )
+}

@@ -159,3 +159,40 @@ pub fn spawn_indexer(
         }
     })
 }
+
+/// How often the sealer looks at the journal.
+const SEAL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Seals the journal on its own thread whenever `schedule` says a seal is
+/// due, and once more when `stop` is set if anything happened since.
+pub fn spawn_sealer(
+    archive: Arc<Archive>,
+    schedule: crate::config::SealSchedule,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("sealer".into()).spawn(move || {
+        let started = chrono::Utc::now();
+        loop {
+            let stopping = stop.load(Ordering::Relaxed);
+            let head = archive.journal_head();
+            let (sealed, sealed_at) = match archive.latest_seal() {
+                Ok(Some(seal)) => (seal.seq, seal.sealed_at),
+                Ok(None) => (0, started),
+                Err(e) => {
+                    tracing::error!(error = %e, "reading the latest seal failed");
+                    (head, chrono::Utc::now())
+                }
+            };
+            let since = head.saturating_sub(sealed);
+            let age = (chrono::Utc::now() - sealed_at).to_std().unwrap_or_default();
+            let due = since >= schedule.every_events || (since > 0 && (stopping || age >= schedule.every));
+            if due && let Err(e) = archive.seal(&Actor::system()) {
+                tracing::error!(error = %e, "sealing the journal failed");
+            }
+            if stopping {
+                return;
+            }
+            std::thread::sleep(SEAL_POLL);
+        }
+    })
+}

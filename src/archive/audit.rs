@@ -103,12 +103,16 @@ fn check_integrity(
     let projector = Projector::new(Arc::clone(&expected), Arc::clone(blobs));
     let mut uses = BlobUses::default();
     let mut projection_failures = Vec::new();
+    let mut seals = crate::domain::seal::JournalSealCheck::new();
     progress.begin("journal", 0);
     let scan = audit_scan(journal_dir, &mut |event| {
         if through.is_some_and(|t| event.seq > t) {
             return;
         }
         uses.note(event);
+        if let Some(reason) = seals.note(event) {
+            projection_failures.push(IntegrityFailure::Seal { seq: event.seq, reason });
+        }
         if let Err(reason) = projector.apply(event) {
             projection_failures.push(IntegrityFailure::JournalEvent {
                 seq: event.seq,
@@ -118,6 +122,7 @@ fn check_integrity(
         progress.advance(1);
     })?;
     report.events_checked = scan.events;
+    report.seals_checked = seals.seals;
     report.through_seq = through.map_or(scan.last_seq, |t| t.min(scan.last_seq));
     report.failures.extend(
         scan.failures

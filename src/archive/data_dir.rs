@@ -9,6 +9,8 @@
 //! journal/      the event log (the truth)
 //! catalog/      sled catalog (a view; deletable)
 //! index/        tantivy full-text index (a view; deletable)
+//! merkle/       the journal's Merkle tree, level by level (a view; deletable)
+//! keys/         the seal key's secret (mode 0600; back it up with the archive)
 //! ```
 
 use super::ArchiveError;
@@ -67,6 +69,16 @@ impl DataDir {
     /// Where the full-text index lives.
     pub fn index_path(&self) -> PathBuf {
         self.path.join("index")
+    }
+
+    /// Where the journal's Merkle tree lives (a view).
+    pub fn merkle_path(&self) -> PathBuf {
+        self.path.join("merkle")
+    }
+
+    /// Where the seal key lives (owner-readable only).
+    pub fn keys_path(&self) -> PathBuf {
+        self.path.join("keys")
     }
 
     /// Creates the folder.

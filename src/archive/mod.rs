@@ -13,6 +13,7 @@ mod plan;
 mod projection;
 mod records;
 mod retention;
+pub mod seals;
 mod search;
 mod tokens;
 
@@ -29,11 +30,15 @@ use crate::domain::clock::Clock;
 use crate::domain::event::{EventBody, EventDraft};
 use crate::domain::record::InvalidInput;
 use crate::domain::role::{Permission, Role};
+use crate::domain::seal::SealKey;
 use crate::store::blob_fs::FsBlobStore;
 use crate::store::catalog_sled::SledCatalog;
 use crate::store::index_tantivy::TantivyIndex;
 use crate::store::journal::FileJournal;
-use crate::store::{BlobError, BlobStore, Catalog, CatalogError, IndexError, Journal, JournalError, TextIndex};
+use crate::store::merkle_files::FileTree;
+use crate::store::{
+    BlobError, BlobStore, Catalog, CatalogError, IndexError, Journal, JournalError, MerkleTree, TextIndex,
+};
 use projection::Projector;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -180,6 +185,9 @@ pub enum ArchiveError {
     /// A catalog failure.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// No seal covers what a proof was asked for yet.
+    #[error("no seal covers {0} yet: seal the journal first (`coffre audit seal`, POST /audit/seals)")]
+    NotSealed(String),
     /// A search query that cannot be understood.
     #[error("malformed query: {0}")]
     BadQuery(String),
@@ -289,6 +297,14 @@ pub struct Archive {
     /// The classification plan in force. Deposits hold it for reading while
     /// they are checked and journaled; a publication holds it for writing.
     plan: RwLock<Option<Arc<PublishedPlan>>>,
+    /// The journal's Merkle tree (a view the journal's writer keeps in step).
+    tree: Arc<dyn MerkleTree>,
+    /// The key that signs seals.
+    seal_key: SealKey,
+    /// The archive's id, from its first event.
+    archive_id: String,
+    /// One seal at a time.
+    seal_lock: Mutex<()>,
 }
 
 /// What `init` did.
@@ -318,17 +334,7 @@ impl Archive {
         // A plan that does not pass its checks creates nothing.
         check_plan(policies)?;
         data_dir.create()?;
-        let archive = Archive::open_stores(data_dir.clone(), options, clock)?;
-        if archive.journal.head().0 == 0 {
-            let mut id = [0u8; 16];
-            getrandom::fill(&mut id).map_err(|e| ArchiveError::Internal(format!("random source: {e}")))?;
-            archive
-                .journal
-                .append(Actor::system().draft(EventBody::ArchiveInitialized {
-                    format: data_dir::DATA_FORMAT,
-                    archive_id: hex::encode(id),
-                }))?;
-        }
+        let archive = Archive::open_stores(data_dir.clone(), options, clock, true)?;
         if archive.catalog.plan_versions()?.is_empty() {
             archive.publish_plan(&Actor::system(), policies, false, None)?;
         }
@@ -343,7 +349,7 @@ impl Archive {
         if !data_dir.is_initialised() {
             return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
         }
-        Archive::open_stores(data_dir.clone(), options, clock)
+        Archive::open_stores(data_dir.clone(), options, clock, false)
     }
 
     /// Deletes the catalog and rebuilds it from the journal (and the
@@ -358,15 +364,27 @@ impl Archive {
             std::fs::remove_dir_all(&catalog)?;
         }
         tracing::info!("catalog deleted; rebuilding it from the journal");
-        Archive::open_stores(data_dir.clone(), options, clock)
+        Archive::open_stores(data_dir.clone(), options, clock, false)
     }
 
-    fn open_stores(data_dir: DataDir, options: ArchiveOptions, clock: Arc<dyn Clock>) -> Result<Self, ArchiveError> {
+    /// Opens every store and brings the views up to the journal. `new`: an
+    /// empty journal gets its first event (`archive.initialized`).
+    fn open_stores(
+        data_dir: DataDir,
+        options: ArchiveOptions,
+        clock: Arc<dyn Clock>,
+        new: bool,
+    ) -> Result<Self, ArchiveError> {
         data_dir.lock()?;
         let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data_dir.blobs_path())?);
         let catalog: Arc<dyn Catalog> = Arc::new(SledCatalog::open(&data_dir.catalog_path())?);
         let projector = Arc::new(Projector::new(Arc::clone(&catalog), Arc::clone(&blobs)));
-        let (journal, recovery) = FileJournal::open(&data_dir.journal_path(), Arc::clone(&clock), projector.clone())?;
+        let tree: Arc<dyn MerkleTree> = Arc::new(FileTree::open(&data_dir.merkle_path())?);
+        let views = Arc::new(seals::JournalViews {
+            projector: Arc::clone(&projector),
+            tree: Arc::clone(&tree),
+        });
+        let (journal, recovery) = FileJournal::open(&data_dir.journal_path(), Arc::clone(&clock), views)?;
         if recovery.cut_bytes > 0 {
             tracing::warn!(
                 bytes = recovery.cut_bytes,
@@ -397,6 +415,27 @@ impl Archive {
             tracing::info!(replayed, head, "catalog caught up with the journal");
             catalog.flush()?;
         }
+        seals::catch_up_tree(tree.as_ref(), &journal, catalog.latest_seal()?.as_ref())?;
+        if new && head == 0 {
+            let mut id = [0u8; 16];
+            getrandom::fill(&mut id).map_err(|e| ArchiveError::Internal(format!("random source: {e}")))?;
+            journal.append(Actor::system().draft(EventBody::ArchiveInitialized {
+                format: data_dir::DATA_FORMAT,
+                archive_id: hex::encode(id),
+            }))?;
+        }
+        let archive_id = match journal.read_from(1)?.next() {
+            Some(first) => match first?.body() {
+                Ok(EventBody::ArchiveInitialized { archive_id, .. }) => archive_id,
+                _ => {
+                    return Err(ArchiveError::Internal(
+                        "the journal does not start with archive.initialized".into(),
+                    ));
+                }
+            },
+            None => return Err(ArchiveError::NotInitialised(data_dir.path().to_owned())),
+        };
+        let seal_key = seals::load_or_create_key(&data_dir.keys_path(), &journal, &Actor::system())?;
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let index: Arc<dyn TextIndex> = Arc::new(TantivyIndex::open(&data_dir.index_path())?);
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
@@ -413,6 +452,10 @@ impl Archive {
             index_lock: Mutex::new(()),
             plan: RwLock::new(plan),
             disposal_lock: Mutex::new(()),
+            tree,
+            seal_key,
+            archive_id,
+            seal_lock: Mutex::new(()),
         };
         // Archives created before plans were published get the default one,
         // so that every deposit is checked against a plan.

@@ -184,7 +184,25 @@ impl Projector {
             kind: event.kind.clone(),
         };
         Ok(match body {
-            EventBody::ArchiveInitialized { .. } | EventBody::AuditVerified { .. } => Vec::new(),
+            EventBody::ArchiveInitialized { .. }
+            | EventBody::AuditVerified { .. }
+            | EventBody::SealKeyCreated { .. } => Vec::new(),
+            EventBody::JournalSealed {
+                tree_size,
+                root,
+                sealed_at,
+                public_key,
+                signature,
+                timestamp,
+            } => vec![CatalogWrite::PutSeal(Box::new(crate::domain::seal::Seal {
+                seq: event.seq,
+                tree_size,
+                root,
+                sealed_at,
+                public_key,
+                signature,
+                timestamp,
+            }))],
             EventBody::TokenCreated {
                 token_sha256,
                 role,

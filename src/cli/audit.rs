@@ -1,8 +1,9 @@
-//! `coffre audit verify` and `coffre audit log`.
+//! `coffre audit ...`: integrity checks, the journal, seals and proofs.
 
 use super::{Context, Failure, on_terminal, print_json};
-use crate::archive::{Progress, check_integrity_offline};
+use crate::archive::{Actor, Progress, check_integrity_offline};
 use crate::domain::event::format_time;
+use crate::domain::seal::public_key_pem;
 use crate::store::journal::read_events;
 use crate::wire::IntegrityReportDto;
 use clap::Subcommand;
@@ -26,6 +27,34 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Seal the journal now: sign the root of its Merkle tree.
+    Seal,
+    /// List the journal's seals.
+    Seals {
+        /// One JSON object per seal.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the public key that signs seals (hex, or PEM with --pem).
+    PublicKey {
+        /// As a PEM `PUBLIC KEY` block.
+        #[arg(long)]
+        pem: bool,
+    },
+    /// Every event of a record with its inclusion proof against the latest seal (JSON).
+    Proof {
+        /// Reference or id.
+        reference: String,
+    },
+    /// The consistency proof between two sealed tree sizes (JSON).
+    Consistency {
+        /// The older tree size.
+        #[arg(long)]
+        from: u64,
+        /// The newer tree size (the latest seal's by default).
+        #[arg(long)]
+        to: Option<u64>,
+    },
 }
 
 /// A progress bar on a terminal, nothing elsewhere.
@@ -47,6 +76,50 @@ pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
     match command {
         AuditCommand::Verify { json } => verify(ctx, json),
         AuditCommand::Log { after, json } => log(ctx, after, json),
+        AuditCommand::Seal => {
+            let archive = ctx.open()?;
+            let seal = archive.seal(&Actor::command_line())?;
+            println!(
+                "seal {}: {} events, root {}, signed by {}",
+                seal.seq, seal.tree_size, seal.root, seal.public_key
+            );
+            Ok(())
+        }
+        AuditCommand::Seals { json } => {
+            let archive = ctx.open()?;
+            for seal in archive.seals(&Actor::command_line())? {
+                if json {
+                    print_json(&seal)?;
+                } else {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        seal.seq,
+                        format_time(&seal.sealed_at),
+                        seal.tree_size,
+                        seal.root
+                    );
+                }
+            }
+            Ok(())
+        }
+        AuditCommand::PublicKey { pem } => {
+            let archive = ctx.open()?;
+            let key = archive.seal_public_key();
+            if pem {
+                print!("{}", public_key_pem(&key).map_err(|e| Failure::new(1, e.to_string()))?);
+            } else {
+                println!("{key}");
+            }
+            Ok(())
+        }
+        AuditCommand::Proof { reference } => {
+            let archive = ctx.open()?;
+            print_pretty(&archive.record_proof(&Actor::command_line(), &reference, false)?)
+        }
+        AuditCommand::Consistency { from, to } => {
+            let archive = ctx.open()?;
+            print_pretty(&archive.consistency_proof(&Actor::command_line(), from, to)?)
+        }
     }
 }
 
@@ -71,9 +144,10 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Failure> {
             println!("FAILED: {failure}");
         }
         println!(
-            "{} journal events through seq {}, {} blobs ({} bytes) re-hashed, {} records compared, {} unreferenced blobs: {}",
+            "{} journal events through seq {}, {} seals, {} blobs ({} bytes) re-hashed, {} records compared, {} unreferenced blobs: {}",
             report.events_checked,
             report.through_seq,
+            report.seals_checked,
             report.blobs_checked,
             report.bytes_checked,
             report.records_checked,
@@ -115,5 +189,12 @@ fn log(ctx: &Context, after: u64, json: bool) -> Result<(), Failure> {
             );
         }
     }
+    Ok(())
+}
+
+/// Prints a value as indented JSON.
+pub(super) fn print_pretty(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::new(1, format!("encoding JSON: {e}")))?;
+    println!("{text}");
     Ok(())
 }

@@ -80,9 +80,21 @@ pub enum Command {
     /// Transfers to the archives.
     #[command(subcommand)]
     Transfer(disposal::TransferCommand),
-    /// Integrity checks and the journal.
+    /// Integrity checks, the journal, seals and proofs.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// The accusé de dépôt of a record: what was deposited, when, by whom,
+    /// and its inclusion proof against a seal (JSON, or HTML with --html).
+    Attestation {
+        /// Reference or id.
+        reference: String,
+        /// The version (1 by default).
+        #[arg(long)]
+        version: Option<u32>,
+        /// As an HTML page.
+        #[arg(long)]
+        html: bool,
+    },
     /// Delete the catalog and rebuild it from the journal and the blobs.
     Rebuild,
     /// Bring the index up to date and extract text again where it failed or
@@ -99,6 +111,12 @@ pub struct ServeArgs {
     /// Largest accepted upload (e.g. 2GiB, 500MB).
     #[arg(long, env = "COFFRE_MAX_UPLOAD", default_value = DEFAULT_MAX_UPLOAD)]
     pub max_upload: String,
+    /// Seal the journal once this many events have followed the last seal.
+    #[arg(long, env = "COFFRE_SEAL_EVERY_EVENTS", default_value_t = crate::config::DEFAULT_SEAL_EVERY_EVENTS)]
+    pub seal_every_events: u64,
+    /// Seal the journal this many minutes after the last seal, if anything happened.
+    #[arg(long, env = "COFFRE_SEAL_EVERY_MINUTES", default_value_t = crate::config::DEFAULT_SEAL_EVERY_MINUTES)]
+    pub seal_every_minutes: u64,
 }
 
 /// `coffre token ...`
@@ -149,7 +167,8 @@ impl From<ArchiveError> for Failure {
             | E::HoldNotFound(_)
             | E::DisposalNotFound(_)
             | E::TransferNotFound(_)
-            | E::PlanVersionNotFound(_) => 2,
+            | E::PlanVersionNotFound(_)
+            | E::NotSealed(_) => 2,
             E::NotInitialised(_) | E::Busy(_) => 3,
             E::Unauthenticated
             | E::Forbidden { .. }
@@ -203,7 +222,10 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(args) => (args.listen.as_str(), args.max_upload.as_str()),
         _ => (DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD),
     };
-    let config = Config::new(cli.data.clone(), listen, max_upload, cli.ocr)?;
+    let mut config = Config::new(cli.data.clone(), listen, max_upload, cli.ocr)?;
+    if let Command::Serve(args) = &cli.command {
+        config.seal = crate::config::SealSchedule::new(args.seal_every_events, args.seal_every_minutes)?;
+    }
     let ctx = Context {
         config,
         clock: Arc::new(SystemClock),
@@ -234,6 +256,20 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Disposal(cmd) => disposal::run(&ctx, cmd),
         Command::Transfer(cmd) => disposal::run_transfer(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
+        Command::Attestation {
+            reference,
+            version,
+            html,
+        } => {
+            let archive = ctx.open()?;
+            let attestation = archive.attestation(&crate::archive::Actor::command_line(), &reference, version)?;
+            if html {
+                print!("{}", crate::documents::attestation_html(&attestation));
+                Ok(())
+            } else {
+                audit::print_pretty(&attestation)
+            }
+        }
         Command::Reindex => search::reindex(&ctx),
         Command::Rebuild => {
             let archive = Archive::rebuild(
@@ -281,7 +317,7 @@ fn serve(ctx: &Context) -> Result<(), Failure> {
         init(ctx)?;
     }
     let archive = Arc::new(ctx.open()?);
-    crate::http::serve(archive, ctx.config.listen, |addr| {
+    crate::http::serve(archive, &ctx.config, |addr| {
         println!("coffre: listening on http://{addr}");
         let _ = std::io::stdout().flush();
         tracing::info!(%addr, data = %dir.path().display(), "serving");

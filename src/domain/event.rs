@@ -319,6 +319,32 @@ pub enum EventBody {
         /// Failures found.
         failures: u64,
     },
+    /// The archive's seal key was created; seals name it by its public key.
+    #[serde(rename = "seal.key_created")]
+    SealKeyCreated {
+        /// The signature algorithm: `ed25519`.
+        algorithm: String,
+        /// The public key, 64 hex digits.
+        public_key: String,
+    },
+    /// The journal's Merkle tree was sealed: see `domain::seal`.
+    #[serde(rename = "journal.sealed")]
+    JournalSealed {
+        /// Leaves (events, seqs 1..=tree_size) the tree held.
+        tree_size: u64,
+        /// Its root.
+        root: Sha256,
+        /// When the statement was made (microseconds, UTC).
+        sealed_at: DateTime<Utc>,
+        /// The public key that signs, 64 hex digits.
+        public_key: String,
+        /// Ed25519 signature of the statement, 128 hex digits.
+        signature: String,
+        /// An RFC 3161 time-stamp token over the statement (DER, base64),
+        /// when a time-stamping authority is configured.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timestamp: Option<String>,
+    },
 }
 
 impl EventBody {
@@ -426,6 +452,13 @@ impl Event {
         let _ = write_canonical(&self.to_value(), &mut out);
         out.push(b'\n');
         out
+    }
+
+    /// The event's leaf in the journal's Merkle tree: SHA-256(0x00 ‖ its
+    /// journal line without `\n`).
+    pub fn leaf_hash(&self) -> Sha256 {
+        let line = self.to_line();
+        super::merkle::leaf_hash(line.strip_suffix(b"\n").unwrap_or(&line))
     }
 
     /// Decodes a journal line (without its `\n`) and checks that its hash is

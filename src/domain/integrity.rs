@@ -42,6 +42,13 @@ pub enum IntegrityFailure {
         /// What is wrong.
         reason: String,
     },
+    /// A journal seal does not hold (root, key or signature).
+    Seal {
+        /// The seq of the `journal.sealed` event.
+        seq: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// The catalog disagrees with the journal about a record.
     CatalogMismatch {
         /// The record.
@@ -75,6 +82,7 @@ impl fmt::Display for IntegrityFailure {
                 write!(f, "blob {blob} is missing; used by {}", uses(used_by))
             }
             IntegrityFailure::JournalEvent { seq, reason } => write!(f, "journal event seq {seq}: {reason}"),
+            IntegrityFailure::Seal { seq, reason } => write!(f, "the seal at seq {seq} {reason}"),
             IntegrityFailure::CatalogMismatch { reference, detail } => {
                 write!(f, "catalog differs from the journal for record {reference}: {detail}")
             }
@@ -89,6 +97,8 @@ pub struct IntegrityReport {
     pub events_checked: u64,
     /// The last seq covered.
     pub through_seq: u64,
+    /// Journal seals whose root and signature were checked.
+    pub seals_checked: u64,
     /// Blobs re-hashed.
     pub blobs_checked: u64,
     /// Bytes re-hashed.

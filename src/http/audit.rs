@@ -76,3 +76,112 @@ pub async fn verify_status(
     })?;
     Ok(HttpResponse::Ok().json(VerifyJobDto::from(view)))
 }
+
+/// Seals the journal now (or answers the last seal when nothing happened since).
+#[utoipa::path(post, path = "/api/v1/audit/seals", tag = "audit",
+    responses((status = 201, description = "the seal"), (status = 403)))]
+pub async fn seal(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse, ApiError> {
+    let seal = web::block(move || archive.seal(&caller.0)).await??;
+    Ok(HttpResponse::Created().json(seal))
+}
+
+/// Every seal of the journal, oldest first.
+#[utoipa::path(get, path = "/api/v1/audit/seals", tag = "audit",
+    responses((status = 200, description = "the seals"), (status = 403)))]
+pub async fn seals(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse, ApiError> {
+    let seals = web::block(move || archive.seals(&caller.0)).await??;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "seals": seals })))
+}
+
+/// The public key that signs seals: JSON, or PEM with `?format=pem`.
+#[utoipa::path(get, path = "/api/v1/audit/public-key", tag = "audit",
+    params(("format" = Option<String>, Query, description = "json (default) or pem")),
+    responses((status = 200, description = "the key")))]
+pub async fn public_key(
+    caller: Caller,
+    archive: Data<Archive>,
+    params: web::Query<FormatQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.require(Permission::ReadRecords, "read the seal key")?;
+    let key = archive.seal_public_key();
+    let pem = crate::domain::seal::public_key_pem(&key).map_err(ApiError::internal)?;
+    match params.format.as_deref() {
+        Some("pem") => Ok(HttpResponse::Ok().content_type("application/x-pem-file").body(pem)),
+        None | Some("json") => Ok(HttpResponse::Ok().json(serde_json::json!({
+            "archive": archive.archive_id(),
+            "algorithm": "ed25519",
+            "public_key": key,
+            "pem": pem,
+        }))),
+        Some(_) => Err(ApiError::bad_request("invalid_format", "format is json or pem")),
+    }
+}
+
+/// `?format=`.
+#[derive(Deserialize)]
+pub struct FormatQuery {
+    format: Option<String>,
+}
+
+/// Every event of a record with its inclusion proof against the latest seal.
+#[utoipa::path(get, path = "/api/v1/audit/proof/{ref}", tag = "audit",
+    params(("ref" = String, Path, description = "reference or id")),
+    responses((status = 200, description = "the proofs"), (status = 404), (status = 409, description = "not sealed yet")))]
+pub async fn proof(caller: Caller, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let proof = web::block(move || archive.record_proof(&caller.0, &key, false)).await??;
+    Ok(HttpResponse::Ok().json(proof))
+}
+
+/// `?from=&to=`.
+#[derive(Deserialize)]
+pub struct ConsistencyQuery {
+    from: u64,
+    to: Option<u64>,
+}
+
+/// That the tree of `to` events extends the tree of `from` events.
+#[utoipa::path(get, path = "/api/v1/audit/consistency", tag = "audit",
+    params(("from" = u64, Query, description = "the older tree size (a seal's tree_size)"), ("to" = Option<u64>, Query, description = "the newer tree size (the latest seal's by default)")),
+    responses((status = 200, description = "the proof"), (status = 422)))]
+pub async fn consistency(
+    caller: Caller,
+    archive: Data<Archive>,
+    query: web::Query<ConsistencyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (from, to) = (query.from, query.to);
+    let proof = web::block(move || archive.consistency_proof(&caller.0, from, to)).await??;
+    Ok(HttpResponse::Ok().json(proof))
+}
+
+/// `?format=&version=`.
+#[derive(Deserialize)]
+pub struct AttestationQuery {
+    format: Option<String>,
+    version: Option<u32>,
+}
+
+/// The accusé de dépôt of a record: JSON (default) or HTML.
+#[utoipa::path(get, path = "/api/v1/records/{ref}/attestation", tag = "records",
+    params(("ref" = String, Path, description = "reference or id"), ("format" = Option<String>, Query, description = "json (default) or html"), ("version" = Option<u32>, Query, description = "the version (1 by default)")),
+    responses((status = 200, description = "the attestation"), (status = 404)))]
+pub async fn attestation(
+    caller: Caller,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+    query: web::Query<AttestationQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let html = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("html") => true,
+        Some(_) => return Err(ApiError::bad_request("invalid_format", "format is json or html")),
+    };
+    let version = query.version;
+    let attestation = web::block(move || archive.attestation(&caller.0, &key, version)).await??;
+    Ok(if html {
+        HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(crate::documents::attestation_html(&attestation))
+    } else {
+        HttpResponse::Ok().json(attestation)
+    })
+}

@@ -114,6 +114,7 @@ impl From<ArchiveError> for ApiError {
             E::DisposalState { .. } => (StatusCode::CONFLICT, "disposal_state"),
             E::RecordDestroyed { .. } => (StatusCode::GONE, "record_destroyed"),
             E::HoldLifted(_) => (StatusCode::CONFLICT, "hold_already_lifted"),
+            E::NotSealed(_) => (StatusCode::CONFLICT, "not_sealed"),
             E::NodeForbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::Invalid(invalid) => {
                 return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string())

@@ -19,6 +19,7 @@ mod tokens;
 pub use error::ApiError;
 
 use crate::archive::Archive;
+use crate::config::Config;
 use crate::jobs::VerifyJobs;
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data};
@@ -33,7 +34,7 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, tokens::create, audit::events, audit::start_verify, audit::verify_status, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, tokens::create, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, healthz, openapi_json
     ),
     components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, retention::RecordEventDto, retention::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto)),
     modifiers(&BearerAuth),
@@ -127,17 +128,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/tokens", web::post().to(tokens::create))
             .route("/audit/events", web::get().to(audit::events))
             .route("/audit/verify", web::post().to(audit::start_verify))
-            .route("/audit/verify/{job}", web::get().to(audit::verify_status)),
+            .route("/audit/verify/{job}", web::get().to(audit::verify_status))
+            .route("/audit/seals", web::post().to(audit::seal))
+            .route("/audit/seals", web::get().to(audit::seals))
+            .route("/audit/public-key", web::get().to(audit::public_key))
+            .route("/audit/proof/{ref}", web::get().to(audit::proof))
+            .route("/audit/consistency", web::get().to(audit::consistency))
+            .route("/records/{ref}/attestation", web::get().to(audit::attestation)),
     )
     .default_service(web::to(not_found));
 }
 
 /// Serves the API on `listen` until the process is told to stop; calls
 /// `ready` with the bound address (useful with port 0).
-pub fn serve(archive: Arc<Archive>, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
+    let listen = config.listen;
     let jobs = Data::new(VerifyJobs::default());
     let stop_indexer = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let indexer = crate::jobs::spawn_indexer(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
+    let sealer = crate::jobs::spawn_sealer(Arc::clone(&archive), config.seal, Arc::clone(&stop_indexer))?;
     let archive = Data::from(archive);
     actix_web::rt::System::new().block_on(async move {
         let app_archive = archive.clone();
@@ -154,6 +163,7 @@ pub fn serve(archive: Arc<Archive>, listen: SocketAddr, ready: impl FnOnce(Socke
         server.run().await?;
         stop_indexer.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = indexer.join();
+        let _ = sealer.join();
         if let Err(e) = archive.flush() {
             tracing::warn!(error = %e, "could not flush the catalog at shutdown; the next start replays the journal");
         }

@@ -6,7 +6,8 @@
 //! `ctr/<node>[/<year>]` (u64 big-endian), `plan/<number, 10 digits>` (a
 //! plan version as JSON), `tok/<hex of token hash>` (token as JSON),
 //! `due/<YYYY-MM-DD>/<id>` (the due-date index: what a listing shows),
-//! `hold/<id, 20 digits>` (a legal hold as JSON), `disp/<id, 20 digits>`
+//! `hold/<id, 20 digits>` (a legal hold as JSON), `seal/<seq, 20 digits>`
+//! (a journal seal), `disp/<id, 20 digits>`
 //! (a disposal as JSON), `xfer/<id, 20 digits>` (a transfer as JSON).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
@@ -118,6 +119,9 @@ impl Catalog for SledCatalog {
                         batch.insert(due_key(day, &record), encode(&entry)?);
                     }
                 }
+                CatalogWrite::PutSeal(seal) => {
+                    batch.insert(format!("seal/{:020}", seal.seq).into_bytes(), encode(&*seal)?);
+                }
                 CatalogWrite::PutHold(hold) => {
                     batch.insert(format!("hold/{:020}", hold.id).into_bytes(), encode(&*hold)?);
                 }
@@ -180,6 +184,26 @@ impl Catalog for SledCatalog {
         let key = format!("hold/{id:020}");
         match self.db.get(key.as_bytes()).map_err(storage)? {
             Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn seals(&self) -> Result<Vec<crate::domain::seal::Seal>, CatalogError> {
+        self.db
+            .scan_prefix(b"seal/")
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+
+    fn latest_seal(&self) -> Result<Option<crate::domain::seal::Seal>, CatalogError> {
+        match self.db.scan_prefix(b"seal/").next_back() {
+            Some(item) => {
+                let (key, value) = item.map_err(storage)?;
+                Ok(Some(decode(&key, &value)?))
+            }
             None => Ok(None),
         }
     }

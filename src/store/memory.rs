@@ -4,7 +4,7 @@
 
 use super::{
     BlobError, BlobRead, BlobStore, Catalog, CatalogError, CatalogWrite, DueEntry, Fixity, Journal, JournalError,
-    JournalObserver, PlanVersionEntry, StagedBlob, TokenEntry,
+    JournalObserver, MerkleTree, PlanVersionEntry, StagedBlob, TokenEntry,
 };
 use crate::domain::clock::Clock;
 use crate::domain::event::{Event, EventDraft};
@@ -115,6 +115,7 @@ struct CatalogState {
     plans: Vec<PlanVersionEntry>,
     due: BTreeMap<(NaiveDate, RecordId), DueEntry>,
     holds: BTreeMap<u64, crate::domain::hold::Hold>,
+    seals: BTreeMap<u64, crate::domain::seal::Seal>,
     disposals: BTreeMap<u64, crate::domain::disposal::Disposal>,
     transfers: BTreeMap<u64, crate::domain::disposal::Transfer>,
     tokens: HashMap<Sha256, TokenEntry>,
@@ -153,6 +154,9 @@ impl Catalog for MemoryCatalog {
                     if let Some((day, entry)) = new {
                         state.due.insert((day, record), entry);
                     }
+                }
+                CatalogWrite::PutSeal(seal) => {
+                    state.seals.insert(seal.seq, *seal);
                 }
                 CatalogWrite::PutHold(hold) => {
                     state.holds.insert(hold.id, *hold);
@@ -213,6 +217,14 @@ impl Catalog for MemoryCatalog {
 
     fn hold(&self, id: u64) -> Result<Option<crate::domain::hold::Hold>, CatalogError> {
         Ok(lock(&self.state).holds.get(&id).cloned())
+    }
+
+    fn seals(&self) -> Result<Vec<crate::domain::seal::Seal>, CatalogError> {
+        Ok(lock(&self.state).seals.values().cloned().collect())
+    }
+
+    fn latest_seal(&self) -> Result<Option<crate::domain::seal::Seal>, CatalogError> {
+        Ok(lock(&self.state).seals.values().next_back().cloned())
     }
 
     fn disposals(&self) -> Result<Vec<crate::domain::disposal::Disposal>, CatalogError> {
@@ -293,5 +305,65 @@ impl Journal for MemoryJournal {
     ) -> Result<Box<dyn Iterator<Item = Result<Event, JournalError>> + Send>, JournalError> {
         let events: Vec<Event> = lock(&self.events).iter().filter(|e| e.seq >= seq).cloned().collect();
         Ok(Box::new(events.into_iter().map(Ok)))
+    }
+}
+
+/// A Merkle tree in memory: every perfect node, level by level.
+#[derive(Default)]
+pub struct MemoryTree {
+    levels: Mutex<(Vec<Vec<Sha256>>, crate::domain::merkle::Frontier)>,
+}
+
+impl MerkleTree for MemoryTree {
+    fn size(&self) -> u64 {
+        lock(&self.levels).1.size()
+    }
+
+    fn append(&self, index: u64, leaf: Sha256) -> std::io::Result<()> {
+        let mut guard = lock(&self.levels);
+        let (levels, frontier) = &mut *guard;
+        if index != frontier.size() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("leaf {index} appended to a Merkle tree of {} leaves", frontier.size()),
+            ));
+        }
+        for (level, _, hash) in frontier.push(leaf) {
+            while levels.len() <= level as usize {
+                levels.push(Vec::new());
+            }
+            levels[level as usize].push(hash);
+        }
+        Ok(())
+    }
+
+    fn truncate(&self, size: u64) -> std::io::Result<()> {
+        let mut guard = lock(&self.levels);
+        let (levels, frontier) = &mut *guard;
+        if size >= frontier.size() {
+            return Ok(());
+        }
+        for (level, hashes) in levels.iter_mut().enumerate() {
+            hashes.truncate((size >> level) as usize);
+        }
+        let mut edge = crate::domain::merkle::Frontier::new();
+        for leaf in levels.first().cloned().unwrap_or_default() {
+            edge.push(leaf);
+        }
+        *frontier = edge;
+        Ok(())
+    }
+
+    fn perfect(&self, level: u32, index: u64) -> std::io::Result<Sha256> {
+        lock(&self.levels)
+            .0
+            .get(level as usize)
+            .and_then(|l| l.get(index as usize))
+            .copied()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such Merkle node"))
+    }
+
+    fn sync(&self) -> std::io::Result<()> {
+        Ok(())
     }
 }

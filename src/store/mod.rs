@@ -10,6 +10,7 @@ pub mod catalog_sled;
 pub mod index_tantivy;
 pub mod journal;
 pub mod memory;
+pub mod merkle_files;
 
 use crate::domain::event::{Event, EventDraft, EventError};
 use crate::domain::hash::Sha256;
@@ -166,6 +167,30 @@ pub trait Journal: Send + Sync {
     -> Result<Box<dyn Iterator<Item = Result<Event, JournalError>> + Send>, JournalError>;
 }
 
+/// The journal's Merkle tree (RFC 9162), kept as the hashes of its perfect
+/// subtrees so that a root or a proof costs O(log n) reads. A view of the
+/// journal: deletable, rebuilt from it.
+///
+/// Contract:
+/// * `append(index, leaf)` is accepted only for `index == size()`; it
+///   stores the leaf and every perfect subtree the leaf completes;
+/// * a stored hash never changes; `perfect` is asked only inside the tree;
+/// * `sync` makes everything appended durable; after a crash the store
+///   opens cut back to a consistent prefix (the caller replays the rest).
+pub trait MerkleTree: Send + Sync {
+    /// Leaves stored.
+    fn size(&self) -> u64;
+    /// Adds leaf `index`.
+    fn append(&self, index: u64, leaf: Sha256) -> io::Result<()>;
+    /// Forgets the leaves from `size` on (after the journal's tail was cut).
+    fn truncate(&self, size: u64) -> io::Result<()>;
+    /// The hash of the perfect subtree of 2^`level` leaves starting at leaf
+    /// `index` × 2^`level`.
+    fn perfect(&self, level: u32, index: u64) -> io::Result<Sha256>;
+    /// Makes every appended hash durable.
+    fn sync(&self) -> io::Result<()>;
+}
+
 /// Errors of the catalog.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -244,6 +269,8 @@ pub enum CatalogWrite {
     PutPlanVersion(PlanVersionEntry),
     /// Stores a legal hold (placed or lifted).
     PutHold(Box<crate::domain::hold::Hold>),
+    /// Stores a journal seal.
+    PutSeal(Box<crate::domain::seal::Seal>),
     /// Stores a disposal.
     PutDisposal(Box<crate::domain::disposal::Disposal>),
     /// Stores a transfer.
@@ -289,6 +316,10 @@ pub trait Catalog: Send + Sync {
     fn holds(&self) -> Result<Vec<crate::domain::hold::Hold>, CatalogError>;
     /// A legal hold by id.
     fn hold(&self, id: u64) -> Result<Option<crate::domain::hold::Hold>, CatalogError>;
+    /// Every journal seal, oldest first.
+    fn seals(&self) -> Result<Vec<crate::domain::seal::Seal>, CatalogError>;
+    /// The latest journal seal.
+    fn latest_seal(&self) -> Result<Option<crate::domain::seal::Seal>, CatalogError>;
     /// Every disposal, oldest first.
     fn disposals(&self) -> Result<Vec<crate::domain::disposal::Disposal>, CatalogError>;
     /// A disposal by id.

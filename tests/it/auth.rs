@@ -98,6 +98,7 @@ fn tokens_and_roles_are_enforced() {
         kinds,
         [
             "archive.initialized",
+            "seal.key_created",
             "plan.published",
             "token.created",
             "token.created",

@@ -14,5 +14,6 @@ mod plan;
 mod rebuild;
 mod retention;
 mod roundtrip;
+mod seals;
 mod search;
 mod tamper;

@@ -1,0 +1,425 @@
+//! Sealing the journal: the Merkle tree the journal's observer keeps in
+//! step with it, the archive's Ed25519 seal key, seals, and the inclusion
+//! and consistency proofs an auditor checks against them.
+
+use super::projection::Projector;
+use super::{Actor, Archive, ArchiveError, InvalidInput};
+use crate::domain::event::{Event, EventBody};
+use crate::domain::hash::Sha256;
+use crate::domain::merkle::{self, ProofError, TreeNodes};
+use crate::domain::record::RecordId;
+use crate::domain::role::Permission;
+use crate::domain::seal::{Seal, SealKey, SealStatement};
+use crate::store::{Journal, JournalObserver, MerkleTree};
+use serde::Serialize;
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+/// The file that holds the seal key's secret (64 hex digits), readable by
+/// the archive's owner only.
+const SEAL_KEY_FILE: &str = "seal-ed25519.secret";
+
+/// The views the journal's writer keeps in step, in seq order, before it
+/// acknowledges an event: the catalog (through the projector) and the
+/// Merkle tree.
+pub(super) struct JournalViews {
+    pub projector: Arc<Projector>,
+    pub tree: Arc<dyn MerkleTree>,
+}
+
+impl JournalObserver for JournalViews {
+    fn on_durable(&self, event: &Event) -> Result<(), String> {
+        self.projector.apply(event)?;
+        self.tree
+            .append(event.seq - 1, event.leaf_hash())
+            .map_err(|e| format!("Merkle tree: {e}"))
+    }
+}
+
+/// The tree as it was at `size` leaves (later appends never change it).
+pub(super) struct TreeAt<'a>(pub &'a dyn MerkleTree, pub u64);
+
+impl TreeNodes for TreeAt<'_> {
+    type Error = io::Error;
+    fn size(&self) -> u64 {
+        self.1
+    }
+    fn perfect(&self, level: u32, index: u64) -> io::Result<Sha256> {
+        self.0.perfect(level, index)
+    }
+}
+
+fn proof_error(e: ProofError<io::Error>) -> ArchiveError {
+    match e {
+        ProofError::OutOfRange(reason) => ArchiveError::Invalid(InvalidInput::new("tree_size", reason)),
+        ProofError::Nodes(e) => ArchiveError::Io(e),
+    }
+}
+
+/// Brings the tree up to the journal's head at start-up: cuts what the
+/// journal lost, appends what the tree missed, and starts it over if it
+/// disagrees with the latest seal.
+pub(super) fn catch_up_tree(
+    tree: &dyn MerkleTree,
+    journal: &dyn Journal,
+    latest_seal: Option<&Seal>,
+) -> Result<(), ArchiveError> {
+    let (head, _) = journal.head();
+    if tree.size() > head {
+        tracing::warn!(
+            tree = tree.size(),
+            head,
+            "the Merkle tree is ahead of the journal; cutting it"
+        );
+        tree.truncate(head)?;
+    }
+    let append_from = |tree: &dyn MerkleTree| -> Result<u64, ArchiveError> {
+        let mut appended = 0;
+        for event in journal.read_from(tree.size() + 1)? {
+            let event = event?;
+            tree.append(event.seq - 1, event.leaf_hash())?;
+            appended += 1;
+        }
+        Ok(appended)
+    };
+    let appended = append_from(tree)?;
+    if appended > 0 {
+        tracing::info!(appended, head, "Merkle tree caught up with the journal");
+    }
+    if let Some(seal) = latest_seal
+        && seal.tree_size <= tree.size()
+        && merkle::root(&TreeAt(tree, tree.size()), seal.tree_size).map_err(proof_error)? != seal.root
+    {
+        tracing::warn!(
+            seal = seal.seq,
+            "the Merkle tree disagrees with the latest seal; rebuilding it from the journal"
+        );
+        tree.truncate(0)?;
+        append_from(tree)?;
+    }
+    tree.sync()?;
+    Ok(())
+}
+
+/// Reads the seal key in `dir`, or makes one: the secret is written to a
+/// new file, `seal.key_created` is journaled, and only then is the file
+/// put in place, so a key in place is always named by the journal.
+pub(super) fn load_or_create_key(dir: &Path, journal: &dyn Journal, actor: &Actor) -> Result<SealKey, ArchiveError> {
+    let path = dir.join(SEAL_KEY_FILE);
+    if path.exists() {
+        let text = fs::read_to_string(&path)?;
+        let mut secret = [0u8; 32];
+        hex::decode_to_slice(text.trim(), &mut secret)
+            .map_err(|e| ArchiveError::Internal(format!("{}: not a seal key: {e}", path.display())))?;
+        return Ok(SealKey::from_secret(secret));
+    }
+    fs::create_dir_all(dir)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
+    }
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| ArchiveError::Internal(format!("random source: {e}")))?;
+    let key = SealKey::from_secret(secret);
+    let staged = dir.join(format!("{SEAL_KEY_FILE}.new"));
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&staged)?;
+        file.write_all(hex::encode(secret).as_bytes())?;
+        file.sync_all()?;
+    }
+    journal.append(actor.draft(EventBody::SealKeyCreated {
+        algorithm: "ed25519".into(),
+        public_key: key.public_hex(),
+    }))?;
+    fs::rename(&staged, &path)?;
+    fs::File::open(dir)?.sync_all()?;
+    tracing::info!(public_key = %key.public_hex(), "seal key created");
+    Ok(key)
+}
+
+/// One event of a record with its inclusion proof.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvenEvent {
+    /// The event as journaled.
+    pub event: serde_json::Value,
+    /// Its leaf index (seq − 1).
+    pub leaf_index: u64,
+    /// SHA-256(0x00 ‖ its journal line without `\n`).
+    pub leaf_hash: Sha256,
+    /// The audit path to the seal's root, from the leaf up; absent when
+    /// the event came after the seal.
+    pub proof: Option<Vec<Sha256>>,
+}
+
+/// A record's events, each proven against one seal.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordProof {
+    /// The archive the seal names.
+    pub archive: String,
+    /// The record.
+    pub record: RecordId,
+    /// Its reference.
+    pub reference: String,
+    /// The seal the proofs lead to.
+    pub seal: Seal,
+    /// The events, oldest first.
+    pub events: Vec<ProvenEvent>,
+}
+
+/// That one sealed tree extends another.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsistencyProof {
+    /// The archive.
+    pub archive: String,
+    /// The smaller tree's size and root.
+    pub from: u64,
+    /// Its root.
+    pub from_root: Sha256,
+    /// The seal of that size, if any.
+    pub from_seal: Option<Seal>,
+    /// The larger tree's size.
+    pub to: u64,
+    /// Its root.
+    pub to_root: Sha256,
+    /// The seal of that size, if any.
+    pub to_seal: Option<Seal>,
+    /// RFC 9162 §2.1.4 proof.
+    pub proof: Vec<Sha256>,
+}
+
+/// The accusé de dépôt: what was deposited, when and by whom, and the
+/// proof that the deposit's journal event is in a sealed journal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attestation {
+    /// The archive.
+    pub archive: String,
+    /// The record.
+    pub record: RecordId,
+    /// Its reference.
+    pub reference: String,
+    /// Its title.
+    pub title: String,
+    /// Its node.
+    pub node: String,
+    /// The version attested (the first: the deposit).
+    pub version: u32,
+    /// The content's digest (64 hex digits, as records show it).
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its media type.
+    pub media_type: String,
+    /// The file name given at deposit.
+    pub filename: Option<String>,
+    /// When it was deposited (the journal event's time).
+    pub deposited_at: chrono::DateTime<chrono::Utc>,
+    /// Who deposited it (the journal's actor).
+    pub depositor: String,
+    /// The deposit's journal event.
+    pub event: ProvenEvent,
+    /// The seal the proof leads to.
+    pub seal: Seal,
+}
+
+impl Archive {
+    /// The accusé de dépôt of a record's version (the first when `None`),
+    /// sealing the journal first if no seal covers the deposit yet.
+    pub fn attestation(&self, actor: &Actor, key: &str, version: Option<u32>) -> Result<Attestation, ArchiveError> {
+        let record = self.record(actor, key)?;
+        let number = version.unwrap_or(1);
+        let Some(attested) = record.versions.iter().find(|v| v.number == number) else {
+            return Err(ArchiveError::VersionNotFound {
+                reference: record.reference.to_string(),
+                version: number,
+            });
+        };
+        let seal = match self.catalog.latest_seal()? {
+            Some(seal) if seal.tree_size >= attested.seq => seal,
+            _ => self.seal(&Actor::system())?,
+        };
+        let event = self.event_at(attested.seq)?;
+        let proof = merkle::inclusion_proof(
+            &TreeAt(self.tree.as_ref(), seal.tree_size),
+            event.seq - 1,
+            seal.tree_size,
+        )
+        .map_err(proof_error)?;
+        Ok(Attestation {
+            archive: self.archive_id.clone(),
+            record: record.id,
+            reference: record.reference.to_string(),
+            title: record.title.clone(),
+            node: record.node.to_string(),
+            version: attested.number,
+            sha256: attested.sha256.hex(),
+            size: attested.size,
+            media_type: attested.media_type.clone(),
+            filename: attested.filename.clone(),
+            deposited_at: event.time,
+            depositor: event.actor.clone(),
+            event: ProvenEvent {
+                leaf_hash: event.leaf_hash(),
+                event: event.to_value(),
+                leaf_index: event.seq - 1,
+                proof: Some(proof),
+            },
+            seal,
+        })
+    }
+
+    /// The archive's id, which every seal states.
+    pub fn archive_id(&self) -> &str {
+        &self.archive_id
+    }
+
+    /// The seq of the journal's last durable event.
+    pub fn journal_head(&self) -> u64 {
+        self.journal.head().0
+    }
+
+    /// The public key that signs this archive's seals (hex).
+    pub fn seal_public_key(&self) -> String {
+        self.seal_key.public_hex()
+    }
+
+    /// Seals the journal as it is: signs the root of its Merkle tree and
+    /// journals the seal. When nothing happened since the last seal, that
+    /// seal is the answer.
+    pub fn seal(&self, actor: &Actor) -> Result<Seal, ArchiveError> {
+        actor.require(Permission::Audit, "seal the journal")?;
+        let _one_at_a_time = self.seal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let size = self.tree.size();
+        if let Some(last) = self.catalog.latest_seal()?
+            && last.seq >= size
+        {
+            return Ok(last);
+        }
+        let root = merkle::root(&TreeAt(self.tree.as_ref(), size), size).map_err(proof_error)?;
+        // The tree is a view, but what a seal signs must survive a crash
+        // without a rebuild.
+        self.tree.sync()?;
+        let statement = SealStatement::new(self.archive_id.clone(), size, root, self.clock.now());
+        let signature = self.seal_key.sign(&statement);
+        let event = self.journal.append(actor.draft(EventBody::JournalSealed {
+            tree_size: size,
+            root,
+            sealed_at: statement.sealed_at,
+            public_key: self.seal_key.public_hex(),
+            signature: signature.clone(),
+            timestamp: None,
+        }))?;
+        tracing::info!(seq = event.seq, tree_size = size, %root, "journal sealed");
+        Ok(Seal {
+            seq: event.seq,
+            tree_size: size,
+            root,
+            sealed_at: statement.sealed_at,
+            public_key: self.seal_key.public_hex(),
+            signature,
+            timestamp: None,
+        })
+    }
+
+    /// Every seal, oldest first.
+    pub fn seals(&self, actor: &Actor) -> Result<Vec<Seal>, ArchiveError> {
+        actor.require(Permission::Audit, "read the journal's seals")?;
+        Ok(self.catalog.seals()?)
+    }
+
+    /// The latest seal, if any, and the number of events since it.
+    pub fn latest_seal(&self) -> Result<Option<Seal>, ArchiveError> {
+        Ok(self.catalog.latest_seal()?)
+    }
+
+    /// Every event of a record, with its inclusion proof against the
+    /// latest seal (`covering`: first seal, on demand, when the record's
+    /// first event is not sealed yet).
+    pub fn record_proof(&self, actor: &Actor, key: &str, covering: bool) -> Result<RecordProof, ArchiveError> {
+        let record = self.record(actor, key)?;
+        let first = record.history.first().map_or(0, |h| h.seq);
+        let seal = match self.catalog.latest_seal()? {
+            Some(seal) if seal.tree_size >= first => seal,
+            _ if covering => self.seal(&Actor::system())?,
+            _ => return Err(ArchiveError::NotSealed(record.reference.to_string())),
+        };
+        let tree = TreeAt(self.tree.as_ref(), seal.tree_size);
+        let mut events = Vec::with_capacity(record.history.len());
+        for entry in &record.history {
+            let event = self.event_at(entry.seq)?;
+            let leaf_index = event.seq - 1;
+            let proof = if event.seq <= seal.tree_size {
+                Some(merkle::inclusion_proof(&tree, leaf_index, seal.tree_size).map_err(proof_error)?)
+            } else {
+                None
+            };
+            events.push(ProvenEvent {
+                leaf_hash: event.leaf_hash(),
+                event: event.to_value(),
+                leaf_index,
+                proof,
+            });
+        }
+        Ok(RecordProof {
+            archive: self.archive_id.clone(),
+            record: record.id,
+            reference: record.reference.to_string(),
+            seal,
+            events,
+        })
+    }
+
+    /// The consistency proof between the trees of `from` and `to` events
+    /// (`to` defaults to the latest seal's size).
+    pub fn consistency_proof(
+        &self,
+        actor: &Actor,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<ConsistencyProof, ArchiveError> {
+        actor.require(Permission::Audit, "read the journal's proofs")?;
+        let seals = self.catalog.seals()?;
+        let to = match to {
+            Some(to) => to,
+            None => seals
+                .last()
+                .map(|s| s.tree_size)
+                .ok_or(ArchiveError::NotSealed("the journal".into()))?,
+        };
+        let size = self.tree.size();
+        if from == 0 || from > to || to > size {
+            return Err(InvalidInput::new(
+                "from",
+                format!("need 1 ≤ from ≤ to ≤ {size} (the journal's events), got from={from} to={to}"),
+            )
+            .into());
+        }
+        let tree = TreeAt(self.tree.as_ref(), to);
+        let seal_of = |n: u64| seals.iter().rev().find(|s| s.tree_size == n).cloned();
+        Ok(ConsistencyProof {
+            archive: self.archive_id.clone(),
+            from,
+            from_root: merkle::root(&tree, from).map_err(proof_error)?,
+            from_seal: seal_of(from),
+            to,
+            to_root: merkle::root(&tree, to).map_err(proof_error)?,
+            to_seal: seal_of(to),
+            proof: merkle::consistency_proof(&tree, from, to).map_err(proof_error)?,
+        })
+    }
+
+    /// One journal event by seq.
+    pub(super) fn event_at(&self, seq: u64) -> Result<Event, ArchiveError> {
+        match self.journal.read_from(seq)?.next() {
+            Some(event) => Ok(event?),
+            None => Err(ArchiveError::Internal(format!("the journal has no event {seq}"))),
+        }
+    }
+}

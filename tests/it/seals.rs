@@ -1,0 +1,334 @@
+//! The sealed journal: seals made on schedule and on demand, inclusion and
+//! consistency proofs checked here with nothing but SHA-256 and the public
+//! key (OpenSSL checks the signature), the accusé de dépôt, and a tree that
+//! survives its deletion and a SIGKILL.
+
+use crate::common::*;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
+
+fn hex32(text: &str) -> [u8; 32] {
+    let digits = text.strip_prefix("sha256:").unwrap_or(text);
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(digits, &mut out).expect("a digest");
+    out
+}
+
+fn node(left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([1u8]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// RFC 9162 §2.1.3.2, written again here from the RFC.
+fn inclusion_holds(leaf: [u8; 32], index: u64, size: u64, path: &[Value], root: [u8; 32]) -> bool {
+    if index >= size {
+        return false;
+    }
+    let (mut f, mut s, mut r) = (index, size - 1, leaf);
+    for p in path {
+        let p = hex32(p.as_str().unwrap());
+        if s == 0 {
+            return false;
+        }
+        if f & 1 == 1 || f == s {
+            r = node(&p, &r);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            r = node(&r, &p);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    s == 0 && r == root
+}
+
+/// RFC 9162 §2.1.4.2.
+fn consistency_holds(m: u64, n: u64, old: [u8; 32], new: [u8; 32], proof: &[Value]) -> bool {
+    let mut path: Vec<[u8; 32]> = proof.iter().map(|p| hex32(p.as_str().unwrap())).collect();
+    if m.is_power_of_two() {
+        path.insert(0, old);
+    }
+    let (mut f, mut s) = (m - 1, n - 1);
+    while f & 1 == 1 {
+        f >>= 1;
+        s >>= 1;
+    }
+    let (mut fr, mut sr) = (path[0], path[0]);
+    for c in &path[1..] {
+        if s == 0 {
+            return false;
+        }
+        if f & 1 == 1 || f == s {
+            fr = node(c, &fr);
+            sr = node(c, &sr);
+            while f & 1 == 0 && f != 0 {
+                f >>= 1;
+                s >>= 1;
+            }
+        } else {
+            sr = node(&sr, c);
+        }
+        f >>= 1;
+        s >>= 1;
+    }
+    s == 0 && fr == old && sr == new
+}
+
+/// The leaf of an event as JSON: SHA-256(0x00 ‖ its canonical line).
+/// serde_json writes sorted keys and no spaces, which for these events is
+/// the canonical encoding.
+fn leaf_of(event: &Value) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(serde_json::to_vec(event).unwrap());
+    h.finalize().into()
+}
+
+/// Checks a seal's signature with OpenSSL, from the documented statement.
+fn openssl_verifies(dir: &std::path::Path, archive: &str, seal: &Value, pem: &str) -> bool {
+    let statement = format!(
+        "coffre-seal/1\narchive {archive}\ntree_size {}\nroot {}\nsealed_at {}\n",
+        seal["tree_size"],
+        seal["root"].as_str().unwrap(),
+        chrono::DateTime::parse_from_rfc3339(seal["sealed_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    );
+    std::fs::write(dir.join("statement.txt"), statement).unwrap();
+    std::fs::write(dir.join("seal.pem"), pem).unwrap();
+    std::fs::write(
+        dir.join("sig.bin"),
+        hex::decode(seal["signature"].as_str().unwrap()).unwrap(),
+    )
+    .unwrap();
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "pkeyutl",
+            "-verify",
+            "-pubin",
+            "-inkey",
+            "seal.pem",
+            "-rawin",
+            "-in",
+            "statement.txt",
+            "-sigfile",
+            "sig.bin",
+        ])
+        .output()
+        .unwrap();
+    out.status.success()
+}
+
+fn deposit_one(server: &Server, token: &str, i: usize) -> Value {
+    created(
+        deposit(
+            server,
+            token,
+            format!("Arrêté municipal n° {i} portant réglementation du stationnement").as_bytes(),
+            &format!("arrete-{i}.txt"),
+            &json!({"node": "ADM-ARR", "date": "2024-03-01", "fields": {"portee": "réglementaire"}}),
+        )
+        .unwrap(),
+    )
+}
+
+#[test]
+fn seals_prove_every_event_and_every_later_seal_extends_the_earlier() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &["--seal-every-events", "4"]);
+    let agent = new_token(&server, &token, "agent", "guichet");
+    let auditor = new_token(&server, &token, "auditor", "cour-des-comptes");
+    let first = deposit_one(&server, &agent, 1);
+    let reference = first["reference"].as_str().unwrap().to_owned();
+
+    // The scheduled sealer: four events after the last seal make one due.
+    for i in 2..=5 {
+        deposit_one(&server, &agent, i);
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seals = loop {
+        let seals = get(&server.url("/api/v1/audit/seals"), &auditor).json()["seals"].clone();
+        if !seals.as_array().unwrap().is_empty() {
+            break seals;
+        }
+        assert!(Instant::now() < deadline, "no seal was made: {}", server.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let early = seals[0].clone();
+
+    // An agent cannot seal; an auditor can.
+    assert_eq!(
+        post_json(&server.url("/api/v1/audit/seals"), &agent, &json!({})).status,
+        403
+    );
+    deposit_one(&server, &agent, 6);
+    let seal = created(post_json(&server.url("/api/v1/audit/seals"), &auditor, &json!({})));
+    assert!(seal["tree_size"].as_u64().unwrap() > early["tree_size"].as_u64().unwrap());
+
+    let key = get(&server.url("/api/v1/audit/public-key"), &auditor).json();
+    let archive = key["archive"].as_str().unwrap().to_owned();
+    let pem = key["pem"].as_str().unwrap().to_owned();
+    assert!(openssl_verifies(tmp.path(), &archive, &seal, &pem));
+    assert!(openssl_verifies(tmp.path(), &archive, &early, &pem));
+    let mut forged = seal.clone();
+    forged["tree_size"] = json!(seal["tree_size"].as_u64().unwrap() - 1);
+    assert!(!openssl_verifies(tmp.path(), &archive, &forged, &pem));
+
+    // Every event of the record, proven against the latest seal.
+    let proof = get(&server.url(&format!("/api/v1/audit/proof/{reference}")), &agent).json();
+    assert_eq!(proof["seal"]["seq"], seal["seq"]);
+    let root = hex32(seal["root"].as_str().unwrap());
+    let size = seal["tree_size"].as_u64().unwrap();
+    let events = proof["events"].as_array().unwrap();
+    assert!(!events.is_empty());
+    for e in events {
+        let leaf = leaf_of(&e["event"]);
+        assert_eq!(
+            hex::encode(leaf),
+            e["leaf_hash"].as_str().unwrap().trim_start_matches("sha256:")
+        );
+        let index = e["leaf_index"].as_u64().unwrap();
+        let path = e["proof"].as_array().unwrap();
+        assert!(inclusion_holds(leaf, index, size, path, root), "{e}");
+        // The same path does not prove another event, nor another index.
+        assert!(!inclusion_holds(leaf_of(&json!({"seq": 1})), index, size, path, root));
+        assert!(!inclusion_holds(leaf, index ^ 1, size, path, root) || size == 1);
+    }
+    assert_eq!(events[0]["event"]["kind"], "record.ingested");
+
+    // The later seal extends the earlier one.
+    let url = format!(
+        "/api/v1/audit/consistency?from={}&to={}",
+        early["tree_size"], seal["tree_size"]
+    );
+    let c = get(&server.url(&url), &auditor).json();
+    assert_eq!(c["from_root"], early["root"]);
+    assert_eq!(c["to_root"], seal["root"]);
+    assert!(consistency_holds(
+        early["tree_size"].as_u64().unwrap(),
+        size,
+        hex32(early["root"].as_str().unwrap()),
+        root,
+        c["proof"].as_array().unwrap()
+    ));
+    assert!(!consistency_holds(
+        early["tree_size"].as_u64().unwrap(),
+        size,
+        hex32(seal["root"].as_str().unwrap()),
+        root,
+        c["proof"].as_array().unwrap()
+    ));
+    let bad = get(&server.url("/api/v1/audit/consistency?from=0&to=3"), &auditor);
+    assert_eq!(bad.status, 422);
+    assert_eq!(bad.error_code(), "invalid_field");
+
+    // The accusé de dépôt of a record deposited after the last seal: the
+    // archive seals on demand so the proof leads somewhere.
+    let late = deposit_one(&server, &agent, 7);
+    let late_ref = late["reference"].as_str().unwrap();
+    let a = get(&server.url(&format!("/api/v1/records/{late_ref}/attestation")), &agent);
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let a = a.json();
+    assert_eq!(a["reference"], late_ref);
+    assert_eq!(
+        a["sha256"], late["versions"][0]["sha256"],
+        "the same digest as the record shows"
+    );
+    assert_eq!(a["depositor"], "token:guichet");
+    let ev = &a["event"];
+    assert!(inclusion_holds(
+        leaf_of(&ev["event"]),
+        ev["leaf_index"].as_u64().unwrap(),
+        a["seal"]["tree_size"].as_u64().unwrap(),
+        ev["proof"].as_array().unwrap(),
+        hex32(a["seal"]["root"].as_str().unwrap())
+    ));
+    assert!(openssl_verifies(tmp.path(), &archive, &a["seal"], &pem));
+    let html = get(
+        &server.url(&format!("/api/v1/records/{late_ref}/attestation?format=html")),
+        &agent,
+    );
+    assert_eq!(html.header("content-type"), Some("text/html; charset=utf-8"));
+    let page = String::from_utf8_lossy(&html.body).to_string();
+    assert!(page.contains("Accusé de dépôt") && page.contains(late_ref), "{page}");
+
+    // SIGKILL, then the tree deleted: it is rebuilt and the old seals and
+    // proofs still hold; audit verify checks every seal.
+    server.kill9();
+    std::fs::remove_dir_all(data.join("merkle")).unwrap();
+    let server = Server::start(&data, &[]);
+    let again = get(&server.url(&format!("/api/v1/audit/proof/{reference}")), &auditor).json();
+    for e in again["events"].as_array().unwrap() {
+        let leaf = leaf_of(&e["event"]);
+        let size = again["seal"]["tree_size"].as_u64().unwrap();
+        let root = hex32(again["seal"]["root"].as_str().unwrap());
+        assert!(inclusion_holds(
+            leaf,
+            e["leaf_index"].as_u64().unwrap(),
+            size,
+            e["proof"].as_array().unwrap(),
+            root
+        ));
+    }
+    let report = verify_over_http(&server, &auditor);
+    assert_eq!(report["report"]["passed"], true, "{report}");
+    assert!(report["report"]["seals_checked"].as_u64().unwrap() >= 3, "{report}");
+    server.stop();
+
+    // The CLI gives the same, and the journal follows its schema.
+    let out = cli(&data, &["audit", "public-key", "--pem"]);
+    assert_eq!(stdout(&out), pem);
+    let out = cli(&data, &["audit", "proof", &reference]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cli_proof: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(cli_proof["events"].as_array().unwrap().len(), events.len());
+    let out = cli(&data, &["audit", "seals", "--json"]);
+    assert!(stdout(&out).lines().count() >= 3);
+    let out = cli(&data, &["attestation", &reference, "--html"]);
+    assert!(stdout(&out).contains("Accusé de dépôt"));
+    assert_journal_follows_its_schema(&data);
+}
+
+#[test]
+fn a_forged_seal_in_the_journal_is_reported() {
+    // A seal event whose signature is not the key's, appended with a valid
+    // chain (as someone holding the journal but not the key would): the
+    // chain verifies, the seal does not.
+    let Fresh { tmp: _tmp, data, .. } = fresh_archive();
+    let out = cli(&data, &["audit", "seal"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let segment = std::fs::read_dir(data.join("journal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let text = std::fs::read_to_string(&segment).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kind"], "journal.sealed");
+    // Re-sign nothing: flip the signature and recompute the event's hash as
+    // the canonical encoding defines it.
+    let mut forged = last.clone();
+    let sig = forged["payload"]["signature"].as_str().unwrap().to_owned();
+    let flipped = format!("{}{}", if sig.starts_with('0') { "1" } else { "0" }, &sig[1..]);
+    forged["payload"]["signature"] = json!(flipped);
+    let mut unsealed = forged.clone();
+    unsealed.as_object_mut().unwrap().remove("hash");
+    let hash = hex::encode(Sha256::digest(serde_json::to_vec(&unsealed).unwrap()));
+    forged["hash"] = json!(format!("sha256:{hash}"));
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    *lines.last_mut().unwrap() = serde_json::to_string(&forged).unwrap();
+    std::fs::write(&segment, lines.join("\n") + "\n").unwrap();
+    let out = cli(&data, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("the seal at seq") && text.contains("signature"), "{text}");
+}
