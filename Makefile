@@ -13,9 +13,14 @@ LISTEN ?= 127.0.0.1:8080
 
 # Commands the tests and benchmarks call, and the Debian package of each.
 DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-linux openssl:openssl pdftotext:poppler-utils \
-                tesseract:tesseract-ocr runuser:util-linux
+                tesseract:tesseract-ocr runuser:util-linux xmllint:libxml2-utils python3:python3
 
-.PHONY: all build run test bench deps fmt clippy clean
+# The Library of Congress BagIt validator, from PyPI, in a virtual
+# environment of its own (the tests run it on exported packages).
+PYTOOLS := target/pytools
+BAGIT_PY := $(abspath $(PYTOOLS))/bin/bagit.py
+
+.PHONY: all build run test bench deps pytools fmt clippy clean
 
 all: build
 
@@ -31,6 +36,8 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
+	@python3 -c "import ensurepip, venv" >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)
 	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
 
@@ -46,8 +53,11 @@ fmt:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test: deps fmt clippy
-	$(CARGO) test
+pytools: deps
+	@[ -x $(BAGIT_PY) ] || (python3 -m venv $(PYTOOLS) && $(PYTOOLS)/bin/pip install --quiet bagit)
+
+test: deps pytools fmt clippy
+	BAGIT_PY=$(BAGIT_PY) $(CARGO) test
 
 # PostgreSQL is the baseline of the search and retention benchmarks, which
 # start their own cluster on a Unix socket.

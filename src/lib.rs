@@ -13,6 +13,7 @@ pub mod domain;
 pub mod extract;
 pub mod http;
 pub mod jobs;
+pub mod package;
 pub mod policies;
 pub mod store;
 pub mod wire;

@@ -41,7 +41,7 @@ fn check_text(field: &str, text: &str) -> Result<String, InvalidInput> {
 
 impl Archive {
     /// A query over every record whatever its node, as holds see them.
-    fn hold_query(&self, text: &str) -> Result<SearchQuery, ArchiveError> {
+    pub(super) fn hold_query(&self, text: &str) -> Result<SearchQuery, ArchiveError> {
         let plan = self.plan_in_force()?;
         Ok(SearchQuery {
             text: text.to_owned(),

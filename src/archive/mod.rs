@@ -8,7 +8,9 @@
 mod audit;
 mod data_dir;
 mod disposals;
+pub mod exports;
 mod holds;
+pub mod imports;
 mod plan;
 mod projection;
 mod records;
@@ -185,6 +187,9 @@ pub enum ArchiveError {
     /// A catalog failure.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// A package that cannot be imported, with every reason.
+    #[error("package refused: {}", .0.join("; "))]
+    PackageRefused(Vec<String>),
     /// No seal covers what a proof was asked for yet.
     #[error("no seal covers {0} yet: seal the journal first (`coffre audit seal`, POST /audit/seals)")]
     NotSealed(String),

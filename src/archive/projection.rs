@@ -186,7 +186,8 @@ impl Projector {
         Ok(match body {
             EventBody::ArchiveInitialized { .. }
             | EventBody::AuditVerified { .. }
-            | EventBody::SealKeyCreated { .. } => Vec::new(),
+            | EventBody::SealKeyCreated { .. }
+            | EventBody::PackageExported { .. } => Vec::new(),
             EventBody::JournalSealed {
                 tree_size,
                 root,
@@ -227,6 +228,8 @@ impl Projector {
                 counter,
                 plan_version,
                 classified_by,
+                aliases,
+                imported_from: _,
             } => {
                 let doc = self.metadata(&metadata, record)?;
                 let filename = doc.filenames.first().cloned().flatten();
@@ -242,7 +245,7 @@ impl Projector {
                     fields: doc.fields,
                     number,
                     plan_version,
-                    aliases: Vec::new(),
+                    aliases,
                     classified_by,
                     events: Default::default(),
                     tombstone: None,

@@ -306,6 +306,33 @@ impl Archive {
     /// the record once both are on disk and the catalog shows it.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn ingest(&self, actor: &Actor, deposit: Deposit, upload: Upload) -> Result<Record, ArchiveError> {
+        self.ingest_from(actor, deposit, upload, None)
+    }
+
+    /// Checks a deposit against the plan in force without making it.
+    pub(super) fn check_only(
+        &self,
+        actor: &Actor,
+        deposit: Deposit,
+        filename: Option<String>,
+    ) -> Result<(), ArchiveError> {
+        actor.require(Permission::Deposit, "deposit records")?;
+        let filename = check_filename(filename)?;
+        let plan = self.plan_in_force()?;
+        self.check_deposit(actor, &plan.plan, deposit, filename.as_deref())?;
+        Ok(())
+    }
+
+    /// Deposits a record that comes from a package: `provenance` is the
+    /// package's identifier and the record's identifiers there, which stay
+    /// aliases of the new record.
+    pub(super) fn ingest_from(
+        &self,
+        actor: &Actor,
+        deposit: Deposit,
+        upload: Upload,
+        provenance: Option<(String, Vec<Reference>)>,
+    ) -> Result<Record, ArchiveError> {
         actor.require(Permission::Deposit, "deposit records")?;
         let filename = check_filename(upload.filename)?;
         // The plan stays as it is until the record is journaled under it.
@@ -344,6 +371,10 @@ impl Archive {
             filenames: vec![filename],
         };
         let metadata = self.store_metadata(&doc)?;
+        let aliases: Vec<Reference> = provenance
+            .as_ref()
+            .map(|(_, aliases)| aliases.iter().filter(|a| **a != reference).cloned().collect())
+            .unwrap_or_default();
         self.journal.append(actor.draft(EventBody::RecordIngested {
             record: id,
             reference,
@@ -363,6 +394,8 @@ impl Archive {
             counter: Some(counter),
             plan_version: Some(plan.entry.number),
             classified_by,
+            aliases,
+            imported_from: provenance.map(|(package, _)| package),
         }))?;
         drop(plan_slot);
         self.catalog
@@ -604,13 +637,18 @@ impl Archive {
     pub fn record(&self, actor: &Actor, key: &str) -> Result<Record, ArchiveError> {
         actor.require(Permission::ReadRecords, "read records")?;
         let key = key.trim();
-        let id = match RecordId::parse(key) {
-            Some(id) => Some(id),
-            None => self.catalog.record_id(&Reference::from_naming(key.to_owned()))?,
-        };
-        let found = match id {
+        let by_id = match RecordId::parse(key) {
             Some(id) => self.catalog.record(&id)?,
             None => None,
+        };
+        // An id from elsewhere (an imported record's alias) is found by
+        // the references index.
+        let found = match by_id {
+            Some(record) => Some(record),
+            None => match self.catalog.record_id(&Reference::from_naming(key.to_owned()))? {
+                Some(id) => self.catalog.record(&id)?,
+                None => None,
+            },
         };
         match found {
             Some(record) if self.may_read(actor, &record)? => Ok(record),
@@ -699,7 +737,7 @@ impl Archive {
 }
 
 /// Refuses to touch what only a tombstone remains of.
-fn refuse_if_destroyed(record: &Record) -> Result<(), ArchiveError> {
+pub(super) fn refuse_if_destroyed(record: &Record) -> Result<(), ArchiveError> {
     match &record.tombstone {
         Some(t) => Err(ArchiveError::RecordDestroyed {
             reference: record.reference.to_string(),

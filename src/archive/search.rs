@@ -40,12 +40,7 @@ impl Archive {
         let mut query = query.checked()?;
         let plan = self.plan_in_force()?;
         // Only the nodes the plan lets this role read are searched.
-        query.readers = plan
-            .plan
-            .readable_nodes(actor.role.as_str())
-            .iter()
-            .map(node_reader_key)
-            .collect();
+        query.readers = reader_keys(&plan.plan, actor);
         if let Some(node) = &query.node {
             query.node_path = plan.plan.path(node);
         }
@@ -212,4 +207,13 @@ impl Archive {
         })?;
         Ok(())
     }
+}
+
+/// The index's reader keys of the nodes the plan lets `actor` read: a
+/// search asks only for these.
+pub(super) fn reader_keys(plan: &crate::domain::plan::Plan, actor: &Actor) -> Vec<String> {
+    plan.readable_nodes(actor.role.as_str())
+        .iter()
+        .map(node_reader_key)
+        .collect()
 }

@@ -9,6 +9,7 @@
 mod audit;
 mod disposal;
 mod ingest;
+mod package;
 mod plan;
 mod records;
 mod retention;
@@ -83,6 +84,12 @@ pub enum Command {
     /// Integrity checks, the journal, seals and proofs.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Write a transfer package (BagIt zip with a SEDA 2.3 manifest).
+    Export(package::ExportArgs),
+    /// Check a package offline, without any data directory; exit 1 and list every failure.
+    VerifyPackage(package::VerifyPackageArgs),
+    /// Load a package into this archive (refused whole on any failure).
+    Import(package::ImportArgs),
     /// The accusé de dépôt of a record: what was deposited, when, by whom,
     /// and its inclusion proof against a seal (JSON, or HTML with --html).
     Attestation {
@@ -168,7 +175,8 @@ impl From<ArchiveError> for Failure {
             | E::DisposalNotFound(_)
             | E::TransferNotFound(_)
             | E::PlanVersionNotFound(_)
-            | E::NotSealed(_) => 2,
+            | E::NotSealed(_)
+            | E::PackageRefused(_) => 2,
             E::NotInitialised(_) | E::Busy(_) => 3,
             E::Unauthenticated
             | E::Forbidden { .. }
@@ -256,6 +264,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Disposal(cmd) => disposal::run(&ctx, cmd),
         Command::Transfer(cmd) => disposal::run_transfer(&ctx, cmd),
         Command::Audit(cmd) => audit::run(&ctx, cmd),
+        Command::Export(args) => package::export(&ctx, args),
+        Command::VerifyPackage(args) => package::verify(args),
+        Command::Import(args) => package::import(&ctx, args),
         Command::Attestation {
             reference,
             version,

@@ -146,6 +146,13 @@ pub enum EventBody {
         /// depositor named none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         classified_by: Option<String>,
+        /// Identifiers the record had where it came from (an imported
+        /// package); they find it here too.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        aliases: Vec<Reference>,
+        /// The package it was imported from (its identifier).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        imported_from: Option<String>,
     },
     /// A new version was added to a record.
     #[serde(rename = "version.added")]
@@ -318,6 +325,23 @@ pub enum EventBody {
         bytes_checked: u64,
         /// Failures found.
         failures: u64,
+    },
+    /// Records were exported as a transfer package.
+    #[serde(rename = "package.exported")]
+    PackageExported {
+        /// The package's identifier (its SEDA MessageIdentifier).
+        package: String,
+        /// The records in it.
+        records: Vec<RecordId>,
+        /// The seal its proofs lead to (its event's seq).
+        seal: u64,
+        /// The payload's `bytes.files`.
+        payload_oxum: String,
+        /// SHA-256 of its `tagmanifest-sha256.txt`, which pins every file.
+        tagmanifest: Sha256,
+        /// The transfer proposal it carries out, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transfer: Option<u64>,
     },
     /// The archive's seal key was created; seals name it by its public key.
     #[serde(rename = "seal.key_created")]

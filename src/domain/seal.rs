@@ -253,6 +253,19 @@ impl JournalSealCheck {
     }
 }
 
+/// The public key (hex) of a PEM `PUBLIC KEY` block holding an Ed25519 key.
+pub fn public_key_from_pem(pem: &str) -> Result<String, SealError> {
+    use base64::Engine;
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .map_err(|e| SealError::BadKey(e.to_string()))?;
+    match der.strip_prefix(&ED25519_SPKI_PREFIX[..]) {
+        Some(key) if key.len() == 32 => Ok(hex::encode(key)),
+        _ => Err(SealError::BadKey("not an Ed25519 SubjectPublicKeyInfo".into())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

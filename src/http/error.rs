@@ -115,6 +115,10 @@ impl From<ArchiveError> for ApiError {
             E::RecordDestroyed { .. } => (StatusCode::GONE, "record_destroyed"),
             E::HoldLifted(_) => (StatusCode::CONFLICT, "hold_already_lifted"),
             E::NotSealed(_) => (StatusCode::CONFLICT, "not_sealed"),
+            E::PackageRefused(failures) => {
+                return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "package_refused", e.to_string())
+                    .with_details(serde_json::json!({ "failures": failures }));
+            }
             E::NodeForbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
             E::Invalid(invalid) => {
                 return ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", e.to_string())

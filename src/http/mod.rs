@@ -7,6 +7,7 @@
 
 mod audit;
 mod auth;
+mod exports;
 
 mod disposals;
 mod error;
@@ -34,9 +35,9 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, tokens::create, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, tokens::create, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, exports::export, healthz, openapi_json
     ),
-    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, retention::RecordEventDto, retention::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto)),
+    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, retention::RecordEventDto, retention::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -134,7 +135,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/audit/public-key", web::get().to(audit::public_key))
             .route("/audit/proof/{ref}", web::get().to(audit::proof))
             .route("/audit/consistency", web::get().to(audit::consistency))
-            .route("/records/{ref}/attestation", web::get().to(audit::attestation)),
+            .route("/records/{ref}/attestation", web::get().to(audit::attestation))
+            .route("/exports", web::post().to(exports::export)),
     )
     .default_service(web::to(not_found));
 }
@@ -169,4 +171,55 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         }
         Ok(())
     })
+}
+
+/// Bytes per chunk when streaming content out.
+const SERVE_CHUNK: usize = 256 * 1024;
+
+/// Streams `length` bytes of `reader` from `start`, read on a blocking
+/// thread and handed over through a small channel (so a slow client holds
+/// a few chunks in memory, never the content). Ends with an error if the
+/// reader has fewer bytes than announced.
+pub(crate) fn stream_from(
+    mut reader: impl std::io::Read + std::io::Seek + Send + 'static,
+    start: u64,
+    length: u64,
+) -> actix_web::body::SizedStream<impl futures_util::Stream<Item = std::io::Result<web::Bytes>>> {
+    use std::io;
+    let (sender, queue) = tokio::sync::mpsc::channel::<io::Result<web::Bytes>>(4);
+    actix_web::rt::task::spawn_blocking(move || {
+        if let Err(e) = reader.seek(io::SeekFrom::Start(start)) {
+            let _ = sender.blocking_send(Err(e));
+            return;
+        }
+        let mut left = length;
+        while left > 0 {
+            let mut buf = vec![0u8; SERVE_CHUNK.min(left as usize)];
+            match reader.read(&mut buf) {
+                Ok(0) => {
+                    let _ = sender.blocking_send(Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "content shorter than recorded",
+                    )));
+                    return;
+                }
+                Ok(n) => {
+                    buf.truncate(n);
+                    left -= n as u64;
+                    if sender.blocking_send(Ok(web::Bytes::from(buf))).is_err() {
+                        return; // the client went away
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = sender.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(queue, |mut queue| async move {
+        queue.recv().await.map(|item| (item, queue))
+    });
+    actix_web::body::SizedStream::new(length, stream)
 }

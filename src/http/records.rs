@@ -7,7 +7,6 @@ use crate::archive::{Archive, ArchiveError, Deposit, Upload, file_name_of};
 use crate::store::StagedBlob;
 use crate::wire::{DepositMetadataDto, RecordDto, RecordPatchDto};
 use actix_multipart::{Field, Multipart, MultipartError};
-use actix_web::body::SizedStream;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{
     self, ByteRangeSpec, ContentDisposition, DispositionParam, DispositionType, HeaderValue, Range,
@@ -16,7 +15,7 @@ use actix_web::web::{self, Bytes, Data};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use futures_util::{StreamExt, TryStreamExt};
 use serde::Deserialize;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::time::Duration;
 
 /// The largest `metadata` part accepted: descriptive metadata is small.
@@ -424,9 +423,6 @@ pub struct ContentQuery {
     version: Option<u32>,
 }
 
-/// Chunks read from a blob per step when serving content.
-const SERVE_CHUNK: usize = 256 * 1024;
-
 /// A record version's bytes, with ETag, Content-Disposition and ranges.
 #[utoipa::path(get, path = "/api/v1/records/{ref}/content", tag = "records",
     params(("ref" = String, Path, description = "reference or id"), ("version" = Option<u32>, Query, description = "version number; the latest by default")),
@@ -439,7 +435,7 @@ pub async fn content(
     query: web::Query<ContentQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let version = query.version;
-    let (found, path, mut reader, size) = web::block(move || {
+    let (found, path, reader, size) = web::block(move || {
         let (record, found, reader, size) = archive.content(&caller.0, &key, version)?;
         let details = archive.details(&record)?;
         let index = record
@@ -500,42 +496,7 @@ pub async fn content(
             _ => {}
         }
     }
-    let (sender, queue) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
-    actix_web::rt::task::spawn_blocking(move || {
-        if let Err(e) = reader.seek(SeekFrom::Start(start)) {
-            let _ = sender.blocking_send(Err(e));
-            return;
-        }
-        let mut left = length;
-        while left > 0 {
-            let mut buf = vec![0u8; SERVE_CHUNK.min(left as usize)];
-            match reader.read(&mut buf) {
-                Ok(0) => {
-                    let _ = sender.blocking_send(Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "blob shorter than recorded",
-                    )));
-                    return;
-                }
-                Ok(n) => {
-                    buf.truncate(n);
-                    left -= n as u64;
-                    if sender.blocking_send(Ok(Bytes::from(buf))).is_err() {
-                        return; // the client went away
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = sender.blocking_send(Err(e));
-                    return;
-                }
-            }
-        }
-    });
-    let stream = futures_util::stream::unfold(queue, |mut queue| async move {
-        queue.recv().await.map(|item| (item, queue))
-    });
-    Ok(response.body(SizedStream::new(length, stream)))
+    Ok(response.body(super::stream_from(reader, start, length)))
 }
 
 /// The first and last byte of a range within `size` bytes, if any.

@@ -10,6 +10,7 @@ mod common;
 mod crash;
 mod disposal;
 mod formats;
+mod packages;
 mod plan;
 mod rebuild;
 mod retention;

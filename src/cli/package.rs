@@ -1,0 +1,226 @@
+//! `coffre export`, `coffre verify-package` and `coffre import`.
+
+use super::{Context, Failure, print_json};
+use crate::archive::Actor;
+use crate::archive::exports::{ExportRequest, ExportSelection};
+use crate::package::unzip::ZipLimits;
+use crate::package::verify::verify_package;
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// `coffre export` options.
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("selection").required(true).args(["node", "query", "record", "transfer"])))]
+pub struct ExportArgs {
+    /// A node of the plan and everything below it.
+    #[arg(long)]
+    pub node: Option<String>,
+    /// What a full-text query finds.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// A record by reference or id (repeatable).
+    #[arg(long)]
+    pub record: Vec<String>,
+    /// The records of a transfer proposal.
+    #[arg(long)]
+    pub transfer: Option<u64>,
+    /// The package file to write.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// The receiving archives service's identifier.
+    #[arg(long)]
+    pub archival_agency: Option<String>,
+    /// The sending service's identifier.
+    #[arg(long)]
+    pub transferring_agency: Option<String>,
+    /// The archival agreement (convention de versement).
+    #[arg(long)]
+    pub archival_agreement: Option<String>,
+    /// A comment for the archives.
+    #[arg(long)]
+    pub comment: Option<String>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `coffre verify-package` options.
+#[derive(Args, Debug)]
+pub struct VerifyPackageArgs {
+    /// The package (a zip).
+    pub package: PathBuf,
+    /// The archive's public key you trust (64 hex digits, or a PEM file);
+    /// without it the key inside the package is used.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// The report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `coffre import` options.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The package (a zip: a coffre package, or a BagIt bag with a SEDA 2.x manifest).
+    pub package: PathBuf,
+    /// Where records go when the manifest's plan positions are not nodes
+    /// here (TOML; see schemas/import-mapping.schema.json).
+    #[arg(long)]
+    pub mapping: Option<PathBuf>,
+    /// Check everything, deposit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// One JSON object per imported record.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Imports a package whole, or refuses it whole.
+pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Failure> {
+    let mapping = match &args.mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::new(2, format!("cannot read {}: {e}", path.display())))?;
+            Some(crate::archive::imports::ImportMapping::parse(&text)?)
+        }
+        None => None,
+    };
+    let archive = ctx.open()?;
+    let summary = archive.import_package(&Actor::command_line(), &args.package, mapping.as_ref(), args.dry_run)?;
+    for record in &summary.records {
+        if args.json {
+            print_json(record)?;
+        } else {
+            println!("{}\t{}\t{}", record.reference, record.node, record.from.join(" "));
+        }
+    }
+    if !args.json {
+        eprintln!(
+            "{}: package {} {}{}",
+            args.package.display(),
+            summary.package,
+            if args.dry_run {
+                "checked, nothing imported (dry run)".to_owned()
+            } else {
+                format!("imported, {} records", summary.records.len())
+            },
+            if summary.sealed {
+                "; its sealed journal checked"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Writes a package; the file appears only once complete.
+pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
+    let selection = match (args.node, args.query, args.record.is_empty(), args.transfer) {
+        (Some(node), None, true, None) => ExportSelection::Node(node),
+        (None, Some(query), true, None) => ExportSelection::Query(query),
+        (None, None, false, None) => ExportSelection::Records(args.record),
+        (None, None, true, Some(id)) => ExportSelection::Transfer(id),
+        _ => return Err(Failure::new(2, "name one of --node, --query, --record or --transfer")),
+    };
+    let request = ExportRequest {
+        selection,
+        archival_agency: args.archival_agency,
+        transferring_agency: args.transferring_agency,
+        archival_agreement: args.archival_agreement,
+        comment: args.comment,
+    };
+    let archive = ctx.open()?;
+    let partial = args.output.with_extension("zip.partial");
+    let file = std::fs::File::create(&partial)
+        .map_err(|e| Failure::new(2, format!("cannot write {}: {e}", partial.display())))?;
+    let written = archive.export(&Actor::command_line(), &request, std::io::BufWriter::new(file));
+    let summary = match written {
+        Ok((summary, _)) => summary,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.into());
+        }
+    };
+    std::fs::File::open(&partial)?.sync_all()?;
+    std::fs::rename(&partial, &args.output)?;
+    if args.json {
+        print_json(&summary)?;
+    } else {
+        println!(
+            "{}: {} records, {} files, {} bytes, proven against seal {}",
+            args.output.display(),
+            summary.records,
+            summary.files,
+            summary.bytes,
+            summary.seal
+        );
+    }
+    Ok(())
+}
+
+/// Reads a key given as hex or as a PEM file.
+fn trusted_key(key: &str) -> Result<String, Failure> {
+    let text = if std::path::Path::new(key).is_file() {
+        std::fs::read_to_string(key).map_err(|e| Failure::new(2, format!("reading {key}: {e}")))?
+    } else {
+        key.to_owned()
+    };
+    let text = text.trim();
+    if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(text.to_ascii_lowercase());
+    }
+    crate::domain::seal::public_key_from_pem(text).map_err(|e| {
+        Failure::new(
+            2,
+            format!("--key: neither 64 hex digits nor an Ed25519 PEM public key ({e})"),
+        )
+    })
+}
+
+/// Checks a package offline; exit 1 with every failure listed.
+pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
+    let key = args.key.as_deref().map(trusted_key).transpose()?;
+    let checked = verify_package(&args.package, ZipLimits::default(), key.as_deref())
+        .map_err(|e| Failure::new(1, format!("{}: refused: {e}", args.package.display())))?;
+    if args.json {
+        print_json(&serde_json::json!({
+            "passed": checked.passed(),
+            "files": checked.files,
+            "events": checked.events_checked,
+            "sealed": checked.sealed,
+            "failures": checked.failures,
+        }))?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        for failure in &checked.failures {
+            let _ = writeln!(out, "FAILED: {failure}");
+        }
+        let _ = writeln!(
+            out,
+            "{}: {} payload files, {} journal events{}: {}",
+            args.package.display(),
+            checked.files,
+            checked.events_checked,
+            match (checked.sealed, key.is_some()) {
+                (true, true) => ", seal checked with your key",
+                (true, false) => ", seal checked with the key inside the package (pass --key to use yours)",
+                (false, _) => ", no sealed journal",
+            },
+            if checked.passed() {
+                "all intact".to_owned()
+            } else {
+                format!("{} failures", checked.failures.len())
+            }
+        );
+    }
+    if checked.passed() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            1,
+            format!("package check failed: {} failures", checked.failures.len()),
+        ))
+    }
+}

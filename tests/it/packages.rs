@@ -1,0 +1,622 @@
+//! Transfer packages: exported over HTTP and from the command line, judged
+//! by the Library of Congress BagIt validator and by `xmllint` against the
+//! official SEDA 2.3 schemas, checked offline by `coffre verify-package`,
+//! which finds each kind of tampering.
+
+use crate::common::*;
+use serde_json::{Value, json};
+use sha2::Digest;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A zip's entries: name and bytes.
+type Entries = Vec<(String, Vec<u8>)>;
+
+/// The entries of a zip, in order.
+pub fn read_zip(path: &Path) -> Entries {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut f = archive.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            f.read_to_end(&mut bytes).unwrap();
+            (String::from_utf8_lossy(f.name_raw()).into_owned(), bytes)
+        })
+        .collect()
+}
+
+pub fn write_zip(path: &Path, entries: &[(String, Vec<u8>)]) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in entries {
+        zip.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+/// Unpacks a zip into `dir` (our own packages only); returns the bag folder.
+pub fn unpack(zip: &Path, dir: &Path) -> PathBuf {
+    let mut top = None;
+    for (name, bytes) in read_zip(zip) {
+        let path = dir.join(&name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        top.get_or_insert_with(|| dir.join(name.split('/').next().unwrap()));
+    }
+    top.unwrap()
+}
+
+/// Recomputes the bag's manifests, Payload-Oxum and tag manifest, as a
+/// forger who knows BagIt would after changing the payload.
+fn rebag(entries: &mut Entries) {
+    let top = entries[0].0.split('/').next().unwrap().to_owned();
+    let data: Vec<(String, Vec<u8>)> = entries
+        .iter()
+        .filter_map(|(n, b)| {
+            n.strip_prefix(&format!("{top}/"))
+                .filter(|r| r.starts_with("data/"))
+                .map(|r| (r.to_owned(), b.clone()))
+        })
+        .collect();
+    let m256: String = data
+        .iter()
+        .map(|(n, b)| format!("{}  {n}\n", hex::encode(sha2::Sha256::digest(b))))
+        .collect();
+    let m512: String = data
+        .iter()
+        .map(|(n, b)| format!("{}  {n}\n", hex::encode(sha2::Sha512::digest(b))))
+        .collect();
+    let bytes: usize = data.iter().map(|(_, b)| b.len()).sum();
+    let set = |entries: &mut Entries, name: &str, content: Vec<u8>| {
+        let full = format!("{top}/{name}");
+        match entries.iter_mut().find(|(n, _)| *n == full) {
+            Some(e) => e.1 = content,
+            None => entries.push((full, content)),
+        }
+    };
+    set(entries, "manifest-sha256.txt", m256.into_bytes());
+    set(entries, "manifest-sha512.txt", m512.into_bytes());
+    set(
+        entries,
+        "bag-info.txt",
+        format!("Payload-Oxum: {bytes}.{}\nBagging-Date: 2026-01-01\n", data.len()).into_bytes(),
+    );
+    let mut tags = String::new();
+    for name in [
+        "bagit.txt",
+        "bag-info.txt",
+        "manifest-sha256.txt",
+        "manifest-sha512.txt",
+    ] {
+        let full = format!("{top}/{name}");
+        let b = &entries.iter().find(|(n, _)| *n == full).unwrap().1;
+        tags.push_str(&format!("{}  {name}\n", hex::encode(sha2::Sha256::digest(b))));
+    }
+    set(entries, "tagmanifest-sha256.txt", tags.into_bytes());
+}
+
+fn verify_package(zip: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec!["verify-package", zip.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = Command::new(bin()).args(&args).output().unwrap();
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+fn bagit_py() -> String {
+    if let Ok(path) = std::env::var("BAGIT_PY") {
+        return path;
+    }
+    let found = Command::new("sh").args(["-c", "command -v bagit.py"]).output().unwrap();
+    let path = String::from_utf8_lossy(&found.stdout).trim().to_owned();
+    assert!(
+        !path.is_empty(),
+        "bagit.py (the Library of Congress validator, from PyPI) is needed: run `make test`, which installs it"
+    );
+    path
+}
+
+/// The SEDA 2.3 schemas shipped beside the repository (CI always has them).
+fn seda_xsd() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seda/seda2_3/seda-2.3-main.xsd");
+    path.is_file().then_some(path)
+}
+
+fn deposit_records(server: &Server, token: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (i, (node, fields, name)) in [
+        (
+            "FIN-FAC",
+            json!({"fournisseur": "EDF", "numero": "F-1", "montant": "1234,50"}),
+            "facture edf.txt",
+        ),
+        (
+            "FIN-FAC",
+            json!({"fournisseur": "Orange & Cie", "numero": "F-2", "montant": "99"}),
+            "facture <orange>.txt",
+        ),
+        ("ADM-DEL", json!({"seance": "2019-06-30"}), "délibération budget.txt"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let meta = json!({"node": node, "date": format!("201{}-0{}-15", 5 + i, i + 1), "service": "Finances", "fields": fields, "title": format!("Pièce n°{i} « test »")});
+        out.push(created(
+            deposit(
+                server,
+                token,
+                format!("Contenu de la pièce {i}, zanzibar").as_bytes(),
+                name,
+                &meta,
+            )
+            .unwrap(),
+        ));
+    }
+    // A second version of the first record.
+    let body = multipart(&[Part {
+        name: "file",
+        filename: Some(b"facture edf v2.txt"),
+        content: b"Contenu corrige de la piece 0, zanzibar",
+    }]);
+    let reference = out[0]["reference"].as_str().unwrap();
+    let a = post_multipart(
+        &server.url(&format!("/api/v1/records/{reference}/versions")),
+        token,
+        &body,
+    )
+    .unwrap();
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    out
+}
+
+#[test]
+fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let archivist = new_token(&server, &token, "archivist", "archiviste");
+    let agent = new_token(&server, &token, "agent", "agent");
+    let records = deposit_records(&server, &archivist);
+
+    // Over HTTP: an agent may not export; an archivist gets a zip.
+    assert_eq!(
+        post_json(&server.url("/api/v1/exports"), &agent, &json!({"node": "FIN"})).status,
+        403
+    );
+    let bad = post_json(
+        &server.url("/api/v1/exports"),
+        &archivist,
+        &json!({"node": "FIN", "query": "x"}),
+    );
+    assert_eq!(bad.status, 422);
+    let a = post_json(
+        &server.url("/api/v1/exports"),
+        &archivist,
+        &json!({"node": "FIN", "archival_agency": "FRAD033", "comment": "Versement test"}),
+    );
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.header("content-type"), Some("application/zip"));
+    let package = tmp.path().join("fin.zip");
+    std::fs::write(&package, &a.body).unwrap();
+
+    // The Library of Congress validator, and the SEDA 2.3 schemas.
+    let unpacked = unpack(&package, &tmp.path().join("unpacked"));
+    let out = Command::new(bagit_py())
+        .args(["--validate", unpacked.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bagit.py: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest = unpacked.join("data/manifest.xml");
+    let xml = std::fs::read_to_string(&manifest).unwrap();
+    assert!(
+        xml.contains("<FinalAction>Destroy</FinalAction>") && xml.contains("FRAD033"),
+        "{xml}"
+    );
+    assert!(xml.contains(r#"<MessageDigest algorithm="SHA-512">"#));
+    assert!(xml.contains("<FilePlanPosition>FIN-FAC</FilePlanPosition>"));
+    assert!(!xml.contains("ADM-DEL"), "only the FIN records");
+    match seda_xsd() {
+        Some(xsd) => {
+            let out = Command::new("xmllint")
+                .args([
+                    "--noout",
+                    "--nonet",
+                    "--schema",
+                    xsd.to_str().unwrap(),
+                    manifest.to_str().unwrap(),
+                ])
+                .output()
+                .expect("xmllint (libxml2-utils, installed by `make deps`)");
+            assert!(
+                out.status.success(),
+                "xmllint: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        None => eprintln!(
+            "SKIPPED: SEDA 2.3 validation: ../shared/seda/seda2_3/seda-2.3-main.xsd is not beside this checkout"
+        ),
+    }
+    let payload: Vec<String> = std::fs::read_to_string(unpacked.join("manifest-sha256.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| l.split_once("  ").unwrap().1.to_owned())
+        .collect();
+    assert!(
+        payload
+            .iter()
+            .any(|p| p.starts_with("data/content/2015/FIN-FAC/FIN-FAC-2015-000001")),
+        "{payload:?}"
+    );
+    assert!(
+        payload.iter().any(|p| p.contains(".v1.")),
+        "the first version kept: {payload:?}"
+    );
+
+    // Offline, with the key the auditor holds.
+    let key = get(&server.url("/api/v1/audit/public-key"), &archivist).json()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, text) = verify_package(&package, &["--key", &key]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("all intact") && text.contains("with your key"), "{text}");
+    let stranger = "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1";
+    let (code, text) = verify_package(&package, &["--key", stranger]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("not by the key you trust"), "{text}");
+
+    // Each tampering, alone, is found.
+    let entries = read_zip(&package);
+    let top = entries[0].0.split('/').next().unwrap().to_owned();
+    let name_of = |suffix: &str| entries.iter().position(|(n, _)| n.ends_with(suffix)).unwrap();
+    let content = entries
+        .iter()
+        .position(|(n, _)| n.contains("/data/content/2016/"))
+        .unwrap();
+    let tamper = |label: &str, change: &dyn Fn(&mut Entries), expect: &str| {
+        let mut copy = entries.clone();
+        change(&mut copy);
+        let path = tmp.path().join(format!("{label}.zip"));
+        write_zip(&path, &copy);
+        let (code, text) = verify_package(&path, &[]);
+        assert_eq!(code, Some(1), "{label}: {text}");
+        assert!(text.contains(expect), "{label}: expected {expect:?} in\n{text}");
+    };
+    tamper(
+        "byte",
+        &|e| e[content].1[3] ^= 1,
+        "changed content or edited manifest line",
+    );
+    tamper(
+        "removed",
+        &|e| {
+            e.remove(content);
+        },
+        "which is missing from the bag",
+    );
+    tamper(
+        "added",
+        &|e| e.push((format!("{top}/data/content/extra.txt"), b"sneaked in".to_vec())),
+        "(an added file)",
+    );
+    let m256 = name_of("/manifest-sha256.txt");
+    tamper(
+        "manifest-line",
+        &|e| {
+            let text = String::from_utf8(e[m256].1.clone()).unwrap();
+            let first = text.lines().next().unwrap();
+            let forged = format!("{}{}", if first.starts_with('0') { "1" } else { "0" }, &first[1..]);
+            e[m256].1 = text.replacen(first, &forged, 1).into_bytes();
+        },
+        "changed content or edited manifest line",
+    );
+    let events = name_of("/data/journal/events.jsonl");
+    tamper(
+        "event",
+        &|e| {
+            // Change an event and give it its new hash: only the proof can tell.
+            let text = String::from_utf8(e[events].1.clone()).unwrap();
+            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            let mut event: Value = serde_json::from_str(&lines[0]).unwrap();
+            event["actor"] = json!("token:someone-else");
+            let mut unsealed = event.clone();
+            unsealed.as_object_mut().unwrap().remove("hash");
+            event["hash"] = json!(format!(
+                "sha256:{}",
+                hex::encode(sha2::Sha256::digest(serde_json::to_vec(&unsealed).unwrap()))
+            ));
+            lines[0] = serde_json::to_string(&event).unwrap();
+            e[events].1 = (lines.join("\n") + "\n").into_bytes();
+            rebag(e);
+        },
+        "is not proven by its inclusion proof",
+    );
+    let seal = name_of("/data/journal/seal.json");
+    tamper(
+        "seal",
+        &|e| {
+            let mut s: Value = serde_json::from_slice(&e[seal].1).unwrap();
+            let sig = s["seal"]["signature"].as_str().unwrap().to_owned();
+            s["seal"]["signature"] = json!(format!("{}{}", if sig.starts_with('0') { "1" } else { "0" }, &sig[1..]));
+            e[seal].1 = serde_json::to_vec(&s).unwrap();
+            rebag(e);
+        },
+        "the seal's signature does not verify",
+    );
+    let proofs = name_of("/data/journal/proofs.json");
+    tamper(
+        "proof",
+        &|e| {
+            // The proof of another record's event in place of this one's.
+            let mut p: Vec<Value> = serde_json::from_slice(&e[proofs].1).unwrap();
+            let other = p.last().unwrap()["proof"].clone();
+            p[0]["proof"] = other;
+            e[proofs].1 = serde_json::to_vec(&p).unwrap();
+            rebag(e);
+        },
+        "is not proven by its inclusion proof",
+    );
+
+    // From the command line: a package of chosen records, same checks.
+    server.stop();
+    let cli_package = tmp.path().join("cli.zip");
+    let reference = records[2]["reference"].as_str().unwrap();
+    let out = cli(
+        &data,
+        &["export", "--record", reference, "-o", cli_package.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (code, text) = verify_package(&cli_package, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let listed: Vec<String> = read_zip(&cli_package).into_iter().map(|(n, _)| n).collect();
+    assert!(listed.iter().any(|n| n.contains("ADM-DEL")) && !listed.iter().any(|n| n.contains("FIN-FAC")));
+    let out = cli(
+        &data,
+        &[
+            "export",
+            "--node",
+            "NOPE",
+            "-o",
+            tmp.path().join("x.zip").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(!tmp.path().join("x.zip").exists() && !tmp.path().join("x.zip.partial").exists());
+    let (code, text) = verify_package(&tmp.path().join("nothing.zip"), &[]);
+    assert_eq!(code, Some(1), "{text}");
+    assert_journal_follows_its_schema(&data);
+}
+
+/// Everything under a data directory's blobs and journal: what an import
+/// would have left behind.
+fn footprint(data: &Path) -> Vec<(PathBuf, u64)> {
+    let mut out = Vec::new();
+    let mut stack = vec![data.join("blobs"), data.join("journal")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = entry.metadata().unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else {
+                out.push((entry.path(), meta.len()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_package_imports_into_another_archive_with_the_same_content_and_metadata() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let records = deposit_records(&server, &token);
+    let originals: Vec<Value> = records
+        .iter()
+        .map(|r| {
+            get(
+                &server.url(&format!("/api/v1/records/{}", r["reference"].as_str().unwrap())),
+                &token,
+            )
+            .json()
+        })
+        .collect();
+    server.stop();
+    let package = tmp.path().join("all.zip");
+    let out = cli(
+        &data,
+        &["export", "--query", "zanzibar", "-o", package.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Another archive: a dry run changes nothing, the import brings all.
+    let other = tmp.path().join("other");
+    let other_token = init(&other);
+    let before = footprint(&other);
+    let out = cli(&other, &["import", package.to_str().unwrap(), "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(footprint(&other), before);
+    let out = cli(&other, &["import", package.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let imported: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(imported.len(), 3);
+
+    let server = Server::start(&other, &[]);
+    for original in &originals {
+        let old_reference = original["reference"].as_str().unwrap();
+        // Found by its old reference and its old id (aliases).
+        let by_ref = get(&server.url(&format!("/api/v1/records/{old_reference}")), &other_token);
+        assert_eq!(by_ref.status, 200, "{old_reference}");
+        let copy = by_ref.json();
+        let by_id = get(
+            &server.url(&format!("/api/v1/records/{}", original["id"].as_str().unwrap())),
+            &other_token,
+        );
+        assert_eq!(by_id.json()["id"], copy["id"]);
+        for key in ["title", "node", "date", "service", "fields", "document_type"] {
+            assert_eq!(copy[key], original[key], "{key} of {old_reference}");
+        }
+        let versions = |r: &Value| -> Vec<(Value, Value, Value, Value)> {
+            r["versions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| {
+                    (
+                        v["number"].clone(),
+                        v["sha256"].clone(),
+                        v["size"].clone(),
+                        v["filename"].clone(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(versions(&copy), versions(original), "{old_reference}");
+        for v in copy["versions"].as_array().unwrap() {
+            let content = get(
+                &server.url(&format!(
+                    "/api/v1/records/{}/content?version={}",
+                    copy["id"].as_str().unwrap(),
+                    v["number"]
+                )),
+                &other_token,
+            );
+            assert_eq!(sha256_hex(&content.body), v["sha256"].as_str().unwrap());
+        }
+    }
+    server.stop();
+
+    // Again: every identifier is known now, so the package is refused whole.
+    let before = footprint(&other);
+    let out = cli(&other, &["import", package.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("imported before"), "{}", stderr(&out));
+    assert_eq!(footprint(&other), before);
+    assert_journal_follows_its_schema(&other);
+}
+
+/// Writes a zip with Python's zipfile, which (unlike the zip crate) lets a
+/// test write what no honest tool would.
+fn python_zip(path: &Path, script: &str) {
+    let program = format!(
+        "import zipfile, sys\nz = zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED)\n{script}\nz.close()\n"
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(&program)
+        .arg(path)
+        .output()
+        .expect("python3");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn malicious_zips_are_refused_and_leave_nothing_behind() {
+    let Fresh { tmp, data, .. } = fresh_archive();
+    let bag = "z = z\nz.writestr('bag/bagit.txt', 'BagIt-Version: 1.0\\nTag-File-Character-Encoding: UTF-8\\n')\n";
+    let cases = [
+        (
+            "slip",
+            format!("{bag}z.writestr('bag/../../escaped.txt', 'x')"),
+            "zip-slip",
+        ),
+        (
+            "absolute",
+            format!("{bag}z.writestr('/tmp/absolute.txt', 'x')"),
+            "absolute path",
+        ),
+        (
+            "duplicate",
+            format!(
+                "{bag}import warnings\nwarnings.simplefilter('ignore')\nz.writestr('bag/data/a.txt', 'one')\nz.writestr('bag/data/a.txt', 'two')"
+            ),
+            "appears twice",
+        ),
+        (
+            "bomb",
+            format!("{bag}z.writestr('bag/data/zeros.bin', bytes(64 << 20))"),
+            "zip bomb",
+        ),
+        (
+            "link",
+            format!(
+                "{bag}i = zipfile.ZipInfo('bag/data/link')\ni.external_attr = 0o120777 << 16\nz.writestr(i, '/etc/passwd')"
+            ),
+            "link or special file",
+        ),
+        (
+            "utf8",
+            format!(
+                "{bag}i = zipfile.ZipInfo('bag/data/x.txt')\nz.writestr(i, 'x')\nz.filelist[-1].filename = 'bag/data/\\udcff.txt'"
+            ),
+            "",
+        ),
+        ("notabag", "z.writestr('data/a.txt', 'x')".to_owned(), "not a BagIt bag"),
+    ];
+    let before = footprint(&data);
+    for (label, script, expect) in cases {
+        let path = tmp.path().join(format!("{label}.zip"));
+        if label == "utf8" {
+            // An entry name that is not UTF-8: written raw, flag unset.
+            let mut bytes = Vec::new();
+            {
+                let mut zip = zip::ZipWriter::new(std::io::Cursor::new(&mut bytes));
+                zip.start_file("bag/bagit.txt", zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                zip.write_all(b"BagIt-Version: 1.0\n").unwrap();
+                zip.start_file("bag/data/NAMEX.txt", zip::write::SimpleFileOptions::default())
+                    .unwrap();
+                zip.write_all(b"x").unwrap();
+                zip.finish().unwrap();
+            }
+            // Replace the marker in both the local header and the central directory.
+            let marker = b"NAMEX";
+            let mut i = 0;
+            while i + marker.len() <= bytes.len() {
+                if &bytes[i..i + marker.len()] == marker {
+                    bytes[i + 4] = 0xff;
+                }
+                i += 1;
+            }
+            std::fs::write(&path, &bytes).unwrap();
+        } else {
+            python_zip(&path, &script);
+        }
+        for command in ["verify-package", "import"] {
+            let out = if command == "import" {
+                cli(&data, &["import", path.to_str().unwrap()])
+            } else {
+                Command::new(bin())
+                    .args(["verify-package", path.to_str().unwrap()])
+                    .output()
+                    .unwrap()
+            };
+            let text = format!("{}{}", stdout(&out), stderr(&out));
+            assert_ne!(out.status.code(), Some(0), "{label} {command}: {text}");
+            let expect = if label == "utf8" { "not valid UTF-8" } else { expect };
+            assert!(
+                text.contains(expect),
+                "{label} {command}: expected {expect:?} in {text}"
+            );
+        }
+    }
+    assert_eq!(footprint(&data), before, "nothing written");
+    assert!(!tmp.path().join("escaped.txt").exists() && !Path::new("/tmp/absolute.txt").exists());
+    let staging: Vec<_> = std::fs::read_dir(data.join("blobs/tmp"))
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(staging.is_empty(), "staging area empty");
+}
