@@ -36,6 +36,69 @@ pub struct Config {
     pub ocr: bool,
     /// When the server seals the journal.
     pub seal: SealSchedule,
+    /// When and how fast the server re-hashes every blob.
+    pub fixity: FixitySchedule,
+}
+
+/// The scheduled fixity job: a run every `every`, re-hashing at most
+/// `rate` bytes a second so that users are not starved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixitySchedule {
+    /// Time between the end of a run and the start of the next.
+    pub every: std::time::Duration,
+    /// Bytes re-hashed per second at most.
+    pub rate: u64,
+}
+
+/// A fixity run every week unless configured.
+pub const DEFAULT_FIXITY_EVERY: &str = "7d";
+/// Re-hashing at 50 MB/s at most unless configured.
+pub const DEFAULT_FIXITY_RATE: &str = "50MB";
+
+impl FixitySchedule {
+    /// Checks raw values: a duration (`30s`, `15m`, `12h`, `7d`) and a size per second (`50MB`).
+    pub fn new(every: &str, rate: &str) -> Result<Self, ConfigError> {
+        Ok(FixitySchedule {
+            every: parse_duration(every).map_err(|problem| ConfigError {
+                field: "fixity-every",
+                problem,
+            })?,
+            rate: parse_size(rate).map_err(|problem| ConfigError {
+                field: "fixity-rate",
+                problem,
+            })?,
+        })
+    }
+}
+
+impl Default for FixitySchedule {
+    fn default() -> Self {
+        FixitySchedule {
+            every: std::time::Duration::from_secs(7 * 86_400),
+            rate: 50_000_000,
+        }
+    }
+}
+
+/// Parses a duration such as `30s`, `15m`, `12h` or `7d` (more than zero).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 30s, 15m, 12h or 7d"))?;
+    let seconds: u64 = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?}: the unit is s, m, h or d (such as 7d)")),
+    };
+    n.checked_mul(seconds)
+        .filter(|s| *s > 0)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is zero or too large"))
 }
 
 /// When the server seals the journal: after `every_events` events, or once
@@ -107,6 +170,7 @@ impl Config {
             max_upload,
             ocr,
             seal: SealSchedule::default(),
+            fixity: FixitySchedule::default(),
         })
     }
 

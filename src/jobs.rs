@@ -196,3 +196,26 @@ pub fn spawn_sealer(
         }
     })
 }
+
+/// Runs the fixity job on its own thread until `stop` is set: a run when
+/// the schedule (or an auditor) says so, at the schedule's rate.
+pub fn spawn_fixity(
+    archive: Arc<Archive>,
+    schedule: crate::config::FixitySchedule,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("fixity".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            if let Err(e) = archive.fixity_work(&schedule, &stop) {
+                tracing::error!(error = %e, "the fixity job failed; trying again in a minute");
+                for _ in 0..600 {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+    })
+}

@@ -9,6 +9,7 @@ mod audit;
 mod data_dir;
 mod disposals;
 pub mod exports;
+pub mod fixity;
 mod holds;
 pub mod imports;
 mod plan;
@@ -17,6 +18,7 @@ mod records;
 mod retention;
 pub mod seals;
 mod search;
+pub mod stats;
 mod tokens;
 
 pub use audit::{NoProgress, Progress, check_integrity_offline};
@@ -310,6 +312,16 @@ pub struct Archive {
     archive_id: String,
     /// One seal at a time.
     seal_lock: Mutex<()>,
+    /// The fixity job's state (`fixity.json`).
+    fixity: Mutex<fixity::FixityState>,
+    /// Whether this process has taken up the fixity run yet.
+    fixity_resumed: std::sync::atomic::AtomicBool,
+    /// Fixity findings in this process.
+    fixity_findings: std::sync::atomic::AtomicU64,
+    /// Bytes re-hashed by the fixity job in this process.
+    fixity_bytes: std::sync::atomic::AtomicU64,
+    /// Deposits refused or failed in this process.
+    ingest_errors: std::sync::atomic::AtomicU64,
 }
 
 /// What `init` did.
@@ -441,6 +453,7 @@ impl Archive {
             None => return Err(ArchiveError::NotInitialised(data_dir.path().to_owned())),
         };
         let seal_key = seals::load_or_create_key(&data_dir.keys_path(), &journal, &Actor::system())?;
+        let data_dir_path = data_dir.path().to_owned();
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let index: Arc<dyn TextIndex> = Arc::new(TantivyIndex::open(&data_dir.index_path())?);
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
@@ -461,6 +474,11 @@ impl Archive {
             seal_key,
             archive_id,
             seal_lock: Mutex::new(()),
+            fixity: Mutex::new(fixity::load_state(data_dir_path.as_path())?),
+            fixity_resumed: std::sync::atomic::AtomicBool::new(false),
+            fixity_findings: std::sync::atomic::AtomicU64::new(0),
+            fixity_bytes: std::sync::atomic::AtomicU64::new(0),
+            ingest_errors: std::sync::atomic::AtomicU64::new(0),
         };
         // Archives created before plans were published get the default one,
         // so that every deposit is checked against a plan.

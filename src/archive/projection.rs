@@ -187,7 +187,8 @@ impl Projector {
             EventBody::ArchiveInitialized { .. }
             | EventBody::AuditVerified { .. }
             | EventBody::SealKeyCreated { .. }
-            | EventBody::PackageExported { .. } => Vec::new(),
+            | EventBody::PackageExported { .. }
+            | EventBody::FixityChecked { .. } => Vec::new(),
             EventBody::JournalSealed {
                 tree_size,
                 root,

@@ -306,7 +306,11 @@ impl Archive {
     /// the record once both are on disk and the catalog shows it.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn ingest(&self, actor: &Actor, deposit: Deposit, upload: Upload) -> Result<Record, ArchiveError> {
-        self.ingest_from(actor, deposit, upload, None)
+        let deposited = self.ingest_from(actor, deposit, upload, None);
+        if deposited.is_err() {
+            self.count_ingest_error();
+        }
+        deposited
     }
 
     /// Checks a deposit against the plan in force without making it.

@@ -27,6 +27,19 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The scheduled fixity job: status, pause, resume, or a run now in
+    /// the foreground (when no server holds the data directory).
+    Fixity {
+        /// `status` (default), `pause`, `resume` or `run`.
+        #[arg(default_value = "status")]
+        action: String,
+        /// With `run`: bytes re-hashed per second at most.
+        #[arg(long, default_value = crate::config::DEFAULT_FIXITY_RATE)]
+        rate: String,
+        /// The status as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Seal the journal now: sign the root of its Merkle tree.
     Seal,
     /// List the journal's seals.
@@ -76,6 +89,7 @@ pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
     match command {
         AuditCommand::Verify { json } => verify(ctx, json),
         AuditCommand::Log { after, json } => log(ctx, after, json),
+        AuditCommand::Fixity { action, rate, json } => fixity(ctx, &action, &rate, json),
         AuditCommand::Seal => {
             let archive = ctx.open()?;
             let seal = archive.seal(&Actor::command_line())?;
@@ -196,5 +210,70 @@ fn log(ctx: &Context, after: u64, json: bool) -> Result<(), Failure> {
 pub(super) fn print_pretty(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(|e| Failure::new(1, format!("encoding JSON: {e}")))?;
     println!("{text}");
+    Ok(())
+}
+
+fn fixity(ctx: &Context, action: &str, rate: &str, json: bool) -> Result<(), Failure> {
+    let schedule = crate::config::FixitySchedule::new(crate::config::DEFAULT_FIXITY_EVERY, rate)?;
+    let archive = ctx.open()?;
+    let actor = Actor::command_line();
+    match action {
+        "status" => {}
+        "pause" => {
+            archive.pause_fixity(&actor)?;
+        }
+        "resume" => {
+            archive.resume_fixity(&actor)?;
+        }
+        "run" => {
+            archive.request_fixity(&actor)?;
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            archive.fixity_work(&schedule, &stop)?;
+        }
+        other => {
+            return Err(Failure::new(
+                2,
+                format!("{other:?}: the fixity actions are status, pause, resume and run"),
+            ));
+        }
+    }
+    let status = archive.fixity_status(&schedule);
+    if json {
+        print_json(&status)?;
+    } else {
+        println!("fixity job: {}", status.state);
+        if let Some(run) = &status.detail.run {
+            println!(
+                "  run since {}: {} of {} blobs, {} bytes, {} findings",
+                format_time(&run.started_at),
+                run.blobs_checked,
+                run.blobs_total,
+                run.bytes_checked,
+                run.findings.len()
+            );
+        }
+        if let Some(last) = &status.detail.last {
+            println!(
+                "  last run {} → {}: {} blobs, {} bytes, {} findings",
+                format_time(&last.started_at),
+                format_time(&last.finished_at),
+                last.blobs_checked,
+                last.bytes_checked,
+                last.findings.len()
+            );
+            for finding in &last.findings {
+                println!(
+                    "  FAILED: blob {} is {} (used by {})",
+                    finding.blob,
+                    finding.problem,
+                    finding.used_by.join(", ")
+                );
+            }
+        }
+    }
+    let failed = status.detail.last.as_ref().is_some_and(|l| !l.findings.is_empty());
+    if action == "run" && failed {
+        return Err(Failure::new(1, "fixity run found corrupt or missing blobs"));
+    }
     Ok(())
 }

@@ -124,6 +124,12 @@ pub struct ServeArgs {
     /// Seal the journal this many minutes after the last seal, if anything happened.
     #[arg(long, env = "COFFRE_SEAL_EVERY_MINUTES", default_value_t = crate::config::DEFAULT_SEAL_EVERY_MINUTES)]
     pub seal_every_minutes: u64,
+    /// Re-hash every blob this often (30s, 15m, 12h, 7d).
+    #[arg(long, env = "COFFRE_FIXITY_EVERY", default_value = crate::config::DEFAULT_FIXITY_EVERY)]
+    pub fixity_every: String,
+    /// Re-hash at most this many bytes a second (50MB, 1MiB).
+    #[arg(long, env = "COFFRE_FIXITY_RATE", default_value = crate::config::DEFAULT_FIXITY_RATE)]
+    pub fixity_rate: String,
 }
 
 /// `coffre token ...`
@@ -233,6 +239,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let mut config = Config::new(cli.data.clone(), listen, max_upload, cli.ocr)?;
     if let Command::Serve(args) = &cli.command {
         config.seal = crate::config::SealSchedule::new(args.seal_every_events, args.seal_every_minutes)?;
+        config.fixity = crate::config::FixitySchedule::new(&args.fixity_every, &args.fixity_rate)?;
     }
     let ctx = Context {
         config,

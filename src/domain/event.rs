@@ -326,6 +326,21 @@ pub enum EventBody {
         /// Failures found.
         failures: u64,
     },
+    /// A scheduled fixity run re-hashed every blob.
+    #[serde(rename = "fixity.checked")]
+    FixityChecked {
+        /// When the run began.
+        started_at: DateTime<Utc>,
+        /// Blobs re-hashed (or found missing).
+        blobs_checked: u64,
+        /// Bytes re-hashed.
+        bytes_checked: u64,
+        /// What was wrong.
+        findings: Vec<super::integrity::FixityFinding>,
+        /// How many times the run was interrupted (a restart) and resumed
+        /// where it stopped.
+        resumed: u32,
+    },
     /// Records were exported as a transfer package.
     #[serde(rename = "package.exported")]
     PackageExported {

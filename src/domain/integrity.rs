@@ -90,6 +90,21 @@ impl fmt::Display for IntegrityFailure {
     }
 }
 
+/// What a fixity run found wrong with one blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FixityFinding {
+    /// The blob's name (the digest its bytes must have).
+    pub blob: Sha256,
+    /// `corrupt` (the bytes hash to something else) or `missing`.
+    pub problem: String,
+    /// What the bytes hash to, when corrupt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<Sha256>,
+    /// The records that use it (references).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub used_by: Vec<String>,
+}
+
 /// The result of a whole integrity check.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct IntegrityReport {

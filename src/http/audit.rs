@@ -185,3 +185,55 @@ pub async fn attestation(
         HttpResponse::Ok().json(attestation)
     })
 }
+
+/// Where the scheduled fixity job stands: running, paused or idle, the run
+/// under way, the last result and its findings, when the next run is due.
+#[utoipa::path(get, path = "/api/v1/audit/fixity", tag = "audit",
+    responses((status = 200, description = "the fixity job"), (status = 403)))]
+pub async fn fixity(
+    caller: Caller,
+    archive: Data<Archive>,
+    schedule: Data<crate::config::FixitySchedule>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.require(Permission::Audit, "read the fixity job")?;
+    Ok(HttpResponse::Ok().json(archive.fixity_status(&schedule)))
+}
+
+/// Pauses the fixity job; it stops after the blob it is hashing.
+#[utoipa::path(post, path = "/api/v1/audit/fixity/pause", tag = "audit",
+    responses((status = 200, description = "the fixity job"), (status = 403)))]
+pub async fn pause_fixity(
+    caller: Caller,
+    archive: Data<Archive>,
+    schedule: Data<crate::config::FixitySchedule>,
+) -> Result<HttpResponse, ApiError> {
+    let archive2 = archive.clone();
+    web::block(move || archive2.pause_fixity(&caller.0)).await??;
+    Ok(HttpResponse::Ok().json(archive.fixity_status(&schedule)))
+}
+
+/// Resumes the fixity job where it stopped.
+#[utoipa::path(post, path = "/api/v1/audit/fixity/resume", tag = "audit",
+    responses((status = 200, description = "the fixity job"), (status = 403)))]
+pub async fn resume_fixity(
+    caller: Caller,
+    archive: Data<Archive>,
+    schedule: Data<crate::config::FixitySchedule>,
+) -> Result<HttpResponse, ApiError> {
+    let archive2 = archive.clone();
+    web::block(move || archive2.resume_fixity(&caller.0)).await??;
+    Ok(HttpResponse::Ok().json(archive.fixity_status(&schedule)))
+}
+
+/// Asks for a fixity run now (the job takes it up within a second).
+#[utoipa::path(post, path = "/api/v1/audit/fixity/run", tag = "audit",
+    responses((status = 202, description = "the fixity job"), (status = 403)))]
+pub async fn run_fixity(
+    caller: Caller,
+    archive: Data<Archive>,
+    schedule: Data<crate::config::FixitySchedule>,
+) -> Result<HttpResponse, ApiError> {
+    let archive2 = archive.clone();
+    web::block(move || archive2.request_fixity(&caller.0)).await??;
+    Ok(HttpResponse::Accepted().json(archive.fixity_status(&schedule)))
+}

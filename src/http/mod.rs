@@ -8,6 +8,7 @@
 mod audit;
 mod auth;
 mod exports;
+mod stats;
 
 mod disposals;
 mod error;
@@ -35,7 +36,7 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, tokens::create, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, exports::export, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, tokens::create, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, stats::stats, stats::metrics, healthz, openapi_json
     ),
     components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, retention::RecordEventDto, retention::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto)),
     modifiers(&BearerAuth),
@@ -95,6 +96,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/healthz", web::get().to(healthz))
     .service(
+        web::resource("/metrics")
+            .wrap(actix_web::middleware::from_fn(auth::require_token))
+            .route(web::get().to(stats::metrics)),
+    )
+    .service(
         web::scope("/api/v1")
             .wrap(actix_web::middleware::from_fn(auth::require_token))
             .route("/openapi.json", web::get().to(openapi_json))
@@ -136,7 +142,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/audit/proof/{ref}", web::get().to(audit::proof))
             .route("/audit/consistency", web::get().to(audit::consistency))
             .route("/records/{ref}/attestation", web::get().to(audit::attestation))
-            .route("/exports", web::post().to(exports::export)),
+            .route("/exports", web::post().to(exports::export))
+            .route("/stats", web::get().to(stats::stats))
+            .route("/audit/fixity", web::get().to(audit::fixity))
+            .route("/audit/fixity/pause", web::post().to(audit::pause_fixity))
+            .route("/audit/fixity/resume", web::post().to(audit::resume_fixity))
+            .route("/audit/fixity/run", web::post().to(audit::run_fixity)),
     )
     .default_service(web::to(not_found));
 }
@@ -149,6 +160,8 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     let stop_indexer = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let indexer = crate::jobs::spawn_indexer(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
     let sealer = crate::jobs::spawn_sealer(Arc::clone(&archive), config.seal, Arc::clone(&stop_indexer))?;
+    let fixity = crate::jobs::spawn_fixity(Arc::clone(&archive), config.fixity, Arc::clone(&stop_indexer))?;
+    let schedule = Data::new(config.fixity);
     let archive = Data::from(archive);
     actix_web::rt::System::new().block_on(async move {
         let app_archive = archive.clone();
@@ -157,6 +170,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(app_archive.clone())
                 .app_data(jobs.clone())
+                .app_data(schedule.clone())
                 .configure(configure)
         })
         .bind(listen)?;
@@ -166,6 +180,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         stop_indexer.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = indexer.join();
         let _ = sealer.join();
+        let _ = fixity.join();
         if let Err(e) = archive.flush() {
             tracing::warn!(error = %e, "could not flush the catalog at shutdown; the next start replays the journal");
         }

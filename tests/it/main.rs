@@ -9,6 +9,7 @@ mod classify;
 mod common;
 mod crash;
 mod disposal;
+mod fixity;
 mod formats;
 mod packages;
 mod plan;

@@ -1,0 +1,381 @@
+//! The scheduled fixity job: every blob the archive holds or refers to is
+//! re-hashed, in digest order, at a bounded rate; a corrupt or missing blob
+//! is reported at once (an error in the log, and in the status that
+//! `/stats` and `/metrics` read); the run's result is journaled as
+//! `fixity.checked`. The run's progress is kept in `fixity.json` (written
+//! atomically every second and at each finding), so a run interrupted by a
+//! crash or a restart resumes after the last blob it checked, and a pause
+//! survives a restart too.
+
+use super::{Actor, Archive, ArchiveError};
+use crate::config::FixitySchedule;
+use crate::domain::event::EventBody;
+use crate::domain::hash::Sha256;
+use crate::domain::integrity::FixityFinding;
+use crate::domain::record::RecordState;
+use crate::domain::role::Permission;
+use crate::store::Fixity;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// The state file, in the data directory.
+const STATE_FILE: &str = "fixity.json";
+/// How often progress is written down during a run.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// A run under way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixityRun {
+    /// When it began.
+    pub started_at: DateTime<Utc>,
+    /// The last blob it checked (blobs are taken in digest order).
+    pub after: Option<Sha256>,
+    /// Blobs checked so far.
+    pub blobs_checked: u64,
+    /// Bytes re-hashed so far.
+    pub bytes_checked: u64,
+    /// Blobs to check in all (when the run last counted them).
+    pub blobs_total: u64,
+    /// What it found so far.
+    pub findings: Vec<FixityFinding>,
+    /// Times it was interrupted and resumed.
+    pub resumed: u32,
+}
+
+/// A finished run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixityResult {
+    /// Its `fixity.checked` event.
+    pub seq: u64,
+    /// When it began.
+    pub started_at: DateTime<Utc>,
+    /// When it ended.
+    pub finished_at: DateTime<Utc>,
+    /// Blobs checked.
+    pub blobs_checked: u64,
+    /// Bytes re-hashed.
+    pub bytes_checked: u64,
+    /// What it found.
+    pub findings: Vec<FixityFinding>,
+    /// Times it was interrupted and resumed.
+    pub resumed: u32,
+}
+
+/// What `fixity.json` holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixityState {
+    /// Paused by an auditor: no run starts or goes on until resumed.
+    #[serde(default)]
+    pub paused: bool,
+    /// A run was asked for now, whatever the schedule says.
+    #[serde(default)]
+    pub requested: bool,
+    /// When the schedule started counting (the first start of the job).
+    #[serde(default)]
+    pub since: Option<DateTime<Utc>>,
+    /// The run under way.
+    #[serde(default)]
+    pub run: Option<FixityRun>,
+    /// The last finished run.
+    #[serde(default)]
+    pub last: Option<FixityResult>,
+}
+
+/// The fixity job as an auditor sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixityStatus {
+    /// `running`, `paused` or `idle`.
+    pub state: &'static str,
+    /// The state file's content.
+    #[serde(flatten)]
+    pub detail: FixityState,
+    /// When the next run is due (when idle).
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+fn state_path(dir: &Path) -> PathBuf {
+    dir.join(STATE_FILE)
+}
+
+/// Reads the state file (a missing one is a fresh state).
+pub(super) fn load_state(dir: &Path) -> Result<FixityState, ArchiveError> {
+    match std::fs::read(state_path(dir)) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| ArchiveError::Internal(format!("{}: {e}", state_path(dir).display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FixityState::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes the state file atomically (temporary file, fsync, rename).
+fn save_state(dir: &Path, state: &FixityState) -> Result<(), ArchiveError> {
+    let path = state_path(dir);
+    let staged = dir.join(format!("{STATE_FILE}.new"));
+    let bytes = serde_json::to_vec_pretty(state).map_err(|e| ArchiveError::Internal(e.to_string()))?;
+    let mut file = std::fs::File::create(&staged)?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&staged, &path)?;
+    std::fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+impl Archive {
+    fn fixity_state(&self) -> std::sync::MutexGuard<'_, FixityState> {
+        self.fixity.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn change_fixity(&self, change: impl FnOnce(&mut FixityState)) -> Result<FixityState, ArchiveError> {
+        let mut state = self.fixity_state();
+        change(&mut state);
+        save_state(self.data_dir.path(), &state)?;
+        Ok(state.clone())
+    }
+
+    /// Where the fixity job stands.
+    pub fn fixity_status(&self, schedule: &FixitySchedule) -> FixityStatus {
+        let state = self.fixity_state().clone();
+        let next_due = match (&state.run, &state.last, state.since) {
+            (Some(_), _, _) => None,
+            (None, Some(last), _) => chrono::Duration::from_std(schedule.every)
+                .ok()
+                .map(|every| last.finished_at + every),
+            (None, None, since) => chrono::Duration::from_std(schedule.every)
+                .ok()
+                .map(|every| since.unwrap_or_else(|| self.clock.now()) + every),
+        };
+        FixityStatus {
+            state: if state.paused {
+                "paused"
+            } else if state.run.is_some() {
+                "running"
+            } else {
+                "idle"
+            },
+            detail: state,
+            next_due: if self.fixity_state().requested {
+                Some(self.clock.now())
+            } else {
+                next_due
+            },
+        }
+    }
+
+    /// Pauses the fixity job (a run stops after its current blob).
+    pub fn pause_fixity(&self, actor: &Actor) -> Result<FixityState, ArchiveError> {
+        actor.require(Permission::Audit, "pause the fixity job")?;
+        tracing::info!(actor = %actor.name, "fixity job paused");
+        self.change_fixity(|s| s.paused = true)
+    }
+
+    /// Resumes the fixity job where it stopped.
+    pub fn resume_fixity(&self, actor: &Actor) -> Result<FixityState, ArchiveError> {
+        actor.require(Permission::Audit, "resume the fixity job")?;
+        tracing::info!(actor = %actor.name, "fixity job resumed");
+        self.change_fixity(|s| s.paused = false)
+    }
+
+    /// Asks for a run now (unless one is under way).
+    pub fn request_fixity(&self, actor: &Actor) -> Result<FixityState, ArchiveError> {
+        actor.require(Permission::Audit, "start a fixity run")?;
+        self.change_fixity(|s| s.requested = true)
+    }
+
+    /// Does the fixity job's work: starts a run when one is due, goes on
+    /// with the run under way until it ends, is paused, or `stop` is set.
+    /// Returns whether a run finished.
+    pub fn fixity_work(&self, schedule: &FixitySchedule, stop: &AtomicBool) -> Result<bool, ArchiveError> {
+        let dir = self.data_dir.path().to_owned();
+        {
+            let mut state = self.fixity_state();
+            if state.since.is_none() {
+                state.since = Some(self.clock.now());
+                save_state(&dir, &state)?;
+            }
+            if state.paused {
+                return Ok(false);
+            }
+            if state.run.is_none() {
+                let due = match (&state.last, state.since) {
+                    _ if state.requested => true,
+                    (Some(last), _) => elapsed_since(last.finished_at, self.clock.now()) >= schedule.every,
+                    (None, Some(since)) => elapsed_since(since, self.clock.now()) >= schedule.every,
+                    (None, None) => false,
+                };
+                if !due {
+                    return Ok(false);
+                }
+                state.requested = false;
+                state.run = Some(FixityRun {
+                    started_at: self.clock.now(),
+                    after: None,
+                    blobs_checked: 0,
+                    bytes_checked: 0,
+                    blobs_total: 0,
+                    findings: Vec::new(),
+                    resumed: 0,
+                });
+                save_state(&dir, &state)?;
+                tracing::info!("fixity run started");
+            } else if !self.fixity_resumed.swap(true, Ordering::Relaxed) {
+                // The first time this process takes up a run: a resumption.
+                if let Some(run) = state.run.as_mut() {
+                    run.resumed += 1;
+                    tracing::info!(
+                        after = ?run.after.map(|s| s.to_string()),
+                        checked = run.blobs_checked,
+                        "fixity run resumed where it stopped"
+                    );
+                }
+                save_state(&dir, &state)?;
+            }
+        }
+        self.fixity_resumed.store(true, Ordering::Relaxed);
+
+        // Every blob the archive holds or refers to, in digest order.
+        let mut blobs: BTreeMap<Sha256, Vec<String>> = BTreeMap::new();
+        for sha in self.blobs.list()? {
+            blobs.entry(sha).or_default();
+        }
+        for record in self.catalog.records() {
+            let record = record?;
+            if record.state != RecordState::Active {
+                continue;
+            }
+            let reference = record.reference.to_string();
+            for version in &record.versions {
+                blobs.entry(version.sha256).or_default().push(reference.clone());
+            }
+            for doc in &record.metadata_history {
+                blobs.entry(*doc).or_default().push(reference.clone());
+            }
+        }
+        for plan in self.catalog.plan_versions()? {
+            blobs
+                .entry(plan.text)
+                .or_default()
+                .push(format!("plan version {}", plan.number));
+        }
+        let total = blobs.len() as u64;
+        let after = self.fixity_state().run.as_ref().and_then(|r| r.after);
+        let start = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
+        let todo = blobs.range((start, std::ops::Bound::Unbounded));
+
+        let mut checkpoint = Instant::now();
+        let segment = Instant::now();
+        let mut segment_bytes = 0u64;
+        for (sha, used_by) in todo {
+            if stop.load(Ordering::Relaxed) || self.fixity_state().paused {
+                let state = self.fixity_state().clone();
+                save_state(&dir, &state)?;
+                return Ok(false);
+            }
+            let fixity = self.blobs.verify(sha, &mut |n| {
+                segment_bytes += n;
+                // Bounded rate: never ahead of `rate` bytes a second.
+                let due = Duration::from_secs_f64(segment_bytes as f64 / schedule.rate.max(1) as f64);
+                let spent = segment.elapsed();
+                if due > spent {
+                    std::thread::sleep(due - spent);
+                }
+            })?;
+            let (size, finding) = match fixity {
+                Fixity::Intact { size } => (size, None),
+                Fixity::Corrupt { actual, size } => (
+                    size,
+                    Some(FixityFinding {
+                        blob: *sha,
+                        problem: "corrupt".into(),
+                        actual: Some(actual),
+                        used_by: used_by.clone(),
+                    }),
+                ),
+                Fixity::Missing => (
+                    0,
+                    Some(FixityFinding {
+                        blob: *sha,
+                        problem: "missing".into(),
+                        actual: None,
+                        used_by: used_by.clone(),
+                    }),
+                ),
+            };
+            let mut state = self.fixity_state();
+            let Some(run) = state.run.as_mut() else {
+                return Ok(false);
+            };
+            run.after = Some(*sha);
+            run.blobs_checked += 1;
+            run.bytes_checked += size;
+            run.blobs_total = total;
+            let found = finding.is_some();
+            if let Some(finding) = finding {
+                tracing::error!(
+                    blob = %finding.blob,
+                    problem = %finding.problem,
+                    used_by = ?finding.used_by,
+                    "fixity: a blob is {}",
+                    finding.problem
+                );
+                self.fixity_findings.fetch_add(1, Ordering::Relaxed);
+                run.findings.push(finding);
+            }
+            self.fixity_bytes.fetch_add(size, Ordering::Relaxed);
+            if found || checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                save_state(&dir, &state)?;
+                checkpoint = Instant::now();
+            }
+        }
+
+        // The run is over: journal it, keep it as the last result.
+        let run = match self.fixity_state().run.clone() {
+            Some(run) => run,
+            None => return Ok(false),
+        };
+        let event = self.journal.append(Actor::system().draft(EventBody::FixityChecked {
+            started_at: run.started_at,
+            blobs_checked: run.blobs_checked,
+            bytes_checked: run.bytes_checked,
+            findings: run.findings.clone(),
+            resumed: run.resumed,
+        }))?;
+        let now = self.clock.now();
+        self.change_fixity(|s| {
+            s.run = None;
+            s.last = Some(FixityResult {
+                seq: event.seq,
+                started_at: run.started_at,
+                finished_at: now,
+                blobs_checked: run.blobs_checked,
+                bytes_checked: run.bytes_checked,
+                findings: run.findings.clone(),
+                resumed: run.resumed,
+            });
+        })?;
+        tracing::info!(
+            blobs = run.blobs_checked,
+            bytes = run.bytes_checked,
+            findings = run.findings.len(),
+            resumed = run.resumed,
+            "fixity run finished"
+        );
+        Ok(true)
+    }
+
+    /// Counters for `/metrics`: findings and bytes re-hashed by this process.
+    pub fn fixity_counters(&self) -> (u64, u64) {
+        (
+            self.fixity_findings.load(Ordering::Relaxed),
+            self.fixity_bytes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+fn elapsed_since(then: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
+    (now - then).to_std().unwrap_or_default()
+}

@@ -1,0 +1,146 @@
+//! Indicators for people (`/stats`) and for monitoring (`/metrics`):
+//! records by node, service and state, what is due and held, deposits
+//! refused, the journal and its seals, and the fixity job.
+
+use super::{Actor, Archive, ArchiveError};
+use crate::config::FixitySchedule;
+use crate::domain::plan::Access;
+use crate::domain::record::RecordState;
+use crate::domain::role::Permission;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+
+/// The fixity job, in brief.
+#[derive(Debug, Clone, Serialize)]
+pub struct FixityIndicators {
+    /// `running`, `paused` or `idle`.
+    pub state: &'static str,
+    /// Blobs checked by the run under way.
+    pub run_checked: Option<u64>,
+    /// Blobs the run under way will check.
+    pub run_total: Option<u64>,
+    /// Findings of the run under way (reported as soon as found).
+    pub run_findings: usize,
+    /// When the last run ended.
+    pub last_finished_at: Option<DateTime<Utc>>,
+    /// Blobs it checked.
+    pub last_blobs_checked: Option<u64>,
+    /// Its findings.
+    pub last_findings: Option<usize>,
+    /// `passed` or `failed` (none before the first run).
+    pub last_result: Option<&'static str>,
+    /// When the next run is due.
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// What `/stats` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Records the caller may read.
+    pub records: u64,
+    /// By node.
+    pub by_node: BTreeMap<String, u64>,
+    /// By producing service (`-` for none).
+    pub by_service: BTreeMap<String, u64>,
+    /// By state (`active`, `destroyed`).
+    pub by_state: BTreeMap<String, u64>,
+    /// Records whose retention has ended today or before.
+    pub due: u64,
+    /// Records a legal hold freezes.
+    pub held: u64,
+    /// Active legal holds.
+    pub holds: u64,
+    /// Deposits refused or failed since the server started.
+    pub ingest_errors: u64,
+    /// The journal's last seq.
+    pub journal_head: u64,
+    /// The latest seal's tree size and time.
+    pub sealed_events: Option<u64>,
+    /// When the latest seal was made.
+    pub sealed_at: Option<DateTime<Utc>>,
+    /// The fixity job.
+    pub fixity: FixityIndicators,
+}
+
+impl Archive {
+    /// Counts a refused or failed deposit.
+    pub(super) fn count_ingest_error(&self) {
+        self.ingest_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The indicators, counted over the records the actor may read.
+    pub fn stats(&self, actor: &Actor, schedule: &FixitySchedule) -> Result<Stats, ArchiveError> {
+        actor.require(Permission::ReadRecords, "read the indicators")?;
+        let plan = self.plan_in_force()?;
+        let mut stats = Stats {
+            records: 0,
+            by_node: BTreeMap::new(),
+            by_service: BTreeMap::new(),
+            by_state: BTreeMap::new(),
+            due: 0,
+            held: 0,
+            holds: 0,
+            ingest_errors: self.ingest_errors.load(Ordering::Relaxed),
+            journal_head: self.journal.head().0,
+            sealed_events: None,
+            sealed_at: None,
+            fixity: self.fixity_indicators(schedule),
+        };
+        let mut live = Vec::new();
+        for record in self.catalog.records() {
+            let record = record?;
+            if !plan.plan.allows(&record.node, actor.role.as_str(), Access::Read) {
+                continue;
+            }
+            stats.records += 1;
+            *stats.by_node.entry(record.node.to_string()).or_default() += 1;
+            *stats
+                .by_service
+                .entry(record.service.clone().unwrap_or_else(|| "-".into()))
+                .or_default() += 1;
+            let state = match record.state {
+                RecordState::Active => "active",
+                RecordState::Destroyed => "destroyed",
+            };
+            *stats.by_state.entry(state.into()).or_default() += 1;
+            if record.state == RecordState::Active {
+                live.push((record.id, record.node.clone()));
+            }
+        }
+        let readable: std::collections::BTreeSet<_> = live.iter().map(|(id, _)| *id).collect();
+        let today = self.clock.now().date_naive();
+        for entry in self.catalog.due_until(today) {
+            let (_, id, _) = entry?;
+            if readable.contains(&id) {
+                stats.due += 1;
+            }
+        }
+        stats.holds = self.catalog.holds()?.iter().filter(|h| h.is_active()).count() as u64;
+        stats.held = self.holds_on(&live, false)?.len() as u64;
+        if let Some(seal) = self.catalog.latest_seal()? {
+            stats.sealed_events = Some(seal.tree_size);
+            stats.sealed_at = Some(seal.sealed_at);
+        }
+        Ok(stats)
+    }
+
+    /// The fixity job, in brief.
+    pub fn fixity_indicators(&self, schedule: &FixitySchedule) -> FixityIndicators {
+        let status = self.fixity_status(schedule);
+        let run = status.detail.run.as_ref();
+        let last = status.detail.last.as_ref();
+        FixityIndicators {
+            state: status.state,
+            run_checked: run.map(|r| r.blobs_checked),
+            run_total: run.map(|r| r.blobs_total),
+            run_findings: run.map_or(0, |r| r.findings.len()),
+            last_finished_at: last.map(|l| l.finished_at),
+            last_blobs_checked: last.map(|l| l.blobs_checked),
+            last_findings: last.map(|l| l.findings.len()),
+            last_result: last.map(|l| if l.findings.is_empty() { "passed" } else { "failed" }),
+            next_due: status.next_due,
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Indicators: `/stats` for people, `/metrics` for Prometheus.
+
+use super::auth::Caller;
+use super::error::ApiError;
+use crate::archive::Archive;
+use crate::config::FixitySchedule;
+use crate::domain::role::Permission;
+use actix_web::HttpResponse;
+use actix_web::web::{self, Data};
+use std::fmt::Write;
+
+/// Records by node, service and state, what is due and held, deposits
+/// refused, the journal's seals, and the fixity job's last result.
+#[utoipa::path(get, path = "/api/v1/stats", tag = "service",
+    responses((status = 200, description = "the indicators")))]
+pub async fn stats(
+    caller: Caller,
+    archive: Data<Archive>,
+    schedule: Data<FixitySchedule>,
+) -> Result<HttpResponse, ApiError> {
+    let stats = web::block(move || archive.stats(&caller.0, &schedule)).await??;
+    Ok(HttpResponse::Ok().json(stats))
+}
+
+/// One metric in the Prometheus text format.
+fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str, f64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
+/// Prometheus metrics (text exposition format 0.0.4).
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text format"), (status = 403)))]
+pub async fn metrics(
+    caller: Caller,
+    archive: Data<Archive>,
+    schedule: Data<FixitySchedule>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.require(Permission::ManageTokens, "read the metrics")?;
+    let archive2 = archive.clone();
+    let stats = web::block(move || archive2.stats(&caller.0, &schedule)).await??;
+    let (findings_total, bytes_total) = archive.fixity_counters();
+    let mut out = String::new();
+    let by_state: Vec<(String, f64)> = stats
+        .by_state
+        .iter()
+        .map(|(state, n)| (format!("{{state=\"{state}\"}}"), *n as f64))
+        .collect();
+    let by_state: Vec<(&str, f64)> = by_state.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    metric(&mut out, "coffre_records", "gauge", "Records by state.", &by_state);
+    metric(
+        &mut out,
+        "coffre_records_due",
+        "gauge",
+        "Records whose retention has ended.",
+        &[("", stats.due as f64)],
+    );
+    metric(
+        &mut out,
+        "coffre_records_held",
+        "gauge",
+        "Records a legal hold freezes.",
+        &[("", stats.held as f64)],
+    );
+    metric(
+        &mut out,
+        "coffre_ingest_errors_total",
+        "counter",
+        "Deposits refused or failed since the server started.",
+        &[("", stats.ingest_errors as f64)],
+    );
+    metric(
+        &mut out,
+        "coffre_journal_events",
+        "gauge",
+        "The journal's last seq.",
+        &[("", stats.journal_head as f64)],
+    );
+    metric(
+        &mut out,
+        "coffre_journal_sealed_events",
+        "gauge",
+        "Events the latest seal covers.",
+        &[("", stats.sealed_events.unwrap_or(0) as f64)],
+    );
+    metric(
+        &mut out,
+        "coffre_journal_last_seal_timestamp_seconds",
+        "gauge",
+        "When the journal was last sealed.",
+        &[("", stats.sealed_at.map_or(0.0, |t| t.timestamp() as f64))],
+    );
+    let f = &stats.fixity;
+    metric(
+        &mut out,
+        "coffre_fixity_running",
+        "gauge",
+        "1 while a fixity run is under way.",
+        &[("", f64::from(u8::from(f.state == "running")))],
+    );
+    metric(
+        &mut out,
+        "coffre_fixity_paused",
+        "gauge",
+        "1 while the fixity job is paused.",
+        &[("", f64::from(u8::from(f.state == "paused")))],
+    );
+    metric(
+        &mut out,
+        "coffre_fixity_failures",
+        "gauge",
+        "Corrupt or missing blobs found by the run under way and the last finished run.",
+        &[("", (f.run_findings + f.last_findings.unwrap_or(0)) as f64)],
+    );
+    metric(
+        &mut out,
+        "coffre_fixity_failures_found_total",
+        "counter",
+        "Corrupt or missing blobs found by this process.",
+        &[("", findings_total as f64)],
+    );
+    metric(
+        &mut out,
+        "coffre_fixity_bytes_total",
+        "counter",
+        "Bytes re-hashed by the fixity job in this process.",
+        &[("", bytes_total as f64)],
+    );
+    metric(
+        &mut out,
+        "coffre_fixity_last_run_timestamp_seconds",
+        "gauge",
+        "When the last fixity run ended.",
+        &[("", f.last_finished_at.map_or(0.0, |t| t.timestamp() as f64))],
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(out))
+}

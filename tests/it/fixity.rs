@@ -1,0 +1,188 @@
+//! The scheduled fixity job: a corrupt or missing blob is reported (log,
+//! status, /stats, /metrics, journal); a run can be paused and resumed, and
+//! a run killed with SIGKILL resumes where it stopped.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn ingest_files(data: &Path, dir: &Path, count: usize, size: usize) -> Vec<(String, String)> {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut bytes = Bytes::new(7);
+    for i in 0..count {
+        std::fs::write(dir.join(format!("arrete-{i:03}.bin")), bytes.fill(size)).unwrap();
+    }
+    let o = cli(
+        data,
+        &[
+            "ingest",
+            dir.to_str().unwrap(),
+            "--node",
+            "ADM-ARR",
+            "--date",
+            "2024-02-01",
+            "--meta",
+            "portee=réglementaire",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["reference"].as_str().unwrap().to_owned(),
+                v["sha256"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn blob_path(data: &Path, sha: &str) -> std::path::PathBuf {
+    data.join("blobs/sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha)
+}
+
+fn fixity(server: &Server, token: &str) -> Value {
+    let a = get(&server.url("/api/v1/audit/fixity"), token);
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    a.json()
+}
+
+fn wait_for(server: &Server, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(
+            Instant::now() < deadline,
+            "waited too long for {what}: {}",
+            server.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_corrupt_and_a_missing_blob_are_reported_by_the_scheduled_job() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let records = ingest_files(&data, &tmp.path().join("in"), 3, 10_000);
+    // One blob's byte flipped, another's file gone.
+    let corrupt = blob_path(&data, &records[0].1);
+    let mut perms = std::fs::metadata(&corrupt).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&corrupt, perms).unwrap();
+    let mut bytes = std::fs::read(&corrupt).unwrap();
+    bytes[100] ^= 0x20;
+    std::fs::write(&corrupt, bytes).unwrap();
+    std::fs::remove_file(blob_path(&data, &records[1].1)).unwrap();
+
+    let server = Server::start(&data, &["--fixity-every", "1s"]);
+    let agent = new_token(&server, &token, "agent", "agent");
+    wait_for(&server, "a finished fixity run", || {
+        !fixity(&server, &token)["last"].is_null()
+    });
+    let status = fixity(&server, &token);
+    let findings = status["last"]["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{status}");
+    let of = |sha: &str| {
+        findings
+            .iter()
+            .find(|f| f["blob"] == format!("sha256:{sha}"))
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(of(&records[0].1)["problem"], "corrupt");
+    assert_eq!(of(&records[0].1)["used_by"][0], records[0].0.as_str());
+    assert_eq!(of(&records[1].1)["problem"], "missing");
+    assert!(
+        status["last"]["blobs_checked"].as_u64().unwrap() >= 6,
+        "contents, metadata, plan: {status}"
+    );
+
+    // At once in the log, in /stats and /metrics, and in the journal.
+    let log = server.log_text();
+    assert!(
+        log.contains("ERROR") && log.contains("fixity: a blob is corrupt"),
+        "{log}"
+    );
+    let stats = get(&server.url("/api/v1/stats"), &agent);
+    assert_eq!(stats.status, 200);
+    let stats = stats.json();
+    assert_eq!(stats["fixity"]["last_result"], "failed", "{stats}");
+    assert_eq!(stats["fixity"]["last_findings"], 2);
+    assert_eq!(stats["records"], 3);
+    assert_eq!(stats["by_node"]["ADM-ARR"], 3);
+    assert_eq!(stats["by_state"]["active"], 3);
+    assert_eq!(get(&server.url("/metrics"), &agent).status, 403);
+    let metrics = get(&server.url("/metrics"), &token);
+    assert_eq!(metrics.status, 200);
+    let text = String::from_utf8_lossy(&metrics.body).to_string();
+    assert!(text.contains("coffre_fixity_failures 2\n"), "{text}");
+    assert!(text.contains("coffre_records{state=\"active\"} 3\n"), "{text}");
+    let events = get(&server.url("/api/v1/audit/events?after=0"), &token).json();
+    let checked: Vec<&Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "fixity.checked")
+        .collect();
+    assert_eq!(checked[0]["payload"]["findings"].as_array().unwrap().len(), 2);
+    server.stop();
+    assert_journal_follows_its_schema(&data);
+}
+
+#[test]
+fn a_fixity_run_pauses_resumes_and_survives_sigkill_where_it_stopped() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    ingest_files(&data, &tmp.path().join("in"), 24, 256 * 1024);
+    let flags = ["--fixity-every", "1s", "--fixity-rate", "1MiB"];
+    let server = Server::start(&data, &flags);
+    let checked = |server: &Server| fixity(server, &token)["run"]["blobs_checked"].as_u64().unwrap_or(0);
+    wait_for(&server, "a run under way", || checked(&server) >= 3);
+
+    // Paused: it stops after the blob under way, and stays stopped.
+    let paused = post_json(
+        &server.url("/api/v1/audit/fixity/pause"),
+        &token,
+        &serde_json::json!({}),
+    );
+    assert_eq!(paused.status, 200);
+    assert_eq!(paused.json()["state"], "paused");
+    std::thread::sleep(Duration::from_millis(800));
+    let at_pause = checked(&server);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(checked(&server), at_pause, "no progress while paused");
+    let resumed = post_json(
+        &server.url("/api/v1/audit/fixity/resume"),
+        &token,
+        &serde_json::json!({}),
+    );
+    assert_eq!(resumed.json()["state"], "running");
+    wait_for(&server, "progress after resuming", || checked(&server) >= at_pause + 3);
+
+    // SIGKILL in the middle of the run.
+    server.kill9();
+    let state: Value = serde_json::from_slice(&std::fs::read(data.join("fixity.json")).unwrap()).unwrap();
+    let before = state["run"]["blobs_checked"].as_u64().unwrap();
+    let total = state["run"]["blobs_total"].as_u64().unwrap();
+    assert!(before >= at_pause && before < total, "{state}");
+    assert!(state["run"]["after"].is_string());
+
+    let server = Server::start(&data, &flags);
+    // It goes on from where it stopped, not from the start.
+    let first = checked(&server);
+    assert!(first >= before, "resumed at {first}, had checked {before}");
+    wait_for(&server, "the run's end", || !fixity(&server, &token)["last"].is_null());
+    let last = fixity(&server, &token)["last"].clone();
+    assert_eq!(last["resumed"], 1, "{last}");
+    assert_eq!(
+        last["blobs_checked"].as_u64().unwrap(),
+        total,
+        "each blob counted once: {last}"
+    );
+    assert!(last["findings"].as_array().unwrap().is_empty());
+    assert!(server.log_text().contains("fixity run resumed where it stopped"));
+    server.stop();
+    assert_journal_follows_its_schema(&data);
+}
