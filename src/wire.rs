@@ -206,10 +206,15 @@ impl RecordDto {
             }),
             state: r.state.as_str().to_owned(),
             tombstone: r.tombstone.as_ref().map(|t| {
-                serde_json::json!({
+                let mut tombstone = serde_json::json!({
                     "disposal": t.disposal, "visa": t.visa, "destroyed_at": format_time(&t.destroyed_at),
                     "destroyed_by": t.destroyed_by, "seq": t.seq,
-                })
+                });
+                if let Some(archives) = &t.transferred_to {
+                    tombstone["transfer"] = serde_json::json!(t.disposal);
+                    tombstone["transferred_to"] = serde_json::json!(archives);
+                }
+                tombstone
             }),
             created_at: format_time(&r.created_at),
             created_by: r.created_by.clone(),
@@ -918,13 +923,24 @@ pub struct TransferDto {
     pub lines: Vec<serde_json::Value>,
     /// Records left out: `{reference, reason}`.
     pub excluded: Vec<serde_json::Value>,
+    /// The packages exported for it.
+    pub packages: Vec<String>,
+    /// The archives' acknowledgement: `{reference, date, signer, at, by, seq, outcomes, erased_seq}`.
+    #[schema(value_type = Option<Object>)]
+    pub acknowledgement: Option<serde_json::Value>,
 }
 
 impl From<&crate::domain::disposal::Transfer> for TransferDto {
     fn from(t: &crate::domain::disposal::Transfer) -> Self {
         TransferDto {
             id: t.id,
-            state: "proposed".into(),
+            state: if t.acknowledgement.is_some() {
+                "acknowledged".into()
+            } else if !t.packages.is_empty() {
+                "exported".into()
+            } else {
+                "proposed".into()
+            },
             at: t.at.to_string(),
             node: t.node.as_ref().map(ToString::to_string),
             proposed_at: format_time(&t.proposed_at),
@@ -933,8 +949,30 @@ impl From<&crate::domain::disposal::Transfer> for TransferDto {
             bytes: t.lines.iter().map(|l| l.size()).sum(),
             lines: t.lines.iter().map(line_json).collect(),
             excluded: t.excluded.iter().map(exclusion_json).collect(),
+            packages: t.packages.clone(),
+            acknowledgement: t.acknowledgement.as_ref().map(|a| {
+                serde_json::json!({
+                    "reference": a.reference, "date": a.date.to_string(), "signer": a.signer,
+                    "at": format_time(&a.at), "by": a.by, "seq": a.seq, "erased_seq": a.erased_seq,
+                    "outcomes": a.outcomes.iter().map(|o| serde_json::json!({
+                        "reference": o.reference.as_str(), "transferred": o.skipped.is_none(), "reason": o.skipped,
+                    })).collect::<Vec<_>>(),
+                })
+            }),
         }
     }
+}
+
+/// `POST /transfers/{id}/acknowledge`: the archives service's acknowledgement.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcknowledgementDto {
+    /// The archives service's reference for the transfer.
+    pub reference: String,
+    /// Its date, `YYYY-MM-DD` (today by default).
+    pub date: Option<String>,
+    /// Who signed it.
+    pub signer: Option<String>,
 }
 
 impl From<NewDisposalDto> for crate::archive::ProposalRequest {

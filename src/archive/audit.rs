@@ -79,7 +79,7 @@ impl BlobUses {
                 add(metadata, &reference, "metadata".into());
             }
             // Erased by a disposal: gone on purpose, expected no more.
-            EventBody::DisposalExecuted { erased, .. } => {
+            EventBody::DisposalExecuted { erased, .. } | EventBody::TransferAcknowledged { erased, .. } => {
                 for sha in erased {
                     self.uses.remove(&sha);
                 }

@@ -48,6 +48,17 @@ pub struct VisaRequest {
     pub struck: Vec<String>,
 }
 
+/// The archives service's acknowledgement of a transfer, as recorded.
+#[derive(Debug, Clone, Default)]
+pub struct AcknowledgementRequest {
+    /// The archives service's reference for the transfer.
+    pub reference: String,
+    /// Its date (`YYYY-MM-DD`; today by default).
+    pub date: Option<String>,
+    /// Who signed it.
+    pub signer: Option<String>,
+}
+
 fn check_label(field: &str, text: &str) -> Result<String, InvalidInput> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > 500 || t.chars().any(char::is_control) {
@@ -68,7 +79,12 @@ impl Archive {
                 }
             }
         }
-        for transfer in self.catalog.transfers()? {
+        for transfer in self
+            .catalog
+            .transfers()?
+            .into_iter()
+            .filter(|t| t.acknowledgement.is_none())
+        {
             for line in &transfer.lines {
                 out.insert(line.record, format!("transfer {}", transfer.id));
             }
@@ -447,8 +463,8 @@ impl Archive {
         Ok(())
     }
 
-    /// Finishes the erasure of every executed disposal whose erasure a
-    /// crash interrupted.
+    /// Finishes the erasure of every executed disposal and acknowledged
+    /// transfer whose erasure a crash interrupted.
     pub(super) fn finish_pending_erasures(&self) -> Result<(), ArchiveError> {
         for disposal in self.catalog.disposals()? {
             if disposal.execution.as_ref().is_some_and(|e| e.erased_seq.is_none()) {
@@ -456,6 +472,149 @@ impl Archive {
                 self.finish_erasure(disposal.id)?;
             }
         }
+        for transfer in self.catalog.transfers()? {
+            if transfer
+                .acknowledgement
+                .as_ref()
+                .is_some_and(|a| a.erased_seq.is_none())
+            {
+                tracing::warn!(transfer = transfer.id, "finishing an interrupted transfer's erasure");
+                self.finish_transfer_erasure(transfer.id)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the archives service's acknowledgement of a transfer: each
+    /// line the exported packages carried, still unchanged, not held and
+    /// still due to be kept, is transferred (the others stay, with the
+    /// reason); the transferred records become tombstones pointing to the
+    /// archives' reference, and the blobs only they used are erased and the
+    /// index purged, as for a disposal.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn acknowledge_transfer(
+        &self,
+        actor: &Actor,
+        id: u64,
+        request: AcknowledgementRequest,
+    ) -> Result<Transfer, ArchiveError> {
+        actor.require(Permission::ManageRecords, "record transfer acknowledgements")?;
+        let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let transfer = self.transfer(actor, id)?;
+        if transfer.acknowledgement.is_some() {
+            return Err(ArchiveError::TransferState {
+                id,
+                problem: "it was acknowledged already".into(),
+            });
+        }
+        if transfer.packages.is_empty() {
+            return Err(ArchiveError::TransferState {
+                id,
+                problem: format!(
+                    "no package was exported for it: export it first (`coffre export --transfer {id}`, POST /exports with \"transfer\": {id})"
+                ),
+            });
+        }
+        let reference = check_label("reference", &request.reference)?;
+        let signer = request
+            .signer
+            .as_deref()
+            .map(|s| check_label("signer", s))
+            .transpose()?;
+        let date = match request.date.as_deref() {
+            Some(d) => parse_date("date", d)?,
+            None => self.clock.now().date_naive(),
+        };
+        let today = self.clock.now().date_naive();
+        let mut records = Vec::new();
+        for line in &transfer.lines {
+            records.push(self.catalog.record(&line.record)?);
+        }
+        let keys: Vec<(RecordId, NodeCode)> = records.iter().flatten().map(|r| (r.id, r.node.clone())).collect();
+        let held = self.holds_on(&keys, true)?;
+        let mut outcomes = Vec::new();
+        let mut transferred: Vec<&Record> = Vec::new();
+        for (line, record) in transfer.lines.iter().zip(&records) {
+            let skip = match record {
+                None => Some("the record is not in the catalog".to_owned()),
+                Some(r) if r.state != RecordState::Active => Some(format!("it is {} already", r.state.as_str())),
+                Some(r) if !transfer.exported.contains(&r.id) => {
+                    Some("no package exported for this transfer carried it".to_owned())
+                }
+                Some(r) if held.contains_key(&r.id) => Some(format!(
+                    "frozen by legal hold(s) {:?}",
+                    held.get(&r.id).cloned().unwrap_or_default()
+                )),
+                Some(r) if r.versions.iter().map(|v| (v.sha256, v.size)).collect::<Vec<_>>() != line.versions => {
+                    Some("a version was added after the proposal".to_owned())
+                }
+                Some(r) => match &r.due {
+                    Some(m) if m.date <= today && m.final_action == "keep" => None,
+                    Some(m) => Some(format!(
+                        "under the plan in force it is due on {} for {}, not to be transferred today",
+                        m.date, m.final_action
+                    )),
+                    None => Some("under the plan in force it has no due date".to_owned()),
+                },
+            };
+            // A transferred record's tombstone keeps its title: the
+            // archives hold the record, and its finding aid names it.
+            let kept_title = record.as_ref().filter(|_| skip.is_none()).map(|r| r.title.clone());
+            if skip.is_none()
+                && let Some(r) = record
+            {
+                transferred.push(r);
+            }
+            outcomes.push(Outcome {
+                record: line.record,
+                reference: line.reference.clone(),
+                skipped: skip,
+                kept_title,
+            });
+        }
+        let erased = self.blobs_only_used_by(&transferred)?;
+        self.journal.append(actor.draft(EventBody::TransferAcknowledged {
+            transfer: id,
+            reference,
+            date,
+            signer,
+            outcomes,
+            erased,
+        }))?;
+        tracing::info!(transfer = id, transferred = transferred.len(), "transfer acknowledged");
+        self.finish_transfer_erasure(id)?;
+        self.transfer(actor, id)
+    }
+
+    /// Erases an acknowledged transfer's blobs, purges its records from the
+    /// index and journals that it is done (nothing, if it was).
+    fn finish_transfer_erasure(&self, id: u64) -> Result<(), ArchiveError> {
+        let Some(transfer) = self.catalog.transfer(id)? else {
+            return Ok(());
+        };
+        let Some(ack) = &transfer.acknowledgement else {
+            return Ok(());
+        };
+        if ack.erased_seq.is_some() {
+            return Ok(());
+        }
+        for sha in &ack.erased {
+            self.blobs.erase(sha)?;
+        }
+        let ids: Vec<RecordId> = ack
+            .outcomes
+            .iter()
+            .filter(|o| o.skipped.is_none())
+            .map(|o| o.record)
+            .collect();
+        {
+            let _one_indexer = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let applied = self.index.applied()?;
+            self.index.purge(&ids, applied)?;
+        }
+        self.journal
+            .append(Actor::system().draft(EventBody::TransferErased { transfer: id }))?;
+        tracing::info!(transfer = id, blobs = ack.erased.len(), "transfer erased");
         Ok(())
     }
 }

@@ -23,7 +23,7 @@ mod tokens;
 
 pub use audit::{NoProgress, Progress, check_integrity_offline};
 pub use data_dir::DataDir;
-pub use disposals::{ProposalRequest, VisaRequest};
+pub use disposals::{AcknowledgementRequest, ProposalRequest, VisaRequest};
 pub use holds::HoldRequest;
 pub use plan::{InvalidPlan, Publication, PublishedPlan, check_plan};
 pub use records::{Deposit, RecordChanges, RecordDetails, Upload, canonical_path, file_name_of};
@@ -189,6 +189,14 @@ pub enum ArchiveError {
     /// A catalog failure.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// A transfer that cannot take this step.
+    #[error("transfer {id} cannot be acknowledged: {problem}")]
+    TransferState {
+        /// The transfer.
+        id: u64,
+        /// Why.
+        problem: String,
+    },
     /// A package that cannot be imported, with every reason.
     #[error("package refused: {}", .0.join("; "))]
     PackageRefused(Vec<String>),

@@ -142,6 +142,13 @@ impl Projector {
         Ok(writes)
     }
 
+    fn transfer(&self, id: u64) -> Result<crate::domain::disposal::Transfer, String> {
+        self.catalog
+            .transfer(id)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("unknown transfer {id}"))
+    }
+
     fn disposal(&self, id: u64) -> Result<Disposal, String> {
         self.catalog
             .disposal(id)
@@ -187,8 +194,86 @@ impl Projector {
             EventBody::ArchiveInitialized { .. }
             | EventBody::AuditVerified { .. }
             | EventBody::SealKeyCreated { .. }
-            | EventBody::PackageExported { .. }
             | EventBody::FixityChecked { .. } => Vec::new(),
+            EventBody::PackageExported {
+                package,
+                records,
+                transfer,
+                ..
+            } => match transfer {
+                Some(id) => {
+                    let mut current = self.transfer(id)?;
+                    current.packages.push(package);
+                    for record in records {
+                        if !current.exported.contains(&record) {
+                            current.exported.push(record);
+                        }
+                    }
+                    vec![CatalogWrite::PutTransfer(Box::new(current))]
+                }
+                None => Vec::new(),
+            },
+            EventBody::TransferAcknowledged {
+                transfer,
+                reference,
+                date,
+                signer,
+                outcomes,
+                erased,
+            } => {
+                let mut current = self.transfer(transfer)?;
+                let mut writes = Vec::new();
+                for outcome in outcomes.iter().filter(|o| o.skipped.is_none()) {
+                    let mut record = self
+                        .catalog
+                        .record(&outcome.record)
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| format!("transferring unknown record {}", outcome.record))?;
+                    record.title = outcome.kept_title.clone().unwrap_or_default();
+                    record.fields.clear();
+                    for version in &mut record.versions {
+                        version.filename = None;
+                    }
+                    record.state = RecordState::Transferred;
+                    record.tombstone = Some(Tombstone {
+                        disposal: transfer,
+                        visa: reference.clone(),
+                        destroyed_at: event.time,
+                        destroyed_by: event.actor.clone(),
+                        seq: event.seq,
+                        transferred_to: Some(reference.clone()),
+                    });
+                    record.history.push(entry.clone());
+                    if let Some(old) = record.due.take() {
+                        writes.push(CatalogWrite::SetDue {
+                            record: record.id,
+                            old: Some(old.date),
+                            new: None,
+                        });
+                    }
+                    writes.push(CatalogWrite::PutRecord(Box::new(record)));
+                }
+                current.acknowledgement = Some(crate::domain::disposal::Acknowledgement {
+                    reference,
+                    date,
+                    signer,
+                    at: event.time,
+                    by: event.actor.clone(),
+                    seq: event.seq,
+                    outcomes,
+                    erased,
+                    erased_seq: None,
+                });
+                writes.push(CatalogWrite::PutTransfer(Box::new(current)));
+                writes
+            }
+            EventBody::TransferErased { transfer } => {
+                let mut current = self.transfer(transfer)?;
+                if let Some(ack) = current.acknowledgement.as_mut() {
+                    ack.erased_seq = Some(event.seq);
+                }
+                vec![CatalogWrite::PutTransfer(Box::new(current))]
+            }
             EventBody::JournalSealed {
                 tree_size,
                 root,
@@ -401,6 +486,9 @@ impl Projector {
                     proposed_by: event.actor.clone(),
                     lines,
                     excluded,
+                    packages: Vec::new(),
+                    exported: Vec::new(),
+                    acknowledgement: None,
                 })));
                 writes
             }
@@ -450,6 +538,7 @@ impl Projector {
                         destroyed_at: event.time,
                         destroyed_by: event.actor.clone(),
                         seq: event.seq,
+                        transferred_to: None,
                     });
                     record.history.push(entry.clone());
                     if let Some(old) = record.due.take() {

@@ -44,7 +44,7 @@ pub struct Stats {
     pub by_node: BTreeMap<String, u64>,
     /// By producing service (`-` for none).
     pub by_service: BTreeMap<String, u64>,
-    /// By state (`active`, `destroyed`).
+    /// By state (`active`, `destroyed`, `transferred`).
     pub by_state: BTreeMap<String, u64>,
     /// Records whose retention has ended today or before.
     pub due: u64,
@@ -100,11 +100,7 @@ impl Archive {
                 .by_service
                 .entry(record.service.clone().unwrap_or_else(|| "-".into()))
                 .or_default() += 1;
-            let state = match record.state {
-                RecordState::Active => "active",
-                RecordState::Destroyed => "destroyed",
-            };
-            *stats.by_state.entry(state.into()).or_default() += 1;
+            *stats.by_state.entry(record.state.as_str().into()).or_default() += 1;
             if record.state == RecordState::Active {
                 live.push((record.id, record.node.clone()));
             }

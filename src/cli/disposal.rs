@@ -107,6 +107,24 @@ pub enum TransferCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record the archives service's acknowledgement of an exported
+    /// transfer: the records it took become tombstones pointing to it.
+    Acknowledge {
+        /// The transfer's id.
+        id: u64,
+        /// The archives service's reference for the transfer.
+        #[arg(long)]
+        reference: String,
+        /// The acknowledgement's date, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Who signed it.
+        #[arg(long)]
+        signer: Option<String>,
+        /// The transfer as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs a transfer command.
@@ -138,9 +156,39 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
                     print_json(&dto)?;
                 } else {
                     println!(
-                        "transfer {}: {} records ({} bytes) due by {}",
-                        dto.id, dto.count, dto.bytes, dto.at
+                        "transfer {}: {} records ({} bytes) due by {}, {}",
+                        dto.id, dto.count, dto.bytes, dto.at, dto.state
                     );
+                }
+            }
+        }
+        TransferCommand::Acknowledge {
+            id,
+            reference,
+            date,
+            signer,
+            json,
+        } => {
+            let request = crate::archive::AcknowledgementRequest {
+                reference,
+                date,
+                signer,
+            };
+            let transfer = archive.acknowledge_transfer(&actor, id, request)?;
+            archive.flush()?;
+            let dto = TransferDto::from(&transfer);
+            if json {
+                return print_json(&dto);
+            }
+            if let Some(ack) = &transfer.acknowledgement {
+                let moved = ack.outcomes.iter().filter(|o| o.skipped.is_none()).count();
+                println!(
+                    "transfer {id} acknowledged by the archives ({}): {moved} records transferred, {} kept here",
+                    ack.reference,
+                    ack.outcomes.len() - moved
+                );
+                for o in ack.outcomes.iter().filter(|o| o.skipped.is_some()) {
+                    println!("  kept: {} ({})", o.reference, o.skipped.clone().unwrap_or_default());
                 }
             }
         }

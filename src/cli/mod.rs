@@ -192,6 +192,7 @@ impl From<ArchiveError> for Failure {
             | E::HoldLifted(_)
             | E::DisposalNotApproved(_)
             | E::DisposalState { .. }
+            | E::TransferState { .. }
             | E::RecordDestroyed { .. }
             | E::PlanOrphansRecords(_)
             | E::PlanShortensRetention { .. } => 4,

@@ -172,6 +172,40 @@ pub struct Transfer {
     pub lines: Vec<DisposalLine>,
     /// Due records left out, and why.
     pub excluded: Vec<Exclusion>,
+    /// The packages exported for it (their identifiers).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// The records those packages carried.
+    #[serde(default)]
+    pub exported: Vec<RecordId>,
+    /// The archives service's acknowledgement, once received.
+    #[serde(default)]
+    pub acknowledgement: Option<Acknowledgement>,
+}
+
+/// The archives service's acknowledgement of a transfer: the records it
+/// took become tombstones that point to its reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    /// The archives service's reference for the transfer (its *cote* or
+    /// acknowledgement number).
+    pub reference: String,
+    /// The date of the acknowledgement.
+    pub date: NaiveDate,
+    /// Who signed it, at the archives.
+    pub signer: Option<String>,
+    /// When it was recorded.
+    pub at: DateTime<Utc>,
+    /// Who recorded it.
+    pub by: String,
+    /// The journal event.
+    pub seq: u64,
+    /// What became of each line: transferred, or kept with the reason.
+    pub outcomes: Vec<Outcome>,
+    /// Blobs erased (content no live record shares, metadata documents).
+    pub erased: Vec<Sha256>,
+    /// The event that confirmed the erasure, once done.
+    pub erased_seq: Option<u64>,
 }
 
 /// One group of the bordereau: the records of one node (a typology).

@@ -326,6 +326,31 @@ pub enum EventBody {
         /// Failures found.
         failures: u64,
     },
+    /// The archives service acknowledged a transfer: the records it took
+    /// become tombstones pointing to its reference.
+    #[serde(rename = "transfer.acknowledged")]
+    TransferAcknowledged {
+        /// The transfer.
+        transfer: u64,
+        /// The archives service's reference.
+        reference: String,
+        /// The acknowledgement's date.
+        date: NaiveDate,
+        /// Who signed it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signer: Option<String>,
+        /// Each line: transferred, or kept here with the reason.
+        outcomes: Vec<super::disposal::Outcome>,
+        /// Blobs to erase.
+        erased: Vec<Sha256>,
+    },
+    /// An acknowledged transfer's blobs are erased and its records purged
+    /// from the index.
+    #[serde(rename = "transfer.erased")]
+    TransferErased {
+        /// The transfer.
+        transfer: u64,
+    },
     /// A scheduled fixity run re-hashed every blob.
     #[serde(rename = "fixity.checked")]
     FixityChecked {

@@ -205,6 +205,9 @@ pub enum RecordState {
     Active,
     /// Destroyed by an executed disposal: only its tombstone remains.
     Destroyed,
+    /// Transferred to the archives, which acknowledged it: only its
+    /// tombstone remains here.
+    Transferred,
 }
 
 impl RecordState {
@@ -213,6 +216,7 @@ impl RecordState {
         match self {
             RecordState::Active => "active",
             RecordState::Destroyed => "destroyed",
+            RecordState::Transferred => "transferred",
         }
     }
 }
@@ -245,6 +249,10 @@ pub struct Tombstone {
     pub destroyed_by: String,
     /// The journal event of the execution.
     pub seq: u64,
+    /// For a transfer: the archives service's reference, where the record
+    /// now is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transferred_to: Option<String>,
 }
 
 /// One line of a record's history: an event that touched it.

@@ -172,3 +172,26 @@ pub async fn transfer(caller: Caller, archive: Data<Archive>, id: web::Path<u64>
     let transfer = web::block(move || archive.transfer(&caller.0, id)).await??;
     Ok(HttpResponse::Ok().json(crate::wire::TransferDto::from(&transfer)))
 }
+
+/// Records the archives service's acknowledgement of an exported transfer:
+/// the records it took become tombstones pointing to its reference.
+#[utoipa::path(post, path = "/api/v1/transfers/{id}/acknowledge", tag = "transfers",
+    params(("id" = u64, Path, description = "the transfer's id")),
+    request_body = crate::wire::AcknowledgementDto,
+    responses((status = 200, body = crate::wire::TransferDto), (status = 404), (status = 409, description = "not exported, or acknowledged already"), (status = 422)))]
+pub async fn acknowledge(
+    caller: Caller,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+    body: Json<crate::wire::AcknowledgementDto>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let body = body.into_inner();
+    let request = crate::archive::AcknowledgementRequest {
+        reference: body.reference,
+        date: body.date,
+        signer: body.signer,
+    };
+    let transfer = web::block(move || archive.acknowledge_transfer(&caller.0, id, request)).await??;
+    Ok(HttpResponse::Ok().json(crate::wire::TransferDto::from(&transfer)))
+}

@@ -112,6 +112,7 @@ impl From<ArchiveError> for ApiError {
             E::TransferNotFound(_) => (StatusCode::NOT_FOUND, "transfer_not_found"),
             E::DisposalNotApproved(_) => (StatusCode::CONFLICT, "disposal_not_approved"),
             E::DisposalState { .. } => (StatusCode::CONFLICT, "disposal_state"),
+            E::TransferState { .. } => (StatusCode::CONFLICT, "transfer_state"),
             E::RecordDestroyed { .. } => (StatusCode::GONE, "record_destroyed"),
             E::HoldLifted(_) => (StatusCode::CONFLICT, "hold_already_lifted"),
             E::NotSealed(_) => (StatusCode::CONFLICT, "not_sealed"),

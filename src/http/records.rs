@@ -371,14 +371,24 @@ pub async fn show(caller: Caller, archive: Data<Archive>, key: web::Path<String>
     let dto = RecordDto::new(&record, &details, text);
     if let Some(tombstone) = &record.tombstone {
         // Gone: the answer says so, and carries the tombstone.
-        return Ok(HttpResponse::Gone().json(serde_json::json!({
-            "error": {
-                "code": "record_destroyed",
-                "message": format!(
+        let (code, message) = match &tombstone.transferred_to {
+            Some(archives) => (
+                "record_transferred",
+                format!(
+                    "record {} was transferred to the archives (their reference {archives}) by transfer {}; only its tombstone remains here",
+                    record.reference, tombstone.disposal
+                ),
+            ),
+            None => (
+                "record_destroyed",
+                format!(
                     "record {} was destroyed by disposal {}; only its tombstone remains",
                     record.reference, tombstone.disposal
                 ),
-            },
+            ),
+        };
+        return Ok(HttpResponse::Gone().json(serde_json::json!({
+            "error": { "code": code, "message": message },
             "tombstone": dto,
         })));
     }

@@ -620,3 +620,108 @@ fn malicious_zips_are_refused_and_leave_nothing_behind() {
         .unwrap_or_default();
     assert!(staging.is_empty(), "staging area empty");
 }
+
+#[test]
+fn an_acknowledged_transfer_leaves_tombstones_that_point_to_the_archives() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let archivist = new_token(&server, &token, "archivist", "archiviste");
+    // Two deliberations kept for ever, due for transfer; one will be held.
+    let mut refs = Vec::new();
+    for i in 0..2 {
+        let r = created(
+            deposit(
+                &server,
+                &archivist,
+                format!("Délibération {i} du conseil municipal, quetzalcoatl").as_bytes(),
+                &format!("deliberation-{i}.txt"),
+                &json!({"node": "ADM-DEL", "date": years_ago(3), "title": format!("Délibération {i}")}),
+            )
+            .unwrap(),
+        );
+        refs.push(r["reference"].as_str().unwrap().to_owned());
+    }
+    let transfer = created(post_json(&server.url("/api/v1/transfers"), &archivist, &json!({})));
+    let id = transfer["id"].as_u64().unwrap();
+    assert_eq!(transfer["count"], 2, "{transfer}");
+    let ack = |body: Value| {
+        post_json(
+            &server.url(&format!("/api/v1/transfers/{id}/acknowledge")),
+            &archivist,
+            &body,
+        )
+    };
+
+    // Not before a package was exported for it.
+    let early = ack(json!({"reference": "AD33-2026-W-0042"}));
+    assert_eq!(early.status, 409);
+    assert_eq!(early.error_code(), "transfer_state");
+    let package = post_json(&server.url("/api/v1/exports"), &archivist, &json!({"transfer": id}));
+    assert_eq!(package.status, 200, "{}", String::from_utf8_lossy(&package.body));
+    let zip = tmp.path().join("transfer.zip");
+    std::fs::write(&zip, &package.body).unwrap();
+    let (code, text) = verify_package(&zip, &[]);
+    assert_eq!(code, Some(0), "{text}");
+    let shown = get(&server.url(&format!("/api/v1/transfers/{id}")), &archivist).json();
+    assert_eq!(shown["state"], "exported");
+
+    // A hold placed since: that record stays.
+    let hold = post_json(
+        &server.url("/api/v1/holds"),
+        &archivist,
+        &json!({"record": refs[1], "reason": "contentieux en cours"}),
+    );
+    assert_eq!(hold.status, 201);
+    assert_eq!(ack(json!({"reference": ""})).status, 422);
+    let done = ack(json!({"reference": "AD33-2026-W-0042", "signer": "Directeur des Archives", "date": "2026-11-20"}));
+    assert_eq!(done.status, 200, "{}", String::from_utf8_lossy(&done.body));
+    let done = done.json();
+    assert_eq!(done["state"], "acknowledged");
+    let outcomes = done["acknowledgement"]["outcomes"].as_array().unwrap();
+    assert_eq!(
+        outcomes.iter().filter(|o| o["transferred"] == true).count(),
+        1,
+        "{done}"
+    );
+    let kept = outcomes.iter().find(|o| o["transferred"] == false).unwrap();
+    assert!(kept["reason"].as_str().unwrap().contains("hold"), "{kept}");
+    assert_eq!(ack(json!({"reference": "again"})).status, 409);
+
+    // The transferred record is a tombstone pointing to the archives; its
+    // content is gone from here and from the index; the held one is intact.
+    let gone = get(&server.url(&format!("/api/v1/records/{}", refs[0])), &archivist);
+    assert_eq!(gone.status, 410);
+    assert_eq!(gone.error_code(), "record_transferred");
+    let body = gone.json();
+    assert_eq!(
+        body["tombstone"]["tombstone"]["transferred_to"], "AD33-2026-W-0042",
+        "{body}"
+    );
+    assert_eq!(body["tombstone"]["state"], "transferred");
+    let sha = body["tombstone"]["versions"][0]["sha256"].as_str().unwrap().to_owned();
+    assert!(
+        !data
+            .join("blobs/sha256")
+            .join(&sha[0..2])
+            .join(&sha[2..4])
+            .join(&sha)
+            .exists()
+    );
+    let still = get(&server.url(&format!("/api/v1/records/{}", refs[1])), &archivist);
+    assert_eq!(still.status, 200);
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = hit_refs(&get(&server.url("/api/v1/search?q=quetzalcoatl"), &archivist).json());
+        if !found.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(found, vec![refs[1].clone()], "only the record kept here is found");
+    let report = verify_over_http(&server, &token);
+    assert_eq!(report["report"]["passed"], true, "{report}");
+    server.stop();
+    let out = cli(&data, &["transfer", "list"]);
+    assert!(stdout(&out).contains("acknowledged"), "{}", stdout(&out));
+    assert_journal_follows_its_schema(&data);
+}
