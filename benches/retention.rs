@@ -71,6 +71,7 @@ fn options() -> ArchiveOptions {
     ArchiveOptions {
         max_upload: 1 << 30,
         extract: coffre::extract::ExtractOptions::default(),
+        tsa_url: None,
     }
 }
 

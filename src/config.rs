@@ -38,6 +38,8 @@ pub struct Config {
     pub seal: SealSchedule,
     /// When and how fast the server re-hashes every blob.
     pub fixity: FixitySchedule,
+    /// The RFC 3161 time-stamping authority that stamps each seal.
+    pub tsa_url: Option<String>,
 }
 
 /// The scheduled fixity job: a run every `every`, re-hashing at most
@@ -171,6 +173,7 @@ impl Config {
             ocr,
             seal: SealSchedule::default(),
             fixity: FixitySchedule::default(),
+            tsa_url: None,
         })
     }
 
@@ -184,6 +187,7 @@ impl Config {
         ArchiveOptions {
             max_upload: self.max_upload,
             extract: crate::extract::ExtractOptions { ocr: self.ocr },
+            tsa_url: self.tsa_url.clone(),
         }
     }
 }

@@ -284,6 +284,8 @@ pub struct ArchiveOptions {
     pub max_upload: u64,
     /// How text is extracted for search.
     pub extract: crate::extract::ExtractOptions,
+    /// The RFC 3161 time-stamping authority that stamps each seal, if any.
+    pub tsa_url: Option<String>,
 }
 
 /// How many stripes of per-record locks: enough that unrelated records
@@ -320,6 +322,8 @@ pub struct Archive {
     archive_id: String,
     /// One seal at a time.
     seal_lock: Mutex<()>,
+    /// Who time-stamps seals, if anyone.
+    stamper: Option<Box<dyn crate::store::tsa::TimeStamper>>,
     /// The fixity job's state (`fixity.json`).
     fixity: Mutex<fixity::FixityState>,
     /// Whether this process has taken up the fixity run yet.
@@ -462,6 +466,13 @@ impl Archive {
         };
         let seal_key = seals::load_or_create_key(&data_dir.keys_path(), &journal, &Actor::system())?;
         let data_dir_path = data_dir.path().to_owned();
+        let stamper: Option<Box<dyn crate::store::tsa::TimeStamper>> = match &options.tsa_url {
+            Some(url) => Some(Box::new(
+                crate::store::tsa::HttpTimeStamper::new(url)
+                    .map_err(|e| ArchiveError::Invalid(InvalidInput::new("tsa-url", e)))?,
+            )),
+            None => None,
+        };
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let index: Arc<dyn TextIndex> = Arc::new(TantivyIndex::open(&data_dir.index_path())?);
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
@@ -482,6 +493,7 @@ impl Archive {
             seal_key,
             archive_id,
             seal_lock: Mutex::new(()),
+            stamper,
             fixity: Mutex::new(fixity::load_state(data_dir_path.as_path())?),
             fixity_resumed: std::sync::atomic::AtomicBool::new(false),
             fixity_findings: std::sync::atomic::AtomicU64::new(0),

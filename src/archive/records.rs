@@ -815,6 +815,7 @@ mod tests {
         ArchiveOptions {
             max_upload: 1 << 20,
             extract: crate::extract::ExtractOptions::default(),
+            tsa_url: None,
         }
     }
 

@@ -308,13 +308,28 @@ impl Archive {
         self.tree.sync()?;
         let statement = SealStatement::new(self.archive_id.clone(), size, root, self.clock.now());
         let signature = self.seal_key.sign(&statement);
+        // A seal never waits on a third party's availability: without the
+        // authority's answer it is made unstamped, and said so.
+        let timestamp = self.stamper.as_ref().and_then(|tsa| {
+            let digest = *crate::domain::hash::Sha256::of(&statement.message()).as_bytes();
+            match tsa.stamp(&digest) {
+                Ok(token) => {
+                    use base64::Engine;
+                    Some(base64::engine::general_purpose::STANDARD.encode(token))
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the time-stamping authority did not stamp the seal; sealed without");
+                    None
+                }
+            }
+        });
         let event = self.journal.append(actor.draft(EventBody::JournalSealed {
             tree_size: size,
             root,
             sealed_at: statement.sealed_at,
             public_key: self.seal_key.public_hex(),
             signature: signature.clone(),
-            timestamp: None,
+            timestamp: timestamp.clone(),
         }))?;
         tracing::info!(seq = event.seq, tree_size = size, %root, "journal sealed");
         Ok(Seal {
@@ -324,7 +339,7 @@ impl Archive {
             sealed_at: statement.sealed_at,
             public_key: self.seal_key.public_hex(),
             signature,
-            timestamp: None,
+            timestamp,
         })
     }
 

@@ -40,6 +40,10 @@ pub struct Cli {
     /// (retention-policies/communes-fr.toml) when not given.
     #[arg(long, global = true, env = "COFFRE_POLICIES")]
     pub policies: Option<PathBuf>,
+    /// An RFC 3161 time-stamping authority (http:// URL) that stamps each
+    /// seal of the journal.
+    #[arg(long, global = true, env = "COFFRE_TSA_URL")]
+    pub tsa_url: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -238,6 +242,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         _ => (DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD),
     };
     let mut config = Config::new(cli.data.clone(), listen, max_upload, cli.ocr)?;
+    config.tsa_url = cli.tsa_url.clone().filter(|u| !u.trim().is_empty());
     if let Command::Serve(args) = &cli.command {
         config.seal = crate::config::SealSchedule::new(args.seal_every_events, args.seal_every_minutes)?;
         config.fixity = crate::config::FixitySchedule::new(&args.fixity_every, &args.fixity_rate)?;

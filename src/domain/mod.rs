@@ -21,3 +21,4 @@ pub mod retention;
 pub mod role;
 pub mod seal;
 pub mod search;
+pub mod timestamp;

@@ -101,6 +101,19 @@ pub struct Seal {
 }
 
 impl Seal {
+    /// Whether its time-stamp token, if it has one, stamps its statement
+    /// (`None`: no token).
+    pub fn timestamp_matches(&self, archive: &str) -> Option<bool> {
+        use base64::Engine;
+        let token = self.timestamp.as_ref()?;
+        let digest = *Sha256::of(&self.statement(archive).message()).as_bytes();
+        Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(token)
+                .is_ok_and(|der| super::timestamp::stamps(&der, &digest)),
+        )
+    }
+
     /// What it states, for the archive `archive`.
     pub fn statement(&self, archive: &str) -> SealStatement {
         SealStatement::new(archive.to_owned(), self.tree_size, self.root, self.sealed_at)
@@ -192,10 +205,24 @@ impl JournalSealCheck {
                 sealed_at,
                 public_key,
                 signature,
-                ..
+                timestamp,
             }) => {
                 self.seals += 1;
                 self.check(*tree_size, root, sealed_at, public_key, signature)
+                    .or_else(|| {
+                        let seal = Seal {
+                            seq: event.seq,
+                            tree_size: *tree_size,
+                            root: *root,
+                            sealed_at: *sealed_at,
+                            public_key: public_key.clone(),
+                            signature: signature.clone(),
+                            timestamp: timestamp.clone(),
+                        };
+                        let archive = self.archive.clone().unwrap_or_default();
+                        (seal.timestamp_matches(&archive) == Some(false))
+                            .then(|| "has an RFC 3161 time-stamp token that does not stamp its statement".to_owned())
+                    })
             }
             _ => None,
         };

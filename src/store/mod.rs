@@ -11,6 +11,7 @@ pub mod index_tantivy;
 pub mod journal;
 pub mod memory;
 pub mod merkle_files;
+pub mod tsa;
 
 use crate::domain::event::{Event, EventDraft, EventError};
 use crate::domain::hash::Sha256;

@@ -332,3 +332,229 @@ fn a_forged_seal_in_the_journal_is_reported() {
     let text = stdout(&out);
     assert!(text.contains("the seal at seq") && text.contains("signature"), "{text}");
 }
+
+/// A time-stamping authority for tests: `openssl ts -reply` behind a tiny
+/// HTTP server on a loopback port, with its own CA.
+struct LocalTsa {
+    url: String,
+    dir: std::path::PathBuf,
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl LocalTsa {
+    fn start(dir: &std::path::Path) -> LocalTsa {
+        std::fs::create_dir_all(dir).unwrap();
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=coffre test TSA CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign",
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "tsa.key",
+                "-out",
+                "tsa.csr",
+                "-subj",
+                "/CN=coffre test TSA",
+            ],
+        );
+        std::fs::write(dir.join("ext.cnf"), "extendedKeyUsage=critical,timeStamping\n").unwrap();
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "tsa.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "tsa.pem",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+            ],
+        );
+        std::fs::write(
+            dir.join("tsa.cnf"),
+            "[ tsa ]\ndefault_tsa = tsa1\n[ tsa1 ]\nserial = ./serial\ncrypto_device = builtin\nsigner_cert = ./tsa.pem\n\
+             signer_key = ./tsa.key\nsigner_digest = sha256\ndefault_policy = 1.2.3.4.1\ndigests = sha256\n\
+             accuracy = secs:1\nordering = yes\ntsa_name = yes\ness_cert_id_chain = no\ness_cert_id_alg = sha256\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("serial"), "01\n").unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/tsa", listener.local_addr().unwrap());
+        let root = dir.to_owned();
+        std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader, Read, Write};
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut query = vec![0u8; length];
+                reader.read_exact(&mut query).unwrap();
+                std::fs::write(root.join("query.tsq"), &query).unwrap();
+                let out = std::process::Command::new("openssl")
+                    .current_dir(&root)
+                    .args([
+                        "ts",
+                        "-reply",
+                        "-config",
+                        "tsa.cnf",
+                        "-queryfile",
+                        "query.tsq",
+                        "-out",
+                        "reply.tsr",
+                    ])
+                    .output()
+                    .unwrap();
+                let reply = if out.status.success() {
+                    std::fs::read(root.join("reply.tsr")).unwrap()
+                } else {
+                    Vec::new()
+                };
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/timestamp-reply\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    reply.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&reply);
+            }
+        });
+        LocalTsa {
+            url,
+            dir: dir.to_owned(),
+        }
+    }
+}
+
+#[test]
+fn seals_are_time_stamped_by_the_configured_authority() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let tsa = LocalTsa::start(&tmp.path().join("tsa"));
+    let server = Server::start(&data, &["--tsa-url", &tsa.url]);
+    deposit_one(&server, &token, 1);
+    let seal = created(post_json(&server.url("/api/v1/audit/seals"), &token, &json!({})));
+    let stamp = seal["timestamp"].as_str().expect("a time-stamp token");
+    let archive = get(&server.url("/api/v1/audit/public-key"), &token).json()["archive"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // OpenSSL checks the token: the authority's signature, its certificate
+    // chain, and that it stamps the seal's statement.
+    use base64::Engine;
+    std::fs::write(
+        tsa.dir.join("token.der"),
+        base64::engine::general_purpose::STANDARD.decode(stamp).unwrap(),
+    )
+    .unwrap();
+    let statement = format!(
+        "coffre-seal/1\narchive {archive}\ntree_size {}\nroot {}\nsealed_at {}\n",
+        seal["tree_size"],
+        seal["root"].as_str().unwrap(),
+        chrono::DateTime::parse_from_rfc3339(seal["sealed_at"].as_str().unwrap())
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    );
+    std::fs::write(tsa.dir.join("statement.txt"), &statement).unwrap();
+    openssl(
+        &tsa.dir,
+        &[
+            "ts",
+            "-verify",
+            "-token_in",
+            "-in",
+            "token.der",
+            "-data",
+            "statement.txt",
+            "-CAfile",
+            "ca.pem",
+            "-untrusted",
+            "tsa.pem",
+        ],
+    );
+    std::fs::write(tsa.dir.join("other.txt"), statement.replace("tree_size", "tree_size 1")).unwrap();
+    let out = std::process::Command::new("openssl")
+        .current_dir(&tsa.dir)
+        .args([
+            "ts",
+            "-verify",
+            "-token_in",
+            "-in",
+            "token.der",
+            "-data",
+            "other.txt",
+            "-CAfile",
+            "ca.pem",
+            "-untrusted",
+            "tsa.pem",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a token stamps one statement only");
+
+    // An authority that does not answer does not stop sealing.
+    server.stop();
+    let server = Server::start(&data, &["--tsa-url", "http://127.0.0.1:9/nothing"]);
+    deposit_one(&server, &token, 2);
+    let unstamped = created(post_json(&server.url("/api/v1/audit/seals"), &token, &json!({})));
+    assert!(unstamped["timestamp"].is_null(), "{unstamped}");
+    assert!(server.log_text().contains("did not stamp the seal"));
+    let report = verify_over_http(&server, &token);
+    assert_eq!(report["report"]["passed"], true, "{report}");
+    server.stop();
+    let bad = cli(&data, &["--tsa-url", "https://tsa.example/", "audit", "seal"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert_journal_follows_its_schema(&data);
+}
