@@ -360,9 +360,22 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
         "proof",
         &|e| {
             // The proof of another record's event in place of this one's.
+            let lines: Vec<Value> = std::str::from_utf8(&e[events].1)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let record_of = |seq: &Value| {
+                lines
+                    .iter()
+                    .find(|l| l["seq"] == *seq)
+                    .map(|l| l["payload"]["record"].clone())
+                    .unwrap()
+            };
             let mut p: Vec<Value> = serde_json::from_slice(&e[proofs].1).unwrap();
-            let other = p.last().unwrap()["proof"].clone();
-            p[0]["proof"] = other;
+            let first = record_of(&p[0]["seq"]);
+            let other = p.iter().position(|x| record_of(&x["seq"]) != first).unwrap();
+            p[0]["proof"] = p[other]["proof"].clone();
             e[proofs].1 = serde_json::to_vec(&p).unwrap();
             rebag(e);
         },
