@@ -2,7 +2,7 @@
 #
 #   make run     build in release mode and serve on ./coffre-data
 #   make test    formatting, lints and every test (what CI runs)
-#   make bench   ingest, hashing, search and retention benchmarks, written to BENCHMARKS.md
+#   make bench   ingest, hashing, search, retention and export benchmarks, written to BENCHMARKS.md
 #
 # `deps` installs what the tests and benchmarks need beyond the Rust
 # toolchain, from Debian's packages, so that both work on a fresh machine.
@@ -67,6 +67,7 @@ bench: deps
 	$(CARGO) bench --bench ingest
 	$(CARGO) bench --bench search
 	$(CARGO) bench --bench retention
+	$(CARGO) bench --bench export
 
 clean:
 	$(CARGO) clean

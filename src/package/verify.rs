@@ -229,8 +229,27 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
     }
 
     // The SEDA manifest's objects against the payload.
-    let manifest = if zip.contains(MANIFEST_XML) {
-        match read_manifest(&zip.read_small(MANIFEST_XML, SMALL_FILE)?) {
+    // coffre writes data/manifest.xml; another producer's bag may name its
+    // SEDA manifest otherwise, directly under data/.
+    let mut manifest_path = None;
+    if zip.contains(MANIFEST_XML) {
+        manifest_path = Some(MANIFEST_XML.to_owned());
+    } else {
+        let candidates: Vec<String> = payload
+            .keys()
+            .filter(|p| p.ends_with(".xml") && p.matches('/').count() == 1)
+            .cloned()
+            .collect();
+        for candidate in candidates {
+            let head = zip.read_small(&candidate, SMALL_FILE)?;
+            if read_manifest(&head).is_ok() {
+                manifest_path = Some(candidate);
+                break;
+            }
+        }
+    }
+    let manifest = if let Some(manifest_path) = manifest_path {
+        match read_manifest(&zip.read_small(&manifest_path, SMALL_FILE)?) {
             Ok(m) => {
                 for o in &m.objects {
                     let file = format!("data/{}", o.uri);
@@ -273,7 +292,9 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
             }
         }
     } else {
-        failures.push(format!("the bag has no {MANIFEST_XML} (SEDA ArchiveTransfer)"));
+        failures.push(format!(
+            "the bag has no SEDA ArchiveTransfer manifest ({MANIFEST_XML}, or another XML file directly under data/)"
+        ));
         None
     };
 

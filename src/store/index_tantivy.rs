@@ -187,7 +187,8 @@ impl TantivyIndex {
             let format = payload
                 .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
                 .map(|p| p.format);
-            format != Some(INDEX_FORMAT) || index.schema() != schema
+            // An index never committed has no payload: it is new, not stale.
+            format.is_some_and(|f| f != INDEX_FORMAT) || index.schema() != schema
         });
         let index = match existing {
             Some(index) if !stale => index,

@@ -738,3 +738,104 @@ fn an_acknowledged_transfer_leaves_tombstones_that_point_to_the_archives() {
     assert!(stdout(&out).contains("acknowledged"), "{}", stdout(&out));
     assert_journal_follows_its_schema(&data);
 }
+
+#[test]
+fn a_bag_made_elsewhere_with_a_seda_manifest_imports_through_a_mapping() {
+    let Fresh { tmp, data, token: _ } = fresh_archive();
+    // A folder as another archive's tool would lay it out, made a bag by
+    // the Library of Congress tool itself.
+    let bag = tmp.path().join("versement");
+    std::fs::create_dir_all(bag.join("Content")).unwrap();
+    let content = b"Proces-verbal de la seance du 12 mars 2019";
+    std::fs::write(bag.join("Content/pv.txt"), content).unwrap();
+    let sha512 = hex::encode(sha2::Sha512::digest(content));
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<ArchiveTransfer xmlns="fr:gouv:culture:archivesdefrance:seda:v2.2">
+  <Date>2024-05-01T10:00:00</Date>
+  <MessageIdentifier>VERSEMENT-2024-7</MessageIdentifier>
+  <CodeListVersions/>
+  <DataObjectPackage>
+    <DataObjectGroup id="G1">
+      <BinaryDataObject id="B1">
+        <DataObjectVersion>BinaryMaster_1</DataObjectVersion>
+        <Uri>Content/pv.txt</Uri>
+        <MessageDigest algorithm="SHA-512">{sha512}</MessageDigest>
+        <Size>{}</Size>
+        <FileInfo><Filename>pv.txt</Filename></FileInfo>
+      </BinaryDataObject>
+    </DataObjectGroup>
+    <DescriptiveMetadata>
+      <ArchiveUnit id="U1">
+        <Content>
+          <DescriptionLevel>RecordGrp</DescriptionLevel>
+          <Title>Conseil municipal</Title>
+          <FilePlanPosition>CM</FilePlanPosition>
+        </Content>
+        <ArchiveUnit id="U2">
+          <Content>
+            <DescriptionLevel>Item</DescriptionLevel>
+            <Title>Procès-verbal du 12 mars 2019 &amp; annexes</Title>
+            <OriginatingAgencyArchiveUnitIdentifier>PV-2019-03</OriginatingAgencyArchiveUnitIdentifier>
+            <StartDate>2019-03-12</StartDate>
+          </Content>
+          <DataObjectReference><DataObjectGroupReferenceId>G1</DataObjectGroupReferenceId></DataObjectReference>
+        </ArchiveUnit>
+      </ArchiveUnit>
+    </DescriptiveMetadata>
+  </DataObjectPackage>
+</ArchiveTransfer>
+"#,
+        content.len()
+    );
+    std::fs::write(bag.join("seda.xml"), xml).unwrap();
+    let out = Command::new(bagit_py())
+        .args(["--sha256", bag.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let zip = tmp.path().join("versement.zip");
+    let mut entries = Vec::new();
+    let mut stack = vec![bag.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = format!("versement/{}", path.strip_prefix(&bag).unwrap().display());
+                entries.push((name, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    entries.sort();
+    write_zip(&zip, &entries);
+
+    // Its plan position is not a node here: refused whole, naming why.
+    let out = cli(&data, &["import", zip.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no node for it"), "{}", stderr(&out));
+    // With a mapping, it goes where the archivist says.
+    let mapping = tmp.path().join("mapping.toml");
+    std::fs::write(&mapping, "[nodes]\nCM = \"ADM-DEL\"\n").unwrap();
+    let out = cli(
+        &data,
+        &[
+            "import",
+            zip.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let imported: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(imported["node"], "ADM-DEL");
+    let out = cli(&data, &["show", "PV-2019-03", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(shown["title"], "Procès-verbal du 12 mars 2019 & annexes");
+    assert_eq!(shown["date"], "2019-03-12");
+    assert_eq!(shown["versions"][0]["sha256"], sha256_hex(content));
+    assert_eq!(shown["aliases"][0], "PV-2019-03");
+}
