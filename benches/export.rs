@@ -152,7 +152,7 @@ fn main() {
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let section = format!(
         "<!-- export:begin -->\n\
-         `cargo bench --bench export` ({machine}, {cores} cores; the archive, the package and the copy on the same disk).\n\
+         Command: `make bench` (`cargo bench --bench export`). Date: {date}. {machine}, {cores} cores; the archive, the package and the copy on the same disk.\n\
          A package of {large_files} files of 256 MiB ({gib} GiB; zip of {zip:.1} GiB, entries stored), next to reading,\n\
          hashing (SHA-256 and SHA-512) and copying the same blobs with coreutils:\n\n\
          | | time | MiB/s | speed relative to the baseline |\n|---|---|---|---|\n\
@@ -163,6 +163,7 @@ fn main() {
          `coffre verify-package`: {vp} MiB. Memory follows the number of records, not their size.\n\
          <!-- export:end -->",
         zip = zip_size as f64 / (1u64 << 30) as f64,
+        date = run(&mut Command::new("date").arg("+%F")).trim().to_owned(),
         bt = base.as_secs_f64(),
         bm = mib_s(base),
         et = large_time.as_secs_f64(),
