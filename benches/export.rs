@@ -163,7 +163,7 @@ fn main() {
          `coffre verify-package`: {vp} MiB. Memory follows the number of records, not their size.\n\
          <!-- export:end -->",
         zip = zip_size as f64 / (1u64 << 30) as f64,
-        date = run(&mut Command::new("date").arg("+%F")).trim().to_owned(),
+        date = run(Command::new("date").arg("+%F")).trim().to_owned(),
         bt = base.as_secs_f64(),
         bm = mib_s(base),
         et = large_time.as_secs_f64(),
