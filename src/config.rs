@@ -128,6 +128,13 @@ impl Default for SealSchedule {
 }
 
 impl SealSchedule {
+    /// Whether a seal is due: `since` events after the last seal, which is
+    /// `age` old; `stopping`: the server is going down (it seals what is
+    /// new once more).
+    pub fn due(&self, since: u64, age: std::time::Duration, stopping: bool) -> bool {
+        since >= self.every_events || (since > 0 && (stopping || age >= self.every))
+    }
+
     /// Checks raw values (both at least 1).
     pub fn new(every_events: u64, every_minutes: u64) -> Result<Self, ConfigError> {
         if every_events == 0 {
@@ -219,6 +226,38 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     n.checked_mul(factor)
         .filter(|n| *n > 0)
         .ok_or_else(|| format!("{text:?} is zero or too large"))
+}
+
+#[cfg(test)]
+mod schedule_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_seal_is_due_after_enough_events_or_enough_time_with_something_new() {
+        let s = SealSchedule::new(10, 5).unwrap_or_default();
+        assert!(!s.due(0, Duration::from_secs(3600), false), "nothing new: no seal");
+        assert!(!s.due(0, Duration::ZERO, true), "nothing new, even when stopping");
+        assert!(!s.due(9, Duration::from_secs(299), false));
+        assert!(s.due(10, Duration::ZERO, false), "enough events");
+        assert!(s.due(1, Duration::from_secs(300), false), "enough time");
+        assert!(s.due(1, Duration::ZERO, true), "the last seal at shutdown");
+        assert!(SealSchedule::new(0, 5).is_err() && SealSchedule::new(5, 0).is_err());
+    }
+
+    #[test]
+    fn durations_and_fixity_schedules_parse() {
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration(" 30s "), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("12h"), Ok(Duration::from_secs(43_200)));
+        assert!(parse_duration("0s").is_err() && parse_duration("7").is_err() && parse_duration("1w").is_err());
+        let f = FixitySchedule::new("15m", "1MiB");
+        assert_eq!(
+            f.map(|f| (f.every, f.rate)).ok(),
+            Some((Duration::from_secs(900), 1 << 20))
+        );
+        assert!(FixitySchedule::new("15m", "fast").is_err());
+    }
 }
 
 #[cfg(test)]

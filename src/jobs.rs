@@ -185,8 +185,9 @@ pub fn spawn_sealer(
             };
             let since = head.saturating_sub(sealed);
             let age = (chrono::Utc::now() - sealed_at).to_std().unwrap_or_default();
-            let due = since >= schedule.every_events || (since > 0 && (stopping || age >= schedule.every));
-            if due && let Err(e) = archive.seal(&Actor::system()) {
+            if schedule.due(since, age, stopping)
+                && let Err(e) = archive.seal(&Actor::system())
+            {
                 tracing::error!(error = %e, "sealing the journal failed");
             }
             if stopping {

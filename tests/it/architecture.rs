@@ -66,6 +66,16 @@ fn layers_name_only_what_they_may() {
         }
         // The journal's recovery cuts a torn tail; the Merkle tree (a view)
         // cuts what goes past the journal.
+        // Nothing is ever extracted from a package: its entries are read
+        // from the zip, never written out as files.
+        if rel.starts_with("package/") || rel == "archive/imports.rs" {
+            for writing in ["File::create", "fs::write", "create_dir", "OpenOptions", "extract("] {
+                assert!(
+                    !text.contains(writing),
+                    "{rel} writes files ({writing}): packages are read in place"
+                );
+            }
+        }
         if text.contains(".set_len(") {
             assert!(
                 ["store/journal.rs", "store/merkle_files.rs"].contains(&rel.as_str()),

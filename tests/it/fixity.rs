@@ -129,6 +129,18 @@ fn a_corrupt_and_a_missing_blob_are_reported_by_the_scheduled_job() {
         .collect();
     assert_eq!(checked[0]["payload"]["findings"].as_array().unwrap().len(), 2);
     server.stop();
+
+    // From the command line, in the foreground: the same findings, exit 1.
+    let out = cli(&data, &["audit", "fixity", "run", "--rate", "100MB"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("FAILED: blob") && stdout(&out).contains("missing"),
+        "{}",
+        stdout(&out)
+    );
+    let out = cli(&data, &["audit", "fixity", "--json"]);
+    let status: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(status["state"], "idle");
     assert_journal_follows_its_schema(&data);
 }
 
