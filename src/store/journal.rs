@@ -22,7 +22,7 @@ use crate::domain::hash::Sha256;
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -67,9 +67,26 @@ struct Request {
     reply: mpsc::SyncSender<Result<Event, JournalError>>,
 }
 
+/// Every this many events of a segment, reading remembers where the next
+/// event's line starts, so that reading from a seq (a proof, an export)
+/// seeks near it instead of parsing the segment from its start.
+const MARK_EVERY: u64 = 128;
+
+/// Where lines start in one segment, as far as it was scanned.
+struct SegmentMarks {
+    /// (seq, byte offset of its line), in order; the first is the segment's start.
+    marks: Vec<(u64, u64)>,
+    /// The end of the last whole line scanned.
+    scanned_to: u64,
+    /// The seq of the line that starts there.
+    next_seq: u64,
+}
+
 /// The file journal (see the module documentation).
 pub struct FileJournal {
     dir: PathBuf,
+    /// Seek marks by segment (first seq); filled as reads need them.
+    marks: Mutex<std::collections::BTreeMap<u64, SegmentMarks>>,
     head: Arc<Mutex<Head>>,
     syncs: Arc<AtomicU64>,
     sender: Option<mpsc::Sender<Request>>,
@@ -246,6 +263,7 @@ impl FileJournal {
         Ok((
             FileJournal {
                 dir: dir.to_owned(),
+                marks: Mutex::new(std::collections::BTreeMap::new()),
                 head,
                 syncs,
                 sender: Some(sender),
@@ -302,7 +320,62 @@ impl Journal for FileJournal {
         seq: u64,
     ) -> Result<Box<dyn Iterator<Item = Result<Event, JournalError>> + Send>, JournalError> {
         let until = lock_head(&self.head).seq;
-        Ok(Box::new(read_events(&self.dir, seq, Some(until))?))
+        let mut reader = read_events(&self.dir, seq, Some(until))?;
+        // Start at the mark nearest below `seq` rather than at its
+        // segment's first line. Each event read is still checked; the link
+        // to the event before the mark is the one not checked here, as at
+        // a segment's start (a full read or the audit checks every link).
+        if seq > 1
+            && let Some((first, path)) = reader.segments.front().cloned()
+            && let Some((mark_seq, offset)) = self.mark_before(first, &path, seq)?
+            && offset > 0
+        {
+            let mut file = File::open(&path)?;
+            file.seek(std::io::SeekFrom::Start(offset))?;
+            reader.segments.pop_front();
+            reader.current = Some(BufReader::new(file));
+            reader.expected = mark_seq;
+        }
+        Ok(Box::new(reader))
+    }
+}
+
+impl FileJournal {
+    /// The greatest mark at or below `seq` in the segment starting at
+    /// `first`, scanning the segment's new whole lines first if needed.
+    fn mark_before(&self, first: u64, path: &Path, seq: u64) -> io::Result<Option<(u64, u64)>> {
+        let mut all = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        let segment = all.entry(first).or_insert_with(|| SegmentMarks {
+            marks: vec![(first, 0)],
+            scanned_to: 0,
+            next_seq: first,
+        });
+        if segment.next_seq <= seq {
+            let mut file = File::open(path)?;
+            file.seek(std::io::SeekFrom::Start(segment.scanned_to))?;
+            let mut reader = BufReader::with_capacity(1 << 20, file);
+            let mut offset = segment.scanned_to;
+            loop {
+                let buf = reader.fill_buf()?;
+                if buf.is_empty() {
+                    break;
+                }
+                let len = buf.len();
+                let mut consumed = 0;
+                while let Some(at) = buf[consumed..].iter().position(|b| *b == b'\n') {
+                    consumed += at + 1;
+                    segment.next_seq += 1;
+                    segment.scanned_to = offset + consumed as u64;
+                    if segment.next_seq.is_multiple_of(MARK_EVERY) {
+                        segment.marks.push((segment.next_seq, segment.scanned_to));
+                    }
+                }
+                // A line not yet whole is scanned again next time.
+                offset += len as u64;
+                reader.consume(len);
+            }
+        }
+        Ok(segment.marks.iter().rev().find(|(s, _)| *s <= seq).copied())
     }
 }
 
@@ -650,6 +723,47 @@ mod tests {
         assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![2, 3, 4, 5]);
         assert_eq!(events[1].prev_hash, events[0].hash);
         assert_eq!(j.append(draft(6)).unwrap().prev_hash, events[3].hash);
+    }
+
+    #[test]
+    fn reading_from_any_seq_gives_the_same_events_as_a_full_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let total = 3 * MARK_EVERY + 17;
+        {
+            let (j, _) = open(dir.path());
+            for n in 1..=total {
+                j.append(draft(n)).unwrap();
+            }
+        }
+        let (j, _) = open(dir.path());
+        let all: Vec<Event> = j.read_from(1).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(all.len() as u64, total);
+        // Out of order, so that marks are made by a far read then used by near ones.
+        for seq in [
+            total,
+            2,
+            MARK_EVERY,
+            MARK_EVERY + 1,
+            2 * MARK_EVERY - 1,
+            total - 1,
+            1,
+            300,
+            129,
+        ] {
+            let from: Vec<Event> = j.read_from(seq).unwrap().collect::<Result<_, _>>().unwrap();
+            assert_eq!(from.first().map(|e| e.seq), Some(seq), "from {seq}");
+            assert_eq!(from.as_slice(), &all[(seq - 1) as usize..], "from {seq}");
+        }
+        // Events appended later are found too (the marks are extended).
+        for n in 1..=MARK_EVERY {
+            j.append(draft(total + n)).unwrap();
+        }
+        let last = total + MARK_EVERY;
+        let tail: Vec<Event> = j.read_from(last - 3).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            tail.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            (last - 3..=last).collect::<Vec<_>>()
+        );
     }
 
     #[test]
