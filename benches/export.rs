@@ -8,8 +8,12 @@
 //! BENCHMARKS.md. `COFFRE_BENCH_EXPORT_GIB` sets the large size (10 by
 //! default); the small one is a tenth of it.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/report.rs"]
 mod report;
+
+use cli::{coffre, run};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,16 +21,6 @@ use std::time::{Duration, Instant};
 
 /// Files of this size make up the dataset.
 const FILE: usize = 256 << 20;
-
-fn coffre() -> &'static str {
-    env!("CARGO_BIN_EXE_coffre")
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.stderr(Stdio::inherit()).output().expect("run command");
-    assert!(out.status.success(), "{cmd:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// An archive holding `files` distinct files of `FILE` bytes under ADM-DEL.
 fn archive(root: &Path, name: &str, files: usize, seed: u64) -> PathBuf {

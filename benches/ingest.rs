@@ -6,8 +6,12 @@
 //! Each path (CLI, HTTP, baseline) starts from a fresh data directory; the
 //! source files are in the page cache for all of them alike.
 
+#[path = "support/cli.rs"]
+mod cli;
 #[path = "support/report.rs"]
 mod report;
+
+use cli::{coffre, run};
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read};
@@ -52,16 +56,6 @@ fn make_dataset(root: &Path, name: &'static str, count: usize, size: usize) -> D
         files,
         bytes: (count * size) as u64,
     }
-}
-
-fn coffre() -> &'static str {
-    env!("CARGO_BIN_EXE_coffre")
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.stderr(Stdio::inherit()).output().expect("run command");
-    assert!(out.status.success(), "{cmd:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn fresh_archive(root: &Path, name: &str) -> (PathBuf, String) {

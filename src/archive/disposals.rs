@@ -59,6 +59,40 @@ pub struct AcknowledgementRequest {
     pub signer: Option<String>,
 }
 
+/// Why a line of a disposal (`action` "destroy") or a transfer ("keep")
+/// is not carried out now, if it is not: the record gone or no longer
+/// active, held, changed since the proposal, or no longer due for `action`
+/// under the plan in force (`what`: "destroyable", "to be transferred").
+fn why_not_carried_out(
+    line: &DisposalLine,
+    record: Option<&Record>,
+    held: &BTreeMap<RecordId, Vec<u64>>,
+    today: chrono::NaiveDate,
+    action: &str,
+    what: &str,
+) -> Option<String> {
+    let Some(r) = record else {
+        return Some("the record is not in the catalog".to_owned());
+    };
+    if r.state != RecordState::Active {
+        return Some(format!("it is {} already", r.state.as_str()));
+    }
+    if let Some(holds) = held.get(&r.id) {
+        return Some(format!("frozen by legal hold(s) {holds:?} placed after the proposal"));
+    }
+    if r.versions.iter().map(|v| (v.sha256, v.size)).collect::<Vec<_>>() != line.versions {
+        return Some("a version was added after the proposal".to_owned());
+    }
+    match &r.due {
+        Some(m) if m.date <= today && m.final_action == action => None,
+        Some(m) => Some(format!(
+            "under the plan in force it is due on {} for {}, not {what} today",
+            m.date, m.final_action
+        )),
+        None => Some("under the plan in force it has no due date".to_owned()),
+    }
+}
+
 fn check_label(field: &str, text: &str) -> Result<String, InvalidInput> {
     let t = text.trim();
     if t.is_empty() || t.chars().count() > 500 || t.chars().any(char::is_control) {
@@ -353,25 +387,7 @@ impl Archive {
         let mut outcomes = Vec::new();
         let mut destroyed: Vec<&Record> = Vec::new();
         for (line, record) in lines.iter().zip(&records) {
-            let skip = match record {
-                None => Some("the record is not in the catalog".to_owned()),
-                Some(r) if r.state != RecordState::Active => Some("it is destroyed already".to_owned()),
-                Some(r) if held.contains_key(&r.id) => Some(format!(
-                    "frozen by legal hold(s) {:?} placed after the proposal",
-                    held.get(&r.id).cloned().unwrap_or_default()
-                )),
-                Some(r) if r.versions.iter().map(|v| (v.sha256, v.size)).collect::<Vec<_>>() != line.versions => {
-                    Some("a version was added after the proposal".to_owned())
-                }
-                Some(r) => match &r.due {
-                    Some(m) if m.date <= today && m.final_action == "destroy" => None,
-                    Some(m) => Some(format!(
-                        "under the plan in force it is due on {} for {}, not destroyable today",
-                        m.date, m.final_action
-                    )),
-                    None => Some("under the plan in force it has no due date".to_owned()),
-                },
-            };
+            let skip = why_not_carried_out(line, record.as_ref(), &held, today, "destroy", "destroyable");
             let kept_title = record.as_ref().filter(|_| skip.is_none()).and_then(|r| {
                 plan.plan
                     .node(&r.node)
@@ -443,20 +459,7 @@ impl Archive {
         if execution.erased_seq.is_some() {
             return Ok(());
         }
-        for sha in &execution.erased {
-            self.blobs.erase(sha)?;
-        }
-        let ids: Vec<RecordId> = execution
-            .outcomes
-            .iter()
-            .filter(|o| o.skipped.is_none())
-            .map(|o| o.record)
-            .collect();
-        {
-            let _one_indexer = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
-            let applied = self.index.applied()?;
-            self.index.purge(&ids, applied)?;
-        }
+        self.erase_and_purge(&execution.erased, &execution.outcomes)?;
         self.journal
             .append(Actor::system().draft(EventBody::DisposalErased { disposal: id }))?;
         tracing::info!(disposal = id, blobs = execution.erased.len(), "disposal erased");
@@ -536,26 +539,10 @@ impl Archive {
         let mut transferred: Vec<&Record> = Vec::new();
         for (line, record) in transfer.lines.iter().zip(&records) {
             let skip = match record {
-                None => Some("the record is not in the catalog".to_owned()),
-                Some(r) if r.state != RecordState::Active => Some(format!("it is {} already", r.state.as_str())),
-                Some(r) if !transfer.exported.contains(&r.id) => {
+                Some(r) if r.state == RecordState::Active && !transfer.exported.contains(&r.id) => {
                     Some("no package exported for this transfer carried it".to_owned())
                 }
-                Some(r) if held.contains_key(&r.id) => Some(format!(
-                    "frozen by legal hold(s) {:?}",
-                    held.get(&r.id).cloned().unwrap_or_default()
-                )),
-                Some(r) if r.versions.iter().map(|v| (v.sha256, v.size)).collect::<Vec<_>>() != line.versions => {
-                    Some("a version was added after the proposal".to_owned())
-                }
-                Some(r) => match &r.due {
-                    Some(m) if m.date <= today && m.final_action == "keep" => None,
-                    Some(m) => Some(format!(
-                        "under the plan in force it is due on {} for {}, not to be transferred today",
-                        m.date, m.final_action
-                    )),
-                    None => Some("under the plan in force it has no due date".to_owned()),
-                },
+                _ => why_not_carried_out(line, record.as_ref(), &held, today, "keep", "to be transferred"),
             };
             // A transferred record's tombstone keeps its title: the
             // archives hold the record, and its finding aid names it.
@@ -586,6 +573,23 @@ impl Archive {
         self.transfer(actor, id)
     }
 
+    /// Erases blobs, and purges from the index the records of the lines
+    /// carried out (delete, commit, merge, collect: no file keeps their text).
+    fn erase_and_purge(&self, erased: &[Sha256], outcomes: &[Outcome]) -> Result<(), ArchiveError> {
+        for sha in erased {
+            self.blobs.erase(sha)?;
+        }
+        let ids: Vec<RecordId> = outcomes
+            .iter()
+            .filter(|o| o.skipped.is_none())
+            .map(|o| o.record)
+            .collect();
+        let _one_indexer = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let applied = self.index.applied()?;
+        self.index.purge(&ids, applied)?;
+        Ok(())
+    }
+
     /// Erases an acknowledged transfer's blobs, purges its records from the
     /// index and journals that it is done (nothing, if it was).
     fn finish_transfer_erasure(&self, id: u64) -> Result<(), ArchiveError> {
@@ -598,20 +602,7 @@ impl Archive {
         if ack.erased_seq.is_some() {
             return Ok(());
         }
-        for sha in &ack.erased {
-            self.blobs.erase(sha)?;
-        }
-        let ids: Vec<RecordId> = ack
-            .outcomes
-            .iter()
-            .filter(|o| o.skipped.is_none())
-            .map(|o| o.record)
-            .collect();
-        {
-            let _one_indexer = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
-            let applied = self.index.applied()?;
-            self.index.purge(&ids, applied)?;
-        }
+        self.erase_and_purge(&ack.erased, &ack.outcomes)?;
         self.journal
             .append(Actor::system().draft(EventBody::TransferErased { transfer: id }))?;
         tracing::info!(transfer = id, blobs = ack.erased.len(), "transfer erased");

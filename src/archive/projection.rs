@@ -142,6 +142,43 @@ impl Projector {
         Ok(writes)
     }
 
+    /// The records of the lines `outcomes` did not skip become tombstones
+    /// (in `state`): description cleared but for a title kept, no longer
+    /// due, the event in their history.
+    fn entomb(
+        &self,
+        outcomes: &[crate::domain::disposal::Outcome],
+        state: RecordState,
+        tombstone: &Tombstone,
+        entry: &HistoryEntry,
+    ) -> Result<Vec<CatalogWrite>, String> {
+        let mut writes = Vec::new();
+        for outcome in outcomes.iter().filter(|o| o.skipped.is_none()) {
+            let mut record = self
+                .catalog
+                .record(&outcome.record)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("a tombstone for unknown record {}", outcome.record))?;
+            record.title = outcome.kept_title.clone().unwrap_or_default();
+            record.fields.clear();
+            for version in &mut record.versions {
+                version.filename = None;
+            }
+            record.state = state;
+            record.tombstone = Some(tombstone.clone());
+            record.history.push(entry.clone());
+            if let Some(old) = record.due.take() {
+                writes.push(CatalogWrite::SetDue {
+                    record: record.id,
+                    old: Some(old.date),
+                    new: None,
+                });
+            }
+            writes.push(CatalogWrite::PutRecord(Box::new(record)));
+        }
+        Ok(writes)
+    }
+
     fn transfer(&self, id: u64) -> Result<crate::domain::disposal::Transfer, String> {
         self.catalog
             .transfer(id)
@@ -222,37 +259,15 @@ impl Projector {
                 erased,
             } => {
                 let mut current = self.transfer(transfer)?;
-                let mut writes = Vec::new();
-                for outcome in outcomes.iter().filter(|o| o.skipped.is_none()) {
-                    let mut record = self
-                        .catalog
-                        .record(&outcome.record)
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| format!("transferring unknown record {}", outcome.record))?;
-                    record.title = outcome.kept_title.clone().unwrap_or_default();
-                    record.fields.clear();
-                    for version in &mut record.versions {
-                        version.filename = None;
-                    }
-                    record.state = RecordState::Transferred;
-                    record.tombstone = Some(Tombstone {
-                        disposal: transfer,
-                        visa: reference.clone(),
-                        destroyed_at: event.time,
-                        destroyed_by: event.actor.clone(),
-                        seq: event.seq,
-                        transferred_to: Some(reference.clone()),
-                    });
-                    record.history.push(entry.clone());
-                    if let Some(old) = record.due.take() {
-                        writes.push(CatalogWrite::SetDue {
-                            record: record.id,
-                            old: Some(old.date),
-                            new: None,
-                        });
-                    }
-                    writes.push(CatalogWrite::PutRecord(Box::new(record)));
-                }
+                let tombstone = Tombstone {
+                    disposal: transfer,
+                    visa: reference.clone(),
+                    destroyed_at: event.time,
+                    destroyed_by: event.actor.clone(),
+                    seq: event.seq,
+                    transferred_to: Some(reference.clone()),
+                };
+                let mut writes = self.entomb(&outcomes, RecordState::Transferred, &tombstone, &entry)?;
                 current.acknowledgement = Some(crate::domain::disposal::Acknowledgement {
                     reference,
                     date,
@@ -274,22 +289,10 @@ impl Projector {
                 }
                 vec![CatalogWrite::PutTransfer(Box::new(current))]
             }
-            EventBody::JournalSealed {
-                tree_size,
-                root,
-                sealed_at,
-                public_key,
-                signature,
-                timestamp,
-            } => vec![CatalogWrite::PutSeal(Box::new(crate::domain::seal::Seal {
-                seq: event.seq,
-                tree_size,
-                root,
-                sealed_at,
-                public_key,
-                signature,
-                timestamp,
-            }))],
+            body @ EventBody::JournalSealed { .. } => crate::domain::seal::Seal::of_event(event.seq, &body)
+                .map(|seal| CatalogWrite::PutSeal(Box::new(seal)))
+                .into_iter()
+                .collect(),
             EventBody::TokenCreated {
                 token_sha256,
                 role,
@@ -518,38 +521,15 @@ impl Projector {
                 erased,
             } => {
                 let mut current = self.disposal(disposal)?;
-                let visa = current.visa.as_ref().map(|v| v.reference.clone()).unwrap_or_default();
-                let mut writes = Vec::new();
-                for outcome in outcomes.iter().filter(|o| o.skipped.is_none()) {
-                    let mut record = self
-                        .catalog
-                        .record(&outcome.record)
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| format!("destroying unknown record {}", outcome.record))?;
-                    record.title = outcome.kept_title.clone().unwrap_or_default();
-                    record.fields.clear();
-                    for version in &mut record.versions {
-                        version.filename = None;
-                    }
-                    record.state = RecordState::Destroyed;
-                    record.tombstone = Some(Tombstone {
-                        disposal,
-                        visa: visa.clone(),
-                        destroyed_at: event.time,
-                        destroyed_by: event.actor.clone(),
-                        seq: event.seq,
-                        transferred_to: None,
-                    });
-                    record.history.push(entry.clone());
-                    if let Some(old) = record.due.take() {
-                        writes.push(CatalogWrite::SetDue {
-                            record: record.id,
-                            old: Some(old.date),
-                            new: None,
-                        });
-                    }
-                    writes.push(CatalogWrite::PutRecord(Box::new(record)));
-                }
+                let tombstone = Tombstone {
+                    disposal,
+                    visa: current.visa.as_ref().map(|v| v.reference.clone()).unwrap_or_default(),
+                    destroyed_at: event.time,
+                    destroyed_by: event.actor.clone(),
+                    seq: event.seq,
+                    transferred_to: None,
+                };
+                let mut writes = self.entomb(&outcomes, RecordState::Destroyed, &tombstone, &entry)?;
                 current.state = DisposalState::Executed;
                 current.execution = Some(Execution {
                     at: event.time,

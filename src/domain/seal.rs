@@ -101,6 +101,30 @@ pub struct Seal {
 }
 
 impl Seal {
+    /// The seal a `journal.sealed` event at `seq` records (`None` for any
+    /// other event).
+    pub fn of_event(seq: u64, body: &EventBody) -> Option<Seal> {
+        match body {
+            EventBody::JournalSealed {
+                tree_size,
+                root,
+                sealed_at,
+                public_key,
+                signature,
+                timestamp,
+            } => Some(Seal {
+                seq,
+                tree_size: *tree_size,
+                root: *root,
+                sealed_at: *sealed_at,
+                public_key: public_key.clone(),
+                signature: signature.clone(),
+                timestamp: timestamp.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// Whether its time-stamp token, if it has one, stamps its statement
     /// (`None`: no token).
     pub fn timestamp_matches(&self, archive: &str) -> Option<bool> {
@@ -198,33 +222,16 @@ impl JournalSealCheck {
     /// that does not hold.
     pub fn note(&mut self, event: &Event) -> Option<String> {
         let body = event.body().ok();
-        let failure = match &body {
-            Some(EventBody::JournalSealed {
-                tree_size,
-                root,
-                sealed_at,
-                public_key,
-                signature,
-                timestamp,
-            }) => {
+        let failure = match body.as_ref().and_then(|b| Seal::of_event(event.seq, b)) {
+            Some(seal) => {
                 self.seals += 1;
-                self.check(*tree_size, root, sealed_at, public_key, signature)
-                    .or_else(|| {
-                        let seal = Seal {
-                            seq: event.seq,
-                            tree_size: *tree_size,
-                            root: *root,
-                            sealed_at: *sealed_at,
-                            public_key: public_key.clone(),
-                            signature: signature.clone(),
-                            timestamp: timestamp.clone(),
-                        };
-                        let archive = self.archive.clone().unwrap_or_default();
-                        (seal.timestamp_matches(&archive) == Some(false))
-                            .then(|| "has an RFC 3161 time-stamp token that does not stamp its statement".to_owned())
-                    })
+                self.check(&seal).or_else(|| {
+                    let archive = self.archive.clone().unwrap_or_default();
+                    (seal.timestamp_matches(&archive) == Some(false))
+                        .then(|| "has an RFC 3161 time-stamp token that does not stamp its statement".to_owned())
+                })
             }
-            _ => None,
+            None => None,
         };
         match body {
             Some(EventBody::ArchiveInitialized { archive_id, .. }) => self.archive = Some(archive_id),
@@ -241,14 +248,8 @@ impl JournalSealCheck {
         failure
     }
 
-    fn check(
-        &self,
-        tree_size: u64,
-        root: &Sha256,
-        sealed_at: &DateTime<Utc>,
-        public_key: &str,
-        signature: &str,
-    ) -> Option<String> {
+    fn check(&self, seal: &Seal) -> Option<String> {
+        let (tree_size, root) = (seal.tree_size, &seal.root);
         if tree_size > self.frontier.size() {
             return Some(format!(
                 "seals {tree_size} events but only {} come before it",
@@ -267,16 +268,14 @@ impl JournalSealCheck {
                 "states root {root} for {tree_size} events, but they hash to {actual}"
             ));
         }
-        if !self.keys.iter().any(|k| k == public_key) {
+        if !self.keys.contains(&seal.public_key) {
             return Some(format!(
-                "is signed by key {public_key}, which no seal.key_created event names"
+                "is signed by key {}, which no seal.key_created event names",
+                seal.public_key
             ));
         }
         let archive = self.archive.clone().unwrap_or_default();
-        let statement = SealStatement::new(archive, tree_size, *root, *sealed_at);
-        verify(&statement, public_key, signature)
-            .err()
-            .map(|e| format!("signature: {e}"))
+        seal.verify(&archive).err().map(|e| format!("signature: {e}"))
     }
 }
 

@@ -207,9 +207,7 @@ pub async fn pause_fixity(
     archive: Data<Archive>,
     schedule: Data<crate::config::FixitySchedule>,
 ) -> Result<HttpResponse, ApiError> {
-    let archive2 = archive.clone();
-    web::block(move || archive2.pause_fixity(&caller.0)).await??;
-    Ok(HttpResponse::Ok().json(archive.fixity_status(&schedule)))
+    change_fixity(archive, schedule, StatusCode::OK, move |a| a.pause_fixity(&caller.0)).await
 }
 
 /// Resumes the fixity job where it stopped.
@@ -220,9 +218,7 @@ pub async fn resume_fixity(
     archive: Data<Archive>,
     schedule: Data<crate::config::FixitySchedule>,
 ) -> Result<HttpResponse, ApiError> {
-    let archive2 = archive.clone();
-    web::block(move || archive2.resume_fixity(&caller.0)).await??;
-    Ok(HttpResponse::Ok().json(archive.fixity_status(&schedule)))
+    change_fixity(archive, schedule, StatusCode::OK, move |a| a.resume_fixity(&caller.0)).await
 }
 
 /// Asks for a fixity run now (the job takes it up within a second).
@@ -233,7 +229,23 @@ pub async fn run_fixity(
     archive: Data<Archive>,
     schedule: Data<crate::config::FixitySchedule>,
 ) -> Result<HttpResponse, ApiError> {
-    let archive2 = archive.clone();
-    web::block(move || archive2.request_fixity(&caller.0)).await??;
-    Ok(HttpResponse::Accepted().json(archive.fixity_status(&schedule)))
+    change_fixity(archive, schedule, StatusCode::ACCEPTED, move |a| {
+        a.request_fixity(&caller.0)
+    })
+    .await
+}
+
+/// Applies a change to the fixity job off the actix workers and answers
+/// the job's status.
+async fn change_fixity(
+    archive: Data<Archive>,
+    schedule: Data<crate::config::FixitySchedule>,
+    status: StatusCode,
+    change: impl FnOnce(&Archive) -> Result<crate::archive::fixity::FixityState, crate::archive::ArchiveError>
+    + Send
+    + 'static,
+) -> Result<HttpResponse, ApiError> {
+    let changed = archive.clone();
+    web::block(move || change(&changed)).await??;
+    Ok(HttpResponse::build(status).json(archive.fixity_status(&schedule)))
 }

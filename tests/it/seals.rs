@@ -91,9 +91,9 @@ fn leaf_of(event: &Value) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Checks a seal's signature with OpenSSL, from the documented statement.
-fn openssl_verifies(dir: &std::path::Path, archive: &str, seal: &Value, pem: &str) -> bool {
-    let statement = format!(
+/// The statement a seal signs, written here from schemas/seal-and-proofs.md.
+fn statement_of(archive: &str, seal: &Value) -> String {
+    format!(
         "coffre-seal/1\narchive {archive}\ntree_size {}\nroot {}\nsealed_at {}\n",
         seal["tree_size"],
         seal["root"].as_str().unwrap(),
@@ -101,7 +101,12 @@ fn openssl_verifies(dir: &std::path::Path, archive: &str, seal: &Value, pem: &st
             .unwrap()
             .with_timezone(&chrono::Utc)
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-    );
+    )
+}
+
+/// Checks a seal's signature with OpenSSL, from the documented statement.
+fn openssl_verifies(dir: &std::path::Path, archive: &str, seal: &Value, pem: &str) -> bool {
+    let statement = statement_of(archive, seal);
     std::fs::write(dir.join("statement.txt"), statement).unwrap();
     std::fs::write(dir.join("seal.pem"), pem).unwrap();
     std::fs::write(
@@ -498,15 +503,7 @@ fn seals_are_time_stamped_by_the_configured_authority() {
         base64::engine::general_purpose::STANDARD.decode(stamp).unwrap(),
     )
     .unwrap();
-    let statement = format!(
-        "coffre-seal/1\narchive {archive}\ntree_size {}\nroot {}\nsealed_at {}\n",
-        seal["tree_size"],
-        seal["root"].as_str().unwrap(),
-        chrono::DateTime::parse_from_rfc3339(seal["sealed_at"].as_str().unwrap())
-            .unwrap()
-            .with_timezone(&chrono::Utc)
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-    );
+    let statement = statement_of(&archive, &seal);
     std::fs::write(tsa.dir.join("statement.txt"), &statement).unwrap();
     openssl(
         &tsa.dir,
