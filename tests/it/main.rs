@@ -18,4 +18,5 @@ mod retention;
 mod roundtrip;
 mod seals;
 mod search;
+mod snapshots;
 mod tamper;
