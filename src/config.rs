@@ -1,6 +1,7 @@
 //! Typed configuration: parsed from flags and environment by the CLI, then
 //! checked once here, and passed by reference to what needs it.
 
+pub use crate::archive::fixity::FixitySchedule;
 use crate::archive::{ArchiveOptions, DataDir};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -42,16 +43,6 @@ pub struct Config {
     pub tsa_url: Option<String>,
 }
 
-/// The scheduled fixity job: a run every `every`, re-hashing at most
-/// `rate` bytes a second so that users are not starved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FixitySchedule {
-    /// Time between the end of a run and the start of the next.
-    pub every: std::time::Duration,
-    /// Bytes re-hashed per second at most.
-    pub rate: u64,
-}
-
 /// A fixity run every week unless configured.
 pub const DEFAULT_FIXITY_EVERY: &str = "7d";
 /// Re-hashing at 50 MB/s at most unless configured.
@@ -70,15 +61,6 @@ impl FixitySchedule {
                 problem,
             })?,
         })
-    }
-}
-
-impl Default for FixitySchedule {
-    fn default() -> Self {
-        FixitySchedule {
-            every: std::time::Duration::from_secs(7 * 86_400),
-            rate: 50_000_000,
-        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod documents;
 pub mod domain;
+pub mod errors;
 pub mod extract;
 pub mod http;
 pub mod jobs;

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             eprintln!("coffre: error: {}", failure.message);
-            ExitCode::from(failure.code)
+            ExitCode::from(failure.exit_code())
         }
     }
 }

@@ -491,8 +491,8 @@ pub struct PlanVersionDto {
     pub published_by: String,
 }
 
-impl From<&crate::store::PlanVersionEntry> for PlanVersionDto {
-    fn from(e: &crate::store::PlanVersionEntry) -> Self {
+impl From<&crate::domain::plan::PlanVersionEntry> for PlanVersionDto {
+    fn from(e: &crate::domain::plan::PlanVersionEntry) -> Self {
         PlanVersionDto {
             number: e.number,
             plan_id: e.plan_id.clone(),

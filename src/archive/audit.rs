@@ -214,6 +214,20 @@ fn differing_fields(live: &crate::domain::record::Record, expected: &crate::doma
     format!("fields that differ: {}", fields.join(", "))
 }
 
+/// The journal's events after `after`, read from its files without opening
+/// the archive or taking its lock, so that `coffre audit log` works while a
+/// server holds the data directory. Reading checks every hash and link.
+pub fn journal_offline(
+    data_dir: &DataDir,
+    after: u64,
+) -> Result<impl Iterator<Item = Result<Event, ArchiveError>>, ArchiveError> {
+    if !data_dir.is_initialised() {
+        return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
+    }
+    let events = crate::store::journal::read_events(&data_dir.journal_path(), after.saturating_add(1), None)?;
+    Ok(events.map(|event| event.map_err(ArchiveError::from)))
+}
+
 /// Checks a data directory that is not open: for `coffre audit verify`,
 /// which must report a damaged journal that would stop the archive from
 /// opening. Takes the directory's lock; does not replay or write anything.

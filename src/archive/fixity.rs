@@ -8,7 +8,6 @@
 //! survives a restart too.
 
 use super::{Actor, Archive, ArchiveError};
-use crate::config::FixitySchedule;
 use crate::domain::event::EventBody;
 use crate::domain::hash::Sha256;
 use crate::domain::integrity::FixityFinding;
@@ -22,6 +21,25 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// The scheduled fixity job: a run every `every`, re-hashing at most
+/// `rate` bytes a second so that users are not starved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixitySchedule {
+    /// Time between the end of a run and the start of the next.
+    pub every: std::time::Duration,
+    /// Bytes re-hashed per second at most.
+    pub rate: u64,
+}
+
+impl Default for FixitySchedule {
+    fn default() -> Self {
+        FixitySchedule {
+            every: std::time::Duration::from_secs(7 * 86_400),
+            rate: 50_000_000,
+        }
+    }
+}
 
 /// The state file, in the data directory.
 const STATE_FILE: &str = "fixity.json";

@@ -21,12 +21,12 @@ mod search;
 pub mod stats;
 mod tokens;
 
-pub use audit::{NoProgress, Progress, check_integrity_offline};
+pub use audit::{NoProgress, Progress, check_integrity_offline, journal_offline};
 pub use data_dir::DataDir;
 pub use disposals::{AcknowledgementRequest, ProposalRequest, VisaRequest};
 pub use holds::HoldRequest;
 pub use plan::{InvalidPlan, Publication, PublishedPlan, check_plan};
-pub use records::{Deposit, RecordChanges, RecordDetails, Upload, canonical_path, file_name_of};
+pub use records::{Deposit, RecordChanges, RecordDetails, Staged, Upload, canonical_path, file_name_of};
 pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;
 
@@ -35,13 +35,14 @@ use crate::domain::event::{EventBody, EventDraft};
 use crate::domain::record::InvalidInput;
 use crate::domain::role::{Permission, Role};
 use crate::domain::seal::SealKey;
+use crate::errors::Code;
 use crate::store::blob_fs::FsBlobStore;
 use crate::store::catalog_sled::SledCatalog;
 use crate::store::index_tantivy::TantivyIndex;
 use crate::store::journal::FileJournal;
 use crate::store::merkle_files::FileTree;
 use crate::store::{
-    BlobError, BlobStore, Catalog, CatalogError, IndexError, Journal, JournalError, MerkleTree, TextIndex,
+    BlobError, BlobStore, Catalog, CatalogError, IndexError, Journal, JournalError, MerkleTree, TextIndex, ViewError,
 };
 use projection::Projector;
 use std::collections::HashMap;
@@ -189,6 +190,9 @@ pub enum ArchiveError {
     /// A catalog failure.
     #[error(transparent)]
     Catalog(#[from] CatalogError),
+    /// A view that could not read what the journal names.
+    #[error(transparent)]
+    View(#[from] ViewError),
     /// A transfer that cannot take this step.
     #[error("transfer {id} cannot be acknowledged: {problem}")]
     TransferState {
@@ -215,6 +219,45 @@ pub enum ArchiveError {
     /// A broken internal expectation.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl ArchiveError {
+    /// Its row in the error table (`crate::errors`): the stable code, and
+    /// through it the HTTP status and the exit code.
+    pub fn code(&self) -> Code {
+        use ArchiveError as E;
+        match self {
+            E::Invalid(_) => Code::InvalidField,
+            E::RecordNotFound(_) => Code::RecordNotFound,
+            E::VersionNotFound { .. } => Code::VersionNotFound,
+            E::TooLarge { .. } => Code::PayloadTooLarge,
+            E::UploadAborted(_) => Code::UploadIncomplete,
+            E::Unauthenticated => Code::Unauthenticated,
+            E::InvalidPlan(_) => Code::InvalidPlan,
+            E::PlanOrphansRecords(_) => Code::PlanOrphansRecords,
+            E::Unclassified { .. } => Code::Unclassified,
+            E::Held { .. } => Code::RecordHeld,
+            E::HoldNotFound(_) => Code::HoldNotFound,
+            E::HoldLifted(_) => Code::HoldAlreadyLifted,
+            E::DisposalNotFound(_) => Code::DisposalNotFound,
+            E::TransferNotFound(_) => Code::TransferNotFound,
+            E::DisposalNotApproved(_) => Code::DisposalNotApproved,
+            E::DisposalState { .. } => Code::DisposalState,
+            E::RecordDestroyed { .. } => Code::RecordDestroyed,
+            E::PlanShortensRetention { .. } => Code::PlanShortensRetention,
+            E::PlanVersionNotFound(_) => Code::PlanVersionNotFound,
+            E::NodeForbidden { .. } | E::Forbidden { .. } => Code::Forbidden,
+            E::DeleteForbidden => Code::RetentionForbidsDelete,
+            E::NotInitialised(_) | E::Busy(_) => Code::Unavailable,
+            E::TransferState { .. } => Code::TransferState,
+            E::PackageRefused(_) => Code::PackageRefused,
+            E::NotSealed(_) => Code::NotSealed,
+            E::BadQuery(_) => Code::InvalidQuery,
+            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::View(_) | E::Index(_) | E::Io(_) | E::Internal(_) => {
+                Code::Internal
+            }
+        }
+    }
 }
 
 impl From<BlobError> for ArchiveError {
@@ -467,10 +510,11 @@ impl Archive {
         let seal_key = seals::load_or_create_key(&data_dir.keys_path(), &journal, &Actor::system())?;
         let data_dir_path = data_dir.path().to_owned();
         let stamper: Option<Box<dyn crate::store::tsa::TimeStamper>> = match &options.tsa_url {
-            Some(url) => Some(Box::new(
-                crate::store::tsa::HttpTimeStamper::new(url)
-                    .map_err(|e| ArchiveError::Invalid(InvalidInput::new("tsa-url", e)))?,
-            )),
+            Some(url) => {
+                Some(Box::new(crate::store::tsa::HttpTimeStamper::new(url).map_err(|e| {
+                    ArchiveError::Invalid(InvalidInput::new("tsa-url", e.to_string()))
+                })?))
+            }
             None => None,
         };
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();

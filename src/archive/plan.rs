@@ -11,7 +11,7 @@ use crate::domain::plan_change::{ImpactCount, PlanImpact};
 use crate::domain::retention::RecordFacts;
 use crate::domain::role::Permission;
 use crate::policies::{PlanFileProblem, load_plan};
-use crate::store::{BlobStore, Catalog, PlanVersionEntry};
+use crate::store::{BlobStore, Catalog, PlanVersionEntry, ViewError};
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::sync::Arc;
@@ -47,16 +47,21 @@ pub struct Publication {
 pub struct InvalidPlan(pub Vec<PlanFileProblem>);
 
 /// Reads a published plan version back from the blob store.
-pub(super) fn read_version(blobs: &dyn BlobStore, entry: &PlanVersionEntry) -> Result<PublishedPlan, ArchiveError> {
+pub(super) fn read_version(blobs: &dyn BlobStore, entry: &PlanVersionEntry) -> Result<PublishedPlan, ViewError> {
     let (reader, _) = blobs.open(&entry.text)?;
     let mut text = String::new();
+    let unreadable = |reason: String| ViewError::Document {
+        what: "plan version",
+        sha256: entry.text,
+        reason,
+    };
     reader
         .take(PLAN_TEXT_MAX)
         .read_to_string(&mut text)
-        .map_err(|e| ArchiveError::Internal(format!("plan version {}: {e}", entry.number)))?;
+        .map_err(|e| unreadable(format!("version {}: {e}", entry.number)))?;
     let plan = load_plan(&text).map_err(|problems| {
-        ArchiveError::Internal(format!(
-            "plan version {} no longer passes its checks: {}",
+        unreadable(format!(
+            "version {} no longer passes its checks: {}",
             entry.number,
             problems.first().map(ToString::to_string).unwrap_or_default()
         ))

@@ -16,7 +16,7 @@ use crate::domain::record::{
 };
 use crate::domain::retention::{self, RecordFacts};
 use crate::store::{
-    BlobError, BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry,
+    BlobError, BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry, ViewError,
 };
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -47,8 +47,8 @@ impl Projector {
 
     /// The plan in force at this point of the journal (the latest version
     /// the catalog holds), if any.
-    fn plan(&self) -> Result<Option<Arc<Plan>>, String> {
-        let Some(latest) = self.catalog.plan_versions().map_err(|e| e.to_string())?.pop() else {
+    fn plan(&self) -> Result<Option<Arc<Plan>>, ViewError> {
+        let Some(latest) = self.catalog.plan_versions()?.pop() else {
             return Ok(None);
         };
         let mut slot = self.plan.lock().unwrap_or_else(|p| p.into_inner());
@@ -57,11 +57,7 @@ impl Projector {
         {
             return Ok(Some(Arc::clone(plan)));
         }
-        let plan = Arc::new(
-            super::plan::read_version(self.blobs.as_ref(), &latest)
-                .map_err(|e| e.to_string())?
-                .plan,
-        );
+        let plan = Arc::new(super::plan::read_version(self.blobs.as_ref(), &latest)?.plan);
         *slot = Some((latest.number, Arc::clone(&plan)));
         Ok(Some(plan))
     }
@@ -121,9 +117,9 @@ impl Projector {
     }
 
     /// Applies one event (and records its seq as applied).
-    pub fn apply(&self, event: &Event) -> Result<(), String> {
+    pub fn apply(&self, event: &Event) -> Result<(), ViewError> {
         let writes = self.writes_for(event)?;
-        self.catalog.apply(event.seq, writes).map_err(|e| e.to_string())
+        Ok(self.catalog.apply(event.seq, writes)?)
     }
 
     /// The proposal's event in the history of each record it lists.
@@ -131,10 +127,10 @@ impl Projector {
         &self,
         lines: &[crate::domain::disposal::DisposalLine],
         entry: &HistoryEntry,
-    ) -> Result<Vec<CatalogWrite>, String> {
+    ) -> Result<Vec<CatalogWrite>, ViewError> {
         let mut writes = Vec::new();
         for line in lines {
-            if let Some(mut record) = self.catalog.record(&line.record).map_err(|e| e.to_string())? {
+            if let Some(mut record) = self.catalog.record(&line.record)? {
                 record.history.push(entry.clone());
                 writes.push(CatalogWrite::PutRecord(Box::new(record)));
             }
@@ -151,14 +147,16 @@ impl Projector {
         state: RecordState,
         tombstone: &Tombstone,
         entry: &HistoryEntry,
-    ) -> Result<Vec<CatalogWrite>, String> {
+    ) -> Result<Vec<CatalogWrite>, ViewError> {
         let mut writes = Vec::new();
         for outcome in outcomes.iter().filter(|o| o.skipped.is_none()) {
             let mut record = self
                 .catalog
-                .record(&outcome.record)
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("a tombstone for unknown record {}", outcome.record))?;
+                .record(&outcome.record)?
+                .ok_or_else(|| ViewError::Unknown {
+                    what: "record",
+                    id: outcome.record.to_string(),
+                })?;
             record.title = outcome.kept_title.clone().unwrap_or_default();
             record.fields.clear();
             for version in &mut record.versions {
@@ -179,25 +177,25 @@ impl Projector {
         Ok(writes)
     }
 
-    fn transfer(&self, id: u64) -> Result<crate::domain::disposal::Transfer, String> {
-        self.catalog
-            .transfer(id)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("unknown transfer {id}"))
+    fn transfer(&self, id: u64) -> Result<crate::domain::disposal::Transfer, ViewError> {
+        self.catalog.transfer(id)?.ok_or_else(|| ViewError::Unknown {
+            what: "transfer",
+            id: id.to_string(),
+        })
     }
 
-    fn disposal(&self, id: u64) -> Result<Disposal, String> {
-        self.catalog
-            .disposal(id)
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("unknown disposal {id}"))
+    fn disposal(&self, id: u64) -> Result<Disposal, ViewError> {
+        self.catalog.disposal(id)?.ok_or_else(|| ViewError::Unknown {
+            what: "disposal",
+            id: id.to_string(),
+        })
     }
 
     /// A record's descriptive metadata document. One that a disposal erased
     /// reads as empty (the record is a tombstone by the end of the
     /// replay); the integrity check tells an erased document from a lost
     /// one.
-    fn metadata(&self, sha256: &Sha256, record: RecordId) -> Result<DescriptiveMetadata, String> {
+    fn metadata(&self, sha256: &Sha256, record: RecordId) -> Result<DescriptiveMetadata, ViewError> {
         let reader = match self.blobs.open(sha256) {
             Ok((reader, _)) => reader,
             Err(BlobError::NotFound(_)) => {
@@ -209,18 +207,22 @@ impl Projector {
                     filenames: Vec::new(),
                 });
             }
-            Err(e) => return Err(format!("metadata document {sha256}: {e}")),
+            Err(e) => return Err(e.into()),
         };
         let mut bytes = Vec::new();
         reader
             .take(METADATA_MAX)
             .read_to_end(&mut bytes)
-            .map_err(|e| format!("metadata document {sha256}: {e}"))?;
-        serde_json::from_slice(&bytes).map_err(|e| format!("metadata document {sha256}: {e}"))
+            .map_err(|e| ViewError::Blob(BlobError::Io(e)))?;
+        serde_json::from_slice(&bytes).map_err(|e| ViewError::Document {
+            what: "metadata document",
+            sha256: *sha256,
+            reason: e.to_string(),
+        })
     }
 
-    fn writes_for(&self, event: &Event) -> Result<Vec<CatalogWrite>, String> {
-        let body = event.body().map_err(|e| e.to_string())?;
+    fn writes_for(&self, event: &Event) -> Result<Vec<CatalogWrite>, ViewError> {
+        let body = event.body()?;
         let entry = HistoryEntry {
             seq: event.seq,
             time: event.time,
@@ -368,11 +370,10 @@ impl Projector {
                 lifted: None,
             }))],
             EventBody::HoldLifted { hold, reason } => {
-                let mut current = self
-                    .catalog
-                    .hold(hold)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("lifting unknown hold {hold}"))?;
+                let mut current = self.catalog.hold(hold)?.ok_or_else(|| ViewError::Unknown {
+                    what: "hold",
+                    id: hold.to_string(),
+                })?;
                 current.lifted = Some(HoldLift {
                     at: event.time,
                     by: event.actor.clone(),
@@ -386,11 +387,10 @@ impl Projector {
                 decision,
                 reason,
             } => {
-                let mut current = self
-                    .catalog
-                    .record(&record)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("review of unknown record {record}"))?;
+                let mut current = self.catalog.record(&record)?.ok_or_else(|| ViewError::Unknown {
+                    what: "record",
+                    id: record.to_string(),
+                })?;
                 current.review = Some(ReviewDecision {
                     decision,
                     reason,
@@ -405,11 +405,10 @@ impl Projector {
                 let plan = self.plan()?;
                 let mut writes = Vec::new();
                 for id in records {
-                    let mut current = self
-                        .catalog
-                        .record(&id)
-                        .map_err(|e| e.to_string())?
-                        .ok_or_else(|| format!("start event for unknown record {id}"))?;
+                    let mut current = self.catalog.record(&id)?.ok_or_else(|| ViewError::Unknown {
+                        what: "record",
+                        id: id.to_string(),
+                    })?;
                     current.events.insert(name.clone(), date);
                     current.history.push(entry.clone());
                     writes.extend(self.put(plan.as_deref(), current));
@@ -423,11 +422,10 @@ impl Projector {
                 number,
                 ..
             } => {
-                let mut current = self
-                    .catalog
-                    .record(&record)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("update of unknown record {record}"))?;
+                let mut current = self.catalog.record(&record)?.ok_or_else(|| ViewError::Unknown {
+                    what: "record",
+                    id: record.to_string(),
+                })?;
                 let doc = self.metadata(&now.metadata, record)?;
                 if now.reference != current.reference {
                     current.aliases.push(current.reference.clone());
@@ -567,17 +565,13 @@ impl Projector {
                     time: event.time,
                     actor: event.actor.clone(),
                 };
-                let plan = Arc::new(
-                    super::plan::read_version(self.blobs.as_ref(), &entry_of_version)
-                        .map_err(|e| e.to_string())?
-                        .plan,
-                );
+                let plan = Arc::new(super::plan::read_version(self.blobs.as_ref(), &entry_of_version)?.plan);
                 let mut writes = vec![CatalogWrite::PutPlanVersion(entry_of_version)];
                 // Every record under the new plan: moved to a replacing
                 // node, and placed anew in the due index where its due date,
                 // rule or final action changes.
                 for record in self.catalog.records() {
-                    let mut record = record.map_err(|e| e.to_string())?;
+                    let mut record = record?;
                     let moved = match moves.get(&record.node) {
                         Some(to) => {
                             record.node = to.clone();
@@ -601,11 +595,10 @@ impl Projector {
                 version,
                 metadata,
             } => {
-                let mut current = self
-                    .catalog
-                    .record(&record)
-                    .map_err(|e| e.to_string())?
-                    .ok_or_else(|| format!("version added to unknown record {record}"))?;
+                let mut current = self.catalog.record(&record)?.ok_or_else(|| ViewError::Unknown {
+                    what: "record",
+                    id: record.to_string(),
+                })?;
                 let doc = self.metadata(&metadata, record)?;
                 let filename = doc
                     .filenames
@@ -638,7 +631,7 @@ fn version_of(facts: VersionFacts, filename: Option<String>, event: &Event) -> V
 }
 
 impl JournalObserver for Projector {
-    fn on_durable(&self, event: &Event) -> Result<(), String> {
+    fn on_durable(&self, event: &Event) -> Result<(), ViewError> {
         self.apply(event)
     }
 }

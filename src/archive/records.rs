@@ -14,7 +14,7 @@ use crate::domain::record::{
 use crate::domain::retention::{self, RecordFacts, Retention, RetentionStatus};
 use crate::domain::role::Permission;
 use crate::extract;
-use crate::store::{BlobRead, StagedBlob};
+use crate::store::{BlobError, BlobRead, StagedBlob};
 use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -68,10 +68,34 @@ pub struct RecordChanges {
 /// The longest reason for a change, in characters.
 const REASON_MAX: usize = 2000;
 
+/// Content streamed into the blob store's staging area and hashed, not yet
+/// committed: dropping it leaves nothing behind.
+pub struct Staged(Box<dyn StagedBlob>);
+
+impl Staged {
+    /// The digest of the content.
+    pub fn sha256(&self) -> Sha256 {
+        self.0.sha256()
+    }
+
+    /// Its size in bytes.
+    pub fn size(&self) -> u64 {
+        self.0.size()
+    }
+
+    fn blob(&self) -> &dyn StagedBlob {
+        self.0.as_ref()
+    }
+
+    fn commit(self) -> Result<Sha256, BlobError> {
+        self.0.commit()
+    }
+}
+
 /// Content staged in the blob store, and its original name.
 pub struct Upload {
     /// The staged content (not yet committed).
-    pub staged: Box<dyn StagedBlob>,
+    pub staged: Staged,
     /// The original file name, kept as a name and never used as a path.
     pub filename: Option<String>,
 }
@@ -127,8 +151,8 @@ fn title_from_filename(filename: Option<&str>) -> Option<String> {
 impl Archive {
     /// Streams content into the blob store's staging area, up to the
     /// configured size limit. Nothing is visible until a deposit commits it.
-    pub fn stage(&self, source: &mut dyn Read) -> Result<Box<dyn StagedBlob>, ArchiveError> {
-        Ok(self.blobs.stage(source, self.options.max_upload)?)
+    pub fn stage(&self, source: &mut dyn Read) -> Result<Staged, ArchiveError> {
+        Ok(Staged(self.blobs.stage(source, self.options.max_upload)?))
     }
 
     fn check_deposit(
@@ -344,14 +368,14 @@ impl Archive {
         let plan = plan_slot
             .clone()
             .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
-        let media_type = media_type::sniff(upload.staged.head());
+        let media_type = media_type::sniff(upload.staged.blob().head());
         let mut deposit = deposit;
         let classified_by = if deposit.node.trim().is_empty() {
             Some(self.classify_deposit(
                 actor,
                 &plan.plan,
                 &mut deposit,
-                upload.staged.as_ref(),
+                upload.staged.blob(),
                 filename.as_deref(),
                 &media_type,
             )?)
@@ -606,7 +630,7 @@ impl Archive {
         // Re-read under the lock: another version may have just landed.
         let record = self.record(actor, key)?;
         refuse_if_destroyed(&record)?;
-        let media_type = media_type::sniff(upload.staged.head());
+        let media_type = media_type::sniff(upload.staged.blob().head());
         let size = upload.staged.size();
         let sha256 = upload.staged.commit()?;
         let number = record.versions.len() as u32 + 1;

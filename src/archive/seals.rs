@@ -10,7 +10,7 @@ use crate::domain::merkle::{self, ProofError, TreeNodes};
 use crate::domain::record::RecordId;
 use crate::domain::role::Permission;
 use crate::domain::seal::{Seal, SealKey, SealStatement};
-use crate::store::{Journal, JournalObserver, MerkleTree};
+use crate::store::{Journal, JournalObserver, MerkleTree, ViewError};
 use serde::Serialize;
 use std::fs;
 use std::io::{self, Write};
@@ -30,11 +30,9 @@ pub(super) struct JournalViews {
 }
 
 impl JournalObserver for JournalViews {
-    fn on_durable(&self, event: &Event) -> Result<(), String> {
+    fn on_durable(&self, event: &Event) -> Result<(), ViewError> {
         self.projector.apply(event)?;
-        self.tree
-            .append(event.seq - 1, event.leaf_hash())
-            .map_err(|e| format!("Merkle tree: {e}"))
+        Ok(self.tree.append(event.seq - 1, event.leaf_hash())?)
     }
 }
 

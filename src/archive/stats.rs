@@ -2,8 +2,8 @@
 //! records by node, service and state, what is due and held, deposits
 //! refused, the journal and its seals, and the fixity job.
 
+use super::fixity::FixitySchedule;
 use super::{Actor, Archive, ArchiveError};
-use crate::config::FixitySchedule;
 use crate::domain::plan::Access;
 use crate::domain::record::RecordState;
 use crate::domain::role::Permission;

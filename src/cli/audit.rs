@@ -1,10 +1,9 @@
 //! `coffre audit ...`: integrity checks, the journal, seals and proofs.
 
 use super::{Context, Failure, on_terminal, print_json};
-use crate::archive::{Actor, Progress, check_integrity_offline};
+use crate::archive::{Actor, Progress, check_integrity_offline, journal_offline};
 use crate::domain::event::format_time;
 use crate::domain::seal::public_key_pem;
-use crate::store::journal::read_events;
 use crate::wire::IntegrityReportDto;
 use clap::Subcommand;
 
@@ -120,7 +119,10 @@ pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
             let archive = ctx.open()?;
             let key = archive.seal_public_key();
             if pem {
-                print!("{}", public_key_pem(&key).map_err(|e| Failure::new(1, e.to_string()))?);
+                print!(
+                    "{}",
+                    public_key_pem(&key).map_err(|e| Failure::internal(e.to_string()))?
+                );
             } else {
                 println!("{key}");
             }
@@ -174,7 +176,9 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Failure> {
         );
     }
     if failures > 0 {
-        return Err(Failure::new(1, format!("integrity check failed: {failures} failures")));
+        return Err(Failure::check_failed(format!(
+            "integrity check failed: {failures} failures"
+        )));
     }
     Ok(())
 }
@@ -182,14 +186,8 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Failure> {
 /// Reads the journal files directly (read-only), so it works while a
 /// server holds the data directory.
 fn log(ctx: &Context, after: u64, json: bool) -> Result<(), Failure> {
-    let dir = ctx.config.data_dir();
-    if !dir.is_initialised() {
-        return Err(crate::archive::ArchiveError::NotInitialised(dir.path().to_owned()).into());
-    }
-    let events =
-        read_events(&dir.journal_path(), after.saturating_add(1), None).map_err(|e| Failure::new(1, e.to_string()))?;
-    for event in events {
-        let event = event.map_err(|e| Failure::new(1, e.to_string()))?;
+    for event in journal_offline(&ctx.config.data_dir(), after)? {
+        let event = event?;
         if json {
             print_json(&event.to_value())?;
         } else {
@@ -208,7 +206,7 @@ fn log(ctx: &Context, after: u64, json: bool) -> Result<(), Failure> {
 
 /// Prints a value as indented JSON.
 pub(super) fn print_pretty(value: &impl serde::Serialize) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::new(1, format!("encoding JSON: {e}")))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| Failure::internal(format!("encoding JSON: {e}")))?;
     println!("{text}");
     Ok(())
 }
@@ -231,10 +229,9 @@ fn fixity(ctx: &Context, action: &str, rate: &str, json: bool) -> Result<(), Fai
             archive.fixity_work(&schedule, &stop)?;
         }
         other => {
-            return Err(Failure::new(
-                2,
-                format!("{other:?}: the fixity actions are status, pause, resume and run"),
-            ));
+            return Err(Failure::usage(format!(
+                "{other:?}: the fixity actions are status, pause, resume and run"
+            )));
         }
     }
     let status = archive.fixity_status(&schedule);
@@ -273,7 +270,7 @@ fn fixity(ctx: &Context, action: &str, rate: &str, json: bool) -> Result<(), Fai
     }
     let failed = status.detail.last.as_ref().is_some_and(|l| !l.findings.is_empty());
     if action == "run" && failed {
-        return Err(Failure::new(1, "fixity run found corrupt or missing blobs"));
+        return Err(Failure::check_failed("fixity run found corrupt or missing blobs"));
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 use super::{Context, Failure, print_json};
 use crate::archive::{Actor, ProposalRequest, VisaRequest};
 use crate::documents;
+use crate::errors::Code;
 use crate::wire::{DisposalDto, TransferDto};
 use clap::Subcommand;
 
@@ -272,7 +273,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
             let disposal = archive.disposal(&actor, id)?;
             let certificate = documents::certificate(&disposal).ok_or_else(|| {
                 Failure::new(
-                    4,
+                    Code::DisposalState,
                     format!(
                         "disposal {id} is {}; a certificate exists once it is executed",
                         disposal.state.as_str()
@@ -280,7 +281,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
                 )
             })?;
             let text = serde_json::to_string_pretty(&certificate)
-                .map_err(|e| Failure::new(1, format!("encoding the certificate: {e}")))?;
+                .map_err(|e| Failure::internal(format!("encoding the certificate: {e}")))?;
             println!("{text}");
         }
         DisposalCommand::List { json } => {

@@ -60,7 +60,7 @@ pub(super) fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>, F
     for pair in pairs {
         let (key, value) = pair
             .split_once('=')
-            .ok_or_else(|| Failure::new(2, format!("--meta {pair:?}: expected KEY=VALUE")))?;
+            .ok_or_else(|| Failure::usage(format!("--meta {pair:?}: expected KEY=VALUE")))?;
         fields.insert(key.trim().to_owned(), value.to_owned());
     }
     Ok(fields)
@@ -137,14 +137,11 @@ fn report_problems(problems: &[(PathBuf, String)], total: usize) -> Result<(), F
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(Failure::new(
-            2,
-            format!(
-                "{} of {} files were not archived (see above)",
-                problems.len(),
-                total.max(problems.len())
-            ),
-        ))
+        Err(Failure::usage(format!(
+            "{} of {} files were not archived (see above)",
+            problems.len(),
+            total.max(problems.len())
+        )))
     }
 }
 

@@ -19,6 +19,7 @@ use crate::archive::{Actor, Archive, ArchiveError, InitOutcome};
 use crate::config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD};
 use crate::domain::clock::{Clock, SystemClock};
 use crate::domain::role::Role;
+use crate::errors::Code;
 use clap::{Args, Parser, Subcommand};
 use std::io::Write;
 use std::path::PathBuf;
@@ -150,71 +151,61 @@ pub enum TokenCommand {
     },
 }
 
-/// A command's failure, with its exit code.
+/// A command's failure: its row of the error table (which gives the exit
+/// code) and one line for the user.
 #[derive(Debug)]
 pub struct Failure {
-    /// The exit code.
-    pub code: u8,
+    /// What went wrong, by its stable code.
+    pub code: Code,
     /// One line for the user.
     pub message: String,
 }
 
 impl Failure {
     /// A failure with `code`.
-    pub fn new(code: u8, message: impl Into<String>) -> Self {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
         Failure {
             code,
             message: message.into(),
         }
     }
+
+    /// Bad usage: an argument or a file given that cannot be used.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(Code::InvalidArgument, message)
+    }
+
+    /// A check that found problems.
+    pub fn check_failed(message: impl Into<String>) -> Self {
+        Self::new(Code::CheckFailed, message)
+    }
+
+    /// Something that failed on this side.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(Code::Internal, message)
+    }
+
+    /// The process's exit code, from the error table.
+    pub fn exit_code(&self) -> u8 {
+        self.code.exit().code()
+    }
 }
 
 impl From<ArchiveError> for Failure {
     fn from(e: ArchiveError) -> Self {
-        use ArchiveError as E;
-        let code = match &e {
-            E::Invalid(_)
-            | E::RecordNotFound(_)
-            | E::VersionNotFound { .. }
-            | E::TooLarge { .. }
-            | E::UploadAborted(_)
-            | E::BadQuery(_)
-            | E::InvalidPlan(_)
-            | E::Unclassified { .. }
-            | E::HoldNotFound(_)
-            | E::DisposalNotFound(_)
-            | E::TransferNotFound(_)
-            | E::PlanVersionNotFound(_)
-            | E::NotSealed(_)
-            | E::PackageRefused(_) => 2,
-            E::NotInitialised(_) | E::Busy(_) => 3,
-            E::Unauthenticated
-            | E::Forbidden { .. }
-            | E::NodeForbidden { .. }
-            | E::DeleteForbidden
-            | E::Held { .. }
-            | E::HoldLifted(_)
-            | E::DisposalNotApproved(_)
-            | E::DisposalState { .. }
-            | E::TransferState { .. }
-            | E::RecordDestroyed { .. }
-            | E::PlanOrphansRecords(_)
-            | E::PlanShortensRetention { .. } => 4,
-            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::Index(_) | E::Io(_) | E::Internal(_) => 1,
-        };
-        Failure::new(code, e.to_string())
+        Failure::new(e.code(), e.to_string())
     }
 }
 
 impl From<crate::config::ConfigError> for Failure {
     fn from(e: crate::config::ConfigError) -> Self {
-        Failure::new(2, e.to_string())
+        Failure::usage(e.to_string())
     }
 }
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
-        Failure::new(1, format!("I/O: {e}"))
+        Failure::internal(format!("I/O: {e}"))
     }
 }
 
@@ -257,10 +248,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(_) => serve(&ctx),
         Command::Token(TokenCommand::Create { role, name }) => {
             let role = Role::parse(&role).ok_or_else(|| {
-                Failure::new(
-                    2,
-                    format!("{role:?} is not a role; roles are admin, archivist, auditor, agent"),
-                )
+                Failure::usage(format!(
+                    "{role:?} is not a role; roles are admin, archivist, auditor, agent"
+                ))
             })?;
             let token = ctx.open()?.create_token(&Actor::command_line(), role, &name)?;
             println!("{token}");
@@ -313,7 +303,7 @@ fn init(ctx: &Context) -> Result<(), Failure> {
     let dir = ctx.config.data_dir();
     let policies = match &ctx.policies {
         Some(file) => std::fs::read_to_string(file)
-            .map_err(|e| Failure::new(2, format!("{}: cannot read the plan: {e}", file.display())))?,
+            .map_err(|e| Failure::usage(format!("{}: cannot read the plan: {e}", file.display())))?,
         None => crate::policies::DEFAULT_PLAN.to_owned(),
     };
     let outcome = Archive::init(&dir, ctx.config.archive_options(), Arc::clone(&ctx.clock), &policies);
@@ -351,7 +341,7 @@ fn serve(ctx: &Context) -> Result<(), Failure> {
 
 /// Prints one JSON object on one line.
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
-    let line = serde_json::to_string(value).map_err(|e| Failure::new(1, format!("encoding JSON: {e}")))?;
+    let line = serde_json::to_string(value).map_err(|e| Failure::internal(format!("encoding JSON: {e}")))?;
     println!("{line}");
     Ok(())
 }

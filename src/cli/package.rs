@@ -81,7 +81,7 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Failure> {
     let mapping = match &args.mapping {
         Some(path) => {
             let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::new(2, format!("cannot read {}: {e}", path.display())))?;
+                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
             Some(crate::archive::imports::ImportMapping::parse(&text)?)
         }
         None => None,
@@ -122,7 +122,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
         (None, Some(query), true, None) => ExportSelection::Query(query),
         (None, None, false, None) => ExportSelection::Records(args.record),
         (None, None, true, Some(id)) => ExportSelection::Transfer(id),
-        _ => return Err(Failure::new(2, "name one of --node, --query, --record or --transfer")),
+        _ => return Err(Failure::usage("name one of --node, --query, --record or --transfer")),
     };
     let request = ExportRequest {
         selection,
@@ -134,7 +134,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
     let archive = ctx.open()?;
     let partial = args.output.with_extension("zip.partial");
     let file = std::fs::File::create(&partial)
-        .map_err(|e| Failure::new(2, format!("cannot write {}: {e}", partial.display())))?;
+        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;
     let written = archive.export(&Actor::command_line(), &request, std::io::BufWriter::new(file));
     let summary = match written {
         Ok((summary, _)) => summary,
@@ -163,7 +163,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
 /// Reads a key given as hex or as a PEM file.
 fn trusted_key(key: &str) -> Result<String, Failure> {
     let text = if std::path::Path::new(key).is_file() {
-        std::fs::read_to_string(key).map_err(|e| Failure::new(2, format!("reading {key}: {e}")))?
+        std::fs::read_to_string(key).map_err(|e| Failure::usage(format!("reading {key}: {e}")))?
     } else {
         key.to_owned()
     };
@@ -172,10 +172,9 @@ fn trusted_key(key: &str) -> Result<String, Failure> {
         return Ok(text.to_ascii_lowercase());
     }
     crate::domain::seal::public_key_from_pem(text).map_err(|e| {
-        Failure::new(
-            2,
-            format!("--key: neither 64 hex digits nor an Ed25519 PEM public key ({e})"),
-        )
+        Failure::usage(format!(
+            "--key: neither 64 hex digits nor an Ed25519 PEM public key ({e})"
+        ))
     })
 }
 
@@ -183,7 +182,7 @@ fn trusted_key(key: &str) -> Result<String, Failure> {
 pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
     let key = args.key.as_deref().map(trusted_key).transpose()?;
     let checked = verify_package(&args.package, ZipLimits::default(), key.as_deref())
-        .map_err(|e| Failure::new(1, format!("{}: refused: {e}", args.package.display())))?;
+        .map_err(|e| Failure::check_failed(format!("{}: refused: {e}", args.package.display())))?;
     if args.json {
         print_json(&serde_json::json!({
             "passed": checked.passed(),
@@ -218,9 +217,9 @@ pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
     if checked.passed() {
         Ok(())
     } else {
-        Err(Failure::new(
-            1,
-            format!("package check failed: {} failures", checked.failures.len()),
-        ))
+        Err(Failure::check_failed(format!(
+            "package check failed: {} failures",
+            checked.failures.len()
+        )))
     }
 }

@@ -2,6 +2,7 @@
 
 use super::{Context, Failure, print_json};
 use crate::archive::{Actor, ArchiveError};
+use crate::errors::Code;
 use crate::policies::{PlanFileProblem, load_plan};
 use crate::wire::{PlanVersionDto, PublicationDto};
 use clap::Subcommand;
@@ -75,7 +76,7 @@ pub fn run(ctx: &Context, command: PlanCommand) -> Result<(), Failure> {
 }
 
 fn read(file: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(file).map_err(|e| Failure::new(2, format!("{}: cannot read the plan: {e}", file.display())))
+    std::fs::read_to_string(file).map_err(|e| Failure::usage(format!("{}: cannot read the plan: {e}", file.display())))
 }
 
 fn print_problems(file: &Path, problems: &[PlanFileProblem], json: bool) -> Result<Failure, Failure> {
@@ -89,7 +90,7 @@ fn print_problems(file: &Path, problems: &[PlanFileProblem], json: bool) -> Resu
         }
     }
     Ok(Failure::new(
-        2,
+        Code::InvalidPlan,
         format!("{}: {} problems; the plan is not valid", file.display(), problems.len()),
     ))
 }

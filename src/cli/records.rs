@@ -141,13 +141,10 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Failure> {
         if let Some(temp) = &temp {
             let _ = fs::remove_file(temp);
         }
-        return Err(Failure::new(
-            1,
-            format!(
-                "the content of {} version {} is damaged: it hashes to {actual}, not {}; run `coffre audit verify`",
-                record.reference, version.number, version.sha256
-            ),
-        ));
+        return Err(Failure::check_failed(format!(
+            "the content of {} version {} is damaged: it hashes to {actual}, not {}; run `coffre audit verify`",
+            record.reference, version.number, version.sha256
+        )));
     }
     if let (Some(temp), Some(path)) = (temp, &args.output) {
         fs::rename(&temp, path)?;

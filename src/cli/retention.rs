@@ -105,7 +105,7 @@ pub fn run(ctx: &Context, command: RetentionCommand) -> Result<(), Failure> {
                 .as_deref()
                 .map(|d| parse_date("at", d))
                 .transpose()
-                .map_err(|e| Failure::new(2, e.to_string()))?;
+                .map_err(|e| Failure::usage(e.to_string()))?;
             let due = archive.retention_due(&actor, at)?;
             for record in &due {
                 let dto = DueRecordDto::from(record);

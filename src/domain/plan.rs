@@ -661,6 +661,26 @@ fn template_problems(template: &Template, fields: &[FieldDef]) -> Vec<String> {
     out
 }
 
+/// A published plan version: its number, the plan's id and label, the
+/// digest of its text (kept as a blob), and who published it when.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct PlanVersionEntry {
+    /// The archive's number for it, from 1.
+    pub number: u32,
+    /// The plan's own id.
+    pub plan_id: String,
+    /// The archivists' version label.
+    pub label: String,
+    /// Digest of the plan file.
+    pub text: super::hash::Sha256,
+    /// The event that published it.
+    pub seq: u64,
+    /// When.
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// Who.
+    pub actor: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

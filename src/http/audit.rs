@@ -4,10 +4,10 @@ use super::auth::Caller;
 use super::error::ApiError;
 use crate::archive::Archive;
 use crate::domain::role::Permission;
+use crate::errors::Code;
 use crate::jobs::VerifyJobs;
 use crate::wire::{EventsDto, VerifyJobDto};
 use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
 use actix_web::web::{self, Data};
 use serde::Deserialize;
 
@@ -52,7 +52,7 @@ pub async fn start_verify(
         .into_inner()
         .start(archive.into_inner(), caller.0)
         .map_err(ApiError::internal)?;
-    Ok(HttpResponse::build(StatusCode::ACCEPTED)
+    Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/v1/audit/verify/{id}")))
         .json(serde_json::json!({"job": id, "status": "running"})))
 }
@@ -67,13 +67,9 @@ pub async fn verify_status(
     job: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
     caller.0.require(Permission::Audit, "read integrity checks")?;
-    let view = jobs.get(*job).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "job_not_found",
-            format!("no integrity check job {job}"),
-        )
-    })?;
+    let view = jobs
+        .get(*job)
+        .ok_or_else(|| ApiError::new(Code::JobNotFound, format!("no integrity check job {job}")))?;
     Ok(HttpResponse::Ok().json(VerifyJobDto::from(view)))
 }
 
@@ -113,7 +109,7 @@ pub async fn public_key(
             "public_key": key,
             "pem": pem,
         }))),
-        Some(_) => Err(ApiError::bad_request("invalid_format", "format is json or pem")),
+        Some(_) => Err(ApiError::new(Code::InvalidFormat, "format is json or pem")),
     }
 }
 
@@ -173,7 +169,7 @@ pub async fn attestation(
     let html = match query.format.as_deref() {
         None | Some("json") => false,
         Some("html") => true,
-        Some(_) => return Err(ApiError::bad_request("invalid_format", "format is json or html")),
+        Some(_) => return Err(ApiError::new(Code::InvalidFormat, "format is json or html")),
     };
     let version = query.version;
     let attestation = web::block(move || archive.attestation(&caller.0, &key, version)).await??;
@@ -207,7 +203,7 @@ pub async fn pause_fixity(
     archive: Data<Archive>,
     schedule: Data<crate::config::FixitySchedule>,
 ) -> Result<HttpResponse, ApiError> {
-    change_fixity(archive, schedule, StatusCode::OK, move |a| a.pause_fixity(&caller.0)).await
+    change_fixity(archive, schedule, HttpResponse::Ok, move |a| a.pause_fixity(&caller.0)).await
 }
 
 /// Resumes the fixity job where it stopped.
@@ -218,7 +214,7 @@ pub async fn resume_fixity(
     archive: Data<Archive>,
     schedule: Data<crate::config::FixitySchedule>,
 ) -> Result<HttpResponse, ApiError> {
-    change_fixity(archive, schedule, StatusCode::OK, move |a| a.resume_fixity(&caller.0)).await
+    change_fixity(archive, schedule, HttpResponse::Ok, move |a| a.resume_fixity(&caller.0)).await
 }
 
 /// Asks for a fixity run now (the job takes it up within a second).
@@ -229,7 +225,7 @@ pub async fn run_fixity(
     archive: Data<Archive>,
     schedule: Data<crate::config::FixitySchedule>,
 ) -> Result<HttpResponse, ApiError> {
-    change_fixity(archive, schedule, StatusCode::ACCEPTED, move |a| {
+    change_fixity(archive, schedule, HttpResponse::Accepted, move |a| {
         a.request_fixity(&caller.0)
     })
     .await
@@ -240,12 +236,12 @@ pub async fn run_fixity(
 async fn change_fixity(
     archive: Data<Archive>,
     schedule: Data<crate::config::FixitySchedule>,
-    status: StatusCode,
+    answer: fn() -> actix_web::HttpResponseBuilder,
     change: impl FnOnce(&Archive) -> Result<crate::archive::fixity::FixityState, crate::archive::ArchiveError>
     + Send
     + 'static,
 ) -> Result<HttpResponse, ApiError> {
     let changed = archive.clone();
     web::block(move || change(&changed)).await??;
-    Ok(HttpResponse::build(status).json(archive.fixity_status(&schedule)))
+    Ok(answer().json(archive.fixity_status(&schedule)))
 }

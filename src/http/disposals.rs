@@ -5,9 +5,9 @@ use super::auth::Caller;
 use super::error::ApiError;
 use crate::archive::{Archive, ArchiveError, VisaRequest};
 use crate::documents;
+use crate::errors::Code;
 use crate::wire::{DisposalDto, NewDisposalDto, VisaDto};
 use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Json};
 use serde::Deserialize;
 
@@ -64,7 +64,7 @@ pub async fn bordereau(
     let id = id.into_inner();
     let format = params.format.clone().unwrap_or_else(|| "html".into());
     if format != "html" && format != "csv" {
-        return Err(ApiError::bad_request("invalid_format", "format is html or csv"));
+        return Err(ApiError::new(Code::InvalidFormat, "format is html or csv"));
     }
     let (disposal, plan) = web::block(move || {
         let disposal = archive.disposal(&caller.0, id)?;
@@ -129,8 +129,7 @@ pub async fn certificate(caller: Caller, archive: Data<Archive>, id: web::Path<u
     match documents::certificate(&disposal) {
         Some(certificate) => Ok(HttpResponse::Ok().json(certificate)),
         None => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "disposal_state",
+            Code::DisposalState,
             format!(
                 "disposal {id} is {}; a certificate exists once it is executed",
                 disposal.state.as_str()

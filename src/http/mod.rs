@@ -22,8 +22,8 @@ pub use error::ApiError;
 
 use crate::archive::Archive;
 use crate::config::Config;
+use crate::errors::Code;
 use crate::jobs::VerifyJobs;
-use actix_web::http::StatusCode;
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpResponse, HttpServer};
 use std::net::SocketAddr;
@@ -71,8 +71,7 @@ pub async fn openapi_json() -> HttpResponse {
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
+        Code::NotFound,
         "no such endpoint; see /api/v1/openapi.json",
     ))
 }
@@ -80,19 +79,19 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
 /// Routes and extractor settings, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(1024 * 1024).error_handler(|e, _| {
-        ApiError::bad_request(
-            "invalid_json",
+        ApiError::new(
+            Code::InvalidJson,
             format!("the request body is not the expected JSON: {e}"),
         )
         .into()
     }))
     .app_data(
         web::QueryConfig::default()
-            .error_handler(|e, _| ApiError::bad_request("invalid_query", format!("bad query string: {e}")).into()),
+            .error_handler(|e, _| ApiError::new(Code::InvalidQuery, format!("bad query string: {e}")).into()),
     )
     .app_data(
         web::PathConfig::default()
-            .error_handler(|e, _| ApiError::bad_request("invalid_path", format!("bad path: {e}")).into()),
+            .error_handler(|e, _| ApiError::new(Code::InvalidPath, format!("bad path: {e}")).into()),
     )
     .route("/healthz", web::get().to(healthz))
     .service(

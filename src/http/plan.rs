@@ -5,10 +5,10 @@ use super::auth::Caller;
 use super::error::{ApiError, plan_problems};
 use crate::archive::{Archive, PublishedPlan};
 use crate::domain::role::Permission;
+use crate::errors::Code;
 use crate::policies::load_plan;
 use crate::wire::{PlanVersionDto, PublicationDto};
 use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
 use actix_web::web::{self, Bytes, Data};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -21,17 +21,16 @@ async fn read_plan_body(mut payload: web::Payload) -> Result<String, ApiError> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk: Bytes =
-            chunk.map_err(|e| ApiError::bad_request("upload_incomplete", format!("reading the plan: {e}")))?;
+            chunk.map_err(|e| ApiError::new(Code::UploadIncomplete, format!("reading the plan: {e}")))?;
         if body.len() + chunk.len() > PLAN_MAX {
             return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                Code::PayloadTooLarge,
                 format!("a plan file is at most {PLAN_MAX} bytes"),
             ));
         }
         body.extend_from_slice(&chunk);
     }
-    String::from_utf8(body).map_err(|_| ApiError::bad_request("invalid_plan_encoding", "a plan file is UTF-8 text"))
+    String::from_utf8(body).map_err(|_| ApiError::new(Code::InvalidPlanEncoding, "a plan file is UTF-8 text"))
 }
 
 /// Validates a plan file (the TOML as the request body) without publishing it.

@@ -3,8 +3,8 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::archive::{Archive, ArchiveError, Deposit, Upload, file_name_of};
-use crate::store::StagedBlob;
+use crate::archive::{Archive, ArchiveError, Deposit, Staged, Upload, file_name_of};
+use crate::errors::Code;
 use crate::wire::{DepositMetadataDto, RecordDto, RecordPatchDto};
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::StatusCode;
@@ -35,20 +35,18 @@ const UPLOAD_QUEUE: usize = 16;
 
 fn multipart_error(e: MultipartError) -> ApiError {
     match e {
-        MultipartError::ContentDispositionMissing | MultipartError::ContentDispositionNameMissing => {
-            ApiError::bad_request(
-                "invalid_multipart",
-                "a part has no readable Content-Disposition with a name (headers, file names included, must be UTF-8)",
-            )
-        }
+        MultipartError::ContentDispositionMissing | MultipartError::ContentDispositionNameMissing => ApiError::new(
+            Code::InvalidMultipart,
+            "a part has no readable Content-Disposition with a name (headers, file names included, must be UTF-8)",
+        ),
         MultipartError::ContentTypeMissing
         | MultipartError::ContentTypeIncompatible
-        | MultipartError::ContentTypeParse => ApiError::bad_request(
-            "invalid_multipart",
+        | MultipartError::ContentTypeParse => ApiError::new(
+            Code::InvalidMultipart,
             "the request must be multipart/form-data with parts 'file' and 'metadata'",
         ),
-        other => ApiError::bad_request(
-            "invalid_multipart",
+        other => ApiError::new(
+            Code::InvalidMultipart,
             format!("the multipart body could not be read: {other}"),
         ),
     }
@@ -63,7 +61,7 @@ fn filename_of(field: &Field) -> Result<Option<String>, ApiError> {
     if let Some(ext) = cd.get_filename_ext() {
         return String::from_utf8(ext.value.clone())
             .map(Some)
-            .map_err(|_| ApiError::bad_request("invalid_filename", "the file name is not valid UTF-8"));
+            .map_err(|_| ApiError::new(Code::InvalidFilename, "the file name is not valid UTF-8"));
     }
     Ok(cd.get_filename().map(str::to_owned))
 }
@@ -91,8 +89,7 @@ where
                 idle += REPOLL;
                 if idle >= IDLE_MAX {
                     return Err(ApiError::new(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "upload_timeout",
+                        Code::UploadTimeout,
                         format!("the client sent nothing for {} seconds", IDLE_MAX.as_secs()),
                     ));
                 }
@@ -125,7 +122,7 @@ impl Read for ChannelReader {
 
 /// Streams a part into the blob store's staging area on a blocking thread,
 /// never holding the whole upload in memory.
-async fn stage_part(archive: &Data<Archive>, field: &mut Field) -> Result<Box<dyn StagedBlob>, ApiError> {
+async fn stage_part(archive: &Data<Archive>, field: &mut Field) -> Result<Staged, ApiError> {
     let (sender, queue) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
     let writer_archive = archive.clone();
     let writer = web::block(move || {
@@ -201,8 +198,8 @@ async fn read_small_part(field: &mut Field) -> Result<Vec<u8>, ApiError> {
     while let Some(chunk) = next_item(field).await? {
         let chunk = chunk.map_err(multipart_error)?;
         if out.len() + chunk.len() > METADATA_PART_MAX {
-            return Err(ApiError::bad_request(
-                "invalid_metadata",
+            return Err(ApiError::new(
+                Code::InvalidMetadata,
                 format!("the metadata part is larger than {METADATA_PART_MAX} bytes"),
             ));
         }
@@ -239,8 +236,8 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
             Ok(next) => next,
             // A body that ends before its first part is an empty form.
             Err(MultipartError::Incomplete) if seen == 0 => {
-                return Err(ApiError::bad_request(
-                    "missing_file",
+                return Err(ApiError::new(
+                    Code::MissingFile,
                     "the multipart body holds no part; a deposit needs a 'file' part",
                 ));
             }
@@ -251,7 +248,7 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
         match field.name().unwrap_or_default() {
             "file" => {
                 if parts.upload.is_some() {
-                    return Err(ApiError::bad_request("invalid_multipart", "more than one 'file' part"));
+                    return Err(ApiError::new(Code::InvalidMultipart, "more than one 'file' part"));
                 }
                 let filename = filename_of(&field)?;
                 match stage_part(archive, &mut field).await {
@@ -266,23 +263,20 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
             }
             "metadata" => {
                 if parts.metadata.is_some() {
-                    return Err(ApiError::bad_request(
-                        "invalid_multipart",
-                        "more than one 'metadata' part",
-                    ));
+                    return Err(ApiError::new(Code::InvalidMultipart, "more than one 'metadata' part"));
                 }
                 let bytes = read_small_part(&mut field).await?;
                 let metadata = serde_json::from_slice(&bytes).map_err(|e| {
-                    ApiError::bad_request(
-                        "invalid_metadata",
+                    ApiError::new(
+                        Code::InvalidMetadata,
                         format!("the metadata part is not the expected JSON object: {e}"),
                     )
                 })?;
                 parts.metadata = Some(metadata);
             }
             other => {
-                return Err(ApiError::bad_request(
-                    "invalid_multipart",
+                return Err(ApiError::new(
+                    Code::InvalidMultipart,
                     format!("unexpected part {other:?}; a deposit has the parts 'file' and 'metadata'"),
                 ));
             }
@@ -292,7 +286,7 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
 }
 
 fn missing_file() -> ApiError {
-    ApiError::bad_request("missing_file", "the request has no 'file' part")
+    ApiError::new(Code::MissingFile, "the request has no 'file' part")
 }
 
 /// Deposits a record.
@@ -341,8 +335,8 @@ pub async fn add_version(
 ) -> Result<HttpResponse, ApiError> {
     let parts = read_parts(&req, &archive, payload).await?;
     if parts.metadata.is_some() {
-        return Err(ApiError::bad_request(
-            "invalid_multipart",
+        return Err(ApiError::new(
+            Code::InvalidMultipart,
             "a new version takes only a 'file' part",
         ));
     }
@@ -373,24 +367,22 @@ pub async fn show(caller: Caller, archive: Data<Archive>, key: web::Path<String>
         // Gone: the answer says so, and carries the tombstone.
         let (code, message) = match &tombstone.transferred_to {
             Some(archives) => (
-                "record_transferred",
+                Code::RecordTransferred,
                 format!(
                     "record {} was transferred to the archives (their reference {archives}) by transfer {}; only its tombstone remains here",
                     record.reference, tombstone.disposal
                 ),
             ),
             None => (
-                "record_destroyed",
+                Code::RecordDestroyed,
                 format!(
                     "record {} was destroyed by disposal {}; only its tombstone remains",
                     record.reference, tombstone.disposal
                 ),
             ),
         };
-        return Ok(HttpResponse::Gone().json(serde_json::json!({
-            "error": { "code": code, "message": message },
-            "tombstone": dto,
-        })));
+        let dto = serde_json::to_value(&dto).map_err(ApiError::internal)?;
+        return Err(ApiError::new(code, message).with_member("tombstone", dto));
     }
     Ok(HttpResponse::Ok().json(dto))
 }
@@ -408,7 +400,7 @@ pub async fn update(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let patch: RecordPatchDto = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("the body is not a record change: {e}")))?;
+        .map_err(|e| ApiError::new(Code::InvalidJson, format!("the body is not a record change: {e}")))?;
     let (record, details) = web::block(move || {
         let record = archive.update(&caller.0, &key, patch.into())?;
         let details = archive.details(&record)?;
@@ -459,7 +451,7 @@ pub async fn content(
     .await??;
     let etag = format!("\"{}\"", found.sha256.hex());
     let name = file_name_of(&path).to_owned();
-    let mut response = HttpResponse::build(StatusCode::OK);
+    let mut response = HttpResponse::Ok();
     response
         .insert_header((header::ETAG, etag.clone()))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
@@ -490,8 +482,7 @@ pub async fn content(
                 }
                 None => {
                     let mut refused = ApiError::new(
-                        StatusCode::RANGE_NOT_SATISFIABLE,
-                        "range_not_satisfiable",
+                        Code::RangeNotSatisfiable,
                         format!("the range {range:?} is outside the content's {size} bytes"),
                     )
                     .error_response();

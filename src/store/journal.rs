@@ -158,32 +158,37 @@ fn scan_segment(path: &Path, first_seq: u64, mut prev: Option<Sha256>) -> Result
                     time: event.time,
                 });
             }
-            Err(reason) => {
+            Err(corrupt) => {
                 let mut rest = Vec::new();
                 reader.read_to_end(&mut rest)?;
                 if line.iter().chain(rest.iter()).all(|b| *b == 0 || *b == b'\n') {
                     scan.torn_len = (n + rest.len()) as u64;
                     return Ok(scan);
                 }
-                return Err(JournalError::Corrupt { seq: expected, reason });
+                return Err(corrupt);
             }
         }
     }
 }
 
-/// Decodes one line and checks its hash, its seq and its link.
-fn check_line(line: &[u8], expected: u64, prev: Option<Sha256>) -> Result<Event, String> {
-    let event = Event::from_line(line).map_err(|e| e.to_string())?;
+/// Decodes one line and checks its hash, its seq and its link; damage is
+/// `Corrupt` at the seq `expected`.
+fn check_line(line: &[u8], expected: u64, prev: Option<Sha256>) -> Result<Event, JournalError> {
+    let corrupt = |reason: String| JournalError::Corrupt { seq: expected, reason };
+    let event = Event::from_line(line).map_err(|e| corrupt(e.to_string()))?;
     if event.seq != expected {
-        return Err(format!("found seq {} where {expected} was expected", event.seq));
+        return Err(corrupt(format!(
+            "found seq {} where {expected} was expected",
+            event.seq
+        )));
     }
     if let Some(prev) = prev
         && event.prev_hash != prev
     {
-        return Err(format!(
+        return Err(corrupt(format!(
             "prev_hash {} is not the previous event's hash {prev}",
             event.prev_hash
-        ));
+        )));
     }
     Ok(event)
 }
@@ -449,10 +454,7 @@ impl Writer {
         *self.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
         for (event, reply) in sealed {
             let answer = match &self.failed {
-                Some(reason) => Err(JournalError::ViewFailed {
-                    seq: event.seq,
-                    reason: reason.clone(),
-                }),
+                Some(reason) => Err(JournalError::Failed(reason.clone())),
                 None => match self.observer.on_durable(&event) {
                     Ok(()) => Ok(event),
                     Err(reason) => {
@@ -557,11 +559,7 @@ impl EventReader {
                     reason: "incomplete event".into(),
                 });
             }
-            let event =
-                check_line(&line[..n - 1], self.expected, self.prev).map_err(|reason| JournalError::Corrupt {
-                    seq: self.expected,
-                    reason,
-                })?;
+            let event = check_line(&line[..n - 1], self.expected, self.prev)?;
             self.prev = Some(event.hash);
             self.expected += 1;
             if event.seq >= self.from {
@@ -680,7 +678,7 @@ mod tests {
 
     struct Nothing;
     impl JournalObserver for Nothing {
-        fn on_durable(&self, _: &Event) -> Result<(), String> {
+        fn on_durable(&self, _: &Event) -> Result<(), crate::store::ViewError> {
             Ok(())
         }
     }
@@ -790,7 +788,7 @@ mod tests {
     /// An observer slow enough that appenders queue up behind each sync.
     struct Slow;
     impl JournalObserver for Slow {
-        fn on_durable(&self, _: &Event) -> Result<(), String> {
+        fn on_durable(&self, _: &Event) -> Result<(), crate::store::ViewError> {
             std::thread::sleep(std::time::Duration::from_millis(2));
             Ok(())
         }

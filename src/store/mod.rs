@@ -7,6 +7,8 @@
 
 pub mod blob_fs;
 pub mod catalog_sled;
+#[cfg(test)]
+mod contract;
 pub mod index_tantivy;
 pub mod journal;
 pub mod memory;
@@ -132,7 +134,7 @@ pub enum JournalError {
         /// The durable event's seq.
         seq: u64,
         /// What the view said.
-        reason: String,
+        reason: ViewError,
     },
     /// An event could not be encoded.
     #[error("event encoding: {0}")]
@@ -142,11 +144,49 @@ pub enum JournalError {
     Io(#[from] io::Error),
 }
 
+/// Why a view (the catalog, the Merkle tree) could not apply a durable
+/// event.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// The catalog failed.
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    /// A blob the event names could not be read.
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    /// The view's own files failed.
+    #[error("view I/O: {0}")]
+    Io(#[from] io::Error),
+    /// The event's body could not be decoded.
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// The event names something the view does not hold: the journal and
+    /// the view disagree.
+    #[error("the event names {what} {id}, which the view does not hold")]
+    Unknown {
+        /// What kind of thing (`record`, `hold`, `disposal`, `transfer`).
+        what: &'static str,
+        /// Its id or reference.
+        id: String,
+    },
+    /// A stored document (descriptive metadata, a plan version) does not
+    /// decode.
+    #[error("{what} {sha256}: {reason}")]
+    Document {
+        /// Which document.
+        what: &'static str,
+        /// Its digest.
+        sha256: Sha256,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
 /// Told of each event once it is durable, in seq order, before its
 /// appender is answered. Views (the catalog) follow the journal this way.
 pub trait JournalObserver: Send + Sync {
     /// Applies one durable event.
-    fn on_durable(&self, event: &Event) -> Result<(), String>;
+    fn on_durable(&self, event: &Event) -> Result<(), ViewError>;
 }
 
 /// The append-only, hash-chained event log: the archive's source of truth.
@@ -221,24 +261,7 @@ pub struct TokenEntry {
     pub seq: u64,
 }
 
-/// A published plan version, as the catalog lists it (its text is a blob).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanVersionEntry {
-    /// The archive's number for it, from 1.
-    pub number: u32,
-    /// The plan's own id.
-    pub plan_id: String,
-    /// The archivists' version label.
-    pub label: String,
-    /// Digest of the plan file.
-    pub text: Sha256,
-    /// The event that published it.
-    pub seq: u64,
-    /// When.
-    pub time: chrono::DateTime<chrono::Utc>,
-    /// Who.
-    pub actor: String,
-}
+pub use crate::domain::plan::PlanVersionEntry;
 
 /// What the due-date index holds of a record: enough to list what is due
 /// without reading the records.

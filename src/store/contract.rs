@@ -1,0 +1,820 @@
+//! The ports' contracts as tests, written once and run on every adapter
+//! (as tantivy runs one suite on each of its directories and garage on
+//! each of its databases). A new adapter (an S3 blob store, another
+//! catalog engine) joins by adding one line to the `on_every_adapter`
+//! lists below; an adapter that no suite runs is dead code.
+//!
+//! Each suite states the port's contract from `store/mod.rs` clause by
+//! clause; adapter-specific behaviour (durability across a reopen, torn
+//! writes) stays in the adapter's own tests.
+
+use super::blob_fs::FsBlobStore;
+use super::catalog_sled::SledCatalog;
+use super::index_tantivy::TantivyIndex;
+use super::journal::FileJournal;
+use super::memory::{MemoryBlobStore, MemoryCatalog, MemoryJournal, MemoryTree};
+use super::merkle_files::FileTree;
+use super::*;
+use crate::domain::clock::FixedClock;
+use crate::domain::event::EventBody;
+use crate::domain::hold::{Hold, HoldScope};
+use crate::domain::record::{HistoryEntry, RecordState, Version};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tempfile::TempDir;
+
+/// An adapter under test, with whatever keeps its files alive.
+struct Subject<T: ?Sized> {
+    name: &'static str,
+    port: Arc<T>,
+    _dir: Option<TempDir>,
+}
+
+fn dir() -> TempDir {
+    tempfile::tempdir().expect("a temporary folder")
+}
+
+fn time(seconds: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_700_000_000 + seconds, 0)
+        .single()
+        .expect("a valid time")
+}
+
+fn day(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")
+}
+
+// ---- Blob store ----------------------------------------------------------
+
+fn blob_stores() -> Vec<Subject<dyn BlobStore>> {
+    let fs_dir = dir();
+    vec![
+        Subject {
+            name: "FsBlobStore",
+            port: Arc::new(FsBlobStore::open(fs_dir.path()).expect("open")),
+            _dir: Some(fs_dir),
+        },
+        Subject {
+            name: "MemoryBlobStore",
+            port: Arc::new(MemoryBlobStore::default()),
+            _dir: None,
+        },
+    ]
+}
+
+fn read_all(store: &dyn BlobStore, sha256: &Sha256) -> Vec<u8> {
+    let (mut reader, size) = store.open(sha256).expect("open");
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).expect("read");
+    assert_eq!(bytes.len() as u64, size, "the size given with the reader");
+    bytes
+}
+
+/// A source that fails after some bytes, like an aborted upload.
+struct Failing(usize);
+
+impl Read for Failing {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.0 == 0 {
+            return Err(io::Error::other("connection reset"));
+        }
+        let n = self.0.min(buf.len());
+        buf[..n].fill(b'x');
+        self.0 -= n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn blob_stores_keep_content_under_its_digest_once() {
+    for Subject {
+        name,
+        port: store,
+        _dir,
+    } in blob_stores()
+    {
+        let store = store.as_ref();
+        let big: Vec<u8> = (0..3 * 1024 * 1024 + 7).map(|i| (i % 251) as u8).collect();
+        for content in [&b""[..], b"bonjour", &big] {
+            let staged = store.stage(&mut &content[..], u64::MAX).expect("stage");
+            assert_eq!(staged.sha256(), Sha256::of(content), "{name}: digest while staging");
+            assert_eq!(staged.size(), content.len() as u64, "{name}");
+            assert_eq!(staged.head(), &content[..content.len().min(8192)], "{name}: head");
+            let mut again = Vec::new();
+            staged.reader().expect("reader").read_to_end(&mut again).expect("read");
+            assert_eq!(again, content, "{name}: the staged content reads from its start");
+            assert!(
+                !store.contains(&Sha256::of(content)).expect("contains"),
+                "{name}: nothing before commit"
+            );
+            let sha256 = staged.commit().expect("commit");
+            assert_eq!(sha256, Sha256::of(content), "{name}");
+            assert!(store.contains(&sha256).expect("contains"), "{name}");
+            assert_eq!(read_all(store, &sha256), content, "{name}: what was committed");
+        }
+        // The same bytes again: stored once.
+        let before = store.list().expect("list").len();
+        let sha256 = store
+            .stage(&mut &b"bonjour"[..], 100)
+            .expect("stage")
+            .commit()
+            .expect("commit");
+        assert_eq!(store.list().expect("list").len(), before, "{name}: deduplicated");
+        assert_eq!(read_all(store, &sha256), b"bonjour", "{name}");
+        let mut listed = store.list().expect("list");
+        listed.sort();
+        let mut expected = vec![Sha256::of(b""), Sha256::of(b"bonjour"), Sha256::of(&big)];
+        expected.sort();
+        assert_eq!(listed, expected, "{name}: list names every blob");
+    }
+}
+
+#[test]
+fn blob_readers_seek_for_ranges() {
+    for Subject {
+        name,
+        port: store,
+        _dir,
+    } in blob_stores()
+    {
+        let sha256 = store
+            .stage(&mut &b"0123456789"[..], 100)
+            .expect("stage")
+            .commit()
+            .expect("commit");
+        let (mut reader, _) = store.open(&sha256).expect("open");
+        reader.seek(io::SeekFrom::Start(6)).expect("seek");
+        let mut tail = String::new();
+        reader.read_to_string(&mut tail).expect("read");
+        assert_eq!(tail, "6789", "{name}");
+    }
+}
+
+#[test]
+fn blob_stores_leave_nothing_of_a_refused_or_dropped_stage() {
+    for Subject {
+        name,
+        port: store,
+        _dir,
+    } in blob_stores()
+    {
+        match store.stage(&mut &[7u8; 1001][..], 1000) {
+            Err(BlobError::TooLarge { limit: 1000 }) => {}
+            other => panic!("{name}: {:?}", other.err()),
+        }
+        match store.stage(&mut Failing(10_000), 1 << 20) {
+            Err(BlobError::Source(_)) => {}
+            other => panic!("{name}: {:?}", other.err()),
+        }
+        drop(store.stage(&mut &b"jamais"[..], 100).expect("stage"));
+        assert!(store.list().expect("list").is_empty(), "{name}: nothing visible");
+        assert!(!store.contains(&Sha256::of(b"jamais")).expect("contains"), "{name}");
+        // Exactly the limit is accepted.
+        assert!(store.stage(&mut &[7u8; 1000][..], 1000).is_ok(), "{name}");
+    }
+}
+
+#[test]
+fn blob_stores_verify_erase_and_name_what_is_missing() {
+    for Subject {
+        name,
+        port: store,
+        _dir,
+    } in blob_stores()
+    {
+        let missing = Sha256::of(b"absent");
+        assert!(
+            matches!(store.open(&missing), Err(BlobError::NotFound(s)) if s == missing),
+            "{name}"
+        );
+        assert_eq!(
+            store.verify(&missing, &mut |_| {}).expect("verify"),
+            Fixity::Missing,
+            "{name}"
+        );
+        let sha256 = store
+            .stage(&mut &b"intact"[..], 100)
+            .expect("stage")
+            .commit()
+            .expect("commit");
+        let mut read = 0;
+        assert_eq!(
+            store.verify(&sha256, &mut |n| read += n).expect("verify"),
+            Fixity::Intact { size: 6 },
+            "{name}"
+        );
+        assert_eq!(read, 6, "{name}: progress adds up to the size");
+        assert!(store.erase(&sha256).expect("erase"), "{name}");
+        assert!(
+            !store.erase(&sha256).expect("erase"),
+            "{name}: erasing twice is no error"
+        );
+        assert!(!store.contains(&sha256).expect("contains"), "{name}");
+        assert_eq!(
+            store.verify(&sha256, &mut |_| {}).expect("verify"),
+            Fixity::Missing,
+            "{name}"
+        );
+    }
+}
+
+// ---- Journal -------------------------------------------------------------
+
+/// An observer that remembers what it saw, and can be told to fail.
+#[derive(Default)]
+struct Witness {
+    seen: Mutex<Vec<u64>>,
+    fail_at: Mutex<Option<u64>>,
+}
+
+impl JournalObserver for Witness {
+    fn on_durable(&self, event: &Event) -> Result<(), ViewError> {
+        if *self.fail_at.lock().unwrap_or_else(|p| p.into_inner()) == Some(event.seq) {
+            return Err(ViewError::Unknown {
+                what: "record",
+                id: event.seq.to_string(),
+            });
+        }
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).push(event.seq);
+        Ok(())
+    }
+}
+
+fn journals(witness: &Arc<Witness>) -> Vec<Subject<dyn Journal>> {
+    let clock = Arc::new(FixedClock::new(time(0)));
+    let file_dir = dir();
+    let (file, _) = FileJournal::open(file_dir.path(), clock.clone(), witness.clone()).expect("open");
+    vec![
+        Subject {
+            name: "FileJournal",
+            port: Arc::new(file),
+            _dir: Some(file_dir),
+        },
+        Subject {
+            name: "MemoryJournal",
+            port: Arc::new(MemoryJournal::new(clock, witness.clone())),
+            _dir: None,
+        },
+    ]
+}
+
+fn draft(n: u64) -> EventDraft {
+    EventDraft {
+        actor: format!("contract:{n}"),
+        body: EventBody::ArchiveInitialized {
+            format: 1,
+            archive_id: format!("{n:032x}"),
+        },
+    }
+}
+
+#[test]
+fn journals_chain_events_from_seq_one_and_tell_the_observer_first() {
+    let empty = Arc::new(Witness::default());
+    for Subject {
+        name,
+        port: journal,
+        _dir,
+    } in journals(&empty)
+    {
+        assert_eq!(journal.head(), (0, Sha256::ZERO), "{name}: an empty journal");
+        assert_eq!(journal.read_from(1).expect("read").count(), 0, "{name}");
+    }
+    for index in 0..2 {
+        let witness = Arc::new(Witness::default());
+        let Subject {
+            name,
+            port: journal,
+            _dir,
+        } = journals(&witness).swap_remove(index);
+        let mut previous = Sha256::ZERO;
+        for n in 1..=5 {
+            let event = journal.append(draft(n)).expect("append");
+            assert_eq!(event.seq, n, "{name}: seqs from 1 without gaps");
+            assert_eq!(event.prev_hash, previous, "{name}: linked to the previous event");
+            assert_eq!(journal.head(), (n, event.hash), "{name}: the head moves");
+            assert_eq!(
+                witness.seen.lock().unwrap().last(),
+                Some(&n),
+                "{name}: the observer saw it before the append returned"
+            );
+            previous = event.hash;
+        }
+        let all: Vec<Event> = journal.read_from(1).expect("read").map(|e| e.expect("event")).collect();
+        assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5], "{name}");
+        let from3: Vec<u64> = journal
+            .read_from(3)
+            .expect("read")
+            .map(|e| e.expect("event").seq)
+            .collect();
+        assert_eq!(from3, [3, 4, 5], "{name}: reading from a seq");
+        assert_eq!(all[1].actor, "contract:2", "{name}: what was appended is read");
+        assert_eq!(*witness.seen.lock().unwrap(), [1, 2, 3, 4, 5], "{name}: in seq order");
+    }
+}
+
+#[test]
+fn journals_give_concurrent_appenders_distinct_seqs() {
+    for index in 0..2 {
+        let witness = Arc::new(Witness::default());
+        let Subject {
+            name,
+            port: journal,
+            _dir,
+        } = journals(&witness).swap_remove(index);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let journal = Arc::clone(&journal);
+                std::thread::spawn(move || {
+                    (0..25)
+                        .map(|n| journal.append(draft(t * 100 + n)).expect("append").seq)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut seqs: Vec<u64> = threads.into_iter().flat_map(|t| t.join().expect("thread")).collect();
+        seqs.sort();
+        assert_eq!(seqs, (1..=100).collect::<Vec<_>>(), "{name}");
+        let mut seen = witness.seen.lock().unwrap().clone();
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{name}: observed in seq order");
+        seen.dedup();
+        assert_eq!(seen.len(), 100, "{name}");
+    }
+}
+
+#[test]
+fn journals_say_when_a_view_failed_on_a_durable_event() {
+    for index in 0..2 {
+        let witness = Arc::new(Witness::default());
+        let Subject {
+            name,
+            port: journal,
+            _dir,
+        } = journals(&witness).swap_remove(index);
+        journal.append(draft(1)).expect("append");
+        *witness.fail_at.lock().unwrap() = Some(2);
+        match journal.append(draft(2)) {
+            Err(JournalError::ViewFailed { seq: 2, .. }) => {}
+            other => panic!("{name}: {other:?}"),
+        }
+        // The event is durable all the same: it is read back.
+        assert_eq!(journal.head().0, 2, "{name}");
+        assert_eq!(journal.read_from(2).expect("read").count(), 1, "{name}");
+    }
+}
+
+// ---- Catalog -------------------------------------------------------------
+
+fn catalogs() -> Vec<Subject<dyn Catalog>> {
+    let sled_dir = dir();
+    vec![
+        Subject {
+            name: "SledCatalog",
+            port: Arc::new(SledCatalog::open(&sled_dir.path().join("catalog")).expect("open")),
+            _dir: Some(sled_dir),
+        },
+        Subject {
+            name: "MemoryCatalog",
+            port: Arc::new(MemoryCatalog::default()),
+            _dir: None,
+        },
+    ]
+}
+
+fn record(n: u128, reference: &str) -> Record {
+    Record {
+        id: RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).expect("an id"),
+        reference: Reference::from_naming(reference.to_owned()),
+        title: format!("Pièce {n}"),
+        node: NodeCode::parse("FIN-FAC").expect("a node"),
+        date: day("2024-03-15"),
+        service: None,
+        document_type: None,
+        fields: BTreeMap::new(),
+        number: n as u64,
+        plan_version: Some(1),
+        aliases: Vec::new(),
+        classified_by: None,
+        events: BTreeMap::new(),
+        tombstone: None,
+        review: None,
+        due: None,
+        metadata_sha256: Sha256::of(b"metadata"),
+        metadata_history: Vec::new(),
+        versions: vec![Version {
+            number: 1,
+            sha256: Sha256::of(reference.as_bytes()),
+            size: 10,
+            media_type: "text/plain".into(),
+            filename: Some("piece.txt".into()),
+            ingested_at: time(n as i64),
+            ingested_by: "contract".into(),
+            seq: n as u64,
+        }],
+        state: RecordState::Active,
+        created_at: time(n as i64),
+        created_by: "contract".into(),
+        history: vec![HistoryEntry {
+            seq: n as u64,
+            time: time(n as i64),
+            actor: "contract".into(),
+            kind: "record.ingested".into(),
+        }],
+    }
+}
+
+fn due(reference: &str) -> DueEntry {
+    DueEntry {
+        reference: Reference::from_naming(reference.to_owned()),
+        node: NodeCode::parse("FIN-FAC").expect("a node"),
+        rule: "FACTURES".into(),
+        final_action: "destroy".into(),
+    }
+}
+
+#[test]
+fn catalogs_apply_whole_events_and_answer_by_id_and_reference() {
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        assert_eq!(catalog.last_applied().expect("applied"), 0, "{name}: new");
+        assert_eq!(catalog.records().count(), 0, "{name}");
+        let (b, a) = (record(2, "FIN-FAC-2024-000002"), record(1, "FIN-FAC-2024-000001"));
+        catalog
+            .apply(1, vec![CatalogWrite::PutRecord(Box::new(b.clone()))])
+            .expect("apply");
+        catalog
+            .apply(2, vec![CatalogWrite::PutRecord(Box::new(a.clone()))])
+            .expect("apply");
+        assert_eq!(catalog.last_applied().expect("applied"), 2, "{name}");
+        assert_eq!(catalog.record(&a.id).expect("record"), Some(a.clone()), "{name}");
+        assert_eq!(catalog.record_id(&b.reference).expect("id"), Some(b.id), "{name}");
+        assert_eq!(
+            catalog.record_id(&Reference::from_naming("NOPE".into())).expect("id"),
+            None,
+            "{name}"
+        );
+        let ids: Vec<RecordId> = catalog.records().map(|r| r.expect("record").id).collect();
+        assert_eq!(ids, [a.id, b.id], "{name}: in id order");
+        // A record stored again replaces the old one.
+        let mut changed = a.clone();
+        changed.title = "Pièce renommée".into();
+        catalog
+            .apply(3, vec![CatalogWrite::PutRecord(Box::new(changed.clone()))])
+            .expect("apply");
+        assert_eq!(catalog.record(&a.id).expect("record"), Some(changed), "{name}");
+        assert_eq!(catalog.records().count(), 2, "{name}");
+        // An event with no writes still moves the applied seq.
+        catalog.apply(4, Vec::new()).expect("apply");
+        assert_eq!(catalog.last_applied().expect("applied"), 4, "{name}");
+        catalog.flush().expect("flush");
+        catalog.clear().expect("clear");
+        assert_eq!(catalog.last_applied().expect("applied"), 0, "{name}: cleared");
+        assert_eq!(catalog.records().count(), 0, "{name}");
+        assert_eq!(catalog.record_id(&b.reference).expect("id"), None, "{name}");
+    }
+}
+
+#[test]
+fn catalog_counters_only_rise() {
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        assert_eq!(catalog.counter("FIN-FAC/2024").expect("counter"), 0, "{name}");
+        let raise = |seq, value| {
+            catalog
+                .apply(
+                    seq,
+                    vec![CatalogWrite::RaiseCounter {
+                        scope: "FIN-FAC/2024".into(),
+                        value,
+                    }],
+                )
+                .expect("apply")
+        };
+        raise(1, 7);
+        raise(2, 3);
+        assert_eq!(
+            catalog.counter("FIN-FAC/2024").expect("counter"),
+            7,
+            "{name}: never lowered"
+        );
+        raise(3, 8);
+        assert_eq!(catalog.counter("FIN-FAC/2024").expect("counter"), 8, "{name}");
+        assert_eq!(
+            catalog.counter("FIN-FAC/2025").expect("counter"),
+            0,
+            "{name}: per scope"
+        );
+    }
+}
+
+#[test]
+fn catalog_due_index_lists_by_date_then_id_and_follows_moves() {
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        let (a, b, c) = (record(1, "A"), record(2, "B"), record(3, "C"));
+        let set = |seq, r: &Record, old: Option<&str>, new: Option<&str>| {
+            catalog
+                .apply(
+                    seq,
+                    vec![CatalogWrite::SetDue {
+                        record: r.id,
+                        old: old.map(day),
+                        new: new.map(|d| (day(d), due(r.reference.as_str()))),
+                    }],
+                )
+                .expect("apply")
+        };
+        set(1, &b, None, Some("2030-01-01"));
+        set(2, &a, None, Some("2030-01-01"));
+        set(3, &c, None, Some("2029-06-30"));
+        let listed = |until: &str| -> Vec<(NaiveDate, RecordId)> {
+            catalog
+                .due_until(day(until))
+                .map(|e| e.expect("due"))
+                .map(|(date, id, _)| (date, id))
+                .collect()
+        };
+        assert_eq!(
+            listed("2030-12-31"),
+            [
+                (day("2029-06-30"), c.id),
+                (day("2030-01-01"), a.id),
+                (day("2030-01-01"), b.id)
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            listed("2029-12-31"),
+            [(day("2029-06-30"), c.id)],
+            "{name}: only what is due"
+        );
+        assert_eq!(
+            listed("2029-06-30"),
+            [(day("2029-06-30"), c.id)],
+            "{name}: the day itself is due"
+        );
+        // Moved to another day, then out of the index.
+        set(4, &c, Some("2029-06-30"), Some("2031-01-01"));
+        assert_eq!(listed("2030-12-31").len(), 2, "{name}: moved out of its old day");
+        set(5, &a, Some("2030-01-01"), None);
+        assert_eq!(
+            listed("2031-12-31"),
+            [(day("2030-01-01"), b.id), (day("2031-01-01"), c.id)],
+            "{name}"
+        );
+        let entry = catalog
+            .due_until(day("2031-12-31"))
+            .next()
+            .expect("one")
+            .expect("entry")
+            .2;
+        assert_eq!(entry, due("B"), "{name}: the entry as stored");
+    }
+}
+
+#[test]
+fn catalogs_keep_plan_versions_holds_and_tokens() {
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        let version = |number: u32| PlanVersionEntry {
+            number,
+            plan_id: "communes-fr".into(),
+            label: format!("v{number}"),
+            text: Sha256::of(format!("plan {number}").as_bytes()),
+            seq: u64::from(number),
+            time: time(i64::from(number)),
+            actor: "contract".into(),
+        };
+        catalog
+            .apply(1, vec![CatalogWrite::PutPlanVersion(version(1))])
+            .expect("apply");
+        catalog
+            .apply(2, vec![CatalogWrite::PutPlanVersion(version(2))])
+            .expect("apply");
+        assert_eq!(
+            catalog.plan_versions().expect("versions"),
+            [version(1), version(2)],
+            "{name}: oldest first"
+        );
+
+        let hold = |id: u64| Hold {
+            id,
+            scope: HoldScope::Node(NodeCode::parse("RH").expect("a node")),
+            reason: "contentieux".into(),
+            owner: "archives".into(),
+            review: None,
+            placed_at: time(id as i64),
+            placed_by: "contract".into(),
+            lifted: None,
+        };
+        catalog
+            .apply(3, vec![CatalogWrite::PutHold(Box::new(hold(9)))])
+            .expect("apply");
+        catalog
+            .apply(4, vec![CatalogWrite::PutHold(Box::new(hold(4)))])
+            .expect("apply");
+        assert_eq!(catalog.hold(9).expect("hold"), Some(hold(9)), "{name}");
+        assert_eq!(catalog.hold(5).expect("hold"), None, "{name}");
+        let ids: Vec<u64> = catalog.holds().expect("holds").iter().map(|h| h.id).collect();
+        assert_eq!(ids, [4, 9], "{name}: oldest (lowest seq) first");
+
+        let token = TokenEntry {
+            token_sha256: Sha256::of(b"coffre_secret"),
+            role: crate::domain::role::Role::Agent,
+            name: "guichet".into(),
+            seq: 5,
+        };
+        catalog
+            .apply(5, vec![CatalogWrite::PutToken(token.clone())])
+            .expect("apply");
+        assert_eq!(
+            catalog.token(&token.token_sha256).expect("token"),
+            Some(token),
+            "{name}"
+        );
+        assert_eq!(catalog.token(&Sha256::of(b"other")).expect("token"), None, "{name}");
+        assert!(catalog.seals().expect("seals").is_empty(), "{name}");
+        assert!(catalog.latest_seal().expect("seal").is_none(), "{name}");
+        assert!(catalog.disposals().expect("disposals").is_empty(), "{name}");
+        assert!(catalog.transfers().expect("transfers").is_empty(), "{name}");
+        assert_eq!(catalog.disposal(1).expect("disposal"), None, "{name}");
+        assert_eq!(catalog.transfer(1).expect("transfer"), None, "{name}");
+    }
+}
+
+// ---- Merkle tree ---------------------------------------------------------
+
+fn trees() -> Vec<Subject<dyn MerkleTree>> {
+    let file_dir = dir();
+    vec![
+        Subject {
+            name: "FileTree",
+            port: Arc::new(FileTree::open(file_dir.path()).expect("open")),
+            _dir: Some(file_dir),
+        },
+        Subject {
+            name: "MemoryTree",
+            port: Arc::new(MemoryTree::default()),
+            _dir: None,
+        },
+    ]
+}
+
+fn leaf(n: u64) -> Sha256 {
+    Sha256::of(&n.to_be_bytes())
+}
+
+/// The RFC 9162 hash of leaves `from..to` (a perfect subtree), computed
+/// from its definition.
+fn subtree(from: u64, to: u64) -> Sha256 {
+    if to - from == 1 {
+        return leaf(from);
+    }
+    let mid = from + (to - from) / 2;
+    crate::domain::merkle::node_hash(&subtree(from, mid), &subtree(mid, to))
+}
+
+#[test]
+fn merkle_trees_store_perfect_subtrees_and_cut_back() {
+    for Subject { name, port: tree, _dir } in trees() {
+        assert_eq!(tree.size(), 0, "{name}");
+        assert!(tree.append(1, leaf(1)).is_err(), "{name}: only the next index");
+        for n in 0..13 {
+            tree.append(n, leaf(n)).expect("append");
+        }
+        assert_eq!(tree.size(), 13, "{name}");
+        assert!(tree.append(20, leaf(20)).is_err(), "{name}");
+        for level in 0..4u32 {
+            let width = 1u64 << level;
+            for index in 0..13 / width {
+                assert_eq!(
+                    tree.perfect(level, index).expect("perfect"),
+                    subtree(index * width, (index + 1) * width),
+                    "{name}: level {level} index {index}"
+                );
+            }
+        }
+        tree.sync().expect("sync");
+        tree.truncate(6).expect("truncate");
+        assert_eq!(tree.size(), 6, "{name}");
+        assert!(tree.perfect(2, 1).is_err(), "{name}: leaves 4..8 are gone");
+        for n in 6..8 {
+            tree.append(n, leaf(n)).expect("append");
+        }
+        assert_eq!(
+            tree.perfect(3, 0).expect("perfect"),
+            subtree(0, 8),
+            "{name}: rebuilt the same"
+        );
+        tree.truncate(100).expect("truncating past the end changes nothing");
+        assert_eq!(tree.size(), 8, "{name}");
+    }
+}
+
+// ---- Text index (one adapter) --------------------------------------------
+
+fn document(n: u128, title: &str, text: &str) -> IndexDocument {
+    let node = NodeCode::parse("FIN-FAC").expect("a node");
+    IndexDocument {
+        id: RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).expect("an id"),
+        reference: Reference::from_naming(format!("FIN-FAC-2024-{n:06}")),
+        title: title.into(),
+        node: node.clone(),
+        node_path: vec![NodeCode::parse("FIN").expect("a node"), node],
+        service: None,
+        document_type: None,
+        date: day("2024-03-15"),
+        media_type: "text/plain".into(),
+        ingested_at: time(n as i64),
+        text: text.into(),
+        extractor: "text".into(),
+        extraction_error: None,
+        extractor_version: 1,
+        readers: vec!["node:FIN-FAC".into()],
+    }
+}
+
+fn query(text: &str) -> SearchQuery {
+    SearchQuery {
+        text: text.into(),
+        node: None,
+        node_path: Vec::new(),
+        from: None,
+        to: None,
+        limit: 10,
+        offset: 0,
+        sort: crate::domain::search::SortOrder::Relevance,
+        readers: vec!["node:FIN-FAC".into()],
+    }
+}
+
+#[test]
+fn text_indexes_show_what_is_committed_once_and_purge_it() {
+    let index_dir = dir();
+    let subjects: Vec<Subject<dyn TextIndex>> = vec![Subject {
+        name: "TantivyIndex",
+        port: Arc::new(TantivyIndex::open(index_dir.path()).expect("open")),
+        _dir: None,
+    }];
+    for Subject {
+        name,
+        port: index,
+        _dir,
+    } in subjects
+    {
+        assert_eq!(index.applied().expect("applied"), 0, "{name}");
+        index
+            .put(&document(1, "Facture boulangerie", "pain et croissants"))
+            .expect("put");
+        assert_eq!(
+            index.search(&query("croissants")).expect("search").total,
+            0,
+            "{name}: nothing before commit"
+        );
+        index.commit(3).expect("commit");
+        assert_eq!(index.applied().expect("applied"), 3, "{name}");
+        assert_eq!(index.search(&query("croissants")).expect("search").total, 1, "{name}");
+        // Put again: replaced, never found twice.
+        index
+            .put(&document(1, "Facture boulangerie", "pain et brioches"))
+            .expect("put");
+        index.commit(4).expect("commit");
+        assert_eq!(index.search(&query("croissants")).expect("search").total, 0, "{name}");
+        assert_eq!(index.search(&query("brioches")).expect("search").total, 1, "{name}");
+        let id = document(1, "", "").id;
+        assert_eq!(index.matching_ids(&query("brioches")).expect("ids"), [id], "{name}");
+        assert!(index.text_status(&id).expect("status").is_some(), "{name}");
+        assert_eq!(
+            index.needing_extraction(1).expect("needing"),
+            Vec::<RecordId>::new(),
+            "{name}"
+        );
+        assert_eq!(
+            index.needing_extraction(2).expect("needing"),
+            [id],
+            "{name}: older extractors"
+        );
+        // A reader key the document lacks sees nothing.
+        let mut other = query("brioches");
+        other.readers = vec!["node:RH".into()];
+        assert_eq!(index.search(&other).expect("search").total, 0, "{name}");
+        assert!(
+            matches!(index.search(&query("(brioches")), Err(IndexError::BadQuery(_)) | Ok(_)),
+            "{name}: a malformed query is BadQuery or read as words, never a panic"
+        );
+        index.purge(&[id], 5).expect("purge");
+        assert_eq!(index.applied().expect("applied"), 5, "{name}");
+        assert_eq!(index.search(&query("brioches")).expect("search").total, 0, "{name}");
+        assert!(index.text_status(&id).expect("status").is_none(), "{name}");
+    }
+    drop(index_dir);
+}
