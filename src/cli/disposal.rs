@@ -216,11 +216,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
             }
             println!("{}", summary(&dto));
             for e in &dto.excluded {
-                println!(
-                    "left out: {} ({})",
-                    e["reference"].as_str().unwrap_or(""),
-                    e["reason"].as_str().unwrap_or("")
-                );
+                println!("left out: {} ({})", e.reference, e.reason);
             }
         }
         DisposalCommand::Bordereau { id, csv } => {
@@ -261,10 +257,10 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
             }
             println!("{}", summary(&dto));
             if let Some(execution) = &dto.execution {
-                for o in execution["outcomes"].as_array().into_iter().flatten() {
-                    match o["reason"].as_str() {
-                        None => println!("destroyed: {}", o["reference"].as_str().unwrap_or("")),
-                        Some(why) => println!("skipped: {} ({why})", o["reference"].as_str().unwrap_or("")),
+                for o in &execution.outcomes {
+                    match &o.reason {
+                        None => println!("destroyed: {}", o.reference),
+                        Some(why) => println!("skipped: {} ({why})", o.reference),
                     }
                 }
             }

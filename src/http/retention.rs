@@ -4,7 +4,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use crate::archive::{Archive, ArchiveError, EventTarget};
 use crate::domain::record::{InvalidInput, parse_date};
-use crate::wire::{DueRecordDto, HoldDto, NewHoldDto, ReasonDto, StartEventDto};
+use crate::wire::{DueRecordDto, HoldDto, NewHoldDto, ReasonDto, RecordEventDto, ReviewDto, StartEventDto};
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data, Json};
 use serde::Deserialize;
@@ -66,18 +66,6 @@ pub async fn start_event(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "records": count })))
 }
 
-/// `POST /records/{ref}/events` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecordEventDto {
-    /// The event (`closing`, `contract_end`).
-    #[serde(default)]
-    name: String,
-    /// When, `YYYY-MM-DD`.
-    #[serde(default)]
-    date: String,
-}
-
 /// Records a start event for one record.
 #[utoipa::path(post, path = "/api/v1/records/{ref}/events", tag = "retention", request_body = RecordEventDto,
     params(("ref" = String, Path, description = "reference, alias or id")),
@@ -129,18 +117,6 @@ pub async fn lift_hold(
     let reason = body.into_inner().reason;
     let hold = web::block(move || archive.lift_hold(&caller.0, id, &reason)).await??;
     Ok(HttpResponse::Ok().json(HoldDto::from(&hold)))
-}
-
-/// `POST /records/{ref}/review` body.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReviewDto {
-    /// `keep` or `destroy`.
-    #[serde(default)]
-    decision: String,
-    /// Why.
-    #[serde(default)]
-    reason: String,
 }
 
 /// Decides what becomes of a due record whose rule says `review`.

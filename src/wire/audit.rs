@@ -1,0 +1,148 @@
+//! The journal as read by auditors, and integrity check jobs and reports.
+
+use crate::domain::event::Event;
+use crate::domain::integrity::{IntegrityFailure, IntegrityReport};
+use crate::jobs::{JobState, JobView};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A journal event as written in the journal (its members in the
+/// canonical, alphabetical order); `schemas/journal-event.schema.json`
+/// describes each kind's payload.
+#[derive(Serialize, ToSchema)]
+pub struct EventDto {
+    /// Who acted: `token:<name>`, `cli:<user>`, `system`.
+    pub actor: String,
+    /// `sha256:<hex>` of the event's canonical encoding without `hash`.
+    pub hash: String,
+    /// The kind, such as `record.ingested`.
+    pub kind: String,
+    /// The kind's payload.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+    /// The previous event's `hash`.
+    pub prev_hash: String,
+    /// Position in the journal, from 1, without gaps.
+    pub seq: u64,
+    /// When it was committed (RFC 3339, UTC, microseconds).
+    pub time: String,
+    /// Event format version.
+    pub v: u64,
+}
+
+impl From<&Event> for EventDto {
+    fn from(e: &Event) -> Self {
+        EventDto {
+            actor: e.actor.clone(),
+            hash: e.hash.to_string(),
+            kind: e.kind.clone(),
+            payload: e.payload.clone(),
+            prev_hash: e.prev_hash.to_string(),
+            seq: e.seq,
+            time: crate::domain::event::format_time(&e.time),
+            v: e.v,
+        }
+    }
+}
+
+/// Journal events.
+#[derive(Serialize, ToSchema)]
+pub struct EventsDto {
+    /// Events, each as written in the journal.
+    pub events: Vec<EventDto>,
+    /// Pass as `after` to read on.
+    pub next_after: u64,
+}
+
+impl EventsDto {
+    /// Events after `after`.
+    pub fn new(events: &[Event], after: u64) -> Self {
+        EventsDto {
+            next_after: events.last().map_or(after, |e| e.seq),
+            events: events.iter().map(EventDto::from).collect(),
+        }
+    }
+}
+
+/// An integrity check job.
+#[derive(Serialize, ToSchema)]
+pub struct VerifyJobDto {
+    /// Job id.
+    pub job: u64,
+    /// `running`, `passed`, `failed` (failures found) or `error` (could not run).
+    pub status: String,
+    /// Current phase (`journal`, `blobs`, `catalog`).
+    pub phase: String,
+    /// Units done in the phase.
+    pub done: u64,
+    /// Units in the phase (0 if unknown).
+    pub total: u64,
+    /// The report, once finished.
+    pub report: Option<IntegrityReportDto>,
+    /// Why it could not run.
+    pub error: Option<String>,
+}
+
+/// An integrity report.
+#[derive(Serialize, ToSchema)]
+pub struct IntegrityReportDto {
+    /// Whether nothing was found wrong.
+    pub passed: bool,
+    /// Journal events read and checked.
+    pub events_checked: u64,
+    /// The last seq covered.
+    pub through_seq: u64,
+    /// Journal seals whose root and signature were checked.
+    pub seals_checked: u64,
+    /// Blobs re-hashed.
+    pub blobs_checked: u64,
+    /// Bytes re-hashed.
+    pub bytes_checked: u64,
+    /// Records compared between catalog and journal.
+    pub records_checked: u64,
+    /// Blobs no event refers to (left by an interrupted deposit); harmless.
+    pub unreferenced_blobs: u64,
+    /// Everything found wrong, each with its `kind` and what it concerns.
+    #[schema(value_type = Vec<Object>)]
+    pub failures: Vec<IntegrityFailure>,
+    /// The failures, each as one line for a person.
+    pub messages: Vec<String>,
+}
+
+impl From<IntegrityReport> for IntegrityReportDto {
+    fn from(report: IntegrityReport) -> Self {
+        IntegrityReportDto {
+            passed: report.passed(),
+            events_checked: report.events_checked,
+            through_seq: report.through_seq,
+            seals_checked: report.seals_checked,
+            blobs_checked: report.blobs_checked,
+            bytes_checked: report.bytes_checked,
+            records_checked: report.records_checked,
+            unreferenced_blobs: report.unreferenced_blobs,
+            messages: report.failures.iter().map(ToString::to_string).collect(),
+            failures: report.failures,
+        }
+    }
+}
+
+impl From<JobView> for VerifyJobDto {
+    fn from(job: JobView) -> Self {
+        let (phase, done, total) = job.progress.snapshot();
+        let (status, report, error) = match job.state {
+            JobState::Running => ("running", None, None),
+            JobState::Done(r) if r.passed() => ("passed", Some(r.into()), None),
+            JobState::Done(r) => ("failed", Some(r.into()), None),
+            JobState::Failed(e) => ("error", None, Some(e)),
+        };
+        VerifyJobDto {
+            job: job.id,
+            status: status.into(),
+            phase,
+            done,
+            total,
+            report,
+            error,
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! JSON shapes shared by the HTTP API and the command line's `--json`
+//! output, one file per resource as in `http/`. They are kept apart from
+//! the domain types so that either can change without breaking the other.
+//!
+//! Objects whose members were once built as untyped JSON keep their
+//! members in alphabetical order, the order scripts have always seen.
+//!
+//! Invariant: `wire` names no `store` type: what it shapes comes from the
+//! domain or from `archive`.
+
+mod audit;
+mod disposals;
+mod exports;
+mod plan;
+mod records;
+mod retention;
+mod search;
+mod tokens;
+
+pub use audit::*;
+pub use disposals::*;
+pub use exports::*;
+pub use plan::*;
+pub use records::*;
+pub use retention::*;
+pub use search::*;
+pub use tokens::*;

@@ -1,0 +1,25 @@
+//! API tokens: the request for one, and the token shown once.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /tokens` body.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenDto {
+    /// `admin`, `archivist`, `auditor` or `agent`.
+    pub role: String,
+    /// A name for people (who or what uses it).
+    pub name: String,
+}
+
+/// A new token: shown once.
+#[derive(Serialize, ToSchema)]
+pub struct TokenDto {
+    /// The token text; store it, it cannot be shown again.
+    pub token: String,
+    /// Its role.
+    pub role: String,
+    /// Its name.
+    pub name: String,
+}
