@@ -12,10 +12,7 @@ use crate::domain::hash::Sha256;
 use crate::domain::integrity::{BlobUse, IntegrityFailure, IntegrityReport};
 use crate::domain::record::{RecordId, Reference};
 use crate::domain::role::Permission;
-use crate::store::blob_fs::FsBlobStore;
-use crate::store::catalog_sled::SledCatalog;
 use crate::store::journal::audit_scan;
-use crate::store::memory::MemoryCatalog;
 use crate::store::{BlobStore, Catalog, Fixity};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -99,7 +96,7 @@ fn check_integrity(
     progress: &dyn Progress,
 ) -> Result<IntegrityReport, ArchiveError> {
     let mut report = IntegrityReport::default();
-    let expected: Arc<dyn Catalog> = Arc::new(MemoryCatalog::default());
+    let expected = super::stores::scratch_catalog();
     let projector = Projector::new(Arc::clone(&expected), Arc::clone(blobs));
     let mut uses = BlobUses::default();
     let mut projection_failures = Vec::new();
@@ -235,10 +232,8 @@ pub fn check_integrity_offline(data_dir: &DataDir, progress: &dyn Progress) -> R
     if !data_dir.is_initialised() {
         return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
     }
-    data_dir.lock()?;
-    let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data_dir.blobs_path())?);
-    let catalog = SledCatalog::open(&data_dir.catalog_path())?;
-    check_integrity(&blobs, &data_dir.journal_path(), &catalog, None, progress)
+    let (blobs, catalog) = super::stores::blobs_and_catalog_on_disk(data_dir)?;
+    check_integrity(&blobs, &data_dir.journal_path(), catalog.as_ref(), None, progress)
 }
 
 impl Archive {

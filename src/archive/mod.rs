@@ -19,6 +19,7 @@ mod retention;
 pub mod seals;
 mod search;
 pub mod stats;
+mod stores;
 mod tokens;
 
 pub use audit::{NoProgress, Progress, check_integrity_offline, journal_offline};
@@ -29,6 +30,7 @@ pub use plan::{InvalidPlan, Publication, PublishedPlan, check_plan};
 pub use records::{Deposit, RecordChanges, RecordDetails, Staged, Upload, canonical_path, file_name_of};
 pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;
+pub use stores::Stores;
 
 use crate::domain::clock::Clock;
 use crate::domain::event::{EventBody, EventDraft};
@@ -36,11 +38,6 @@ use crate::domain::record::InvalidInput;
 use crate::domain::role::{Permission, Role};
 use crate::domain::seal::SealKey;
 use crate::errors::Code;
-use crate::store::blob_fs::FsBlobStore;
-use crate::store::catalog_sled::SledCatalog;
-use crate::store::index_tantivy::TantivyIndex;
-use crate::store::journal::FileJournal;
-use crate::store::merkle_files::FileTree;
 use crate::store::{
     BlobError, BlobStore, Catalog, CatalogError, IndexError, Journal, JournalError, MerkleTree, TextIndex, ViewError,
 };
@@ -379,6 +376,15 @@ pub struct Archive {
     ingest_errors: std::sync::atomic::AtomicU64,
 }
 
+/// How an archive is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// A new archive: an empty journal gets its first event.
+    Create,
+    /// An existing one: an empty journal is an archive not initialised.
+    Resume,
+}
+
 /// What `init` did.
 #[derive(Debug)]
 pub enum InitOutcome {
@@ -406,7 +412,8 @@ impl Archive {
         // A plan that does not pass its checks creates nothing.
         check_plan(policies)?;
         data_dir.create()?;
-        let archive = Archive::open_stores(data_dir.clone(), options, clock, true)?;
+        let stores = Stores::on_disk(data_dir, &options)?;
+        let archive = Archive::open_stores(data_dir.clone(), stores, options, clock, Start::Create)?;
         if archive.catalog.plan_versions()?.is_empty() {
             archive.publish_plan(&Actor::system(), policies, false, None)?;
         }
@@ -415,13 +422,28 @@ impl Archive {
         Ok(InitOutcome::Created { admin_token })
     }
 
-    /// Opens an initialised archive: takes the directory's lock, recovers
-    /// the journal's tail and brings the catalog up to the journal.
+    /// Opens an initialised archive on its stores on disk: takes the
+    /// directory's lock, recovers the journal's tail and brings the catalog
+    /// up to the journal.
     pub fn open(data_dir: &DataDir, options: ArchiveOptions, clock: Arc<dyn Clock>) -> Result<Self, ArchiveError> {
         if !data_dir.is_initialised() {
             return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
         }
-        Archive::open_stores(data_dir.clone(), options, clock, false)
+        let stores = Stores::on_disk(data_dir, &options)?;
+        Archive::open_stores(data_dir.clone(), stores, options, clock, Start::Resume)
+    }
+
+    /// Opens an archive on the stores given (in memory, for tests),
+    /// creating it when its journal is empty. `data_dir` holds the seal
+    /// key and the fixity job's state.
+    pub fn open_on(
+        data_dir: &DataDir,
+        stores: Stores,
+        options: ArchiveOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ArchiveError> {
+        data_dir.lock()?;
+        Archive::open_stores(data_dir.clone(), stores, options, clock, Start::Create)
     }
 
     /// Deletes the catalog and rebuilds it from the journal (and the
@@ -436,27 +458,30 @@ impl Archive {
             std::fs::remove_dir_all(&catalog)?;
         }
         tracing::info!("catalog deleted; rebuilding it from the journal");
-        Archive::open_stores(data_dir.clone(), options, clock, false)
+        let stores = Stores::on_disk(data_dir, &options)?;
+        Archive::open_stores(data_dir.clone(), stores, options, clock, Start::Resume)
     }
 
-    /// Opens every store and brings the views up to the journal. `new`: an
-    /// empty journal gets its first event (`archive.initialized`).
+    /// Brings the views of `stores` up to the journal, and on
+    /// [`Start::Create`] gives an empty journal its first event.
     fn open_stores(
         data_dir: DataDir,
+        stores: Stores,
         options: ArchiveOptions,
         clock: Arc<dyn Clock>,
-        new: bool,
+        start: Start,
     ) -> Result<Self, ArchiveError> {
-        data_dir.lock()?;
-        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data_dir.blobs_path())?);
-        let catalog: Arc<dyn Catalog> = Arc::new(SledCatalog::open(&data_dir.catalog_path())?);
+        let (blobs, catalog, tree) = (
+            Arc::clone(&stores.blobs),
+            Arc::clone(&stores.catalog),
+            Arc::clone(&stores.tree),
+        );
         let projector = Arc::new(Projector::new(Arc::clone(&catalog), Arc::clone(&blobs)));
-        let tree: Arc<dyn MerkleTree> = Arc::new(FileTree::open(&data_dir.merkle_path())?);
         let views = Arc::new(seals::JournalViews {
             projector: Arc::clone(&projector),
             tree: Arc::clone(&tree),
         });
-        let (journal, recovery) = FileJournal::open(&data_dir.journal_path(), Arc::clone(&clock), views)?;
+        let (journal, recovery) = stores.open_journal(Arc::clone(&clock), views)?;
         if recovery.cut_bytes > 0 {
             tracing::warn!(
                 bytes = recovery.cut_bytes,
@@ -487,8 +512,8 @@ impl Archive {
             tracing::info!(replayed, head, "catalog caught up with the journal");
             catalog.flush()?;
         }
-        seals::catch_up_tree(tree.as_ref(), &journal, catalog.latest_seal()?.as_ref())?;
-        if new && head == 0 {
+        seals::catch_up_tree(tree.as_ref(), journal.as_ref(), catalog.latest_seal()?.as_ref())?;
+        if start == Start::Create && head == 0 {
             let mut id = [0u8; 16];
             getrandom::fill(&mut id).map_err(|e| ArchiveError::Internal(format!("random source: {e}")))?;
             journal.append(Actor::system().draft(EventBody::ArchiveInitialized {
@@ -507,18 +532,10 @@ impl Archive {
             },
             None => return Err(ArchiveError::NotInitialised(data_dir.path().to_owned())),
         };
-        let seal_key = seals::load_or_create_key(&data_dir.keys_path(), &journal, &Actor::system())?;
+        let seal_key = seals::load_or_create_key(&data_dir.keys_path(), journal.as_ref(), &Actor::system())?;
         let data_dir_path = data_dir.path().to_owned();
-        let stamper: Option<Box<dyn crate::store::tsa::TimeStamper>> = match &options.tsa_url {
-            Some(url) => {
-                Some(Box::new(crate::store::tsa::HttpTimeStamper::new(url).map_err(|e| {
-                    ArchiveError::Invalid(InvalidInput::new("tsa-url", e.to_string()))
-                })?))
-            }
-            None => None,
-        };
+        let Stores { index, stamper, .. } = stores;
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
-        let index: Arc<dyn TextIndex> = Arc::new(TantivyIndex::open(&data_dir.index_path())?);
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
         let archive = Archive {
             data_dir,
@@ -526,7 +543,7 @@ impl Archive {
             clock,
             blobs,
             catalog,
-            journal: Arc::new(journal),
+            journal,
             counters: Mutex::new(HashMap::new()),
             record_locks,
             index,

@@ -80,6 +80,23 @@ fn layers_name_only_what_they_may() {
                 );
             }
         }
+        // One composition point chooses the adapters.
+        if !rel.starts_with("store/") && rel != "archive/stores.rs" {
+            for adapter in [
+                "store::blob_fs",
+                "store::catalog_sled",
+                "store::index_tantivy",
+                "store::memory",
+                "store::merkle_files",
+                "FileJournal",
+                "HttpTimeStamper",
+            ] {
+                assert!(
+                    !text.contains(adapter),
+                    "{rel} names the adapter {adapter}: adapters are chosen in archive/stores.rs"
+                );
+            }
+        }
         if text.contains(".set_len(") {
             assert!(
                 ["store/journal.rs", "store/merkle_files.rs"].contains(&rel.as_str()),

@@ -1,0 +1,168 @@
+//! The one composition point: which adapter serves each storage port. An
+//! archive on disk uses files for blobs, the journal and the Merkle tree,
+//! sled for the catalog and tantivy for the index; tests may hand
+//! [`Archive::open`](super::Archive::open) other adapters (the in-memory
+//! ones) through the same struct. This is where another blob store (an
+//! object store holding copies) plugs in.
+//!
+//! Nothing else in `archive` names an adapter. The integrity check reads
+//! the journal's segment files itself (`store::journal::audit_scan`), as it
+//! must on a directory whose damaged journal would not let it open.
+
+use super::{ArchiveError, ArchiveOptions, DataDir};
+use crate::domain::clock::Clock;
+use crate::domain::record::InvalidInput;
+use crate::store::blob_fs::FsBlobStore;
+use crate::store::catalog_sled::SledCatalog;
+use crate::store::index_tantivy::TantivyIndex;
+use crate::store::journal::{FileJournal, Recovery};
+use crate::store::memory::{MemoryBlobStore, MemoryCatalog, MemoryJournal, MemoryTree};
+use crate::store::merkle_files::FileTree;
+use crate::store::tsa::{HttpTimeStamper, TimeStamper};
+use crate::store::{BlobStore, Catalog, Journal, JournalError, JournalObserver, MerkleTree, TextIndex};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the journal lives; it is opened last, once its observer (the
+/// views over the other stores) exists.
+enum JournalAt {
+    /// Segment files in this folder.
+    Files(PathBuf),
+    /// A vector in memory.
+    Memory,
+}
+
+/// The adapters an archive runs on.
+pub struct Stores {
+    pub(super) blobs: Arc<dyn BlobStore>,
+    pub(super) catalog: Arc<dyn Catalog>,
+    pub(super) tree: Arc<dyn MerkleTree>,
+    pub(super) index: Arc<dyn TextIndex>,
+    pub(super) stamper: Option<Box<dyn TimeStamper>>,
+    journal: JournalAt,
+}
+
+impl Stores {
+    /// The adapters of an archive in `data_dir`: takes the directory's lock
+    /// first (so no other process has its files open), then opens each.
+    pub fn on_disk(data_dir: &DataDir, options: &ArchiveOptions) -> Result<Self, ArchiveError> {
+        data_dir.lock()?;
+        Ok(Stores {
+            blobs: Arc::new(FsBlobStore::open(&data_dir.blobs_path())?),
+            catalog: Arc::new(SledCatalog::open(&data_dir.catalog_path())?),
+            tree: Arc::new(FileTree::open(&data_dir.merkle_path())?),
+            index: Arc::new(TantivyIndex::open(&data_dir.index_path())?),
+            stamper: stamper(options)?,
+            journal: JournalAt::Files(data_dir.journal_path()),
+        })
+    }
+
+    /// Blobs, catalog, journal and Merkle tree in memory, and the index in
+    /// `index_dir` (tantivy has no adapter of its own in memory): for fast
+    /// tests of the use cases. Nothing survives the process.
+    pub fn in_memory(index_dir: &std::path::Path, options: &ArchiveOptions) -> Result<Self, ArchiveError> {
+        Ok(Stores {
+            blobs: Arc::new(MemoryBlobStore::default()),
+            catalog: Arc::new(MemoryCatalog::default()),
+            tree: Arc::new(MemoryTree::default()),
+            index: Arc::new(TantivyIndex::open(index_dir)?),
+            stamper: stamper(options)?,
+            journal: JournalAt::Memory,
+        })
+    }
+
+    /// Opens the journal, telling `observer` of each event it makes durable.
+    pub(super) fn open_journal(
+        &self,
+        clock: Arc<dyn Clock>,
+        observer: Arc<dyn JournalObserver>,
+    ) -> Result<(Arc<dyn Journal>, Recovery), JournalError> {
+        match &self.journal {
+            JournalAt::Files(dir) => {
+                let (journal, recovery) = FileJournal::open(dir, clock, observer)?;
+                Ok((Arc::new(journal), recovery))
+            }
+            JournalAt::Memory => Ok((Arc::new(MemoryJournal::new(clock, observer)), Recovery::default())),
+        }
+    }
+}
+
+/// A blob store and a catalog.
+pub(super) type BlobsAndCatalog = (Arc<dyn BlobStore>, Arc<dyn Catalog>);
+
+/// The blob store and the catalog of an archive on disk, for the offline
+/// integrity check, which must read a directory whose journal may not let
+/// the archive open. Takes the directory's lock.
+pub(super) fn blobs_and_catalog_on_disk(data_dir: &DataDir) -> Result<BlobsAndCatalog, ArchiveError> {
+    data_dir.lock()?;
+    Ok((
+        Arc::new(FsBlobStore::open(&data_dir.blobs_path())?),
+        Arc::new(SledCatalog::open(&data_dir.catalog_path())?),
+    ))
+}
+
+/// An empty catalog in memory: the integrity check projects the journal
+/// into it and compares it with the archive's own.
+pub(super) fn scratch_catalog() -> Arc<dyn Catalog> {
+    Arc::new(MemoryCatalog::default())
+}
+
+/// The time-stamping authority the options name, if any.
+fn stamper(options: &ArchiveOptions) -> Result<Option<Box<dyn TimeStamper>>, ArchiveError> {
+    match &options.tsa_url {
+        Some(url) => {
+            Ok(Some(Box::new(HttpTimeStamper::new(url).map_err(|e| {
+                ArchiveError::Invalid(InvalidInput::new("tsa-url", e.to_string()))
+            })?)))
+        }
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::{Actor, Archive, Deposit, Upload};
+    use crate::domain::clock::SystemClock;
+    use std::io::Read;
+
+    /// The use cases run on any adapters: here the in-memory ones, and
+    /// nothing of the archive lands in its data directory's store folders.
+    #[test]
+    fn an_archive_runs_on_in_memory_stores() {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let data_dir = DataDir::new(tmp.path().join("data"));
+        data_dir.create().expect("create");
+        let options = ArchiveOptions {
+            max_upload: 1 << 20,
+            extract: crate::extract::ExtractOptions::default(),
+            tsa_url: None,
+        };
+        let stores = Stores::in_memory(&tmp.path().join("index"), &options).expect("stores");
+        let archive = Archive::open_on(&data_dir, stores, options, Arc::new(SystemClock)).expect("open");
+        let plan = archive
+            .publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, false, None)
+            .expect("publish");
+        assert_eq!(plan.published.map(|p| p.number), Some(1));
+        let upload = Upload {
+            staged: archive.stage(&mut &b"Facture de la boulangerie"[..]).expect("stage"),
+            filename: Some("facture.txt".into()),
+        };
+        let deposit = Deposit {
+            node: "FIN-FAC".into(),
+            date: Some("2024-03-15".into()),
+            ..Deposit::default()
+        };
+        let record = archive.ingest(&Actor::system(), deposit, upload).expect("ingest");
+        assert_eq!(record.reference.as_str(), "FIN-FAC-2024-000001");
+        let (_, _, mut reader, size) = archive
+            .content(&Actor::system(), record.reference.as_str(), None)
+            .expect("content");
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).expect("read");
+        assert_eq!((bytes.as_slice(), size), (&b"Facture de la boulangerie"[..], 25));
+        for folder in ["blobs", "journal", "catalog", "merkle"] {
+            assert!(!data_dir.path().join(folder).exists(), "{folder} was written");
+        }
+    }
+}
