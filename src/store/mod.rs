@@ -169,6 +169,12 @@ pub enum ViewError {
         /// Its id or reference.
         id: String,
     },
+    /// An event handed to a part of the view that does not handle its kind.
+    #[error("a {kind} event reached a part of the view that does not handle it")]
+    Unexpected {
+        /// The event's kind.
+        kind: String,
+    },
     /// A stored document (descriptive metadata, a plan version) does not
     /// decode.
     #[error("{what} {sha256}: {reason}")]
