@@ -14,7 +14,8 @@ use crate::domain::merkle;
 use crate::domain::plan::FinalAction;
 use crate::domain::record::{NodeCode, Record, RecordId, RecordState};
 use crate::domain::role::Permission;
-use crate::package::bagit::{BAGIT_TXT, HashingWriter, manifest_line};
+use crate::domain::seal::Seal;
+use crate::package::bag_writer::{BagInfo, BagWriter, Storage};
 use crate::package::verify::{EventProof, SealFile};
 use crate::package::{
     CONTENT_DIR, EVENTS_JSONL, MANIFEST_XML, METADATA_DIR, PROOFS_JSON, PackageAppraisal, PackageObject, PackageRecord,
@@ -71,34 +72,6 @@ pub struct ExportSummary {
 /// The receiving service when the request names none.
 pub const DEFAULT_ARCHIVAL_AGENCY: &str = "archives";
 
-/// Writes one zip entry through a hasher; returns its digests and size.
-fn entry<W: Write + Seek>(
-    zip: &mut zip::ZipWriter<W>,
-    name: &str,
-    large: bool,
-    modified: zip::DateTime,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(String, String, u64), ArchiveError> {
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(if large {
-            zip::CompressionMethod::Stored
-        } else {
-            zip::CompressionMethod::Deflated
-        })
-        .large_file(large)
-        .last_modified_time(modified)
-        .unix_permissions(0o644);
-    zip.start_file(name, options).map_err(zip_error)?;
-    let mut hashing = HashingWriter::new(&mut *zip);
-    write(&mut hashing)?;
-    let (_, sha256, sha512, size) = hashing.finish();
-    Ok((sha256, sha512, size))
-}
-
-fn zip_error(e: zip::result::ZipError) -> ArchiveError {
-    ArchiveError::Io(io::Error::other(format!("writing the package: {e}")))
-}
-
 impl Archive {
     /// Writes the package of the requested records to `out` (a zip), and
     /// gives `out` back.
@@ -114,124 +87,122 @@ impl Archive {
         if records.is_empty() {
             return Err(InvalidInput::new("records", "the selection holds no record that can be exported").into());
         }
-        let plan = self.plan_in_force()?;
-        let today = self.clock.now().date_naive();
+        let now = self.clock.now();
         let id = format!(
             "{}-{}",
             self.archive_id.get(..8).unwrap_or(&self.archive_id),
-            self.clock.now().format("%Y%m%dT%H%M%S%6f")
+            now.format("%Y%m%dT%H%M%S%6f")
         );
-        let bag = format!("coffre-export-{id}");
+        let seal = self.seal_covering(&records)?;
+        let mut bag = BagWriter::new(out, &format!("coffre-export-{id}"), now);
+        let packaged = self.write_records(&mut bag, &records)?;
+        self.write_evidence(&mut bag, &records, &seal)?;
+        let parties = self.parties(request, &records, &id);
+        bag.payload(MANIFEST_XML, Storage::Deflated, |w| {
+            seda::write_manifest(w, &parties, &packaged, now)
+        })?;
+        let (bytes, files) = bag.payload_oxum();
+        let (out, tagmanifest) = bag.finish(&BagInfo {
+            source_organization: parties.originating_agency.clone(),
+            bagging_date: now.date_naive(),
+            external_identifier: id.clone(),
+            internal_sender_identifier: parties.transferring_agency.clone(),
+        })?;
+        let event = self.journal.append(actor.draft(EventBody::PackageExported {
+            package: id.clone(),
+            records: records.iter().map(|r| r.id).collect(),
+            seal: seal.seq,
+            payload_oxum: format!("{bytes}.{files}"),
+            tagmanifest: Sha256::of(tagmanifest.as_bytes()),
+            transfer: match request.selection {
+                ExportSelection::Transfer(t) => Some(t),
+                _ => None,
+            },
+        }))?;
+        tracing::info!(package = %id, records = records.len(), bytes, "package exported");
+        let summary = ExportSummary {
+            id,
+            records: records.len(),
+            files,
+            bytes,
+            seal: seal.seq,
+            seq: event.seq,
+        };
+        Ok((summary, out))
+    }
 
-        // A seal that covers every event of every record.
+    /// The latest seal if it covers every event of `records`, else a new one.
+    fn seal_covering(&self, records: &[Record]) -> Result<Seal, ArchiveError> {
         let last = records.iter().map(Record::last_seq).max().unwrap_or(0);
-        let seal = match self.catalog.latest_seal()? {
-            Some(seal) if seal.tree_size >= last => seal,
-            _ => self.seal(&Actor::system())?,
-        };
+        match self.catalog.latest_seal()? {
+            Some(seal) if seal.tree_size >= last => Ok(seal),
+            _ => self.seal(&Actor::system()),
+        }
+    }
 
-        let mut zip = zip::ZipWriter::new(out);
-        let modified = {
-            use chrono::{Datelike, Timelike};
-            let now = self.clock.now();
-            zip::DateTime::from_date_and_time(
-                now.year().clamp(1980, 2107) as u16,
-                now.month() as u8,
-                now.day() as u8,
-                now.hour() as u8,
-                now.minute() as u8,
-                now.second() as u8,
-            )
-            .unwrap_or_default()
-        };
-        let mut payload: Vec<(String, String, String, u64)> = Vec::new();
+    /// Writes each record's versions (streamed from the blob store and
+    /// checked against their names on the way) and its metadata document;
+    /// returns what the SEDA manifest says of each.
+    fn write_records<W: Write + Seek>(
+        &self,
+        bag: &mut BagWriter<W>,
+        records: &[Record],
+    ) -> Result<Vec<PackageRecord>, ArchiveError> {
+        let plan = self.plan_in_force()?;
         let mut packaged = Vec::with_capacity(records.len());
         let mut taken_paths = BTreeSet::new();
         let mut next_object = 0usize;
-        for record in &records {
+        for record in records {
             let details = self.details(record)?;
             let mut objects = Vec::new();
-            let latest = record.versions.len();
             for (i, version) in record.versions.iter().enumerate() {
                 let canonical = details
                     .canonical_paths
                     .get(i)
                     .cloned()
                     .unwrap_or_else(|| record.reference.to_string());
-                let mut path = if i + 1 == latest {
-                    format!("{CONTENT_DIR}{canonical}")
-                } else {
-                    match canonical.rsplit_once('.') {
-                        Some((stem, ext)) if !ext.contains('/') => {
-                            format!("{CONTENT_DIR}{stem}.v{}.{ext}", version.number)
-                        }
-                        _ => format!("{CONTENT_DIR}{canonical}.v{}", version.number),
-                    }
-                };
+                let mut path = content_path(&canonical, version.number, i + 1 == record.versions.len());
                 while !taken_paths.insert(path.clone()) {
                     path = format!("{path}.{}", record.id);
                 }
                 let (mut reader, _) = self.blobs.open(&version.sha256)?;
-                let (sha256, sha512, size) = entry(&mut zip, &format!("{bag}/{path}"), true, modified, |w| {
-                    copy(&mut reader, w)
-                })?;
-                if sha256 != version.sha256.hex() {
+                let file = bag.payload(&path, Storage::Stored, |w| copy(&mut reader, w))?;
+                if file.sha256 != version.sha256.hex() {
                     return Err(ArchiveError::Internal(format!(
                         "the content of {} version {} no longer hashes to its name ({} now): run `coffre audit verify`",
-                        record.reference, version.number, sha256
+                        record.reference, version.number, file.sha256
                     )));
                 }
                 next_object += 1;
                 objects.push(PackageObject {
                     id: format!("BDO-{next_object:06}"),
-                    path: path.clone(),
+                    path,
                     version: version.number,
                     sha256: version.sha256,
-                    sha512: sha512.clone(),
-                    size,
+                    sha512: file.sha512,
+                    size: file.size,
                     media_type: version.media_type.clone(),
                     filename: version.filename.clone(),
                 });
-                payload.push((path, sha256, sha512, size));
             }
             // The descriptive metadata document, byte for byte.
-            let path = format!("{METADATA_DIR}{}.json", record.id);
             let (mut reader, _) = self.blobs.open(&record.metadata_sha256)?;
-            let (sha256, sha512, size) = entry(&mut zip, &format!("{bag}/{path}"), false, modified, |w| {
+            bag.payload(&format!("{METADATA_DIR}{}.json", record.id), Storage::Deflated, |w| {
                 copy(&mut reader, w)
             })?;
-            payload.push((path, sha256, sha512, size));
-
-            let retention = details.retention.as_ref();
-            packaged.push(PackageRecord {
-                id: record.id.to_string(),
-                reference: record.reference.to_string(),
-                title: record.title.clone(),
-                node_path: details
-                    .node_path
-                    .iter()
-                    .map(|code| {
-                        let title = plan.plan.node(code).map(|n| n.title.clone()).unwrap_or_default();
-                        (code.to_string(), title)
-                    })
-                    .collect(),
-                date: record.date,
-                service: record.service.clone(),
-                document_type: record.document_type.clone(),
-                fields: record.fields.clone(),
-                appraisal: retention.map(|r| PackageAppraisal {
-                    rule: r.rule.clone(),
-                    start_date: r.start_date,
-                    final_action: match r.final_action {
-                        FinalAction::Destroy => "Destroy".into(),
-                        FinalAction::Keep | FinalAction::Review => "Keep".into(),
-                    },
-                }),
-                objects,
-            });
+            packaged.push(package_record(record, &details, &plan.plan, objects));
         }
+        Ok(packaged)
+    }
 
-        // The journal: the records' events, their proofs, the seal.
+    /// Writes the records' journal events, each one's inclusion proof
+    /// against `seal`, and the seal with its public key.
+    fn write_evidence<W: Write + Seek>(
+        &self,
+        bag: &mut BagWriter<W>,
+        records: &[Record],
+        seal: &Seal,
+    ) -> Result<(), ArchiveError> {
         let seqs: BTreeSet<u64> = records.iter().flat_map(|r| r.history.iter().map(|h| h.seq)).collect();
         let tree = TreeAt(self.tree.as_ref(), seal.tree_size);
         let mut proofs = Vec::with_capacity(seqs.len());
@@ -248,18 +219,14 @@ impl Archive {
             });
             events.push(event);
         }
-        let (sha256, sha512, size) = entry(&mut zip, &format!("{bag}/{EVENTS_JSONL}"), false, modified, |w| {
+        bag.payload(EVENTS_JSONL, Storage::Deflated, |w| {
             for event in &events {
                 w.write_all(&event.to_line())?;
             }
             Ok(())
         })?;
-        payload.push((EVENTS_JSONL.into(), sha256, sha512, size));
         let proofs_json = serde_json::to_vec_pretty(&proofs).map_err(|e| ArchiveError::Internal(e.to_string()))?;
-        let (sha256, sha512, size) = entry(&mut zip, &format!("{bag}/{PROOFS_JSON}"), false, modified, |w| {
-            w.write_all(&proofs_json)
-        })?;
-        payload.push((PROOFS_JSON.into(), sha256, sha512, size));
+        bag.payload(PROOFS_JSON, Storage::Deflated, |w| w.write_all(&proofs_json))?;
         let public_key = self.seal_key.public_hex();
         let seal_file = SealFile {
             archive: self.archive_id.clone(),
@@ -268,15 +235,16 @@ impl Archive {
             public_key,
         };
         let seal_json = serde_json::to_vec_pretty(&seal_file).map_err(|e| ArchiveError::Internal(e.to_string()))?;
-        let (sha256, sha512, size) = entry(&mut zip, &format!("{bag}/{SEAL_JSON}"), false, modified, |w| {
-            w.write_all(&seal_json)
-        })?;
-        payload.push((SEAL_JSON.into(), sha256, sha512, size));
+        bag.payload(SEAL_JSON, Storage::Deflated, |w| w.write_all(&seal_json))?;
+        Ok(())
+    }
 
-        // The SEDA manifest.
+    /// Who sends the package to whom, from the request or the defaults.
+    fn parties(&self, request: &ExportRequest, records: &[Record], id: &str) -> TransferParties {
         let service = records.iter().find_map(|r| r.service.clone());
-        let parties = TransferParties {
-            message_id: id.clone(),
+        let this_archive = format!("coffre-{}", self.archive_id);
+        TransferParties {
+            message_id: id.to_owned(),
             comment: request.comment.clone(),
             archival_agreement: request.archival_agreement.clone(),
             archival_agency: request
@@ -286,75 +254,9 @@ impl Archive {
             transferring_agency: request
                 .transferring_agency
                 .clone()
-                .unwrap_or_else(|| format!("coffre-{}", self.archive_id)),
-            originating_agency: service.unwrap_or_else(|| format!("coffre-{}", self.archive_id)),
-        };
-        let now = self.clock.now();
-        let (sha256, sha512, size) = entry(&mut zip, &format!("{bag}/{MANIFEST_XML}"), false, modified, |w| {
-            seda::write_manifest(w, &parties, &packaged, now)
-        })?;
-        payload.push((MANIFEST_XML.into(), sha256, sha512, size));
-
-        // The bag's tag files.
-        payload.sort_by(|a, b| a.0.cmp(&b.0));
-        let bytes: u64 = payload.iter().map(|p| p.3).sum();
-        let mut tags: Vec<(String, String)> = Vec::new();
-        let manifest256: String = payload.iter().map(|(p, s, _, _)| manifest_line(s, p)).collect();
-        let manifest512: String = payload.iter().map(|(p, _, s, _)| manifest_line(s, p)).collect();
-        let bag_info = format!(
-            "Source-Organization: {}\nBagging-Date: {}\nPayload-Oxum: {}.{}\nExternal-Identifier: {}\nInternal-Sender-Identifier: {}\nBag-Software-Agent: coffre {}\nBag-Count: 1 of 1\n",
-            parties.originating_agency,
-            today,
-            bytes,
-            payload.len(),
-            id,
-            parties.transferring_agency,
-            env!("CARGO_PKG_VERSION")
-        );
-        for (name, text) in [
-            ("bagit.txt", BAGIT_TXT.to_owned()),
-            ("bag-info.txt", bag_info),
-            ("manifest-sha256.txt", manifest256),
-            ("manifest-sha512.txt", manifest512),
-        ] {
-            let (sha256, _, _) = entry(&mut zip, &format!("{bag}/{name}"), false, modified, |w| {
-                w.write_all(text.as_bytes())
-            })?;
-            tags.push((name.to_owned(), sha256));
+                .unwrap_or_else(|| this_archive.clone()),
+            originating_agency: service.unwrap_or(this_archive),
         }
-        let tagmanifest: String = tags.iter().map(|(p, s)| manifest_line(s, p)).collect();
-        entry(
-            &mut zip,
-            &format!("{bag}/tagmanifest-sha256.txt"),
-            false,
-            modified,
-            |w| w.write_all(tagmanifest.as_bytes()),
-        )?;
-        let mut out = zip.finish().map_err(zip_error)?;
-        out.flush()?;
-
-        let tagmanifest_sha256 = Sha256::of(tagmanifest.as_bytes());
-        let event = self.journal.append(actor.draft(EventBody::PackageExported {
-            package: id.clone(),
-            records: records.iter().map(|r| r.id).collect(),
-            seal: seal.seq,
-            payload_oxum: format!("{bytes}.{}", payload.len()),
-            tagmanifest: tagmanifest_sha256,
-            transfer: match request.selection {
-                ExportSelection::Transfer(t) => Some(t),
-                _ => None,
-            },
-        }))?;
-        tracing::info!(package = %id, records = records.len(), bytes, "package exported");
-        let summary = ExportSummary {
-            id,
-            records: records.len(),
-            files: payload.len(),
-            bytes,
-            seal: seal.seq,
-            seq: event.seq,
-        };
-        Ok((summary, out))
     }
 
     /// The live records a selection names that the actor may read, in
@@ -424,5 +326,53 @@ fn copy(reader: &mut dyn Read, writer: &mut dyn Write) -> io::Result<()> {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Where a version goes in the bag: the latest under its canonical path,
+/// earlier ones with `.vN` before the extension.
+fn content_path(canonical: &str, number: u32, latest: bool) -> String {
+    if latest {
+        return format!("{CONTENT_DIR}{canonical}");
+    }
+    match canonical.rsplit_once('.') {
+        Some((stem, ext)) if !ext.contains('/') => format!("{CONTENT_DIR}{stem}.v{number}.{ext}"),
+        _ => format!("{CONTENT_DIR}{canonical}.v{number}"),
+    }
+}
+
+/// What the SEDA manifest says of a record: its description, its place in
+/// the plan (codes and titles), its appraisal rule and its objects.
+fn package_record(
+    record: &Record,
+    details: &super::RecordDetails,
+    plan: &crate::domain::plan::Plan,
+    objects: Vec<PackageObject>,
+) -> PackageRecord {
+    PackageRecord {
+        id: record.id.to_string(),
+        reference: record.reference.to_string(),
+        title: record.title.clone(),
+        node_path: details
+            .node_path
+            .iter()
+            .map(|code| {
+                let title = plan.node(code).map(|n| n.title.clone()).unwrap_or_default();
+                (code.to_string(), title)
+            })
+            .collect(),
+        date: record.date,
+        service: record.service.clone(),
+        document_type: record.document_type.clone(),
+        fields: record.fields.clone(),
+        appraisal: details.retention.as_ref().map(|r| PackageAppraisal {
+            rule: r.rule.clone(),
+            start_date: r.start_date,
+            final_action: match r.final_action {
+                FinalAction::Destroy => "Destroy".into(),
+                FinalAction::Keep | FinalAction::Review => "Keep".into(),
+            },
+        }),
+        objects,
     }
 }

@@ -16,6 +16,7 @@
 //! <bag>/data/journal/seal.json             the seal, the archive id and the public key
 //! ```
 
+pub mod bag_writer;
 pub mod bagit;
 pub mod seda;
 pub mod unzip;

@@ -95,8 +95,45 @@ impl CheckedPackage {
 pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>) -> Result<CheckedPackage, ZipRefused> {
     let mut zip = PackageZip::open(path, limits)?;
     let mut failures = Vec::new();
+    check_declaration(&mut zip, &mut failures)?;
+    let payload = hash_payload(&mut zip)?;
+    check_payload_manifests(&mut zip, &payload, &mut failures)?;
+    check_payload_oxum(&mut zip, &payload, &mut failures)?;
+    check_tag_manifests(&mut zip, &mut failures)?;
+    let manifest = match find_seda_manifest(&mut zip, &payload)? {
+        Some(manifest_path) => check_seda_manifest(&mut zip, &manifest_path, &payload, &mut failures)?,
+        None => {
+            failures.push(format!(
+                "the bag has no SEDA ArchiveTransfer manifest ({MANIFEST_XML}, or another XML file directly under data/)"
+            ));
+            None
+        }
+    };
+    // The sealed journal, when the package carries one.
+    let sealed = zip.contains(SEAL_JSON);
+    let mut events = Vec::new();
+    let mut seal_file = None;
+    if sealed {
+        let (found, parsed) = check_journal(&mut zip, trusted_key, &payload, manifest.as_ref())?;
+        failures.extend(found);
+        events = parsed.0;
+        seal_file = parsed.1;
+    }
+    Ok(CheckedPackage {
+        failures,
+        files: payload.len(),
+        events_checked: events.len(),
+        sealed,
+        payload,
+        manifest,
+        events,
+        seal: seal_file,
+        zip,
+    })
+}
 
-    // The bag declaration.
+/// The bag declaration (`bagit.txt`) names a version this reader knows.
+fn check_declaration(zip: &mut PackageZip, failures: &mut Vec<String>) -> Result<(), ZipRefused> {
     let bagit = String::from_utf8_lossy(&zip.read_small("bagit.txt", 4096)?).into_owned();
     let declared = parse_bag_info(&bagit);
     match declared
@@ -107,8 +144,11 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
         Some("1.0") | Some("0.97") => {}
         other => failures.push(format!("bagit.txt: BagIt-Version is {other:?}, not 1.0")),
     }
+    Ok(())
+}
 
-    // Every payload file, hashed once.
+/// Every payload file (under `data/`), hashed once, by path.
+fn hash_payload(zip: &mut PackageZip) -> Result<BTreeMap<String, FileDigests>, ZipRefused> {
     let payload_paths: Vec<String> = zip
         .paths()
         .filter(|p| p.starts_with("data/"))
@@ -132,8 +172,15 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
             },
         );
     }
+    Ok(payload)
+}
 
-    // The payload manifests: every line true, every payload file listed.
+/// The payload manifests: every line true, every payload file listed.
+fn check_payload_manifests(
+    zip: &mut PackageZip,
+    payload: &BTreeMap<String, FileDigests>,
+    failures: &mut Vec<String>,
+) -> Result<(), ZipRefused> {
     let manifests: Vec<String> = zip
         .paths()
         .filter(|p| p.starts_with("manifest-") && p.ends_with(".txt") && !p.contains('/'))
@@ -144,7 +191,7 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
     }
     for name in &manifests {
         let algorithm = name.trim_start_matches("manifest-").trim_end_matches(".txt");
-        let Some(lines) = manifest_lines(&mut zip, name, &mut failures)? else {
+        let Some(lines) = manifest_lines(zip, name, failures)? else {
             continue;
         };
         let mut listed = BTreeSet::new();
@@ -173,14 +220,22 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
                 }
             }
         }
-        for file in &payload_paths {
+        for file in payload.keys() {
             if !listed.contains(file.as_str()) {
                 failures.push(format!("{file} is in the payload but not in {name} (an added file)"));
             }
         }
     }
+    Ok(())
+}
 
-    // Payload-Oxum.
+/// `Payload-Oxum` in `bag-info.txt`, when given, is the payload's bytes
+/// and file count.
+fn check_payload_oxum(
+    zip: &mut PackageZip,
+    payload: &BTreeMap<String, FileDigests>,
+    failures: &mut Vec<String>,
+) -> Result<(), ZipRefused> {
     if zip.contains("bag-info.txt") {
         let info = String::from_utf8_lossy(&zip.read_small("bag-info.txt", SMALL_FILE)?).into_owned();
         let info = parse_bag_info(&info);
@@ -194,8 +249,11 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
             }
         }
     }
+    Ok(())
+}
 
-    // Tag manifests.
+/// Every tag manifest's lines are true of the tag files.
+fn check_tag_manifests(zip: &mut PackageZip, failures: &mut Vec<String>) -> Result<(), ZipRefused> {
     let tag_manifests: Vec<String> = zip
         .paths()
         .filter(|p| p.starts_with("tagmanifest-") && p.ends_with(".txt"))
@@ -206,7 +264,7 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
             .trim_start_matches("tagmanifest-")
             .trim_end_matches(".txt")
             .to_owned();
-        let Some(lines) = manifest_lines(&mut zip, name, &mut failures)? else {
+        let Some(lines) = manifest_lines(zip, name, failures)? else {
             continue;
         };
         for (digest, file) in lines {
@@ -227,97 +285,81 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
             }
         }
     }
+    Ok(())
+}
 
-    // The SEDA manifest's objects against the payload.
-    // coffre writes data/manifest.xml; another producer's bag may name its
-    // SEDA manifest otherwise, directly under data/.
-    let mut manifest_path = None;
+/// Where the SEDA manifest is: coffre writes `data/manifest.xml`; another
+/// producer's bag may name it otherwise, directly under `data/`.
+fn find_seda_manifest(
+    zip: &mut PackageZip,
+    payload: &BTreeMap<String, FileDigests>,
+) -> Result<Option<String>, ZipRefused> {
     if zip.contains(MANIFEST_XML) {
-        manifest_path = Some(MANIFEST_XML.to_owned());
-    } else {
-        let candidates: Vec<String> = payload
-            .keys()
-            .filter(|p| p.ends_with(".xml") && p.matches('/').count() == 1)
-            .cloned()
-            .collect();
-        for candidate in candidates {
-            let head = zip.read_small(&candidate, SMALL_FILE)?;
-            if read_manifest(&head).is_ok() {
-                manifest_path = Some(candidate);
-                break;
-            }
+        return Ok(Some(MANIFEST_XML.to_owned()));
+    }
+    let candidates: Vec<String> = payload
+        .keys()
+        .filter(|p| p.ends_with(".xml") && p.matches('/').count() == 1)
+        .cloned()
+        .collect();
+    for candidate in candidates {
+        let head = zip.read_small(&candidate, SMALL_FILE)?;
+        if read_manifest(&head).is_ok() {
+            return Ok(Some(candidate));
         }
     }
-    let manifest = if let Some(manifest_path) = manifest_path {
-        match read_manifest(&zip.read_small(&manifest_path, SMALL_FILE)?) {
-            Ok(m) => {
-                for o in &m.objects {
-                    let file = format!("data/{}", o.uri);
-                    let Some(d) = payload.get(&file) else {
+    Ok(None)
+}
+
+/// The SEDA manifest's objects against the payload: each present, with the
+/// digest and size the manifest gives.
+fn check_seda_manifest(
+    zip: &mut PackageZip,
+    manifest_path: &str,
+    payload: &BTreeMap<String, FileDigests>,
+    failures: &mut Vec<String>,
+) -> Result<Option<Manifest>, ZipRefused> {
+    Ok(match read_manifest(&zip.read_small(manifest_path, SMALL_FILE)?) {
+        Ok(m) => {
+            for o in &m.objects {
+                let file = format!("data/{}", o.uri);
+                let Some(d) = payload.get(&file) else {
+                    failures.push(format!(
+                        "manifest.xml object {} points at {file}, which is missing",
+                        o.id
+                    ));
+                    continue;
+                };
+                let actual = match o.algorithm.as_str() {
+                    "SHA-512" => &d.sha512,
+                    "SHA-256" => &d.sha256,
+                    other => {
                         failures.push(format!(
-                            "manifest.xml object {} points at {file}, which is missing",
+                            "manifest.xml object {}: digest algorithm {other:?} not checked",
                             o.id
                         ));
                         continue;
-                    };
-                    let actual = match o.algorithm.as_str() {
-                        "SHA-512" => &d.sha512,
-                        "SHA-256" => &d.sha256,
-                        other => {
-                            failures.push(format!(
-                                "manifest.xml object {}: digest algorithm {other:?} not checked",
-                                o.id
-                            ));
-                            continue;
-                        }
-                    };
-                    if *actual != o.digest {
-                        failures.push(format!(
-                            "manifest.xml object {}: {file} has {} {actual}, the manifest says {}",
-                            o.id, o.algorithm, o.digest
-                        ));
                     }
-                    if o.size.is_some_and(|s| s != d.size) {
-                        failures.push(format!(
-                            "manifest.xml object {}: {file} is {} bytes, the manifest says {:?}",
-                            o.id, d.size, o.size
-                        ));
-                    }
+                };
+                if *actual != o.digest {
+                    failures.push(format!(
+                        "manifest.xml object {}: {file} has {} {actual}, the manifest says {}",
+                        o.id, o.algorithm, o.digest
+                    ));
                 }
-                Some(m)
+                if o.size.is_some_and(|s| s != d.size) {
+                    failures.push(format!(
+                        "manifest.xml object {}: {file} is {} bytes, the manifest says {:?}",
+                        o.id, d.size, o.size
+                    ));
+                }
             }
-            Err(e) => {
-                failures.push(e);
-                None
-            }
+            Some(m)
         }
-    } else {
-        failures.push(format!(
-            "the bag has no SEDA ArchiveTransfer manifest ({MANIFEST_XML}, or another XML file directly under data/)"
-        ));
-        None
-    };
-
-    // The sealed journal, when the package carries one.
-    let sealed = zip.contains(SEAL_JSON);
-    let mut events = Vec::new();
-    let mut seal_file = None;
-    if sealed {
-        let (found, parsed) = check_journal(&mut zip, trusted_key, &payload, manifest.as_ref())?;
-        failures.extend(found);
-        events = parsed.0;
-        seal_file = parsed.1;
-    }
-    Ok(CheckedPackage {
-        failures,
-        files: payload.len(),
-        events_checked: events.len(),
-        sealed,
-        payload,
-        manifest,
-        events,
-        seal: seal_file,
-        zip,
+        Err(e) => {
+            failures.push(e);
+            None
+        }
     })
 }
 
