@@ -12,9 +12,9 @@ use super::{Actor, Archive, ArchiveError, Deposit, Upload};
 use crate::domain::record::{DescriptiveMetadata, Reference};
 use crate::domain::role::Permission;
 use crate::package::METADATA_DIR;
-use crate::package::seda::{ManifestObject, ManifestUnit, objects_of};
+use crate::package::seda::{Manifest, ManifestObject, ManifestUnit, objects_of};
 use crate::package::unzip::ZipLimits;
-use crate::package::verify::verify_package;
+use crate::package::verify::{CheckedPackage, verify_package};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -87,35 +87,67 @@ fn version_number(o: &ManifestObject) -> u32 {
         .unwrap_or(1)
 }
 
+/// A package whose every check passed, with its SEDA manifest.
+struct VerifiedPackage {
+    checked: CheckedPackage,
+    manifest: Manifest,
+    /// Its identifier: the manifest's message id, or the file's name.
+    name: String,
+}
+
 impl Archive {
-    /// Imports a package (see the module's documentation). `dry_run`:
-    /// checks everything and deposits nothing.
+    /// Checks a package as `import_package` does, record by record against
+    /// the plan in force, and deposits nothing.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn check_import(
+        &self,
+        actor: &Actor,
+        path: &Path,
+        mapping: Option<&ImportMapping>,
+    ) -> Result<ImportSummary, ArchiveError> {
+        actor.require(Permission::ManageRecords, "import packages")?;
+        let mut package = verified(path)?;
+        self.plan_import(actor, &mut package, &mapping.cloned().unwrap_or_default())?;
+        Ok(ImportSummary {
+            package: package.name,
+            sealed: package.checked.sealed,
+            records: Vec::new(),
+        })
+    }
+
+    /// Imports a package (see the module's documentation): every check
+    /// first, then every record deposited.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn import_package(
         &self,
         actor: &Actor,
         path: &Path,
         mapping: Option<&ImportMapping>,
-        dry_run: bool,
     ) -> Result<ImportSummary, ArchiveError> {
         actor.require(Permission::ManageRecords, "import packages")?;
-        let mut checked = verify_package(path, ZipLimits::default(), None)
-            .map_err(|e| ArchiveError::PackageRefused(vec![e.to_string()]))?;
-        if !checked.passed() {
-            return Err(ArchiveError::PackageRefused(checked.failures));
+        let mut package = verified(path)?;
+        let planned = self.plan_import(actor, &mut package, &mapping.cloned().unwrap_or_default())?;
+        let mut records = Vec::with_capacity(planned.len());
+        for p in planned {
+            records.extend(self.deposit_planned(actor, &mut package, p)?);
         }
-        let Some(manifest) = checked.manifest.clone() else {
-            return Err(ArchiveError::PackageRefused(vec![
-                "the package has no readable SEDA manifest".into(),
-            ]));
-        };
-        let package = manifest.message_id.clone().unwrap_or_else(|| {
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        });
+        Ok(ImportSummary {
+            package: package.name,
+            sealed: package.checked.sealed,
+            records,
+        })
+    }
+
+    /// Maps every archive unit of the package to a deposit checked against
+    /// the plan in force; refuses the whole package with every problem.
+    fn plan_import(
+        &self,
+        actor: &Actor,
+        package: &mut VerifiedPackage,
+        mapping: &ImportMapping,
+    ) -> Result<Vec<Planned>, ArchiveError> {
         let plan = self.plan_in_force()?;
-        let mapping = mapping.cloned().unwrap_or_default();
+        let manifest = package.manifest.clone();
         let mut failures = Vec::new();
         let mut planned = Vec::new();
         let mut seen_identifiers = BTreeSet::new();
@@ -136,64 +168,15 @@ impl Archive {
                 failures.push(format!("{who}: no binary object"));
                 continue;
             }
-            // Its node: the mapping for this record, then for its plan
-            // positions (innermost first), then those positions as they are,
-            // then the mapping's default.
-            let node = unit
-                .identifiers
-                .iter()
-                .find_map(|i| mapping.records.get(i).cloned())
-                .or_else(|| {
-                    unit.plan_positions
-                        .iter()
-                        .rev()
-                        .find_map(|p| mapping.nodes.get(p).cloned())
-                })
-                .or_else(|| {
-                    unit.plan_positions
-                        .iter()
-                        .rev()
-                        .find(|p| {
-                            crate::domain::record::NodeCode::parse(p).is_ok_and(|code| plan.plan.node(&code).is_some())
-                        })
-                        .cloned()
-                })
-                .or_else(|| mapping.default.clone());
-            let Some(node) = node else {
+            let Some(node) = node_for(unit, mapping, &plan.plan) else {
                 failures.push(format!(
                     "{who}: no node for it (plan positions {:?}); name one in a mapping file",
                     unit.plan_positions
                 ));
                 continue;
             };
-            // A coffre package carries the record's metadata document.
-            let metadata: Option<DescriptiveMetadata> = match unit.identifiers.first() {
-                Some(id) => {
-                    let file = format!("{METADATA_DIR}{id}.json");
-                    if checked.zip.contains(&file) {
-                        let bytes = checked
-                            .zip
-                            .read_small(&file, 16 << 20)
-                            .map_err(|e| ArchiveError::PackageRefused(vec![e.to_string()]))?;
-                        match serde_json::from_slice(&bytes) {
-                            Ok(doc) => Some(doc),
-                            Err(e) => {
-                                failures.push(format!("{file}: {e}"));
-                                None
-                            }
-                        }
-                    } else {
-                        None
-                    }
-                }
-                None => None,
-            };
-            let mut fields = metadata.as_ref().map(|m| m.fields.clone()).unwrap_or_default();
-            if metadata.is_none()
-                && let Some(description) = &unit.description
-            {
-                fields.insert("description".into(), description.clone());
-            }
+            let metadata = metadata_of(&mut package.checked, unit, &mut failures)?;
+            let deposit = deposit_of(unit, node, metadata.as_ref());
             let filenames: Vec<Option<String>> = objects
                 .iter()
                 .enumerate()
@@ -204,40 +187,11 @@ impl Archive {
                         .or_else(|| o.filename.clone())
                 })
                 .collect();
-            let title = metadata
-                .as_ref()
-                .map(|m| m.title.clone())
-                .filter(|t| !t.trim().is_empty())
-                .or_else(|| Some(unit.title.clone()).filter(|t| !t.trim().is_empty()));
-            let deposit = Deposit {
-                node,
-                title,
-                date: unit.start_date.map(|d| d.to_string()),
-                service: unit.service.clone(),
-                document_type: unit.document_type.clone(),
-                fields,
-            };
             if let Err(e) = self.check_only(actor, deposit.clone(), filenames.first().cloned().flatten()) {
                 failures.push(format!("{who}: {e}"));
                 continue;
             }
-            let mut aliases = Vec::new();
-            for identifier in unit.identifiers.iter().filter(|i| !i.trim().is_empty()) {
-                if !seen_identifiers.insert(identifier.clone()) {
-                    failures.push(format!(
-                        "{who}: identifier {identifier:?} names two records of the package"
-                    ));
-                    continue;
-                }
-                let alias = Reference::from_naming(identifier.clone());
-                if self.catalog.record_id(&alias)?.is_some() {
-                    failures.push(format!(
-                        "{who}: identifier {identifier:?} already finds a record here (was the package imported before?)"
-                    ));
-                    continue;
-                }
-                aliases.push(alias);
-            }
+            let aliases = self.aliases_of(unit, &who, &mut seen_identifiers, &mut failures)?;
             planned.push(Planned {
                 unit: unit.clone(),
                 objects,
@@ -246,62 +200,194 @@ impl Archive {
                 filenames,
             });
         }
-        if !failures.is_empty() {
-            return Err(ArchiveError::PackageRefused(failures));
+        if failures.is_empty() {
+            Ok(planned)
+        } else {
+            Err(ArchiveError::PackageRefused(failures))
         }
-        let mut summary = ImportSummary {
-            package: package.clone(),
-            sealed: checked.sealed,
-            records: Vec::with_capacity(planned.len()),
-        };
-        if dry_run {
-            return Ok(summary);
-        }
-        for p in planned {
-            let mut record = None;
-            for (i, object) in p.objects.iter().enumerate() {
-                let file = format!("data/{}", object.uri);
-                let mut reader = checked
-                    .zip
-                    .reader(&file)
-                    .map_err(|e| ArchiveError::PackageRefused(vec![e.to_string()]))?;
-                let staged = self.stage(&mut reader)?;
-                drop(reader);
-                let expected = checked.payload.get(&file).map(|d| d.sha256.clone()).unwrap_or_default();
-                if staged.sha256().hex() != expected {
-                    return Err(ArchiveError::PackageRefused(vec![format!(
-                        "{file} changed while it was imported"
-                    )]));
-                }
-                let upload = Upload {
-                    staged,
-                    filename: p.filenames.get(i).cloned().flatten(),
-                };
-                record = Some(match &record {
-                    None => self.ingest_from(
-                        actor,
-                        p.deposit.clone(),
-                        upload,
-                        Some((package.clone(), p.aliases.clone())),
-                    )?,
-                    Some(r) => {
-                        let r: &crate::domain::record::Record = r;
-                        self.add_version(actor, &r.id.to_string(), upload)?
-                    }
-                });
+    }
+
+    /// The unit's identifiers as aliases of the new record: each named by
+    /// one unit only, and finding no record here yet (else the package was
+    /// imported before).
+    fn aliases_of(
+        &self,
+        unit: &ManifestUnit,
+        who: &str,
+        seen: &mut BTreeSet<String>,
+        failures: &mut Vec<String>,
+    ) -> Result<Vec<Reference>, ArchiveError> {
+        let mut aliases = Vec::new();
+        for identifier in unit.identifiers.iter().filter(|i| !i.trim().is_empty()) {
+            if !seen.insert(identifier.clone()) {
+                failures.push(format!(
+                    "{who}: identifier {identifier:?} names two records of the package"
+                ));
+                continue;
             }
-            if let Some(r) = record {
-                tracing::info!(reference = %r.reference, from = ?p.unit.identifiers, "record imported");
-                summary.records.push(ImportedRecord {
-                    from: p.unit.identifiers.clone(),
-                    reference: r.reference.to_string(),
-                    id: r.id.to_string(),
-                    node: r.node.to_string(),
-                    versions: r.versions.len(),
-                });
+            let alias = Reference::from_naming(identifier.clone());
+            if self.catalog.record_id(&alias)?.is_some() {
+                failures.push(format!(
+                    "{who}: identifier {identifier:?} already finds a record here (was the package imported before?)"
+                ));
+                continue;
             }
+            aliases.push(alias);
         }
-        Ok(summary)
+        Ok(aliases)
+    }
+
+    /// Deposits one planned record: its first object as the record, the
+    /// others as versions, each streamed from the zip into the staging area.
+    fn deposit_planned(
+        &self,
+        actor: &Actor,
+        package: &mut VerifiedPackage,
+        p: Planned,
+    ) -> Result<Option<ImportedRecord>, ArchiveError> {
+        let mut record: Option<crate::domain::record::Record> = None;
+        for (i, object) in p.objects.iter().enumerate() {
+            let file = format!("data/{}", object.uri);
+            let mut reader = package
+                .checked
+                .zip
+                .reader(&file)
+                .map_err(|e| ArchiveError::PackageRefused(vec![e.to_string()]))?;
+            let staged = self.stage(&mut reader)?;
+            drop(reader);
+            let expected = package
+                .checked
+                .payload
+                .get(&file)
+                .map(|d| d.sha256.clone())
+                .unwrap_or_default();
+            if staged.sha256().hex() != expected {
+                return Err(ArchiveError::PackageRefused(vec![format!(
+                    "{file} changed while it was imported"
+                )]));
+            }
+            let upload = Upload {
+                staged,
+                filename: p.filenames.get(i).cloned().flatten(),
+            };
+            record = Some(match &record {
+                None => self.ingest_from(
+                    actor,
+                    p.deposit.clone(),
+                    upload,
+                    Some((package.name.clone(), p.aliases.clone())),
+                )?,
+                Some(r) => self.add_version(actor, &r.id.to_string(), upload)?,
+            });
+        }
+        Ok(record.map(|r| {
+            tracing::info!(reference = %r.reference, from = ?p.unit.identifiers, "record imported");
+            ImportedRecord {
+                from: p.unit.identifiers.clone(),
+                reference: r.reference.to_string(),
+                id: r.id.to_string(),
+                node: r.node.to_string(),
+                versions: r.versions.len(),
+            }
+        }))
+    }
+}
+
+/// Opens and checks a package; refuses it unless every check passed and
+/// its SEDA manifest could be read.
+fn verified(path: &Path) -> Result<VerifiedPackage, ArchiveError> {
+    let checked = verify_package(path, ZipLimits::default(), None)
+        .map_err(|e| ArchiveError::PackageRefused(vec![e.to_string()]))?;
+    if !checked.passed() {
+        return Err(ArchiveError::PackageRefused(checked.failures));
+    }
+    let Some(manifest) = checked.manifest.clone() else {
+        return Err(ArchiveError::PackageRefused(vec![
+            "the package has no readable SEDA manifest".into(),
+        ]));
+    };
+    let name = manifest.message_id.clone().unwrap_or_else(|| {
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    Ok(VerifiedPackage {
+        checked,
+        manifest,
+        name,
+    })
+}
+
+/// A unit's node: the mapping for this record, then for its plan positions
+/// (innermost first), then those positions as they are, then the mapping's
+/// default.
+fn node_for(unit: &ManifestUnit, mapping: &ImportMapping, plan: &crate::domain::plan::Plan) -> Option<String> {
+    unit.identifiers
+        .iter()
+        .find_map(|i| mapping.records.get(i).cloned())
+        .or_else(|| {
+            unit.plan_positions
+                .iter()
+                .rev()
+                .find_map(|p| mapping.nodes.get(p).cloned())
+        })
+        .or_else(|| {
+            unit.plan_positions
+                .iter()
+                .rev()
+                .find(|p| crate::domain::record::NodeCode::parse(p).is_ok_and(|code| plan.node(&code).is_some()))
+                .cloned()
+        })
+        .or_else(|| mapping.default.clone())
+}
+
+/// A coffre package carries each record's metadata document; another
+/// producer's does not (`None`). One that does not decode is a failure.
+fn metadata_of(
+    checked: &mut CheckedPackage,
+    unit: &ManifestUnit,
+    failures: &mut Vec<String>,
+) -> Result<Option<DescriptiveMetadata>, ArchiveError> {
+    let Some(id) = unit.identifiers.first() else {
+        return Ok(None);
+    };
+    let file = format!("{METADATA_DIR}{id}.json");
+    if !checked.zip.contains(&file) {
+        return Ok(None);
+    }
+    let bytes = checked
+        .zip
+        .read_small(&file, 16 << 20)
+        .map_err(|e| ArchiveError::PackageRefused(vec![e.to_string()]))?;
+    Ok(match serde_json::from_slice(&bytes) {
+        Ok(doc) => Some(doc),
+        Err(e) => {
+            failures.push(format!("{file}: {e}"));
+            None
+        }
+    })
+}
+
+/// The deposit a unit becomes: its title, fields and date from the metadata
+/// document when there is one, else from the manifest.
+fn deposit_of(unit: &ManifestUnit, node: String, metadata: Option<&DescriptiveMetadata>) -> Deposit {
+    let mut fields = metadata.map(|m| m.fields.clone()).unwrap_or_default();
+    if metadata.is_none()
+        && let Some(description) = &unit.description
+    {
+        fields.insert("description".into(), description.clone());
+    }
+    let title = metadata
+        .map(|m| m.title.clone())
+        .filter(|t| !t.trim().is_empty())
+        .or_else(|| Some(unit.title.clone()).filter(|t| !t.trim().is_empty()));
+    Deposit {
+        node,
+        title,
+        date: unit.start_date.map(|d| d.to_string()),
+        service: unit.service.clone(),
+        document_type: unit.document_type.clone(),
+        fields,
     }
 }
 

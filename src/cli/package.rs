@@ -87,7 +87,11 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Failure> {
         None => None,
     };
     let archive = ctx.open()?;
-    let summary = archive.import_package(&Actor::command_line(), &args.package, mapping.as_ref(), args.dry_run)?;
+    let summary = if args.dry_run {
+        archive.check_import(&Actor::command_line(), &args.package, mapping.as_ref())?
+    } else {
+        archive.import_package(&Actor::command_line(), &args.package, mapping.as_ref())?
+    };
     for record in &summary.records {
         if args.json {
             print_json(record)?;
