@@ -206,7 +206,20 @@ fn path_of_pointer(pointer: &str) -> String {
     out
 }
 
-/// Reads and checks a plan file's text.
+impl Lines<'_> {
+    /// A problem at `path`, with the line it stands on.
+    fn at(&self, path: String, message: String) -> PlanFileProblem {
+        PlanFileProblem {
+            line: self.line_of(&path),
+            path,
+            message,
+        }
+    }
+}
+
+/// Reads and checks a plan file's text: TOML, then the JSON Schema, then
+/// rules, nodes and classification rules one by one, then the plan as a
+/// whole. Every problem is reported at once, each with its line.
 pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
     let document = toml_edit::Document::parse(text).map_err(|e| {
         vec![PlanFileProblem {
@@ -218,18 +231,42 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
         }]
     })?;
     let lines = Lines { text, document };
-    let at = |path: String, message: String| PlanFileProblem {
-        line: lines.line_of(&path),
-        path,
-        message,
+    let value: Value = toml_edit::de::from_str(text).map_err(|e| vec![lines.at(String::new(), e.to_string())])?;
+    let schema_problems = schema_problems(&lines, &value)?;
+    // Go on past schema problems when the file still reads as a plan, so
+    // that every problem is reported at once.
+    let raw: RawPlan = match serde_json::from_value(value) {
+        Ok(raw) => raw,
+        Err(_) if !schema_problems.is_empty() => return Err(schema_problems),
+        Err(e) => return Err(vec![lines.at(String::new(), e.to_string())]),
     };
-    let value: Value = toml_edit::de::from_str(text).map_err(|e| vec![at(String::new(), e.to_string())])?;
-    let schema: Value =
-        serde_json::from_str(PLAN_SCHEMA).map_err(|e| vec![at(String::new(), format!("the plan schema: {e}"))])?;
-    let validator =
-        jsonschema::validator_for(&schema).map_err(|e| vec![at(String::new(), format!("the plan schema: {e}"))])?;
-    let schema_problems: Vec<PlanFileProblem> = validator
-        .iter_errors(&value)
+    let mut problems = Vec::new();
+    let plan = Plan {
+        header: PlanHeader {
+            id: raw.plan.id,
+            title: raw.plan.title,
+            version: raw.plan.version,
+            authority: raw.plan.authority,
+        },
+        rules: rules_of(&lines, raw.rules, &mut problems),
+        nodes: nodes_of(&lines, raw.nodes, &mut problems),
+        classify: classification_rules_of(&lines, raw.classify, &mut problems),
+    };
+    problems.extend(plan.problems().into_iter().map(|p| lines.at(p.path, p.message)));
+    // A key the schema already blamed is not blamed twice.
+    problems.retain(|p| !schema_problems.iter().any(|s| s.path == p.path));
+    problems.splice(0..0, schema_problems);
+    if problems.is_empty() { Ok(plan) } else { Err(problems) }
+}
+
+/// What the JSON Schema says of the file, each problem where it stands.
+fn schema_problems(lines: &Lines, value: &Value) -> Result<Vec<PlanFileProblem>, Vec<PlanFileProblem>> {
+    let schema: Value = serde_json::from_str(PLAN_SCHEMA)
+        .map_err(|e| vec![lines.at(String::new(), format!("the plan schema: {e}"))])?;
+    let validator = jsonschema::validator_for(&schema)
+        .map_err(|e| vec![lines.at(String::new(), format!("the plan schema: {e}"))])?;
+    Ok(validator
+        .iter_errors(value)
         .map(|e| {
             let mut path = path_of_pointer(e.instance_path().as_str());
             // An unexpected key is blamed where it stands, not on its table.
@@ -242,23 +279,19 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
                     format!("{path}.{key}")
                 };
             }
-            at(path, e.to_string())
+            lines.at(path, e.to_string())
         })
-        .collect();
-    // Go on past schema problems when the file still reads as a plan, so
-    // that every problem is reported at once.
-    let raw: RawPlan = match serde_json::from_value(value) {
-        Ok(raw) => raw,
-        Err(_) if !schema_problems.is_empty() => return Err(schema_problems),
-        Err(e) => return Err(vec![at(String::new(), e.to_string())]),
-    };
-    let mut problems = Vec::new();
+        .collect())
+}
+
+/// The retention rules by id.
+fn rules_of(lines: &Lines, raw: Vec<RawRule>, problems: &mut Vec<PlanFileProblem>) -> BTreeMap<String, RetentionRule> {
     let mut rules = BTreeMap::new();
-    for (i, r) in raw.rules.into_iter().enumerate() {
-        let duration = RetentionDuration::parse(&r.duration).map_err(|m| at(format!("rules[{i}].duration"), m));
-        let start = RetentionStart::parse(&r.start).map_err(|m| at(format!("rules[{i}].start"), m));
+    for (i, r) in raw.into_iter().enumerate() {
+        let duration = RetentionDuration::parse(&r.duration).map_err(|m| lines.at(format!("rules[{i}].duration"), m));
+        let start = RetentionStart::parse(&r.start).map_err(|m| lines.at(format!("rules[{i}].start"), m));
         if rules.contains_key(&r.id) {
-            problems.push(at(
+            problems.push(lines.at(
                 format!("rules[{i}].id"),
                 format!("the rule id {:?} is already used", r.id),
             ));
@@ -285,21 +318,26 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
             },
         );
     }
+    rules
+}
+
+/// The plan's nodes.
+fn nodes_of(lines: &Lines, raw: Vec<RawNode>, problems: &mut Vec<PlanFileProblem>) -> Vec<PlanNode> {
     let mut nodes = Vec::new();
-    for (i, n) in raw.nodes.into_iter().enumerate() {
-        let code = NodeCode::parse(&n.code).map_err(|e| at(format!("nodes[{i}].code"), e.problem));
+    for (i, n) in raw.into_iter().enumerate() {
+        let code = NodeCode::parse(&n.code).map_err(|e| lines.at(format!("nodes[{i}].code"), e.problem));
         let parent = n
             .parent
             .as_deref()
             .map(NodeCode::parse)
             .transpose()
-            .map_err(|e| at(format!("nodes[{i}].parent"), e.problem));
+            .map_err(|e| lines.at(format!("nodes[{i}].parent"), e.problem));
         let template = |which: &str, source: &Option<String>| {
             source
                 .as_deref()
                 .map(Template::parse)
                 .transpose()
-                .map_err(|e| at(format!("nodes[{i}].{which}"), e.problem))
+                .map_err(|e| lines.at(format!("nodes[{i}].{which}"), e.problem))
         };
         let reference = template("reference", &n.reference);
         let filename = template("filename", &n.filename);
@@ -307,7 +345,7 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
         for (j, old) in n.replaces.iter().enumerate() {
             match NodeCode::parse(old) {
                 Ok(c) => replaces.push(c),
-                Err(e) => problems.push(at(format!("nodes[{i}].replaces[{j}]"), e.problem)),
+                Err(e) => problems.push(lines.at(format!("nodes[{i}].replaces[{j}]"), e.problem)),
             }
         }
         let mut fields = Vec::new();
@@ -318,7 +356,7 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
                     kind,
                     required: f.required,
                 }),
-                Err(m) => problems.push(at(format!("nodes[{i}].fields[{j}].type"), m)),
+                Err(m) => problems.push(lines.at(format!("nodes[{i}].fields[{j}].type"), m)),
             }
         }
         match (code, parent, reference, filename) {
@@ -342,21 +380,30 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
             (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
         }
     }
+    nodes
+}
+
+/// The automatic classification rules.
+fn classification_rules_of(
+    lines: &Lines,
+    raw: Vec<RawClassify>,
+    problems: &mut Vec<PlanFileProblem>,
+) -> Vec<ClassificationRule> {
     let mut classify = Vec::new();
-    for (i, c) in raw.classify.into_iter().enumerate() {
+    for (i, c) in raw.into_iter().enumerate() {
         let pattern = |which: &str, source: &Option<String>| {
             source
                 .as_deref()
                 .map(|p| regex::RegexBuilder::new(p).size_limit(1 << 20).build())
                 .transpose()
                 .map_err(|e| {
-                    at(
+                    lines.at(
                         format!("classify[{i}].{which}"),
                         format!("not a regular expression: {e}"),
                     )
                 })
         };
-        let node = NodeCode::parse(&c.node).map_err(|e| at(format!("classify[{i}].node"), e.problem));
+        let node = NodeCode::parse(&c.node).map_err(|e| lines.at(format!("classify[{i}].node"), e.problem));
         match (node, pattern("filename", &c.filename), pattern("text", &c.text)) {
             (Ok(node), Ok(filename), Ok(text)) => classify.push(ClassificationRule {
                 name: c.name,
@@ -370,22 +417,7 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
             (n, f, t) => problems.extend(n.err().into_iter().chain(f.err()).chain(t.err())),
         }
     }
-    let plan = Plan {
-        header: PlanHeader {
-            id: raw.plan.id,
-            title: raw.plan.title,
-            version: raw.plan.version,
-            authority: raw.plan.authority,
-        },
-        rules,
-        nodes,
-        classify,
-    };
-    problems.extend(plan.problems().into_iter().map(|p| at(p.path, p.message)));
-    // A key the schema already blamed is not blamed twice.
-    problems.retain(|p| !schema_problems.iter().any(|s| s.path == p.path));
-    problems.splice(0..0, schema_problems);
-    if problems.is_empty() { Ok(plan) } else { Err(problems) }
+    classify
 }
 
 #[cfg(test)]
