@@ -208,54 +208,69 @@ impl Archive {
     /// with the run under way until it ends, is paused, or `stop` is set.
     /// Returns whether a run finished.
     pub fn fixity_work(&self, schedule: &FixitySchedule, stop: &AtomicBool) -> Result<bool, ArchiveError> {
+        if !self.take_up_fixity_run(schedule)? {
+            return Ok(false);
+        }
+        let blobs = self.blobs_to_check()?;
+        if !self.check_blobs(schedule, stop, &blobs)? {
+            return Ok(false);
+        }
+        self.finish_fixity_run()
+    }
+
+    /// Starts a run when one is due (or asked for), or takes up the run a
+    /// previous process left; says whether there is a run to work on.
+    fn take_up_fixity_run(&self, schedule: &FixitySchedule) -> Result<bool, ArchiveError> {
         let dir = self.data_dir.path().to_owned();
-        {
-            let mut state = self.fixity_state();
-            if state.since.is_none() {
-                state.since = Some(self.clock.now());
-                save_state(&dir, &state)?;
-            }
-            if state.paused {
+        let mut state = self.fixity_state();
+        if state.since.is_none() {
+            state.since = Some(self.clock.now());
+            save_state(&dir, &state)?;
+        }
+        if state.paused {
+            return Ok(false);
+        }
+        if state.run.is_none() {
+            let due = match (&state.last, state.since) {
+                _ if state.requested => true,
+                (Some(last), _) => elapsed_since(last.finished_at, self.clock.now()) >= schedule.every,
+                (None, Some(since)) => elapsed_since(since, self.clock.now()) >= schedule.every,
+                (None, None) => false,
+            };
+            if !due {
                 return Ok(false);
             }
-            if state.run.is_none() {
-                let due = match (&state.last, state.since) {
-                    _ if state.requested => true,
-                    (Some(last), _) => elapsed_since(last.finished_at, self.clock.now()) >= schedule.every,
-                    (None, Some(since)) => elapsed_since(since, self.clock.now()) >= schedule.every,
-                    (None, None) => false,
-                };
-                if !due {
-                    return Ok(false);
-                }
-                state.requested = false;
-                state.run = Some(FixityRun {
-                    started_at: self.clock.now(),
-                    after: None,
-                    blobs_checked: 0,
-                    bytes_checked: 0,
-                    blobs_total: 0,
-                    findings: Vec::new(),
-                    resumed: 0,
-                });
-                save_state(&dir, &state)?;
-                tracing::info!("fixity run started");
-            } else if !self.fixity_resumed.swap(true, Ordering::Relaxed) {
-                // The first time this process takes up a run: a resumption.
-                if let Some(run) = state.run.as_mut() {
-                    run.resumed += 1;
-                    tracing::info!(
-                        after = ?run.after.map(|s| s.to_string()),
-                        checked = run.blobs_checked,
-                        "fixity run resumed where it stopped"
-                    );
-                }
-                save_state(&dir, &state)?;
+            state.requested = false;
+            state.run = Some(FixityRun {
+                started_at: self.clock.now(),
+                after: None,
+                blobs_checked: 0,
+                bytes_checked: 0,
+                blobs_total: 0,
+                findings: Vec::new(),
+                resumed: 0,
+            });
+            save_state(&dir, &state)?;
+            tracing::info!("fixity run started");
+        } else if !self.fixity_resumed.swap(true, Ordering::Relaxed) {
+            // The first time this process takes up a run: a resumption.
+            if let Some(run) = state.run.as_mut() {
+                run.resumed += 1;
+                tracing::info!(
+                    after = ?run.after.map(|s| s.to_string()),
+                    checked = run.blobs_checked,
+                    "fixity run resumed where it stopped"
+                );
             }
+            save_state(&dir, &state)?;
         }
         self.fixity_resumed.store(true, Ordering::Relaxed);
+        Ok(true)
+    }
 
-        // Every blob the archive holds or refers to, in digest order.
+    /// Every blob the archive holds or refers to, in digest order, with
+    /// what uses it (records' references, plan versions).
+    fn blobs_to_check(&self) -> Result<BTreeMap<Sha256, Vec<String>>, ArchiveError> {
         let mut blobs: BTreeMap<Sha256, Vec<String>> = BTreeMap::new();
         for sha in self.blobs.list()? {
             blobs.entry(sha).or_default();
@@ -279,6 +294,19 @@ impl Archive {
                 .or_default()
                 .push(format!("plan version {}", plan.number));
         }
+        Ok(blobs)
+    }
+
+    /// Re-hashes the blobs after the run's checkpoint at the scheduled
+    /// rate, noting progress and findings; says whether it got to the end
+    /// (rather than being paused or stopped).
+    fn check_blobs(
+        &self,
+        schedule: &FixitySchedule,
+        stop: &AtomicBool,
+        blobs: &BTreeMap<Sha256, Vec<String>>,
+    ) -> Result<bool, ArchiveError> {
+        let dir = self.data_dir.path().to_owned();
         let total = blobs.len() as u64;
         let after = self.fixity_state().run.as_ref().and_then(|r| r.after);
         let start = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
@@ -302,27 +330,7 @@ impl Archive {
                     std::thread::sleep(due - spent);
                 }
             })?;
-            let (size, finding) = match fixity {
-                Fixity::Intact { size } => (size, None),
-                Fixity::Corrupt { actual, size } => (
-                    size,
-                    Some(FixityFinding {
-                        blob: *sha,
-                        problem: "corrupt".into(),
-                        actual: Some(actual),
-                        used_by: used_by.clone(),
-                    }),
-                ),
-                Fixity::Missing => (
-                    0,
-                    Some(FixityFinding {
-                        blob: *sha,
-                        problem: "missing".into(),
-                        actual: None,
-                        used_by: used_by.clone(),
-                    }),
-                ),
-            };
+            let (size, finding) = finding_of(*sha, fixity, used_by);
             let mut state = self.fixity_state();
             let Some(run) = state.run.as_mut() else {
                 return Ok(false);
@@ -350,7 +358,11 @@ impl Archive {
             }
         }
 
-        // The run is over: journal it, keep it as the last result.
+        Ok(true)
+    }
+
+    /// Journals the finished run and keeps it as the last result.
+    fn finish_fixity_run(&self) -> Result<bool, ArchiveError> {
         let run = match self.fixity_state().run.clone() {
             Some(run) => run,
             None => return Ok(false),
@@ -391,6 +403,21 @@ impl Archive {
             self.fixity_findings.load(Ordering::Relaxed),
             self.fixity_bytes.load(Ordering::Relaxed),
         )
+    }
+}
+
+/// The bytes a re-hash read, and what it found wrong, if anything.
+fn finding_of(blob: Sha256, fixity: Fixity, used_by: &[String]) -> (u64, Option<FixityFinding>) {
+    let finding = |problem: &str, actual| FixityFinding {
+        blob,
+        problem: problem.into(),
+        actual,
+        used_by: used_by.to_vec(),
+    };
+    match fixity {
+        Fixity::Intact { size } => (size, None),
+        Fixity::Corrupt { actual, size } => (size, Some(finding("corrupt", Some(actual)))),
+        Fixity::Missing => (0, Some(finding("missing", None))),
     }
 }
 
