@@ -2,7 +2,7 @@
 //! API and the command line: the *bordereau d'élimination* (CSV and HTML)
 //! and the disposal certificate (JSON).
 
-use crate::domain::disposal::Disposal;
+use crate::domain::disposition::Disposal;
 use crate::domain::event::format_time;
 use crate::domain::plan::Plan;
 use serde_json::{Value, json};
@@ -41,10 +41,10 @@ fn node_title(plan: &Plan, disposal_node: &crate::domain::record::NodeCode) -> S
 /// The bordereau as CSV: one line per record, with its group's typology.
 pub fn bordereau_csv(disposal: &Disposal, plan: &Plan) -> String {
     let mut out = String::from("disposal;node;typology;service;reference;date;rule;dua;due;bytes;sha256\r\n");
-    for line in &disposal.lines {
+    for line in &disposal.proposal.lines {
         let shas: Vec<String> = line.versions.iter().map(|(s, _)| s.hex()).collect();
         let fields = [
-            disposal.id.to_string(),
+            disposal.proposal.id.to_string(),
             line.node.to_string(),
             node_title(plan, &line.node),
             line.service.clone().unwrap_or_default(),
@@ -94,17 +94,18 @@ pub fn bordereau_html(disposal: &Disposal, plan: &Plan) -> String {
     };
     format!(
         "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Bordereau d'élimination n° {id}</title></head>\n<body>\n<h1>Bordereau d'élimination n° {id}</h1>\n<p>Plan de classement : {plan_id} {plan_label}. Documents dont la DUA est échue au {at}{node}. Proposé le {proposed} par {by}.</p>\n<table border=\"1\">\n<thead><tr><th>Service producteur</th><th>Typologie</th><th>Dates extrêmes</th><th>DUA</th><th>Nombre</th><th>Volume (octets)</th><th>Références</th></tr></thead>\n<tbody>\n{rows}</tbody>\n<tfoot><tr><td colspan=\"4\">Total</td><td>{total}</td><td>{bytes}</td><td></td></tr></tfoot>\n</table>\n{visa}\n</body></html>\n",
-        id = disposal.id,
+        id = disposal.proposal.id,
         plan_id = html(&plan.header.id),
         plan_label = html(&plan.header.version),
-        at = disposal.at,
+        at = disposal.proposal.at,
         node = disposal
+            .proposal
             .node
             .as_ref()
             .map(|n| format!(", nœud {}", html(n.as_str())))
             .unwrap_or_default(),
-        proposed = format_time(&disposal.proposed_at),
-        by = html(&disposal.proposed_by),
+        proposed = format_time(&disposal.proposal.proposed_at),
+        by = html(&disposal.proposal.proposed_by),
     )
 }
 
@@ -114,7 +115,7 @@ pub fn bordereau_html(disposal: &Disposal, plan: &Plan) -> String {
 /// before it. `None` before execution.
 pub fn certificate(disposal: &Disposal) -> Option<Value> {
     let execution = disposal.execution.as_ref()?;
-    let line_of = |id| disposal.lines.iter().find(|l| l.record == id);
+    let line_of = |id| disposal.proposal.lines.iter().find(|l| l.record == id);
     let destroyed: Vec<Value> = execution
         .outcomes
         .iter()
@@ -155,9 +156,9 @@ pub fn certificate(disposal: &Disposal) -> Option<Value> {
         .unwrap_or_default();
     Some(json!({
         "certificate": "certificat d'élimination",
-        "disposal": disposal.id,
-        "at": disposal.at.to_string(),
-        "proposed": {"time": format_time(&disposal.proposed_at), "by": disposal.proposed_by, "seq": disposal.id},
+        "disposal": disposal.proposal.id,
+        "at": disposal.proposal.at.to_string(),
+        "proposed": {"time": format_time(&disposal.proposal.proposed_at), "by": disposal.proposal.proposed_by, "seq": disposal.proposal.id},
         "visa": disposal.visa.as_ref().map(|v| json!({
             "reference": v.reference, "signer": v.signer, "date": v.date.to_string(),
             "recorded_by": v.recorded_by, "seq": v.seq,

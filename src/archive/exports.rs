@@ -305,7 +305,7 @@ impl Archive {
             }
             ExportSelection::Transfer(id) => {
                 let transfer = self.transfer(actor, *id)?;
-                let ids: Vec<RecordId> = transfer.lines.iter().map(|l| l.record).collect();
+                let ids: Vec<RecordId> = transfer.proposal.lines.iter().map(|l| l.record).collect();
                 for id in ids {
                     if let Some(record) = self.catalog.record(&id)? {
                         keep(record, &mut chosen);

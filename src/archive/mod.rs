@@ -8,6 +8,7 @@
 mod audit;
 mod data_dir;
 mod disposals;
+mod disposition;
 pub mod exports;
 pub mod fixity;
 mod holds;
@@ -21,16 +22,19 @@ mod search;
 pub mod stats;
 mod stores;
 mod tokens;
+mod transfers;
 
 pub use audit::{NoProgress, Progress, check_integrity_offline, journal_offline};
 pub use data_dir::DataDir;
-pub use disposals::{AcknowledgementRequest, ProposalRequest, VisaRequest};
+pub use disposals::VisaRequest;
+pub use disposition::ProposalRequest;
 pub use holds::HoldRequest;
 pub use plan::{InvalidPlan, Publication, PublishedPlan, check_plan};
 pub use records::{Deposit, RecordChanges, RecordDetails, Staged, Upload, canonical_path, file_name_of};
 pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;
 pub use stores::Stores;
+pub use transfers::AcknowledgementRequest;
 
 use crate::domain::clock::Clock;
 use crate::domain::event::{EventBody, EventDraft};

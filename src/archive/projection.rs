@@ -5,7 +5,7 @@
 //! catalog after a rebuild, and the auditor's in-memory catalog, which is
 //! why a rebuilt catalog answers exactly as the old one did.
 
-use crate::domain::disposal::{Disposal, DisposalState, Execution, Transfer, Visa};
+use crate::domain::disposition::{Disposal, DisposalState, Execution, Proposal, Transfer, Visa};
 use crate::domain::event::{Event, EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::hold::{Hold, HoldLift};
@@ -125,7 +125,7 @@ impl Projector {
     /// The proposal's event in the history of each record it lists.
     fn note_in_histories(
         &self,
-        lines: &[crate::domain::disposal::DisposalLine],
+        lines: &[crate::domain::disposition::DisposalLine],
         entry: &HistoryEntry,
     ) -> Result<Vec<CatalogWrite>, ViewError> {
         let mut writes = Vec::new();
@@ -143,7 +143,7 @@ impl Projector {
     /// due, the event in their history.
     fn entomb(
         &self,
-        outcomes: &[crate::domain::disposal::Outcome],
+        outcomes: &[crate::domain::disposition::Outcome],
         state: RecordState,
         tombstone: &Tombstone,
         entry: &HistoryEntry,
@@ -177,7 +177,7 @@ impl Projector {
         Ok(writes)
     }
 
-    fn transfer(&self, id: u64) -> Result<crate::domain::disposal::Transfer, ViewError> {
+    fn transfer(&self, id: u64) -> Result<crate::domain::disposition::Transfer, ViewError> {
         self.catalog.transfer(id)?.ok_or_else(|| ViewError::Unknown {
             what: "transfer",
             id: id.to_string(),
@@ -509,13 +509,7 @@ impl Projector {
             } => {
                 let mut writes = self.note_in_histories(&lines, &entry)?;
                 writes.push(CatalogWrite::PutDisposal(Box::new(Disposal {
-                    id: event.seq,
-                    at,
-                    node,
-                    proposed_at: event.time,
-                    proposed_by: event.actor.clone(),
-                    lines,
-                    excluded,
+                    proposal: proposal_of(event, at, node, lines, excluded),
                     state: DisposalState::Proposed,
                     visa: None,
                     execution: None,
@@ -592,13 +586,7 @@ impl Projector {
             } => {
                 let mut writes = self.note_in_histories(&lines, &entry)?;
                 writes.push(CatalogWrite::PutTransfer(Box::new(Transfer {
-                    id: event.seq,
-                    at,
-                    node,
-                    proposed_at: event.time,
-                    proposed_by: event.actor.clone(),
-                    lines,
-                    excluded,
+                    proposal: proposal_of(event, at, node, lines, excluded),
                     packages: Vec::new(),
                     exported: Vec::new(),
                     acknowledgement: None,
@@ -641,7 +629,7 @@ impl Projector {
                     transferred_to: Some(reference.clone()),
                 };
                 let mut writes = self.entomb(&outcomes, RecordState::Transferred, &tombstone, &entry)?;
-                current.acknowledgement = Some(crate::domain::disposal::Acknowledgement {
+                current.acknowledgement = Some(crate::domain::disposition::Acknowledgement {
                     reference,
                     date,
                     signer,
@@ -685,6 +673,25 @@ impl Projector {
             })],
             _ => return Err(unexpected(event)),
         })
+    }
+}
+
+/// The proposal an event made, as disposals and transfers share it.
+fn proposal_of(
+    event: &Event,
+    at: chrono::NaiveDate,
+    node: Option<crate::domain::record::NodeCode>,
+    lines: Vec<crate::domain::disposition::DisposalLine>,
+    excluded: Vec<crate::domain::disposition::Exclusion>,
+) -> Proposal {
+    Proposal {
+        id: event.seq,
+        at,
+        node,
+        proposed_at: event.time,
+        proposed_by: event.actor.clone(),
+        lines,
+        excluded,
     }
 }
 

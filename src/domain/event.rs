@@ -237,10 +237,10 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         node: Option<NodeCode>,
         /// The records proposed.
-        lines: Vec<super::disposal::DisposalLine>,
+        lines: Vec<super::disposition::DisposalLine>,
         /// Records considered and left out, with the reason.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        excluded: Vec<super::disposal::Exclusion>,
+        excluded: Vec<super::disposition::Exclusion>,
     },
     /// The archives authority's visa was recorded for a disposal.
     #[serde(rename = "disposal.approved")]
@@ -264,7 +264,7 @@ pub enum EventBody {
         /// The disposal.
         disposal: u64,
         /// Each line not struck: destroyed, or skipped with the reason.
-        outcomes: Vec<super::disposal::Outcome>,
+        outcomes: Vec<super::disposition::Outcome>,
         /// The blobs to erase: content no live record shares, and the
         /// destroyed records' descriptive metadata documents.
         erased: Vec<Sha256>,
@@ -286,10 +286,10 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         node: Option<NodeCode>,
         /// The records proposed.
-        lines: Vec<super::disposal::DisposalLine>,
+        lines: Vec<super::disposition::DisposalLine>,
         /// Records considered and left out, with the reason.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
-        excluded: Vec<super::disposal::Exclusion>,
+        excluded: Vec<super::disposition::Exclusion>,
     },
     /// A classification plan was published: from now on deposits are
     /// checked against it and retention computed from it.
@@ -340,7 +340,7 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signer: Option<String>,
         /// Each line: transferred, or kept here with the reason.
-        outcomes: Vec<super::disposal::Outcome>,
+        outcomes: Vec<super::disposition::Outcome>,
         /// Blobs to erase.
         erased: Vec<Sha256>,
     },

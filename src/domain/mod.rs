@@ -6,7 +6,7 @@
 
 pub mod classify;
 pub mod clock;
-pub mod disposal;
+pub mod disposition;
 pub mod event;
 pub mod hash;
 pub mod hold;

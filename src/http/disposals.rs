@@ -22,7 +22,7 @@ pub async fn propose(
     let request = body.into_inner().into();
     let disposal = web::block(move || archive.propose_disposal(&caller.0, request)).await??;
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/disposals/{}", disposal.id)))
+        .insert_header(("Location", format!("/api/v1/disposals/{}", disposal.proposal.id)))
         .json(DisposalDto::from(&disposal)))
 }
 
@@ -150,7 +150,7 @@ pub async fn propose_transfer(
     let request = body.into_inner().into();
     let transfer = web::block(move || archive.propose_transfer(&caller.0, request)).await??;
     Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/transfers/{}", transfer.id)))
+        .insert_header(("Location", format!("/api/v1/transfers/{}", transfer.proposal.id)))
         .json(crate::wire::TransferDto::from(&transfer)))
 }
 

@@ -126,10 +126,16 @@ impl Catalog for SledCatalog {
                     batch.insert(format!("hold/{:020}", hold.id).into_bytes(), encode(&*hold)?);
                 }
                 CatalogWrite::PutDisposal(disposal) => {
-                    batch.insert(format!("disp/{:020}", disposal.id).into_bytes(), encode(&*disposal)?);
+                    batch.insert(
+                        format!("disp/{:020}", disposal.proposal.id).into_bytes(),
+                        encode(&*disposal)?,
+                    );
                 }
                 CatalogWrite::PutTransfer(transfer) => {
-                    batch.insert(format!("xfer/{:020}", transfer.id).into_bytes(), encode(&*transfer)?);
+                    batch.insert(
+                        format!("xfer/{:020}", transfer.proposal.id).into_bytes(),
+                        encode(&*transfer)?,
+                    );
                 }
                 CatalogWrite::PutPlanVersion(entry) => {
                     batch.insert(format!("plan/{:010}", entry.number).into_bytes(), encode(&entry)?);
@@ -208,7 +214,7 @@ impl Catalog for SledCatalog {
         }
     }
 
-    fn disposals(&self) -> Result<Vec<crate::domain::disposal::Disposal>, CatalogError> {
+    fn disposals(&self) -> Result<Vec<crate::domain::disposition::Disposal>, CatalogError> {
         self.db
             .scan_prefix(b"disp/")
             .map(|item| {
@@ -218,7 +224,7 @@ impl Catalog for SledCatalog {
             .collect()
     }
 
-    fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposal::Disposal>, CatalogError> {
+    fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposition::Disposal>, CatalogError> {
         let key = format!("disp/{id:020}");
         match self.db.get(key.as_bytes()).map_err(storage)? {
             Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
@@ -226,7 +232,7 @@ impl Catalog for SledCatalog {
         }
     }
 
-    fn transfers(&self) -> Result<Vec<crate::domain::disposal::Transfer>, CatalogError> {
+    fn transfers(&self) -> Result<Vec<crate::domain::disposition::Transfer>, CatalogError> {
         self.db
             .scan_prefix(b"xfer/")
             .map(|item| {
@@ -236,7 +242,7 @@ impl Catalog for SledCatalog {
             .collect()
     }
 
-    fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposal::Transfer>, CatalogError> {
+    fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposition::Transfer>, CatalogError> {
         let key = format!("xfer/{id:020}");
         match self.db.get(key.as_bytes()).map_err(storage)? {
             Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),

@@ -116,8 +116,8 @@ struct CatalogState {
     due: BTreeMap<(NaiveDate, RecordId), DueEntry>,
     holds: BTreeMap<u64, crate::domain::hold::Hold>,
     seals: BTreeMap<u64, crate::domain::seal::Seal>,
-    disposals: BTreeMap<u64, crate::domain::disposal::Disposal>,
-    transfers: BTreeMap<u64, crate::domain::disposal::Transfer>,
+    disposals: BTreeMap<u64, crate::domain::disposition::Disposal>,
+    transfers: BTreeMap<u64, crate::domain::disposition::Transfer>,
     tokens: HashMap<Sha256, TokenEntry>,
 }
 
@@ -162,10 +162,10 @@ impl Catalog for MemoryCatalog {
                     state.holds.insert(hold.id, *hold);
                 }
                 CatalogWrite::PutDisposal(disposal) => {
-                    state.disposals.insert(disposal.id, *disposal);
+                    state.disposals.insert(disposal.proposal.id, *disposal);
                 }
                 CatalogWrite::PutTransfer(transfer) => {
-                    state.transfers.insert(transfer.id, *transfer);
+                    state.transfers.insert(transfer.proposal.id, *transfer);
                 }
                 CatalogWrite::PutPlanVersion(entry) => {
                     state.plans.retain(|p| p.number != entry.number);
@@ -227,19 +227,19 @@ impl Catalog for MemoryCatalog {
         Ok(lock(&self.state).seals.values().next_back().cloned())
     }
 
-    fn disposals(&self) -> Result<Vec<crate::domain::disposal::Disposal>, CatalogError> {
+    fn disposals(&self) -> Result<Vec<crate::domain::disposition::Disposal>, CatalogError> {
         Ok(lock(&self.state).disposals.values().cloned().collect())
     }
 
-    fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposal::Disposal>, CatalogError> {
+    fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposition::Disposal>, CatalogError> {
         Ok(lock(&self.state).disposals.get(&id).cloned())
     }
 
-    fn transfers(&self) -> Result<Vec<crate::domain::disposal::Transfer>, CatalogError> {
+    fn transfers(&self) -> Result<Vec<crate::domain::disposition::Transfer>, CatalogError> {
         Ok(lock(&self.state).transfers.values().cloned().collect())
     }
 
-    fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposal::Transfer>, CatalogError> {
+    fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposition::Transfer>, CatalogError> {
         Ok(lock(&self.state).transfers.get(&id).cloned())
     }
 

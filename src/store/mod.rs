@@ -302,9 +302,9 @@ pub enum CatalogWrite {
     /// Stores a journal seal.
     PutSeal(Box<crate::domain::seal::Seal>),
     /// Stores a disposal.
-    PutDisposal(Box<crate::domain::disposal::Disposal>),
+    PutDisposal(Box<crate::domain::disposition::Disposal>),
     /// Stores a transfer.
-    PutTransfer(Box<crate::domain::disposal::Transfer>),
+    PutTransfer(Box<crate::domain::disposition::Transfer>),
     /// Moves a record in the due-date index: out of `old`'s day, into
     /// `new`'s (none: not due ever, or not yet known).
     SetDue {
@@ -351,13 +351,13 @@ pub trait Catalog: Send + Sync {
     /// The latest journal seal.
     fn latest_seal(&self) -> Result<Option<crate::domain::seal::Seal>, CatalogError>;
     /// Every disposal, oldest first.
-    fn disposals(&self) -> Result<Vec<crate::domain::disposal::Disposal>, CatalogError>;
+    fn disposals(&self) -> Result<Vec<crate::domain::disposition::Disposal>, CatalogError>;
     /// A disposal by id.
-    fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposal::Disposal>, CatalogError>;
+    fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposition::Disposal>, CatalogError>;
     /// Every transfer, oldest first.
-    fn transfers(&self) -> Result<Vec<crate::domain::disposal::Transfer>, CatalogError>;
+    fn transfers(&self) -> Result<Vec<crate::domain::disposition::Transfer>, CatalogError>;
     /// A transfer by id.
-    fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposal::Transfer>, CatalogError>;
+    fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposition::Transfer>, CatalogError>;
     /// Records due on or before `until`, by due date then id.
     fn due_until(
         &self,

@@ -5,7 +5,7 @@ use crate::domain::event::format_time;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::disposal::{Acknowledgement, DisposalLine, Exclusion, Execution, Outcome, Visa};
+use crate::domain::disposition::{Acknowledgement, DisposalLine, Exclusion, Execution, Outcome, Visa};
 use crate::domain::record::RecordId;
 
 /// A line of a disposal or transfer: a record and what the plan says of it.
@@ -229,27 +229,23 @@ pub struct DisposalDto {
     pub execution: Option<ExecutionDto>,
 }
 
-impl From<&crate::domain::disposal::Disposal> for DisposalDto {
-    fn from(d: &crate::domain::disposal::Disposal) -> Self {
-        let reference_of = |id: &crate::domain::record::RecordId| {
-            d.lines
-                .iter()
-                .find(|l| &l.record == id)
-                .map(|l| l.reference.to_string())
-                .unwrap_or_else(|| id.to_string())
-        };
+impl From<&crate::domain::disposition::Disposal> for DisposalDto {
+    fn from(d: &crate::domain::disposition::Disposal) -> Self {
         DisposalDto {
-            id: d.id,
+            id: d.proposal.id,
             state: d.state.as_str().to_owned(),
-            at: d.at.to_string(),
-            node: d.node.as_ref().map(ToString::to_string),
-            proposed_at: format_time(&d.proposed_at),
-            proposed_by: d.proposed_by.clone(),
-            count: d.lines.len(),
-            bytes: d.lines.iter().map(|l| l.size()).sum(),
-            lines: d.lines.iter().map(LineDto::from).collect(),
-            excluded: d.excluded.iter().map(ExclusionDto::from).collect(),
-            visa: d.visa.as_ref().map(|v| VisaRecordDto::new(v, reference_of)),
+            at: d.proposal.at.to_string(),
+            node: d.proposal.node.as_ref().map(ToString::to_string),
+            proposed_at: format_time(&d.proposal.proposed_at),
+            proposed_by: d.proposal.proposed_by.clone(),
+            count: d.proposal.lines.len(),
+            bytes: d.proposal.size(),
+            lines: d.proposal.lines.iter().map(LineDto::from).collect(),
+            excluded: d.proposal.excluded.iter().map(ExclusionDto::from).collect(),
+            visa: d
+                .visa
+                .as_ref()
+                .map(|v| VisaRecordDto::new(v, |id| d.proposal.reference_of(id))),
             execution: d.execution.as_ref().map(ExecutionDto::from),
         }
     }
@@ -314,10 +310,10 @@ pub struct TransferDto {
     pub acknowledgement: Option<AcknowledgementRecordDto>,
 }
 
-impl From<&crate::domain::disposal::Transfer> for TransferDto {
-    fn from(t: &crate::domain::disposal::Transfer) -> Self {
+impl From<&crate::domain::disposition::Transfer> for TransferDto {
+    fn from(t: &crate::domain::disposition::Transfer) -> Self {
         TransferDto {
-            id: t.id,
+            id: t.proposal.id,
             state: if t.acknowledgement.is_some() {
                 "acknowledged".into()
             } else if !t.packages.is_empty() {
@@ -325,14 +321,14 @@ impl From<&crate::domain::disposal::Transfer> for TransferDto {
             } else {
                 "proposed".into()
             },
-            at: t.at.to_string(),
-            node: t.node.as_ref().map(ToString::to_string),
-            proposed_at: format_time(&t.proposed_at),
-            proposed_by: t.proposed_by.clone(),
-            count: t.lines.len(),
-            bytes: t.lines.iter().map(|l| l.size()).sum(),
-            lines: t.lines.iter().map(LineDto::from).collect(),
-            excluded: t.excluded.iter().map(ExclusionDto::from).collect(),
+            at: t.proposal.at.to_string(),
+            node: t.proposal.node.as_ref().map(ToString::to_string),
+            proposed_at: format_time(&t.proposal.proposed_at),
+            proposed_by: t.proposal.proposed_by.clone(),
+            count: t.proposal.lines.len(),
+            bytes: t.proposal.size(),
+            lines: t.proposal.lines.iter().map(LineDto::from).collect(),
+            excluded: t.proposal.excluded.iter().map(ExclusionDto::from).collect(),
             packages: t.packages.clone(),
             acknowledgement: t.acknowledgement.as_ref().map(AcknowledgementRecordDto::from),
         }

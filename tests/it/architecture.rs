@@ -64,7 +64,7 @@ fn layers_name_only_what_they_may() {
         // ports' contract suite, compiled for tests only, checks `erase`).
         if text.contains(".erase(") {
             assert!(
-                ["archive/disposals.rs", "store/contract.rs"].contains(&rel.as_str()),
+                ["archive/disposition.rs", "store/contract.rs"].contains(&rel.as_str()),
                 "{rel} erases blobs"
             );
         }

@@ -1,9 +1,13 @@
-//! Disposal (*élimination*): records whose retention has ended with a final
-//! action of `destroy` are proposed in a *bordereau d'élimination*,
-//! approved with the archives authority's visa (which may strike lines),
-//! executed (content and descriptive metadata erased, tombstones kept), and
-//! certified. Pure types and the bordereau's figures; the use cases are in
-//! `archive::disposals`.
+//! How records leave the archive at the end of their retention (*sort
+//! final*): disposal (*élimination*) of records whose final action is
+//! `destroy`, proposed in a *bordereau d'élimination*, approved with the
+//! archives authority's visa (which may strike lines), executed (content
+//! and descriptive metadata erased, tombstones kept) and certified; and
+//! transfer (*versement*) of those to `keep` to the archives service, whose
+//! acknowledgement turns them into tombstones. Both share the proposal, its
+//! lines, its exclusions and each line's outcome. Pure types and the
+//! bordereau's figures; the use cases are in `archive::disposition`,
+//! `archive::disposals` and `archive::transfers`.
 
 use super::hash::Sha256;
 use super::record::{NodeCode, RecordId, Reference};
@@ -128,9 +132,10 @@ impl DisposalState {
     }
 }
 
-/// A disposal.
+/// What a disposal and a transfer share: the proposal (*bordereau*)
+/// drawn up for a date, its lines, and what was left out and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Disposal {
+pub struct Proposal {
     /// Its id: the seq of the event that proposed it.
     pub id: u64,
     /// The date it was drawn up for (records due on or before it).
@@ -145,6 +150,30 @@ pub struct Disposal {
     pub lines: Vec<DisposalLine>,
     /// Due records left out, and why.
     pub excluded: Vec<Exclusion>,
+}
+
+impl Proposal {
+    /// Bytes of content its lines hold.
+    pub fn size(&self) -> u64 {
+        self.lines.iter().map(DisposalLine::size).sum()
+    }
+
+    /// The reference of a record on one of its lines (its id when none).
+    pub fn reference_of(&self, id: &RecordId) -> String {
+        self.lines
+            .iter()
+            .find(|l| &l.record == id)
+            .map(|l| l.reference.to_string())
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// A disposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disposal {
+    /// The proposal (its members stand at the top level of the stored JSON).
+    #[serde(flatten)]
+    pub proposal: Proposal,
     /// Where it stands.
     pub state: DisposalState,
     /// The visa, once approved.
@@ -158,20 +187,9 @@ pub struct Disposal {
 /// complete it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transfer {
-    /// Its id: the seq of the event that proposed it.
-    pub id: u64,
-    /// Records due on or before this date were considered.
-    pub at: NaiveDate,
-    /// The node it was limited to, if any.
-    pub node: Option<NodeCode>,
-    /// When it was proposed.
-    pub proposed_at: DateTime<Utc>,
-    /// Who proposed it.
-    pub proposed_by: String,
-    /// Its lines (the same facts as a disposal's).
-    pub lines: Vec<DisposalLine>,
-    /// Due records left out, and why.
-    pub excluded: Vec<Exclusion>,
+    /// The proposal (its members stand at the top level of the stored JSON).
+    #[serde(flatten)]
+    pub proposal: Proposal,
     /// The packages exported for it (their identifiers).
     #[serde(default)]
     pub packages: Vec<String>,
@@ -235,7 +253,7 @@ impl Disposal {
     /// The bordereau's groups: one per node, in node order.
     pub fn bordereau(&self) -> Vec<BordereauGroup> {
         let mut groups: BTreeMap<NodeCode, BordereauGroup> = BTreeMap::new();
-        for line in &self.lines {
+        for line in &self.proposal.lines {
             let group = groups.entry(line.node.clone()).or_insert_with(|| BordereauGroup {
                 node: line.node.clone(),
                 services: Vec::new(),
@@ -264,7 +282,7 @@ impl Disposal {
     /// The lines the visa did not strike.
     pub fn approved_lines(&self) -> impl Iterator<Item = &DisposalLine> {
         let struck: &[RecordId] = self.visa.as_ref().map_or(&[], |v| v.struck.as_slice());
-        self.lines.iter().filter(move |l| !struck.contains(&l.record))
+        self.proposal.lines.iter().filter(move |l| !struck.contains(&l.record))
     }
 }
 
@@ -290,17 +308,19 @@ mod tests {
     #[test]
     fn the_bordereau_groups_by_node_with_extreme_dates_counts_and_volume() {
         let d = Disposal {
-            id: 9,
-            at: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-            node: None,
-            proposed_at: Utc::now(),
-            proposed_by: "a".into(),
-            lines: vec![
-                line(1, "FIN-FAC", "2012-05-01", 100),
-                line(2, "FIN-FAC", "2010-01-03", 50),
-                line(3, "FIN-TRE", "2020-01-01", 7),
-            ],
-            excluded: vec![],
+            proposal: Proposal {
+                id: 9,
+                at: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+                node: None,
+                proposed_at: Utc::now(),
+                proposed_by: "a".into(),
+                lines: vec![
+                    line(1, "FIN-FAC", "2012-05-01", 100),
+                    line(2, "FIN-FAC", "2010-01-03", 50),
+                    line(3, "FIN-TRE", "2020-01-01", 7),
+                ],
+                excluded: vec![],
+            },
             state: DisposalState::Proposed,
             visa: None,
             execution: None,

@@ -1,0 +1,157 @@
+//! Transfers to the archives (*versement*): propose the records due to be
+//! kept, export their package (`exports`), then record the archives'
+//! acknowledgement, which turns the records it took into tombstones and
+//! erases what only they used.
+
+use super::disposition::{ProposalRequest, check_label, why_not_carried_out};
+use super::{Actor, Archive, ArchiveError};
+use crate::domain::disposition::{Outcome, Transfer};
+use crate::domain::event::EventBody;
+use crate::domain::plan::FinalAction;
+use crate::domain::record::{NodeCode, Record, RecordId, RecordState, parse_date};
+use crate::domain::role::Permission;
+
+/// The archives service's acknowledgement of a transfer, as recorded.
+#[derive(Debug, Clone, Default)]
+pub struct AcknowledgementRequest {
+    /// The archives service's reference for the transfer.
+    pub reference: String,
+    /// Its date (`YYYY-MM-DD`; today by default).
+    pub date: Option<String>,
+    /// Who signed it.
+    pub signer: Option<String>,
+}
+
+impl Archive {
+    /// Proposes the transfer to the archives of the records due whose final
+    /// action is `keep` (the package itself is built by the export).
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn propose_transfer(&self, actor: &Actor, request: ProposalRequest) -> Result<Transfer, ArchiveError> {
+        actor.require(Permission::ManageRecords, "propose transfers")?;
+        let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let s = self.select_leaving(actor, &request, FinalAction::Keep)?;
+        let event = self.journal.append(actor.draft(EventBody::TransferProposed {
+            at: s.at,
+            node: s.node,
+            lines: s.lines,
+            excluded: s.excluded,
+        }))?;
+        self.transfer(actor, event.seq)
+    }
+
+    /// A transfer.
+    pub fn transfer(&self, actor: &Actor, id: u64) -> Result<Transfer, ArchiveError> {
+        actor.require(Permission::ManageRecords, "read transfers")?;
+        self.catalog.transfer(id)?.ok_or(ArchiveError::TransferNotFound(id))
+    }
+
+    /// Every transfer, oldest first.
+    pub fn transfers(&self, actor: &Actor) -> Result<Vec<Transfer>, ArchiveError> {
+        actor.require(Permission::ManageRecords, "read transfers")?;
+        Ok(self.catalog.transfers()?)
+    }
+
+    /// Records the archives service's acknowledgement of a transfer: each
+    /// line the exported packages carried, still unchanged, not held and
+    /// still due to be kept, is transferred (the others stay, with the
+    /// reason); the transferred records become tombstones pointing to the
+    /// archives' reference, and the blobs only they used are erased and the
+    /// index purged, as for a disposal.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn acknowledge_transfer(
+        &self,
+        actor: &Actor,
+        id: u64,
+        request: AcknowledgementRequest,
+    ) -> Result<Transfer, ArchiveError> {
+        actor.require(Permission::ManageRecords, "record transfer acknowledgements")?;
+        let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let transfer = self.transfer(actor, id)?;
+        if transfer.acknowledgement.is_some() {
+            return Err(ArchiveError::TransferState {
+                id,
+                problem: "it was acknowledged already".into(),
+            });
+        }
+        if transfer.packages.is_empty() {
+            return Err(ArchiveError::TransferState {
+                id,
+                problem: format!(
+                    "no package was exported for it: export it first (`coffre export --transfer {id}`, POST /exports with \"transfer\": {id})"
+                ),
+            });
+        }
+        let reference = check_label("reference", &request.reference)?;
+        let signer = request
+            .signer
+            .as_deref()
+            .map(|s| check_label("signer", s))
+            .transpose()?;
+        let date = match request.date.as_deref() {
+            Some(d) => parse_date("date", d)?,
+            None => self.clock.now().date_naive(),
+        };
+        let today = self.clock.now().date_naive();
+        let mut records = Vec::new();
+        for line in &transfer.proposal.lines {
+            records.push(self.catalog.record(&line.record)?);
+        }
+        let keys: Vec<(RecordId, NodeCode)> = records.iter().flatten().map(|r| (r.id, r.node.clone())).collect();
+        let held = self.holds_on(&keys, true)?;
+        let mut outcomes = Vec::new();
+        let mut transferred: Vec<&Record> = Vec::new();
+        for (line, record) in transfer.proposal.lines.iter().zip(&records) {
+            let skip = match record {
+                Some(r) if r.state == RecordState::Active && !transfer.exported.contains(&r.id) => {
+                    Some("no package exported for this transfer carried it".to_owned())
+                }
+                _ => why_not_carried_out(line, record.as_ref(), &held, today, "keep", "to be transferred"),
+            };
+            // A transferred record's tombstone keeps its title: the
+            // archives hold the record, and its finding aid names it.
+            let kept_title = record.as_ref().filter(|_| skip.is_none()).map(|r| r.title.clone());
+            if skip.is_none()
+                && let Some(r) = record
+            {
+                transferred.push(r);
+            }
+            outcomes.push(Outcome {
+                record: line.record,
+                reference: line.reference.clone(),
+                skipped: skip,
+                kept_title,
+            });
+        }
+        let erased = self.blobs_only_used_by(&transferred)?;
+        self.journal.append(actor.draft(EventBody::TransferAcknowledged {
+            transfer: id,
+            reference,
+            date,
+            signer,
+            outcomes,
+            erased,
+        }))?;
+        tracing::info!(transfer = id, transferred = transferred.len(), "transfer acknowledged");
+        self.finish_transfer_erasure(id)?;
+        self.transfer(actor, id)
+    }
+
+    /// Erases an acknowledged transfer's blobs, purges its records from the
+    /// index and journals that it is done (nothing, if it was).
+    pub(super) fn finish_transfer_erasure(&self, id: u64) -> Result<(), ArchiveError> {
+        let Some(transfer) = self.catalog.transfer(id)? else {
+            return Ok(());
+        };
+        let Some(ack) = &transfer.acknowledgement else {
+            return Ok(());
+        };
+        if ack.erased_seq.is_some() {
+            return Ok(());
+        }
+        self.erase_and_purge(&ack.erased, &ack.outcomes)?;
+        self.journal
+            .append(Actor::system().draft(EventBody::TransferErased { transfer: id }))?;
+        tracing::info!(transfer = id, blobs = ack.erased.len(), "transfer erased");
+        Ok(())
+    }
+}
