@@ -58,7 +58,11 @@ fn entry(i: u64) -> DueEntry {
         reference: Reference::from_naming(format!("{node}-2020-{i:07}")),
         node: NodeCode::parse(node).expect("node"),
         rule: "FACTURES".into(),
-        final_action: if i.is_multiple_of(3) { "keep" } else { "destroy" }.into(),
+        final_action: if i.is_multiple_of(3) {
+            coffre::domain::plan::FinalAction::Keep
+        } else {
+            coffre::domain::plan::FinalAction::Destroy
+        },
     }
 }
 

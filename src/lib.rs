@@ -7,14 +7,14 @@
 
 pub mod archive;
 pub mod cli;
-pub mod config;
-pub mod documents;
+pub(crate) mod config;
+pub(crate) mod documents;
 pub mod domain;
-pub mod errors;
+pub(crate) mod errors;
 pub mod extract;
-pub mod http;
-pub mod jobs;
-pub mod package;
+pub(crate) mod http;
+pub(crate) mod jobs;
+pub(crate) mod package;
 pub mod policies;
 pub mod store;
-pub mod wire;
+pub(crate) mod wire;

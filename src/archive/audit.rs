@@ -26,14 +26,6 @@ pub trait Progress: Sync {
     fn advance(&self, n: u64);
 }
 
-/// Progress that nobody watches.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn begin(&self, _: &str, _: u64) {}
-    fn advance(&self, _: u64) {}
-}
-
 /// The blobs the journal refers to, and which record uses each.
 #[derive(Default)]
 struct BlobUses {

@@ -2,12 +2,14 @@
 //! with the archives authority's visa, execute (tombstones, then the blobs
 //! erased and the index purged), certify.
 
-use super::disposition::{ProposalRequest, check_label, why_not_carried_out};
+use super::disposition::{LABEL_MAX, ProposalRequest, why_not_carried_out};
+use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::disposition::{Disposal, DisposalLine, DisposalState, Outcome};
 use crate::domain::event::EventBody;
 use crate::domain::plan::FinalAction;
 use crate::domain::record::{InvalidInput, NodeCode, Record, RecordId, parse_date};
+use crate::domain::record::{Lines, check_text};
 use crate::domain::role::Permission;
 
 /// The archives authority's visa, as recorded.
@@ -64,8 +66,8 @@ impl Archive {
                 wanted: "proposed",
             });
         }
-        let reference = check_label("visa", &visa.visa)?;
-        let signer = check_label("signer", &visa.signer)?;
+        let reference = check_text("visa", &visa.visa, LABEL_MAX, Lines::One)?;
+        let signer = check_text("signer", &visa.signer, LABEL_MAX, Lines::One)?;
         let date = match visa.date.as_deref() {
             Some(d) => parse_date("date", d)?,
             None => self.clock.now().date_naive(),
@@ -118,12 +120,12 @@ impl Archive {
             records.push(self.catalog.record(&line.record)?);
         }
         let keys: Vec<(RecordId, NodeCode)> = records.iter().flatten().map(|r| (r.id, r.node.clone())).collect();
-        let held = self.holds_on(&keys, true)?;
+        let held = self.holds_on(&keys, IndexFreshness::CaughtUp)?;
         let plan = self.plan_in_force()?;
         let mut outcomes = Vec::new();
         let mut destroyed: Vec<&Record> = Vec::new();
         for (line, record) in lines.iter().zip(&records) {
-            let skip = why_not_carried_out(line, record.as_ref(), &held, today, "destroy", "destroyable");
+            let skip = why_not_carried_out(line, record.as_ref(), &held, today, FinalAction::Destroy, "destroyable");
             let kept_title = record.as_ref().filter(|_| skip.is_none()).and_then(|r| {
                 plan.plan
                     .node(&r.node)

@@ -36,7 +36,7 @@ pub(super) struct Selection {
     pub(super) excluded: Vec<Exclusion>,
 }
 
-/// Why a line of a disposal (`action` "destroy") or a transfer ("keep")
+/// Why a line of a disposal (`action` Destroy) or a transfer (Keep)
 /// is not carried out now, if it is not: the record gone or no longer
 /// active, held, changed since the proposal, or no longer due for `action`
 /// under the plan in force (`what`: "destroyable", "to be transferred").
@@ -45,7 +45,7 @@ pub(super) fn why_not_carried_out(
     record: Option<&Record>,
     held: &BTreeMap<RecordId, Vec<u64>>,
     today: chrono::NaiveDate,
-    action: &str,
+    action: FinalAction,
     what: &str,
 ) -> Option<String> {
     let Some(r) = record else {
@@ -70,13 +70,8 @@ pub(super) fn why_not_carried_out(
     }
 }
 
-pub(super) fn check_label(field: &str, text: &str) -> Result<String, InvalidInput> {
-    let t = text.trim();
-    if t.is_empty() || t.chars().count() > 500 || t.chars().any(char::is_control) {
-        return Err(InvalidInput::new(field, "1 to 500 characters, no control characters"));
-    }
-    Ok(t.to_owned())
-}
+/// The longest visa reference, signer or archives reference, in characters.
+pub(super) const LABEL_MAX: usize = 500;
 
 impl Archive {
     /// Records in disposals not executed yet, and in transfers: what they
@@ -192,15 +187,15 @@ impl Archive {
                 exclude(format!("not due by {at}: {when}"));
                 continue;
             };
-            if d.final_action != wanted.as_str() {
+            if d.final_action != wanted {
                 if explicit {
                     exclude(format!(
                         "its final action is {}: {}",
                         d.final_action,
-                        match d.final_action.as_str() {
-                            "keep" => "it is transferred to the archives, not destroyed",
-                            "destroy" => "it is destroyed with the archives' visa, not transferred",
-                            _ => "an archivist decides (review) first",
+                        match d.final_action {
+                            FinalAction::Keep => "it is transferred to the archives, not destroyed",
+                            FinalAction::Destroy => "it is destroyed with the archives' visa, not transferred",
+                            FinalAction::Review => "an archivist decides (review) first",
                         }
                     ));
                 }

@@ -3,7 +3,7 @@
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::hold::{Hold, HoldScope};
-use crate::domain::record::{InvalidInput, NodeCode, RecordId, parse_date};
+use crate::domain::record::{InvalidInput, Lines, NodeCode, RecordId, check_text, parse_date};
 use crate::domain::role::Permission;
 use crate::domain::search::{SearchQuery, SortOrder, node_reader_key};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,15 +28,14 @@ pub struct HoldRequest {
     pub review: Option<String>,
 }
 
-fn check_text(field: &str, text: &str) -> Result<String, InvalidInput> {
-    let t = text.trim();
-    if t.is_empty() || t.chars().count() > TEXT_MAX || t.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(InvalidInput::new(
-            field,
-            format!("1 to {TEXT_MAX} characters, no control characters"),
-        ));
-    }
-    Ok(t.to_owned())
+/// How current the index must be when query holds are asked of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IndexFreshness {
+    /// Caught up with the journal first: what decisions (disposal,
+    /// transfer, reclassification) need.
+    CaughtUp,
+    /// As it is: enough for a display or a count.
+    AsIndexed,
 }
 
 impl Archive {
@@ -60,9 +59,9 @@ impl Archive {
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn place_hold(&self, actor: &Actor, request: HoldRequest) -> Result<Hold, ArchiveError> {
         actor.require(Permission::ManageRecords, "place holds")?;
-        let reason = check_text("reason", &request.reason)?;
+        let reason = check_text("reason", &request.reason, TEXT_MAX, Lines::Many)?;
         let owner = match request.owner.as_deref().filter(|o| !o.trim().is_empty()) {
-            Some(o) => check_text("owner", o)?,
+            Some(o) => check_text("owner", o, TEXT_MAX, Lines::Many)?,
             None => actor.name.clone(),
         };
         let review = request.review.as_deref().map(|d| parse_date("review", d)).transpose()?;
@@ -76,7 +75,7 @@ impl Archive {
                 HoldScope::Node(node)
             }
             (None, None, Some(query)) => {
-                let query = check_text("query", &query)?;
+                let query = check_text("query", &query, TEXT_MAX, Lines::Many)?;
                 // A query that does not parse would freeze nothing: refuse it.
                 self.index.matching_ids(&self.hold_query(&query)?)?;
                 HoldScope::Query(query)
@@ -100,7 +99,7 @@ impl Archive {
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn lift_hold(&self, actor: &Actor, id: u64, reason: &str) -> Result<Hold, ArchiveError> {
         actor.require(Permission::ManageRecords, "lift holds")?;
-        let reason = check_text("reason", reason)?;
+        let reason = check_text("reason", reason, TEXT_MAX, Lines::Many)?;
         let hold = self.catalog.hold(id)?.ok_or(ArchiveError::HoldNotFound(id))?;
         if !hold.is_active() {
             return Err(ArchiveError::HoldLifted(id));
@@ -120,12 +119,11 @@ impl Archive {
 
     /// The active holds freezing each of these records (id, node), by
     /// record; records no hold freezes are left out. Query holds are asked
-    /// of the index; with `catch_up`, once it has caught up with the
-    /// journal (what decisions need; a display can do without).
+    /// of the index, as `index` says.
     pub(super) fn holds_on(
         &self,
         records: &[(RecordId, NodeCode)],
-        catch_up: bool,
+        index: IndexFreshness,
     ) -> Result<BTreeMap<RecordId, Vec<u64>>, ArchiveError> {
         let holds: Vec<Hold> = self.catalog.holds()?.into_iter().filter(Hold::is_active).collect();
         let mut out: BTreeMap<RecordId, Vec<u64>> = BTreeMap::new();
@@ -135,7 +133,7 @@ impl Archive {
         let plan = self.plan_in_force()?;
         let mut found_by_query: BTreeMap<u64, BTreeSet<RecordId>> = BTreeMap::new();
         if holds.iter().any(|h| matches!(h.scope, HoldScope::Query(_))) {
-            if catch_up {
+            if index == IndexFreshness::CaughtUp {
                 self.index_all()?;
             }
             for hold in &holds {
@@ -161,7 +159,7 @@ impl Archive {
 
     /// Refuses when an active hold freezes the record.
     pub(super) fn refuse_if_held(&self, record: &crate::domain::record::Record) -> Result<(), ArchiveError> {
-        let held = self.holds_on(&[(record.id, record.node.clone())], true)?;
+        let held = self.holds_on(&[(record.id, record.node.clone())], IndexFreshness::CaughtUp)?;
         match held.get(&record.id) {
             Some(holds) => Err(ArchiveError::Held {
                 reference: record.reference.to_string(),

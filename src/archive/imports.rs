@@ -382,7 +382,7 @@ fn deposit_of(unit: &ManifestUnit, node: String, metadata: Option<&DescriptiveMe
         .filter(|t| !t.trim().is_empty())
         .or_else(|| Some(unit.title.clone()).filter(|t| !t.trim().is_empty()));
     Deposit {
-        node,
+        node: Some(node),
         title,
         date: unit.start_date.map(|d| d.to_string()),
         service: unit.service.clone(),

@@ -24,13 +24,13 @@ mod stores;
 mod tokens;
 mod transfers;
 
-pub use audit::{NoProgress, Progress, check_integrity_offline, journal_offline};
+pub use audit::{Progress, check_integrity_offline, journal_offline};
 pub use data_dir::DataDir;
 pub use disposals::VisaRequest;
 pub use disposition::ProposalRequest;
 pub use holds::HoldRequest;
-pub use plan::{InvalidPlan, Publication, PublishedPlan, check_plan};
-pub use records::{Deposit, RecordChanges, RecordDetails, Staged, Upload, canonical_path, file_name_of};
+pub use plan::{InvalidPlan, Publication, Publish, PublishedPlan, check_plan};
+pub use records::{Deposit, RecordChanges, RecordDetails, Staged, Upload, file_name_of};
 pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;
 pub use stores::Stores;
@@ -419,7 +419,7 @@ impl Archive {
         let stores = Stores::on_disk(data_dir, &options)?;
         let archive = Archive::open_stores(data_dir.clone(), stores, options, clock, Start::Create)?;
         if archive.catalog.plan_versions()?.is_empty() {
-            archive.publish_plan(&Actor::system(), policies, false, None)?;
+            archive.publish_plan(&Actor::system(), policies, &Publish::default())?;
         }
         let admin_token = archive.create_token(&Actor::command_line(), Role::Admin, "admin")?;
         data_dir.mark_initialised(archive.clock.now())?;
@@ -569,7 +569,7 @@ impl Archive {
         // so that every deposit is checked against a plan.
         if archive.data_dir.is_initialised() && archive.catalog.plan_versions()?.is_empty() {
             tracing::warn!("this archive has no classification plan; publishing the default one");
-            archive.publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, false, None)?;
+            archive.publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, &Publish::default())?;
         }
         archive.finish_pending_erasures()?;
         Ok(archive)

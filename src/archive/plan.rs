@@ -41,6 +41,16 @@ pub struct Publication {
     pub impact: PlanImpact,
 }
 
+/// How a plan file is published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Publish {
+    /// Report what would change; publish nothing.
+    pub dry_run: bool,
+    /// The archivist's reason, confirming a plan that makes records due
+    /// earlier or destroyable (refused without it).
+    pub confirmation: Option<String>,
+}
+
 /// A plan file that does not pass its checks, every problem listed.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the plan has {} problem(s): {}", .0.len(), .0.first().map(ToString::to_string).unwrap_or_default())]
@@ -127,13 +137,8 @@ impl Archive {
     /// and, unless `confirmed` with a reason, when it would make records due
     /// earlier or destroy what was to be kept.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
-    pub fn publish_plan(
-        &self,
-        actor: &Actor,
-        text: &str,
-        dry_run: bool,
-        confirmed: Option<&str>,
-    ) -> Result<Publication, ArchiveError> {
+    pub fn publish_plan(&self, actor: &Actor, text: &str, how: &Publish) -> Result<Publication, ArchiveError> {
+        let (dry_run, confirmed) = (how.dry_run, how.confirmation.as_deref());
         actor.require(Permission::ManageRecords, "publish the plan")?;
         let plan = check_plan(text)?;
         let mut slot = self.plan.write().unwrap_or_else(|p| p.into_inner());

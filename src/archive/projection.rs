@@ -81,7 +81,7 @@ impl Projector {
             r.due.map(|date| DueMark {
                 date,
                 rule: r.rule.clone(),
-                final_action: r.final_action.as_str().to_owned(),
+                final_action: r.final_action,
             })
         });
         let old = record.due.take();

@@ -1,5 +1,6 @@
 //! Deposits, versions and reads.
 
+use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::classify::{Evidence, classify};
 use crate::domain::event::{EventBody, RecordFacetsChange, VersionFacts};
@@ -9,7 +10,7 @@ use crate::domain::naming::{self, NameBudget, NamingContext, Template};
 use crate::domain::plan::{Access, Plan};
 use crate::domain::record::{
     DescriptiveMetadata, InvalidInput, METADATA_FORMAT, NodeCode, Record, RecordId, Reference, Version,
-    check_field_name, check_title, parse_date,
+    check_field_name, check_optional_text, check_title, parse_date,
 };
 use crate::domain::retention::{self, RecordFacts, Retention, RetentionStatus};
 use crate::domain::role::Permission;
@@ -31,8 +32,9 @@ const FIELDS_MAX: usize = 200;
 /// What a depositor says about a document, as received (unchecked).
 #[derive(Debug, Clone, Default)]
 pub struct Deposit {
-    /// Classification node code.
-    pub node: String,
+    /// Classification node code; without one, the plan's classification
+    /// rules choose it (or the deposit is refused with the candidates).
+    pub node: Option<String>,
     /// Title; defaults to the file name without its extension.
     pub title: Option<String>,
     /// `YYYY-MM-DD`; defaults to today.
@@ -129,18 +131,6 @@ fn check_filename(filename: Option<String>) -> Result<Option<String>, InvalidInp
     Ok(Some(name))
 }
 
-/// Checks a short label (service, document type): trimmed, at most
-/// [`SERVICE_MAX`] characters, no control characters; blank is none.
-fn check_label(field: &str, value: Option<String>) -> Result<Option<String>, InvalidInput> {
-    match value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
-        Some(s) if s.chars().count() > SERVICE_MAX || s.chars().any(char::is_control) => Err(InvalidInput::new(
-            field,
-            format!("at most {SERVICE_MAX} characters, no control characters"),
-        )),
-        other => Ok(other),
-    }
-}
-
 fn title_from_filename(filename: Option<&str>) -> Option<String> {
     let base = filename?.rsplit(['/', '\\']).next()?;
     let stem = base.rsplit_once('.').map_or(base, |(stem, _)| stem);
@@ -162,7 +152,7 @@ impl Archive {
         deposit: Deposit,
         filename: Option<&str>,
     ) -> Result<CheckedDeposit, ArchiveError> {
-        let node = NodeCode::parse(&deposit.node)?;
+        let node = NodeCode::parse(deposit.node.as_deref().unwrap_or_default())?;
         let Some(plan_node) = plan.node(&node) else {
             return Err(InvalidInput::new("node", format!("{node} is not a node of the classification plan")).into());
         };
@@ -200,7 +190,7 @@ impl Archive {
             Some(d) => parse_date("date", &d)?,
             None => self.clock.now().date_naive(),
         };
-        let service = check_label("service", deposit.service)?;
+        let service = check_optional_text("service", deposit.service, SERVICE_MAX)?;
         let types: &[String] = plan
             .lineage(&node)
             .into_iter()
@@ -209,7 +199,7 @@ impl Archive {
             .unwrap_or(&[]);
         // A listed type is matched whatever its case, and kept as the plan
         // spells it.
-        let document_type = match check_label("type", deposit.document_type)? {
+        let document_type = match check_optional_text("type", deposit.document_type, SERVICE_MAX)? {
             Some(t) if !types.is_empty() => match types.iter().find(|k| k.to_lowercase() == t.to_lowercase()) {
                 Some(known) => Some(known.clone()),
                 None => {
@@ -370,7 +360,7 @@ impl Archive {
             .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
         let media_type = media_type::sniff(upload.staged.blob().head());
         let mut deposit = deposit;
-        let classified_by = if deposit.node.trim().is_empty() {
+        let classified_by = if deposit.node.is_none() {
             Some(self.classify_deposit(
                 actor,
                 &plan.plan,
@@ -383,10 +373,7 @@ impl Archive {
             None
         };
         let checked = self.check_deposit(actor, &plan.plan, deposit, filename.as_deref())?;
-        let ext = filename
-            .as_deref()
-            .and_then(naming::extension_of)
-            .unwrap_or_else(|| naming::extension_for_media_type(&media_type).to_owned());
+        let ext = naming::safe_extension(filename.as_deref(), &media_type);
         let (reference, counter, number) = self.name_record(&plan.plan, &checked, &ext)?;
         let size = upload.staged.size();
         let sha256 = upload.staged.commit()?;
@@ -478,7 +465,7 @@ impl Archive {
                 if deposit.date.is_none() {
                     deposit.date = proposal.date.map(|d| d.format("%Y-%m-%d").to_string());
                 }
-                deposit.node = proposal.node.to_string();
+                deposit.node = Some(proposal.node.to_string());
                 tracing::info!(rule = %proposal.rule, node = %proposal.node, "deposit classified automatically");
                 Ok(proposal.rule)
             }
@@ -542,7 +529,7 @@ impl Archive {
             None => record.document_type.clone(),
         };
         let deposit = Deposit {
-            node: changes.node.unwrap_or_else(|| record.node.to_string()),
+            node: Some(changes.node.unwrap_or_else(|| record.node.to_string())),
             title: Some(changes.title.unwrap_or_else(|| record.title.clone())),
             date: Some(changes.date.unwrap_or_else(|| record.date.to_string())),
             service: changes.service.or_else(|| record.service.clone()),
@@ -556,12 +543,7 @@ impl Archive {
             let ext = record
                 .versions
                 .last()
-                .map(|v| {
-                    v.filename
-                        .as_deref()
-                        .and_then(naming::extension_of)
-                        .unwrap_or_else(|| naming::extension_for_media_type(&v.media_type).to_owned())
-                })
+                .map(|v| naming::safe_extension(v.filename.as_deref(), &v.media_type))
                 .unwrap_or_default();
             let (reference, scope, number) = self.name_record(&plan.plan, &checked, &ext)?;
             (reference, Some(scope), Some(number))
@@ -706,7 +688,7 @@ impl Archive {
         );
         let today = self.clock.now().date_naive();
         let holds = self
-            .holds_on(&[(record.id, record.node.clone())], false)?
+            .holds_on(&[(record.id, record.node.clone())], IndexFreshness::AsIndexed)?
             .remove(&record.id)
             .unwrap_or_default();
         Ok(RecordDetails {
@@ -796,11 +778,7 @@ pub struct RecordDetails {
 /// filled in, or `<reference>.<ext>` without one (or if it cannot be
 /// filled, such as a date field left empty).
 pub fn canonical_path(plan: &Plan, record: &Record, version: &Version) -> String {
-    let ext = version
-        .filename
-        .as_deref()
-        .and_then(naming::extension_of)
-        .unwrap_or_else(|| naming::extension_for_media_type(&version.media_type).to_owned());
+    let ext = naming::safe_extension(version.filename.as_deref(), &version.media_type);
     let plain = || format!("{}.{ext}", naming::safe_segment(record.reference.as_str(), 200));
     let Some(template) = plan.filename_template(&record.node) else {
         return plain();
@@ -860,7 +838,7 @@ mod tests {
                             .enumerate()
                             .map(|(i, (node, year))| {
                                 let deposit = Deposit {
-                                    node: NODES[*node].into(),
+                                    node: Some(NODES[*node].into()),
                                     date: Some(format!("{}-06-01", 2024 + year)),
                                     title: Some(format!("t{t}-{i}")),
                                     ..Deposit::default()

@@ -2,6 +2,7 @@
 //! (read from the catalog's due-date index, so that listing among millions
 //! of records reads only what is due).
 
+use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::plan::FinalAction;
@@ -35,7 +36,7 @@ pub struct DueRecord {
     /// The rule.
     pub rule: String,
     /// `destroy`, `keep` or `review`.
-    pub final_action: String,
+    pub final_action: FinalAction,
     /// The active legal holds that stop it (its final action waits).
     pub held_by: Vec<u64>,
 }
@@ -204,7 +205,7 @@ impl Archive {
             })
             .collect::<Result<_, ArchiveError>>()?;
         let keys: Vec<(RecordId, NodeCode)> = due.iter().map(|d| (d.id, d.node.clone())).collect();
-        let mut held = self.holds_on(&keys, true)?;
+        let mut held = self.holds_on(&keys, IndexFreshness::CaughtUp)?;
         for record in &mut due {
             if let Some(holds) = held.remove(&record.id) {
                 record.held_by = holds;

@@ -353,14 +353,12 @@ impl Archive {
     }
 
     /// Every event of a record, with its inclusion proof against the
-    /// latest seal (`covering`: first seal, on demand, when the record's
-    /// first event is not sealed yet).
-    pub fn record_proof(&self, actor: &Actor, key: &str, covering: bool) -> Result<RecordProof, ArchiveError> {
+    /// latest seal; refused while no seal covers the record's first event.
+    pub fn record_proof(&self, actor: &Actor, key: &str) -> Result<RecordProof, ArchiveError> {
         let record = self.record(actor, key)?;
         let first = record.history.first().map_or(0, |h| h.seq);
         let seal = match self.catalog.latest_seal()? {
             Some(seal) if seal.tree_size >= first => seal,
-            _ if covering => self.seal(&Actor::system())?,
             _ => return Err(ArchiveError::NotSealed(record.reference.to_string())),
         };
         let tree = TreeAt(self.tree.as_ref(), seal.tree_size);

@@ -3,6 +3,7 @@
 //! refused, the journal and its seals, and the fixity job.
 
 use super::fixity::FixitySchedule;
+use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::plan::Access;
 use crate::domain::record::RecordState;
@@ -114,7 +115,7 @@ impl Archive {
             }
         }
         stats.holds = self.catalog.holds()?.iter().filter(|h| h.is_active()).count() as u64;
-        stats.held = self.holds_on(&live, false)?.len() as u64;
+        stats.held = self.holds_on(&live, IndexFreshness::AsIndexed)?.len() as u64;
         if let Some(seal) = self.catalog.latest_seal()? {
             stats.sealed_events = Some(seal.tree_size);
             stats.sealed_at = Some(seal.sealed_at);

@@ -57,15 +57,14 @@ impl Stores {
         })
     }
 
-    /// Blobs, catalog, journal and Merkle tree in memory, and the index in
-    /// `index_dir` (tantivy has no adapter of its own in memory): for fast
-    /// tests of the use cases. Nothing survives the process.
-    pub fn in_memory(index_dir: &std::path::Path, options: &ArchiveOptions) -> Result<Self, ArchiveError> {
+    /// Every store in memory: for fast tests of the use cases. Nothing
+    /// survives the process.
+    pub fn in_memory(options: &ArchiveOptions) -> Result<Self, ArchiveError> {
         Ok(Stores {
             blobs: Arc::new(MemoryBlobStore::default()),
             catalog: Arc::new(MemoryCatalog::default()),
             tree: Arc::new(MemoryTree::default()),
-            index: Arc::new(TantivyIndex::open(index_dir)?),
+            index: Arc::new(TantivyIndex::in_memory()?),
             stamper: stamper(options)?,
             journal: JournalAt::Memory,
         })
@@ -138,10 +137,14 @@ mod tests {
             extract: crate::extract::ExtractOptions::default(),
             tsa_url: None,
         };
-        let stores = Stores::in_memory(&tmp.path().join("index"), &options).expect("stores");
+        let stores = Stores::in_memory(&options).expect("stores");
         let archive = Archive::open_on(&data_dir, stores, options, Arc::new(SystemClock)).expect("open");
         let plan = archive
-            .publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, false, None)
+            .publish_plan(
+                &Actor::system(),
+                crate::policies::DEFAULT_PLAN,
+                &crate::archive::Publish::default(),
+            )
             .expect("publish");
         assert_eq!(plan.published.map(|p| p.number), Some(1));
         let upload = Upload {
@@ -149,7 +152,7 @@ mod tests {
             filename: Some("facture.txt".into()),
         };
         let deposit = Deposit {
-            node: "FIN-FAC".into(),
+            node: Some("FIN-FAC".into()),
             date: Some("2024-03-15".into()),
             ..Deposit::default()
         };

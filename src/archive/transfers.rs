@@ -3,11 +3,13 @@
 //! acknowledgement, which turns the records it took into tombstones and
 //! erases what only they used.
 
-use super::disposition::{ProposalRequest, check_label, why_not_carried_out};
+use super::disposition::{LABEL_MAX, ProposalRequest, why_not_carried_out};
+use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::disposition::{Outcome, Transfer};
 use crate::domain::event::EventBody;
 use crate::domain::plan::FinalAction;
+use crate::domain::record::{Lines, check_text};
 use crate::domain::record::{NodeCode, Record, RecordId, RecordState, parse_date};
 use crate::domain::role::Permission;
 
@@ -81,11 +83,11 @@ impl Archive {
                 ),
             });
         }
-        let reference = check_label("reference", &request.reference)?;
+        let reference = check_text("reference", &request.reference, LABEL_MAX, Lines::One)?;
         let signer = request
             .signer
             .as_deref()
-            .map(|s| check_label("signer", s))
+            .map(|s| check_text("signer", s, LABEL_MAX, Lines::One))
             .transpose()?;
         let date = match request.date.as_deref() {
             Some(d) => parse_date("date", d)?,
@@ -97,7 +99,7 @@ impl Archive {
             records.push(self.catalog.record(&line.record)?);
         }
         let keys: Vec<(RecordId, NodeCode)> = records.iter().flatten().map(|r| (r.id, r.node.clone())).collect();
-        let held = self.holds_on(&keys, true)?;
+        let held = self.holds_on(&keys, IndexFreshness::CaughtUp)?;
         let mut outcomes = Vec::new();
         let mut transferred: Vec<&Record> = Vec::new();
         for (line, record) in transfer.proposal.lines.iter().zip(&records) {
@@ -105,7 +107,14 @@ impl Archive {
                 Some(r) if r.state == RecordState::Active && !transfer.exported.contains(&r.id) => {
                     Some("no package exported for this transfer carried it".to_owned())
                 }
-                _ => why_not_carried_out(line, record.as_ref(), &held, today, "keep", "to be transferred"),
+                _ => why_not_carried_out(
+                    line,
+                    record.as_ref(),
+                    &held,
+                    today,
+                    FinalAction::Keep,
+                    "to be transferred",
+                ),
             };
             // A transferred record's tombstone keeps its title: the
             // archives hold the record, and its finding aid names it.

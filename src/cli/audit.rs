@@ -130,7 +130,7 @@ pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
         }
         AuditCommand::Proof { reference } => {
             let archive = ctx.open()?;
-            print_pretty(&archive.record_proof(&Actor::command_line(), &reference, false)?)
+            print_pretty(&archive.record_proof(&Actor::command_line(), &reference)?)
         }
         AuditCommand::Consistency { from, to } => {
             let archive = ctx.open()?;

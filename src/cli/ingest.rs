@@ -15,8 +15,8 @@ pub struct IngestArgs {
     pub paths: Vec<PathBuf>,
     /// Classification node code; without it, the plan's classification
     /// rules choose one for each file (or refuse it, listing candidates).
-    #[arg(long, default_value = "")]
-    pub node: String,
+    #[arg(long)]
+    pub node: Option<String>,
     /// Title (default: each file's name without extension).
     #[arg(long)]
     pub title: Option<String>,
@@ -86,7 +86,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
     for path in &files {
         let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let deposit = Deposit {
-            node: args.node.clone(),
+            node: args.node.clone().filter(|n| !n.trim().is_empty()),
             title: args.title.clone(),
             date: args.date.clone(),
             service: args.service.clone(),

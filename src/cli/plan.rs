@@ -116,7 +116,11 @@ fn check(file: &Path, json: bool) -> Result<(), Failure> {
 fn publish(ctx: &Context, file: &Path, dry_run: bool, confirmed: Option<String>, json: bool) -> Result<(), Failure> {
     let text = read(file)?;
     let archive = ctx.open()?;
-    let publication = match archive.publish_plan(&Actor::command_line(), &text, dry_run, confirmed.as_deref()) {
+    let how = crate::archive::Publish {
+        dry_run,
+        confirmation: confirmed,
+    };
+    let publication = match archive.publish_plan(&Actor::command_line(), &text, &how) {
         Ok(p) => p,
         Err(ArchiveError::InvalidPlan(invalid)) => return Err(print_problems(file, &invalid.0, json)?),
         Err(e) => return Err(e.into()),

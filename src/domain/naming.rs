@@ -7,7 +7,6 @@
 //! name when it is safe, else from the media type. This module never touches
 //! a file: names are data, and original names are never used as paths.
 
-use super::record::Reference;
 use chrono::NaiveDate;
 use chrono::format::{Item, StrftimeItems};
 use std::collections::BTreeMap;
@@ -478,12 +477,12 @@ pub fn extension_for_media_type(media_type: &str) -> &'static str {
     }
 }
 
-/// The canonical file name of a record's content.
-pub fn canonical_filename(reference: &Reference, original: Option<&str>, media_type: &str) -> String {
-    let ext = original
+/// The extension a record's content is named with: the original file
+/// name's when it is a safe one, else the media type's.
+pub fn safe_extension(original: Option<&str>, media_type: &str) -> String {
+    original
         .and_then(extension_of)
-        .unwrap_or_else(|| extension_for_media_type(media_type).to_owned());
-    format!("{reference}.{ext}")
+        .unwrap_or_else(|| extension_for_media_type(media_type).to_owned())
 }
 
 #[cfg(test)]
@@ -512,27 +511,11 @@ mod tests {
 
     #[test]
     fn canonical_names_take_a_safe_extension() {
-        let r = Reference::from_naming("ADM-DEL-2024-000001".into());
-        assert_eq!(
-            canonical_filename(&r, Some("Délib.PDF"), "application/pdf"),
-            "ADM-DEL-2024-000001.pdf"
-        );
-        assert_eq!(
-            canonical_filename(&r, Some("../../etc/passwd"), "text/plain"),
-            "ADM-DEL-2024-000001.txt"
-        );
-        assert_eq!(
-            canonical_filename(&r, Some("a.p/df"), "application/pdf"),
-            "ADM-DEL-2024-000001.pdf"
-        );
-        assert_eq!(
-            canonical_filename(&r, Some(".bashrc"), "x/y"),
-            "ADM-DEL-2024-000001.bin"
-        );
-        assert_eq!(
-            canonical_filename(&r, None, "text/plain; charset=utf-8"),
-            "ADM-DEL-2024-000001.txt"
-        );
+        assert_eq!(safe_extension(Some("Délib.PDF"), "application/pdf"), "pdf");
+        assert_eq!(safe_extension(Some("../../etc/passwd"), "text/plain"), "txt");
+        assert_eq!(safe_extension(Some("a.p/df"), "application/pdf"), "pdf");
+        assert_eq!(safe_extension(Some(".bashrc"), "x/y"), "bin");
+        assert_eq!(safe_extension(None, "text/plain; charset=utf-8"), "txt");
     }
 
     #[test]
@@ -644,9 +627,8 @@ mod tests {
         }
 
         #[test]
-        fn canonical_names_are_always_plain(original in any::<String>()) {
-            let r = Reference::from_naming("X-2025-000001".into());
-            let name = canonical_filename(&r, Some(&original), "application/octet-stream");
+        fn safe_extensions_are_always_plain(original in any::<String>()) {
+            let name = format!("X-2025-000001.{}", safe_extension(Some(&original), "application/octet-stream"));
             prop_assert!(name.len() <= 64);
             prop_assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.'));
             prop_assert!(!name.contains(".."));

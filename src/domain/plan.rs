@@ -137,6 +137,12 @@ pub enum FinalAction {
     Review,
 }
 
+impl std::fmt::Display for FinalAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl FinalAction {
     /// The stable name, as plan files write it.
     pub fn as_str(self) -> &'static str {

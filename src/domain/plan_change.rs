@@ -151,23 +151,22 @@ impl<'p> ImpactCount<'p> {
     }
 }
 
-/// Compares `current` (none for a first publication) with `new` over the
-/// records described by `records`.
-pub fn impact<'a>(
-    current: Option<&Plan>,
-    new: &Plan,
-    records: impl IntoIterator<Item = RecordFacts<'a>>,
-) -> PlanImpact {
-    let mut count = ImpactCount::new(current, new);
-    for facts in records {
-        count.add(facts);
-    }
-    count.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Compares `current` with `new` over the records described.
+    fn impact<'a>(
+        current: Option<&Plan>,
+        new: &Plan,
+        records: impl IntoIterator<Item = RecordFacts<'a>>,
+    ) -> PlanImpact {
+        let mut count = ImpactCount::new(current, new);
+        for facts in records {
+            count.add(facts);
+        }
+        count.finish()
+    }
     use crate::domain::plan::{PlanHeader, PlanNode, RetentionDuration, RetentionRule, RetentionStart};
 
     fn code(c: &str) -> NodeCode {

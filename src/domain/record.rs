@@ -277,7 +277,7 @@ pub struct DueMark {
     /// The rule.
     pub rule: String,
     /// `destroy`, `keep` or `review`.
-    pub final_action: String,
+    pub final_action: super::plan::FinalAction,
 }
 
 /// A record as the catalog holds it: the projection of its journal events.
@@ -373,6 +373,42 @@ pub fn check_field_name(name: &str) -> Result<(), InvalidInput> {
             format!("fields.{name}"),
             "a field name has 1 to 64 letters, digits, '_', '-' or '.'",
         ))
+    }
+}
+
+/// Whether a text a person gives may run over several lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lines {
+    /// One line: a label, a reference, a name.
+    One,
+    /// Several: a reason, a note.
+    Many,
+}
+
+/// Checks a text a person gives (a reason, a label, a visa's reference):
+/// trimmed, 1 to `max` characters, no control characters (but newlines
+/// where `lines` allows them).
+pub fn check_text(field: &str, text: &str, max: usize, lines: Lines) -> Result<String, InvalidInput> {
+    let t = text.trim();
+    let allowed = |c: char| lines == Lines::Many && c == '\n';
+    if t.is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(InvalidInput::new(
+            field,
+            format!("1 to {max} characters, no control characters"),
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// Checks an optional one-line text (a service, a document type): blank is
+/// none; else trimmed, at most `max` characters, no control characters.
+pub fn check_optional_text(field: &str, text: Option<String>, max: usize) -> Result<Option<String>, InvalidInput> {
+    match text.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => Err(InvalidInput::new(
+            field,
+            format!("at most {max} characters, no control characters"),
+        )),
+        other => Ok(other),
     }
 }
 

@@ -124,7 +124,7 @@ pub struct FormatQuery {
     params(("ref" = String, Path, description = "reference or id")),
     responses((status = 200, description = "the proofs"), (status = 404), (status = 409, description = "not sealed yet")))]
 pub async fn proof(caller: Caller, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    let proof = web::block(move || archive.record_proof(&caller.0, &key, false)).await??;
+    let proof = web::block(move || archive.record_proof(&caller.0, &key)).await??;
     Ok(HttpResponse::Ok().json(proof))
 }
 

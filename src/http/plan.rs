@@ -98,8 +98,11 @@ pub async fn publish(
     } else {
         None
     };
-    let publication =
-        web::block(move || archive.publish_plan(&caller.0, &text, dry_run, confirmed.as_deref())).await??;
+    let how = crate::archive::Publish {
+        dry_run,
+        confirmation: confirmed,
+    };
+    let publication = web::block(move || archive.publish_plan(&caller.0, &text, &how)).await??;
     Ok(HttpResponse::Ok().json(PublicationDto::new(&publication)))
 }
 

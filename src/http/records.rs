@@ -303,7 +303,8 @@ pub async fn deposit(
     let upload = parts.upload.ok_or_else(missing_file)?;
     let meta = parts.metadata.unwrap_or_default();
     let deposit = Deposit {
-        node: meta.node,
+        // A blank node is none: the classification rules choose one.
+        node: Some(meta.node).filter(|n| !n.trim().is_empty()),
         title: meta.title,
         date: meta.date,
         service: meta.service,

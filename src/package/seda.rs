@@ -12,7 +12,6 @@
 //! file name).
 
 use super::{PackageAppraisal, PackageObject, PackageRecord, TransferParties};
-use crate::domain::hash::Sha256;
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use quick_xml::escape::escape;
 use std::collections::BTreeMap;
@@ -493,14 +492,10 @@ pub fn objects_of<'a>(manifest: &'a Manifest, unit: &ManifestUnit) -> Vec<&'a Ma
         .collect()
 }
 
-/// A SHA-256 given as `sha256:<hex>` or hex, for comparing with manifests.
-pub fn same_digest(a: &Sha256, hex_digest: &str) -> bool {
-    a.hex() == hex_digest.trim().to_ascii_lowercase()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::hash::Sha256;
     use chrono::TimeZone;
 
     fn record(i: usize, node: &[(&str, &str)]) -> PackageRecord {

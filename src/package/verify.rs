@@ -75,10 +75,6 @@ pub struct CheckedPackage {
     pub payload: BTreeMap<String, FileDigests>,
     /// The SEDA manifest, if it could be read.
     pub manifest: Option<Manifest>,
-    /// The journal events, in seq order.
-    pub events: Vec<Event>,
-    /// The seal.
-    pub seal: Option<SealFile>,
     /// The zip, to read the payload from.
     pub zip: PackageZip,
 }
@@ -111,23 +107,19 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
     };
     // The sealed journal, when the package carries one.
     let sealed = zip.contains(SEAL_JSON);
-    let mut events = Vec::new();
-    let mut seal_file = None;
+    let mut events_checked = 0;
     if sealed {
-        let (found, parsed) = check_journal(&mut zip, trusted_key, &payload, manifest.as_ref())?;
+        let (found, (events, _)) = check_journal(&mut zip, trusted_key, &payload, manifest.as_ref())?;
         failures.extend(found);
-        events = parsed.0;
-        seal_file = parsed.1;
+        events_checked = events.len();
     }
     Ok(CheckedPackage {
         failures,
         files: payload.len(),
-        events_checked: events.len(),
+        events_checked,
         sealed,
         payload,
         manifest,
-        events,
-        seal: seal_file,
         zip,
     })
 }

@@ -429,7 +429,7 @@ fn due(reference: &str) -> DueEntry {
         reference: Reference::from_naming(reference.to_owned()),
         node: NodeCode::parse("FIN-FAC").expect("a node"),
         rule: "FACTURES".into(),
-        final_action: "destroy".into(),
+        final_action: crate::domain::plan::FinalAction::Destroy,
     }
 }
 

@@ -279,8 +279,8 @@ pub struct DueEntry {
     pub node: NodeCode,
     /// The rule applied.
     pub rule: String,
-    /// `destroy`, `keep` or `review`.
-    pub final_action: String,
+    /// What happens then.
+    pub final_action: crate::domain::plan::FinalAction,
 }
 
 /// One change to the catalog; an event's changes are applied together.

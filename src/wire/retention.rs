@@ -126,7 +126,7 @@ impl From<&crate::archive::DueRecord> for DueRecordDto {
             node: d.node.to_string(),
             due: d.due.to_string(),
             rule: d.rule.clone(),
-            final_action: d.final_action.clone(),
+            final_action: d.final_action.as_str().to_owned(),
             held_by: d.held_by.clone(),
         }
     }
