@@ -15,6 +15,11 @@ LISTEN ?= 127.0.0.1:8080
 DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-linux openssl:openssl pdftotext:poppler-utils \
                 tesseract:tesseract-ocr runuser:util-linux xmllint:libxml2-utils python3:python3
 
+# French text nobody on the project wrote, from Debian's packages: the
+# manuals the corpus test deposits and looks up (tests/it/corpus.rs).
+DEBIAN_DATA := /usr/share/doc/aptitude/html/fr:aptitude-doc-fr /usr/share/doc/debian/FAQ/fr:debian-faq-fr \
+               /bin/gzip:gzip
+
 # The Library of Congress BagIt validator, from PyPI, in a virtual
 # environment of its own (the tests run it on exported packages).
 PYTOOLS := target/pytools
@@ -31,6 +36,10 @@ deps:
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
 	[ -f /usr/share/tesseract-ocr/*/tessdata/fra.traineddata ] || missing="$$missing tesseract-ocr-fra"; \
+	for pair in $(DEBIAN_DATA); do \
+	  path=$${pair%%:*}; pkg=$${pair##*:}; \
+	  [ -e $$path ] || missing="$$missing $$pkg"; \
+	done; \
 	fc-list 2>/dev/null | grep -qi "nimbus sans" || missing="$$missing fonts-urw-base35"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

@@ -862,6 +862,68 @@ mod tests {
         })
     }
 
+    /// One archive on in-memory stores, shared by the cases of a property
+    /// test (opening one per case would cost more than the cases).
+    fn archive_in_memory() -> &'static Archive {
+        static ARCHIVE: std::sync::OnceLock<(tempfile::TempDir, Archive)> = std::sync::OnceLock::new();
+        let (_, archive) = ARCHIVE.get_or_init(|| {
+            let tmp = tempfile::tempdir().expect("a temporary folder");
+            let data_dir = DataDir::new(tmp.path().join("data"));
+            data_dir.create().expect("create");
+            let stores = crate::archive::Stores::in_memory(&options()).expect("stores");
+            let archive = Archive::open_on(&data_dir, stores, options(), Arc::new(SystemClock)).expect("open");
+            archive
+                .publish_plan(
+                    &Actor::system(),
+                    crate::policies::DEFAULT_PLAN,
+                    &crate::archive::Publish::default(),
+                )
+                .expect("publish");
+            (tmp, archive)
+        });
+        archive
+    }
+
+    /// Bytes as a depositor may send them: anything, and French text whose
+    /// accents fall anywhere (a text starting `La règle` once panicked).
+    fn deposited_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..2048),
+            "(La|Le|Un|Une|L'|Délibération|<html|%PDF-|From: |<\\?xml) ?[a-zàâçéèêëîïôûùüÿœA-Z0-9 .,;:'’«»\n-]{0,200}"
+                .prop_map(String::into_bytes),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Whatever bytes a depositor sends, under whatever file name, with
+        /// a node or for automatic classification: the deposit is archived
+        /// or refused for a reason the caller can mend (4xx), never a 5xx
+        /// or a panic.
+        #[test]
+        fn any_bytes_deposited_are_archived_or_refused_as_the_callers_fault(
+            bytes in deposited_bytes(),
+            filename in proptest::option::of("\\PC{0,40}"),
+            classify in any::<bool>(),
+        ) {
+            let archive = archive_in_memory();
+            let deposit = Deposit {
+                node: (!classify).then(|| "FIN-FAC".to_owned()),
+                date: Some("2024-03-15".into()),
+                ..Deposit::default()
+            };
+            let upload = Upload {
+                staged: archive.stage(&mut bytes.as_slice()).expect("stage"),
+                filename,
+            };
+            if let Err(e) = archive.ingest(&Actor::system(), deposit, upload) {
+                let status = e.code().http_status();
+                prop_assert!((400..500).contains(&status), "{status}: {e}");
+            }
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(8))]
 

@@ -14,6 +14,11 @@ pub fn sniff(head: &[u8]) -> String {
     if std::str::from_utf8(head).is_ok_and(looks_like_email) {
         return "message/rfc822".to_owned();
     }
+    // XHTML starts as XML (`<?xml ...?>`), which `infer` calls XML: its
+    // text is what a person reads, not its markup.
+    if looks_like_xhtml(head) {
+        return "text/html".to_owned();
+    }
     if let Some(kind) = infer::get(head) {
         return kind.mime_type().to_owned();
     }
@@ -33,8 +38,8 @@ pub fn sniff(head: &[u8]) -> String {
                 "message/rfc822".to_owned()
             } else if trimmed.starts_with("<?xml") {
                 "application/xml".to_owned()
-            } else if trimmed.len() >= 5 && trimmed[..5].eq_ignore_ascii_case("<html")
-                || trimmed.len() >= 14 && trimmed[..14].eq_ignore_ascii_case("<!doctype html")
+            } else if starts_with_ignoring_case(trimmed, "<html")
+                || starts_with_ignoring_case(trimmed, "<!doctype html")
             {
                 "text/html".to_owned()
             } else {
@@ -45,6 +50,32 @@ pub fn sniff(head: &[u8]) -> String {
         None if looks_like_windows_1252(head) => "text/plain; charset=windows-1252".to_owned(),
         None => "application/octet-stream".to_owned(),
     }
+}
+
+/// Whether bytes start as an XHTML page does: an optional XML declaration,
+/// then `<!DOCTYPE html` or `<html`.
+fn looks_like_xhtml(head: &[u8]) -> bool {
+    let text = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).unwrap_or_default(),
+    };
+    let mut rest = text.trim_start_matches('\u{feff}').trim_start();
+    if starts_with_ignoring_case(rest, "<?xml") {
+        let Some(end) = rest.find("?>") else {
+            return false;
+        };
+        rest = rest[end + 2..].trim_start();
+    }
+    starts_with_ignoring_case(rest, "<!doctype html") || starts_with_ignoring_case(rest, "<html")
+}
+
+/// Whether `text` starts with the ASCII `prefix`, whatever the case. Bytes
+/// are compared, so a multi-byte character where the prefix ends (`La
+/// règle`: byte 5 falls inside `è`) is simply not a match.
+fn starts_with_ignoring_case(text: &str, prefix: &str) -> bool {
+    text.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// Whether bytes that are not UTF-8 read as Windows-1252 text (what older
@@ -107,5 +138,40 @@ mod tests {
         );
         // A head cut inside a two-byte character is still text.
         assert_eq!(sniff(&"é".as_bytes()[..1]), "text/plain; charset=utf-8");
+    }
+
+    #[test]
+    fn text_whose_accents_fall_where_a_signature_would_end_is_text() {
+        // These once panicked: byte 5 or 14 fell inside an accented letter.
+        for text in [
+            "La règle pour ces expressions",
+            "La fête communale",
+            "Le père Noël",
+            "Un résumé détaillé du dossier",
+            "ééééééééééééééé",
+            "  \u{a0}La règle",
+        ] {
+            assert_eq!(sniff(text.as_bytes()), "text/plain; charset=utf-8", "{text}");
+        }
+        assert_eq!(sniff(b"<HTML><body>x"), "text/html");
+        // XHTML, as DocBook and many manuals write it.
+        assert_eq!(
+            sniff(b"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0//EN\" \"x\"><html xmlns=\"http://www.w3.org/1999/xhtml\"><head>"),
+            "text/html"
+        );
+        assert_eq!(sniff(b"<?xml version=\"1.0\"?><html><body>x"), "text/html");
+        assert_eq!(sniff(b"<?xml version=\"1.0\"?><Invoice/>"), "text/xml");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_sniffed_without_panicking(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64)) {
+            let _ = sniff(&bytes);
+        }
+
+        #[test]
+        fn any_text_is_sniffed_without_panicking(text in "\\PC{0,40}") {
+            let _ = sniff(text.as_bytes());
+        }
     }
 }

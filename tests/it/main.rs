@@ -7,6 +7,7 @@ mod auth;
 mod bad_input;
 mod classify;
 mod common;
+mod corpus;
 mod crash;
 mod disposal;
 mod fixity;
