@@ -96,6 +96,8 @@ error_table! {
     InvalidJson => ("invalid_json", 400, BadInput),
     /// The query string cannot be read, or a search query cannot be understood.
     InvalidQuery => ("invalid_query", 400, BadInput),
+    /// A parameter over its bound (`limit`, `offset`, a query's size).
+    LimitExceeded => ("limit_exceeded", 400, BadInput),
     /// A path segment cannot be read.
     InvalidPath => ("invalid_path", 400, BadInput),
     /// A `format` that the endpoint does not offer.

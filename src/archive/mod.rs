@@ -208,9 +208,14 @@ pub enum ArchiveError {
     /// No seal covers what a proof was asked for yet.
     #[error("no seal covers {0} yet: seal the journal first (`coffre audit seal`, POST /audit/seals)")]
     NotSealed(String),
-    /// A search query that cannot be understood.
-    #[error("malformed query: {0}")]
+    /// A search query that cannot be understood; says where and how to
+    /// write it, in French.
+    #[error("{0}")]
     BadQuery(String),
+    /// A request over one of the archive's bounds (a page too deep, a
+    /// query too long); names the bound.
+    #[error("{0}")]
+    LimitExceeded(String),
     /// A search index failure.
     #[error(transparent)]
     Index(IndexError),
@@ -254,6 +259,7 @@ impl ArchiveError {
             E::PackageRefused(_) => Code::PackageRefused,
             E::NotSealed(_) => Code::NotSealed,
             E::BadQuery(_) => Code::InvalidQuery,
+            E::LimitExceeded(_) => Code::LimitExceeded,
             E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::View(_) | E::Index(_) | E::Io(_) | E::Internal(_) => {
                 Code::Internal
             }

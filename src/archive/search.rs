@@ -27,6 +27,8 @@ pub struct ReindexReport {
 impl From<IndexError> for ArchiveError {
     fn from(e: IndexError) -> Self {
         match e {
+            IndexError::Query(e) if e.is_limit() => ArchiveError::LimitExceeded(e.to_string()),
+            IndexError::Query(e) => ArchiveError::BadQuery(e.to_string()),
             IndexError::BadQuery(message) => ArchiveError::BadQuery(message),
             other => ArchiveError::Index(other),
         }
@@ -37,6 +39,9 @@ impl Archive {
     /// Searches the records.
     pub fn search(&self, actor: &Actor, query: SearchQuery) -> Result<SearchResults, ArchiveError> {
         actor.require(Permission::ReadRecords, "search records")?;
+        if let Some(bound) = query.over_limit() {
+            return Err(ArchiveError::LimitExceeded(bound));
+        }
         let mut query = query.checked()?;
         let plan = self.plan_in_force()?;
         // Only the nodes the plan lets this role read are searched.

@@ -16,6 +16,7 @@ pub mod merkle;
 pub mod naming;
 pub mod plan;
 pub mod plan_change;
+pub mod query;
 pub mod record;
 pub mod retention;
 pub mod role;

@@ -67,7 +67,27 @@ pub fn node_reader_key(node: &NodeCode) -> String {
     format!("node:{node}")
 }
 
+/// The deepest a page may start: past it, a search should be narrowed
+/// (by node, by dates) rather than paged through.
+pub const OFFSET_MAX: usize = 10_000;
+
 impl SearchQuery {
+    /// The bound this query's paging goes over, said in French, if any.
+    pub fn over_limit(&self) -> Option<String> {
+        if self.limit > PAGE_MAX {
+            return Some(format!(
+                "« limit » vaut au plus {PAGE_MAX} résultats par page ({} demandés).",
+                self.limit
+            ));
+        }
+        if self.offset.saturating_add(self.limit) > OFFSET_MAX {
+            return Some(format!(
+                "Les résultats s'arrêtent au {OFFSET_MAX}e : « offset » + « limit » vaut au plus {OFFSET_MAX}. Affinez la recherche (nœud, dates, mots) pour voir les suivants."
+            ));
+        }
+        None
+    }
+
     /// Checks the paging and the date range.
     pub fn checked(self) -> Result<Self, InvalidInput> {
         if self.limit == 0 || self.limit > PAGE_MAX {

@@ -124,35 +124,6 @@ fn register_analyzers(index: &Index) {
     index.tokenizers().register("code", code);
 }
 
-/// Queries longer than this are not searched for the place of their error.
-const ERROR_SEARCH_MAX: usize = 500;
-
-/// Where a syntax error is: just after the longest beginning of the query
-/// that parses, which is where reading stopped making sense.
-fn syntax_error_place(parser: &QueryParser, text: &str) -> String {
-    if text.len() > ERROR_SEARCH_MAX {
-        return String::new();
-    }
-    // Beginnings that end where a word ends, so that a word is never judged
-    // by a piece of it (`AN` parses where `AND` alone does not).
-    let ends: Vec<usize> = text
-        .char_indices()
-        .filter(|(_, c)| c.is_whitespace())
-        .map(|(i, _)| i)
-        .chain([text.len()])
-        .collect();
-    let good = ends
-        .iter()
-        .rev()
-        .find(|&&end| end > 0 && parser.parse_query(&text[..end]).is_ok())
-        .copied()
-        .unwrap_or(0);
-    let rest = text[good..].trim_start();
-    let column = text[..text.len() - rest.len()].chars().count() + 1;
-    let rest: String = rest.chars().take(20).collect();
-    format!(" at character {column}, near {rest:?}")
-}
-
 fn engine(e: tantivy::TantivyError) -> IndexError {
     IndexError::Engine(e.to_string())
 }
@@ -302,13 +273,36 @@ impl TantivyIndex {
         } else {
             parser.set_field_boost(f.title, 2.0);
         }
+        // `text` was rendered by `domain::query`: every word is plain or
+        // quoted, so what the engine still refuses is a value its field
+        // cannot hold. Its own words stay in the log.
         parser.parse_query(text).map_err(|e| {
-            let place = match e {
-                tantivy::query::QueryParserError::SyntaxError(_) => syntax_error_place(&parser, text),
-                _ => String::new(),
-            };
-            IndexError::BadQuery(format!("{e}{place} (in {text:?})"))
+            tracing::info!(error = %e, query = text, "the engine refused a rendered query");
+            IndexError::BadQuery(
+                "La recherche n'a pas pu être comprise telle qu'écrite : vérifiez les valeurs données aux champs (date:2024-03, ref:FIN-FAC-2024-000001)."
+                    .to_owned(),
+            )
         })
+    }
+
+    /// The query a person's text asks for: read leniently and bounded by
+    /// `domain::query`, then given to the engine's parser; every record
+    /// when nothing is left to look for.
+    fn query_of(&self, text: &str, fuzzy: bool) -> Result<Box<dyn Query>, IndexError> {
+        let query = crate::domain::query::parse(text)?;
+        if let Some(excluded) = query.exclusions_only() {
+            let excluded = self.parse(&excluded, fuzzy)?;
+            return Ok(Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(tantivy::query::AllQuery) as Box<dyn Query>),
+                (Occur::MustNot, excluded),
+            ])));
+        }
+        let rendered = query.render();
+        if rendered.is_empty() {
+            Ok(Box::new(tantivy::query::AllQuery))
+        } else {
+            self.parse(&rendered, fuzzy)
+        }
     }
 
     fn filtered(&self, base: Box<dyn Query>, q: &SearchQuery) -> Box<dyn Query> {
@@ -356,12 +350,7 @@ impl TantivyIndex {
 
     fn run(&self, q: &SearchQuery, fuzzy: bool) -> Result<SearchResults, IndexError> {
         let f = &self.fields;
-        let text = q.text.trim();
-        let base: Box<dyn Query> = if text.is_empty() {
-            Box::new(tantivy::query::AllQuery)
-        } else {
-            self.parse(text, fuzzy)?
-        };
+        let base = self.query_of(&q.text, fuzzy)?;
         let query = self.filtered(base, q);
         let searcher = self.reader.searcher();
         let mut facets = FacetCollector::for_field("node_facet");
@@ -531,12 +520,7 @@ impl super::TextIndex for TantivyIndex {
     }
 
     fn matching_ids(&self, q: &SearchQuery) -> Result<Vec<RecordId>, IndexError> {
-        let text = q.text.trim();
-        let base: Box<dyn Query> = if text.is_empty() {
-            Box::new(tantivy::query::AllQuery)
-        } else {
-            self.parse(text, false)?
-        };
+        let base = self.query_of(&q.text, false)?;
         let query = self.filtered(base, q);
         let searcher = self.reader.searcher();
         let addresses = searcher
@@ -715,12 +699,25 @@ mod tests {
         assert_eq!(results.total, 2);
         assert_eq!(results.facets.get("FIN-FAC"), Some(&1));
         assert_eq!(results.facets.get("FIN-MAN"), Some(&1));
-        match index.search(&query("facture AND (")) {
-            Err(IndexError::BadQuery(message)) => {
-                assert!(message.contains("at character 9, near \"AND (\""), "{message}")
+        // Punctuation is read as words; a misused operator is refused, in
+        // French, saying where.
+        assert_eq!(refs(&index, query("facture AND (")).len(), 2);
+        assert_eq!(
+            refs(&index, query("fournitures scolaires pour l'école")),
+            ["FIN-FAC-2025-000002"]
+        );
+        match index.search(&query("facture nosuchfield:x")) {
+            Err(IndexError::Query(e)) => {
+                let message = e.to_string();
+                assert!(message.contains("« nosuchfield » (caractère 9)"), "{message}")
             }
             other => panic!("not a bad query: {other:?}"),
         }
+        assert_eq!(
+            refs(&index, query("facture date:[2025-01-01 TO 2025-03-31]")),
+            ["FIN-FAC-2025-000002"]
+        );
+        assert_eq!(refs(&index, query("date:2025-01")), ["FIN-FAC-2025-000002"]);
     }
 
     #[test]

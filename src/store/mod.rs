@@ -375,8 +375,12 @@ pub trait Catalog: Send + Sync {
 /// Errors of the full-text index.
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    /// The query cannot be understood; says where.
-    #[error("malformed query: {0}")]
+    /// The query cannot be read as written, or goes over a bound; says
+    /// where and how to write it, in French.
+    #[error(transparent)]
+    Query(#[from] crate::domain::query::QueryError),
+    /// The engine refused a value given to a field; says so in French.
+    #[error("{0}")]
     BadQuery(String),
     /// The engine failed.
     #[error("search index: {0}")]
@@ -392,7 +396,9 @@ pub enum IndexError {
 /// * `commit(seq)` makes every put durable and visible together with the
 ///   seq, which `applied` then returns; after a crash the index is at its
 ///   last commit, and the journal is replayed from there;
-/// * a malformed query is `BadQuery`, never a panic.
+/// * the text of a query is read by `domain::query`: punctuation is words,
+///   a misused operator or a bound passed is `Query`, a value a field
+///   cannot hold `BadQuery`, never a panic.
 pub trait TextIndex: Send + Sync {
     /// The seq of the last event whose effects are committed.
     fn applied(&self) -> Result<u64, IndexError>;

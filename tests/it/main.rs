@@ -14,6 +14,7 @@ mod fixity;
 mod formats;
 mod packages;
 mod plan;
+mod queries;
 mod rebuild;
 mod retention;
 mod roundtrip;

@@ -519,7 +519,15 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
         "GET /search dossier by the archivist",
         get(&url("/search?q=nomination"), &archivist),
     );
-    t.http("GET /search bad query", get(&url("/search?q=%28facture"), &agent));
+    t.http(
+        "GET /search punctuation",
+        get(&url("/search?q=%28viennoiseries"), &agent),
+    );
+    t.http("GET /search bad query", get(&url("/search?q=nosuchfield%3Ax"), &agent));
+    t.http(
+        "GET /search offset too deep",
+        get(&url("/search?q=x&offset=149318105524"), &agent),
+    );
     t.http("GET /search bad limit", get(&url("/search?q=x&limit=abc"), &agent));
 
     // The plan.

@@ -1,0 +1,784 @@
+//! Search queries as people type them, read leniently and bounded.
+//!
+//! People type French: apostrophes (`l'encodage`, `d’archivage`), hyphens,
+//! colons (`Objet : facture`), slashes (`2024/03`), parentheses, quotes they
+//! forget to close. All of that is read as words. Operators are honoured
+//! when they are written as operators: `"phrases"` (also `« … »` and
+//! `“ … ”`), `-exclusion`, `+required`, `OR`/`OU`, `NOT`/`SAUF`, groups in
+//! parentheses, and `champ:valeur` for the fields people search by. Only an
+//! operator that is explicitly misused is refused: an unknown field, a date
+//! that is not one, a range opened and not closed; the message says where
+//! and how to write it, in French.
+//!
+//! The work a query can cause is bounded here, before any engine sees it:
+//! its length, its nesting and its number of terms.
+//!
+//! A parsed query is rendered into the engine's own syntax by
+//! [`Query::render`], in which every word is either plain letters and
+//! digits or quoted, so the engine never meets a character it would read
+//! as an operator.
+
+use chrono::{Datelike, NaiveDate};
+use std::fmt;
+
+/// The longest query read, in characters.
+pub const QUERY_MAX_CHARS: usize = 2000;
+/// The deepest nesting of parentheses.
+pub const DEPTH_MAX: usize = 8;
+/// The most words, phrases and ranges in one query.
+pub const TERMS_MAX: usize = 64;
+
+/// A field people search by, and the names they may give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The record's title.
+    Title,
+    /// Its text.
+    Body,
+    /// Its reference.
+    Reference,
+    /// Its node in the plan.
+    Node,
+    /// Its producing service.
+    Service,
+    /// Its document type.
+    Type,
+    /// Its date.
+    Date,
+}
+
+impl Field {
+    /// Every field, in the order messages list them.
+    pub const ALL: [Field; 7] = [
+        Field::Title,
+        Field::Body,
+        Field::Reference,
+        Field::Node,
+        Field::Service,
+        Field::Type,
+        Field::Date,
+    ];
+
+    /// The name messages give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Title => "titre",
+            Field::Body => "texte",
+            Field::Reference => "ref",
+            Field::Node => "nœud",
+            Field::Service => "service",
+            Field::Type => "type",
+            Field::Date => "date",
+        }
+    }
+
+    /// The field a name designates, in French or English, with or without
+    /// accents, whatever the case.
+    pub fn named(name: &str) -> Option<Field> {
+        let name = name.to_lowercase();
+        Some(match name.as_str() {
+            "titre" | "title" => Field::Title,
+            "texte" | "text" | "body" | "contenu" => Field::Body,
+            "ref" | "reference" | "référence" | "cote" => Field::Reference,
+            "noeud" | "nœud" | "node" | "classement" => Field::Node,
+            "service" => Field::Service,
+            "type" => Field::Type,
+            "date" => Field::Date,
+            _ => return None,
+        })
+    }
+
+    /// The engine's name for it.
+    fn engine_name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Body => "body",
+            Field::Reference => "ref",
+            Field::Node => "node",
+            Field::Service => "service",
+            Field::Type => "type",
+            Field::Date => "date",
+        }
+    }
+}
+
+/// Why a query is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryError {
+    /// Longer than [`QUERY_MAX_CHARS`].
+    TooLong {
+        /// The bound.
+        max: usize,
+    },
+    /// Parentheses nested deeper than [`DEPTH_MAX`].
+    TooDeep {
+        /// The bound.
+        max: usize,
+    },
+    /// More than [`TERMS_MAX`] terms.
+    TooManyTerms {
+        /// The bound.
+        max: usize,
+    },
+    /// `name:value` with a name that is no field.
+    UnknownField {
+        /// The name written.
+        name: String,
+        /// Where (1-based character).
+        at: usize,
+    },
+    /// `date:` with a value that is no date.
+    BadDate {
+        /// The value written.
+        value: String,
+        /// Where.
+        at: usize,
+    },
+    /// `[` or `{` opened and never closed.
+    UnclosedRange {
+        /// Where it opened.
+        at: usize,
+    },
+}
+
+impl QueryError {
+    /// Whether the query went over a bound (rather than being misspelt).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            QueryError::TooLong { .. } | QueryError::TooDeep { .. } | QueryError::TooManyTerms { .. }
+        )
+    }
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::TooLong { max } => {
+                write!(f, "La recherche dépasse {max} caractères : raccourcissez-la.")
+            }
+            QueryError::TooDeep { max } => write!(
+                f,
+                "La recherche imbrique plus de {max} niveaux de parenthèses : simplifiez-la."
+            ),
+            QueryError::TooManyTerms { max } => write!(
+                f,
+                "La recherche compte plus de {max} mots ou expressions : gardez les plus parlants."
+            ),
+            QueryError::UnknownField { name, at } => {
+                let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+                write!(
+                    f,
+                    "Le champ « {name} » (caractère {at}) n'existe pas. Écrivez champ:valeur avec l'un de ces champs : {}.",
+                    known.join(", ")
+                )
+            }
+            QueryError::BadDate { value, at } => write!(
+                f,
+                "« {value} » (caractère {at}) n'est pas une date. Écrivez date:2024, date:2024-03, date:2024-03-15 ou date:[2024-01-01 TO 2024-06-30]."
+            ),
+            QueryError::UnclosedRange { at } => write!(
+                f,
+                "L'intervalle ouvert au caractère {at} n'est pas fermé. Écrivez par exemple date:[2024-01-01 TO 2024-06-30]."
+            ),
+        }
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+/// Whether a clause must hold or must not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occur {
+    /// Written plainly (the engine's default applies).
+    Default,
+    /// `+word`: must hold.
+    Must,
+    /// `-word`, `NOT word`: must not hold.
+    Not,
+}
+
+/// What a clause looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Atom {
+    /// A word as typed (it may hold punctuation).
+    Word(String),
+    /// Words in this order.
+    Phrase(String),
+    /// Dates from the first day to the last, both included.
+    Dates(NaiveDate, NaiveDate),
+    /// A parenthesised query.
+    Group(Vec<Item>),
+}
+
+/// One element of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// Something to look for.
+    Clause {
+        /// Must it hold, or not.
+        occur: Occur,
+        /// In which field (the title and text when none).
+        field: Option<Field>,
+        /// What.
+        atom: Atom,
+    },
+    /// `OR` between the clauses on either side.
+    Or,
+}
+
+/// A query read from what a person typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    /// Its elements, in order.
+    pub items: Vec<Item>,
+}
+
+/// A token of the text, with the character it starts at (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    Word(String, usize),
+    Phrase(String, usize),
+    Open(usize),
+    Close,
+}
+
+fn is_open_quote(c: char) -> bool {
+    matches!(c, '"' | '“' | '«' | '„')
+}
+
+fn is_close_quote(c: char) -> bool {
+    matches!(c, '"' | '”' | '»' | '“')
+}
+
+fn is_structural(c: char) -> bool {
+    c.is_whitespace() || c == '(' || c == ')' || is_open_quote(c) || is_close_quote(c)
+}
+
+/// Splits the text into words, phrases and parentheses. A quote never
+/// closed runs to the end of the text.
+fn tokens(text: &str) -> Vec<Token> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+        } else if c == '(' {
+            out.push(Token::Open(i + 1));
+            i += 1;
+        } else if c == ')' {
+            out.push(Token::Close);
+            i += 1;
+        } else if is_open_quote(c) || is_close_quote(c) {
+            let start = i + 1;
+            let mut j = start;
+            while j < chars.len() && !is_close_quote(chars[j]) {
+                j += 1;
+            }
+            out.push(Token::Phrase(chars[start..j].iter().collect(), i + 1));
+            i = j + 1;
+        } else {
+            let start = i;
+            while i < chars.len() && !is_structural(chars[i]) {
+                i += 1;
+            }
+            out.push(Token::Word(chars[start..i].iter().collect(), start + 1));
+        }
+    }
+    out
+}
+
+/// Parses a date value: `2024`, `2024-03`, `2024-03-15` (also with `/`),
+/// as the first and last day it covers.
+fn date_span(value: &str) -> Option<(NaiveDate, NaiveDate)> {
+    // A time of day, as rendered ranges carry, is not part of the day.
+    let value = value.split('T').next().unwrap_or(value);
+    let parts: Vec<&str> = value.split(['-', '/']).collect();
+    let number = |s: &str, len: usize| {
+        (s.len() == len && s.chars().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse::<u32>().ok())
+            .flatten()
+    };
+    match parts.as_slice() {
+        [y] => {
+            let y = number(y, 4)? as i32;
+            Some((NaiveDate::from_ymd_opt(y, 1, 1)?, NaiveDate::from_ymd_opt(y, 12, 31)?))
+        }
+        [y, m] => {
+            let (y, m) = (number(y, 4)? as i32, number(m, 2)?);
+            let first = NaiveDate::from_ymd_opt(y, m, 1)?;
+            let next = if m == 12 {
+                NaiveDate::from_ymd_opt(y + 1, 1, 1)?
+            } else {
+                NaiveDate::from_ymd_opt(y, m + 1, 1)?
+            };
+            Some((first, next.pred_opt()?))
+        }
+        [y, m, d] => {
+            let day = NaiveDate::from_ymd_opt(number(y, 4)? as i32, number(m, 2)?, number(d, 2)?)?;
+            Some((day, day))
+        }
+        _ => None,
+    }
+}
+
+/// Whether a name before `:` reads as a field name someone meant (a word
+/// of letters), rather than a time (`10:30`) or an address (`http://`).
+fn looks_like_field_name(name: &str) -> bool {
+    // One letter is a drive (`C:\`), not a field.
+    name.chars().count() >= 2
+        && name.chars().count() <= 40
+        && name.chars().next().is_some_and(char::is_alphabetic)
+        && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// Reads a query. Never fails for punctuation; fails for the bounds and for
+/// an explicitly misused operator.
+pub fn parse(text: &str) -> Result<Query, QueryError> {
+    if text.chars().count() > QUERY_MAX_CHARS {
+        return Err(QueryError::TooLong { max: QUERY_MAX_CHARS });
+    }
+    let tokens = tokens(text);
+    // Open groups, innermost last; the outermost is the query itself.
+    let mut groups: Vec<Vec<Item>> = vec![Vec::new()];
+    let mut pending = Occur::Default;
+    let mut terms = 0usize;
+    let mut i = 0;
+    let push = |groups: &mut Vec<Vec<Item>>, item: Item| {
+        if let Some(group) = groups.last_mut() {
+            group.push(item);
+        }
+    };
+    while i < tokens.len() {
+        let token = tokens[i].clone();
+        i += 1;
+        match token {
+            Token::Open(_) => {
+                if groups.len() > DEPTH_MAX {
+                    return Err(QueryError::TooDeep { max: DEPTH_MAX });
+                }
+                groups.push(Vec::new());
+                // The occurrence written before the group applies to it: it
+                // is kept aside with the group.
+                if let Some(group) = groups.last_mut() {
+                    group.push(Item::Clause {
+                        occur: pending,
+                        field: None,
+                        atom: Atom::Group(Vec::new()),
+                    });
+                }
+                pending = Occur::Default;
+            }
+            Token::Close => {
+                if groups.len() > 1 {
+                    close_group(&mut groups);
+                }
+            }
+            Token::Phrase(words, _) => {
+                if !words.chars().any(char::is_alphanumeric) {
+                    pending = Occur::Default;
+                    continue;
+                }
+                terms += 1;
+                push(
+                    &mut groups,
+                    Item::Clause {
+                        occur: pending,
+                        field: None,
+                        atom: Atom::Phrase(words),
+                    },
+                );
+                pending = Occur::Default;
+            }
+            Token::Word(word, at) => {
+                // A lone sign right before what it qualifies: `-(a OR b)`.
+                let next_at = match tokens.get(i) {
+                    Some(Token::Open(p)) | Some(Token::Word(_, p)) | Some(Token::Phrase(_, p)) => Some(*p),
+                    _ => None,
+                };
+                if (word == "-" || word == "+") && next_at == Some(at + 1) {
+                    pending = if word == "-" { Occur::Not } else { Occur::Must };
+                    continue;
+                }
+                match word.as_str() {
+                    "OR" | "OU" | "||" => {
+                        push(&mut groups, Item::Or);
+                        continue;
+                    }
+                    "AND" | "ET" | "&&" => continue,
+                    "NOT" | "SAUF" => {
+                        pending = Occur::Not;
+                        continue;
+                    }
+                    _ => {}
+                }
+                let (occur, word) = match word.chars().next() {
+                    Some('-') if word.chars().count() > 1 => (Occur::Not, &word[1..]),
+                    Some('+') if word.chars().count() > 1 => (Occur::Must, &word[1..]),
+                    _ => (pending, word.as_str()),
+                };
+                pending = Occur::Default;
+                let (field, value) = match word.split_once(':') {
+                    Some((name, value)) if looks_like_field_name(name) => match Field::named(name) {
+                        Some(field) => (Some(field), value),
+                        // No field was meant where no value follows.
+                        None if !value.chars().any(char::is_alphanumeric) || value.starts_with('/') => (None, word),
+                        None => {
+                            return Err(QueryError::UnknownField {
+                                name: name.to_owned(),
+                                at,
+                            });
+                        }
+                    },
+                    _ => (None, word),
+                };
+                let atom = match field {
+                    Some(Field::Date) => {
+                        let (span, next) = date_value(value, &tokens, i, at)?;
+                        i = next;
+                        match span {
+                            Some((from, to)) => Atom::Dates(from, to),
+                            None => continue,
+                        }
+                    }
+                    Some(_) if value.is_empty() => {
+                        // `titre: budget` or `titre:"budget primitif"`.
+                        match tokens.get(i) {
+                            Some(Token::Word(next, _)) => {
+                                i += 1;
+                                Atom::Word(next.clone())
+                            }
+                            Some(Token::Phrase(next, _)) => {
+                                i += 1;
+                                Atom::Phrase(next.clone())
+                            }
+                            _ => continue,
+                        }
+                    }
+                    _ if !value.chars().any(char::is_alphanumeric) => continue,
+                    _ => Atom::Word(value.to_owned()),
+                };
+                terms += 1;
+                push(&mut groups, Item::Clause { occur, field, atom });
+            }
+        }
+        if terms > TERMS_MAX {
+            return Err(QueryError::TooManyTerms { max: TERMS_MAX });
+        }
+    }
+    while groups.len() > 1 {
+        close_group(&mut groups);
+    }
+    Ok(Query {
+        items: groups.pop().unwrap_or_default(),
+    })
+}
+
+/// Closes the innermost group into its parent: its first item holds the
+/// occurrence written before it.
+fn close_group(groups: &mut Vec<Vec<Item>>) {
+    let Some(mut items) = groups.pop() else { return };
+    let occur = match items.first() {
+        Some(Item::Clause {
+            occur,
+            atom: Atom::Group(inner),
+            field: None,
+        }) if inner.is_empty() => *occur,
+        _ => Occur::Default,
+    };
+    if !items.is_empty() {
+        items.remove(0);
+    }
+    if let Some(parent) = groups.last_mut() {
+        parent.push(Item::Clause {
+            occur,
+            field: None,
+            atom: Atom::Group(items),
+        });
+    }
+}
+
+/// Reads a `date:` value starting with `value` (the rest of the word);
+/// a range may run over the next tokens. Returns the span (none for an
+/// empty value) and the index of the next token to read.
+fn date_value(
+    value: &str,
+    tokens: &[Token],
+    next: usize,
+    at: usize,
+) -> Result<(Option<(NaiveDate, NaiveDate)>, usize), QueryError> {
+    let bad = |value: &str| QueryError::BadDate {
+        value: value.to_owned(),
+        at,
+    };
+    if !(value.starts_with('[') || value.starts_with('{')) {
+        if value.is_empty() {
+            return Ok((None, next));
+        }
+        return date_span(value).map(|s| (Some(s), next)).ok_or_else(|| bad(value));
+    }
+    // A range: gather words up to the one that closes it.
+    let mut text = value.to_owned();
+    let mut i = next;
+    while !(text.ends_with(']') || text.ends_with('}')) {
+        match tokens.get(i) {
+            Some(Token::Word(w, _)) => {
+                text.push(' ');
+                text.push_str(w);
+                i += 1;
+            }
+            _ => return Err(QueryError::UnclosedRange { at }),
+        }
+    }
+    let inner = &text[1..text.len() - 1];
+    let parts: Vec<&str> = inner.split_whitespace().collect();
+    let (low, high) = match parts.as_slice() {
+        [low, to, high] if to.eq_ignore_ascii_case("TO") || to.eq_ignore_ascii_case("À") || *to == "A" => {
+            (*low, *high)
+        }
+        _ => return Err(bad(&text)),
+    };
+    let from = if low == "*" {
+        NaiveDate::MIN
+    } else {
+        date_span(low).ok_or_else(|| bad(low))?.0
+    };
+    let to = if high == "*" {
+        NaiveDate::MAX
+    } else {
+        date_span(high).ok_or_else(|| bad(high))?.1
+    };
+    Ok((Some((from, to)), i))
+}
+
+/// Whether the engine reads a word as it is: letters and digits only, and
+/// not one of its operator words.
+fn plain(word: &str) -> bool {
+    word.chars().all(char::is_alphanumeric)
+        && !["and", "or", "not", "to", "in"]
+            .iter()
+            .any(|op| word.eq_ignore_ascii_case(op))
+}
+
+/// A word or phrase as the engine reads it: plain, or quoted with nothing
+/// inside that it could take for syntax. `None` when nothing is left.
+fn quoted(text: &str) -> Option<String> {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c == '"' || c == '\\' || c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    if !cleaned.chars().any(char::is_alphanumeric) {
+        return None;
+    }
+    Some(if plain(&cleaned) {
+        cleaned
+    } else {
+        format!("\"{cleaned}\"")
+    })
+}
+
+fn render_date(d: NaiveDate) -> String {
+    let d = d.clamp(
+        NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN),
+        NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX),
+    );
+    format!("{:04}-{:02}-{:02}T00:00:00Z", d.year(), d.month(), d.day())
+}
+
+fn render_items(items: &[Item]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut or_pending = false;
+    for item in items {
+        match item {
+            Item::Or => or_pending = !parts.is_empty(),
+            Item::Clause { occur, field, atom } => {
+                let body = match atom {
+                    Atom::Word(w) | Atom::Phrase(w) => quoted(w),
+                    Atom::Dates(from, to) => Some(format!("[{} TO {}]", render_date(*from), render_date(*to))),
+                    Atom::Group(inner) => {
+                        let inner = render_items(inner);
+                        (!inner.is_empty()).then(|| format!("({inner})"))
+                    }
+                };
+                let Some(body) = body else { continue };
+                let field = field.map(|f| format!("{}:", f.engine_name())).unwrap_or_default();
+                let sign = match occur {
+                    Occur::Default => "",
+                    Occur::Must => "+",
+                    Occur::Not => "-",
+                };
+                if or_pending {
+                    parts.push("OR".to_owned());
+                    or_pending = false;
+                }
+                parts.push(format!("{sign}{field}{body}"));
+            }
+        }
+    }
+    parts.join(" ")
+}
+
+impl Query {
+    /// The query in the engine's syntax; empty when nothing is left to
+    /// look for (every record matches).
+    pub fn render(&self) -> String {
+        render_items(&self.items)
+    }
+
+    /// When the query only excludes (`-chauffage`, `NOT a NOT b`): what it
+    /// excludes, as one query of alternatives, so that the engine can look
+    /// for every record but those. Engines refuse a query with nothing to
+    /// look for.
+    pub fn exclusions_only(&self) -> Option<String> {
+        let mut excluded = Vec::new();
+        for item in &self.items {
+            match item {
+                Item::Clause {
+                    occur: Occur::Not,
+                    field,
+                    atom,
+                } => {
+                    excluded.push(Item::Clause {
+                        occur: Occur::Default,
+                        field: *field,
+                        atom: atom.clone(),
+                    });
+                    excluded.push(Item::Or);
+                }
+                Item::Or => {}
+                Item::Clause { .. } => return None,
+            }
+        }
+        let rendered = render_items(&excluded);
+        (!rendered.is_empty()).then_some(rendered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn rendered(text: &str) -> String {
+        parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}")).render()
+    }
+
+    #[test]
+    fn punctuation_is_read_as_words() {
+        assert_eq!(rendered("convertir l'encodage"), "convertir \"l'encodage\"");
+        assert_eq!(rendered("utilitaire d’archivage"), "utilitaire \"d’archivage\"");
+        assert_eq!(rendered("Objet : facture"), "Objet facture");
+        assert_eq!(rendered("factures 2024/03"), "factures \"2024/03\"");
+        assert_eq!(rendered("FIN-FAC-2024-000001"), "\"FIN-FAC-2024-000001\"");
+        assert_eq!(rendered("budget (primitif"), "budget (primitif)");
+        assert_eq!(rendered("budget) primitif"), "budget primitif");
+        assert_eq!(rendered("\"budget primitif"), "\"budget primitif\"");
+        assert_eq!(rendered("« budget primitif »"), "\"budget primitif\"");
+        assert_eq!(rendered("facture AND ("), "facture");
+        assert_eq!(rendered("- + OR && ||"), "");
+        assert_eq!(
+            rendered("a*b? c~2 d^3 {e} [f] g\\h"),
+            "\"a*b?\" \"c~2\" \"d^3\" \"{e}\" \"[f]\" \"g h\""
+        );
+        assert_eq!(rendered("and or not"), "\"and\" \"or\" \"not\"");
+        assert_eq!(rendered("rendez-vous à 10:30"), "\"rendez-vous\" à \"10:30\"");
+        assert_eq!(rendered("voir http://exemple.fr"), "voir \"http://exemple.fr\"");
+        assert_eq!(rendered("C:\\Documents"), "\"C:  Documents\"".replace("  ", " "));
+    }
+
+    #[test]
+    fn operators_written_as_operators_are_honoured() {
+        assert_eq!(rendered("facture -chauffage"), "facture -chauffage");
+        assert_eq!(rendered("facture NOT chauffage"), "facture -chauffage");
+        assert_eq!(rendered("école OR chauffage"), "école OR chauffage");
+        assert_eq!(rendered("école OU chauffage"), "école OR chauffage");
+        assert_eq!(rendered("OR école OR OR"), "école");
+        assert_eq!(rendered("+facture -(chauffage OR gaz)"), "+facture -(chauffage OR gaz)");
+        assert_eq!(rendered("titre:budget"), "title:budget");
+        assert_eq!(rendered("Titre: \"budget primitif\""), "title:\"budget primitif\"");
+        assert_eq!(rendered("nœud:FIN type:facture"), "node:FIN type:facture");
+        assert_eq!(rendered("ref:FIN-FAC-2024-000001"), "ref:\"FIN-FAC-2024-000001\"");
+        assert_eq!(
+            rendered("date:2024-03"),
+            "date:[2024-03-01T00:00:00Z TO 2024-03-31T00:00:00Z]"
+        );
+        assert_eq!(
+            rendered("date:[2020 TO 2021-06]"),
+            "date:[2020-01-01T00:00:00Z TO 2021-06-30T00:00:00Z]"
+        );
+        assert_eq!(
+            rendered("date:[* TO 2020]"),
+            "date:[0001-01-01T00:00:00Z TO 2020-12-31T00:00:00Z]"
+        );
+    }
+
+    #[test]
+    fn a_query_that_only_excludes_says_what_it_excludes() {
+        let q = |t: &str| parse(t).unwrap().exclusions_only();
+        assert_eq!(q("-chauffage NOT gaz").as_deref(), Some("chauffage OR gaz"));
+        assert_eq!(q("NOT NOT facture").as_deref(), Some("facture"));
+        assert_eq!(q("facture -chauffage"), None);
+        assert_eq!(q(""), None);
+    }
+
+    #[test]
+    fn misused_operators_are_refused_in_french_with_where_and_how() {
+        let err = parse("facture nosuchfield:x").unwrap_err();
+        assert_eq!(
+            err,
+            QueryError::UnknownField {
+                name: "nosuchfield".into(),
+                at: 9
+            }
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains("caractère 9") && message.contains("titre, texte"),
+            "{message}"
+        );
+        let err = parse("date:[2020 TO").unwrap_err();
+        assert_eq!(err, QueryError::UnclosedRange { at: 1 });
+        assert!(err.to_string().contains("date:[2024-01-01 TO 2024-06-30]"));
+        assert!(matches!(parse("date:hier"), Err(QueryError::BadDate { .. })));
+        assert!(matches!(parse("date:2024-13"), Err(QueryError::BadDate { .. })));
+    }
+
+    #[test]
+    fn the_work_a_query_asks_for_is_bounded() {
+        let deep = format!("{}x{}", "(".repeat(2100), ")".repeat(2100));
+        assert_eq!(parse(&deep), Err(QueryError::TooLong { max: QUERY_MAX_CHARS }));
+        let deep = format!("{}x", "(".repeat(DEPTH_MAX + 1));
+        assert_eq!(parse(&deep), Err(QueryError::TooDeep { max: DEPTH_MAX }));
+        assert!(parse(&format!("{}x", "(".repeat(DEPTH_MAX))).is_ok());
+        let many = vec!["mot"; TERMS_MAX + 1].join(" ");
+        assert_eq!(parse(&many), Err(QueryError::TooManyTerms { max: TERMS_MAX }));
+        assert!(parse(&vec!["mot"; TERMS_MAX].join(" ")).is_ok());
+        assert!(parse(&"x".repeat(QUERY_MAX_CHARS)).is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_read_or_refused_never_panics(text in "\\PC{0,300}") {
+            if let Ok(query) = parse(&text) {
+                let rendered = query.render();
+                // What is rendered reads back as itself.
+                prop_assert_eq!(parse(&rendered).map(|q| q.render()), Ok(rendered));
+            }
+        }
+
+        #[test]
+        fn punctuation_alone_never_refuses_a_query(text in "([a-zàéèêç' ’;,.!?()\"«»/-]| : ){0,200}") {
+            // Refused only for going over a bound, never for punctuation.
+            prop_assert!(parse(&text).map_err(|e| e.is_limit()) != Err(false), "{text:?}");
+        }
+    }
+}

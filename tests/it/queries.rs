@@ -1,0 +1,267 @@
+//! Search as people type it: a hundred real French queries with
+//! apostrophes, colons, slashes, parentheses and quotes all answer 200;
+//! any text answers 200 or 400, never a 5xx; a misused operator is a 400
+//! in French saying where and how; every bound (`limit`, `offset`, the
+//! query's length, nesting and terms) is a 400 `limit_exceeded`, and the
+//! server stays up.
+
+use crate::common::*;
+use proptest::prelude::*;
+use serde_json::json;
+
+/// Queries as agents of a commune type them, punctuation and all.
+const FRENCH_QUERIES: &[&str] = &[
+    "convertir l'encodage",
+    "utilitaire d'archivage",
+    "l'heure du système",
+    "utilitaire d’archivage",
+    "l’état des lieux",
+    "Objet : facture",
+    "objet: réfection de la toiture",
+    "factures 2024/03",
+    "mandat n° 2024-0042",
+    "délibération n°12/2024",
+    "DCM du 12/03/2024",
+    "arrêté (circulation)",
+    "arrêté (circulation",
+    "arrêté circulation)",
+    "\"budget primitif",
+    "budget primitif\"",
+    "« budget primitif »",
+    "“compte administratif”",
+    "qu'est-ce qu'un mandat ?",
+    "où est la facture de la boulangerie ?",
+    "facture boulangerie !",
+    "facture ; boulangerie",
+    "facture, boulangerie, pâtisserie",
+    "M. Dupont & Fils",
+    "SARL Dupain & Cie",
+    "Dupain-Martin",
+    "rendez-vous à 10:30",
+    "réunion 14h30",
+    "TVA 20 %",
+    "1 200,00 €",
+    "1200.50 EUR",
+    "montant > 1000",
+    "montant < 500",
+    "coût = 300",
+    "a/b/c",
+    "C:\\Documents\\factures",
+    "https://www.service-public.fr/particuliers",
+    "mairie@commune.fr",
+    "#urgent",
+    "@maire",
+    "facture*",
+    "fact?re",
+    "chauffage~",
+    "école^2",
+    "{devis}",
+    "[devis]",
+    "devis]",
+    "[devis",
+    "-",
+    "+",
+    "--",
+    "- facture",
+    "facture -",
+    "OR",
+    "AND",
+    "NOT",
+    "facture OR",
+    "OR facture",
+    "facture AND",
+    "facture AND (",
+    "NOT NOT facture",
+    "((facture))",
+    "(((",
+    ")))",
+    "\"\"",
+    "''",
+    "'",
+    "’",
+    "l'",
+    "d'",
+    "aujourd'hui",
+    "presqu'île",
+    "entr'ouvert",
+    "c'est-à-dire",
+    "peut-être",
+    "porte-monnaie",
+    "Saint-Étienne-du-Rouvray",
+    "Île-de-France",
+    "Œuvres sociales",
+    "cœur de ville",
+    "ÉCOLE MATERNELLE",
+    "ecole maternelle",
+    "élection municipale 2020",
+    "P.V. du conseil",
+    "C.C.A.S.",
+    "S.I.R.E.T. 123 456 789 00012",
+    "FR76 3000 6000 0112 3456 7890 189",
+    "facture FA-2024-00123",
+    "n°FA-2024-00123",
+    "réf. : 2024/DGS/015",
+    "art. L2121-29 du CGCT",
+    "article L. 2122-22",
+    "loi n° 2018-1021 du 23 novembre 2018",
+    "décret 2016-360",
+    "budget 2024 : investissement",
+    "vote à main levée : pour 15, contre 2",
+    "subvention ... association",
+    "subvention… association",
+    "‹facture›",
+    "facture\tboulangerie",
+    "facture\nboulangerie",
+    "   ",
+    "",
+    "titre: budget",
+    "type:facture boulangerie",
+    "nœud:FIN facture",
+    "date:2024",
+    "date:[2012 TO 2013]",
+];
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+struct Site {
+    server: Server,
+    token: String,
+    _fresh: Fresh,
+}
+
+fn site() -> Site {
+    let fresh = fresh_archive();
+    let server = Server::start(&fresh.data, &[]);
+    let token = new_token(&server, &fresh.token, "agent", "guichet");
+    for (text, meta) in [
+        (
+            "Facture de la boulangerie Dupain : pain et viennoiseries pour l'école.",
+            json!({"node": "FIN-FAC", "date": "2012-03-15", "title": "Facture boulangerie"}),
+        ),
+        (
+            "Délibération n° 2013-004 : le conseil municipal approuve le budget primitif.",
+            json!({"node": "ADM-DEL", "date": "2013-01-10", "title": "Budget primitif"}),
+        ),
+    ] {
+        created(deposit(&server, &token, text.as_bytes(), "piece.txt", &meta).unwrap());
+    }
+    for _ in 0..600 {
+        if get(&server.url("/api/v1/search?q="), &token).json()["total"] == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Site {
+        server,
+        token,
+        _fresh: fresh,
+    }
+}
+
+fn search(site: &Site, params: &str) -> Answer {
+    get(&site.server.url(&format!("/api/v1/search?{params}")), &site.token)
+}
+
+#[test]
+fn a_hundred_real_french_queries_with_punctuation_all_answer() {
+    assert!(FRENCH_QUERIES.len() >= 100, "{} queries", FRENCH_QUERIES.len());
+    let site = site();
+    for q in FRENCH_QUERIES {
+        let a = search(&site, &format!("q={}", encode(q)));
+        assert_eq!(a.status, 200, "{q:?}: {}", String::from_utf8_lossy(&a.body));
+    }
+    // And they find what they mean.
+    for (q, title) in [
+        ("pain pour l'école", "Facture boulangerie"),
+        ("Facture : boulangerie", "Facture boulangerie"),
+        ("délibération n° 2013-004", "Budget primitif"),
+        ("« budget primitif »", "Budget primitif"),
+        ("budget (primitif", "Budget primitif"),
+    ] {
+        let a = search(&site, &format!("q={}", encode(q))).json();
+        assert_eq!(a["hits"][0]["title"], title, "{q:?}: {a}");
+    }
+}
+
+#[test]
+fn misused_operators_are_refused_in_french_saying_where_and_how() {
+    let site = site();
+    for (q, says) in [
+        ("facture nosuchfield:x", "« nosuchfield » (caractère 9) n'existe pas"),
+        ("date:[2020 TO", "n'est pas fermé"),
+        ("date:hier", "n'est pas une date"),
+    ] {
+        let a = search(&site, &format!("q={}", encode(q)));
+        assert_eq!(a.status, 400, "{q:?}");
+        assert_eq!(a.error_code(), "invalid_query", "{q:?}");
+        let message = a.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains(says), "{q:?}: {message}");
+        assert!(!message.contains("tantivy") && !message.contains("Syntax"), "{message}");
+    }
+}
+
+#[test]
+fn every_bound_is_a_400_and_the_server_stays_up() {
+    let site = site();
+    let deep = format!("{}facture{}", "(".repeat(2100), ")".repeat(2100));
+    let nested = format!("{}facture", "(".repeat(20));
+    let many = vec!["mot"; 100].join(" ");
+    for params in [
+        "q=x&offset=149318105524".to_owned(),
+        "q=x&offset=4000000000".to_owned(),
+        "q=x&offset=1000000000&sort=date".to_owned(),
+        "q=&offset=4611686018427387904".to_owned(),
+        "q=x&offset=9990&limit=20".to_owned(),
+        "q=x&limit=1001".to_owned(),
+        format!("q={}", encode(&deep)),
+        format!("q={}", encode(&nested)),
+        format!("q={}", encode(&many)),
+    ] {
+        let a = search(&site, &params);
+        assert_eq!(
+            a.status,
+            400,
+            "{}: {}",
+            &params[..params.len().min(60)],
+            String::from_utf8_lossy(&a.body)
+        );
+        assert_eq!(a.error_code(), "limit_exceeded", "{}", &params[..params.len().min(60)]);
+    }
+    for params in ["q=x&offset=-1", "q=x&offset=1e30", "q=x&limit=abc"] {
+        assert_eq!(search(&site, params).status, 400, "{params}");
+    }
+    // Still up, still answering.
+    let a = search(&site, "q=boulangerie");
+    assert_eq!((a.status, a.json()["total"].as_u64()), (200, Some(1)));
+    // Through exports and holds, the same query reading.
+    let archivist = new_token(&site.server, &site._fresh.token, "archivist", "archives");
+    let hold = post_json(
+        &site.server.url("/api/v1/holds"),
+        &archivist,
+        &json!({"query": nested, "reason": "contentieux"}),
+    );
+    assert_eq!((hold.status, hold.error_code().as_str()), (400, "limit_exceeded"));
+    let export = post_json(&site.server.url("/api/v1/exports"), &archivist, &json!({"query": deep}));
+    assert_eq!((export.status, export.error_code().as_str()), (400, "limit_exceeded"));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any text up to 1,000 characters answers 200 or 400, never a 5xx.
+    #[test]
+    fn any_text_answers_200_or_400(text in "\\PC{0,1000}") {
+        use std::sync::OnceLock;
+        static SITE: OnceLock<Site> = OnceLock::new();
+        let site = SITE.get_or_init(site);
+        let a = search(site, &format!("q={}", encode(&text)));
+        prop_assert!(a.status == 200 || a.status == 400, "{}: {}", a.status, String::from_utf8_lossy(&a.body));
+    }
+}
