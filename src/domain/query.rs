@@ -553,6 +553,17 @@ fn date_value(
     Ok((Some((from, to)), i))
 }
 
+/// How many of `free` words written plainly a record must hold to be
+/// found: all of one or two, all but one of three or four, three in four
+/// beyond. A record holding more of them ranks higher.
+pub fn should_match(free: usize) -> usize {
+    match free {
+        0..=2 => free,
+        3..=4 => free - 1,
+        _ => (free * 3).div_ceil(4),
+    }
+}
+
 /// Whether the engine reads a word as it is: letters and digits only, and
 /// not one of its operator words.
 fn plain(word: &str) -> bool {
@@ -632,6 +643,39 @@ impl Query {
     /// look for (every record matches).
     pub fn render(&self) -> String {
         render_items(&self.items)
+    }
+
+    /// The query's top-level clauses, each rendered alone with what it
+    /// requires, when the engine should weigh words rather than require
+    /// them all: three free words or more and no `OR` at the top. Words
+    /// and phrases written plainly may be missing (see [`should_match`]);
+    /// `+word`, `field:value` and groups are required; `-word` excluded.
+    pub fn weighed_clauses(&self) -> Option<Vec<(Occur, String)>> {
+        let mut out = Vec::new();
+        let mut free = 0;
+        for item in &self.items {
+            let Item::Clause { occur, field, atom } = item else {
+                return None;
+            };
+            let alone = render_items(&[Item::Clause {
+                occur: Occur::Default,
+                field: *field,
+                atom: atom.clone(),
+            }]);
+            if alone.is_empty() {
+                continue;
+            }
+            let occur = match (occur, field, atom) {
+                (Occur::Default, None, Atom::Word(_) | Atom::Phrase(_)) => {
+                    free += 1;
+                    Occur::Default
+                }
+                (Occur::Not, _, _) => Occur::Not,
+                _ => Occur::Must,
+            };
+            out.push((occur, alone));
+        }
+        (free >= 3).then_some(out)
     }
 
     /// When the query only excludes (`-chauffage`, `NOT a NOT b`): what it
@@ -719,6 +763,25 @@ mod tests {
             rendered("date:[* TO 2020]"),
             "date:[0001-01-01T00:00:00Z TO 2020-12-31T00:00:00Z]"
         );
+    }
+
+    #[test]
+    fn several_free_words_are_weighed_not_all_required() {
+        let q = |t: &str| parse(t).unwrap().weighed_clauses();
+        assert_eq!(q("facture boulangerie"), None, "two words: both required");
+        assert_eq!(q("a OR b c d"), None, "alternatives are the engine's to weigh");
+        assert_eq!(
+            q("facture \"pain frais\" boulangerie +2024 -gaz type:facture").unwrap(),
+            vec![
+                (Occur::Default, "facture".to_owned()),
+                (Occur::Default, "\"pain frais\"".to_owned()),
+                (Occur::Default, "boulangerie".to_owned()),
+                (Occur::Must, "2024".to_owned()),
+                (Occur::Not, "gaz".to_owned()),
+                (Occur::Must, "type:facture".to_owned()),
+            ]
+        );
+        assert_eq!([1, 2, 3, 4, 5, 8, 12].map(should_match), [1, 2, 2, 3, 4, 6, 9]);
     }
 
     #[test]

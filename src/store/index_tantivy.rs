@@ -297,6 +297,23 @@ impl TantivyIndex {
                 (Occur::MustNot, excluded),
             ])));
         }
+        if let Some(clauses) = query.weighed_clauses() {
+            use crate::domain::query::Occur as Written;
+            let free = clauses.iter().filter(|(o, _)| *o == Written::Default).count();
+            let mut subqueries = Vec::with_capacity(clauses.len());
+            for (occur, text) in clauses {
+                let occur = match occur {
+                    Written::Default => Occur::Should,
+                    Written::Must => Occur::Must,
+                    Written::Not => Occur::MustNot,
+                };
+                subqueries.push((occur, self.parse(&text, fuzzy)?));
+            }
+            return Ok(Box::new(BooleanQuery::with_minimum_required_clauses(
+                subqueries,
+                crate::domain::query::should_match(free),
+            )));
+        }
         let rendered = query.render();
         if rendered.is_empty() {
             Ok(Box::new(tantivy::query::AllQuery))

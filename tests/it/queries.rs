@@ -265,3 +265,54 @@ proptest! {
         prop_assert!(a.status == 200 || a.status == 400, "{}: {}", a.status, String::from_utf8_lossy(&a.body));
     }
 }
+
+#[test]
+fn several_words_find_documents_holding_most_of_them_best_first() {
+    let fresh = fresh_archive();
+    let server = Server::start(&fresh.data, &[]);
+    let token = new_token(&server, &fresh.token, "agent", "guichet");
+    let put = |text: &str, title: &str| {
+        created(
+            deposit(
+                &server,
+                &token,
+                text.as_bytes(),
+                "piece.txt",
+                &json!({"node": "FIN-FAC", "date": "2024-03-15", "title": title}),
+            )
+            .unwrap(),
+        )["reference"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let all_three = put("Réparation du chauffage de la piscine municipale.", "Travaux");
+    let two = put("Réparation du chauffage de la salle des fêtes.", "Entretien");
+    let one = put("Réparation de la toiture.", "Toiture");
+    for _ in 0..600 {
+        if get(&server.url("/api/v1/search?q="), &token).json()["total"] == 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let found = get(
+        &server.url(&format!("/api/v1/search?q={}", encode("réparation chauffage piscine"))),
+        &token,
+    )
+    .json();
+    let refs: Vec<&str> = found["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(refs, [all_three.as_str(), two.as_str()], "{found}");
+    assert!(!refs.contains(&one.as_str()));
+    // Two words are both required.
+    let both = get(
+        &server.url(&format!("/api/v1/search?q={}", encode("chauffage piscine"))),
+        &token,
+    )
+    .json();
+    assert_eq!(both["total"], 1, "{both}");
+}

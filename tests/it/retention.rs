@@ -175,7 +175,7 @@ fn what_is_due_its_final_action_and_the_holds_that_stop_it() {
             &server,
             &archivist,
             "/api/v1/holds",
-            json!({"query": "a AND (", "reason": "r"})
+            json!({"query": "a nosuchfield:x", "reason": "r"})
         )
         .status,
         400
