@@ -47,6 +47,13 @@ impl Archive {
         // Only the nodes the plan lets this role read are searched.
         query.readers = reader_keys(&plan.plan, actor);
         if let Some(node) = &query.node {
+            if plan.plan.node(node).is_none() {
+                let codes: Vec<&str> = plan.plan.nodes.iter().map(|n| n.code.as_str()).collect();
+                return Err(ArchiveError::BadQuery(format!(
+                    "Le nœud « {node} » n'est pas dans le plan de classement. Nœuds possibles : {}.",
+                    codes.join(", ")
+                )));
+            }
             query.node_path = plan.plan.path(node);
         }
         Ok(self.index.search(&query)?)

@@ -79,7 +79,7 @@ impl Field {
         Some(match name.as_str() {
             "titre" | "title" => Field::Title,
             "texte" | "text" | "body" | "contenu" => Field::Body,
-            "ref" | "reference" | "référence" | "cote" => Field::Reference,
+            "ref" | "reference" | "référence" | "cote" | "ref_prefix" => Field::Reference,
             "noeud" | "nœud" | "node" | "classement" => Field::Node,
             "service" => Field::Service,
             "type" => Field::Type,
@@ -93,13 +93,40 @@ impl Field {
         match self {
             Field::Title => "title",
             Field::Body => "body",
-            Field::Reference => "ref",
+            Field::Reference => "ref_prefix",
             Field::Node => "node",
             Field::Service => "service",
             Field::Type => "type",
             Field::Date => "date",
         }
     }
+}
+
+/// The prefixes a reference is found by, lower case, each ending where a
+/// part ends: `FIN-FAC-2024-000001` is found by `fin`, `fin-fac`,
+/// `fin-fac-2024` and itself.
+pub fn reference_prefixes(reference: &str) -> Vec<String> {
+    let lower = reference.to_lowercase();
+    let mut out: Vec<String> = lower
+        .match_indices('-')
+        .map(|(at, _)| lower[..at].to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    out.push(lower);
+    out
+}
+
+/// Whether a word reads as (the start of) a reference: parts of ASCII
+/// letters and digits joined by hyphens, the first of letters.
+fn looks_like_reference(word: &str) -> bool {
+    let mut parts = word.split('-');
+    let first = parts.next().unwrap_or_default();
+    !first.is_empty()
+        && first.chars().all(|c| c.is_ascii_alphabetic())
+        && word.contains('-')
+        && word
+            .split('-')
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 /// Why a query is refused.
@@ -612,13 +639,19 @@ fn render_items(items: &[Item]) -> String {
         match item {
             Item::Or => or_pending = !parts.is_empty(),
             Item::Clause { occur, field, atom } => {
-                let body = match atom {
-                    Atom::Word(w) | Atom::Phrase(w) => quoted(w),
-                    Atom::Dates(from, to) => Some(format!("[{} TO {}]", render_date(*from), render_date(*to))),
-                    Atom::Group(inner) => {
-                        let inner = render_items(inner);
-                        (!inner.is_empty()).then(|| format!("({inner})"))
-                    }
+                let body = match (atom, field) {
+                    // A reference, whatever its case, by any prefix.
+                    (Atom::Word(w) | Atom::Phrase(w), Some(Field::Reference)) => quoted(&w.to_lowercase()),
+                    (Atom::Word(w), None) if looks_like_reference(w) => quoted(w)
+                        .map(|q| format!("({q} OR ref_prefix:{})", quoted(&w.to_lowercase()).unwrap_or_default())),
+                    (atom, _) => match atom {
+                        Atom::Word(w) | Atom::Phrase(w) => quoted(w),
+                        Atom::Dates(from, to) => Some(format!("[{} TO {}]", render_date(*from), render_date(*to))),
+                        Atom::Group(inner) => {
+                            let inner = render_items(inner);
+                            (!inner.is_empty()).then(|| format!("({inner})"))
+                        }
+                    },
                 };
                 let Some(body) = body else { continue };
                 let field = field.map(|f| format!("{}:", f.engine_name())).unwrap_or_default();
@@ -722,7 +755,10 @@ mod tests {
         assert_eq!(rendered("utilitaire d’archivage"), "utilitaire \"d’archivage\"");
         assert_eq!(rendered("Objet : facture"), "Objet facture");
         assert_eq!(rendered("factures 2024/03"), "factures \"2024/03\"");
-        assert_eq!(rendered("FIN-FAC-2024-000001"), "\"FIN-FAC-2024-000001\"");
+        assert_eq!(
+            rendered("FIN-FAC-2024-000001"),
+            "(\"FIN-FAC-2024-000001\" OR ref_prefix:\"fin-fac-2024-000001\")"
+        );
         assert_eq!(rendered("budget (primitif"), "budget (primitif)");
         assert_eq!(rendered("budget) primitif"), "budget primitif");
         assert_eq!(rendered("\"budget primitif"), "\"budget primitif\"");
@@ -734,7 +770,10 @@ mod tests {
             "\"a*b?\" \"c~2\" \"d^3\" \"{e}\" \"[f]\" \"g h\""
         );
         assert_eq!(rendered("and or not"), "\"and\" \"or\" \"not\"");
-        assert_eq!(rendered("rendez-vous à 10:30"), "\"rendez-vous\" à \"10:30\"");
+        assert_eq!(
+            rendered("rendez-vous à 10:30"),
+            "(\"rendez-vous\" OR ref_prefix:\"rendez-vous\") à \"10:30\""
+        );
         assert_eq!(rendered("voir http://exemple.fr"), "voir \"http://exemple.fr\"");
         assert_eq!(rendered("C:\\Documents"), "\"C:  Documents\"".replace("  ", " "));
     }
@@ -750,7 +789,14 @@ mod tests {
         assert_eq!(rendered("titre:budget"), "title:budget");
         assert_eq!(rendered("Titre: \"budget primitif\""), "title:\"budget primitif\"");
         assert_eq!(rendered("nœud:FIN type:facture"), "node:FIN type:facture");
-        assert_eq!(rendered("ref:FIN-FAC-2024-000001"), "ref:\"FIN-FAC-2024-000001\"");
+        assert_eq!(
+            rendered("ref:FIN-FAC-2024-000001"),
+            "ref_prefix:\"fin-fac-2024-000001\""
+        );
+        assert_eq!(
+            reference_prefixes("FIN-FAC-2024-000001"),
+            ["fin", "fin-fac", "fin-fac-2024", "fin-fac-2024-000001"]
+        );
         assert_eq!(
             rendered("date:2024-03"),
             "date:[2024-03-01T00:00:00Z TO 2024-03-31T00:00:00Z]"

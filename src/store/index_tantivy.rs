@@ -32,7 +32,7 @@ use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, Order, R
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 2;
+pub const INDEX_FORMAT: u64 = 3;
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
@@ -47,6 +47,7 @@ const SNIPPET_CHARS: usize = 200;
 struct Fields {
     id: Field,
     reference: Field,
+    reference_prefixes: Field,
     title: Field,
     body: Field,
     title_fold: Field,
@@ -79,6 +80,7 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
         reference: b.add_text_field("ref", STRING | STORED),
+        reference_prefixes: b.add_text_field("ref_prefix", text("raw_lower", false)),
         title: b.add_text_field("title", text("fr", true)),
         body: b.add_text_field("body", text("fr", true)),
         title_fold: b.add_text_field("title_fold", text("fold", false)),
@@ -122,6 +124,12 @@ fn register_analyzers(index: &Index) {
     index.tokenizers().register("fr", french);
     index.tokenizers().register("fold", fold);
     index.tokenizers().register("code", code);
+    // References, whatever their case, by any prefix that ends where a
+    // part ends (`fin-fac-2024`): each prefix is one token.
+    let raw_lower = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
+        .filter(LowerCaser)
+        .build();
+    index.tokenizers().register("raw_lower", raw_lower);
 }
 
 fn engine(e: tantivy::TantivyError) -> IndexError {
@@ -207,6 +215,9 @@ impl TantivyIndex {
         let mut d = TantivyDocument::default();
         d.add_text(f.id, doc.id.to_string());
         d.add_text(f.reference, doc.reference.as_str());
+        for prefix in crate::domain::query::reference_prefixes(doc.reference.as_str()) {
+            d.add_text(f.reference_prefixes, prefix);
+        }
         d.add_text(f.title, &doc.title);
         d.add_text(f.title_fold, &doc.title);
         d.add_text(f.body, &doc.text);
@@ -735,6 +746,18 @@ mod tests {
             ["FIN-FAC-2025-000002"]
         );
         assert_eq!(refs(&index, query("date:2025-01")), ["FIN-FAC-2025-000002"]);
+        // References whatever their case, and by prefix.
+        assert_eq!(refs(&index, query("fin-fac-2025-000002")), ["FIN-FAC-2025-000002"]);
+        assert_eq!(refs(&index, query("fin-fac-2025")), ["FIN-FAC-2025-000002"]);
+        assert_eq!(
+            refs(&index, query("ref:fin")),
+            ["FIN-FAC-2025-000002", "FIN-MAN-2025-000003"]
+        );
+        assert_eq!(refs(&index, query("ref:Fin-Man-2025-000003")), ["FIN-MAN-2025-000003"]);
+        assert!(
+            refs(&index, query("ref:fin-fa")).is_empty(),
+            "a prefix ends where a part ends"
+        );
     }
 
     #[test]

@@ -205,6 +205,22 @@ fn misused_operators_are_refused_in_french_saying_where_and_how() {
         assert!(message.contains(says), "{q:?}: {message}");
         assert!(!message.contains("tantivy") && !message.contains("Syntax"), "{message}");
     }
+    // A misspelt node is named, with the ones there are.
+    let a = search(&site, "q=facture&node=FIN-FCA");
+    assert_eq!((a.status, a.error_code().as_str()), (400, "invalid_query"));
+    let message = a.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains("« FIN-FCA »") && message.contains("FIN-FAC"),
+        "{message}"
+    );
+    // References are found whatever their case, and by prefix.
+    let reference = |q: &str| {
+        let a = search(&site, &format!("q={}", encode(q))).json();
+        a["hits"][0]["reference"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(reference("fin-fac-2012-000001"), "FIN-FAC-2012-000001");
+    assert_eq!(reference("fin-fac-2012"), "FIN-FAC-2012-000001");
+    assert_eq!(reference("ref:adm-del"), "ADM-DEL-2013-000001");
 }
 
 #[test]
