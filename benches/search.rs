@@ -368,6 +368,7 @@ fn bench_tantivy(root: &Path, n: u64, text_bytes: &mut u64) -> (Figures, u64, u6
             sort: SortOrder::Relevance,
             node_path: Vec::new(),
             readers: vec!["*".into()],
+            synonyms: Vec::new(),
         };
         let _ = index.search(&query).expect("warm-up");
         for _ in 0..REPEATS {

@@ -50,6 +50,13 @@ struct RawPlan {
     nodes: Vec<RawNode>,
     #[serde(default)]
     classify: Vec<RawClassify>,
+    #[serde(default)]
+    synonyms: Vec<RawSynonyms>,
+}
+
+#[derive(Deserialize)]
+struct RawSynonyms {
+    terms: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -251,6 +258,11 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
         rules: rules_of(&lines, raw.rules, &mut problems),
         nodes: nodes_of(&lines, raw.nodes, &mut problems),
         classify: classification_rules_of(&lines, raw.classify, &mut problems),
+        synonyms: raw
+            .synonyms
+            .into_iter()
+            .map(|s| s.terms.into_iter().map(|t| t.trim().to_owned()).collect())
+            .collect(),
     };
     problems.extend(plan.problems().into_iter().map(|p| lines.at(p.path, p.message)));
     // A key the schema already blamed is not blamed twice.

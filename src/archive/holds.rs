@@ -52,6 +52,7 @@ impl Archive {
             offset: 0,
             sort: SortOrder::Relevance,
             readers: plan.plan.nodes.iter().map(|n| node_reader_key(&n.code)).collect(),
+            synonyms: plan.plan.synonyms.clone(),
         })
     }
 

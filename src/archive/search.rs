@@ -46,6 +46,7 @@ impl Archive {
         let plan = self.plan_in_force()?;
         // Only the nodes the plan lets this role read are searched.
         query.readers = reader_keys(&plan.plan, actor);
+        query.synonyms = plan.plan.synonyms.clone();
         if let Some(node) = &query.node {
             if plan.plan.node(node).is_none() {
                 let codes: Vec<&str> = plan.plan.nodes.iter().map(|n| n.code.as_str()).collect();

@@ -48,6 +48,7 @@ fn query_of(args: &SearchArgs) -> Result<SearchQuery, ArchiveError> {
         // Set by the archive from the plan and the caller's role.
         node_path: Vec::new(),
         readers: Vec::new(),
+        synonyms: Vec::new(),
     })
 }
 

@@ -347,6 +347,8 @@ pub struct Plan {
     pub nodes: Vec<PlanNode>,
     /// Automatic classification rules, in the order they are tried.
     pub classify: Vec<super::classify::ClassificationRule>,
+    /// Groups of words and expressions that mean the same to searches.
+    pub synonyms: Vec<Vec<String>>,
 }
 
 /// One thing wrong with a plan, and where (a path such as `nodes[3].rule`).

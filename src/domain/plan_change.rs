@@ -217,6 +217,7 @@ mod tests {
                 })
                 .collect(),
             classify: Vec::new(),
+            synonyms: Vec::new(),
         }
     }
 

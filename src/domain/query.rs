@@ -236,6 +236,9 @@ pub enum Atom {
     Dates(NaiveDate, NaiveDate),
     /// A parenthesised query.
     Group(Vec<Item>),
+    /// Words or expressions that mean the same (the plan's synonyms):
+    /// any of them.
+    Synonyms(Vec<String>),
 }
 
 /// One element of a query.
@@ -580,6 +583,80 @@ fn date_value(
     Ok((Some((from, to)), i))
 }
 
+/// A word or expression as synonyms are compared: lower case, without
+/// accents, one apostrophe, single spaces.
+fn comparable(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| if c == '’' { '\'' } else { c })
+        .collect::<String>()
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The longest run of words an expression of synonyms is looked for in.
+const SYNONYM_WORDS_MAX: usize = 6;
+
+fn expand(items: Vec<Item>, groups: &[Vec<String>]) -> Vec<Item> {
+    let group_of = |text: &str| -> Option<&Vec<String>> {
+        let text = comparable(text);
+        groups.iter().find(|g| g.iter().any(|t| comparable(t) == text))
+    };
+    let plain_word = |item: &Item| match item {
+        Item::Clause {
+            occur: Occur::Default,
+            field: None,
+            atom: Atom::Word(w),
+        } => Some(w.clone()),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut i = 0;
+    'items: while i < items.len() {
+        // The longest run of plain words from here that is an expression.
+        for len in (2..=SYNONYM_WORDS_MAX).rev() {
+            let Some(run) = items.get(i..i + len) else { continue };
+            let words: Option<Vec<String>> = run.iter().map(plain_word).collect();
+            if let Some(group) = words.and_then(|w| group_of(&w.join(" "))) {
+                out.push(Item::Clause {
+                    occur: Occur::Default,
+                    field: None,
+                    atom: Atom::Synonyms(group.clone()),
+                });
+                i += len;
+                continue 'items;
+            }
+        }
+        let item = items[i].clone();
+        i += 1;
+        out.push(match item {
+            Item::Clause {
+                occur,
+                field: None,
+                atom: Atom::Word(w) | Atom::Phrase(w),
+            } if group_of(&w).is_some() => Item::Clause {
+                occur,
+                field: None,
+                atom: Atom::Synonyms(group_of(&w).cloned().unwrap_or_default()),
+            },
+            Item::Clause {
+                occur,
+                field,
+                atom: Atom::Group(inner),
+            } => Item::Clause {
+                occur,
+                field,
+                atom: Atom::Group(expand(inner, groups)),
+            },
+            other => other,
+        });
+    }
+    out
+}
+
 /// How many of `free` words written plainly a record must hold to be
 /// found: all of one or two, all but one of three or four, three in four
 /// beyond. A record holding more of them ranks higher.
@@ -651,6 +728,10 @@ fn render_items(items: &[Item]) -> String {
                             let inner = render_items(inner);
                             (!inner.is_empty()).then(|| format!("({inner})"))
                         }
+                        Atom::Synonyms(terms) => {
+                            let terms: Vec<String> = terms.iter().filter_map(|t| quoted(t)).collect();
+                            (!terms.is_empty()).then(|| format!("({})", terms.join(" OR ")))
+                        }
                     },
                 };
                 let Some(body) = body else { continue };
@@ -699,7 +780,7 @@ impl Query {
                 continue;
             }
             let occur = match (occur, field, atom) {
-                (Occur::Default, None, Atom::Word(_) | Atom::Phrase(_)) => {
+                (Occur::Default, None, Atom::Word(_) | Atom::Phrase(_) | Atom::Synonyms(_)) => {
                     free += 1;
                     Occur::Default
                 }
@@ -709,6 +790,20 @@ impl Query {
             out.push((occur, alone));
         }
         (free >= 3).then_some(out)
+    }
+
+    /// The query with every word, phrase or run of words that one of
+    /// `groups` names (whatever its case and accents) replaced by the
+    /// whole group: a search for `DCM` finds `délibération du conseil
+    /// municipal`. Applied when searching, so a new list needs no
+    /// reindexing.
+    pub fn with_synonyms(self, groups: &[Vec<String>]) -> Query {
+        if groups.is_empty() {
+            return self;
+        }
+        Query {
+            items: expand(self.items, groups),
+        }
     }
 
     /// When the query only excludes (`-chauffage`, `NOT a NOT b`): what it
@@ -828,6 +923,35 @@ mod tests {
             ]
         );
         assert_eq!([1, 2, 3, 4, 5, 8, 12].map(should_match), [1, 2, 2, 3, 4, 6, 9]);
+    }
+
+    #[test]
+    fn synonyms_stand_for_each_other() {
+        let groups = vec![
+            vec!["DCM".to_owned(), "délibération du conseil municipal".to_owned()],
+            vec!["BP".to_owned(), "budget primitif".to_owned()],
+            vec!["mandat".to_owned(), "mandatement".to_owned()],
+        ];
+        let r = |t: &str| parse(t).unwrap().with_synonyms(&groups).render();
+        assert_eq!(r("dcm 2024"), "(DCM OR \"délibération du conseil municipal\") 2024");
+        assert_eq!(
+            r("Délibération du Conseil municipal"),
+            "(DCM OR \"délibération du conseil municipal\")"
+        );
+        assert_eq!(r("vote du budget primitif"), "vote du (BP OR \"budget primitif\")");
+        assert_eq!(
+            r("\"budget primitif\" -mandatement"),
+            "(BP OR \"budget primitif\") -(mandat OR mandatement)"
+        );
+        assert_eq!(r("(bp OR compte)"), "((BP OR \"budget primitif\") OR compte)");
+        assert_eq!(r("titre:mandat"), "title:mandat", "a field keeps its word");
+        assert!(
+            parse("BP budget primitif vote")
+                .unwrap()
+                .with_synonyms(&groups)
+                .weighed_clauses()
+                .is_some()
+        );
     }
 
     #[test]

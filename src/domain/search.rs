@@ -59,6 +59,9 @@ pub struct SearchQuery {
     /// Who asks, as reader keys (see [`IndexDocument::readers`]): only
     /// records readable by one of them are found.
     pub readers: Vec<String>,
+    /// The plan's groups of synonyms (the archive fills them in): a word
+    /// of one finds the others.
+    pub synonyms: Vec<Vec<String>>,
 }
 
 /// The reader key of a node's records: a caller finds them if the plan

@@ -49,6 +49,7 @@ impl SearchParams {
             // Set by the archive from the caller's role.
             node_path: Vec::new(),
             readers: Vec::new(),
+            synonyms: Vec::new(),
         })
     }
 }

@@ -754,6 +754,7 @@ fn query(text: &str) -> SearchQuery {
         offset: 0,
         sort: crate::domain::search::SortOrder::Relevance,
         readers: vec!["node:FIN-FAC".into()],
+        synonyms: Vec::new(),
     }
 }
 

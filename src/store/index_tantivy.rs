@@ -299,8 +299,8 @@ impl TantivyIndex {
     /// The query a person's text asks for: read leniently and bounded by
     /// `domain::query`, then given to the engine's parser; every record
     /// when nothing is left to look for.
-    fn query_of(&self, text: &str, fuzzy: bool) -> Result<Box<dyn Query>, IndexError> {
-        let query = crate::domain::query::parse(text)?;
+    fn query_of(&self, q: &SearchQuery, fuzzy: bool) -> Result<Box<dyn Query>, IndexError> {
+        let query = crate::domain::query::parse(&q.text)?.with_synonyms(&q.synonyms);
         if let Some(excluded) = query.exclusions_only() {
             let excluded = self.parse(&excluded, fuzzy)?;
             return Ok(Box::new(BooleanQuery::new(vec![
@@ -378,7 +378,7 @@ impl TantivyIndex {
 
     fn run(&self, q: &SearchQuery, fuzzy: bool) -> Result<SearchResults, IndexError> {
         let f = &self.fields;
-        let base = self.query_of(&q.text, fuzzy)?;
+        let base = self.query_of(q, fuzzy)?;
         let query = self.filtered(base, q);
         let searcher = self.reader.searcher();
         let mut facets = FacetCollector::for_field("node_facet");
@@ -548,7 +548,7 @@ impl super::TextIndex for TantivyIndex {
     }
 
     fn matching_ids(&self, q: &SearchQuery) -> Result<Vec<RecordId>, IndexError> {
-        let base = self.query_of(&q.text, false)?;
+        let base = self.query_of(q, false)?;
         let query = self.filtered(base, q);
         let searcher = self.reader.searcher();
         let addresses = searcher
@@ -630,6 +630,7 @@ mod tests {
             offset: 0,
             sort: SortOrder::Relevance,
             readers: vec!["*".into(), "role:agent".into()],
+            synonyms: Vec::new(),
         }
     }
 
@@ -695,6 +696,27 @@ mod tests {
             ["FIN-FAC-2025-000002", "FIN-MAN-2025-000003"]
         );
         assert_eq!(index.applied().unwrap(), 3);
+        // Accents do not change the stem: a word typed without them finds
+        // the word written with them, and the other way round.
+        for (word, bare) in [
+            ("créer", "creer"),
+            ("répertoires", "repertoires"),
+            ("élève", "eleve"),
+            ("système", "systeme"),
+            ("délibérations", "deliberations"),
+            ("élections", "elections"),
+        ] {
+            let stems = |w: &str| {
+                let mut analyzer = index.index.tokenizers().get("fr").expect("the French analyzer");
+                let mut stream = analyzer.token_stream(w);
+                let mut out = Vec::new();
+                while stream.advance() {
+                    out.push(stream.token().text.clone());
+                }
+                out
+            };
+            assert_eq!(stems(word), stems(bare), "{word} / {bare}");
+        }
     }
 
     #[test]

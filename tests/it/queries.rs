@@ -332,3 +332,47 @@ fn several_words_find_documents_holding_most_of_them_best_first() {
     .json();
     assert_eq!(both["total"], 1, "{both}");
 }
+
+#[test]
+fn synonyms_from_the_plan_apply_at_once_without_reindexing() {
+    let fresh = fresh_archive();
+    let server = Server::start(&fresh.data, &[]);
+    let archivist = new_token(&server, &fresh.token, "archivist", "archives");
+    let reference = created(
+        deposit(
+            &server,
+            &archivist,
+            "Délibération du conseil municipal approuvant le plan local d'urbanisme.".as_bytes(),
+            "dcm.txt",
+            &json!({"node": "ADM-DEL", "date": "2024-03-15", "title": "Approbation"}),
+        )
+        .unwrap(),
+    )["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let total = |q: &str| {
+        get(&server.url(&format!("/api/v1/search?q={}", encode(q))), &archivist).json()["total"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    for _ in 0..600 {
+        if total("urbanisme") == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // The default plan's synonyms: DCM stands for the words it abbreviates.
+    assert_eq!(total("DCM"), 1);
+    assert_eq!(total("PLU"), 0);
+    // A synonym the archivists add with a new plan version: found at once.
+    let plan = include_str!("../../retention-policies/communes-fr.toml").replacen(
+        "[[synonyms]]",
+        "[[synonyms]]\nterms = [\"PLU\", \"plan local d'urbanisme\"]\n\n[[synonyms]]",
+        1,
+    );
+    let published = put_plan(&server, &archivist, &plan, false);
+    assert_eq!(published.status, 200, "{}", String::from_utf8_lossy(&published.body));
+    let found = get(&server.url("/api/v1/search?q=PLU"), &archivist).json();
+    assert_eq!(hit_refs(&found), [reference], "{found}");
+}
