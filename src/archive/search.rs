@@ -57,7 +57,24 @@ impl Archive {
             }
             query.node_path = plan.plan.path(node);
         }
-        Ok(self.index.search(&query)?)
+        let mut results = self.index.search(&query)?;
+        let named: Vec<String> = results
+            .facets
+            .keys()
+            .cloned()
+            .chain(results.hits.iter().map(|h| h.node.to_string()))
+            .collect();
+        for code in named {
+            let Ok(node) = crate::domain::record::NodeCode::parse(&code) else {
+                continue;
+            };
+            let label = crate::domain::search::NodeLabel {
+                title: plan.plan.node(&node).map(|n| n.title.clone()).unwrap_or_default(),
+                path: plan.plan.path(&node).iter().map(ToString::to_string).collect(),
+            };
+            results.nodes.insert(code, label);
+        }
+        Ok(results)
     }
 
     /// How a record's text was obtained (`None`: not indexed yet).

@@ -137,6 +137,18 @@ pub struct SearchResults {
     /// Whether the query found nothing as written and these hits come from
     /// tolerant matching (one typo per word).
     pub fuzzy: bool,
+    /// What the plan says of each node the facets and hits name (the
+    /// archive fills it in; the index knows only codes).
+    pub nodes: BTreeMap<String, NodeLabel>,
+}
+
+/// A node as people read it in results: its title and its path.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NodeLabel {
+    /// The node's title in the plan.
+    pub title: String,
+    /// Its path from the root, as codes (itself last).
+    pub path: Vec<String>,
 }
 
 /// What the index holds for one record.

@@ -447,6 +447,7 @@ impl TantivyIndex {
             hits,
             facets,
             fuzzy,
+            nodes: std::collections::BTreeMap::new(),
         })
     }
 }

@@ -15,6 +15,8 @@ pub struct SearchHitDto {
     pub title: String,
     /// Node.
     pub node: String,
+    /// The node's title in the plan.
+    pub node_title: String,
     /// The record's date.
     pub date: String,
     /// Relevance (0 when sorted by date).
@@ -32,16 +34,56 @@ pub struct SearchResultsDto {
     pub hits: Vec<SearchHitDto>,
     /// Matching records by node.
     pub facets: BTreeMap<String, u64>,
+    /// The same counts with each node's title and path in the plan,
+    /// ordered as the plan's tree (by path), for narrowing by node.
+    pub facet_nodes: Vec<NodeFacetDto>,
     /// True when nothing matched as written and the hits allow one typo per word.
     pub fuzzy: bool,
 }
 
+/// Matching records in one node.
+#[derive(Serialize, ToSchema)]
+pub struct NodeFacetDto {
+    /// The node's code.
+    pub code: String,
+    /// Its title in the plan.
+    pub title: String,
+    /// Its path from the root, as codes (itself last).
+    pub path: Vec<String>,
+    /// Matching records in it.
+    pub count: u64,
+}
+
 impl From<crate::domain::search::SearchResults> for SearchResultsDto {
     fn from(r: crate::domain::search::SearchResults) -> Self {
+        let label = |code: &str| r.nodes.get(code).cloned().unwrap_or_default();
+        let mut facet_nodes: Vec<NodeFacetDto> = r
+            .facets
+            .iter()
+            .map(|(code, count)| {
+                let l = label(code);
+                NodeFacetDto {
+                    code: code.clone(),
+                    title: l.title,
+                    path: l.path,
+                    count: *count,
+                }
+            })
+            .collect();
+        facet_nodes.sort_by(|a, b| a.path.cmp(&b.path));
         SearchResultsDto {
             total: r.total,
-            hits: r.hits.iter().map(SearchHitDto::from).collect(),
-            facets: r.facets,
+            hits: r
+                .hits
+                .iter()
+                .map(|h| {
+                    let mut hit = SearchHitDto::from(h);
+                    hit.node_title = label(&hit.node).title;
+                    hit
+                })
+                .collect(),
+            facets: r.facets.clone(),
+            facet_nodes,
             fuzzy: r.fuzzy,
         }
     }
@@ -54,6 +96,7 @@ impl From<&crate::domain::search::SearchHit> for SearchHitDto {
             reference: h.reference.to_string(),
             title: h.title.clone(),
             node: h.node.to_string(),
+            node_title: String::new(),
             date: h.date.to_string(),
             score: h.score,
             snippet: h.snippet.clone(),

@@ -221,6 +221,13 @@ fn misused_operators_are_refused_in_french_saying_where_and_how() {
     assert_eq!(reference("fin-fac-2012-000001"), "FIN-FAC-2012-000001");
     assert_eq!(reference("fin-fac-2012"), "FIN-FAC-2012-000001");
     assert_eq!(reference("ref:adm-del"), "ADM-DEL-2013-000001");
+    // Facets and hits name each node with its title and path in the plan.
+    let a = search(&site, "q=budget").json();
+    assert_eq!(a["hits"][0]["node_title"], "Délibérations du conseil municipal", "{a}");
+    assert_eq!(
+        a["facet_nodes"],
+        json!([{"code": "ADM-DEL", "title": "Délibérations du conseil municipal", "path": ["ADM", "ADM-DEL"], "count": 1}])
+    );
 }
 
 #[test]
