@@ -95,6 +95,17 @@ struct VerifiedPackage {
     name: String,
 }
 
+impl VerifiedPackage {
+    /// What an import of it says, with the records deposited.
+    fn summary(self, records: Vec<ImportedRecord>) -> ImportSummary {
+        ImportSummary {
+            package: self.name,
+            sealed: self.checked.sealed,
+            records,
+        }
+    }
+}
+
 impl Archive {
     /// Checks a package as `import_package` does, record by record against
     /// the plan in force, and deposits nothing.
@@ -105,14 +116,8 @@ impl Archive {
         path: &Path,
         mapping: Option<&ImportMapping>,
     ) -> Result<ImportSummary, ArchiveError> {
-        actor.require(Permission::ManageRecords, "import packages")?;
-        let mut package = verified(path)?;
-        self.plan_import(actor, &mut package, &mapping.cloned().unwrap_or_default())?;
-        Ok(ImportSummary {
-            package: package.name,
-            sealed: package.checked.sealed,
-            records: Vec::new(),
-        })
+        let (package, _) = self.prepare_import(actor, path, mapping)?;
+        Ok(package.summary(Vec::new()))
     }
 
     /// Imports a package (see the module's documentation): every check
@@ -124,18 +129,26 @@ impl Archive {
         path: &Path,
         mapping: Option<&ImportMapping>,
     ) -> Result<ImportSummary, ArchiveError> {
-        actor.require(Permission::ManageRecords, "import packages")?;
-        let mut package = verified(path)?;
-        let planned = self.plan_import(actor, &mut package, &mapping.cloned().unwrap_or_default())?;
+        let (mut package, planned) = self.prepare_import(actor, path, mapping)?;
         let mut records = Vec::with_capacity(planned.len());
         for p in planned {
             records.extend(self.deposit_planned(actor, &mut package, p)?);
         }
-        Ok(ImportSummary {
-            package: package.name,
-            sealed: package.checked.sealed,
-            records,
-        })
+        Ok(package.summary(records))
+    }
+
+    /// Every check an import makes before depositing anything: the package,
+    /// then each of its records as a deposit.
+    fn prepare_import(
+        &self,
+        actor: &Actor,
+        path: &Path,
+        mapping: Option<&ImportMapping>,
+    ) -> Result<(VerifiedPackage, Vec<Planned>), ArchiveError> {
+        actor.require(Permission::ManageRecords, "import packages")?;
+        let mut package = verified(path)?;
+        let planned = self.plan_import(actor, &mut package, &mapping.cloned().unwrap_or_default())?;
+        Ok((package, planned))
     }
 
     /// Maps every archive unit of the package to a deposit checked against
