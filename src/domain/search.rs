@@ -140,6 +140,44 @@ pub struct SearchResults {
     /// What the plan says of each node the facets and hits name (the
     /// archive fills it in; the index knows only codes).
     pub nodes: BTreeMap<String, NodeLabel>,
+    /// When the query found nothing or little: the query with its words the
+    /// index does not hold replaced by the closest ones it does ("did you
+    /// mean"), among records the caller may read.
+    pub suggestion: Option<String>,
+}
+
+/// The words of a query worth correcting: those written plainly, outside
+/// phrases and fields, as typed.
+pub fn correctable_words(query: &super::query::Query) -> Vec<String> {
+    use super::query::{Atom, Item, Occur};
+    query
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Clause {
+                occur: Occur::Default | Occur::Must,
+                field: None,
+                atom: Atom::Word(w),
+            } if w.chars().count() >= 4 && w.chars().all(char::is_alphabetic) => Some(w.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The number of single-character edits between two words.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
 }
 
 /// A node as people read it in results: its title and its path.

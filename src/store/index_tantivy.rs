@@ -448,7 +448,120 @@ impl TantivyIndex {
             facets,
             fuzzy,
             nodes: std::collections::BTreeMap::new(),
+            suggestion: None,
         })
+    }
+}
+
+/// Below this many records found, a corrected query is suggested.
+const SUGGEST_BELOW: u64 = 3;
+
+/// Candidates looked at for each word to correct, most frequent first.
+const SUGGEST_CANDIDATES: usize = 8;
+
+impl TantivyIndex {
+    /// The query with each word the index does not hold (as the fold
+    /// analyzer reads it) replaced by the closest word it does, that a
+    /// record the caller may read holds; `None` when nothing was replaced.
+    fn suggestion(&self, q: &SearchQuery) -> Result<Option<String>, IndexError> {
+        let Ok(parsed) = crate::domain::query::parse(&q.text) else {
+            return Ok(None);
+        };
+        let mut suggested = q.text.clone();
+        let mut changed = false;
+        for word in crate::domain::search::correctable_words(&parsed) {
+            let folded = self.fold(&word);
+            if folded.is_empty() || self.holds(&folded)? {
+                continue;
+            }
+            if let Some(better) = self.closest_readable(&folded, q)? {
+                suggested = suggested.replacen(&word, &better, 1);
+                changed = true;
+            }
+        }
+        Ok(changed.then_some(suggested))
+    }
+
+    /// A word as the fold analyzer reads it (lower case, no accents).
+    fn fold(&self, word: &str) -> String {
+        let mut analyzer = match self.index.tokenizers().get("fold") {
+            Some(a) => a,
+            None => return String::new(),
+        };
+        let mut stream = analyzer.token_stream(word);
+        let mut out = String::new();
+        while stream.advance() {
+            out.push_str(&stream.token().text);
+        }
+        out
+    }
+
+    /// Whether some record's title or text holds the (folded) word.
+    fn holds(&self, folded: &str) -> Result<bool, IndexError> {
+        let searcher = self.reader.searcher();
+        for field in [self.fields.body_fold, self.fields.title_fold] {
+            let term = Term::from_field_text(field, folded);
+            if searcher.doc_freq(&term).map_err(engine)? > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The closest word to `folded` (one edit for short words, two
+    /// beyond) that a record the caller may read holds; the most frequent
+    /// among the closest.
+    fn closest_readable(&self, folded: &str, q: &SearchQuery) -> Result<Option<String>, IndexError> {
+        let distance = if folded.chars().count() <= 5 { 1 } else { 2 };
+        let searcher = self.reader.searcher();
+        let mut frequencies: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        for field in [self.fields.body_fold, self.fields.title_fold] {
+            let fuzzy = tantivy::query::FuzzyTermQuery::new(Term::from_field_text(field, folded), distance, true);
+            for segment in searcher.segment_readers() {
+                let inverted = segment.inverted_index(field).map_err(engine)?;
+                let automaton = fuzzy.automaton().map_err(engine)?;
+                let mut stream = inverted
+                    .terms()
+                    .search(automaton)
+                    .into_stream()
+                    .map_err(|e| IndexError::Engine(e.to_string()))?;
+                while stream.advance() {
+                    let word = String::from_utf8_lossy(stream.key()).into_owned();
+                    *frequencies.entry(word).or_default() += u64::from(stream.value().doc_freq);
+                }
+            }
+        }
+        let mut candidates: Vec<(usize, std::cmp::Reverse<u64>, String)> = frequencies
+            .into_iter()
+            .filter(|(word, _)| word != folded)
+            .map(|(word, freq)| {
+                (
+                    crate::domain::search::edit_distance(folded, &word),
+                    std::cmp::Reverse(freq),
+                    word,
+                )
+            })
+            .collect();
+        candidates.sort();
+        for (_, _, word) in candidates.into_iter().take(SUGGEST_CANDIDATES) {
+            // Only a word the caller could find: the index holds words of
+            // records some callers may not read.
+            let holding: Vec<(Occur, Box<dyn Query>)> = [self.fields.body_fold, self.fields.title_fold]
+                .into_iter()
+                .map(|field| {
+                    let term = Term::from_field_text(field, &word);
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            let visible = self.filtered(Box::new(BooleanQuery::new(holding)), q);
+            if searcher.search(&*visible, &Count).map_err(engine)? > 0 {
+                return Ok(Some(word));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -572,15 +685,22 @@ impl super::TextIndex for TantivyIndex {
     }
 
     fn search(&self, q: &SearchQuery) -> Result<SearchResults, IndexError> {
-        let exact = self.run(q, false)?;
-        if exact.total > 0 || q.text.trim().is_empty() {
+        let mut exact = self.run(q, false)?;
+        if exact.total >= SUGGEST_BELOW || q.text.trim().is_empty() {
+            return Ok(exact);
+        }
+        let suggestion = self.suggestion(q)?;
+        if exact.total > 0 {
+            exact.suggestion = suggestion;
             return Ok(exact);
         }
         // Nothing as written: try again allowing one typo per word.
-        match self.run(q, true) {
-            Ok(tolerant) if tolerant.total > 0 => Ok(tolerant),
-            _ => Ok(exact),
-        }
+        let mut found = match self.run(q, true) {
+            Ok(tolerant) if tolerant.total > 0 => tolerant,
+            _ => exact,
+        };
+        found.suggestion = suggestion;
+        Ok(found)
     }
 }
 
@@ -807,6 +927,12 @@ mod tests {
         let mut q = query("contrat");
         q.readers = vec!["*".into(), "role:archivist".into()];
         assert_eq!(refs(&index, q), ["RH-DOS-2025-000004"]);
+        // A correction never names a word only records the caller may not
+        // read hold.
+        assert_eq!(index.search(&query("contrta")).unwrap().suggestion, None);
+        let mut q = query("contrta");
+        q.readers = vec!["*".into(), "role:archivist".into()];
+        assert_eq!(index.search(&q).unwrap().suggestion.as_deref(), Some("contrat"));
         let id = |n: u128| RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).unwrap();
         let status = index.text_status(&id(2)).unwrap().unwrap();
         assert_eq!((status.extractor.as_str(), status.error), ("text", None));
@@ -825,6 +951,14 @@ mod tests {
         let index = sample();
         let results = index.search(&query("chaufage")).unwrap();
         assert!(results.fuzzy);
+        assert_eq!(results.suggestion.as_deref(), Some("chauffage"), "did you mean");
+        let few = index.search(&query("facture chaufage")).unwrap();
+        assert_eq!(few.suggestion.as_deref(), Some("facture chauffage"));
+        assert_eq!(
+            index.search(&query("facture")).unwrap().suggestion,
+            None,
+            "found as written"
+        );
         assert_eq!(results.hits[0].reference.as_str(), "FIN-MAN-2025-000003");
         index.put(&mandate()).unwrap();
         index.commit(4).unwrap();

@@ -39,6 +39,10 @@ pub struct SearchResultsDto {
     pub facet_nodes: Vec<NodeFacetDto>,
     /// True when nothing matched as written and the hits allow one typo per word.
     pub fuzzy: bool,
+    /// When the query found nothing or little: the same query with the
+    /// words the archive does not hold replaced by the closest ones it
+    /// does ("vouliez-vous dire").
+    pub did_you_mean: Option<String>,
 }
 
 /// Matching records in one node.
@@ -85,6 +89,7 @@ impl From<crate::domain::search::SearchResults> for SearchResultsDto {
             facets: r.facets.clone(),
             facet_nodes,
             fuzzy: r.fuzzy,
+            did_you_mean: r.suggestion.clone(),
         }
     }
 }

@@ -383,3 +383,12 @@ fn synonyms_from_the_plan_apply_at_once_without_reindexing() {
     let found = get(&server.url("/api/v1/search?q=PLU"), &archivist).json();
     assert_eq!(hit_refs(&found), [reference], "{found}");
 }
+
+#[test]
+fn a_query_that_finds_little_proposes_the_words_the_archive_holds() {
+    let site = site();
+    let a = search(&site, &format!("q={}", encode("boulangrie viennoiserie"))).json();
+    assert_eq!(a["did_you_mean"], "boulangerie viennoiseries", "{a}");
+    let a = search(&site, &format!("q={}", encode("boulangerie"))).json();
+    assert_eq!(a["did_you_mean"], serde_json::Value::Null, "{a}");
+}
