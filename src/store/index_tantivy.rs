@@ -311,7 +311,20 @@ impl TantivyIndex {
         if let Some(clauses) = query.weighed_clauses() {
             use crate::domain::query::Occur as Written;
             let free = clauses.iter().filter(|(o, _)| *o == Written::Default).count();
-            let mut subqueries = Vec::with_capacity(clauses.len());
+            let mut subqueries = Vec::with_capacity(clauses.len() + 1);
+            // Words close together lift a record: the free words as a phrase
+            // with some slack, never required (a record that holds it holds
+            // every word anyway).
+            let near: Vec<&str> = clauses
+                .iter()
+                .filter(|(o, t)| *o == Written::Default && t.chars().all(char::is_alphanumeric))
+                .map(|(_, t)| t.as_str())
+                .collect();
+            if near.len() >= 2
+                && let Ok(phrase) = self.parse(&format!("\"{}\"~{PROXIMITY_SLOP}", near.join(" ")), fuzzy)
+            {
+                subqueries.push((Occur::Should, phrase));
+            }
             for (occur, text) in clauses {
                 let occur = match occur {
                     Written::Default => Occur::Should,
@@ -452,6 +465,10 @@ impl TantivyIndex {
         })
     }
 }
+
+/// How far apart, in words, the words of a query may stand and still lift
+/// a record as if written together.
+const PROXIMITY_SLOP: u32 = 4;
 
 /// Below this many records found, a corrected query is suggested.
 const SUGGEST_BELOW: u64 = 3;

@@ -392,3 +392,46 @@ fn a_query_that_finds_little_proposes_the_words_the_archive_holds() {
     let a = search(&site, &format!("q={}", encode("boulangerie"))).json();
     assert_eq!(a["did_you_mean"], serde_json::Value::Null, "{a}");
 }
+
+#[test]
+fn words_written_together_lift_a_record() {
+    let fresh = fresh_archive();
+    let server = Server::start(&fresh.data, &[]);
+    let token = new_token(&server, &fresh.token, "agent", "guichet");
+    let put = |text: &str| {
+        created(
+            deposit(
+                &server,
+                &token,
+                text.as_bytes(),
+                "piece.txt",
+                &json!({"node": "FIN-FAC", "date": "2024-03-15", "title": "Pièce"}),
+            )
+            .unwrap(),
+        )["reference"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // The same words, as often; together in one, scattered in the other.
+    let scattered = put(
+        "Chauffage : devis reçu en mars. Toiture : contrôle fait en avril. Piscine : vidange prévue en mai. Municipale ou pas, la question reste posée.",
+    );
+    let together = put(
+        "Devis reçu en mars pour le chauffage piscine municipale. Toiture : contrôle fait en avril. Vidange prévue en mai. La question reste posée ou pas.",
+    );
+    for _ in 0..600 {
+        if get(&server.url("/api/v1/search?q="), &token).json()["total"] == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let found = get(
+        &server.url(&format!("/api/v1/search?q={}", encode("chauffage piscine municipale"))),
+        &token,
+    )
+    .json();
+    assert_eq!(hit_refs(&found).len(), 2, "{found}");
+    assert_eq!(found["hits"][0]["reference"], together.as_str(), "{found}");
+    assert_eq!(found["hits"][1]["reference"], scattered.as_str(), "{found}");
+}
