@@ -346,6 +346,7 @@ fn bench_tantivy(root: &Path, n: u64, text_bytes: &mut u64) -> (Figures, u64, u6
             extraction_error: None,
             extractor_version: 1,
             readers: vec!["*".into()],
+            fields: Vec::new(),
         };
         index.put(&doc).expect("put");
         if (i + 1) % COMMIT_EVERY as u64 == 0 {
@@ -369,6 +370,7 @@ fn bench_tantivy(root: &Path, n: u64, text_bytes: &mut u64) -> (Figures, u64, u6
             node_path: Vec::new(),
             readers: vec!["*".into()],
             synonyms: Vec::new(),
+            record_fields: Vec::new(),
         };
         let _ = index.search(&query).expect("warm-up");
         for _ in 0..REPEATS {

@@ -53,6 +53,7 @@ impl Archive {
             sort: SortOrder::Relevance,
             readers: plan.plan.nodes.iter().map(|n| node_reader_key(&n.code)).collect(),
             synonyms: plan.plan.synonyms.clone(),
+            record_fields: super::search::record_fields(&plan.plan, plan.plan.nodes.iter().map(|n| &n.code)),
         })
     }
 

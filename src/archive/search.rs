@@ -47,6 +47,10 @@ impl Archive {
         // Only the nodes the plan lets this role read are searched.
         query.readers = reader_keys(&plan.plan, actor);
         query.synonyms = plan.plan.synonyms.clone();
+        // Only the fields of nodes the caller may read: even their names
+        // can say what a record holds.
+        let readable = plan.plan.readable_nodes(actor.role.as_str());
+        query.record_fields = record_fields(&plan.plan, &readable);
         if let Some(node) = &query.node {
             if plan.plan.node(node).is_none() {
                 let codes: Vec<&str> = plan.plan.nodes.iter().map(|n| n.code.as_str()).collect();
@@ -218,12 +222,13 @@ impl Archive {
         if let Some(error) = &extraction.error {
             tracing::info!(reference = %record.reference, %error, "no text extracted");
         }
+        let plan = self.plan_in_force()?;
         self.index.put(&IndexDocument {
             id: record.id,
             reference: record.reference.clone(),
             title: record.title.clone(),
             node: record.node.clone(),
-            node_path: self.plan_in_force()?.plan.path(&record.node),
+            node_path: plan.plan.path(&record.node),
             service: record.service.clone(),
             document_type: record.document_type.clone(),
             date: record.date,
@@ -234,9 +239,59 @@ impl Archive {
             extraction_error: extraction.error,
             extractor_version: extract::EXTRACTORS_VERSION,
             readers: vec![node_reader_key(&record.node)],
+            fields: indexed_fields(&plan.plan, &record),
         })?;
         Ok(())
     }
+}
+
+/// The fields the plan defines for `nodes`, searchable by name; numeric
+/// when some node makes it a decimal or an integer.
+pub(super) fn record_fields<'a>(
+    plan: &crate::domain::plan::Plan,
+    nodes: impl IntoIterator<Item = &'a crate::domain::record::NodeCode>,
+) -> Vec<crate::domain::query::RecordField> {
+    use crate::domain::plan::FieldType;
+    let mut out: Vec<crate::domain::query::RecordField> = Vec::new();
+    for node in nodes {
+        for def in plan.fields_for(node) {
+            let numeric = matches!(def.kind, FieldType::Decimal | FieldType::Integer);
+            match out.iter_mut().find(|f| f.name == def.name) {
+                Some(known) => known.numeric |= numeric,
+                None => out.push(crate::domain::query::RecordField {
+                    name: def.name.clone(),
+                    numeric,
+                }),
+            }
+        }
+    }
+    out
+}
+
+/// A record's fields as the index holds them: numbers for the plan's
+/// decimal and integer fields (`1200,50` and `1200.50` alike), words for
+/// the others.
+fn indexed_fields(
+    plan: &crate::domain::plan::Plan,
+    record: &crate::domain::record::Record,
+) -> Vec<(String, crate::domain::search::FieldValue)> {
+    use crate::domain::plan::FieldType;
+    use crate::domain::search::FieldValue;
+    let defs = plan.fields_for(&record.node);
+    record
+        .fields
+        .iter()
+        .map(|(name, value)| {
+            let numeric = defs
+                .iter()
+                .any(|d| &d.name == name && matches!(d.kind, FieldType::Decimal | FieldType::Integer));
+            let number = value.replace([' ', '\u{a0}'], "").replace(',', ".").parse::<f64>().ok();
+            match (numeric, number) {
+                (true, Some(n)) if n.is_finite() => (name.clone(), FieldValue::Number(n)),
+                _ => (name.clone(), FieldValue::Text(value.clone())),
+            }
+        })
+        .collect()
 }
 
 /// The index's reader keys of the nodes the plan lets `actor` read: a

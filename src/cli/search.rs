@@ -49,6 +49,7 @@ fn query_of(args: &SearchArgs) -> Result<SearchQuery, ArchiveError> {
         node_path: Vec::new(),
         readers: Vec::new(),
         synonyms: Vec::new(),
+        record_fields: Vec::new(),
     })
 }
 

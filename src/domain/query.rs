@@ -29,7 +29,7 @@ pub const DEPTH_MAX: usize = 8;
 pub const TERMS_MAX: usize = 64;
 
 /// A field people search by, and the names they may give it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Field {
     /// The record's title.
     Title,
@@ -45,6 +45,19 @@ pub enum Field {
     Type,
     /// Its date.
     Date,
+    /// A field the plan defines for records (`fournisseur`,
+    /// `montant_ttc`): its name, and whether it holds numbers.
+    Record(String, bool),
+}
+
+/// A field the plan defines for records, as searches know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordField {
+    /// Its name in the plan.
+    pub name: String,
+    /// Whether its values are numbers (decimal, integer), searched by
+    /// value and by range.
+    pub numeric: bool,
 }
 
 impl Field {
@@ -60,7 +73,7 @@ impl Field {
     ];
 
     /// The name messages give it.
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             Field::Title => "titre",
             Field::Body => "texte",
@@ -69,6 +82,7 @@ impl Field {
             Field::Service => "service",
             Field::Type => "type",
             Field::Date => "date",
+            Field::Record(name, _) => name,
         }
     }
 
@@ -89,7 +103,10 @@ impl Field {
     }
 
     /// The engine's name for it.
-    fn engine_name(self) -> &'static str {
+    fn engine_name(&self) -> String {
+        if let Field::Record(name, _) = self {
+            return format!("fields.{name}");
+        }
         match self {
             Field::Title => "title",
             Field::Body => "body",
@@ -98,7 +115,9 @@ impl Field {
             Field::Service => "service",
             Field::Type => "type",
             Field::Date => "date",
+            Field::Record(..) => "",
         }
+        .to_owned()
     }
 }
 
@@ -153,6 +172,17 @@ pub enum QueryError {
         name: String,
         /// Where (1-based character).
         at: usize,
+        /// The plan's fields that could have been meant.
+        record_fields: Vec<String>,
+    },
+    /// A number field given something that is no number.
+    BadNumber {
+        /// The field.
+        field: String,
+        /// The value written.
+        value: String,
+        /// Where.
+        at: usize,
     },
     /// `date:` with a value that is no date.
     BadDate {
@@ -192,8 +222,16 @@ impl fmt::Display for QueryError {
                 f,
                 "La recherche compte plus de {max} mots ou expressions : gardez les plus parlants."
             ),
-            QueryError::UnknownField { name, at } => {
-                let known: Vec<&str> = Field::ALL.iter().map(|f| f.name()).collect();
+            QueryError::UnknownField {
+                name,
+                at,
+                record_fields,
+            } => {
+                let known: Vec<&str> = Field::ALL
+                    .iter()
+                    .map(|f| f.name())
+                    .chain(record_fields.iter().map(String::as_str))
+                    .collect();
                 write!(
                     f,
                     "Le champ « {name} » (caractère {at}) n'existe pas. Écrivez champ:valeur avec l'un de ces champs : {}.",
@@ -203,6 +241,10 @@ impl fmt::Display for QueryError {
             QueryError::BadDate { value, at } => write!(
                 f,
                 "« {value} » (caractère {at}) n'est pas une date. Écrivez date:2024, date:2024-03, date:2024-03-15 ou date:[2024-01-01 TO 2024-06-30]."
+            ),
+            QueryError::BadNumber { field, value, at } => write!(
+                f,
+                "« {value} » (caractère {at}) n'est pas un nombre. Écrivez {field}:1200,50 ou {field}:[1000 TO 5000]."
             ),
             QueryError::UnclosedRange { at } => write!(
                 f,
@@ -234,6 +276,8 @@ pub enum Atom {
     Phrase(String),
     /// Dates from the first day to the last, both included.
     Dates(NaiveDate, NaiveDate),
+    /// Numbers from the first to the last, both included (`*`: no bound).
+    Numbers(String, String),
     /// A parenthesised query.
     Group(Vec<Item>),
     /// Words or expressions that mean the same (the plan's synonyms):
@@ -367,6 +411,11 @@ fn looks_like_field_name(name: &str) -> bool {
 /// Reads a query. Never fails for punctuation; fails for the bounds and for
 /// an explicitly misused operator.
 pub fn parse(text: &str) -> Result<Query, QueryError> {
+    parse_with(text, &[])
+}
+
+/// Reads a query in which the plan's fields may be named too.
+pub fn parse_with(text: &str, record_fields: &[RecordField]) -> Result<Query, QueryError> {
     if text.chars().count() > QUERY_MAX_CHARS {
         return Err(QueryError::TooLong { max: QUERY_MAX_CHARS });
     }
@@ -451,7 +500,12 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
                 };
                 pending = Occur::Default;
                 let (field, value) = match word.split_once(':') {
-                    Some((name, value)) if looks_like_field_name(name) => match Field::named(name) {
+                    Some((name, value)) if looks_like_field_name(name) => match Field::named(name).or_else(|| {
+                        record_fields
+                            .iter()
+                            .find(|f| comparable(&f.name) == comparable(name))
+                            .map(|f| Field::Record(f.name.clone(), f.numeric))
+                    }) {
                         Some(field) => (Some(field), value),
                         // No field was meant where no value follows.
                         None if !value.chars().any(char::is_alphanumeric) || value.starts_with('/') => (None, word),
@@ -459,12 +513,21 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
                             return Err(QueryError::UnknownField {
                                 name: name.to_owned(),
                                 at,
+                                record_fields: record_fields.iter().map(|f| f.name.clone()).collect(),
                             });
                         }
                     },
                     _ => (None, word),
                 };
-                let atom = match field {
+                let atom = match &field {
+                    Some(Field::Record(name, true)) => {
+                        let (numbers, next) = number_value(name, value, &tokens, i, at)?;
+                        i = next;
+                        match numbers {
+                            Some(atom) => atom,
+                            None => continue,
+                        }
+                    }
                     Some(Field::Date) => {
                         let (span, next) = date_value(value, &tokens, i, at)?;
                         i = next;
@@ -527,6 +590,80 @@ fn close_group(groups: &mut Vec<Vec<Item>>) {
             field: None,
             atom: Atom::Group(items),
         });
+    }
+}
+
+/// Gathers a range starting with `value` (`[a TO b]`, `{a TO b}`) over
+/// the next tokens; returns its bounds as written and the index of the next
+/// token to read.
+fn range_bounds(
+    value: &str,
+    tokens: &[Token],
+    next: usize,
+    at: usize,
+) -> Result<Option<(String, String, usize)>, QueryError> {
+    if !(value.starts_with('[') || value.starts_with('{')) {
+        return Ok(None);
+    }
+    let mut text = value.to_owned();
+    let mut i = next;
+    while !(text.ends_with(']') || text.ends_with('}')) {
+        match tokens.get(i) {
+            Some(Token::Word(w, _)) => {
+                text.push(' ');
+                text.push_str(w);
+                i += 1;
+            }
+            _ => return Err(QueryError::UnclosedRange { at }),
+        }
+    }
+    let inner = &text[1..text.len() - 1];
+    let parts: Vec<&str> = inner.split_whitespace().collect();
+    match parts.as_slice() {
+        [low, to, high] if to.eq_ignore_ascii_case("TO") || to.eq_ignore_ascii_case("À") || *to == "A" => {
+            Ok(Some(((*low).to_owned(), (*high).to_owned(), i)))
+        }
+        _ => Err(QueryError::BadDate { value: text, at }),
+    }
+}
+
+/// A number as written in French or English (`1200,50`, `1200.50`), in
+/// the engine's form.
+fn number(text: &str) -> Option<String> {
+    let text = text.replace(',', ".");
+    text.parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .map(|n| n.to_string())
+}
+
+/// Reads the value of a number field: a number, or a range of numbers.
+fn number_value(
+    field: &str,
+    value: &str,
+    tokens: &[Token],
+    next: usize,
+    at: usize,
+) -> Result<(Option<Atom>, usize), QueryError> {
+    let bad = |value: &str| QueryError::BadNumber {
+        field: field.to_owned(),
+        value: value.to_owned(),
+        at,
+    };
+    match range_bounds(value, tokens, next, at) {
+        Ok(Some((low, high, i))) => {
+            let bound = |b: &str| if b == "*" { Some("*".to_owned()) } else { number(b) };
+            let low = bound(&low).ok_or_else(|| bad(&low))?;
+            let high = bound(&high).ok_or_else(|| bad(&high))?;
+            Ok((Some(Atom::Numbers(low, high)), i))
+        }
+        Ok(None) if value.is_empty() => Ok((None, next)),
+        Ok(None) => {
+            let n = number(value).ok_or_else(|| bad(value))?;
+            Ok((Some(Atom::Numbers(n.clone(), n)), next))
+        }
+        Err(QueryError::BadDate { value, .. }) => Err(bad(&value)),
+        Err(e) => Err(e),
     }
 }
 
@@ -724,6 +861,7 @@ fn render_items(items: &[Item]) -> String {
                     (atom, _) => match atom {
                         Atom::Word(w) | Atom::Phrase(w) => quoted(w),
                         Atom::Dates(from, to) => Some(format!("[{} TO {}]", render_date(*from), render_date(*to))),
+                        Atom::Numbers(low, high) => Some(format!("[{low} TO {high}]")),
                         Atom::Group(inner) => {
                             let inner = render_items(inner);
                             (!inner.is_empty()).then(|| format!("({inner})"))
@@ -735,7 +873,10 @@ fn render_items(items: &[Item]) -> String {
                     },
                 };
                 let Some(body) = body else { continue };
-                let field = field.map(|f| format!("{}:", f.engine_name())).unwrap_or_default();
+                let field = field
+                    .as_ref()
+                    .map(|f| format!("{}:", f.engine_name()))
+                    .unwrap_or_default();
                 let sign = match occur {
                     Occur::Default => "",
                     Occur::Must => "+",
@@ -773,7 +914,7 @@ impl Query {
             };
             let alone = render_items(&[Item::Clause {
                 occur: Occur::Default,
-                field: *field,
+                field: field.clone(),
                 atom: atom.clone(),
             }]);
             if alone.is_empty() {
@@ -821,7 +962,7 @@ impl Query {
                 } => {
                     excluded.push(Item::Clause {
                         occur: Occur::Default,
-                        field: *field,
+                        field: field.clone(),
                         atom: atom.clone(),
                     });
                     excluded.push(Item::Or);
@@ -926,6 +1067,33 @@ mod tests {
     }
 
     #[test]
+    fn the_plans_fields_are_searched_by_name_numbers_by_value_and_range() {
+        let fields = [
+            RecordField {
+                name: "fournisseur".into(),
+                numeric: false,
+            },
+            RecordField {
+                name: "montant_ttc".into(),
+                numeric: true,
+            },
+        ];
+        let r = |t: &str| parse_with(t, &fields).unwrap_or_else(|e| panic!("{t}: {e}")).render();
+        assert_eq!(r("fournisseur:Dupain"), "fields.fournisseur:Dupain");
+        assert_eq!(
+            r("Fournisseur: \"Boulangerie Dupain\""),
+            "fields.fournisseur:\"Boulangerie Dupain\""
+        );
+        assert_eq!(r("montant_ttc:1200,50"), "fields.montant_ttc:[1200.5 TO 1200.5]");
+        assert_eq!(r("montant_ttc:[1000 TO 5000]"), "fields.montant_ttc:[1000 TO 5000]");
+        assert_eq!(r("montant_ttc:[* TO 99,9]"), "fields.montant_ttc:[* TO 99.9]");
+        let err = parse_with("montant_ttc:cher", &fields).unwrap_err();
+        assert!(err.to_string().contains("n'est pas un nombre"), "{err}");
+        let err = parse_with("siret:123", &fields).unwrap_err();
+        assert!(err.to_string().contains("date, fournisseur, montant_ttc"), "{err}");
+    }
+
+    #[test]
     fn synonyms_stand_for_each_other() {
         let groups = vec![
             vec!["DCM".to_owned(), "délibération du conseil municipal".to_owned()],
@@ -970,7 +1138,8 @@ mod tests {
             err,
             QueryError::UnknownField {
                 name: "nosuchfield".into(),
-                at: 9
+                at: 9,
+                record_fields: Vec::new(),
             }
         );
         let message = err.to_string();

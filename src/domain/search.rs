@@ -62,6 +62,9 @@ pub struct SearchQuery {
     /// The plan's groups of synonyms (the archive fills them in): a word
     /// of one finds the others.
     pub synonyms: Vec<Vec<String>>,
+    /// The fields the plan defines, searchable by name (the archive fills
+    /// them in).
+    pub record_fields: Vec<super::query::RecordField>,
 }
 
 /// The reader key of a node's records: a caller finds them if the plan
@@ -180,6 +183,15 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// A field's value as the index holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// Words, found as words.
+    Text(String),
+    /// A number (decimal, integer), found by value and by range.
+    Number(f64),
+}
+
 /// A node as people read it in results: its title and its path.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NodeLabel {
@@ -222,6 +234,8 @@ pub struct IndexDocument {
     pub extractor_version: u32,
     /// Who may read the record: reader keys (see [`node_reader_key`]).
     pub readers: Vec<String>,
+    /// The record's fields, as the plan types them.
+    pub fields: Vec<(String, FieldValue)>,
 }
 
 /// How a record's text was obtained, as the index holds it.

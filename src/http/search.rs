@@ -50,6 +50,7 @@ impl SearchParams {
             node_path: Vec::new(),
             readers: Vec::new(),
             synonyms: Vec::new(),
+            record_fields: Vec::new(),
         })
     }
 }

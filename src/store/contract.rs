@@ -740,6 +740,7 @@ fn document(n: u128, title: &str, text: &str) -> IndexDocument {
         extraction_error: None,
         extractor_version: 1,
         readers: vec!["node:FIN-FAC".into()],
+        fields: Vec::new(),
     }
 }
 
@@ -755,6 +756,7 @@ fn query(text: &str) -> SearchQuery {
         sort: crate::domain::search::SortOrder::Relevance,
         readers: vec!["node:FIN-FAC".into()],
         synonyms: Vec::new(),
+        record_fields: Vec::new(),
     }
 }
 

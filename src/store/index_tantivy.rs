@@ -32,7 +32,7 @@ use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, Order, R
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 3;
+pub const INDEX_FORMAT: u64 = 4;
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
@@ -48,6 +48,7 @@ struct Fields {
     id: Field,
     reference: Field,
     reference_prefixes: Field,
+    record_fields: Field,
     title: Field,
     body: Field,
     title_fold: Field,
@@ -81,6 +82,18 @@ fn schema() -> (Schema, Fields) {
         id: b.add_text_field("id", STRING | STORED),
         reference: b.add_text_field("ref", STRING | STORED),
         reference_prefixes: b.add_text_field("ref_prefix", text("raw_lower", false)),
+        // The plan's fields: words folded like the text, numbers as
+        // numbers; fast, for ranges.
+        record_fields: b.add_json_field(
+            "fields",
+            tantivy::schema::JsonObjectOptions::default()
+                .set_indexing_options(
+                    TextFieldIndexing::default()
+                        .set_tokenizer("fold")
+                        .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                )
+                .set_fast("raw"),
+        ),
         title: b.add_text_field("title", text("fr", true)),
         body: b.add_text_field("body", text("fr", true)),
         title_fold: b.add_text_field("title_fold", text("fold", false)),
@@ -218,6 +231,22 @@ impl TantivyIndex {
         for prefix in crate::domain::query::reference_prefixes(doc.reference.as_str()) {
             d.add_text(f.reference_prefixes, prefix);
         }
+        if !doc.fields.is_empty() {
+            use crate::domain::search::FieldValue;
+            use tantivy::schema::OwnedValue;
+            let object = doc
+                .fields
+                .iter()
+                .map(|(name, value)| {
+                    let value = match value {
+                        FieldValue::Text(t) => OwnedValue::Str(t.clone()),
+                        FieldValue::Number(n) => OwnedValue::F64(*n),
+                    };
+                    (name.clone(), value)
+                })
+                .collect();
+            d.add_object(f.record_fields, object);
+        }
         d.add_text(f.title, &doc.title);
         d.add_text(f.title_fold, &doc.title);
         d.add_text(f.body, &doc.text);
@@ -300,7 +329,7 @@ impl TantivyIndex {
     /// `domain::query`, then given to the engine's parser; every record
     /// when nothing is left to look for.
     fn query_of(&self, q: &SearchQuery, fuzzy: bool) -> Result<Box<dyn Query>, IndexError> {
-        let query = crate::domain::query::parse(&q.text)?.with_synonyms(&q.synonyms);
+        let query = crate::domain::query::parse_with(&q.text, &q.record_fields)?.with_synonyms(&q.synonyms);
         if let Some(excluded) = query.exclusions_only() {
             let excluded = self.parse(&excluded, fuzzy)?;
             return Ok(Box::new(BooleanQuery::new(vec![
@@ -754,6 +783,7 @@ mod tests {
             } else {
                 "*".into()
             }],
+            fields: Vec::new(),
         }
     }
 
@@ -769,6 +799,7 @@ mod tests {
             sort: SortOrder::Relevance,
             readers: vec!["*".into(), "role:agent".into()],
             synonyms: Vec::new(),
+            record_fields: Vec::new(),
         }
     }
 
@@ -918,6 +949,47 @@ mod tests {
             refs(&index, query("ref:fin-fa")).is_empty(),
             "a prefix ends where a part ends"
         );
+    }
+
+    #[test]
+    fn the_plans_fields_are_searched_by_name_and_numbers_by_range() {
+        use crate::domain::query::RecordField;
+        use crate::domain::search::FieldValue;
+        let index = sample();
+        let mut invoice = doc(7, "FIN-FAC", "Facture", "pain et croissants", "2024-03-15");
+        invoice.fields = vec![
+            ("fournisseur".into(), FieldValue::Text("Boulangerie Dupain".into())),
+            ("numero_facture".into(), FieldValue::Text("FA-2024-00123".into())),
+            ("montant_ttc".into(), FieldValue::Number(1200.5)),
+        ];
+        index.put(&invoice).unwrap();
+        index.commit(9).unwrap();
+        let with_fields = |text: &str| {
+            let mut q = query(text);
+            q.record_fields = vec![
+                RecordField {
+                    name: "fournisseur".into(),
+                    numeric: false,
+                },
+                RecordField {
+                    name: "numero_facture".into(),
+                    numeric: false,
+                },
+                RecordField {
+                    name: "montant_ttc".into(),
+                    numeric: true,
+                },
+            ];
+            q
+        };
+        let invoice = ["FIN-FAC-2025-000007"];
+        assert_eq!(refs(&index, with_fields("fournisseur:dupain")), invoice);
+        assert_eq!(refs(&index, with_fields("fournisseur:\"boulangerie dupain\"")), invoice);
+        assert_eq!(refs(&index, with_fields("numero_facture:FA-2024-00123")), invoice);
+        assert_eq!(refs(&index, with_fields("montant_ttc:[1000 TO 5000]")), invoice);
+        assert_eq!(refs(&index, with_fields("montant_ttc:1200,50")), invoice);
+        assert!(refs(&index, with_fields("montant_ttc:[1300 TO *]")).is_empty());
+        assert!(refs(&index, with_fields("fournisseur:martin")).is_empty());
     }
 
     #[test]

@@ -441,3 +441,60 @@ fn words_written_together_lift_a_record() {
     assert_eq!(found["hits"][0]["reference"], together.as_str(), "{found}");
     assert_eq!(found["hits"][1]["reference"], scattered.as_str(), "{found}");
 }
+
+#[test]
+fn the_plans_fields_are_searched_by_name_with_ranges_on_amounts() {
+    let fresh = fresh_archive();
+    let server = Server::start(&fresh.data, &[]);
+    let token = new_token(&server, &fresh.token, "agent", "guichet");
+    let invoice = created(
+        deposit(
+            &server,
+            &token,
+            "Facture de pain et viennoiseries.".as_bytes(),
+            "facture.txt",
+            &json!({"node": "FIN-FAC", "date": "2024-03-15", "title": "Facture",
+                    "fields": {"fournisseur": "Boulangerie Dupain", "numero_facture": "FA-2024-00123", "montant_ttc": "1200.50"}}),
+        )
+        .unwrap(),
+    )["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    created(
+        deposit(
+            &server,
+            &token,
+            "Facture de fournitures.".as_bytes(),
+            "facture.txt",
+            &json!({"node": "FIN-FAC", "date": "2024-03-16", "title": "Facture",
+                    "fields": {"fournisseur": "Papeterie Martin", "montant_ttc": "80.00"}}),
+        )
+        .unwrap(),
+    );
+    let found = |q: &str| {
+        let a = get(&server.url(&format!("/api/v1/search?q={}", encode(q))), &token);
+        assert_eq!(a.status, 200, "{q}: {}", String::from_utf8_lossy(&a.body));
+        hit_refs(&a.json())
+    };
+    for _ in 0..600 {
+        if found("").len() == 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(found("fournisseur:Dupain"), [invoice.as_str()]);
+    assert_eq!(found("numero_facture:FA-2024-00123"), [invoice.as_str()]);
+    assert_eq!(found("montant_ttc:[1000 TO 5000]"), [invoice.as_str()]);
+    assert_eq!(found("facture montant_ttc:[* TO 100]").len(), 1);
+    let a = get(
+        &server.url(&format!("/api/v1/search?q={}", encode("siret:123"))),
+        &token,
+    );
+    assert_eq!((a.status, a.error_code().as_str()), (400, "invalid_query"));
+    let message = a.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains("fournisseur") && message.contains("montant_ttc"),
+        "{message}"
+    );
+}
