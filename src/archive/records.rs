@@ -822,7 +822,10 @@ mod tests {
     }
 
     fn open(path: &std::path::Path) -> Archive {
-        Archive::open(&DataDir::new(path), options(), Arc::new(SystemClock)).unwrap()
+        // Seen once under heavy load (two test runs at once): the reopening
+        // failed; say why if it happens again.
+        Archive::open(&DataDir::new(path), options(), Arc::new(SystemClock))
+            .unwrap_or_else(|e| panic!("reopening {}: {e:?}", path.display()))
     }
 
     /// Deposits `n` records from each of `threads` threads, on nodes and
