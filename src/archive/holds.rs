@@ -5,7 +5,7 @@ use crate::domain::event::EventBody;
 use crate::domain::hold::{Hold, HoldScope};
 use crate::domain::record::{InvalidInput, Lines, NodeCode, RecordId, check_text, parse_date};
 use crate::domain::role::Permission;
-use crate::domain::search::{SearchQuery, SortOrder, node_reader_key};
+use crate::domain::search::{SearchQuery, node_reader_key};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The longest reason or owner, in characters.
@@ -43,17 +43,11 @@ impl Archive {
     pub(super) fn hold_query(&self, text: &str) -> Result<SearchQuery, ArchiveError> {
         let plan = self.plan_in_force()?;
         Ok(SearchQuery {
-            text: text.to_owned(),
-            node: None,
-            node_path: Vec::new(),
-            from: None,
-            to: None,
             limit: 1,
-            offset: 0,
-            sort: SortOrder::Relevance,
             readers: plan.plan.nodes.iter().map(|n| node_reader_key(&n.code)).collect(),
             synonyms: plan.plan.synonyms.clone(),
             record_fields: super::search::record_fields(&plan.plan, plan.plan.nodes.iter().map(|n| &n.code)),
+            ..SearchQuery::for_text(text)
         })
     }
 

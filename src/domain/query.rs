@@ -595,12 +595,14 @@ fn close_group(groups: &mut Vec<Vec<Item>>) {
 
 /// Gathers a range starting with `value` (`[a TO b]`, `{a TO b}`) over
 /// the next tokens; returns its bounds as written and the index of the next
-/// token to read.
+/// token to read (`None`: `value` opens no range). A range that is not
+/// `low TO high` is `malformed`, given what was written.
 fn range_bounds(
     value: &str,
     tokens: &[Token],
     next: usize,
     at: usize,
+    malformed: impl Fn(&str) -> QueryError,
 ) -> Result<Option<(String, String, usize)>, QueryError> {
     if !(value.starts_with('[') || value.starts_with('{')) {
         return Ok(None);
@@ -623,7 +625,7 @@ fn range_bounds(
         [low, to, high] if to.eq_ignore_ascii_case("TO") || to.eq_ignore_ascii_case("À") || *to == "A" => {
             Ok(Some(((*low).to_owned(), (*high).to_owned(), i)))
         }
-        _ => Err(QueryError::BadDate { value: text, at }),
+        _ => Err(malformed(&text)),
     }
 }
 
@@ -650,20 +652,18 @@ fn number_value(
         value: value.to_owned(),
         at,
     };
-    match range_bounds(value, tokens, next, at) {
-        Ok(Some((low, high, i))) => {
+    match range_bounds(value, tokens, next, at, bad)? {
+        Some((low, high, i)) => {
             let bound = |b: &str| if b == "*" { Some("*".to_owned()) } else { number(b) };
             let low = bound(&low).ok_or_else(|| bad(&low))?;
             let high = bound(&high).ok_or_else(|| bad(&high))?;
             Ok((Some(Atom::Numbers(low, high)), i))
         }
-        Ok(None) if value.is_empty() => Ok((None, next)),
-        Ok(None) => {
+        None if value.is_empty() => Ok((None, next)),
+        None => {
             let n = number(value).ok_or_else(|| bad(value))?;
             Ok((Some(Atom::Numbers(n.clone(), n)), next))
         }
-        Err(QueryError::BadDate { value, .. }) => Err(bad(&value)),
-        Err(e) => Err(e),
     }
 }
 
@@ -680,44 +680,23 @@ fn date_value(
         value: value.to_owned(),
         at,
     };
-    if !(value.starts_with('[') || value.starts_with('{')) {
+    let Some((low, high, next)) = range_bounds(value, tokens, next, at, bad)? else {
         if value.is_empty() {
             return Ok((None, next));
         }
         return date_span(value).map(|s| (Some(s), next)).ok_or_else(|| bad(value));
-    }
-    // A range: gather words up to the one that closes it.
-    let mut text = value.to_owned();
-    let mut i = next;
-    while !(text.ends_with(']') || text.ends_with('}')) {
-        match tokens.get(i) {
-            Some(Token::Word(w, _)) => {
-                text.push(' ');
-                text.push_str(w);
-                i += 1;
-            }
-            _ => return Err(QueryError::UnclosedRange { at }),
-        }
-    }
-    let inner = &text[1..text.len() - 1];
-    let parts: Vec<&str> = inner.split_whitespace().collect();
-    let (low, high) = match parts.as_slice() {
-        [low, to, high] if to.eq_ignore_ascii_case("TO") || to.eq_ignore_ascii_case("À") || *to == "A" => {
-            (*low, *high)
-        }
-        _ => return Err(bad(&text)),
     };
     let from = if low == "*" {
         NaiveDate::MIN
     } else {
-        date_span(low).ok_or_else(|| bad(low))?.0
+        date_span(&low).ok_or_else(|| bad(&low))?.0
     };
     let to = if high == "*" {
         NaiveDate::MAX
     } else {
-        date_span(high).ok_or_else(|| bad(high))?.1
+        date_span(&high).ok_or_else(|| bad(&high))?.1
     };
-    Ok((Some((from, to)), i))
+    Ok((Some((from, to)), next))
 }
 
 /// A word or expression as synonyms are compared: lower case, without

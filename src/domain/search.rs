@@ -78,6 +78,24 @@ pub fn node_reader_key(node: &NodeCode) -> String {
 pub const OFFSET_MAX: usize = 10_000;
 
 impl SearchQuery {
+    /// A search for `text` over every node, the first page by relevance,
+    /// readable by no one yet (the caller sets the readers).
+    pub fn for_text(text: &str) -> Self {
+        SearchQuery {
+            text: text.to_owned(),
+            node: None,
+            node_path: Vec::new(),
+            from: None,
+            to: None,
+            limit: PAGE_DEFAULT,
+            offset: 0,
+            sort: SortOrder::Relevance,
+            readers: Vec::new(),
+            synonyms: Vec::new(),
+            record_fields: Vec::new(),
+        }
+    }
+
     /// The bound this query's paging goes over, said in French, if any.
     pub fn over_limit(&self) -> Option<String> {
         if self.limit > PAGE_MAX {

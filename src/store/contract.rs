@@ -746,17 +746,9 @@ fn document(n: u128, title: &str, text: &str) -> IndexDocument {
 
 fn query(text: &str) -> SearchQuery {
     SearchQuery {
-        text: text.into(),
-        node: None,
-        node_path: Vec::new(),
-        from: None,
-        to: None,
         limit: 10,
-        offset: 0,
-        sort: crate::domain::search::SortOrder::Relevance,
         readers: vec!["node:FIN-FAC".into()],
-        synonyms: Vec::new(),
-        record_fields: Vec::new(),
+        ..SearchQuery::for_text(text)
     }
 }
 

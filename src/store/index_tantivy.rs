@@ -789,17 +789,9 @@ mod tests {
 
     fn query(text: &str) -> SearchQuery {
         SearchQuery {
-            text: text.into(),
-            node: None,
-            node_path: Vec::new(),
-            from: None,
-            to: None,
             limit: 10,
-            offset: 0,
-            sort: SortOrder::Relevance,
             readers: vec!["*".into(), "role:agent".into()],
-            synonyms: Vec::new(),
-            record_fields: Vec::new(),
+            ..SearchQuery::for_text(text)
         }
     }
 

@@ -130,6 +130,26 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
+/// Deposits `text` with `metadata`; returns the record's reference.
+fn put_record(server: &Server, token: &str, text: &str, metadata: serde_json::Value) -> String {
+    created(deposit(server, token, text.as_bytes(), "piece.txt", &metadata).unwrap())["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Waits until a search for everything finds `total` records: the indexer
+/// follows the journal from behind.
+fn wait_for_total(server: &Server, token: &str, total: u64) {
+    for _ in 0..600 {
+        if get(&server.url("/api/v1/search?q="), token).json()["total"] == total {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the index never held {total} records:\n{}", server.log_text());
+}
+
 struct Site {
     server: Server,
     token: String,
@@ -150,14 +170,9 @@ fn site() -> Site {
             json!({"node": "ADM-DEL", "date": "2013-01-10", "title": "Budget primitif"}),
         ),
     ] {
-        created(deposit(&server, &token, text.as_bytes(), "piece.txt", &meta).unwrap());
+        put_record(&server, &token, text, meta);
     }
-    for _ in 0..600 {
-        if get(&server.url("/api/v1/search?q="), &token).json()["total"] == 2 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for_total(&server, &token, 2);
     Site {
         server,
         token,
@@ -301,29 +316,17 @@ fn several_words_find_documents_holding_most_of_them_best_first() {
     let server = Server::start(&fresh.data, &[]);
     let token = new_token(&server, &fresh.token, "agent", "guichet");
     let put = |text: &str, title: &str| {
-        created(
-            deposit(
-                &server,
-                &token,
-                text.as_bytes(),
-                "piece.txt",
-                &json!({"node": "FIN-FAC", "date": "2024-03-15", "title": title}),
-            )
-            .unwrap(),
-        )["reference"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        put_record(
+            &server,
+            &token,
+            text,
+            json!({"node": "FIN-FAC", "date": "2024-03-15", "title": title}),
+        )
     };
     let all_three = put("Réparation du chauffage de la piscine municipale.", "Travaux");
     let two = put("Réparation du chauffage de la salle des fêtes.", "Entretien");
     let one = put("Réparation de la toiture.", "Toiture");
-    for _ in 0..600 {
-        if get(&server.url("/api/v1/search?q="), &token).json()["total"] == 3 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for_total(&server, &token, 3);
     let found = get(
         &server.url(&format!("/api/v1/search?q={}", encode("réparation chauffage piscine"))),
         &token,
@@ -351,30 +354,18 @@ fn synonyms_from_the_plan_apply_at_once_without_reindexing() {
     let fresh = fresh_archive();
     let server = Server::start(&fresh.data, &[]);
     let archivist = new_token(&server, &fresh.token, "archivist", "archives");
-    let reference = created(
-        deposit(
-            &server,
-            &archivist,
-            "Délibération du conseil municipal approuvant le plan local d'urbanisme.".as_bytes(),
-            "dcm.txt",
-            &json!({"node": "ADM-DEL", "date": "2024-03-15", "title": "Approbation"}),
-        )
-        .unwrap(),
-    )["reference"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let reference = put_record(
+        &server,
+        &archivist,
+        "Délibération du conseil municipal approuvant le plan local d'urbanisme.",
+        json!({"node": "ADM-DEL", "date": "2024-03-15", "title": "Approbation"}),
+    );
     let total = |q: &str| {
         get(&server.url(&format!("/api/v1/search?q={}", encode(q))), &archivist).json()["total"]
             .as_u64()
             .unwrap_or(0)
     };
-    for _ in 0..600 {
-        if total("urbanisme") == 1 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for_total(&server, &archivist, 1);
     // The default plan's synonyms: DCM stands for the words it abbreviates.
     assert_eq!(total("DCM"), 1);
     assert_eq!(total("PLU"), 0);
@@ -405,19 +396,12 @@ fn words_written_together_lift_a_record() {
     let server = Server::start(&fresh.data, &[]);
     let token = new_token(&server, &fresh.token, "agent", "guichet");
     let put = |text: &str| {
-        created(
-            deposit(
-                &server,
-                &token,
-                text.as_bytes(),
-                "piece.txt",
-                &json!({"node": "FIN-FAC", "date": "2024-03-15", "title": "Pièce"}),
-            )
-            .unwrap(),
-        )["reference"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        put_record(
+            &server,
+            &token,
+            text,
+            json!({"node": "FIN-FAC", "date": "2024-03-15", "title": "Pièce"}),
+        )
     };
     // The same words, as often; together in one, scattered in the other.
     let scattered = put(
@@ -426,12 +410,7 @@ fn words_written_together_lift_a_record() {
     let together = put(
         "Devis reçu en mars pour le chauffage piscine municipale. Toiture : contrôle fait en avril. Vidange prévue en mai. La question reste posée ou pas.",
     );
-    for _ in 0..600 {
-        if get(&server.url("/api/v1/search?q="), &token).json()["total"] == 2 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for_total(&server, &token, 2);
     let found = get(
         &server.url(&format!("/api/v1/search?q={}", encode("chauffage piscine municipale"))),
         &token,
@@ -447,42 +426,26 @@ fn the_plans_fields_are_searched_by_name_with_ranges_on_amounts() {
     let fresh = fresh_archive();
     let server = Server::start(&fresh.data, &[]);
     let token = new_token(&server, &fresh.token, "agent", "guichet");
-    let invoice = created(
-        deposit(
-            &server,
-            &token,
-            "Facture de pain et viennoiseries.".as_bytes(),
-            "facture.txt",
-            &json!({"node": "FIN-FAC", "date": "2024-03-15", "title": "Facture",
-                    "fields": {"fournisseur": "Boulangerie Dupain", "numero_facture": "FA-2024-00123", "montant_ttc": "1200.50"}}),
-        )
-        .unwrap(),
-    )["reference"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    created(
-        deposit(
-            &server,
-            &token,
-            "Facture de fournitures.".as_bytes(),
-            "facture.txt",
-            &json!({"node": "FIN-FAC", "date": "2024-03-16", "title": "Facture",
-                    "fields": {"fournisseur": "Papeterie Martin", "montant_ttc": "80.00"}}),
-        )
-        .unwrap(),
+    let invoice = put_record(
+        &server,
+        &token,
+        "Facture de pain et viennoiseries.",
+        json!({"node": "FIN-FAC", "date": "2024-03-15", "title": "Facture",
+               "fields": {"fournisseur": "Boulangerie Dupain", "numero_facture": "FA-2024-00123", "montant_ttc": "1200.50"}}),
+    );
+    put_record(
+        &server,
+        &token,
+        "Facture de fournitures.",
+        json!({"node": "FIN-FAC", "date": "2024-03-16", "title": "Facture",
+               "fields": {"fournisseur": "Papeterie Martin", "montant_ttc": "80.00"}}),
     );
     let found = |q: &str| {
         let a = get(&server.url(&format!("/api/v1/search?q={}", encode(q))), &token);
         assert_eq!(a.status, 200, "{q}: {}", String::from_utf8_lossy(&a.body));
         hit_refs(&a.json())
     };
-    for _ in 0..600 {
-        if found("").len() == 2 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_for_total(&server, &token, 2);
     assert_eq!(found("fournisseur:Dupain"), [invoice.as_str()]);
     assert_eq!(found("numero_facture:FA-2024-00123"), [invoice.as_str()]);
     assert_eq!(found("montant_ttc:[1000 TO 5000]"), [invoice.as_str()]);
