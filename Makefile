@@ -2,7 +2,7 @@
 #
 #   make run     build in release mode and serve on ./coffre-data
 #   make test    formatting, lints and every test (what CI runs)
-#   make bench   ingest, hashing, search, retention and export benchmarks, written to BENCHMARKS.md
+#   make bench   ingest, hashing, search, relevance, retention and export benchmarks, written to BENCHMARKS.md
 #
 # `deps` installs what the tests and benchmarks need beyond the Rust
 # toolchain, from Debian's packages, so that both work on a fresh machine.
@@ -68,13 +68,17 @@ pytools: deps
 test: deps pytools fmt clippy
 	BAGIT_PY=$(BAGIT_PY) $(CARGO) test
 
-# PostgreSQL is the baseline of the search and retention benchmarks, which
-# start their own cluster on a Unix socket.
+# PostgreSQL is the baseline of the search, relevance and retention
+# benchmarks, which start their own cluster on a Unix socket; SQLite's FTS5
+# (the `sqlite3` command) is the other baseline of relevance.
 bench: deps
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
+	@command -v sqlite3 >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3)
 	$(CARGO) bench --bench ingest
 	$(CARGO) bench --bench search
+	$(CARGO) bench --bench relevance
 	$(CARGO) bench --bench retention
 	$(CARGO) bench --bench export
 

@@ -10,15 +10,18 @@
 mod cli;
 #[path = "support/report.rs"]
 mod report;
+#[path = "support/server.rs"]
+mod server;
 
 use cli::{coffre, run};
+use server::{Served, fresh_archive, multipart};
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 /// Concurrent HTTP clients: enough to keep the server's group commit busy.
@@ -58,13 +61,6 @@ fn make_dataset(root: &Path, name: &'static str, count: usize, size: usize) -> D
     }
 }
 
-fn fresh_archive(root: &Path, name: &str) -> (PathBuf, String) {
-    let data = root.join(name);
-    let _ = std::fs::remove_dir_all(&data);
-    let out = run(Command::new(coffre()).arg("--data").arg(&data).arg("init"));
-    (data, out.lines().last().unwrap_or_default().trim().to_owned())
-}
-
 fn baseline(ds: &Dataset, root: &Path) -> Duration {
     let target = root.join(format!("baseline-{}", ds.name));
     let _ = std::fs::remove_dir_all(&target);
@@ -94,40 +90,10 @@ fn cli_ingest(ds: &Dataset, root: &Path) -> Duration {
     elapsed
 }
 
-fn multipart(content: &[u8], filename: &str) -> Vec<u8> {
-    let mut body = Vec::with_capacity(content.len() + 512);
-    body.extend_from_slice(
-        b"--bench-boundary\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{\"node\":\"FIN-MAN\"}\r\n",
-    );
-    body.extend_from_slice(
-        format!("--bench-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\r\n")
-            .as_bytes(),
-    );
-    body.extend_from_slice(content);
-    body.extend_from_slice(b"\r\n--bench-boundary--\r\n");
-    body
-}
-
 fn http_ingest(ds: &Dataset, root: &Path) -> Duration {
     let (data, token) = fresh_archive(root, &format!("http-{}", ds.name));
-    let mut server = Command::new(coffre())
-        .arg("--data")
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start server");
-    let stdout = server.stdout.take().expect("server stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(addr) = line.strip_prefix("coffre: listening on ") {
-                let _ = tx.send(addr.to_owned());
-            }
-        }
-    });
-    let base = rx.recv_timeout(Duration::from_secs(60)).expect("server listening");
+    let server = Served::start(&data);
+    let base = server.base.clone();
     let files = Arc::new(ds.files.clone());
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
@@ -143,7 +109,7 @@ fn http_ingest(ds: &Dataset, root: &Path) -> Duration {
                     std::fs::File::open(path)
                         .and_then(|mut f| f.read_to_end(&mut content))
                         .expect("read file");
-                    let body = multipart(&content, "f.bin");
+                    let body = multipart("{\"node\":\"FIN-MAN\"}", &content, "f.bin");
                     let answer = agent
                         .post(&format!("{base}/api/v1/records"))
                         .set("Authorization", &format!("Bearer {token}"))
@@ -159,8 +125,7 @@ fn http_ingest(ds: &Dataset, root: &Path) -> Duration {
         c.join().expect("client thread");
     }
     let elapsed = start.elapsed();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let _ = std::fs::remove_dir_all(&data);
     elapsed
 }

@@ -1,10 +1,12 @@
 //! The full-text index in tantivy, tuned for French: a view of the journal
 //! and the blobs, like the catalog.
 //!
-//! Analysis (`fr`): simple tokenizer (which splits elisions such as `l'`,
-//! `d'`, `qu'` from their word), lower case, French stop words, Snowball
-//! French stemming, then accent folding; so `DÉLIBÉRATIONS`, `délibération`
-//! and `deliberation` meet. A second, unstemmed and folded copy of title and
+//! Analysis (`fr`, see [`super::index_french`]): simple tokenizer (which
+//! splits elisions such as `l'`, `d'`, `qu'` from their word), lower case,
+//! French stop words, Snowball French stemming and accent folding, a text's
+//! words under both the stem of the word as written and that of the word
+//! without accents; so `DÉLIBÉRATIONS`, `délibération` and `deliberation`,
+//! `dernière` and `derniere` meet. A second, unstemmed and folded copy of title and
 //! text (`fold`) serves tolerant matching (one typo per word) when a query
 //! finds nothing as written.
 //!
@@ -13,6 +15,7 @@
 //! keyed by record id: applying an event twice leaves one document.
 
 use super::IndexError;
+use super::index_french::{self, BothStems, TOKEN_MAX};
 use crate::domain::record::{NodeCode, RecordId, Reference};
 use crate::domain::search::{IndexDocument, SearchHit, SearchQuery, SearchResults, SortOrder, TextStatus};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
@@ -26,20 +29,17 @@ use tantivy::schema::{
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenStream, TokenizerManager,
 };
 use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 4;
+pub const INDEX_FORMAT: u64 = 5;
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
 const WRITER_HEAP: usize = 64 * 1024 * 1024;
-
-/// The longest token kept; longer ones are noise (hashes, base64).
-const TOKEN_MAX: usize = 40;
 
 /// Characters of text around matches shown in a snippet.
 const SNIPPET_CHARS: usize = 200;
@@ -116,14 +116,15 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
-fn register_analyzers(index: &Index) {
-    let french = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(TOKEN_MAX))
-        .filter(LowerCaser)
-        .filter(StopWordFilter::new(Language::French).unwrap_or_else(|| StopWordFilter::remove(Vec::<String>::new())))
-        .filter(Stemmer::new(Language::French))
-        .filter(AsciiFoldingFilter)
-        .build();
+/// Registers the analyzers of the index's fields in `analyzers`: with
+/// `for_texts`, French text is analyzed as texts are (each word under both
+/// its stems), otherwise as queries are.
+fn register_analyzers(analyzers: &TokenizerManager, for_texts: bool) {
+    if for_texts {
+        analyzers.register("fr", TextAnalyzer::from(BothStems::new()));
+    } else {
+        analyzers.register("fr", index_french::query_analyzer());
+    }
     let fold = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(TOKEN_MAX))
         .filter(LowerCaser)
@@ -134,15 +135,14 @@ fn register_analyzers(index: &Index) {
     let code = TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(LowerCaser)
         .build();
-    index.tokenizers().register("fr", french);
-    index.tokenizers().register("fold", fold);
-    index.tokenizers().register("code", code);
+    analyzers.register("fold", fold);
+    analyzers.register("code", code);
     // References, whatever their case, by any prefix that ends where a
     // part ends (`fin-fac-2024`): each prefix is one token.
     let raw_lower = TextAnalyzer::builder(tantivy::tokenizer::RawTokenizer::default())
         .filter(LowerCaser)
         .build();
-    index.tokenizers().register("raw_lower", raw_lower);
+    analyzers.register("raw_lower", raw_lower);
 }
 
 fn engine(e: tantivy::TantivyError) -> IndexError {
@@ -159,6 +159,9 @@ pub struct TantivyIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: Fields,
+    /// The analyzers a query's words go through (French words stemmed
+    /// once, where texts are indexed under both stems).
+    query_analyzers: TokenizerManager,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -204,7 +207,9 @@ impl TantivyIndex {
     }
 
     fn with_index(index: Index, fields: Fields) -> Result<Self, IndexError> {
-        register_analyzers(&index);
+        register_analyzers(index.tokenizers(), true);
+        let query_analyzers = TokenizerManager::default();
+        register_analyzers(&query_analyzers, false);
         let writer = index.writer(WRITER_HEAP).map_err(engine)?;
         let reader = index
             .reader_builder()
@@ -216,6 +221,7 @@ impl TantivyIndex {
             reader,
             writer: Mutex::new(writer),
             fields,
+            query_analyzers,
         })
     }
 
@@ -305,7 +311,7 @@ impl TantivyIndex {
         } else {
             vec![f.title, f.body]
         };
-        let mut parser = QueryParser::for_index(&self.index, defaults);
+        let mut parser = QueryParser::new(self.index.schema(), defaults, self.query_analyzers.clone());
         parser.set_conjunction_by_default();
         if fuzzy {
             parser.set_field_fuzzy(f.title_fold, false, 1, true);
@@ -325,6 +331,16 @@ impl TantivyIndex {
         })
     }
 
+    /// Whether French analysis leaves anything of `text` to look for (a
+    /// stop word leaves nothing).
+    fn has_words(&self, text: &str) -> bool {
+        let Some(mut analyzer) = self.query_analyzers.get("fr") else {
+            return true;
+        };
+        let mut stream = analyzer.token_stream(text);
+        stream.advance()
+    }
+
     /// The query a person's text asks for: read leniently and bounded by
     /// `domain::query`, then given to the engine's parser; every record
     /// when nothing is left to look for.
@@ -339,11 +355,30 @@ impl TantivyIndex {
         }
         if let Some(clauses) = query.weighed_clauses() {
             use crate::domain::query::Occur as Written;
+            // A stop word (`le`, `qui`, `cette`) is in no record's indexed
+            // words: it is neither looked for nor counted among the words
+            // a record must hold.
+            let clauses: Vec<(Written, String)> = clauses
+                .into_iter()
+                .filter(|(o, t)| *o != Written::Default || self.has_words(t))
+                .collect();
             let free = clauses.iter().filter(|(o, _)| *o == Written::Default).count();
-            let mut subqueries = Vec::with_capacity(clauses.len() + 1);
+            let mut subqueries = Vec::with_capacity(clauses.len());
+            for (occur, text) in &clauses {
+                let occur = match occur {
+                    Written::Default => Occur::Should,
+                    Written::Must => Occur::Must,
+                    Written::Not => Occur::MustNot,
+                };
+                subqueries.push((occur, self.parse(text, fuzzy)?));
+            }
+            let words: Box<dyn Query> = Box::new(BooleanQuery::with_minimum_required_clauses(
+                subqueries,
+                crate::domain::query::should_match(free),
+            ));
             // Words close together lift a record: the free words as a phrase
-            // with some slack, never required (a record that holds it holds
-            // every word anyway).
+            // with some slack, never required and not counted among the
+            // words held.
             let near: Vec<&str> = clauses
                 .iter()
                 .filter(|(o, t)| *o == Written::Default && t.chars().all(char::is_alphanumeric))
@@ -352,20 +387,12 @@ impl TantivyIndex {
             if near.len() >= 2
                 && let Ok(phrase) = self.parse(&format!("\"{}\"~{PROXIMITY_SLOP}", near.join(" ")), fuzzy)
             {
-                subqueries.push((Occur::Should, phrase));
+                return Ok(Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, words),
+                    (Occur::Should, phrase),
+                ])));
             }
-            for (occur, text) in clauses {
-                let occur = match occur {
-                    Written::Default => Occur::Should,
-                    Written::Must => Occur::Must,
-                    Written::Not => Occur::MustNot,
-                };
-                subqueries.push((occur, self.parse(&text, fuzzy)?));
-            }
-            return Ok(Box::new(BooleanQuery::with_minimum_required_clauses(
-                subqueries,
-                crate::domain::query::should_match(free),
-            )));
+            return Ok(words);
         }
         let rendered = query.render();
         if rendered.is_empty() {
@@ -857,8 +884,8 @@ mod tests {
             ["FIN-FAC-2025-000002", "FIN-MAN-2025-000003"]
         );
         assert_eq!(index.applied().unwrap(), 3);
-        // Accents do not change the stem: a word typed without them finds
-        // the word written with them, and the other way round.
+        // Accents do not change what meets: a word typed without them
+        // finds the word written with them, and the other way round.
         for (word, bare) in [
             ("créer", "creer"),
             ("répertoires", "repertoires"),
@@ -866,9 +893,11 @@ mod tests {
             ("système", "systeme"),
             ("délibérations", "deliberations"),
             ("élections", "elections"),
+            ("dernière", "derniere"),
+            ("sécurité", "securite"),
         ] {
-            let stems = |w: &str| {
-                let mut analyzer = index.index.tokenizers().get("fr").expect("the French analyzer");
+            let terms = |analyzers: &TokenizerManager, w: &str| {
+                let mut analyzer = analyzers.get("fr").expect("the French analyzer");
                 let mut stream = analyzer.token_stream(w);
                 let mut out = Vec::new();
                 while stream.advance() {
@@ -876,7 +905,18 @@ mod tests {
                 }
                 out
             };
-            assert_eq!(stems(word), stems(bare), "{word} / {bare}");
+            let indexed = terms(index.index.tokenizers(), word);
+            let asked = terms(&index.query_analyzers, bare);
+            assert!(
+                asked.iter().all(|t| indexed.contains(t)),
+                "{word} {indexed:?} / {bare} {asked:?}"
+            );
+            let stems = |w: &str| terms(&index.query_analyzers, w);
+            assert!(
+                stems(word)
+                    .iter()
+                    .all(|t| terms(index.index.tokenizers(), word).contains(t))
+            );
         }
     }
 

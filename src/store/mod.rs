@@ -9,6 +9,7 @@ pub mod blob_fs;
 pub mod catalog_sled;
 #[cfg(test)]
 mod contract;
+mod index_french;
 pub mod index_tantivy;
 pub mod journal;
 pub mod memory;

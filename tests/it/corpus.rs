@@ -3,7 +3,9 @@
 //! `debian-faq-fr`'s HTML and text FAQ, installed by `make deps`) is
 //! deposited over HTTP, and each document with text is then found by a
 //! phrase of its own. A deposit refused with a 5xx (as a text starting
-//! `La règle` once was) fails the test.
+//! `La règle` once was) fails the test. Then the judged queries of
+//! `benches/relevance/queries-fr.tsv` (the relevance benchmark's) must find
+//! their document in the first five about as often as they do today.
 
 use crate::common::*;
 use serde_json::json;
@@ -13,6 +15,12 @@ use std::time::Duration;
 
 /// The manuals' folders, deposited file by file.
 const CORPUS_DIRS: &[&str] = &["/usr/share/doc/aptitude/html/fr", "/usr/share/doc/debian/FAQ/fr"];
+/// The judged queries: query, expected file names, form.
+const JUDGED: &str = include_str!("../../benches/relevance/queries-fr.tsv");
+/// The share of judged queries with an expected document in the first
+/// five below which the test fails (measured: 65 of 68; see BENCHMARKS.md).
+const SUCCESS_AT_5_FLOOR: f64 = 0.9;
+
 /// Gzipped text files, deposited decompressed.
 const CORPUS_GZ: &[&str] = &["/usr/share/doc/debian/FAQ/debian-faq.fr.txt.gz"];
 
@@ -118,23 +126,34 @@ fn every_file_of_a_french_manual_is_deposited_and_each_text_found_by_its_own_phr
     let server = Server::start(&data, &[]);
     let agent = new_token(&server, &token, "agent", "guichet");
     let mut references: BTreeMap<String, String> = BTreeMap::new();
+    let title_re = regex::Regex::new(r"(?is)<title[^>]*>(.*?)</title>").unwrap();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
     for (name, bytes) in &contents {
         let filename = Path::new(name).file_name().unwrap().to_string_lossy().into_owned();
-        let answer = deposit(
-            &server,
-            &agent,
-            bytes,
-            &filename,
-            &json!({"node": "ADM-ART", "date": "2024-03-15"}),
-        )
-        .expect("deposit");
+        // A page's title, as the agent who files it would type it.
+        let mut metadata = json!({"node": "ADM-ART", "date": "2024-03-15"});
+        if let Some(title) = title_re.captures(&String::from_utf8_lossy(bytes)) {
+            let title = title[1]
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .replace("&#160;", " ");
+            if !title.is_empty() {
+                metadata["title"] = json!(title);
+            }
+        }
+        let answer = deposit(&server, &agent, bytes, &filename, &metadata).expect("deposit");
         assert_eq!(
             answer.status,
             201,
             "{name} was refused: {}",
             String::from_utf8_lossy(&answer.body)
         );
-        references.insert(name.clone(), answer.json()["reference"].as_str().unwrap().to_owned());
+        let reference = answer.json()["reference"].as_str().unwrap().to_owned();
+        if name.ends_with(".html") {
+            names.insert(reference.clone(), filename.clone());
+        }
+        references.insert(name.clone(), reference);
     }
 
     // Every document with text, by a phrase no other document holds.
@@ -172,6 +191,39 @@ fn every_file_of_a_french_manual_is_deposited_and_each_text_found_by_its_own_phr
         missed.is_empty(),
         "not found by their own phrase:\n{}",
         missed.join("\n")
+    );
+
+    // The judged queries, as people type them.
+    let mut found = 0;
+    let mut report = Vec::new();
+    let judged: Vec<&str> = JUDGED
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    for line in &judged {
+        let mut cols = line.split('\t');
+        let (query, expected) = (cols.next().unwrap(), cols.next().unwrap());
+        let url = server.url(&format!("/api/v1/search?limit=5&q={}", url_encode(query)));
+        let answer = get(&url, &agent);
+        assert_eq!(answer.status, 200, "{query}: {}", String::from_utf8_lossy(&answer.body));
+        let top: Vec<String> = answer.json()["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|h| names.get(h["reference"].as_str()?).cloned())
+            .collect();
+        if top.iter().any(|n| expected.split(' ').any(|e| e == n)) {
+            found += 1;
+        } else {
+            report.push(format!("{query} (expected {expected}): {top:?}"));
+        }
+    }
+    let share = found as f64 / judged.len() as f64;
+    assert!(
+        share >= SUCCESS_AT_5_FLOOR,
+        "{found} of {} judged queries find their document in the first five; missed:\n{}",
+        judged.len(),
+        report.join("\n")
     );
 }
 

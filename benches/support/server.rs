@@ -1,0 +1,74 @@
+//! A `coffre serve` process for a benchmark: a fresh data directory, the
+//! server started on a loopback port, stopped on drop.
+
+use crate::cli::{coffre, run};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Creates a data directory at `root/name` with `coffre init`; the
+/// directory and the administrator's token it prints.
+pub fn fresh_archive(root: &Path, name: &str) -> (PathBuf, String) {
+    let data = root.join(name);
+    let _ = std::fs::remove_dir_all(&data);
+    let out = run(Command::new(coffre()).arg("--data").arg(&data).arg("init"));
+    (data, out.lines().last().unwrap_or_default().trim().to_owned())
+}
+
+/// A running server.
+pub struct Served {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Served {
+    /// Serves `data` on a free loopback port; waits until it listens.
+    pub fn start(data: &Path) -> Served {
+        let mut child = Command::new(coffre())
+            .arg("--data")
+            .arg(data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start server");
+        let stdout = child.stdout.take().expect("server stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("coffre: listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let base = rx.recv_timeout(Duration::from_secs(600)).expect("server listening");
+        Served { child, base }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A multipart body with a `metadata` part (JSON) and a `file` part, for
+/// `POST /api/v1/records`, with the boundary `bench-boundary`.
+pub fn multipart(metadata: &str, content: &[u8], filename: &str) -> Vec<u8> {
+    let mut body = Vec::with_capacity(content.len() + 512);
+    body.extend_from_slice(
+        format!("--bench-boundary\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{metadata}\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!("--bench-boundary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(b"\r\n--bench-boundary--\r\n");
+    body
+}
