@@ -28,6 +28,9 @@ pub struct SearchArgs {
     /// Hits skipped.
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
+    /// Start after this cursor (the `next` a previous page printed).
+    #[arg(long)]
+    pub after: Option<String>,
     /// relevance, date (newest first) or date_asc.
     #[arg(long, default_value = "relevance")]
     pub sort: String,
@@ -37,7 +40,7 @@ pub struct SearchArgs {
 }
 
 fn query_of(args: &SearchArgs) -> Result<SearchQuery, ArchiveError> {
-    Ok(SearchQuery {
+    SearchQuery {
         text: args.query.clone(),
         node: args.node.as_deref().map(NodeCode::parse).transpose()?,
         from: args.from.as_deref().map(|d| parse_date("from", d)).transpose()?,
@@ -50,7 +53,10 @@ fn query_of(args: &SearchArgs) -> Result<SearchQuery, ArchiveError> {
         readers: Vec::new(),
         synonyms: Vec::new(),
         record_fields: Vec::new(),
-    })
+        after: None,
+    }
+    .starting_after(args.after.as_deref())
+    .map_err(ArchiveError::BadQuery)
 }
 
 /// Runs `coffre search`.
@@ -81,6 +87,12 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<(), Failure> {
             },
             facets.join(", ")
         );
+    }
+    if results.partial {
+        eprintln!("search stopped at its time budget: these hits come from part of the index");
+    }
+    if let Some(next) = &results.next {
+        eprintln!("next page: --after {next}");
     }
     Ok(())
 }

@@ -37,7 +37,7 @@ impl SortOrder {
 }
 
 /// A search.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SearchQuery {
     /// The query text: words, "phrases", -exclusions, OR, field:value.
     pub text: String,
@@ -65,6 +65,9 @@ pub struct SearchQuery {
     /// The fields the plan defines, searchable by name (the archive fills
     /// them in).
     pub record_fields: Vec<super::query::RecordField>,
+    /// Where the previous page ended: this page starts after it (deep
+    /// pages go by cursor, not by offset).
+    pub after: Option<Cursor>,
 }
 
 /// The reader key of a node's records: a caller finds them if the plan
@@ -93,7 +96,83 @@ impl SearchQuery {
             readers: Vec::new(),
             synonyms: Vec::new(),
             record_fields: Vec::new(),
+            after: None,
         }
+    }
+
+    /// What a cursor binds to: the words, filters and order of this
+    /// search (not its page).
+    fn binding(&self) -> u32 {
+        let said = format!(
+            "{}\u{1f}{}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}",
+            self.text,
+            self.node.as_ref().map(NodeCode::as_str).unwrap_or_default(),
+            self.from,
+            self.to,
+            self.sort
+        );
+        let digest = super::hash::Sha256::of(said.as_bytes());
+        let b = digest.as_bytes();
+        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    }
+
+    /// `cursor` as the caller may pass it back as `after` to get the page
+    /// after it, for this same search.
+    pub fn cursor_text(&self, cursor: &Cursor) -> String {
+        let (kind, value) = match cursor.after {
+            SortValue::Score(s) => ('s', u64::from(s.to_bits())),
+            SortValue::Date(d) => ('d', d as u64),
+        };
+        format!("{kind}{value:x}.{:x}.{:x}", cursor.key, self.binding())
+    }
+
+    /// This query, starting after the cursor `text` (`None`: from the
+    /// first page); refused, in French, when the cursor is not one this
+    /// same search gave, or comes with an offset.
+    pub fn starting_after(mut self, text: Option<&str>) -> Result<Self, String> {
+        let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+            return Ok(self);
+        };
+        if self.offset > 0 {
+            return Err(
+                "« after » et « offset » ne vont pas ensemble : après un curseur, la page commence juste après lui."
+                    .to_owned(),
+            );
+        }
+        self.after = Some(self.read_cursor(text)?);
+        Ok(self)
+    }
+
+    /// Reads a cursor given back as `after`; refused (in French) when it is
+    /// not one this same search gave.
+    pub fn read_cursor(&self, text: &str) -> Result<Cursor, String> {
+        let refused = || {
+            "Le curseur « after » n'est pas celui d'une page de cette recherche : reprenez-la depuis la première page (sans « after ») et passez le « next » de chaque réponse à la suivante, sans changer les mots, les filtres ni l'ordre.".to_owned()
+        };
+        let mut parts = text.trim().split('.');
+        let (Some(head), Some(key), Some(binding), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(refused());
+        };
+        let hex = |t: &str| {
+            u64::from_str_radix(t, 16)
+                .ok()
+                .filter(|_| !t.is_empty() && t.len() <= 16)
+        };
+        let (Some(key), Some(binding)) = (hex(key), hex(binding)) else {
+            return Err(refused());
+        };
+        if binding != u64::from(self.binding()) {
+            return Err(refused());
+        }
+        let after = match (head.chars().next(), head.get(1..).and_then(hex)) {
+            (Some('s'), Some(bits)) if self.sort == SortOrder::Relevance => {
+                SortValue::Score(f32::from_bits(u32::try_from(bits).map_err(|_| refused())?))
+            }
+            (Some('d'), Some(value)) if self.sort != SortOrder::Relevance => SortValue::Date(value as i64),
+            _ => return Err(refused()),
+        };
+        Ok(Cursor { after, key })
     }
 
     /// The bound this query's paging goes over, said in French, if any.
@@ -106,7 +185,7 @@ impl SearchQuery {
         }
         if self.offset.saturating_add(self.limit) > OFFSET_MAX {
             return Some(format!(
-                "Les résultats s'arrêtent au {OFFSET_MAX}e : « offset » + « limit » vaut au plus {OFFSET_MAX}. Affinez la recherche (nœud, dates, mots) pour voir les suivants."
+                "Les résultats s'arrêtent au {OFFSET_MAX}e : « offset » + « limit » vaut au plus {OFFSET_MAX}. Pour aller plus loin, passez de page en page par « after » (le « next » de chaque réponse), ou affinez la recherche (nœud, dates, mots)."
             ));
         }
         None
@@ -124,6 +203,35 @@ impl SearchQuery {
         }
         Ok(self)
     }
+}
+
+/// What orders hits: a relevance score, or a record's date (seconds
+/// since 1970, UTC midnight).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SortValue {
+    /// By relevance.
+    Score(f32),
+    /// By date.
+    Date(i64),
+}
+
+/// Where a page of hits ended. Hits are ordered by their sort value, then
+/// by their [`order_key`], so that a page can start exactly after the last
+/// hit of the one before, however deep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cursor {
+    /// The last hit's sort value.
+    pub after: SortValue,
+    /// The last hit's order key.
+    pub key: u64,
+}
+
+/// A record's place among hits of equal score or date: 64 bits of the
+/// SHA-256 of its id, fixed for its life.
+pub fn order_key(id: &RecordId) -> u64 {
+    let digest = super::hash::Sha256::of(id.to_string().as_bytes());
+    let b = digest.as_bytes();
+    u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// One record found.
@@ -165,6 +273,12 @@ pub struct SearchResults {
     /// index does not hold replaced by the closest ones it does ("did you
     /// mean"), among records the caller may read.
     pub suggestion: Option<String>,
+    /// Where this page ends, when it is full, as the caller passes it back
+    /// as `after` for the next page (see [`SearchQuery::cursor_text`]).
+    pub next: Option<String>,
+    /// Whether the search stopped at its time budget: the hits and counts
+    /// are those found in the part of the index searched by then.
+    pub partial: bool,
 }
 
 /// The words of a query worth correcting: those written plainly, outside

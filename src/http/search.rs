@@ -10,7 +10,7 @@ use actix_web::HttpResponse;
 use actix_web::web::{self, Data};
 use serde::Deserialize;
 
-/// `?q=&node=&from=&to=&limit=&offset=&sort=`.
+/// `?q=&node=&from=&to=&limit=&offset=&sort=&after=`.
 #[derive(Deserialize)]
 pub struct SearchParams {
     #[serde(default)]
@@ -22,11 +22,12 @@ pub struct SearchParams {
     #[serde(default)]
     offset: usize,
     sort: Option<String>,
+    after: Option<String>,
 }
 
 impl SearchParams {
     fn into_query(self) -> Result<SearchQuery, crate::archive::ArchiveError> {
-        Ok(SearchQuery {
+        SearchQuery {
             text: self.q,
             node: self
                 .node
@@ -51,7 +52,10 @@ impl SearchParams {
             readers: Vec::new(),
             synonyms: Vec::new(),
             record_fields: Vec::new(),
-        })
+            after: None,
+        }
+        .starting_after(self.after.as_deref())
+        .map_err(crate::archive::ArchiveError::BadQuery)
     }
 }
 
@@ -63,7 +67,8 @@ impl SearchParams {
         ("from" = Option<String>, Query, description = "records dated on or after, YYYY-MM-DD"),
         ("to" = Option<String>, Query, description = "records dated on or before, YYYY-MM-DD"),
         ("limit" = Option<usize>, Query, description = "hits per page (20 by default, 1000 at most)"),
-        ("offset" = Option<usize>, Query, description = "hits skipped"),
+        ("offset" = Option<usize>, Query, description = "hits skipped (offset + limit at most 10000; deeper pages go by `after`)"),
+        ("after" = Option<String>, Query, description = "the `next` of the previous page: this page starts right after it, however deep"),
         ("sort" = Option<String>, Query, description = "relevance (default), date (newest first) or date_asc")),
     responses((status = 200, body = SearchResultsDto), (status = 400), (status = 422)))]
 pub async fn search(

@@ -17,12 +17,13 @@
 use super::IndexError;
 use super::index_french::{self, BothStems, TOKEN_MAX};
 use crate::domain::record::{NodeCode, RecordId, Reference};
+use crate::domain::search::{Cursor, SortValue};
 use crate::domain::search::{IndexDocument, SearchHit, SearchQuery, SearchResults, SortOrder, TextStatus};
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use std::path::Path;
 use std::sync::Mutex;
-use tantivy::collector::{Count, FacetCollector, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::collector::{Collector, Count, FacetCollector, TopDocs};
+use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -31,7 +32,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
     AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, TokenStream, TokenizerManager,
 };
-use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
@@ -67,6 +68,7 @@ struct Fields {
     text_failed: Field,
     chars: Field,
     readers: Field,
+    order_key: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -112,6 +114,9 @@ fn schema() -> (Schema, Fields) {
         text_failed: b.add_u64_field("text_failed", INDEXED),
         chars: b.add_u64_field("chars", STORED),
         readers: b.add_text_field("readers", STRING),
+        // Orders hits of equal score or date, so that pages follow each
+        // other exactly (`domain::search::order_key`).
+        order_key: b.add_u64_field("order_key", FAST),
     };
     (b.build(), fields)
 }
@@ -162,6 +167,9 @@ pub struct TantivyIndex {
     /// The analyzers a query's words go through (French words stemmed
     /// once, where texts are indexed under both stems).
     query_analyzers: TokenizerManager,
+    /// How long a search may take before it answers with what it found
+    /// in the segments searched by then (see [`SearchResults::partial`]).
+    budget: std::time::Duration,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -222,6 +230,7 @@ impl TantivyIndex {
             writer: Mutex::new(writer),
             fields,
             query_analyzers,
+            budget: SEARCH_BUDGET,
         })
     }
 
@@ -287,6 +296,7 @@ impl TantivyIndex {
         for reader in &doc.readers {
             d.add_text(f.readers, reader);
         }
+        d.add_u64(f.order_key, crate::domain::search::order_key(&doc.id));
         d
     }
 
@@ -452,25 +462,95 @@ impl TantivyIndex {
         let searcher = self.reader.searcher();
         let mut facets = FacetCollector::for_field("node_facet");
         facets.add_facet("/");
-        let (total, facet_counts) = searcher.search(&*query, &(Count, facets)).map_err(engine)?;
         let page = TopDocs::with_limit(q.limit).and_offset(q.offset);
-        let addresses: Vec<(f32, tantivy::DocAddress)> = match q.sort {
-            SortOrder::Relevance => searcher.search(&*query, &page.order_by_score()).map_err(engine)?,
-            SortOrder::DateDesc | SortOrder::DateAsc => {
-                let order = if q.sort == SortOrder::DateDesc {
-                    Order::Desc
-                } else {
-                    Order::Asc
+        // One pass counts, counts by node and ranks; hits are ordered by
+        // score or date, then by order key, and a cursor's page keeps
+        // only what comes after it.
+        let after = q.after;
+        let (total, facet_counts, ranked, partial) = match q.sort {
+            SortOrder::Relevance => {
+                let after = match after {
+                    Some(Cursor {
+                        after: SortValue::Score(score),
+                        key,
+                    }) => Some((score, key)),
+                    _ => None,
                 };
-                let by_date = page.order_by_fast_field::<TantivyDate>("date", order);
-                searcher
-                    .search(&*query, &by_date)
-                    .map_err(engine)?
+                let top = page.tweak_score(move |segment: &tantivy::SegmentReader| {
+                    let keys = order_keys(segment);
+                    move |doc: tantivy::DocId, score: f32| {
+                        let key = keys.get_val(doc);
+                        let kept = after.is_none_or(|(s, k)| (score, key) < (s, k));
+                        (kept, score, key)
+                    }
+                });
+                let ((total, facets), ranked, partial) =
+                    self.within_budget(&searcher, &*query, (Count, facets), top)?;
+                let ranked: Vec<(SortValue, u64, tantivy::DocAddress)> = ranked
                     .into_iter()
-                    .map(|(_, a)| (0.0, a))
-                    .collect()
+                    .filter(|((kept, _, _), _)| *kept)
+                    .map(|((_, score, key), address)| (SortValue::Score(score), key, address))
+                    .collect();
+                (total, facets, ranked, partial)
+            }
+            SortOrder::DateDesc | SortOrder::DateAsc => {
+                let newest_first = q.sort == SortOrder::DateDesc;
+                let after = match after {
+                    Some(Cursor {
+                        after: SortValue::Date(date),
+                        key,
+                    }) => Some((date, key)),
+                    _ => None,
+                };
+                let top = page.tweak_score(move |segment: &tantivy::SegmentReader| {
+                    let keys = order_keys(segment);
+                    let dates = segment
+                        .fast_fields()
+                        .date("date")
+                        .map(|c| c.first_or_default_col(TantivyDate::MIN))
+                        .ok();
+                    move |doc: tantivy::DocId, _score: f32| {
+                        let key = keys.get_val(doc);
+                        let date = dates.as_ref().map_or(0, |c| c.get_val(doc).into_timestamp_secs());
+                        // The collector keeps the greatest: the oldest
+                        // first is the greatest reversed.
+                        let (kept, rank) = if newest_first {
+                            (after.is_none_or(|a| (date, key) < a), (date, key))
+                        } else {
+                            (after.is_none_or(|a| (date, key) > a), (i64::MAX - date, u64::MAX - key))
+                        };
+                        (kept, rank, date)
+                    }
+                });
+                let ((total, facets), ranked, partial) =
+                    self.within_budget(&searcher, &*query, (Count, facets), top)?;
+                let ranked = ranked
+                    .into_iter()
+                    .filter(|((kept, _, _), _)| *kept)
+                    .map(|((_, (_, key), date), address)| {
+                        let key = if newest_first { key } else { u64::MAX - key };
+                        (SortValue::Date(date), key, address)
+                    })
+                    .collect();
+                (total, facets, ranked, partial)
             }
         };
+        let next = (ranked.len() == q.limit)
+            .then(|| ranked.last())
+            .flatten()
+            .map(|(value, key, _)| {
+                q.cursor_text(&Cursor {
+                    after: *value,
+                    key: *key,
+                })
+            });
+        let addresses: Vec<(f32, tantivy::DocAddress)> = ranked
+            .into_iter()
+            .map(|(value, _, address)| match value {
+                SortValue::Score(score) => (score, address),
+                SortValue::Date(_) => (0.0, address),
+            })
+            .collect();
         let snippets = SnippetGenerator::create(&searcher, &*query, f.body).map(|mut g| {
             g.set_max_num_chars(SNIPPET_CHARS);
             g
@@ -518,13 +598,59 @@ impl TantivyIndex {
             fuzzy,
             nodes: std::collections::BTreeMap::new(),
             suggestion: None,
+            next,
+            partial,
         })
     }
+
+    /// Runs `counts` and `top` over the index's segments, one after the
+    /// other, until the time budget is spent: the segments searched by then
+    /// give the answer, marked partial when some were left.
+    fn within_budget<C: Collector, T: Collector>(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        counts: C,
+        top: T,
+    ) -> Result<(C::Fruit, T::Fruit, bool), IndexError> {
+        let started = std::time::Instant::now();
+        let both = (counts, top);
+        let scoring = if both.requires_scoring() {
+            EnableScoring::enabled_from_searcher(searcher)
+        } else {
+            EnableScoring::disabled_from_searcher(searcher)
+        };
+        let weight = query.weight(scoring).map_err(engine)?;
+        let mut fruits = Vec::new();
+        let mut partial = false;
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            if !fruits.is_empty() && started.elapsed() >= self.budget {
+                partial = true;
+                break;
+            }
+            let ord = u32::try_from(ord).map_err(|e| IndexError::Engine(e.to_string()))?;
+            fruits.push(both.collect_segment(&*weight, ord, segment).map_err(engine)?);
+        }
+        let (counted, ranked) = both.merge_fruits(fruits).map_err(engine)?;
+        Ok((counted, ranked, partial))
+    }
+}
+
+/// The order keys of a segment's documents (0 where missing).
+fn order_keys(segment: &tantivy::SegmentReader) -> std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>> {
+    segment
+        .fast_fields()
+        .u64("order_key")
+        .map(|c| c.first_or_default_col(0))
+        .unwrap_or_else(|_| std::sync::Arc::new(tantivy::columnar::column_values::EmptyColumnValues))
 }
 
 /// How far apart, in words, the words of a query may stand and still lift
 /// a record as if written together.
 const PROXIMITY_SLOP: u32 = 4;
+
+/// How long a search may run before it answers with what it has found.
+pub const SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Below this many records found, a corrected query is suggested.
 const SUGGEST_BELOW: u64 = 3;
@@ -867,6 +993,152 @@ mod tests {
         index.put(&mandate()).unwrap();
         index.commit(3).unwrap();
         index
+    }
+
+    /// Forty invoices over ten dates (four on each), several segments,
+    /// half of them alike word for word (equal scores).
+    fn forty_invoices(index: &TantivyIndex) {
+        for n in 0..40u128 {
+            let text = if n % 2 == 0 {
+                "Facture de chauffage.".to_owned()
+            } else {
+                format!("Facture de chauffage et d'entretien, lot {n}.")
+            };
+            let date = format!("2024-03-{:02}", 1 + n % 10);
+            index.put(&doc(100 + n, "FIN-FAC", "Facture", &text, &date)).unwrap();
+            if n % 10 == 9 {
+                index.commit(101 + n as u64).unwrap();
+            }
+        }
+    }
+
+    /// Every page of `q` by cursor, `limit` at a time.
+    fn pages(index: &TantivyIndex, q: &SearchQuery) -> Vec<Vec<SearchHit>> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = index
+                .search(&q.clone().starting_after(after.as_deref()).unwrap())
+                .unwrap();
+            let next = page.next.clone();
+            if !page.hits.is_empty() {
+                out.push(page.hits);
+            }
+            match next {
+                Some(n) => after = Some(n),
+                None => return out,
+            }
+            assert!(out.len() <= 40, "pages never end");
+        }
+    }
+
+    #[test]
+    fn pages_by_cursor_follow_each_other_exactly_in_every_order() {
+        let index = TantivyIndex::in_memory().unwrap();
+        forty_invoices(&index);
+        for sort in [SortOrder::Relevance, SortOrder::DateDesc, SortOrder::DateAsc] {
+            let all = index
+                .search(&SearchQuery {
+                    limit: 40,
+                    sort,
+                    ..query("facture chauffage")
+                })
+                .unwrap();
+            assert_eq!(all.total, 40);
+            assert_eq!(all.hits.len(), 40);
+            let q = SearchQuery {
+                limit: 7,
+                sort,
+                ..query("facture chauffage")
+            };
+            let paged: Vec<SearchHit> = pages(&index, &q).into_iter().flatten().collect();
+            let ids = |hits: &[SearchHit]| hits.iter().map(|h| h.id.to_string()).collect::<Vec<_>>();
+            assert_eq!(
+                ids(&paged),
+                ids(&all.hits),
+                "{sort:?}: pages by cursor differ from one page"
+            );
+            // The order is the one asked for.
+            for pair in paged.windows(2) {
+                match sort {
+                    SortOrder::Relevance => assert!(pair[0].score >= pair[1].score),
+                    SortOrder::DateDesc => assert!(pair[0].date >= pair[1].date),
+                    SortOrder::DateAsc => assert!(pair[0].date <= pair[1].date),
+                }
+            }
+        }
+        // The last page, full, still gives a cursor; the page after it is
+        // empty and gives none.
+        let q = SearchQuery {
+            limit: 20,
+            ..query("facture")
+        };
+        let pages = pages(&index, &q);
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [20, 20]);
+    }
+
+    #[test]
+    fn a_cursor_from_another_search_or_with_an_offset_is_refused() {
+        let index = TantivyIndex::in_memory().unwrap();
+        forty_invoices(&index);
+        let first = index
+            .search(&SearchQuery {
+                limit: 5,
+                ..query("facture")
+            })
+            .unwrap();
+        let next = first.next.unwrap();
+        for other in [
+            query("chauffage"),
+            SearchQuery {
+                sort: SortOrder::DateDesc,
+                ..query("facture")
+            },
+            SearchQuery {
+                node: Some(NodeCode::parse("FIN").unwrap()),
+                ..query("facture")
+            },
+        ] {
+            let refused = other.starting_after(Some(&next)).unwrap_err();
+            assert!(refused.contains("« after »"), "{refused}");
+        }
+        for garbage in [
+            "",
+            "x",
+            "s1.2",
+            "s1.2.3.4",
+            "szz.1.1",
+            "d1.1.1",
+            "s1.10000000000000000.1",
+        ] {
+            if garbage.is_empty() {
+                assert!(query("facture").starting_after(Some(garbage)).unwrap().after.is_none());
+            } else {
+                assert!(query("facture").starting_after(Some(garbage)).is_err(), "{garbage}");
+            }
+        }
+        let with_offset = SearchQuery {
+            offset: 5,
+            ..query("facture")
+        };
+        assert!(with_offset.starting_after(Some(&next)).unwrap_err().contains("offset"));
+    }
+
+    #[test]
+    fn a_search_past_its_time_budget_answers_with_the_segments_searched() {
+        let mut index = TantivyIndex::in_memory().unwrap();
+        index
+            .writer()
+            .set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        forty_invoices(&index);
+        assert!(index.reader.searcher().segment_readers().len() >= 4);
+        let full = index.search(&query("facture")).unwrap();
+        assert_eq!((full.total, full.partial), (40, false));
+        index.budget = std::time::Duration::ZERO;
+        let partial = index.search(&query("facture")).unwrap();
+        assert!(partial.partial);
+        assert!(partial.total > 0 && partial.total < 40, "{}", partial.total);
+        assert_eq!(partial.hits.len() as u64, partial.total.min(10));
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub struct SearchResultsDto {
     /// words the archive does not hold replaced by the closest ones it
     /// does ("vouliez-vous dire").
     pub did_you_mean: Option<String>,
+    /// When this page is full: pass it as `after` to get the next one.
+    pub next: Option<String>,
+    /// True when the search stopped at its time budget: hits and counts
+    /// come from the part of the index searched by then.
+    pub partial: bool,
 }
 
 /// Matching records in one node.
@@ -90,6 +95,8 @@ impl From<crate::domain::search::SearchResults> for SearchResultsDto {
             facet_nodes,
             fuzzy: r.fuzzy,
             did_you_mean: r.suggestion.clone(),
+            next: r.next.clone(),
+            partial: r.partial,
         }
     }
 }

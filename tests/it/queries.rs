@@ -290,6 +290,77 @@ fn every_bound_is_a_400_and_the_server_stays_up() {
     assert_eq!((export.status, export.error_code().as_str()), (400, "limit_exceeded"));
 }
 
+/// Deep pages go by cursor: each page's `next`, passed back as `after`,
+/// gives the page right after it, in every order, until the last; a cursor
+/// from another search, or with an offset, is a 400 `invalid_query`.
+#[test]
+fn deep_pages_follow_each_other_by_cursor() {
+    let site = site();
+    for n in 0..23 {
+        put_record(
+            &site.server,
+            &site.token,
+            &format!("Facture de chauffage, lot {}.", n % 3),
+            json!({"node": "FIN-FAC", "date": format!("2024-0{}-1{}", 1 + n % 4, n % 2), "title": "Facture chauffage"}),
+        );
+    }
+    wait_for_total(&site.server, &site.token, 25);
+    for sort in ["relevance", "date", "date_asc"] {
+        let one = search(&site, &format!("q=chauffage&limit=100&sort={sort}")).json();
+        let everything: Vec<String> = one["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(everything.len(), 23, "{one}");
+        assert_eq!(
+            one["next"],
+            serde_json::Value::Null,
+            "a page that is not full ends the search"
+        );
+        let mut paged = Vec::new();
+        let mut after = String::new();
+        for _ in 0..10 {
+            let a = search(
+                &site,
+                &format!("q=chauffage&limit=5&sort={sort}&after={}", encode(&after)),
+            );
+            assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+            let page = a.json();
+            assert_eq!(page["total"], 23);
+            assert_eq!(page["partial"], false);
+            paged.extend(
+                page["hits"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h["id"].as_str().unwrap().to_owned()),
+            );
+            match page["next"].as_str() {
+                Some(next) => after = next.to_owned(),
+                None => break,
+            }
+        }
+        assert_eq!(paged, everything, "{sort}");
+    }
+    let first = search(&site, "q=chauffage&limit=5").json();
+    let next = first["next"].as_str().unwrap();
+    for params in [
+        format!("q=boulangerie&limit=5&after={}", encode(next)),
+        format!("q=chauffage&limit=5&sort=date&after={}", encode(next)),
+        format!("q=chauffage&limit=5&offset=5&after={}", encode(next)),
+        "q=chauffage&after=n%27importe%20quoi".to_owned(),
+    ] {
+        let a = search(&site, &params);
+        assert_eq!((a.status, a.error_code().as_str()), (400, "invalid_query"), "{params}");
+        assert!(
+            a.json()["error"]["message"].as_str().unwrap().contains("after"),
+            "{params}"
+        );
+    }
+}
+
 /// Any text up to 1,000 characters answers 200 or 400, never a 5xx.
 #[test]
 fn any_text_answers_200_or_400() {
