@@ -70,14 +70,20 @@ test: deps pytools fmt clippy
 
 # PostgreSQL is the baseline of the search, relevance and retention
 # benchmarks, which start their own cluster on a Unix socket; SQLite's FTS5
-# (the `sqlite3` command) is the other baseline of relevance.
+# (the `sqlite3` command) is the other baseline of relevance. Search over
+# HTTP fills its archives through a server run under `eatmydata` (filling
+# is not what it measures) and keeps them between runs when
+# COFFRE_BENCH_HTTP_DATA names a folder.
 bench: deps
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	@command -v sqlite3 >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3)
+	@command -v eatmydata >/dev/null 2>&1 || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq eatmydata)
 	$(CARGO) bench --bench ingest
 	$(CARGO) bench --bench search
+	$(CARGO) bench --bench search_http
 	$(CARGO) bench --bench relevance
 	$(CARGO) bench --bench retention
 	$(CARGO) bench --bench export

@@ -133,7 +133,7 @@ fn bench_tantivy(root: &Path, n: u64, text_bytes: &mut u64) -> (Figures, u64, u6
             extractor: "text".into(),
             extraction_error: None,
             extractor_version: 1,
-            readers: vec!["*".into()],
+            reader: "*".into(),
             fields: Vec::new(),
         };
         index.put(&doc).expect("put");

@@ -27,7 +27,20 @@ pub struct Served {
 impl Served {
     /// Serves `data` on a free loopback port; waits until it listens.
     pub fn start(data: &Path) -> Served {
-        let mut child = Command::new(coffre())
+        Served::start_under(data, None)
+    }
+
+    /// Serves `data`, run by `wrapper` (such as `eatmydata`) when given.
+    pub fn start_under(data: &Path, wrapper: Option<&str>) -> Served {
+        let mut command = match wrapper {
+            Some(w) => {
+                let mut c = Command::new(w);
+                c.arg(coffre());
+                c
+            }
+            None => Command::new(coffre()),
+        };
+        let mut child = command
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -46,6 +59,12 @@ impl Served {
         });
         let base = rx.recv_timeout(Duration::from_secs(600)).expect("server listening");
         Served { child, base }
+    }
+
+    /// The server's process id.
+    #[allow(dead_code)] // not every benchmark reads the server's memory
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

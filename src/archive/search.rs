@@ -238,7 +238,7 @@ impl Archive {
             extractor: extraction.extractor.to_owned(),
             extraction_error: extraction.error,
             extractor_version: extract::EXTRACTORS_VERSION,
-            readers: vec![node_reader_key(&record.node)],
+            reader: node_reader_key(&record.node),
             fields: indexed_fields(&plan.plan, &record),
         })?;
         Ok(())

@@ -56,8 +56,8 @@ pub struct SearchQuery {
     pub offset: usize,
     /// Order.
     pub sort: SortOrder,
-    /// Who asks, as reader keys (see [`IndexDocument::readers`]): only
-    /// records readable by one of them are found.
+    /// Who asks, as reader keys (see [`IndexDocument::reader`]): only
+    /// records whose key is one of them are found.
     pub readers: Vec<String>,
     /// The plan's groups of synonyms (the archive fills them in): a word
     /// of one finds the others.
@@ -364,8 +364,9 @@ pub struct IndexDocument {
     pub extraction_error: Option<String>,
     /// The version of the extractors that produced the text.
     pub extractor_version: u32,
-    /// Who may read the record: reader keys (see [`node_reader_key`]).
-    pub readers: Vec<String>,
+    /// Who may read the record: its one reader key (see
+    /// [`node_reader_key`]); a search finds it for callers holding the key.
+    pub reader: String,
     /// The record's fields, as the plan types them.
     pub fields: Vec<(String, FieldValue)>,
 }

@@ -739,7 +739,7 @@ fn document(n: u128, title: &str, text: &str) -> IndexDocument {
         extractor: "text".into(),
         extraction_error: None,
         extractor_version: 1,
-        readers: vec!["node:FIN-FAC".into()],
+        reader: "node:FIN-FAC".into(),
         fields: Vec::new(),
     }
 }

@@ -293,9 +293,7 @@ impl TantivyIndex {
         }
         d.add_u64(f.text_failed, u64::from(doc.extraction_error.is_some()));
         d.add_u64(f.chars, doc.text.chars().count() as u64);
-        for reader in &doc.readers {
-            d.add_text(f.readers, reader);
-        }
+        d.add_text(f.readers, &doc.reader);
         d.add_u64(f.order_key, crate::domain::search::order_key(&doc.id));
         d
     }
@@ -412,7 +410,59 @@ impl TantivyIndex {
         }
     }
 
-    fn filtered(&self, base: Box<dyn Query>, q: &SearchQuery) -> Box<dyn Query> {
+    /// Who may read what, as the cheapest clause that says it on what
+    /// `searcher` holds: nothing when the caller may read every key the
+    /// index holds; the few keys it may not read excluded, when they are
+    /// fewer than those it may; else the keys it may read required. (A
+    /// union of keys to intersect with every hit costs more than the rest
+    /// of a search on a large index.)
+    fn readers_clause(&self, q: &SearchQuery, searcher: &tantivy::Searcher) -> Option<(Occur, Box<dyn Query>)> {
+        let any_of = |keys: &[&str]| -> Box<dyn Query> {
+            let terms: Vec<(Occur, Box<dyn Query>)> = keys
+                .iter()
+                .map(|key| {
+                    let term = Term::from_field_text(self.fields.readers, key);
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
+                    )
+                })
+                .collect();
+            Box::new(BooleanQuery::new(terms))
+        };
+        let readable: std::collections::BTreeSet<&str> = q.readers.iter().map(String::as_str).collect();
+        let Some(held) = self.reader_keys_held(searcher) else {
+            let keys: Vec<&str> = readable.into_iter().collect();
+            return Some((Occur::Must, any_of(&keys)));
+        };
+        let (allowed, denied): (Vec<&str>, Vec<&str>) =
+            held.iter().map(String::as_str).partition(|k| readable.contains(k));
+        if denied.is_empty() {
+            None
+        } else if allowed.is_empty() {
+            Some((Occur::Must, Box::new(tantivy::query::EmptyQuery)))
+        } else if denied.len() < allowed.len() {
+            Some((Occur::MustNot, any_of(&denied)))
+        } else {
+            Some((Occur::Must, any_of(&allowed)))
+        }
+    }
+
+    /// The reader keys of the records `searcher` holds (`None` when a
+    /// segment's terms cannot be read).
+    fn reader_keys_held(&self, searcher: &tantivy::Searcher) -> Option<std::collections::BTreeSet<String>> {
+        let mut keys = std::collections::BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.readers).ok()?;
+            let mut terms = inverted.terms().stream().ok()?;
+            while terms.advance() {
+                keys.insert(String::from_utf8_lossy(terms.key()).into_owned());
+            }
+        }
+        Some(keys)
+    }
+
+    fn filtered(&self, base: Box<dyn Query>, q: &SearchQuery, searcher: &tantivy::Searcher) -> Box<dyn Query> {
         let f = &self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, base)];
         if let Some(node) = &q.node {
@@ -430,18 +480,9 @@ impl TantivyIndex {
                 )),
             ));
         }
-        let readers: Vec<(Occur, Box<dyn Query>)> = q
-            .readers
-            .iter()
-            .map(|key| {
-                let term = Term::from_field_text(f.readers, key);
-                (
-                    Occur::Should,
-                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
-                )
-            })
-            .collect();
-        clauses.push((Occur::Must, Box::new(BooleanQuery::new(readers))));
+        if let Some(readers) = self.readers_clause(q, searcher) {
+            clauses.push(readers);
+        }
         if q.from.is_some() || q.to.is_some() {
             use std::ops::Bound;
             let lower = q.from.map_or(Bound::Unbounded, |d| {
@@ -458,82 +499,23 @@ impl TantivyIndex {
     fn run(&self, q: &SearchQuery, fuzzy: bool) -> Result<SearchResults, IndexError> {
         let f = &self.fields;
         let base = self.query_of(q, fuzzy)?;
-        let query = self.filtered(base, q);
         let searcher = self.reader.searcher();
+        let query = self.filtered(base, q, &searcher);
+        let started = std::time::Instant::now();
+        // First the counts (total, by node), without scoring, segment by
+        // segment within the time budget; then the page, on the segments
+        // counted.
         let mut facets = FacetCollector::for_field("node_facet");
         facets.add_facet("/");
-        let page = TopDocs::with_limit(q.limit).and_offset(q.offset);
-        // One pass counts, counts by node and ranks; hits are ordered by
-        // score or date, then by order key, and a cursor's page keeps
-        // only what comes after it.
-        let after = q.after;
-        let (total, facet_counts, ranked, partial) = match q.sort {
-            SortOrder::Relevance => {
-                let after = match after {
-                    Some(Cursor {
-                        after: SortValue::Score(score),
-                        key,
-                    }) => Some((score, key)),
-                    _ => None,
-                };
-                let top = page.tweak_score(move |segment: &tantivy::SegmentReader| {
-                    let keys = order_keys(segment);
-                    move |doc: tantivy::DocId, score: f32| {
-                        let key = keys.get_val(doc);
-                        let kept = after.is_none_or(|(s, k)| (score, key) < (s, k));
-                        (kept, score, key)
-                    }
-                });
-                let ((total, facets), ranked, partial) =
-                    self.within_budget(&searcher, &*query, (Count, facets), top)?;
-                let ranked: Vec<(SortValue, u64, tantivy::DocAddress)> = ranked
-                    .into_iter()
-                    .filter(|((kept, _, _), _)| *kept)
-                    .map(|((_, score, key), address)| (SortValue::Score(score), key, address))
-                    .collect();
-                (total, facets, ranked, partial)
-            }
-            SortOrder::DateDesc | SortOrder::DateAsc => {
-                let newest_first = q.sort == SortOrder::DateDesc;
-                let after = match after {
-                    Some(Cursor {
-                        after: SortValue::Date(date),
-                        key,
-                    }) => Some((date, key)),
-                    _ => None,
-                };
-                let top = page.tweak_score(move |segment: &tantivy::SegmentReader| {
-                    let keys = order_keys(segment);
-                    let dates = segment
-                        .fast_fields()
-                        .date("date")
-                        .map(|c| c.first_or_default_col(TantivyDate::MIN))
-                        .ok();
-                    move |doc: tantivy::DocId, _score: f32| {
-                        let key = keys.get_val(doc);
-                        let date = dates.as_ref().map_or(0, |c| c.get_val(doc).into_timestamp_secs());
-                        // The collector keeps the greatest: the oldest
-                        // first is the greatest reversed.
-                        let (kept, rank) = if newest_first {
-                            (after.is_none_or(|a| (date, key) < a), (date, key))
-                        } else {
-                            (after.is_none_or(|a| (date, key) > a), (i64::MAX - date, u64::MAX - key))
-                        };
-                        (kept, rank, date)
-                    }
-                });
-                let ((total, facets), ranked, partial) =
-                    self.within_budget(&searcher, &*query, (Count, facets), top)?;
-                let ranked = ranked
-                    .into_iter()
-                    .filter(|((kept, _, _), _)| *kept)
-                    .map(|((_, (_, key), date), address)| {
-                        let key = if newest_first { key } else { u64::MAX - key };
-                        (SortValue::Date(date), key, address)
-                    })
-                    .collect();
-                (total, facets, ranked, partial)
-            }
+        let ((total, facet_counts), searched) =
+            self.collect_within(&searcher, &*query, (Count, facets), None, started)?;
+        let partial = searched < searcher.segment_readers().len();
+        let ranked = match (q.sort, q.after) {
+            (SortOrder::Relevance, None) => match self.best_by_score(&searcher, &*query, q, searched)? {
+                Some(ranked) => ranked,
+                None => self.ranked_after(&searcher, &*query, q, searched)?,
+            },
+            _ => self.ranked_after(&searcher, &*query, q, searched)?,
         };
         let next = (ranked.len() == q.limit)
             .then(|| ranked.last())
@@ -603,38 +585,164 @@ impl TantivyIndex {
         })
     }
 
-    /// Runs `counts` and `top` over the index's segments, one after the
-    /// other, until the time budget is spent: the segments searched by then
-    /// give the answer, marked partial when some were left.
-    fn within_budget<C: Collector, T: Collector>(
+    /// Runs `collector` over the first `segments` of the index's segments
+    /// (all when `None`), one after the other; with no bound, stops once
+    /// the time budget counted from `started` is spent (after the first
+    /// segment at least). The fruit, and how many segments it covers.
+    fn collect_within<C: Collector>(
         &self,
         searcher: &tantivy::Searcher,
         query: &dyn Query,
-        counts: C,
-        top: T,
-    ) -> Result<(C::Fruit, T::Fruit, bool), IndexError> {
-        let started = std::time::Instant::now();
-        let both = (counts, top);
-        let scoring = if both.requires_scoring() {
+        collector: C,
+        segments: Option<usize>,
+        started: std::time::Instant,
+    ) -> Result<(C::Fruit, usize), IndexError> {
+        let scoring = if collector.requires_scoring() {
             EnableScoring::enabled_from_searcher(searcher)
         } else {
             EnableScoring::disabled_from_searcher(searcher)
         };
         let weight = query.weight(scoring).map_err(engine)?;
         let mut fruits = Vec::new();
-        let mut partial = false;
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            if !fruits.is_empty() && started.elapsed() >= self.budget {
-                partial = true;
+            let over = match segments {
+                Some(n) => ord >= n,
+                None => !fruits.is_empty() && started.elapsed() >= self.budget,
+            };
+            if over {
                 break;
             }
             let ord = u32::try_from(ord).map_err(|e| IndexError::Engine(e.to_string()))?;
-            fruits.push(both.collect_segment(&*weight, ord, segment).map_err(engine)?);
+            fruits.push(collector.collect_segment(&*weight, ord, segment).map_err(engine)?);
         }
-        let (counted, ranked) = both.merge_fruits(fruits).map_err(engine)?;
-        Ok((counted, ranked, partial))
+        let searched = fruits.len();
+        Ok((collector.merge_fruits(fruits).map_err(engine)?, searched))
+    }
+
+    /// The page of a search by relevance from its first hit, the quick
+    /// way: the engine's best-first collection (which skips what cannot
+    /// make the page) fetches a little more than the page, then hits are
+    /// put in (score, order key) order. `None` when hits of equal score
+    /// straddle the end of what was fetched: then only looking at every
+    /// hit gives the exact order.
+    fn best_by_score(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        q: &SearchQuery,
+        searched: usize,
+    ) -> Result<Option<Vec<Ranked>>, IndexError> {
+        let want = q.offset + q.limit;
+        let fetch = want + TIE_MARGIN;
+        let top = TopDocs::with_limit(fetch).order_by_score();
+        let (found, _) = self.collect_within(searcher, query, top, Some(searched), std::time::Instant::now())?;
+        if found.len() == fetch && found.get(want - 1).map(|w| w.0) <= found.last().map(|l| l.0) {
+            return Ok(None);
+        }
+        let mut keys: std::collections::HashMap<u32, std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>>> =
+            std::collections::HashMap::new();
+        let mut ranked: Vec<Ranked> = found
+            .into_iter()
+            .map(|(score, address)| {
+                let column = keys
+                    .entry(address.segment_ord)
+                    .or_insert_with(|| order_keys(searcher.segment_reader(address.segment_ord)));
+                (SortValue::Score(score), column.get_val(address.doc_id), address)
+            })
+            .collect();
+        ranked.sort_by(|a, b| {
+            let (SortValue::Score(x), SortValue::Score(y)) = (a.0, b.0) else {
+                return std::cmp::Ordering::Equal;
+            };
+            y.total_cmp(&x).then(b.1.cmp(&a.1))
+        });
+        Ok(Some(ranked.into_iter().skip(q.offset).take(q.limit).collect()))
+    }
+
+    /// The page of a search looking at every hit: ordered by score or
+    /// date, then by order key, and after the cursor when there is one.
+    fn ranked_after(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        q: &SearchQuery,
+        searched: usize,
+    ) -> Result<Vec<Ranked>, IndexError> {
+        let page = TopDocs::with_limit(q.limit).and_offset(q.offset);
+        let now = std::time::Instant::now();
+        match q.sort {
+            SortOrder::Relevance => {
+                let after = match q.after {
+                    Some(Cursor {
+                        after: SortValue::Score(score),
+                        key,
+                    }) => Some((score, key)),
+                    _ => None,
+                };
+                let top = page.tweak_score(move |segment: &tantivy::SegmentReader| {
+                    let keys = order_keys(segment);
+                    move |doc: tantivy::DocId, score: f32| {
+                        let key = keys.get_val(doc);
+                        let kept = after.is_none_or(|(s, k)| (score, key) < (s, k));
+                        (kept, score, key)
+                    }
+                });
+                let (ranked, _) = self.collect_within(searcher, query, top, Some(searched), now)?;
+                Ok(ranked
+                    .into_iter()
+                    .filter(|((kept, _, _), _)| *kept)
+                    .map(|((_, score, key), address)| (SortValue::Score(score), key, address))
+                    .collect())
+            }
+            SortOrder::DateDesc | SortOrder::DateAsc => {
+                let newest_first = q.sort == SortOrder::DateDesc;
+                let after = match q.after {
+                    Some(Cursor {
+                        after: SortValue::Date(date),
+                        key,
+                    }) => Some((date, key)),
+                    _ => None,
+                };
+                let top = page.tweak_score(move |segment: &tantivy::SegmentReader| {
+                    let keys = order_keys(segment);
+                    let dates = segment
+                        .fast_fields()
+                        .date("date")
+                        .map(|c| c.first_or_default_col(TantivyDate::MIN))
+                        .ok();
+                    move |doc: tantivy::DocId, _score: f32| {
+                        let key = keys.get_val(doc);
+                        let date = dates.as_ref().map_or(0, |c| c.get_val(doc).into_timestamp_secs());
+                        // The collector keeps the greatest: the oldest
+                        // first is the greatest reversed.
+                        let (kept, rank) = if newest_first {
+                            (after.is_none_or(|a| (date, key) < a), (date, key))
+                        } else {
+                            (after.is_none_or(|a| (date, key) > a), (i64::MAX - date, u64::MAX - key))
+                        };
+                        (kept, rank, date)
+                    }
+                });
+                let (ranked, _) = self.collect_within(searcher, query, top, Some(searched), now)?;
+                Ok(ranked
+                    .into_iter()
+                    .filter(|((kept, _, _), _)| *kept)
+                    .map(|((_, (_, key), date), address)| {
+                        let key = if newest_first { key } else { u64::MAX - key };
+                        (SortValue::Date(date), key, address)
+                    })
+                    .collect())
+            }
+        }
     }
 }
+
+/// A hit placed: its sort value, its order key, where it is.
+type Ranked = (SortValue, u64, tantivy::DocAddress);
+
+/// Hits fetched beyond a page by the quick collection, so that hits of
+/// equal score at the page's end are all seen.
+const TIE_MARGIN: usize = 16;
 
 /// The order keys of a segment's documents (0 where missing).
 fn order_keys(segment: &tantivy::SegmentReader) -> std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>> {
@@ -755,7 +863,7 @@ impl TantivyIndex {
                     )
                 })
                 .collect();
-            let visible = self.filtered(Box::new(BooleanQuery::new(holding)), q);
+            let visible = self.filtered(Box::new(BooleanQuery::new(holding)), q, &searcher);
             if searcher.search(&*visible, &Count).map_err(engine)? > 0 {
                 return Ok(Some(word));
             }
@@ -862,8 +970,8 @@ impl super::TextIndex for TantivyIndex {
 
     fn matching_ids(&self, q: &SearchQuery) -> Result<Vec<RecordId>, IndexError> {
         let base = self.query_of(q, false)?;
-        let query = self.filtered(base, q);
         let searcher = self.reader.searcher();
+        let query = self.filtered(base, q, &searcher);
         let addresses = searcher
             .search(&*query, &tantivy::collector::DocSetCollector)
             .map_err(engine)?;
@@ -931,11 +1039,11 @@ mod tests {
             extractor: "text".into(),
             extraction_error: if text.is_empty() { Some("no text".into()) } else { None },
             extractor_version: 1,
-            readers: vec![if node == "RH-DOS" {
+            reader: if node == "RH-DOS" {
                 "role:archivist".into()
             } else {
                 "*".into()
-            }],
+            },
             fields: Vec::new(),
         }
     }
@@ -1058,6 +1166,24 @@ mod tests {
                 ids(&all.hits),
                 "{sort:?}: pages by cursor differ from one page"
             );
+            // Pages by offset give the same order (the quick collection by
+            // score, or every hit looked at when equal scores straddle).
+            for (offset, limit) in [(0, 3), (5, 7), (14, 20), (33, 7)] {
+                let page = index
+                    .search(&SearchQuery {
+                        offset,
+                        limit,
+                        sort,
+                        ..query("facture chauffage")
+                    })
+                    .unwrap();
+                let end = (offset + limit).min(40);
+                assert_eq!(
+                    ids(&page.hits),
+                    ids(&all.hits[offset..end]),
+                    "{sort:?} {offset}+{limit}"
+                );
+            }
             // The order is the one asked for.
             for pair in paged.windows(2) {
                 match sort {
@@ -1122,6 +1248,42 @@ mod tests {
             ..query("facture")
         };
         assert!(with_offset.starting_after(Some(&next)).unwrap_err().contains("offset"));
+    }
+
+    #[test]
+    fn each_caller_finds_exactly_the_records_of_its_keys_however_the_filter_is_written() {
+        let index = TantivyIndex::in_memory().unwrap();
+        for (n, key) in ["a", "b", "c", "d", "d"].iter().enumerate() {
+            let mut d = doc(
+                200 + n as u128,
+                "FIN-FAC",
+                "Facture",
+                "Facture de chauffage.",
+                "2024-03-01",
+            );
+            d.reader = format!("node:{key}");
+            index.put(&d).unwrap();
+            // Keys spread over two segments.
+            if n == 2 {
+                index.commit(1).unwrap();
+            }
+        }
+        index.commit(2).unwrap();
+        for (keys, found) in [
+            (vec!["a", "b", "c"], 3),           // the one key it may not read excluded
+            (vec!["a"], 1),                     // the key it may read required
+            (vec!["d", "a"], 3),                // as many of each: required
+            (vec!["a", "b", "c", "d", "x"], 5), // every key held: no filter
+            (vec![], 0),
+            (vec!["x"], 0),
+        ] {
+            let q = SearchQuery {
+                readers: keys.iter().map(|k| format!("node:{k}")).collect(),
+                ..query("facture")
+            };
+            assert_eq!(index.search(&q).unwrap().total, found, "{keys:?}");
+            assert_eq!(index.matching_ids(&q).unwrap().len() as u64, found, "{keys:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,480 @@
+//! Search over HTTP as agents meet it: `GET /api/v1/search` (top 20 with
+//! snippets, total, counts by node) from 8 concurrent clients, on archives
+//! of 100,000 and 1,000,000 records deposited through the API; next to it,
+//! in the same run, the floor of an HTTP round trip on the same server
+//! (`GET /healthz`, 8 clients) and the index alone on the same index, in
+//! process (8 threads); then how soon a deposit is found while deposits
+//! keep coming.
+//!
+//! The archives are filled through `POST /api/v1/records` by a server run
+//! under `eatmydata` when it is installed (`make bench` installs it): its
+//! flushes are what the ingest benchmark measures, not what this one is
+//! about. Every figure is then taken on a server started afresh, flushing
+//! as it always does. Sizes: `COFFRE_BENCH_HTTP_SIZES` (default
+//! 100000,1000000). The figures replace the section `search-http` of
+//! BENCHMARKS.md.
+
+#[path = "support/cli.rs"]
+mod cli;
+#[path = "support/corpus.rs"]
+mod corpus;
+#[path = "support/report.rs"]
+mod report;
+#[path = "support/server.rs"]
+mod server;
+
+use chrono::Utc;
+use coffre::domain::record::NodeCode;
+use coffre::domain::search::{SearchQuery, SortOrder};
+use coffre::store::TextIndex;
+use coffre::store::index_tantivy::TantivyIndex;
+use corpus::{CASES, document};
+use server::{Served, fresh_archive, multipart};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+/// Concurrent searching clients.
+const CLIENTS: usize = 8;
+/// Requests each client makes (the query mix over and over).
+const REQUESTS_PER_CLIENT: usize = 300;
+/// Concurrent depositing clients while filling an archive.
+const LOADERS: usize = 4;
+/// Deposits per second while freshness is measured, and for how long.
+const FRESH_RATE: u64 = 50;
+const FRESH_SECONDS: u64 = 20;
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build()
+}
+
+/// The corpus's nodes as the default plan has them.
+fn node_of(code: &str) -> &str {
+    match code {
+        "ADM-COU" => "ADM-ART",
+        other => other,
+    }
+}
+
+fn deposit(agent: &ureq::Agent, base: &str, token: &str, i: u64, extra: &str) -> String {
+    let d = document(i);
+    let metadata = serde_json::json!({
+        "node": node_of(d.node),
+        "date": d.date.to_string(),
+        "title": d.title,
+    })
+    .to_string();
+    let text = format!("{} {extra}", d.body);
+    let body = multipart(&metadata, text.as_bytes(), &format!("doc-{i}.txt"));
+    let answer = agent
+        .post(&format!("{base}/api/v1/records"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
+        .send_bytes(&body)
+        .expect("deposit");
+    assert_eq!(answer.status(), 201);
+    let record: serde_json::Value = serde_json::from_str(&answer.into_string().expect("answer")).expect("json");
+    record["reference"].as_str().unwrap_or_default().to_owned()
+}
+
+fn total_found(agent: &ureq::Agent, base: &str, token: &str, q: &str) -> u64 {
+    let answer = agent
+        .get(&format!("{base}/api/v1/search"))
+        .query("q", q)
+        .query("limit", "1")
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("search");
+    let results: serde_json::Value = serde_json::from_str(&answer.into_string().expect("answer")).expect("json");
+    results["total"].as_u64().unwrap_or(0)
+}
+
+/// Whether a search for `q` finds the record `reference` as written.
+fn finds(agent: &ureq::Agent, base: &str, token: &str, q: &str, reference: &str) -> bool {
+    let answer = agent
+        .get(&format!("{base}/api/v1/search"))
+        .query("q", q)
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("search");
+    let results: serde_json::Value = serde_json::from_str(&answer.into_string().expect("answer")).expect("json");
+    results["fuzzy"] == false
+        && results["hits"]
+            .as_array()
+            .is_some_and(|hits| hits.iter().any(|h| h["reference"] == reference))
+}
+
+/// Fills the archive with documents `from..to`, `LOADERS` at a time, and
+/// waits until the index holds them all.
+fn fill(base: &str, token: &str, from: u64, to: u64) -> Duration {
+    let next = Arc::new(AtomicU64::new(from));
+    let start = Instant::now();
+    let loaders: Vec<_> = (0..LOADERS)
+        .map(|_| {
+            let (next, base, token) = (Arc::clone(&next), base.to_owned(), token.to_owned());
+            std::thread::spawn(move || {
+                let agent = agent();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= to {
+                        break;
+                    }
+                    deposit(&agent, &base, &token, i, "");
+                    if i % 50_000 == 0 && i > from {
+                        eprintln!("  {i} deposited after {:?}", start.elapsed());
+                    }
+                }
+            })
+        })
+        .collect();
+    for l in loaders {
+        l.join().expect("loader");
+    }
+    let agent = agent();
+    while total_found(&agent, base, token, "") < to {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    start.elapsed()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The query mix as URLs of `GET /api/v1/search` (top 20, snippets, facets).
+fn search_urls(base: &str) -> Vec<String> {
+    CASES
+        .iter()
+        .map(|c| {
+            let mut url = format!("{base}/api/v1/search?limit=20&q={}", encode(c.text));
+            if let Some(node) = c.node {
+                let _ = write!(url, "&node={}", node_of(node));
+            }
+            if let Some(from) = c.from {
+                let _ = write!(url, "&from={from}");
+            }
+            if let Some(to) = c.to {
+                let _ = write!(url, "&to={to}");
+            }
+            url
+        })
+        .collect()
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Latencies and throughput of `CLIENTS` clients each getting `urls` in
+/// turn, `REQUESTS_PER_CLIENT` times in all.
+fn hammer(urls: &[String], token: &str) -> (Vec<Duration>, f64) {
+    let urls = Arc::new(urls.to_vec());
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    // A warm-up round.
+    let warm = agent();
+    for url in urls.iter() {
+        let _ = warm.get(url).set("Authorization", &format!("Bearer {token}")).call();
+    }
+    let start = Instant::now();
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (urls, latencies, token) = (Arc::clone(&urls), Arc::clone(&latencies), token.to_owned());
+            std::thread::spawn(move || {
+                let agent = agent();
+                let mut mine = Vec::with_capacity(REQUESTS_PER_CLIENT);
+                for r in 0..REQUESTS_PER_CLIENT {
+                    let url = &urls[(c + r) % urls.len()];
+                    let t = Instant::now();
+                    let answer = agent
+                        .get(url)
+                        .set("Authorization", &format!("Bearer {token}"))
+                        .call()
+                        .expect("request");
+                    let body = answer.into_string().expect("body");
+                    mine.push(t.elapsed());
+                    std::hint::black_box(body);
+                }
+                latencies.lock().unwrap_or_else(|p| p.into_inner()).extend(mine);
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().expect("client");
+    }
+    let elapsed = start.elapsed();
+    let mut all = std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
+    all.sort();
+    let rate = all.len() as f64 / elapsed.as_secs_f64();
+    (all, rate)
+}
+
+/// The same query mix on the archive's index, in process, from `CLIENTS`
+/// threads (the server stopped).
+fn index_alone(index_dir: &Path) -> (Vec<Duration>, f64) {
+    let index = Arc::new(TantivyIndex::open(index_dir).expect("open the archive's index"));
+    let queries: Arc<Vec<SearchQuery>> = Arc::new(
+        CASES
+            .iter()
+            .map(|c| SearchQuery {
+                limit: 20,
+                node: c.node.map(|n| NodeCode::parse(node_of(n)).expect("node")),
+                node_path: Vec::new(),
+                from: c.from.and_then(|d| d.parse().ok()),
+                to: c.to.and_then(|d| d.parse().ok()),
+                sort: SortOrder::Relevance,
+                readers: ["FIN-FAC", "FIN-MAN", "ADM-DEL", "ADM-ARR", "ADM-ART"]
+                    .iter()
+                    .map(|n| format!("node:{n}"))
+                    .collect(),
+                ..SearchQuery::for_text(c.text)
+            })
+            .collect(),
+    );
+    for q in queries.iter() {
+        let _ = index.search(q);
+    }
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (index, queries, latencies) = (Arc::clone(&index), Arc::clone(&queries), Arc::clone(&latencies));
+            std::thread::spawn(move || {
+                let mut mine = Vec::with_capacity(REQUESTS_PER_CLIENT);
+                for r in 0..REQUESTS_PER_CLIENT {
+                    let t = Instant::now();
+                    let results = index.search(&queries[(c + r) % queries.len()]).expect("search");
+                    mine.push(t.elapsed());
+                    std::hint::black_box(results);
+                }
+                latencies.lock().unwrap_or_else(|p| p.into_inner()).extend(mine);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("thread");
+    }
+    let elapsed = start.elapsed();
+    let mut all = std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
+    all.sort();
+    let rate = all.len() as f64 / elapsed.as_secs_f64();
+    (all, rate)
+}
+
+/// While one client deposits `FRESH_RATE` documents a second, how long
+/// after its acknowledgement each is found by a search for a word of its
+/// own.
+fn freshness(base: &str, token: &str, first: u64) -> Vec<Duration> {
+    let (tx, rx) = mpsc::channel::<(String, String, Instant)>();
+    let depositor = {
+        let (base, token) = (base.to_owned(), token.to_owned());
+        std::thread::spawn(move || {
+            let agent = agent();
+            let start = Instant::now();
+            // Words no earlier run left in a kept archive.
+            let nonce = Utc::now().timestamp_millis();
+            for k in 0..FRESH_RATE * FRESH_SECONDS {
+                let due = start + Duration::from_micros(k * 1_000_000 / FRESH_RATE);
+                if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                    std::thread::sleep(wait);
+                }
+                let marker = format!("fraicheur{nonce}q{k}");
+                let reference = deposit(&agent, &base, &token, first + k, &marker);
+                let _ = tx.send((marker, reference, Instant::now()));
+            }
+        })
+    };
+    let delays = Arc::new(Mutex::new(Vec::new()));
+    let rx = Arc::new(Mutex::new(rx));
+    let pending = Arc::new(AtomicUsize::new(0));
+    let checkers: Vec<_> = (0..4)
+        .map(|_| {
+            let (rx, delays, base, token, pending) = (
+                Arc::clone(&rx),
+                Arc::clone(&delays),
+                base.to_owned(),
+                token.to_owned(),
+                Arc::clone(&pending),
+            );
+            std::thread::spawn(move || {
+                let agent = agent();
+                loop {
+                    let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((marker, reference, acknowledged)) = next else {
+                        break;
+                    };
+                    pending.fetch_add(1, Ordering::Relaxed);
+                    // Found as written (not a neighbour found by the
+                    // tolerant retry): the deposit's own reference.
+                    while !finds(&agent, &base, &token, &marker, &reference) {
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    delays
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(acknowledged.elapsed());
+                }
+            })
+        })
+        .collect();
+    depositor.join().expect("depositor");
+    for c in checkers {
+        c.join().expect("checker");
+    }
+    let mut all = std::mem::take(&mut *delays.lock().unwrap_or_else(|p| p.into_inner()));
+    all.sort();
+    all
+}
+
+/// The peak resident memory of a process (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        / 1024
+}
+
+fn main() {
+    let sizes: Vec<u64> = std::env::var("COFFRE_BENCH_HTTP_SIZES")
+        .unwrap_or_else(|_| "100000,1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-work");
+    std::fs::create_dir_all(&root).expect("bench folder");
+    let wrapper = std::process::Command::new("eatmydata")
+        .arg("true")
+        .status()
+        .is_ok_and(|s| s.success())
+        .then_some("eatmydata");
+    // `COFFRE_BENCH_HTTP_DATA`, a folder, keeps the archive of each size
+    // (`<folder>/<size>`, its token beside it) for the next run, which
+    // fills only what is missing; without it, one archive grows from size
+    // to size and is removed at the end.
+    let kept = std::env::var_os("COFFRE_BENCH_HTTP_DATA").map(std::path::PathBuf::from);
+    let growing = if kept.is_none() {
+        Some(fresh_archive(&root, "search-http"))
+    } else {
+        None
+    };
+    let archive_for = |n: u64| -> (std::path::PathBuf, String) {
+        if let Some((data, token)) = &growing {
+            return (data.clone(), token.clone());
+        }
+        let folder = kept.clone().unwrap_or_else(|| root.clone());
+        let dir = folder.join(n.to_string());
+        if dir.join("catalog").exists() {
+            let token = std::fs::read_to_string(dir.with_extension("token")).expect("the kept archive's token");
+            return (dir, token.trim().to_owned());
+        }
+        std::fs::create_dir_all(&folder).expect("the folder for kept archives");
+        let (data, token) = fresh_archive(&folder, &n.to_string());
+        std::fs::write(dir.with_extension("token"), &token).expect("keep the token");
+        (data, token)
+    };
+    let mut rows = String::new();
+    let mut fresh_rows = String::new();
+    for &n in &sizes {
+        let (data, token) = archive_for(n);
+        {
+            let loading = Served::start_under(&data, wrapper);
+            let held = total_found(&agent(), &loading.base, &token, "");
+            if held < n {
+                let took = fill(&loading.base, &token, held, n);
+                eprintln!("{n}: filled in {took:?}");
+            }
+        }
+        let (floor, search, fresh, rss) = {
+            let server = Served::start(&data);
+            let agent = agent();
+            while total_found(&agent, &server.base, &token, "") < n {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let floor = hammer(&[format!("{}/healthz", server.base)], &token);
+            let search = hammer(&search_urls(&server.base), &token);
+            let rss = peak_rss_mib(server.pid());
+            let fresh = freshness(&server.base, &token, 10_000_000 + n);
+            (floor, search, fresh, rss)
+        };
+        let alone = index_alone(&data.join("index"));
+        eprintln!(
+            "{n}: floor p50 {:?}; search p50 {:?} p99 {:?} ({:.0}/s); index alone p50 {:?} p99 {:?}; fresh p99 {:?}",
+            percentile(&floor.0, 0.5),
+            percentile(&search.0, 0.5),
+            percentile(&search.0, 0.99),
+            search.1,
+            percentile(&alone.0, 0.5),
+            percentile(&alone.0, 0.99),
+            percentile(&fresh, 0.99)
+        );
+        let line = |what: &str, (lat, rate): &(Vec<Duration>, f64)| {
+            format!(
+                "| {n} | {what} | {:.2} ms | {:.2} ms | {:.0} |",
+                ms(percentile(lat, 0.5)),
+                ms(percentile(lat, 0.99)),
+                rate
+            )
+        };
+        let _ = writeln!(rows, "{}", line("`GET /healthz` (the HTTP floor)", &floor));
+        let _ = writeln!(
+            rows,
+            "{} |",
+            line(&format!("`GET /api/v1/search` (server peak RSS {rss} MiB)"), &search)
+        );
+        let _ = writeln!(rows, "{}", line("the index alone, in process, same index", &alone));
+        let _ = writeln!(
+            fresh_rows,
+            "| {n} | {} | {:.0} ms | {:.0} ms | {:.0} ms |",
+            fresh.len(),
+            ms(percentile(&fresh, 0.5)),
+            ms(percentile(&fresh, 0.99)),
+            ms(fresh.last().copied().unwrap_or_default())
+        );
+    }
+    if let Some((data, _)) = &growing {
+        let _ = std::fs::remove_dir_all(data);
+    }
+    let rows = rows
+        .lines()
+        .map(|l| l.trim_end_matches(" |").to_owned() + " |")
+        .collect::<Vec<_>>()
+        .join("\n");
+    let section = format!(
+        "<!-- search-http:begin -->\n\
+         Command: `make bench` (`cargo bench --bench search_http`). Date: {date}. Same machine as above.\n\n\
+         The synthetic corpus of the search benchmark, deposited through `POST /api/v1/records` ({LOADERS} clients, \
+         the filling server run under `eatmydata`), then served by a server started afresh. {CLIENTS} clients each \
+         make {REQUESTS_PER_CLIENT} requests in turn over the query mix ({cases} queries: words, a phrase, an \
+         exclusion, node and date filters), each answer the top 20 with snippets, the total and the counts by node. \
+         Beside it, in the same run: `GET /healthz` from the same clients (what HTTP alone costs), and the same \
+         queries on the same index in process from {CLIENTS} threads (what the engine costs).\n\n\
+         | records | what | p50 | p99 | requests/s |\n|---|---|---|---|---|\n{rows}\n\n\
+         Freshness: one client deposits {FRESH_RATE} records a second for {FRESH_SECONDS} s, each with a word of \
+         its own, while four others search for each word from the moment its deposit is acknowledged, every 10 ms, \
+         until found.\n\n\
+         | records | deposits | found after, p50 | p99 | at most |\n|---|---|---|---|---|\n{fresh_rows}\
+         <!-- search-http:end -->",
+        date = Utc::now().format("%Y-%m-%d"),
+        cases = CASES.len(),
+    );
+    report::write_section("search-http", "Search over HTTP", &section);
+}
