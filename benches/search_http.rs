@@ -183,41 +183,54 @@ fn encode(text: &str) -> String {
 /// Latencies and throughput of `CLIENTS` clients each getting `urls` in
 /// turn, `REQUESTS_PER_CLIENT` times in all.
 fn hammer(urls: &[String], token: &str) -> (Vec<Duration>, f64) {
-    let urls = Arc::new(urls.to_vec());
-    let latencies = Arc::new(Mutex::new(Vec::new()));
     // A warm-up round.
     let warm = agent();
-    for url in urls.iter() {
+    for url in urls {
         let _ = warm.get(url).set("Authorization", &format!("Bearer {token}")).call();
     }
+    let auth = format!("Bearer {token}");
+    clients(|| {
+        let agent = agent();
+        let auth = auth.clone();
+        move |i: usize| {
+            let answer = agent
+                .get(&urls[i % urls.len()])
+                .set("Authorization", &auth)
+                .call()
+                .expect("request");
+            std::hint::black_box(answer.into_string().expect("body"));
+        }
+    })
+}
+
+/// Latencies and throughput of `CLIENTS` threads, each making
+/// `REQUESTS_PER_CLIENT` requests with its own `request` (given the
+/// request's number; client `c` starts at `c`).
+fn clients<F, R>(make: F) -> (Vec<Duration>, f64)
+where
+    F: Fn() -> R + Sync,
+    R: FnMut(usize),
+{
     let start = Instant::now();
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|c| {
-            let (urls, latencies, token) = (Arc::clone(&urls), Arc::clone(&latencies), token.to_owned());
-            std::thread::spawn(move || {
-                let agent = agent();
-                let mut mine = Vec::with_capacity(REQUESTS_PER_CLIENT);
-                for r in 0..REQUESTS_PER_CLIENT {
-                    let url = &urls[(c + r) % urls.len()];
-                    let t = Instant::now();
-                    let answer = agent
-                        .get(url)
-                        .set("Authorization", &format!("Bearer {token}"))
-                        .call()
-                        .expect("request");
-                    let body = answer.into_string().expect("body");
-                    mine.push(t.elapsed());
-                    std::hint::black_box(body);
-                }
-                latencies.lock().unwrap_or_else(|p| p.into_inner()).extend(mine);
+    let mut all: Vec<Duration> = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..CLIENTS)
+            .map(|c| {
+                let make = &make;
+                scope.spawn(move || {
+                    let mut request = make();
+                    (0..REQUESTS_PER_CLIENT)
+                        .map(|r| {
+                            let t = Instant::now();
+                            request(c + r);
+                            t.elapsed()
+                        })
+                        .collect::<Vec<_>>()
+                })
             })
-        })
-        .collect();
-    for c in clients {
-        c.join().expect("client");
-    }
+            .collect();
+        threads.into_iter().flat_map(|t| t.join().expect("client")).collect()
+    });
     let elapsed = start.elapsed();
-    let mut all = std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
     all.sort();
     let rate = all.len() as f64 / elapsed.as_secs_f64();
     (all, rate)
@@ -226,53 +239,32 @@ fn hammer(urls: &[String], token: &str) -> (Vec<Duration>, f64) {
 /// The same query mix on the archive's index, in process, from `CLIENTS`
 /// threads (the server stopped).
 fn index_alone(index_dir: &Path) -> (Vec<Duration>, f64) {
-    let index = Arc::new(TantivyIndex::open(index_dir).expect("open the archive's index"));
-    let queries: Arc<Vec<SearchQuery>> = Arc::new(
-        CASES
-            .iter()
-            .map(|c| SearchQuery {
-                limit: 20,
-                node: c.node.map(|n| NodeCode::parse(node_of(n)).expect("node")),
-                node_path: Vec::new(),
-                from: c.from.and_then(|d| d.parse().ok()),
-                to: c.to.and_then(|d| d.parse().ok()),
-                sort: SortOrder::Relevance,
-                readers: ["FIN-FAC", "FIN-MAN", "ADM-DEL", "ADM-ARR", "ADM-ART"]
-                    .iter()
-                    .map(|n| format!("node:{n}"))
-                    .collect(),
-                ..SearchQuery::for_text(c.text)
-            })
-            .collect(),
-    );
+    let index = TantivyIndex::open(index_dir).expect("open the archive's index");
+    let queries: Vec<SearchQuery> = CASES
+        .iter()
+        .map(|c| SearchQuery {
+            limit: 20,
+            node: c.node.map(|n| NodeCode::parse(node_of(n)).expect("node")),
+            node_path: Vec::new(),
+            from: c.from.and_then(|d| d.parse().ok()),
+            to: c.to.and_then(|d| d.parse().ok()),
+            sort: SortOrder::Relevance,
+            readers: ["FIN-FAC", "FIN-MAN", "ADM-DEL", "ADM-ARR", "ADM-ART"]
+                .iter()
+                .map(|n| format!("node:{n}"))
+                .collect(),
+            ..SearchQuery::for_text(c.text)
+        })
+        .collect();
     for q in queries.iter() {
         let _ = index.search(q);
     }
-    let latencies = Arc::new(Mutex::new(Vec::new()));
-    let start = Instant::now();
-    let threads: Vec<_> = (0..CLIENTS)
-        .map(|c| {
-            let (index, queries, latencies) = (Arc::clone(&index), Arc::clone(&queries), Arc::clone(&latencies));
-            std::thread::spawn(move || {
-                let mut mine = Vec::with_capacity(REQUESTS_PER_CLIENT);
-                for r in 0..REQUESTS_PER_CLIENT {
-                    let t = Instant::now();
-                    let results = index.search(&queries[(c + r) % queries.len()]).expect("search");
-                    mine.push(t.elapsed());
-                    std::hint::black_box(results);
-                }
-                latencies.lock().unwrap_or_else(|p| p.into_inner()).extend(mine);
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().expect("thread");
-    }
-    let elapsed = start.elapsed();
-    let mut all = std::mem::take(&mut *latencies.lock().unwrap_or_else(|p| p.into_inner()));
-    all.sort();
-    let rate = all.len() as f64 / elapsed.as_secs_f64();
-    (all, rate)
+    clients(|| {
+        let (index, queries) = (&index, &queries);
+        move |i: usize| {
+            std::hint::black_box(index.search(&queries[i % queries.len()]).expect("search"));
+        }
+    })
 }
 
 /// While one client deposits `FRESH_RATE` documents a second, how long
