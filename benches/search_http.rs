@@ -32,7 +32,7 @@ use corpus::{CASES, document};
 use server::{Served, fresh_archive, multipart};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -292,16 +292,9 @@ fn freshness(base: &str, token: &str, first: u64) -> Vec<Duration> {
     };
     let delays = Arc::new(Mutex::new(Vec::new()));
     let rx = Arc::new(Mutex::new(rx));
-    let pending = Arc::new(AtomicUsize::new(0));
     let checkers: Vec<_> = (0..4)
         .map(|_| {
-            let (rx, delays, base, token, pending) = (
-                Arc::clone(&rx),
-                Arc::clone(&delays),
-                base.to_owned(),
-                token.to_owned(),
-                Arc::clone(&pending),
-            );
+            let (rx, delays, base, token) = (Arc::clone(&rx), Arc::clone(&delays), base.to_owned(), token.to_owned());
             std::thread::spawn(move || {
                 let agent = agent();
                 loop {
@@ -309,7 +302,6 @@ fn freshness(base: &str, token: &str, first: u64) -> Vec<Duration> {
                     let Ok((marker, reference, acknowledged)) = next else {
                         break;
                     };
-                    pending.fetch_add(1, Ordering::Relaxed);
                     // Found as written (not a neighbour found by the
                     // tolerant retry): the deposit's own reference.
                     while !finds(&agent, &base, &token, &marker, &reference) {
