@@ -1,6 +1,6 @@
 # coffre: build, run, test, benchmark.
 #
-#   make run     build in release mode and serve on ./coffre-data
+#   make run     install the extractors if missing, build in release mode and serve on ./coffre-data
 #   make test    formatting, lints and every test (what CI runs)
 #   make bench   ingest, hashing, search, relevance, retention and export benchmarks, written to BENCHMARKS.md
 #
@@ -53,8 +53,9 @@ deps:
 build:
 	$(CARGO) build --release
 
-run: build
-	./target/release/coffre --data $(DATA) serve --listen $(LISTEN)
+# `cargo run` finds the binary wherever cargo builds it (CARGO_TARGET_DIR).
+run: deps
+	$(CARGO) run --release -- --data $(DATA) serve --listen $(LISTEN)
 
 fmt:
 	$(CARGO) fmt --check

@@ -5,15 +5,18 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = coffre::cli::Cli::parse();
-    let default_level = match cli.command {
-        coffre::cli::Command::Serve(_) => "info",
-        _ => "warn",
-    };
+    let serving = matches!(cli.command, coffre::cli::Command::Serve(_));
+    if !serving {
+        end_quietly_on_closed_pipe();
+    }
+    let default_level = if serving { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("COFFRE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    // Colours for a person at a terminal, not in a log file.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match coffre::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -21,5 +24,18 @@ fn main() -> ExitCode {
             eprintln!("coffre: error: {}", failure.message);
             ExitCode::from(failure.exit_code())
         }
+    }
+}
+
+/// A command whose output goes to a pipe that closes early (`coffre audit
+/// log | head`) ends quietly, as Unix tools do, instead of panicking on
+/// the closed pipe. Not for `serve`: a client that goes away must not stop
+/// the server.
+fn end_quietly_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called at start, before any thread exists; SIG_DFL is a
+    // valid disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

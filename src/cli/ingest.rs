@@ -26,7 +26,7 @@ pub struct IngestArgs {
     /// Producing service.
     #[arg(long)]
     pub service: Option<String>,
-    /// Document type (invoice, deliberation, ...).
+    /// Document type, as the plan names it for the node (facture, délibération, arrêté, ...).
     #[arg(long = "type")]
     pub document_type: Option<String>,
     /// A metadata field, KEY=VALUE (repeatable).

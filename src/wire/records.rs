@@ -312,7 +312,7 @@ pub struct DepositMetadataDto {
     pub date: Option<String>,
     /// Producing service.
     pub service: Option<String>,
-    /// Document type (invoice, deliberation, ...).
+    /// Document type, as the plan names it for the node (facture, délibération, ...).
     #[serde(rename = "type")]
     pub document_type: Option<String>,
     /// Free string fields.

@@ -22,3 +22,4 @@ mod seals;
 mod search;
 mod snapshots;
 mod tamper;
+mod terminal;

@@ -1,0 +1,47 @@
+//! How the command line behaves where people put it: in a pipe that closes
+//! early (`coffre audit log | head`), and with its log written to a file.
+
+use crate::common::*;
+use std::os::unix::process::ExitStatusExt;
+use std::process::{Command, Stdio};
+
+/// Output into a pipe whose reader has gone ends the command quietly (as
+/// `yes | head` does), never with a panic and exit 101.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    let Fresh { tmp: _tmp, data, .. } = fresh_archive();
+    for args in [&["audit", "log"][..], &["audit", "log", "--json"], &["plan", "show"]] {
+        let mut child = Command::new(bin())
+            .arg("--data")
+            .arg(&data)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn coffre");
+        // The reader goes before the first line is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let said = stderr(&out);
+        assert!(!said.contains("panicked"), "{args:?}: {said}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}: {said}");
+        assert!(
+            out.status.success() || out.status.signal() == Some(13),
+            "{args:?}: {:?} {said}",
+            out.status
+        );
+    }
+}
+
+/// A server's log written to a file carries no terminal colour codes.
+#[test]
+fn a_log_written_to_a_file_has_no_colour_codes() {
+    let Fresh { tmp: _tmp, data, .. } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let answer = get(&server.url("/healthz"), "");
+    assert_eq!(answer.status, 200);
+    let log = std::fs::read_to_string(&server.log).expect("the server's log");
+    assert!(log.contains("listening on") || log.contains("starting"), "{log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in the log: {log:?}");
+}
