@@ -26,7 +26,8 @@ pub trait Progress: Sync {
     fn advance(&self, n: u64);
 }
 
-/// The blobs the journal refers to, and which record uses each.
+/// The blobs the journal refers to, and which record (or plan version)
+/// uses each.
 #[derive(Default)]
 struct BlobUses {
     uses: BTreeMap<Sha256, Vec<BlobUse>>,
@@ -67,6 +68,10 @@ impl BlobUses {
                 add(version.sha256, &reference, format!("version {}", version.number));
                 add(metadata, &reference, "metadata".into());
             }
+            // The plan's file, as each version was published.
+            EventBody::PlanPublished {
+                number, plan_id, text, ..
+            } => add(text, &Reference::from_naming(plan_id), format!("plan version {number}")),
             // Erased by a disposal: gone on purpose, expected no more.
             EventBody::DisposalExecuted { erased, .. } | EventBody::TransferAcknowledged { erased, .. } => {
                 for sha in erased {

@@ -249,7 +249,7 @@ impl Placeholder {
             text = match (filter.as_str(), argument.as_deref()) {
                 ("slug", _) => slug(&text),
                 ("upper", _) => text.to_uppercase(),
-                ("max", Some(n)) => text.chars().take(n.parse().unwrap_or(usize::MAX)).collect(),
+                ("max", Some(n)) => at_most(&text, n.parse().unwrap_or(usize::MAX)),
                 ("default", Some(d)) if text.is_empty() => d.to_owned(),
                 _ => text,
             };
@@ -281,17 +281,50 @@ fn date(d: NaiveDate, format: Option<&str>) -> Result<String, String> {
     Ok(d.format_with_items(items.into_iter()).to_string())
 }
 
-/// Lower case, words joined by `-`, accents kept (in NFC).
+/// Lower case, without accents (`é` → `e`, `œ` → `oe`), words joined by
+/// `-`: a name every file system, archive format and mail client keeps as
+/// it is.
 fn slug(text: &str) -> String {
     let mut out = String::new();
-    for c in text.nfc().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
+    let bare = text
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase);
+    for c in bare {
+        let spelled = match c {
+            'œ' => "oe",
+            'æ' => "ae",
+            'ß' => "ss",
+            _ => "",
+        };
+        if !spelled.is_empty() {
+            out.push_str(spelled);
+        } else if c.is_alphanumeric() {
             out.push(c);
         } else if !out.ends_with('-') && !out.is_empty() {
             out.push('-');
         }
     }
-    out.trim_end_matches('-').to_owned()
+    // Letters without a mark to drop (Hangul, say) come back composed.
+    out.trim_end_matches('-').nfc().collect()
+}
+
+/// At most `max` characters, cut after a whole word (at a space, `-` or
+/// `_`) when one ends in the second half; a single long word is cut where
+/// it must.
+fn at_most(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let head: String = text.chars().take(max).collect();
+    let next_is_break = text.chars().nth(max).is_some_and(|c| matches!(c, ' ' | '-' | '_'));
+    if next_is_break {
+        return head.trim_end_matches([' ', '-', '_']).to_owned();
+    }
+    match head.rfind([' ', '-', '_']) {
+        Some(cut) if head[..cut].chars().count() * 2 >= max => head[..cut].trim_end_matches([' ', '-', '_']).to_owned(),
+        _ => head,
+    }
 }
 
 /// Names Windows reserves, whatever their extension.
@@ -572,6 +605,26 @@ mod tests {
         assert_eq!(
             f.render_path(&ctx, NameBudget::default()).unwrap(),
             "2025/FIN-FAC/FIN-FAC-2025-000042_facture-dupont-fils-n-12.pdf"
+        );
+        // Accents left out, long titles cut after a whole word.
+        let long = context(
+            "Délibération du conseil municipal approuvant le budget primitif de l'exercice 2025 et ses annexes",
+            &fields,
+        );
+        assert_eq!(
+            f.render_path(&long, NameBudget::default()).unwrap(),
+            "2025/FIN-FAC/FIN-FAC-2025-000042_deliberation-du-conseil-municipal-approuvant-le-budget.pdf"
+        );
+        let oe = context("Œuvre d'art — fête à l'école", &fields);
+        assert_eq!(
+            f.render_path(&oe, NameBudget::default()).unwrap(),
+            "2025/FIN-FAC/FIN-FAC-2025-000042_oeuvre-d-art-fete-a-l-ecole.pdf"
+        );
+        let eighty = "a".repeat(80);
+        let one_word = context(&eighty, &fields);
+        assert_eq!(
+            f.render_path(&one_word, NameBudget::default()).unwrap(),
+            format!("2025/FIN-FAC/FIN-FAC-2025-000042_{}.pdf", "a".repeat(60))
         );
         let t = Template::parse("{signe:%d-%m-%Y}_{montant:08}_{absent|default:x}_{type|upper}").unwrap();
         assert_eq!(t.render_reference(&ctx).unwrap(), "02-01-2025_00001234_x_FACTURE");

@@ -198,3 +198,20 @@ fn a_fixity_run_pauses_resumes_and_survives_sigkill_where_it_stopped() {
     server.stop();
     assert_journal_follows_its_schema(&data);
 }
+
+/// The plan's own file is a blob the journal refers to: a fresh archive,
+/// and one with records, report no blob that nothing uses.
+#[test]
+fn the_plans_file_is_no_unreferenced_blob() {
+    let Fresh { tmp, data, .. } = fresh_archive();
+    let verified = |data: &Path| -> Value {
+        let o = cli(data, &["audit", "verify", "--json"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        serde_json::from_str(stdout(&o).trim()).expect("the report in JSON")
+    };
+    let report = verified(&data);
+    assert_eq!(report["unreferenced_blobs"], 0, "{report}");
+    assert!(report["blobs_checked"].as_u64().unwrap() >= 1, "{report}");
+    ingest_files(&data, &tmp.path().join("files"), 2, 100);
+    assert_eq!(verified(&data)["unreferenced_blobs"], 0);
+}
