@@ -18,7 +18,8 @@ use unicode_normalization::UnicodeNormalization;
 /// and placeholders `{name[@period][:format][|filter[:argument]]...}`.
 /// Counters take a period (`{seq@year}` restarts each year); formats are
 /// zero-padding widths for numbers (`06`) or strftime patterns for dates
-/// (`%Y`); filters are `slug`, `upper`, `max:N` and `default:X`.
+/// (`%Y`); filters are `slug` (lower case, no accents, words joined by
+/// `-`), `upper`, `max:N` (cut after a whole word) and `default:X`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
     source: String,
