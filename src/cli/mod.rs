@@ -331,6 +331,14 @@ fn serve(ctx: &Context) -> Result<(), Failure> {
         init(ctx)?;
     }
     let archive = Arc::new(ctx.open()?);
+    for tool in crate::extract::missing_tools(ctx.config.archive_options().extract) {
+        tracing::warn!(
+            "{} est absent (paquet Debian {}) : {}.",
+            tool.program,
+            tool.package,
+            tool.cost
+        );
+    }
     crate::http::serve(archive, &ctx.config, |addr| {
         println!("coffre: listening on http://{addr}");
         let _ = std::io::stdout().flush();

@@ -13,6 +13,7 @@ mod ocr;
 mod office;
 mod pdf;
 mod process;
+pub use process::{MissingTool, missing_tools};
 mod sheet;
 mod text;
 mod zipped;

@@ -60,3 +60,53 @@ pub fn run_limited(
         None => Err(format!("{program} was killed (out of memory?)")),
     }
 }
+
+/// A program the extractors run, missing from this machine, and what its
+/// absence costs, in French (for the operator's log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingTool {
+    /// The program (`pdftotext`).
+    pub program: &'static str,
+    /// The Debian package that provides it.
+    pub package: &'static str,
+    /// What deposits lose without it.
+    pub cost: &'static str,
+}
+
+/// The programs extraction needs, with `options`, that `PATH` lacks.
+pub fn missing_tools(options: super::ExtractOptions) -> Vec<MissingTool> {
+    let mut needed = vec![
+        MissingTool {
+            program: "timeout",
+            package: "coreutils",
+            cost: "aucun extracteur externe ne peut tourner : ni texte des PDF, ni OCR",
+        },
+        MissingTool {
+            program: "prlimit",
+            package: "util-linux",
+            cost: "aucun extracteur externe ne peut tourner : ni texte des PDF, ni OCR",
+        },
+        MissingTool {
+            program: "pdftotext",
+            package: "poppler-utils",
+            cost: "le texte des PDF n'est pas extrait : ils ne sont ni trouvés par leurs mots, ni classés d'après leur contenu",
+        },
+    ];
+    if options.ocr {
+        needed.push(MissingTool {
+            program: "pdftoppm",
+            package: "poppler-utils",
+            cost: "les PDF scannés ne sont pas lus par OCR",
+        });
+        needed.push(MissingTool {
+            program: "tesseract",
+            package: "tesseract-ocr tesseract-ocr-fra",
+            cost: "les images et les PDF scannés ne sont pas lus par OCR",
+        });
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    needed
+        .into_iter()
+        .filter(|tool| !std::env::split_paths(&path).any(|dir| dir.join(tool.program).is_file()))
+        .collect()
+}

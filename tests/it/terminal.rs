@@ -45,3 +45,42 @@ fn a_log_written_to_a_file_has_no_colour_codes() {
     assert!(log.contains("listening on") || log.contains("starting"), "{log}");
     assert!(!log.contains('\u{1b}'), "colour codes in the log: {log:?}");
 }
+
+/// `serve` says at start which extractor is missing and what it costs;
+/// with every tool present (as `make deps` leaves the machine), nothing.
+#[test]
+fn serve_says_which_extractor_is_missing_and_what_it_costs() {
+    use std::io::{BufRead, BufReader};
+    let Fresh { tmp, data, .. } = fresh_archive();
+    let empty = tmp.path().join("no-tools");
+    std::fs::create_dir_all(&empty).unwrap();
+    let log_path = tmp.path().join("serve.log");
+    let mut child = Command::new(bin())
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("PATH", &empty)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .expect("spawn coffre serve");
+    let out = child.stdout.take().unwrap();
+    let started = BufReader::new(out)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.starts_with("coffre: listening on "));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(started, "{}", std::fs::read_to_string(&log_path).unwrap_or_default());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("pdftotext est absent (paquet Debian poppler-utils) : le texte des PDF n'est pas extrait"),
+        "{log}"
+    );
+    // The server that every other test starts has its tools.
+    let server = Server::start(&data, &[]);
+    assert_eq!(get(&server.url("/healthz"), "").status, 200);
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(!log.contains("est absent"), "{log}");
+}
