@@ -29,7 +29,8 @@ use std::sync::Arc;
 #[derive(Parser, Debug)]
 #[command(name = "coffre", version, about)]
 pub struct Cli {
-    /// The data directory.
+    /// The data directory, for the commands that work on an archive
+    /// (`verify-package` and `plan check` need none).
     #[arg(long = "data", global = true, env = "COFFRE_DATA", default_value = DEFAULT_DATA_DIR)]
     pub data: PathBuf,
     /// Read images and scanned PDFs with OCR (`tesseract -l fra`) when
