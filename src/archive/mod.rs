@@ -90,12 +90,16 @@ pub enum ArchiveError {
     PlanOrphansRecords(Vec<(String, u64)>),
     /// A deposit names no node and no classification rule fits it.
     #[error(
-        "node: the deposit names no node and no classification rule recognises it; name one of: {}",
+        "node: the deposit names no node and no classification rule recognises it{}; name one of: {}",
+        .unreadable.as_ref().map(|why| format!(" (its text could not be read: {why})")).unwrap_or_default(),
         .candidates.iter().map(|(code, title)| format!("{code} ({title})")).collect::<Vec<_>>().join(", ")
     )]
     Unclassified {
         /// The nodes it may belong to (code, title).
         candidates: Vec<(String, String)>,
+        /// Why its text could not be read, when the rules needed it (a
+        /// scan with OCR off, a PDF without `pdftotext`).
+        unreadable: Option<String>,
     },
     /// An active legal hold freezes the record.
     #[error("record {reference} is frozen by legal hold(s) {holds:?}; lift them first")]

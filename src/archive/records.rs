@@ -442,7 +442,9 @@ impl Archive {
         } else {
             None
         };
-        let text = wants_text.then(|| extract::extract(media_type, &mut bytes.as_slice(), self.options.extract).text);
+        let extraction = wants_text.then(|| extract::extract(media_type, &mut bytes.as_slice(), self.options.extract));
+        let text = extraction.as_ref().map(|e| e.text.clone());
+        let unreadable = extraction.and_then(|e| e.error);
         let evidence = Evidence {
             filename,
             media_type,
@@ -481,6 +483,7 @@ impl Archive {
                         .iter()
                         .filter_map(|c| plan.node(c).map(|n| (c.to_string(), n.title.clone())))
                         .collect(),
+                    unreadable,
                 })
             }
         }

@@ -87,6 +87,12 @@ impl Archive {
         Ok(self.index.text_status(id)?)
     }
 
+    /// The programs text extraction needs (with this archive's options)
+    /// that this machine lacks, each with what deposits lose without it.
+    pub fn missing_tools(&self) -> Vec<extract::MissingTool> {
+        extract::missing_tools(self.options.extract)
+    }
+
     /// Brings the index up to the journal, then extracts again the text of
     /// every record whose extraction failed or ran with older extractors.
     pub fn reindex(&self, actor: &Actor) -> Result<ReindexReport, ArchiveError> {

@@ -332,7 +332,7 @@ fn serve(ctx: &Context) -> Result<(), Failure> {
         init(ctx)?;
     }
     let archive = Arc::new(ctx.open()?);
-    for tool in crate::extract::missing_tools(ctx.config.archive_options().extract) {
+    for tool in archive.missing_tools() {
         tracing::warn!(
             "{} est absent (paquet Debian {}) : {}.",
             tool.program,

@@ -97,12 +97,16 @@ impl From<ArchiveError> for ApiError {
                     .map(|(node, records)| serde_json::json!({"node": node, "records": records}))
                     .collect(),
             )),
-            E::Unclassified { candidates } => {
+            E::Unclassified { candidates, unreadable } => {
                 let candidates: Vec<serde_json::Value> = candidates
                     .iter()
                     .map(|(code, title)| serde_json::json!({"code": code, "title": title}))
                     .collect();
-                Some(serde_json::json!({"field": "node", "candidates": candidates}))
+                let mut details = serde_json::json!({"field": "node", "candidates": candidates});
+                if let Some(why) = unreadable {
+                    details["unreadable"] = serde_json::json!(why);
+                }
+                Some(details)
             }
             E::PlanShortensRetention { shortened, to_destroy } => {
                 Some(serde_json::json!({"shortened": shortened, "to_destroy": to_destroy}))

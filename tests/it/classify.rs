@@ -169,6 +169,24 @@ fn invoices_and_known_texts_are_classified_and_the_rest_refused_with_candidates(
         !codes.contains(&"RH-DOS") && !codes.contains(&"FIN"),
         "only nodes the agent may deposit in: {codes:?}"
     );
+    assert_eq!(details["unreadable"], serde_json::Value::Null, "the text was read");
+    // A scan whose text cannot be read (OCR is off): the refusal says so.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    let a = deposit(&server, &agent, png, "scan.png", &no_node).unwrap();
+    assert_eq!((a.status, a.error_code().as_str()), (422, "unclassified"));
+    let refused = a.json();
+    let why = refused["error"]["details"]["unreadable"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(why.contains("OCR"), "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("its text could not be read"),
+        "{refused}"
+    );
     server.stop();
 
     // The command line classifies too, file by file.
