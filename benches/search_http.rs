@@ -153,29 +153,21 @@ fn ms(d: Duration) -> f64 {
 
 /// The query mix as URLs of `GET /api/v1/search` (top 20, snippets, facets).
 fn search_urls(base: &str) -> Vec<String> {
+    let agent = agent();
     CASES
         .iter()
         .map(|c| {
-            let mut url = format!("{base}/api/v1/search?limit=20&q={}", encode(c.text));
-            if let Some(node) = c.node {
-                let _ = write!(url, "&node={}", node_of(node));
-            }
-            if let Some(from) = c.from {
-                let _ = write!(url, "&from={from}");
-            }
-            if let Some(to) = c.to {
-                let _ = write!(url, "&to={to}");
-            }
-            url
-        })
-        .collect()
-}
-
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
+            let params = [("node", c.node.map(node_of)), ("from", c.from), ("to", c.to)];
+            let request = agent
+                .get(&format!("{base}/api/v1/search"))
+                .query("limit", "20")
+                .query("q", c.text);
+            params
+                .iter()
+                .filter_map(|(name, value)| value.map(|v| (*name, v)))
+                .fold(request, |r, (name, value)| r.query(name, value))
+                .url()
+                .to_owned()
         })
         .collect()
 }

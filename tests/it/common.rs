@@ -397,3 +397,13 @@ pub fn created(a: Answer) -> Value {
     assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
     a.json()
 }
+
+/// Percent-encodes a query parameter's value.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

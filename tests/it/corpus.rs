@@ -226,13 +226,3 @@ fn every_file_of_a_french_manual_is_deposited_and_each_text_found_by_its_own_phr
         report.join("\n")
     );
 }
-
-/// Percent-encodes a query parameter.
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}

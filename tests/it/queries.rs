@@ -121,15 +121,6 @@ const FRENCH_QUERIES: &[&str] = &[
     "date:[2012 TO 2013]",
 ];
 
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Deposits `text` with `metadata`; returns the record's reference.
 fn put_record(server: &Server, token: &str, text: &str, metadata: serde_json::Value) -> String {
     created(deposit(server, token, text.as_bytes(), "piece.txt", &metadata).unwrap())["reference"]
@@ -189,7 +180,7 @@ fn a_hundred_real_french_queries_with_punctuation_all_answer() {
     assert!(FRENCH_QUERIES.len() >= 100, "{} queries", FRENCH_QUERIES.len());
     let site = site();
     for q in FRENCH_QUERIES {
-        let a = search(&site, &format!("q={}", encode(q)));
+        let a = search(&site, &format!("q={}", url_encode(q)));
         assert_eq!(a.status, 200, "{q:?}: {}", String::from_utf8_lossy(&a.body));
     }
     // And they find what they mean.
@@ -200,7 +191,7 @@ fn a_hundred_real_french_queries_with_punctuation_all_answer() {
         ("« budget primitif »", "Budget primitif"),
         ("budget (primitif", "Budget primitif"),
     ] {
-        let a = search(&site, &format!("q={}", encode(q))).json();
+        let a = search(&site, &format!("q={}", url_encode(q))).json();
         assert_eq!(a["hits"][0]["title"], title, "{q:?}: {a}");
     }
 }
@@ -213,7 +204,7 @@ fn misused_operators_are_refused_in_french_saying_where_and_how() {
         ("date:[2020 TO", "n'est pas fermé"),
         ("date:hier", "n'est pas une date"),
     ] {
-        let a = search(&site, &format!("q={}", encode(q)));
+        let a = search(&site, &format!("q={}", url_encode(q)));
         assert_eq!(a.status, 400, "{q:?}");
         assert_eq!(a.error_code(), "invalid_query", "{q:?}");
         let message = a.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
@@ -230,7 +221,7 @@ fn misused_operators_are_refused_in_french_saying_where_and_how() {
     );
     // References are found whatever their case, and by prefix.
     let reference = |q: &str| {
-        let a = search(&site, &format!("q={}", encode(q))).json();
+        let a = search(&site, &format!("q={}", url_encode(q))).json();
         a["hits"][0]["reference"].as_str().unwrap_or_default().to_owned()
     };
     assert_eq!(reference("fin-fac-2012-000001"), "FIN-FAC-2012-000001");
@@ -258,9 +249,9 @@ fn every_bound_is_a_400_and_the_server_stays_up() {
         "q=&offset=4611686018427387904".to_owned(),
         "q=x&offset=9990&limit=20".to_owned(),
         "q=x&limit=1001".to_owned(),
-        format!("q={}", encode(&deep)),
-        format!("q={}", encode(&nested)),
-        format!("q={}", encode(&many)),
+        format!("q={}", url_encode(&deep)),
+        format!("q={}", url_encode(&nested)),
+        format!("q={}", url_encode(&many)),
     ] {
         let a = search(&site, &params);
         assert_eq!(
@@ -324,7 +315,7 @@ fn deep_pages_follow_each_other_by_cursor() {
         for _ in 0..10 {
             let a = search(
                 &site,
-                &format!("q=chauffage&limit=5&sort={sort}&after={}", encode(&after)),
+                &format!("q=chauffage&limit=5&sort={sort}&after={}", url_encode(&after)),
             );
             assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
             let page = a.json();
@@ -347,9 +338,9 @@ fn deep_pages_follow_each_other_by_cursor() {
     let first = search(&site, "q=chauffage&limit=5").json();
     let next = first["next"].as_str().unwrap();
     for params in [
-        format!("q=boulangerie&limit=5&after={}", encode(next)),
-        format!("q=chauffage&limit=5&sort=date&after={}", encode(next)),
-        format!("q=chauffage&limit=5&offset=5&after={}", encode(next)),
+        format!("q=boulangerie&limit=5&after={}", url_encode(next)),
+        format!("q=chauffage&limit=5&sort=date&after={}", url_encode(next)),
+        format!("q=chauffage&limit=5&offset=5&after={}", url_encode(next)),
         "q=chauffage&after=n%27importe%20quoi".to_owned(),
     ] {
         let a = search(&site, &params);
@@ -367,7 +358,7 @@ fn any_text_answers_200_or_400() {
     let site = site();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig::with_cases(64));
     let outcome = runner.run(&"\\PC{0,1000}", |text| {
-        let a = search(&site, &format!("q={}", encode(&text)));
+        let a = search(&site, &format!("q={}", url_encode(&text)));
         prop_assert!(
             a.status == 200 || a.status == 400,
             "{}: {}",
@@ -399,7 +390,10 @@ fn several_words_find_documents_holding_most_of_them_best_first() {
     let one = put("Réparation de la toiture.", "Toiture");
     wait_for_total(&server, &token, 3);
     let found = get(
-        &server.url(&format!("/api/v1/search?q={}", encode("réparation chauffage piscine"))),
+        &server.url(&format!(
+            "/api/v1/search?q={}",
+            url_encode("réparation chauffage piscine")
+        )),
         &token,
     )
     .json();
@@ -413,7 +407,7 @@ fn several_words_find_documents_holding_most_of_them_best_first() {
     assert!(!refs.contains(&one.as_str()));
     // Two words are both required.
     let both = get(
-        &server.url(&format!("/api/v1/search?q={}", encode("chauffage piscine"))),
+        &server.url(&format!("/api/v1/search?q={}", url_encode("chauffage piscine"))),
         &token,
     )
     .json();
@@ -432,7 +426,7 @@ fn synonyms_from_the_plan_apply_at_once_without_reindexing() {
         json!({"node": "ADM-DEL", "date": "2024-03-15", "title": "Approbation"}),
     );
     let total = |q: &str| {
-        get(&server.url(&format!("/api/v1/search?q={}", encode(q))), &archivist).json()["total"]
+        get(&server.url(&format!("/api/v1/search?q={}", url_encode(q))), &archivist).json()["total"]
             .as_u64()
             .unwrap_or(0)
     };
@@ -455,9 +449,9 @@ fn synonyms_from_the_plan_apply_at_once_without_reindexing() {
 #[test]
 fn a_query_that_finds_little_proposes_the_words_the_archive_holds() {
     let site = site();
-    let a = search(&site, &format!("q={}", encode("boulangrie viennoiserie"))).json();
+    let a = search(&site, &format!("q={}", url_encode("boulangrie viennoiserie"))).json();
     assert_eq!(a["did_you_mean"], "boulangerie viennoiseries", "{a}");
-    let a = search(&site, &format!("q={}", encode("boulangerie"))).json();
+    let a = search(&site, &format!("q={}", url_encode("boulangerie"))).json();
     assert_eq!(a["did_you_mean"], serde_json::Value::Null, "{a}");
 }
 
@@ -483,7 +477,10 @@ fn words_written_together_lift_a_record() {
     );
     wait_for_total(&server, &token, 2);
     let found = get(
-        &server.url(&format!("/api/v1/search?q={}", encode("chauffage piscine municipale"))),
+        &server.url(&format!(
+            "/api/v1/search?q={}",
+            url_encode("chauffage piscine municipale")
+        )),
         &token,
     )
     .json();
@@ -512,7 +509,7 @@ fn the_plans_fields_are_searched_by_name_with_ranges_on_amounts() {
                "fields": {"fournisseur": "Papeterie Martin", "montant_ttc": "80.00"}}),
     );
     let found = |q: &str| {
-        let a = get(&server.url(&format!("/api/v1/search?q={}", encode(q))), &token);
+        let a = get(&server.url(&format!("/api/v1/search?q={}", url_encode(q))), &token);
         assert_eq!(a.status, 200, "{q}: {}", String::from_utf8_lossy(&a.body));
         hit_refs(&a.json())
     };
@@ -522,7 +519,7 @@ fn the_plans_fields_are_searched_by_name_with_ranges_on_amounts() {
     assert_eq!(found("montant_ttc:[1000 TO 5000]"), [invoice.as_str()]);
     assert_eq!(found("facture montant_ttc:[* TO 100]").len(), 1);
     let a = get(
-        &server.url(&format!("/api/v1/search?q={}", encode("siret:123"))),
+        &server.url(&format!("/api/v1/search?q={}", url_encode("siret:123"))),
         &token,
     );
     assert_eq!((a.status, a.error_code().as_str()), (400, "invalid_query"));
