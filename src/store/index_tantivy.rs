@@ -1001,7 +1001,26 @@ impl super::TextIndex for TantivyIndex {
             exact.suggestion = suggestion;
             return Ok(exact);
         }
-        // Nothing as written: try again allowing one typo per word.
+        // Nothing as written: the closest words the archive holds, ranked
+        // as any query is; failing that, one typo allowed per word.
+        if let Some(corrected) = &suggestion {
+            let asked = SearchQuery {
+                text: corrected.clone(),
+                ..q.clone()
+            };
+            let mut found = self.run(&asked, false)?;
+            if found.total > 0 {
+                // The next page is asked for with the words as typed.
+                found.next = found
+                    .next
+                    .as_deref()
+                    .and_then(|next| asked.read_cursor(next).ok())
+                    .map(|cursor| q.cursor_text(&cursor));
+                found.fuzzy = true;
+                found.suggestion = suggestion;
+                return Ok(found);
+            }
+        }
         let mut found = match self.run(q, true) {
             Ok(tolerant) if tolerant.total > 0 => tolerant,
             _ => exact,
@@ -1518,5 +1537,51 @@ mod tests {
         index.put(&mandate()).unwrap();
         index.commit(4).unwrap();
         assert_eq!(index.search(&query("chauffage")).unwrap().total, 1);
+    }
+
+    #[test]
+    fn a_query_that_finds_nothing_is_answered_for_the_closest_words_held() {
+        let index = TantivyIndex::in_memory().unwrap();
+        let texts = [
+            ("Résolution des dépendances", "Comment les dépendances sont résolues."),
+            (
+                "Résolution immédiate",
+                "Les dépendances manquantes et leur résolution immédiate, pas à pas.",
+            ),
+            (
+                "Dépendances recommandées",
+                "Une résolution tient compte des dépendances recommandées.",
+            ),
+        ];
+        for (n, (title, text)) in texts.iter().enumerate() {
+            index
+                .put(&doc(300 + n as u128, "FIN-FAC", title, text, "2024-03-01"))
+                .unwrap();
+        }
+        index.commit(1).unwrap();
+        let q = SearchQuery {
+            limit: 1,
+            ..query("resolution des dependences")
+        };
+        let first = index.search(&q).unwrap();
+        assert!(first.fuzzy);
+        assert_eq!(first.suggestion.as_deref(), Some("resolution des dependances"));
+        assert_eq!(first.total, 3);
+        assert_eq!(
+            first.hits[0].title, "Résolution des dépendances",
+            "ranked as written right"
+        );
+        // The next page is asked for with the words as typed.
+        let mut seen = vec![first.hits[0].id];
+        let mut next = first.next;
+        while let Some(after) = next {
+            let page = index.search(&q.clone().starting_after(Some(&after)).unwrap()).unwrap();
+            seen.extend(page.hits.iter().map(|h| h.id));
+            next = page.next;
+            assert!(seen.len() <= 3);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 3);
     }
 }
