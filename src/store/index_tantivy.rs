@@ -501,14 +501,17 @@ impl TantivyIndex {
         let base = self.query_of(q, fuzzy)?;
         let searcher = self.reader.searcher();
         let query = self.filtered(base, q, &searcher);
-        let started = std::time::Instant::now();
         // First the counts (total, by node), without scoring, segment by
         // segment within the time budget; then the page, on the segments
         // counted.
         let mut facets = FacetCollector::for_field("node_facet");
         facets.add_facet("/");
-        let ((total, facet_counts), searched) =
-            self.collect_within(&searcher, &*query, (Count, facets), None, started)?;
+        let ((total, facet_counts), searched) = self.collect_within(
+            &searcher,
+            &*query,
+            (Count, facets),
+            Extent::Budget(std::time::Instant::now()),
+        )?;
         let partial = searched < searcher.segment_readers().len();
         let ranked = match (q.sort, q.after) {
             (SortOrder::Relevance, None) => match self.best_by_score(&searcher, &*query, q, searched)? {
@@ -585,17 +588,14 @@ impl TantivyIndex {
         })
     }
 
-    /// Runs `collector` over the first `segments` of the index's segments
-    /// (all when `None`), one after the other; with no bound, stops once
-    /// the time budget counted from `started` is spent (after the first
-    /// segment at least). The fruit, and how many segments it covers.
+    /// Runs `collector` over the index's segments, one after the other, as
+    /// far as `extent` says. The fruit, and how many segments it covers.
     fn collect_within<C: Collector>(
         &self,
         searcher: &tantivy::Searcher,
         query: &dyn Query,
         collector: C,
-        segments: Option<usize>,
-        started: std::time::Instant,
+        extent: Extent,
     ) -> Result<(C::Fruit, usize), IndexError> {
         let scoring = if collector.requires_scoring() {
             EnableScoring::enabled_from_searcher(searcher)
@@ -605,9 +605,9 @@ impl TantivyIndex {
         let weight = query.weight(scoring).map_err(engine)?;
         let mut fruits = Vec::new();
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let over = match segments {
-                Some(n) => ord >= n,
-                None => !fruits.is_empty() && started.elapsed() >= self.budget,
+            let over = match extent {
+                Extent::Segments(n) => ord >= n,
+                Extent::Budget(started) => !fruits.is_empty() && started.elapsed() >= self.budget,
             };
             if over {
                 break;
@@ -635,7 +635,7 @@ impl TantivyIndex {
         let want = q.offset + q.limit;
         let fetch = want + TIE_MARGIN;
         let top = TopDocs::with_limit(fetch).order_by_score();
-        let (found, _) = self.collect_within(searcher, query, top, Some(searched), std::time::Instant::now())?;
+        let (found, _) = self.collect_within(searcher, query, top, Extent::Segments(searched))?;
         if found.len() == fetch && found.get(want - 1).map(|w| w.0) <= found.last().map(|l| l.0) {
             return Ok(None);
         }
@@ -669,7 +669,6 @@ impl TantivyIndex {
         searched: usize,
     ) -> Result<Vec<Ranked>, IndexError> {
         let page = TopDocs::with_limit(q.limit).and_offset(q.offset);
-        let now = std::time::Instant::now();
         match q.sort {
             SortOrder::Relevance => {
                 let after = match q.after {
@@ -687,7 +686,7 @@ impl TantivyIndex {
                         (kept, score, key)
                     }
                 });
-                let (ranked, _) = self.collect_within(searcher, query, top, Some(searched), now)?;
+                let (ranked, _) = self.collect_within(searcher, query, top, Extent::Segments(searched))?;
                 Ok(ranked
                     .into_iter()
                     .filter(|((kept, _, _), _)| *kept)
@@ -723,7 +722,7 @@ impl TantivyIndex {
                         (kept, rank, date)
                     }
                 });
-                let (ranked, _) = self.collect_within(searcher, query, top, Some(searched), now)?;
+                let (ranked, _) = self.collect_within(searcher, query, top, Extent::Segments(searched))?;
                 Ok(ranked
                     .into_iter()
                     .filter(|((kept, _, _), _)| *kept)
@@ -735,6 +734,16 @@ impl TantivyIndex {
             }
         }
     }
+}
+
+/// How far a collection goes over the index's segments.
+#[derive(Clone, Copy)]
+enum Extent {
+    /// Until the time budget counted from then is spent (after the first
+    /// segment at least).
+    Budget(std::time::Instant),
+    /// The first this many (those the counts covered).
+    Segments(usize),
 }
 
 /// A hit placed: its sort value, its order key, where it is.
