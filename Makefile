@@ -11,9 +11,15 @@ CARGO ?= cargo
 DATA ?= ./coffre-data
 LISTEN ?= 127.0.0.1:8080
 
-# Commands the tests and benchmarks call, and the Debian package of each.
-DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-linux openssl:openssl pdftotext:poppler-utils \
-                tesseract:tesseract-ocr runuser:util-linux xmllint:libxml2-utils python3:python3
+# Commands the server calls to read text (what `make run` needs), and
+# the Debian package of each.
+RUN_TOOLS := pdftotext:poppler-utils tesseract:tesseract-ocr
+
+# Commands the tests and benchmarks call besides: Debian's chromium and its
+# WebDriver for the browser tests, npm for axe-core.
+DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-linux openssl:openssl \
+                runuser:util-linux xmllint:libxml2-utils python3:python3 \
+                chromium:chromium chromedriver:chromium-driver npm:npm
 
 # French text nobody on the project wrote, from Debian's packages: the
 # manuals the corpus test deposits and looks up (tests/it/corpus.rs).
@@ -25,17 +31,21 @@ DEBIAN_DATA := /usr/share/doc/aptitude/html/fr:aptitude-doc-fr /usr/share/doc/de
 PYTOOLS := target/pytools
 BAGIT_PY := $(abspath $(PYTOOLS))/bin/bagit.py
 
-.PHONY: all build run test bench deps pytools fmt clippy clean
+# axe-core, from npm, which the browser tests inject into each page to
+# check it against WCAG 2.1 AA (tests/it/browser.rs reads it from here).
+UITOOLS := target/ui-tools
+AXE_VERSION := 4.14.1
+
+.PHONY: all build run test bench deps rundeps pytools uitools fmt clippy clean
 
 all: build
 
-deps:
+deps: rundeps
 	@missing=""; \
 	for pair in $(DEBIAN_TOOLS); do \
 	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
 	done; \
-	[ -f /usr/share/tesseract-ocr/*/tessdata/fra.traineddata ] || missing="$$missing tesseract-ocr-fra"; \
 	for pair in $(DEBIAN_DATA); do \
 	  path=$${pair%%:*}; pkg=$${pair##*:}; \
 	  [ -e $$path ] || missing="$$missing $$pkg"; \
@@ -53,8 +63,21 @@ deps:
 build:
 	$(CARGO) build --release
 
+# The extractors alone, for `make run` (no browser, no validators).
+rundeps:
+	@missing=""; \
+	for pair in $(RUN_TOOLS); do \
+	  cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; \
+	done; \
+	[ -f /usr/share/tesseract-ocr/*/tessdata/fra.traineddata ] || missing="$$missing tesseract-ocr-fra"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
 # `cargo run` finds the binary wherever cargo builds it (CARGO_TARGET_DIR).
-run: deps
+run: rundeps
 	$(CARGO) run --release -- --data $(DATA) serve --listen $(LISTEN)
 
 fmt:
@@ -66,7 +89,11 @@ clippy:
 pytools: deps
 	@[ -x $(BAGIT_PY) ] || (python3 -m venv $(PYTOOLS) && $(PYTOOLS)/bin/pip install --quiet bagit)
 
-test: deps pytools fmt clippy
+uitools: deps
+	@grep -qs '"version": "$(AXE_VERSION)"' $(UITOOLS)/node_modules/axe-core/package.json || \
+	  npm install --prefix $(UITOOLS) --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+
+test: deps pytools uitools fmt clippy
 	BAGIT_PY=$(BAGIT_PY) $(CARGO) test
 
 # PostgreSQL is the baseline of the search, relevance and retention

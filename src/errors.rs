@@ -142,12 +142,19 @@ error_table! {
     TransferNotFound => ("transfer_not_found", 404, BadInput),
     /// No integrity check job has this id.
     JobNotFound => ("job_not_found", 404, BadInput),
+    /// No account has this user name.
+    AccountNotFound => ("account_not_found", 404, BadInput),
 
     // Who may do what.
     /// No valid token.
     Unauthenticated => ("unauthenticated", 401, Refused),
     /// The caller's role, or the plan, does not allow it.
     Forbidden => ("forbidden", 403, Refused),
+    /// A user name and password that do not sign in (which of the two is
+    /// wrong is not said).
+    SignInFailed => ("sign_in_failed", 401, Refused),
+    /// Too many failed sign-ins for this account or address: wait.
+    TooManyAttempts => ("too_many_attempts", 429, Refused),
 
     // The archive's state and rules.
     /// Records leave only through a disposal.
@@ -168,6 +175,8 @@ error_table! {
     PlanOrphansRecords => ("plan_orphans_records", 409, Refused),
     /// The new plan shortens retention without a confirmation.
     PlanShortensRetention => ("plan_shortens_retention", 409, Refused),
+    /// An account with this user name exists already.
+    AccountExists => ("account_exists", 409, Refused),
     /// The record was destroyed by a disposal.
     RecordDestroyed => ("record_destroyed", 410, Refused),
     /// The record was transferred to the archives.
@@ -210,7 +219,7 @@ mod tests {
             let status = code.http_status();
             match code.fault() {
                 Fault::Caller => assert!((400..500).contains(&status), "{name}: {status}"),
-                Fault::Conflict => assert!(matches!(status, 401 | 403 | 409 | 410), "{name}: {status}"),
+                Fault::Conflict => assert!(matches!(status, 401 | 403 | 409 | 410 | 429), "{name}: {status}"),
                 Fault::Archive => assert!(status >= 500 || *code == Code::CheckFailed, "{name}: {status}"),
             }
             assert_ne!(code.exit(), Exit::Success, "{name}");

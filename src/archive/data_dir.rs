@@ -81,6 +81,12 @@ impl DataDir {
         self.path.join("keys")
     }
 
+    /// Where password hashes live (owner-readable only, beside the seal
+    /// key; not a view of the journal).
+    pub fn credentials_path(&self) -> PathBuf {
+        self.keys_path().join("credentials.json")
+    }
+
     /// Creates the folder.
     pub(super) fn create(&self) -> Result<(), ArchiveError> {
         fs::create_dir_all(&self.path)?;

@@ -5,6 +5,7 @@
 //! The HTTP and CLI adapters call only this. It knows the stores through
 //! their traits; it does not know HTTP, terminals or async runtimes.
 
+mod accounts;
 mod audit;
 mod data_dir;
 mod disposals;
@@ -24,13 +25,14 @@ mod stores;
 mod tokens;
 mod transfers;
 
+pub use accounts::{AccountChanges, NewAccount};
 pub use audit::{Progress, check_integrity_offline, journal_offline};
 pub use data_dir::DataDir;
 pub use disposals::VisaRequest;
 pub use disposition::ProposalRequest;
 pub use holds::HoldRequest;
 pub use plan::{InvalidPlan, Publication, Publish, PublishedPlan, check_plan};
-pub use records::{Deposit, RecordChanges, RecordDetails, Staged, Upload, file_name_of};
+pub use records::{Deposit, Proposal, RecordChanges, RecordDetails, Staged, Upload, file_name_of};
 pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;
 pub use stores::Stores;
@@ -223,6 +225,23 @@ pub enum ArchiveError {
     /// A search index failure.
     #[error(transparent)]
     Index(IndexError),
+    /// No account has this user name.
+    #[error("aucun compte n'a l'identifiant « {0} »")]
+    AccountNotFound(String),
+    /// The user name is taken.
+    #[error("un compte a déjà l'identifiant « {0} »")]
+    AccountExists(String),
+    /// A sign-in that failed; which of the name and the password is wrong
+    /// is not said.
+    #[error("identifiant ou mot de passe incorrect")]
+    SignInFailed,
+    /// Too many failed sign-ins: the brake holds this account or address
+    /// for a while.
+    #[error("trop de tentatives de connexion infructueuses : réessayez dans {wait_secs} s")]
+    TooManyAttempts {
+        /// Seconds left to wait.
+        wait_secs: i64,
+    },
     /// File I/O outside the stores.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -264,6 +283,10 @@ impl ArchiveError {
             E::NotSealed(_) => Code::NotSealed,
             E::BadQuery(_) => Code::InvalidQuery,
             E::LimitExceeded(_) => Code::LimitExceeded,
+            E::AccountNotFound(_) => Code::AccountNotFound,
+            E::AccountExists(_) => Code::AccountExists,
+            E::SignInFailed => Code::SignInFailed,
+            E::TooManyAttempts { .. } => Code::TooManyAttempts,
             E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::View(_) | E::Index(_) | E::Io(_) | E::Internal(_) => {
                 Code::Internal
             }
@@ -288,6 +311,9 @@ pub struct Actor {
     pub name: String,
     /// What the actor may do.
     pub role: Role,
+    /// The person's account, when a person acts (signed in, or through a
+    /// token of theirs).
+    pub account: Option<crate::domain::account::UserName>,
 }
 
 impl Actor {
@@ -296,10 +322,13 @@ impl Actor {
     pub fn command_line() -> Self {
         let user = std::env::var("USER")
             .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".into());
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(system_user_name);
         Actor {
             name: format!("cli:{user}"),
             role: Role::Admin,
+            account: None,
         }
     }
 
@@ -308,6 +337,7 @@ impl Actor {
         Actor {
             name: "system".into(),
             role: Role::Admin,
+            account: None,
         }
     }
 
@@ -331,6 +361,54 @@ impl Actor {
     }
 }
 
+/// An archive on in-memory stores, for the use cases' unit tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    /// A fresh archive in memory, with the default plan, and the folder
+    /// that holds its seal key and credentials (kept alive with it).
+    pub(crate) fn memory_archive() -> (tempfile::TempDir, Archive) {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let data_dir = DataDir::new(tmp.path().join("data"));
+        data_dir.create().expect("create");
+        let options = ArchiveOptions {
+            max_upload: 1 << 20,
+            extract: crate::extract::ExtractOptions::default(),
+            tsa_url: None,
+        };
+        let stores = Stores::in_memory(&options).expect("stores");
+        let clock = Arc::new(crate::domain::clock::SystemClock);
+        let archive = Archive::open_on(&data_dir, stores, options, clock).expect("open");
+        archive
+            .publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, &Publish::default())
+            .expect("publish");
+        (tmp, archive)
+    }
+}
+
+/// The name of the system account this process runs as (from the user
+/// database when the environment does not say), or `uid:N`.
+fn system_user_name() -> String {
+    // SAFETY: getuid cannot fail; getpwuid_r writes into the buffers given
+    // and the name is copied out before they go.
+    unsafe {
+        let uid = libc::getuid();
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut buffer = vec![0 as libc::c_char; 4096];
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let status = libc::getpwuid_r(uid, &mut entry, buffer.as_mut_ptr(), buffer.len(), &mut found);
+        if status == 0
+            && !found.is_null()
+            && !entry.pw_name.is_null()
+            && let Ok(name) = std::ffi::CStr::from_ptr(entry.pw_name).to_str()
+        {
+            return name.to_owned();
+        }
+        format!("uid:{uid}")
+    }
+}
+
 /// Settings the archive needs once open.
 #[derive(Debug, Clone)]
 pub struct ArchiveOptions {
@@ -341,6 +419,9 @@ pub struct ArchiveOptions {
     /// The RFC 3161 time-stamping authority that stamps each seal, if any.
     pub tsa_url: Option<String>,
 }
+
+/// The user name of the account `init` opens for the first admin.
+pub const FIRST_ADMIN: &str = "admin";
 
 /// How many stripes of per-record locks: enough that unrelated records
 /// rarely wait for each other, few enough to cost nothing.
@@ -388,6 +469,10 @@ pub struct Archive {
     fixity_bytes: std::sync::atomic::AtomicU64,
     /// Deposits refused or failed in this process.
     ingest_errors: std::sync::atomic::AtomicU64,
+    /// Password hashes (not a view of the journal).
+    credentials: Arc<dyn crate::store::credentials::Credentials>,
+    /// The brake on failed sign-ins, by account and by address.
+    sign_in_brake: Mutex<crate::domain::account::SignInBrake>,
 }
 
 /// How an archive is opened.
@@ -431,7 +516,17 @@ impl Archive {
         if archive.catalog.plan_versions()?.is_empty() {
             archive.publish_plan(&Actor::system(), policies, &Publish::default())?;
         }
-        let admin_token = archive.create_token(&Actor::command_line(), Role::Admin, "admin")?;
+        // The first admin is a person's account, so that what its token does
+        // is journaled as `admin (admin)`; it has no password until one is
+        // set (`coffre account password admin`).
+        let first_admin = NewAccount {
+            user: FIRST_ADMIN.into(),
+            display_name: "Administrateur".into(),
+            role: Role::Admin,
+            password: None,
+        };
+        archive.create_account(&Actor::command_line(), first_admin)?;
+        let admin_token = archive.create_token(&Actor::command_line(), Role::Admin, "admin", Some(FIRST_ADMIN))?;
         data_dir.mark_initialised(archive.clock.now())?;
         Ok(InitOutcome::Created { admin_token })
     }
@@ -548,7 +643,12 @@ impl Archive {
         };
         let seal_key = seals::load_or_create_key(&data_dir.keys_path(), journal.as_ref(), &Actor::system())?;
         let data_dir_path = data_dir.path().to_owned();
-        let Stores { index, stamper, .. } = stores;
+        let Stores {
+            index,
+            stamper,
+            credentials,
+            ..
+        } = stores;
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
         let archive = Archive {
@@ -574,6 +674,8 @@ impl Archive {
             fixity_findings: std::sync::atomic::AtomicU64::new(0),
             fixity_bytes: std::sync::atomic::AtomicU64::new(0),
             ingest_errors: std::sync::atomic::AtomicU64::new(0),
+            credentials,
+            sign_in_brake: Mutex::new(crate::domain::account::SignInBrake::default()),
         };
         // Archives created before plans were published get the default one,
         // so that every deposit is checked against a plan.

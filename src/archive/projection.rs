@@ -5,6 +5,7 @@
 //! catalog after a rebuild, and the auditor's in-memory catalog, which is
 //! why a rebuilt catalog answers exactly as the old one did.
 
+use crate::domain::account::{Account, UserName};
 use crate::domain::disposition::{Disposal, DisposalState, Execution, Proposal, Transfer, Visa};
 use crate::domain::event::{Event, EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
@@ -251,6 +252,9 @@ impl Projector {
             | B::TransferAcknowledged { .. }
             | B::TransferErased { .. }) => self.transfers(event, entry, body),
             body @ (B::JournalSealed { .. } | B::TokenCreated { .. }) => self.seals_and_tokens(event, body),
+            body @ (B::AccountCreated { .. } | B::AccountUpdated { .. } | B::AccountPasswordSet { .. }) => {
+                self.accounts(event, body)
+            }
         }
     }
 
@@ -665,13 +669,58 @@ impl Projector {
                 token_sha256,
                 role,
                 name,
+                account,
             } => vec![CatalogWrite::PutToken(TokenEntry {
                 token_sha256,
                 role,
                 name,
                 seq: event.seq,
+                account,
             })],
             _ => return Err(unexpected(event)),
+        })
+    }
+
+    /// People's accounts.
+    fn accounts(&self, event: &Event, body: EventBody) -> Result<Vec<CatalogWrite>, ViewError> {
+        let account = match body {
+            EventBody::AccountCreated {
+                user,
+                display_name,
+                role,
+            } => Account {
+                user,
+                display_name,
+                role,
+                disabled: false,
+                created: event.time,
+                password_set: None,
+            },
+            EventBody::AccountUpdated {
+                user,
+                display_name,
+                role,
+                disabled,
+            } => {
+                let mut account = self.account(&user)?;
+                account.display_name = display_name.unwrap_or(account.display_name);
+                account.role = role.unwrap_or(account.role);
+                account.disabled = disabled.unwrap_or(account.disabled);
+                account
+            }
+            EventBody::AccountPasswordSet { user } => Account {
+                password_set: Some(event.time),
+                ..self.account(&user)?
+            },
+            _ => return Err(unexpected(event)),
+        };
+        Ok(vec![CatalogWrite::PutAccount(Box::new(account))])
+    }
+
+    fn account(&self, user: &UserName) -> Result<Account, ViewError> {
+        self.catalog.account(user)?.ok_or_else(|| ViewError::Unknown {
+            what: "account",
+            id: user.to_string(),
         })
     }
 }

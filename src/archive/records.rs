@@ -94,6 +94,29 @@ impl Staged {
     }
 }
 
+/// What the archive proposes for a file before it is deposited.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    /// The deposit as proposed: the node chosen (or none), the fields and
+    /// date read from the content, what the depositor gave kept.
+    pub deposit: Deposit,
+    /// The classification rule that chose the node.
+    pub rule: Option<String>,
+    /// When no rule recognised it: the nodes it may go to (code, title).
+    pub candidates: Vec<(String, String)>,
+    /// Why its text could not be read, when a rule needed it.
+    pub unreadable: Option<String>,
+    /// Its media type, sniffed from its bytes.
+    pub media_type: String,
+    /// Its digest.
+    pub sha256: Sha256,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The live records the caller may read that hold the same content
+    /// already (reference, title).
+    pub duplicates: Vec<(Reference, String)>,
+}
+
 /// Content staged in the blob store, and its original name.
 pub struct Upload {
     /// The staged content (not yet committed).
@@ -325,6 +348,68 @@ impl Archive {
             self.count_ingest_error();
         }
         deposited
+    }
+
+    /// What the archive proposes for a staged file before it is deposited,
+    /// for the depositor to confirm or correct: the node the plan's
+    /// classification rules choose when `given` names none (with the
+    /// fields and date they read, what was given winning), or the nodes it
+    /// may go to; and the records the caller may read that already hold
+    /// the same content.
+    pub fn propose(&self, actor: &Actor, upload: &Upload, given: Deposit) -> Result<Proposal, ArchiveError> {
+        actor.require(Permission::Deposit, "deposit records")?;
+        let filename = check_filename(upload.filename.clone())?;
+        let plan = self.plan_in_force()?;
+        let media_type = media_type::sniff(upload.staged.blob().head());
+        let mut deposit = given;
+        let mut proposal = Proposal {
+            rule: None,
+            candidates: Vec::new(),
+            unreadable: None,
+            media_type: media_type.clone(),
+            sha256: upload.staged.sha256(),
+            size: upload.staged.size(),
+            duplicates: self.records_holding(actor, &upload.staged.sha256())?,
+            deposit: Deposit::default(),
+        };
+        if deposit.node.is_none() {
+            let classified = self.classify_deposit(
+                actor,
+                &plan.plan,
+                &mut deposit,
+                upload.staged.blob(),
+                filename.as_deref(),
+                &media_type,
+            );
+            match classified {
+                Ok(rule) => proposal.rule = Some(rule),
+                Err(ArchiveError::Unclassified { candidates, unreadable }) => {
+                    proposal.candidates = candidates;
+                    proposal.unreadable = unreadable;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        proposal.deposit = deposit;
+        Ok(proposal)
+    }
+
+    /// The live records the caller may read whose versions hold this
+    /// content: (reference, title).
+    fn records_holding(&self, actor: &Actor, sha256: &Sha256) -> Result<Vec<(Reference, String)>, ArchiveError> {
+        if !self.blobs.contains(sha256)? {
+            return Ok(Vec::new());
+        }
+        let mut found = Vec::new();
+        for id in self.catalog.records_holding(sha256)? {
+            if let Some(record) = self.catalog.record(&id)?
+                && record.tombstone.is_none()
+                && self.may_read(actor, &record)?
+            {
+                found.push((record.reference.clone(), record.title.clone()));
+            }
+        }
+        Ok(found)
     }
 
     /// Checks a deposit against the plan in force without making it.

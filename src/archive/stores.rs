@@ -14,6 +14,7 @@ use crate::domain::clock::Clock;
 use crate::domain::record::InvalidInput;
 use crate::store::blob_fs::FsBlobStore;
 use crate::store::catalog_sled::SledCatalog;
+use crate::store::credentials::{Credentials, FileCredentials, MemoryCredentials};
 use crate::store::index_tantivy::TantivyIndex;
 use crate::store::journal::{FileJournal, Recovery};
 use crate::store::memory::{MemoryBlobStore, MemoryCatalog, MemoryJournal, MemoryTree};
@@ -39,6 +40,7 @@ pub struct Stores {
     pub(super) tree: Arc<dyn MerkleTree>,
     pub(super) index: Arc<dyn TextIndex>,
     pub(super) stamper: Option<Box<dyn TimeStamper>>,
+    pub(super) credentials: Arc<dyn Credentials>,
     journal: JournalAt,
 }
 
@@ -53,6 +55,7 @@ impl Stores {
             tree: Arc::new(FileTree::open(&data_dir.merkle_path())?),
             index: Arc::new(TantivyIndex::open(&data_dir.index_path())?),
             stamper: stamper(options)?,
+            credentials: Arc::new(FileCredentials::open(&data_dir.credentials_path())?),
             journal: JournalAt::Files(data_dir.journal_path()),
         })
     }
@@ -66,6 +69,7 @@ impl Stores {
             tree: Arc::new(MemoryTree::default()),
             index: Arc::new(TantivyIndex::in_memory()?),
             stamper: stamper(options)?,
+            credentials: Arc::new(MemoryCredentials::default()),
             journal: JournalAt::Memory,
         })
     }

@@ -6,6 +6,7 @@
 //! Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 3 data
 //! directory busy or not initialised, 4 refused by a rule or a permission.
 
+mod accounts;
 mod audit;
 mod disposal;
 mod ingest;
@@ -61,6 +62,9 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// People's accounts: open, set a password, disable, change a role.
+    #[command(subcommand)]
+    Account(accounts::AccountCommand),
     /// Archive files (folders recurse).
     Ingest(ingest::IngestArgs),
     /// Write a record's content to a file or to standard output.
@@ -149,6 +153,10 @@ pub enum TokenCommand {
         /// A name for people: who or what uses the token.
         #[arg(long)]
         name: String,
+        /// The account it belongs to (its actions are journaled in that
+        /// person's name); the first admin's account by default.
+        #[arg(long)]
+        account: Option<String>,
     },
 }
 
@@ -247,13 +255,21 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Init => init(&ctx),
         Command::Serve(_) => serve(&ctx),
-        Command::Token(TokenCommand::Create { role, name }) => {
+        Command::Account(cmd) => accounts::run(&ctx, cmd),
+        Command::Token(TokenCommand::Create { role, name, account }) => {
             let role = Role::parse(&role).ok_or_else(|| {
                 Failure::usage(format!(
                     "{role:?} is not a role; roles are admin, archivist, auditor, agent"
                 ))
             })?;
-            let token = ctx.open()?.create_token(&Actor::command_line(), role, &name)?;
+            let archive = ctx.open()?;
+            // Archives opened before accounts existed have no first admin's
+            // account: their tokens belong to no one, as before.
+            let account = account.or_else(|| {
+                let first = crate::archive::FIRST_ADMIN;
+                archive.account(first).ok().map(|_| first.to_owned())
+            });
+            let token = archive.create_token(&Actor::command_line(), role, &name, account.as_deref())?;
             println!("{token}");
             Ok(())
         }

@@ -17,6 +17,7 @@
 //! documents the same for auditors. This module does no I/O: reading and
 //! writing segments is `store::journal`'s work.
 
+use super::account::UserName;
 use super::hash::Sha256;
 use super::record::{NodeCode, RecordId, Reference};
 use super::role::Role;
@@ -109,6 +110,43 @@ pub enum EventBody {
         role: Role,
         /// A name for people.
         name: String,
+        /// The account it belongs to, whose name the journal gives for
+        /// what it does (absent on tokens issued before accounts).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        account: Option<UserName>,
+    },
+    /// A person's account was opened.
+    #[serde(rename = "account.created")]
+    AccountCreated {
+        /// The name they sign in with.
+        user: UserName,
+        /// The name shown to people.
+        display_name: String,
+        /// What they may do.
+        role: Role,
+    },
+    /// An account's role, display name or state changed; absent fields
+    /// are unchanged.
+    #[serde(rename = "account.updated")]
+    AccountUpdated {
+        /// The account.
+        user: UserName,
+        /// Its new display name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        display_name: Option<String>,
+        /// Its new role.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<Role>,
+        /// Disabled (true) or enabled again (false).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        disabled: Option<bool>,
+    },
+    /// An account's password was set. The journal keeps the fact, never
+    /// the password or its hash.
+    #[serde(rename = "account.password_set")]
+    AccountPasswordSet {
+        /// The account.
+        user: UserName,
     },
     /// A record was deposited with its first version.
     #[serde(rename = "record.ingested")]
@@ -676,6 +714,7 @@ mod tests {
                 token_sha256: Sha256::of(name.as_bytes()),
                 role: Role::Agent,
                 name: name.into(),
+                account: None,
             },
         }
     }

@@ -4,6 +4,7 @@
 //! Invariant: nothing here performs I/O, spawns threads or names a storage,
 //! HTTP or async crate. Storage lives in `store`, use cases in `archive`.
 
+pub mod account;
 pub mod classify;
 pub mod clock;
 pub mod disposition;

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// The role an API token carries.
+/// The role a person's account or an API token carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
@@ -30,6 +30,8 @@ pub enum Permission {
     Audit,
     /// Issue API tokens.
     ManageTokens,
+    /// Open, change and disable people's accounts.
+    ManageAccounts,
 }
 
 impl Role {
@@ -81,6 +83,8 @@ mod tests {
         assert!(Role::Auditor.allows(Permission::Audit));
         assert!(!Role::Auditor.allows(Permission::Deposit));
         assert!(Role::Admin.allows(Permission::ManageTokens));
+        assert!(Role::Admin.allows(Permission::ManageAccounts));
+        assert!(!Role::Archivist.allows(Permission::ManageAccounts));
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }

@@ -53,6 +53,12 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         self.code.as_str()
     }
+
+    /// Its row of the error table and its message (for the pages, which
+    /// say it in French).
+    pub(crate) fn parts(&self) -> (Code, &str) {
+        (self.code, &self.message)
+    }
 }
 
 impl fmt::Display for ApiError {

@@ -1,10 +1,12 @@
 //! The HTTP adapter (actix-web): routes under `/api/v1`, the token
-//! extractor, wire types and the one error table. Handlers only translate:
+//! extractor, wire types and the one error table; and the web pages for
+//! people under `/` (`pages`). Handlers only translate:
 //! every use case runs in `archive`, on a blocking thread (`web::block`),
 //! never on a server worker.
 //!
 //! Invariant: only this module names actix.
 
+mod accounts;
 mod audit;
 mod auth;
 mod exports;
@@ -12,6 +14,7 @@ mod stats;
 
 mod disposals;
 mod error;
+mod pages;
 mod plan;
 mod records;
 mod retention;
@@ -36,9 +39,9 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, tokens::create, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, stats::stats, stats::metrics, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, tokens::create, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, stats::stats, stats::metrics, healthz, openapi_json
     ),
-    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::AcknowledgementDto)),
+    components(schemas(crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::AcknowledgementDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -69,7 +72,11 @@ pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+/// A path nobody serves: a page for a browser, JSON for a program.
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    if pages::wants_page(&req) {
+        return Ok(pages::not_found_page());
+    }
     Err(ApiError::new(
         Code::NotFound,
         "no such endpoint; see /api/v1/openapi.json",
@@ -99,6 +106,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(actix_web::middleware::from_fn(auth::require_token))
             .route(web::get().to(stats::metrics)),
     )
+    .route("/api/v1/login", web::post().to(accounts::login))
     .service(
         web::scope("/api/v1")
             .wrap(actix_web::middleware::from_fn(auth::require_token))
@@ -133,6 +141,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/plan/versions", web::get().to(plan::versions))
             .route("/plan/validate", web::post().to(plan::validate))
             .route("/tokens", web::post().to(tokens::create))
+            .route("/accounts", web::get().to(accounts::list))
+            .route("/accounts", web::post().to(accounts::create))
+            .route("/accounts/{user}", web::patch().to(accounts::update))
+            .route("/accounts/{user}/password", web::post().to(accounts::set_password))
             .route("/audit/events", web::get().to(audit::events))
             .route("/audit/verify", web::post().to(audit::start_verify))
             .route("/audit/verify/{job}", web::get().to(audit::verify_status))
@@ -149,6 +161,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/audit/fixity/resume", web::post().to(audit::resume_fixity))
             .route("/audit/fixity/run", web::post().to(audit::run_fixity)),
     )
+    .configure(pages::configure)
     .default_service(web::to(not_found));
 }
 
@@ -162,6 +175,8 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     let sealer = crate::jobs::spawn_sealer(Arc::clone(&archive), config.seal, Arc::clone(&stop_indexer))?;
     let fixity = crate::jobs::spawn_fixity(Arc::clone(&archive), config.fixity, Arc::clone(&stop_indexer))?;
     let schedule = Data::new(config.fixity);
+    // One table of sessions for every worker.
+    let sessions = Data::new(pages::Sessions::default());
     let archive = Data::from(archive);
     actix_web::rt::System::new().block_on(async move {
         let app_archive = archive.clone();
@@ -171,6 +186,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
                 .app_data(app_archive.clone())
                 .app_data(jobs.clone())
                 .app_data(schedule.clone())
+                .app_data(sessions.clone())
                 .configure(configure)
         })
         .bind(listen)?;
@@ -186,6 +202,12 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         }
         Ok(())
     })
+}
+
+/// The address a request came from, as the brake on sign-ins counts it
+/// (the connection's peer: behind a proxy, the proxy's).
+pub(crate) fn peer_address(req: &actix_web::HttpRequest) -> String {
+    req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default()
 }
 
 /// Bytes per chunk when streaming content out.

@@ -437,9 +437,48 @@ pub async fn content(
     key: web::Path<String>,
     query: web::Query<ContentQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let version = query.version;
+    serve_content(
+        req,
+        caller.0,
+        archive,
+        key.into_inner(),
+        query.version,
+        Presentation::Attachment,
+    )
+    .await
+}
+
+/// How a browser is told to present content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Presentation {
+    /// Saved as a file.
+    Attachment,
+    /// Shown in the page (a preview), for the types a browser shows
+    /// without running anything of the document's: PDF, raster images and
+    /// plain text. Anything else is still saved as a file.
+    Inline,
+}
+
+/// Media types a preview may show inline.
+fn shown_inline(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "application/pdf" | "image/png" | "image/jpeg" | "image/gif" | "image/webp" | "text/plain"
+    )
+}
+
+/// A record version's bytes, with ETag, Content-Disposition and ranges,
+/// for the API and the pages alike.
+pub(crate) async fn serve_content(
+    req: HttpRequest,
+    actor: crate::archive::Actor,
+    archive: Data<Archive>,
+    key: String,
+    version: Option<u32>,
+    presentation: Presentation,
+) -> Result<HttpResponse, ApiError> {
     let (found, path, reader, size) = web::block(move || {
-        let (record, found, reader, size) = archive.content(&caller.0, &key, version)?;
+        let (record, found, reader, size) = archive.content(&actor, &key, version)?;
         let details = archive.details(&record)?;
         let index = record
             .versions
@@ -457,10 +496,26 @@ pub async fn content(
         .insert_header((header::ETAG, etag.clone()))
         .insert_header((header::ACCEPT_RANGES, "bytes"))
         .insert_header(ContentDisposition {
-            disposition: DispositionType::Attachment,
+            disposition: if presentation == Presentation::Inline && shown_inline(&found.media_type) {
+                DispositionType::Inline
+            } else {
+                DispositionType::Attachment
+            },
             parameters: vec![DispositionParam::Filename(name)],
         })
-        .insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"));
+        .insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"))
+        // Archived content is never the site's own: it runs nothing here.
+        // (Chromium's PDF viewer refuses sandboxed documents, so a PDF is
+        // only kept from being framed by other sites.)
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            if found.media_type == "application/pdf" {
+                "frame-ancestors 'self'"
+            } else {
+                "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
+            },
+        ));
     if let Ok(v) = HeaderValue::from_str(&found.media_type) {
         response.insert_header((header::CONTENT_TYPE, v));
     }

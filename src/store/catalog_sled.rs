@@ -8,7 +8,9 @@
 //! `due/<YYYY-MM-DD>/<id>` (the due-date index: what a listing shows),
 //! `hold/<id, 20 digits>` (a legal hold as JSON), `seal/<seq, 20 digits>`
 //! (a journal seal), `disp/<id, 20 digits>`
-//! (a disposal as JSON), `xfer/<id, 20 digits>` (a transfer as JSON).
+//! (a disposal as JSON), `xfer/<id, 20 digits>` (a transfer as JSON),
+//! `acct/<user name>` (a person's account as JSON), `sha/<hex>/<id>` (the
+//! records whose versions hold a content: empty values).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
 //! sync): after a crash sled comes back at some whole batch, and the
@@ -16,6 +18,7 @@
 //! format version is cleared and rebuilt.
 
 use super::{Catalog, CatalogError, CatalogWrite, DueEntry, PlanVersionEntry, TokenEntry};
+use crate::domain::account::{Account, UserName};
 use crate::domain::hash::Sha256;
 use crate::domain::record::{Record, RecordId, Reference};
 use chrono::NaiveDate;
@@ -23,7 +26,7 @@ use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 2;
+pub const CATALOG_FORMAT: u64 = 3;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
@@ -59,6 +62,11 @@ fn u64_of(bytes: &[u8]) -> u64 {
 /// `due/<YYYY-MM-DD>/<id>`: in key order, by day then id.
 fn due_key(day: NaiveDate, record: &RecordId) -> Vec<u8> {
     format!("due/{}/{record}", day.format("%Y-%m-%d")).into_bytes()
+}
+
+/// `sha/<hex>/<id>`: the records whose versions hold this content.
+fn content_key(sha256: &Sha256, record: &RecordId) -> Vec<u8> {
+    format!("sha/{}/{record}", sha256.hex()).into_bytes()
 }
 
 fn counter_key(scope: &str) -> Vec<u8> {
@@ -101,6 +109,9 @@ impl Catalog for SledCatalog {
                             format!("ref/{reference}").into_bytes(),
                             record.id.to_string().into_bytes(),
                         );
+                    }
+                    for version in &record.versions {
+                        batch.insert(content_key(&version.sha256, &record.id), &[][..]);
                     }
                     batch.insert(format!("rec/{}", record.id).into_bytes(), encode(&*record)?);
                 }
@@ -145,6 +156,9 @@ impl Catalog for SledCatalog {
                         format!("tok/{}", token.token_sha256.hex()).into_bytes(),
                         encode(&token)?,
                     );
+                }
+                CatalogWrite::PutAccount(account) => {
+                    batch.insert(format!("acct/{}", account.user).into_bytes(), encode(&*account)?);
                 }
             }
         }
@@ -296,6 +310,39 @@ impl Catalog for SledCatalog {
             Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
             None => Ok(None),
         }
+    }
+
+    fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
+        let prefix = format!("sha/{}/", sha256.hex());
+        self.db
+            .scan_prefix(prefix.as_bytes())
+            .map(|item| {
+                let (key, _) = item.map_err(storage)?;
+                let text = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+                RecordId::parse(&text).ok_or_else(|| CatalogError::Decode {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: "not a record id".into(),
+                })
+            })
+            .collect()
+    }
+
+    fn account(&self, user: &UserName) -> Result<Option<Account>, CatalogError> {
+        let key = format!("acct/{user}");
+        match self.db.get(key.as_bytes()).map_err(storage)? {
+            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn accounts(&self) -> Result<Vec<Account>, CatalogError> {
+        self.db
+            .scan_prefix(b"acct/")
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                decode(&key, &value)
+            })
+            .collect()
     }
 
     fn clear(&self) -> Result<(), CatalogError> {

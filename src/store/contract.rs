@@ -466,6 +466,21 @@ fn catalogs_apply_whole_events_and_answer_by_id_and_reference() {
             .expect("apply");
         assert_eq!(catalog.record(&a.id).expect("record"), Some(changed), "{name}");
         assert_eq!(catalog.records().count(), 2, "{name}");
+        // Records are found by the content their versions hold.
+        let content = a.versions[0].sha256;
+        let mut holders = vec![a.id];
+        if b.versions[0].sha256 == content {
+            holders.push(b.id);
+        }
+        holders.sort();
+        assert_eq!(catalog.records_holding(&content).expect("holding"), holders, "{name}");
+        assert!(
+            catalog
+                .records_holding(&Sha256::of(b"held by no one"))
+                .expect("holding")
+                .is_empty(),
+            "{name}"
+        );
         // An event with no writes still moves the applied seq.
         catalog.apply(4, Vec::new()).expect("apply");
         assert_eq!(catalog.last_applied().expect("applied"), 4, "{name}");
@@ -632,6 +647,7 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
             role: crate::domain::role::Role::Agent,
             name: "guichet".into(),
             seq: 5,
+            account: Some(crate::domain::account::UserName::parse("alice").expect("user")),
         };
         catalog
             .apply(5, vec![CatalogWrite::PutToken(token.clone())])
@@ -642,6 +658,47 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
             "{name}"
         );
         assert_eq!(catalog.token(&Sha256::of(b"other")).expect("token"), None, "{name}");
+
+        let account = |user: &str, disabled: bool| crate::domain::account::Account {
+            user: crate::domain::account::UserName::parse(user).expect("user"),
+            display_name: format!("Personne {user}"),
+            role: crate::domain::role::Role::Agent,
+            disabled,
+            created: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
+            password_set: None,
+        };
+        catalog
+            .apply(
+                6,
+                vec![
+                    CatalogWrite::PutAccount(Box::new(account("zoe", false))),
+                    CatalogWrite::PutAccount(Box::new(account("alice", false))),
+                ],
+            )
+            .expect("apply");
+        catalog
+            .apply(7, vec![CatalogWrite::PutAccount(Box::new(account("alice", true)))])
+            .expect("apply");
+        let alice = crate::domain::account::UserName::parse("alice").expect("user");
+        assert_eq!(
+            catalog.account(&alice).expect("account"),
+            Some(account("alice", true)),
+            "{name}: replaced"
+        );
+        let users: Vec<String> = catalog
+            .accounts()
+            .expect("accounts")
+            .iter()
+            .map(|a| a.user.to_string())
+            .collect();
+        assert_eq!(users, ["alice", "zoe"], "{name}: by user name");
+        assert_eq!(
+            catalog
+                .account(&crate::domain::account::UserName::parse("bob").expect("user"))
+                .expect("account"),
+            None,
+            "{name}"
+        );
         assert!(catalog.seals().expect("seals").is_empty(), "{name}");
         assert!(catalog.latest_seal().expect("seal").is_none(), "{name}");
         assert!(catalog.disposals().expect("disposals").is_empty(), "{name}");

@@ -111,6 +111,7 @@ struct CatalogState {
     last_seq: u64,
     records: BTreeMap<RecordId, Record>,
     references: HashMap<Reference, RecordId>,
+    contents: std::collections::BTreeSet<(Sha256, RecordId)>,
     counters: HashMap<String, u64>,
     plans: Vec<PlanVersionEntry>,
     due: BTreeMap<(NaiveDate, RecordId), DueEntry>,
@@ -119,6 +120,7 @@ struct CatalogState {
     disposals: BTreeMap<u64, crate::domain::disposition::Disposal>,
     transfers: BTreeMap<u64, crate::domain::disposition::Transfer>,
     tokens: HashMap<Sha256, TokenEntry>,
+    accounts: std::collections::BTreeMap<crate::domain::account::UserName, crate::domain::account::Account>,
 }
 
 /// A catalog in maps.
@@ -140,6 +142,9 @@ impl Catalog for MemoryCatalog {
                     state.references.insert(record.reference.clone(), record.id);
                     for alias in &record.aliases {
                         state.references.insert(alias.clone(), record.id);
+                    }
+                    for version in &record.versions {
+                        state.contents.insert((version.sha256, record.id));
                     }
                     state.records.insert(record.id, *record);
                 }
@@ -171,6 +176,9 @@ impl Catalog for MemoryCatalog {
                     state.plans.retain(|p| p.number != entry.number);
                     state.plans.push(entry);
                     state.plans.sort_by_key(|p| p.number);
+                }
+                CatalogWrite::PutAccount(account) => {
+                    state.accounts.insert(account.user.clone(), *account);
                 }
                 CatalogWrite::PutToken(token) => {
                     state.tokens.insert(token.token_sha256, token);
@@ -245,6 +253,26 @@ impl Catalog for MemoryCatalog {
 
     fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {
         Ok(lock(&self.state).plans.clone())
+    }
+
+    fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
+        Ok(lock(&self.state)
+            .contents
+            .iter()
+            .filter(|(sha, _)| sha == sha256)
+            .map(|(_, id)| *id)
+            .collect())
+    }
+
+    fn account(
+        &self,
+        user: &crate::domain::account::UserName,
+    ) -> Result<Option<crate::domain::account::Account>, CatalogError> {
+        Ok(lock(&self.state).accounts.get(user).cloned())
+    }
+
+    fn accounts(&self) -> Result<Vec<crate::domain::account::Account>, CatalogError> {
+        Ok(lock(&self.state).accounts.values().cloned().collect())
     }
 
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError> {

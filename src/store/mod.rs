@@ -9,6 +9,7 @@ pub mod blob_fs;
 pub mod catalog_sled;
 #[cfg(test)]
 mod contract;
+pub mod credentials;
 mod index_french;
 pub mod index_tantivy;
 pub mod journal;
@@ -266,6 +267,9 @@ pub struct TokenEntry {
     pub name: String,
     /// The event that created it.
     pub seq: u64,
+    /// The account it belongs to (none: a token issued before accounts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::domain::account::UserName>,
 }
 
 pub use crate::domain::plan::PlanVersionEntry;
@@ -318,6 +322,8 @@ pub enum CatalogWrite {
     },
     /// Stores a token.
     PutToken(TokenEntry),
+    /// Stores a person's account (new or changed).
+    PutAccount(Box<crate::domain::account::Account>),
 }
 
 /// The queryable projection of the journal.
@@ -366,6 +372,16 @@ pub trait Catalog: Send + Sync {
     ) -> Box<dyn Iterator<Item = Result<(NaiveDate, RecordId, DueEntry), CatalogError>> + '_>;
     /// A token by the hash of its text.
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError>;
+    /// The records whose versions hold this content (destroyed ones
+    /// included), in id order.
+    fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError>;
+    /// A person's account by user name.
+    fn account(
+        &self,
+        user: &crate::domain::account::UserName,
+    ) -> Result<Option<crate::domain::account::Account>, CatalogError>;
+    /// Every account, by user name.
+    fn accounts(&self) -> Result<Vec<crate::domain::account::Account>, CatalogError>;
     /// Removes everything, for a rebuild.
     fn clear(&self) -> Result<(), CatalogError>;
     /// Asks the engine to write its buffers out. Durability never depends

@@ -8,6 +8,7 @@
 //! Invariant: `wire` names no `store` type: what it shapes comes from the
 //! domain or from `archive`.
 
+mod accounts;
 mod audit;
 mod disposals;
 mod exports;
@@ -17,6 +18,7 @@ mod retention;
 mod search;
 mod tokens;
 
+pub use accounts::*;
 pub use audit::*;
 pub use disposals::*;
 pub use exports::*;

@@ -11,6 +11,10 @@ pub struct NewTokenDto {
     pub role: String,
     /// A name for people (who or what uses it).
     pub name: String,
+    /// The account it belongs to (by default, the caller's own); what the
+    /// token does is journaled in that person's name.
+    #[serde(default)]
+    pub account: Option<String>,
 }
 
 /// A new token: shown once.

@@ -100,6 +100,7 @@ fn tokens_and_roles_are_enforced() {
             "archive.initialized",
             "seal.key_created",
             "plan.published",
+            "account.created",
             "token.created",
             "token.created",
             "token.created"

@@ -2,9 +2,11 @@
 //! port, temporary data directories, and HTTP.
 
 mod access;
+mod accounts;
 mod architecture;
 mod auth;
 mod bad_input;
+mod browser;
 mod classify;
 mod common;
 mod corpus;

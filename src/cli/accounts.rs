@@ -1,0 +1,180 @@
+//! `coffre account …`: people's accounts, from the command line that holds
+//! the data directory (an admin's rights). Passwords are read at the
+//! terminal without echo, or from standard input with `--password-stdin`
+//! (for scripts), never from an argument (which `ps` would show).
+
+use super::{Context, Failure, print_json};
+use crate::archive::{AccountChanges, Actor, NewAccount};
+use crate::domain::role::Role;
+use crate::wire::AccountDto;
+use clap::Subcommand;
+use std::io::BufRead;
+
+/// `coffre account` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum AccountCommand {
+    /// Open an account; asks its first password (or reads it with --password-stdin).
+    Create {
+        /// The user name (lowercase letters, digits, `.`, `-`, `_`).
+        user: String,
+        /// admin, archivist, auditor or agent.
+        #[arg(long)]
+        role: String,
+        /// The name shown to people ("Marie Dupont").
+        #[arg(long = "display-name")]
+        display_name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Open it without a password (set one later with `account password`).
+        #[arg(long, conflicts_with = "password_stdin")]
+        no_password: bool,
+    },
+    /// Set an account's password (asked at the terminal, or read with --password-stdin).
+    Password {
+        /// The user name.
+        user: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable an account: it can no longer sign in, and its tokens stop working.
+    Disable {
+        /// The user name.
+        user: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        /// The user name.
+        user: String,
+    },
+    /// Change an account's role.
+    Role {
+        /// The user name.
+        user: String,
+        /// admin, archivist, auditor or agent.
+        role: String,
+    },
+    /// List the accounts.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn role_of(text: &str) -> Result<Role, Failure> {
+    Role::parse(text).ok_or_else(|| {
+        Failure::usage(format!(
+            "« {text} » n'est pas un rôle ; les rôles sont admin, archivist, auditor, agent"
+        ))
+    })
+}
+
+/// Reads a new password: from standard input's first line, or twice at
+/// the terminal.
+fn new_password(from_stdin: bool) -> Result<String, Failure> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::usage(format!("lecture du mot de passe sur l'entrée standard : {e}")))?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt).map_err(|e| {
+            Failure::usage(format!(
+                "le mot de passe se saisit au terminal (ou avec --password-stdin) : {e}"
+            ))
+        })
+    };
+    let first = ask("Nouveau mot de passe : ")?;
+    if ask("Le même, une seconde fois : ")? != first {
+        return Err(Failure::usage("les deux saisies du mot de passe diffèrent"));
+    }
+    Ok(first)
+}
+
+/// Runs an `account` subcommand.
+pub fn run(ctx: &Context, command: AccountCommand) -> Result<(), Failure> {
+    let actor = Actor::command_line();
+    match command {
+        AccountCommand::Create {
+            user,
+            role,
+            display_name,
+            password_stdin,
+            no_password,
+        } => {
+            let role = role_of(&role)?;
+            let password = if no_password {
+                None
+            } else {
+                Some(new_password(password_stdin)?)
+            };
+            let archive = ctx.open()?;
+            let new = NewAccount {
+                user,
+                display_name,
+                role,
+                password,
+            };
+            let account = archive.create_account(&actor, new)?;
+            archive.flush()?;
+            println!("compte {} ouvert ({})", account.user, account.role);
+            Ok(())
+        }
+        AccountCommand::Password { user, password_stdin } => {
+            let archive = ctx.open()?;
+            // Said before the password is asked, so nobody types it twice for nothing.
+            archive.account(&user)?;
+            let password = new_password(password_stdin)?;
+            archive.set_password(&actor, &user, None, &password)?;
+            archive.flush()?;
+            println!("mot de passe de {} enregistré", user.trim().to_lowercase());
+            Ok(())
+        }
+        AccountCommand::Disable { user } => change(ctx, &actor, &user, disabled(true), "désactivé"),
+        AccountCommand::Enable { user } => change(ctx, &actor, &user, disabled(false), "réactivé"),
+        AccountCommand::Role { user, role } => {
+            let changes = AccountChanges {
+                role: Some(role_of(&role)?),
+                ..AccountChanges::default()
+            };
+            change(ctx, &actor, &user, changes, "modifié")
+        }
+        AccountCommand::List { json } => {
+            for account in ctx.open()?.accounts(&actor)? {
+                let dto = AccountDto::from(&account);
+                if json {
+                    print_json(&dto)?;
+                } else {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        dto.user,
+                        dto.role,
+                        dto.display_name,
+                        if dto.disabled { "désactivé" } else { "actif" }
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn disabled(value: bool) -> AccountChanges {
+    AccountChanges {
+        disabled: Some(value),
+        ..AccountChanges::default()
+    }
+}
+
+fn change(ctx: &Context, actor: &Actor, user: &str, changes: AccountChanges, done: &str) -> Result<(), Failure> {
+    let archive = ctx.open()?;
+    let account = archive.update_account(actor, user, changes)?;
+    archive.flush()?;
+    println!("compte {} {done} ({})", account.user, account.role);
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! How the pages say things in French: dates `15/03/2024`, amounts
+//! `1 200,00 €`, sizes `1,2 Mo`, roles, and a record's retention in a
+//! sentence ("à détruire le 15/03/2034, règle FACTURES héritée de
+//! FIN-FAC"). Also reads the dates and amounts people type in those forms.
+//!
+//! Only the pages use it: the API speaks ISO dates and decimal points.
+
+use crate::domain::plan::{FieldType, FinalAction, RetentionDuration, RetentionStart};
+use crate::domain::retention::{Retention, RetentionStatus};
+use crate::domain::role::Role;
+use chrono::{DateTime, NaiveDate, Utc};
+
+/// A narrow no-break space, which French typography puts between
+/// thousands and before `€`, `:`, `;`, `?` and `!`.
+const THIN_NBSP: char = '\u{202f}';
+
+/// `15/03/2024`.
+pub fn date(d: NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}
+
+/// `15/03/2024 à 14:05` (UTC shown as Paris time is a later concern: the
+/// server says which zone it writes).
+pub fn time(t: DateTime<Utc>) -> String {
+    t.format("%d/%m/%Y à %H:%M UTC").to_string()
+}
+
+/// Reads a date typed as `15/03/2024` (or `15-03-2024`, `15.03.2024`) or
+/// as ISO `2024-03-15`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(text, "%d/%m/%Y"))
+        .or_else(|_| NaiveDate::parse_from_str(text, "%d-%m-%Y"))
+        .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
+        .ok()
+}
+
+/// Groups the digits of `whole` by three with narrow no-break spaces.
+pub fn group_thousands(whole: &str) -> String {
+    let digits: Vec<char> = whole.chars().collect();
+    let mut out = String::new();
+    for (i, c) in digits.iter().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(THIN_NBSP);
+        }
+        out.push(*c);
+    }
+    out
+}
+
+/// An amount in cents as `1 200,00 €`.
+pub fn amount(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!(
+        "{sign}{},{:02}{THIN_NBSP}€",
+        group_thousands(&(abs / 100).to_string()),
+        abs % 100
+    )
+}
+
+/// Reads an amount typed as `1 200,50`, `1200.50`, `1 200,50 €` or
+/// `1.200,50` into cents. More than two decimals is refused rather than
+/// rounded: an amount is copied from a document, not computed.
+pub fn parse_amount(text: &str) -> Option<i64> {
+    let cleaned: String = text
+        .trim()
+        .trim_end_matches('€')
+        .trim_end()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+        .collect();
+    let (negative, body) = match cleaned.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, cleaned.as_str()),
+    };
+    // The decimal separator is the last `,` or `.`, if two digits or
+    // fewer follow it; a `.` followed by three digits groups thousands.
+    let split = body.rfind([',', '.']).filter(|&i| body.len() - i - 1 <= 2);
+    let (whole, fraction) = match split {
+        Some(i) => (&body[..i], &body[i + 1..]),
+        None => (body, ""),
+    };
+    // Thousands groups after the first have three digits each.
+    let groups: Vec<&str> = whole.split(['.', ',']).collect();
+    if groups.len() > 1 && (groups[0].is_empty() || groups[0].len() > 3 || groups[1..].iter().any(|g| g.len() != 3)) {
+        return None;
+    }
+    let whole: String = groups.concat();
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    if !whole.chars().all(|c| c.is_ascii_digit()) || !fraction.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let units: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let cents: i64 = match fraction.len() {
+        0 => 0,
+        1 => fraction.parse::<i64>().ok()? * 10,
+        _ => fraction.parse().ok()?,
+    };
+    let total = units.checked_mul(100)?.checked_add(cents)?;
+    Some(if negative { -total } else { total })
+}
+
+/// A field's value as people read it, by its type in the plan: dates
+/// `15/03/2024`, amounts (decimal fields named `montant…`) `1 200,00 €`,
+/// other numbers with a decimal comma and grouped thousands.
+pub fn field_value(kind: Option<&FieldType>, name: &str, value: &str) -> String {
+    match kind {
+        Some(FieldType::Date) => NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d")
+            .map(date)
+            .unwrap_or_else(|_| value.to_owned()),
+        Some(FieldType::Decimal) if name.starts_with("montant") => {
+            parse_amount(value).map(amount).unwrap_or_else(|| value.to_owned())
+        }
+        Some(FieldType::Decimal | FieldType::Integer) => {
+            let (sign, digits) = match value.trim().strip_prefix('-') {
+                Some(rest) => ("-", rest),
+                None => ("", value.trim()),
+            };
+            let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+            if whole.is_empty() || !whole.chars().all(|c| c.is_ascii_digit()) {
+                return value.to_owned();
+            }
+            let grouped = group_thousands(whole);
+            if fraction.is_empty() {
+                format!("{sign}{grouped}")
+            } else {
+                format!("{sign}{grouped},{fraction}")
+            }
+        }
+        _ => value.to_owned(),
+    }
+}
+
+/// A field's name as a label: `numero_facture` → `Numero facture`.
+pub fn field_label(name: &str) -> String {
+    let spaced = name.replace(['_', '-'], " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A size in bytes as `1,2 Mo`.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["Ko", "Mo", "Go", "To"];
+    if bytes < 1024 {
+        return format!("{bytes}{THIN_NBSP}octets");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{:.1}{THIN_NBSP}{}", value, UNITS[unit]).replace('.', ",")
+}
+
+/// A role's name for people.
+pub fn role(r: Role) -> &'static str {
+    match r {
+        Role::Admin => "administrateur",
+        Role::Archivist => "archiviste",
+        Role::Auditor => "auditeur",
+        Role::Agent => "agent",
+    }
+}
+
+/// `10 ans`, `6 mois`, `1 an et 6 mois`, `conservation définitive`.
+pub fn duration(d: &RetentionDuration) -> String {
+    match d {
+        RetentionDuration::Permanent => "conservation définitive".into(),
+        RetentionDuration::Period { years, months, days } => {
+            let mut parts = Vec::new();
+            if *years > 0 {
+                parts.push(format!("{years} an{}", if *years > 1 { "s" } else { "" }));
+            }
+            if *months > 0 {
+                parts.push(format!("{months} mois"));
+            }
+            if *days > 0 {
+                parts.push(format!("{days} jour{}", if *days > 1 { "s" } else { "" }));
+            }
+            if parts.is_empty() {
+                return "aucune durée".into();
+            }
+            let last = parts.pop().unwrap_or_default();
+            if parts.is_empty() {
+                last
+            } else {
+                format!("{} et {last}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// `à compter de la date du document`.
+pub fn start(s: &RetentionStart) -> String {
+    match s {
+        RetentionStart::Date => "à compter de la date du document".into(),
+        RetentionStart::Closing => "à compter de la clôture du dossier".into(),
+        RetentionStart::Field(name) => format!("à compter du champ « {name} »"),
+        RetentionStart::Event(name) => format!("à compter de l'événement « {name} »"),
+    }
+}
+
+/// `destruction`, `versement aux archives`, `tri`.
+pub fn final_action(a: FinalAction) -> &'static str {
+    match a {
+        FinalAction::Destroy => "destruction",
+        FinalAction::Keep => "versement aux archives",
+        FinalAction::Review => "tri par l'archiviste",
+    }
+}
+
+/// The rule in a sentence: `10 ans à compter de la date du document, puis
+/// destruction`.
+pub fn rule(retention: &Retention) -> String {
+    if retention.duration == RetentionDuration::Permanent {
+        return "conservation définitive".into();
+    }
+    format!(
+        "{} {}, puis {}",
+        duration(&retention.duration),
+        start(&retention.start),
+        final_action(retention.final_action)
+    )
+}
+
+/// Where the record stands, in a sentence: `à détruire le 15/03/2034,
+/// règle FACTURES héritée de FIN-FAC`.
+pub fn standing(retention: &Retention, status: RetentionStatus, own_node: &str) -> String {
+    let what = match retention.final_action {
+        FinalAction::Destroy => "à détruire",
+        FinalAction::Keep => "à verser aux archives",
+        FinalAction::Review => "à trier",
+    };
+    let when = match (status, retention.due) {
+        (RetentionStatus::Permanent, _) => "conservé définitivement".to_owned(),
+        (RetentionStatus::Open, _) => format!("{what} une fois connue la date de départ ({})", start(&retention.start)),
+        (RetentionStatus::Due, Some(due)) => format!("{what} depuis le {}", date(due)),
+        (_, Some(due)) => format!("{what} le {}", date(due)),
+        (_, None) => what.to_owned(),
+    };
+    let from = if retention.inherited_from.as_str() == own_node {
+        format!("règle {} du nœud {}", retention.rule, retention.inherited_from)
+    } else {
+        format!("règle {} héritée de {}", retention.rule, retention.inherited_from)
+    };
+    format!("{when}, {from}")
+}
+
+/// A journal event kind, for people.
+pub fn event_kind(kind: &str) -> String {
+    match kind {
+        "record.ingested" => "Dépôt".into(),
+        "version.added" => "Nouvelle version".into(),
+        "record.updated" => "Description ou classement modifié".into(),
+        "retention.reviewed" => "Décision de tri".into(),
+        "retention.event_recorded" => "Événement de départ enregistré".into(),
+        "hold.placed" => "Gel posé".into(),
+        "hold.lifted" => "Gel levé".into(),
+        "disposal.proposed" => "Proposé à l'élimination".into(),
+        "disposal.approved" => "Élimination visée".into(),
+        "disposal.executed" => "Éliminé".into(),
+        "disposal.erased" | "transfer.erased" => "Contenu effacé".into(),
+        "transfer.proposed" => "Proposé au versement".into(),
+        "package.exported" => "Exporté".into(),
+        "transfer.acknowledged" => "Versement accepté".into(),
+        "plan.published" => "Plan de classement publié".into(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn dates_and_amounts_read_as_the_french_write_them() {
+        let d = NaiveDate::from_ymd_opt(2024, 3, 15).unwrap_or_default();
+        assert_eq!(date(d), "15/03/2024");
+        for typed in ["15/03/2024", "2024-03-15", " 15-03-2024 ", "15.03.2024"] {
+            assert_eq!(parse_date(typed), Some(d), "{typed}");
+        }
+        assert_eq!(parse_date("31/02/2024"), None);
+        assert_eq!(amount(120_000), "1\u{202f}200,00\u{202f}€");
+        assert_eq!(amount(-5), "-0,05\u{202f}€");
+        assert_eq!(amount(123_456_789), "1\u{202f}234\u{202f}567,89\u{202f}€");
+        for (typed, cents) in [
+            ("1 200,50", 120_050),
+            ("1200.50", 120_050),
+            ("1 200,50 €", 120_050),
+            ("1.200,50", 120_050),
+            ("1.200", 120_000),
+            ("12,5", 1_250),
+            ("0,07", 7),
+            ("-3", -300),
+        ] {
+            assert_eq!(parse_amount(typed), Some(cents), "{typed}");
+        }
+        for bad in ["", "douze", "1,234,5x", "1,2345", "€"] {
+            assert_eq!(parse_amount(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn fields_read_by_their_type() {
+        assert_eq!(
+            field_value(Some(&FieldType::Date), "echeance", "2024-03-15"),
+            "15/03/2024"
+        );
+        assert_eq!(
+            field_value(Some(&FieldType::Decimal), "montant_ttc", "1200.5"),
+            "1\u{202f}200,50\u{202f}€"
+        );
+        assert_eq!(
+            field_value(Some(&FieldType::Decimal), "surface", "1234.75"),
+            "1\u{202f}234,75"
+        );
+        assert_eq!(
+            field_value(Some(&FieldType::Integer), "pages", "12000"),
+            "12\u{202f}000"
+        );
+        assert_eq!(field_value(Some(&FieldType::Decimal), "x", "n/a"), "n/a");
+        assert_eq!(field_value(None, "fournisseur", "Dupain"), "Dupain");
+        assert_eq!(field_label("numero_facture"), "Numero facture");
+    }
+
+    #[test]
+    fn sizes_and_durations_read_naturally() {
+        assert_eq!(size(999), "999\u{202f}octets");
+        assert_eq!(size(1_258_291), "1,2\u{202f}Mo");
+        let period = |years, months, days| RetentionDuration::Period { years, months, days };
+        assert_eq!(duration(&period(10, 0, 0)), "10 ans");
+        assert_eq!(duration(&period(1, 6, 0)), "1 an et 6 mois");
+        assert_eq!(duration(&period(0, 0, 1)), "1 jour");
+    }
+
+    proptest! {
+        #[test]
+        fn any_amount_shown_reads_back(cents in -1_000_000_000_000i64..1_000_000_000_000) {
+            prop_assert_eq!(parse_amount(&amount(cents)), Some(cents));
+        }
+
+        #[test]
+        fn any_date_shown_reads_back(days in 0i32..200_000) {
+            let d = NaiveDate::from_num_days_from_ce_opt(days).unwrap_or_default();
+            prop_assert_eq!(parse_date(&date(d)), Some(d));
+        }
+
+        #[test]
+        fn reading_an_amount_never_panics(text in "\\PC{0,30}") {
+            let _ = parse_amount(&text);
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! A record's page: its description and plan fields, its retention in a
+//! sentence, its holds, versions to download, a preview, its history; and
+//! its content and accusé de dépôt for the browser.
+
+use super::{Frame, PageError, Signed, french, html};
+use crate::archive::{Archive, ArchiveError, RecordDetails};
+use crate::domain::record::Record;
+use crate::domain::retention::RetentionStatus;
+use crate::domain::search::TextStatus;
+use crate::http::records::{Presentation, serve_content};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
+use actix_web::web::{self, Data};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
+use serde::Deserialize;
+use std::io::Read;
+
+/// The most text a preview shows of a plain-text document.
+const TEXT_PREVIEW_MAX: u64 = 64 * 1024;
+
+/// A version as the page lists it.
+pub struct VersionView {
+    number: u32,
+    filename: String,
+    media_type: String,
+    size: String,
+    sha256: String,
+    download_href: String,
+}
+
+/// An entry of the record's history.
+pub struct HistoryView {
+    time: String,
+    what: String,
+    actor: String,
+}
+
+/// What the page previews of the latest version.
+pub struct PreviewView {
+    /// `pdf`, `image` or `text`.
+    kind: &'static str,
+    href: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "record.html")]
+struct RecordPage {
+    frame: Frame,
+    reference: String,
+    title: String,
+    node: String,
+    node_label: String,
+    date: String,
+    date_iso: String,
+    service: Option<String>,
+    document_type: Option<String>,
+    fields: Vec<(String, String)>,
+    created: String,
+    created_by: String,
+    text_status: String,
+    retention_standing: Option<String>,
+    retention_rule: Option<String>,
+    holds: Vec<u64>,
+    versions: Vec<VersionView>,
+    downloadable: bool,
+    attestation_href: String,
+    preview: Option<PreviewView>,
+    history: Vec<HistoryView>,
+    damage: Option<String>,
+    tombstone: Option<String>,
+}
+
+fn text_status(status: Option<&TextStatus>) -> String {
+    match status {
+        None => "en attente d'indexation".into(),
+        Some(s) => match &s.error {
+            Some(why) => format!("texte non lu ({why})"),
+            None => format!("texte lu par {} ({} caractères)", s.extractor, s.chars),
+        },
+    }
+}
+
+/// Everything the page needs, read on a blocking thread.
+struct Loaded {
+    /// The record's fields, labelled and formatted by their type in the plan.
+    fields: Vec<(String, String)>,
+    record: Record,
+    details: RecordDetails,
+    text: Option<TextStatus>,
+    node_label: String,
+    preview_text: Option<String>,
+}
+
+fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<Loaded, ArchiveError> {
+    let record = archive.record(actor, key)?;
+    let details = archive.details(&record)?;
+    let text = archive.text_status(actor, &record.id)?;
+    let plan = archive.plan(actor, None)?;
+    let node_label = plan
+        .plan
+        .node(&record.node)
+        .map(|n| n.title.clone())
+        .unwrap_or_else(|| record.node.to_string());
+    let lineage = plan.plan.lineage(&record.node);
+    let kind_of = |name: &str| {
+        lineage
+            .iter()
+            .flat_map(|n| n.fields.iter())
+            .find(|f| f.name == name)
+            .map(|f| &f.kind)
+    };
+    let fields = record
+        .fields
+        .iter()
+        .map(|(name, value)| {
+            (
+                french::field_label(name),
+                french::field_value(kind_of(name), name, value),
+            )
+        })
+        .collect();
+    let latest = record.versions.last();
+    let preview_text = match latest {
+        Some(v) if v.media_type == "text/plain" && record.tombstone.is_none() => {
+            let (_, _, reader, _) = archive.content(actor, record.reference.as_str(), Some(v.number))?;
+            let mut bytes = Vec::new();
+            reader.take(TEXT_PREVIEW_MAX).read_to_end(&mut bytes)?;
+            Some(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        _ => None,
+    };
+    Ok(Loaded {
+        fields,
+        record,
+        details,
+        text,
+        node_label,
+        preview_text,
+    })
+}
+
+/// A record's page.
+pub async fn page(signed: Signed, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, PageError> {
+    let actor = signed.actor.clone();
+    let key = key.into_inner();
+    let loaded = web::block(move || load(&archive, &actor, &key)).await??;
+    let Loaded {
+        fields,
+        record,
+        details,
+        text,
+        node_label,
+        preview_text,
+    } = loaded;
+    let reference = record.reference.to_string();
+    let base = format!("/documents/{reference}");
+    let today = chrono::Utc::now().date_naive();
+    let (retention_standing, retention_rule) = match &details.retention {
+        Some(retention) => {
+            let status = details.status.unwrap_or_else(|| retention.status(today));
+            (
+                Some(french::standing(retention, status, record.node.as_str())),
+                (status != RetentionStatus::Permanent).then(|| french::rule(retention)),
+            )
+        }
+        None => (None, None),
+    };
+    let tombstone = record.tombstone.as_ref().map(|t| match &t.transferred_to {
+        Some(archives) => {
+            format!("Ce document a été versé aux archives (leur référence : {archives}) ; seule sa trace demeure ici.")
+        }
+        None => format!(
+            "Ce document a été éliminé (élimination n° {}) ; seule sa trace demeure ici.",
+            t.disposal
+        ),
+    });
+    let downloadable = tombstone.is_none();
+    let versions = record
+        .versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| VersionView {
+            number: v.number,
+            filename: details
+                .canonical_paths
+                .get(i)
+                .map(|p| crate::archive::file_name_of(p).to_owned())
+                .unwrap_or_default(),
+            media_type: v.media_type.clone(),
+            size: french::size(v.size),
+            sha256: v.sha256.hex(),
+            download_href: format!("{base}/contenu?version={}", v.number),
+        })
+        .collect();
+    let preview = match record.versions.last() {
+        _ if !downloadable => None,
+        Some(v) if v.media_type == "application/pdf" => Some(PreviewView {
+            kind: "pdf",
+            href: format!("{base}/contenu?version={}&affichage=apercu", v.number),
+            text: String::new(),
+        }),
+        Some(v)
+            if matches!(
+                v.media_type.as_str(),
+                "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+            ) =>
+        {
+            Some(PreviewView {
+                kind: "image",
+                href: format!("{base}/contenu?version={}&affichage=apercu", v.number),
+                text: String::new(),
+            })
+        }
+        _ => preview_text.map(|text| PreviewView {
+            kind: "text",
+            href: String::new(),
+            text,
+        }),
+    };
+    let history = record
+        .history
+        .iter()
+        .rev()
+        .map(|h| HistoryView {
+            time: french::time(h.time),
+            what: french::event_kind(&h.kind),
+            actor: h.actor.clone(),
+        })
+        .collect();
+    let view = RecordPage {
+        frame: signed.frame(format!("{reference} – {}", record.title), "search"),
+        title: if record.title.trim().is_empty() {
+            reference.clone()
+        } else {
+            record.title.clone()
+        },
+        node: record.node.to_string(),
+        node_label,
+        date: french::date(record.date),
+        date_iso: record.date.to_string(),
+        service: record.service.clone(),
+        document_type: record.document_type.clone(),
+        fields,
+        created: french::time(record.created_at),
+        created_by: record.created_by.clone(),
+        text_status: text_status(text.as_ref()),
+        retention_standing,
+        retention_rule,
+        holds: details.holds.clone(),
+        versions,
+        downloadable,
+        attestation_href: format!("{base}/accuse-de-depot"),
+        preview,
+        history,
+        damage: None,
+        tombstone,
+        reference,
+    };
+    Ok(html(StatusCode::OK, &view))
+}
+
+/// `?version=&affichage=apercu`.
+#[derive(Deserialize)]
+pub struct ContentParams {
+    version: Option<u32>,
+    #[serde(default)]
+    affichage: String,
+}
+
+/// A version's content, to save (or to preview in the page).
+pub async fn content(
+    req: HttpRequest,
+    signed: Signed,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+    params: web::Query<ContentParams>,
+) -> HttpResponse {
+    let presentation = if params.affichage == "apercu" {
+        Presentation::Inline
+    } else {
+        Presentation::Attachment
+    };
+    match serve_content(
+        req,
+        signed.actor,
+        archive,
+        key.into_inner(),
+        params.version,
+        presentation,
+    )
+    .await
+    {
+        Ok(response) => response,
+        // The API's error names the code; the person reads a page.
+        Err(e) => {
+            let (code, message) = e.parts();
+            PageError::Api(code, message.to_owned()).error_response()
+        }
+    }
+}
+
+/// The accusé de dépôt, to save: what was deposited, when, by whom, and
+/// the proof that the journal holds it.
+pub async fn attestation(
+    signed: Signed,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let attestation = web::block(move || archive.attestation(&signed.actor, &key, None)).await??;
+    let name = format!("accuse-de-depot-{}.html", attestation.reference);
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(name)],
+        })
+        .body(crate::documents::attestation_html(&attestation)))
+}

@@ -1,0 +1,532 @@
+//! The web pages in a real browser: Debian's chromium, headless, driven
+//! over WebDriver by its chromedriver, against a real server. Each page of
+//! the journeys is checked with axe-core (no violation of impact serious
+//! or critical) and photographed at 1280×800 and 390×844 into
+//! `target/ui-screens/` for review.
+//!
+//! `make test` installs chromium, chromium-driver and axe-core (`make
+//! deps uitools`); without them these tests fail and say so.
+
+use crate::common::*;
+use crate::formats::pdf_with_text;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn axe_source() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-tools/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("axe-core is needed at {} (run `make uitools`): {e}", path.display()))
+}
+
+fn screens_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-screens");
+    std::fs::create_dir_all(&dir).expect("screens folder");
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A chromedriver and one headless chromium session, driven synchronously.
+struct Browser {
+    driver: Child,
+    client: Option<Client>,
+    runtime: tokio::runtime::Runtime,
+    _profile: tempfile::TempDir,
+    axe: String,
+}
+
+/// Whether pages may run scripts.
+#[derive(Clone, Copy, PartialEq)]
+enum Scripts {
+    On,
+    Off,
+}
+
+impl Browser {
+    fn start(scripts: Scripts) -> Browser {
+        for tool in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(tool).exists(),
+                "{tool} is missing: the browser tests need Debian's chromium and chromium-driver (run `make deps`)"
+            );
+        }
+        let port = free_port();
+        let mut driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let profile = tempfile::tempdir().expect("a profile folder");
+        let mut options = json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--disable-quic", "--lang=fr-FR", "--window-size=1280,800",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        });
+        if scripts == Scripts::Off {
+            options["prefs"] = json!({"profile.managed_default_content_settings.javascript": 2});
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), options);
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            let attempt = runtime.block_on(
+                ClientBuilder::new(connector)
+                    .capabilities(capabilities.clone())
+                    .connect(&url),
+            );
+            match attempt {
+                Ok(client) => break client,
+                Err(e) if Instant::now() > deadline => {
+                    let _ = driver.kill();
+                    panic!("chromium did not start under chromedriver: {e}");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        };
+        Browser {
+            driver,
+            client: Some(client),
+            runtime,
+            _profile: profile,
+            axe: axe_source(),
+        }
+    }
+
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("a session")
+    }
+
+    fn goto(&self, url: &str) {
+        self.runtime.block_on(self.client().goto(url)).expect("navigate");
+    }
+
+    fn url(&self) -> String {
+        self.runtime
+            .block_on(self.client().current_url())
+            .expect("current url")
+            .to_string()
+    }
+
+    fn fill(&self, css: &str, text: &str) {
+        self.runtime.block_on(async {
+            let field = self.client().find(Locator::Css(css)).await.expect(css);
+            field.clear().await.expect("clear");
+            field.send_keys(text).await.expect("type");
+        });
+    }
+
+    fn click(&self, css: &str) {
+        self.runtime.block_on(async {
+            self.client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .click()
+                .await
+                .expect("click");
+        });
+    }
+
+    fn attr(&self, css: &str, name: &str) -> String {
+        self.runtime.block_on(async {
+            self.client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .attr(name)
+                .await
+                .expect("attribute")
+                .unwrap_or_default()
+        })
+    }
+
+    /// The text of the whole page, as a person reads it.
+    fn text(&self) -> String {
+        self.runtime.block_on(async {
+            self.client()
+                .find(Locator::Css("body"))
+                .await
+                .expect("body")
+                .text()
+                .await
+                .expect("text")
+        })
+    }
+
+    /// The page's HTML as the browser holds it.
+    fn source(&self) -> String {
+        self.runtime.block_on(self.client().source()).expect("source")
+    }
+
+    /// Clicks what navigates, then waits until the address holds `expected`
+    /// and the new page has loaded.
+    fn follow(&self, css: &str, expected: &str) {
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.url().contains(expected) {
+            assert!(
+                Instant::now() < deadline,
+                "after clicking {css}: still at {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.runtime
+            .block_on(self.client().wait().for_element(Locator::Css("footer.pied")))
+            .expect("the page loads");
+    }
+
+    fn count(&self, css: &str) -> usize {
+        self.runtime
+            .block_on(self.client().find_all(Locator::Css(css)))
+            .expect("find")
+            .len()
+    }
+
+    /// The session cookie the browser holds, as a `Cookie:` header.
+    fn cookie_header(&self) -> String {
+        let cookies = self.runtime.block_on(self.client().get_all_cookies()).expect("cookies");
+        cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Checks the page with axe-core against WCAG 2.1 A and AA; fails on any
+    /// violation of impact serious or critical.
+    fn check_accessibility(&self, page: &str) {
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+              .then(r => done(r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                      nodes: v.nodes.map(n => n.target.join(' '))}))))
+              .catch(e => done([{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}]));
+        "#;
+        let violations = self.runtime.block_on(async {
+            self.client().execute(&self.axe, vec![]).await.expect("inject axe-core");
+            self.client().execute_async(script, vec![]).await.expect("run axe-core")
+        });
+        let grave: Vec<&Value> = violations
+            .as_array()
+            .map(|v| {
+                v.iter()
+                    .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(grave.is_empty(), "{page}: accessibility violations: {grave:#?}");
+    }
+
+    /// Photographs the page at a desktop's and a phone's size.
+    fn photograph(&self, name: &str) {
+        let dir = screens_dir();
+        for (label, width, height) in [("1280x800", 1280, 800), ("390x844", 390, 844)] {
+            let png = self.runtime.block_on(async {
+                self.client().set_window_size(width, height).await.expect("resize");
+                self.client().screenshot().await.expect("screenshot")
+            });
+            std::fs::write(dir.join(format!("{name}-{label}.png")), png).expect("write screenshot");
+        }
+        self.runtime
+            .block_on(self.client().set_window_size(1280, 800))
+            .expect("resize back");
+    }
+
+    /// Checks and photographs the page the browser is on.
+    fn review(&self, name: &str) {
+        self.check_accessibility(name);
+        self.photograph(name);
+    }
+
+    /// Signs in; the browser then shows where the form led (the search
+    /// page, or the form again with its error).
+    fn sign_in(&self, base: &str, user: &str, password: &str) {
+        self.goto(&format!("{base}/connexion"));
+        self.fill("#user", user);
+        self.fill("#password", password);
+        let before = self.source();
+        self.click("form.formulaire button[type=submit]");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.source() == before {
+            assert!(Instant::now() < deadline, "the sign-in form led nowhere");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.runtime
+            .block_on(self.client().wait().for_element(Locator::Css("footer.pied")))
+            .expect("the page loads");
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = self.runtime.block_on(client.close());
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+const AGENT_PASSWORD: &str = "une phrase de passe assez longue";
+
+/// An archive with an agent's account, a PDF invoice from the bakery in
+/// FIN-FAC, and a personnel file the agent may not read.
+struct Scene {
+    _fresh: Fresh,
+    server: Server,
+    invoice: Vec<u8>,
+    invoice_ref: String,
+    hr_ref: String,
+}
+
+fn scene() -> Scene {
+    let fresh = fresh_archive();
+    let server = Server::start(&fresh.data, &[]);
+    let admin = fresh.token.clone();
+    let a = post_json(
+        &server.url("/api/v1/accounts"),
+        &admin,
+        &json!({"user": "agnes", "display_name": "Agnès Martin", "role": "agent", "password": AGENT_PASSWORD}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let invoice = pdf_with_text(&[
+        "Boulangerie du Centre - Facture F-2024-118",
+        "Pains et viennoiseries pour la cantine scolaire",
+        "Montant TTC : 1 200,00 EUR",
+    ]);
+    let meta = json!({"node": "FIN-FAC", "title": "Facture boulangerie du Centre", "date": "2024-03-15",
+        "fields": {"fournisseur": "Boulangerie du Centre", "numero_facture": "F-2024-118", "montant_ttc": "1200.00"}});
+    let a = deposit(&server, &admin, &invoice, "facture-boulangerie.pdf", &meta).expect("deposit");
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let invoice_ref = a.json()["reference"].as_str().expect("reference").to_owned();
+    let meta = json!({"node": "RH-DOS", "title": "Dossier de Jeanne Secrète", "date": "2024-02-01",
+        "fields": {"matricule": "A1234", "birth_date": "1980-05-06"}});
+    let a = deposit(
+        &server,
+        &admin,
+        b"Dossier individuel: boulangerie syndicale, Jeanne Secrete",
+        "dossier.txt",
+        &meta,
+    )
+    .expect("deposit");
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let hr_ref = a.json()["reference"].as_str().expect("reference").to_owned();
+    wait_searchable(&server, &admin, "boulangerie", 2);
+    Scene {
+        _fresh: fresh,
+        server,
+        invoice,
+        invoice_ref,
+        hr_ref,
+    }
+}
+
+/// Waits until `words` find `n` records (the indexer follows the journal).
+fn wait_searchable(server: &Server, token: &str, words: &str, n: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let a = get(&server.url(&format!("/api/v1/search?q={}", url_encode(words))), token);
+        if a.json()["total"].as_u64() == Some(n) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not searchable: {}",
+            String::from_utf8_lossy(&a.body)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A GET with the browser's cookies, answered without following redirects.
+fn get_with_cookies(url: &str, cookies: &str) -> (u16, Vec<u8>, Option<String>) {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let response = match agent.get(url).set("Cookie", cookies).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {url}: {e}"),
+    };
+    let status = response.status();
+    let disposition = response.header("content-disposition").map(str::to_owned);
+    let mut body = Vec::new();
+    std::io::Read::read_to_end(&mut response.into_reader(), &mut body).expect("body");
+    (status, body, disposition)
+}
+
+#[test]
+fn an_agent_signs_in_searches_opens_a_record_downloads_it_and_signs_out() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let browser = Browser::start(Scripts::On);
+
+    // Not signed in: the search page sends to the sign-in page.
+    browser.goto(&format!("{base}/?q=boulangerie"));
+    assert!(browser.url().contains("/connexion"), "{}", browser.url());
+    browser.review("connexion");
+
+    // A wrong password is refused, with the reason at the top of the form.
+    browser.sign_in(&base, "agnes", "pas le bon mot de passe");
+    assert!(
+        browser.text().contains("identifiant ou mot de passe incorrect"),
+        "{}",
+        browser.text()
+    );
+    browser.review("connexion-refusee");
+
+    // The right one lands on the search page, the person named in the banner.
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    assert_eq!(browser.url(), format!("{base}/"));
+    assert!(browser.text().contains("Agnès Martin"), "{}", browser.text());
+    browser.review("recherche-vide");
+
+    // Search, in the words an agent types.
+    browser.fill("#q", "factures boulangerie");
+    browser.follow("form.recherche button[type=submit]", "q=factures");
+    assert!(
+        browser.url().contains("q=factures+boulangerie"),
+        "the query stays in the address: {}",
+        browser.url()
+    );
+    let text = browser.text();
+    assert!(text.contains("1 document trouvé"), "{text}");
+    assert!(text.contains(&scene.invoice_ref), "{text}");
+    assert!(text.contains("Factures"), "the node's label, not only its code: {text}");
+    assert!(text.contains("15/03/2024"), "French dates: {text}");
+    assert!(!text.contains(&scene.hr_ref) && !text.contains("Secrète"), "{text}");
+    assert!(
+        !text.contains("Dossiers individuels"),
+        "no facet for a node the agent may not read: {text}"
+    );
+    assert!(
+        browser.count(".extrait b") >= 1,
+        "the match is highlighted in the extract: {}",
+        browser.source()
+    );
+    browser.review("recherche-resultats");
+
+    // Open the record from the results.
+    browser.follow(".hits h3 a", "/documents/");
+    assert!(
+        browser.url().ends_with(&format!("/documents/{}", scene.invoice_ref)),
+        "{}",
+        browser.url()
+    );
+    let text = browser.text();
+    assert!(text.contains("Facture boulangerie du Centre"), "{text}");
+    assert!(text.contains("à détruire le"), "retention in words: {text}");
+    assert!(text.contains("héritée de") || text.contains("du nœud"), "{text}");
+    assert!(text.contains("Boulangerie du Centre"), "the plan's fields: {text}");
+    assert!(text.contains("admin (admin)"), "who deposited it, by name: {text}");
+    browser.review("document");
+
+    // The download is the deposited bytes, to the byte.
+    let href = browser.attr("a[download]", "href");
+    let cookies = browser.cookie_header();
+    let (status, body, disposition) = get_with_cookies(&format!("{base}{}", href.trim_start_matches(&base)), &cookies);
+    assert_eq!(status, 200);
+    assert_eq!(body, scene.invoice, "byte-identical content");
+    assert!(disposition.unwrap_or_default().starts_with("attachment"));
+
+    // The personnel file is out of reach: by search (above), by its page,
+    // and by its download address.
+    browser.goto(&format!("{base}/documents/{}", scene.hr_ref));
+    let text = browser.text();
+    assert!(text.contains("Document introuvable"), "{text}");
+    assert!(!text.contains("Secrète"), "{text}");
+    browser.review("document-introuvable");
+    let (status, body, _) = get_with_cookies(&format!("{base}/documents/{}/contenu", scene.hr_ref), &cookies);
+    assert_eq!(status, 404);
+    assert!(!String::from_utf8_lossy(&body).contains("Secrète"));
+    browser.goto(&format!("{base}/?q=Secrete"));
+    assert!(browser.text().contains("Aucun document trouvé"), "{}", browser.text());
+
+    // A form without its anti-forgery token changes nothing.
+    let a = request(
+        "POST",
+        &format!("{base}/deconnexion"),
+        "",
+        &[("Cookie", &cookies)],
+        Some(("application/x-www-form-urlencoded", b"csrf=forged")),
+    )
+    .expect("POST");
+    assert_eq!(a.status, 403, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(
+        get_with_cookies(&format!("{base}/"), &cookies).0,
+        200,
+        "still signed in"
+    );
+
+    // Sign out: the session is gone, in the browser and for its cookie.
+    browser.goto(&format!("{base}/"));
+    browser.follow(".personne button", "/connexion");
+    assert!(browser.url().contains("/connexion"), "{}", browser.url());
+    assert!(browser.text().contains("Vous êtes déconnecté"), "{}", browser.text());
+    assert_eq!(
+        get_with_cookies(&format!("{base}/"), &cookies).0,
+        303,
+        "the old cookie opens nothing"
+    );
+    browser.goto(&format!("{base}/"));
+    assert!(browser.url().contains("/connexion"), "{}", browser.url());
+}
+
+#[test]
+fn the_sign_in_form_refuses_a_post_without_its_token() {
+    let scene = scene();
+    let base = &scene.server.base;
+    let body = format!("user=agnes&password={}&csrf=&suite=%2F", url_encode(AGENT_PASSWORD));
+    let a = request(
+        "POST",
+        &format!("{base}/connexion"),
+        "",
+        &[],
+        Some(("application/x-www-form-urlencoded", body.as_bytes())),
+    )
+    .expect("POST");
+    assert_eq!(a.status, 403, "{}", String::from_utf8_lossy(&a.body));
+    assert!(a.header("set-cookie").is_none_or(|c| !c.contains("coffre_session")));
+    let text = String::from_utf8_lossy(&a.body);
+    assert!(text.contains("lang=\"fr\""), "{text}");
+}
+
+#[test]
+fn search_and_record_pages_work_without_javascript() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let browser = Browser::start(Scripts::Off);
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    assert_eq!(browser.url(), format!("{base}/"));
+    browser.fill("#q", "boulangerie");
+    browser.follow("form.recherche button[type=submit]", "q=boulangerie");
+    assert!(browser.text().contains(&scene.invoice_ref), "{}", browser.text());
+    browser.follow(".hits h3 a", "/documents/");
+    assert!(
+        browser.text().contains("Facture boulangerie du Centre"),
+        "{}",
+        browser.text()
+    );
+    browser.photograph("document-sans-javascript");
+}
