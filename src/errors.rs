@@ -153,6 +153,9 @@ error_table! {
     /// A user name and password that do not sign in (which of the two is
     /// wrong is not said).
     SignInFailed => ("sign_in_failed", 401, Refused),
+    /// A page's form without its session's anti-forgery token (expired,
+    /// or sent from elsewhere).
+    FormExpired => ("form_expired", 403, Refused),
     /// Too many failed sign-ins for this account or address: wait.
     TooManyAttempts => ("too_many_attempts", 429, Refused),
 

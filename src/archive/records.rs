@@ -413,12 +413,7 @@ impl Archive {
     }
 
     /// Checks a deposit against the plan in force without making it.
-    pub(super) fn check_only(
-        &self,
-        actor: &Actor,
-        deposit: Deposit,
-        filename: Option<String>,
-    ) -> Result<(), ArchiveError> {
+    pub fn check_only(&self, actor: &Actor, deposit: Deposit, filename: Option<String>) -> Result<(), ArchiveError> {
         actor.require(Permission::Deposit, "deposit records")?;
         let filename = check_filename(filename)?;
         let plan = self.plan_in_force()?;

@@ -87,6 +87,31 @@ impl Archive {
         Ok(self.index.text_status(id)?)
     }
 
+    /// The records the caller deposited, newest first (at most `limit`),
+    /// each with how its text was read for search (none: not indexed yet).
+    /// Those the caller may no longer read are left out.
+    pub fn my_deposits(
+        &self,
+        actor: &Actor,
+        limit: usize,
+    ) -> Result<Vec<(crate::domain::record::Record, Option<TextStatus>)>, ArchiveError> {
+        actor.require(Permission::ReadRecords, "read records")?;
+        let Some(user) = &actor.account else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for id in self.catalog.deposited_by(user, limit)? {
+            let Some(record) = self.catalog.record(&id)? else {
+                continue;
+            };
+            if let Ok(record) = self.record(actor, &record.id.to_string()) {
+                let text = self.index.text_status(&record.id)?;
+                found.push((record, text));
+            }
+        }
+        Ok(found)
+    }
+
     /// The programs text extraction needs (with this archive's options)
     /// that this machine lacks, each with what deposits lose without it.
     pub fn missing_tools(&self) -> Vec<extract::MissingTool> {

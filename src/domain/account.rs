@@ -154,6 +154,14 @@ pub fn actor_name(user: &UserName, role: Role) -> String {
     format!("{user} ({role})")
 }
 
+/// The person an actor name stands for, when it names one (`alice
+/// (agent)` → `alice`); `None` for `system`, `cli:…` and `token:…`.
+pub fn person_of_actor(actor: &str) -> Option<UserName> {
+    let (user, role) = actor.strip_suffix(')')?.split_once(" (")?;
+    Role::parse(role)?;
+    UserName::parse(user).ok().filter(|u| u.as_str() == user)
+}
+
 /// Failures allowed for one key (an account or an address) before each
 /// further attempt has to wait.
 pub const FREE_FAILURES: u32 = 5;
@@ -234,6 +242,17 @@ mod tests {
     fn the_journal_names_the_person_and_the_role() {
         let user = UserName::parse("alice").unwrap();
         assert_eq!(actor_name(&user, Role::Agent), "alice (agent)");
+        assert_eq!(person_of_actor("alice (agent)"), Some(user));
+        for other in [
+            "system",
+            "cli:root",
+            "token:guichet",
+            "Alice (agent)",
+            "alice (chef)",
+            "alice",
+        ] {
+            assert_eq!(person_of_actor(other), None, "{other}");
+        }
     }
 
     fn t(secs: i64) -> DateTime<Utc> {

@@ -177,6 +177,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     let schedule = Data::new(config.fixity);
     // One table of sessions for every worker.
     let sessions = Data::new(pages::Sessions::default());
+    let pending = Data::new(pages::PendingDeposits::default());
     let archive = Data::from(archive);
     actix_web::rt::System::new().block_on(async move {
         let app_archive = archive.clone();
@@ -187,6 +188,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
                 .app_data(jobs.clone())
                 .app_data(schedule.clone())
                 .app_data(sessions.clone())
+                .app_data(pending.clone())
                 .configure(configure)
         })
         .bind(listen)?;

@@ -33,7 +33,7 @@ const DRAIN_MAX: u64 = 64 * 1024 * 1024;
 /// Chunks in flight between the network and the blob writer thread.
 const UPLOAD_QUEUE: usize = 16;
 
-fn multipart_error(e: MultipartError) -> ApiError {
+pub(crate) fn multipart_error(e: MultipartError) -> ApiError {
     match e {
         MultipartError::ContentDispositionMissing | MultipartError::ContentDispositionNameMissing => ApiError::new(
             Code::InvalidMultipart,
@@ -54,7 +54,7 @@ fn multipart_error(e: MultipartError) -> ApiError {
 
 /// The original file name of a part: `filename*` (RFC 5987) if given in
 /// UTF-8, else `filename`. Never used as a path.
-fn filename_of(field: &Field) -> Result<Option<String>, ApiError> {
+pub(crate) fn filename_of(field: &Field) -> Result<Option<String>, ApiError> {
     let Some(cd) = field.content_disposition() else {
         return Ok(None);
     };
@@ -77,7 +77,7 @@ const IDLE_MAX: Duration = Duration::from_secs(120);
 /// can miss a wake-up when its data is already buffered (seen under load:
 /// the whole body received, the handler parked for ever), and a timer turns
 /// that into a short delay. A client silent for [`IDLE_MAX`] gets 408.
-async fn next_item<S>(stream: &mut S) -> Result<Option<S::Item>, ApiError>
+pub(crate) async fn next_item<S>(stream: &mut S) -> Result<Option<S::Item>, ApiError>
 where
     S: futures_util::Stream + Unpin,
 {
@@ -122,7 +122,7 @@ impl Read for ChannelReader {
 
 /// Streams a part into the blob store's staging area on a blocking thread,
 /// never holding the whole upload in memory.
-async fn stage_part(archive: &Data<Archive>, field: &mut Field) -> Result<Staged, ApiError> {
+pub(crate) async fn stage_part(archive: &Data<Archive>, field: &mut Field) -> Result<Staged, ApiError> {
     let (sender, queue) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
     let writer_archive = archive.clone();
     let writer = web::block(move || {
@@ -173,7 +173,7 @@ async fn stage_part(archive: &Data<Archive>, field: &mut Field) -> Result<Staged
 }
 
 /// Reads and drops what is left of a refused body, within [`DRAIN_MAX`].
-async fn drain(mut field: Field, payload: &mut Multipart) {
+pub(crate) async fn drain(mut field: Field, payload: &mut Multipart) {
     let mut dropped = 0u64;
     while let Some(Ok(chunk)) = field.next().await {
         dropped += chunk.len() as u64;
@@ -193,7 +193,7 @@ async fn drain(mut field: Field, payload: &mut Multipart) {
     }
 }
 
-async fn read_small_part(field: &mut Field) -> Result<Vec<u8>, ApiError> {
+pub(crate) async fn read_small_part(field: &mut Field) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
     while let Some(chunk) = next_item(field).await? {
         let chunk = chunk.map_err(multipart_error)?;

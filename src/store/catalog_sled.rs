@@ -10,7 +10,8 @@
 //! (a journal seal), `disp/<id, 20 digits>`
 //! (a disposal as JSON), `xfer/<id, 20 digits>` (a transfer as JSON),
 //! `acct/<user name>` (a person's account as JSON), `sha/<hex>/<id>` (the
-//! records whose versions hold a content: empty values).
+//! records whose versions hold a content: empty values), `by/<user>/<id>`
+//! (the records a person deposited: empty values).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
 //! sync): after a crash sled comes back at some whole batch, and the
@@ -18,7 +19,7 @@
 //! format version is cleared and rebuilt.
 
 use super::{Catalog, CatalogError, CatalogWrite, DueEntry, PlanVersionEntry, TokenEntry};
-use crate::domain::account::{Account, UserName};
+use crate::domain::account::{Account, UserName, person_of_actor};
 use crate::domain::hash::Sha256;
 use crate::domain::record::{Record, RecordId, Reference};
 use chrono::NaiveDate;
@@ -112,6 +113,9 @@ impl Catalog for SledCatalog {
                     }
                     for version in &record.versions {
                         batch.insert(content_key(&version.sha256, &record.id), &[][..]);
+                    }
+                    if let Some(user) = person_of_actor(&record.created_by) {
+                        batch.insert(format!("by/{user}/{}", record.id).into_bytes(), &[][..]);
                     }
                     batch.insert(format!("rec/{}", record.id).into_bytes(), encode(&*record)?);
                 }
@@ -316,6 +320,23 @@ impl Catalog for SledCatalog {
         let prefix = format!("sha/{}/", sha256.hex());
         self.db
             .scan_prefix(prefix.as_bytes())
+            .map(|item| {
+                let (key, _) = item.map_err(storage)?;
+                let text = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
+                RecordId::parse(&text).ok_or_else(|| CatalogError::Decode {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: "not a record id".into(),
+                })
+            })
+            .collect()
+    }
+
+    fn deposited_by(&self, user: &UserName, limit: usize) -> Result<Vec<RecordId>, CatalogError> {
+        let prefix = format!("by/{user}/");
+        self.db
+            .scan_prefix(prefix.as_bytes())
+            .rev()
+            .take(limit)
             .map(|item| {
                 let (key, _) = item.map_err(storage)?;
                 let text = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();

@@ -481,9 +481,34 @@ fn catalogs_apply_whole_events_and_answer_by_id_and_reference() {
                 .is_empty(),
             "{name}"
         );
+        // And by who deposited them, newest first.
+        let alice = crate::domain::account::UserName::parse("alice").expect("user");
+        let mut by_alice = record(7, "FIN-FAC-2024-000007");
+        by_alice.created_by = "alice (agent)".into();
+        let mut by_alice_later = record(8, "FIN-FAC-2024-000008");
+        by_alice_later.created_by = "alice (archivist)".into();
+        catalog
+            .apply(
+                5,
+                vec![
+                    CatalogWrite::PutRecord(Box::new(by_alice.clone())),
+                    CatalogWrite::PutRecord(Box::new(by_alice_later.clone())),
+                ],
+            )
+            .expect("apply");
+        assert_eq!(
+            catalog.deposited_by(&alice, 10).expect("deposited"),
+            [by_alice_later.id, by_alice.id],
+            "{name}"
+        );
+        assert_eq!(
+            catalog.deposited_by(&alice, 1).expect("deposited"),
+            [by_alice_later.id],
+            "{name}"
+        );
         // An event with no writes still moves the applied seq.
-        catalog.apply(4, Vec::new()).expect("apply");
-        assert_eq!(catalog.last_applied().expect("applied"), 4, "{name}");
+        catalog.apply(6, Vec::new()).expect("apply");
+        assert_eq!(catalog.last_applied().expect("applied"), 6, "{name}");
         catalog.flush().expect("flush");
         catalog.clear().expect("clear");
         assert_eq!(catalog.last_applied().expect("applied"), 0, "{name}: cleared");

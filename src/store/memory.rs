@@ -112,6 +112,7 @@ struct CatalogState {
     records: BTreeMap<RecordId, Record>,
     references: HashMap<Reference, RecordId>,
     contents: std::collections::BTreeSet<(Sha256, RecordId)>,
+    depositors: std::collections::BTreeSet<(crate::domain::account::UserName, RecordId)>,
     counters: HashMap<String, u64>,
     plans: Vec<PlanVersionEntry>,
     due: BTreeMap<(NaiveDate, RecordId), DueEntry>,
@@ -145,6 +146,9 @@ impl Catalog for MemoryCatalog {
                     }
                     for version in &record.versions {
                         state.contents.insert((version.sha256, record.id));
+                    }
+                    if let Some(user) = crate::domain::account::person_of_actor(&record.created_by) {
+                        state.depositors.insert((user, record.id));
                     }
                     state.records.insert(record.id, *record);
                 }
@@ -260,6 +264,21 @@ impl Catalog for MemoryCatalog {
             .contents
             .iter()
             .filter(|(sha, _)| sha == sha256)
+            .map(|(_, id)| *id)
+            .collect())
+    }
+
+    fn deposited_by(
+        &self,
+        user: &crate::domain::account::UserName,
+        limit: usize,
+    ) -> Result<Vec<RecordId>, CatalogError> {
+        Ok(lock(&self.state)
+            .depositors
+            .iter()
+            .rev()
+            .filter(|(who, _)| who == user)
+            .take(limit)
             .map(|(_, id)| *id)
             .collect())
     }

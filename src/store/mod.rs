@@ -375,6 +375,13 @@ pub trait Catalog: Send + Sync {
     /// The records whose versions hold this content (destroyed ones
     /// included), in id order.
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError>;
+    /// The records a person deposited (as their actor name says), newest
+    /// first, at most `limit`.
+    fn deposited_by(
+        &self,
+        user: &crate::domain::account::UserName,
+        limit: usize,
+    ) -> Result<Vec<RecordId>, CatalogError>;
     /// A person's account by user name.
     fn account(
         &self,

@@ -213,10 +213,10 @@ fn cli_reports_bad_input_with_exit_codes() {
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("in use"));
     // The journal stays readable meanwhile.
-    // (archive.initialized, seal.key_created, plan.published, token.created, record.ingested)
+    // (archive.initialized, seal.key_created, plan.published, account.created, token.created, record.ingested)
     let o = cli(&data, &["audit", "log", "--json"]);
     assert!(o.status.success());
-    assert_eq!(stdout(&o).lines().count(), 5);
+    assert_eq!(stdout(&o).lines().count(), 6);
     server.stop();
 }
 

@@ -7,6 +7,7 @@
 //! `make test` installs chromium, chromium-driver and axe-core (`make
 //! deps uitools`); without them these tests fail and say so.
 
+use crate::classify::{cii, factur_x};
 use crate::common::*;
 use crate::formats::pdf_with_text;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -198,6 +199,47 @@ impl Browser {
             .expect("the page loads");
     }
 
+    /// Chooses the option of a `<select>` with this value.
+    fn choose(&self, css: &str, value: &str) {
+        self.runtime.block_on(async {
+            self.client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .select_by_value(value)
+                .await
+                .unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+        });
+    }
+
+    /// Gives files to a file field, as a person choosing them would.
+    fn attach(&self, css: &str, files: &[&Path]) {
+        let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        self.runtime.block_on(async {
+            self.client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .send_keys(&paths.join("\n"))
+                .await
+                .expect("attach files");
+        });
+    }
+
+    /// The value of a form field.
+    fn value(&self, css: &str) -> String {
+        self.runtime.block_on(async {
+            self.client()
+                .find(Locator::Css(css))
+                .await
+                .unwrap_or_else(|e| panic!("{css}: {e}"))
+                .prop("value")
+                .await
+                .expect("value")
+                .unwrap_or_default()
+        })
+    }
+
     fn count(&self, css: &str) -> usize {
         self.runtime
             .block_on(self.client().find_all(Locator::Css(css)))
@@ -296,6 +338,7 @@ const AGENT_PASSWORD: &str = "une phrase de passe assez longue";
 /// FIN-FAC, and a personnel file the agent may not read.
 struct Scene {
     _fresh: Fresh,
+    admin: String,
     server: Server,
     invoice: Vec<u8>,
     invoice_ref: String,
@@ -336,6 +379,7 @@ fn scene() -> Scene {
     let hr_ref = a.json()["reference"].as_str().expect("reference").to_owned();
     wait_searchable(&server, &admin, "boulangerie", 2);
     Scene {
+        admin,
         _fresh: fresh,
         server,
         invoice,
@@ -529,4 +573,167 @@ fn search_and_record_pages_work_without_javascript() {
         browser.text()
     );
     browser.photograph("document-sans-javascript");
+}
+
+/// Deposits files through the form, with or without a node; lands on the
+/// review page.
+fn upload(browser: &Browser, base: &str, node: Option<&str>, files: &[&Path]) {
+    browser.goto(&format!("{base}/deposer"));
+    if let Some(node) = node {
+        browser.choose("#noeud", node);
+    }
+    browser.attach("#fichiers", files);
+    browser.follow("form.depot button[type=submit]", "/deposer/");
+}
+
+/// Presses a button of the review form and waits for the answer.
+fn press(browser: &Browser, css: &str) {
+    let before = browser.source();
+    browser.click(css);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while browser.source() == before {
+        assert!(Instant::now() < deadline, "{css} led nowhere");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    browser
+        .runtime
+        .block_on(browser.client().wait().for_element(Locator::Css("footer.pied")))
+        .expect("the page loads");
+}
+
+#[test]
+fn an_agent_deposits_through_the_form_confirms_a_proposed_classification_and_sees_the_accuses() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    browser.goto(&format!("{base}/deposer"));
+    browser.review("depot");
+
+    // A PDF into FIN-FAC, with its fields typed the French way.
+    let dir = tempfile::tempdir().expect("a folder");
+    let pdf_path = dir.path().join("facture-martin.pdf");
+    let pdf = pdf_with_text(&["Boulangerie Martin - facture 77", "Galettes des rois pour les aines"]);
+    std::fs::write(&pdf_path, &pdf).expect("write");
+    upload(&browser, &base, Some("FIN-FAC"), &[&pdf_path]);
+    assert!(
+        browser.text().contains("Vérifier avant d'archiver"),
+        "{}",
+        browser.text()
+    );
+    assert_eq!(browser.value("#f0-noeud"), "FIN-FAC");
+    browser.fill("#f0-titre", "Facture galettes Boulangerie Martin");
+    browser.fill("#f0-date", "15/01/2025");
+    browser.fill("#f0-champ-fournisseur", "Boulangerie Martin");
+    browser.fill("#f0-champ-montant_ttc", "douze euros");
+    press(&browser, "button[value=archiver]");
+    let text = browser.text();
+    assert!(text.contains("Une erreur empêche le dépôt"), "{text}");
+    assert!(
+        text.contains("n'est pas un nombre"),
+        "the error next to its field: {text}"
+    );
+    assert_eq!(browser.attr("#f0-champ-montant_ttc", "aria-invalid"), "true");
+    browser.review("depot-erreurs");
+    browser.fill("#f0-champ-montant_ttc", "1 250,50");
+    press(&browser, "button[value=archiver]");
+    let text = browser.text();
+    assert!(text.contains("Document archivé"), "{text}");
+    assert!(text.contains("FIN-FAC-2025-000001"), "{text}");
+    let digest = hex_sha256(&pdf);
+    assert!(text.contains(&digest), "the accusé shows the SHA-256: {text}");
+    browser.review("depot-accuse");
+    let attestation = browser.attr(".accuse a[href$='accuse-de-depot']", "href");
+    let (status, body, disposition) = get_with_cookies(
+        &format!("{base}{}", attestation.trim_start_matches(&base)),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        disposition
+            .unwrap_or_default()
+            .contains("accuse-de-depot-FIN-FAC-2025-000001")
+    );
+    assert!(String::from_utf8_lossy(&body).contains(&digest));
+    browser.goto(&format!("{base}/documents/FIN-FAC-2025-000001"));
+    let text = browser.text();
+    assert!(
+        text.contains("1\u{202f}250,50\u{202f}€") || text.contains("1 250,50 €"),
+        "{text}"
+    );
+    assert!(text.contains("15/01/2025"), "{text}");
+
+    // A Factur-X invoice with no node: the archive proposes FIN-FAC with
+    // what it read; the agent confirms.
+    let fx_path = dir.path().join("facture-dupont.pdf");
+    std::fs::write(
+        &fx_path,
+        factur_x(&cii("FX-2025-0042", "Papeterie Dupont", "480.00", "20250314")),
+    )
+    .expect("write");
+    upload(&browser, &base, None, &[&fx_path]);
+    let text = browser.text();
+    assert!(text.contains("Classement proposé par la règle"), "{text}");
+    assert_eq!(browser.value("#f0-noeud"), "FIN-FAC");
+    assert_eq!(browser.value("#f0-champ-fournisseur"), "Papeterie Dupont");
+    assert_eq!(browser.value("#f0-champ-montant_ttc"), "480,00");
+    assert_eq!(browser.value("#f0-date"), "14/03/2025");
+    browser.review("depot-proposition");
+    press(&browser, "button[value=archiver]");
+    assert!(browser.text().contains("FIN-FAC-2025-000002"), "{}", browser.text());
+
+    // The same content again: the page says where it is already.
+    upload(&browser, &base, Some("FIN-FAC"), &[&pdf_path]);
+    let text = browser.text();
+    assert!(text.contains("Ce contenu est déjà archivé"), "{text}");
+    assert!(text.contains("FIN-FAC-2025-000001"), "{text}");
+    browser.review("depot-doublon");
+    press(&browser, "button[value=abandonner]");
+    assert!(browser.url().ends_with("/deposer"), "{}", browser.url());
+
+    // My deposits lists both, newest first, with their state.
+    browser.goto(&format!("{base}/mes-depots"));
+    let text = browser.text();
+    let (second, first) = (
+        text.find("FIN-FAC-2025-000002").expect("the second deposit"),
+        text.find("FIN-FAC-2025-000001").expect("the first"),
+    );
+    assert!(second < first, "newest first: {text}");
+    assert!(text.contains("automatiquement"), "{text}");
+    browser.review("mes-depots");
+
+    // The journal names the person.
+    let events = get(&scene.server.url("/api/v1/audit/events?after=0"), &scene.admin).json();
+    let ingested: Vec<&str> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "record.ingested")
+        .filter_map(|e| e["actor"].as_str())
+        .collect();
+    assert_eq!(
+        ingested.iter().filter(|a| **a == "agnes (agent)").count(),
+        2,
+        "{ingested:?}"
+    );
+}
+
+#[test]
+fn a_deposit_works_without_javascript() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let browser = Browser::start(Scripts::Off);
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    let dir = tempfile::tempdir().expect("a folder");
+    let path = dir.path().join("deliberation.txt");
+    std::fs::write(&path, "Délibération du conseil municipal : la cantine scolaire").expect("write");
+    upload(&browser, &base, Some("ADM-DEL"), &[&path]);
+    press(&browser, "button[value=archiver]");
+    assert!(browser.text().contains("Document archivé"), "{}", browser.text());
+    browser.photograph("depot-sans-javascript");
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }

@@ -9,7 +9,7 @@ use crate::formats::{pdf_from_objects, pdf_with_text, stream_object};
 use serde_json::json;
 
 /// A CII invoice (the XML of Factur-X).
-fn cii(number: &str, supplier: &str, total: &str, date: &str) -> String {
+pub fn cii(number: &str, supplier: &str, total: &str, date: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
@@ -42,7 +42,7 @@ fn cii(number: &str, supplier: &str, total: &str, date: &str) -> String {
 /// A Factur-X PDF: a visible page, and the CII XML embedded as
 /// `factur-x.xml` (an EmbeddedFiles name tree entry and an associated file,
 /// as the Factur-X specification places it).
-fn factur_x(xml: &str) -> Vec<u8> {
+pub fn factur_x(xml: &str) -> Vec<u8> {
     pdf_from_objects(&[
         b"<< /Type /Catalog /Pages 2 0 R /Names << /EmbeddedFiles << /Names [(factur-x.xml) 6 0 R] >> >> /AF [6 0 R] >>".to_vec(),
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_vec(),

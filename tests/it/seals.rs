@@ -248,7 +248,10 @@ fn seals_prove_every_event_and_every_later_seal_extends_the_earlier() {
         a["sha256"], late["versions"][0]["sha256"],
         "the same digest as the record shows"
     );
-    assert_eq!(a["depositor"], "token:guichet");
+    assert_eq!(
+        a["depositor"], "admin (agent)",
+        "the token belongs to the admin who issued it"
+    );
     let ev = &a["event"];
     assert!(inclusion_holds(
         leaf_of(&ev["event"]),

@@ -12,7 +12,9 @@
 //! (the archive checks it; nothing here widens it), and no form changes
 //! anything without its session's anti-forgery token.
 
+mod deposit;
 mod french;
+mod mine;
 mod record;
 mod search;
 mod session;
@@ -26,6 +28,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::web::{self, Data};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
+pub use deposit::PendingDeposits;
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 pub use session::Sessions;
@@ -41,6 +44,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/connexion", web::get().to(sign_in_form))
         .route("/connexion", web::post().to(sign_in))
         .route("/deconnexion", web::post().to(sign_out))
+        .route("/deposer", web::get().to(deposit::form))
+        .route("/deposer", web::post().to(deposit::upload))
+        .route("/deposer/{lot}", web::get().to(deposit::review))
+        .route("/deposer/{lot}", web::post().to(deposit::confirm))
+        .route("/mes-depots", web::get().to(mine::page))
         .route("/documents/{ref}", web::get().to(record::page))
         .route("/documents/{ref}/contenu", web::get().to(record::content))
         .route("/documents/{ref}/accuse-de-depot", web::get().to(record::attestation))
@@ -153,6 +161,11 @@ impl FromRequest for Signed {
     }
 }
 
+/// The status a row of the error table is answered with.
+pub fn status_of(code: Code) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or_else(|_| status_of(Code::Internal))
+}
+
 /// What goes wrong on a page; answered as a page.
 #[derive(Debug)]
 pub enum PageError {
@@ -212,7 +225,7 @@ pub fn explain(e: &ArchiveError) -> (StatusCode, &'static str, String) {
 
 /// The same, from a row of the error table and the message that came with it.
 pub fn explain_code(code: Code, own_message: &str) -> (StatusCode, &'static str, String) {
-    let status = StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = status_of(code);
     let (heading, message) = match code {
         Code::RecordNotFound => (
             "Document introuvable",
@@ -257,12 +270,10 @@ impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             PageError::SignIn { .. } => StatusCode::SEE_OTHER,
-            PageError::Forged => StatusCode::FORBIDDEN,
+            PageError::Forged => status_of(Code::FormExpired),
             PageError::Archive(e) => explain(e).0,
-            PageError::Api(code, _) => {
-                StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            PageError::Api(code, _) => status_of(*code),
+            PageError::Internal(_) => status_of(Code::Internal),
         }
     }
 
@@ -275,7 +286,7 @@ impl ResponseError for PageError {
                     .finish();
             }
             PageError::Forged => (
-                StatusCode::FORBIDDEN,
+                status_of(Code::FormExpired),
                 "Formulaire refusé",
                 "Ce formulaire a expiré ou ne vient pas de coffre : rechargez la page et recommencez.".to_owned(),
             ),
@@ -284,7 +295,7 @@ impl ResponseError for PageError {
             PageError::Internal(e) => {
                 tracing::error!(error = %e, "a page failed");
                 (
-                    StatusCode::INTERNAL_SERVER_ERROR,
+                    status_of(Code::Internal),
                     "Erreur du service",
                     "Une erreur s'est produite ; elle a été consignée.".to_owned(),
                 )
@@ -327,7 +338,7 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
             .body(body),
         Err(e) => {
             tracing::error!(error = %e, "a template failed to render");
-            HttpResponse::InternalServerError()
+            HttpResponse::build(status_of(Code::Internal))
                 .content_type("text/plain; charset=utf-8")
                 .body("Erreur du service : la page n'a pas pu être produite.")
         }
@@ -449,7 +460,7 @@ async fn sign_in(
         let mut page = blank_sign_in(&suite, user)?;
         page.error =
             Some("Le formulaire a expiré ou ne vient pas de coffre : saisissez à nouveau votre mot de passe.".into());
-        return Ok(sign_in_page(&req, StatusCode::FORBIDDEN, page));
+        return Ok(sign_in_page(&req, status_of(Code::FormExpired), page));
     }
     let address = crate::http::peer_address(&req);
     let typed = user.clone();
@@ -559,7 +570,7 @@ pub fn not_found_page() -> HttpResponse {
         heading: "Page introuvable".into(),
         message: "Cette adresse ne correspond à aucune page de coffre.".into(),
     };
-    html(StatusCode::NOT_FOUND, &page)
+    html(status_of(Code::NotFound), &page)
 }
 
 /// A link to `path` with `params` as its query string (empty values left out).

@@ -140,7 +140,7 @@ pub async fn page(
         (Err(e), _) | (_, Err(e)) => {
             view.frame.title = "Recherche refusée".into();
             view.date_error = Some(e);
-            return Ok(html(StatusCode::BAD_REQUEST, &view));
+            return Ok(html(super::status_of(crate::errors::Code::InvalidQuery), &view));
         }
     };
     if params.q.trim().is_empty() && view.node.is_empty() && from.is_none() && to.is_none() {
