@@ -195,6 +195,11 @@ error_table! {
 }
 
 impl Code {
+    /// The row of a stable code, as an answer names it.
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL.iter().copied().find(|c| c.as_str() == text)
+    }
+
     /// Who is at fault, as the exit code says it.
     pub fn fault(self) -> Fault {
         match self.exit() {

@@ -10,7 +10,10 @@
 //! catalog/      sled catalog (a view; deletable)
 //! index/        tantivy full-text index (a view; deletable)
 //! merkle/       the journal's Merkle tree, level by level (a view; deletable)
-//! keys/         the seal key's secret (mode 0600; back it up with the archive)
+//! keys/         the seal key's secret (mode 0600; back it up with the archive),
+//!               people's password hashes, the running server's operator token
+//! server.json   where the running server listens (the command line goes
+//!               through it); removed when it stops
 //! ```
 
 use super::ArchiveError;
@@ -24,6 +27,22 @@ use std::sync::{Arc, Mutex};
 pub const DATA_FORMAT: u32 = 1;
 
 const MARKER: &str = "coffre.json";
+
+/// Where a running server says where it listens.
+const ANNOUNCEMENT: &str = "server.json";
+
+/// The token a running server gives whoever can read the data directory's
+/// keys (its owner), so that the command line goes through the server.
+const OPERATOR_TOKEN: &str = "operator.token";
+
+/// What a running server says of itself to the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    /// Its base URL, `http://127.0.0.1:8080`.
+    pub url: String,
+    /// The operator token, when this process may read it.
+    pub operator_token: Option<String>,
+}
 
 /// A data directory, and this process's lock on it once taken.
 #[derive(Debug, Clone)]
@@ -115,6 +134,78 @@ impl DataDir {
             }
             Err(TryLockError::WouldBlock) => Err(ArchiveError::Busy(self.path.clone())),
             Err(TryLockError::Error(e)) => Err(e.into()),
+        }
+    }
+
+    /// Says where the server holding this directory listens, and leaves it
+    /// an operator token readable by the directory's owner only. Written
+    /// whole (a new file renamed over), so a reader sees all or nothing.
+    pub fn announce(&self, url: &str, operator_token: &str) -> Result<(), ArchiveError> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let keys = self.keys_path();
+        fs::create_dir_all(&keys)?;
+        fs::set_permissions(&keys, fs::Permissions::from_mode(0o700))?;
+        let staged = keys.join(format!("{OPERATOR_TOKEN}.new"));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&staged)?;
+        file.write_all(operator_token.as_bytes())?;
+        file.sync_all()?;
+        fs::rename(&staged, keys.join(OPERATOR_TOKEN))?;
+        let body = serde_json::json!({"url": url, "pid": std::process::id()});
+        let temp = self.path.join(format!("{ANNOUNCEMENT}.tmp"));
+        fs::write(&temp, body.to_string())?;
+        fs::rename(&temp, self.path.join(ANNOUNCEMENT))?;
+        Ok(())
+    }
+
+    /// Takes the announcement back (the server stops).
+    pub fn withdraw(&self) {
+        for path in [self.path.join(ANNOUNCEMENT), self.keys_path().join(OPERATOR_TOKEN)] {
+            if let Err(e) = fs::remove_file(&path)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(path = %path.display(), error = %e, "could not remove the server's announcement");
+            }
+        }
+    }
+
+    /// What the server holding this directory announced, if a server holds
+    /// it (a stale announcement, left by a server killed, is ignored: the
+    /// directory's lock says whether a process holds it).
+    pub fn announced(&self) -> Option<Announcement> {
+        let text = fs::read_to_string(self.path.join(ANNOUNCEMENT)).ok()?;
+        let url = serde_json::from_str::<serde_json::Value>(&text).ok()?["url"]
+            .as_str()?
+            .to_owned();
+        if !self.held_elsewhere() {
+            return None;
+        }
+        let operator_token = fs::read_to_string(self.keys_path().join(OPERATOR_TOKEN))
+            .ok()
+            .map(|t| t.trim().to_owned());
+        Some(Announcement { url, operator_token })
+    }
+
+    /// Whether another process holds the directory's lock now (without
+    /// keeping it if not).
+    fn held_elsewhere(&self) -> bool {
+        if self.lock.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            return false;
+        }
+        let Ok(file) = OpenOptions::new().write(true).open(self.path.join("LOCK")) else {
+            return false;
+        };
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                false
+            }
+            Err(TryLockError::WouldBlock) => true,
+            Err(TryLockError::Error(_)) => false,
         }
     }
 

@@ -27,7 +27,7 @@ mod transfers;
 
 pub use accounts::{AccountChanges, NewAccount};
 pub use audit::{Progress, check_integrity_offline, journal_offline};
-pub use data_dir::DataDir;
+pub use data_dir::{Announcement, DataDir};
 pub use disposals::VisaRequest;
 pub use disposition::ProposalRequest;
 pub use holds::HoldRequest;

@@ -63,6 +63,70 @@ pub enum AccountCommand {
     },
 }
 
+/// `coffre login` arguments.
+#[derive(clap::Args, Debug)]
+pub struct LoginArgs {
+    /// The server's address, `http://archives.example:8080`.
+    pub url: String,
+    /// The user name (asked when not given).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Signs in to a server and stores the token it gives.
+pub fn login(args: LoginArgs) -> Result<(), Failure> {
+    let url = args.url.trim().trim_end_matches('/').to_owned();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(Failure::usage(format!(
+            "« {url} » n'est pas l'adresse d'un serveur : écrivez-la comme http://archives.example:8080"
+        )));
+    }
+    let user = match args.user {
+        Some(user) => user,
+        None if args.password_stdin => {
+            return Err(Failure::usage(
+                "avec --password-stdin, donnez l'identifiant avec --user",
+            ));
+        }
+        None => {
+            eprint!("Identifiant : ");
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .map_err(|e| Failure::usage(format!("lecture de l'identifiant : {e}")))?;
+            line.trim().to_owned()
+        }
+    };
+    let password = if args.password_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| Failure::usage(format!("lecture du mot de passe sur l'entrée standard : {e}")))?;
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        rpassword::prompt_password("Mot de passe : ").map_err(|e| {
+            Failure::usage(format!(
+                "le mot de passe se saisit au terminal (ou avec --password-stdin) : {e}"
+            ))
+        })?
+    };
+    let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    let name = format!("coffre login ({})", host.trim());
+    let remote = super::client::Remote::new(&url, String::new(), None);
+    let answer: crate::wire::TokenDto = remote.post_json(
+        "/api/v1/login",
+        &serde_json::json!({"user": user, "password": password, "name": name.trim()}),
+    )?;
+    super::client::Logins::of_user()?.store(&url, &answer.name, &answer.token)?;
+    println!("connecté à {url} en tant que {} ({})", answer.name, answer.role);
+    Ok(())
+}
+
 fn role_of(text: &str) -> Result<Role, Failure> {
     Role::parse(text).ok_or_else(|| {
         Failure::usage(format!(

@@ -1,7 +1,9 @@
 //! `coffre ingest`: archive files and folders, going on past bad files.
 
-use super::{Context, Failure, on_terminal, print_json};
+use super::client::FilePart;
+use super::{Context, Failure, Target, on_terminal, print_json};
 use crate::archive::{Actor, Deposit, Upload};
+use crate::wire::RecordDto;
 use clap::Args;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -66,11 +68,59 @@ pub(super) fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>, F
     Ok(fields)
 }
 
-/// Runs `coffre ingest`.
+/// What a deposit made: the record's reference, id and first digest.
+struct Made {
+    reference: String,
+    id: String,
+    sha256: String,
+}
+
+/// Deposits one file, on the data directory or through the server.
+fn deposit_one(target: &Target, path: &Path, deposit: Deposit) -> Result<Made, String> {
+    let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    match target {
+        Target::Local(archive) => {
+            let mut file = file;
+            let staged = archive.stage(&mut file).map_err(|e| e.to_string())?;
+            let record = archive
+                .ingest(&Actor::command_line(), deposit, Upload { staged, filename })
+                .map_err(|e| e.to_string())?;
+            Ok(Made {
+                reference: record.reference.to_string(),
+                id: record.id.to_string(),
+                sha256: record.versions.first().map(|v| v.sha256.hex()).unwrap_or_default(),
+            })
+        }
+        Target::Remote(remote) => {
+            let metadata = serde_json::json!({
+                "node": deposit.node.unwrap_or_default(),
+                "title": deposit.title,
+                "date": deposit.date,
+                "service": deposit.service,
+                "type": deposit.document_type,
+                "fields": deposit.fields,
+            });
+            let part = FilePart {
+                filename: filename.as_deref().unwrap_or_default(),
+                reader: Box::new(std::io::BufReader::new(file)),
+            };
+            let record: RecordDto = remote
+                .post_deposit("/api/v1/records", &metadata, part)
+                .map_err(|f| f.message)?;
+            Ok(Made {
+                reference: record.reference,
+                id: record.id,
+                sha256: record.versions.first().map(|v| v.sha256.clone()).unwrap_or_default(),
+            })
+        }
+    }
+}
+
+/// Runs `coffre ingest`, on the data directory or through the server.
 pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
     let fields = parse_meta(&args.meta)?;
-    let archive = ctx.open()?;
-    let actor = Actor::command_line();
+    let target = ctx.target()?;
     let mut files = Vec::new();
     let mut problems = Vec::new();
     collect_files(&args.paths, &mut files, &mut problems);
@@ -83,8 +133,8 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
+    let mut deposited = 0usize;
     for path in &files {
-        let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
         let deposit = Deposit {
             node: args.node.clone().filter(|n| !n.trim().is_empty()),
             title: args.title.clone(),
@@ -93,29 +143,21 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
             document_type: args.document_type.clone(),
             fields: fields.clone(),
         };
-        let result = File::open(path)
-            .map_err(|e| format!("cannot read: {e}"))
-            .and_then(|mut file| archive.stage(&mut file).map_err(|e| e.to_string()))
-            .and_then(|staged| {
-                archive
-                    .ingest(&actor, deposit, Upload { staged, filename })
-                    .map_err(|e| e.to_string())
-            });
+        let result = deposit_one(&target, path, deposit);
         bar.inc(1);
         match result {
-            Ok(record) => {
-                let version = record.versions.first();
-                let sha = version.map(|v| v.sha256.hex()).unwrap_or_default();
+            Ok(made) => {
+                deposited += 1;
                 bar.suspend(|| {
                     if args.json {
                         print_json(&serde_json::json!({
                             "path": path.display().to_string(),
-                            "reference": record.reference.to_string(),
-                            "id": record.id.to_string(),
-                            "sha256": sha,
+                            "reference": made.reference,
+                            "id": made.id,
+                            "sha256": made.sha256,
                         }))
                     } else {
-                        println!("{}\t{}\t{}\t{}", record.reference, record.id, sha, path.display());
+                        println!("{}\t{}\t{}\t{}", made.reference, made.id, made.sha256, path.display());
                         Ok(())
                     }
                 })?;
@@ -124,8 +166,19 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
         }
     }
     bar.finish_and_clear();
-    if let Err(e) = archive.flush() {
+    if let Target::Local(archive) = &target
+        && let Err(e) = archive.flush()
+    {
         tracing::warn!(error = %e, "catalog flush failed; the next start replays the journal");
+    }
+    if files.len() > 1 && !args.json {
+        eprintln!(
+            "coffre: {} déposé{} sur {} fichier{}",
+            deposited,
+            if deposited > 1 { "s" } else { "" },
+            files.len(),
+            if files.len() > 1 { "s" } else { "" }
+        );
     }
     report_problems(&problems, files.len())
 }

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod audit;
+mod client;
 mod disposal;
 mod ingest;
 mod package;
@@ -47,6 +48,11 @@ pub struct Cli {
     /// seal of the journal.
     #[arg(long, global = true, env = "COFFRE_TSA_URL")]
     pub tsa_url: Option<String>,
+    /// A running coffre server to work through (its token: COFFRE_TOKEN,
+    /// or the one `coffre login` stored). Without it, commands go through
+    /// the server that holds the data directory, if one does.
+    #[arg(long, global = true, env = "COFFRE_URL")]
+    pub server: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -62,6 +68,10 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Sign in to a coffre server (asks the user name and the password) and
+    /// keep a token for it, readable by you only; later commands given
+    /// `--server URL` (or COFFRE_URL) use it.
+    Login(accounts::LoginArgs),
     /// People's accounts: open, set a password, disable, change a role.
     #[command(subcommand)]
     Account(accounts::AccountCommand),
@@ -168,6 +178,9 @@ pub struct Failure {
     pub code: Code,
     /// One line for the user.
     pub message: String,
+    /// The server's whole answer, when the failure came from one (a
+    /// record gone carries its tombstone).
+    pub answer: Option<serde_json::Value>,
 }
 
 impl Failure {
@@ -176,7 +189,14 @@ impl Failure {
         Failure {
             code,
             message: message.into(),
+            answer: None,
         }
+    }
+
+    /// The same failure, with the server's answer it came from.
+    pub fn with_answer(mut self, answer: serde_json::Value) -> Self {
+        self.answer = Some(answer);
+        self
     }
 
     /// Bad usage: an argument or a file given that cannot be used.
@@ -223,10 +243,60 @@ pub struct Context {
     config: Config,
     clock: Arc<dyn Clock>,
     policies: Option<PathBuf>,
+    server: Option<String>,
+}
+
+/// Where a command that reads or changes the archive runs.
+pub enum Target {
+    /// On the data directory, in this process.
+    Local(Box<Archive>),
+    /// Through a running server.
+    Remote(client::Remote),
 }
 
 impl Context {
+    /// Where a command runs: through the server named (`--server`,
+    /// `COFFRE_URL`), or the one holding the data directory; else on the
+    /// data directory.
+    fn target(&self) -> Result<Target, Failure> {
+        if let Some(server) = &self.server {
+            let token = match std::env::var("COFFRE_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
+                Some(token) => token,
+                None => client::Logins::of_user()?.token(server).ok_or_else(|| {
+                    Failure::new(
+                        Code::Unauthenticated,
+                        format!("aucun jeton pour {server} : connectez-vous d'abord avec `coffre login {server}` (ou donnez COFFRE_TOKEN)"),
+                    )
+                })?,
+            };
+            return Ok(Target::Remote(client::Remote::new(server, token, None)));
+        }
+        if let Some(running) = self.config.data_dir().announced() {
+            // A person who logged in to this server acts in their own name;
+            // otherwise the owner of the data directory, with its rights.
+            let logged_in = client::Logins::of_user().ok().and_then(|l| l.token(&running.url));
+            if let Some(token) = std::env::var("COFFRE_TOKEN")
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .or(logged_in)
+            {
+                return Ok(Target::Remote(client::Remote::new(&running.url, token, None)));
+            }
+            if let Some(token) = running.operator_token {
+                let user = Actor::command_line().name.trim_start_matches("cli:").to_owned();
+                return Ok(Target::Remote(client::Remote::new(&running.url, token, Some(user))));
+            }
+        }
+        Ok(Target::Local(Box::new(self.open()?)))
+    }
+
     fn open(&self) -> Result<Archive, Failure> {
+        if let Some(server) = &self.server {
+            // Never the local directory when a server was named.
+            return Err(Failure::usage(format!(
+                "cette commande ne passe pas encore par un serveur ({server}) : lancez-la sur la machine du serveur, sans --server ni COFFRE_URL"
+            )));
+        }
         Ok(Archive::open(
             &self.config.data_dir(),
             self.config.archive_options(),
@@ -251,11 +321,13 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         config,
         clock: Arc::new(SystemClock),
         policies: cli.policies.clone(),
+        server: cli.server.clone().filter(|s| !s.trim().is_empty()),
     };
     match cli.command {
         Command::Init => init(&ctx),
         Command::Serve(_) => serve(&ctx),
         Command::Account(cmd) => accounts::run(&ctx, cmd),
+        Command::Login(args) => accounts::login(args),
         Command::Token(TokenCommand::Create { role, name, account }) => {
             let role = Role::parse(&role).ok_or_else(|| {
                 Failure::usage(format!(

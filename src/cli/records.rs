@@ -1,6 +1,6 @@
 //! `coffre get`, `coffre show` and `coffre update`.
 
-use super::{Context, Failure, print_json};
+use super::{Context, Failure, Target, print_json};
 use crate::archive::Actor;
 use crate::domain::hash::Sha256Hasher;
 use crate::wire::RecordDto;
@@ -108,8 +108,35 @@ pub fn update(ctx: &Context, args: UpdateArgs) -> Result<(), Failure> {
 /// Copies the content out, checking on the way that it still hashes to its
 /// recorded digest: `get` never hands out silently damaged bytes.
 pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Failure> {
-    let archive = ctx.open()?;
-    let (record, version, mut reader, _) = archive.content(&Actor::command_line(), &args.reference, args.version)?;
+    // Which content: its reference, version, recorded digest, and bytes.
+    let (reference, number, expected, mut reader): (String, u32, String, Box<dyn Read>) = match ctx.target()? {
+        Target::Local(archive) => {
+            let (record, version, reader, _) =
+                archive.content(&Actor::command_line(), &args.reference, args.version)?;
+            (
+                record.reference.to_string(),
+                version.number,
+                version.sha256.hex(),
+                Box::new(reader),
+            )
+        }
+        Target::Remote(remote) => {
+            let key = super::client::path_segment(&args.reference);
+            let record: RecordDto = remote.get_json(&format!("/api/v1/records/{key}"))?;
+            let version = match args.version {
+                Some(n) => record.versions.iter().find(|v| v.number == n),
+                None => record.versions.last(),
+            }
+            .ok_or_else(|| {
+                Failure::from(crate::archive::ArchiveError::VersionNotFound {
+                    reference: record.reference.clone(),
+                    version: args.version.unwrap_or_default(),
+                })
+            })?;
+            let reader = remote.open(&format!("/api/v1/records/{key}/content?version={}", version.number))?;
+            (record.reference.clone(), version.number, version.sha256.clone(), reader)
+        }
+    };
     let (mut sink, temp): (Box<dyn Write>, Option<PathBuf>) = match &args.output {
         Some(path) => {
             let temp = path.with_file_name(format!(
@@ -136,14 +163,13 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Failure> {
     }
     sink.flush()?;
     drop(sink);
-    let actual = hasher.finish();
-    if actual != version.sha256 {
+    let actual = hasher.finish().hex();
+    if actual != expected {
         if let Some(temp) = &temp {
             let _ = fs::remove_file(temp);
         }
         return Err(Failure::check_failed(format!(
-            "the content of {} version {} is damaged: it hashes to {actual}, not {}; run `coffre audit verify`",
-            record.reference, version.number, version.sha256
+            "the content of {reference} version {number} is damaged: it hashes to {actual}, not {expected}; run `coffre audit verify`"
         )));
     }
     if let (Some(temp), Some(path)) = (temp, &args.output) {
@@ -154,11 +180,29 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Failure> {
 
 /// Prints a record.
 pub fn show(ctx: &Context, args: ShowArgs) -> Result<(), Failure> {
-    let archive = ctx.open()?;
-    let record = archive.record(&Actor::command_line(), &args.reference)?;
-    let text = archive.text_status(&Actor::command_line(), &record.id)?;
-    let details = archive.details(&record)?;
-    let dto = RecordDto::new(&record, &details, text);
+    let dto = match ctx.target()? {
+        Target::Local(archive) => {
+            let record = archive.record(&Actor::command_line(), &args.reference)?;
+            let text = archive.text_status(&Actor::command_line(), &record.id)?;
+            let details = archive.details(&record)?;
+            RecordDto::new(&record, &details, text)
+        }
+        Target::Remote(remote) => {
+            let key = super::client::path_segment(&args.reference);
+            match remote.get_json::<RecordDto>(&format!("/api/v1/records/{key}")) {
+                Ok(dto) => dto,
+                // A record gone is shown as its tombstone, as on the data directory.
+                Err(failure) => match failure
+                    .answer
+                    .as_ref()
+                    .and_then(|a| serde_json::from_value::<RecordDto>(a["tombstone"].clone()).ok())
+                {
+                    Some(tombstone) => tombstone,
+                    None => return Err(failure),
+                },
+            }
+        }
+    };
     if args.json {
         return print_json(&dto);
     }

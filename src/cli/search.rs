@@ -1,11 +1,11 @@
 //! `coffre search`: full-text search from the command line. Brings the
 //! index up to the journal first, so that it answers for every record.
 
-use super::{Context, Failure, print_json};
+use super::{Context, Failure, Target, print_json};
 use crate::archive::{Actor, ArchiveError};
 use crate::domain::record::{NodeCode, parse_date};
 use crate::domain::search::{PAGE_DEFAULT, SearchQuery, SortOrder};
-use crate::wire::SearchHitDto;
+use crate::wire::SearchResultsDto;
 use clap::Args;
 
 /// `coffre search` arguments.
@@ -59,15 +59,40 @@ fn query_of(args: &SearchArgs) -> Result<SearchQuery, ArchiveError> {
     .map_err(ArchiveError::BadQuery)
 }
 
-/// Runs `coffre search`.
+/// The search's parameters in the API's query string.
+fn query_string(args: &SearchArgs) -> String {
+    let limit = args.limit.to_string();
+    let offset = args.offset.to_string();
+    let mut params: Vec<(&str, &str)> = vec![("q", &args.query), ("limit", &limit), ("sort", &args.sort)];
+    for (name, value) in [
+        ("node", &args.node),
+        ("from", &args.from),
+        ("to", &args.to),
+        ("after", &args.after),
+    ] {
+        if let Some(v) = value {
+            params.push((name, v));
+        }
+    }
+    if args.offset > 0 {
+        params.push(("offset", &offset));
+    }
+    serde_urlencoded::to_string(params).unwrap_or_default()
+}
+
+/// Runs `coffre search`, on the data directory or through the server.
 pub fn run(ctx: &Context, args: SearchArgs) -> Result<(), Failure> {
-    let query = query_of(&args)?;
-    let archive = ctx.open()?;
-    archive.index_all()?;
-    let results = archive.search(&Actor::command_line(), query)?;
+    let results = match ctx.target()? {
+        Target::Local(archive) => {
+            let query = query_of(&args)?;
+            archive.index_all()?;
+            SearchResultsDto::from(archive.search(&Actor::command_line(), query)?)
+        }
+        Target::Remote(remote) => remote.get_json(&format!("/api/v1/search?{}", query_string(&args)))?,
+    };
     for hit in &results.hits {
         if args.json {
-            print_json(&SearchHitDto::from(hit))?;
+            print_json(hit)?;
         } else {
             println!(
                 "{}\t{}\t{}\t{:.2}\t{}",

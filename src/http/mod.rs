@@ -178,6 +178,8 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     // One table of sessions for every worker.
     let sessions = Data::new(pages::Sessions::default());
     let pending = Data::new(pages::PendingDeposits::default());
+    let operator_token = auth::new_operator_token()?;
+    let operator = Data::new(auth::OperatorKey::of(&operator_token));
     let archive = Data::from(archive);
     actix_web::rt::System::new().block_on(async move {
         let app_archive = archive.clone();
@@ -189,12 +191,20 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
                 .app_data(schedule.clone())
                 .app_data(sessions.clone())
                 .app_data(pending.clone())
+                .app_data(operator.clone())
                 .configure(configure)
         })
         .bind(listen)?;
         let bound = server.addrs().first().copied().unwrap_or(listen);
+        // The command line on this machine finds the server, and its
+        // operator token, in the data directory.
+        if let Err(e) = archive.data_dir().announce(&local_url(bound), &operator_token) {
+            tracing::warn!(error = %e, "could not announce the server in the data directory; the command line will not go through it");
+        }
         ready(bound);
-        server.run().await?;
+        let served = server.run().await;
+        archive.data_dir().withdraw();
+        served?;
         stop_indexer.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = indexer.join();
         let _ = sealer.join();
@@ -204,6 +214,17 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         }
         Ok(())
     })
+}
+
+/// The URL this machine reaches a server bound to `bound` at (a server
+/// listening on every address is reached on loopback).
+fn local_url(bound: SocketAddr) -> String {
+    let ip = match bound.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}", SocketAddr::new(ip, bound.port()))
 }
 
 /// The address a request came from, as the brake on sign-ins counts it

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// A record version.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct VersionDto {
     /// 1, 2, ...
     pub number: u32,
@@ -36,7 +36,7 @@ pub struct VersionDto {
 }
 
 /// One event in a record's history.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct HistoryDto {
     /// Journal seq.
     pub seq: u64,
@@ -49,7 +49,7 @@ pub struct HistoryDto {
 }
 
 /// A record.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct RecordDto {
     /// Permanent id (UUIDv7).
     pub id: String,
@@ -99,7 +99,7 @@ pub struct RecordDto {
 }
 
 /// A record's text, as the search index holds it.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TextDto {
     /// `pending` (not indexed yet), `extracted` or `failed`.
     pub status: String,
@@ -131,7 +131,7 @@ impl From<Option<crate::domain::search::TextStatus>> for TextDto {
 }
 
 /// A record's retention, and how it was computed.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct RetentionDto {
     /// The rule's id.
     pub rule: String,
@@ -160,7 +160,7 @@ pub struct RetentionDto {
 }
 
 /// What remains of a record that left the archive.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TombstoneDto {
     /// When it was destroyed (or its transfer acknowledged).
     pub destroyed_at: String,
@@ -195,7 +195,7 @@ impl From<&crate::domain::record::Tombstone> for TombstoneDto {
 }
 
 /// An archivist's decision on a record whose rule says `review`.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct ReviewDecisionDto {
     /// When.
     pub at: String,

@@ -1,11 +1,11 @@
 //! Search results and their hits.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// One search hit.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct SearchHitDto {
     /// Record id.
     pub id: String,
@@ -26,7 +26,7 @@ pub struct SearchHitDto {
 }
 
 /// A page of search results.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct SearchResultsDto {
     /// Matching records in all.
     pub total: u64,
@@ -51,7 +51,7 @@ pub struct SearchResultsDto {
 }
 
 /// Matching records in one node.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct NodeFacetDto {
     /// The node's code.
     pub code: String,

@@ -18,7 +18,7 @@ pub struct NewTokenDto {
 }
 
 /// A new token: shown once.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TokenDto {
     /// The token text; store it, it cannot be shown again.
     pub token: String,

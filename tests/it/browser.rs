@@ -737,3 +737,66 @@ fn hex_sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(bytes))
 }
+
+#[test]
+fn an_admin_opens_disables_and_resets_accounts_from_the_accounts_page() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let a = post_json(
+        &scene.server.url("/api/v1/accounts/admin/password"),
+        &scene.admin,
+        &json!({"password": "la phrase de l'administrateur"}),
+    );
+    assert_eq!(a.status, 204, "{}", String::from_utf8_lossy(&a.body));
+    let browser = Browser::start(Scripts::On);
+
+    // An agent has no accounts page.
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    assert!(!browser.text().contains("Comptes"), "{}", browser.text());
+    browser.goto(&format!("{base}/comptes"));
+    assert!(browser.text().contains("Accès refusé"), "{}", browser.text());
+    browser.goto(&format!("{base}/"));
+    browser.follow(".personne button", "/connexion");
+
+    browser.sign_in(&base, "admin", "la phrase de l'administrateur");
+    browser.follow("a[href='/comptes']", "/comptes");
+    assert!(browser.text().contains("agnes"), "{}", browser.text());
+    browser.review("comptes");
+
+    // A password too short is said next to its field; nothing is opened.
+    browser.fill("#user", "bruno.leroy");
+    browser.fill("#display_name", "Bruno Leroy");
+    browser.choose("#role", "archivist");
+    browser.fill("#password", "court");
+    press(&browser, "form.formulaire button[type=submit]");
+    let text = browser.text();
+    assert!(text.contains("12 caractères"), "{text}");
+    assert_eq!(browser.attr("#password", "aria-invalid"), "true");
+    assert_eq!(browser.value("#user"), "bruno.leroy", "what was typed stays");
+    browser.review("comptes-erreur");
+    browser.fill("#password", "une phrase assez longue");
+    press(&browser, "form.formulaire button[type=submit]");
+    assert!(browser.text().contains("Le compte est ouvert"), "{}", browser.text());
+    assert!(browser.text().contains("Bruno Leroy"), "{}", browser.text());
+
+    // Disabled, Agnès can no longer sign in.
+    press(&browser, "form[action='/comptes/agnes/etat'] button");
+    assert!(browser.text().contains("désactivé"), "{}", browser.text());
+    let events = get(&scene.server.url("/api/v1/audit/events?after=0"), &scene.admin).json();
+    let updated: Vec<&Value> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "account.updated")
+        .collect();
+    assert_eq!(updated.len(), 1);
+    assert_eq!(updated[0]["actor"], "admin (admin)");
+    assert_eq!(updated[0]["payload"]["disabled"], true);
+    let other = Browser::start(Scripts::On);
+    other.sign_in(&base, "agnes", AGENT_PASSWORD);
+    assert!(
+        other.text().contains("identifiant ou mot de passe incorrect"),
+        "{}",
+        other.text()
+    );
+}

@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod classify;
+mod client;
 mod common;
 mod corpus;
 mod crash;

@@ -700,7 +700,7 @@ pub async fn confirm(
                     Ok(()) => deposits.push(deposit),
                     Err(ArchiveError::Invalid(invalid)) => {
                         let mut found = FileProblems::default();
-                        found.own.insert("noeud", invalid.to_string());
+                        found.own.insert("noeud", invalid.problem.clone());
                         problems.insert(i, found);
                     }
                     Err(e @ ArchiveError::NodeForbidden { .. }) => {

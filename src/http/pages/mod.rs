@@ -12,6 +12,7 @@
 //! (the archive checks it; nothing here widens it), and no form changes
 //! anything without its session's anti-forgery token.
 
+mod accounts;
 mod deposit;
 mod french;
 mod mine;
@@ -49,6 +50,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/deposer/{lot}", web::get().to(deposit::review))
         .route("/deposer/{lot}", web::post().to(deposit::confirm))
         .route("/mes-depots", web::get().to(mine::page))
+        .route("/comptes", web::get().to(accounts::page))
+        .route("/comptes", web::post().to(accounts::create))
+        .route("/comptes/{user}/role", web::post().to(accounts::change_role))
+        .route("/comptes/{user}/etat", web::post().to(accounts::change_state))
+        .route("/comptes/{user}/mot-de-passe", web::post().to(accounts::reset_password))
         .route("/documents/{ref}", web::get().to(record::page))
         .route("/documents/{ref}/contenu", web::get().to(record::content))
         .route("/documents/{ref}/accuse-de-depot", web::get().to(record::attestation))
@@ -57,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// What every page's frame shows: the person signed in and the token
 /// their forms carry.
+#[derive(Default)]
 pub struct Frame {
     /// The page's title, in `<title>`.
     pub title: String,
@@ -74,6 +81,8 @@ pub struct PersonView {
     pub display_name: String,
     /// Their role, in French.
     pub role: &'static str,
+    /// Whether the menu offers the accounts page.
+    pub admin: bool,
 }
 
 /// A signed-in person, from the session cookie; pages that need one take
@@ -97,6 +106,7 @@ impl Signed {
             person: Some(PersonView {
                 display_name: self.account.display_name.clone(),
                 role: french::role(self.account.role),
+                admin: self.actor.role.allows(crate::domain::role::Permission::ManageAccounts),
             }),
             csrf: self.csrf.clone(),
             current,
@@ -246,9 +256,18 @@ pub fn explain_code(code: Code, own_message: &str) -> (StatusCode, &'static str,
             "Document versé",
             "Ce document a été versé aux archives ; adressez-vous au service d'archives pour le consulter.".to_owned(),
         ),
-        Code::InvalidQuery | Code::LimitExceeded | Code::InvalidField | Code::SignInFailed | Code::TooManyAttempts => {
+        Code::InvalidQuery | Code::LimitExceeded | Code::SignInFailed | Code::TooManyAttempts => {
             ("Demande incorrecte", own_message.to_owned())
         }
+        // `field: problem`: the person reads the problem.
+        Code::InvalidField => (
+            "Demande incorrecte",
+            own_message
+                .split_once(": ")
+                .map(|(_, problem)| problem)
+                .unwrap_or(own_message)
+                .to_owned(),
+        ),
         Code::Unavailable => (
             "Service indisponible",
             "Les archives sont momentanément indisponibles. Réessayez dans quelques instants.".to_owned(),

@@ -1,0 +1,233 @@
+//! The command line as a client of a running server: where it goes
+//! (`--server`, `COFFRE_URL`, or the server that holds the data directory),
+//! with which token (`COFFRE_TOKEN`, the one `coffre login` stored, or the
+//! running server's operator token for whoever owns the data directory),
+//! and the HTTP calls, with the server's errors turned back into the same
+//! codes and exit codes as the direct way.
+
+use super::Failure;
+use crate::errors::Code;
+use serde::de::DeserializeOwned;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long a call may wait for the server (uploads and downloads stream,
+/// so this bounds silence, not size).
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A running server, and how to speak to it.
+pub struct Remote {
+    base: String,
+    token: String,
+    /// Set with the operator token: the system user the journal names.
+    operator: Option<String>,
+    agent: ureq::Agent,
+}
+
+/// A file sent as the `file` part of a deposit.
+pub struct FilePart<'a> {
+    /// Its name, as the archive keeps it.
+    pub filename: &'a str,
+    /// Its bytes.
+    pub reader: Box<dyn Read + Send + 'a>,
+}
+
+impl Remote {
+    /// A client of the server at `base` with `token`.
+    pub fn new(base: &str, token: String, operator: Option<String>) -> Remote {
+        Remote {
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            operator,
+            agent: ureq::AgentBuilder::new()
+                .timeout_read(TIMEOUT)
+                .timeout_write(TIMEOUT)
+                .build(),
+        }
+    }
+
+    /// Its base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn request(&self, method: &str, path: &str) -> ureq::Request {
+        let mut req = self
+            .agent
+            .request(method, &format!("{}{path}", self.base))
+            .set("Authorization", &format!("Bearer {}", self.token));
+        if let Some(user) = &self.operator {
+            req = req.set("X-Coffre-Operator", user);
+        }
+        req
+    }
+
+    /// GET, answered as JSON.
+    pub fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, Failure> {
+        decode(self.request("GET", path).call(), &self.base)
+    }
+
+    /// POST of a JSON body, answered as JSON.
+    pub fn post_json<T: DeserializeOwned>(&self, path: &str, body: &serde_json::Value) -> Result<T, Failure> {
+        decode(
+            self.request("POST", path)
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string()),
+            &self.base,
+        )
+    }
+
+    /// GET, the answer's body to read as it comes.
+    pub fn open(&self, path: &str) -> Result<Box<dyn Read>, Failure> {
+        Ok(Box::new(
+            answer(self.request("GET", path).call(), &self.base)?.into_reader(),
+        ))
+    }
+
+    /// POST of a multipart deposit (`metadata` JSON, then the file,
+    /// streamed), answered as JSON.
+    pub fn post_deposit<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        metadata: &serde_json::Value,
+        file: FilePart<'_>,
+    ) -> Result<T, Failure> {
+        let mut boundary = [0u8; 16];
+        getrandom::fill(&mut boundary).map_err(|e| Failure::internal(format!("random source: {e}")))?;
+        let boundary = format!("coffre-{}", hex::encode(boundary));
+        let quoted = file.filename.replace(['"', '\r', '\n'], "_");
+        let head = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n\
+             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{quoted}\"; filename*=UTF-8''{}\r\n\
+             Content-Type: application/octet-stream\r\n\r\n",
+            percent_encode(file.filename)
+        );
+        let tail = format!("\r\n--{boundary}--\r\n");
+        let body = std::io::Cursor::new(head.into_bytes())
+            .chain(file.reader)
+            .chain(std::io::Cursor::new(tail.into_bytes()));
+        decode(
+            self.request("POST", path)
+                .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
+                .send(body),
+            &self.base,
+        )
+    }
+}
+
+/// A reference or id as one segment of a path.
+pub fn path_segment(text: &str) -> String {
+    percent_encode(text.trim())
+}
+
+/// RFC 5987 encoding of a file name.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The answer, or the failure it says (the server's stable code, hence the
+/// same exit code as the direct way), or that the server could not be
+/// reached.
+fn answer(result: Result<ureq::Response, ureq::Error>, base: &str) -> Result<ureq::Response, Failure> {
+    match result {
+        Ok(response) => Ok(response),
+        Err(ureq::Error::Status(status, response)) => {
+            let body: serde_json::Value = serde_json::from_reader(response.into_reader()).unwrap_or_default();
+            let error = &body["error"];
+            let code = error["code"].as_str().and_then(Code::parse).unwrap_or(Code::Internal);
+            let message = error["message"]
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("le serveur a répondu {status}"));
+            Err(Failure::new(code, message).with_answer(body))
+        }
+        Err(e) => Err(Failure::new(
+            Code::Unavailable,
+            format!("le serveur {base} ne répond pas : {e}"),
+        )),
+    }
+}
+
+fn decode<T: DeserializeOwned>(result: Result<ureq::Response, ureq::Error>, base: &str) -> Result<T, Failure> {
+    serde_json::from_reader(answer(result, base)?.into_reader())
+        .map_err(|e| Failure::internal(format!("la réponse du serveur {base} n'est pas celle attendue : {e}")))
+}
+
+/// The tokens `coffre login` stored, by server: `logins.json` in the
+/// user's configuration folder (`$XDG_CONFIG_HOME/coffre`, or
+/// `~/.config/coffre`), readable by the user only.
+pub struct Logins {
+    path: PathBuf,
+}
+
+impl Logins {
+    /// The user's stored logins.
+    pub fn of_user() -> Result<Logins, Failure> {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+            .ok_or_else(|| Failure::usage("ni XDG_CONFIG_HOME ni HOME ne disent où ranger la connexion"))?;
+        Ok(Logins {
+            path: base.join("coffre").join("logins.json"),
+        })
+    }
+
+    fn read(&self) -> serde_json::Map<String, serde_json::Value> {
+        std::fs::read(&self.path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default()
+    }
+
+    /// The token stored for `server`.
+    pub fn token(&self, server: &str) -> Option<String> {
+        self.read()
+            .get(server.trim_end_matches('/'))
+            .and_then(|entry| entry["token"].as_str())
+            .map(str::to_owned)
+    }
+
+    /// Stores `token` (of `user`) for `server`, replacing the file whole.
+    pub fn store(&self, server: &str, user: &str, token: &str) -> Result<(), Failure> {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let mut all = self.read();
+        all.insert(
+            server.trim_end_matches('/').to_owned(),
+            serde_json::json!({"user": user, "token": token}),
+        );
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let fail = |e: std::io::Error| Failure::internal(format!("{} : {e}", self.path.display()));
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(fail)?;
+        let staged = self.path.with_extension("json.new");
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&staged)
+            .map_err(fail)?;
+        let text = serde_json::to_vec_pretty(&serde_json::Value::Object(all))
+            .map_err(|e| Failure::internal(format!("encoding the logins: {e}")))?;
+        file.write_all(&text).and_then(|()| file.sync_all()).map_err(fail)?;
+        std::fs::rename(&staged, &self.path).map_err(fail)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_encoded_for_the_multipart_header() {
+        assert_eq!(percent_encode("facture été.pdf"), "facture%20%C3%A9t%C3%A9.pdf");
+    }
+}

@@ -1,0 +1,241 @@
+//! The accounts page (admin): every account with its role and state; open
+//! an account, change a role, disable or enable, reset a password. Each
+//! change is a use case of the archive, journaled in the admin's name.
+
+use super::{Frame, PageError, Signed, french, html, status_of};
+use crate::archive::{AccountChanges, Archive, ArchiveError, NewAccount};
+use crate::domain::role::{Permission, Role};
+use crate::errors::Code;
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::web::{self, Data};
+use askama::Template;
+use serde::Deserialize;
+
+/// An account as the page lists it.
+pub struct AccountView {
+    user: String,
+    display_name: String,
+    role: String,
+    disabled: bool,
+    has_password: bool,
+}
+
+#[derive(Template, Default)]
+#[template(path = "accounts.html")]
+struct AccountsPage {
+    frame: Frame,
+    accounts: Vec<AccountView>,
+    roles: Vec<(&'static str, &'static str)>,
+    notice: Option<String>,
+    errors: Vec<(String, String)>,
+    error_user: Option<String>,
+    error_display_name: Option<String>,
+    error_password: Option<String>,
+    form_user: String,
+    form_display_name: String,
+    form_role: String,
+}
+
+/// `?fait=` after a change: what was done, said at the top.
+#[derive(Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    fait: String,
+}
+
+fn require_admin(signed: &Signed) -> Result<(), PageError> {
+    signed
+        .actor
+        .require(Permission::ManageAccounts, "manage accounts")
+        .map_err(PageError::Archive)
+}
+
+async fn render(
+    signed: &Signed,
+    archive: &Data<Archive>,
+    mut page: AccountsPage,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let actor = signed.actor.clone();
+    let archive = archive.clone();
+    let accounts = web::block(move || archive.accounts(&actor)).await??;
+    page.accounts = accounts
+        .iter()
+        .map(|a| AccountView {
+            user: a.user.to_string(),
+            display_name: a.display_name.clone(),
+            role: a.role.to_string(),
+            disabled: a.disabled,
+            has_password: a.password_set.is_some(),
+        })
+        .collect();
+    page.roles = Role::ALL.iter().map(|r| (r.as_str(), french::role(*r))).collect();
+    page.frame = signed.frame("Comptes", "accounts");
+    if page.form_role.is_empty() {
+        page.form_role = Role::Agent.to_string();
+    }
+    Ok(html(status, &page))
+}
+
+/// The page.
+pub async fn page(signed: Signed, archive: Data<Archive>, done: web::Query<Done>) -> Result<HttpResponse, PageError> {
+    require_admin(&signed)?;
+    let notice = match done.fait.as_str() {
+        "ouvert" => Some("Le compte est ouvert.".to_owned()),
+        "role" => Some("Le rôle est changé.".to_owned()),
+        "etat" => Some("L'état du compte est changé.".to_owned()),
+        "mot-de-passe" => Some("Le mot de passe est enregistré.".to_owned()),
+        _ => None,
+    };
+    let page = AccountsPage {
+        notice,
+        ..AccountsPage::default()
+    };
+    render(&signed, &archive, page, StatusCode::OK).await
+}
+
+/// The form that opens an account.
+#[derive(Deserialize)]
+pub struct NewAccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn done(what: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/comptes?fait={what}")))
+        .finish()
+}
+
+/// Opens an account; a refusal is shown next to its field.
+pub async fn create(
+    signed: Signed,
+    archive: Data<Archive>,
+    form: web::Form<NewAccountForm>,
+) -> Result<HttpResponse, PageError> {
+    require_admin(&signed)?;
+    signed.check_form(&form.csrf)?;
+    let form = form.into_inner();
+    let role = Role::parse(&form.role).unwrap_or(Role::Agent);
+    let new = NewAccount {
+        user: form.user.clone(),
+        display_name: form.display_name.clone(),
+        role,
+        password: Some(form.password.clone()).filter(|p| !p.is_empty()),
+    };
+    let actor = signed.actor.clone();
+    let worker = archive.clone();
+    match web::block(move || worker.create_account(&actor, new)).await? {
+        Ok(_) => Ok(done("ouvert")),
+        Err(e @ (ArchiveError::Invalid(_) | ArchiveError::AccountExists(_))) => {
+            let mut page = AccountsPage {
+                form_user: form.user,
+                form_display_name: form.display_name,
+                form_role: role.to_string(),
+                ..AccountsPage::default()
+            };
+            let (field, message) = match &e {
+                ArchiveError::Invalid(invalid) => (invalid.field.clone(), invalid.problem.clone()),
+                _ => ("user".to_owned(), super::explain(&e).2),
+            };
+            match field.as_str() {
+                "display_name" => page.error_display_name = Some(message.clone()),
+                "password" => page.error_password = Some(message.clone()),
+                _ => page.error_user = Some(message.clone()),
+            }
+            page.errors.push((field, message));
+            render(&signed, &archive, page, status_of(e.code())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A change of role.
+#[derive(Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// Changes an account's role.
+pub async fn change_role(
+    signed: Signed,
+    archive: Data<Archive>,
+    user: web::Path<String>,
+    form: web::Form<RoleForm>,
+) -> Result<HttpResponse, PageError> {
+    require_admin(&signed)?;
+    signed.check_form(&form.csrf)?;
+    let role = Role::parse(&form.role)
+        .ok_or_else(|| PageError::Api(Code::InvalidField, format!("« {} » n'est pas un rôle", form.role)))?;
+    let changes = AccountChanges {
+        role: Some(role),
+        ..AccountChanges::default()
+    };
+    let actor = signed.actor.clone();
+    web::block(move || archive.update_account(&actor, &user, changes)).await??;
+    Ok(done("role"))
+}
+
+/// Disabling or enabling.
+#[derive(Deserialize)]
+pub struct StateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    desactive: String,
+}
+
+/// Disables or enables an account.
+pub async fn change_state(
+    signed: Signed,
+    archive: Data<Archive>,
+    user: web::Path<String>,
+    form: web::Form<StateForm>,
+) -> Result<HttpResponse, PageError> {
+    require_admin(&signed)?;
+    signed.check_form(&form.csrf)?;
+    let changes = AccountChanges {
+        disabled: Some(form.desactive == "oui"),
+        ..AccountChanges::default()
+    };
+    let actor = signed.actor.clone();
+    web::block(move || archive.update_account(&actor, &user, changes)).await??;
+    Ok(done("etat"))
+}
+
+/// A new password.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    mot_de_passe: String,
+}
+
+/// Resets an account's password.
+pub async fn reset_password(
+    signed: Signed,
+    archive: Data<Archive>,
+    user: web::Path<String>,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, PageError> {
+    require_admin(&signed)?;
+    signed.check_form(&form.csrf)?;
+    let form = form.into_inner();
+    let actor = signed.actor.clone();
+    web::block(move || archive.set_password(&actor, &user, None, &form.mot_de_passe)).await??;
+    Ok(done("mot-de-passe"))
+}

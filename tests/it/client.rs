@@ -1,0 +1,166 @@
+//! The command line as a client of a running server: through the server
+//! that holds the data directory (instead of exiting 3), or through the one
+//! named with `--server` after `coffre login`; the same output and exit
+//! codes either way, and the journal names who acted.
+
+use crate::common::*;
+use serde_json::{Value, json};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+/// Runs `coffre` with `args`, as the system user `greffe`, with its own
+/// configuration folder, and `stdin` given.
+fn run(data: &Path, config: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(bin())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("USER", "greffe")
+        .env("XDG_CONFIG_HOME", config)
+        .env_remove("COFFRE_URL")
+        .env_remove("COFFRE_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn coffre");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+fn actors_of(server: &Server, admin: &str, kind: &str) -> Vec<String> {
+    let events = get(&server.url("/api/v1/audit/events?after=0"), admin).json();
+    events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .filter_map(|e| e["actor"].as_str().map(str::to_owned))
+        .collect()
+}
+
+#[test]
+fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it() {
+    let Fresh {
+        tmp,
+        data,
+        token: admin,
+    } = fresh_archive();
+    let config = tmp.path().join("config");
+    let folder = tmp.path().join("factures");
+    std::fs::create_dir_all(&folder).expect("folder");
+    for (name, text) in [
+        (
+            "boulangerie.txt",
+            "Facture de la boulangerie du Centre : pains pour la cantine",
+        ),
+        ("papeterie.txt", "Facture de la papeterie : cahiers et crayons"),
+    ] {
+        std::fs::write(folder.join(name), text).expect("write");
+    }
+    let server = Server::start(&data, &[]);
+    let a = post_json(
+        &server.url("/api/v1/accounts"),
+        &admin,
+        &json!({"user": "agnes", "display_name": "Agnès Martin", "role": "agent", "password": "une longue phrase de passe"}),
+    );
+    assert_eq!(a.status, 201);
+
+    // No --server: the server holding the data directory answers, and the
+    // journal names the system user.
+    let folder_arg = folder.to_str().expect("path");
+    let out = run(
+        &data,
+        &config,
+        &["ingest", folder_arg, "--node", "FIN-FAC", "--date", "2024-03-15"],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 2, "one line per file: {}", stdout(&out));
+    assert!(
+        stderr(&out).contains("2 déposés sur 2 fichiers"),
+        "{}|{}",
+        stderr(&out),
+        stdout(&out)
+    );
+    assert_eq!(
+        actors_of(&server, &admin, "record.ingested"),
+        ["cli:greffe", "cli:greffe"]
+    );
+    // The server's indexer follows the journal from behind: within a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let out = loop {
+        let out = run(&data, &config, &["search", "boulangerie", "--sort", "date"], "");
+        assert!(out.status.success(), "{}", stderr(&out));
+        if stdout(&out).contains("FIN-FAC-2024-000001") || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(stdout(&out).contains("FIN-FAC-2024-000001"), "{}", stdout(&out));
+    let through_server_search = stdout(&out);
+    let out = run(&data, &config, &["show", "FIN-FAC-2024-000001", "--json"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let through_server_show: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+
+    // Log in, then work through --server as that person.
+    let out = run(
+        &data,
+        &config,
+        &["login", &server.base, "--user", "agnes", "--password-stdin"],
+        "une longue phrase de passe\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("connecté"), "{}", stdout(&out));
+    let logins = config.join("coffre/logins.json");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&logins).expect("logins").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "the token is the user's alone");
+    }
+    let elsewhere = tmp.path().join("no-data-here");
+    let remote = |args: &[&str]| {
+        let mut all = vec!["--server", server.base.as_str()];
+        all.extend_from_slice(args);
+        run(&elsewhere, &config, &all, "")
+    };
+    let one = tmp.path().join("une.txt");
+    std::fs::write(&one, "Délibération du conseil municipal sur la cantine").expect("write");
+    let out = remote(&["ingest", one.to_str().expect("path"), "--node", "ADM-DEL"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        actors_of(&server, &admin, "record.ingested").contains(&"agnes (agent)".to_owned()),
+        "the journal names the person who logged in"
+    );
+    let copy = tmp.path().join("copie.txt");
+    let out = remote(&["get", "FIN-FAC-2024-000001", "-o", copy.to_str().expect("path")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(&copy).expect("copy"),
+        std::fs::read(folder.join("boulangerie.txt")).expect("original")
+    );
+    // Errors keep their exit codes: an unknown record is 2, as locally.
+    let out = remote(&["show", "FIN-FAC-2024-999999"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("FIN-FAC-2024-999999"), "{}", stderr(&out));
+    // The same output on the data directory, once the server has stopped.
+    let base = server.base.clone();
+    server.stop();
+    // A server that is not there: exit 3, said in one line.
+    let out = run(&elsewhere, &config, &["--server", &base, "search", "x"], "");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ne répond pas"), "{}", stderr(&out));
+    // (Sorted by date: relevance scores move as the archive grows.)
+    let out = run(&data, &config, &["search", "boulangerie", "--sort", "date"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), through_server_search);
+    let out = run(&data, &config, &["show", "FIN-FAC-2024-000001", "--json"], "");
+    let local_show: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(local_show, through_server_show);
+}
