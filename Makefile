@@ -112,6 +112,7 @@ bench: deps
 	$(CARGO) bench --bench ingest
 	$(CARGO) bench --bench search
 	$(CARGO) bench --bench search_http
+	$(CARGO) bench --bench pages
 	$(CARGO) bench --bench relevance
 	$(CARGO) bench --bench retention
 	$(CARGO) bench --bench export

@@ -18,6 +18,8 @@
 mod cli;
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/load.rs"]
+mod load;
 #[path = "support/report.rs"]
 mod report;
 #[path = "support/server.rs"]
@@ -28,68 +30,19 @@ use coffre::domain::record::NodeCode;
 use coffre::domain::search::{SearchQuery, SortOrder};
 use coffre::store::TextIndex;
 use coffre::store::index_tantivy::TantivyIndex;
-use corpus::{CASES, document};
-use server::{Served, fresh_archive, multipart};
+use corpus::CASES;
+use load::{
+    CLIENTS, LOADERS, REQUESTS_PER_CLIENT, agent, clients, deposit, fill, ms, node_of, percentile, total_found,
+};
+use server::{Served, fresh_archive};
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-/// Concurrent searching clients.
-const CLIENTS: usize = 8;
-/// Requests each client makes (the query mix over and over).
-const REQUESTS_PER_CLIENT: usize = 300;
-/// Concurrent depositing clients while filling an archive.
-const LOADERS: usize = 4;
 /// Deposits per second while freshness is measured, and for how long.
 const FRESH_RATE: u64 = 50;
 const FRESH_SECONDS: u64 = 20;
-
-fn agent() -> ureq::Agent {
-    ureq::AgentBuilder::new().timeout(Duration::from_secs(600)).build()
-}
-
-/// The corpus's nodes as the default plan has them.
-fn node_of(code: &str) -> &str {
-    match code {
-        "ADM-COU" => "ADM-ART",
-        other => other,
-    }
-}
-
-fn deposit(agent: &ureq::Agent, base: &str, token: &str, i: u64, extra: &str) -> String {
-    let d = document(i);
-    let metadata = serde_json::json!({
-        "node": node_of(d.node),
-        "date": d.date.to_string(),
-        "title": d.title,
-    })
-    .to_string();
-    let text = format!("{} {extra}", d.body);
-    let body = multipart(&metadata, text.as_bytes(), &format!("doc-{i}.txt"));
-    let answer = agent
-        .post(&format!("{base}/api/v1/records"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
-        .send_bytes(&body)
-        .expect("deposit");
-    assert_eq!(answer.status(), 201);
-    let record: serde_json::Value = serde_json::from_str(&answer.into_string().expect("answer")).expect("json");
-    record["reference"].as_str().unwrap_or_default().to_owned()
-}
-
-fn total_found(agent: &ureq::Agent, base: &str, token: &str, q: &str) -> u64 {
-    let answer = agent
-        .get(&format!("{base}/api/v1/search"))
-        .query("q", q)
-        .query("limit", "1")
-        .set("Authorization", &format!("Bearer {token}"))
-        .call()
-        .expect("search");
-    let results: serde_json::Value = serde_json::from_str(&answer.into_string().expect("answer")).expect("json");
-    results["total"].as_u64().unwrap_or(0)
-}
 
 /// Whether a search for `q` finds the record `reference` as written.
 fn finds(agent: &ureq::Agent, base: &str, token: &str, q: &str, reference: &str) -> bool {
@@ -104,51 +57,6 @@ fn finds(agent: &ureq::Agent, base: &str, token: &str, q: &str, reference: &str)
         && results["hits"]
             .as_array()
             .is_some_and(|hits| hits.iter().any(|h| h["reference"] == reference))
-}
-
-/// Fills the archive with documents `from..to`, `LOADERS` at a time, and
-/// waits until the index holds them all.
-fn fill(base: &str, token: &str, from: u64, to: u64) -> Duration {
-    let next = Arc::new(AtomicU64::new(from));
-    let start = Instant::now();
-    let loaders: Vec<_> = (0..LOADERS)
-        .map(|_| {
-            let (next, base, token) = (Arc::clone(&next), base.to_owned(), token.to_owned());
-            std::thread::spawn(move || {
-                let agent = agent();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= to {
-                        break;
-                    }
-                    deposit(&agent, &base, &token, i, "");
-                    if i % 50_000 == 0 && i > from {
-                        eprintln!("  {i} deposited after {:?}", start.elapsed());
-                    }
-                }
-            })
-        })
-        .collect();
-    for l in loaders {
-        l.join().expect("loader");
-    }
-    let agent = agent();
-    while total_found(&agent, base, token, "") < to {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    start.elapsed()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
 
 /// The query mix as URLs of `GET /api/v1/search` (top 20, snippets, facets).
@@ -193,39 +101,6 @@ fn hammer(urls: &[String], token: &str) -> (Vec<Duration>, f64) {
             std::hint::black_box(answer.into_string().expect("body"));
         }
     })
-}
-
-/// Latencies and throughput of `CLIENTS` threads, each making
-/// `REQUESTS_PER_CLIENT` requests with its own `request` (given the
-/// request's number; client `c` starts at `c`).
-fn clients<F, R>(make: F) -> (Vec<Duration>, f64)
-where
-    F: Fn() -> R + Sync,
-    R: FnMut(usize),
-{
-    let start = Instant::now();
-    let mut all: Vec<Duration> = std::thread::scope(|scope| {
-        let threads: Vec<_> = (0..CLIENTS)
-            .map(|c| {
-                let make = &make;
-                scope.spawn(move || {
-                    let mut request = make();
-                    (0..REQUESTS_PER_CLIENT)
-                        .map(|r| {
-                            let t = Instant::now();
-                            request(c + r);
-                            t.elapsed()
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        threads.into_iter().flat_map(|t| t.join().expect("client")).collect()
-    });
-    let elapsed = start.elapsed();
-    all.sort();
-    let rate = all.len() as f64 / elapsed.as_secs_f64();
-    (all, rate)
 }
 
 /// The same query mix on the archive's index, in process, from `CLIENTS`

@@ -160,18 +160,22 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Failure> {
             println!("FAILED: {failure}");
         }
         println!(
-            "{} journal events through seq {}, {} seals, {} blobs ({} bytes) re-hashed, {} records compared, {} unreferenced blobs: {}",
-            report.events_checked,
+            "{} jusqu'au n° {}, {}, {} ({}) recalculés, {} comparés, {} : {}",
+            super::count(report.events_checked, "événement du journal", "événements du journal"),
             report.through_seq,
-            report.seals_checked,
-            report.blobs_checked,
-            report.bytes_checked,
-            report.records_checked,
-            report.unreferenced_blobs,
+            super::count(report.seals_checked, "sceau", "sceaux"),
+            super::count(report.blobs_checked, "contenu", "contenus"),
+            super::count(report.bytes_checked, "octet", "octets"),
+            super::count(report.records_checked, "document", "documents"),
+            super::count(
+                report.unreferenced_blobs,
+                "contenu non référencé",
+                "contenus non référencés"
+            ),
             if failures == 0 {
-                "all intact".to_owned()
+                "tout est intact".to_owned()
             } else {
-                format!("{failures} failures")
+                super::count(failures as u64, "défaut", "défauts")
             }
         );
     }

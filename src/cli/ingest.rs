@@ -191,9 +191,10 @@ fn report_problems(problems: &[(PathBuf, String)], total: usize) -> Result<(), F
         Ok(())
     } else {
         Err(Failure::usage(format!(
-            "{} of {} files were not archived (see above)",
+            "{} sur {} non archivé{} (voir ci-dessus)",
             problems.len(),
-            total.max(problems.len())
+            super::count(total.max(problems.len()) as u64, "fichier", "fichiers"),
+            if problems.len() > 1 { "s" } else { "" }
         )))
     }
 }

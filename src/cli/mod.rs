@@ -436,6 +436,13 @@ fn serve(ctx: &Context) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `1 document`, `2 documents`, `0 document`: a count and its noun, in
+/// French (where 0 and 1 take the singular).
+pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n > 1 { many } else { one })
+}
+
 /// Prints one JSON object on one line.
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let line = serde_json::to_string(value).map_err(|e| Failure::internal(format!("encoding JSON: {e}")))?;

@@ -107,7 +107,10 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Failure> {
             if args.dry_run {
                 "checked, nothing imported (dry run)".to_owned()
             } else {
-                format!("imported, {} records", summary.records.len())
+                format!(
+                    "importé, {}",
+                    super::count(summary.records.len() as u64, "document", "documents")
+                )
             },
             if summary.sealed {
                 "; its sealed journal checked"
@@ -153,11 +156,11 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
         print_json(&summary)?;
     } else {
         println!(
-            "{}: {} records, {} files, {} bytes, proven against seal {}",
+            "{} : {}, {}, {}, prouvés par le sceau {}",
             args.output.display(),
-            summary.records,
-            summary.files,
-            summary.bytes,
+            super::count(summary.records as u64, "document", "documents"),
+            super::count(summary.files as u64, "fichier", "fichiers"),
+            super::count(summary.bytes, "octet", "octets"),
             summary.seal
         );
     }

@@ -124,7 +124,7 @@ pub fn run(ctx: &Context, command: RetentionCommand) -> Result<(), Failure> {
                 }
             }
             if !json {
-                eprintln!("{} records due", due.len());
+                eprintln!("{}", super::count(due.len() as u64, "document échu", "documents échus"));
             }
             Ok(())
         }

@@ -103,10 +103,10 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<(), Failure> {
     if !args.json {
         let facets: Vec<String> = results.facets.iter().map(|(node, n)| format!("{node}: {n}")).collect();
         eprintln!(
-            "{} records match{} ({})",
-            results.total,
+            "{}{} ({})",
+            super::count(results.total, "document trouvé", "documents trouvés"),
             if results.fuzzy {
-                ", allowing one typo per word"
+                ", en tolérant une faute par mot"
             } else {
                 ""
             },
@@ -127,8 +127,9 @@ pub fn reindex(ctx: &Context) -> Result<(), Failure> {
     let archive = ctx.open()?;
     let report = archive.reindex(&Actor::command_line())?;
     println!(
-        "index up to date; text extracted again for {} records; {} records still without text",
-        report.extracted_again, report.still_failed
+        "index à jour ; texte extrait à nouveau pour {} ; {} encore sans texte",
+        super::count(report.extracted_again as u64, "document", "documents"),
+        super::count(report.still_failed as u64, "document", "documents")
     );
     Ok(())
 }

@@ -421,7 +421,7 @@ fn hostile_files_are_archived_and_their_failure_recorded() {
     server.stop();
     let o = cli(&data, &["reindex"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("still without text"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("encore sans texte"), "{}", stdout(&o));
 }
 
 #[test]
@@ -460,7 +460,7 @@ fn scans_are_read_by_ocr_when_it_is_switched_on() {
     let o = cli(&data, &["--ocr", "reindex"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("again for 2 records; 0 records still"),
+        stdout(&o).contains("à nouveau pour 2 documents ; 0 document encore sans texte"),
         "{}",
         stdout(&o)
     );
