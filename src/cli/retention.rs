@@ -1,7 +1,8 @@
 //! `coffre retention` and `coffre hold`: what is due, start events, legal
 //! holds.
 
-use super::{Context, Failure, print_json};
+use super::client::{Remote, path_segment};
+use super::{Context, Failure, Target, print_json};
 use crate::archive::{Actor, EventTarget, HoldRequest};
 use crate::domain::record::parse_date;
 use crate::wire::{DueRecordDto, HoldDto};
@@ -97,8 +98,11 @@ pub enum HoldCommand {
 
 /// Runs a retention command.
 pub fn run(ctx: &Context, command: RetentionCommand) -> Result<(), Failure> {
-    let archive = ctx.open()?;
     let actor = Actor::command_line();
+    let archive = match ctx.target()? {
+        Target::Local(archive) => archive,
+        Target::Remote(remote) => return run_remote(&remote, command),
+    };
     match command {
         RetentionCommand::Due { at, json } => {
             let at = at
@@ -106,27 +110,12 @@ pub fn run(ctx: &Context, command: RetentionCommand) -> Result<(), Failure> {
                 .map(|d| parse_date("at", d))
                 .transpose()
                 .map_err(|e| Failure::usage(e.to_string()))?;
-            let due = archive.retention_due(&actor, at)?;
-            for record in &due {
-                let dto = DueRecordDto::from(record);
-                if json {
-                    print_json(&dto)?;
-                } else {
-                    let held = if dto.held_by.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  HELD by {:?}", dto.held_by)
-                    };
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}{held}",
-                        dto.due, dto.reference, dto.node, dto.rule, dto.final_action
-                    );
-                }
-            }
-            if !json {
-                eprintln!("{}", super::count(due.len() as u64, "document échu", "documents échus"));
-            }
-            Ok(())
+            let due: Vec<DueRecordDto> = archive
+                .retention_due(&actor, at)?
+                .iter()
+                .map(DueRecordDto::from)
+                .collect();
+            print_due(&due, json)
         }
         RetentionCommand::Review {
             reference,
@@ -156,9 +145,134 @@ pub fn run(ctx: &Context, command: RetentionCommand) -> Result<(), Failure> {
     }
 }
 
+/// Prints what is due, as a line each, or JSON.
+fn print_due(due: &[DueRecordDto], json: bool) -> Result<(), Failure> {
+    for dto in due {
+        if json {
+            print_json(dto)?;
+        } else {
+            let held = if dto.held_by.is_empty() {
+                String::new()
+            } else {
+                format!("  HELD by {:?}", dto.held_by)
+            };
+            println!(
+                "{}\t{}\t{}\t{}\t{}{held}",
+                dto.due, dto.reference, dto.node, dto.rule, dto.final_action
+            );
+        }
+    }
+    if !json {
+        eprintln!("{}", super::count(due.len() as u64, "document échu", "documents échus"));
+    }
+    Ok(())
+}
+
+/// A retention command through the server.
+fn run_remote(remote: &Remote, command: RetentionCommand) -> Result<(), Failure> {
+    match command {
+        RetentionCommand::Due { at, json } => {
+            let query = at.map(|d| format!("?at={}", path_segment(&d))).unwrap_or_default();
+            let answer: serde_json::Value = remote.get_json(&format!("/api/v1/retention/due{query}"))?;
+            let due: Vec<DueRecordDto> = serde_json::from_value(answer["records"].clone())
+                .map_err(|e| Failure::internal(format!("la réponse du serveur n'est pas celle attendue : {e}")))?;
+            print_due(&due, json)
+        }
+        RetentionCommand::Review {
+            reference,
+            decision,
+            reason,
+        } => {
+            let record: crate::wire::RecordDto = remote.post_json(
+                &format!("/api/v1/records/{}/review", path_segment(&reference)),
+                &serde_json::json!({"decision": decision, "reason": reason}),
+            )?;
+            println!("{}: {decision}", record.reference);
+            Ok(())
+        }
+        RetentionCommand::Event {
+            name,
+            date,
+            records,
+            node,
+        } => {
+            let body = match node {
+                Some(node) => serde_json::json!({"name": name, "date": date, "node": node}),
+                None => serde_json::json!({"name": name, "date": date, "records": records}),
+            };
+            let answer: serde_json::Value = remote.post_json("/api/v1/retention/events", &body)?;
+            let count = answer["records"].as_u64().unwrap_or_default();
+            println!("{name} on {date} recorded for {count} records");
+            Ok(())
+        }
+    }
+}
+
+/// A hold command through the server.
+fn run_hold_remote(remote: &Remote, command: HoldCommand) -> Result<(), Failure> {
+    match command {
+        HoldCommand::Place {
+            reason,
+            record,
+            node,
+            query,
+            owner,
+            review,
+            json,
+        } => {
+            let hold: HoldDto = remote.post_json(
+                "/api/v1/holds",
+                &serde_json::json!({"record": record, "node": node, "query": query, "reason": reason,
+                    "owner": owner, "review": review}),
+            )?;
+            if json {
+                return print_json(&hold);
+            }
+            println!("hold {} placed on {} {}", hold.id, hold.scope, hold.target);
+            Ok(())
+        }
+        HoldCommand::Lift { id, reason } => {
+            let _: HoldDto = remote.post_json(
+                &format!("/api/v1/holds/{id}/lift"),
+                &serde_json::json!({"reason": reason}),
+            )?;
+            println!("hold {id} lifted");
+            Ok(())
+        }
+        HoldCommand::List { json } => {
+            let holds: Vec<HoldDto> = remote.get_json("/api/v1/holds")?;
+            print_holds(&holds, json)
+        }
+    }
+}
+
+/// Prints holds, as a line each, or JSON.
+fn print_holds(holds: &[HoldDto], json: bool) -> Result<(), Failure> {
+    for dto in holds {
+        if json {
+            print_json(dto)?;
+        } else {
+            println!(
+                "{}\t{}\t{} {}\t{}\treview {}\t{}",
+                dto.id,
+                dto.state,
+                dto.scope,
+                dto.target,
+                dto.owner,
+                dto.review.as_deref().unwrap_or("-"),
+                dto.reason
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs a hold command.
 pub fn run_hold(ctx: &Context, command: HoldCommand) -> Result<(), Failure> {
-    let archive = ctx.open()?;
+    let archive = match ctx.target()? {
+        Target::Local(archive) => archive,
+        Target::Remote(remote) => return run_hold_remote(&remote, command),
+    };
     let actor = Actor::command_line();
     match command {
         HoldCommand::Place {
@@ -196,24 +310,8 @@ pub fn run_hold(ctx: &Context, command: HoldCommand) -> Result<(), Failure> {
             Ok(())
         }
         HoldCommand::List { json } => {
-            for hold in archive.holds(&actor)? {
-                let dto = HoldDto::from(&hold);
-                if json {
-                    print_json(&dto)?;
-                } else {
-                    println!(
-                        "{}\t{}\t{} {}\t{}\treview {}\t{}",
-                        dto.id,
-                        dto.state,
-                        dto.scope,
-                        dto.target,
-                        dto.owner,
-                        dto.review.as_deref().unwrap_or("-"),
-                        dto.reason
-                    );
-                }
-            }
-            Ok(())
+            let holds: Vec<HoldDto> = archive.holds(&actor)?.iter().map(HoldDto::from).collect();
+            print_holds(&holds, json)
         }
     }
 }

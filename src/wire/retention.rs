@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A legal hold.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct HoldDto {
     /// Its id (the journal seq that placed it).
     pub id: u64,
@@ -100,7 +100,7 @@ pub struct ReasonDto {
 }
 
 /// A record due at a date.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct DueRecordDto {
     /// Record id.
     pub id: String,

@@ -109,6 +109,44 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     assert!(out.status.success(), "{}", stderr(&out));
     let through_server_show: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
 
+    // Holds and what is due, through the server too.
+    let out = run(
+        &data,
+        &config,
+        &[
+            "hold",
+            "place",
+            "--record",
+            "FIN-FAC-2024-000002",
+            "--reason",
+            "contentieux",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("hold "), "{}", stdout(&out));
+    let out = run(&data, &config, &["hold", "list", "--json"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let hold: Value = serde_json::from_str(stdout(&out).lines().next().expect("a hold")).expect("JSON");
+    assert_eq!(hold["placed_by"], "cli:greffe");
+    let out = run(&data, &config, &["retention", "due", "--at", "2040-01-01"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("FIN-FAC-2024-000002") && stdout(&out).contains("HELD by"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("2 documents échus"), "{}", stderr(&out));
+    let through_server_due = stdout(&out);
+    let hold_id = hold["id"].as_u64().expect("id").to_string();
+    let out = run(
+        &data,
+        &config,
+        &["hold", "lift", &hold_id, "--reason", "litige clos"],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
     // Log in, then work through --server as that person.
     let out = run(
         &data,
@@ -163,4 +201,15 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     let out = run(&data, &config, &["show", "FIN-FAC-2024-000001", "--json"], "");
     let local_show: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
     assert_eq!(local_show, through_server_show);
+    let out = run(&data, &config, &["retention", "due", "--at", "2040-01-01"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The same lines for the invoices (the hold lifted since; a deliberation
+    // deposited after).
+    let invoices = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains("FIN-FAC"))
+            .map(|l| l.split("  HELD").next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(invoices(&stdout(&out)), invoices(&through_server_due));
 }
