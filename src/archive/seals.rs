@@ -11,7 +11,7 @@ use crate::domain::record::RecordId;
 use crate::domain::role::Permission;
 use crate::domain::seal::{Seal, SealKey, SealStatement};
 use crate::store::{Journal, JournalObserver, MerkleTree, ViewError};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
@@ -144,7 +144,7 @@ pub(super) fn load_or_create_key(dir: &Path, journal: &dyn Journal, actor: &Acto
 }
 
 /// One event of a record with its inclusion proof.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProvenEvent {
     /// The event as journaled.
     pub event: serde_json::Value,
@@ -158,7 +158,7 @@ pub struct ProvenEvent {
 }
 
 /// A record's events, each proven against one seal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RecordProof {
     /// The archive the seal names.
     pub archive: String,
@@ -173,7 +173,7 @@ pub struct RecordProof {
 }
 
 /// That one sealed tree extends another.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsistencyProof {
     /// The archive.
     pub archive: String,
@@ -195,7 +195,7 @@ pub struct ConsistencyProof {
 
 /// The accusé de dépôt: what was deposited, when and by whom, and the
 /// proof that the deposit's journal event is in a sealed journal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attestation {
     /// The archive.
     pub archive: String,

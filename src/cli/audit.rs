@@ -1,8 +1,11 @@
 //! `coffre audit ...`: integrity checks, the journal, seals and proofs.
 
-use super::{Context, Failure, on_terminal, print_json};
+use super::client::{Remote, path_segment};
+use super::{Context, Failure, Target, on_terminal, print_json};
+use crate::archive::seals::{ConsistencyProof, RecordProof};
 use crate::archive::{Actor, Progress, check_integrity_offline, journal_offline};
 use crate::domain::event::format_time;
+use crate::domain::seal::Seal;
 use crate::domain::seal::public_key_pem;
 use crate::wire::IntegrityReportDto;
 use clap::Subcommand;
@@ -89,53 +92,98 @@ pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
         AuditCommand::Verify { json } => verify(ctx, json),
         AuditCommand::Log { after, json } => log(ctx, after, json),
         AuditCommand::Fixity { action, rate, json } => fixity(ctx, &action, &rate, json),
-        AuditCommand::Seal => {
-            let archive = ctx.open()?;
-            let seal = archive.seal(&Actor::command_line())?;
+        command @ (AuditCommand::Seal
+        | AuditCommand::Seals { .. }
+        | AuditCommand::PublicKey { .. }
+        | AuditCommand::Proof { .. }
+        | AuditCommand::Consistency { .. }) => match ctx.target()? {
+            Target::Local(archive) => seals_locally(&archive, command),
+            Target::Remote(remote) => seals_remotely(&remote, command),
+        },
+    }
+}
+
+/// Prints a seal, as `audit seal` says it.
+fn print_seal(seal: &Seal) {
+    println!(
+        "seal {}: {} events, root {}, signed by {}",
+        seal.seq, seal.tree_size, seal.root, seal.public_key
+    );
+}
+
+/// Prints seals, a line each, or JSON.
+fn print_seals(seals: &[Seal], json: bool) -> Result<(), Failure> {
+    for seal in seals {
+        if json {
+            print_json(seal)?;
+        } else {
             println!(
-                "seal {}: {} events, root {}, signed by {}",
-                seal.seq, seal.tree_size, seal.root, seal.public_key
+                "{}\t{}\t{}\t{}",
+                seal.seq,
+                format_time(&seal.sealed_at),
+                seal.tree_size,
+                seal.root
             );
+        }
+    }
+    Ok(())
+}
+
+/// Prints the seal key, hex or PEM.
+fn print_key(key: &str, pem: bool) -> Result<(), Failure> {
+    if pem {
+        print!("{}", public_key_pem(key).map_err(|e| Failure::internal(e.to_string()))?);
+    } else {
+        println!("{key}");
+    }
+    Ok(())
+}
+
+/// The seal commands through the server.
+fn seals_remotely(remote: &Remote, command: AuditCommand) -> Result<(), Failure> {
+    match command {
+        AuditCommand::Seal => {
+            let seal: Seal = remote.post_json("/api/v1/audit/seals", &serde_json::json!({}))?;
+            print_seal(&seal);
             Ok(())
         }
         AuditCommand::Seals { json } => {
-            let archive = ctx.open()?;
-            for seal in archive.seals(&Actor::command_line())? {
-                if json {
-                    print_json(&seal)?;
-                } else {
-                    println!(
-                        "{}\t{}\t{}\t{}",
-                        seal.seq,
-                        format_time(&seal.sealed_at),
-                        seal.tree_size,
-                        seal.root
-                    );
-                }
-            }
-            Ok(())
+            let answer: serde_json::Value = remote.get_json("/api/v1/audit/seals")?;
+            let seals: Vec<Seal> = serde_json::from_value(answer["seals"].clone())
+                .map_err(|e| Failure::internal(format!("la réponse du serveur n'est pas celle attendue : {e}")))?;
+            print_seals(&seals, json)
         }
         AuditCommand::PublicKey { pem } => {
-            let archive = ctx.open()?;
-            let key = archive.seal_public_key();
-            if pem {
-                print!(
-                    "{}",
-                    public_key_pem(&key).map_err(|e| Failure::internal(e.to_string()))?
-                );
-            } else {
-                println!("{key}");
-            }
-            Ok(())
+            let answer: serde_json::Value = remote.get_json("/api/v1/audit/public-key")?;
+            print_key(answer["public_key"].as_str().unwrap_or_default(), pem)
         }
         AuditCommand::Proof { reference } => {
-            let archive = ctx.open()?;
-            print_pretty(&archive.record_proof(&Actor::command_line(), &reference)?)
+            let proof: RecordProof = remote.get_json(&format!("/api/v1/audit/proof/{}", path_segment(&reference)))?;
+            print_pretty(&proof)
         }
         AuditCommand::Consistency { from, to } => {
-            let archive = ctx.open()?;
+            let to = to.map(|t| format!("&to={t}")).unwrap_or_default();
+            let proof: ConsistencyProof = remote.get_json(&format!("/api/v1/audit/consistency?from={from}{to}"))?;
+            print_pretty(&proof)
+        }
+        other => Err(Failure::internal(format!("{other:?} is not a seal command"))),
+    }
+}
+
+/// The seal commands on the data directory.
+fn seals_locally(archive: &crate::archive::Archive, command: AuditCommand) -> Result<(), Failure> {
+    match command {
+        AuditCommand::Seal => {
+            print_seal(&archive.seal(&Actor::command_line())?);
+            Ok(())
+        }
+        AuditCommand::Seals { json } => print_seals(&archive.seals(&Actor::command_line())?, json),
+        AuditCommand::PublicKey { pem } => print_key(&archive.seal_public_key(), pem),
+        AuditCommand::Proof { reference } => print_pretty(&archive.record_proof(&Actor::command_line(), &reference)?),
+        AuditCommand::Consistency { from, to } => {
             print_pretty(&archive.consistency_proof(&Actor::command_line(), from, to)?)
         }
+        other => Err(Failure::internal(format!("{other:?} is not a seal command"))),
     }
 }
 

@@ -364,8 +364,16 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             version,
             html,
         } => {
-            let archive = ctx.open()?;
-            let attestation = archive.attestation(&crate::archive::Actor::command_line(), &reference, version)?;
+            let attestation: crate::archive::seals::Attestation = match ctx.target()? {
+                Target::Local(archive) => {
+                    archive.attestation(&crate::archive::Actor::command_line(), &reference, version)?
+                }
+                Target::Remote(remote) => remote.get_json(&format!(
+                    "/api/v1/records/{}/attestation{}",
+                    client::path_segment(&reference),
+                    version.map(|v| format!("?version={v}")).unwrap_or_default()
+                ))?,
+            };
             if html {
                 print!("{}", crate::documents::attestation_html(&attestation));
                 Ok(())
@@ -380,9 +388,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 ctx.config.archive_options(),
                 Arc::clone(&ctx.clock),
             )?;
-            let count = archive.records(&Actor::command_line())?.len();
+            let records = archive.records(&Actor::command_line())?.len() as u64;
             archive.flush()?;
-            println!("catalog rebuilt from the journal: {count} records");
+            println!(
+                "catalogue reconstruit à partir du journal : {}",
+                count(records, "document", "documents")
+            );
             Ok(())
         }
     }

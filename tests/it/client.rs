@@ -147,6 +147,19 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     );
     assert!(out.status.success(), "{}", stderr(&out));
 
+    // Seals, proofs and the accusé de dépôt, through the server.
+    let out = run(&data, &config, &["audit", "seal"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("seal "), "{}", stdout(&out));
+    let out = run(&data, &config, &["audit", "proof", "FIN-FAC-2024-000001"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let proof: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(proof["reference"], "FIN-FAC-2024-000001");
+    let out = run(&data, &config, &["attestation", "FIN-FAC-2024-000001"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let attestation: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(attestation["depositor"], "cli:greffe");
+
     // Log in, then work through --server as that person.
     let out = run(
         &data,
