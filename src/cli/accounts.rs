@@ -3,7 +3,8 @@
 //! terminal without echo, or from standard input with `--password-stdin`
 //! (for scripts), never from an argument (which `ps` would show).
 
-use super::{Context, Failure, print_json};
+use super::client::{Remote, path_segment};
+use super::{Context, Failure, Target, print_json};
 use crate::archive::{AccountChanges, Actor, NewAccount};
 use crate::domain::role::Role;
 use crate::wire::AccountDto;
@@ -160,9 +161,32 @@ fn new_password(from_stdin: bool) -> Result<String, Failure> {
     Ok(first)
 }
 
-/// Runs an `account` subcommand.
-pub fn run(ctx: &Context, command: AccountCommand) -> Result<(), Failure> {
-    let actor = Actor::command_line();
+/// Prints accounts, a line each, or JSON.
+fn print_accounts(accounts: &[AccountDto], json: bool) -> Result<(), Failure> {
+    for dto in accounts {
+        if json {
+            print_json(dto)?;
+        } else {
+            println!(
+                "{}\t{}\t{}\t{}",
+                dto.user,
+                dto.role,
+                dto.display_name,
+                if dto.disabled { "désactivé" } else { "actif" }
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An `account` subcommand through the server.
+fn run_remote(remote: &Remote, command: AccountCommand) -> Result<(), Failure> {
+    let user_path = |user: &str| format!("/api/v1/accounts/{}", path_segment(&user.trim().to_lowercase()));
+    let changed = |user: &str, body: serde_json::Value, done: &str| -> Result<(), Failure> {
+        let account: AccountDto = remote.request_json("PATCH", &user_path(user), &body)?;
+        println!("compte {} {done} ({})", account.user, account.role);
+        Ok(())
+    };
     match command {
         AccountCommand::Create {
             user,
@@ -177,7 +201,62 @@ pub fn run(ctx: &Context, command: AccountCommand) -> Result<(), Failure> {
             } else {
                 Some(new_password(password_stdin)?)
             };
-            let archive = ctx.open()?;
+            let account: AccountDto = remote.post_json(
+                "/api/v1/accounts",
+                &serde_json::json!({"user": user, "display_name": display_name, "role": role.as_str(), "password": password}),
+            )?;
+            println!("compte {} ouvert ({})", account.user, account.role);
+            Ok(())
+        }
+        AccountCommand::Password { user, password_stdin } => {
+            let accounts: Vec<AccountDto> = remote.get_json("/api/v1/accounts")?;
+            let wanted = user.trim().to_lowercase();
+            if !accounts.iter().any(|a| a.user == wanted) {
+                return Err(crate::archive::ArchiveError::AccountNotFound(wanted).into());
+            }
+            let password = new_password(password_stdin)?;
+            remote.send_json(
+                "POST",
+                &format!("{}/password", user_path(&user)),
+                &serde_json::json!({"password": password}),
+            )?;
+            println!("mot de passe de {wanted} enregistré");
+            Ok(())
+        }
+        AccountCommand::Disable { user } => changed(&user, serde_json::json!({"disabled": true}), "désactivé"),
+        AccountCommand::Enable { user } => changed(&user, serde_json::json!({"disabled": false}), "réactivé"),
+        AccountCommand::Role { user, role } => {
+            let role = role_of(&role)?;
+            changed(&user, serde_json::json!({"role": role.as_str()}), "modifié")
+        }
+        AccountCommand::List { json } => {
+            let accounts: Vec<AccountDto> = remote.get_json("/api/v1/accounts")?;
+            print_accounts(&accounts, json)
+        }
+    }
+}
+
+/// Runs an `account` subcommand, on the data directory or through the server.
+pub fn run(ctx: &Context, command: AccountCommand) -> Result<(), Failure> {
+    let actor = Actor::command_line();
+    let archive = match ctx.target()? {
+        Target::Local(archive) => archive,
+        Target::Remote(remote) => return run_remote(&remote, command),
+    };
+    match command {
+        AccountCommand::Create {
+            user,
+            role,
+            display_name,
+            password_stdin,
+            no_password,
+        } => {
+            let role = role_of(&role)?;
+            let password = if no_password {
+                None
+            } else {
+                Some(new_password(password_stdin)?)
+            };
             let new = NewAccount {
                 user,
                 display_name,
@@ -190,7 +269,6 @@ pub fn run(ctx: &Context, command: AccountCommand) -> Result<(), Failure> {
             Ok(())
         }
         AccountCommand::Password { user, password_stdin } => {
-            let archive = ctx.open()?;
             // Said before the password is asked, so nobody types it twice for nothing.
             archive.account(&user)?;
             let password = new_password(password_stdin)?;
@@ -199,31 +277,18 @@ pub fn run(ctx: &Context, command: AccountCommand) -> Result<(), Failure> {
             println!("mot de passe de {} enregistré", user.trim().to_lowercase());
             Ok(())
         }
-        AccountCommand::Disable { user } => change(ctx, &actor, &user, disabled(true), "désactivé"),
-        AccountCommand::Enable { user } => change(ctx, &actor, &user, disabled(false), "réactivé"),
+        AccountCommand::Disable { user } => change(&archive, &actor, &user, disabled(true), "désactivé"),
+        AccountCommand::Enable { user } => change(&archive, &actor, &user, disabled(false), "réactivé"),
         AccountCommand::Role { user, role } => {
             let changes = AccountChanges {
                 role: Some(role_of(&role)?),
                 ..AccountChanges::default()
             };
-            change(ctx, &actor, &user, changes, "modifié")
+            change(&archive, &actor, &user, changes, "modifié")
         }
         AccountCommand::List { json } => {
-            for account in ctx.open()?.accounts(&actor)? {
-                let dto = AccountDto::from(&account);
-                if json {
-                    print_json(&dto)?;
-                } else {
-                    println!(
-                        "{}\t{}\t{}\t{}",
-                        dto.user,
-                        dto.role,
-                        dto.display_name,
-                        if dto.disabled { "désactivé" } else { "actif" }
-                    );
-                }
-            }
-            Ok(())
+            let accounts: Vec<AccountDto> = archive.accounts(&actor)?.iter().map(AccountDto::from).collect();
+            print_accounts(&accounts, json)
         }
     }
 }
@@ -235,8 +300,13 @@ fn disabled(value: bool) -> AccountChanges {
     }
 }
 
-fn change(ctx: &Context, actor: &Actor, user: &str, changes: AccountChanges, done: &str) -> Result<(), Failure> {
-    let archive = ctx.open()?;
+fn change(
+    archive: &crate::archive::Archive,
+    actor: &Actor,
+    user: &str,
+    changes: AccountChanges,
+    done: &str,
+) -> Result<(), Failure> {
     let account = archive.update_account(actor, user, changes)?;
     archive.flush()?;
     println!("compte {} {done} ({})", account.user, account.role);

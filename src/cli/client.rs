@@ -47,9 +47,10 @@ impl Remote {
         }
     }
 
-    /// Its base URL.
-    pub fn base(&self) -> &str {
-        &self.base
+    /// Whether it speaks with the data directory owner's operator token
+    /// (rather than a person's).
+    pub fn is_operator(&self) -> bool {
+        self.operator.is_some()
     }
 
     fn request(&self, method: &str, path: &str) -> ureq::Request {
@@ -70,12 +71,33 @@ impl Remote {
 
     /// POST of a JSON body, answered as JSON.
     pub fn post_json<T: DeserializeOwned>(&self, path: &str, body: &serde_json::Value) -> Result<T, Failure> {
+        self.request_json("POST", path, body)
+    }
+
+    /// A JSON body sent with `method`, answered as JSON.
+    pub fn request_json<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, Failure> {
         decode(
-            self.request("POST", path)
+            self.request(method, path)
                 .set("Content-Type", "application/json")
                 .send_string(&body.to_string()),
             &self.base,
         )
+    }
+
+    /// A JSON body sent with `method`, the answer's body dropped (for 204s).
+    pub fn send_json(&self, method: &str, path: &str, body: &serde_json::Value) -> Result<(), Failure> {
+        answer(
+            self.request(method, path)
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string()),
+            &self.base,
+        )
+        .map(drop)
     }
 
     /// GET, the answer's body to read as it comes.

@@ -334,14 +334,28 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                     "{role:?} is not a role; roles are admin, archivist, auditor, agent"
                 ))
             })?;
-            let archive = ctx.open()?;
-            // Archives opened before accounts existed have no first admin's
-            // account: their tokens belong to no one, as before.
-            let account = account.or_else(|| {
-                let first = crate::archive::FIRST_ADMIN;
-                archive.account(first).ok().map(|_| first.to_owned())
-            });
-            let token = archive.create_token(&Actor::command_line(), role, &name, account.as_deref())?;
+            let token = match ctx.target()? {
+                Target::Local(archive) => {
+                    // Archives opened before accounts existed have no first
+                    // admin's account: their tokens belong to no one, as before.
+                    let account = account.or_else(|| {
+                        let first = crate::archive::FIRST_ADMIN;
+                        archive.account(first).ok().map(|_| first.to_owned())
+                    });
+                    archive.create_token(&Actor::command_line(), role, &name, account.as_deref())?
+                }
+                Target::Remote(remote) => {
+                    // A person's token goes to their own account by default;
+                    // the directory owner's, to the first admin's, as locally.
+                    let account =
+                        account.or_else(|| remote.is_operator().then(|| crate::archive::FIRST_ADMIN.to_owned()));
+                    let answer: crate::wire::TokenDto = remote.post_json(
+                        "/api/v1/tokens",
+                        &serde_json::json!({"role": role.as_str(), "name": name, "account": account}),
+                    )?;
+                    answer.token
+                }
+            };
             println!("{token}");
             Ok(())
         }

@@ -147,6 +147,55 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     );
     assert!(out.status.success(), "{}", stderr(&out));
 
+    // Accounts and tokens, through the server, while it runs.
+    let out = run(
+        &data,
+        &config,
+        &["account", "password", "admin", "--password-stdin"],
+        "la phrase de l'administrateur\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(
+        &data,
+        &config,
+        &[
+            "account",
+            "create",
+            "bruno",
+            "--role",
+            "archivist",
+            "--display-name",
+            "Bruno",
+            "--password-stdin",
+        ],
+        "la phrase de passe de Bruno\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let a = post_json(
+        &server.url("/api/v1/login"),
+        "",
+        &json!({"user": "bruno", "password": "la phrase de passe de Bruno"}),
+    );
+    assert_eq!(a.status, 201, "the account opened through the server signs in");
+    let out = run(&data, &config, &["account", "disable", "bruno"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&data, &config, &["account", "list", "--json"], "");
+    let bruno: Value = stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|a| a["user"] == "bruno")
+        .expect("bruno listed");
+    assert_eq!(bruno["disabled"], true);
+    let out = run(
+        &data,
+        &config,
+        &["token", "create", "--role", "auditor", "--name", "contrôle"],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let auditor = stdout(&out).trim().to_owned();
+    assert_eq!(get(&server.url("/api/v1/audit/events?after=0"), &auditor).status, 200);
+
     // Seals, proofs and the accusé de dépôt, through the server.
     let out = run(&data, &config, &["audit", "seal"], "");
     assert!(out.status.success(), "{}", stderr(&out));
