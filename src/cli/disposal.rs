@@ -1,11 +1,13 @@
 //! `coffre disposal`: propose, approve with the visa, execute, certify.
 
-use super::{Context, Failure, print_json};
+use super::client::Remote;
+use super::{Context, Failure, Target, print_json};
 use crate::archive::{Actor, ProposalRequest, VisaRequest};
 use crate::documents;
 use crate::errors::Code;
 use crate::wire::{DisposalDto, TransferDto};
 use clap::Subcommand;
+use std::io::Read;
 
 /// `coffre disposal ...`
 #[derive(Subcommand, Debug)]
@@ -128,10 +130,33 @@ pub enum TransferCommand {
     },
 }
 
-/// Runs a transfer command.
+/// Prints a transfer's acknowledgement, as `transfer acknowledge` says it.
+fn print_acknowledgement(dto: &TransferDto) {
+    if let Some(ack) = &dto.acknowledgement {
+        let moved = ack.outcomes.iter().filter(|o| o.transferred).count();
+        println!(
+            "transfer {} acknowledged by the archives ({}): {moved} records transferred, {} kept here",
+            dto.id,
+            ack.reference,
+            ack.outcomes.len() - moved
+        );
+        for o in ack.outcomes.iter().filter(|o| !o.transferred) {
+            println!("  kept: {} ({})", o.reference, o.reason.clone().unwrap_or_default());
+        }
+    }
+}
+
+fn transfer_line(dto: &TransferDto) -> String {
+    format!(
+        "transfer {}: {} records ({} bytes) due by {}, {}",
+        dto.id, dto.count, dto.bytes, dto.at, dto.state
+    )
+}
+
+/// Runs a transfer command, on the data directory or through the server.
 pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failure> {
-    let archive = ctx.open()?;
     let actor = Actor::command_line();
+    let target = ctx.target()?;
     match command {
         TransferCommand::Propose {
             at,
@@ -139,9 +164,17 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
             records,
             json,
         } => {
-            let transfer = archive.propose_transfer(&actor, ProposalRequest { at, node, records })?;
-            archive.flush()?;
-            let dto = TransferDto::from(&transfer);
+            let dto: TransferDto = match &target {
+                Target::Local(archive) => {
+                    let transfer = archive.propose_transfer(&actor, ProposalRequest { at, node, records })?;
+                    archive.flush()?;
+                    TransferDto::from(&transfer)
+                }
+                Target::Remote(remote) => remote.post_json(
+                    "/api/v1/transfers",
+                    &serde_json::json!({"at": at, "node": node, "records": records}),
+                )?,
+            };
             if json {
                 return print_json(&dto);
             }
@@ -151,15 +184,15 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
             );
         }
         TransferCommand::List { json } => {
-            for transfer in archive.transfers(&actor)? {
-                let dto = TransferDto::from(&transfer);
+            let transfers: Vec<TransferDto> = match &target {
+                Target::Local(archive) => archive.transfers(&actor)?.iter().map(TransferDto::from).collect(),
+                Target::Remote(remote) => remote.get_json("/api/v1/transfers")?,
+            };
+            for dto in &transfers {
                 if json {
-                    print_json(&dto)?;
+                    print_json(dto)?;
                 } else {
-                    println!(
-                        "transfer {}: {} records ({} bytes) due by {}, {}",
-                        dto.id, dto.count, dto.bytes, dto.at, dto.state
-                    );
+                    println!("{}", transfer_line(dto));
                 }
             }
         }
@@ -170,26 +203,114 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
             signer,
             json,
         } => {
-            let request = crate::archive::AcknowledgementRequest {
-                reference,
-                date,
-                signer,
+            let dto: TransferDto = match &target {
+                Target::Local(archive) => {
+                    let request = crate::archive::AcknowledgementRequest {
+                        reference,
+                        date,
+                        signer,
+                    };
+                    let transfer = archive.acknowledge_transfer(&actor, id, request)?;
+                    archive.flush()?;
+                    TransferDto::from(&transfer)
+                }
+                Target::Remote(remote) => remote.post_json(
+                    &format!("/api/v1/transfers/{id}/acknowledge"),
+                    &serde_json::json!({"reference": reference, "date": date, "signer": signer}),
+                )?,
             };
-            let transfer = archive.acknowledge_transfer(&actor, id, request)?;
-            archive.flush()?;
-            let dto = TransferDto::from(&transfer);
             if json {
                 return print_json(&dto);
             }
-            if let Some(ack) = &transfer.acknowledgement {
-                let moved = ack.outcomes.iter().filter(|o| o.skipped.is_none()).count();
-                println!(
-                    "transfer {id} acknowledged by the archives ({}): {moved} records transferred, {} kept here",
-                    ack.reference,
-                    ack.outcomes.len() - moved
-                );
-                for o in ack.outcomes.iter().filter(|o| o.skipped.is_some()) {
-                    println!("  kept: {} ({})", o.reference, o.skipped.clone().unwrap_or_default());
+            print_acknowledgement(&dto);
+        }
+    }
+    Ok(())
+}
+
+/// Prints what execution did to each line.
+fn print_execution(dto: &DisposalDto) {
+    println!("{}", summary(dto));
+    if let Some(execution) = &dto.execution {
+        for o in &execution.outcomes {
+            match &o.reason {
+                None => println!("destroyed: {}", o.reference),
+                Some(why) => println!("skipped: {} ({why})", o.reference),
+            }
+        }
+    }
+}
+
+/// A disposal command through the server.
+fn run_remote(remote: &Remote, command: DisposalCommand) -> Result<(), Failure> {
+    match command {
+        DisposalCommand::Propose {
+            at,
+            node,
+            records,
+            json,
+        } => {
+            let dto: DisposalDto = remote.post_json(
+                "/api/v1/disposals",
+                &serde_json::json!({"at": at, "node": node, "records": records}),
+            )?;
+            if json {
+                return print_json(&dto);
+            }
+            println!("{}", summary(&dto));
+            for e in &dto.excluded {
+                println!("left out: {} ({})", e.reference, e.reason);
+            }
+        }
+        DisposalCommand::Bordereau { id, csv } => {
+            let format = if csv { "csv" } else { "html" };
+            let mut text = String::new();
+            remote
+                .open(&format!("/api/v1/disposals/{id}/bordereau?format={format}"))?
+                .read_to_string(&mut text)
+                .map_err(|e| {
+                    Failure::new(
+                        Code::UploadIncomplete,
+                        format!("la réponse du serveur s'est interrompue : {e}"),
+                    )
+                })?;
+            print!("{text}");
+        }
+        DisposalCommand::Approve {
+            id,
+            visa,
+            signer,
+            date,
+            struck,
+        } => {
+            let dto: DisposalDto = remote.post_json(
+                &format!("/api/v1/disposals/{id}/approve"),
+                &serde_json::json!({"visa": visa, "signer": signer.unwrap_or_else(|| "not stated".into()),
+                    "date": date, "struck": struck}),
+            )?;
+            println!("{}", summary(&dto));
+        }
+        DisposalCommand::Execute { id, json } => {
+            let dto: DisposalDto =
+                remote.post_json(&format!("/api/v1/disposals/{id}/execute"), &serde_json::json!({}))?;
+            if json {
+                return print_json(&dto);
+            }
+            print_execution(&dto);
+        }
+        DisposalCommand::Certificate { id } => {
+            let certificate: serde_json::Value = remote.get_json(&format!("/api/v1/disposals/{id}/certificate"))?;
+            let text = serde_json::to_string_pretty(&certificate)
+                .map_err(|e| Failure::internal(format!("encoding the certificate: {e}")))?;
+            println!("{text}");
+        }
+        DisposalCommand::List { json } => {
+            let disposals: Vec<DisposalDto> = remote.get_json("/api/v1/disposals")?;
+            for dto in &disposals {
+                if json {
+                    print_json(dto)?;
+                } else {
+                    println!("{}", summary(dto));
                 }
             }
         }
@@ -199,7 +320,10 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
 
 /// Runs a disposal command.
 pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
-    let archive = ctx.open()?;
+    let archive = match ctx.target()? {
+        Target::Local(archive) => archive,
+        Target::Remote(remote) => return run_remote(&remote, command),
+    };
     let actor = Actor::command_line();
     match command {
         DisposalCommand::Propose {
@@ -255,15 +379,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
             if json {
                 return print_json(&dto);
             }
-            println!("{}", summary(&dto));
-            if let Some(execution) = &dto.execution {
-                for o in &execution.outcomes {
-                    match &o.reason {
-                        None => println!("destroyed: {}", o.reference),
-                        Some(why) => println!("skipped: {} ({why})", o.reference),
-                    }
-                }
-            }
+            print_execution(&dto);
         }
         DisposalCommand::Certificate { id } => {
             let disposal = archive.disposal(&actor, id)?;

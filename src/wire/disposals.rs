@@ -9,7 +9,7 @@ use crate::domain::disposition::{Acknowledgement, DisposalLine, Exclusion, Execu
 use crate::domain::record::RecordId;
 
 /// A line of a disposal or transfer: a record and what the plan says of it.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct LineDto {
     /// Its content (every version), in bytes.
     pub bytes: u64,
@@ -42,7 +42,7 @@ impl From<&DisposalLine> for LineDto {
 }
 
 /// A record a proposal left out, and why.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct ExclusionDto {
     /// Why it is not a line (held, not due, to be kept...).
     pub reason: String,
@@ -60,7 +60,7 @@ impl From<&Exclusion> for ExclusionDto {
 }
 
 /// The archives authority's visa on a disposal.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct VisaRecordDto {
     /// The visa's date, `YYYY-MM-DD`.
     pub date: String,
@@ -90,7 +90,7 @@ impl VisaRecordDto {
 }
 
 /// What became of one line of an executed disposal.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct DestructionDto {
     /// Whether the record was destroyed.
     pub destroyed: bool,
@@ -111,7 +111,7 @@ impl From<&Outcome> for DestructionDto {
 }
 
 /// A disposal's execution.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct ExecutionDto {
     /// Who executed it.
     pub by: String,
@@ -144,7 +144,7 @@ impl From<&Execution> for ExecutionDto {
 }
 
 /// What became of one line of an acknowledged transfer.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TransferOutcomeDto {
     /// Why it was not transferred (held, changed, not in the packages).
     pub reason: Option<String>,
@@ -165,7 +165,7 @@ impl From<&Outcome> for TransferOutcomeDto {
 }
 
 /// The archives' acknowledgement of a transfer, as recorded.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct AcknowledgementRecordDto {
     /// When it was recorded here.
     pub at: String,
@@ -201,7 +201,7 @@ impl From<&Acknowledgement> for AcknowledgementRecordDto {
 }
 
 /// A disposal and where it stands.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct DisposalDto {
     /// Its id (the journal seq that proposed it).
     pub id: u64,
@@ -282,7 +282,7 @@ pub struct VisaDto {
 }
 
 /// A transfer to the archives, as proposed.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TransferDto {
     /// Its id (the journal seq that proposed it).
     pub id: u64,
