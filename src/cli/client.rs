@@ -100,6 +100,16 @@ impl Remote {
         .map(drop)
     }
 
+    /// PUT of a text body, answered as JSON.
+    pub fn put_text<T: DeserializeOwned>(&self, path: &str, content_type: &str, body: &str) -> Result<T, Failure> {
+        decode(
+            self.request("PUT", path)
+                .set("Content-Type", content_type)
+                .send_string(body),
+            &self.base,
+        )
+    }
+
     /// GET, the answer's body to read as it comes.
     pub fn open(&self, path: &str) -> Result<Box<dyn Read>, Failure> {
         Ok(Box::new(

@@ -1,6 +1,6 @@
 //! `coffre plan`: check, publish and show the classification plan.
 
-use super::{Context, Failure, print_json};
+use super::{Context, Failure, Target, print_json};
 use crate::archive::{Actor, ArchiveError};
 use crate::errors::Code;
 use crate::policies::{PlanFileProblem, load_plan};
@@ -115,27 +115,61 @@ fn check(file: &Path, json: bool) -> Result<(), Failure> {
 
 fn publish(ctx: &Context, file: &Path, dry_run: bool, confirmed: Option<String>, json: bool) -> Result<(), Failure> {
     let text = read(file)?;
-    let archive = ctx.open()?;
-    let how = crate::archive::Publish {
-        dry_run,
-        confirmation: confirmed,
+    let dto = match ctx.target()? {
+        Target::Local(archive) => {
+            let how = crate::archive::Publish {
+                dry_run,
+                confirmation: confirmed,
+            };
+            let publication = match archive.publish_plan(&Actor::command_line(), &text, &how) {
+                Ok(p) => p,
+                Err(ArchiveError::InvalidPlan(invalid)) => return Err(print_problems(file, &invalid.0, json)?),
+                Err(e) => return Err(e.into()),
+            };
+            archive.flush()?;
+            PublicationDto::new(&publication)
+        }
+        Target::Remote(remote) => {
+            let mut query = vec![("dry_run", dry_run.to_string())];
+            if let Some(reason) = confirmed {
+                query.push(("confirm", "true".to_owned()));
+                query.push(("reason", reason));
+            }
+            let path = format!(
+                "/api/v1/plan?{}",
+                serde_urlencoded::to_string(&query).unwrap_or_default()
+            );
+            match remote.put_text::<PublicationDto>(&path, "application/toml", &text) {
+                Ok(dto) => dto,
+                Err(failure) if failure.code == Code::InvalidPlan => {
+                    let problems: Vec<PlanFileProblem> = failure
+                        .answer
+                        .as_ref()
+                        .and_then(|a| a["error"]["details"].as_array().cloned())
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|p| PlanFileProblem {
+                            line: p["line"].as_u64().map(|l| l as usize),
+                            path: p["path"].as_str().unwrap_or_default().to_owned(),
+                            message: p["message"].as_str().unwrap_or_default().to_owned(),
+                        })
+                        .collect();
+                    return Err(print_problems(file, &problems, json)?);
+                }
+                Err(failure) => return Err(failure),
+            }
+        }
     };
-    let publication = match archive.publish_plan(&Actor::command_line(), &text, &how) {
-        Ok(p) => p,
-        Err(ArchiveError::InvalidPlan(invalid)) => return Err(print_problems(file, &invalid.0, json)?),
-        Err(e) => return Err(e.into()),
-    };
-    archive.flush()?;
-    let dto = PublicationDto::new(&publication);
     if json {
         return print_json(&dto);
     }
+    let unchanged = dto.outcome == "unchanged";
     match &dto.version {
         Some(v) => println!("published plan version {} ({} {})", v.number, v.plan_id, v.label),
-        None if publication.unchanged => println!("{} is the plan in force already; nothing published", file.display()),
+        None if unchanged => println!("{} is the plan in force already; nothing published", file.display()),
         None => println!("dry run: nothing published; publishing would change:"),
     }
-    if !publication.unchanged {
+    if !unchanged {
         for line in dto.impact.lines() {
             println!("{line}");
         }
@@ -144,22 +178,39 @@ fn publish(ctx: &Context, file: &Path, dry_run: bool, confirmed: Option<String>,
 }
 
 fn show(ctx: &Context, version: Option<u32>, toml: bool, json: bool) -> Result<(), Failure> {
-    let archive = ctx.open()?;
-    let published = archive.plan(&Actor::command_line(), version)?;
+    // The file and its publication, from the archive or the server.
+    let (text, entry) = match ctx.target()? {
+        Target::Local(archive) => {
+            let published = archive.plan(&Actor::command_line(), version)?;
+            (published.text.clone(), PlanVersionDto::from(&published.entry))
+        }
+        Target::Remote(remote) => {
+            let query = version.map(|v| format!("?version={v}")).unwrap_or_default();
+            let answer: serde_json::Value = remote.get_json(&format!("/api/v1/plan{query}"))?;
+            let entry: PlanVersionDto = serde_json::from_value(answer["version"].clone())
+                .map_err(|e| Failure::internal(format!("la réponse du serveur n'est pas celle attendue : {e}")))?;
+            (answer["text"].as_str().unwrap_or_default().to_owned(), entry)
+        }
+    };
     if toml {
-        print!("{}", published.text);
+        print!("{text}");
         return Ok(());
     }
-    let plan = &published.plan;
+    let plan = &load_plan(&text).map_err(|problems| {
+        Failure::internal(format!(
+            "the published plan no longer loads: {} problems",
+            problems.len()
+        ))
+    })?;
     if !json {
         println!(
             "plan version {}: {} {} ({}), published {} by {}",
-            published.entry.number,
+            entry.number,
             plan.header.id,
             plan.header.version,
             plan.header.title,
-            crate::domain::event::format_time(&published.entry.time),
-            published.entry.actor
+            entry.published_at,
+            entry.published_by
         );
     }
     for node in &plan.nodes {
@@ -194,11 +245,17 @@ fn show(ctx: &Context, version: Option<u32>, toml: bool, json: bool) -> Result<(
 }
 
 fn versions(ctx: &Context, json: bool) -> Result<(), Failure> {
-    let archive = ctx.open()?;
-    for entry in archive.plan_versions(&Actor::command_line())? {
-        let dto = PlanVersionDto::from(&entry);
+    let entries: Vec<PlanVersionDto> = match ctx.target()? {
+        Target::Local(archive) => archive
+            .plan_versions(&Actor::command_line())?
+            .iter()
+            .map(PlanVersionDto::from)
+            .collect(),
+        Target::Remote(remote) => remote.get_json("/api/v1/plan/versions")?,
+    };
+    for dto in &entries {
         if json {
-            print_json(&dto)?;
+            print_json(dto)?;
         } else {
             println!(
                 "{}\t{} {}\t{}\t{}",

@@ -2,12 +2,12 @@
 //! a publication's outcome.
 
 use crate::domain::event::format_time;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 /// A published plan version.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct PlanVersionDto {
     /// The archive's number for it, from 1.
     pub number: u32,
@@ -40,7 +40,7 @@ impl From<&crate::domain::plan::PlanVersionEntry> for PlanVersionDto {
 }
 
 /// How a plan change touches one node's records.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct NodeImpactDto {
     /// The node (as the plan in force names it).
     pub node: String,
@@ -53,7 +53,7 @@ pub struct NodeImpactDto {
 }
 
 /// What publishing a plan changes against the plan in force.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct PlanImpactDto {
     /// Codes new in the plan.
     pub nodes_added: Vec<String>,
@@ -150,7 +150,7 @@ impl PlanImpactDto {
 }
 
 /// A publication's outcome.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct PublicationDto {
     /// `published`, `unchanged` (the plan in force already) or `dry_run`.
     pub outcome: String,

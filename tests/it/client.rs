@@ -175,6 +175,28 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     let out = run(&data, &config, &["transfer", "list"], "");
     assert!(out.status.success(), "{}", stderr(&out));
 
+    // The plan, through the server.
+    let out = run(&data, &config, &["plan", "show"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with("plan version 1:"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("FIN-FAC  Factures"), "{}", stdout(&out));
+    let out = run(&data, &config, &["plan", "versions"], "");
+    assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
+    let bad = tmp.path().join("plan-faux.toml");
+    std::fs::write(&bad, "[plan]\nid = \"x\"\n").expect("write");
+    let out = run(
+        &data,
+        &config,
+        &["plan", "publish", bad.to_str().expect("path"), "--dry-run"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("plan-faux.toml:"),
+        "each problem on its line: {}",
+        stdout(&out)
+    );
+
     // Accounts and tokens, through the server, while it runs.
     let out = run(
         &data,
