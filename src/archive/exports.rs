@@ -53,7 +53,7 @@ pub struct ExportRequest {
 }
 
 /// What an export wrote.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ExportSummary {
     /// The package's identifier (its SEDA MessageIdentifier).
     pub id: String,

@@ -100,6 +100,28 @@ impl Remote {
         .map(drop)
     }
 
+    /// POST of a JSON body, answered with a body to read as it comes (a
+    /// package) and the answer's `x-coffre-*` headers, by lowercase name.
+    pub fn post_for_download(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(std::collections::BTreeMap<String, String>, Box<dyn Read>), Failure> {
+        let response = answer(
+            self.request("POST", path)
+                .set("Content-Type", "application/json")
+                .send_string(&body.to_string()),
+            &self.base,
+        )?;
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter(|n| n.to_ascii_lowercase().starts_with("x-coffre-"))
+            .filter_map(|n| response.header(&n).map(|v| (n.to_ascii_lowercase(), v.to_owned())))
+            .collect();
+        Ok((headers, Box::new(response.into_reader())))
+    }
+
     /// PUT of a text body, answered as JSON.
     pub fn put_text<T: DeserializeOwned>(&self, path: &str, content_type: &str, body: &str) -> Result<T, Failure> {
         decode(

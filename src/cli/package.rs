@@ -1,8 +1,9 @@
 //! `coffre export`, `coffre verify-package` and `coffre import`.
 
-use super::{Context, Failure, print_json};
+use super::{Context, Failure, Target, print_json};
 use crate::archive::Actor;
 use crate::archive::exports::{ExportRequest, ExportSelection};
+use crate::errors::Code;
 use crate::package::unzip::ZipLimits;
 use crate::package::verify::verify_package;
 use clap::Args;
@@ -123,6 +124,47 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Failure> {
 }
 
 /// Writes a package; the file appears only once complete.
+/// Has the server build the package and writes it to `file`.
+fn export_remotely(
+    remote: &super::client::Remote,
+    request: &ExportRequest,
+    mut file: std::fs::File,
+) -> Result<crate::archive::exports::ExportSummary, Failure> {
+    let mut body = serde_json::json!({
+        "archival_agency": request.archival_agency,
+        "transferring_agency": request.transferring_agency,
+        "archival_agreement": request.archival_agreement,
+        "comment": request.comment,
+    });
+    match &request.selection {
+        ExportSelection::Node(node) => body["node"] = serde_json::json!(node),
+        ExportSelection::Query(query) => body["query"] = serde_json::json!(query),
+        ExportSelection::Records(records) => body["records"] = serde_json::json!(records),
+        ExportSelection::Transfer(id) => body["transfer"] = serde_json::json!(id),
+    }
+    let (headers, mut reader) = remote.post_for_download("/api/v1/exports", &body)?;
+    std::io::copy(&mut reader, &mut file).map_err(|e| {
+        Failure::new(
+            Code::UploadIncomplete,
+            format!("le paquet s'est interrompu en route : {e}"),
+        )
+    })?;
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_default()
+    };
+    Ok(crate::archive::exports::ExportSummary {
+        id: headers.get("x-coffre-package").cloned().unwrap_or_default(),
+        records: number("x-coffre-records") as usize,
+        files: number("x-coffre-files") as usize,
+        bytes: number("x-coffre-bytes"),
+        seal: number("x-coffre-seal"),
+        seq: number("x-coffre-seq"),
+    })
+}
+
 pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
     let selection = match (args.node, args.query, args.record.is_empty(), args.transfer) {
         (Some(node), None, true, None) => ExportSelection::Node(node),
@@ -138,16 +180,22 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
         archival_agreement: args.archival_agreement,
         comment: args.comment,
     };
-    let archive = ctx.open()?;
+    let target = ctx.target()?;
     let partial = args.output.with_extension("zip.partial");
     let file = std::fs::File::create(&partial)
         .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;
-    let written = archive.export(&Actor::command_line(), &request, std::io::BufWriter::new(file));
+    let written = match &target {
+        Target::Local(archive) => archive
+            .export(&Actor::command_line(), &request, std::io::BufWriter::new(file))
+            .map(|(summary, _)| summary)
+            .map_err(Failure::from),
+        Target::Remote(remote) => export_remotely(remote, &request, file),
+    };
     let summary = match written {
-        Ok((summary, _)) => summary,
+        Ok(summary) => summary,
         Err(e) => {
             let _ = std::fs::remove_file(&partial);
-            return Err(e.into());
+            return Err(e);
         }
     };
     std::fs::File::open(&partial)?.sync_all()?;

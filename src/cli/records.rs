@@ -68,7 +68,10 @@ pub struct UpdateArgs {
 
 /// Changes or reclassifies a record, with a reason.
 pub fn update(ctx: &Context, args: UpdateArgs) -> Result<(), Failure> {
-    let archive = ctx.open()?;
+    let archive = match ctx.target()? {
+        Target::Local(archive) => archive,
+        Target::Remote(remote) => return update_remotely(&remote, args),
+    };
     let mut fields: std::collections::BTreeMap<String, Option<String>> = super::ingest::parse_meta(&args.meta)?
         .into_iter()
         .map(|(k, v)| (k, Some(v)))
@@ -92,16 +95,51 @@ pub fn update(ctx: &Context, args: UpdateArgs) -> Result<(), Failure> {
         let details = archive.details(&record)?;
         return print_json(&RecordDto::new(&record, &details, None));
     }
-    if record.last_seq() == before.last_seq() {
-        println!("{}: nothing changed", record.reference);
-    } else if record.reference != before.reference {
-        println!(
-            "{} (was {}): changed, node {}",
-            record.reference, before.reference, record.node
-        );
+    print_change(
+        (before.reference.as_str(), Some(before.last_seq())),
+        (record.reference.as_str(), Some(record.last_seq())),
+        record.node.as_str(),
+    );
+    Ok(())
+}
+
+/// What `update` says of a change: nothing, a new reference, or the node.
+fn print_change(before: (&str, Option<u64>), after: (&str, Option<u64>), node: &str) {
+    if after.1 == before.1 {
+        println!("{}: nothing changed", after.0);
+    } else if after.0 != before.0 {
+        println!("{} (was {}): changed, node {node}", after.0, before.0);
     } else {
-        println!("{}: changed, node {}", record.reference, record.node);
+        println!("{}: changed, node {node}", after.0);
     }
+}
+
+/// `update` through the server.
+fn update_remotely(remote: &super::client::Remote, args: UpdateArgs) -> Result<(), Failure> {
+    let key = super::client::path_segment(&args.reference);
+    let mut fields: std::collections::BTreeMap<String, Option<String>> = super::ingest::parse_meta(&args.meta)?
+        .into_iter()
+        .map(|(k, v)| (k, Some(v)))
+        .collect();
+    for name in args.unset {
+        fields.insert(name, None);
+    }
+    let before: RecordDto = remote.get_json(&format!("/api/v1/records/{key}"))?;
+    let after: RecordDto = remote.request_json(
+        "PATCH",
+        &format!("/api/v1/records/{key}"),
+        &serde_json::json!({"reason": args.reason, "node": args.node, "title": args.title, "date": args.date,
+            "service": args.service, "type": args.document_type, "fields": fields}),
+    )?;
+    if args.json {
+        return print_json(&after);
+    }
+    let last = |r: &RecordDto| r.history.last().map(|h| h.seq);
+    print_change(
+        (&before.reference, last(&before)),
+        (&after.reference, last(&after)),
+        &after.node,
+    );
     Ok(())
 }
 

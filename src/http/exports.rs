@@ -39,5 +39,9 @@ pub async fn export(
         ))
         .insert_header(("X-Coffre-Package", summary.id.clone()))
         .insert_header(("X-Coffre-Records", summary.records.to_string()))
+        .insert_header(("X-Coffre-Files", summary.files.to_string()))
+        .insert_header(("X-Coffre-Bytes", summary.bytes.to_string()))
+        .insert_header(("X-Coffre-Seal", summary.seal.to_string()))
+        .insert_header(("X-Coffre-Seq", summary.seq.to_string()))
         .body(super::stream_from(file, 0, length)))
 }

@@ -175,6 +175,43 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     let out = run(&data, &config, &["transfer", "list"], "");
     assert!(out.status.success(), "{}", stderr(&out));
 
+    // A record changed, and a package exported, through the server.
+    let out = run(
+        &data,
+        &config,
+        &[
+            "update",
+            "FIN-FAC-2024-000002",
+            "--title",
+            "Facture de papeterie",
+            "--reason",
+            "titre précisé",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "FIN-FAC-2024-000002: changed, node FIN-FAC\n");
+    let package = tmp.path().join("paquet.zip");
+    let out = run(
+        &data,
+        &config,
+        &["export", "--node", "FIN", "-o", package.to_str().expect("path")],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(": 2 documents, ") && stdout(&out).contains("prouvés par le sceau"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&data, &config, &["verify-package", package.to_str().expect("path")], "");
+    assert!(
+        out.status.success(),
+        "the package from the server checks offline: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+
     // The plan, through the server.
     let out = run(&data, &config, &["plan", "show"], "");
     assert!(out.status.success(), "{}", stderr(&out));
