@@ -25,6 +25,10 @@ pub struct Remote {
     agent: ureq::Agent,
 }
 
+/// An answer to read as it comes, and its `x-coffre-*` headers by
+/// lowercase name.
+pub type Download = (std::collections::BTreeMap<String, String>, Box<dyn Read>);
+
 /// A file sent as the `file` part of a deposit.
 pub struct FilePart<'a> {
     /// Its name, as the archive keeps it.
@@ -102,11 +106,7 @@ impl Remote {
 
     /// POST of a JSON body, answered with a body to read as it comes (a
     /// package) and the answer's `x-coffre-*` headers, by lowercase name.
-    pub fn post_for_download(
-        &self,
-        path: &str,
-        body: &serde_json::Value,
-    ) -> Result<(std::collections::BTreeMap<String, String>, Box<dyn Read>), Failure> {
+    pub fn post_for_download(&self, path: &str, body: &serde_json::Value) -> Result<Download, Failure> {
         let response = answer(
             self.request("POST", path)
                 .set("Content-Type", "application/json")
