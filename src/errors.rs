@@ -180,6 +180,9 @@ error_table! {
     PlanShortensRetention => ("plan_shortens_retention", 409, Refused),
     /// An account with this user name exists already.
     AccountExists => ("account_exists", 409, Refused),
+    /// The content failed its hash check (or is missing) and no good copy
+    /// can be served.
+    ContentDamaged => ("content_damaged", 409, Refused),
     /// The record was destroyed by a disposal.
     RecordDestroyed => ("record_destroyed", 410, Refused),
     /// The record was transferred to the archives.

@@ -144,6 +144,23 @@ fn save_state(dir: &Path, state: &FixityState) -> Result<(), ArchiveError> {
 }
 
 impl Archive {
+    /// What the fixity job found wrong with a blob, in its last run or the
+    /// run under way: `corrupt` or `missing`, and when.
+    pub(super) fn damage_of(&self, blob: &Sha256) -> Option<String> {
+        let state = self.fixity_state();
+        let last = state
+            .last
+            .iter()
+            .flat_map(|r| r.findings.iter().map(move |f| (f, r.started_at)));
+        let current = state
+            .run
+            .iter()
+            .flat_map(|r| r.findings.iter().map(move |f| (f, r.started_at)));
+        last.chain(current)
+            .find(|(f, _)| &f.blob == blob)
+            .map(|(f, at)| format!("{} (found by the fixity check of {})", f.problem, at.format("%Y-%m-%d")))
+    }
+
     fn fixity_state(&self) -> std::sync::MutexGuard<'_, FixityState> {
         self.fixity.lock().unwrap_or_else(|p| p.into_inner())
     }

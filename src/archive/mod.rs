@@ -225,6 +225,16 @@ pub enum ArchiveError {
     /// A search index failure.
     #[error(transparent)]
     Index(IndexError),
+    /// A version's content is damaged or missing: it is not served.
+    #[error("the content of {reference} version {version} is damaged: {problem}; no good copy can be served")]
+    ContentDamaged {
+        /// The record.
+        reference: String,
+        /// The version.
+        version: u32,
+        /// What is wrong: `corrupt` or `missing`, and who found it.
+        problem: String,
+    },
     /// No account has this user name.
     #[error("aucun compte n'a l'identifiant « {0} »")]
     AccountNotFound(String),
@@ -283,6 +293,7 @@ impl ArchiveError {
             E::NotSealed(_) => Code::NotSealed,
             E::BadQuery(_) => Code::InvalidQuery,
             E::LimitExceeded(_) => Code::LimitExceeded,
+            E::ContentDamaged { .. } => Code::ContentDamaged,
             E::AccountNotFound(_) => Code::AccountNotFound,
             E::AccountExists(_) => Code::AccountExists,
             E::SignInFailed => Code::SignInFailed,

@@ -818,8 +818,35 @@ impl Archive {
                 reference: record.reference.to_string(),
                 version: version.unwrap_or(0),
             })?;
-        let (reader, size) = self.blobs.open(&found.sha256)?;
+        if let Some(problem) = self.damage_of(&found.sha256) {
+            return Err(ArchiveError::ContentDamaged {
+                reference: record.reference.to_string(),
+                version: found.number,
+                problem,
+            });
+        }
+        let (reader, size) = match self.blobs.open(&found.sha256) {
+            Ok(opened) => opened,
+            Err(crate::store::BlobError::NotFound(_)) => {
+                return Err(ArchiveError::ContentDamaged {
+                    reference: record.reference.to_string(),
+                    version: found.number,
+                    problem: "missing from the blob store".into(),
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok((record, found, reader, size))
+    }
+
+    /// The versions of a record whose content the fixity job found damaged
+    /// or missing, with what it found: (version, problem).
+    pub fn damaged_versions(&self, record: &Record) -> Vec<(u32, String)> {
+        record
+            .versions
+            .iter()
+            .filter_map(|v| self.damage_of(&v.sha256).map(|p| (v.number, p)))
+            .collect()
     }
 
     /// Refuses: records leave only through a disposal.

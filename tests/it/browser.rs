@@ -800,3 +800,50 @@ fn an_admin_opens_disables_and_resets_accounts_from_the_accounts_page() {
         other.text()
     );
 }
+
+#[test]
+fn a_record_whose_content_is_damaged_says_so_instead_of_offering_it() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    // The invoice's bytes flipped on disk, then found by a fixity run.
+    let sha = hex_sha256(&scene.invoice);
+    let blob = scene
+        ._fresh
+        .data
+        .join("blobs/sha256")
+        .join(&sha[0..2])
+        .join(&sha[2..4])
+        .join(&sha);
+    let mut perms = std::fs::metadata(&blob).expect("blob").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&blob, perms).expect("writable");
+    let mut bytes = std::fs::read(&blob).expect("read");
+    bytes[10] ^= 0x20;
+    std::fs::write(&blob, bytes).expect("write");
+    let a = post_json(&scene.server.url("/api/v1/audit/fixity/run"), &scene.admin, &json!({}));
+    assert!(a.status < 300, "{}", String::from_utf8_lossy(&a.body));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while get(&scene.server.url("/api/v1/audit/fixity"), &scene.admin).json()["last"]["findings"]
+        .as_array()
+        .is_none_or(|f| f.is_empty())
+    {
+        assert!(Instant::now() < deadline, "the fixity run did not finish");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    browser.goto(&format!("{base}/documents/{}", scene.invoice_ref));
+    let text = browser.text();
+    assert!(text.contains("Contenu endommagé"), "{text}");
+    assert!(text.contains("ne correspond plus à son empreinte"), "{text}");
+    assert_eq!(browser.count("a[download]"), 0, "no download offered");
+    assert_eq!(browser.count("iframe.apercu"), 0, "no preview of damaged bytes");
+    browser.review("document-endommage");
+    let (status, body, _) = get_with_cookies(
+        &format!("{base}/documents/{}/contenu", scene.invoice_ref),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 409);
+    assert!(String::from_utf8_lossy(&body).contains("Contenu endommagé"));
+}

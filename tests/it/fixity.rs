@@ -93,6 +93,25 @@ fn a_corrupt_and_a_missing_blob_are_reported_by_the_scheduled_job() {
             .unwrap()
     };
     assert_eq!(of(&records[0].1)["problem"], "corrupt");
+    // Neither is served any more: 409 content_damaged, not damaged bytes
+    // or a 500.
+    for (reference, _) in &records[..2] {
+        let a = get(&server.url(&format!("/api/v1/records/{reference}/content")), &token);
+        assert_eq!(
+            (a.status, a.error_code().as_str()),
+            (409, "content_damaged"),
+            "{reference}"
+        );
+    }
+    assert_eq!(
+        get(
+            &server.url(&format!("/api/v1/records/{}/content", records[2].0)),
+            &token
+        )
+        .status,
+        200,
+        "the intact record is served"
+    );
     assert_eq!(of(&records[0].1)["used_by"][0], records[0].0.as_str());
     assert_eq!(of(&records[1].1)["problem"], "missing");
     assert!(

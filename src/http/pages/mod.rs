@@ -268,6 +268,12 @@ pub fn explain_code(code: Code, own_message: &str) -> (StatusCode, &'static str,
                 .unwrap_or(own_message)
                 .to_owned(),
         ),
+        Code::ContentDamaged => (
+            "Contenu endommagé",
+            "Le contenu de ce document ne correspond plus à son empreinte, ou il est introuvable : il n'est pas \
+             servi. Prévenez l'archiviste, qui fera restaurer une copie intacte."
+                .to_owned(),
+        ),
         Code::Unavailable => (
             "Service indisponible",
             "Les archives sont momentanément indisponibles. Réessayez dans quelques instants.".to_owned(),

@@ -27,6 +27,8 @@ pub struct VersionView {
     size: String,
     sha256: String,
     download_href: String,
+    /// Its content failed its check: no download.
+    damaged: bool,
 }
 
 /// An entry of the record's history.
@@ -84,6 +86,8 @@ fn text_status(status: Option<&TextStatus>) -> String {
 
 /// Everything the page needs, read on a blocking thread.
 struct Loaded {
+    /// Versions whose content is damaged, and what was found.
+    damaged: Vec<(u32, String)>,
     /// The record's fields, labelled and formatted by their type in the plan.
     fields: Vec<(String, String)>,
     record: Record,
@@ -121,9 +125,14 @@ fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<L
             )
         })
         .collect();
+    let damaged = archive.damaged_versions(&record);
     let latest = record.versions.last();
     let preview_text = match latest {
-        Some(v) if v.media_type == "text/plain" && record.tombstone.is_none() => {
+        Some(v)
+            if v.media_type == "text/plain"
+                && record.tombstone.is_none()
+                && !damaged.iter().any(|(n, _)| *n == v.number) =>
+        {
             let (_, _, reader, _) = archive.content(actor, record.reference.as_str(), Some(v.number))?;
             let mut bytes = Vec::new();
             reader.take(TEXT_PREVIEW_MAX).read_to_end(&mut bytes)?;
@@ -132,6 +141,7 @@ fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<L
         _ => None,
     };
     Ok(Loaded {
+        damaged,
         fields,
         record,
         details,
@@ -147,6 +157,7 @@ pub async fn page(signed: Signed, archive: Data<Archive>, key: web::Path<String>
     let key = key.into_inner();
     let loaded = web::block(move || load(&archive, &actor, &key)).await??;
     let Loaded {
+        damaged,
         fields,
         record,
         details,
@@ -192,10 +203,26 @@ pub async fn page(signed: Signed, archive: Data<Archive>, key: web::Path<String>
             size: french::size(v.size),
             sha256: v.sha256.hex(),
             download_href: format!("{base}/contenu?version={}", v.number),
+            damaged: damaged.iter().any(|(n, _)| *n == v.number),
         })
         .collect();
+    let damage = (!damaged.is_empty()).then(|| {
+        let which: Vec<String> = damaged
+            .iter()
+            .map(|(n, problem)| format!("version {n} : {}", french_problem(problem)))
+            .collect();
+        format!(
+            "Le contenu de ce document est endommagé ({}). Il n'est pas proposé au téléchargement : \
+             prévenez l'archiviste, qui fera restaurer une copie intacte.",
+            which.join(" ; ")
+        )
+    });
+    let latest_damaged = record
+        .versions
+        .last()
+        .is_some_and(|v| damaged.iter().any(|(n, _)| *n == v.number));
     let preview = match record.versions.last() {
-        _ if !downloadable => None,
+        _ if !downloadable || latest_damaged => None,
         Some(v) if v.media_type == "application/pdf" => Some(PreviewView {
             kind: "pdf",
             href: format!("{base}/contenu?version={}&affichage=apercu", v.number),
@@ -254,11 +281,26 @@ pub async fn page(signed: Signed, archive: Data<Archive>, key: web::Path<String>
         attestation_href: format!("{base}/accuse-de-depot"),
         preview,
         history,
-        damage: None,
+        damage,
         tombstone,
         reference,
     };
     Ok(html(StatusCode::OK, &view))
+}
+
+/// What the fixity job found, said in French.
+fn french_problem(problem: &str) -> String {
+    let when = problem
+        .split_once("(found by the fixity check of ")
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .map(|d| format!(", constaté par le contrôle d'intégrité du {}", french::date(d)))
+        .unwrap_or_default();
+    if problem.starts_with("corrupt") {
+        format!("il ne correspond plus à son empreinte{when}")
+    } else {
+        format!("il est introuvable{when}")
+    }
 }
 
 /// `?version=&affichage=apercu`.
