@@ -58,7 +58,7 @@ fn show_is_identical_after_deleting_the_catalog_and_rebuilding() {
     std::fs::remove_dir_all(data.join("catalog")).unwrap();
     let out = cli(&data, &["rebuild"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("12 records"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("12 documents"), "{}", stdout(&out));
     assert_eq!(show_all(), before);
     // Counters come back too: the next deposit does not reuse a number.
     let server = Server::start(&data, &[]);
