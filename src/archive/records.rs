@@ -394,6 +394,14 @@ impl Archive {
         Ok(proposal)
     }
 
+    /// The live records the caller may read that hold this content
+    /// already: (reference, title). Whether a file is archived already,
+    /// without sending it.
+    pub fn holders(&self, actor: &Actor, sha256: &Sha256) -> Result<Vec<(Reference, String)>, ArchiveError> {
+        actor.require(Permission::ReadRecords, "read records")?;
+        self.records_holding(actor, sha256)
+    }
+
     /// The live records the caller may read whose versions hold this
     /// content: (reference, title).
     fn records_holding(&self, actor: &Actor, sha256: &Sha256) -> Result<Vec<(Reference, String)>, ArchiveError> {

@@ -117,6 +117,25 @@ fn deposit_one(target: &Target, path: &Path, deposit: Deposit) -> Result<Made, S
     }
 }
 
+/// The other records that hold the content just deposited as `made`
+/// (their references): it was archived already.
+fn also_held(target: &Target, made: &Made) -> Vec<String> {
+    let Ok(digest) = crate::domain::hash::Sha256::parse(&made.sha256) else {
+        return Vec::new();
+    };
+    let found: Vec<String> = match target {
+        Target::Local(archive) => archive
+            .holders(&Actor::command_line(), &digest)
+            .map(|found| found.into_iter().map(|(r, _)| r.to_string()).collect())
+            .unwrap_or_default(),
+        Target::Remote(remote) => remote
+            .get_json::<crate::wire::HoldersDto>(&format!("/api/v1/contents/{}", digest.hex()))
+            .map(|h| h.records.into_iter().map(|r| r.reference).collect())
+            .unwrap_or_default(),
+    };
+    found.into_iter().filter(|r| *r != made.reference).collect()
+}
+
 /// Runs `coffre ingest`, on the data directory or through the server.
 pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
     let fields = parse_meta(&args.meta)?;
@@ -134,6 +153,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     let mut deposited = 0usize;
+    let mut duplicates = 0usize;
     for path in &files {
         let deposit = Deposit {
             node: args.node.clone().filter(|n| !n.trim().is_empty()),
@@ -148,6 +168,17 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
         match result {
             Ok(made) => {
                 deposited += 1;
+                let held = also_held(&target, &made);
+                if !held.is_empty() {
+                    duplicates += 1;
+                    bar.suspend(|| {
+                        eprintln!(
+                            "coffre: {}: même contenu que {} (déposé quand même)",
+                            display(path),
+                            held.join(", ")
+                        )
+                    });
+                }
                 bar.suspend(|| {
                     if args.json {
                         print_json(&serde_json::json!({
@@ -172,13 +203,27 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
         tracing::warn!(error = %e, "catalog flush failed; the next start replays the journal");
     }
     if files.len() > 1 && !args.json {
-        eprintln!(
-            "coffre: {} déposé{} sur {} fichier{}",
+        let mut summary = format!(
+            "coffre: {} déposé{} sur {}",
             deposited,
             if deposited > 1 { "s" } else { "" },
-            files.len(),
-            if files.len() > 1 { "s" } else { "" }
+            super::count(files.len() as u64, "fichier", "fichiers"),
         );
+        if duplicates > 0 {
+            summary.push_str(&format!(
+                ", dont {} déjà archivé{} (même contenu)",
+                duplicates,
+                if duplicates > 1 { "s" } else { "" }
+            ));
+        }
+        if !problems.is_empty() {
+            summary.push_str(&format!(
+                " ; {} refusé{} (raisons ci-dessous)",
+                problems.len(),
+                if problems.len() > 1 { "s" } else { "" }
+            ));
+        }
+        eprintln!("{summary}");
     }
     report_problems(&problems, files.len())
 }

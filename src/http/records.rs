@@ -411,6 +411,33 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(RecordDto::new(&record, &details, None)))
 }
 
+/// The records the caller may read that hold this content already (a
+/// file's SHA-256, 64 hex digits): whether a file is archived, without
+/// sending it.
+#[utoipa::path(get, path = "/api/v1/contents/{sha256}", tag = "records",
+    params(("sha256" = String, Path, description = "the content's SHA-256, 64 hex digits")),
+    responses((status = 200, body = crate::wire::HoldersDto), (status = 422)))]
+pub async fn holders(caller: Caller, archive: Data<Archive>, sha: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let text = sha.into_inner();
+    let digest = crate::domain::hash::Sha256::parse(text.trim_start_matches("sha256:")).map_err(|_| {
+        ArchiveError::from(crate::domain::record::InvalidInput::new(
+            "sha256",
+            "a content's digest is 64 hexadecimal digits (as sha256sum prints it)",
+        ))
+    })?;
+    let found = web::block(move || archive.holders(&caller.0, &digest)).await??;
+    Ok(HttpResponse::Ok().json(crate::wire::HoldersDto {
+        sha256: digest.hex(),
+        records: found
+            .into_iter()
+            .map(|(reference, title)| crate::wire::HolderDto {
+                reference: reference.to_string(),
+                title,
+            })
+            .collect(),
+    }))
+}
+
 /// Always refused: records leave only through a disposal.
 #[utoipa::path(delete, path = "/api/v1/records/{ref}", tag = "records",
     params(("ref" = String, Path, description = "reference or id")),

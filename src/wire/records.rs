@@ -356,3 +356,21 @@ impl From<RecordPatchDto> for crate::archive::RecordChanges {
         }
     }
 }
+
+/// `GET /contents/{sha256}`: the records that hold a content.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct HoldersDto {
+    /// The content's SHA-256, 64 hex digits.
+    pub sha256: String,
+    /// The live records the caller may read that hold it.
+    pub records: Vec<HolderDto>,
+}
+
+/// A record holding a content.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct HolderDto {
+    /// Its reference.
+    pub reference: String,
+    /// Its title.
+    pub title: String,
+}

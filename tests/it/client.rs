@@ -96,7 +96,12 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     // The server's indexer follows the journal from behind: within a second.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let out = loop {
-        let out = run(&data, &config, &["search", "boulangerie", "--sort", "date"], "");
+        let out = run(
+            &data,
+            &config,
+            &["search", "boulangerie", "--sort", "date", "--to", "2024-03-15"],
+            "",
+        );
         assert!(out.status.success(), "{}", stderr(&out));
         if stdout(&out).contains("FIN-FAC-2024-000001") || std::time::Instant::now() > deadline {
             break out;
@@ -108,6 +113,23 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     let out = run(&data, &config, &["show", "FIN-FAC-2024-000001", "--json"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let through_server_show: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+
+    // The same files again: deposited, and said to be archived already.
+    let out = run(
+        &data,
+        &config,
+        &["ingest", folder_arg, "--node", "FIN-FAC", "--date", "2024-03-16"],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("même contenu que FIN-FAC-2024-000001"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("dont 2 déjà archivés"), "{}", stderr(&out));
+    let a = get(&server.url("/api/v1/contents/not-a-digest"), &admin);
+    assert_eq!((a.status, a.error_code().as_str()), (422, "invalid_field"));
 
     // Holds and what is due, through the server too.
     let out = run(
@@ -136,7 +158,7 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
         "{}",
         stdout(&out)
     );
-    assert!(stderr(&out).contains("2 documents échus"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("4 documents échus"), "{}", stderr(&out));
     let through_server_due = stdout(&out);
     let hold_id = hold["id"].as_u64().expect("id").to_string();
     let out = run(
@@ -156,7 +178,7 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).starts_with("disposal ") && stdout(&out).contains("2 records"),
+        stdout(&out).starts_with("disposal ") && stdout(&out).contains("4 records"),
         "{}",
         stdout(&out)
     );
@@ -200,7 +222,7 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains(": 2 documents, ") && stdout(&out).contains("prouvés par le sceau"),
+        stdout(&out).contains(": 4 documents, ") && stdout(&out).contains("prouvés par le sceau"),
         "{}",
         stdout(&out)
     );
@@ -344,7 +366,12 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(stderr(&out).contains("ne répond pas"), "{}", stderr(&out));
     // (Sorted by date: relevance scores move as the archive grows.)
-    let out = run(&data, &config, &["search", "boulangerie", "--sort", "date"], "");
+    let out = run(
+        &data,
+        &config,
+        &["search", "boulangerie", "--sort", "date", "--to", "2024-03-15"],
+        "",
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), through_server_search);
     let out = run(&data, &config, &["show", "FIN-FAC-2024-000001", "--json"], "");
