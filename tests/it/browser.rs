@@ -847,3 +847,34 @@ fn a_record_whose_content_is_damaged_says_so_instead_of_offering_it() {
     assert_eq!(status, 409);
     assert!(String::from_utf8_lossy(&body).contains("Contenu endommagé"));
 }
+
+#[test]
+fn a_person_changes_their_own_password_given_the_current_one() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    browser.follow("a[href='/mon-compte']", "/mon-compte");
+    assert!(browser.text().contains("agnes"), "{}", browser.text());
+    browser.fill("#actuel", "pas le mot de passe actuel");
+    browser.fill("#nouveau", "une toute nouvelle phrase");
+    press(&browser, "form.formulaire button[type=submit]");
+    assert!(
+        browser.text().contains("le mot de passe actuel est incorrect"),
+        "{}",
+        browser.text()
+    );
+    assert_eq!(browser.attr("#actuel", "aria-invalid"), "true");
+    browser.review("mon-compte-erreur");
+    browser.fill("#actuel", AGENT_PASSWORD);
+    browser.fill("#nouveau", "une toute nouvelle phrase");
+    press(&browser, "form.formulaire button[type=submit]");
+    assert!(
+        browser.text().contains("Votre mot de passe est changé"),
+        "{}",
+        browser.text()
+    );
+    browser.follow(".personne button", "/connexion");
+    browser.sign_in(&base, "agnes", "une toute nouvelle phrase");
+    assert_eq!(browser.url(), format!("{base}/"), "the new password signs in");
+}

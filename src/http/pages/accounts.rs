@@ -239,3 +239,75 @@ pub async fn reset_password(
     web::block(move || archive.set_password(&actor, &user, None, &form.mot_de_passe)).await??;
     Ok(done("mot-de-passe"))
 }
+
+#[derive(Template)]
+#[template(path = "me.html")]
+struct MePage {
+    frame: Frame,
+    user: String,
+    display_name: String,
+    role: &'static str,
+    notice: Option<String>,
+    error: Option<String>,
+    error_field: &'static str,
+}
+
+fn me_page(signed: &Signed, notice: Option<String>, error: Option<(&'static str, String)>) -> MePage {
+    let (error_field, error) = match error {
+        Some((field, message)) => (field, Some(message)),
+        None => ("", None),
+    };
+    MePage {
+        frame: signed.frame("Mon compte", "me"),
+        user: signed.account.user.to_string(),
+        display_name: signed.account.display_name.clone(),
+        role: french::role(signed.account.role),
+        notice,
+        error,
+        error_field,
+    }
+}
+
+/// The person's own account.
+pub async fn me(signed: Signed, done: web::Query<Done>) -> Result<HttpResponse, PageError> {
+    let notice = (done.fait == "mot-de-passe").then(|| "Votre mot de passe est changé.".to_owned());
+    Ok(html(StatusCode::OK, &me_page(&signed, notice, None)))
+}
+
+/// A change of one's own password.
+#[derive(Deserialize)]
+pub struct OwnPasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    actuel: String,
+    #[serde(default)]
+    nouveau: String,
+}
+
+/// Changes the person's own password, given the current one.
+pub async fn change_own_password(
+    signed: Signed,
+    archive: Data<Archive>,
+    form: web::Form<OwnPasswordForm>,
+) -> Result<HttpResponse, PageError> {
+    signed.check_form(&form.csrf)?;
+    let form = form.into_inner();
+    let actor = signed.actor.clone();
+    let user = signed.account.user.to_string();
+    match web::block(move || archive.set_password(&actor, &user, Some(&form.actuel), &form.nouveau)).await? {
+        Ok(()) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/mon-compte?fait=mot-de-passe"))
+            .finish()),
+        Err(ArchiveError::Invalid(invalid)) => {
+            let field = if invalid.field == "current_password" {
+                "actuel"
+            } else {
+                "nouveau"
+            };
+            let page = me_page(&signed, None, Some((field, invalid.problem)));
+            Ok(html(status_of(Code::InvalidField), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -50,6 +50,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/deposer/{lot}", web::get().to(deposit::review))
         .route("/deposer/{lot}", web::post().to(deposit::confirm))
         .route("/mes-depots", web::get().to(mine::page))
+        .route("/mon-compte", web::get().to(accounts::me))
+        .route("/mon-compte", web::post().to(accounts::change_own_password))
         .route("/comptes", web::get().to(accounts::page))
         .route("/comptes", web::post().to(accounts::create))
         .route("/comptes/{user}/role", web::post().to(accounts::change_role))
