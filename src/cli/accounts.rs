@@ -188,22 +188,12 @@ fn run_remote(remote: &Remote, command: AccountCommand) -> Result<(), Failure> {
         Ok(())
     };
     match command {
-        AccountCommand::Create {
-            user,
-            role,
-            display_name,
-            password_stdin,
-            no_password,
-        } => {
-            let role = role_of(&role)?;
-            let password = if no_password {
-                None
-            } else {
-                Some(new_password(password_stdin)?)
-            };
+        command @ AccountCommand::Create { .. } => {
+            let new = new_account(command)?;
             let account: AccountDto = remote.post_json(
                 "/api/v1/accounts",
-                &serde_json::json!({"user": user, "display_name": display_name, "role": role.as_str(), "password": password}),
+                &serde_json::json!({"user": new.user, "display_name": new.display_name,
+                    "role": new.role.as_str(), "password": new.password}),
             )?;
             println!("compte {} ouvert ({})", account.user, account.role);
             Ok(())
@@ -236,6 +226,32 @@ fn run_remote(remote: &Remote, command: AccountCommand) -> Result<(), Failure> {
     }
 }
 
+/// What `account create` asks for, with the password read.
+fn new_account(command: AccountCommand) -> Result<NewAccount, Failure> {
+    let AccountCommand::Create {
+        user,
+        role,
+        display_name,
+        password_stdin,
+        no_password,
+    } = command
+    else {
+        return Err(Failure::internal("not an account creation"));
+    };
+    let role = role_of(&role)?;
+    let password = if no_password {
+        None
+    } else {
+        Some(new_password(password_stdin)?)
+    };
+    Ok(NewAccount {
+        user,
+        display_name,
+        role,
+        password,
+    })
+}
+
 /// Runs an `account` subcommand, on the data directory or through the server.
 pub fn run(ctx: &Context, command: AccountCommand) -> Result<(), Failure> {
     let actor = Actor::command_line();
@@ -244,25 +260,8 @@ pub fn run(ctx: &Context, command: AccountCommand) -> Result<(), Failure> {
         Target::Remote(remote) => return run_remote(&remote, command),
     };
     match command {
-        AccountCommand::Create {
-            user,
-            role,
-            display_name,
-            password_stdin,
-            no_password,
-        } => {
-            let role = role_of(&role)?;
-            let password = if no_password {
-                None
-            } else {
-                Some(new_password(password_stdin)?)
-            };
-            let new = NewAccount {
-                user,
-                display_name,
-                role,
-                password,
-            };
+        command @ AccountCommand::Create { .. } => {
+            let new = new_account(command)?;
             let account = archive.create_account(&actor, new)?;
             archive.flush()?;
             println!("compte {} ouvert ({})", account.user, account.role);

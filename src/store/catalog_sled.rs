@@ -95,6 +95,27 @@ impl SledCatalog {
     }
 }
 
+impl SledCatalog {
+    /// The value stored under `key`, decoded.
+    fn value<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CatalogError> {
+        match self.db.get(key.as_bytes()).map_err(storage)? {
+            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every value under `prefix`, decoded, in key order.
+    fn values<T: serde::de::DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, CatalogError> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                decode(&key, &value)
+            })
+            .collect()
+    }
+}
+
 impl Catalog for SledCatalog {
     fn last_applied(&self) -> Result<u64, CatalogError> {
         Ok(self.db.get(LAST_SEQ).map_err(storage)?.map_or(0, |v| u64_of(&v)))
@@ -171,11 +192,7 @@ impl Catalog for SledCatalog {
     }
 
     fn record(&self, id: &RecordId) -> Result<Option<Record>, CatalogError> {
-        let key = format!("rec/{id}");
-        match self.db.get(key.as_bytes()).map_err(storage)? {
-            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
-            None => Ok(None),
-        }
+        self.value(&format!("rec/{id}"))
     }
 
     fn record_id(&self, reference: &Reference) -> Result<Option<RecordId>, CatalogError> {
@@ -195,31 +212,15 @@ impl Catalog for SledCatalog {
     }
 
     fn holds(&self) -> Result<Vec<crate::domain::hold::Hold>, CatalogError> {
-        self.db
-            .scan_prefix(b"hold/")
-            .map(|item| {
-                let (key, value) = item.map_err(storage)?;
-                decode(&key, &value)
-            })
-            .collect()
+        self.values(b"hold/")
     }
 
     fn hold(&self, id: u64) -> Result<Option<crate::domain::hold::Hold>, CatalogError> {
-        let key = format!("hold/{id:020}");
-        match self.db.get(key.as_bytes()).map_err(storage)? {
-            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
-            None => Ok(None),
-        }
+        self.value(&format!("hold/{id:020}"))
     }
 
     fn seals(&self) -> Result<Vec<crate::domain::seal::Seal>, CatalogError> {
-        self.db
-            .scan_prefix(b"seal/")
-            .map(|item| {
-                let (key, value) = item.map_err(storage)?;
-                decode(&key, &value)
-            })
-            .collect()
+        self.values(b"seal/")
     }
 
     fn latest_seal(&self) -> Result<Option<crate::domain::seal::Seal>, CatalogError> {
@@ -233,49 +234,23 @@ impl Catalog for SledCatalog {
     }
 
     fn disposals(&self) -> Result<Vec<crate::domain::disposition::Disposal>, CatalogError> {
-        self.db
-            .scan_prefix(b"disp/")
-            .map(|item| {
-                let (key, value) = item.map_err(storage)?;
-                decode(&key, &value)
-            })
-            .collect()
+        self.values(b"disp/")
     }
 
     fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposition::Disposal>, CatalogError> {
-        let key = format!("disp/{id:020}");
-        match self.db.get(key.as_bytes()).map_err(storage)? {
-            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
-            None => Ok(None),
-        }
+        self.value(&format!("disp/{id:020}"))
     }
 
     fn transfers(&self) -> Result<Vec<crate::domain::disposition::Transfer>, CatalogError> {
-        self.db
-            .scan_prefix(b"xfer/")
-            .map(|item| {
-                let (key, value) = item.map_err(storage)?;
-                decode(&key, &value)
-            })
-            .collect()
+        self.values(b"xfer/")
     }
 
     fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposition::Transfer>, CatalogError> {
-        let key = format!("xfer/{id:020}");
-        match self.db.get(key.as_bytes()).map_err(storage)? {
-            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
-            None => Ok(None),
-        }
+        self.value(&format!("xfer/{id:020}"))
     }
 
     fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {
-        self.db
-            .scan_prefix(b"plan/")
-            .map(|item| {
-                let (key, value) = item.map_err(storage)?;
-                decode(&key, &value)
-            })
-            .collect()
+        self.values(b"plan/")
     }
 
     fn due_until(
@@ -309,11 +284,7 @@ impl Catalog for SledCatalog {
     }
 
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError> {
-        let key = format!("tok/{}", token_sha256.hex());
-        match self.db.get(key.as_bytes()).map_err(storage)? {
-            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
-            None => Ok(None),
-        }
+        self.value(&format!("tok/{}", token_sha256.hex()))
     }
 
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
@@ -349,21 +320,11 @@ impl Catalog for SledCatalog {
     }
 
     fn account(&self, user: &UserName) -> Result<Option<Account>, CatalogError> {
-        let key = format!("acct/{user}");
-        match self.db.get(key.as_bytes()).map_err(storage)? {
-            Some(bytes) => Ok(Some(decode(key.as_bytes(), &bytes)?)),
-            None => Ok(None),
-        }
+        self.value(&format!("acct/{user}"))
     }
 
     fn accounts(&self) -> Result<Vec<Account>, CatalogError> {
-        self.db
-            .scan_prefix(b"acct/")
-            .map(|item| {
-                let (key, value) = item.map_err(storage)?;
-                decode(&key, &value)
-            })
-            .collect()
+        self.values(b"acct/")
     }
 
     fn clear(&self) -> Result<(), CatalogError> {
