@@ -252,6 +252,8 @@ pub struct SearchHit {
     /// An HTML fragment of the text around the matches: the document's own
     /// text escaped, matched words in `<b>`.
     pub snippet: String,
+    /// Its document type, if it has one.
+    pub document_type: Option<String>,
 }
 
 /// A page of results.
@@ -263,6 +265,12 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
     /// Matching records by node.
     pub facets: BTreeMap<String, u64>,
+    /// Matching records by document type.
+    pub types: BTreeMap<String, u64>,
+    /// Matching records by year of their date.
+    pub years: BTreeMap<String, u64>,
+    /// Matching records by producing service.
+    pub services: BTreeMap<String, u64>,
     /// Whether the query found nothing as written and these hits come from
     /// tolerant matching (one typo per word).
     pub fuzzy: bool,

@@ -36,7 +36,7 @@ use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, ReloadPo
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 5;
+pub const INDEX_FORMAT: u64 = 6;
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
@@ -57,6 +57,9 @@ struct Fields {
     node: Field,
     node_facet: Field,
     node_tree: Field,
+    /// `/type/<type>`, `/year/<yyyy>`, `/service/<service>`: what the
+    /// other facets count.
+    kinds: Field,
     service: Field,
     document_type: Field,
     media: Field,
@@ -103,6 +106,7 @@ fn schema() -> (Schema, Fields) {
         node: b.add_text_field("node", text("code", true)),
         node_facet: b.add_facet_field("node_facet", FacetOptions::default()),
         node_tree: b.add_facet_field("node_tree", FacetOptions::default()),
+        kinds: b.add_facet_field("kinds", FacetOptions::default()),
         service: b.add_text_field("service", text("fr", true)),
         document_type: b.add_text_field("type", text("fold", true)),
         media: b.add_text_field("media", STRING | STORED),
@@ -276,10 +280,16 @@ impl TantivyIndex {
         d.add_facet(f.node_tree, Facet::from_path(path));
         if let Some(service) = &doc.service {
             d.add_text(f.service, service);
+            d.add_facet(f.kinds, Facet::from_path(["service", service.as_str()]));
         }
         if let Some(document_type) = &doc.document_type {
             d.add_text(f.document_type, document_type);
+            d.add_facet(f.kinds, Facet::from_path(["type", document_type.as_str()]));
         }
+        d.add_facet(
+            f.kinds,
+            Facet::from_path(["year".to_owned(), chrono::Datelike::year(&doc.date).to_string()]),
+        );
         d.add_text(f.media, &doc.media_type);
         d.add_date(f.date, day(doc.date));
         d.add_date(
@@ -506,10 +516,14 @@ impl TantivyIndex {
         // counted.
         let mut facets = FacetCollector::for_field("node_facet");
         facets.add_facet("/");
-        let ((total, facet_counts), searched) = self.collect_within(
+        let mut kinds = FacetCollector::for_field("kinds");
+        for kind in ["/type", "/year", "/service"] {
+            kinds.add_facet(kind);
+        }
+        let ((total, facet_counts, kind_counts), searched) = self.collect_within(
             &searcher,
             &*query,
-            (Count, facets),
+            (Count, facets, kinds),
             Extent::Budget(std::time::Instant::now()),
         )?;
         let partial = searched < searcher.segment_readers().len();
@@ -570,8 +584,15 @@ impl TantivyIndex {
                 date,
                 score,
                 snippet,
+                document_type: Some(text_of(f.document_type)).filter(|t| !t.is_empty()),
             });
         }
+        let count_of = |kind: &str| -> std::collections::BTreeMap<String, u64> {
+            kind_counts
+                .get(kind)
+                .filter_map(|(facet, count)| facet.to_path().last().map(|v| ((*v).to_owned(), count)))
+                .collect()
+        };
         let facets = facet_counts
             .get("/")
             .map(|(facet, count)| (facet.to_path().join("/"), count))
@@ -580,6 +601,9 @@ impl TantivyIndex {
             total: total as u64,
             hits,
             facets,
+            types: count_of("/type"),
+            years: count_of("/year"),
+            services: count_of("/service"),
             fuzzy,
             nodes: std::collections::BTreeMap::new(),
             suggestion: None,
@@ -1412,6 +1436,16 @@ mod tests {
         assert_eq!(results.total, 2);
         assert_eq!(results.facets.get("FIN-FAC"), Some(&1));
         assert_eq!(results.facets.get("FIN-MAN"), Some(&1));
+        // The other facets: by type, year and service, as stored.
+        assert_eq!(results.types.get("Facture"), Some(&2), "{:?}", results.types);
+        assert_eq!(results.years.values().sum::<u64>(), 2, "{:?}", results.years);
+        assert_eq!(results.services.get("Direction des finances"), Some(&2));
+        assert!(
+            results
+                .hits
+                .iter()
+                .all(|h| h.document_type.as_deref() == Some("Facture"))
+        );
         // Punctuation is read as words; a misused operator is refused, in
         // French, saying where.
         assert_eq!(refs(&index, query("facture AND (")).len(), 2);

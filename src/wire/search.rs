@@ -23,6 +23,9 @@ pub struct SearchHitDto {
     pub score: f32,
     /// HTML: the text around the matches, escaped, matches in `<b>`.
     pub snippet: String,
+    /// Its document type, if it has one.
+    #[serde(rename = "type", default)]
+    pub document_type: Option<String>,
 }
 
 /// A page of search results.
@@ -34,6 +37,15 @@ pub struct SearchResultsDto {
     pub hits: Vec<SearchHitDto>,
     /// Matching records by node.
     pub facets: BTreeMap<String, u64>,
+    /// Matching records by document type.
+    #[serde(default)]
+    pub facet_types: BTreeMap<String, u64>,
+    /// Matching records by year of their date.
+    #[serde(default)]
+    pub facet_years: BTreeMap<String, u64>,
+    /// Matching records by producing service.
+    #[serde(default)]
+    pub facet_services: BTreeMap<String, u64>,
     /// The same counts with each node's title and path in the plan,
     /// ordered as the plan's tree (by path), for narrowing by node.
     pub facet_nodes: Vec<NodeFacetDto>,
@@ -92,6 +104,9 @@ impl From<crate::domain::search::SearchResults> for SearchResultsDto {
                 })
                 .collect(),
             facets: r.facets.clone(),
+            facet_types: r.types.clone(),
+            facet_years: r.years.clone(),
+            facet_services: r.services.clone(),
             facet_nodes,
             fuzzy: r.fuzzy,
             did_you_mean: r.suggestion.clone(),
@@ -112,6 +127,7 @@ impl From<&crate::domain::search::SearchHit> for SearchHitDto {
             date: h.date.to_string(),
             score: h.score,
             snippet: h.snippet.clone(),
+            document_type: h.document_type.clone(),
         }
     }
 }

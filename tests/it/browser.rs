@@ -469,7 +469,26 @@ fn an_agent_signs_in_searches_opens_a_record_downloads_it_and_signs_out() {
         "the match is highlighted in the extract: {}",
         browser.source()
     );
+    assert!(text.contains("Type de document") && text.contains("Année"), "{text}");
     browser.review("recherche-resultats");
+    browser.follow("a[href*='annee=2024']", "annee=2024");
+    assert!(
+        browser.text().contains("1 document trouvé"),
+        "narrowed to 2024: {}",
+        browser.text()
+    );
+    assert!(
+        browser.url().contains("q=factures+boulangerie"),
+        "the words stay: {}",
+        browser.url()
+    );
+    browser.follow("a[href*='type=facture']", "type=facture");
+    assert!(
+        browser.text().contains("1 document trouvé"),
+        "narrowed to invoices: {}",
+        browser.text()
+    );
+    browser.review("recherche-affinee");
 
     // Open the record from the results.
     browser.follow(".hits h3 a", "/documents/");

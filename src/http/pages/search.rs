@@ -26,6 +26,12 @@ pub struct SearchParams {
     noeud: String,
     #[serde(default)]
     tri: String,
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    annee: String,
+    #[serde(default)]
+    service: String,
     #[serde(default)]
     du: String,
     #[serde(default)]
@@ -42,8 +48,19 @@ pub struct HitView {
     node_label: String,
     date: String,
     date_iso: String,
+    kind: String,
     /// The index's extract: the document's text escaped, matches in `<b>`.
     snippet: String,
+}
+
+/// A group of values to narrow by (types, years, services).
+pub struct FacetGroup {
+    /// `type`, `annee` or `service`.
+    id: &'static str,
+    heading: &'static str,
+    values: Vec<FacetView>,
+    /// Set when one of its values narrows the search: the link without it.
+    reset_href: Option<String>,
 }
 
 /// A node to narrow by, with how many hits it holds.
@@ -62,6 +79,9 @@ struct SearchPage {
     frame: Frame,
     q: String,
     node: String,
+    kind: String,
+    year: String,
+    service: String,
     from: String,
     to: String,
     /// A date that could not be read: which field (`du`, `au`), and why.
@@ -72,6 +92,7 @@ struct SearchPage {
     summary: String,
     hits: Vec<HitView>,
     facets: Vec<FacetView>,
+    groups: Vec<FacetGroup>,
     all_nodes_href: String,
     suggestion: Option<(String, String)>,
     fuzzy: bool,
@@ -109,6 +130,9 @@ pub async fn page(
         frame: signed.frame("Rechercher", "search"),
         q: params.q.clone(),
         node: params.noeud.trim().to_owned(),
+        kind: params.kind.trim().to_owned(),
+        year: params.annee.trim().to_owned(),
+        service: params.service.trim().to_owned(),
         from: params.du.trim().to_owned(),
         to: params.au.trim().to_owned(),
         date_error: None,
@@ -118,6 +142,7 @@ pub async fn page(
         summary: String::new(),
         hits: Vec::new(),
         facets: Vec::new(),
+        groups: Vec::new(),
         all_nodes_href: link(
             "/",
             &[
@@ -143,11 +168,26 @@ pub async fn page(
             return Ok(html(super::status_of(crate::errors::Code::InvalidQuery), &view));
         }
     };
-    if params.q.trim().is_empty() && view.node.is_empty() && from.is_none() && to.is_none() {
+    let narrowed =
+        !params.kind.trim().is_empty() || !params.annee.trim().is_empty() || !params.service.trim().is_empty();
+    if params.q.trim().is_empty() && view.node.is_empty() && from.is_none() && to.is_none() && !narrowed {
         view.frame.title = "Rechercher".into();
         return Ok(html(StatusCode::OK, &view));
     }
     view.searched = true;
+    // A year narrows the period to it (within the dates typed, if any).
+    let (from, to) = match params.annee.trim().parse::<i32>().ok().and_then(|y| {
+        Some((
+            chrono::NaiveDate::from_ymd_opt(y, 1, 1)?,
+            chrono::NaiveDate::from_ymd_opt(y, 12, 31)?,
+        ))
+    }) {
+        Some((first, last)) => (
+            Some(from.map_or(first, |f| f.max(first))),
+            Some(to.map_or(last, |t| t.min(last))),
+        ),
+        None => (from, to),
+    };
     let query = match build_query(&params, sort, page_number).map(|q| SearchQuery { from, to, ..q }) {
         Ok(q) => q,
         Err(e) => return Ok(refused(view, &e)),
@@ -156,6 +196,7 @@ pub async fn page(
     let outcome = web::block(move || archive.search(&actor, query)).await?;
     match outcome {
         Ok(results) => {
+            view.groups = groups(&params, sort, &results);
             fill(&mut view, results);
             Ok(html(StatusCode::OK, &view))
         }
@@ -179,14 +220,88 @@ fn read_date(field: &'static str, text: &str) -> Result<Option<chrono::NaiveDate
     })
 }
 
+/// The type, year and service groups: each value a link that narrows the
+/// search to it, the one chosen marked, with a link back without it.
+fn groups(params: &SearchParams, sort: &str, results: &SearchResults) -> Vec<FacetGroup> {
+    let base = |kind: &str, annee: &str, service: &str| {
+        link(
+            "/",
+            &[
+                ("q", &params.q),
+                ("noeud", params.noeud.trim()),
+                ("type", kind),
+                ("annee", annee),
+                ("service", service),
+                ("du", params.du.trim()),
+                ("au", params.au.trim()),
+                ("tri", sort_param(sort)),
+            ],
+        )
+    };
+    let (kind, annee, service) = (params.kind.trim(), params.annee.trim(), params.service.trim());
+    let group =
+        |id: &'static str, heading: &'static str, counts: &std::collections::BTreeMap<String, u64>, chosen: &str| {
+            let mut values: Vec<FacetView> = counts
+                .iter()
+                .map(|(value, count)| FacetView {
+                    href: match id {
+                        "type" => base(value, annee, service),
+                        "annee" => base(kind, value, service),
+                        _ => base(kind, annee, value),
+                    },
+                    label: value.clone(),
+                    code: String::new(),
+                    count: *count,
+                    depth: 0,
+                    selected: value == chosen,
+                })
+                .collect();
+            if id == "annee" {
+                values.reverse();
+            } else {
+                values.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.label.cmp(&b.label)));
+            }
+            FacetGroup {
+                id,
+                heading,
+                values,
+                reset_href: (!chosen.is_empty()).then(|| match id {
+                    "type" => base("", annee, service),
+                    "annee" => base(kind, "", service),
+                    _ => base(kind, annee, ""),
+                }),
+            }
+        };
+    [
+        group("type", "Type de document", &results.types, kind),
+        group("annee", "Année", &results.years, annee),
+        group("service", "Service producteur", &results.services, service),
+    ]
+    .into_iter()
+    .filter(|g| !g.values.is_empty())
+    .collect()
+}
+
 fn sort_param(sort: &str) -> &'static str {
     if sort == "date" { "date" } else { "" }
 }
 
+/// A field's value as a clause of the query language: `type:"arrêté"`.
+fn clause(field: &str, value: &str) -> String {
+    format!(" {field}:\"{}\"", value.replace('"', " "))
+}
+
 fn build_query(params: &SearchParams, sort: &str, page: usize) -> Result<SearchQuery, ArchiveError> {
     let node = params.noeud.trim();
+    let mut text = params.q.clone();
+    if !params.kind.trim().is_empty() {
+        text.push_str(&clause("type", params.kind.trim()));
+    }
+    if !params.service.trim().is_empty() {
+        text.push_str(&clause("service", params.service.trim()));
+    }
     Ok(SearchQuery {
-        text: params.q.clone(),
+        text,
         node: if node.is_empty() {
             None
         } else {
@@ -248,6 +363,7 @@ fn fill(view: &mut SearchPage, results: SearchResults) {
             node_label: label(hit.node.as_str()),
             date: french::date(hit.date),
             date_iso: hit.date.to_string(),
+            kind: hit.document_type.clone().unwrap_or_default(),
             snippet: hit.snippet.clone(),
         })
         .collect();
@@ -311,6 +427,9 @@ fn fill(view: &mut SearchPage, results: SearchResults) {
             &[
                 ("q", &q),
                 ("noeud", &view.node),
+                ("type", &view.kind),
+                ("annee", &view.year),
+                ("service", &view.service),
                 ("du", &view.from),
                 ("au", &view.to),
                 ("tri", sort),
