@@ -23,7 +23,7 @@ mod server;
 
 use chrono::Utc;
 use corpus::CASES;
-use load::{CLIENTS, REQUESTS_PER_CLIENT, agent, clients, fill, ms, node_of, percentile, total_found};
+use load::{CLIENTS, REQUESTS_PER_CLIENT, agent, clients, fill, ms, node_of, percentile, records_held, total_found};
 use server::{Served, fresh_archive};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -156,7 +156,7 @@ fn main() {
         .then_some("eatmydata");
     {
         let loading = Served::start_under(&data, wrapper);
-        let held = total_found(&agent(), &loading.base, &token, "");
+        let held = records_held(&agent(), &loading.base, &token);
         if held < n {
             let took = fill(&loading.base, &token, held, n);
             eprintln!("{n}: filled in {took:?}");

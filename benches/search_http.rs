@@ -32,7 +32,8 @@ use coffre::store::TextIndex;
 use coffre::store::index_tantivy::TantivyIndex;
 use corpus::CASES;
 use load::{
-    CLIENTS, LOADERS, REQUESTS_PER_CLIENT, agent, clients, deposit, fill, ms, node_of, percentile, total_found,
+    CLIENTS, LOADERS, REQUESTS_PER_CLIENT, agent, clients, deposit, fill, ms, node_of, percentile, records_held,
+    total_found,
 };
 use server::{Served, fresh_archive};
 use std::fmt::Write as _;
@@ -248,7 +249,7 @@ fn main() {
         let (data, token) = archive_for(n);
         {
             let loading = Served::start_under(&data, wrapper);
-            let held = total_found(&agent(), &loading.base, &token, "");
+            let held = records_held(&agent(), &loading.base, &token);
             if held < n {
                 let took = fill(&loading.base, &token, held, n);
                 eprintln!("{n}: filled in {took:?}");

@@ -47,6 +47,18 @@ pub fn deposit(agent: &ureq::Agent, base: &str, token: &str, i: u64, extra: &str
     record["reference"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Records the archive holds (its catalog, not its index: an index being
+/// rebuilt would say fewer).
+pub fn records_held(agent: &ureq::Agent, base: &str, token: &str) -> u64 {
+    let answer = agent
+        .get(&format!("{base}/api/v1/stats"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("stats");
+    let stats: serde_json::Value = serde_json::from_str(&answer.into_string().expect("answer")).expect("json");
+    stats["records"].as_u64().unwrap_or(0)
+}
+
 pub fn total_found(agent: &ureq::Agent, base: &str, token: &str, q: &str) -> u64 {
     let answer = agent
         .get(&format!("{base}/api/v1/search"))
