@@ -242,8 +242,8 @@ fn main() {
          Command: `make bench` (`cargo bench --bench pages`). Date: {date}. Same machine as above.\n\n\
          The synthetic corpus, {n} records deposited through the API. {CLIENTS} clients, each with the session of \
          an agent signed in through the sign-in form, make {REQUESTS_PER_CLIENT} requests in turn: the search \
-         results page over the query mix ({cases} queries: the page with its extracts, node labels, facets as the \
-         plan's tree and pages), and a record's page (the first hit of each query: description, fields, retention \
+         results page over the query mix ({cases} queries: the page with its extracts, node labels, facets (the plan's \
+         tree, types, years, services) and pages), and a record's page (the first hit of each query: description, fields, retention \
          in words, versions, history, a preview of plain text). Beside each, in the same run and from the same \
          clients with a token, the JSON API for the same searches and records.\n\n\
          | records | what | p50 | p99 | requests/s |\n|---|---|---|---|---|\n{rows}\n\
