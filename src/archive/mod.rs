@@ -377,9 +377,10 @@ impl Actor {
 pub(crate) mod tests_support {
     use super::*;
 
-    /// A fresh archive in memory, with the default plan, and the folder
-    /// that holds its seal key and credentials (kept alive with it).
-    pub(crate) fn memory_archive() -> (tempfile::TempDir, Archive) {
+    /// An archive on in-memory stores (no plan published yet), its data
+    /// directory (for the seal key and credentials) and the folder that
+    /// holds it, kept alive with it.
+    pub(crate) fn open_in_memory() -> (tempfile::TempDir, DataDir, Archive) {
         let tmp = tempfile::tempdir().expect("a temporary folder");
         let data_dir = DataDir::new(tmp.path().join("data"));
         data_dir.create().expect("create");
@@ -391,6 +392,13 @@ pub(crate) mod tests_support {
         let stores = Stores::in_memory(&options).expect("stores");
         let clock = Arc::new(crate::domain::clock::SystemClock);
         let archive = Archive::open_on(&data_dir, stores, options, clock).expect("open");
+        (tmp, data_dir, archive)
+    }
+
+    /// A fresh archive in memory, with the default plan, and the folder
+    /// that holds its seal key and credentials (kept alive with it).
+    pub(crate) fn memory_archive() -> (tempfile::TempDir, Archive) {
+        let (tmp, _, archive) = open_in_memory();
         archive
             .publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, &Publish::default())
             .expect("publish");

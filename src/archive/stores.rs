@@ -124,25 +124,14 @@ fn stamper(options: &ArchiveOptions) -> Result<Option<Box<dyn TimeStamper>>, Arc
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::archive::{Actor, Archive, Deposit, Upload};
-    use crate::domain::clock::SystemClock;
+    use crate::archive::{Actor, Deposit, Upload};
     use std::io::Read;
 
     /// The use cases run on any adapters: here the in-memory ones, and
     /// nothing of the archive lands in its data directory's store folders.
     #[test]
     fn an_archive_runs_on_in_memory_stores() {
-        let tmp = tempfile::tempdir().expect("a temporary folder");
-        let data_dir = DataDir::new(tmp.path().join("data"));
-        data_dir.create().expect("create");
-        let options = ArchiveOptions {
-            max_upload: 1 << 20,
-            extract: crate::extract::ExtractOptions::default(),
-            tsa_url: None,
-        };
-        let stores = Stores::in_memory(&options).expect("stores");
-        let archive = Archive::open_on(&data_dir, stores, options, Arc::new(SystemClock)).expect("open");
+        let (_tmp, data_dir, archive) = crate::archive::tests_support::open_in_memory();
         let plan = archive
             .publish_plan(
                 &Actor::system(),

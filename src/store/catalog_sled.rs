@@ -65,6 +65,15 @@ fn due_key(day: NaiveDate, record: &RecordId) -> Vec<u8> {
     format!("due/{}/{record}", day.format("%Y-%m-%d")).into_bytes()
 }
 
+/// The record id that ends an index key, after its `prefix_len` bytes.
+fn record_after(prefix_len: usize, key: &[u8]) -> Result<RecordId, CatalogError> {
+    let text = String::from_utf8_lossy(key.get(prefix_len..).unwrap_or_default());
+    RecordId::parse(&text).ok_or_else(|| CatalogError::Decode {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: "not a record id".into(),
+    })
+}
+
 /// `sha/<hex>/<id>`: the records whose versions hold this content.
 fn content_key(sha256: &Sha256, record: &RecordId) -> Vec<u8> {
     format!("sha/{}/{record}", sha256.hex()).into_bytes()
@@ -291,14 +300,7 @@ impl Catalog for SledCatalog {
         let prefix = format!("sha/{}/", sha256.hex());
         self.db
             .scan_prefix(prefix.as_bytes())
-            .map(|item| {
-                let (key, _) = item.map_err(storage)?;
-                let text = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-                RecordId::parse(&text).ok_or_else(|| CatalogError::Decode {
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    reason: "not a record id".into(),
-                })
-            })
+            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
             .collect()
     }
 
@@ -308,14 +310,7 @@ impl Catalog for SledCatalog {
             .scan_prefix(prefix.as_bytes())
             .rev()
             .take(limit)
-            .map(|item| {
-                let (key, _) = item.map_err(storage)?;
-                let text = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-                RecordId::parse(&text).ok_or_else(|| CatalogError::Decode {
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    reason: "not a record id".into(),
-                })
-            })
+            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
             .collect()
     }
 
