@@ -940,8 +940,8 @@ mod tests {
     }
 
     fn open(path: &std::path::Path) -> Archive {
-        // Seen once under heavy load (two test runs at once): the reopening
-        // failed; say why if it happens again.
+        // The catalog waits for sled's lock of the archive just closed
+        // (see `catalog_sled::open_when_released`); say why if it fails.
         Archive::open(&DataDir::new(path), options(), Arc::new(SystemClock))
             .unwrap_or_else(|e| panic!("reopening {}: {e:?}", path.display()))
     }

@@ -83,15 +83,47 @@ fn counter_key(scope: &str) -> Vec<u8> {
     format!("ctr/{scope}").into_bytes()
 }
 
+/// How long opening waits for sled's own lock on its files.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens with `open`, trying again while sled's file lock is still held,
+/// for up to `budget`. sled 0.34 releases that lock from a background
+/// thread after its `Db` is dropped, so an archive closed and reopened in
+/// one process (a rebuild, a test) may find it still held for a moment. A
+/// second coffre on the same data directory never gets this far: the data
+/// directory's own lock refuses it first.
+fn open_when_released<T>(
+    mut open: impl FnMut() -> Result<T, sled::Error>,
+    budget: std::time::Duration,
+) -> Result<T, sled::Error> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match open() {
+            Err(sled::Error::Io(e)) if lock_held(&e) && started.elapsed() < budget => {
+                tracing::debug!("the catalog's files are still locked by a closing catalog; waiting");
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Whether sled failed to open because its file lock is held. sled 0.34
+/// reports it as an `Other` error with its own message around the
+/// `WouldBlock` of `flock`; a test below pins that shape.
+fn lock_held(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::WouldBlock
+        || (e.kind() == std::io::ErrorKind::Other && e.to_string().starts_with("could not acquire lock"))
+}
+
 impl SledCatalog {
     /// Opens (creating if needed) the catalog at `path`. A catalog of
     /// another format is emptied, so that replay rebuilds it.
     pub fn open(path: &Path) -> Result<Self, CatalogError> {
-        let db = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(storage)?;
+        let config = sled::Config::new().path(path).mode(sled::Mode::HighThroughput);
+        let db = open_when_released(|| config.open(), LOCK_WAIT).map_err(storage)?;
         let catalog = SledCatalog { db };
         let format = catalog.db.get(FORMAT).map_err(storage)?.map(|v| u64_of(&v));
         if format != Some(CATALOG_FORMAT) {
@@ -332,5 +364,57 @@ impl Catalog for SledCatalog {
 
     fn flush(&self) -> Result<(), CatalogError> {
         self.db.flush().map(|_| ()).map_err(storage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn config(dir: &Path) -> sled::Config {
+        sled::Config::new().path(dir.join("db"))
+    }
+
+    #[test]
+    fn opening_waits_for_a_closing_catalog_to_release_its_lock() {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let held = config(tmp.path()).open().expect("first open");
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            drop(held);
+        });
+        let reopened = open_when_released(|| config(tmp.path()).open(), Duration::from_secs(10));
+        releaser.join().expect("the releasing thread");
+        assert!(reopened.is_ok(), "{:?}", reopened.err());
+    }
+
+    #[test]
+    fn a_lock_held_beyond_the_budget_is_reported() {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let _held = config(tmp.path()).open().expect("first open");
+        let started = std::time::Instant::now();
+        let second = open_when_released(|| config(tmp.path()).open(), Duration::from_millis(100));
+        match second {
+            Err(sled::Error::Io(e)) => assert!(lock_held(&e), "{e}"),
+            other => panic!("expected the lock to be reported, got {:?}", other.map(|_| ())),
+        }
+        assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[test]
+    fn other_errors_are_not_waited_for() {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let mut calls = 0;
+        let result: Result<(), sled::Error> = open_when_released(
+            || {
+                calls += 1;
+                Err(sled::Error::Unsupported("no".into()))
+            },
+            Duration::from_secs(10),
+        );
+        assert!(result.is_err());
+        assert_eq!(calls, 1);
+        drop(tmp);
     }
 }
