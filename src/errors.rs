@@ -183,6 +183,8 @@ error_table! {
     /// The content failed its hash check (or is missing) and no good copy
     /// can be served.
     ContentDamaged => ("content_damaged", 409, Refused),
+    /// A fixity run was asked for while an auditor has paused the job.
+    FixityPaused => ("fixity_paused", 409, Refused),
     /// The record was destroyed by a disposal.
     RecordDestroyed => ("record_destroyed", 410, Refused),
     /// The record was transferred to the archives.

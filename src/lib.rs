@@ -11,6 +11,7 @@ pub(crate) mod config;
 pub(crate) mod documents;
 pub mod domain;
 pub(crate) mod errors;
+pub(crate) mod french;
 pub mod extract;
 pub(crate) mod http;
 pub(crate) mod jobs;

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     match coffre::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("coffre: error: {}", failure.message);
+            eprintln!("coffre : erreur : {}", failure.message);
             ExitCode::from(failure.exit_code())
         }
     }

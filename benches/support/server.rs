@@ -52,7 +52,7 @@ impl Served {
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.strip_prefix("coffre: listening on ") {
+                if let Some(addr) = line.strip_prefix("coffre : en service sur ") {
                     let _ = tx.send(addr.to_owned());
                 }
             }

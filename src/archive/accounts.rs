@@ -79,7 +79,7 @@ fn decoy_hash() -> &'static str {
 impl Archive {
     /// Opens an account (admin).
     pub fn create_account(&self, actor: &Actor, new: NewAccount) -> Result<Account, ArchiveError> {
-        actor.require(Permission::ManageAccounts, "open accounts")?;
+        actor.require(Permission::ManageAccounts, "ouvrir des comptes")?;
         let user = UserName::parse(&new.user)?;
         let display_name = account::display_name(&new.display_name)?;
         if let Some(password) = &new.password {
@@ -103,7 +103,7 @@ impl Archive {
     /// cannot disable or demote their own account: someone must be left
     /// to manage the others.
     pub fn update_account(&self, actor: &Actor, user: &str, changes: AccountChanges) -> Result<Account, ArchiveError> {
-        actor.require(Permission::ManageAccounts, "change accounts")?;
+        actor.require(Permission::ManageAccounts, "modifier des comptes")?;
         let current = self.account(user)?;
         let display_name = changes.display_name.as_deref().map(account::display_name).transpose()?;
         let own = actor.account.as_ref() == Some(&current.user);
@@ -148,7 +148,7 @@ impl Archive {
             if !own {
                 return Err(ArchiveError::Forbidden {
                     role: actor.role,
-                    action: "set another person's password",
+                    action: "changer le mot de passe d'une autre personne",
                 });
             }
             let phc = self.credentials.hash(&account.user)?.unwrap_or_default();
@@ -177,7 +177,7 @@ impl Archive {
 
     /// Every account (admin).
     pub fn accounts(&self, actor: &Actor) -> Result<Vec<Account>, ArchiveError> {
-        actor.require(Permission::ManageAccounts, "list accounts")?;
+        actor.require(Permission::ManageAccounts, "lister les comptes")?;
         Ok(self.catalog.accounts()?)
     }
 

@@ -237,7 +237,7 @@ impl Archive {
     /// Runs a full integrity check and journals its result.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn verify(&self, actor: &Actor, progress: &dyn Progress) -> Result<IntegrityReport, ArchiveError> {
-        actor.require(Permission::Audit, "run integrity checks")?;
+        actor.require(Permission::Audit, "lancer des contrôles d'intégrité")?;
         let (head, _) = self.journal.head();
         let report = check_integrity(
             &self.blobs,
@@ -258,7 +258,7 @@ impl Archive {
 
     /// Journal events after `after`, at most `limit` of them.
     pub fn events(&self, actor: &Actor, after: u64, limit: usize) -> Result<Vec<Event>, ArchiveError> {
-        actor.require(Permission::Audit, "read the journal")?;
+        actor.require(Permission::Audit, "lire le journal")?;
         let mut out = Vec::new();
         for event in self.journal.read_from(after.saturating_add(1))?.take(limit) {
             out.push(event?);

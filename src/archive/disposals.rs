@@ -29,7 +29,7 @@ impl Archive {
     /// Proposes the disposal of the records due for destruction.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn propose_disposal(&self, actor: &Actor, request: ProposalRequest) -> Result<Disposal, ArchiveError> {
-        actor.require(Permission::ManageRecords, "propose disposals")?;
+        actor.require(Permission::ManageRecords, "proposer des éliminations")?;
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let s = self.select_leaving(actor, &request, FinalAction::Destroy)?;
         let event = self.journal.append(actor.draft(EventBody::DisposalProposed {
@@ -43,20 +43,20 @@ impl Archive {
 
     /// A disposal.
     pub fn disposal(&self, actor: &Actor, id: u64) -> Result<Disposal, ArchiveError> {
-        actor.require(Permission::ManageRecords, "read disposals")?;
+        actor.require(Permission::ManageRecords, "consulter les éliminations")?;
         self.catalog.disposal(id)?.ok_or(ArchiveError::DisposalNotFound(id))
     }
 
     /// Every disposal, oldest first.
     pub fn disposals(&self, actor: &Actor) -> Result<Vec<Disposal>, ArchiveError> {
-        actor.require(Permission::ManageRecords, "read disposals")?;
+        actor.require(Permission::ManageRecords, "consulter les éliminations")?;
         Ok(self.catalog.disposals()?)
     }
 
     /// Records the archives authority's visa on a proposed disposal.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn approve_disposal(&self, actor: &Actor, id: u64, visa: VisaRequest) -> Result<Disposal, ArchiveError> {
-        actor.require(Permission::ManageRecords, "approve disposals")?;
+        actor.require(Permission::ManageRecords, "viser des éliminations")?;
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let disposal = self.disposal(actor, id)?;
         if disposal.state != DisposalState::Proposed {
@@ -99,7 +99,7 @@ impl Archive {
     /// then the blobs only they used are erased and the index purged.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn execute_disposal(&self, actor: &Actor, id: u64) -> Result<Disposal, ArchiveError> {
-        actor.require(Permission::ManageRecords, "execute disposals")?;
+        actor.require(Permission::ManageRecords, "exécuter des éliminations")?;
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let disposal = self.disposal(actor, id)?;
         match disposal.state {

@@ -82,7 +82,7 @@ impl Archive {
         request: &ExportRequest,
         out: W,
     ) -> Result<(ExportSummary, W), ArchiveError> {
-        actor.require(Permission::ManageRecords, "export records")?;
+        actor.require(Permission::ManageRecords, "exporter des documents")?;
         let records = self.export_selection(actor, &request.selection)?;
         if records.is_empty() {
             return Err(InvalidInput::new("records", "the selection holds no record that can be exported").into());

@@ -158,7 +158,17 @@ impl Archive {
             .flat_map(|r| r.findings.iter().map(move |f| (f, r.started_at)));
         last.chain(current)
             .find(|(f, _)| &f.blob == blob)
-            .map(|(f, at)| format!("{} (found by the fixity check of {})", f.problem, at.format("%Y-%m-%d")))
+            .map(|(f, at)| {
+                let what = if f.problem == "corrupt" {
+                    "il ne correspond plus à son empreinte"
+                } else {
+                    "il est introuvable"
+                };
+                format!(
+                    "{what}, constaté par le contrôle d'intégrité du {}",
+                    crate::french::date(at.date_naive())
+                )
+            })
     }
 
     fn fixity_state(&self) -> std::sync::MutexGuard<'_, FixityState> {
@@ -203,21 +213,21 @@ impl Archive {
 
     /// Pauses the fixity job (a run stops after its current blob).
     pub fn pause_fixity(&self, actor: &Actor) -> Result<FixityState, ArchiveError> {
-        actor.require(Permission::Audit, "pause the fixity job")?;
+        actor.require(Permission::Audit, "mettre en pause le contrôle planifié")?;
         tracing::info!(actor = %actor.name, "fixity job paused");
         self.change_fixity(|s| s.paused = true)
     }
 
     /// Resumes the fixity job where it stopped.
     pub fn resume_fixity(&self, actor: &Actor) -> Result<FixityState, ArchiveError> {
-        actor.require(Permission::Audit, "resume the fixity job")?;
+        actor.require(Permission::Audit, "reprendre le contrôle planifié")?;
         tracing::info!(actor = %actor.name, "fixity job resumed");
         self.change_fixity(|s| s.paused = false)
     }
 
     /// Asks for a run now (unless one is under way).
     pub fn request_fixity(&self, actor: &Actor) -> Result<FixityState, ArchiveError> {
-        actor.require(Permission::Audit, "start a fixity run")?;
+        actor.require(Permission::Audit, "lancer un contrôle des contenus")?;
         self.change_fixity(|s| s.requested = true)
     }
 

@@ -54,7 +54,7 @@ impl Archive {
     /// Places a legal hold.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn place_hold(&self, actor: &Actor, request: HoldRequest) -> Result<Hold, ArchiveError> {
-        actor.require(Permission::ManageRecords, "place holds")?;
+        actor.require(Permission::ManageRecords, "poser des gels")?;
         let reason = check_text("reason", &request.reason, TEXT_MAX, Lines::Many)?;
         let owner = match request.owner.as_deref().filter(|o| !o.trim().is_empty()) {
             Some(o) => check_text("owner", o, TEXT_MAX, Lines::Many)?,
@@ -94,7 +94,7 @@ impl Archive {
     /// Lifts a legal hold.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn lift_hold(&self, actor: &Actor, id: u64, reason: &str) -> Result<Hold, ArchiveError> {
-        actor.require(Permission::ManageRecords, "lift holds")?;
+        actor.require(Permission::ManageRecords, "lever des gels")?;
         let reason = check_text("reason", reason, TEXT_MAX, Lines::Many)?;
         let hold = self.catalog.hold(id)?.ok_or(ArchiveError::HoldNotFound(id))?;
         if !hold.is_active() {
@@ -109,7 +109,7 @@ impl Archive {
 
     /// Every hold, lifted ones too, oldest first.
     pub fn holds(&self, actor: &Actor) -> Result<Vec<Hold>, ArchiveError> {
-        actor.require(Permission::ManageRecords, "list holds")?;
+        actor.require(Permission::ManageRecords, "lister les gels")?;
         Ok(self.catalog.holds()?)
     }
 

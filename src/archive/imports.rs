@@ -145,7 +145,7 @@ impl Archive {
         path: &Path,
         mapping: Option<&ImportMapping>,
     ) -> Result<(VerifiedPackage, Vec<Planned>), ArchiveError> {
-        actor.require(Permission::ManageRecords, "import packages")?;
+        actor.require(Permission::ManageRecords, "importer des paquets")?;
         let mut package = verified(path)?;
         let planned = self.plan_import(actor, &mut package, &mapping.cloned().unwrap_or_default())?;
         Ok((package, planned))

@@ -59,10 +59,10 @@ pub enum ArchiveError {
     #[error("{0}")]
     Invalid(#[from] InvalidInput),
     /// No record has this reference or id.
-    #[error("no record has the reference or id {0:?}")]
+    #[error("aucun document n'a la référence ou l'identifiant « {0} »")]
     RecordNotFound(String),
     /// The record has no such version.
-    #[error("record {reference} has no version {version}")]
+    #[error("le document {reference} n'a pas de version {version}")]
     VersionNotFound {
         /// The record.
         reference: String,
@@ -70,30 +70,30 @@ pub enum ArchiveError {
         version: u32,
     },
     /// The content is over the configured limit.
-    #[error("the content is larger than the limit of {limit} bytes")]
+    #[error("le contenu dépasse la taille permise de {limit} octets")]
     TooLarge {
         /// The limit in bytes.
         limit: u64,
     },
     /// The content could not be read to its end.
-    #[error("the content could not be read to its end: {0}")]
+    #[error("le contenu n'a pas pu être lu jusqu'au bout : {0}")]
     UploadAborted(String),
     /// No valid token.
-    #[error("a valid API token is required")]
+    #[error("il faut un jeton d'accès valide")]
     Unauthenticated,
     /// A plan file that does not pass its checks.
     #[error(transparent)]
     InvalidPlan(InvalidPlan),
     /// Publishing would leave records in nodes the plan no longer has.
     #[error(
-        "the new plan drops nodes that hold records ({}): keep them, or name them in the `replaces` list of the node their records move to",
-        .0.iter().map(|(code, n)| format!("{code}: {n} records")).collect::<Vec<_>>().join(", ")
+        "le nouveau plan supprime des nœuds qui contiennent des documents ({}) : gardez-les, ou nommez-les dans la liste `replaces` du nœud où leurs documents vont",
+        .0.iter().map(|(code, n)| format!("{code} : {}", crate::french::count(*n, "document", "documents"))).collect::<Vec<_>>().join(", ")
     )]
     PlanOrphansRecords(Vec<(String, u64)>),
     /// A deposit names no node and no classification rule fits it.
     #[error(
-        "node: the deposit names no node and no classification rule recognises it{}; name one of: {}",
-        .unreadable.as_ref().map(|why| format!(" (its text could not be read: {why})")).unwrap_or_default(),
+        "node : le dépôt ne nomme aucun nœud et aucune règle de classement ne le reconnaît{} ; nommez l'un de ceux-ci : {}",
+        .unreadable.as_ref().map(|why| format!(" (son texte n'a pas pu être lu : {why})")).unwrap_or_default(),
         .candidates.iter().map(|(code, title)| format!("{code} ({title})")).collect::<Vec<_>>().join(", ")
     )]
     Unclassified {
@@ -104,7 +104,7 @@ pub enum ArchiveError {
         unreadable: Option<String>,
     },
     /// An active legal hold freezes the record.
-    #[error("record {reference} is frozen by legal hold(s) {holds:?}; lift them first")]
+    #[error("le document {reference} est gelé ({}) : levez d'abord le gel", .holds.iter().map(|h| format!("gel {h}")).collect::<Vec<_>>().join(", "))]
     Held {
         /// The record.
         reference: String,
@@ -112,22 +112,22 @@ pub enum ArchiveError {
         holds: Vec<u64>,
     },
     /// No hold has this id.
-    #[error("no legal hold has the id {0}")]
+    #[error("aucun gel n'a le numéro {0}")]
     HoldNotFound(u64),
     /// The hold was lifted already.
-    #[error("legal hold {0} was lifted already")]
+    #[error("le gel {0} a déjà été levé")]
     HoldLifted(u64),
     /// No disposal has this id.
-    #[error("no disposal has the id {0}")]
+    #[error("aucune élimination n'a le numéro {0}")]
     DisposalNotFound(u64),
     /// No transfer has this id.
-    #[error("no transfer has the id {0}")]
+    #[error("aucun versement n'a le numéro {0}")]
     TransferNotFound(u64),
     /// The disposal has no visa yet.
-    #[error("disposal {0} has not been approved with the archives authority's visa; it cannot be executed")]
+    #[error("l'élimination {0} n'a pas reçu le visa du service d'archives : elle ne peut être exécutée")]
     DisposalNotApproved(u64),
     /// The disposal is not at the step asked.
-    #[error("disposal {id} is {state}; this step needs it {wanted}")]
+    #[error("l'élimination {id} est {} ; cette étape la veut {}", crate::french::disposal_state(state), crate::french::disposal_state(wanted))]
     DisposalState {
         /// The disposal.
         id: u64,
@@ -137,7 +137,7 @@ pub enum ArchiveError {
         wanted: &'static str,
     },
     /// The record was destroyed by a disposal.
-    #[error("record {reference} was destroyed by disposal {disposal}; only its tombstone remains")]
+    #[error("le document {reference} a été éliminé par l'élimination {disposal} ; seule sa trace demeure")]
     RecordDestroyed {
         /// The record.
         reference: String,
@@ -147,7 +147,7 @@ pub enum ArchiveError {
     /// The plan would make records due earlier, or destroy what was to be
     /// kept, and the archivist did not confirm it.
     #[error(
-        "the new plan makes {shortened} records due earlier and {to_destroy} records destroyable that were to be kept or reviewed; publish it again with an explicit confirmation and a reason"
+        "le nouveau plan avance l'échéance de {shortened} document(s) et rend éliminables {to_destroy} document(s) qui devaient être conservés ou triés : publiez-le de nouveau avec une confirmation explicite et un motif"
     )]
     PlanShortensRetention {
         /// Records due earlier.
@@ -156,10 +156,10 @@ pub enum ArchiveError {
         to_destroy: u64,
     },
     /// No plan version has this number.
-    #[error("no plan version {0} has been published")]
+    #[error("aucune version {0} du plan n'a été publiée")]
     PlanVersionNotFound(u32),
     /// The plan does not let the caller's role into this node.
-    #[error("the classification plan does not let the {role} role {action} node {node}")]
+    #[error("le plan de classement ne permet pas au rôle {} de {action} le nœud {node}", crate::french::role(*role))]
     NodeForbidden {
         /// The caller's role.
         role: Role,
@@ -169,7 +169,7 @@ pub enum ArchiveError {
         action: &'static str,
     },
     /// The caller's role does not allow this.
-    #[error("the {role} role may not {action}")]
+    #[error("le rôle {} ne permet pas de {action}", crate::french::role(*role))]
     Forbidden {
         /// The caller's role.
         role: Role,
@@ -178,15 +178,15 @@ pub enum ArchiveError {
     },
     /// Records are never deleted directly.
     #[error(
-        "a record cannot be deleted: records leave the archive only through a disposal \
-         (propose, approve with the archives' visa, execute) once their retention has ended"
+        "un document ne se supprime pas : il ne quitte l'archive que par une élimination \
+         (proposée, visée par le service d'archives, exécutée) une fois sa durée de conservation échue"
     )]
     DeleteForbidden,
     /// The data directory has not been created.
-    #[error("data directory {0} is not initialised: run `coffre init` first")]
+    #[error("le dossier de données {0} n'est pas initialisé : lancez d'abord `coffre init`")]
     NotInitialised(PathBuf),
     /// Another process holds the data directory.
-    #[error("data directory {0} is in use by another coffre process (a running server?)")]
+    #[error("le dossier de données {0} est utilisé par un autre processus coffre (un serveur en marche ?)")]
     Busy(PathBuf),
     /// A blob store failure.
     #[error(transparent)]
@@ -201,7 +201,7 @@ pub enum ArchiveError {
     #[error(transparent)]
     View(#[from] ViewError),
     /// A transfer that cannot take this step.
-    #[error("transfer {id} cannot be acknowledged: {problem}")]
+    #[error("le versement {id} ne peut être accepté : {problem}")]
     TransferState {
         /// The transfer.
         id: u64,
@@ -209,10 +209,10 @@ pub enum ArchiveError {
         problem: String,
     },
     /// A package that cannot be imported, with every reason.
-    #[error("package refused: {}", .0.join("; "))]
+    #[error("paquet refusé : {}", .0.join(" ; "))]
     PackageRefused(Vec<String>),
     /// No seal covers what a proof was asked for yet.
-    #[error("no seal covers {0} yet: seal the journal first (`coffre audit seal`, POST /audit/seals)")]
+    #[error("aucun sceau ne couvre encore {0} : scellez d'abord le journal (`coffre audit seal`, POST /audit/seals)")]
     NotSealed(String),
     /// A search query that cannot be understood; says where and how to
     /// write it, in French.
@@ -226,7 +226,7 @@ pub enum ArchiveError {
     #[error(transparent)]
     Index(IndexError),
     /// A version's content is damaged or missing: it is not served.
-    #[error("the content of {reference} version {version} is damaged: {problem}; no good copy can be served")]
+    #[error("le contenu de {reference}, version {version}, ne peut être servi : {problem} ; aucune copie intacte n'existe")]
     ContentDamaged {
         /// The record.
         reference: String,
@@ -253,10 +253,10 @@ pub enum ArchiveError {
         wait_secs: i64,
     },
     /// File I/O outside the stores.
-    #[error("I/O: {0}")]
+    #[error("entrée-sortie : {0}")]
     Io(#[from] std::io::Error),
     /// A broken internal expectation.
-    #[error("internal error: {0}")]
+    #[error("erreur interne : {0}")]
     Internal(String),
 }
 

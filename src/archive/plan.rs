@@ -108,7 +108,7 @@ impl Archive {
 
     /// A plan version (the one in force when `number` is `None`).
     pub fn plan(&self, actor: &Actor, number: Option<u32>) -> Result<Arc<PublishedPlan>, ArchiveError> {
-        actor.require(Permission::ReadRecords, "read the plan")?;
+        actor.require(Permission::ReadRecords, "lire le plan de classement")?;
         let current = self.plan_in_force()?;
         match number {
             None => Ok(current),
@@ -127,7 +127,7 @@ impl Archive {
 
     /// Every published plan version, oldest first.
     pub fn plan_versions(&self, actor: &Actor) -> Result<Vec<PlanVersionEntry>, ArchiveError> {
-        actor.require(Permission::ReadRecords, "read the plan")?;
+        actor.require(Permission::ReadRecords, "lire le plan de classement")?;
         Ok(self.catalog.plan_versions()?)
     }
 
@@ -139,7 +139,7 @@ impl Archive {
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn publish_plan(&self, actor: &Actor, text: &str, how: &Publish) -> Result<Publication, ArchiveError> {
         let (dry_run, confirmed) = (how.dry_run, how.confirmation.as_deref());
-        actor.require(Permission::ManageRecords, "publish the plan")?;
+        actor.require(Permission::ManageRecords, "publier le plan de classement")?;
         let plan = check_plan(text)?;
         let mut slot = self.plan.write().unwrap_or_else(|p| p.into_inner());
         let current = slot.clone();

@@ -200,7 +200,7 @@ impl Archive {
             return Err(ArchiveError::NodeForbidden {
                 role: actor.role,
                 node: node.to_string(),
-                action: "deposit into",
+                action: "déposer dans",
             });
         }
         let title = match deposit.title.filter(|t| !t.trim().is_empty()) {
@@ -357,7 +357,7 @@ impl Archive {
     /// may go to; and the records the caller may read that already hold
     /// the same content.
     pub fn propose(&self, actor: &Actor, upload: &Upload, given: Deposit) -> Result<Proposal, ArchiveError> {
-        actor.require(Permission::Deposit, "deposit records")?;
+        actor.require(Permission::Deposit, "déposer des documents")?;
         let filename = check_filename(upload.filename.clone())?;
         let plan = self.plan_in_force()?;
         let media_type = media_type::sniff(upload.staged.blob().head());
@@ -398,7 +398,7 @@ impl Archive {
     /// already: (reference, title). Whether a file is archived already,
     /// without sending it.
     pub fn holders(&self, actor: &Actor, sha256: &Sha256) -> Result<Vec<(Reference, String)>, ArchiveError> {
-        actor.require(Permission::ReadRecords, "read records")?;
+        actor.require(Permission::ReadRecords, "consulter des documents")?;
         self.records_holding(actor, sha256)
     }
 
@@ -422,7 +422,7 @@ impl Archive {
 
     /// Checks a deposit against the plan in force without making it.
     pub fn check_only(&self, actor: &Actor, deposit: Deposit, filename: Option<String>) -> Result<(), ArchiveError> {
-        actor.require(Permission::Deposit, "deposit records")?;
+        actor.require(Permission::Deposit, "déposer des documents")?;
         let filename = check_filename(filename)?;
         let plan = self.plan_in_force()?;
         self.check_deposit(actor, &plan.plan, deposit, filename.as_deref())?;
@@ -439,7 +439,7 @@ impl Archive {
         upload: Upload,
         provenance: Option<(String, Vec<Reference>)>,
     ) -> Result<Record, ArchiveError> {
-        actor.require(Permission::Deposit, "deposit records")?;
+        actor.require(Permission::Deposit, "déposer des documents")?;
         let filename = check_filename(upload.filename)?;
         // The plan stays as it is until the record is journaled under it.
         let plan_slot = self.plan.read().unwrap_or_else(|p| p.into_inner());
@@ -584,7 +584,7 @@ impl Archive {
     /// record is returned as it is and nothing is journaled.
     #[tracing::instrument(skip_all, fields(actor = %actor.name, record = key))]
     pub fn update(&self, actor: &Actor, key: &str, changes: RecordChanges) -> Result<Record, ArchiveError> {
-        actor.require(Permission::ManageRecords, "change records")?;
+        actor.require(Permission::ManageRecords, "modifier des documents")?;
         let reason = changes.reason.trim().to_owned();
         if reason.is_empty() || reason.chars().count() > REASON_MAX {
             return Err(InvalidInput::new(
@@ -696,7 +696,7 @@ impl Archive {
     /// Adds a version to a record.
     #[tracing::instrument(skip_all, fields(actor = %actor.name, record = key))]
     pub fn add_version(&self, actor: &Actor, key: &str, upload: Upload) -> Result<Record, ArchiveError> {
-        actor.require(Permission::Deposit, "add versions")?;
+        actor.require(Permission::Deposit, "ajouter des versions")?;
         let filename = check_filename(upload.filename)?;
         let found = self.record(actor, key)?;
         let _guard = self.lock_record(&found.id);
@@ -736,7 +736,7 @@ impl Archive {
     /// the caller read is answered as not found, so that its reference
     /// discloses nothing either.
     pub fn record(&self, actor: &Actor, key: &str) -> Result<Record, ArchiveError> {
-        actor.require(Permission::ReadRecords, "read records")?;
+        actor.require(Permission::ReadRecords, "consulter des documents")?;
         let key = key.trim();
         let by_id = match RecordId::parse(key) {
             Some(id) => self.catalog.record(&id)?,
@@ -758,7 +758,7 @@ impl Archive {
     }
 
     /// Whether the plan in force lets the actor read the record's node.
-    fn may_read(&self, actor: &Actor, record: &Record) -> Result<bool, ArchiveError> {
+    pub(super) fn may_read(&self, actor: &Actor, record: &Record) -> Result<bool, ArchiveError> {
         let plan = self.plan_in_force()?;
         Ok(plan.plan.allows(&record.node, actor.role.as_str(), Access::Read))
     }
@@ -797,7 +797,7 @@ impl Archive {
 
     /// Every record the actor may read, in creation order.
     pub fn records(&self, actor: &Actor) -> Result<Vec<Record>, ArchiveError> {
-        actor.require(Permission::ReadRecords, "read records")?;
+        actor.require(Permission::ReadRecords, "consulter des documents")?;
         let plan = self.plan_in_force()?;
         let role = actor.role.as_str();
         let mut out = Vec::new();
@@ -839,7 +839,7 @@ impl Archive {
                 return Err(ArchiveError::ContentDamaged {
                     reference: record.reference.to_string(),
                     version: found.number,
-                    problem: "missing from the blob store".into(),
+                    problem: "il est introuvable dans le stockage".into(),
                 });
             }
             Err(e) => return Err(e.into()),

@@ -71,7 +71,7 @@ impl Archive {
         date: &str,
         target: EventTarget,
     ) -> Result<usize, ArchiveError> {
-        actor.require(Permission::ManageRecords, "record retention events")?;
+        actor.require(Permission::ManageRecords, "enregistrer des événements de départ")?;
         let name = check_event_name(name)?;
         let date = parse_date("date", date)?;
         let records: Vec<RecordId> = match target {
@@ -126,7 +126,7 @@ impl Archive {
         decision: &str,
         reason: &str,
     ) -> Result<crate::domain::record::Record, ArchiveError> {
-        actor.require(Permission::ManageRecords, "decide on reviews")?;
+        actor.require(Permission::ManageRecords, "décider du tri")?;
         let decision = match decision.trim() {
             "keep" => FinalAction::Keep,
             "destroy" => FinalAction::Destroy,
@@ -186,7 +186,7 @@ impl Archive {
     /// The records whose retention has ended on `at` (today by default):
     /// a future date answers what becomes due by then.
     pub fn retention_due(&self, actor: &Actor, at: Option<NaiveDate>) -> Result<Vec<DueRecord>, ArchiveError> {
-        actor.require(Permission::ManageRecords, "list what is due")?;
+        actor.require(Permission::ManageRecords, "lister les documents échus")?;
         let at = at.unwrap_or_else(|| self.clock.now().date_naive());
         let mut due: Vec<DueRecord> = self
             .catalog

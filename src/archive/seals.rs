@@ -292,7 +292,7 @@ impl Archive {
     /// journals the seal. When nothing happened since the last seal, that
     /// seal is the answer.
     pub fn seal(&self, actor: &Actor) -> Result<Seal, ArchiveError> {
-        actor.require(Permission::Audit, "seal the journal")?;
+        actor.require(Permission::Audit, "sceller le journal")?;
         let _one_at_a_time = self.seal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let size = self.tree.size();
         if let Some(last) = self.catalog.latest_seal()?
@@ -343,7 +343,7 @@ impl Archive {
 
     /// Every seal, oldest first.
     pub fn seals(&self, actor: &Actor) -> Result<Vec<Seal>, ArchiveError> {
-        actor.require(Permission::Audit, "read the journal's seals")?;
+        actor.require(Permission::Audit, "lire les sceaux du journal")?;
         Ok(self.catalog.seals()?)
     }
 
@@ -395,14 +395,14 @@ impl Archive {
         from: u64,
         to: Option<u64>,
     ) -> Result<ConsistencyProof, ArchiveError> {
-        actor.require(Permission::Audit, "read the journal's proofs")?;
+        actor.require(Permission::Audit, "lire les preuves du journal")?;
         let seals = self.catalog.seals()?;
         let to = match to {
             Some(to) => to,
             None => seals
                 .last()
                 .map(|s| s.tree_size)
-                .ok_or(ArchiveError::NotSealed("the journal".into()))?,
+                .ok_or(ArchiveError::NotSealed("le journal".into()))?,
         };
         let size = self.tree.size();
         if from == 0 || from > to || to > size {

@@ -38,7 +38,7 @@ impl From<IndexError> for ArchiveError {
 impl Archive {
     /// Searches the records.
     pub fn search(&self, actor: &Actor, query: SearchQuery) -> Result<SearchResults, ArchiveError> {
-        actor.require(Permission::ReadRecords, "search records")?;
+        actor.require(Permission::ReadRecords, "rechercher des documents")?;
         if let Some(bound) = query.over_limit() {
             return Err(ArchiveError::LimitExceeded(bound));
         }
@@ -83,8 +83,25 @@ impl Archive {
 
     /// How a record's text was obtained (`None`: not indexed yet).
     pub fn text_status(&self, actor: &Actor, id: &RecordId) -> Result<Option<TextStatus>, ArchiveError> {
-        actor.require(Permission::ReadRecords, "read records")?;
+        actor.require(Permission::ReadRecords, "consulter des documents")?;
         Ok(self.index.text_status(id)?)
+    }
+
+    /// The text read from a record's latest version for search, cut to its
+    /// first `max_chars` characters: what a preview shows of documents no
+    /// browser displays (office files, e-mails). `None`: not indexed yet,
+    /// or a record the caller may not read.
+    pub fn extracted_text(
+        &self,
+        actor: &Actor,
+        record: &crate::domain::record::Record,
+        max_chars: usize,
+    ) -> Result<Option<String>, ArchiveError> {
+        actor.require(Permission::ReadRecords, "consulter des documents")?;
+        if record.tombstone.is_some() || !self.may_read(actor, record)? {
+            return Ok(None);
+        }
+        Ok(self.index.extracted_text(&record.id, max_chars)?)
     }
 
     /// The records the caller deposited, newest first (at most `limit`),
@@ -95,7 +112,7 @@ impl Archive {
         actor: &Actor,
         limit: usize,
     ) -> Result<Vec<(crate::domain::record::Record, Option<TextStatus>)>, ArchiveError> {
-        actor.require(Permission::ReadRecords, "read records")?;
+        actor.require(Permission::ReadRecords, "consulter des documents")?;
         let Some(user) = &actor.account else {
             return Ok(Vec::new());
         };
@@ -121,7 +138,7 @@ impl Archive {
     /// Brings the index up to the journal, then extracts again the text of
     /// every record whose extraction failed or ran with older extractors.
     pub fn reindex(&self, actor: &Actor) -> Result<ReindexReport, ArchiveError> {
-        actor.require(Permission::ManageRecords, "reindex")?;
+        actor.require(Permission::ManageRecords, "réindexer")?;
         self.index_all()?;
         let _one_indexer = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
         let pending = self.index.needing_extraction(extract::EXTRACTORS_VERSION)?;

@@ -73,7 +73,7 @@ impl Archive {
 
     /// The indicators, counted over the records the actor may read.
     pub fn stats(&self, actor: &Actor, schedule: &FixitySchedule) -> Result<Stats, ArchiveError> {
-        actor.require(Permission::ReadRecords, "read the indicators")?;
+        actor.require(Permission::ReadRecords, "consulter les indicateurs")?;
         let plan = self.plan_in_force()?;
         let mut stats = Stats {
             records: 0,

@@ -27,7 +27,7 @@ impl Archive {
         name: &str,
         for_account: Option<&str>,
     ) -> Result<String, ArchiveError> {
-        actor.require(Permission::ManageTokens, "issue tokens")?;
+        actor.require(Permission::ManageTokens, "délivrer des jetons")?;
         let account = match for_account {
             Some(user) => Some(self.account(user)?.user),
             None => actor.account.clone(),

@@ -29,7 +29,7 @@ impl Archive {
     /// action is `keep` (the package itself is built by the export).
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn propose_transfer(&self, actor: &Actor, request: ProposalRequest) -> Result<Transfer, ArchiveError> {
-        actor.require(Permission::ManageRecords, "propose transfers")?;
+        actor.require(Permission::ManageRecords, "proposer des versements")?;
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let s = self.select_leaving(actor, &request, FinalAction::Keep)?;
         let event = self.journal.append(actor.draft(EventBody::TransferProposed {
@@ -43,13 +43,13 @@ impl Archive {
 
     /// A transfer.
     pub fn transfer(&self, actor: &Actor, id: u64) -> Result<Transfer, ArchiveError> {
-        actor.require(Permission::ManageRecords, "read transfers")?;
+        actor.require(Permission::ManageRecords, "consulter les versements")?;
         self.catalog.transfer(id)?.ok_or(ArchiveError::TransferNotFound(id))
     }
 
     /// Every transfer, oldest first.
     pub fn transfers(&self, actor: &Actor) -> Result<Vec<Transfer>, ArchiveError> {
-        actor.require(Permission::ManageRecords, "read transfers")?;
+        actor.require(Permission::ManageRecords, "consulter les versements")?;
         Ok(self.catalog.transfers()?)
     }
 
@@ -66,20 +66,20 @@ impl Archive {
         id: u64,
         request: AcknowledgementRequest,
     ) -> Result<Transfer, ArchiveError> {
-        actor.require(Permission::ManageRecords, "record transfer acknowledgements")?;
+        actor.require(Permission::ManageRecords, "enregistrer les accusés de versement")?;
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let transfer = self.transfer(actor, id)?;
         if transfer.acknowledgement.is_some() {
             return Err(ArchiveError::TransferState {
                 id,
-                problem: "it was acknowledged already".into(),
+                problem: "il a déjà été accepté".into(),
             });
         }
         if transfer.packages.is_empty() {
             return Err(ArchiveError::TransferState {
                 id,
                 problem: format!(
-                    "no package was exported for it: export it first (`coffre export --transfer {id}`, POST /exports with \"transfer\": {id})"
+                    "aucun paquet n'a été exporté pour lui : exportez-le d'abord (`coffre export --transfer {id}`, POST /exports avec \"transfer\": {id})"
                 ),
             });
         }

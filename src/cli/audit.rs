@@ -106,7 +106,7 @@ pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
 /// Prints a seal, as `audit seal` says it.
 fn print_seal(seal: &Seal) {
     println!(
-        "seal {}: {} events, root {}, signed by {}",
+        "sceau {} : {} événements, racine {}, signé par la clé {}",
         seal.seq, seal.tree_size, seal.root, seal.public_key
     );
 }
@@ -187,7 +187,8 @@ fn seals_locally(archive: &crate::archive::Archive, command: AuditCommand) -> Re
     }
 }
 
-fn verify(ctx: &Context, json: bool) -> Result<(), Failure> {
+/// A progress bar on standard error when it is a terminal.
+fn progress_bar() -> indicatif::ProgressBar {
     let bar = if on_terminal() {
         indicatif::ProgressBar::new(0)
     } else {
@@ -197,26 +198,58 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Failure> {
         indicatif::ProgressStyle::with_template("{msg:8} {bar:40} {pos}/{len}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let progress = Bar(bar);
-    let report = check_integrity_offline(&ctx.config.data_dir(), &progress)?;
+    bar
+}
+
+/// What an integrity report says, as the CLI prints it (read from the
+/// archive, or from the server's answer).
+#[derive(serde::Deserialize)]
+struct ReportLines {
+    events_checked: u64,
+    through_seq: u64,
+    seals_checked: u64,
+    blobs_checked: u64,
+    bytes_checked: u64,
+    records_checked: u64,
+    unreferenced_blobs: u64,
+    messages: Vec<String>,
+}
+
+/// How often the CLI asks a server how a job goes.
+const POLL: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// `audit verify`: through the server when there is one (its integrity
+/// job, followed until it ends), else on the data directory, read-only.
+fn verify(ctx: &Context, json: bool) -> Result<(), Failure> {
+    let progress = Bar(progress_bar());
+    let report: serde_json::Value = match ctx.remote()? {
+        Some(remote) => verify_remotely(&remote, &progress)?,
+        None => {
+            let report = check_integrity_offline(&ctx.config.data_dir(), &progress)?;
+            serde_json::to_value(IntegrityReportDto::from(report))
+                .map_err(|e| Failure::internal(format!("encoding the report: {e}")))?
+        }
+    };
     progress.0.finish_and_clear();
-    let failures = report.failures.len();
+    let lines: ReportLines = serde_json::from_value(report.clone())
+        .map_err(|e| Failure::internal(format!("le rapport reçu n'est pas celui attendu : {e}")))?;
+    let failures = lines.messages.len();
     if json {
-        print_json(&IntegrityReportDto::from(report))?;
+        print_json(&report)?;
     } else {
-        for failure in &report.failures {
-            println!("FAILED: {failure}");
+        for message in &lines.messages {
+            println!("DÉFAUT : {message}");
         }
         println!(
             "{} jusqu'au n° {}, {}, {} ({}) recalculés, {} comparés, {} : {}",
-            super::count(report.events_checked, "événement du journal", "événements du journal"),
-            report.through_seq,
-            super::count(report.seals_checked, "sceau", "sceaux"),
-            super::count(report.blobs_checked, "contenu", "contenus"),
-            super::count(report.bytes_checked, "octet", "octets"),
-            super::count(report.records_checked, "document", "documents"),
+            super::count(lines.events_checked, "événement du journal", "événements du journal"),
+            lines.through_seq,
+            super::count(lines.seals_checked, "sceau", "sceaux"),
+            super::count(lines.blobs_checked, "contenu", "contenus"),
+            super::count(lines.bytes_checked, "octet", "octets"),
+            super::count(lines.records_checked, "document", "documents"),
             super::count(
-                report.unreferenced_blobs,
+                lines.unreferenced_blobs,
                 "contenu non référencé",
                 "contenus non référencés"
             ),
@@ -229,29 +262,80 @@ fn verify(ctx: &Context, json: bool) -> Result<(), Failure> {
     }
     if failures > 0 {
         return Err(Failure::check_failed(format!(
-            "integrity check failed: {failures} failures"
+            "le contrôle d'intégrité a trouvé {}",
+            super::count(failures as u64, "défaut", "défauts")
         )));
     }
     Ok(())
 }
 
+/// Starts the server's integrity job and follows it to its report.
+fn verify_remotely(remote: &Remote, progress: &Bar) -> Result<serde_json::Value, Failure> {
+    let started: serde_json::Value = remote.post_json("/api/v1/audit/verify", &serde_json::json!({}))?;
+    let job = started["job"]
+        .as_u64()
+        .ok_or_else(|| Failure::internal("le serveur n'a pas donné de numéro de contrôle"))?;
+    let mut phase = String::new();
+    loop {
+        let mut view: serde_json::Value = remote.get_json(&format!("/api/v1/audit/verify/{job}"))?;
+        match view["status"].as_str().unwrap_or_default() {
+            "running" => {
+                let now = view["phase"].as_str().unwrap_or_default();
+                if now != phase {
+                    phase = now.to_owned();
+                    progress.begin(&phase, view["total"].as_u64().unwrap_or(0));
+                }
+                progress.0.set_length(view["total"].as_u64().unwrap_or(0));
+                progress.0.set_position(view["done"].as_u64().unwrap_or(0));
+                std::thread::sleep(POLL);
+            }
+            "error" => {
+                return Err(Failure::internal(format!(
+                    "le contrôle d'intégrité n° {job} n'a pas pu aller au bout : {}",
+                    view["error"].as_str().unwrap_or("raison inconnue")
+                )));
+            }
+            _ => return Ok(view["report"].take()),
+        }
+    }
+}
+
 /// Reads the journal files directly (read-only), so it works while a
-/// server holds the data directory.
+/// server holds the data directory; through the server when one is named.
 fn log(ctx: &Context, after: u64, json: bool) -> Result<(), Failure> {
-    for event in journal_offline(&ctx.config.data_dir(), after)? {
-        let event = event?;
+    let print = |value: &serde_json::Value| -> Result<(), Failure> {
         if json {
-            print_json(&event.to_value())?;
+            print_json(value)
         } else {
             println!(
                 "{}\t{}\t{}\t{}\t{}",
-                event.seq,
-                format_time(&event.time),
-                event.actor,
-                event.kind,
-                serde_json::to_string(&event.payload).unwrap_or_default()
+                value["seq"],
+                value["time"].as_str().unwrap_or_default(),
+                value["actor"].as_str().unwrap_or_default(),
+                value["kind"].as_str().unwrap_or_default(),
+                value["payload"]
             );
+            Ok(())
         }
+    };
+    if ctx.server.is_some()
+        && let Some(remote) = ctx.remote()?
+    {
+        let mut after = after;
+        loop {
+            let page: serde_json::Value = remote.get_json(&format!("/api/v1/audit/events?after={after}&limit=10000"))?;
+            let events = page["events"].as_array().cloned().unwrap_or_default();
+            if events.is_empty() {
+                return Ok(());
+            }
+            for event in &events {
+                print(event)?;
+            }
+            after = page["next_after"].as_u64().unwrap_or(after);
+        }
+    }
+    for event in journal_offline(&ctx.config.data_dir(), after)? {
+        print(&event?.to_value())?;
     }
     Ok(())
 }
@@ -263,12 +347,47 @@ pub(super) fn print_pretty(value: &impl serde::Serialize) -> Result<(), Failure>
     Ok(())
 }
 
+/// The fixity job's status, as the server or the archive gives it.
+#[derive(serde::Deserialize)]
+struct FixityView {
+    state: String,
+    #[serde(flatten)]
+    detail: crate::archive::fixity::FixityState,
+}
+
+/// `audit fixity`: through the server when there is one (a run asked for
+/// is followed until it ends), else on the data directory.
 fn fixity(ctx: &Context, action: &str, rate: &str, json: bool) -> Result<(), Failure> {
+    if !["status", "pause", "resume", "run"].contains(&action) {
+        return Err(Failure::usage(format!(
+            "{action:?} : les actions du contrôle d'intégrité planifié sont status, pause, resume et run"
+        )));
+    }
+    let status = match ctx.remote()? {
+        Some(remote) => fixity_remotely(&remote, action)?,
+        None => fixity_locally(ctx, action, rate)?,
+    };
+    let view: FixityView = serde_json::from_value(status.clone())
+        .map_err(|e| Failure::internal(format!("l'état reçu n'est pas celui attendu : {e}")))?;
+    if json {
+        print_json(&status)?;
+    } else {
+        print_fixity(&view);
+    }
+    let failed = view.detail.last.as_ref().is_some_and(|l| !l.findings.is_empty());
+    if action == "run" && failed {
+        return Err(Failure::check_failed(
+            "le contrôle a trouvé des contenus altérés ou manquants",
+        ));
+    }
+    Ok(())
+}
+
+fn fixity_locally(ctx: &Context, action: &str, rate: &str) -> Result<serde_json::Value, Failure> {
     let schedule = crate::config::FixitySchedule::new(crate::config::DEFAULT_FIXITY_EVERY, rate)?;
     let archive = ctx.open()?;
     let actor = Actor::command_line();
     match action {
-        "status" => {}
         "pause" => {
             archive.pause_fixity(&actor)?;
         }
@@ -280,49 +399,101 @@ fn fixity(ctx: &Context, action: &str, rate: &str, json: bool) -> Result<(), Fai
             let stop = std::sync::atomic::AtomicBool::new(false);
             archive.fixity_work(&schedule, &stop)?;
         }
-        other => {
-            return Err(Failure::usage(format!(
-                "{other:?}: the fixity actions are status, pause, resume and run"
-            )));
-        }
+        _ => {}
     }
-    let status = archive.fixity_status(&schedule);
-    if json {
-        print_json(&status)?;
-    } else {
-        println!("fixity job: {}", status.state);
-        if let Some(run) = &status.detail.run {
-            println!(
-                "  run since {}: {} of {} blobs, {} bytes, {} findings",
-                format_time(&run.started_at),
-                run.blobs_checked,
-                run.blobs_total,
-                run.bytes_checked,
-                run.findings.len()
-            );
-        }
-        if let Some(last) = &status.detail.last {
-            println!(
-                "  last run {} → {}: {} blobs, {} bytes, {} findings",
-                format_time(&last.started_at),
-                format_time(&last.finished_at),
-                last.blobs_checked,
-                last.bytes_checked,
-                last.findings.len()
-            );
-            for finding in &last.findings {
-                println!(
-                    "  FAILED: blob {} is {} (used by {})",
-                    finding.blob,
-                    finding.problem,
-                    finding.used_by.join(", ")
-                );
+    serde_json::to_value(archive.fixity_status(&schedule))
+        .map_err(|e| Failure::internal(format!("encoding the status: {e}")))
+}
+
+/// The job through the server; `run` asks for a run and follows it until
+/// the server's job has finished one that began after the asking.
+fn fixity_remotely(remote: &Remote, action: &str) -> Result<serde_json::Value, Failure> {
+    match action {
+        "status" => remote.get_json("/api/v1/audit/fixity"),
+        "pause" | "resume" => remote.post_json(&format!("/api/v1/audit/fixity/{action}"), &serde_json::json!({})),
+        _ => {
+            let before: FixityView = decode_fixity(remote.get_json("/api/v1/audit/fixity")?)?;
+            let last_before = before.detail.last.as_ref().map(|l| l.seq);
+            let asked: serde_json::Value = remote.post_json("/api/v1/audit/fixity/run", &serde_json::json!({}))?;
+            if decode_fixity(asked)?.state == "paused" {
+                return Err(Failure::new(
+                    crate::errors::Code::FixityPaused,
+                    "le contrôle planifié est en pause : reprenez-le d'abord avec `coffre audit fixity resume`",
+                ));
+            }
+            let bar = progress_bar();
+            bar.set_message("contenus");
+            loop {
+                std::thread::sleep(POLL);
+                let status: serde_json::Value = remote.get_json("/api/v1/audit/fixity")?;
+                let view = decode_fixity(status.clone())?;
+                if let Some(run) = &view.detail.run {
+                    bar.set_length(run.blobs_total);
+                    bar.set_position(run.blobs_checked);
+                }
+                let finished = view.detail.last.as_ref().map(|l| l.seq) != last_before;
+                if finished && view.detail.run.is_none() && !view.detail.requested {
+                    bar.finish_and_clear();
+                    return Ok(status);
+                }
+                if view.state == "paused" {
+                    bar.finish_and_clear();
+                    return Err(Failure::new(
+                        crate::errors::Code::FixityPaused,
+                        "le contrôle a été mis en pause avant la fin",
+                    ));
+                }
             }
         }
     }
-    let failed = status.detail.last.as_ref().is_some_and(|l| !l.findings.is_empty());
-    if action == "run" && failed {
-        return Err(Failure::check_failed("fixity run found corrupt or missing blobs"));
+}
+
+fn decode_fixity(value: serde_json::Value) -> Result<FixityView, Failure> {
+    serde_json::from_value(value).map_err(|e| Failure::internal(format!("l'état reçu n'est pas celui attendu : {e}")))
+}
+
+fn print_fixity(view: &FixityView) {
+    let state = match view.state.as_str() {
+        "running" => "en cours",
+        "paused" => "en pause",
+        "idle" => "en attente",
+        other => other,
+    };
+    println!("contrôle planifié des contenus : {state}");
+    if let Some(run) = &view.detail.run {
+        println!(
+            "  en cours depuis le {} : {} sur {}, {}, {}",
+            crate::french::time(run.started_at),
+            run.blobs_checked,
+            super::count(run.blobs_total, "contenu", "contenus"),
+            super::count(run.bytes_checked, "octet", "octets"),
+            super::count(run.findings.len() as u64, "défaut", "défauts")
+        );
     }
-    Ok(())
+    if let Some(last) = &view.detail.last {
+        println!(
+            "  dernier passage du {} au {} : {}, {}, {}",
+            crate::french::time(last.started_at),
+            crate::french::time(last.finished_at),
+            super::count(last.blobs_checked, "contenu", "contenus"),
+            super::count(last.bytes_checked, "octet", "octets"),
+            super::count(last.findings.len() as u64, "défaut", "défauts")
+        );
+        for finding in &last.findings {
+            let problem = match finding.problem.as_str() {
+                "corrupt" => "altéré",
+                "missing" => "manquant",
+                other => other,
+            };
+            println!(
+                "  DÉFAUT : le contenu {} est {problem} (utilisé par {})",
+                finding.blob,
+                if finding.used_by.is_empty() {
+                    "aucun document".to_owned()
+                } else {
+                    finding.used_by.join(", ")
+                }
+            );
+        }
+    }
 }

@@ -147,16 +147,38 @@ impl Remote {
         metadata: &serde_json::Value,
         file: FilePart<'_>,
     ) -> Result<T, Failure> {
+        self.post_multipart(
+            path,
+            &[("metadata", "application/json", metadata.to_string())],
+            "file",
+            file,
+        )
+    }
+
+    /// POST of a multipart form: small text parts (name, type, text), then
+    /// a file streamed as the part `file_part`; answered as JSON.
+    pub fn post_multipart<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        texts: &[(&str, &str, String)],
+        file_part: &str,
+        file: FilePart<'_>,
+    ) -> Result<T, Failure> {
         let mut boundary = [0u8; 16];
         getrandom::fill(&mut boundary).map_err(|e| Failure::internal(format!("random source: {e}")))?;
         let boundary = format!("coffre-{}", hex::encode(boundary));
         let quoted = file.filename.replace(['"', '\r', '\n'], "_");
-        let head = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"metadata\"\r\nContent-Type: application/json\r\n\r\n{metadata}\r\n\
-             --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{quoted}\"; filename*=UTF-8''{}\r\n\
+        let mut head = String::new();
+        for (name, content_type, text) in texts {
+            head.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n{text}\r\n"
+            ));
+        }
+        head.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_part}\"; filename=\"{quoted}\"; filename*=UTF-8''{}\r\n\
              Content-Type: application/octet-stream\r\n\r\n",
             percent_encode(file.filename)
-        );
+        ));
         let tail = format!("\r\n--{boundary}--\r\n");
         let body = std::io::Cursor::new(head.into_bytes())
             .chain(file.reader)

@@ -75,13 +75,13 @@ pub enum DisposalCommand {
 
 fn summary(d: &DisposalDto) -> String {
     format!(
-        "disposal {}: {}, {} records ({} bytes) due by {}{}",
+        "élimination {} : {}, {} ({}) échus au {}{}",
         d.id,
-        d.state,
-        d.count,
-        d.bytes,
-        d.at,
-        d.node.as_deref().map(|n| format!(", node {n}")).unwrap_or_default()
+        crate::french::disposal_state(&d.state),
+        super::count(d.count as u64, "document", "documents"),
+        super::count(d.bytes, "octet", "octets"),
+        crate::french::iso_date(&d.at),
+        d.node.as_deref().map(|n| format!(", nœud {n}")).unwrap_or_default()
     )
 }
 
@@ -135,21 +135,26 @@ fn print_acknowledgement(dto: &TransferDto) {
     if let Some(ack) = &dto.acknowledgement {
         let moved = ack.outcomes.iter().filter(|o| o.transferred).count();
         println!(
-            "transfer {} acknowledged by the archives ({}): {moved} records transferred, {} kept here",
+            "versement {} accepté par les archives ({}) : {} versé, {} gardé ici",
             dto.id,
             ack.reference,
+            super::count(moved as u64, "document", "documents"),
             ack.outcomes.len() - moved
         );
         for o in ack.outcomes.iter().filter(|o| !o.transferred) {
-            println!("  kept: {} ({})", o.reference, o.reason.clone().unwrap_or_default());
+            println!("  gardé : {} ({})", o.reference, o.reason.clone().unwrap_or_default());
         }
     }
 }
 
 fn transfer_line(dto: &TransferDto) -> String {
     format!(
-        "transfer {}: {} records ({} bytes) due by {}, {}",
-        dto.id, dto.count, dto.bytes, dto.at, dto.state
+        "versement {} : {} ({}) échus au {}, {}",
+        dto.id,
+        super::count(dto.count as u64, "document", "documents"),
+        super::count(dto.bytes, "octet", "octets"),
+        crate::french::iso_date(&dto.at),
+        crate::french::transfer_state(&dto.state)
     )
 }
 
@@ -178,10 +183,7 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
             if json {
                 return print_json(&dto);
             }
-            println!(
-                "transfer {}: {} records ({} bytes) due by {}",
-                dto.id, dto.count, dto.bytes, dto.at
-            );
+            println!("{}", transfer_line(&dto));
         }
         TransferCommand::List { json } => {
             let transfers: Vec<TransferDto> = match &target {
@@ -234,8 +236,8 @@ fn print_execution(dto: &DisposalDto) {
     if let Some(execution) = &dto.execution {
         for o in &execution.outcomes {
             match &o.reason {
-                None => println!("destroyed: {}", o.reference),
-                Some(why) => println!("skipped: {} ({why})", o.reference),
+                None => println!("éliminé : {}", o.reference),
+                Some(why) => println!("écarté : {} ({why})", o.reference),
             }
         }
     }
@@ -259,7 +261,7 @@ fn run_remote(remote: &Remote, command: DisposalCommand) -> Result<(), Failure> 
             }
             println!("{}", summary(&dto));
             for e in &dto.excluded {
-                println!("left out: {} ({})", e.reference, e.reason);
+                println!("écarté : {} ({})", e.reference, e.reason);
             }
         }
         DisposalCommand::Bordereau { id, csv } => {
@@ -340,7 +342,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
             }
             println!("{}", summary(&dto));
             for e in &dto.excluded {
-                println!("left out: {} ({})", e.reference, e.reason);
+                println!("écarté : {} ({})", e.reference, e.reason);
             }
         }
         DisposalCommand::Bordereau { id, csv } => {
@@ -387,8 +389,8 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
                 Failure::new(
                     Code::DisposalState,
                     format!(
-                        "disposal {id} is {}; a certificate exists once it is executed",
-                        disposal.state.as_str()
+                        "l'élimination {id} est {} : son certificat n'existe qu'une fois exécutée",
+                        crate::french::disposal_state(disposal.state.as_str())
                     ),
                 )
             })?;

@@ -52,7 +52,7 @@ fn collect_files(paths: &[PathBuf], out: &mut Vec<PathBuf>, problems: &mut Vec<(
                 Err(e) => problems.push((path.clone(), format!("cannot list the folder: {e}"))),
             },
             Ok(_) => out.push(path.clone()),
-            Err(e) => problems.push((path.clone(), format!("cannot read: {e}"))),
+            Err(e) => problems.push((path.clone(), format!("lecture impossible : {e}"))),
         }
     }
 }
@@ -62,7 +62,7 @@ pub(super) fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>, F
     for pair in pairs {
         let (key, value) = pair
             .split_once('=')
-            .ok_or_else(|| Failure::usage(format!("--meta {pair:?}: expected KEY=VALUE")))?;
+            .ok_or_else(|| Failure::usage(format!("--meta {pair:?} : la forme attendue est CLÉ=VALEUR")))?;
         fields.insert(key.trim().to_owned(), value.to_owned());
     }
     Ok(fields)
@@ -78,7 +78,7 @@ struct Made {
 /// Deposits one file, on the data directory or through the server.
 fn deposit_one(target: &Target, path: &Path, deposit: Deposit) -> Result<Made, String> {
     let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let file = File::open(path).map_err(|e| format!("lecture impossible : {e}"))?;
     match target {
         Target::Local(archive) => {
             let mut file = file;

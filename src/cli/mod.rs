@@ -259,6 +259,16 @@ impl Context {
     /// `COFFRE_URL`), or the one holding the data directory; else on the
     /// data directory.
     fn target(&self) -> Result<Target, Failure> {
+        Ok(match self.remote()? {
+            Some(remote) => Target::Remote(remote),
+            None => Target::Local(Box::new(self.open()?)),
+        })
+    }
+
+    /// The server a command goes through: the one named (`--server`,
+    /// `COFFRE_URL`), or the one holding the data directory; none when the
+    /// data directory is free.
+    fn remote(&self) -> Result<Option<client::Remote>, Failure> {
         if let Some(server) = &self.server {
             let token = match std::env::var("COFFRE_TOKEN").ok().filter(|t| !t.trim().is_empty()) {
                 Some(token) => token,
@@ -269,7 +279,7 @@ impl Context {
                     )
                 })?,
             };
-            return Ok(Target::Remote(client::Remote::new(server, token, None)));
+            return Ok(Some(client::Remote::new(server, token, None)));
         }
         if let Some(running) = self.config.data_dir().announced() {
             // A person who logged in to this server acts in their own name;
@@ -280,14 +290,14 @@ impl Context {
                 .filter(|t| !t.trim().is_empty())
                 .or(logged_in)
             {
-                return Ok(Target::Remote(client::Remote::new(&running.url, token, None)));
+                return Ok(Some(client::Remote::new(&running.url, token, None)));
             }
             if let Some(token) = running.operator_token {
                 let user = Actor::command_line().name.trim_start_matches("cli:").to_owned();
-                return Ok(Target::Remote(client::Remote::new(&running.url, token, Some(user))));
+                return Ok(Some(client::Remote::new(&running.url, token, Some(user))));
             }
         }
-        Ok(Target::Local(Box::new(self.open()?)))
+        Ok(None)
     }
 
     fn open(&self) -> Result<Archive, Failure> {
@@ -331,7 +341,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Token(TokenCommand::Create { role, name, account }) => {
             let role = Role::parse(&role).ok_or_else(|| {
                 Failure::usage(format!(
-                    "{role:?} is not a role; roles are admin, archivist, auditor, agent"
+                    "{role:?} n'est pas un rôle ; les rôles sont admin, archivist, auditor et agent"
                 ))
             })?;
             let token = match ctx.target()? {
@@ -417,7 +427,7 @@ fn init(ctx: &Context) -> Result<(), Failure> {
     let dir = ctx.config.data_dir();
     let policies = match &ctx.policies {
         Some(file) => std::fs::read_to_string(file)
-            .map_err(|e| Failure::usage(format!("{}: cannot read the plan: {e}", file.display())))?,
+            .map_err(|e| Failure::usage(format!("{} : le plan ne peut être lu : {e}", file.display())))?,
         None => crate::policies::DEFAULT_PLAN.to_owned(),
     };
     let outcome = Archive::init(&dir, ctx.config.archive_options(), Arc::clone(&ctx.clock), &policies);
@@ -428,12 +438,12 @@ fn init(ctx: &Context) -> Result<(), Failure> {
     }
     match outcome? {
         InitOutcome::Created { admin_token } => {
-            println!("created the archive in {}", dir.path().display());
-            println!("admin token (shown once; keep it safe):");
+            println!("archive créée dans {}", dir.path().display());
+            println!("jeton d'administration (affiché une seule fois ; gardez-le en lieu sûr) :");
             println!("{admin_token}");
         }
         InitOutcome::AlreadyInitialised => {
-            println!("{} already holds an archive; nothing changed", dir.path().display());
+            println!("{} contient déjà une archive : rien n'a changé", dir.path().display());
         }
     }
     Ok(())
@@ -454,7 +464,7 @@ fn serve(ctx: &Context) -> Result<(), Failure> {
         );
     }
     crate::http::serve(archive, &ctx.config, |addr| {
-        println!("coffre: listening on http://{addr}");
+        println!("coffre : en service sur http://{addr}");
         let _ = std::io::stdout().flush();
         tracing::info!(%addr, data = %dir.path().display(), "serving");
     })?;
@@ -464,8 +474,7 @@ fn serve(ctx: &Context) -> Result<(), Failure> {
 /// `1 document`, `2 documents`, `0 document`: a count and its noun, in
 /// French (where 0 and 1 take the singular).
 pub(crate) fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
-    let n = n.into();
-    format!("{n} {}", if n > 1 { many } else { one })
+    crate::french::count(n.into(), one, many)
 }
 
 /// Prints one JSON object on one line.

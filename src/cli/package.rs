@@ -6,6 +6,7 @@ use crate::archive::exports::{ExportRequest, ExportSelection};
 use crate::errors::Code;
 use crate::package::unzip::ZipLimits;
 use crate::package::verify::verify_package;
+use crate::wire::ImportSummaryDto;
 use clap::Args;
 use std::io::Write;
 use std::path::PathBuf;
@@ -77,21 +78,52 @@ pub struct ImportArgs {
     pub json: bool,
 }
 
-/// Imports a package whole, or refuses it whole.
+/// Imports a package whole, or refuses it whole: through the server when
+/// there is one (the package is sent), else on the data directory.
 pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Failure> {
-    let mapping = match &args.mapping {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
-            Some(crate::archive::imports::ImportMapping::parse(&text)?)
-        }
+    let mapping_text = match &args.mapping {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("{} : lecture impossible : {e}", path.display())))?,
+        ),
         None => None,
     };
-    let archive = ctx.open()?;
-    let summary = if args.dry_run {
-        archive.check_import(&Actor::command_line(), &args.package, mapping.as_ref())?
-    } else {
-        archive.import_package(&Actor::command_line(), &args.package, mapping.as_ref())?
+    let summary: ImportSummaryDto = match ctx.target()? {
+        Target::Local(archive) => {
+            let mapping = mapping_text
+                .as_deref()
+                .map(crate::archive::imports::ImportMapping::parse)
+                .transpose()?;
+            let summary = if args.dry_run {
+                archive.check_import(&Actor::command_line(), &args.package, mapping.as_ref())?
+            } else {
+                archive.import_package(&Actor::command_line(), &args.package, mapping.as_ref())?
+            };
+            ImportSummaryDto::new(summary, args.dry_run)
+        }
+        Target::Remote(remote) => {
+            let file = std::fs::File::open(&args.package)
+                .map_err(|e| Failure::usage(format!("{} : lecture impossible : {e}", args.package.display())))?;
+            let filename = args
+                .package
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("paquet.zip")
+                .to_owned();
+            let texts: Vec<(&str, &str, String)> = mapping_text
+                .into_iter()
+                .map(|text| ("mapping", "application/toml", text))
+                .collect();
+            remote.post_multipart(
+                &format!("/api/v1/imports?dry_run={}", args.dry_run),
+                &texts,
+                "package",
+                super::client::FilePart {
+                    filename: &filename,
+                    reader: Box::new(std::io::BufReader::new(file)),
+                },
+            )?
+        }
     };
     for record in &summary.records {
         if args.json {
@@ -102,11 +134,14 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Failure> {
     }
     if !args.json {
         eprintln!(
-            "{}: package {} {}{}",
+            "{} : paquet {} {}{}",
             args.package.display(),
             summary.package,
             if args.dry_run {
-                "checked, nothing imported (dry run)".to_owned()
+                format!(
+                    "vérifié, rien d'importé (essai à blanc) ; {} à importer",
+                    super::count(summary.records.len() as u64, "document", "documents")
+                )
             } else {
                 format!(
                     "importé, {}",
@@ -114,7 +149,7 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Failure> {
                 )
             },
             if summary.sealed {
-                "; its sealed journal checked"
+                " ; son journal scellé a été vérifié"
             } else {
                 ""
             }
@@ -171,7 +206,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
         (None, Some(query), true, None) => ExportSelection::Query(query),
         (None, None, false, None) => ExportSelection::Records(args.record),
         (None, None, true, Some(id)) => ExportSelection::Transfer(id),
-        _ => return Err(Failure::usage("name one of --node, --query, --record or --transfer")),
+        _ => return Err(Failure::usage("nommez une sélection : --node, --query, --record ou --transfer")),
     };
     let request = ExportRequest {
         selection,
@@ -183,7 +218,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
     let target = ctx.target()?;
     let partial = args.output.with_extension("zip.partial");
     let file = std::fs::File::create(&partial)
-        .map_err(|e| Failure::usage(format!("cannot write {}: {e}", partial.display())))?;
+        .map_err(|e| Failure::usage(format!("{} ne peut être écrit : {e}", partial.display())))?;
     let written = match &target {
         Target::Local(archive) => archive
             .export(&Actor::command_line(), &request, std::io::BufWriter::new(file))
@@ -218,7 +253,7 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
 /// Reads a key given as hex or as a PEM file.
 fn trusted_key(key: &str) -> Result<String, Failure> {
     let text = if std::path::Path::new(key).is_file() {
-        std::fs::read_to_string(key).map_err(|e| Failure::usage(format!("reading {key}: {e}")))?
+        std::fs::read_to_string(key).map_err(|e| Failure::usage(format!("{key} ne peut être lu : {e}")))?
     } else {
         key.to_owned()
     };
@@ -228,7 +263,7 @@ fn trusted_key(key: &str) -> Result<String, Failure> {
     }
     crate::domain::seal::public_key_from_pem(text).map_err(|e| {
         Failure::usage(format!(
-            "--key: neither 64 hex digits nor an Ed25519 PEM public key ({e})"
+            "--key : ni 64 chiffres hexadécimaux, ni une clé publique Ed25519 en PEM ({e})"
         ))
     })
 }
@@ -237,7 +272,7 @@ fn trusted_key(key: &str) -> Result<String, Failure> {
 pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
     let key = args.key.as_deref().map(trusted_key).transpose()?;
     let checked = verify_package(&args.package, ZipLimits::default(), key.as_deref())
-        .map_err(|e| Failure::check_failed(format!("{}: refused: {e}", args.package.display())))?;
+        .map_err(|e| Failure::check_failed(format!("{} : refusé : {e}", args.package.display())))?;
     if args.json {
         print_json(&serde_json::json!({
             "passed": checked.passed(),
@@ -249,23 +284,23 @@ pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
     } else {
         let mut out = std::io::stdout().lock();
         for failure in &checked.failures {
-            let _ = writeln!(out, "FAILED: {failure}");
+            let _ = writeln!(out, "DÉFAUT : {failure}");
         }
         let _ = writeln!(
             out,
-            "{}: {} payload files, {} journal events{}: {}",
+            "{} : {}, {}{} : {}",
             args.package.display(),
-            checked.files,
-            checked.events_checked,
+            super::count(checked.files as u64, "fichier de contenu", "fichiers de contenu"),
+            super::count(checked.events_checked as u64, "événement du journal", "événements du journal"),
             match (checked.sealed, key.is_some()) {
-                (true, true) => ", seal checked with your key",
-                (true, false) => ", seal checked with the key inside the package (pass --key to use yours)",
-                (false, _) => ", no sealed journal",
+                (true, true) => ", sceau vérifié avec votre clé",
+                (true, false) => ", sceau vérifié avec la clé contenue dans le paquet (donnez --key pour utiliser la vôtre)",
+                (false, _) => ", sans journal scellé",
             },
             if checked.passed() {
-                "all intact".to_owned()
+                "tout est intact".to_owned()
             } else {
-                format!("{} failures", checked.failures.len())
+                super::count(checked.failures.len() as u64, "défaut", "défauts")
             }
         );
     }
@@ -273,8 +308,8 @@ pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
         Ok(())
     } else {
         Err(Failure::check_failed(format!(
-            "package check failed: {} failures",
-            checked.failures.len()
+            "le contrôle du paquet a trouvé {}",
+            super::count(checked.failures.len() as u64, "défaut", "défauts")
         )))
     }
 }

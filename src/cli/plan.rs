@@ -76,7 +76,7 @@ pub fn run(ctx: &Context, command: PlanCommand) -> Result<(), Failure> {
 }
 
 fn read(file: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(file).map_err(|e| Failure::usage(format!("{}: cannot read the plan: {e}", file.display())))
+    std::fs::read_to_string(file).map_err(|e| Failure::usage(format!("{} : le plan ne peut être lu : {e}", file.display())))
 }
 
 fn print_problems(file: &Path, problems: &[PlanFileProblem], json: bool) -> Result<Failure, Failure> {
@@ -91,7 +91,11 @@ fn print_problems(file: &Path, problems: &[PlanFileProblem], json: bool) -> Resu
     }
     Ok(Failure::new(
         Code::InvalidPlan,
-        format!("{}: {} problems; the plan is not valid", file.display(), problems.len()),
+        format!(
+            "{} : {} ; le plan n'est pas valide",
+            file.display(),
+            super::count(problems.len() as u64, "problème", "problèmes")
+        ),
     ))
 }
 
@@ -100,12 +104,12 @@ fn check(file: &Path, json: bool) -> Result<(), Failure> {
     match load_plan(&text) {
         Ok(plan) => {
             println!(
-                "{}: valid plan {} version {}: {} rules, {} nodes",
+                "{} : plan valide {} version {} : {}, {}",
                 file.display(),
                 plan.header.id,
                 plan.header.version,
-                plan.rules.len(),
-                plan.nodes.len()
+                super::count(plan.rules.len() as u64, "règle", "règles"),
+                super::count(plan.nodes.len() as u64, "nœud", "nœuds")
             );
             Ok(())
         }
@@ -165,9 +169,9 @@ fn publish(ctx: &Context, file: &Path, dry_run: bool, confirmed: Option<String>,
     }
     let unchanged = dto.outcome == "unchanged";
     match &dto.version {
-        Some(v) => println!("published plan version {} ({} {})", v.number, v.plan_id, v.label),
-        None if unchanged => println!("{} is the plan in force already; nothing published", file.display()),
-        None => println!("dry run: nothing published; publishing would change:"),
+        Some(v) => println!("plan publié : version {} ({} {})", v.number, v.plan_id, v.label),
+        None if unchanged => println!("{} est déjà le plan en vigueur : rien n'a été publié", file.display()),
+        None => println!("essai à blanc : rien n'a été publié ; la publication changerait :"),
     }
     if !unchanged {
         for line in dto.impact.lines() {
@@ -198,18 +202,18 @@ fn show(ctx: &Context, version: Option<u32>, toml: bool, json: bool) -> Result<(
     }
     let plan = &load_plan(&text).map_err(|problems| {
         Failure::internal(format!(
-            "the published plan no longer loads: {} problems",
-            problems.len()
+            "le plan publié ne se charge plus : {}",
+            super::count(problems.len() as u64, "problème", "problèmes")
         ))
     })?;
     if !json {
         println!(
-            "plan version {}: {} {} ({}), published {} by {}",
+            "plan, version {} : {} {} ({}), publié le {} par {}",
             entry.number,
             plan.header.id,
             plan.header.version,
             plan.header.title,
-            entry.published_at,
+            crate::french::iso_time(&entry.published_at),
             entry.published_by
         );
     }
@@ -233,9 +237,14 @@ fn show(ctx: &Context, version: Option<u32>, toml: bool, json: bool) -> Result<(
                 let inherited = if from == &node.code {
                     String::new()
                 } else {
-                    format!(", from {from}")
+                    format!(", héritée de {from}")
                 };
-                format!("  [{}: {}, {}{inherited}]", r.id, r.duration, r.final_action.as_str())
+                format!(
+                    "  [{} : {}, {}{inherited}]",
+                    r.id,
+                    crate::french::duration(&r.duration),
+                    crate::french::final_action(r.final_action)
+                )
             }
             None => String::new(),
         };

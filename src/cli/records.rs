@@ -106,11 +106,11 @@ pub fn update(ctx: &Context, args: UpdateArgs) -> Result<(), Failure> {
 /// What `update` says of a change: nothing, a new reference, or the node.
 fn print_change(before: (&str, Option<u64>), after: (&str, Option<u64>), node: &str) {
     if after.1 == before.1 {
-        println!("{}: nothing changed", after.0);
+        println!("{} : rien n'a changé", after.0);
     } else if after.0 != before.0 {
-        println!("{} (was {}): changed, node {node}", after.0, before.0);
+        println!("{} (auparavant {}) : modifié, nœud {node}", after.0, before.0);
     } else {
-        println!("{}: changed, node {node}", after.0);
+        println!("{} : modifié, nœud {node}", after.0);
     }
 }
 
@@ -207,7 +207,7 @@ pub fn get(ctx: &Context, args: GetArgs) -> Result<(), Failure> {
             let _ = fs::remove_file(temp);
         }
         return Err(Failure::check_failed(format!(
-            "the content of {reference} version {number} is damaged: it hashes to {actual}, not {expected}; run `coffre audit verify`"
+            "le contenu de {reference}, version {number}, est altéré : son empreinte est {actual} au lieu de {expected} ; lancez `coffre audit verify`"
         )));
     }
     if let (Some(temp), Some(path)) = (temp, &args.output) {
@@ -244,71 +244,117 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<(), Failure> {
     if args.json {
         return print_json(&dto);
     }
-    println!("reference:  {}", dto.reference);
-    println!("id:         {}", dto.id);
-    println!("title:      {}", dto.title);
-    println!("node:       {}", dto.node);
-    println!("date:       {}", dto.date);
-    println!("service:    {}", dto.service.as_deref().unwrap_or("-"));
-    println!("type:       {}", dto.document_type.as_deref().unwrap_or("-"));
+    let label = |name: &str| format!("{name:<12}:");
+    println!("{} {}", label("référence"), dto.reference);
+    println!("{} {}", label("identifiant"), dto.id);
+    println!("{} {}", label("titre"), dto.title);
+    println!("{} {}", label("nœud"), dto.node);
+    println!("{} {}", label("date"), crate::french::iso_date(&dto.date));
+    println!("{} {}", label("service"), dto.service.as_deref().unwrap_or("-"));
+    println!("{} {}", label("type"), dto.document_type.as_deref().unwrap_or("-"));
     println!(
-        "plan:       {} (classified under plan version {})",
+        "{} {} (classé sous la version {} du plan)",
+        label("plan"),
         dto.node_path.join(" / "),
         dto.plan_version.map_or("-".to_owned(), |v| v.to_string())
     );
     match &dto.retention {
         Some(r) => println!(
-            "retention:  {} ({} from {}, from node {}): start {}, due {}, then {}; {}{}",
+            "{} {} ({} à compter de : {}, règle du nœud {}) : départ {}, échéance {}, puis {} ; {}{}",
+            label("conservation"),
             r.rule,
             r.duration,
             r.start,
             r.inherited_from,
-            r.start_date.as_deref().unwrap_or("not yet"),
-            r.due.as_deref().unwrap_or("never"),
-            r.final_action,
-            r.status,
-            if r.to_confirm {
-                " (duration to be confirmed)"
-            } else {
-                ""
-            }
+            r.start_date.as_deref().map_or("pas encore connu".to_owned(), crate::french::iso_date),
+            r.due.as_deref().map_or("aucune".to_owned(), crate::french::iso_date),
+            final_action(&r.final_action),
+            retention_status(&r.status),
+            if r.to_confirm { " (durée à confirmer)" } else { "" }
         ),
-        None => println!("retention:  no rule applies"),
+        None => println!("{} aucune règle ne s'applique", label("conservation")),
     }
     for alias in &dto.aliases {
-        println!("alias:      {alias}");
+        println!("{} {alias}", label("alias"));
     }
-    println!("state:      {}", dto.state);
-    println!("created:    {} by {}", dto.created_at, dto.created_by);
+    println!("{} {}", label("état"), crate::french::record_state(&dto.state));
+    println!(
+        "{} le {} par {}",
+        label("créé"),
+        crate::french::iso_time(&dto.created_at),
+        dto.created_by
+    );
     for (key, value) in &dto.fields {
-        println!("field:      {key} = {value}");
+        println!("{} {key} = {value}", label("champ"));
     }
-    println!("metadata:   sha256 {}", dto.metadata_sha256);
+    println!("{} sha256 {}", label("métadonnées"), dto.metadata_sha256);
     for v in &dto.versions {
         println!(
-            "version {}:  {} bytes, {}, sha256 {}, file {:?} (served as {}), {} by {}",
-            v.number,
-            v.size,
+            "{} {}, {}, sha256 {}, fichier {:?} (servi sous le nom {}), le {} par {}",
+            label(&format!("version {}", v.number)),
+            super::count(v.size, "octet", "octets"),
             v.media_type,
             v.sha256,
             v.filename.as_deref().unwrap_or(""),
             v.canonical_filename,
-            v.ingested_at,
+            crate::french::iso_time(&v.ingested_at),
             v.ingested_by
         );
     }
     println!(
-        "text:       {}{}{}",
-        dto.text.status,
+        "{} {}{}{}",
+        label("texte"),
+        text_status(&dto.text.status),
         dto.text
             .extractor
             .as_deref()
-            .map(|e| format!(" by {e}"))
+            .map(|e| format!(" par {e}"))
             .unwrap_or_default(),
-        dto.text.error.as_deref().map(|e| format!(": {e}")).unwrap_or_default()
+        dto.text.error.as_deref().map(|e| format!(" : {e}")).unwrap_or_default()
     );
     for h in &dto.history {
-        println!("history:    seq {} {} {} by {}", h.seq, h.time, h.kind, h.actor);
+        println!(
+            "{} n° {} le {} : {} ({}) par {}",
+            label("historique"),
+            h.seq,
+            crate::french::iso_time(&h.time),
+            crate::french::event_kind(&h.kind),
+            h.kind,
+            h.actor
+        );
     }
     Ok(())
+}
+
+/// A final action's code (`destroy`, `keep`, `review`), for people.
+fn final_action(code: &str) -> &str {
+    match code {
+        "destroy" => "destruction",
+        "keep" => "versement aux archives",
+        "review" => "tri par l'archiviste",
+        other => other,
+    }
+}
+
+/// A retention status's code, for people.
+fn retention_status(code: &str) -> &str {
+    match code {
+        "open" => "date de départ attendue",
+        "running" => "en cours",
+        "due" => "échu",
+        "held" => "gelé",
+        "permanent" => "conservation définitive",
+        other => other,
+    }
+}
+
+/// The text extraction's status, for people.
+fn text_status(code: &str) -> &str {
+    match code {
+        "extracted" => "extrait",
+        "pending" => "en attente d'extraction",
+        "failed" => "non extrait",
+        "none" => "aucun",
+        other => other,
+    }
 }

@@ -139,7 +139,11 @@ pub fn run(ctx: &Context, command: RetentionCommand) -> Result<(), Failure> {
             };
             let count = archive.record_start_event(&actor, &name, &date, target)?;
             archive.flush()?;
-            println!("{name} on {date} recorded for {count} records");
+            println!(
+                "{name} au {} enregistré pour {}",
+                crate::french::iso_date(&date),
+                super::count(count as u64, "document", "documents")
+            );
             Ok(())
         }
     }
@@ -154,7 +158,11 @@ fn print_due(due: &[DueRecordDto], json: bool) -> Result<(), Failure> {
             let held = if dto.held_by.is_empty() {
                 String::new()
             } else {
-                format!("  HELD by {:?}", dto.held_by)
+                format!(
+                    "  GELÉ par {} {}",
+                    if dto.held_by.len() > 1 { "les gels" } else { "le gel" },
+                    dto.held_by.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                )
             };
             println!(
                 "{}\t{}\t{}\t{}\t{}{held}",
@@ -202,7 +210,11 @@ fn run_remote(remote: &Remote, command: RetentionCommand) -> Result<(), Failure>
             };
             let answer: serde_json::Value = remote.post_json("/api/v1/retention/events", &body)?;
             let count = answer["records"].as_u64().unwrap_or_default();
-            println!("{name} on {date} recorded for {count} records");
+            println!(
+                "{name} au {} enregistré pour {}",
+                crate::french::iso_date(&date),
+                super::count(count as u64, "document", "documents")
+            );
             Ok(())
         }
     }
@@ -228,7 +240,7 @@ fn run_hold_remote(remote: &Remote, command: HoldCommand) -> Result<(), Failure>
             if json {
                 return print_json(&hold);
             }
-            println!("hold {} placed on {} {}", hold.id, hold.scope, hold.target);
+            println!("gel {} posé sur {} {}", hold.id, scope(&hold.scope), hold.target);
             Ok(())
         }
         HoldCommand::Lift { id, reason } => {
@@ -236,7 +248,7 @@ fn run_hold_remote(remote: &Remote, command: HoldCommand) -> Result<(), Failure>
                 &format!("/api/v1/holds/{id}/lift"),
                 &serde_json::json!({"reason": reason}),
             )?;
-            println!("hold {id} lifted");
+            println!("gel {id} levé");
             Ok(())
         }
         HoldCommand::List { json } => {
@@ -247,6 +259,16 @@ fn run_hold_remote(remote: &Remote, command: HoldCommand) -> Result<(), Failure>
 }
 
 /// Prints holds, as a line each, or JSON.
+/// What a hold covers, for people: `record`, `node`, `query`.
+fn scope(code: &str) -> &str {
+    match code {
+        "record" => "le document",
+        "node" => "le nœud",
+        "query" => "la recherche",
+        other => other,
+    }
+}
+
 fn print_holds(holds: &[HoldDto], json: bool) -> Result<(), Failure> {
     for dto in holds {
         if json {
@@ -300,13 +322,13 @@ pub fn run_hold(ctx: &Context, command: HoldCommand) -> Result<(), Failure> {
             if json {
                 return print_json(&dto);
             }
-            println!("hold {} placed on {} {}", dto.id, dto.scope, dto.target);
+            println!("gel {} posé sur {} {}", dto.id, scope(&dto.scope), dto.target);
             Ok(())
         }
         HoldCommand::Lift { id, reason } => {
             archive.lift_hold(&actor, id, &reason)?;
             archive.flush()?;
-            println!("hold {id} lifted");
+            println!("gel {id} levé");
             Ok(())
         }
         HoldCommand::List { json } => {

@@ -114,18 +114,20 @@ pub fn run(ctx: &Context, args: SearchArgs) -> Result<(), Failure> {
         );
     }
     if results.partial {
-        eprintln!("search stopped at its time budget: these hits come from part of the index");
+        eprintln!("recherche arrêtée au bout du temps imparti : ces résultats ne viennent que d'une partie de l'index");
     }
     if let Some(next) = &results.next {
-        eprintln!("next page: --after {next}");
+        eprintln!("page suivante : --after {next}");
     }
     Ok(())
 }
 
-/// Runs `coffre reindex`.
+/// Runs `coffre reindex`, on the data directory or through the server.
 pub fn reindex(ctx: &Context) -> Result<(), Failure> {
-    let archive = ctx.open()?;
-    let report = archive.reindex(&Actor::command_line())?;
+    let report: crate::wire::ReindexDto = match ctx.target()? {
+        Target::Local(archive) => archive.reindex(&Actor::command_line())?.into(),
+        Target::Remote(remote) => remote.post_json("/api/v1/reindex", &serde_json::json!({}))?,
+    };
     println!(
         "index à jour ; texte extrait à nouveau pour {} ; {} encore sans texte",
         super::count(report.extracted_again as u64, "document", "documents"),

@@ -47,7 +47,7 @@ pub async fn start_verify(
     archive: Data<Archive>,
     jobs: Data<VerifyJobs>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::Audit, "run integrity checks")?;
+    caller.0.require(Permission::Audit, "lancer des contrôles d'intégrité")?;
     let id = jobs
         .into_inner()
         .start(archive.into_inner(), caller.0)
@@ -66,7 +66,7 @@ pub async fn verify_status(
     jobs: Data<VerifyJobs>,
     job: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::Audit, "read integrity checks")?;
+    caller.0.require(Permission::Audit, "consulter les contrôles d'intégrité")?;
     let view = jobs
         .get(*job)
         .ok_or_else(|| ApiError::new(Code::JobNotFound, format!("no integrity check job {job}")))?;
@@ -98,7 +98,7 @@ pub async fn public_key(
     archive: Data<Archive>,
     params: web::Query<FormatQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::ReadRecords, "read the seal key")?;
+    caller.0.require(Permission::ReadRecords, "lire la clé des sceaux")?;
     let key = archive.seal_public_key();
     let pem = crate::domain::seal::public_key_pem(&key).map_err(ApiError::internal)?;
     match params.format.as_deref() {
@@ -191,7 +191,7 @@ pub async fn fixity(
     archive: Data<Archive>,
     schedule: Data<crate::config::FixitySchedule>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::Audit, "read the fixity job")?;
+    caller.0.require(Permission::Audit, "consulter le contrôle planifié")?;
     Ok(HttpResponse::Ok().json(archive.fixity_status(&schedule)))
 }
 

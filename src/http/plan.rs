@@ -40,7 +40,7 @@ async fn read_plan_body(mut payload: web::Payload) -> Result<String, ApiError> {
         (status = 422, description = "invalid_plan, each problem with its line and key path in error.details"),
         (status = 403)))]
 pub async fn validate(caller: Caller, payload: web::Payload) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::ManageRecords, "validate plans")?;
+    caller.0.require(Permission::ManageRecords, "valider des plans")?;
     let text = read_plan_body(payload).await?;
     let checked = web::block(move || load_plan(&text)).await?;
     match checked {
@@ -86,7 +86,7 @@ pub async fn publish(
     params: web::Query<PublishParams>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::ManageRecords, "publish the plan")?;
+    caller.0.require(Permission::ManageRecords, "publier le plan de classement")?;
     let text = read_plan_body(payload).await?;
     let dry_run = params.dry_run;
     let confirmed = if params.confirm {

@@ -123,16 +123,25 @@ impl Read for ChannelReader {
 /// Streams a part into the blob store's staging area on a blocking thread,
 /// never holding the whole upload in memory.
 pub(crate) async fn stage_part(archive: &Data<Archive>, field: &mut Field) -> Result<Staged, ApiError> {
-    let (sender, queue) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
     let writer_archive = archive.clone();
+    stream_part(field, archive.max_upload(), move |reader| writer_archive.stage(reader)).await
+}
+
+/// Streams a part, up to `limit` bytes, to `consume` on a blocking thread,
+/// never holding the whole upload in memory.
+pub(crate) async fn stream_part<T: Send + 'static>(
+    field: &mut Field,
+    limit: u64,
+    consume: impl FnOnce(&mut dyn Read) -> Result<T, ArchiveError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (sender, queue) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
     let writer = web::block(move || {
         let mut reader = ChannelReader {
             queue,
             current: Bytes::new(),
         };
-        writer_archive.stage(&mut reader)
+        consume(&mut reader)
     });
-    let limit = archive.max_upload();
     let mut received: u64 = 0;
     let mut refused: Option<ApiError> = None;
     loop {
@@ -165,11 +174,11 @@ pub(crate) async fn stage_part(archive: &Data<Archive>, field: &mut Field) -> Re
         }
     }
     drop(sender);
-    let staged = writer.await?;
+    let written = writer.await?;
     if let Some(error) = refused {
         return Err(error);
     }
-    Ok(staged?)
+    Ok(written?)
 }
 
 /// Reads and drops what is left of a refused body, within [`DRAIN_MAX`].

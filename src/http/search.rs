@@ -80,3 +80,12 @@ pub async fn search(
     let results = web::block(move || archive.search(&caller.0, query)).await??;
     Ok(HttpResponse::Ok().json(SearchResultsDto::from(results)))
 }
+
+/// Brings the index up to date and extracts text again where it failed or
+/// where the extractors changed (what `coffre reindex` does).
+#[utoipa::path(post, path = "/api/v1/reindex", tag = "search",
+    responses((status = 200, body = crate::wire::ReindexDto), (status = 401), (status = 403)))]
+pub async fn reindex(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse, ApiError> {
+    let report = web::block(move || archive.reindex(&caller.0)).await??;
+    Ok(HttpResponse::Ok().json(crate::wire::ReindexDto::from(report)))
+}

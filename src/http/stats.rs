@@ -39,7 +39,7 @@ pub async fn metrics(
     archive: Data<Archive>,
     schedule: Data<FixitySchedule>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::ManageTokens, "read the metrics")?;
+    caller.0.require(Permission::ManageTokens, "lire les métriques")?;
     let archive2 = archive.clone();
     let stats = web::block(move || archive2.stats(&caller.0, &schedule)).await??;
     let (findings_total, bytes_total) = archive.fixity_counters();

@@ -954,6 +954,18 @@ impl super::TextIndex for TantivyIndex {
         }))
     }
 
+    fn extracted_text(&self, id: &RecordId, max_chars: usize) -> Result<Option<String>, IndexError> {
+        let searcher = self.reader.searcher();
+        Ok(self.find_id(&searcher, id)?.map(|doc| {
+            doc.get_first(self.fields.body)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .chars()
+                .take(max_chars)
+                .collect()
+        }))
+    }
+
     fn needing_extraction(&self, current_version: u32) -> Result<Vec<RecordId>, IndexError> {
         use std::ops::Bound;
         let f = &self.fields;

@@ -439,6 +439,9 @@ pub trait TextIndex: Send + Sync {
     fn matching_ids(&self, query: &SearchQuery) -> Result<Vec<RecordId>, IndexError>;
     /// How a record's text was obtained (`None`: not indexed yet).
     fn text_status(&self, id: &RecordId) -> Result<Option<TextStatus>, IndexError>;
+    /// The text extracted from a record's latest version, as indexed, cut
+    /// to its first `max_chars` characters (`None`: not indexed yet).
+    fn extracted_text(&self, id: &RecordId, max_chars: usize) -> Result<Option<String>, IndexError>;
     /// Records whose extraction failed or ran with extractors older than
     /// `current_version`.
     fn needing_extraction(&self, current_version: u32) -> Result<Vec<RecordId>, IndexError>;

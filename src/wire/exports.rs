@@ -1,6 +1,6 @@
 //! Transfer packages: what to export, and for whom.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// `POST /exports`: which records, and the parties of the transfer.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -49,5 +49,55 @@ impl TryFrom<NewExportDto> for crate::archive::exports::ExportRequest {
             archival_agreement: d.archival_agreement,
             comment: d.comment,
         })
+    }
+}
+
+/// A record an import made (or, in a dry run, would make).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportedRecordDto {
+    /// Its identifiers in the package.
+    pub from: Vec<String>,
+    /// Its reference here.
+    pub reference: String,
+    /// Its id here (empty in a dry run).
+    pub id: String,
+    /// Its node here.
+    pub node: String,
+    /// Versions deposited.
+    pub versions: usize,
+}
+
+/// `POST /imports`: what an import did, or would do.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ImportSummaryDto {
+    /// The package's identifier.
+    pub package: String,
+    /// Whether the package carried a sealed journal (checked).
+    pub sealed: bool,
+    /// Whether nothing was imported (a dry run: every check only).
+    pub dry_run: bool,
+    /// The records, in the manifest's order.
+    pub records: Vec<ImportedRecordDto>,
+}
+
+impl ImportSummaryDto {
+    /// The wire form of an import's summary.
+    pub fn new(summary: crate::archive::imports::ImportSummary, dry_run: bool) -> Self {
+        ImportSummaryDto {
+            package: summary.package,
+            sealed: summary.sealed,
+            dry_run,
+            records: summary
+                .records
+                .into_iter()
+                .map(|r| ImportedRecordDto {
+                    from: r.from,
+                    reference: r.reference,
+                    id: r.id,
+                    node: r.node,
+                    versions: r.versions,
+                })
+                .collect(),
+        }
     }
 }

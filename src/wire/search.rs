@@ -131,3 +131,21 @@ impl From<&crate::domain::search::SearchHit> for SearchHitDto {
         }
     }
 }
+
+/// `POST /reindex`: what bringing the index up to date did.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ReindexDto {
+    /// Records whose text was extracted again.
+    pub extracted_again: usize,
+    /// Records that still have no text.
+    pub still_failed: usize,
+}
+
+impl From<crate::archive::ReindexReport> for ReindexDto {
+    fn from(r: crate::archive::ReindexReport) -> Self {
+        ReindexDto {
+            extracted_again: r.extracted_again,
+            still_failed: r.still_failed,
+        }
+    }
+}

@@ -119,8 +119,8 @@ fn module_of(rel: &str) -> &str {
 fn may_import(module: &str) -> &'static [&'static str] {
     match module {
         "domain" | "errors" => &[],
-        "store" | "extract" | "policies" | "package" => &["domain"],
-        "archive" => &["domain", "store", "extract", "policies", "package", "errors"],
+        "store" | "extract" | "policies" | "package" | "french" => &["domain"],
+        "archive" => &["domain", "store", "extract", "policies", "package", "errors", "french"],
         "config" => &["domain", "extract", "archive"],
         "jobs" => &["domain", "archive", "config"],
         "wire" => &["domain", "archive", "jobs"],
@@ -134,6 +134,7 @@ fn may_import(module: &str) -> &'static [&'static str] {
             "documents",
             "policies",
             "errors",
+            "french",
         ],
         "cli" => &[
             "domain",
@@ -146,6 +147,7 @@ fn may_import(module: &str) -> &'static [&'static str] {
             "package",
             "errors",
             "http",
+            "french",
         ],
         "lib" | "main" => &["*"],
         _ => &[],

@@ -185,7 +185,7 @@ fn cli_reports_bad_input_with_exit_codes() {
     init(&data);
     // init again: says so, exit 0.
     let o = cli(&data, &["init"]);
-    assert!(o.status.success() && stdout(&o).contains("already"));
+    assert!(o.status.success() && stdout(&o).contains("contient déjà"));
     // A bad file among good ones: the good ones land, exit 2.
     let good = tmp.path().join("bon.txt");
     std::fs::write(&good, "bon").unwrap();
@@ -212,7 +212,7 @@ fn cli_reports_bad_input_with_exit_codes() {
     let server = Server::start(&data, &[]);
     let o = cli(&data, &["rebuild"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("in use"));
+    assert!(stderr(&o).contains("est utilisé par un autre processus"), "{}", stderr(&o));
     let o = cli(&data, &["ingest", good.to_str().unwrap(), "--node", "ADM-DEL"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The journal stays readable meanwhile.

@@ -592,6 +592,33 @@ fn search_and_record_pages_work_without_javascript() {
         browser.text()
     );
     browser.photograph("document-sans-javascript");
+
+    // An e-mail, which no browser shows: the page shows the text read
+    // from it for search, and says so.
+    let mail = "From: Mairie <accueil@mairie.example>\r\nTo: Finances <finances@mairie.example>\r\n\
+        Subject: Relance de la boulangerie\r\nDate: Fri, 15 Mar 2024 10:00:00 +0100\r\n\
+        Content-Type: text/plain; charset=utf-8\r\n\r\n\
+        La boulangerie du Centre relance sa facture de viennoiseries pour la cantine.\r\n";
+    let a = deposit(
+        &scene.server,
+        &scene.admin,
+        mail.as_bytes(),
+        "relance.eml",
+        &json!({"node": "FIN-FAC", "title": "Relance boulangerie", "date": "2024-03-15"}),
+    )
+    .expect("deposit");
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let mail_ref = a.json()["reference"].as_str().expect("reference").to_owned();
+    wait_searchable(&scene.server, &scene.admin, "viennoiseries relance", 1);
+    // (With scripts on, so that axe-core can look at the page.)
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    browser.goto(&format!("{base}/documents/{mail_ref}"));
+    assert_eq!(browser.count("pre.apercu-texte"), 1, "{}", browser.text());
+    let text = browser.text();
+    assert!(text.contains("relance sa facture de viennoiseries"), "{text}");
+    assert!(text.contains("sans sa mise en forme"), "{text}");
+    browser.review("document-courriel");
 }
 
 /// Deposits files through the form, with or without a node; lands on the
@@ -599,7 +626,11 @@ fn search_and_record_pages_work_without_javascript() {
 fn upload(browser: &Browser, base: &str, node: Option<&str>, files: &[&Path]) {
     browser.goto(&format!("{base}/deposer"));
     if let Some(node) = node {
-        browser.choose("#noeud", node);
+        // Found through the plan's search box, then picked in the tree.
+        browser.fill("#classement", node);
+        browser.follow("form.recherche-classement button[type=submit]", "classement=");
+        assert_eq!(browser.count("input[name=noeud]"), 2, "{}", browser.text());
+        browser.click(&format!("#noeud-{node}"));
     }
     browser.attach("#fichiers", files);
     browser.follow("form.depot button[type=submit]", "/deposer/");
@@ -628,6 +659,17 @@ fn an_agent_deposits_through_the_form_confirms_a_proposed_classification_and_see
     browser.sign_in(&base, "agnes", AGENT_PASSWORD);
     browser.goto(&format!("{base}/deposer"));
     browser.review("depot");
+    // The plan's nodes found by words typed without their accents.
+    browser.fill("#classement", "deliberation CONSEIL");
+    browser.follow("form.recherche-classement button[type=submit]", "classement=");
+    let text = browser.text();
+    assert!(text.contains("1 classement correspond"), "{text}");
+    assert!(text.contains("Délibérations du conseil municipal (ADM-DEL)"), "{text}");
+    assert!(!text.contains("(FIN-FAC)"), "{text}");
+    browser.review("depot-classement-cherche");
+    browser.fill("#classement", "zzz");
+    browser.follow("form.recherche-classement button[type=submit]", "classement=zzz");
+    assert!(browser.text().contains("Aucun classement ne correspond"), "{}", browser.text());
 
     // A PDF into FIN-FAC, with its fields typed the French way.
     let dir = tempfile::tempdir().expect("a folder");

@@ -184,7 +184,7 @@ fn invoices_and_known_texts_are_classified_and_the_rest_refused_with_candidates(
         refused["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("its text could not be read"),
+            .contains("son texte n'a pas pu être lu"),
         "{refused}"
     );
     server.stop();

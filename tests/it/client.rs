@@ -146,7 +146,7 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
         "",
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("hold "), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("gel "), "{}", stdout(&out));
     let out = run(&data, &config, &["hold", "list", "--json"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let hold: Value = serde_json::from_str(stdout(&out).lines().next().expect("a hold")).expect("JSON");
@@ -154,7 +154,7 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     let out = run(&data, &config, &["retention", "due", "--at", "2040-01-01"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("FIN-FAC-2024-000002") && stdout(&out).contains("HELD by"),
+        stdout(&out).contains("FIN-FAC-2024-000002") && stdout(&out).contains("GELÉ par"),
         "{}",
         stdout(&out)
     );
@@ -178,13 +178,13 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).starts_with("disposal ") && stdout(&out).contains("4 records"),
+        stdout(&out).starts_with("élimination ") && stdout(&out).contains("4 documents"),
         "{}",
         stdout(&out)
     );
     let id = stdout(&out)
-        .trim_start_matches("disposal ")
-        .split(':')
+        .trim_start_matches("élimination ")
+        .split(' ')
         .next()
         .expect("an id")
         .to_owned();
@@ -212,7 +212,7 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
         "",
     );
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "FIN-FAC-2024-000002: changed, node FIN-FAC\n");
+    assert_eq!(stdout(&out), "FIN-FAC-2024-000002 : modifié, nœud FIN-FAC\n");
     let package = tmp.path().join("paquet.zip");
     let out = run(
         &data,
@@ -237,7 +237,7 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     // The plan, through the server.
     let out = run(&data, &config, &["plan", "show"], "");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("plan version 1:"), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("plan, version 1 :"), "{}", stdout(&out));
     assert!(stdout(&out).contains("FIN-FAC  Factures"), "{}", stdout(&out));
     let out = run(&data, &config, &["plan", "versions"], "");
     assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
@@ -308,7 +308,7 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     // Seals, proofs and the accusé de dépôt, through the server.
     let out = run(&data, &config, &["audit", "seal"], "");
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).starts_with("seal "), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("sceau "), "{}", stdout(&out));
     let out = run(&data, &config, &["audit", "proof", "FIN-FAC-2024-000001"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let proof: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
@@ -389,8 +389,123 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     let invoices = |text: &str| -> Vec<String> {
         text.lines()
             .filter(|l| l.contains("FIN-FAC"))
-            .map(|l| l.split("  HELD").next().unwrap_or_default().to_owned())
+            .map(|l| l.split("  GELÉ").next().unwrap_or_default().to_owned())
             .collect()
     };
     assert_eq!(invoices(&stdout(&out)), invoices(&through_server_due));
+}
+
+/// Runs `coffre` as `greffe` with `token` in COFFRE_TOKEN.
+fn run_with_token(data: &Path, token: &str, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("USER", "greffe")
+        .env("XDG_CONFIG_HOME", data.with_extension("config"))
+        .env_remove("COFFRE_URL")
+        .env("COFFRE_TOKEN", token)
+        .output()
+        .expect("run coffre")
+}
+
+#[test]
+fn imports_integrity_checks_fixity_reindex_and_the_journal_go_through_the_server_too() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let first = tmp.path().join("premier");
+    let first_token = init(&first);
+    let second = tmp.path().join("second");
+    let second_token = init(&second);
+    let a = Server::start(&first, &[]);
+    let deposited = deposit(
+        &a,
+        &first_token,
+        b"Facture de la boulangerie du Centre",
+        "facture.txt",
+        &json!({"node": "FIN-FAC", "date": "2024-03-15"}),
+    )
+    .expect("deposit");
+    assert_eq!(deposited.status, 201);
+    let old_reference = deposited.json()["reference"].as_str().expect("reference").to_owned();
+    let b = Server::start(&second, &[]);
+    let config = tmp.path().join("config");
+
+    // Export from the first archive through its server.
+    let package = tmp.path().join("versement.zip");
+    let out = run(
+        &first,
+        &config,
+        &["export", "--node", "FIN-FAC", "-o", package.to_str().expect("path")],
+        "",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // Import into the second through its server: a dry run, then for real.
+    let package_arg = package.to_str().expect("path");
+    let out = run(&second, &config, &["import", package_arg, "--dry-run"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("essai à blanc"), "{}", stderr(&out));
+    assert_eq!(get(&b.url(&format!("/api/v1/records/{old_reference}")), &second_token).status, 404);
+    let out = run(&second, &config, &["import", package_arg, "--json"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let imported: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(imported.len(), 1);
+    assert_eq!(get(&b.url(&format!("/api/v1/records/{old_reference}")), &second_token).status, 200);
+    assert_eq!(actors_of(&b, &second_token, "record.ingested"), ["cli:greffe"]);
+    // Again: refused whole, with the exit code of bad input, as locally.
+    let out = run(&second, &config, &["import", package_arg], "");
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("imported before"), "{}", stderr(&out));
+
+    // Named with --server from a machine with no data directory at all.
+    let elsewhere = tmp.path().join("nulle-part");
+    let through = |args: &[&str]| {
+        let mut all = vec!["--server", b.base.as_str()];
+        all.extend_from_slice(args);
+        run_with_token(&elsewhere, &second_token, &all)
+    };
+    let out = through(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("tout est intact"), "{}", stdout(&out));
+    let out = through(&["audit", "verify", "--json"]);
+    let report: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    assert_eq!(report["passed"], true);
+    assert!(report["records_checked"].as_u64() >= Some(1), "{report}");
+
+    let out = through(&["audit", "fixity", "run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("dernier passage"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("0 défaut"), "{}", stdout(&out));
+    let out = through(&["audit", "fixity", "pause"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("en pause"), "{}", stdout(&out));
+    let out = through(&["audit", "fixity", "run"]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("en pause"), "{}", stderr(&out));
+    let out = through(&["audit", "fixity", "resume"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = through(&["audit", "fixity", "sometimes"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+
+    let out = through(&["reindex"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("index à jour"), "{}", stdout(&out));
+
+    let out = through(&["audit", "log"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).lines().any(|l| l.contains("record.ingested") && l.contains("cli:greffe")),
+        "{}",
+        stdout(&out)
+    );
+    let out = through(&["audit", "log", "--json", "--after", "1"]);
+    let first_line: Value =
+        serde_json::from_str(stdout(&out).lines().next().expect("an event")).expect("JSON");
+    assert_eq!(first_line["seq"], 2);
+    assert!(!elsewhere.exists(), "nothing was written where no archive is");
+    a.stop();
+    b.stop();
 }

@@ -79,7 +79,7 @@ impl Server {
         std::thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("coffre: listening on ") {
+                if let Some(addr) = line.strip_prefix("coffre : en service sur ") {
                     let _ = tx.send(addr.to_owned());
                 }
             }

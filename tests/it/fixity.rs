@@ -153,7 +153,7 @@ fn a_corrupt_and_a_missing_blob_are_reported_by_the_scheduled_job() {
     let out = cli(&data, &["audit", "fixity", "run", "--rate", "100MB"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(
-        stdout(&out).contains("FAILED: blob") && stdout(&out).contains("missing"),
+        stdout(&out).contains("DÉFAUT : le contenu") && stdout(&out).contains("manquant"),
         "{}",
         stdout(&out)
     );

@@ -271,7 +271,7 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
         .to_owned();
     let (code, text) = verify_package(&package, &["--key", &key]);
     assert_eq!(code, Some(0), "{text}");
-    assert!(text.contains("all intact") && text.contains("with your key"), "{text}");
+    assert!(text.contains("tout est intact") && text.contains("avec votre clé"), "{text}");
     let stranger = "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1";
     let (code, text) = verify_package(&package, &["--key", stranger]);
     assert_eq!(code, Some(1), "{text}");
@@ -735,7 +735,7 @@ fn an_acknowledged_transfer_leaves_tombstones_that_point_to_the_archives() {
     assert_eq!(report["report"]["passed"], true, "{report}");
     server.stop();
     let out = cli(&data, &["transfer", "list"]);
-    assert!(stdout(&out).contains("acknowledged"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("accepté par les archives"), "{}", stdout(&out));
     assert_journal_follows_its_schema(&data);
 }
 

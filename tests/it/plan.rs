@@ -49,7 +49,7 @@ fn the_default_plan_passes_plan_check() {
         ],
     );
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains("valid plan communes-fr"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("plan valide communes-fr"), "{}", stdout(&o));
 }
 
 #[test]
@@ -500,9 +500,9 @@ fn publishing_a_plan_reports_its_impact_and_records_follow() {
     let o = cli(&data, &["plan", "versions"]);
     assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
     let o = cli(&data, &["plan", "show"]);
-    assert!(stdout(&o).contains("plan version 3"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("plan, version 3"), "{}", stdout(&o));
     assert!(
-        stdout(&o).contains("FIN-FACT  Factures  [FACTURES: P12Y, destroy]"),
+        stdout(&o).contains("FIN-FACT  Factures  [FACTURES : 12 ans, destruction]"),
         "{}",
         stdout(&o)
     );
@@ -689,7 +689,7 @@ fn archivists_reclassify_with_a_reason_and_old_references_stay_aliases() {
         &data,
         &["update", "ADM-ARR-2024-000001", "--reason", "rien", "--node", "FIN-MAN"],
     );
-    assert!(stdout(&o).contains("nothing changed"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("rien n'a changé"), "{}", stdout(&o));
 }
 
 #[test]

@@ -246,7 +246,7 @@ fn what_is_due_its_final_action_and_the_holds_that_stop_it() {
     assert!(o.status.success(), "{}", stderr(&o));
     let o = cli(&data, &["retention", "due"]);
     assert_eq!(
-        stdout(&o).lines().filter(|l| l.contains("HELD")).count(),
+        stdout(&o).lines().filter(|l| l.contains("GELÉ")).count(),
         2,
         "{}",
         stdout(&o)
@@ -422,7 +422,7 @@ fn reviews_transfers_and_shortened_rules_are_decided_and_journaled() {
         "shortening is refused without confirmation: {}",
         stderr(&o)
     );
-    assert!(stderr(&o).contains("due earlier"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("avance l'échéance"), "{}", stderr(&o));
     let o = cli(&data, &["plan", "publish", path, "--confirm"]);
     assert_eq!(o.status.code(), Some(2), "--confirm needs --reason");
     let o = cli(

@@ -42,7 +42,7 @@ fn a_log_written_to_a_file_has_no_colour_codes() {
     let answer = get(&server.url("/healthz"), "");
     assert_eq!(answer.status, 200);
     let log = std::fs::read_to_string(&server.log).expect("the server's log");
-    assert!(log.contains("listening on") || log.contains("starting"), "{log}");
+    assert!(log.contains("serving") || log.contains("starting"), "{log}");
     assert!(!log.contains('\u{1b}'), "colour codes in the log: {log:?}");
 }
 
@@ -69,7 +69,7 @@ fn serve_says_which_extractor_is_missing_and_what_it_costs() {
     let started = BufReader::new(out)
         .lines()
         .map_while(Result::ok)
-        .any(|l| l.starts_with("coffre: listening on "));
+        .any(|l| l.starts_with("coffre : en service sur "));
     let _ = child.kill();
     let _ = child.wait();
     assert!(started, "{}", std::fs::read_to_string(&log_path).unwrap_or_default());

@@ -48,7 +48,7 @@ pub struct Done {
 fn require_admin(signed: &Signed) -> Result<(), PageError> {
     signed
         .actor
-        .require(Permission::ManageAccounts, "manage accounts")
+        .require(Permission::ManageAccounts, "gérer les comptes")
         .map_err(PageError::Archive)
 }
 

@@ -28,6 +28,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::web::{self, Data};
 use askama::Template;
+use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -113,6 +114,14 @@ pub struct NodeGroup {
 /// The nodes the role may deposit in (those with a retention rule), under
 /// their top-level node, in the plan's order.
 fn deposit_nodes(plan: &Plan, role: &str) -> Vec<NodeGroup> {
+    matching_deposit_nodes(plan, role, "")
+}
+
+/// The nodes the role may deposit in whose code or titles (its own and
+/// its parents') hold every word of `wanted`, whatever the accents and
+/// case; all of them when `wanted` is blank.
+fn matching_deposit_nodes(plan: &Plan, role: &str, wanted: &str) -> Vec<NodeGroup> {
+    let words: Vec<String> = french::folded(wanted).split_whitespace().map(str::to_owned).collect();
     let mut groups: Vec<NodeGroup> = Vec::new();
     for node in &plan.nodes {
         if plan.rule_for(&node.code).is_none() || !plan.allows(&node.code, role, Access::Deposit) {
@@ -131,6 +140,10 @@ fn deposit_nodes(plan: &Plan, role: &str) -> Vec<NodeGroup> {
         } else {
             format!("{} › {} ({})", between.join(" › "), node.title, node.code)
         };
+        let searched = french::folded(&format!("{top} {label}"));
+        if !words.iter().all(|w| searched.contains(w.as_str())) {
+            continue;
+        }
         let choice = NodeChoice {
             code: node.code.to_string(),
             label,
@@ -151,18 +164,38 @@ fn deposit_nodes(plan: &Plan, role: &str) -> Vec<NodeGroup> {
 struct DepositPage {
     frame: Frame,
     groups: Vec<NodeGroup>,
+    /// What the person looked for among the nodes (`?classement=`).
+    wanted: String,
+    /// Nodes found for it.
+    found: usize,
     error: Option<String>,
     max_upload: String,
 }
 
-/// The deposit form.
-pub async fn form(signed: Signed, archive: Data<Archive>) -> Result<HttpResponse, PageError> {
+/// `?classement=`: words to find a node by.
+#[derive(Debug, Default, Deserialize)]
+pub struct FormParams {
+    #[serde(default)]
+    classement: String,
+}
+
+/// The deposit form; `?classement=` narrows the nodes offered to those
+/// whose code or titles hold its words.
+pub async fn form(
+    signed: Signed,
+    archive: Data<Archive>,
+    params: web::Query<FormParams>,
+) -> Result<HttpResponse, PageError> {
     let actor = signed.actor.clone();
     let max_upload = french::size(archive.max_upload());
     let plan = web::block(move || archive.plan(&actor, None)).await??;
+    let wanted = params.into_inner().classement.trim().to_owned();
+    let groups = matching_deposit_nodes(&plan.plan, signed.actor.role.as_str(), &wanted);
     let page = DepositPage {
         frame: signed.frame("Déposer des documents", "deposit"),
-        groups: deposit_nodes(&plan.plan, signed.actor.role.as_str()),
+        found: groups.iter().map(|g| g.nodes.len()).sum(),
+        groups,
+        wanted,
         error: None,
         max_upload,
     };

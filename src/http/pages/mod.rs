@@ -14,7 +14,7 @@
 
 mod accounts;
 mod deposit;
-mod french;
+pub(crate) use crate::french;
 mod mine;
 mod record;
 mod search;

@@ -19,6 +19,18 @@ use std::io::Read;
 /// The most text a preview shows of a plain-text document.
 const TEXT_PREVIEW_MAX: u64 = 64 * 1024;
 
+/// The most characters a preview shows of the text read from other
+/// documents (office files, e-mails, HTML).
+const EXTRACTED_PREVIEW_MAX: usize = 20_000;
+
+/// What the browser shows itself, rather than the text read from it.
+fn shown_by_the_browser(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "application/pdf" | "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    )
+}
+
 /// A version as the page lists it.
 pub struct VersionView {
     number: u32,
@@ -94,7 +106,9 @@ struct Loaded {
     details: RecordDetails,
     text: Option<TextStatus>,
     node_label: String,
-    preview_text: Option<String>,
+    /// The text to preview, and whether it was read from a document of
+    /// another kind (rather than being the document itself).
+    preview_text: Option<(String, bool)>,
 }
 
 fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<Loaded, ArchiveError> {
@@ -136,8 +150,13 @@ fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<L
             let (_, _, reader, _) = archive.content(actor, record.reference.as_str(), Some(v.number))?;
             let mut bytes = Vec::new();
             reader.take(TEXT_PREVIEW_MAX).read_to_end(&mut bytes)?;
-            Some(String::from_utf8_lossy(&bytes).into_owned())
+            Some((String::from_utf8_lossy(&bytes).into_owned(), false))
         }
+        // Other documents: the text read from them for search.
+        Some(v) if !shown_by_the_browser(&v.media_type) && !damaged.iter().any(|(n, _)| *n == v.number) => archive
+            .extracted_text(actor, &record, EXTRACTED_PREVIEW_MAX)?
+            .filter(|text| !text.trim().is_empty())
+            .map(|text| (text, true)),
         _ => None,
     };
     Ok(Loaded {
@@ -209,7 +228,7 @@ pub async fn page(signed: Signed, archive: Data<Archive>, key: web::Path<String>
     let damage = (!damaged.is_empty()).then(|| {
         let which: Vec<String> = damaged
             .iter()
-            .map(|(n, problem)| format!("version {n} : {}", french_problem(problem)))
+            .map(|(n, problem)| format!("version {n} : {problem}"))
             .collect();
         format!(
             "Le contenu de ce document est endommagé ({}). Il n'est pas proposé au téléchargement : \
@@ -240,8 +259,8 @@ pub async fn page(signed: Signed, archive: Data<Archive>, key: web::Path<String>
                 text: String::new(),
             })
         }
-        _ => preview_text.map(|text| PreviewView {
-            kind: "text",
+        _ => preview_text.map(|(text, read_from)| PreviewView {
+            kind: if read_from { "extracted" } else { "text" },
             href: String::new(),
             text,
         }),
@@ -286,21 +305,6 @@ pub async fn page(signed: Signed, archive: Data<Archive>, key: web::Path<String>
         reference,
     };
     Ok(html(StatusCode::OK, &view))
-}
-
-/// What the fixity job found, said in French.
-fn french_problem(problem: &str) -> String {
-    let when = problem
-        .split_once("(found by the fixity check of ")
-        .and_then(|(_, rest)| rest.strip_suffix(')'))
-        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .map(|d| format!(", constaté par le contrôle d'intégrité du {}", french::date(d)))
-        .unwrap_or_default();
-    if problem.starts_with("corrupt") {
-        format!("il ne correspond plus à son empreinte{when}")
-    } else {
-        format!("il est introuvable{when}")
-    }
 }
 
 /// `?version=&affichage=apercu`.

@@ -3,7 +3,8 @@
 //! sentence ("à détruire le 15/03/2034, règle FACTURES héritée de
 //! FIN-FAC"). Also reads the dates and amounts people type in those forms.
 //!
-//! Only the pages use it: the API speaks ISO dates and decimal points.
+//! The pages and the command line's messages use it: the API speaks ISO
+//! dates and decimal points.
 
 use crate::domain::plan::{FieldType, FinalAction, RetentionDuration, RetentionStart};
 use crate::domain::retention::{Retention, RetentionStatus};
@@ -13,6 +14,24 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// A narrow no-break space, which French typography puts between
 /// thousands and before `€`, `:`, `;`, `?` and `!`.
 const THIN_NBSP: char = '\u{202f}';
+
+/// `1 document`, `2 documents`, `0 document`: a count and its noun, in
+/// French (where 0 and 1 take the singular).
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n > 1 { many } else { one })
+}
+
+/// Text as people search it: lower case, accents and ligatures away
+/// (`Délibérations` and `deliberations` meet; `œuvre` finds `oeuvre`).
+pub fn folded(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .replace('œ', "oe")
+        .replace('æ', "ae")
+}
 
 /// `15/03/2024`.
 pub fn date(d: NaiveDate) -> String {
@@ -254,6 +273,47 @@ pub fn standing(retention: &Retention, status: RetentionStatus, own_node: &str) 
     format!("{when}, {from}")
 }
 
+/// An ISO date (`2024-03-15`) as `15/03/2024`; anything else as given.
+pub fn iso_date(text: &str) -> String {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_or_else(|_| text.to_owned(), date)
+}
+
+/// An RFC 3339 time (`2024-03-15T14:05:00Z`) as `15/03/2024 à 14:05 UTC`;
+/// anything else as given.
+pub fn iso_time(text: &str) -> String {
+    DateTime::parse_from_rfc3339(text).map_or_else(|_| text.to_owned(), |t| time(t.with_timezone(&Utc)))
+}
+
+/// A disposal's state (`proposed`, `approved`, `executed`), for people.
+pub fn disposal_state(code: &str) -> &str {
+    match code {
+        "proposed" => "proposée",
+        "approved" => "visée",
+        "executed" => "exécutée",
+        other => other,
+    }
+}
+
+/// A transfer's state (`proposed`, `exported`, `acknowledged`), for people.
+pub fn transfer_state(code: &str) -> &str {
+    match code {
+        "proposed" => "proposé",
+        "exported" => "exporté",
+        "acknowledged" => "accepté par les archives",
+        other => other,
+    }
+}
+
+/// A record's state (`active`, `destroyed`, `transferred`), for people.
+pub fn record_state(code: &str) -> &str {
+    match code {
+        "active" => "conservé",
+        "destroyed" => "éliminé",
+        "transferred" => "versé aux archives",
+        other => other,
+    }
+}
+
 /// A journal event kind, for people.
 pub fn event_kind(kind: &str) -> String {
     match kind {
@@ -280,6 +340,25 @@ pub fn event_kind(kind: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn folded_text_meets_whatever_accents_and_case_were_typed() {
+        assert_eq!(folded("Délibérations du Conseil"), "deliberations du conseil");
+        assert_eq!(folded("ŒUVRE"), "oeuvre");
+        assert!(folded("Marchés publics").contains(&folded("MARCHES")));
+    }
+
+    #[test]
+    fn iso_dates_and_states_are_said_in_french() {
+        assert_eq!(iso_date("2024-03-15"), "15/03/2024");
+        assert_eq!(iso_date("bientôt"), "bientôt");
+        assert_eq!(iso_time("2024-03-15T14:05:09.123456Z"), "15/03/2024 à 14:05 UTC");
+        assert_eq!(iso_time("hier"), "hier");
+        assert_eq!(disposal_state("approved"), "visée");
+        assert_eq!(transfer_state("acknowledged"), "accepté par les archives");
+        assert_eq!(record_state("destroyed"), "éliminé");
+        assert_eq!(record_state("unknown"), "unknown");
+    }
 
     #[test]
     fn dates_and_amounts_read_as_the_french_write_them() {
