@@ -79,7 +79,9 @@ impl Archive {
                 .lines
                 .iter()
                 .find(|l| l.reference.as_str() == key.trim() || l.record.to_string() == key.trim())
-                .ok_or_else(|| InvalidInput::new("struck", format!("{key} is not a line of disposal {id}")))?;
+                .ok_or_else(|| {
+                    InvalidInput::new("struck", format!("{key} n'est pas une ligne de l'élimination {id}"))
+                })?;
             struck.push(line.record);
         }
         struck.sort();
@@ -125,7 +127,14 @@ impl Archive {
         let mut outcomes = Vec::new();
         let mut destroyed: Vec<&Record> = Vec::new();
         for (line, record) in lines.iter().zip(&records) {
-            let skip = why_not_carried_out(line, record.as_ref(), &held, today, FinalAction::Destroy, "destroyable");
+            let skip = why_not_carried_out(
+                line,
+                record.as_ref(),
+                &held,
+                today,
+                FinalAction::Destroy,
+                "une élimination",
+            );
             let kept_title = record.as_ref().filter(|_| skip.is_none()).and_then(|r| {
                 plan.plan
                     .node(&r.node)

@@ -39,7 +39,7 @@ pub(super) struct Selection {
 /// Why a line of a disposal (`action` Destroy) or a transfer (Keep)
 /// is not carried out now, if it is not: the record gone or no longer
 /// active, held, changed since the proposal, or no longer due for `action`
-/// under the plan in force (`what`: "destroyable", "to be transferred").
+/// under the plan in force (`what`: "une élimination", "un versement").
 pub(super) fn why_not_carried_out(
     line: &DisposalLine,
     record: Option<&Record>,
@@ -49,25 +49,31 @@ pub(super) fn why_not_carried_out(
     what: &str,
 ) -> Option<String> {
     let Some(r) = record else {
-        return Some("the record is not in the catalog".to_owned());
+        return Some("le document n'est pas au catalogue".to_owned());
     };
     if r.state != RecordState::Active {
-        return Some(format!("it is {} already", r.state.as_str()));
+        return Some(format!("il est déjà {}", crate::french::record_state(r.state.as_str())));
     }
     if let Some(holds) = held.get(&r.id) {
-        return Some(format!("frozen by legal hold(s) {holds:?} placed after the proposal"));
+        return Some(format!("gelé ({}) depuis la proposition", hold_list(holds)));
     }
     if r.versions.iter().map(|v| (v.sha256, v.size)).collect::<Vec<_>>() != line.versions {
-        return Some("a version was added after the proposal".to_owned());
+        return Some("une version a été ajoutée depuis la proposition".to_owned());
     }
     match &r.due {
         Some(m) if m.date <= today && m.final_action == action => None,
         Some(m) => Some(format!(
-            "under the plan in force it is due on {} for {}, not {what} today",
-            m.date, m.final_action
+            "selon le plan en vigueur, il est échu le {} pour {}, et non pour {what} aujourd'hui",
+            crate::french::date(m.date),
+            crate::french::final_action(m.final_action)
         )),
-        None => Some("under the plan in force it has no due date".to_owned()),
+        None => Some("selon le plan en vigueur, il n'a pas de date d'échéance".to_owned()),
     }
+}
+
+/// Holds as people name them: `gel 3, gel 7`.
+fn hold_list(holds: &[u64]) -> String {
+    holds.iter().map(|h| format!("gel {h}")).collect::<Vec<_>>().join(", ")
 }
 
 /// The longest visa reference, signer or archives reference, in characters.
@@ -81,7 +87,7 @@ impl Archive {
         for disposal in self.catalog.disposals()? {
             if disposal.state != DisposalState::Executed {
                 for line in disposal.approved_lines() {
-                    out.insert(line.record, format!("disposal {}", disposal.proposal.id));
+                    out.insert(line.record, format!("l'élimination {}", disposal.proposal.id));
                 }
             }
         }
@@ -92,7 +98,7 @@ impl Archive {
             .filter(|t| t.acknowledgement.is_none())
         {
             for line in &transfer.proposal.lines {
-                out.insert(line.record, format!("transfer {}", transfer.proposal.id));
+                out.insert(line.record, format!("le versement {}", transfer.proposal.id));
             }
         }
         Ok(out)
@@ -137,7 +143,7 @@ impl Archive {
         if let Some(node) = &node
             && plan.plan.node(node).is_none()
         {
-            return Err(InvalidInput::new("node", format!("{node} is not a node of the plan")).into());
+            return Err(InvalidInput::new("node", format!("{node} n'est pas un nœud du plan")).into());
         }
         let due: BTreeMap<RecordId, _> = self
             .retention_due(actor, Some(at))?
@@ -176,37 +182,37 @@ impl Archive {
                 })
             };
             if record.state != RecordState::Active {
-                exclude("it is destroyed already".into());
+                exclude("il est déjà éliminé".into());
                 continue;
             }
             let Some(d) = due.get(&record.id) else {
                 let when = record.due.as_ref().map_or(
-                    "it has no due date (permanent, or its start has not happened)".to_owned(),
-                    |m| format!("it is due on {}", m.date),
+                    "il n'a pas de date d'échéance (conservation définitive, ou départ pas encore survenu)".to_owned(),
+                    |m| format!("il est échu le {}", crate::french::date(m.date)),
                 );
-                exclude(format!("not due by {at}: {when}"));
+                exclude(format!("pas échu au {} : {when}", crate::french::date(at)));
                 continue;
             };
             if d.final_action != wanted {
                 if explicit {
                     exclude(format!(
-                        "its final action is {}: {}",
-                        d.final_action,
+                        "son sort final est {} : {}",
+                        crate::french::final_action(d.final_action),
                         match d.final_action {
-                            FinalAction::Keep => "it is transferred to the archives, not destroyed",
-                            FinalAction::Destroy => "it is destroyed with the archives' visa, not transferred",
-                            FinalAction::Review => "an archivist decides (review) first",
+                            FinalAction::Keep => "il est versé aux archives, pas détruit",
+                            FinalAction::Destroy => "il est détruit avec le visa du service d'archives, pas versé",
+                            FinalAction::Review => "un archiviste décide d'abord (tri)",
                         }
                     ));
                 }
                 continue;
             }
             if !d.held_by.is_empty() {
-                exclude(format!("frozen by legal hold(s) {:?}", d.held_by));
+                exclude(format!("gelé ({})", hold_list(&d.held_by)));
                 continue;
             }
             if let Some(other) = open.get(&record.id) {
-                exclude(format!("already in {other}"));
+                exclude(format!("déjà dans {other}"));
                 continue;
             }
             lines.push(self.line_of(&record, &d.rule, d.due)?);
@@ -214,16 +220,21 @@ impl Archive {
         if lines.is_empty() {
             let why = excluded
                 .first()
-                .map(|e| format!(" ({}: {})", e.reference, e.reason))
+                .map(|e| format!(" ({} : {})", e.reference, e.reason))
                 .unwrap_or_default();
             let what = if wanted == FinalAction::Keep {
-                "transfer"
+                "un versement"
             } else {
-                "destruction"
+                "une élimination"
             };
-            return Err(
-                InvalidInput::new("records", format!("no record may be proposed for {what} by {at}{why}")).into(),
-            );
+            return Err(InvalidInput::new(
+                "records",
+                format!(
+                    "aucun document ne peut être proposé pour {what} au {}{why}",
+                    crate::french::date(at)
+                ),
+            )
+            .into());
         }
         Ok(Selection {
             at,

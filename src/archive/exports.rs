@@ -85,7 +85,7 @@ impl Archive {
         actor.require(Permission::ManageRecords, "exporter des documents")?;
         let records = self.export_selection(actor, &request.selection)?;
         if records.is_empty() {
-            return Err(InvalidInput::new("records", "the selection holds no record that can be exported").into());
+            return Err(InvalidInput::new("records", "la sélection ne contient aucun document exportable").into());
         }
         let now = self.clock.now();
         let id = format!(
@@ -280,7 +280,7 @@ impl Archive {
             ExportSelection::Node(code) => {
                 let node = NodeCode::parse(code)?;
                 if plan.plan.node(&node).is_none() {
-                    return Err(InvalidInput::new("node", format!("{node} is not a node of the plan")).into());
+                    return Err(InvalidInput::new("node", format!("{node} n'est pas un nœud du plan")).into());
                 }
                 for record in self.catalog.records() {
                     let record = record?;

@@ -156,19 +156,17 @@ impl Archive {
             .run
             .iter()
             .flat_map(|r| r.findings.iter().map(move |f| (f, r.started_at)));
-        last.chain(current)
-            .find(|(f, _)| &f.blob == blob)
-            .map(|(f, at)| {
-                let what = if f.problem == "corrupt" {
-                    "il ne correspond plus à son empreinte"
-                } else {
-                    "il est introuvable"
-                };
-                format!(
-                    "{what}, constaté par le contrôle d'intégrité du {}",
-                    crate::french::date(at.date_naive())
-                )
-            })
+        last.chain(current).find(|(f, _)| &f.blob == blob).map(|(f, at)| {
+            let what = if f.problem == "corrupt" {
+                "il ne correspond plus à son empreinte"
+            } else {
+                "il est introuvable"
+            };
+            format!(
+                "{what}, constaté par le contrôle d'intégrité du {}",
+                crate::french::date(at.date_naive())
+            )
+        })
     }
 
     fn fixity_state(&self) -> std::sync::MutexGuard<'_, FixityState> {

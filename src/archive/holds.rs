@@ -66,7 +66,7 @@ impl Archive {
             (None, Some(code), None) => {
                 let node = NodeCode::parse(&code)?;
                 if self.plan_in_force()?.plan.node(&node).is_none() {
-                    return Err(InvalidInput::new("node", format!("{node} is not a node of the plan")).into());
+                    return Err(InvalidInput::new("node", format!("{node} n'est pas un nœud du plan")).into());
                 }
                 HoldScope::Node(node)
             }
@@ -77,7 +77,7 @@ impl Archive {
                 HoldScope::Query(query)
             }
             _ => {
-                return Err(InvalidInput::new("scope", "name exactly one of record, node or query").into());
+                return Err(InvalidInput::new("scope", "nommez exactement un seul de record, node ou query").into());
             }
         };
         let event = self.journal.append(actor.draft(EventBody::HoldPlaced {

@@ -127,7 +127,11 @@ pub enum ArchiveError {
     #[error("l'élimination {0} n'a pas reçu le visa du service d'archives : elle ne peut être exécutée")]
     DisposalNotApproved(u64),
     /// The disposal is not at the step asked.
-    #[error("l'élimination {id} est {} ; cette étape la veut {}", crate::french::disposal_state(state), crate::french::disposal_state(wanted))]
+    #[error(
+        "l'élimination {id} est {} ; cette étape la veut {}",
+        crate::french::disposal_state(state),
+        crate::french::disposal_state(wanted)
+    )]
     DisposalState {
         /// The disposal.
         id: u64,
@@ -226,7 +230,9 @@ pub enum ArchiveError {
     #[error(transparent)]
     Index(IndexError),
     /// A version's content is damaged or missing: it is not served.
-    #[error("le contenu de {reference}, version {version}, ne peut être servi : {problem} ; aucune copie intacte n'existe")]
+    #[error(
+        "le contenu de {reference}, version {version}, ne peut être servi : {problem} ; aucune copie intacte n'existe"
+    )]
     ContentDamaged {
         /// The record.
         reference: String,

@@ -145,11 +145,11 @@ fn check_filename(filename: Option<String>) -> Result<Option<String>, InvalidInp
     if name.len() > FILENAME_MAX {
         return Err(InvalidInput::new(
             "filename",
-            format!("longer than {FILENAME_MAX} bytes"),
+            format!("plus long que {FILENAME_MAX} octets"),
         ));
     }
     if name.chars().any(char::is_control) {
-        return Err(InvalidInput::new("filename", "contains control characters"));
+        return Err(InvalidInput::new("filename", "contient des caractères de contrôle"));
     }
     Ok(Some(name))
 }
@@ -177,7 +177,7 @@ impl Archive {
     ) -> Result<CheckedDeposit, ArchiveError> {
         let node = NodeCode::parse(deposit.node.as_deref().unwrap_or_default())?;
         let Some(plan_node) = plan.node(&node) else {
-            return Err(InvalidInput::new("node", format!("{node} is not a node of the classification plan")).into());
+            return Err(InvalidInput::new("node", format!("{node} n'est pas un nœud du plan de classement")).into());
         };
         if plan.rule_for(&node).is_none() {
             let children: Vec<&str> = plan
@@ -189,7 +189,7 @@ impl Archive {
             return Err(InvalidInput::new(
                 "node",
                 format!(
-                    "{node} ({}) has no retention rule, so it takes no records; deposit under one of: {}",
+                    "{node} ({}) n'a pas de règle de conservation et ne reçoit donc pas de documents ; déposez sous l'un de ceux-ci : {}",
                     plan_node.title,
                     children.join(", ")
                 ),
@@ -206,7 +206,7 @@ impl Archive {
         let title = match deposit.title.filter(|t| !t.trim().is_empty()) {
             Some(t) => check_title(&t)?,
             None => title_from_filename(filename)
-                .ok_or_else(|| InvalidInput::new("title", "missing, and there is no file name to take it from"))
+                .ok_or_else(|| InvalidInput::new("title", "absent, et aucun nom de fichier d'où le tirer"))
                 .and_then(|t| check_title(&t))?,
         };
         let date = match deposit.date {
@@ -228,7 +228,10 @@ impl Archive {
                 None => {
                     return Err(InvalidInput::new(
                         "type",
-                        format!("{t:?} is not a document type of {node}; it holds: {}", types.join(", ")),
+                        format!(
+                            "« {t} » n'est pas un type de document de {node}, qui reçoit : {}",
+                            types.join(", ")
+                        ),
                     )
                     .into());
                 }
@@ -237,7 +240,7 @@ impl Archive {
             other => other,
         };
         if deposit.fields.len() > FIELDS_MAX {
-            return Err(InvalidInput::new("fields", format!("at most {FIELDS_MAX} fields")).into());
+            return Err(InvalidInput::new("fields", format!("{FIELDS_MAX} champs au plus")).into());
         }
         let mut fields = BTreeMap::new();
         for (name, value) in deposit.fields {
@@ -245,7 +248,7 @@ impl Archive {
             if value.chars().count() > FIELD_VALUE_MAX {
                 return Err(InvalidInput::new(
                     format!("fields.{name}"),
-                    format!("longer than {FIELD_VALUE_MAX} characters"),
+                    format!("plus long que {FIELD_VALUE_MAX} caractères"),
                 )
                 .into());
             }
@@ -264,7 +267,7 @@ impl Archive {
                 }
                 None if def.required => {
                     return Err(
-                        InvalidInput::new(format!("fields.{}", def.name), format!("required by node {node}")).into(),
+                        InvalidInput::new(format!("fields.{}", def.name), format!("exigé par le nœud {node}")).into(),
                     );
                 }
                 None => {}
@@ -589,7 +592,7 @@ impl Archive {
         if reason.is_empty() || reason.chars().count() > REASON_MAX {
             return Err(InvalidInput::new(
                 "reason",
-                format!("say why the record changes, in 1 to {REASON_MAX} characters"),
+                format!("dites pourquoi le document change, en 1 à {REASON_MAX} caractères"),
             )
             .into());
         }

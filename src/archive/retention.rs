@@ -54,7 +54,7 @@ fn check_event_name(name: &str) -> Result<String, InvalidInput> {
     } else {
         Err(InvalidInput::new(
             "name",
-            "an event name has 1 to 64 lower-case letters, digits or '_' (closing, contract_end, ...)",
+            "un nom d'événement a 1 à 64 minuscules, chiffres ou « _ » (closing, contract_end…)",
         ))
     }
 }
@@ -79,7 +79,7 @@ impl Archive {
                 if keys.is_empty() || keys.len() > EVENT_RECORDS_MAX {
                     return Err(InvalidInput::new(
                         "records",
-                        format!("name 1 to {EVENT_RECORDS_MAX} records, or a node"),
+                        format!("nommez 1 à {EVENT_RECORDS_MAX} documents, ou un nœud"),
                     )
                     .into());
                 }
@@ -95,7 +95,7 @@ impl Archive {
                 let node = NodeCode::parse(&code)?;
                 let plan = self.plan_in_force()?;
                 if plan.plan.node(&node).is_none() {
-                    return Err(InvalidInput::new("node", format!("{node} is not a node of the plan")).into());
+                    return Err(InvalidInput::new("node", format!("{node} n'est pas un nœud du plan")).into());
                 }
                 let ids: Vec<RecordId> = self
                     .records(actor)?
@@ -104,7 +104,7 @@ impl Archive {
                     .map(|r| r.id)
                     .collect();
                 if ids.is_empty() {
-                    return Err(InvalidInput::new("node", format!("{node} holds no records")).into());
+                    return Err(InvalidInput::new("node", format!("{node} ne contient aucun document")).into());
                 }
                 ids
             }
@@ -131,7 +131,11 @@ impl Archive {
             "keep" => FinalAction::Keep,
             "destroy" => FinalAction::Destroy,
             other => {
-                return Err(InvalidInput::new("decision", format!("{other:?}: decide keep or destroy")).into());
+                return Err(InvalidInput::new(
+                    "decision",
+                    format!("« {other} » : décidez keep (conserver) ou destroy (détruire)"),
+                )
+                .into());
             }
         };
         let reason = reason.trim();
@@ -147,15 +151,17 @@ impl Archive {
         }
         let plan = self.plan_in_force()?;
         let Some((rule, _)) = plan.plan.rule_for(&record.node) else {
-            return Err(
-                InvalidInput::new("record", format!("no retention rule applies to {}", record.reference)).into(),
-            );
+            return Err(InvalidInput::new(
+                "record",
+                format!("aucune règle de conservation ne s'applique à {}", record.reference),
+            )
+            .into());
         };
         if rule.final_action != FinalAction::Review {
             return Err(InvalidInput::new(
                 "record",
                 format!(
-                    "the rule {} of {} says {}: there is nothing to decide",
+                    "la règle {} de {} prévoit {} : il n'y a rien à décider",
                     rule.id,
                     record.reference,
                     rule.final_action.as_str()
@@ -167,10 +173,18 @@ impl Archive {
         match record.due.as_ref().map(|m| m.date) {
             Some(due) if due <= today => {}
             Some(due) => {
-                return Err(InvalidInput::new("record", format!("{} is not due until {due}", record.reference)).into());
+                return Err(InvalidInput::new(
+                    "record",
+                    format!("{} n'est échu qu'au {}", record.reference, crate::french::date(due)),
+                )
+                .into());
             }
             None => {
-                return Err(InvalidInput::new("record", format!("{} has no due date yet", record.reference)).into());
+                return Err(InvalidInput::new(
+                    "record",
+                    format!("{} n'a pas encore de date d'échéance", record.reference),
+                )
+                .into());
             }
         }
         self.journal.append(actor.draft(EventBody::RetentionReviewed {

@@ -38,7 +38,7 @@ impl Archive {
                 return Err(InvalidInput::new(
                     "role",
                     format!(
-                        "a token of {user} may carry their role ({}) only, or any role if they are admin",
+                        "un jeton de {user} ne peut porter que son rôle ({}), ou n'importe quel rôle pour un administrateur",
                         holder.role
                     ),
                 )
@@ -66,7 +66,7 @@ impl Archive {
         if name.is_empty() || name.chars().count() > TOKEN_NAME_MAX || name.chars().any(char::is_control) {
             return Err(InvalidInput::new(
                 "name",
-                format!("a token name has 1 to {TOKEN_NAME_MAX} characters, no control characters"),
+                format!("un nom de jeton a 1 à {TOKEN_NAME_MAX} caractères, sans caractère de contrôle"),
             )
             .into());
         }

@@ -105,16 +105,9 @@ impl Archive {
         for (line, record) in transfer.proposal.lines.iter().zip(&records) {
             let skip = match record {
                 Some(r) if r.state == RecordState::Active && !transfer.exported.contains(&r.id) => {
-                    Some("no package exported for this transfer carried it".to_owned())
+                    Some("aucun paquet exporté pour ce versement ne le contenait".to_owned())
                 }
-                _ => why_not_carried_out(
-                    line,
-                    record.as_ref(),
-                    &held,
-                    today,
-                    FinalAction::Keep,
-                    "to be transferred",
-                ),
+                _ => why_not_carried_out(line, record.as_ref(), &held, today, FinalAction::Keep, "un versement"),
             };
             // A transferred record's tombstone keeps its title: the
             // archives hold the record, and its finding aid names it.

@@ -323,7 +323,8 @@ fn log(ctx: &Context, after: u64, json: bool) -> Result<(), Failure> {
     {
         let mut after = after;
         loop {
-            let page: serde_json::Value = remote.get_json(&format!("/api/v1/audit/events?after={after}&limit=10000"))?;
+            let page: serde_json::Value =
+                remote.get_json(&format!("/api/v1/audit/events?after={after}&limit=10000"))?;
             let events = page["events"].as_array().cloned().unwrap_or_default();
             if events.is_empty() {
                 return Ok(());

@@ -206,7 +206,11 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
         (None, Some(query), true, None) => ExportSelection::Query(query),
         (None, None, false, None) => ExportSelection::Records(args.record),
         (None, None, true, Some(id)) => ExportSelection::Transfer(id),
-        _ => return Err(Failure::usage("nommez une sélection : --node, --query, --record ou --transfer")),
+        _ => {
+            return Err(Failure::usage(
+                "nommez une sélection : --node, --query, --record ou --transfer",
+            ));
+        }
     };
     let request = ExportRequest {
         selection,
@@ -291,10 +295,15 @@ pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
             "{} : {}, {}{} : {}",
             args.package.display(),
             super::count(checked.files as u64, "fichier de contenu", "fichiers de contenu"),
-            super::count(checked.events_checked as u64, "événement du journal", "événements du journal"),
+            super::count(
+                checked.events_checked as u64,
+                "événement du journal",
+                "événements du journal"
+            ),
             match (checked.sealed, key.is_some()) {
                 (true, true) => ", sceau vérifié avec votre clé",
-                (true, false) => ", sceau vérifié avec la clé contenue dans le paquet (donnez --key pour utiliser la vôtre)",
+                (true, false) =>
+                    ", sceau vérifié avec la clé contenue dans le paquet (donnez --key pour utiliser la vôtre)",
                 (false, _) => ", sans journal scellé",
             },
             if checked.passed() {

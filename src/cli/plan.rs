@@ -76,7 +76,8 @@ pub fn run(ctx: &Context, command: PlanCommand) -> Result<(), Failure> {
 }
 
 fn read(file: &Path) -> Result<String, Failure> {
-    std::fs::read_to_string(file).map_err(|e| Failure::usage(format!("{} : le plan ne peut être lu : {e}", file.display())))
+    std::fs::read_to_string(file)
+        .map_err(|e| Failure::usage(format!("{} : le plan ne peut être lu : {e}", file.display())))
 }
 
 fn print_problems(file: &Path, problems: &[PlanFileProblem], json: bool) -> Result<Failure, Failure> {

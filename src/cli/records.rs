@@ -266,7 +266,9 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<(), Failure> {
             r.duration,
             r.start,
             r.inherited_from,
-            r.start_date.as_deref().map_or("pas encore connu".to_owned(), crate::french::iso_date),
+            r.start_date
+                .as_deref()
+                .map_or("pas encore connu".to_owned(), crate::french::iso_date),
             r.due.as_deref().map_or("aucune".to_owned(), crate::french::iso_date),
             final_action(&r.final_action),
             retention_status(&r.status),

@@ -161,7 +161,11 @@ fn print_due(due: &[DueRecordDto], json: bool) -> Result<(), Failure> {
                 format!(
                     "  GELÉ par {} {}",
                     if dto.held_by.len() > 1 { "les gels" } else { "le gel" },
-                    dto.held_by.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    dto.held_by
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             };
             println!(

@@ -238,7 +238,7 @@ impl Placeholder {
                     Some(f) => {
                         let n: i64 = value
                             .parse()
-                            .map_err(|_| fail(format!("{value:?} is not a whole number")))?;
+                            .map_err(|_| fail(format!("« {value} » n'est pas un nombre entier")))?;
                         number(n, Some(f)).map_err(fail)?
                     }
                     None => value,

@@ -207,19 +207,21 @@ impl FieldType {
             FieldType::Text => Ok(value.to_owned()),
             FieldType::Date => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
                 .map(|d| d.format("%Y-%m-%d").to_string())
-                .map_err(|_| format!("{value:?} is not a date (YYYY-MM-DD)")),
+                .map_err(|_| format!("« {value} » n'est pas une date (JJ/MM/AAAA ou AAAA-MM-JJ)")),
             FieldType::Integer => v
                 .parse::<i64>()
                 .map(|n| n.to_string())
-                .map_err(|_| format!("{value:?} is not a whole number")),
+                .map_err(|_| format!("« {value} » n'est pas un nombre entier")),
             FieldType::Decimal => canonical_decimal(v).ok_or_else(|| {
-                format!("{value:?} is not a decimal number (digits, with an optional . or , before the decimals)")
+                format!(
+                    "« {value} » n'est pas un nombre (des chiffres, avec une virgule ou un point avant les décimales)"
+                )
             }),
             FieldType::Enum(values) => values
                 .iter()
                 .find(|allowed| allowed.as_str() == v)
                 .cloned()
-                .ok_or_else(|| format!("{value:?} is not one of: {}", values.join(", "))),
+                .ok_or_else(|| format!("« {value} » n'est pas une valeur permise : {}", values.join(", "))),
         }
     }
 }

@@ -84,13 +84,13 @@ impl NodeCode {
         if code.is_empty() || code.len() > NODE_CODE_MAX {
             return Err(InvalidInput::new(
                 "node",
-                format!("a node code has 1 to {NODE_CODE_MAX} characters, got {:?}", text),
+                format!("un code de nœud a 1 à {NODE_CODE_MAX} caractères, et non « {text} »"),
             ));
         }
         if !code.chars().all(ok_char) || !code.starts_with(|c: char| c.is_ascii_alphanumeric()) {
             return Err(InvalidInput::new(
                 "node",
-                format!("a node code uses only A-Z, 0-9, '-' and '_', got {text:?}"),
+                format!("un code de nœud n'emploie que A-Z, 0-9, « - » et « _ », et non « {text} »"),
             ));
         }
         Ok(Self(code))
@@ -371,7 +371,7 @@ pub fn check_field_name(name: &str) -> Result<(), InvalidInput> {
     } else {
         Err(InvalidInput::new(
             format!("fields.{name}"),
-            "a field name has 1 to 64 letters, digits, '_', '-' or '.'",
+            "un nom de champ a 1 à 64 lettres, chiffres, « _ », « - » ou « . »",
         ))
     }
 }
@@ -394,7 +394,7 @@ pub fn check_text(field: &str, text: &str, max: usize, lines: Lines) -> Result<S
     if t.is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() && !allowed(c)) {
         return Err(InvalidInput::new(
             field,
-            format!("1 to {max} characters, no control characters"),
+            format!("1 à {max} caractères, sans caractère de contrôle"),
         ));
     }
     Ok(t.to_owned())
@@ -406,7 +406,7 @@ pub fn check_optional_text(field: &str, text: Option<String>, max: usize) -> Res
     match text.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
         Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => Err(InvalidInput::new(
             field,
-            format!("at most {max} characters, no control characters"),
+            format!("{max} caractères au plus, sans caractère de contrôle"),
         )),
         other => Ok(other),
     }
@@ -420,24 +420,31 @@ pub const TITLE_MAX: usize = 1000;
 pub fn check_title(title: &str) -> Result<String, InvalidInput> {
     let title = title.trim();
     if title.is_empty() {
-        return Err(InvalidInput::new("title", "the title is empty"));
+        return Err(InvalidInput::new("title", "le titre est vide"));
     }
     if title.chars().count() > TITLE_MAX {
         return Err(InvalidInput::new(
             "title",
-            format!("the title is longer than {TITLE_MAX} characters"),
+            format!("le titre dépasse {TITLE_MAX} caractères"),
         ));
     }
     if title.chars().any(char::is_control) {
-        return Err(InvalidInput::new("title", "the title contains control characters"));
+        return Err(InvalidInput::new(
+            "title",
+            "le titre contient des caractères de contrôle",
+        ));
     }
     Ok(title.to_owned())
 }
 
 /// Parses a `YYYY-MM-DD` date.
 pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, InvalidInput> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| InvalidInput::new(field, format!("expected a date as YYYY-MM-DD, got {text:?}")))
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        InvalidInput::new(
+            field,
+            format!("une date s'écrit JJ/MM/AAAA ou AAAA-MM-JJ, et non « {text} »"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ impl SortOrder {
             "date_asc" => Ok(SortOrder::DateAsc),
             other => Err(InvalidInput::new(
                 "sort",
-                format!("{other:?} is not an order; use relevance, date or date_asc"),
+                format!("« {other} » n'est pas un ordre ; utilisez relevance, date ou date_asc"),
             )),
         }
     }
@@ -194,12 +194,12 @@ impl SearchQuery {
     /// Checks the paging and the date range.
     pub fn checked(self) -> Result<Self, InvalidInput> {
         if self.limit == 0 || self.limit > PAGE_MAX {
-            return Err(InvalidInput::new("limit", format!("between 1 and {PAGE_MAX}")));
+            return Err(InvalidInput::new("limit", format!("entre 1 et {PAGE_MAX}")));
         }
         if let (Some(from), Some(to)) = (self.from, self.to)
             && from > to
         {
-            return Err(InvalidInput::new("from", format!("{from} is after to={to}")));
+            return Err(InvalidInput::new("from", format!("{from} est après to={to}")));
         }
         Ok(self)
     }

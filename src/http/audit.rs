@@ -47,7 +47,9 @@ pub async fn start_verify(
     archive: Data<Archive>,
     jobs: Data<VerifyJobs>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::Audit, "lancer des contrôles d'intégrité")?;
+    caller
+        .0
+        .require(Permission::Audit, "lancer des contrôles d'intégrité")?;
     let id = jobs
         .into_inner()
         .start(archive.into_inner(), caller.0)
@@ -66,7 +68,9 @@ pub async fn verify_status(
     jobs: Data<VerifyJobs>,
     job: web::Path<u64>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::Audit, "consulter les contrôles d'intégrité")?;
+    caller
+        .0
+        .require(Permission::Audit, "consulter les contrôles d'intégrité")?;
     let view = jobs
         .get(*job)
         .ok_or_else(|| ApiError::new(Code::JobNotFound, format!("no integrity check job {job}")))?;

@@ -126,7 +126,10 @@ pub async fn import(
 }
 
 fn missing_package() -> ApiError {
-    ApiError::new(Code::MissingFile, "the request has no 'package' part (the zip to import)")
+    ApiError::new(
+        Code::MissingFile,
+        "the request has no 'package' part (the zip to import)",
+    )
 }
 
 #[cfg(test)]

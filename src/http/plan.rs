@@ -86,13 +86,15 @@ pub async fn publish(
     params: web::Query<PublishParams>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    caller.0.require(Permission::ManageRecords, "publier le plan de classement")?;
+    caller
+        .0
+        .require(Permission::ManageRecords, "publier le plan de classement")?;
     let text = read_plan_body(payload).await?;
     let dry_run = params.dry_run;
     let confirmed = if params.confirm {
         Some(params.reason.clone().filter(|r| !r.trim().is_empty()).ok_or_else(|| {
             ApiError::from(crate::archive::ArchiveError::from(
-                crate::domain::record::InvalidInput::new("reason", "a confirmed publication says why"),
+                crate::domain::record::InvalidInput::new("reason", "une publication confirmée dit pourquoi"),
             ))
         })?)
     } else {

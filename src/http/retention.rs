@@ -59,7 +59,11 @@ pub async fn start_event(
         (false, None) => EventTarget::Records(body.records),
         (true, Some(node)) => EventTarget::Node(node),
         _ => {
-            return Err(ArchiveError::from(InvalidInput::new("records", "name records or a node, not both")).into());
+            return Err(ArchiveError::from(InvalidInput::new(
+                "records",
+                "nommez des documents ou un nœud, pas les deux",
+            ))
+            .into());
         }
     };
     let count = web::block(move || archive.record_start_event(&caller.0, &body.name, &body.date, target)).await??;

@@ -212,7 +212,11 @@ fn cli_reports_bad_input_with_exit_codes() {
     let server = Server::start(&data, &[]);
     let o = cli(&data, &["rebuild"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("est utilisé par un autre processus"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("est utilisé par un autre processus"),
+        "{}",
+        stderr(&o)
+    );
     let o = cli(&data, &["ingest", good.to_str().unwrap(), "--node", "ADM-DEL"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The journal stays readable meanwhile.

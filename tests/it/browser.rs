@@ -669,7 +669,11 @@ fn an_agent_deposits_through_the_form_confirms_a_proposed_classification_and_see
     browser.review("depot-classement-cherche");
     browser.fill("#classement", "zzz");
     browser.follow("form.recherche-classement button[type=submit]", "classement=zzz");
-    assert!(browser.text().contains("Aucun classement ne correspond"), "{}", browser.text());
+    assert!(
+        browser.text().contains("Aucun classement ne correspond"),
+        "{}",
+        browser.text()
+    );
 
     // A PDF into FIN-FAC, with its fields typed the French way.
     let dir = tempfile::tempdir().expect("a folder");

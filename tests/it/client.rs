@@ -445,7 +445,10 @@ fn imports_integrity_checks_fixity_reindex_and_the_journal_go_through_the_server
     let out = run(&second, &config, &["import", package_arg, "--dry-run"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("essai à blanc"), "{}", stderr(&out));
-    assert_eq!(get(&b.url(&format!("/api/v1/records/{old_reference}")), &second_token).status, 404);
+    assert_eq!(
+        get(&b.url(&format!("/api/v1/records/{old_reference}")), &second_token).status,
+        404
+    );
     let out = run(&second, &config, &["import", package_arg, "--json"], "");
     assert!(out.status.success(), "{}", stderr(&out));
     let imported: Vec<Value> = stdout(&out)
@@ -453,7 +456,10 @@ fn imports_integrity_checks_fixity_reindex_and_the_journal_go_through_the_server
         .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
         .collect();
     assert_eq!(imported.len(), 1);
-    assert_eq!(get(&b.url(&format!("/api/v1/records/{old_reference}")), &second_token).status, 200);
+    assert_eq!(
+        get(&b.url(&format!("/api/v1/records/{old_reference}")), &second_token).status,
+        200
+    );
     assert_eq!(actors_of(&b, &second_token, "record.ingested"), ["cli:greffe"]);
     // Again: refused whole, with the exit code of bad input, as locally.
     let out = run(&second, &config, &["import", package_arg], "");
@@ -497,13 +503,14 @@ fn imports_integrity_checks_fixity_reindex_and_the_journal_go_through_the_server
     let out = through(&["audit", "log"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).lines().any(|l| l.contains("record.ingested") && l.contains("cli:greffe")),
+        stdout(&out)
+            .lines()
+            .any(|l| l.contains("record.ingested") && l.contains("cli:greffe")),
         "{}",
         stdout(&out)
     );
     let out = through(&["audit", "log", "--json", "--after", "1"]);
-    let first_line: Value =
-        serde_json::from_str(stdout(&out).lines().next().expect("an event")).expect("JSON");
+    let first_line: Value = serde_json::from_str(stdout(&out).lines().next().expect("an event")).expect("JSON");
     assert_eq!(first_line["seq"], 2);
     assert!(!elsewhere.exists(), "nothing was written where no archive is");
     a.stop();

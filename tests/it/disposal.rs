@@ -89,7 +89,10 @@ fn a_disposal_from_proposal_to_certificate() {
     );
     assert_eq!(a2.status, 422);
     assert!(
-        a2.json()["error"]["message"].as_str().unwrap().contains("keep"),
+        a2.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("versement aux archives"),
         "{}",
         a2.json()
     );
@@ -188,7 +191,7 @@ fn a_disposal_from_proposal_to_certificate() {
     assert_eq!(d_line["versions"][0]["sha256"], sha256_hex(secret));
     assert_eq!(cert["skipped"][0]["reference"], b["reference"]);
     assert!(
-        cert["skipped"][0]["reason"].as_str().unwrap().contains("hold"),
+        cert["skipped"][0]["reason"].as_str().unwrap().contains("gelé (gel "),
         "{cert}"
     );
     assert_eq!(cert["visa"]["reference"], "AD13-2026-117");

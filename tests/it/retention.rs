@@ -359,7 +359,7 @@ fn reviews_transfers_and_shortened_rules_are_decided_and_journaled() {
         again.json()["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("already in transfer")
+            .contains("déjà dans le versement")
     );
     assert_eq!(
         get(
