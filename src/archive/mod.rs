@@ -26,7 +26,7 @@ mod tokens;
 mod transfers;
 
 pub use accounts::{AccountChanges, NewAccount};
-pub use audit::{Progress, check_integrity_offline, journal_offline};
+pub use audit::{JOURNAL_SCAN_MAX, JournalFilter, JournalPage, Progress, check_integrity_offline, journal_offline};
 pub use data_dir::{Announcement, DataDir};
 pub use disposals::VisaRequest;
 pub use disposition::ProposalRequest;

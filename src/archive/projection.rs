@@ -233,10 +233,25 @@ impl Projector {
         };
         use EventBody as B;
         match body {
-            B::ArchiveInitialized { .. }
-            | B::AuditVerified { .. }
-            | B::SealKeyCreated { .. }
-            | B::FixityChecked { .. } => Ok(Vec::new()),
+            B::AuditVerified {
+                through_seq,
+                events_checked,
+                blobs_checked,
+                bytes_checked,
+                failures,
+            } => Ok(vec![CatalogWrite::PutVerification(
+                crate::domain::integrity::Verification {
+                    seq: event.seq,
+                    time: event.time,
+                    actor: event.actor.clone(),
+                    through_seq,
+                    events_checked,
+                    blobs_checked,
+                    bytes_checked,
+                    failures,
+                },
+            )]),
+            B::ArchiveInitialized { .. } | B::SealKeyCreated { .. } | B::FixityChecked { .. } => Ok(Vec::new()),
             body @ (B::RecordIngested { .. } | B::VersionAdded { .. } | B::RecordUpdated { .. }) => {
                 self.records(event, entry, body)
             }

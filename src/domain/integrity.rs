@@ -62,7 +62,7 @@ impl fmt::Display for IntegrityFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let uses = |u: &[BlobUse]| {
             if u.is_empty() {
-                "no record".to_owned()
+                "aucun document".to_owned()
             } else {
                 u.iter()
                     .map(|u| format!("{} ({})", u.reference, u.what))
@@ -74,17 +74,20 @@ impl fmt::Display for IntegrityFailure {
             IntegrityFailure::BlobCorrupt { blob, actual, used_by } => {
                 write!(
                     f,
-                    "blob {blob} is corrupt (its bytes hash to {actual}); used by {}",
+                    "le contenu {blob} est altéré (ses octets ont pour empreinte {actual}) ; utilisé par {}",
                     uses(used_by)
                 )
             }
             IntegrityFailure::BlobMissing { blob, used_by } => {
-                write!(f, "blob {blob} is missing; used by {}", uses(used_by))
+                write!(f, "le contenu {blob} est manquant ; utilisé par {}", uses(used_by))
             }
-            IntegrityFailure::JournalEvent { seq, reason } => write!(f, "journal event seq {seq}: {reason}"),
-            IntegrityFailure::Seal { seq, reason } => write!(f, "the seal at seq {seq} {reason}"),
+            IntegrityFailure::JournalEvent { seq, reason } => write!(f, "événement n° {seq} du journal : {reason}"),
+            IntegrityFailure::Seal { seq, reason } => write!(f, "le sceau de l'événement n° {seq} : {reason}"),
             IntegrityFailure::CatalogMismatch { reference, detail } => {
-                write!(f, "catalog differs from the journal for record {reference}: {detail}")
+                write!(
+                    f,
+                    "le catalogue diffère du journal pour le document {reference} : {detail}"
+                )
             }
         }
     }
@@ -103,6 +106,28 @@ pub struct FixityFinding {
     /// The records that use it (references).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub used_by: Vec<String>,
+}
+
+/// A whole integrity check, as the journal recorded it (`audit.verified`):
+/// what an auditor's dashboard shows as the last verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Verification {
+    /// Its `audit.verified` event.
+    pub seq: u64,
+    /// When it ended.
+    pub time: chrono::DateTime<chrono::Utc>,
+    /// Who ran it.
+    pub actor: String,
+    /// The last journal seq it covered.
+    pub through_seq: u64,
+    /// Events whose hash and chain were checked.
+    pub events_checked: u64,
+    /// Blobs re-hashed.
+    pub blobs_checked: u64,
+    /// Bytes re-hashed.
+    pub bytes_checked: u64,
+    /// Failures found.
+    pub failures: u64,
 }
 
 /// The result of a whole integrity check.

@@ -228,7 +228,7 @@ impl JournalSealCheck {
                 self.check(&seal).or_else(|| {
                     let archive = self.archive.clone().unwrap_or_default();
                     (seal.timestamp_matches(&archive) == Some(false))
-                        .then(|| "has an RFC 3161 time-stamp token that does not stamp its statement".to_owned())
+                        .then(|| "porte un jeton d'horodatage RFC 3161 qui n'horodate pas sa déclaration".to_owned())
                 })
             }
             None => None,
@@ -252,7 +252,7 @@ impl JournalSealCheck {
         let (tree_size, root) = (seal.tree_size, &seal.root);
         if tree_size > self.frontier.size() {
             return Some(format!(
-                "seals {tree_size} events but only {} come before it",
+                "scelle {tree_size} événements, mais seuls {} le précèdent",
                 self.frontier.size()
             ));
         }
@@ -260,22 +260,22 @@ impl JournalSealCheck {
             Some((_, root)) => *root,
             None => match merkle::root(&LeafHashes(self.leaves[..tree_size as usize].to_vec()), tree_size) {
                 Ok(root) => root,
-                Err(e) => return Some(format!("cannot be recomputed: {e}")),
+                Err(e) => return Some(format!("ne peut être recalculé : {e}")),
             },
         };
         if actual != *root {
             return Some(format!(
-                "states root {root} for {tree_size} events, but they hash to {actual}"
+                "annonce la racine {root} pour {tree_size} événements, mais leur empreinte est {actual}"
             ));
         }
         if !self.keys.contains(&seal.public_key) {
             return Some(format!(
-                "is signed by key {}, which no seal.key_created event names",
+                "est signé par la clé {}, qu'aucun événement seal.key_created ne nomme",
                 seal.public_key
             ));
         }
         let archive = self.archive.clone().unwrap_or_default();
-        seal.verify(&archive).err().map(|e| format!("signature: {e}"))
+        seal.verify(&archive).err().map(|e| format!("signature : {e}"))
     }
 }
 

@@ -11,7 +11,8 @@
 //! (a disposal as JSON), `xfer/<id, 20 digits>` (a transfer as JSON),
 //! `acct/<user name>` (a person's account as JSON), `sha/<hex>/<id>` (the
 //! records whose versions hold a content: empty values), `by/<user>/<id>`
-//! (the records a person deposited: empty values).
+//! (the records a person deposited: empty values), `meta/verified` (the
+//! latest whole integrity check).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
 //! sync): after a crash sled comes back at some whole batch, and the
@@ -27,10 +28,11 @@ use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 3;
+pub const CATALOG_FORMAT: u64 = 4;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
+const VERIFIED: &[u8] = b"meta/verified";
 
 /// The sled catalog.
 pub struct SledCatalog {
@@ -226,6 +228,9 @@ impl Catalog for SledCatalog {
                 CatalogWrite::PutAccount(account) => {
                     batch.insert(format!("acct/{}", account.user).into_bytes(), encode(&*account)?);
                 }
+                CatalogWrite::PutVerification(verification) => {
+                    batch.insert(VERIFIED, encode(&verification)?);
+                }
             }
         }
         batch.insert(LAST_SEQ, &seq.to_be_bytes()[..]);
@@ -352,6 +357,13 @@ impl Catalog for SledCatalog {
 
     fn accounts(&self) -> Result<Vec<Account>, CatalogError> {
         self.values(b"acct/")
+    }
+
+    fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError> {
+        match self.db.get(VERIFIED).map_err(storage)? {
+            Some(bytes) => Ok(Some(decode(VERIFIED, &bytes)?)),
+            None => Ok(None),
+        }
     }
 
     fn clear(&self) -> Result<(), CatalogError> {

@@ -724,6 +724,28 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
             None,
             "{name}"
         );
+        assert_eq!(catalog.last_verification().expect("verification"), None, "{name}");
+        let verification = |seq: u64, failures: u64| crate::domain::integrity::Verification {
+            seq,
+            time: chrono::DateTime::from_timestamp(1_700_000_000 + seq as i64, 0).unwrap_or_default(),
+            actor: "alice (auditor)".into(),
+            through_seq: seq - 1,
+            events_checked: seq - 1,
+            blobs_checked: 3,
+            bytes_checked: 1024,
+            failures,
+        };
+        catalog
+            .apply(8, vec![CatalogWrite::PutVerification(verification(8, 2))])
+            .expect("apply");
+        catalog
+            .apply(9, vec![CatalogWrite::PutVerification(verification(9, 0))])
+            .expect("apply");
+        assert_eq!(
+            catalog.last_verification().expect("verification"),
+            Some(verification(9, 0)),
+            "{name}: the latest"
+        );
         assert!(catalog.seals().expect("seals").is_empty(), "{name}");
         assert!(catalog.latest_seal().expect("seal").is_none(), "{name}");
         assert!(catalog.disposals().expect("disposals").is_empty(), "{name}");

@@ -122,6 +122,7 @@ struct CatalogState {
     transfers: BTreeMap<u64, crate::domain::disposition::Transfer>,
     tokens: HashMap<Sha256, TokenEntry>,
     accounts: std::collections::BTreeMap<crate::domain::account::UserName, crate::domain::account::Account>,
+    verification: Option<crate::domain::integrity::Verification>,
 }
 
 /// A catalog in maps.
@@ -183,6 +184,9 @@ impl Catalog for MemoryCatalog {
                 }
                 CatalogWrite::PutAccount(account) => {
                     state.accounts.insert(account.user.clone(), *account);
+                }
+                CatalogWrite::PutVerification(verification) => {
+                    state.verification = Some(verification);
                 }
                 CatalogWrite::PutToken(token) => {
                     state.tokens.insert(token.token_sha256, token);
@@ -292,6 +296,10 @@ impl Catalog for MemoryCatalog {
 
     fn accounts(&self) -> Result<Vec<crate::domain::account::Account>, CatalogError> {
         Ok(lock(&self.state).accounts.values().cloned().collect())
+    }
+
+    fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError> {
+        Ok(lock(&self.state).verification.clone())
     }
 
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError> {

@@ -324,6 +324,8 @@ pub enum CatalogWrite {
     PutToken(TokenEntry),
     /// Stores a person's account (new or changed).
     PutAccount(Box<crate::domain::account::Account>),
+    /// Stores the latest whole integrity check.
+    PutVerification(crate::domain::integrity::Verification),
 }
 
 /// The queryable projection of the journal.
@@ -389,6 +391,8 @@ pub trait Catalog: Send + Sync {
     ) -> Result<Option<crate::domain::account::Account>, CatalogError>;
     /// Every account, by user name.
     fn accounts(&self) -> Result<Vec<crate::domain::account::Account>, CatalogError>;
+    /// The latest whole integrity check (none yet: `None`).
+    fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError>;
     /// Removes everything, for a rebuild.
     fn clear(&self) -> Result<(), CatalogError>;
     /// Asks the engine to write its buffers out. Durability never depends

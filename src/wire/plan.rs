@@ -113,36 +113,41 @@ impl From<&crate::domain::plan_change::PlanImpact> for PlanImpactDto {
 }
 
 impl PlanImpactDto {
-    /// The impact in a few lines for people.
+    /// The impact in a few lines for people, in French.
     pub fn lines(&self) -> Vec<String> {
-        let list = |v: &[String]| if v.is_empty() { "none".to_owned() } else { v.join(", ") };
+        use crate::french::count;
+        let list = |v: &[String]| if v.is_empty() { "aucun".to_owned() } else { v.join(", ") };
         let mut out = vec![
-            format!("nodes added: {}", list(&self.nodes_added)),
-            format!("nodes removed: {}", list(&self.nodes_removed)),
+            format!("nœuds ajoutés : {}", list(&self.nodes_added)),
+            format!("nœuds supprimés : {}", list(&self.nodes_removed)),
             format!(
-                "nodes renamed: {}",
+                "nœuds renommés : {}",
                 list(
                     &self
                         .nodes_renamed
                         .iter()
-                        .map(|m| format!("{} -> {}", m["from"], m["to"]))
+                        .map(|m| format!("{} → {}", m["from"], m["to"]))
                         .collect::<Vec<_>>()
                 )
             ),
-            format!("rules changed: {}", list(&self.rules_changed)),
+            format!("règles modifiées : {}", list(&self.rules_changed)),
             format!(
-                "records: {} examined, {} change due date, {} change final action, {} move to a new node",
+                "documents : {} examiné(s), {} changent d'échéance, {} de sort final, {} changent de nœud",
                 self.records, self.due_changed, self.action_changed, self.moved
             ),
             format!(
-                "shortening: {} records due earlier, {} destroyable that were to be kept or reviewed",
-                self.shortened, self.to_destroy
+                "raccourcissement : {} plus tôt, {} éliminable(s) qui devaient être conservés ou triés",
+                count(self.shortened, "document échu", "documents échus"),
+                self.to_destroy
             ),
         ];
         for n in &self.by_node {
             out.push(format!(
-                "  {}: {} records, {} change due date, {} change final action",
-                n.node, n.records, n.due_changed, n.action_changed
+                "  {} : {}, {} changent d'échéance, {} de sort final",
+                n.node,
+                count(n.records, "document", "documents"),
+                n.due_changed,
+                n.action_changed
             ));
         }
         out

@@ -123,7 +123,7 @@ fn may_import(module: &str) -> &'static [&'static str] {
         "archive" => &["domain", "store", "extract", "policies", "package", "errors", "french"],
         "config" => &["domain", "extract", "archive"],
         "jobs" => &["domain", "archive", "config"],
-        "wire" => &["domain", "archive", "jobs"],
+        "wire" => &["domain", "archive", "jobs", "french"],
         "documents" => &["domain", "archive"],
         "http" => &[
             "domain",

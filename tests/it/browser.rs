@@ -866,11 +866,8 @@ fn an_admin_opens_disables_and_resets_accounts_from_the_accounts_page() {
     );
 }
 
-#[test]
-fn a_record_whose_content_is_damaged_says_so_instead_of_offering_it() {
-    let scene = scene();
-    let base = scene.server.base.clone();
-    // The invoice's bytes flipped on disk, then found by a fixity run.
+/// The invoice's bytes flipped on disk, then found by a fixity run.
+fn damage_the_invoice(scene: &Scene) {
     let sha = hex_sha256(&scene.invoice);
     let blob = scene
         ._fresh
@@ -896,6 +893,13 @@ fn a_record_whose_content_is_damaged_says_so_instead_of_offering_it() {
         assert!(Instant::now() < deadline, "the fixity run did not finish");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn a_record_whose_content_is_damaged_says_so_instead_of_offering_it() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    damage_the_invoice(&scene);
     let browser = Browser::start(Scripts::On);
     browser.sign_in(&base, "agnes", AGENT_PASSWORD);
     browser.goto(&format!("{base}/documents/{}", scene.invoice_ref));
@@ -942,4 +946,101 @@ fn a_person_changes_their_own_password_given_the_current_one() {
     browser.follow(".personne button", "/connexion");
     browser.sign_in(&base, "agnes", "une toute nouvelle phrase");
     assert_eq!(browser.url(), format!("{base}/"), "the new password signs in");
+}
+
+const AUDITOR_PASSWORD: &str = "une autre phrase de passe longue";
+
+#[test]
+fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_journal() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let a = post_json(
+        &scene.server.url("/api/v1/accounts"),
+        &scene.admin,
+        &json!({"user": "odile", "display_name": "Odile Contrôle", "role": "auditor", "password": AUDITOR_PASSWORD}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    damage_the_invoice(&scene);
+
+    // An agent has no such pages: not in the menu, refused by address.
+    let agent = Browser::start(Scripts::On);
+    agent.sign_in(&base, "agnes", AGENT_PASSWORD);
+    assert_eq!(agent.count("a[href='/controle']"), 0);
+    let (status, body, _) = get_with_cookies(&format!("{base}/controle"), &agent.cookie_header());
+    assert_eq!(status, 403);
+    assert!(String::from_utf8_lossy(&body).contains("Accès refusé"));
+    let (status, _, _) = get_with_cookies(&format!("{base}/journal"), &agent.cookie_header());
+    assert_eq!(status, 403);
+
+    // The dashboard names the damaged content and its record.
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "odile", AUDITOR_PASSWORD);
+    browser.follow("a[href='/controle']", "/controle");
+    let text = browser.text();
+    assert!(text.contains("Contenus altérés ou manquants"), "{text}");
+    assert!(text.contains(&hex_sha256(&scene.invoice)), "{text}");
+    assert_eq!(
+        browser.count(&format!(".alerte a[href='/documents/{}']", scene.invoice_ref)),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("Aucun contrôle complet"), "{text}");
+    browser.review("controle");
+
+    // A whole check, started from the page and followed to its report.
+    browser.follow(
+        "form[action='/controle/verification'] button",
+        "/controle/verification/",
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while browser.text().contains("Contrôle en cours") {
+        assert!(Instant::now() < deadline, "the check did not end");
+        std::thread::sleep(Duration::from_millis(200));
+        let url = browser.url();
+        browser.goto(&url);
+    }
+    let text = browser.text();
+    assert!(text.contains("défaut(s) trouvé(s)"), "{text}");
+    assert!(text.contains("est altéré"), "{text}");
+    browser.review("controle-complet");
+    browser.goto(&format!("{base}/controle"));
+    assert!(
+        browser.text().contains("par Odile") || browser.text().contains("odile (auditor)"),
+        "{}",
+        browser.text()
+    );
+
+    // The journal: the latest events, then narrowed by kind and by record.
+    browser.follow("a[href='/journal']", "/journal");
+    assert!(browser.count("table.journal tbody tr") > 3, "{}", browser.text());
+    assert!(browser.text().contains("audit.verified"), "{}", browser.text());
+    browser.fill("#document", &scene.invoice_ref);
+    browser.follow("form.filtres button[type=submit]", "document=");
+    let text = browser.text();
+    assert_eq!(browser.count("table.journal tbody tr"), 1, "{text}");
+    assert!(text.contains("Dépôt") && text.contains("record.ingested"), "{text}");
+    assert!(
+        text.contains("sceau n°") || text.contains("pas encore scellé"),
+        "{text}"
+    );
+    browser.review("journal");
+    browser.goto(&format!("{base}/journal?type=record.&du=01/01/2000"));
+    assert_eq!(browser.count("table.journal tbody tr"), 2, "{}", browser.text());
+    browser.goto(&format!("{base}/journal?du=31/02/2024"));
+    assert!(browser.text().contains("n'est pas une date"), "{}", browser.text());
+    // The page changes nothing but that check: the journal grew by the
+    // check's own event only.
+    let events = get(
+        &scene.server.url("/api/v1/audit/events?after=0&limit=10000"),
+        &scene.admin,
+    )
+    .json();
+    let by_odile: Vec<&str> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["actor"] == "odile (auditor)")
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(by_odile, ["audit.verified"]);
 }

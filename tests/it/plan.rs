@@ -510,7 +510,7 @@ fn publishing_a_plan_reports_its_impact_and_records_follow() {
     std::fs::write(&file, renamed.replacen("duration = \"P12Y\"", "duration = \"P8Y\"", 1)).unwrap();
     let o = cli(&data, &["plan", "publish", file.to_str().unwrap(), "--dry-run"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("4 change due date"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("4 changent d'échéance"), "{}", stdout(&o));
     assert!(cli(&data, &["rebuild"]).status.success());
     let o = cli(&data, &["show", &invoices[2], "--json"]);
     let shown: serde_json::Value = serde_json::from_str(stdout(&o).trim()).unwrap();

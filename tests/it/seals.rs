@@ -338,7 +338,10 @@ fn a_forged_seal_in_the_journal_is_reported() {
     let out = cli(&data, &["audit", "verify"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let text = stdout(&out);
-    assert!(text.contains("the seal at seq") && text.contains("signature"), "{text}");
+    assert!(
+        text.contains("le sceau de l'événement n°") && text.contains("signature"),
+        "{text}"
+    );
 }
 
 /// A time-stamping authority for tests: `openssl ts -reply` behind a tiny

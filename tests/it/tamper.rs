@@ -104,7 +104,7 @@ fn an_edited_journal_event_is_named_by_its_seq() {
     let out = cli(&data, &["audit", "verify"]);
     assert_eq!(out.status.code(), Some(1));
     let report = stdout(&out);
-    assert!(report.contains(&format!("journal event seq {seq}:")), "{report}");
+    assert!(report.contains(&format!("événement n° {seq} du journal :")), "{report}");
     // The archive refuses to open on a damaged journal rather than skip it.
     let o = cli(&data, &["show", &records[1].0]);
     assert_ne!(o.status.code(), Some(0));

@@ -13,6 +13,7 @@
 //! anything without its session's anti-forgery token.
 
 mod accounts;
+mod audit;
 mod deposit;
 pub(crate) use crate::french;
 mod mine;
@@ -57,6 +58,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/comptes/{user}/role", web::post().to(accounts::change_role))
         .route("/comptes/{user}/etat", web::post().to(accounts::change_state))
         .route("/comptes/{user}/mot-de-passe", web::post().to(accounts::reset_password))
+        .route("/controle", web::get().to(audit::dashboard))
+        .route("/controle/verification", web::post().to(audit::start_verification))
+        .route("/controle/verification/{id}", web::get().to(audit::verification))
+        .route("/journal", web::get().to(audit::journal))
         .route("/documents/{ref}", web::get().to(record::page))
         .route("/documents/{ref}/contenu", web::get().to(record::content))
         .route("/documents/{ref}/accuse-de-depot", web::get().to(record::attestation))
@@ -85,6 +90,8 @@ pub struct PersonView {
     pub role: &'static str,
     /// Whether the menu offers the accounts page.
     pub admin: bool,
+    /// Whether the menu offers the auditors' pages.
+    pub auditor: bool,
 }
 
 /// A signed-in person, from the session cookie; pages that need one take
@@ -109,6 +116,7 @@ impl Signed {
                 display_name: self.account.display_name.clone(),
                 role: french::role(self.account.role),
                 admin: self.actor.role.allows(crate::domain::role::Permission::ManageAccounts),
+                auditor: self.actor.role.allows(crate::domain::role::Permission::Audit),
             }),
             csrf: self.csrf.clone(),
             current,
