@@ -216,8 +216,13 @@ pub fn attestation_html(attestation: &crate::archive::seals::Attestation) -> Str
          td{{font-family:monospace;word-break:break-all}}</style></head><body>\n\
          <h1>Accusé de dépôt</h1>\n<p>Le document ci-dessous a été versé dans le système d'archivage électronique. \
          L'événement de dépôt est inscrit au journal chaîné, dont l'arbre de Merkle a été scellé et signé ; \
-         la preuve d'inclusion (forme JSON de cet accusé) permet à quiconque de le vérifier avec SHA-256 et la clé publique.</p>\n\
-         <table>\n{rows}</table>\n</body></html>\n",
+         la preuve d'inclusion (jointe à cette page sous forme JSON) permet à quiconque de le vérifier avec SHA-256 et la clé publique.</p>\n\
+         <table>\n{rows}</table>\n\
+         <script type=\"application/json\" id=\"{block}\">{json}</script>\n</body></html>\n",
         reference = html(&a.reference),
+        block = crate::archive::seals::ATTESTATION_BLOCK_ID,
+        // A data block, never run; `<` escaped so that no text in it can
+        // close the element.
+        json = serde_json::to_string(a).unwrap_or_default().replace('<', "\\u003c"),
     )
 }

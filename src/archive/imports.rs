@@ -429,3 +429,60 @@ mod tests {
         assert!(ImportMapping::parse("unknown = \"x\"\n").is_err());
     }
 }
+
+/// What checking a package found, for people (nothing imported).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageCheck {
+    /// Every failure; none: the package holds.
+    pub failures: Vec<String>,
+    /// Payload files checked.
+    pub files: usize,
+    /// Journal events checked.
+    pub events_checked: usize,
+    /// Whether it carries a sealed journal.
+    pub sealed: bool,
+}
+
+impl Archive {
+    /// Checks a package as `coffre verify-package` does, nothing imported:
+    /// its seal with this archive's own key when `own_key`, else with the
+    /// key the package names. A zip refused outright is one failure.
+    pub fn check_package_file(&self, actor: &Actor, path: &Path, own_key: bool) -> Result<PackageCheck, ArchiveError> {
+        actor.require(Permission::Audit, "lancer des contrôles d'intégrité")?;
+        let key = own_key.then(|| self.seal_public_key());
+        Ok(match verify_package(path, ZipLimits::default(), key.as_deref()) {
+            Ok(checked) => PackageCheck {
+                failures: checked.failures,
+                files: checked.files,
+                events_checked: checked.events_checked,
+                sealed: checked.sealed,
+            },
+            Err(refused) => PackageCheck {
+                failures: vec![format!("le paquet est refusé d'emblée : {refused}")],
+                files: 0,
+                events_checked: 0,
+                sealed: false,
+            },
+        })
+    }
+
+    /// Checks an accusé de dépôt (JSON or its HTML page) with this
+    /// archive's own key when `own_key`: the attestation read, and every
+    /// failure (none: it holds). Unreadable bytes are one failure.
+    pub fn check_attestation_bytes(
+        &self,
+        actor: &Actor,
+        bytes: &[u8],
+        own_key: bool,
+    ) -> Result<(Option<super::seals::Attestation>, Vec<String>), ArchiveError> {
+        actor.require(Permission::Audit, "lancer des contrôles d'intégrité")?;
+        let key = own_key.then(|| self.seal_public_key());
+        Ok(match super::seals::read_attestation(bytes) {
+            Ok(attestation) => {
+                let failures = super::seals::check_attestation(&attestation, key.as_deref());
+                (Some(attestation), failures)
+            }
+            Err(why) => (None, vec![why]),
+        })
+    }
+}

@@ -434,3 +434,183 @@ impl Archive {
         }
     }
 }
+
+/// The id of the JSON block an accusé de dépôt's HTML page carries, so that
+/// the page itself can be checked.
+pub const ATTESTATION_BLOCK_ID: &str = "attestation-json";
+
+/// Reads an accusé de dépôt as `coffre attestation` and the API give it
+/// (JSON), or as its HTML page (which carries the same JSON in a data
+/// block).
+pub fn read_attestation(bytes: &[u8]) -> Result<Attestation, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "le fichier n'est pas du texte UTF-8".to_owned())?;
+    let json = if text.trim_start().starts_with('{') {
+        text
+    } else {
+        let marker = format!("id=\"{ATTESTATION_BLOCK_ID}\"");
+        let start = text
+            .find(&marker)
+            .and_then(|at| text[at..].find('>').map(|gt| at + gt + 1))
+            .ok_or_else(|| "ni un accusé de dépôt en JSON, ni une page d'accusé de dépôt de coffre".to_owned())?;
+        let end = text[start..]
+            .find("</script>")
+            .map(|n| start + n)
+            .ok_or_else(|| "le bloc de données de l'accusé de dépôt est incomplet".to_owned())?;
+        &text[start..end]
+    };
+    serde_json::from_str(json).map_err(|e| format!("l'accusé de dépôt ne peut être lu : {e}"))
+}
+
+/// Checks an accusé de dépôt on its own, with no archive: the deposit's
+/// event hashes to what it says, names the content attested, sits in the
+/// seal's tree by its inclusion proof, and the seal is signed by its key
+/// (by `trusted_key` when given, 64 hex digits). Every failure, for people;
+/// none: it holds.
+pub fn check_attestation(a: &Attestation, trusted_key: Option<&str>) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut line = Vec::new();
+    if let Err(e) = crate::domain::event::write_canonical(&a.event.event, &mut line) {
+        failures.push(format!("l'événement ne peut être encodé : {e}"));
+        return failures;
+    }
+    match Event::from_line(&line) {
+        Err(e) => failures.push(format!("l'événement de dépôt a été modifié : {e}")),
+        Ok(event) => {
+            if event.leaf_hash() != a.event.leaf_hash {
+                failures.push("l'empreinte de feuille annoncée n'est pas celle de l'événement".into());
+            }
+            if event.seq.checked_sub(1) != Some(a.event.leaf_index) {
+                failures.push(format!(
+                    "l'événement n° {} ne peut être la feuille {}",
+                    event.seq, a.event.leaf_index
+                ));
+            }
+            let facts = match event.body() {
+                Ok(EventBody::RecordIngested { record, version, .. }) => Some((record, version)),
+                Ok(EventBody::VersionAdded { record, version, .. }) => Some((record, version)),
+                _ => None,
+            };
+            match facts {
+                None => failures.push(format!("l'événement n'est pas un dépôt mais « {} »", event.kind)),
+                Some((record, version)) => {
+                    if record != a.record {
+                        failures.push("l'événement concerne un autre document".into());
+                    }
+                    if version.sha256.hex() != a.sha256 || version.size != a.size || version.number != a.version {
+                        failures.push(format!(
+                            "le contenu attesté ({}, {} octets) n'est pas celui de l'événement ({}, {} octets)",
+                            a.sha256,
+                            a.size,
+                            version.sha256.hex(),
+                            version.size
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    match &a.event.proof {
+        None => failures.push("l'accusé ne porte pas de preuve d'inclusion".into()),
+        Some(proof) => {
+            if !merkle::verify_inclusion(
+                &a.event.leaf_hash,
+                a.event.leaf_index,
+                a.seal.tree_size,
+                proof,
+                &a.seal.root,
+            ) {
+                failures.push(format!(
+                    "la preuve d'inclusion ne mène pas à la racine du sceau n° {}",
+                    a.seal.seq
+                ));
+            }
+        }
+    }
+    if let Some(key) = trusted_key
+        && !key.trim().eq_ignore_ascii_case(&a.seal.public_key)
+    {
+        failures.push(format!(
+            "le sceau est signé par la clé {}, et non par celle que vous reconnaissez",
+            a.seal.public_key
+        ));
+    }
+    if let Err(e) = a.seal.verify(&a.archive) {
+        failures.push(format!("la signature du sceau n° {} ne tient pas : {e}", a.seal.seq));
+    }
+    failures
+}
+
+#[cfg(test)]
+mod attestation_tests {
+    use super::*;
+    use crate::archive::tests_support::memory_archive;
+    use crate::archive::{Deposit, Upload};
+
+    fn attested() -> (tempfile::TempDir, Attestation) {
+        let (dir, archive) = memory_archive();
+        let upload = Upload {
+            staged: archive
+                .stage(&mut &b"Facture de la boulangerie du Centre"[..])
+                .expect("stage"),
+            filename: Some("facture.txt".into()),
+        };
+        let deposit = Deposit {
+            node: Some("FIN-FAC".into()),
+            date: Some("2024-03-15".into()),
+            ..Deposit::default()
+        };
+        let record = archive.ingest(&Actor::system(), deposit, upload).expect("ingest");
+        let attestation = archive
+            .attestation(&Actor::system(), record.reference.as_str(), None)
+            .expect("attestation");
+        (dir, attestation)
+    }
+
+    #[test]
+    fn an_attestation_holds_on_its_own_and_through_its_html_page() {
+        let (_dir, a) = attested();
+        assert_eq!(check_attestation(&a, None), Vec::<String>::new());
+        assert_eq!(
+            check_attestation(&a, Some(&a.seal.public_key.to_uppercase())),
+            Vec::<String>::new()
+        );
+        let page = crate::documents::attestation_html(&a);
+        let read = read_attestation(page.as_bytes()).expect("the page carries it");
+        assert_eq!(check_attestation(&read, None), Vec::<String>::new());
+        let json = serde_json::to_vec(&a).expect("json");
+        assert!(read_attestation(&json).is_ok());
+        assert!(read_attestation(b"<html>rien</html>").is_err());
+        assert!(read_attestation(&[0xff, 0xfe]).is_err());
+    }
+
+    #[test]
+    fn every_change_to_an_attestation_is_found() {
+        let (_dir, a) = attested();
+        let fails = |change: &dyn Fn(&mut Attestation), key: Option<&str>| {
+            let mut b = a.clone();
+            change(&mut b);
+            let failures = check_attestation(&b, key);
+            assert!(!failures.is_empty(), "a change went unnoticed");
+            failures
+        };
+        fails(&|b| b.sha256 = "0".repeat(64), None);
+        fails(&|b| b.size += 1, None);
+        fails(&|b| b.event.event["payload"]["date"] = "2024-03-16".into(), None);
+        fails(
+            &|b| b.event.event["hash"] = format!("sha256:{}", "0".repeat(64)).into(),
+            None,
+        );
+        fails(&|b| b.event.leaf_index += 1, None);
+        fails(&|b| b.event.proof = None, None);
+        fails(&|b| b.seal.root = Sha256::of(b"another root"), None);
+        fails(&|b| b.seal.tree_size += 1, None);
+        fails(&|b| b.seal.signature = "00".repeat(64), None);
+        fails(&|b| b.archive = "another archive".into(), None);
+        let stranger = "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1";
+        let failures = fails(&|_| {}, Some(stranger));
+        assert!(
+            failures[0].contains("non par celle que vous reconnaissez"),
+            "{failures:?}"
+        );
+    }
+}

@@ -108,6 +108,10 @@ pub enum Command {
     Export(package::ExportArgs),
     /// Check a package offline, without any data directory; exit 1 and list every failure.
     VerifyPackage(package::VerifyPackageArgs),
+    /// Check an accusé de dépôt offline, without any data directory: its
+    /// event, its inclusion proof and its seal's signature; exit 1 and list
+    /// every failure.
+    VerifyAttestation(package::VerifyAttestationArgs),
     /// Load a package into this archive (refused whole on any failure).
     Import(package::ImportArgs),
     /// The accusé de dépôt of a record: what was deposited, when, by whom,
@@ -382,6 +386,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Audit(cmd) => audit::run(&ctx, cmd),
         Command::Export(args) => package::export(&ctx, args),
         Command::VerifyPackage(args) => package::verify(args),
+        Command::VerifyAttestation(args) => package::verify_attestation(args),
         Command::Import(args) => package::import(&ctx, args),
         Command::Attestation {
             reference,

@@ -322,3 +322,67 @@ pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
         )))
     }
 }
+
+/// `coffre verify-attestation` options.
+#[derive(Args, Debug)]
+pub struct VerifyAttestationArgs {
+    /// The accusé de dépôt: its JSON (`coffre attestation`) or its HTML page.
+    pub attestation: PathBuf,
+    /// The archive's public key you trust (64 hex digits, or a PEM file);
+    /// without it the key named in the attestation is used.
+    #[arg(long, alias = "public-key")]
+    pub key: Option<String>,
+    /// The result as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Checks an accusé de dépôt offline; exit 1 with every failure listed.
+pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<(), Failure> {
+    use crate::archive::seals::{check_attestation, read_attestation};
+    let key = args.key.as_deref().map(trusted_key).transpose()?;
+    let bytes = std::fs::read(&args.attestation)
+        .map_err(|e| Failure::usage(format!("{} ne peut être lu : {e}", args.attestation.display())))?;
+    let attestation =
+        read_attestation(&bytes).map_err(|e| Failure::usage(format!("{} : {e}", args.attestation.display())))?;
+    let failures = check_attestation(&attestation, key.as_deref());
+    if args.json {
+        print_json(&serde_json::json!({
+            "passed": failures.is_empty(),
+            "reference": attestation.reference,
+            "sha256": attestation.sha256,
+            "seal": attestation.seal.seq,
+            "public_key": attestation.seal.public_key,
+            "failures": failures,
+        }))?;
+    } else {
+        for failure in &failures {
+            println!("DÉFAUT : {failure}");
+        }
+        println!(
+            "{} : accusé de dépôt de {} (contenu {}), sceau n° {} {} : {}",
+            args.attestation.display(),
+            attestation.reference,
+            attestation.sha256,
+            attestation.seal.seq,
+            if key.is_some() {
+                "vérifié avec votre clé"
+            } else {
+                "vérifié avec la clé qu'il nomme (donnez --key pour utiliser la vôtre)"
+            },
+            if failures.is_empty() {
+                "il tient".to_owned()
+            } else {
+                super::count(failures.len() as u64, "défaut", "défauts")
+            }
+        );
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::check_failed(format!(
+            "l'accusé de dépôt ne tient pas : {}",
+            super::count(failures.len() as u64, "défaut", "défauts")
+        )))
+    }
+}

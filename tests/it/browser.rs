@@ -1043,4 +1043,87 @@ fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_j
         .filter_map(|e| e["kind"].as_str())
         .collect();
     assert_eq!(by_odile, ["audit.verified"]);
+
+    // A good package is accepted; the same with one payload file changed
+    // is refused, naming the file; nothing is imported either way.
+    let dir = tempfile::tempdir().expect("a folder");
+    let export = post_json(
+        &scene.server.url("/api/v1/exports"),
+        &scene.admin,
+        &json!({"records": [scene.hr_ref]}),
+    );
+    assert_eq!(export.status, 200, "{}", String::from_utf8_lossy(&export.body));
+    let good = dir.path().join("versement.zip");
+    std::fs::write(&good, &export.body).expect("write");
+    let mut entries = crate::packages::read_zip(&good);
+    let (changed_name, changed_bytes) = entries
+        .iter_mut()
+        .find(|(name, _)| name.contains("/data/") && name.ends_with(".txt"))
+        .expect("a payload file");
+    changed_bytes[0] ^= 0x20;
+    let changed_name = changed_name.rsplit('/').next().expect("name").to_owned();
+    let bad = dir.path().join("versement-modifie.zip");
+    crate::packages::write_zip(&bad, &entries);
+    let deposits = || {
+        get(
+            &scene.server.url("/api/v1/audit/events?after=0&limit=10000"),
+            &scene.admin,
+        )
+        .json()["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["kind"] == "record.ingested")
+            .count()
+    };
+    let deposits_before = deposits();
+    browser.goto(&format!("{base}/controle"));
+    browser.follow("a[href='/controle/verifier']", "/controle/verifier");
+    browser.attach("#paquet", &[&good]);
+    browser.follow(
+        "form[action='/controle/verifier/paquet'] button",
+        "/controle/verifier/paquet",
+    );
+    let text = browser.text();
+    assert!(text.contains("versement.zip : il tient"), "{text}");
+    assert!(text.contains("sceau vérifié avec la clé de ces archives"), "{text}");
+    browser.review("verifier-paquet");
+    browser.goto(&format!("{base}/controle/verifier"));
+    browser.attach("#paquet", &[&bad]);
+    browser.follow(
+        "form[action='/controle/verifier/paquet'] button",
+        "/controle/verifier/paquet",
+    );
+    let text = browser.text();
+    assert!(text.contains("il ne tient pas"), "{text}");
+    assert!(text.contains(&changed_name), "the changed file is named: {text}");
+    assert_eq!(deposits(), deposits_before, "nothing was imported");
+
+    // The accusé de dépôt an agent downloaded holds; changed, it does not.
+    let (status, page, _) = get_with_cookies(
+        &format!("{base}/documents/{}/accuse-de-depot", scene.hr_ref),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200);
+    let accuse = dir.path().join("accuse.html");
+    std::fs::write(&accuse, &page).expect("write");
+    browser.goto(&format!("{base}/controle/verifier"));
+    browser.attach("#accuse", &[&accuse]);
+    browser.follow(
+        "form[action='/controle/verifier/accuse'] button",
+        "/controle/verifier/accuse",
+    );
+    let text = browser.text();
+    assert!(text.contains("accuse.html : il tient"), "{text}");
+    assert!(text.contains(&scene.hr_ref), "{text}");
+    browser.review("verifier-accuse");
+    let forged = String::from_utf8_lossy(&page).replacen("\"size\":", "\"size\":1", 1);
+    std::fs::write(&accuse, forged.as_bytes()).expect("write");
+    browser.goto(&format!("{base}/controle/verifier"));
+    browser.attach("#accuse", &[&accuse]);
+    browser.follow(
+        "form[action='/controle/verifier/accuse'] button",
+        "/controle/verifier/accuse",
+    );
+    assert!(browser.text().contains("il ne tient pas"), "{}", browser.text());
 }

@@ -6,6 +6,7 @@
 use crate::common::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn hex32(text: &str) -> [u8; 32] {
@@ -560,4 +561,86 @@ fn seals_are_time_stamped_by_the_configured_authority() {
     let bad = cli(&data, &["--tsa-url", "https://tsa.example/", "audit", "seal"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert_journal_follows_its_schema(&data);
+}
+
+#[test]
+fn an_attestation_verifies_offline_and_any_change_to_it_is_refused() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let record = deposit_one(&server, &token, 1);
+    let reference = record["reference"].as_str().expect("reference").to_owned();
+    let key = get(&server.url("/api/v1/audit/public-key"), &token).json()["public_key"]
+        .as_str()
+        .expect("key")
+        .to_owned();
+    server.stop();
+    let json = cli(&data, &["attestation", &reference]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let html = cli(&data, &["attestation", &reference, "--html"]);
+    let json_path = tmp.path().join("accuse.json");
+    let html_path = tmp.path().join("accuse.html");
+    std::fs::write(&json_path, &json.stdout).expect("write");
+    std::fs::write(&html_path, &html.stdout).expect("write");
+
+    // No data directory at all: run from elsewhere, without --data.
+    let nowhere = tmp.path().join("ailleurs");
+    std::fs::create_dir_all(&nowhere).expect("folder");
+    let verify = |args: &[&str]| {
+        Command::new(bin())
+            .arg("verify-attestation")
+            .args(args)
+            .current_dir(&nowhere)
+            .env_remove("COFFRE_DATA")
+            .output()
+            .expect("run")
+    };
+    for file in [&json_path, &html_path] {
+        let out = verify(&[file.to_str().expect("path")]);
+        assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+        assert!(stdout(&out).contains("il tient"), "{}", stdout(&out));
+    }
+    let out = verify(&[json_path.to_str().expect("path"), "--key", &key]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("avec votre clé"), "{}", stdout(&out));
+    let stranger = "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1";
+    let out = verify(&[json_path.to_str().expect("path"), "--key", stranger]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+
+    // A changed digest, then a changed proof: refused, each named.
+    let original: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let mut changed = original.clone();
+    changed["sha256"] = "0".repeat(64).into();
+    let changed_path = tmp.path().join("modifie.json");
+    std::fs::write(&changed_path, changed.to_string()).expect("write");
+    let out = verify(&[changed_path.to_str().expect("path"), "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report: Value = serde_json::from_str(stdout(&out).trim()).expect("JSON");
+    assert_eq!(report["passed"], false);
+    assert!(
+        report["failures"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("contenu attesté"),
+        "{report}"
+    );
+    let mut changed = original.clone();
+    if let Some(proof) = changed["event"]["proof"].as_array_mut().filter(|p| !p.is_empty()) {
+        proof[0] = format!("sha256:{}", "1".repeat(64)).into();
+    } else {
+        changed["seal"]["root"] = format!("sha256:{}", "1".repeat(64)).into();
+    }
+    std::fs::write(&changed_path, changed.to_string()).expect("write");
+    let out = verify(&[changed_path.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("preuve d'inclusion") || stdout(&out).contains("signature"),
+        "{}",
+        stdout(&out)
+    );
+    // Not an attestation at all: bad input, said in one line.
+    std::fs::write(&changed_path, "bonjour").expect("write");
+    let out = verify(&[changed_path.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(!nowhere.join("coffre-data").exists(), "no data directory was made");
 }

@@ -458,3 +458,194 @@ pub async fn journal(
     };
     Ok(html(StatusCode::OK, &view))
 }
+
+/// What checking an uploaded file found.
+pub struct CheckView {
+    name: String,
+    passed: bool,
+    summary: String,
+    failures: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+struct VerifyPage {
+    frame: Frame,
+    package: Option<CheckView>,
+    attestation: Option<CheckView>,
+}
+
+fn verify_page(signed: &Signed, package: Option<CheckView>, attestation: Option<CheckView>) -> HttpResponse {
+    let page = VerifyPage {
+        frame: signed.frame("Vérifier un paquet ou un accusé de dépôt", "control"),
+        package,
+        attestation,
+    };
+    html(StatusCode::OK, &page)
+}
+
+/// The page to check a package or an accusé de dépôt.
+pub async fn verify_form(signed: Signed) -> Result<HttpResponse, PageError> {
+    require_audit(&signed)?;
+    Ok(verify_page(&signed, None, None))
+}
+
+/// A checked form's parts: the key to trust, and the file (its name and
+/// where it was written, or its bytes when small).
+struct Sent {
+    own_key: bool,
+    name: String,
+    file: Option<tempfile::NamedTempFile>,
+    bytes: Vec<u8>,
+}
+
+/// Reads a verification form (multipart): its token first, then `cle`
+/// (`archive` or `paquet`) and the file part `file_part`, written to a
+/// temporary file of the data directory when `to_disk`, else read whole
+/// (an accusé de dépôt is small).
+async fn read_sent(
+    signed: &Signed,
+    archive: &Data<Archive>,
+    mut payload: actix_multipart::Multipart,
+    file_part: &str,
+    to_disk: bool,
+) -> Result<Sent, PageError> {
+    use crate::http::records::{filename_of, multipart_error, next_item, read_small_part, stream_part};
+    let mut token_checked = false;
+    let mut sent = Sent {
+        own_key: true,
+        name: String::new(),
+        file: None,
+        bytes: Vec::new(),
+    };
+    loop {
+        let next = next_item(&mut payload)
+            .await
+            .map_err(super::api)?
+            .transpose()
+            .map_err(|e| super::api(multipart_error(e)))?;
+        let Some(mut field) = next else { break };
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "csrf" => {
+                let token =
+                    String::from_utf8(read_small_part(&mut field).await.map_err(super::api)?).unwrap_or_default();
+                signed.check_form(token.trim())?;
+                token_checked = true;
+            }
+            _ if !token_checked => return Err(PageError::Forged),
+            "cle" => {
+                sent.own_key = read_small_part(&mut field).await.map_err(super::api)? != b"paquet";
+            }
+            part if part == file_part => {
+                sent.name = filename_of(&field).map_err(super::api)?.unwrap_or_default();
+                if to_disk {
+                    let folder = archive.data_dir().path().to_owned();
+                    let file = stream_part(&mut field, archive.max_upload(), move |reader| {
+                        let mut file = tempfile::Builder::new().prefix(".verification-").tempfile_in(&folder)?;
+                        std::io::copy(reader, &mut file)?;
+                        Ok(file)
+                    })
+                    .await
+                    .map_err(super::api)?;
+                    sent.file = Some(file);
+                } else {
+                    sent.bytes = read_small_part(&mut field).await.map_err(super::api)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    if !token_checked {
+        return Err(PageError::Forged);
+    }
+    Ok(sent)
+}
+
+/// Checks an uploaded package; nothing is imported, the file is removed.
+pub async fn verify_package(
+    signed: Signed,
+    archive: Data<Archive>,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    require_audit(&signed)?;
+    let sent = read_sent(&signed, &archive, payload, "paquet", true).await?;
+    let Some(file) = sent.file.filter(|_| !sent.name.is_empty()) else {
+        return Ok(verify_page(
+            &signed,
+            Some(CheckView {
+                name: String::new(),
+                passed: false,
+                summary: "Choisissez le paquet (fichier zip) à vérifier.".into(),
+                failures: Vec::new(),
+            }),
+            None,
+        ));
+    };
+    let actor = signed.actor.clone();
+    let own_key = sent.own_key;
+    let check = web::block(move || {
+        let check = archive.check_package_file(&actor, file.path(), own_key);
+        drop(file);
+        check
+    })
+    .await??;
+    let view = CheckView {
+        name: sent.name,
+        passed: check.failures.is_empty(),
+        summary: format!(
+            "{}, {}, {}",
+            french::count(check.files as u64, "fichier de contenu", "fichiers de contenu"),
+            french::count(
+                check.events_checked as u64,
+                "événement du journal",
+                "événements du journal"
+            ),
+            match (check.sealed, own_key) {
+                (true, true) => "sceau vérifié avec la clé de ces archives",
+                (true, false) => "sceau vérifié avec la clé que nomme le paquet",
+                (false, _) => "sans journal scellé",
+            }
+        ),
+        failures: check.failures,
+    };
+    Ok(verify_page(&signed, Some(view), None))
+}
+
+/// Checks an uploaded accusé de dépôt.
+pub async fn verify_attestation(
+    signed: Signed,
+    archive: Data<Archive>,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    require_audit(&signed)?;
+    let sent = read_sent(&signed, &archive, payload, "accuse", false).await?;
+    let actor = signed.actor.clone();
+    let own_key = sent.own_key;
+    let bytes = sent.bytes;
+    let (attestation, failures) =
+        web::block(move || archive.check_attestation_bytes(&actor, &bytes, own_key)).await??;
+    let view = CheckView {
+        name: sent.name,
+        passed: failures.is_empty(),
+        summary: match &attestation {
+            Some(a) => format!(
+                "accusé de dépôt de {} ({}), version {}, déposé le {} par {} ; sceau n° {} vérifié avec {}",
+                a.reference,
+                a.title,
+                a.version,
+                french::time(a.deposited_at),
+                a.depositor,
+                a.seal.seq,
+                if own_key {
+                    "la clé de ces archives"
+                } else {
+                    "la clé qu'il nomme"
+                }
+            ),
+            None => "ce fichier n'est pas un accusé de dépôt lisible".into(),
+        },
+        failures,
+    };
+    Ok(verify_page(&signed, None, Some(view)))
+}

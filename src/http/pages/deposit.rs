@@ -16,7 +16,7 @@
 //! most, then they are dropped with their staging files), never in the
 //! archive: nothing is deposited before the person confirms.
 
-use super::{Frame, PageError, Signed, french, html, session};
+use super::{Frame, PageError, Signed, api, french, html, session};
 use crate::archive::{Archive, ArchiveError, Deposit, Proposal, Upload};
 use crate::domain::account::UserName;
 use crate::domain::plan::{Access, FieldType, Plan};
@@ -309,11 +309,6 @@ pub async fn upload(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/deposer/{id}")))
         .finish())
-}
-
-fn api(e: crate::http::ApiError) -> PageError {
-    let (code, message) = e.parts();
-    PageError::Api(code, message.to_owned())
 }
 
 fn refusal(message: String) -> PageError {

@@ -62,6 +62,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/controle/verification", web::post().to(audit::start_verification))
         .route("/controle/verification/{id}", web::get().to(audit::verification))
         .route("/journal", web::get().to(audit::journal))
+        .route("/controle/verifier", web::get().to(audit::verify_form))
+        .route("/controle/verifier/paquet", web::post().to(audit::verify_package))
+        .route("/controle/verifier/accuse", web::post().to(audit::verify_attestation))
         .route("/documents/{ref}", web::get().to(record::page))
         .route("/documents/{ref}/contenu", web::get().to(record::content))
         .route("/documents/{ref}/accuse-de-depot", web::get().to(record::attestation))
@@ -214,6 +217,13 @@ impl fmt::Display for PageError {
             PageError::Internal(e) => write!(f, "internal: {e}"),
         }
     }
+}
+
+/// A refusal the API's layer made (an upload's framing, its size), as a
+/// page's.
+pub(super) fn api(e: crate::http::ApiError) -> PageError {
+    let (code, message) = e.parts();
+    PageError::Api(code, message.to_owned())
 }
 
 impl From<ArchiveError> for PageError {
