@@ -574,7 +574,10 @@ mod attestation_tests {
             check_attestation(&a, Some(&a.seal.public_key.to_uppercase())),
             Vec::<String>::new()
         );
-        let page = crate::documents::attestation_html(&a);
+        let json = serde_json::to_string(&a).expect("json");
+        let page = format!(
+            "<html><body><p>Accusé</p><script type=\"application/json\" id=\"{ATTESTATION_BLOCK_ID}\">{json}</script></body></html>"
+        );
         let read = read_attestation(page.as_bytes()).expect("the page carries it");
         assert_eq!(check_attestation(&read, None), Vec::<String>::new());
         let json = serde_json::to_vec(&a).expect("json");
