@@ -113,6 +113,34 @@ impl Archive {
         Ok(self.catalog.holds()?)
     }
 
+    /// How many live records each active hold freezes, by hold id: one
+    /// for a record's, those of the node and below for a node's (as the
+    /// index counts them), what the search finds for a query's.
+    pub fn hold_counts(&self, actor: &Actor) -> Result<BTreeMap<u64, u64>, ArchiveError> {
+        actor.require(Permission::ManageRecords, "lister les gels")?;
+        let holds: Vec<Hold> = self.catalog.holds()?.into_iter().filter(Hold::is_active).collect();
+        let mut out = BTreeMap::new();
+        if holds.is_empty() {
+            return Ok(out);
+        }
+        self.index_all()?;
+        let plan = self.plan_in_force()?;
+        for hold in holds {
+            let frozen = match &hold.scope {
+                HoldScope::Record(id) => u64::from(self.catalog.record(id)?.is_some_and(|r| r.tombstone.is_none())),
+                HoldScope::Node(code) => {
+                    let mut query = self.hold_query("")?;
+                    query.node = Some(code.clone());
+                    query.node_path = plan.plan.path(code);
+                    self.index.search(&query)?.total
+                }
+                HoldScope::Query(text) => self.index.matching_ids(&self.hold_query(text)?)?.len() as u64,
+            };
+            out.insert(hold.id, frozen);
+        }
+        Ok(out)
+    }
+
     /// The active holds freezing each of these records (id, node), by
     /// record; records no hold freezes are left out. Query holds are asked
     /// of the index, as `index` says.

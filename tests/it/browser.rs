@@ -1127,3 +1127,155 @@ fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_j
     );
     assert!(browser.text().contains("il ne tient pas"), "{}", browser.text());
 }
+
+const ARCHIVIST_PASSWORD: &str = "la phrase de passe de l'archiviste";
+
+#[test]
+fn an_archivist_lists_what_is_due_exports_it_and_places_and_lifts_a_hold() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let a = post_json(
+        &scene.server.url("/api/v1/accounts"),
+        &scene.admin,
+        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    for (text, name, meta) in [
+        (
+            "Facture de fournitures 2012",
+            "f1.txt",
+            json!({"node": "FIN-FAC", "date": "2012-03-15", "service": "Finances"}),
+        ),
+        (
+            "Facture de voirie 2012",
+            "f2.txt",
+            json!({"node": "FIN-FAC", "date": "2012-04-02", "service": "Voirie"}),
+        ),
+        (
+            "Délibération de 2010",
+            "d1.txt",
+            json!({"node": "ADM-DEL", "date": "2010-06-30"}),
+        ),
+    ] {
+        let a = deposit(&scene.server, &scene.admin, text.as_bytes(), name, &meta).expect("deposit");
+        assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    }
+
+    // An agent has no such pages.
+    let agent = Browser::start(Scripts::On);
+    agent.sign_in(&base, "agnes", AGENT_PASSWORD);
+    assert_eq!(agent.count("a[href='/conservation']"), 0);
+    for page in ["/conservation", "/gels", "/conservation.csv"] {
+        let (status, _, _) = get_with_cookies(&format!("{base}{page}"), &agent.cookie_header());
+        assert_eq!(status, 403, "{page}");
+    }
+
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "claire", ARCHIVIST_PASSWORD);
+    browser.follow("a[href='/conservation']", "/conservation");
+    let text = browser.text();
+    assert!(text.contains("3 document(s) échu(s)"), "{text}");
+    assert!(text.contains("15/03/2022") && text.contains("destruction"), "{text}");
+    assert!(text.contains("versement aux archives"), "{text}");
+    browser.review("echeances");
+    browser.goto(&format!("{base}/conservation?sort=destroy"));
+    assert!(browser.text().contains("2 document(s) échu(s)"), "{}", browser.text());
+    browser.goto(&format!("{base}/conservation?service=voirie"));
+    assert!(browser.text().contains("1 document(s) échu(s)"), "{}", browser.text());
+    assert!(browser.text().contains("Voirie"), "{}", browser.text());
+    browser.goto(&format!("{base}/conservation?noeud=ADM"));
+    assert!(browser.text().contains("1 document(s) échu(s)"), "{}", browser.text());
+    browser.goto(&format!("{base}/conservation?au=32/13/2024"));
+    assert!(browser.text().contains("n'est pas une date"), "{}", browser.text());
+    let (status, csv, disposition) = get_with_cookies(
+        &format!("{base}/conservation.csv?sort=destroy"),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200);
+    assert!(disposition.unwrap_or_default().contains("echeances-"), "a file to save");
+    let csv = String::from_utf8(csv).expect("UTF-8");
+    assert!(csv.starts_with('\u{feff}'), "with its mark, for spreadsheets");
+    let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(lines[0].starts_with("échéance;référence;nœud"), "{csv}");
+    assert!(
+        lines[1].starts_with("15/03/2022;FIN-FAC-2012-000001;FIN-FAC;Factures;"),
+        "{csv}"
+    );
+    assert!(csv.contains(";Voirie;"), "{csv}");
+
+    // A hold on the invoices, with a review date already past.
+    browser.follow("a[href='/gels']", "/gels");
+    assert!(browser.text().contains("Aucun gel"), "{}", browser.text());
+    browser.click("#portee-noeud");
+    browser.fill("#cible", "FIN-FAC");
+    browser.fill("#motif", "Contentieux avec un fournisseur");
+    browser.fill("#revue", "01/01/2020");
+    browser.follow("form[action='/gels'] button[type=submit]", "pose=");
+    let text = browser.text();
+    assert!(text.contains("posé"), "{text}");
+    assert!(text.contains("le nœud FIN-FAC et ce qu'il contient"), "{text}");
+    assert_eq!(browser.count("tr.a-revoir"), 1, "{text}");
+    assert!(text.contains("dépassé leur date de revue"), "{text}");
+    // The three invoices (the scene's and the two old ones) are frozen.
+    let frozen = browser.runtime.block_on(async {
+        browser
+            .client()
+            .find(Locator::Css("tr.a-revoir td:nth-child(3)"))
+            .await
+            .expect("the count")
+            .text()
+            .await
+            .expect("text")
+    });
+    assert_eq!(frozen.trim(), "3");
+    browser.review("gels");
+    browser.goto(&format!("{base}/conservation"));
+    let text = browser.text();
+    assert!(text.contains("dont 2 gelé(s)"), "{text}");
+    assert!(text.contains("ont dépassé leur date de revue"), "{text}");
+
+    // A hold with nothing named is refused next to what was typed.
+    browser.goto(&format!("{base}/gels"));
+    browser.click("#portee-document");
+    browser.fill("#cible", "FIN-FAC-1999-999999");
+    browser.fill("#motif", "Demande du juge");
+    browser.click("form[action='/gels'] button[type=submit]");
+    std::thread::sleep(Duration::from_millis(300));
+    let text = browser.text();
+    assert!(text.contains("FIN-FAC-1999-999999"), "{text}");
+    assert_eq!(browser.value("#motif"), "Demande du juge", "what was typed stays");
+
+    // Lifted with a reason; the list keeps it, lifted.
+    browser.goto(&format!("{base}/gels"));
+    browser.fill("form.lever input[name=motif]", "Contentieux clos");
+    browser.follow("form.lever button[type=submit]", "leve=");
+    let text = browser.text();
+    assert!(text.contains("levé"), "{text}");
+    assert!(text.contains("Aucun gel n'est en vigueur"), "{text}");
+    assert!(text.contains("Contentieux clos"), "{text}");
+    let events = get(
+        &scene.server.url("/api/v1/audit/events?after=0&limit=10000"),
+        &scene.admin,
+    )
+    .json();
+    let holds: Vec<(&str, &str)> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"].as_str().unwrap_or_default().starts_with("hold."))
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or_default(),
+                e["actor"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        holds,
+        [
+            ("hold.placed", "claire (archivist)"),
+            ("hold.lifted", "claire (archivist)")
+        ]
+    );
+}

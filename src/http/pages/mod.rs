@@ -18,6 +18,7 @@ mod deposit;
 pub(crate) use crate::french;
 mod mine;
 mod record;
+mod retention;
 mod search;
 mod session;
 
@@ -62,6 +63,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/controle/verification", web::post().to(audit::start_verification))
         .route("/controle/verification/{id}", web::get().to(audit::verification))
         .route("/journal", web::get().to(audit::journal))
+        .route("/conservation", web::get().to(retention::due))
+        .route("/conservation.csv", web::get().to(retention::due_csv))
+        .route("/gels", web::get().to(retention::holds))
+        .route("/gels", web::post().to(retention::place))
+        .route("/gels/{id}/lever", web::post().to(retention::lift))
         .route("/controle/verifier", web::get().to(audit::verify_form))
         .route("/controle/verifier/paquet", web::post().to(audit::verify_package))
         .route("/controle/verifier/accuse", web::post().to(audit::verify_attestation))
@@ -95,6 +101,8 @@ pub struct PersonView {
     pub admin: bool,
     /// Whether the menu offers the auditors' pages.
     pub auditor: bool,
+    /// Whether the menu offers the archivists' pages.
+    pub archivist: bool,
 }
 
 /// A signed-in person, from the session cookie; pages that need one take
@@ -120,6 +128,7 @@ impl Signed {
                 role: french::role(self.account.role),
                 admin: self.actor.role.allows(crate::domain::role::Permission::ManageAccounts),
                 auditor: self.actor.role.allows(crate::domain::role::Permission::Audit),
+                archivist: self.actor.role.allows(crate::domain::role::Permission::ManageRecords),
             }),
             csrf: self.csrf.clone(),
             current,
