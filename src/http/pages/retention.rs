@@ -123,6 +123,9 @@ fn asked(params: &DueParams, today: chrono::NaiveDate) -> DueAsked {
     }
 }
 
+/// A due record and its service, when looked up.
+type DueWithService = (DueRecord, Option<String>);
+
 /// The due records the filters keep, with each one's service when asked
 /// (`with_service` names the range of rows whose service is looked up; a
 /// service filter looks up every row).
@@ -131,10 +134,10 @@ fn due_rows(
     actor: &crate::archive::Actor,
     asked: &DueAsked,
     with_service: std::ops::Range<usize>,
-) -> Result<(Vec<(DueRecord, Option<String>)>, usize), ArchiveError> {
+) -> Result<(Vec<DueWithService>, usize), ArchiveError> {
     let plan = archive.plan(actor, None)?;
     let due = archive.retention_due(actor, Some(asked.at))?;
-    let mut kept: Vec<(DueRecord, Option<String>)> = due
+    let mut kept: Vec<DueWithService> = due
         .into_iter()
         .filter(|d| asked.action.is_none_or(|a| d.final_action == a))
         .filter(|d| asked.node.as_ref().is_none_or(|n| plan.plan.path(&d.node).contains(n)))
