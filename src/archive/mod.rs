@@ -17,6 +17,7 @@ pub mod imports;
 mod plan;
 mod projection;
 mod records;
+pub mod registers;
 mod retention;
 pub mod seals;
 mod search;

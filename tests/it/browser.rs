@@ -1278,4 +1278,56 @@ fn an_archivist_lists_what_is_due_exports_it_and_places_and_lifts_a_hold() {
             ("hold.lifted", "claire (archivist)")
         ]
     );
+
+    // The registers: this year's entries, then an elimination carried out.
+    browser.follow("a[href='/registres']", "/registres");
+    let text = browser.text();
+    assert!(text.contains("Registre des entrées du 01/01/"), "{text}");
+    assert_eq!(browser.count("table.registre tbody tr"), 5, "{text}");
+    assert!(
+        text.contains("FIN-FAC-2012-000002") && text.contains("15/03/2012"),
+        "{text}"
+    );
+    browser.review("registre-entrees");
+    let (status, csv, _) = get_with_cookies(
+        &format!("{base}/registres.csv?registre=entrees"),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200);
+    let csv = String::from_utf8(csv).expect("UTF-8");
+    assert_eq!(csv.lines().count(), 6, "{csv}");
+    assert!(csv.starts_with("\u{feff}N° d'ordre;Déposé le;Référence"), "{csv}");
+    let proposal = post_json(
+        &scene.server.url("/api/v1/disposals"),
+        &scene.admin,
+        &json!({"records": ["FIN-FAC-2012-000001"]}),
+    );
+    assert_eq!(proposal.status, 201, "{}", String::from_utf8_lossy(&proposal.body));
+    let id = proposal.json()["id"].as_u64().expect("id");
+    let visa = post_json(
+        &scene.server.url(&format!("/api/v1/disposals/{id}/approve")),
+        &scene.admin,
+        &json!({"visa": "AD-2026-117", "signer": "Directrice des Archives départementales"}),
+    );
+    assert!(visa.status < 300, "{}", String::from_utf8_lossy(&visa.body));
+    let done = post_json(
+        &scene.server.url(&format!("/api/v1/disposals/{id}/execute")),
+        &scene.admin,
+        &json!({}),
+    );
+    assert!(done.status < 300, "{}", String::from_utf8_lossy(&done.body));
+    browser.goto(&format!("{base}/registres?registre=eliminations"));
+    let text = browser.text();
+    assert!(text.contains("Registre des éliminations"), "{text}");
+    assert_eq!(browser.count("table.registre tbody tr"), 1, "{text}");
+    assert!(
+        text.contains("FIN-FAC-2012-000001") && text.contains("visa AD-2026-117"),
+        "{text}"
+    );
+    assert!(text.contains("10 ans"), "the duration in words: {text}");
+    browser.review("registre-eliminations");
+    browser.goto(&format!(
+        "{base}/registres?registre=versements&du=01/01/2000&au=31/12/2000"
+    ));
+    assert!(browser.text().contains("Aucune ligne"), "{}", browser.text());
 }

@@ -18,6 +18,7 @@ mod deposit;
 pub(crate) use crate::french;
 mod mine;
 mod record;
+mod registers;
 mod retention;
 mod search;
 mod session;
@@ -65,6 +66,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/journal", web::get().to(audit::journal))
         .route("/conservation", web::get().to(retention::due))
         .route("/conservation.csv", web::get().to(retention::due_csv))
+        .route("/registres", web::get().to(registers::page))
+        .route("/registres.csv", web::get().to(registers::csv))
         .route("/gels", web::get().to(retention::holds))
         .route("/gels", web::post().to(retention::place))
         .route("/gels/{id}/lever", web::post().to(retention::lift))
