@@ -72,6 +72,19 @@ impl Archive {
             Some(d) => parse_date("date", d)?,
             None => self.clock.now().date_naive(),
         };
+        // A visa answers a proposal: it cannot be dated before it.
+        let proposed = disposal.proposal.proposed_at.date_naive();
+        if date < proposed {
+            return Err(InvalidInput::new(
+                "date",
+                format!(
+                    "le visa du {} ne peut précéder la proposition d'élimination du {}",
+                    crate::french::date(date),
+                    crate::french::date(proposed)
+                ),
+            )
+            .into());
+        }
         let mut struck = Vec::new();
         for key in &visa.struck {
             let line = disposal

@@ -139,9 +139,23 @@ fn a_disposal_from_proposal_to_certificate() {
         422,
         "only lines may be struck"
     );
-    let approved = approve(
-        json!({"visa": "AD13-2026-117", "signer": "Directrice des Archives départementales", "date": "2026-11-20"}),
+    let early_visa = approve(json!({"visa": "V", "signer": "S", "date": "2000-01-01"}));
+    assert_eq!(early_visa.status, 422, "a visa dated before the proposal");
+    assert!(
+        early_visa.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ne peut précéder la proposition"),
+        "{}",
+        early_visa.json()
     );
+    assert_eq!(
+        approve(json!({"visa": "V", "signer": "  "})).status,
+        422,
+        "a visa names who signed it"
+    );
+    assert_eq!(approve(json!({"visa": "V"})).status, 422, "a visa names who signed it");
+    let approved = approve(json!({"visa": "AD13-2026-117", "signer": "Directrice des Archives départementales"}));
     assert_eq!(approved.status, 200, "{}", String::from_utf8_lossy(&approved.body));
     assert_eq!(approved.json()["state"], "approved");
     assert_eq!(

@@ -74,6 +74,11 @@ impl Normalizer {
                 .into_owned();
         }
         let out = out.replace(&self.today, "[today]");
+        // Today as the French write it, in messages for people.
+        let french_today = chrono::NaiveDate::parse_from_str(&self.today, "%Y-%m-%d")
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_default();
+        let out = out.replace(&french_today, "[today]");
         // Durations and rates measured by the run itself.
         // Relevance scores depend on how the index happened to batch its
         // segments, so only their presence and the hits' set are compared.
@@ -688,11 +693,19 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
         ),
     );
     t.http(
+        "POST /disposals/{id}/approve dated before the proposal",
+        post_json(
+            &url(&format!("/disposals/{disposal}/approve")),
+            &archivist,
+            &json!({"visa": "AD-2026-117", "signer": "Directrice des Archives", "date": "2000-01-01"}),
+        ),
+    );
+    t.http(
         "POST /disposals/{id}/approve",
         post_json(
             &url(&format!("/disposals/{disposal}/approve")),
             &archivist,
-            &json!({"visa": "AD-2026-117", "signer": "Directrice des Archives", "date": "2026-11-20"}),
+            &json!({"visa": "AD-2026-117", "signer": "Directrice des Archives"}),
         ),
     );
     t.http(
@@ -700,7 +713,7 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
         post_json(
             &url(&format!("/disposals/{disposal}/approve")),
             &archivist,
-            &json!({"visa": "AD-2026-118", "signer": "Directrice des Archives", "date": "2026-11-20"}),
+            &json!({"visa": "AD-2026-118", "signer": "Directrice des Archives"}),
         ),
     );
     t.http(
