@@ -224,6 +224,37 @@ impl Lines<'_> {
     }
 }
 
+/// Where a problem stands, for an archivist: `rules[2].duration` in the
+/// file `text` becomes `règle « FACTURES », duration`, `nodes[5]` becomes
+/// `nœud « FIN-FAC »` (array positions mean nothing to people).
+pub fn named_path(text: &str, path: &str) -> String {
+    let value: Value = toml_edit::de::from_str(text).unwrap_or(Value::Null);
+    let (head, rest) = match path.split_once('.') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (path, None),
+    };
+    let Some((table, index)) = head
+        .strip_suffix(']')
+        .and_then(|h| h.split_once('['))
+        .and_then(|(t, i)| i.parse::<usize>().ok().map(|i| (t, i)))
+    else {
+        return path.to_owned();
+    };
+    let item = &value[table][index];
+    let named = match table {
+        "rules" => item["id"].as_str().map(|id| format!("règle « {id} »")),
+        "nodes" => item["code"].as_str().map(|code| format!("nœud « {code} »")),
+        "classify" => Some(format!("règle de classement n° {}", index + 1)),
+        "synonyms" => Some(format!("groupe de synonymes n° {}", index + 1)),
+        _ => None,
+    };
+    match (named, rest) {
+        (Some(named), Some(rest)) => format!("{named}, {rest}"),
+        (Some(named), None) => named,
+        (None, _) => path.to_owned(),
+    }
+}
+
 /// Reads and checks a plan file's text: TOML, then the JSON Schema, then
 /// rules, nodes and classification rules one by one, then the plan as a
 /// whole. Every problem is reported at once, each with its line.
@@ -526,6 +557,33 @@ mod tests {
                 "{rule}: {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn problems_name_rules_and_nodes_by_their_ids() {
+        let text = DEFAULT_PLAN;
+        let rule_index = load_plan(text)
+            .map(|_| ())
+            .ok()
+            .and_then(|_| {
+                let value: Value = toml_edit::de::from_str(text).ok()?;
+                value["rules"].as_array()?.iter().position(|r| r["id"] == "FACTURES")
+            })
+            .expect("FACTURES is a rule of the default plan");
+        assert_eq!(
+            named_path(text, &format!("rules[{rule_index}].duration")),
+            "règle « FACTURES », duration"
+        );
+        let value: Value = toml_edit::de::from_str(text).expect("TOML");
+        let node_index = value["nodes"]
+            .as_array()
+            .and_then(|n| n.iter().position(|n| n["code"] == "FIN-FAC"))
+            .expect("FIN-FAC");
+        assert_eq!(named_path(text, &format!("nodes[{node_index}]")), "nœud « FIN-FAC »");
+        assert_eq!(named_path(text, "classify[0].node"), "règle de classement n° 1, node");
+        assert_eq!(named_path(text, "plan.version"), "plan.version");
+        assert_eq!(named_path(text, "nodes[9999].rule"), "nodes[9999].rule");
+        assert_eq!(named_path("not toml [", "rules[0]"), "rules[0]");
     }
 
     #[test]

@@ -138,6 +138,19 @@ impl Browser {
         });
     }
 
+    /// Sets a field's value at once (a long text would take long typed).
+    fn set_value(&self, css: &str, text: &str) {
+        self.runtime.block_on(async {
+            self.client()
+                .execute(
+                    "document.querySelector(arguments[0]).value = arguments[1];",
+                    vec![json!(css), json!(text)],
+                )
+                .await
+                .expect("set the value");
+        });
+    }
+
     fn click(&self, css: &str) {
         self.runtime.block_on(async {
             self.client()
@@ -1330,4 +1343,116 @@ fn an_archivist_lists_what_is_due_exports_it_and_places_and_lifts_a_hold() {
         "{base}/registres?registre=versements&du=01/01/2000&au=31/12/2000"
     ));
     assert!(browser.text().contains("Aucune ligne"), "{}", browser.text());
+}
+
+#[test]
+fn an_archivist_publishes_a_plan_that_shortens_a_rule_after_seeing_its_impact() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let a = post_json(
+        &scene.server.url("/api/v1/accounts"),
+        &scene.admin,
+        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "claire", ARCHIVIST_PASSWORD);
+    browser.follow("a[href='/plan']", "/plan");
+    let text = browser.text();
+    assert!(text.contains("FIN-FAC"), "{text}");
+    assert!(
+        browser
+            .source()
+            .contains("FACTURES : 10 ans à compter de la date du document, puis destruction"),
+        "the rule in words"
+    );
+    browser.review("plan");
+
+    // The invoices' rule shortened from 10 to 5 years.
+    browser.follow("a[href='/plan/modifier']", "/plan/modifier");
+    let current = browser.value("#texte");
+    assert!(
+        current.contains("id = \"FACTURES\"\nduration = \"P10Y\""),
+        "the plan in force to start from"
+    );
+    let shorter = current
+        .replacen(
+            "id = \"FACTURES\"\nduration = \"P10Y\"",
+            "id = \"FACTURES\"\nduration = \"P5Y\"",
+            1,
+        )
+        .replacen("version = \"2026.1\"", "version = \"2026.2\"", 1);
+    // A mistake first: said with its line.
+    browser.set_value(
+        "#texte",
+        &shorter.replacen(
+            "id = \"FACTURES\"\nduration = \"P5Y\"",
+            "id = \"FACTURES\"\nduration = \"P5W\"",
+            1,
+        ),
+    );
+    press(&browser, "button[value=valider]");
+    let text = browser.text();
+    assert!(text.contains("Le plan n'est pas valide"), "{text}");
+    assert!(
+        text.contains("ligne 75 (règle « FACTURES », duration)"),
+        "the line of the mistake, the rule by its id: {text}"
+    );
+    browser.set_value("#texte", &shorter);
+    press(&browser, "button[value=valider]");
+    assert!(browser.text().contains("Le plan est valide"), "{}", browser.text());
+    press(&browser, "button[value=impact]");
+    let text = browser.text();
+    assert!(text.contains("Ce que la publication changerait"), "{text}");
+    assert!(text.contains("règles modifiées : FACTURES"), "{text}");
+    assert!(text.contains("raccourcissement : 1 document échu plus tôt"), "{text}");
+    assert_eq!(browser.count("#confirmer"), 1, "a confirmation is asked");
+    browser.review("plan-impact");
+    // Publishing without the confirmation is refused, and says why.
+    press(&browser, "button[value=publier]");
+    let text = browser.text();
+    assert!(text.contains("avance l'échéance"), "{text}");
+    browser.click("#confirmer");
+    browser.fill(
+        "#motif",
+        "Délibération du 12/11/2026 sur la durée de conservation des factures",
+    );
+    press(&browser, "button[value=publier]");
+    let text = browser.text();
+    assert!(text.contains("Plan publié : version n° 2"), "{text}");
+
+    browser.goto(&format!("{base}/plan"));
+    assert!(
+        browser
+            .source()
+            .contains("FACTURES : 5 ans à compter de la date du document, puis destruction"),
+        "{}",
+        browser.text()
+    );
+    assert_eq!(
+        browser.count("a[href='/plan?version=1']"),
+        1,
+        "the earlier version is listed"
+    );
+    let events = get(
+        &scene.server.url("/api/v1/audit/events?after=0&limit=10000"),
+        &scene.admin,
+    )
+    .json();
+    let published: Vec<&str> = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == "plan.published")
+        .filter_map(|e| e["actor"].as_str())
+        .collect();
+    assert_eq!(published.last().copied(), Some("claire (archivist)"));
+
+    // An agent reads the plan, and may not change it.
+    let agent = Browser::start(Scripts::On);
+    agent.sign_in(&base, "agnes", AGENT_PASSWORD);
+    agent.goto(&format!("{base}/plan"));
+    assert_eq!(agent.count("a[href='/plan/modifier']"), 0);
+    let (status, _, _) = get_with_cookies(&format!("{base}/plan/modifier"), &agent.cookie_header());
+    assert_eq!(status, 403);
 }

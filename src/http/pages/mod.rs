@@ -17,6 +17,7 @@ mod audit;
 mod deposit;
 pub(crate) use crate::french;
 mod mine;
+mod plan;
 mod record;
 mod registers;
 mod retention;
@@ -66,6 +67,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/journal", web::get().to(audit::journal))
         .route("/conservation", web::get().to(retention::due))
         .route("/conservation.csv", web::get().to(retention::due_csv))
+        .route("/plan", web::get().to(plan::page))
+        .route("/plan/modifier", web::get().to(plan::edit_form))
+        .route("/plan/modifier", web::post().to(plan::edit))
         .route("/registres", web::get().to(registers::page))
         .route("/registres.csv", web::get().to(registers::csv))
         .route("/gels", web::get().to(retention::holds))

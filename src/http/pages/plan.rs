@@ -1,0 +1,396 @@
+//! The classification plan's pages: the plan in force (or any version)
+//! as a tree, each node with its rule in words and where it comes from, its
+//! fields, who may read and deposit, its naming; and, for archivists, a new
+//! version written in the page, checked line by line, its impact shown,
+//! then published with a reason.
+
+use super::{Frame, PageError, Signed, french, html};
+use crate::archive::{Archive, ArchiveError, Publish};
+use crate::domain::plan::{Access, FieldType, Plan};
+use crate::domain::role::Permission;
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data};
+use askama::Template;
+use serde::Deserialize;
+
+/// A node as the plan page shows it.
+pub struct NodeView {
+    code: String,
+    title: String,
+    description: String,
+    depth: usize,
+    rule: String,
+    rule_from: String,
+    legal_reference: String,
+    types: String,
+    fields: Vec<String>,
+    readers: String,
+    depositors: String,
+    reference: String,
+    filename: String,
+}
+
+/// A published version, as the list shows it.
+pub struct VersionView {
+    number: u32,
+    label: String,
+    published: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "plan.html")]
+struct PlanPage {
+    frame: Frame,
+    heading: String,
+    authority: String,
+    nodes: Vec<NodeView>,
+    versions: Vec<VersionView>,
+    may_edit: bool,
+}
+
+/// `?version=`.
+#[derive(Debug, Default, Deserialize)]
+pub struct PlanParams {
+    version: Option<u32>,
+}
+
+fn field_type(kind: &FieldType) -> String {
+    match kind {
+        FieldType::Text => "texte".into(),
+        FieldType::Date => "date".into(),
+        FieldType::Integer => "nombre entier".into(),
+        FieldType::Decimal => "montant ou nombre décimal".into(),
+        FieldType::Enum(values) => format!("une valeur parmi {}", values.join(", ")),
+    }
+}
+
+fn roles_words(plan: &Plan, code: &crate::domain::record::NodeCode, access: Access) -> String {
+    let allowed: Vec<&str> = crate::domain::role::Role::ALL
+        .iter()
+        .filter(|r| plan.allows(code, r.as_str(), access))
+        .map(|r| french::role(*r))
+        .collect();
+    if allowed.len() == crate::domain::role::Role::ALL.len() {
+        "tous les rôles".into()
+    } else if allowed.is_empty() {
+        "aucun rôle".into()
+    } else {
+        allowed.join(", ")
+    }
+}
+
+fn nodes_of(plan: &Plan) -> Vec<NodeView> {
+    plan.nodes
+        .iter()
+        .map(|n| {
+            let (rule, rule_from, legal_reference) = match plan.rule_for(&n.code) {
+                Some((r, from)) => {
+                    let duration = french::duration(&r.duration);
+                    let sentence = if r.duration == crate::domain::plan::RetentionDuration::Permanent {
+                        duration
+                    } else {
+                        format!(
+                            "{duration} {}, puis {}",
+                            french::start(&r.start),
+                            french::final_action(r.final_action)
+                        )
+                    };
+                    (
+                        format!(
+                            "{} : {sentence}{}",
+                            r.id,
+                            if r.to_confirm { " (durée à confirmer)" } else { "" }
+                        ),
+                        if from == &n.code {
+                            "propre à ce nœud".to_owned()
+                        } else {
+                            format!("héritée de {from}")
+                        },
+                        r.legal_reference.clone(),
+                    )
+                }
+                None => (
+                    "aucune règle : ce nœud ne reçoit pas de documents".into(),
+                    String::new(),
+                    String::new(),
+                ),
+            };
+            NodeView {
+                code: n.code.to_string(),
+                title: n.title.clone(),
+                description: n.description.clone(),
+                depth: plan.path(&n.code).len().saturating_sub(1),
+                rule,
+                rule_from,
+                legal_reference,
+                types: n.document_types.join(", "),
+                fields: plan
+                    .fields_for(&n.code)
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{} ({}{})",
+                            french::field_label(&f.name),
+                            field_type(&f.kind),
+                            if f.required { ", obligatoire" } else { "" }
+                        )
+                    })
+                    .collect(),
+                readers: roles_words(plan, &n.code, Access::Read),
+                depositors: roles_words(plan, &n.code, Access::Deposit),
+                reference: plan
+                    .reference_template(&n.code)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+                filename: plan
+                    .filename_template(&n.code)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// The plan page.
+pub async fn page(
+    signed: Signed,
+    archive: Data<Archive>,
+    params: web::Query<PlanParams>,
+) -> Result<HttpResponse, PageError> {
+    let actor = signed.actor.clone();
+    let wanted = params.version;
+    let (published, entries) = web::block(move || {
+        let published = archive.plan(&actor, wanted)?;
+        let entries = archive.plan_versions(&actor)?;
+        Ok::<_, ArchiveError>((published, entries))
+    })
+    .await??;
+    let shown = published.entry.number;
+    let plan = &published.plan;
+    let page = PlanPage {
+        frame: signed.frame("Plan de classement", "plan"),
+        heading: format!(
+            "{} — version {} (n° {} publiée le {} par {})",
+            plan.header.title,
+            plan.header.version,
+            shown,
+            french::time(published.entry.time),
+            published.entry.actor
+        ),
+        authority: plan.header.authority.clone(),
+        nodes: nodes_of(plan),
+        versions: entries
+            .iter()
+            .rev()
+            .map(|e| VersionView {
+                number: e.number,
+                label: e.label.clone(),
+                published: format!("le {} par {}", french::time(e.time), e.actor),
+                current: e.number == shown,
+            })
+            .collect(),
+        may_edit: signed.actor.role.allows(Permission::ManageRecords),
+    };
+    Ok(html(StatusCode::OK, &page))
+}
+
+#[derive(Template)]
+#[template(path = "plan_edit.html")]
+struct EditPage {
+    frame: Frame,
+    text: String,
+    motif: String,
+    outcome: Option<Outcome>,
+}
+
+/// What the last action on the edit page said.
+pub struct Outcome {
+    ok: bool,
+    heading: String,
+    lines: Vec<String>,
+    /// Publishing needs an explicit confirmation (the plan shortens
+    /// retention).
+    ask_confirmation: bool,
+}
+
+/// `texte=&action=&motif=&confirmer=`.
+#[derive(Debug, Default, Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    texte: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    motif: String,
+    #[serde(default)]
+    confirmer: Option<String>,
+}
+
+fn require_edit(signed: &Signed) -> Result<(), PageError> {
+    signed
+        .actor
+        .require(Permission::ManageRecords, "publier le plan de classement")
+        .map_err(PageError::Archive)
+}
+
+/// The edit page, with the plan in force's file to start from.
+pub async fn edit_form(signed: Signed, archive: Data<Archive>) -> Result<HttpResponse, PageError> {
+    require_edit(&signed)?;
+    let actor = signed.actor.clone();
+    let published = web::block(move || archive.plan(&actor, None)).await??;
+    let page = EditPage {
+        frame: signed.frame("Nouvelle version du plan", "plan"),
+        text: published.text.clone(),
+        motif: String::new(),
+        outcome: None,
+    };
+    Ok(html(StatusCode::OK, &page))
+}
+
+/// Checks, measures or publishes the plan written in the page.
+pub async fn edit(
+    signed: Signed,
+    archive: Data<Archive>,
+    form: web::Form<EditForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    signed.check_form(&form.csrf)?;
+    require_edit(&signed)?;
+    let actor = signed.actor.clone();
+    let text = form.texte.replace("\r\n", "\n");
+    let action = form.action.clone();
+    let motif = form.motif.trim().to_owned();
+    let confirmed = form.confirmer.is_some();
+    let checked_text = text.clone();
+    let answer = web::block(move || match action.as_str() {
+        "valider" => crate::archive::check_plan(&checked_text).map(|plan| Checked::Valid(Box::new(plan))),
+        "publier" => archive
+            .publish_plan(
+                &actor,
+                &checked_text,
+                &Publish {
+                    dry_run: false,
+                    confirmation: (confirmed && !motif.is_empty()).then(|| motif.clone()),
+                },
+            )
+            .map(Checked::Published),
+        _ => archive
+            .publish_plan(
+                &actor,
+                &checked_text,
+                &Publish {
+                    dry_run: true,
+                    confirmation: None,
+                },
+            )
+            .map(Checked::Impact),
+    })
+    .await?;
+    let (status, outcome) = match answer {
+        Ok(Checked::Valid(plan)) => (
+            StatusCode::OK,
+            Outcome {
+                ok: true,
+                heading: format!(
+                    "Le plan est valide : {}, {}.",
+                    french::count(plan.rules.len() as u64, "règle", "règles"),
+                    french::count(plan.nodes.len() as u64, "nœud", "nœuds")
+                ),
+                lines: Vec::new(),
+                ask_confirmation: false,
+            },
+        ),
+        Ok(Checked::Impact(publication)) | Ok(Checked::Published(publication)) if publication.unchanged => (
+            StatusCode::OK,
+            Outcome {
+                ok: true,
+                heading: "Ce texte est déjà le plan en vigueur : il n'y a rien à publier.".into(),
+                lines: Vec::new(),
+                ask_confirmation: false,
+            },
+        ),
+        Ok(Checked::Impact(publication)) => (
+            StatusCode::OK,
+            Outcome {
+                ok: true,
+                heading: "Ce que la publication changerait :".into(),
+                lines: crate::wire::PlanImpactDto::from(&publication.impact).lines(),
+                ask_confirmation: publication.impact.shortened > 0 || publication.impact.to_destroy > 0,
+            },
+        ),
+        Ok(Checked::Published(publication)) => (
+            StatusCode::OK,
+            Outcome {
+                ok: true,
+                heading: match &publication.published {
+                    Some(v) => format!("Plan publié : version n° {} ({}).", v.number, v.label),
+                    None => "Rien n'a été publié.".into(),
+                },
+                lines: crate::wire::PlanImpactDto::from(&publication.impact).lines(),
+                ask_confirmation: false,
+            },
+        ),
+        Err(ArchiveError::InvalidPlan(invalid)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Outcome {
+                ok: false,
+                heading: format!(
+                    "Le plan n'est pas valide : {}.",
+                    french::count(invalid.0.len() as u64, "problème", "problèmes")
+                ),
+                lines: invalid
+                    .0
+                    .iter()
+                    .map(|p| {
+                        let named = crate::policies::named_path(&text, &p.path);
+                        let at = match (p.line, p.path.is_empty()) {
+                            (Some(line), false) => format!("ligne {line} ({named}) : "),
+                            (Some(line), true) => format!("ligne {line} : "),
+                            (None, false) => format!("{named} : "),
+                            (None, true) => String::new(),
+                        };
+                        format!("{at}{}", p.message)
+                    })
+                    .collect(),
+                ask_confirmation: false,
+            },
+        ),
+        Err(e @ ArchiveError::PlanShortensRetention { .. }) => (
+            StatusCode::CONFLICT,
+            Outcome {
+                ok: false,
+                heading: format!("{e}."),
+                lines: vec!["Cochez la confirmation et donnez le motif, puis publiez de nouveau.".into()],
+                ask_confirmation: true,
+            },
+        ),
+        Err(e @ ArchiveError::PlanOrphansRecords(_)) => (
+            StatusCode::CONFLICT,
+            Outcome {
+                ok: false,
+                heading: format!("{e}."),
+                lines: Vec::new(),
+                ask_confirmation: false,
+            },
+        ),
+        Err(e) => return Err(PageError::Archive(e)),
+    };
+    let page = EditPage {
+        frame: signed.frame("Nouvelle version du plan", "plan"),
+        text,
+        motif: form.motif,
+        outcome: Some(outcome),
+    };
+    Ok(html(status, &page))
+}
+
+/// What the edit page's action found.
+enum Checked {
+    Valid(Box<Plan>),
+    Impact(crate::archive::Publication),
+    Published(crate::archive::Publication),
+}
