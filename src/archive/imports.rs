@@ -116,8 +116,20 @@ impl Archive {
         path: &Path,
         mapping: Option<&ImportMapping>,
     ) -> Result<ImportSummary, ArchiveError> {
-        let (package, _) = self.prepare_import(actor, path, mapping)?;
-        Ok(package.summary(Vec::new()))
+        let (package, planned) = self.prepare_import(actor, path, mapping)?;
+        // What would be imported: each record with its node here (its
+        // reference is given when it is deposited).
+        let records = planned
+            .iter()
+            .map(|p| ImportedRecord {
+                from: p.unit.identifiers.clone(),
+                reference: String::new(),
+                id: String::new(),
+                node: p.deposit.node.clone().unwrap_or_default(),
+                versions: p.objects.len(),
+            })
+            .collect();
+        Ok(package.summary(records))
     }
 
     /// Imports a package (see the module's documentation): every check

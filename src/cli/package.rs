@@ -129,7 +129,13 @@ pub fn import(ctx: &Context, args: ImportArgs) -> Result<(), Failure> {
         if args.json {
             print_json(record)?;
         } else {
-            println!("{}\t{}\t{}", record.reference, record.node, record.from.join(" "));
+            // (A dry run gives no reference yet.)
+            let reference = if record.reference.is_empty() {
+                "-"
+            } else {
+                record.reference.as_str()
+            };
+            println!("{reference}\t{}\t{}", record.node, record.from.join(" "));
         }
     }
     if !args.json {

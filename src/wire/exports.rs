@@ -57,7 +57,7 @@ impl TryFrom<NewExportDto> for crate::archive::exports::ExportRequest {
 pub struct ImportedRecordDto {
     /// Its identifiers in the package.
     pub from: Vec<String>,
-    /// Its reference here.
+    /// Its reference here (empty in a dry run: given when deposited).
     pub reference: String,
     /// Its id here (empty in a dry run).
     pub id: String,

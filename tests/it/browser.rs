@@ -1456,3 +1456,81 @@ fn an_archivist_publishes_a_plan_that_shortens_a_rule_after_seeing_its_impact() 
     let (status, _, _) = get_with_cookies(&format!("{base}/plan/modifier"), &agent.cookie_header());
     assert_eq!(status, 403);
 }
+
+#[test]
+fn an_archivist_checks_then_imports_a_package_from_another_archive_and_a_known_one_is_refused() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let a = post_json(
+        &scene.server.url("/api/v1/accounts"),
+        &scene.admin,
+        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    // A package from another archive: a deliberation of another commune.
+    let other = fresh_archive();
+    let other_server = Server::start(&other.data, &[]);
+    let a = deposit(
+        &other_server,
+        &other.token,
+        "Délibération du conseil municipal de la commune voisine".as_bytes(),
+        "deliberation.txt",
+        &json!({"node": "ADM-DEL", "date": "2023-05-12", "title": "Délibération voisine"}),
+    )
+    .expect("deposit");
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let theirs = a.json()["reference"].as_str().expect("reference").to_owned();
+    let export = post_json(
+        &other_server.url("/api/v1/exports"),
+        &other.token,
+        &json!({"node": "ADM-DEL"}),
+    );
+    assert_eq!(export.status, 200, "{}", String::from_utf8_lossy(&export.body));
+    other_server.stop();
+    let dir = tempfile::tempdir().expect("a folder");
+    let package = dir.path().join("versement-voisin.zip");
+    std::fs::write(&package, &export.body).expect("write");
+    let own = post_json(
+        &scene.server.url("/api/v1/exports"),
+        &scene.admin,
+        &json!({"records": [scene.hr_ref]}),
+    );
+    let own_package = dir.path().join("notre-versement.zip");
+    std::fs::write(&own_package, &own.body).expect("write");
+
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "claire", ARCHIVIST_PASSWORD);
+    browser.follow("a[href='/importer']", "/importer");
+    browser.review("importer");
+    browser.attach("#paquet", &[&package]);
+    press(&browser, "button[value=verifier]");
+    let text = browser.text();
+    assert!(
+        text.contains("vérifié, rien n'est importé : 1 document à importer"),
+        "{text}"
+    );
+    assert!(text.contains(&theirs), "its identifier there: {text}");
+    assert_eq!(
+        get(&scene.server.url(&format!("/api/v1/records/{theirs}")), &scene.admin).status,
+        404,
+        "nothing imported by the check"
+    );
+    browser.goto(&format!("{base}/importer"));
+    browser.attach("#paquet", &[&package]);
+    press(&browser, "button[value=importer]");
+    let text = browser.text();
+    assert!(text.contains("importé : 1 document"), "{text}");
+    browser.review("importer-fait");
+    // Found here by its identifier there (an alias), imported by claire.
+    assert_eq!(
+        get(&scene.server.url(&format!("/api/v1/records/{theirs}")), &scene.admin).status,
+        200
+    );
+    // A package of records this archive holds already: refused whole.
+    browser.goto(&format!("{base}/importer"));
+    browser.attach("#paquet", &[&own_package]);
+    press(&browser, "button[value=importer]");
+    let text = browser.text();
+    assert!(text.contains("refusé en entier"), "{text}");
+    assert!(text.contains(&scene.hr_ref), "the reason names the record: {text}");
+}

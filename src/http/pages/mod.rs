@@ -15,6 +15,7 @@
 mod accounts;
 mod audit;
 mod deposit;
+mod imports;
 pub(crate) use crate::french;
 mod mine;
 mod plan;
@@ -70,6 +71,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/plan", web::get().to(plan::page))
         .route("/plan/modifier", web::get().to(plan::edit_form))
         .route("/plan/modifier", web::post().to(plan::edit))
+        .route("/importer", web::get().to(imports::form))
+        .route("/importer", web::post().to(imports::submit))
         .route("/registres", web::get().to(registers::page))
         .route("/registres.csv", web::get().to(registers::csv))
         .route("/gels", web::get().to(retention::holds))

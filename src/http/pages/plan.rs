@@ -335,7 +335,7 @@ pub async fn edit(
             },
         ),
         Err(ArchiveError::InvalidPlan(invalid)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
+            super::status_of(crate::errors::Code::InvalidPlan),
             Outcome {
                 ok: false,
                 heading: format!(
@@ -360,7 +360,7 @@ pub async fn edit(
             },
         ),
         Err(e @ ArchiveError::PlanShortensRetention { .. }) => (
-            StatusCode::CONFLICT,
+            super::status_of(e.code()),
             Outcome {
                 ok: false,
                 heading: format!("{e}."),
@@ -369,7 +369,7 @@ pub async fn edit(
             },
         ),
         Err(e @ ArchiveError::PlanOrphansRecords(_)) => (
-            StatusCode::CONFLICT,
+            super::status_of(e.code()),
             Outcome {
                 ok: false,
                 heading: format!("{e}."),

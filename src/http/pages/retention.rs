@@ -502,7 +502,7 @@ pub async fn place(
                     form,
                     None,
                     Some(problem),
-                    StatusCode::UNPROCESSABLE_ENTITY,
+                    super::status_of(crate::errors::Code::InvalidField),
                 )
                 .await;
             }
@@ -540,7 +540,7 @@ pub async fn place(
                 form,
                 None,
                 Some(problem),
-                StatusCode::UNPROCESSABLE_ENTITY,
+                super::status_of(crate::errors::Code::InvalidField),
             )
             .await
         }
@@ -579,7 +579,7 @@ pub async fn lift(
                 HoldForm::default(),
                 None,
                 Some(problem),
-                StatusCode::UNPROCESSABLE_ENTITY,
+                super::status_of(crate::errors::Code::InvalidField),
             )
             .await
         }
