@@ -256,3 +256,75 @@ mod tests {
         assert_eq!(i.due_changed, 0);
     }
 }
+
+/// One line of the difference between two versions of a plan's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileLine {
+    /// `=` kept, `-` removed, `+` added; `…` between two distant changes.
+    pub kind: char,
+    /// Its number in the older file (kept and removed lines).
+    pub old: Option<usize>,
+    /// Its number in the newer file (kept and added lines).
+    pub new: Option<usize>,
+    /// The line, without its end.
+    pub text: String,
+}
+
+/// The difference between two versions of a plan's file, line by line:
+/// each change with `context` unchanged lines around it, distant changes
+/// parted by a `…` line. Empty when the files are the same.
+pub fn file_changes(old: &str, new: &str, context: usize) -> Vec<FileLine> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut out = Vec::new();
+    for (i, group) in diff.grouped_ops(context).iter().enumerate() {
+        if i > 0 {
+            out.push(FileLine {
+                kind: '…',
+                old: None,
+                new: None,
+                text: String::new(),
+            });
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let kind = match change.tag() {
+                    similar::ChangeTag::Equal => '=',
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                };
+                out.push(FileLine {
+                    kind,
+                    old: change.old_index().map(|n| n + 1),
+                    new: change.new_index().map(|n| n + 1),
+                    text: change.value().trim_end_matches(['\n', '\r']).to_owned(),
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod file_change_tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_duration_shows_as_one_line_out_one_in_with_its_context() {
+        let old = "a\nb\nduration = \"P10Y\"\nc\nd\ne\nf\ng\nh\ni\nj\nk\nversion = \"1\"\n";
+        let new = "a\nb\nduration = \"P5Y\"\nc\nd\ne\nf\ng\nh\ni\nj\nk\nversion = \"2\"\n";
+        let lines = file_changes(old, new, 1);
+        let kinds: String = lines.iter().map(|l| l.kind).collect();
+        assert_eq!(kinds, "=-+=…=-+");
+        let removed = &lines[1];
+        assert_eq!(
+            (removed.old, removed.new, removed.text.as_str()),
+            (Some(3), None, "duration = \"P10Y\"")
+        );
+        let added = &lines[2];
+        assert_eq!(
+            (added.old, added.new, added.text.as_str()),
+            (None, Some(3), "duration = \"P5Y\"")
+        );
+        assert!(file_changes(old, old, 3).is_empty());
+    }
+}

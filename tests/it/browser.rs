@@ -1434,6 +1434,13 @@ fn an_archivist_publishes_a_plan_that_shortens_a_rule_after_seeing_its_impact() 
         1,
         "the earlier version is listed"
     );
+    browser.follow("a[href='/plan/difference?de=1&a=2']", "/plan/difference");
+    let text = browser.text();
+    assert!(text.contains("De la version n° 1"), "{text}");
+    assert_eq!(browser.count("tr.retire"), 2, "the old duration and version: {text}");
+    assert_eq!(browser.count("tr.ajoute"), 2, "{text}");
+    assert!(text.contains("duration = \"P5Y\""), "{text}");
+    browser.review("plan-difference");
     let events = get(
         &scene.server.url("/api/v1/audit/events?after=0&limit=10000"),
         &scene.admin,

@@ -69,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/conservation", web::get().to(retention::due))
         .route("/conservation.csv", web::get().to(retention::due_csv))
         .route("/plan", web::get().to(plan::page))
+        .route("/plan/difference", web::get().to(plan::difference))
         .route("/plan/modifier", web::get().to(plan::edit_form))
         .route("/plan/modifier", web::post().to(plan::edit))
         .route("/importer", web::get().to(imports::form))

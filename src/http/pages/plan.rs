@@ -394,3 +394,74 @@ enum Checked {
     Impact(crate::archive::Publication),
     Published(crate::archive::Publication),
 }
+
+/// A line of the comparison, as the page shows it.
+pub struct LineView {
+    class: &'static str,
+    mark: &'static str,
+    old: String,
+    new: String,
+    text: String,
+}
+
+#[derive(Template)]
+#[template(path = "plan_diff.html")]
+struct DiffPage {
+    frame: Frame,
+    heading: String,
+    lines: Vec<LineView>,
+    older: u32,
+    newer: u32,
+}
+
+/// `?de=&a=`: the two versions compared.
+#[derive(Debug, Deserialize)]
+pub struct DiffParams {
+    de: u32,
+    a: Option<u32>,
+}
+
+/// What changed in the plan's file between two published versions.
+pub async fn difference(
+    signed: Signed,
+    archive: Data<Archive>,
+    params: web::Query<DiffParams>,
+) -> Result<HttpResponse, PageError> {
+    let actor = signed.actor.clone();
+    let (older, newer) = (params.de, params.a);
+    let (old, new) = web::block(move || {
+        let old = archive.plan(&actor, Some(older))?;
+        let new = archive.plan(&actor, newer)?;
+        Ok::<_, ArchiveError>((old, new))
+    })
+    .await??;
+    let lines = crate::domain::plan_change::file_changes(&old.text, &new.text, 3)
+        .into_iter()
+        .map(|l| {
+            let (class, mark) = match l.kind {
+                '-' => ("retire", "retiré"),
+                '+' => ("ajoute", "ajouté"),
+                '…' => ("saut", "…"),
+                _ => ("garde", ""),
+            };
+            LineView {
+                class,
+                mark,
+                old: l.old.map(|n| n.to_string()).unwrap_or_default(),
+                new: l.new.map(|n| n.to_string()).unwrap_or_default(),
+                text: l.text,
+            }
+        })
+        .collect();
+    let page = DiffPage {
+        frame: signed.frame("Différences entre deux versions du plan", "plan"),
+        heading: format!(
+            "De la version n° {} ({}) à la version n° {} ({})",
+            old.entry.number, old.entry.label, new.entry.number, new.entry.label
+        ),
+        lines,
+        older: old.entry.number,
+        newer: new.entry.number,
+    };
+    Ok(html(StatusCode::OK, &page))
+}
