@@ -62,8 +62,14 @@ pub fn bordereau_csv(disposal: &Disposal, plan: &Plan) -> String {
     out
 }
 
-/// The bordereau as an HTML page, to print and send for the visa.
-pub fn bordereau_html(disposal: &Disposal, plan: &Plan) -> String {
+/// The bordereau as an HTML page, to print and send for the visa: the
+/// collectivité and its archives authority when its identity is set, the
+/// lines by typology, and the two signature blocks.
+pub fn bordereau_html(
+    disposal: &Disposal,
+    plan: &Plan,
+    identity: Option<&crate::domain::identity::Identity>,
+) -> String {
     let groups = disposal.bordereau();
     let total: u64 = groups.iter().map(|g| g.count).sum();
     let bytes: u64 = groups.iter().map(|g| g.bytes).sum();
@@ -71,7 +77,13 @@ pub fn bordereau_html(disposal: &Disposal, plan: &Plan) -> String {
     for g in &groups {
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{} — {}</td><td>{} à {}</td><td>{} ({})</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            html(&g.services.join(", ")),
+            html(
+                &g.services
+                    .iter()
+                    .map(|s| identity.map_or(s.as_str(), |i| i.service_name(s)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             html(g.node.as_str()),
             html(&node_title(plan, &g.node)),
             g.from,
@@ -92,8 +104,30 @@ pub fn bordereau_html(disposal: &Disposal, plan: &Plan) -> String {
         ),
         None => "<p>Visa des Archives : en attente.</p>".to_owned(),
     };
+    let who = match identity {
+        Some(i) => format!(
+            "<p>Collectivité : {}.{}</p>\n",
+            html(&i.heading()),
+            if i.archives.name.is_empty() {
+                String::new()
+            } else {
+                format!(" Service d'archives : {}.", html(&i.archives.name))
+            }
+        ),
+        None => String::new(),
+    };
+    let authority = identity
+        .map(|i| i.archives.authority.clone())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "Le directeur des Archives".to_owned());
+    let signatures = format!(
+        "<table class=\"signatures\" border=\"1\"><tr><th>Le chef du service producteur</th><th>Visa : {}</th></tr>\n\
+         <tr><td>Date, nom et signature :<br><br><br><br></td><td>Date, nom et signature :<br><br><br><br></td></tr></table>\n",
+        html(&authority)
+    );
+    let visa = format!("{who_placeholder}{visa}\n{signatures}", who_placeholder = "");
     format!(
-        "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Bordereau d'élimination n° {id}</title></head>\n<body>\n<h1>Bordereau d'élimination n° {id}</h1>\n<p>Plan de classement : {plan_id} {plan_label}. Documents dont la DUA est échue au {at}{node}. Proposé le {proposed} par {by}.</p>\n<table border=\"1\">\n<thead><tr><th>Service producteur</th><th>Typologie</th><th>Dates extrêmes</th><th>DUA</th><th>Nombre</th><th>Volume (octets)</th><th>Références</th></tr></thead>\n<tbody>\n{rows}</tbody>\n<tfoot><tr><td colspan=\"4\">Total</td><td>{total}</td><td>{bytes}</td><td></td></tr></tfoot>\n</table>\n{visa}\n</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Bordereau d'élimination n° {id}</title></head>\n<body>\n<h1>Bordereau d'élimination n° {id}</h1>\n{who}<p>Plan de classement : {plan_id} {plan_label}. Documents dont la DUA est échue au {at}{node}. Proposé le {proposed} par {by}.</p>\n<table border=\"1\">\n<thead><tr><th>Service producteur</th><th>Typologie</th><th>Dates extrêmes</th><th>DUA</th><th>Nombre</th><th>Volume (octets)</th><th>Références</th></tr></thead>\n<tbody>\n{rows}</tbody>\n<tfoot><tr><td colspan=\"4\">Total</td><td>{total}</td><td>{bytes}</td><td></td></tr></tfoot>\n</table>\n{visa}\n</body></html>\n",
         id = disposal.proposal.id,
         plan_id = html(&plan.header.id),
         plan_label = html(&plan.header.version),
@@ -210,6 +244,9 @@ pub fn attestation_html(attestation: &crate::archive::seals::Attestation) -> Str
     rows.push_str(&row("Clé publique Ed25519 du scellement", &a.seal.public_key));
     rows.push_str(&row("Signature", &a.seal.signature));
     rows.push_str(&row("Archive", &a.archive));
+    if let Some(c) = &a.collectivite {
+        rows.insert_str(0, &row("Collectivité", c));
+    }
     format!(
         "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Accusé de dépôt {reference}</title>\
          <style>body{{font-family:sans-serif;margin:2em}}th{{text-align:left;padding-right:1em;vertical-align:top}}\

@@ -144,6 +144,8 @@ error_table! {
     JobNotFound => ("job_not_found", 404, BadInput),
     /// No account has this user name.
     AccountNotFound => ("account_not_found", 404, BadInput),
+    /// The collectivité's identity has not been set yet.
+    IdentityNotSet => ("identity_not_set", 404, BadInput),
 
     // Who may do what.
     /// No valid token.

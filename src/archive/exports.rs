@@ -243,6 +243,13 @@ impl Archive {
     fn parties(&self, request: &ExportRequest, records: &[Record], id: &str) -> TransferParties {
         let service = records.iter().find_map(|r| r.service.clone());
         let this_archive = format!("coffre-{}", self.archive_id);
+        // The collectivité's identity, once set, names the parties.
+        let identity = self.catalog.identity().ok().flatten();
+        let archives_identifier = identity
+            .as_ref()
+            .map(|i| i.archives.identifier.clone())
+            .filter(|i| !i.is_empty());
+        let collectivite = identity.as_ref().map(|i| i.agency_identifier().to_owned());
         TransferParties {
             message_id: id.to_owned(),
             comment: request.comment.clone(),
@@ -250,10 +257,12 @@ impl Archive {
             archival_agency: request
                 .archival_agency
                 .clone()
+                .or(archives_identifier)
                 .unwrap_or_else(|| DEFAULT_ARCHIVAL_AGENCY.to_owned()),
             transferring_agency: request
                 .transferring_agency
                 .clone()
+                .or(collectivite)
                 .unwrap_or_else(|| this_archive.clone()),
             originating_agency: service.unwrap_or(this_archive),
         }

@@ -13,6 +13,7 @@ mod disposition;
 pub mod exports;
 pub mod fixity;
 mod holds;
+mod identity;
 pub mod imports;
 mod plan;
 mod projection;

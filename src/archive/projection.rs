@@ -251,6 +251,7 @@ impl Projector {
                     failures,
                 },
             )]),
+            B::IdentitySet { identity } => Ok(vec![CatalogWrite::PutIdentity(Box::new(identity))]),
             B::ArchiveInitialized { .. } | B::SealKeyCreated { .. } | B::FixityChecked { .. } => Ok(Vec::new()),
             body @ (B::RecordIngested { .. } | B::VersionAdded { .. } | B::RecordUpdated { .. }) => {
                 self.records(event, entry, body)

@@ -225,6 +225,10 @@ pub struct Attestation {
     pub event: ProvenEvent,
     /// The seal the proof leads to.
     pub seal: Seal,
+    /// The collectivité whose archives these are, as its identity named
+    /// it when the attestation was made (not covered by the seal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collectivite: Option<String>,
 }
 
 impl Archive {
@@ -270,6 +274,7 @@ impl Archive {
                 proof: Some(proof),
             },
             seal,
+            collectivite: self.catalog.identity()?.map(|i| i.heading()),
         })
     }
 

@@ -230,6 +230,15 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
     Ok(())
 }
 
+/// A visa names who signed it: `--signer` is required.
+fn required_signer(signer: Option<String>) -> Result<String, Failure> {
+    signer.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+        Failure::usage(
+            "--signer : nommez qui a signé le visa (par exemple « Directrice des Archives départementales »)",
+        )
+    })
+}
+
 /// Prints what execution did to each line.
 fn print_execution(dto: &DisposalDto) {
     println!("{}", summary(dto));
@@ -287,7 +296,7 @@ fn run_remote(remote: &Remote, command: DisposalCommand) -> Result<(), Failure> 
         } => {
             let dto: DisposalDto = remote.post_json(
                 &format!("/api/v1/disposals/{id}/approve"),
-                &serde_json::json!({"visa": visa, "signer": signer.unwrap_or_else(|| "not stated".into()),
+                &serde_json::json!({"visa": visa, "signer": required_signer(signer)?,
                     "date": date, "struck": struck}),
             )?;
             println!("{}", summary(&dto));
@@ -351,7 +360,10 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
             if csv {
                 print!("{}", documents::bordereau_csv(&disposal, &plan.plan));
             } else {
-                print!("{}", documents::bordereau_html(&disposal, &plan.plan));
+                print!(
+                    "{}",
+                    documents::bordereau_html(&disposal, &plan.plan, archive.identity()?.as_ref())
+                );
             }
         }
         DisposalCommand::Approve {
@@ -366,7 +378,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
                 id,
                 VisaRequest {
                     visa,
-                    signer: signer.unwrap_or_else(|| "not stated".into()),
+                    signer: required_signer(signer)?,
                     date,
                     struck,
                 },

@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod client;
 mod disposal;
+mod identity;
 mod ingest;
 mod package;
 mod plan;
@@ -75,6 +76,9 @@ pub enum Command {
     /// People's accounts: open, set a password, disable, change a role.
     #[command(subcommand)]
     Account(accounts::AccountCommand),
+    /// The collectivité's identity, which papers and packages name.
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
     /// Archive files (folders recurse).
     Ingest(ingest::IngestArgs),
     /// Write a record's content to a file or to standard output.
@@ -373,6 +377,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             println!("{token}");
             Ok(())
         }
+        Command::Identity(cmd) => identity::run(&ctx, cmd),
         Command::Ingest(args) => ingest::run(&ctx, args),
         Command::Get(args) => records::get(&ctx, args),
         Command::Show(args) => records::show(&ctx, args),

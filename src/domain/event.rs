@@ -141,6 +141,13 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         disabled: Option<bool>,
     },
+    /// The collectivité's identity was set (or changed): the papers and
+    /// packages made from then on name it.
+    #[serde(rename = "identity.set")]
+    IdentitySet {
+        /// The identity, whole.
+        identity: super::identity::Identity,
+    },
     /// An account's password was set. The journal keeps the fact, never
     /// the password or its hash.
     #[serde(rename = "account.password_set")]

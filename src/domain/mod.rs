@@ -11,6 +11,7 @@ pub mod disposition;
 pub mod event;
 pub mod hash;
 pub mod hold;
+pub mod identity;
 pub mod integrity;
 pub mod media_type;
 pub mod merkle;

@@ -66,10 +66,11 @@ pub async fn bordereau(
     if format != "html" && format != "csv" {
         return Err(ApiError::new(Code::InvalidFormat, "format is html or csv"));
     }
-    let (disposal, plan) = web::block(move || {
+    let (disposal, plan, identity) = web::block(move || {
         let disposal = archive.disposal(&caller.0, id)?;
         let plan = archive.plan(&caller.0, None)?;
-        Ok::<_, ArchiveError>((disposal, plan))
+        let identity = archive.identity()?;
+        Ok::<_, ArchiveError>((disposal, plan, identity))
     })
     .await??;
     Ok(if format == "csv" {
@@ -83,7 +84,7 @@ pub async fn bordereau(
     } else {
         HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
-            .body(documents::bordereau_html(&disposal, &plan.plan))
+            .body(documents::bordereau_html(&disposal, &plan.plan, identity.as_ref()))
     })
 }
 

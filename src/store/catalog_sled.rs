@@ -12,7 +12,7 @@
 //! `acct/<user name>` (a person's account as JSON), `sha/<hex>/<id>` (the
 //! records whose versions hold a content: empty values), `by/<user>/<id>`
 //! (the records a person deposited: empty values), `meta/verified` (the
-//! latest whole integrity check).
+//! latest whole integrity check), `meta/identity` (the collectivité's).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
 //! sync): after a crash sled comes back at some whole batch, and the
@@ -28,11 +28,12 @@ use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 4;
+pub const CATALOG_FORMAT: u64 = 5;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
 const VERIFIED: &[u8] = b"meta/verified";
+const IDENTITY: &[u8] = b"meta/identity";
 
 /// The sled catalog.
 pub struct SledCatalog {
@@ -231,6 +232,9 @@ impl Catalog for SledCatalog {
                 CatalogWrite::PutVerification(verification) => {
                     batch.insert(VERIFIED, encode(&verification)?);
                 }
+                CatalogWrite::PutIdentity(identity) => {
+                    batch.insert(IDENTITY, encode(&*identity)?);
+                }
             }
         }
         batch.insert(LAST_SEQ, &seq.to_be_bytes()[..]);
@@ -357,6 +361,13 @@ impl Catalog for SledCatalog {
 
     fn accounts(&self) -> Result<Vec<Account>, CatalogError> {
         self.values(b"acct/")
+    }
+
+    fn identity(&self) -> Result<Option<crate::domain::identity::Identity>, CatalogError> {
+        match self.db.get(IDENTITY).map_err(storage)? {
+            Some(bytes) => Ok(Some(decode(IDENTITY, &bytes)?)),
+            None => Ok(None),
+        }
     }
 
     fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError> {

@@ -725,6 +725,28 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
             "{name}"
         );
         assert_eq!(catalog.last_verification().expect("verification"), None, "{name}");
+        assert_eq!(catalog.identity().expect("identity"), None, "{name}");
+        let identity = |name: &str| crate::domain::identity::Identity {
+            name: name.into(),
+            ..Default::default()
+        };
+        catalog
+            .apply(
+                10,
+                vec![CatalogWrite::PutIdentity(Box::new(identity("Commune d'avant")))],
+            )
+            .expect("apply");
+        catalog
+            .apply(
+                11,
+                vec![CatalogWrite::PutIdentity(Box::new(identity("Commune nouvelle")))],
+            )
+            .expect("apply");
+        assert_eq!(
+            catalog.identity().expect("identity"),
+            Some(identity("Commune nouvelle")),
+            "{name}: the latest"
+        );
         let verification = |seq: u64, failures: u64| crate::domain::integrity::Verification {
             seq,
             time: chrono::DateTime::from_timestamp(1_700_000_000 + seq as i64, 0).unwrap_or_default(),

@@ -123,6 +123,7 @@ struct CatalogState {
     tokens: HashMap<Sha256, TokenEntry>,
     accounts: std::collections::BTreeMap<crate::domain::account::UserName, crate::domain::account::Account>,
     verification: Option<crate::domain::integrity::Verification>,
+    identity: Option<crate::domain::identity::Identity>,
 }
 
 /// A catalog in maps.
@@ -187,6 +188,9 @@ impl Catalog for MemoryCatalog {
                 }
                 CatalogWrite::PutVerification(verification) => {
                     state.verification = Some(verification);
+                }
+                CatalogWrite::PutIdentity(identity) => {
+                    state.identity = Some(*identity);
                 }
                 CatalogWrite::PutToken(token) => {
                     state.tokens.insert(token.token_sha256, token);
@@ -300,6 +304,10 @@ impl Catalog for MemoryCatalog {
 
     fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError> {
         Ok(lock(&self.state).verification.clone())
+    }
+
+    fn identity(&self) -> Result<Option<crate::domain::identity::Identity>, CatalogError> {
+        Ok(lock(&self.state).identity.clone())
     }
 
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError> {

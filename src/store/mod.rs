@@ -326,6 +326,8 @@ pub enum CatalogWrite {
     PutAccount(Box<crate::domain::account::Account>),
     /// Stores the latest whole integrity check.
     PutVerification(crate::domain::integrity::Verification),
+    /// Stores the collectivité's identity.
+    PutIdentity(Box<crate::domain::identity::Identity>),
 }
 
 /// The queryable projection of the journal.
@@ -393,6 +395,8 @@ pub trait Catalog: Send + Sync {
     fn accounts(&self) -> Result<Vec<crate::domain::account::Account>, CatalogError>;
     /// The latest whole integrity check (none yet: `None`).
     fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError>;
+    /// The collectivité's identity (not set yet: `None`).
+    fn identity(&self) -> Result<Option<crate::domain::identity::Identity>, CatalogError>;
     /// Removes everything, for a rebuild.
     fn clear(&self) -> Result<(), CatalogError>;
     /// Asks the engine to write its buffers out. Durability never depends

@@ -1541,3 +1541,52 @@ fn an_archivist_checks_then_imports_a_package_from_another_archive_and_a_known_o
     assert!(text.contains("refusé en entier"), "{text}");
     assert!(text.contains(&scene.hr_ref), "the reason names the record: {text}");
 }
+
+#[test]
+fn an_admin_sets_the_collectivites_identity_with_its_mistakes_said_next_to_their_field() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let a = post_json(
+        &scene.server.url("/api/v1/accounts"),
+        &scene.admin,
+        &json!({"user": "henri", "display_name": "Henri Admin", "role": "admin", "password": ARCHIVIST_PASSWORD}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "henri", ARCHIVIST_PASSWORD);
+    browser.follow("a[href='/identite']", "/identite");
+    browser.fill("#nom", "Commune de Saint-Exemple");
+    browser.fill("#siren", "213 300 634");
+    browser.fill("#services", "FIN ; Finances\nRH Ressources humaines");
+    browser.fill("#archives_identifiant", "FRAD033");
+    press(&browser, "form[action='/identite'] button[type=submit]");
+    let text = browser.text();
+    assert!(text.contains("ligne 2 : écrivez « CODE ; Nom du service »"), "{text}");
+    assert_eq!(browser.attr("#services", "aria-invalid"), "true");
+    assert_eq!(
+        browser.value("#nom"),
+        "Commune de Saint-Exemple",
+        "what was typed stays"
+    );
+    browser.fill("#services", "FIN ; Finances\nRH ; Ressources humaines");
+    press(&browser, "form[action='/identite'] button[type=submit]");
+    let text = browser.text();
+    assert!(text.contains("clé de contrôle"), "a SIREN with a wrong key: {text}");
+    assert_eq!(browser.attr("#siren", "aria-invalid"), "true");
+    browser.review("identite-erreur");
+    browser.fill("#siren", "213 300 635");
+    browser.follow("form[action='/identite'] button[type=submit]", "enregistre=1");
+    let text = browser.text();
+    assert!(text.contains("L'identité est enregistrée"), "{text}");
+    assert_eq!(browser.value("#siren"), "213300635");
+    browser.review("identite");
+    let shown = get(&scene.server.url("/api/v1/identity"), &scene.admin).json();
+    assert_eq!(shown["services"][1]["name"], "Ressources humaines");
+    assert_eq!(shown["archives"]["identifier"], "FRAD033");
+    // Not an admin: no such page.
+    let agent = Browser::start(Scripts::On);
+    agent.sign_in(&base, "agnes", AGENT_PASSWORD);
+    assert_eq!(agent.count("a[href='/identite']"), 0);
+    let (status, _, _) = get_with_cookies(&format!("{base}/identite"), &agent.cookie_header());
+    assert_eq!(status, 403);
+}

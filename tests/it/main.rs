@@ -15,6 +15,7 @@ mod crash;
 mod disposal;
 mod fixity;
 mod formats;
+mod identity;
 mod packages;
 mod plan;
 mod queries;

@@ -15,6 +15,7 @@
 mod accounts;
 mod audit;
 mod deposit;
+mod identity;
 mod imports;
 pub(crate) use crate::french;
 mod mine;
@@ -57,6 +58,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/mes-depots", web::get().to(mine::page))
         .route("/mon-compte", web::get().to(accounts::me))
         .route("/mon-compte", web::post().to(accounts::change_own_password))
+        .route("/identite", web::get().to(identity::page))
+        .route("/identite", web::post().to(identity::save))
         .route("/comptes", web::get().to(accounts::page))
         .route("/comptes", web::post().to(accounts::create))
         .route("/comptes/{user}/role", web::post().to(accounts::change_role))

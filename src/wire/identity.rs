@@ -1,0 +1,96 @@
+//! The collectivité's identity.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A producing service.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDto {
+    /// Its code (what deposits name in `service`).
+    pub code: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// The archives service.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArchivesServiceDto {
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// Its identifier in SEDA packages (ArchivalAgency), such as `FRAD033`.
+    #[serde(default)]
+    pub identifier: String,
+    /// Who gives visas for eliminations.
+    #[serde(default)]
+    pub authority: String,
+}
+
+/// `GET`/`PUT /identity`: the collectivité whose archives these are.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityDto {
+    /// Its name.
+    pub name: String,
+    /// Its SIREN (9 digits, checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siren: Option<String>,
+    /// Its SIRET (14 digits, checked; starts with the SIREN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub siret: Option<String>,
+    /// Its producing services.
+    #[serde(default)]
+    pub services: Vec<ServiceDto>,
+    /// Its archives service.
+    #[serde(default)]
+    pub archives: ArchivesServiceDto,
+}
+
+impl From<crate::domain::identity::Identity> for IdentityDto {
+    fn from(i: crate::domain::identity::Identity) -> Self {
+        IdentityDto {
+            name: i.name,
+            siren: i.siren,
+            siret: i.siret,
+            services: i
+                .services
+                .into_iter()
+                .map(|s| ServiceDto {
+                    code: s.code,
+                    name: s.name,
+                })
+                .collect(),
+            archives: ArchivesServiceDto {
+                name: i.archives.name,
+                identifier: i.archives.identifier,
+                authority: i.archives.authority,
+            },
+        }
+    }
+}
+
+impl From<IdentityDto> for crate::domain::identity::Identity {
+    fn from(d: IdentityDto) -> Self {
+        use crate::domain::identity::{ArchivesService, ProducingService};
+        crate::domain::identity::Identity {
+            name: d.name,
+            siren: d.siren,
+            siret: d.siret,
+            services: d
+                .services
+                .into_iter()
+                .map(|s| ProducingService {
+                    code: s.code,
+                    name: s.name,
+                })
+                .collect(),
+            archives: ArchivesService {
+                name: d.archives.name,
+                identifier: d.archives.identifier,
+                authority: d.archives.authority,
+            },
+        }
+    }
+}
