@@ -39,7 +39,10 @@ impl ImportMapping {
     /// Reads a mapping file (TOML).
     pub fn parse(text: &str) -> Result<Self, ArchiveError> {
         toml_edit::de::from_str(text).map_err(|e| {
-            ArchiveError::PackageRefused(vec![format!("the mapping file is not valid: {}", e.to_string().trim())])
+            ArchiveError::PackageRefused(vec![format!(
+                "le fichier de correspondance n'est pas valide : {}",
+                e.to_string().trim()
+            )])
         })
     }
 }
@@ -177,7 +180,7 @@ impl Archive {
         let mut planned = Vec::new();
         let mut seen_identifiers = BTreeSet::new();
         if manifest.units.is_empty() {
-            failures.push("the manifest describes no archive unit with content".to_owned());
+            failures.push("le bordereau ne décrit aucune unité d'archives avec un contenu".to_owned());
         }
         for unit in &manifest.units {
             let who = unit
@@ -190,12 +193,12 @@ impl Archive {
             let mut objects: Vec<ManifestObject> = objects_of(&manifest, unit).into_iter().cloned().collect();
             objects.sort_by_key(version_number);
             if objects.is_empty() {
-                failures.push(format!("{who}: no binary object"));
+                failures.push(format!("{who} : aucun objet binaire"));
                 continue;
             }
             let Some(node) = node_for(unit, mapping, &plan.plan) else {
                 failures.push(format!(
-                    "{who}: no node for it (plan positions {:?}); name one in a mapping file",
+                    "{who} : aucun nœud ne lui correspond ici (positions dans le plan : {:?}) ; nommez-en un dans un fichier de correspondance",
                     unit.plan_positions
                 ));
                 continue;
@@ -213,7 +216,7 @@ impl Archive {
                 })
                 .collect();
             if let Err(e) = self.check_only(actor, deposit.clone(), filenames.first().cloned().flatten()) {
-                failures.push(format!("{who}: {e}"));
+                failures.push(format!("{who} : {e}"));
                 continue;
             }
             let aliases = self.aliases_of(unit, &who, &mut seen_identifiers, &mut failures)?;
@@ -246,14 +249,14 @@ impl Archive {
         for identifier in unit.identifiers.iter().filter(|i| !i.trim().is_empty()) {
             if !seen.insert(identifier.clone()) {
                 failures.push(format!(
-                    "{who}: identifier {identifier:?} names two records of the package"
+                    "{who} : l'identifiant « {identifier} » désigne deux documents du paquet"
                 ));
                 continue;
             }
             let alias = Reference::from_naming(identifier.clone());
             if self.catalog.record_id(&alias)?.is_some() {
                 failures.push(format!(
-                    "{who}: identifier {identifier:?} already finds a record here (was the package imported before?)"
+                    "{who} : l'identifiant « {identifier} » désigne déjà un document d'ici (le paquet a-t-il déjà été importé ?)"
                 ));
                 continue;
             }
@@ -288,7 +291,7 @@ impl Archive {
                 .unwrap_or_default();
             if staged.sha256().hex() != expected {
                 return Err(ArchiveError::PackageRefused(vec![format!(
-                    "{file} changed while it was imported"
+                    "{file} a changé pendant son import"
                 )]));
             }
             let upload = Upload {
@@ -387,7 +390,7 @@ fn metadata_of(
     Ok(match serde_json::from_slice(&bytes) {
         Ok(doc) => Some(doc),
         Err(e) => {
-            failures.push(format!("{file}: {e}"));
+            failures.push(format!("{file} : {e}"));
             None
         }
     })

@@ -39,10 +39,10 @@ impl Default for ZipLimits {
 #[derive(Debug, thiserror::Error)]
 pub enum ZipRefused {
     /// Not a zip, or a damaged one.
-    #[error("not a readable zip: {0}")]
+    #[error("ce n'est pas un zip lisible : {0}")]
     NotAZip(String),
     /// A name that could escape or confuse a file system.
-    #[error("unsafe entry name {name:?}: {why}")]
+    #[error("nom d'entrée dangereux « {name} » : {why}")]
     UnsafeName {
         /// The name (lossy if not UTF-8).
         name: String,
@@ -50,25 +50,25 @@ pub enum ZipRefused {
         why: &'static str,
     },
     /// A link, device or other non-regular entry.
-    #[error("entry {0:?} is a link or special file, which a package may not hold")]
+    #[error("l'entrée « {0} » est un lien ou un fichier spécial, qu'un paquet ne peut contenir")]
     NotAFile(String),
     /// The same name twice.
-    #[error("an entry name appears twice{0}")]
+    #[error("un nom d'entrée figure deux fois{0}")]
     Duplicate(String),
     /// An encrypted entry.
-    #[error("entry {0:?} is encrypted")]
+    #[error("l'entrée « {0} » est chiffrée")]
     Encrypted(String),
     /// A cap was passed.
-    #[error("zip bomb defence: {0}")]
+    #[error("protection contre les bombes zip : {0}")]
     TooBig(String),
     /// No `bagit.txt` at the top or in a single top folder.
-    #[error("not a BagIt bag: no bagit.txt at the top of the zip or of its single folder")]
+    #[error("ce n'est pas un sac BagIt : pas de bagit.txt à la racine du zip ni de son dossier unique")]
     NotABag,
     /// An entry asked for is not there.
-    #[error("the package has no {0}")]
+    #[error("le paquet n'a pas de {0}")]
     Missing(String),
     /// Reading failed.
-    #[error("reading {name}: {error}")]
+    #[error("lecture de {name} : {error}")]
     Read {
         /// The entry.
         name: String,
@@ -94,7 +94,7 @@ fn check_name(raw: &[u8]) -> Result<String, ZipRefused> {
     let lossy = || String::from_utf8_lossy(raw).into_owned();
     let name = std::str::from_utf8(raw).map_err(|_| ZipRefused::UnsafeName {
         name: lossy(),
-        why: "not valid UTF-8",
+        why: "pas en UTF-8 valide",
     })?;
     let refuse = |why| {
         Err(ZipRefused::UnsafeName {
@@ -103,23 +103,23 @@ fn check_name(raw: &[u8]) -> Result<String, ZipRefused> {
         })
     };
     if name.is_empty() {
-        return refuse("empty");
+        return refuse("vide");
     }
     if name.contains('\0') {
-        return refuse("contains NUL");
+        return refuse("contient NUL");
     }
     if name.contains('\\') {
-        return refuse("contains a backslash");
+        return refuse("contient une barre oblique inversée");
     }
     if name.starts_with('/') || name.as_bytes().get(1) == Some(&b':') {
-        return refuse("absolute path");
+        return refuse("chemin absolu");
     }
     let trimmed = name.strip_suffix('/').unwrap_or(name);
     for segment in trimmed.split('/') {
         match segment {
-            "" => return refuse("empty path segment"),
-            "." | ".." => return refuse("`.` or `..` segment (zip-slip)"),
-            s if s.chars().any(char::is_control) => return refuse("control character"),
+            "" => return refuse("segment de chemin vide"),
+            "." | ".." => return refuse("segment `.` ou `..` (zip-slip)"),
+            s if s.chars().any(char::is_control) => return refuse("caractère de contrôle"),
             _ => {}
         }
     }
@@ -136,7 +136,7 @@ impl PackageZip {
         }
         if archive.len() > limits.max_entries {
             return Err(ZipRefused::TooBig(format!(
-                "{} entries, more than {}",
+                "{} entrées, plus de {}",
                 archive.len(),
                 limits.max_entries
             )));
@@ -163,21 +163,21 @@ impl PackageZip {
             let size = entry.size();
             if size > limits.max_entry_bytes {
                 return Err(ZipRefused::TooBig(format!(
-                    "{name} unpacks to {size} bytes, more than {}",
+                    "{name} se décompresse en {size} octets, plus de {}",
                     limits.max_entry_bytes
                 )));
             }
             let compressed = entry.compressed_size().max(1);
             if size > (1 << 20) && size / compressed > limits.max_ratio {
                 return Err(ZipRefused::TooBig(format!(
-                    "{name} unpacks {size} bytes from {compressed}, a ratio over {}",
+                    "{name} se décompresse de {compressed} en {size} octets, un rapport de plus de {}",
                     limits.max_ratio
                 )));
             }
             total = total.saturating_add(size);
             if total > limits.max_total_bytes {
                 return Err(ZipRefused::TooBig(format!(
-                    "the entries unpack to more than {} bytes",
+                    "les entrées se décompressent en plus de {} octets",
                     limits.max_total_bytes
                 )));
             }
@@ -248,7 +248,7 @@ impl PackageZip {
             read += n as u64;
             if read > entry.size {
                 return Err(ZipRefused::TooBig(format!(
-                    "{path} unpacks past its declared {} bytes",
+                    "{path} se décompresse au-delà des {} octets annoncés",
                     entry.size
                 )));
             }
@@ -277,7 +277,7 @@ impl PackageZip {
     pub fn read_small(&mut self, path: &str, cap: u64) -> Result<Vec<u8>, ZipRefused> {
         let size = self.size(path).ok_or_else(|| ZipRefused::Missing(path.to_owned()))?;
         if size > cap {
-            return Err(ZipRefused::TooBig(format!("{path} is {size} bytes, more than {cap}")));
+            return Err(ZipRefused::TooBig(format!("{path} fait {size} octets, plus de {cap}")));
         }
         let mut out = Vec::with_capacity(size as usize);
         self.read(path, &mut |chunk| {

@@ -100,7 +100,7 @@ pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>)
         Some(manifest_path) => check_seda_manifest(&mut zip, &manifest_path, &payload, &mut failures)?,
         None => {
             failures.push(format!(
-                "the bag has no SEDA ArchiveTransfer manifest ({MANIFEST_XML}, or another XML file directly under data/)"
+                "le sac n'a pas de bordereau SEDA ArchiveTransfer ({MANIFEST_XML}, ou un autre fichier XML directement sous data/)"
             ));
             None
         }
@@ -134,7 +134,7 @@ fn check_declaration(zip: &mut PackageZip, failures: &mut Vec<String>) -> Result
         .map(|(_, v)| v.as_str())
     {
         Some("1.0") | Some("0.97") => {}
-        other => failures.push(format!("bagit.txt: BagIt-Version is {other:?}, not 1.0")),
+        other => failures.push(format!("bagit.txt : BagIt-Version vaut {other:?} et non 1.0")),
     }
     Ok(())
 }
@@ -179,7 +179,7 @@ fn check_payload_manifests(
         .map(str::to_owned)
         .collect();
     if manifests.is_empty() {
-        failures.push("the bag has no payload manifest (manifest-<algorithm>.txt)".into());
+        failures.push("le sac n'a pas de manifeste du contenu (manifest-<algorithme>.txt)".into());
     }
     for name in &manifests {
         let algorithm = name.trim_start_matches("manifest-").trim_end_matches(".txt");
@@ -189,24 +189,24 @@ fn check_payload_manifests(
         let mut listed = BTreeSet::new();
         for (digest, file) in &lines {
             if !file.starts_with("data/") {
-                failures.push(format!("{name}: {file} is not under data/"));
+                failures.push(format!("{name} : {file} n'est pas sous data/"));
                 continue;
             }
             listed.insert(file.as_str());
             match payload.get(file) {
-                None => failures.push(format!("{name} lists {file}, which is missing from the bag")),
+                None => failures.push(format!("{name} cite {file}, qui manque au sac")),
                 Some(d) => {
                     let actual = match algorithm {
                         "sha256" => &d.sha256,
                         "sha512" => &d.sha512,
                         _ => {
-                            failures.push(format!("{name}: algorithm {algorithm} is not checked by coffre"));
+                            failures.push(format!("{name} : coffre ne vérifie pas l'algorithme {algorithm}"));
                             break;
                         }
                     };
                     if actual != digest {
                         failures.push(format!(
-                            "{file}: its {algorithm} is {actual}, but {name} says {digest} (changed content or edited manifest line)"
+                            "{file} : son {algorithm} est {actual}, mais {name} annonce {digest} (contenu modifié, ou ligne du manifeste retouchée)"
                         ));
                     }
                 }
@@ -214,7 +214,9 @@ fn check_payload_manifests(
         }
         for file in payload.keys() {
             if !listed.contains(file.as_str()) {
-                failures.push(format!("{file} is in the payload but not in {name} (an added file)"));
+                failures.push(format!(
+                    "{file} est dans le contenu mais pas dans {name} (un fichier ajouté)"
+                ));
             }
         }
     }
@@ -236,7 +238,7 @@ fn check_payload_oxum(
             let expected = format!("{bytes}.{}", payload.len());
             if oxum.trim() != expected {
                 failures.push(format!(
-                    "bag-info.txt: Payload-Oxum is {oxum}, the payload is {expected} (bytes.files)"
+                    "bag-info.txt : Payload-Oxum vaut {oxum}, le contenu fait {expected} (octets.fichiers)"
                 ));
             }
         }
@@ -261,7 +263,7 @@ fn check_tag_manifests(zip: &mut PackageZip, failures: &mut Vec<String>) -> Resu
         };
         for (digest, file) in lines {
             if !zip.contains(&file) {
-                failures.push(format!("{name} lists {file}, which is missing"));
+                failures.push(format!("{name} cite {file}, qui manque"));
                 continue;
             }
             let bytes = zip.read_small(&file, SMALL_FILE)?;
@@ -272,7 +274,7 @@ fn check_tag_manifests(zip: &mut PackageZip, failures: &mut Vec<String>) -> Resu
             };
             if actual != digest {
                 failures.push(format!(
-                    "{file}: its {algorithm} does not match {name} (an edited tag file)"
+                    "{file} : son {algorithm} ne correspond pas à {name} (un fichier de description retouché)"
                 ));
             }
         }
@@ -316,10 +318,7 @@ fn check_seda_manifest(
             for o in &m.objects {
                 let file = format!("data/{}", o.uri);
                 let Some(d) = payload.get(&file) else {
-                    failures.push(format!(
-                        "manifest.xml object {} points at {file}, which is missing",
-                        o.id
-                    ));
+                    failures.push(format!("manifest.xml, objet {} : il désigne {file}, qui manque", o.id));
                     continue;
                 };
                 let actual = match o.algorithm.as_str() {
@@ -327,7 +326,7 @@ fn check_seda_manifest(
                     "SHA-256" => &d.sha256,
                     other => {
                         failures.push(format!(
-                            "manifest.xml object {}: digest algorithm {other:?} not checked",
+                            "manifest.xml, objet {} : l'algorithme d'empreinte {other:?} n'est pas vérifié",
                             o.id
                         ));
                         continue;
@@ -335,13 +334,13 @@ fn check_seda_manifest(
                 };
                 if *actual != o.digest {
                     failures.push(format!(
-                        "manifest.xml object {}: {file} has {} {actual}, the manifest says {}",
+                        "manifest.xml, objet {} : {file} a pour {} {actual}, le bordereau annonce {}",
                         o.id, o.algorithm, o.digest
                     ));
                 }
                 if o.size.is_some_and(|s| s != d.size) {
                     failures.push(format!(
-                        "manifest.xml object {}: {file} is {} bytes, the manifest says {:?}",
+                        "manifest.xml, objet {} : {file} fait {} octets, le bordereau annonce {:?}",
                         o.id, d.size, o.size
                     ));
                 }
@@ -392,7 +391,7 @@ fn check_journal(
             Some(trusted) => {
                 if trusted.trim() != s.public_key.trim() || trusted.trim() != s.seal.public_key.trim() {
                     failures.push(format!(
-                        "the seal is signed by key {}, not by the key you trust ({})",
+                        "le sceau est signé par la clé {}, et non par celle que vous reconnaissez ({})",
                         s.seal.public_key,
                         trusted.trim()
                     ));
@@ -404,7 +403,7 @@ fn check_journal(
         let statement = SealStatement::new(s.archive.clone(), s.seal.tree_size, s.seal.root, s.seal.sealed_at);
         if let Err(e) = verify_seal(&statement, &key, &s.seal.signature) {
             failures.push(format!(
-                "the seal's signature does not verify: {e} (a forged or altered seal)"
+                "la signature du sceau ne tient pas : {e} (un sceau forgé ou modifié)"
             ));
         }
     }
@@ -417,7 +416,7 @@ fn check_journal(
             }
         },
         false => {
-            failures.push(format!("the bag has a seal but no {PROOFS_JSON}"));
+            failures.push(format!("le sac a un sceau mais pas de {PROOFS_JSON}"));
             Vec::new()
         }
     };
@@ -435,7 +434,7 @@ fn check_journal(
         let event = match Event::from_line(line) {
             Ok(e) => e,
             Err(e) => {
-                failures.push(format!("{EVENTS_JSONL} line {}: {e} (an edited event)", n + 1));
+                failures.push(format!("{EVENTS_JSONL}, ligne {} : {e} (un événement retouché)", n + 1));
                 continue;
             }
         };
@@ -446,14 +445,14 @@ fn check_journal(
                     || !merkle::verify_inclusion(&leaf, event.seq - 1, s.seal.tree_size, &p.proof, &s.seal.root)
                 {
                     failures.push(format!(
-                        "event seq {} is not proven by its inclusion proof against the seal (an edited event, or a proof of another event)",
+                        "l'événement n° {} n'est pas prouvé par sa preuve d'inclusion dans le sceau (un événement retouché, ou la preuve d'un autre)",
                         event.seq
                     ));
                 } else {
                     proven.insert(event.seq);
                 }
             }
-            (Some(_), None) => failures.push(format!("event seq {} has no inclusion proof", event.seq)),
+            (Some(_), None) => failures.push(format!("l'événement n° {} n'a pas de preuve d'inclusion", event.seq)),
             (None, _) => {}
         }
         events.push(event);
@@ -462,12 +461,12 @@ fn check_journal(
     for pair in events.windows(2) {
         if pair[1].seq == pair[0].seq + 1 && pair[1].prev_hash != pair[0].hash {
             failures.push(format!(
-                "event seq {} does not follow event seq {}",
+                "l'événement n° {} ne suit pas l'événement n° {}",
                 pair[1].seq, pair[0].seq
             ));
         }
         if pair[1].seq == pair[0].seq {
-            failures.push(format!("event seq {} appears twice", pair[0].seq));
+            failures.push(format!("l'événement n° {} figure deux fois", pair[0].seq));
         }
     }
 
@@ -507,7 +506,7 @@ fn check_journal(
                     && !named.get(record).is_some_and(|s| s.contains(&d.sha256))
                 {
                     failures.push(format!(
-                        "{file} (record {record}) is not named by any proven journal event of that record"
+                        "{file} (document {record}) n'est nommé par aucun événement prouvé de ce document"
                     ));
                 }
             }
@@ -517,7 +516,7 @@ fn check_journal(
         let record = file.trim_start_matches(METADATA_DIR).trim_end_matches(".json");
         if !named.get(record).is_some_and(|s| s.contains(&d.sha256)) {
             failures.push(format!(
-                "{file} is not the metadata document any proven journal event of record {record} names"
+                "{file} n'est la fiche de métadonnées d'aucun événement prouvé du document {record}"
             ));
         }
     }

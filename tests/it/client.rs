@@ -464,7 +464,7 @@ fn imports_integrity_checks_fixity_reindex_and_the_journal_go_through_the_server
     // Again: refused whole, with the exit code of bad input, as locally.
     let out = run(&second, &config, &["import", package_arg], "");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("imported before"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("déjà été importé"), "{}", stderr(&out));
 
     // Named with --server from a machine with no data directory at all.
     let elsewhere = tmp.path().join("nulle-part");

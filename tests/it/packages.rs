@@ -278,7 +278,7 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
     let stranger = "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1";
     let (code, text) = verify_package(&package, &["--key", stranger]);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("not by the key you trust"), "{text}");
+    assert!(text.contains("et non par celle que vous reconnaissez"), "{text}");
 
     // Each tampering, alone, is found.
     let entries = read_zip(&package);
@@ -300,19 +300,19 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
     tamper(
         "byte",
         &|e| e[content].1[3] ^= 1,
-        "changed content or edited manifest line",
+        "contenu modifié, ou ligne du manifeste retouchée",
     );
     tamper(
         "removed",
         &|e| {
             e.remove(content);
         },
-        "which is missing from the bag",
+        "qui manque au sac",
     );
     tamper(
         "added",
         &|e| e.push((format!("{top}/data/content/extra.txt"), b"sneaked in".to_vec())),
-        "(an added file)",
+        "(un fichier ajouté)",
     );
     let m256 = name_of("/manifest-sha256.txt");
     tamper(
@@ -323,7 +323,7 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
             let forged = format!("{}{}", if first.starts_with('0') { "1" } else { "0" }, &first[1..]);
             e[m256].1 = text.replacen(first, &forged, 1).into_bytes();
         },
-        "changed content or edited manifest line",
+        "contenu modifié, ou ligne du manifeste retouchée",
     );
     let events = name_of("/data/journal/events.jsonl");
     tamper(
@@ -344,7 +344,7 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
             e[events].1 = (lines.join("\n") + "\n").into_bytes();
             rebag(e);
         },
-        "is not proven by its inclusion proof",
+        "n'est pas prouvé par sa preuve d'inclusion",
     );
     let seal = name_of("/data/journal/seal.json");
     tamper(
@@ -356,7 +356,7 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
             e[seal].1 = serde_json::to_vec(&s).unwrap();
             rebag(e);
         },
-        "the seal's signature does not verify",
+        "la signature du sceau ne tient pas",
     );
     let proofs = name_of("/data/journal/proofs.json");
     tamper(
@@ -382,7 +382,7 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
             e[proofs].1 = serde_json::to_vec(&p).unwrap();
             rebag(e);
         },
-        "is not proven by its inclusion proof",
+        "n'est pas prouvé par sa preuve d'inclusion",
     );
 
     // From the command line: a package of chosen records, same checks.
@@ -519,7 +519,7 @@ fn a_package_imports_into_another_archive_with_the_same_content_and_metadata() {
     let before = footprint(&other);
     let out = cli(&other, &["import", package.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
-    assert!(stderr(&out).contains("imported before"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("déjà été importé"), "{}", stderr(&out));
     assert_eq!(footprint(&other), before);
     assert_journal_follows_its_schema(&other);
 }
@@ -552,26 +552,26 @@ fn malicious_zips_are_refused_and_leave_nothing_behind() {
         (
             "absolute",
             format!("{bag}z.writestr('/tmp/absolute.txt', 'x')"),
-            "absolute path",
+            "chemin absolu",
         ),
         (
             "duplicate",
             format!(
                 "{bag}import warnings\nwarnings.simplefilter('ignore')\nz.writestr('bag/data/a.txt', 'one')\nz.writestr('bag/data/a.txt', 'two')"
             ),
-            "appears twice",
+            "figure deux fois",
         ),
         (
             "bomb",
             format!("{bag}z.writestr('bag/data/zeros.bin', bytes(64 << 20))"),
-            "zip bomb",
+            "bombes zip",
         ),
         (
             "link",
             format!(
                 "{bag}i = zipfile.ZipInfo('bag/data/link')\ni.external_attr = 0o120777 << 16\nz.writestr(i, '/etc/passwd')"
             ),
-            "link or special file",
+            "lien ou un fichier spécial",
         ),
         (
             "utf8",
@@ -580,7 +580,11 @@ fn malicious_zips_are_refused_and_leave_nothing_behind() {
             ),
             "",
         ),
-        ("notabag", "z.writestr('data/a.txt', 'x')".to_owned(), "not a BagIt bag"),
+        (
+            "notabag",
+            "z.writestr('data/a.txt', 'x')".to_owned(),
+            "pas un sac BagIt",
+        ),
     ];
     let before = footprint(&data);
     for (label, script, expect) in cases {
@@ -622,7 +626,7 @@ fn malicious_zips_are_refused_and_leave_nothing_behind() {
             };
             let text = format!("{}{}", stdout(&out), stderr(&out));
             assert_ne!(out.status.code(), Some(0), "{label} {command}: {text}");
-            let expect = if label == "utf8" { "not valid UTF-8" } else { expect };
+            let expect = if label == "utf8" { "pas en UTF-8 valide" } else { expect };
             assert!(
                 text.contains(expect),
                 "{label} {command}: expected {expect:?} in {text}"
@@ -817,7 +821,11 @@ fn a_bag_made_elsewhere_with_a_seda_manifest_imports_through_a_mapping() {
     // Its plan position is not a node here: refused whole, naming why.
     let out = cli(&data, &["import", zip.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no node for it"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("aucun nœud ne lui correspond"),
+        "{}",
+        stderr(&out)
+    );
     // With a mapping, it goes where the archivist says.
     let mapping = tmp.path().join("mapping.toml");
     std::fs::write(&mapping, "[nodes]\nCM = \"ADM-DEL\"\n").unwrap();
