@@ -1139,6 +1139,28 @@ fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_j
         "/controle/verifier/accuse",
     );
     assert!(browser.text().contains("il ne tient pas"), "{}", browser.text());
+
+    // A record's history with its inclusion proofs, to download.
+    browser.goto(&format!("{base}/documents/{}", scene.hr_ref));
+    assert_eq!(
+        browser.count(&format!("a[href='/documents/{}/preuve']", scene.hr_ref)),
+        1
+    );
+    let (status, body, disposition) = get_with_cookies(
+        &format!("{base}/documents/{}/preuve", scene.hr_ref),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(disposition.unwrap_or_default().contains("preuve-"), "a file to keep");
+    let proof: Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(proof["reference"], scene.hr_ref.as_str());
+    assert!(proof["events"][0]["proof"].is_array(), "{proof}");
+    // Not for agents.
+    let (status, _, _) = get_with_cookies(
+        &format!("{base}/documents/{}/preuve", scene.invoice_ref),
+        &agent.cookie_header(),
+    );
+    assert_eq!(status, 403);
 }
 
 const ARCHIVIST_PASSWORD: &str = "la phrase de passe de l'archiviste";

@@ -80,6 +80,8 @@ struct RecordPage {
     versions: Vec<VersionView>,
     downloadable: bool,
     attestation_href: String,
+    /// Whether the person may download the record's proofs (auditors).
+    auditor: bool,
     preview: Option<PreviewView>,
     history: Vec<HistoryView>,
     damage: Option<String>,
@@ -298,6 +300,7 @@ pub async fn page(signed: Signed, archive: Data<Archive>, key: web::Path<String>
         versions,
         downloadable,
         attestation_href: format!("{base}/accuse-de-depot"),
+        auditor: signed.actor.role.allows(crate::domain::role::Permission::Audit),
         preview,
         history,
         damage,
@@ -363,4 +366,22 @@ pub async fn attestation(
             parameters: vec![DispositionParam::Filename(name)],
         })
         .body(crate::documents::attestation_html(&attestation)))
+}
+
+/// A record's events with their inclusion proofs against the latest seal
+/// (JSON, as `coffre audit proof` gives it), for auditors to keep or check.
+pub async fn proof(signed: Signed, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, PageError> {
+    signed
+        .actor
+        .require(crate::domain::role::Permission::Audit, "lire les preuves du journal")
+        .map_err(PageError::Archive)?;
+    let proof = web::block(move || archive.record_proof(&signed.actor, &key)).await??;
+    let body = serde_json::to_string_pretty(&proof).map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(format!("preuve-{}.json", proof.reference))],
+        })
+        .body(body))
 }
