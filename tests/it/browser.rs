@@ -1612,3 +1612,98 @@ fn an_admin_sets_the_collectivites_identity_with_its_mistakes_said_next_to_their
     let (status, _, _) = get_with_cookies(&format!("{base}/identite"), &agent.cookie_header());
     assert_eq!(status, 403);
 }
+
+#[test]
+fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_and_executes_it() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let a = post_json(
+        &scene.server.url("/api/v1/accounts"),
+        &scene.admin,
+        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let mut old = Vec::new();
+    for (text, name) in [
+        ("Facture de fournitures 2012", "f1.txt"),
+        ("Facture de voirie 2012", "f2.txt"),
+    ] {
+        let a = deposit(
+            &scene.server,
+            &scene.admin,
+            text.as_bytes(),
+            name,
+            &json!({"node": "FIN-FAC", "date": "2012-03-15"}),
+        )
+        .expect("deposit");
+        assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+        old.push(a.json()["reference"].as_str().expect("reference").to_owned());
+    }
+    let hold = post_json(
+        &scene.server.url("/api/v1/holds"),
+        &scene.admin,
+        &json!({"record": old[1], "reason": "recours en cours"}),
+    );
+    assert_eq!(hold.status, 201, "{}", String::from_utf8_lossy(&hold.body));
+
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "claire", ARCHIVIST_PASSWORD);
+    browser.follow("a[href='/eliminations']", "/eliminations");
+    assert!(browser.text().contains("Aucune élimination"), "{}", browser.text());
+    browser.choose("#noeud", "FIN-FAC");
+    browser.follow("form[action='/eliminations'] button[type=submit]", "/eliminations/");
+    let text = browser.text();
+    assert!(text.contains("(proposée)"), "{text}");
+    assert!(text.contains("1 document"), "{text}");
+    assert!(text.contains(&old[0]), "{text}");
+    assert!(
+        text.contains(&format!("{} : gelé", old[1])),
+        "the held one, left out with why: {text}"
+    );
+    browser.review("elimination");
+    let url = browser.url();
+    let id = url.rsplit('/').next().expect("id").to_owned();
+
+    // The bordereau, to print.
+    let (status, page, _) = get_with_cookies(&format!("{base}/eliminations/{id}/bordereau"), &browser.cookie_header());
+    assert_eq!(status, 200);
+    let page = String::from_utf8_lossy(&page).into_owned();
+    assert!(page.contains(&format!("Bordereau d'élimination n° {id}")), "{page}");
+    assert!(page.contains("Le chef du service producteur"), "{page}");
+
+    // A visa dated before the proposal is refused, next to the form.
+    browser.fill("#visa", "AD-2026-117");
+    browser.fill("#signataire", "Directrice des Archives départementales");
+    browser.fill("#date", "01/01/2000");
+    press(&browser, &format!("form[action='/eliminations/{id}/visa'] button"));
+    let text = browser.text();
+    assert!(text.contains("ne peut précéder la proposition"), "{text}");
+    assert_eq!(browser.value("#visa"), "AD-2026-117", "what was typed stays");
+    browser.fill("#date", "");
+    browser.follow(
+        &format!("form[action='/eliminations/{id}/visa'] button"),
+        &format!("/eliminations/{id}"),
+    );
+    let text = browser.text();
+    assert!(text.contains("(visée)") && text.contains("visa AD-2026-117"), "{text}");
+    browser.click(&format!("form[action='/eliminations/{id}/execution'] button"));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !browser.text().contains("(exécutée)") {
+        assert!(Instant::now() < deadline, "{}", browser.text());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let text = browser.text();
+    assert!(text.contains("éliminé"), "{text}");
+    browser.review("elimination-executee");
+    let (status, certificate, _) = get_with_cookies(
+        &format!("{base}/eliminations/{id}/certificat"),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200);
+    let certificate: Value = serde_json::from_slice(&certificate).expect("JSON");
+    assert_eq!(certificate["destroyed"][0]["reference"], old[0].as_str());
+    assert_eq!(
+        get(&scene.server.url(&format!("/api/v1/records/{}", old[0])), &scene.admin).status,
+        410
+    );
+}

@@ -15,6 +15,7 @@
 mod accounts;
 mod audit;
 mod deposit;
+mod disposals;
 mod identity;
 mod imports;
 pub(crate) use crate::french;
@@ -77,6 +78,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/plan/modifier", web::post().to(plan::edit))
         .route("/importer", web::get().to(imports::form))
         .route("/importer", web::post().to(imports::submit))
+        .route("/eliminations", web::get().to(disposals::list))
+        .route("/eliminations", web::post().to(disposals::propose))
+        .route("/eliminations/{id}", web::get().to(disposals::show))
+        .route("/eliminations/{id}/visa", web::post().to(disposals::approve))
+        .route("/eliminations/{id}/execution", web::post().to(disposals::execute))
+        .route("/eliminations/{id}/bordereau", web::get().to(disposals::bordereau))
+        .route("/eliminations/{id}/certificat", web::get().to(disposals::certificate))
         .route("/registres", web::get().to(registers::page))
         .route("/registres.csv", web::get().to(registers::csv))
         .route("/gels", web::get().to(retention::holds))

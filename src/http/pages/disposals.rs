@@ -1,0 +1,406 @@
+//! The eliminations, from the archivists' pages: proposed from a node and
+//! a date (each record left out said with its reason), the bordereau to
+//! print and send for the visa, the visa recorded, the execution, and the
+//! certificate.
+
+use super::{Frame, PageError, Signed, french, html};
+use crate::archive::{Archive, ArchiveError, ProposalRequest, VisaRequest};
+use crate::domain::disposition::{Disposal, DisposalState};
+use crate::domain::role::Permission;
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::web::{self, Data};
+use askama::Template;
+use serde::Deserialize;
+
+fn require_manage(signed: &Signed) -> Result<(), PageError> {
+    signed
+        .actor
+        .require(Permission::ManageRecords, "consulter les éliminations")
+        .map_err(PageError::Archive)
+}
+
+/// A disposal in the list.
+pub struct DisposalRow {
+    id: u64,
+    state: &'static str,
+    at: String,
+    node: String,
+    count: usize,
+    proposed: String,
+}
+
+/// A node offered for a proposal.
+pub struct NodeOption {
+    code: String,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "disposals.html")]
+struct ListPage {
+    frame: Frame,
+    rows: Vec<DisposalRow>,
+    nodes: Vec<NodeOption>,
+    au: String,
+    noeud: String,
+    problem: Option<String>,
+}
+
+fn state_words(state: DisposalState) -> &'static str {
+    french::disposal_state(state.as_str())
+}
+
+async fn list_page(
+    signed: &Signed,
+    archive: Data<Archive>,
+    au: String,
+    noeud: String,
+    problem: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
+    let actor = signed.actor.clone();
+    let (disposals, plan) = web::block(move || {
+        let disposals = archive.disposals(&actor)?;
+        let plan = archive.plan(&actor, None)?;
+        Ok::<_, ArchiveError>((disposals, plan))
+    })
+    .await??;
+    let page = ListPage {
+        frame: signed.frame("Éliminations", "disposals"),
+        rows: disposals
+            .iter()
+            .rev()
+            .map(|d| DisposalRow {
+                id: d.proposal.id,
+                state: state_words(d.state),
+                at: french::date(d.proposal.at),
+                node: d
+                    .proposal
+                    .node
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_else(|| "tout le plan".into()),
+                count: d.proposal.lines.len(),
+                proposed: format!(
+                    "le {} par {}",
+                    french::time(d.proposal.proposed_at),
+                    d.proposal.proposed_by
+                ),
+            })
+            .collect(),
+        nodes: plan
+            .plan
+            .nodes
+            .iter()
+            .map(|n| NodeOption {
+                code: n.code.to_string(),
+                label: format!(
+                    "{}{} ({})",
+                    "\u{a0}\u{a0}".repeat(plan.plan.path(&n.code).len().saturating_sub(1)),
+                    n.title,
+                    n.code
+                ),
+            })
+            .collect(),
+        au,
+        noeud,
+        problem,
+    };
+    Ok(html(status, &page))
+}
+
+/// The list of eliminations and the form to propose one.
+pub async fn list(signed: Signed, archive: Data<Archive>) -> Result<HttpResponse, PageError> {
+    require_manage(&signed)?;
+    let today = french::date(chrono::Utc::now().date_naive());
+    list_page(&signed, archive, today, String::new(), None, StatusCode::OK).await
+}
+
+/// `csrf=&au=&noeud=`: a proposal.
+#[derive(Debug, Deserialize)]
+pub struct ProposeForm {
+    csrf: String,
+    #[serde(default)]
+    au: String,
+    #[serde(default)]
+    noeud: String,
+}
+
+/// Proposes an elimination and goes to it; what cannot be proposed is
+/// said on the list page.
+pub async fn propose(
+    signed: Signed,
+    archive: Data<Archive>,
+    form: web::Form<ProposeForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    signed.check_form(&form.csrf)?;
+    require_manage(&signed)?;
+    let at = match form.au.trim() {
+        "" => None,
+        text => match french::parse_date(text) {
+            Some(d) => Some(d.format("%Y-%m-%d").to_string()),
+            None => {
+                let problem = format!("« {text} » n'est pas une date : écrivez-la JJ/MM/AAAA.");
+                let status = super::status_of(crate::errors::Code::InvalidField);
+                return list_page(&signed, archive, form.au, form.noeud, Some(problem), status).await;
+            }
+        },
+    };
+    let request = ProposalRequest {
+        at,
+        node: Some(form.noeud.trim().to_owned()).filter(|n| !n.is_empty()),
+        records: Vec::new(),
+    };
+    let actor = signed.actor.clone();
+    let proposing = archive.clone();
+    match web::block(move || proposing.propose_disposal(&actor, request)).await? {
+        Ok(disposal) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/eliminations/{}", disposal.proposal.id)))
+            .finish()),
+        Err(ArchiveError::Invalid(e)) => {
+            let status = super::status_of(crate::errors::Code::InvalidField);
+            list_page(&signed, archive, form.au, form.noeud, Some(e.problem), status).await
+        }
+        Err(e) => Err(PageError::Archive(e)),
+    }
+}
+
+/// A line of the disposal, as its page lists it.
+pub struct LineView {
+    reference: String,
+    node: String,
+    date: String,
+    rule: String,
+    due: String,
+    outcome: String,
+}
+
+#[derive(Template)]
+#[template(path = "disposal.html")]
+struct DisposalPage {
+    frame: Frame,
+    id: u64,
+    state: &'static str,
+    summary: String,
+    lines: Vec<LineView>,
+    excluded: Vec<(String, String)>,
+    visa: Option<String>,
+    executed: Option<String>,
+    may_approve: bool,
+    may_execute: bool,
+    problem: Option<String>,
+    form: VisaForm,
+}
+
+/// `csrf=&visa=&signataire=&date=`: the archives' visa.
+#[derive(Debug, Default, Deserialize)]
+pub struct VisaForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    visa: String,
+    #[serde(default)]
+    signataire: String,
+    #[serde(default)]
+    date: String,
+}
+
+fn disposal_page(signed: &Signed, d: &Disposal, problem: Option<String>, form: VisaForm) -> DisposalPage {
+    let skipped: std::collections::BTreeMap<String, String> = d
+        .execution
+        .iter()
+        .flat_map(|e| e.outcomes.iter())
+        .map(|o| {
+            (
+                o.reference.to_string(),
+                match &o.skipped {
+                    None => "éliminé".to_owned(),
+                    Some(why) => format!("écarté : {why}"),
+                },
+            )
+        })
+        .collect();
+    DisposalPage {
+        frame: signed.frame(format!("Élimination n° {}", d.proposal.id), "disposals"),
+        id: d.proposal.id,
+        state: state_words(d.state),
+        summary: format!(
+            "{} ({}) dont la conservation est échue au {}{} ; proposée le {} par {}",
+            french::count(d.proposal.lines.len() as u64, "document", "documents"),
+            french::size(d.proposal.size()),
+            french::date(d.proposal.at),
+            d.proposal
+                .node
+                .as_ref()
+                .map(|n| format!(", nœud {n}"))
+                .unwrap_or_default(),
+            french::time(d.proposal.proposed_at),
+            d.proposal.proposed_by
+        ),
+        lines: d
+            .proposal
+            .lines
+            .iter()
+            .map(|l| LineView {
+                reference: l.reference.to_string(),
+                node: l.node.to_string(),
+                date: french::date(l.date),
+                rule: l.rule.clone(),
+                due: french::date(l.due),
+                outcome: skipped.get(l.reference.as_str()).cloned().unwrap_or_default(),
+            })
+            .collect(),
+        excluded: d
+            .proposal
+            .excluded
+            .iter()
+            .map(|e| (e.reference.to_string(), e.reason.clone()))
+            .collect(),
+        visa: d.visa.as_ref().map(|v| {
+            format!(
+                "visa {} du {}, signé par {} (enregistré le {} par {})",
+                v.reference,
+                french::date(v.date),
+                v.signer,
+                french::time(v.recorded_at),
+                v.recorded_by
+            )
+        }),
+        executed: d
+            .execution
+            .as_ref()
+            .map(|e| format!("exécutée le {} par {}", french::time(e.at), e.by)),
+        may_approve: d.state == DisposalState::Proposed,
+        may_execute: d.state == DisposalState::Approved,
+        problem,
+        form,
+    }
+}
+
+/// One elimination.
+pub async fn show(signed: Signed, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, PageError> {
+    require_manage(&signed)?;
+    let actor = signed.actor.clone();
+    let id = id.into_inner();
+    let disposal = web::block(move || archive.disposal(&actor, id)).await??;
+    let page = disposal_page(&signed, &disposal, None, VisaForm::default());
+    Ok(html(StatusCode::OK, &page))
+}
+
+/// Records the archives' visa.
+pub async fn approve(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+    form: web::Form<VisaForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    signed.check_form(&form.csrf)?;
+    require_manage(&signed)?;
+    let id = id.into_inner();
+    let date = match form.date.trim() {
+        "" => None,
+        text => french::parse_date(text)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .or(Some(text.to_owned())),
+    };
+    let request = VisaRequest {
+        visa: form.visa.clone(),
+        signer: form.signataire.clone(),
+        date,
+        struck: Vec::new(),
+    };
+    let actor = signed.actor.clone();
+    let approving = archive.clone();
+    match web::block(move || approving.approve_disposal(&actor, id, request)).await? {
+        Ok(_) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/eliminations/{id}")))
+            .finish()),
+        Err(ArchiveError::Invalid(e)) => {
+            let actor = signed.actor.clone();
+            let disposal = web::block(move || archive.disposal(&actor, id)).await??;
+            let problem = match e.field.as_str() {
+                "visa" => "Donnez la référence du visa.".to_owned(),
+                "signer" => "Nommez qui a signé le visa.".to_owned(),
+                _ => e.problem,
+            };
+            let page = disposal_page(&signed, &disposal, Some(problem), form);
+            Ok(html(super::status_of(crate::errors::Code::InvalidField), &page))
+        }
+        Err(e) => Err(PageError::Archive(e)),
+    }
+}
+
+/// `csrf=`: a form's token.
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    csrf: String,
+}
+
+/// Executes an approved elimination.
+pub async fn execute(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+    form: web::Form<TokenForm>,
+) -> Result<HttpResponse, PageError> {
+    signed.check_form(&form.csrf)?;
+    require_manage(&signed)?;
+    let id = id.into_inner();
+    let actor = signed.actor.clone();
+    web::block(move || archive.execute_disposal(&actor, id)).await??;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/eliminations/{id}")))
+        .finish())
+}
+
+/// The bordereau, as a page to print (with the collectivité and the
+/// signature blocks when its identity is set).
+pub async fn bordereau(signed: Signed, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, PageError> {
+    require_manage(&signed)?;
+    let actor = signed.actor.clone();
+    let id = id.into_inner();
+    let (disposal, plan, identity) = web::block(move || {
+        let disposal = archive.disposal(&actor, id)?;
+        let plan = archive.plan(&actor, None)?;
+        let identity = archive.identity()?;
+        Ok::<_, ArchiveError>((disposal, plan, identity))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(crate::documents::bordereau_html(
+            &disposal,
+            &plan.plan,
+            identity.as_ref(),
+        )))
+}
+
+/// The certificate, once executed (JSON, as the API gives it).
+pub async fn certificate(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, PageError> {
+    require_manage(&signed)?;
+    let actor = signed.actor.clone();
+    let id = id.into_inner();
+    let disposal = web::block(move || archive.disposal(&actor, id)).await??;
+    let certificate = crate::documents::certificate(&disposal).ok_or_else(|| {
+        PageError::Api(
+            crate::errors::Code::DisposalState,
+            "le certificat n'existe qu'une fois l'élimination exécutée".into(),
+        )
+    })?;
+    let body = serde_json::to_string_pretty(&certificate).map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"certificat-elimination-{id}.json\""),
+        ))
+        .body(body))
+}
