@@ -1707,3 +1707,79 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
         410
     );
 }
+
+#[test]
+fn an_archivist_transfers_records_to_the_archives_from_proposal_to_acceptance() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let a = post_json(
+        &scene.server.url("/api/v1/accounts"),
+        &scene.admin,
+        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let a = deposit(
+        &scene.server,
+        &scene.admin,
+        "Délibération du conseil municipal de 2010".as_bytes(),
+        "deliberation.txt",
+        &json!({"node": "ADM-DEL", "date": "2010-06-30", "title": "Délibération budgétaire 2010"}),
+    )
+    .expect("deposit");
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let reference = a.json()["reference"].as_str().expect("reference").to_owned();
+
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "claire", ARCHIVIST_PASSWORD);
+    browser.follow("a[href='/versements']", "/versements");
+    browser.choose("#noeud", "ADM");
+    browser.follow("form[action='/versements'] button[type=submit]", "/versements/");
+    let text = browser.text();
+    assert!(text.contains("Bordereau de versement n°"), "{text}");
+    assert!(text.contains(&reference) && text.contains("1 an"), "{text}");
+    assert!(text.contains("Le chef du service versant"), "{text}");
+    browser.review("versement");
+    let url = browser.url();
+    let id = url.rsplit('/').next().expect("id").to_owned();
+
+    // The package, downloaded as the form sends it.
+    let csrf = browser.attr(
+        &format!("form[action='/versements/{id}/paquet'] input[name=csrf]"),
+        "value",
+    );
+    let answer = ureq::AgentBuilder::new()
+        .redirects(0)
+        .build()
+        .post(&format!("{base}/versements/{id}/paquet"))
+        .set("Cookie", &browser.cookie_header())
+        .send_form(&[("csrf", csrf.as_str())])
+        .expect("the package");
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.content_type(), "application/zip");
+    let mut zip = Vec::new();
+    std::io::Read::read_to_end(&mut answer.into_reader(), &mut zip).expect("read");
+    assert_eq!(&zip[..2], b"PK", "a zip");
+
+    // The archives' acceptance, typed from their answer.
+    browser.goto(&url);
+    assert!(browser.text().contains("paquet exporté"), "{}", browser.text());
+    browser.fill("#reference", "AD33-2026-W-0042");
+    browser.fill("#signataire", "Directeur des Archives");
+    browser.follow(
+        &format!("form[action='/versements/{id}/acceptation'] button"),
+        &format!("/versements/{id}"),
+    );
+    let text = browser.text();
+    assert!(
+        text.contains("accepté par les archives sous la référence AD33-2026-W-0042"),
+        "{text}"
+    );
+    assert!(text.contains("versé"), "{text}");
+    browser.review("versement-accepte");
+    assert_eq!(
+        get(&scene.server.url(&format!("/api/v1/records/{reference}")), &scene.admin).status,
+        410
+    );
+    browser.goto(&format!("{base}/registres?registre=versements"));
+    assert!(browser.text().contains("AD33-2026-W-0042"), "{}", browser.text());
+}

@@ -26,6 +26,7 @@ mod registers;
 mod retention;
 mod search;
 mod session;
+mod transfers;
 
 use crate::archive::{Actor, Archive, ArchiveError};
 use crate::domain::account::Account;
@@ -85,6 +86,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/eliminations/{id}/execution", web::post().to(disposals::execute))
         .route("/eliminations/{id}/bordereau", web::get().to(disposals::bordereau))
         .route("/eliminations/{id}/certificat", web::get().to(disposals::certificate))
+        .route("/versements", web::get().to(transfers::list))
+        .route("/versements", web::post().to(transfers::propose))
+        .route("/versements/{id}", web::get().to(transfers::show))
+        .route("/versements/{id}/paquet", web::post().to(transfers::package))
+        .route("/versements/{id}/acceptation", web::post().to(transfers::acknowledge))
         .route("/registres", web::get().to(registers::page))
         .route("/registres.csv", web::get().to(registers::csv))
         .route("/gels", web::get().to(retention::holds))
