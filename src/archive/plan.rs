@@ -153,16 +153,21 @@ impl Archive {
         // One pass over the records, one at a time: the impact, and which
         // nodes hold records (for the moves).
         let mut count = ImpactCount::new(current.as_ref().map(|c| &c.plan), &plan);
+        let today = self.clock.now().date_naive();
         let mut held = BTreeSet::new();
         for record in self.catalog.records() {
             let r = record?;
-            count.add(RecordFacts {
-                node: &r.node,
-                date: r.date,
-                fields: &r.fields,
-                events: &r.events,
-                decision: r.review.as_ref().map(|d| d.decision),
-            });
+            count.add_named(
+                r.reference.as_str(),
+                today,
+                RecordFacts {
+                    node: &r.node,
+                    date: r.date,
+                    fields: &r.fields,
+                    events: &r.events,
+                    decision: r.review.as_ref().map(|d| d.decision),
+                },
+            );
             held.insert(r.node);
         }
         let impact = count.finish();

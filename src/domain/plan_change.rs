@@ -52,6 +52,29 @@ pub struct PlanImpact {
     /// replacement, with how many records each holds: publication is
     /// refused while there is any.
     pub orphaned: BTreeMap<NodeCode, u64>,
+    /// The records whose due date or final action changes, named (the
+    /// first [`CHANGED_LISTED`] of them; `due_changed` and
+    /// `action_changed` count them all).
+    pub changed: Vec<ChangedRecord>,
+}
+
+/// How many changed records an impact names at most.
+pub const CHANGED_LISTED: usize = 1_000;
+
+/// A record whose retention a new plan changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedRecord {
+    /// Its reference.
+    pub reference: String,
+    /// Its node.
+    pub node: NodeCode,
+    /// Its due date now, and under the new plan.
+    pub due: (Option<NaiveDate>, Option<NaiveDate>),
+    /// Its final action now, and under the new plan.
+    pub action: (Option<FinalAction>, Option<FinalAction>),
+    /// Whether it would be destroyable as soon as the plan is published:
+    /// due by then under the new plan, to be destroyed, and not before.
+    pub destroyable_at_once: bool,
 }
 
 /// The node a record of `node` belongs to under `new`: the node itself, or
@@ -105,6 +128,34 @@ impl<'p> ImpactCount<'p> {
             out.nodes_added = new.nodes.iter().map(|n| n.code.clone()).collect();
         }
         ImpactCount { current, new, out }
+    }
+
+    /// Counts one record, and names it when its retention changes (as of
+    /// `today`: whether it becomes destroyable at once).
+    pub fn add_named(&mut self, reference: &str, today: NaiveDate, facts: RecordFacts<'_>) {
+        let before_due = self.out.due_changed + self.out.action_changed;
+        let node = facts.node.clone();
+        let target = node_under(self.new, facts.node);
+        let before = self.current.and_then(|p| retention::compute(p, facts));
+        let after = target
+            .as_ref()
+            .and_then(|t| retention::compute(self.new, RecordFacts { node: t, ..facts }));
+        self.add(facts);
+        let changed = self.out.due_changed + self.out.action_changed > before_due;
+        if changed && self.out.changed.len() < CHANGED_LISTED {
+            let due = |r: &Option<retention::Retention>| r.as_ref().and_then(|r| r.due);
+            let action = |r: &Option<retention::Retention>| r.as_ref().map(|r| r.final_action);
+            let destroy_now = |r: &Option<retention::Retention>| {
+                action(r) == Some(FinalAction::Destroy) && due(r).is_some_and(|d| d <= today)
+            };
+            self.out.changed.push(ChangedRecord {
+                reference: reference.to_owned(),
+                node,
+                due: (due(&before), due(&after)),
+                action: (action(&before), action(&after)),
+                destroyable_at_once: destroy_now(&after) && !destroy_now(&before),
+            });
+        }
     }
 
     /// Counts one record.

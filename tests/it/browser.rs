@@ -1377,6 +1377,17 @@ fn an_archivist_publishes_a_plan_that_shortens_a_rule_after_seeing_its_impact() 
         &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
     );
     assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    // An invoice of 2018: due in 2028 under 10 years, at once under 5.
+    let a = deposit(
+        &scene.server,
+        &scene.admin,
+        b"Facture de 2018",
+        "facture-2018.txt",
+        &json!({"node": "FIN-FAC", "date": "2018-01-10"}),
+    )
+    .expect("deposit");
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let old = a.json()["reference"].as_str().expect("reference").to_owned();
     let browser = Browser::start(Scripts::On);
     browser.sign_in(&base, "claire", ARCHIVIST_PASSWORD);
     browser.follow("a[href='/plan']", "/plan");
@@ -1427,7 +1438,11 @@ fn an_archivist_publishes_a_plan_that_shortens_a_rule_after_seeing_its_impact() 
     let text = browser.text();
     assert!(text.contains("Ce que la publication changerait"), "{text}");
     assert!(text.contains("règles modifiées : FACTURES"), "{text}");
-    assert!(text.contains("raccourcissement : 1 document échu plus tôt"), "{text}");
+    assert!(text.contains("raccourcissement : 2 documents échus plus tôt"), "{text}");
+    // The records concerned, the one destroyable at once called out.
+    assert_eq!(browser.count("tr.a-detruire"), 1, "{text}");
+    assert!(text.contains(&old) && text.contains("éliminable aussitôt"), "{text}");
+    assert!(text.contains("10/01/2028 → 10/01/2023"), "{text}");
     assert_eq!(browser.count("#confirmer"), 1, "a confirmation is asked");
     browser.review("plan-impact");
     // Publishing without the confirmation is refused, and says why.

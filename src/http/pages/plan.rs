@@ -213,6 +213,52 @@ pub struct Outcome {
     /// Publishing needs an explicit confirmation (the plan shortens
     /// retention).
     ask_confirmation: bool,
+    /// The records whose retention changes (the first ones), and how many
+    /// more the impact counts.
+    records: Vec<ChangedView>,
+    more: u64,
+}
+
+/// A record whose retention the new version changes.
+pub struct ChangedView {
+    reference: String,
+    node: String,
+    due: String,
+    action: String,
+    at_once: bool,
+}
+
+fn changed_views(impact: &crate::domain::plan_change::PlanImpact) -> (Vec<ChangedView>, u64) {
+    let day = |d: Option<chrono::NaiveDate>| d.map_or("aucune".to_owned(), french::date);
+    let act = |a: Option<crate::domain::plan::FinalAction>| {
+        a.map_or("aucun".to_owned(), |a| french::final_action(a).to_owned())
+    };
+    let views: Vec<ChangedView> = impact
+        .changed
+        .iter()
+        .map(|c| ChangedView {
+            reference: c.reference.clone(),
+            node: c.node.to_string(),
+            due: if c.due.0 == c.due.1 {
+                day(c.due.1)
+            } else {
+                format!("{} → {}", day(c.due.0), day(c.due.1))
+            },
+            action: if c.action.0 == c.action.1 {
+                act(c.action.1)
+            } else {
+                format!("{} → {}", act(c.action.0), act(c.action.1))
+            },
+            at_once: c.destroyable_at_once,
+        })
+        .collect();
+    let counted = impact
+        .by_node
+        .values()
+        .map(|n| n.due_changed.max(n.action_changed))
+        .sum::<u64>();
+    let more = counted.saturating_sub(views.len() as u64);
+    (views, more)
 }
 
 /// `texte=&action=&motif=&confirmer=`.
@@ -302,6 +348,8 @@ pub async fn edit(
                 ),
                 lines: Vec::new(),
                 ask_confirmation: false,
+                records: Vec::new(),
+                more: 0,
             },
         ),
         Ok(Checked::Impact(publication)) | Ok(Checked::Published(publication)) if publication.unchanged => (
@@ -311,17 +359,24 @@ pub async fn edit(
                 heading: "Ce texte est déjà le plan en vigueur : il n'y a rien à publier.".into(),
                 lines: Vec::new(),
                 ask_confirmation: false,
+                records: Vec::new(),
+                more: 0,
             },
         ),
-        Ok(Checked::Impact(publication)) => (
-            StatusCode::OK,
-            Outcome {
-                ok: true,
-                heading: "Ce que la publication changerait :".into(),
-                lines: crate::wire::PlanImpactDto::from(&publication.impact).lines(),
-                ask_confirmation: publication.impact.shortened > 0 || publication.impact.to_destroy > 0,
-            },
-        ),
+        Ok(Checked::Impact(publication)) => {
+            let (records, more) = changed_views(&publication.impact);
+            (
+                StatusCode::OK,
+                Outcome {
+                    ok: true,
+                    heading: "Ce que la publication changerait :".into(),
+                    lines: crate::wire::PlanImpactDto::from(&publication.impact).lines(),
+                    ask_confirmation: publication.impact.shortened > 0 || publication.impact.to_destroy > 0,
+                    records,
+                    more,
+                },
+            )
+        }
         Ok(Checked::Published(publication)) => (
             StatusCode::OK,
             Outcome {
@@ -332,6 +387,8 @@ pub async fn edit(
                 },
                 lines: crate::wire::PlanImpactDto::from(&publication.impact).lines(),
                 ask_confirmation: false,
+                records: Vec::new(),
+                more: 0,
             },
         ),
         Err(ArchiveError::InvalidPlan(invalid)) => (
@@ -357,6 +414,8 @@ pub async fn edit(
                     })
                     .collect(),
                 ask_confirmation: false,
+                records: Vec::new(),
+                more: 0,
             },
         ),
         Err(e @ ArchiveError::PlanShortensRetention { .. }) => (
@@ -366,6 +425,8 @@ pub async fn edit(
                 heading: format!("{e}."),
                 lines: vec!["Cochez la confirmation et donnez le motif, puis publiez de nouveau.".into()],
                 ask_confirmation: true,
+                records: Vec::new(),
+                more: 0,
             },
         ),
         Err(e @ ArchiveError::PlanOrphansRecords(_)) => (
@@ -375,6 +436,8 @@ pub async fn edit(
                 heading: format!("{e}."),
                 lines: Vec::new(),
                 ask_confirmation: false,
+                records: Vec::new(),
+                more: 0,
             },
         ),
         Err(e) => return Err(PageError::Archive(e)),
