@@ -263,3 +263,207 @@ pub fn attestation_html(attestation: &crate::archive::seals::Attestation) -> Str
         json = serde_json::to_string(a).unwrap_or_default().replace('<', "\\u003c"),
     )
 }
+
+/// A paper laid out as lines of text on A4 pages, in the PDF standard
+/// fonts (nothing embedded; every reader has them), as `pdftotext` and
+/// people read it back.
+struct Paper {
+    /// Lines, each bold or not; an empty line is a gap.
+    lines: Vec<(bool, String)>,
+}
+
+/// Characters a 10-point Helvetica line holds across an A4 page's text
+/// width, with a margin for wide letters.
+const PAPER_LINE_CHARS: usize = 92;
+
+impl Paper {
+    fn new() -> Paper {
+        Paper { lines: Vec::new() }
+    }
+
+    fn bold(&mut self, text: impl Into<String>) {
+        self.lines.push((true, text.into()));
+    }
+
+    /// A paragraph, wrapped at word boundaries.
+    fn text(&mut self, text: impl AsRef<str>) {
+        let mut line = String::new();
+        for word in text.as_ref().split_whitespace() {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > PAPER_LINE_CHARS {
+                self.lines.push((false, std::mem::take(&mut line)));
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        self.lines.push((false, line));
+    }
+
+    fn gap(&mut self) {
+        self.lines.push((false, String::new()));
+    }
+
+    /// The PDF: A4 pages of 10-point Helvetica, bold lines in
+    /// Helvetica-Bold, text in WinAnsi (what the standard fonts read;
+    /// a character outside it shows as `?`).
+    fn pdf(&self, title: &str) -> Vec<u8> {
+        use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str, TextStr};
+        const TOP: f32 = 800.0;
+        const BOTTOM: f32 = 50.0;
+        const LEADING: f32 = 14.0;
+        let per_page = ((TOP - BOTTOM) / LEADING) as usize;
+        let pages: Vec<&[(bool, String)]> = self.lines.chunks(per_page.max(1)).collect();
+        let mut pdf = Pdf::new();
+        let catalog = Ref::new(1);
+        let tree = Ref::new(2);
+        let regular = Ref::new(3);
+        let bold = Ref::new(4);
+        let info = Ref::new(5);
+        let first_page = 6;
+        let page_ids: Vec<Ref> = (0..pages.len()).map(|i| Ref::new(first_page + 2 * i as i32)).collect();
+        pdf.catalog(catalog).pages(tree);
+        pdf.pages(tree).kids(page_ids.iter().copied()).count(pages.len() as i32);
+        pdf.document_info(info)
+            .title(TextStr(title))
+            .producer(TextStr("coffre"));
+        for (font, name) in [(regular, "Helvetica"), (bold, "Helvetica-Bold")] {
+            pdf.type1_font(font)
+                .base_font(Name(name.as_bytes()))
+                .encoding_predefined(Name(b"WinAnsiEncoding"));
+        }
+        let encode = |text: &str| -> Vec<u8> {
+            let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
+            bytes.into_owned()
+        };
+        for (i, lines) in pages.iter().enumerate() {
+            let page_id = page_ids[i];
+            let content_id = Ref::new(page_id.get() + 1);
+            let mut page = pdf.page(page_id);
+            page.media_box(Rect::new(0.0, 0.0, 595.0, 842.0));
+            page.parent(tree);
+            page.contents(content_id);
+            page.resources()
+                .fonts()
+                .pair(Name(b"F1"), regular)
+                .pair(Name(b"F2"), bold);
+            drop(page);
+            let mut content = Content::new();
+            content.begin_text();
+            content.next_line(40.0, TOP);
+            for (is_bold, line) in lines.iter() {
+                content.set_font(Name(if *is_bold { b"F2" } else { b"F1" }), 10.0);
+                content.show(Str(&encode(line)));
+                content.next_line(0.0, -LEADING);
+            }
+            content.end_text();
+            pdf.stream(content_id, &content.finish());
+        }
+        pdf.finish()
+    }
+}
+
+/// The bordereau d'élimination as a PDF to print, sign and file: the
+/// collectivité, the proposal, each typology with its dates extrêmes, DUA
+/// in words, volume and references, what was left out and why, the visa
+/// if given, and the two signature blocks.
+pub fn bordereau_pdf(
+    disposal: &Disposal,
+    plan: &Plan,
+    identity: Option<&crate::domain::identity::Identity>,
+) -> Vec<u8> {
+    use crate::french;
+    let mut p = Paper::new();
+    let id = disposal.proposal.id;
+    p.bold(format!("Bordereau d'élimination n° {id}"));
+    p.gap();
+    if let Some(i) = identity {
+        p.text(format!("Collectivité : {}", i.heading()));
+        if !i.archives.name.is_empty() {
+            p.text(format!("Service d'archives : {}", i.archives.name));
+        }
+    }
+    p.text(format!(
+        "Plan de classement : {} {}. Documents dont la durée d'utilité administrative est échue au {}{}.",
+        plan.header.id,
+        plan.header.version,
+        french::date(disposal.proposal.at),
+        disposal
+            .proposal
+            .node
+            .as_ref()
+            .map(|n| format!(", nœud {n}"))
+            .unwrap_or_default()
+    ));
+    p.text(format!(
+        "Proposé le {} par {}.",
+        french::time(disposal.proposal.proposed_at),
+        disposal.proposal.proposed_by
+    ));
+    let groups = disposal.bordereau();
+    let (mut total, mut bytes) = (0u64, 0u64);
+    for g in &groups {
+        total += g.count;
+        bytes += g.bytes;
+        p.gap();
+        p.bold(format!("{} — {}", g.node, node_title(plan, &g.node)));
+        let services: Vec<&str> = g
+            .services
+            .iter()
+            .map(|s| identity.map_or(s.as_str(), |i| i.service_name(s)))
+            .collect();
+        if !services.is_empty() {
+            p.text(format!("Service producteur : {}", services.join(", ")));
+        }
+        let duration = crate::domain::plan::RetentionDuration::parse(&g.duration)
+            .map(|d| french::duration(&d))
+            .unwrap_or_else(|_| g.duration.clone());
+        p.text(format!(
+            "Dates extrêmes : {} à {}. DUA : {duration} (règle {}). {}, {}.",
+            french::date(g.from),
+            french::date(g.to),
+            g.rule,
+            french::count(g.count, "document", "documents"),
+            french::size(g.bytes)
+        ));
+        p.text(format!(
+            "Références : {}",
+            g.references.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    p.gap();
+    p.bold(format!(
+        "Total : {}, {}",
+        french::count(total, "document", "documents"),
+        french::size(bytes)
+    ));
+    if !disposal.proposal.excluded.is_empty() {
+        p.gap();
+        p.bold("Documents écartés");
+        for e in &disposal.proposal.excluded {
+            p.text(format!("{} : {}", e.reference, e.reason));
+        }
+    }
+    p.gap();
+    match &disposal.visa {
+        Some(v) => p.text(format!(
+            "Visa des Archives : {} du {}, signé par {}.",
+            v.reference,
+            french::date(v.date),
+            v.signer
+        )),
+        None => p.text("Visa des Archives : en attente."),
+    }
+    let authority = identity
+        .map(|i| i.archives.authority.clone())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "Le directeur des Archives".to_owned());
+    p.gap();
+    p.bold("Le chef du service producteur");
+    p.text("Date, nom et signature :");
+    p.gap();
+    p.gap();
+    p.bold(format!("Visa : {authority}"));
+    p.text("Date, nom et signature :");
+    p.pdf(&format!("Bordereau d'élimination n° {id}"))
+}

@@ -44,7 +44,7 @@ pub async fn show(caller: Caller, archive: Data<Archive>, id: web::Path<u64>) ->
     Ok(HttpResponse::Ok().json(DisposalDto::from(&disposal)))
 }
 
-/// `?format=html|csv`.
+/// `?format=html|csv|pdf`.
 #[derive(Deserialize)]
 pub struct FormatParams {
     format: Option<String>,
@@ -63,8 +63,8 @@ pub async fn bordereau(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let format = params.format.clone().unwrap_or_else(|| "html".into());
-    if format != "html" && format != "csv" {
-        return Err(ApiError::new(Code::InvalidFormat, "format is html or csv"));
+    if format != "html" && format != "csv" && format != "pdf" {
+        return Err(ApiError::new(Code::InvalidFormat, "format is html, csv or pdf"));
     }
     let (disposal, plan, identity) = web::block(move || {
         let disposal = archive.disposal(&caller.0, id)?;
@@ -73,7 +73,15 @@ pub async fn bordereau(
         Ok::<_, ArchiveError>((disposal, plan, identity))
     })
     .await??;
-    Ok(if format == "csv" {
+    Ok(if format == "pdf" {
+        HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((
+                "Content-Disposition",
+                format!("attachment; filename=\"bordereau-elimination-{id}.pdf\""),
+            ))
+            .body(documents::bordereau_pdf(&disposal, &plan.plan, identity.as_ref()))
+    } else if format == "csv" {
         HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((

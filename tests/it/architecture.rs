@@ -124,7 +124,7 @@ fn may_import(module: &str) -> &'static [&'static str] {
         "config" => &["domain", "extract", "archive"],
         "jobs" => &["domain", "archive", "config"],
         "wire" => &["domain", "archive", "jobs", "french"],
-        "documents" => &["domain", "archive"],
+        "documents" => &["domain", "archive", "french"],
         "http" => &[
             "domain",
             "archive",

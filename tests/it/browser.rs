@@ -1659,6 +1659,22 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
         &scene.admin,
         &json!({"record": old[1], "reason": "recours en cours"}),
     );
+    let identity = request(
+        "PUT",
+        &scene.server.url("/api/v1/identity"),
+        &scene.admin,
+        &[],
+        Some((
+            "application/json",
+            json!({"name": "Commune de Saint-Exemple", "siren": "213300635",
+                "archives": {"name": "Archives départementales", "identifier": "FRAD033",
+                    "authority": "Directrice des Archives départementales"}})
+            .to_string()
+            .as_bytes(),
+        )),
+    )
+    .expect("PUT");
+    assert_eq!(identity.status, 200, "{}", String::from_utf8_lossy(&identity.body));
     assert_eq!(hold.status, 201, "{}", String::from_utf8_lossy(&hold.body));
 
     let browser = Browser::start(Scripts::On);
@@ -1678,6 +1694,34 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
     browser.review("elimination");
     let url = browser.url();
     let id = url.rsplit('/').next().expect("id").to_owned();
+
+    // The bordereau as a PDF, read back with pdftotext: the collectivité,
+    // the DUA in words, both signature blocks.
+    let (status, pdf, disposition) = get_with_cookies(
+        &format!("{base}/eliminations/{id}/bordereau.pdf"),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200);
+    assert!(disposition.unwrap_or_default().contains(".pdf"));
+    let dir = tempfile::tempdir().expect("a folder");
+    let pdf_path = dir.path().join("bordereau.pdf");
+    std::fs::write(&pdf_path, &pdf).expect("write");
+    let read = std::process::Command::new("pdftotext")
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils, installed by make deps)");
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    let read = String::from_utf8_lossy(&read.stdout).into_owned();
+    assert!(read.contains("Commune de Saint-Exemple (SIREN 213300635)"), "{read}");
+    assert!(read.contains("DUA : 10 ans"), "{read}");
+    assert!(read.contains("Le chef du service producteur"), "{read}");
+    assert!(
+        read.contains("Visa : Directrice des Archives départementales"),
+        "{read}"
+    );
+    assert!(read.contains(&format!("Bordereau d'élimination n° {id}")), "{read}");
+    assert!(read.contains("gelé"), "what was left out, with why: {read}");
 
     // The bordereau, to print.
     let (status, page, _) = get_with_cookies(&format!("{base}/eliminations/{id}/bordereau"), &browser.cookie_header());

@@ -673,8 +673,8 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
         get(&url(&format!("/disposals/{disposal}/bordereau?format=csv")), &archivist),
     );
     t.http(
-        "GET /disposals/{id}/bordereau pdf",
-        get(&url(&format!("/disposals/{disposal}/bordereau?format=pdf")), &archivist),
+        "GET /disposals/{id}/bordereau in a format it has not",
+        get(&url(&format!("/disposals/{disposal}/bordereau?format=odt")), &archivist),
     );
     t.http(
         "POST /disposals/{id}/execute before the visa",

@@ -379,6 +379,35 @@ pub async fn bordereau(signed: Signed, archive: Data<Archive>, id: web::Path<u64
         )))
 }
 
+/// The bordereau as a PDF, to print, sign and file.
+pub async fn bordereau_pdf(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, PageError> {
+    require_manage(&signed)?;
+    let actor = signed.actor.clone();
+    let id = id.into_inner();
+    let pdf = web::block(move || {
+        let disposal = archive.disposal(&actor, id)?;
+        let plan = archive.plan(&actor, None)?;
+        let identity = archive.identity()?;
+        Ok::<_, ArchiveError>(crate::documents::bordereau_pdf(
+            &disposal,
+            &plan.plan,
+            identity.as_ref(),
+        ))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"bordereau-elimination-{id}.pdf\""),
+        ))
+        .body(pdf))
+}
+
 /// The certificate, once executed (JSON, as the API gives it).
 pub async fn certificate(
     signed: Signed,

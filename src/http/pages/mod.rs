@@ -85,6 +85,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/eliminations/{id}/visa", web::post().to(disposals::approve))
         .route("/eliminations/{id}/execution", web::post().to(disposals::execute))
         .route("/eliminations/{id}/bordereau", web::get().to(disposals::bordereau))
+        .route(
+            "/eliminations/{id}/bordereau.pdf",
+            web::get().to(disposals::bordereau_pdf),
+        )
         .route("/eliminations/{id}/certificat", web::get().to(disposals::certificate))
         .route("/versements", web::get().to(transfers::list))
         .route("/versements", web::post().to(transfers::propose))
