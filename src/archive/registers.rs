@@ -65,6 +65,33 @@ pub struct DispositionLine {
     pub title: Option<String>,
 }
 
+/// The lines of a proposal carried out (destroyed, or taken by the
+/// archives), as a register lists them.
+fn carried_out(
+    proposal: &crate::domain::disposition::Proposal,
+    outcomes: &[crate::domain::disposition::Outcome],
+    at: DateTime<Utc>,
+    authority: &str,
+) -> Vec<DispositionLine> {
+    outcomes
+        .iter()
+        .filter(|o| o.skipped.is_none())
+        .filter_map(|o| proposal.lines.iter().find(|l| l.record == o.record).map(|l| (o, l)))
+        .map(|(outcome, line)| DispositionLine {
+            at,
+            number: proposal.id,
+            reference: line.reference.to_string(),
+            node: line.node.to_string(),
+            date: line.date,
+            rule: line.rule.clone(),
+            duration: line.duration.clone(),
+            due: line.due,
+            authority: authority.to_owned(),
+            title: outcome.kept_title.clone(),
+        })
+        .collect()
+}
+
 /// Entries a register page may ask for at most.
 pub const REGISTER_MAX: usize = 100_000;
 
@@ -144,28 +171,18 @@ impl Archive {
             if day < from || day > to {
                 continue;
             }
-            for outcome in execution.outcomes.iter().filter(|o| o.skipped.is_none()) {
-                let Some(line) = disposal.proposal.lines.iter().find(|l| l.record == outcome.record) else {
-                    continue;
-                };
-                lines.push(DispositionLine {
-                    at: execution.at,
-                    number: disposal.proposal.id,
-                    reference: line.reference.to_string(),
-                    node: line.node.to_string(),
-                    date: line.date,
-                    rule: line.rule.clone(),
-                    duration: line.duration.clone(),
-                    due: line.due,
-                    authority: format!(
-                        "visa {} de {} du {}",
-                        visa.reference,
-                        visa.signer,
-                        crate::french::date(visa.date)
-                    ),
-                    title: outcome.kept_title.clone(),
-                });
-            }
+            let authority = format!(
+                "visa {} de {} du {}",
+                visa.reference,
+                visa.signer,
+                crate::french::date(visa.date)
+            );
+            lines.extend(carried_out(
+                &disposal.proposal,
+                &execution.outcomes,
+                execution.at,
+                &authority,
+            ));
         }
         lines.sort_by(|a, b| (a.at, &a.reference).cmp(&(b.at, &b.reference)));
         Ok(lines)
@@ -189,23 +206,8 @@ impl Archive {
             if day < from || day > to {
                 continue;
             }
-            for outcome in ack.outcomes.iter().filter(|o| o.skipped.is_none()) {
-                let Some(line) = transfer.proposal.lines.iter().find(|l| l.record == outcome.record) else {
-                    continue;
-                };
-                lines.push(DispositionLine {
-                    at: ack.at,
-                    number: transfer.proposal.id,
-                    reference: line.reference.to_string(),
-                    node: line.node.to_string(),
-                    date: line.date,
-                    rule: line.rule.clone(),
-                    duration: line.duration.clone(),
-                    due: line.due,
-                    authority: format!("référence des archives {}", ack.reference),
-                    title: outcome.kept_title.clone(),
-                });
-            }
+            let authority = format!("référence des archives {}", ack.reference);
+            lines.extend(carried_out(&transfer.proposal, &ack.outcomes, ack.at, &authority));
         }
         lines.sort_by(|a, b| (a.at, &a.reference).cmp(&(b.at, &b.reference)));
         Ok(lines)

@@ -176,17 +176,23 @@ impl Browser {
         })
     }
 
-    /// The text of the whole page, as a person reads it.
+    /// The text of the whole page, as a person reads it (asked again for a
+    /// moment while a page that reloads itself is being replaced).
     fn text(&self) -> String {
-        self.runtime.block_on(async {
-            self.client()
-                .find(Locator::Css("body"))
-                .await
-                .expect("body")
-                .text()
-                .await
-                .expect("text")
-        })
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let read = self.runtime.block_on(async {
+                match self.client().find(Locator::Css("body")).await {
+                    Ok(body) => body.text().await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            });
+            match read {
+                Ok(text) => return text,
+                Err(e) if Instant::now() > deadline => panic!("the page's text: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
     }
 
     /// The page's HTML as the browser holds it.
@@ -399,6 +405,16 @@ fn scene() -> Scene {
         invoice_ref,
         hr_ref,
     }
+}
+
+/// Opens an account for a person of `role` in the scene's archive.
+fn open_account(scene: &Scene, user: &str, name: &str, role: &str, password: &str) {
+    let a = post_json(
+        &scene.server.url("/api/v1/accounts"),
+        &scene.admin,
+        &json!({"user": user, "display_name": name, "role": role, "password": password}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
 }
 
 /// Waits until `words` find `n` records (the indexer follows the journal).
@@ -967,12 +983,7 @@ const AUDITOR_PASSWORD: &str = "une autre phrase de passe longue";
 fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_journal() {
     let scene = scene();
     let base = scene.server.base.clone();
-    let a = post_json(
-        &scene.server.url("/api/v1/accounts"),
-        &scene.admin,
-        &json!({"user": "odile", "display_name": "Odile Contrôle", "role": "auditor", "password": AUDITOR_PASSWORD}),
-    );
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    open_account(&scene, "odile", "Odile Contrôle", "auditor", AUDITOR_PASSWORD);
     damage_the_invoice(&scene);
 
     // An agent has no such pages: not in the menu, refused by address.
@@ -1169,12 +1180,7 @@ const ARCHIVIST_PASSWORD: &str = "la phrase de passe de l'archiviste";
 fn an_archivist_lists_what_is_due_exports_it_and_places_and_lifts_a_hold() {
     let scene = scene();
     let base = scene.server.base.clone();
-    let a = post_json(
-        &scene.server.url("/api/v1/accounts"),
-        &scene.admin,
-        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
-    );
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    open_account(&scene, "claire", "Claire Archiviste", "archivist", ARCHIVIST_PASSWORD);
     for (text, name, meta) in [
         (
             "Facture de fournitures 2012",
@@ -1371,12 +1377,7 @@ fn an_archivist_lists_what_is_due_exports_it_and_places_and_lifts_a_hold() {
 fn an_archivist_publishes_a_plan_that_shortens_a_rule_after_seeing_its_impact() {
     let scene = scene();
     let base = scene.server.base.clone();
-    let a = post_json(
-        &scene.server.url("/api/v1/accounts"),
-        &scene.admin,
-        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
-    );
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    open_account(&scene, "claire", "Claire Archiviste", "archivist", ARCHIVIST_PASSWORD);
     // An invoice of 2018: due in 2028 under 10 years, at once under 5.
     let a = deposit(
         &scene.server,
@@ -1505,12 +1506,7 @@ fn an_archivist_publishes_a_plan_that_shortens_a_rule_after_seeing_its_impact() 
 fn an_archivist_checks_then_imports_a_package_from_another_archive_and_a_known_one_is_refused() {
     let scene = scene();
     let base = scene.server.base.clone();
-    let a = post_json(
-        &scene.server.url("/api/v1/accounts"),
-        &scene.admin,
-        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
-    );
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    open_account(&scene, "claire", "Claire Archiviste", "archivist", ARCHIVIST_PASSWORD);
     // A package from another archive: a deliberation of another commune.
     let other = fresh_archive();
     let other_server = Server::start(&other.data, &[]);
@@ -1583,12 +1579,7 @@ fn an_archivist_checks_then_imports_a_package_from_another_archive_and_a_known_o
 fn an_admin_sets_the_collectivites_identity_with_its_mistakes_said_next_to_their_field() {
     let scene = scene();
     let base = scene.server.base.clone();
-    let a = post_json(
-        &scene.server.url("/api/v1/accounts"),
-        &scene.admin,
-        &json!({"user": "henri", "display_name": "Henri Admin", "role": "admin", "password": ARCHIVIST_PASSWORD}),
-    );
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    open_account(&scene, "henri", "Henri Admin", "admin", ARCHIVIST_PASSWORD);
     let browser = Browser::start(Scripts::On);
     browser.sign_in(&base, "henri", ARCHIVIST_PASSWORD);
     browser.follow("a[href='/identite']", "/identite");
@@ -1632,12 +1623,7 @@ fn an_admin_sets_the_collectivites_identity_with_its_mistakes_said_next_to_their
 fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_and_executes_it() {
     let scene = scene();
     let base = scene.server.base.clone();
-    let a = post_json(
-        &scene.server.url("/api/v1/accounts"),
-        &scene.admin,
-        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
-    );
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    open_account(&scene, "claire", "Claire Archiviste", "archivist", ARCHIVIST_PASSWORD);
     let mut old = Vec::new();
     for (text, name) in [
         ("Facture de fournitures 2012", "f1.txt"),
@@ -1745,12 +1731,8 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
     );
     let text = browser.text();
     assert!(text.contains("(visée)") && text.contains("visa AD-2026-117"), "{text}");
-    browser.click(&format!("form[action='/eliminations/{id}/execution'] button"));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !browser.text().contains("(exécutée)") {
-        assert!(Instant::now() < deadline, "{}", browser.text());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    press(&browser, &format!("form[action='/eliminations/{id}/execution'] button"));
+    assert!(browser.text().contains("(exécutée)"), "{}", browser.text());
     let text = browser.text();
     assert!(text.contains("éliminé"), "{text}");
     browser.review("elimination-executee");
@@ -1771,12 +1753,7 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
 fn an_archivist_transfers_records_to_the_archives_from_proposal_to_acceptance() {
     let scene = scene();
     let base = scene.server.base.clone();
-    let a = post_json(
-        &scene.server.url("/api/v1/accounts"),
-        &scene.admin,
-        &json!({"user": "claire", "display_name": "Claire Archiviste", "role": "archivist", "password": ARCHIVIST_PASSWORD}),
-    );
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    open_account(&scene, "claire", "Claire Archiviste", "archivist", ARCHIVIST_PASSWORD);
     let a = deposit(
         &scene.server,
         &scene.admin,

@@ -3,7 +3,7 @@
 //! print and send for the visa, the visa recorded, the execution, and the
 //! certificate.
 
-use super::{Frame, PageError, Signed, french, html};
+use super::{Frame, NodeOption, PageError, Signed, french, html};
 use crate::archive::{Archive, ArchiveError, ProposalRequest, VisaRequest};
 use crate::domain::disposition::{Disposal, DisposalState};
 use crate::domain::role::Permission;
@@ -29,12 +29,6 @@ pub struct DisposalRow {
     node: String,
     count: usize,
     proposed: String,
-}
-
-/// A node offered for a proposal.
-pub struct NodeOption {
-    code: String,
-    label: String,
 }
 
 #[derive(Template)]
@@ -90,20 +84,7 @@ async fn list_page(
                 ),
             })
             .collect(),
-        nodes: plan
-            .plan
-            .nodes
-            .iter()
-            .map(|n| NodeOption {
-                code: n.code.to_string(),
-                label: format!(
-                    "{}{} ({})",
-                    "\u{a0}\u{a0}".repeat(plan.plan.path(&n.code).len().saturating_sub(1)),
-                    n.title,
-                    n.code
-                ),
-            })
-            .collect(),
+        nodes: super::node_options(&plan.plan),
         au,
         noeud,
         problem,

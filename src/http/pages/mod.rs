@@ -124,6 +124,31 @@ pub struct Frame {
     pub current: &'static str,
 }
 
+/// A node offered in a choice (filters, proposals): indented by its
+/// depth in the plan, with its code.
+pub struct NodeOption {
+    /// Its code (the value sent).
+    pub code: String,
+    /// What the choice shows.
+    pub label: String,
+}
+
+/// Every node of the plan, as a choice offers them.
+pub fn node_options(plan: &crate::domain::plan::Plan) -> Vec<NodeOption> {
+    plan.nodes
+        .iter()
+        .map(|n| NodeOption {
+            code: n.code.to_string(),
+            label: format!(
+                "{}{} ({})",
+                "\u{a0}\u{a0}".repeat(plan.path(&n.code).len().saturating_sub(1)),
+                n.title,
+                n.code
+            ),
+        })
+        .collect()
+}
+
 /// The person in the page's header.
 pub struct PersonView {
     /// Their name.

@@ -3,7 +3,7 @@
 //! many records each freezes, placed and lifted with a reason, those past
 //! their review date called out).
 
-use super::{Frame, PageError, Signed, french, html};
+use super::{Frame, NodeOption, PageError, Signed, french, html};
 use crate::archive::{Archive, ArchiveError, DueRecord, HoldRequest};
 use crate::domain::hold::{Hold, HoldScope};
 use crate::domain::plan::FinalAction;
@@ -49,12 +49,6 @@ pub struct DueView {
     action: &'static str,
     service: String,
     held: String,
-}
-
-/// A node offered in the filter.
-pub struct NodeOption {
-    code: String,
-    label: String,
 }
 
 #[derive(Template)]
@@ -235,20 +229,7 @@ pub async fn due(
         .collect();
     let page = DuePage {
         frame: signed.frame("Échéances de conservation", "retention"),
-        nodes: plan
-            .plan
-            .nodes
-            .iter()
-            .map(|n| NodeOption {
-                code: n.code.to_string(),
-                label: format!(
-                    "{}{} ({})",
-                    "\u{a0}\u{a0}".repeat(plan.plan.path(&n.code).len().saturating_sub(1)),
-                    n.title,
-                    n.code
-                ),
-            })
-            .collect(),
+        nodes: super::node_options(&plan.plan),
         rows,
         total,
         held,

@@ -2,7 +2,7 @@
 //! node and a date, the bordereau de versement (the page, to print), the
 //! package downloaded, and the archives' acceptance recorded.
 
-use super::{Frame, PageError, Signed, french, html};
+use super::{Frame, NodeOption, PageError, Signed, french, html};
 use crate::archive::exports::{ExportRequest, ExportSelection};
 use crate::archive::{AcknowledgementRequest, Archive, ArchiveError, ProposalRequest};
 use crate::domain::disposition::Transfer;
@@ -41,12 +41,6 @@ pub struct TransferRow {
     node: String,
     count: usize,
     proposed: String,
-}
-
-/// A node offered for a proposal.
-pub struct NodeOption {
-    code: String,
-    label: String,
 }
 
 #[derive(Template)]
@@ -98,20 +92,7 @@ async fn list_page(
                 ),
             })
             .collect(),
-        nodes: plan
-            .plan
-            .nodes
-            .iter()
-            .map(|n| NodeOption {
-                code: n.code.to_string(),
-                label: format!(
-                    "{}{} ({})",
-                    "\u{a0}\u{a0}".repeat(plan.plan.path(&n.code).len().saturating_sub(1)),
-                    n.title,
-                    n.code
-                ),
-            })
-            .collect(),
+        nodes: super::node_options(&plan.plan),
         au,
         noeud,
         problem,
