@@ -33,6 +33,17 @@ pub fn folded(text: &str) -> String {
         .replace('æ', "ae")
 }
 
+/// A day typed in a form: none when left blank, a sentence saying how to
+/// write it when it cannot be read.
+pub fn typed_day(text: &str) -> Result<Option<NaiveDate>, String> {
+    match text.trim() {
+        "" => Ok(None),
+        t => parse_date(t)
+            .map(Some)
+            .ok_or_else(|| format!("« {t} » n'est pas une date : écrivez-la JJ/MM/AAAA.")),
+    }
+}
+
 /// `15/03/2024`.
 pub fn date(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
@@ -351,6 +362,9 @@ mod tests {
     #[test]
     fn iso_dates_and_states_are_said_in_french() {
         assert_eq!(iso_date("2024-03-15"), "15/03/2024");
+        assert_eq!(typed_day("  "), Ok(None));
+        assert_eq!(typed_day("15/03/2024"), Ok(NaiveDate::from_ymd_opt(2024, 3, 15)));
+        assert!(typed_day("32/13/2024").is_err_and(|e| e.contains("n'est pas une date")));
         assert_eq!(iso_date("bientôt"), "bientôt");
         assert_eq!(iso_time("2024-03-15T14:05:09.123456Z"), "15/03/2024 à 14:05 UTC");
         assert_eq!(iso_time("hier"), "hier");

@@ -23,9 +23,30 @@ pub struct ImportQuery {
 
 /// The package's file, written under a temporary folder of the data
 /// directory (removed when dropped) with the name it was sent under.
-struct Received {
+pub(crate) struct Received {
     _folder: tempfile::TempDir,
-    path: PathBuf,
+    /// Where the package is.
+    pub(crate) path: PathBuf,
+}
+
+/// Writes a multipart `field` holding a package to a temporary folder of
+/// the data directory, under its own file name, never holding it whole in
+/// memory.
+pub(crate) async fn receive_package(
+    archive: &Data<Archive>,
+    field: &mut actix_multipart::Field,
+) -> Result<Received, ApiError> {
+    let name = package_file_name(filename_of(field)?.as_deref());
+    let folder_in = archive.data_dir().path().to_owned();
+    stream_part(field, archive.max_upload(), move |reader| {
+        let folder = tempfile::Builder::new().prefix(".import-").tempdir_in(&folder_in)?;
+        let path = folder.path().join(name);
+        let mut file = std::fs::File::create(&path)?;
+        std::io::copy(reader, &mut file)?;
+        file.sync_all()?;
+        Ok(Received { _folder: folder, path })
+    })
+    .await
 }
 
 /// The name a package is kept under while it is checked: its own file name
@@ -67,18 +88,7 @@ pub async fn import(
                 if package.is_some() {
                     return Err(ApiError::new(Code::InvalidMultipart, "more than one 'package' part"));
                 }
-                let name = package_file_name(filename_of(&field)?.as_deref());
-                let folder_in = archive.data_dir().path().to_owned();
-                let written = stream_part(&mut field, archive.max_upload(), move |reader| {
-                    let folder = tempfile::Builder::new().prefix(".import-").tempdir_in(&folder_in)?;
-                    let path = folder.path().join(name);
-                    let mut file = std::fs::File::create(&path)?;
-                    std::io::copy(reader, &mut file)?;
-                    file.sync_all()?;
-                    Ok(Received { _folder: folder, path })
-                })
-                .await;
-                match written {
+                match receive_package(&archive, &mut field).await {
                     Ok(received) => package = Some(received),
                     Err(e) => {
                         if e.code() == "payload_too_large" {

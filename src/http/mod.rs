@@ -11,7 +11,7 @@ mod audit;
 mod auth;
 mod exports;
 mod identity;
-mod imports;
+pub(crate) mod imports;
 mod stats;
 
 mod disposals;

@@ -4,7 +4,7 @@
 //! certificate.
 
 use super::{Frame, NodeOption, PageError, Signed, french, html};
-use crate::archive::{Archive, ArchiveError, ProposalRequest, VisaRequest};
+use crate::archive::{Archive, ArchiveError, VisaRequest};
 use crate::domain::disposition::{Disposal, DisposalState};
 use crate::domain::role::Permission;
 use actix_web::HttpResponse;
@@ -119,21 +119,12 @@ pub async fn propose(
     let form = form.into_inner();
     signed.check_form(&form.csrf)?;
     require_manage(&signed)?;
-    let at = match form.au.trim() {
-        "" => None,
-        text => match french::parse_date(text) {
-            Some(d) => Some(d.format("%Y-%m-%d").to_string()),
-            None => {
-                let problem = format!("« {text} » n'est pas une date : écrivez-la JJ/MM/AAAA.");
-                let status = super::status_of(crate::errors::Code::InvalidField);
-                return list_page(&signed, archive, form.au, form.noeud, Some(problem), status).await;
-            }
-        },
-    };
-    let request = ProposalRequest {
-        at,
-        node: Some(form.noeud.trim().to_owned()).filter(|n| !n.is_empty()),
-        records: Vec::new(),
+    let request = match super::proposal_of(&form.au, &form.noeud) {
+        Ok(request) => request,
+        Err(problem) => {
+            let status = super::status_of(crate::errors::Code::InvalidField);
+            return list_page(&signed, archive, form.au, form.noeud, Some(problem), status).await;
+        }
     };
     let actor = signed.actor.clone();
     let proposing = archive.clone();

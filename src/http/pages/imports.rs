@@ -69,12 +69,12 @@ fn records_of(summary: &ImportSummary) -> Vec<ImportedView> {
 /// then `action` (`verifier` or `importer`), `correspondance` (TOML,
 /// optional) and `paquet`).
 pub async fn submit(signed: Signed, archive: Data<Archive>, mut payload: Multipart) -> Result<HttpResponse, PageError> {
-    use crate::http::records::{filename_of, multipart_error, next_item, read_small_part, stream_part};
+    use crate::http::records::{filename_of, multipart_error, next_item, read_small_part};
     require_import(&signed)?;
     let mut token_checked = false;
     let mut import = false;
     let mut mapping_text = String::new();
-    let mut package: Option<(tempfile::TempDir, std::path::PathBuf)> = None;
+    let mut package: Option<crate::http::imports::Received> = None;
     loop {
         let next = next_item(&mut payload)
             .await
@@ -97,30 +97,14 @@ pub async fn submit(signed: Signed, archive: Data<Archive>, mut payload: Multipa
                     String::from_utf8_lossy(&read_small_part(&mut field).await.map_err(super::api)?).into_owned();
             }
             "paquet" => {
-                let sent = filename_of(&field).map_err(super::api)?.unwrap_or_default();
-                if sent.is_empty() {
+                if filename_of(&field).map_err(super::api)?.is_none_or(|n| n.is_empty()) {
                     continue;
                 }
-                // Kept under its own name: a package without a SEDA message
-                // id is named after its file.
-                let file_name = std::path::Path::new(&sent)
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .filter(|n| !n.starts_with('.'))
-                    .unwrap_or("paquet.zip")
-                    .to_owned();
-                let folder_in = archive.data_dir().path().to_owned();
-                let written = stream_part(&mut field, archive.max_upload(), move |reader| {
-                    let folder = tempfile::Builder::new().prefix(".import-").tempdir_in(&folder_in)?;
-                    let path = folder.path().join(file_name);
-                    let mut file = std::fs::File::create(&path)?;
-                    std::io::copy(reader, &mut file)?;
-                    file.sync_all()?;
-                    Ok((folder, path))
-                })
-                .await
-                .map_err(super::api)?;
-                package = Some(written);
+                package = Some(
+                    crate::http::imports::receive_package(&archive, &mut field)
+                        .await
+                        .map_err(super::api)?,
+                );
             }
             _ => {}
         }
@@ -135,7 +119,7 @@ pub async fn submit(signed: Signed, archive: Data<Archive>, mut payload: Multipa
             records: Vec::new(),
             reasons: Vec::new(),
         },
-        Some((folder, path)) => {
+        Some(received) => {
             let actor = signed.actor.clone();
             let text = mapping_text.clone();
             let answer = web::block(move || {
@@ -144,11 +128,11 @@ pub async fn submit(signed: Signed, archive: Data<Archive>, mut payload: Multipa
                     t => Some(ImportMapping::parse(t)?),
                 };
                 let summary = if import {
-                    archive.import_package(&actor, &path, mapping.as_ref())
+                    archive.import_package(&actor, &received.path, mapping.as_ref())
                 } else {
-                    archive.check_import(&actor, &path, mapping.as_ref())
+                    archive.check_import(&actor, &received.path, mapping.as_ref())
                 };
-                drop(folder);
+                drop(received);
                 summary
             })
             .await?;

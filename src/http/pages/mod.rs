@@ -149,6 +149,16 @@ pub fn node_options(plan: &crate::domain::plan::Plan) -> Vec<NodeOption> {
         .collect()
 }
 
+/// What a disposal's or transfer's proposal form asks (`au`, `noeud`), or
+/// why the date cannot be read.
+pub fn proposal_of(au: &str, noeud: &str) -> Result<crate::archive::ProposalRequest, String> {
+    Ok(crate::archive::ProposalRequest {
+        at: french::typed_day(au)?.map(|d| d.format("%Y-%m-%d").to_string()),
+        node: Some(noeud.trim().to_owned()).filter(|n| !n.is_empty()),
+        records: Vec::new(),
+    })
+}
+
 /// The person in the page's header.
 pub struct PersonView {
     /// Their name.

@@ -66,12 +66,12 @@ impl Register {
 /// kept.
 fn period(params: &RegisterParams, today: NaiveDate) -> (NaiveDate, NaiveDate, Option<String>) {
     let mut problem = None;
-    let mut day = |text: &str, default: NaiveDate| match text.trim() {
-        "" => default,
-        t => french::parse_date(t).unwrap_or_else(|| {
-            problem = Some(format!("« {t} » n'est pas une date : écrivez-la JJ/MM/AAAA."));
+    let mut day = |text: &str, default: NaiveDate| match french::typed_day(text) {
+        Ok(day) => day.unwrap_or(default),
+        Err(e) => {
+            problem = Some(e);
             default
-        }),
+        }
     };
     let start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
     let from = day(&params.du, start);

@@ -85,12 +85,12 @@ struct DueAsked {
 
 fn asked(params: &DueParams, today: chrono::NaiveDate) -> DueAsked {
     let mut problem = None;
-    let at = match params.au.trim() {
-        "" => today,
-        text => french::parse_date(text).unwrap_or_else(|| {
-            problem = Some(format!("« {text} » n'est pas une date : écrivez-la JJ/MM/AAAA."));
+    let at = match french::typed_day(&params.au) {
+        Ok(day) => day.unwrap_or(today),
+        Err(e) => {
+            problem = Some(e);
             today
-        }),
+        }
     };
     let node = match params.noeud.trim() {
         "" => None,

@@ -4,7 +4,7 @@
 
 use super::{Frame, NodeOption, PageError, Signed, french, html};
 use crate::archive::exports::{ExportRequest, ExportSelection};
-use crate::archive::{AcknowledgementRequest, Archive, ArchiveError, ProposalRequest};
+use crate::archive::{AcknowledgementRequest, Archive, ArchiveError};
 use crate::domain::disposition::Transfer;
 use crate::domain::role::Permission;
 use actix_web::HttpResponse;
@@ -127,20 +127,12 @@ pub async fn propose(
     signed.check_form(&form.csrf)?;
     require_manage(&signed)?;
     let invalid = super::status_of(crate::errors::Code::InvalidField);
-    let at = match form.au.trim() {
-        "" => None,
-        text => match french::parse_date(text) {
-            Some(d) => Some(d.format("%Y-%m-%d").to_string()),
-            None => {
-                let problem = format!("« {text} » n'est pas une date : écrivez-la JJ/MM/AAAA.");
-                return list_page(&signed, archive, form.au, form.noeud, Some(problem), invalid).await;
-            }
-        },
-    };
-    let request = ProposalRequest {
-        at,
-        node: Some(form.noeud.trim().to_owned()).filter(|n| !n.is_empty()),
-        records: Vec::new(),
+    let request = match super::proposal_of(&form.au, &form.noeud) {
+        Ok(request) => request,
+        Err(problem) => {
+            let status = super::status_of(crate::errors::Code::InvalidField);
+            return list_page(&signed, archive, form.au, form.noeud, Some(problem), status).await;
+        }
     };
     let actor = signed.actor.clone();
     let proposing = archive.clone();
