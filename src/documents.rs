@@ -467,3 +467,123 @@ pub fn bordereau_pdf(
     p.text("Date, nom et signature :");
     p.pdf(&format!("Bordereau d'élimination n° {id}"))
 }
+
+/// The certificat d'élimination as a PDF to file: the collectivité, the
+/// visa, the execution, each record destroyed (reference, node, date, DUA,
+/// contents' SHA-256), what was kept and why, the hash of the execution
+/// event that the journal's chain binds, and the archives service's
+/// signature block. `None` before execution.
+pub fn certificate_pdf(
+    disposal: &Disposal,
+    plan: &Plan,
+    identity: Option<&crate::domain::identity::Identity>,
+) -> Option<Vec<u8>> {
+    use crate::french;
+    let execution = disposal.execution.as_ref()?;
+    let id = disposal.proposal.id;
+    let mut p = Paper::new();
+    p.bold(format!("Certificat d'élimination n° {id}"));
+    p.gap();
+    if let Some(i) = identity {
+        p.text(format!("Collectivité : {}", i.heading()));
+        if !i.archives.name.is_empty() {
+            p.text(format!("Service d'archives : {}", i.archives.name));
+        }
+    }
+    p.text(format!(
+        "Élimination proposée le {} par {}, au titre du plan de classement {} {}.",
+        french::time(disposal.proposal.proposed_at),
+        disposal.proposal.proposed_by,
+        plan.header.id,
+        plan.header.version
+    ));
+    if let Some(v) = &disposal.visa {
+        p.text(format!(
+            "Visa des Archives : {} du {}, signé par {} (enregistré par {}).",
+            v.reference,
+            french::date(v.date),
+            v.signer,
+            v.recorded_by
+        ));
+    }
+    p.text(format!(
+        "Exécutée le {} par {} : le contenu des documents ci-dessous a été détruit ; seule leur trace demeure au journal.",
+        french::time(execution.at),
+        execution.by
+    ));
+    let line_of = |record| disposal.proposal.lines.iter().find(|l| l.record == record);
+    let destroyed: Vec<_> = execution
+        .outcomes
+        .iter()
+        .filter(|o| o.skipped.is_none())
+        .filter_map(|o| line_of(o.record))
+        .collect();
+    p.gap();
+    p.bold(format!(
+        "Documents éliminés : {}, {}",
+        french::count(destroyed.len() as u64, "document", "documents"),
+        french::size(destroyed.iter().map(|l| l.size()).sum())
+    ));
+    for l in &destroyed {
+        let duration = crate::domain::plan::RetentionDuration::parse(&l.duration)
+            .map(|d| french::duration(&d))
+            .unwrap_or_else(|_| l.duration.clone());
+        p.text(format!(
+            "{} — {} {} — du {}, DUA {duration} (règle {}), échue le {}",
+            l.reference,
+            l.node,
+            node_title(plan, &l.node),
+            french::date(l.date),
+            l.rule,
+            french::date(l.due)
+        ));
+        for (sha256, size) in &l.versions {
+            p.text(format!("    contenu {} ({})", sha256.hex(), french::size(*size)));
+        }
+    }
+    let kept: Vec<_> = execution.outcomes.iter().filter(|o| o.skipped.is_some()).collect();
+    if !kept.is_empty() {
+        p.gap();
+        p.bold("Documents conservés");
+        for o in kept {
+            p.text(format!(
+                "{} : {}",
+                o.reference,
+                o.skipped.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    p.gap();
+    p.text(format!(
+        "Empreinte de l'événement d'exécution (journal n° {}) : {}. La chaîne du journal la lie à tout ce qui précède.",
+        execution.seq, execution.hash
+    ));
+    let archives = identity
+        .map(|i| i.archives.name.clone())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "Le responsable du service d'archives".to_owned());
+    p.gap();
+    p.bold(archives);
+    p.text("Date, nom et signature :");
+    Some(p.pdf(&format!("Certificat d'élimination n° {id}")))
+}
+
+/// Executes an approved disposal, then files its certificate (PDF) as a
+/// record when the plan has a node for it: what every face (API, pages,
+/// command line) does. The execution stands even when filing fails (said
+/// in the log, and the disposal shows no certificate record).
+pub fn execute_disposal(
+    archive: &crate::archive::Archive,
+    actor: &crate::archive::Actor,
+    id: u64,
+) -> Result<Disposal, crate::archive::ArchiveError> {
+    let executed = archive.execute_disposal(actor, id)?;
+    let plan = archive.plan(actor, None)?;
+    let identity = archive.identity()?;
+    if let Some(pdf) = certificate_pdf(&executed, &plan.plan, identity.as_ref())
+        && let Err(e) = archive.file_disposal_certificate(actor, id, &pdf)
+    {
+        tracing::error!(disposal = id, error = %e, "the certificate of elimination could not be filed as a record");
+    }
+    archive.disposal(actor, id)
+}

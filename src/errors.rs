@@ -152,6 +152,9 @@ error_table! {
     Unauthenticated => ("unauthenticated", 401, Refused),
     /// The caller's role, or the plan, does not allow it.
     Forbidden => ("forbidden", 403, Refused),
+    /// The collectivité reserves visas to its archives authority, and the
+    /// caller is not one of its people, or proposed the elimination.
+    VisaReserved => ("visa_reserved", 403, Refused),
     /// A user name and password that do not sign in (which of the two is
     /// wrong is not said).
     SignInFailed => ("sign_in_failed", 401, Refused),

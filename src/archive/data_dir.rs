@@ -28,6 +28,10 @@ pub const DATA_FORMAT: u32 = 1;
 
 const MARKER: &str = "coffre.json";
 
+/// How long taking the lock waits for a moment's holder (a child process
+/// still starting; see `lock`) before saying the directory is in use.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Where a running server says where it listens.
 const ANNOUNCEMENT: &str = "server.json";
 
@@ -127,7 +131,12 @@ impl DataDir {
             .truncate(false)
             .write(true)
             .open(self.path.join("LOCK"))?;
-        match file.try_lock() {
+        // An archive of this process just closed may hold it a moment longer
+        // (see `store::open_when_released`); another process holds it for
+        // as long as it runs, and is named once the wait is spent.
+        let locked =
+            crate::store::open_when_released(|| file.try_lock(), |e| matches!(e, TryLockError::WouldBlock), LOCK_WAIT);
+        match locked {
             Ok(()) => {
                 *held = Some(file);
                 Ok(())
@@ -219,5 +228,38 @@ impl DataDir {
         fs::rename(&temp, self.path.join(MARKER))?;
         File::open(&self.path)?.sync_all()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_lock_released_a_moment_later_is_taken() {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let first = DataDir::new(tmp.path());
+        first.lock().expect("the first lock");
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            drop(first);
+        });
+        let second = DataDir::new(tmp.path()).lock();
+        releaser.join().expect("the releasing thread");
+        assert!(second.is_ok(), "{:?}", second.err());
+    }
+
+    #[test]
+    fn a_lock_held_on_is_reported_busy_after_the_wait() {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let first = DataDir::new(tmp.path());
+        first.lock().expect("the first lock");
+        let started = Instant::now();
+        let second = DataDir::new(tmp.path()).lock();
+        assert!(matches!(second, Err(ArchiveError::Busy(_))), "{second:?}");
+        assert!(started.elapsed() >= LOCK_WAIT);
+        // The holder keeps it: taking it again in the same handle is a no-op.
+        first.lock().expect("held already");
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::event::EventBody;
 use crate::domain::plan::FinalAction;
 use crate::domain::record::{InvalidInput, NodeCode, Record, RecordId, parse_date};
 use crate::domain::record::{Lines, check_text};
-use crate::domain::role::Permission;
+use crate::domain::role::{Permission, Role};
 
 /// The archives authority's visa, as recorded.
 #[derive(Debug, Clone, Default)]
@@ -43,22 +43,29 @@ impl Archive {
 
     /// A disposal.
     pub fn disposal(&self, actor: &Actor, id: u64) -> Result<Disposal, ArchiveError> {
-        actor.require(Permission::ManageRecords, "consulter les éliminations")?;
+        actor.require_one_of(
+            &[Permission::ManageRecords, Permission::GiveVisa],
+            "consulter les éliminations",
+        )?;
         self.catalog.disposal(id)?.ok_or(ArchiveError::DisposalNotFound(id))
     }
 
     /// Every disposal, oldest first.
     pub fn disposals(&self, actor: &Actor) -> Result<Vec<Disposal>, ArchiveError> {
-        actor.require(Permission::ManageRecords, "consulter les éliminations")?;
+        actor.require_one_of(
+            &[Permission::ManageRecords, Permission::GiveVisa],
+            "consulter les éliminations",
+        )?;
         Ok(self.catalog.disposals()?)
     }
 
     /// Records the archives authority's visa on a proposed disposal.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn approve_disposal(&self, actor: &Actor, id: u64, visa: VisaRequest) -> Result<Disposal, ArchiveError> {
-        actor.require(Permission::ManageRecords, "viser des éliminations")?;
+        actor.require(Permission::GiveVisa, "viser des éliminations")?;
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let disposal = self.disposal(actor, id)?;
+        self.check_visa_giver(actor, &disposal)?;
         if disposal.state != DisposalState::Proposed {
             return Err(ArchiveError::DisposalState {
                 id,
@@ -107,6 +114,96 @@ impl Archive {
             struck,
         }))?;
         self.disposal(actor, id)
+    }
+
+    /// Where the collectivité reserves the visa to its archives authority:
+    /// refuses anyone but a person in the `visa` role, and the person who
+    /// proposed the elimination.
+    pub fn check_visa_giver(&self, actor: &Actor, disposal: &Disposal) -> Result<(), ArchiveError> {
+        let reserved = self
+            .catalog
+            .identity()?
+            .is_some_and(|identity| identity.archives.visa_reserved);
+        if !reserved {
+            return Ok(());
+        }
+        let Some(person) = actor.account.as_ref().filter(|_| actor.role == Role::Visa) else {
+            return Err(ArchiveError::VisaReserved(
+                "la collectivité réserve le visa des éliminations à son autorité d'archives : \
+                 il est donné par une personne au rôle « autorité d'archives (visa) »"
+                    .into(),
+            ));
+        };
+        if crate::domain::account::person_of_actor(&disposal.proposal.proposed_by).as_ref() == Some(person) {
+            return Err(ArchiveError::VisaReserved(format!(
+                "{person} a proposé l'élimination {} : son visa est donné par une autre personne",
+                disposal.proposal.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// The document type of the plan node where certificates of
+    /// elimination are filed.
+    pub const CERTIFICATE_TYPE: &'static str = "certificat d'élimination";
+
+    /// Files an executed disposal's certificate (`pdf`, made by the
+    /// documents layer) as a record, in the plan node whose document types
+    /// name [`Self::CERTIFICATE_TYPE`], and journals which record holds it.
+    /// `None`: the plan has no such node (nothing filed, said in the log),
+    /// or the certificate is filed already.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn file_disposal_certificate(
+        &self,
+        actor: &Actor,
+        id: u64,
+        pdf: &[u8],
+    ) -> Result<Option<crate::domain::record::Record>, ArchiveError> {
+        actor.require(Permission::ManageRecords, "classer les certificats d'élimination")?;
+        let disposal = self.disposal(actor, id)?;
+        if disposal.state != DisposalState::Executed {
+            return Err(ArchiveError::DisposalState {
+                id,
+                state: disposal.state.as_str(),
+                wanted: "executed",
+            });
+        }
+        if disposal.certificate.is_some() {
+            return Ok(None);
+        }
+        let plan = self.plan_in_force()?;
+        let Some(node) = plan
+            .plan
+            .nodes
+            .iter()
+            .find(|n| n.document_types.iter().any(|t| t == Self::CERTIFICATE_TYPE))
+            .map(|n| n.code.to_string())
+        else {
+            tracing::warn!(
+                disposal = id,
+                "no node of the plan takes « certificat d'élimination »: the certificate is not filed as a record"
+            );
+            return Ok(None);
+        };
+        let deposit = super::Deposit {
+            node: Some(node),
+            title: Some(format!("Certificat d'élimination n° {id}")),
+            date: Some(self.clock.now().date_naive().to_string()),
+            document_type: Some(Self::CERTIFICATE_TYPE.to_owned()),
+            ..super::Deposit::default()
+        };
+        let upload = super::Upload {
+            staged: self.stage(&mut &pdf[..])?,
+            filename: Some(format!("certificat-elimination-{id}.pdf")),
+        };
+        let record = self.ingest(actor, deposit, upload)?;
+        self.journal.append(actor.draft(EventBody::DisposalCertified {
+            disposal: id,
+            record: record.id,
+            reference: record.reference.clone(),
+        }))?;
+        tracing::info!(disposal = id, record = %record.reference, "certificate of elimination filed");
+        Ok(Some(record))
     }
 
     /// Executes an approved disposal: each line still due for destruction

@@ -227,12 +227,13 @@ impl Archive {
         })?;
         let proofs_json = serde_json::to_vec_pretty(&proofs).map_err(|e| ArchiveError::Internal(e.to_string()))?;
         bag.payload(PROOFS_JSON, Storage::Deflated, |w| w.write_all(&proofs_json))?;
-        let public_key = self.seal_key.public_hex();
+        let public_key = self.seal_key().public_hex();
         let seal_file = SealFile {
             archive: self.archive_id.clone(),
             seal: seal.clone(),
             public_key_pem: crate::domain::seal::public_key_pem(&public_key).unwrap_or_default(),
             public_key,
+            key_chain: self.catalog.key_chain()?.rotations,
         };
         let seal_json = serde_json::to_vec_pretty(&seal_file).map_err(|e| ArchiveError::Internal(e.to_string()))?;
         bag.payload(SEAL_JSON, Storage::Deflated, |w| w.write_all(&seal_json))?;

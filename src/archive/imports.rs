@@ -464,8 +464,8 @@ impl Archive {
     /// key the package names. A zip refused outright is one failure.
     pub fn check_package_file(&self, actor: &Actor, path: &Path, own_key: bool) -> Result<PackageCheck, ArchiveError> {
         actor.require(Permission::Audit, "lancer des contrôles d'intégrité")?;
-        let key = own_key.then(|| self.seal_public_key());
-        Ok(match verify_package(path, ZipLimits::default(), key.as_deref()) {
+        let key = if own_key { Some(self.trusted_key()?) } else { None };
+        Ok(match verify_package(path, ZipLimits::default(), key.as_ref()) {
             Ok(checked) => PackageCheck {
                 failures: checked.failures,
                 files: checked.files,
@@ -491,10 +491,10 @@ impl Archive {
         own_key: bool,
     ) -> Result<(Option<super::seals::Attestation>, Vec<String>), ArchiveError> {
         actor.require(Permission::Audit, "lancer des contrôles d'intégrité")?;
-        let key = own_key.then(|| self.seal_public_key());
+        let key = if own_key { Some(self.trusted_key()?) } else { None };
         Ok(match super::seals::read_attestation(bytes) {
             Ok(attestation) => {
-                let failures = super::seals::check_attestation(&attestation, key.as_deref());
+                let failures = super::seals::check_attestation(&attestation, key.as_ref());
                 (Some(attestation), failures)
             }
             Err(why) => (None, vec![why]),

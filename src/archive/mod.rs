@@ -182,6 +182,14 @@ pub enum ArchiveError {
         /// What was refused.
         action: &'static str,
     },
+    /// An answer of the archives names a package no transfer exported.
+    #[error(
+        "cette réponse du service d'archives porte sur le paquet « {0} », qu'aucun versement de cette archive n'a exporté"
+    )]
+    ReplyForUnknownTransfer(String),
+    /// The collectivité reserves the visa to its archives authority.
+    #[error("{0}")]
+    VisaReserved(String),
     /// Records are never deleted directly.
     #[error(
         "un document ne se supprime pas : il ne quitte l'archive que par une élimination \
@@ -295,6 +303,8 @@ impl ArchiveError {
             E::PlanVersionNotFound(_) => Code::PlanVersionNotFound,
             E::NodeForbidden { .. } | E::Forbidden { .. } => Code::Forbidden,
             E::DeleteForbidden => Code::RetentionForbidsDelete,
+            E::VisaReserved(_) => Code::VisaReserved,
+            E::ReplyForUnknownTransfer(_) => Code::TransferNotFound,
             E::NotInitialised(_) | E::Busy(_) => Code::Unavailable,
             E::TransferState { .. } => Code::TransferState,
             E::PackageRefused(_) => Code::PackageRefused,
@@ -363,6 +373,18 @@ impl Actor {
     /// Refuses unless the actor's role grants `permission`.
     pub fn require(&self, permission: Permission, action: &'static str) -> Result<(), ArchiveError> {
         if self.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(ArchiveError::Forbidden {
+                role: self.role,
+                action,
+            })
+        }
+    }
+
+    /// Refuses unless the actor's role grants one of `permissions`.
+    pub fn require_one_of(&self, permissions: &[Permission], action: &'static str) -> Result<(), ArchiveError> {
+        if permissions.iter().any(|p| self.role.allows(*p)) {
             Ok(())
         } else {
             Err(ArchiveError::Forbidden {
@@ -478,8 +500,8 @@ pub struct Archive {
     plan: RwLock<Option<Arc<PublishedPlan>>>,
     /// The journal's Merkle tree (a view the journal's writer keeps in step).
     tree: Arc<dyn MerkleTree>,
-    /// The key that signs seals.
-    seal_key: SealKey,
+    /// The key that signs seals (changed by a rotation).
+    seal_key: RwLock<SealKey>,
     /// The archive's id, from its first event.
     archive_id: String,
     /// One seal at a time.
@@ -668,7 +690,12 @@ impl Archive {
             },
             None => return Err(ArchiveError::NotInitialised(data_dir.path().to_owned())),
         };
-        let seal_key = seals::load_or_create_key(&data_dir.keys_path(), journal.as_ref(), &Actor::system())?;
+        let seal_key = seals::load_or_create_key(
+            &data_dir.keys_path(),
+            journal.as_ref(),
+            &catalog.key_chain()?,
+            &Actor::system(),
+        )?;
         let data_dir_path = data_dir.path().to_owned();
         let Stores {
             index,
@@ -692,7 +719,7 @@ impl Archive {
             plan: RwLock::new(plan),
             disposal_lock: Mutex::new(()),
             tree,
-            seal_key,
+            seal_key: RwLock::new(seal_key),
             archive_id,
             seal_lock: Mutex::new(()),
             stamper,

@@ -252,7 +252,18 @@ impl Projector {
                 },
             )]),
             B::IdentitySet { identity } => Ok(vec![CatalogWrite::PutIdentity(Box::new(identity))]),
-            B::ArchiveInitialized { .. } | B::SealKeyCreated { .. } | B::FixityChecked { .. } => Ok(Vec::new()),
+            B::SealKeyCreated { public_key, .. } => {
+                let mut chain = self.catalog.key_chain()?;
+                chain.keys.push(public_key);
+                Ok(vec![CatalogWrite::PutKeyChain(Box::new(chain))])
+            }
+            B::SealKeyRotated { rotation } => {
+                let mut chain = self.catalog.key_chain()?;
+                chain.keys.push(rotation.public_key.clone());
+                chain.rotations.push(rotation);
+                Ok(vec![CatalogWrite::PutKeyChain(Box::new(chain))])
+            }
+            B::ArchiveInitialized { .. } | B::FixityChecked { .. } => Ok(Vec::new()),
             body @ (B::RecordIngested { .. } | B::VersionAdded { .. } | B::RecordUpdated { .. }) => {
                 self.records(event, entry, body)
             }
@@ -262,7 +273,8 @@ impl Projector {
             body @ (B::DisposalProposed { .. }
             | B::DisposalApproved { .. }
             | B::DisposalExecuted { .. }
-            | B::DisposalErased { .. }) => self.disposals(event, entry, body),
+            | B::DisposalErased { .. }
+            | B::DisposalCertified { .. }) => self.disposals(event, entry, body),
             body @ (B::TransferProposed { .. }
             | B::PackageExported { .. }
             | B::TransferAcknowledged { .. }
@@ -533,6 +545,7 @@ impl Projector {
                     state: DisposalState::Proposed,
                     visa: None,
                     execution: None,
+                    certificate: None,
                 })));
                 writes
             }
@@ -591,6 +604,13 @@ impl Projector {
                 }
                 vec![CatalogWrite::PutDisposal(Box::new(current))]
             }
+            EventBody::DisposalCertified {
+                disposal, reference, ..
+            } => {
+                let mut current = self.disposal(disposal)?;
+                current.certificate = Some(reference);
+                vec![CatalogWrite::PutDisposal(Box::new(current))]
+            }
             _ => return Err(unexpected(event)),
         })
     }
@@ -636,6 +656,7 @@ impl Projector {
                 reference,
                 date,
                 signer,
+                reply,
                 outcomes,
                 erased,
             } => {
@@ -653,6 +674,7 @@ impl Projector {
                     reference,
                     date,
                     signer,
+                    reply,
                     at: event.time,
                     by: event.actor.clone(),
                     seq: event.seq,

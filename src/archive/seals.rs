@@ -9,7 +9,7 @@ use crate::domain::hash::Sha256;
 use crate::domain::merkle::{self, ProofError, TreeNodes};
 use crate::domain::record::RecordId;
 use crate::domain::role::Permission;
-use crate::domain::seal::{Seal, SealKey, SealStatement};
+use crate::domain::seal::{KeyChain, KeyRotation, Seal, SealKey, SealStatement};
 use crate::store::{Journal, JournalObserver, MerkleTree, ViewError};
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -20,6 +20,10 @@ use std::sync::Arc;
 /// The file that holds the seal key's secret (64 hex digits), readable by
 /// the archive's owner only.
 const SEAL_KEY_FILE: &str = "seal-ed25519.secret";
+
+/// Where a rotation writes the new key's secret before journaling it; it
+/// replaces the old one once journaled (the old secret is not kept).
+const NEXT_KEY_FILE: &str = "seal-ed25519.secret.next";
 
 /// The views the journal's writer keeps in step, in seq order, before it
 /// acknowledges an event: the catalog (through the projector) and the
@@ -101,38 +105,80 @@ pub(super) fn catch_up_tree(
     Ok(())
 }
 
+/// Writes a seal key's secret to a new file at `path` (owner-readable
+/// only), synced.
+fn write_secret(path: &Path, secret: &[u8; 32]) -> Result<(), ArchiveError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(hex::encode(secret).as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Reads a seal key's secret.
+fn read_secret(path: &Path) -> Result<SealKey, ArchiveError> {
+    let text = fs::read_to_string(path)?;
+    let mut secret = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut secret)
+        .map_err(|e| ArchiveError::Internal(format!("{}: not a seal key: {e}", path.display())))?;
+    Ok(SealKey::from_secret(secret))
+}
+
+/// A new random secret.
+fn new_secret() -> Result<[u8; 32], ArchiveError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| ArchiveError::Internal(format!("random source: {e}")))?;
+    Ok(secret)
+}
+
 /// Reads the seal key in `dir`, or makes one: the secret is written to a
 /// new file, `seal.key_created` is journaled, and only then is the file
-/// put in place, so a key in place is always named by the journal.
-pub(super) fn load_or_create_key(dir: &Path, journal: &dyn Journal, actor: &Actor) -> Result<SealKey, ArchiveError> {
+/// put in place, so a key in place is always named by the journal. A
+/// rotation cut short after its event was journaled is finished here: the
+/// new key, named by the journal (`chain`), takes its place.
+pub(super) fn load_or_create_key(
+    dir: &Path,
+    journal: &dyn Journal,
+    chain: &KeyChain,
+    actor: &Actor,
+) -> Result<SealKey, ArchiveError> {
     let path = dir.join(SEAL_KEY_FILE);
+    let next = dir.join(NEXT_KEY_FILE);
+    if next.exists() {
+        let key = read_secret(&next)?;
+        if chain.keys.last() == Some(&key.public_hex()) {
+            fs::rename(&next, &path)?;
+            fs::File::open(dir)?.sync_all()?;
+            tracing::warn!(public_key = %key.public_hex(), "a seal key rotation cut short is finished: the new key is in place");
+        } else {
+            tracing::warn!("a seal key prepared by a rotation that was never journaled is ignored");
+        }
+    }
     if path.exists() {
-        let text = fs::read_to_string(&path)?;
-        let mut secret = [0u8; 32];
-        hex::decode_to_slice(text.trim(), &mut secret)
-            .map_err(|e| ArchiveError::Internal(format!("{}: not a seal key: {e}", path.display())))?;
-        return Ok(SealKey::from_secret(secret));
+        let key = read_secret(&path)?;
+        if chain.keys.last().is_some_and(|last| *last != key.public_hex()) {
+            tracing::error!(
+                file = %key.public_hex(),
+                journal = ?chain.keys.last(),
+                "the seal key on disk is not the latest one the journal names: seals it signs will be refused"
+            );
+        }
+        return Ok(key);
     }
     fs::create_dir_all(dir)?;
     {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
     }
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| ArchiveError::Internal(format!("random source: {e}")))?;
+    let secret = new_secret()?;
     let key = SealKey::from_secret(secret);
     let staged = dir.join(format!("{SEAL_KEY_FILE}.new"));
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&staged)?;
-        file.write_all(hex::encode(secret).as_bytes())?;
-        file.sync_all()?;
-    }
+    write_secret(&staged, &secret)?;
     journal.append(actor.draft(EventBody::SealKeyCreated {
         algorithm: "ed25519".into(),
         public_key: key.public_hex(),
@@ -229,6 +275,10 @@ pub struct Attestation {
     /// it when the attestation was made (not covered by the seal).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub collectivite: Option<String>,
+    /// The rotations of the archive's seal key, oldest first: the seal
+    /// verifies with any key of the chain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_chain: Vec<KeyRotation>,
 }
 
 impl Archive {
@@ -275,6 +325,7 @@ impl Archive {
             },
             seal,
             collectivite: self.catalog.identity()?.map(|i| i.heading()),
+            key_chain: self.catalog.key_chain()?.rotations,
         })
     }
 
@@ -290,7 +341,7 @@ impl Archive {
 
     /// The public key that signs this archive's seals (hex).
     pub fn seal_public_key(&self) -> String {
-        self.seal_key.public_hex()
+        self.seal_key().public_hex()
     }
 
     /// Seals the journal as it is: signs the root of its Merkle tree and
@@ -299,6 +350,55 @@ impl Archive {
     pub fn seal(&self, actor: &Actor) -> Result<Seal, ArchiveError> {
         actor.require(Permission::Audit, "sceller le journal")?;
         let _one_at_a_time = self.seal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        self.seal_now(actor)
+    }
+
+    /// The key that signs seals now.
+    pub(super) fn seal_key(&self) -> std::sync::RwLockReadGuard<'_, SealKey> {
+        self.seal_key.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// This archive's own key, with the rotations it knows: what it trusts
+    /// when it checks a package or an attestation itself.
+    pub fn trusted_key(&self) -> Result<crate::domain::seal::TrustedKey, ArchiveError> {
+        Ok(crate::domain::seal::TrustedKey {
+            key: self.seal_public_key(),
+            rotations: self.catalog.key_chain()?.rotations,
+        })
+    }
+
+    /// The seal keys and the rotations that link them.
+    pub fn key_chain(&self) -> Result<KeyChain, ArchiveError> {
+        Ok(self.catalog.key_chain()?)
+    }
+
+    /// Changes the key that signs seals: a new key is made, the old one
+    /// hands over to it (`seal.key_rotated`, signed by both), the new
+    /// secret replaces the old on disk, and the journal is sealed with it
+    /// at once. Seals made before verify with the old key, and with any key
+    /// of the chain.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn rotate_seal_key(&self, actor: &Actor) -> Result<(KeyRotation, Seal), ArchiveError> {
+        actor.require(Permission::ManageKeys, "changer la clé des sceaux")?;
+        let _one_at_a_time = self.seal_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let dir = self.data_dir.keys_path();
+        let secret = new_secret()?;
+        let next = SealKey::from_secret(secret);
+        write_secret(&dir.join(NEXT_KEY_FILE), &secret)?;
+        let rotation = KeyRotation::sign(&self.archive_id, &self.seal_key(), &next, self.clock.now());
+        self.journal.append(actor.draft(EventBody::SealKeyRotated {
+            rotation: rotation.clone(),
+        }))?;
+        fs::rename(dir.join(NEXT_KEY_FILE), dir.join(SEAL_KEY_FILE))?;
+        fs::File::open(&dir)?.sync_all()?;
+        *self.seal_key.write().unwrap_or_else(|p| p.into_inner()) = next;
+        tracing::info!(previous = %rotation.previous_key, public_key = %rotation.public_key, "seal key rotated");
+        let seal = self.seal_now(actor)?;
+        Ok((rotation, seal))
+    }
+
+    /// Seals the journal as it is (the caller holds `seal_lock`).
+    fn seal_now(&self, actor: &Actor) -> Result<Seal, ArchiveError> {
         let size = self.tree.size();
         if let Some(last) = self.catalog.latest_seal()?
             && last.seq >= size
@@ -310,7 +410,7 @@ impl Archive {
         // without a rebuild.
         self.tree.sync()?;
         let statement = SealStatement::new(self.archive_id.clone(), size, root, self.clock.now());
-        let signature = self.seal_key.sign(&statement);
+        let signature = self.seal_key().sign(&statement);
         // A seal never waits on a third party's availability: without the
         // authority's answer it is made unstamped, and said so.
         let timestamp = self.stamper.as_ref().and_then(|tsa| {
@@ -330,7 +430,7 @@ impl Archive {
             tree_size: size,
             root,
             sealed_at: statement.sealed_at,
-            public_key: self.seal_key.public_hex(),
+            public_key: self.seal_key().public_hex(),
             signature: signature.clone(),
             timestamp: timestamp.clone(),
         }))?;
@@ -340,7 +440,7 @@ impl Archive {
             tree_size: size,
             root,
             sealed_at: statement.sealed_at,
-            public_key: self.seal_key.public_hex(),
+            public_key: self.seal_key().public_hex(),
             signature,
             timestamp,
         })
@@ -471,7 +571,7 @@ pub fn read_attestation(bytes: &[u8]) -> Result<Attestation, String> {
 /// seal's tree by its inclusion proof, and the seal is signed by its key
 /// (by `trusted_key` when given, 64 hex digits). Every failure, for people;
 /// none: it holds.
-pub fn check_attestation(a: &Attestation, trusted_key: Option<&str>) -> Vec<String> {
+pub fn check_attestation(a: &Attestation, trusted_key: Option<&crate::domain::seal::TrustedKey>) -> Vec<String> {
     let mut failures = Vec::new();
     let mut line = Vec::new();
     if let Err(e) = crate::domain::event::write_canonical(&a.event.event, &mut line) {
@@ -531,12 +631,12 @@ pub fn check_attestation(a: &Attestation, trusted_key: Option<&str>) -> Vec<Stri
             }
         }
     }
-    if let Some(key) = trusted_key
-        && !key.trim().eq_ignore_ascii_case(&a.seal.public_key)
-    {
-        failures.push(format!(
-            "le sceau est signé par la clé {}, et non par celle que vous reconnaissez",
-            a.seal.public_key
+    if let Some(key) = trusted_key {
+        failures.extend(crate::domain::seal::key_not_vouched(
+            &a.seal.public_key,
+            key,
+            &a.archive,
+            &a.key_chain,
         ));
     }
     if let Err(e) = a.seal.verify(&a.archive) {
@@ -576,7 +676,12 @@ mod attestation_tests {
         let (_dir, a) = attested();
         assert_eq!(check_attestation(&a, None), Vec::<String>::new());
         assert_eq!(
-            check_attestation(&a, Some(&a.seal.public_key.to_uppercase())),
+            check_attestation(
+                &a,
+                Some(&crate::domain::seal::TrustedKey::alone(
+                    &a.seal.public_key.to_uppercase()
+                ))
+            ),
             Vec::<String>::new()
         );
         let json = serde_json::to_string(&a).expect("json");
@@ -597,7 +702,7 @@ mod attestation_tests {
         let fails = |change: &dyn Fn(&mut Attestation), key: Option<&str>| {
             let mut b = a.clone();
             change(&mut b);
-            let failures = check_attestation(&b, key);
+            let failures = check_attestation(&b, key.map(crate::domain::seal::TrustedKey::alone).as_ref());
             assert!(!failures.is_empty(), "a change went unnoticed");
             failures
         };
@@ -616,9 +721,61 @@ mod attestation_tests {
         fails(&|b| b.archive = "another archive".into(), None);
         let stranger = "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1";
         let failures = fails(&|_| {}, Some(stranger));
-        assert!(
-            failures[0].contains("non par celle que vous reconnaissez"),
-            "{failures:?}"
-        );
+        assert!(failures[0].contains("ni celle que vous reconnaissez"), "{failures:?}");
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use crate::archive::tests_support::memory_archive;
+
+    /// A rotation cut short between its journaled event and the renaming of
+    /// the new secret is finished at the next start; a new secret that no
+    /// event names is left aside.
+    #[test]
+    fn a_rotation_cut_short_is_finished_only_if_journaled() {
+        let (_dir, archive) = memory_archive();
+        let keys = tempfile::tempdir().expect("a folder");
+        let (k1, k2, k3) = ([1u8; 32], [2u8; 32], [3u8; 32]);
+        let public = |secret: [u8; 32]| SealKey::from_secret(secret).public_hex();
+        write_secret(&keys.path().join(SEAL_KEY_FILE), &k1).expect("write");
+        write_secret(&keys.path().join(NEXT_KEY_FILE), &k2).expect("write");
+        let chain = KeyChain {
+            keys: vec![public(k1), public(k2)],
+            rotations: Vec::new(),
+        };
+        let key = load_or_create_key(keys.path(), archive.journal.as_ref(), &chain, &Actor::system()).expect("load");
+        assert_eq!(key.public_hex(), public(k2));
+        assert!(!keys.path().join(NEXT_KEY_FILE).exists());
+        let on_disk = read_secret(&keys.path().join(SEAL_KEY_FILE)).expect("read");
+        assert_eq!(on_disk.public_hex(), public(k2));
+        // Prepared but never journaled: the key in force stays.
+        write_secret(&keys.path().join(NEXT_KEY_FILE), &k3).expect("write");
+        let key = load_or_create_key(keys.path(), archive.journal.as_ref(), &chain, &Actor::system()).expect("load");
+        assert_eq!(key.public_hex(), public(k2));
+    }
+
+    #[test]
+    fn a_rotation_is_journaled_signed_by_both_keys_and_seals_with_the_new_one() {
+        let (_dir, archive) = memory_archive();
+        let before = archive.seal_public_key();
+        assert!(archive.rotate_seal_key(&Actor::command_line()).is_ok());
+        let chain = archive.key_chain().expect("chain");
+        assert_eq!(chain.keys.first(), Some(&before));
+        assert_eq!(chain.keys.last(), Some(&archive.seal_public_key()));
+        assert_eq!(chain.rotations.len(), 1);
+        assert_eq!(chain.rotations[0].verify(archive.archive_id()), Ok(()));
+        let seal = archive.latest_seal().expect("seal").expect("a seal");
+        assert_eq!(seal.public_key, archive.seal_public_key());
+        let agent = Actor {
+            name: "token:guichet".into(),
+            role: crate::domain::role::Role::Agent,
+            account: None,
+        };
+        assert!(matches!(
+            archive.rotate_seal_key(&agent),
+            Err(ArchiveError::Forbidden { .. })
+        ));
     }
 }

@@ -9,7 +9,7 @@ use super::{Actor, Archive, ArchiveError};
 use crate::domain::disposition::{Outcome, Transfer};
 use crate::domain::event::EventBody;
 use crate::domain::plan::FinalAction;
-use crate::domain::record::{Lines, check_text};
+use crate::domain::record::{InvalidInput, Lines, check_text};
 use crate::domain::record::{NodeCode, Record, RecordId, RecordState, parse_date};
 use crate::domain::role::Permission;
 
@@ -22,6 +22,8 @@ pub struct AcknowledgementRequest {
     pub date: Option<String>,
     /// Who signed it.
     pub signer: Option<String>,
+    /// The blob holding the archives' SEDA answer it was read from.
+    pub reply: Option<crate::domain::hash::Sha256>,
 }
 
 impl Archive {
@@ -51,6 +53,53 @@ impl Archive {
     pub fn transfers(&self, actor: &Actor) -> Result<Vec<Transfer>, ArchiveError> {
         actor.require(Permission::ManageRecords, "consulter les versements")?;
         Ok(self.catalog.transfers()?)
+    }
+
+    /// Records the archives service's SEDA 2.3 answer to a transfer (an
+    /// `ArchiveTransferReply`, or an `Acknowledgement`): checked against
+    /// the SEDA 2.3 schema, matched to the transfer whose package it names,
+    /// kept as a blob, and acted on as an acknowledgement carrying the
+    /// archives' reference (the answer's identifier). A reply refusing the
+    /// transfer changes nothing and says so.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn answer_transfer(&self, actor: &Actor, xml: &[u8]) -> Result<Transfer, ArchiveError> {
+        actor.require(Permission::ManageRecords, "enregistrer les réponses des archives")?;
+        crate::store::seda_schema::validate(xml).map_err(|e| match e {
+            crate::store::seda_schema::SchemaError::Invalid(problems) => ArchiveError::Invalid(InvalidInput::new(
+                "reply",
+                format!(
+                    "la réponse n'est pas conforme au schéma SEDA 2.3 : {}",
+                    problems.join(" ; ")
+                ),
+            )),
+            unavailable => ArchiveError::Internal(unavailable.to_string()),
+        })?;
+        let reply = crate::package::seda::read_reply(xml).map_err(|problem| InvalidInput::new("reply", problem))?;
+        let transfer = self
+            .catalog
+            .transfers()?
+            .into_iter()
+            .find(|t| t.packages.contains(&reply.answers))
+            .ok_or_else(|| ArchiveError::ReplyForUnknownTransfer(reply.answers.clone()))?;
+        let id = transfer.proposal.id;
+        if reply.refuses() {
+            return Err(ArchiveError::TransferState {
+                id,
+                problem: format!(
+                    "le service d'archives l'a refusé (réponse {}, code {}) : rien n'est changé ici",
+                    reply.message_id,
+                    reply.reply_code.as_deref().unwrap_or_default()
+                ),
+            });
+        }
+        let kept = self.blobs.stage(&mut &xml[..], u64::MAX)?.commit()?;
+        let request = AcknowledgementRequest {
+            reference: reply.message_id.clone(),
+            date: reply.date.get(..10).map(str::to_owned),
+            signer: reply.archival_agency.clone(),
+            reply: Some(kept),
+        };
+        self.acknowledge_transfer(actor, id, request)
     }
 
     /// Records the archives service's acknowledgement of a transfer: each
@@ -130,6 +179,7 @@ impl Archive {
             reference,
             date,
             signer,
+            reply: request.reply,
             outcomes,
             erased,
         }))?;

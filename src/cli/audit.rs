@@ -44,6 +44,11 @@ pub enum AuditCommand {
     },
     /// Seal the journal now: sign the root of its Merkle tree.
     Seal,
+    /// Change the key that signs seals: the old key hands over to a new
+    /// one (both sign the rotation, journaled), and the journal is sealed
+    /// with the new key. Packages and attestations sealed under either key
+    /// verify with any key of the chain.
+    RotateKey,
     /// List the journal's seals.
     Seals {
         /// One JSON object per seal.
@@ -55,6 +60,11 @@ pub enum AuditCommand {
         /// As a PEM `PUBLIC KEY` block.
         #[arg(long)]
         pem: bool,
+        /// As JSON with every key and the chain of rotations that links
+        /// them (what `verify-package --key` and `verify-attestation --key`
+        /// take to trust a key and those it was rotated from or to).
+        #[arg(long, conflicts_with = "pem")]
+        json: bool,
     },
     /// Every event of a record with its inclusion proof against the latest seal (JSON).
     Proof {
@@ -93,6 +103,7 @@ pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
         AuditCommand::Log { after, json } => log(ctx, after, json),
         AuditCommand::Fixity { action, rate, json } => fixity(ctx, &action, &rate, json),
         command @ (AuditCommand::Seal
+        | AuditCommand::RotateKey
         | AuditCommand::Seals { .. }
         | AuditCommand::PublicKey { .. }
         | AuditCommand::Proof { .. }
@@ -139,6 +150,18 @@ fn print_key(key: &str, pem: bool) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Says what a rotation did, in French.
+fn print_rotation(rotation: &crate::domain::seal::KeyRotation, seal: &Seal) {
+    println!("ancienne clé : {}", rotation.previous_key);
+    println!("nouvelle clé : {}", rotation.public_key);
+    println!(
+        "passage signé par les deux clés le {} ; journal scellé avec la nouvelle clé (sceau n° {}, {} événements)",
+        crate::french::time(rotation.rotated_at),
+        seal.seq,
+        seal.tree_size
+    );
+}
+
 /// The seal commands through the server.
 fn seals_remotely(remote: &Remote, command: AuditCommand) -> Result<(), Failure> {
     match command {
@@ -147,14 +170,26 @@ fn seals_remotely(remote: &Remote, command: AuditCommand) -> Result<(), Failure>
             print_seal(&seal);
             Ok(())
         }
+        AuditCommand::RotateKey => {
+            let answer: serde_json::Value = remote.post_json("/api/v1/audit/keys/rotate", &serde_json::json!({}))?;
+            let rotation: crate::domain::seal::KeyRotation = serde_json::from_value(answer["rotation"].clone())
+                .map_err(|e| Failure::internal(format!("la réponse du serveur n'est pas celle attendue : {e}")))?;
+            let seal: Seal = serde_json::from_value(answer["seal"].clone())
+                .map_err(|e| Failure::internal(format!("la réponse du serveur n'est pas celle attendue : {e}")))?;
+            print_rotation(&rotation, &seal);
+            Ok(())
+        }
         AuditCommand::Seals { json } => {
             let answer: serde_json::Value = remote.get_json("/api/v1/audit/seals")?;
             let seals: Vec<Seal> = serde_json::from_value(answer["seals"].clone())
                 .map_err(|e| Failure::internal(format!("la réponse du serveur n'est pas celle attendue : {e}")))?;
             print_seals(&seals, json)
         }
-        AuditCommand::PublicKey { pem } => {
+        AuditCommand::PublicKey { pem, json } => {
             let answer: serde_json::Value = remote.get_json("/api/v1/audit/public-key")?;
+            if json {
+                return print_pretty(&answer);
+            }
             print_key(answer["public_key"].as_str().unwrap_or_default(), pem)
         }
         AuditCommand::Proof { reference } => {
@@ -177,8 +212,23 @@ fn seals_locally(archive: &crate::archive::Archive, command: AuditCommand) -> Re
             print_seal(&archive.seal(&Actor::command_line())?);
             Ok(())
         }
+        AuditCommand::RotateKey => {
+            let (rotation, seal) = archive.rotate_seal_key(&Actor::command_line())?;
+            print_rotation(&rotation, &seal);
+            Ok(())
+        }
         AuditCommand::Seals { json } => print_seals(&archive.seals(&Actor::command_line())?, json),
-        AuditCommand::PublicKey { pem } => print_key(&archive.seal_public_key(), pem),
+        AuditCommand::PublicKey { pem: _, json: true } => {
+            let chain = archive.key_chain()?;
+            print_pretty(&serde_json::json!({
+                "archive": archive.archive_id(),
+                "algorithm": "ed25519",
+                "public_key": archive.seal_public_key(),
+                "keys": chain.keys,
+                "key_chain": chain.rotations,
+            }))
+        }
+        AuditCommand::PublicKey { pem, json: false } => print_key(&archive.seal_public_key(), pem),
         AuditCommand::Proof { reference } => print_pretty(&archive.record_proof(&Actor::command_line(), &reference)?),
         AuditCommand::Consistency { from, to } => {
             print_pretty(&archive.consistency_proof(&Actor::command_line(), from, to)?)

@@ -211,6 +211,7 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
                         reference,
                         date,
                         signer,
+                        reply: None,
                     };
                     let transfer = archive.acknowledge_transfer(&actor, id, request)?;
                     archive.flush()?;
@@ -387,7 +388,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
             println!("{}", summary(&DisposalDto::from(&disposal)));
         }
         DisposalCommand::Execute { id, json } => {
-            let disposal = archive.execute_disposal(&actor, id)?;
+            let disposal = crate::documents::execute_disposal(&archive, &actor, id)?;
             archive.flush()?;
             let dto = DisposalDto::from(&disposal);
             if json {

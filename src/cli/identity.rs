@@ -46,6 +46,9 @@ fn print(identity: &IdentityDto) {
     if !identity.archives.authority.is_empty() {
         println!("visa des éliminations : {}", identity.archives.authority);
     }
+    if identity.archives.visa_reserved {
+        println!("visa réservé à l'autorité d'archives (rôle visa), jamais donné par qui propose");
+    }
 }
 
 /// Runs an identity command, on the data directory or through the server.

@@ -3,6 +3,7 @@
 use super::{Context, Failure, Target, print_json};
 use crate::archive::Actor;
 use crate::archive::exports::{ExportRequest, ExportSelection};
+use crate::domain::seal::TrustedKey;
 use crate::errors::Code;
 use crate::package::unzip::ZipLimits;
 use crate::package::verify::verify_package;
@@ -52,9 +53,10 @@ pub struct ExportArgs {
 pub struct VerifyPackageArgs {
     /// The package (a zip).
     pub package: PathBuf,
-    /// The archive's public key you trust (64 hex digits, or a PEM file);
-    /// without it the key inside the package is used.
-    #[arg(long)]
+    /// The archive's public key you trust (64 hex digits, a PEM file, or
+    /// the JSON file of its keys with their chain of rotations); without it
+    /// the key inside the package is used.
+    #[arg(long, alias = "public-key")]
     pub key: Option<String>,
     /// The report as one JSON object.
     #[arg(long)]
@@ -260,8 +262,11 @@ pub fn export(ctx: &Context, args: ExportArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Reads a key given as hex or as a PEM file.
-fn trusted_key(key: &str) -> Result<String, Failure> {
+/// Reads a key given as hex, as a PEM file, or as the JSON file the
+/// archive gives of its keys (`GET /api/v1/audit/public-key`, `coffre audit
+/// public-key --json`), whose chain of rotations links the key to the
+/// archive's earlier keys.
+fn trusted_key(key: &str) -> Result<TrustedKey, Failure> {
     let text = if std::path::Path::new(key).is_file() {
         std::fs::read_to_string(key).map_err(|e| Failure::usage(format!("{key} ne peut être lu : {e}")))?
     } else {
@@ -269,19 +274,35 @@ fn trusted_key(key: &str) -> Result<String, Failure> {
     };
     let text = text.trim();
     if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Ok(text.to_ascii_lowercase());
+        return Ok(TrustedKey::alone(&text.to_ascii_lowercase()));
     }
-    crate::domain::seal::public_key_from_pem(text).map_err(|e| {
-        Failure::usage(format!(
-            "--key : ni 64 chiffres hexadécimaux, ni une clé publique Ed25519 en PEM ({e})"
-        ))
-    })
+    if text.starts_with('{') {
+        #[derive(serde::Deserialize)]
+        struct Keys {
+            public_key: String,
+            #[serde(default)]
+            key_chain: Vec<crate::domain::seal::KeyRotation>,
+        }
+        let keys: Keys = serde_json::from_str(text)
+            .map_err(|e| Failure::usage(format!("--key : le fichier JSON des clés ne peut être lu ({e})")))?;
+        return Ok(TrustedKey {
+            key: keys.public_key.trim().to_ascii_lowercase(),
+            rotations: keys.key_chain,
+        });
+    }
+    crate::domain::seal::public_key_from_pem(text)
+        .map(|key| TrustedKey::alone(&key))
+        .map_err(|e| {
+            Failure::usage(format!(
+                "--key : ni 64 chiffres hexadécimaux, ni une clé publique Ed25519 en PEM, ni le fichier JSON des clés ({e})"
+            ))
+        })
 }
 
 /// Checks a package offline; exit 1 with every failure listed.
 pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
     let key = args.key.as_deref().map(trusted_key).transpose()?;
-    let checked = verify_package(&args.package, ZipLimits::default(), key.as_deref())
+    let checked = verify_package(&args.package, ZipLimits::default(), key.as_ref())
         .map_err(|e| Failure::check_failed(format!("{} : refusé : {e}", args.package.display())))?;
     if args.json {
         print_json(&serde_json::json!({
@@ -334,8 +355,9 @@ pub fn verify(args: VerifyPackageArgs) -> Result<(), Failure> {
 pub struct VerifyAttestationArgs {
     /// The accusé de dépôt: its JSON (`coffre attestation`) or its HTML page.
     pub attestation: PathBuf,
-    /// The archive's public key you trust (64 hex digits, or a PEM file);
-    /// without it the key named in the attestation is used.
+    /// The archive's public key you trust (64 hex digits, a PEM file, or
+    /// the JSON file of its keys with their chain of rotations); without it
+    /// the key named in the attestation is used.
     #[arg(long, alias = "public-key")]
     pub key: Option<String>,
     /// The result as one JSON object.
@@ -351,7 +373,7 @@ pub fn verify_attestation(args: VerifyAttestationArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(format!("{} ne peut être lu : {e}", args.attestation.display())))?;
     let attestation =
         read_attestation(&bytes).map_err(|e| Failure::usage(format!("{} : {e}", args.attestation.display())))?;
-    let failures = check_attestation(&attestation, key.as_deref());
+    let failures = check_attestation(&attestation, key.as_ref());
     if args.json {
         print_json(&serde_json::json!({
             "passed": failures.is_empty(),

@@ -180,6 +180,9 @@ pub struct Disposal {
     pub visa: Option<Visa>,
     /// The execution, once executed.
     pub execution: Option<Execution>,
+    /// The record that holds its certificate, once filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Reference>,
 }
 
 /// A transfer to the archives (*versement*) of records whose final action
@@ -212,6 +215,9 @@ pub struct Acknowledgement {
     pub date: NaiveDate,
     /// Who signed it, at the archives.
     pub signer: Option<String>,
+    /// The blob holding the archives service's SEDA answer, when uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Sha256>,
     /// When it was recorded.
     pub at: DateTime<Utc>,
     /// Who recorded it.
@@ -324,6 +330,7 @@ mod tests {
             state: DisposalState::Proposed,
             visa: None,
             execution: None,
+            certificate: None,
         };
         let groups = d.bordereau();
         assert_eq!(groups.len(), 2);

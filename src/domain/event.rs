@@ -321,6 +321,16 @@ pub enum EventBody {
         /// The disposal.
         disposal: u64,
     },
+    /// An executed disposal's certificate (its PDF) was filed as a record.
+    #[serde(rename = "disposal.certified")]
+    DisposalCertified {
+        /// The disposal.
+        disposal: u64,
+        /// The record that holds the certificate.
+        record: RecordId,
+        /// Its reference.
+        reference: Reference,
+    },
     /// A transfer to the archives was proposed for records due whose final
     /// action is `keep`; its id is this event's seq.
     #[serde(rename = "transfer.proposed")]
@@ -384,6 +394,10 @@ pub enum EventBody {
         /// Who signed it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signer: Option<String>,
+        /// The blob holding the archives service's SEDA answer, when it
+        /// was uploaded rather than typed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply: Option<Sha256>,
         /// Each line: transferred, or kept here with the reason.
         outcomes: Vec<super::disposition::Outcome>,
         /// Blobs to erase.
@@ -435,6 +449,15 @@ pub enum EventBody {
         algorithm: String,
         /// The public key, 64 hex digits.
         public_key: String,
+    },
+    /// The seal key was changed: the old key handed over to the new one,
+    /// both signing the rotation (see `domain::seal::KeyRotation`); seals
+    /// from now on name the new key.
+    #[serde(rename = "seal.key_rotated")]
+    SealKeyRotated {
+        /// The rotation, with both signatures.
+        #[serde(flatten)]
+        rotation: super::seal::KeyRotation,
     },
     /// The journal's Merkle tree was sealed: see `domain::seal`.
     #[serde(rename = "journal.sealed")]

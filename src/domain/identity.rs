@@ -29,6 +29,11 @@ pub struct ArchivesService {
     /// title, or the service).
     #[serde(default)]
     pub authority: String,
+    /// Whether only the archives authority's people (the `visa` role) give
+    /// the visa of an elimination, and never the person who proposed it.
+    /// Off, an archivist may give it too, as the interface allows.
+    #[serde(default)]
+    pub visa_reserved: bool,
 }
 
 /// The collectivité whose archives these are.
@@ -156,6 +161,7 @@ impl Identity {
                 name: text("archives.name", &self.archives.name, false)?,
                 identifier,
                 authority: text("archives.authority", &self.archives.authority, false)?,
+                visa_reserved: self.archives.visa_reserved,
             },
         })
     }
@@ -204,6 +210,7 @@ mod tests {
                 name: "Archives départementales de la Gironde".into(),
                 identifier: "FRAD033".into(),
                 authority: "Directrice des Archives départementales".into(),
+                visa_reserved: true,
             },
         }
     }

@@ -1,4 +1,4 @@
-//! Who may do what: the four roles and the permissions each one grants.
+//! Who may do what: the five roles and the permissions each one grants.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -15,6 +15,9 @@ pub enum Role {
     Auditor,
     /// Deposits, searches and reads records.
     Agent,
+    /// The archives authority (or its delegate): gives the visa that an
+    /// elimination needs, and reads what it is asked to approve.
+    Visa,
 }
 
 /// One thing a caller may be allowed to do.
@@ -32,11 +35,15 @@ pub enum Permission {
     ManageTokens,
     /// Open, change and disable people's accounts.
     ManageAccounts,
+    /// Read proposed eliminations and give or refuse their visa.
+    GiveVisa,
+    /// Change the key that signs the journal's seals.
+    ManageKeys,
 }
 
 impl Role {
     /// Every role, for listings and parsing.
-    pub const ALL: [Role; 4] = [Role::Admin, Role::Archivist, Role::Auditor, Role::Agent];
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Archivist, Role::Auditor, Role::Agent, Role::Visa];
 
     /// The role's stable name.
     pub fn as_str(self) -> &'static str {
@@ -45,6 +52,7 @@ impl Role {
             Role::Archivist => "archivist",
             Role::Auditor => "auditor",
             Role::Agent => "agent",
+            Role::Visa => "visa",
         }
     }
 
@@ -58,9 +66,12 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Archivist => matches!(permission, ReadRecords | Deposit | ManageRecords),
+            // An archivist gives visas too, unless the collectivité reserves
+            // them to its archives authority (`Identity::visa_reserved`).
+            Role::Archivist => matches!(permission, ReadRecords | Deposit | ManageRecords | GiveVisa),
             Role::Auditor => matches!(permission, ReadRecords | Audit),
             Role::Agent => matches!(permission, ReadRecords | Deposit),
+            Role::Visa => matches!(permission, ReadRecords | GiveVisa),
         }
     }
 }
@@ -85,6 +96,9 @@ mod tests {
         assert!(Role::Admin.allows(Permission::ManageTokens));
         assert!(Role::Admin.allows(Permission::ManageAccounts));
         assert!(!Role::Archivist.allows(Permission::ManageAccounts));
+        assert!(Role::Visa.allows(Permission::GiveVisa));
+        assert!(!Role::Visa.allows(Permission::ManageRecords));
+        assert!(!Role::Visa.allows(Permission::Deposit));
         for r in Role::ALL {
             assert_eq!(Role::parse(r.as_str()), Some(r));
         }

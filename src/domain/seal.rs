@@ -149,6 +149,157 @@ impl Seal {
     }
 }
 
+/// The first line of every key rotation statement.
+pub const ROTATION_STATEMENT_HEADER: &str = "coffre-key-rotation/1";
+
+/// A change of the seal key: the old key hands over to the new one. Both
+/// sign the statement (ASCII, each line ended by `\n`):
+///
+/// ```text
+/// coffre-key-rotation/1
+/// archive <archive id>
+/// previous <old public key, 64 hex digits>
+/// next <new public key, 64 hex digits>
+/// rotated_at <RFC 3339 UTC, six fractional digits, Z>
+/// ```
+///
+/// so whoever trusts either key can follow the chain to the other, both
+/// ways: seals made before and after a rotation verify with any key of the
+/// chain, and a key outside it is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRotation {
+    /// The key handing over (hex).
+    pub previous_key: String,
+    /// The key taking over (hex).
+    pub public_key: String,
+    /// When (microseconds).
+    pub rotated_at: DateTime<Utc>,
+    /// The old key's signature of the statement (hex).
+    pub previous_signature: String,
+    /// The new key's signature of the statement (hex).
+    pub next_signature: String,
+}
+
+impl KeyRotation {
+    /// The rotation from `previous` to `next` at `at`, signed by both.
+    pub fn sign(archive: &str, previous: &SealKey, next: &SealKey, at: DateTime<Utc>) -> KeyRotation {
+        let mut rotation = KeyRotation {
+            previous_key: previous.public_hex(),
+            public_key: next.public_hex(),
+            rotated_at: at.trunc_subsecs(6),
+            previous_signature: String::new(),
+            next_signature: String::new(),
+        };
+        let message = rotation.message(archive);
+        rotation.previous_signature = hex::encode(previous.0.sign(&message).to_bytes());
+        rotation.next_signature = hex::encode(next.0.sign(&message).to_bytes());
+        rotation
+    }
+
+    /// The bytes both keys sign.
+    pub fn message(&self, archive: &str) -> Vec<u8> {
+        format!(
+            "{ROTATION_STATEMENT_HEADER}\narchive {archive}\nprevious {}\nnext {}\nrotated_at {}\n",
+            self.previous_key,
+            self.public_key,
+            self.rotated_at.to_rfc3339_opts(SecondsFormat::Micros, true)
+        )
+        .into_bytes()
+    }
+
+    /// Checks both signatures.
+    pub fn verify(&self, archive: &str) -> Result<(), SealError> {
+        let message = self.message(archive);
+        verify_bytes(&message, &self.previous_key, &self.previous_signature)?;
+        verify_bytes(&message, &self.public_key, &self.next_signature)
+    }
+}
+
+/// The keys that `trusted` vouches for through `rotations` (itself
+/// included): each rotation whose two signatures hold links its two keys.
+/// A rotation that does not hold links nothing and is said, in French.
+pub fn keys_vouched_for(
+    trusted: &str,
+    archive: &str,
+    rotations: &[KeyRotation],
+) -> (std::collections::BTreeSet<String>, Vec<String>) {
+    let mut keys = std::collections::BTreeSet::from([trusted.trim().to_ascii_lowercase()]);
+    let mut problems = Vec::new();
+    let valid: Vec<&KeyRotation> = rotations
+        .iter()
+        .filter(|r| match r.verify(archive) {
+            Ok(()) => true,
+            Err(e) => {
+                problems.push(format!(
+                    "le passage de la clé {} à la clé {} ne tient pas : {e}",
+                    r.previous_key, r.public_key
+                ));
+                false
+            }
+        })
+        .collect();
+    loop {
+        let before = keys.len();
+        for r in &valid {
+            if keys.contains(&r.previous_key) || keys.contains(&r.public_key) {
+                keys.insert(r.previous_key.clone());
+                keys.insert(r.public_key.clone());
+            }
+        }
+        if keys.len() == before {
+            return (keys, problems);
+        }
+    }
+}
+
+/// The key a verifier trusts (hex), with the rotations it knows itself
+/// (an archive knows its own chain; an auditor offline, none).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedKey {
+    /// The key.
+    pub key: String,
+    /// Rotations known besides those the checked file carries.
+    pub rotations: Vec<KeyRotation>,
+}
+
+impl TrustedKey {
+    /// A key alone.
+    pub fn alone(key: &str) -> TrustedKey {
+        TrustedKey {
+            key: key.trim().to_owned(),
+            rotations: Vec::new(),
+        }
+    }
+}
+
+/// What is wrong, in French, when `trusted` does not vouch for `key` (the
+/// key that signed a seal) through its rotations and those the checked
+/// file `carried`: nothing when it does.
+pub fn key_not_vouched(key: &str, trusted: &TrustedKey, archive: &str, carried: &[KeyRotation]) -> Vec<String> {
+    let mut rotations = carried.to_vec();
+    rotations.extend(trusted.rotations.iter().filter(|r| !carried.contains(r)).cloned());
+    let trusted = trusted.key.as_str();
+    let (keys, mut problems) = keys_vouched_for(trusted, archive, &rotations);
+    if !keys.contains(&key.trim().to_ascii_lowercase()) {
+        problems.push(format!(
+            "le sceau est signé par la clé {}, qui n'est ni celle que vous reconnaissez ({}) ni une clé que la chaîne des clés relie à elle",
+            key.trim(),
+            trusted.trim()
+        ));
+    }
+    problems
+}
+
+/// The archive's seal keys, in the order they came in, and the rotations
+/// that link them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyChain {
+    /// Every key (hex), the first created first.
+    pub keys: Vec<String>,
+    /// Every rotation, oldest first.
+    pub rotations: Vec<KeyRotation>,
+}
+
 /// The key that signs seals. Its secret never leaves the data directory.
 pub struct SealKey(SigningKey);
 
@@ -171,12 +322,17 @@ impl SealKey {
 
 /// Checks that `signature` (hex) is `public_key`'s (hex) over the statement.
 pub fn verify(statement: &SealStatement, public_key: &str, signature: &str) -> Result<(), SealError> {
+    verify_bytes(&statement.message(), public_key, signature)
+}
+
+/// Checks that `signature` (hex) is `public_key`'s (hex) over `message`.
+fn verify_bytes(message: &[u8], public_key: &str, signature: &str) -> Result<(), SealError> {
     let mut key = [0u8; 32];
     hex::decode_to_slice(public_key.trim(), &mut key).map_err(|e| SealError::BadKey(e.to_string()))?;
     let key = VerifyingKey::from_bytes(&key).map_err(|e| SealError::BadKey(e.to_string()))?;
     let mut sig = [0u8; 64];
     hex::decode_to_slice(signature.trim(), &mut sig).map_err(|e| SealError::BadSignature(e.to_string()))?;
-    key.verify_strict(&statement.message(), &Signature::from_bytes(&sig))
+    key.verify_strict(message, &Signature::from_bytes(&sig))
         .map_err(|_| SealError::Forged)
 }
 
@@ -233,11 +389,33 @@ impl JournalSealCheck {
             }
             None => None,
         };
-        match body {
-            Some(EventBody::ArchiveInitialized { archive_id, .. }) => self.archive = Some(archive_id),
-            Some(EventBody::SealKeyCreated { public_key, .. }) => self.keys.push(public_key),
-            _ => {}
-        }
+        let failure = match body {
+            Some(EventBody::ArchiveInitialized { archive_id, .. }) => {
+                self.archive = Some(archive_id);
+                failure
+            }
+            Some(EventBody::SealKeyCreated { public_key, .. }) => {
+                self.keys.push(public_key);
+                failure
+            }
+            Some(EventBody::SealKeyRotated { rotation }) => {
+                let archive = self.archive.clone().unwrap_or_default();
+                let problem = if !self.keys.contains(&rotation.previous_key) {
+                    Some(format!(
+                        "passe la main de la clé {}, qu'aucun événement antérieur ne nomme",
+                        rotation.previous_key
+                    ))
+                } else {
+                    rotation
+                        .verify(&archive)
+                        .err()
+                        .map(|e| format!("change de clé sans les deux signatures qu'il faut : {e}"))
+                };
+                self.keys.push(rotation.public_key);
+                problem
+            }
+            _ => failure,
+        };
         let leaf = event.leaf_hash();
         self.leaves.push(leaf);
         self.frontier.push(leaf);
@@ -270,7 +448,7 @@ impl JournalSealCheck {
         }
         if !self.keys.contains(&seal.public_key) {
             return Some(format!(
-                "est signé par la clé {}, qu'aucun événement seal.key_created ne nomme",
+                "est signé par la clé {}, qu'aucun événement seal.key_created ou seal.key_rotated ne nomme",
                 seal.public_key
             ));
         }
@@ -336,6 +514,43 @@ mod tests {
         let forged = String::from_utf8(forged).unwrap_or_default();
         assert_eq!(verify(&statement(), &key.public_hex(), &forged), Err(SealError::Forged));
         assert!(matches!(verify(&statement(), "zz", "00"), Err(SealError::BadKey(_))));
+    }
+
+    #[test]
+    fn a_rotation_links_its_keys_both_ways_and_nothing_else() {
+        let archive = "00".repeat(16);
+        let (k1, k2, k3, stranger) = (
+            SealKey::from_secret([1; 32]),
+            SealKey::from_secret([2; 32]),
+            SealKey::from_secret([3; 32]),
+            SealKey::from_secret([9; 32]),
+        );
+        let at = statement().sealed_at;
+        let chain = vec![
+            KeyRotation::sign(&archive, &k1, &k2, at),
+            KeyRotation::sign(&archive, &k2, &k3, at),
+        ];
+        assert_eq!(chain[0].verify(&archive), Ok(()));
+        for trusted in [&k1, &k2, &k3] {
+            let (keys, problems) = keys_vouched_for(&trusted.public_hex(), &archive, &chain);
+            assert!(problems.is_empty());
+            for key in [&k1, &k2, &k3] {
+                assert!(keys.contains(&key.public_hex()));
+            }
+            assert!(!keys.contains(&stranger.public_hex()));
+        }
+        let (keys, _) = keys_vouched_for(&stranger.public_hex(), &archive, &chain);
+        assert_eq!(keys.len(), 1, "a stranger's key vouches for nothing else");
+        // A rotation the old key did not sign links nothing, and is said.
+        let mut forged = KeyRotation::sign(&archive, &stranger, &stranger, at);
+        forged.previous_key = k3.public_hex();
+        let mut with_forgery = chain.clone();
+        with_forgery.push(forged);
+        let (keys, problems) = keys_vouched_for(&k1.public_hex(), &archive, &with_forgery);
+        assert!(!keys.contains(&stranger.public_hex()));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        // For another archive, the statement differs: nothing holds.
+        assert_eq!(chain[0].verify(&"11".repeat(16)), Err(SealError::Forged));
     }
 
     #[test]

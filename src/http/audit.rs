@@ -85,6 +85,16 @@ pub async fn seal(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse
     Ok(HttpResponse::Created().json(seal))
 }
 
+/// Changes the key that signs seals (admin): the old key hands over to a
+/// new one, both signing the rotation, and the journal is sealed with the
+/// new key at once.
+#[utoipa::path(post, path = "/api/v1/audit/keys/rotate", tag = "audit",
+    responses((status = 201, description = "the rotation and the first seal under the new key"), (status = 403)))]
+pub async fn rotate_key(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse, ApiError> {
+    let (rotation, seal) = web::block(move || archive.rotate_seal_key(&caller.0)).await??;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "rotation": rotation, "seal": seal })))
+}
+
 /// Every seal of the journal, oldest first.
 #[utoipa::path(get, path = "/api/v1/audit/seals", tag = "audit",
     responses((status = 200, description = "the seals"), (status = 403)))]
@@ -104,6 +114,8 @@ pub async fn public_key(
 ) -> Result<HttpResponse, ApiError> {
     caller.0.require(Permission::ReadRecords, "lire la clé des sceaux")?;
     let key = archive.seal_public_key();
+    let reading = archive.clone();
+    let chain = web::block(move || reading.key_chain()).await??;
     let pem = crate::domain::seal::public_key_pem(&key).map_err(ApiError::internal)?;
     match params.format.as_deref() {
         Some("pem") => Ok(HttpResponse::Ok().content_type("application/x-pem-file").body(pem)),
@@ -112,6 +124,8 @@ pub async fn public_key(
             "algorithm": "ed25519",
             "public_key": key,
             "pem": pem,
+            "keys": chain.keys,
+            "key_chain": chain.rotations,
         }))),
         Some(_) => Err(ApiError::new(Code::InvalidFormat, "format is json or pem")),
     }

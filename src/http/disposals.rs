@@ -124,7 +124,7 @@ pub async fn approve(
     responses((status = 200, body = DisposalDto), (status = 404), (status = 409, description = "disposal_not_approved, disposal_state")))]
 pub async fn execute(caller: Caller, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let disposal = web::block(move || archive.execute_disposal(&caller.0, id)).await??;
+    let disposal = web::block(move || crate::documents::execute_disposal(&archive, &caller.0, id)).await??;
     Ok(HttpResponse::Ok().json(DisposalDto::from(&disposal)))
 }
 
@@ -181,6 +181,19 @@ pub async fn transfer(caller: Caller, archive: Data<Archive>, id: web::Path<u64>
     Ok(HttpResponse::Ok().json(crate::wire::TransferDto::from(&transfer)))
 }
 
+/// Records the archives service's SEDA 2.3 answer to a transfer (the XML of
+/// an `ArchiveTransferReply` or `Acknowledgement`, as the body): checked
+/// against the schema, matched to the transfer whose package it names, and
+/// acted on as its acknowledgement.
+#[utoipa::path(post, path = "/api/v1/transfers/reply", tag = "transfers",
+    request_body(content = String, content_type = "application/xml", description = "the archives' ArchiveTransferReply or Acknowledgement"),
+    responses((status = 200, body = crate::wire::TransferDto), (status = 404, description = "no transfer exported the package it names"),
+        (status = 409, description = "the reply refuses the transfer, or it was acknowledged already"), (status = 422, description = "not valid against the SEDA 2.3 schema")))]
+pub async fn reply(caller: Caller, archive: Data<Archive>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let transfer = web::block(move || archive.answer_transfer(&caller.0, &body)).await??;
+    Ok(HttpResponse::Ok().json(crate::wire::TransferDto::from(&transfer)))
+}
+
 /// Records the archives service's acknowledgement of an exported transfer:
 /// the records it took become tombstones pointing to its reference.
 #[utoipa::path(post, path = "/api/v1/transfers/{id}/acknowledge", tag = "transfers",
@@ -199,6 +212,7 @@ pub async fn acknowledge(
         reference: body.reference,
         date: body.date,
         signer: body.signer,
+        reply: None,
     };
     let transfer = web::block(move || archive.acknowledge_transfer(&caller.0, id, request)).await??;
     Ok(HttpResponse::Ok().json(crate::wire::TransferDto::from(&transfer)))

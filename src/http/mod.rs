@@ -41,7 +41,7 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete, records::holders,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, tokens::create, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, imports::import, identity::show, identity::set, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, disposals::reply, tokens::create, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::rotate_key, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, imports::import, identity::show, identity::set, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
     ),
     components(schemas(crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto)),
     modifiers(&BearerAuth),
@@ -135,6 +135,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/transfers", web::post().to(disposals::propose_transfer))
             .route("/transfers", web::get().to(disposals::transfers))
             .route("/transfers/{id}", web::get().to(disposals::transfer))
+            .route("/transfers/reply", web::post().to(disposals::reply))
             .route("/transfers/{id}/acknowledge", web::post().to(disposals::acknowledge))
             .route("/holds", web::post().to(retention::place_hold))
             .route("/holds", web::get().to(retention::holds))
@@ -152,6 +153,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/audit/verify", web::post().to(audit::start_verify))
             .route("/audit/verify/{job}", web::get().to(audit::verify_status))
             .route("/audit/seals", web::post().to(audit::seal))
+            .route("/audit/keys/rotate", web::post().to(audit::rotate_key))
             .route("/audit/seals", web::get().to(audit::seals))
             .route("/audit/public-key", web::get().to(audit::public_key))
             .route("/audit/proof/{ref}", web::get().to(audit::proof))

@@ -318,6 +318,131 @@ pub struct Manifest {
     pub units: Vec<ManifestUnit>,
 }
 
+/// The character an XML reference stands for: a character reference or
+/// one of the five predefined entities (`None` for any other).
+fn resolved(r: &quick_xml::events::BytesRef<'_>) -> Option<char> {
+    match r.resolve_char_ref() {
+        Ok(Some(c)) => Some(c),
+        _ => match r.as_ref() {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "apos" => Some('\''),
+            "quot" => Some('"'),
+            _ => None,
+        },
+    }
+}
+
+/// What the archives service answers to a transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyKind {
+    /// `ArchiveTransferReply`: the transfer taken in charge (or refused).
+    TransferReply,
+    /// `Acknowledgement`: the transfer received.
+    Acknowledgement,
+}
+
+/// What coffre reads of the archives service's answer to a transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivesReply {
+    /// Which message it is.
+    pub kind: ReplyKind,
+    /// The answer's own identifier: the archives service's reference.
+    pub message_id: String,
+    /// The identifier of the transfer message it answers
+    /// (`MessageRequestIdentifier`, or an acknowledgement's
+    /// `MessageReceivedIdentifier`).
+    pub answers: String,
+    /// `ReplyCode` (`OK`, `KO`, `WARNING`…), when given.
+    pub reply_code: Option<String>,
+    /// When the archives took the transfer in charge (`GrantDate`), else
+    /// the message's `Date`, as written.
+    pub date: String,
+    /// The archives service's identifier (`ArchivalAgency` or `Sender`).
+    pub archival_agency: Option<String>,
+}
+
+impl ArchivesReply {
+    /// Whether the answer refuses the transfer: a reply whose code is
+    /// neither `OK`, `000` nor a warning.
+    pub fn refuses(&self) -> bool {
+        self.reply_code.as_deref().is_some_and(|code| {
+            let code = code.trim().to_ascii_uppercase();
+            !(code == "OK" || code == "000" || code.starts_with("WARN") || code.starts_with("OK"))
+        })
+    }
+}
+
+/// Reads the archives service's answer to a transfer: a SEDA 2.x
+/// `ArchiveTransferReply` or `Acknowledgement`.
+pub fn read_reply(xml: &[u8]) -> Result<ArchivesReply, String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut buf = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut pending = String::new();
+    let mut kind = None;
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| format!("XML illisible à l'octet {} : {e}", reader.error_position()))?;
+        match event {
+            Event::Start(start) => {
+                let name = start.local_name().as_ref().to_owned();
+                if path.is_empty() {
+                    kind = Some(match name.as_str() {
+                        "ArchiveTransferReply" => ReplyKind::TransferReply,
+                        "Acknowledgement" => ReplyKind::Acknowledgement,
+                        other => {
+                            return Err(format!(
+                                "ce message est un {other}, pas une réponse à un transfert (ArchiveTransferReply ou Acknowledgement)"
+                            ));
+                        }
+                    });
+                }
+                path.push(name);
+                pending.clear();
+            }
+            Event::Text(t) => pending.push_str(&t.xml10_content()),
+            Event::CData(t) => pending.push_str(&t.xml10_content()),
+            Event::GeneralRef(r) => match resolved(&r) {
+                Some(c) => pending.push(c),
+                None => return Err("le message utilise une entité qu'il ne déclare pas".into()),
+            },
+            Event::End(_) => {
+                let value = std::mem::take(&mut pending).trim().to_owned();
+                // Children of the root (`Date`) and of its agencies
+                // (`ArchivalAgency/Identifier`), by their path.
+                let key = path[1.min(path.len())..].join("/");
+                path.pop();
+                if !value.is_empty() {
+                    fields.entry(key).or_insert(value);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    let kind = kind.ok_or("le document est vide")?;
+    let field = |name: &str| fields.get(name).cloned();
+    let answers = match kind {
+        ReplyKind::TransferReply => field("MessageRequestIdentifier"),
+        ReplyKind::Acknowledgement => field("MessageReceivedIdentifier"),
+    }
+    .ok_or("le message ne dit pas à quel transfert il répond")?;
+    Ok(ArchivesReply {
+        kind,
+        message_id: field("MessageIdentifier").ok_or("le message n'a pas d'identifiant (MessageIdentifier)")?,
+        answers,
+        reply_code: field("ReplyCode"),
+        date: field("GrantDate").or_else(|| field("Date")).unwrap_or_default(),
+        archival_agency: field("ArchivalAgency/Identifier").or_else(|| field("Sender/Identifier")),
+    })
+}
+
 /// Reads a SEDA 2.x `ArchiveTransfer` (any 2.x namespace): its binary
 /// objects and the units that point at them.
 pub fn read_manifest(xml: &[u8]) -> Result<Manifest, String> {
@@ -384,23 +509,10 @@ pub fn read_manifest(xml: &[u8]) -> Result<Manifest, String> {
             }
             Event::Text(t) => pending.push_str(&t.xml10_content()),
             Event::CData(t) => pending.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => Some(c),
-                    _ => match r.as_ref() {
-                        "amp" => Some('&'),
-                        "lt" => Some('<'),
-                        "gt" => Some('>'),
-                        "apos" => Some('\''),
-                        "quot" => Some('"'),
-                        _ => None,
-                    },
-                };
-                match resolved {
-                    Some(c) => pending.push(c),
-                    None => return Err("manifest.xml uses an entity it does not declare".into()),
-                }
-            }
+            Event::GeneralRef(r) => match resolved(&r) {
+                Some(c) => pending.push(c),
+                None => return Err("manifest.xml uses an entity it does not declare".into()),
+            },
             Event::End(_) => {
                 let value = std::mem::take(&mut pending).trim().to_owned();
                 let name = path.pop().unwrap_or_default();

@@ -14,6 +14,7 @@ use super::{EVENTS_JSONL, MANIFEST_XML, METADATA_DIR, PROOFS_JSON, SEAL_JSON};
 use crate::domain::event::{Event, EventBody};
 use crate::domain::hash::Sha256;
 use crate::domain::merkle;
+use crate::domain::seal::TrustedKey;
 use crate::domain::seal::{Seal, SealStatement, verify as verify_seal};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
@@ -46,6 +47,10 @@ pub struct SealFile {
     /// The same in PEM.
     #[serde(default)]
     pub public_key_pem: String,
+    /// The rotations of the archive's seal key, oldest first: a seal signed
+    /// by any key of the chain verifies with any other.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub key_chain: Vec<crate::domain::seal::KeyRotation>,
 }
 
 /// One entry of `data/journal/proofs.json`.
@@ -88,7 +93,11 @@ impl CheckedPackage {
 
 /// Checks a package. `trusted_key` (hex): the public key the auditor holds
 /// for the archive; without it the key in the package is used, and said so.
-pub fn verify_package(path: &Path, limits: ZipLimits, trusted_key: Option<&str>) -> Result<CheckedPackage, ZipRefused> {
+pub fn verify_package(
+    path: &Path,
+    limits: ZipLimits,
+    trusted_key: Option<&TrustedKey>,
+) -> Result<CheckedPackage, ZipRefused> {
     let mut zip = PackageZip::open(path, limits)?;
     let mut failures = Vec::new();
     check_declaration(&mut zip, &mut failures)?;
@@ -374,7 +383,7 @@ fn manifest_lines(
 
 fn check_journal(
     zip: &mut PackageZip,
-    trusted_key: Option<&str>,
+    trusted_key: Option<&TrustedKey>,
     payload: &BTreeMap<String, FileDigests>,
     manifest: Option<&Manifest>,
 ) -> Result<(Vec<String>, Parsed), ZipRefused> {
@@ -387,21 +396,17 @@ fn check_journal(
         }
     };
     if let Some(s) = &seal {
-        let key = match trusted_key {
-            Some(trusted) => {
-                if trusted.trim() != s.public_key.trim() || trusted.trim() != s.seal.public_key.trim() {
-                    failures.push(format!(
-                        "le sceau est signé par la clé {}, et non par celle que vous reconnaissez ({})",
-                        s.seal.public_key,
-                        trusted.trim()
-                    ));
-                }
-                trusted.trim().to_owned()
-            }
-            None => s.public_key.clone(),
-        };
+        // The key trusted (the auditor's, else the one the package names)
+        // vouches for the seal's key through the chain of rotations.
+        let own = TrustedKey::alone(&s.public_key);
+        failures.extend(crate::domain::seal::key_not_vouched(
+            &s.seal.public_key,
+            trusted_key.unwrap_or(&own),
+            &s.archive,
+            &s.key_chain,
+        ));
         let statement = SealStatement::new(s.archive.clone(), s.seal.tree_size, s.seal.root, s.seal.sealed_at);
-        if let Err(e) = verify_seal(&statement, &key, &s.seal.signature) {
+        if let Err(e) = verify_seal(&statement, &s.seal.public_key, &s.seal.signature) {
             failures.push(format!(
                 "la signature du sceau ne tient pas : {e} (un sceau forgé ou modifié)"
             ));

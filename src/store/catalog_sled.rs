@@ -28,12 +28,13 @@ use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 5;
+pub const CATALOG_FORMAT: u64 = 6;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
 const VERIFIED: &[u8] = b"meta/verified";
 const IDENTITY: &[u8] = b"meta/identity";
+const KEY_CHAIN: &[u8] = b"meta/key_chain";
 
 /// The sled catalog.
 pub struct SledCatalog {
@@ -86,31 +87,15 @@ fn counter_key(scope: &str) -> Vec<u8> {
     format!("ctr/{scope}").into_bytes()
 }
 
-/// How long opening waits for sled's own lock on its files.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// Opens with `open`, trying again while sled's file lock is still held,
-/// for up to `budget`. sled 0.34 releases that lock from a background
-/// thread after its `Db` is dropped, so an archive closed and reopened in
-/// one process (a rebuild, a test) may find it still held for a moment. A
-/// second coffre on the same data directory never gets this far: the data
-/// directory's own lock refuses it first.
+/// Opens with `open`, waiting (see [`super::open_when_released`]) while
+/// sled's file lock is still held by a closing catalog. A second coffre on
+/// the same data directory never gets this far: the data directory's own
+/// lock refuses it first.
 fn open_when_released<T>(
-    mut open: impl FnMut() -> Result<T, sled::Error>,
+    open: impl FnMut() -> Result<T, sled::Error>,
     budget: std::time::Duration,
 ) -> Result<T, sled::Error> {
-    let started = std::time::Instant::now();
-    let mut pause = std::time::Duration::from_millis(5);
-    loop {
-        match open() {
-            Err(sled::Error::Io(e)) if lock_held(&e) && started.elapsed() < budget => {
-                tracing::debug!("the catalog's files are still locked by a closing catalog; waiting");
-                std::thread::sleep(pause);
-                pause = (pause * 2).min(std::time::Duration::from_millis(200));
-            }
-            other => return other,
-        }
-    }
+    super::open_when_released(open, |e| matches!(e, sled::Error::Io(e) if lock_held(e)), budget)
 }
 
 /// Whether sled failed to open because its file lock is held. sled 0.34
@@ -126,7 +111,7 @@ impl SledCatalog {
     /// another format is emptied, so that replay rebuilds it.
     pub fn open(path: &Path) -> Result<Self, CatalogError> {
         let config = sled::Config::new().path(path).mode(sled::Mode::HighThroughput);
-        let db = open_when_released(|| config.open(), LOCK_WAIT).map_err(storage)?;
+        let db = open_when_released(|| config.open(), super::LOCK_WAIT).map_err(storage)?;
         let catalog = SledCatalog { db };
         let format = catalog.db.get(FORMAT).map_err(storage)?.map(|v| u64_of(&v));
         if format != Some(CATALOG_FORMAT) {
@@ -234,6 +219,9 @@ impl Catalog for SledCatalog {
                 }
                 CatalogWrite::PutIdentity(identity) => {
                     batch.insert(IDENTITY, encode(&*identity)?);
+                }
+                CatalogWrite::PutKeyChain(chain) => {
+                    batch.insert(KEY_CHAIN, encode(&*chain)?);
                 }
             }
         }
@@ -367,6 +355,13 @@ impl Catalog for SledCatalog {
         match self.db.get(IDENTITY).map_err(storage)? {
             Some(bytes) => Ok(Some(decode(IDENTITY, &bytes)?)),
             None => Ok(None),
+        }
+    }
+
+    fn key_chain(&self) -> Result<crate::domain::seal::KeyChain, CatalogError> {
+        match self.db.get(KEY_CHAIN).map_err(storage)? {
+            Some(bytes) => decode(KEY_CHAIN, &bytes),
+            None => Ok(Default::default()),
         }
     }
 

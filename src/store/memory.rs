@@ -124,6 +124,7 @@ struct CatalogState {
     accounts: std::collections::BTreeMap<crate::domain::account::UserName, crate::domain::account::Account>,
     verification: Option<crate::domain::integrity::Verification>,
     identity: Option<crate::domain::identity::Identity>,
+    key_chain: crate::domain::seal::KeyChain,
 }
 
 /// A catalog in maps.
@@ -191,6 +192,9 @@ impl Catalog for MemoryCatalog {
                 }
                 CatalogWrite::PutIdentity(identity) => {
                     state.identity = Some(*identity);
+                }
+                CatalogWrite::PutKeyChain(chain) => {
+                    state.key_chain = *chain;
                 }
                 CatalogWrite::PutToken(token) => {
                     state.tokens.insert(token.token_sha256, token);
@@ -308,6 +312,10 @@ impl Catalog for MemoryCatalog {
 
     fn identity(&self) -> Result<Option<crate::domain::identity::Identity>, CatalogError> {
         Ok(lock(&self.state).identity.clone())
+    }
+
+    fn key_chain(&self) -> Result<crate::domain::seal::KeyChain, CatalogError> {
+        Ok(lock(&self.state).key_chain.clone())
     }
 
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError> {

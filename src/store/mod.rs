@@ -15,6 +15,7 @@ pub mod index_tantivy;
 pub mod journal;
 pub mod memory;
 pub mod merkle_files;
+pub mod seda_schema;
 pub mod tsa;
 
 use crate::domain::event::{Event, EventDraft, EventError};
@@ -25,6 +26,38 @@ use crate::domain::search::{IndexDocument, SearchQuery, SearchResults, TextStatu
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::io::{self, Read, Seek};
+
+/// How long opening a store waits for a file lock that a closing store of
+/// this process still holds.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Runs `open`, again while `held` says its error is a file lock still
+/// held, for up to `budget` (pausing 5 ms, doubling up to 200 ms). A lock
+/// (`flock`) belongs to the open file, not to the descriptor: when another
+/// thread starts a process (an extractor) at the moment a store is closed,
+/// the child holds a copy of the descriptor until it runs its program, and
+/// the lock outlives the close by that moment; sled 0.34 also releases its
+/// lock from a background thread. A store closed and reopened in one
+/// process (a rebuild, a test) waits that moment out; a second process is
+/// still refused once the budget is spent.
+pub fn open_when_released<T, E>(
+    mut open: impl FnMut() -> Result<T, E>,
+    held: impl Fn(&E) -> bool,
+    budget: std::time::Duration,
+) -> Result<T, E> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match open() {
+            Err(e) if held(&e) && started.elapsed() < budget => {
+                tracing::debug!("a file lock is still held by a closing store; waiting");
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
 
 /// Errors of a blob store.
 #[derive(Debug, thiserror::Error)]
@@ -328,6 +361,8 @@ pub enum CatalogWrite {
     PutVerification(crate::domain::integrity::Verification),
     /// Stores the collectivité's identity.
     PutIdentity(Box<crate::domain::identity::Identity>),
+    /// Stores the seal keys and their rotations.
+    PutKeyChain(Box<crate::domain::seal::KeyChain>),
 }
 
 /// The queryable projection of the journal.
@@ -397,6 +432,9 @@ pub trait Catalog: Send + Sync {
     fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError>;
     /// The collectivité's identity (not set yet: `None`).
     fn identity(&self) -> Result<Option<crate::domain::identity::Identity>, CatalogError>;
+
+    /// The seal keys and their rotations (empty before the first key).
+    fn key_chain(&self) -> Result<crate::domain::seal::KeyChain, CatalogError>;
     /// Removes everything, for a rebuild.
     fn clear(&self) -> Result<(), CatalogError>;
     /// Asks the engine to write its buffers out. Durability never depends

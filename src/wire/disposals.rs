@@ -183,6 +183,10 @@ pub struct AcknowledgementRecordDto {
     pub seq: u64,
     /// Who signed it.
     pub signer: Option<String>,
+    /// The SHA-256 of the archives' SEDA answer it was read from, kept as
+    /// a blob (absent when it was typed by hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_sha256: Option<String>,
 }
 
 impl From<&Acknowledgement> for AcknowledgementRecordDto {
@@ -196,6 +200,7 @@ impl From<&Acknowledgement> for AcknowledgementRecordDto {
             reference: a.reference.clone(),
             seq: a.seq,
             signer: a.signer.clone(),
+            reply_sha256: a.reply.map(|s| s.hex()),
         }
     }
 }
@@ -227,6 +232,10 @@ pub struct DisposalDto {
     pub visa: Option<VisaRecordDto>,
     /// The execution.
     pub execution: Option<ExecutionDto>,
+    /// The reference of the record that holds its certificate (PDF), once
+    /// filed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_record: Option<String>,
 }
 
 impl From<&crate::domain::disposition::Disposal> for DisposalDto {
@@ -247,6 +256,7 @@ impl From<&crate::domain::disposition::Disposal> for DisposalDto {
                 .as_ref()
                 .map(|v| VisaRecordDto::new(v, |id| d.proposal.reference_of(id))),
             execution: d.execution.as_ref().map(ExecutionDto::from),
+            certificate_record: d.certificate.as_ref().map(ToString::to_string),
         }
     }
 }

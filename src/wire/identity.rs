@@ -26,6 +26,10 @@ pub struct ArchivesServiceDto {
     /// Who gives visas for eliminations.
     #[serde(default)]
     pub authority: String,
+    /// Whether only people in the `visa` role give visas, never the person
+    /// who proposed the elimination.
+    #[serde(default)]
+    pub visa_reserved: bool,
 }
 
 /// `GET`/`PUT /identity`: the collectivité whose archives these are.
@@ -66,6 +70,7 @@ impl From<crate::domain::identity::Identity> for IdentityDto {
                 name: i.archives.name,
                 identifier: i.archives.identifier,
                 authority: i.archives.authority,
+                visa_reserved: i.archives.visa_reserved,
             },
         }
     }
@@ -90,6 +95,7 @@ impl From<IdentityDto> for crate::domain::identity::Identity {
                 name: d.archives.name,
                 identifier: d.archives.identifier,
                 authority: d.archives.authority,
+                visa_reserved: d.archives.visa_reserved,
             },
         }
     }

@@ -7,14 +7,6 @@ use serde_json::{Value, json};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn login(server: &Server, user: &str, password: &str) -> Answer {
-    post_json(
-        &server.url("/api/v1/login"),
-        "",
-        &json!({"user": user, "password": password, "name": "poste de test"}),
-    )
-}
-
 fn actors(server: &Server, admin: &str) -> Vec<(String, String)> {
     let events = get(&server.url("/api/v1/audit/events?after=0"), admin).json();
     events["events"]

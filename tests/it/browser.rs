@@ -1175,6 +1175,7 @@ fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_j
 }
 
 const ARCHIVIST_PASSWORD: &str = "la phrase de passe de l'archiviste";
+const VISA_PASSWORD: &str = "la phrase de passe de l'autorité d'archives";
 
 #[test]
 fn an_archivist_lists_what_is_due_exports_it_and_places_and_lifts_a_hold() {
@@ -1624,6 +1625,7 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
     let scene = scene();
     let base = scene.server.base.clone();
     open_account(&scene, "claire", "Claire Archiviste", "archivist", ARCHIVIST_PASSWORD);
+    open_account(&scene, "vanessa", "Vanessa Visa", "visa", VISA_PASSWORD);
     let mut old = Vec::new();
     for (text, name) in [
         ("Facture de fournitures 2012", "f1.txt"),
@@ -1654,7 +1656,7 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
             "application/json",
             json!({"name": "Commune de Saint-Exemple", "siren": "213300635",
                 "archives": {"name": "Archives départementales", "identifier": "FRAD033",
-                    "authority": "Directrice des Archives départementales"}})
+                    "authority": "Directrice des Archives départementales", "visa_reserved": true}})
             .to_string()
             .as_bytes(),
         )),
@@ -1716,21 +1718,45 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
     assert!(page.contains(&format!("Bordereau d'élimination n° {id}")), "{page}");
     assert!(page.contains("Le chef du service producteur"), "{page}");
 
-    // A visa dated before the proposal is refused, next to the form.
-    browser.fill("#visa", "AD-2026-117");
-    browser.fill("#signataire", "Directrice des Archives départementales");
-    browser.fill("#date", "01/01/2000");
-    press(&browser, &format!("form[action='/eliminations/{id}/visa'] button"));
-    let text = browser.text();
+    // The collectivité reserves the visa to its archives authority: the
+    // archivist who proposed sees it awaited, with no form to give it.
+    assert_eq!(browser.count(&format!("form[action='/eliminations/{id}/visa']")), 0);
+    assert!(
+        browser.text().contains("En attente du visa de l'autorité d'archives"),
+        "{}",
+        browser.text()
+    );
+
+    // The visa holder signs in, finds the elimination in the menu and
+    // records the visa; one dated before the proposal is refused, next to
+    // the form.
+    let authority = Browser::start(Scripts::On);
+    authority.sign_in(&base, "vanessa", VISA_PASSWORD);
+    assert_eq!(authority.count("a[href='/conservation']"), 0, "no archivists' pages");
+    authority.follow("a[href='/eliminations']", "/eliminations");
+    assert_eq!(authority.count("form[action='/eliminations']"), 0, "no proposing");
+    authority.follow(&format!("a[href='/eliminations/{id}']"), &format!("/eliminations/{id}"));
+    authority.fill("#visa", "AD-2026-117");
+    authority.fill("#signataire", "Directrice des Archives départementales");
+    authority.fill("#date", "01/01/2000");
+    press(&authority, &format!("form[action='/eliminations/{id}/visa'] button"));
+    let text = authority.text();
     assert!(text.contains("ne peut précéder la proposition"), "{text}");
-    assert_eq!(browser.value("#visa"), "AD-2026-117", "what was typed stays");
-    browser.fill("#date", "");
-    browser.follow(
+    assert_eq!(authority.value("#visa"), "AD-2026-117", "what was typed stays");
+    authority.fill("#date", "");
+    authority.follow(
         &format!("form[action='/eliminations/{id}/visa'] button"),
         &format!("/eliminations/{id}"),
     );
-    let text = browser.text();
+    let text = authority.text();
     assert!(text.contains("(visée)") && text.contains("visa AD-2026-117"), "{text}");
+    assert!(text.contains("vanessa (visa)"), "who recorded it: {text}");
+    assert_eq!(
+        authority.count(&format!("form[action='/eliminations/{id}/execution']")),
+        0
+    );
+    authority.review("elimination-visa");
+    browser.goto(&format!("{base}/eliminations/{id}"));
     press(&browser, &format!("form[action='/eliminations/{id}/execution'] button"));
     assert!(browser.text().contains("(exécutée)"), "{}", browser.text());
     let text = browser.text();
@@ -1743,6 +1769,36 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
     assert_eq!(status, 200);
     let certificate: Value = serde_json::from_slice(&certificate).expect("JSON");
     assert_eq!(certificate["destroyed"][0]["reference"], old[0].as_str());
+    // The certificate as a PDF, read back, and filed as a record of the
+    // plan's node for certificates.
+    let (status, pdf, _) = get_with_cookies(
+        &format!("{base}/eliminations/{id}/certificat.pdf"),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200);
+    let certificate_path = dir.path().join("certificat.pdf");
+    std::fs::write(&certificate_path, &pdf).expect("write");
+    let read = std::process::Command::new("pdftotext")
+        .arg(&certificate_path)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let read = String::from_utf8_lossy(&read.stdout).into_owned();
+    assert!(read.contains(&format!("Certificat d'élimination n° {id}")), "{read}");
+    assert!(read.contains("Commune de Saint-Exemple"), "{read}");
+    assert!(read.contains(&old[0]) && read.contains("AD-2026-117"), "{read}");
+    let text = browser.text();
+    let filed = text
+        .split("sous la référence ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|r| r.trim_end_matches('.').to_owned())
+        .unwrap_or_else(|| panic!("the certificate's record: {text}"));
+    assert!(filed.starts_with("ADM-ARC-"), "{filed}");
+    let record = get(&scene.server.url(&format!("/api/v1/records/{filed}")), &scene.admin).json();
+    assert_eq!(record["type"], "certificat d'élimination", "{record}");
+    assert_eq!(record["versions"][0]["media_type"], "application/pdf", "{record}");
+    assert_eq!(record["versions"][0]["size"].as_u64(), Some(pdf.len() as u64));
     assert_eq!(
         get(&scene.server.url(&format!("/api/v1/records/{}", old[0])), &scene.admin).status,
         410
@@ -1796,9 +1852,25 @@ fn an_archivist_transfers_records_to_the_archives_from_proposal_to_acceptance() 
     std::io::Read::read_to_end(&mut answer.into_reader(), &mut zip).expect("read");
     assert_eq!(&zip[..2], b"PK", "a zip");
 
-    // The archives' acceptance, typed from their answer.
+    // The archives' SEDA answer, uploaded: one about a package this
+    // archive never sent is refused, said next to the form.
     browser.goto(&url);
     assert!(browser.text().contains("paquet exporté"), "{}", browser.text());
+    let dir = tempfile::tempdir().expect("a folder");
+    let stray = dir.path().join("reponse.xml");
+    std::fs::write(
+        &stray,
+        crate::packages::archives_reply("ArchiveTransferReply", "PAQUET-INCONNU", "AD33-X", "OK"),
+    )
+    .expect("write");
+    browser.attach("#reponse", &[&stray]);
+    press(&browser, &format!("form[action='/versements/{id}/reponse'] button"));
+    let text = browser.text();
+    assert!(text.contains("« PAQUET-INCONNU », qu'aucun versement"), "{text}");
+    browser.review("versement-reponse-refusee");
+
+    // The archives' acceptance, typed from their answer.
+    browser.goto(&url);
     browser.fill("#reference", "AD33-2026-W-0042");
     browser.fill("#signataire", "Directeur des Archives");
     browser.follow(

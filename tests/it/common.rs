@@ -415,3 +415,24 @@ pub fn url_encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// Signs in with a password over the API; answers the session token.
+pub fn login(server: &Server, user: &str, password: &str) -> Answer {
+    post_json(
+        &server.url("/api/v1/login"),
+        "",
+        &serde_json::json!({"user": user, "password": password, "name": "poste de test"}),
+    )
+}
+
+/// A `PUT` of a JSON body.
+pub fn put_json(url: &str, token: &str, body: &Value) -> Answer {
+    request(
+        "PUT",
+        url,
+        token,
+        &[],
+        Some(("application/json", body.to_string().as_bytes())),
+    )
+    .expect("PUT")
+}

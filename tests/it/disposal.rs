@@ -176,6 +176,25 @@ fn a_disposal_from_proposal_to_certificate() {
     );
     assert_eq!(executed.status, 200, "{}", String::from_utf8_lossy(&executed.body));
     assert_eq!(executed.json()["state"], "executed");
+    // Its certificate, a PDF, is filed as a record of the plan's node for
+    // certificates, hidden from agents.
+    let filed = executed.json()["certificate_record"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no certificate record: {}", executed.json()))
+        .to_owned();
+    let certificate_record = get(&server.url(&format!("/api/v1/records/{filed}")), &archivist);
+    assert_eq!(certificate_record.status, 200);
+    let certificate_record = certificate_record.json();
+    assert_eq!(certificate_record["node"], "ADM-ARC");
+    assert_eq!(certificate_record["title"], format!("Certificat d'élimination n° {id}"));
+    let pdf = get(&server.url(&format!("/api/v1/records/{filed}/content")), &archivist);
+    assert_eq!(pdf.status, 200);
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    assert_eq!(
+        get(&server.url(&format!("/api/v1/records/{filed}")), &agent).status,
+        404,
+        "hidden from agents"
+    );
     assert_eq!(
         post_json(
             &server.url(&format!("/api/v1/disposals/{id}/execute")),
@@ -274,4 +293,135 @@ fn a_disposal_from_proposal_to_certificate() {
     let o = cli(&data, &["disposal", "certificate", &id.to_string()]);
     assert!(stdout(&o).contains("AD13-2026-117"), "{}", stdout(&o));
     assert_journal_follows_its_schema(&data);
+}
+
+/// Where the collectivité reserves the visa to its archives authority:
+/// archivists and tokens that name no person are refused, a person in the
+/// `visa` role gives it, and never the person who proposed (even once
+/// moved to the `visa` role).
+#[test]
+fn a_reserved_visa_is_given_by_the_authority_never_by_the_proposer() {
+    let Fresh {
+        tmp: _tmp,
+        data,
+        token: admin,
+    } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let identity = json!({
+        "name": "Commune de Test",
+        "archives": {"name": "Archives départementales", "identifier": "FRAD000",
+                     "authority": "Directrice des Archives", "visa_reserved": true}
+    });
+    assert_eq!(put_json(&server.url("/api/v1/identity"), &admin, &identity).status, 200);
+    let shown = get(&server.url("/api/v1/identity"), &admin).json();
+    assert_eq!(shown["archives"]["visa_reserved"], true);
+    let person = |user: &str, role: &str| {
+        let a = post_json(
+            &server.url("/api/v1/accounts"),
+            &admin,
+            &json!({"user": user, "display_name": user, "role": role, "password": "une longue phrase de passe"}),
+        );
+        assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+        let a = login(&server, user, "une longue phrase de passe");
+        a.json()["token"].as_str().expect("token").to_owned()
+    };
+    let paul = person("paul", "archivist");
+    let vera = person("vera", "visa");
+    let agent = new_token(&server, &admin, "agent", "guichet");
+    created(
+        deposit(
+            &server,
+            &agent,
+            b"Facture ancienne.",
+            "f.txt",
+            &json!({"node": "FIN-FAC", "date": years_ago(11)}),
+        )
+        .unwrap(),
+    );
+    let proposal = created(post_json(&server.url("/api/v1/disposals"), &paul, &json!({})));
+    let id = proposal["id"].as_u64().unwrap();
+    let approve = |token: &str| {
+        post_json(
+            &server.url(&format!("/api/v1/disposals/{id}/approve")),
+            token,
+            &json!({"visa": "AD-2026-1", "signer": "Directrice des Archives"}),
+        )
+    };
+    // The archives authority's people neither propose nor execute.
+    assert_eq!(
+        post_json(&server.url("/api/v1/disposals"), &vera, &json!({})).status,
+        403
+    );
+    // An archivist (here the proposer) and an agent: refused.
+    let refused = approve(&paul);
+    assert_eq!((refused.status, refused.error_code().as_str()), (403, "visa_reserved"));
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("autorité d'archives")
+    );
+    let refused = approve(&agent);
+    assert_eq!((refused.status, refused.error_code().as_str()), (403, "forbidden"));
+    // The proposer moved to the visa role still may not approve their own.
+    let moved = request(
+        "PATCH",
+        &server.url("/api/v1/accounts/paul"),
+        &admin,
+        &[],
+        Some(("application/json", br#"{"role": "visa"}"#)),
+    )
+    .expect("PATCH");
+    assert_eq!(moved.status, 200, "{}", String::from_utf8_lossy(&moved.body));
+    let paul_visa = login(&server, "paul", "une longue phrase de passe").json()["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let own = approve(&paul_visa);
+    assert_eq!((own.status, own.error_code().as_str()), (403, "visa_reserved"));
+    assert!(
+        own.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("paul a proposé"),
+        "{}",
+        own.json()
+    );
+    // The visa holder reads the proposal and gives the visa.
+    assert_eq!(get(&server.url(&format!("/api/v1/disposals/{id}")), &vera).status, 200);
+    let given = approve(&vera);
+    assert_eq!(given.status, 200, "{}", String::from_utf8_lossy(&given.body));
+    assert_eq!(given.json()["state"], "approved");
+    let events = get(&server.url("/api/v1/audit/events?after=0"), &admin).json();
+    assert!(
+        events["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["kind"] == "disposal.approved" && e["actor"] == "vera (visa)"),
+        "{events}"
+    );
+    // Without the reservation, an archivist gives it as the interface says.
+    let mut open = identity.clone();
+    open["archives"]["visa_reserved"] = json!(false);
+    assert_eq!(put_json(&server.url("/api/v1/identity"), &admin, &open).status, 200);
+    created(
+        deposit(
+            &server,
+            &agent,
+            b"Autre facture ancienne.",
+            "g.txt",
+            &json!({"node": "FIN-FAC", "date": years_ago(12)}),
+        )
+        .unwrap(),
+    );
+    let archivist = person("anne", "archivist");
+    let second = created(post_json(&server.url("/api/v1/disposals"), &archivist, &json!({})));
+    let second_id = second["id"].as_u64().unwrap();
+    let ok = post_json(
+        &server.url(&format!("/api/v1/disposals/{second_id}/approve")),
+        &archivist,
+        &json!({"visa": "AD-2026-2", "signer": "Directrice des Archives"}),
+    );
+    assert_eq!(ok.status, 200, "{}", String::from_utf8_lossy(&ok.body));
 }

@@ -5,17 +5,6 @@
 use crate::common::*;
 use serde_json::{Value, json};
 
-fn put_json(url: &str, token: &str, body: &Value) -> Answer {
-    request(
-        "PUT",
-        url,
-        token,
-        &[],
-        Some(("application/json", body.to_string().as_bytes())),
-    )
-    .expect("PUT")
-}
-
 const IDENTITY_TOML: &str = r#"
 name = "Département de la Gironde"
 siren = "223 300 013"

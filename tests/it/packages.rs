@@ -124,9 +124,9 @@ fn bagit_py() -> String {
     path
 }
 
-/// The SEDA 2.3 schemas shipped beside the repository (CI always has them).
+/// The official SEDA 2.3 schemas, as the repository ships them.
 fn seda_xsd() -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/seda/seda2_3/seda-2.3-main.xsd");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/seda/seda2_3/seda-2.3-main.xsd");
     path.is_file().then_some(path)
 }
 
@@ -244,9 +244,7 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        None => eprintln!(
-            "SKIPPED: SEDA 2.3 validation: ../shared/seda/seda2_3/seda-2.3-main.xsd is not beside this checkout"
-        ),
+        None => eprintln!("SKIPPED: SEDA 2.3 validation: schemas/seda/seda2_3/seda-2.3-main.xsd is missing"),
     }
     let payload: Vec<String> = std::fs::read_to_string(unpacked.join("manifest-sha256.txt"))
         .unwrap()
@@ -278,7 +276,7 @@ fn exported_packages_are_valid_bagit_and_seda_and_every_tampering_is_found() {
     let stranger = "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1";
     let (code, text) = verify_package(&package, &["--key", stranger]);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("et non par celle que vous reconnaissez"), "{text}");
+    assert!(text.contains("ni celle que vous reconnaissez"), "{text}");
 
     // Each tampering, alone, is found.
     let entries = read_zip(&package);
@@ -849,4 +847,162 @@ fn a_bag_made_elsewhere_with_a_seda_manifest_imports_through_a_mapping() {
     assert_eq!(shown["date"], "2019-03-12");
     assert_eq!(shown["versions"][0]["sha256"], sha256_hex(content));
     assert_eq!(shown["aliases"][0], "PV-2019-03");
+}
+
+/// The archives service's SEDA 2.3 answer, as it would send it.
+pub fn archives_reply(root: &str, answers: &str, reference: &str, code: &str) -> String {
+    let answered = if root == "Acknowledgement" {
+        format!(
+            "<MessageReceivedIdentifier>{answers}</MessageReceivedIdentifier>\n  <Sender><Identifier>FRAD033</Identifier></Sender>\n  <Receiver><Identifier>COLL</Identifier></Receiver>"
+        )
+    } else {
+        format!(
+            "<CodeListVersions><ReplyCodeListVersion>ReplyCodeListVersion0</ReplyCodeListVersion></CodeListVersions>\n  <ReplyCode>{code}</ReplyCode>\n  <MessageRequestIdentifier>{answers}</MessageRequestIdentifier>\n  <GrantDate>2026-11-21T09:00:00</GrantDate>\n  <ArchivalAgency><Identifier>FRAD033</Identifier></ArchivalAgency>\n  <TransferringAgency><Identifier>COLL</Identifier></TransferringAgency>"
+        )
+    };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{root} xmlns=\"fr:gouv:culture:archivesdefrance:seda:v2.3\">\n  <Comment>Versement pris en charge</Comment>\n  <Date>2026-11-20T10:15:00</Date>\n  <MessageIdentifier>{reference}</MessageIdentifier>\n  {answered}\n</{root}>\n"
+    )
+}
+
+#[test]
+fn the_archives_seda_reply_is_validated_and_acknowledges_its_transfer() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let archivist = new_token(&server, &token, "archivist", "archiviste");
+    let record = created(
+        deposit(
+            &server,
+            &archivist,
+            "Délibération du conseil, à verser".as_bytes(),
+            "deliberation.txt",
+            &json!({"node": "ADM-DEL", "date": years_ago(3)}),
+        )
+        .unwrap(),
+    );
+    let reference = record["reference"].as_str().unwrap().to_owned();
+    let transfer = created(post_json(&server.url("/api/v1/transfers"), &archivist, &json!({})));
+    let id = transfer["id"].as_u64().unwrap();
+    let package = post_json(&server.url("/api/v1/exports"), &archivist, &json!({"transfer": id}));
+    assert_eq!(package.status, 200, "{}", String::from_utf8_lossy(&package.body));
+    let shown = get(&server.url(&format!("/api/v1/transfers/{id}")), &archivist).json();
+    let message_id = shown["packages"][0]
+        .as_str()
+        .expect("the package's identifier")
+        .to_owned();
+    let send = |xml: &str| {
+        request(
+            "POST",
+            &server.url("/api/v1/transfers/reply"),
+            &archivist,
+            &[],
+            Some(("application/xml", xml.as_bytes())),
+        )
+        .expect("POST")
+    };
+    let good = archives_reply("ArchiveTransferReply", &message_id, "AD33-2026-W-0099", "OK");
+    // The replies written here are valid for the official schema itself.
+    if let Some(xsd) = seda_xsd() {
+        for (name, xml) in [
+            ("reply.xml", good.clone()),
+            ("ack.xml", archives_reply("Acknowledgement", &message_id, "AR-1", "")),
+        ] {
+            let path = tmp.path().join(name);
+            std::fs::write(&path, xml).unwrap();
+            let out = Command::new("xmllint")
+                .args([
+                    "--noout",
+                    "--nonet",
+                    "--schema",
+                    xsd.to_str().unwrap(),
+                    path.to_str().unwrap(),
+                ])
+                .output()
+                .expect("xmllint");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+
+    // Not valid against the schema: refused, naming the line.
+    let broken = good.replace(
+        &format!("<MessageRequestIdentifier>{message_id}</MessageRequestIdentifier>"),
+        "",
+    );
+    let a = send(&broken);
+    assert_eq!(
+        (a.status, a.error_code().as_str()),
+        (422, "invalid_field"),
+        "{}",
+        String::from_utf8_lossy(&a.body)
+    );
+    let message = a.json()["error"]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains("schéma SEDA 2.3") && message.contains("ligne 9 : Element 'GrantDate'"),
+        "{message}"
+    );
+    assert_eq!(send("pas du XML").status, 422);
+    // Valid, but a transfer message, not an answer.
+    let a = send(&good.replace("ArchiveTransferReply", "Acknowledgement"));
+    assert_eq!(a.status, 422, "{}", String::from_utf8_lossy(&a.body));
+    // An answer to a package no transfer here exported.
+    let a = send(&archives_reply("ArchiveTransferReply", "PAQUET-INCONNU", "X", "OK"));
+    assert_eq!((a.status, a.error_code().as_str()), (404, "transfer_not_found"));
+    assert!(
+        a.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("« PAQUET-INCONNU », qu'aucun versement"),
+        "{}",
+        a.json()
+    );
+    // A refusal changes nothing.
+    let a = send(&archives_reply("ArchiveTransferReply", &message_id, "AD33-REFUS", "KO"));
+    assert_eq!((a.status, a.error_code().as_str()), (409, "transfer_state"));
+    assert!(
+        a.json()["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refusé")
+    );
+    assert_eq!(
+        get(&server.url(&format!("/api/v1/records/{reference}")), &archivist).status,
+        200
+    );
+    // An archivist's role is needed.
+    let agent = new_token(&server, &token, "agent", "guichet");
+    let a = request(
+        "POST",
+        &server.url("/api/v1/transfers/reply"),
+        &agent,
+        &[],
+        Some(("application/xml", good.as_bytes())),
+    )
+    .expect("POST");
+    assert_eq!(a.status, 403);
+
+    // The acceptance: the transfer acknowledged under the archives'
+    // reference, the reply kept, the record a tombstone pointing there.
+    let a = send(&good);
+    assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+    let done = a.json();
+    assert_eq!(done["state"], "acknowledged");
+    assert_eq!(done["acknowledgement"]["reference"], "AD33-2026-W-0099");
+    assert_eq!(done["acknowledgement"]["date"], "2026-11-21");
+    assert_eq!(done["acknowledgement"]["signer"], "FRAD033");
+    assert_eq!(
+        done["acknowledgement"]["reply_sha256"],
+        sha256_hex(good.as_bytes()).as_str()
+    );
+    let gone = get(&server.url(&format!("/api/v1/records/{reference}")), &archivist);
+    assert_eq!(gone.status, 410);
+    assert_eq!(
+        gone.json()["tombstone"]["tombstone"]["transferred_to"],
+        "AD33-2026-W-0099"
+    );
+    // Sent again: the transfer was acknowledged already.
+    assert_eq!(send(&good).error_code(), "transfer_state");
+    let report = verify_over_http(&server, &token);
+    assert_eq!(report["report"]["passed"], true, "{report}");
+    server.stop();
+    assert_journal_follows_its_schema(&data);
 }

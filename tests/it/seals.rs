@@ -644,3 +644,140 @@ fn an_attestation_verifies_offline_and_any_change_to_it_is_refused() {
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
     assert!(!nowhere.join("coffre-data").exists(), "no data directory was made");
 }
+
+/// After a rotation of the seal key, packages and attestations sealed
+/// under either key verify offline with either key; a key outside the
+/// chain is refused; the journal check follows the chain; and a seal whose
+/// key no event names is reported.
+#[test]
+fn after_a_key_rotation_what_either_key_sealed_verifies_with_either() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let archivist = new_token(&server, &token, "archivist", "archives");
+    let key_now = || {
+        get(&server.url("/api/v1/audit/public-key"), &token).json()["public_key"]
+            .as_str()
+            .expect("key")
+            .to_owned()
+    };
+    let sealed_under = |i: usize, name: &str| {
+        let record = deposit_one(&server, &token, i);
+        let reference = record["reference"].as_str().expect("reference").to_owned();
+        let a = get(&server.url(&format!("/api/v1/records/{reference}/attestation")), &token);
+        assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
+        let attestation = tmp.path().join(format!("{name}.json"));
+        std::fs::write(&attestation, &a.body).expect("write");
+        let p = post_json(
+            &server.url("/api/v1/exports"),
+            &archivist,
+            &json!({"records": [reference]}),
+        );
+        assert_eq!(p.status, 200, "{}", String::from_utf8_lossy(&p.body));
+        let package = tmp.path().join(format!("{name}.zip"));
+        std::fs::write(&package, &p.body).expect("write");
+        (attestation, package)
+    };
+    let old_key = key_now();
+    let (old_attestation, old_package) = sealed_under(1, "avant");
+
+    // Only an admin rotates; the CLI does it through the running server.
+    let refused = post_json(&server.url("/api/v1/audit/keys/rotate"), &archivist, &json!({}));
+    assert_eq!(refused.status, 403);
+    let out = cli(&data, &["audit", "rotate-key"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("nouvelle clé"), "{}", stdout(&out));
+    let new_key = key_now();
+    assert_ne!(old_key, new_key);
+    assert!(stdout(&out).contains(&new_key), "{}", stdout(&out));
+    let shown = get(&server.url("/api/v1/audit/public-key"), &token).json();
+    assert_eq!(shown["keys"].as_array().map(Vec::len), Some(2), "{shown}");
+    assert_eq!(shown["key_chain"][0]["previous_key"], old_key.as_str());
+    let (new_attestation, new_package) = sealed_under(2, "apres");
+    let seal: Value = crate::packages::read_zip(&new_package)
+        .into_iter()
+        .find(|(name, _)| name.ends_with("data/journal/seal.json"))
+        .map(|(_, bytes)| serde_json::from_slice(&bytes).expect("JSON"))
+        .expect("seal.json");
+    assert_eq!(seal["seal"]["public_key"], new_key.as_str(), "sealed with the new key");
+
+    // Offline, with no data directory: either key vouches for both.
+    let nowhere = tmp.path().join("ailleurs");
+    std::fs::create_dir_all(&nowhere).expect("folder");
+    let offline = |args: &[&str]| {
+        let out = Command::new(bin())
+            .args(args)
+            .current_dir(&nowhere)
+            .env_remove("COFFRE_DATA")
+            .output()
+            .expect("run");
+        (out.status.code(), format!("{}{}", stdout(&out), stderr(&out)))
+    };
+    // What the archive says of its keys (the chain, for what was sealed
+    // before the rotation and so does not carry it).
+    let out = cli(&data, &["audit", "public-key", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let keys_file = tmp.path().join("cles.json");
+    std::fs::write(&keys_file, &out.stdout).expect("write");
+    let keys_file = keys_file.to_str().expect("path").to_owned();
+    for (file, key) in [
+        (&old_package, &old_key),
+        (&new_package, &old_key),
+        (&new_package, &new_key),
+        (&old_package, &keys_file),
+        (&new_package, &keys_file),
+    ] {
+        let (code, text) = offline(&["verify-package", file.to_str().expect("path"), "--public-key", key]);
+        assert_eq!(code, Some(0), "{} with {key}: {text}", file.display());
+    }
+    for (file, key) in [
+        (&old_attestation, &old_key),
+        (&new_attestation, &old_key),
+        (&new_attestation, &new_key),
+        (&old_attestation, &keys_file),
+    ] {
+        let (code, text) = offline(&["verify-attestation", file.to_str().expect("path"), "--public-key", key]);
+        assert_eq!(code, Some(0), "{} with {key}: {text}", file.display());
+    }
+    // Sealed before the rotation, with the new key alone: nothing links
+    // them, and that is said.
+    let (code, text) = offline(&["verify-package", old_package.to_str().expect("path"), "--key", &new_key]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("chaîne des clés"), "{text}");
+    // A key outside the chain vouches for neither.
+    let stranger = "19bf44096984cdfe8541bac167dc3b96c85086aa30b6b6cb0c5c38ad703166e1";
+    let (code, text) = offline(&["verify-package", new_package.to_str().expect("path"), "--key", stranger]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("chaîne des clés"), "{text}");
+    let (code, _) = offline(&[
+        "verify-attestation",
+        new_attestation.to_str().expect("path"),
+        "--key",
+        stranger,
+    ]);
+    assert_eq!(code, Some(1));
+    // A chain whose rotation was tampered with links nothing.
+    let mut forged: Value = serde_json::from_slice(&std::fs::read(&new_attestation).expect("read")).expect("JSON");
+    forged["key_chain"][0]["next_signature"] = "0".repeat(128).into();
+    let forged_path = tmp.path().join("chaine-modifiee.json");
+    std::fs::write(&forged_path, forged.to_string()).expect("write");
+    let (code, text) = offline(&[
+        "verify-attestation",
+        forged_path.to_str().expect("path"),
+        "--key",
+        &old_key,
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("ne tient pas"), "{text}");
+
+    // The archive's own checks follow the chain too.
+    let report = verify_over_http(&server, &token);
+    assert_eq!(report["report"]["passed"], true, "{report}");
+    server.stop();
+    assert_journal_follows_its_schema(&data);
+    // Restarted, the archive signs with the new key.
+    let server = Server::start(&data, &[]);
+    assert_eq!(
+        get(&server.url("/api/v1/audit/public-key"), &token).json()["public_key"],
+        new_key.as_str()
+    );
+}

@@ -492,18 +492,18 @@ pub async fn verify_form(signed: Signed) -> Result<HttpResponse, PageError> {
 
 /// A checked form's parts: the key to trust, and the file (its name and
 /// where it was written, or its bytes when small).
-struct Sent {
+pub(super) struct Sent {
     own_key: bool,
     name: String,
     file: Option<tempfile::NamedTempFile>,
-    bytes: Vec<u8>,
+    pub(super) bytes: Vec<u8>,
 }
 
 /// Reads a verification form (multipart): its token first, then `cle`
 /// (`archive` or `paquet`) and the file part `file_part`, written to a
 /// temporary file of the data directory when `to_disk`, else read whole
 /// (an accusé de dépôt is small).
-async fn read_sent(
+pub(super) async fn read_sent(
     signed: &Signed,
     archive: &Data<Archive>,
     mut payload: actix_multipart::Multipart,

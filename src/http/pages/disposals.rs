@@ -17,7 +17,18 @@ use serde::Deserialize;
 fn require_manage(signed: &Signed) -> Result<(), PageError> {
     signed
         .actor
-        .require(Permission::ManageRecords, "consulter les éliminations")
+        .require(Permission::ManageRecords, "proposer et exécuter des éliminations")
+        .map_err(PageError::Archive)
+}
+
+/// Archivists and the archives authority's people read the eliminations.
+fn require_read(signed: &Signed) -> Result<(), PageError> {
+    signed
+        .actor
+        .require_one_of(
+            &[Permission::ManageRecords, Permission::GiveVisa],
+            "consulter les éliminations",
+        )
         .map_err(PageError::Archive)
 }
 
@@ -40,6 +51,8 @@ struct ListPage {
     au: String,
     noeud: String,
     problem: Option<String>,
+    /// Whether the form to propose one is shown (archivists).
+    may_propose: bool,
 }
 
 fn state_words(state: DisposalState) -> &'static str {
@@ -85,6 +98,7 @@ async fn list_page(
             })
             .collect(),
         nodes: super::node_options(&plan.plan),
+        may_propose: signed.actor.role.allows(Permission::ManageRecords),
         au,
         noeud,
         problem,
@@ -94,7 +108,7 @@ async fn list_page(
 
 /// The list of eliminations and the form to propose one.
 pub async fn list(signed: Signed, archive: Data<Archive>) -> Result<HttpResponse, PageError> {
-    require_manage(&signed)?;
+    require_read(&signed)?;
     let today = french::date(chrono::Utc::now().date_naive());
     list_page(&signed, archive, today, String::new(), None, StatusCode::OK).await
 }
@@ -161,10 +175,22 @@ struct DisposalPage {
     excluded: Vec<(String, String)>,
     visa: Option<String>,
     executed: Option<String>,
+    /// The record its certificate is filed as.
+    certificate_record: Option<String>,
     may_approve: bool,
+    /// Why the visa form is not shown to this person, while it is awaited.
+    awaiting_visa: Option<String>,
     may_execute: bool,
     problem: Option<String>,
     form: VisaForm,
+}
+
+/// An elimination, and whether this person may give its visa (their role,
+/// and the collectivité's reservation of visas to its archives authority).
+fn load(archive: &Archive, actor: &crate::archive::Actor, id: u64) -> Result<(Disposal, bool), ArchiveError> {
+    let disposal = archive.disposal(actor, id)?;
+    let may = actor.role.allows(Permission::GiveVisa) && archive.check_visa_giver(actor, &disposal).is_ok();
+    Ok((disposal, may))
 }
 
 /// `csrf=&visa=&signataire=&date=`: the archives' visa.
@@ -180,7 +206,12 @@ pub struct VisaForm {
     date: String,
 }
 
-fn disposal_page(signed: &Signed, d: &Disposal, problem: Option<String>, form: VisaForm) -> DisposalPage {
+fn disposal_page(
+    signed: &Signed,
+    (d, may_give_visa): &(Disposal, bool),
+    problem: Option<String>,
+    form: VisaForm,
+) -> DisposalPage {
     let skipped: std::collections::BTreeMap<String, String> = d
         .execution
         .iter()
@@ -245,8 +276,11 @@ fn disposal_page(signed: &Signed, d: &Disposal, problem: Option<String>, form: V
             .execution
             .as_ref()
             .map(|e| format!("exécutée le {} par {}", french::time(e.at), e.by)),
-        may_approve: d.state == DisposalState::Proposed,
-        may_execute: d.state == DisposalState::Approved,
+        certificate_record: d.certificate.as_ref().map(ToString::to_string),
+        may_approve: d.state == DisposalState::Proposed && *may_give_visa,
+        awaiting_visa: (d.state == DisposalState::Proposed && !*may_give_visa)
+            .then(|| "En attente du visa de l'autorité d'archives, qui l'enregistre ici.".to_owned()),
+        may_execute: d.state == DisposalState::Approved && signed.actor.role.allows(Permission::ManageRecords),
         problem,
         form,
     }
@@ -254,10 +288,10 @@ fn disposal_page(signed: &Signed, d: &Disposal, problem: Option<String>, form: V
 
 /// One elimination.
 pub async fn show(signed: Signed, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, PageError> {
-    require_manage(&signed)?;
+    require_read(&signed)?;
     let actor = signed.actor.clone();
     let id = id.into_inner();
-    let disposal = web::block(move || archive.disposal(&actor, id)).await??;
+    let disposal = web::block(move || load(&archive, &actor, id)).await??;
     let page = disposal_page(&signed, &disposal, None, VisaForm::default());
     Ok(html(StatusCode::OK, &page))
 }
@@ -271,7 +305,7 @@ pub async fn approve(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     signed.check_form(&form.csrf)?;
-    require_manage(&signed)?;
+    require_read(&signed)?;
     let id = id.into_inner();
     let date = match form.date.trim() {
         "" => None,
@@ -293,7 +327,7 @@ pub async fn approve(
             .finish()),
         Err(ArchiveError::Invalid(e)) => {
             let actor = signed.actor.clone();
-            let disposal = web::block(move || archive.disposal(&actor, id)).await??;
+            let disposal = web::block(move || load(&archive, &actor, id)).await??;
             let problem = match e.field.as_str() {
                 "visa" => "Donnez la référence du visa.".to_owned(),
                 "signer" => "Nommez qui a signé le visa.".to_owned(),
@@ -301,6 +335,12 @@ pub async fn approve(
             };
             let page = disposal_page(&signed, &disposal, Some(problem), form);
             Ok(html(super::status_of(crate::errors::Code::InvalidField), &page))
+        }
+        Err(ArchiveError::VisaReserved(problem)) => {
+            let actor = signed.actor.clone();
+            let disposal = web::block(move || load(&archive, &actor, id)).await??;
+            let page = disposal_page(&signed, &disposal, Some(problem), form);
+            Ok(html(super::status_of(crate::errors::Code::VisaReserved), &page))
         }
         Err(e) => Err(PageError::Archive(e)),
     }
@@ -323,7 +363,7 @@ pub async fn execute(
     require_manage(&signed)?;
     let id = id.into_inner();
     let actor = signed.actor.clone();
-    web::block(move || archive.execute_disposal(&actor, id)).await??;
+    web::block(move || crate::documents::execute_disposal(&archive, &actor, id)).await??;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("/eliminations/{id}")))
         .finish())
@@ -332,7 +372,7 @@ pub async fn execute(
 /// The bordereau, as a page to print (with the collectivité and the
 /// signature blocks when its identity is set).
 pub async fn bordereau(signed: Signed, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, PageError> {
-    require_manage(&signed)?;
+    require_read(&signed)?;
     let actor = signed.actor.clone();
     let id = id.into_inner();
     let (disposal, plan, identity) = web::block(move || {
@@ -357,7 +397,7 @@ pub async fn bordereau_pdf(
     archive: Data<Archive>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, PageError> {
-    require_manage(&signed)?;
+    require_read(&signed)?;
     let actor = signed.actor.clone();
     let id = id.into_inner();
     let pdf = web::block(move || {
@@ -380,13 +420,49 @@ pub async fn bordereau_pdf(
         .body(pdf))
 }
 
+/// The certificate as a PDF, once executed (the same as the record it is
+/// filed as).
+pub async fn certificate_pdf(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, PageError> {
+    require_read(&signed)?;
+    let actor = signed.actor.clone();
+    let id = id.into_inner();
+    let pdf = web::block(move || {
+        let disposal = archive.disposal(&actor, id)?;
+        let plan = archive.plan(&actor, None)?;
+        let identity = archive.identity()?;
+        Ok::<_, ArchiveError>(crate::documents::certificate_pdf(
+            &disposal,
+            &plan.plan,
+            identity.as_ref(),
+        ))
+    })
+    .await??
+    .ok_or_else(|| {
+        PageError::Api(
+            crate::errors::Code::DisposalState,
+            "le certificat n'existe qu'une fois l'élimination exécutée".into(),
+        )
+    })?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"certificat-elimination-{id}.pdf\""),
+        ))
+        .body(pdf))
+}
+
 /// The certificate, once executed (JSON, as the API gives it).
 pub async fn certificate(
     signed: Signed,
     archive: Data<Archive>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, PageError> {
-    require_manage(&signed)?;
+    require_read(&signed)?;
     let actor = signed.actor.clone();
     let id = id.into_inner();
     let disposal = web::block(move || archive.disposal(&actor, id)).await??;

@@ -31,6 +31,9 @@ pub struct IdentityForm {
     archives_identifiant: String,
     #[serde(default)]
     autorite: String,
+    /// The checkbox: present (`on`) when ticked.
+    #[serde(default)]
+    visa_reserve: Option<String>,
 }
 
 impl IdentityForm {
@@ -49,6 +52,7 @@ impl IdentityForm {
             archives_nom: identity.archives.name.clone(),
             archives_identifiant: identity.archives.identifier.clone(),
             autorite: identity.archives.authority.clone(),
+            visa_reserve: identity.archives.visa_reserved.then(|| "on".to_owned()),
         }
     }
 
@@ -78,6 +82,7 @@ impl IdentityForm {
                 name: self.archives_nom.clone(),
                 identifier: self.archives_identifiant.clone(),
                 authority: self.autorite.clone(),
+                visa_reserved: self.visa_reserve.is_some(),
             },
         })
     }

@@ -89,12 +89,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/eliminations/{id}/bordereau.pdf",
             web::get().to(disposals::bordereau_pdf),
         )
+        .route(
+            "/eliminations/{id}/certificat.pdf",
+            web::get().to(disposals::certificate_pdf),
+        )
         .route("/eliminations/{id}/certificat", web::get().to(disposals::certificate))
         .route("/versements", web::get().to(transfers::list))
         .route("/versements", web::post().to(transfers::propose))
         .route("/versements/{id}", web::get().to(transfers::show))
         .route("/versements/{id}/paquet", web::post().to(transfers::package))
         .route("/versements/{id}/acceptation", web::post().to(transfers::acknowledge))
+        .route("/versements/{id}/reponse", web::post().to(transfers::reply))
         .route("/registres", web::get().to(registers::page))
         .route("/registres.csv", web::get().to(registers::csv))
         .route("/gels", web::get().to(retention::holds))
@@ -171,6 +176,9 @@ pub struct PersonView {
     pub auditor: bool,
     /// Whether the menu offers the archivists' pages.
     pub archivist: bool,
+    /// Whether the menu offers the eliminations to the archives
+    /// authority's people (who are not archivists).
+    pub visa: bool,
 }
 
 /// A signed-in person, from the session cookie; pages that need one take
@@ -197,6 +205,8 @@ impl Signed {
                 admin: self.actor.role.allows(crate::domain::role::Permission::ManageAccounts),
                 auditor: self.actor.role.allows(crate::domain::role::Permission::Audit),
                 archivist: self.actor.role.allows(crate::domain::role::Permission::ManageRecords),
+                visa: self.actor.role.allows(crate::domain::role::Permission::GiveVisa)
+                    && !self.actor.role.allows(crate::domain::role::Permission::ManageRecords),
             }),
             csrf: self.csrf.clone(),
             current,

@@ -337,6 +337,47 @@ pub async fn package(
         .body(crate::http::stream_from(file, 0, length)))
 }
 
+/// Records the archives' SEDA answer (multipart: `csrf`, then the file
+/// `reponse`), and goes to the transfer it answers; an answer that does not
+/// pass is said on this transfer's page.
+pub async fn reply(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+    payload: actix_multipart::Multipart,
+) -> Result<HttpResponse, PageError> {
+    require_manage(&signed)?;
+    let sent = super::audit::read_sent(&signed, &archive, payload, "reponse", false).await?;
+    let id = id.into_inner();
+    let actor = signed.actor.clone();
+    let answering = archive.clone();
+    match web::block(move || answering.answer_transfer(&actor, &sent.bytes)).await? {
+        Ok(answered) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, format!("/versements/{}", answered.proposal.id)))
+            .finish()),
+        Err(
+            e @ (ArchiveError::Invalid(_)
+            | ArchiveError::TransferState { .. }
+            | ArchiveError::ReplyForUnknownTransfer(_)),
+        ) => {
+            let actor = signed.actor.clone();
+            let (transfer, identity) = web::block(move || {
+                let transfer = archive.transfer(&actor, id)?;
+                let identity = archive.identity()?;
+                Ok::<_, ArchiveError>((transfer, identity))
+            })
+            .await??;
+            let problem = match &e {
+                ArchiveError::Invalid(i) => i.problem.clone(),
+                other => other.to_string(),
+            };
+            let page = transfer_page(&signed, &transfer, identity.as_ref(), Some(problem), AckForm::default());
+            Ok(html(super::status_of(e.code()), &page))
+        }
+        Err(e) => Err(PageError::Archive(e)),
+    }
+}
+
 /// Records the archives' acceptance of the transfer.
 pub async fn acknowledge(
     signed: Signed,
@@ -358,6 +399,7 @@ pub async fn acknowledge(
         reference: form.reference.clone(),
         date,
         signer: Some(form.signataire.trim().to_owned()).filter(|s| !s.is_empty()),
+        reply: None,
     };
     let actor = signed.actor.clone();
     let acknowledging = archive.clone();
