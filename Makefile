@@ -11,14 +11,16 @@ CARGO ?= cargo
 DATA ?= ./coffre-data
 LISTEN ?= 127.0.0.1:8080
 
-# Commands the server calls to read text (what `make run` needs), and
+# Commands the server calls to read text and to check the archives' SEDA
+# answers (what `make run` needs), and
 # the Debian package of each.
-RUN_TOOLS := pdftotext:poppler-utils tesseract:tesseract-ocr
+RUN_TOOLS := pdftotext:poppler-utils tesseract:tesseract-ocr xmllint:libxml2-utils
 
 # Commands the tests and benchmarks call besides: Debian's chromium and its
-# WebDriver for the browser tests, npm for axe-core.
+# WebDriver for the browser tests, npm for axe-core, socat to put TLS in
+# front of the test time-stamping authority.
 DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-linux openssl:openssl \
-                runuser:util-linux xmllint:libxml2-utils python3:python3 \
+                runuser:util-linux python3:python3 socat:socat \
                 chromium:chromium chromedriver:chromium-driver npm:npm
 
 # French text nobody on the project wrote, from Debian's packages: the

@@ -76,6 +76,7 @@ fn options() -> ArchiveOptions {
         max_upload: 1 << 30,
         extract: coffre::extract::ExtractOptions::default(),
         tsa_url: None,
+        tsa_ca: None,
     }
 }
 

@@ -41,6 +41,8 @@ pub struct Config {
     pub fixity: FixitySchedule,
     /// The RFC 3161 time-stamping authority that stamps each seal.
     pub tsa_url: Option<String>,
+    /// A CA file (PEM) trusted for the authority's HTTPS server.
+    pub tsa_ca: Option<std::path::PathBuf>,
 }
 
 /// A fixity run every week unless configured.
@@ -163,6 +165,7 @@ impl Config {
             seal: SealSchedule::default(),
             fixity: FixitySchedule::default(),
             tsa_url: None,
+            tsa_ca: None,
         })
     }
 
@@ -177,6 +180,7 @@ impl Config {
             max_upload: self.max_upload,
             extract: crate::extract::ExtractOptions { ocr: self.ocr },
             tsa_url: self.tsa_url.clone(),
+            tsa_ca: self.tsa_ca.clone(),
         }
     }
 }

@@ -418,6 +418,7 @@ pub(crate) mod tests_support {
             max_upload: 1 << 20,
             extract: crate::extract::ExtractOptions::default(),
             tsa_url: None,
+            tsa_ca: None,
         };
         let stores = Stores::in_memory(&options).expect("stores");
         let clock = Arc::new(crate::domain::clock::SystemClock);
@@ -467,6 +468,9 @@ pub struct ArchiveOptions {
     pub extract: crate::extract::ExtractOptions,
     /// The RFC 3161 time-stamping authority that stamps each seal, if any.
     pub tsa_url: Option<String>,
+    /// A CA file (PEM) trusted, besides the Mozilla roots, for the
+    /// authority's HTTPS server.
+    pub tsa_ca: Option<std::path::PathBuf>,
 }
 
 /// The user name of the account `init` opens for the first admin.

@@ -939,6 +939,7 @@ mod tests {
             max_upload: 1 << 20,
             extract: crate::extract::ExtractOptions::default(),
             tsa_url: None,
+            tsa_ca: None,
         }
     }
 

@@ -113,11 +113,10 @@ pub(super) fn scratch_catalog() -> Arc<dyn Catalog> {
 /// The time-stamping authority the options name, if any.
 fn stamper(options: &ArchiveOptions) -> Result<Option<Box<dyn TimeStamper>>, ArchiveError> {
     match &options.tsa_url {
-        Some(url) => {
-            Ok(Some(Box::new(HttpTimeStamper::new(url).map_err(|e| {
-                ArchiveError::Invalid(InvalidInput::new("tsa-url", e.to_string()))
-            })?)))
-        }
+        Some(url) => Ok(Some(Box::new(
+            HttpTimeStamper::new(url, options.tsa_ca.as_deref())
+                .map_err(|e| ArchiveError::Invalid(InvalidInput::new("tsa-url", e.to_string())))?,
+        ))),
         None => Ok(None),
     }
 }

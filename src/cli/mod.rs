@@ -45,10 +45,14 @@ pub struct Cli {
     /// (retention-policies/communes-fr.toml) when not given.
     #[arg(long, global = true, env = "COFFRE_POLICIES")]
     pub policies: Option<PathBuf>,
-    /// An RFC 3161 time-stamping authority (http:// URL) that stamps each
-    /// seal of the journal.
+    /// An RFC 3161 time-stamping authority (http:// or https:// URL) that
+    /// stamps each seal of the journal.
     #[arg(long, global = true, env = "COFFRE_TSA_URL")]
     pub tsa_url: Option<String>,
+    /// A CA certificate file (PEM) to trust for the time-stamping
+    /// authority's HTTPS server, besides the usual roots.
+    #[arg(long, global = true, env = "COFFRE_TSA_CA")]
+    pub tsa_ca: Option<std::path::PathBuf>,
     /// A running coffre server to work through (its token: COFFRE_TOKEN,
     /// or the one `coffre login` stored). Without it, commands go through
     /// the server that holds the data directory, if one does.
@@ -331,6 +335,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     };
     let mut config = Config::new(cli.data.clone(), listen, max_upload, cli.ocr)?;
     config.tsa_url = cli.tsa_url.clone().filter(|u| !u.trim().is_empty());
+    config.tsa_ca = cli.tsa_ca.clone();
     if let Command::Serve(args) = &cli.command {
         config.seal = crate::config::SealSchedule::new(args.seal_every_events, args.seal_every_minutes)?;
         config.fixity = crate::config::FixitySchedule::new(&args.fixity_every, &args.fixity_rate)?;

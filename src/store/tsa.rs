@@ -1,8 +1,10 @@
-//! A time-stamping authority reached over HTTP (RFC 3161 §3.4): the
-//! request is POSTed as `application/timestamp-query`, the answer read as
-//! `application/timestamp-reply`. The token is signed by the authority, so
-//! its integrity does not rest on the transport; plain `http://` is what
-//! most authorities offer.
+//! A time-stamping authority reached over HTTP or HTTPS (RFC 3161 §3.4):
+//! the request is POSTed as `application/timestamp-query`, the answer read
+//! as `application/timestamp-reply`. The token is signed by the authority,
+//! so its integrity does not rest on the transport; plain `http://` is what
+//! most authorities offer, `https://` what some demand. Over HTTPS the
+//! server's certificate is checked against the Mozilla roots
+//! (`webpki-roots`) and, when given, the operator's own CA file.
 
 use crate::domain::timestamp::{TimestampError, request, token_of};
 use std::io::Read;
@@ -15,10 +17,16 @@ const REPLY_MAX: u64 = 1 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum StampError {
     /// The URL is not one this adapter can reach.
-    #[error(
-        "{0:?}: the time-stamping authority's URL must start with http:// (RFC 3161 over HTTP; the token is signed)"
-    )]
+    #[error("{0:?}: the time-stamping authority's URL must start with http:// or https:// (RFC 3161 over HTTP)")]
     Url(String),
+    /// The CA file given for the authority's HTTPS server cannot be used.
+    #[error("{path}: {reason}")]
+    Ca {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
     /// No random nonce could be drawn.
     #[error("random source: {0}")]
     Random(getrandom::Error),
@@ -46,27 +54,60 @@ pub trait TimeStamper: Send + Sync {
     fn stamp(&self, digest: &[u8; 32]) -> Result<Vec<u8>, StampError>;
 }
 
-/// An authority at an `http://` URL.
+/// An authority at an `http://` or `https://` URL.
 pub struct HttpTimeStamper {
     url: String,
     agent: ureq::Agent,
 }
 
 impl HttpTimeStamper {
-    /// The authority at `url` (checked: `http://host[:port]/path`).
-    pub fn new(url: &str) -> Result<Self, StampError> {
-        if !url.starts_with("http://") {
+    /// The authority at `url` (checked: `http://` or `https://`), its HTTPS
+    /// server trusted through the Mozilla roots and the certificates of
+    /// `ca_file` (PEM) when given.
+    pub fn new(url: &str, ca_file: Option<&std::path::Path>) -> Result<Self, StampError> {
+        if !url.starts_with("http://") && !url.starts_with("https://") {
             return Err(StampError::Url(url.to_owned()));
         }
-        let agent = ureq::AgentBuilder::new()
+        let mut builder = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .build();
+            .timeout(Duration::from_secs(30));
+        if let Some(path) = ca_file {
+            builder = builder.tls_config(std::sync::Arc::new(tls_trusting(path)?));
+        }
         Ok(HttpTimeStamper {
             url: url.to_owned(),
-            agent,
+            agent: builder.build(),
         })
     }
+}
+
+/// A TLS client configuration that trusts the Mozilla roots and every
+/// certificate of the PEM file at `path`.
+fn tls_trusting(path: &std::path::Path) -> Result<rustls::ClientConfig, StampError> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let refused = |reason: String| StampError::Ca {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let mut added = 0;
+    for cert in CertificateDer::pem_file_iter(path).map_err(|e| refused(e.to_string()))? {
+        let cert = cert.map_err(|e| refused(e.to_string()))?;
+        roots.add(cert).map_err(|e| refused(e.to_string()))?;
+        added += 1;
+    }
+    if added == 0 {
+        return Err(refused("no certificate (PEM) in the file".into()));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| refused(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 impl TimeStamper for HttpTimeStamper {

@@ -558,7 +558,7 @@ fn seals_are_time_stamped_by_the_configured_authority() {
     let report = verify_over_http(&server, &token);
     assert_eq!(report["report"]["passed"], true, "{report}");
     server.stop();
-    let bad = cli(&data, &["--tsa-url", "https://tsa.example/", "audit", "seal"]);
+    let bad = cli(&data, &["--tsa-url", "ftp://tsa.example/", "audit", "seal"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert_journal_follows_its_schema(&data);
 }
@@ -780,4 +780,143 @@ fn after_a_key_rotation_what_either_key_sealed_verifies_with_either() {
         get(&server.url("/api/v1/audit/public-key"), &token).json()["public_key"],
         new_key.as_str()
     );
+}
+
+/// The test authority behind TLS (socat, with a certificate for 127.0.0.1
+/// signed by a CA of its own): its `https://` URL and the CA's file.
+fn tls_in_front_of(tsa: &LocalTsa) -> (String, std::path::PathBuf, std::process::Child) {
+    let dir = tsa.dir.join("tls");
+    std::fs::create_dir_all(&dir).unwrap();
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=coffre test TLS CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(
+        dir.join("server.cnf"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(
+        &dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.cnf",
+        ],
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let backend = tsa
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let child = Command::new("socat")
+        .current_dir(&dir)
+        .arg(format!(
+            "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,cert=server.pem,key=server.key,verify=0"
+        ))
+        .arg(format!("TCP:{backend}"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("socat (Debian's socat, installed by make deps)");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "socat does not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (format!("https://127.0.0.1:{port}/tsa"), dir.join("ca.pem"), child)
+}
+
+/// An authority reached over HTTPS stamps seals when its server's
+/// certificate is trusted (here through the operator's CA file); a server
+/// not trusted stamps nothing, and sealing goes on.
+#[test]
+fn seals_are_time_stamped_by_an_authority_reached_over_https() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let tsa = LocalTsa::start(&tmp.path().join("tsa"));
+    let (url, ca, mut socat) = tls_in_front_of(&tsa);
+    let ca = ca.to_str().unwrap().to_owned();
+    let server = Server::start(&data, &["--tsa-url", &url, "--tsa-ca", &ca]);
+    deposit_one(&server, &token, 1);
+    let seal = created(post_json(&server.url("/api/v1/audit/seals"), &token, &json!({})));
+    assert!(
+        seal["timestamp"].is_string(),
+        "stamped over HTTPS: {seal} {}",
+        server.log_text()
+    );
+    server.stop();
+    // Without the CA, the server's certificate is not trusted.
+    let server = Server::start(&data, &["--tsa-url", &url]);
+    deposit_one(&server, &token, 2);
+    let unstamped = created(post_json(&server.url("/api/v1/audit/seals"), &token, &json!({})));
+    assert!(unstamped["timestamp"].is_null(), "{unstamped}");
+    assert!(
+        server.log_text().contains("did not stamp the seal"),
+        "{}",
+        server.log_text()
+    );
+    let report = verify_over_http(&server, &token);
+    assert_eq!(report["report"]["passed"], true, "{report}");
+    server.stop();
+    // A CA file that holds no certificate is refused at once.
+    let empty = tmp.path().join("vide.pem");
+    std::fs::write(&empty, "rien").unwrap();
+    let bad = cli(
+        &data,
+        &["--tsa-url", &url, "--tsa-ca", empty.to_str().unwrap(), "audit", "seal"],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    let _ = socat.kill();
+    let _ = socat.wait();
 }
