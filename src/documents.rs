@@ -277,6 +277,17 @@ struct Paper {
 const PAPER_LINE_CHARS: usize = 92;
 
 impl Paper {
+    /// The collectivité and its archives service, as its identity names
+    /// them (nothing when it is not set).
+    fn collectivite(&mut self, identity: Option<&crate::domain::identity::Identity>) {
+        if let Some(i) = identity {
+            self.text(format!("Collectivité : {}", i.heading()));
+            if !i.archives.name.is_empty() {
+                self.text(format!("Service d'archives : {}", i.archives.name));
+            }
+        }
+    }
+
     fn new() -> Paper {
         Paper { lines: Vec::new() }
     }
@@ -377,12 +388,7 @@ pub fn bordereau_pdf(
     let id = disposal.proposal.id;
     p.bold(format!("Bordereau d'élimination n° {id}"));
     p.gap();
-    if let Some(i) = identity {
-        p.text(format!("Collectivité : {}", i.heading()));
-        if !i.archives.name.is_empty() {
-            p.text(format!("Service d'archives : {}", i.archives.name));
-        }
-    }
+    p.collectivite(identity);
     p.text(format!(
         "Plan de classement : {} {}. Documents dont la durée d'utilité administrative est échue au {}{}.",
         plan.header.id,
@@ -484,12 +490,7 @@ pub fn certificate_pdf(
     let mut p = Paper::new();
     p.bold(format!("Certificat d'élimination n° {id}"));
     p.gap();
-    if let Some(i) = identity {
-        p.text(format!("Collectivité : {}", i.heading()));
-        if !i.archives.name.is_empty() {
-            p.text(format!("Service d'archives : {}", i.archives.name));
-        }
-    }
+    p.collectivite(identity);
     p.text(format!(
         "Élimination proposée le {} par {}, au titre du plan de classement {} {}.",
         french::time(disposal.proposal.proposed_at),

@@ -334,6 +334,19 @@ fn resolved(r: &quick_xml::events::BytesRef<'_>) -> Option<char> {
     }
 }
 
+/// Adds the text an event carries (text, CDATA, a reference) to `pending`;
+/// `None` for a reference to an entity not declared.
+fn push_text(event: &quick_xml::events::Event<'_>, pending: &mut String) -> Option<()> {
+    use quick_xml::events::Event;
+    match event {
+        Event::Text(t) => pending.push_str(&t.xml10_content()),
+        Event::CData(t) => pending.push_str(&t.xml10_content()),
+        Event::GeneralRef(r) => pending.push(resolved(r)?),
+        _ => {}
+    }
+    Some(())
+}
+
 /// What the archives service answers to a transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReplyKind {
@@ -405,12 +418,9 @@ pub fn read_reply(xml: &[u8]) -> Result<ArchivesReply, String> {
                 path.push(name);
                 pending.clear();
             }
-            Event::Text(t) => pending.push_str(&t.xml10_content()),
-            Event::CData(t) => pending.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) => match resolved(&r) {
-                Some(c) => pending.push(c),
-                None => return Err("le message utilise une entité qu'il ne déclare pas".into()),
-            },
+            text @ (Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)) => {
+                push_text(&text, &mut pending).ok_or("le message utilise une entité qu'il ne déclare pas")?
+            }
             Event::End(_) => {
                 let value = std::mem::take(&mut pending).trim().to_owned();
                 // Children of the root (`Date`) and of its agencies
@@ -507,12 +517,9 @@ pub fn read_manifest(xml: &[u8]) -> Result<Manifest, String> {
                 path.push(name);
                 pending.clear();
             }
-            Event::Text(t) => pending.push_str(&t.xml10_content()),
-            Event::CData(t) => pending.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) => match resolved(&r) {
-                Some(c) => pending.push(c),
-                None => return Err("manifest.xml uses an entity it does not declare".into()),
-            },
+            text @ (Event::Text(_) | Event::CData(_) | Event::GeneralRef(_)) => {
+                push_text(&text, &mut pending).ok_or("manifest.xml uses an entity it does not declare")?
+            }
             Event::End(_) => {
                 let value = std::mem::take(&mut pending).trim().to_owned();
                 let name = path.pop().unwrap_or_default();

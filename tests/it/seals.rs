@@ -365,31 +365,37 @@ fn openssl(dir: &std::path::Path, args: &[&str]) {
     );
 }
 
+/// A certificate authority of its own in `dir`: `ca.key` and `ca.pem`.
+fn make_ca(dir: &std::path::Path, name: &str) {
+    let subject = format!("/CN={name}");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            &subject,
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+}
+
 impl LocalTsa {
     fn start(dir: &std::path::Path) -> LocalTsa {
         std::fs::create_dir_all(dir).unwrap();
-        openssl(
-            dir,
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=coffre test TSA CA",
-                "-addext",
-                "basicConstraints=critical,CA:TRUE",
-                "-addext",
-                "keyUsage=critical,keyCertSign,cRLSign",
-            ],
-        );
+        make_ca(dir, "coffre test TSA CA");
         openssl(
             dir,
             &[
@@ -787,28 +793,7 @@ fn after_a_key_rotation_what_either_key_sealed_verifies_with_either() {
 fn tls_in_front_of(tsa: &LocalTsa) -> (String, std::path::PathBuf, std::process::Child) {
     let dir = tsa.dir.join("tls");
     std::fs::create_dir_all(&dir).unwrap();
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=coffre test TLS CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
+    make_ca(&dir, "coffre test TLS CA");
     openssl(
         &dir,
         &[

@@ -391,54 +391,22 @@ pub async fn bordereau(signed: Signed, archive: Data<Archive>, id: web::Path<u64
         )))
 }
 
-/// The bordereau as a PDF, to print, sign and file.
-pub async fn bordereau_pdf(
+/// One of a disposal's papers as a PDF download, made by `make` from the
+/// disposal, the plan in force and the identity (`None`: not yet).
+async fn paper_pdf(
     signed: Signed,
     archive: Data<Archive>,
-    id: web::Path<u64>,
+    id: u64,
+    file: &str,
+    make: fn(&Disposal, &crate::domain::plan::Plan, Option<&crate::domain::identity::Identity>) -> Option<Vec<u8>>,
 ) -> Result<HttpResponse, PageError> {
     require_read(&signed)?;
     let actor = signed.actor.clone();
-    let id = id.into_inner();
     let pdf = web::block(move || {
         let disposal = archive.disposal(&actor, id)?;
         let plan = archive.plan(&actor, None)?;
         let identity = archive.identity()?;
-        Ok::<_, ArchiveError>(crate::documents::bordereau_pdf(
-            &disposal,
-            &plan.plan,
-            identity.as_ref(),
-        ))
-    })
-    .await??;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"bordereau-elimination-{id}.pdf\""),
-        ))
-        .body(pdf))
-}
-
-/// The certificate as a PDF, once executed (the same as the record it is
-/// filed as).
-pub async fn certificate_pdf(
-    signed: Signed,
-    archive: Data<Archive>,
-    id: web::Path<u64>,
-) -> Result<HttpResponse, PageError> {
-    require_read(&signed)?;
-    let actor = signed.actor.clone();
-    let id = id.into_inner();
-    let pdf = web::block(move || {
-        let disposal = archive.disposal(&actor, id)?;
-        let plan = archive.plan(&actor, None)?;
-        let identity = archive.identity()?;
-        Ok::<_, ArchiveError>(crate::documents::certificate_pdf(
-            &disposal,
-            &plan.plan,
-            identity.as_ref(),
-        ))
+        Ok::<_, ArchiveError>(make(&disposal, &plan.plan, identity.as_ref()))
     })
     .await??
     .ok_or_else(|| {
@@ -451,9 +419,42 @@ pub async fn certificate_pdf(
         .content_type("application/pdf")
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"certificat-elimination-{id}.pdf\""),
+            format!("attachment; filename=\"{file}-{id}.pdf\""),
         ))
         .body(pdf))
+}
+
+/// The bordereau as a PDF, to print, sign and file.
+pub async fn bordereau_pdf(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, PageError> {
+    paper_pdf(
+        signed,
+        archive,
+        id.into_inner(),
+        "bordereau-elimination",
+        |d, plan, identity| Some(crate::documents::bordereau_pdf(d, plan, identity)),
+    )
+    .await
+}
+
+/// The certificate as a PDF, once executed (the same as the record it is
+/// filed as).
+pub async fn certificate_pdf(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, PageError> {
+    paper_pdf(
+        signed,
+        archive,
+        id.into_inner(),
+        "certificat-elimination",
+        crate::documents::certificate_pdf,
+    )
+    .await
 }
 
 /// The certificate, once executed (JSON, as the API gives it).

@@ -279,18 +279,27 @@ fn transfer_page(
     }
 }
 
-/// One transfer: its bordereau de versement (print the page), its
-/// package, the archives' acceptance.
-pub async fn show(signed: Signed, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, PageError> {
-    require_manage(&signed)?;
+/// A transfer and the collectivité's identity, for its page.
+async fn load(
+    signed: &Signed,
+    archive: Data<Archive>,
+    id: u64,
+) -> Result<(Transfer, Option<crate::domain::identity::Identity>), PageError> {
     let actor = signed.actor.clone();
-    let id = id.into_inner();
-    let (transfer, identity) = web::block(move || {
+    Ok(web::block(move || {
         let transfer = archive.transfer(&actor, id)?;
         let identity = archive.identity()?;
         Ok::<_, ArchiveError>((transfer, identity))
     })
-    .await??;
+    .await??)
+}
+
+/// One transfer: its bordereau de versement (print the page), its
+/// package, the archives' acceptance.
+pub async fn show(signed: Signed, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, PageError> {
+    require_manage(&signed)?;
+    let id = id.into_inner();
+    let (transfer, identity) = load(&signed, archive, id).await?;
     let page = transfer_page(&signed, &transfer, identity.as_ref(), None, AckForm::default());
     Ok(html(StatusCode::OK, &page))
 }
@@ -360,13 +369,7 @@ pub async fn reply(
             | ArchiveError::TransferState { .. }
             | ArchiveError::ReplyForUnknownTransfer(_)),
         ) => {
-            let actor = signed.actor.clone();
-            let (transfer, identity) = web::block(move || {
-                let transfer = archive.transfer(&actor, id)?;
-                let identity = archive.identity()?;
-                Ok::<_, ArchiveError>((transfer, identity))
-            })
-            .await??;
+            let (transfer, identity) = load(&signed, archive, id).await?;
             let problem = match &e {
                 ArchiveError::Invalid(i) => i.problem.clone(),
                 other => other.to_string(),
@@ -408,13 +411,7 @@ pub async fn acknowledge(
             .insert_header((header::LOCATION, format!("/versements/{id}")))
             .finish()),
         Err(e @ (ArchiveError::Invalid(_) | ArchiveError::TransferState { .. })) => {
-            let actor = signed.actor.clone();
-            let (transfer, identity) = web::block(move || {
-                let transfer = archive.transfer(&actor, id)?;
-                let identity = archive.identity()?;
-                Ok::<_, ArchiveError>((transfer, identity))
-            })
-            .await??;
+            let (transfer, identity) = load(&signed, archive, id).await?;
             let problem = match &e {
                 ArchiveError::Invalid(i) if i.field == "reference" => {
                     "Donnez la référence que les archives ont attribuée au versement.".to_owned()
