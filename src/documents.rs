@@ -277,6 +277,60 @@ struct Paper {
 const PAPER_LINE_CHARS: usize = 92;
 
 impl Paper {
+    /// A proposal's lines by typology (node, services, dates extrêmes, DUA
+    /// in words, volume, references), the total, and what was left out.
+    fn typologies(
+        &mut self,
+        proposal: &crate::domain::disposition::Proposal,
+        plan: &Plan,
+        identity: Option<&crate::domain::identity::Identity>,
+    ) {
+        use crate::french;
+        let (mut total, mut bytes) = (0u64, 0u64);
+        for g in proposal.groups() {
+            total += g.count;
+            bytes += g.bytes;
+            self.gap();
+            self.bold(format!("{} — {}", g.node, node_title(plan, &g.node)));
+            let services: Vec<&str> = g
+                .services
+                .iter()
+                .map(|s| identity.map_or(s.as_str(), |i| i.service_name(s)))
+                .collect();
+            if !services.is_empty() {
+                self.text(format!("Service producteur : {}", services.join(", ")));
+            }
+            let duration = crate::domain::plan::RetentionDuration::parse(&g.duration)
+                .map(|d| french::duration(&d))
+                .unwrap_or_else(|_| g.duration.clone());
+            self.text(format!(
+                "Dates extrêmes : {} à {}. DUA : {duration} (règle {}). {}, {}.",
+                french::date(g.from),
+                french::date(g.to),
+                g.rule,
+                french::count(g.count, "document", "documents"),
+                french::size(g.bytes)
+            ));
+            self.text(format!(
+                "Références : {}",
+                g.references.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        self.gap();
+        self.bold(format!(
+            "Total : {}, {}",
+            french::count(total, "document", "documents"),
+            french::size(bytes)
+        ));
+        if !proposal.excluded.is_empty() {
+            self.gap();
+            self.bold("Documents écartés");
+            for e in &proposal.excluded {
+                self.text(format!("{} : {}", e.reference, e.reason));
+            }
+        }
+    }
+
     /// The collectivité and its archives service, as its identity names
     /// them (nothing when it is not set).
     fn collectivite(&mut self, identity: Option<&crate::domain::identity::Identity>) {
@@ -406,50 +460,7 @@ pub fn bordereau_pdf(
         french::time(disposal.proposal.proposed_at),
         disposal.proposal.proposed_by
     ));
-    let groups = disposal.bordereau();
-    let (mut total, mut bytes) = (0u64, 0u64);
-    for g in &groups {
-        total += g.count;
-        bytes += g.bytes;
-        p.gap();
-        p.bold(format!("{} — {}", g.node, node_title(plan, &g.node)));
-        let services: Vec<&str> = g
-            .services
-            .iter()
-            .map(|s| identity.map_or(s.as_str(), |i| i.service_name(s)))
-            .collect();
-        if !services.is_empty() {
-            p.text(format!("Service producteur : {}", services.join(", ")));
-        }
-        let duration = crate::domain::plan::RetentionDuration::parse(&g.duration)
-            .map(|d| french::duration(&d))
-            .unwrap_or_else(|_| g.duration.clone());
-        p.text(format!(
-            "Dates extrêmes : {} à {}. DUA : {duration} (règle {}). {}, {}.",
-            french::date(g.from),
-            french::date(g.to),
-            g.rule,
-            french::count(g.count, "document", "documents"),
-            french::size(g.bytes)
-        ));
-        p.text(format!(
-            "Références : {}",
-            g.references.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
-        ));
-    }
-    p.gap();
-    p.bold(format!(
-        "Total : {}, {}",
-        french::count(total, "document", "documents"),
-        french::size(bytes)
-    ));
-    if !disposal.proposal.excluded.is_empty() {
-        p.gap();
-        p.bold("Documents écartés");
-        for e in &disposal.proposal.excluded {
-            p.text(format!("{} : {}", e.reference, e.reason));
-        }
-    }
+    p.typologies(&disposal.proposal, plan, identity);
     p.gap();
     match &disposal.visa {
         Some(v) => p.text(format!(
@@ -587,4 +598,130 @@ pub fn execute_disposal(
         tracing::error!(disposal = id, error = %e, "the certificate of elimination could not be filed as a record");
     }
     archive.disposal(actor, id)
+}
+
+/// The bordereau de versement as a PDF to print, sign and send with the
+/// package: the collectivité (service versant) and the archives service,
+/// the records by typology with their dates extrêmes and DUA in words, what
+/// was left out, the packages exported, the archives' acceptance once
+/// recorded, and the two signature blocks.
+pub fn transfer_bordereau_pdf(
+    transfer: &crate::domain::disposition::Transfer,
+    plan: &Plan,
+    identity: Option<&crate::domain::identity::Identity>,
+) -> Vec<u8> {
+    use crate::french;
+    let id = transfer.proposal.id;
+    let mut p = Paper::new();
+    p.bold(format!("Bordereau de versement n° {id}"));
+    p.gap();
+    p.collectivite(identity);
+    p.text(format!(
+        "Plan de classement : {} {}. Documents dont la durée d'utilité administrative est échue au {}, à conserver aux archives.",
+        plan.header.id,
+        plan.header.version,
+        french::date(transfer.proposal.at)
+    ));
+    p.text(format!(
+        "Proposé le {} par {}.",
+        french::time(transfer.proposal.proposed_at),
+        transfer.proposal.proposed_by
+    ));
+    p.typologies(&transfer.proposal, plan, identity);
+    if !transfer.packages.is_empty() {
+        p.gap();
+        p.text(format!("Paquets SEDA 2.3 remis : {}.", transfer.packages.join(", ")));
+    }
+    if let Some(a) = &transfer.acknowledgement {
+        p.text(format!(
+            "Pris en charge par les archives sous la référence {} le {}.",
+            a.reference,
+            french::date(a.date)
+        ));
+    }
+    let archives = identity
+        .map(|i| i.archives.name.clone())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "Le service d'archives".to_owned());
+    p.gap();
+    p.bold("Le chef du service versant");
+    p.text("Date, nom et signature :");
+    p.gap();
+    p.gap();
+    p.bold(format!("Pour prise en charge : {archives}"));
+    p.text("Date, nom et signature :");
+    p.pdf(&format!("Bordereau de versement n° {id}"))
+}
+
+/// The certificat d'élimination as an HTML page to print: what
+/// [`certificate_pdf`] says, as a page. `None` before execution.
+pub fn certificate_html(
+    disposal: &Disposal,
+    plan: &Plan,
+    identity: Option<&crate::domain::identity::Identity>,
+) -> Option<String> {
+    use crate::french;
+    let execution = disposal.execution.as_ref()?;
+    let id = disposal.proposal.id;
+    let line_of = |record| disposal.proposal.lines.iter().find(|l| l.record == record);
+    let mut rows = String::new();
+    for o in &execution.outcomes {
+        let Some(l) = line_of(o.record) else { continue };
+        let duration = crate::domain::plan::RetentionDuration::parse(&l.duration)
+            .map(|d| french::duration(&d))
+            .unwrap_or_else(|_| l.duration.clone());
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{} — {}</td><td>{}</td><td>{} (règle {})</td><td>{}</td><td>{}</td></tr>\n",
+            html(l.reference.as_str()),
+            html(l.node.as_str()),
+            html(&node_title(plan, &l.node)),
+            french::date(l.date),
+            html(&duration),
+            html(&l.rule),
+            french::size(l.size()),
+            html(&match &o.skipped {
+                None => "éliminé".to_owned(),
+                Some(why) => format!("conservé : {why}"),
+            }),
+        ));
+    }
+    let who = identity
+        .map(|i| {
+            format!(
+                "<p>Collectivité : {}.{}</p>\n",
+                html(&i.heading()),
+                if i.archives.name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Service d'archives : {}.", html(&i.archives.name))
+                }
+            )
+        })
+        .unwrap_or_default();
+    let visa = disposal
+        .visa
+        .as_ref()
+        .map(|v| {
+            format!(
+                "<p>Visa des Archives : {} du {}, signé par {}.</p>\n",
+                html(&v.reference),
+                french::date(v.date),
+                html(&v.signer)
+            )
+        })
+        .unwrap_or_default();
+    let archives = identity
+        .map(|i| i.archives.name.clone())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "Le responsable du service d'archives".to_owned());
+    Some(format!(
+        "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Certificat d'élimination n° {id}</title></head>\n<body>\n<h1>Certificat d'élimination n° {id}</h1>\n{who}<p>Élimination proposée le {proposed} par {by}.</p>\n{visa}<p>Exécutée le {at} par {executor} : le contenu des documents éliminés a été détruit ; seule leur trace demeure au journal.</p>\n<table border=\"1\">\n<thead><tr><th>Référence</th><th>Typologie</th><th>Date</th><th>DUA</th><th>Volume</th><th>Sort</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n<p>Empreinte de l'événement d'exécution (journal n° {seq}) : {hash}.</p>\n<table class=\"signatures\" border=\"1\"><tr><th>{archives}</th></tr>\n<tr><td>Date, nom et signature :<br><br><br><br></td></tr></table>\n</body></html>\n",
+        proposed = french::time(disposal.proposal.proposed_at),
+        by = html(&disposal.proposal.proposed_by),
+        at = french::time(execution.at),
+        executor = html(&execution.by),
+        seq = execution.seq,
+        hash = execution.hash,
+        archives = html(&archives),
+    ))
 }

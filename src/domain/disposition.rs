@@ -153,6 +153,36 @@ pub struct Proposal {
 }
 
 impl Proposal {
+    /// Its lines by typology, as a bordereau lists them: one group per
+    /// node, in node order.
+    pub fn groups(&self) -> Vec<BordereauGroup> {
+        let mut groups: BTreeMap<NodeCode, BordereauGroup> = BTreeMap::new();
+        for line in &self.lines {
+            let group = groups.entry(line.node.clone()).or_insert_with(|| BordereauGroup {
+                node: line.node.clone(),
+                services: Vec::new(),
+                rule: line.rule.clone(),
+                duration: line.duration.clone(),
+                from: line.date,
+                to: line.date,
+                count: 0,
+                bytes: 0,
+                references: Vec::new(),
+            });
+            if let Some(service) = &line.service
+                && !group.services.contains(service)
+            {
+                group.services.push(service.clone());
+            }
+            group.from = group.from.min(line.date);
+            group.to = group.to.max(line.date);
+            group.count += 1;
+            group.bytes += line.size();
+            group.references.push(line.reference.clone());
+        }
+        groups.into_values().collect()
+    }
+
     /// Bytes of content its lines hold.
     pub fn size(&self) -> u64 {
         self.lines.iter().map(DisposalLine::size).sum()
@@ -258,31 +288,7 @@ pub struct BordereauGroup {
 impl Disposal {
     /// The bordereau's groups: one per node, in node order.
     pub fn bordereau(&self) -> Vec<BordereauGroup> {
-        let mut groups: BTreeMap<NodeCode, BordereauGroup> = BTreeMap::new();
-        for line in &self.proposal.lines {
-            let group = groups.entry(line.node.clone()).or_insert_with(|| BordereauGroup {
-                node: line.node.clone(),
-                services: Vec::new(),
-                rule: line.rule.clone(),
-                duration: line.duration.clone(),
-                from: line.date,
-                to: line.date,
-                count: 0,
-                bytes: 0,
-                references: Vec::new(),
-            });
-            if let Some(service) = &line.service
-                && !group.services.contains(service)
-            {
-                group.services.push(service.clone());
-            }
-            group.from = group.from.min(line.date);
-            group.to = group.to.max(line.date);
-            group.count += 1;
-            group.bytes += line.size();
-            group.references.push(line.reference.clone());
-        }
-        groups.into_values().collect()
+        self.proposal.groups()
     }
 
     /// The lines the visa did not strike.

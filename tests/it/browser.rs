@@ -1787,6 +1787,17 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
     assert!(read.contains(&format!("Certificat d'élimination n° {id}")), "{read}");
     assert!(read.contains("Commune de Saint-Exemple"), "{read}");
     assert!(read.contains(&old[0]) && read.contains("AD-2026-117"), "{read}");
+    let (status, page, _) = get_with_cookies(
+        &format!("{base}/eliminations/{id}/certificat.html"),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200);
+    let page = String::from_utf8_lossy(&page).into_owned();
+    assert!(
+        page.contains(&format!("Certificat d'élimination n° {id}")) && page.contains(&old[0]),
+        "{page}"
+    );
+    assert!(page.contains("éliminé"), "{page}");
     let text = browser.text();
     let filed = text
         .split("sous la référence ")
@@ -1852,11 +1863,32 @@ fn an_archivist_transfers_records_to_the_archives_from_proposal_to_acceptance() 
     std::io::Read::read_to_end(&mut answer.into_reader(), &mut zip).expect("read");
     assert_eq!(&zip[..2], b"PK", "a zip");
 
+    // The bordereau de versement as a PDF, read back.
+    let (status, pdf, _) = get_with_cookies(
+        &format!("{base}/versements/{id}/bordereau.pdf"),
+        &browser.cookie_header(),
+    );
+    assert_eq!(status, 200);
+    let dir = tempfile::tempdir().expect("a folder");
+    let pdf_path = dir.path().join("bordereau-versement.pdf");
+    std::fs::write(&pdf_path, &pdf).expect("write");
+    let read = std::process::Command::new("pdftotext")
+        .arg(&pdf_path)
+        .arg("-")
+        .output()
+        .expect("pdftotext");
+    let read = String::from_utf8_lossy(&read.stdout).into_owned();
+    assert!(read.contains(&format!("Bordereau de versement n° {id}")), "{read}");
+    assert!(
+        read.contains(&reference) && read.contains("Paquets SEDA 2.3 remis"),
+        "{read}"
+    );
+    assert!(read.contains("Le chef du service versant"), "{read}");
+
     // The archives' SEDA answer, uploaded: one about a package this
     // archive never sent is refused, said next to the form.
     browser.goto(&url);
     assert!(browser.text().contains("paquet exporté"), "{}", browser.text());
-    let dir = tempfile::tempdir().expect("a folder");
     let stray = dir.path().join("reponse.xml");
     std::fs::write(
         &stray,

@@ -457,6 +457,35 @@ pub async fn certificate_pdf(
     .await
 }
 
+/// The certificate as a page to print, once executed.
+pub async fn certificate_page(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, PageError> {
+    require_read(&signed)?;
+    let actor = signed.actor.clone();
+    let id = id.into_inner();
+    let page = web::block(move || {
+        let disposal = archive.disposal(&actor, id)?;
+        let plan = archive.plan(&actor, None)?;
+        let identity = archive.identity()?;
+        Ok::<_, ArchiveError>(crate::documents::certificate_html(
+            &disposal,
+            &plan.plan,
+            identity.as_ref(),
+        ))
+    })
+    .await??
+    .ok_or_else(|| {
+        PageError::Api(
+            crate::errors::Code::DisposalState,
+            "le certificat n'existe qu'une fois l'élimination exécutée".into(),
+        )
+    })?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
+}
+
 /// The certificate, once executed (JSON, as the API gives it).
 pub async fn certificate(
     signed: Signed,

@@ -93,11 +93,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/eliminations/{id}/certificat.pdf",
             web::get().to(disposals::certificate_pdf),
         )
+        .route(
+            "/eliminations/{id}/certificat.html",
+            web::get().to(disposals::certificate_page),
+        )
         .route("/eliminations/{id}/certificat", web::get().to(disposals::certificate))
         .route("/versements", web::get().to(transfers::list))
         .route("/versements", web::post().to(transfers::propose))
         .route("/versements/{id}", web::get().to(transfers::show))
         .route("/versements/{id}/paquet", web::post().to(transfers::package))
+        .route(
+            "/versements/{id}/bordereau.pdf",
+            web::get().to(transfers::bordereau_pdf),
+        )
         .route("/versements/{id}/acceptation", web::post().to(transfers::acknowledge))
         .route("/versements/{id}/reponse", web::post().to(transfers::reply))
         .route("/registres", web::get().to(registers::page))

@@ -279,6 +279,36 @@ fn transfer_page(
     }
 }
 
+/// The bordereau de versement as a PDF, to print, sign and send with the
+/// package.
+pub async fn bordereau_pdf(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+) -> Result<HttpResponse, PageError> {
+    require_manage(&signed)?;
+    let actor = signed.actor.clone();
+    let id = id.into_inner();
+    let pdf = web::block(move || {
+        let transfer = archive.transfer(&actor, id)?;
+        let plan = archive.plan(&actor, None)?;
+        let identity = archive.identity()?;
+        Ok::<_, ArchiveError>(crate::documents::transfer_bordereau_pdf(
+            &transfer,
+            &plan.plan,
+            identity.as_ref(),
+        ))
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"bordereau-versement-{id}.pdf\""),
+        ))
+        .body(pdf))
+}
+
 /// A transfer and the collectivité's identity, for its page.
 async fn load(
     signed: &Signed,
