@@ -1733,6 +1733,7 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
     let authority = Browser::start(Scripts::On);
     authority.sign_in(&base, "vanessa", VISA_PASSWORD);
     assert_eq!(authority.count("a[href='/conservation']"), 0, "no archivists' pages");
+    assert_eq!(authority.count("a[href='/deposer']"), 0, "no depositing");
     authority.follow("a[href='/eliminations']", "/eliminations");
     assert_eq!(authority.count("form[action='/eliminations']"), 0, "no proposing");
     authority.follow(&format!("a[href='/eliminations/{id}']"), &format!("/eliminations/{id}"));

@@ -187,6 +187,8 @@ pub struct PersonView {
     /// Whether the menu offers the eliminations to the archives
     /// authority's people (who are not archivists).
     pub visa: bool,
+    /// Whether the menu offers depositing (and one's own deposits).
+    pub depositor: bool,
 }
 
 /// A signed-in person, from the session cookie; pages that need one take
@@ -215,6 +217,7 @@ impl Signed {
                 archivist: self.actor.role.allows(crate::domain::role::Permission::ManageRecords),
                 visa: self.actor.role.allows(crate::domain::role::Permission::GiveVisa)
                     && !self.actor.role.allows(crate::domain::role::Permission::ManageRecords),
+                depositor: self.actor.role.allows(crate::domain::role::Permission::Deposit),
             }),
             csrf: self.csrf.clone(),
             current,
