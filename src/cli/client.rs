@@ -93,6 +93,16 @@ impl Remote {
         )
     }
 
+    /// POST of an XML document, answered as JSON.
+    pub fn post_xml<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> Result<T, Failure> {
+        decode(
+            self.request("POST", path)
+                .set("Content-Type", "application/xml")
+                .send_bytes(body),
+            &self.base,
+        )
+    }
+
     /// A JSON body sent with `method`, the answer's body dropped (for 204s).
     pub fn send_json(&self, method: &str, path: &str, body: &serde_json::Value) -> Result<(), Failure> {
         answer(

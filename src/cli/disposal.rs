@@ -128,6 +128,17 @@ pub enum TransferCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record the archives service's SEDA 2.3 answer (an
+    /// `ArchiveTransferReply` or `Acknowledgement` XML file): checked
+    /// against the schema, matched to the transfer whose package it names,
+    /// kept, and acted on as its acknowledgement.
+    Reply {
+        /// The XML file.
+        file: std::path::PathBuf,
+        /// The transfer as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Prints a transfer's acknowledgement, as `transfer acknowledge` says it.
@@ -221,6 +232,22 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
                     &format!("/api/v1/transfers/{id}/acknowledge"),
                     &serde_json::json!({"reference": reference, "date": date, "signer": signer}),
                 )?,
+            };
+            if json {
+                return print_json(&dto);
+            }
+            print_acknowledgement(&dto);
+        }
+        TransferCommand::Reply { file, json } => {
+            let xml = std::fs::read(&file)
+                .map_err(|e| Failure::usage(format!("{} ne peut être lu : {e}", file.display())))?;
+            let dto: TransferDto = match &target {
+                Target::Local(archive) => {
+                    let transfer = archive.answer_transfer(&actor, &xml)?;
+                    archive.flush()?;
+                    TransferDto::from(&transfer)
+                }
+                Target::Remote(remote) => remote.post_xml("/api/v1/transfers/reply", &xml)?,
             };
             if json {
                 return print_json(&dto);

@@ -979,8 +979,18 @@ fn the_archives_seda_reply_is_validated_and_acknowledges_its_transfer() {
         gone.json()["tombstone"]["tombstone"]["transferred_to"],
         "AD33-2026-W-0099"
     );
-    // Sent again: the transfer was acknowledged already.
+    // Sent again: the transfer was acknowledged already; the command line
+    // (through the running server) says so in one line, exit 4.
     assert_eq!(send(&good).error_code(), "transfer_state");
+    let file = tmp.path().join("reponse-des-archives.xml");
+    std::fs::write(&file, &good).unwrap();
+    let out = cli(&data, &["transfer", "reply", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    std::fs::write(&file, &broken).unwrap();
+    let out = cli(&data, &["transfer", "reply", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("schéma SEDA 2.3"), "{}", stderr(&out));
     let report = verify_over_http(&server, &token);
     assert_eq!(report["report"]["passed"], true, "{report}");
     server.stop();
