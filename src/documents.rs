@@ -62,6 +62,24 @@ pub fn bordereau_csv(disposal: &Disposal, plan: &Plan) -> String {
     out
 }
 
+/// The collectivité and its archives service as a paper's first paragraph
+/// (nothing when its identity is not set).
+fn collectivite_html(identity: Option<&crate::domain::identity::Identity>) -> String {
+    identity
+        .map(|i| {
+            format!(
+                "<p>Collectivité : {}.{}</p>\n",
+                html(&i.heading()),
+                if i.archives.name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Service d'archives : {}.", html(&i.archives.name))
+                }
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// The bordereau as an HTML page, to print and send for the visa: the
 /// collectivité and its archives authority when its identity is set, the
 /// lines by typology, and the two signature blocks.
@@ -104,18 +122,7 @@ pub fn bordereau_html(
         ),
         None => "<p>Visa des Archives : en attente.</p>".to_owned(),
     };
-    let who = match identity {
-        Some(i) => format!(
-            "<p>Collectivité : {}.{}</p>\n",
-            html(&i.heading()),
-            if i.archives.name.is_empty() {
-                String::new()
-            } else {
-                format!(" Service d'archives : {}.", html(&i.archives.name))
-            }
-        ),
-        None => String::new(),
-    };
+    let who = collectivite_html(identity);
     let authority = identity
         .map(|i| i.archives.authority.clone())
         .filter(|a| !a.is_empty())
@@ -331,6 +338,18 @@ impl Paper {
         }
     }
 
+    /// A signature block for each of `who`, with room to sign.
+    fn signatures(&mut self, who: &[String]) {
+        for (n, signer) in who.iter().enumerate() {
+            self.gap();
+            if n > 0 {
+                self.gap();
+            }
+            self.bold(signer.clone());
+            self.text("Date, nom et signature :");
+        }
+    }
+
     /// The collectivité and its archives service, as its identity names
     /// them (nothing when it is not set).
     fn collectivite(&mut self, identity: Option<&crate::domain::identity::Identity>) {
@@ -475,13 +494,10 @@ pub fn bordereau_pdf(
         .map(|i| i.archives.authority.clone())
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| "Le directeur des Archives".to_owned());
-    p.gap();
-    p.bold("Le chef du service producteur");
-    p.text("Date, nom et signature :");
-    p.gap();
-    p.gap();
-    p.bold(format!("Visa : {authority}"));
-    p.text("Date, nom et signature :");
+    p.signatures(&[
+        "Le chef du service producteur".to_owned(),
+        format!("Visa : {authority}"),
+    ]);
     p.pdf(&format!("Bordereau d'élimination n° {id}"))
 }
 
@@ -574,9 +590,7 @@ pub fn certificate_pdf(
         .map(|i| i.archives.name.clone())
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| "Le responsable du service d'archives".to_owned());
-    p.gap();
-    p.bold(archives);
-    p.text("Date, nom et signature :");
+    p.signatures(&[archives]);
     Some(p.pdf(&format!("Certificat d'élimination n° {id}")))
 }
 
@@ -643,13 +657,10 @@ pub fn transfer_bordereau_pdf(
         .map(|i| i.archives.name.clone())
         .filter(|a| !a.is_empty())
         .unwrap_or_else(|| "Le service d'archives".to_owned());
-    p.gap();
-    p.bold("Le chef du service versant");
-    p.text("Date, nom et signature :");
-    p.gap();
-    p.gap();
-    p.bold(format!("Pour prise en charge : {archives}"));
-    p.text("Date, nom et signature :");
+    p.signatures(&[
+        "Le chef du service versant".to_owned(),
+        format!("Pour prise en charge : {archives}"),
+    ]);
     p.pdf(&format!("Bordereau de versement n° {id}"))
 }
 
@@ -685,19 +696,7 @@ pub fn certificate_html(
             }),
         ));
     }
-    let who = identity
-        .map(|i| {
-            format!(
-                "<p>Collectivité : {}.{}</p>\n",
-                html(&i.heading()),
-                if i.archives.name.is_empty() {
-                    String::new()
-                } else {
-                    format!(" Service d'archives : {}.", html(&i.archives.name))
-                }
-            )
-        })
-        .unwrap_or_default();
+    let who = collectivite_html(identity);
     let visa = disposal
         .visa
         .as_ref()

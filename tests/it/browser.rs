@@ -665,6 +665,20 @@ fn upload(browser: &Browser, base: &str, node: Option<&str>, files: &[&Path]) {
     browser.follow("form.depot button[type=submit]", "/deposer/");
 }
 
+/// The text of a downloaded PDF, read back by `pdftotext` (written as
+/// `name` in `dir` first).
+fn pdf_text(dir: &Path, name: &str, pdf: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, pdf).expect("write");
+    let read = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils, installed by make deps)");
+    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
+    String::from_utf8_lossy(&read.stdout).into_owned()
+}
+
 /// Presses a button of the review form and waits for the answer.
 fn press(browser: &Browser, css: &str) {
     let before = browser.source();
@@ -1692,15 +1706,7 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
     assert_eq!(status, 200);
     assert!(disposition.unwrap_or_default().contains(".pdf"));
     let dir = tempfile::tempdir().expect("a folder");
-    let pdf_path = dir.path().join("bordereau.pdf");
-    std::fs::write(&pdf_path, &pdf).expect("write");
-    let read = std::process::Command::new("pdftotext")
-        .arg(&pdf_path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils, installed by make deps)");
-    assert!(read.status.success(), "{}", String::from_utf8_lossy(&read.stderr));
-    let read = String::from_utf8_lossy(&read.stdout).into_owned();
+    let read = pdf_text(dir.path(), "bordereau.pdf", &pdf);
     assert!(read.contains("Commune de Saint-Exemple (SIREN 213300635)"), "{read}");
     assert!(read.contains("DUA : 10 ans"), "{read}");
     assert!(read.contains("Le chef du service producteur"), "{read}");
@@ -1777,14 +1783,7 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
         &browser.cookie_header(),
     );
     assert_eq!(status, 200);
-    let certificate_path = dir.path().join("certificat.pdf");
-    std::fs::write(&certificate_path, &pdf).expect("write");
-    let read = std::process::Command::new("pdftotext")
-        .arg(&certificate_path)
-        .arg("-")
-        .output()
-        .expect("pdftotext");
-    let read = String::from_utf8_lossy(&read.stdout).into_owned();
+    let read = pdf_text(dir.path(), "certificat.pdf", &pdf);
     assert!(read.contains(&format!("Certificat d'élimination n° {id}")), "{read}");
     assert!(read.contains("Commune de Saint-Exemple"), "{read}");
     assert!(read.contains(&old[0]) && read.contains("AD-2026-117"), "{read}");
@@ -1871,14 +1870,7 @@ fn an_archivist_transfers_records_to_the_archives_from_proposal_to_acceptance() 
     );
     assert_eq!(status, 200);
     let dir = tempfile::tempdir().expect("a folder");
-    let pdf_path = dir.path().join("bordereau-versement.pdf");
-    std::fs::write(&pdf_path, &pdf).expect("write");
-    let read = std::process::Command::new("pdftotext")
-        .arg(&pdf_path)
-        .arg("-")
-        .output()
-        .expect("pdftotext");
-    let read = String::from_utf8_lossy(&read.stdout).into_owned();
+    let read = pdf_text(dir.path(), "bordereau-versement.pdf", &pdf);
     assert!(read.contains(&format!("Bordereau de versement n° {id}")), "{read}");
     assert!(
         read.contains(&reference) && read.contains("Paquets SEDA 2.3 remis"),

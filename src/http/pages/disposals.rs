@@ -372,16 +372,7 @@ pub async fn execute(
 /// The bordereau, as a page to print (with the collectivité and the
 /// signature blocks when its identity is set).
 pub async fn bordereau(signed: Signed, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, PageError> {
-    require_read(&signed)?;
-    let actor = signed.actor.clone();
-    let id = id.into_inner();
-    let (disposal, plan, identity) = web::block(move || {
-        let disposal = archive.disposal(&actor, id)?;
-        let plan = archive.plan(&actor, None)?;
-        let identity = archive.identity()?;
-        Ok::<_, ArchiveError>((disposal, plan, identity))
-    })
-    .await??;
+    let (disposal, plan, identity) = paper_facts(&signed, archive, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(crate::documents::bordereau_html(
@@ -389,6 +380,39 @@ pub async fn bordereau(signed: Signed, archive: Data<Archive>, id: web::Path<u64
             &plan.plan,
             identity.as_ref(),
         )))
+}
+
+/// The answer for a certificate asked before the execution.
+fn not_executed() -> PageError {
+    PageError::Api(
+        crate::errors::Code::DisposalState,
+        "le certificat n'existe qu'une fois l'élimination exécutée".into(),
+    )
+}
+
+/// What a disposal's papers are drawn from: the disposal, the plan in
+/// force and the collectivité's identity.
+async fn paper_facts(
+    signed: &Signed,
+    archive: Data<Archive>,
+    id: u64,
+) -> Result<
+    (
+        Disposal,
+        std::sync::Arc<crate::archive::PublishedPlan>,
+        Option<crate::domain::identity::Identity>,
+    ),
+    PageError,
+> {
+    require_read(signed)?;
+    let actor = signed.actor.clone();
+    Ok(web::block(move || {
+        let disposal = archive.disposal(&actor, id)?;
+        let plan = archive.plan(&actor, None)?;
+        let identity = archive.identity()?;
+        Ok::<_, ArchiveError>((disposal, plan, identity))
+    })
+    .await??)
 }
 
 /// One of a disposal's papers as a PDF download, made by `make` from the
@@ -400,21 +424,8 @@ async fn paper_pdf(
     file: &str,
     make: fn(&Disposal, &crate::domain::plan::Plan, Option<&crate::domain::identity::Identity>) -> Option<Vec<u8>>,
 ) -> Result<HttpResponse, PageError> {
-    require_read(&signed)?;
-    let actor = signed.actor.clone();
-    let pdf = web::block(move || {
-        let disposal = archive.disposal(&actor, id)?;
-        let plan = archive.plan(&actor, None)?;
-        let identity = archive.identity()?;
-        Ok::<_, ArchiveError>(make(&disposal, &plan.plan, identity.as_ref()))
-    })
-    .await??
-    .ok_or_else(|| {
-        PageError::Api(
-            crate::errors::Code::DisposalState,
-            "le certificat n'existe qu'une fois l'élimination exécutée".into(),
-        )
-    })?;
+    let (disposal, plan, identity) = paper_facts(&signed, archive, id).await?;
+    let pdf = make(&disposal, &plan.plan, identity.as_ref()).ok_or_else(not_executed)?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header((
@@ -463,26 +474,8 @@ pub async fn certificate_page(
     archive: Data<Archive>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, PageError> {
-    require_read(&signed)?;
-    let actor = signed.actor.clone();
-    let id = id.into_inner();
-    let page = web::block(move || {
-        let disposal = archive.disposal(&actor, id)?;
-        let plan = archive.plan(&actor, None)?;
-        let identity = archive.identity()?;
-        Ok::<_, ArchiveError>(crate::documents::certificate_html(
-            &disposal,
-            &plan.plan,
-            identity.as_ref(),
-        ))
-    })
-    .await??
-    .ok_or_else(|| {
-        PageError::Api(
-            crate::errors::Code::DisposalState,
-            "le certificat n'existe qu'une fois l'élimination exécutée".into(),
-        )
-    })?;
+    let (disposal, plan, identity) = paper_facts(&signed, archive, id.into_inner()).await?;
+    let page = crate::documents::certificate_html(&disposal, &plan.plan, identity.as_ref()).ok_or_else(not_executed)?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
 }
 
@@ -496,12 +489,7 @@ pub async fn certificate(
     let actor = signed.actor.clone();
     let id = id.into_inner();
     let disposal = web::block(move || archive.disposal(&actor, id)).await??;
-    let certificate = crate::documents::certificate(&disposal).ok_or_else(|| {
-        PageError::Api(
-            crate::errors::Code::DisposalState,
-            "le certificat n'existe qu'une fois l'élimination exécutée".into(),
-        )
-    })?;
+    let certificate = crate::documents::certificate(&disposal).ok_or_else(not_executed)?;
     let body = serde_json::to_string_pretty(&certificate).map_err(|e| PageError::Internal(e.to_string()))?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
