@@ -1,11 +1,65 @@
 //! Documents for people and for the archives authority, shared by the HTTP
-//! API and the command line: the *bordereau d'élimination* (CSV and HTML)
-//! and the disposal certificate (JSON).
+//! API and the command line: the *bordereau d'élimination* (CSV, HTML and
+//! PDF), the certificate (JSON, HTML and PDF), the bordereau de versement
+//! (PDF) and the accusé de dépôt (HTML), each headed by the collectivité's
+//! identity and logo.
 
+use crate::archive::{Archive, ArchiveError};
 use crate::domain::disposition::Disposal;
 use crate::domain::event::format_time;
+use crate::domain::identity::Identity;
 use crate::domain::plan::Plan;
+use base64::Engine;
 use serde_json::{Value, json};
+
+/// What heads every paper: the collectivité's identity and its logo.
+#[derive(Debug, Clone, Default)]
+pub struct Letterhead {
+    /// The identity in force, once set.
+    pub identity: Option<Identity>,
+    /// The logo's bytes, when it has one.
+    pub logo: Option<Vec<u8>>,
+}
+
+/// The widest or tallest a logo is drawn on a PDF paper, in pixels (about
+/// 300 dpi over its box).
+const LOGO_PIXELS: u32 = 600;
+
+impl Letterhead {
+    /// The archive's letterhead. A logo that cannot be read (its blob
+    /// damaged) leaves the papers without it, said in the log: a paper is
+    /// never refused for its decoration.
+    pub fn of(archive: &Archive) -> Result<Letterhead, ArchiveError> {
+        let identity = archive.identity()?;
+        let logo = match archive.logo() {
+            Ok(logo) => logo.map(|(_, bytes)| bytes),
+            Err(e) => {
+                tracing::error!(error = %e, "the collectivité's logo cannot be read; papers are made without it");
+                None
+            }
+        };
+        Ok(Letterhead { identity, logo })
+    }
+
+    fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
+    /// The logo as an image carried by the page itself (a paper saved or
+    /// printed keeps it), or nothing.
+    fn logo_html(&self) -> String {
+        let (Some(bytes), Some(logo)) = (&self.logo, self.identity().and_then(|i| i.logo.as_ref())) else {
+            return String::new();
+        };
+        let name = self.identity().map(|i| i.name.as_str()).unwrap_or_default();
+        format!(
+            "<p><img src=\"data:{};base64,{}\" alt=\"Logo : {}\" style=\"max-height:2.5cm;max-width:6cm\"></p>\n",
+            html(&logo.media_type),
+            base64::engine::general_purpose::STANDARD.encode(bytes),
+            html(name)
+        )
+    }
+}
 
 /// Escapes text for HTML.
 fn html(text: &str) -> String {
@@ -62,13 +116,14 @@ pub fn bordereau_csv(disposal: &Disposal, plan: &Plan) -> String {
     out
 }
 
-/// The collectivité and its archives service as a paper's first paragraph
-/// (nothing when its identity is not set).
-fn collectivite_html(identity: Option<&crate::domain::identity::Identity>) -> String {
-    identity
+/// The collectivité's logo and a paragraph naming it and its archives
+/// service, at a paper's head (nothing when its identity is not set).
+fn collectivite_html(head: &Letterhead) -> String {
+    head.identity()
         .map(|i| {
             format!(
-                "<p>Collectivité : {}.{}</p>\n",
+                "{}<p>Collectivité : {}.{}</p>\n",
+                head.logo_html(),
                 html(&i.heading()),
                 if i.archives.name.is_empty() {
                     String::new()
@@ -83,11 +138,8 @@ fn collectivite_html(identity: Option<&crate::domain::identity::Identity>) -> St
 /// The bordereau as an HTML page, to print and send for the visa: the
 /// collectivité and its archives authority when its identity is set, the
 /// lines by typology, and the two signature blocks.
-pub fn bordereau_html(
-    disposal: &Disposal,
-    plan: &Plan,
-    identity: Option<&crate::domain::identity::Identity>,
-) -> String {
+pub fn bordereau_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> String {
+    let identity = head.identity();
     let groups = disposal.bordereau();
     let total: u64 = groups.iter().map(|g| g.count).sum();
     let bytes: u64 = groups.iter().map(|g| g.bytes).sum();
@@ -122,7 +174,7 @@ pub fn bordereau_html(
         ),
         None => "<p>Visa des Archives : en attente.</p>".to_owned(),
     };
-    let who = collectivite_html(identity);
+    let who = collectivite_html(head);
     let authority = identity
         .map(|i| i.archives.authority.clone())
         .filter(|a| !a.is_empty())
@@ -277,6 +329,8 @@ pub fn attestation_html(attestation: &crate::archive::seals::Attestation) -> Str
 struct Paper {
     /// Lines, each bold or not; an empty line is a gap.
     lines: Vec<(bool, String)>,
+    /// The collectivité's logo, drawn at the head of the first page.
+    logo: Option<crate::domain::logo::Pixels>,
 }
 
 /// Characters a 10-point Helvetica line holds across an A4 page's text
@@ -351,9 +405,14 @@ impl Paper {
     }
 
     /// The collectivité and its archives service, as its identity names
-    /// them (nothing when it is not set).
-    fn collectivite(&mut self, identity: Option<&crate::domain::identity::Identity>) {
-        if let Some(i) = identity {
+    /// them, and its logo at the head of the first page (nothing when it
+    /// is not set).
+    fn collectivite(&mut self, head: &Letterhead) {
+        self.logo = head
+            .logo
+            .as_deref()
+            .and_then(|bytes| crate::domain::logo::pixels(bytes, LOGO_PIXELS).ok());
+        if let Some(i) = head.identity() {
             self.text(format!("Collectivité : {}", i.heading()));
             if !i.archives.name.is_empty() {
                 self.text(format!("Service d'archives : {}", i.archives.name));
@@ -362,7 +421,10 @@ impl Paper {
     }
 
     fn new() -> Paper {
-        Paper { lines: Vec::new() }
+        Paper {
+            lines: Vec::new(),
+            logo: None,
+        }
     }
 
     fn bold(&mut self, text: impl Into<String>) {
@@ -372,7 +434,8 @@ impl Paper {
     /// A paragraph, wrapped at word boundaries.
     fn text(&mut self, text: impl AsRef<str>) {
         let mut line = String::new();
-        for word in text.as_ref().split_whitespace() {
+        // Only at ordinary spaces: a no-break space holds a number to its unit.
+        for word in text.as_ref().split_ascii_whitespace() {
             if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > PAPER_LINE_CHARS {
                 self.lines.push((false, std::mem::take(&mut line)));
             }
@@ -390,22 +453,37 @@ impl Paper {
 
     /// The PDF: A4 pages of 10-point Helvetica, bold lines in
     /// Helvetica-Bold, text in WinAnsi (what the standard fonts read;
-    /// a character outside it shows as `?`).
+    /// a character outside it shows as `?`), and the logo, if any, in a box
+    /// at the top left of the first page, above the text.
     fn pdf(&self, title: &str) -> Vec<u8> {
-        use pdf_writer::{Content, Name, Pdf, Rect, Ref, Str, TextStr};
+        use pdf_writer::{Content, Filter, Name, Pdf, Rect, Ref, Str, TextStr};
+        const PAGE_TOP: f32 = 812.0;
         const TOP: f32 = 800.0;
         const BOTTOM: f32 = 50.0;
         const LEADING: f32 = 14.0;
-        let per_page = ((TOP - BOTTOM) / LEADING) as usize;
-        let pages: Vec<&[(bool, String)]> = self.lines.chunks(per_page.max(1)).collect();
+        const LOGO_BOX: (f32, f32) = (150.0, 60.0);
+        // The logo's size on the page, its aspect kept.
+        let logo_size = self.logo.as_ref().map(|px| {
+            let scale = (LOGO_BOX.0 / px.width as f32).min(LOGO_BOX.1 / px.height as f32);
+            (px.width as f32 * scale, px.height as f32 * scale)
+        });
+        let first_top = logo_size.map_or(TOP, |(_, h)| PAGE_TOP - h - 2.0 * LEADING);
+        let per_page = (((TOP - BOTTOM) / LEADING) as usize).max(1);
+        let first_page = (((first_top - BOTTOM) / LEADING) as usize).max(1);
+        let mut pages: Vec<&[(bool, String)]> = vec![&self.lines[..first_page.min(self.lines.len())]];
+        if self.lines.len() > first_page {
+            pages.extend(self.lines[first_page..].chunks(per_page));
+        }
         let mut pdf = Pdf::new();
         let catalog = Ref::new(1);
         let tree = Ref::new(2);
         let regular = Ref::new(3);
         let bold = Ref::new(4);
         let info = Ref::new(5);
-        let first_page = 6;
-        let page_ids: Vec<Ref> = (0..pages.len()).map(|i| Ref::new(first_page + 2 * i as i32)).collect();
+        let first_id = 6;
+        let page_ids: Vec<Ref> = (0..pages.len()).map(|i| Ref::new(first_id + 2 * i as i32)).collect();
+        let image_id = Ref::new(first_id + 2 * pages.len() as i32);
+        let mask_id = Ref::new(image_id.get() + 1);
         pdf.catalog(catalog).pages(tree);
         pdf.pages(tree).kids(page_ids.iter().copied()).count(pages.len() as i32);
         pdf.document_info(info)
@@ -416,25 +494,72 @@ impl Paper {
                 .base_font(Name(name.as_bytes()))
                 .encoding_predefined(Name(b"WinAnsiEncoding"));
         }
+        if let Some(px) = &self.logo {
+            let rgb = deflated(&px.rgb);
+            let mut image = pdf.image_xobject(image_id, &rgb);
+            image.filter(Filter::FlateDecode);
+            image.width(px.width as i32);
+            image.height(px.height as i32);
+            image.color_space().device_rgb();
+            image.bits_per_component(8);
+            if px.alpha.is_some() {
+                image.s_mask(mask_id);
+            }
+            drop(image);
+            if let Some(alpha) = &px.alpha {
+                let alpha = deflated(alpha);
+                let mut mask = pdf.image_xobject(mask_id, &alpha);
+                mask.filter(Filter::FlateDecode);
+                mask.width(px.width as i32);
+                mask.height(px.height as i32);
+                mask.color_space().device_gray();
+                mask.bits_per_component(8);
+            }
+        }
+        // Character by character: encoding_rs writes what WinAnsi lacks as
+        // an HTML reference (`&#8239;`), which a paper must not show. The
+        // French narrow spaces become no-break spaces.
         let encode = |text: &str| -> Vec<u8> {
-            let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(text);
-            bytes.into_owned()
+            let mut out = Vec::with_capacity(text.len());
+            let mut buf = [0u8; 4];
+            for c in text.chars() {
+                let c = match c {
+                    '\u{202f}' | '\u{2009}' | '\u{2007}' => '\u{a0}',
+                    c => c,
+                };
+                let (bytes, _, unmappable) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buf));
+                if unmappable {
+                    out.push(b'?');
+                } else {
+                    out.extend_from_slice(&bytes);
+                }
+            }
+            out
         };
         for (i, lines) in pages.iter().enumerate() {
             let page_id = page_ids[i];
             let content_id = Ref::new(page_id.get() + 1);
+            let logo_here = logo_size.filter(|_| i == 0);
             let mut page = pdf.page(page_id);
             page.media_box(Rect::new(0.0, 0.0, 595.0, 842.0));
             page.parent(tree);
             page.contents(content_id);
-            page.resources()
-                .fonts()
-                .pair(Name(b"F1"), regular)
-                .pair(Name(b"F2"), bold);
+            let mut resources = page.resources();
+            resources.fonts().pair(Name(b"F1"), regular).pair(Name(b"F2"), bold);
+            if logo_here.is_some() {
+                resources.x_objects().pair(Name(b"Logo"), image_id);
+            }
+            drop(resources);
             drop(page);
             let mut content = Content::new();
+            if let Some((w, h)) = logo_here {
+                content.save_state();
+                content.transform([w, 0.0, 0.0, h, 40.0, PAGE_TOP - h]);
+                content.x_object(Name(b"Logo"));
+                content.restore_state();
+            }
             content.begin_text();
-            content.next_line(40.0, TOP);
+            content.next_line(40.0, if i == 0 { first_top } else { TOP });
             for (is_bold, line) in lines.iter() {
                 content.set_font(Name(if *is_bold { b"F2" } else { b"F1" }), 10.0);
                 content.show(Str(&encode(line)));
@@ -447,21 +572,27 @@ impl Paper {
     }
 }
 
+/// Bytes compressed for a PDF stream's `FlateDecode` (zlib).
+fn deflated(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
 /// The bordereau d'élimination as a PDF to print, sign and file: the
 /// collectivité, the proposal, each typology with its dates extrêmes, DUA
 /// in words, volume and references, what was left out and why, the visa
 /// if given, and the two signature blocks.
-pub fn bordereau_pdf(
-    disposal: &Disposal,
-    plan: &Plan,
-    identity: Option<&crate::domain::identity::Identity>,
-) -> Vec<u8> {
+pub fn bordereau_pdf(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> Vec<u8> {
+    let identity = head.identity();
     use crate::french;
     let mut p = Paper::new();
     let id = disposal.proposal.id;
     p.bold(format!("Bordereau d'élimination n° {id}"));
     p.gap();
-    p.collectivite(identity);
+    p.collectivite(head);
     p.text(format!(
         "Plan de classement : {} {}. Documents dont la durée d'utilité administrative est échue au {}{}.",
         plan.header.id,
@@ -506,18 +637,15 @@ pub fn bordereau_pdf(
 /// contents' SHA-256), what was kept and why, the hash of the execution
 /// event that the journal's chain binds, and the archives service's
 /// signature block. `None` before execution.
-pub fn certificate_pdf(
-    disposal: &Disposal,
-    plan: &Plan,
-    identity: Option<&crate::domain::identity::Identity>,
-) -> Option<Vec<u8>> {
+pub fn certificate_pdf(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> Option<Vec<u8>> {
+    let identity = head.identity();
     use crate::french;
     let execution = disposal.execution.as_ref()?;
     let id = disposal.proposal.id;
     let mut p = Paper::new();
     p.bold(format!("Certificat d'élimination n° {id}"));
     p.gap();
-    p.collectivite(identity);
+    p.collectivite(head);
     p.text(format!(
         "Élimination proposée le {} par {}, au titre du plan de classement {} {}.",
         french::time(disposal.proposal.proposed_at),
@@ -605,8 +733,8 @@ pub fn execute_disposal(
 ) -> Result<Disposal, crate::archive::ArchiveError> {
     let executed = archive.execute_disposal(actor, id)?;
     let plan = archive.plan(actor, None)?;
-    let identity = archive.identity()?;
-    if let Some(pdf) = certificate_pdf(&executed, &plan.plan, identity.as_ref())
+    let head = Letterhead::of(archive)?;
+    if let Some(pdf) = certificate_pdf(&executed, &plan.plan, &head)
         && let Err(e) = archive.file_disposal_certificate(actor, id, &pdf)
     {
         tracing::error!(disposal = id, error = %e, "the certificate of elimination could not be filed as a record");
@@ -622,14 +750,15 @@ pub fn execute_disposal(
 pub fn transfer_bordereau_pdf(
     transfer: &crate::domain::disposition::Transfer,
     plan: &Plan,
-    identity: Option<&crate::domain::identity::Identity>,
+    head: &Letterhead,
 ) -> Vec<u8> {
+    let identity = head.identity();
     use crate::french;
     let id = transfer.proposal.id;
     let mut p = Paper::new();
     p.bold(format!("Bordereau de versement n° {id}"));
     p.gap();
-    p.collectivite(identity);
+    p.collectivite(head);
     p.text(format!(
         "Plan de classement : {} {}. Documents dont la durée d'utilité administrative est échue au {}, à conserver aux archives.",
         plan.header.id,
@@ -666,11 +795,8 @@ pub fn transfer_bordereau_pdf(
 
 /// The certificat d'élimination as an HTML page to print: what
 /// [`certificate_pdf`] says, as a page. `None` before execution.
-pub fn certificate_html(
-    disposal: &Disposal,
-    plan: &Plan,
-    identity: Option<&crate::domain::identity::Identity>,
-) -> Option<String> {
+pub fn certificate_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> Option<String> {
+    let identity = head.identity();
     use crate::french;
     let execution = disposal.execution.as_ref()?;
     let id = disposal.proposal.id;
@@ -696,7 +822,7 @@ pub fn certificate_html(
             }),
         ));
     }
-    let who = collectivite_html(identity);
+    let who = collectivite_html(head);
     let visa = disposal
         .visa
         .as_ref()

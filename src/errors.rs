@@ -146,6 +146,8 @@ error_table! {
     AccountNotFound => ("account_not_found", 404, BadInput),
     /// The collectivité's identity has not been set yet.
     IdentityNotSet => ("identity_not_set", 404, BadInput),
+    /// The collectivité has no logo.
+    LogoNotSet => ("logo_not_set", 404, BadInput),
 
     // Who may do what.
     /// No valid token.

@@ -37,12 +37,12 @@ struct BlobUses {
 impl BlobUses {
     fn note(&mut self, event: &Event) {
         let Ok(body) = event.body() else { return };
-        let mut add = |sha: Sha256, reference: &Reference, what: String| {
-            self.uses.entry(sha).or_default().push(BlobUse {
+        fn add(uses: &mut BTreeMap<Sha256, Vec<BlobUse>>, sha: Sha256, reference: &Reference, what: String) {
+            uses.entry(sha).or_default().push(BlobUse {
                 reference: reference.clone(),
                 what,
             });
-        };
+        }
         match body {
             EventBody::RecordIngested {
                 record,
@@ -51,8 +51,13 @@ impl BlobUses {
                 version,
                 ..
             } => {
-                add(version.sha256, &reference, format!("version {}", version.number));
-                add(metadata, &reference, "metadata".into());
+                add(
+                    &mut self.uses,
+                    version.sha256,
+                    &reference,
+                    format!("version {}", version.number),
+                );
+                add(&mut self.uses, metadata, &reference, "metadata".into());
                 self.references.insert(record, reference);
             }
             EventBody::VersionAdded {
@@ -65,17 +70,57 @@ impl BlobUses {
                     .get(&record)
                     .cloned()
                     .unwrap_or_else(|| Reference::from_naming(record.to_string()));
-                add(version.sha256, &reference, format!("version {}", version.number));
-                add(metadata, &reference, "metadata".into());
+                add(
+                    &mut self.uses,
+                    version.sha256,
+                    &reference,
+                    format!("version {}", version.number),
+                );
+                add(&mut self.uses, metadata, &reference, "metadata".into());
             }
             // The plan's file, as each version was published.
             EventBody::PlanPublished {
                 number, plan_id, text, ..
-            } => add(text, &Reference::from_naming(plan_id), format!("plan version {number}")),
+            } => add(
+                &mut self.uses,
+                text,
+                &Reference::from_naming(plan_id),
+                format!("plan version {number}"),
+            ),
             // Erased by a disposal: gone on purpose, expected no more.
-            EventBody::DisposalExecuted { erased, .. } | EventBody::TransferAcknowledged { erased, .. } => {
+            EventBody::DisposalExecuted { erased, .. } => {
                 for sha in erased {
                     self.uses.remove(&sha);
+                }
+            }
+            EventBody::TransferAcknowledged {
+                erased,
+                reply,
+                transfer,
+                ..
+            } => {
+                for sha in erased {
+                    self.uses.remove(&sha);
+                }
+                // The archives' answer, kept with the transfer.
+                if let Some(reply) = reply {
+                    add(
+                        &mut self.uses,
+                        reply,
+                        &Reference::from_naming(format!("versement {transfer}")),
+                        "réponse des archives".into(),
+                    );
+                }
+            }
+            // The logo at the head of the papers from then on.
+            EventBody::IdentitySet { identity } => {
+                if let Some(logo) = identity.logo {
+                    add(
+                        &mut self.uses,
+                        logo.sha256,
+                        &Reference::from_naming("identité".into()),
+                        "logo".into(),
+                    );
                 }
             }
             _ => {}

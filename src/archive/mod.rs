@@ -116,6 +116,11 @@ pub enum ArchiveError {
     /// No hold has this id.
     #[error("aucun gel n'a le numéro {0}")]
     HoldNotFound(u64),
+
+    #[error(
+        "l'identité de la collectivité n'est pas encore définie : définissez-la d'abord (page Identité, PUT /api/v1/identity ou `coffre identity set`)"
+    )]
+    IdentityNotSet,
     /// The hold was lifted already.
     #[error("le gel {0} a déjà été levé")]
     HoldLifted(u64),
@@ -293,6 +298,7 @@ impl ArchiveError {
             E::Unclassified { .. } => Code::Unclassified,
             E::Held { .. } => Code::RecordHeld,
             E::HoldNotFound(_) => Code::HoldNotFound,
+            E::IdentityNotSet => Code::IdentityNotSet,
             E::HoldLifted(_) => Code::HoldAlreadyLifted,
             E::DisposalNotFound(_) => Code::DisposalNotFound,
             E::TransferNotFound(_) => Code::TransferNotFound,

@@ -95,9 +95,20 @@ impl Remote {
 
     /// POST of an XML document, answered as JSON.
     pub fn post_xml<T: DeserializeOwned>(&self, path: &str, body: &[u8]) -> Result<T, Failure> {
+        self.send_bytes("POST", path, "application/xml", body)
+    }
+
+    /// A body of `content_type` sent with `method`, answered as JSON.
+    pub fn send_bytes<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<T, Failure> {
         decode(
-            self.request("POST", path)
-                .set("Content-Type", "application/xml")
+            self.request(method, path)
+                .set("Content-Type", content_type)
                 .send_bytes(body),
             &self.base,
         )

@@ -390,7 +390,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
             } else {
                 print!(
                     "{}",
-                    documents::bordereau_html(&disposal, &plan.plan, archive.identity()?.as_ref())
+                    documents::bordereau_html(&disposal, &plan.plan, &documents::Letterhead::of(&archive)?)
                 );
             }
         }

@@ -1,6 +1,6 @@
 //! `coffre identity`: the collectivité's identity, shown or set from a TOML
 //! file (name, siren, siret, [[services]] code and name, [archives] name,
-//! identifier and authority).
+//! identifier and authority), and its logo given or taken away.
 
 use super::{Context, Failure, Target, print_json};
 use crate::archive::Actor;
@@ -23,6 +23,17 @@ pub enum IdentityCommand {
         /// The file: `name`, `siren`, `siret`, `[[services]]` (`code`,
         /// `name`), `[archives]` (`name`, `identifier`, `authority`).
         file: PathBuf,
+    },
+    /// Give the collectivité a logo (a PNG or JPEG image, 1 MiB and 4,096
+    /// pixels a side at most), heading its bordereaux and certificates; or
+    /// take it away with --remove.
+    Logo {
+        /// The image file.
+        #[arg(required_unless_present = "remove", conflicts_with = "remove")]
+        file: Option<PathBuf>,
+        /// Take the logo away.
+        #[arg(long)]
+        remove: bool,
     },
 }
 
@@ -48,6 +59,12 @@ fn print(identity: &IdentityDto) {
     }
     if identity.archives.visa_reserved {
         println!("visa réservé à l'autorité d'archives (rôle visa), jamais donné par qui propose");
+    }
+    if let Some(logo) = &identity.logo {
+        println!(
+            "logo : {}, {} × {} pixels, sha256 {}",
+            logo.media_type, logo.width, logo.height, logo.sha256
+        );
     }
 }
 
@@ -90,6 +107,38 @@ pub fn run(ctx: &Context, command: IdentityCommand) -> Result<(), Failure> {
                 )?,
             };
             println!("identité de la collectivité enregistrée :");
+            print(&set);
+            Ok(())
+        }
+        IdentityCommand::Logo { file, remove } => {
+            let image = match file.filter(|_| !remove) {
+                Some(file) => {
+                    let max = crate::domain::logo::LOGO_MAX_BYTES as u64;
+                    let mut bytes = Vec::new();
+                    std::fs::File::open(&file)
+                        .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, max + 1), &mut bytes))
+                        .map_err(|e| Failure::usage(format!("{} ne peut être lu : {e}", file.display())))?;
+                    Some(bytes)
+                }
+                None => None,
+            };
+            let set: IdentityDto = match ctx.target()? {
+                Target::Local(archive) => {
+                    let set = archive.set_logo(&Actor::command_line(), image.as_deref())?;
+                    archive.flush()?;
+                    set.into()
+                }
+                Target::Remote(remote) => match &image {
+                    Some(bytes) => {
+                        remote.send_bytes("PUT", "/api/v1/identity/logo", "application/octet-stream", bytes)?
+                    }
+                    None => remote.request_json("DELETE", "/api/v1/identity/logo", &serde_json::Value::Null)?,
+                },
+            };
+            match &set.logo {
+                Some(_) => println!("logo enregistré :"),
+                None => println!("logo retiré :"),
+            }
             print(&set);
             Ok(())
         }

@@ -54,6 +54,9 @@ pub struct Identity {
     /// Its archives service.
     #[serde(default)]
     pub archives: ArchivesService,
+    /// Its logo, at the head of its papers (its bytes are a blob).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<super::logo::Logo>,
 }
 
 /// The longest name or identifier, in characters.
@@ -163,6 +166,7 @@ impl Identity {
                 authority: text("archives.authority", &self.archives.authority, false)?,
                 visa_reserved: self.archives.visa_reserved,
             },
+            logo: self.logo,
         })
     }
 
@@ -212,6 +216,7 @@ mod tests {
                 authority: "Directrice des Archives départementales".into(),
                 visa_reserved: true,
             },
+            logo: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod hash;
 pub mod hold;
 pub mod identity;
 pub mod integrity;
+pub mod logo;
 pub mod media_type;
 pub mod merkle;
 pub mod naming;

@@ -66,11 +66,11 @@ pub async fn bordereau(
     if format != "html" && format != "csv" && format != "pdf" {
         return Err(ApiError::new(Code::InvalidFormat, "format is html, csv or pdf"));
     }
-    let (disposal, plan, identity) = web::block(move || {
+    let (disposal, plan, head) = web::block(move || {
         let disposal = archive.disposal(&caller.0, id)?;
         let plan = archive.plan(&caller.0, None)?;
-        let identity = archive.identity()?;
-        Ok::<_, ArchiveError>((disposal, plan, identity))
+        let head = documents::Letterhead::of(&archive)?;
+        Ok::<_, ArchiveError>((disposal, plan, head))
     })
     .await??;
     Ok(if format == "pdf" {
@@ -80,7 +80,7 @@ pub async fn bordereau(
                 "Content-Disposition",
                 format!("attachment; filename=\"bordereau-elimination-{id}.pdf\""),
             ))
-            .body(documents::bordereau_pdf(&disposal, &plan.plan, identity.as_ref()))
+            .body(documents::bordereau_pdf(&disposal, &plan.plan, &head))
     } else if format == "csv" {
         HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -92,7 +92,7 @@ pub async fn bordereau(
     } else {
         HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
-            .body(documents::bordereau_html(&disposal, &plan.plan, identity.as_ref()))
+            .body(documents::bordereau_html(&disposal, &plan.plan, &head))
     })
 }
 

@@ -41,9 +41,9 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete, records::holders,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, disposals::reply, tokens::create, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::rotate_key, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, imports::import, identity::show, identity::set, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, disposals::reply, tokens::create, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::rotate_key, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, imports::import, identity::show, identity::set, identity::logo, identity::set_logo, identity::remove_logo, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
     ),
-    components(schemas(crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto)),
+    components(schemas(crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -72,6 +72,24 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "service", responses((status = 200, description = "OpenAPI 3.1")))]
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+/// Reads a request body whole, up to `max` bytes (413 beyond, naming
+/// `what`).
+pub(crate) async fn read_body(mut payload: web::Payload, max: usize, what: &str) -> Result<Vec<u8>, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::new(Code::UploadIncomplete, format!("reading {what}: {e}")))?;
+        if body.len() + chunk.len() > max {
+            return Err(ApiError::new(
+                Code::PayloadTooLarge,
+                format!("{what} is at most {max} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A path nobody serves: a page for a browser, JSON for a program.
@@ -163,6 +181,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/imports", web::post().to(imports::import))
             .route("/identity", web::get().to(identity::show))
             .route("/identity", web::put().to(identity::set))
+            .route("/identity/logo", web::get().to(identity::logo))
+            .route("/identity/logo", web::put().to(identity::set_logo))
+            .route("/identity/logo", web::delete().to(identity::remove_logo))
             .route("/reindex", web::post().to(search::reindex))
             .route("/stats", web::get().to(stats::stats))
             .route("/audit/fixity", web::get().to(audit::fixity))

@@ -9,27 +9,15 @@ use crate::errors::Code;
 use crate::policies::load_plan;
 use crate::wire::{PlanVersionDto, PublicationDto};
 use actix_web::HttpResponse;
-use actix_web::web::{self, Bytes, Data};
-use futures_util::StreamExt;
+use actix_web::web::{self, Data};
 use serde::Deserialize;
 
 /// The largest plan file accepted: plans are text of a few hundred lines.
 pub const PLAN_MAX: usize = 4 * 1024 * 1024;
 
 /// Reads a plan file sent as the request body.
-async fn read_plan_body(mut payload: web::Payload) -> Result<String, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk: Bytes =
-            chunk.map_err(|e| ApiError::new(Code::UploadIncomplete, format!("reading the plan: {e}")))?;
-        if body.len() + chunk.len() > PLAN_MAX {
-            return Err(ApiError::new(
-                Code::PayloadTooLarge,
-                format!("a plan file is at most {PLAN_MAX} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
+async fn read_plan_body(payload: web::Payload) -> Result<String, ApiError> {
+    let body = super::read_body(payload, PLAN_MAX, "a plan file").await?;
     String::from_utf8(body).map_err(|_| ApiError::new(Code::InvalidPlanEncoding, "a plan file is UTF-8 text"))
 }
 

@@ -32,6 +32,20 @@ pub struct ArchivesServiceDto {
     pub visa_reserved: bool,
 }
 
+/// The collectivité's logo, at the head of its papers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoDto {
+    /// The image file's SHA-256 (`GET /api/v1/identity/logo` gives it).
+    pub sha256: String,
+    /// `image/png` or `image/jpeg`.
+    pub media_type: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
 /// `GET`/`PUT /identity`: the collectivité whose archives these are.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +64,11 @@ pub struct IdentityDto {
     /// Its archives service.
     #[serde(default)]
     pub archives: ArchivesServiceDto,
+    /// Its logo, if it has one. Read only here: `PUT /api/v1/identity/logo`
+    /// gives it and `DELETE` takes it away; a `PUT /identity` keeps it
+    /// whatever this says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo: Option<LogoDto>,
 }
 
 impl From<crate::domain::identity::Identity> for IdentityDto {
@@ -72,6 +91,12 @@ impl From<crate::domain::identity::Identity> for IdentityDto {
                 authority: i.archives.authority,
                 visa_reserved: i.archives.visa_reserved,
             },
+            logo: i.logo.map(|l| LogoDto {
+                sha256: l.sha256.hex(),
+                media_type: l.media_type,
+                width: l.width,
+                height: l.height,
+            }),
         }
     }
 }
@@ -97,6 +122,7 @@ impl From<IdentityDto> for crate::domain::identity::Identity {
                 authority: d.archives.authority,
                 visa_reserved: d.archives.visa_reserved,
             },
+            logo: None,
         }
     }
 }

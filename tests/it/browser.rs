@@ -245,6 +245,13 @@ impl Browser {
         });
     }
 
+    /// What a script run in the page returns.
+    fn script(&self, js: &str) -> Value {
+        self.runtime
+            .block_on(self.client().execute(js, vec![]))
+            .unwrap_or_else(|e| panic!("{js}: {e}"))
+    }
+
     /// The value of a form field.
     fn value(&self, css: &str) -> String {
         self.runtime.block_on(async {
@@ -1626,6 +1633,39 @@ fn an_admin_sets_the_collectivites_identity_with_its_mistakes_said_next_to_their
     let shown = get(&scene.server.url("/api/v1/identity"), &scene.admin).json();
     assert_eq!(shown["services"][1]["name"], "Ressources humaines");
     assert_eq!(shown["archives"]["identifier"], "FRAD033");
+
+    // The logo: a file that is no image is refused next to its field, an
+    // image is shown, then taken away.
+    let folder = scene._fresh.tmp.path();
+    let not_an_image = folder.join("logo.txt");
+    std::fs::write(&not_an_image, "pas une image").expect("write");
+    browser.attach("#logo", &[&not_an_image]);
+    press(&browser, "form[action='/identite/logo'] button[type=submit]");
+    let text = browser.text();
+    assert!(text.contains("le logo doit être une image PNG ou JPEG"), "{text}");
+    assert_eq!(browser.attr("#logo", "aria-invalid"), "true");
+    assert_eq!(
+        browser.value("#nom"),
+        "Commune de Saint-Exemple",
+        "the identity's form stays"
+    );
+    let png = folder.join("logo.png");
+    let picture = image::RgbaImage::from_pixel(480, 160, image::Rgba([16, 42, 76, 255]));
+    picture.save(&png).expect("write the logo");
+    browser.attach("#logo", &[&png]);
+    browser.follow("form[action='/identite/logo'] button[type=submit]", "logo=1");
+    let text = browser.text();
+    assert!(text.contains("Le logo est enregistré"), "{text}");
+    assert!(text.contains("Logo actuel : image PNG, 480 × 160 pixels"), "{text}");
+    assert_eq!(
+        browser.script("return document.querySelector('img.logo-collectivite').naturalWidth"),
+        serde_json::json!(480),
+        "the image is served to the page"
+    );
+    browser.review("identite-logo");
+    browser.follow("form[action='/identite/logo/retirer'] button[type=submit]", "logo=0");
+    assert!(browser.text().contains("Le logo est retiré"));
+    assert_eq!(browser.count("img.logo-collectivite"), 0);
     // Not an admin: no such page.
     let agent = Browser::start(Scripts::On);
     agent.sign_in(&base, "agnes", AGENT_PASSWORD);

@@ -494,8 +494,8 @@ pub async fn verify_form(signed: Signed) -> Result<HttpResponse, PageError> {
 /// where it was written, or its bytes when small).
 pub(super) struct Sent {
     own_key: bool,
-    name: String,
-    file: Option<tempfile::NamedTempFile>,
+    pub(super) name: String,
+    pub(super) file: Option<tempfile::NamedTempFile>,
     pub(super) bytes: Vec<u8>,
 }
 

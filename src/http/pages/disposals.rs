@@ -372,14 +372,10 @@ pub async fn execute(
 /// The bordereau, as a page to print (with the collectivité and the
 /// signature blocks when its identity is set).
 pub async fn bordereau(signed: Signed, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, PageError> {
-    let (disposal, plan, identity) = paper_facts(&signed, archive, id.into_inner()).await?;
+    let (disposal, plan, head) = paper_facts(&signed, archive, id.into_inner()).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(crate::documents::bordereau_html(
-            &disposal,
-            &plan.plan,
-            identity.as_ref(),
-        )))
+        .body(crate::documents::bordereau_html(&disposal, &plan.plan, &head)))
 }
 
 /// The answer for a certificate asked before the execution.
@@ -400,7 +396,7 @@ async fn paper_facts(
     (
         Disposal,
         std::sync::Arc<crate::archive::PublishedPlan>,
-        Option<crate::domain::identity::Identity>,
+        crate::documents::Letterhead,
     ),
     PageError,
 > {
@@ -409,8 +405,8 @@ async fn paper_facts(
     Ok(web::block(move || {
         let disposal = archive.disposal(&actor, id)?;
         let plan = archive.plan(&actor, None)?;
-        let identity = archive.identity()?;
-        Ok::<_, ArchiveError>((disposal, plan, identity))
+        let head = crate::documents::Letterhead::of(&archive)?;
+        Ok::<_, ArchiveError>((disposal, plan, head))
     })
     .await??)
 }
@@ -422,10 +418,10 @@ async fn paper_pdf(
     archive: Data<Archive>,
     id: u64,
     file: &str,
-    make: fn(&Disposal, &crate::domain::plan::Plan, Option<&crate::domain::identity::Identity>) -> Option<Vec<u8>>,
+    make: fn(&Disposal, &crate::domain::plan::Plan, &crate::documents::Letterhead) -> Option<Vec<u8>>,
 ) -> Result<HttpResponse, PageError> {
-    let (disposal, plan, identity) = paper_facts(&signed, archive, id).await?;
-    let pdf = make(&disposal, &plan.plan, identity.as_ref()).ok_or_else(not_executed)?;
+    let (disposal, plan, head) = paper_facts(&signed, archive, id).await?;
+    let pdf = make(&disposal, &plan.plan, &head).ok_or_else(not_executed)?;
     Ok(HttpResponse::Ok()
         .content_type("application/pdf")
         .insert_header((
@@ -446,7 +442,7 @@ pub async fn bordereau_pdf(
         archive,
         id.into_inner(),
         "bordereau-elimination",
-        |d, plan, identity| Some(crate::documents::bordereau_pdf(d, plan, identity)),
+        |d, plan, head| Some(crate::documents::bordereau_pdf(d, plan, head)),
     )
     .await
 }
@@ -474,8 +470,8 @@ pub async fn certificate_page(
     archive: Data<Archive>,
     id: web::Path<u64>,
 ) -> Result<HttpResponse, PageError> {
-    let (disposal, plan, identity) = paper_facts(&signed, archive, id.into_inner()).await?;
-    let page = crate::documents::certificate_html(&disposal, &plan.plan, identity.as_ref()).ok_or_else(not_executed)?;
+    let (disposal, plan, head) = paper_facts(&signed, archive, id.into_inner()).await?;
+    let page = crate::documents::certificate_html(&disposal, &plan.plan, &head).ok_or_else(not_executed)?;
     Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(page))
 }
 

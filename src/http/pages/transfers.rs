@@ -292,12 +292,8 @@ pub async fn bordereau_pdf(
     let pdf = web::block(move || {
         let transfer = archive.transfer(&actor, id)?;
         let plan = archive.plan(&actor, None)?;
-        let identity = archive.identity()?;
-        Ok::<_, ArchiveError>(crate::documents::transfer_bordereau_pdf(
-            &transfer,
-            &plan.plan,
-            identity.as_ref(),
-        ))
+        let head = crate::documents::Letterhead::of(&archive)?;
+        Ok::<_, ArchiveError>(crate::documents::transfer_bordereau_pdf(&transfer, &plan.plan, &head))
     })
     .await??;
     Ok(HttpResponse::Ok()
