@@ -165,6 +165,8 @@ struct TransferPage {
     id: u64,
     state: &'static str,
     collectivite: String,
+    /// Whether the collectivité has a logo to head the bordereau.
+    logo: bool,
     archives: String,
     summary: String,
     lines: Vec<LineView>,
@@ -215,6 +217,7 @@ fn transfer_page(
         id: t.proposal.id,
         state: state_of(t),
         collectivite: identity.map(|i| i.heading()).unwrap_or_default(),
+        logo: identity.is_some_and(|i| i.logo.is_some()),
         archives: identity
             .map(|i| {
                 if i.archives.identifier.is_empty() {
