@@ -22,7 +22,7 @@ use crate::domain::search::{IndexDocument, SearchHit, SearchQuery, SearchResults
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use std::path::Path;
 use std::sync::Mutex;
-use tantivy::collector::{Collector, Count, FacetCollector, TopDocs};
+use tantivy::collector::{Collector, Count, TopDocs};
 use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, QueryParser, RangeQuery, TermQuery};
 use tantivy::schema::{
     FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
@@ -507,33 +507,26 @@ impl TantivyIndex {
     }
 
     fn run(&self, q: &SearchQuery, fuzzy: bool) -> Result<SearchResults, IndexError> {
+        use super::index_gather::{Gather, Rank};
         let f = &self.fields;
         let base = self.query_of(q, fuzzy)?;
         let searcher = self.reader.searcher();
         let query = self.filtered(base, q, &searcher);
-        // First the counts (total, by node), without scoring, segment by
-        // segment within the time budget; then the page, on the segments
-        // counted.
-        let mut facets = FacetCollector::for_field("node_facet");
-        facets.add_facet("/");
-        let mut kinds = FacetCollector::for_field("kinds");
-        for kind in ["/type", "/year", "/service"] {
-            kinds.add_facet(kind);
-        }
-        let ((total, facet_counts, kind_counts), searched) = self.collect_within(
-            &searcher,
-            &*query,
-            (Count, facets, kinds),
-            Extent::Budget(std::time::Instant::now()),
-        )?;
-        let partial = searched < searcher.segment_readers().len();
-        let ranked = match (q.sort, q.after) {
-            (SortOrder::Relevance, None) => match self.best_by_score(&searcher, &*query, q, searched)? {
-                Some(ranked) => ranked,
-                None => self.ranked_after(&searcher, &*query, q, searched)?,
-            },
-            _ => self.ranked_after(&searcher, &*query, q, searched)?,
+        // One pass over the hits, segment by segment within the time
+        // budget: the counts (total, by node, by kind) and the page.
+        let rank = match q.sort {
+            SortOrder::Relevance => Rank::Score,
+            SortOrder::DateDesc => Rank::DateDesc,
+            SortOrder::DateAsc => Rank::DateAsc,
         };
+        let gather = Gather {
+            rank,
+            want: q.offset + q.limit,
+            after: q.after.map(|c| rank.place_of(c.after, c.key)),
+        };
+        let (gathered, searched) = self.collect_within(&searcher, &*query, gather, std::time::Instant::now())?;
+        let partial = searched < searcher.segment_readers().len();
+        let ranked: Vec<_> = gathered.top.into_iter().skip(q.offset).collect();
         let next = (ranked.len() == q.limit)
             .then(|| ranked.last())
             .flatten()
@@ -587,23 +580,15 @@ impl TantivyIndex {
                 document_type: Some(text_of(f.document_type)).filter(|t| !t.is_empty()),
             });
         }
-        let count_of = |kind: &str| -> std::collections::BTreeMap<String, u64> {
-            kind_counts
-                .get(kind)
-                .filter_map(|(facet, count)| facet.to_path().last().map(|v| ((*v).to_owned(), count)))
-                .collect()
-        };
-        let facets = facet_counts
-            .get("/")
-            .map(|(facet, count)| (facet.to_path().join("/"), count))
-            .collect();
+        let mut kinds = gathered.kinds;
+        let mut count_of = |kind: &str| kinds.remove(kind).unwrap_or_default();
         Ok(SearchResults {
-            total: total as u64,
+            total: gathered.total,
             hits,
-            facets,
-            types: count_of("/type"),
-            years: count_of("/year"),
-            services: count_of("/service"),
+            facets: gathered.nodes,
+            types: count_of("type"),
+            years: count_of("year"),
+            services: count_of("service"),
             fuzzy,
             nodes: std::collections::BTreeMap::new(),
             suggestion: None,
@@ -612,14 +597,15 @@ impl TantivyIndex {
         })
     }
 
-    /// Runs `collector` over the index's segments, one after the other, as
-    /// far as `extent` says. The fruit, and how many segments it covers.
+    /// Runs `collector` over the index's segments, one after the other,
+    /// until the time budget counted from `started` is spent (after the
+    /// first segment at least). The fruit, and how many segments it covers.
     fn collect_within<C: Collector>(
         &self,
         searcher: &tantivy::Searcher,
         query: &dyn Query,
         collector: C,
-        extent: Extent,
+        started: std::time::Instant,
     ) -> Result<(C::Fruit, usize), IndexError> {
         let scoring = if collector.requires_scoring() {
             EnableScoring::enabled_from_searcher(searcher)
@@ -629,11 +615,7 @@ impl TantivyIndex {
         let weight = query.weight(scoring).map_err(engine)?;
         let mut fruits = Vec::new();
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            let over = match extent {
-                Extent::Segments(n) => ord >= n,
-                Extent::Budget(started) => !fruits.is_empty() && started.elapsed() >= self.budget,
-            };
-            if over {
+            if !fruits.is_empty() && started.elapsed() >= self.budget {
                 break;
             }
             let ord = u32::try_from(ord).map_err(|e| IndexError::Engine(e.to_string()))?;
@@ -642,148 +624,6 @@ impl TantivyIndex {
         let searched = fruits.len();
         Ok((collector.merge_fruits(fruits).map_err(engine)?, searched))
     }
-
-    /// The page of a search by relevance from its first hit, the quick
-    /// way: the engine's best-first collection (which skips what cannot
-    /// make the page) fetches a little more than the page, then hits are
-    /// put in (score, order key) order. `None` when hits of equal score
-    /// straddle the end of what was fetched: then only looking at every
-    /// hit gives the exact order.
-    fn best_by_score(
-        &self,
-        searcher: &tantivy::Searcher,
-        query: &dyn Query,
-        q: &SearchQuery,
-        searched: usize,
-    ) -> Result<Option<Vec<Ranked>>, IndexError> {
-        let want = q.offset + q.limit;
-        let fetch = want + TIE_MARGIN;
-        let top = TopDocs::with_limit(fetch).order_by_score();
-        let (found, _) = self.collect_within(searcher, query, top, Extent::Segments(searched))?;
-        if found.len() == fetch && found.get(want - 1).map(|w| w.0) <= found.last().map(|l| l.0) {
-            return Ok(None);
-        }
-        let mut keys: std::collections::HashMap<u32, std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>>> =
-            std::collections::HashMap::new();
-        let mut ranked: Vec<Ranked> = found
-            .into_iter()
-            .map(|(score, address)| {
-                let column = keys
-                    .entry(address.segment_ord)
-                    .or_insert_with(|| order_keys(searcher.segment_reader(address.segment_ord)));
-                (SortValue::Score(score), column.get_val(address.doc_id), address)
-            })
-            .collect();
-        ranked.sort_by(|a, b| {
-            let (SortValue::Score(x), SortValue::Score(y)) = (a.0, b.0) else {
-                return std::cmp::Ordering::Equal;
-            };
-            y.total_cmp(&x).then(b.1.cmp(&a.1))
-        });
-        Ok(Some(ranked.into_iter().skip(q.offset).take(q.limit).collect()))
-    }
-
-    /// The page of a search looking at every hit: ordered by score or
-    /// date, then by order key, and after the cursor when there is one.
-    fn ranked_after(
-        &self,
-        searcher: &tantivy::Searcher,
-        query: &dyn Query,
-        q: &SearchQuery,
-        searched: usize,
-    ) -> Result<Vec<Ranked>, IndexError> {
-        let page = TopDocs::with_limit(q.limit).and_offset(q.offset);
-        match q.sort {
-            SortOrder::Relevance => {
-                let after = match q.after {
-                    Some(Cursor {
-                        after: SortValue::Score(score),
-                        key,
-                    }) => Some((score, key)),
-                    _ => None,
-                };
-                let top = page.tweak_score(move |segment: &tantivy::SegmentReader| {
-                    let keys = order_keys(segment);
-                    move |doc: tantivy::DocId, score: f32| {
-                        let key = keys.get_val(doc);
-                        let kept = after.is_none_or(|(s, k)| (score, key) < (s, k));
-                        (kept, score, key)
-                    }
-                });
-                let (ranked, _) = self.collect_within(searcher, query, top, Extent::Segments(searched))?;
-                Ok(ranked
-                    .into_iter()
-                    .filter(|((kept, _, _), _)| *kept)
-                    .map(|((_, score, key), address)| (SortValue::Score(score), key, address))
-                    .collect())
-            }
-            SortOrder::DateDesc | SortOrder::DateAsc => {
-                let newest_first = q.sort == SortOrder::DateDesc;
-                let after = match q.after {
-                    Some(Cursor {
-                        after: SortValue::Date(date),
-                        key,
-                    }) => Some((date, key)),
-                    _ => None,
-                };
-                let top = page.tweak_score(move |segment: &tantivy::SegmentReader| {
-                    let keys = order_keys(segment);
-                    let dates = segment
-                        .fast_fields()
-                        .date("date")
-                        .map(|c| c.first_or_default_col(TantivyDate::MIN))
-                        .ok();
-                    move |doc: tantivy::DocId, _score: f32| {
-                        let key = keys.get_val(doc);
-                        let date = dates.as_ref().map_or(0, |c| c.get_val(doc).into_timestamp_secs());
-                        // The collector keeps the greatest: the oldest
-                        // first is the greatest reversed.
-                        let (kept, rank) = if newest_first {
-                            (after.is_none_or(|a| (date, key) < a), (date, key))
-                        } else {
-                            (after.is_none_or(|a| (date, key) > a), (i64::MAX - date, u64::MAX - key))
-                        };
-                        (kept, rank, date)
-                    }
-                });
-                let (ranked, _) = self.collect_within(searcher, query, top, Extent::Segments(searched))?;
-                Ok(ranked
-                    .into_iter()
-                    .filter(|((kept, _, _), _)| *kept)
-                    .map(|((_, (_, key), date), address)| {
-                        let key = if newest_first { key } else { u64::MAX - key };
-                        (SortValue::Date(date), key, address)
-                    })
-                    .collect())
-            }
-        }
-    }
-}
-
-/// How far a collection goes over the index's segments.
-#[derive(Clone, Copy)]
-enum Extent {
-    /// Until the time budget counted from then is spent (after the first
-    /// segment at least).
-    Budget(std::time::Instant),
-    /// The first this many (those the counts covered).
-    Segments(usize),
-}
-
-/// A hit placed: its sort value, its order key, where it is.
-type Ranked = (SortValue, u64, tantivy::DocAddress);
-
-/// Hits fetched beyond a page by the quick collection, so that hits of
-/// equal score at the page's end are all seen.
-const TIE_MARGIN: usize = 16;
-
-/// The order keys of a segment's documents (0 where missing).
-fn order_keys(segment: &tantivy::SegmentReader) -> std::sync::Arc<dyn tantivy::columnar::ColumnValues<u64>> {
-    segment
-        .fast_fields()
-        .u64("order_key")
-        .map(|c| c.first_or_default_col(0))
-        .unwrap_or_else(|_| std::sync::Arc::new(tantivy::columnar::column_values::EmptyColumnValues))
 }
 
 /// How far apart, in words, the words of a query may stand and still lift

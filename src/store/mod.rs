@@ -11,6 +11,7 @@ pub mod catalog_sled;
 mod contract;
 pub mod credentials;
 mod index_french;
+mod index_gather;
 pub mod index_tantivy;
 pub mod journal;
 pub mod memory;
