@@ -1,7 +1,9 @@
 //! One pass over a search's hits: the total, the counts by node and by
 //! kind (type, year, service), and the page, exactly ordered by score or
 //! date then by order key, after a cursor. Every hit is visited once; the
-//! order key is read only for a hit that could enter the page.
+//! order key is read only for a hit that could enter the page. A segment's
+//! facet ordinals are read from its columns once and kept, a few bytes a
+//! record, while the segment lives: counting a hit is then two array reads.
 
 use crate::domain::search::SortValue;
 use std::cmp::Reverse;
@@ -59,10 +61,87 @@ impl Rank {
 
 /// What to gather: the page's order, how many hits it needs (offset and
 /// limit), and the cursor's place when the page follows one.
-pub(super) struct Gather {
+pub(super) struct Gather<'a> {
     pub rank: Rank,
     pub want: usize,
     pub after: Option<Place>,
+    pub tables: &'a FacetTables,
+}
+
+/// No facet of this kind for a record.
+const NONE: u16 = u16::MAX;
+
+/// A segment's facet ordinals, record by record: its node's, and its type's,
+/// year's and service's (`NONE` where it has none). `None` when the
+/// segment has more distinct facets than a `u16` numbers.
+struct SegmentTable {
+    nodes: Vec<u16>,
+    kinds: Vec<[u16; 3]>,
+}
+
+impl SegmentTable {
+    fn read(reader: &SegmentReader) -> tantivy::Result<Option<SegmentTable>> {
+        let fast = reader.fast_fields();
+        let (Some(nodes), Some(kinds)) = (fast.str("node_facet")?, fast.str("kinds")?) else {
+            return Ok(None);
+        };
+        if nodes.num_terms() >= usize::from(NONE) || kinds.num_terms() >= usize::from(NONE) {
+            return Ok(None);
+        }
+        let max_doc = reader.max_doc();
+        let mut table = SegmentTable {
+            nodes: vec![NONE; max_doc as usize],
+            kinds: vec![[NONE; 3]; max_doc as usize],
+        };
+        for doc in 0..max_doc {
+            if let Some(ord) = nodes.ords().values_for_doc(doc).next() {
+                table.nodes[doc as usize] = ord as u16;
+            }
+            for (slot, ord) in kinds.ords().values_for_doc(doc).take(3).enumerate() {
+                table.kinds[doc as usize][slot] = ord as u16;
+            }
+        }
+        Ok(Some(table))
+    }
+}
+
+/// The facet tables of the segments searched lately, by segment.
+#[derive(Default)]
+pub(super) struct FacetTables {
+    tables:
+        std::sync::Mutex<std::collections::HashMap<tantivy::index::SegmentId, std::sync::Arc<Option<SegmentTable>>>>,
+}
+
+impl FacetTables {
+    /// Forgets the segments `searcher` no longer holds (merged or deleted).
+    pub(super) fn keep_only(&self, searcher: &tantivy::Searcher) {
+        let live: std::collections::HashSet<_> = searcher.segment_readers().iter().map(|s| s.segment_id()).collect();
+        self.tables
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|id, _| live.contains(id));
+    }
+
+    /// How many segments have a table.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.tables.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// A segment's table, read on its first search.
+    fn of(&self, reader: &SegmentReader) -> tantivy::Result<std::sync::Arc<Option<SegmentTable>>> {
+        let id = reader.segment_id();
+        if let Some(table) = self.tables.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            return Ok(std::sync::Arc::clone(table));
+        }
+        // Read outside the lock: two first searches may both read it.
+        let table = std::sync::Arc::new(SegmentTable::read(reader)?);
+        self.tables
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id, std::sync::Arc::clone(&table));
+        Ok(table)
+    }
 }
 
 /// A hit of the page: its sort value, its order key, where it is.
@@ -87,6 +166,7 @@ pub(super) struct SegmentGather {
     after: Option<Place>,
     segment: SegmentOrdinal,
     total: u64,
+    table: std::sync::Arc<Option<SegmentTable>>,
     node_column: tantivy::columnar::Column<u64>,
     node_dictionary: tantivy::fastfield::FacetReader,
     node_counts: Vec<u64>,
@@ -107,7 +187,7 @@ pub(super) fn order_keys(segment: &SegmentReader) -> std::sync::Arc<dyn ColumnVa
         .unwrap_or_else(|_| std::sync::Arc::new(tantivy::columnar::column_values::EmptyColumnValues))
 }
 
-impl Collector for Gather {
+impl Collector for Gather<'_> {
     type Fruit = Gathered;
     type Child = SegmentGather;
 
@@ -131,6 +211,7 @@ impl Collector for Gather {
             after: self.after,
             segment,
             total: 0,
+            table: self.tables.of(reader)?,
             node_counts: vec![0; node_dictionary.num_facets()],
             node_column: column("node_facet")?,
             node_dictionary,
@@ -194,14 +275,30 @@ impl SegmentCollector for SegmentGather {
 
     fn collect(&mut self, doc: DocId, score: Score) {
         self.total += 1;
-        for ord in self.node_column.values_for_doc(doc) {
-            if let Some(n) = self.node_counts.get_mut(ord as usize) {
+        if let Some(table) = self.table.as_ref() {
+            let at = doc as usize;
+            if let Some(n) = table
+                .nodes
+                .get(at)
+                .and_then(|o| self.node_counts.get_mut(usize::from(*o)))
+            {
                 *n += 1;
             }
-        }
-        for ord in self.kind_column.values_for_doc(doc) {
-            if let Some(n) = self.kind_counts.get_mut(ord as usize) {
-                *n += 1;
+            for ord in table.kinds.get(at).into_iter().flatten() {
+                if let Some(n) = self.kind_counts.get_mut(usize::from(*ord)) {
+                    *n += 1;
+                }
+            }
+        } else {
+            for ord in self.node_column.values_for_doc(doc) {
+                if let Some(n) = self.node_counts.get_mut(ord as usize) {
+                    *n += 1;
+                }
+            }
+            for ord in self.kind_column.values_for_doc(doc) {
+                if let Some(n) = self.kind_counts.get_mut(ord as usize) {
+                    *n += 1;
+                }
             }
         }
         if self.want == 0 {

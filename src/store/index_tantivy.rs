@@ -174,6 +174,8 @@ pub struct TantivyIndex {
     /// How long a search may take before it answers with what it found
     /// in the segments searched by then (see [`SearchResults::partial`]).
     budget: std::time::Duration,
+    /// The facet ordinals of the segments searched, record by record.
+    facet_tables: super::index_gather::FacetTables,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -235,6 +237,7 @@ impl TantivyIndex {
             fields,
             query_analyzers,
             budget: SEARCH_BUDGET,
+            facet_tables: Default::default(),
         })
     }
 
@@ -519,10 +522,12 @@ impl TantivyIndex {
             SortOrder::DateDesc => Rank::DateDesc,
             SortOrder::DateAsc => Rank::DateAsc,
         };
+        self.facet_tables.keep_only(&searcher);
         let gather = Gather {
             rank,
             want: q.offset + q.limit,
             after: q.after.map(|c| rank.place_of(c.after, c.key)),
+            tables: &self.facet_tables,
         };
         let (gathered, searched) = self.collect_within(&searcher, &*query, gather, std::time::Instant::now())?;
         let partial = searched < searcher.segment_readers().len();
@@ -980,6 +985,78 @@ mod tests {
             "Mandat pour la facture de chauffage.",
             "2025-06-30",
         )
+    }
+
+    /// The counts of one pass (from the segments' facet tables) are those
+    /// the engine's own facet collector gives, segment by segment, and the
+    /// tables of merged segments are forgotten.
+    #[test]
+    fn counts_by_node_and_kind_agree_with_the_engines_facet_collector() {
+        use tantivy::collector::FacetCollector;
+        let index = sample();
+        for n in 10..40u128 {
+            let (node, date) = if n % 3 == 0 {
+                ("FIN-FAC", "2023-05-02")
+            } else {
+                ("ADM-DEL", "2022-11-30")
+            };
+            let mut d = doc(
+                n,
+                node,
+                "Facture ou délibération",
+                "Une école et des fournitures.",
+                date,
+            );
+            d.document_type = Some(if n % 2 == 0 { "facture" } else { "délibération" }.into());
+            d.service = (n % 5 != 0).then(|| "Finances".to_owned());
+            index.put(&d).unwrap();
+            if n % 10 == 0 {
+                index.commit(n as u64).unwrap();
+            }
+        }
+        index.commit(100).unwrap();
+        for text in ["", "école", "facture", "-facture"] {
+            let found = index.search(&query(text)).unwrap();
+            let searcher = index.reader.searcher();
+            let engine_query = index.filtered(index.query_of(&query(text), false).unwrap(), &query(text), &searcher);
+            let mut nodes = FacetCollector::for_field("node_facet");
+            nodes.add_facet("/");
+            let mut kinds = FacetCollector::for_field("kinds");
+            for kind in ["/type", "/year", "/service"] {
+                kinds.add_facet(kind);
+            }
+            let (node_counts, kind_counts) = searcher.search(&*engine_query, &(nodes, kinds)).unwrap();
+            let expected: std::collections::BTreeMap<String, u64> =
+                node_counts.get("/").map(|(f, n)| (f.to_path().join("/"), n)).collect();
+            assert_eq!(found.facets, expected, "{text:?}");
+            for (kind, got) in [
+                ("/type", &found.types),
+                ("/year", &found.years),
+                ("/service", &found.services),
+            ] {
+                let expected: std::collections::BTreeMap<String, u64> = kind_counts
+                    .get(kind)
+                    .filter_map(|(f, n)| f.to_path().last().map(|v| ((*v).to_owned(), n)))
+                    .collect();
+                assert_eq!(got, &expected, "{text:?} {kind}");
+            }
+            assert_eq!(found.total, found.facets.values().sum::<u64>(), "{text:?}");
+        }
+        assert!(!index.search(&query("école")).unwrap().years.is_empty());
+        let segments = index.reader.searcher().segment_readers().len();
+        assert_eq!(index.facet_tables.len(), segments);
+        // Merged into one (a merge the engine started on its own may take
+        // some of the segments first: asked again then).
+        for _ in 0..50 {
+            let ids = index.index.searchable_segment_ids().unwrap();
+            if ids.len() == 1 || index.writer().merge(&ids).wait().is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        index.commit(101).unwrap();
+        index.search(&query("école")).unwrap();
+        assert_eq!(index.facet_tables.len(), 1, "the merged segments' tables are forgotten");
     }
 
     fn sample() -> TantivyIndex {
