@@ -495,25 +495,26 @@ impl Paper {
                 .encoding_predefined(Name(b"WinAnsiEncoding"));
         }
         if let Some(px) = &self.logo {
-            let rgb = deflated(&px.rgb);
-            let mut image = pdf.image_xobject(image_id, &rgb);
-            image.filter(Filter::FlateDecode);
-            image.width(px.width as i32);
-            image.height(px.height as i32);
-            image.color_space().device_rgb();
-            image.bits_per_component(8);
-            if px.alpha.is_some() {
-                image.s_mask(mask_id);
-            }
-            drop(image);
+            // The colours, then the transparency as a soft mask.
+            let mut image_of = |id: Ref, samples: &[u8], rgb: bool| {
+                let data = deflated(samples);
+                let mut image = pdf.image_xobject(id, &data);
+                image.filter(Filter::FlateDecode);
+                image.width(px.width as i32);
+                image.height(px.height as i32);
+                if rgb {
+                    image.color_space().device_rgb();
+                } else {
+                    image.color_space().device_gray();
+                }
+                image.bits_per_component(8);
+                if rgb && px.alpha.is_some() {
+                    image.s_mask(mask_id);
+                }
+            };
+            image_of(image_id, &px.rgb, true);
             if let Some(alpha) = &px.alpha {
-                let alpha = deflated(alpha);
-                let mut mask = pdf.image_xobject(mask_id, &alpha);
-                mask.filter(Filter::FlateDecode);
-                mask.width(px.width as i32);
-                mask.height(px.height as i32);
-                mask.color_space().device_gray();
-                mask.bits_per_component(8);
+                image_of(mask_id, alpha, false);
             }
         }
         // Character by character: encoding_rs writes what WinAnsi lacks as

@@ -43,6 +43,16 @@ impl BlobUses {
                 what,
             });
         }
+        /// A record's version: its content and its metadata document.
+        fn add_version(
+            uses: &mut BTreeMap<Sha256, Vec<BlobUse>>,
+            version: &crate::domain::event::VersionFacts,
+            metadata: Sha256,
+            reference: &Reference,
+        ) {
+            add(uses, version.sha256, reference, format!("version {}", version.number));
+            add(uses, metadata, reference, "metadata".into());
+        }
         match body {
             EventBody::RecordIngested {
                 record,
@@ -51,13 +61,7 @@ impl BlobUses {
                 version,
                 ..
             } => {
-                add(
-                    &mut self.uses,
-                    version.sha256,
-                    &reference,
-                    format!("version {}", version.number),
-                );
-                add(&mut self.uses, metadata, &reference, "metadata".into());
+                add_version(&mut self.uses, &version, metadata, &reference);
                 self.references.insert(record, reference);
             }
             EventBody::VersionAdded {
@@ -70,13 +74,7 @@ impl BlobUses {
                     .get(&record)
                     .cloned()
                     .unwrap_or_else(|| Reference::from_naming(record.to_string()));
-                add(
-                    &mut self.uses,
-                    version.sha256,
-                    &reference,
-                    format!("version {}", version.number),
-                );
-                add(&mut self.uses, metadata, &reference, "metadata".into());
+                add_version(&mut self.uses, &version, metadata, &reference);
             }
             // The plan's file, as each version was published.
             EventBody::PlanPublished {

@@ -92,6 +92,14 @@ impl Archive {
                 ),
             });
         }
+        // Refused before the answer is kept, so that no blob is left that
+        // nothing names.
+        if transfer.acknowledgement.is_some() {
+            return Err(ArchiveError::TransferState {
+                id,
+                problem: "il a déjà été accepté".into(),
+            });
+        }
         let kept = self.blobs.stage(&mut &xml[..], u64::MAX)?.commit()?;
         let request = AcknowledgementRequest {
             reference: reply.message_id.clone(),

@@ -993,6 +993,10 @@ fn the_archives_seda_reply_is_validated_and_acknowledges_its_transfer() {
     assert!(stderr(&out).contains("schéma SEDA 2.3"), "{}", stderr(&out));
     let report = verify_over_http(&server, &token);
     assert_eq!(report["report"]["passed"], true, "{report}");
+    assert_eq!(
+        report["report"]["unreferenced_blobs"], 0,
+        "the answer kept is a blob the journal names, and a refused one is not kept: {report}"
+    );
     server.stop();
     assert_journal_follows_its_schema(&data);
 }
