@@ -64,6 +64,7 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
         .or_else(|_| NaiveDate::parse_from_str(text, "%d-%m-%Y"))
         .or_else(|_| NaiveDate::parse_from_str(text, "%d.%m.%Y"))
         .ok()
+        .filter(|d| crate::domain::record::YEARS.contains(&chrono::Datelike::year(d)))
 }
 
 /// Groups the digits of `whole` by three with narrow no-break spaces.

@@ -5,7 +5,7 @@
 //! of the program never handles a record id or a node code as a bare string.
 
 use super::hash::Sha256;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -439,17 +439,50 @@ pub fn check_title(title: &str) -> Result<String, InvalidInput> {
 
 /// Parses a `YYYY-MM-DD` date.
 pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, InvalidInput> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         InvalidInput::new(
             field,
             format!("une date s'écrit JJ/MM/AAAA ou AAAA-MM-JJ, et non « {text} »"),
         )
-    })
+    })?;
+    if !YEARS.contains(&date.year()) {
+        return Err(InvalidInput::new(
+            field,
+            format!("l'année d'une date est comprise entre 1 et 9999, et non « {text} »"),
+        ));
+    }
+    Ok(date)
 }
+
+/// The years a date may have: written with four digits at most, after
+/// year 0 (a reference names its year).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_read_in_years_one_to_9999() {
+        assert_eq!(
+            parse_date("date", " 2024-03-15 ").map(|d| d.to_string()),
+            Ok("2024-03-15".to_owned())
+        );
+        assert_eq!(
+            parse_date("date", "0001-01-01").map(|d| d.to_string()),
+            Ok("0001-01-01".to_owned())
+        );
+        for bad in ["-0001-03-15", "0000-03-15", "+10000-01-01", "15/03/2024"] {
+            let e = parse_date("date", bad).expect_err(bad);
+            assert_eq!(e.field, "date", "{bad}");
+        }
+        assert!(
+            parse_date("date", "0000-03-15")
+                .unwrap_err()
+                .problem
+                .contains("entre 1 et 9999")
+        );
+    }
 
     #[test]
     fn node_codes_are_normalised_and_checked() {

@@ -68,6 +68,27 @@ fn bad_deposits_are_refused_clearly() {
     )
     .unwrap();
     assert!(bad.json()["error"]["message"].as_str().unwrap().starts_with("date:"));
+    // A year before 1 (which would name a reference `FIN-FAC--1-…`) too.
+    for year in ["-0001-03-15", "0000-03-15"] {
+        let bad = deposit(
+            &server,
+            &token,
+            b"abc",
+            "a.txt",
+            &json!({"node": "FIN-FAC", "date": year}),
+        )
+        .unwrap();
+        assert_eq!(
+            (bad.status, bad.error_code().as_str()),
+            (422, "invalid_field"),
+            "{year}"
+        );
+        assert!(
+            bad.error_message().starts_with("date:"),
+            "{year}: {}",
+            bad.error_message()
+        );
+    }
     // Over the size cap: 413, and no staged file left behind.
     let big = Bytes::new(7).fill(1024 * 1024 + 100_000);
     check(
