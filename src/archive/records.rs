@@ -148,8 +148,11 @@ fn check_filename(filename: Option<String>) -> Result<Option<String>, InvalidInp
             format!("plus long que {FILENAME_MAX} octets"),
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err(InvalidInput::new("filename", "contient des caractères de contrôle"));
+    if name.chars().any(crate::domain::record::unreadable) {
+        return Err(InvalidInput::new(
+            "filename",
+            "contient des caractères de contrôle (ou qui inversent le sens du texte)",
+        ));
     }
     Ok(Some(name))
 }

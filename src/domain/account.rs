@@ -101,7 +101,7 @@ impl fmt::Display for UserName {
 /// Checks a display name and returns it trimmed.
 pub fn display_name(text: &str) -> Result<String, AccountInputError> {
     let name = text.trim();
-    if name.is_empty() || name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > DISPLAY_NAME_MAX || name.chars().any(super::record::unreadable) {
         return Err(AccountInputError::new(
             "display_name",
             format!("le nom affiché a de 1 à {DISPLAY_NAME_MAX} caractères, sans caractère de contrôle"),

@@ -101,7 +101,7 @@ fn text(field: &str, value: &str, required: bool) -> Result<String, InvalidInput
     if required && value.is_empty() {
         return Err(InvalidInput::new(field, "à renseigner"));
     }
-    if value.chars().count() > TEXT_MAX || value.chars().any(char::is_control) {
+    if value.chars().count() > TEXT_MAX || value.chars().any(super::record::unreadable) {
         return Err(InvalidInput::new(
             field,
             format!("{TEXT_MAX} caractères au plus, sans caractère de contrôle"),

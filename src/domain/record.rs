@@ -391,7 +391,7 @@ pub enum Lines {
 pub fn check_text(field: &str, text: &str, max: usize, lines: Lines) -> Result<String, InvalidInput> {
     let t = text.trim();
     let allowed = |c: char| lines == Lines::Many && c == '\n';
-    if t.is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() && !allowed(c)) {
+    if t.is_empty() || t.chars().count() > max || t.chars().any(|c| unreadable(c) && !allowed(c)) {
         return Err(InvalidInput::new(
             field,
             format!("1 à {max} caractères, sans caractère de contrôle"),
@@ -404,12 +404,21 @@ pub fn check_text(field: &str, text: &str, max: usize, lines: Lines) -> Result<S
 /// none; else trimmed, at most `max` characters, no control characters.
 pub fn check_optional_text(field: &str, text: Option<String>, max: usize) -> Result<Option<String>, InvalidInput> {
     match text.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
-        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => Err(InvalidInput::new(
+        Some(s) if s.chars().count() > max || s.chars().any(unreadable) => Err(InvalidInput::new(
             field,
             format!("{max} caractères au plus, sans caractère de contrôle"),
         )),
         other => Ok(other),
     }
+}
+
+/// Whether a character may not stand in a text people read: a control
+/// character, or one that overrides, embeds or isolates the direction of
+/// the text (`facture\u{202E}fdp.exe` shows as `factureexe.pdf`). The
+/// marks of direction (U+200E, U+200F), which change no letter's order,
+/// are left to right-to-left names.
+pub fn unreadable(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The longest title accepted, in characters.
@@ -428,10 +437,10 @@ pub fn check_title(title: &str) -> Result<String, InvalidInput> {
             format!("le titre dépasse {TITLE_MAX} caractères"),
         ));
     }
-    if title.chars().any(char::is_control) {
+    if title.chars().any(unreadable) {
         return Err(InvalidInput::new(
             "title",
-            "le titre contient des caractères de contrôle",
+            "le titre contient des caractères de contrôle (ou qui inversent le sens du texte)",
         ));
     }
     Ok(title.to_owned())
@@ -461,6 +470,19 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_reverses_the_text_is_refused_like_control_characters() {
+        assert!(check_title("Facture \u{202E}fdp.exe").is_err());
+        assert!(check_title("Nom \u{2067}arabe\u{2069}").is_err());
+        assert!(check_text("title", "a\u{202D}b", 100, Lines::One).is_err());
+        assert!(check_optional_text("service", Some("Finances\u{202B}".into()), 100).is_err());
+        assert_eq!(
+            check_title("Rapport \u{200F}ok").as_deref(),
+            Ok("Rapport \u{200F}ok"),
+            "a mark is kept"
+        );
+    }
 
     #[test]
     fn dates_are_read_in_years_one_to_9999() {

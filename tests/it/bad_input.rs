@@ -68,6 +68,27 @@ fn bad_deposits_are_refused_clearly() {
     )
     .unwrap();
     assert!(bad.json()["error"]["message"].as_str().unwrap().starts_with("date:"));
+    // A title or a file name that reverses the text it shows is refused.
+    let bad = deposit(
+        &server,
+        &token,
+        b"abc",
+        "a.txt",
+        &json!({"node": "FIN-FAC", "title": "Facture \u{202E}fdp.exe"}),
+    )
+    .unwrap();
+    assert_eq!((bad.status, bad.error_code().as_str()), (422, "invalid_field"));
+    assert!(bad.error_message().starts_with("title:"), "{}", bad.error_message());
+    let bad = deposit(
+        &server,
+        &token,
+        b"abc",
+        "facture\u{202E}fdp.exe",
+        &json!({"node": "FIN-FAC"}),
+    )
+    .unwrap();
+    assert_eq!((bad.status, bad.error_code().as_str()), (422, "invalid_field"));
+    assert!(bad.error_message().starts_with("filename:"), "{}", bad.error_message());
     // A year before 1 (which would name a reference `FIN-FAC--1-…`) too.
     for year in ["-0001-03-15", "0000-03-15"] {
         let bad = deposit(
