@@ -189,10 +189,14 @@ pub async fn transfer(caller: Caller, archive: Data<Archive>, id: web::Path<u64>
     request_body(content = String, content_type = "application/xml", description = "the archives' ArchiveTransferReply or Acknowledgement"),
     responses((status = 200, body = crate::wire::TransferDto), (status = 404, description = "no transfer exported the package it names"),
         (status = 409, description = "the reply refuses the transfer, or it was acknowledged already"), (status = 422, description = "not valid against the SEDA 2.3 schema")))]
-pub async fn reply(caller: Caller, archive: Data<Archive>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn reply(caller: Caller, archive: Data<Archive>, body: web::Payload) -> Result<HttpResponse, ApiError> {
+    let body = super::read_body(body, SEDA_REPLY_MAX, "an archives' reply").await?;
     let transfer = web::block(move || archive.answer_transfer(&caller.0, &body)).await??;
     Ok(HttpResponse::Ok().json(crate::wire::TransferDto::from(&transfer)))
 }
+
+/// The largest SEDA answer accepted (one listing thousands of units).
+const SEDA_REPLY_MAX: usize = 16 * 1024 * 1024;
 
 /// Records the archives service's acknowledgement of an exported transfer:
 /// the records it took become tombstones pointing to its reference.

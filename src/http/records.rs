@@ -407,8 +407,9 @@ pub async fn update(
     caller: Caller,
     archive: Data<Archive>,
     key: web::Path<String>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let body = super::read_body(body, METADATA_PART_MAX, "a record change").await?;
     let patch: RecordPatchDto = serde_json::from_slice(&body)
         .map_err(|e| ApiError::new(Code::InvalidJson, format!("the body is not a record change: {e}")))?;
     let (record, details) = web::block(move || {
