@@ -45,6 +45,24 @@ impl Letterhead {
         self.identity.as_ref()
     }
 
+    /// The archives service's name, or `default` when it is not set.
+    fn archives_or(&self, default: &str) -> String {
+        self.identity()
+            .map(|i| i.archives.name.as_str())
+            .filter(|a| !a.is_empty())
+            .unwrap_or(default)
+            .to_owned()
+    }
+
+    /// Who gives the visas, or `default` when it is not set.
+    fn authority_or(&self, default: &str) -> String {
+        self.identity()
+            .map(|i| i.archives.authority.as_str())
+            .filter(|a| !a.is_empty())
+            .unwrap_or(default)
+            .to_owned()
+    }
+
     /// The logo as an image carried by the page itself (a paper saved or
     /// printed keeps it), or nothing.
     fn logo_html(&self) -> String {
@@ -175,10 +193,7 @@ pub fn bordereau_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> St
         None => "<p>Visa des Archives : en attente.</p>".to_owned(),
     };
     let who = collectivite_html(head);
-    let authority = identity
-        .map(|i| i.archives.authority.clone())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "Le directeur des Archives".to_owned());
+    let authority = head.authority_or("Le directeur des Archives");
     let signatures = format!(
         "<table class=\"signatures\" border=\"1\"><tr><th>Le chef du service producteur</th><th>Visa : {}</th></tr>\n\
          <tr><td>Date, nom et signature :<br><br><br><br></td><td>Date, nom et signature :<br><br><br><br></td></tr></table>\n",
@@ -622,10 +637,7 @@ pub fn bordereau_pdf(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> Vec
         )),
         None => p.text("Visa des Archives : en attente."),
     }
-    let authority = identity
-        .map(|i| i.archives.authority.clone())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "Le directeur des Archives".to_owned());
+    let authority = head.authority_or("Le directeur des Archives");
     p.signatures(&[
         "Le chef du service producteur".to_owned(),
         format!("Visa : {authority}"),
@@ -639,7 +651,6 @@ pub fn bordereau_pdf(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> Vec
 /// event that the journal's chain binds, and the archives service's
 /// signature block. `None` before execution.
 pub fn certificate_pdf(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> Option<Vec<u8>> {
-    let identity = head.identity();
     use crate::french;
     let execution = disposal.execution.as_ref()?;
     let id = disposal.proposal.id;
@@ -715,10 +726,7 @@ pub fn certificate_pdf(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> O
         "Empreinte de l'événement d'exécution (journal n° {}) : {}. La chaîne du journal la lie à tout ce qui précède.",
         execution.seq, execution.hash
     ));
-    let archives = identity
-        .map(|i| i.archives.name.clone())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "Le responsable du service d'archives".to_owned());
+    let archives = head.archives_or("Le responsable du service d'archives");
     p.signatures(&[archives]);
     Some(p.pdf(&format!("Certificat d'élimination n° {id}")))
 }
@@ -783,10 +791,7 @@ pub fn transfer_bordereau_pdf(
             french::date(a.date)
         ));
     }
-    let archives = identity
-        .map(|i| i.archives.name.clone())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "Le service d'archives".to_owned());
+    let archives = head.archives_or("Le service d'archives");
     p.signatures(&[
         "Le chef du service versant".to_owned(),
         format!("Pour prise en charge : {archives}"),
@@ -797,7 +802,6 @@ pub fn transfer_bordereau_pdf(
 /// The certificat d'élimination as an HTML page to print: what
 /// [`certificate_pdf`] says, as a page. `None` before execution.
 pub fn certificate_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> Option<String> {
-    let identity = head.identity();
     use crate::french;
     let execution = disposal.execution.as_ref()?;
     let id = disposal.proposal.id;
@@ -836,10 +840,7 @@ pub fn certificate_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> 
             )
         })
         .unwrap_or_default();
-    let archives = identity
-        .map(|i| i.archives.name.clone())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "Le responsable du service d'archives".to_owned());
+    let archives = head.archives_or("Le responsable du service d'archives");
     Some(format!(
         "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Certificat d'élimination n° {id}</title></head>\n<body>\n<h1>Certificat d'élimination n° {id}</h1>\n{who}<p>Élimination proposée le {proposed} par {by}.</p>\n{visa}<p>Exécutée le {at} par {executor} : le contenu des documents éliminés a été détruit ; seule leur trace demeure au journal.</p>\n<table border=\"1\">\n<thead><tr><th>Référence</th><th>Typologie</th><th>Date</th><th>DUA</th><th>Volume</th><th>Sort</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n<p>Empreinte de l'événement d'exécution (journal n° {seq}) : {hash}.</p>\n<table class=\"signatures\" border=\"1\"><tr><th>{archives}</th></tr>\n<tr><td>Date, nom et signature :<br><br><br><br></td></tr></table>\n</body></html>\n",
         proposed = french::time(disposal.proposal.proposed_at),

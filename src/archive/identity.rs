@@ -56,10 +56,10 @@ impl Archive {
         let logo = match image {
             None => None,
             Some(bytes) => {
-                let logo = crate::domain::logo::examine(bytes, crate::domain::hash::Sha256::of(bytes))?;
+                // Checked first, then hashed once, by the store.
+                let image = crate::domain::logo::examine(bytes)?;
                 let kept = self.blobs.stage(&mut &bytes[..], LOGO_MAX_BYTES as u64)?.commit()?;
-                debug_assert_eq!(kept, logo.sha256);
-                Some(logo)
+                Some(image.named(kept))
             }
         };
         let identity = Identity {

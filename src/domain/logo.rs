@@ -27,6 +27,29 @@ pub struct Logo {
     pub height: u32,
 }
 
+/// What a logo is, before it is kept: its media type and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoImage {
+    /// `image/png` or `image/jpeg`.
+    pub media_type: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+}
+
+impl LogoImage {
+    /// The logo, kept under `sha256`.
+    pub fn named(self, sha256: Sha256) -> Logo {
+        Logo {
+            sha256,
+            media_type: self.media_type,
+            width: self.width,
+            height: self.height,
+        }
+    }
+}
+
 /// A logo's pixels, ready for a PDF image: 8-bit RGB, and the alpha channel
 /// when some pixel is not opaque.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,11 +99,10 @@ fn decode(bytes: &[u8]) -> Result<(image::ImageFormat, image::DynamicImage), Inv
 }
 
 /// Checks a logo given by an admin and says what it is: its media type and
-/// its size in pixels. `sha256` is the file's digest.
-pub fn examine(bytes: &[u8], sha256: Sha256) -> Result<Logo, InvalidInput> {
+/// its size in pixels.
+pub fn examine(bytes: &[u8]) -> Result<LogoImage, InvalidInput> {
     let (format, image) = decode(bytes)?;
-    Ok(Logo {
-        sha256,
+    Ok(LogoImage {
         media_type: format.to_mime_type().to_owned(),
         width: image.width(),
         height: image.height(),
@@ -139,20 +161,16 @@ pub(crate) mod tests {
         out.into_inner()
     }
 
-    fn digest(bytes: &[u8]) -> Sha256 {
-        Sha256::of(bytes)
-    }
-
     #[test]
     fn a_png_and_a_jpeg_are_read_with_their_size() {
         let png = png(40, 20);
-        let logo = examine(&png, digest(&png)).expect("png");
+        let logo = examine(&png).expect("png");
         assert_eq!(
             (logo.media_type.as_str(), logo.width, logo.height),
             ("image/png", 40, 20)
         );
         let jpeg = jpeg(30, 10);
-        let logo = examine(&jpeg, digest(&jpeg)).expect("jpeg");
+        let logo = examine(&jpeg).expect("jpeg");
         assert_eq!(
             (logo.media_type.as_str(), logo.width, logo.height),
             ("image/jpeg", 30, 10)
@@ -173,21 +191,16 @@ pub(crate) mod tests {
     #[test]
     fn what_is_not_a_sound_png_or_jpeg_is_refused_in_french() {
         let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec();
-        let e = examine(&gif, digest(&gif)).expect_err("gif");
+        let e = examine(&gif).expect_err("gif");
         assert!(e.problem.contains("PNG ou JPEG"), "{}", e.problem);
         let mut cut = png(64, 64);
         cut.truncate(cut.len() / 2);
-        let e = examine(&cut, digest(&cut)).expect_err("cut");
+        let e = examine(&cut).expect_err("cut");
         assert!(e.problem.contains("abîmé"), "{}", e.problem);
-        let e = examine(&png(SIDE_MAX + 1, 1), Sha256::of(b"x")).expect_err("too wide");
+        let e = examine(&png(SIDE_MAX + 1, 1)).expect_err("too wide");
         assert!(e.problem.contains("trop grande"), "{}", e.problem);
         let big = vec![0u8; LOGO_MAX_BYTES + 1];
-        assert!(
-            examine(&big, digest(&big))
-                .expect_err("heavy")
-                .problem
-                .contains("au plus")
-        );
+        assert!(examine(&big).expect_err("heavy").problem.contains("au plus"));
     }
 
     proptest! {
@@ -200,7 +213,7 @@ pub(crate) mod tests {
                 head.extend_from_slice(&bytes);
                 bytes = head;
             }
-            let _ = examine(&bytes, digest(&bytes));
+            let _ = examine(&bytes);
         }
     }
 }
