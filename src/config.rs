@@ -43,6 +43,56 @@ pub struct Config {
     pub tsa_url: Option<String>,
     /// A CA file (PEM) trusted for the authority's HTTPS server.
     pub tsa_ca: Option<std::path::PathBuf>,
+    /// How clients are held to account: see [`ClientLimits`].
+    pub clients: ClientLimits,
+}
+
+/// What the server allows a client before cutting it off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// How long a client may send nothing in the middle of a request (its
+    /// head or its body); its head must come whole within this time, or
+    /// [`HEAD_MAX`] if shorter. After it, a body must also keep up
+    /// [`MIN_BODY_RATE`] on average.
+    pub idle: std::time::Duration,
+    /// Connections open at once, over all workers.
+    pub max_connections: usize,
+}
+
+/// The longest a request's head may take to come.
+pub const HEAD_MAX: std::time::Duration = std::time::Duration::from_secs(10);
+/// The slowest average a request body may come at, once the idle time has
+/// passed (a client dribbling a byte a second is cut, a slow line is not).
+pub const MIN_BODY_RATE: u64 = 1024;
+/// Idle time allowed unless configured.
+pub const DEFAULT_CLIENT_IDLE: &str = "60s";
+/// Connections at once unless configured.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            idle: std::time::Duration::from_secs(60),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        }
+    }
+}
+
+impl ClientLimits {
+    /// Checks raw values: a duration (`30s`, `2m`) and a count (at least 1).
+    pub fn new(idle: &str, max_connections: usize) -> Result<Self, ConfigError> {
+        let idle = parse_duration(idle).map_err(|problem| ConfigError {
+            field: "client-idle",
+            problem,
+        })?;
+        if max_connections == 0 {
+            return Err(ConfigError {
+                field: "max-connections",
+                problem: "at least one connection must be allowed".into(),
+            });
+        }
+        Ok(ClientLimits { idle, max_connections })
+    }
 }
 
 /// A fixity run every week unless configured.
@@ -166,6 +216,7 @@ impl Config {
             fixity: FixitySchedule::default(),
             tsa_url: None,
             tsa_ca: None,
+            clients: ClientLimits::default(),
         })
     }
 

@@ -136,6 +136,8 @@ error_table! {
     PlanVersionNotFound => ("plan_version_not_found", 404, BadInput),
     /// No hold has this id.
     HoldNotFound => ("hold_not_found", 404, BadInput),
+    /// No token the caller may see has this id.
+    TokenNotFound => ("token_not_found", 404, BadInput),
     /// No disposal has this id.
     DisposalNotFound => ("disposal_not_found", 404, BadInput),
     /// No transfer has this id.
@@ -152,6 +154,10 @@ error_table! {
     // Who may do what.
     /// No valid token.
     Unauthenticated => ("unauthenticated", 401, Refused),
+    /// The token's time is over.
+    TokenExpired => ("token_expired", 401, Refused),
+    /// The token was revoked.
+    TokenRevoked => ("token_revoked", 401, Refused),
     /// The caller's role, or the plan, does not allow it.
     Forbidden => ("forbidden", 403, Refused),
     /// The collectivité reserves visas to its archives authority, and the
@@ -202,6 +208,9 @@ error_table! {
     CheckFailed => ("check_failed", 422, Failed),
     /// The data directory is in use or not initialised.
     Unavailable => ("unavailable", 503, Unavailable),
+    /// The disk (or the account's quota) is full: nothing more can be
+    /// written until space is freed; reading goes on.
+    StorageFull => ("storage_full", 507, Unavailable),
     /// A broken internal expectation or a storage failure; details in the log.
     Internal => ("internal_error", 500, Failed),
 }

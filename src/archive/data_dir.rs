@@ -113,6 +113,32 @@ impl DataDir {
     /// Creates the folder.
     pub(super) fn create(&self) -> Result<(), ArchiveError> {
         fs::create_dir_all(&self.path)?;
+        self.keep_private()
+    }
+
+    /// Keeps the directory closed to other local accounts: it holds every
+    /// archived document (pay slips, personnel files) whatever the umask.
+    /// A directory others could enter (an older archive, a copy) is closed
+    /// again (0700), and the operator told; one the owner opened to their
+    /// group only (0750) stays so.
+    fn keep_private(&self) -> Result<(), ArchiveError> {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&self.path)?.permissions().mode() & 0o777;
+        if mode & 0o007 != 0 {
+            match fs::set_permissions(&self.path, fs::Permissions::from_mode(0o700)) {
+                Ok(()) => tracing::warn!(
+                    path = %self.path.display(),
+                    was = format!("{mode:o}"),
+                    "the data directory was open to every local account; closed to them (700)"
+                ),
+                Err(e) => tracing::warn!(
+                    path = %self.path.display(),
+                    was = format!("{mode:o}"),
+                    error = %e,
+                    "the data directory is open to every local account and could not be closed; run chmod 700 on it"
+                ),
+            }
+        }
         Ok(())
     }
 
@@ -126,6 +152,7 @@ impl DataDir {
         if !self.path.is_dir() {
             return Err(ArchiveError::NotInitialised(self.path.clone()));
         }
+        self.keep_private()?;
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -261,5 +288,28 @@ mod tests {
         assert!(started.elapsed() >= LOCK_WAIT);
         // The holder keeps it: taking it again in the same handle is a no-op.
         first.lock().expect("held already");
+    }
+
+    #[test]
+    fn the_data_directory_is_closed_to_other_accounts_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let mode = |p: &Path| fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+        // Created under umask 022, as a service would create it.
+        let fresh = DataDir::new(tmp.path().join("neuf"));
+        fresh.create().expect("created");
+        assert_eq!(mode(fresh.path()), 0o700);
+        // An older archive left open to all is closed when opened.
+        let old = tmp.path().join("ancien");
+        fs::create_dir(&old).expect("a folder");
+        fs::set_permissions(&old, fs::Permissions::from_mode(0o755)).expect("chmod");
+        DataDir::new(&old).lock().expect("locked");
+        assert_eq!(mode(&old), 0o700);
+        // One the owner opened to their group only stays so.
+        let shared = tmp.path().join("groupe");
+        fs::create_dir(&shared).expect("a folder");
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o750)).expect("chmod");
+        DataDir::new(&shared).lock().expect("locked");
+        assert_eq!(mode(&shared), 0o750);
     }
 }

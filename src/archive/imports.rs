@@ -219,6 +219,17 @@ impl Archive {
                 failures.push(format!("{who} : {e}"));
                 continue;
             }
+            // Every version's name is checked before anything is written.
+            let later_names: Vec<String> = filenames
+                .iter()
+                .skip(1)
+                .filter_map(|name| super::records::check_filename(name.clone()).err())
+                .map(|e| format!("{who} : {e}"))
+                .collect();
+            if !later_names.is_empty() {
+                failures.extend(later_names);
+                continue;
+            }
             let aliases = self.aliases_of(unit, &who, &mut seen_identifiers, &mut failures)?;
             planned.push(Planned {
                 unit: unit.clone(),

@@ -24,7 +24,7 @@ pub mod seals;
 mod search;
 pub mod stats;
 mod stores;
-mod tokens;
+pub mod tokens;
 mod transfers;
 
 pub use accounts::{AccountChanges, NewAccount};
@@ -276,6 +276,15 @@ pub enum ArchiveError {
     /// File I/O outside the stores.
     #[error("entrée-sortie : {0}")]
     Io(#[from] std::io::Error),
+    /// No token the caller may see has this id.
+    #[error("aucun jeton n'a le numéro {0}")]
+    TokenNotFound(u64),
+    /// A token that has expired or was revoked.
+    #[error("{}", match .0 {
+        tokens::TokenRefusal::Expired => "ce jeton a expiré : demandez-en un nouveau",
+        tokens::TokenRefusal::Revoked => "ce jeton a été révoqué",
+    })]
+    TokenRefused(tokens::TokenRefusal),
     /// A broken internal expectation.
     #[error("erreur interne : {0}")]
     Internal(String),
@@ -322,11 +331,29 @@ impl ArchiveError {
             E::AccountExists(_) => Code::AccountExists,
             E::SignInFailed => Code::SignInFailed,
             E::TooManyAttempts { .. } => Code::TooManyAttempts,
+            E::TokenNotFound(_) => Code::TokenNotFound,
+            E::TokenRefused(tokens::TokenRefusal::Expired) => Code::TokenExpired,
+            E::TokenRefused(tokens::TokenRefusal::Revoked) => Code::TokenRevoked,
+            E::Blob(BlobError::Io(e)) | E::Journal(JournalError::Io(e)) | E::Io(e) if storage_full(e) => {
+                Code::StorageFull
+            }
+            // The journal refuses appends after a failed write until the
+            // server restarts and recovers it: writes are unavailable.
+            E::Journal(JournalError::Failed(_)) => Code::Unavailable,
             E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::View(_) | E::Index(_) | E::Io(_) | E::Internal(_) => {
                 Code::Internal
             }
         }
     }
+}
+
+/// Whether a write failed for want of space (the disk or a quota).
+fn storage_full(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    const ENOSPC: i32 = 28;
+    const EDQUOT: i32 = 122;
+    matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded)
+        || matches!(e.raw_os_error(), Some(ENOSPC | EDQUOT))
 }
 
 impl From<BlobError> for ArchiveError {
@@ -417,6 +444,11 @@ pub(crate) mod tests_support {
     /// directory (for the seal key and credentials) and the folder that
     /// holds it, kept alive with it.
     pub(crate) fn open_in_memory() -> (tempfile::TempDir, DataDir, Archive) {
+        open_in_memory_with_clock(Arc::new(crate::domain::clock::SystemClock))
+    }
+
+    /// As [`open_in_memory`], on `clock`.
+    pub(crate) fn open_in_memory_with_clock(clock: Arc<dyn Clock>) -> (tempfile::TempDir, DataDir, Archive) {
         let tmp = tempfile::tempdir().expect("a temporary folder");
         let data_dir = DataDir::new(tmp.path().join("data"));
         data_dir.create().expect("create");
@@ -427,7 +459,6 @@ pub(crate) mod tests_support {
             tsa_ca: None,
         };
         let stores = Stores::in_memory(&options).expect("stores");
-        let clock = Arc::new(crate::domain::clock::SystemClock);
         let archive = Archive::open_on(&data_dir, stores, options, clock).expect("open");
         (tmp, data_dir, archive)
     }
@@ -585,9 +616,17 @@ impl Archive {
             password: None,
         };
         archive.create_account(&Actor::command_line(), first_admin)?;
-        let admin_token = archive.create_token(&Actor::command_line(), Role::Admin, "admin", Some(FIRST_ADMIN))?;
+        let admin_token = archive.create_token(
+            &Actor::command_line(),
+            Role::Admin,
+            "admin",
+            tokens::TokenHolder::Account(FIRST_ADMIN),
+            None,
+        )?;
         data_dir.mark_initialised(archive.clock.now())?;
-        Ok(InitOutcome::Created { admin_token })
+        Ok(InitOutcome::Created {
+            admin_token: admin_token.text,
+        })
     }
 
     /// Opens an initialised archive on its stores on disk: takes the
@@ -765,5 +804,28 @@ impl Archive {
     /// start's replay).
     pub fn flush(&self) -> Result<(), ArchiveError> {
         Ok(self.catalog.flush()?)
+    }
+}
+
+#[cfg(test)]
+mod error_codes {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_507_and_a_journal_stopped_by_a_failure_is_503() {
+        let full = || std::io::Error::from_raw_os_error(28);
+        for e in [
+            ArchiveError::Blob(BlobError::Io(full())),
+            ArchiveError::Journal(JournalError::Io(full())),
+            ArchiveError::Io(std::io::Error::from_raw_os_error(122)),
+            ArchiveError::Io(std::io::Error::from(std::io::ErrorKind::StorageFull)),
+        ] {
+            assert_eq!(e.code(), Code::StorageFull, "{e}");
+            assert_eq!(e.code().http_status(), 507);
+        }
+        let stopped = ArchiveError::Journal(JournalError::Failed("no space left".into()));
+        assert_eq!(stopped.code().http_status(), 503);
+        let other = ArchiveError::Io(std::io::Error::from_raw_os_error(5));
+        assert_eq!(other.code(), Code::Internal);
     }
 }

@@ -17,7 +17,8 @@ use crate::domain::record::{
 };
 use crate::domain::retention::{self, RecordFacts};
 use crate::store::{
-    BlobError, BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry, ViewError,
+    BlobError, BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry,
+    TokenRevocation, ViewError,
 };
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -279,7 +280,9 @@ impl Projector {
             | B::PackageExported { .. }
             | B::TransferAcknowledged { .. }
             | B::TransferErased { .. }) => self.transfers(event, entry, body),
-            body @ (B::JournalSealed { .. } | B::TokenCreated { .. }) => self.seals_and_tokens(event, body),
+            body @ (B::JournalSealed { .. } | B::TokenCreated { .. } | B::TokenRevoked { .. }) => {
+                self.seals_and_tokens(event, body)
+            }
             body @ (B::AccountCreated { .. } | B::AccountUpdated { .. } | B::AccountPasswordSet { .. }) => {
                 self.accounts(event, body)
             }
@@ -708,13 +711,30 @@ impl Projector {
                 role,
                 name,
                 account,
+                application,
+                expires_at,
             } => vec![CatalogWrite::PutToken(TokenEntry {
                 token_sha256,
                 role,
                 name,
                 seq: event.seq,
                 account,
+                application,
+                created_at: Some(event.time),
+                expires_at,
+                revoked: None,
             })],
+            EventBody::TokenRevoked { token, reason } => {
+                let Some(mut entry) = self.catalog.tokens()?.into_iter().find(|t| t.seq == token) else {
+                    return Err(unexpected(event));
+                };
+                entry.revoked.get_or_insert(TokenRevocation {
+                    at: event.time,
+                    by: event.actor.clone(),
+                    reason,
+                });
+                vec![CatalogWrite::PutToken(entry)]
+            }
             _ => return Err(unexpected(event)),
         })
     }

@@ -137,7 +137,7 @@ struct CheckedDeposit {
 
 /// Checks an original file name: kept verbatim, but it must be text a
 /// person can read back.
-fn check_filename(filename: Option<String>) -> Result<Option<String>, InvalidInput> {
+pub(super) fn check_filename(filename: Option<String>) -> Result<Option<String>, InvalidInput> {
     let Some(name) = filename else { return Ok(None) };
     if name.is_empty() {
         return Ok(None);
@@ -709,6 +709,18 @@ impl Archive {
         // Re-read under the lock: another version may have just landed.
         let record = self.record(actor, key)?;
         refuse_if_destroyed(&record)?;
+        // A version is a deposit: the plan's depositors only.
+        if !self
+            .plan_in_force()?
+            .plan
+            .allows(&record.node, actor.role.as_str(), Access::Deposit)
+        {
+            return Err(ArchiveError::NodeForbidden {
+                role: actor.role,
+                node: record.node.to_string(),
+                action: "déposer dans",
+            });
+        }
         let media_type = media_type::sniff(upload.staged.blob().head());
         let size = upload.staged.size();
         let sha256 = upload.staged.commit()?;

@@ -4,10 +4,11 @@
 
 use super::projection::Projector;
 use super::{Actor, Archive, ArchiveError, InvalidInput};
-use crate::domain::event::{Event, EventBody};
+use crate::domain::event::{Event, EventBody, RecordNamed};
 use crate::domain::hash::Sha256;
 use crate::domain::merkle::{self, ProofError, TreeNodes};
-use crate::domain::record::RecordId;
+use crate::domain::plan::Access;
+use crate::domain::record::{Record, RecordId};
 use crate::domain::role::Permission;
 use crate::domain::seal::{KeyChain, KeyRotation, Seal, SealKey, SealStatement};
 use crate::store::{Journal, JournalObserver, MerkleTree, ViewError};
@@ -192,8 +193,13 @@ pub(super) fn load_or_create_key(
 /// One event of a record with its inclusion proof.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProvenEvent {
-    /// The event as journaled.
+    /// The event as journaled; null when withheld from this reader.
+    #[serde(default)]
     pub event: serde_json::Value,
+    /// Why the event is withheld: it names records the reader may not
+    /// read. Its leaf hash and proof still show it is in the sealed journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withheld: Option<String>,
     /// Its leaf index (seq − 1).
     pub leaf_index: u64,
     /// SHA-256(0x00 ‖ its journal line without `\n`).
@@ -320,6 +326,7 @@ impl Archive {
             event: ProvenEvent {
                 leaf_hash: event.leaf_hash(),
                 event: event.to_value(),
+                withheld: None,
                 leaf_index: event.seq - 1,
                 proof: Some(proof),
             },
@@ -476,9 +483,15 @@ impl Archive {
             } else {
                 None
             };
+            let shown = self.may_see_event(actor, &event, &record)?;
             events.push(ProvenEvent {
                 leaf_hash: event.leaf_hash(),
-                event: event.to_value(),
+                event: if shown {
+                    event.to_value()
+                } else {
+                    serde_json::Value::Null
+                },
+                withheld: (!shown).then(|| WITHHELD.to_owned()),
                 leaf_index,
                 proof,
             });
@@ -490,6 +503,37 @@ impl Archive {
             seal,
             events,
         })
+    }
+
+    /// Whether the actor may see the body of an event in `record`'s
+    /// history: auditors see every event; others only those whose every
+    /// named record they may read.
+    fn may_see_event(&self, actor: &Actor, event: &Event, record: &Record) -> Result<bool, ArchiveError> {
+        if actor.role.allows(Permission::Audit) {
+            return Ok(true);
+        }
+        let Ok(body) = event.body() else {
+            return Ok(false);
+        };
+        let plan = self.plan_in_force()?;
+        for named in body.records_named() {
+            let id = match named {
+                RecordNamed::Id(id) => Some(id),
+                RecordNamed::Reference(reference) => self.catalog.record_id(&reference)?,
+            };
+            if id == Some(record.id) {
+                continue;
+            }
+            let other = match id {
+                Some(id) => self.catalog.record(&id)?,
+                None => None,
+            };
+            match other {
+                Some(other) if plan.plan.allows(&other.node, actor.role.as_str(), Access::Read) => {}
+                _ => return Ok(false),
+            }
+        }
+        Ok(true)
     }
 
     /// The consistency proof between the trees of `from` and `to` events
@@ -539,6 +583,9 @@ impl Archive {
         }
     }
 }
+
+/// What a withheld event says instead of its body.
+const WITHHELD: &str = "événement masqué : il nomme des documents que vous ne pouvez pas consulter ; son empreinte et sa preuve montrent qu'il figure dans le journal scellé";
 
 /// The id of the JSON block an accusé de dépôt's HTML page carries, so that
 /// the page itself can be checked.

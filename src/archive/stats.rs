@@ -51,13 +51,16 @@ pub struct Stats {
     pub due: u64,
     /// Records a legal hold freezes.
     pub held: u64,
-    /// Active legal holds.
-    pub holds: u64,
-    /// Deposits refused or failed since the server started.
-    pub ingest_errors: u64,
-    /// The journal's last seq.
-    pub journal_head: u64,
-    /// The latest seal's tree size and time.
+    /// Active legal holds (archive-wide: null for a reader who neither
+    /// audits nor manages records).
+    pub holds: Option<u64>,
+    /// Deposits refused or failed since the server started (archive-wide,
+    /// as `holds`).
+    pub ingest_errors: Option<u64>,
+    /// The journal's last seq (archive-wide, as `holds`): it counts what
+    /// happens in nodes the reader may not read.
+    pub journal_head: Option<u64>,
+    /// The latest seal's tree size (archive-wide, as `holds`).
     pub sealed_events: Option<u64>,
     /// When the latest seal was made.
     pub sealed_at: Option<DateTime<Utc>>,
@@ -75,6 +78,9 @@ impl Archive {
     pub fn stats(&self, actor: &Actor, schedule: &FixitySchedule) -> Result<Stats, ArchiveError> {
         actor.require(Permission::ReadRecords, "consulter les indicateurs")?;
         let plan = self.plan_in_force()?;
+        // Counters over the whole archive show activity in every node:
+        // for those who audit it or manage its records only.
+        let archive_wide = actor.role.allows(Permission::Audit) || actor.role.allows(Permission::ManageRecords);
         let mut stats = Stats {
             records: 0,
             by_node: BTreeMap::new(),
@@ -82,9 +88,9 @@ impl Archive {
             by_state: BTreeMap::new(),
             due: 0,
             held: 0,
-            holds: 0,
-            ingest_errors: self.ingest_errors.load(Ordering::Relaxed),
-            journal_head: self.journal.head().0,
+            holds: None,
+            ingest_errors: archive_wide.then(|| self.ingest_errors.load(Ordering::Relaxed)),
+            journal_head: archive_wide.then(|| self.journal.head().0),
             sealed_events: None,
             sealed_at: None,
             fixity: self.fixity_indicators(schedule),
@@ -114,9 +120,11 @@ impl Archive {
                 stats.due += 1;
             }
         }
-        stats.holds = self.catalog.holds()?.iter().filter(|h| h.is_active()).count() as u64;
+        if archive_wide {
+            stats.holds = Some(self.catalog.holds()?.iter().filter(|h| h.is_active()).count() as u64);
+        }
         stats.held = self.holds_on(&live, IndexFreshness::AsIndexed)?.len() as u64;
-        if let Some(seal) = self.catalog.latest_seal()? {
+        if archive_wide && let Some(seal) = self.catalog.latest_seal()? {
             stats.sealed_events = Some(seal.tree_size);
             stats.sealed_at = Some(seal.sealed_at);
         }

@@ -18,6 +18,7 @@ mod records;
 mod retention;
 mod search;
 
+use crate::archive::tokens::TokenHolder;
 use crate::archive::{Actor, Archive, ArchiveError, InitOutcome};
 use crate::config::{Config, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_UPLOAD};
 use crate::domain::clock::{Clock, SystemClock};
@@ -162,6 +163,13 @@ pub struct ServeArgs {
     /// Re-hash at most this many bytes a second (50MB, 1MiB).
     #[arg(long, env = "COFFRE_FIXITY_RATE", default_value = crate::config::DEFAULT_FIXITY_RATE)]
     pub fixity_rate: String,
+    /// Cut a client that sends nothing for this long in the middle of a
+    /// request, or whose body then comes slower than 1 KiB/s (30s, 2m).
+    #[arg(long, env = "COFFRE_CLIENT_IDLE", default_value = crate::config::DEFAULT_CLIENT_IDLE)]
+    pub client_idle: String,
+    /// Connections open at once; more wait to be accepted.
+    #[arg(long, env = "COFFRE_MAX_CONNECTIONS", default_value_t = crate::config::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
 }
 
 /// `coffre token ...`
@@ -177,8 +185,29 @@ pub enum TokenCommand {
         name: String,
         /// The account it belongs to (its actions are journaled in that
         /// person's name); the first admin's account by default.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "application")]
         account: Option<String>,
+        /// The token belongs to an application named --name, not to a person.
+        #[arg(long)]
+        application: bool,
+        /// Days it lasts (1 to 1095; 90 for a person's by default, 365 for
+        /// an application's).
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// List the tokens (all for an admin, one's own otherwise); never their text.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by its id: it stops working at once.
+    Revoke {
+        /// The token's id (as `token list` shows it).
+        id: u64,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 
@@ -339,6 +368,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Serve(args) = &cli.command {
         config.seal = crate::config::SealSchedule::new(args.seal_every_events, args.seal_every_minutes)?;
         config.fixity = crate::config::FixitySchedule::new(&args.fixity_every, &args.fixity_rate)?;
+        config.clients = crate::config::ClientLimits::new(&args.client_idle, args.max_connections)?;
     }
     let ctx = Context {
         config,
@@ -351,10 +381,16 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve(_) => serve(&ctx),
         Command::Account(cmd) => accounts::run(&ctx, cmd),
         Command::Login(args) => accounts::login(args),
-        Command::Token(TokenCommand::Create { role, name, account }) => {
+        Command::Token(TokenCommand::Create {
+            role,
+            name,
+            account,
+            application,
+            days,
+        }) => {
             let role = Role::parse(&role).ok_or_else(|| {
                 Failure::usage(format!(
-                    "{role:?} n'est pas un rôle ; les rôles sont admin, archivist, auditor et agent"
+                    "{role:?} n'est pas un rôle ; les rôles sont admin, archivist, auditor, agent et visa"
                 ))
             })?;
             let token = match ctx.target()? {
@@ -365,21 +401,54 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                         let first = crate::archive::FIRST_ADMIN;
                         archive.account(first).ok().map(|_| first.to_owned())
                     });
-                    archive.create_token(&Actor::command_line(), role, &name, account.as_deref())?
+                    let holder = match (&account, application) {
+                        (_, true) => TokenHolder::Application,
+                        (Some(user), false) => TokenHolder::Account(user),
+                        (None, false) => TokenHolder::Caller,
+                    };
+                    archive
+                        .create_token(&Actor::command_line(), role, &name, holder, days)?
+                        .text
                 }
                 Target::Remote(remote) => {
                     // A person's token goes to their own account by default;
                     // the directory owner's, to the first admin's, as locally.
-                    let account =
-                        account.or_else(|| remote.is_operator().then(|| crate::archive::FIRST_ADMIN.to_owned()));
+                    let account = account.or_else(|| {
+                        (remote.is_operator() && !application).then(|| crate::archive::FIRST_ADMIN.to_owned())
+                    });
                     let answer: crate::wire::TokenDto = remote.post_json(
                         "/api/v1/tokens",
-                        &serde_json::json!({"role": role.as_str(), "name": name, "account": account}),
+                        &serde_json::json!({"role": role.as_str(), "name": name, "account": account,
+                            "application": application, "expires_in_days": days}),
                     )?;
                     answer.token
                 }
             };
             println!("{token}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List { json }) => {
+            let tokens: Vec<crate::wire::TokenInfoDto> = match ctx.target()? {
+                Target::Local(archive) => archive
+                    .tokens(&Actor::command_line())?
+                    .into_iter()
+                    .map(crate::wire::TokenInfoDto::from)
+                    .collect(),
+                Target::Remote(remote) => remote.get_json::<crate::wire::TokensDto>("/api/v1/tokens")?.tokens,
+            };
+            print_tokens(&tokens, json)
+        }
+        Command::Token(TokenCommand::Revoke { id, reason }) => {
+            let revoked: crate::wire::TokenInfoDto = match ctx.target()? {
+                Target::Local(archive) => archive
+                    .revoke_token(&Actor::command_line(), id, reason.as_deref())?
+                    .into(),
+                Target::Remote(remote) => remote.post_json(
+                    &format!("/api/v1/tokens/{id}/revoke"),
+                    &serde_json::json!({"reason": reason.unwrap_or_default()}),
+                )?,
+            };
+            println!("jeton {} ({}) révoqué", revoked.id, revoked.name);
             Ok(())
         }
         Command::Identity(cmd) => identity::run(&ctx, cmd),
@@ -483,6 +552,46 @@ fn serve(ctx: &Context) -> Result<(), Failure> {
         let _ = std::io::stdout().flush();
         tracing::info!(%addr, data = %dir.path().display(), "serving");
     })?;
+    Ok(())
+}
+
+/// The tokens as a table, or one JSON object per line.
+fn print_tokens(tokens: &[crate::wire::TokenInfoDto], json: bool) -> Result<(), Failure> {
+    if json {
+        for token in tokens {
+            print_json(token)?;
+        }
+        return Ok(());
+    }
+    let date = |d: Option<chrono::DateTime<chrono::Utc>>| {
+        d.map_or_else(|| "-".to_owned(), |d| crate::french::date(d.date_naive()))
+    };
+    println!(
+        "{:>6}  {:<10}  {:<10}  {:<12}  {:<10}  nom",
+        "id", "état", "rôle", "titulaire", "expire le"
+    );
+    for t in tokens {
+        let holder = match (&t.account, t.application) {
+            (_, true) => "application".to_owned(),
+            (Some(user), false) => user.clone(),
+            (None, false) => "-".to_owned(),
+        };
+        let state = match t.state.as_str() {
+            "active" => "actif",
+            "expired" => "expiré",
+            "revoked" => "révoqué",
+            other => other,
+        };
+        println!(
+            "{:>6}  {:<10}  {:<10}  {:<12}  {:<10}  {}",
+            t.id,
+            state,
+            t.role,
+            holder,
+            date(t.expires_at),
+            t.name
+        );
+    }
     Ok(())
 }
 

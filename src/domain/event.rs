@@ -111,9 +111,26 @@ pub enum EventBody {
         /// A name for people.
         name: String,
         /// The account it belongs to, whose name the journal gives for
-        /// what it does (absent on tokens issued before accounts).
+        /// what it does (absent on tokens issued before accounts, and on
+        /// an application's).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         account: Option<UserName>,
+        /// The token belongs to an application (named `name`), not to a
+        /// person: what it does is journaled as `token:<name>`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        application: bool,
+        /// When it stops working (absent on tokens issued before expiry).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// An API token was revoked: it stops working at once.
+    #[serde(rename = "token.revoked")]
+    TokenRevoked {
+        /// The token, by the seq of the event that created it.
+        token: u64,
+        /// Why, if said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// A person's account was opened.
     #[serde(rename = "account.created")]
@@ -479,7 +496,46 @@ pub enum EventBody {
     },
 }
 
+/// A record as an event names it: by id, or by reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordNamed {
+    /// By its id.
+    Id(RecordId),
+    /// By its reference.
+    Reference(Reference),
+}
+
 impl EventBody {
+    /// Every record the event names: who may read its body must be allowed
+    /// to read each of them (a disposal's proposal lists records of other
+    /// services, with their due dates).
+    pub fn records_named(&self) -> Vec<RecordNamed> {
+        use EventBody::*;
+        let ids = |ids: &[RecordId]| ids.iter().copied().map(RecordNamed::Id).collect::<Vec<_>>();
+        match self {
+            RecordIngested { record, .. }
+            | VersionAdded { record, .. }
+            | RecordUpdated { record, .. }
+            | RetentionReviewed { record, .. }
+            | DisposalCertified { record, .. } => vec![RecordNamed::Id(*record)],
+            HoldPlaced {
+                scope: super::hold::HoldScope::Record(record),
+                ..
+            } => vec![RecordNamed::Id(*record)],
+            StartEventRecorded { records, .. } | PackageExported { records, .. } => ids(records),
+            DisposalProposed { lines, excluded, .. } | TransferProposed { lines, excluded, .. } => lines
+                .iter()
+                .map(|l| RecordNamed::Id(l.record))
+                .chain(excluded.iter().map(|e| RecordNamed::Reference(e.reference.clone())))
+                .collect(),
+            DisposalApproved { struck, .. } => ids(struck),
+            DisposalExecuted { outcomes, .. } | TransferAcknowledged { outcomes, .. } => {
+                outcomes.iter().map(|o| RecordNamed::Id(o.record)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Splits the body into its kind name and payload object.
     fn into_parts(self) -> (String, Value) {
         // Serialising these plain types cannot fail; an empty object is a
@@ -745,6 +801,8 @@ mod tests {
                 role: Role::Agent,
                 name: name.into(),
                 account: None,
+                application: false,
+                expires_at: None,
             },
         }
     }

@@ -111,8 +111,10 @@ pub async fn login(req: HttpRequest, archive: Data<Archive>, body: Json<LoginDto
     })
     .await??;
     Ok(HttpResponse::Created().json(TokenDto {
-        token,
+        token: token.text,
         role: account.role.to_string(),
         name: account.user.to_string(),
+        id: token.id,
+        expires_at: Some(token.expires_at),
     }))
 }

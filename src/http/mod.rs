@@ -16,6 +16,7 @@ mod stats;
 
 mod disposals;
 mod error;
+mod pacing;
 mod pages;
 mod plan;
 mod records;
@@ -41,9 +42,9 @@ use utoipa::OpenApi;
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete, records::holders,
-        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, disposals::reply, tokens::create, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::rotate_key, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, imports::import, identity::show, identity::set, identity::logo, identity::set_logo, identity::remove_logo, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
+        search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, disposals::reply, tokens::create, tokens::list, tokens::revoke, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::start_verify, audit::verify_status, audit::seal, audit::rotate_key, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, imports::import, identity::show, identity::set, identity::logo, identity::set_logo, identity::remove_logo, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
     ),
-    components(schemas(crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto)),
+    components(schemas(crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::TokenInfoDto, crate::wire::TokensDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto)),
     modifiers(&BearerAuth),
     security(("bearer" = []))
 )]
@@ -80,7 +81,14 @@ pub(crate) async fn read_body(mut payload: web::Payload, max: usize, what: &str)
     use futures_util::StreamExt;
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(Code::UploadIncomplete, format!("reading {what}: {e}")))?;
+        let chunk = chunk.map_err(|e| {
+            let code = if pacing::timed_out(&e) {
+                Code::UploadTimeout
+            } else {
+                Code::UploadIncomplete
+            };
+            ApiError::new(code, format!("reading {what}: {e}"))
+        })?;
         if body.len() + chunk.len() > max {
             return Err(ApiError::new(
                 Code::PayloadTooLarge,
@@ -106,10 +114,15 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError
 /// Routes and extractor settings, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(1024 * 1024).error_handler(|e, _| {
-        ApiError::new(
-            Code::InvalidJson,
-            format!("the request body is not the expected JSON: {e}"),
-        )
+        match e {
+            actix_web::error::JsonPayloadError::Payload(p) if pacing::timed_out(&p) => {
+                ApiError::new(Code::UploadTimeout, p.to_string())
+            }
+            e => ApiError::new(
+                Code::InvalidJson,
+                format!("the request body is not the expected JSON: {e}"),
+            ),
+        }
         .into()
     }))
     .app_data(
@@ -163,6 +176,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/plan/versions", web::get().to(plan::versions))
             .route("/plan/validate", web::post().to(plan::validate))
             .route("/tokens", web::post().to(tokens::create))
+            .route("/tokens", web::get().to(tokens::list))
+            .route("/tokens/{id}/revoke", web::post().to(tokens::revoke))
             .route("/accounts", web::get().to(accounts::list))
             .route("/accounts", web::post().to(accounts::create))
             .route("/accounts/{user}", web::patch().to(accounts::update))
@@ -211,10 +226,14 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     let operator_token = auth::new_operator_token()?;
     let operator = Data::new(auth::OperatorKey::of(&operator_token));
     let archive = Data::from(archive);
+    let clients = Data::new(config.clients);
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
     actix_web::rt::System::new().block_on(async move {
         let app_archive = archive.clone();
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(pacing::pace_bodies))
+                .wrap(answer_headers())
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .app_data(app_archive.clone())
                 .app_data(jobs.clone())
@@ -222,8 +241,13 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
                 .app_data(sessions.clone())
                 .app_data(pending.clone())
                 .app_data(operator.clone())
+                .app_data(clients.clone())
                 .configure(configure)
         })
+        .workers(workers)
+        // A request's head dribbled in is cut like a body (see `pacing`).
+        .client_request_timeout(config.clients.idle.min(crate::config::HEAD_MAX))
+        .max_connections(config.clients.max_connections.div_ceil(workers))
         .bind(listen)?;
         let bound = server.addrs().first().copied().unwrap_or(listen);
         // The command line on this machine finds the server, and its
@@ -244,6 +268,21 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         }
         Ok(())
     })
+}
+
+/// Headers every answer carries unless it sets its own (pages and
+/// previews do): nothing runs, loads or frames it, no type is guessed, no
+/// address leaks to another site.
+fn answer_headers() -> actix_web::middleware::DefaultHeaders {
+    use actix_web::http::header;
+    actix_web::middleware::DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
 }
 
 /// The URL this machine reaches a server bound to `bound` at (a server

@@ -33,6 +33,9 @@ const DRAIN_MAX: u64 = 64 * 1024 * 1024;
 /// Chunks in flight between the network and the blob writer thread.
 const UPLOAD_QUEUE: usize = 16;
 
+/// Uploads written at once, each on its own blocking thread.
+static UPLOAD_WRITERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(64);
+
 pub(crate) fn multipart_error(e: MultipartError) -> ApiError {
     match e {
         MultipartError::ContentDispositionMissing | MultipartError::ContentDispositionNameMissing => ApiError::new(
@@ -45,6 +48,7 @@ pub(crate) fn multipart_error(e: MultipartError) -> ApiError {
             Code::InvalidMultipart,
             "the request must be multipart/form-data with parts 'file' and 'metadata'",
         ),
+        MultipartError::Payload(p) if super::pacing::timed_out(&p) => ApiError::new(Code::UploadTimeout, p.to_string()),
         other => ApiError::new(
             Code::InvalidMultipart,
             format!("the multipart body could not be read: {other}"),
@@ -134,8 +138,15 @@ pub(crate) async fn stream_part<T: Send + 'static>(
     limit: u64,
     consume: impl FnOnce(&mut dyn Read) -> Result<T, ArchiveError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    // Each upload under way holds a thread that writes it; beyond this
+    // many at once, uploads wait their turn without one.
+    let permit = UPLOAD_WRITERS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::new(Code::Internal, "the upload queue is closed"))?;
     let (sender, queue) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
     let writer = web::block(move || {
+        let _permit = permit;
         let mut reader = ChannelReader {
             queue,
             current: Bytes::new(),
@@ -545,6 +556,7 @@ pub(crate) async fn serve_content(
         // (Chromium's PDF viewer refuses sandboxed documents, so a PDF is
         // only kept from being framed by other sites.)
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
             if found.media_type == "application/pdf" {

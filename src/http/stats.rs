@@ -70,14 +70,14 @@ pub async fn metrics(
         "coffre_ingest_errors_total",
         "counter",
         "Deposits refused or failed since the server started.",
-        &[("", stats.ingest_errors as f64)],
+        &[("", stats.ingest_errors.unwrap_or(0) as f64)],
     );
     metric(
         &mut out,
         "coffre_journal_events",
         "gauge",
         "The journal's last seq.",
-        &[("", stats.journal_head as f64)],
+        &[("", stats.journal_head.unwrap_or(0) as f64)],
     );
     metric(
         &mut out,

@@ -325,6 +325,10 @@ impl Catalog for SledCatalog {
         self.value(&format!("tok/{}", token_sha256.hex()))
     }
 
+    fn tokens(&self) -> Result<Vec<TokenEntry>, CatalogError> {
+        self.values(b"tok/")
+    }
+
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
         let prefix = format!("sha/{}/", sha256.hex());
         self.db

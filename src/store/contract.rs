@@ -673,16 +673,33 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
             name: "guichet".into(),
             seq: 5,
             account: Some(crate::domain::account::UserName::parse("alice").expect("user")),
+            application: false,
+            created_at: Some(time(5)),
+            expires_at: Some(time(90 * 86_400)),
+            revoked: None,
         };
         catalog
             .apply(5, vec![CatalogWrite::PutToken(token.clone())])
             .expect("apply");
         assert_eq!(
             catalog.token(&token.token_sha256).expect("token"),
-            Some(token),
+            Some(token.clone()),
             "{name}"
         );
         assert_eq!(catalog.token(&Sha256::of(b"other")).expect("token"), None, "{name}");
+        // A revocation replaces the entry under the same hash.
+        let revoked = TokenEntry {
+            revoked: Some(crate::store::TokenRevocation {
+                at: time(6),
+                by: "alice (agent)".into(),
+                reason: Some("perdu".into()),
+            }),
+            ..token.clone()
+        };
+        catalog
+            .apply(6, vec![CatalogWrite::PutToken(revoked.clone())])
+            .expect("apply");
+        assert_eq!(catalog.tokens().expect("tokens"), [revoked], "{name}");
 
         let account = |user: &str, disabled: bool| crate::domain::account::Account {
             user: crate::domain::account::UserName::parse(user).expect("user"),

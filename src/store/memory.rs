@@ -322,6 +322,10 @@ impl Catalog for MemoryCatalog {
         Ok(lock(&self.state).tokens.get(token_sha256).cloned())
     }
 
+    fn tokens(&self) -> Result<Vec<TokenEntry>, CatalogError> {
+        Ok(lock(&self.state).tokens.values().cloned().collect())
+    }
+
     fn clear(&self) -> Result<(), CatalogError> {
         *lock(&self.state) = CatalogState::default();
         Ok(())

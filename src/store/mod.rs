@@ -301,9 +301,34 @@ pub struct TokenEntry {
     pub name: String,
     /// The event that created it.
     pub seq: u64,
-    /// The account it belongs to (none: a token issued before accounts).
+    /// The account it belongs to (none: a token issued before accounts,
+    /// or an application's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<crate::domain::account::UserName>,
+    /// It belongs to an application, not to a person.
+    #[serde(default)]
+    pub application: bool,
+    /// When it was issued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When it stops working (none: a token issued before expiry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its revocation, if revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<TokenRevocation>,
+}
+
+/// A token's revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRevocation {
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Who (as the journal names them).
+    pub by: String,
+    /// Why, if said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 pub use crate::domain::plan::PlanVersionEntry;
@@ -412,6 +437,8 @@ pub trait Catalog: Send + Sync {
     ) -> Box<dyn Iterator<Item = Result<(NaiveDate, RecordId, DueEntry), CatalogError>> + '_>;
     /// A token by the hash of its text.
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError>;
+    /// Every token, revoked and expired ones too, in no set order.
+    fn tokens(&self) -> Result<Vec<TokenEntry>, CatalogError>;
     /// The records whose versions hold this content (destroyed ones
     /// included), in id order.
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError>;

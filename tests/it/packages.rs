@@ -736,16 +736,30 @@ fn an_acknowledged_transfer_leaves_tombstones_that_point_to_the_archives() {
     assert_journal_follows_its_schema(&data);
 }
 
-#[test]
-fn a_bag_made_elsewhere_with_a_seda_manifest_imports_through_a_mapping() {
-    let Fresh { tmp, data, token: _ } = fresh_archive();
-    // A folder as another archive's tool would lay it out, made a bag by
-    // the Library of Congress tool itself.
-    let bag = tmp.path().join("versement");
+/// A bag as another archive's tool would lay it out, made a bag by the
+/// Library of Congress tool itself: one archive unit whose versions are
+/// `files` (name, content), the first the master.
+fn bag_made_elsewhere(dir: &Path, files: &[(&str, &[u8])]) -> PathBuf {
+    let bag = dir.join("versement");
     std::fs::create_dir_all(bag.join("Content")).unwrap();
-    let content = b"Proces-verbal de la seance du 12 mars 2019";
-    std::fs::write(bag.join("Content/pv.txt"), content).unwrap();
-    let sha512 = hex::encode(sha2::Sha512::digest(content));
+    let mut objects = String::new();
+    for (i, (name, content)) in files.iter().enumerate() {
+        let stored = format!("Content/v{}.txt", i + 1);
+        std::fs::write(bag.join(&stored), content).unwrap();
+        let sha512 = hex::encode(sha2::Sha512::digest(content));
+        objects.push_str(&format!(
+            r#"      <BinaryDataObject id="B{n}">
+        <DataObjectVersion>BinaryMaster_{n}</DataObjectVersion>
+        <Uri>{stored}</Uri>
+        <MessageDigest algorithm="SHA-512">{sha512}</MessageDigest>
+        <Size>{size}</Size>
+        <FileInfo><Filename>{name}</Filename></FileInfo>
+      </BinaryDataObject>
+"#,
+            n = i + 1,
+            size = content.len()
+        ));
+    }
     let xml = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <ArchiveTransfer xmlns="fr:gouv:culture:archivesdefrance:seda:v2.2">
@@ -754,14 +768,7 @@ fn a_bag_made_elsewhere_with_a_seda_manifest_imports_through_a_mapping() {
   <CodeListVersions/>
   <DataObjectPackage>
     <DataObjectGroup id="G1">
-      <BinaryDataObject id="B1">
-        <DataObjectVersion>BinaryMaster_1</DataObjectVersion>
-        <Uri>Content/pv.txt</Uri>
-        <MessageDigest algorithm="SHA-512">{sha512}</MessageDigest>
-        <Size>{}</Size>
-        <FileInfo><Filename>pv.txt</Filename></FileInfo>
-      </BinaryDataObject>
-    </DataObjectGroup>
+{objects}    </DataObjectGroup>
     <DescriptiveMetadata>
       <ArchiveUnit id="U1">
         <Content>
@@ -782,8 +789,7 @@ fn a_bag_made_elsewhere_with_a_seda_manifest_imports_through_a_mapping() {
     </DescriptiveMetadata>
   </DataObjectPackage>
 </ArchiveTransfer>
-"#,
-        content.len()
+"#
     );
     std::fs::write(bag.join("seda.xml"), xml).unwrap();
     let out = Command::new(bagit_py())
@@ -791,7 +797,7 @@ fn a_bag_made_elsewhere_with_a_seda_manifest_imports_through_a_mapping() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let zip = tmp.path().join("versement.zip");
+    let zip = dir.join("versement.zip");
     let mut entries = Vec::new();
     let mut stack = vec![bag.clone()];
     while let Some(dir) = stack.pop() {
@@ -807,6 +813,41 @@ fn a_bag_made_elsewhere_with_a_seda_manifest_imports_through_a_mapping() {
     }
     entries.sort();
     write_zip(&zip, &entries);
+    zip
+}
+
+#[test]
+fn a_package_whose_later_version_is_misnamed_is_refused_before_anything_is_written() {
+    let Fresh { tmp, data, token: _ } = fresh_archive();
+    // The second version's name hides its extension behind a right-to-left
+    // override (shown as "annexeexe.pdf").
+    let zip = bag_made_elsewhere(
+        tmp.path(),
+        &[
+            ("pv.txt", b"Proces-verbal"),
+            ("annexe\u{202E}fdp.exe", b"Annexe du proces-verbal"),
+        ],
+    );
+    let mapping = tmp.path().join("mapping.toml");
+    std::fs::write(&mapping, "[nodes]\nCM = \"ADM-DEL\"\n").unwrap();
+    let before = footprint(&data);
+    let out = cli(
+        &data,
+        &["import", zip.to_str().unwrap(), "--mapping", mapping.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("PV-2019-03"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("filename"), "{}", stderr(&out));
+    assert_eq!(footprint(&data), before, "nothing written");
+    let out = cli(&data, &["show", "PV-2019-03", "--json"]);
+    assert!(!out.status.success(), "no record imported: {}", stdout(&out));
+}
+
+#[test]
+fn a_bag_made_elsewhere_with_a_seda_manifest_imports_through_a_mapping() {
+    let Fresh { tmp, data, token: _ } = fresh_archive();
+    let content = b"Proces-verbal de la seance du 12 mars 2019";
+    let zip = bag_made_elsewhere(tmp.path(), &[("pv.txt", content)]);
 
     // Its plan position is not a node here: refused whole, naming why.
     let out = cli(&data, &["import", zip.to_str().unwrap()]);
