@@ -116,6 +116,8 @@ struct RawNode {
     renumber_on_reclassify: bool,
     #[serde(default)]
     tombstone_keeps_title: bool,
+    #[serde(default)]
+    personal_data: bool,
 }
 
 #[derive(Deserialize)]
@@ -419,6 +421,7 @@ fn nodes_of(lines: &Lines, raw: Vec<RawNode>, problems: &mut Vec<PlanFileProblem
                 replaces,
                 renumber_on_reclassify: n.renumber_on_reclassify,
                 tombstone_keeps_title: n.tombstone_keeps_title,
+                personal_data: n.personal_data,
             }),
             (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
         }
@@ -519,6 +522,17 @@ mod tests {
         assert!(plan.rule_for(&code("FIN-TRE")).is_none(), "inheritance stopped");
         let (rule, from) = plan.rule_for(&code("FIN-BOR")).unwrap();
         assert_eq!((rule.id.as_str(), from.as_str()), ("GRAND-LIVRE", "FIN"));
+    }
+
+    #[test]
+    fn personal_data_is_said_of_a_node_and_of_every_node_below_it() {
+        let plan = load_plan(DEFAULT_PLAN).unwrap_or_else(|p| panic!("{p:?}"));
+        let code = |c: &str| NodeCode::parse(c).unwrap();
+        assert!(plan.holds_personal_data(&code("RH")));
+        assert!(plan.holds_personal_data(&code("RH-DOS")), "inherited");
+        assert!(!plan.holds_personal_data(&code("FIN-FAC")));
+        let off = load_plan(&DEFAULT_PLAN.replace("personal_data = true", "")).unwrap_or_else(|p| panic!("{p:?}"));
+        assert!(!off.holds_personal_data(&code("RH-DOS")));
     }
 
     #[test]

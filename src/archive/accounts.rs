@@ -7,6 +7,7 @@
 //! so that a password the journal says was set is always the one that
 //! signs in.
 
+use super::trail::Refusal;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::account::{self, Account, UserName, actor_name};
 use crate::domain::event::EventBody;
@@ -220,7 +221,9 @@ impl Archive {
             _ => {
                 brake.failed(&user_key, now);
                 brake.failed(&address_key, now);
+                drop(brake);
                 tracing::info!(user = %user_key, address, "sign-in refused");
+                self.note_refusal(Refusal::SignIn, Some(user.trim()), None, address);
                 Err(ArchiveError::SignInFailed)
             }
         }

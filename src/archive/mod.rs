@@ -25,6 +25,7 @@ mod search;
 pub mod stats;
 mod stores;
 pub mod tokens;
+pub mod trail;
 mod transfers;
 
 pub use accounts::{AccountChanges, NewAccount};
@@ -563,6 +564,8 @@ pub struct Archive {
     credentials: Arc<dyn crate::store::credentials::Credentials>,
     /// The brake on failed sign-ins, by account and by address.
     sign_in_brake: Mutex<crate::domain::account::SignInBrake>,
+    /// Keeps the trail of readings and refusals from flooding the journal.
+    trail: Mutex<crate::domain::trail::Throttle>,
 }
 
 /// How an archive is opened.
@@ -779,6 +782,7 @@ impl Archive {
             ingest_errors: std::sync::atomic::AtomicU64::new(0),
             credentials,
             sign_in_brake: Mutex::new(crate::domain::account::SignInBrake::default()),
+            trail: Mutex::new(crate::domain::trail::Throttle::default()),
         };
         // Archives created before plans were published get the default one,
         // so that every deposit is checked against a plan.

@@ -16,6 +16,7 @@ use crate::domain::record::{
     Tombstone, Version,
 };
 use crate::domain::retention::{self, RecordFacts};
+use crate::domain::trail::Consultation;
 use crate::store::{
     BlobError, BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry,
     TokenRevocation, ViewError,
@@ -264,7 +265,25 @@ impl Projector {
                 chain.rotations.push(rotation);
                 Ok(vec![CatalogWrite::PutKeyChain(Box::new(chain))])
             }
-            B::ArchiveInitialized { .. } | B::FixityChecked { .. } => Ok(Vec::new()),
+            B::ArchiveInitialized { .. } | B::FixityChecked { .. } | B::AccessRefused { .. } => Ok(Vec::new()),
+            B::RecordConsulted {
+                record,
+                reference,
+                reading,
+                version,
+                from,
+            } => Ok(vec![CatalogWrite::PutConsultation(Box::new(Consultation {
+                seq: event.seq,
+                at: event.time,
+                who: crate::domain::account::person_of_actor(&event.actor)
+                    .map_or_else(|| event.actor.clone(), String::from),
+                actor: event.actor.clone(),
+                record,
+                reference,
+                reading,
+                version,
+                from,
+            }))]),
             body @ (B::RecordIngested { .. } | B::VersionAdded { .. } | B::RecordUpdated { .. }) => {
                 self.records(event, entry, body)
             }

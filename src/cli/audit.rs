@@ -29,6 +29,19 @@ pub enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Who read a record that holds personal data, or what a person read:
+    /// one line each (date, who, reading, reference, address).
+    Consultations {
+        /// A record's reference or id.
+        #[arg(long, conflicts_with = "person", required_unless_present = "person")]
+        record: Option<String>,
+        /// A person's user name (or an actor's name, `token:NAME`).
+        #[arg(long)]
+        person: Option<String>,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// The scheduled fixity job: status, pause, resume, or a run now in
     /// the foreground (when no server holds the data directory).
     Fixity {
@@ -102,6 +115,43 @@ pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
         AuditCommand::Verify { json } => verify(ctx, json),
         AuditCommand::Log { after, json } => log(ctx, after, json),
         AuditCommand::Fixity { action, rate, json } => fixity(ctx, &action, &rate, json),
+        AuditCommand::Consultations { record, person, json } => {
+            let found: Vec<crate::wire::ConsultationDto> = match ctx.target()? {
+                Target::Local(archive) => archive
+                    .consultations(&Actor::command_line(), record.as_deref(), person.as_deref())?
+                    .into_iter()
+                    .map(crate::wire::ConsultationDto::from)
+                    .collect(),
+                Target::Remote(remote) => {
+                    let query = match (&record, &person) {
+                        (Some(r), _) => format!("record={}", path_segment(r)),
+                        (None, Some(p)) => format!("person={}", path_segment(p)),
+                        (None, None) => String::new(),
+                    };
+                    remote
+                        .get_json::<crate::wire::ConsultationsDto>(&format!("/api/v1/audit/consultations?{query}"))?
+                        .consultations
+                }
+            };
+            for c in &found {
+                if json {
+                    print_json(c)?;
+                } else {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        format_time(&c.at),
+                        c.who,
+                        match c.reading.as_str() {
+                            "content" => "contenu",
+                            _ => "fiche",
+                        },
+                        c.reference,
+                        c.from.as_deref().unwrap_or("-")
+                    );
+                }
+            }
+            Ok(())
+        }
         command @ (AuditCommand::Seal
         | AuditCommand::RotateKey
         | AuditCommand::Seals { .. }

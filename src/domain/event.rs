@@ -132,6 +132,43 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// A record whose node holds personal data was read (its detail or its
+    /// content); once per reader, record and kind within ten minutes.
+    #[serde(rename = "record.consulted")]
+    RecordConsulted {
+        /// The record.
+        record: RecordId,
+        /// Its reference when read.
+        reference: Reference,
+        /// `detail` or `content`.
+        reading: super::trail::Reading,
+        /// The version read, for content.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version: Option<u32>,
+        /// The address the request came from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+    },
+    /// A sign-in failed, or an access was refused (403); throttled, the
+    /// ones held back counted into the next.
+    #[serde(rename = "access.refused")]
+    AccessRefused {
+        /// `sign_in` (a wrong name or password) or `forbidden` (a role
+        /// that may not do what it asked).
+        refusal: String,
+        /// The user name typed, or the actor refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+        /// What was asked (`GET /api/v1/audit/events`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        request: Option<String>,
+        /// The address the request came from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
+        /// Refusals of the same key held back since the last one journaled.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        held_back: u64,
+    },
     /// A person's account was opened.
     #[serde(rename = "account.created")]
     AccountCreated {
@@ -496,6 +533,11 @@ pub enum EventBody {
     },
 }
 
+/// Whether a count is zero (not written then).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// A record as an event names it: by id, or by reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecordNamed {
@@ -514,6 +556,7 @@ impl EventBody {
         let ids = |ids: &[RecordId]| ids.iter().copied().map(RecordNamed::Id).collect::<Vec<_>>();
         match self {
             RecordIngested { record, .. }
+            | RecordConsulted { record, .. }
             | VersionAdded { record, .. }
             | RecordUpdated { record, .. }
             | RetentionReviewed { record, .. }

@@ -26,3 +26,4 @@ pub mod role;
 pub mod seal;
 pub mod search;
 pub mod timestamp;
+pub mod trail;

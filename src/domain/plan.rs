@@ -314,6 +314,9 @@ pub struct PlanNode {
     /// A destroyed record's tombstone keeps its title (titles often name
     /// people, so by default it does not).
     pub tombstone_keeps_title: bool,
+    /// Its records hold personal data (pay slips, personnel files, social
+    /// aid): each reading of one is journaled. Inherited by the nodes below.
+    pub personal_data: bool,
 }
 
 /// What a role may want to do in a node.
@@ -604,6 +607,12 @@ impl Plan {
             }
         }
         true
+    }
+
+    /// Whether records of `code` hold personal data (it or a node above it
+    /// says so): reading one is journaled.
+    pub fn holds_personal_data(&self, code: &NodeCode) -> bool {
+        self.lineage(code).into_iter().any(|n| n.personal_data)
     }
 
     /// The nodes `role` may read.

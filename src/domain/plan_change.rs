@@ -265,6 +265,7 @@ mod tests {
                     replaces: replaces.iter().map(|r| code(r)).collect(),
                     renumber_on_reclassify: false,
                     tombstone_keeps_title: false,
+                    personal_data: false,
                 })
                 .collect(),
             classify: Vec::new(),

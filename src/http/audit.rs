@@ -6,10 +6,34 @@ use crate::archive::Archive;
 use crate::domain::role::Permission;
 use crate::errors::Code;
 use crate::jobs::VerifyJobs;
-use crate::wire::{EventsDto, VerifyJobDto};
+use crate::wire::{ConsultationDto, ConsultationsDto, EventsDto, VerifyJobDto};
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data};
 use serde::Deserialize;
+
+/// `?record=REF` or `?person=USER`.
+#[derive(Deserialize)]
+pub struct ConsultationsQuery {
+    record: Option<String>,
+    person: Option<String>,
+}
+
+/// Who read a record that holds personal data, or what a person read
+/// (auditors).
+#[utoipa::path(get, path = "/api/v1/audit/consultations", tag = "audit",
+    params(("record" = Option<String>, Query, description = "a record's reference or id"), ("person" = Option<String>, Query, description = "a person's user name, or an actor's name (token:NAME)")),
+    responses((status = 200, body = ConsultationsDto), (status = 403), (status = 404, description = "no such record"), (status = 422, description = "neither or both of record and person")))]
+pub async fn consultations(
+    caller: Caller,
+    archive: Data<Archive>,
+    query: web::Query<ConsultationsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let ConsultationsQuery { record, person } = query.into_inner();
+    let found = web::block(move || archive.consultations(&caller.0, record.as_deref(), person.as_deref())).await??;
+    Ok(HttpResponse::Ok().json(ConsultationsDto {
+        consultations: found.into_iter().map(ConsultationDto::from).collect(),
+    }))
+}
 
 /// Events per page when the client does not say.
 const EVENTS_DEFAULT: usize = 1000;

@@ -5,6 +5,7 @@
 //! extractor hands the result to handlers.
 
 use super::error::ApiError;
+use crate::archive::trail::Refusal;
 use crate::archive::{Actor, Archive, ArchiveError};
 use crate::domain::hash::Sha256;
 use actix_web::body::{EitherBody, MessageBody};
@@ -110,4 +111,29 @@ pub async fn require_token(
         }
         Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
     }
+}
+
+/// Journals every refused access (403), throttled by the archive, before
+/// the answer goes (so that the journal's order is the requests' order).
+pub async fn note_refusals(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    if res.status().as_u16() == crate::errors::Code::Forbidden.http_status() {
+        let request = res.request();
+        let user = request.extensions().get::<Actor>().map(|a| a.name.clone());
+        let what = format!("{} {}", request.method(), request.path());
+        let from = super::peer_address(request);
+        if let Some(archive) = request.app_data::<web::Data<Archive>>().cloned() {
+            let noted = web::block(move || {
+                archive.note_refusal(Refusal::Forbidden, user.as_deref(), Some(&what), &from);
+            })
+            .await;
+            if let Err(e) = noted {
+                tracing::warn!(error = %e, "a refusal could not be noted");
+            }
+        }
+    }
+    Ok(res)
 }

@@ -4,6 +4,7 @@
 use super::auth::Caller;
 use super::error::ApiError;
 use crate::archive::{Archive, ArchiveError, Deposit, Staged, Upload, file_name_of};
+use crate::domain::trail::Reading;
 use crate::errors::Code;
 use crate::wire::{DepositMetadataDto, RecordDto, RecordPatchDto};
 use actix_multipart::{Field, Multipart, MultipartError};
@@ -375,9 +376,16 @@ pub async fn add_version(
 #[utoipa::path(get, path = "/api/v1/records/{ref}", tag = "records",
     params(("ref" = String, Path, description = "reference or id")),
     responses((status = 200, body = RecordDto), (status = 404), (status = 410, description = "record_destroyed, with the tombstone")))]
-pub async fn show(caller: Caller, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn show(
+    req: HttpRequest,
+    caller: Caller,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let from = super::peer_address(&req);
     let (record, details, text) = web::block(move || {
         let record = archive.record(&caller.0, &key)?;
+        archive.note_reading(&caller.0, &record, Reading::Detail, None, &from);
         let details = archive.details(&record)?;
         let text = archive.text_status(&caller.0, &record.id)?;
         Ok::<_, ArchiveError>((record, details, text))
@@ -525,8 +533,10 @@ pub(crate) async fn serve_content(
     version: Option<u32>,
     presentation: Presentation,
 ) -> Result<HttpResponse, ApiError> {
+    let from = super::peer_address(&req);
     let (found, path, reader, size) = web::block(move || {
         let (record, found, reader, size) = archive.content(&actor, &key, version)?;
+        archive.note_reading(&actor, &record, Reading::Content, Some(found.number), &from);
         let details = archive.details(&record)?;
         let index = record
             .versions

@@ -19,7 +19,7 @@
 //! archive replays the journal from there. A catalog written by another
 //! format version is cleared and rebuilt.
 
-use super::{Catalog, CatalogError, CatalogWrite, DueEntry, PlanVersionEntry, TokenEntry};
+use super::{Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, PlanVersionEntry, TokenEntry};
 use crate::domain::account::{Account, UserName, person_of_actor};
 use crate::domain::hash::Sha256;
 use crate::domain::record::{Record, RecordId, Reference};
@@ -205,6 +205,17 @@ impl Catalog for SledCatalog {
                 CatalogWrite::PutPlanVersion(entry) => {
                     batch.insert(format!("plan/{:010}", entry.number).into_bytes(), encode(&entry)?);
                 }
+                CatalogWrite::PutConsultation(consultation) => {
+                    let value = encode(&*consultation)?;
+                    batch.insert(
+                        format!("conr/{}/{:020}", consultation.record, consultation.seq).into_bytes(),
+                        value.clone(),
+                    );
+                    batch.insert(
+                        format!("conw/{}/{:020}", hex::encode(&consultation.who), consultation.seq).into_bytes(),
+                        value,
+                    );
+                }
                 CatalogWrite::PutToken(token) => {
                     batch.insert(
                         format!("tok/{}", token.token_sha256.hex()).into_bytes(),
@@ -327,6 +338,14 @@ impl Catalog for SledCatalog {
 
     fn tokens(&self) -> Result<Vec<TokenEntry>, CatalogError> {
         self.values(b"tok/")
+    }
+
+    fn consultations(&self, of: &ConsultationsOf) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError> {
+        let prefix = match of {
+            ConsultationsOf::Record(id) => format!("conr/{id}/"),
+            ConsultationsOf::Who(who) => format!("conw/{}/", hex::encode(who)),
+        };
+        self.values(prefix.as_bytes())
     }
 
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {

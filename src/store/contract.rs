@@ -701,6 +701,51 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
             .expect("apply");
         assert_eq!(catalog.tokens().expect("tokens"), [revoked], "{name}");
 
+        // Readings, listed by record and by who, oldest first.
+        let record_a = RecordId::new_at(time(1));
+        let record_b = RecordId::new_at(time(2));
+        let reading = |seq: u64, who: &str, record: RecordId| crate::domain::trail::Consultation {
+            seq,
+            at: time(seq as i64),
+            actor: format!("{who} (agent)"),
+            who: who.into(),
+            record,
+            reference: Reference::from_naming(format!("RH-{seq}")),
+            reading: crate::domain::trail::Reading::Content,
+            version: Some(1),
+            from: Some("10.0.0.1".into()),
+        };
+        for (seq, who, record) in [(7, "alice", record_a), (8, "bob", record_a), (9, "alice", record_b)] {
+            catalog
+                .apply(
+                    seq,
+                    vec![CatalogWrite::PutConsultation(Box::new(reading(seq, who, record)))],
+                )
+                .expect("apply");
+        }
+        let seqs = |of: ConsultationsOf| -> Vec<u64> {
+            catalog
+                .consultations(&of)
+                .expect("consultations")
+                .iter()
+                .map(|c| c.seq)
+                .collect()
+        };
+        assert_eq!(seqs(ConsultationsOf::Record(record_a)), [7, 8], "{name}");
+        assert_eq!(seqs(ConsultationsOf::Who("alice".into())), [7, 9], "{name}");
+        assert_eq!(
+            seqs(ConsultationsOf::Who("ali".into())),
+            Vec::<u64>::new(),
+            "{name}: a whole name"
+        );
+        assert_eq!(
+            catalog
+                .consultations(&ConsultationsOf::Record(record_b))
+                .expect("consultations"),
+            [reading(9, "alice", record_b)],
+            "{name}"
+        );
+
         let account = |user: &str, disabled: bool| crate::domain::account::Account {
             user: crate::domain::account::UserName::parse(user).expect("user"),
             display_name: format!("Personne {user}"),

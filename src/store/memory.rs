@@ -3,8 +3,8 @@
 //! compare with the one on disk). Same contracts, nothing durable.
 
 use super::{
-    BlobError, BlobRead, BlobStore, Catalog, CatalogError, CatalogWrite, DueEntry, Fixity, Journal, JournalError,
-    JournalObserver, MerkleTree, PlanVersionEntry, StagedBlob, TokenEntry,
+    BlobError, BlobRead, BlobStore, Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, Fixity, Journal,
+    JournalError, JournalObserver, MerkleTree, PlanVersionEntry, StagedBlob, TokenEntry,
 };
 use crate::domain::clock::Clock;
 use crate::domain::event::{Event, EventDraft};
@@ -121,6 +121,7 @@ struct CatalogState {
     disposals: BTreeMap<u64, crate::domain::disposition::Disposal>,
     transfers: BTreeMap<u64, crate::domain::disposition::Transfer>,
     tokens: HashMap<Sha256, TokenEntry>,
+    consultations: Vec<crate::domain::trail::Consultation>,
     accounts: std::collections::BTreeMap<crate::domain::account::UserName, crate::domain::account::Account>,
     verification: Option<crate::domain::integrity::Verification>,
     identity: Option<crate::domain::identity::Identity>,
@@ -198,6 +199,10 @@ impl Catalog for MemoryCatalog {
                 }
                 CatalogWrite::PutToken(token) => {
                     state.tokens.insert(token.token_sha256, token);
+                }
+                CatalogWrite::PutConsultation(consultation) => {
+                    state.consultations.retain(|c| c.seq != consultation.seq);
+                    state.consultations.push(*consultation);
                 }
             }
         }
@@ -324,6 +329,20 @@ impl Catalog for MemoryCatalog {
 
     fn tokens(&self) -> Result<Vec<TokenEntry>, CatalogError> {
         Ok(lock(&self.state).tokens.values().cloned().collect())
+    }
+
+    fn consultations(&self, of: &ConsultationsOf) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError> {
+        let mut found: Vec<_> = lock(&self.state)
+            .consultations
+            .iter()
+            .filter(|c| match of {
+                ConsultationsOf::Record(id) => c.record == *id,
+                ConsultationsOf::Who(who) => c.who == *who,
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(|c| c.seq);
+        Ok(found)
     }
 
     fn clear(&self) -> Result<(), CatalogError> {

@@ -319,6 +319,15 @@ pub struct TokenEntry {
     pub revoked: Option<TokenRevocation>,
 }
 
+/// Whose readings to list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsultationsOf {
+    /// Of a record.
+    Record(RecordId),
+    /// By someone: a person's user name, or an actor's name.
+    Who(String),
+}
+
 /// A token's revocation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenRevocation {
@@ -381,6 +390,8 @@ pub enum CatalogWrite {
     },
     /// Stores a token.
     PutToken(TokenEntry),
+    /// Stores a reading of a record that holds personal data.
+    PutConsultation(Box<crate::domain::trail::Consultation>),
     /// Stores a person's account (new or changed).
     PutAccount(Box<crate::domain::account::Account>),
     /// Stores the latest whole integrity check.
@@ -439,6 +450,9 @@ pub trait Catalog: Send + Sync {
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError>;
     /// Every token, revoked and expired ones too, in no set order.
     fn tokens(&self) -> Result<Vec<TokenEntry>, CatalogError>;
+    /// The readings of a record, or by someone (a person's user name, or
+    /// an actor's name), oldest first.
+    fn consultations(&self, of: &ConsultationsOf) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError>;
     /// The records whose versions hold this content (destroyed ones
     /// included), in id order.
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError>;

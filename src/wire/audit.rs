@@ -3,7 +3,7 @@
 use crate::domain::event::Event;
 use crate::domain::integrity::{IntegrityFailure, IntegrityReport};
 use crate::jobs::{JobState, JobView};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A journal event as written in the journal (its members in the
@@ -145,4 +145,56 @@ impl From<JobView> for VerifyJobDto {
             error,
         }
     }
+}
+
+/// One reading of a record that holds personal data.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConsultationDto {
+    /// Its journal event.
+    pub seq: u64,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Who, as the journal names them.
+    pub actor: String,
+    /// Who, as listed by: the person's user name, or the actor's name.
+    pub who: String,
+    /// The record's id.
+    pub record: String,
+    /// Its reference when read.
+    pub reference: String,
+    /// `detail` or `content`.
+    pub reading: String,
+    /// The version read, for content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// The address the request came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+impl From<crate::domain::trail::Consultation> for ConsultationDto {
+    fn from(c: crate::domain::trail::Consultation) -> Self {
+        ConsultationDto {
+            seq: c.seq,
+            at: c.at,
+            actor: c.actor,
+            who: c.who,
+            record: c.record.to_string(),
+            reference: c.reference.to_string(),
+            reading: match c.reading {
+                crate::domain::trail::Reading::Detail => "detail",
+                crate::domain::trail::Reading::Content => "content",
+            }
+            .to_owned(),
+            version: c.version,
+            from: c.from,
+        }
+    }
+}
+
+/// `GET /audit/consultations`.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ConsultationsDto {
+    /// Oldest first.
+    pub consultations: Vec<ConsultationDto>,
 }

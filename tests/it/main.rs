@@ -29,3 +29,4 @@ mod snapshots;
 mod tamper;
 mod terminal;
 mod tokens;
+mod trail;

@@ -7,6 +7,7 @@ use crate::archive::{Archive, ArchiveError, RecordDetails};
 use crate::domain::record::Record;
 use crate::domain::retention::RetentionStatus;
 use crate::domain::search::TextStatus;
+use crate::domain::trail::Reading;
 use crate::http::records::{Presentation, serve_content};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
@@ -173,10 +174,21 @@ fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<L
 }
 
 /// A record's page.
-pub async fn page(signed: Signed, archive: Data<Archive>, key: web::Path<String>) -> Result<HttpResponse, PageError> {
+pub async fn page(
+    req: HttpRequest,
+    signed: Signed,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
     let actor = signed.actor.clone();
     let key = key.into_inner();
-    let loaded = web::block(move || load(&archive, &actor, &key)).await??;
+    let from = crate::http::peer_address(&req);
+    let loaded = web::block(move || {
+        let loaded = load(&archive, &actor, &key)?;
+        archive.note_reading(&actor, &loaded.record, Reading::Detail, None, &from);
+        Ok::<_, ArchiveError>(loaded)
+    })
+    .await??;
     let Loaded {
         damaged,
         fields,

@@ -1,0 +1,149 @@
+//! The consultation trail: who read a record that holds personal data, and
+//! the refusals (failed sign-ins, 403s), journaled and throttled.
+
+use crate::common::*;
+use serde_json::{Value, json};
+
+#[test]
+fn the_readers_of_a_pay_slip_are_listed_and_refusals_are_journaled_without_flooding() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let a = post_json(
+        &server.url("/api/v1/accounts"),
+        &token,
+        &json!({"user": "claire", "display_name": "Claire Paie", "role": "archivist"}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let claire = created(post_json(
+        &server.url("/api/v1/tokens"),
+        &token,
+        &json!({"role": "archivist", "name": "poste paie", "account": "claire"}),
+    ))["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let agent = new_token(&server, &token, "agent", "guichet");
+    let auditor = new_token(&server, &token, "auditor", "controle");
+    // RH holds personal data (the default plan says so); FIN does not.
+    let payslip = created(
+        deposit(
+            &server,
+            &claire,
+            "Bulletin de paie de mars : salaire brut, cotisations.".as_bytes(),
+            "paie-2024-03.txt",
+            &json!({"node": "RH-DOS", "fields": {"matricule": "A-7", "birth_date": "1980-05-05"}}),
+        )
+        .unwrap(),
+    );
+    let invoice = created(
+        deposit(
+            &server,
+            &agent,
+            b"Facture de fournitures.",
+            "facture.txt",
+            &json!({"node": "FIN-FAC"}),
+        )
+        .unwrap(),
+    );
+    let payslip_ref = payslip["reference"].as_str().unwrap();
+    let invoice_ref = invoice["reference"].as_str().unwrap();
+    // Claire reads it: the detail twice (one reading), then the content.
+    for _ in 0..2 {
+        assert_eq!(
+            get(&server.url(&format!("/api/v1/records/{payslip_ref}")), &claire).status,
+            200
+        );
+    }
+    let content = get(&server.url(&format!("/api/v1/records/{payslip_ref}/content")), &claire);
+    assert_eq!(content.status, 200);
+    // The invoice is read too, but it holds no personal data.
+    assert_eq!(
+        get(&server.url(&format!("/api/v1/records/{invoice_ref}")), &agent).status,
+        200
+    );
+
+    let trail = |query: &str, who: &str| -> Value {
+        get(&server.url(&format!("/api/v1/audit/consultations?{query}")), who).json()
+    };
+    let of_payslip = trail(&format!("record={payslip_ref}"), &auditor);
+    let readings: Vec<(String, String, String)> = of_payslip["consultations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["who"].as_str().unwrap().to_owned(),
+                c["reading"].as_str().unwrap().to_owned(),
+                c["from"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        readings,
+        [
+            ("claire".to_owned(), "detail".to_owned(), "127.0.0.1".to_owned()),
+            ("claire".to_owned(), "content".to_owned(), "127.0.0.1".to_owned())
+        ],
+        "{of_payslip}"
+    );
+    assert_eq!(of_payslip["consultations"][1]["version"], 1);
+    let by_claire = trail("person=claire", &auditor);
+    assert_eq!(by_claire["consultations"].as_array().unwrap().len(), 2, "{by_claire}");
+    assert_eq!(
+        trail(&format!("record={invoice_ref}"), &auditor)["consultations"],
+        json!([]),
+        "no trail where no personal data is"
+    );
+    let a = get(&server.url("/api/v1/audit/consultations"), &auditor);
+    assert_eq!((a.status, a.error_code().as_str()), (422, "invalid_field"));
+    // The trail is for auditors; an agent asking is refused, and that too
+    // is journaled.
+    let a = get(
+        &server.url(&format!("/api/v1/audit/consultations?record={invoice_ref}")),
+        &agent,
+    );
+    assert_eq!(a.status, 403);
+
+    // Ten failed sign-ins from one address: three journaled, the rest held
+    // back (the brake answers 429 after five).
+    for _ in 0..10 {
+        let a = post_json(
+            &server.url("/api/v1/login"),
+            "",
+            &json!({"user": "claire", "password": "pas le bon mot de passe"}),
+        );
+        assert!(matches!(a.status, 401 | 429), "{}", a.status);
+    }
+    let events = get(&server.url("/api/v1/audit/events"), &auditor).json();
+    let refused: Vec<Value> = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "access.refused")
+        .map(|e| e["payload"].clone())
+        .collect();
+    let sign_ins: Vec<&Value> = refused.iter().filter(|p| p["refusal"] == "sign_in").collect();
+    assert_eq!(sign_ins.len(), 3, "{refused:?}");
+    assert!(
+        sign_ins
+            .iter()
+            .all(|p| p["user"] == "claire" && p["from"] == "127.0.0.1")
+    );
+    let forbidden: Vec<&Value> = refused.iter().filter(|p| p["refusal"] == "forbidden").collect();
+    assert_eq!(forbidden.len(), 1, "{refused:?}");
+    assert_eq!(forbidden[0]["user"], "admin (agent)");
+    assert!(
+        forbidden[0]["request"]
+            .as_str()
+            .unwrap()
+            .starts_with("GET /api/v1/audit/consultations")
+    );
+    server.stop();
+
+    // The command line lists the trail too.
+    let out = cli(&data, &["audit", "consultations", "--person", "claire"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().count(), 2, "{}", stdout(&out));
+    assert!(stdout(&out).contains(payslip_ref) && stdout(&out).contains("contenu"));
+    assert_journal_follows_its_schema(&data);
+}
