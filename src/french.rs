@@ -345,6 +345,10 @@ pub fn event_kind(kind: &str) -> String {
         "package.exported" => "Exporté".into(),
         "transfer.acknowledged" => "Versement accepté".into(),
         "plan.published" => "Plan de classement publié".into(),
+        "record.consulted" => "Consulté (données personnelles)".into(),
+        "access.refused" => "Accès refusé ou connexion échouée".into(),
+        "token.created" => "Jeton délivré".into(),
+        "token.revoked" => "Jeton révoqué".into(),
         other => other.to_owned(),
     }
 }

@@ -1089,6 +1089,28 @@ fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_j
         .collect();
     assert_eq!(by_odile, ["audit.verified"]);
 
+    // Odile opens a personnel file: the reading is journaled, and the
+    // consultations page lists it under the record.
+    browser.goto(&format!("{base}/documents/{}", scene.hr_ref));
+    assert!(browser.text().contains("Jeanne Secrète"), "{}", browser.text());
+    browser.goto(&format!("{base}/controle"));
+    browser.follow("a[href='/controle/consultations']", "/controle/consultations");
+    browser.fill("#document", &scene.hr_ref);
+    browser.follow("form.filtres button[type=submit]", "document=");
+    let text = browser.text();
+    assert!(text.contains("1 consultation(s)"), "{text}");
+    assert!(
+        text.contains("odile") && text.contains("fiche") && text.contains("127.0.0.1"),
+        "{text}"
+    );
+    browser.review("consultations");
+    browser.goto(&format!("{base}/controle/consultations?document=INCONNU-1"));
+    assert!(
+        browser.text().contains("Aucun document n'a la référence"),
+        "{}",
+        browser.text()
+    );
+
     // A good package is accepted; the same with one payload file changed
     // is refused, naming the file; nothing is imported either way.
     let dir = tempfile::tempdir().expect("a folder");

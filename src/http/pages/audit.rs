@@ -316,7 +316,7 @@ struct JournalPageView {
 }
 
 /// The kinds the filter offers: families first, then each kind.
-const KINDS: [&str; 22] = [
+const KINDS: [&str; 24] = [
     "record.",
     "hold.",
     "disposal.",
@@ -324,6 +324,8 @@ const KINDS: [&str; 22] = [
     "audit.",
     "account.",
     "record.ingested",
+    "record.consulted",
+    "access.refused",
     "version.added",
     "record.updated",
     "retention.reviewed",
@@ -455,6 +457,92 @@ pub async fn journal(
         next_href,
         looked_through: page.looked_through,
         head: page.head,
+    };
+    Ok(html(StatusCode::OK, &view))
+}
+
+/// `?document=REF` or `?personne=USER`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConsultationParams {
+    document: String,
+    personne: String,
+}
+
+/// One reading, as the page shows it.
+pub struct ConsultationView {
+    time: String,
+    who: String,
+    actor: String,
+    reading: &'static str,
+    reference: String,
+    version: Option<u32>,
+    from: String,
+}
+
+#[derive(Template)]
+#[template(path = "consultations.html")]
+struct ConsultationsPageView {
+    frame: Frame,
+    document: String,
+    personne: String,
+    asked: bool,
+    problem: Option<String>,
+    readings: Vec<ConsultationView>,
+}
+
+/// Who read a record that holds personal data, or what a person read.
+pub async fn consultations(
+    signed: Signed,
+    archive: Data<Archive>,
+    params: web::Query<ConsultationParams>,
+) -> Result<HttpResponse, PageError> {
+    require_audit(&signed)?;
+    let ConsultationParams { document, personne } = params.into_inner();
+    let (record, person) = (document.trim().to_owned(), personne.trim().to_owned());
+    let asked = !record.is_empty() || !person.is_empty();
+    let mut problem = None;
+    let mut readings = Vec::new();
+    if !record.is_empty() && !person.is_empty() {
+        problem = Some("Cherchez par document ou par personne, l'un ou l'autre.".to_owned());
+    } else if asked {
+        let actor = signed.actor.clone();
+        let found = web::block(move || {
+            archive.consultations(
+                &actor,
+                Some(record.as_str()).filter(|r| !r.is_empty()),
+                Some(person.as_str()).filter(|p| !p.is_empty()),
+            )
+        })
+        .await?;
+        match found {
+            Ok(found) => {
+                readings = found
+                    .into_iter()
+                    .map(|c| ConsultationView {
+                        time: french::time(c.at),
+                        who: c.who,
+                        actor: c.actor,
+                        reading: c.reading.label(),
+                        reference: c.reference.to_string(),
+                        version: c.version,
+                        from: c.from.unwrap_or_else(|| "—".to_owned()),
+                    })
+                    .collect();
+            }
+            Err(ArchiveError::RecordNotFound(key)) => {
+                problem = Some(format!("Aucun document n'a la référence « {key} »."));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let view = ConsultationsPageView {
+        frame: signed.frame("Consultations", "controle"),
+        document,
+        personne,
+        asked,
+        problem,
+        readings,
     };
     Ok(html(StatusCode::OK, &view))
 }

@@ -74,6 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/controle/verification", web::post().to(audit::start_verification))
         .route("/controle/verification/{id}", web::get().to(audit::verification))
         .route("/journal", web::get().to(audit::journal))
+        .route("/controle/consultations", web::get().to(audit::consultations))
         .route("/conservation", web::get().to(retention::due))
         .route("/conservation.csv", web::get().to(retention::due_csv))
         .route("/plan", web::get().to(plan::page))
