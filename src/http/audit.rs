@@ -180,7 +180,7 @@ pub struct ConsistencyQuery {
 /// That the tree of `to` events extends the tree of `from` events.
 #[utoipa::path(get, path = "/api/v1/audit/consistency", tag = "audit",
     params(("from" = u64, Query, description = "the older tree size (a seal's tree_size)"), ("to" = Option<u64>, Query, description = "the newer tree size (the latest seal's by default)")),
-    responses((status = 200, description = "the proof"), (status = 422)))]
+    responses((status = 200, description = "the proof"), (status = 403, description = "auditors only"), (status = 409, description = "nothing sealed yet (not_sealed)"), (status = 422)))]
 pub async fn consistency(
     caller: Caller,
     archive: Data<Archive>,

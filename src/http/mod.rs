@@ -44,8 +44,8 @@ use utoipa::OpenApi;
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete, records::holders,
         search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, disposals::reply, tokens::create, tokens::list, tokens::revoke, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::consultations, audit::start_verify, audit::verify_status, audit::seal, audit::rotate_key, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, imports::import, identity::show, identity::set, identity::logo, identity::set_logo, identity::remove_logo, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
     ),
-    components(schemas(crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::TokenInfoDto, crate::wire::TokensDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::ConsultationDto, crate::wire::ConsultationsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto)),
-    modifiers(&BearerAuth),
+    components(schemas(crate::wire::ErrorDto, crate::wire::ErrorBodyDto, crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::TokenInfoDto, crate::wire::TokensDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::ConsultationDto, crate::wire::ConsultationsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto)),
+    modifiers(&BearerAuth, &ErrorAnswers),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -60,6 +60,79 @@ impl utoipa::Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+    }
+}
+
+/// Declares on every operation the answers any request may get (a bad
+/// query, path or JSON; a client cut for slowness; a full disk; the archive
+/// failing or busy; and, behind a token, a missing or refused token), and
+/// gives every error answer the error schema: a client generated from the
+/// document knows every status it may meet.
+struct ErrorAnswers;
+
+impl utoipa::Modify for ErrorAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::Operation;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorDto")))
+                        .build(),
+                )
+                .build()
+        };
+        let everywhere: [(&str, &str); 5] = [
+            (
+                "400",
+                "a bad query string, path or JSON body (invalid_query, invalid_path, invalid_json)",
+            ),
+            ("408", "the client stopped sending, or sent too slowly (upload_timeout)"),
+            ("500", "the archive failed (internal_error); details in its log"),
+            ("503", "the archive is busy or cannot write for now (unavailable)"),
+            ("507", "the disk is full (storage_full): reading goes on"),
+        ];
+        let guarded = |op: &Operation| op.security.as_ref().is_none_or(|s| !s.is_empty());
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in operations.into_iter().flatten() {
+                let secured = guarded(op);
+                let responses = &mut op.responses.responses;
+                for (status, response) in responses.iter_mut() {
+                    let failing = status.starts_with('4') || status.starts_with('5');
+                    if let RefOr::T(response) = response
+                        && failing
+                        && response.content.is_empty()
+                    {
+                        let description = if response.description.is_empty() {
+                            "see the error's code"
+                        } else {
+                            response.description.as_str()
+                        };
+                        *response = error(description);
+                    }
+                }
+                for (status, description) in everywhere {
+                    responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| RefOr::T(error(description)));
+                }
+                if secured {
+                    responses.entry("401".to_owned()).or_insert_with(|| {
+                        RefOr::T(error("no token, or one unknown, expired or revoked (unauthenticated, token_expired, token_revoked)"))
+                    });
+                }
+            }
+        }
     }
 }
 

@@ -313,7 +313,7 @@ fn missing_file() -> ApiError {
 /// Deposits a record.
 #[utoipa::path(post, path = "/api/v1/records", tag = "records",
     request_body(content_type = "multipart/form-data", description = "parts `file` (the content) and `metadata` (JSON: node, title, date, service, type, fields)"),
-    responses((status = 201, body = RecordDto), (status = 400), (status = 401), (status = 413), (status = 422)))]
+    responses((status = 201, body = RecordDto), (status = 400), (status = 401), (status = 403, description = "the role may not deposit, or not in this node"), (status = 413), (status = 422)))]
 pub async fn deposit(
     req: HttpRequest,
     caller: Caller,
@@ -421,7 +421,7 @@ pub async fn show(
 #[utoipa::path(patch, path = "/api/v1/records/{ref}", tag = "records",
     params(("ref" = String, Path, description = "reference, alias or id")),
     request_body = RecordPatchDto,
-    responses((status = 200, body = RecordDto), (status = 400), (status = 403), (status = 404), (status = 422)))]
+    responses((status = 200, body = RecordDto), (status = 400), (status = 403), (status = 404), (status = 409, description = "a legal hold freezes it (record_held)"), (status = 410, description = "destroyed or transferred"), (status = 413, description = "a body over 1 MiB"), (status = 422)))]
 pub async fn update(
     caller: Caller,
     archive: Data<Archive>,
@@ -485,7 +485,7 @@ pub struct ContentQuery {
 /// A record version's bytes, with ETag, Content-Disposition and ranges.
 #[utoipa::path(get, path = "/api/v1/records/{ref}/content", tag = "records",
     params(("ref" = String, Path, description = "reference or id"), ("version" = Option<u32>, Query, description = "version number; the latest by default")),
-    responses((status = 200, description = "the content"), (status = 206, description = "a range of it"), (status = 304), (status = 404), (status = 416)))]
+    responses((status = 200, description = "the content"), (status = 206, description = "a range of it"), (status = 304), (status = 404), (status = 409, description = "the content is damaged and no good copy is left (content_damaged)"), (status = 410, description = "the record was destroyed or transferred (record_destroyed, record_transferred)"), (status = 416)))]
 pub async fn content(
     req: HttpRequest,
     caller: Caller,

@@ -21,7 +21,7 @@ pub struct DueParams {
 /// action and the holds that stop it.
 #[utoipa::path(get, path = "/api/v1/retention/due", tag = "retention",
     params(("at" = Option<String>, Query, description = "YYYY-MM-DD, today by default")),
-    responses((status = 200, description = "{at, total, records: [DueRecordDto]}"), (status = 403)))]
+    responses((status = 200, description = "{at, total, records: [DueRecordDto]}"), (status = 403), (status = 422, description = "`at` is not a date")))]
 pub async fn due(
     caller: Caller,
     archive: Data<Archive>,

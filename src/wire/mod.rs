@@ -29,3 +29,24 @@ pub use records::*;
 pub use retention::*;
 pub use search::*;
 pub use tokens::*;
+
+/// Every error answer: `{"error": {"code", "message", "details"?}}`, the
+/// code one of the error table's (`src/errors.rs`); some carry a member
+/// beside it (a destroyed record's `tombstone`).
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorDto {
+    /// What went wrong.
+    pub error: ErrorBodyDto,
+}
+
+/// The error itself.
+#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct ErrorBodyDto {
+    /// The stable code (`record_not_found`, `invalid_field`, …).
+    pub code: String,
+    /// For people, in French or English.
+    pub message: String,
+    /// What a program needs to act on it (the field at fault, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}

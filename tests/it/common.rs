@@ -133,6 +133,8 @@ pub struct Answer {
     pub status: u16,
     pub body: Vec<u8>,
     pub headers: Vec<(String, String)>,
+    /// The request's method and URL.
+    pub asked: (String, String),
 }
 
 impl Answer {
@@ -175,7 +177,12 @@ fn answer(result: Result<ureq::Response, ureq::Error>) -> Result<Answer, String>
         .into_reader()
         .read_to_end(&mut body)
         .map_err(|e| e.to_string())?;
-    Ok(Answer { status, body, headers })
+    Ok(Answer {
+        status,
+        body,
+        headers,
+        asked: (String::new(), String::new()),
+    })
 }
 
 /// A request; `token` may be empty for none.
@@ -193,10 +200,12 @@ pub fn request(
     for (k, v) in headers {
         req = req.set(k, v);
     }
-    answer(match body {
+    let mut answered = answer(match body {
         Some((content_type, bytes)) => req.set("Content-Type", content_type).send_bytes(bytes),
         None => req.call(),
-    })
+    })?;
+    answered.asked = (method.to_owned(), url.to_owned());
+    Ok(answered)
 }
 
 pub fn get(url: &str, token: &str) -> Answer {

@@ -153,6 +153,9 @@ fn layout(json: &str) -> String {
 struct Transcript {
     norm: Normalizer,
     http: String,
+    /// Every request's method, path and status, to hold against the
+    /// OpenAPI document.
+    statuses: Vec<(String, String, u16)>,
     cli: String,
     /// The temporary folder, named `[tmp]` in the transcript.
     tmp: std::path::PathBuf,
@@ -173,6 +176,11 @@ impl Transcript {
 
     /// Records an HTTP answer; returns it.
     fn http(&mut self, step: &str, answer: Answer) -> Answer {
+        let (method, url) = &answer.asked;
+        let path = url.split_once("://").map_or(url.as_str(), |(_, rest)| rest);
+        let path = path.find('/').map_or("/", |i| &path[i..]);
+        let path = path.split('?').next().unwrap_or(path).to_owned();
+        self.statuses.push((method.clone(), path, answer.status));
         let content_type = answer.header("content-type").unwrap_or("").to_owned();
         let mut head = format!("=== {step}\n{}", answer.status);
         for name in [
@@ -293,6 +301,7 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
     let mut t = Transcript {
         norm: Normalizer::new(),
         http: String::new(),
+        statuses: Vec::new(),
         cli: String::new(),
         tmp: tmp.path().to_owned(),
     };
@@ -302,6 +311,7 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
     t.http("GET /healthz", get(&server.url("/healthz"), ""));
     let openapi = get(&url("/openapi.json"), &admin);
     assert_eq!(openapi.status, 200);
+    let spec: serde_json::Value = serde_json::from_slice(&openapi.body).expect("the OpenAPI document");
     let openapi = layout(&String::from_utf8_lossy(&openapi.body));
     t.http("GET /records without a token", get(&url("/records/X"), ""));
     t.http(
@@ -900,10 +910,56 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
     std::fs::write(&plan_file, "[[rules]]\nid = 3\n").unwrap();
     t.cli(&data, &["plan", "check", &plan_file.to_string_lossy(), "--json"]);
 
+    assert_statuses_are_declared(&spec, &t.statuses);
     let journal = journal_text(&mut t.norm, &data);
     let openapi = t.norm.text(&openapi);
     insta::assert_snapshot!("http_answers", t.http);
     insta::assert_snapshot!("cli_outputs", t.cli);
     insta::assert_snapshot!("journal", journal);
     insta::assert_snapshot!("openapi", openapi);
+}
+
+/// The operation of the OpenAPI document that serves `method` `path`: its
+/// path template, and its object.
+fn operation<'a>(spec: &'a serde_json::Value, method: &str, path: &str) -> Option<(&'a str, &'a serde_json::Value)> {
+    let segments: Vec<&str> = path.split('/').collect();
+    spec["paths"].as_object()?.iter().find_map(|(template, item)| {
+        let parts: Vec<&str> = template.split('/').collect();
+        let fits = parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(&segments)
+                .all(|(p, s)| p == s || (p.starts_with('{') && p.ends_with('}') && !s.is_empty()));
+        let op = item.get(method.to_lowercase())?;
+        fits.then_some((template.as_str(), op))
+    })
+}
+
+/// Every answer of the scenario has its status declared by its operation
+/// in the served OpenAPI document, and every route answered is in it (an
+/// honest document: a generated client knows every answer it may get).
+fn assert_statuses_are_declared(spec: &serde_json::Value, statuses: &[(String, String, u16)]) {
+    let mut undeclared = std::collections::BTreeSet::new();
+    for (method, path, status) in statuses {
+        if path == "/healthz" || !(path.starts_with("/api/") || path == "/metrics") {
+            continue;
+        }
+        match operation(spec, method, path) {
+            // The scenario asks for a path nobody serves on purpose.
+            None if *status == 404 => {}
+            None => {
+                undeclared.insert(format!("{method} {path}: no operation in the document"));
+            }
+            Some((template, op)) => {
+                if op["responses"].get(status.to_string()).is_none() {
+                    undeclared.insert(format!("{method} {template}: {status}"));
+                }
+            }
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "answers the OpenAPI document does not declare:\n{}",
+        undeclared.into_iter().collect::<Vec<_>>().join("\n")
+    );
 }
