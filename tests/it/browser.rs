@@ -996,6 +996,24 @@ fn a_person_changes_their_own_password_given_the_current_one() {
     browser.follow(".personne button", "/connexion");
     browser.sign_in(&base, "agnes", "une toute nouvelle phrase");
     assert_eq!(browser.url(), format!("{base}/"), "the new password signs in");
+
+    // Her command line signs in: the token is listed on her page, and she
+    // revokes it there; it no longer opens the archive.
+    let token = login(&scene.server, "agnes", "une toute nouvelle phrase").json()["token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
+    assert_eq!(get(&scene.server.url("/api/v1/stats"), &token).status, 200);
+    browser.goto(&format!("{base}/mon-compte"));
+    assert_eq!(browser.count("table.jetons tbody tr"), 1, "{}", browser.text());
+    assert!(browser.text().contains("actif"), "{}", browser.text());
+    browser.review("mon-compte-jetons");
+    press(&browser, "table.jetons button[type=submit]");
+    assert!(browser.text().contains("Le jeton est révoqué"), "{}", browser.text());
+    assert!(browser.text().contains("révoqué"), "{}", browser.text());
+    assert_eq!(browser.count("table.jetons button"), 0);
+    let refused = get(&scene.server.url("/api/v1/stats"), &token);
+    assert_eq!((refused.status, refused.error_code().as_str()), (401, "token_revoked"));
 }
 
 const AUDITOR_PASSWORD: &str = "une autre phrase de passe longue";

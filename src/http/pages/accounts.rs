@@ -250,9 +250,50 @@ struct MePage {
     notice: Option<String>,
     error: Option<String>,
     error_field: &'static str,
+    tokens: Vec<TokenLine>,
 }
 
-fn me_page(signed: &Signed, notice: Option<String>, error: Option<(&'static str, String)>) -> MePage {
+/// One of the person's tokens, as the page lists it.
+pub struct TokenLine {
+    id: u64,
+    name: String,
+    created: String,
+    expires: String,
+    state: &'static str,
+    active: bool,
+}
+
+/// The person's own tokens, newest first.
+async fn own_tokens(archive: &Data<Archive>, signed: &Signed) -> Result<Vec<TokenLine>, PageError> {
+    let archive = archive.clone();
+    let actor = signed.actor.clone();
+    let tokens = web::block(move || archive.tokens(&actor)).await??;
+    let day =
+        |d: Option<chrono::DateTime<chrono::Utc>>| d.map_or_else(|| "—".to_owned(), |d| french::date(d.date_naive()));
+    Ok(tokens
+        .into_iter()
+        .filter(|t| t.account.as_ref() == Some(&signed.account.user))
+        .map(|t| TokenLine {
+            id: t.id,
+            name: t.name,
+            created: day(t.created_at),
+            expires: day(t.expires_at),
+            state: match t.state {
+                "active" => "actif",
+                "expired" => "expiré",
+                _ => "révoqué",
+            },
+            active: t.state == "active",
+        })
+        .collect())
+}
+
+fn me_page(
+    signed: &Signed,
+    notice: Option<String>,
+    error: Option<(&'static str, String)>,
+    tokens: Vec<TokenLine>,
+) -> MePage {
     let (error_field, error) = match error {
         Some((field, message)) => (field, Some(message)),
         None => ("", None),
@@ -265,13 +306,42 @@ fn me_page(signed: &Signed, notice: Option<String>, error: Option<(&'static str,
         notice,
         error,
         error_field,
+        tokens,
     }
 }
 
 /// The person's own account.
-pub async fn me(signed: Signed, done: web::Query<Done>) -> Result<HttpResponse, PageError> {
-    let notice = (done.fait == "mot-de-passe").then(|| "Votre mot de passe est changé.".to_owned());
-    Ok(html(StatusCode::OK, &me_page(&signed, notice, None)))
+pub async fn me(signed: Signed, archive: Data<Archive>, done: web::Query<Done>) -> Result<HttpResponse, PageError> {
+    let notice = match done.fait.as_str() {
+        "mot-de-passe" => Some("Votre mot de passe est changé.".to_owned()),
+        "jeton" => Some("Le jeton est révoqué : il ne donne plus accès à l'archive.".to_owned()),
+        _ => None,
+    };
+    let tokens = own_tokens(&archive, &signed).await?;
+    Ok(html(StatusCode::OK, &me_page(&signed, notice, None, tokens)))
+}
+
+/// The anti-forgery token of a form that only confirms.
+#[derive(Deserialize)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Revokes one of the person's own tokens.
+pub async fn revoke_own_token(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+    form: web::Form<ConfirmForm>,
+) -> Result<HttpResponse, PageError> {
+    signed.check_form(&form.csrf)?;
+    let actor = signed.actor.clone();
+    let id = id.into_inner();
+    web::block(move || archive.revoke_token(&actor, id, Some("révoqué depuis la page Mon compte"))).await??;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/mon-compte?fait=jeton"))
+        .finish())
 }
 
 /// A change of one's own password.
@@ -295,6 +365,7 @@ pub async fn change_own_password(
     let form = form.into_inner();
     let actor = signed.actor.clone();
     let user = signed.account.user.to_string();
+    let archive_for_page = archive.clone();
     match web::block(move || archive.set_password(&actor, &user, Some(&form.actuel), &form.nouveau)).await? {
         Ok(()) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/mon-compte?fait=mot-de-passe"))
@@ -305,7 +376,8 @@ pub async fn change_own_password(
             } else {
                 "nouveau"
             };
-            let page = me_page(&signed, None, Some((field, invalid.problem)));
+            let tokens = own_tokens(&archive_for_page, &signed).await?;
+            let page = me_page(&signed, None, Some((field, invalid.problem)), tokens);
             Ok(html(status_of(Code::InvalidField), &page))
         }
         Err(e) => Err(e.into()),

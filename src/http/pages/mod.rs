@@ -60,6 +60,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/mes-depots", web::get().to(mine::page))
         .route("/mon-compte", web::get().to(accounts::me))
         .route("/mon-compte", web::post().to(accounts::change_own_password))
+        .route(
+            "/mon-compte/jetons/{id}/revoquer",
+            web::post().to(accounts::revoke_own_token),
+        )
         .route("/identite", web::get().to(identity::page))
         .route("/identite", web::post().to(identity::save))
         .route("/identite/logo", web::get().to(identity::logo))
