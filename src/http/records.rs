@@ -347,7 +347,7 @@ pub async fn deposit(
 #[utoipa::path(post, path = "/api/v1/records/{ref}/versions", tag = "records",
     params(("ref" = String, Path, description = "reference or id")),
     request_body(content_type = "multipart/form-data", description = "part `file`"),
-    responses((status = 201, body = RecordDto), (status = 400), (status = 404), (status = 413)))]
+    responses((status = 201, body = RecordDto), (status = 400), (status = 403, description = "the role may not deposit in the record's node"), (status = 404), (status = 410, description = "destroyed or transferred"), (status = 413), (status = 422)))]
 pub async fn add_version(
     req: HttpRequest,
     caller: Caller,
