@@ -327,6 +327,16 @@ pub fn record_state(code: &str) -> &str {
     }
 }
 
+/// A token's state (`active`, `expired`, `revoked`), in French.
+pub fn token_state(state: &str) -> &str {
+    match state {
+        "active" => "actif",
+        "expired" => "expiré",
+        "revoked" => "révoqué",
+        other => other,
+    }
+}
+
 /// A journal event kind, for people.
 pub fn event_kind(kind: &str) -> String {
     match kind {

@@ -38,6 +38,18 @@ pub enum TokenHolder<'a> {
     Application,
 }
 
+impl<'a> TokenHolder<'a> {
+    /// The holder a request names: an application, else the account
+    /// named, else the caller.
+    pub fn named(account: Option<&'a str>, application: bool) -> Self {
+        match (account, application) {
+            (_, true) => TokenHolder::Application,
+            (Some(user), false) => TokenHolder::Account(user),
+            (None, false) => TokenHolder::Caller,
+        }
+    }
+}
+
 /// Why a token is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenRefusal {

@@ -401,11 +401,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                         let first = crate::archive::FIRST_ADMIN;
                         archive.account(first).ok().map(|_| first.to_owned())
                     });
-                    let holder = match (&account, application) {
-                        (_, true) => TokenHolder::Application,
-                        (Some(user), false) => TokenHolder::Account(user),
-                        (None, false) => TokenHolder::Caller,
-                    };
+                    let holder = TokenHolder::named(account.as_deref(), application);
                     archive
                         .create_token(&Actor::command_line(), role, &name, holder, days)?
                         .text
@@ -576,12 +572,7 @@ fn print_tokens(tokens: &[crate::wire::TokenInfoDto], json: bool) -> Result<(), 
             (Some(user), false) => user.clone(),
             (None, false) => "-".to_owned(),
         };
-        let state = match t.state.as_str() {
-            "active" => "actif",
-            "expired" => "expiré",
-            "revoked" => "révoqué",
-            other => other,
-        };
+        let state = crate::french::token_state(&t.state);
         println!(
             "{:>6}  {:<10}  {:<10}  {:<12}  {:<10}  {}",
             t.id,

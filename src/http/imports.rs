@@ -75,7 +75,7 @@ pub async fn import(
     let mut package: Option<Received> = None;
     let mut mapping: Option<ImportMapping> = None;
     loop {
-        let next = match next_item(&mut payload).await?.transpose() {
+        let next = match next_item(&mut payload).await.transpose() {
             Ok(next) => next,
             Err(MultipartError::Incomplete) if package.is_none() && mapping.is_none() => {
                 return Err(missing_package());

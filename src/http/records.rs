@@ -74,31 +74,19 @@ pub(crate) fn filename_of(field: &Field) -> Result<Option<String>, ApiError> {
 /// How often a multipart stream is polled again while it waits.
 const REPOLL: Duration = Duration::from_secs(1);
 
-/// How long a client may send nothing in the middle of a body.
-const IDLE_MAX: Duration = Duration::from_secs(120);
-
 /// The next item of a multipart stream (the parts, or a part's chunks).
 /// The stream is polled again every [`REPOLL`]: an actix-multipart field
 /// can miss a wake-up when its data is already buffered (seen under load:
 /// the whole body received, the handler parked for ever), and a timer turns
-/// that into a short delay. A client silent for [`IDLE_MAX`] gets 408.
-pub(crate) async fn next_item<S>(stream: &mut S) -> Result<Option<S::Item>, ApiError>
+/// that into a short delay. A client that stops sending is cut by
+/// `pacing`, whose error comes through the stream.
+pub(crate) async fn next_item<S>(stream: &mut S) -> Option<S::Item>
 where
     S: futures_util::Stream + Unpin,
 {
-    let mut idle = Duration::ZERO;
     loop {
-        match actix_web::rt::time::timeout(REPOLL, stream.next()).await {
-            Ok(item) => return Ok(item),
-            Err(_) => {
-                idle += REPOLL;
-                if idle >= IDLE_MAX {
-                    return Err(ApiError::new(
-                        Code::UploadTimeout,
-                        format!("the client sent nothing for {} seconds", IDLE_MAX.as_secs()),
-                    ));
-                }
-            }
+        if let Ok(item) = actix_web::rt::time::timeout(REPOLL, stream.next()).await {
+            return item;
         }
     }
 }
@@ -157,15 +145,7 @@ pub(crate) async fn stream_part<T: Send + 'static>(
     let mut received: u64 = 0;
     let mut refused: Option<ApiError> = None;
     loop {
-        let chunk = match next_item(field).await {
-            Ok(Some(chunk)) => chunk,
-            Ok(None) => break,
-            Err(timeout) => {
-                let _ = sender.send(Err(io::Error::other("the client stopped sending"))).await;
-                refused = Some(timeout);
-                break;
-            }
-        };
+        let Some(chunk) = next_item(field).await else { break };
         match chunk {
             Ok(bytes) => {
                 received += bytes.len() as u64;
@@ -216,7 +196,7 @@ pub(crate) async fn drain(mut field: Field, payload: &mut Multipart) {
 
 pub(crate) async fn read_small_part(field: &mut Field) -> Result<Vec<u8>, ApiError> {
     let mut out = Vec::new();
-    while let Some(chunk) = next_item(field).await? {
+    while let Some(chunk) = next_item(field).await {
         let chunk = chunk.map_err(multipart_error)?;
         if out.len() + chunk.len() > METADATA_PART_MAX {
             return Err(ApiError::new(
@@ -253,7 +233,7 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
     };
     let mut seen = 0usize;
     loop {
-        let next = match next_item(&mut payload).await?.transpose() {
+        let next = match next_item(&mut payload).await.transpose() {
             Ok(next) => next,
             // A body that ends before its first part is an empty form.
             Err(MultipartError::Incomplete) if seen == 0 => {

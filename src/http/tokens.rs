@@ -30,11 +30,7 @@ pub async fn create(caller: Caller, archive: Data<Archive>, body: Json<NewTokenD
     let parsed = super::accounts::parse_role(&role)?;
     let token_name = name.clone();
     let issued = web::block(move || {
-        let holder = match (&account, application) {
-            (_, true) => TokenHolder::Application,
-            (Some(user), false) => TokenHolder::Account(user),
-            (None, false) => TokenHolder::Caller,
-        };
+        let holder = TokenHolder::named(account.as_deref(), application);
         archive.create_token(&caller.0, parsed, &token_name, holder, expires_in_days)
     })
     .await??;

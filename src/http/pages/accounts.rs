@@ -278,11 +278,7 @@ async fn own_tokens(archive: &Data<Archive>, signed: &Signed) -> Result<Vec<Toke
             name: t.name,
             created: day(t.created_at),
             expires: day(t.expires_at),
-            state: match t.state {
-                "active" => "actif",
-                "expired" => "expiré",
-                _ => "révoqué",
-            },
+            state: french::token_state(t.state),
             active: t.state == "active",
         })
         .collect())

@@ -609,7 +609,6 @@ pub(super) async fn read_sent(
     loop {
         let next = next_item(&mut payload)
             .await
-            .map_err(super::api)?
             .transpose()
             .map_err(|e| super::api(multipart_error(e)))?;
         let Some(mut field) = next else { break };

@@ -216,7 +216,6 @@ pub async fn upload(
     loop {
         let next = next_item(&mut payload)
             .await
-            .map_err(api)?
             .transpose()
             .map_err(|e| api(multipart_error(e)))?;
         let Some(mut field) = next else { break };

@@ -78,7 +78,6 @@ pub async fn submit(signed: Signed, archive: Data<Archive>, mut payload: Multipa
     loop {
         let next = next_item(&mut payload)
             .await
-            .map_err(super::api)?
             .transpose()
             .map_err(|e| super::api(multipart_error(e)))?;
         let Some(mut field) = next else { break };
