@@ -3,6 +3,7 @@
 #   make run     install the extractors if missing, build in release mode and serve on ./coffre-data
 #   make test    formatting, lints and every test (what CI runs)
 #   make bench   ingest, hashing, search, relevance, retention and export benchmarks, written to BENCHMARKS.md
+#   make fuzz    every fuzz target for FUZZ_SECONDS each, from its committed seed corpus
 #
 # `deps` installs what the tests and benchmarks need beyond the Rust
 # toolchain, from Debian's packages, so that both work on a fresh machine.
@@ -28,17 +29,33 @@ DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-l
 DEBIAN_DATA := /usr/share/doc/aptitude/html/fr:aptitude-doc-fr /usr/share/doc/debian/FAQ/fr:debian-faq-fr \
                /bin/gzip:gzip
 
-# The Library of Congress BagIt validator, from PyPI, in a virtual
-# environment of its own (the tests run it on exported packages).
+# The Library of Congress BagIt validator and schemathesis, from PyPI, in
+# a virtual environment of their own (the tests run the first on exported
+# packages, the second against a served archive: tests/it/schemathesis.rs).
 PYTOOLS := target/pytools
 BAGIT_PY := $(abspath $(PYTOOLS))/bin/bagit.py
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS := $(abspath $(PYTOOLS))/bin/st
 
 # axe-core, from npm, which the browser tests inject into each page to
 # check it against WCAG 2.1 AA (tests/it/browser.rs reads it from here).
 UITOOLS := target/ui-tools
 AXE_VERSION := 4.14.1
 
-.PHONY: all build run test bench deps rundeps pytools uitools fmt clippy clean
+# Coverage-guided fuzzing of every parser of outside input (fuzz/, one
+# target per function of src/fuzzing.rs) with cargo-fuzz and libFuzzer, on
+# the stable toolchain and so without a sanitizer (Rust's own checks,
+# debug assertions and overflow checks on, catch what a sanitizer would
+# in safe code). Each target starts from its committed seed corpus
+# (fuzz/corpus/<target>); what it finds new is kept in target/fuzz-corpus,
+# a crash in fuzz/artifacts/<target>, and becomes a regression test in
+# src/fuzzing.rs.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := plan naming_template search_query seda_manifest seda_reply bagit_tag_files invoice extraction journal_line
+CARGO_FUZZ := target/fuzz-tools/bin/cargo-fuzz
+CARGO_FUZZ_VERSION := 0.13.2
+
+.PHONY: all build run test bench fuzz deps rundeps pytools uitools fmt clippy clean
 
 all: build
 
@@ -90,13 +107,15 @@ clippy:
 
 pytools: deps
 	@[ -x $(BAGIT_PY) ] || (python3 -m venv $(PYTOOLS) && $(PYTOOLS)/bin/pip install --quiet bagit)
+	@$(PYTOOLS)/bin/pip show schemathesis 2>/dev/null | grep -qx 'Version: $(SCHEMATHESIS_VERSION)' || \
+	  $(PYTOOLS)/bin/pip install --quiet schemathesis==$(SCHEMATHESIS_VERSION)
 
 uitools: deps
 	@grep -qs '"version": "$(AXE_VERSION)"' $(UITOOLS)/node_modules/axe-core/package.json || \
 	  npm install --prefix $(UITOOLS) --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
 
 test: deps pytools uitools fmt clippy
-	BAGIT_PY=$(BAGIT_PY) $(CARGO) test
+	BAGIT_PY=$(BAGIT_PY) SCHEMATHESIS=$(SCHEMATHESIS) $(CARGO) test
 
 # PostgreSQL is the baseline of the search, relevance and retention
 # benchmarks, which start their own cluster on a Unix socket; SQLite's FTS5
@@ -118,6 +137,16 @@ bench: deps
 	$(CARGO) bench --bench relevance
 	$(CARGO) bench --bench retention
 	$(CARGO) bench --bench export
+
+fuzz:
+	@$(CARGO_FUZZ) --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || \
+	  $(CARGO) install --locked --root target/fuzz-tools cargo-fuzz@$(CARGO_FUZZ_VERSION)
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  mkdir -p target/fuzz-corpus/$$t; \
+	  $(CARGO_FUZZ) fuzz run --fuzz-dir fuzz --sanitizer none $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

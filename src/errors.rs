@@ -128,6 +128,8 @@ error_table! {
     RangeNotSatisfiable => ("range_not_satisfiable", 416, BadInput),
     /// No such endpoint.
     NotFound => ("not_found", 404, BadInput),
+    /// An endpoint that exists, asked with a method it does not serve.
+    MethodNotAllowed => ("method_not_allowed", 405, BadInput),
     /// No record has this reference or id.
     RecordNotFound => ("record_not_found", 404, BadInput),
     /// The record has no such version.

@@ -79,12 +79,23 @@ pub struct VerifyJobs {
 }
 
 impl VerifyJobs {
-    /// Starts a check on its own thread; returns its id.
-    pub fn start(self: &Arc<Self>, archive: Arc<Archive>, actor: Actor) -> std::io::Result<u64> {
-        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+    /// Starts a check on its own thread; returns its id, and whether it
+    /// is new. While one runs, asking again answers that one: a whole
+    /// check reads every byte, and two at once would only halve each
+    /// other's speed.
+    pub fn start(self: &Arc<Self>, archive: Arc<Archive>, actor: Actor) -> std::io::Result<(u64, bool)> {
         let progress = Arc::new(JobProgress::default());
-        {
+        let id = {
             let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(running) = jobs
+                .iter()
+                .filter(|(_, j)| matches!(j.state, JobState::Running))
+                .map(|(id, _)| *id)
+                .min()
+            {
+                return Ok((running, false));
+            }
+            let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
             if jobs.len() >= JOBS_KEPT
                 && let Some(oldest) = jobs
                     .iter()
@@ -101,7 +112,8 @@ impl VerifyJobs {
                     progress: Arc::clone(&progress),
                 },
             );
-        }
+            id
+        };
         let this = Arc::clone(self);
         std::thread::Builder::new()
             .name(format!("verify-{id}"))
@@ -117,7 +129,7 @@ impl VerifyJobs {
                     job.state = state;
                 }
             })?;
-        Ok(id)
+        Ok((id, true))
     }
 
     /// A job by id.

@@ -13,6 +13,8 @@ pub mod domain;
 pub(crate) mod errors;
 pub mod extract;
 pub(crate) mod french;
+#[doc(hidden)]
+pub mod fuzzing;
 pub(crate) mod http;
 pub(crate) mod jobs;
 pub(crate) mod package;

@@ -77,7 +77,7 @@ fn hold_list(holds: &[u64]) -> String {
 }
 
 /// The longest visa reference, signer or archives reference, in characters.
-pub(super) const LABEL_MAX: usize = 500;
+pub const LABEL_MAX: usize = 500;
 
 impl Archive {
     /// Records in disposals not executed yet, and in transfers: what they

@@ -9,7 +9,7 @@ use crate::domain::search::{SearchQuery, node_reader_key};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The longest reason or owner, in characters.
-const TEXT_MAX: usize = 2000;
+pub const TEXT_MAX: usize = 2000;
 
 /// What a new hold is to freeze, as asked (exactly one is given).
 #[derive(Debug, Clone, Default)]

@@ -11,6 +11,8 @@ mod data_dir;
 mod disposals;
 mod disposition;
 pub mod exports;
+#[cfg(test)]
+mod fault_tests;
 pub mod fixity;
 mod holds;
 mod identity;
@@ -27,6 +29,11 @@ mod stores;
 pub mod tokens;
 pub mod trail;
 mod transfers;
+
+/// The longest label people write (a visa, a signer, a reference).
+pub use disposition::LABEL_MAX;
+/// The longest reason or note people write (a hold, a review, a change).
+pub use holds::TEXT_MAX;
 
 pub use accounts::{AccountChanges, NewAccount};
 pub use audit::{JOURNAL_SCAN_MAX, JournalFilter, JournalPage, Progress, check_integrity_offline, journal_offline};
@@ -341,9 +348,21 @@ impl ArchiveError {
             // The journal refuses appends after a failed write until the
             // server restarts and recovers it: writes are unavailable.
             E::Journal(JournalError::Failed(_)) => Code::Unavailable,
-            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::View(_) | E::Index(_) | E::Io(_) | E::Internal(_) => {
-                Code::Internal
-            }
+            // A store's files failed to be written: nothing unsure was
+            // acknowledged, and the archive says to come back later.
+            E::Blob(BlobError::Io(_))
+            | E::Journal(JournalError::Io(_))
+            | E::Journal(JournalError::ViewFailed {
+                reason:
+                    ViewError::Io(_) | ViewError::Catalog(CatalogError::Storage(_)) | ViewError::Blob(BlobError::Io(_)),
+                ..
+            })
+            | E::Catalog(CatalogError::Storage(_))
+            | E::View(
+                ViewError::Io(_) | ViewError::Catalog(CatalogError::Storage(_)) | ViewError::Blob(BlobError::Io(_)),
+            )
+            | E::Io(_) => Code::Unavailable,
+            E::Blob(_) | E::Journal(_) | E::Catalog(_) | E::View(_) | E::Index(_) | E::Internal(_) => Code::Internal,
         }
     }
 }
@@ -441,6 +460,17 @@ impl Actor {
 pub(crate) mod tests_support {
     use super::*;
 
+    /// The options of the tests' archives: uploads up to 1 MiB, no
+    /// time-stamping authority.
+    pub(crate) fn options() -> ArchiveOptions {
+        ArchiveOptions {
+            max_upload: 1 << 20,
+            extract: crate::extract::ExtractOptions::default(),
+            tsa_url: None,
+            tsa_ca: None,
+        }
+    }
+
     /// An archive on in-memory stores (no plan published yet), its data
     /// directory (for the seal key and credentials) and the folder that
     /// holds it, kept alive with it.
@@ -453,12 +483,7 @@ pub(crate) mod tests_support {
         let tmp = tempfile::tempdir().expect("a temporary folder");
         let data_dir = DataDir::new(tmp.path().join("data"));
         data_dir.create().expect("create");
-        let options = ArchiveOptions {
-            max_upload: 1 << 20,
-            extract: crate::extract::ExtractOptions::default(),
-            tsa_url: None,
-            tsa_ca: None,
-        };
+        let options = options();
         let stores = Stores::in_memory(&options).expect("stores");
         let archive = Archive::open_on(&data_dir, stores, options, clock).expect("open");
         (tmp, data_dir, archive)
@@ -816,7 +841,7 @@ mod error_codes {
     use super::*;
 
     #[test]
-    fn a_full_disk_is_507_and_a_journal_stopped_by_a_failure_is_503() {
+    fn a_full_disk_is_507_and_a_failed_store_or_stopped_journal_is_503() {
         let full = || std::io::Error::from_raw_os_error(28);
         for e in [
             ArchiveError::Blob(BlobError::Io(full())),
@@ -829,7 +854,19 @@ mod error_codes {
         }
         let stopped = ArchiveError::Journal(JournalError::Failed("no space left".into()));
         assert_eq!(stopped.code().http_status(), 503);
-        let other = ArchiveError::Io(std::io::Error::from_raw_os_error(5));
-        assert_eq!(other.code(), Code::Internal);
+        let eio = || std::io::Error::from_raw_os_error(5);
+        for failed in [
+            ArchiveError::Io(eio()),
+            ArchiveError::Blob(BlobError::Io(eio())),
+            ArchiveError::Journal(JournalError::Io(eio())),
+            ArchiveError::Catalog(CatalogError::Storage("sled: I/O".into())),
+        ] {
+            assert_eq!(failed.code().http_status(), 503, "{failed}");
+        }
+        let undecodable = ArchiveError::Catalog(CatalogError::Decode {
+            key: "r/1".into(),
+            reason: "truncated".into(),
+        });
+        assert_eq!(undecodable.code(), Code::Internal);
     }
 }

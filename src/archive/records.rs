@@ -592,10 +592,13 @@ impl Archive {
     pub fn update(&self, actor: &Actor, key: &str, changes: RecordChanges) -> Result<Record, ArchiveError> {
         actor.require(Permission::ManageRecords, "modifier des documents")?;
         let reason = changes.reason.trim().to_owned();
-        if reason.is_empty() || reason.chars().count() > REASON_MAX {
+        let unreadable = |c: char| crate::domain::record::unreadable(c) && c != '\n';
+        if reason.is_empty() || reason.chars().count() > REASON_MAX || reason.chars().any(unreadable) {
             return Err(InvalidInput::new(
                 "reason",
-                format!("dites pourquoi le document change, en 1 à {REASON_MAX} caractères"),
+                format!(
+                    "dites pourquoi le document change, en 1 à {REASON_MAX} caractères, sans caractère de contrôle"
+                ),
             )
             .into());
         }
@@ -943,20 +946,13 @@ pub fn file_name_of(path: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::{ArchiveOptions, DataDir};
+    use crate::archive::DataDir;
     use crate::domain::clock::SystemClock;
     use proptest::prelude::*;
     use std::collections::BTreeSet;
     use std::sync::Arc;
 
-    fn options() -> ArchiveOptions {
-        ArchiveOptions {
-            max_upload: 1 << 20,
-            extract: crate::extract::ExtractOptions::default(),
-            tsa_url: None,
-            tsa_ca: None,
-        }
-    }
+    use crate::archive::tests_support::options;
 
     fn open(path: &std::path::Path) -> Archive {
         // The catalog waits for sled's lock of the archive just closed

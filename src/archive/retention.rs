@@ -138,10 +138,9 @@ impl Archive {
                 .into());
             }
         };
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 2000 {
-            return Err(InvalidInput::new("reason", "say why, in 1 to 2000 characters").into());
-        }
+        let reason =
+            crate::domain::record::check_text("reason", reason, super::TEXT_MAX, crate::domain::record::Lines::Many)?;
+        let reason = reason.as_str();
         let record = self.record(actor, key)?;
         if let Some(t) = &record.tombstone {
             return Err(ArchiveError::RecordDestroyed {

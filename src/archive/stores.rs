@@ -31,6 +31,13 @@ enum JournalAt {
     Files(PathBuf),
     /// A vector in memory.
     Memory,
+    /// Another, whose appends fail when a trigger says (tests).
+    #[cfg(test)]
+    Faulty(
+        Box<JournalAt>,
+        Arc<crate::store::faulty::Trigger>,
+        crate::store::faulty::JournalStep,
+    ),
 }
 
 /// The adapters an archive runs on.
@@ -74,13 +81,43 @@ impl Stores {
         })
     }
 
+    /// The same stores, with a journal whose appends fail when `trigger`
+    /// says (tests of faults).
+    #[cfg(test)]
+    pub(super) fn with_faulty_journal(
+        mut self,
+        trigger: Arc<crate::store::faulty::Trigger>,
+        step: crate::store::faulty::JournalStep,
+    ) -> Self {
+        self.journal = JournalAt::Faulty(Box::new(self.journal), trigger, step);
+        self
+    }
+
     /// Opens the journal, telling `observer` of each event it makes durable.
     pub(super) fn open_journal(
         &self,
         clock: Arc<dyn Clock>,
         observer: Arc<dyn JournalObserver>,
     ) -> Result<(Arc<dyn Journal>, Recovery), JournalError> {
-        match &self.journal {
+        Self::open_journal_at(&self.journal, clock, observer)
+    }
+
+    fn open_journal_at(
+        at: &JournalAt,
+        clock: Arc<dyn Clock>,
+        observer: Arc<dyn JournalObserver>,
+    ) -> Result<(Arc<dyn Journal>, Recovery), JournalError> {
+        match at {
+            #[cfg(test)]
+            JournalAt::Faulty(inner, trigger, step) => {
+                let (journal, recovery) = Self::open_journal_at(inner, clock, observer)?;
+                let faulty = crate::store::faulty::FaultyJournal {
+                    inner: journal,
+                    trigger: Arc::clone(trigger),
+                    step: *step,
+                };
+                Ok((Arc::new(faulty), recovery))
+            }
             JournalAt::Files(dir) => {
                 let (journal, recovery) = FileJournal::open(dir, clock, observer)?;
                 Ok((Arc::new(journal), recovery))

@@ -18,7 +18,9 @@ use chrono::{DateTime, Utc};
 const TOKEN_PREFIX: &str = "coffre_";
 
 /// The longest token name, in characters.
-const TOKEN_NAME_MAX: usize = 100;
+pub const TOKEN_NAME_MAX: usize = 100;
+/// The longest reason for a revocation, in characters.
+pub const REVOCATION_REASON_MAX: usize = 500;
 
 /// Days a person's token lasts unless asked otherwise.
 pub const PERSON_TOKEN_DAYS: u32 = 90;
@@ -241,18 +243,23 @@ impl Archive {
     /// Revokes a token (an admin any, anyone else their own); a token
     /// revoked already stays as it was.
     pub fn revoke_token(&self, actor: &Actor, id: u64, reason: Option<&str>) -> Result<TokenView, ArchiveError> {
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(r) = reason
+            && (r.chars().count() > REVOCATION_REASON_MAX
+                || r.chars().any(|c| crate::domain::record::unreadable(c) && c != '\n'))
+        {
+            return Err(InvalidInput::new(
+                "reason",
+                format!("au plus {REVOCATION_REASON_MAX} caractères, sans caractère de contrôle"),
+            )
+            .into());
+        }
         let visible = self.tokens(actor)?;
         let Some(found) = visible.into_iter().find(|t| t.id == id) else {
             return Err(ArchiveError::TokenNotFound(id));
         };
         if found.revoked.is_some() {
             return Ok(found);
-        }
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-        if let Some(r) = reason
-            && (r.chars().count() > 500 || r.chars().any(crate::domain::record::unreadable))
-        {
-            return Err(InvalidInput::new("reason", "au plus 500 caractères, sans caractère de contrôle").into());
         }
         self.journal.append(actor.draft(EventBody::TokenRevoked {
             token: id,

@@ -22,7 +22,7 @@ pub const DISPLAY_NAME_MAX: usize = 100;
 /// that guard personal data with a brake on attempts is 12 or more.
 pub const PASSWORD_MIN: usize = 12;
 
-/// The longest password, in bytes: hashing costs grow with the input, and
+/// The longest password, in characters: hashing costs grow with the input, and
 /// no one types more.
 pub const PASSWORD_MAX: usize = 1024;
 
@@ -114,7 +114,7 @@ pub fn display_name(text: &str) -> Result<String, AccountInputError> {
 /// rules make passwords weaker in practice, and the brake on attempts does
 /// the rest).
 pub fn check_password(password: &str) -> Result<(), AccountInputError> {
-    if password.chars().count() < PASSWORD_MIN || password.len() > PASSWORD_MAX {
+    if password.chars().count() < PASSWORD_MIN || password.chars().count() > PASSWORD_MAX {
         return Err(AccountInputError::new(
             "password",
             format!("un mot de passe a au moins {PASSWORD_MIN} caractères (une phrase de passe convient très bien)"),

@@ -18,7 +18,7 @@
 //! digits or quoted, so the engine never meets a character it would read
 //! as an operator.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use std::fmt;
 
 /// The longest query read, in characters.
@@ -817,12 +817,19 @@ fn quoted(text: &str) -> Option<String> {
     })
 }
 
+/// A day as the index's date field holds it: its number of days from
+/// 1970-01-01, written as that many seconds from the epoch, so that every
+/// year from 1 to 9999 keeps its order in a field whose own dates end in
+/// 1677 and 2262 (the text index keeps dates so).
 fn render_date(d: NaiveDate) -> String {
+    let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
     let d = d.clamp(
         NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or(NaiveDate::MIN),
         NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX),
     );
-    format!("{:04}-{:02}-{:02}T00:00:00Z", d.year(), d.month(), d.day())
+    let days = d.signed_duration_since(epoch.date_naive()).num_days();
+    let kept = epoch + chrono::Duration::seconds(days);
+    kept.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 fn render_items(items: &[Item]) -> String {
@@ -1012,17 +1019,19 @@ mod tests {
             reference_prefixes("FIN-FAC-2024-000001"),
             ["fin", "fin-fac", "fin-fac-2024", "fin-fac-2024-000001"]
         );
+        // Days as the index keeps them: 2024-03-01 is day 19,783 after
+        // 1970-01-01, written as that many seconds (05:29:43).
         assert_eq!(
             rendered("date:2024-03"),
-            "date:[2024-03-01T00:00:00Z TO 2024-03-31T00:00:00Z]"
+            "date:[1970-01-01T05:29:43Z TO 1970-01-01T05:30:13Z]"
         );
         assert_eq!(
             rendered("date:[2020 TO 2021-06]"),
-            "date:[2020-01-01T00:00:00Z TO 2021-06-30T00:00:00Z]"
+            "date:[1970-01-01T05:04:22Z TO 1970-01-01T05:13:28Z]"
         );
         assert_eq!(
             rendered("date:[* TO 2020]"),
-            "date:[0001-01-01T00:00:00Z TO 2020-12-31T00:00:00Z]"
+            "date:[1969-12-23T16:13:58Z TO 1970-01-01T05:10:27Z]"
         );
     }
 

@@ -2,12 +2,13 @@
 //! that exchanges a user name and password for a token (`coffre login`).
 
 use super::auth::Caller;
+use super::body::JsonObject;
 use super::error::ApiError;
 use crate::archive::{AccountChanges, Archive, ArchiveError, NewAccount};
 use crate::domain::record::InvalidInput;
 use crate::domain::role::Role;
 use crate::wire::{AccountDto, AccountPatchDto, LoginDto, NewAccountDto, PasswordDto, TokenDto};
-use actix_web::web::{self, Data, Json};
+use actix_web::web::{self, Data};
 use actix_web::{HttpRequest, HttpResponse};
 
 /// Reads a role named in a request.
@@ -35,7 +36,7 @@ pub async fn list(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse
 pub async fn create(
     caller: Caller,
     archive: Data<Archive>,
-    body: Json<NewAccountDto>,
+    body: JsonObject<NewAccountDto>,
 ) -> Result<HttpResponse, ApiError> {
     let NewAccountDto {
         user,
@@ -61,7 +62,7 @@ pub async fn update(
     caller: Caller,
     archive: Data<Archive>,
     user: web::Path<String>,
-    body: Json<AccountPatchDto>,
+    body: JsonObject<AccountPatchDto>,
 ) -> Result<HttpResponse, ApiError> {
     let AccountPatchDto {
         display_name,
@@ -86,7 +87,7 @@ pub async fn set_password(
     caller: Caller,
     archive: Data<Archive>,
     user: web::Path<String>,
-    body: Json<PasswordDto>,
+    body: JsonObject<PasswordDto>,
 ) -> Result<HttpResponse, ApiError> {
     let PasswordDto {
         password,
@@ -100,7 +101,11 @@ pub async fn set_password(
 /// carrying their role (no token needed; failures are braked).
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = LoginDto, security(),
     responses((status = 201, body = TokenDto), (status = 401), (status = 429)))]
-pub async fn login(req: HttpRequest, archive: Data<Archive>, body: Json<LoginDto>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    req: HttpRequest,
+    archive: Data<Archive>,
+    body: JsonObject<LoginDto>,
+) -> Result<HttpResponse, ApiError> {
     let LoginDto { user, password, name } = body.into_inner();
     let address = super::peer_address(&req);
     let (token, account) = web::block(move || {

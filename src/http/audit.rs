@@ -43,22 +43,30 @@ const EVENTS_MAX: usize = 10_000;
 /// `?after=SEQ&limit=N`.
 #[derive(Deserialize)]
 pub struct EventsQuery {
+    /// Read as the document declares it (an int64 of 0 or more).
     #[serde(default)]
-    after: u64,
+    after: i64,
     limit: Option<usize>,
 }
 
 /// Journal events after a seq.
 #[utoipa::path(get, path = "/api/v1/audit/events", tag = "audit",
-    params(("after" = Option<u64>, Query, description = "last seq already read (0 by default)"), ("limit" = Option<usize>, Query, description = "at most this many (1000 by default, 10000 at most)")),
+    params(("after" = Option<i64>, Query, minimum = 0, description = "last seq already read (0 by default)"), ("limit" = Option<usize>, Query, minimum = 1, maximum = 10000, description = "at most this many (1000 by default, 10000 at most)")),
     responses((status = 200, body = EventsDto), (status = 403)))]
 pub async fn events(
     caller: Caller,
     archive: Data<Archive>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let after = query.after;
-    let limit = query.limit.unwrap_or(EVENTS_DEFAULT).clamp(1, EVENTS_MAX);
+    let after =
+        u64::try_from(query.after).map_err(|_| ApiError::new(Code::InvalidQuery, "after: a seq is 0 or more"))?;
+    let limit = query.limit.unwrap_or(EVENTS_DEFAULT);
+    if !(1..=EVENTS_MAX).contains(&limit) {
+        return Err(ApiError::new(
+            Code::InvalidQuery,
+            format!("limit: 1 to {EVENTS_MAX} events a page"),
+        ));
+    }
     let events = web::block(move || archive.events(&caller.0, after, limit)).await??;
     Ok(HttpResponse::Ok().json(EventsDto::new(&events, after)))
 }
@@ -74,13 +82,15 @@ pub async fn start_verify(
     caller
         .0
         .require(Permission::Audit, "lancer des contrôles d'intégrité")?;
-    let id = jobs
-        .into_inner()
-        .start(archive.into_inner(), caller.0)
-        .map_err(ApiError::internal)?;
+    let jobs = jobs.into_inner();
+    let (id, new) = jobs.start(archive.into_inner(), caller.0).map_err(ApiError::internal)?;
+    let job = match jobs.get(id) {
+        Some(running) if !new => VerifyJobDto::from(running),
+        _ => VerifyJobDto::started(id),
+    };
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/api/v1/audit/verify/{id}")))
-        .json(serde_json::json!({"job": id, "status": "running"})))
+        .json(job))
 }
 
 /// An integrity check's progress or result.
@@ -129,7 +139,7 @@ pub async fn seals(caller: Caller, archive: Data<Archive>) -> Result<HttpRespons
 
 /// The public key that signs seals: JSON, or PEM with `?format=pem`.
 #[utoipa::path(get, path = "/api/v1/audit/public-key", tag = "audit",
-    params(("format" = Option<String>, Query, description = "json (default) or pem")),
+    params(("format" = Option<String>, Query, pattern = "^(json|pem)$", description = "json (default) or pem")),
     responses((status = 200, description = "the key")))]
 pub async fn public_key(
     caller: Caller,
@@ -200,7 +210,7 @@ pub struct AttestationQuery {
 
 /// The accusé de dépôt of a record: JSON (default) or HTML.
 #[utoipa::path(get, path = "/api/v1/records/{ref}/attestation", tag = "records",
-    params(("ref" = String, Path, description = "reference or id"), ("format" = Option<String>, Query, description = "json (default) or html"), ("version" = Option<u32>, Query, description = "the version (1 by default)")),
+    params(("ref" = String, Path, description = "reference or id"), ("format" = Option<String>, Query, pattern = "^(json|html)$", description = "json (default) or html"), ("version" = Option<u32>, Query, description = "the version (1 by default)")),
     responses((status = 200, description = "the attestation"), (status = 404)))]
 pub async fn attestation(
     caller: Caller,

@@ -2,22 +2,23 @@
 //! execute, certificate.
 
 use super::auth::Caller;
+use super::body::JsonObject;
 use super::error::ApiError;
 use crate::archive::{Archive, ArchiveError, VisaRequest};
 use crate::documents;
 use crate::errors::Code;
 use crate::wire::{DisposalDto, NewDisposalDto, VisaDto};
 use actix_web::HttpResponse;
-use actix_web::web::{self, Data, Json};
+use actix_web::web::{self, Data};
 use serde::Deserialize;
 
 /// Proposes the disposal of what is due for destruction.
 #[utoipa::path(post, path = "/api/v1/disposals", tag = "disposals", request_body = NewDisposalDto,
-    responses((status = 201, body = DisposalDto), (status = 403), (status = 422)))]
+    responses((status = 201, body = DisposalDto), (status = 403), (status = 404, description = "a record named does not exist (record_not_found) or a node (node_not_found)"), (status = 422)))]
 pub async fn propose(
     caller: Caller,
     archive: Data<Archive>,
-    body: Json<NewDisposalDto>,
+    body: JsonObject<NewDisposalDto>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().into();
     let disposal = web::block(move || archive.propose_disposal(&caller.0, request)).await??;
@@ -53,7 +54,7 @@ pub struct FormatParams {
 /// The *bordereau d'élimination*: HTML (default, to print and send for the
 /// visa) or CSV.
 #[utoipa::path(get, path = "/api/v1/disposals/{id}/bordereau", tag = "disposals",
-    params(("id" = u64, Path, description = "the disposal's id"), ("format" = Option<String>, Query, description = "html (default) or csv")),
+    params(("id" = u64, Path, description = "the disposal's id"), ("format" = Option<String>, Query, pattern = "^(html|csv|pdf)$", description = "html (default), csv or pdf")),
     responses((status = 200, description = "the bordereau"), (status = 404)))]
 pub async fn bordereau(
     caller: Caller,
@@ -104,7 +105,7 @@ pub async fn approve(
     caller: Caller,
     archive: Data<Archive>,
     id: web::Path<u64>,
-    body: Json<VisaDto>,
+    body: JsonObject<VisaDto>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();
@@ -150,11 +151,11 @@ pub async fn certificate(caller: Caller, archive: Data<Archive>, id: web::Path<u
 /// Proposes the transfer to the archives of the records due whose final
 /// action is `keep`.
 #[utoipa::path(post, path = "/api/v1/transfers", tag = "disposals", request_body = NewDisposalDto,
-    responses((status = 201, body = crate::wire::TransferDto), (status = 403), (status = 422)))]
+    responses((status = 201, body = crate::wire::TransferDto), (status = 403), (status = 404, description = "a record named does not exist (record_not_found) or a node (node_not_found)"), (status = 422)))]
 pub async fn propose_transfer(
     caller: Caller,
     archive: Data<Archive>,
-    body: Json<NewDisposalDto>,
+    body: JsonObject<NewDisposalDto>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().into();
     let transfer = web::block(move || archive.propose_transfer(&caller.0, request)).await??;
@@ -208,7 +209,7 @@ pub async fn acknowledge(
     caller: Caller,
     archive: Data<Archive>,
     id: web::Path<u64>,
-    body: Json<crate::wire::AcknowledgementDto>,
+    body: JsonObject<crate::wire::AcknowledgementDto>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let body = body.into_inner();

@@ -1,23 +1,24 @@
 //! Transfer packages over HTTP.
 
 use super::auth::Caller;
+use super::body::JsonObject;
 use super::error::ApiError;
 use crate::archive::Archive;
 use crate::archive::exports::ExportRequest;
 use crate::wire::NewExportDto;
 use actix_web::HttpResponse;
-use actix_web::web::{self, Data, Json};
+use actix_web::web::{self, Data};
 use std::io::{self, Seek, SeekFrom};
 
 /// Builds a package and streams it back (a zip). The package is written to
 /// an unnamed temporary file of the data directory first, so nothing is
 /// left behind whatever happens, and memory stays bounded.
 #[utoipa::path(post, path = "/api/v1/exports", tag = "transfers", request_body = NewExportDto,
-    responses((status = 200, description = "the package (application/zip)"), (status = 403), (status = 422)))]
+    responses((status = 200, description = "the package (application/zip)"), (status = 403), (status = 404, description = "the records, node or transfer named do not exist"), (status = 422)))]
 pub async fn export(
     caller: Caller,
     archive: Data<Archive>,
-    body: Json<NewExportDto>,
+    body: JsonObject<NewExportDto>,
 ) -> Result<HttpResponse, ApiError> {
     let request = ExportRequest::try_from(body.into_inner())?;
     let (summary, mut file) = web::block(move || {

@@ -1,13 +1,14 @@
 //! The collectivité's identity over HTTP.
 
 use super::auth::Caller;
+use super::body::JsonObject;
 use super::error::ApiError;
 use crate::archive::Archive;
 use crate::errors::Code;
 use crate::wire::IdentityDto;
 use actix_web::HttpResponse;
 use actix_web::http::header;
-use actix_web::web::{self, Data, Json};
+use actix_web::web::{self, Data};
 
 /// The collectivité's identity.
 #[utoipa::path(get, path = "/api/v1/identity", tag = "accounts",
@@ -26,7 +27,11 @@ pub async fn show(_caller: Caller, archive: Data<Archive>) -> Result<HttpRespons
 /// Sets the collectivité's identity (admin), checked whole.
 #[utoipa::path(put, path = "/api/v1/identity", tag = "accounts", request_body = IdentityDto,
     responses((status = 200, body = IdentityDto), (status = 403), (status = 422)))]
-pub async fn set(caller: Caller, archive: Data<Archive>, body: Json<IdentityDto>) -> Result<HttpResponse, ApiError> {
+pub async fn set(
+    caller: Caller,
+    archive: Data<Archive>,
+    body: JsonObject<IdentityDto>,
+) -> Result<HttpResponse, ApiError> {
     let identity = body.into_inner().into();
     let set = web::block(move || archive.set_identity(&caller.0, identity)).await??;
     Ok(HttpResponse::Ok().json(IdentityDto::from(set)))

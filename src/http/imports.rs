@@ -63,7 +63,7 @@ fn package_file_name(sent: Option<&str>) -> String {
 /// archive, whole or not at all; with `dry_run`, checks it only.
 #[utoipa::path(post, path = "/api/v1/imports", tag = "transfers",
     params(("dry_run" = Option<bool>, Query, description = "check everything, import nothing")),
-    request_body(content_type = "multipart/form-data", description = "parts `package` (the zip) and, optionally, `mapping` (TOML: package nodes to this plan's nodes)"),
+    request_body(content((crate::wire::ImportFormDto = "multipart/form-data")), description = "parts `package` (the zip) and, optionally, `mapping` (TOML: package nodes to this plan's nodes)"),
     responses((status = 201, body = ImportSummaryDto), (status = 200, description = "dry run: what would be imported", body = ImportSummaryDto),
         (status = 400), (status = 403), (status = 413), (status = 422)))]
 pub async fn import(

@@ -9,6 +9,7 @@
 mod accounts;
 mod audit;
 mod auth;
+mod body;
 mod exports;
 mod identity;
 pub(crate) mod imports;
@@ -21,6 +22,7 @@ mod pages;
 mod plan;
 mod records;
 mod retention;
+mod rules;
 mod search;
 mod tokens;
 
@@ -32,6 +34,7 @@ use crate::errors::Code;
 use crate::jobs::VerifyJobs;
 use actix_web::web::{self, Data};
 use actix_web::{App, HttpResponse, HttpServer};
+use rules::RequestRules;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -44,8 +47,8 @@ use utoipa::OpenApi;
         records::deposit, records::show, records::update, records::content, records::add_version, records::delete, records::holders,
         search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, disposals::reply, tokens::create, tokens::list, tokens::revoke, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::consultations, audit::start_verify, audit::verify_status, audit::seal, audit::rotate_key, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, exports::export, imports::import, identity::show, identity::set, identity::logo, identity::set_logo, identity::remove_logo, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
     ),
-    components(schemas(crate::wire::ErrorDto, crate::wire::ErrorBodyDto, crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::TokenDto, crate::wire::TokenInfoDto, crate::wire::TokensDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::ConsultationDto, crate::wire::ConsultationsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto)),
-    modifiers(&BearerAuth, &ErrorAnswers),
+    components(schemas(crate::wire::ErrorDto, crate::wire::ErrorBodyDto, crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::DepositFormDto, crate::wire::VersionFormDto, crate::wire::ImportFormDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::RevocationDto, crate::wire::TokenDto, crate::wire::TokenInfoDto, crate::wire::TokensDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::ConsultationDto, crate::wire::ConsultationsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto)),
+    modifiers(&BearerAuth, &ErrorAnswers, &RequestRules),
     security(("bearer" = []))
 )]
 pub struct ApiDoc;
@@ -173,8 +176,13 @@ pub(crate) async fn read_body(mut payload: web::Payload, max: usize, what: &str)
     Ok(body)
 }
 
-/// A path nobody serves: a page for a browser, JSON for a program.
+/// A path nobody serves: a page for a browser, JSON for a program; an
+/// endpoint of the API asked with a method it does not serve: 405, with
+/// the methods it does serve in `Allow`.
 async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    if let Some(refusal) = method_not_allowed(&req) {
+        return Ok(refusal);
+    }
     if pages::wants_page(&req) {
         return Ok(pages::not_found_page());
     }
@@ -184,27 +192,101 @@ async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError
     ))
 }
 
+/// 405 for a request whose path names an endpoint that does not serve its
+/// method, with the methods it does serve in `Allow`; `None` otherwise.
+fn method_not_allowed(req: &actix_web::HttpRequest) -> Option<HttpResponse> {
+    let allowed = allowed_methods(req.path());
+    if allowed.is_empty() || allowed.contains(&req.method().as_str()) {
+        return None;
+    }
+    let allow = allowed.join(", ");
+    let refusal = ApiError::new(
+        Code::MethodNotAllowed,
+        format!(
+            "{} {} is not served; this endpoint answers {allow}",
+            req.method(),
+            req.path()
+        ),
+    );
+    let mut answer = actix_web::ResponseError::error_response(&refusal);
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        answer.headers_mut().insert(actix_web::http::header::ALLOW, value);
+    }
+    Some(answer)
+}
+
+/// The methods the OpenAPI document gives the path `path` (its templates'
+/// `{name}` segments match any one segment), in upper case; empty when no
+/// endpoint has this path.
+fn allowed_methods(path: &str) -> Vec<&'static str> {
+    use std::sync::OnceLock;
+    type Template = (Vec<String>, Vec<&'static str>);
+    static TEMPLATES: OnceLock<Vec<Template>> = OnceLock::new();
+    let templates = TEMPLATES.get_or_init(|| {
+        ApiDoc::openapi()
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let segments = template.split('/').map(str::to_owned).collect();
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ]
+                .into_iter()
+                .filter_map(|(method, served)| served.then_some(method))
+                .collect();
+                (segments, methods)
+            })
+            .collect()
+    });
+    let asked: Vec<&str> = path.split('/').collect();
+    // The templates that match, by how many segments they leave open: the
+    // path is the one that names it most closely (`/transfers/reply`, not
+    // `/transfers/{id}`).
+    let mut closest: Option<(usize, Vec<&'static str>)> = None;
+    for (segments, methods) in templates {
+        let matches = segments.len() == asked.len()
+            && segments
+                .iter()
+                .zip(&asked)
+                .all(|(template, part)| (template.starts_with('{') && !part.is_empty()) || template == part);
+        if !matches {
+            continue;
+        }
+        let open = segments.iter().filter(|s| s.starts_with('{')).count();
+        match &mut closest {
+            Some((best, allowed)) if *best == open => {
+                for method in methods {
+                    if !allowed.contains(method) {
+                        allowed.push(method);
+                    }
+                }
+            }
+            Some((best, _)) if *best < open => {}
+            _ => closest = Some((open, methods.clone())),
+        }
+    }
+    closest.map(|(_, allowed)| allowed).unwrap_or_default()
+}
+
 /// Routes and extractor settings, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(1024 * 1024).error_handler(|e, _| {
-        match e {
-            actix_web::error::JsonPayloadError::Payload(p) if pacing::timed_out(&p) => {
-                ApiError::new(Code::UploadTimeout, p.to_string())
-            }
-            e => ApiError::new(
-                Code::InvalidJson,
-                format!("the request body is not the expected JSON: {e}"),
-            ),
-        }
-        .into()
-    }))
-    .app_data(
+    // JSON bodies are read by `body::JsonObject`, which has its own limit.
+    cfg.app_data(
         web::QueryConfig::default()
             .error_handler(|e, _| ApiError::new(Code::InvalidQuery, format!("bad query string: {e}")).into()),
     )
     .app_data(
-        web::PathConfig::default()
-            .error_handler(|e, _| ApiError::new(Code::InvalidPath, format!("bad path: {e}")).into()),
+        // `/transfers/reply` asked with GET reaches `/transfers/{id}`: the
+        // path names an endpoint that does not serve GET.
+        web::PathConfig::default().error_handler(|e, req| match method_not_allowed(req) {
+            Some(refusal) => actix_web::error::InternalError::from_response(e, refusal).into(),
+            None => ApiError::new(Code::InvalidPath, format!("bad path: {e}")).into(),
+        }),
     )
     .route("/healthz", web::get().to(healthz))
     .service(

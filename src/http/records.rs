@@ -267,7 +267,18 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
                     return Err(ApiError::new(Code::InvalidMultipart, "more than one 'metadata' part"));
                 }
                 let bytes = read_small_part(&mut field).await?;
-                let metadata = serde_json::from_slice(&bytes).map_err(|e| {
+                let text = bytes.trim_ascii();
+                // `null` is no description; anything else is one object.
+                if text == b"null" {
+                    continue;
+                }
+                if !text.starts_with(b"{") {
+                    return Err(ApiError::new(
+                        Code::InvalidMetadata,
+                        "the metadata part is not the expected JSON object: an object ({…}) is expected",
+                    ));
+                }
+                let metadata = serde_json::from_slice(text).map_err(|e| {
                     ApiError::new(
                         Code::InvalidMetadata,
                         format!("the metadata part is not the expected JSON object: {e}"),
@@ -292,7 +303,7 @@ fn missing_file() -> ApiError {
 
 /// Deposits a record.
 #[utoipa::path(post, path = "/api/v1/records", tag = "records",
-    request_body(content_type = "multipart/form-data", description = "parts `file` (the content) and `metadata` (JSON: node, title, date, service, type, fields)"),
+    request_body(content((crate::wire::DepositFormDto = "multipart/form-data", encoding(("metadata" = (content_type = "application/json"))))), description = "parts `file` (the content) and `metadata` (JSON: node, title, date, service, type, fields)"),
     responses((status = 201, body = RecordDto), (status = 400), (status = 401), (status = 403, description = "the role may not deposit, or not in this node"), (status = 413), (status = 422)))]
 pub async fn deposit(
     req: HttpRequest,
@@ -326,7 +337,7 @@ pub async fn deposit(
 /// Adds a version.
 #[utoipa::path(post, path = "/api/v1/records/{ref}/versions", tag = "records",
     params(("ref" = String, Path, description = "reference or id")),
-    request_body(content_type = "multipart/form-data", description = "part `file`"),
+    request_body(content((crate::wire::VersionFormDto = "multipart/form-data")), description = "part `file`"),
     responses((status = 201, body = RecordDto), (status = 400), (status = 403, description = "the role may not deposit in the record's node"), (status = 404), (status = 410, description = "destroyed or transferred"), (status = 413), (status = 422)))]
 pub async fn add_version(
     req: HttpRequest,
@@ -424,7 +435,7 @@ pub async fn update(
 /// file's SHA-256, 64 hex digits): whether a file is archived, without
 /// sending it.
 #[utoipa::path(get, path = "/api/v1/contents/{sha256}", tag = "records",
-    params(("sha256" = String, Path, description = "the content's SHA-256, 64 hex digits")),
+    params(("sha256" = String, Path, pattern = "^(sha256:)?[0-9a-fA-F]{64}$", description = "the content's SHA-256, 64 hex digits")),
     responses((status = 200, body = crate::wire::HoldersDto), (status = 422)))]
 pub async fn holders(caller: Caller, archive: Data<Archive>, sha: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let text = sha.into_inner();

@@ -1,12 +1,13 @@
 //! Retention: start events, what is due, and legal holds.
 
 use super::auth::Caller;
+use super::body::JsonObject;
 use super::error::ApiError;
 use crate::archive::{Archive, ArchiveError, EventTarget};
 use crate::domain::record::{InvalidInput, parse_date};
 use crate::wire::{DueRecordDto, HoldDto, NewHoldDto, ReasonDto, RecordEventDto, ReviewDto, StartEventDto};
 use actix_web::HttpResponse;
-use actix_web::web::{self, Data, Json};
+use actix_web::web::{self, Data};
 use serde::Deserialize;
 
 /// `GET /retention/due` options.
@@ -20,7 +21,7 @@ pub struct DueParams {
 /// future date answers what becomes due by then), each with its final
 /// action and the holds that stop it.
 #[utoipa::path(get, path = "/api/v1/retention/due", tag = "retention",
-    params(("at" = Option<String>, Query, description = "YYYY-MM-DD, today by default")),
+    params(("at" = Option<String>, Query, format = Date, description = "YYYY-MM-DD, today by default")),
     responses((status = 200, description = "{at, total, records: [DueRecordDto]}"), (status = 403), (status = 422, description = "`at` is not a date")))]
 pub async fn due(
     caller: Caller,
@@ -52,7 +53,7 @@ pub async fn due(
 pub async fn start_event(
     caller: Caller,
     archive: Data<Archive>,
-    body: Json<StartEventDto>,
+    body: JsonObject<StartEventDto>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let target = match (body.records.is_empty(), body.node) {
@@ -78,7 +79,7 @@ pub async fn record_event(
     caller: Caller,
     archive: Data<Archive>,
     key: web::Path<String>,
-    body: Json<RecordEventDto>,
+    body: JsonObject<RecordEventDto>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let target = EventTarget::Records(vec![key.into_inner()]);
@@ -92,7 +93,7 @@ pub async fn record_event(
 pub async fn place_hold(
     caller: Caller,
     archive: Data<Archive>,
-    body: Json<NewHoldDto>,
+    body: JsonObject<NewHoldDto>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner().into();
     let hold = web::block(move || archive.place_hold(&caller.0, request)).await??;
@@ -115,7 +116,7 @@ pub async fn lift_hold(
     caller: Caller,
     archive: Data<Archive>,
     id: web::Path<u64>,
-    body: Json<ReasonDto>,
+    body: JsonObject<ReasonDto>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let reason = body.into_inner().reason;
@@ -131,7 +132,7 @@ pub async fn review(
     caller: Caller,
     archive: Data<Archive>,
     key: web::Path<String>,
-    body: Json<ReviewDto>,
+    body: JsonObject<ReviewDto>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let (record, details) = web::block(move || {

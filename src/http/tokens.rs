@@ -2,18 +2,23 @@
 //! people (their own).
 
 use super::auth::Caller;
+use super::body::JsonObject;
 use super::error::ApiError;
 use crate::archive::Archive;
 use crate::archive::tokens::TokenHolder;
 use crate::errors::Code;
-use crate::wire::{NewTokenDto, ReasonDto, TokenDto, TokenInfoDto, TokensDto};
+use crate::wire::{NewTokenDto, RevocationDto, TokenDto, TokenInfoDto, TokensDto};
 use actix_web::HttpResponse;
-use actix_web::web::{self, Data, Json};
+use actix_web::web::{self, Data};
 
 /// Issues a token (admin).
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "tokens", request_body = NewTokenDto,
     responses((status = 201, body = TokenDto), (status = 401), (status = 403), (status = 404, description = "no such account"), (status = 422)))]
-pub async fn create(caller: Caller, archive: Data<Archive>, body: Json<NewTokenDto>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    caller: Caller,
+    archive: Data<Archive>,
+    body: JsonObject<NewTokenDto>,
+) -> Result<HttpResponse, ApiError> {
     let NewTokenDto {
         role,
         name,
@@ -56,16 +61,27 @@ pub async fn list(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse
 
 /// Revokes a token: it stops working at once (an admin any, anyone else
 /// their own). A token revoked already is answered as it is.
-#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "tokens", request_body(content = ReasonDto, description = "why (optional)"),
+#[utoipa::path(post, path = "/api/v1/tokens/{id}/revoke", tag = "tokens", request_body(content = Option<RevocationDto>, description = "why (optional)"),
     params(("id" = u64, Path, description = "the token's id")),
     responses((status = 200, body = TokenInfoDto), (status = 401), (status = 404, description = "no token of this id that the caller may see"), (status = 422)))]
 pub async fn revoke(
     caller: Caller,
     archive: Data<Archive>,
     id: web::Path<u64>,
-    body: Option<Json<ReasonDto>>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let reason = body.map(|b| b.into_inner().reason);
+    // No body (or `null`) is no reason; a body is a JSON object, or the
+    // request is refused. White space is JSON's own (RFC 8259).
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let from = body.iter().position(|b| !blank(b)).unwrap_or(body.len());
+    let to = body.iter().rposition(|b| !blank(b)).map_or(from, |i| i + 1);
+    let text = &body[from..to];
+    let reason = if text.is_empty() || text == b"null" {
+        None
+    } else {
+        let given: RevocationDto = super::body::object(text)?;
+        given.reason
+    };
     let id = id.into_inner();
     let view = web::block(move || archive.revoke_token(&caller.0, id, reason.as_deref())).await??;
     Ok(HttpResponse::Ok().json(TokenInfoDto::from(view)))

@@ -19,7 +19,7 @@ use super::index_french::{self, BothStems, TOKEN_MAX};
 use crate::domain::record::{NodeCode, RecordId, Reference};
 use crate::domain::search::{Cursor, SortValue};
 use crate::domain::search::{IndexDocument, SearchHit, SearchQuery, SearchResults, SortOrder, TextStatus};
-use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use chrono::NaiveDate;
 use std::path::Path;
 use std::sync::Mutex;
 use tantivy::collector::{Collector, Count, TopDocs};
@@ -36,7 +36,7 @@ use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, ReloadPo
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 6;
+pub const INDEX_FORMAT: u64 = 7;
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
@@ -158,8 +158,20 @@ fn engine(e: tantivy::TantivyError) -> IndexError {
     IndexError::Engine(e.to_string())
 }
 
+/// The first day the index counts from.
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a day of the calendar");
+
+/// A record's date as the index keeps it: its day number from 1970-01-01,
+/// in a date field's seconds. Tantivy counts a date's nanoseconds in an
+/// i64, which ends in 1677 and 2262; kept as a day number, a date of any
+/// year from 1 to 9999 keeps its order, its range filters and its value.
 fn day(date: NaiveDate) -> TantivyDate {
-    TantivyDate::from_timestamp_secs(date.and_time(NaiveTime::MIN).and_utc().timestamp())
+    TantivyDate::from_timestamp_secs(date.signed_duration_since(EPOCH).num_days())
+}
+
+/// The date [`day`] keeps.
+fn date_of(kept: TantivyDate) -> Option<NaiveDate> {
+    EPOCH.checked_add_signed(chrono::Duration::try_days(kept.into_timestamp_secs())?)
 }
 
 /// The tantivy index.
@@ -567,8 +579,7 @@ impl TantivyIndex {
             let date = doc
                 .get_first(f.date)
                 .and_then(|v| v.as_datetime())
-                .and_then(|d| DateTime::<Utc>::from_timestamp(d.into_timestamp_secs(), 0))
-                .map(|d| d.date_naive())
+                .and_then(date_of)
                 .unwrap_or_default();
             let snippet = match &snippets {
                 Ok(generator) => generator.snippet_from_doc(&doc).to_html(),
@@ -943,7 +954,7 @@ mod tests {
             }),
             date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
             media_type: "text/plain".into(),
-            ingested_at: Utc::now(),
+            ingested_at: chrono::Utc::now(),
             text: text.into(),
             extractor: "text".into(),
             extraction_error: if text.is_empty() { Some("no text".into()) } else { None },
@@ -1406,6 +1417,39 @@ mod tests {
             refs(&index, query("ref:fin-fa")).is_empty(),
             "a prefix ends where a part ends"
         );
+    }
+
+    /// Tantivy's own dates end in 1677 and 2262; a parish register of 1620
+    /// or a date in 9995 is indexed, filtered, sorted and shown as it is.
+    #[test]
+    fn dates_of_any_year_are_kept_filtered_and_sorted() {
+        let index = TantivyIndex::in_memory().unwrap();
+        let dated = [
+            (1, "1620-05-01"),
+            (2, "2025-06-30"),
+            (3, "9995-03-22"),
+            (4, "0001-01-01"),
+        ];
+        for (n, date) in dated {
+            index
+                .put(&doc(n, "ADM-DEL", "Registre", "registre paroissial", date))
+                .unwrap();
+        }
+        index.commit(1).unwrap();
+        let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+        let mut q = query("registre");
+        q.from = day("8247-04-02");
+        q.to = day("9995-03-22");
+        assert_eq!(refs(&index, q), ["ADM-DEL-2025-000003"]);
+        let mut q = query("registre");
+        q.from = day("1600-01-01");
+        q.to = day("1650-12-31");
+        assert_eq!(refs(&index, q), ["ADM-DEL-2025-000001"]);
+        let mut q = query("registre");
+        q.sort = crate::domain::search::SortOrder::DateAsc;
+        let hits = index.search(&q).unwrap().hits;
+        let dates: Vec<String> = hits.iter().map(|h| h.date.to_string()).collect();
+        assert_eq!(dates, ["0001-01-01", "1620-05-01", "2025-06-30", "9995-03-22"]);
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub mod catalog_sled;
 #[cfg(test)]
 mod contract;
 pub mod credentials;
+#[cfg(test)]
+pub mod faulty;
 mod index_french;
 mod index_gather;
 pub mod index_tantivy;

@@ -126,6 +126,22 @@ impl From<IntegrityReport> for IntegrityReportDto {
     }
 }
 
+impl VerifyJobDto {
+    /// A check just started: running, nothing done yet (what it is the
+    /// moment it starts, whatever its thread has done since).
+    pub fn started(job: u64) -> Self {
+        VerifyJobDto {
+            job,
+            status: "running".into(),
+            phase: String::new(),
+            done: 0,
+            total: 0,
+            report: None,
+            error: None,
+        }
+    }
+}
+
 impl From<JobView> for VerifyJobDto {
     fn from(job: JobView) -> Self {
         let (phase, done, total) = job.progress.snapshot();

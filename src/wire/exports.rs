@@ -13,6 +13,7 @@ pub struct NewExportDto {
     /// Records by reference or id.
     pub records: Option<Vec<String>>,
     /// The records of a transfer proposal.
+    #[serde(default, deserialize_with = "super::whole_u64_or_none")]
     pub transfer: Option<u64>,
     /// The receiving archives service's identifier.
     pub archival_agency: Option<String>,

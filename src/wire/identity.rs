@@ -41,8 +41,10 @@ pub struct LogoDto {
     /// `image/png` or `image/jpeg`.
     pub media_type: String,
     /// Width in pixels.
+    #[serde(deserialize_with = "super::whole")]
     pub width: u32,
     /// Height in pixels.
+    #[serde(deserialize_with = "super::whole")]
     pub height: u32,
 }
 
@@ -68,6 +70,7 @@ pub struct IdentityDto {
     /// gives it and `DELETE` takes it away; a `PUT /identity` keeps it
     /// whatever this says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(read_only)]
     pub logo: Option<LogoDto>,
 }
 

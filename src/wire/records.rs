@@ -374,3 +374,38 @@ pub struct HolderDto {
     /// Its title.
     pub title: String,
 }
+
+/// `POST /records` body, `multipart/form-data`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct DepositFormDto {
+    /// The content, with its file name.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// The record's description, as JSON (all of it optional: without a
+    /// node, the plan's rules classify the content).
+    pub metadata: Option<DepositMetadataDto>,
+}
+
+/// `POST /records/{ref}/versions` body, `multipart/form-data`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct VersionFormDto {
+    /// The new version's content, with its file name.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+/// `POST /imports` body, `multipart/form-data`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ImportFormDto {
+    /// The package: a BagIt zip with a SEDA 2.3 manifest.
+    #[schema(value_type = String, format = Binary)]
+    pub package: Vec<u8>,
+    /// TOML: the package's nodes mapped to this plan's nodes.
+    pub mapping: Option<String>,
+}

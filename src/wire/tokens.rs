@@ -21,7 +21,7 @@ pub struct NewTokenDto {
     pub application: bool,
     /// How many days it lasts: 1 to 1095; by default 90 for a person's,
     /// 365 for an application's.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::whole_or_none")]
     #[schema(minimum = 1, maximum = 1095)]
     pub expires_in_days: Option<u32>,
 }
@@ -95,4 +95,13 @@ impl From<crate::archive::tokens::TokenView> for TokenInfoDto {
 pub struct TokensDto {
     /// Newest first.
     pub tokens: Vec<TokenInfoDto>,
+}
+
+/// `POST /tokens/{id}/revoke` body (optional).
+#[derive(Deserialize, Default, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationDto {
+    /// Why, for the journal (at most 500 characters).
+    #[serde(default)]
+    pub reason: Option<String>,
 }

@@ -273,3 +273,50 @@ fn html_nested_two_hundred_thousand_deep_is_indexed_and_does_not_stall_the_index
     assert!(found, "both found: {} {}", total("ordinaire"), total("abyssale"));
     assert!(after["reference"].is_string());
 }
+
+/// What schemathesis found, kept as plain regressions: an endpoint asked
+/// with a method it does not serve says which it serves; a JSON body is
+/// one object; a search over dates past 2262 (tantivy's own dates end
+/// there) answers; a revocation's body is JSON or nothing.
+#[test]
+fn methods_bodies_and_far_dates_found_by_schemathesis_are_answered_cleanly() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let url = |path: &str| server.url(&format!("/api/v1{path}"));
+    for (method, path, allow) in [
+        ("TRACE", "/records", "POST"),
+        ("GET", "/transfers/reply", "POST"),
+        ("DELETE", "/plan", "GET, PUT"),
+    ] {
+        let answer = request(method, &url(path), &token, &[], None).expect("an answer");
+        assert_eq!(
+            (answer.status, answer.error_code().as_str()),
+            (405, "method_not_allowed"),
+            "{method} {path}"
+        );
+        assert_eq!(answer.header("allow"), Some(allow), "{method} {path}");
+    }
+    let patch = request(
+        "PATCH",
+        &url("/accounts/admin"),
+        &token,
+        &[],
+        Some(("application/json", b"[null, null]")),
+    )
+    .expect("an answer");
+    assert_eq!((patch.status, patch.error_code().as_str()), (400, "invalid_json"));
+    let far = get(&url("/search?q=registre&from=8247-04-02&to=9995-03-22"), &token);
+    assert_eq!(far.status, 200, "{}", String::from_utf8_lossy(&far.body));
+    let mine = created(post_json(
+        &url("/tokens"),
+        &token,
+        &json!({"role": "agent", "name": "essai"}),
+    ));
+    let revoke = url(&format!("/tokens/{}/revoke", mine["id"]));
+    let junk = request("POST", &revoke, &token, &[], Some(("application/json", b"\x0c"))).expect("an answer");
+    assert_eq!((junk.status, junk.error_code().as_str()), (400, "invalid_json"));
+    let none = request("POST", &revoke, &token, &[], Some(("application/json", b"null"))).expect("an answer");
+    assert_eq!(none.status, 200);
+    assert_eq!(none.json()["state"], "revoked");
+    server.stop();
+}

@@ -23,6 +23,7 @@ mod queries;
 mod rebuild;
 mod retention;
 mod roundtrip;
+mod schemathesis;
 mod seals;
 mod search;
 mod snapshots;

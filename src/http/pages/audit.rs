@@ -179,7 +179,7 @@ pub async fn start_verification(
 ) -> Result<HttpResponse, PageError> {
     signed.check_form(&form.csrf)?;
     require_audit(&signed)?;
-    let id = jobs
+    let (id, _) = jobs
         .into_inner()
         .start(archive.into_inner(), signed.actor.clone())
         .map_err(|e| PageError::Internal(e.to_string()))?;
