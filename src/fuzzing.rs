@@ -45,10 +45,11 @@ pub fn bagit_tag_files(bytes: &[u8]) {
     }
 }
 
-/// A structured invoice: Factur-X, UBL or CII XML, or a PDF carrying one.
+/// A structured invoice's XML: UBL, or CII (Factur-X's). The XML a
+/// Factur-X PDF carries is detached by poppler's `pdfdetach`, in a process
+/// of its own under time and memory limits, not by a parser of ours.
 pub fn invoice(bytes: &[u8]) {
     let _ = crate::extract::invoice::from_xml(bytes);
-    let _ = crate::extract::invoice::embedded_xml(bytes);
 }
 
 /// Text extraction of a deposit in-process (plain text, HTML, e-mail,
