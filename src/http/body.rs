@@ -45,19 +45,51 @@ fn is_json(req: &HttpRequest) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// Why bytes are not the JSON object asked for.
+pub enum NotAnObject {
+    /// Not an object at all (an array, a number, nothing).
+    Shape,
+    /// An object whose members do not fit.
+    Members(serde_json::Error),
+}
+
+/// Reads `bytes` as one JSON object of type `T`; `None` when they hold
+/// nothing or `null`. White space is JSON's own (RFC 8259).
+pub fn object_or_null<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>, NotAnObject> {
+    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let from = bytes.iter().position(|b| !blank(b)).unwrap_or(bytes.len());
+    let to = bytes.iter().rposition(|b| !blank(b)).map_or(from, |i| i + 1);
+    let text = &bytes[from..to];
+    if text.is_empty() || text == b"null" {
+        return Ok(None);
+    }
+    if !text.starts_with(b"{") {
+        return Err(NotAnObject::Shape);
+    }
+    serde_json::from_slice(text).map(Some).map_err(NotAnObject::Members)
+}
+
+/// A request body that is not the JSON object asked for.
+fn refused(not: NotAnObject) -> ApiError {
+    let why = match not {
+        NotAnObject::Shape => "a JSON object ({…}) is expected".to_owned(),
+        NotAnObject::Members(e) => format!("Json deserialize error: {e}"),
+    };
+    ApiError::new(
+        Code::InvalidJson,
+        format!("the request body is not the expected JSON: {why}"),
+    )
+}
+
+/// Reads an optional request body: `None` when there is none (or `null`),
+/// else one JSON object of type `T`.
+pub fn optional_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>, ApiError> {
+    object_or_null(bytes).map_err(refused)
+}
+
 /// Reads `bytes` as one JSON object of type `T`.
 pub fn object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let refused = |why: String| {
-        ApiError::new(
-            Code::InvalidJson,
-            format!("the request body is not the expected JSON: {why}"),
-        )
-    };
-    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => {}
-        _ => return Err(refused("a JSON object ({…}) is expected".to_owned())),
-    }
-    serde_json::from_slice(bytes).map_err(|e| refused(format!("Json deserialize error: {e}")))
+    optional_object(bytes)?.ok_or_else(|| refused(NotAnObject::Shape))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonObject<T> {

@@ -267,24 +267,18 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
                     return Err(ApiError::new(Code::InvalidMultipart, "more than one 'metadata' part"));
                 }
                 let bytes = read_small_part(&mut field).await?;
-                let text = bytes.trim_ascii();
                 // `null` is no description; anything else is one object.
-                if text == b"null" {
-                    continue;
-                }
-                if !text.starts_with(b"{") {
-                    return Err(ApiError::new(
-                        Code::InvalidMetadata,
-                        "the metadata part is not the expected JSON object: an object ({…}) is expected",
-                    ));
-                }
-                let metadata = serde_json::from_slice(text).map_err(|e| {
+                let metadata = super::body::object_or_null(&bytes).map_err(|not| {
+                    let why = match not {
+                        super::body::NotAnObject::Shape => "an object ({…}) is expected".to_owned(),
+                        super::body::NotAnObject::Members(e) => e.to_string(),
+                    };
                     ApiError::new(
                         Code::InvalidMetadata,
-                        format!("the metadata part is not the expected JSON object: {e}"),
+                        format!("the metadata part is not the expected JSON object: {why}"),
                     )
                 })?;
-                parts.metadata = Some(metadata);
+                parts.metadata = metadata;
             }
             other => {
                 return Err(ApiError::new(

@@ -71,17 +71,8 @@ pub async fn revoke(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     // No body (or `null`) is no reason; a body is a JSON object, or the
-    // request is refused. White space is JSON's own (RFC 8259).
-    let blank = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
-    let from = body.iter().position(|b| !blank(b)).unwrap_or(body.len());
-    let to = body.iter().rposition(|b| !blank(b)).map_or(from, |i| i + 1);
-    let text = &body[from..to];
-    let reason = if text.is_empty() || text == b"null" {
-        None
-    } else {
-        let given: RevocationDto = super::body::object(text)?;
-        given.reason
-    };
+    // request is refused.
+    let reason = super::body::optional_object::<RevocationDto>(&body)?.and_then(|given| given.reason);
     let id = id.into_inner();
     let view = web::block(move || archive.revoke_token(&caller.0, id, reason.as_deref())).await??;
     Ok(HttpResponse::Ok().json(TokenInfoDto::from(view)))
