@@ -100,7 +100,7 @@ pub async fn bordereau(
 /// Records the archives authority's visa (a partial visa strikes lines).
 #[utoipa::path(post, path = "/api/v1/disposals/{id}/approve", tag = "disposals", request_body = VisaDto,
     params(("id" = u64, Path, description = "the disposal's id")),
-    responses((status = 200, body = DisposalDto), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 200, body = DisposalDto), (status = 403, description = "not an archivist, or the collectivité reserves the visa to its archives authority (forbidden, visa_reserved)"), (status = 404), (status = 409), (status = 422)))]
 pub async fn approve(
     caller: Caller,
     archive: Data<Archive>,
