@@ -26,8 +26,11 @@ DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-l
 
 # French text nobody on the project wrote, from Debian's packages: the
 # manuals the corpus test deposits and looks up (tests/it/corpus.rs).
+# OpenLDAP's slapd (with slapadd), which the directory sign-in tests start
+# on a loopback port (tests/it/directory.rs); installing it leaves no
+# own slapd needed (Debian may start its service on port 389: unused here).
 DEBIAN_DATA := /usr/share/doc/aptitude/html/fr:aptitude-doc-fr /usr/share/doc/debian/FAQ/fr:debian-faq-fr \
-               /bin/gzip:gzip
+               /bin/gzip:gzip /usr/sbin/slapd:slapd
 
 # The Library of Congress BagIt validator and schemathesis, from PyPI, in
 # a virtual environment of their own (the tests run the first on exported

@@ -77,6 +77,7 @@ fn options() -> ArchiveOptions {
         extract: coffre::extract::ExtractOptions::default(),
         tsa_url: None,
         tsa_ca: None,
+        directory: None,
     }
 }
 

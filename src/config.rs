@@ -1,8 +1,10 @@
 //! Typed configuration: parsed from flags and environment by the CLI, then
 //! checked once here, and passed by reference to what needs it.
 
+use crate::archive::directory::{DirectoryOptions, LdapSettings, Secret};
 pub use crate::archive::fixity::FixitySchedule;
 use crate::archive::{ArchiveOptions, DataDir};
+use crate::domain::directory::GroupGrant;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -45,6 +47,8 @@ pub struct Config {
     pub tsa_ca: Option<std::path::PathBuf>,
     /// How clients are held to account: see [`ClientLimits`].
     pub clients: ClientLimits,
+    /// The directory people sign in through (`--directory FILE`).
+    pub directory: Option<DirectoryOptions>,
 }
 
 /// What the server allows a client before cutting it off.
@@ -217,6 +221,7 @@ impl Config {
             tsa_url: None,
             tsa_ca: None,
             clients: ClientLimits::default(),
+            directory: None,
         })
     }
 
@@ -232,8 +237,151 @@ impl Config {
             extract: crate::extract::ExtractOptions { ocr: self.ocr },
             tsa_url: self.tsa_url.clone(),
             tsa_ca: self.tsa_ca.clone(),
+            directory: self.directory.clone(),
         }
     }
+}
+
+/// The directory file (`--directory FILE`), as written.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectoryFile {
+    url: String,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
+    bind_dn: String,
+    bind_password_file: PathBuf,
+    base: String,
+    #[serde(default = "default_user_filter")]
+    user_filter: String,
+    #[serde(default = "default_name_attribute")]
+    name_attribute: String,
+    #[serde(default = "default_group_attribute")]
+    group_attribute: String,
+    #[serde(default)]
+    group_base: Option<String>,
+    #[serde(default = "default_group_filter")]
+    group_filter: String,
+    #[serde(default = "default_directory_timeout")]
+    timeout: String,
+    #[serde(default = "default_recheck")]
+    recheck: String,
+    groups: Vec<GroupFile>,
+}
+
+/// A `[[groups]]` table of the directory file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GroupFile {
+    dn: String,
+    role: String,
+    #[serde(default)]
+    service: Option<String>,
+}
+
+fn default_user_filter() -> String {
+    "(&(objectClass=person)(uid={user}))".into()
+}
+fn default_name_attribute() -> String {
+    "displayName".into()
+}
+fn default_group_attribute() -> String {
+    "memberOf".into()
+}
+fn default_group_filter() -> String {
+    "(|(member={dn})(uniqueMember={dn})(memberUid={user}))".into()
+}
+fn default_directory_timeout() -> String {
+    "5s".into()
+}
+fn default_recheck() -> String {
+    "5m".into()
+}
+
+/// Reads and checks the directory file at `path`; its relative paths
+/// (`ca_file`, `bind_password_file`) are read from the file's folder.
+pub fn read_directory_file(path: &std::path::Path) -> Result<DirectoryOptions, ConfigError> {
+    let problem = |problem: String| ConfigError {
+        field: "directory",
+        problem: format!("{}: {problem}", path.display()),
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| problem(e.to_string()))?;
+    let file: DirectoryFile = toml_edit::de::from_str(&text).map_err(|e| problem(e.to_string()))?;
+    let folder = path.parent().unwrap_or(std::path::Path::new("."));
+    let beside = |p: &std::path::Path| folder.join(p);
+    if !file.url.starts_with("ldaps://") && !file.url.starts_with("ldap://") {
+        return Err(problem(format!(
+            "url = {:?}: write ldaps://host (TLS) or ldap://host (StartTLS is then required)",
+            file.url
+        )));
+    }
+    if !file.user_filter.starts_with('(') || !file.user_filter.contains("{user}") {
+        return Err(problem(format!(
+            "user_filter = {:?}: a filter in parentheses naming {{user}}, such as (&(objectClass=person)(uid={{user}}))",
+            file.user_filter
+        )));
+    }
+    if !file.group_filter.starts_with('(')
+        || !(file.group_filter.contains("{dn}") || file.group_filter.contains("{user}"))
+    {
+        return Err(problem(format!(
+            "group_filter = {:?}: a filter in parentheses naming {{dn}} or {{user}}, such as (member={{dn}})",
+            file.group_filter
+        )));
+    }
+    let password_file = beside(&file.bind_password_file);
+    let password = std::fs::read_to_string(&password_file)
+        .map_err(|e| problem(format!("bind_password_file {}: {e}", password_file.display())))?;
+    let password = password.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        return Err(problem(format!(
+            "bind_password_file {} is empty",
+            password_file.display()
+        )));
+    }
+    if file.groups.is_empty() {
+        return Err(problem(
+            "no [[groups]]: name at least one directory group and the role it gives".into(),
+        ));
+    }
+    let mut grants = Vec::with_capacity(file.groups.len());
+    for (i, group) in file.groups.into_iter().enumerate() {
+        let role = crate::domain::role::Role::parse(&group.role).ok_or_else(|| {
+            problem(format!(
+                "groups[{i}].role = {:?}: one of admin, archivist, auditor, agent, visa",
+                group.role
+            ))
+        })?;
+        let service = crate::domain::record::check_optional_text("service", group.service, 100)
+            .map_err(|e| problem(format!("groups[{i}].service: {e}")))?;
+        if group.dn.trim().is_empty() {
+            return Err(problem(format!("groups[{i}].dn is empty")));
+        }
+        grants.push(GroupGrant {
+            group: group.dn,
+            role,
+            service,
+        });
+    }
+    let timeout = parse_duration(&file.timeout).map_err(|e| problem(format!("timeout: {e}")))?;
+    let recheck = parse_duration(&file.recheck).map_err(|e| problem(format!("recheck: {e}")))?;
+    Ok(DirectoryOptions {
+        ldap: LdapSettings {
+            url: file.url,
+            ca_file: file.ca_file.as_deref().map(beside),
+            bind_dn: file.bind_dn,
+            bind_password: Secret(password),
+            base: file.base,
+            user_filter: file.user_filter,
+            name_attribute: file.name_attribute,
+            group_attribute: file.group_attribute,
+            group_base: file.group_base.filter(|b| !b.trim().is_empty()),
+            group_filter: file.group_filter,
+            timeout,
+        },
+        grants,
+        recheck,
+    })
 }
 
 /// Parses a size such as `1024`, `10MB`, `2GiB` (decimal and binary units).
@@ -310,5 +458,37 @@ mod tests {
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5 parsecs").is_err());
         assert!(parse_size("99999999999TiB").is_err());
+    }
+}
+
+#[cfg(test)]
+mod directory_file_tests {
+    use super::*;
+    use crate::domain::role::Role;
+
+    /// The commented example of the README reads as it says.
+    #[test]
+    fn the_example_directory_file_reads() {
+        let tmp = tempfile::tempdir().expect("folder");
+        let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/annuaire.example.toml");
+        let file = tmp.path().join("annuaire.toml");
+        std::fs::copy(&example, &file).expect("copy");
+        std::fs::write(tmp.path().join("annuaire.secret"), "s3cret du service\r\n").expect("secret");
+        let options = read_directory_file(&file).expect("reads");
+        assert_eq!(options.ldap.bind_password.0, "s3cret du service");
+        assert_eq!(options.ldap.ca_file, Some(tmp.path().join("ca-collectivite.pem")));
+        assert_eq!(options.recheck, std::time::Duration::from_secs(300));
+        let roles: Vec<Role> = options.grants.iter().map(|g| g.role).collect();
+        assert_eq!(roles, [Role::Admin, Role::Archivist, Role::Auditor, Role::Agent]);
+        assert_eq!(options.grants[3].service.as_deref(), Some("Direction des finances"));
+        assert!(
+            !format!("{options:?}").contains("s3cret"),
+            "the password stays out of Debug"
+        );
+        // An unknown key is a mistake, not a silent default.
+        let text = std::fs::read_to_string(&file).expect("text");
+        std::fs::write(&file, text.replace("recheck =", "recheque =")).expect("write");
+        let e = read_directory_file(&file).unwrap_err();
+        assert!(e.to_string().contains("recheque"), "{e}");
     }
 }

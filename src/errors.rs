@@ -168,6 +168,9 @@ error_table! {
     /// A user name and password that do not sign in (which of the two is
     /// wrong is not said).
     SignInFailed => ("sign_in_failed", 401, Refused),
+    /// The directory accepted the person, but none of their groups gives
+    /// access to coffre.
+    NotGranted => ("not_granted", 403, Refused),
     /// A page's form without its session's anti-forgery token (expired,
     /// or sent from elsewhere).
     FormExpired => ("form_expired", 403, Refused),
@@ -210,6 +213,8 @@ error_table! {
     CheckFailed => ("check_failed", 422, Failed),
     /// The data directory is in use or not initialised.
     Unavailable => ("unavailable", 503, Unavailable),
+    /// The directory people sign in through cannot be reached.
+    DirectoryUnavailable => ("directory_unavailable", 503, Unavailable),
     /// The disk (or the account's quota) is full: nothing more can be
     /// written until space is freed; reading goes on.
     StorageFull => ("storage_full", 507, Unavailable),

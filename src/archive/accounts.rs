@@ -7,6 +7,7 @@
 //! so that a password the journal says was set is always the one that
 //! signs in.
 
+use super::directory::DirectorySignIn;
 use super::trail::Refusal;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::account::{self, Account, UserName, actor_name};
@@ -93,6 +94,8 @@ impl Archive {
             user: user.clone(),
             display_name,
             role: new.role,
+            directory: false,
+            service: None,
         }))?;
         if let Some(password) = &new.password {
             self.store_password(actor, &user, password)?;
@@ -115,16 +118,28 @@ impl Archive {
             )
             .into());
         }
+        if current.directory
+            && (changes.role.is_some_and(|r| r != current.role)
+                || display_name.as_ref().is_some_and(|d| *d != current.display_name))
+        {
+            return Err(InvalidInput::new(
+                "role",
+                "le rôle et le nom d'un compte de l'annuaire viennent de l'annuaire (ses groupes) : changez-les là",
+            )
+            .into());
+        }
         let body = EventBody::AccountUpdated {
             user: current.user.clone(),
             display_name: display_name.filter(|d| *d != current.display_name),
             role: changes.role.filter(|r| *r != current.role),
             disabled: changes.disabled.filter(|d| *d != current.disabled),
+            service: None,
         };
         if let EventBody::AccountUpdated {
             display_name: None,
             role: None,
             disabled: None,
+            service: None,
             ..
         } = body
         {
@@ -144,6 +159,13 @@ impl Archive {
         password: &str,
     ) -> Result<(), ArchiveError> {
         let account = self.account(user)?;
+        if account.directory {
+            return Err(InvalidInput::new(
+                "user",
+                "ce compte est celui de l'annuaire : son mot de passe se change dans l'annuaire, pas dans coffre",
+            )
+            .into());
+        }
         let own = actor.account.as_ref() == Some(&account.user);
         if !actor.role.allows(Permission::ManageAccounts) {
             if !own {
@@ -201,31 +223,45 @@ impl Archive {
                 });
             }
         }
-        let account = UserName::parse(user)
-            .ok()
-            .map(|name| self.catalog.account(&name))
-            .transpose()?
-            .flatten();
-        let phc = match &account {
-            Some(a) => self.credentials.hash(&a.user)?,
-            None => None,
+        let name = UserName::parse(user).ok();
+        let account = name.as_ref().map(|n| self.catalog.account(n)).transpose()?.flatten();
+        let outcome = match &name {
+            Some(name) if self.signs_in_through_directory(account.as_ref()) => {
+                match self.sign_in_through_directory(name, password, account) {
+                    Ok(DirectorySignIn::In(account)) => Ok(Some(account)),
+                    Ok(DirectorySignIn::Refused) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            }
+            _ => {
+                let phc = match &account {
+                    Some(a) => self.credentials.hash(&a.user)?,
+                    None => None,
+                };
+                let matches = password_matches(phc.as_deref().unwrap_or(decoy_hash()), password) && phc.is_some();
+                Ok(account.filter(|a| matches && !a.disabled))
+            }
         };
-        let matches = password_matches(phc.as_deref().unwrap_or(decoy_hash()), password) && phc.is_some();
         let mut brake = self.sign_in_brake.lock().unwrap_or_else(|p| p.into_inner());
-        match account {
-            Some(account) if matches && !account.disabled => {
+        match outcome {
+            Ok(Some(account)) => {
                 brake.succeeded(&user_key);
                 brake.succeeded(&address_key);
                 Ok(account)
             }
-            _ => {
+            Ok(None) | Err(ArchiveError::NotGranted) => {
                 brake.failed(&user_key, now);
                 brake.failed(&address_key, now);
                 drop(brake);
                 tracing::info!(user = %user_key, address, "sign-in refused");
                 self.note_refusal(Refusal::SignIn, Some(user.trim()), None, address);
-                Err(ArchiveError::SignInFailed)
+                match outcome {
+                    Err(e) => Err(e),
+                    Ok(_) => Err(ArchiveError::SignInFailed),
+                }
             }
+            // The directory could not be asked: not the person's failure.
+            Err(e) => Err(e),
         }
     }
 
@@ -233,6 +269,9 @@ impl Archive {
     /// role; a disabled or vanished account signs them out.
     pub fn actor_of_account(&self, user: &UserName) -> Result<Actor, ArchiveError> {
         match self.catalog.account(user)? {
+            Some(account) if !account.disabled && account.directory => {
+                Ok(Actor::person(&self.directory_standing(account)?))
+            }
             Some(account) if !account.disabled => Ok(Actor::person(&account)),
             _ => Err(ArchiveError::Unauthenticated),
         }

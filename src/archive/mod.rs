@@ -8,6 +8,7 @@
 mod accounts;
 mod audit;
 mod data_dir;
+pub mod directory;
 mod disposals;
 mod disposition;
 pub mod exports;
@@ -274,6 +275,15 @@ pub enum ArchiveError {
     /// is not said.
     #[error("identifiant ou mot de passe incorrect")]
     SignInFailed,
+    /// The directory accepted the person, but none of their groups gives
+    /// access to coffre.
+    #[error(
+        "votre compte de l'annuaire n'appartient à aucun groupe qui donne accès à coffre : demandez cet accès à l'administrateur"
+    )]
+    NotGranted,
+    /// The directory could not be asked.
+    #[error("l'annuaire ne répond pas, la connexion par l'annuaire est impossible pour l'instant : {0}")]
+    DirectoryUnavailable(String),
     /// Too many failed sign-ins: the brake holds this account or address
     /// for a while.
     #[error("trop de tentatives de connexion infructueuses : réessayez dans {wait_secs} s")]
@@ -338,6 +348,8 @@ impl ArchiveError {
             E::AccountNotFound(_) => Code::AccountNotFound,
             E::AccountExists(_) => Code::AccountExists,
             E::SignInFailed => Code::SignInFailed,
+            E::NotGranted => Code::NotGranted,
+            E::DirectoryUnavailable(_) => Code::DirectoryUnavailable,
             E::TooManyAttempts { .. } => Code::TooManyAttempts,
             E::TokenNotFound(_) => Code::TokenNotFound,
             E::TokenRefused(tokens::TokenRefusal::Expired) => Code::TokenExpired,
@@ -468,7 +480,26 @@ pub(crate) mod tests_support {
             extract: crate::extract::ExtractOptions::default(),
             tsa_url: None,
             tsa_ca: None,
+            directory: None,
         }
+    }
+
+    /// A fresh archive in memory with the default plan, letting people in
+    /// through `directory` as `options` grant.
+    pub(crate) fn archive_with_directory(
+        options: ArchiveOptions,
+        directory: Arc<dyn crate::store::directory::Directory>,
+    ) -> (tempfile::TempDir, Archive) {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let data_dir = DataDir::new(tmp.path().join("data"));
+        data_dir.create().expect("create");
+        let stores = Stores::in_memory(&options).expect("stores").with_directory(directory);
+        let archive =
+            Archive::open_on(&data_dir, stores, options, Arc::new(crate::domain::clock::SystemClock)).expect("open");
+        archive
+            .publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, &Publish::default())
+            .expect("publish");
+        (tmp, archive)
     }
 
     /// An archive on in-memory stores (no plan published yet), its data
@@ -534,6 +565,8 @@ pub struct ArchiveOptions {
     /// A CA file (PEM) trusted, besides the Mozilla roots, for the
     /// authority's HTTPS server.
     pub tsa_ca: Option<std::path::PathBuf>,
+    /// The directory people sign in through, if any.
+    pub directory: Option<directory::DirectoryOptions>,
 }
 
 /// The user name of the account `init` opens for the first admin.
@@ -591,6 +624,8 @@ pub struct Archive {
     sign_in_brake: Mutex<crate::domain::account::SignInBrake>,
     /// Keeps the trail of readings and refusals from flooding the journal.
     trail: Mutex<crate::domain::trail::Throttle>,
+    /// The directory people sign in through, if any.
+    directory: Option<directory::DirectoryAccess>,
 }
 
 /// How an archive is opened.
@@ -778,8 +813,10 @@ impl Archive {
             index,
             stamper,
             credentials,
+            directory: directory_port,
             ..
         } = stores;
+        let directory = directory_port.map(|port| directory::DirectoryAccess::new(port, options.directory.as_ref()));
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
         let archive = Archive {
@@ -808,6 +845,7 @@ impl Archive {
             credentials,
             sign_in_brake: Mutex::new(crate::domain::account::SignInBrake::default()),
             trail: Mutex::new(crate::domain::trail::Throttle::default()),
+            directory,
         };
         // Archives created before plans were published get the default one,
         // so that every deposit is checked against a plan.

@@ -765,6 +765,8 @@ impl Projector {
                 user,
                 display_name,
                 role,
+                directory,
+                service,
             } => Account {
                 user,
                 display_name,
@@ -772,17 +774,23 @@ impl Projector {
                 disabled: false,
                 created: event.time,
                 password_set: None,
+                directory,
+                service,
             },
             EventBody::AccountUpdated {
                 user,
                 display_name,
                 role,
                 disabled,
+                service,
             } => {
                 let mut account = self.account(&user)?;
                 account.display_name = display_name.unwrap_or(account.display_name);
                 account.role = role.unwrap_or(account.role);
                 account.disabled = disabled.unwrap_or(account.disabled);
+                if let Some(service) = service {
+                    account.service = Some(service).filter(|s| !s.is_empty());
+                }
                 account
             }
             EventBody::AccountPasswordSet { user } => Account {

@@ -216,7 +216,15 @@ impl Archive {
             Some(d) => parse_date("date", &d)?,
             None => self.clock.now().date_naive(),
         };
-        let service = check_optional_text("service", deposit.service, SERVICE_MAX)?;
+        // Unless the deposit names one, the depositor's own service (a
+        // directory grant's).
+        let service = match check_optional_text("service", deposit.service, SERVICE_MAX)? {
+            Some(service) => Some(service),
+            None => match &actor.account {
+                Some(user) => self.catalog.account(user)?.and_then(|a| a.service),
+                None => None,
+            },
+        };
         let types: &[String] = plan
             .lineage(&node)
             .into_iter()

@@ -15,6 +15,8 @@ use crate::domain::record::InvalidInput;
 use crate::store::blob_fs::FsBlobStore;
 use crate::store::catalog_sled::SledCatalog;
 use crate::store::credentials::{Credentials, FileCredentials, MemoryCredentials};
+use crate::store::directory::Directory;
+use crate::store::directory_ldap::LdapDirectory;
 use crate::store::index_tantivy::TantivyIndex;
 use crate::store::journal::{FileJournal, Recovery};
 use crate::store::memory::{MemoryBlobStore, MemoryCatalog, MemoryJournal, MemoryTree};
@@ -48,6 +50,8 @@ pub struct Stores {
     pub(super) index: Arc<dyn TextIndex>,
     pub(super) stamper: Option<Box<dyn TimeStamper>>,
     pub(super) credentials: Arc<dyn Credentials>,
+    /// The directory people sign in through, if any.
+    pub(super) directory: Option<Arc<dyn Directory>>,
     journal: JournalAt,
 }
 
@@ -63,6 +67,7 @@ impl Stores {
             index: Arc::new(TantivyIndex::open(&data_dir.index_path())?),
             stamper: stamper(options)?,
             credentials: Arc::new(FileCredentials::open(&data_dir.credentials_path())?),
+            directory: directory(options)?,
             journal: JournalAt::Files(data_dir.journal_path()),
         })
     }
@@ -77,8 +82,15 @@ impl Stores {
             index: Arc::new(TantivyIndex::in_memory()?),
             stamper: stamper(options)?,
             credentials: Arc::new(MemoryCredentials::default()),
+            directory: None,
             journal: JournalAt::Memory,
         })
+    }
+
+    /// The same stores, letting people in through `directory`.
+    pub fn with_directory(mut self, directory: Arc<dyn Directory>) -> Self {
+        self.directory = Some(directory);
+        self
     }
 
     /// The same stores, with a journal whose appends fail when `trigger`
@@ -145,6 +157,17 @@ pub(super) fn blobs_and_catalog_on_disk(data_dir: &DataDir) -> Result<BlobsAndCa
 /// into it and compares it with the archive's own.
 pub(super) fn scratch_catalog() -> Arc<dyn Catalog> {
     Arc::new(MemoryCatalog::default())
+}
+
+/// The directory the options name, if any, reached over LDAP.
+fn directory(options: &ArchiveOptions) -> Result<Option<Arc<dyn Directory>>, ArchiveError> {
+    match &options.directory {
+        Some(directory) => Ok(Some(Arc::new(
+            LdapDirectory::new(directory.ldap.clone())
+                .map_err(|e| ArchiveError::Invalid(InvalidInput::new("directory", e.to_string())))?,
+        ))),
+        None => Ok(None),
+    }
 }
 
 /// The time-stamping authority the options name, if any.

@@ -291,7 +291,11 @@ impl Archive {
                 account: None,
             });
         };
-        match self.catalog.account(&user)? {
+        let holder = match self.catalog.account(&user)? {
+            Some(holder) if holder.directory && !holder.disabled => Some(self.directory_standing(holder)?),
+            other => other,
+        };
+        match holder {
             Some(holder) if !holder.disabled && token_role_fits(holder.role, entry.role) => Ok(Actor {
                 name: actor_name(&user, entry.role),
                 role: entry.role,

@@ -170,6 +170,11 @@ pub struct ServeArgs {
     /// Connections open at once; more wait to be accepted.
     #[arg(long, env = "COFFRE_MAX_CONNECTIONS", default_value_t = crate::config::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// A directory file (TOML): people sign in with their directory
+    /// account over LDAP, its groups giving their role and service (see
+    /// the README); local accounts keep working.
+    #[arg(long, env = "COFFRE_DIRECTORY")]
+    pub directory: Option<PathBuf>,
 }
 
 /// `coffre token ...`
@@ -369,6 +374,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         config.seal = crate::config::SealSchedule::new(args.seal_every_events, args.seal_every_minutes)?;
         config.fixity = crate::config::FixitySchedule::new(&args.fixity_every, &args.fixity_rate)?;
         config.clients = crate::config::ClientLimits::new(&args.client_idle, args.max_connections)?;
+        config.directory = args
+            .directory
+            .as_deref()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map(crate::config::read_directory_file)
+            .transpose()?;
     }
     let ctx = Context {
         config,

@@ -140,6 +140,14 @@ pub struct Account {
     /// cannot sign in on the web; its tokens work).
     #[serde(default)]
     pub password_set: Option<DateTime<Utc>>,
+    /// The person signs in with their directory account (LDAP): the
+    /// directory checks their password, and its groups give their role and
+    /// service at each sign-in and every few minutes after.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub directory: bool,
+    /// The producing service they deposit for by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 impl Account {

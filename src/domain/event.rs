@@ -178,9 +178,15 @@ pub enum EventBody {
         display_name: String,
         /// What they may do.
         role: Role,
+        /// They sign in with their directory account.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        directory: bool,
+        /// The producing service they deposit for by default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
-    /// An account's role, display name or state changed; absent fields
-    /// are unchanged.
+    /// An account's role, display name, service or state changed; absent
+    /// fields are unchanged.
     #[serde(rename = "account.updated")]
     AccountUpdated {
         /// The account.
@@ -194,6 +200,9 @@ pub enum EventBody {
         /// Disabled (true) or enabled again (false).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         disabled: Option<bool>,
+        /// Its new producing service (empty: none any more).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service: Option<String>,
     },
     /// The collectivité's identity was set (or changed): the papers and
     /// packages made from then on name it.

@@ -100,7 +100,9 @@ pub async fn set_password(
 /// Exchanges a user name and password for a new token of that person's,
 /// carrying their role (no token needed; failures are braked).
 #[utoipa::path(post, path = "/api/v1/login", tag = "accounts", request_body = LoginDto, security(),
-    responses((status = 201, body = TokenDto), (status = 401), (status = 429)))]
+    responses((status = 201, body = TokenDto), (status = 401), (status = 403, description = "the directory accepted the person, but none of their groups gives access (not_granted)"),
+        (status = 429),
+        (status = 503, description = "the archive is busy or cannot write, or the directory cannot be reached (unavailable, directory_unavailable)")))]
 pub async fn login(
     req: HttpRequest,
     archive: Data<Archive>,

@@ -18,6 +18,8 @@ pub struct ApiError {
     details: Option<serde_json::Value>,
     /// Members beside `error` (the tombstone of a record gone).
     beside: Vec<(&'static str, serde_json::Value)>,
+    /// Seconds to wait before trying again (`Retry-After`, RFC 9110 §10.2.3).
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             message: message.into(),
             details: None,
             beside: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -87,7 +90,11 @@ impl ResponseError for ApiError {
         for (name, value) in &self.beside {
             body[*name] = value.clone();
         }
-        HttpResponse::build(self.status_code()).json(body)
+        let mut response = HttpResponse::build(self.status_code());
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(body)
     }
 }
 
@@ -125,7 +132,10 @@ impl From<ArchiveError> for ApiError {
         if code == Code::Internal {
             return ApiError::internal(e);
         }
-        let error = ApiError::new(code, e.to_string());
+        let mut error = ApiError::new(code, e.to_string());
+        if let E::TooManyAttempts { wait_secs } = e {
+            error.retry_after = Some(wait_secs.max(1));
+        }
         match details {
             Some(details) => error.with_details(details),
             None => error,

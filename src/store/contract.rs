@@ -753,6 +753,9 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
             disabled,
             created: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default(),
             password_set: None,
+            // A directory account carries its service through the store.
+            directory: disabled,
+            service: disabled.then(|| "Direction des finances".to_owned()),
         };
         catalog
             .apply(

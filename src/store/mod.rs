@@ -10,6 +10,8 @@ pub mod catalog_sled;
 #[cfg(test)]
 mod contract;
 pub mod credentials;
+pub mod directory;
+pub mod directory_ldap;
 #[cfg(test)]
 pub mod faulty;
 mod index_french;
@@ -19,6 +21,7 @@ pub mod journal;
 pub mod memory;
 pub mod merkle_files;
 pub mod seda_schema;
+pub mod tls;
 pub mod tsa;
 
 use crate::domain::event::{Event, EventDraft, EventError};

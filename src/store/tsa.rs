@@ -72,42 +72,17 @@ impl HttpTimeStamper {
             .timeout_connect(Duration::from_secs(10))
             .timeout(Duration::from_secs(30));
         if let Some(path) = ca_file {
-            builder = builder.tls_config(std::sync::Arc::new(tls_trusting(path)?));
+            let config = super::tls::client_config(Some(path)).map_err(|e| StampError::Ca {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            builder = builder.tls_config(std::sync::Arc::new(config));
         }
         Ok(HttpTimeStamper {
             url: url.to_owned(),
             agent: builder.build(),
         })
     }
-}
-
-/// A TLS client configuration that trusts the Mozilla roots and every
-/// certificate of the PEM file at `path`.
-fn tls_trusting(path: &std::path::Path) -> Result<rustls::ClientConfig, StampError> {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
-    let refused = |reason: String| StampError::Ca {
-        path: path.display().to_string(),
-        reason,
-    };
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let mut added = 0;
-    for cert in CertificateDer::pem_file_iter(path).map_err(|e| refused(e.to_string()))? {
-        let cert = cert.map_err(|e| refused(e.to_string()))?;
-        roots.add(cert).map_err(|e| refused(e.to_string()))?;
-        added += 1;
-    }
-    if added == 0 {
-        return Err(refused("no certificate (PEM) in the file".into()));
-    }
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| refused(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 impl TimeStamper for HttpTimeStamper {

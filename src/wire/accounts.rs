@@ -21,6 +21,13 @@ pub struct AccountDto {
     /// When its password was last set (absent: it has none yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_set: Option<String>,
+    /// The person signs in with their directory account: the directory
+    /// checks their password and its groups give their role.
+    #[serde(default)]
+    pub directory: bool,
+    /// The producing service their deposits name unless they say another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
 }
 
 impl From<&Account> for AccountDto {
@@ -32,6 +39,8 @@ impl From<&Account> for AccountDto {
             disabled: a.disabled,
             created: a.created.to_rfc3339(),
             password_set: a.password_set.map(|t| t.to_rfc3339()),
+            directory: a.directory,
+            service: a.service.clone(),
         }
     }
 }

@@ -352,85 +352,15 @@ struct LocalTsa {
     dir: std::path::PathBuf,
 }
 
-fn openssl(dir: &std::path::Path, args: &[&str]) {
-    let out = std::process::Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A certificate authority of its own in `dir`: `ca.key` and `ca.pem`.
-fn make_ca(dir: &std::path::Path, name: &str) {
-    let subject = format!("/CN={name}");
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            &subject,
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-}
-
 impl LocalTsa {
     fn start(dir: &std::path::Path) -> LocalTsa {
         std::fs::create_dir_all(dir).unwrap();
         make_ca(dir, "coffre test TSA CA");
-        openssl(
+        issue_certificate(
             dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "tsa.key",
-                "-out",
-                "tsa.csr",
-                "-subj",
-                "/CN=coffre test TSA",
-            ],
-        );
-        std::fs::write(dir.join("ext.cnf"), "extendedKeyUsage=critical,timeStamping\n").unwrap();
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "tsa.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "tsa.pem",
-                "-days",
-                "2",
-                "-extfile",
-                "ext.cnf",
-            ],
+            "tsa",
+            "/CN=coffre test TSA",
+            "extendedKeyUsage=critical,timeStamping\n",
         );
         std::fs::write(
             dir.join("tsa.cnf"),
@@ -794,45 +724,11 @@ fn tls_in_front_of(tsa: &LocalTsa) -> (String, std::path::PathBuf, std::process:
     let dir = tsa.dir.join("tls");
     std::fs::create_dir_all(&dir).unwrap();
     make_ca(&dir, "coffre test TLS CA");
-    openssl(
+    issue_certificate(
         &dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
-    );
-    std::fs::write(
-        dir.join("server.cnf"),
+        "server",
+        "/CN=127.0.0.1",
         "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    openssl(
-        &dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "server.cnf",
-        ],
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -20,6 +20,9 @@ pub struct AccountView {
     role: String,
     disabled: bool,
     has_password: bool,
+    /// Signs in through the directory, whose groups give the role.
+    directory: bool,
+    service: String,
 }
 
 #[derive(Template, Default)]
@@ -69,6 +72,8 @@ async fn render(
             role: a.role.to_string(),
             disabled: a.disabled,
             has_password: a.password_set.is_some(),
+            directory: a.directory,
+            service: a.service.clone().unwrap_or_default(),
         })
         .collect();
     page.roles = Role::ALL.iter().map(|r| (r.as_str(), french::role(*r))).collect();
@@ -247,6 +252,9 @@ struct MePage {
     user: String,
     display_name: String,
     role: &'static str,
+    /// Signs in through the directory (no password here to change).
+    directory: bool,
+    service: String,
     notice: Option<String>,
     error: Option<String>,
     error_field: &'static str,
@@ -299,6 +307,8 @@ fn me_page(
         user: signed.account.user.to_string(),
         display_name: signed.account.display_name.clone(),
         role: french::role(signed.account.role),
+        directory: signed.account.directory,
+        service: signed.account.service.clone().unwrap_or_default(),
         notice,
         error,
         error_field,

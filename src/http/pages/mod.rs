@@ -632,7 +632,12 @@ async fn sign_in(
             }
             Ok(response)
         }
-        Err(e @ (ArchiveError::SignInFailed | ArchiveError::TooManyAttempts { .. })) => {
+        Err(
+            e @ (ArchiveError::SignInFailed
+            | ArchiveError::TooManyAttempts { .. }
+            | ArchiveError::NotGranted
+            | ArchiveError::DirectoryUnavailable(_)),
+        ) => {
             let (status, _, message) = explain(&e);
             let mut page = blank_sign_in(&suite, user)?;
             page.error = Some(message);
