@@ -359,6 +359,8 @@ pub fn event_kind(kind: &str) -> String {
         "access.refused" => "Accès refusé ou connexion échouée".into(),
         "token.created" => "Jeton délivré".into(),
         "token.revoked" => "Jeton révoqué".into(),
+        "blob.damaged" => "Contenu trouvé endommagé".into(),
+        "blob.repaired" => "Contenu réparé".into(),
         other => other.to_owned(),
     }
 }

@@ -296,6 +296,18 @@ impl Archive {
             bytes_checked: report.bytes_checked,
             failures: report.failures.len() as u64,
         }))?;
+        for failure in &report.failures {
+            use crate::domain::integrity::{DamageFinder, DamageKind, IntegrityFailure};
+            match failure {
+                IntegrityFailure::BlobCorrupt { blob, .. } => {
+                    self.note_damage(blob, DamageKind::Corrupt, DamageFinder::Verify)
+                }
+                IntegrityFailure::BlobMissing { blob, .. } => {
+                    self.note_damage(blob, DamageKind::Missing, DamageFinder::Verify)
+                }
+                _ => {}
+            }
+        }
         Ok(report)
     }
 

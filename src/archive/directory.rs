@@ -50,6 +50,9 @@ pub(super) struct DirectoryAccess {
     recheck: Duration,
     /// When each person's standing was last confirmed.
     checked: Mutex<HashMap<UserName, Instant>>,
+    /// One bringing-into-step at a time, so that two first sign-ins of
+    /// one person (a form sent twice) open one account.
+    in_step: Mutex<()>,
 }
 
 impl DirectoryAccess {
@@ -59,6 +62,7 @@ impl DirectoryAccess {
             grants: options.map(|o| o.grants.clone()).unwrap_or_default(),
             recheck: options.map_or(DEFAULT_RECHECK, |o| o.recheck),
             checked: Mutex::new(HashMap::new()),
+            in_step: Mutex::new(()),
         }
     }
 
@@ -116,7 +120,7 @@ impl Archive {
         if account.as_ref().is_some_and(|a| a.disabled) {
             return Ok(DirectorySignIn::Refused);
         }
-        let account = self.keep_in_step(&person, &standing, account)?;
+        let account = self.keep_in_step(access, &person, &standing)?;
         access.checked().insert(user.clone(), Instant::now());
         Ok(DirectorySignIn::In(account))
     }
@@ -152,9 +156,8 @@ impl Archive {
             access.checked().remove(&account.user);
             return Err(ArchiveError::Unauthenticated);
         };
-        let user = account.user.clone();
-        let account = self.keep_in_step(person, &standing, Some(account))?;
-        access.checked().insert(user, Instant::now());
+        let account = self.keep_in_step(access, person, &standing)?;
+        access.checked().insert(account.user.clone(), Instant::now());
         Ok(account)
     }
 
@@ -162,10 +165,12 @@ impl Archive {
     /// name or service since it was last seen.
     fn keep_in_step(
         &self,
+        access: &DirectoryAccess,
         person: &DirectoryPerson,
         standing: &Standing,
-        account: Option<Account>,
     ) -> Result<Account, ArchiveError> {
+        let _one_at_a_time = access.in_step.lock().unwrap_or_else(|p| p.into_inner());
+        let account = self.catalog.account(&person.user)?;
         let display_name = person
             .display_name
             .as_deref()

@@ -10,6 +10,7 @@ use super::seals::TreeAt;
 use super::{Actor, Archive, ArchiveError, InvalidInput};
 use crate::domain::event::{Event, EventBody};
 use crate::domain::hash::Sha256;
+use crate::domain::integrity::{DamageFinder, DamageKind};
 use crate::domain::merkle;
 use crate::domain::plan::FinalAction;
 use crate::domain::record::{NodeCode, Record, RecordId, RecordState};
@@ -165,13 +166,28 @@ impl Archive {
                 while !taken_paths.insert(path.clone()) {
                     path = format!("{path}.{}", record.id);
                 }
-                let (mut reader, _) = self.blobs.open(&version.sha256)?;
+                // A damaged content leaves in no package: the export is
+                // refused with the reason, and the damage journaled.
+                let damaged = |problem: String| ArchiveError::ContentDamaged {
+                    reference: record.reference.to_string(),
+                    version: version.number,
+                    problem,
+                };
+                if let Some(problem) = self.damage_of(&version.sha256) {
+                    return Err(damaged(problem));
+                }
+                let (mut reader, _) = match self.blobs.open(&version.sha256) {
+                    Ok(opened) => opened,
+                    Err(crate::store::BlobError::NotFound(_)) => {
+                        self.note_damage(&version.sha256, DamageKind::Missing, DamageFinder::Read);
+                        return Err(damaged(self.damage_of(&version.sha256).unwrap_or_default()));
+                    }
+                    Err(e) => return Err(e.into()),
+                };
                 let file = bag.payload(&path, Storage::Stored, |w| copy(&mut reader, w))?;
                 if file.sha256 != version.sha256.hex() {
-                    return Err(ArchiveError::Internal(format!(
-                        "the content of {} version {} no longer hashes to its name ({} now): run `coffre audit verify`",
-                        record.reference, version.number, file.sha256
-                    )));
+                    self.note_damage(&version.sha256, DamageKind::Corrupt, DamageFinder::Read);
+                    return Err(damaged(self.damage_of(&version.sha256).unwrap_or_default()));
                 }
                 next_object += 1;
                 objects.push(PackageObject {

@@ -147,6 +147,22 @@ impl Archive {
     /// What the fixity job found wrong with a blob, in its last run or the
     /// run under way: `corrupt` or `missing`, and when.
     pub(super) fn damage_of(&self, blob: &Sha256) -> Option<String> {
+        if let Ok(Some(damage)) = self.catalog.damage(blob) {
+            let what = match damage.kind {
+                crate::domain::integrity::DamageKind::Corrupt => "il ne correspond plus à son empreinte",
+                crate::domain::integrity::DamageKind::Missing => "il est introuvable",
+            };
+            let by = match damage.found_by {
+                crate::domain::integrity::DamageFinder::Read => "à sa lecture",
+                crate::domain::integrity::DamageFinder::Fixity => "par le contrôle d'intégrité planifié",
+                crate::domain::integrity::DamageFinder::Verify => "par une vérification complète",
+            };
+            return Some(format!(
+                "{what}, constaté {by} le {} ; déposez à nouveau le fichier d'origine pour le réparer, \
+                 ou signalez-le à l'administrateur",
+                crate::french::date(damage.at.date_naive())
+            ));
+        }
         let state = self.fixity_state();
         let last = state
             .last
@@ -365,6 +381,14 @@ impl Archive {
             run.bytes_checked += size;
             run.blobs_total = total;
             let found = finding.is_some();
+            let damaged = finding.as_ref().map(|f| {
+                let kind = if f.problem == "corrupt" {
+                    crate::domain::integrity::DamageKind::Corrupt
+                } else {
+                    crate::domain::integrity::DamageKind::Missing
+                };
+                (f.blob, kind)
+            });
             if let Some(finding) = finding {
                 tracing::error!(
                     blob = %finding.blob,
@@ -380,6 +404,10 @@ impl Archive {
             if found || checkpoint.elapsed() >= CHECKPOINT_EVERY {
                 save_state(&dir, &state)?;
                 checkpoint = Instant::now();
+            }
+            drop(state);
+            if let Some((blob, kind)) = damaged {
+                self.note_damage(&blob, kind, crate::domain::integrity::DamageFinder::Fixity);
             }
         }
 

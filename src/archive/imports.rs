@@ -310,12 +310,15 @@ impl Archive {
                 filename: p.filenames.get(i).cloned().flatten(),
             };
             record = Some(match &record {
-                None => self.ingest_from(
-                    actor,
-                    p.deposit.clone(),
-                    upload,
-                    Some((package.name.clone(), p.aliases.clone())),
-                )?,
+                None => {
+                    self.ingest_from(
+                        actor,
+                        p.deposit.clone(),
+                        upload,
+                        Some((package.name.clone(), p.aliases.clone())),
+                    )?
+                    .0
+                }
                 Some(r) => self.add_version(actor, &r.id.to_string(), upload)?,
             });
         }

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod audit;
+mod damage;
 mod data_dir;
 pub mod directory;
 mod disposals;
@@ -626,6 +627,8 @@ pub struct Archive {
     trail: Mutex<crate::domain::trail::Throttle>,
     /// The directory people sign in through, if any.
     directory: Option<directory::DirectoryAccess>,
+    /// Contents a reading checked whole lately (for ranges).
+    recently_checked: damage::RecentlyChecked,
 }
 
 /// How an archive is opened.
@@ -846,6 +849,7 @@ impl Archive {
             sign_in_brake: Mutex::new(crate::domain::account::SignInBrake::default()),
             trail: Mutex::new(crate::domain::trail::Throttle::default()),
             directory,
+            recently_checked: damage::RecentlyChecked::default(),
         };
         // Archives created before plans were published get the default one,
         // so that every deposit is checked against a plan.

@@ -266,6 +266,19 @@ impl Projector {
                 Ok(vec![CatalogWrite::PutKeyChain(Box::new(chain))])
             }
             B::ArchiveInitialized { .. } | B::FixityChecked { .. } | B::AccessRefused { .. } => Ok(Vec::new()),
+            B::BlobDamaged {
+                blob,
+                problem,
+                found_by,
+                ..
+            } => Ok(vec![CatalogWrite::PutDamage(crate::domain::integrity::BlobDamage {
+                blob,
+                kind: problem,
+                found_by,
+                seq: event.seq,
+                at: event.time,
+            })]),
+            B::BlobRepaired { blob, .. } => Ok(vec![CatalogWrite::RemoveDamage(blob)]),
             B::RecordConsulted {
                 record,
                 reference,

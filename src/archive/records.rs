@@ -15,7 +15,7 @@ use crate::domain::record::{
 use crate::domain::retention::{self, RecordFacts, Retention, RetentionStatus};
 use crate::domain::role::Permission;
 use crate::extract;
-use crate::store::{BlobError, BlobRead, StagedBlob};
+use crate::store::{BlobRead, StagedBlob};
 use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -89,8 +89,11 @@ impl Staged {
         self.0.as_ref()
     }
 
-    fn commit(self) -> Result<Sha256, BlobError> {
-        self.0.commit()
+    /// Commits the bytes, or repairs a damaged blob with them: says which.
+    fn commit_or_repair(self, archive: &Archive, actor: &Actor) -> Result<(Sha256, bool), ArchiveError> {
+        let sha256 = self.0.sha256();
+        let repaired = archive.commit_or_repair(self.0, actor)?;
+        Ok((sha256, repaired))
     }
 }
 
@@ -357,6 +360,17 @@ impl Archive {
     /// the record once both are on disk and the catalog shows it.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn ingest(&self, actor: &Actor, deposit: Deposit, upload: Upload) -> Result<Record, ArchiveError> {
+        self.ingest_reporting(actor, deposit, upload).map(|(record, _)| record)
+    }
+
+    /// Deposits as [`ingest`](Self::ingest) does, and says whether the
+    /// bytes repaired a damaged copy of the same content.
+    pub fn ingest_reporting(
+        &self,
+        actor: &Actor,
+        deposit: Deposit,
+        upload: Upload,
+    ) -> Result<(Record, bool), ArchiveError> {
         let deposited = self.ingest_from(actor, deposit, upload, None);
         if deposited.is_err() {
             self.count_ingest_error();
@@ -452,7 +466,7 @@ impl Archive {
         deposit: Deposit,
         upload: Upload,
         provenance: Option<(String, Vec<Reference>)>,
-    ) -> Result<Record, ArchiveError> {
+    ) -> Result<(Record, bool), ArchiveError> {
         actor.require(Permission::Deposit, "déposer des documents")?;
         let filename = check_filename(upload.filename)?;
         // The plan stays as it is until the record is journaled under it.
@@ -478,7 +492,7 @@ impl Archive {
         let ext = naming::safe_extension(filename.as_deref(), &media_type);
         let (reference, counter, number) = self.name_record(&plan.plan, &checked, &ext)?;
         let size = upload.staged.size();
-        let sha256 = upload.staged.commit()?;
+        let (sha256, repaired) = upload.staged.commit_or_repair(self, actor)?;
         let id = RecordId::new_at(self.clock.now());
         let doc = DescriptiveMetadata {
             v: METADATA_FORMAT,
@@ -515,9 +529,11 @@ impl Archive {
             imported_from: provenance.map(|(package, _)| package),
         }))?;
         drop(plan_slot);
-        self.catalog
+        let record = self
+            .catalog
             .record(&id)?
-            .ok_or_else(|| ArchiveError::Internal(format!("record {id} journaled but not in the catalog")))
+            .ok_or_else(|| ArchiveError::Internal(format!("record {id} journaled but not in the catalog")))?;
+        Ok((record, repaired))
     }
 
     /// Chooses the node of a deposit that names none with the plan's
@@ -713,6 +729,17 @@ impl Archive {
     /// Adds a version to a record.
     #[tracing::instrument(skip_all, fields(actor = %actor.name, record = key))]
     pub fn add_version(&self, actor: &Actor, key: &str, upload: Upload) -> Result<Record, ArchiveError> {
+        self.add_version_reporting(actor, key, upload).map(|(record, _)| record)
+    }
+
+    /// Adds a version as [`add_version`](Self::add_version) does, and says
+    /// whether the bytes repaired a damaged copy of the same content.
+    pub fn add_version_reporting(
+        &self,
+        actor: &Actor,
+        key: &str,
+        upload: Upload,
+    ) -> Result<(Record, bool), ArchiveError> {
         actor.require(Permission::Deposit, "ajouter des versions")?;
         let filename = check_filename(upload.filename)?;
         let found = self.record(actor, key)?;
@@ -734,7 +761,7 @@ impl Archive {
         }
         let media_type = media_type::sniff(upload.staged.blob().head());
         let size = upload.staged.size();
-        let sha256 = upload.staged.commit()?;
+        let (sha256, repaired) = upload.staged.commit_or_repair(self, actor)?;
         let number = record.versions.len() as u32 + 1;
         let mut filenames: Vec<Option<String>> = record.versions.iter().map(|v| v.filename.clone()).collect();
         filenames.push(filename);
@@ -756,9 +783,11 @@ impl Archive {
             },
             metadata,
         }))?;
-        self.catalog
+        let record = self
+            .catalog
             .record(&record.id)?
-            .ok_or_else(|| ArchiveError::Internal(format!("record {} vanished from the catalog", record.id)))
+            .ok_or_else(|| ArchiveError::Internal(format!("record {} vanished from the catalog", record.id)))?;
+        Ok((record, repaired))
     }
 
     /// A record by reference, alias or id. A record the plan does not let
@@ -812,6 +841,7 @@ impl Archive {
             .remove(&record.id)
             .unwrap_or_default();
         Ok(RecordDetails {
+            damaged: self.damaged_versions(record),
             holds,
             status: retention.as_ref().map(|r| r.status(today)),
             retention,
@@ -865,6 +895,11 @@ impl Archive {
         let (reader, size) = match self.blobs.open(&found.sha256) {
             Ok(opened) => opened,
             Err(crate::store::BlobError::NotFound(_)) => {
+                self.note_damage(
+                    &found.sha256,
+                    crate::domain::integrity::DamageKind::Missing,
+                    crate::domain::integrity::DamageFinder::Read,
+                );
                 return Err(ArchiveError::ContentDamaged {
                     reference: record.reference.to_string(),
                     version: found.number,
@@ -874,6 +909,34 @@ impl Archive {
             Err(e) => return Err(e.into()),
         };
         Ok((record, found, reader, size))
+    }
+
+    /// Opens a version's content as [`content`](Self::content) does, to be
+    /// served: checked against its digest as it is read (a mismatch cuts
+    /// the reading short and marks the content damaged). For a range
+    /// (`partial`), which reads only part of it, the whole is checked
+    /// first (unless a reading did lately): a damaged content then
+    /// answers `content_damaged`. The size is the recorded one.
+    pub fn content_to_serve(
+        self: &std::sync::Arc<Self>,
+        actor: &Actor,
+        key: &str,
+        version: Option<u32>,
+        partial: bool,
+    ) -> Result<(Record, Version, Box<dyn BlobRead>, u64), ArchiveError> {
+        let (record, found, reader, _) = self.content(actor, key, version)?;
+        let mut checked = self.checked_content(found.sha256, found.size, reader);
+        if partial && checked.check_whole().is_err() {
+            return Err(ArchiveError::ContentDamaged {
+                reference: record.reference.to_string(),
+                version: found.number,
+                problem: self
+                    .damage_of(&found.sha256)
+                    .unwrap_or_else(|| "sa lecture a échoué".into()),
+            });
+        }
+        let size = found.size;
+        Ok((record, found, Box::new(checked), size))
     }
 
     /// The versions of a record whose content the fixity job found damaged
@@ -919,6 +982,8 @@ pub struct RecordDetails {
     /// oldest first; its last segment is the name the content is served
     /// under.
     pub canonical_paths: Vec<String>,
+    /// The versions whose content is known damaged, with what was found.
+    pub damaged: Vec<(u32, String)>,
 }
 
 /// The canonical path of a record version: the node's file name template

@@ -488,6 +488,33 @@ pub enum EventBody {
         /// where it stopped.
         resumed: u32,
     },
+    /// A blob was found damaged (its bytes hash to something else, or it
+    /// is gone): its content is not served until it is repaired.
+    #[serde(rename = "blob.damaged")]
+    BlobDamaged {
+        /// The blob.
+        blob: Sha256,
+        /// What is wrong.
+        problem: super::integrity::DamageKind,
+        /// Who found it.
+        found_by: super::integrity::DamageFinder,
+        /// The records that use it (references).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        used_by: Vec<String>,
+    },
+    /// A damaged blob was repaired: verified bytes with its digest replace
+    /// what was there.
+    #[serde(rename = "blob.repaired")]
+    BlobRepaired {
+        /// The blob.
+        blob: Sha256,
+        /// Where the good bytes came from: `deposit` (the same file
+        /// deposited again) or the name of a copy store.
+        source: String,
+        /// The records that use it (references).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        used_by: Vec<String>,
+    },
     /// Records were exported as a transfer package.
     #[serde(rename = "package.exported")]
     PackageExported {

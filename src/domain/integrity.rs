@@ -108,6 +108,44 @@ pub struct FixityFinding {
     pub used_by: Vec<String>,
 }
 
+/// Who found a blob damaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DamageFinder {
+    /// A reading of the content, which hashes what it streams.
+    Read,
+    /// The scheduled fixity job.
+    Fixity,
+    /// A whole integrity check (`audit verify`).
+    Verify,
+}
+
+/// What is wrong with a damaged blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DamageKind {
+    /// Its bytes no longer hash to its name (or are fewer than recorded).
+    Corrupt,
+    /// It is not in the store.
+    Missing,
+}
+
+/// A blob known damaged, as the catalog holds it from its `blob.damaged`
+/// event until a `blob.repaired` one: its content is not served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct BlobDamage {
+    /// The blob.
+    pub blob: Sha256,
+    /// What is wrong.
+    pub kind: DamageKind,
+    /// Who found it.
+    pub found_by: DamageFinder,
+    /// The `blob.damaged` event.
+    pub seq: u64,
+    /// When it was found.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A whole integrity check, as the journal recorded it (`audit.verified`):
 /// what an auditor's dashboard shows as the last verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]

@@ -14,7 +14,7 @@ use std::io::{self, Seek, SeekFrom};
 /// an unnamed temporary file of the data directory first, so nothing is
 /// left behind whatever happens, and memory stays bounded.
 #[utoipa::path(post, path = "/api/v1/exports", tag = "transfers", request_body = NewExportDto,
-    responses((status = 200, description = "the package (application/zip)"), (status = 403), (status = 404, description = "the records, node or transfer named do not exist"), (status = 422)))]
+    responses((status = 200, description = "the package (application/zip)"), (status = 403), (status = 404, description = "the records, node or transfer named do not exist"), (status = 409, description = "a record's content is damaged and no good copy is left (content_damaged)"), (status = 422)))]
 pub async fn export(
     caller: Caller,
     archive: Data<Archive>,

@@ -317,15 +317,17 @@ pub async fn deposit(
         document_type: meta.document_type,
         fields: meta.fields,
     };
-    let (record, details) = web::block(move || {
-        let record = archive.ingest(&caller.0, deposit, upload)?;
+    let (record, details, repaired) = web::block(move || {
+        let (record, repaired) = archive.ingest_reporting(&caller.0, deposit, upload)?;
         let details = archive.details(&record)?;
-        Ok::<_, ArchiveError>((record, details))
+        Ok::<_, ArchiveError>((record, details, repaired))
     })
     .await??;
+    let mut answer = RecordDto::new(&record, &details, None);
+    answer.repaired = repaired;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/records/{}", record.reference)))
-        .json(RecordDto::new(&record, &details, None)))
+        .json(answer))
 }
 
 /// Adds a version.
@@ -348,13 +350,15 @@ pub async fn add_version(
         ));
     }
     let upload = parts.upload.ok_or_else(missing_file)?;
-    let (record, details) = web::block(move || {
-        let record = archive.add_version(&caller.0, &key, upload)?;
+    let (record, details, repaired) = web::block(move || {
+        let (record, repaired) = archive.add_version_reporting(&caller.0, &key, upload)?;
         let details = archive.details(&record)?;
-        Ok::<_, ArchiveError>((record, details))
+        Ok::<_, ArchiveError>((record, details, repaired))
     })
     .await??;
-    Ok(HttpResponse::Created().json(RecordDto::new(&record, &details, None)))
+    let mut answer = RecordDto::new(&record, &details, None);
+    answer.repaired = repaired;
+    Ok(HttpResponse::Created().json(answer))
 }
 
 /// A record's metadata, versions and history.
@@ -519,8 +523,11 @@ pub(crate) async fn serve_content(
     presentation: Presentation,
 ) -> Result<HttpResponse, ApiError> {
     let from = super::peer_address(&req);
+    // A range reads part of the content: it is checked whole first.
+    let partial = req.headers().contains_key(header::RANGE);
     let (found, path, reader, size) = web::block(move || {
-        let (record, found, reader, size) = archive.content(&actor, &key, version)?;
+        let archive = archive.into_inner();
+        let (record, found, reader, size) = archive.content_to_serve(&actor, &key, version, partial)?;
         archive.note_reading(&actor, &record, Reading::Content, Some(found.number), &from);
         let details = archive.details(&record)?;
         let index = record

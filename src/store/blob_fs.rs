@@ -140,11 +140,25 @@ impl StagedBlob for FsStaged {
         Ok(Box::new(io::BufReader::new(File::open(path)?)))
     }
 
-    fn commit(mut self: Box<Self>) -> Result<Sha256, BlobError> {
+    fn commit(self: Box<Self>) -> Result<Sha256, BlobError> {
         if self.target.exists() {
             // Same bytes already stored: the temp file goes when `self` drops.
             return Ok(self.sha256);
         }
+        (*self).install()
+    }
+
+    fn replace(self: Box<Self>) -> Result<Sha256, BlobError> {
+        // rename(2) replaces the damaged file atomically (read-only as it
+        // is: the folder is what changes).
+        (*self).install()
+    }
+}
+
+impl FsStaged {
+    /// Syncs the staged file, makes it read-only and renames it to its
+    /// name, durably.
+    fn install(mut self) -> Result<Sha256, BlobError> {
         self.file.sync_all()?;
         let temp = self
             .temp

@@ -234,6 +234,12 @@ impl Catalog for SledCatalog {
                 CatalogWrite::PutKeyChain(chain) => {
                     batch.insert(KEY_CHAIN, encode(&*chain)?);
                 }
+                CatalogWrite::PutDamage(damage) => {
+                    batch.insert(format!("dmg/{}", damage.blob.hex()).into_bytes(), encode(&damage)?);
+                }
+                CatalogWrite::RemoveDamage(blob) => {
+                    batch.remove(format!("dmg/{}", blob.hex()).into_bytes());
+                }
             }
         }
         batch.insert(LAST_SEQ, &seq.to_be_bytes()[..]);
@@ -372,6 +378,14 @@ impl Catalog for SledCatalog {
 
     fn accounts(&self) -> Result<Vec<Account>, CatalogError> {
         self.values(b"acct/")
+    }
+
+    fn damage(&self, blob: &Sha256) -> Result<Option<crate::domain::integrity::BlobDamage>, CatalogError> {
+        self.value(&format!("dmg/{}", blob.hex()))
+    }
+
+    fn damages(&self) -> Result<Vec<crate::domain::integrity::BlobDamage>, CatalogError> {
+        self.values(b"dmg/")
     }
 
     fn identity(&self) -> Result<Option<crate::domain::identity::Identity>, CatalogError> {

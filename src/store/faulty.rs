@@ -117,6 +117,10 @@ impl StagedBlob for FaultyStaged {
         self.trigger.write()?;
         self.inner.commit()
     }
+    fn replace(self: Box<Self>) -> Result<Sha256, BlobError> {
+        self.trigger.write()?;
+        self.inner.replace()
+    }
 }
 
 impl BlobStore for FaultyBlobs {
@@ -236,6 +240,12 @@ impl Catalog for FaultyCatalog {
     }
     fn accounts(&self) -> Result<Vec<crate::domain::account::Account>, CatalogError> {
         self.inner.accounts()
+    }
+    fn damage(&self, blob: &Sha256) -> Result<Option<crate::domain::integrity::BlobDamage>, CatalogError> {
+        self.inner.damage(blob)
+    }
+    fn damages(&self) -> Result<Vec<crate::domain::integrity::BlobDamage>, CatalogError> {
+        self.inner.damages()
     }
     fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError> {
         self.inner.last_verification()

@@ -49,6 +49,11 @@ impl StagedBlob for MemoryStaged {
         lock(&blobs).entry(sha256).or_insert_with(|| Arc::new(bytes));
         Ok(sha256)
     }
+    fn replace(self: Box<Self>) -> Result<Sha256, BlobError> {
+        let MemoryStaged { blobs, sha256, bytes } = *self;
+        lock(&blobs).insert(sha256, Arc::new(bytes));
+        Ok(sha256)
+    }
 }
 
 impl BlobStore for MemoryBlobStore {
@@ -126,6 +131,7 @@ struct CatalogState {
     verification: Option<crate::domain::integrity::Verification>,
     identity: Option<crate::domain::identity::Identity>,
     key_chain: crate::domain::seal::KeyChain,
+    damages: BTreeMap<Sha256, crate::domain::integrity::BlobDamage>,
 }
 
 /// A catalog in maps.
@@ -196,6 +202,12 @@ impl Catalog for MemoryCatalog {
                 }
                 CatalogWrite::PutKeyChain(chain) => {
                     state.key_chain = *chain;
+                }
+                CatalogWrite::PutDamage(damage) => {
+                    state.damages.insert(damage.blob, damage);
+                }
+                CatalogWrite::RemoveDamage(blob) => {
+                    state.damages.remove(&blob);
                 }
                 CatalogWrite::PutToken(token) => {
                     state.tokens.insert(token.token_sha256, token);
@@ -309,6 +321,14 @@ impl Catalog for MemoryCatalog {
 
     fn accounts(&self) -> Result<Vec<crate::domain::account::Account>, CatalogError> {
         Ok(lock(&self.state).accounts.values().cloned().collect())
+    }
+
+    fn damage(&self, blob: &Sha256) -> Result<Option<crate::domain::integrity::BlobDamage>, CatalogError> {
+        Ok(lock(&self.state).damages.get(blob).cloned())
+    }
+
+    fn damages(&self) -> Result<Vec<crate::domain::integrity::BlobDamage>, CatalogError> {
+        Ok(lock(&self.state).damages.values().cloned().collect())
     }
 
     fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError> {

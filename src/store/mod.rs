@@ -106,6 +106,11 @@ pub trait StagedBlob: Send {
     /// already exists the staged copy is discarded (deduplication).
     /// On return the blob and its directory entry are on stable storage.
     fn commit(self: Box<Self>) -> Result<Sha256, BlobError>;
+    /// Makes the blob durable under its digest, replacing whatever is
+    /// stored there: the one write that overwrites a blob, to repair a
+    /// damaged one with bytes that were hashed as they came. Atomic: a
+    /// reader sees the old bytes or the new, never a mix.
+    fn replace(self: Box<Self>) -> Result<Sha256, BlobError>;
 }
 
 /// The result of re-hashing a blob.
@@ -130,8 +135,10 @@ pub enum Fixity {
 /// Immutable content keyed by its SHA-256.
 ///
 /// Contract:
-/// * a blob, once committed, is never modified; the same bytes are stored
-///   once whatever the number of commits;
+/// * a blob, once committed, is never modified (but by a repair:
+///   `StagedBlob::replace` puts bytes that hash to its name over a
+///   damaged one); the same bytes are stored once whatever the number of
+///   commits;
 /// * readers never observe a partial write: a blob is visible only after
 ///   its content is complete and synced;
 /// * content is streamed: no operation holds a whole blob in memory;
@@ -405,6 +412,10 @@ pub enum CatalogWrite {
     PutIdentity(Box<crate::domain::identity::Identity>),
     /// Stores the seal keys and their rotations.
     PutKeyChain(Box<crate::domain::seal::KeyChain>),
+    /// Marks a blob damaged.
+    PutDamage(crate::domain::integrity::BlobDamage),
+    /// A damaged blob was repaired.
+    RemoveDamage(Sha256),
 }
 
 /// The queryable projection of the journal.
@@ -475,6 +486,10 @@ pub trait Catalog: Send + Sync {
     ) -> Result<Option<crate::domain::account::Account>, CatalogError>;
     /// Every account, by user name.
     fn accounts(&self) -> Result<Vec<crate::domain::account::Account>, CatalogError>;
+    /// The damage known of a blob (none: not known damaged).
+    fn damage(&self, blob: &Sha256) -> Result<Option<crate::domain::integrity::BlobDamage>, CatalogError>;
+    /// Every blob known damaged, by digest.
+    fn damages(&self) -> Result<Vec<crate::domain::integrity::BlobDamage>, CatalogError>;
     /// The latest whole integrity check (none yet: `None`).
     fn last_verification(&self) -> Result<Option<crate::domain::integrity::Verification>, CatalogError>;
     /// The collectivité's identity (not set yet: `None`).

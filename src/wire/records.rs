@@ -33,6 +33,10 @@ pub struct VersionDto {
     pub ingested_by: String,
     /// The journal event that added it.
     pub seq: u64,
+    /// Present when the content is known damaged: what was found, in
+    /// French. It is not served (409 `content_damaged`) until repaired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub damaged: Option<String>,
 }
 
 /// One event in a record's history.
@@ -96,6 +100,10 @@ pub struct RecordDto {
     pub history: Vec<HistoryDto>,
     /// How the record's text was obtained for search.
     pub text: TextDto,
+    /// In a deposit's answer: its bytes repaired a damaged copy of the
+    /// same content (a `blob.repaired` event).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub repaired: bool,
 }
 
 /// A record's text, as the search index holds it.
@@ -279,6 +287,11 @@ impl RecordDto {
                         ingested_at: format_time(&v.ingested_at),
                         ingested_by: v.ingested_by.clone(),
                         seq: v.seq,
+                        damaged: details
+                            .damaged
+                            .iter()
+                            .find(|(n, _)| *n == v.number)
+                            .map(|(_, what)| what.clone()),
                     }
                 })
                 .collect(),
@@ -293,6 +306,7 @@ impl RecordDto {
                 })
                 .collect(),
             text: TextDto::from(text),
+            repaired: false,
         }
     }
 }

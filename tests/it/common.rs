@@ -531,3 +531,8 @@ pub fn issue_certificate(dir: &Path, stem: &str, subject: &str, extensions: &str
         ],
     );
 }
+
+/// Where a blob lives in a data directory, by its digest in hex.
+pub fn blob_file(data: &Path, sha: &str) -> PathBuf {
+    data.join("blobs/sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha)
+}

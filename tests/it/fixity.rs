@@ -40,10 +40,6 @@ fn ingest_files(data: &Path, dir: &Path, count: usize, size: usize) -> Vec<(Stri
         .collect()
 }
 
-fn blob_path(data: &Path, sha: &str) -> std::path::PathBuf {
-    data.join("blobs/sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha)
-}
-
 fn fixity(server: &Server, token: &str) -> Value {
     let a = get(&server.url("/api/v1/audit/fixity"), token);
     assert_eq!(a.status, 200, "{}", String::from_utf8_lossy(&a.body));
@@ -67,7 +63,7 @@ fn a_corrupt_and_a_missing_blob_are_reported_by_the_scheduled_job() {
     let Fresh { tmp, data, token } = fresh_archive();
     let records = ingest_files(&data, &tmp.path().join("in"), 3, 10_000);
     // One blob's byte flipped, another's file gone.
-    let corrupt = blob_path(&data, &records[0].1);
+    let corrupt = blob_file(&data, &records[0].1);
     let mut perms = std::fs::metadata(&corrupt).unwrap().permissions();
     #[allow(clippy::permissions_set_readonly_false)]
     perms.set_readonly(false);
@@ -75,7 +71,7 @@ fn a_corrupt_and_a_missing_blob_are_reported_by_the_scheduled_job() {
     let mut bytes = std::fs::read(&corrupt).unwrap();
     bytes[100] ^= 0x20;
     std::fs::write(&corrupt, bytes).unwrap();
-    std::fs::remove_file(blob_path(&data, &records[1].1)).unwrap();
+    std::fs::remove_file(blob_file(&data, &records[1].1)).unwrap();
 
     let server = Server::start(&data, &["--fixity-every", "1s"]);
     let agent = new_token(&server, &token, "agent", "agent");

@@ -12,6 +12,7 @@ mod client;
 mod common;
 mod corpus;
 mod crash;
+mod damage;
 mod directory;
 mod disposal;
 mod fixity;

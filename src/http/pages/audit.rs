@@ -316,7 +316,7 @@ struct JournalPageView {
 }
 
 /// The kinds the filter offers: families first, then each kind.
-const KINDS: [&str; 24] = [
+const KINDS: [&str; 26] = [
     "record.",
     "hold.",
     "disposal.",
@@ -341,6 +341,8 @@ const KINDS: [&str; 24] = [
     "plan.published",
     "journal.sealed",
     "fixity.checked",
+    "blob.damaged",
+    "blob.repaired",
 ];
 
 fn kind_label(kind: &str) -> String {

@@ -1,0 +1,302 @@
+//! Damaged content: never served, journaled when found, repaired when
+//! good bytes come.
+//!
+//! Whoever finds a blob damaged (a reading that hashes what it streams,
+//! the fixity job, `audit verify`) journals `blob.damaged` once; the
+//! catalog keeps it as known damaged, and its content answers 409
+//! `content_damaged` until a `blob.repaired` event: the same bytes
+//! deposited again (they were hashed as they came) replace it.
+//!
+//! A reading hashes the content as it goes and holds back its last bytes
+//! until the digest is checked ([`CheckedContent`]): a client is cut
+//! short rather than handed a complete wrong file.
+
+use super::{Actor, Archive, ArchiveError};
+use crate::domain::event::EventBody;
+use crate::domain::hash::{Sha256, Sha256Hasher};
+use crate::domain::integrity::{DamageFinder, DamageKind};
+use crate::store::{BlobRead, StagedBlob};
+use std::collections::HashMap;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a whole content checked by a reading is trusted for the
+/// ranges asked of it next (a PDF viewer asks for many).
+const CHECKED_FOR: Duration = Duration::from_secs(10 * 60);
+/// The most contents remembered as checked.
+const CHECKED_MAX: usize = 10_000;
+
+/// Contents whose whole bytes a reading checked lately.
+#[derive(Default)]
+pub(super) struct RecentlyChecked(Mutex<HashMap<Sha256, Instant>>);
+
+impl RecentlyChecked {
+    fn fresh(&self, blob: &Sha256) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(blob).is_some_and(|at| at.elapsed() < CHECKED_FOR)
+    }
+
+    fn note(&self, blob: Sha256) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= CHECKED_MAX {
+            map.retain(|_, at| at.elapsed() < CHECKED_FOR);
+        }
+        if map.len() < CHECKED_MAX {
+            map.insert(blob, Instant::now());
+        }
+    }
+}
+
+impl Archive {
+    /// The references of the records whose versions hold `blob`.
+    fn references_using(&self, blob: &Sha256) -> Vec<String> {
+        let ids = self.catalog.records_holding(blob).unwrap_or_default();
+        ids.iter()
+            .filter_map(|id| self.catalog.record(id).ok().flatten())
+            .map(|r| r.reference.to_string())
+            .collect()
+    }
+
+    /// Whether a record that is not a tombstone holds `blob`.
+    fn held_by_a_live_record(&self, blob: &Sha256) -> Result<bool, ArchiveError> {
+        for id in self.catalog.records_holding(blob)? {
+            if self.catalog.record(&id)?.is_some_and(|r| r.tombstone.is_none()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Journals that `blob` is damaged, unless it is known already. A
+    /// trail that cannot be written is logged: the content stays refused
+    /// by whoever found it.
+    pub(super) fn note_damage(&self, blob: &Sha256, kind: DamageKind, found_by: DamageFinder) {
+        match self.catalog.damage(blob) {
+            Ok(Some(_)) => return,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(%blob, error = %e, "cannot tell whether a damaged blob is known");
+                return;
+            }
+        }
+        tracing::error!(%blob, ?kind, ?found_by, "a blob is damaged");
+        let used_by = self.references_using(blob);
+        if let Err(e) = self.journal.append(Actor::system().draft(EventBody::BlobDamaged {
+            blob: *blob,
+            problem: kind,
+            found_by,
+            used_by,
+        })) {
+            tracing::error!(%blob, error = %e, "cannot journal a damaged blob");
+        }
+    }
+
+    /// Stores `staged` under its digest: a plain commit, unless a blob
+    /// with that digest is known damaged or is missing while records use
+    /// it; then the verified bytes replace it and `blob.repaired` is
+    /// journaled. Says whether it repaired.
+    pub(super) fn commit_or_repair(&self, staged: Box<dyn StagedBlob>, actor: &Actor) -> Result<bool, ArchiveError> {
+        let blob = staged.sha256();
+        let known = self.catalog.damage(&blob)?.is_some();
+        // Gone while a record still holds it (not erased by a disposal or
+        // a transfer, whose records are tombstones).
+        let lost = !known && !self.blobs.contains(&blob)? && self.held_by_a_live_record(&blob)?;
+        if !known && !lost {
+            staged.commit()?;
+            return Ok(false);
+        }
+        staged.replace()?;
+        self.recently_checked.note(blob);
+        let used_by = self.references_using(&blob);
+        tracing::warn!(%blob, ?used_by, "a damaged blob was repaired by a deposit of the same bytes");
+        self.journal.append(actor.draft(EventBody::BlobRepaired {
+            blob,
+            source: "deposit".into(),
+            used_by,
+        }))?;
+        Ok(true)
+    }
+
+    /// `reader` (the whole of `blob`, `size` bytes), checked as it is read:
+    /// see [`CheckedContent`].
+    pub(super) fn checked_content(
+        self: &Arc<Self>,
+        blob: Sha256,
+        size: u64,
+        reader: Box<dyn BlobRead>,
+    ) -> CheckedContent {
+        CheckedContent {
+            archive: Arc::clone(self),
+            blob,
+            size,
+            inner: reader,
+            hasher: Some(Sha256Hasher::new()),
+            at: 0,
+            held: Vec::new(),
+            failed: false,
+        }
+    }
+}
+
+/// A content read from its start and hashed as it goes. Its last bytes
+/// are held back until the digest is known: if it matches they are given,
+/// else the read fails (the client is cut short, never handed a complete
+/// wrong file), the blob is journaled damaged, and every later reading
+/// answers `content_damaged`. Seeking elsewhere (a range) first checks
+/// the whole content, unless a reading did so lately.
+pub struct CheckedContent {
+    archive: Arc<Archive>,
+    blob: Sha256,
+    size: u64,
+    inner: Box<dyn BlobRead>,
+    /// Hashing from the start; `None` once the content is known good.
+    hasher: Option<Sha256Hasher>,
+    /// Where the inner reader is.
+    at: u64,
+    /// Bytes read but not given yet (the tail, until checked).
+    held: Vec<u8>,
+    failed: bool,
+}
+
+/// Bytes held back at the end of a content until its digest is checked.
+const HELD_BACK: u64 = 64 * 1024;
+
+impl CheckedContent {
+    fn damaged(&mut self, kind: DamageKind) -> io::Error {
+        self.failed = true;
+        self.archive.note_damage(&self.blob, kind, DamageFinder::Read);
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("the content {} does not match its digest: reading stopped", self.blob),
+        )
+    }
+
+    /// Reads from the inner reader into `buf`, hashing; at the end,
+    /// checks the digest.
+    fn read_hashed(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.size - self.at;
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = loop {
+            match self.inner.read(&mut buf[..want]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other?,
+            }
+        };
+        if n == 0 {
+            return Err(self.damaged(DamageKind::Corrupt));
+        }
+        if let Some(hasher) = self.hasher.as_mut() {
+            hasher.update(&buf[..n]);
+        }
+        self.at += n as u64;
+        Ok(n)
+    }
+
+    /// Whether the digest of everything read matches (at the end only).
+    fn digest_matches(&mut self) -> bool {
+        match self.hasher.take() {
+            Some(hasher) => hasher.finish() == self.blob,
+            None => true,
+        }
+    }
+
+    /// Checks the whole content now (unless a reading did lately) and
+    /// goes back to its start: for a range, which reads only part of it.
+    pub(super) fn check_whole(&mut self) -> io::Result<()> {
+        if self.hasher.is_some() && !self.archive.recently_checked.fresh(&self.blob) {
+            self.check_rest()?;
+        }
+        self.hasher = None;
+        self.held.clear();
+        self.at = self.inner.seek(SeekFrom::Start(0))?;
+        Ok(())
+    }
+
+    /// Reads and hashes the rest of the content, checking it whole.
+    fn check_rest(&mut self) -> io::Result<()> {
+        let mut buf = vec![0u8; 64 * 1024];
+        while self.at < self.size {
+            self.read_hashed(&mut buf)?;
+        }
+        if !self.digest_matches() {
+            return Err(self.damaged(DamageKind::Corrupt));
+        }
+        self.archive.recently_checked.note(self.blob);
+        Ok(())
+    }
+}
+
+impl Read for CheckedContent {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "content damaged"));
+        }
+        if self.hasher.is_none() {
+            // Known good (checked whole lately): plain reading.
+            if !self.held.is_empty() {
+                let n = buf.len().min(self.held.len());
+                buf[..n].copy_from_slice(&self.held[..n]);
+                self.held.drain(..n);
+                return Ok(n);
+            }
+            let left = usize::try_from(self.size - self.at).unwrap_or(usize::MAX);
+            let want = buf.len().min(left);
+            let n = self.inner.read(&mut buf[..want])?;
+            self.at += n as u64;
+            return Ok(n);
+        }
+        // Fill the held bytes until more than the tail is held, or the end.
+        let mut chunk = vec![0u8; buf.len().max(8 * 1024)];
+        while self.at < self.size && (self.held.len() as u64) <= HELD_BACK {
+            let n = self.read_hashed(&mut chunk)?;
+            self.held.extend_from_slice(&chunk[..n]);
+        }
+        if self.at == self.size {
+            if !self.digest_matches() {
+                self.held.clear();
+                return Err(self.damaged(DamageKind::Corrupt));
+            }
+            self.archive.recently_checked.note(self.blob);
+            let n = buf.len().min(self.held.len());
+            buf[..n].copy_from_slice(&self.held[..n]);
+            self.held.drain(..n);
+            return Ok(n);
+        }
+        // Give what is beyond the tail.
+        let give = usize::try_from(self.held.len() as u64 - HELD_BACK)
+            .unwrap_or(0)
+            .min(buf.len());
+        buf[..give].copy_from_slice(&self.held[..give]);
+        self.held.drain(..give);
+        Ok(give)
+    }
+}
+
+impl Seek for CheckedContent {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let SeekFrom::Start(target) = to else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "content is read from a start offset",
+            ));
+        };
+        if target == 0 && self.at == 0 {
+            return Ok(0);
+        }
+        if self.hasher.is_some() {
+            if self.archive.recently_checked.fresh(&self.blob) {
+                self.hasher = None;
+            } else {
+                self.held.clear();
+                self.check_rest()?;
+            }
+        }
+        self.held.clear();
+        self.at = self.inner.seek(SeekFrom::Start(target))?;
+        Ok(self.at)
+    }
+}

@@ -1,0 +1,210 @@
+//! Damaged content is never served: a reading hashes what it streams and
+//! cuts the client short at a mismatch, the damage is journaled and every
+//! later reading, export or record view says so, until the same bytes
+//! deposited again repair it.
+
+use crate::common::*;
+use serde_json::{Value, json};
+use std::io::Read;
+
+/// What a client gets of a content: the status, the length announced and
+/// the bytes it could read (an error: the transfer was cut).
+fn fetch(
+    server: &Server,
+    token: &str,
+    reference: &str,
+    range: Option<&str>,
+) -> (u16, Option<u64>, Result<Vec<u8>, String>) {
+    let mut request = ureq::get(&server.url(&format!("/api/v1/records/{reference}/content")))
+        .set("Authorization", &format!("Bearer {token}"));
+    if let Some(range) = range {
+        request = request.set("Range", range);
+    }
+    let response = match request.call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return (0, None, Err(e.to_string())),
+    };
+    let status = response.status();
+    let announced = response.header("content-length").and_then(|v| v.parse().ok());
+    let mut body = Vec::new();
+    let read = response
+        .into_reader()
+        .read_to_end(&mut body)
+        .map(|_| body)
+        .map_err(|e| e.to_string());
+    (status, announced, read)
+}
+
+fn events_of_kind(server: &Server, admin: &str, kind: &str) -> Vec<Value> {
+    let events = get(&server.url("/api/v1/audit/events?after=0&limit=10000"), admin).json();
+    events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// Flips one byte of a blob on disk, as a failing disk would.
+fn flip_a_byte(data: &std::path::Path, sha: &str, at: usize) {
+    let path = blob_file(data, sha);
+    let mut perms = std::fs::metadata(&path).expect("blob").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&path, perms).expect("writable");
+    let mut bytes = std::fs::read(&path).expect("read");
+    bytes[at] ^= 0x20;
+    std::fs::write(&path, bytes).expect("write");
+}
+
+fn text_of(n: usize, seed: &str) -> Vec<u8> {
+    (0..n)
+        .map(|i| format!("{seed} ligne {i} : mandat de paiement, bordereau et pièces justificatives.\n"))
+        .collect::<String>()
+        .into_bytes()
+}
+
+#[test]
+fn a_changed_byte_is_never_served_and_the_same_file_deposited_again_repairs_it() {
+    let fresh = fresh_archive();
+    let server = Server::start(&fresh.data, &[]);
+    let admin = &fresh.token;
+    let meta = json!({"node": "FIN-FAC", "date": "2024-03-15"});
+    // A content larger than what a reading holds back, and a small one.
+    let large = text_of(4000, "Facture");
+    let small = b"Facture 2024-007 : 1 200,00 EUR TTC".to_vec();
+    let mut records = Vec::new();
+    for (content, name) in [(&large, "grande.txt"), (&small, "petite.txt")] {
+        let record = created(deposit(&server, admin, content, name, &meta).expect("deposit"));
+        records.push((
+            record["reference"].as_str().expect("reference").to_owned(),
+            record["versions"][0]["sha256"].as_str().expect("sha").to_owned(),
+        ));
+    }
+    // Intact: served whole, and a range of it too.
+    let (status, _, body) = fetch(&server, admin, &records[0].0, None);
+    assert_eq!((status, body.as_deref().ok()), (200, Some(&large[..])));
+    let (status, _, body) = fetch(&server, admin, &records[0].0, Some("bytes=100-199"));
+    assert_eq!((status, body.as_deref().ok()), (206, Some(&large[100..200])));
+
+    for (i, (reference, sha)) in records.iter().enumerate() {
+        let original = if i == 0 { &large } else { &small };
+        flip_a_byte(&fresh.data, sha, original.len() - 3);
+        // The reading is cut short: never the whole announced length.
+        let (status, announced, body) = fetch(&server, admin, reference, None);
+        assert_eq!(status, 200, "{reference}: the head was sent before the damage showed");
+        match body {
+            Ok(bytes) => {
+                assert!(
+                    announced.is_some_and(|n| (bytes.len() as u64) < n),
+                    "{reference}: a complete body of {} bytes was served",
+                    bytes.len()
+                );
+                assert!(bytes.len() < original.len(), "{reference}");
+            }
+            Err(cut) => assert!(!cut.is_empty()),
+        }
+        // From then on: 409, said in French, on the record too.
+        let (status, _, body) = fetch(&server, admin, reference, None);
+        assert_eq!(status, 409, "{reference}");
+        let answer: Value = serde_json::from_slice(&body.expect("an answer")).expect("JSON");
+        assert_eq!(answer["error"]["code"], "content_damaged");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("empreinte") && message.contains("lecture"),
+            "{message}"
+        );
+        let record = get(&server.url(&format!("/api/v1/records/{reference}")), admin).json();
+        assert!(record["versions"][0]["damaged"].is_string(), "{record}");
+    }
+    let damaged = events_of_kind(&server, admin, "blob.damaged");
+    assert_eq!(damaged.len(), 2, "journaled once each: {damaged:?}");
+    assert!(
+        damaged
+            .iter()
+            .all(|e| e["payload"]["found_by"] == "read" && e["payload"]["problem"] == "corrupt")
+    );
+    assert_eq!(damaged[0]["payload"]["used_by"], json!([records[0].0]));
+
+    // An export of a damaged record is refused with the reason, not a 500.
+    let export = post_json(
+        &server.url("/api/v1/exports"),
+        admin,
+        &json!({"records": [records[0].0]}),
+    );
+    assert_eq!(
+        (export.status, export.error_code()),
+        (409, "content_damaged".to_owned()),
+        "{}",
+        export.text()
+    );
+
+    // The same bytes deposited again (a new record) repair the first.
+    let again = created(deposit(&server, admin, &large, "grande-copie.txt", &meta).expect("deposit"));
+    assert_eq!(again["repaired"], true, "{again}");
+    let (status, _, body) = fetch(&server, admin, &records[0].0, None);
+    assert_eq!((status, body.as_deref().ok()), (200, Some(&large[..])));
+    // And as a new version of a record.
+    let version = post_multipart(
+        &server.url(&format!(
+            "/api/v1/records/{}/versions",
+            again["reference"].as_str().expect("ref")
+        )),
+        admin,
+        &multipart(&[Part {
+            name: "file",
+            filename: Some(b"petite.txt"),
+            content: &small,
+        }]),
+    )
+    .expect("version");
+    assert_eq!(version.status, 201, "{}", version.text());
+    assert_eq!(version.json()["repaired"], true);
+    let (status, _, body) = fetch(&server, admin, &records[1].0, None);
+    assert_eq!((status, body.as_deref().ok()), (200, Some(&small[..])));
+    let repaired = events_of_kind(&server, admin, "blob.repaired");
+    assert_eq!(repaired.len(), 2, "{repaired:?}");
+    assert_eq!(repaired[0]["payload"]["source"], "deposit");
+    let record = get(&server.url(&format!("/api/v1/records/{}", records[0].0)), admin).json();
+    assert!(record["versions"][0].get("damaged").is_none(), "{record}");
+    server.stop();
+    assert_journal_follows_its_schema(&fresh.data);
+}
+
+#[test]
+fn a_missing_blob_answers_409_and_a_range_of_a_damaged_one_is_refused() {
+    let fresh = fresh_archive();
+    let server = Server::start(&fresh.data, &[]);
+    let admin = &fresh.token;
+    let meta = json!({"node": "FIN-FAC", "date": "2024-03-15"});
+    let gone = text_of(10, "Perdue");
+    let record = created(deposit(&server, admin, &gone, "perdue.txt", &meta).expect("deposit"));
+    let (reference, sha) = (
+        record["reference"].as_str().expect("ref").to_owned(),
+        record["versions"][0]["sha256"].as_str().expect("sha").to_owned(),
+    );
+    std::fs::remove_file(blob_file(&fresh.data, &sha)).expect("remove");
+    let (status, _, _) = fetch(&server, admin, &reference, None);
+    assert_eq!(status, 409);
+    let damaged = events_of_kind(&server, admin, "blob.damaged");
+    assert_eq!(damaged.len(), 1);
+    assert_eq!(damaged[0]["payload"]["problem"], "missing");
+
+    // A range of a damaged content, asked before any whole reading: the
+    // whole is checked first, and the range refused.
+    let large = text_of(4000, "Registre");
+    let record = created(deposit(&server, admin, &large, "registre.txt", &meta).expect("deposit"));
+    let (reference, sha) = (
+        record["reference"].as_str().expect("ref").to_owned(),
+        record["versions"][0]["sha256"].as_str().expect("sha").to_owned(),
+    );
+    server.stop();
+    let server = Server::start(&fresh.data, &[]);
+    flip_a_byte(&fresh.data, &sha, large.len() - 10);
+    let (status, _, _) = fetch(&server, admin, &reference, Some("bytes=0-99"));
+    assert_eq!(status, 409, "a range of a damaged content was served");
+    assert_eq!(fetch(&server, admin, &reference, None).0, 409);
+    assert_eq!(events_of_kind(&server, admin, "blob.damaged").len(), 2);
+}
