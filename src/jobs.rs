@@ -186,6 +186,14 @@ pub fn spawn_sealer(
         let started = chrono::Utc::now();
         loop {
             let stopping = stop.load(Ordering::Relaxed);
+            // A read-only archive (its journal damaged) seals nothing.
+            if archive.read_only().is_some() {
+                if stopping {
+                    return;
+                }
+                std::thread::sleep(SEAL_POLL);
+                continue;
+            }
             let head = archive.journal_head();
             let (sealed, sealed_at) = match archive.latest_seal() {
                 Ok(Some(seal)) => (seal.seq, seal.sealed_at),
@@ -218,6 +226,10 @@ pub fn spawn_fixity(
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("fixity".into()).spawn(move || {
+        if archive.read_only().is_some() {
+            tracing::warn!("the archive is read-only: the fixity job waits for its journal to be repaired");
+            return;
+        }
         while !stop.load(Ordering::Relaxed) {
             if let Err(e) = archive.fixity_work(&schedule, &stop) {
                 tracing::error!(error = %e, "the fixity job failed; trying again in a minute");

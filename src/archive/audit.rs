@@ -203,11 +203,33 @@ fn check_integrity(
     // The catalog may lag the journal (it is replayed at the next start):
     // compare what both have seen.
     let seen = catalog.last_applied()?.min(report.through_seq);
+    // The records a damaged event concerns (as the catalog, made while
+    // the journal was whole, knows them): named with that event, never
+    // blamed again for differing from a journal that cannot say.
+    let damaged: std::collections::BTreeSet<u64> = report
+        .failures
+        .iter()
+        .filter_map(|f| match f {
+            IntegrityFailure::JournalEvent { seq, .. } => Some(*seq),
+            _ => None,
+        })
+        .collect();
+    let mut concerned: std::collections::BTreeMap<u64, Vec<String>> = std::collections::BTreeMap::new();
+    let mut named = std::collections::BTreeSet::new();
+    if !damaged.is_empty() {
+        for live in catalog.records() {
+            let live = live?;
+            for h in live.history.iter().filter(|h| damaged.contains(&h.seq)) {
+                concerned.entry(h.seq).or_default().push(live.reference.to_string());
+                named.insert(live.id);
+            }
+        }
+    }
     progress.begin("catalog", 0);
     for record in expected.records() {
         let record = record?;
         progress.advance(1);
-        if record.history.first().is_none_or(|h| h.seq > seen) {
+        if record.history.first().is_none_or(|h| h.seq > seen) || named.contains(&record.id) {
             continue;
         }
         report.records_checked += 1;
@@ -226,11 +248,21 @@ fn check_integrity(
     }
     for live in catalog.records() {
         let live = live?;
-        if live.history.first().is_some_and(|h| h.seq <= seen) && expected.record(&live.id)?.is_none() {
+        if live.history.first().is_some_and(|h| h.seq <= seen)
+            && !named.contains(&live.id)
+            && expected.record(&live.id)?.is_none()
+        {
             report.failures.push(IntegrityFailure::CatalogMismatch {
                 reference: live.reference.clone(),
                 detail: "in the catalog but not in the journal".into(),
             });
+        }
+    }
+    for failure in &mut report.failures {
+        if let IntegrityFailure::JournalEvent { seq, reason } = failure
+            && let Some(references) = concerned.get(seq)
+        {
+            *reason = format!("{reason} ; document concerné : {}", references.join(", "));
         }
     }
     Ok(report)

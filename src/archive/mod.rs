@@ -629,6 +629,8 @@ pub struct Archive {
     directory: Option<directory::DirectoryAccess>,
     /// Contents a reading checked whole lately (for ranges).
     recently_checked: damage::RecentlyChecked,
+    /// Why the archive is read-only (its journal is damaged), if it is.
+    read_only: Option<String>,
 }
 
 /// How an archive is opened.
@@ -764,7 +766,11 @@ impl Archive {
         }
         let (head, _) = journal.head();
         let applied = catalog.last_applied()?;
-        if applied > head {
+        // A damaged journal's head is the last good event before the
+        // damage: the views, made while it was whole, may hold more, and
+        // are kept as they are (read-only, nothing is cut).
+        let damaged = recovery.damaged.is_some();
+        if applied > head && !damaged {
             tracing::warn!(
                 applied,
                 head,
@@ -785,7 +791,9 @@ impl Archive {
             tracing::info!(replayed, head, "catalog caught up with the journal");
             catalog.flush()?;
         }
-        seals::catch_up_tree(tree.as_ref(), journal.as_ref(), catalog.latest_seal()?.as_ref())?;
+        if !damaged {
+            seals::catch_up_tree(tree.as_ref(), journal.as_ref(), catalog.latest_seal()?.as_ref())?;
+        }
         if start == Start::Create && head == 0 {
             let mut id = [0u8; 16];
             getrandom::fill(&mut id).map_err(|e| ArchiveError::Internal(format!("random source: {e}")))?;
@@ -794,6 +802,10 @@ impl Archive {
                 archive_id: hex::encode(id),
             }))?;
         }
+        let read_only = recovery
+            .damaged
+            .as_ref()
+            .map(|(seq, reason)| format!("le journal est endommagé à l'événement n° {seq} ({reason})"));
         let archive_id = match journal.read_from(1)?.next() {
             Some(first) => match first?.body() {
                 Ok(EventBody::ArchiveInitialized { archive_id, .. }) => archive_id,
@@ -803,6 +815,9 @@ impl Archive {
                     ));
                 }
             },
+            // Its very first event damaged: still open, to read what the
+            // catalog holds.
+            None if read_only.is_some() => String::new(),
             None => return Err(ArchiveError::NotInitialised(data_dir.path().to_owned())),
         };
         let seal_key = seals::load_or_create_key(
@@ -850,7 +865,14 @@ impl Archive {
             trail: Mutex::new(crate::domain::trail::Throttle::default()),
             directory,
             recently_checked: damage::RecentlyChecked::default(),
+            read_only,
         };
+        if let Some(reason) = &archive.read_only {
+            // Nothing is written: reads and search go on from what the
+            // catalog and the index hold.
+            tracing::error!(%reason, "the archive opens read-only");
+            return Ok(archive);
+        }
         // Archives created before plans were published get the default one,
         // so that every deposit is checked against a plan.
         if archive.data_dir.is_initialised() && archive.catalog.plan_versions()?.is_empty() {
@@ -859,6 +881,12 @@ impl Archive {
         }
         archive.finish_pending_erasures()?;
         Ok(archive)
+    }
+
+    /// Why the archive is read-only, when its journal was found damaged at
+    /// start: it serves reads and search, and refuses every write.
+    pub fn read_only(&self) -> Option<&str> {
+        self.read_only.as_deref()
     }
 
     /// The data directory.

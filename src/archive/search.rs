@@ -158,6 +158,9 @@ impl Archive {
     /// then commits; returns how many it applied (0: up to date).
     pub fn index_pending(&self, max_events: usize) -> Result<usize, ArchiveError> {
         let _one_indexer = self.index_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.read_only.is_some() {
+            return self.index_catalog_as_it_stands();
+        }
         let from = self.index.applied()? + 1;
         // The index follows the catalog: the journal's head moves when an
         // event is durable, a moment before the catalog shows it, and a
@@ -227,6 +230,26 @@ impl Archive {
             }
         }
         Ok(changed)
+    }
+
+    /// A read-only archive's journal cannot be followed past its damage:
+    /// the catalog, made while it was whole, is indexed as it stands, once.
+    fn index_catalog_as_it_stands(&self) -> Result<usize, ArchiveError> {
+        let seq = self.catalog.last_applied()?;
+        if self.index.applied()? >= seq {
+            return Ok(0);
+        }
+        let ids: Vec<RecordId> = self.catalog.records().filter_map(Result::ok).map(|r| r.id).collect();
+        for id in &ids {
+            self.index_record(id)?;
+        }
+        self.index.commit(seq)?;
+        tracing::warn!(
+            records = ids.len(),
+            seq,
+            "read-only: the index was brought up to the catalog"
+        );
+        Ok(ids.len().max(1))
     }
 
     /// Brings the index fully up to the journal.

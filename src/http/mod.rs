@@ -140,9 +140,12 @@ impl utoipa::Modify for ErrorAnswers {
 }
 
 /// Liveness.
-#[utoipa::path(get, path = "/healthz", tag = "service", security(), responses((status = 200)))]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+#[utoipa::path(get, path = "/healthz", tag = "service", security(), responses((status = 200, description = "`{\"status\": \"ok\"}`, or `{\"status\": \"read_only\", \"reason\"}` when the journal was found damaged at start (reads go on, writes answer 503)")))]
+pub async fn healthz(archive: Data<Archive>) -> HttpResponse {
+    match archive.read_only() {
+        Some(reason) => HttpResponse::Ok().json(serde_json::json!({"status": "read_only", "reason": reason})),
+        None => HttpResponse::Ok().json(serde_json::json!({"status": "ok"})),
+    }
 }
 
 /// This description.

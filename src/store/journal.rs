@@ -60,6 +60,11 @@ pub struct Recovery {
     pub cut_bytes: u64,
     /// The seq of the last whole event.
     pub head_seq: u64,
+    /// The journal is damaged at this seq (an event that does not check,
+    /// in the segment being written): it is open read-only, its head the
+    /// last good event before it, and every append is refused with the
+    /// reason.
+    pub damaged: Option<(u64, String)>,
 }
 
 struct Request {
@@ -124,6 +129,8 @@ struct SegmentScan {
     good_len: u64,
     /// Bytes after them that a torn write left.
     torn_len: u64,
+    /// An event that does not check, after the good ones: its seq and why.
+    damage: Option<(u64, String)>,
 }
 
 /// Reads a segment, checking each event and its links. A final line without
@@ -134,6 +141,7 @@ fn scan_segment(path: &Path, first_seq: u64, mut prev: Option<Sha256>) -> Result
         last: None,
         good_len: 0,
         torn_len: 0,
+        damage: None,
     };
     let mut expected = first_seq;
     let mut line = Vec::new();
@@ -165,7 +173,11 @@ fn scan_segment(path: &Path, first_seq: u64, mut prev: Option<Sha256>) -> Result
                     scan.torn_len = (n + rest.len()) as u64;
                     return Ok(scan);
                 }
-                return Err(corrupt);
+                scan.damage = Some(match corrupt {
+                    JournalError::Corrupt { seq, reason } => (seq, reason),
+                    other => (expected, other.to_string()),
+                });
+                return Ok(scan);
             }
         }
     }
@@ -230,6 +242,9 @@ impl FileJournal {
             None if segs.len() > 1 => {
                 let (prev_first, prev_path) = &segs[segs.len() - 2];
                 let prev = scan_segment(prev_path, *prev_first, None)?;
+                if let Some((seq, reason)) = prev.damage {
+                    return Err(JournalError::Corrupt { seq, reason });
+                }
                 if prev.torn_len > 0 {
                     return Err(JournalError::Corrupt {
                         seq: prev.last.map_or(*prev_first, |h| h.seq + 1),
@@ -247,6 +262,19 @@ impl FileJournal {
             });
         }
         recovery.head_seq = head.seq;
+        recovery.damaged = scan.damage.clone();
+        let failed = scan.damage.map(|(seq, reason)| {
+            tracing::error!(
+                seq,
+                %reason,
+                kept_through_seq = head.seq,
+                "journal: an event does not check; the archive is read-only until it is repaired"
+            );
+            format!(
+                "l'archive est en lecture seule : le journal est endommagé à l'événement n° {seq} ({reason}) ; \
+                 les consultations continuent, les écritures attendent sa réparation (voir `coffre audit verify`)"
+            )
+        });
         let file = OpenOptions::new().append(true).open(&active_path)?;
         let len = file.metadata()?.len();
         let head = Arc::new(Mutex::new(head));
@@ -260,7 +288,7 @@ impl FileJournal {
             head: Arc::clone(&head),
             clock,
             observer,
-            failed: None,
+            failed,
         };
         let handle = std::thread::Builder::new()
             .name("journal-writer".into())
@@ -306,13 +334,13 @@ impl Journal for FileJournal {
         let sender = self
             .sender
             .as_ref()
-            .ok_or_else(|| JournalError::Failed("journal closed".into()))?;
+            .ok_or_else(|| JournalError::Failed("le journal est fermé".into()))?;
         sender
             .send(Request { draft, reply })
-            .map_err(|_| JournalError::Failed("journal writer stopped".into()))?;
+            .map_err(|_| JournalError::Failed("le journal ne répond plus : redémarrez le serveur".into()))?;
         answer
             .recv()
-            .map_err(|_| JournalError::Failed("journal writer stopped".into()))?
+            .map_err(|_| JournalError::Failed("le journal ne répond plus : redémarrez le serveur".into()))?
     }
 
     fn head(&self) -> (u64, Sha256) {
@@ -420,7 +448,7 @@ impl Writer {
         if self.len >= SEGMENT_MAX
             && let Err(e) = self.rotate(head.seq + 1)
         {
-            self.fail(batch, format!("starting a new segment: {e}"));
+            self.fail(batch, format!("un nouveau segment du journal n'a pu être ouvert ({e}) : les écritures attendent un redémarrage du serveur"));
             return;
         }
         let mut lines = Vec::with_capacity(batch.len() * 512);
@@ -441,7 +469,8 @@ impl Writer {
             // What reached the file is unknown: cut back to the last sync and
             // refuse further appends; start-up recovery will check the tail.
             let _ = self.file.set_len(self.len);
-            let reason = format!("writing the journal: {e}");
+            let reason =
+                format!("l'écriture du journal a échoué ({e}) : les écritures attendent un redémarrage du serveur");
             tracing::error!(%reason, "journal write failed; appends refused until restart");
             self.failed = Some(reason.clone());
             for (_, reply) in sealed {
@@ -459,7 +488,10 @@ impl Writer {
                     Ok(()) => Ok(event),
                     Err(reason) => {
                         tracing::error!(seq = event.seq, %reason, "a view failed to apply a durable event");
-                        self.failed = Some(format!("a view failed at seq {}: {reason}", event.seq));
+                        self.failed = Some(format!(
+                            "une vue n'a pu appliquer l'événement n° {} ({reason}) : les écritures attendent un redémarrage du serveur",
+                            event.seq
+                        ));
                         Err(JournalError::ViewFailed { seq: event.seq, reason })
                     }
                 },
@@ -714,7 +746,8 @@ mod tests {
             rec,
             Recovery {
                 cut_bytes: 0,
-                head_seq: 5
+                head_seq: 5,
+                damaged: None,
             }
         );
         let events: Vec<_> = j.read_from(2).unwrap().collect::<Result<_, _>>().unwrap();
@@ -817,7 +850,7 @@ mod tests {
     }
 
     #[test]
-    fn a_torn_tail_is_cut_and_damage_elsewhere_refused() {
+    fn a_torn_tail_is_cut_and_damage_elsewhere_opens_read_only() {
         let dir = tempfile::tempdir().unwrap();
         {
             let (j, _) = open(dir.path());
@@ -832,16 +865,41 @@ mod tests {
         assert_eq!(rec.head_seq, 2);
         assert!(rec.cut_bytes > 0);
         drop(j);
-        // Now edit the first event: open must refuse, naming seq 1.
+        // Now edit the second event: the journal opens read-only, its head
+        // the event before, nothing of the file changed, every append
+        // refused with the reason.
+        let text = String::from_utf8(fs::read(&seg).unwrap()).unwrap();
+        let second = text.find('\n').unwrap() + 1;
+        let edited = format!(
+            "{}{}",
+            &text[..second],
+            text[second..].replacen("\"through_seq\":2", "\"through_seq\":9", 1)
+        );
+        assert_ne!(edited, text);
+        fs::write(&seg, &edited).unwrap();
+        let (j, rec) = FileJournal::open(dir.path(), Arc::new(SystemClock), Arc::new(Nothing)).unwrap();
+        assert_eq!(rec.head_seq, 1);
+        assert!(matches!(&rec.damaged, Some((2, _))), "{rec:?}");
+        assert_eq!(j.read_from(1).unwrap().count(), 1);
+        let refused = j.append(draft(9)).unwrap_err();
+        assert!(
+            matches!(&refused, JournalError::Failed(reason) if reason.contains("lecture seule") && reason.contains("n° 2")),
+            "{refused}"
+        );
+        drop(j);
+        assert_eq!(
+            fs::read_to_string(&seg).unwrap(),
+            edited,
+            "a damaged journal is left as it is"
+        );
+        // The first event edited: the same, with nothing good before it.
         let text = String::from_utf8(fs::read(&seg).unwrap()).unwrap();
         fs::write(&seg, text.replacen("\"through_seq\":1", "\"through_seq\":9", 1)).unwrap();
-        let err = FileJournal::open(dir.path(), Arc::new(SystemClock), Arc::new(Nothing))
-            .err()
-            .unwrap();
-        assert!(matches!(err, JournalError::Corrupt { seq: 1, .. }), "{err}");
+        let (_, rec) = FileJournal::open(dir.path(), Arc::new(SystemClock), Arc::new(Nothing)).unwrap();
+        assert_eq!((rec.head_seq, rec.damaged.map(|d| d.0)), (0, Some(1)));
         let scan = audit_scan(dir.path(), &mut |_| {}).unwrap();
-        assert_eq!(scan.failures.len(), 1);
-        assert_eq!(scan.failures[0].0, 1);
+        let seqs: Vec<u64> = scan.failures.iter().map(|f| f.0).collect();
+        assert_eq!(seqs, [1, 2]);
     }
 
     proptest::proptest! {

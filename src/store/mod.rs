@@ -173,7 +173,7 @@ pub enum JournalError {
     },
     /// A previous write or sync failed; the journal refuses further appends
     /// until the process restarts and recovers it.
-    #[error("journal unavailable after an earlier failure: {0}")]
+    #[error("{0}")]
     Failed(String),
     /// The event was made durable but a view could not apply it; it will be
     /// applied again at the next start.

@@ -77,10 +77,10 @@ fn a_flipped_blob_byte_is_named_with_its_record() {
 }
 
 #[test]
-fn an_edited_journal_event_is_named_by_its_seq() {
+fn an_edited_journal_event_is_named_by_its_seq_and_the_archive_opens_read_only() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    init(&data);
+    let admin = init(&data);
     let records = ingest_two(&data, tmp.path());
     let seg = segment(&data);
     let text = std::fs::read_to_string(&seg).unwrap();
@@ -105,10 +105,80 @@ fn an_edited_journal_event_is_named_by_its_seq() {
     assert_eq!(out.status.code(), Some(1));
     let report = stdout(&out);
     assert!(report.contains(&format!("événement n° {seq} du journal :")), "{report}");
-    // The archive refuses to open on a damaged journal rather than skip it.
+    // The record concerned is named with the damaged event, and no other
+    // fault follows from it.
+    assert!(
+        report.contains(&format!("document concerné : {}", records[0].0)),
+        "{report}"
+    );
+    assert_eq!(report.matches("DÉFAUT").count(), 1, "{report}");
+    // The archive opens read-only: what the catalog holds is read, every
+    // write is refused with the reason, and the journal is left as it is.
     let o = cli(&data, &["show", &records[1].0]);
-    assert_ne!(o.status.code(), Some(0));
-    assert!(stderr(&o).contains(&format!("seq {seq}")), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let file = tmp.path().join("troisieme.txt");
+    std::fs::write(&file, "Arrêté du maire n°3").unwrap();
+    let o = cli(
+        &data,
+        &[
+            "ingest",
+            file.to_str().unwrap(),
+            "--node",
+            "ADM-ARR",
+            "--date",
+            "2023-01-11",
+        ],
+    );
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    let said = stderr(&o);
+    assert!(
+        said.contains("lecture seule") && said.contains(&format!("n° {seq}")),
+        "{said}"
+    );
+    let o = cli(&data, &["account", "disable", "admin"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("lecture seule"), "{}", stderr(&o));
+
+    // A server on it serves reads and search, and answers writes 503.
+    let server = Server::start(&data, &[]);
+    let health = get(&server.url("/healthz"), "").json();
+    assert_eq!(health["status"], "read_only", "{health}");
+    assert!(
+        health["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("n° {seq}"))
+    );
+    for (reference, _) in &records {
+        let record = get(&server.url(&format!("/api/v1/records/{reference}")), &admin);
+        assert_eq!(record.status, 200, "{}", record.text());
+        let content = get(&server.url(&format!("/api/v1/records/{reference}/content")), &admin);
+        assert_eq!(content.status, 200);
+        assert!(String::from_utf8_lossy(&content.body).starts_with("Arrêté du maire"));
+    }
+    let found = get(&server.url("/api/v1/search?q=arr%C3%AAt%C3%A9%20maire"), &admin).json();
+    assert_eq!(found["total"], 2, "{found}");
+    let refused = deposit(
+        &server,
+        &admin,
+        b"Arrete du maire n 4",
+        "quatrieme.txt",
+        &json!({"node": "ADM-ARR", "date": "2023-01-12"}),
+    )
+    .expect("answer");
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (503, "unavailable".to_owned()),
+        "{}",
+        refused.text()
+    );
+    assert!(refused.error_message().contains("lecture seule"), "{}", refused.text());
+    server.stop();
+    assert_eq!(
+        std::fs::read_to_string(&seg).unwrap(),
+        edited.join("\n") + "\n",
+        "nothing was written to the damaged journal"
+    );
 }
 
 #[test]
