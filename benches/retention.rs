@@ -78,6 +78,7 @@ fn options() -> ArchiveOptions {
         tsa_url: None,
         tsa_ca: None,
         directory: None,
+        copies: Vec::new(),
     }
 }
 

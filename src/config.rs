@@ -49,6 +49,8 @@ pub struct Config {
     pub clients: ClientLimits,
     /// The directory people sign in through (`--directory FILE`).
     pub directory: Option<DirectoryOptions>,
+    /// Folders that keep a copy of every blob (`--copy DIR`).
+    pub copies: Vec<PathBuf>,
 }
 
 /// What the server allows a client before cutting it off.
@@ -222,6 +224,7 @@ impl Config {
             tsa_ca: None,
             clients: ClientLimits::default(),
             directory: None,
+            copies: Vec::new(),
         })
     }
 
@@ -238,6 +241,7 @@ impl Config {
             tsa_url: self.tsa_url.clone(),
             tsa_ca: self.tsa_ca.clone(),
             directory: self.directory.clone(),
+            copies: self.copies.clone(),
         }
     }
 }

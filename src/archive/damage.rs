@@ -89,6 +89,35 @@ impl Archive {
             used_by,
         })) {
             tracing::error!(%blob, error = %e, "cannot journal a damaged blob");
+            return;
+        }
+        self.repair_from_copy(blob);
+    }
+
+    /// Puts a damaged blob back from a copy store whose bytes still hash
+    /// to its name, and journals it; says whether it did.
+    pub(super) fn repair_from_copy(&self, blob: &Sha256) -> bool {
+        let copy = match self.blobs.repair_from_copy(blob) {
+            Ok(Some(copy)) => copy,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::error!(%blob, error = %e, "repairing a blob from a copy failed");
+                return false;
+            }
+        };
+        self.recently_checked.note(*blob);
+        let used_by = self.references_using(blob);
+        tracing::warn!(%blob, %copy, ?used_by, "a damaged blob was repaired from a copy");
+        match self.journal.append(Actor::system().draft(EventBody::BlobRepaired {
+            blob: *blob,
+            source: copy,
+            used_by,
+        })) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::error!(%blob, error = %e, "cannot journal a repair");
+                false
+            }
         }
     }
 

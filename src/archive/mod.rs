@@ -482,6 +482,7 @@ pub(crate) mod tests_support {
             tsa_url: None,
             tsa_ca: None,
             directory: None,
+            copies: Vec::new(),
         }
     }
 
@@ -568,6 +569,9 @@ pub struct ArchiveOptions {
     pub tsa_ca: Option<std::path::PathBuf>,
     /// The directory people sign in through, if any.
     pub directory: Option<directory::DirectoryOptions>,
+    /// Folders (other disks, network mounts) that keep a copy of every
+    /// blob, written before a deposit is acknowledged.
+    pub copies: Vec<std::path::PathBuf>,
 }
 
 /// The user name of the account `init` opens for the first admin.

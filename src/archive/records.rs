@@ -885,21 +885,31 @@ impl Archive {
                 reference: record.reference.to_string(),
                 version: version.unwrap_or(0),
             })?;
-        if let Some(problem) = self.damage_of(&found.sha256) {
+        // Known damaged: served again only once a copy has put it back.
+        if let Some(problem) = self.damage_of(&found.sha256)
+            && !self.repair_from_copy(&found.sha256)
+        {
             return Err(ArchiveError::ContentDamaged {
                 reference: record.reference.to_string(),
                 version: found.number,
                 problem,
             });
         }
-        let (reader, size) = match self.blobs.open(&found.sha256) {
-            Ok(opened) => opened,
+        let opened = match self.blobs.open(&found.sha256) {
             Err(crate::store::BlobError::NotFound(_)) => {
                 self.note_damage(
                     &found.sha256,
                     crate::domain::integrity::DamageKind::Missing,
                     crate::domain::integrity::DamageFinder::Read,
                 );
+                // A copy may have put it back.
+                self.blobs.open(&found.sha256)
+            }
+            other => other,
+        };
+        let (reader, size) = match opened {
+            Ok(opened) => opened,
+            Err(crate::store::BlobError::NotFound(_)) => {
                 return Err(ArchiveError::ContentDamaged {
                     reference: record.reference.to_string(),
                     version: found.number,

@@ -12,6 +12,7 @@
 use super::{ArchiveError, ArchiveOptions, DataDir};
 use crate::domain::clock::Clock;
 use crate::domain::record::InvalidInput;
+use crate::store::blob_copies::{CopiedBlobStore, CopyStore};
 use crate::store::blob_fs::FsBlobStore;
 use crate::store::catalog_sled::SledCatalog;
 use crate::store::credentials::{Credentials, FileCredentials, MemoryCredentials};
@@ -61,7 +62,7 @@ impl Stores {
     pub fn on_disk(data_dir: &DataDir, options: &ArchiveOptions) -> Result<Self, ArchiveError> {
         data_dir.lock()?;
         Ok(Stores {
-            blobs: Arc::new(FsBlobStore::open(&data_dir.blobs_path())?),
+            blobs: blobs_with_copies(data_dir, options)?,
             catalog: Arc::new(SledCatalog::open(&data_dir.catalog_path())?),
             tree: Arc::new(FileTree::open(&data_dir.merkle_path())?),
             index: Arc::new(TantivyIndex::open(&data_dir.index_path())?),
@@ -157,6 +158,23 @@ pub(super) fn blobs_and_catalog_on_disk(data_dir: &DataDir) -> Result<BlobsAndCa
 /// into it and compares it with the archive's own.
 pub(super) fn scratch_catalog() -> Arc<dyn Catalog> {
     Arc::new(MemoryCatalog::default())
+}
+
+/// The data directory's blob store, with a copy of every blob in each
+/// folder the options name.
+fn blobs_with_copies(data_dir: &DataDir, options: &ArchiveOptions) -> Result<Arc<dyn BlobStore>, ArchiveError> {
+    let first: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data_dir.blobs_path())?);
+    if options.copies.is_empty() {
+        return Ok(first);
+    }
+    let mut copies = Vec::with_capacity(options.copies.len());
+    for folder in &options.copies {
+        copies.push(CopyStore {
+            name: folder.display().to_string(),
+            store: Arc::new(FsBlobStore::open(folder)?),
+        });
+    }
+    Ok(Arc::new(CopiedBlobStore::new(first, copies)))
 }
 
 /// The directory the options name, if any, reached over LDAP.

@@ -54,6 +54,12 @@ pub struct Cli {
     /// authority's HTTPS server, besides the usual roots.
     #[arg(long, global = true, env = "COFFRE_TSA_CA")]
     pub tsa_ca: Option<std::path::PathBuf>,
+    /// A folder (another disk, a network mount) that keeps a copy of
+    /// every content: written before a deposit is acknowledged, read to
+    /// repair a damaged one. Repeat for several; give the same to every
+    /// command that opens the data directory.
+    #[arg(long = "copy", global = true, env = "COFFRE_COPIES", value_delimiter = ',')]
+    pub copies: Vec<PathBuf>,
     /// A running coffre server to work through (its token: COFFRE_TOKEN,
     /// or the one `coffre login` stored). Without it, commands go through
     /// the server that holds the data directory, if one does.
@@ -370,6 +376,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     let mut config = Config::new(cli.data.clone(), listen, max_upload, cli.ocr)?;
     config.tsa_url = cli.tsa_url.clone().filter(|u| !u.trim().is_empty());
     config.tsa_ca = cli.tsa_ca.clone();
+    config.copies = cli
+        .copies
+        .iter()
+        .filter(|p| !p.as_os_str().is_empty())
+        .cloned()
+        .collect();
     if let Command::Serve(args) = &cli.command {
         config.seal = crate::config::SealSchedule::new(args.seal_every_events, args.seal_every_minutes)?;
         config.fixity = crate::config::FixitySchedule::new(&args.fixity_every, &args.fixity_rate)?;

@@ -60,7 +60,46 @@ fn blob_stores() -> Vec<Subject<dyn BlobStore>> {
             port: Arc::new(MemoryBlobStore::default()),
             _dir: None,
         },
+        Subject {
+            name: "CopiedBlobStore",
+            port: Arc::new(crate::store::blob_copies::CopiedBlobStore::new(
+                Arc::new(MemoryBlobStore::default()),
+                vec![crate::store::blob_copies::CopyStore {
+                    name: "copie".into(),
+                    store: Arc::new(MemoryBlobStore::default()),
+                }],
+            )),
+            _dir: None,
+        },
     ]
+}
+
+#[test]
+fn copied_blob_stores_keep_every_blob_on_each_copy_and_repair_from_one() {
+    use crate::store::blob_copies::{CopiedBlobStore, CopyStore};
+    let first: Arc<dyn BlobStore> = Arc::new(MemoryBlobStore::default());
+    let copy: Arc<dyn BlobStore> = Arc::new(MemoryBlobStore::default());
+    let store = CopiedBlobStore::new(
+        Arc::clone(&first),
+        vec![CopyStore {
+            name: "copie".into(),
+            store: Arc::clone(&copy),
+        }],
+    );
+    let sha256 = store
+        .stage(&mut &b"mandat 2024-118"[..], 100)
+        .expect("stage")
+        .commit()
+        .expect("commit");
+    assert_eq!(read_all(copy.as_ref(), &sha256), b"mandat 2024-118", "copied on commit");
+    assert_eq!(store.repair_from_copy(&Sha256::of(b"nowhere")).expect("repair"), None);
+    first.erase(&sha256).expect("lose it");
+    assert_eq!(store.repair_from_copy(&sha256).expect("repair"), Some("copie".into()));
+    assert_eq!(read_all(first.as_ref(), &sha256), b"mandat 2024-118", "put back");
+    // Erasing (a disposal) erases every copy.
+    assert!(store.erase(&sha256).expect("erase"));
+    assert!(!first.contains(&sha256).expect("contains") && !copy.contains(&sha256).expect("contains"));
+    assert_eq!(store.repair_from_copy(&sha256).expect("repair"), None, "no copy left");
 }
 
 fn read_all(store: &dyn BlobStore, sha256: &Sha256) -> Vec<u8> {

@@ -5,6 +5,7 @@
 //! Invariant: only this module names sled (and, later, tantivy). Nothing
 //! here decides what an event means: that is `archive::projection`'s work.
 
+pub mod blob_copies;
 pub mod blob_fs;
 pub mod catalog_sled;
 #[cfg(test)]
@@ -158,6 +159,12 @@ pub trait BlobStore: Send + Sync {
     /// Erases a blob (only an executed disposal does); `false` if it was
     /// not there. On return its removal is on stable storage.
     fn erase(&self, sha256: &Sha256) -> Result<bool, BlobError>;
+    /// Puts back a damaged or missing blob from a copy whose bytes still
+    /// hash to its name; says which copy (none: no good copy, or a store
+    /// that keeps none).
+    fn repair_from_copy(&self, _sha256: &Sha256) -> Result<Option<String>, BlobError> {
+        Ok(None)
+    }
 }
 
 /// Errors of the journal.

@@ -36,6 +36,17 @@ fn fetch(
     (status, announced, read)
 }
 
+/// Fails, without printing the bytes, unless the answer is `status` with
+/// exactly `expected`.
+fn assert_served(status: u16, body: &Result<Vec<u8>, String>, want: u16, expected: &[u8]) {
+    let got = body.as_ref().map(Vec::len);
+    assert!(
+        status == want && body.as_ref().is_ok_and(|b| b.as_slice() == expected),
+        "answered {status} with {got:?} bytes; expected {want} with {} bytes",
+        expected.len()
+    );
+}
+
 fn events_of_kind(server: &Server, admin: &str, kind: &str) -> Vec<Value> {
     let events = get(&server.url("/api/v1/audit/events?after=0&limit=10000"), admin).json();
     events["events"]
@@ -85,9 +96,9 @@ fn a_changed_byte_is_never_served_and_the_same_file_deposited_again_repairs_it()
     }
     // Intact: served whole, and a range of it too.
     let (status, _, body) = fetch(&server, admin, &records[0].0, None);
-    assert_eq!((status, body.as_deref().ok()), (200, Some(&large[..])));
+    assert_served(status, &body, 200, &large[..]);
     let (status, _, body) = fetch(&server, admin, &records[0].0, Some("bytes=100-199"));
-    assert_eq!((status, body.as_deref().ok()), (206, Some(&large[100..200])));
+    assert_served(status, &body, 206, &large[100..200]);
 
     for (i, (reference, sha)) in records.iter().enumerate() {
         let original = if i == 0 { &large } else { &small };
@@ -145,7 +156,7 @@ fn a_changed_byte_is_never_served_and_the_same_file_deposited_again_repairs_it()
     let again = created(deposit(&server, admin, &large, "grande-copie.txt", &meta).expect("deposit"));
     assert_eq!(again["repaired"], true, "{again}");
     let (status, _, body) = fetch(&server, admin, &records[0].0, None);
-    assert_eq!((status, body.as_deref().ok()), (200, Some(&large[..])));
+    assert_served(status, &body, 200, &large[..]);
     // And as a new version of a record.
     let version = post_multipart(
         &server.url(&format!(
@@ -163,7 +174,7 @@ fn a_changed_byte_is_never_served_and_the_same_file_deposited_again_repairs_it()
     assert_eq!(version.status, 201, "{}", version.text());
     assert_eq!(version.json()["repaired"], true);
     let (status, _, body) = fetch(&server, admin, &records[1].0, None);
-    assert_eq!((status, body.as_deref().ok()), (200, Some(&small[..])));
+    assert_served(status, &body, 200, &small[..]);
     let repaired = events_of_kind(&server, admin, "blob.repaired");
     assert_eq!(repaired.len(), 2, "{repaired:?}");
     assert_eq!(repaired[0]["payload"]["source"], "deposit");
@@ -207,4 +218,62 @@ fn a_missing_blob_answers_409_and_a_range_of_a_damaged_one_is_refused() {
     assert_eq!(status, 409, "a range of a damaged content was served");
     assert_eq!(fetch(&server, admin, &reference, None).0, 409);
     assert_eq!(events_of_kind(&server, admin, "blob.damaged").len(), 2);
+}
+
+#[test]
+fn a_second_copy_repairs_what_a_reading_finds_damaged_and_a_missing_copy_store_refuses_deposits() {
+    let fresh = fresh_archive();
+    let copy = fresh.tmp.path().join("copie");
+    let server = Server::start(&fresh.data, &["--copy", copy.to_str().expect("path")]);
+    let admin = &fresh.token;
+    let meta = json!({"node": "FIN-FAC", "date": "2024-03-15"});
+    let content = text_of(4000, "Mandat");
+    let record = created(deposit(&server, admin, &content, "mandat.txt", &meta).expect("deposit"));
+    let (reference, sha) = (
+        record["reference"].as_str().expect("ref").to_owned(),
+        record["versions"][0]["sha256"].as_str().expect("sha").to_owned(),
+    );
+    // Acknowledged: the copy holds the bytes already.
+    let in_copy = copy.join("sha256").join(&sha[0..2]).join(&sha[2..4]).join(&sha);
+    assert!(
+        std::fs::read(&in_copy).is_ok_and(|b| b == content),
+        "the copy holds the deposit"
+    );
+
+    // A byte changes on the first disk: that reading is cut, the blob is
+    // put back from the copy, and the next reading is whole and right.
+    flip_a_byte(&fresh.data, &sha, 10);
+    let (_, announced, body) = fetch(&server, admin, &reference, None);
+    assert!(
+        body.as_ref()
+            .map_or(true, |b| announced.is_some_and(|n| (b.len() as u64) < n)),
+        "a damaged content was served whole"
+    );
+    let (status, _, body) = fetch(&server, admin, &reference, None);
+    assert!(status == 200 && body.is_ok_and(|b| b == content), "{status}");
+    let repaired = events_of_kind(&server, admin, "blob.repaired");
+    assert_eq!(repaired.len(), 1, "{repaired:?}");
+    assert_eq!(repaired[0]["payload"]["source"], copy.display().to_string());
+    assert_eq!(repaired[0]["payload"]["used_by"], json!([reference]));
+    assert_eq!(events_of_kind(&server, admin, "blob.damaged").len(), 1);
+
+    // Gone from the first disk: put back at the reading, which is served.
+    std::fs::remove_file(blob_file(&fresh.data, &sha)).expect("remove");
+    let (status, _, body) = fetch(&server, admin, &reference, None);
+    assert!(status == 200 && body.is_ok_and(|b| b == content), "{status}");
+    assert_eq!(events_of_kind(&server, admin, "blob.repaired").len(), 2);
+
+    // The copy store gone (its disk unmounted): a deposit is refused with
+    // the reason, and nothing of it is acknowledged.
+    std::fs::rename(&copy, fresh.tmp.path().join("copie-demontee")).expect("rename");
+    std::fs::write(&copy, b"not a folder").expect("file");
+    let refused = deposit(&server, admin, b"Mandat 2024-999", "autre.txt", &meta).expect("answer");
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert!(
+        refused.error_message().contains("stockage de copies"),
+        "{}",
+        refused.text()
+    );
+    let found = get(&server.url("/api/v1/search?q=999"), admin).json();
+    assert_eq!(found["total"], 0, "{found}");
 }
