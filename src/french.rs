@@ -361,6 +361,7 @@ pub fn event_kind(kind: &str) -> String {
         "token.revoked" => "Jeton révoqué".into(),
         "blob.damaged" => "Contenu trouvé endommagé".into(),
         "blob.repaired" => "Contenu réparé".into(),
+        "copy.repaired" => "Copie d'un contenu rétablie".into(),
         other => other.to_owned(),
     }
 }

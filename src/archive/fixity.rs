@@ -389,10 +389,42 @@ impl Archive {
             drop(state);
             if let Some((blob, kind)) = damaged {
                 self.note_damage(&blob, kind, crate::domain::integrity::DamageFinder::Fixity);
+            } else {
+                // The first store's bytes are good: each copy is checked
+                // too, and put back from them if it is not.
+                self.check_copies_of(sha);
             }
         }
 
         Ok(true)
+    }
+
+    /// Checks the copies of a blob whose first bytes are good, putting
+    /// back and journaling each one found corrupt or missing.
+    fn check_copies_of(&self, blob: &Sha256) {
+        let put_back = match self.blobs.check_copies(blob, &mut |n| {
+            self.fixity_bytes.fetch_add(n, Ordering::Relaxed);
+        }) {
+            Ok(put_back) => put_back,
+            Err(e) => {
+                tracing::error!(%blob, error = %e, "fixity: a copy store could not be checked or repaired");
+                return;
+            }
+        };
+        for (copy, found) in put_back {
+            let problem = match found {
+                crate::store::Fixity::Missing => crate::domain::integrity::DamageKind::Missing,
+                _ => crate::domain::integrity::DamageKind::Corrupt,
+            };
+            tracing::warn!(%blob, %copy, ?problem, "fixity: a copy was damaged and has been put back");
+            if let Err(e) = self.journal.append(Actor::system().draft(EventBody::CopyRepaired {
+                blob: *blob,
+                copy,
+                problem,
+            })) {
+                tracing::error!(%blob, error = %e, "cannot journal a copy put back");
+            }
+        }
     }
 
     /// Journals the finished run and keeps it as the last result.

@@ -265,7 +265,10 @@ impl Projector {
                 chain.rotations.push(rotation);
                 Ok(vec![CatalogWrite::PutKeyChain(Box::new(chain))])
             }
-            B::ArchiveInitialized { .. } | B::FixityChecked { .. } | B::AccessRefused { .. } => Ok(Vec::new()),
+            B::ArchiveInitialized { .. }
+            | B::FixityChecked { .. }
+            | B::AccessRefused { .. }
+            | B::CopyRepaired { .. } => Ok(Vec::new()),
             B::BlobDamaged {
                 blob,
                 problem,

@@ -515,6 +515,17 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         used_by: Vec<String>,
     },
+    /// A copy of a blob on a copy store was found corrupt or missing by
+    /// the fixity job, and put back from the first store's good bytes.
+    #[serde(rename = "copy.repaired")]
+    CopyRepaired {
+        /// The blob.
+        blob: Sha256,
+        /// The copy store.
+        copy: String,
+        /// What was wrong with its copy.
+        problem: super::integrity::DamageKind,
+    },
     /// Records were exported as a transfer package.
     #[serde(rename = "package.exported")]
     PackageExported {

@@ -136,6 +136,19 @@ impl BlobStore for CopiedBlobStore {
         }
         Ok(erased)
     }
+    fn check_copies(&self, sha256: &Sha256, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, Fixity)>, BlobError> {
+        let mut put_back = Vec::new();
+        for copy in self.copies.iter() {
+            let found = copy.store.verify(sha256, progress)?;
+            if matches!(found, Fixity::Intact { .. }) {
+                continue;
+            }
+            copy_blob(self.first.as_ref(), copy, sha256, true)?;
+            put_back.push((copy.name.clone(), found));
+        }
+        Ok(put_back)
+    }
+
     fn repair_from_copy(&self, sha256: &Sha256) -> Result<Option<String>, BlobError> {
         for copy in self.copies.iter() {
             if !matches!(copy.store.verify(sha256, &mut |_| {})?, Fixity::Intact { .. }) {

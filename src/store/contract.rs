@@ -96,6 +96,12 @@ fn copied_blob_stores_keep_every_blob_on_each_copy_and_repair_from_one() {
     first.erase(&sha256).expect("lose it");
     assert_eq!(store.repair_from_copy(&sha256).expect("repair"), Some("copie".into()));
     assert_eq!(read_all(first.as_ref(), &sha256), b"mandat 2024-118", "put back");
+    // A copy lost: the check of the copies puts it back from the first.
+    copy.erase(&sha256).expect("lose the copy");
+    let put_back = store.check_copies(&sha256, &mut |_| {}).expect("check");
+    assert_eq!(put_back, vec![("copie".to_owned(), Fixity::Missing)]);
+    assert_eq!(read_all(copy.as_ref(), &sha256), b"mandat 2024-118", "copy back");
+    assert!(store.check_copies(&sha256, &mut |_| {}).expect("check").is_empty());
     // Erasing (a disposal) erases every copy.
     assert!(store.erase(&sha256).expect("erase"));
     assert!(!first.contains(&sha256).expect("contains") && !copy.contains(&sha256).expect("contains"));

@@ -165,6 +165,16 @@ pub trait BlobStore: Send + Sync {
     fn repair_from_copy(&self, _sha256: &Sha256) -> Result<Option<String>, BlobError> {
         Ok(None)
     }
+    /// Re-hashes a blob's copies (the first store's bytes being good),
+    /// putting back each copy found corrupt or missing from the first
+    /// store; says which copies were put back and what was wrong.
+    fn check_copies(
+        &self,
+        _sha256: &Sha256,
+        _progress: &mut dyn FnMut(u64),
+    ) -> Result<Vec<(String, Fixity)>, BlobError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Errors of the journal.

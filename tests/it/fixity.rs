@@ -230,3 +230,79 @@ fn the_plans_file_is_no_unreferenced_blob() {
     ingest_files(&data, &tmp.path().join("files"), 2, 100);
     assert_eq!(verified(&data)["unreferenced_blobs"], 0);
 }
+
+#[test]
+fn the_scheduled_job_puts_back_damaged_copies_and_a_damaged_first_copy_from_them() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let copy = tmp.path().join("copie");
+    let copy_flag = copy.to_str().unwrap().to_owned();
+    // Deposited with the copy store: each content is on both.
+    let server = Server::start(&data, &["--copy", &copy_flag]);
+    let meta = serde_json::json!({"node": "FIN-FAC", "date": "2024-03-15"});
+    let mut records = Vec::new();
+    for i in 0..3 {
+        let content = format!("Facture {i} de la papeterie : 1 200,00 EUR").repeat(50);
+        let record = created(deposit(&server, &token, content.as_bytes(), "facture.txt", &meta).unwrap());
+        records.push((
+            record["reference"].as_str().unwrap().to_owned(),
+            record["versions"][0]["sha256"].as_str().unwrap().to_owned(),
+            content,
+        ));
+    }
+    server.stop();
+    let in_copy = |sha: &str| copy.join("sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha);
+    // The copy of the first is gone, the copy of the second altered, and
+    // the first store's bytes of the third altered.
+    std::fs::remove_file(in_copy(&records[0].1)).unwrap();
+    for path in [in_copy(&records[1].1), blob_file(&data, &records[2].1)] {
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&path, perms).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[7] ^= 0x20;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let server = Server::start(&data, &["--copy", &copy_flag, "--fixity-every", "1s"]);
+    wait_for(&server, "a finished fixity run", || {
+        !fixity(&server, &token)["last"].is_null()
+    });
+    let events = get(&server.url("/api/v1/audit/events?after=0&limit=10000"), &token).json();
+    let of_kind = |kind: &str| -> Vec<serde_json::Value> {
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == kind)
+            .map(|e| e["payload"].clone())
+            .collect()
+    };
+    // The plan's text, kept before the copy store was given, is caught up
+    // as missing there too.
+    let copies = of_kind("copy.repaired");
+    assert_eq!(copies.len(), 3, "{copies:?}");
+    for (i, problem) in [(0, "missing"), (1, "corrupt")] {
+        assert!(
+            copies
+                .iter()
+                .any(|c| c["blob"] == format!("sha256:{}", records[i].1) && c["problem"] == problem),
+            "{copies:?}"
+        );
+    }
+    let repaired = of_kind("blob.repaired");
+    assert_eq!(repaired.len(), 1, "{repaired:?}");
+    assert_eq!(repaired[0]["blob"], format!("sha256:{}", records[2].1));
+    // Every copy and every first copy is whole again, and served.
+    for (reference, sha, content) in &records {
+        assert!(
+            std::fs::read(in_copy(sha)).is_ok_and(|b| b == content.as_bytes()),
+            "{reference}"
+        );
+        assert!(
+            std::fs::read(blob_file(&data, sha)).is_ok_and(|b| b == content.as_bytes()),
+            "{reference}"
+        );
+        let a = get(&server.url(&format!("/api/v1/records/{reference}/content")), &token);
+        assert_eq!(a.status, 200, "{reference}");
+    }
+}

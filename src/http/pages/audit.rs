@@ -316,7 +316,7 @@ struct JournalPageView {
 }
 
 /// The kinds the filter offers: families first, then each kind.
-const KINDS: [&str; 26] = [
+const KINDS: [&str; 27] = [
     "record.",
     "hold.",
     "disposal.",
@@ -343,6 +343,7 @@ const KINDS: [&str; 26] = [
     "fixity.checked",
     "blob.damaged",
     "blob.repaired",
+    "copy.repaired",
 ];
 
 fn kind_label(kind: &str) -> String {
