@@ -27,8 +27,8 @@ DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-l
 # French text nobody on the project wrote, from Debian's packages: the
 # manuals the corpus test deposits and looks up (tests/it/corpus.rs).
 # OpenLDAP's slapd (with slapadd), which the directory sign-in tests start
-# on a loopback port (tests/it/directory.rs); installing it leaves no
-# own slapd needed (Debian may start its service on port 389: unused here).
+# on a loopback port (tests/it/directory.rs); RUNLEVEL=1 keeps Debian's
+# scripts from starting the packages' own services (slapd on port 389).
 DEBIAN_DATA := /usr/share/doc/aptitude/html/fr:aptitude-doc-fr /usr/share/doc/debian/FAQ/fr:debian-faq-fr \
                /bin/gzip:gzip /usr/sbin/slapd:slapd
 
@@ -75,7 +75,7 @@ deps: rundeps
 	fc-list 2>/dev/null | grep -qi "nimbus sans" || missing="$$missing fonts-urw-base35"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 	@python3 -c "import ensurepip, venv" >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv)

@@ -156,8 +156,20 @@ fn an_edited_journal_event_is_named_by_its_seq_and_the_archive_opens_read_only()
         assert_eq!(content.status, 200);
         assert!(String::from_utf8_lossy(&content.body).starts_with("Arrêté du maire"));
     }
-    let found = get(&server.url("/api/v1/search?q=arr%C3%AAt%C3%A9%20maire"), &admin).json();
-    assert_eq!(found["total"], 2, "{found}");
+    // The index follows in the background: it is brought up to the
+    // catalog, since the journal cannot be followed past the damage.
+    let started = std::time::Instant::now();
+    loop {
+        let found = get(&server.url("/api/v1/search?q=arr%C3%AAt%C3%A9%20maire"), &admin).json();
+        if found["total"] == 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "search never found both records: {found}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let refused = deposit(
         &server,
         &admin,
