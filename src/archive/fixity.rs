@@ -144,28 +144,6 @@ fn save_state(dir: &Path, state: &FixityState) -> Result<(), ArchiveError> {
 }
 
 impl Archive {
-    /// What is known wrong with a blob (the catalog's damaged blobs, from
-    /// `blob.damaged` until `blob.repaired`), said for people: none when
-    /// it is not known damaged. Findings of the fixity job, of a whole
-    /// check and of readings are all journaled there.
-    pub(super) fn damage_of(&self, blob: &Sha256) -> Option<String> {
-        let damage = self.catalog.damage(blob).ok().flatten()?;
-        let what = match damage.kind {
-            crate::domain::integrity::DamageKind::Corrupt => "il ne correspond plus à son empreinte",
-            crate::domain::integrity::DamageKind::Missing => "il est introuvable",
-        };
-        let by = match damage.found_by {
-            crate::domain::integrity::DamageFinder::Read => "à sa lecture",
-            crate::domain::integrity::DamageFinder::Fixity => "par le contrôle d'intégrité planifié",
-            crate::domain::integrity::DamageFinder::Verify => "par une vérification complète",
-        };
-        Some(format!(
-            "{what}, constaté {by} le {} ; aucune copie intacte n'a pu le remplacer : déposez à nouveau le fichier \
-             d'origine pour le réparer, ou signalez-le à l'administrateur",
-            crate::french::date(damage.at.date_naive())
-        ))
-    }
-
     fn fixity_state(&self) -> std::sync::MutexGuard<'_, FixityState> {
         self.fixity.lock().unwrap_or_else(|p| p.into_inner())
     }

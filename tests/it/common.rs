@@ -534,5 +534,23 @@ pub fn issue_certificate(dir: &Path, stem: &str, subject: &str, extensions: &str
 
 /// Where a blob lives in a data directory, by its digest in hex.
 pub fn blob_file(data: &Path, sha: &str) -> PathBuf {
-    data.join("blobs/sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha)
+    blob_in(&data.join("blobs"), sha)
+}
+
+/// Where a blob lives in a blob store's folder (a data directory's
+/// `blobs`, or a copy folder), by its digest in hex.
+pub fn blob_in(store: &Path, sha: &str) -> PathBuf {
+    store.join("sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha)
+}
+
+/// Flips one byte of a stored file (made writable first), as a failing
+/// disk would.
+pub fn flip_byte(path: &Path, at: usize) {
+    let mut perms = std::fs::metadata(path).expect("file").permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(path, perms).expect("writable");
+    let mut bytes = std::fs::read(path).expect("read");
+    bytes[at] ^= 0x20;
+    std::fs::write(path, bytes).expect("write");
 }

@@ -60,14 +60,7 @@ fn events_of_kind(server: &Server, admin: &str, kind: &str) -> Vec<Value> {
 
 /// Flips one byte of a blob on disk, as a failing disk would.
 fn flip_a_byte(data: &std::path::Path, sha: &str, at: usize) {
-    let path = blob_file(data, sha);
-    let mut perms = std::fs::metadata(&path).expect("blob").permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&path, perms).expect("writable");
-    let mut bytes = std::fs::read(&path).expect("read");
-    bytes[at] ^= 0x20;
-    std::fs::write(&path, bytes).expect("write");
+    flip_byte(&blob_file(data, sha), at);
 }
 
 fn text_of(n: usize, seed: &str) -> Vec<u8> {
@@ -234,7 +227,7 @@ fn a_second_copy_repairs_what_a_reading_finds_damaged_and_a_missing_copy_store_r
         record["versions"][0]["sha256"].as_str().expect("sha").to_owned(),
     );
     // Acknowledged: the copy holds the bytes already.
-    let in_copy = copy.join("sha256").join(&sha[0..2]).join(&sha[2..4]).join(&sha);
+    let in_copy = blob_in(&copy, &sha);
     assert!(
         std::fs::read(&in_copy).is_ok_and(|b| b == content),
         "the copy holds the deposit"

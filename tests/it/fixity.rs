@@ -250,18 +250,12 @@ fn the_scheduled_job_puts_back_damaged_copies_and_a_damaged_first_copy_from_them
         ));
     }
     server.stop();
-    let in_copy = |sha: &str| copy.join("sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha);
+    let in_copy = |sha: &str| blob_in(&copy, sha);
     // The copy of the first is gone, the copy of the second altered, and
     // the first store's bytes of the third altered.
     std::fs::remove_file(in_copy(&records[0].1)).unwrap();
     for path in [in_copy(&records[1].1), blob_file(&data, &records[2].1)] {
-        let mut perms = std::fs::metadata(&path).unwrap().permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perms.set_readonly(false);
-        std::fs::set_permissions(&path, perms).unwrap();
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[7] ^= 0x20;
-        std::fs::write(&path, bytes).unwrap();
+        flip_byte(&path, 7);
     }
     let server = Server::start(&data, &["--copy", &copy_flag, "--fixity-every", "1s"]);
     wait_for(&server, "a finished fixity run", || {
