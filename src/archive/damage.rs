@@ -63,6 +63,7 @@ impl Archive {
             crate::domain::integrity::DamageFinder::Read => "à sa lecture",
             crate::domain::integrity::DamageFinder::Fixity => "par le contrôle d'intégrité planifié",
             crate::domain::integrity::DamageFinder::Verify => "par une vérification complète",
+            crate::domain::integrity::DamageFinder::Repair => "par une réparation",
         };
         Some(format!(
             "{what}, constaté {by} le {} ; aucune copie intacte n'a pu le remplacer : déposez à nouveau le fichier \
@@ -72,7 +73,7 @@ impl Archive {
     }
 
     /// The references of the records whose versions hold `blob`.
-    fn references_using(&self, blob: &Sha256) -> Vec<String> {
+    pub(super) fn references_using(&self, blob: &Sha256) -> Vec<String> {
         let ids = self.catalog.records_holding(blob).unwrap_or_default();
         ids.iter()
             .filter_map(|id| self.catalog.record(id).ok().flatten())
@@ -94,53 +95,70 @@ impl Archive {
     /// trail that cannot be written is logged: the content stays refused
     /// by whoever found it.
     pub(super) fn note_damage(&self, blob: &Sha256, kind: DamageKind, found_by: DamageFinder) {
-        match self.catalog.damage(blob) {
-            Ok(Some(_)) => return,
-            Ok(None) => {}
-            Err(e) => {
-                tracing::error!(%blob, error = %e, "cannot tell whether a damaged blob is known");
-                return;
+        match self.journal_damage(blob, kind, found_by, &Actor::system()) {
+            Ok(true) => {
+                self.repair_from_copy(blob);
             }
+            Ok(false) => {}
+            Err(e) => tracing::error!(%blob, error = %e, "cannot journal a damaged blob"),
+        }
+    }
+
+    /// Journals `blob.damaged` for `blob` by `actor`, unless it is known
+    /// damaged already; says whether it did.
+    pub(super) fn journal_damage(
+        &self,
+        blob: &Sha256,
+        kind: DamageKind,
+        found_by: DamageFinder,
+        actor: &Actor,
+    ) -> Result<bool, ArchiveError> {
+        if self.catalog.damage(blob)?.is_some() {
+            return Ok(false);
         }
         tracing::error!(%blob, ?kind, ?found_by, "a blob is damaged");
         let used_by = self.references_using(blob);
-        if let Err(e) = self.journal.append(Actor::system().draft(EventBody::BlobDamaged {
+        self.journal.append(actor.draft(EventBody::BlobDamaged {
             blob: *blob,
             problem: kind,
             found_by,
             used_by,
-        })) {
-            tracing::error!(%blob, error = %e, "cannot journal a damaged blob");
-            return;
-        }
-        self.repair_from_copy(blob);
+        }))?;
+        Ok(true)
     }
 
     /// Puts a damaged blob back from a copy store whose bytes still hash
     /// to its name, and journals it; says whether it did.
     pub(super) fn repair_from_copy(&self, blob: &Sha256) -> bool {
-        let copy = match self.blobs.repair_from_copy(blob) {
-            Ok(Some(copy)) => copy,
-            Ok(None) => return false,
+        match self.try_repair_from_copy(blob, &Actor::system()) {
+            Ok(repaired) => repaired.is_some(),
             Err(e) => {
                 tracing::error!(%blob, error = %e, "repairing a blob from a copy failed");
-                return false;
+                false
             }
+        }
+    }
+
+    /// Puts a damaged blob back from a copy store whose bytes still hash
+    /// to its name, and journals it by `actor`; says from which copy and
+    /// for which records (none: no copy holds good bytes).
+    pub(super) fn try_repair_from_copy(
+        &self,
+        blob: &Sha256,
+        actor: &Actor,
+    ) -> Result<Option<(String, Vec<String>)>, ArchiveError> {
+        let Some(copy) = self.blobs.repair_from_copy(blob)? else {
+            return Ok(None);
         };
         self.recently_checked.note(*blob);
         let used_by = self.references_using(blob);
         tracing::warn!(%blob, %copy, ?used_by, "a damaged blob was repaired from a copy");
-        match self.journal.append(Actor::system().draft(EventBody::BlobRepaired {
+        self.journal.append(actor.draft(EventBody::BlobRepaired {
             blob: *blob,
-            source: copy,
-            used_by,
-        })) {
-            Ok(_) => true,
-            Err(e) => {
-                tracing::error!(%blob, error = %e, "cannot journal a repair");
-                false
-            }
-        }
+            source: copy.clone(),
+            used_by: used_by.clone(),
+        }))?;
+        Ok(Some((copy, used_by)))
     }
 
     /// Stores `staged` under its digest: a plain commit, unless a blob

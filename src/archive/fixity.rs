@@ -270,7 +270,7 @@ impl Archive {
 
     /// Every blob the archive holds or refers to, in digest order, with
     /// what uses it (records' references, plan versions).
-    fn blobs_to_check(&self) -> Result<BTreeMap<Sha256, Vec<String>>, ArchiveError> {
+    pub(super) fn blobs_to_check(&self) -> Result<BTreeMap<Sha256, Vec<String>>, ArchiveError> {
         let mut blobs: BTreeMap<Sha256, Vec<String>> = BTreeMap::new();
         for sha in self.blobs.list()? {
             blobs.entry(sha).or_default();

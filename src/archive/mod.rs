@@ -23,6 +23,7 @@ mod plan;
 mod projection;
 mod records;
 pub mod registers;
+mod repair;
 mod retention;
 pub mod seals;
 mod search;

@@ -598,3 +598,84 @@ fn print_fixity(view: &FixityView) {
         }
     }
 }
+
+/// `coffre repair`: through the server when there is one, else on the
+/// data directory; exit 1 when something could not be repaired.
+pub(super) fn repair(ctx: &Context, json: bool) -> Result<(), Failure> {
+    let report: crate::wire::RepairReportDto = match ctx.target()? {
+        super::Target::Local(archive) => archive.repair(&Actor::command_line())?.into(),
+        super::Target::Remote(remote) => remote.post_json("/api/v1/repair", &serde_json::json!({}))?,
+    };
+    if json {
+        print_json(&report)?;
+    } else {
+        print_repair(&report);
+    }
+    if report.complete {
+        Ok(())
+    } else {
+        let n = report.unrepaired.len() as u64;
+        Err(Failure::check_failed(if n == 1 {
+            "1 contenu n'a pu être réparé".to_owned()
+        } else {
+            format!("{} n'ont pu être réparés", super::count(n, "contenu", "contenus"))
+        }))
+    }
+}
+
+fn print_repair(report: &crate::wire::RepairReportDto) {
+    let used_by = |refs: &[String]| {
+        if refs.is_empty() {
+            "aucun document".to_owned()
+        } else {
+            refs.join(", ")
+        }
+    };
+    println!(
+        "réparation : {} examinés ; {}",
+        super::count(report.blobs_examined, "contenu", "contenus"),
+        if report.copies.is_empty() {
+            "aucun stockage de copies configuré".to_owned()
+        } else {
+            format!("copies sur {}", report.copies.join(", "))
+        }
+    );
+    for repaired in &report.repaired {
+        println!(
+            "  réparé : {} depuis {} ({})",
+            repaired.blob,
+            repaired.source,
+            used_by(&repaired.used_by)
+        );
+    }
+    for completed in &report.copies_completed {
+        println!("  copie complétée : {} sur {}", completed.blob, completed.copy);
+    }
+    for failed in &report.unrepaired {
+        let problem = if failed.problem == "missing" {
+            "manquant"
+        } else {
+            "altéré"
+        };
+        println!(
+            "  NON RÉPARÉ : {} est {problem} ({}) : {}",
+            failed.blob,
+            used_by(&failed.used_by),
+            failed.reason
+        );
+    }
+    println!(
+        "bilan : {}, {}, {}",
+        super::count(report.repaired.len() as u64, "contenu réparé", "contenus réparés"),
+        super::count(
+            report.copies_completed.len() as u64,
+            "copie complétée",
+            "copies complétées"
+        ),
+        super::count(
+            report.unrepaired.len() as u64,
+            "contenu non réparé",
+            "contenus non réparés"
+        )
+    );
+}

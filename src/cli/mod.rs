@@ -141,6 +141,14 @@ pub enum Command {
         #[arg(long)]
         html: bool,
     },
+    /// Put back every damaged content from a copy whose bytes are intact
+    /// and give each copy store the contents it lacks; exit 1 and list
+    /// what could not be repaired.
+    Repair {
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete the catalog and rebuild it from the journal and the blobs.
     Rebuild,
     /// Bring the index up to date and extract text again where it failed or
@@ -509,6 +517,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             }
         }
         Command::Reindex => search::reindex(&ctx),
+        Command::Repair { json } => audit::repair(&ctx, json),
         Command::Rebuild => {
             let archive = Archive::rebuild(
                 &ctx.config.data_dir(),

@@ -118,6 +118,8 @@ pub enum DamageFinder {
     Fixity,
     /// A whole integrity check (`audit verify`).
     Verify,
+    /// A repair pass (`coffre repair`), which looks for every blob in use.
+    Repair,
 }
 
 /// What is wrong with a damaged blob.
@@ -128,6 +130,57 @@ pub enum DamageKind {
     Corrupt,
     /// It is not in the store.
     Missing,
+}
+
+/// What a repair pass did (`coffre repair`, `POST /repair`): every blob
+/// known damaged was put back from a copy whose bytes still hash to its
+/// name when one had them; every copy store lacking a blob was given it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RepairReport {
+    /// Blobs looked at: those records and plan versions use, those the
+    /// store holds, those known damaged.
+    pub blobs_examined: u64,
+    /// The copy stores (none: the archive keeps one copy).
+    pub copies: Vec<String>,
+    /// Damaged blobs put back from a copy.
+    pub repaired: Vec<RepairedBlob>,
+    /// Copies that lacked a blob and were given it.
+    pub copies_completed: Vec<CompletedCopy>,
+    /// What could not be repaired, and why.
+    pub unrepaired: Vec<UnrepairedBlob>,
+}
+
+/// A blob a repair pass put back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RepairedBlob {
+    /// The blob.
+    pub blob: Sha256,
+    /// The copy store its good bytes came from.
+    pub source: String,
+    /// The records that use it (references).
+    pub used_by: Vec<String>,
+}
+
+/// A copy store given a blob it lacked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CompletedCopy {
+    /// The blob.
+    pub blob: Sha256,
+    /// The copy store.
+    pub copy: String,
+}
+
+/// A damaged blob that no repair could put back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct UnrepairedBlob {
+    /// The blob.
+    pub blob: Sha256,
+    /// What is wrong with it.
+    pub problem: DamageKind,
+    /// The records that use it (references).
+    pub used_by: Vec<String>,
+    /// Why it could not be repaired, and what to do, in French.
+    pub reason: String,
 }
 
 /// A blob known damaged, as the catalog holds it from its `blob.damaged`

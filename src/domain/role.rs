@@ -39,6 +39,9 @@ pub enum Permission {
     GiveVisa,
     /// Change the key that signs the journal's seals.
     ManageKeys,
+    /// Put damaged content back from its copies and complete the copy
+    /// stores (`coffre repair`).
+    Repair,
 }
 
 impl Role {

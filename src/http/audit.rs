@@ -297,3 +297,14 @@ async fn change_fixity(
     web::block(move || change(&changed)).await??;
     Ok(answer().json(archive.fixity_status(&schedule)))
 }
+
+/// Repairs everything it can (admin): every damaged content put back from
+/// a copy whose bytes are intact, every copy store given the contents it
+/// lacks; lists what could not be repaired, and why. Each repair is
+/// journaled.
+#[utoipa::path(post, path = "/api/v1/repair", tag = "audit",
+    responses((status = 200, body = crate::wire::RepairReportDto), (status = 403), (status = 503, description = "the archive is read-only")))]
+pub async fn repair(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse, ApiError> {
+    let report = web::block(move || archive.repair(&caller.0)).await??;
+    Ok(HttpResponse::Ok().json(crate::wire::RepairReportDto::from(report)))
+}

@@ -149,6 +149,22 @@ impl BlobStore for CopiedBlobStore {
         Ok(put_back)
     }
 
+    fn copy_names(&self) -> Vec<String> {
+        self.copies.iter().map(|c| c.name.clone()).collect()
+    }
+
+    fn complete_copies(&self, sha256: &Sha256) -> Result<Vec<String>, BlobError> {
+        let mut completed = Vec::new();
+        for copy in self.copies.iter() {
+            if copy.store.contains(sha256)? {
+                continue;
+            }
+            copy_blob(self.first.as_ref(), copy, sha256, false)?;
+            completed.push(copy.name.clone());
+        }
+        Ok(completed)
+    }
+
     fn repair_from_copy(&self, sha256: &Sha256) -> Result<Option<String>, BlobError> {
         for copy in self.copies.iter() {
             if !matches!(copy.store.verify(sha256, &mut |_| {})?, Fixity::Intact { .. }) {

@@ -102,6 +102,18 @@ fn copied_blob_stores_keep_every_blob_on_each_copy_and_repair_from_one() {
     assert_eq!(put_back, vec![("copie".to_owned(), Fixity::Missing)]);
     assert_eq!(read_all(copy.as_ref(), &sha256), b"mandat 2024-118", "copy back");
     assert!(store.check_copies(&sha256, &mut |_| {}).expect("check").is_empty());
+    // A copy that lacks a blob is completed without re-hashing those it has.
+    assert_eq!(store.copy_names(), vec!["copie".to_owned()]);
+    assert!(
+        store.complete_copies(&sha256).expect("complete").is_empty(),
+        "nothing lacking"
+    );
+    copy.erase(&sha256).expect("lose the copy again");
+    assert_eq!(
+        store.complete_copies(&sha256).expect("complete"),
+        vec!["copie".to_owned()]
+    );
+    assert_eq!(read_all(copy.as_ref(), &sha256), b"mandat 2024-118", "copy completed");
     // Erasing (a disposal) erases every copy.
     assert!(store.erase(&sha256).expect("erase"));
     assert!(!first.contains(&sha256).expect("contains") && !copy.contains(&sha256).expect("contains"));

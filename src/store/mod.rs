@@ -175,6 +175,18 @@ pub trait BlobStore: Send + Sync {
     ) -> Result<Vec<(String, Fixity)>, BlobError> {
         Ok(Vec::new())
     }
+    /// The names of the stores holding copies (none: a store that keeps
+    /// no copies).
+    fn copy_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Writes a blob to each copy store that lacks it (a store added to
+    /// an archive that holds records already, or a file removed from a
+    /// copy), checking each copy as it is written; says which copies now
+    /// hold it. Copies present are not re-hashed: that is fixity's work.
+    fn complete_copies(&self, _sha256: &Sha256) -> Result<Vec<String>, BlobError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Errors of the journal.

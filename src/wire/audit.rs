@@ -214,3 +214,93 @@ pub struct ConsultationsDto {
     /// Oldest first.
     pub consultations: Vec<ConsultationDto>,
 }
+
+/// What a repair pass did (`POST /repair`).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RepairReportDto {
+    /// Whether everything known damaged was put back.
+    pub complete: bool,
+    /// Blobs looked at.
+    pub blobs_examined: u64,
+    /// The copy stores (empty: the archive keeps one copy).
+    pub copies: Vec<String>,
+    /// Damaged contents put back from a copy.
+    pub repaired: Vec<RepairedBlobDto>,
+    /// Copy stores given a content they lacked.
+    pub copies_completed: Vec<CompletedCopyDto>,
+    /// What could not be repaired, and why.
+    pub unrepaired: Vec<UnrepairedBlobDto>,
+}
+
+/// A content put back from a copy.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RepairedBlobDto {
+    /// Its SHA-256, in hexadecimal (as in `versions[].sha256`).
+    pub blob: String,
+    /// The copy store its good bytes came from.
+    pub source: String,
+    /// The records that use it (references).
+    pub used_by: Vec<String>,
+}
+
+/// A copy store given a content it lacked.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CompletedCopyDto {
+    /// Its SHA-256, in hexadecimal (as in `versions[].sha256`).
+    pub blob: String,
+    /// The copy store.
+    pub copy: String,
+}
+
+/// A damaged content that could not be put back.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct UnrepairedBlobDto {
+    /// Its SHA-256, in hexadecimal (as in `versions[].sha256`).
+    pub blob: String,
+    /// `corrupt` or `missing`.
+    pub problem: String,
+    /// The records that use it (references).
+    pub used_by: Vec<String>,
+    /// Why, and what to do, in French.
+    pub reason: String,
+}
+
+impl From<crate::domain::integrity::RepairReport> for RepairReportDto {
+    fn from(report: crate::domain::integrity::RepairReport) -> Self {
+        RepairReportDto {
+            complete: report.unrepaired.is_empty(),
+            blobs_examined: report.blobs_examined,
+            copies: report.copies,
+            repaired: report
+                .repaired
+                .into_iter()
+                .map(|r| RepairedBlobDto {
+                    blob: r.blob.hex(),
+                    source: r.source,
+                    used_by: r.used_by,
+                })
+                .collect(),
+            copies_completed: report
+                .copies_completed
+                .into_iter()
+                .map(|c| CompletedCopyDto {
+                    blob: c.blob.hex(),
+                    copy: c.copy,
+                })
+                .collect(),
+            unrepaired: report
+                .unrepaired
+                .into_iter()
+                .map(|u| UnrepairedBlobDto {
+                    blob: u.blob.hex(),
+                    problem: match u.problem {
+                        crate::domain::integrity::DamageKind::Corrupt => "corrupt".into(),
+                        crate::domain::integrity::DamageKind::Missing => "missing".into(),
+                    },
+                    used_by: u.used_by,
+                    reason: u.reason,
+                })
+                .collect(),
+        }
+    }
+}

@@ -500,6 +500,15 @@ fn imports_integrity_checks_fixity_reindex_and_the_journal_go_through_the_server
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("index à jour"), "{}", stdout(&out));
 
+    let out = through(&["repair"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("aucun stockage de copies configuré")
+            && stdout(&out).contains("bilan : 0 contenu réparé, 0 copie complétée, 0 contenu non réparé"),
+        "{}",
+        stdout(&out)
+    );
+
     let out = through(&["audit", "log"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

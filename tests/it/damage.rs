@@ -270,3 +270,120 @@ fn a_second_copy_repairs_what_a_reading_finds_damaged_and_a_missing_copy_store_r
     let found = get(&server.url("/api/v1/search?q=999"), admin).json();
     assert_eq!(found["total"], 0, "{found}");
 }
+
+#[test]
+fn repair_gives_a_new_copy_store_what_it_lacks_puts_back_what_is_lost_and_lists_what_it_cannot() {
+    let fresh = fresh_archive();
+    let admin = &fresh.token;
+    let meta = json!({"node": "FIN-FAC", "date": "2024-03-15"});
+    // Two records deposited while the archive kept one copy.
+    let server = Server::start(&fresh.data, &[]);
+    let mut records = Vec::new();
+    for (i, name) in ["mandat-1.txt", "mandat-2.txt"].into_iter().enumerate() {
+        let content = text_of(50 + i, name);
+        let record = created(deposit(&server, admin, &content, name, &meta).expect("deposit"));
+        records.push((
+            record["reference"].as_str().expect("ref").to_owned(),
+            record["versions"][0]["sha256"].as_str().expect("sha").to_owned(),
+            content,
+        ));
+    }
+    server.stop();
+
+    // A copy folder added: the repair gives it every content in use.
+    let copy = fresh.tmp.path().join("copie");
+    let server = Server::start(&fresh.data, &["--copy", copy.to_str().expect("path")]);
+    let agent = new_token(&server, admin, "agent", "agent-reparation");
+    let refused = post_json(&server.url("/api/v1/repair"), &agent, &json!({}));
+    assert_eq!(refused.status, 403, "{}", refused.text());
+    let answer = post_json(&server.url("/api/v1/repair"), admin, &json!({}));
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let report = answer.json();
+    assert_eq!(report["complete"], true, "{report}");
+    assert_eq!(report["copies"], json!([copy.display().to_string()]));
+    let completed: Vec<&str> = report["copies_completed"]
+        .as_array()
+        .expect("completed")
+        .iter()
+        .filter_map(|c| c["blob"].as_str())
+        .collect();
+    for (_, sha, content) in &records {
+        assert!(completed.contains(&sha.as_str()), "{sha} not completed: {report}");
+        assert!(
+            std::fs::read(blob_in(&copy, sha)).is_ok_and(|b| &b == content),
+            "the copy holds {sha}"
+        );
+    }
+    assert_eq!(
+        events_of_kind(&server, admin, "copy.repaired").len(),
+        completed.len(),
+        "each completed copy is journaled"
+    );
+    // A second pass has nothing left to do.
+    let again = post_json(&server.url("/api/v1/repair"), admin, &json!({})).json();
+    assert_eq!(again["copies_completed"], json!([]), "{again}");
+
+    // A content lost from the first disk, before anyone reads it: the
+    // repair finds it missing and puts it back from the copy.
+    let (reference, sha, content) = &records[0];
+    std::fs::remove_file(blob_file(&fresh.data, sha)).expect("remove");
+    let report = post_json(&server.url("/api/v1/repair"), admin, &json!({})).json();
+    assert_eq!(report["complete"], true, "{report}");
+    assert_eq!(report["repaired"][0]["blob"], sha.as_str(), "{report}");
+    assert_eq!(report["repaired"][0]["source"], copy.display().to_string());
+    assert_eq!(report["repaired"][0]["used_by"], json!([reference]));
+    let damaged = events_of_kind(&server, admin, "blob.damaged");
+    assert_eq!(damaged.len(), 1, "{damaged:?}");
+    assert_eq!(damaged[0]["payload"]["found_by"], "repair");
+    assert_eq!(events_of_kind(&server, admin, "blob.repaired").len(), 1);
+    let (status, _, body) = fetch(&server, admin, reference, None);
+    assert!(status == 200 && body.is_ok_and(|b| &b == content), "{status}");
+
+    // Lost from both: listed with its record and what to do; the record
+    // answers content_damaged.
+    let (reference, sha, _) = &records[1];
+    std::fs::remove_file(blob_file(&fresh.data, sha)).expect("remove");
+    std::fs::remove_file(blob_in(&copy, sha)).expect("remove the copy");
+    let report = post_json(&server.url("/api/v1/repair"), admin, &json!({})).json();
+    assert_eq!(report["complete"], false, "{report}");
+    let unrepaired = &report["unrepaired"][0];
+    assert_eq!(unrepaired["blob"], sha.as_str(), "{report}");
+    assert_eq!(unrepaired["problem"], "missing");
+    assert_eq!(unrepaired["used_by"], json!([reference]));
+    assert!(
+        unrepaired["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("aucune copie")),
+        "{report}"
+    );
+    let (status, _, _) = fetch(&server, admin, reference, None);
+    assert_eq!(status, 409);
+    server.stop();
+
+    // The command line, on the stopped archive's directory: the same list,
+    // in French, and exit 1 with one line saying what.
+    let out = cli(&fresh.data, &["--copy", copy.to_str().expect("path"), "repair"]);
+    assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));
+    let listed = stdout(&out);
+    assert!(
+        listed.contains(&format!("NON RÉPARÉ : {sha} est manquant ({reference})")),
+        "{listed}"
+    );
+    assert!(listed.contains("bilan : 0 contenu réparé"), "{listed}");
+    assert_eq!(stderr(&out).trim().lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 contenu n'a pu être réparé"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cli(&fresh.data, &["repair", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    assert_eq!(report["copies"], json!([]));
+    assert!(
+        report["unrepaired"][0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("aucun stockage de copies")),
+        "{report}"
+    );
+}

@@ -1,0 +1,87 @@
+//! The repair pass (`coffre repair`, `POST /repair`): puts back what can
+//! be put back and lists what cannot.
+//!
+//! It looks at every blob in use (records' versions and metadata
+//! documents, plan versions) and every blob known damaged. A blob in use
+//! that the first store lacks is journaled damaged (found by the repair);
+//! a copy store that lacks a blob is given it (a copy folder added to an
+//! archive that holds records already, a file removed from a copy); every
+//! blob known damaged is then put back from a copy whose bytes still hash
+//! to its name. Each repair is a journal event naming the blob, the copy
+//! and the records. The pass stats files and reads only what it repairs:
+//! re-hashing everything is the work of the fixity job and of `audit
+//! verify`, whose findings it then repairs.
+
+use super::{Actor, Archive, ArchiveError};
+use crate::domain::event::EventBody;
+use crate::domain::integrity::{CompletedCopy, DamageFinder, DamageKind, RepairReport, RepairedBlob, UnrepairedBlob};
+use crate::domain::role::Permission;
+
+impl Archive {
+    /// Repairs everything it can from the copies and says what it could
+    /// not repair.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name))]
+    pub fn repair(&self, actor: &Actor) -> Result<RepairReport, ArchiveError> {
+        actor.require(Permission::Repair, "réparer les contenus")?;
+        let mut report = RepairReport {
+            copies: self.blobs.copy_names(),
+            ..RepairReport::default()
+        };
+        let in_use = self.blobs_to_check()?;
+        for (blob, used_by) in &in_use {
+            report.blobs_examined += 1;
+            if self.catalog.damage(blob)?.is_some() {
+                continue;
+            }
+            if !self.blobs.contains(blob)? {
+                if !used_by.is_empty() {
+                    self.journal_damage(blob, DamageKind::Missing, DamageFinder::Repair, actor)?;
+                }
+                continue;
+            }
+            for copy in self.blobs.complete_copies(blob)? {
+                tracing::warn!(%blob, %copy, "repair: a copy lacked a blob and was given it");
+                self.journal.append(actor.draft(EventBody::CopyRepaired {
+                    blob: *blob,
+                    copy: copy.clone(),
+                    problem: DamageKind::Missing,
+                }))?;
+                report.copies_completed.push(CompletedCopy { blob: *blob, copy });
+            }
+        }
+        for damage in self.catalog.damages()? {
+            if !in_use.contains_key(&damage.blob) {
+                report.blobs_examined += 1;
+            }
+            match self.try_repair_from_copy(&damage.blob, actor)? {
+                Some((source, used_by)) => report.repaired.push(RepairedBlob {
+                    blob: damage.blob,
+                    source,
+                    used_by,
+                }),
+                None => report.unrepaired.push(UnrepairedBlob {
+                    blob: damage.blob,
+                    problem: damage.kind,
+                    used_by: self.references_using(&damage.blob),
+                    reason: if report.copies.is_empty() {
+                        "aucun stockage de copies n'est configuré : déposez à nouveau le fichier d'origine, \
+                         ou restaurez-le d'une sauvegarde"
+                            .into()
+                    } else {
+                        "aucune copie ne garde des octets intacts : déposez à nouveau le fichier d'origine, \
+                         ou restaurez-le d'une sauvegarde"
+                            .into()
+                    },
+                }),
+            }
+        }
+        tracing::info!(
+            examined = report.blobs_examined,
+            repaired = report.repaired.len(),
+            completed = report.copies_completed.len(),
+            unrepaired = report.unrepaired.len(),
+            "repair pass finished"
+        );
+        Ok(report)
+    }
+}
