@@ -362,6 +362,7 @@ pub fn event_kind(kind: &str) -> String {
         "blob.damaged" => "Contenu trouvé endommagé".into(),
         "blob.repaired" => "Contenu réparé".into(),
         "copy.repaired" => "Copie d'un contenu rétablie".into(),
+        "archive.restored" => "Archive restaurée depuis une copie".into(),
         other => other.to_owned(),
     }
 }

@@ -244,3 +244,29 @@ pub fn spawn_fixity(
         }
     })
 }
+
+/// How often the mirror looks at the journal.
+const MIRROR_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Keeps the journal, keys and marker on every copy folder, on its own
+/// thread, until `stop` is set (then once more), after giving the copy
+/// folders the contents they lack. Does nothing without copy folders.
+pub fn spawn_mirror(
+    archive: Arc<Archive>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("mirror".into()).spawn(move || {
+        if archive.copy_status().is_empty() {
+            return;
+        }
+        archive.copy_archive_files(true);
+        if let Err(e) = archive.complete_copies() {
+            tracing::error!(error = %e, "the copy folders could not be given the contents they lack");
+        }
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(MIRROR_POLL);
+            archive.copy_archive_files(false);
+        }
+        archive.copy_archive_files(true);
+    })
+}

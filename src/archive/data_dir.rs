@@ -112,7 +112,13 @@ impl DataDir {
 
     /// Creates the folder.
     pub(super) fn create(&self) -> Result<(), ArchiveError> {
+        use std::os::unix::fs::PermissionsExt;
+        let new = !self.path.exists();
         fs::create_dir_all(&self.path)?;
+        if new {
+            // Closed to others from the start, whatever the umask.
+            fs::set_permissions(&self.path, fs::Permissions::from_mode(0o700))?;
+        }
         self.keep_private()
     }
 

@@ -19,11 +19,13 @@ pub mod fixity;
 mod holds;
 mod identity;
 pub mod imports;
+pub mod mirror;
 mod plan;
 mod projection;
 mod records;
 pub mod registers;
 mod repair;
+pub mod restore;
 mod retention;
 pub mod seals;
 mod search;
@@ -634,6 +636,8 @@ pub struct Archive {
     directory: Option<directory::DirectoryAccess>,
     /// Contents a reading checked whole lately (for ranges).
     recently_checked: damage::RecentlyChecked,
+    /// The copy folders the journal, keys and marker follow.
+    mirrors: mirror::Mirrors,
     /// Why the archive is read-only (its journal is damaged), if it is.
     read_only: Option<String>,
 }
@@ -842,6 +846,7 @@ impl Archive {
         let directory = directory_port.map(|port| directory::DirectoryAccess::new(port, options.directory.as_ref()));
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
+        let mirrors = mirror::Mirrors::new(&options.copies);
         let archive = Archive {
             data_dir,
             options,
@@ -870,6 +875,7 @@ impl Archive {
             trail: Mutex::new(crate::domain::trail::Throttle::default()),
             directory,
             recently_checked: damage::RecentlyChecked::default(),
+            mirrors,
             read_only,
         };
         if let Some(reason) = &archive.read_only {

@@ -268,7 +268,8 @@ impl Projector {
             B::ArchiveInitialized { .. }
             | B::FixityChecked { .. }
             | B::AccessRefused { .. }
-            | B::CopyRepaired { .. } => Ok(Vec::new()),
+            | B::CopyRepaired { .. }
+            | B::ArchiveRestored { .. } => Ok(Vec::new()),
             B::BlobDamaged {
                 blob,
                 problem,

@@ -66,6 +66,9 @@ pub struct Stats {
     pub sealed_at: Option<DateTime<Utc>>,
     /// The fixity job.
     pub fixity: FixityIndicators,
+    /// How each copy folder follows the journal (archive-wide, as
+    /// `holds`; empty when the archive keeps one copy).
+    pub copies: Option<Vec<super::mirror::CopyStatus>>,
 }
 
 impl Archive {
@@ -94,6 +97,7 @@ impl Archive {
             sealed_events: None,
             sealed_at: None,
             fixity: self.fixity_indicators(schedule),
+            copies: archive_wide.then(|| self.copy_status()),
         };
         let mut live = Vec::new();
         for record in self.catalog.records() {

@@ -154,6 +154,12 @@ pub(super) fn blobs_and_catalog_on_disk(data_dir: &DataDir) -> Result<BlobsAndCa
     ))
 }
 
+/// The blob store of a folder on disk: a data directory's, or a copy
+/// folder's (a restore reads one and fills the other).
+pub(super) fn blobs_in_folder(folder: &std::path::Path) -> Result<Arc<dyn BlobStore>, ArchiveError> {
+    Ok(Arc::new(FsBlobStore::open(folder)?))
+}
+
 /// An empty catalog in memory: the integrity check projects the journal
 /// into it and compares it with the archive's own.
 pub(super) fn scratch_catalog() -> Arc<dyn Catalog> {

@@ -679,3 +679,72 @@ fn print_repair(report: &crate::wire::RepairReportDto) {
         )
     );
 }
+
+/// `coffre restore --from DIR`: on the data directory named by `--data`,
+/// never through a server (it builds the directory a server will serve).
+pub(super) fn restore(ctx: &Context, from: &std::path::Path, json: bool) -> Result<(), Failure> {
+    let progress = Bar(progress_bar());
+    let report = crate::archive::restore::restore(
+        from,
+        &ctx.config.data_dir(),
+        ctx.config.archive_options(),
+        std::sync::Arc::clone(&ctx.clock),
+        &progress,
+    )?;
+    progress.0.finish_and_clear();
+    let failures = report.integrity.failures.len() + report.refused.len();
+    if json {
+        print_json(&serde_json::json!({
+            "from": report.from,
+            "segments": report.segments,
+            "events": report.events,
+            "keys": report.keys,
+            "blobs_restored": report.blobs_restored,
+            "bytes_restored": report.bytes_restored,
+            "refused": report.refused.iter().map(|s| s.hex()).collect::<Vec<_>>(),
+            "records": report.records,
+            "integrity": IntegrityReportDto::from(report.integrity.clone()),
+        }))?;
+    } else {
+        println!("restauration depuis {} :", report.from);
+        println!(
+            "  journal : {}, {}",
+            super::count(report.segments, "segment", "segments"),
+            super::count(report.events, "événement", "événements")
+        );
+        println!("  clés : {}", super::count(report.keys, "fichier", "fichiers"));
+        println!(
+            "  contenus : {} ({})",
+            super::count(report.blobs_restored, "contenu restauré", "contenus restaurés"),
+            super::count(report.bytes_restored, "octet", "octets")
+        );
+        for blob in &report.refused {
+            println!(
+                "  CONTENU LAISSÉ : {} : sa copie ne correspond plus à son empreinte",
+                blob.hex()
+            );
+        }
+        println!(
+            "  catalogue et index reconstruits : {}",
+            super::count(report.records, "document", "documents")
+        );
+        for failure in &report.integrity.failures {
+            println!("  DÉFAUT : {failure}");
+        }
+        println!(
+            "  vérification : {}",
+            if report.integrity.passed() {
+                "tout est intact".to_owned()
+            } else {
+                super::count(report.integrity.failures.len() as u64, "défaut", "défauts")
+            }
+        );
+    }
+    if failures > 0 {
+        return Err(Failure::check_failed(format!(
+            "la restauration est incomplète : {}",
+            super::count(failures as u64, "défaut", "défauts")
+        )));
+    }
+    Ok(())
+}

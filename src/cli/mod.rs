@@ -149,6 +149,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Build this data directory (empty or new) from one copy folder kept by
+    /// a server run with --copy: journal, keys, blobs, then the catalog and
+    /// the index, and check it all; exit 1 and list what could not be
+    /// restored.
+    Restore {
+        /// The copy folder.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete the catalog and rebuild it from the journal and the blobs.
     Rebuild,
     /// Bring the index up to date and extract text again where it failed or
@@ -518,6 +530,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Reindex => search::reindex(&ctx),
         Command::Repair { json } => audit::repair(&ctx, json),
+        Command::Restore { from, json } => audit::restore(&ctx, &from, json),
         Command::Rebuild => {
             let archive = Archive::rebuild(
                 &ctx.config.data_dir(),

@@ -515,6 +515,23 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         used_by: Vec<String>,
     },
+    /// The archive was rebuilt on this data directory from one copy
+    /// folder (`coffre restore --from`): its journal up to this event is
+    /// the copy's, its blobs those of the copy whose bytes hashed to
+    /// their names.
+    #[serde(rename = "archive.restored")]
+    ArchiveRestored {
+        /// The copy folder.
+        from: String,
+        /// Blobs taken from it.
+        blobs_restored: u64,
+        /// Bytes taken from it.
+        bytes_restored: u64,
+        /// Blobs of the copy whose bytes no longer hashed to their names,
+        /// left behind.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        refused: Vec<Sha256>,
+    },
     /// A copy of a blob on a copy store was found corrupt or missing by
     /// the fixity job, and put back from the first store's good bytes.
     #[serde(rename = "copy.repaired")]

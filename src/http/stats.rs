@@ -136,6 +136,29 @@ pub async fn metrics(
         "When the last fixity run ended.",
         &[("", f.last_finished_at.map_or(0.0, |t| t.timestamp() as f64))],
     );
+    let copies = stats.copies.unwrap_or_default();
+    let label = |store: &str| format!("{{store=\"{}\"}}", store.replace('\\', "\\\\").replace('"', "\\\""));
+    let lags: Vec<(String, f64)> = copies.iter().map(|c| (label(&c.store), c.lag_events as f64)).collect();
+    let lags: Vec<(&str, f64)> = lags.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    metric(
+        &mut out,
+        "coffre_copy_journal_lag_events",
+        "gauge",
+        "Journal events a copy folder may lack yet.",
+        &lags,
+    );
+    let failing: Vec<(String, f64)> = copies
+        .iter()
+        .map(|c| (label(&c.store), f64::from(u8::from(c.error.is_some()))))
+        .collect();
+    let failing: Vec<(&str, f64)> = failing.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    metric(
+        &mut out,
+        "coffre_copy_failing",
+        "gauge",
+        "1 while the archive's files cannot be written to a copy folder.",
+        &failing,
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(out))

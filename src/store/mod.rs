@@ -21,6 +21,7 @@ pub mod index_tantivy;
 pub mod journal;
 pub mod memory;
 pub mod merkle_files;
+pub mod mirror;
 pub mod seda_schema;
 pub mod tls;
 pub mod tsa;

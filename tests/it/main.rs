@@ -23,6 +23,7 @@ mod packages;
 mod plan;
 mod queries;
 mod rebuild;
+mod restore;
 mod retention;
 mod roundtrip;
 mod schemathesis;

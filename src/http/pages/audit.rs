@@ -316,7 +316,7 @@ struct JournalPageView {
 }
 
 /// The kinds the filter offers: families first, then each kind.
-const KINDS: [&str; 27] = [
+const KINDS: [&str; 28] = [
     "record.",
     "hold.",
     "disposal.",
@@ -344,6 +344,7 @@ const KINDS: [&str; 27] = [
     "blob.damaged",
     "blob.repaired",
     "copy.repaired",
+    "archive.restored",
 ];
 
 fn kind_label(kind: &str) -> String {

@@ -1,0 +1,176 @@
+//! The whole archive on every copy folder: besides the blobs (written
+//! before a deposit is acknowledged, `store::blob_copies`), the journal's
+//! segments, the keys folder and the marker follow on each copy
+//! (`store::mirror`), so that one copy alone rebuilds the archive (`coffre
+//! restore --from`).
+//!
+//! The journal follows within moments rather than before each
+//! acknowledgement: the server's mirror thread brings each copy up as soon
+//! as the journal has grown (and every minute), and the archive brings
+//! them up once more when it closes. What a copy lacks is in the journal
+//! on the first disk meanwhile; the lag (events not yet on a copy) and any
+//! copy that cannot be written are shown in `/stats` and `/metrics`. A
+//! read-only archive (its journal damaged) copies nothing, so that a good
+//! copy is never made like a damaged original.
+
+use super::{Archive, ArchiveError};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How often a copy is brought up even if the journal has not grown (a
+/// password changed, a copy folder emptied by hand).
+const AT_LEAST_EVERY: Duration = Duration::from_secs(60);
+
+/// How one copy folder stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CopyStatus {
+    /// The copy folder.
+    pub store: String,
+    /// The last journal event the copy holds for sure.
+    pub journal_through_seq: u64,
+    /// Events of the journal the copy may lack yet.
+    pub lag_events: u64,
+    /// When it was last brought up.
+    pub last_copied_at: Option<DateTime<Utc>>,
+    /// Why it could not be brought up, when it could not.
+    pub error: Option<String>,
+    /// Whether it was checked to hold every content in use since the
+    /// server started (a copy folder added to an archive that holds
+    /// records already is given them in the background).
+    pub contents_complete: bool,
+}
+
+struct Follower {
+    folder: PathBuf,
+    through_seq: u64,
+    last_copied_at: Option<DateTime<Utc>>,
+    last_try: Option<Instant>,
+    error: Option<String>,
+    contents_complete: bool,
+}
+
+/// The copy folders the archive's own files follow.
+pub(super) struct Mirrors(Mutex<Vec<Follower>>);
+
+impl Mirrors {
+    pub(super) fn new(folders: &[PathBuf]) -> Self {
+        Mirrors(Mutex::new(
+            folders
+                .iter()
+                .map(|folder| Follower {
+                    folder: folder.clone(),
+                    through_seq: 0,
+                    last_copied_at: None,
+                    last_try: None,
+                    error: None,
+                    contents_complete: false,
+                })
+                .collect(),
+        ))
+    }
+}
+
+impl Archive {
+    /// Brings every copy folder up to the journal, the keys and the
+    /// marker: those behind the journal's head, or all of them when
+    /// `always`. Says whether every copy is up to date.
+    pub fn copy_archive_files(&self, always: bool) -> bool {
+        if self.read_only.is_some() {
+            return false;
+        }
+        let (head, _) = self.journal.head();
+        let mut followers = self.mirrors.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut all = true;
+        for follower in followers.iter_mut() {
+            let due = always
+                || follower.through_seq < head
+                || follower.error.is_some()
+                || follower.last_try.is_none_or(|at| at.elapsed() >= AT_LEAST_EVERY);
+            if !due {
+                continue;
+            }
+            follower.last_try = Some(Instant::now());
+            match crate::store::mirror::mirror(self.data_dir.path(), &follower.folder) {
+                Ok(done) => {
+                    if follower.error.take().is_some() {
+                        tracing::info!(copy = %follower.folder.display(), "the copy folder is written again");
+                    }
+                    if done.journal_bytes > 0 || done.files_written > 0 {
+                        tracing::debug!(copy = %follower.folder.display(), bytes = done.journal_bytes, "journal copied");
+                    }
+                    follower.through_seq = head;
+                    follower.last_copied_at = Some(self.clock.now());
+                }
+                Err(e) => {
+                    let reason = format!("le journal n'a pu être copié dans {} : {e}", follower.folder.display());
+                    if follower.error.as_deref() != Some(reason.as_str()) {
+                        tracing::error!(copy = %follower.folder.display(), error = %e, "the archive's files could not be copied");
+                    }
+                    follower.error = Some(reason);
+                    all = false;
+                }
+            }
+        }
+        all
+    }
+
+    /// How each copy folder stands (none: the archive keeps one copy).
+    pub fn copy_status(&self) -> Vec<CopyStatus> {
+        let (head, _) = self.journal.head();
+        let followers = self.mirrors.0.lock().unwrap_or_else(|p| p.into_inner());
+        followers
+            .iter()
+            .map(|f| CopyStatus {
+                store: f.folder.display().to_string(),
+                journal_through_seq: f.through_seq,
+                lag_events: head.saturating_sub(f.through_seq),
+                last_copied_at: f.last_copied_at,
+                error: f.error.clone(),
+                contents_complete: f.contents_complete,
+            })
+            .collect()
+    }
+}
+
+impl Archive {
+    /// Gives every copy folder the contents in use it lacks (a copy folder
+    /// added to an archive that holds records already), each checked as
+    /// it is written; then every copy counts as complete. Returns how many
+    /// contents were written. Contents that cannot be read are left to
+    /// the repair pass and the fixity job.
+    pub fn complete_copies(&self) -> Result<u64, ArchiveError> {
+        if self.read_only.is_some() || self.blobs.copy_names().is_empty() {
+            return Ok(0);
+        }
+        let mut written = 0u64;
+        for blob in self.blobs_to_check()?.keys() {
+            if !self.blobs.contains(blob)? {
+                continue;
+            }
+            match self.blobs.complete_copies(blob) {
+                Ok(copies) => written += copies.len() as u64,
+                Err(e) => tracing::error!(%blob, error = %e, "a content could not be given to a copy folder"),
+            }
+        }
+        if written > 0 {
+            tracing::info!(written, "the copy folders were given the contents they lacked");
+        }
+        let mut followers = self.mirrors.0.lock().unwrap_or_else(|p| p.into_inner());
+        for follower in followers.iter_mut() {
+            follower.contents_complete = true;
+        }
+        Ok(written)
+    }
+}
+
+impl Drop for Archive {
+    fn drop(&mut self) {
+        // What this process journaled reaches every copy before it ends.
+        if !self.options.copies.is_empty() {
+            self.copy_archive_files(true);
+        }
+    }
+}
