@@ -215,6 +215,9 @@ error_table! {
     Unavailable => ("unavailable", 503, Unavailable),
     /// The directory people sign in through cannot be reached.
     DirectoryUnavailable => ("directory_unavailable", 503, Unavailable),
+    /// Fewer stores than the plan asks for (its `copies`) could take a
+    /// content: a copy store unreachable, or too few configured.
+    CopiesUnavailable => ("copies_unavailable", 503, Unavailable),
     /// The disk (or the account's quota) is full: nothing more can be
     /// written until space is freed; reading goes on.
     StorageFull => ("storage_full", 507, Unavailable),

@@ -247,6 +247,8 @@ pub fn spawn_fixity(
 
 /// How often the mirror looks at the journal.
 const MIRROR_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often the mirror tries to write the contents owed to copy folders.
+const OWED_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Keeps the journal, keys and marker on every copy folder, on its own
 /// thread, until `stop` is set (then once more), after giving the copy
@@ -263,9 +265,14 @@ pub fn spawn_mirror(
         if let Err(e) = archive.complete_copies() {
             tracing::error!(error = %e, "the copy folders could not be given the contents they lack");
         }
+        let mut paid_at = std::time::Instant::now();
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(MIRROR_POLL);
             archive.copy_archive_files(false);
+            if paid_at.elapsed() >= OWED_EVERY {
+                archive.pay_owed_copies();
+                paid_at = std::time::Instant::now();
+            }
         }
         archive.copy_archive_files(true);
     })

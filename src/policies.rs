@@ -118,6 +118,7 @@ struct RawNode {
     tombstone_keeps_title: bool,
     #[serde(default)]
     personal_data: bool,
+    copies: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -404,6 +405,17 @@ fn nodes_of(lines: &Lines, raw: Vec<RawNode>, problems: &mut Vec<PlanFileProblem
                 Err(m) => problems.push(lines.at(format!("nodes[{i}].fields[{j}].type"), m)),
             }
         }
+        let copies = match n.copies {
+            None => None,
+            Some(c @ 1..=9) => u8::try_from(c).ok(),
+            Some(c) => {
+                problems.push(lines.at(
+                    format!("nodes[{i}].copies"),
+                    format!("{c} copies : le nombre de copies à garder va de 1 à 9"),
+                ));
+                None
+            }
+        };
         match (code, parent, reference, filename) {
             (Ok(code), Ok(parent), Ok(reference), Ok(filename)) => nodes.push(PlanNode {
                 code,
@@ -422,6 +434,7 @@ fn nodes_of(lines: &Lines, raw: Vec<RawNode>, problems: &mut Vec<PlanFileProblem
                 renumber_on_reclassify: n.renumber_on_reclassify,
                 tombstone_keeps_title: n.tombstone_keeps_title,
                 personal_data: n.personal_data,
+                copies,
             }),
             (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
         }
@@ -522,6 +535,25 @@ mod tests {
         assert!(plan.rule_for(&code("FIN-TRE")).is_none(), "inheritance stopped");
         let (rule, from) = plan.rule_for(&code("FIN-BOR")).unwrap();
         assert_eq!((rule.id.as_str(), from.as_str()), ("GRAND-LIVRE", "FIN"));
+    }
+
+    #[test]
+    fn the_copies_a_node_needs_are_inherited_and_bounded() {
+        let code = |c: &str| NodeCode::parse(c).unwrap();
+        let plan = load_plan(DEFAULT_PLAN).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(plan.copies_required(&code("FIN-FAC")), None, "unsaid: every store");
+        let text = DEFAULT_PLAN
+            .replacen("code = \"FIN\"\n", "code = \"FIN\"\ncopies = 2\n", 1)
+            .replacen("code = \"FIN-FAC\"\n", "code = \"FIN-FAC\"\ncopies = 1\n", 1);
+        let plan = load_plan(&text).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(plan.copies_required(&code("FIN-FAC")), Some(1), "its own");
+        assert_eq!(plan.copies_required(&code("FIN-MAN")), Some(2), "its parent's");
+        assert_eq!(plan.copies_required(&code("ADM-DEL")), None);
+        for wrong in ["0", "10"] {
+            let text = DEFAULT_PLAN.replacen("code = \"FIN\"\n", &format!("code = \"FIN\"\ncopies = {wrong}\n"), 1);
+            let problems = load_plan(&text).expect_err("out of bounds");
+            assert!(format!("{problems:?}").contains("copies"), "{problems:?}");
+        }
     }
 
     #[test]

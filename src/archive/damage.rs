@@ -161,18 +161,24 @@ impl Archive {
         Ok(Some((copy, used_by)))
     }
 
-    /// Stores `staged` under its digest: a plain commit, unless a blob
+    /// Stores `staged` under its digest on `stores` stores at least: a
+    /// plain commit, unless a blob
     /// with that digest is known damaged or is missing while records use
     /// it; then the verified bytes replace it and `blob.repaired` is
     /// journaled. Says whether it repaired.
-    pub(super) fn commit_or_repair(&self, staged: Box<dyn StagedBlob>, actor: &Actor) -> Result<bool, ArchiveError> {
+    pub(super) fn commit_or_repair(
+        &self,
+        staged: Box<dyn StagedBlob>,
+        actor: &Actor,
+        stores: usize,
+    ) -> Result<bool, ArchiveError> {
         let blob = staged.sha256();
         let known = self.catalog.damage(&blob)?.is_some();
         // Gone while a record still holds it (not erased by a disposal or
         // a transfer, whose records are tombstones).
         let lost = !known && !self.blobs.contains(&blob)? && self.held_by_a_live_record(&blob)?;
         if !known && !lost {
-            staged.commit()?;
+            staged.commit_on(stores)?;
             return Ok(false);
         }
         staged.replace()?;

@@ -41,6 +41,10 @@ pub struct CopyStatus {
     /// server started (a copy folder added to an archive that holds
     /// records already is given them in the background).
     pub contents_complete: bool,
+    /// Contents committed while it could not take them (a node whose
+    /// plan asks for fewer copies than there are stores), written as soon
+    /// as it can.
+    pub contents_owed: u64,
 }
 
 struct Follower {
@@ -52,24 +56,29 @@ struct Follower {
     contents_complete: bool,
 }
 
-/// The copy folders the archive's own files follow.
-pub(super) struct Mirrors(Mutex<Vec<Follower>>);
+/// The copy folders the archive's own files follow; and one pass at a
+/// time over the contents the copy stores lack (the server's at start, a
+/// repair), so that a content given is journaled once.
+pub(super) struct Mirrors(Mutex<Vec<Follower>>, pub(super) Mutex<()>);
 
 impl Mirrors {
     pub(super) fn new(folders: &[PathBuf]) -> Self {
-        Mirrors(Mutex::new(
-            folders
-                .iter()
-                .map(|folder| Follower {
-                    folder: folder.clone(),
-                    through_seq: 0,
-                    last_copied_at: None,
-                    last_try: None,
-                    error: None,
-                    contents_complete: false,
-                })
-                .collect(),
-        ))
+        Mirrors(
+            Mutex::new(
+                folders
+                    .iter()
+                    .map(|folder| Follower {
+                        folder: folder.clone(),
+                        through_seq: 0,
+                        last_copied_at: None,
+                        last_try: None,
+                        error: None,
+                        contents_complete: false,
+                    })
+                    .collect(),
+            ),
+            Mutex::new(()),
+        )
     }
 }
 
@@ -120,10 +129,12 @@ impl Archive {
     /// How each copy folder stands (none: the archive keeps one copy).
     pub fn copy_status(&self) -> Vec<CopyStatus> {
         let (head, _) = self.journal.head();
+        let owed = self.blobs.owed_copies();
         let followers = self.mirrors.0.lock().unwrap_or_else(|p| p.into_inner());
         followers
             .iter()
             .map(|f| CopyStatus {
+                contents_owed: owed.get(&f.folder.display().to_string()).copied().unwrap_or(0),
                 store: f.folder.display().to_string(),
                 journal_through_seq: f.through_seq,
                 lag_events: head.saturating_sub(f.through_seq),
@@ -137,20 +148,22 @@ impl Archive {
 
 impl Archive {
     /// Gives every copy folder the contents in use it lacks (a copy folder
-    /// added to an archive that holds records already), each checked as
-    /// it is written; then every copy counts as complete. Returns how many
+    /// added to an archive that holds records already, a file removed from
+    /// one), each checked as it is written and journaled (`copy.repaired`,
+    /// missing); then every copy counts as complete. Returns how many
     /// contents were written. Contents that cannot be read are left to
     /// the repair pass and the fixity job.
     pub fn complete_copies(&self) -> Result<u64, ArchiveError> {
         if self.read_only.is_some() || self.blobs.copy_names().is_empty() {
             return Ok(0);
         }
+        let _one_pass = self.mirrors.1.lock().unwrap_or_else(|p| p.into_inner());
         let mut written = 0u64;
         for blob in self.blobs_to_check()?.keys() {
             if !self.blobs.contains(blob)? {
                 continue;
             }
-            match self.blobs.complete_copies(blob) {
+            match self.complete_copies_of(blob, &super::Actor::system()) {
                 Ok(copies) => written += copies.len() as u64,
                 Err(e) => tracing::error!(%blob, error = %e, "a content could not be given to a copy folder"),
             }
@@ -163,6 +176,14 @@ impl Archive {
             follower.contents_complete = true;
         }
         Ok(written)
+    }
+}
+
+impl Archive {
+    /// Writes the contents owed to copy folders that can take them now;
+    /// says how many.
+    pub fn pay_owed_copies(&self) -> u64 {
+        self.blobs.pay_owed_copies()
     }
 }
 

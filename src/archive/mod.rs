@@ -285,6 +285,10 @@ pub enum ArchiveError {
         "votre compte de l'annuaire n'appartient à aucun groupe qui donne accès à coffre : demandez cet accès à l'administrateur"
     )]
     NotGranted,
+    /// Fewer stores than the plan asks for could take a content: says
+    /// which and why.
+    #[error("{0}")]
+    CopiesUnavailable(String),
     /// The directory could not be asked.
     #[error("l'annuaire ne répond pas, la connexion par l'annuaire est impossible pour l'instant : {0}")]
     DirectoryUnavailable(String),
@@ -354,6 +358,7 @@ impl ArchiveError {
             E::SignInFailed => Code::SignInFailed,
             E::NotGranted => Code::NotGranted,
             E::DirectoryUnavailable(_) => Code::DirectoryUnavailable,
+            E::CopiesUnavailable(_) => Code::CopiesUnavailable,
             E::TooManyAttempts { .. } => Code::TooManyAttempts,
             E::TokenNotFound(_) => Code::TokenNotFound,
             E::TokenRefused(tokens::TokenRefusal::Expired) => Code::TokenExpired,
@@ -397,6 +402,7 @@ impl From<BlobError> for ArchiveError {
         match e {
             BlobError::TooLarge { limit } => ArchiveError::TooLarge { limit },
             BlobError::Source(e) => ArchiveError::UploadAborted(e.to_string()),
+            BlobError::CopiesUnavailable(reason) => ArchiveError::CopiesUnavailable(reason),
             other => ArchiveError::Blob(other),
         }
     }

@@ -89,10 +89,11 @@ impl Staged {
         self.0.as_ref()
     }
 
-    /// Commits the bytes, or repairs a damaged blob with them: says which.
-    fn commit_or_repair(self, archive: &Archive, actor: &Actor) -> Result<(Sha256, bool), ArchiveError> {
+    /// Commits the bytes on `stores` stores at least, or repairs a
+    /// damaged blob with them: says which.
+    fn commit_or_repair(self, archive: &Archive, actor: &Actor, stores: usize) -> Result<(Sha256, bool), ArchiveError> {
         let sha256 = self.0.sha256();
-        let repaired = archive.commit_or_repair(self.0, actor)?;
+        let repaired = archive.commit_or_repair(self.0, actor, stores)?;
         Ok((sha256, repaired))
     }
 }
@@ -297,10 +298,19 @@ impl Archive {
         })
     }
 
-    /// Stores a metadata document and returns its digest.
-    fn store_metadata(&self, doc: &DescriptiveMetadata) -> Result<Sha256, ArchiveError> {
+    /// Stores a metadata document on `stores` stores at least and returns
+    /// its digest.
+    fn store_metadata(&self, doc: &DescriptiveMetadata, stores: usize) -> Result<Sha256, ArchiveError> {
         let bytes = doc.to_bytes();
-        Ok(self.blobs.stage(&mut bytes.as_slice(), u64::MAX)?.commit()?)
+        Ok(self.blobs.stage(&mut bytes.as_slice(), u64::MAX)?.commit_on(stores)?)
+    }
+
+    /// How many stores must hold the contents of `node`'s records before a
+    /// deposit is acknowledged: the plan's `copies` for it, else every
+    /// store configured.
+    fn stores_for(&self, plan: &crate::domain::plan::Plan, node: &crate::domain::record::NodeCode) -> usize {
+        plan.copies_required(node)
+            .map_or_else(|| self.blobs.copy_names().len() + 1, usize::from)
     }
 
     /// The next number of a naming counter; never one handed out before.
@@ -492,7 +502,8 @@ impl Archive {
         let ext = naming::safe_extension(filename.as_deref(), &media_type);
         let (reference, counter, number) = self.name_record(&plan.plan, &checked, &ext)?;
         let size = upload.staged.size();
-        let (sha256, repaired) = upload.staged.commit_or_repair(self, actor)?;
+        let stores = self.stores_for(&plan.plan, &checked.node);
+        let (sha256, repaired) = upload.staged.commit_or_repair(self, actor, stores)?;
         let id = RecordId::new_at(self.clock.now());
         let doc = DescriptiveMetadata {
             v: METADATA_FORMAT,
@@ -501,7 +512,7 @@ impl Archive {
             fields: checked.fields,
             filenames: vec![filename],
         };
-        let metadata = self.store_metadata(&doc)?;
+        let metadata = self.store_metadata(&doc, stores)?;
         let aliases: Vec<Reference> = provenance
             .as_ref()
             .map(|(_, aliases)| aliases.iter().filter(|a| **a != reference).cloned().collect())
@@ -681,7 +692,7 @@ impl Archive {
             fields: checked.fields,
             filenames: record.versions.iter().map(|v| v.filename.clone()).collect(),
         };
-        let metadata = self.store_metadata(&doc)?;
+        let metadata = self.store_metadata(&doc, self.stores_for(&plan.plan, &checked.node))?;
         let before = RecordFacetsChange {
             reference: record.reference.clone(),
             node: record.node.clone(),
@@ -761,7 +772,8 @@ impl Archive {
         }
         let media_type = media_type::sniff(upload.staged.blob().head());
         let size = upload.staged.size();
-        let (sha256, repaired) = upload.staged.commit_or_repair(self, actor)?;
+        let stores = self.stores_for(&self.plan_in_force()?.plan, &record.node);
+        let (sha256, repaired) = upload.staged.commit_or_repair(self, actor, stores)?;
         let number = record.versions.len() as u32 + 1;
         let mut filenames: Vec<Option<String>> = record.versions.iter().map(|v| v.filename.clone()).collect();
         filenames.push(filename);
@@ -772,7 +784,7 @@ impl Archive {
             fields: record.fields.clone(),
             filenames,
         };
-        let metadata = self.store_metadata(&doc)?;
+        let metadata = self.store_metadata(&doc, stores)?;
         self.journal.append(actor.draft(EventBody::VersionAdded {
             record: record.id,
             version: VersionFacts {

@@ -27,6 +27,7 @@ impl Archive {
             copies: self.blobs.copy_names(),
             ..RepairReport::default()
         };
+        let _one_pass = self.mirrors.1.lock().unwrap_or_else(|p| p.into_inner());
         let in_use = self.blobs_to_check()?;
         for (blob, used_by) in &in_use {
             report.blobs_examined += 1;
@@ -39,13 +40,7 @@ impl Archive {
                 }
                 continue;
             }
-            for copy in self.blobs.complete_copies(blob)? {
-                tracing::warn!(%blob, %copy, "repair: a copy lacked a blob and was given it");
-                self.journal.append(actor.draft(EventBody::CopyRepaired {
-                    blob: *blob,
-                    copy: copy.clone(),
-                    problem: DamageKind::Missing,
-                }))?;
+            for copy in self.complete_copies_of(blob, actor)? {
                 report.copies_completed.push(CompletedCopy { blob: *blob, copy });
             }
         }
@@ -83,5 +78,24 @@ impl Archive {
             "repair pass finished"
         );
         Ok(report)
+    }
+
+    /// Gives `blob` to each copy store that lacks it, checked as it is
+    /// written, and journals each (`copy.repaired`, missing); says which.
+    pub(super) fn complete_copies_of(
+        &self,
+        blob: &crate::domain::hash::Sha256,
+        actor: &Actor,
+    ) -> Result<Vec<String>, ArchiveError> {
+        let completed = self.blobs.complete_copies(blob)?;
+        for copy in &completed {
+            tracing::warn!(%blob, %copy, "a copy store lacked a content and was given it");
+            self.journal.append(actor.draft(EventBody::CopyRepaired {
+                blob: *blob,
+                copy: copy.clone(),
+                problem: DamageKind::Missing,
+            }))?;
+        }
+        Ok(completed)
     }
 }

@@ -317,6 +317,10 @@ pub struct PlanNode {
     /// Its records hold personal data (pay slips, personnel files, social
     /// aid): each reading of one is journaled. Inherited by the nodes below.
     pub personal_data: bool,
+    /// How many stores (the data directory and the copy folders) must hold
+    /// its records' contents before a deposit is acknowledged (1 to 9);
+    /// inherited by the nodes below. None anywhere above: every store.
+    pub copies: Option<u8>,
 }
 
 /// What a role may want to do in a node.
@@ -613,6 +617,13 @@ impl Plan {
     /// says so): reading one is journaled.
     pub fn holds_personal_data(&self, code: &NodeCode) -> bool {
         self.lineage(code).into_iter().any(|n| n.personal_data)
+    }
+
+    /// How many stores must hold the contents of `code`'s records before a
+    /// deposit is acknowledged: the node's `copies`, else the nearest
+    /// node's above it; none said: every store configured.
+    pub fn copies_required(&self, code: &NodeCode) -> Option<u8> {
+        self.lineage(code).into_iter().find_map(|n| n.copies)
     }
 
     /// The nodes `role` may read.

@@ -266,6 +266,7 @@ mod tests {
                     renumber_on_reclassify: false,
                     tombstone_keeps_title: false,
                     personal_data: false,
+                    copies: None,
                 })
                 .collect(),
             classify: Vec::new(),

@@ -7,11 +7,22 @@
 //! A copy is checked as it is written (its bytes are hashed on the way and
 //! must give the blob's name); reads go to the first store; an erasure (an
 //! executed disposal) erases every copy.
+//!
+//! A commit waits for every copy store; one that asks for fewer
+//! (`commit_on`, the plan's `copies` of a node) returns once that many
+//! stores hold the blob, and what a store could not take is owed to it and
+//! written when it can take it again (the mirror thread asks every few
+//! seconds). The owed list is kept in memory: after a restart, the check
+//! that gives each copy store the contents in use it lacks pays it.
 
 use super::{BlobError, BlobRead, BlobStore, Fixity, StagedBlob};
 use crate::domain::hash::Sha256;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Blobs owed to copy stores: (the store's index, the blob).
+type Owed = Arc<Mutex<BTreeSet<(usize, Sha256)>>>;
 
 /// A store holding copies, with the name people know it by.
 #[derive(Clone)]
@@ -26,6 +37,7 @@ pub struct CopyStore {
 pub struct CopiedBlobStore {
     first: Arc<dyn BlobStore>,
     copies: Arc<Vec<CopyStore>>,
+    owed: Owed,
 }
 
 impl CopiedBlobStore {
@@ -34,6 +46,7 @@ impl CopiedBlobStore {
         CopiedBlobStore {
             first,
             copies: Arc::new(copies),
+            owed: Owed::default(),
         }
     }
 }
@@ -66,6 +79,7 @@ struct CopiedStaged {
     inner: Box<dyn StagedBlob>,
     first: Arc<dyn BlobStore>,
     copies: Arc<Vec<CopyStore>>,
+    owed: Owed,
 }
 
 impl CopiedStaged {
@@ -96,15 +110,69 @@ impl StagedBlob for CopiedStaged {
         self.inner.reader()
     }
     fn commit(self: Box<Self>) -> Result<Sha256, BlobError> {
-        let CopiedStaged { inner, first, copies } = *self;
+        let CopiedStaged {
+            inner, first, copies, ..
+        } = *self;
         let blob = inner.commit()?;
         Self::copy_out(first.as_ref(), &copies, &blob)?;
         Ok(blob)
     }
     fn replace(self: Box<Self>) -> Result<Sha256, BlobError> {
-        let CopiedStaged { inner, first, copies } = *self;
+        let CopiedStaged {
+            inner, first, copies, ..
+        } = *self;
         let blob = inner.replace()?;
         Self::copy_out(first.as_ref(), &copies, &blob)?;
+        Ok(blob)
+    }
+    fn commit_on(self: Box<Self>, stores: usize) -> Result<Sha256, BlobError> {
+        let CopiedStaged {
+            inner,
+            first,
+            copies,
+            owed,
+        } = *self;
+        if stores > copies.len() + 1 {
+            return Err(BlobError::CopiesUnavailable(format!(
+                "{stores} copies sont demandées, l'archive n'a que {} stockages : le dépôt n'est pas enregistré ; \
+                 ajoutez des dossiers de copies (--copy) ou changez le plan",
+                copies.len() + 1
+            )));
+        }
+        let blob = inner.commit()?;
+        let mut held = 1;
+        let mut failed = Vec::new();
+        for (i, copy) in copies.iter().enumerate() {
+            match copy_blob(first.as_ref(), copy, &blob, false) {
+                Ok(()) => held += 1,
+                Err(e) => failed.push((i, e)),
+            }
+        }
+        if held < stores {
+            let reasons: Vec<String> = failed
+                .iter()
+                .map(|(i, e)| {
+                    format!(
+                        "le stockage de copies {} n'a pu prendre le contenu ({e})",
+                        copies[*i].name
+                    )
+                })
+                .collect();
+            let written = if held == 1 {
+                "une seule a pu être écrite".to_owned()
+            } else {
+                format!("{held} seulement ont pu être écrites")
+            };
+            return Err(BlobError::CopiesUnavailable(format!(
+                "{stores} copies sont demandées, {written} : {} ; le dépôt n'est pas enregistré",
+                reasons.join(" ; ")
+            )));
+        }
+        let mut owed = owed.lock().unwrap_or_else(|p| p.into_inner());
+        for (i, e) in failed {
+            tracing::warn!(%blob, copy = %copies[i].name, error = %e, "a copy store could not take a content; it is owed");
+            owed.insert((i, blob));
+        }
         Ok(blob)
     }
 }
@@ -115,6 +183,7 @@ impl BlobStore for CopiedBlobStore {
             inner: self.first.stage(source, limit)?,
             first: Arc::clone(&self.first),
             copies: Arc::clone(&self.copies),
+            owed: Arc::clone(&self.owed),
         }))
     }
     fn open(&self, sha256: &Sha256) -> Result<(Box<dyn BlobRead>, u64), BlobError> {
@@ -163,6 +232,53 @@ impl BlobStore for CopiedBlobStore {
             completed.push(copy.name.clone());
         }
         Ok(completed)
+    }
+
+    fn owed_copies(&self) -> BTreeMap<String, u64> {
+        let owed = self.owed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut by_store = BTreeMap::new();
+        for (i, _) in owed.iter() {
+            if let Some(copy) = self.copies.get(*i) {
+                *by_store.entry(copy.name.clone()).or_default() += 1;
+            }
+        }
+        by_store
+    }
+
+    fn pay_owed_copies(&self) -> u64 {
+        let due: Vec<(usize, Sha256)> = self
+            .owed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .copied()
+            .collect();
+        let mut paid = 0;
+        let mut unreachable = BTreeSet::new();
+        for (i, blob) in due {
+            let Some(copy) = self.copies.get(i) else { continue };
+            if unreachable.contains(&i) {
+                continue;
+            }
+            match copy_blob(self.first.as_ref(), copy, &blob, false) {
+                Ok(()) => {
+                    self.owed.lock().unwrap_or_else(|p| p.into_inner()).remove(&(i, blob));
+                    paid += 1;
+                }
+                Err(BlobError::NotFound(_)) => {
+                    // Erased since (a disposal): nothing is owed any more.
+                    self.owed.lock().unwrap_or_else(|p| p.into_inner()).remove(&(i, blob));
+                }
+                Err(e) => {
+                    tracing::debug!(copy = %copy.name, error = %e, "a copy store still cannot take what it is owed");
+                    unreachable.insert(i);
+                }
+            }
+        }
+        if paid > 0 {
+            tracing::info!(paid, "copies owed to copy stores were written");
+        }
+        paid
     }
 
     fn repair_from_copy(&self, sha256: &Sha256) -> Result<Option<String>, BlobError> {

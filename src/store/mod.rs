@@ -85,6 +85,10 @@ pub enum BlobError {
     /// The store's own files failed.
     #[error("blob store I/O: {0}")]
     Io(#[from] io::Error),
+    /// Fewer stores than required could take a blob (a copy store
+    /// unreachable, or too few configured); says which and why, in French.
+    #[error("{0}")]
+    CopiesUnavailable(String),
 }
 
 /// Content read from a blob store: seekable, so ranges can be served.
@@ -113,6 +117,14 @@ pub trait StagedBlob: Send {
     /// damaged one with bytes that were hashed as they came. Atomic: a
     /// reader sees the old bytes or the new, never a mix.
     fn replace(self: Box<Self>) -> Result<Sha256, BlobError>;
+    /// As `commit`, returning once `stores` stores (the first and its
+    /// copies) hold the blob durably; a copy store that cannot take it
+    /// now is owed it ([`BlobStore::pay_owed_copies`]). Fails with
+    /// `CopiesUnavailable` when fewer could take it. A store that keeps
+    /// no copies commits.
+    fn commit_on(self: Box<Self>, _stores: usize) -> Result<Sha256, BlobError> {
+        self.commit()
+    }
 }
 
 /// The result of re-hashing a blob.
@@ -187,6 +199,16 @@ pub trait BlobStore: Send + Sync {
     /// hold it. Copies present are not re-hashed: that is fixity's work.
     fn complete_copies(&self, _sha256: &Sha256) -> Result<Vec<String>, BlobError> {
         Ok(Vec::new())
+    }
+    /// Blobs owed to each copy store (committed while it could not take
+    /// them), by store name; empty when nothing is owed.
+    fn owed_copies(&self) -> std::collections::BTreeMap<String, u64> {
+        std::collections::BTreeMap::new()
+    }
+    /// Writes the copies owed to the stores that can take them now; says
+    /// how many it wrote.
+    fn pay_owed_copies(&self) -> u64 {
+        0
     }
 }
 

@@ -290,9 +290,30 @@ fn repair_gives_a_new_copy_store_what_it_lacks_puts_back_what_is_lost_and_lists_
     }
     server.stop();
 
-    // A copy folder added: the repair gives it every content in use.
+    // A copy folder added: the server gives it every content in use, in
+    // the background, each journaled.
     let copy = fresh.tmp.path().join("copie");
     let server = Server::start(&fresh.data, &["--copy", copy.to_str().expect("path")]);
+    for _ in 0..100 {
+        let stats = get(&server.url("/api/v1/stats"), admin).json();
+        if stats["copies"][0]["contents_complete"] == true {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let journaled: Vec<Value> = events_of_kind(&server, admin, "copy.repaired");
+    for (_, sha, content) in &records {
+        assert!(
+            std::fs::read(blob_in(&copy, sha)).is_ok_and(|b| &b == content),
+            "the copy holds {sha}"
+        );
+        assert!(
+            journaled
+                .iter()
+                .any(|e| e["payload"]["blob"] == format!("sha256:{sha}") && e["payload"]["problem"] == "missing"),
+            "{journaled:?}"
+        );
+    }
     let agent = new_token(&server, admin, "agent", "agent-reparation");
     let refused = post_json(&server.url("/api/v1/repair"), &agent, &json!({}));
     assert_eq!(refused.status, 403, "{}", refused.text());
@@ -301,27 +322,23 @@ fn repair_gives_a_new_copy_store_what_it_lacks_puts_back_what_is_lost_and_lists_
     let report = answer.json();
     assert_eq!(report["complete"], true, "{report}");
     assert_eq!(report["copies"], json!([copy.display().to_string()]));
-    let completed: Vec<&str> = report["copies_completed"]
-        .as_array()
-        .expect("completed")
-        .iter()
-        .filter_map(|c| c["blob"].as_str())
-        .collect();
-    for (_, sha, content) in &records {
-        assert!(completed.contains(&sha.as_str()), "{sha} not completed: {report}");
-        assert!(
-            std::fs::read(blob_in(&copy, sha)).is_ok_and(|b| &b == content),
-            "the copy holds {sha}"
-        );
-    }
+    assert_eq!(report["copies_completed"], json!([]), "nothing left to do: {report}");
+
+    // A file removed from the copy: the repair gives it back.
+    let (_, lost, content) = &records[1];
+    std::fs::remove_file(blob_in(&copy, lost)).expect("remove the copy");
+    let report = post_json(&server.url("/api/v1/repair"), admin, &json!({})).json();
+    assert_eq!(
+        report["copies_completed"],
+        json!([{"blob": lost, "copy": copy.display().to_string()}]),
+        "{report}"
+    );
+    assert!(std::fs::read(blob_in(&copy, lost)).is_ok_and(|b| &b == content));
     assert_eq!(
         events_of_kind(&server, admin, "copy.repaired").len(),
-        completed.len(),
+        journaled.len() + 1,
         "each completed copy is journaled"
     );
-    // A second pass has nothing left to do.
-    let again = post_json(&server.url("/api/v1/repair"), admin, &json!({})).json();
-    assert_eq!(again["copies_completed"], json!([]), "{again}");
 
     // A content lost from the first disk, before anyone reads it: the
     // repair finds it missing and puts it back from the copy.
@@ -386,4 +403,89 @@ fn repair_gives_a_new_copy_store_what_it_lacks_puts_back_what_is_lost_and_lists_
             .is_some_and(|r| r.contains("aucun stockage de copies")),
         "{report}"
     );
+}
+
+#[test]
+fn the_plan_says_how_many_stores_a_node_needs_and_a_copy_store_that_was_down_is_given_what_it_missed() {
+    let fresh = fresh_archive();
+    let admin = &fresh.token;
+    let copy = fresh.tmp.path().join("copie");
+    let server = Server::start(&fresh.data, &["--copy", copy.to_str().expect("path")]);
+    let plan = coffre::policies::DEFAULT_PLAN
+        .replace("code = \"FIN-FAC\"\n", "code = \"FIN-FAC\"\ncopies = 1\n")
+        .replace("code = \"ADM-DEL\"\n", "code = \"ADM-DEL\"\ncopies = 3\n");
+    let published = put_plan(&server, admin, &plan, false);
+    assert!(published.status < 300, "{}", published.text());
+    let wrong = put_plan(&server, admin, &plan.replace("copies = 3", "copies = 12"), true);
+    assert_eq!(wrong.status, 422, "{}", wrong.text());
+    assert!(wrong.text().contains("nodes[1].copies"), "{}", wrong.text());
+
+    // Three copies of a délibération, two stores: refused, and why.
+    let deliberation = json!({"node": "ADM-DEL", "date": "2024-01-10"});
+    let refused = deposit(
+        &server,
+        admin,
+        b"Deliberation 2024-01",
+        "deliberation.txt",
+        &deliberation,
+    )
+    .expect("answer");
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert_eq!(refused.error_code(), "copies_unavailable");
+    assert!(
+        refused.error_message().contains("3 copies sont demandées"),
+        "{}",
+        refused.text()
+    );
+
+    // The copy store down: an invoice (one store is enough) is kept and
+    // owed to it; an arrêté (no number said: every store) is refused.
+    let unmounted = fresh.tmp.path().join("copie-demontee");
+    std::fs::rename(&copy, &unmounted).expect("unmount");
+    std::fs::write(&copy, b"not a folder").expect("file");
+    let content = text_of(30, "Facture");
+    let invoice = deposit(
+        &server,
+        admin,
+        &content,
+        "facture.txt",
+        &json!({"node": "FIN-FAC", "date": "2024-03-15"}),
+    )
+    .expect("answer");
+    assert_eq!(invoice.status, 201, "{}", invoice.text());
+    let sha = invoice.json()["versions"][0]["sha256"]
+        .as_str()
+        .expect("sha")
+        .to_owned();
+    let stats = get(&server.url("/api/v1/stats"), admin).json();
+    assert!(stats["copies"][0]["contents_owed"].as_u64() >= Some(1), "{stats}");
+    let arrete = deposit(
+        &server,
+        admin,
+        b"Arrete 2024-7",
+        "arrete.txt",
+        &json!({"node": "ADM-ART", "date": "2024-05-04"}),
+    )
+    .expect("answer");
+    assert_eq!(arrete.status, 503, "{}", arrete.text());
+    assert_eq!(arrete.error_code(), "copies_unavailable");
+
+    // Back: what it missed is written within seconds.
+    std::fs::remove_file(&copy).expect("remove the file");
+    std::fs::rename(&unmounted, &copy).expect("mount again");
+    let mut owed = None;
+    for _ in 0..100 {
+        let stats = get(&server.url("/api/v1/stats"), admin).json();
+        owed = stats["copies"][0]["contents_owed"].as_u64();
+        if owed == Some(0) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(owed, Some(0));
+    assert!(
+        std::fs::read(blob_in(&copy, &sha)).is_ok_and(|b| b == content),
+        "the copy holds the invoice"
+    );
+    server.stop();
 }
