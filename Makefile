@@ -140,6 +140,7 @@ bench: deps
 	$(CARGO) bench --bench relevance
 	$(CARGO) bench --bench retention
 	$(CARGO) bench --bench export
+	$(CARGO) bench --bench copies
 
 fuzz:
 	@$(CARGO_FUZZ) --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || \

@@ -14,14 +14,11 @@ mod report;
 mod server;
 
 use cli::{coffre, run};
-use server::{Served, fresh_archive, multipart};
+use server::{Served, deposit_files, fresh_archive};
 
 use std::fmt::Write as _;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// Concurrent HTTP clients: enough to keep the server's group commit busy.
@@ -93,38 +90,7 @@ fn cli_ingest(ds: &Dataset, root: &Path) -> Duration {
 fn http_ingest(ds: &Dataset, root: &Path) -> Duration {
     let (data, token) = fresh_archive(root, &format!("http-{}", ds.name));
     let server = Served::start(&data);
-    let base = server.base.clone();
-    let files = Arc::new(ds.files.clone());
-    let next = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let clients: Vec<_> = (0..HTTP_CLIENTS)
-        .map(|_| {
-            let (files, next, base, token) = (Arc::clone(&files), Arc::clone(&next), base.clone(), token.clone());
-            std::thread::spawn(move || {
-                let agent = ureq::AgentBuilder::new().build();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(i) else { break };
-                    let mut content = Vec::new();
-                    std::fs::File::open(path)
-                        .and_then(|mut f| f.read_to_end(&mut content))
-                        .expect("read file");
-                    let body = multipart("{\"node\":\"FIN-MAN\"}", &content, "f.bin");
-                    let answer = agent
-                        .post(&format!("{base}/api/v1/records"))
-                        .set("Authorization", &format!("Bearer {token}"))
-                        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
-                        .send_bytes(&body)
-                        .expect("upload");
-                    assert_eq!(answer.status(), 201);
-                }
-            })
-        })
-        .collect();
-    for c in clients {
-        c.join().expect("client thread");
-    }
-    let elapsed = start.elapsed();
+    let elapsed = deposit_files(&server.base, &token, &ds.files, HTTP_CLIENTS);
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     elapsed

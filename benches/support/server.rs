@@ -26,12 +26,20 @@ pub struct Served {
 
 impl Served {
     /// Serves `data` on a free loopback port; waits until it listens.
+    #[allow(dead_code)] // not every benchmark serves plainly
     pub fn start(data: &Path) -> Served {
         Served::start_under(data, None)
     }
 
     /// Serves `data`, run by `wrapper` (such as `eatmydata`) when given.
+    #[allow(dead_code)] // not every benchmark serves under a wrapper
     pub fn start_under(data: &Path, wrapper: Option<&str>) -> Served {
+        Served::start_with(data, wrapper, &[])
+    }
+
+    /// Serves `data` with more arguments (`--copy DIR`), run by `wrapper`
+    /// when given.
+    pub fn start_with(data: &Path, wrapper: Option<&str>, extra: &[&str]) -> Served {
         let mut command = match wrapper {
             Some(w) => {
                 let mut c = Command::new(w);
@@ -44,6 +52,7 @@ impl Served {
             .arg("--data")
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -90,4 +99,44 @@ pub fn multipart(metadata: &str, content: &[u8], filename: &str) -> Vec<u8> {
     body.extend_from_slice(content);
     body.extend_from_slice(b"\r\n--bench-boundary--\r\n");
     body
+}
+
+/// Deposits every file of `files` under FIN-MAN through `POST
+/// /api/v1/records`, `clients` at a time; the time it took.
+#[allow(dead_code)] // not every benchmark deposits files
+pub fn deposit_files(base: &str, token: &str, files: &[PathBuf], clients: usize) -> Duration {
+    use std::io::Read;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let files = Arc::new(files.to_vec());
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = std::time::Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let (files, next, base, token) = (Arc::clone(&files), Arc::clone(&next), base.to_owned(), token.to_owned());
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new().build();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    let mut content = Vec::new();
+                    std::fs::File::open(path)
+                        .and_then(|mut f| f.read_to_end(&mut content))
+                        .expect("read file");
+                    let body = multipart("{\"node\":\"FIN-MAN\"}", &content, "f.bin");
+                    let answer = agent
+                        .post(&format!("{base}/api/v1/records"))
+                        .set("Authorization", &format!("Bearer {token}"))
+                        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
+                        .send_bytes(&body)
+                        .expect("upload");
+                    assert_eq!(answer.status(), 201);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("client thread");
+    }
+    start.elapsed()
 }

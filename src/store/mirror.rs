@@ -31,6 +31,8 @@ pub const KEYS: &str = "keys";
 pub const MARKER: &str = "coffre.json";
 /// A file of the keys folder never copied: a running server's token.
 const NOT_COPIED: &[&str] = &["operator.token"];
+/// The suffix of a file being written whole, before it is renamed.
+const STAGED: &str = ".copie-en-cours";
 /// Bytes at the end of a segment's copy compared with the original before
 /// appending to it.
 const TAIL_CHECKED: u64 = 4096;
@@ -148,7 +150,9 @@ fn write_if_changed(path: &Path, bytes: &[u8], mode: u32) -> Result<bool, Mirror
         return Ok(false);
     }
     let dir = path.parent().unwrap_or(Path::new("."));
-    let staged = path.with_extension("copie-en-cours");
+    let mut staged = path.as_os_str().to_owned();
+    staged.push(STAGED);
+    let staged = PathBuf::from(staged);
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -177,6 +181,37 @@ fn folder(path: &Path) -> Result<(), MirrorError> {
     Ok(())
 }
 
+/// Files of a flat folder copied.
+struct Copied {
+    /// Files found to copy.
+    files: u64,
+    /// Files written (the others held the same bytes already).
+    written: u64,
+}
+
+/// Copies every file of the folder `from` that `skip` does not name into
+/// `to` (0600, whole), unless it holds the same bytes already. A missing
+/// `from` copies nothing.
+fn copy_files(from: &Path, to: &Path, skip: impl Fn(&str) -> bool) -> Result<Copied, MirrorError> {
+    let mut copied = Copied { files: 0, written: 0 };
+    if !from.is_dir() {
+        return Ok(copied);
+    }
+    folder(to)?;
+    for entry in fs::read_dir(from).map_err(at(from))? {
+        let entry = entry.map_err(at(from))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if skip(name) || !entry.path().is_file() {
+            continue;
+        }
+        let bytes = fs::read(entry.path()).map_err(at(&entry.path()))?;
+        copied.files += 1;
+        copied.written += u64::from(write_if_changed(&to.join(name), &bytes, 0o600)?);
+    }
+    Ok(copied)
+}
+
 /// Brings `copy` (a copy folder) up to the data directory `data`: every
 /// journal segment, the keys folder, the marker.
 pub fn mirror(data: &Path, copy: &Path) -> Result<Mirrored, MirrorError> {
@@ -186,20 +221,10 @@ pub fn mirror(data: &Path, copy: &Path) -> Result<Mirrored, MirrorError> {
     for name in segment_names(&journal)? {
         done.journal_bytes += mirror_segment(&journal.join(&name), &journal_copy.join(&name))?;
     }
-    let (keys, keys_copy) = (data.join(KEYS), copy.join(KEYS));
-    if keys.is_dir() {
-        folder(&keys_copy)?;
-        for entry in fs::read_dir(&keys).map_err(at(&keys))? {
-            let entry = entry.map_err(at(&keys))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if NOT_COPIED.contains(&name) || name.ends_with(".new") || !entry.path().is_file() {
-                continue;
-            }
-            let bytes = fs::read(entry.path()).map_err(at(&entry.path()))?;
-            done.files_written += u64::from(write_if_changed(&keys_copy.join(name), &bytes, 0o600)?);
-        }
-    }
+    let keys = copy_files(&data.join(KEYS), &copy.join(KEYS), |name| {
+        NOT_COPIED.contains(&name) || name.ends_with(".new")
+    })?;
+    done.files_written += keys.written;
     let marker = data.join(MARKER);
     if marker.is_file() {
         let bytes = fs::read(&marker).map_err(at(&marker))?;
@@ -235,21 +260,7 @@ pub fn take(copy: &Path, data: &Path) -> Result<Taken, MirrorError> {
         taken.journal_bytes += mirror_segment(&journal_copy.join(&name), &journal.join(&name))?;
         taken.segments += 1;
     }
-    let (keys_copy, keys) = (copy.join(KEYS), data.join(KEYS));
-    if keys_copy.is_dir() {
-        folder(&keys)?;
-        for entry in fs::read_dir(&keys_copy).map_err(at(&keys_copy))? {
-            let entry = entry.map_err(at(&keys_copy))?;
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if name.ends_with(".copie-en-cours") || !entry.path().is_file() {
-                continue;
-            }
-            let bytes = fs::read(entry.path()).map_err(at(&entry.path()))?;
-            write_if_changed(&keys.join(name), &bytes, 0o600)?;
-            taken.keys += 1;
-        }
-    }
+    taken.keys = copy_files(&copy.join(KEYS), &data.join(KEYS), |name| name.ends_with(STAGED))?.files;
     Ok(taken)
 }
 
