@@ -9,7 +9,8 @@
 //! records (100000 by default) of the synthetic French corpus, filled
 //! through a server run under `eatmydata` with a copy folder; its baseline
 //! hashes every file of the copy folder and copies the folder (`cp -r`,
-//! `sync`). The figures replace the section `copies` of BENCHMARKS.md.
+//! `sync`). The figures replace the sections `copies` and `restore` of
+//! BENCHMARKS.md (`COFFRE_BENCH_RESTORE_RECORDS=0` skips the restore).
 
 #[path = "support/cli.rs"]
 mod cli;
@@ -177,11 +178,28 @@ fn main() {
         let _ = std::fs::remove_dir_all(&ds.dir);
     }
 
+    let section = format!(
+        "<!-- copies:begin -->\n\
+         Command: `make bench` (`cargo bench --bench copies`). Date: {date}. Same machine as above; the copy \
+         folder is on the same disk as the data directory (another disk or a network mount would add its own \
+         speed, not coffre's).\n\n\
+         Every deposit is durable on every store before it is acknowledged: on the copy folder, its bytes are \
+         written, hashed again on the way and synced. Ratio = the one-copy baseline's time / the row's time.\n\n\
+         | dataset | path | time | throughput | files/s | ratio to baseline |\n|---|---|---|---|---|---|\n\
+         {deposit_rows}\
+         <!-- copies:end -->",
+        date = chrono::Utc::now().format("%Y-%m-%d"),
+    );
+    report::write_section("copies", "Deposits on one store and on two", &section);
+
     // Restore.
     let records: u64 = std::env::var("COFFRE_BENCH_RESTORE_RECORDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    if records == 0 {
+        return;
+    }
     let wrapper = Command::new("eatmydata")
         .arg("true")
         .status()
@@ -221,16 +239,9 @@ fn main() {
     }
 
     let section = format!(
-        "<!-- copies:begin -->\n\
-         Command: `make bench` (`cargo bench --bench copies`). Date: {date}. Same machine as above; the copy \
-         folder is on the same disk as the data directory (another disk or a network mount would add its own \
-         speed, not coffre's).\n\n\
-         ### Deposits on one store and on two\n\n\
-         Every deposit is durable on every store before it is acknowledged: on the copy folder, its bytes are \
-         written, hashed again on the way and synced. Ratio = the one-copy baseline's time / the row's time.\n\n\
-         | dataset | path | time | throughput | files/s | ratio to baseline |\n|---|---|---|---|---|---|\n\
-         {deposit_rows}\n\
-         ### Restore from one copy folder\n\n\
+        "<!-- restore:begin -->\n\
+         Command: `make bench` (`cargo bench --bench copies`; `COFFRE_BENCH_RESTORE_RECORDS=0` leaves this \
+         section as it is). Date: {date}. Same machine as above.\n\n\
          An archive of {records} records (the synthetic French corpus of the search benchmark, filled over HTTP by \
          a server run under `eatmydata` with a copy folder), then `coffre restore --from` the copy folder alone \
          into a new data directory: the journal, the keys, every content hashed as it is written, the catalog and \
@@ -239,7 +250,7 @@ fn main() {
          | path | records | files, bytes | time | records/s | ratio |\n|---|---|---|---|---|---|\n\
          | baseline: sha256sum + cp -r + sync | {records} | {files}, {bytes} | {base:.1} s | {base_rate:.0} | 1.00 |\n\
          | coffre restore --from | {records} | {files}, {bytes} | {restored:.1} s | {rate:.0} | {ratio:.2} |\n\
-         <!-- copies:end -->",
+         <!-- restore:end -->",
         date = chrono::Utc::now().format("%Y-%m-%d"),
         base = base.as_secs_f64(),
         base_rate = records as f64 / base.as_secs_f64(),
@@ -247,5 +258,5 @@ fn main() {
         rate = records as f64 / restored.as_secs_f64(),
         ratio = base.as_secs_f64() / restored.as_secs_f64(),
     );
-    report::write_section("copies", "Copies and restore", &section);
+    report::write_section("restore", "Restore from one copy folder", &section);
 }

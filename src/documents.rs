@@ -273,7 +273,7 @@ pub fn certificate(disposal: &Disposal) -> Option<Value> {
         })),
         "struck": struck,
         "executed": {"time": format_time(&execution.at), "by": execution.by, "seq": execution.seq},
-        "erased": {"blobs": execution.erased.len(), "seq": execution.erased_seq},
+        "erased": {"blobs": execution.erased.len(), "seq": execution.erased_seq, "stores": execution.erased_from},
         "destroyed": destroyed,
         "skipped": skipped,
         "signature": {
@@ -709,6 +709,13 @@ pub fn certificate_pdf(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> O
             p.text(format!("    contenu {} ({})", sha256.hex(), french::size(*size)));
         }
     }
+    if !execution.erased_from.is_empty() {
+        p.gap();
+        p.text(format!(
+            "Contenus effacés de chaque stockage de l'archive : {}.",
+            execution.erased_from.join(", ")
+        ));
+    }
     let kept: Vec<_> = execution.outcomes.iter().filter(|o| o.skipped.is_some()).collect();
     if !kept.is_empty() {
         p.gap();
@@ -841,8 +848,16 @@ pub fn certificate_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> 
         })
         .unwrap_or_default();
     let archives = head.archives_or("Le responsable du service d'archives");
+    let stores = if execution.erased_from.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p>Contenus effacés de chaque stockage de l'archive : {}.</p>\n",
+            html(&execution.erased_from.join(", "))
+        )
+    };
     Some(format!(
-        "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Certificat d'élimination n° {id}</title></head>\n<body>\n<h1>Certificat d'élimination n° {id}</h1>\n{who}<p>Élimination proposée le {proposed} par {by}.</p>\n{visa}<p>Exécutée le {at} par {executor} : le contenu des documents éliminés a été détruit ; seule leur trace demeure au journal.</p>\n<table border=\"1\">\n<thead><tr><th>Référence</th><th>Typologie</th><th>Date</th><th>DUA</th><th>Volume</th><th>Sort</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n<p>Empreinte de l'événement d'exécution (journal n° {seq}) : {hash}.</p>\n<table class=\"signatures\" border=\"1\"><tr><th>{archives}</th></tr>\n<tr><td>Date, nom et signature :<br><br><br><br></td></tr></table>\n</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Certificat d'élimination n° {id}</title></head>\n<body>\n<h1>Certificat d'élimination n° {id}</h1>\n{who}<p>Élimination proposée le {proposed} par {by}.</p>\n{visa}<p>Exécutée le {at} par {executor} : le contenu des documents éliminés a été détruit ; seule leur trace demeure au journal.</p>\n{stores}<table border=\"1\">\n<thead><tr><th>Référence</th><th>Typologie</th><th>Date</th><th>DUA</th><th>Volume</th><th>Sort</th></tr></thead>\n<tbody>\n{rows}</tbody>\n</table>\n<p>Empreinte de l'événement d'exécution (journal n° {seq}) : {hash}.</p>\n<table class=\"signatures\" border=\"1\"><tr><th>{archives}</th></tr>\n<tr><td>Date, nom et signature :<br><br><br><br></td></tr></table>\n</body></html>\n",
         proposed = french::time(disposal.proposal.proposed_at),
         by = html(&disposal.proposal.proposed_by),
         at = french::time(execution.at),

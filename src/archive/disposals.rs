@@ -287,8 +287,10 @@ impl Archive {
             return Ok(());
         }
         self.erase_and_purge(&execution.erased, &execution.outcomes)?;
+        let mut stores = vec![self.data_dir.path().display().to_string()];
+        stores.extend(self.blobs.copy_names());
         self.journal
-            .append(Actor::system().draft(EventBody::DisposalErased { disposal: id }))?;
+            .append(Actor::system().draft(EventBody::DisposalErased { disposal: id, stores }))?;
         tracing::info!(disposal = id, blobs = execution.erased.len(), "disposal erased");
         Ok(())
     }

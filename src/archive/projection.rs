@@ -632,14 +632,16 @@ impl Projector {
                     outcomes,
                     erased,
                     erased_seq: None,
+                    erased_from: Vec::new(),
                 });
                 writes.push(CatalogWrite::PutDisposal(Box::new(current)));
                 writes
             }
-            EventBody::DisposalErased { disposal } => {
+            EventBody::DisposalErased { disposal, stores } => {
                 let mut current = self.disposal(disposal)?;
                 if let Some(execution) = current.execution.as_mut() {
                     execution.erased_seq = Some(event.seq);
+                    execution.erased_from = stores;
                 }
                 vec![CatalogWrite::PutDisposal(Box::new(current))]
             }

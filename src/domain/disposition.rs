@@ -107,6 +107,10 @@ pub struct Execution {
     pub erased: Vec<Sha256>,
     /// The event that confirmed the erasure, once done.
     pub erased_seq: Option<u64>,
+    /// The stores the blobs were erased from (the data directory and every
+    /// copy folder), once done.
+    #[serde(default)]
+    pub erased_from: Vec<String>,
 }
 
 /// Where a disposal stands.

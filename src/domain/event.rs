@@ -33,13 +33,13 @@ pub const EVENT_FORMAT: u64 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
     /// The line is not a JSON object with the expected fields.
-    #[error("malformed event: {0}")]
+    #[error("événement mal formé : {0}")]
     Malformed(String),
     /// The value holds something the canonical encoding forbids.
-    #[error("not canonical: {0}")]
+    #[error("encodage non canonique : {0}")]
     NotCanonical(String),
     /// The stored hash is not the hash of the content.
-    #[error("hash mismatch: stored {stored}, computed {computed}")]
+    #[error("empreinte altérée : l'événement porte {stored}, son contenu donne {computed}")]
     HashMismatch {
         /// The hash written in the event.
         stored: Sha256,
@@ -47,7 +47,7 @@ pub enum EventError {
         computed: Sha256,
     },
     /// The payload does not match its kind.
-    #[error("payload of a {kind} event: {reason}")]
+    #[error("contenu invalide pour un événement {kind} : {reason}")]
     BadPayload {
         /// The event kind.
         kind: String,
@@ -383,6 +383,10 @@ pub enum EventBody {
     DisposalErased {
         /// The disposal.
         disposal: u64,
+        /// The stores the blobs were erased from: the data directory and
+        /// every copy folder (absent in events written before copies).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        stores: Vec<String>,
     },
     /// An executed disposal's certificate (its PDF) was filed as a record.
     #[serde(rename = "disposal.certified")]

@@ -190,7 +190,7 @@ fn check_line(line: &[u8], expected: u64, prev: Option<Sha256>) -> Result<Event,
     let event = Event::from_line(line).map_err(|e| corrupt(e.to_string()))?;
     if event.seq != expected {
         return Err(corrupt(format!(
-            "found seq {} where {expected} was expected",
+            "le n° {} se trouve là où le n° {expected} était attendu",
             event.seq
         )));
     }
@@ -198,7 +198,7 @@ fn check_line(line: &[u8], expected: u64, prev: Option<Sha256>) -> Result<Event,
         && event.prev_hash != prev
     {
         return Err(corrupt(format!(
-            "prev_hash {} is not the previous event's hash {prev}",
+            "son lien prev_hash {} n'est pas l'empreinte de l'événement précédent, {prev}",
             event.prev_hash
         )));
     }
@@ -248,7 +248,7 @@ impl FileJournal {
                 if prev.torn_len > 0 {
                     return Err(JournalError::Corrupt {
                         seq: prev.last.map_or(*prev_first, |h| h.seq + 1),
-                        reason: format!("torn data inside closed segment {}", prev_path.display()),
+                        reason: format!("données tronquées dans le segment clos {}", prev_path.display()),
                     });
                 }
                 prev.last.unwrap_or_else(Head::empty)
@@ -258,7 +258,7 @@ impl FileJournal {
         if segs[0].0 != 1 {
             return Err(JournalError::Corrupt {
                 seq: 1,
-                reason: format!("the journal's first segment starts at seq {}", segs[0].0),
+                reason: format!("le premier segment du journal commence au n° {}", segs[0].0),
             });
         }
         recovery.head_seq = head.seq;
@@ -561,7 +561,7 @@ impl EventReader {
                     if !self.open_ended && self.expected <= self.until {
                         return Err(JournalError::Corrupt {
                             seq: self.expected.max(self.from),
-                            reason: "the journal ends before its recorded head".into(),
+                            reason: "le journal s'arrête avant le dernier événement enregistré".into(),
                         });
                     }
                     return Ok(None);
@@ -569,7 +569,7 @@ impl EventReader {
                 if self.expected != 0 && first != self.expected {
                     return Err(JournalError::Corrupt {
                         seq: self.expected,
-                        reason: format!("segment {} starts at seq {first}", path.display()),
+                        reason: format!("le segment {} commence au n° {first}", path.display()),
                     });
                 }
                 self.expected = first;
@@ -588,7 +588,7 @@ impl EventReader {
                 }
                 return Err(JournalError::Corrupt {
                     seq: self.expected,
-                    reason: "incomplete event".into(),
+                    reason: "événement incomplet".into(),
                 });
             }
             let event = check_line(&line[..n - 1], self.expected, self.prev)?;
@@ -677,7 +677,10 @@ pub fn audit_scan(dir: &Path, visit: &mut dyn FnMut(&Event)) -> Result<AuditScan
                         ));
                     }
                     if event.seq != expected {
-                        problems.push(format!("found seq {} where {expected} was expected", event.seq));
+                        problems.push(format!(
+                            "le n° {} se trouve là où le n° {expected} était attendu",
+                            event.seq
+                        ));
                     }
                     if let Some(p) = prev
                         && event.prev_hash != p

@@ -216,7 +216,7 @@ pub trait BlobStore: Send + Sync {
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     /// An event is damaged or out of chain; the journal will not skip it.
-    #[error("journal damaged at seq {seq}: {reason}")]
+    #[error("journal endommagé à l'événement n° {seq} : {reason}")]
     Corrupt {
         /// The event's seq, or the one expected there.
         seq: u64,

@@ -489,3 +489,55 @@ fn the_plan_says_how_many_stores_a_node_needs_and_a_copy_store_that_was_down_is_
     );
     server.stop();
 }
+
+#[test]
+fn a_disposal_erases_every_copy_and_its_certificate_names_each_store() {
+    let fresh = fresh_archive();
+    let admin = &fresh.token;
+    let copy = fresh.tmp.path().join("copie");
+    let server = Server::start(&fresh.data, &["--copy", copy.to_str().expect("path")]);
+    let content = b"Facture ancienne de la papeterie, a eliminer.";
+    let record = created(
+        deposit(
+            &server,
+            admin,
+            content,
+            "facture.txt",
+            &json!({"node": "FIN-FAC", "date": years_ago(11)}),
+        )
+        .expect("deposit"),
+    );
+    let sha = record["versions"][0]["sha256"].as_str().expect("sha").to_owned();
+    assert!(blob_in(&copy, &sha).exists(), "copied at deposit");
+    let id = created(post_json(
+        &server.url("/api/v1/disposals"),
+        admin,
+        &json!({"node": "FIN-FAC"}),
+    ))["id"]
+        .as_u64()
+        .expect("an id");
+    let approved = post_json(
+        &server.url(&format!("/api/v1/disposals/{id}/approve")),
+        admin,
+        &json!({"visa": "AD-2026-9", "signer": "Directrice des Archives"}),
+    );
+    assert_eq!(approved.status, 200, "{}", approved.text());
+    let executed = post_json(
+        &server.url(&format!("/api/v1/disposals/{id}/execute")),
+        admin,
+        &json!({}),
+    );
+    assert_eq!(executed.status, 200, "{}", executed.text());
+    assert!(!blob_file(&fresh.data, &sha).exists(), "erased from the data directory");
+    assert!(!blob_in(&copy, &sha).exists(), "erased from the copy folder");
+    let certificate = get(&server.url(&format!("/api/v1/disposals/{id}/certificate")), admin).json();
+    assert_eq!(
+        certificate["erased"]["stores"],
+        json!([fresh.data.display().to_string(), copy.display().to_string()]),
+        "{certificate}"
+    );
+    let erased = events_of_kind(&server, admin, "disposal.erased");
+    assert_eq!(erased[0]["payload"]["stores"], certificate["erased"]["stores"]);
+    server.stop();
+    assert_journal_follows_its_schema(&fresh.data);
+}

@@ -53,7 +53,9 @@ impl Normalizer {
     }
 
     fn text(&mut self, text: &str) -> String {
-        let mut out = text.to_owned();
+        // The run's temporary folders (the stores a disposal names).
+        let tmp = Regex::new(r"/tmp/\.tmp[A-Za-z0-9]+").unwrap();
+        let mut out = tmp.replace_all(text, "[tmp]").into_owned();
         for i in 0..self.patterns.len() {
             let (kind, re) = (self.patterns[i].0, self.patterns[i].1.clone());
             out = re
