@@ -17,6 +17,8 @@ mod cli;
 #[path = "support/corpus.rs"]
 #[allow(dead_code)]
 mod corpus;
+#[path = "support/dataset.rs"]
+mod dataset;
 #[path = "support/load.rs"]
 #[allow(dead_code)]
 mod load;
@@ -26,6 +28,7 @@ mod report;
 mod server;
 
 use cli::{coffre, run};
+use dataset::{Dataset, make_dataset};
 use server::{Served, deposit_files, fresh_archive};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -33,41 +36,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const CLIENTS: usize = 4;
-
-struct Dataset {
-    name: &'static str,
-    dir: PathBuf,
-    files: Vec<PathBuf>,
-    bytes: u64,
-}
-
-fn make_dataset(root: &Path, name: &'static str, count: usize, size: usize) -> Dataset {
-    let dir = root.join(format!("copies-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dataset folder");
-    let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ size as u64;
-    let files = (0..count)
-        .map(|i| {
-            let mut buf = Vec::with_capacity(size);
-            while buf.len() < size {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                buf.extend_from_slice(&state.to_le_bytes());
-            }
-            buf.truncate(size);
-            let path = dir.join(format!("f{i:06}.bin"));
-            std::fs::write(&path, &buf).expect("write");
-            path
-        })
-        .collect();
-    Dataset {
-        name,
-        dir,
-        files,
-        bytes: (count * size) as u64,
-    }
-}
 
 /// `sha256sum` over the files, `cp` to `copies` folders, `sync`.
 fn baseline(ds: &Dataset, root: &Path, copies: usize) -> Duration {
@@ -113,12 +81,7 @@ fn deposits(ds: &Dataset, root: &Path, with_copy: bool) -> Duration {
 fn copies_caught_up(base: &str, token: &str) {
     let agent = load::agent();
     loop {
-        let answer = agent
-            .get(&format!("{base}/api/v1/stats"))
-            .set("Authorization", &format!("Bearer {token}"))
-            .call()
-            .expect("stats");
-        let stats: serde_json::Value = serde_json::from_str(&answer.into_string().expect("answer")).expect("json");
+        let stats = load::stats(&agent, base, token);
         let copy = &stats["copies"][0];
         if copy["lag_events"] == 0 && copy["contents_owed"] == 0 && copy["contents_complete"] == true {
             return;
@@ -140,8 +103,8 @@ fn size_of(dir: &Path) -> (u64, u64) {
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-work");
     std::fs::create_dir_all(&root).expect("bench folder");
-    let small = make_dataset(&root, "4KiBx3000", 3000, 4096);
-    let big = make_dataset(&root, "1MiBx300", 300, 1 << 20);
+    let small = make_dataset(&root, "copies-4KiBx3000", "4KiBx3000", 3000, 4096);
+    let big = make_dataset(&root, "copies-1MiBx300", "1MiBx300", 300, 1 << 20);
     run(&mut Command::new("sync"));
     let mut deposit_rows = String::new();
     for ds in [&small, &big] {

@@ -8,12 +8,15 @@
 
 #[path = "support/cli.rs"]
 mod cli;
+#[path = "support/dataset.rs"]
+mod dataset;
 #[path = "support/report.rs"]
 mod report;
 #[path = "support/server.rs"]
 mod server;
 
 use cli::{coffre, run};
+use dataset::{Dataset, make_dataset};
 use server::{Served, deposit_files, fresh_archive};
 
 use std::fmt::Write as _;
@@ -23,40 +26,6 @@ use std::time::{Duration, Instant};
 
 /// Concurrent HTTP clients: enough to keep the server's group commit busy.
 const HTTP_CLIENTS: usize = 4;
-
-struct Dataset {
-    name: &'static str,
-    dir: PathBuf,
-    files: Vec<PathBuf>,
-    bytes: u64,
-}
-
-fn make_dataset(root: &Path, name: &'static str, count: usize, size: usize) -> Dataset {
-    let dir = root.join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dataset folder");
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15 ^ size as u64;
-    let mut files = Vec::with_capacity(count);
-    for i in 0..count {
-        let mut buf = Vec::with_capacity(size);
-        while buf.len() < size {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            buf.extend_from_slice(&state.to_le_bytes());
-        }
-        buf.truncate(size);
-        let path = dir.join(format!("f{i:06}.bin"));
-        std::fs::write(&path, &buf).expect("write dataset file");
-        files.push(path);
-    }
-    Dataset {
-        name,
-        dir,
-        files,
-        bytes: (count * size) as u64,
-    }
-}
 
 fn baseline(ds: &Dataset, root: &Path) -> Duration {
     let target = root.join(format!("baseline-{}", ds.name));
@@ -163,8 +132,8 @@ fn main() {
     let openssl = openssl_speed();
     eprintln!("sha2: {ours:.0} MB/s, openssl: {openssl:?} MB/s, SHA-NI: {sha_ni}");
 
-    let big = make_dataset(&root, "1MiBx1024", 1024, 1 << 20);
-    let small = make_dataset(&root, "4KiBx10000", 10_000, 4096);
+    let big = make_dataset(&root, "1MiBx1024", "1MiBx1024", 1024, 1 << 20);
+    let small = make_dataset(&root, "4KiBx10000", "4KiBx10000", 10_000, 4096);
     // Write the datasets out now, so that no measured step pays for them.
     run(&mut Command::new("sync"));
     let mut rows = String::new();

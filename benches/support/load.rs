@@ -50,13 +50,17 @@ pub fn deposit(agent: &ureq::Agent, base: &str, token: &str, i: u64, extra: &str
 /// Records the archive holds (its catalog, not its index: an index being
 /// rebuilt would say fewer).
 pub fn records_held(agent: &ureq::Agent, base: &str, token: &str) -> u64 {
+    stats(agent, base, token)["records"].as_u64().unwrap_or(0)
+}
+
+/// The server's indicators (`GET /api/v1/stats`).
+pub fn stats(agent: &ureq::Agent, base: &str, token: &str) -> serde_json::Value {
     let answer = agent
         .get(&format!("{base}/api/v1/stats"))
         .set("Authorization", &format!("Bearer {token}"))
         .call()
         .expect("stats");
-    let stats: serde_json::Value = serde_json::from_str(&answer.into_string().expect("answer")).expect("json");
-    stats["records"].as_u64().unwrap_or(0)
+    serde_json::from_str(&answer.into_string().expect("answer")).expect("json")
 }
 
 pub fn total_found(agent: &ureq::Agent, base: &str, token: &str, q: &str) -> u64 {
