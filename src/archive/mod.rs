@@ -397,6 +397,22 @@ fn storage_full(e: &std::io::Error) -> bool {
         || matches!(e.raw_os_error(), Some(ENOSPC | EDQUOT))
 }
 
+impl From<crate::store::mirror::MirrorError> for ArchiveError {
+    /// A copy folder's file that cannot be read or written is a storage
+    /// failure (503, or 507 when the disk is full), said with its path.
+    fn from(e: crate::store::mirror::MirrorError) -> Self {
+        match e {
+            crate::store::mirror::MirrorError::Io { path, source } => ArchiveError::Io(std::io::Error::new(
+                source.kind(),
+                format!("{}: {source}", path.display()),
+            )),
+            diverged @ crate::store::mirror::MirrorError::Diverged { .. } => {
+                ArchiveError::Internal(diverged.to_string())
+            }
+        }
+    }
+}
+
 impl From<BlobError> for ArchiveError {
     fn from(e: BlobError) -> Self {
         match e {

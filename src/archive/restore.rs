@@ -87,7 +87,7 @@ pub fn restore(
     }
     data_dir.create()?;
     data_dir.lock()?;
-    let taken = mirror::take(from, target).map_err(|e| ArchiveError::Internal(e.to_string()))?;
+    let taken = mirror::take(from, target)?;
 
     let source = super::stores::blobs_in_folder(from)?;
     let blobs = super::stores::blobs_in_folder(&data_dir.blobs_path())?;
@@ -108,7 +108,7 @@ pub fn restore(
         progress.advance(1);
     }
     drop(blobs);
-    mirror::take_marker(from, target).map_err(|e| ArchiveError::Internal(e.to_string()))?;
+    mirror::take_marker(from, target)?;
 
     let archive = Archive::rebuild(data_dir, options, clock)?;
     let events = archive.journal_head();
