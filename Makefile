@@ -58,7 +58,17 @@ FUZZ_TARGETS := plan naming_template search_query seda_manifest seda_reply bagit
 CARGO_FUZZ := target/fuzz-tools/bin/cargo-fuzz
 CARGO_FUZZ_VERSION := 0.13.2
 
-.PHONY: all build run test bench fuzz deps rundeps pytools uitools fmt clippy clean
+# Garage, the S3-compatible object store that collectivités and small hosts
+# run themselves: the copies tests start one on loopback (tests/it/buckets.rs)
+# and the copies benchmark writes to one. Built from crates.io once per
+# machine and kept outside the clone (about 15 minutes on 2 cores, at
+# opt-level 1: a test server need not be fast); only its LMDB metadata
+# engine is built.
+GARAGE_VERSION := 2.5.0
+GARAGE_ROOT ?= $(HOME)/.cache/coffre/garage-$(GARAGE_VERSION)
+GARAGE := $(GARAGE_ROOT)/bin/garage
+
+.PHONY: all build run test bench fuzz deps rundeps pytools uitools garage fmt clippy clean
 
 all: build
 
@@ -117,8 +127,12 @@ uitools: deps
 	@grep -qs '"version": "$(AXE_VERSION)"' $(UITOOLS)/node_modules/axe-core/package.json || \
 	  npm install --prefix $(UITOOLS) --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
 
-test: deps pytools uitools fmt clippy
-	BAGIT_PY=$(BAGIT_PY) SCHEMATHESIS=$(SCHEMATHESIS) $(CARGO) test
+garage:
+	@[ -x $(GARAGE) ] || CARGO_PROFILE_RELEASE_OPT_LEVEL=1 $(CARGO) install garage --locked --version $(GARAGE_VERSION) \
+	  --root $(GARAGE_ROOT) --no-default-features --features bundled-libs,lmdb
+
+test: deps pytools uitools garage fmt clippy
+	BAGIT_PY=$(BAGIT_PY) SCHEMATHESIS=$(SCHEMATHESIS) GARAGE=$(GARAGE) $(CARGO) test
 
 # PostgreSQL is the baseline of the search, relevance and retention
 # benchmarks, which start their own cluster on a Unix socket; SQLite's FTS5

@@ -49,8 +49,8 @@ pub struct Config {
     pub clients: ClientLimits,
     /// The directory people sign in through (`--directory FILE`).
     pub directory: Option<DirectoryOptions>,
-    /// Folders that keep a copy of every blob (`--copy DIR`).
-    pub copies: Vec<PathBuf>,
+    /// Folders and buckets that keep a copy of the archive (`--copy`).
+    pub copies: Vec<crate::archive::mirror::CopyPlace>,
 }
 
 /// What the server allows a client before cutting it off.

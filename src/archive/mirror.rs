@@ -14,11 +14,53 @@
 //! copy is never made like a damaged original.
 
 use super::{Archive, ArchiveError};
+use crate::store::mirror::ArchiveCopy;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Where a copy of the whole archive is kept: a folder (another disk, a
+/// network mount) or an S3-compatible bucket (`s3://bucket/prefix`,
+/// reached with the `AWS_*` settings of the environment).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopyPlace {
+    /// A folder.
+    Folder(PathBuf),
+    /// A bucket's address, `s3://bucket/prefix`.
+    Bucket(String),
+}
+
+/// How a bucket's address begins.
+pub const BUCKET_SCHEME: &str = "s3://";
+
+impl CopyPlace {
+    /// The place an operator wrote: an `s3://` address or a folder.
+    pub fn parse(text: &str) -> Self {
+        if text.starts_with(BUCKET_SCHEME) {
+            CopyPlace::Bucket(text.trim_end_matches('/').to_owned())
+        } else {
+            CopyPlace::Folder(PathBuf::from(text))
+        }
+    }
+}
+
+impl std::str::FromStr for CopyPlace {
+    type Err = std::convert::Infallible;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(CopyPlace::parse(text))
+    }
+}
+
+impl std::fmt::Display for CopyPlace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CopyPlace::Folder(path) => write!(f, "{}", path.display()),
+            CopyPlace::Bucket(address) => f.write_str(address),
+        }
+    }
+}
 
 /// How often a copy is brought up even if the journal has not grown (a
 /// password changed, a copy folder emptied by hand).
@@ -48,7 +90,7 @@ pub struct CopyStatus {
 }
 
 struct Follower {
-    folder: PathBuf,
+    copy: Arc<dyn ArchiveCopy>,
     through_seq: u64,
     last_copied_at: Option<DateTime<Utc>>,
     last_try: Option<Instant>,
@@ -62,13 +104,13 @@ struct Follower {
 pub(super) struct Mirrors(Mutex<Vec<Follower>>, pub(super) Mutex<()>);
 
 impl Mirrors {
-    pub(super) fn new(folders: &[PathBuf]) -> Self {
+    pub(super) fn new(copies: &[Arc<dyn ArchiveCopy>]) -> Self {
         Mirrors(
             Mutex::new(
-                folders
+                copies
                     .iter()
-                    .map(|folder| Follower {
-                        folder: folder.clone(),
+                    .map(|copy| Follower {
+                        copy: Arc::clone(copy),
                         through_seq: 0,
                         last_copied_at: None,
                         last_try: None,
@@ -102,21 +144,21 @@ impl Archive {
                 continue;
             }
             follower.last_try = Some(Instant::now());
-            match crate::store::mirror::mirror(self.data_dir.path(), &follower.folder) {
+            match follower.copy.mirror(self.data_dir.path()) {
                 Ok(done) => {
                     if follower.error.take().is_some() {
-                        tracing::info!(copy = %follower.folder.display(), "the copy folder is written again");
+                        tracing::info!(copy = %follower.copy.name(), "the copy is written again");
                     }
                     if done.journal_bytes > 0 || done.files_written > 0 {
-                        tracing::debug!(copy = %follower.folder.display(), bytes = done.journal_bytes, "journal copied");
+                        tracing::debug!(copy = %follower.copy.name(), bytes = done.journal_bytes, "journal copied");
                     }
                     follower.through_seq = head;
                     follower.last_copied_at = Some(self.clock.now());
                 }
                 Err(e) => {
-                    let reason = format!("le journal n'a pu être copié dans {} : {e}", follower.folder.display());
+                    let reason = format!("le journal n'a pu être copié dans {} : {e}", follower.copy.name());
                     if follower.error.as_deref() != Some(reason.as_str()) {
-                        tracing::error!(copy = %follower.folder.display(), error = %e, "the archive's files could not be copied");
+                        tracing::error!(copy = %follower.copy.name(), error = %e, "the archive's files could not be copied");
                     }
                     follower.error = Some(reason);
                     all = false;
@@ -134,8 +176,8 @@ impl Archive {
         followers
             .iter()
             .map(|f| CopyStatus {
-                contents_owed: owed.get(&f.folder.display().to_string()).copied().unwrap_or(0),
-                store: f.folder.display().to_string(),
+                contents_owed: owed.get(&f.copy.name()).copied().unwrap_or(0),
+                store: f.copy.name(),
                 journal_through_seq: f.through_seq,
                 lag_events: head.saturating_sub(f.through_seq),
                 last_copied_at: f.last_copied_at,

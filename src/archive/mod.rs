@@ -409,6 +409,9 @@ impl From<crate::store::mirror::MirrorError> for ArchiveError {
             diverged @ crate::store::mirror::MirrorError::Diverged { .. } => {
                 ArchiveError::Internal(diverged.to_string())
             }
+            remote @ crate::store::mirror::MirrorError::Remote { .. } => {
+                ArchiveError::Io(std::io::Error::other(remote.to_string()))
+            }
         }
     }
 }
@@ -594,9 +597,10 @@ pub struct ArchiveOptions {
     pub tsa_ca: Option<std::path::PathBuf>,
     /// The directory people sign in through, if any.
     pub directory: Option<directory::DirectoryOptions>,
-    /// Folders (other disks, network mounts) that keep a copy of every
-    /// blob, written before a deposit is acknowledged.
-    pub copies: Vec<std::path::PathBuf>,
+    /// Folders (other disks, network mounts) and buckets that keep a copy
+    /// of every blob, written before a deposit is acknowledged, and of the
+    /// archive's own files.
+    pub copies: Vec<mirror::CopyPlace>,
 }
 
 /// The user name of the account `init` opens for the first admin.
@@ -863,12 +867,13 @@ impl Archive {
             stamper,
             credentials,
             directory: directory_port,
+            copies,
             ..
         } = stores;
         let directory = directory_port.map(|port| directory::DirectoryAccess::new(port, options.directory.as_ref()));
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
-        let mirrors = mirror::Mirrors::new(&options.copies);
+        let mirrors = mirror::Mirrors::new(&copies);
         let archive = Archive {
             data_dir,
             options,

@@ -10,14 +10,13 @@
 //! a whole integrity check run (`audit.verified`): the report says what,
 //! if anything, could not be restored, and which records it concerns.
 
+use super::mirror::CopyPlace;
 use super::{Actor, Archive, ArchiveError, ArchiveOptions, DataDir, Progress};
 use crate::domain::clock::Clock;
 use crate::domain::event::EventBody;
 use crate::domain::hash::Sha256;
 use crate::domain::integrity::IntegrityReport;
 use crate::domain::record::InvalidInput;
-use crate::store::mirror;
-use std::path::Path;
 use std::sync::Arc;
 
 /// What a restore did.
@@ -55,22 +54,24 @@ fn refused(field: &str, message: String) -> ArchiveError {
     ArchiveError::Invalid(InvalidInput::new(field, message))
 }
 
-/// Restores the archive held by the copy folder `from` into `data_dir`,
-/// which must be empty or absent.
+/// Restores the archive held by the copy at `from` (a folder, a bucket)
+/// into `data_dir`, which must be empty or absent.
 pub fn restore(
-    from: &Path,
+    from: &CopyPlace,
     data_dir: &DataDir,
     options: ArchiveOptions,
     clock: Arc<dyn Clock>,
     progress: &dyn Progress,
 ) -> Result<RestoreReport, ArchiveError> {
-    if !mirror::holds_an_archive(from) {
+    // Checked before anything is written: nothing is asked of the copy
+    // yet that passes through files.
+    let (copy, _) = super::stores::copy_at(from, &std::env::temp_dir())?;
+    if !copy.holds_an_archive() {
         return Err(refused(
             "from",
             format!(
-                "{} ne contient pas d'archive coffre (ni coffre.json ni journal) : donnez un dossier de copies \
-                 qu'un serveur lancé avec --copy a tenu à jour",
-                from.display()
+                "{from} ne contient pas d'archive coffre (ni coffre.json ni journal) : donnez un dossier de copies \
+                 ou un bucket qu'un serveur lancé avec --copy a tenu à jour"
             ),
         ));
     }
@@ -87,9 +88,10 @@ pub fn restore(
     }
     data_dir.create()?;
     data_dir.lock()?;
-    let taken = mirror::take(from, target)?;
+    // Blobs read from a bucket pass through files on the target's disk.
+    let (copy, source) = super::stores::copy_at(from, &data_dir.blobs_path().join("tmp"))?;
+    let taken = copy.take(target)?;
 
-    let source = super::stores::blobs_in_folder(from)?;
     let blobs = super::stores::blobs_in_folder(&data_dir.blobs_path())?;
     let digests = source.list()?;
     progress.begin("contenus", digests.len() as u64);
@@ -108,7 +110,7 @@ pub fn restore(
         progress.advance(1);
     }
     drop(blobs);
-    mirror::take_marker(from, target)?;
+    copy.take_marker(target)?;
 
     let archive = Archive::rebuild(data_dir, options, clock)?;
     let events = archive.journal_head();
@@ -116,7 +118,7 @@ pub fn restore(
     while archive.index_pending(10_000)? > 0 {}
     let actor = Actor::command_line();
     archive.journal.append(actor.draft(EventBody::ArchiveRestored {
-        from: from.display().to_string(),
+        from: from.to_string(),
         blobs_restored: restored,
         bytes_restored: bytes,
         refused: refused_blobs.clone(),
@@ -132,7 +134,7 @@ pub fn restore(
         "archive restored from a copy"
     );
     Ok(RestoreReport {
-        from: from.display().to_string(),
+        from: from.to_string(),
         segments: taken.segments,
         events,
         keys: taken.keys,

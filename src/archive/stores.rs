@@ -9,11 +9,13 @@
 //! the journal's segment files itself (`store::journal::audit_scan`), as it
 //! must on a directory whose damaged journal would not let it open.
 
+use super::mirror::CopyPlace;
 use super::{ArchiveError, ArchiveOptions, DataDir};
 use crate::domain::clock::Clock;
 use crate::domain::record::InvalidInput;
 use crate::store::blob_copies::{CopiedBlobStore, CopyStore};
 use crate::store::blob_fs::FsBlobStore;
+use crate::store::bucket::{Bucket, BucketBlobs};
 use crate::store::catalog_sled::SledCatalog;
 use crate::store::credentials::{Credentials, FileCredentials, MemoryCredentials};
 use crate::store::directory::Directory;
@@ -22,6 +24,7 @@ use crate::store::index_tantivy::TantivyIndex;
 use crate::store::journal::{FileJournal, Recovery};
 use crate::store::memory::{MemoryBlobStore, MemoryCatalog, MemoryJournal, MemoryTree};
 use crate::store::merkle_files::FileTree;
+use crate::store::mirror::{ArchiveCopy, CopyFolder};
 use crate::store::tsa::{HttpTimeStamper, TimeStamper};
 use crate::store::{BlobStore, Catalog, Journal, JournalError, JournalObserver, MerkleTree, TextIndex};
 use std::path::PathBuf;
@@ -53,6 +56,8 @@ pub struct Stores {
     pub(super) credentials: Arc<dyn Credentials>,
     /// The directory people sign in through, if any.
     pub(super) directory: Option<Arc<dyn Directory>>,
+    /// The places keeping a copy of the archive's own files.
+    pub(super) copies: Vec<Arc<dyn ArchiveCopy>>,
     journal: JournalAt,
 }
 
@@ -61,8 +66,10 @@ impl Stores {
     /// first (so no other process has its files open), then opens each.
     pub fn on_disk(data_dir: &DataDir, options: &ArchiveOptions) -> Result<Self, ArchiveError> {
         data_dir.lock()?;
+        let places = copy_places(&options.copies, &data_dir.blobs_path().join("tmp"))?;
         Ok(Stores {
-            blobs: blobs_with_copies(data_dir, options)?,
+            blobs: blobs_with_copies(data_dir, &places)?,
+            copies: places.into_iter().map(|(copy, _)| copy).collect(),
             catalog: Arc::new(SledCatalog::open(&data_dir.catalog_path())?),
             tree: Arc::new(FileTree::open(&data_dir.merkle_path())?),
             index: Arc::new(TantivyIndex::open(&data_dir.index_path())?),
@@ -84,6 +91,7 @@ impl Stores {
             stamper: stamper(options)?,
             credentials: Arc::new(MemoryCredentials::default()),
             directory: None,
+            copies: Vec::new(),
             journal: JournalAt::Memory,
         })
     }
@@ -154,10 +162,35 @@ pub(super) fn blobs_and_catalog_on_disk(data_dir: &DataDir) -> Result<BlobsAndCa
     ))
 }
 
-/// The blob store of a folder on disk: a data directory's, or a copy
-/// folder's (a restore reads one and fills the other).
+/// The blob store of a folder on disk: a data directory's (a restore
+/// fills it).
 pub(super) fn blobs_in_folder(folder: &std::path::Path) -> Result<Arc<dyn BlobStore>, ArchiveError> {
     Ok(Arc::new(FsBlobStore::open(folder)?))
+}
+
+/// A place keeping a copy of the archive: its own files and its blobs.
+pub(super) type CopyAt = (Arc<dyn ArchiveCopy>, Arc<dyn BlobStore>);
+
+/// The copy kept at `place`; a bucket's transfers pass through files in
+/// `staging`.
+pub(super) fn copy_at(place: &CopyPlace, staging: &std::path::Path) -> Result<CopyAt, ArchiveError> {
+    Ok(match place {
+        CopyPlace::Folder(folder) => (
+            Arc::new(CopyFolder(folder.clone())),
+            Arc::new(FsBlobStore::open(folder)?),
+        ),
+        CopyPlace::Bucket(address) => {
+            let bucket = Arc::new(Bucket::open(address, staging)?);
+            (
+                Arc::clone(&bucket) as Arc<dyn ArchiveCopy>,
+                Arc::new(BucketBlobs(bucket)),
+            )
+        }
+    })
+}
+
+fn copy_places(places: &[CopyPlace], staging: &std::path::Path) -> Result<Vec<CopyAt>, ArchiveError> {
+    places.iter().map(|place| copy_at(place, staging)).collect()
 }
 
 /// An empty catalog in memory: the integrity check projects the journal
@@ -167,19 +200,19 @@ pub(super) fn scratch_catalog() -> Arc<dyn Catalog> {
 }
 
 /// The data directory's blob store, with a copy of every blob in each
-/// folder the options name.
-fn blobs_with_copies(data_dir: &DataDir, options: &ArchiveOptions) -> Result<Arc<dyn BlobStore>, ArchiveError> {
+/// place the options name.
+fn blobs_with_copies(data_dir: &DataDir, places: &[CopyAt]) -> Result<Arc<dyn BlobStore>, ArchiveError> {
     let first: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(&data_dir.blobs_path())?);
-    if options.copies.is_empty() {
+    if places.is_empty() {
         return Ok(first);
     }
-    let mut copies = Vec::with_capacity(options.copies.len());
-    for folder in &options.copies {
-        copies.push(CopyStore {
-            name: folder.display().to_string(),
-            store: Arc::new(FsBlobStore::open(folder)?),
-        });
-    }
+    let copies = places
+        .iter()
+        .map(|(copy, blobs)| CopyStore {
+            name: copy.name(),
+            store: Arc::clone(blobs),
+        })
+        .collect();
     Ok(Arc::new(CopiedBlobStore::new(first, copies)))
 }
 

@@ -680,9 +680,10 @@ fn print_repair(report: &crate::wire::RepairReportDto) {
     );
 }
 
-/// `coffre restore --from DIR`: on the data directory named by `--data`,
-/// never through a server (it builds the directory a server will serve).
-pub(super) fn restore(ctx: &Context, from: &std::path::Path, json: bool) -> Result<(), Failure> {
+/// `coffre restore --from DIR|s3://…`: on the data directory named by
+/// `--data`, never through a server (it builds the directory a server will
+/// serve).
+pub(super) fn restore(ctx: &Context, from: &crate::archive::mirror::CopyPlace, json: bool) -> Result<(), Failure> {
     let progress = Bar(progress_bar());
     let report = crate::archive::restore::restore(
         from,

@@ -54,12 +54,15 @@ pub struct Cli {
     /// authority's HTTPS server, besides the usual roots.
     #[arg(long, global = true, env = "COFFRE_TSA_CA")]
     pub tsa_ca: Option<std::path::PathBuf>,
-    /// A folder (another disk, a network mount) that keeps a copy of
-    /// every content: written before a deposit is acknowledged, read to
-    /// repair a damaged one. Repeat for several; give the same to every
-    /// command that opens the data directory.
+    /// A folder (another disk, a network mount) or an S3-compatible bucket
+    /// (s3://bucket/prefix; endpoint and keys from AWS_ENDPOINT,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) that keeps a
+    /// copy of every content and of the archive's own files: written
+    /// before a deposit is acknowledged, read to repair a damaged one.
+    /// Repeat for several; give the same to every command that opens the
+    /// data directory.
     #[arg(long = "copy", global = true, env = "COFFRE_COPIES", value_delimiter = ',')]
-    pub copies: Vec<PathBuf>,
+    pub copies: Vec<String>,
     /// A running coffre server to work through (its token: COFFRE_TOKEN,
     /// or the one `coffre login` stored). Without it, commands go through
     /// the server that holds the data directory, if one does.
@@ -149,14 +152,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Build this data directory (empty or new) from one copy folder kept by
-    /// a server run with --copy: journal, keys, blobs, then the catalog and
-    /// the index, and check it all; exit 1 and list what could not be
-    /// restored.
+    /// Build this data directory (empty or new) from one copy (a folder or
+    /// an s3:// bucket) kept by a server run with --copy: journal, keys,
+    /// blobs, then the catalog and the index, and check it all; exit 1 and
+    /// list what could not be restored.
     Restore {
-        /// The copy folder.
+        /// The copy folder, or the bucket (s3://bucket/prefix).
         #[arg(long)]
-        from: std::path::PathBuf,
+        from: String,
         /// The report as one JSON object.
         #[arg(long)]
         json: bool,
@@ -399,8 +402,8 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     config.copies = cli
         .copies
         .iter()
-        .filter(|p| !p.as_os_str().is_empty())
-        .cloned()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| crate::archive::mirror::CopyPlace::parse(p.trim()))
         .collect();
     if let Command::Serve(args) = &cli.command {
         config.seal = crate::config::SealSchedule::new(args.seal_every_events, args.seal_every_minutes)?;
@@ -530,7 +533,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Reindex => search::reindex(&ctx),
         Command::Repair { json } => audit::repair(&ctx, json),
-        Command::Restore { from, json } => audit::restore(&ctx, &from, json),
+        Command::Restore { from, json } => {
+            audit::restore(&ctx, &crate::archive::mirror::CopyPlace::parse(from.trim()), json)
+        }
         Command::Rebuild => {
             let archive = Archive::rebuild(
                 &ctx.config.data_dir(),

@@ -58,6 +58,53 @@ pub enum MirrorError {
         /// The copy.
         path: PathBuf,
     },
+    /// A remote store (a bucket) refused or could not be reached.
+    #[error("le stockage {store} : {reason}")]
+    Remote {
+        /// The store's address.
+        store: String,
+        /// What failed, in French.
+        reason: String,
+    },
+}
+
+/// A place that keeps the archive's own files beside its blobs: a copy
+/// folder, a bucket. One alone rebuilds the archive.
+pub trait ArchiveCopy: Send + Sync {
+    /// Its name, as people know it (a path, an `s3://` address).
+    fn name(&self) -> String;
+    /// Brings it up to the data directory `data`: every journal segment
+    /// (whole lines), the keys folder, the marker.
+    fn mirror(&self, data: &Path) -> Result<Mirrored, MirrorError>;
+    /// Whether it holds an archive's own files (a marker and a journal).
+    fn holds_an_archive(&self) -> bool;
+    /// Copies its journal and keys into the empty data directory `data`.
+    fn take(&self, data: &Path) -> Result<Taken, MirrorError>;
+    /// Writes its marker into the data directory: the restored archive is
+    /// whole from then on.
+    fn take_marker(&self, data: &Path) -> Result<(), MirrorError>;
+}
+
+/// A copy folder (another disk, a network mount).
+#[derive(Debug, Clone)]
+pub struct CopyFolder(pub PathBuf);
+
+impl ArchiveCopy for CopyFolder {
+    fn name(&self) -> String {
+        self.0.display().to_string()
+    }
+    fn mirror(&self, data: &Path) -> Result<Mirrored, MirrorError> {
+        mirror(data, &self.0)
+    }
+    fn holds_an_archive(&self) -> bool {
+        holds_an_archive(&self.0)
+    }
+    fn take(&self, data: &Path) -> Result<Taken, MirrorError> {
+        take(&self.0, data)
+    }
+    fn take_marker(&self, data: &Path) -> Result<(), MirrorError> {
+        take_marker(&self.0, data)
+    }
 }
 
 fn at(path: &Path) -> impl FnOnce(io::Error) -> MirrorError + '_ {
@@ -77,7 +124,7 @@ pub struct Mirrored {
 }
 
 /// The journal segments of a folder, by name, in order.
-fn segment_names(dir: &Path) -> Result<Vec<String>, MirrorError> {
+pub(super) fn segment_names(dir: &Path) -> Result<Vec<String>, MirrorError> {
     Ok(super::journal::segments(dir)
         .map_err(at(dir))?
         .into_iter()
@@ -86,7 +133,7 @@ fn segment_names(dir: &Path) -> Result<Vec<String>, MirrorError> {
 }
 
 /// Reads `len` bytes of `path` from `from`.
-fn read_range(path: &Path, from: u64, len: u64) -> Result<Vec<u8>, MirrorError> {
+pub(super) fn read_range(path: &Path, from: u64, len: u64) -> Result<Vec<u8>, MirrorError> {
     let mut file = File::open(path).map_err(at(path))?;
     file.seek(SeekFrom::Start(from)).map_err(at(path))?;
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
@@ -144,7 +191,7 @@ fn mirror_segment(original: &Path, copy: &Path) -> Result<u64, MirrorError> {
 
 /// Writes `bytes` to `path` whole (a new file synced, renamed over), with
 /// `mode`, unless it holds them already; says whether it wrote.
-fn write_if_changed(path: &Path, bytes: &[u8], mode: u32) -> Result<bool, MirrorError> {
+pub(super) fn write_if_changed(path: &Path, bytes: &[u8], mode: u32) -> Result<bool, MirrorError> {
     use std::os::unix::fs::OpenOptionsExt;
     if fs::read(path).is_ok_and(|held| held == bytes) {
         return Ok(false);
@@ -168,7 +215,7 @@ fn write_if_changed(path: &Path, bytes: &[u8], mode: u32) -> Result<bool, Mirror
 }
 
 /// Creates a folder of the copy, closed to others, syncing its parent.
-fn folder(path: &Path) -> Result<(), MirrorError> {
+pub(super) fn folder(path: &Path) -> Result<(), MirrorError> {
     use std::os::unix::fs::PermissionsExt;
     if path.is_dir() {
         return Ok(());
@@ -210,6 +257,25 @@ fn copy_files(from: &Path, to: &Path, skip: impl Fn(&str) -> bool) -> Result<Cop
         copied.written += u64::from(write_if_changed(&to.join(name), &bytes, 0o600)?);
     }
     Ok(copied)
+}
+
+/// The files of the keys folder a copy keeps, with their bytes: all but a
+/// running server's token and files being written.
+pub(super) fn key_files(keys: &Path) -> Result<Vec<(String, Vec<u8>)>, MirrorError> {
+    let mut files = Vec::new();
+    if !keys.is_dir() {
+        return Ok(files);
+    }
+    for entry in fs::read_dir(keys).map_err(at(keys))? {
+        let entry = entry.map_err(at(keys))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if NOT_COPIED.contains(&name) || name.ends_with(".new") || name.ends_with(STAGED) || !entry.path().is_file() {
+            continue;
+        }
+        files.push((name.to_owned(), fs::read(entry.path()).map_err(at(&entry.path()))?));
+    }
+    Ok(files)
 }
 
 /// Brings `copy` (a copy folder) up to the data directory `data`: every

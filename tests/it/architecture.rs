@@ -94,6 +94,7 @@ fn layers_name_only_what_they_may() {
         if !rel.starts_with("store/") && rel != "archive/stores.rs" {
             for adapter in [
                 "store::blob_fs",
+                "store::bucket",
                 "store::catalog_sled",
                 "store::index_tantivy",
                 "store::memory",

@@ -13,10 +13,16 @@ pub fn bin() -> &'static str {
 
 /// Runs `coffre --data DATA ARGS...`.
 pub fn cli(data: &Path, args: &[&str]) -> Output {
+    cli_with(data, args, &[])
+}
+
+/// Runs `coffre --data DATA ARGS...` with these environment variables.
+pub fn cli_with(data: &Path, args: &[&str], env: &[(String, String)]) -> Output {
     Command::new(bin())
         .arg("--data")
         .arg(data)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .output()
         .expect("run coffre")
@@ -55,6 +61,11 @@ pub struct Server {
 impl Server {
     /// Starts a server on a free loopback port and waits until it listens.
     pub fn start(data: &Path, extra: &[&str]) -> Server {
+        Self::start_with(data, extra, &[])
+    }
+
+    /// Starts a server with these environment variables besides.
+    pub fn start_with(data: &Path, extra: &[&str], env: &[(String, String)]) -> Server {
         let log = data.with_extension(format!(
             "log-{}",
             std::time::SystemTime::now()
@@ -69,6 +80,7 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .env("COFFRE_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)

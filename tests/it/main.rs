@@ -7,6 +7,7 @@ mod architecture;
 mod auth;
 mod bad_input;
 mod browser;
+mod buckets;
 mod classify;
 mod client;
 mod common;

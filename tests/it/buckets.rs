@@ -1,0 +1,399 @@
+//! Copies in an S3-compatible bucket, against a real Garage server started
+//! on loopback (installed by `make garage`, named by `GARAGE`): a deposit is
+//! acknowledged once the bucket holds its content, read back and hashed;
+//! the bucket down refuses deposits that need it and owes the others; a
+//! content lost from the bucket is put back by fixity; and the bucket alone
+//! rebuilds the whole archive after the data directory is lost.
+
+use crate::common::*;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ACCESS_KEY: &str = "GK0123456789abcdef01234567";
+const SECRET_KEY: &str = "5f3c1e9a2b7d4c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
+const BUCKET: &str = "coffre-copies";
+const PREFIX: &str = "departement";
+
+/// The Garage binary: `GARAGE`, else `garage` on the path.
+fn garage_binary() -> PathBuf {
+    let named = std::env::var_os("GARAGE").map(PathBuf::from);
+    let found = named.unwrap_or_else(|| PathBuf::from("garage"));
+    let runs = Command::new(&found)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        runs,
+        "Garage is not installed ({}): `make garage` builds it once per machine",
+        found.display()
+    );
+    found
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A single-node Garage server on loopback, its bucket and key made at
+/// its first start; stopped and started again on the same folder and port.
+struct Garage {
+    binary: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Garage {
+    fn start(dir: &Path) -> Garage {
+        let (port, rpc) = (free_port(), free_port());
+        std::fs::create_dir_all(dir).expect("garage dir");
+        let config = dir.join("garage.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "metadata_dir = \"{dir}/meta\"\n\
+                 data_dir = \"{dir}/data\"\n\
+                 db_engine = \"lmdb\"\n\
+                 replication_factor = 1\n\
+                 rpc_bind_addr = \"127.0.0.1:{rpc}\"\n\
+                 rpc_public_addr = \"127.0.0.1:{rpc}\"\n\
+                 rpc_secret = \"{secret}\"\n\
+                 [s3_api]\n\
+                 s3_region = \"garage\"\n\
+                 api_bind_addr = \"127.0.0.1:{port}\"\n",
+                dir = dir.display(),
+                secret = "a".repeat(64),
+            ),
+        )
+        .expect("garage config");
+        let mut garage = Garage {
+            binary: garage_binary(),
+            config,
+            log: dir.join("garage.log"),
+            port,
+            child: None,
+        };
+        garage.run();
+        garage
+    }
+
+    /// Starts the server and waits until its bucket answers.
+    fn run(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("garage log");
+        let child = Command::new(&self.binary)
+            .arg("-c")
+            .arg(&self.config)
+            .args(["server", "--single-node", "--default-bucket"])
+            .env("GARAGE_DEFAULT_ACCESS_KEY", ACCESS_KEY)
+            .env("GARAGE_DEFAULT_SECRET_KEY", SECRET_KEY)
+            .env("GARAGE_DEFAULT_BUCKET", BUCKET)
+            .env("RUST_LOG", "garage=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn garage");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let view = self.view();
+        while view.keys("").is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "Garage did not start: {}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The environment that lets coffre reach the bucket.
+    fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT", format!("http://127.0.0.1:{}", self.port)),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
+            ("AWS_REGION", "garage".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    fn view(&self) -> BucketView {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let store = AmazonS3Builder::new()
+            .with_endpoint(format!("http://127.0.0.1:{}", self.port))
+            .with_allow_http(true)
+            .with_region("garage")
+            .with_bucket_name(BUCKET)
+            .with_access_key_id(ACCESS_KEY)
+            .with_secret_access_key(SECRET_KEY)
+            .with_retry(object_store::RetryConfig {
+                max_retries: 0,
+                ..Default::default()
+            })
+            .build()
+            .expect("an S3 client");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        BucketView { store, runtime }
+    }
+}
+
+impl Drop for Garage {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The test's own look into the bucket, beside coffre.
+struct BucketView {
+    store: AmazonS3,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl BucketView {
+    fn keys(&self, under: &str) -> Result<Vec<String>, object_store::Error> {
+        use futures_util::StreamExt;
+        let prefix = Key::from(under);
+        self.runtime.block_on(async {
+            let mut keys = Vec::new();
+            let mut listing = self.store.list(Some(&prefix));
+            while let Some(meta) = listing.next().await {
+                keys.push(meta?.location.to_string());
+            }
+            Ok(keys)
+        })
+    }
+
+    fn blob_key(sha: &str) -> String {
+        format!("{PREFIX}/sha256/{}/{}/{sha}", &sha[0..2], &sha[2..4])
+    }
+
+    fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.runtime
+            .block_on(async { self.store.get(&Key::from(key)).await?.bytes().await })
+            .ok()
+            .map(|b| b.to_vec())
+    }
+
+    fn delete(&self, key: &str) {
+        self.runtime
+            .block_on(self.store.delete(&Key::from(key)))
+            .expect("delete an object");
+    }
+}
+
+fn events_of_kind(server: &Server, token: &str, kind: &str) -> Vec<Value> {
+    let events = get(&server.url("/api/v1/audit/events?after=0&limit=10000"), token).json();
+    events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .map(|e| e["payload"].clone())
+        .collect()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "waited too long for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits until the bucket holds the whole journal and every content.
+fn wait_for_copy(server: &Server, admin: &str) -> Value {
+    let mut last = Value::Null;
+    wait_until("the bucket to catch up with the journal", || {
+        last = get(&server.url("/api/v1/stats"), admin).json();
+        last["copies"].as_array().is_some_and(|copies| {
+            !copies.is_empty()
+                && copies
+                    .iter()
+                    .all(|c| c["lag_events"] == 0 && c["error"].is_null() && c["contents_complete"] == true)
+        })
+    });
+    last
+}
+
+#[test]
+fn a_bucket_holds_every_deposit_before_it_is_acknowledged_is_repaired_by_fixity_and_alone_rebuilds_the_archive() {
+    let fresh = fresh_archive();
+    let admin = &fresh.token;
+    let mut garage = Garage::start(&fresh.tmp.path().join("garage"));
+    let env = garage.env();
+    let view = garage.view();
+    let address = format!("s3://{BUCKET}/{PREFIX}");
+    let server = Server::start_with(&fresh.data, &["--copy", &address], &env);
+    // An invoice may wait for its second copy; every other node needs both.
+    let plan = coffre::policies::DEFAULT_PLAN.replace("code = \"FIN-FAC\"\n", "code = \"FIN-FAC\"\ncopies = 1\n");
+    let published = put_plan(&server, admin, &plan, false);
+    assert!(published.status < 300, "{}", published.text());
+
+    // Each deposit is in the bucket, whole, when it is acknowledged.
+    let documents: [(&str, Vec<u8>, Value); 3] = [
+        (
+            "deliberation.txt",
+            "Délibération du conseil départemental : le budget primitif est adopté."
+                .as_bytes()
+                .to_vec(),
+            json!({"node": "ADM-DEL", "date": "2024-01-10"}),
+        ),
+        (
+            "arrete.txt",
+            "Arrêté temporaire de circulation, rue des Écoles.".as_bytes().to_vec(),
+            json!({"node": "ADM-ART", "date": "2024-05-04"}),
+        ),
+        (
+            // Larger than one request: sent in parts.
+            "plan-cadastral.bin",
+            Bytes::new(7).fill(9 * 1024 * 1024 + 17),
+            json!({"node": "ADM-ART", "date": "2024-06-12"}),
+        ),
+    ];
+    let mut records = Vec::new();
+    for (name, content, meta) in &documents {
+        let record = created(deposit(&server, admin, content, name, meta).expect("deposit"));
+        let sha = record["versions"][0]["sha256"].as_str().expect("sha").to_owned();
+        assert!(
+            view.get(&BucketView::blob_key(&sha)).as_deref() == Some(content.as_slice()),
+            "{name} is not in the bucket when acknowledged"
+        );
+        records.push((
+            record["reference"].as_str().expect("ref").to_owned(),
+            sha,
+            content.clone(),
+        ));
+    }
+
+    // The bucket down: what needs it is refused with the reason, and an
+    // invoice is kept, owed to the bucket.
+    garage.stop();
+    let refused = deposit(
+        &server,
+        admin,
+        b"Deliberation 2024-02",
+        "deliberation.txt",
+        &json!({"node": "ADM-DEL", "date": "2024-02-14"}),
+    )
+    .expect("an answer");
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert!(refused.error_message().contains(&address), "{}", refused.text());
+    let invoice_content = b"Facture FA-2024-88 de la papeterie : 1 200,00 EUR".to_vec();
+    let invoice = created(
+        deposit(
+            &server,
+            admin,
+            &invoice_content,
+            "facture.txt",
+            &json!({"node": "FIN-FAC", "date": "2024-03-15"}),
+        )
+        .expect("deposit"),
+    );
+    let invoice_sha = invoice["versions"][0]["sha256"].as_str().expect("sha").to_owned();
+    let stats = get(&server.url("/api/v1/stats"), admin).json();
+    assert_eq!(stats["copies"][0]["store"], address.as_str(), "{stats}");
+    assert!(stats["copies"][0]["contents_owed"].as_u64() >= Some(1), "{stats}");
+
+    // Back: the invoice is written to it, and nothing acknowledged lacks.
+    garage.run();
+    wait_until("the owed copy", || {
+        view.get(&BucketView::blob_key(&invoice_sha)).as_deref() == Some(invoice_content.as_slice())
+    });
+    records.push((
+        invoice["reference"].as_str().expect("ref").to_owned(),
+        invoice_sha,
+        invoice_content,
+    ));
+    wait_for_copy(&server, admin);
+    server.stop();
+
+    // A content lost from the bucket is found by fixity and put back.
+    view.delete(&BucketView::blob_key(&records[0].1));
+    let server = Server::start_with(&fresh.data, &["--copy", &address, "--fixity-every", "1s"], &env);
+    wait_until("fixity to put the copy back", || {
+        view.get(&BucketView::blob_key(&records[0].1)).as_deref() == Some(records[0].2.as_slice())
+    });
+    let repaired = events_of_kind(&server, admin, "copy.repaired");
+    assert!(
+        repaired
+            .iter()
+            .any(|c| c["blob"] == format!("sha256:{}", records[0].1) && c["copy"] == address.as_str()),
+        "{repaired:?}"
+    );
+    let mut before = Vec::new();
+    wait_until("the index to hold the délibération", || {
+        before = hit_refs(&get(&server.url("/api/v1/search?q=budget"), admin).json());
+        !before.is_empty()
+    });
+    assert_eq!(before, vec![records[0].0.clone()]);
+    wait_for_copy(&server, admin);
+    server.stop();
+    assert!(
+        !view.keys(&format!("{PREFIX}/journal")).expect("list").is_empty()
+            && view.get(&format!("{PREFIX}/coffre.json")).is_some()
+            && view.get(&format!("{PREFIX}/keys/operator.token")).is_none(),
+        "the archive's own files are in the bucket"
+    );
+
+    // The first disk is lost, whole: the bucket alone rebuilds it.
+    std::fs::remove_dir_all(&fresh.data).expect("lose the data directory");
+    let out = cli_with(&fresh.data, &["restore", "--from", &address], &env);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("vérification : tout est intact"),
+        "{}",
+        stdout(&out)
+    );
+    assert_journal_follows_its_schema(&fresh.data);
+    let server = Server::start_with(&fresh.data, &["--copy", &address], &env);
+    for (reference, _, content) in &records {
+        let answer = get(&server.url(&format!("/api/v1/records/{reference}/content")), admin);
+        assert!(answer.status == 200 && answer.body == *content, "{reference} differs");
+    }
+    let answer = get(&server.url("/api/v1/search?q=budget"), admin).json();
+    assert_eq!(hit_refs(&answer), before, "{answer}");
+    let report = verify_over_http(&server, admin);
+    assert_eq!(report["status"], "passed", "{report}");
+    let restored = events_of_kind(&server, admin, "archive.restored");
+    assert_eq!(restored.len(), 1, "{restored:?}");
+    assert_eq!(restored[0]["from"], address.as_str());
+    server.stop();
+
+    // An address that holds no archive is refused before anything is
+    // written.
+    let out = cli_with(
+        &fresh.tmp.path().join("autre"),
+        &["restore", "--from", &format!("s3://{BUCKET}/rien")],
+        &env,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ne contient pas d'archive"), "{}", stderr(&out));
+    assert!(!fresh.tmp.path().join("autre").exists());
+}
