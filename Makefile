@@ -140,7 +140,7 @@ test: deps pytools uitools garage fmt clippy
 # HTTP fills its archives through a server run under `eatmydata` (filling
 # is not what it measures) and keeps them between runs when
 # COFFRE_BENCH_HTTP_DATA names a folder.
-bench: deps
+bench: deps garage
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql)
 	@command -v sqlite3 >/dev/null 2>&1 || \
@@ -154,7 +154,7 @@ bench: deps
 	$(CARGO) bench --bench relevance
 	$(CARGO) bench --bench retention
 	$(CARGO) bench --bench export
-	$(CARGO) bench --bench copies
+	GARAGE=$(GARAGE) $(CARGO) bench --bench copies
 
 fuzz:
 	@$(CARGO_FUZZ) --version 2>/dev/null | grep -q '$(CARGO_FUZZ_VERSION)' || \

@@ -1,11 +1,14 @@
 //! Copies: deposits kept on one store and on two (the data directory and a
-//! copy folder, `--copy`), and an archive rebuilt from its copy folder alone
-//! (`coffre restore --from`), each next to the raw tools doing the same
-//! work on the same bytes in the same run.
+//! copy folder, or a Garage bucket on this machine, `--copy`), and an
+//! archive rebuilt from its copy folder alone (`coffre restore --from`),
+//! each next to the raw tools doing the same work on the same bytes in the
+//! same run.
 //!
 //! Deposits go through `POST /api/v1/records` (4 clients); the baseline
 //! hashes the files (`sha256sum`), copies them once or twice (`cp`) and
-//! syncs. The restore takes an archive of `COFFRE_BENCH_RESTORE_RECORDS`
+//! syncs; for the bucket, it then PUTs every file to it with the same S3
+//! client alone (4 at a time). Garage is started on loopback (`make
+//! garage` builds it; `GARAGE` names it). The restore takes an archive of `COFFRE_BENCH_RESTORE_RECORDS`
 //! records (100000 by default) of the synthetic French corpus, filled
 //! through a server run under `eatmydata` with a copy folder; its baseline
 //! hashes every file of the copy folder and copies the folder (`cp -r`,
@@ -19,6 +22,9 @@ mod cli;
 mod corpus;
 #[path = "support/dataset.rs"]
 mod dataset;
+#[path = "../tests/support/garage.rs"]
+#[allow(dead_code)]
+mod garage;
 #[path = "support/load.rs"]
 #[allow(dead_code)]
 mod load;
@@ -61,15 +67,66 @@ fn baseline(ds: &Dataset, root: &Path, copies: usize) -> Duration {
     elapsed
 }
 
-/// Deposits every file over HTTP, with or without a copy folder.
-fn deposits(ds: &Dataset, root: &Path, with_copy: bool) -> Duration {
-    let name = format!("copies-http-{}-{}", ds.name, u8::from(with_copy));
+/// PUTs every file to the bucket, `CLIENTS` at a time, with the S3 client
+/// alone: the part of the bucket's baseline that is not `sha256sum` + `cp`.
+fn put_all(view: &garage::BucketView, ds: &Dataset) -> Duration {
+    use object_store::ObjectStoreExt;
+    let files = std::sync::Arc::new(ds.files.clone());
+    let start = Instant::now();
+    view.runtime.block_on(async {
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(CLIENTS));
+        let mut tasks = Vec::new();
+        for (i, file) in files.iter().enumerate() {
+            let permit = std::sync::Arc::clone(&semaphore).acquire_owned().await.expect("permit");
+            let store = view.store.clone();
+            let file = file.clone();
+            tasks.push(tokio::spawn(async move {
+                let bytes = tokio::fs::read(&file).await.expect("read a file");
+                let key = object_store::path::Path::from(format!("baseline/{i}"));
+                store.put(&key, bytes.into()).await.expect("put");
+                drop(permit);
+            }));
+        }
+        for task in tasks {
+            task.await.expect("a put");
+        }
+    });
+    start.elapsed()
+}
+
+/// Where deposits keep their second copy.
+#[derive(Clone, Copy)]
+enum Second<'a> {
+    None,
+    Folder,
+    Bucket(&'a garage::Garage),
+}
+
+/// Deposits every file over HTTP, with or without a second copy.
+fn deposits(ds: &Dataset, root: &Path, second: Second) -> Duration {
+    let tag = match second {
+        Second::None => "1",
+        Second::Folder => "2",
+        Second::Bucket(_) => "s3",
+    };
+    let name = format!("copies-http-{}-{tag}", ds.name);
     let (data, token) = fresh_archive(root, &name);
     let copy = root.join(format!("{name}-copie"));
     let _ = std::fs::remove_dir_all(&copy);
-    let copy_arg = copy.display().to_string();
-    let extra: Vec<&str> = if with_copy { vec!["--copy", &copy_arg] } else { vec![] };
-    let served = Served::start_with(&data, None, &extra);
+    let copy_arg = match second {
+        Second::Bucket(_) => format!("s3://{}/{name}", garage::BUCKET),
+        _ => copy.display().to_string(),
+    };
+    let extra: Vec<&str> = if matches!(second, Second::None) {
+        vec![]
+    } else {
+        vec!["--copy", &copy_arg]
+    };
+    let env = match second {
+        Second::Bucket(g) => g.env(),
+        _ => Vec::new(),
+    };
+    let served = Served::start_with_env(&data, None, &extra, &env);
     let elapsed = deposit_files(&served.base, &token, &ds.files, CLIENTS);
     drop(served);
     let _ = std::fs::remove_dir_all(&data);
@@ -105,6 +162,10 @@ fn main() {
     std::fs::create_dir_all(&root).expect("bench folder");
     let small = make_dataset(&root, "copies-4KiBx3000", "4KiBx3000", 3000, 4096);
     let big = make_dataset(&root, "copies-1MiBx300", "1MiBx300", 300, 1 << 20);
+    let garage_dir = root.join("copies-garage");
+    let _ = std::fs::remove_dir_all(&garage_dir);
+    let garage = garage::Garage::start(&garage_dir);
+    let view = garage.view();
     run(&mut Command::new("sync"));
     let mut deposit_rows = String::new();
     for ds in [&small, &big] {
@@ -112,14 +173,25 @@ fn main() {
         let count = ds.files.len() as f64;
         let base1 = baseline(ds, &root, 1);
         let base2 = baseline(ds, &root, 2);
-        let one = deposits(ds, &root, false);
-        let two = deposits(ds, &root, true);
-        eprintln!("{}: baseline {base1:?} / {base2:?}, coffre {one:?} / {two:?}", ds.name);
+        let base_s3 = base1 + put_all(&view, ds);
+        let one = deposits(ds, &root, Second::None);
+        let two = deposits(ds, &root, Second::Folder);
+        let s3 = deposits(ds, &root, Second::Bucket(&garage));
+        eprintln!(
+            "{}: baseline {base1:?} / {base2:?} / {base_s3:?}, coffre {one:?} / {two:?} / {s3:?}",
+            ds.name
+        );
         for (what, t, base) in [
             ("baseline: sha256sum + cp + sync", base1, base1),
             ("baseline: sha256sum + cp twice + sync", base2, base1),
+            (
+                "baseline: sha256sum + cp + sync, then each file PUT to Garage (4 at a time)",
+                base_s3,
+                base1,
+            ),
             ("coffre, 1 store (HTTP, 4 clients)", one, base1),
             ("coffre, 2 stores: + a copy folder (HTTP, 4 clients)", two, base1),
+            ("coffre, 2 stores: + a Garage bucket (HTTP, 4 clients)", s3, base1),
         ] {
             let s = t.as_secs_f64();
             let _ = writeln!(
@@ -138,6 +210,13 @@ fn main() {
             two.as_secs_f64() / one.as_secs_f64(),
             base2.as_secs_f64() / base1.as_secs_f64()
         );
+        let _ = writeln!(
+            deposit_rows,
+            "| {} | cost of the bucket: coffre with a Garage bucket / 1 store; baseline with PUTs / without | | | | {:.2}× / {:.2}× |",
+            ds.name,
+            s3.as_secs_f64() / one.as_secs_f64(),
+            base_s3.as_secs_f64() / base1.as_secs_f64()
+        );
         let _ = std::fs::remove_dir_all(&ds.dir);
     }
 
@@ -145,14 +224,20 @@ fn main() {
         "<!-- copies:begin -->\n\
          Command: `make bench` (`cargo bench --bench copies`). Date: {date}. Same machine as above; the copy \
          folder is on the same disk as the data directory (another disk or a network mount would add its own \
-         speed, not coffre's).\n\n\
+         speed, not coffre's), and the Garage bucket is a single-node Garage {garage_version} on loopback, its \
+         data on the same disk.\n\n\
          Every deposit is durable on every store before it is acknowledged: on the copy folder, its bytes are \
-         written, hashed again on the way and synced. Ratio = the one-copy baseline's time / the row's time.\n\n\
+         written, hashed again on the way and synced; in the bucket, they are PUT, then read back and hashed. \
+         Ratio = the one-copy baseline's time / the row's time.\n\n\
          | dataset | path | time | throughput | files/s | ratio to baseline |\n|---|---|---|---|---|---|\n\
          {deposit_rows}\
          <!-- copies:end -->",
         date = chrono::Utc::now().format("%Y-%m-%d"),
+        garage_version = garage.version(),
     );
+    drop(view);
+    drop(garage);
+    let _ = std::fs::remove_dir_all(&garage_dir);
     report::write_section("copies", "Deposits on one store and on two", &section);
 
     // Restore.

@@ -363,6 +363,7 @@ pub fn event_kind(kind: &str) -> String {
         "blob.repaired" => "Contenu réparé".into(),
         "copy.repaired" => "Copie d'un contenu rétablie".into(),
         "archive.restored" => "Archive restaurée depuis une copie".into(),
+        "catalog.rebuilt" => "Catalogue endommagé reconstruit depuis le journal".into(),
         other => other.to_owned(),
     }
 }

@@ -40,6 +40,11 @@ impl Served {
     /// Serves `data` with more arguments (`--copy DIR`), run by `wrapper`
     /// when given.
     pub fn start_with(data: &Path, wrapper: Option<&str>, extra: &[&str]) -> Served {
+        Self::start_with_env(data, wrapper, extra, &[])
+    }
+
+    /// As [`Served::start_with`], with these environment variables besides.
+    pub fn start_with_env(data: &Path, wrapper: Option<&str>, extra: &[&str], env: &[(String, String)]) -> Served {
         let mut command = match wrapper {
             Some(w) => {
                 let mut c = Command::new(w);
@@ -53,6 +58,7 @@ impl Served {
             .arg(data)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -813,15 +813,33 @@ impl Archive {
             );
             catalog.clear()?;
         }
-        let from = catalog.last_applied()? + 1;
-        let mut replayed = 0u64;
-        for event in journal.read_from(from)? {
-            let event = event?;
-            projector
-                .apply(&event)
-                .map_err(|reason| JournalError::ViewFailed { seq: event.seq, reason })?;
-            replayed += 1;
-        }
+        let replay = |from: u64| -> Result<u64, JournalError> {
+            let mut replayed = 0u64;
+            for event in journal.read_from(from)? {
+                let event = event?;
+                projector
+                    .apply(&event)
+                    .map_err(|reason| JournalError::ViewFailed { seq: event.seq, reason })?;
+                replayed += 1;
+            }
+            Ok(replayed)
+        };
+        // A catalog found damaged (by its engine at opening, or by a value
+        // that no longer decodes while it catches up) is rebuilt from the
+        // journal, which is whole: the archive serves nothing from it.
+        let mut catalog_damaged = stores.catalog_damaged.clone();
+        let replayed = match replay(catalog.last_applied()? + 1) {
+            Err(JournalError::ViewFailed {
+                seq,
+                reason: ViewError::Catalog(e),
+            }) if !damaged => {
+                tracing::error!(seq, error = %e, "the catalog is damaged; rebuilding it from the journal");
+                catalog.clear()?;
+                catalog_damaged = Some((e.to_string(), PathBuf::new()));
+                replay(1)?
+            }
+            other => other?,
+        };
         if replayed > 0 {
             tracing::info!(replayed, head, "catalog caught up with the journal");
             catalog.flush()?;
@@ -835,6 +853,15 @@ impl Archive {
             journal.append(Actor::system().draft(EventBody::ArchiveInitialized {
                 format: data_dir::DATA_FORMAT,
                 archive_id: hex::encode(id),
+            }))?;
+        }
+        if let Some((reason, aside)) = catalog_damaged
+            && !damaged
+            && head > 0
+        {
+            journal.append(Actor::system().draft(EventBody::CatalogRebuilt {
+                reason,
+                set_aside: (!aside.as_os_str().is_empty()).then(|| aside.display().to_string()),
             }))?;
         }
         let read_only = recovery

@@ -269,7 +269,8 @@ impl Projector {
             | B::FixityChecked { .. }
             | B::AccessRefused { .. }
             | B::CopyRepaired { .. }
-            | B::ArchiveRestored { .. } => Ok(Vec::new()),
+            | B::ArchiveRestored { .. }
+            | B::CatalogRebuilt { .. } => Ok(Vec::new()),
             B::BlobDamaged {
                 blob,
                 problem,

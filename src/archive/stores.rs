@@ -58,6 +58,9 @@ pub struct Stores {
     pub(super) directory: Option<Arc<dyn Directory>>,
     /// The places keeping a copy of the archive's own files.
     pub(super) copies: Vec<Arc<dyn ArchiveCopy>>,
+    /// The catalog was found damaged at opening: why, and where it was
+    /// set aside (a new one is rebuilt from the journal).
+    pub(super) catalog_damaged: Option<CatalogSetAside>,
     journal: JournalAt,
 }
 
@@ -67,10 +70,12 @@ impl Stores {
     pub fn on_disk(data_dir: &DataDir, options: &ArchiveOptions) -> Result<Self, ArchiveError> {
         data_dir.lock()?;
         let places = copy_places(&options.copies, &data_dir.blobs_path().join("tmp"))?;
+        let (catalog, catalog_damaged) = catalog_on_disk(data_dir)?;
         Ok(Stores {
+            catalog_damaged,
             blobs: blobs_with_copies(data_dir, &places)?,
             copies: places.into_iter().map(|(copy, _)| copy).collect(),
-            catalog: Arc::new(SledCatalog::open(&data_dir.catalog_path())?),
+            catalog,
             tree: Arc::new(FileTree::open(&data_dir.merkle_path())?),
             index: Arc::new(TantivyIndex::open(&data_dir.index_path())?),
             stamper: stamper(options)?,
@@ -92,6 +97,7 @@ impl Stores {
             credentials: Arc::new(MemoryCredentials::default()),
             directory: None,
             copies: Vec::new(),
+            catalog_damaged: None,
             journal: JournalAt::Memory,
         })
     }
@@ -145,6 +151,30 @@ impl Stores {
             }
             JournalAt::Memory => Ok((Arc::new(MemoryJournal::new(clock, observer)), Recovery::default())),
         }
+    }
+}
+
+/// Why a damaged catalog was set aside, and where.
+pub(super) type CatalogSetAside = (String, PathBuf);
+
+/// The catalog of an archive on disk. One that its engine finds damaged
+/// is moved aside (`catalog.endommage-<seconds>`, kept for examination)
+/// and a new one opened, which the archive rebuilds from the journal; says
+/// why and where it went.
+fn catalog_on_disk(data_dir: &DataDir) -> Result<(Arc<dyn Catalog>, Option<CatalogSetAside>), ArchiveError> {
+    let path = data_dir.catalog_path();
+    match SledCatalog::open(&path) {
+        Ok(catalog) => Ok((Arc::new(catalog), None)),
+        Err(crate::store::CatalogError::Damaged(reason)) => {
+            let seconds = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let aside = path.with_file_name(format!("catalog.endommage-{seconds}"));
+            std::fs::rename(&path, &aside)?;
+            tracing::error!(%reason, aside = %aside.display(), "the catalog is damaged: set aside, rebuilt from the journal");
+            Ok((Arc::new(SledCatalog::open(&path)?), Some((reason, aside))))
+        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -536,6 +536,16 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         refused: Vec<Sha256>,
     },
+    /// The catalog (a view of the journal) was found damaged at start and
+    /// rebuilt from the journal before anything was served.
+    #[serde(rename = "catalog.rebuilt")]
+    CatalogRebuilt {
+        /// What was wrong with it.
+        reason: String,
+        /// Where the damaged catalog was set aside, if it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        set_aside: Option<String>,
+    },
     /// A copy of a blob on a copy store was found corrupt or missing by
     /// the fixity job, and put back from the first store's good bytes.
     #[serde(rename = "copy.repaired")]

@@ -111,7 +111,10 @@ impl SledCatalog {
     /// another format is emptied, so that replay rebuilds it.
     pub fn open(path: &Path) -> Result<Self, CatalogError> {
         let config = sled::Config::new().path(path).mode(sled::Mode::HighThroughput);
-        let db = open_when_released(|| config.open(), super::LOCK_WAIT).map_err(storage)?;
+        let db = open_when_released(|| config.open(), super::LOCK_WAIT).map_err(|e| match e {
+            sled::Error::Corruption { .. } => CatalogError::Damaged(e.to_string()),
+            e => storage(e),
+        })?;
         let catalog = SledCatalog { db };
         let format = catalog.db.get(FORMAT).map_err(storage)?.map(|v| u64_of(&v));
         if format != Some(CATALOG_FORMAT) {

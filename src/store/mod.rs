@@ -345,6 +345,9 @@ pub enum CatalogError {
     /// The storage engine failed.
     #[error("catalog storage: {0}")]
     Storage(String),
+    /// The storage engine found its own files damaged.
+    #[error("catalogue endommagé : {0}")]
+    Damaged(String),
     /// A stored value could not be decoded.
     #[error("catalog value under {key}: {reason}")]
     Decode {

@@ -6,207 +6,11 @@
 //! rebuilds the whole archive after the data directory is lost.
 
 use crate::common::*;
-use object_store::aws::{AmazonS3, AmazonS3Builder};
-use object_store::path::Path as Key;
-use object_store::{ObjectStore, ObjectStoreExt};
+use crate::garage::{BUCKET, BucketView, Garage};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ACCESS_KEY: &str = "GK0123456789abcdef01234567";
-const SECRET_KEY: &str = "5f3c1e9a2b7d4c6e8f0a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6";
-const BUCKET: &str = "coffre-copies";
 const PREFIX: &str = "departement";
-
-/// The Garage binary: `GARAGE`, else `garage` on the path.
-fn garage_binary() -> PathBuf {
-    let named = std::env::var_os("GARAGE").map(PathBuf::from);
-    let found = named.unwrap_or_else(|| PathBuf::from("garage"));
-    let runs = Command::new(&found)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        runs,
-        "Garage is not installed ({}): `make garage` builds it once per machine",
-        found.display()
-    );
-    found
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// A single-node Garage server on loopback, its bucket and key made at
-/// its first start; stopped and started again on the same folder and port.
-struct Garage {
-    binary: PathBuf,
-    config: PathBuf,
-    log: PathBuf,
-    port: u16,
-    child: Option<Child>,
-}
-
-impl Garage {
-    fn start(dir: &Path) -> Garage {
-        let (port, rpc) = (free_port(), free_port());
-        std::fs::create_dir_all(dir).expect("garage dir");
-        let config = dir.join("garage.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "metadata_dir = \"{dir}/meta\"\n\
-                 data_dir = \"{dir}/data\"\n\
-                 db_engine = \"lmdb\"\n\
-                 replication_factor = 1\n\
-                 rpc_bind_addr = \"127.0.0.1:{rpc}\"\n\
-                 rpc_public_addr = \"127.0.0.1:{rpc}\"\n\
-                 rpc_secret = \"{secret}\"\n\
-                 [s3_api]\n\
-                 s3_region = \"garage\"\n\
-                 api_bind_addr = \"127.0.0.1:{port}\"\n",
-                dir = dir.display(),
-                secret = "a".repeat(64),
-            ),
-        )
-        .expect("garage config");
-        let mut garage = Garage {
-            binary: garage_binary(),
-            config,
-            log: dir.join("garage.log"),
-            port,
-            child: None,
-        };
-        garage.run();
-        garage
-    }
-
-    /// Starts the server and waits until its bucket answers.
-    fn run(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .expect("garage log");
-        let child = Command::new(&self.binary)
-            .arg("-c")
-            .arg(&self.config)
-            .args(["server", "--single-node", "--default-bucket"])
-            .env("GARAGE_DEFAULT_ACCESS_KEY", ACCESS_KEY)
-            .env("GARAGE_DEFAULT_SECRET_KEY", SECRET_KEY)
-            .env("GARAGE_DEFAULT_BUCKET", BUCKET)
-            .env("RUST_LOG", "garage=warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("spawn garage");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let view = self.view();
-        while view.keys("").is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "Garage did not start: {}",
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// The environment that lets coffre reach the bucket.
-    fn env(&self) -> Vec<(String, String)> {
-        [
-            ("AWS_ENDPOINT", format!("http://127.0.0.1:{}", self.port)),
-            ("AWS_ACCESS_KEY_ID", ACCESS_KEY.to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.to_owned()),
-            ("AWS_REGION", "garage".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
-    }
-
-    fn view(&self) -> BucketView {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let store = AmazonS3Builder::new()
-            .with_endpoint(format!("http://127.0.0.1:{}", self.port))
-            .with_allow_http(true)
-            .with_region("garage")
-            .with_bucket_name(BUCKET)
-            .with_access_key_id(ACCESS_KEY)
-            .with_secret_access_key(SECRET_KEY)
-            .with_retry(object_store::RetryConfig {
-                max_retries: 0,
-                ..Default::default()
-            })
-            .build()
-            .expect("an S3 client");
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        BucketView { store, runtime }
-    }
-}
-
-impl Drop for Garage {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// The test's own look into the bucket, beside coffre.
-struct BucketView {
-    store: AmazonS3,
-    runtime: tokio::runtime::Runtime,
-}
-
-impl BucketView {
-    fn keys(&self, under: &str) -> Result<Vec<String>, object_store::Error> {
-        use futures_util::StreamExt;
-        let prefix = Key::from(under);
-        self.runtime.block_on(async {
-            let mut keys = Vec::new();
-            let mut listing = self.store.list(Some(&prefix));
-            while let Some(meta) = listing.next().await {
-                keys.push(meta?.location.to_string());
-            }
-            Ok(keys)
-        })
-    }
-
-    fn blob_key(sha: &str) -> String {
-        format!("{PREFIX}/sha256/{}/{}/{sha}", &sha[0..2], &sha[2..4])
-    }
-
-    fn get(&self, key: &str) -> Option<Vec<u8>> {
-        self.runtime
-            .block_on(async { self.store.get(&Key::from(key)).await?.bytes().await })
-            .ok()
-            .map(|b| b.to_vec())
-    }
-
-    fn delete(&self, key: &str) {
-        self.runtime
-            .block_on(self.store.delete(&Key::from(key)))
-            .expect("delete an object");
-    }
-}
 
 fn events_of_kind(server: &Server, token: &str, kind: &str) -> Vec<Value> {
     let events = get(&server.url("/api/v1/audit/events?after=0&limit=10000"), token).json();
@@ -282,7 +86,7 @@ fn a_bucket_holds_every_deposit_before_it_is_acknowledged_is_repaired_by_fixity_
         let record = created(deposit(&server, admin, content, name, meta).expect("deposit"));
         let sha = record["versions"][0]["sha256"].as_str().expect("sha").to_owned();
         assert!(
-            view.get(&BucketView::blob_key(&sha)).as_deref() == Some(content.as_slice()),
+            view.get(&BucketView::blob_key(PREFIX, &sha)).as_deref() == Some(content.as_slice()),
             "{name} is not in the bucket when acknowledged"
         );
         records.push((
@@ -324,7 +128,7 @@ fn a_bucket_holds_every_deposit_before_it_is_acknowledged_is_repaired_by_fixity_
     // Back: the invoice is written to it, and nothing acknowledged lacks.
     garage.run();
     wait_until("the owed copy", || {
-        view.get(&BucketView::blob_key(&invoice_sha)).as_deref() == Some(invoice_content.as_slice())
+        view.get(&BucketView::blob_key(PREFIX, &invoice_sha)).as_deref() == Some(invoice_content.as_slice())
     });
     records.push((
         invoice["reference"].as_str().expect("ref").to_owned(),
@@ -335,10 +139,10 @@ fn a_bucket_holds_every_deposit_before_it_is_acknowledged_is_repaired_by_fixity_
     server.stop();
 
     // A content lost from the bucket is found by fixity and put back.
-    view.delete(&BucketView::blob_key(&records[0].1));
+    view.delete(&BucketView::blob_key(PREFIX, &records[0].1));
     let server = Server::start_with(&fresh.data, &["--copy", &address, "--fixity-every", "1s"], &env);
     wait_until("fixity to put the copy back", || {
-        view.get(&BucketView::blob_key(&records[0].1)).as_deref() == Some(records[0].2.as_slice())
+        view.get(&BucketView::blob_key(PREFIX, &records[0].1)).as_deref() == Some(records[0].2.as_slice())
     });
     let repaired = events_of_kind(&server, admin, "copy.repaired");
     assert!(

@@ -541,3 +541,74 @@ fn a_disposal_erases_every_copy_and_its_certificate_names_each_store() {
     server.stop();
     assert_journal_follows_its_schema(&fresh.data);
 }
+
+#[test]
+fn a_catalog_its_engine_finds_damaged_is_set_aside_and_rebuilt_from_the_journal_at_start() {
+    let fresh = fresh_archive();
+    let admin = &fresh.token;
+    let server = Server::start(&fresh.data, &[]);
+    let mut references = Vec::new();
+    for (i, text) in ["Facture de la boulangerie Dupain", "Facture de la papeterie Martin"]
+        .iter()
+        .enumerate()
+    {
+        let record = created(
+            deposit(
+                &server,
+                admin,
+                text.as_bytes(),
+                &format!("facture-{i}.txt"),
+                &json!({"node": "FIN-FAC", "date": "2024-03-15"}),
+            )
+            .expect("deposit"),
+        );
+        references.push(record["reference"].as_str().expect("ref").to_owned());
+    }
+    server.stop();
+    // The head of the catalog's engine file overwritten: sled says it is
+    // damaged when it opens.
+    let db = fresh.data.join("catalog").join("db");
+    let mut bytes = std::fs::read(&db).expect("catalog file");
+    bytes[..512].fill(0xff);
+    std::fs::write(&db, &bytes).expect("damage the catalog");
+
+    let server = Server::start(&fresh.data, &[]);
+    for reference in &references {
+        let record = get(&server.url(&format!("/api/v1/records/{reference}")), admin);
+        assert_eq!(record.status, 200, "{}", record.text());
+    }
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        found = get(&server.url("/api/v1/search?q=papeterie"), admin).json();
+        if found["total"] == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(hit_refs(&found), vec![references[1].clone()], "{found}");
+    let rebuilt = events_of_kind(&server, admin, "catalog.rebuilt");
+    assert_eq!(rebuilt.len(), 1, "{rebuilt:?}");
+    let aside = rebuilt[0]["payload"]["set_aside"]
+        .as_str()
+        .expect("where it went")
+        .to_owned();
+    assert!(
+        aside.contains("catalog.endommage-") && std::path::Path::new(&aside).is_dir(),
+        "{aside}"
+    );
+    // Writes go on, and the archive checks whole.
+    created(
+        deposit(
+            &server,
+            admin,
+            b"Mandat 2024-12",
+            "mandat.txt",
+            &json!({"node": "FIN-FAC", "date": "2024-04-02"}),
+        )
+        .expect("deposit"),
+    );
+    let report = verify_over_http(&server, admin);
+    assert_eq!(report["status"], "passed", "{report}");
+    server.stop();
+    assert_journal_follows_its_schema(&fresh.data);
+}

@@ -18,6 +18,10 @@ mod directory;
 mod disposal;
 mod fixity;
 mod formats;
+// Shared with the copies benchmark, which uses all of it.
+#[path = "../support/garage.rs"]
+#[allow(dead_code)]
+mod garage;
 mod hardening;
 mod identity;
 mod packages;

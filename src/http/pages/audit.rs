@@ -316,7 +316,7 @@ struct JournalPageView {
 }
 
 /// The kinds the filter offers: families first, then each kind.
-const KINDS: [&str; 28] = [
+const KINDS: [&str; 29] = [
     "record.",
     "hold.",
     "disposal.",
@@ -345,6 +345,7 @@ const KINDS: [&str; 28] = [
     "blob.repaired",
     "copy.repaired",
     "archive.restored",
+    "catalog.rebuilt",
 ];
 
 fn kind_label(kind: &str) -> String {
