@@ -79,6 +79,7 @@ fn options() -> ArchiveOptions {
         tsa_ca: None,
         directory: None,
         copies: Vec::new(),
+        follow: None,
     }
 }
 

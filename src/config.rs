@@ -51,6 +51,8 @@ pub struct Config {
     pub directory: Option<DirectoryOptions>,
     /// Folders and buckets that keep a copy of the archive (`--copy`).
     pub copies: Vec<crate::archive::mirror::CopyPlace>,
+    /// The copy a read-only replica follows (`serve --follow`).
+    pub follow: Option<crate::archive::mirror::CopyPlace>,
 }
 
 /// What the server allows a client before cutting it off.
@@ -225,6 +227,7 @@ impl Config {
             clients: ClientLimits::default(),
             directory: None,
             copies: Vec::new(),
+            follow: None,
         })
     }
 
@@ -242,6 +245,7 @@ impl Config {
             tsa_ca: self.tsa_ca.clone(),
             directory: self.directory.clone(),
             copies: self.copies.clone(),
+            follow: self.follow.clone(),
         }
     }
 }

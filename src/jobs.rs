@@ -253,6 +253,28 @@ const OWED_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 /// Keeps the journal, keys and marker on every copy folder, on its own
 /// thread, until `stop` is set (then once more), after giving the copy
 /// folders the contents they lack. Does nothing without copy folders.
+/// Runs a follower's reading of its copy on its own thread until `stop`
+/// is set: every `FOLLOW_POLL`, the events the copy's journal gained.
+pub fn spawn_follower(
+    archive: Arc<Archive>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("follower".into()).spawn(move || {
+        if !archive.is_follower() {
+            return;
+        }
+        while !stop.load(Ordering::Relaxed) {
+            match archive.follow_once() {
+                Ok(0) | Err(_) => std::thread::sleep(FOLLOW_POLL),
+                Ok(_) => {}
+            }
+        }
+    })
+}
+
+/// How often a follower reads its copy's journal when it is up to date.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
 pub fn spawn_mirror(
     archive: Arc<Archive>,
     stop: Arc<std::sync::atomic::AtomicBool>,

@@ -321,13 +321,17 @@ impl Archive {
             Some(head),
             progress,
         )?;
-        self.journal.append(actor.draft(EventBody::AuditVerified {
-            through_seq: report.through_seq,
-            events_checked: report.events_checked,
-            blobs_checked: report.blobs_checked,
-            bytes_checked: report.bytes_checked,
-            failures: report.failures.len() as u64,
-        }))?;
+        // A replica's journal is its primary's, event for event: its own
+        // checks are reported, not journaled.
+        if !self.is_follower() {
+            self.journal.append(actor.draft(EventBody::AuditVerified {
+                through_seq: report.through_seq,
+                events_checked: report.events_checked,
+                blobs_checked: report.blobs_checked,
+                bytes_checked: report.bytes_checked,
+                failures: report.failures.len() as u64,
+            }))?;
+        }
         for failure in &report.failures {
             use crate::domain::integrity::{DamageFinder, DamageKind, IntegrityFailure};
             match failure {

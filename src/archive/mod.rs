@@ -16,6 +16,7 @@ pub mod exports;
 #[cfg(test)]
 mod fault_tests;
 pub mod fixity;
+pub mod follow;
 mod holds;
 mod identity;
 pub mod imports;
@@ -511,6 +512,7 @@ pub(crate) mod tests_support {
             tsa_ca: None,
             directory: None,
             copies: Vec::new(),
+            follow: None,
         }
     }
 
@@ -601,6 +603,8 @@ pub struct ArchiveOptions {
     /// of every blob, written before a deposit is acknowledged, and of the
     /// archive's own files.
     pub copies: Vec<mirror::CopyPlace>,
+    /// The copy this archive follows as a read-only replica, if any.
+    pub follow: Option<mirror::CopyPlace>,
 }
 
 /// The user name of the account `init` opens for the first admin.
@@ -664,6 +668,8 @@ pub struct Archive {
     recently_checked: damage::RecentlyChecked,
     /// The copy folders the journal, keys and marker follow.
     mirrors: mirror::Mirrors,
+    /// The copy this archive follows (a read-only replica).
+    following: Option<follow::Following>,
     /// Why the archive is read-only (its journal is damaged), if it is.
     read_only: Option<String>,
 }
@@ -895,8 +901,10 @@ impl Archive {
             credentials,
             directory: directory_port,
             copies,
+            following,
             ..
         } = stores;
+        let following = following.map(|(copy, reason)| follow::Following::new(copy, reason, head));
         let directory = directory_port.map(|port| directory::DirectoryAccess::new(port, options.directory.as_ref()));
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);
@@ -930,12 +938,17 @@ impl Archive {
             directory,
             recently_checked: damage::RecentlyChecked::default(),
             mirrors,
+            following,
             read_only,
         };
         if let Some(reason) = &archive.read_only {
             // Nothing is written: reads and search go on from what the
             // catalog and the index hold.
             tracing::error!(%reason, "the archive opens read-only");
+            return Ok(archive);
+        }
+        if archive.following.is_some() {
+            // A replica writes nothing of its own.
             return Ok(archive);
         }
         // Archives created before plans were published get the default one,
@@ -951,7 +964,9 @@ impl Archive {
     /// Why the archive is read-only, when its journal was found damaged at
     /// start: it serves reads and search, and refuses every write.
     pub fn read_only(&self) -> Option<&str> {
-        self.read_only.as_deref()
+        self.read_only
+            .as_deref()
+            .or_else(|| self.following.as_ref().map(|f| f.reason()))
     }
 
     /// The data directory.

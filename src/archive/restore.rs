@@ -54,15 +54,23 @@ fn refused(field: &str, message: String) -> ArchiveError {
     ArchiveError::Invalid(InvalidInput::new(field, message))
 }
 
-/// Restores the archive held by the copy at `from` (a folder, a bucket)
-/// into `data_dir`, which must be empty or absent.
-pub fn restore(
-    from: &CopyPlace,
-    data_dir: &DataDir,
-    options: ArchiveOptions,
-    clock: Arc<dyn Clock>,
-    progress: &dyn Progress,
-) -> Result<RestoreReport, ArchiveError> {
+/// What was taken from a copy into a new data directory.
+pub struct TakenWhole {
+    /// The journal and the keys.
+    pub files: crate::store::mirror::Taken,
+    /// Blobs taken.
+    pub blobs: u64,
+    /// Bytes taken.
+    pub bytes: u64,
+    /// Blobs of the copy whose bytes no longer hash to their names.
+    pub refused: Vec<Sha256>,
+}
+
+/// Takes everything the copy at `from` holds (journal, keys, blobs, the
+/// marker last) into `data_dir`, which must be empty or absent; journals
+/// nothing. A restore then rebuilds the views and checks it all; a
+/// follower opens it and follows the copy from there.
+pub fn take_whole(from: &CopyPlace, data_dir: &DataDir, progress: &dyn Progress) -> Result<TakenWhole, ArchiveError> {
     // Checked before anything is written: nothing is asked of the copy
     // yet that passes through files.
     let (copy, _) = super::stores::copy_at(from, &std::env::temp_dir())?;
@@ -111,7 +119,29 @@ pub fn restore(
     }
     drop(blobs);
     copy.take_marker(target)?;
+    Ok(TakenWhole {
+        files: taken,
+        blobs: restored,
+        bytes,
+        refused: refused_blobs,
+    })
+}
 
+/// Restores the archive held by the copy at `from` (a folder, a bucket)
+/// into `data_dir`, which must be empty or absent.
+pub fn restore(
+    from: &CopyPlace,
+    data_dir: &DataDir,
+    options: ArchiveOptions,
+    clock: Arc<dyn Clock>,
+    progress: &dyn Progress,
+) -> Result<RestoreReport, ArchiveError> {
+    let TakenWhole {
+        files: taken,
+        blobs: restored,
+        bytes,
+        refused: refused_blobs,
+    } = take_whole(from, data_dir, progress)?;
     let archive = Archive::rebuild(data_dir, options, clock)?;
     let events = archive.journal_head();
     progress.begin("index", 0);

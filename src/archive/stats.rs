@@ -69,6 +69,8 @@ pub struct Stats {
     /// How each copy folder follows the journal (archive-wide, as
     /// `holds`; empty when the archive keeps one copy).
     pub copies: Option<Vec<super::mirror::CopyStatus>>,
+    /// How a read-only replica follows its copy (none: not a replica).
+    pub following: Option<super::follow::FollowStatus>,
 }
 
 impl Archive {
@@ -98,6 +100,7 @@ impl Archive {
             sealed_at: None,
             fixity: self.fixity_indicators(schedule),
             copies: archive_wide.then(|| self.copy_status()),
+            following: self.follow_status(),
         };
         let mut live = Vec::new();
         for record in self.catalog.records() {

@@ -35,6 +35,9 @@ use std::sync::Arc;
 enum JournalAt {
     /// Segment files in this folder.
     Files(PathBuf),
+    /// Segment files in this folder, following another journal: appends
+    /// are refused with the reason, the other's events adopted.
+    Following(PathBuf, String),
     /// A vector in memory.
     Memory,
     /// Another, whose appends fail when a trigger says (tests).
@@ -61,6 +64,8 @@ pub struct Stores {
     /// The catalog was found damaged at opening: why, and where it was
     /// set aside (a new one is rebuilt from the journal).
     pub(super) catalog_damaged: Option<CatalogSetAside>,
+    /// The copy a follower follows, and why it writes nothing of its own.
+    pub(super) following: Option<(CopyAt, String)>,
     journal: JournalAt,
 }
 
@@ -71,8 +76,21 @@ impl Stores {
         data_dir.lock()?;
         let places = copy_places(&options.copies, &data_dir.blobs_path().join("tmp"))?;
         let (catalog, catalog_damaged) = catalog_on_disk(data_dir)?;
+        let following = match &options.follow {
+            Some(place) => Some((
+                copy_at(place, &data_dir.blobs_path().join("tmp"))?,
+                super::follow::reason(place),
+            )),
+            None => None,
+        };
+        let journal = match &following {
+            Some((_, reason)) => JournalAt::Following(data_dir.journal_path(), reason.clone()),
+            None => JournalAt::Files(data_dir.journal_path()),
+        };
         Ok(Stores {
             catalog_damaged,
+            following,
+            journal,
             blobs: blobs_with_copies(data_dir, &places)?,
             copies: places.into_iter().map(|(copy, _)| copy).collect(),
             catalog,
@@ -81,7 +99,6 @@ impl Stores {
             stamper: stamper(options)?,
             credentials: Arc::new(FileCredentials::open(&data_dir.credentials_path())?),
             directory: directory(options)?,
-            journal: JournalAt::Files(data_dir.journal_path()),
         })
     }
 
@@ -98,6 +115,7 @@ impl Stores {
             directory: None,
             copies: Vec::new(),
             catalog_damaged: None,
+            following: None,
             journal: JournalAt::Memory,
         })
     }
@@ -147,6 +165,10 @@ impl Stores {
             }
             JournalAt::Files(dir) => {
                 let (journal, recovery) = FileJournal::open(dir, clock, observer)?;
+                Ok((Arc::new(journal), recovery))
+            }
+            JournalAt::Following(dir, reason) => {
+                let (journal, recovery) = FileJournal::open_following(dir, clock, observer, reason.clone())?;
                 Ok((Arc::new(journal), recovery))
             }
             JournalAt::Memory => Ok((Arc::new(MemoryJournal::new(clock, observer)), Recovery::default())),

@@ -96,7 +96,7 @@ pub enum AuditCommand {
 }
 
 /// A progress bar on a terminal, nothing elsewhere.
-struct Bar(indicatif::ProgressBar);
+pub(super) struct Bar(pub(super) indicatif::ProgressBar);
 
 impl Progress for Bar {
     fn begin(&self, phase: &str, total: u64) {
@@ -288,7 +288,7 @@ fn seals_locally(archive: &crate::archive::Archive, command: AuditCommand) -> Re
 }
 
 /// A progress bar on standard error when it is a terminal.
-fn progress_bar() -> indicatif::ProgressBar {
+pub(super) fn progress_bar() -> indicatif::ProgressBar {
     let bar = if on_terminal() {
         indicatif::ProgressBar::new(0)
     } else {

@@ -204,6 +204,12 @@ pub struct ServeArgs {
     /// the README); local accounts keep working.
     #[arg(long, env = "COFFRE_DIRECTORY")]
     pub directory: Option<PathBuf>,
+    /// Serve as a read-only replica of the archive a primary server keeps
+    /// on this copy (a folder or an s3:// bucket it was given with
+    /// --copy): taken whole into the data directory at the first start,
+    /// then followed as its journal grows; every write is refused.
+    #[arg(long, env = "COFFRE_FOLLOW")]
+    pub follow: Option<String>,
 }
 
 /// `coffre token ...`
@@ -415,6 +421,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             .filter(|p| !p.as_os_str().is_empty())
             .map(crate::config::read_directory_file)
             .transpose()?;
+        config.follow = args
+            .follow
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(crate::archive::mirror::CopyPlace::parse);
     }
     let ctx = Context {
         config,
@@ -581,8 +593,23 @@ fn init(ctx: &Context) -> Result<(), Failure> {
 
 fn serve(ctx: &Context) -> Result<(), Failure> {
     let dir = ctx.config.data_dir();
-    if !dir.is_initialised() {
-        init(ctx)?;
+    match &ctx.config.follow {
+        // A replica's first start: the whole archive from the copy.
+        Some(place) if !dir.is_initialised() => {
+            let bootstrap = ctx.config.data_dir();
+            let progress = audit::Bar(audit::progress_bar());
+            let taken = crate::archive::restore::take_whole(place, &bootstrap, &progress)?;
+            progress.0.finish_and_clear();
+            tracing::info!(
+                from = %place,
+                blobs = taken.blobs,
+                refused = taken.refused.len(),
+                "a replica's data directory was taken from its copy"
+            );
+        }
+        Some(_) => {}
+        None if !dir.is_initialised() => init(ctx)?,
+        None => {}
     }
     let archive = Arc::new(ctx.open()?);
     for tool in archive.missing_tools() {

@@ -626,6 +626,31 @@ pub enum RecordNamed {
 }
 
 impl EventBody {
+    /// The blobs the event brings into use (a version's content and
+    /// metadata document, a plan's file, an archives service's answer, a
+    /// logo): what must be stored before a view applies it.
+    pub fn blobs_named(&self) -> Vec<Sha256> {
+        use EventBody::*;
+        match self {
+            RecordIngested { version, metadata, .. } | VersionAdded { version, metadata, .. } => {
+                vec![version.sha256, *metadata]
+            }
+            PlanPublished { text, .. } => vec![*text],
+            TransferAcknowledged { reply: Some(reply), .. } => vec![*reply],
+            IdentitySet { identity } => identity.logo.iter().map(|logo| logo.sha256).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The blobs the event erases (an executed disposal, an acknowledged
+    /// transfer).
+    pub fn blobs_erased(&self) -> &[Sha256] {
+        match self {
+            EventBody::DisposalExecuted { erased, .. } | EventBody::TransferAcknowledged { erased, .. } => erased,
+            _ => &[],
+        }
+    }
+
     /// Every record the event names: who may read its body must be allowed
     /// to read each of them (a disposal's proposal lists records of other
     /// services, with their due dates).

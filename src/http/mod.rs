@@ -380,6 +380,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     let sealer = crate::jobs::spawn_sealer(Arc::clone(&archive), config.seal, Arc::clone(&stop_indexer))?;
     let fixity = crate::jobs::spawn_fixity(Arc::clone(&archive), config.fixity, Arc::clone(&stop_indexer))?;
     let mirror = crate::jobs::spawn_mirror(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
+    let follower = crate::jobs::spawn_follower(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
     let schedule = Data::new(config.fixity);
     // One table of sessions for every worker.
     let sessions = Data::new(pages::Sessions::default());
@@ -427,6 +428,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         let _ = fixity.join();
         // After the last seal: the copies end with it.
         let _ = mirror.join();
+        let _ = follower.join();
         if let Err(e) = archive.flush() {
             tracing::warn!(error = %e, "could not flush the catalog at shutdown; the next start replays the journal");
         }

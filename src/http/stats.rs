@@ -159,6 +159,16 @@ pub async fn metrics(
         "1 while the archive's files cannot be written to a copy folder.",
         &failing,
     );
+    if let Some(following) = &stats.following {
+        let from = label(&following.from).replace("store=", "from=");
+        metric(
+            &mut out,
+            "coffre_follower_lag_events",
+            "gauge",
+            "Events of the followed copy's journal this replica has not applied yet.",
+            &[(from.as_str(), following.lag_events as f64)],
+        );
+    }
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(out))

@@ -638,6 +638,24 @@ impl ArchiveCopy for Bucket {
         Ok(taken)
     }
 
+    fn journal_after(&self, cursor: &mut super::mirror::JournalCursor, max: u64) -> Result<Vec<u8>, MirrorError> {
+        let listing = self
+            .list_under(&[JOURNAL])
+            .map_err(|e| mirror_failed(&self.name, "le journal n'a pu être listé", e))?;
+        let runs = runs_of(listing);
+        let segments: Vec<_> = runs
+            .iter()
+            .filter_map(|(name, list)| {
+                super::journal::segment_first_seq(name).map(|first| (first, name.clone(), copied_length(list)))
+            })
+            .collect();
+        let mut segments = segments;
+        segments.sort();
+        super::mirror::lines_after(cursor, max, &segments, |name, from, to| {
+            self.read_copy(name, runs.get(name).map_or(&[][..], Vec::as_slice), from, to)
+        })
+    }
+
     fn take_marker(&self, data: &Path) -> Result<(), MirrorError> {
         let bytes = self
             .get_bytes(&self.key(&[MARKER]))

@@ -67,8 +67,16 @@ pub struct Recovery {
     pub damaged: Option<(u64, String)>,
 }
 
+/// What a request asks of the writer.
+enum Work {
+    /// Seal a draft after the head.
+    Append(EventDraft),
+    /// Take an event another journal sealed, after the head (a follower).
+    Adopt(Event),
+}
+
 struct Request {
-    draft: EventDraft,
+    work: Work,
     reply: mpsc::SyncSender<Result<Event, JournalError>>,
 }
 
@@ -102,6 +110,13 @@ fn segment_name(first_seq: u64) -> String {
     format!("seg-{first_seq:020}.jsonl")
 }
 
+/// The first seq of the segment named `name`, if it names one.
+pub fn segment_first_seq(name: &str) -> Option<u64> {
+    name.strip_prefix("seg-")
+        .and_then(|n| n.strip_suffix(".jsonl"))
+        .and_then(|n| n.parse::<u64>().ok())
+}
+
 /// The segments of a journal folder, by first seq.
 pub fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
     let mut out = Vec::new();
@@ -109,11 +124,7 @@ pub fn segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let first = name
-            .strip_prefix("seg-")
-            .and_then(|n| n.strip_suffix(".jsonl"))
-            .and_then(|n| n.parse::<u64>().ok());
-        if let Some(first) = first {
+        if let Some(first) = segment_first_seq(name) {
             out.push((first, entry.path()));
         }
     }
@@ -214,6 +225,27 @@ impl FileJournal {
         clock: Arc<dyn Clock>,
         observer: Arc<dyn JournalObserver>,
     ) -> Result<(Self, Recovery), JournalError> {
+        Self::open_with(dir, clock, observer, None)
+    }
+
+    /// As [`FileJournal::open`], for a follower: every append is refused
+    /// with `reason`, and the events of the journal it follows are adopted
+    /// ([`Journal::adopt`]).
+    pub fn open_following(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        observer: Arc<dyn JournalObserver>,
+        reason: String,
+    ) -> Result<(Self, Recovery), JournalError> {
+        Self::open_with(dir, clock, observer, Some(reason))
+    }
+
+    fn open_with(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        observer: Arc<dyn JournalObserver>,
+        following: Option<String>,
+    ) -> Result<(Self, Recovery), JournalError> {
         fs::create_dir_all(dir)?;
         let mut segs = segments(dir)?;
         if segs.is_empty() {
@@ -289,6 +321,7 @@ impl FileJournal {
             clock,
             observer,
             failed,
+            following,
         };
         let handle = std::thread::Builder::new()
             .name("journal-writer".into())
@@ -330,17 +363,11 @@ fn lock_head(head: &Mutex<Head>) -> Head {
 
 impl Journal for FileJournal {
     fn append(&self, draft: EventDraft) -> Result<Event, JournalError> {
-        let (reply, answer) = mpsc::sync_channel(1);
-        let sender = self
-            .sender
-            .as_ref()
-            .ok_or_else(|| JournalError::Failed("le journal est fermé".into()))?;
-        sender
-            .send(Request { draft, reply })
-            .map_err(|_| JournalError::Failed("le journal ne répond plus : redémarrez le serveur".into()))?;
-        answer
-            .recv()
-            .map_err(|_| JournalError::Failed("le journal ne répond plus : redémarrez le serveur".into()))?
+        self.ask(Work::Append(draft))
+    }
+
+    fn adopt(&self, event: Event) -> Result<(), JournalError> {
+        self.ask(Work::Adopt(event)).map(|_| ())
     }
 
     fn head(&self) -> (u64, Sha256) {
@@ -374,6 +401,21 @@ impl Journal for FileJournal {
 }
 
 impl FileJournal {
+    /// Hands work to the writer and waits for its answer.
+    fn ask(&self, work: Work) -> Result<Event, JournalError> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        let sender = self
+            .sender
+            .as_ref()
+            .ok_or_else(|| JournalError::Failed("le journal est fermé".into()))?;
+        sender
+            .send(Request { work, reply })
+            .map_err(|_| JournalError::Failed("le journal ne répond plus : redémarrez le serveur".into()))?;
+        answer
+            .recv()
+            .map_err(|_| JournalError::Failed("le journal ne répond plus : redémarrez le serveur".into()))?
+    }
+
     /// The greatest mark at or below `seq` in the segment starting at
     /// `first`, scanning the segment's new whole lines first if needed.
     fn mark_before(&self, first: u64, path: &Path, seq: u64) -> io::Result<Option<(u64, u64)>> {
@@ -421,6 +463,8 @@ struct Writer {
     clock: Arc<dyn Clock>,
     observer: Arc<dyn JournalObserver>,
     failed: Option<String>,
+    /// A follower's writer: why appends are refused.
+    following: Option<String>,
 }
 
 impl Writer {
@@ -454,8 +498,33 @@ impl Writer {
         let mut lines = Vec::with_capacity(batch.len() * 512);
         let mut sealed = Vec::with_capacity(batch.len());
         for request in batch {
-            let time = self.clock.now().max(head.time);
-            let event = Event::seal(request.draft, head.seq + 1, time, head.hash);
+            let event = match (request.work, &self.following) {
+                (Work::Append(_), Some(reason)) => {
+                    let _ = request.reply.send(Err(JournalError::Failed(reason.clone())));
+                    continue;
+                }
+                (Work::Append(draft), None) => {
+                    let time = self.clock.now().max(head.time);
+                    Event::seal(draft, head.seq + 1, time, head.hash)
+                }
+                (Work::Adopt(_), None) => {
+                    let _ = request.reply.send(Err(JournalError::Failed(
+                        "ce journal ne suit aucun autre journal".into(),
+                    )));
+                    continue;
+                }
+                (Work::Adopt(event), Some(_)) => {
+                    let line = event.to_line();
+                    let checked = check_line(line.strip_suffix(b"\n").unwrap_or(&line), head.seq + 1, Some(head.hash));
+                    match checked {
+                        Ok(event) => event,
+                        Err(e) => {
+                            let _ = request.reply.send(Err(e));
+                            continue;
+                        }
+                    }
+                }
+            };
             head = Head {
                 seq: event.seq,
                 hash: event.hash,
@@ -463,6 +532,9 @@ impl Writer {
             };
             lines.extend_from_slice(&event.to_line());
             sealed.push((event, request.reply));
+        }
+        if sealed.is_empty() {
+            return;
         }
         let written = self.file.write_all(&lines).and_then(|()| self.file.sync_data());
         if let Err(e) = written {

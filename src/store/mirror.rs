@@ -83,6 +83,91 @@ pub trait ArchiveCopy: Send + Sync {
     /// Writes its marker into the data directory: the restored archive is
     /// whole from then on.
     fn take_marker(&self, data: &Path) -> Result<(), MirrorError>;
+    /// The whole journal lines it holds after `cursor` (about `max` bytes
+    /// at most), moving the cursor past them: how a follower reads the
+    /// journal as it grows.
+    fn journal_after(&self, cursor: &mut JournalCursor, max: u64) -> Result<Vec<u8>, MirrorError>;
+}
+
+/// Where a reader stands in a copy's journal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JournalCursor {
+    /// The segment being read (its first seq); none yet: the one that
+    /// holds `from_seq`.
+    pub segment: Option<u64>,
+    /// The byte where the next line starts in it.
+    pub offset: u64,
+    /// The seq to start from when no segment is chosen yet.
+    pub from_seq: u64,
+}
+
+impl JournalCursor {
+    /// A cursor on the line of `seq` (or the segment before it holds).
+    pub fn at(seq: u64) -> Self {
+        JournalCursor {
+            segment: None,
+            offset: 0,
+            from_seq: seq,
+        }
+    }
+}
+
+/// One segment of a copy's journal: its first seq, its name, its length.
+pub(super) type CopiedSegment = (u64, String, u64);
+
+/// The whole lines after `cursor` among `segments` (in order of first
+/// seq), read with `read(name, from, to)`; moves the cursor past them and
+/// on to the next segment once one is read to its end.
+pub(super) fn lines_after(
+    cursor: &mut JournalCursor,
+    max: u64,
+    segments: &[CopiedSegment],
+    read: impl Fn(&str, u64, u64) -> Result<Vec<u8>, MirrorError>,
+) -> Result<Vec<u8>, MirrorError> {
+    if cursor.segment.is_none() {
+        let start = segments
+            .iter()
+            .rev()
+            .find(|(first, _, _)| *first <= cursor.from_seq.max(1))
+            .or(segments.first());
+        let Some((first, _, _)) = start else {
+            return Ok(Vec::new());
+        };
+        cursor.segment = Some(*first);
+        cursor.offset = 0;
+    }
+    loop {
+        let Some(at) = segments.iter().position(|(first, _, _)| Some(*first) == cursor.segment) else {
+            return Ok(Vec::new());
+        };
+        let (_, name, len) = &segments[at];
+        if cursor.offset < *len {
+            let to = (*len).min(cursor.offset + max.max(1));
+            let mut bytes = read(name, cursor.offset, to)?;
+            if let Some(end) = bytes.iter().rposition(|b| *b == b'\n') {
+                bytes.truncate(end + 1);
+                cursor.offset += bytes.len() as u64;
+                return Ok(bytes);
+            }
+            if to < *len {
+                // A line longer than `max`: read it whole.
+                let mut bytes = read(name, cursor.offset, *len)?;
+                if let Some(end) = bytes.iter().position(|b| *b == b'\n') {
+                    bytes.truncate(end + 1);
+                    cursor.offset += bytes.len() as u64;
+                    return Ok(bytes);
+                }
+            }
+            return Ok(Vec::new());
+        }
+        match segments.get(at + 1) {
+            Some((next, _, _)) => {
+                cursor.segment = Some(*next);
+                cursor.offset = 0;
+            }
+            None => return Ok(Vec::new()),
+        }
+    }
 }
 
 /// A copy folder (another disk, a network mount).
@@ -104,6 +189,18 @@ impl ArchiveCopy for CopyFolder {
     }
     fn take_marker(&self, data: &Path) -> Result<(), MirrorError> {
         take_marker(&self.0, data)
+    }
+    fn journal_after(&self, cursor: &mut JournalCursor, max: u64) -> Result<Vec<u8>, MirrorError> {
+        let dir = self.0.join(JOURNAL);
+        let mut segments = Vec::new();
+        for (first, path) in super::journal::segments(&dir).map_err(at(&dir))? {
+            let len = fs::metadata(&path).map_err(at(&path))?.len();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+            segments.push((first, name, len));
+        }
+        lines_after(cursor, max, &segments, |name, from, to| {
+            read_range(&dir.join(name), from, to - from)
+        })
     }
 }
 

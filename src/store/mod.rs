@@ -313,6 +313,16 @@ pub trait Journal: Send + Sync {
     /// Durable events from `seq` (inclusive) to the head at call time.
     fn read_from(&self, seq: u64)
     -> Result<Box<dyn Iterator<Item = Result<Event, JournalError>> + Send>, JournalError>;
+    /// Appends an event another journal made (a follower adopting its
+    /// primary's journal), unchanged, once its seq follows the head, its
+    /// `prev_hash` is the head's hash and its own hash checks; waits until
+    /// it is durable and its observer has seen it.
+    fn adopt(&self, event: Event) -> Result<(), JournalError> {
+        Err(JournalError::Failed(format!(
+            "ce journal ne suit aucun autre journal (événement n° {})",
+            event.seq
+        )))
+    }
 }
 
 /// The journal's Merkle tree (RFC 9162), kept as the hashes of its perfect

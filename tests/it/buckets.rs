@@ -201,3 +201,26 @@ fn a_bucket_holds_every_deposit_before_it_is_acknowledged_is_repaired_by_fixity_
     assert!(stderr(&out).contains("ne contient pas d'archive"), "{}", stderr(&out));
     assert!(!fresh.tmp.path().join("autre").exists());
 }
+
+#[test]
+fn a_replica_started_on_a_bucket_serves_what_the_primary_deposits() {
+    let fresh = fresh_archive();
+    let admin = &fresh.token;
+    let garage = Garage::start(&fresh.tmp.path().join("garage"));
+    let env = garage.env();
+    let address = format!("s3://{BUCKET}/replique");
+    let primary = Server::start_with(&fresh.data, &["--copy", &address], &env);
+    created(
+        deposit(
+            &primary,
+            admin,
+            b"Facture FA-2024-001 de la boulangerie",
+            "facture.txt",
+            &json!({"node": "FIN-FAC", "date": "2024-01-15"}),
+        )
+        .expect("deposit"),
+    );
+    wait_for_copy(&primary, admin);
+    let replica = Server::start_with(&fresh.tmp.path().join("replique"), &["--follow", &address], &env);
+    crate::follow::a_replica_follows_its_primary(&primary, &replica, admin, &address);
+}

@@ -17,6 +17,7 @@ mod damage;
 mod directory;
 mod disposal;
 mod fixity;
+mod follow;
 mod formats;
 // Shared with the copies benchmark, which uses all of it.
 #[path = "../support/garage.rs"]

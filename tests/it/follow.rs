@@ -1,0 +1,135 @@
+//! A read-only replica (`coffre serve --follow PLACE`): it takes the whole
+//! archive from a copy a primary keeps up to date, then applies the
+//! copy's journal as it grows, serves reads and search, and refuses writes.
+
+use crate::common::*;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// Waits for `done`, and says how long it took.
+pub fn waited(what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(60), "waited too long for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    start.elapsed()
+}
+
+/// What a replica started on `place` serves of the primary's deposits:
+/// those made before it started, one made after, and no write.
+pub fn a_replica_follows_its_primary(primary: &Server, replica: &Server, admin: &str, place: &str) {
+    let before = created(
+        deposit(
+            primary,
+            admin,
+            "Délibération : le budget annexe des transports est adopté.".as_bytes(),
+            "deliberation.txt",
+            &json!({"node": "ADM-DEL", "date": "2024-02-14"}),
+        )
+        .expect("deposit"),
+    );
+    let before_ref = before["reference"].as_str().expect("ref").to_owned();
+    waited("the replica to hold the délibération", || {
+        get(&replica.url(&format!("/api/v1/records/{before_ref}")), admin).status == 200
+    });
+    // A deposit on the primary is served by the replica moments later.
+    let content = b"Facture FA-2024-301 de la quincaillerie Martin : vis et chevilles.".to_vec();
+    let record = created(
+        deposit(
+            primary,
+            admin,
+            &content,
+            "facture.txt",
+            &json!({"node": "FIN-FAC", "date": "2024-03-15"}),
+        )
+        .expect("deposit"),
+    );
+    let reference = record["reference"].as_str().expect("ref").to_owned();
+    let took = waited("the replica to serve the new record", || {
+        let answer = get(&replica.url(&format!("/api/v1/records/{reference}/content")), admin);
+        answer.status == 200 && answer.body == content
+    });
+    eprintln!("the replica served a record deposited on the primary {took:?} later");
+    waited("the replica's index to find it", || {
+        hit_refs(&get(&replica.url("/api/v1/search?q=quincaillerie"), admin).json()) == vec![reference.clone()]
+    });
+    // Nothing is written on a replica, and it says why.
+    let refused = deposit(
+        replica,
+        admin,
+        b"Arrete 2024-9",
+        "arrete.txt",
+        &json!({"node": "ADM-ART", "date": "2024-05-04"}),
+    )
+    .expect("an answer");
+    assert_eq!(refused.status, 503, "{}", refused.text());
+    assert!(refused.error_message().contains("réplique"), "{}", refused.text());
+    let health = get(&replica.url("/healthz"), "").json();
+    assert_eq!(health["status"], "read_only", "{health}");
+    let stats = get(&replica.url("/api/v1/stats"), admin).json();
+    let following = &stats["following"];
+    assert_eq!(following["from"], place, "{stats}");
+    assert_eq!(following["lag_events"], 0, "{stats}");
+    assert!(following["error"].is_null(), "{stats}");
+    let metrics = get(&replica.url("/metrics"), admin).text();
+    assert!(metrics.contains("coffre_follower_lag_events{from="), "{metrics}");
+    // The replica's journal is the primary's, event for event.
+    let events = |server: &Server| -> Vec<Value> {
+        get(&server.url("/api/v1/audit/events?after=0&limit=10000"), admin).json()["events"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (ours, theirs) = (events(replica), events(primary));
+    assert!(
+        !ours.is_empty() && theirs.starts_with(&ours),
+        "the replica's journal differs"
+    );
+    assert_eq!(verify_over_http(replica, admin)["status"], "passed");
+}
+
+#[test]
+fn a_replica_on_a_copy_folder_serves_what_the_primary_deposits_and_refuses_writes() {
+    let fresh = fresh_archive();
+    let admin = &fresh.token;
+    let copy = fresh.tmp.path().join("copie");
+    let place = copy.to_str().expect("path").to_owned();
+    let primary = Server::start(&fresh.data, &["--copy", &place]);
+    created(
+        deposit(
+            &primary,
+            admin,
+            b"Facture FA-2024-001 de la boulangerie",
+            "facture.txt",
+            &json!({"node": "FIN-FAC", "date": "2024-01-15"}),
+        )
+        .expect("deposit"),
+    );
+    waited("the copy to hold the journal", || {
+        let stats = get(&primary.url("/api/v1/stats"), admin).json();
+        stats["copies"][0]["lag_events"] == 0 && stats["copies"][0]["contents_complete"] == true
+    });
+    let replica_data = fresh.tmp.path().join("replique");
+    let replica = Server::start(&replica_data, &["--follow", &place]);
+    a_replica_follows_its_primary(&primary, &replica, admin, &place);
+    // Restarted, it goes on from where it stood.
+    replica.stop();
+    let replica = Server::start(&replica_data, &["--follow", &place]);
+    let content = b"Mandat 2024-77".to_vec();
+    let record = created(
+        deposit(
+            &primary,
+            admin,
+            &content,
+            "mandat.txt",
+            &json!({"node": "FIN-FAC", "date": "2024-06-01"}),
+        )
+        .expect("deposit"),
+    );
+    let reference = record["reference"].as_str().expect("ref").to_owned();
+    waited("the restarted replica to serve the mandat", || {
+        let answer = get(&replica.url(&format!("/api/v1/records/{reference}/content")), admin);
+        answer.status == 200 && answer.body == content
+    });
+}
