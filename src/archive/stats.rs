@@ -69,7 +69,8 @@ pub struct Stats {
     /// How each copy folder follows the journal (archive-wide, as
     /// `holds`; empty when the archive keeps one copy).
     pub copies: Option<Vec<super::mirror::CopyStatus>>,
-    /// How a read-only replica follows its copy (none: not a replica).
+    /// How a read-only replica follows its copy (absent: not a replica).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub following: Option<super::follow::FollowStatus>,
 }
 

@@ -314,7 +314,10 @@ impl StagedBlob for BucketStaged {
     }
     fn commit(mut self: Box<Self>) -> Result<Sha256, BlobError> {
         let bucket = Arc::clone(&self.bucket);
-        if bucket.head(&bucket.blob_key(&self.sha256))?.is_some() {
+        // Writing a content twice is harmless (its name is its digest):
+        // a small one is sent without asking first, which saves a request;
+        // a large one is asked for, which may save sending it.
+        if self.size > PART as u64 && bucket.head(&bucket.blob_key(&self.sha256))?.is_some() {
             return Ok(self.sha256);
         }
         bucket.send_checked(&mut self)

@@ -440,6 +440,47 @@ pub fn take_marker(copy: &Path, data: &Path) -> Result<(), MirrorError> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_reader_gets_whole_lines_segment_after_segment_from_where_it_stands() {
+        let segments = |a: &[u8], b: &[u8]| {
+            vec![
+                (1, "seg-1".to_owned(), a.len() as u64),
+                (3, "seg-3".to_owned(), b.len() as u64),
+            ]
+        };
+        let (a, b): (&[u8], &[u8]) = (b"{1}\n{2}\n", b"{3}\n{4");
+        let read = |name: &str, from: u64, to: u64| -> Result<Vec<u8>, MirrorError> {
+            let bytes = if name == "seg-1" { a } else { b };
+            Ok(bytes[from as usize..to as usize].to_vec())
+        };
+        let mut cursor = JournalCursor::at(1);
+        assert_eq!(
+            lines_after(&mut cursor, 6, &segments(a, b), read).expect("read"),
+            b"{1}\n"
+        );
+        assert_eq!(
+            lines_after(&mut cursor, 64, &segments(a, b), read).expect("read"),
+            b"{2}\n"
+        );
+        assert_eq!(
+            lines_after(&mut cursor, 64, &segments(a, b), read).expect("read"),
+            b"{3}\n"
+        );
+        assert!(
+            lines_after(&mut cursor, 64, &segments(a, b), read)
+                .expect("read")
+                .is_empty(),
+            "half a line waits"
+        );
+        // A reader that starts at seq 4 starts in the segment that holds it.
+        let mut cursor = JournalCursor::at(4);
+        assert_eq!(
+            lines_after(&mut cursor, 64, &segments(a, b), read).expect("read"),
+            b"{3}\n"
+        );
+        assert_eq!(cursor.segment, Some(3));
+    }
+
     fn segment(dir: &Path, name: &str, bytes: &[u8]) {
         fs::create_dir_all(dir).expect("dir");
         fs::write(dir.join(name), bytes).expect("write");

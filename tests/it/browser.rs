@@ -1048,6 +1048,7 @@ fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_j
         "{text}"
     );
     assert!(text.contains("Aucun contrôle complet"), "{text}");
+    assert!(text.contains("Aucun stockage de copies"), "{text}");
     browser.review("controle");
 
     // A whole check, started from the page and followed to its report.
@@ -1995,4 +1996,36 @@ fn an_archivist_transfers_records_to_the_archives_from_proposal_to_acceptance() 
     );
     browser.goto(&format!("{base}/registres?registre=versements"));
     assert!(browser.text().contains("AD33-2026-W-0042"), "{}", browser.text());
+}
+
+#[test]
+fn an_auditor_sees_each_copy_of_the_archive_and_how_far_it_follows() {
+    let fresh = fresh_archive();
+    let copy = fresh.tmp.path().join("copie");
+    let place = copy.to_str().expect("path").to_owned();
+    let server = Server::start(&fresh.data, &["--copy", &place]);
+    let a = post_json(
+        &server.url("/api/v1/accounts"),
+        &fresh.token,
+        &json!({"user": "odile", "display_name": "Odile Contrôle", "role": "auditor", "password": AUDITOR_PASSWORD}),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = get(&server.url("/api/v1/stats"), &fresh.token).json();
+        if stats["copies"][0]["lag_events"] == 0 && stats["copies"][0]["contents_complete"] == true {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the copy did not catch up: {stats}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&server.base, "odile", AUDITOR_PASSWORD);
+    browser.goto(&format!("{}/controle", server.base));
+    let text = browser.text();
+    assert!(text.contains("Copies de l'archive"), "{text}");
+    assert!(text.contains(&place), "{text}");
+    assert!(text.contains("à jour (n°"), "{text}");
+    assert!(text.contains("en service"), "{text}");
+    browser.review("controle-copies");
 }

@@ -50,9 +50,28 @@ pub struct VerificationView {
     failures: u64,
 }
 
+/// A copy of the archive (a folder, a bucket), as the page shows it.
+struct CopyView {
+    store: String,
+    journal: String,
+    contents: String,
+    last: String,
+    error: Option<String>,
+}
+
+/// A replica's following of its copy, as the page shows it.
+struct FollowView {
+    from: String,
+    applied: String,
+    checked: String,
+    error: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "control.html")]
 struct ControlPage {
+    copies: Vec<CopyView>,
+    following: Option<FollowView>,
     frame: Frame,
     verification: Option<VerificationView>,
     fixity_state: &'static str,
@@ -82,14 +101,61 @@ pub async fn dashboard(
     require_audit(&signed)?;
     let actor = signed.actor.clone();
     let rate = schedule.rate;
-    let (verification, status, seals, head) = web::block(move || {
+    let (verification, status, seals, head, copies, following) = web::block(move || {
         let verification = archive.last_verification(&actor)?;
         let status = archive.fixity_status(&schedule);
         let seals = archive.seals(&actor)?;
         let head = archive.journal_head();
-        Ok::<_, ArchiveError>((verification, status, seals, head))
+        Ok::<_, ArchiveError>((
+            verification,
+            status,
+            seals,
+            head,
+            archive.copy_status(),
+            archive.follow_status(),
+        ))
     })
     .await??;
+    let copies = copies
+        .into_iter()
+        .map(|c| CopyView {
+            journal: if c.lag_events == 0 {
+                format!("à jour (n° {})", c.journal_through_seq)
+            } else {
+                format!(
+                    "{} de retard (jusqu'au n° {})",
+                    french::count(c.lag_events, "événement", "événements"),
+                    c.journal_through_seq
+                )
+            },
+            contents: match (c.contents_owed, c.contents_complete) {
+                (0, true) => "tous".to_owned(),
+                (0, false) => "complétés en arrière-plan".to_owned(),
+                (owed, _) => format!(
+                    "{} à écrire dès que possible",
+                    french::count(owed, "contenu", "contenus")
+                ),
+            },
+            last: c.last_copied_at.map_or_else(|| "pas encore".to_owned(), french::time),
+            error: c.error,
+            store: c.store,
+        })
+        .collect();
+    let following = following.map(|f| FollowView {
+        applied: if f.lag_events == 0 {
+            format!("à jour (n° {})", f.applied_seq)
+        } else {
+            format!(
+                "{} de retard (n° {} appliqué, n° {} dans la copie)",
+                french::count(f.lag_events, "événement", "événements"),
+                f.applied_seq,
+                f.source_seq
+            )
+        },
+        checked: f.checked_at.map_or_else(|| "pas encore".to_owned(), french::time),
+        error: f.error,
+        from: f.from,
+    });
     let detail = &status.detail;
     let findings = detail
         .run
@@ -107,6 +173,8 @@ pub async fn dashboard(
         })
         .collect();
     let page = ControlPage {
+        copies,
+        following,
         frame: signed.frame("Contrôle d'intégrité", "control"),
         verification: verification.map(|v| VerificationView {
             when: french::time(v.time),
