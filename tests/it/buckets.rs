@@ -209,18 +209,7 @@ fn a_replica_started_on_a_bucket_serves_what_the_primary_deposits() {
     let garage = Garage::start(&fresh.tmp.path().join("garage"));
     let env = garage.env();
     let address = format!("s3://{BUCKET}/replique");
-    let primary = Server::start_with(&fresh.data, &["--copy", &address], &env);
-    created(
-        deposit(
-            &primary,
-            admin,
-            b"Facture FA-2024-001 de la boulangerie",
-            "facture.txt",
-            &json!({"node": "FIN-FAC", "date": "2024-01-15"}),
-        )
-        .expect("deposit"),
-    );
-    wait_for_copy(&primary, admin);
+    let primary = crate::follow::primary_with_an_invoice(&fresh.data, admin, &address, &env);
     let replica = Server::start_with(&fresh.tmp.path().join("replique"), &["--follow", &address], &env);
     crate::follow::a_replica_follows_its_primary(&primary, &replica, admin, &address);
 }

@@ -21,13 +21,18 @@ fn search_total(server: &Server, token: &str, q: &str) -> u64 {
         .unwrap()
 }
 
+/// Whether a file under `dir` holds `needle`; a file that goes while the
+/// walk reaches it (an index segment merged away) holds nothing.
 fn files_contain(dir: &Path, needle: &[u8]) -> bool {
-    std::fs::read_dir(dir).unwrap().any(|e| {
-        let path = e.unwrap().path();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let path = e.path();
         if path.is_dir() {
             files_contain(&path, needle)
         } else {
-            std::fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle)
+            std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
         }
     })
 }

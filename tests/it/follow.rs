@@ -16,6 +16,29 @@ pub fn waited(what: &str, mut done: impl FnMut() -> bool) -> Duration {
     start.elapsed()
 }
 
+/// A primary keeping a copy at `place`, holding one invoice, its copy
+/// caught up.
+pub fn primary_with_an_invoice(data: &std::path::Path, admin: &str, place: &str, env: &[(String, String)]) -> Server {
+    let primary = Server::start_with(data, &["--copy", place], env);
+    created(
+        deposit(
+            &primary,
+            admin,
+            b"Facture FA-2024-001 de la boulangerie",
+            "facture.txt",
+            &json!({"node": "FIN-FAC", "date": "2024-01-15"}),
+        )
+        .expect("deposit"),
+    );
+    waited("the copy to hold the journal", || {
+        let stats = get(&primary.url("/api/v1/stats"), admin).json();
+        stats["copies"][0]["lag_events"] == 0
+            && stats["copies"][0]["contents_complete"] == true
+            && stats["copies"][0]["contents_owed"] == 0
+    });
+    primary
+}
+
 /// What a replica started on `place` serves of the primary's deposits:
 /// those made before it started, one made after, and no write.
 pub fn a_replica_follows_its_primary(primary: &Server, replica: &Server, admin: &str, place: &str) {
@@ -95,21 +118,7 @@ fn a_replica_on_a_copy_folder_serves_what_the_primary_deposits_and_refuses_write
     let admin = &fresh.token;
     let copy = fresh.tmp.path().join("copie");
     let place = copy.to_str().expect("path").to_owned();
-    let primary = Server::start(&fresh.data, &["--copy", &place]);
-    created(
-        deposit(
-            &primary,
-            admin,
-            b"Facture FA-2024-001 de la boulangerie",
-            "facture.txt",
-            &json!({"node": "FIN-FAC", "date": "2024-01-15"}),
-        )
-        .expect("deposit"),
-    );
-    waited("the copy to hold the journal", || {
-        let stats = get(&primary.url("/api/v1/stats"), admin).json();
-        stats["copies"][0]["lag_events"] == 0 && stats["copies"][0]["contents_complete"] == true
-    });
+    let primary = primary_with_an_invoice(&fresh.data, admin, &place, &[]);
     let replica_data = fresh.tmp.path().join("replique");
     let replica = Server::start(&replica_data, &["--follow", &place]);
     a_replica_follows_its_primary(&primary, &replica, admin, &place);
