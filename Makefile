@@ -61,7 +61,7 @@ CARGO_FUZZ_VERSION := 0.13.2
 # Garage, the S3-compatible object store that collectivités and small hosts
 # run themselves: the copies tests start one on loopback (tests/it/buckets.rs)
 # and the copies benchmark writes to one. Built from crates.io once per
-# machine and kept outside the clone (about 15 minutes on 2 cores, at
+# machine and kept outside the clone (about 10 minutes on 2 cores, at
 # opt-level 1: a test server need not be fast); only its LMDB metadata
 # engine is built.
 GARAGE_VERSION := 2.5.0
