@@ -6,9 +6,9 @@
 //! rebuilds the whole archive after the data directory is lost.
 
 use crate::common::*;
+use crate::follow::waited;
 use crate::garage::{BUCKET, BucketView, Garage};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 
 const PREFIX: &str = "departement";
 
@@ -23,18 +23,10 @@ fn events_of_kind(server: &Server, token: &str, kind: &str) -> Vec<Value> {
         .collect()
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "waited too long for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 /// Waits until the bucket holds the whole journal and every content.
 fn wait_for_copy(server: &Server, admin: &str) -> Value {
     let mut last = Value::Null;
-    wait_until("the bucket to catch up with the journal", || {
+    waited("the bucket to catch up with the journal", || {
         last = get(&server.url("/api/v1/stats"), admin).json();
         last["copies"].as_array().is_some_and(|copies| {
             !copies.is_empty()
@@ -127,7 +119,7 @@ fn a_bucket_holds_every_deposit_before_it_is_acknowledged_is_repaired_by_fixity_
 
     // Back: the invoice is written to it, and nothing acknowledged lacks.
     garage.run();
-    wait_until("the owed copy", || {
+    waited("the owed copy", || {
         view.get(&BucketView::blob_key(PREFIX, &invoice_sha)).as_deref() == Some(invoice_content.as_slice())
     });
     records.push((
@@ -141,7 +133,7 @@ fn a_bucket_holds_every_deposit_before_it_is_acknowledged_is_repaired_by_fixity_
     // A content lost from the bucket is found by fixity and put back.
     view.delete(&BucketView::blob_key(PREFIX, &records[0].1));
     let server = Server::start_with(&fresh.data, &["--copy", &address, "--fixity-every", "1s"], &env);
-    wait_until("fixity to put the copy back", || {
+    waited("fixity to put the copy back", || {
         view.get(&BucketView::blob_key(PREFIX, &records[0].1)).as_deref() == Some(records[0].2.as_slice())
     });
     let repaired = events_of_kind(&server, admin, "copy.repaired");
@@ -152,7 +144,7 @@ fn a_bucket_holds_every_deposit_before_it_is_acknowledged_is_repaired_by_fixity_
         "{repaired:?}"
     );
     let mut before = Vec::new();
-    wait_until("the index to hold the délibération", || {
+    waited("the index to hold the délibération", || {
         before = hit_refs(&get(&server.url("/api/v1/search?q=budget"), admin).json());
         !before.is_empty()
     });
