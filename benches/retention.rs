@@ -80,6 +80,7 @@ fn options() -> ArchiveOptions {
         directory: None,
         copies: Vec::new(),
         follow: None,
+        primary: None,
     }
 }
 

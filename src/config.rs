@@ -53,6 +53,8 @@ pub struct Config {
     pub copies: Vec<crate::archive::mirror::CopyPlace>,
     /// The copy a read-only replica follows (`serve --follow`).
     pub follow: Option<crate::archive::mirror::CopyPlace>,
+    /// A replica's primary server, as people reach it (`serve --primary`).
+    pub primary: Option<String>,
 }
 
 /// What the server allows a client before cutting it off.
@@ -228,6 +230,7 @@ impl Config {
             directory: None,
             copies: Vec::new(),
             follow: None,
+            primary: None,
         })
     }
 
@@ -246,6 +249,7 @@ impl Config {
             directory: self.directory.clone(),
             copies: self.copies.clone(),
             follow: self.follow.clone(),
+            primary: self.primary.clone(),
         }
     }
 }

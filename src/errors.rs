@@ -218,6 +218,9 @@ error_table! {
     /// Fewer stores than the plan asks for (its `copies`) could take a
     /// content: a copy store unreachable, or too few configured.
     CopiesUnavailable => ("copies_unavailable", 503, Unavailable),
+    /// A read-only replica does not serve a record holding personal data,
+    /// whose every reading is journaled: the primary server does.
+    ReadingNotTraced => ("reading_not_traced", 503, Unavailable),
     /// The disk (or the account's quota) is full: nothing more can be
     /// written until space is freed; reading goes on.
     StorageFull => ("storage_full", 507, Unavailable),

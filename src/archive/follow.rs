@@ -23,15 +23,23 @@ use crate::store::mirror::JournalCursor;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Bytes of journal read from the copy at a time.
 const READ_AT_ONCE: u64 = 4 * 1024 * 1024;
 
+/// How often the copy's keys folder (password hashes above all) is taken
+/// again when no event said a password changed: a password set on the
+/// primary reaches the copy's keys one mirror pass after its event, so the
+/// event alone cannot be the signal.
+const KEYS_EVERY: Duration = Duration::from_secs(2);
+
 /// Why a follower refuses every write.
-pub(super) fn reason(place: &CopyPlace) -> String {
+pub(super) fn reason(place: &CopyPlace, primary: Option<&str>) -> String {
     format!(
         "ce serveur est une réplique en lecture seule qui suit {place} : les dépôts et les modifications se font \
-         sur le serveur principal"
+         sur le serveur principal{}",
+        primary.map(|url| format!(" ({url})")).unwrap_or_default()
     )
 }
 
@@ -57,6 +65,8 @@ struct State {
     source_seq: u64,
     checked_at: Option<DateTime<Utc>>,
     error: Option<String>,
+    /// When the copy's keys were last taken.
+    keys_taken: Option<Instant>,
 }
 
 /// What a follower follows, and where it stands.
@@ -64,26 +74,34 @@ pub(super) struct Following {
     place: String,
     copy: CopyAt,
     reason: String,
+    primary: Option<String>,
     state: Mutex<State>,
 }
 
 impl Following {
-    pub(super) fn new(copy: CopyAt, reason: String, head: u64) -> Self {
+    pub(super) fn new(copy: CopyAt, reason: String, primary: Option<String>, head: u64) -> Self {
         Following {
             place: copy.0.name(),
             copy,
             reason,
+            primary,
             state: Mutex::new(State {
                 cursor: JournalCursor::at(head + 1),
                 source_seq: head,
                 checked_at: None,
                 error: None,
+                keys_taken: None,
             }),
         }
     }
 
     pub(super) fn reason(&self) -> &str {
         &self.reason
+    }
+
+    /// The primary server's address, when the replica was told it.
+    pub(super) fn primary(&self) -> Option<&str> {
+        self.primary.as_deref()
     }
 }
 
@@ -96,7 +114,9 @@ impl Archive {
             return Ok(0);
         };
         let mut state = following.state.lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = self.adopt_from(following, &mut state);
+        let outcome = self
+            .adopt_from(following, &mut state)
+            .and_then(|adopted| self.take_keys(following, &mut state).map(|()| adopted));
         state.checked_at = Some(self.clock.now());
         match &outcome {
             Ok(_) => {
@@ -136,6 +156,10 @@ impl Archive {
                 for blob in body.blobs_named() {
                     self.fetch(source.as_ref(), &blob)?;
                 }
+                if matches!(body, crate::domain::event::EventBody::AccountPasswordSet { .. }) {
+                    // Its hash is in the copy's keys, or soon will be.
+                    state.keys_taken = None;
+                }
                 self.journal.adopt(event)?;
                 for blob in body.blobs_erased() {
                     self.blobs.erase(blob)?;
@@ -143,6 +167,22 @@ impl Archive {
                 adopted += 1;
             }
         }
+    }
+
+    /// Takes the copy's keys folder again when it is time, so that a
+    /// password set or changed on the primary signs in here (and an old
+    /// one stops).
+    fn take_keys(&self, following: &Following, state: &mut State) -> Result<(), ArchiveError> {
+        if state.keys_taken.is_some_and(|at| at.elapsed() < KEYS_EVERY) {
+            return Ok(());
+        }
+        let taken = following.copy.0.take_keys(self.data_dir.path())?;
+        state.keys_taken = Some(Instant::now());
+        if taken.written > 0 {
+            self.credentials.reload()?;
+            tracing::info!(from = %following.place, files = taken.written, "keys taken again from the followed copy");
+        }
+        Ok(())
     }
 
     /// Stores a content of the copy here unless it is, hashed as it comes.

@@ -290,6 +290,18 @@ pub enum ArchiveError {
     /// which and why.
     #[error("{0}")]
     CopiesUnavailable(String),
+    /// A read-only replica cannot journal who reads a record holding
+    /// personal data, so it does not serve it: the primary does.
+    #[error(
+        "le document {reference} contient des données personnelles : chaque consultation est tracée, ce que cette réplique en lecture seule ne peut faire ; consultez-le sur le serveur principal{}",
+        .primary.as_ref().map(|url| format!(" ({url})")).unwrap_or_default()
+    )]
+    ReadingNotTraced {
+        /// The record.
+        reference: String,
+        /// The primary server's address, when the replica was told it.
+        primary: Option<String>,
+    },
     /// The directory could not be asked.
     #[error("l'annuaire ne répond pas, la connexion par l'annuaire est impossible pour l'instant : {0}")]
     DirectoryUnavailable(String),
@@ -327,6 +339,7 @@ impl ArchiveError {
             E::RecordNotFound(_) => Code::RecordNotFound,
             E::VersionNotFound { .. } => Code::VersionNotFound,
             E::TooLarge { .. } => Code::PayloadTooLarge,
+            E::ReadingNotTraced { .. } => Code::ReadingNotTraced,
             E::UploadAborted(_) => Code::UploadIncomplete,
             E::Unauthenticated => Code::Unauthenticated,
             E::InvalidPlan(_) => Code::InvalidPlan,
@@ -513,6 +526,7 @@ pub(crate) mod tests_support {
             directory: None,
             copies: Vec::new(),
             follow: None,
+            primary: None,
         }
     }
 
@@ -605,6 +619,9 @@ pub struct ArchiveOptions {
     pub copies: Vec<mirror::CopyPlace>,
     /// The copy this archive follows as a read-only replica, if any.
     pub follow: Option<mirror::CopyPlace>,
+    /// A replica's primary server, as people reach it (its address), to
+    /// send them there for what the replica does not serve.
+    pub primary: Option<String>,
 }
 
 /// The user name of the account `init` opens for the first admin.
@@ -904,7 +921,8 @@ impl Archive {
             following,
             ..
         } = stores;
-        let following = following.map(|(copy, reason)| follow::Following::new(copy, reason, head));
+        let following =
+            following.map(|(copy, reason)| follow::Following::new(copy, reason, options.primary.clone(), head));
         let directory = directory_port.map(|port| directory::DirectoryAccess::new(port, options.directory.as_ref()));
         let record_locks = (0..RECORD_LOCK_STRIPES).map(|_| Mutex::new(())).collect();
         let plan = plan::current(catalog.as_ref(), blobs.as_ref())?.map(Arc::new);

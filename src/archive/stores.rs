@@ -79,7 +79,7 @@ impl Stores {
         let following = match &options.follow {
             Some(place) => Some((
                 copy_at(place, &data_dir.blobs_path().join("tmp"))?,
-                super::follow::reason(place),
+                super::follow::reason(place, options.primary.as_deref()),
             )),
             None => None,
         };

@@ -24,18 +24,34 @@ const REQUEST_MAX: usize = 200;
 
 impl Archive {
     /// Journals that `actor` read `record` (its detail, or a version's
-    /// content), from `from`, if its node holds personal data. A trail that
-    /// cannot be written is logged, never a reason to refuse the reading.
-    pub fn note_reading(&self, actor: &Actor, record: &Record, reading: Reading, version: Option<u32>, from: &str) {
+    /// content), from `from`, if its node holds personal data; call it
+    /// before anything of the record is served. A trail that cannot be
+    /// written is logged, never a reason to refuse the reading, except on a
+    /// read-only replica, which can never write it: there such a record is
+    /// refused (`ReadingNotTraced`), and read on the primary.
+    pub fn note_reading(
+        &self,
+        actor: &Actor,
+        record: &Record,
+        reading: Reading,
+        version: Option<u32>,
+        from: &str,
+    ) -> Result<(), ArchiveError> {
         let personal = match self.plan_in_force() {
             Ok(plan) => plan.plan.holds_personal_data(&record.node),
             Err(e) => {
                 tracing::warn!(error = %e, "no plan to tell whether a reading is to be journaled");
-                return;
+                return Ok(());
             }
         };
         if !personal {
-            return;
+            return Ok(());
+        }
+        if let Some(following) = &self.following {
+            return Err(ArchiveError::ReadingNotTraced {
+                reference: record.reference.to_string(),
+                primary: following.primary().map(str::to_owned),
+            });
         }
         let now = self.clock.now();
         let fresh = self
@@ -44,7 +60,7 @@ impl Archive {
             .unwrap_or_else(|p| p.into_inner())
             .reading(&actor.name, record.id, reading, now);
         if !fresh {
-            return;
+            return Ok(());
         }
         let appended = self.journal.append(actor.draft(EventBody::RecordConsulted {
             record: record.id,
@@ -56,6 +72,7 @@ impl Archive {
         if let Err(e) = appended {
             tracing::error!(error = %e, reference = %record.reference, actor = %actor.name, "the reading of a record holding personal data could not be journaled");
         }
+        Ok(())
     }
 
     /// Journals a refusal (throttled): a failed sign-in for the name typed,

@@ -210,6 +210,11 @@ pub struct ServeArgs {
     /// then followed as its journal grows; every write is refused.
     #[arg(long, env = "COFFRE_FOLLOW")]
     pub follow: Option<String>,
+    /// A replica's primary server as people reach it (for example
+    /// https://coffre.departement.fr): named in the answers that send
+    /// people there, for writes and for records holding personal data.
+    #[arg(long, env = "COFFRE_PRIMARY", requires = "follow")]
+    pub primary: Option<String>,
 }
 
 /// `coffre token ...`
@@ -427,6 +432,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .map(crate::archive::mirror::CopyPlace::parse);
+        config.primary = args
+            .primary
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned);
     }
     let ctx = Context {
         config,

@@ -95,7 +95,10 @@ impl utoipa::Modify for ErrorAnswers {
             ),
             ("408", "the client stopped sending, or sent too slowly (upload_timeout)"),
             ("500", "the archive failed (internal_error); details in its log"),
-            ("503", "the archive is busy or cannot write for now (unavailable)"),
+            (
+                "503",
+                "the archive is busy or cannot write for now (unavailable), or, on a read-only replica, a record holding personal data is read on the primary (reading_not_traced)",
+            ),
             ("507", "the disk is full (storage_full): reading goes on"),
         ];
         let guarded = |op: &Operation| op.security.as_ref().is_none_or(|s| !s.is_empty());

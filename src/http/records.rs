@@ -374,7 +374,7 @@ pub async fn show(
     let from = super::peer_address(&req);
     let (record, details, text) = web::block(move || {
         let record = archive.record(&caller.0, &key)?;
-        archive.note_reading(&caller.0, &record, Reading::Detail, None, &from);
+        archive.note_reading(&caller.0, &record, Reading::Detail, None, &from)?;
         let details = archive.details(&record)?;
         let text = archive.text_status(&caller.0, &record.id)?;
         Ok::<_, ArchiveError>((record, details, text))
@@ -528,7 +528,7 @@ pub(crate) async fn serve_content(
     let (found, path, reader, size) = web::block(move || {
         let archive = archive.into_inner();
         let (record, found, reader, size) = archive.content_to_serve(&actor, &key, version, partial)?;
-        archive.note_reading(&actor, &record, Reading::Content, Some(found.number), &from);
+        archive.note_reading(&actor, &record, Reading::Content, Some(found.number), &from)?;
         let details = archive.details(&record)?;
         let index = record
             .versions

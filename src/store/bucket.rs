@@ -622,6 +622,12 @@ impl ArchiveCopy for Bucket {
             path: journal.clone(),
             source,
         })?;
+        taken.keys = self.take_keys(data)?.files;
+        Ok(taken)
+    }
+
+    fn take_keys(&self, data: &Path) -> Result<super::mirror::Copied, MirrorError> {
+        let mut copied = super::mirror::Copied::default();
         let keys = data.join(KEYS);
         super::mirror::folder(&keys)?;
         let listing = self
@@ -631,14 +637,17 @@ impl ArchiveCopy for Bucket {
             let Some(name) = key.filename().map(str::to_owned) else {
                 continue;
             };
-            let bytes = self
+            let Some(bytes) = self
                 .get_bytes(&key)
                 .map_err(|e| mirror_failed(&self.name, "une clé n'a pu être lue", e))?
-                .unwrap_or_default();
-            super::mirror::write_if_changed(&keys.join(&name), &bytes, 0o600)?;
-            taken.keys += 1;
+            else {
+                // Listed, then gone: nothing to take.
+                continue;
+            };
+            copied.files += 1;
+            copied.written += u64::from(super::mirror::write_if_changed(&keys.join(&name), &bytes, 0o600)?);
         }
-        Ok(taken)
+        Ok(copied)
     }
 
     fn journal_after(&self, cursor: &mut super::mirror::JournalCursor, max: u64) -> Result<Vec<u8>, MirrorError> {

@@ -21,18 +21,25 @@ use std::sync::Mutex;
 /// * `hash` of a user never given to `set` is `None`;
 /// * `set` is durable when it returns, and replaces the user's hash
 ///   atomically: after a crash, the store holds the old hash or the new
-///   one, never a mix, and every other user's hash is untouched.
+///   one, never a mix, and every other user's hash is untouched;
+/// * after `reload`, `hash` answers what the storage holds, also when
+///   another process (a replica taking its primary's keys) wrote it.
 pub trait Credentials: Send + Sync {
     /// The user's password hash (a PHC string), if one was set.
     fn hash(&self, user: &UserName) -> Result<Option<String>, CatalogError>;
     /// Sets the user's password hash.
     fn set(&self, user: &UserName, phc: &str) -> Result<(), CatalogError>;
+    /// Reads the hashes again from where they are kept.
+    fn reload(&self) -> Result<(), CatalogError>;
 }
+
+/// Password hashes by user name.
+type Hashes = BTreeMap<String, String>;
 
 /// Hashes in a JSON file, read once and replaced whole on each change.
 pub struct FileCredentials {
     path: PathBuf,
-    hashes: Mutex<BTreeMap<String, String>>,
+    hashes: Mutex<Hashes>,
 }
 
 fn storage(what: &str, path: &Path, e: impl std::fmt::Display) -> CatalogError {
@@ -43,18 +50,21 @@ impl FileCredentials {
     /// Opens the file at `path`, or starts it (with its folder, owner-only)
     /// at the first `set`.
     pub fn open(path: &Path) -> Result<Self, CatalogError> {
-        let hashes = match fs::read(path) {
+        Ok(FileCredentials {
+            path: path.to_owned(),
+            hashes: Mutex::new(Self::read(path)?),
+        })
+    }
+
+    fn read(path: &Path) -> Result<Hashes, CatalogError> {
+        match fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| CatalogError::Decode {
                 key: path.display().to_string(),
                 reason: e.to_string(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(storage("reading", path, e)),
-        };
-        Ok(FileCredentials {
-            path: path.to_owned(),
-            hashes: Mutex::new(hashes),
-        })
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(storage("reading", path, e)),
+        }
     }
 
     /// Writes `hashes` to a new file beside the old one, then renames it
@@ -101,6 +111,12 @@ impl Credentials for FileCredentials {
         *hashes = next;
         Ok(())
     }
+
+    fn reload(&self) -> Result<(), CatalogError> {
+        let mut hashes = self.hashes.lock().unwrap_or_else(|p| p.into_inner());
+        *hashes = Self::read(&self.path)?;
+        Ok(())
+    }
 }
 
 /// Hashes in memory, for tests.
@@ -119,6 +135,11 @@ impl Credentials for MemoryCredentials {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(user.clone(), phc.to_owned());
+        Ok(())
+    }
+
+    fn reload(&self) -> Result<(), CatalogError> {
+        // Memory is where they are kept: nothing to read again.
         Ok(())
     }
 }
@@ -153,6 +174,25 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("credentials.json");
         contract("file", &FileCredentials::open(&path).expect("open"));
+    }
+
+    #[test]
+    fn a_reload_sees_what_another_process_wrote() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("credentials.json");
+        let alice = UserName::parse("alice").expect("user");
+        let replica = FileCredentials::open(&path).expect("open");
+        FileCredentials::open(&path)
+            .expect("open")
+            .set(&alice, "$argon2id$new")
+            .expect("set");
+        assert_eq!(
+            replica.hash(&alice).expect("hash"),
+            None,
+            "held in memory until reloaded"
+        );
+        replica.reload().expect("reload");
+        assert_eq!(replica.hash(&alice).expect("hash").as_deref(), Some("$argon2id$new"));
     }
 
     #[test]

@@ -80,6 +80,11 @@ pub trait ArchiveCopy: Send + Sync {
     fn holds_an_archive(&self) -> bool;
     /// Copies its journal and keys into the empty data directory `data`.
     fn take(&self, data: &Path) -> Result<Taken, MirrorError>;
+    /// Brings the data directory's keys folder to the copy's (the seal
+    /// key, password hashes), writing only the files that differ; returns
+    /// the files it holds and how many were written. A replica takes them
+    /// again as the primary changes them.
+    fn take_keys(&self, data: &Path) -> Result<Copied, MirrorError>;
     /// Writes its marker into the data directory: the restored archive is
     /// whole from then on.
     fn take_marker(&self, data: &Path) -> Result<(), MirrorError>;
@@ -186,6 +191,9 @@ impl ArchiveCopy for CopyFolder {
     }
     fn take(&self, data: &Path) -> Result<Taken, MirrorError> {
         take(&self.0, data)
+    }
+    fn take_keys(&self, data: &Path) -> Result<Copied, MirrorError> {
+        copy_files(&self.0.join(KEYS), &data.join(KEYS), |name| name.ends_with(STAGED))
     }
     fn take_marker(&self, data: &Path) -> Result<(), MirrorError> {
         take_marker(&self.0, data)
@@ -326,11 +334,12 @@ pub(super) fn folder(path: &Path) -> Result<(), MirrorError> {
 }
 
 /// Files of a flat folder copied.
-struct Copied {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Copied {
     /// Files found to copy.
-    files: u64,
+    pub files: u64,
     /// Files written (the others held the same bytes already).
-    written: u64,
+    pub written: u64,
 }
 
 /// Copies every file of the folder `from` that `skip` does not name into
@@ -423,7 +432,7 @@ pub fn take(copy: &Path, data: &Path) -> Result<Taken, MirrorError> {
         taken.journal_bytes += mirror_segment(&journal_copy.join(&name), &journal.join(&name))?;
         taken.segments += 1;
     }
-    taken.keys = copy_files(&copy.join(KEYS), &data.join(KEYS), |name| name.ends_with(STAGED))?.files;
+    taken.keys = CopyFolder(copy.to_owned()).take_keys(data)?.files;
     Ok(taken)
 }
 

@@ -202,6 +202,19 @@ fn a_replica_started_on_a_bucket_serves_what_the_primary_deposits() {
     let env = garage.env();
     let address = format!("s3://{BUCKET}/replique");
     let primary = crate::follow::primary_with_an_invoice(&fresh.data, admin, &address, &env);
-    let replica = Server::start_with(&fresh.tmp.path().join("replique"), &["--follow", &address], &env);
+    let replica_data = fresh.tmp.path().join("replique");
+    let primary_address = primary.url("");
+    let replica = Server::start_with(
+        &replica_data,
+        &["--follow", &address, "--primary", &primary_address],
+        &env,
+    );
     crate::follow::a_replica_follows_its_primary(&primary, &replica, admin, &address);
+    crate::follow::a_replica_signs_in_with_the_primarys_passwords_and_sends_personal_data_to_it(
+        &primary,
+        &replica,
+        &replica_data,
+        admin,
+        &primary_address,
+    );
 }

@@ -214,56 +214,6 @@ impl Slapd {
     }
 }
 
-/// The session cookie a web sign-in sets, if it succeeds; the status.
-fn web_sign_in(server: &Server, user: &str, password: &str) -> (u16, Option<String>) {
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let form = agent.get(&server.url("/connexion")).call().expect("sign-in form");
-    let form_cookie = form
-        .all("set-cookie")
-        .into_iter()
-        .find_map(|c| c.split(';').next().filter(|kv| kv.starts_with("coffre_formulaire=")))
-        .expect("the form's cookie")
-        .to_owned();
-    let html = form.into_string().expect("form");
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("the form's token")
-        .to_owned();
-    let body = format!(
-        "user={}&password={}&csrf={csrf}&suite=%2F",
-        url_encode(user),
-        url_encode(password)
-    );
-    let answer = agent
-        .post(&server.url("/connexion"))
-        .set("Cookie", &form_cookie)
-        .set("Content-Type", "application/x-www-form-urlencoded")
-        .send_string(&body);
-    let response = match answer {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("sign-in: {e}"),
-    };
-    let session = response
-        .all("set-cookie")
-        .into_iter()
-        .find_map(|c| c.split(';').next().filter(|kv| kv.starts_with("coffre_session=")))
-        .map(str::to_owned);
-    (response.status(), session)
-}
-
-/// The status of the search page for a session cookie (303: sent to sign in).
-fn page_status(server: &Server, session: &str) -> u16 {
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    match agent.get(&server.url("/")).set("Cookie", session).call() {
-        Ok(r) => r.status(),
-        Err(ureq::Error::Status(code, _)) => code,
-        Err(e) => panic!("GET /: {e}"),
-    }
-}
-
 /// Signs in over the API, waiting out the brake on failures (every
 /// refusal here comes from one address) as its `Retry-After` says.
 fn login_braked(server: &Server, user: &str, password: &str) -> Answer {

@@ -400,10 +400,14 @@ pub fn explain_code(code: Code, own_message: &str) -> (StatusCode, &'static str,
              servi. Prévenez l'archiviste, qui fera restaurer une copie intacte."
                 .to_owned(),
         ),
+        // The archive says why, in French: a replica or a damaged journal
+        // that writes nothing, a journal that stopped answering.
+        Code::Unavailable if !own_message.is_empty() => ("Service indisponible", own_message.to_owned()),
         Code::Unavailable => (
             "Service indisponible",
             "Les archives sont momentanément indisponibles. Réessayez dans quelques instants.".to_owned(),
         ),
+        Code::ReadingNotTraced => ("Consultation sur le serveur principal", own_message.to_owned()),
         _ if status.is_server_error() => {
             tracing::error!(error = %own_message, "a page failed");
             (

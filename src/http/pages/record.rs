@@ -185,7 +185,7 @@ pub async fn page(
     let from = crate::http::peer_address(&req);
     let loaded = web::block(move || {
         let loaded = load(&archive, &actor, &key)?;
-        archive.note_reading(&actor, &loaded.record, Reading::Detail, None, &from);
+        archive.note_reading(&actor, &loaded.record, Reading::Detail, None, &from)?;
         Ok::<_, ArchiveError>(loaded)
     })
     .await??;
