@@ -169,6 +169,7 @@ impl Archive {
     pub(super) fn commit_or_repair(
         &self,
         staged: Box<dyn StagedBlob>,
+        metadata: Box<dyn StagedBlob>,
         actor: &Actor,
         stores: usize,
     ) -> Result<bool, ArchiveError> {
@@ -178,10 +179,16 @@ impl Archive {
         // a transfer, whose records are tombstones).
         let lost = !known && !self.blobs.contains(&blob)? && self.held_by_a_live_record(&blob)?;
         if !known && !lost {
-            staged.commit_on(stores)?;
+            // The content and its metadata document share their flushes.
+            let content = staged.commit_later(stores)?;
+            let metadata = metadata.commit_later(stores)?;
+            let (content, metadata) = (content.wait(), metadata.wait());
+            content?;
+            metadata?;
             return Ok(false);
         }
         staged.replace()?;
+        metadata.commit_on(stores)?;
         self.recently_checked.note(blob);
         let used_by = self.references_using(&blob);
         tracing::warn!(%blob, ?used_by, "a damaged blob was repaired by a deposit of the same bytes");

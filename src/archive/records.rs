@@ -89,11 +89,17 @@ impl Staged {
         self.0.as_ref()
     }
 
-    /// Commits the bytes on `stores` stores at least, or repairs a
-    /// damaged blob with them: says which.
-    fn commit_or_repair(self, archive: &Archive, actor: &Actor, stores: usize) -> Result<(Sha256, bool), ArchiveError> {
+    /// Commits the bytes with the deposit's metadata document on `stores`
+    /// stores at least, or repairs a damaged blob with them: says which.
+    fn commit_or_repair(
+        self,
+        metadata: Box<dyn StagedBlob>,
+        archive: &Archive,
+        actor: &Actor,
+        stores: usize,
+    ) -> Result<(Sha256, bool), ArchiveError> {
         let sha256 = self.0.sha256();
-        let repaired = archive.commit_or_repair(self.0, actor, stores)?;
+        let repaired = archive.commit_or_repair(self.0, metadata, actor, stores)?;
         Ok((sha256, repaired))
     }
 }
@@ -301,8 +307,13 @@ impl Archive {
     /// Stores a metadata document on `stores` stores at least and returns
     /// its digest.
     fn store_metadata(&self, doc: &DescriptiveMetadata, stores: usize) -> Result<Sha256, ArchiveError> {
+        Ok(self.stage_metadata(doc)?.commit_on(stores)?)
+    }
+
+    /// Stages a metadata document, to be committed with its content.
+    fn stage_metadata(&self, doc: &DescriptiveMetadata) -> Result<Box<dyn StagedBlob>, ArchiveError> {
         let bytes = doc.to_bytes();
-        Ok(self.blobs.stage(&mut bytes.as_slice(), u64::MAX)?.commit_on(stores)?)
+        Ok(self.blobs.stage(&mut bytes.as_slice(), u64::MAX)?)
     }
 
     /// How many stores must hold the contents of `node`'s records before a
@@ -503,7 +514,6 @@ impl Archive {
         let (reference, counter, number) = self.name_record(&plan.plan, &checked, &ext)?;
         let size = upload.staged.size();
         let stores = self.stores_for(&plan.plan, &checked.node);
-        let (sha256, repaired) = upload.staged.commit_or_repair(self, actor, stores)?;
         let id = RecordId::new_at(self.clock.now());
         let doc = DescriptiveMetadata {
             v: METADATA_FORMAT,
@@ -512,7 +522,9 @@ impl Archive {
             fields: checked.fields,
             filenames: vec![filename],
         };
-        let metadata = self.store_metadata(&doc, stores)?;
+        let staged_metadata = self.stage_metadata(&doc)?;
+        let metadata = staged_metadata.sha256();
+        let (sha256, repaired) = upload.staged.commit_or_repair(staged_metadata, self, actor, stores)?;
         let aliases: Vec<Reference> = provenance
             .as_ref()
             .map(|(_, aliases)| aliases.iter().filter(|a| **a != reference).cloned().collect())
@@ -773,7 +785,6 @@ impl Archive {
         let media_type = media_type::sniff(upload.staged.blob().head());
         let size = upload.staged.size();
         let stores = self.stores_for(&self.plan_in_force()?.plan, &record.node);
-        let (sha256, repaired) = upload.staged.commit_or_repair(self, actor, stores)?;
         let number = record.versions.len() as u32 + 1;
         let mut filenames: Vec<Option<String>> = record.versions.iter().map(|v| v.filename.clone()).collect();
         filenames.push(filename);
@@ -784,7 +795,9 @@ impl Archive {
             fields: record.fields.clone(),
             filenames,
         };
-        let metadata = self.store_metadata(&doc, stores)?;
+        let staged_metadata = self.stage_metadata(&doc)?;
+        let metadata = staged_metadata.sha256();
+        let (sha256, repaired) = upload.staged.commit_or_repair(staged_metadata, self, actor, stores)?;
         self.journal.append(actor.draft(EventBody::VersionAdded {
             record: record.id,
             version: VersionFacts {

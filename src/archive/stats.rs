@@ -75,6 +75,12 @@ pub struct Stats {
 }
 
 impl Archive {
+    /// Device flushes made since the archive opened: by the blob stores'
+    /// commits, and by the journal's.
+    pub fn flush_counters(&self) -> (u64, u64) {
+        (self.blobs.flushes(), self.journal.flushes())
+    }
+
     /// Counts a refused or failed deposit.
     pub(super) fn count_ingest_error(&self) {
         self.ingest_errors.fetch_add(1, Ordering::Relaxed);

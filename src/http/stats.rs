@@ -43,6 +43,7 @@ pub async fn metrics(
     let archive2 = archive.clone();
     let stats = web::block(move || archive2.stats(&caller.0, &schedule)).await??;
     let (findings_total, bytes_total) = archive.fixity_counters();
+    let (blob_flushes, journal_flushes) = archive.flush_counters();
     let mut out = String::new();
     let by_state: Vec<(String, f64)> = stats
         .by_state
@@ -92,6 +93,16 @@ pub async fn metrics(
         "gauge",
         "When the journal was last sealed.",
         &[("", stats.sealed_at.map_or(0.0, |t| t.timestamp() as f64))],
+    );
+    metric(
+        &mut out,
+        "coffre_flushes_total",
+        "counter",
+        "Device flushes (fsync, syncfs) made by this process's commits: of contents and metadata documents, of the journal.",
+        &[
+            ("{store=\"blobs\"}", blob_flushes as f64),
+            ("{store=\"journal\"}", journal_flushes as f64),
+        ],
     );
     let f = &stats.fixity;
     metric(

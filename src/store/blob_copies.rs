@@ -15,7 +15,7 @@
 //! seconds). The owed list is kept in memory: after a restart, the check
 //! that gives each copy store the contents in use it lacks pays it.
 
-use super::{BlobError, BlobRead, BlobStore, Fixity, StagedBlob};
+use super::{BlobError, BlobRead, BlobStore, Fixity, PendingCommit, StagedBlob};
 use crate::domain::hash::Sha256;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -126,6 +126,9 @@ impl StagedBlob for CopiedStaged {
         Ok(blob)
     }
     fn commit_on(self: Box<Self>, stores: usize) -> Result<Sha256, BlobError> {
+        self.commit_later(stores)?.wait()
+    }
+    fn commit_later(self: Box<Self>, stores: usize) -> Result<Box<dyn PendingCommit>, BlobError> {
         let CopiedStaged {
             inner,
             first,
@@ -139,7 +142,36 @@ impl StagedBlob for CopiedStaged {
                 copies.len() + 1
             )));
         }
-        let blob = inner.commit()?;
+        Ok(Box::new(CopiedPending {
+            first_store: inner.commit_later(1)?,
+            first,
+            copies,
+            owed,
+            stores,
+        }))
+    }
+}
+
+/// A commit under way on the first store; the copies are written once it
+/// is durable.
+struct CopiedPending {
+    first_store: Box<dyn PendingCommit>,
+    first: Arc<dyn BlobStore>,
+    copies: Arc<Vec<CopyStore>>,
+    owed: Owed,
+    stores: usize,
+}
+
+impl PendingCommit for CopiedPending {
+    fn wait(self: Box<Self>) -> Result<Sha256, BlobError> {
+        let CopiedPending {
+            first_store,
+            first,
+            copies,
+            owed,
+            stores,
+        } = *self;
+        let blob = first_store.wait()?;
         let mut held = 1;
         let mut failed = Vec::new();
         for (i, copy) in copies.iter().enumerate() {
@@ -220,6 +252,10 @@ impl BlobStore for CopiedBlobStore {
 
     fn copy_names(&self) -> Vec<String> {
         self.copies.iter().map(|c| c.name.clone()).collect()
+    }
+
+    fn flushes(&self) -> u64 {
+        self.first.flushes() + self.copies.iter().map(|c| c.store.flushes()).sum::<u64>()
     }
 
     fn complete_copies(&self, sha256: &Sha256) -> Result<Vec<String>, BlobError> {

@@ -1,16 +1,19 @@
 //! The blob store on a file system: `blobs/sha256/ab/cd/<hex>`.
 //!
-//! A write streams into `blobs/tmp/` while hashing, syncs the file, renames
-//! it into place and syncs the directory, so that a blob is either whole
-//! under its name or absent. Files are made read-only once in place. The
-//! staging folder is emptied at start-up: whatever is there was never
-//! acknowledged.
+//! A write streams into `blobs/tmp/` while hashing; its commit makes the
+//! file durable, renames it into place and makes the rename durable, so
+//! that a blob is either whole under its name or absent; concurrent commits
+//! share their flushes (`group_commit`). Files are made read-only once in
+//! place. The staging folder is emptied at start-up: whatever is there was
+//! never acknowledged.
 
-use super::{BlobError, BlobRead, BlobStore, Fixity, StagedBlob};
+use super::group_commit::{GroupCommit, Install, Ticket};
+use super::{BlobError, BlobRead, BlobStore, Fixity, PendingCommit, StagedBlob};
 use crate::domain::hash::{Sha256, Sha256Hasher};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Bytes read or written per step: large enough for sequential throughput,
 /// small enough to keep many concurrent uploads cheap.
@@ -20,16 +23,27 @@ const CHUNK: usize = 256 * 1024;
 const HEAD_LEN: usize = 8192;
 
 /// Blobs under one directory.
-#[derive(Debug)]
 pub struct FsBlobStore {
     objects: PathBuf,
     staging: PathBuf,
+    commits: Arc<GroupCommit>,
+}
+
+impl std::fmt::Debug for FsBlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FsBlobStore").field("objects", &self.objects).finish()
+    }
 }
 
 impl FsBlobStore {
     /// Opens (creating if needed) the store under `root` and empties its
     /// staging folder.
     pub fn open(root: &Path) -> Result<Self, BlobError> {
+        Self::open_probed(root, None)
+    }
+
+    /// As `open`, telling `probe` of each rename and flush.
+    pub(crate) fn open_probed(root: &Path, probe: Option<super::group_commit::Probe>) -> Result<Self, BlobError> {
         let objects = root.join("sha256");
         let staging = root.join("tmp");
         fs::create_dir_all(&objects)?;
@@ -39,7 +53,12 @@ impl FsBlobStore {
             tracing::info!(path = %path.display(), "removing an unacknowledged staged blob");
             fs::remove_file(&path)?;
         }
-        Ok(Self { objects, staging })
+        let commits = Arc::new(GroupCommit::new(&staging, probe));
+        Ok(Self {
+            objects,
+            staging,
+            commits,
+        })
     }
 
     /// Where a blob lives.
@@ -72,6 +91,7 @@ impl Drop for TempFile {
 struct FsStaged {
     file: File,
     temp: TempFile,
+    commits: Arc<GroupCommit>,
     target: PathBuf,
     sha256: Sha256,
     size: u64,
@@ -100,7 +120,7 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
 
 /// Creates `dir` and any missing parents, syncing each parent whose listing
 /// changed.
-fn create_dir_durable(dir: &Path) -> io::Result<()> {
+pub(super) fn create_dir_durable(dir: &Path) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -141,46 +161,93 @@ impl StagedBlob for FsStaged {
     }
 
     fn commit(self: Box<Self>) -> Result<Sha256, BlobError> {
-        if self.target.exists() {
-            // Same bytes already stored: the temp file goes when `self` drops.
-            return Ok(self.sha256);
-        }
-        (*self).install()
+        self.commit_later(1)?.wait()
     }
 
     fn replace(self: Box<Self>) -> Result<Sha256, BlobError> {
         // rename(2) replaces the damaged file atomically (read-only as it
         // is: the folder is what changes).
-        (*self).install()
+        Box::new((*self).queue(true)).wait()
+    }
+
+    fn commit_later(self: Box<Self>, _stores: usize) -> Result<Box<dyn PendingCommit>, BlobError> {
+        Ok(Box::new((*self).queue(false)))
     }
 }
 
 impl FsStaged {
-    /// Syncs the staged file, makes it read-only and renames it to its
-    /// name, durably.
-    fn install(mut self) -> Result<Sha256, BlobError> {
-        self.file.sync_all()?;
-        let temp = self
-            .temp
-            .path
-            .clone()
-            .ok_or_else(|| io::Error::other("staged blob already committed"))?;
-        let mut perms = self.file.metadata()?.permissions();
-        perms.set_readonly(true);
-        fs::set_permissions(&temp, perms)?;
-        let dir = self
-            .target
-            .parent()
-            .ok_or_else(|| io::Error::other("blob path has no parent"))?;
-        create_dir_durable(dir)?;
-        fs::rename(&temp, &self.target)?;
-        self.temp.path = None;
-        sync_dir(dir)?;
+    /// Queues its install, to be made durable, read-only and named by its
+    /// digest with the installs that come at the same time. Unless
+    /// `replacing`, the same bytes already stored are not written again
+    /// (the staged file goes when the commit is dropped), though perhaps
+    /// by a batch not flushed yet: the commit waits for that batch.
+    fn queue(self, replacing: bool) -> FsPending {
+        let FsStaged {
+            file,
+            temp,
+            commits,
+            target,
+            sha256,
+            ..
+        } = self;
+        let install = match &temp.path {
+            Some(staged) if replacing || !target.exists() => Some(Install {
+                file,
+                staged: staged.clone(),
+                target,
+            }),
+            _ => None,
+        };
+        let installing = install.is_some();
+        let ticket = commits.queue(install);
+        FsPending {
+            ticket: Some(ticket),
+            commits,
+            temp,
+            installing,
+            sha256,
+        }
+    }
+}
+
+/// A staged file queued for install; dropped unwaited, it leaves the
+/// queue (and its staged file goes).
+struct FsPending {
+    ticket: Option<Ticket>,
+    commits: Arc<GroupCommit>,
+    temp: TempFile,
+    installing: bool,
+    sha256: Sha256,
+}
+
+impl PendingCommit for FsPending {
+    fn wait(mut self: Box<Self>) -> Result<Sha256, BlobError> {
+        let ticket = self
+            .ticket
+            .take()
+            .ok_or_else(|| io::Error::other("a commit waited on twice"))?;
+        self.commits.wait(ticket)?;
+        if self.installing {
+            // Renamed to its name: nothing left to remove.
+            self.temp.path = None;
+        }
         Ok(self.sha256)
     }
 }
 
+impl Drop for FsPending {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.commits.abandon(ticket);
+        }
+    }
+}
+
 impl BlobStore for FsBlobStore {
+    fn flushes(&self) -> u64 {
+        self.commits.flushes()
+    }
+
     fn stage(&self, source: &mut dyn Read, limit: u64) -> Result<Box<dyn StagedBlob>, BlobError> {
         let path = self.staging.join(format!("{}.part", random_name()));
         let mut file = OpenOptions::new().write(true).create_new(true).open(&path)?;
@@ -213,6 +280,7 @@ impl BlobStore for FsBlobStore {
         Ok(Box::new(FsStaged {
             file,
             temp,
+            commits: Arc::clone(&self.commits),
             target,
             sha256,
             size,
@@ -324,6 +392,115 @@ mod tests {
         assert_eq!((s.as_str(), size), ("hello", 5));
         assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
         assert_eq!(store.verify(&a, &mut |_| {}).unwrap(), Fixity::Intact { size: 5 });
+    }
+
+    /// What a probed store did, and when each commit returned.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Seen {
+        Step(super::super::group_commit::Step),
+        Acknowledged(PathBuf),
+    }
+
+    #[test]
+    fn concurrent_commits_share_flushes_and_none_returns_before_the_flush_that_covers_it() {
+        use super::super::group_commit::Step;
+        use std::sync::Mutex;
+        use std::time::Duration;
+        const THREADS: usize = 16;
+        const EACH: usize = 12;
+        let dir = tempfile::tempdir().unwrap();
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let first = std::sync::atomic::AtomicBool::new(true);
+        let probe: super::super::group_commit::Probe = Arc::new(move |step: Step| {
+            let renamed = matches!(step, Step::Renamed(_));
+            log.lock().unwrap().push(Seen::Step(step));
+            // Hold the first batch a moment, so that the others queue
+            // behind it and go together.
+            if renamed && first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        let store = Arc::new(FsBlobStore::open_probed(dir.path(), Some(probe)).unwrap());
+        std::thread::scope(|scope| {
+            for t in 0..THREADS {
+                let (store, seen) = (Arc::clone(&store), Arc::clone(&seen));
+                scope.spawn(move || {
+                    for n in 0..EACH {
+                        // Threads t and t + 8 store the same contents: a
+                        // commit that finds its blob renamed by another
+                        // waits for that rename's flush too.
+                        let content = format!("contenu {} {n}", t % 8);
+                        let blob = store.stage(&mut content.as_bytes(), 1000).unwrap().commit().unwrap();
+                        seen.lock().unwrap().push(Seen::Acknowledged(store.path_of(&blob)));
+                    }
+                });
+            }
+        });
+        let seen = seen.lock().unwrap().clone();
+        let mut acknowledged = 0;
+        for (at, entry) in seen.iter().enumerate() {
+            let Seen::Acknowledged(path) = entry else { continue };
+            acknowledged += 1;
+            let renamed = seen[..at]
+                .iter()
+                .position(|s| *s == Seen::Step(Step::Renamed(path.clone())))
+                .unwrap_or_else(|| panic!("{} acknowledged before it was renamed", path.display()));
+            assert!(
+                seen[renamed..at].contains(&Seen::Step(Step::Flushed)),
+                "{} acknowledged before a flush covered its rename",
+                path.display()
+            );
+        }
+        assert_eq!(acknowledged, THREADS * EACH);
+        let blobs = 8 * EACH;
+        assert_eq!(store.list().unwrap().len(), blobs);
+        assert!(
+            store.flushes() < 2 * blobs as u64,
+            "{} flushes for {blobs} blobs: commits did not share them",
+            store.flushes()
+        );
+        assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
+        for blob in store.list().unwrap() {
+            assert!(matches!(
+                store.verify(&blob, &mut |_| {}).unwrap(),
+                Fixity::Intact { .. }
+            ));
+            assert!(fs::metadata(store.path_of(&blob)).unwrap().permissions().readonly());
+        }
+    }
+
+    #[test]
+    fn blobs_committed_together_share_two_flushes_and_a_dropped_commit_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let content = store.stage(&mut &b"une facture"[..], 100).unwrap();
+        let metadata = store.stage(&mut &b"{\"titre\": \"facture\"}"[..], 100).unwrap();
+        let (content, metadata) = (content.commit_later(1).unwrap(), metadata.commit_later(1).unwrap());
+        let (a, b) = (content.wait().unwrap(), metadata.wait().unwrap());
+        assert_eq!(
+            store.flushes(),
+            2,
+            "one flush for both files' bytes, one for both names"
+        );
+        assert_eq!(store.list().unwrap().len(), 2);
+        assert!(store.contains(&a).unwrap() && store.contains(&b).unwrap());
+        // Alone: the file's flush and its folder's.
+        store.stage(&mut &b"seule"[..], 100).unwrap().commit().unwrap();
+        assert_eq!(store.flushes(), 4);
+        // Queued, then dropped unwaited (its deposit refused): nothing stays.
+        let abandoned = store
+            .stage(&mut &b"abandonnee"[..], 100)
+            .unwrap()
+            .commit_later(1)
+            .unwrap();
+        drop(abandoned);
+        assert_eq!(store.list().unwrap().len(), 3);
+        assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
+        // The same bytes already stored: nothing written, nothing flushed.
+        store.stage(&mut &b"seule"[..], 100).unwrap().commit().unwrap();
+        assert_eq!(store.flushes(), 4);
+        assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
     }
 
     #[test]

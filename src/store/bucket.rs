@@ -326,6 +326,9 @@ impl StagedBlob for BucketStaged {
         let bucket = Arc::clone(&self.bucket);
         bucket.send_checked(&mut self)
     }
+    fn commit_later(self: Box<Self>, stores: usize) -> Result<Box<dyn super::PendingCommit>, BlobError> {
+        Ok(Box::new(super::CommitWhenWaited(self, stores)))
+    }
 }
 
 /// The blobs of a bucket, as a blob store (a copy store of the archive).

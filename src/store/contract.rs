@@ -233,6 +233,51 @@ fn blob_stores_leave_nothing_of_a_refused_or_dropped_stage() {
 }
 
 #[test]
+fn blob_stores_commit_ahead_and_wait_and_leave_nothing_of_a_commit_dropped_unwaited() {
+    for Subject {
+        name,
+        port: store,
+        _dir,
+    } in blob_stores()
+    {
+        let content = store.stage(&mut &b"contenu"[..], 100).expect("stage");
+        let metadata = store.stage(&mut &b"notice"[..], 100).expect("stage");
+        let content = content.commit_later(1).expect("commit ahead");
+        let metadata = metadata.commit_later(1).expect("commit ahead");
+        assert_eq!(metadata.wait().expect("wait"), Sha256::of(b"notice"), "{name}");
+        assert_eq!(content.wait().expect("wait"), Sha256::of(b"contenu"), "{name}");
+        assert!(store.contains(&Sha256::of(b"contenu")).expect("contains"), "{name}");
+        assert!(store.contains(&Sha256::of(b"notice")).expect("contains"), "{name}");
+        drop(
+            store
+                .stage(&mut &b"abandon"[..], 100)
+                .expect("stage")
+                .commit_later(1)
+                .expect("commit ahead"),
+        );
+        // A commit after it (which leads a batch, if the store makes any)
+        // carries nothing of it.
+        store
+            .stage(&mut &b"suite"[..], 100)
+            .expect("stage")
+            .commit()
+            .expect("commit");
+        assert!(!store.contains(&Sha256::of(b"abandon")).expect("contains"), "{name}");
+        assert_eq!(store.list().expect("list").len(), 3, "{name}");
+        // More stores than kept: refused before anything is written.
+        assert!(
+            store
+                .stage(&mut &b"trop"[..], 100)
+                .expect("stage")
+                .commit_later(9)
+                .is_err()
+                || store.copy_names().is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn blob_stores_verify_erase_and_name_what_is_missing() {
     for Subject {
         name,

@@ -121,6 +121,9 @@ impl StagedBlob for FaultyStaged {
         self.trigger.write()?;
         self.inner.replace()
     }
+    fn commit_later(self: Box<Self>, stores: usize) -> Result<Box<dyn super::PendingCommit>, BlobError> {
+        Ok(Box::new(super::CommitWhenWaited(self, stores)))
+    }
 }
 
 impl BlobStore for FaultyBlobs {

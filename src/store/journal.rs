@@ -370,6 +370,10 @@ impl Journal for FileJournal {
         self.ask(Work::Adopt(event)).map(|_| ())
     }
 
+    fn flushes(&self) -> u64 {
+        self.syncs()
+    }
+
     fn head(&self) -> (u64, Sha256) {
         let head = lock_head(&self.head);
         (head.seq, head.hash)

@@ -54,6 +54,9 @@ impl StagedBlob for MemoryStaged {
         lock(&blobs).insert(sha256, Arc::new(bytes));
         Ok(sha256)
     }
+    fn commit_later(self: Box<Self>, stores: usize) -> Result<Box<dyn super::PendingCommit>, BlobError> {
+        Ok(Box::new(super::CommitWhenWaited(self, stores)))
+    }
 }
 
 impl BlobStore for MemoryBlobStore {

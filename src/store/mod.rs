@@ -16,6 +16,7 @@ pub mod directory;
 pub mod directory_ldap;
 #[cfg(test)]
 pub mod faulty;
+mod group_commit;
 mod index_french;
 mod index_gather;
 pub mod index_tantivy;
@@ -126,6 +127,30 @@ pub trait StagedBlob: Send {
     fn commit_on(self: Box<Self>, _stores: usize) -> Result<Sha256, BlobError> {
         self.commit()
     }
+    /// Starts `commit_on(stores)` without waiting for it to be durable, so
+    /// that the blobs of one deposit (its content, its metadata document)
+    /// share one batch of flushes: start each, then wait on each. Refuses
+    /// at once what `commit_on` would refuse before writing (more stores
+    /// asked for than kept). A store that cannot start a commit ahead
+    /// commits when waited on ([`CommitWhenWaited`]).
+    fn commit_later(self: Box<Self>, stores: usize) -> Result<Box<dyn PendingCommit>, BlobError>;
+}
+
+/// A commit started by [`StagedBlob::commit_later`].
+pub trait PendingCommit: Send {
+    /// Returns once the blob is durable on the stores asked for, as
+    /// `commit_on` would.
+    fn wait(self: Box<Self>) -> Result<Sha256, BlobError>;
+}
+
+/// A commit that is made when waited on.
+pub struct CommitWhenWaited(pub Box<dyn StagedBlob>, pub usize);
+
+impl PendingCommit for CommitWhenWaited {
+    fn wait(self: Box<Self>) -> Result<Sha256, BlobError> {
+        let CommitWhenWaited(staged, stores) = *self;
+        staged.commit_on(stores)
+    }
 }
 
 /// The result of re-hashing a blob.
@@ -209,6 +234,11 @@ pub trait BlobStore: Send + Sync {
     /// Writes the copies owed to the stores that can take them now; says
     /// how many it wrote.
     fn pay_owed_copies(&self) -> u64 {
+        0
+    }
+    /// Device flushes its commits made so far, on every local store (none
+    /// counted: a store that does not flush, or counts elsewhere).
+    fn flushes(&self) -> u64 {
         0
     }
 }
@@ -313,6 +343,10 @@ pub trait Journal: Send + Sync {
     /// Durable events from `seq` (inclusive) to the head at call time.
     fn read_from(&self, seq: u64)
     -> Result<Box<dyn Iterator<Item = Result<Event, JournalError>> + Send>, JournalError>;
+    /// Device flushes its commits made so far (one per batch of events).
+    fn flushes(&self) -> u64 {
+        0
+    }
     /// Appends an event another journal made (a follower adopting its
     /// primary's journal), unchanged, once its seq follows the head, its
     /// `prev_hash` is the head's hash and its own hash checks; waits until

@@ -1,0 +1,287 @@
+//! Group commit for blobs on a file system: deposits that arrive together
+//! share their flushes, as the journal's events already do.
+//!
+//! Installing a staged blob takes three steps: its bytes made durable, the
+//! file renamed to its name, the rename made durable. Alone, that costs two
+//! device flushes (the file's, then its folder's). Here the first install to
+//! arrive leads: it takes every install waiting, and
+//! - one alone: `fsync` of the file, rename, `fsync` of the folder (two
+//!   flushes, and nothing else of the file system is written out);
+//! - several: one `syncfs` of the store's file system (every staged file's
+//!   bytes at once), every rename, one `syncfs` more (every new name and
+//!   folder at once): two flushes for the whole batch.
+//!
+//! It then wakes each install of the batch with its own outcome; those that
+//! came meanwhile form the next batch, led by one of them. No install
+//! returns before the flush that covers its rename. A blob found already
+//! under its name waits for the batch in flight (it may be the one that
+//! renamed it, not yet flushed) before it is taken as stored.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+
+/// A staged file to install under its name.
+pub(super) struct Install {
+    /// The staged file, written whole.
+    pub file: File,
+    /// Where it was staged.
+    pub staged: PathBuf,
+    /// Its name in the store.
+    pub target: PathBuf,
+}
+
+/// What the installer did, in order (for tests that check that nothing is
+/// acknowledged before its flush).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A staged file was renamed to its name (not durable yet).
+    Renamed(PathBuf),
+    /// A device flush returned: what was renamed before it is durable.
+    Flushed,
+}
+
+/// A place in the queue of installs.
+#[must_use = "an install is durable only once waited on"]
+pub(super) struct Ticket(u64);
+
+/// A probe told of each step.
+pub type Probe = Arc<dyn Fn(Step) + Send + Sync>;
+
+/// An outcome waiters can each rebuild (an `io::Error` is not `Clone`).
+#[derive(Debug, Clone)]
+struct Failure {
+    os: Option<i32>,
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl Failure {
+    fn of(e: &io::Error) -> Self {
+        Failure {
+            os: e.raw_os_error(),
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+
+    fn error(&self) -> io::Error {
+        match self.os {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(self.kind, self.message.clone()),
+        }
+    }
+}
+
+#[derive(Default)]
+struct State {
+    /// Installs waiting for a leader (none: a wait for the batch in flight).
+    waiting: Vec<(u64, Option<Install>)>,
+    next_ticket: u64,
+    leading: bool,
+    outcomes: HashMap<u64, Result<(), Failure>>,
+    /// Tickets dropped unwaited, in a batch under way: their outcomes are
+    /// not kept.
+    abandoned: HashSet<u64>,
+}
+
+/// Shares flushes among concurrent installs into one store.
+pub(super) struct GroupCommit {
+    /// A folder of the store's file system (what `syncfs` flushes).
+    root: PathBuf,
+    state: Mutex<State>,
+    woken: Condvar,
+    flushes: AtomicU64,
+    probe: Option<Probe>,
+}
+
+impl GroupCommit {
+    pub(super) fn new(root: &Path, probe: Option<Probe>) -> Self {
+        GroupCommit {
+            root: root.to_owned(),
+            state: Mutex::new(State::default()),
+            woken: Condvar::new(),
+            flushes: AtomicU64::new(0),
+            probe,
+        }
+    }
+
+    /// Device flushes made so far.
+    pub(super) fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
+    /// Queues `install` (none: a wait for every install already renamed)
+    /// for the next batch; [`GroupCommit::wait`] on the ticket returns once
+    /// it is durable. Several queued before waiting go in one batch.
+    pub(super) fn queue(&self, install: Option<Install>) -> Ticket {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let ticket = state.next_ticket;
+        state.next_ticket += 1;
+        state.waiting.push((ticket, install));
+        Ticket(ticket)
+    }
+
+    /// Returns once the install of `ticket` is durable (leading a batch if
+    /// none is under way).
+    pub(super) fn wait(&self, ticket: Ticket) -> io::Result<()> {
+        let ticket = ticket.0;
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(outcome) = state.outcomes.remove(&ticket) {
+                return outcome.map_err(|f| f.error());
+            }
+            if state.leading {
+                state = self.woken.wait(state).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            state.leading = true;
+            let batch = std::mem::take(&mut state.waiting);
+            drop(state);
+            let outcomes = self.run(batch);
+            state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            for (done, outcome) in outcomes {
+                if !state.abandoned.remove(&done) {
+                    state.outcomes.insert(done, outcome);
+                }
+            }
+            state.leading = false;
+            self.woken.notify_all();
+        }
+    }
+
+    /// Forgets a ticket that will not be waited on (a deposit refused
+    /// after its blobs were queued): out of the queue if it is still
+    /// there, else its outcome is not kept.
+    pub(super) fn abandon(&self, ticket: Ticket) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let before = state.waiting.len();
+        state.waiting.retain(|(t, _)| *t != ticket.0);
+        if state.waiting.len() == before && state.outcomes.remove(&ticket.0).is_none() {
+            state.abandoned.insert(ticket.0);
+        }
+    }
+
+    fn tell(&self, step: Step) {
+        if let Some(probe) = &self.probe {
+            probe(step);
+        }
+    }
+
+    fn flushed(&self) {
+        self.flushes.fetch_add(1, Ordering::Relaxed);
+        self.tell(Step::Flushed);
+    }
+
+    /// Installs a batch; every ticket gets its outcome.
+    fn run(&self, batch: Vec<(u64, Option<Install>)>) -> Vec<(u64, Result<(), Failure>)> {
+        let (installs, waits): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(_, i)| i.is_some());
+        let mut outcomes: Vec<(u64, Result<(), Failure>)> = waits.into_iter().map(|(t, _)| (t, Ok(()))).collect();
+        let installs: Vec<(u64, Install)> = installs.into_iter().filter_map(|(t, i)| i.map(|i| (t, i))).collect();
+        match installs.len() {
+            0 => {}
+            1 => {
+                for (ticket, install) in installs {
+                    outcomes.push((ticket, self.alone(&install).map_err(|e| Failure::of(&e))));
+                }
+            }
+            _ => outcomes.extend(self.together(installs)),
+        }
+        outcomes
+    }
+
+    /// One install: its file's flush, the rename, its folder's flush.
+    fn alone(&self, install: &Install) -> io::Result<()> {
+        install.file.sync_all()?;
+        self.flushed();
+        let folder = self.rename(install, true)?;
+        super::blob_fs::sync_dir(&folder)?;
+        self.flushed();
+        Ok(())
+    }
+
+    /// Several installs: one flush of the file system for all their bytes,
+    /// every rename, one flush for all the names. Where the file system
+    /// cannot be flushed whole, each goes alone.
+    fn together(&self, installs: Vec<(u64, Install)>) -> Vec<(u64, Result<(), Failure>)> {
+        if let Err(e) = sync_file_system(&self.root) {
+            tracing::warn!(error = %e, "the blob store's file system could not be flushed whole; each blob is flushed alone");
+            return self.each_alone(installs);
+        }
+        self.flushed();
+        let mut renamed = Vec::with_capacity(installs.len());
+        let mut outcomes = Vec::new();
+        for (ticket, install) in installs {
+            match self.rename(&install, false) {
+                Ok(_) => renamed.push((ticket, install)),
+                Err(e) => outcomes.push((ticket, Err(Failure::of(&e)))),
+            }
+        }
+        match sync_file_system(&self.root) {
+            Ok(()) => {
+                self.flushed();
+                outcomes.extend(renamed.into_iter().map(|(t, _)| (t, Ok(()))));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the blob store's file system could not be flushed whole; each blob's folder is flushed alone");
+                for (ticket, install) in renamed {
+                    let folder = install.target.parent().map(Path::to_owned).unwrap_or_default();
+                    let outcome = install
+                        .file
+                        .sync_all()
+                        .and_then(|()| super::blob_fs::sync_dir(&folder))
+                        .map(|()| self.flushed());
+                    outcomes.push((ticket, outcome.map_err(|e| Failure::of(&e))));
+                }
+            }
+        }
+        outcomes
+    }
+
+    fn each_alone(&self, installs: Vec<(u64, Install)>) -> Vec<(u64, Result<(), Failure>)> {
+        installs
+            .into_iter()
+            .map(|(ticket, install)| (ticket, self.alone(&install).map_err(|e| Failure::of(&e))))
+            .collect()
+    }
+
+    /// Makes the staged file read-only and renames it to its name; returns
+    /// its folder. `durable_folders`: new folders are flushed into their
+    /// parents as they are made (else the next flush covers them).
+    fn rename(&self, install: &Install, durable_folders: bool) -> io::Result<PathBuf> {
+        let mut perms = install.file.metadata()?.permissions();
+        perms.set_readonly(true);
+        fs::set_permissions(&install.staged, perms)?;
+        let folder = install
+            .target
+            .parent()
+            .ok_or_else(|| io::Error::other("a blob's path has no folder"))?
+            .to_owned();
+        if durable_folders {
+            super::blob_fs::create_dir_durable(&folder)?;
+        } else {
+            fs::create_dir_all(&folder)?;
+        }
+        fs::rename(&install.staged, &install.target)?;
+        self.tell(Step::Renamed(install.target.clone()));
+        Ok(folder)
+    }
+}
+
+/// Flushes the whole file system that holds `dir` (`syncfs(2)`): every
+/// file's bytes and every folder's entries written so far.
+fn sync_file_system(dir: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let folder = File::open(dir)?;
+    // SAFETY: `syncfs` takes an open descriptor, which `folder` keeps open
+    // for the call, and touches no memory of ours.
+    let status = unsafe { libc::syncfs(folder.as_raw_fd()) };
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
