@@ -1,4 +1,9 @@
 //! `coffre ingest`: archive files and folders, going on past bad files.
+//!
+//! Several files go at once (`--jobs`), so that their deposits share the
+//! archive's flushes (its group commits); what each made is printed in the
+//! order of the files, a progress bar shows files and bytes per second, and
+//! a summary ends it.
 
 use super::client::FilePart;
 use super::{Context, Failure, Target, on_terminal, print_json};
@@ -37,7 +42,14 @@ pub struct IngestArgs {
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
+    /// Files deposited at once (1: one after the other).
+    #[arg(long, env = "COFFRE_INGEST_JOBS", default_value_t = DEFAULT_JOBS, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
 }
+
+/// Files deposited at once by default: enough for their deposits to share
+/// flushes on a disk, few enough to spare a server its other clients.
+pub const DEFAULT_JOBS: u16 = 8;
 
 /// Collects the files under `paths`, in a stable order.
 fn collect_files(paths: &[PathBuf], out: &mut Vec<PathBuf>, problems: &mut Vec<(PathBuf, String)>) {
@@ -136,6 +148,13 @@ fn also_held(target: &Target, made: &Made) -> Vec<String> {
     found.into_iter().filter(|r| *r != made.reference).collect()
 }
 
+/// What became of one file.
+struct Outcome {
+    path: PathBuf,
+    bytes: u64,
+    made: Result<(Made, Vec<String>), String>,
+}
+
 /// Runs `coffre ingest`, on the data directory or through the server.
 pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
     let fields = parse_meta(&args.meta)?;
@@ -149,83 +168,168 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
         indicatif::ProgressBar::hidden()
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} files {msg}")
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} fichiers · {per_sec} · {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut deposited = 0usize;
-    let mut duplicates = 0usize;
-    for path in &files {
-        let deposit = Deposit {
-            node: args.node.clone().filter(|n| !n.trim().is_empty()),
-            title: args.title.clone(),
-            date: args.date.clone(),
-            service: args.service.clone(),
-            document_type: args.document_type.clone(),
-            fields: fields.clone(),
-        };
-        let result = deposit_one(&target, path, deposit);
-        bar.inc(1);
-        match result {
-            Ok(made) => {
-                deposited += 1;
-                let held = also_held(&target, &made);
-                if !held.is_empty() {
-                    duplicates += 1;
-                    bar.suspend(|| {
-                        eprintln!(
-                            "coffre: {}: même contenu que {} (déposé quand même)",
-                            display(path),
-                            held.join(", ")
-                        )
+    let started = std::time::Instant::now();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Outcome)>();
+    let mut tally = Tally::default();
+    let printed = std::thread::scope(|scope| {
+        for _ in 0..usize::from(args.jobs).min(files.len().max(1)) {
+            let (sender, next, files, target, args, fields) = (sender.clone(), &next, &files, &target, &args, &fields);
+            scope.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(path) = files.get(i) else { break };
+                    let deposit = Deposit {
+                        node: args.node.clone().filter(|n| !n.trim().is_empty()),
+                        title: args.title.clone(),
+                        date: args.date.clone(),
+                        service: args.service.clone(),
+                        document_type: args.document_type.clone(),
+                        fields: fields.clone(),
+                    };
+                    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+                    let made = deposit_one(target, path, deposit).map(|made| {
+                        let held = also_held(target, &made);
+                        (made, held)
                     });
-                }
-                bar.suspend(|| {
-                    if args.json {
-                        print_json(&serde_json::json!({
-                            "path": path.display().to_string(),
-                            "reference": made.reference,
-                            "id": made.id,
-                            "sha256": made.sha256,
-                        }))
-                    } else {
-                        println!("{}\t{}\t{}\t{}", made.reference, made.id, made.sha256, path.display());
-                        Ok(())
+                    let outcome = Outcome {
+                        path: path.clone(),
+                        bytes,
+                        made,
+                    };
+                    if sender.send((i, outcome)).is_err() {
+                        break;
                     }
-                })?;
-            }
-            Err(reason) => problems.push((path.clone(), reason)),
+                }
+            });
         }
-    }
+        drop(sender);
+        // Told in the order of the files, whatever order they finish in.
+        let mut waiting = BTreeMap::new();
+        let mut told = 0usize;
+        for (i, outcome) in receiver {
+            tally.bytes += outcome.bytes;
+            bar.inc(1);
+            let seconds = started.elapsed().as_secs_f64();
+            if seconds > 0.0 {
+                bar.set_message(format!(
+                    "{}/s",
+                    crate::french::size((tally.bytes as f64 / seconds) as u64)
+                ));
+            }
+            waiting.insert(i, outcome);
+            while let Some(outcome) = waiting.remove(&told) {
+                told += 1;
+                tally.tell(&bar, outcome, args.json, &mut problems)?;
+            }
+        }
+        Ok::<(), Failure>(())
+    });
     bar.finish_and_clear();
     if let Target::Local(archive) = &target
         && let Err(e) = archive.flush()
     {
         tracing::warn!(error = %e, "catalog flush failed; the next start replays the journal");
     }
+    printed?;
     if files.len() > 1 && !args.json {
-        let mut summary = format!(
-            "coffre: {} déposé{} sur {}",
-            deposited,
-            if deposited > 1 { "s" } else { "" },
-            super::count(files.len() as u64, "fichier", "fichiers"),
-        );
-        if duplicates > 0 {
-            summary.push_str(&format!(
-                ", dont {} déjà archivé{} (même contenu)",
-                duplicates,
-                if duplicates > 1 { "s" } else { "" }
-            ));
-        }
-        if !problems.is_empty() {
-            summary.push_str(&format!(
-                " ; {} refusé{} (raisons ci-dessous)",
-                problems.len(),
-                if problems.len() > 1 { "s" } else { "" }
-            ));
-        }
-        eprintln!("{summary}");
+        eprintln!("{}", tally.summary(files.len(), problems.len(), started.elapsed()));
     }
     report_problems(&problems, files.len())
+}
+
+/// What the deposits made so far.
+#[derive(Default)]
+struct Tally {
+    deposited: usize,
+    duplicates: usize,
+    bytes: u64,
+}
+
+impl Tally {
+    /// Prints what became of one file (or keeps why it was refused).
+    fn tell(
+        &mut self,
+        bar: &indicatif::ProgressBar,
+        outcome: Outcome,
+        json: bool,
+        problems: &mut Vec<(PathBuf, String)>,
+    ) -> Result<(), Failure> {
+        let Outcome { path, made, .. } = outcome;
+        let (made, held) = match made {
+            Ok(made) => made,
+            Err(reason) => {
+                problems.push((path, reason));
+                return Ok(());
+            }
+        };
+        self.deposited += 1;
+        if !held.is_empty() {
+            self.duplicates += 1;
+            bar.suspend(|| {
+                eprintln!(
+                    "coffre: {}: même contenu que {} (déposé quand même)",
+                    display(&path),
+                    held.join(", ")
+                )
+            });
+        }
+        bar.suspend(|| {
+            if json {
+                print_json(&serde_json::json!({
+                    "path": path.display().to_string(),
+                    "reference": made.reference,
+                    "id": made.id,
+                    "sha256": made.sha256,
+                }))
+            } else {
+                println!("{}\t{}\t{}\t{}", made.reference, made.id, made.sha256, path.display());
+                Ok(())
+            }
+        })
+    }
+
+    /// `coffre: 3 déposés sur 4 fichiers, …, en 1,2 s (2,5 fichiers/s, 1,1 Mo/s)`.
+    fn summary(&self, files: usize, refused: usize, took: std::time::Duration) -> String {
+        let mut summary = format!(
+            "coffre: {} déposé{} sur {}",
+            self.deposited,
+            if self.deposited > 1 { "s" } else { "" },
+            super::count(files as u64, "fichier", "fichiers"),
+        );
+        if self.duplicates > 0 {
+            summary.push_str(&format!(
+                ", dont {} déjà archivé{} (même contenu)",
+                self.duplicates,
+                if self.duplicates > 1 { "s" } else { "" }
+            ));
+        }
+        let seconds = took.as_secs_f64().max(0.001);
+        summary.push_str(&format!(
+            ", en {} s ({} fichiers/s, {}/s)",
+            decimal(seconds),
+            decimal(self.deposited as f64 / seconds),
+            crate::french::size((self.bytes as f64 / seconds) as u64)
+        ));
+        if refused > 0 {
+            summary.push_str(&format!(
+                " ; {} refusé{} (raisons ci-dessous)",
+                refused,
+                if refused > 1 { "s" } else { "" }
+            ));
+        }
+        summary
+    }
+}
+
+/// `1,2`, `1 234,5`: one decimal, French style.
+fn decimal(value: f64) -> String {
+    let text = format!("{value:.1}");
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, "0"));
+    format!("{},{fraction}", crate::french::group_thousands(whole))
 }
 
 fn report_problems(problems: &[(PathBuf, String)], total: usize) -> Result<(), Failure> {

@@ -73,12 +73,22 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     assert_eq!(a.status, 201);
 
     // No --server: the server holding the data directory answers, and the
-    // journal names the system user.
+    // journal names the system user. One file at a time: the numbers
+    // follow the order of the files.
     let folder_arg = folder.to_str().expect("path");
     let out = run(
         &data,
         &config,
-        &["ingest", folder_arg, "--node", "FIN-FAC", "--date", "2024-03-15"],
+        &[
+            "ingest",
+            folder_arg,
+            "--node",
+            "FIN-FAC",
+            "--date",
+            "2024-03-15",
+            "--jobs",
+            "1",
+        ],
         "",
     );
     assert!(out.status.success(), "{}", stderr(&out));

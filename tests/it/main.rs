@@ -8,6 +8,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod buckets;
+mod bulk;
 mod classify;
 mod client;
 mod common;
