@@ -151,6 +151,11 @@ impl VerifyJobs {
 const INDEX_IDLE: std::time::Duration = std::time::Duration::from_millis(100);
 /// Events applied per index commit while catching up.
 const INDEX_BATCH: usize = 1000;
+/// How long the indexer gathers events after a commit of fewer than a
+/// batch: each commit makes a segment, so under a stream of deposits one
+/// commit every third of a second keeps segments few and their merges
+/// cheap, and a deposit is still searchable within half a second.
+const INDEX_GATHER: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Keeps the full-text index up with the journal, on its own thread, until
 /// `stop` is set.
@@ -162,7 +167,11 @@ pub fn spawn_indexer(
         while !stop.load(Ordering::Relaxed) {
             match archive.index_pending(INDEX_BATCH) {
                 Ok(0) => std::thread::sleep(INDEX_IDLE),
-                Ok(n) => tracing::debug!(events = n, "index caught up"),
+                Ok(n) if n < INDEX_BATCH => {
+                    tracing::debug!(events = n, "index caught up");
+                    std::thread::sleep(INDEX_GATHER);
+                }
+                Ok(n) => tracing::debug!(events = n, "index catching up"),
                 Err(e) => {
                     tracing::error!(error = %e, "indexing failed; retrying in a second");
                     std::thread::sleep(std::time::Duration::from_secs(1));

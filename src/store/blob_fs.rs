@@ -118,26 +118,6 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Creates `dir` and any missing parents, syncing each parent whose listing
-/// changed.
-pub(super) fn create_dir_durable(dir: &Path) -> io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    if let Some(parent) = dir.parent() {
-        create_dir_durable(parent)?;
-    }
-    match fs::create_dir(dir) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
-        Err(e) => return Err(e),
-    }
-    if let Some(parent) = dir.parent() {
-        sync_dir(parent)?;
-    }
-    Ok(())
-}
-
 impl StagedBlob for FsStaged {
     fn sha256(&self) -> Sha256 {
         self.sha256
@@ -167,11 +147,11 @@ impl StagedBlob for FsStaged {
     fn replace(self: Box<Self>) -> Result<Sha256, BlobError> {
         // rename(2) replaces the damaged file atomically (read-only as it
         // is: the folder is what changes).
-        Box::new((*self).queue(true)).wait()
+        Box::new((*self).queue(true)?).wait()
     }
 
     fn commit_later(self: Box<Self>, _stores: usize) -> Result<Box<dyn PendingCommit>, BlobError> {
-        Ok(Box::new((*self).queue(false)))
+        Ok(Box::new((*self).queue(false)?))
     }
 }
 
@@ -181,7 +161,7 @@ impl FsStaged {
     /// `replacing`, the same bytes already stored are not written again
     /// (the staged file goes when the commit is dropped), though perhaps
     /// by a batch not flushed yet: the commit waits for that batch.
-    fn queue(self, replacing: bool) -> FsPending {
+    fn queue(self, replacing: bool) -> io::Result<FsPending> {
         let FsStaged {
             file,
             temp,
@@ -191,22 +171,25 @@ impl FsStaged {
             ..
         } = self;
         let install = match &temp.path {
-            Some(staged) if replacing || !target.exists() => Some(Install {
-                file,
-                staged: staged.clone(),
-                target,
-            }),
+            Some(staged) if replacing || !target.exists() => {
+                commits.make_folder(&target)?;
+                Some(Install {
+                    file,
+                    staged: staged.clone(),
+                    target,
+                })
+            }
             _ => None,
         };
         let installing = install.is_some();
         let ticket = commits.queue(install);
-        FsPending {
+        Ok(FsPending {
             ticket: Some(ticket),
             commits,
             temp,
             installing,
             sha256,
-        }
+        })
     }
 }
 
@@ -485,9 +468,24 @@ mod tests {
         );
         assert_eq!(store.list().unwrap().len(), 2);
         assert!(store.contains(&a).unwrap() && store.contains(&b).unwrap());
-        // Alone: the file's flush and its folder's.
-        store.stage(&mut &b"seule"[..], 100).unwrap().commit().unwrap();
-        assert_eq!(store.flushes(), 4);
+        // Alone: the file's flush and its folder's, and those of the
+        // folders its new folders were made in.
+        let before = store.flushes();
+        let seule = store.stage(&mut &b"seule"[..], 100).unwrap().commit().unwrap();
+        let path = store.path_of(&seule);
+        // Its two fan-out folders are new here (no other blob shares them).
+        assert!(
+            path.parent()
+                .unwrap()
+                .parent()
+                .unwrap()
+                .read_dir()
+                .unwrap()
+                .nth(1)
+                .is_none()
+        );
+        assert_eq!(store.flushes() - before, 4, "file, folder, and the two folders grown");
+        let after_alone = store.flushes();
         // Queued, then dropped unwaited (its deposit refused): nothing stays.
         let abandoned = store
             .stage(&mut &b"abandonnee"[..], 100)
@@ -499,7 +497,7 @@ mod tests {
         assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
         // The same bytes already stored: nothing written, nothing flushed.
         store.stage(&mut &b"seule"[..], 100).unwrap().commit().unwrap();
-        assert_eq!(store.flushes(), 4);
+        assert_eq!(store.flushes(), after_alone);
         assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
     }
 

@@ -96,6 +96,9 @@ pub(super) struct GroupCommit {
     woken: Condvar,
     flushes: AtomicU64,
     probe: Option<Probe>,
+    /// Folders that gained a folder since the last flush: a blob renamed
+    /// into a new folder is durable only once its folder's entry is.
+    grown: Mutex<HashSet<PathBuf>>,
 }
 
 impl GroupCommit {
@@ -106,7 +109,57 @@ impl GroupCommit {
             woken: Condvar::new(),
             flushes: AtomicU64::new(0),
             probe,
+            grown: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Makes the folder `target` goes in (and its parents) if missing, in
+    /// the depositor's thread rather than the batch's; their entries are
+    /// flushed by the next batch, before anything in them counts as
+    /// stored. Checked and made under one lock, so that a blob renamed
+    /// into a folder another deposit made waits for that folder's flush.
+    pub(super) fn make_folder(&self, target: &Path) -> io::Result<()> {
+        let mut grown = self.grown.lock().unwrap_or_else(|p| p.into_inner());
+        let mut missing = Vec::new();
+        let mut folder = target.parent();
+        while let Some(dir) = folder {
+            if dir.is_dir() {
+                break;
+            }
+            missing.push(dir.to_owned());
+            folder = dir.parent();
+        }
+        for dir in missing.into_iter().rev() {
+            match fs::create_dir(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+            if let Some(parent) = dir.parent() {
+                grown.insert(parent.to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// The folders grown since the last flush, now to be flushed.
+    fn take_grown(&self) -> Vec<PathBuf> {
+        self.grown.lock().unwrap_or_else(|p| p.into_inner()).drain().collect()
+    }
+
+    /// Flushes each folder grown (one at a time: a batch alone).
+    fn flush_grown(&self) -> io::Result<()> {
+        let grown = self.take_grown();
+        for (i, parent) in grown.iter().enumerate() {
+            if let Err(e) = super::blob_fs::sync_dir(parent) {
+                // Still to flush by the next batch.
+                let mut again = self.grown.lock().unwrap_or_else(|p| p.into_inner());
+                again.extend(grown[i..].iter().cloned());
+                return Err(e);
+            }
+            self.flushed();
+        }
+        Ok(())
     }
 
     /// Device flushes made so far.
@@ -193,11 +246,13 @@ impl GroupCommit {
         outcomes
     }
 
-    /// One install: its file's flush, the rename, its folder's flush.
+    /// One install: its file's flush, the rename, its folder's flush (and
+    /// that of each folder grown by a new folder).
     fn alone(&self, install: &Install) -> io::Result<()> {
         install.file.sync_all()?;
         self.flushed();
-        let folder = self.rename(install, true)?;
+        let folder = self.rename(install)?;
+        self.flush_grown()?;
         super::blob_fs::sync_dir(&folder)?;
         self.flushed();
         Ok(())
@@ -215,11 +270,12 @@ impl GroupCommit {
         let mut renamed = Vec::with_capacity(installs.len());
         let mut outcomes = Vec::new();
         for (ticket, install) in installs {
-            match self.rename(&install, false) {
+            match self.rename(&install) {
                 Ok(_) => renamed.push((ticket, install)),
                 Err(e) => outcomes.push((ticket, Err(Failure::of(&e)))),
             }
         }
+        let grown = self.take_grown();
         match sync_file_system(&self.root) {
             Ok(()) => {
                 self.flushed();
@@ -227,11 +283,13 @@ impl GroupCommit {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the blob store's file system could not be flushed whole; each blob's folder is flushed alone");
+                self.grown.lock().unwrap_or_else(|p| p.into_inner()).extend(grown);
                 for (ticket, install) in renamed {
                     let folder = install.target.parent().map(Path::to_owned).unwrap_or_default();
                     let outcome = install
                         .file
                         .sync_all()
+                        .and_then(|()| self.flush_grown())
                         .and_then(|()| super::blob_fs::sync_dir(&folder))
                         .map(|()| self.flushed());
                     outcomes.push((ticket, outcome.map_err(|e| Failure::of(&e))));
@@ -249,9 +307,8 @@ impl GroupCommit {
     }
 
     /// Makes the staged file read-only and renames it to its name; returns
-    /// its folder. `durable_folders`: new folders are flushed into their
-    /// parents as they are made (else the next flush covers them).
-    fn rename(&self, install: &Install, durable_folders: bool) -> io::Result<PathBuf> {
+    /// its folder (made when the install was).
+    fn rename(&self, install: &Install) -> io::Result<PathBuf> {
         let mut perms = install.file.metadata()?.permissions();
         perms.set_readonly(true);
         fs::set_permissions(&install.staged, perms)?;
@@ -260,11 +317,6 @@ impl GroupCommit {
             .parent()
             .ok_or_else(|| io::Error::other("a blob's path has no folder"))?
             .to_owned();
-        if durable_folders {
-            super::blob_fs::create_dir_durable(&folder)?;
-        } else {
-            fs::create_dir_all(&folder)?;
-        }
         fs::rename(&install.staged, &install.target)?;
         self.tell(Step::Renamed(install.target.clone()));
         Ok(folder)
