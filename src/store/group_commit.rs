@@ -231,17 +231,19 @@ impl GroupCommit {
 
     /// Installs a batch; every ticket gets its outcome.
     fn run(&self, batch: Vec<(u64, Option<Install>)>) -> Vec<(u64, Result<(), Failure>)> {
-        let (installs, waits): (Vec<_>, Vec<_>) = batch.into_iter().partition(|(_, i)| i.is_some());
-        let mut outcomes: Vec<(u64, Result<(), Failure>)> = waits.into_iter().map(|(t, _)| (t, Ok(()))).collect();
-        let installs: Vec<(u64, Install)> = installs.into_iter().filter_map(|(t, i)| i.map(|i| (t, i))).collect();
-        match installs.len() {
-            0 => {}
-            1 => {
-                for (ticket, install) in installs {
-                    outcomes.push((ticket, self.alone(&install).map_err(|e| Failure::of(&e))));
-                }
+        let mut outcomes = Vec::new();
+        let mut installs = Vec::new();
+        for (ticket, install) in batch {
+            match install {
+                Some(install) => installs.push((ticket, install)),
+                // A wait for the batch before this one: done.
+                None => outcomes.push((ticket, Ok(()))),
             }
-            _ => outcomes.extend(self.together(installs)),
+        }
+        if installs.len() > 1 {
+            outcomes.extend(self.together(installs));
+        } else {
+            outcomes.extend(self.each_alone(installs));
         }
         outcomes
     }
@@ -249,11 +251,22 @@ impl GroupCommit {
     /// One install: its file's flush, the rename, its folder's flush (and
     /// that of each folder grown by a new folder).
     fn alone(&self, install: &Install) -> io::Result<()> {
+        self.flush_bytes(install)?;
+        let folder = self.rename(install)?;
+        self.flush_names(&folder)
+    }
+
+    /// Flushes a staged file's bytes.
+    fn flush_bytes(&self, install: &Install) -> io::Result<()> {
         install.file.sync_all()?;
         self.flushed();
-        let folder = self.rename(install)?;
+        Ok(())
+    }
+
+    /// Flushes the entries of `folder` and of every folder grown.
+    fn flush_names(&self, folder: &Path) -> io::Result<()> {
         self.flush_grown()?;
-        super::blob_fs::sync_dir(&folder)?;
+        super::blob_fs::sync_dir(folder)?;
         self.flushed();
         Ok(())
     }
@@ -271,7 +284,7 @@ impl GroupCommit {
         let mut outcomes = Vec::new();
         for (ticket, install) in installs {
             match self.rename(&install) {
-                Ok(_) => renamed.push((ticket, install)),
+                Ok(folder) => renamed.push((ticket, install, folder)),
                 Err(e) => outcomes.push((ticket, Err(Failure::of(&e)))),
             }
         }
@@ -279,19 +292,13 @@ impl GroupCommit {
         match sync_file_system(&self.root) {
             Ok(()) => {
                 self.flushed();
-                outcomes.extend(renamed.into_iter().map(|(t, _)| (t, Ok(()))));
+                outcomes.extend(renamed.into_iter().map(|(t, _, _)| (t, Ok(()))));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the blob store's file system could not be flushed whole; each blob's folder is flushed alone");
                 self.grown.lock().unwrap_or_else(|p| p.into_inner()).extend(grown);
-                for (ticket, install) in renamed {
-                    let folder = install.target.parent().map(Path::to_owned).unwrap_or_default();
-                    let outcome = install
-                        .file
-                        .sync_all()
-                        .and_then(|()| self.flush_grown())
-                        .and_then(|()| super::blob_fs::sync_dir(&folder))
-                        .map(|()| self.flushed());
+                for (ticket, install, folder) in renamed {
+                    let outcome = self.flush_bytes(&install).and_then(|()| self.flush_names(&folder));
                     outcomes.push((ticket, outcome.map_err(|e| Failure::of(&e))));
                 }
             }
