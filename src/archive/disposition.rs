@@ -256,17 +256,28 @@ impl Archive {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        for record in self.catalog.records() {
-            let record = record?;
-            if gone.contains(&record.id) || record.state != RecordState::Active {
-                continue;
+        // Who else holds each content, through the content → records
+        // index. A metadata document names its record, so no other
+        // record's metadata is ever the same blob; another record could
+        // only hold it as a version's content, which the index knows.
+        let mut still_used = Vec::new();
+        for sha in &candidates {
+            for id in self.catalog.records_holding(sha)? {
+                if gone.contains(&id) {
+                    continue;
+                }
+                if self
+                    .catalog
+                    .record(&id)?
+                    .is_some_and(|r| r.state == RecordState::Active)
+                {
+                    still_used.push(*sha);
+                    break;
+                }
             }
-            for v in &record.versions {
-                candidates.remove(&v.sha256);
-            }
-            for m in &record.metadata_history {
-                candidates.remove(m);
-            }
+        }
+        for sha in still_used {
+            candidates.remove(&sha);
         }
         for version in self.catalog.plan_versions()? {
             candidates.remove(&version.text);

@@ -308,14 +308,22 @@ impl Archive {
                 if plan.plan.node(&node).is_none() {
                     return Err(InvalidInput::new("node", format!("{node} n'est pas un nœud du plan")).into());
                 }
-                for record in self.catalog.records() {
-                    let record = record?;
-                    if plan.plan.path(&record.node).contains(&node)
-                        && plan
-                            .plan
-                            .allows(&record.node, actor.role.as_str(), crate::domain::plan::Access::Read)
+                let under = plan
+                    .plan
+                    .nodes
+                    .iter()
+                    .filter(|n| plan.plan.path(&n.code).contains(&node));
+                for code in under.map(|n| &n.code) {
+                    if !plan
+                        .plan
+                        .allows(code, actor.role.as_str(), crate::domain::plan::Access::Read)
                     {
-                        keep(record, &mut chosen);
+                        continue;
+                    }
+                    for id in self.catalog.records_in(code)? {
+                        if let Some(record) = self.catalog.record(&id)? {
+                            keep(record, &mut chosen);
+                        }
                     }
                 }
             }

@@ -7,12 +7,11 @@ use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::hash::Sha256;
 use crate::domain::plan::Plan;
-use crate::domain::plan_change::{ImpactCount, PlanImpact};
+use crate::domain::plan_change::{ImpactCount, PlanImpact, keeps_retention};
 use crate::domain::retention::RecordFacts;
 use crate::domain::role::Permission;
 use crate::policies::{PlanFileProblem, load_plan};
 use crate::store::{BlobStore, Catalog, PlanVersionEntry, ViewError};
-use std::collections::BTreeSet;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -150,25 +149,32 @@ impl Archive {
                 impact: PlanImpact::default(),
             });
         }
-        // One pass over the records, one at a time: the impact, and which
-        // nodes hold records (for the moves).
+        // The records of a node that keeps its retention cannot change:
+        // they are counted; the others are looked at one at a time.
         let mut count = ImpactCount::new(current.as_ref().map(|c| &c.plan), &plan);
         let today = self.clock.now().date_naive();
-        let mut held = BTreeSet::new();
-        for record in self.catalog.records() {
-            let r = record?;
-            count.add_named(
-                r.reference.as_str(),
-                today,
-                RecordFacts {
-                    node: &r.node,
-                    date: r.date,
-                    fields: &r.fields,
-                    events: &r.events,
-                    decision: r.review.as_ref().map(|d| d.decision),
-                },
-            );
-            held.insert(r.node);
+        let held = self.catalog.records_by_node()?;
+        for (node, records) in &held {
+            if keeps_retention(current.as_ref().map(|c| &c.plan), &plan, node) {
+                count.add_unchanged(node, *records);
+                continue;
+            }
+            for id in self.catalog.records_in(node)? {
+                let Some(r) = self.catalog.record(&id)? else {
+                    continue;
+                };
+                count.add_named(
+                    r.reference.as_str(),
+                    today,
+                    RecordFacts {
+                        node: &r.node,
+                        date: r.date,
+                        fields: &r.fields,
+                        events: &r.events,
+                        decision: r.review.as_ref().map(|d| d.decision),
+                    },
+                );
+            }
         }
         let impact = count.finish();
         if !impact.orphaned.is_empty() {
@@ -195,7 +201,7 @@ impl Archive {
         let moves = plan
             .replacements()
             .into_iter()
-            .filter(|(old, _)| held.contains(old))
+            .filter(|(old, _)| held.contains_key(old))
             .collect();
         self.journal.append(actor.draft(EventBody::PlanPublished {
             number,

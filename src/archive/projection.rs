@@ -11,6 +11,7 @@ use crate::domain::event::{Event, EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::hold::{Hold, HoldLift};
 use crate::domain::plan::Plan;
+use crate::domain::plan_change::keeps_retention;
 use crate::domain::record::{
     DescriptiveMetadata, DueMark, HistoryEntry, METADATA_FORMAT, Record, RecordId, RecordState, ReviewDecision,
     Tombstone, Version,
@@ -466,13 +467,23 @@ impl Projector {
                     time: event.time,
                     actor: event.actor.clone(),
                 };
+                let previous = self.plan()?;
                 let plan = Arc::new(super::plan::read_version(self.blobs.as_ref(), &entry_of_version)?.plan);
                 let mut writes = vec![CatalogWrite::PutPlanVersion(entry_of_version)];
                 // Every record under the new plan: moved to a replacing
                 // node, and placed anew in the due index where its due date,
-                // rule or final action changes.
-                for record in self.catalog.records() {
-                    let mut record = record?;
+                // rule or final action changes. A node that keeps its
+                // retention and is not replaced holds no such record.
+                let mut placed_anew = Vec::new();
+                for node in self.catalog.records_by_node()?.into_keys() {
+                    if moves.contains_key(&node) || !keeps_retention(previous.as_deref(), &plan, &node) {
+                        placed_anew.extend(self.catalog.records_in(&node)?);
+                    }
+                }
+                for id in placed_anew {
+                    let Some(mut record) = self.catalog.record(&id)? else {
+                        continue;
+                    };
                     let moved = match moves.get(&record.node) {
                         Some(to) => {
                             record.node = to.clone();

@@ -187,16 +187,9 @@ impl Archive {
                 // the tree, are indexed again under their new path.
                 Ok(EventBody::PlanPublished { number, moves, .. }) => {
                     let changed = self.nodes_placed_anew(number, &moves)?;
-                    if !changed.is_empty() {
-                        let ids: Vec<RecordId> = self
-                            .catalog
-                            .records()
-                            .filter_map(Result::ok)
-                            .filter(|r| changed.contains(&r.node))
-                            .map(|r| r.id)
-                            .collect();
-                        for id in &ids {
-                            self.index_record(id)?;
+                    for node in &changed {
+                        for id in self.catalog.records_in(node)? {
+                            self.index_record(&id)?;
                         }
                     }
                 }

@@ -86,6 +86,30 @@ pub fn node_under(new: &Plan, node: &NodeCode) -> Option<NodeCode> {
     new.replacements().get(node).cloned()
 }
 
+/// Whether the records of `node` keep their node and their retention
+/// under `new`: the node stays, and the rule that applies to it (its own
+/// or an ancestor's) has the same name, duration, start and final action.
+/// Such records need not be looked at one by one: neither their due date
+/// nor their final action can change. A first publication keeps nothing.
+pub fn keeps_retention(current: Option<&Plan>, new: &Plan, node: &NodeCode) -> bool {
+    let Some(current) = current else {
+        return false;
+    };
+    if new.node(node).is_none() {
+        return false;
+    }
+    match (current.rule_for(node), new.rule_for(node)) {
+        (None, None) => current.node(node).is_some(),
+        (Some((old, _)), Some((new, _))) => {
+            old.id == new.id
+                && old.duration == new.duration
+                && old.start == new.start
+                && old.final_action == new.final_action
+        }
+        _ => false,
+    }
+}
+
 /// Counts a plan change's impact record by record, so that millions of
 /// records are never held at once.
 pub struct ImpactCount<'p> {
@@ -156,6 +180,13 @@ impl<'p> ImpactCount<'p> {
                 destroyable_at_once: destroy_now(&after) && !destroy_now(&before),
             });
         }
+    }
+
+    /// Counts `records` records of a node that [`keeps_retention`]: seen,
+    /// nothing changed.
+    pub fn add_unchanged(&mut self, node: &NodeCode, records: u64) {
+        self.out.records += records;
+        self.out.by_node.entry(node.clone()).or_default().records += records;
     }
 
     /// Counts one record.
@@ -307,6 +338,111 @@ mod tests {
         assert_eq!(i.moved, 1);
         assert_eq!(i.nodes_renamed, vec![(b, code("C"))]);
         assert_eq!(i.due_changed, 0);
+    }
+
+    use proptest::prelude::*;
+
+    const CODES: [&str; 4] = ["A", "A-1", "B", "C"];
+
+    /// A plan over the nodes `A`, its child `A-1`, `B` and `C` (which may
+    /// replace `B`), with two rules of varying duration and final action,
+    /// each node under either rule, none, or its parent's.
+    fn arb_plan() -> impl Strategy<Value = Plan> {
+        let action = prop::sample::select(vec![FinalAction::Destroy, FinalAction::Keep, FinalAction::Review]);
+        let rule_of = prop::sample::select(vec![None, Some("R"), Some("S")]);
+        (
+            (1u32..4, action.clone(), 1u32..4, action),
+            prop::collection::vec((rule_of, any::<bool>()), 4),
+            (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()),
+        )
+            .prop_map(
+                |((r_years, r_action, s_years, s_action), nodes, (has_child, has_b, has_c, c_replaces_b))| {
+                    let mut p = plan(r_years, &[]);
+                    let mut r = p.rules["R"].clone();
+                    r.final_action = r_action;
+                    let mut s = r.clone();
+                    s.id = "S".into();
+                    s.duration = RetentionDuration::Period {
+                        years: s_years,
+                        months: 0,
+                        days: 0,
+                    };
+                    s.final_action = s_action;
+                    p.rules = BTreeMap::from([("R".into(), r), ("S".into(), s)]);
+                    let present = [true, has_child, has_b, has_c];
+                    let template = plan(1, &[("A", &[])]).nodes.remove(0);
+                    for (i, (rule, inherit)) in nodes.into_iter().enumerate() {
+                        if !present[i] {
+                            continue;
+                        }
+                        let mut node = template.clone();
+                        node.code = code(CODES[i]);
+                        node.parent = (CODES[i] == "A-1").then(|| code("A"));
+                        node.rule = rule.map(str::to_owned);
+                        node.inherit = inherit;
+                        node.replaces = if CODES[i] == "C" && c_replaces_b && !has_b {
+                            vec![code("B")]
+                        } else {
+                            vec![]
+                        };
+                        p.nodes.push(node);
+                    }
+                    p
+                },
+            )
+    }
+
+    proptest! {
+        /// Skipping the records of nodes that keep their retention counts
+        /// exactly what visiting every record counts.
+        #[test]
+        fn nodes_that_keep_their_retention_need_not_be_visited(
+            current in arb_plan(),
+            new in arb_plan(),
+            records in prop::collection::vec((0usize..4, 0i64..2000, prop::option::of(any::<bool>())), 0..40),
+        ) {
+            let (fields, events) = (BTreeMap::new(), BTreeMap::new());
+            let today = NaiveDate::from_ymd_opt(2024, 6, 1).unwrap();
+            let codes: Vec<NodeCode> = CODES.iter().map(|c| code(c)).collect();
+            let facts: Vec<(String, RecordFacts<'_>)> = records
+                .iter()
+                .enumerate()
+                .map(|(n, (node, days, decision))| {
+                    (
+                        format!("REF-{n:03}"),
+                        RecordFacts {
+                            node: &codes[*node],
+                            date: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Days::new(*days as u64),
+                            fields: &fields,
+                            events: &events,
+                            decision: decision.map(|d| if d { FinalAction::Keep } else { FinalAction::Destroy }),
+                        },
+                    )
+                })
+                .collect();
+            let mut every = ImpactCount::new(Some(&current), &new);
+            for (reference, f) in &facts {
+                every.add_named(reference, today, *f);
+            }
+            let mut skipping = ImpactCount::new(Some(&current), &new);
+            for node in &codes {
+                let here: Vec<_> = facts.iter().filter(|(_, f)| f.node == node).collect();
+                if here.is_empty() {
+                    continue;
+                }
+                if keeps_retention(Some(&current), &new, node) {
+                    skipping.add_unchanged(node, here.len() as u64);
+                } else {
+                    for (reference, f) in here {
+                        skipping.add_named(reference, today, *f);
+                    }
+                }
+            }
+            let (mut every, mut skipping) = (every.finish(), skipping.finish());
+            every.changed.sort_by(|a, b| a.reference.cmp(&b.reference));
+            skipping.changed.sort_by(|a, b| a.reference.cmp(&b.reference));
+            prop_assert_eq!(every, skipping);
+        }
     }
 }
 

@@ -11,7 +11,10 @@
 //! (a disposal as JSON), `xfer/<id, 20 digits>` (a transfer as JSON),
 //! `acct/<user name>` (a person's account as JSON), `sha/<hex>/<id>` (the
 //! records whose versions hold a content: empty values), `by/<user>/<id>`
-//! (the records a person deposited: empty values), `meta/verified` (the
+//! (the records a person deposited: empty values), `node/<code>\0<id>`
+//! (the records filed in a node: empty values), `rnode/<id>` (the node a
+//! record is filed in, to move it in that index), `ncnt/<code>` (how many
+//! records a node holds, u64 big-endian), `meta/verified` (the
 //! latest whole integrity check), `meta/identity` (the collectivité's).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
@@ -22,13 +25,14 @@
 use super::{Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, PlanVersionEntry, TokenEntry};
 use crate::domain::account::{Account, UserName, person_of_actor};
 use crate::domain::hash::Sha256;
-use crate::domain::record::{Record, RecordId, Reference};
+use crate::domain::record::{NodeCode, Record, RecordId, Reference};
 use chrono::NaiveDate;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 6;
+pub const CATALOG_FORMAT: u64 = 7;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
@@ -81,6 +85,22 @@ fn record_after(prefix_len: usize, key: &[u8]) -> Result<RecordId, CatalogError>
 /// `sha/<hex>/<id>`: the records whose versions hold this content.
 fn content_key(sha256: &Sha256, record: &RecordId) -> Vec<u8> {
     format!("sha/{}/{record}", sha256.hex()).into_bytes()
+}
+
+/// `node/<code>\0<id>`: the records filed in a node (a code holds no
+/// NUL, so no node's keys run into another's).
+fn node_prefix(node: &str) -> Vec<u8> {
+    format!("node/{node}\0").into_bytes()
+}
+
+fn node_key(node: &str, record: &RecordId) -> Vec<u8> {
+    let mut key = node_prefix(node);
+    key.extend_from_slice(record.to_string().as_bytes());
+    key
+}
+
+fn node_count_key(node: &str) -> Vec<u8> {
+    format!("ncnt/{node}").into_bytes()
 }
 
 fn counter_key(scope: &str) -> Vec<u8> {
@@ -155,9 +175,32 @@ impl Catalog for SledCatalog {
 
     fn apply(&self, seq: u64, writes: Vec<CatalogWrite>) -> Result<(), CatalogError> {
         let mut batch = sled::Batch::default();
+        // The node index moves within the batch: where each record put
+        // here was filed last, and by how much each node's count changes.
+        let mut filed: HashMap<RecordId, String> = HashMap::new();
+        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
         for write in writes {
             match write {
                 CatalogWrite::PutRecord(record) => {
+                    let node = record.node.to_string();
+                    let was = match filed.get(&record.id) {
+                        Some(was) => Some(was.clone()),
+                        None => self
+                            .db
+                            .get(format!("rnode/{}", record.id).as_bytes())
+                            .map_err(storage)?
+                            .map(|v| String::from_utf8_lossy(&v).into_owned()),
+                    };
+                    if was.as_deref() != Some(node.as_str()) {
+                        if let Some(was) = was {
+                            batch.remove(node_key(&was, &record.id));
+                            *counts.entry(was).or_default() -= 1;
+                        }
+                        batch.insert(node_key(&node, &record.id), &[][..]);
+                        batch.insert(format!("rnode/{}", record.id).into_bytes(), node.as_bytes());
+                        *counts.entry(node.clone()).or_default() += 1;
+                        filed.insert(record.id, node);
+                    }
                     for reference in std::iter::once(&record.reference).chain(&record.aliases) {
                         batch.insert(
                             format!("ref/{reference}").into_bytes(),
@@ -243,6 +286,14 @@ impl Catalog for SledCatalog {
                 CatalogWrite::RemoveDamage(blob) => {
                     batch.remove(format!("dmg/{}", blob.hex()).into_bytes());
                 }
+            }
+        }
+        for (node, change) in counts.into_iter().filter(|(_, c)| *c != 0) {
+            let key = node_count_key(&node);
+            let current = self.db.get(&key).map_err(storage)?.map_or(0, |v| u64_of(&v));
+            match current.saturating_add_signed(change) {
+                0 => batch.remove(key),
+                n => batch.insert(key, &n.to_be_bytes()[..]),
             }
         }
         batch.insert(LAST_SEQ, &seq.to_be_bytes()[..]);
@@ -362,6 +413,29 @@ impl Catalog for SledCatalog {
         self.db
             .scan_prefix(prefix.as_bytes())
             .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
+            .collect()
+    }
+
+    fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
+        let prefix = node_prefix(node.as_str());
+        self.db
+            .scan_prefix(&prefix)
+            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
+            .collect()
+    }
+
+    fn records_by_node(&self) -> Result<BTreeMap<NodeCode, u64>, CatalogError> {
+        self.db
+            .scan_prefix(b"ncnt/")
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                let text = String::from_utf8_lossy(key.get(b"ncnt/".len()..).unwrap_or_default()).into_owned();
+                let node = NodeCode::parse(&text).map_err(|e| CatalogError::Decode {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: e.to_string(),
+                })?;
+                Ok((node, u64_of(&value)))
+            })
             .collect()
     }
 

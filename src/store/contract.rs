@@ -722,6 +722,79 @@ fn catalog_counters_only_rise() {
 }
 
 #[test]
+fn catalogs_index_records_by_node_and_follow_their_moves() {
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        let node = |c: &str| NodeCode::parse(c).expect("a node");
+        let (fac, rh, rh_sub) = (node("FIN-FAC"), node("RH"), node("RH-PAIE"));
+        let a = record(1, "FIN-FAC-2024-000001");
+        let b = record(2, "FIN-FAC-2024-000002");
+        let mut c = record(3, "RH-2024-000003");
+        c.node = rh.clone();
+        catalog
+            .apply(
+                1,
+                vec![
+                    CatalogWrite::PutRecord(Box::new(b.clone())),
+                    CatalogWrite::PutRecord(Box::new(a.clone())),
+                    CatalogWrite::PutRecord(Box::new(c.clone())),
+                ],
+            )
+            .expect("apply");
+        assert_eq!(catalog.records_in(&fac).expect("in"), [a.id, b.id], "{name}: id order");
+        assert_eq!(catalog.records_in(&rh).expect("in"), [c.id], "{name}");
+        assert!(
+            catalog.records_in(&rh_sub).expect("in").is_empty(),
+            "{name}: not its children"
+        );
+        assert_eq!(
+            catalog.records_by_node().expect("counts"),
+            BTreeMap::from([(fac.clone(), 2), (rh.clone(), 1)]),
+            "{name}"
+        );
+        // Stored again in place: nothing counted twice. Moved twice within
+        // one event: found only where it ended.
+        let mut a_sub = a.clone();
+        a_sub.node = rh_sub.clone();
+        let mut a_rh = a.clone();
+        a_rh.node = rh.clone();
+        catalog
+            .apply(
+                2,
+                vec![
+                    CatalogWrite::PutRecord(Box::new(b.clone())),
+                    CatalogWrite::PutRecord(Box::new(a_sub)),
+                    CatalogWrite::PutRecord(Box::new(a_rh)),
+                ],
+            )
+            .expect("apply");
+        assert_eq!(catalog.records_in(&fac).expect("in"), [b.id], "{name}");
+        assert_eq!(catalog.records_in(&rh).expect("in"), [a.id, c.id], "{name}");
+        assert!(catalog.records_in(&rh_sub).expect("in").is_empty(), "{name}");
+        assert_eq!(
+            catalog.records_by_node().expect("counts"),
+            BTreeMap::from([(fac.clone(), 1), (rh.clone(), 2)]),
+            "{name}: a node emptied of its records is not listed"
+        );
+        let mut b_rh = b.clone();
+        b_rh.node = rh.clone();
+        catalog
+            .apply(3, vec![CatalogWrite::PutRecord(Box::new(b_rh))])
+            .expect("apply");
+        assert_eq!(
+            catalog.records_by_node().expect("counts"),
+            BTreeMap::from([(rh.clone(), 3)]),
+            "{name}"
+        );
+        catalog.clear().expect("clear");
+        assert!(catalog.records_by_node().expect("counts").is_empty(), "{name}: cleared");
+        assert!(catalog.records_in(&rh).expect("in").is_empty(), "{name}: cleared");
+    }
+}
+
+#[test]
 fn catalog_due_index_lists_by_date_then_id_and_follows_moves() {
     for Subject {
         name, port: catalog, ..

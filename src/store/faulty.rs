@@ -15,7 +15,7 @@ use super::{
 };
 use crate::domain::event::{Event, EventDraft};
 use crate::domain::hash::Sha256;
-use crate::domain::record::{Record, RecordId, Reference};
+use crate::domain::record::{NodeCode, Record, RecordId, Reference};
 use chrono::NaiveDate;
 use std::io::{self, Read};
 use std::sync::Arc;
@@ -224,6 +224,12 @@ impl Catalog for FaultyCatalog {
     }
     fn consultations(&self, of: &ConsultationsOf) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError> {
         self.inner.consultations(of)
+    }
+    fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
+        self.inner.records_in(node)
+    }
+    fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError> {
+        self.inner.records_by_node()
     }
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
         self.inner.records_holding(sha256)

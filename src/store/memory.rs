@@ -9,7 +9,7 @@ use super::{
 use crate::domain::clock::Clock;
 use crate::domain::event::{Event, EventDraft};
 use crate::domain::hash::{Sha256, Sha256Hasher};
-use crate::domain::record::{Record, RecordId, Reference};
+use crate::domain::record::{NodeCode, Record, RecordId, Reference};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Read};
@@ -298,6 +298,23 @@ impl Catalog for MemoryCatalog {
             .filter(|(sha, _)| sha == sha256)
             .map(|(_, id)| *id)
             .collect())
+    }
+
+    fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
+        Ok(lock(&self.state)
+            .records
+            .values()
+            .filter(|r| &r.node == node)
+            .map(|r| r.id)
+            .collect())
+    }
+
+    fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError> {
+        let mut counts = std::collections::BTreeMap::new();
+        for record in lock(&self.state).records.values() {
+            *counts.entry(record.node.clone()).or_default() += 1;
+        }
+        Ok(counts)
     }
 
     fn deposited_by(

@@ -572,6 +572,11 @@ pub trait Catalog: Send + Sync {
     /// The records whose versions hold this content (destroyed ones
     /// included), in id order.
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError>;
+    /// The records filed in a node (exactly that node, not its children),
+    /// in id order.
+    fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError>;
+    /// How many records each node holds, for the nodes that hold any.
+    fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError>;
     /// The records a person deposited (as their actor name says), newest
     /// first, at most `limit`.
     fn deposited_by(
