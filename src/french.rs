@@ -15,10 +15,37 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// thousands and before `€`, `:`, `;`, `?` and `!`.
 const THIN_NBSP: char = '\u{202f}';
 
-/// `1 document`, `2 documents`, `0 document`: a count and its noun, in
-/// French (where 0 and 1 take the singular).
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n > 1 { many } else { one })
+/// `1 document`, `2 documents`, `0 document`, `1 200 documents`: a count
+/// and its noun, in French (where 0 and 1 take the singular, and thousands
+/// are grouped).
+pub fn count(n: impl Counted, one: &str, many: &str) -> String {
+    let n = n.number();
+    format!("{} {}", group_thousands(&n.to_string()), if n > 1 { many } else { one })
+}
+
+/// A number of things, as the pages hold it (by value or, in templates,
+/// by reference).
+pub trait Counted {
+    /// The number.
+    fn number(&self) -> u64;
+}
+
+impl Counted for u64 {
+    fn number(&self) -> u64 {
+        *self
+    }
+}
+
+impl Counted for usize {
+    fn number(&self) -> u64 {
+        *self as u64
+    }
+}
+
+impl<T: Counted + ?Sized> Counted for &T {
+    fn number(&self) -> u64 {
+        (**self).number()
+    }
 }
 
 /// Text as people search it: lower case, accents and ligatures away
@@ -371,6 +398,14 @@ pub fn event_kind(kind: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_take_the_singular_below_two_and_group_thousands() {
+        assert_eq!(count(0u64, "document", "documents"), "0 document");
+        assert_eq!(count(1usize, "défaut trouvé", "défauts trouvés"), "1 défaut trouvé");
+        assert_eq!(count(&2usize, "ligne", "lignes"), "2 lignes");
+        assert_eq!(count(1_200u64, "document", "documents"), "1\u{202f}200 documents");
+    }
     use proptest::prelude::*;
 
     #[test]
