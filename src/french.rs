@@ -403,7 +403,9 @@ mod tests {
     fn counts_take_the_singular_below_two_and_group_thousands() {
         assert_eq!(count(0u64, "document", "documents"), "0 document");
         assert_eq!(count(1usize, "défaut trouvé", "défauts trouvés"), "1 défaut trouvé");
-        assert_eq!(count(&2usize, "ligne", "lignes"), "2 lignes");
+        let lines = 2usize;
+        let by_reference = &lines;
+        assert_eq!(count(by_reference, "ligne", "lignes"), "2 lignes");
         assert_eq!(count(1_200u64, "document", "documents"), "1\u{202f}200 documents");
     }
     use proptest::prelude::*;
