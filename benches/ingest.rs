@@ -2,7 +2,8 @@
 //! `sync` on the same files, and SHA-256 speed next to `openssl speed`.
 //!
 //! Run with `make bench`; the figures replace the ingest section of
-//! BENCHMARKS.md. Datasets: 1 GiB of 1 MiB files, and 10,000 files of 4 KiB.
+//! BENCHMARKS.md. Datasets: 1 GiB of 1 MiB files, 10,000 files of 4 KiB,
+//! and a mix like scans (900 files of 100 KiB, 100 of 5 MiB).
 //! Each path (CLI, HTTP, baseline) starts from a fresh data directory; the
 //! source files are in the page cache for all of them alike.
 
@@ -16,7 +17,7 @@ mod report;
 mod server;
 
 use cli::{coffre, run};
-use dataset::{Dataset, make_dataset};
+use dataset::{Dataset, make_dataset, make_dataset_of};
 use server::{Served, deposit_files, fresh_archive};
 
 use std::fmt::Write as _;
@@ -170,10 +171,15 @@ fn main() {
 
     let big = make_dataset(&root, "1MiBx1024", "1MiBx1024", 1024, 1 << 20);
     let small = make_dataset(&root, "4KiBx10000", "4KiBx10000", 10_000, 4096);
+    // Like scans: nine files in ten of 100 KiB, one of 5 MiB.
+    let scan_sizes: Vec<usize> = (0..1000)
+        .map(|i| if i % 10 == 9 { 5 << 20 } else { 100 << 10 })
+        .collect();
+    let scans = make_dataset_of(&root, "scans", "scans: 900×100KiB + 100×5MiB", &scan_sizes);
     // Write the datasets out now, so that no measured step pays for them.
     run(&mut Command::new("sync"));
     let mut rows = String::new();
-    for ds in [&big, &small] {
+    for ds in [&big, &small, &scans] {
         let count = ds.files.len() as f64;
         let mb = ds.bytes as f64 / 1e6;
         let base = baseline(ds, &root);

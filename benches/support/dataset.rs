@@ -17,12 +17,19 @@ pub struct Dataset {
 
 /// Writes `count` files of `size` bytes into `root/folder` (emptied first).
 pub fn make_dataset(root: &Path, folder: &str, name: &'static str, count: usize, size: usize) -> Dataset {
+    make_dataset_of(root, folder, name, &vec![size; count])
+}
+
+/// Writes one file per size in `sizes`, in order, into `root/folder`
+/// (emptied first); a file's bytes depend only on its size and its place.
+#[allow(dead_code)] // the copies benchmark writes files of one size only
+pub fn make_dataset_of(root: &Path, folder: &str, name: &'static str, sizes: &[usize]) -> Dataset {
     let dir = root.join(folder);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dataset folder");
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15 ^ size as u64;
-    let mut files = Vec::with_capacity(count);
-    for i in 0..count {
+    let mut files = Vec::with_capacity(sizes.len());
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15 ^ sizes.first().copied().unwrap_or(0) as u64;
+    for (i, &size) in sizes.iter().enumerate() {
         let mut buf = Vec::with_capacity(size);
         while buf.len() < size {
             state ^= state << 13;
@@ -39,6 +46,6 @@ pub fn make_dataset(root: &Path, folder: &str, name: &'static str, count: usize,
         name,
         dir,
         files,
-        bytes: (count * size) as u64,
+        bytes: sizes.iter().map(|&s| s as u64).sum(),
     }
 }
