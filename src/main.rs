@@ -1,10 +1,9 @@
 //! The `coffre` binary: parse the command line, start logging, run.
 
-use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = coffre::cli::Cli::parse();
+    let cli: coffre::cli::Cli = coffre::cli::usage::parse_or_exit();
     let serving = matches!(cli.command, coffre::cli::Command::Serve(_));
     if !serving {
         end_quietly_on_closed_pipe();

@@ -17,6 +17,7 @@ mod plan;
 mod records;
 mod retention;
 mod search;
+pub mod usage;
 
 use crate::archive::tokens::TokenHolder;
 use crate::archive::{Actor, Archive, ArchiveError, InitOutcome};

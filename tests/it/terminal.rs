@@ -84,3 +84,31 @@ fn serve_says_which_extractor_is_missing_and_what_it_costs() {
     let log = std::fs::read_to_string(&server.log).unwrap();
     assert!(!log.contains("est absent"), "{log}");
 }
+
+/// A command line that does not parse is refused with exit 2 and one line
+/// in French saying what and where the help is; `--help` still prints the
+/// help, with exit 0.
+#[test]
+fn a_mistyped_command_line_is_refused_on_one_french_line() {
+    let out = Command::new(bin())
+        .args(["ingest", "--jbos", "4", "piece.pdf"])
+        .output()
+        .expect("run coffre");
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
+    assert!(
+        said.starts_with("coffre : erreur : l'option « --jbos » n'existe pas"),
+        "{said}"
+    );
+    assert!(
+        said.contains("« --jobs »") && said.contains("coffre ingest --help"),
+        "{said}"
+    );
+    let help = Command::new(bin())
+        .args(["ingest", "--help"])
+        .output()
+        .expect("run coffre");
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--jobs"));
+}
