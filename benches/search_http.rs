@@ -4,7 +4,8 @@
 //! in the same run, the floor of an HTTP round trip on the same server
 //! (`GET /healthz`, 8 clients) and the index alone on the same index, in
 //! process (8 threads); then how soon a deposit is found while deposits
-//! keep coming.
+//! keep coming; then the catalog and the index rebuilt from the journal
+//! and the blobs, next to reading them, and the server's peak memory.
 //!
 //! The archives are filled through `POST /api/v1/records` by a server run
 //! under `eatmydata` when it is installed (`make bench` installs it): its
@@ -38,6 +39,7 @@ use load::{
 use server::{Served, fresh_archive};
 use std::fmt::Write as _;
 use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -193,6 +195,33 @@ fn freshness(base: &str, token: &str, first: u64) -> Vec<Duration> {
 }
 
 /// The peak resident memory of a process (VmHWM), in MiB.
+/// Reads every file under `roots` once; the time and the bytes.
+fn read_everything(roots: &[std::path::PathBuf]) -> (Duration, u64) {
+    let started = Instant::now();
+    let mut bytes = 0;
+    let mut folders: Vec<std::path::PathBuf> = roots.to_vec();
+    let mut buf = vec![0u8; 1 << 20];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                folders.push(path);
+            } else if let Ok(mut file) = std::fs::File::open(&path) {
+                while let Ok(n) = std::io::Read::read(&mut file, &mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    bytes += n as u64;
+                }
+            }
+        }
+    }
+    (started.elapsed(), bytes)
+}
+
 fn peak_rss_mib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -245,6 +274,7 @@ fn main() {
     };
     let mut rows = String::new();
     let mut fresh_rows = String::new();
+    let mut rebuild_rows = String::new();
     for &n in &sizes {
         let (data, token) = archive_for(n);
         {
@@ -265,9 +295,35 @@ fn main() {
             let search = hammer(&search_urls(&server.base), &token);
             let rss = peak_rss_mib(server.pid());
             let fresh = freshness(&server.base, &token, 10_000_000 + n);
-            (floor, search, fresh, rss)
+            // The peak over serving, then depositing while serving.
+            let rss_ingesting = peak_rss_mib(server.pid());
+            (floor, search, fresh, (rss, rss_ingesting))
         };
+        let (rss, rss_ingesting) = rss;
         let alone = index_alone(&data.join("index"));
+        // Both views rebuilt from the journal and the blobs, next to reading
+        // every byte they are rebuilt from.
+        let (read, bytes) = read_everything(&[data.join("journal"), data.join("blobs")]);
+        let started = Instant::now();
+        cli::run(Command::new(cli::coffre()).arg("--data").arg(&data).arg("rebuild"));
+        let catalog_rebuilt = started.elapsed();
+        std::fs::remove_dir_all(data.join("index")).expect("remove the index");
+        let started = Instant::now();
+        cli::run(Command::new(cli::coffre()).arg("--data").arg(&data).arg("reindex"));
+        let index_rebuilt = started.elapsed();
+        eprintln!(
+            "{n}: read {bytes} bytes in {read:?}; catalog rebuilt in {catalog_rebuilt:?}, index in {index_rebuilt:?}; RSS {rss} then {rss_ingesting} MiB"
+        );
+        let _ = writeln!(
+            rebuild_rows,
+            "| {n} | {:.1} GB in {:.0} s | {:.0} s ({:.1}×) | {:.0} s ({:.1}×) | {rss} MiB | {rss_ingesting} MiB |",
+            bytes as f64 / 1e9,
+            read.as_secs_f64(),
+            catalog_rebuilt.as_secs_f64(),
+            catalog_rebuilt.as_secs_f64() / read.as_secs_f64().max(1e-9),
+            index_rebuilt.as_secs_f64(),
+            index_rebuilt.as_secs_f64() / read.as_secs_f64().max(1e-9),
+        );
         eprintln!(
             "{n}: floor p50 {:?}; search p50 {:?} p99 {:?} ({:.0}/s); index alone p50 {:?} p99 {:?}; fresh p99 {:?}",
             percentile(&floor.0, 0.5),
@@ -323,7 +379,14 @@ fn main() {
          Freshness: one client deposits {FRESH_RATE} records a second for {FRESH_SECONDS} s, each with a word of \
          its own, while four others search for each word from the moment its deposit is acknowledged, every 10 ms, \
          until found.\n\n\
-         | records | deposits | found after, p50 | p99 | at most |\n|---|---|---|---|---|\n{fresh_rows}\
+         | records | deposits | found after, p50 | p99 | at most |\n|---|---|---|---|---|\n{fresh_rows}\n\
+         Rebuilt from the journal and the blobs, after the figures above: the catalog (`coffre rebuild`) and the \
+         index (its folder removed, then `coffre reindex`: every text extracted and indexed again), each next to \
+         reading every file of the journal and of the blob store once (the baseline: what any rebuild must at \
+         least read; ratio = rebuild / baseline). The server's peak resident memory (VmHWM) after serving the \
+         searches above, and after the freshness run besides (depositing while serving).\n\n\
+         | records | baseline: read journal + blobs | catalog rebuilt | index rebuilt | peak RSS serving | … and depositing |\n\
+         |---|---|---|---|---|---|\n{rebuild_rows}\
          <!-- search-http:end -->",
         date = Utc::now().format("%Y-%m-%d"),
         cases = CASES.len(),
