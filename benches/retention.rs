@@ -11,21 +11,24 @@
 //! where 1 %, 10 % and 50 % of the records are due. Run with `make bench`;
 //! writes the retention section of BENCHMARKS.md.
 
+#[path = "support/in_process.rs"]
+mod in_process;
 #[path = "support/pg_cluster.rs"]
 mod pg_cluster;
 #[path = "support/report.rs"]
 mod report;
 
 use chrono::{Days, NaiveDate, Utc};
-use coffre::archive::{Actor, Archive, ArchiveOptions, DataDir};
+use coffre::archive::{Actor, Archive, DataDir};
 use coffre::domain::clock::SystemClock;
 use coffre::domain::record::{NodeCode, RecordId, Reference};
 use coffre::store::catalog_sled::SledCatalog;
 use coffre::store::{Catalog, CatalogWrite, DueEntry};
+use in_process::{median, options};
 use pg_cluster::Postgres;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const PG_PORT: &str = "55434";
 const RECORDS: u64 = 1_000_000;
@@ -63,24 +66,6 @@ fn entry(i: u64) -> DueEntry {
         } else {
             coffre::domain::plan::FinalAction::Destroy
         },
-    }
-}
-
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
-fn options() -> ArchiveOptions {
-    ArchiveOptions {
-        max_upload: 1 << 30,
-        extract: coffre::extract::ExtractOptions::default(),
-        tsa_url: None,
-        tsa_ca: None,
-        directory: None,
-        copies: Vec::new(),
-        follow: None,
-        primary: None,
     }
 }
 

@@ -18,16 +18,19 @@
 //! `COFFRE_SCALE_RECORDS` sets another count. Run with `make bench`; writes
 //! the scale section of BENCHMARKS.md.
 
+#[path = "support/in_process.rs"]
+mod in_process;
 #[path = "support/report.rs"]
 mod report;
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
-use coffre::archive::{Actor, Archive, ArchiveOptions, DataDir, Publish};
+use coffre::archive::{Actor, Archive, DataDir, Publish};
 use coffre::domain::clock::SystemClock;
 use coffre::domain::hash::Sha256;
 use coffre::domain::record::{HistoryEntry, NodeCode, Record, RecordId, RecordState, Reference, Version};
 use coffre::store::catalog_sled::SledCatalog;
 use coffre::store::{Catalog, CatalogWrite};
+use in_process::{median, options};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -106,30 +109,12 @@ fn record(i: u64, node: &NodeCode) -> Record {
     }
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
 fn ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     if ms < 10.0 {
         format!("{ms:.2} ms")
     } else {
         format!("{ms:.0} ms")
-    }
-}
-
-fn options() -> ArchiveOptions {
-    ArchiveOptions {
-        max_upload: 1 << 30,
-        extract: coffre::extract::ExtractOptions::default(),
-        tsa_url: None,
-        tsa_ca: None,
-        directory: None,
-        copies: Vec::new(),
-        follow: None,
-        primary: None,
     }
 }
 

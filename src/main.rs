@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli: coffre::cli::Cli = coffre::cli::usage::parse_or_exit();
+    let cli: coffre::cli::Cli = match coffre::cli::usage::parse() {
+        Ok(cli) => cli,
+        Err(failure) => return failed(&failure),
+    };
     let serving = matches!(cli.command, coffre::cli::Command::Serve(_));
     if !serving {
         end_quietly_on_closed_pipe();
@@ -19,11 +22,14 @@ fn main() -> ExitCode {
         .init();
     match coffre::cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            eprintln!("coffre : erreur : {}", failure.message);
-            ExitCode::from(failure.exit_code())
-        }
+        Err(failure) => failed(&failure),
     }
+}
+
+/// Says what failed on one line, and exits with its code from the table.
+fn failed(failure: &coffre::cli::Failure) -> ExitCode {
+    eprintln!("coffre : erreur : {}", failure.message);
+    ExitCode::from(failure.exit_code())
 }
 
 /// A command whose output goes to a pipe that closes early (`coffre audit

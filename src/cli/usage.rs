@@ -2,10 +2,8 @@
 //! wrong, the likely intended spelling when clap has one, and where the
 //! help is. Help and version requests are printed as clap writes them.
 
+use super::Failure;
 use clap::error::{ContextKind, ContextValue, Error, ErrorKind};
-
-/// The exit code of a command line that does not parse (bad usage).
-pub const USAGE_EXIT: u8 = 2;
 
 /// One value of an error's context, as text (`None` when absent).
 fn context(e: &Error, kind: ContextKind) -> Option<String> {
@@ -137,21 +135,15 @@ pub fn french_message(e: &Error, command: &clap::Command, args: &[String]) -> St
     message
 }
 
-/// Parses the command line; on bad usage, says why in French on standard
-/// error and exits with [`USAGE_EXIT`]. Help and version are printed as
-/// asked, with exit 0.
-pub fn parse_or_exit<P: clap::Parser + clap::CommandFactory>() -> P {
+/// Parses the command line; bad usage is a [`Failure::usage`] saying why
+/// in French (the error table gives its exit code). Help and version are
+/// printed as asked, and the process ends there with exit 0.
+pub fn parse<P: clap::Parser + clap::CommandFactory>() -> Result<P, Failure> {
     let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
-    match P::try_parse() {
-        Ok(parsed) => parsed,
-        Err(e) => match e.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
-            _ => {
-                eprintln!("coffre : erreur : {}", french_message(&e, &P::command(), &args));
-                std::process::exit(i32::from(USAGE_EXIT))
-            }
-        },
-    }
+    P::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => e.exit(),
+        _ => Failure::usage(french_message(&e, &P::command(), &args)),
+    })
 }
 
 #[cfg(test)]

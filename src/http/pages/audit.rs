@@ -48,8 +48,6 @@ pub struct VerificationView {
     events: String,
     blobs: String,
     failures: u64,
-    /// `1 défaut trouvé`, `3 défauts trouvés`.
-    failures_found: String,
 }
 
 /// A copy of the archive (a folder, a bucket), as the page shows it.
@@ -189,7 +187,6 @@ pub async fn dashboard(
                 french::size(v.bytes_checked)
             ),
             failures: v.failures,
-            failures_found: french::count(v.failures, "défaut trouvé", "défauts trouvés"),
         }),
         fixity_state: match status.state {
             "running" => "en cours",
@@ -271,8 +268,6 @@ struct VerificationPage {
     passed: bool,
     summary: String,
     failures: Vec<String>,
-    /// `1 défaut trouvé`, `3 défauts trouvés`.
-    failures_found: String,
     error: Option<String>,
 }
 
@@ -309,7 +304,6 @@ pub async fn verification(
         passed: false,
         summary: String::new(),
         failures: Vec::new(),
-        failures_found: String::new(),
         error: None,
     };
     match job.state {
@@ -326,7 +320,6 @@ pub async fn verification(
                 french::count(report.records_checked, "document", "documents"),
             );
             page.failures = report.failures.iter().map(ToString::to_string).collect();
-            page.failures_found = french::count(page.failures.len() as u64, "défaut trouvé", "défauts trouvés");
         }
         JobState::Failed(e) => page.error = Some(e),
     }
