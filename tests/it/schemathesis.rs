@@ -174,7 +174,11 @@ fn schemathesis_finds_no_failure_against_a_seeded_archive() {
         .arg(&config)
         .args(["run", &server.url("/api/v1/openapi.json")])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
-        .args(["--seed", &seed, "--max-time", BUDGET, "--workers", "2"])
+        // One worker: with two, the tool itself sometimes stops in its
+        // coverage phase (hypothesis's lambda sources under CPython 3.11:
+        // "AST constructor recursion depth mismatch") while other tests
+        // load the machine, a failure of the tool, not of coffre.
+        .args(["--seed", &seed, "--max-time", BUDGET, "--workers", "1"])
         .args(["--request-timeout", "30", "--no-color"])
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .arg("--report-dir")
