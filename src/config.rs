@@ -250,6 +250,7 @@ impl Config {
             copies: self.copies.clone(),
             follow: self.follow.clone(),
             primary: self.primary.clone(),
+            part_lines: crate::domain::disposition::PART_LINES,
         }
     }
 }

@@ -223,7 +223,8 @@ pub fn bordereau_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> St
 /// before it. `None` before execution.
 pub fn certificate(disposal: &Disposal) -> Option<Value> {
     let execution = disposal.execution.as_ref()?;
-    let line_of = |id| disposal.proposal.lines.iter().find(|l| l.record == id);
+    let index = disposal.proposal.line_index();
+    let line_of = |id| index.get(&id).copied();
     let destroyed: Vec<Value> = execution
         .outcomes
         .iter()
@@ -272,7 +273,7 @@ pub fn certificate(disposal: &Disposal) -> Option<Value> {
             "recorded_by": v.recorded_by, "seq": v.seq,
         })),
         "struck": struck,
-        "executed": {"time": format_time(&execution.at), "by": execution.by, "seq": execution.seq},
+        "executed": {"time": format_time(&execution.at), "by": execution.by, "seq": execution.seq, "parts": execution.parts},
         "erased": {"blobs": execution.erased.len(), "seq": execution.erased_seq, "stores": execution.erased_from},
         "destroyed": destroyed,
         "skipped": skipped,
@@ -679,7 +680,8 @@ pub fn certificate_pdf(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> O
         french::time(execution.at),
         execution.by
     ));
-    let line_of = |record| disposal.proposal.lines.iter().find(|l| l.record == record);
+    let index = disposal.proposal.line_index();
+    let line_of = |record| index.get(&record).copied();
     let destroyed: Vec<_> = execution
         .outcomes
         .iter()
@@ -812,7 +814,8 @@ pub fn certificate_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> 
     use crate::french;
     let execution = disposal.execution.as_ref()?;
     let id = disposal.proposal.id;
-    let line_of = |record| disposal.proposal.lines.iter().find(|l| l.record == record);
+    let index = disposal.proposal.line_index();
+    let line_of = |record| index.get(&record).copied();
     let mut rows = String::new();
     for o in &execution.outcomes {
         let Some(l) = line_of(o.record) else { continue };

@@ -324,12 +324,17 @@ pub fn iso_time(text: &str) -> String {
     DateTime::parse_from_rfc3339(text).map_or_else(|_| text.to_owned(), |t| time(t.with_timezone(&Utc)))
 }
 
-/// A disposal's state (`proposed`, `approved`, `executed`), for people.
+/// A disposal's state (`proposed`, `approved`, `executing`, `executed`,
+/// `abandoned`, and `incomplete` for a proposal still being written), for
+/// people.
 pub fn disposal_state(code: &str) -> &str {
     match code {
         "proposed" => "proposée",
+        "incomplete" => "en cours d'écriture",
         "approved" => "visée",
+        "executing" => "en cours d'exécution",
         "executed" => "exécutée",
+        "abandoned" => "abandonnée",
         other => other,
     }
 }
@@ -340,6 +345,7 @@ pub fn transfer_state(code: &str) -> &str {
         "proposed" => "proposé",
         "exported" => "exporté",
         "acknowledged" => "accepté par les archives",
+        "abandoned" => "abandonné",
         other => other,
     }
 }
@@ -376,9 +382,12 @@ pub fn event_kind(kind: &str) -> String {
         "hold.lifted" => "Gel levé".into(),
         "disposal.proposed" => "Proposé à l'élimination".into(),
         "disposal.approved" => "Élimination visée".into(),
-        "disposal.executed" => "Éliminé".into(),
+        "disposal.lines" => "Proposé à l'élimination".into(),
+        "disposal.abandoned" => "Proposition d'élimination abandonnée".into(),
+        "disposal.destroyed" | "disposal.executed" => "Éliminé".into(),
         "disposal.erased" | "transfer.erased" => "Contenu effacé".into(),
-        "transfer.proposed" => "Proposé au versement".into(),
+        "transfer.proposed" | "transfer.lines" => "Proposé au versement".into(),
+        "transfer.abandoned" => "Proposition de versement abandonnée".into(),
         "package.exported" => "Exporté".into(),
         "transfer.acknowledged" => "Versement accepté".into(),
         "plan.published" => "Plan de classement publié".into(),

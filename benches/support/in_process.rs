@@ -15,6 +15,7 @@ pub fn options() -> ArchiveOptions {
         copies: Vec::new(),
         follow: None,
         primary: None,
+        part_lines: coffre::domain::disposition::PART_LINES,
     }
 }
 

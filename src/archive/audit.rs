@@ -86,7 +86,7 @@ impl BlobUses {
                 format!("plan version {number}"),
             ),
             // Erased by a disposal: gone on purpose, expected no more.
-            EventBody::DisposalExecuted { erased, .. } => {
+            EventBody::DisposalExecuted { erased, .. } | EventBody::DisposalDestroyed { erased, .. } => {
                 for sha in erased {
                     self.uses.remove(&sha);
                 }

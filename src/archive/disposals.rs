@@ -7,10 +7,13 @@ use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::disposition::{Disposal, DisposalLine, DisposalState, Outcome};
 use crate::domain::event::EventBody;
+use crate::domain::hash::Sha256;
 use crate::domain::plan::FinalAction;
 use crate::domain::record::{InvalidInput, NodeCode, Record, RecordId, parse_date};
 use crate::domain::record::{Lines, check_text};
 use crate::domain::role::{Permission, Role};
+use crate::store::WayOut;
+use std::collections::HashSet;
 
 /// The archives authority's visa, as recorded.
 #[derive(Debug, Clone, Default)]
@@ -31,26 +34,22 @@ impl Archive {
     pub fn propose_disposal(&self, actor: &Actor, request: ProposalRequest) -> Result<Disposal, ArchiveError> {
         actor.require(Permission::ManageRecords, "proposer des éliminations")?;
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let s = self.select_leaving(actor, &request, FinalAction::Destroy)?;
-        let event = self.journal.append(actor.draft(EventBody::DisposalProposed {
-            at: s.at,
-            node: s.node,
-            lines: s.lines,
-            excluded: s.excluded,
-        }))?;
-        self.disposal(actor, event.seq)
+        let selection = self.select_leaving(actor, &request, FinalAction::Destroy)?;
+        let id = self.journal_proposal(actor, WayOut::Disposal, selection)?;
+        self.disposal(actor, id)
     }
 
-    /// A disposal.
+    /// A disposal, with its lines and outcomes.
     pub fn disposal(&self, actor: &Actor, id: u64) -> Result<Disposal, ArchiveError> {
         actor.require_one_of(
             &[Permission::ManageRecords, Permission::GiveVisa],
             "consulter les éliminations",
         )?;
-        self.catalog.disposal(id)?.ok_or(ArchiveError::DisposalNotFound(id))
+        self.whole_disposal(id)?.ok_or(ArchiveError::DisposalNotFound(id))
     }
 
-    /// Every disposal, oldest first.
+    /// Every disposal, oldest first, without its lines and outcomes (its
+    /// totals and counts say how many; [`Self::disposal`] has them).
     pub fn disposals(&self, actor: &Actor) -> Result<Vec<Disposal>, ArchiveError> {
         actor.require_one_of(
             &[Permission::ManageRecords, Permission::GiveVisa],
@@ -66,10 +65,14 @@ impl Archive {
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
         let disposal = self.disposal(actor, id)?;
         self.check_visa_giver(actor, &disposal)?;
-        if disposal.state != DisposalState::Proposed {
+        if disposal.state != DisposalState::Proposed || !disposal.proposal.is_complete() {
             return Err(ArchiveError::DisposalState {
                 id,
-                state: disposal.state.as_str(),
+                state: if disposal.state == DisposalState::Proposed {
+                    "incomplete"
+                } else {
+                    disposal.state.as_str()
+                },
                 wanted: "proposed",
             });
         }
@@ -208,27 +211,89 @@ impl Archive {
 
     /// Executes an approved disposal: each line still due for destruction
     /// and not held is destroyed (the others are skipped, with the reason),
-    /// then the blobs only they used are erased and the index purged.
+    /// then the blobs only they used are erased and the index purged. An
+    /// execution that was interrupted is taken up where it stopped.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn execute_disposal(&self, actor: &Actor, id: u64) -> Result<Disposal, ArchiveError> {
         actor.require(Permission::ManageRecords, "exécuter des éliminations")?;
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let disposal = self.disposal(actor, id)?;
+        let disposal = self.catalog.disposal(id)?.ok_or(ArchiveError::DisposalNotFound(id))?;
         match disposal.state {
-            DisposalState::Approved => {}
+            DisposalState::Approved | DisposalState::Executing => {}
             DisposalState::Proposed => return Err(ArchiveError::DisposalNotApproved(id)),
-            DisposalState::Executed => {
+            state @ (DisposalState::Executed | DisposalState::Abandoned) => {
                 return Err(ArchiveError::DisposalState {
                     id,
-                    state: "executed",
+                    state: state.as_str(),
                     wanted: "approved",
                 });
             }
         }
+        self.carry_out_disposal(actor, id)?;
+        self.finish_erasure(id)?;
+        self.disposal(actor, id)
+    }
+
+    /// Destroys the lines of an approved disposal not carried out yet, in
+    /// parts of at most [`crate::domain::disposition::PART_LINES`] lines, each journaled (one event
+    /// when they all fit in one), and journals the execution; the caller
+    /// holds the disposal lock.
+    pub(super) fn carry_out_disposal(&self, actor: &Actor, id: u64) -> Result<(), ArchiveError> {
+        let disposal = self.whole_disposal(id)?.ok_or(ArchiveError::DisposalNotFound(id))?;
+        let done: HashSet<RecordId> = disposal
+            .execution
+            .iter()
+            .flat_map(|e| e.outcomes.iter().map(|o| o.record))
+            .collect();
+        let lines: Vec<&DisposalLine> = disposal
+            .approved_lines()
+            .filter(|l| !done.contains(&l.record))
+            .collect();
+        let begun = disposal.execution.as_ref().map_or(0, |e| e.parts);
+        let size = self.options.part_lines.max(1);
+        if begun == 0 && lines.len() <= size {
+            let (outcomes, erased, destroyed) = self.destroy_lines(&lines)?;
+            self.journal.append(actor.draft(EventBody::DisposalExecuted {
+                disposal: id,
+                outcomes,
+                erased,
+                parts: 0,
+            }))?;
+            tracing::info!(disposal = id, destroyed, "disposal executed");
+            return Ok(());
+        }
+        let mut part = begun;
+        let mut total = 0;
+        for chunk in lines.chunks(size) {
+            let (outcomes, erased, destroyed) = self.destroy_lines(chunk)?;
+            part += 1;
+            self.journal.append(actor.draft(EventBody::DisposalDestroyed {
+                disposal: id,
+                part,
+                outcomes,
+                erased,
+            }))?;
+            total += destroyed;
+            tracing::info!(disposal = id, part, destroyed, "disposal part executed");
+        }
+        self.journal.append(actor.draft(EventBody::DisposalExecuted {
+            disposal: id,
+            outcomes: Vec::new(),
+            erased: Vec::new(),
+            parts: part,
+        }))?;
+        tracing::info!(disposal = id, parts = part, destroyed = total, "disposal executed");
+        Ok(())
+    }
+
+    /// What becomes of these lines now: each record still due for
+    /// destruction and not held is destroyed, the others skipped with the
+    /// reason; and the blobs only the destroyed ones use. Returns the
+    /// outcomes, the blobs, and how many are destroyed.
+    fn destroy_lines(&self, lines: &[&DisposalLine]) -> Result<(Vec<Outcome>, Vec<Sha256>, usize), ArchiveError> {
         let today = self.clock.now().date_naive();
-        let lines: Vec<&DisposalLine> = disposal.approved_lines().collect();
         let mut records = Vec::new();
-        for line in &lines {
+        for line in lines {
             records.push(self.catalog.record(&line.record)?);
         }
         let keys: Vec<(RecordId, NodeCode)> = records.iter().flatten().map(|r| (r.id, r.node.clone())).collect();
@@ -264,23 +329,20 @@ impl Archive {
             });
         }
         let erased = self.blobs_only_used_by(&destroyed)?;
-        self.journal.append(actor.draft(EventBody::DisposalExecuted {
-            disposal: id,
-            outcomes,
-            erased,
-        }))?;
-        tracing::info!(disposal = id, destroyed = destroyed.len(), "disposal executed");
-        self.finish_erasure(id)?;
-        self.disposal(actor, id)
+        Ok((outcomes, erased, destroyed.len()))
     }
 
     /// Erases an executed disposal's blobs, purges its records from the
     /// index and journals that it is done (nothing, if it was).
     pub(super) fn finish_erasure(&self, id: u64) -> Result<(), ArchiveError> {
-        let Some(disposal) = self.catalog.disposal(id)? else {
+        let Some(disposal) = self.whole_disposal(id)? else {
             return Ok(());
         };
-        let Some(execution) = &disposal.execution else {
+        let Some(execution) = disposal
+            .execution
+            .as_ref()
+            .filter(|_| disposal.state == DisposalState::Executed)
+        else {
             return Ok(());
         };
         if execution.erased_seq.is_some() {

@@ -10,10 +10,15 @@
 //! without that confirmation is finished when the archive next opens.
 
 use super::{Actor, Archive, ArchiveError};
-use crate::domain::disposition::{DisposalLine, DisposalState, Exclusion, Outcome};
+use crate::domain::disposition::{
+    Disposal, DisposalLine, DisposalState, Exclusion, LinesPart, Outcome, OutcomesPart, Proposal, Totals, Transfer,
+    into_parts,
+};
+use crate::domain::event::EventBody;
 use crate::domain::hash::Sha256;
 use crate::domain::plan::FinalAction;
 use crate::domain::record::{InvalidInput, NodeCode, Record, RecordId, RecordState, parse_date};
+use crate::store::WayOut;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// What a proposal is drawn up for.
@@ -79,26 +84,141 @@ fn hold_list(holds: &[u64]) -> String {
 /// The longest visa reference, signer or archives reference, in characters.
 pub const LABEL_MAX: usize = 500;
 
+/// Fills a proposal's lines and exclusions from their stored parts.
+fn fill_proposal(proposal: &mut Proposal, parts: Vec<LinesPart>) {
+    proposal.lines.clear();
+    proposal.excluded.clear();
+    for part in parts {
+        proposal.lines.extend(part.lines);
+        proposal.excluded.extend(part.excluded);
+    }
+}
+
+/// Every outcome and blob to erase of stored parts.
+fn gather_outcomes(parts: Vec<OutcomesPart>) -> (Vec<Outcome>, Vec<Sha256>) {
+    let mut outcomes = Vec::new();
+    let mut erased = Vec::new();
+    for part in parts {
+        outcomes.extend(part.outcomes);
+        erased.extend(part.erased);
+    }
+    (outcomes, erased)
+}
+
 impl Archive {
+    /// A disposal with its lines, exclusions and outcomes, which the
+    /// catalog keeps apart from it.
+    pub(super) fn whole_disposal(&self, id: u64) -> Result<Option<Disposal>, ArchiveError> {
+        let Some(mut disposal) = self.catalog.disposal(id)? else {
+            return Ok(None);
+        };
+        fill_proposal(&mut disposal.proposal, self.catalog.lines_of(WayOut::Disposal, id)?);
+        if let Some(execution) = disposal.execution.as_mut() {
+            (execution.outcomes, execution.erased) = gather_outcomes(self.catalog.outcomes_of(WayOut::Disposal, id)?);
+        }
+        Ok(Some(disposal))
+    }
+
+    /// A transfer with its lines, exclusions and outcomes.
+    pub(super) fn whole_transfer(&self, id: u64) -> Result<Option<Transfer>, ArchiveError> {
+        let Some(mut transfer) = self.catalog.transfer(id)? else {
+            return Ok(None);
+        };
+        fill_proposal(&mut transfer.proposal, self.catalog.lines_of(WayOut::Transfer, id)?);
+        if let Some(ack) = transfer.acknowledgement.as_mut() {
+            (ack.outcomes, ack.erased) = gather_outcomes(self.catalog.outcomes_of(WayOut::Transfer, id)?);
+        }
+        Ok(Some(transfer))
+    }
+
+    /// Journals a proposal: one event when its lines fit, else the
+    /// proposing event with the first part and the totals, then one event
+    /// per further part (so that no event grows with the proposal). The
+    /// proposal's id is the first event's seq.
+    pub(super) fn journal_proposal(
+        &self,
+        actor: &Actor,
+        of: WayOut,
+        selection: Selection,
+    ) -> Result<u64, ArchiveError> {
+        let Selection {
+            at,
+            node,
+            lines,
+            excluded,
+        } = selection;
+        let whole = Totals::of(&lines, &excluded);
+        let mut parts = into_parts(lines, excluded, self.options.part_lines).into_iter();
+        let (lines, excluded) = parts.next().unwrap_or_default();
+        let rest: Vec<_> = parts.collect();
+        let totals = Totals {
+            parts: u32::try_from(rest.len()).unwrap_or(u32::MAX),
+            ..whole
+        };
+        let first = match of {
+            WayOut::Disposal => EventBody::DisposalProposed {
+                at,
+                node,
+                lines,
+                excluded,
+                totals,
+            },
+            WayOut::Transfer => EventBody::TransferProposed {
+                at,
+                node,
+                lines,
+                excluded,
+                totals,
+            },
+        };
+        let id = self.journal.append(actor.draft(first))?.seq;
+        for (part, (lines, excluded)) in (1u32..).zip(rest) {
+            let more = match of {
+                WayOut::Disposal => EventBody::DisposalLines {
+                    disposal: id,
+                    part,
+                    lines,
+                    excluded,
+                },
+                WayOut::Transfer => EventBody::TransferLines {
+                    transfer: id,
+                    part,
+                    lines,
+                    excluded,
+                },
+            };
+            self.journal.append(actor.draft(more))?;
+        }
+        Ok(id)
+    }
+
     /// Records in disposals not executed yet, and in transfers: what they
     /// are in, for people (`disposal 12`, `transfer 40`).
     fn records_on_their_way_out(&self) -> Result<BTreeMap<RecordId, String>, ArchiveError> {
         let mut out = BTreeMap::new();
-        for disposal in self.catalog.disposals()? {
-            if disposal.state != DisposalState::Executed {
-                for line in disposal.approved_lines() {
+        for header in self.catalog.disposals()? {
+            if matches!(header.state, DisposalState::Executed | DisposalState::Abandoned) {
+                continue;
+            }
+            if let Some(disposal) = self.whole_disposal(header.proposal.id)? {
+                let done: HashSet<RecordId> = disposal
+                    .execution
+                    .iter()
+                    .flat_map(|e| e.outcomes.iter().map(|o| o.record))
+                    .collect();
+                for line in disposal.approved_lines().filter(|l| !done.contains(&l.record)) {
                     out.insert(line.record, format!("l'élimination {}", disposal.proposal.id));
                 }
             }
         }
-        for transfer in self
-            .catalog
-            .transfers()?
-            .into_iter()
-            .filter(|t| t.acknowledgement.is_none())
-        {
-            for line in &transfer.proposal.lines {
-                out.insert(line.record, format!("le versement {}", transfer.proposal.id));
+        for header in self.catalog.transfers()? {
+            if header.acknowledgement.is_some() || header.abandoned.is_some() {
+                continue;
+            }
+            for part in self.catalog.lines_of(WayOut::Transfer, header.proposal.id)? {
+                for line in part.lines {
+                    out.insert(line.record, format!("le versement {}", header.proposal.id));
+                }
             }
         }
         Ok(out)
@@ -154,22 +274,21 @@ impl Archive {
         let mut lines = Vec::new();
         let mut excluded = Vec::new();
         let explicit = !request.records.is_empty();
-        let candidates: Vec<Record> = if explicit {
+        // Records are read one at a time: a proposal may consider hundreds
+        // of thousands.
+        let candidates: Vec<RecordId> = if explicit {
             let mut found = Vec::new();
             for key in &request.records {
-                found.push(self.record(actor, key)?);
+                found.push(self.record(actor, key)?.id);
             }
             found
         } else {
-            let mut found = Vec::new();
-            for id in due.keys() {
-                if let Some(record) = self.catalog.record(id)? {
-                    found.push(record);
-                }
-            }
-            found
+            due.keys().copied().collect()
         };
-        for record in candidates {
+        for id in candidates {
+            let Some(record) = self.catalog.record(&id)? else {
+                continue;
+            };
             if let Some(node) = &node
                 && !plan.plan.path(&record.node).contains(node)
             {
@@ -285,9 +404,41 @@ impl Archive {
         Ok(candidates.into_iter().collect())
     }
 
-    /// Finishes the erasure of every executed disposal and acknowledged
-    /// transfer whose erasure a crash interrupted.
-    pub(super) fn finish_pending_erasures(&self) -> Result<(), ArchiveError> {
+    /// Finishes what a crash interrupted: abandons the proposals whose
+    /// parts were not all written, takes up the executions begun, and
+    /// finishes the erasure of every executed disposal and acknowledged
+    /// transfer.
+    pub(super) fn finish_interrupted(&self) -> Result<(), ArchiveError> {
+        const WHY: &str = "le serveur s'est arrêté avant que toutes ses lignes soient enregistrées : \
+                           dressez-en une nouvelle";
+        for disposal in self.catalog.disposals()? {
+            let id = disposal.proposal.id;
+            if disposal.state == DisposalState::Proposed && !disposal.proposal.is_complete() {
+                tracing::warn!(disposal = id, "abandoning an interrupted disposal proposal");
+                self.journal
+                    .append(Actor::system().draft(EventBody::DisposalAbandoned {
+                        disposal: id,
+                        reason: WHY.into(),
+                    }))?;
+            } else if disposal.state == DisposalState::Executing {
+                tracing::warn!(disposal = id, "taking up an interrupted disposal's execution");
+                let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
+                self.carry_out_disposal(&Actor::system(), id)?;
+            }
+        }
+        for transfer in self.catalog.transfers()? {
+            if transfer.acknowledgement.is_none() && transfer.abandoned.is_none() && !transfer.proposal.is_complete() {
+                tracing::warn!(
+                    transfer = transfer.proposal.id,
+                    "abandoning an interrupted transfer proposal"
+                );
+                self.journal
+                    .append(Actor::system().draft(EventBody::TransferAbandoned {
+                        transfer: transfer.proposal.id,
+                        reason: WHY.into(),
+                    }))?;
+            }
+        }
         for disposal in self.catalog.disposals()? {
             if disposal.execution.as_ref().is_some_and(|e| e.erased_seq.is_none()) {
                 tracing::warn!(
@@ -316,9 +467,7 @@ impl Archive {
     /// Erases blobs, and purges from the index the records of the lines
     /// carried out (delete, commit, merge, collect: no file keeps their text).
     pub(super) fn erase_and_purge(&self, erased: &[Sha256], outcomes: &[Outcome]) -> Result<(), ArchiveError> {
-        for sha in erased {
-            self.blobs.erase(sha)?;
-        }
+        self.blobs.erase_all(erased)?;
         let ids: Vec<RecordId> = outcomes
             .iter()
             .filter(|o| o.skipped.is_none())

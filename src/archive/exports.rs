@@ -339,6 +339,12 @@ impl Archive {
             }
             ExportSelection::Transfer(id) => {
                 let transfer = self.transfer(actor, *id)?;
+                if let Some(why) = &transfer.abandoned {
+                    return Err(ArchiveError::TransferState {
+                        id: *id,
+                        problem: format!("il a été abandonné ({why})"),
+                    });
+                }
                 let ids: Vec<RecordId> = transfer.proposal.lines.iter().map(|l| l.record).collect();
                 for id in ids {
                     if let Some(record) = self.catalog.record(&id)? {

@@ -161,9 +161,7 @@ impl Archive {
                     state.keys_taken = None;
                 }
                 self.journal.adopt(event)?;
-                for blob in body.blobs_erased() {
-                    self.blobs.erase(blob)?;
-                }
+                self.blobs.erase_all(body.blobs_erased())?;
                 adopted += 1;
             }
         }

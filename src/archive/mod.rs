@@ -21,6 +21,8 @@ mod holds;
 mod identity;
 pub mod imports;
 pub mod mirror;
+#[cfg(test)]
+mod parts_tests;
 mod plan;
 mod projection;
 mod records;
@@ -527,6 +529,7 @@ pub(crate) mod tests_support {
             copies: Vec::new(),
             follow: None,
             primary: None,
+            part_lines: crate::domain::disposition::PART_LINES,
         }
     }
 
@@ -622,6 +625,10 @@ pub struct ArchiveOptions {
     /// A replica's primary server, as people reach it (its address), to
     /// send them there for what the replica does not serve.
     pub primary: Option<String>,
+    /// Lines of a disposal or a transfer per journal event
+    /// ([`crate::domain::disposition::PART_LINES`]; fewer only where tests
+    /// need parts of a few records).
+    pub part_lines: usize,
 }
 
 /// The user name of the account `init` opens for the first admin.
@@ -975,7 +982,7 @@ impl Archive {
             tracing::warn!("this archive has no classification plan; publishing the default one");
             archive.publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, &Publish::default())?;
         }
-        archive.finish_pending_erasures()?;
+        archive.finish_interrupted()?;
         Ok(archive)
     }
 

@@ -6,7 +6,9 @@
 //! why a rebuilt catalog answers exactly as the old one did.
 
 use crate::domain::account::{Account, UserName};
-use crate::domain::disposition::{Disposal, DisposalState, Execution, Proposal, Transfer, Visa};
+use crate::domain::disposition::{
+    Disposal, DisposalState, Execution, LinesPart, OutcomesPart, Proposal, Totals, Transfer, Visa,
+};
 use crate::domain::event::{Event, EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::hold::{Hold, HoldLift};
@@ -20,7 +22,7 @@ use crate::domain::retention::{self, RecordFacts};
 use crate::domain::trail::Consultation;
 use crate::store::{
     BlobError, BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry,
-    TokenRevocation, ViewError,
+    TokenRevocation, ViewError, WayOut,
 };
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -310,11 +312,16 @@ impl Projector {
             body @ (B::RetentionReviewed { .. } | B::StartEventRecorded { .. }) => self.retention(event, entry, body),
             body @ (B::HoldPlaced { .. } | B::HoldLifted { .. }) => self.holds(event, body),
             body @ (B::DisposalProposed { .. }
+            | B::DisposalLines { .. }
+            | B::DisposalAbandoned { .. }
             | B::DisposalApproved { .. }
+            | B::DisposalDestroyed { .. }
             | B::DisposalExecuted { .. }
             | B::DisposalErased { .. }
             | B::DisposalCertified { .. }) => self.disposals(event, entry, body),
             body @ (B::TransferProposed { .. }
+            | B::TransferLines { .. }
+            | B::TransferAbandoned { .. }
             | B::PackageExported { .. }
             | B::TransferAcknowledged { .. }
             | B::TransferErased { .. }) => self.transfers(event, entry, body),
@@ -581,7 +588,9 @@ impl Projector {
         })
     }
 
-    /// Disposals: proposal, visa, execution (tombstones), erasure.
+    /// Disposals: proposal (in parts), visa, execution (tombstones, in
+    /// parts), erasure, certificate. The disposal is stored without its
+    /// lines and outcomes, which are stored part by part beside it.
     fn disposals(&self, event: &Event, entry: HistoryEntry, body: EventBody) -> Result<Vec<CatalogWrite>, ViewError> {
         Ok(match body {
             EventBody::DisposalProposed {
@@ -589,16 +598,37 @@ impl Projector {
                 node,
                 lines,
                 excluded,
+                totals,
             } => {
-                let mut writes = self.note_in_histories(&lines, &entry)?;
+                let proposal = proposal_of(event, at, node, &lines, &excluded, totals);
+                let mut writes = self.proposed_part(WayOut::Disposal, event.seq, 0, lines, excluded, &entry)?;
                 writes.push(CatalogWrite::PutDisposal(Box::new(Disposal {
-                    proposal: proposal_of(event, at, node, lines, excluded),
+                    proposal,
                     state: DisposalState::Proposed,
                     visa: None,
                     execution: None,
                     certificate: None,
+                    abandoned: None,
                 })));
                 writes
+            }
+            EventBody::DisposalLines {
+                disposal,
+                part,
+                lines,
+                excluded,
+            } => {
+                let mut current = self.disposal(disposal)?;
+                current.proposal.received = current.proposal.received.max(part);
+                let mut writes = self.proposed_part(WayOut::Disposal, disposal, part, lines, excluded, &entry)?;
+                writes.push(CatalogWrite::PutDisposal(Box::new(current)));
+                writes
+            }
+            EventBody::DisposalAbandoned { disposal, reason } => {
+                let mut current = self.disposal(disposal)?;
+                current.state = DisposalState::Abandoned;
+                current.abandoned = Some(reason);
+                vec![CatalogWrite::PutDisposal(Box::new(current))]
             }
             EventBody::DisposalApproved {
                 disposal,
@@ -620,32 +650,39 @@ impl Projector {
                 });
                 vec![CatalogWrite::PutDisposal(Box::new(current))]
             }
-            EventBody::DisposalExecuted {
+            EventBody::DisposalDestroyed {
                 disposal,
+                part,
                 outcomes,
                 erased,
             } => {
                 let mut current = self.disposal(disposal)?;
-                let tombstone = Tombstone {
-                    disposal,
-                    visa: current.visa.as_ref().map(|v| v.reference.clone()).unwrap_or_default(),
-                    destroyed_at: event.time,
-                    destroyed_by: event.actor.clone(),
-                    seq: event.seq,
-                    transferred_to: None,
+                let mut writes = self.destroyed_part(&mut current, event, part, outcomes, erased, &entry)?;
+                current.state = DisposalState::Executing;
+                writes.push(CatalogWrite::PutDisposal(Box::new(current)));
+                writes
+            }
+            EventBody::DisposalExecuted {
+                disposal,
+                outcomes,
+                erased,
+                parts,
+            } => {
+                let mut current = self.disposal(disposal)?;
+                // Before executions came in parts, this event carried them.
+                let mut writes = if outcomes.is_empty() && erased.is_empty() {
+                    Vec::new()
+                } else {
+                    self.destroyed_part(&mut current, event, parts + 1, outcomes, erased, &entry)?
                 };
-                let mut writes = self.entomb(&outcomes, RecordState::Destroyed, &tombstone, &entry)?;
+                let execution = current
+                    .execution
+                    .get_or_insert_with(|| Execution::begun(event.time, event.actor.clone(), event.seq, event.hash));
+                execution.at = event.time;
+                execution.by = event.actor.clone();
+                execution.seq = event.seq;
+                execution.hash = event.hash;
                 current.state = DisposalState::Executed;
-                current.execution = Some(Execution {
-                    at: event.time,
-                    by: event.actor.clone(),
-                    seq: event.seq,
-                    hash: event.hash,
-                    outcomes,
-                    erased,
-                    erased_seq: None,
-                    erased_from: Vec::new(),
-                });
                 writes.push(CatalogWrite::PutDisposal(Box::new(current)));
                 writes
             }
@@ -668,7 +705,64 @@ impl Projector {
         })
     }
 
-    /// Transfers to the archives: proposal, packages, acknowledgement (tombstones), erasure.
+    /// One part of a proposal's lines: stored beside it, and noted in the
+    /// history of each record it proposes.
+    fn proposed_part(
+        &self,
+        of: WayOut,
+        id: u64,
+        part: u32,
+        lines: Vec<crate::domain::disposition::DisposalLine>,
+        excluded: Vec<crate::domain::disposition::Exclusion>,
+        entry: &HistoryEntry,
+    ) -> Result<Vec<CatalogWrite>, ViewError> {
+        let mut writes = self.note_in_histories(&lines, entry)?;
+        writes.push(CatalogWrite::PutLines {
+            of,
+            id,
+            part,
+            lines: Box::new(LinesPart { lines, excluded }),
+        });
+        Ok(writes)
+    }
+
+    /// One part of a disposal's execution: its records become tombstones,
+    /// its outcomes are stored beside the disposal and counted in it.
+    fn destroyed_part(
+        &self,
+        current: &mut Disposal,
+        event: &Event,
+        part: u32,
+        outcomes: Vec<crate::domain::disposition::Outcome>,
+        erased: Vec<Sha256>,
+        entry: &HistoryEntry,
+    ) -> Result<Vec<CatalogWrite>, ViewError> {
+        let id = current.proposal.id;
+        let tombstone = Tombstone {
+            disposal: id,
+            visa: current.visa.as_ref().map(|v| v.reference.clone()).unwrap_or_default(),
+            destroyed_at: event.time,
+            destroyed_by: event.actor.clone(),
+            seq: event.seq,
+            transferred_to: None,
+        };
+        let mut writes = self.entomb(&outcomes, RecordState::Destroyed, &tombstone, entry)?;
+        let execution = current
+            .execution
+            .get_or_insert_with(|| Execution::begun(event.time, event.actor.clone(), event.seq, event.hash));
+        execution.parts = execution.parts.max(part);
+        execution.count(&outcomes, &erased);
+        writes.push(CatalogWrite::PutOutcomes {
+            of: WayOut::Disposal,
+            id,
+            part,
+            outcomes: Box::new(OutcomesPart { outcomes, erased }),
+        });
+        Ok(writes)
+    }
+
+    /// Transfers to the archives: proposal (in parts), packages,
+    /// acknowledgement (tombstones), erasure.
     fn transfers(&self, event: &Event, entry: HistoryEntry, body: EventBody) -> Result<Vec<CatalogWrite>, ViewError> {
         Ok(match body {
             EventBody::TransferProposed {
@@ -676,15 +770,35 @@ impl Projector {
                 node,
                 lines,
                 excluded,
+                totals,
             } => {
-                let mut writes = self.note_in_histories(&lines, &entry)?;
+                let proposal = proposal_of(event, at, node, &lines, &excluded, totals);
+                let mut writes = self.proposed_part(WayOut::Transfer, event.seq, 0, lines, excluded, &entry)?;
                 writes.push(CatalogWrite::PutTransfer(Box::new(Transfer {
-                    proposal: proposal_of(event, at, node, lines, excluded),
+                    proposal,
                     packages: Vec::new(),
                     exported: Vec::new(),
                     acknowledgement: None,
+                    abandoned: None,
                 })));
                 writes
+            }
+            EventBody::TransferLines {
+                transfer,
+                part,
+                lines,
+                excluded,
+            } => {
+                let mut current = self.transfer(transfer)?;
+                current.proposal.received = current.proposal.received.max(part);
+                let mut writes = self.proposed_part(WayOut::Transfer, transfer, part, lines, excluded, &entry)?;
+                writes.push(CatalogWrite::PutTransfer(Box::new(current)));
+                writes
+            }
+            EventBody::TransferAbandoned { transfer, reason } => {
+                let mut current = self.transfer(transfer)?;
+                current.abandoned = Some(reason);
+                vec![CatalogWrite::PutTransfer(Box::new(current))]
             }
             EventBody::PackageExported {
                 package,
@@ -731,9 +845,15 @@ impl Projector {
                     at: event.time,
                     by: event.actor.clone(),
                     seq: event.seq,
-                    outcomes,
-                    erased,
+                    outcomes: Vec::new(),
+                    erased: Vec::new(),
                     erased_seq: None,
+                });
+                writes.push(CatalogWrite::PutOutcomes {
+                    of: WayOut::Transfer,
+                    id: transfer,
+                    part: 0,
+                    outcomes: Box::new(OutcomesPart { outcomes, erased }),
                 });
                 writes.push(CatalogWrite::PutTransfer(Box::new(current)));
                 writes
@@ -841,13 +961,15 @@ impl Projector {
     }
 }
 
-/// The proposal an event made, as disposals and transfers share it.
+/// The proposal an event made, as disposals and transfers share it,
+/// without its lines (stored beside it, part by part).
 fn proposal_of(
     event: &Event,
     at: chrono::NaiveDate,
     node: Option<crate::domain::record::NodeCode>,
-    lines: Vec<crate::domain::disposition::DisposalLine>,
-    excluded: Vec<crate::domain::disposition::Exclusion>,
+    lines: &[crate::domain::disposition::DisposalLine],
+    excluded: &[crate::domain::disposition::Exclusion],
+    totals: Totals,
 ) -> Proposal {
     Proposal {
         id: event.seq,
@@ -855,8 +977,14 @@ fn proposal_of(
         node,
         proposed_at: event.time,
         proposed_by: event.actor.clone(),
-        lines,
-        excluded,
+        lines: Vec::new(),
+        excluded: Vec::new(),
+        totals: if totals.is_single() {
+            Totals::of(lines, excluded)
+        } else {
+            totals
+        },
+        received: 0,
     }
 }
 

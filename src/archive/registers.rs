@@ -73,10 +73,11 @@ fn carried_out(
     at: DateTime<Utc>,
     authority: &str,
 ) -> Vec<DispositionLine> {
+    let index = proposal.line_index();
     outcomes
         .iter()
         .filter(|o| o.skipped.is_none())
-        .filter_map(|o| proposal.lines.iter().find(|l| l.record == o.record).map(|l| (o, l)))
+        .filter_map(|o| index.get(&o.record).map(|l| (o, *l)))
         .map(|(outcome, line)| DispositionLine {
             at,
             number: proposal.id,
@@ -163,14 +164,19 @@ impl Archive {
     ) -> Result<Vec<DispositionLine>, ArchiveError> {
         actor.require(Permission::ManageRecords, "consulter les registres")?;
         let mut lines = Vec::new();
-        for disposal in self.catalog.disposals()? {
+        for header in self.catalog.disposals()? {
+            let in_period = |e: &crate::domain::disposition::Execution| (from..=to).contains(&e.at.date_naive());
+            if header.state != crate::domain::disposition::DisposalState::Executed
+                || !header.execution.as_ref().is_some_and(in_period)
+            {
+                continue;
+            }
+            let Some(disposal) = self.whole_disposal(header.proposal.id)? else {
+                continue;
+            };
             let (Some(execution), Some(visa)) = (&disposal.execution, &disposal.visa) else {
                 continue;
             };
-            let day = execution.at.date_naive();
-            if day < from || day > to {
-                continue;
-            }
             let authority = format!(
                 "visa {} de {} du {}",
                 visa.reference,
@@ -198,14 +204,20 @@ impl Archive {
     ) -> Result<Vec<DispositionLine>, ArchiveError> {
         actor.require(Permission::ManageRecords, "consulter les registres")?;
         let mut lines = Vec::new();
-        for transfer in self.catalog.transfers()? {
+        for header in self.catalog.transfers()? {
+            if !header
+                .acknowledgement
+                .as_ref()
+                .is_some_and(|a| (from..=to).contains(&a.at.date_naive()))
+            {
+                continue;
+            }
+            let Some(transfer) = self.whole_transfer(header.proposal.id)? else {
+                continue;
+            };
             let Some(ack) = &transfer.acknowledgement else {
                 continue;
             };
-            let day = ack.at.date_naive();
-            if day < from || day > to {
-                continue;
-            }
             let authority = format!("référence des archives {}", ack.reference);
             lines.extend(carried_out(&transfer.proposal, &ack.outcomes, ack.at, &authority));
         }

@@ -12,6 +12,7 @@ use crate::domain::plan::FinalAction;
 use crate::domain::record::{InvalidInput, Lines, check_text};
 use crate::domain::record::{NodeCode, Record, RecordId, RecordState, parse_date};
 use crate::domain::role::Permission;
+use crate::store::WayOut;
 
 /// The archives service's acknowledgement of a transfer, as recorded.
 #[derive(Debug, Clone, Default)]
@@ -33,23 +34,18 @@ impl Archive {
     pub fn propose_transfer(&self, actor: &Actor, request: ProposalRequest) -> Result<Transfer, ArchiveError> {
         actor.require(Permission::ManageRecords, "proposer des versements")?;
         let _one = self.disposal_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let s = self.select_leaving(actor, &request, FinalAction::Keep)?;
-        let event = self.journal.append(actor.draft(EventBody::TransferProposed {
-            at: s.at,
-            node: s.node,
-            lines: s.lines,
-            excluded: s.excluded,
-        }))?;
-        self.transfer(actor, event.seq)
+        let selection = self.select_leaving(actor, &request, FinalAction::Keep)?;
+        let id = self.journal_proposal(actor, WayOut::Transfer, selection)?;
+        self.transfer(actor, id)
     }
 
-    /// A transfer.
+    /// A transfer, with its lines and outcomes.
     pub fn transfer(&self, actor: &Actor, id: u64) -> Result<Transfer, ArchiveError> {
         actor.require(Permission::ManageRecords, "consulter les versements")?;
-        self.catalog.transfer(id)?.ok_or(ArchiveError::TransferNotFound(id))
+        self.whole_transfer(id)?.ok_or(ArchiveError::TransferNotFound(id))
     }
 
-    /// Every transfer, oldest first.
+    /// Every transfer, oldest first, without its lines and outcomes.
     pub fn transfers(&self, actor: &Actor) -> Result<Vec<Transfer>, ArchiveError> {
         actor.require(Permission::ManageRecords, "consulter les versements")?;
         Ok(self.catalog.transfers()?)
@@ -132,6 +128,12 @@ impl Archive {
                 problem: "il a déjà été accepté".into(),
             });
         }
+        if let Some(why) = &transfer.abandoned {
+            return Err(ArchiveError::TransferState {
+                id,
+                problem: format!("il a été abandonné ({why})"),
+            });
+        }
         if transfer.packages.is_empty() {
             return Err(ArchiveError::TransferState {
                 id,
@@ -199,7 +201,7 @@ impl Archive {
     /// Erases an acknowledged transfer's blobs, purges its records from the
     /// index and journals that it is done (nothing, if it was).
     pub(super) fn finish_transfer_erasure(&self, id: u64) -> Result<(), ArchiveError> {
-        let Some(transfer) = self.catalog.transfer(id)? else {
+        let Some(transfer) = self.whole_transfer(id)? else {
             return Ok(());
         };
         let Some(ack) = &transfer.acknowledgement else {

@@ -78,7 +78,7 @@ fn summary(d: &DisposalDto) -> String {
         "élimination {} : {}, {} ({}) échus au {}{}",
         d.id,
         crate::french::disposal_state(&d.state),
-        super::count(d.count as u64, "document", "documents"),
+        super::count(d.count, "document", "documents"),
         super::count(d.bytes, "octet", "octets"),
         crate::french::iso_date(&d.at),
         d.node.as_deref().map(|n| format!(", nœud {n}")).unwrap_or_default()
@@ -144,15 +144,16 @@ pub enum TransferCommand {
 /// Prints a transfer's acknowledgement, as `transfer acknowledge` says it.
 fn print_acknowledgement(dto: &TransferDto) {
     if let Some(ack) = &dto.acknowledgement {
-        let moved = ack.outcomes.iter().filter(|o| o.transferred).count();
+        let outcomes = ack.outcomes.as_deref().unwrap_or_default();
+        let moved = outcomes.iter().filter(|o| o.transferred).count();
         println!(
             "versement {} accepté par les archives ({}) : {} versé, {} gardé ici",
             dto.id,
             ack.reference,
             super::count(moved as u64, "document", "documents"),
-            ack.outcomes.len() - moved
+            outcomes.len() - moved
         );
-        for o in ack.outcomes.iter().filter(|o| !o.transferred) {
+        for o in outcomes.iter().filter(|o| !o.transferred) {
             println!("  gardé : {} ({})", o.reference, o.reason.clone().unwrap_or_default());
         }
     }
@@ -162,7 +163,7 @@ fn transfer_line(dto: &TransferDto) -> String {
     format!(
         "versement {} : {} ({}) échus au {}, {}",
         dto.id,
-        super::count(dto.count as u64, "document", "documents"),
+        super::count(dto.count, "document", "documents"),
         super::count(dto.bytes, "octet", "octets"),
         crate::french::iso_date(&dto.at),
         crate::french::transfer_state(&dto.state)
@@ -198,7 +199,7 @@ pub fn run_transfer(ctx: &Context, command: TransferCommand) -> Result<(), Failu
         }
         TransferCommand::List { json } => {
             let transfers: Vec<TransferDto> = match &target {
-                Target::Local(archive) => archive.transfers(&actor)?.iter().map(TransferDto::from).collect(),
+                Target::Local(archive) => archive.transfers(&actor)?.iter().map(TransferDto::summary).collect(),
                 Target::Remote(remote) => remote.get_json("/api/v1/transfers")?,
             };
             for dto in &transfers {
@@ -271,7 +272,7 @@ fn required_signer(signer: Option<String>) -> Result<String, Failure> {
 fn print_execution(dto: &DisposalDto) {
     println!("{}", summary(dto));
     if let Some(execution) = &dto.execution {
-        for o in &execution.outcomes {
+        for o in execution.outcomes.iter().flatten() {
             match &o.reason {
                 None => println!("éliminé : {}", o.reference),
                 Some(why) => println!("écarté : {} ({why})", o.reference),
@@ -297,7 +298,7 @@ fn run_remote(remote: &Remote, command: DisposalCommand) -> Result<(), Failure> 
                 return print_json(&dto);
             }
             println!("{}", summary(&dto));
-            for e in &dto.excluded {
+            for e in dto.excluded.iter().flatten() {
                 println!("écarté : {} ({})", e.reference, e.reason);
             }
         }
@@ -378,7 +379,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
                 return print_json(&dto);
             }
             println!("{}", summary(&dto));
-            for e in &dto.excluded {
+            for e in dto.excluded.iter().flatten() {
                 println!("écarté : {} ({})", e.reference, e.reason);
             }
         }
@@ -440,7 +441,7 @@ pub fn run(ctx: &Context, command: DisposalCommand) -> Result<(), Failure> {
         }
         DisposalCommand::List { json } => {
             for disposal in archive.disposals(&actor)? {
-                let dto = DisposalDto::from(&disposal);
+                let dto = DisposalDto::summary(&disposal);
                 if json {
                     print_json(&dto)?;
                 } else {

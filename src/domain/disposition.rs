@@ -15,6 +15,88 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The most lines, exclusions or outcomes one event carries: a longer
+/// proposal or execution comes in parts, so no event grows with the
+/// size of a disposal (a line is about half a kilobyte of JSON).
+pub const PART_LINES: usize = 1000;
+
+/// A proposal's size, and how many events after the proposing one carry
+/// its lines: what the proposing event says when it does not carry them
+/// all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    /// Lines proposed.
+    pub lines: u64,
+    /// Records considered and left out.
+    pub excluded: u64,
+    /// Bytes of content the lines hold.
+    pub bytes: u64,
+    /// Parts (`disposal.lines`, `transfer.lines`) after the proposing event.
+    pub parts: u32,
+}
+
+impl Totals {
+    /// The totals of these lines and exclusions, all in one event.
+    pub fn of(lines: &[DisposalLine], excluded: &[Exclusion]) -> Self {
+        Totals {
+            lines: lines.len() as u64,
+            excluded: excluded.len() as u64,
+            bytes: lines.iter().map(DisposalLine::size).sum(),
+            parts: 0,
+        }
+    }
+
+    /// Whether the proposing event carries every line (the totals are not
+    /// written then: they are its lines').
+    pub fn is_single(&self) -> bool {
+        self.parts == 0
+    }
+}
+
+/// Lines and exclusions cut into parts of at most `size` each (at least
+/// one), the first for the proposing event: `(lines, excluded)` per part,
+/// at least one part.
+pub fn into_parts(
+    lines: Vec<DisposalLine>,
+    excluded: Vec<Exclusion>,
+    size: usize,
+) -> Vec<(Vec<DisposalLine>, Vec<Exclusion>)> {
+    let size = size.max(1);
+    let count = lines.len().div_ceil(size).max(excluded.len().div_ceil(size)).max(1);
+    let mut lines = lines.into_iter();
+    let mut excluded = excluded.into_iter();
+    (0..count)
+        .map(|_| {
+            (
+                lines.by_ref().take(size).collect(),
+                excluded.by_ref().take(size).collect(),
+            )
+        })
+        .collect()
+}
+
+/// One part of a proposal's lines, as the catalog keeps it apart from the
+/// proposal (which it would otherwise rewrite with every part).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinesPart {
+    /// Records proposed.
+    pub lines: Vec<DisposalLine>,
+    /// Records considered and left out.
+    #[serde(default)]
+    pub excluded: Vec<Exclusion>,
+}
+
+/// One part of an execution's (or an acknowledgement's) outcomes, kept
+/// apart likewise.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomesPart {
+    /// What became of each line.
+    pub outcomes: Vec<Outcome>,
+    /// The blobs to erase.
+    #[serde(default)]
+    pub erased: Vec<Sha256>,
+}
+
 /// One record of a disposal, as proposed: what the bordereau lists of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisposalLine {
@@ -111,6 +193,47 @@ pub struct Execution {
     /// copy folder), once done.
     #[serde(default)]
     pub erased_from: Vec<String>,
+    /// Parts (`disposal.destroyed`) journaled so far.
+    #[serde(default)]
+    pub parts: u32,
+    /// Lines destroyed so far.
+    #[serde(default)]
+    pub destroyed: u64,
+    /// Lines skipped so far.
+    #[serde(default)]
+    pub skipped: u64,
+    /// Blobs to erase, so far.
+    #[serde(default)]
+    pub erased_count: u64,
+}
+
+impl Execution {
+    /// An execution begun by the event `seq` (hash `hash`), by `by` at
+    /// `at`; the closing event's seq, hash and time replace them.
+    pub fn begun(at: DateTime<Utc>, by: String, seq: u64, hash: Sha256) -> Self {
+        Execution {
+            at,
+            by,
+            seq,
+            hash,
+            outcomes: Vec::new(),
+            erased: Vec::new(),
+            erased_seq: None,
+            erased_from: Vec::new(),
+            parts: 0,
+            destroyed: 0,
+            skipped: 0,
+            erased_count: 0,
+        }
+    }
+
+    /// Counts one part's outcomes and blobs in.
+    pub fn count(&mut self, outcomes: &[Outcome], erased: &[Sha256]) {
+        let destroyed = outcomes.iter().filter(|o| o.skipped.is_none()).count() as u64;
+        self.destroyed += destroyed;
+        self.skipped += outcomes.len() as u64 - destroyed;
+        self.erased_count += erased.len() as u64;
+    }
 }
 
 /// Where a disposal stands.
@@ -121,8 +244,14 @@ pub enum DisposalState {
     Proposed,
     /// Approved with the visa; may be executed.
     Approved,
+    /// Being executed: some parts are journaled, not the closing event
+    /// (an interrupted execution is taken up again when the archive opens).
+    Executing,
     /// Executed.
     Executed,
+    /// Abandoned before it was complete (the server stopped while its
+    /// lines were being written): neither approved nor executed, ever.
+    Abandoned,
 }
 
 impl DisposalState {
@@ -131,7 +260,9 @@ impl DisposalState {
         match self {
             DisposalState::Proposed => "proposed",
             DisposalState::Approved => "approved",
+            DisposalState::Executing => "executing",
             DisposalState::Executed => "executed",
+            DisposalState::Abandoned => "abandoned",
         }
     }
 }
@@ -154,9 +285,22 @@ pub struct Proposal {
     pub lines: Vec<DisposalLine>,
     /// Due records left out, and why.
     pub excluded: Vec<Exclusion>,
+    /// Its size, whether or not its lines are loaded, and in how many
+    /// parts they come.
+    #[serde(default)]
+    pub totals: Totals,
+    /// Parts after the proposing event received so far: the proposal is
+    /// complete when it has them all.
+    #[serde(default)]
+    pub received: u32,
 }
 
 impl Proposal {
+    /// Whether every part of its lines is journaled.
+    pub fn is_complete(&self) -> bool {
+        self.received >= self.totals.parts
+    }
+
     /// Its lines by typology, as a bordereau lists them: one group per
     /// node, in node order.
     pub fn groups(&self) -> Vec<BordereauGroup> {
@@ -189,7 +333,17 @@ impl Proposal {
 
     /// Bytes of content its lines hold.
     pub fn size(&self) -> u64 {
-        self.lines.iter().map(DisposalLine::size).sum()
+        self.totals.bytes
+    }
+
+    /// How many lines it has.
+    pub fn line_count(&self) -> u64 {
+        self.totals.lines
+    }
+
+    /// Its lines by record, to find a line without walking them all.
+    pub fn line_index(&self) -> std::collections::HashMap<RecordId, &DisposalLine> {
+        self.lines.iter().map(|l| (l.record, l)).collect()
     }
 
     /// The reference of a record on one of its lines (its id when none).
@@ -217,6 +371,9 @@ pub struct Disposal {
     /// The record that holds its certificate, once filed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Reference>,
+    /// Why it was abandoned, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<String>,
 }
 
 /// A transfer to the archives (*versement*) of records whose final action
@@ -236,6 +393,9 @@ pub struct Transfer {
     /// The archives service's acknowledgement, once received.
     #[serde(default)]
     pub acknowledgement: Option<Acknowledgement>,
+    /// Why it was abandoned, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<String>,
 }
 
 /// The archives service's acknowledgement of a transfer: the records it
@@ -323,6 +483,11 @@ mod tests {
 
     #[test]
     fn the_bordereau_groups_by_node_with_extreme_dates_counts_and_volume() {
+        let lines = vec![
+            line(1, "FIN-FAC", "2012-05-01", 100),
+            line(2, "FIN-FAC", "2010-01-03", 50),
+            line(3, "FIN-TRE", "2020-01-01", 7),
+        ];
         let d = Disposal {
             proposal: Proposal {
                 id: 9,
@@ -330,17 +495,16 @@ mod tests {
                 node: None,
                 proposed_at: Utc::now(),
                 proposed_by: "a".into(),
-                lines: vec![
-                    line(1, "FIN-FAC", "2012-05-01", 100),
-                    line(2, "FIN-FAC", "2010-01-03", 50),
-                    line(3, "FIN-TRE", "2020-01-01", 7),
-                ],
+                totals: Totals::of(&lines, &[]),
+                lines,
                 excluded: vec![],
+                received: 0,
             },
             state: DisposalState::Proposed,
             visa: None,
             execution: None,
             certificate: None,
+            abandoned: None,
         };
         let groups = d.bordereau();
         assert_eq!(groups.len(), 2);
@@ -349,5 +513,41 @@ mod tests {
         assert_eq!(groups[0].to.to_string(), "2012-05-01");
         assert_eq!(groups[0].services, vec!["Finances".to_owned()]);
         assert_eq!(d.approved_lines().count(), 3);
+        assert_eq!(d.proposal.size(), 157);
+        assert!(d.proposal.is_complete());
+    }
+
+    fn exclusion(n: usize) -> Exclusion {
+        Exclusion {
+            reference: Reference::from_naming(format!("X-{n}")),
+            reason: "gelé".into(),
+        }
+    }
+
+    #[test]
+    fn parts_hold_at_most_part_lines_and_keep_the_order() {
+        let lines: Vec<_> = (0..2 * PART_LINES as u128 + 1)
+            .map(|n| line(n, "FIN-FAC", "2012-05-01", 1))
+            .collect();
+        let excluded: Vec<_> = (0..3).map(exclusion).collect();
+        let parts = into_parts(lines.clone(), excluded.clone(), PART_LINES);
+        assert_eq!(parts.len(), 3);
+        assert!(
+            parts
+                .iter()
+                .all(|(l, e)| l.len() <= PART_LINES && e.len() <= PART_LINES)
+        );
+        assert_eq!(parts[0].1, excluded, "the exclusions fit in the first part");
+        let again: Vec<_> = parts.into_iter().flat_map(|(l, _)| l).collect();
+        assert_eq!(again, lines);
+        assert_eq!(
+            into_parts(Vec::new(), Vec::new(), PART_LINES).len(),
+            1,
+            "an empty proposal is one event"
+        );
+        let many: Vec<_> = (0..PART_LINES + 2).map(exclusion).collect();
+        let parts = into_parts(vec![line(1, "FIN-FAC", "2012-05-01", 1)], many, PART_LINES);
+        assert_eq!(parts.len(), 2, "exclusions too come in parts");
+        assert_eq!(parts[1].0.len(), 0);
     }
 }

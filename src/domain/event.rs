@@ -349,6 +349,36 @@ pub enum EventBody {
         /// Records considered and left out, with the reason.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         excluded: Vec<super::disposition::Exclusion>,
+        /// The proposal's size and how many `disposal.lines` events carry
+        /// the lines and exclusions beyond this event's (none when all fit
+        /// here, as in events written before proposals came in parts).
+        #[serde(default, skip_serializing_if = "super::disposition::Totals::is_single")]
+        totals: super::disposition::Totals,
+    },
+    /// More lines of a proposed disposal: one part of a proposal too long
+    /// for one event (a part holds at most
+    /// [`super::disposition::PART_LINES`] lines and exclusions).
+    #[serde(rename = "disposal.lines")]
+    DisposalLines {
+        /// The disposal.
+        disposal: u64,
+        /// This part's number, from 1 (the proposal itself is part 0).
+        part: u32,
+        /// Records proposed.
+        lines: Vec<super::disposition::DisposalLine>,
+        /// Records considered and left out, with the reason.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        excluded: Vec<super::disposition::Exclusion>,
+    },
+    /// A proposal that could not be completed (the server stopped while
+    /// its parts were being written) was abandoned: it can be neither
+    /// approved nor executed; a new one is drawn up instead.
+    #[serde(rename = "disposal.abandoned")]
+    DisposalAbandoned {
+        /// The disposal.
+        disposal: u64,
+        /// Why.
+        reason: String,
     },
     /// The archives authority's visa was recorded for a disposal.
     #[serde(rename = "disposal.approved")]
@@ -365,17 +395,42 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         struck: Vec<RecordId>,
     },
-    /// A disposal was executed: the records destroyed are tombstones from
-    /// now on; the blobs listed are to be erased.
-    #[serde(rename = "disposal.executed")]
-    DisposalExecuted {
+    /// Part of a disposal's execution: these lines' records are tombstones
+    /// from now on; the blobs listed are to be erased. A long disposal is
+    /// executed in parts of at most [`super::disposition::PART_LINES`]
+    /// lines, closed by `disposal.executed`.
+    #[serde(rename = "disposal.destroyed")]
+    DisposalDestroyed {
         /// The disposal.
         disposal: u64,
-        /// Each line not struck: destroyed, or skipped with the reason.
+        /// This part's number, from 1.
+        part: u32,
+        /// Each line of the part: destroyed, or skipped with the reason.
         outcomes: Vec<super::disposition::Outcome>,
         /// The blobs to erase: content no live record shares, and the
         /// destroyed records' descriptive metadata documents.
         erased: Vec<Sha256>,
+    },
+    /// A disposal was executed: the records destroyed are tombstones from
+    /// now on; the blobs listed are to be erased. Since executions come in
+    /// parts, it closes the `disposal.destroyed` events that carry the
+    /// outcomes and names how many there were; before, it carried them.
+    #[serde(rename = "disposal.executed")]
+    DisposalExecuted {
+        /// The disposal.
+        disposal: u64,
+        /// Each line not struck: destroyed, or skipped with the reason
+        /// (empty when the parts carry them).
+        #[serde(default)]
+        outcomes: Vec<super::disposition::Outcome>,
+        /// The blobs to erase: content no live record shares, and the
+        /// destroyed records' descriptive metadata documents (empty when
+        /// the parts carry them).
+        #[serde(default)]
+        erased: Vec<Sha256>,
+        /// How many `disposal.destroyed` parts preceded it.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        parts: u32,
     },
     /// The blobs of an executed disposal are erased, and the records are
     /// gone from the search index.
@@ -412,6 +467,32 @@ pub enum EventBody {
         /// Records considered and left out, with the reason.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         excluded: Vec<super::disposition::Exclusion>,
+        /// The proposal's size and how many `transfer.lines` events carry
+        /// the rest, as for a disposal.
+        #[serde(default, skip_serializing_if = "super::disposition::Totals::is_single")]
+        totals: super::disposition::Totals,
+    },
+    /// More lines of a proposed transfer, as `disposal.lines`.
+    #[serde(rename = "transfer.lines")]
+    TransferLines {
+        /// The transfer.
+        transfer: u64,
+        /// This part's number, from 1.
+        part: u32,
+        /// Records proposed.
+        lines: Vec<super::disposition::DisposalLine>,
+        /// Records considered and left out, with the reason.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        excluded: Vec<super::disposition::Exclusion>,
+    },
+    /// A transfer proposal that could not be completed was abandoned, as
+    /// `disposal.abandoned`.
+    #[serde(rename = "transfer.abandoned")]
+    TransferAbandoned {
+        /// The transfer.
+        transfer: u64,
+        /// Why.
+        reason: String,
     },
     /// A classification plan was published: from now on deposits are
     /// checked against it and retention computed from it.
@@ -612,8 +693,8 @@ pub enum EventBody {
 }
 
 /// Whether a count is zero (not written then).
-fn is_zero(n: &u64) -> bool {
-    *n == 0
+fn is_zero<N: Default + PartialEq>(n: &N) -> bool {
+    *n == N::default()
 }
 
 /// A record as an event names it: by id, or by reference.
@@ -646,7 +727,9 @@ impl EventBody {
     /// transfer).
     pub fn blobs_erased(&self) -> &[Sha256] {
         match self {
-            EventBody::DisposalExecuted { erased, .. } | EventBody::TransferAcknowledged { erased, .. } => erased,
+            EventBody::DisposalExecuted { erased, .. }
+            | EventBody::DisposalDestroyed { erased, .. }
+            | EventBody::TransferAcknowledged { erased, .. } => erased,
             _ => &[],
         }
     }
@@ -669,15 +752,18 @@ impl EventBody {
                 ..
             } => vec![RecordNamed::Id(*record)],
             StartEventRecorded { records, .. } | PackageExported { records, .. } => ids(records),
-            DisposalProposed { lines, excluded, .. } | TransferProposed { lines, excluded, .. } => lines
+            DisposalProposed { lines, excluded, .. }
+            | TransferProposed { lines, excluded, .. }
+            | DisposalLines { lines, excluded, .. }
+            | TransferLines { lines, excluded, .. } => lines
                 .iter()
                 .map(|l| RecordNamed::Id(l.record))
                 .chain(excluded.iter().map(|e| RecordNamed::Reference(e.reference.clone())))
                 .collect(),
             DisposalApproved { struck, .. } => ids(struck),
-            DisposalExecuted { outcomes, .. } | TransferAcknowledged { outcomes, .. } => {
-                outcomes.iter().map(|o| RecordNamed::Id(o.record)).collect()
-            }
+            DisposalExecuted { outcomes, .. }
+            | DisposalDestroyed { outcomes, .. }
+            | TransferAcknowledged { outcomes, .. } => outcomes.iter().map(|o| RecordNamed::Id(o.record)).collect(),
             _ => Vec::new(),
         }
     }

@@ -27,12 +27,13 @@ pub async fn propose(
         .json(DisposalDto::from(&disposal)))
 }
 
-/// Every disposal.
+/// Every disposal, with its counts but without its lines, exclusions and
+/// outcomes (`GET /disposals/{id}` has them).
 #[utoipa::path(get, path = "/api/v1/disposals", tag = "disposals",
     responses((status = 200, body = Vec<DisposalDto>), (status = 403)))]
 pub async fn list(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse, ApiError> {
     let all = web::block(move || archive.disposals(&caller.0)).await??;
-    Ok(HttpResponse::Ok().json(all.iter().map(DisposalDto::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(all.iter().map(DisposalDto::summary).collect::<Vec<_>>()))
 }
 
 /// A disposal.
@@ -169,7 +170,7 @@ pub async fn propose_transfer(
     responses((status = 200, body = Vec<crate::wire::TransferDto>), (status = 403)))]
 pub async fn transfers(caller: Caller, archive: Data<Archive>) -> Result<HttpResponse, ApiError> {
     let all = web::block(move || archive.transfers(&caller.0)).await??;
-    Ok(HttpResponse::Ok().json(all.iter().map(crate::wire::TransferDto::from).collect::<Vec<_>>()))
+    Ok(HttpResponse::Ok().json(all.iter().map(crate::wire::TransferDto::summary).collect::<Vec<_>>()))
 }
 
 /// A transfer.

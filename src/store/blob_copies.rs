@@ -237,6 +237,13 @@ impl BlobStore for CopiedBlobStore {
         }
         Ok(erased)
     }
+    fn erase_all(&self, blobs: &[Sha256]) -> Result<u64, BlobError> {
+        let erased = self.first.erase_all(blobs)?;
+        for copy in self.copies.iter() {
+            copy.store.erase_all(blobs)?;
+        }
+        Ok(erased)
+    }
     fn check_copies(&self, sha256: &Sha256, progress: &mut dyn FnMut(u64)) -> Result<Vec<(String, Fixity)>, BlobError> {
         let mut put_back = Vec::new();
         for copy in self.copies.iter() {

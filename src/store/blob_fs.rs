@@ -354,6 +354,22 @@ impl BlobStore for FsBlobStore {
             Err(e) => Err(e.into()),
         }
     }
+
+    fn erase_all(&self, blobs: &[Sha256]) -> Result<u64, BlobError> {
+        let mut erased = 0;
+        for sha256 in blobs {
+            match fs::remove_file(self.path_of(sha256)) {
+                Ok(()) => erased += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if erased > 0 {
+            // One flush of the file system for every folder touched.
+            super::group_commit::sync_file_system(&self.objects)?;
+        }
+        Ok(erased)
+    }
 }
 
 #[cfg(test)]

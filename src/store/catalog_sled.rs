@@ -8,7 +8,10 @@
 //! `due/<YYYY-MM-DD>/<id>` (the due-date index: what a listing shows),
 //! `hold/<id, 20 digits>` (a legal hold as JSON), `seal/<seq, 20 digits>`
 //! (a journal seal), `disp/<id, 20 digits>`
-//! (a disposal as JSON), `xfer/<id, 20 digits>` (a transfer as JSON),
+//! (a disposal as JSON, without its lines and outcomes), `xfer/<id, 20
+//! digits>` (a transfer likewise), `lines/<d|t>/<id, 20 digits>/<part, 10
+//! digits>` (one part of a disposal's or transfer's lines and exclusions),
+//! `outs/<d|t>/<id>/<part>` (one part of what became of them),
 //! `acct/<user name>` (a person's account as JSON), `sha/<hex>/<id>` (the
 //! records whose versions hold a content: empty values), `by/<user>/<id>`
 //! (the records a person deposited: empty values), `node/<code>\0<id>`
@@ -22,7 +25,7 @@
 //! archive replays the journal from there. A catalog written by another
 //! format version is cleared and rebuilt.
 
-use super::{Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, PlanVersionEntry, TokenEntry};
+use super::{Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, PlanVersionEntry, TokenEntry, WayOut};
 use crate::domain::account::{Account, UserName, person_of_actor};
 use crate::domain::hash::Sha256;
 use crate::domain::record::{NodeCode, Record, RecordId, Reference};
@@ -32,7 +35,7 @@ use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 7;
+pub const CATALOG_FORMAT: u64 = 8;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
@@ -69,6 +72,16 @@ fn u64_of(bytes: &[u8]) -> u64 {
 }
 
 /// `due/<YYYY-MM-DD>/<id>`: in key order, by day then id.
+/// The key of one part of a disposal's or transfer's lines or outcomes.
+fn part_key(what: &str, of: WayOut, id: u64, part: u32) -> Vec<u8> {
+    format!("{what}/{}/{id:020}/{part:010}", of.letter()).into_bytes()
+}
+
+/// The prefix of every part of one disposal's or transfer's lines or outcomes.
+fn parts_prefix(what: &str, of: WayOut, id: u64) -> Vec<u8> {
+    format!("{what}/{}/{id:020}/", of.letter()).into_bytes()
+}
+
 fn due_key(day: NaiveDate, record: &RecordId) -> Vec<u8> {
     format!("due/{}/{record}", day.format("%Y-%m-%d")).into_bytes()
 }
@@ -248,6 +261,12 @@ impl Catalog for SledCatalog {
                         encode(&*transfer)?,
                     );
                 }
+                CatalogWrite::PutLines { of, id, part, lines } => {
+                    batch.insert(part_key("lines", of, id, part), encode(&*lines)?);
+                }
+                CatalogWrite::PutOutcomes { of, id, part, outcomes } => {
+                    batch.insert(part_key("outs", of, id, part), encode(&*outcomes)?);
+                }
                 CatalogWrite::PutPlanVersion(entry) => {
                     batch.insert(format!("plan/{:010}", entry.number).into_bytes(), encode(&entry)?);
                 }
@@ -356,6 +375,14 @@ impl Catalog for SledCatalog {
 
     fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposition::Transfer>, CatalogError> {
         self.value(&format!("xfer/{id:020}"))
+    }
+
+    fn lines_of(&self, of: WayOut, id: u64) -> Result<Vec<crate::domain::disposition::LinesPart>, CatalogError> {
+        self.values(&parts_prefix("lines", of, id))
+    }
+
+    fn outcomes_of(&self, of: WayOut, id: u64) -> Result<Vec<crate::domain::disposition::OutcomesPart>, CatalogError> {
+        self.values(&parts_prefix("outs", of, id))
     }
 
     fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {

@@ -318,6 +318,31 @@ fn blob_stores_verify_erase_and_name_what_is_missing() {
             Fixity::Missing,
             "{name}"
         );
+        // Many at once (a disposal's): those there are erased and counted,
+        // the others are no error, and the rest of the store is untouched.
+        let many: Vec<Sha256> = (0..5u8)
+            .map(|i| {
+                store
+                    .stage(&mut &[b'm', i][..], 100)
+                    .expect("stage")
+                    .commit()
+                    .expect("commit")
+            })
+            .collect();
+        let kept = store
+            .stage(&mut &b"kept"[..], 100)
+            .expect("stage")
+            .commit()
+            .expect("commit");
+        let mut asked = many[..4].to_vec();
+        asked.push(missing);
+        assert_eq!(store.erase_all(&asked).expect("erase all"), 4, "{name}");
+        assert_eq!(store.erase_all(&asked).expect("erase all again"), 0, "{name}");
+        for sha in &many[..4] {
+            assert!(!store.contains(sha).expect("contains"), "{name}");
+        }
+        assert!(store.contains(&many[4]).expect("contains"), "{name}: not asked, kept");
+        assert!(store.contains(&kept).expect("contains"), "{name}: not asked, kept");
     }
 }
 

@@ -210,6 +210,16 @@ impl Catalog for FaultyCatalog {
     fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposition::Transfer>, CatalogError> {
         self.inner.transfer(id)
     }
+    fn lines_of(&self, of: super::WayOut, id: u64) -> Result<Vec<crate::domain::disposition::LinesPart>, CatalogError> {
+        self.inner.lines_of(of, id)
+    }
+    fn outcomes_of(
+        &self,
+        of: super::WayOut,
+        id: u64,
+    ) -> Result<Vec<crate::domain::disposition::OutcomesPart>, CatalogError> {
+        self.inner.outcomes_of(of, id)
+    }
     fn due_until(
         &self,
         until: NaiveDate,

@@ -332,7 +332,7 @@ impl GroupCommit {
 
 /// Flushes the whole file system that holds `dir` (`syncfs(2)`): every
 /// file's bytes and every folder's entries written so far.
-fn sync_file_system(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_file_system(dir: &Path) -> io::Result<()> {
     use std::os::fd::AsRawFd;
     let folder = File::open(dir)?;
     // SAFETY: `syncfs` takes an open descriptor, which `folder` keeps open

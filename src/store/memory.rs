@@ -128,6 +128,8 @@ struct CatalogState {
     seals: BTreeMap<u64, crate::domain::seal::Seal>,
     disposals: BTreeMap<u64, crate::domain::disposition::Disposal>,
     transfers: BTreeMap<u64, crate::domain::disposition::Transfer>,
+    lines: BTreeMap<(super::WayOut, u64, u32), crate::domain::disposition::LinesPart>,
+    outcomes: BTreeMap<(super::WayOut, u64, u32), crate::domain::disposition::OutcomesPart>,
     tokens: HashMap<Sha256, TokenEntry>,
     consultations: Vec<crate::domain::trail::Consultation>,
     accounts: std::collections::BTreeMap<crate::domain::account::UserName, crate::domain::account::Account>,
@@ -188,6 +190,12 @@ impl Catalog for MemoryCatalog {
                 }
                 CatalogWrite::PutTransfer(transfer) => {
                     state.transfers.insert(transfer.proposal.id, *transfer);
+                }
+                CatalogWrite::PutLines { of, id, part, lines } => {
+                    state.lines.insert((of, id, part), *lines);
+                }
+                CatalogWrite::PutOutcomes { of, id, part, outcomes } => {
+                    state.outcomes.insert((of, id, part), *outcomes);
                 }
                 CatalogWrite::PutPlanVersion(entry) => {
                     state.plans.retain(|p| p.number != entry.number);
@@ -285,6 +293,26 @@ impl Catalog for MemoryCatalog {
 
     fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposition::Transfer>, CatalogError> {
         Ok(lock(&self.state).transfers.get(&id).cloned())
+    }
+
+    fn lines_of(&self, of: super::WayOut, id: u64) -> Result<Vec<crate::domain::disposition::LinesPart>, CatalogError> {
+        Ok(lock(&self.state)
+            .lines
+            .range((of, id, 0)..=(of, id, u32::MAX))
+            .map(|(_, part)| part.clone())
+            .collect())
+    }
+
+    fn outcomes_of(
+        &self,
+        of: super::WayOut,
+        id: u64,
+    ) -> Result<Vec<crate::domain::disposition::OutcomesPart>, CatalogError> {
+        Ok(lock(&self.state)
+            .outcomes
+            .range((of, id, 0)..=(of, id, u32::MAX))
+            .map(|(_, part)| part.clone())
+            .collect())
     }
 
     fn plan_versions(&self) -> Result<Vec<PlanVersionEntry>, CatalogError> {

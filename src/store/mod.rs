@@ -198,6 +198,16 @@ pub trait BlobStore: Send + Sync {
     /// Erases a blob (only an executed disposal does); `false` if it was
     /// not there. On return its removal is on stable storage.
     fn erase(&self, sha256: &Sha256) -> Result<bool, BlobError>;
+    /// Erases many blobs (a disposal's); how many were there. On return
+    /// every removal is on stable storage: a store on a file system flushes
+    /// once for them all rather than once each.
+    fn erase_all(&self, blobs: &[Sha256]) -> Result<u64, BlobError> {
+        let mut erased = 0;
+        for sha256 in blobs {
+            erased += u64::from(self.erase(sha256)?);
+        }
+        Ok(erased)
+    }
     /// Puts back a damaged or missing blob from a copy whose bytes still
     /// hash to its name; says which copy (none: no good copy, or a store
     /// that keeps none).
@@ -468,6 +478,25 @@ pub struct DueEntry {
     pub final_action: crate::domain::plan::FinalAction,
 }
 
+/// Which way out a part of lines or outcomes belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum WayOut {
+    /// A disposal's.
+    Disposal,
+    /// A transfer's.
+    Transfer,
+}
+
+impl WayOut {
+    /// The letter that keys its parts.
+    pub fn letter(self) -> char {
+        match self {
+            WayOut::Disposal => 'd',
+            WayOut::Transfer => 't',
+        }
+    }
+}
+
 /// One change to the catalog; an event's changes are applied together.
 #[derive(Debug, Clone)]
 pub enum CatalogWrite {
@@ -490,6 +519,29 @@ pub enum CatalogWrite {
     PutDisposal(Box<crate::domain::disposition::Disposal>),
     /// Stores a transfer.
     PutTransfer(Box<crate::domain::disposition::Transfer>),
+    /// Stores one part of a disposal's or transfer's lines (the disposal or
+    /// transfer itself is stored without them).
+    PutLines {
+        /// A disposal's or a transfer's.
+        of: WayOut,
+        /// Its id.
+        id: u64,
+        /// The part's number (0: the proposing event's).
+        part: u32,
+        /// The lines and exclusions.
+        lines: Box<crate::domain::disposition::LinesPart>,
+    },
+    /// Stores one part of what became of a disposal's or transfer's lines.
+    PutOutcomes {
+        /// A disposal's or a transfer's.
+        of: WayOut,
+        /// Its id.
+        id: u64,
+        /// The part's number.
+        part: u32,
+        /// The outcomes and the blobs to erase.
+        outcomes: Box<crate::domain::disposition::OutcomesPart>,
+    },
     /// Moves a record in the due-date index: out of `old`'s day, into
     /// `new`'s (none: not due ever, or not yet known).
     SetDue {
@@ -549,14 +601,19 @@ pub trait Catalog: Send + Sync {
     fn seals(&self) -> Result<Vec<crate::domain::seal::Seal>, CatalogError>;
     /// The latest journal seal.
     fn latest_seal(&self) -> Result<Option<crate::domain::seal::Seal>, CatalogError>;
-    /// Every disposal, oldest first.
+    /// Every disposal, oldest first, without its lines and outcomes
+    /// ([`Catalog::lines_of`], [`Catalog::outcomes_of`] have them).
     fn disposals(&self) -> Result<Vec<crate::domain::disposition::Disposal>, CatalogError>;
-    /// A disposal by id.
+    /// A disposal by id, without its lines and outcomes.
     fn disposal(&self, id: u64) -> Result<Option<crate::domain::disposition::Disposal>, CatalogError>;
-    /// Every transfer, oldest first.
+    /// Every transfer, oldest first, without its lines and outcomes.
     fn transfers(&self) -> Result<Vec<crate::domain::disposition::Transfer>, CatalogError>;
-    /// A transfer by id.
+    /// A transfer by id, without its lines and outcomes.
     fn transfer(&self, id: u64) -> Result<Option<crate::domain::disposition::Transfer>, CatalogError>;
+    /// The parts of a disposal's or transfer's lines, in order.
+    fn lines_of(&self, of: WayOut, id: u64) -> Result<Vec<crate::domain::disposition::LinesPart>, CatalogError>;
+    /// The parts of what became of its lines, in order.
+    fn outcomes_of(&self, of: WayOut, id: u64) -> Result<Vec<crate::domain::disposition::OutcomesPart>, CatalogError>;
     /// Records due on or before `until`, by due date then id.
     fn due_until(
         &self,

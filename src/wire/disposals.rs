@@ -116,27 +116,35 @@ pub struct ExecutionDto {
     /// Who executed it.
     pub by: String,
     /// Blobs erased (content no live record shares, metadata documents).
-    pub erased_blobs: usize,
+    pub erased_blobs: u64,
     /// The event that recorded the erasure, once done.
     pub erased_seq: Option<u64>,
     /// The execution event's hash, which the certificate carries.
     pub hash: String,
-    /// Each line's outcome.
-    pub outcomes: Vec<DestructionDto>,
-    /// The execution event.
+    /// Each line's outcome (absent from lists: `GET /disposals/{id}` has
+    /// them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<Vec<DestructionDto>>,
+    /// Lines destroyed.
+    pub destroyed: u64,
+    /// Lines skipped (held, changed since the proposal, no longer due).
+    pub skipped: u64,
+    /// The closing execution event (the last part's, while under way).
     pub seq: u64,
     /// When.
     pub time: String,
 }
 
-impl From<&Execution> for ExecutionDto {
-    fn from(e: &Execution) -> Self {
+impl ExecutionDto {
+    fn new(e: &Execution, whole: bool) -> Self {
         ExecutionDto {
             by: e.by.clone(),
-            erased_blobs: e.erased.len(),
+            erased_blobs: e.erased_count,
             erased_seq: e.erased_seq,
             hash: e.hash.to_string(),
-            outcomes: e.outcomes.iter().map(DestructionDto::from).collect(),
+            outcomes: whole.then(|| e.outcomes.iter().map(DestructionDto::from).collect()),
+            destroyed: e.destroyed,
+            skipped: e.skipped,
             seq: e.seq,
             time: format_time(&e.at),
         }
@@ -175,8 +183,10 @@ pub struct AcknowledgementRecordDto {
     pub date: String,
     /// The event that recorded the erasure, once done.
     pub erased_seq: Option<u64>,
-    /// Each line's outcome.
-    pub outcomes: Vec<TransferOutcomeDto>,
+    /// Each line's outcome (absent from lists: `GET /transfers/{id}` has
+    /// them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes: Option<Vec<TransferOutcomeDto>>,
     /// The archives service's reference for the transfer.
     pub reference: String,
     /// The acknowledgement event.
@@ -189,14 +199,14 @@ pub struct AcknowledgementRecordDto {
     pub reply_sha256: Option<String>,
 }
 
-impl From<&Acknowledgement> for AcknowledgementRecordDto {
-    fn from(a: &Acknowledgement) -> Self {
+impl AcknowledgementRecordDto {
+    fn new(a: &Acknowledgement, whole: bool) -> Self {
         AcknowledgementRecordDto {
             at: format_time(&a.at),
             by: a.by.clone(),
             date: a.date.to_string(),
             erased_seq: a.erased_seq,
-            outcomes: a.outcomes.iter().map(TransferOutcomeDto::from).collect(),
+            outcomes: whole.then(|| a.outcomes.iter().map(TransferOutcomeDto::from).collect()),
             reference: a.reference.clone(),
             seq: a.seq,
             signer: a.signer.clone(),
@@ -210,7 +220,9 @@ impl From<&Acknowledgement> for AcknowledgementRecordDto {
 pub struct DisposalDto {
     /// Its id (the journal seq that proposed it).
     pub id: u64,
-    /// `proposed`, `approved` or `executed`.
+    /// `proposed`, `approved`, `executing` (an execution in parts under
+    /// way), `executed`, or `abandoned` (a proposal the server stopped
+    /// writing).
     pub state: String,
     /// Records due on or before this date were considered.
     pub at: String,
@@ -221,13 +233,20 @@ pub struct DisposalDto {
     /// Who proposed it.
     pub proposed_by: String,
     /// Records proposed.
-    pub count: usize,
+    pub count: u64,
     /// Their content, in bytes.
     pub bytes: u64,
-    /// The lines.
-    pub lines: Vec<LineDto>,
-    /// Records left out, and why.
-    pub excluded: Vec<ExclusionDto>,
+    /// Records considered and left out.
+    pub excluded_count: u64,
+    /// The lines (absent from lists: `GET /disposals/{id}` has them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<LineDto>>,
+    /// Records left out, and why (absent from lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<Vec<ExclusionDto>>,
+    /// Why it was abandoned, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<String>,
     /// The archives authority's visa.
     pub visa: Option<VisaRecordDto>,
     /// The execution.
@@ -239,7 +258,20 @@ pub struct DisposalDto {
 }
 
 impl From<&crate::domain::disposition::Disposal> for DisposalDto {
+    /// A disposal read whole, with its lines and outcomes.
     fn from(d: &crate::domain::disposition::Disposal) -> Self {
+        DisposalDto::new(d, true)
+    }
+}
+
+impl DisposalDto {
+    /// A disposal as a list gives it: its counts, without its lines,
+    /// exclusions and outcomes.
+    pub fn summary(d: &crate::domain::disposition::Disposal) -> Self {
+        DisposalDto::new(d, false)
+    }
+
+    fn new(d: &crate::domain::disposition::Disposal, whole: bool) -> Self {
         DisposalDto {
             id: d.proposal.id,
             state: d.state.as_str().to_owned(),
@@ -247,15 +279,17 @@ impl From<&crate::domain::disposition::Disposal> for DisposalDto {
             node: d.proposal.node.as_ref().map(ToString::to_string),
             proposed_at: format_time(&d.proposal.proposed_at),
             proposed_by: d.proposal.proposed_by.clone(),
-            count: d.proposal.lines.len(),
+            count: d.proposal.line_count(),
             bytes: d.proposal.size(),
-            lines: d.proposal.lines.iter().map(LineDto::from).collect(),
-            excluded: d.proposal.excluded.iter().map(ExclusionDto::from).collect(),
+            excluded_count: d.proposal.totals.excluded,
+            lines: whole.then(|| d.proposal.lines.iter().map(LineDto::from).collect()),
+            excluded: whole.then(|| d.proposal.excluded.iter().map(ExclusionDto::from).collect()),
+            abandoned: d.abandoned.clone(),
             visa: d
                 .visa
                 .as_ref()
                 .map(|v| VisaRecordDto::new(v, |id| d.proposal.reference_of(id))),
-            execution: d.execution.as_ref().map(ExecutionDto::from),
+            execution: d.execution.as_ref().map(|e| ExecutionDto::new(e, whole)),
             certificate_record: d.certificate.as_ref().map(ToString::to_string),
         }
     }
@@ -296,7 +330,7 @@ pub struct VisaDto {
 pub struct TransferDto {
     /// Its id (the journal seq that proposed it).
     pub id: u64,
-    /// `proposed`.
+    /// `proposed`, `exported`, `acknowledged`, or `abandoned`.
     pub state: String,
     /// Records due on or before this date were considered.
     pub at: String,
@@ -307,13 +341,20 @@ pub struct TransferDto {
     /// Who proposed it.
     pub proposed_by: String,
     /// Records proposed.
-    pub count: usize,
+    pub count: u64,
     /// Their content, in bytes.
     pub bytes: u64,
-    /// The lines.
-    pub lines: Vec<LineDto>,
-    /// Records left out, and why.
-    pub excluded: Vec<ExclusionDto>,
+    /// Records considered and left out.
+    pub excluded_count: u64,
+    /// The lines (absent from lists: `GET /transfers/{id}` has them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<LineDto>>,
+    /// Records left out, and why (absent from lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<Vec<ExclusionDto>>,
+    /// Why it was abandoned, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandoned: Option<String>,
     /// The packages exported for it.
     pub packages: Vec<String>,
     /// The archives' acknowledgement.
@@ -321,11 +362,25 @@ pub struct TransferDto {
 }
 
 impl From<&crate::domain::disposition::Transfer> for TransferDto {
+    /// A transfer read whole, with its lines and outcomes.
     fn from(t: &crate::domain::disposition::Transfer) -> Self {
+        TransferDto::new(t, true)
+    }
+}
+
+impl TransferDto {
+    /// A transfer as a list gives it, without its lines and outcomes.
+    pub fn summary(t: &crate::domain::disposition::Transfer) -> Self {
+        TransferDto::new(t, false)
+    }
+
+    fn new(t: &crate::domain::disposition::Transfer, whole: bool) -> Self {
         TransferDto {
             id: t.proposal.id,
             state: if t.acknowledgement.is_some() {
                 "acknowledged".into()
+            } else if t.abandoned.is_some() {
+                "abandoned".into()
             } else if !t.packages.is_empty() {
                 "exported".into()
             } else {
@@ -335,12 +390,17 @@ impl From<&crate::domain::disposition::Transfer> for TransferDto {
             node: t.proposal.node.as_ref().map(ToString::to_string),
             proposed_at: format_time(&t.proposal.proposed_at),
             proposed_by: t.proposal.proposed_by.clone(),
-            count: t.proposal.lines.len(),
+            count: t.proposal.line_count(),
             bytes: t.proposal.size(),
-            lines: t.proposal.lines.iter().map(LineDto::from).collect(),
-            excluded: t.proposal.excluded.iter().map(ExclusionDto::from).collect(),
+            excluded_count: t.proposal.totals.excluded,
+            lines: whole.then(|| t.proposal.lines.iter().map(LineDto::from).collect()),
+            excluded: whole.then(|| t.proposal.excluded.iter().map(ExclusionDto::from).collect()),
+            abandoned: t.abandoned.clone(),
             packages: t.packages.clone(),
-            acknowledgement: t.acknowledgement.as_ref().map(AcknowledgementRecordDto::from),
+            acknowledgement: t
+                .acknowledgement
+                .as_ref()
+                .map(|a| AcknowledgementRecordDto::new(a, whole)),
         }
     }
 }

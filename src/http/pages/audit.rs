@@ -384,7 +384,7 @@ struct JournalPageView {
 }
 
 /// The kinds the filter offers: families first, then each kind.
-const KINDS: [&str; 29] = [
+const KINDS: [&str; 34] = [
     "record.",
     "hold.",
     "disposal.",
@@ -401,9 +401,14 @@ const KINDS: [&str; 29] = [
     "hold.placed",
     "hold.lifted",
     "disposal.proposed",
+    "disposal.lines",
+    "disposal.abandoned",
     "disposal.approved",
+    "disposal.destroyed",
     "disposal.executed",
     "transfer.proposed",
+    "transfer.lines",
+    "transfer.abandoned",
     "package.exported",
     "transfer.acknowledged",
     "plan.published",

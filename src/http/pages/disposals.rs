@@ -38,7 +38,7 @@ pub struct DisposalRow {
     state: &'static str,
     at: String,
     node: String,
-    count: usize,
+    count: u64,
     proposed: String,
 }
 
@@ -89,7 +89,7 @@ async fn list_page(
                     .as_ref()
                     .map(ToString::to_string)
                     .unwrap_or_else(|| "tout le plan".into()),
-                count: d.proposal.lines.len(),
+                count: d.proposal.line_count(),
                 proposed: format!(
                     "le {} par {}",
                     french::time(d.proposal.proposed_at),
@@ -172,7 +172,17 @@ struct DisposalPage {
     state: &'static str,
     summary: String,
     lines: Vec<LineView>,
+    /// Which lines this page shows, of how many (`Lignes 1 à 500 sur 100 000`).
+    shown: String,
+    previous_href: Option<String>,
+    next_href: Option<String>,
     excluded: Vec<(String, String)>,
+    /// Exclusions not listed here (the bordereau lists them all).
+    more_excluded: u64,
+    /// Why it was abandoned.
+    abandoned: Option<String>,
+    /// The execution is under way (interrupted): the button takes it up.
+    resume: bool,
     visa: Option<String>,
     executed: Option<String>,
     /// The record its certificate is filed as.
@@ -206,19 +216,75 @@ pub struct VisaForm {
     date: String,
 }
 
+/// Lines an elimination's page lists at once (its bordereau lists them all).
+pub const LINES_PER_PAGE: usize = 500;
+
+/// `?page=N`: which lines of an elimination to list.
+#[derive(Debug, Default, Deserialize)]
+pub struct LinesPage {
+    page: Option<String>,
+}
+
+impl LinesPage {
+    /// The page asked for, from 1 (anything else reads as the first).
+    pub fn number(&self) -> usize {
+        self.page
+            .as_deref()
+            .and_then(|p| p.trim().parse::<usize>().ok())
+            .filter(|p| *p >= 1)
+            .unwrap_or(1)
+    }
+}
+
+/// Which lines a page shows: their range, the words that say so, and the
+/// links to the pages before and after (`base?page=N`).
+pub fn page_of_lines(
+    total: usize,
+    page: usize,
+    base: &str,
+) -> (std::ops::Range<usize>, String, Option<String>, Option<String>) {
+    let pages = total.div_ceil(LINES_PER_PAGE).max(1);
+    let page = page.min(pages);
+    let start = (page - 1) * LINES_PER_PAGE;
+    let end = (start + LINES_PER_PAGE).min(total);
+    let shown = if pages == 1 {
+        String::new()
+    } else {
+        let n = |n: usize| french::group_thousands(&n.to_string());
+        format!(
+            "Lignes {} à {} sur {} (page {page} sur {pages})",
+            n(start + 1),
+            n(end),
+            n(total)
+        )
+    };
+    let previous = (page > 1).then(|| format!("{base}?page={}", page - 1));
+    let next = (page < pages).then(|| format!("{base}?page={}", page + 1));
+    (start..end, shown, previous, next)
+}
+
 fn disposal_page(
     signed: &Signed,
     (d, may_give_visa): &(Disposal, bool),
     problem: Option<String>,
     form: VisaForm,
+    page: usize,
 ) -> DisposalPage {
-    let skipped: std::collections::BTreeMap<String, String> = d
+    let (range, shown, previous_href, next_href) = page_of_lines(
+        d.proposal.lines.len(),
+        page,
+        &format!("/eliminations/{}", d.proposal.id),
+    );
+    let lines = &d.proposal.lines[range];
+    let on_page: std::collections::HashSet<_> = lines.iter().map(|l| l.record).collect();
+    let skipped: std::collections::HashMap<_, String> = d
         .execution
         .iter()
         .flat_map(|e| e.outcomes.iter())
+        .filter(|o| on_page.contains(&o.record))
         .map(|o| {
             (
-                o.reference.to_string(),
+                o.record,
                 match &o.skipped {
                     None => "éliminé".to_owned(),
                     Some(why) => format!("écarté : {why}"),
@@ -232,7 +298,7 @@ fn disposal_page(
         state: state_words(d.state),
         summary: format!(
             "{} ({}) dont la conservation est échue au {}{} ; proposée le {} par {}",
-            french::count(d.proposal.lines.len() as u64, "document", "documents"),
+            french::count(d.proposal.line_count(), "document", "documents"),
             french::size(d.proposal.size()),
             french::date(d.proposal.at),
             d.proposal
@@ -243,9 +309,7 @@ fn disposal_page(
             french::time(d.proposal.proposed_at),
             d.proposal.proposed_by
         ),
-        lines: d
-            .proposal
-            .lines
+        lines: lines
             .iter()
             .map(|l| LineView {
                 reference: l.reference.to_string(),
@@ -253,15 +317,22 @@ fn disposal_page(
                 date: french::date(l.date),
                 rule: l.rule.clone(),
                 due: french::date(l.due),
-                outcome: skipped.get(l.reference.as_str()).cloned().unwrap_or_default(),
+                outcome: skipped.get(&l.record).cloned().unwrap_or_default(),
             })
             .collect(),
+        shown,
+        previous_href,
+        next_href,
         excluded: d
             .proposal
             .excluded
             .iter()
+            .take(LINES_PER_PAGE)
             .map(|e| (e.reference.to_string(), e.reason.clone()))
             .collect(),
+        more_excluded: d.proposal.excluded.len().saturating_sub(LINES_PER_PAGE) as u64,
+        abandoned: d.abandoned.clone(),
+        resume: d.state == DisposalState::Executing,
         visa: d.visa.as_ref().map(|v| {
             format!(
                 "visa {} du {}, signé par {} (enregistré le {} par {})",
@@ -277,22 +348,28 @@ fn disposal_page(
             .as_ref()
             .map(|e| format!("exécutée le {} par {}", french::time(e.at), e.by)),
         certificate_record: d.certificate.as_ref().map(ToString::to_string),
-        may_approve: d.state == DisposalState::Proposed && *may_give_visa,
-        awaiting_visa: (d.state == DisposalState::Proposed && !*may_give_visa)
+        may_approve: d.state == DisposalState::Proposed && d.proposal.is_complete() && *may_give_visa,
+        awaiting_visa: (d.state == DisposalState::Proposed && d.proposal.is_complete() && !*may_give_visa)
             .then(|| "En attente du visa de l'autorité d'archives, qui l'enregistre ici.".to_owned()),
-        may_execute: d.state == DisposalState::Approved && signed.actor.role.allows(Permission::ManageRecords),
+        may_execute: matches!(d.state, DisposalState::Approved | DisposalState::Executing)
+            && signed.actor.role.allows(Permission::ManageRecords),
         problem,
         form,
     }
 }
 
 /// One elimination.
-pub async fn show(signed: Signed, archive: Data<Archive>, id: web::Path<u64>) -> Result<HttpResponse, PageError> {
+pub async fn show(
+    signed: Signed,
+    archive: Data<Archive>,
+    id: web::Path<u64>,
+    query: web::Query<LinesPage>,
+) -> Result<HttpResponse, PageError> {
     require_read(&signed)?;
     let actor = signed.actor.clone();
     let id = id.into_inner();
     let disposal = web::block(move || load(&archive, &actor, id)).await??;
-    let page = disposal_page(&signed, &disposal, None, VisaForm::default());
+    let page = disposal_page(&signed, &disposal, None, VisaForm::default(), query.number());
     Ok(html(StatusCode::OK, &page))
 }
 
@@ -333,13 +410,13 @@ pub async fn approve(
                 "signer" => "Nommez qui a signé le visa.".to_owned(),
                 _ => e.problem,
             };
-            let page = disposal_page(&signed, &disposal, Some(problem), form);
+            let page = disposal_page(&signed, &disposal, Some(problem), form, 1);
             Ok(html(super::status_of(crate::errors::Code::InvalidField), &page))
         }
         Err(ArchiveError::VisaReserved(problem)) => {
             let actor = signed.actor.clone();
             let disposal = web::block(move || load(&archive, &actor, id)).await??;
-            let page = disposal_page(&signed, &disposal, Some(problem), form);
+            let page = disposal_page(&signed, &disposal, Some(problem), form, 1);
             Ok(html(super::status_of(crate::errors::Code::VisaReserved), &page))
         }
         Err(e) => Err(PageError::Archive(e)),
@@ -494,4 +571,59 @@ pub async fn certificate(
             format!("attachment; filename=\"certificat-elimination-{id}.json\""),
         ))
         .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_disposal_is_listed_page_by_page() {
+        let (range, shown, previous, next) = page_of_lines(12, 1, "/eliminations/7");
+        assert_eq!(range, 0..12);
+        assert!(shown.is_empty(), "one page needs no words");
+        assert_eq!((previous, next), (None, None));
+
+        let total = 100_000;
+        let (range, shown, previous, next) = page_of_lines(total, 1, "/eliminations/7");
+        assert_eq!(range, 0..LINES_PER_PAGE);
+        // Thousands are grouped with a narrow no-break space, as French writes them.
+        assert_eq!(shown, "Lignes 1 à 500 sur 100\u{202f}000 (page 1 sur 200)");
+        assert_eq!(previous, None);
+        assert_eq!(next.as_deref(), Some("/eliminations/7?page=2"));
+
+        let (range, shown, previous, next) = page_of_lines(total, 200, "/eliminations/7");
+        assert_eq!(range, 99_500..100_000);
+        assert_eq!(
+            shown,
+            "Lignes 99\u{202f}501 à 100\u{202f}000 sur 100\u{202f}000 (page 200 sur 200)"
+        );
+        assert_eq!(previous.as_deref(), Some("/eliminations/7?page=199"));
+        assert_eq!(next, None);
+
+        // Past the end: the last page, never an empty one or a panic.
+        let (range, ..) = page_of_lines(total, 10_000, "/eliminations/7");
+        assert_eq!(range, 99_500..100_000);
+        let (range, ..) = page_of_lines(1_001, 3, "/eliminations/7");
+        assert_eq!(range, 1_000..1_001);
+        let (range, ..) = page_of_lines(0, 1, "/eliminations/7");
+        assert_eq!(range, 0..0);
+    }
+
+    #[test]
+    fn the_page_number_is_read_leniently() {
+        let page = |p: &str| {
+            LinesPage {
+                page: Some(p.to_owned()),
+            }
+            .number()
+        };
+        assert_eq!(page("3"), 3);
+        assert_eq!(page(" 2 "), 2);
+        assert_eq!(page("0"), 1);
+        assert_eq!(page("-4"), 1);
+        assert_eq!(page("trois"), 1);
+        assert_eq!(page("99999999999999999999999"), 1);
+        assert_eq!(LinesPage::default().number(), 1);
+    }
 }

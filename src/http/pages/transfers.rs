@@ -39,7 +39,7 @@ pub struct TransferRow {
     state: &'static str,
     at: String,
     node: String,
-    count: usize,
+    count: u64,
     proposed: String,
 }
 
@@ -84,7 +84,7 @@ async fn list_page(
                     .as_ref()
                     .map(ToString::to_string)
                     .unwrap_or_else(|| "tout le plan".into()),
-                count: t.proposal.lines.len(),
+                count: t.proposal.line_count(),
                 proposed: format!(
                     "le {} par {}",
                     french::time(t.proposal.proposed_at),
@@ -229,7 +229,7 @@ fn transfer_page(
             .unwrap_or_default(),
         summary: format!(
             "{} ({}) dont la durée d'utilité administrative est échue au {}{}, à verser aux archives ; proposé le {} par {}",
-            french::count(t.proposal.lines.len() as u64, "document", "documents"),
+            french::count(t.proposal.line_count(), "document", "documents"),
             french::size(t.proposal.size()),
             french::date(t.proposal.at),
             t.proposal
