@@ -28,6 +28,8 @@ mod projection;
 mod records;
 pub mod registers;
 mod repair;
+#[cfg(test)]
+mod replay_tests;
 pub mod restore;
 mod retention;
 pub mod seals;
@@ -843,17 +845,7 @@ impl Archive {
             );
             catalog.clear()?;
         }
-        let replay = |from: u64| -> Result<u64, JournalError> {
-            let mut replayed = 0u64;
-            for event in journal.read_from(from)? {
-                let event = event?;
-                projector
-                    .apply(&event)
-                    .map_err(|reason| JournalError::ViewFailed { seq: event.seq, reason })?;
-                replayed += 1;
-            }
-            Ok(replayed)
-        };
+        let replay = |from: u64| -> Result<u64, JournalError> { projector.replay(journal.read_from(from)?) };
         // A catalog found damaged (by its engine at opening, or by a value
         // that no longer decodes while it catches up) is rebuilt from the
         // journal, which is whole: the archive serves nothing from it.

@@ -128,6 +128,80 @@ impl Projector {
         Ok(self.catalog.apply(event.seq, writes)?)
     }
 
+    /// Applies events in order, as [`Self::apply`] would one by one, for a
+    /// catalog catching up with the journal (a rebuild): a run of deposits
+    /// goes into the catalog in one batch, their metadata documents read
+    /// on every core. A deposit's projection reads nothing of the catalog
+    /// that another deposit writes (the plan in force only, which no
+    /// deposit changes), so the batch holds exactly what the events one by
+    /// one would have written; every other event is applied alone, after
+    /// the run before it. Returns how many events were applied; an error
+    /// names the seq of the event (or of the run's last event) that failed.
+    pub fn replay(
+        &self,
+        events: impl Iterator<Item = Result<Event, crate::store::JournalError>>,
+    ) -> Result<u64, crate::store::JournalError> {
+        let failed = |seq: u64| move |reason: ViewError| crate::store::JournalError::ViewFailed { seq, reason };
+        let mut applied = 0u64;
+        let mut run: Vec<Event> = Vec::new();
+        for event in events {
+            let event = event?;
+            if event.kind == "record.ingested" {
+                run.push(event);
+                if run.len() >= REPLAY_RUN {
+                    applied += self.apply_run(std::mem::take(&mut run))?;
+                }
+                continue;
+            }
+            applied += self.apply_run(std::mem::take(&mut run))?;
+            self.apply(&event).map_err(failed(event.seq))?;
+            applied += 1;
+        }
+        applied += self.apply_run(run)?;
+        Ok(applied)
+    }
+
+    /// A run of deposits, in one catalog batch; their writes computed on
+    /// every core, kept in the events' order.
+    fn apply_run(&self, run: Vec<Event>) -> Result<u64, crate::store::JournalError> {
+        let Some(last) = run.last().map(|e| e.seq) else {
+            return Ok(0);
+        };
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
+        let chunk = run.len().div_ceil(threads).max(1);
+        let computed: Vec<Result<Vec<CatalogWrite>, (u64, ViewError)>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = run
+                .chunks(chunk)
+                .map(|events| {
+                    scope.spawn(move || {
+                        let mut writes = Vec::new();
+                        for event in events {
+                            writes.extend(self.writes_for(event).map_err(|e| (event.seq, e))?);
+                        }
+                        Ok(writes)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                // A panic there is the one the events one by one would
+                // have raised here.
+                .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        let mut writes = Vec::new();
+        for part in computed {
+            writes.extend(part.map_err(|(seq, reason)| crate::store::JournalError::ViewFailed { seq, reason })?);
+        }
+        self.catalog
+            .apply(last, writes)
+            .map_err(|e| crate::store::JournalError::ViewFailed {
+                seq: last,
+                reason: e.into(),
+            })?;
+        Ok(run.len() as u64)
+    }
+
     /// The proposal's event in the history of each record it lists.
     fn note_in_histories(
         &self,
@@ -960,6 +1034,9 @@ impl Projector {
         })
     }
 }
+
+/// Deposits at most in one catalog batch when the journal is replayed.
+const REPLAY_RUN: usize = 512;
 
 /// The proposal an event made, as disposals and transfers share it,
 /// without its lines (stored beside it, part by part).

@@ -35,6 +35,10 @@ impl From<IndexError> for ArchiveError {
     }
 }
 
+/// Journal events between two commits of an index catching up from far
+/// behind.
+const CATCH_UP_EVENTS: usize = 10_000;
+
 impl Archive {
     /// Searches the records.
     pub fn search(&self, actor: &Actor, query: SearchQuery) -> Result<SearchResults, ArchiveError> {
@@ -172,6 +176,15 @@ impl Archive {
         }
         let mut last = from - 1;
         let mut applied = 0;
+        // The records these events touch, each once, in order: a record's
+        // document is its state in the catalog now, whichever event named it.
+        let mut touched: Vec<RecordId> = Vec::new();
+        let mut seen: std::collections::HashSet<RecordId> = std::collections::HashSet::new();
+        let mut touch = |id: RecordId| {
+            if seen.insert(id) {
+                touched.push(id);
+            }
+        };
         for event in self.journal.read_from(from)?.take(max_events) {
             let event = event?;
             if event.seq > head {
@@ -180,16 +193,14 @@ impl Archive {
             match event.body() {
                 Ok(EventBody::RecordIngested { record, .. })
                 | Ok(EventBody::VersionAdded { record, .. })
-                | Ok(EventBody::RecordUpdated { record, .. }) => {
-                    self.index_record(&record)?;
-                }
+                | Ok(EventBody::RecordUpdated { record, .. }) => touch(record),
                 // Records moved to a replacing node, or whose node moved in
                 // the tree, are indexed again under their new path.
                 Ok(EventBody::PlanPublished { number, moves, .. }) => {
                     let changed = self.nodes_placed_anew(number, &moves)?;
                     for node in &changed {
                         for id in self.catalog.records_in(node)? {
-                            self.index_record(&id)?;
+                            touch(id);
                         }
                     }
                 }
@@ -198,8 +209,54 @@ impl Archive {
             last = event.seq;
             applied += 1;
         }
+        // A few at a time: documents hold their text until they are put.
+        for some in touched.chunks(64) {
+            for document in self.documents_of(some)? {
+                self.index.put(&document)?;
+            }
+        }
         self.index.commit(last)?;
         Ok(applied)
+    }
+
+    /// The index documents of these records (none for a record gone or
+    /// destroyed), their text extracted on every core; in their order.
+    fn documents_of(&self, ids: &[RecordId]) -> Result<Vec<IndexDocument>, ArchiveError> {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
+        if ids.len() < 2 * threads {
+            return Ok(ids
+                .iter()
+                .map(|id| self.document_of(id))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect());
+        }
+        let chunk = ids.len().div_ceil(threads);
+        let parts: Vec<Result<Vec<IndexDocument>, ArchiveError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = ids
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let mut documents = Vec::new();
+                        for id in part {
+                            documents.extend(self.document_of(id)?);
+                        }
+                        Ok(documents)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                // Extractors' panics are caught inside; any other is ours.
+                .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        let mut documents = Vec::with_capacity(ids.len());
+        for part in parts {
+            documents.extend(part?);
+        }
+        Ok(documents)
     }
 
     /// The nodes whose records a plan version places anew: targets of its
@@ -247,21 +304,32 @@ impl Archive {
 
     /// Brings the index fully up to the journal.
     pub fn index_all(&self) -> Result<(), ArchiveError> {
-        while self.index_pending(1000)? > 0 {}
+        // Far behind (a rebuilt index), fewer commits: each writes and
+        // flushes segments.
+        while self.index_pending(CATCH_UP_EVENTS)? > 0 {}
         Ok(())
     }
 
     /// Puts a record's current state and latest text into the index.
     fn index_record(&self, id: &RecordId) -> Result<(), ArchiveError> {
+        if let Some(document) = self.document_of(id)? {
+            self.index.put(&document)?;
+        }
+        Ok(())
+    }
+
+    /// A record's current state and latest text, as the index holds it
+    /// (none for a record gone, destroyed, or without a version).
+    fn document_of(&self, id: &RecordId) -> Result<Option<IndexDocument>, ArchiveError> {
         let Some(record) = self.catalog.record(id)? else {
-            return Ok(());
+            return Ok(None);
         };
         // A destroyed record is never indexed again.
         if record.tombstone.is_some() {
-            return Ok(());
+            return Ok(None);
         }
         let Some(version) = record.versions.last() else {
-            return Ok(());
+            return Ok(None);
         };
         let extraction = match self.blobs.open(&version.sha256) {
             Ok((mut reader, _)) => {
@@ -287,7 +355,7 @@ impl Archive {
             tracing::info!(reference = %record.reference, %error, "no text extracted");
         }
         let plan = self.plan_in_force()?;
-        self.index.put(&IndexDocument {
+        Ok(Some(IndexDocument {
             id: record.id,
             reference: record.reference.clone(),
             title: record.title.clone(),
@@ -304,8 +372,7 @@ impl Archive {
             extractor_version: extract::EXTRACTORS_VERSION,
             reader: node_reader_key(&record.node),
             fields: indexed_fields(&plan.plan, &record),
-        })?;
-        Ok(())
+        }))
     }
 }
 
