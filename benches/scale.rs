@@ -454,7 +454,7 @@ fn main() {
          A disposal of every record due ({leaving} records, one in ten, each with its content and metadata \
          document on disk), proposed, approved and executed through the archive as an archivist does. Its \
          events carry at most {part} lines or outcomes each: {events} events, the largest {largest} bytes \
-         ({total} bytes in all), where one event of every line would have held them all. The baseline is \
+         ({total} bytes in all), where one event carrying every line would have held them all at once. The baseline is \
          rewriting those records once in the catalog, in batches of {part} (a disposal must at least do \
          that; coffre rewrites each record twice, its history at the proposal and its tombstone at the \
          execution, and reads the due-date index, the holds and the content index besides).\n\n\
