@@ -44,16 +44,7 @@ impl audit::Progress for Quiet {
 /// An archive on disk with the default plan and one invoice long due for
 /// destruction; its data directory and that invoice's reference.
 fn archive_with_an_old_invoice() -> (tempfile::TempDir, DataDir, String) {
-    let tmp = tempfile::tempdir().expect("a temporary folder");
-    let data_dir = DataDir::new(tmp.path().join("data"));
-    Archive::init(
-        &data_dir,
-        options(),
-        Arc::new(SystemClock),
-        crate::policies::DEFAULT_PLAN,
-    )
-    .expect("init");
-    let archive = Archive::open(&data_dir, options(), Arc::new(SystemClock)).expect("open");
+    let (tmp, data_dir, archive) = super::tests_support::on_disk(options());
     let old = deposit(&archive, "Facture de 2000, boulangerie Dupain", "2000-01-15").expect("deposit");
     drop(archive);
     (tmp, data_dir, old)

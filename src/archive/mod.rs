@@ -571,6 +571,18 @@ pub(crate) mod tests_support {
         (tmp, data_dir, archive)
     }
 
+    /// A fresh archive on disk with the default plan, opened with
+    /// `options`: the folder that holds it (kept alive with it), its data
+    /// directory and the archive.
+    pub(crate) fn on_disk(options: ArchiveOptions) -> (tempfile::TempDir, DataDir, Archive) {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let data_dir = DataDir::new(tmp.path().join("data"));
+        let clock = || Arc::new(crate::domain::clock::SystemClock);
+        Archive::init(&data_dir, options.clone(), clock(), crate::policies::DEFAULT_PLAN).expect("init");
+        let archive = Archive::open(&data_dir, options, clock()).expect("open");
+        (tmp, data_dir, archive)
+    }
+
     /// A fresh archive in memory, with the default plan, and the folder
     /// that holds its seal key and credentials (kept alive with it).
     pub(crate) fn memory_archive() -> (tempfile::TempDir, Archive) {

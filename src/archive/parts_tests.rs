@@ -35,16 +35,7 @@ impl audit::Progress for Quiet {
 /// An archive on disk with the default plan and `n` invoices long due for
 /// destruction (one shares its content with another); their references.
 fn archive_with_old_invoices(n: usize) -> (tempfile::TempDir, DataDir, Vec<String>) {
-    let tmp = tempfile::tempdir().expect("a temporary folder");
-    let data_dir = DataDir::new(tmp.path().join("data"));
-    Archive::init(
-        &data_dir,
-        options(),
-        Arc::new(SystemClock),
-        crate::policies::DEFAULT_PLAN,
-    )
-    .expect("init");
-    let archive = Archive::open(&data_dir, options(), Arc::new(SystemClock)).expect("open");
+    let (tmp, data_dir, archive) = super::tests_support::on_disk(options());
     let references = (0..n)
         .map(|i| {
             // The last two hold the same bytes: a blob two lines share.

@@ -86,16 +86,8 @@ fn deposit(archive: &Archive, text: &str, node: &str, date: &str) -> Record {
 
 #[test]
 fn a_catalog_rebuilt_in_runs_of_deposits_is_the_catalog_made_event_by_event() {
-    let tmp = tempfile::tempdir().expect("a temporary folder");
-    let data_dir = DataDir::new(tmp.path().join("data"));
-    Archive::init(
-        &data_dir,
-        options(),
-        Arc::new(SystemClock),
-        crate::policies::DEFAULT_PLAN,
-    )
-    .expect("init");
-    let archive = Arc::new(Archive::open(&data_dir, options(), Arc::new(SystemClock)).expect("open"));
+    let (_tmp, data_dir, archive) = super::tests_support::on_disk(options());
+    let archive = Arc::new(archive);
     // Deposits from four threads at once into the same counters: numbers
     // are handed out in one order and journaled in another.
     std::thread::scope(|scope| {
