@@ -645,6 +645,45 @@ pub struct ArchiveOptions {
     pub part_lines: usize,
 }
 
+/// `each` over `items` on every core (at most 8 threads, each a run of
+/// consecutive items; inline when there are few), what each gives
+/// concatenated in the items' order; the first error stops it. A panic in
+/// a thread is raised again here, as the items one by one would have.
+pub(crate) fn on_every_core<T, I, E>(items: &[T], each: impl Fn(&T) -> Result<I, E> + Sync) -> Result<Vec<I::Item>, E>
+where
+    T: Sync,
+    I: IntoIterator,
+    I::Item: Send,
+    E: Send,
+{
+    let run = |part: &[T]| -> Result<Vec<I::Item>, E> {
+        let mut out = Vec::new();
+        for item in part {
+            out.extend(each(item)?);
+        }
+        Ok(out)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
+    if items.len() < 2 * threads {
+        return run(items);
+    }
+    let parts: Vec<Result<Vec<I::Item>, E>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(items.len().div_ceil(threads))
+            .map(|part| scope.spawn(|| run(part)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(items.len());
+    for part in parts {
+        out.extend(part?);
+    }
+    Ok(out)
+}
+
 /// The user name of the account `init` opens for the first admin.
 pub const FIRST_ADMIN: &str = "admin";
 

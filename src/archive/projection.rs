@@ -167,32 +167,10 @@ impl Projector {
         let Some(last) = run.last().map(|e| e.seq) else {
             return Ok(0);
         };
-        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
-        let chunk = run.len().div_ceil(threads).max(1);
-        let computed: Vec<Result<Vec<CatalogWrite>, (u64, ViewError)>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = run
-                .chunks(chunk)
-                .map(|events| {
-                    scope.spawn(move || {
-                        let mut writes = Vec::new();
-                        for event in events {
-                            writes.extend(self.writes_for(event).map_err(|e| (event.seq, e))?);
-                        }
-                        Ok(writes)
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                // A panic there is the one the events one by one would
-                // have raised here.
-                .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        });
-        let mut writes = Vec::new();
-        for part in computed {
-            writes.extend(part.map_err(|(seq, reason)| crate::store::JournalError::ViewFailed { seq, reason })?);
-        }
+        let writes = super::on_every_core(&run, |event| {
+            self.writes_for(event)
+                .map_err(|reason| crate::store::JournalError::ViewFailed { seq: event.seq, reason })
+        })?;
         self.catalog
             .apply(last, writes)
             .map_err(|e| crate::store::JournalError::ViewFailed {

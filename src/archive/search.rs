@@ -222,41 +222,8 @@ impl Archive {
     /// The index documents of these records (none for a record gone or
     /// destroyed), their text extracted on every core; in their order.
     fn documents_of(&self, ids: &[RecordId]) -> Result<Vec<IndexDocument>, ArchiveError> {
-        let threads = std::thread::available_parallelism().map_or(1, usize::from).min(8);
-        if ids.len() < 2 * threads {
-            return Ok(ids
-                .iter()
-                .map(|id| self.document_of(id))
-                .collect::<Result<Vec<_>, _>>()?
-                .into_iter()
-                .flatten()
-                .collect());
-        }
-        let chunk = ids.len().div_ceil(threads);
-        let parts: Vec<Result<Vec<IndexDocument>, ArchiveError>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = ids
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        let mut documents = Vec::new();
-                        for id in part {
-                            documents.extend(self.document_of(id)?);
-                        }
-                        Ok(documents)
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                // Extractors' panics are caught inside; any other is ours.
-                .map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        });
-        let mut documents = Vec::with_capacity(ids.len());
-        for part in parts {
-            documents.extend(part?);
-        }
-        Ok(documents)
+        // Extractors' panics are caught inside; any other is ours.
+        super::on_every_core(ids, |id| self.document_of(id))
     }
 
     /// The nodes whose records a plan version places anew: targets of its
