@@ -11,6 +11,8 @@
 //! where 1 %, 10 % and 50 % of the records are due. Run with `make bench`;
 //! writes the retention section of BENCHMARKS.md.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/in_process.rs"]
 mod in_process;
 #[path = "support/pg_cluster.rs"]

@@ -23,6 +23,8 @@
 //! `COFFRE_SCALE_RECORDS` sets another count. Run with `make bench`; writes
 //! the scale section of BENCHMARKS.md.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/in_process.rs"]
 mod in_process;
 #[path = "support/report.rs"]

@@ -6,6 +6,8 @@
 //! PostgreSQL cluster on a Unix socket, and writes the search section of
 //! BENCHMARKS.md. Sizes: `COFFRE_BENCH_SEARCH_SIZES` (default 100000,1000000).
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/corpus.rs"]
 mod corpus;
 #[path = "support/pg_cluster.rs"]

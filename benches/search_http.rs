@@ -15,6 +15,8 @@
 //! 100000,1000000). The figures replace the section `search-http` of
 //! BENCHMARKS.md.
 
+#[path = "support/allocator.rs"]
+mod allocator;
 #[path = "support/cli.rs"]
 mod cli;
 #[path = "support/corpus.rs"]

@@ -2,6 +2,13 @@
 
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's allocator: the catalog's engine (sled)
+/// copies and frees its tree's nodes on every write, and under glibc's
+/// allocator that churn alone took a third of a rebuild's time at a
+/// million records (BENCHMARKS.md, "At a million records").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli: coffre::cli::Cli = match coffre::cli::usage::parse() {
         Ok(cli) => cli,
