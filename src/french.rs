@@ -229,6 +229,22 @@ pub fn role(r: Role) -> &'static str {
     }
 }
 
+/// Who acted, for people: the journal's `claire (archivist)` shown as
+/// `claire (archiviste)`; any other actor (`system`, `cli:…`, `token:…`)
+/// as the journal names it.
+pub fn actor(name: &str) -> String {
+    let role = name
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once(" ("))
+        .and_then(|(user, role)| Role::parse(role).map(|r| (user, r)));
+    match role {
+        // The visa role's long name holds brackets of its own.
+        Some((user, Role::Visa)) => format!("{user} (autorité d'archives)"),
+        Some((user, r)) => format!("{user} ({})", self::role(r)),
+        None => name.to_owned(),
+    }
+}
+
 /// `10 ans`, `6 mois`, `1 an et 6 mois`, `conservation définitive`.
 pub fn duration(d: &RetentionDuration) -> String {
     match d {
@@ -406,6 +422,17 @@ pub fn event_kind(kind: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn actors_are_named_with_their_role_in_french() {
+        assert_eq!(actor("claire (archivist)"), "claire (archiviste)");
+        assert_eq!(actor("admin (admin)"), "admin (administrateur)");
+        assert_eq!(actor("vanessa (visa)"), "vanessa (autorité d'archives)");
+        assert_eq!(actor("system"), "system");
+        assert_eq!(actor("cli:root"), "cli:root");
+        assert_eq!(actor("x (inconnu)"), "x (inconnu)");
+    }
+
     use super::*;
 
     #[test]

@@ -538,7 +538,10 @@ fn an_agent_signs_in_searches_opens_a_record_downloads_it_and_signs_out() {
     assert!(text.contains("à détruire le"), "retention in words: {text}");
     assert!(text.contains("héritée de") || text.contains("du nœud"), "{text}");
     assert!(text.contains("Boulangerie du Centre"), "the plan's fields: {text}");
-    assert!(text.contains("admin (admin)"), "who deposited it, by name: {text}");
+    assert!(
+        text.contains("admin (administrateur)"),
+        "who deposited it, by name and role in French: {text}"
+    );
     browser.review("document");
 
     // The download is the deposited bytes, to the byte.
@@ -1072,7 +1075,7 @@ fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_j
     browser.review("controle-complet");
     browser.goto(&format!("{base}/controle"));
     assert!(
-        browser.text().contains("par Odile") || browser.text().contains("odile (auditor)"),
+        browser.text().contains("par Odile") || browser.text().contains("odile (auditeur)"),
         "{}",
         browser.text()
     );
@@ -1841,7 +1844,10 @@ fn an_archivist_proposes_an_elimination_prints_its_bordereau_records_the_visa_an
     );
     let text = authority.text();
     assert!(text.contains("(visée)") && text.contains("visa AD-2026-117"), "{text}");
-    assert!(text.contains("vanessa (visa)"), "who recorded it: {text}");
+    assert!(
+        text.contains("vanessa (autorité d'archives)"),
+        "who recorded it: {text}"
+    );
     assert_eq!(
         authority.count(&format!("form[action='/eliminations/{id}/execution']")),
         0

@@ -178,7 +178,7 @@ pub async fn dashboard(
         frame: signed.frame("Contrôle d'intégrité", "control"),
         verification: verification.map(|v| VerificationView {
             when: french::time(v.time),
-            by: v.actor,
+            by: french::actor(&v.actor),
             through_seq: v.through_seq,
             events: french::count(v.events_checked, "événement", "événements"),
             blobs: format!(
@@ -496,7 +496,7 @@ pub async fn journal(
         .map(|e| EventView {
             seq: e.seq,
             time: french::time(e.time),
-            actor: e.actor.clone(),
+            actor: french::actor(&e.actor),
             what: kind_label(&e.kind),
             kind: e.kind.clone(),
             record: record_of(e),
@@ -600,7 +600,7 @@ pub async fn consultations(
                     .map(|c| ConsultationView {
                         time: french::time(c.at),
                         who: c.who,
-                        actor: c.actor,
+                        actor: french::actor(&c.actor),
                         reading: c.reading.label(),
                         reference: c.reference.to_string(),
                         version: c.version,

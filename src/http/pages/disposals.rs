@@ -93,7 +93,7 @@ async fn list_page(
                 proposed: format!(
                     "le {} par {}",
                     french::time(d.proposal.proposed_at),
-                    d.proposal.proposed_by
+                    french::actor(&d.proposal.proposed_by)
                 ),
             })
             .collect(),
@@ -307,7 +307,7 @@ fn disposal_page(
                 .map(|n| format!(", nœud {n}"))
                 .unwrap_or_default(),
             french::time(d.proposal.proposed_at),
-            d.proposal.proposed_by
+            french::actor(&d.proposal.proposed_by)
         ),
         lines: lines
             .iter()
@@ -340,13 +340,13 @@ fn disposal_page(
                 french::date(v.date),
                 v.signer,
                 french::time(v.recorded_at),
-                v.recorded_by
+                french::actor(&v.recorded_by)
             )
         }),
         executed: d
             .execution
             .as_ref()
-            .map(|e| format!("exécutée le {} par {}", french::time(e.at), e.by)),
+            .map(|e| format!("exécutée le {} par {}", french::time(e.at), french::actor(&e.by))),
         certificate_record: d.certificate.as_ref().map(ToString::to_string),
         may_approve: d.state == DisposalState::Proposed && d.proposal.is_complete() && *may_give_visa,
         awaiting_visa: (d.state == DisposalState::Proposed && d.proposal.is_complete() && !*may_give_visa)

@@ -177,7 +177,7 @@ pub async fn page(
             plan.header.version,
             shown,
             french::time(published.entry.time),
-            published.entry.actor
+            french::actor(&published.entry.actor)
         ),
         authority: plan.header.authority.clone(),
         nodes: nodes_of(plan),
@@ -187,7 +187,7 @@ pub async fn page(
             .map(|e| VersionView {
                 number: e.number,
                 label: e.label.clone(),
-                published: format!("le {} par {}", french::time(e.time), e.actor),
+                published: format!("le {} par {}", french::time(e.time), french::actor(&e.actor)),
                 current: e.number == shown,
             })
             .collect(),

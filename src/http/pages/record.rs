@@ -286,7 +286,7 @@ pub async fn page(
         .map(|h| HistoryView {
             time: french::time(h.time),
             what: french::event_kind(&h.kind),
-            actor: h.actor.clone(),
+            actor: french::actor(&h.actor),
         })
         .collect();
     let view = RecordPage {
@@ -304,7 +304,7 @@ pub async fn page(
         document_type: record.document_type.clone(),
         fields,
         created: french::time(record.created_at),
-        created_by: record.created_by.clone(),
+        created_by: french::actor(&record.created_by),
         text_status: text_status(text.as_ref()),
         retention_standing,
         retention_rule,

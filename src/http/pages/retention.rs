@@ -406,14 +406,14 @@ async fn holds_page(
         scope: scope_words(&h.scope, &reference_of),
         reason: h.reason.clone(),
         owner: h.owner.clone(),
-        placed: format!("le {} par {}", french::time(h.placed_at), h.placed_by),
+        placed: format!("le {} par {}", french::time(h.placed_at), french::actor(&h.placed_by)),
         review: h.review.map(french::date).unwrap_or_default(),
         overdue: h.is_active() && h.review.is_some_and(|r| r < today),
         frozen: counts.get(&h.id).copied().unwrap_or(0),
         lifted: h
             .lifted
             .as_ref()
-            .map(|l| format!("le {} par {} : {}", french::time(l.at), l.by, l.reason))
+            .map(|l| format!("le {} par {} : {}", french::time(l.at), french::actor(&l.by), l.reason))
             .unwrap_or_default(),
     };
     let active: Vec<HoldView> = holds.iter().filter(|h| h.is_active()).map(view).collect();

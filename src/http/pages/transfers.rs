@@ -88,7 +88,7 @@ async fn list_page(
                 proposed: format!(
                     "le {} par {}",
                     french::time(t.proposal.proposed_at),
-                    t.proposal.proposed_by
+                    french::actor(&t.proposal.proposed_by)
                 ),
             })
             .collect(),
@@ -238,7 +238,7 @@ fn transfer_page(
                 .map(|n| format!(", nœud {n}"))
                 .unwrap_or_default(),
             french::time(t.proposal.proposed_at),
-            t.proposal.proposed_by
+            french::actor(&t.proposal.proposed_by)
         ),
         lines: t
             .proposal
@@ -273,7 +273,7 @@ fn transfer_page(
                     .map(|s| format!(", signé par {s}"))
                     .unwrap_or_default(),
                 french::time(a.at),
-                a.by
+                french::actor(&a.by)
             )
         }),
         may_acknowledge: t.acknowledgement.is_none() && !t.packages.is_empty(),
