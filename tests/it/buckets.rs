@@ -133,14 +133,18 @@ fn a_bucket_holds_every_deposit_before_it_is_acknowledged_is_repaired_by_fixity_
     // A content lost from the bucket is found by fixity and put back.
     view.delete(&BucketView::blob_key(PREFIX, &records[0].1));
     let server = Server::start_with(&fresh.data, &["--copy", &address, "--fixity-every", "1s"], &env);
-    waited("fixity to put the copy back", || {
-        view.get(&BucketView::blob_key(PREFIX, &records[0].1)).as_deref() == Some(records[0].2.as_slice())
-    });
-    let repaired = events_of_kind(&server, admin, "copy.repaired");
-    assert!(
+    // The copy is written before its repair is journaled: the event is
+    // what says the repair is over.
+    let mut repaired = Vec::new();
+    waited("fixity to put the copy back and journal it", || {
+        repaired = events_of_kind(&server, admin, "copy.repaired");
         repaired
             .iter()
-            .any(|c| c["blob"] == format!("sha256:{}", records[0].1) && c["copy"] == address.as_str()),
+            .any(|c| c["blob"] == format!("sha256:{}", records[0].1) && c["copy"] == address.as_str())
+    });
+    assert_eq!(
+        view.get(&BucketView::blob_key(PREFIX, &records[0].1)).as_deref(),
+        Some(records[0].2.as_slice()),
         "{repaired:?}"
     );
     let mut before = Vec::new();
