@@ -76,6 +76,16 @@ pub fn date(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
+/// Where a record's date came from, said to a reader.
+pub fn dating(dated: &crate::domain::record::Dating) -> String {
+    use crate::domain::record::Dating;
+    match dated {
+        Dating::Invoice => "Lue dans la facture électronique.".into(),
+        Dating::Text { excerpt } => format!("Lue dans le texte : « {excerpt} »."),
+        Dating::DepositDay => "Jour du dépôt : aucune date n'a été donnée ni lue dans le document ; à vérifier.".into(),
+    }
+}
+
 /// `15/03/2024 à 14:05` (UTC shown as Paris time is a later concern: the
 /// server says which zone it writes).
 pub fn time(t: DateTime<Utc>) -> String {

@@ -8,7 +8,6 @@ use crate::domain::event::EventBody;
 use crate::domain::hash::Sha256;
 use crate::domain::plan::Plan;
 use crate::domain::plan_change::{ImpactCount, PlanImpact, keeps_retention};
-use crate::domain::retention::RecordFacts;
 use crate::domain::role::Permission;
 use crate::policies::{PlanFileProblem, load_plan};
 use crate::store::{BlobStore, Catalog, PlanVersionEntry, ViewError};
@@ -150,7 +149,8 @@ impl Archive {
             });
         }
         // The records of a node that keeps its retention cannot change:
-        // they are counted; the others are looked at one at a time.
+        // they are counted; the others are looked at one at a time, in the
+        // node index (which holds what their retention depends on).
         let mut count = ImpactCount::new(current.as_ref().map(|c| &c.plan), &plan);
         let today = self.clock.now().date_naive();
         let held = self.catalog.records_by_node()?;
@@ -159,21 +159,8 @@ impl Archive {
                 count.add_unchanged(node, *records);
                 continue;
             }
-            for id in self.catalog.records_in(node)? {
-                let Some(r) = self.catalog.record(&id)? else {
-                    continue;
-                };
-                count.add_named(
-                    r.reference.as_str(),
-                    today,
-                    RecordFacts {
-                        node: &r.node,
-                        date: r.date,
-                        fields: &r.fields,
-                        events: &r.events,
-                        decision: r.review.as_ref().map(|d| d.decision),
-                    },
-                );
+            for (_, entry) in self.catalog.retention_in(node)? {
+                count.add_named(entry.reference.as_str(), today, entry.facts(node));
             }
         }
         let impact = count.finish();

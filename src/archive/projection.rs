@@ -15,8 +15,8 @@ use crate::domain::hold::{Hold, HoldLift};
 use crate::domain::plan::Plan;
 use crate::domain::plan_change::keeps_retention;
 use crate::domain::record::{
-    DescriptiveMetadata, DueMark, HistoryEntry, METADATA_FORMAT, Record, RecordId, RecordState, ReviewDecision,
-    Tombstone, Version,
+    DescriptiveMetadata, DueMark, HistoryEntry, METADATA_FORMAT, NodeCode, Record, RecordId, RecordState, Reference,
+    ReviewDecision, Tombstone, Version,
 };
 use crate::domain::retention::{self, RecordFacts};
 use crate::domain::trail::Consultation;
@@ -68,50 +68,53 @@ impl Projector {
         Ok(Some(plan))
     }
 
-    /// Computes a record's place in the due-date index under `plan`, sets
-    /// it on the record, and returns the index change (none if it stays).
-    fn place_due(plan: Option<&Plan>, record: &mut Record) -> Option<CatalogWrite> {
-        let retention = plan.and_then(|p| {
-            retention::compute(
-                p,
-                RecordFacts {
-                    node: &record.node,
-                    date: record.date,
-                    fields: &record.fields,
-                    events: &record.events,
-                    decision: record.review.as_ref().map(|d| d.decision),
-                },
-            )
-        });
-        let mark = retention.and_then(|r| {
-            r.due.map(|date| DueMark {
-                date,
-                rule: r.rule.clone(),
-                final_action: r.final_action,
-            })
-        });
-        let old = record.due.take();
-        record.due = mark.clone();
-        // Reference and node are in the index entry too.
-        let unchanged = old == mark && mark.is_none();
-        if unchanged {
+    /// The due mark of a record with these facts under `plan` (none: no
+    /// rule, a permanent one, or a start not yet known).
+    fn due_mark(plan: Option<&Plan>, facts: RecordFacts<'_>) -> Option<DueMark> {
+        let retention = retention::compute(plan?, facts)?;
+        retention.due.map(|date| DueMark {
+            date,
+            rule: retention.rule,
+            final_action: retention.final_action,
+        })
+    }
+
+    /// A record's move in the due-date index from `old` to `mark` (none if
+    /// it is in none and stays so; the entry is written again otherwise,
+    /// as its reference and node are in it too).
+    fn due_move(
+        record: RecordId,
+        reference: &Reference,
+        node: &NodeCode,
+        old: Option<DueMark>,
+        mark: Option<DueMark>,
+    ) -> Option<CatalogWrite> {
+        if old.is_none() && mark.is_none() {
             return None;
         }
         Some(CatalogWrite::SetDue {
-            record: record.id,
+            record,
             old: old.map(|m| m.date),
             new: mark.map(|m| {
                 (
                     m.date,
                     DueEntry {
-                        reference: record.reference.clone(),
-                        node: record.node.clone(),
+                        reference: reference.clone(),
+                        node: node.clone(),
                         rule: m.rule,
                         final_action: m.final_action,
                     },
                 )
             }),
         })
+    }
+
+    /// Computes a record's place in the due-date index under `plan`, sets
+    /// it on the record, and returns the index change (none if it stays).
+    fn place_due(plan: Option<&Plan>, record: &mut Record) -> Option<CatalogWrite> {
+        let mark = Self::due_mark(plan, RecordFacts::of(record));
+        let old = std::mem::replace(&mut record.due, mark.clone());
+        Self::due_move(record.id, &record.reference, &record.node, old, mark)
     }
 
     /// A record's writes: the record, and its move in the due index.
@@ -403,6 +406,7 @@ impl Projector {
                 counter,
                 plan_version,
                 classified_by,
+                dated,
                 aliases,
                 imported_from: _,
             } => {
@@ -422,6 +426,7 @@ impl Projector {
                     plan_version,
                     aliases,
                     classified_by,
+                    dated,
                     events: Default::default(),
                     tombstone: None,
                     review: None,
@@ -533,28 +538,36 @@ impl Projector {
                 // node, and placed anew in the due index where its due date,
                 // rule or final action changes. A node that keeps its
                 // retention and is not replaced holds no such record.
-                let mut placed_anew = Vec::new();
+                // A record that stays in its node keeps everything but its
+                // due mark: only that and the due index are written, from
+                // the node index, without reading the record.
+                let mut moving = Vec::new();
                 for node in self.catalog.records_by_node()?.into_keys() {
-                    if moves.contains_key(&node) || !keeps_retention(previous.as_deref(), &plan, &node) {
-                        placed_anew.extend(self.catalog.records_in(&node)?);
+                    if moves.contains_key(&node) {
+                        moving.extend(self.catalog.records_in(&node)?);
+                    } else if !keeps_retention(previous.as_deref(), &plan, &node) {
+                        for (id, entry) in self.catalog.retention_in(&node)? {
+                            let mark = Self::due_mark(Some(&plan), entry.facts(&node));
+                            if mark == entry.due {
+                                continue;
+                            }
+                            writes.extend(Self::due_move(id, &entry.reference, &node, entry.due, mark.clone()));
+                            writes.push(CatalogWrite::SetDueMark {
+                                record: id,
+                                node: node.clone(),
+                                due: mark,
+                            });
+                        }
                     }
                 }
-                for id in placed_anew {
+                for id in moving {
                     let Some(mut record) = self.catalog.record(&id)? else {
                         continue;
                     };
-                    let moved = match moves.get(&record.node) {
-                        Some(to) => {
-                            record.node = to.clone();
-                            record.history.push(entry.clone());
-                            true
-                        }
-                        None => false,
-                    };
-                    let before = record.due.clone();
-                    let due = Self::place_due(Some(&plan), &mut record);
-                    if moved || record.due != before {
-                        writes.extend(due);
+                    if let Some(to) = moves.get(&record.node) {
+                        record.node = to.clone();
+                        record.history.push(entry.clone());
+                        writes.extend(Self::place_due(Some(&plan), &mut record));
                         writes.push(CatalogWrite::PutRecord(Box::new(record)));
                     }
                 }

@@ -3,13 +3,14 @@
 use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::classify::{Evidence, classify};
+use crate::domain::dating;
 use crate::domain::event::{EventBody, RecordFacetsChange, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::media_type;
 use crate::domain::naming::{self, NameBudget, NamingContext, Template};
 use crate::domain::plan::{Access, Plan};
 use crate::domain::record::{
-    DescriptiveMetadata, InvalidInput, METADATA_FORMAT, NodeCode, Record, RecordId, Reference, Version,
+    Dating, DescriptiveMetadata, InvalidInput, METADATA_FORMAT, NodeCode, Record, RecordId, Reference, Version,
     check_field_name, check_optional_text, check_title, parse_date,
 };
 use crate::domain::retention::{self, RecordFacts, Retention, RetentionStatus};
@@ -222,10 +223,22 @@ impl Archive {
                 .ok_or_else(|| InvalidInput::new("title", "absent, et aucun nom de fichier d'où le tirer"))
                 .and_then(|t| check_title(&t))?,
         };
+        let today = self.clock.now().date_naive();
         let date = match deposit.date {
             Some(d) => parse_date("date", &d)?,
-            None => self.clock.now().date_naive(),
+            None => today,
         };
+        if date > today {
+            return Err(InvalidInput::new(
+                "date",
+                format!(
+                    "le {} est à venir : la date d'un document est celle où il a été établi, au plus tard aujourd'hui ({})",
+                    crate::french::date(date),
+                    crate::french::date(today)
+                ),
+            )
+            .into());
+        }
         // Unless the deposit names one, the depositor's own service (a
         // directory grant's).
         let service = match check_optional_text("service", deposit.service, SERVICE_MAX)? {
@@ -439,6 +452,12 @@ impl Archive {
                 Err(e) => return Err(e),
             }
         }
+        // The date the text says, for the depositor to confirm.
+        if deposit.date.is_none()
+            && let (date, Dating::Text { .. }) = self.date_of_content(upload.staged.blob(), &media_type)?
+        {
+            deposit.date = Some(date.to_string());
+        }
         proposal.deposit = deposit;
         Ok(proposal)
     }
@@ -453,7 +472,7 @@ impl Archive {
 
     /// The live records the caller may read whose versions hold this
     /// content: (reference, title).
-    fn records_holding(&self, actor: &Actor, sha256: &Sha256) -> Result<Vec<(Reference, String)>, ArchiveError> {
+    pub fn records_holding(&self, actor: &Actor, sha256: &Sha256) -> Result<Vec<(Reference, String)>, ArchiveError> {
         if !self.blobs.contains(sha256)? {
             return Ok(Vec::new());
         }
@@ -497,6 +516,7 @@ impl Archive {
             .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
         let media_type = media_type::sniff(upload.staged.blob().head());
         let mut deposit = deposit;
+        let date_given = deposit.date.is_some();
         let classified_by = if deposit.node.is_none() {
             Some(self.classify_deposit(
                 actor,
@@ -508,6 +528,15 @@ impl Archive {
             )?)
         } else {
             None
+        };
+        let dated = if date_given {
+            None
+        } else if deposit.date.is_some() {
+            Some(Dating::Invoice)
+        } else {
+            let (date, dating) = self.date_of_content(upload.staged.blob(), &media_type)?;
+            deposit.date = Some(date.to_string());
+            Some(dating)
         };
         let checked = self.check_deposit(actor, &plan.plan, deposit, filename.as_deref())?;
         let ext = naming::safe_extension(filename.as_deref(), &media_type);
@@ -548,6 +577,7 @@ impl Archive {
             counter: Some(counter),
             plan_version: Some(plan.entry.number),
             classified_by,
+            dated,
             aliases,
             imported_from: provenance.map(|(package, _)| package),
         }))?;
@@ -557,6 +587,19 @@ impl Archive {
             .record(&id)?
             .ok_or_else(|| ArchiveError::Internal(format!("record {id} journaled but not in the catalog")))?;
         Ok((record, repaired))
+    }
+
+    /// The date of a deposit that gives none: the document's own, read
+    /// from its text, or else the day of the deposit, said as such.
+    fn date_of_content(&self, staged: &dyn StagedBlob, media_type: &str) -> Result<(NaiveDate, Dating), ArchiveError> {
+        let today = self.clock.now().date_naive();
+        let mut bytes = Vec::new();
+        staged.reader()?.take(extract::TEXT_INPUT_MAX).read_to_end(&mut bytes)?;
+        let extraction = extract::extract(media_type, &mut bytes.as_slice(), self.options.extract);
+        Ok(match dating::date_in_text(&extraction.text, today) {
+            Some(read) => (read.date, Dating::Text { excerpt: read.excerpt }),
+            None => (today, Dating::DepositDay),
+        })
     }
 
     /// Chooses the node of a deposit that names none with the plan's
@@ -850,16 +893,7 @@ impl Archive {
     /// its node, and the name each version is served under.
     pub fn details(&self, record: &Record) -> Result<RecordDetails, ArchiveError> {
         let plan = self.plan_in_force()?;
-        let retention = retention::compute(
-            &plan.plan,
-            RecordFacts {
-                node: &record.node,
-                date: record.date,
-                fields: &record.fields,
-                events: &record.events,
-                decision: record.review.as_ref().map(|d| d.decision),
-            },
-        );
+        let retention = retention::compute(&plan.plan, RecordFacts::of(record));
         let today = self.clock.now().date_naive();
         let holds = self
             .holds_on(&[(record.id, record.node.clone())], IndexFreshness::AsIndexed)?

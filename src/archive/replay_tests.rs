@@ -124,10 +124,47 @@ fn a_catalog_rebuilt_in_runs_of_deposits_is_the_catalog_made_event_by_event() {
     archive
         .add_version(&Actor::system(), first.reference.as_str(), upload)
         .expect("version");
-    let plan = crate::policies::DEFAULT_PLAN.replacen("version = \"2026.1\"", "version = \"2026.2\"", 1);
-    archive
+    // The publication lengthens the délibérations' rule: their due marks
+    // and the due index change, from the node index, records untouched.
+    let deliberation = deposit(&archive, "délibération", "ADM-DEL", "2015-03-15");
+    assert_eq!(
+        deliberation.due.as_ref().map(|d| d.date),
+        NaiveDate::from_ymd_opt(2016, 3, 15)
+    );
+    let plan = crate::policies::DEFAULT_PLAN
+        .replacen("version = \"2026.1\"", "version = \"2026.2\"", 1)
+        .replacen(
+            "id = \"DELIBERATIONS\"\nduration = \"P1Y\"",
+            "id = \"DELIBERATIONS\"\nduration = \"P2Y\"",
+            1,
+        );
+    let published = archive
         .publish_plan(&Actor::system(), &plan, &Publish::default())
         .expect("publish");
+    assert!(published.impact.due_changed > 60, "{:?}", published.impact);
+    let lengthened = NaiveDate::from_ymd_opt(2017, 3, 15);
+    let read = archive.catalog.record(&deliberation.id).expect("read").expect("there");
+    assert_eq!(read.due.as_ref().map(|d| d.date), lengthened);
+    assert_eq!(
+        Record {
+            due: deliberation.due.clone(),
+            ..read
+        },
+        deliberation,
+        "nothing else changed"
+    );
+    let listed: Vec<NaiveDate> = archive
+        .catalog
+        .due_until(NaiveDate::from_ymd_opt(2200, 1, 1).expect("date"))
+        .map(|d| d.expect("due"))
+        .filter(|(_, id, _)| *id == deliberation.id)
+        .map(|(day, _, _)| day)
+        .collect();
+    assert_eq!(
+        listed,
+        lengthened.into_iter().collect::<Vec<_>>(),
+        "moved in the due index"
+    );
     let proposal = ProposalRequest {
         at: None,
         node: Some("FIN-FAC".into()),

@@ -254,6 +254,9 @@ pub enum EventBody {
         /// depositor named none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         classified_by: Option<String>,
+        /// Where the date came from, when the depositor gave none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dated: Option<super::record::Dating>,
         /// Identifiers the record had where it came from (an imported
         /// package); they find it here too.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]

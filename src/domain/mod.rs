@@ -7,6 +7,7 @@
 pub mod account;
 pub mod classify;
 pub mod clock;
+pub mod dating;
 pub mod directory;
 pub mod disposition;
 pub mod event;

@@ -280,6 +280,21 @@ pub struct DueMark {
     pub final_action: super::plan::FinalAction,
 }
 
+/// Where a record's date came from, when the depositor gave none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "from", rename_all = "snake_case")]
+pub enum Dating {
+    /// The structured invoice it is or holds (its issue date).
+    Invoice,
+    /// Its text, in the words quoted.
+    Text {
+        /// The passage the date was read from.
+        excerpt: String,
+    },
+    /// Nothing gave one: the day of its deposit, to be confirmed.
+    DepositDay,
+}
+
 /// A record as the catalog holds it: the projection of its journal events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
@@ -314,6 +329,9 @@ pub struct Record {
     /// The automatic classification rule that chose its node at deposit.
     #[serde(default)]
     pub classified_by: Option<String>,
+    /// Where its date came from when the depositor gave none (none: given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dated: Option<Dating>,
     /// Retention start events recorded for it (`closing`, `contract_end`).
     #[serde(default)]
     pub events: BTreeMap<String, NaiveDate>,

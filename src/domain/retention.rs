@@ -35,6 +35,19 @@ pub struct RecordFacts<'a> {
     pub decision: Option<FinalAction>,
 }
 
+impl<'a> RecordFacts<'a> {
+    /// The facts of a record as the catalog holds it.
+    pub fn of(record: &'a super::record::Record) -> Self {
+        RecordFacts {
+            node: &record.node,
+            date: record.date,
+            fields: &record.fields,
+            events: &record.events,
+            decision: record.review.as_ref().map(|d| d.decision),
+        }
+    }
+}
+
 /// Where a record stands in its retention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetentionStatus {
@@ -100,6 +113,12 @@ impl Retention {
     }
 }
 
+/// A field's value read as the date a rule starts on (`YYYY-MM-DD`,
+/// spaces around allowed); `None` when it is not one.
+pub fn as_start_date(value: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(value.trim(), "%Y-%m-%d").ok()
+}
+
 /// A record's retention under `plan`; `None` when no rule applies to its
 /// node (or the node is not in the plan).
 pub fn compute(plan: &Plan, facts: RecordFacts<'_>) -> Option<Retention> {
@@ -108,10 +127,7 @@ pub fn compute(plan: &Plan, facts: RecordFacts<'_>) -> Option<Retention> {
         RetentionStart::Date => Some(facts.date),
         RetentionStart::Closing => facts.events.get("closing").copied(),
         RetentionStart::Event(name) => facts.events.get(name).copied(),
-        RetentionStart::Field(name) => facts
-            .fields
-            .get(name)
-            .and_then(|v| NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").ok()),
+        RetentionStart::Field(name) => facts.fields.get(name).and_then(|v| as_start_date(v)),
     };
     Some(Retention {
         rule: rule.id.clone(),

@@ -317,14 +317,23 @@ pub async fn deposit(
         document_type: meta.document_type,
         fields: meta.fields,
     };
-    let (record, details, repaired) = web::block(move || {
+    let (record, details, repaired, same_content) = web::block(move || {
+        let sha256 = upload.staged.sha256();
+        let before = archive.records_holding(&caller.0, &sha256)?;
         let (record, repaired) = archive.ingest_reporting(&caller.0, deposit, upload)?;
         let details = archive.details(&record)?;
-        Ok::<_, ArchiveError>((record, details, repaired))
+        Ok::<_, ArchiveError>((record, details, repaired, before))
     })
     .await??;
     let mut answer = RecordDto::new(&record, &details, None);
     answer.repaired = repaired;
+    answer.same_content = same_content
+        .into_iter()
+        .map(|(reference, title)| crate::wire::SameContentDto {
+            reference: reference.to_string(),
+            title,
+        })
+        .collect();
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/records/{}", record.reference)))
         .json(answer))

@@ -15,7 +15,11 @@
 //! `acct/<user name>` (a person's account as JSON), `sha/<hex>/<id>` (the
 //! records whose versions hold a content: empty values), `by/<user>/<id>`
 //! (the records a person deposited: empty values), `node/<code>\0<id>`
-//! (the records filed in a node: empty values), `rnode/<id>` (the node a
+//! (the records filed in a node, each with what its retention depends on,
+//! as JSON), `rdue/<id>` (a record's due mark: a record is stored in `rec/`
+//! without it and given it back from there, by one more read or, for every
+//! record, by walking both in id order; a rule change writes only these
+//! and the due index), `rnode/<id>` (the node a
 //! record is filed in, to move it in that index), `ncnt/<code>` (how many
 //! records a node holds, u64 big-endian), `meta/verified` (the
 //! latest whole integrity check), `meta/identity` (the collectivité's).
@@ -25,7 +29,10 @@
 //! archive replays the journal from there. A catalog written by another
 //! format version is cleared and rebuilt.
 
-use super::{Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, PlanVersionEntry, TokenEntry, WayOut};
+use super::{
+    Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, PlanVersionEntry, RetentionEntry, TokenEntry,
+    WayOut,
+};
 use crate::domain::account::{Account, UserName, person_of_actor};
 use crate::domain::hash::Sha256;
 use crate::domain::record::{NodeCode, Record, RecordId, Reference};
@@ -35,7 +42,7 @@ use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 8;
+pub const CATALOG_FORMAT: u64 = 9;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
@@ -112,6 +119,20 @@ fn node_key(node: &str, record: &RecordId) -> Vec<u8> {
     key
 }
 
+/// Writes a record's due mark by id, or removes it.
+fn set_due_mark(
+    batch: &mut sled::Batch,
+    record: &RecordId,
+    due: Option<&crate::domain::record::DueMark>,
+) -> Result<(), CatalogError> {
+    let key = format!("rdue/{record}").into_bytes();
+    match due {
+        Some(due) => batch.insert(key, encode(due)?),
+        None => batch.remove(key),
+    }
+    Ok(())
+}
+
 fn node_count_key(node: &str) -> Vec<u8> {
     format!("ncnt/{node}").into_bytes()
 }
@@ -169,6 +190,12 @@ impl SledCatalog {
         }
     }
 
+    /// A record as stored, given back its due mark.
+    fn with_due_mark(&self, mut record: Record) -> Result<Record, CatalogError> {
+        record.due = self.value(&format!("rdue/{}", record.id))?;
+        Ok(record)
+    }
+
     /// Every value under `prefix`, decoded, in key order.
     fn values<T: serde::de::DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, CatalogError> {
         self.db
@@ -206,15 +233,15 @@ impl Catalog for SledCatalog {
                             .map_err(storage)?
                             .map(|v| String::from_utf8_lossy(&v).into_owned()),
                     };
+                    let first_filed = was.is_none();
                     if was.as_deref() != Some(node.as_str()) {
                         if let Some(was) = was {
                             batch.remove(node_key(&was, &record.id));
                             *counts.entry(was).or_default() -= 1;
                         }
-                        batch.insert(node_key(&node, &record.id), &[][..]);
                         batch.insert(format!("rnode/{}", record.id).into_bytes(), node.as_bytes());
                         *counts.entry(node.clone()).or_default() += 1;
-                        filed.insert(record.id, node);
+                        filed.insert(record.id, node.clone());
                     }
                     for reference in std::iter::once(&record.reference).chain(&record.aliases) {
                         batch.insert(
@@ -228,7 +255,33 @@ impl Catalog for SledCatalog {
                     if let Some(user) = person_of_actor(&record.created_by) {
                         batch.insert(format!("by/{user}/{}", record.id).into_bytes(), &[][..]);
                     }
+                    // The node entry without the due mark, which `rdue/`
+                    // holds alone; a record filed for the first time has no
+                    // mark to remove.
+                    let mut entry = RetentionEntry::of(&record);
+                    let due = entry.due.take();
+                    batch.insert(node_key(&node, &record.id), encode(&entry)?);
+                    if due.is_some() || !first_filed {
+                        set_due_mark(&mut batch, &record.id, due.as_ref())?;
+                    }
+                    let mut record = record;
+                    record.due = None;
                     batch.insert(format!("rec/{}", record.id).into_bytes(), encode(&*record)?);
+                }
+                CatalogWrite::SetDueMark { record, node, due } => {
+                    let filed_there = match filed.get(&record) {
+                        Some(filed) => filed == node.as_str(),
+                        None => self
+                            .db
+                            .contains_key(node_key(node.as_str(), &record))
+                            .map_err(storage)?,
+                    };
+                    if !filed_there {
+                        return Err(CatalogError::Storage(format!(
+                            "a due mark for record {record}, not filed in {node}"
+                        )));
+                    }
+                    set_due_mark(&mut batch, &record, due.as_ref())?;
                 }
                 CatalogWrite::RaiseCounter { scope, value } => {
                     let key = counter_key(&scope);
@@ -326,7 +379,10 @@ impl Catalog for SledCatalog {
     }
 
     fn record(&self, id: &RecordId) -> Result<Option<Record>, CatalogError> {
-        self.value(&format!("rec/{id}"))
+        match self.value::<Record>(&format!("rec/{id}"))? {
+            Some(record) => self.with_due_mark(record).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn record_id(&self, reference: &Reference) -> Result<Option<RecordId>, CatalogError> {
@@ -339,9 +395,34 @@ impl Catalog for SledCatalog {
     }
 
     fn records(&self) -> Box<dyn Iterator<Item = Result<Record, CatalogError>> + '_> {
-        Box::new(self.db.scan_prefix(b"rec/").map(|item| {
+        // Both in id order: each record is given its mark, if it has one,
+        // by walking the marks alongside.
+        let mut marks = self.db.scan_prefix(b"rdue/").peekable();
+        Box::new(self.db.scan_prefix(b"rec/").map(move |item| {
             let (key, value) = item.map_err(storage)?;
-            decode(&key, &value)
+            let mut record: Record = decode(&key, &value)?;
+            let id = key.get(b"rec/".len()..).unwrap_or_default();
+            record.due = None;
+            while let Some(peeked) = marks.peek() {
+                // A mark that cannot be read is taken, to be reported.
+                let order = match peeked {
+                    Ok((mark_key, _)) => mark_key.get(b"rdue/".len()..).unwrap_or_default().cmp(id),
+                    Err(_) => std::cmp::Ordering::Less,
+                };
+                if order == std::cmp::Ordering::Greater {
+                    break;
+                }
+                let (mark_key, mark_value) = match marks.next() {
+                    Some(Ok(pair)) => pair,
+                    Some(Err(e)) => return Err(storage(e)),
+                    None => break,
+                };
+                if order == std::cmp::Ordering::Equal {
+                    record.due = Some(decode(&mark_key, &mark_value)?);
+                    break;
+                }
+            }
+            Ok(record)
         }))
     }
 
@@ -454,6 +535,20 @@ impl Catalog for SledCatalog {
         self.db
             .scan_prefix(&prefix)
             .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
+            .collect()
+    }
+
+    fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, RetentionEntry)>, CatalogError> {
+        let prefix = node_prefix(node.as_str());
+        self.db
+            .scan_prefix(&prefix)
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                let id = record_after(prefix.len(), &key)?;
+                let mut entry: RetentionEntry = decode(&key, &value)?;
+                entry.due = self.value(&format!("rdue/{id}"))?;
+                Ok((id, entry))
+            })
             .collect()
     }
 

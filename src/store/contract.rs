@@ -560,6 +560,7 @@ fn record(n: u128, reference: &str) -> Record {
         plan_version: Some(1),
         aliases: Vec::new(),
         classified_by: None,
+        dated: None,
         events: BTreeMap::new(),
         tombstone: None,
         review: None,
@@ -816,6 +817,152 @@ fn catalogs_index_records_by_node_and_follow_their_moves() {
         catalog.clear().expect("clear");
         assert!(catalog.records_by_node().expect("counts").is_empty(), "{name}: cleared");
         assert!(catalog.records_in(&rh).expect("in").is_empty(), "{name}: cleared");
+    }
+}
+
+#[test]
+fn catalogs_hold_what_retention_depends_on_by_node_and_change_a_due_mark_alone() {
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        let node = |c: &str| NodeCode::parse(c).expect("a node");
+        let (fac, rh) = (node("FIN-FAC"), node("RH"));
+        let mark = |date: &str, rule: &str| crate::domain::record::DueMark {
+            date: day(date),
+            rule: rule.into(),
+            final_action: crate::domain::plan::FinalAction::Destroy,
+        };
+        let mut a = record(1, "FIN-FAC-2024-000001");
+        a.fields = BTreeMap::from([
+            ("fin_contrat".to_owned(), " 2025-06-30 ".to_owned()),
+            ("objet".to_owned(), "Papeterie".to_owned()),
+        ]);
+        a.events = BTreeMap::from([("closing".to_owned(), day("2024-12-31"))]);
+        a.review = Some(crate::domain::record::ReviewDecision {
+            decision: crate::domain::plan::FinalAction::Keep,
+            reason: "Intérêt historique".into(),
+            at: time(5),
+            by: "claire (archivist)".into(),
+            seq: 5,
+        });
+        a.due = Some(mark("2034-12-31", "FACTURES"));
+        let b = record(2, "FIN-FAC-2024-000002");
+        catalog
+            .apply(
+                1,
+                vec![
+                    CatalogWrite::PutRecord(Box::new(b.clone())),
+                    CatalogWrite::PutRecord(Box::new(a.clone())),
+                ],
+            )
+            .expect("apply");
+        let held = catalog.retention_in(&fac).expect("retention");
+        assert_eq!(
+            held.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+            [a.id, b.id],
+            "{name}: id order"
+        );
+        let entry = &held[0].1;
+        assert_eq!(entry.reference, a.reference, "{name}");
+        assert_eq!(entry.date, a.date, "{name}");
+        assert_eq!(
+            entry.date_fields,
+            BTreeMap::from([("fin_contrat".to_owned(), " 2025-06-30 ".to_owned())]),
+            "{name}: the fields that hold a date"
+        );
+        assert_eq!(entry.events, a.events, "{name}");
+        assert_eq!(entry.decision, Some(crate::domain::plan::FinalAction::Keep), "{name}");
+        assert_eq!(entry.due, a.due, "{name}");
+        assert_eq!(
+            catalog.record(&a.id).expect("read"),
+            Some(a.clone()),
+            "{name}: read as put"
+        );
+
+        // The due mark changed alone: the record reads with it, nothing
+        // else of it changes, and its node entry says it too.
+        catalog
+            .apply(
+                2,
+                vec![CatalogWrite::SetDueMark {
+                    record: a.id,
+                    node: fac.clone(),
+                    due: Some(mark("2035-12-31", "FACTURES-LONG")),
+                }],
+            )
+            .expect("apply");
+        let mut expected = a.clone();
+        expected.due = Some(mark("2035-12-31", "FACTURES-LONG"));
+        assert_eq!(catalog.record(&a.id).expect("read"), Some(expected.clone()), "{name}");
+        assert_eq!(
+            catalog.retention_in(&fac).expect("retention")[0].1.due,
+            expected.due,
+            "{name}"
+        );
+        let listed: Vec<Record> = catalog.records().map(|r| r.expect("record")).collect();
+        assert_eq!(
+            listed,
+            [expected.clone(), b.clone()],
+            "{name}: every record, with its due mark"
+        );
+
+        // Put and given a due mark in one event: the mark holds.
+        catalog
+            .apply(
+                3,
+                vec![
+                    CatalogWrite::PutRecord(Box::new(b.clone())),
+                    CatalogWrite::SetDueMark {
+                        record: b.id,
+                        node: fac.clone(),
+                        due: Some(mark("2031-01-01", "FACTURES")),
+                    },
+                ],
+            )
+            .expect("apply");
+        assert_eq!(
+            catalog.record(&b.id).expect("read").and_then(|r| r.due),
+            Some(mark("2031-01-01", "FACTURES")),
+            "{name}"
+        );
+
+        // Moved: its entry follows it, with its mark.
+        let mut moved = expected.clone();
+        moved.node = rh.clone();
+        catalog
+            .apply(4, vec![CatalogWrite::PutRecord(Box::new(moved.clone()))])
+            .expect("apply");
+        assert_eq!(
+            catalog
+                .retention_in(&fac)
+                .expect("retention")
+                .iter()
+                .map(|(id, _)| *id)
+                .collect::<Vec<_>>(),
+            [b.id],
+            "{name}"
+        );
+        assert_eq!(
+            catalog.retention_in(&rh).expect("retention")[0].1.due,
+            moved.due,
+            "{name}"
+        );
+        assert_eq!(catalog.record(&a.id).expect("read"), Some(moved), "{name}");
+        // A due mark for a record not filed in the node said is refused.
+        assert!(
+            catalog
+                .apply(
+                    5,
+                    vec![CatalogWrite::SetDueMark {
+                        record: a.id,
+                        node: fac.clone(),
+                        due: None,
+                    }],
+                )
+                .is_err(),
+            "{name}"
+        );
     }
 }
 

@@ -238,6 +238,9 @@ impl Catalog for FaultyCatalog {
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
         self.inner.records_in(node)
     }
+    fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, super::RetentionEntry)>, CatalogError> {
+        self.inner.retention_in(node)
+    }
     fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError> {
         self.inner.records_by_node()
     }

@@ -70,7 +70,7 @@ pub struct Recovery {
 /// What a request asks of the writer.
 enum Work {
     /// Seal a draft after the head.
-    Append(EventDraft),
+    Append(Box<EventDraft>),
     /// Take an event another journal sealed, after the head (a follower).
     Adopt(Event),
 }
@@ -363,7 +363,7 @@ fn lock_head(head: &Mutex<Head>) -> Head {
 
 impl Journal for FileJournal {
     fn append(&self, draft: EventDraft) -> Result<Event, JournalError> {
-        self.ask(Work::Append(draft))
+        self.ask(Work::Append(Box::new(draft)))
     }
 
     fn adopt(&self, event: Event) -> Result<(), JournalError> {
@@ -509,7 +509,7 @@ impl Writer {
                 }
                 (Work::Append(draft), None) => {
                     let time = self.clock.now().max(head.time);
-                    Event::seal(draft, head.seq + 1, time, head.hash)
+                    Event::seal(*draft, head.seq + 1, time, head.hash)
                 }
                 (Work::Adopt(_), None) => {
                     let _ = request.reply.send(Err(JournalError::Failed(

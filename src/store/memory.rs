@@ -179,6 +179,14 @@ impl Catalog for MemoryCatalog {
                         state.due.insert((day, record), entry);
                     }
                 }
+                CatalogWrite::SetDueMark { record, node, due } => match state.records.get_mut(&record) {
+                    Some(r) if r.node == node => r.due = due,
+                    _ => {
+                        return Err(CatalogError::Storage(format!(
+                            "a due mark for record {record}, not filed in {node}"
+                        )));
+                    }
+                },
                 CatalogWrite::PutSeal(seal) => {
                     state.seals.insert(seal.seq, *seal);
                 }
@@ -334,6 +342,15 @@ impl Catalog for MemoryCatalog {
             .values()
             .filter(|r| &r.node == node)
             .map(|r| r.id)
+            .collect())
+    }
+
+    fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, super::RetentionEntry)>, CatalogError> {
+        Ok(lock(&self.state)
+            .records
+            .values()
+            .filter(|r| &r.node == node)
+            .map(|r| (r.id, super::RetentionEntry::of(r)))
             .collect())
     }
 

@@ -35,6 +35,7 @@ use crate::domain::role::Role;
 use crate::domain::search::{IndexDocument, SearchQuery, SearchResults, TextStatus};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::{self, Read, Seek};
 
 /// How long opening a store waits for a file lock that a closing store of
@@ -478,6 +479,61 @@ pub struct DueEntry {
     pub final_action: crate::domain::plan::FinalAction,
 }
 
+/// What the node index holds of each record filed there: what its
+/// retention depends on, and its due mark. A rule change on a node reads
+/// these and rewrites the due marks, not the records (at a million
+/// records, rewriting tens of thousands of them took seconds).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetentionEntry {
+    /// Reference.
+    pub reference: Reference,
+    /// The record's own date.
+    pub date: NaiveDate,
+    /// Those of its fields that hold a date (a rule can start on one).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub date_fields: BTreeMap<String, String>,
+    /// The start events recorded for it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub events: BTreeMap<String, NaiveDate>,
+    /// An archivist's decision at the end of a `review` rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<crate::domain::plan::FinalAction>,
+    /// Its due mark under the plan in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<crate::domain::record::DueMark>,
+}
+
+impl RetentionEntry {
+    /// The entry of a record as it stands.
+    pub fn of(record: &Record) -> Self {
+        RetentionEntry {
+            reference: record.reference.clone(),
+            date: record.date,
+            date_fields: record
+                .fields
+                .iter()
+                .filter(|(_, v)| crate::domain::retention::as_start_date(v).is_some())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            events: record.events.clone(),
+            decision: record.review.as_ref().map(|d| d.decision),
+            due: record.due.clone(),
+        }
+    }
+
+    /// Its facts as the retention computation reads them, for a record of
+    /// `node`.
+    pub fn facts<'a>(&'a self, node: &'a NodeCode) -> crate::domain::retention::RecordFacts<'a> {
+        crate::domain::retention::RecordFacts {
+            node,
+            date: self.date,
+            fields: &self.date_fields,
+            events: &self.events,
+            decision: self.decision,
+        }
+    }
+}
+
 /// Which way out a part of lines or outcomes belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum WayOut {
@@ -551,6 +607,16 @@ pub enum CatalogWrite {
         old: Option<NaiveDate>,
         /// Its new due date and what the listing shows of it.
         new: Option<(NaiveDate, DueEntry)>,
+    },
+    /// Changes the due mark a record carries, and nothing else of it (a
+    /// plan's rule changed; the due index moves with `SetDue`).
+    SetDueMark {
+        /// The record.
+        record: RecordId,
+        /// The node it is filed in.
+        node: NodeCode,
+        /// Its new due mark.
+        due: Option<crate::domain::record::DueMark>,
     },
     /// Stores a token.
     PutToken(TokenEntry),
@@ -632,6 +698,9 @@ pub trait Catalog: Send + Sync {
     /// The records filed in a node (exactly that node, not its children),
     /// in id order.
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError>;
+    /// What the retention of each record filed in a node depends on, and
+    /// its due mark, in id order, without reading the records.
+    fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, RetentionEntry)>, CatalogError>;
     /// How many records each node holds, for the nodes that hold any.
     fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError>;
     /// The records a person deposited (as their actor name says), newest

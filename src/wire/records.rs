@@ -81,6 +81,12 @@ pub struct RecordDto {
     /// The automatic classification rule that chose the node, when the
     /// depositor named none.
     pub classified_by: Option<String>,
+    /// Where the date came from, when the depositor gave none:
+    /// `{"from": "invoice"}`, `{"from": "text", "excerpt": "Séance du 12
+    /// mars 2024"}` or `{"from": "deposit_day"}` (nothing gave one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub dated: Option<crate::domain::record::Dating>,
     /// The retention the plan in force gives the record (none if no rule
     /// applies).
     pub retention: Option<RetentionDto>,
@@ -104,6 +110,20 @@ pub struct RecordDto {
     /// same content (a `blob.repaired` event).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub repaired: bool,
+    /// In a deposit's answer: the live records the depositor may read
+    /// that held the same bytes already (stored once; a warning, not a
+    /// refusal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub same_content: Vec<SameContentDto>,
+}
+
+/// A record that holds the same content as the one deposited.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SameContentDto {
+    /// Its reference.
+    pub reference: String,
+    /// Its title.
+    pub title: String,
 }
 
 /// A record's text, as the search index holds it.
@@ -246,6 +266,7 @@ impl RecordDto {
             plan_version: r.plan_version,
             aliases: r.aliases.iter().map(ToString::to_string).collect(),
             classified_by: r.classified_by.clone(),
+            dated: r.dated.clone(),
             retention: details.retention.as_ref().map(|k| RetentionDto {
                 rule: k.rule.clone(),
                 inherited_from: k.inherited_from.to_string(),
@@ -307,6 +328,7 @@ impl RecordDto {
                 .collect(),
             text: TextDto::from(text),
             repaired: false,
+            same_content: Vec::new(),
         }
     }
 }

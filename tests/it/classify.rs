@@ -200,3 +200,102 @@ fn invoices_and_known_texts_are_classified_and_the_rest_refused_with_candidates(
         "{line}"
     );
 }
+
+#[test]
+fn an_undated_deposit_takes_the_date_its_text_says_never_one_to_come() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let agent = new_token(&server, &token, "agent", "greffe");
+    let today = chrono::Utc::now().date_naive();
+
+    // A délibération, classified by its wording, dated by its séance (not
+    // by the laws it cites, nor by the day of its deposit), and kept by the
+    // rule from that date.
+    let text = "EXTRAIT DU REGISTRE DES DÉLIBÉRATIONS\n\
+        Délibération n° 2024-031\n\
+        Vu la loi n° 83-634 du 13 juillet 1983 portant droits et obligations des fonctionnaires ;\n\
+        Séance du 12 mars 2024\n\
+        Le conseil municipal, dûment convoqué le 5 mars 2024, approuve le budget primitif.";
+    let r = created(deposit(&server, &agent, text.as_bytes(), "deliberation.txt", &json!({})).unwrap());
+    let first = r["reference"].as_str().unwrap().to_owned();
+    assert!(r.get("same_content").is_none(), "{r}");
+    assert_eq!(
+        (r["node"].as_str(), r["date"].as_str()),
+        (Some("ADM-DEL"), Some("2024-03-12")),
+        "{r}"
+    );
+    assert_eq!(
+        r["dated"],
+        json!({"from": "text", "excerpt": "Séance du 12 mars 2024"}),
+        "{r}"
+    );
+    assert_eq!(r["retention"]["due"], "2025-03-12", "{r}");
+    assert!(r["reference"].as_str().unwrap().starts_with("ADM-DEL-2024-"), "{r}");
+
+    // A node given, no date given or said: the day of the deposit, said so.
+    let r = created(
+        deposit(
+            &server,
+            &agent,
+            "Note sans date sur l'entretien des locaux.".as_bytes(),
+            "note.txt",
+            &json!({"node": "ADM-ARR"}),
+        )
+        .unwrap(),
+    );
+    assert_eq!(r["date"], today.to_string(), "{r}");
+    assert_eq!(r["dated"], json!({"from": "deposit_day"}), "{r}");
+
+    // A date given wins and is not said to come from elsewhere.
+    let r = created(
+        deposit(
+            &server,
+            &agent,
+            text.as_bytes(),
+            "deliberation.txt",
+            &json!({"node": "ADM-DEL", "date": "2024-03-14"}),
+        )
+        .unwrap(),
+    );
+    assert_eq!((r["date"].as_str(), r.get("dated")), (Some("2024-03-14"), None), "{r}");
+    // The same bytes again: kept (a second record), with a warning naming
+    // the record that held them.
+    assert_eq!(r["same_content"][0]["reference"], first.as_str(), "{r}");
+    assert_eq!(r["same_content"].as_array().map(Vec::len), Some(1), "{r}");
+
+    // A structured invoice dates itself.
+    let pdf = factur_x(&cii("FX-9", "Papeterie Dupont", "12.00", "20250314"));
+    let r = created(deposit(&server, &agent, &pdf, "facture.pdf", &json!({})).unwrap());
+    assert_eq!(
+        (r["date"].as_str(), r["dated"].clone()),
+        (Some("2025-03-14"), json!({"from": "invoice"}))
+    );
+
+    // A date to come is refused, said in French; nothing is kept.
+    let tomorrow = today.succ_opt().unwrap();
+    let refused = deposit(
+        &server,
+        &agent,
+        b"Compte rendu",
+        "cr.txt",
+        &json!({"node": "ADM-ARR", "date": tomorrow.to_string()}),
+    )
+    .unwrap();
+    assert_eq!(
+        (refused.status, refused.error_code().as_str()),
+        (422, "invalid_field"),
+        "{}",
+        refused.text()
+    );
+    assert!(
+        refused
+            .error_message()
+            .contains(&tomorrow.format("%d/%m/%Y").to_string())
+            && refused.error_message().contains("à venir"),
+        "{}",
+        refused.text()
+    );
+    let stats = get(&server.url("/api/v1/stats"), &token).json();
+    assert_eq!(stats["records"], 4, "{stats}");
+    server.stop();
+}

@@ -69,6 +69,8 @@ struct RecordPage {
     node_label: String,
     date: String,
     date_iso: String,
+    /// Where the date came from, when the depositor gave none.
+    dated: Option<String>,
     service: Option<String>,
     document_type: Option<String>,
     fields: Vec<(String, String)>,
@@ -300,6 +302,7 @@ pub async fn page(
         node_label,
         date: french::date(record.date),
         date_iso: record.date.to_string(),
+        dated: record.dated.as_ref().map(french::dating),
         service: record.service.clone(),
         document_type: record.document_type.clone(),
         fields,
