@@ -108,6 +108,7 @@ fn record(i: u64, node: &NodeCode) -> Record {
         aliases: Vec::new(),
         classified_by: None,
         dated: None,
+        channel: None,
         events: BTreeMap::new(),
         tombstone: None,
         review: None,

@@ -76,6 +76,24 @@ pub fn date(d: NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
 
+/// Names joined as a French list: `a`, `a et b`, `a, b et c`.
+pub fn and_list(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.clone(),
+        [head @ .., last] => format!("{} et {last}", head.join(", ")),
+    }
+}
+
+/// A capture channel as a reader is told it: `dossier:accueil` → `reçu par
+/// le dossier surveillé « accueil »`.
+pub fn channel(name: &str) -> String {
+    match name.split_once(':') {
+        Some(("dossier", folder)) => format!("reçu par le dossier surveillé « {folder} »"),
+        _ => format!("reçu par « {name} »"),
+    }
+}
+
 /// Where a record's date came from, said to a reader.
 pub fn dating(dated: &crate::domain::record::Dating) -> String {
     use crate::domain::record::Dating;

@@ -6,6 +6,7 @@
 //! adapters are told at start-up. See ARCHITECTURE.md.
 
 pub mod archive;
+pub mod capture;
 pub mod cli;
 pub(crate) mod config;
 pub(crate) mod documents;

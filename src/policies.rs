@@ -119,6 +119,8 @@ struct RawNode {
     #[serde(default)]
     personal_data: bool,
     copies: Option<u32>,
+    #[serde(default)]
+    duplicate_fields: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -435,6 +437,7 @@ fn nodes_of(lines: &Lines, raw: Vec<RawNode>, problems: &mut Vec<PlanFileProblem
                 tombstone_keeps_title: n.tombstone_keeps_title,
                 personal_data: n.personal_data,
                 copies,
+                duplicate_fields: n.duplicate_fields,
             }),
             (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
         }
@@ -565,6 +568,28 @@ mod tests {
         assert!(!plan.holds_personal_data(&code("FIN-FAC")));
         let off = load_plan(&DEFAULT_PLAN.replace("personal_data = true", "")).unwrap_or_else(|p| panic!("{p:?}"));
         assert!(!off.holds_personal_data(&code("RH-DOS")));
+    }
+
+    #[test]
+    fn duplicate_fields_are_inherited_and_must_name_fields_of_the_node() {
+        let plan = load_plan(DEFAULT_PLAN).unwrap_or_else(|p| panic!("{p:?}"));
+        let code = |c: &str| NodeCode::parse(c).unwrap();
+        assert_eq!(
+            plan.duplicate_fields_for(&code("FIN-FAC")),
+            ["fournisseur", "numero_facture"]
+        );
+        assert!(plan.duplicate_fields_for(&code("FIN-MAN")).is_empty());
+        let wrong = DEFAULT_PLAN.replace(
+            "duplicate_fields = [\"fournisseur\", \"numero_facture\"]",
+            "duplicate_fields = [\"fournisseur\", \"siret\"]",
+        );
+        let problems = load_plan(&wrong).expect_err("an unknown field");
+        assert!(
+            problems.iter().any(|p| p.path.ends_with(".duplicate_fields[1]")
+                && p.message.contains("\"siret\" is not a field of FIN-FAC")
+                && p.line.is_some()),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -316,6 +316,7 @@ impl Archive {
                         p.deposit.clone(),
                         upload,
                         Some((package.name.clone(), p.aliases.clone())),
+                        None,
                     )?
                     .0
                 }

@@ -407,6 +407,7 @@ impl Projector {
                 plan_version,
                 classified_by,
                 dated,
+                channel,
                 aliases,
                 imported_from: _,
             } => {
@@ -427,6 +428,7 @@ impl Projector {
                     aliases,
                     classified_by,
                     dated,
+                    channel,
                     events: Default::default(),
                     tombstone: None,
                     review: None,

@@ -11,7 +11,7 @@ use crate::domain::naming::{self, NameBudget, NamingContext, Template};
 use crate::domain::plan::{Access, Plan};
 use crate::domain::record::{
     Dating, DescriptiveMetadata, InvalidInput, METADATA_FORMAT, NodeCode, Record, RecordId, Reference, Version,
-    check_field_name, check_optional_text, check_title, parse_date,
+    check_field_name, check_optional_text, check_title, comparable, parse_date,
 };
 use crate::domain::retention::{self, RecordFacts, Retention, RetentionStatus};
 use crate::domain::role::Permission;
@@ -126,6 +126,9 @@ pub struct Proposal {
     /// The live records the caller may read that hold the same content
     /// already (reference, title).
     pub duplicates: Vec<(Reference, String)>,
+    /// The live records of the proposed node with the same values in its
+    /// duplicate fields (the same supplier and invoice number).
+    pub probable_duplicates: Vec<(Reference, String)>,
 }
 
 /// Content staged in the blob store, and its original name.
@@ -405,11 +408,44 @@ impl Archive {
         deposit: Deposit,
         upload: Upload,
     ) -> Result<(Record, bool), ArchiveError> {
-        let deposited = self.ingest_from(actor, deposit, upload, None);
+        let deposited = self.ingest_from(actor, deposit, upload, None, None);
         if deposited.is_err() {
             self.count_ingest_error();
         }
         deposited
+    }
+
+    /// Deposits as [`ingest`](Self::ingest) does, for a capture channel
+    /// (`dossier:<name>`), journaled with the record.
+    pub fn ingest_through(
+        &self,
+        actor: &Actor,
+        channel: &str,
+        deposit: Deposit,
+        upload: Upload,
+    ) -> Result<Record, ArchiveError> {
+        let deposited = self.ingest_from(actor, deposit, upload, None, Some(channel.to_owned()));
+        if deposited.is_err() {
+            self.count_ingest_error();
+        }
+        deposited.map(|(record, _)| record)
+    }
+
+    /// The reference of a live record that holds this content, if any
+    /// does, whoever may read it: what a capture channel asks before
+    /// depositing, so that nothing goes in twice.
+    pub fn live_record_holding(&self, sha256: &Sha256) -> Result<Option<Reference>, ArchiveError> {
+        if !self.blobs.contains(sha256)? {
+            return Ok(None);
+        }
+        for id in self.catalog.records_holding(sha256)? {
+            if let Some(record) = self.catalog.record(&id)?
+                && record.tombstone.is_none()
+            {
+                return Ok(Some(record.reference));
+            }
+        }
+        Ok(None)
     }
 
     /// What the archive proposes for a staged file before it is deposited,
@@ -432,6 +468,7 @@ impl Archive {
             sha256: upload.staged.sha256(),
             size: upload.staged.size(),
             duplicates: self.records_holding(actor, &upload.staged.sha256())?,
+            probable_duplicates: Vec::new(),
             deposit: Deposit::default(),
         };
         if deposit.node.is_none() {
@@ -451,6 +488,13 @@ impl Archive {
                 }
                 Err(e) => return Err(e),
             }
+        }
+        // Records it would probably duplicate (the same supplier and
+        // invoice number), in a node the caller may read.
+        if let Some(node) = deposit.node.as_deref().and_then(|n| NodeCode::parse(n).ok())
+            && plan.plan.allows(&node, actor.role.as_str(), Access::Read)
+        {
+            proposal.probable_duplicates = self.records_like(&plan.plan, &node, &deposit.fields, None)?;
         }
         // The date the text says, for the depositor to confirm.
         if deposit.date.is_none()
@@ -506,6 +550,7 @@ impl Archive {
         deposit: Deposit,
         upload: Upload,
         provenance: Option<(String, Vec<Reference>)>,
+        channel: Option<String>,
     ) -> Result<(Record, bool), ArchiveError> {
         actor.require(Permission::Deposit, "déposer des documents")?;
         let filename = check_filename(upload.filename)?;
@@ -578,6 +623,7 @@ impl Archive {
             plan_version: Some(plan.entry.number),
             classified_by,
             dated,
+            channel,
             aliases,
             imported_from: provenance.map(|(package, _)| package),
         }))?;
@@ -900,6 +946,7 @@ impl Archive {
             .remove(&record.id)
             .unwrap_or_default();
         Ok(RecordDetails {
+            probable_duplicates: self.probable_duplicates(&plan.plan, record)?,
             damaged: self.damaged_versions(record),
             holds,
             status: retention.as_ref().map(|r| r.status(today)),
@@ -911,6 +958,55 @@ impl Archive {
                 .map(|v| canonical_path(&plan.plan, record, v))
                 .collect(),
         })
+    }
+
+    /// The live records of the same node that have the same values as
+    /// `record` in every one of the node's duplicate fields (the same
+    /// supplier and invoice number): (reference, title), oldest first. Of
+    /// the same node, so whoever reads the one may read the others.
+    fn probable_duplicates(&self, plan: &Plan, record: &Record) -> Result<Vec<(Reference, String)>, ArchiveError> {
+        self.records_like(plan, &record.node, &record.fields, Some(record.id))
+    }
+
+    /// The live records of `node` (but `except`) whose values in the
+    /// node's duplicate fields are those of `fields`: (reference, title).
+    fn records_like(
+        &self,
+        plan: &Plan,
+        node: &NodeCode,
+        fields: &BTreeMap<String, String>,
+        except: Option<RecordId>,
+    ) -> Result<Vec<(Reference, String)>, ArchiveError> {
+        let names = plan.duplicate_fields_for(node);
+        let mut values = Vec::with_capacity(names.len());
+        for name in names {
+            match fields.get(name).map(|v| comparable(v)) {
+                Some(value) if !value.is_empty() => values.push((name, value)),
+                // A value missing: nothing to compare.
+                _ => return Ok(Vec::new()),
+            }
+        }
+        let Some((first, value)) = values.first() else {
+            return Ok(Vec::new());
+        };
+        let mut found = Vec::new();
+        for id in self.catalog.records_with_field(first, value)? {
+            if Some(id) == except {
+                continue;
+            }
+            let Some(other) = self.catalog.record(&id)? else {
+                continue;
+            };
+            let same = &other.node == node
+                && other.tombstone.is_none()
+                && values
+                    .iter()
+                    .all(|(name, value)| other.fields.get(*name).is_some_and(|v| comparable(v) == *value));
+            if same {
+                found.push((other.reference, other.title));
+            }
+        }
+        Ok(found)
     }
 
     /// Every record the actor may read, in creation order.
@@ -1053,6 +1149,9 @@ pub struct RecordDetails {
     pub canonical_paths: Vec<String>,
     /// The versions whose content is known damaged, with what was found.
     pub damaged: Vec<(u32, String)>,
+    /// The live records of its node with its values in the node's
+    /// duplicate fields (reference, title), oldest first.
+    pub probable_duplicates: Vec<(Reference, String)>,
 }
 
 /// The canonical path of a record version: the node's file name template

@@ -47,6 +47,9 @@ pub struct Stats {
     pub by_service: BTreeMap<String, u64>,
     /// By state (`active`, `destroyed`, `transferred`).
     pub by_state: BTreeMap<String, u64>,
+    /// By the capture channel they came through (`dossier:<name>`; `-`
+    /// for the API and the command line).
+    pub by_channel: BTreeMap<String, u64>,
     /// Records whose retention has ended today or before.
     pub due: u64,
     /// Records a legal hold freezes.
@@ -98,6 +101,7 @@ impl Archive {
             by_node: BTreeMap::new(),
             by_service: BTreeMap::new(),
             by_state: BTreeMap::new(),
+            by_channel: BTreeMap::new(),
             due: 0,
             held: 0,
             holds: None,
@@ -122,6 +126,10 @@ impl Archive {
                 .entry(record.service.clone().unwrap_or_else(|| "-".into()))
                 .or_default() += 1;
             *stats.by_state.entry(record.state.as_str().into()).or_default() += 1;
+            *stats
+                .by_channel
+                .entry(record.channel.clone().unwrap_or_else(|| "-".into()))
+                .or_default() += 1;
             if record.state == RecordState::Active {
                 live.push((record.id, record.node.clone()));
             }

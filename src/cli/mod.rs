@@ -205,6 +205,10 @@ pub struct ServeArgs {
     /// the README); local accounts keep working.
     #[arg(long, env = "COFFRE_DIRECTORY")]
     pub directory: Option<PathBuf>,
+    /// A capture file (TOML): the watched folders whose files are
+    /// deposited as they arrive (see docs/capture.example.toml).
+    #[arg(long, env = "COFFRE_CAPTURE")]
+    pub capture: Option<PathBuf>,
     /// Serve as a read-only replica of the archive a primary server keeps
     /// on this copy (a folder or an s3:// bucket it was given with
     /// --copy): taken whole into the data directory at the first start,
@@ -427,6 +431,12 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             .filter(|p| !p.as_os_str().is_empty())
             .map(crate::config::read_directory_file)
             .transpose()?;
+        if let Some(file) = args.capture.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+            config.capture = crate::capture::read_capture_file(file).map_err(|e| crate::config::ConfigError {
+                field: "capture",
+                problem: e.0,
+            })?;
+        }
         config.follow = args
             .follow
             .as_deref()

@@ -257,6 +257,10 @@ pub enum EventBody {
         /// Where the date came from, when the depositor gave none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         dated: Option<super::record::Dating>,
+        /// The capture channel it came through (`dossier:<name>`), when
+        /// not the API or the command line.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
         /// Identifiers the record had where it came from (an imported
         /// package); they find it here too.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -321,6 +321,10 @@ pub struct PlanNode {
     /// its records' contents before a deposit is acknowledged (1 to 9);
     /// inherited by the nodes below. None anywhere above: every store.
     pub copies: Option<u8>,
+    /// Fields whose values, together, name one document (an invoice's
+    /// supplier and number): two live records with the same values are
+    /// probable duplicates. Inherited by the nodes below.
+    pub duplicate_fields: Vec<String>,
 }
 
 /// What a role may want to do in a node.
@@ -466,6 +470,17 @@ impl Plan {
                 ));
             }
         }
+        for (i, node) in self.nodes.iter().enumerate() {
+            let fields = self.fields_of(i);
+            for (j, name) in node.duplicate_fields.iter().enumerate() {
+                if !fields.iter().any(|f| &f.name == name) {
+                    problems.push(PlanProblem::at(
+                        format!("nodes[{i}].duplicate_fields[{j}]"),
+                        format!("{name:?} is not a field of {}", node.code),
+                    ));
+                }
+            }
+        }
         for (i, rule) in self.classify.iter().enumerate() {
             let Some(index) = codes.get(&rule.node) else {
                 problems.push(PlanProblem::at(
@@ -585,6 +600,16 @@ impl Plan {
             Some(i) => self.fields_of(i),
             None => Vec::new(),
         }
+    }
+
+    /// The fields whose values name one document in a node (its own list
+    /// or its nearest ancestor's; empty: none).
+    pub fn duplicate_fields_for(&self, code: &NodeCode) -> &[String] {
+        self.lineage(code)
+            .into_iter()
+            .map(|n| n.duplicate_fields.as_slice())
+            .find(|f| !f.is_empty())
+            .unwrap_or_default()
     }
 
     /// The reference template of a node (its own or its nearest ancestor's).

@@ -298,6 +298,7 @@ mod tests {
                     tombstone_keeps_title: false,
                     personal_data: false,
                     copies: None,
+                    duplicate_fields: Vec::new(),
                 })
                 .collect(),
             classify: Vec::new(),

@@ -280,6 +280,19 @@ pub struct DueMark {
     pub final_action: super::plan::FinalAction,
 }
 
+/// A field's value as duplicates are compared: lower case, without
+/// accents, and only its letters and digits (`FA-2024/88` and `fa 2024 88`
+/// meet; `Dupont & Fils` and `DUPONT FILS` too). At most 200 characters.
+pub fn comparable(value: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    value
+        .nfd()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .take(200)
+        .collect()
+}
+
 /// Where a record's date came from, when the depositor gave none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "from", rename_all = "snake_case")]
@@ -332,6 +345,9 @@ pub struct Record {
     /// Where its date came from when the depositor gave none (none: given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dated: Option<Dating>,
+    /// The capture channel it came through (`dossier:<name>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     /// Retention start events recorded for it (`closing`, `contract_end`).
     #[serde(default)]
     pub events: BTreeMap<String, NaiveDate>,
@@ -500,6 +516,15 @@ mod tests {
             Ok("Rapport \u{200F}ok"),
             "a mark is kept"
         );
+    }
+
+    #[test]
+    fn values_compare_without_case_accents_spaces_or_punctuation() {
+        assert_eq!(comparable("FA-2024/88"), comparable("fa 2024 88"));
+        assert_eq!(comparable("Société Générale & Cie"), "societegeneralecie");
+        assert_eq!(comparable(" - / "), "");
+        assert_ne!(comparable("FA-2024-88"), comparable("FA-2024-89"));
+        assert_eq!(comparable(&"x".repeat(500)).len(), 200);
     }
 
     #[test]

@@ -384,6 +384,15 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     let fixity = crate::jobs::spawn_fixity(Arc::clone(&archive), config.fixity, Arc::clone(&stop_indexer))?;
     let mirror = crate::jobs::spawn_mirror(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
     let follower = crate::jobs::spawn_follower(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
+    let folders =
+        crate::capture::folders::spawn(Arc::clone(&archive), config.capture.clone(), Arc::clone(&stop_indexer))
+            .map_err(std::io::Error::other)?;
+    let capture_counts = Data::new(crate::capture::folders::CaptureCounts(
+        folders
+            .iter()
+            .map(|f| (f.name.clone(), Arc::clone(&f.counts)))
+            .collect(),
+    ));
     let schedule = Data::new(config.fixity);
     // One table of sessions for every worker.
     let sessions = Data::new(pages::Sessions::default());
@@ -404,6 +413,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
                 .app_data(app_archive.clone())
                 .app_data(jobs.clone())
                 .app_data(schedule.clone())
+                .app_data(capture_counts.clone())
                 .app_data(sessions.clone())
                 .app_data(pending.clone())
                 .app_data(operator.clone())
@@ -432,6 +442,9 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         // After the last seal: the copies end with it.
         let _ = mirror.join();
         let _ = follower.join();
+        for folder in folders {
+            folder.join();
+        }
         if let Err(e) = archive.flush() {
             tracing::warn!(error = %e, "could not flush the catalog at shutdown; the next start replays the journal");
         }

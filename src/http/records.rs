@@ -329,7 +329,7 @@ pub async fn deposit(
     answer.repaired = repaired;
     answer.same_content = same_content
         .into_iter()
-        .map(|(reference, title)| crate::wire::SameContentDto {
+        .map(|(reference, title)| crate::wire::RecordNameDto {
             reference: reference.to_string(),
             title,
         })

@@ -31,6 +31,20 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(&str
     }
 }
 
+/// A metric whose samples carry labels made here.
+fn metric_labelled(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, f64)]) {
+    let samples: Vec<(&str, f64)> = samples.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    metric(out, name, kind, help, &samples);
+}
+
+/// One sample per entry, labelled `{label="key"}`.
+fn labelled(label: &str, counts: &std::collections::BTreeMap<String, u64>) -> Vec<(String, f64)> {
+    counts
+        .iter()
+        .map(|(key, n)| (format!("{{{label}=\"{key}\"}}"), *n as f64))
+        .collect()
+}
+
 /// Prometheus metrics (text exposition format 0.0.4).
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text format"), (status = 403)))]
@@ -38,6 +52,7 @@ pub async fn metrics(
     caller: Caller,
     archive: Data<Archive>,
     schedule: Data<FixitySchedule>,
+    capture: Option<Data<crate::capture::folders::CaptureCounts>>,
 ) -> Result<HttpResponse, ApiError> {
     caller.0.require(Permission::ManageTokens, "lire les métriques")?;
     let archive2 = archive.clone();
@@ -45,13 +60,41 @@ pub async fn metrics(
     let (findings_total, bytes_total) = archive.fixity_counters();
     let (blob_flushes, journal_flushes) = archive.flush_counters();
     let mut out = String::new();
-    let by_state: Vec<(String, f64)> = stats
-        .by_state
-        .iter()
-        .map(|(state, n)| (format!("{{state=\"{state}\"}}"), *n as f64))
-        .collect();
-    let by_state: Vec<(&str, f64)> = by_state.iter().map(|(l, n)| (l.as_str(), *n)).collect();
-    metric(&mut out, "coffre_records", "gauge", "Records by state.", &by_state);
+    metric_labelled(
+        &mut out,
+        "coffre_records",
+        "gauge",
+        "Records by state.",
+        &labelled("state", &stats.by_state),
+    );
+    let mut captured: Vec<(String, f64)> = Vec::new();
+    for (channel, counts) in capture.iter().flat_map(|c| c.0.iter()) {
+        for (outcome, n) in [
+            ("deposited", &counts.deposited),
+            ("already_archived", &counts.already_archived),
+            ("refused", &counts.refused),
+            ("retried", &counts.retried),
+        ] {
+            captured.push((
+                format!("{{channel=\"dossier:{channel}\",outcome=\"{outcome}\"}}"),
+                n.load(std::sync::atomic::Ordering::Relaxed) as f64,
+            ));
+        }
+    }
+    metric_labelled(
+        &mut out,
+        "coffre_capture_files_total",
+        "counter",
+        "Files a watched folder took since the server started, by what became of them.",
+        &captured,
+    );
+    metric_labelled(
+        &mut out,
+        "coffre_records_by_channel",
+        "gauge",
+        "Records by the capture channel they came through (- for the API and the command line).",
+        &labelled("channel", &stats.by_channel),
+    );
     metric(
         &mut out,
         "coffre_records_due",

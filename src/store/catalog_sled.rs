@@ -19,7 +19,10 @@
 //! as JSON), `rdue/<id>` (a record's due mark: a record is stored in `rec/`
 //! without it and given it back from there, by one more read or, for every
 //! record, by walking both in id order; a rule change writes only these
-//! and the due index), `rnode/<id>` (the node a
+//! and the due index), `fval/<field>\0<comparable value>\0<id>` (the
+//! records that have held a field's value, compared as duplicates are:
+//! entries stay when the value changes, and readers check the record),
+//! `rnode/<id>` (the node a
 //! record is filed in, to move it in that index), `ncnt/<code>` (how many
 //! records a node holds, u64 big-endian), `meta/verified` (the
 //! latest whole integrity check), `meta/identity` (the collectivité's).
@@ -42,7 +45,7 @@ use std::path::Path;
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 9;
+pub const CATALOG_FORMAT: u64 = 10;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
@@ -115,6 +118,17 @@ fn node_prefix(node: &str) -> Vec<u8> {
 
 fn node_key(node: &str, record: &RecordId) -> Vec<u8> {
     let mut key = node_prefix(node);
+    key.extend_from_slice(record.to_string().as_bytes());
+    key
+}
+
+/// `fval/<name>\0<comparable value>\0`: the records that held a value.
+fn field_prefix(name: &str, comparable: &str) -> Vec<u8> {
+    format!("fval/{name}\0{comparable}\0").into_bytes()
+}
+
+fn field_key(name: &str, comparable: &str, record: &RecordId) -> Vec<u8> {
+    let mut key = field_prefix(name, comparable);
     key.extend_from_slice(record.to_string().as_bytes());
     key
 }
@@ -254,6 +268,12 @@ impl Catalog for SledCatalog {
                     }
                     if let Some(user) = person_of_actor(&record.created_by) {
                         batch.insert(format!("by/{user}/{}", record.id).into_bytes(), &[][..]);
+                    }
+                    for (name, value) in &record.fields {
+                        let comparable = crate::domain::record::comparable(value);
+                        if !comparable.is_empty() {
+                            batch.insert(field_key(name, &comparable, &record.id), &[][..]);
+                        }
                     }
                     // The node entry without the due mark, which `rdue/`
                     // holds alone; a record filed for the first time has no
@@ -532,6 +552,14 @@ impl Catalog for SledCatalog {
 
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
         let prefix = node_prefix(node.as_str());
+        self.db
+            .scan_prefix(&prefix)
+            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
+            .collect()
+    }
+
+    fn records_with_field(&self, name: &str, comparable: &str) -> Result<Vec<RecordId>, CatalogError> {
+        let prefix = field_prefix(name, comparable);
         self.db
             .scan_prefix(&prefix)
             .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))

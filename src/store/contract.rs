@@ -561,6 +561,7 @@ fn record(n: u128, reference: &str) -> Record {
         aliases: Vec::new(),
         classified_by: None,
         dated: None,
+        channel: None,
         events: BTreeMap::new(),
         tombstone: None,
         review: None,
@@ -817,6 +818,59 @@ fn catalogs_index_records_by_node_and_follow_their_moves() {
         catalog.clear().expect("clear");
         assert!(catalog.records_by_node().expect("counts").is_empty(), "{name}: cleared");
         assert!(catalog.records_in(&rh).expect("in").is_empty(), "{name}: cleared");
+    }
+}
+
+#[test]
+fn catalogs_find_the_records_that_held_a_fields_value_compared_loosely() {
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        let with = |n: u128, supplier: &str, number: &str| {
+            let mut r = record(n, &format!("FIN-FAC-2024-{n:06}"));
+            r.fields = BTreeMap::from([
+                ("fournisseur".to_owned(), supplier.to_owned()),
+                ("numero_facture".to_owned(), number.to_owned()),
+            ]);
+            r
+        };
+        let a = with(1, "Papeterie Dupont & Fils", "FA-2024/88");
+        let b = with(2, "PAPETERIE DUPONT FILS", "fa 2024 88");
+        let c = with(3, "Transports Martin", "FA-2024/88");
+        catalog
+            .apply(
+                1,
+                [&c, &b, &a]
+                    .iter()
+                    .map(|r| CatalogWrite::PutRecord(Box::new((*r).clone())))
+                    .collect(),
+            )
+            .expect("apply");
+        let found = |field: &str, value: &str| {
+            catalog
+                .records_with_field(field, &crate::domain::record::comparable(value))
+                .expect("found")
+        };
+        assert_eq!(
+            found("numero_facture", "FA 2024-88"),
+            [a.id, b.id, c.id],
+            "{name}: id order"
+        );
+        assert_eq!(
+            found("fournisseur", "Papeterie Dupont et Fils"),
+            [] as [RecordId; 0],
+            "{name}"
+        );
+        assert_eq!(found("fournisseur", "papeterie dupont fils"), [a.id, b.id], "{name}");
+        assert!(
+            found("objet", "papeterie dupont fils").is_empty(),
+            "{name}: another field"
+        );
+        assert!(
+            catalog.records_with_field("fournisseur", "").expect("found").is_empty(),
+            "{name}: nothing for an empty value"
+        );
     }
 }
 

@@ -345,6 +345,19 @@ impl Catalog for MemoryCatalog {
             .collect())
     }
 
+    fn records_with_field(&self, name: &str, comparable: &str) -> Result<Vec<RecordId>, CatalogError> {
+        Ok(lock(&self.state)
+            .records
+            .values()
+            .filter(|r| {
+                r.fields
+                    .get(name)
+                    .is_some_and(|v| crate::domain::record::comparable(v) == comparable)
+            })
+            .map(|r| r.id)
+            .collect())
+    }
+
     fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, super::RetentionEntry)>, CatalogError> {
         Ok(lock(&self.state)
             .records

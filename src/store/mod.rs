@@ -701,6 +701,11 @@ pub trait Catalog: Send + Sync {
     /// What the retention of each record filed in a node depends on, and
     /// its due mark, in id order, without reading the records.
     fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, RetentionEntry)>, CatalogError>;
+    /// The records that have held `comparable` (a value made by
+    /// `domain::record::comparable`) in the field `name`, in id order. A
+    /// record whose value has changed since may be among them: callers
+    /// check the record.
+    fn records_with_field(&self, name: &str, comparable: &str) -> Result<Vec<RecordId>, CatalogError>;
     /// How many records each node holds, for the nodes that hold any.
     fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError>;
     /// The records a person deposited (as their actor name says), newest

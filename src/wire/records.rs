@@ -87,6 +87,10 @@ pub struct RecordDto {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub dated: Option<crate::domain::record::Dating>,
+    /// The capture channel it came through (`dossier:<name>` for a
+    /// watched folder); absent for the API and the command line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
     /// The retention the plan in force gives the record (none if no rule
     /// applies).
     pub retention: Option<RetentionDto>,
@@ -114,12 +118,18 @@ pub struct RecordDto {
     /// that held the same bytes already (stored once; a warning, not a
     /// refusal).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub same_content: Vec<SameContentDto>,
+    pub same_content: Vec<RecordNameDto>,
+    /// The live records of its node with the same values in the node's
+    /// duplicate fields (for invoices: the same supplier and invoice
+    /// number), oldest first: probably the same document received twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probable_duplicates: Vec<RecordNameDto>,
 }
 
-/// A record that holds the same content as the one deposited.
+/// Another record, named: one that holds the same content, or a probable
+/// duplicate.
 #[derive(Serialize, Deserialize, ToSchema)]
-pub struct SameContentDto {
+pub struct RecordNameDto {
     /// Its reference.
     pub reference: String,
     /// Its title.
@@ -267,6 +277,7 @@ impl RecordDto {
             aliases: r.aliases.iter().map(ToString::to_string).collect(),
             classified_by: r.classified_by.clone(),
             dated: r.dated.clone(),
+            channel: r.channel.clone(),
             retention: details.retention.as_ref().map(|k| RetentionDto {
                 rule: k.rule.clone(),
                 inherited_from: k.inherited_from.to_string(),
@@ -329,6 +340,14 @@ impl RecordDto {
             text: TextDto::from(text),
             repaired: false,
             same_content: Vec::new(),
+            probable_duplicates: details
+                .probable_duplicates
+                .iter()
+                .map(|(reference, title)| RecordNameDto {
+                    reference: reference.to_string(),
+                    title: title.clone(),
+                })
+                .collect(),
         }
     }
 }

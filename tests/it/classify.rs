@@ -299,3 +299,60 @@ fn an_undated_deposit_takes_the_date_its_text_says_never_one_to_come() {
     assert_eq!(stats["records"], 4, "{stats}");
     server.stop();
 }
+
+#[test]
+fn an_invoice_with_the_supplier_and_number_of_another_is_flagged_as_a_probable_duplicate() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let agent = new_token(&server, &token, "agent", "comptabilite");
+    let no_node = json!({});
+    let first = created(
+        deposit(
+            &server,
+            &agent,
+            ubl("FA-2025/0090", "Transports Martin", "100.00").as_bytes(),
+            "facture.xml",
+            &no_node,
+        )
+        .unwrap(),
+    );
+    assert!(first.get("probable_duplicates").is_none(), "{first}");
+    // Sent again with another amount, its number written another way: the
+    // bytes differ, the supplier and the number do not.
+    let again = created(
+        deposit(
+            &server,
+            &agent,
+            ubl("FA 2025 0090", "TRANSPORTS MARTIN", "120.00").as_bytes(),
+            "facture-relance.xml",
+            &no_node,
+        )
+        .unwrap(),
+    );
+    assert!(again.get("same_content").is_none(), "other bytes: {again}");
+    assert_eq!(
+        again["probable_duplicates"],
+        json!([{"reference": first["reference"], "title": first["title"]}]),
+        "{again}"
+    );
+    // Each names the other, wherever it is shown.
+    let reference = first["reference"].as_str().unwrap();
+    let read = get(&server.url(&format!("/api/v1/records/{reference}")), &agent).json();
+    assert_eq!(
+        read["probable_duplicates"][0]["reference"], again["reference"],
+        "{read}"
+    );
+    // Another supplier with the same number is another invoice.
+    let other = created(
+        deposit(
+            &server,
+            &agent,
+            ubl("FA-2025/0090", "Papeterie Dupont", "100.00").as_bytes(),
+            "facture-dupont.xml",
+            &no_node,
+        )
+        .unwrap(),
+    );
+    assert!(other.get("probable_duplicates").is_none(), "{other}");
+    server.stop();
+}

@@ -9,6 +9,7 @@ mod bad_input;
 mod browser;
 mod buckets;
 mod bulk;
+mod capture;
 mod classify;
 mod client;
 mod common;

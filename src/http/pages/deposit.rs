@@ -368,6 +368,7 @@ pub struct FileView {
     proposed: Option<String>,
     unclassified: Option<String>,
     duplicates: Vec<(String, String)>,
+    probable_duplicates: Vec<(String, String)>,
     fields: Vec<FieldView>,
     errors: BTreeMap<&'static str, String>,
 }
@@ -481,6 +482,11 @@ fn file_view(plan: &Plan, index: usize, file: &PendingFile, problems: Option<&Fi
         unclassified,
         duplicates: proposal
             .duplicates
+            .iter()
+            .map(|(reference, title)| (reference.to_string(), title.clone()))
+            .collect(),
+        probable_duplicates: proposal
+            .probable_duplicates
             .iter()
             .map(|(reference, title)| (reference.to_string(), title.clone()))
             .collect(),

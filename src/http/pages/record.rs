@@ -71,6 +71,12 @@ struct RecordPage {
     date_iso: String,
     /// Where the date came from, when the depositor gave none.
     dated: Option<String>,
+    /// The capture channel it came through, said to a reader.
+    channel: Option<String>,
+    /// Probable duplicates: (reference, title).
+    duplicates: Vec<(String, String)>,
+    /// The fields that make them duplicates, as a phrase.
+    duplicate_fields: String,
     service: Option<String>,
     document_type: Option<String>,
     fields: Vec<(String, String)>,
@@ -114,6 +120,8 @@ struct Loaded {
     /// The text to preview, and whether it was read from a document of
     /// another kind (rather than being the document itself).
     preview_text: Option<(String, bool)>,
+    /// The node's duplicate fields, as a phrase.
+    duplicate_fields: String,
 }
 
 fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<Loaded, ArchiveError> {
@@ -164,6 +172,7 @@ fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<L
             .map(|text| (text, true)),
         _ => None,
     };
+    let duplicate_fields = french::and_list(plan.plan.duplicate_fields_for(&record.node));
     Ok(Loaded {
         damaged,
         fields,
@@ -172,6 +181,7 @@ fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<L
         text,
         node_label,
         preview_text,
+        duplicate_fields,
     })
 }
 
@@ -199,6 +209,7 @@ pub async fn page(
         text,
         node_label,
         preview_text,
+        duplicate_fields,
     } = loaded;
     let reference = record.reference.to_string();
     let base = format!("/documents/{reference}");
@@ -303,6 +314,13 @@ pub async fn page(
         date: french::date(record.date),
         date_iso: record.date.to_string(),
         dated: record.dated.as_ref().map(french::dating),
+        channel: record.channel.as_deref().map(french::channel),
+        duplicates: details
+            .probable_duplicates
+            .iter()
+            .map(|(reference, title)| (reference.to_string(), title.clone()))
+            .collect(),
+        duplicate_fields,
         service: record.service.clone(),
         document_type: record.document_type.clone(),
         fields,

@@ -1,0 +1,417 @@
+//! Watched folders: a scanner's "scan to folder", a shared drop folder.
+//!
+//! Each folder is looked at every `poll`. A file is taken once it is
+//! complete: its size and modification time unchanged for `settle`, and,
+//! where the system can tell (a read lease on Linux), no program holding it
+//! open for writing. It is then deposited in the channel's account, with the
+//! node its sub-folder names (else the channel's, else the plan's
+//! classification), and moved to `done/` (same sub-folder), or, when the
+//! archive refuses it, to `failed/` with `<name>.motif.txt` beside it saying
+//! why in French. When the archive cannot take it now (a copy store down, a
+//! full disk), it stays where it is and is tried again.
+//!
+//! Nothing is deposited twice: before depositing, the content's digest is
+//! looked up, and a file whose content a live record holds already goes to
+//! `done/` with a `.motif.txt` naming that record. So a crash between the
+//! deposit (acknowledged, durable) and the move leaves the file in the
+//! folder, and the next look finds its record and only moves it; a crash
+//! before the deposit leaves it to be deposited again. No file is lost:
+//! it is never removed, only renamed within the folder.
+//!
+//! Many files at once are deposited by a few workers (one per core) fed
+//! through a bounded queue: the folder is read no faster than they deposit.
+
+use super::FolderChannel;
+use crate::archive::{Actor, Archive, ArchiveError, Deposit, Upload};
+use crate::errors::Fault;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// What a folder's channel has done since the server started.
+#[derive(Debug, Default)]
+pub struct FolderCounts {
+    /// Files deposited as new records.
+    pub deposited: AtomicU64,
+    /// Files whose content was archived already (moved to `done/`).
+    pub already_archived: AtomicU64,
+    /// Files the archive refused (moved to `failed/`).
+    pub refused: AtomicU64,
+    /// Attempts the archive could not take then (the file is tried again).
+    pub retried: AtomicU64,
+}
+
+/// A folder being watched.
+pub struct WatchedFolder {
+    /// The channel's name.
+    pub name: String,
+    /// What it has done.
+    pub counts: Arc<FolderCounts>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl WatchedFolder {
+    /// Waits for its threads to end (after `stop` is set).
+    pub fn join(self) {
+        let _ = self.handle.join();
+    }
+}
+
+/// What each watched folder has done, by channel name, for the metrics.
+#[derive(Default)]
+pub struct CaptureCounts(pub Vec<(String, Arc<FolderCounts>)>);
+
+/// A file found complete, to be deposited.
+struct Ready {
+    /// Where it is.
+    path: PathBuf,
+    /// Its path under the watched folder (kept under `done/` or `failed/`).
+    relative: PathBuf,
+    /// The node its sub-folder names.
+    node: Option<String>,
+}
+
+/// What became of a file.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Deposited: the new record's reference.
+    Deposited(String),
+    /// Its content is archived already, under this reference.
+    AlreadyArchived(String),
+    /// Refused, with the reason.
+    Refused(String),
+    /// Not taken now; tried again later.
+    Retry(String),
+    /// Gone before it could be read (moved by someone else).
+    Gone,
+}
+
+/// Starts watching each folder on its own threads until `stop` is set.
+/// Refuses to start when a depositor account is unknown or disabled, or a
+/// folder cannot be made ready (`done/`, `failed/`).
+pub fn spawn(
+    archive: Arc<Archive>,
+    channels: Vec<FolderChannel>,
+    stop: Arc<AtomicBool>,
+) -> Result<Vec<WatchedFolder>, String> {
+    let mut started = Vec::new();
+    if archive.is_follower() && !channels.is_empty() {
+        tracing::warn!("a replica deposits nothing: the watched folders are left to the primary server");
+        return Ok(started);
+    }
+    for channel in channels {
+        let account = archive.account(&channel.depositor).map_err(|e| {
+            format!(
+                "capture: folders {}: depositor {:?}: {e}",
+                channel.name, channel.depositor
+            )
+        })?;
+        if account.disabled {
+            return Err(format!(
+                "capture: folders {}: the account {} is disabled",
+                channel.name, channel.depositor
+            ));
+        }
+        for place in [channel.path.join("done"), channel.path.join("failed")] {
+            std::fs::create_dir_all(&place)
+                .map_err(|e| format!("capture: folders {}: {}: {e}", channel.name, place.display()))?;
+        }
+        let counts = Arc::new(FolderCounts::default());
+        let actor = Actor::person(&account);
+        let watch = Watch {
+            archive: Arc::clone(&archive),
+            channel: channel.clone(),
+            actor,
+            counts: Arc::clone(&counts),
+        };
+        let stop = Arc::clone(&stop);
+        let handle = std::thread::Builder::new()
+            .name(format!("folder-{}", channel.name))
+            .spawn(move || watch.run(&stop))
+            .map_err(|e| format!("capture: folders {}: {e}", channel.name))?;
+        tracing::info!(channel = %channel.name, folder = %channel.path.display(), "watching a folder");
+        started.push(WatchedFolder {
+            name: channel.name,
+            counts,
+            handle,
+        });
+    }
+    Ok(started)
+}
+
+/// One watched folder.
+struct Watch {
+    archive: Arc<Archive>,
+    channel: FolderChannel,
+    actor: Actor,
+    counts: Arc<FolderCounts>,
+}
+
+impl Watch {
+    /// Looks at the folder until `stop`, feeding the workers.
+    fn run(self, stop: &AtomicBool) {
+        let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Ready>(workers);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let busy: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
+        let this = Arc::new(self);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                let receiver = Arc::clone(&receiver);
+                let busy = Arc::clone(&busy);
+                let this = Arc::clone(&this);
+                scope.spawn(move || {
+                    loop {
+                        let next = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok(ready) = next else { return };
+                        let outcome = this.take(&ready);
+                        tracing::info!(channel = %this.channel.name, file = %ready.relative.display(), ?outcome, "captured");
+                        busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&ready.path);
+                    }
+                });
+            }
+            // When each file was last seen to change.
+            let mut seen: HashMap<PathBuf, (u64, Option<SystemTime>, Instant)> = HashMap::new();
+            while !stop.load(Ordering::Relaxed) {
+                let mut present = HashSet::new();
+                for (path, relative, node) in this.files() {
+                    present.insert(path.clone());
+                    let Ok(meta) = std::fs::metadata(&path) else { continue };
+                    let state = (meta.len(), meta.modified().ok());
+                    let now = Instant::now();
+                    let stable_since = match seen.get(&path) {
+                        Some(&(len, modified, since)) if (len, modified) == state => since,
+                        _ => {
+                            seen.insert(path.clone(), (state.0, state.1, now));
+                            continue;
+                        }
+                    };
+                    if now.duration_since(stable_since) < this.channel.settle
+                        || busy.lock().unwrap_or_else(|p| p.into_inner()).contains(&path)
+                        || open_for_writing(&path)
+                    {
+                        continue;
+                    }
+                    busy.lock().unwrap_or_else(|p| p.into_inner()).insert(path.clone());
+                    // Blocks while every worker is busy: back-pressure.
+                    if sender.send(Ready { path, relative, node }).is_err() {
+                        return;
+                    }
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+                seen.retain(|p, _| present.contains(p));
+                let mut waited = Duration::ZERO;
+                while waited < this.channel.poll && !stop.load(Ordering::Relaxed) {
+                    let step = Duration::from_millis(50).min(this.channel.poll - waited);
+                    std::thread::sleep(step);
+                    waited += step;
+                }
+            }
+            drop(sender);
+        });
+    }
+
+    /// The files waiting in the folder and in its sub-folders (one level):
+    /// (path, path under the folder, the node the sub-folder names).
+    fn files(&self) -> Vec<(PathBuf, PathBuf, Option<String>)> {
+        let mut found = Vec::new();
+        let root = &self.channel.path;
+        let Ok(entries) = std::fs::read_dir(root) else {
+            tracing::warn!(channel = %self.channel.name, folder = %root.display(), "the watched folder cannot be read");
+            return found;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if skipped(&name) {
+                continue;
+            }
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_file() {
+                found.push((entry.path(), PathBuf::from(&name), None));
+            } else if kind.is_dir() && !super::RESERVED.contains(&name.as_str()) {
+                let node = self.channel.subfolders.get(&name).cloned();
+                let Ok(inner) = std::fs::read_dir(entry.path()) else {
+                    continue;
+                };
+                for file in inner.flatten() {
+                    let file_name = file.file_name().to_string_lossy().into_owned();
+                    if !skipped(&file_name) && file.file_type().is_ok_and(|t| t.is_file()) {
+                        found.push((file.path(), Path::new(&name).join(&file_name), node.clone()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Deposits one file and puts it where its outcome says.
+    fn take(&self, ready: &Ready) -> Outcome {
+        let outcome = self.deposit(ready);
+        let (place, reason) = match &outcome {
+            Outcome::Deposited(_) => {
+                self.counts.deposited.fetch_add(1, Ordering::Relaxed);
+                ("done", None)
+            }
+            Outcome::AlreadyArchived(reference) => {
+                self.counts.already_archived.fetch_add(1, Ordering::Relaxed);
+                (
+                    "done",
+                    Some(format!(
+                        "Non déposé : ce contenu est déjà archivé sous la référence {reference}.\n"
+                    )),
+                )
+            }
+            Outcome::Refused(why) => {
+                self.counts.refused.fetch_add(1, Ordering::Relaxed);
+                ("failed", Some(format!("Refusé par coffre : {why}\n")))
+            }
+            Outcome::Retry(why) => {
+                self.counts.retried.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(channel = %self.channel.name, file = %ready.relative.display(), reason = %why, "not taken now; tried again later");
+                return outcome;
+            }
+            Outcome::Gone => return outcome,
+        };
+        if let Err(e) = self.put_away(ready, place, reason.as_deref()) {
+            tracing::error!(channel = %self.channel.name, file = %ready.relative.display(), error = %e, "the file could not be moved; it will be looked at again");
+        }
+        outcome
+    }
+
+    fn deposit(&self, ready: &Ready) -> Outcome {
+        let mut file = match std::fs::File::open(&ready.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone,
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        let staged = match self.archive.stage(&mut file) {
+            Ok(staged) => staged,
+            Err(e) => return self.failure(e),
+        };
+        match self.archive.live_record_holding(&staged.sha256()) {
+            Ok(Some(reference)) => return Outcome::AlreadyArchived(reference.to_string()),
+            Ok(None) => {}
+            Err(e) => return self.failure(e),
+        }
+        let filename = ready.path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let deposit = Deposit {
+            node: ready.node.clone().or_else(|| self.channel.node.clone()),
+            service: self.channel.service.clone(),
+            document_type: self.channel.document_type.clone(),
+            ..Deposit::default()
+        };
+        let upload = Upload { staged, filename };
+        match self
+            .archive
+            .ingest_through(&self.actor, &self.channel.journal_name(), deposit, upload)
+        {
+            Ok(record) => Outcome::Deposited(record.reference.to_string()),
+            Err(e) => self.failure(e),
+        }
+    }
+
+    /// A refusal (the file is at fault, or the archive's rules) or a
+    /// failure to try again (the archive cannot take it now).
+    fn failure(&self, e: ArchiveError) -> Outcome {
+        match e.code().fault() {
+            Fault::Caller | Fault::Conflict => Outcome::Refused(e.to_string()),
+            Fault::Archive => Outcome::Retry(e.to_string()),
+        }
+    }
+
+    /// Moves the file under `place` (`done` or `failed`), keeping its
+    /// sub-folder and never over another file, with the reason beside it.
+    fn put_away(&self, ready: &Ready, place: &str, reason: Option<&str>) -> std::io::Result<()> {
+        let target = free_name(&self.channel.path.join(place).join(&ready.relative));
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        if let Some(reason) = reason {
+            let mut note = target.clone().into_os_string();
+            note.push(".motif.txt");
+            std::fs::write(PathBuf::from(note), reason)?;
+        }
+        std::fs::rename(&ready.path, &target)
+    }
+}
+
+/// Names that are not documents: hidden and temporary files, the notes
+/// coffre writes.
+fn skipped(name: &str) -> bool {
+    name.starts_with('.') || name.starts_with('~') || name.ends_with(".motif.txt")
+}
+
+/// `path`, or `name (2).ext`, `name (3).ext`… if it is taken.
+fn free_name(path: &Path) -> PathBuf {
+    if !path.exists() {
+        return path.to_path_buf();
+    }
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (2..)
+        .map(|n| path.with_file_name(format!("{stem} ({n}){ext}")))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// Whether a program holds the file open for writing, as far as the system
+/// can tell: on Linux a read lease is refused while anyone writes it. Where
+/// the lease cannot be taken at all (another owner, a network share), the
+/// file's stable size and time are all there is to go on.
+#[cfg(target_os = "linux")]
+fn open_for_writing(path: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this function owns, with integer
+    // arguments only.
+    let taken = unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) };
+    if taken == 0 {
+        // SAFETY: as above; the lease is given back before the file closes.
+        unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_UNLCK) };
+        return false;
+    }
+    std::io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_for_writing(_path: &Path) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_open_for_writing_is_seen_and_a_closed_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan.pdf");
+        let writer = std::fs::File::create(&path).unwrap();
+        assert!(open_for_writing(&path), "held open by a writer");
+        drop(writer);
+        assert!(!open_for_writing(&path), "closed");
+    }
+
+    #[test]
+    fn a_taken_name_gets_a_number_and_notes_are_not_documents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scan.pdf");
+        assert_eq!(free_name(&path), path);
+        std::fs::write(&path, b"x").unwrap();
+        assert_eq!(free_name(&path), dir.path().join("scan (2).pdf"));
+        assert!(skipped("scan.pdf.motif.txt") && skipped(".~lock") && !skipped("scan.pdf"));
+    }
+}
