@@ -102,6 +102,64 @@ fn http_ingest(ds: &Dataset, root: &Path, clients: usize) -> (Duration, Flushes)
     )
 }
 
+/// Workers of the watched folder (its default).
+const FOLDER_WORKERS: usize = 8;
+
+/// A watched folder: the dataset's files linked into it at once (as a
+/// scanner's share fills), timed until every one is deposited and moved to
+/// `done/`.
+fn folder_ingest(ds: &Dataset, root: &Path) -> (Duration, Flushes) {
+    let (data, token) = fresh_archive(root, &format!("folder-{}", ds.name));
+    run(Command::new(coffre()).arg("--data").arg(&data).args([
+        "account",
+        "create",
+        "scanner",
+        "--role",
+        "agent",
+        "--display-name",
+        "Copieur",
+        "--no-password",
+    ]));
+    let inbox = root.join(format!("inbox-{}", ds.name));
+    let _ = std::fs::remove_dir_all(&inbox);
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let capture = root.join(format!("capture-{}.toml", ds.name));
+    std::fs::write(
+        &capture,
+        format!(
+            "[[folders]]\nname = \"bench\"\npath = {:?}\ndepositor = \"scanner\"\nnode = \"FIN-MAN\"\n\
+             settle = \"100ms\"\npoll = \"50ms\"\nworkers = {FOLDER_WORKERS}\n",
+            inbox.display().to_string()
+        ),
+    )
+    .expect("capture file");
+    let server = Served::start_with(&data, None, &["--capture", capture.to_str().expect("path")]);
+    let (blobs, journal) = flushes_so_far(&server.base, &token);
+    let start = Instant::now();
+    for (i, file) in ds.files.iter().enumerate() {
+        std::fs::hard_link(file, inbox.join(format!("{i:06}.bin"))).expect("link into the folder");
+    }
+    let done = inbox.join("done");
+    let wanted = ds.files.len();
+    while std::fs::read_dir(&done).map_or(0, |d| d.count()) < wanted {
+        assert!(start.elapsed() < Duration::from_secs(1800), "the folder never emptied");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let elapsed = start.elapsed();
+    let (blobs_after, journal_after) = flushes_so_far(&server.base, &token);
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    let _ = std::fs::remove_dir_all(&inbox);
+    let n = ds.files.len() as f64;
+    (
+        elapsed,
+        Flushes {
+            blobs: (blobs_after - blobs) / n,
+            journal: (journal_after - journal) / n,
+        },
+    )
+}
+
 fn sha2_speed() -> f64 {
     let buf = vec![0x5au8; 64 * 1024 * 1024];
     let rounds = 8;
@@ -203,6 +261,13 @@ fn main() {
                 Some(flushes),
             ));
         }
+        let (folder, flushes) = folder_ingest(ds, &root);
+        eprintln!("{}: watched folder {:?}", ds.name, folder);
+        measured.push((
+            format!("watched folder (capture, {FOLDER_WORKERS} workers)"),
+            folder,
+            Some(flushes),
+        ));
         for (what, t, flushes) in measured {
             let s = t.as_secs_f64();
             let flushes = flushes.map_or("–".to_owned(), |f| {
@@ -233,7 +298,10 @@ fn main() {
          Every deposit is durable before it is acknowledged: content blob and metadata document \
          synced and renamed, directories synced, journal event synced; deposits that come together \
          share these flushes (one `syncfs` for the bytes of a batch of blobs, one for their names, \
-         one `fdatasync` for a batch of events). The baseline hashes and copies \
+         one `fdatasync` for a batch of events). A watched folder's files are \
+         linked into it all at once, and timed until each is deposited and moved to `done/` (a file is \
+         taken once its size has not changed for 100 ms and no program writes it; its content is looked \
+         up first, so that nothing goes in twice). The baseline hashes and copies \
          the same files, then syncs once. The source files are synced before any step and sit in the page cache for all. Ratio = baseline time / coffre time (1.00 = as fast as the baseline). \
          Flushes per deposit (from the server's `coffre_flushes_total`): blobs + journal, amortised; \
          a deposit alone costs 2 + 1 (its content and its metadata document share one batch). This disk's flush latency varies from run to run: two runs of the same code differed by up to 2× on the 4 KiB lines.\n\n\

@@ -636,12 +636,16 @@ impl Archive {
     }
 
     /// The date of a deposit that gives none: the document's own, read
-    /// from its text, or else the day of the deposit, said as such.
+    /// from its text, or else the day of the deposit, said as such. The
+    /// text is what the document holds as text: a scan is not read by OCR
+    /// here, which would hold the deposit's acknowledgement for seconds
+    /// (its date is then the deposit's, to be confirmed).
     fn date_of_content(&self, staged: &dyn StagedBlob, media_type: &str) -> Result<(NaiveDate, Dating), ArchiveError> {
         let today = self.clock.now().date_naive();
         let mut bytes = Vec::new();
         staged.reader()?.take(extract::TEXT_INPUT_MAX).read_to_end(&mut bytes)?;
-        let extraction = extract::extract(media_type, &mut bytes.as_slice(), self.options.extract);
+        let without_ocr = extract::ExtractOptions { ocr: false };
+        let extraction = extract::extract(media_type, &mut bytes.as_slice(), without_ocr);
         Ok(match dating::date_in_text(&extraction.text, today) {
             Some(read) => (read.date, Dating::Text { excerpt: read.excerpt }),
             None => (today, Dating::DepositDay),

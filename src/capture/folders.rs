@@ -18,8 +18,10 @@
 //! before the deposit leaves it to be deposited again. No file is lost:
 //! it is never removed, only renamed within the folder.
 //!
-//! Many files at once are deposited by a few workers (one per core) fed
-//! through a bounded queue: the folder is read no faster than they deposit.
+//! Many files at once are deposited by `workers` threads (8 by default: a
+//! deposit waits on the disk more than on the processor, and deposits made
+//! together share its flushes) fed through a bounded queue: the folder is
+//! read no faster than they deposit.
 
 use super::FolderChannel;
 use crate::archive::{Actor, Archive, ArchiveError, Deposit, Upload};
@@ -152,7 +154,7 @@ struct Watch {
 impl Watch {
     /// Looks at the folder until `stop`, feeding the workers.
     fn run(self, stop: &AtomicBool) {
-        let workers = std::thread::available_parallelism().map_or(2, usize::from);
+        let workers = self.channel.workers;
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Ready>(workers);
         let receiver = Arc::new(Mutex::new(receiver));
         let busy: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();

@@ -37,6 +37,8 @@ struct FolderFile {
     settle: String,
     #[serde(default = "default_poll")]
     poll: String,
+    #[serde(default = "default_workers")]
+    workers: usize,
     #[serde(default)]
     subfolders: std::collections::BTreeMap<String, String>,
 }
@@ -46,6 +48,11 @@ fn default_settle() -> String {
 }
 fn default_poll() -> String {
     "2s".into()
+}
+/// Deposits wait on the disk more than on the processor: several at once
+/// share its flushes.
+fn default_workers() -> usize {
+    8
 }
 
 /// A watched folder, checked.
@@ -69,6 +76,8 @@ pub struct FolderChannel {
     pub settle: Duration,
     /// How often the folder is looked at.
     pub poll: Duration,
+    /// How many files are deposited at once (1 to 64).
+    pub workers: usize,
     /// Sub-folder name → node: a file dropped in `factures/` goes to the
     /// node it names.
     pub subfolders: std::collections::BTreeMap<String, String>,
@@ -118,6 +127,9 @@ pub fn read_capture_file(path: &Path) -> Result<Vec<FolderChannel>, CaptureFileE
                 return Err(at("subfolders", format!("{sub:?} is not a sub-folder name it may use")));
             }
         }
+        if !(1..=64).contains(&f.workers) {
+            return Err(at("workers", format!("{}: from 1 to 64 files at once", f.workers)));
+        }
         channels.push(FolderChannel {
             name,
             path: folder,
@@ -127,6 +139,7 @@ pub fn read_capture_file(path: &Path) -> Result<Vec<FolderChannel>, CaptureFileE
             document_type: f.document_type,
             settle: duration("settle", &f.settle)?,
             poll: duration("poll", &f.poll)?,
+            workers: f.workers,
             subfolders: f.subfolders,
         });
     }
@@ -160,6 +173,7 @@ mod tests {
         let channels = read_capture_file(&file).expect("reads");
         assert_eq!(channels[0].name, "scanner-accueil");
         assert_eq!(channels[0].settle, Duration::from_secs(2));
+        assert_eq!(channels[0].workers, 8);
         assert_eq!(
             channels[0].subfolders.get("factures").map(String::as_str),
             Some("FIN-FAC")
@@ -185,6 +199,10 @@ mod tests {
                 "folders[1].name",
             ),
             ("[[folders]]\nname = \"a\"\npath = \"x\"\n", "depositor"),
+            (
+                "[[folders]]\nname = \"a\"\npath = \"x\"\ndepositor = \"scan\"\nworkers = 0\n",
+                "folders[0].workers",
+            ),
         ];
         for (text, said) in cases {
             let path = dir.path().join("capture.toml");
