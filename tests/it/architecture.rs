@@ -137,13 +137,16 @@ fn may_import(module: &str) -> &'static [&'static str] {
         // The fuzzers' way in to every parser of outside input.
         "fuzzing" => &["domain", "extract", "policies", "package"],
         "archive" => &["domain", "store", "extract", "policies", "package", "errors", "french"],
-        "config" => &["domain", "extract", "archive"],
+        "config" => &["domain", "extract", "archive", "capture"],
+        // An adapter over the archive service, like `http` and `cli`.
+        "capture" => &["domain", "archive", "errors"],
         "jobs" => &["domain", "archive", "config"],
         "wire" => &["domain", "archive", "jobs", "french"],
         "documents" => &["domain", "archive", "french"],
         "http" => &[
             "domain",
             "archive",
+            "capture",
             "config",
             "jobs",
             "wire",
@@ -155,6 +158,7 @@ fn may_import(module: &str) -> &'static [&'static str] {
         "cli" => &[
             "domain",
             "archive",
+            "capture",
             "config",
             "jobs",
             "wire",
