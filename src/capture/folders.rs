@@ -252,7 +252,12 @@ impl Watch {
 
     /// Deposits one file and puts it where its outcome says.
     fn take(&self, ready: &Ready) -> Outcome {
-        let outcome = self.deposit(ready);
+        let is_zip = ready.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+        let outcome = if self.channel.unpack_zip && is_zip {
+            self.deposit_batch(ready)
+        } else {
+            self.deposit(ready)
+        };
         let (place, reason) = match &outcome {
             Outcome::Deposited(_) => {
                 self.counts.deposited.fetch_add(1, Ordering::Relaxed);
@@ -290,7 +295,77 @@ impl Watch {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone,
             Err(e) => return Outcome::Retry(e.to_string()),
         };
-        let staged = match self.archive.stage(&mut file) {
+        let filename = ready.path.file_name().map(|n| n.to_string_lossy().into_owned());
+        self.deposit_one(&mut file, filename, ready.node.clone())
+    }
+
+    /// Deposits each file of a zip (a batch of e-invoices): the zip's
+    /// outcome is deposited when each file is deposited or archived
+    /// already, refused (with each refusal said) when any is refused.
+    /// Files already archived are skipped, so a batch dropped again after
+    /// a crash or a correction deposits only what is missing.
+    fn deposit_batch(&self, ready: &Ready) -> Outcome {
+        let file = match std::fs::File::open(&ready.path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone,
+            Err(e) => return Outcome::Retry(e.to_string()),
+        };
+        let mut zip = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
+            Ok(zip) => zip,
+            Err(e) => return Outcome::Refused(format!("ce zip ne peut pas être lu ({e})")),
+        };
+        let (mut deposited, mut refused) = (Vec::new(), Vec::new());
+        for i in 0..zip.len() {
+            let mut entry = match zip.by_index(i) {
+                Ok(entry) => entry,
+                Err(e) => {
+                    refused.push(format!("fichier n° {} du zip : illisible ({e})", i + 1));
+                    continue;
+                }
+            };
+            if entry.is_dir() {
+                continue;
+            }
+            // Its name without the folders it had in the zip.
+            let name = entry
+                .enclosed_name()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| format!("fichier-{}", i + 1));
+            if skipped(&name) {
+                continue;
+            }
+            match self.deposit_one(&mut entry, Some(name.clone()), ready.node.clone()) {
+                Outcome::Deposited(reference) => deposited.push(format!("{name} : {reference}")),
+                Outcome::AlreadyArchived(reference) => {
+                    deposited.push(format!("{name} : déjà archivé sous {reference}"))
+                }
+                Outcome::Refused(why) => refused.push(format!("{name} : {why}")),
+                // The archive cannot take it now: the whole zip is tried
+                // again, what went in already being skipped then.
+                Outcome::Retry(why) => return Outcome::Retry(why),
+                Outcome::Gone => {}
+            }
+        }
+        if refused.is_empty() {
+            Outcome::Deposited(format!("{} fichiers du zip", deposited.len()))
+        } else {
+            Outcome::Refused(format!(
+                "{} fichier(s) du zip refusé(s) :\n{}\nDéposés ou déjà archivés :\n{}",
+                refused.len(),
+                refused.join("\n"),
+                if deposited.is_empty() {
+                    "aucun".to_owned()
+                } else {
+                    deposited.join("\n")
+                }
+            ))
+        }
+    }
+
+    /// Deposits one content read from `source`, named `filename`, unless a
+    /// live record holds it already.
+    fn deposit_one(&self, source: &mut dyn std::io::Read, filename: Option<String>, node: Option<String>) -> Outcome {
+        let staged = match self.archive.stage(source) {
             Ok(staged) => staged,
             Err(e) => return self.failure(e),
         };
@@ -299,9 +374,8 @@ impl Watch {
             Ok(None) => {}
             Err(e) => return self.failure(e),
         }
-        let filename = ready.path.file_name().map(|n| n.to_string_lossy().into_owned());
         let deposit = Deposit {
-            node: ready.node.clone().or_else(|| self.channel.node.clone()),
+            node: node.or_else(|| self.channel.node.clone()),
             service: self.channel.service.clone(),
             document_type: self.channel.document_type.clone(),
             ..Deposit::default()

@@ -40,6 +40,8 @@ struct FolderFile {
     #[serde(default = "default_workers")]
     workers: usize,
     #[serde(default)]
+    unpack_zip: bool,
+    #[serde(default)]
     subfolders: std::collections::BTreeMap<String, String>,
 }
 
@@ -78,6 +80,9 @@ pub struct FolderChannel {
     pub poll: Duration,
     /// How many files are deposited at once (1 to 64).
     pub workers: usize,
+    /// A `.zip` dropped here is a batch (e-invoices exported from Chorus
+    /// Pro): each file in it is deposited, not the zip itself.
+    pub unpack_zip: bool,
     /// Sub-folder name → node: a file dropped in `factures/` goes to the
     /// node it names.
     pub subfolders: std::collections::BTreeMap<String, String>,
@@ -140,6 +145,7 @@ pub fn read_capture_file(path: &Path) -> Result<Vec<FolderChannel>, CaptureFileE
             settle: duration("settle", &f.settle)?,
             poll: duration("poll", &f.poll)?,
             workers: f.workers,
+            unpack_zip: f.unpack_zip,
             subfolders: f.subfolders,
         });
     }

@@ -12,6 +12,11 @@ use std::time::{Duration, Instant};
 /// A server for `data` with an agent account `scanner`, and the capture
 /// file watching `inbox` in its name.
 fn capture_file(dir: &Path, node: Option<&str>) -> (PathBuf, PathBuf) {
+    capture_file_with(dir, node, "")
+}
+
+/// As [`capture_file`], with more settings for the folder.
+fn capture_file_with(dir: &Path, node: Option<&str>, more: &str) -> (PathBuf, PathBuf) {
     let inbox = dir.join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
     let file = dir.join("capture.toml");
@@ -20,7 +25,7 @@ fn capture_file(dir: &Path, node: Option<&str>) -> (PathBuf, PathBuf) {
         &file,
         format!(
             "[[folders]]\nname = \"scanner-accueil\"\npath = \"inbox\"\ndepositor = \"scanner\"\n\
-             service = \"Accueil\"\nsettle = \"400ms\"\npoll = \"100ms\"\n{node}\
+             service = \"Accueil\"\nsettle = \"400ms\"\npoll = \"100ms\"\n{node}{more}\
              [folders.subfolders]\nfactures = \"FIN-FAC\"\ndeliberations = \"ADM-DEL\"\n"
         ),
     )
@@ -243,5 +248,63 @@ fn two_hundred_files_and_a_sigkill_end_as_one_record_each_none_twice_none_lost()
             name(i)
         );
     }
+    server.stop();
+}
+
+/// A zip holding these files.
+fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    for (name, content) in files {
+        zip.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(content).unwrap();
+    }
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn a_zip_of_e_invoices_is_a_batch_each_deposited_and_each_refusal_said() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    with_scanner_account(&data, &token);
+    let (capture, inbox) = capture_file_with(tmp.path(), None, "unpack_zip = true\n");
+    let server = Server::start(&data, &["--capture", capture.to_str().unwrap()]);
+    let first = crate::classify::ubl("FZ-2025-001", "Transports Martin", "100.00");
+    let second = crate::classify::ubl("FZ-2025-002", "Papeterie Dupont", "48.00");
+    let batch = zip_of(&[
+        ("export-chorus/facture-1.xml", first.as_bytes()),
+        ("export-chorus/facture-2.xml", second.as_bytes()),
+        ("export-chorus/lisez-moi.txt", b"Liste des pieces de l'export."),
+    ]);
+    std::fs::write(inbox.join("chorus-2025-03.zip"), &batch).unwrap();
+    wait_until("the batch to be put away", Duration::from_secs(60), || {
+        waiting(&inbox).is_empty()
+    });
+    let events = ingested(&server, &token);
+    assert_eq!(events.len(), 2, "each invoice, not the zip: {events:?}");
+    for e in &events {
+        assert_eq!(
+            (e["node"].as_str(), e["channel"].as_str()),
+            (Some("FIN-FAC"), Some("dossier:scanner-accueil"))
+        );
+    }
+    let said = std::fs::read_to_string(inbox.join("failed/chorus-2025-03.zip.motif.txt")).unwrap();
+    assert!(
+        said.contains("lisez-moi.txt : ") && said.contains("facture-1.xml : FIN-FAC-"),
+        "{said}"
+    );
+
+    // Corrected and dropped again: what went in already is not deposited
+    // twice, and the batch is done.
+    let corrected = zip_of(&[
+        ("facture-1.xml", first.as_bytes()),
+        ("facture-2.xml", second.as_bytes()),
+    ]);
+    std::fs::write(inbox.join("chorus-2025-03.zip"), &corrected).unwrap();
+    wait_until("the corrected batch to be put away", Duration::from_secs(60), || {
+        waiting(&inbox).is_empty()
+    });
+    assert!(inbox.join("done/chorus-2025-03.zip").is_file());
+    assert_eq!(ingested(&server, &token).len(), 2, "nothing twice");
     server.stop();
 }

@@ -55,7 +55,7 @@ pub fn factur_x(xml: &str) -> Vec<u8> {
 }
 
 /// A UBL invoice.
-fn ubl(number: &str, supplier: &str, total: &str) -> String {
+pub fn ubl(number: &str, supplier: &str, total: &str) -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
