@@ -253,7 +253,7 @@ pub fn role(r: Role) -> &'static str {
         Role::Archivist => "archiviste",
         Role::Auditor => "auditeur",
         Role::Agent => "agent",
-        Role::Visa => "autorité d'archives (visa)",
+        Role::Visa => "autorité d'archives",
     }
 }
 

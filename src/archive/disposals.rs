@@ -133,7 +133,7 @@ impl Archive {
         let Some(person) = actor.account.as_ref().filter(|_| actor.role == Role::Visa) else {
             return Err(ArchiveError::VisaReserved(
                 "la collectivité réserve le visa des éliminations à son autorité d'archives : \
-                 il est donné par une personne au rôle « autorité d'archives (visa) »"
+                 il est donné par une personne au rôle « autorité d'archives »"
                     .into(),
             ));
         };
