@@ -84,15 +84,13 @@ fn cli_ingest(ds: &Dataset, root: &Path) -> Duration {
     elapsed
 }
 
-fn http_ingest(ds: &Dataset, root: &Path, clients: usize) -> (Duration, Flushes) {
-    let (data, token) = fresh_archive(root, &format!("http-{}", ds.name));
-    let server = Served::start(&data);
-    let (blobs, journal) = flushes_so_far(&server.base, &token);
-    let elapsed = deposit_files(&server.base, &token, &ds.files, clients);
-    let (blobs_after, journal_after) = flushes_so_far(&server.base, &token);
-    drop(server);
-    let _ = std::fs::remove_dir_all(&data);
-    let n = ds.files.len() as f64;
+/// `deposit`'s time on `server`, and the flushes per deposit it made for
+/// `n` deposits.
+fn with_flushes(server: &Served, token: &str, n: usize, deposit: impl FnOnce() -> Duration) -> (Duration, Flushes) {
+    let (blobs, journal) = flushes_so_far(&server.base, token);
+    let elapsed = deposit();
+    let (blobs_after, journal_after) = flushes_so_far(&server.base, token);
+    let n = n as f64;
     (
         elapsed,
         Flushes {
@@ -100,6 +98,17 @@ fn http_ingest(ds: &Dataset, root: &Path, clients: usize) -> (Duration, Flushes)
             journal: (journal_after - journal) / n,
         },
     )
+}
+
+fn http_ingest(ds: &Dataset, root: &Path, clients: usize) -> (Duration, Flushes) {
+    let (data, token) = fresh_archive(root, &format!("http-{}", ds.name));
+    let server = Served::start(&data);
+    let measured = with_flushes(&server, &token, ds.files.len(), || {
+        deposit_files(&server.base, &token, &ds.files, clients)
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    measured
 }
 
 /// Workers of the watched folder (its default).
@@ -134,30 +143,22 @@ fn folder_ingest(ds: &Dataset, root: &Path) -> (Duration, Flushes) {
     )
     .expect("capture file");
     let server = Served::start_with(&data, None, &["--capture", capture.to_str().expect("path")]);
-    let (blobs, journal) = flushes_so_far(&server.base, &token);
-    let start = Instant::now();
-    for (i, file) in ds.files.iter().enumerate() {
-        std::fs::hard_link(file, inbox.join(format!("{i:06}.bin"))).expect("link into the folder");
-    }
-    let done = inbox.join("done");
-    let wanted = ds.files.len();
-    while std::fs::read_dir(&done).map_or(0, |d| d.count()) < wanted {
-        assert!(start.elapsed() < Duration::from_secs(1800), "the folder never emptied");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let elapsed = start.elapsed();
-    let (blobs_after, journal_after) = flushes_so_far(&server.base, &token);
+    let measured = with_flushes(&server, &token, ds.files.len(), || {
+        let start = Instant::now();
+        for (i, file) in ds.files.iter().enumerate() {
+            std::fs::hard_link(file, inbox.join(format!("{i:06}.bin"))).expect("link into the folder");
+        }
+        let done = inbox.join("done");
+        while std::fs::read_dir(&done).map_or(0, |d| d.count()) < ds.files.len() {
+            assert!(start.elapsed() < Duration::from_secs(1800), "the folder never emptied");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        start.elapsed()
+    });
     drop(server);
     let _ = std::fs::remove_dir_all(&data);
     let _ = std::fs::remove_dir_all(&inbox);
-    let n = ds.files.len() as f64;
-    (
-        elapsed,
-        Flushes {
-            blobs: (blobs_after - blobs) / n,
-            journal: (journal_after - journal) / n,
-        },
-    )
+    measured
 }
 
 fn sha2_speed() -> f64 {

@@ -128,26 +128,7 @@ impl FixitySchedule {
     }
 }
 
-/// Parses a duration such as `30s`, `15m`, `12h` or `7d` (more than zero).
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 30s, 15m, 12h or 7d"))?;
-    let seconds: u64 = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3_600,
-        "d" => 86_400,
-        _ => return Err(format!("{text:?}: the unit is s, m, h or d (such as 7d)")),
-    };
-    n.checked_mul(seconds)
-        .filter(|s| *s > 0)
-        .map(std::time::Duration::from_secs)
-        .ok_or_else(|| format!("{text:?} is zero or too large"))
-}
+pub use crate::domain::clock::parse_duration;
 
 /// When the server seals the journal: after `every_events` events, or once
 /// `every` has passed since the last seal with anything new to seal.

@@ -435,17 +435,23 @@ impl Archive {
     /// does, whoever may read it: what a capture channel asks before
     /// depositing, so that nothing goes in twice.
     pub fn live_record_holding(&self, sha256: &Sha256) -> Result<Option<Reference>, ArchiveError> {
+        Ok(self.live_holders(sha256)?.into_iter().next().map(|r| r.reference))
+    }
+
+    /// The live records whose versions hold this content, in id order.
+    fn live_holders(&self, sha256: &Sha256) -> Result<Vec<Record>, ArchiveError> {
         if !self.blobs.contains(sha256)? {
-            return Ok(None);
+            return Ok(Vec::new());
         }
+        let mut found = Vec::new();
         for id in self.catalog.records_holding(sha256)? {
             if let Some(record) = self.catalog.record(&id)?
                 && record.tombstone.is_none()
             {
-                return Ok(Some(record.reference));
+                found.push(record);
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// What the archive proposes for a staged file before it is deposited,
@@ -517,16 +523,10 @@ impl Archive {
     /// The live records the caller may read whose versions hold this
     /// content: (reference, title).
     pub fn records_holding(&self, actor: &Actor, sha256: &Sha256) -> Result<Vec<(Reference, String)>, ArchiveError> {
-        if !self.blobs.contains(sha256)? {
-            return Ok(Vec::new());
-        }
         let mut found = Vec::new();
-        for id in self.catalog.records_holding(sha256)? {
-            if let Some(record) = self.catalog.record(&id)?
-                && record.tombstone.is_none()
-                && self.may_read(actor, &record)?
-            {
-                found.push((record.reference.clone(), record.title.clone()));
+        for record in self.live_holders(sha256)? {
+            if self.may_read(actor, &record)? {
+                found.push((record.reference, record.title));
             }
         }
         Ok(found)

@@ -290,10 +290,9 @@ impl Watch {
     }
 
     fn deposit(&self, ready: &Ready) -> Outcome {
-        let mut file = match std::fs::File::open(&ready.path) {
+        let mut file = match open(ready) {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone,
-            Err(e) => return Outcome::Retry(e.to_string()),
+            Err(outcome) => return outcome,
         };
         let filename = ready.path.file_name().map(|n| n.to_string_lossy().into_owned());
         self.deposit_one(&mut file, filename, ready.node.clone())
@@ -305,10 +304,9 @@ impl Watch {
     /// Files already archived are skipped, so a batch dropped again after
     /// a crash or a correction deposits only what is missing.
     fn deposit_batch(&self, ready: &Ready) -> Outcome {
-        let file = match std::fs::File::open(&ready.path) {
+        let file = match open(ready) {
             Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Gone,
-            Err(e) => return Outcome::Retry(e.to_string()),
+            Err(outcome) => return outcome,
         };
         let mut zip = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
             Ok(zip) => zip,
@@ -413,6 +411,15 @@ impl Watch {
         }
         std::fs::rename(&ready.path, &target)
     }
+}
+
+/// Opens a file found ready: gone (moved by someone else), or to be tried
+/// again when it cannot be opened now.
+fn open(ready: &Ready) -> Result<std::fs::File, Outcome> {
+    std::fs::File::open(&ready.path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Outcome::Gone,
+        _ => Outcome::Retry(e.to_string()),
+    })
 }
 
 /// Names that are not documents: hidden and temporary files, the notes

@@ -121,7 +121,10 @@ pub fn read_capture_file(path: &Path) -> Result<Vec<FolderChannel>, CaptureFileE
             return Err(at("name", format!("{name:?} names two folders")));
         }
         let duration = |key: &str, text: &str| {
-            humantime_like(text).ok_or_else(|| at(key, format!("{text:?}: a duration such as 2s, 500ms or 1m")))
+            crate::domain::clock::parse_duration(text)
+                .ok()
+                .filter(|d| *d <= Duration::from_secs(3600))
+                .ok_or_else(|| at(key, format!("{text:?}: a duration such as 2s, 500ms or 1m")))
         };
         let folder = beside.join(&f.path);
         if channels.iter().any(|c| c.path == folder) {
@@ -154,20 +157,6 @@ pub fn read_capture_file(path: &Path) -> Result<Vec<FolderChannel>, CaptureFileE
 
 /// Names inside a watched folder that coffre keeps for itself.
 pub const RESERVED: &[&str] = &["done", "failed"];
-
-/// `500ms`, `2s`, `1m`: a short duration as people write it.
-fn humantime_like(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
-    let n: u64 = number.parse().ok()?;
-    let d = match unit.trim() {
-        "ms" => Duration::from_millis(n),
-        "s" => Duration::from_secs(n),
-        "m" | "min" => Duration::from_secs(n.checked_mul(60)?),
-        _ => return None,
-    };
-    (d > Duration::ZERO && d <= Duration::from_secs(3600)).then_some(d)
-}
 
 #[cfg(test)]
 mod tests {
@@ -216,7 +205,9 @@ mod tests {
             let e = read_capture_file(&path).expect_err(text);
             assert!(e.to_string().contains(said), "{text}: {e}");
         }
-        assert_eq!(humantime_like("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(humantime_like("0s"), None);
+        assert_eq!(
+            crate::domain::clock::parse_duration("500ms"),
+            Ok(Duration::from_millis(500))
+        );
     }
 }
