@@ -3,9 +3,9 @@
 //! from a table with a B-tree index on the due date.
 //!
 //! The archive is a real one (`Archive::init`, the default plan); its
-//! catalog's due-date index is then filled with 1,000,000 synthetic
-//! entries (due dates spread evenly over 1990–2059) at the journal's head,
-//! so that `Archive::open` takes it as up to date; the figure is
+//! catalog is then filled with 1,000,000 synthetic records (dated so that
+//! their due dates under the default plan spread evenly over 1990–2059)
+//! at the journal's head, so that `Archive::open` takes it as up to date; the figure is
 //! `Archive::retention_due` (what `coffre retention due` and
 //! `GET /retention/due` call) listing everything due at a date, for dates
 //! where 1 %, 10 % and 50 % of the records are due. Run with `make bench`;
@@ -19,13 +19,17 @@ mod in_process;
 mod pg_cluster;
 #[path = "support/report.rs"]
 mod report;
+#[path = "support/synthetic.rs"]
+mod synthetic;
 
 use chrono::{Days, NaiveDate, Utc};
 use coffre::archive::{Actor, Archive, DataDir};
 use coffre::domain::clock::SystemClock;
-use coffre::domain::record::{NodeCode, RecordId, Reference};
+use coffre::domain::hash::Sha256;
+use coffre::domain::record::{NodeCode, Record};
+use coffre::domain::retention::{RecordFacts, RuleTable, latest_start_due_by};
 use coffre::store::catalog_sled::SledCatalog;
-use coffre::store::{Catalog, CatalogWrite, DueEntry};
+use coffre::store::{Catalog, CatalogWrite};
 use in_process::{median, options};
 use pg_cluster::Postgres;
 use std::fmt::Write as _;
@@ -36,7 +40,8 @@ const PG_PORT: &str = "55434";
 const RECORDS: u64 = 1_000_000;
 const BATCH: u64 = 20_000;
 const REPEATS: usize = 5;
-const NODES: [&str; 5] = ["FIN-FAC", "FIN-MAN", "FIN-TIT", "ADM-DEL", "MAR-OFF"];
+/// Nodes whose rules start on the record's date (kept or destroyed).
+const NODES: [&str; 5] = ["FIN-FAC", "FIN-MAN", "FIN-TIT", "ADM-DEL", "FIN-TRE"];
 
 fn first_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default()
@@ -53,22 +58,18 @@ fn date_for(share: f64) -> NaiveDate {
     first_day() + Days::new((70.0 * 365.0 * share) as u64)
 }
 
-fn id_of(i: u64) -> RecordId {
-    RecordId::parse(&format!("0190a000-0000-7000-8000-{i:012}")).unwrap_or_else(|| RecordId::new_at(Utc::now()))
+/// Record `i`, dated so that under `rules` it falls due on or a few days
+/// before `due_of(i)`.
+fn record(i: u64, rules: &RuleTable) -> Record {
+    let node = NodeCode::parse(NODES[(i % NODES.len() as u64) as usize]).expect("node");
+    let rule = rules.rule(&node).expect("a rule for the node");
+    let date = latest_start_due_by(rule.duration, due_of(i)).expect("a start");
+    synthetic::record(i, &node, date, Sha256::of(&i.to_be_bytes()))
 }
 
-fn entry(i: u64) -> DueEntry {
-    let node = NODES[(i % NODES.len() as u64) as usize];
-    DueEntry {
-        reference: Reference::from_naming(format!("{node}-2020-{i:07}")),
-        node: NodeCode::parse(node).expect("node"),
-        rule: "FACTURES".into(),
-        final_action: if i.is_multiple_of(3) {
-            coffre::domain::plan::FinalAction::Keep
-        } else {
-            coffre::domain::plan::FinalAction::Destroy
-        },
-    }
+/// Its due date and what a listing shows of it, as the catalog reckons it.
+fn due(record: &Record, rules: &RuleTable) -> coffre::domain::record::DueMark {
+    rules.due_mark(RecordFacts::of(record)).expect("due")
 }
 
 fn main() {
@@ -85,7 +86,9 @@ fn main() {
     )
     .expect("init");
 
-    // The synthetic due index, applied at the journal's head.
+    // The synthetic records, applied at the journal's head.
+    let plan = coffre::policies::load_plan(coffre::policies::DEFAULT_PLAN).expect("default plan");
+    let rules = RuleTable::of(&plan);
     let started = Instant::now();
     {
         let catalog = SledCatalog::open(&DataDir::new(&data_path).catalog_path()).expect("catalog");
@@ -93,11 +96,7 @@ fn main() {
         let mut i = 0;
         while i < RECORDS {
             let writes = (i..(i + BATCH).min(RECORDS))
-                .map(|n| CatalogWrite::SetDue {
-                    record: id_of(n),
-                    old: None,
-                    new: Some((due_of(n), entry(n))),
-                })
+                .map(|n| CatalogWrite::PutRecord(Box::new(record(n, &rules))))
                 .collect();
             catalog.apply(head, writes).expect("apply");
             i += BATCH;
@@ -105,7 +104,7 @@ fn main() {
         catalog.flush().expect("flush");
     }
     let load = started.elapsed();
-    eprintln!("due index of {RECORDS} records written in {load:?}");
+    eprintln!("{RECORDS} records written in {load:?}");
     let archive = Archive::open(&DataDir::new(&data_path), options(), Arc::new(SystemClock)).expect("open");
     let actor = Actor::command_line();
 
@@ -121,16 +120,12 @@ fn main() {
         let mut writer = c.copy_in("COPY due FROM STDIN").expect("copy");
         let mut buf = String::new();
         for n in 0..RECORDS {
-            let e = entry(n);
+            let r = record(n, &rules);
+            let mark = due(&r, &rules);
             let _ = writeln!(
                 buf,
                 "{}\t{}\t{}\t{}\t{}\t{}",
-                id_of(n),
-                e.reference,
-                e.node,
-                e.rule,
-                e.final_action,
-                due_of(n)
+                r.id, r.reference, r.node, mark.rule, mark.final_action, mark.date
             );
             if buf.len() > 1 << 20 {
                 std::io::Write::write_all(&mut writer, buf.as_bytes()).expect("copy data");
@@ -196,7 +191,7 @@ fn main() {
     let section = format!(
         "<!-- retention:begin -->\n\
          Command: `make bench` (`cargo bench --bench retention`). Date: {date}. Same machine as above.\n\n\
-         An archive (the default plan) whose catalog's due-date index holds {RECORDS} records (synthetic; due \
+         An archive (the default plan) whose catalog holds {RECORDS} records (synthetic; dated so that their due \
          dates spread evenly over 1990–2059; written in {load:.1} s), and the same rows in PostgreSQL (a table \
          with a B-tree index on (due, id), after VACUUM ANALYZE). Each figure is the median of {REPEATS} runs after \
          a warm-up of listing every record due at the date, with its reference, node, rule and final action: \

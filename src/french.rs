@@ -85,6 +85,42 @@ pub fn and_list(names: &[String]) -> String {
     }
 }
 
+/// The first `chars` characters of a text a person typed, to quote it in
+/// a message: cut with `…` when longer.
+pub fn excerpt(text: &str, chars: usize) -> String {
+    let mut cut: String = text.chars().take(chars).collect();
+    if cut.len() < text.len() {
+        cut.push('…');
+    }
+    cut
+}
+
+/// A phrase with its first letter in capitals.
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// How a record stands to another, as a reader is told it: from the
+/// record that made the link (`pièce jointe de`), or from the other
+/// (`pièces jointes`).
+pub fn link(kind: crate::domain::record::LinkKind, from_the_other: bool) -> &'static str {
+    use crate::domain::record::LinkKind;
+    match (kind, from_the_other) {
+        (LinkKind::AttachmentOf, false) => "pièce jointe de",
+        (LinkKind::AttachmentOf, true) => "a pour pièce jointe",
+        (LinkKind::PartOf, false) => "fait partie de",
+        (LinkKind::PartOf, true) => "comprend",
+        (LinkKind::Supports, false) => "justificatif de",
+        (LinkKind::Supports, true) => "a pour justificatif",
+        (LinkKind::Acknowledges, false) => "accusé de réception de",
+        (LinkKind::Acknowledges, true) => "a pour accusé de réception",
+    }
+}
+
 /// A capture channel as a reader is told it: `dossier:accueil` → `reçu par
 /// le dossier surveillé « accueil »`.
 pub fn channel(name: &str) -> String {
@@ -223,12 +259,13 @@ pub fn field_value(kind: Option<&FieldType>, name: &str, value: &str) -> String 
 
 /// A field's name as a label: `numero_facture` → `Numero facture`.
 pub fn field_label(name: &str) -> String {
-    let spaced = name.replace(['_', '-'], " ");
-    let mut chars = spaced.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
+    capitalised(&field_words(name))
+}
+
+/// A field's name as words in a sentence: `numero_facture` → `numero
+/// facture`.
+pub fn field_words(name: &str) -> String {
+    name.replace(['_', '-'], " ")
 }
 
 /// A size in bytes as `1,2 Mo`.

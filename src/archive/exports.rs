@@ -154,7 +154,7 @@ impl Archive {
         let mut taken_paths = BTreeSet::new();
         let mut next_object = 0usize;
         for record in records {
-            let details = self.details(record)?;
+            let details = self.describe(record)?;
             let mut objects = Vec::new();
             for (i, version) in record.versions.iter().enumerate() {
                 let canonical = details

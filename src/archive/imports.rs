@@ -431,6 +431,7 @@ fn deposit_of(unit: &ManifestUnit, node: String, metadata: Option<&DescriptiveMe
         service: unit.service.clone(),
         document_type: unit.document_type.clone(),
         fields,
+        links: Vec::new(),
     }
 }
 

@@ -52,7 +52,9 @@ pub use disposals::VisaRequest;
 pub use disposition::ProposalRequest;
 pub use holds::HoldRequest;
 pub use plan::{InvalidPlan, Publication, Publish, PublishedPlan, check_plan};
-pub use records::{Deposit, Proposal, RecordChanges, RecordDetails, Staged, Upload, file_name_of};
+pub use records::{
+    Deposit, LINKED_SHOWN, LinkedRecord, Links, Proposal, RecordChanges, RecordDetails, Staged, Upload, file_name_of,
+};
 pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;
 pub use stores::Stores;

@@ -12,117 +12,40 @@ use crate::domain::disposition::{
 use crate::domain::event::{Event, EventBody, VersionFacts};
 use crate::domain::hash::Sha256;
 use crate::domain::hold::{Hold, HoldLift};
-use crate::domain::plan::Plan;
-use crate::domain::plan_change::keeps_retention;
 use crate::domain::record::{
-    DescriptiveMetadata, DueMark, HistoryEntry, METADATA_FORMAT, NodeCode, Record, RecordId, RecordState, Reference,
-    ReviewDecision, Tombstone, Version,
+    DescriptiveMetadata, HistoryEntry, METADATA_FORMAT, Record, RecordId, RecordState, ReviewDecision, Tombstone,
+    Version,
 };
-use crate::domain::retention::{self, RecordFacts};
+use crate::domain::retention::RuleTable;
 use crate::domain::trail::Consultation;
 use crate::store::{
-    BlobError, BlobStore, Catalog, CatalogWrite, DueEntry, JournalObserver, PlanVersionEntry, TokenEntry,
-    TokenRevocation, ViewError, WayOut,
+    BlobError, BlobStore, Catalog, CatalogWrite, JournalObserver, PlanVersionEntry, TokenEntry, TokenRevocation,
+    ViewError, WayOut,
 };
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// The largest metadata document read back; they are written by coffre and
 /// are small, so anything bigger is damage.
 const METADATA_MAX: u64 = 16 * 1024 * 1024;
 
+/// A record's writes. Its due mark is not among them: the catalog reckons
+/// it from the rules in force when the record is read.
+fn put(record: Record) -> Vec<CatalogWrite> {
+    vec![CatalogWrite::PutRecord(Box::new(record))]
+}
+
 /// Applies events to a catalog.
 pub struct Projector {
     catalog: Arc<dyn Catalog>,
     blobs: Arc<dyn BlobStore>,
-    /// The plan in force where the journal is being applied (its number
-    /// and the plan), read once per version.
-    plan: Mutex<Option<(u32, Arc<Plan>)>>,
 }
 
 impl Projector {
     /// A projector into `catalog`, reading metadata documents from `blobs`.
     pub fn new(catalog: Arc<dyn Catalog>, blobs: Arc<dyn BlobStore>) -> Self {
-        Projector {
-            catalog,
-            blobs,
-            plan: Mutex::new(None),
-        }
-    }
-
-    /// The plan in force at this point of the journal (the latest version
-    /// the catalog holds), if any.
-    fn plan(&self) -> Result<Option<Arc<Plan>>, ViewError> {
-        let Some(latest) = self.catalog.plan_versions()?.pop() else {
-            return Ok(None);
-        };
-        let mut slot = self.plan.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((number, plan)) = slot.as_ref()
-            && *number == latest.number
-        {
-            return Ok(Some(Arc::clone(plan)));
-        }
-        let plan = Arc::new(super::plan::read_version(self.blobs.as_ref(), &latest)?.plan);
-        *slot = Some((latest.number, Arc::clone(&plan)));
-        Ok(Some(plan))
-    }
-
-    /// The due mark of a record with these facts under `plan` (none: no
-    /// rule, a permanent one, or a start not yet known).
-    fn due_mark(plan: Option<&Plan>, facts: RecordFacts<'_>) -> Option<DueMark> {
-        let retention = retention::compute(plan?, facts)?;
-        retention.due.map(|date| DueMark {
-            date,
-            rule: retention.rule,
-            final_action: retention.final_action,
-        })
-    }
-
-    /// A record's move in the due-date index from `old` to `mark` (none if
-    /// it is in none and stays so; the entry is written again otherwise,
-    /// as its reference and node are in it too).
-    fn due_move(
-        record: RecordId,
-        reference: &Reference,
-        node: &NodeCode,
-        old: Option<DueMark>,
-        mark: Option<DueMark>,
-    ) -> Option<CatalogWrite> {
-        if old.is_none() && mark.is_none() {
-            return None;
-        }
-        Some(CatalogWrite::SetDue {
-            record,
-            old: old.map(|m| m.date),
-            new: mark.map(|m| {
-                (
-                    m.date,
-                    DueEntry {
-                        reference: reference.clone(),
-                        node: node.clone(),
-                        rule: m.rule,
-                        final_action: m.final_action,
-                    },
-                )
-            }),
-        })
-    }
-
-    /// Computes a record's place in the due-date index under `plan`, sets
-    /// it on the record, and returns the index change (none if it stays).
-    fn place_due(plan: Option<&Plan>, record: &mut Record) -> Option<CatalogWrite> {
-        let mark = Self::due_mark(plan, RecordFacts::of(record));
-        let old = std::mem::replace(&mut record.due, mark.clone());
-        Self::due_move(record.id, &record.reference, &record.node, old, mark)
-    }
-
-    /// A record's writes: the record, and its move in the due index.
-    fn put(&self, plan: Option<&Plan>, mut record: Record) -> Vec<CatalogWrite> {
-        let due = Self::place_due(plan, &mut record);
-        let mut writes = vec![CatalogWrite::PutRecord(Box::new(record))];
-        writes.extend(due);
-        writes
+        Projector { catalog, blobs }
     }
 
     /// Applies one event (and records its seq as applied).
@@ -135,9 +58,9 @@ impl Projector {
     /// catalog catching up with the journal (a rebuild): a run of deposits
     /// goes into the catalog in one batch, their metadata documents read
     /// on every core. A deposit's projection reads nothing of the catalog
-    /// that another deposit writes (the plan in force only, which no
-    /// deposit changes), so the batch holds exactly what the events one by
-    /// one would have written; every other event is applied alone, after
+    /// that another deposit writes (the catalog places each record under
+    /// the rules in force, which no deposit changes), so the batch holds
+    /// exactly what the events one by one would have written; every other event is applied alone, after
     /// the run before it. Returns how many events were applied; an error
     /// names the seq of the event (or of the run's last event) that failed.
     pub fn replay(
@@ -226,13 +149,6 @@ impl Projector {
             record.state = state;
             record.tombstone = Some(tombstone.clone());
             record.history.push(entry.clone());
-            if let Some(old) = record.due.take() {
-                writes.push(CatalogWrite::SetDue {
-                    record: record.id,
-                    old: Some(old.date),
-                    new: None,
-                });
-            }
             writes.push(CatalogWrite::PutRecord(Box::new(record)));
         }
         Ok(writes)
@@ -408,6 +324,7 @@ impl Projector {
                 classified_by,
                 dated,
                 channel,
+                links,
                 aliases,
                 imported_from: _,
             } => {
@@ -429,6 +346,7 @@ impl Projector {
                     classified_by,
                     dated,
                     channel,
+                    links,
                     events: Default::default(),
                     tombstone: None,
                     review: None,
@@ -441,7 +359,7 @@ impl Projector {
                     created_by: event.actor.clone(),
                     history: vec![entry],
                 };
-                let mut writes = self.put(self.plan()?.as_deref(), record);
+                let mut writes = put(record);
                 writes.push(CatalogWrite::RaiseCounter { scope, value: number });
                 writes
             }
@@ -500,7 +418,7 @@ impl Projector {
                     current.number = value;
                     counters.push(CatalogWrite::RaiseCounter { scope, value });
                 }
-                let mut writes = self.put(self.plan()?.as_deref(), current);
+                let mut writes = put(current);
                 writes.extend(counters);
                 writes
             }
@@ -533,47 +451,27 @@ impl Projector {
                     time: event.time,
                     actor: event.actor.clone(),
                 };
-                let previous = self.plan()?;
                 let plan = Arc::new(super::plan::read_version(self.blobs.as_ref(), &entry_of_version)?.plan);
-                let mut writes = vec![CatalogWrite::PutPlanVersion(entry_of_version)];
-                // Every record under the new plan: moved to a replacing
-                // node, and placed anew in the due index where its due date,
-                // rule or final action changes. A node that keeps its
-                // retention and is not replaced holds no such record.
-                // A record that stays in its node keeps everything but its
-                // due mark: only that and the due index are written, from
-                // the node index, without reading the record.
-                let mut moving = Vec::new();
+                // The rules first: the catalog reckons due dates from them,
+                // and indexes anew only the nodes whose start changes; a
+                // new duration or final action rewrites nothing. Then the
+                // records moved to a replacing node.
+                let mut writes = vec![
+                    CatalogWrite::PutRules(Box::new(RuleTable::of(&plan))),
+                    CatalogWrite::PutPlanVersion(entry_of_version),
+                ];
                 for node in self.catalog.records_by_node()?.into_keys() {
-                    if moves.contains_key(&node) {
-                        moving.extend(self.catalog.records_in(&node)?);
-                    } else if !keeps_retention(previous.as_deref(), &plan, &node) {
-                        for (id, entry) in self.catalog.retention_in(&node)? {
-                            let mark = Self::due_mark(Some(&plan), entry.facts(&node));
-                            if mark == entry.due {
-                                continue;
-                            }
-                            writes.extend(Self::due_move(id, &entry.reference, &node, entry.due, mark.clone()));
-                            writes.push(CatalogWrite::SetDueMark {
-                                record: id,
-                                node: node.clone(),
-                                due: mark,
-                            });
+                    let Some(to) = moves.get(&node) else {
+                        continue;
+                    };
+                    for id in self.catalog.records_in(&node)? {
+                        if let Some(mut record) = self.catalog.record(&id)? {
+                            record.node = to.clone();
+                            record.history.push(entry.clone());
+                            writes.push(CatalogWrite::PutRecord(Box::new(record)));
                         }
                     }
                 }
-                for id in moving {
-                    let Some(mut record) = self.catalog.record(&id)? else {
-                        continue;
-                    };
-                    if let Some(to) = moves.get(&record.node) {
-                        record.node = to.clone();
-                        record.history.push(entry.clone());
-                        writes.extend(Self::place_due(Some(&plan), &mut record));
-                        writes.push(CatalogWrite::PutRecord(Box::new(record)));
-                    }
-                }
-                *self.plan.lock().unwrap_or_else(|p| p.into_inner()) = Some((number, plan));
                 writes
             }
             _ => return Err(unexpected(event)),
@@ -600,10 +498,9 @@ impl Projector {
                     seq: event.seq,
                 });
                 current.history.push(entry);
-                self.put(self.plan()?.as_deref(), current)
+                put(current)
             }
             EventBody::StartEventRecorded { name, date, records } => {
-                let plan = self.plan()?;
                 let mut writes = Vec::new();
                 for id in records {
                     let mut current = self.catalog.record(&id)?.ok_or_else(|| ViewError::Unknown {
@@ -612,7 +509,7 @@ impl Projector {
                     })?;
                     current.events.insert(name.clone(), date);
                     current.history.push(entry.clone());
-                    writes.extend(self.put(plan.as_deref(), current));
+                    writes.extend(put(current));
                 }
                 writes
             }

@@ -10,8 +10,8 @@ use crate::domain::media_type;
 use crate::domain::naming::{self, NameBudget, NamingContext, Template};
 use crate::domain::plan::{Access, Plan};
 use crate::domain::record::{
-    Dating, DescriptiveMetadata, InvalidInput, METADATA_FORMAT, NodeCode, Record, RecordId, Reference, Version,
-    check_field_name, check_optional_text, check_title, comparable, parse_date,
+    Dating, DescriptiveMetadata, InvalidInput, LINKS_MAX, Link, LinkKind, METADATA_FORMAT, NodeCode, Record, RecordId,
+    Reference, Version, check_field_name, check_optional_text, check_title, comparable, parse_date,
 };
 use crate::domain::retention::{self, RecordFacts, Retention, RetentionStatus};
 use crate::domain::role::Permission;
@@ -46,6 +46,9 @@ pub struct Deposit {
     pub document_type: Option<String>,
     /// Free string fields.
     pub fields: BTreeMap<String, String>,
+    /// The records it is linked to: how (`attachment_of`, `part_of`,
+    /// `supports`, `acknowledges`) and the other's reference or id.
+    pub links: Vec<(String, String)>,
 }
 
 /// What an archivist changes in a record (unchecked); `None` keeps a
@@ -147,6 +150,7 @@ struct CheckedDeposit {
     service: Option<String>,
     document_type: Option<String>,
     fields: BTreeMap<String, String>,
+    links: Vec<Link>,
 }
 
 /// Checks an original file name: kept verbatim, but it must be text a
@@ -310,6 +314,7 @@ impl Archive {
                 None => {}
             }
         }
+        let links = self.check_links(actor, deposit.links)?;
         Ok(CheckedDeposit {
             node,
             title,
@@ -317,7 +322,68 @@ impl Archive {
             service,
             document_type,
             fields,
+            links,
         })
+    }
+
+    /// The links a deposit asks for: each of a known kind, to a record the
+    /// depositor may read and that is still held; at most [`LINKS_MAX`],
+    /// each once.
+    fn check_links(&self, actor: &Actor, asked: Vec<(String, String)>) -> Result<Vec<Link>, ArchiveError> {
+        if asked.len() > LINKS_MAX {
+            return Err(InvalidInput::new(
+                "links",
+                format!("{} liens demandés ; un dépôt en fait {LINKS_MAX} au plus", asked.len()),
+            )
+            .into());
+        }
+        let mut links: Vec<Link> = Vec::with_capacity(asked.len());
+        for (kind, key) in asked {
+            let Some(kind) = LinkKind::parse(kind.trim()) else {
+                return Err(InvalidInput::new(
+                    "links",
+                    format!(
+                        "« {} » n'est pas une sorte de lien ; les sortes sont attachment_of (pièce jointe de), \
+                         part_of (partie de), supports (justificatif de) et acknowledges (accusé de réception de)",
+                        crate::french::excerpt(&kind, 40)
+                    ),
+                )
+                .into());
+            };
+            let key = key.trim();
+            let unknown = || {
+                InvalidInput::new(
+                    "links",
+                    format!(
+                        "le document « {} » à lier n'existe pas, ou vous ne pouvez pas le consulter",
+                        crate::french::excerpt(key, 80)
+                    ),
+                )
+            };
+            if key.is_empty() || key.len() > 200 {
+                return Err(unknown().into());
+            }
+            let other = match self.record(actor, key) {
+                Ok(other) => other,
+                Err(ArchiveError::RecordNotFound(_)) => return Err(unknown().into()),
+                Err(e) => return Err(e),
+            };
+            if other.tombstone.is_some() {
+                return Err(InvalidInput::new(
+                    "links",
+                    format!(
+                        "le document {} n'est plus conservé ici : on ne peut plus s'y lier",
+                        other.reference
+                    ),
+                )
+                .into());
+            }
+            let link = Link { kind, record: other.id };
+            if !links.contains(&link) {
+                links.push(link);
+            }
+        }
+        Ok(links)
     }
 
     /// Stores a metadata document on `stores` stores at least and returns
@@ -624,6 +690,7 @@ impl Archive {
             classified_by,
             dated,
             channel,
+            links: checked.links,
             aliases,
             imported_from: provenance.map(|(package, _)| package),
         }))?;
@@ -775,6 +842,7 @@ impl Archive {
             service: changes.service.or_else(|| record.service.clone()),
             document_type,
             fields,
+            links: Vec::new(),
         };
         let checked = self.check_deposit(actor, &plan.plan, deposit, None)?;
         let renumber =
@@ -939,9 +1007,42 @@ impl Archive {
         Ok(plan.plan.allows(&record.node, actor.role.as_str(), Access::Read))
     }
 
+    /// What the plan in force says of a record (its retention, the path of
+    /// its node, and the name each version is served under), and the
+    /// records linked to it that the actor may read.
+    pub fn details(&self, actor: &Actor, record: &Record) -> Result<RecordDetails, ArchiveError> {
+        let mut details = self.describe(record)?;
+        details.links = self.links_of(actor, record)?;
+        Ok(details)
+    }
+
+    /// The records a record is linked to and those linked to it, that the
+    /// actor may read: the first [`LINKED_SHOWN`] of those linked to it.
+    fn links_of(&self, actor: &Actor, record: &Record) -> Result<Links, ArchiveError> {
+        let mut links = Links::default();
+        for link in &record.links {
+            if let Some(other) = self.catalog.record(&link.record)?
+                && self.may_read(actor, &other)?
+            {
+                links.shown.push(LinkedRecord::of(link.kind, false, &other));
+            }
+        }
+        for (id, kind) in self.catalog.linked_to(&record.id)? {
+            if let Some(other) = self.catalog.record(&id)?
+                && self.may_read(actor, &other)?
+            {
+                links.linked_here += 1;
+                if links.linked_here <= LINKED_SHOWN {
+                    links.shown.push(LinkedRecord::of(kind, true, &other));
+                }
+            }
+        }
+        Ok(links)
+    }
+
     /// What the plan in force says of a record: its retention, the path of
     /// its node, and the name each version is served under.
-    pub fn details(&self, record: &Record) -> Result<RecordDetails, ArchiveError> {
+    pub(super) fn describe(&self, record: &Record) -> Result<RecordDetails, ArchiveError> {
         let plan = self.plan_in_force()?;
         let retention = retention::compute(&plan.plan, RecordFacts::of(record));
         let today = self.clock.now().date_naive();
@@ -950,6 +1051,7 @@ impl Archive {
             .remove(&record.id)
             .unwrap_or_default();
         Ok(RecordDetails {
+            links: Links::default(),
             probable_duplicates: self.probable_duplicates(&plan.plan, record)?,
             damaged: self.damaged_versions(record),
             holds,
@@ -1156,6 +1258,46 @@ pub struct RecordDetails {
     /// The live records of its node with its values in the node's
     /// duplicate fields (reference, title), oldest first.
     pub probable_duplicates: Vec<(Reference, String)>,
+    /// The records it is linked to, and those linked to it, that the
+    /// reader may read.
+    pub links: Links,
+}
+
+/// How many of the records linked to one are shown with it (a PES flow
+/// may have thousands of pièces; a search by link finds them all).
+pub const LINKED_SHOWN: usize = 500;
+
+/// The records linked to and from a record, as its reader may see them.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    /// Those it is linked to, then the first [`LINKED_SHOWN`] linked to it.
+    pub shown: Vec<LinkedRecord>,
+    /// How many linked to it the reader may read, shown or not.
+    pub linked_here: usize,
+}
+
+/// A record linked to another, as the other's reader is told it.
+#[derive(Debug, Clone)]
+pub struct LinkedRecord {
+    /// How they stand.
+    pub kind: LinkKind,
+    /// The link was made by this record (else by the one read).
+    pub from_the_other: bool,
+    /// Its reference.
+    pub reference: Reference,
+    /// Its title.
+    pub title: String,
+}
+
+impl LinkedRecord {
+    fn of(kind: LinkKind, from_the_other: bool, other: &Record) -> Self {
+        LinkedRecord {
+            kind,
+            from_the_other,
+            reference: other.reference.clone(),
+            title: other.title.clone(),
+        }
+    }
 }
 
 /// The canonical path of a record version: the node's file name template

@@ -39,6 +39,10 @@ pub struct IngestArgs {
     /// A metadata field, KEY=VALUE (repeatable).
     #[arg(long = "meta", value_name = "KEY=VALUE")]
     pub meta: Vec<String>,
+    /// A record each file is linked to, KIND=REFERENCE (repeatable); KIND is
+    /// attachment_of, part_of, supports or acknowledges.
+    #[arg(long = "link", value_name = "KIND=REFERENCE")]
+    pub link: Vec<String>,
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
@@ -80,6 +84,18 @@ pub(super) fn parse_meta(pairs: &[String]) -> Result<BTreeMap<String, String>, F
     Ok(fields)
 }
 
+/// `--link KIND=REFERENCE` pairs, as said (the archive checks them).
+fn parse_links(pairs: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    pairs
+        .iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(kind, to)| (kind.trim().to_owned(), to.trim().to_owned()))
+                .ok_or_else(|| Failure::usage(format!("--link {pair:?} : la forme attendue est SORTE=RÉFÉRENCE")))
+        })
+        .collect()
+}
+
 /// What a deposit made: the record's reference, id and first digest.
 struct Made {
     reference: String,
@@ -112,6 +128,11 @@ fn deposit_one(target: &Target, path: &Path, deposit: Deposit) -> Result<Made, S
                 "service": deposit.service,
                 "type": deposit.document_type,
                 "fields": deposit.fields,
+                "links": deposit
+                    .links
+                    .iter()
+                    .map(|(kind, to)| serde_json::json!({"kind": kind, "to": to}))
+                    .collect::<Vec<_>>(),
             });
             let part = FilePart {
                 filename: filename.as_deref().unwrap_or_default(),
@@ -158,6 +179,7 @@ struct Outcome {
 /// Runs `coffre ingest`, on the data directory or through the server.
 pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
     let fields = parse_meta(&args.meta)?;
+    let links = parse_links(&args.link)?;
     let target = ctx.target()?;
     let mut files = Vec::new();
     let mut problems = Vec::new();
@@ -177,7 +199,8 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
     let mut tally = Tally::default();
     let printed = std::thread::scope(|scope| {
         for _ in 0..usize::from(args.jobs).min(files.len().max(1)) {
-            let (sender, next, files, target, args, fields) = (sender.clone(), &next, &files, &target, &args, &fields);
+            let (sender, next, files, target, args, fields, links) =
+                (sender.clone(), &next, &files, &target, &args, &fields, &links);
             scope.spawn(move || {
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -189,6 +212,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
                         service: args.service.clone(),
                         document_type: args.document_type.clone(),
                         fields: fields.clone(),
+                        links: links.clone(),
                     };
                     let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
                     let made = deposit_one(target, path, deposit).map(|made| {

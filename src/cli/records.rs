@@ -92,7 +92,7 @@ pub fn update(ctx: &Context, args: UpdateArgs) -> Result<(), Failure> {
     let record = archive.update(&Actor::command_line(), &args.reference, changes)?;
     archive.flush()?;
     if args.json {
-        let details = archive.details(&record)?;
+        let details = archive.details(&Actor::command_line(), &record)?;
         return print_json(&RecordDto::new(&record, &details, None));
     }
     print_change(
@@ -222,7 +222,7 @@ pub fn show(ctx: &Context, args: ShowArgs) -> Result<(), Failure> {
         Target::Local(archive) => {
             let record = archive.record(&Actor::command_line(), &args.reference)?;
             let text = archive.text_status(&Actor::command_line(), &record.id)?;
-            let details = archive.details(&record)?;
+            let details = archive.details(&Actor::command_line(), &record)?;
             RecordDto::new(&record, &details, text)
         }
         Target::Remote(remote) => {

@@ -261,6 +261,10 @@ pub enum EventBody {
         /// not the API or the command line.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         channel: Option<String>,
+        /// The records it is linked to (a message's attachment to its
+        /// message, a bordereau to its flow).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        links: Vec<super::record::Link>,
         /// Identifiers the record had where it came from (an imported
         /// package); they find it here too.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]

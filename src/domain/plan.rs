@@ -15,7 +15,7 @@ use std::fmt;
 
 /// A retention duration: years, months and days (ISO 8601 `P10Y`, `P6M`,
 /// `P1Y6M`, `P30D`), or permanent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum RetentionDuration {
     /// Kept for this long after the start.
     Period {
@@ -96,7 +96,7 @@ impl fmt::Display for RetentionDuration {
 }
 
 /// What starts the retention period.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub enum RetentionStart {
     /// The record's own date.
     Date,
@@ -325,6 +325,34 @@ pub struct PlanNode {
     /// supplier and number): two live records with the same values are
     /// probable duplicates. Inherited by the nodes below.
     pub duplicate_fields: Vec<String>,
+}
+
+#[cfg(test)]
+impl PlanNode {
+    /// A node with its code, parent and rule, and nothing else set (for
+    /// the domain's tests).
+    pub(crate) fn plain(code: NodeCode, parent: Option<NodeCode>, rule: Option<&str>) -> Self {
+        PlanNode {
+            title: code.to_string(),
+            code,
+            parent,
+            description: String::new(),
+            rule: rule.map(str::to_owned),
+            inherit: true,
+            reference: None,
+            filename: None,
+            document_types: vec![],
+            fields: vec![],
+            readers: vec![],
+            depositors: vec![],
+            replaces: vec![],
+            renumber_on_reclassify: false,
+            tombstone_keeps_title: false,
+            personal_data: false,
+            copies: None,
+            duplicate_fields: Vec::new(),
+        }
+    }
 }
 
 /// What a role may want to do in a node.

@@ -281,24 +281,8 @@ mod tests {
             nodes: nodes
                 .iter()
                 .map(|(c, replaces)| PlanNode {
-                    code: code(c),
-                    parent: None,
-                    title: c.to_string(),
-                    description: String::new(),
-                    rule: Some("R".into()),
-                    inherit: true,
-                    reference: None,
-                    filename: None,
-                    document_types: vec![],
-                    fields: vec![],
-                    readers: vec![],
-                    depositors: vec![],
                     replaces: replaces.iter().map(|r| code(r)).collect(),
-                    renumber_on_reclassify: false,
-                    tombstone_keeps_title: false,
-                    personal_data: false,
-                    copies: None,
-                    duplicate_fields: Vec::new(),
+                    ..PlanNode::plain(code(c), None, Some("R"))
                 })
                 .collect(),
             classify: Vec::new(),

@@ -293,6 +293,60 @@ pub fn comparable(value: &str) -> String {
         .collect()
 }
 
+/// How a record stands to another it is linked to at its deposit: a
+/// message's attachment, a flow's bordereau, a payment's supporting
+/// document, a flow's acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// An attachment of the other record (a message).
+    AttachmentOf,
+    /// A part of the other (a bordereau of a flow, a pièce of a bordereau).
+    PartOf,
+    /// A supporting document of the other (a pièce justificative).
+    Supports,
+    /// The acknowledgement of the other (a PES acquit of its flow).
+    Acknowledges,
+}
+
+impl LinkKind {
+    /// Every kind, in the order pages list them.
+    pub const ALL: [LinkKind; 4] = [
+        LinkKind::AttachmentOf,
+        LinkKind::PartOf,
+        LinkKind::Supports,
+        LinkKind::Acknowledges,
+    ];
+
+    /// The stable name (`attachment_of`, `part_of`, `supports`,
+    /// `acknowledges`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::AttachmentOf => "attachment_of",
+            LinkKind::PartOf => "part_of",
+            LinkKind::Supports => "supports",
+            LinkKind::Acknowledges => "acknowledges",
+        }
+    }
+
+    /// Reads a stable name.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// A link from a record to another, made at its deposit and never changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// How the record stands to the other.
+    pub kind: LinkKind,
+    /// The other record.
+    pub record: RecordId,
+}
+
+/// The most links one deposit may make.
+pub const LINKS_MAX: usize = 100;
+
 /// Where a record's date came from, when the depositor gave none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "from", rename_all = "snake_case")]
@@ -348,6 +402,9 @@ pub struct Record {
     /// The capture channel it came through (`dossier:<name>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
+    /// The records it was linked to at its deposit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
     /// Retention start events recorded for it (`closing`, `contract_end`).
     #[serde(default)]
     pub events: BTreeMap<String, NaiveDate>,

@@ -316,12 +316,13 @@ pub async fn deposit(
         service: meta.service,
         document_type: meta.document_type,
         fields: meta.fields,
+        links: meta.links.into_iter().map(|l| (l.kind, l.to)).collect(),
     };
     let (record, details, repaired, same_content) = web::block(move || {
         let sha256 = upload.staged.sha256();
         let before = archive.records_holding(&caller.0, &sha256)?;
         let (record, repaired) = archive.ingest_reporting(&caller.0, deposit, upload)?;
-        let details = archive.details(&record)?;
+        let details = archive.details(&caller.0, &record)?;
         Ok::<_, ArchiveError>((record, details, repaired, before))
     })
     .await??;
@@ -361,7 +362,7 @@ pub async fn add_version(
     let upload = parts.upload.ok_or_else(missing_file)?;
     let (record, details, repaired) = web::block(move || {
         let (record, repaired) = archive.add_version_reporting(&caller.0, &key, upload)?;
-        let details = archive.details(&record)?;
+        let details = archive.details(&caller.0, &record)?;
         Ok::<_, ArchiveError>((record, details, repaired))
     })
     .await??;
@@ -384,7 +385,7 @@ pub async fn show(
     let (record, details, text) = web::block(move || {
         let record = archive.record(&caller.0, &key)?;
         archive.note_reading(&caller.0, &record, Reading::Detail, None, &from)?;
-        let details = archive.details(&record)?;
+        let details = archive.details(&caller.0, &record)?;
         let text = archive.text_status(&caller.0, &record.id)?;
         Ok::<_, ArchiveError>((record, details, text))
     })
@@ -431,7 +432,7 @@ pub async fn update(
         .map_err(|e| ApiError::new(Code::InvalidJson, format!("the body is not a record change: {e}")))?;
     let (record, details) = web::block(move || {
         let record = archive.update(&caller.0, &key, patch.into())?;
-        let details = archive.details(&record)?;
+        let details = archive.details(&caller.0, &record)?;
         Ok::<_, ArchiveError>((record, details))
     })
     .await??;
@@ -538,7 +539,7 @@ pub(crate) async fn serve_content(
         let archive = archive.into_inner();
         let (record, found, reader, size) = archive.content_to_serve(&actor, &key, version, partial)?;
         archive.note_reading(&actor, &record, Reading::Content, Some(found.number), &from)?;
-        let details = archive.details(&record)?;
+        let details = archive.details(&actor, &record)?;
         let index = record
             .versions
             .iter()

@@ -137,7 +137,7 @@ pub async fn review(
     let body = body.into_inner();
     let (record, details) = web::block(move || {
         let record = archive.review_record(&caller.0, &key, &body.decision, &body.reason)?;
-        let details = archive.details(&record)?;
+        let details = archive.details(&caller.0, &record)?;
         Ok::<_, ArchiveError>((record, details))
     })
     .await??;

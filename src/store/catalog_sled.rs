@@ -5,7 +5,12 @@
 //! record as JSON), `ref/<reference or alias>` (record id),
 //! `ctr/<node>[/<year>]` (u64 big-endian), `plan/<number, 10 digits>` (a
 //! plan version as JSON), `tok/<hex of token hash>` (token as JSON),
-//! `due/<YYYY-MM-DD>/<id>` (the due-date index: what a listing shows),
+//! `dstart/<node>\0<YYYY-MM-DD>/<id>` (the due index: the records of a
+//! node whose rule has an end, by the date their retention started, with
+//! their reference and review decision; a listing reckons each due date
+//! from the node's rule, so a new duration writes nothing),
+//! `meta/rules` (the retention rules in force, node by node, kept in
+//! memory too: a record is read with its due mark reckoned from them),
 //! `hold/<id, 20 digits>` (a legal hold as JSON), `seal/<seq, 20 digits>`
 //! (a journal seal), `disp/<id, 20 digits>`
 //! (a disposal as JSON, without its lines and outcomes), `xfer/<id, 20
@@ -16,14 +21,13 @@
 //! records whose versions hold a content: empty values), `by/<user>/<id>`
 //! (the records a person deposited: empty values), `node/<code>\0<id>`
 //! (the records filed in a node, each with what its retention depends on,
-//! as JSON), `rdue/<id>` (a record's due mark: a record is stored in `rec/`
-//! without it and given it back from there, by one more read or, for every
-//! record, by walking both in id order; a rule change writes only these
-//! and the due index), `fval/<field>\0<comparable value>\0<id>` (the
+//! as JSON), `fval/<field>\0<comparable value>\0<id>` (the
 //! records that have held a field's value, compared as duplicates are:
 //! entries stay when the value changes, and readers check the record),
+//! `lnk/<id>/<id of a record linked to it>` (how, as its stable name),
 //! `rnode/<id>` (the node a
-//! record is filed in, to move it in that index), `ncnt/<code>` (how many
+//! record is filed in and, after a NUL, the start it is indexed under in
+//! `dstart/`, to move it in those indexes), `ncnt/<code>` (how many
 //! records a node holds, u64 big-endian), `meta/verified` (the
 //! latest whole integrity check), `meta/identity` (the collectivité's).
 //!
@@ -33,29 +37,36 @@
 //! format version is cleared and rebuilt.
 
 use super::{
-    Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, PlanVersionEntry, RetentionEntry, TokenEntry,
-    WayOut,
+    Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, DueItem, PlanVersionEntry, RetentionEntry,
+    TokenEntry, WayOut,
 };
 use crate::domain::account::{Account, UserName, person_of_actor};
 use crate::domain::hash::Sha256;
+use crate::domain::plan::FinalAction;
 use crate::domain::record::{NodeCode, Record, RecordId, Reference};
+use crate::domain::retention::{RuleTable, end_of, latest_start_due_by};
 use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::{Arc, RwLock};
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 10;
+pub const CATALOG_FORMAT: u64 = 11;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
 const VERIFIED: &[u8] = b"meta/verified";
 const IDENTITY: &[u8] = b"meta/identity";
 const KEY_CHAIN: &[u8] = b"meta/key_chain";
+const RULES: &[u8] = b"meta/rules";
 
 /// The sled catalog.
 pub struct SledCatalog {
     db: sled::Db,
+    /// The retention rules in force, as `meta/rules` holds them.
+    rules: RwLock<Arc<RuleTable>>,
 }
 
 fn storage(e: sled::Error) -> CatalogError {
@@ -81,7 +92,6 @@ fn u64_of(bytes: &[u8]) -> u64 {
     u64::from_be_bytes(raw)
 }
 
-/// `due/<YYYY-MM-DD>/<id>`: in key order, by day then id.
 /// The key of one part of a disposal's or transfer's lines or outcomes.
 fn part_key(what: &str, of: WayOut, id: u64, part: u32) -> Vec<u8> {
     format!("{what}/{}/{id:020}/{part:010}", of.letter()).into_bytes()
@@ -92,8 +102,42 @@ fn parts_prefix(what: &str, of: WayOut, id: u64) -> Vec<u8> {
     format!("{what}/{}/{id:020}/", of.letter()).into_bytes()
 }
 
-fn due_key(day: NaiveDate, record: &RecordId) -> Vec<u8> {
-    format!("due/{}/{record}", day.format("%Y-%m-%d")).into_bytes()
+/// `dstart/<node>\0`: the due index of a node, by start then id.
+fn start_prefix(node: &str) -> Vec<u8> {
+    format!("dstart/{node}\0").into_bytes()
+}
+
+fn start_key(node: &str, start: NaiveDate, record: &RecordId) -> Vec<u8> {
+    let mut key = start_prefix(node);
+    key.extend_from_slice(format!("{}/{record}", start.format("%Y-%m-%d")).as_bytes());
+    key
+}
+
+/// What the due index holds of a record besides its start.
+#[derive(Serialize, Deserialize)]
+struct Started {
+    reference: Reference,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decision: Option<FinalAction>,
+}
+
+/// Where a record is filed: its node, and the start it is indexed under.
+type Filed = (String, Option<NaiveDate>);
+
+/// `rnode/<id>`'s value: the node, then a NUL and the start if indexed.
+fn filed_value((node, start): &Filed) -> Vec<u8> {
+    match start {
+        Some(start) => format!("{node}\0{}", start.format("%Y-%m-%d")).into_bytes(),
+        None => node.clone().into_bytes(),
+    }
+}
+
+fn filed_of(bytes: &[u8]) -> Filed {
+    let text = String::from_utf8_lossy(bytes);
+    match text.split_once('\0') {
+        Some((node, start)) => (node.to_owned(), NaiveDate::parse_from_str(start, "%Y-%m-%d").ok()),
+        None => (text.into_owned(), None),
+    }
 }
 
 /// The record id that ends an index key, after its `prefix_len` bytes.
@@ -133,20 +177,6 @@ fn field_key(name: &str, comparable: &str, record: &RecordId) -> Vec<u8> {
     key
 }
 
-/// Writes a record's due mark by id, or removes it.
-fn set_due_mark(
-    batch: &mut sled::Batch,
-    record: &RecordId,
-    due: Option<&crate::domain::record::DueMark>,
-) -> Result<(), CatalogError> {
-    let key = format!("rdue/{record}").into_bytes();
-    match due {
-        Some(due) => batch.insert(key, encode(due)?),
-        None => batch.remove(key),
-    }
-    Ok(())
-}
-
 fn node_count_key(node: &str) -> Vec<u8> {
     format!("ncnt/{node}").into_bytes()
 }
@@ -183,13 +213,19 @@ impl SledCatalog {
             sled::Error::Corruption { .. } => CatalogError::Damaged(e.to_string()),
             e => storage(e),
         })?;
-        let catalog = SledCatalog { db };
+        let catalog = SledCatalog {
+            db,
+            rules: RwLock::new(Arc::default()),
+        };
         let format = catalog.db.get(FORMAT).map_err(storage)?.map(|v| u64_of(&v));
         if format != Some(CATALOG_FORMAT) {
             if format.is_some() {
                 tracing::warn!(found = ?format, expected = CATALOG_FORMAT, "catalog format changed; it will be rebuilt from the journal");
             }
             catalog.clear()?;
+        }
+        if let Some(bytes) = catalog.db.get(RULES).map_err(storage)? {
+            *catalog.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(decode(RULES, &bytes)?);
         }
         Ok(catalog)
     }
@@ -204,10 +240,72 @@ impl SledCatalog {
         }
     }
 
-    /// A record as stored, given back its due mark.
-    fn with_due_mark(&self, mut record: Record) -> Result<Record, CatalogError> {
-        record.due = self.value(&format!("rdue/{}", record.id))?;
-        Ok(record)
+    /// The retention rules in force.
+    fn rules(&self) -> Arc<RuleTable> {
+        Arc::clone(&self.rules.read().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Where a record is filed, as this batch leaves it or as stored.
+    fn filed(&self, filed: &HashMap<RecordId, Filed>, record: &RecordId) -> Result<Option<Filed>, CatalogError> {
+        Ok(match filed.get(record) {
+            Some(was) => Some(was.clone()),
+            None => self
+                .db
+                .get(format!("rnode/{record}").as_bytes())
+                .map_err(storage)?
+                .map(|v| filed_of(&v)),
+        })
+    }
+
+    /// Moves a record in the due index, from where it `was` to `now`.
+    fn refile(
+        batch: &mut sled::Batch,
+        filed: &mut HashMap<RecordId, Filed>,
+        record: &RecordId,
+        was: Option<&Filed>,
+        now: Filed,
+        started: &Started,
+    ) -> Result<(), CatalogError> {
+        if let Some((node, Some(start))) = was {
+            batch.remove(start_key(node, *start, record));
+        }
+        if let (node, Some(start)) = &now {
+            batch.insert(start_key(node, *start, record), encode(started)?);
+        }
+        if was != Some(&now) {
+            batch.insert(format!("rnode/{record}").into_bytes(), filed_value(&now));
+            filed.insert(*record, now);
+        }
+        Ok(())
+    }
+
+    /// Indexes a node's records anew under `rules` (their start changed,
+    /// or their rule gained or lost an end).
+    fn reindex(
+        &self,
+        batch: &mut sled::Batch,
+        filed: &mut HashMap<RecordId, Filed>,
+        node: &NodeCode,
+        rules: &RuleTable,
+    ) -> Result<(), CatalogError> {
+        let prefix = node_prefix(node.as_str());
+        for item in self.db.scan_prefix(&prefix) {
+            let (key, value) = item.map_err(storage)?;
+            let id = record_after(prefix.len(), &key)?;
+            let entry: RetentionEntry = decode(&key, &value)?;
+            let was = self.filed(filed, &id)?;
+            // Moved elsewhere earlier in this batch: placed there already.
+            if was.as_ref().is_some_and(|(filed_in, _)| filed_in != node.as_str()) {
+                continue;
+            }
+            let now = (node.to_string(), entry.start_under(rules, node));
+            let started = Started {
+                reference: entry.reference,
+                decision: entry.decision,
+            };
+            Self::refile(batch, filed, &id, was.as_ref(), now, &started)?;
+        }
+        Ok(())
     }
 
     /// Every value under `prefix`, decoded, in key order.
@@ -231,32 +329,43 @@ impl Catalog for SledCatalog {
         let mut batch = sled::Batch::default();
         // The node index moves within the batch: where each record put
         // here was filed last, and by how much each node's count changes.
-        let mut filed: HashMap<RecordId, String> = HashMap::new();
+        let mut filed: HashMap<RecordId, Filed> = HashMap::new();
         let mut counts: BTreeMap<String, i64> = BTreeMap::new();
         // Counters raised in this batch (a replay puts many events in one).
         let mut raised: HashMap<Vec<u8>, u64> = HashMap::new();
+        // The rules records are placed under, and new ones to keep once
+        // the batch is stored.
+        let mut rules = self.rules();
+        let mut new_rules = None;
         for write in writes {
             match write {
+                CatalogWrite::PutRules(table) => {
+                    let table = Arc::new(*table);
+                    for node in rules.reindexed(&table) {
+                        self.reindex(&mut batch, &mut filed, &node, &table)?;
+                    }
+                    batch.insert(RULES, encode(&*table)?);
+                    rules = Arc::clone(&table);
+                    new_rules = Some(table);
+                }
                 CatalogWrite::PutRecord(record) => {
                     let node = record.node.to_string();
-                    let was = match filed.get(&record.id) {
-                        Some(was) => Some(was.clone()),
-                        None => self
-                            .db
-                            .get(format!("rnode/{}", record.id).as_bytes())
-                            .map_err(storage)?
-                            .map(|v| String::from_utf8_lossy(&v).into_owned()),
-                    };
-                    let first_filed = was.is_none();
-                    if was.as_deref() != Some(node.as_str()) {
-                        if let Some(was) = was {
-                            batch.remove(node_key(&was, &record.id));
-                            *counts.entry(was).or_default() -= 1;
+                    let was = self.filed(&filed, &record.id)?;
+                    match &was {
+                        Some((was_node, _)) if *was_node != node => {
+                            batch.remove(node_key(was_node, &record.id));
+                            *counts.entry(was_node.clone()).or_default() -= 1;
+                            *counts.entry(node.clone()).or_default() += 1;
                         }
-                        batch.insert(format!("rnode/{}", record.id).into_bytes(), node.as_bytes());
-                        *counts.entry(node.clone()).or_default() += 1;
-                        filed.insert(record.id, node.clone());
+                        Some(_) => {}
+                        None => *counts.entry(node.clone()).or_default() += 1,
                     }
+                    let started = Started {
+                        reference: record.reference.clone(),
+                        decision: record.review.as_ref().map(|d| d.decision),
+                    };
+                    let now = (node.clone(), rules.record_start(&record));
+                    Self::refile(&mut batch, &mut filed, &record.id, was.as_ref(), now, &started)?;
                     for reference in std::iter::once(&record.reference).chain(&record.aliases) {
                         batch.insert(
                             format!("ref/{reference}").into_bytes(),
@@ -265,6 +374,12 @@ impl Catalog for SledCatalog {
                     }
                     for version in &record.versions {
                         batch.insert(content_key(&version.sha256, &record.id), &[][..]);
+                    }
+                    for link in &record.links {
+                        batch.insert(
+                            format!("lnk/{}/{}", link.record, record.id).into_bytes(),
+                            link.kind.as_str().as_bytes(),
+                        );
                     }
                     if let Some(user) = person_of_actor(&record.created_by) {
                         batch.insert(format!("by/{user}/{}", record.id).into_bytes(), &[][..]);
@@ -275,33 +390,12 @@ impl Catalog for SledCatalog {
                             batch.insert(field_key(name, &comparable, &record.id), &[][..]);
                         }
                     }
-                    // The node entry without the due mark, which `rdue/`
-                    // holds alone; a record filed for the first time has no
-                    // mark to remove.
-                    let mut entry = RetentionEntry::of(&record);
-                    let due = entry.due.take();
-                    batch.insert(node_key(&node, &record.id), encode(&entry)?);
-                    if due.is_some() || !first_filed {
-                        set_due_mark(&mut batch, &record.id, due.as_ref())?;
-                    }
+                    // Neither the node entry nor the record holds a due
+                    // mark: it is reckoned from the rules when read.
+                    batch.insert(node_key(&node, &record.id), encode(&RetentionEntry::of(&record))?);
                     let mut record = record;
                     record.due = None;
                     batch.insert(format!("rec/{}", record.id).into_bytes(), encode(&*record)?);
-                }
-                CatalogWrite::SetDueMark { record, node, due } => {
-                    let filed_there = match filed.get(&record) {
-                        Some(filed) => filed == node.as_str(),
-                        None => self
-                            .db
-                            .contains_key(node_key(node.as_str(), &record))
-                            .map_err(storage)?,
-                    };
-                    if !filed_there {
-                        return Err(CatalogError::Storage(format!(
-                            "a due mark for record {record}, not filed in {node}"
-                        )));
-                    }
-                    set_due_mark(&mut batch, &record, due.as_ref())?;
                 }
                 CatalogWrite::RaiseCounter { scope, value } => {
                     let key = counter_key(&scope);
@@ -312,14 +406,6 @@ impl Catalog for SledCatalog {
                     if value > current {
                         batch.insert(key.clone(), &value.to_be_bytes()[..]);
                         raised.insert(key, value);
-                    }
-                }
-                CatalogWrite::SetDue { record, old, new } => {
-                    if let Some(old) = old {
-                        batch.remove(due_key(old, &record));
-                    }
-                    if let Some((day, entry)) = new {
-                        batch.insert(due_key(day, &record), encode(&entry)?);
                     }
                 }
                 CatalogWrite::PutSeal(seal) => {
@@ -395,14 +481,19 @@ impl Catalog for SledCatalog {
             }
         }
         batch.insert(LAST_SEQ, &seq.to_be_bytes()[..]);
-        self.db.apply_batch(batch).map_err(storage)
+        self.db.apply_batch(batch).map_err(storage)?;
+        if let Some(table) = new_rules {
+            *self.rules.write().unwrap_or_else(|p| p.into_inner()) = table;
+        }
+        Ok(())
     }
 
     fn record(&self, id: &RecordId) -> Result<Option<Record>, CatalogError> {
-        match self.value::<Record>(&format!("rec/{id}"))? {
-            Some(record) => self.with_due_mark(record).map(Some),
-            None => Ok(None),
+        let mut record = self.value::<Record>(&format!("rec/{id}"))?;
+        if let Some(record) = &mut record {
+            record.due = self.rules().record_due(record);
         }
+        Ok(record)
     }
 
     fn record_id(&self, reference: &Reference) -> Result<Option<RecordId>, CatalogError> {
@@ -415,33 +506,11 @@ impl Catalog for SledCatalog {
     }
 
     fn records(&self) -> Box<dyn Iterator<Item = Result<Record, CatalogError>> + '_> {
-        // Both in id order: each record is given its mark, if it has one,
-        // by walking the marks alongside.
-        let mut marks = self.db.scan_prefix(b"rdue/").peekable();
+        let rules = self.rules();
         Box::new(self.db.scan_prefix(b"rec/").map(move |item| {
             let (key, value) = item.map_err(storage)?;
             let mut record: Record = decode(&key, &value)?;
-            let id = key.get(b"rec/".len()..).unwrap_or_default();
-            record.due = None;
-            while let Some(peeked) = marks.peek() {
-                // A mark that cannot be read is taken, to be reported.
-                let order = match peeked {
-                    Ok((mark_key, _)) => mark_key.get(b"rdue/".len()..).unwrap_or_default().cmp(id),
-                    Err(_) => std::cmp::Ordering::Less,
-                };
-                if order == std::cmp::Ordering::Greater {
-                    break;
-                }
-                let (mark_key, mark_value) = match marks.next() {
-                    Some(Ok(pair)) => pair,
-                    Some(Err(e)) => return Err(storage(e)),
-                    None => break,
-                };
-                if order == std::cmp::Ordering::Equal {
-                    record.due = Some(decode(&mark_key, &mark_value)?);
-                    break;
-                }
-            }
+            record.due = rules.record_due(&record);
             Ok(record)
         }))
     }
@@ -500,22 +569,51 @@ impl Catalog for SledCatalog {
         &self,
         until: NaiveDate,
     ) -> Box<dyn Iterator<Item = Result<(NaiveDate, RecordId, DueEntry), CatalogError>> + '_> {
-        // Every key of `until`'s day sorts before `due/<until>0`.
-        let end = format!("due/{}0", until.format("%Y-%m-%d")).into_bytes();
-        Box::new(self.db.range(b"due/".to_vec()..end).map(|item| {
-            let (key, value) = item.map_err(storage)?;
-            let text = String::from_utf8_lossy(&key).into_owned();
-            let mut parts = text.splitn(3, '/').skip(1);
-            let day = parts
-                .next()
-                .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .zip(parts.next().and_then(RecordId::parse))
-                .ok_or_else(|| CatalogError::Decode {
-                    key: text.clone(),
-                    reason: "not a due-index key".into(),
+        // Per node whose rule has an end: the records started on or before
+        // the latest start due by `until`, in start order, so in due order.
+        let rules = self.rules();
+        let mut nodes: Vec<Box<dyn Iterator<Item = DueItem> + '_>> = Vec::new();
+        for (node, rule) in rules.ending() {
+            let Some(last) = latest_start_due_by(rule.duration, until) else {
+                continue;
+            };
+            let prefix = start_prefix(node.as_str());
+            // Every key of `last`'s day sorts before `<prefix><last>0`.
+            let mut end = prefix.clone();
+            end.extend_from_slice(format!("{}0", last.format("%Y-%m-%d")).as_bytes());
+            let (node, rule) = (node.clone(), rule.clone());
+            nodes.push(Box::new(self.db.range(prefix.clone()..end).map(move |item| {
+                let (key, value) = item.map_err(storage)?;
+                let text = String::from_utf8_lossy(key.get(prefix.len()..).unwrap_or_default()).into_owned();
+                let (start, id) = text
+                    .split_once('/')
+                    .and_then(|(start, id)| {
+                        NaiveDate::parse_from_str(start, "%Y-%m-%d")
+                            .ok()
+                            .zip(RecordId::parse(id))
+                    })
+                    .ok_or_else(|| CatalogError::Decode {
+                        key: String::from_utf8_lossy(&key).into_owned(),
+                        reason: "not a due-index key".into(),
+                    })?;
+                let started: Started = decode(&key, &value)?;
+                let due = end_of(start, rule.duration).ok_or_else(|| CatalogError::Decode {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: "a start whose end is past the calendar".into(),
                 })?;
-            Ok((day.0, day.1, decode(&key, &value)?))
-        }))
+                Ok((
+                    due,
+                    id,
+                    DueEntry {
+                        reference: started.reference,
+                        node: node.clone(),
+                        rule: rule.rule.clone(),
+                        final_action: rule.final_action_for(started.decision),
+                    },
+                ))
+            })));
+        }
+        Box::new(super::merge_due(nodes))
     }
 
     fn counter(&self, scope: &str) -> Result<u64, CatalogError> {
@@ -550,6 +648,24 @@ impl Catalog for SledCatalog {
             .collect()
     }
 
+    fn linked_to(&self, record: &RecordId) -> Result<Vec<(RecordId, crate::domain::record::LinkKind)>, CatalogError> {
+        let prefix = format!("lnk/{record}/");
+        self.db
+            .scan_prefix(prefix.as_bytes())
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                let kind =
+                    crate::domain::record::LinkKind::parse(&String::from_utf8_lossy(&value)).ok_or_else(|| {
+                        CatalogError::Decode {
+                            key: String::from_utf8_lossy(&key).into_owned(),
+                            reason: "not a kind of link".into(),
+                        }
+                    })?;
+                Ok((record_after(prefix.len(), &key)?, kind))
+            })
+            .collect()
+    }
+
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
         let prefix = node_prefix(node.as_str());
         self.db
@@ -568,13 +684,14 @@ impl Catalog for SledCatalog {
 
     fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, RetentionEntry)>, CatalogError> {
         let prefix = node_prefix(node.as_str());
+        let rules = self.rules();
         self.db
             .scan_prefix(&prefix)
             .map(|item| {
                 let (key, value) = item.map_err(storage)?;
                 let id = record_after(prefix.len(), &key)?;
                 let mut entry: RetentionEntry = decode(&key, &value)?;
-                entry.due = self.value(&format!("rdue/{id}"))?;
+                entry.due = entry.due_under(&rules, node);
                 Ok((id, entry))
             })
             .collect()
@@ -647,6 +764,7 @@ impl Catalog for SledCatalog {
         self.db
             .insert(FORMAT, &CATALOG_FORMAT.to_be_bytes()[..])
             .map_err(storage)?;
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::default();
         Ok(())
     }
 

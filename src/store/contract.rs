@@ -562,6 +562,7 @@ fn record(n: u128, reference: &str) -> Record {
         classified_by: None,
         dated: None,
         channel: None,
+        links: Vec::new(),
         events: BTreeMap::new(),
         tombstone: None,
         review: None,
@@ -587,15 +588,6 @@ fn record(n: u128, reference: &str) -> Record {
             actor: "contract".into(),
             kind: "record.ingested".into(),
         }],
-    }
-}
-
-fn due(reference: &str) -> DueEntry {
-    DueEntry {
-        reference: Reference::from_naming(reference.to_owned()),
-        node: NodeCode::parse("FIN-FAC").expect("a node"),
-        rule: "FACTURES".into(),
-        final_action: crate::domain::plan::FinalAction::Destroy,
     }
 }
 
@@ -874,19 +866,60 @@ fn catalogs_find_the_records_that_held_a_fields_value_compared_loosely() {
     }
 }
 
+/// A rule of `years` years and `months` months, started as said.
+fn node_rule(
+    rule: &str,
+    years: u32,
+    months: u32,
+    start: crate::domain::plan::RetentionStart,
+    final_action: crate::domain::plan::FinalAction,
+) -> crate::domain::retention::NodeRule {
+    crate::domain::retention::NodeRule {
+        rule: rule.into(),
+        from: NodeCode::parse("FIN").expect("a node"),
+        duration: crate::domain::plan::RetentionDuration::Period { years, months, days: 0 },
+        start,
+        final_action,
+        to_confirm: false,
+    }
+}
+
+/// A table of rules: FIN-FAC's and RH's, as given.
+fn rules(
+    fac: Option<crate::domain::retention::NodeRule>,
+    rh: Option<crate::domain::retention::NodeRule>,
+) -> CatalogWrite {
+    let node = |c: &str| NodeCode::parse(c).expect("a node");
+    CatalogWrite::PutRules(Box::new(
+        [(node("FIN-FAC"), fac), (node("RH"), rh)]
+            .into_iter()
+            .filter_map(|(node, rule)| Some((node, rule?)))
+            .collect(),
+    ))
+}
+
 #[test]
-fn catalogs_hold_what_retention_depends_on_by_node_and_change_a_due_mark_alone() {
+fn catalogs_hold_what_retention_depends_on_by_node_and_reckon_due_marks_from_the_rules() {
+    use crate::domain::plan::{FinalAction, RetentionStart};
     for Subject {
         name, port: catalog, ..
     } in catalogs()
     {
         let node = |c: &str| NodeCode::parse(c).expect("a node");
         let (fac, rh) = (node("FIN-FAC"), node("RH"));
-        let mark = |date: &str, rule: &str| crate::domain::record::DueMark {
+        let mark = |date: &str, rule: &str, final_action| crate::domain::record::DueMark {
             date: day(date),
             rule: rule.into(),
-            final_action: crate::domain::plan::FinalAction::Destroy,
+            final_action,
         };
+        let factures = |years| node_rule("FACTURES", years, 0, RetentionStart::Date, FinalAction::Destroy);
+        let contrats = node_rule(
+            "CONTRATS",
+            5,
+            0,
+            RetentionStart::Field("fin_contrat".into()),
+            FinalAction::Review,
+        );
         let mut a = record(1, "FIN-FAC-2024-000001");
         a.fields = BTreeMap::from([
             ("fin_contrat".to_owned(), " 2025-06-30 ".to_owned()),
@@ -894,18 +927,18 @@ fn catalogs_hold_what_retention_depends_on_by_node_and_change_a_due_mark_alone()
         ]);
         a.events = BTreeMap::from([("closing".to_owned(), day("2024-12-31"))]);
         a.review = Some(crate::domain::record::ReviewDecision {
-            decision: crate::domain::plan::FinalAction::Keep,
+            decision: FinalAction::Keep,
             reason: "Intérêt historique".into(),
             at: time(5),
             by: "claire (archivist)".into(),
             seq: 5,
         });
-        a.due = Some(mark("2034-12-31", "FACTURES"));
         let b = record(2, "FIN-FAC-2024-000002");
         catalog
             .apply(
                 1,
                 vec![
+                    rules(Some(factures(10)), Some(contrats.clone())),
                     CatalogWrite::PutRecord(Box::new(b.clone())),
                     CatalogWrite::PutRecord(Box::new(a.clone())),
                 ],
@@ -926,66 +959,52 @@ fn catalogs_hold_what_retention_depends_on_by_node_and_change_a_due_mark_alone()
             "{name}: the fields that hold a date"
         );
         assert_eq!(entry.events, a.events, "{name}");
-        assert_eq!(entry.decision, Some(crate::domain::plan::FinalAction::Keep), "{name}");
-        assert_eq!(entry.due, a.due, "{name}");
+        assert_eq!(entry.decision, Some(FinalAction::Keep), "{name}");
+        let ten_years = Some(mark("2034-03-15", "FACTURES", FinalAction::Destroy));
+        assert_eq!(entry.due, ten_years, "{name}: reckoned from the rules");
+        let mut expected = a.clone();
+        expected.due = ten_years.clone();
         assert_eq!(
             catalog.record(&a.id).expect("read"),
-            Some(a.clone()),
-            "{name}: read as put"
+            Some(expected),
+            "{name}: read as put, with its due mark"
         );
 
-        // The due mark changed alone: the record reads with it, nothing
-        // else of it changes, and its node entry says it too.
+        // A longer duration: every record of the node reads with its new
+        // due date, and the listing follows, without a record written.
         catalog
-            .apply(
-                2,
-                vec![CatalogWrite::SetDueMark {
-                    record: a.id,
-                    node: fac.clone(),
-                    due: Some(mark("2035-12-31", "FACTURES-LONG")),
-                }],
-            )
+            .apply(2, vec![rules(Some(factures(12)), Some(contrats.clone()))])
             .expect("apply");
-        let mut expected = a.clone();
-        expected.due = Some(mark("2035-12-31", "FACTURES-LONG"));
-        assert_eq!(catalog.record(&a.id).expect("read"), Some(expected.clone()), "{name}");
+        let twelve_years = Some(mark("2036-03-15", "FACTURES", FinalAction::Destroy));
         assert_eq!(
-            catalog.retention_in(&fac).expect("retention")[0].1.due,
-            expected.due,
+            catalog.record(&a.id).expect("read").and_then(|r| r.due),
+            twelve_years,
+            "{name}"
+        );
+        assert_eq!(
+            catalog.retention_in(&fac).expect("retention")[1].1.due,
+            twelve_years,
             "{name}"
         );
         let listed: Vec<Record> = catalog.records().map(|r| r.expect("record")).collect();
         assert_eq!(
-            listed,
-            [expected.clone(), b.clone()],
+            listed.iter().map(|r| r.due.clone()).collect::<Vec<_>>(),
+            [twelve_years.clone(), twelve_years.clone()],
             "{name}: every record, with its due mark"
         );
+        let due: Vec<RecordId> = catalog
+            .due_until(day("2036-03-15"))
+            .map(|e| e.expect("due").1)
+            .collect();
+        assert_eq!(due, [a.id, b.id], "{name}");
+        assert!(catalog.due_until(day("2036-03-14")).next().is_none(), "{name}");
 
-        // Put and given a due mark in one event: the mark holds.
-        catalog
-            .apply(
-                3,
-                vec![
-                    CatalogWrite::PutRecord(Box::new(b.clone())),
-                    CatalogWrite::SetDueMark {
-                        record: b.id,
-                        node: fac.clone(),
-                        due: Some(mark("2031-01-01", "FACTURES")),
-                    },
-                ],
-            )
-            .expect("apply");
-        assert_eq!(
-            catalog.record(&b.id).expect("read").and_then(|r| r.due),
-            Some(mark("2031-01-01", "FACTURES")),
-            "{name}"
-        );
-
-        // Moved: its entry follows it, with its mark.
-        let mut moved = expected.clone();
+        // Moved to RH: its rule starts on a field and ends on review, which
+        // the archivist decided.
+        let mut moved = a.clone();
         moved.node = rh.clone();
         catalog
-            .apply(4, vec![CatalogWrite::PutRecord(Box::new(moved.clone()))])
+            .apply(3, vec![CatalogWrite::PutRecord(Box::new(moved.clone()))])
             .expect("apply");
         assert_eq!(
             catalog
@@ -997,51 +1016,89 @@ fn catalogs_hold_what_retention_depends_on_by_node_and_change_a_due_mark_alone()
             [b.id],
             "{name}"
         );
+        let contract = Some(mark("2030-06-30", "CONTRATS", FinalAction::Keep));
         assert_eq!(
             catalog.retention_in(&rh).expect("retention")[0].1.due,
-            moved.due,
+            contract,
             "{name}"
         );
+        moved.due = contract;
         assert_eq!(catalog.record(&a.id).expect("read"), Some(moved), "{name}");
-        // A due mark for a record not filed in the node said is refused.
-        assert!(
-            catalog
-                .apply(
-                    5,
-                    vec![CatalogWrite::SetDueMark {
-                        record: a.id,
+        let listed: Vec<_> = catalog.due_until(day("2040-01-01")).map(|e| e.expect("due")).collect();
+        assert_eq!(
+            listed,
+            [
+                (
+                    day("2030-06-30"),
+                    a.id,
+                    DueEntry {
+                        reference: a.reference.clone(),
+                        node: rh.clone(),
+                        rule: "CONTRATS".into(),
+                        final_action: FinalAction::Keep,
+                    }
+                ),
+                (
+                    day("2036-03-15"),
+                    b.id,
+                    DueEntry {
+                        reference: b.reference.clone(),
                         node: fac.clone(),
-                        due: None,
-                    }],
-                )
-                .is_err(),
-            "{name}"
+                        rule: "FACTURES".into(),
+                        final_action: FinalAction::Destroy,
+                    }
+                ),
+            ],
+            "{name}: the entries as listed"
         );
+
+        // Destroyed: due no more.
+        let mut gone = b.clone();
+        gone.tombstone = Some(crate::domain::record::Tombstone {
+            disposal: 1,
+            visa: "V-1".into(),
+            destroyed_at: time(9),
+            destroyed_by: "claire (archivist)".into(),
+            seq: 4,
+            transferred_to: None,
+        });
+        catalog
+            .apply(4, vec![CatalogWrite::PutRecord(Box::new(gone))])
+            .expect("apply");
+        assert_eq!(catalog.record(&b.id).expect("read").and_then(|r| r.due), None, "{name}");
+        assert_eq!(catalog.retention_in(&fac).expect("retention")[0].1.due, None, "{name}");
+        assert_eq!(catalog.due_until(day("2040-01-01")).count(), 1, "{name}");
     }
 }
 
 #[test]
-fn catalog_due_index_lists_by_date_then_id_and_follows_moves() {
+fn catalog_due_index_lists_by_date_then_id_and_follows_starts_and_moves() {
+    use crate::domain::plan::{FinalAction, RetentionStart};
     for Subject {
         name, port: catalog, ..
     } in catalogs()
     {
-        let (a, b, c) = (record(1, "A"), record(2, "B"), record(3, "C"));
-        let set = |seq, r: &Record, old: Option<&str>, new: Option<&str>| {
-            catalog
-                .apply(
-                    seq,
-                    vec![CatalogWrite::SetDue {
-                        record: r.id,
-                        old: old.map(day),
-                        new: new.map(|d| (day(d), due(r.reference.as_str()))),
-                    }],
-                )
-                .expect("apply")
+        let node = |c: &str| NodeCode::parse(c).expect("a node");
+        let on = |n: u128, node_code: &str, date: &str| {
+            let mut r = record(n, &format!("R{n}"));
+            r.node = node(node_code);
+            r.date = day(date);
+            r
         };
-        set(1, &b, None, Some("2030-01-01"));
-        set(2, &a, None, Some("2030-01-01"));
-        set(3, &c, None, Some("2029-06-30"));
+        let month = node_rule("MOIS", 0, 1, RetentionStart::Date, FinalAction::Destroy);
+        let year = node_rule("AN", 1, 0, RetentionStart::Date, FinalAction::Destroy);
+        // Three records due on 28 February 2025 from three starts, in two
+        // nodes; the later start has the lower id.
+        let records = [
+            on(1, "FIN-FAC", "2025-01-31"),
+            on(2, "RH", "2024-02-28"),
+            on(3, "FIN-FAC", "2025-01-29"),
+            on(4, "FIN-FAC", "2025-01-27"),
+            on(5, "RH", "2024-06-01"),
+        ];
+        let mut writes = vec![rules(Some(month.clone()), Some(year.clone()))];
+        writes.extend(records.iter().map(|r| CatalogWrite::PutRecord(Box::new(r.clone()))));
+        catalog.apply(1, writes).expect("apply");
         let listed = |until: &str| -> Vec<(NaiveDate, RecordId)> {
             catalog
                 .due_until(day(until))
@@ -1049,41 +1106,70 @@ fn catalog_due_index_lists_by_date_then_id_and_follows_moves() {
                 .map(|(date, id, _)| (date, id))
                 .collect()
         };
+        let id = |n: usize| records[n - 1].id;
         assert_eq!(
-            listed("2030-12-31"),
+            listed("2025-02-28"),
             [
-                (day("2029-06-30"), c.id),
-                (day("2030-01-01"), a.id),
-                (day("2030-01-01"), b.id)
+                (day("2025-02-27"), id(4)),
+                (day("2025-02-28"), id(1)),
+                (day("2025-02-28"), id(2)),
+                (day("2025-02-28"), id(3)),
             ],
-            "{name}"
+            "{name}: by date, then id"
         );
         assert_eq!(
-            listed("2029-12-31"),
-            [(day("2029-06-30"), c.id)],
-            "{name}: only what is due"
-        );
-        assert_eq!(
-            listed("2029-06-30"),
-            [(day("2029-06-30"), c.id)],
+            listed("2025-02-27"),
+            [(day("2025-02-27"), id(4))],
             "{name}: the day itself is due"
         );
-        // Moved to another day, then out of the index.
-        set(4, &c, Some("2029-06-30"), Some("2031-01-01"));
-        assert_eq!(listed("2030-12-31").len(), 2, "{name}: moved out of its old day");
-        set(5, &a, Some("2030-01-01"), None);
+        assert!(listed("2025-02-26").is_empty(), "{name}");
+        assert_eq!(listed("2025-12-31").len(), 5, "{name}");
+
+        // Moved to the month's node: due a month after its date.
+        let mut moved = records[4].clone();
+        moved.node = node("FIN-FAC");
+        catalog
+            .apply(2, vec![CatalogWrite::PutRecord(Box::new(moved))])
+            .expect("apply");
+        assert_eq!(listed("2024-12-31"), [(day("2024-07-01"), id(5))], "{name}: moved");
+
+        // FIN-FAC's rule now starts at closing: only a closed record is
+        // due; RH's turns permanent: its record is due no more.
+        let mut closed = records[0].clone();
+        closed.events = BTreeMap::from([("closing".to_owned(), day("2025-03-31"))]);
+        catalog
+            .apply(
+                3,
+                vec![
+                    rules(
+                        Some(node_rule("MOIS", 0, 1, RetentionStart::Closing, FinalAction::Destroy)),
+                        Some(crate::domain::retention::NodeRule {
+                            duration: crate::domain::plan::RetentionDuration::Permanent,
+                            ..year.clone()
+                        }),
+                    ),
+                    CatalogWrite::PutRecord(Box::new(closed)),
+                ],
+            )
+            .expect("apply");
         assert_eq!(
-            listed("2031-12-31"),
-            [(day("2030-01-01"), b.id), (day("2031-01-01"), c.id)],
+            listed("2030-12-31"),
+            [(day("2025-04-30"), id(1))],
+            "{name}: started anew"
+        );
+        assert_eq!(
+            catalog.record(&id(2)).expect("read").and_then(|r| r.due),
+            None,
             "{name}"
         );
-        let entry = catalog
-            .due_until(day("2031-12-31"))
-            .next()
-            .expect("one")
-            .expect("entry")
-            .2;
-        assert_eq!(entry, due("B"), "{name}: the entry as stored");
+        // And back: every record where it was.
+        catalog.apply(4, vec![rules(Some(month), Some(year))]).expect("apply");
+        assert_eq!(listed("2025-12-31").len(), 5, "{name}: placed again");
+        assert_eq!(
+            listed("2025-02-27"),
+            [(day("2024-07-01"), id(5)), (day("2025-02-27"), id(4))],
+            "{name}"
+        );
     }
 }
 
@@ -1475,4 +1561,41 @@ fn text_indexes_show_what_is_committed_once_and_purge_it() {
         assert!(index.text_status(&id).expect("status").is_none(), "{name}");
     }
     drop(index_dir);
+}
+
+#[test]
+fn the_sled_catalog_keeps_the_rules_in_force_when_reopened() {
+    use crate::domain::plan::{FinalAction, RetentionStart};
+    let dir = dir();
+    let path = dir.path().join("catalog");
+    let r = record(1, "FIN-FAC-2024-000001");
+    {
+        let catalog = SledCatalog::open(&path).expect("open");
+        catalog
+            .apply(
+                1,
+                vec![
+                    rules(
+                        Some(node_rule("FACTURES", 10, 0, RetentionStart::Date, FinalAction::Destroy)),
+                        None,
+                    ),
+                    CatalogWrite::PutRecord(Box::new(r.clone())),
+                ],
+            )
+            .expect("apply");
+        catalog.flush().expect("flush");
+    }
+    let catalog = SledCatalog::open(&path).expect("reopen");
+    assert_eq!(
+        catalog.record(&r.id).expect("read").and_then(|r| r.due).map(|d| d.date),
+        Some(day("2034-03-15"))
+    );
+    assert_eq!(catalog.due_until(day("2034-03-15")).count(), 1);
+    // A rebuild starts from no rules.
+    catalog.clear().expect("clear");
+    catalog
+        .apply(1, vec![CatalogWrite::PutRecord(Box::new(r.clone()))])
+        .expect("apply");
+    assert_eq!(catalog.record(&r.id).expect("read").and_then(|r| r.due), None);
+    assert_eq!(catalog.due_until(day("2100-01-01")).count(), 0);
 }

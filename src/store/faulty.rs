@@ -241,6 +241,9 @@ impl Catalog for FaultyCatalog {
     fn records_with_field(&self, name: &str, comparable: &str) -> Result<Vec<RecordId>, CatalogError> {
         self.inner.records_with_field(name, comparable)
     }
+    fn linked_to(&self, record: &RecordId) -> Result<Vec<(RecordId, crate::domain::record::LinkKind)>, CatalogError> {
+        self.inner.linked_to(record)
+    }
     fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, super::RetentionEntry)>, CatalogError> {
         self.inner.retention_in(node)
     }

@@ -123,7 +123,7 @@ struct CatalogState {
     depositors: std::collections::BTreeSet<(crate::domain::account::UserName, RecordId)>,
     counters: HashMap<String, u64>,
     plans: Vec<PlanVersionEntry>,
-    due: BTreeMap<(NaiveDate, RecordId), DueEntry>,
+    rules: std::sync::Arc<crate::domain::retention::RuleTable>,
     holds: BTreeMap<u64, crate::domain::hold::Hold>,
     seals: BTreeMap<u64, crate::domain::seal::Seal>,
     disposals: BTreeMap<u64, crate::domain::disposition::Disposal>,
@@ -143,6 +143,13 @@ struct CatalogState {
 #[derive(Default)]
 pub struct MemoryCatalog {
     state: Mutex<CatalogState>,
+}
+
+/// A record as stored, with its due mark reckoned from `rules`.
+fn with_due(rules: &crate::domain::retention::RuleTable, record: &Record) -> Record {
+    let mut record = record.clone();
+    record.due = rules.record_due(&record);
+    record
 }
 
 impl Catalog for MemoryCatalog {
@@ -165,28 +172,15 @@ impl Catalog for MemoryCatalog {
                     if let Some(user) = crate::domain::account::person_of_actor(&record.created_by) {
                         state.depositors.insert((user, record.id));
                     }
-                    state.records.insert(record.id, *record);
+                    let mut record = *record;
+                    record.due = None;
+                    state.records.insert(record.id, record);
                 }
+                CatalogWrite::PutRules(table) => state.rules = std::sync::Arc::new(*table),
                 CatalogWrite::RaiseCounter { scope, value } => {
                     let c = state.counters.entry(scope).or_default();
                     *c = (*c).max(value);
                 }
-                CatalogWrite::SetDue { record, old, new } => {
-                    if let Some(old) = old {
-                        state.due.remove(&(old, record));
-                    }
-                    if let Some((day, entry)) = new {
-                        state.due.insert((day, record), entry);
-                    }
-                }
-                CatalogWrite::SetDueMark { record, node, due } => match state.records.get_mut(&record) {
-                    Some(r) if r.node == node => r.due = due,
-                    _ => {
-                        return Err(CatalogError::Storage(format!(
-                            "a due mark for record {record}, not filed in {node}"
-                        )));
-                    }
-                },
                 CatalogWrite::PutSeal(seal) => {
                     state.seals.insert(seal.seq, *seal);
                 }
@@ -242,7 +236,8 @@ impl Catalog for MemoryCatalog {
     }
 
     fn record(&self, id: &RecordId) -> Result<Option<Record>, CatalogError> {
-        Ok(lock(&self.state).records.get(id).cloned())
+        let state = lock(&self.state);
+        Ok(state.records.get(id).map(|record| with_due(&state.rules, record)))
     }
 
     fn record_id(&self, reference: &Reference) -> Result<Option<RecordId>, CatalogError> {
@@ -250,7 +245,8 @@ impl Catalog for MemoryCatalog {
     }
 
     fn records(&self) -> Box<dyn Iterator<Item = Result<Record, CatalogError>> + '_> {
-        let all: Vec<Record> = lock(&self.state).records.values().cloned().collect();
+        let state = lock(&self.state);
+        let all: Vec<Record> = state.records.values().map(|r| with_due(&state.rules, r)).collect();
         Box::new(all.into_iter().map(Ok))
     }
 
@@ -262,12 +258,26 @@ impl Catalog for MemoryCatalog {
         &self,
         until: NaiveDate,
     ) -> Box<dyn Iterator<Item = Result<(NaiveDate, RecordId, DueEntry), CatalogError>> + '_> {
-        let found: Vec<_> = lock(&self.state)
-            .due
-            .iter()
-            .filter(|((day, _), _)| *day <= until)
-            .map(|((day, id), entry)| Ok((*day, *id, entry.clone())))
+        let state = lock(&self.state);
+        let mut found: Vec<_> = state
+            .records
+            .values()
+            .filter_map(|record| {
+                let due = state.rules.record_due(record).filter(|due| due.date <= until)?;
+                Some((
+                    due.date,
+                    record.id,
+                    DueEntry {
+                        reference: record.reference.clone(),
+                        node: record.node.clone(),
+                        rule: due.rule,
+                        final_action: due.final_action,
+                    },
+                ))
+            })
             .collect();
+        found.sort_by_key(|(day, id, _)| (*day, *id));
+        let found: Vec<_> = found.into_iter().map(Ok).collect();
         Box::new(found.into_iter())
     }
 
@@ -358,12 +368,21 @@ impl Catalog for MemoryCatalog {
             .collect())
     }
 
-    fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, super::RetentionEntry)>, CatalogError> {
+    fn linked_to(&self, record: &RecordId) -> Result<Vec<(RecordId, crate::domain::record::LinkKind)>, CatalogError> {
         Ok(lock(&self.state)
             .records
             .values()
+            .flat_map(|r| r.links.iter().filter(|l| l.record == *record).map(|l| (r.id, l.kind)))
+            .collect())
+    }
+
+    fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, super::RetentionEntry)>, CatalogError> {
+        let state = lock(&self.state);
+        Ok(state
+            .records
+            .values()
             .filter(|r| &r.node == node)
-            .map(|r| (r.id, super::RetentionEntry::of(r)))
+            .map(|r| (r.id, super::RetentionEntry::of(&with_due(&state.rules, r))))
             .collect())
     }
 

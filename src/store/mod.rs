@@ -30,7 +30,7 @@ pub mod tsa;
 
 use crate::domain::event::{Event, EventDraft, EventError};
 use crate::domain::hash::Sha256;
-use crate::domain::record::{NodeCode, Record, RecordId, Reference};
+use crate::domain::record::{DueMark, NodeCode, Record, RecordId, Reference};
 use crate::domain::role::Role;
 use crate::domain::search::{IndexDocument, SearchQuery, SearchResults, TextStatus};
 use chrono::NaiveDate;
@@ -465,8 +465,8 @@ pub struct TokenRevocation {
 
 pub use crate::domain::plan::PlanVersionEntry;
 
-/// What the due-date index holds of a record: enough to list what is due
-/// without reading the records.
+/// What a listing of due records shows of each, without reading the
+/// records: the rule and final action are those in force.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DueEntry {
     /// Reference.
@@ -479,10 +479,89 @@ pub struct DueEntry {
     pub final_action: crate::domain::plan::FinalAction,
 }
 
+/// One line of a listing of due records, or why it could not be read.
+pub type DueItem = Result<(NaiveDate, RecordId, DueEntry), CatalogError>;
+
+/// Merges lists of due records, each in due-date order, into one in due
+/// date then id order. Within one list, records due the same day may come
+/// in any order (a node's index is by start, and 29, 30 and 31 January
+/// plus a month all end on 28 February): each day's run is sorted. An
+/// error comes out as soon as it is met.
+pub(crate) fn merge_due<'a>(lists: Vec<Box<dyn Iterator<Item = DueItem> + 'a>>) -> impl Iterator<Item = DueItem> + 'a {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    /// A list read a day's run at a time.
+    struct Runs<'a> {
+        list: std::iter::Peekable<Box<dyn Iterator<Item = DueItem> + 'a>>,
+        run: std::collections::VecDeque<(NaiveDate, RecordId, DueEntry)>,
+    }
+    impl Runs<'_> {
+        /// The next line, reading the next day's run when the last is out.
+        fn next(&mut self) -> Option<DueItem> {
+            if self.run.is_empty() {
+                let first = match self.list.next()? {
+                    Ok(first) => first,
+                    Err(e) => return Some(Err(e)),
+                };
+                let day = first.0;
+                let mut run = vec![first];
+                while let Some(Ok((next_day, _, _))) = self.list.peek() {
+                    if *next_day != day {
+                        break;
+                    }
+                    if let Some(Ok(line)) = self.list.next() {
+                        run.push(line);
+                    }
+                }
+                run.sort_by_key(|(_, id, _)| *id);
+                self.run = run.into();
+            }
+            self.run.pop_front().map(Ok)
+        }
+    }
+    let mut lists: Vec<Runs<'a>> = lists
+        .into_iter()
+        .map(|list| Runs {
+            list: list.peekable(),
+            run: Default::default(),
+        })
+        .collect();
+    // The head of each list, by (day, id, list).
+    let mut heads = BinaryHeap::new();
+    let mut entries: Vec<Option<DueEntry>> = Vec::new();
+    let mut pending = Vec::new();
+    for (i, list) in lists.iter_mut().enumerate() {
+        entries.push(None);
+        match list.next() {
+            Some(Ok((day, id, entry))) => {
+                entries[i] = Some(entry);
+                heads.push(Reverse((day, id, i)));
+            }
+            Some(Err(e)) => pending.push(e),
+            None => {}
+        }
+    }
+    std::iter::from_fn(move || {
+        if let Some(e) = pending.pop() {
+            return Some(Err(e));
+        }
+        let Reverse((day, id, i)) = heads.pop()?;
+        let entry = entries.get_mut(i)?.take()?;
+        match lists.get_mut(i)?.next() {
+            Some(Ok((next_day, next_id, next_entry))) => {
+                entries[i] = Some(next_entry);
+                heads.push(Reverse((next_day, next_id, i)));
+            }
+            Some(Err(e)) => pending.push(e),
+            None => {}
+        }
+        Some(Ok((day, id, entry)))
+    })
+}
+
 /// What the node index holds of each record filed there: what its
-/// retention depends on, and its due mark. A rule change on a node reads
-/// these and rewrites the due marks, not the records (at a million
-/// records, rewriting tens of thousands of them took seconds).
+/// retention depends on. A plan change reads these to say what it does to
+/// a node's records without reading the records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetentionEntry {
     /// Reference.
@@ -498,8 +577,12 @@ pub struct RetentionEntry {
     /// An archivist's decision at the end of a `review` rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<crate::domain::plan::FinalAction>,
-    /// Its due mark under the plan in force.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// It was destroyed or transferred: it is due no more.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ended: bool,
+    /// Its due mark under the rules in force, reckoned when read (never
+    /// stored).
+    #[serde(default, skip_serializing)]
     pub due: Option<crate::domain::record::DueMark>,
 }
 
@@ -517,8 +600,26 @@ impl RetentionEntry {
                 .collect(),
             events: record.events.clone(),
             decision: record.review.as_ref().map(|d| d.decision),
+            ended: record.tombstone.is_some(),
             due: record.due.clone(),
         }
+    }
+
+    /// Its due mark under `rules`, for a record of `node`.
+    pub fn due_under(&self, rules: &crate::domain::retention::RuleTable, node: &NodeCode) -> Option<DueMark> {
+        if self.ended {
+            return None;
+        }
+        rules.due_mark(self.facts(node))
+    }
+
+    /// The start it is indexed under by `rules`, for a record of `node`
+    /// (none: it cannot fall due).
+    pub fn start_under(&self, rules: &crate::domain::retention::RuleTable, node: &NodeCode) -> Option<NaiveDate> {
+        if self.ended {
+            return None;
+        }
+        rules.indexed_start(self.facts(node))
     }
 
     /// Its facts as the retention computation reads them, for a record of
@@ -598,26 +699,11 @@ pub enum CatalogWrite {
         /// The outcomes and the blobs to erase.
         outcomes: Box<crate::domain::disposition::OutcomesPart>,
     },
-    /// Moves a record in the due-date index: out of `old`'s day, into
-    /// `new`'s (none: not due ever, or not yet known).
-    SetDue {
-        /// The record.
-        record: RecordId,
-        /// Its previous due date.
-        old: Option<NaiveDate>,
-        /// Its new due date and what the listing shows of it.
-        new: Option<(NaiveDate, DueEntry)>,
-    },
-    /// Changes the due mark a record carries, and nothing else of it (a
-    /// plan's rule changed; the due index moves with `SetDue`).
-    SetDueMark {
-        /// The record.
-        record: RecordId,
-        /// The node it is filed in.
-        node: NodeCode,
-        /// Its new due mark.
-        due: Option<crate::domain::record::DueMark>,
-    },
+    /// Stores the retention rules in force (a plan was published). Records
+    /// are read with due marks reckoned from them and indexed by the start
+    /// of their retention, so a new duration or final action rewrites no
+    /// record. Comes before an event's other writes.
+    PutRules(Box<crate::domain::retention::RuleTable>),
     /// Stores a token.
     PutToken(TokenEntry),
     /// Stores a reading of a record that holds personal data.
@@ -680,7 +766,8 @@ pub trait Catalog: Send + Sync {
     fn lines_of(&self, of: WayOut, id: u64) -> Result<Vec<crate::domain::disposition::LinesPart>, CatalogError>;
     /// The parts of what became of its lines, in order.
     fn outcomes_of(&self, of: WayOut, id: u64) -> Result<Vec<crate::domain::disposition::OutcomesPart>, CatalogError>;
-    /// Records due on or before `until`, by due date then id.
+    /// Records due on or before `until` under the rules in force (and not
+    /// destroyed or transferred), by due date then id.
     fn due_until(
         &self,
         until: NaiveDate,
@@ -695,11 +782,15 @@ pub trait Catalog: Send + Sync {
     /// The records whose versions hold this content (destroyed ones
     /// included), in id order.
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError>;
+    /// The records linked to this one at their deposit, with how, in id
+    /// order.
+    fn linked_to(&self, record: &RecordId) -> Result<Vec<(RecordId, crate::domain::record::LinkKind)>, CatalogError>;
     /// The records filed in a node (exactly that node, not its children),
     /// in id order.
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError>;
     /// What the retention of each record filed in a node depends on, and
-    /// its due mark, in id order, without reading the records.
+    /// its due mark under the rules in force, in id order, without reading
+    /// the records.
     fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, RetentionEntry)>, CatalogError>;
     /// The records that have held `comparable` (a value made by
     /// `domain::record::comparable`) in the field `name`, in id order. A

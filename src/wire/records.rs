@@ -124,6 +124,37 @@ pub struct RecordDto {
     /// number), oldest first: probably the same document received twice.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probable_duplicates: Vec<RecordNameDto>,
+    /// The records it was linked to at its deposit, then the first 500
+    /// linked to it, that the caller may read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<RecordLinkDto>,
+    /// How many records linked to it the caller may read (more than
+    /// `links` shows when over 500).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub linked_here: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A record linked to another.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RecordLinkDto {
+    /// How: `attachment_of` (an attachment of a message), `part_of` (a
+    /// bordereau of a flow, a pièce of a bordereau), `supports` (a
+    /// supporting document), `acknowledges` (an acknowledgement of a flow).
+    #[schema(example = "attachment_of")]
+    pub kind: String,
+    /// `to`: the record read made the link to this one (it is an
+    /// attachment of this message); `from`: this one made the link to the
+    /// record read (it is an attachment of the message read).
+    #[schema(example = "to")]
+    pub direction: String,
+    /// Its reference.
+    pub reference: String,
+    /// Its title.
+    pub title: String,
 }
 
 /// Another record, named: one that holds the same content, or a probable
@@ -348,6 +379,18 @@ impl RecordDto {
                     title: title.clone(),
                 })
                 .collect(),
+            links: details
+                .links
+                .shown
+                .iter()
+                .map(|l| RecordLinkDto {
+                    kind: l.kind.as_str().to_owned(),
+                    direction: if l.from_the_other { "from" } else { "to" }.to_owned(),
+                    reference: l.reference.to_string(),
+                    title: l.title.clone(),
+                })
+                .collect(),
+            linked_here: details.links.linked_here,
         }
     }
 }
@@ -373,6 +416,23 @@ pub struct DepositMetadataDto {
     /// Free string fields.
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// Records this one is linked to (at most 100), each by its reference
+    /// or id: an attachment to its message, a bordereau to its flow.
+    #[serde(default)]
+    #[schema(max_items = 100)]
+    pub links: Vec<DepositLinkDto>,
+}
+
+/// A link a deposit makes to a record already held.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepositLinkDto {
+    /// `attachment_of`, `part_of`, `supports` or `acknowledges`.
+    #[schema(example = "attachment_of")]
+    pub kind: String,
+    /// The other record's reference or id.
+    #[schema(example = "FIN-FAC-2024-000012")]
+    pub to: String,
 }
 
 /// `PATCH /records/{ref}` body: what changes, and why.

@@ -658,6 +658,43 @@ fn search_and_record_pages_work_without_javascript() {
     assert!(text.contains("relance sa facture de viennoiseries"), "{text}");
     assert!(text.contains("sans sa mise en forme"), "{text}");
     browser.review("document-courriel");
+
+    // The invoice again, as the e-mail's attachment, undated: its page says
+    // the date read from its text, the probable duplicate (same supplier
+    // and number as the scene's invoice) and the message it belongs to;
+    // the message's page names its attachment.
+    let attachment = "Boulangerie du Centre\nFacture F-2024-118 du 15/03/2024\n\
+        Pains et viennoiseries pour la cantine scolaire.\nMontant TTC : 1 200,00 EUR";
+    let a = deposit(
+        &scene.server,
+        &scene.admin,
+        attachment.as_bytes(),
+        "facture-jointe.txt",
+        &json!({"node": "FIN-FAC", "title": "Facture jointe à la relance",
+                "fields": {"fournisseur": "Boulangerie du Centre", "numero_facture": "F 2024 118"},
+                "links": [{"kind": "attachment_of", "to": mail_ref}]}),
+    )
+    .expect("deposit");
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let attachment_ref = a.json()["reference"].as_str().expect("reference").to_owned();
+    browser.goto(&format!("{base}/documents/{attachment_ref}"));
+    let text = browser.text();
+    assert!(text.contains(&format!("Pièce jointe de {mail_ref}")), "{text}");
+    assert!(
+        text.contains("Doublon probable") && text.contains(&scene.invoice_ref),
+        "{text}"
+    );
+    assert!(
+        text.contains("15/03/2024") && text.contains("Lue dans le texte"),
+        "{text}"
+    );
+    browser.review("document-piece-jointe");
+    browser.goto(&format!("{base}/documents/{mail_ref}"));
+    let text = browser.text();
+    assert!(
+        text.contains(&format!("A pour pièce jointe {attachment_ref}")),
+        "{text}"
+    );
 }
 
 /// Deposits files through the form, with or without a node; lands on the

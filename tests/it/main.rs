@@ -27,6 +27,7 @@ mod formats;
 mod garage;
 mod hardening;
 mod identity;
+mod links;
 mod packages;
 mod plan;
 mod queries;

@@ -674,6 +674,7 @@ fn check_typed(plan: &Plan, file: &PendingFile) -> Result<Deposit, FileProblems>
         service: Some(typed.service.clone()).filter(|s| !s.is_empty()),
         document_type: file.proposal.deposit.document_type.clone(),
         fields,
+        links: Vec::new(),
     })
 }
 

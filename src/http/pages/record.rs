@@ -77,6 +77,11 @@ struct RecordPage {
     duplicates: Vec<(String, String)>,
     /// The fields that make them duplicates, as a phrase.
     duplicate_fields: String,
+    /// The records linked to it and from it that the reader may read:
+    /// (how, as a phrase, reference, title).
+    links: Vec<(String, String, String)>,
+    /// How many more are linked to it than are listed.
+    linked_more: usize,
     service: Option<String>,
     document_type: Option<String>,
     fields: Vec<(String, String)>,
@@ -126,7 +131,7 @@ struct Loaded {
 
 fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<Loaded, ArchiveError> {
     let record = archive.record(actor, key)?;
-    let details = archive.details(&record)?;
+    let details = archive.details(actor, &record)?;
     let text = archive.text_status(actor, &record.id)?;
     let plan = archive.plan(actor, None)?;
     let node_label = plan
@@ -172,7 +177,14 @@ fn load(archive: &Archive, actor: &crate::archive::Actor, key: &str) -> Result<L
             .map(|text| (text, true)),
         _ => None,
     };
-    let duplicate_fields = french::and_list(plan.plan.duplicate_fields_for(&record.node));
+    let duplicate_fields = french::and_list(
+        &plan
+            .plan
+            .duplicate_fields_for(&record.node)
+            .iter()
+            .map(|name| french::field_words(name))
+            .collect::<Vec<_>>(),
+    );
     Ok(Loaded {
         damaged,
         fields,
@@ -321,6 +333,22 @@ pub async fn page(
             .map(|(reference, title)| (reference.to_string(), title.clone()))
             .collect(),
         duplicate_fields,
+        links: details
+            .links
+            .shown
+            .iter()
+            .map(|l| {
+                (
+                    french::capitalised(french::link(l.kind, l.from_the_other)),
+                    l.reference.to_string(),
+                    l.title.clone(),
+                )
+            })
+            .collect(),
+        linked_more: details
+            .links
+            .linked_here
+            .saturating_sub(details.links.shown.iter().filter(|l| l.from_the_other).count()),
         service: record.service.clone(),
         document_type: record.document_type.clone(),
         fields,
