@@ -29,8 +29,11 @@ DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-l
 # OpenLDAP's slapd (with slapadd), which the directory sign-in tests start
 # on a loopback port (tests/it/directory.rs); RUNLEVEL=1 keeps Debian's
 # scripts from starting the packages' own services (slapd on port 389).
+# Dovecot's IMAP server, which the mailbox tests start on a loopback port
+# with an account of their own (tests/it/mailbox.rs); likewise not started
+# as a service.
 DEBIAN_DATA := /usr/share/doc/aptitude/html/fr:aptitude-doc-fr /usr/share/doc/debian/FAQ/fr:debian-faq-fr \
-               /bin/gzip:gzip /usr/sbin/slapd:slapd
+               /bin/gzip:gzip /usr/sbin/slapd:slapd /usr/lib/dovecot/imap-login:dovecot-imapd
 
 # The Library of Congress BagIt validator and schemathesis, from PyPI, in
 # a virtual environment of their own (the tests run the first on exported

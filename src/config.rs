@@ -55,8 +55,8 @@ pub struct Config {
     pub follow: Option<crate::archive::mirror::CopyPlace>,
     /// A replica's primary server, as people reach it (`serve --primary`).
     pub primary: Option<String>,
-    /// The watched folders (`serve --capture FILE`).
-    pub capture: Vec<crate::capture::FolderChannel>,
+    /// The capture channels: watched folders, mailboxes (`serve --capture FILE`).
+    pub capture: crate::capture::Capture,
 }
 
 /// What the server allows a client before cutting it off.
@@ -214,7 +214,7 @@ impl Config {
             copies: Vec::new(),
             follow: None,
             primary: None,
-            capture: Vec::new(),
+            capture: crate::capture::Capture::default(),
         })
     }
 

@@ -126,6 +126,7 @@ pub fn link(kind: crate::domain::record::LinkKind, from_the_other: bool) -> &'st
 pub fn channel(name: &str) -> String {
     match name.split_once(':') {
         Some(("dossier", folder)) => format!("reçu par le dossier surveillé « {folder} »"),
+        Some(("messagerie", mailbox)) => format!("reçu par la boîte aux lettres « {mailbox} »"),
         _ => format!("reçu par « {name} »"),
     }
 }

@@ -45,6 +45,7 @@ pub use disposition::LABEL_MAX;
 /// The longest reason or note people write (a hold, a review, a change).
 pub use holds::TEXT_MAX;
 
+pub use crate::store::mail::{MailError, MailServerAddress, MailSession, Taken};
 pub use accounts::{AccountChanges, NewAccount};
 pub use audit::{JOURNAL_SCAN_MAX, JournalFilter, JournalPage, Progress, check_integrity_offline, journal_offline};
 pub use data_dir::{Announcement, DataDir};
@@ -57,7 +58,7 @@ pub use records::{
 };
 pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;
-pub use stores::Stores;
+pub use stores::{Stores, open_mail_session};
 pub use transfers::AcknowledgementRequest;
 
 use crate::domain::clock::Clock;

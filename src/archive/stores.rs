@@ -268,6 +268,13 @@ fn blobs_with_copies(data_dir: &DataDir, places: &[CopyAt]) -> Result<Arc<dyn Bl
     Ok(Arc::new(CopiedBlobStore::new(first, copies)))
 }
 
+/// A session on a mail server, over IMAP, for a capture channel.
+pub fn open_mail_session(
+    address: &crate::store::mail::MailServerAddress,
+) -> Result<Box<dyn crate::store::mail::MailSession>, crate::store::mail::MailError> {
+    Ok(Box::new(crate::store::mail_imap::ImapSession::open(address)?))
+}
+
 /// The directory the options name, if any, reached over LDAP.
 fn directory(options: &ArchiveOptions) -> Result<Option<Arc<dyn Directory>>, ArchiveError> {
     match &options.directory {

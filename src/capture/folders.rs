@@ -32,16 +32,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-/// What a folder's channel has done since the server started.
+/// What a channel has done since the server started.
 #[derive(Debug, Default)]
-pub struct FolderCounts {
-    /// Files deposited as new records.
+pub struct ChannelCounts {
+    /// Files (messages) deposited as new records.
     pub deposited: AtomicU64,
-    /// Files whose content was archived already (moved to `done/`).
+    /// Files (messages, attachments) whose content was archived already.
     pub already_archived: AtomicU64,
-    /// Files the archive refused (moved to `failed/`).
+    /// Files (messages) refused (moved to `failed/`, to the failure folder).
     pub refused: AtomicU64,
-    /// Attempts the archive could not take then (the file is tried again).
+    /// Attempts the archive could not take then (tried again).
     pub retried: AtomicU64,
 }
 
@@ -50,7 +50,7 @@ pub struct WatchedFolder {
     /// The channel's name.
     pub name: String,
     /// What it has done.
-    pub counts: Arc<FolderCounts>,
+    pub counts: Arc<ChannelCounts>,
     handle: std::thread::JoinHandle<()>,
 }
 
@@ -61,9 +61,10 @@ impl WatchedFolder {
     }
 }
 
-/// What each watched folder has done, by channel name, for the metrics.
+/// What each channel has done, by its journal name (`dossier:<name>`,
+/// `messagerie:<name>`), for the metrics.
 #[derive(Default)]
-pub struct CaptureCounts(pub Vec<(String, Arc<FolderCounts>)>);
+pub struct CaptureCounts(pub Vec<(String, Arc<ChannelCounts>)>);
 
 /// A file found complete, to be deposited.
 struct Ready {
@@ -104,24 +105,12 @@ pub fn spawn(
         return Ok(started);
     }
     for channel in channels {
-        let account = archive.account(&channel.depositor).map_err(|e| {
-            format!(
-                "capture: folders {}: depositor {:?}: {e}",
-                channel.name, channel.depositor
-            )
-        })?;
-        if account.disabled {
-            return Err(format!(
-                "capture: folders {}: the account {} is disabled",
-                channel.name, channel.depositor
-            ));
-        }
+        let actor = super::depositor(&archive, "folders", &channel.name, &channel.depositor)?;
         for place in [channel.path.join("done"), channel.path.join("failed")] {
             std::fs::create_dir_all(&place)
                 .map_err(|e| format!("capture: folders {}: {}: {e}", channel.name, place.display()))?;
         }
-        let counts = Arc::new(FolderCounts::default());
-        let actor = Actor::person(&account);
+        let counts = Arc::new(ChannelCounts::default());
         let watch = Watch {
             archive: Arc::clone(&archive),
             channel: channel.clone(),
@@ -148,7 +137,7 @@ struct Watch {
     archive: Arc<Archive>,
     channel: FolderChannel,
     actor: Actor,
-    counts: Arc<FolderCounts>,
+    counts: Arc<ChannelCounts>,
 }
 
 impl Watch {

@@ -384,13 +384,23 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     let fixity = crate::jobs::spawn_fixity(Arc::clone(&archive), config.fixity, Arc::clone(&stop_indexer))?;
     let mirror = crate::jobs::spawn_mirror(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
     let follower = crate::jobs::spawn_follower(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
-    let folders =
-        crate::capture::folders::spawn(Arc::clone(&archive), config.capture.clone(), Arc::clone(&stop_indexer))
-            .map_err(std::io::Error::other)?;
+    let folders = crate::capture::folders::spawn(
+        Arc::clone(&archive),
+        config.capture.folders.clone(),
+        Arc::clone(&stop_indexer),
+    )
+    .map_err(std::io::Error::other)?;
+    let mailboxes = crate::capture::mailboxes::spawn(
+        Arc::clone(&archive),
+        config.capture.mailboxes.clone(),
+        Arc::clone(&stop_indexer),
+    )
+    .map_err(std::io::Error::other)?;
     let capture_counts = Data::new(crate::capture::folders::CaptureCounts(
         folders
             .iter()
-            .map(|f| (f.name.clone(), Arc::clone(&f.counts)))
+            .map(|f| (format!("dossier:{}", f.name), Arc::clone(&f.counts)))
+            .chain(mailboxes.iter().map(|m| (m.channel.clone(), Arc::clone(&m.counts))))
             .collect(),
     ));
     let schedule = Data::new(config.fixity);
@@ -444,6 +454,9 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         let _ = follower.join();
         for folder in folders {
             folder.join();
+        }
+        for mailbox in mailboxes {
+            mailbox.join();
         }
         if let Err(e) = archive.flush() {
             tracing::warn!(error = %e, "could not flush the catalog at shutdown; the next start replays the journal");

@@ -76,7 +76,7 @@ pub async fn metrics(
             ("retried", &counts.retried),
         ] {
             captured.push((
-                format!("{{channel=\"dossier:{channel}\",outcome=\"{outcome}\"}}"),
+                format!("{{channel=\"{channel}\",outcome=\"{outcome}\"}}"),
                 n.load(std::sync::atomic::Ordering::Relaxed) as f64,
             ));
         }
@@ -85,7 +85,7 @@ pub async fn metrics(
         &mut out,
         "coffre_capture_files_total",
         "counter",
-        "Files a watched folder took since the server started, by what became of them.",
+        "Files (or messages) a capture channel took since the server started, by what became of them.",
         &captured,
     );
     metric_labelled(

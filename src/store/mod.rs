@@ -21,6 +21,8 @@ mod index_french;
 mod index_gather;
 pub mod index_tantivy;
 pub mod journal;
+pub mod mail;
+pub mod mail_imap;
 pub mod memory;
 pub mod merkle_files;
 pub mod mirror;

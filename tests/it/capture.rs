@@ -61,7 +61,7 @@ fn waiting(inbox: &Path) -> Vec<PathBuf> {
     found
 }
 
-fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+pub fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(start.elapsed() < limit, "waited too long for {what}");
@@ -69,7 +69,7 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn ingested(server: &Server, admin: &str) -> Vec<Value> {
+pub fn ingested(server: &Server, admin: &str) -> Vec<Value> {
     let events = get(&server.url("/api/v1/audit/events?after=0&limit=10000"), admin).json();
     events["events"]
         .as_array()

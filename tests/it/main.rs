@@ -28,6 +28,7 @@ mod garage;
 mod hardening;
 mod identity;
 mod links;
+mod mailbox;
 mod packages;
 mod plan;
 mod queries;

@@ -1,0 +1,460 @@
+//! Mailboxes: messages in a folder of a real IMAP server (Debian's
+//! dovecot, started here on loopback) become records in the channel's
+//! account, each attachment linked to its message, or the attachments
+//! alone by rule; each message is then moved to the done folder, or to the
+//! failure folder with a note giving the reason (too large, unreadable, no
+//! attachment where only attachments are kept); nothing twice, also when
+//! the server restarts before a message was put away.
+
+use crate::capture::{ingested, wait_until};
+use crate::common::*;
+use serde_json::{Value, json};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const USER: &str = "courrier@mairie.test";
+const PASSWORD: &str = "mot-de-passe-imap";
+
+/// A dovecot of this test's own, killed when dropped.
+struct Dovecot {
+    child: Child,
+    /// IMAP in clear.
+    port: u16,
+    /// IMAP in TLS from the first byte, with a certificate for
+    /// `localhost` signed by the test's CA (`ca.pem`).
+    tls_port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Dovecot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Dovecot {
+    /// Starts dovecot in the foreground on a free loopback port, with one
+    /// account whose mail is kept under the test's folder.
+    fn start() -> Dovecot {
+        let binary = Path::new("/usr/sbin/dovecot");
+        assert!(
+            binary.exists(),
+            "/usr/sbin/dovecot is missing: `make deps` installs Debian's dovecot-imapd for these tests"
+        );
+        let dir = tempfile::tempdir().expect("a folder");
+        let at = dir.path();
+        for sub in ["run", "state", "home"] {
+            std::fs::create_dir(at.join(sub)).expect("a folder");
+        }
+        // Run as root (CI), the mail belongs to the package's own account;
+        // otherwise, to whoever runs the test.
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout == b"0\n")
+            .unwrap_or(false);
+        let (mail_user, extra) = if root {
+            let chown = Command::new("chown")
+                .args(["dovecot:dovecot", &at.join("home").display().to_string()])
+                .status()
+                .expect("chown");
+            assert!(chown.success());
+            ("uid=dovecot gid=dovecot".to_owned(), String::new())
+        } else {
+            let me = String::from_utf8_lossy(&Command::new("id").arg("-un").output().expect("id").stdout)
+                .trim()
+                .to_owned();
+            (
+                format!("uid={me} gid={me}"),
+                format!(
+                    "default_internal_user = {me}\ndefault_internal_group = {me}\ndefault_login_user = {me}\n\
+                     service anvil {{\n  chroot =\n}}\nservice imap-login {{\n  chroot =\n}}\n"
+                ),
+            )
+        };
+        let free_port = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port()
+        };
+        let (port, tls_port) = (free_port(), free_port());
+        make_ca(at, "Autorite de test du departement");
+        issue_certificate(
+            at,
+            "server",
+            "/CN=localhost",
+            "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+        );
+        let conf = format!(
+            "base_dir = {at}/run\nstate_dir = {at}/state\nlog_path = {at}/dovecot.log\n\
+             protocols = imap\nlisten = 127.0.0.1\nssl = yes\nssl_cert = <{at}/server.pem\nssl_key = <{at}/server.key\n\
+             disable_plaintext_auth = no\n\
+             auth_mechanisms = plain login\nfirst_valid_uid = 1\nmail_location = maildir:~/Maildir\n\
+             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {at}/users\n}}\n\
+             userdb {{\n  driver = static\n  args = {mail_user} home={at}/home/%u\n}}\n\
+             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+               inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n    ssl = yes\n  }}\n}}\n\
+             service pop3-login {{\n  inet_listener pop3 {{\n    port = 0\n  }}\n}}\n\
+             service submission-login {{\n  inet_listener submission {{\n    port = 0\n  }}\n}}\n\
+             {extra}",
+            at = at.display()
+        );
+        std::fs::write(at.join("dovecot.conf"), conf).expect("dovecot.conf");
+        std::fs::write(at.join("users"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).expect("users");
+        let child = Command::new(binary)
+            .arg("-F")
+            .arg("-c")
+            .arg(at.join("dovecot.conf"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn dovecot");
+        let dovecot = Dovecot {
+            child,
+            port,
+            tls_port,
+            dir,
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() || TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "dovecot did not listen: {}",
+                std::fs::read_to_string(dovecot.dir.path().join("dovecot.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        dovecot
+    }
+
+    /// A session on the account, as a mail client has.
+    fn session(&self) -> imap::Session<TcpStream> {
+        let mut client = imap::Client::new(TcpStream::connect(("127.0.0.1", self.port)).expect("connect"));
+        client.read_greeting().expect("greeting");
+        client.login(USER, PASSWORD).map_err(|(e, _)| e).expect("login")
+    }
+
+    /// Puts a message in the inbox, as delivery would.
+    fn deliver(&self, message: &[u8]) {
+        let mut session = self.session();
+        session.append("INBOX", message).finish().expect("append");
+        let _ = session.logout();
+    }
+
+    /// The subjects of the messages in `folder` (none if it is not there).
+    fn subjects(&self, folder: &str) -> Vec<String> {
+        let mut session = self.session();
+        if session.select(wire(folder)).is_err() {
+            return Vec::new();
+        }
+        let mut subjects: Vec<String> = session
+            .fetch("1:*", "BODY.PEEK[]")
+            .map(|fetches| {
+                fetches
+                    .iter()
+                    .filter_map(|f| f.body())
+                    .filter_map(|body| mail_parser::MessageParser::default().parse(body))
+                    .map(|m| m.subject().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let _ = session.logout();
+        subjects.sort();
+        subjects
+    }
+
+    /// How many messages `folder` holds.
+    fn count(&self, folder: &str) -> u32 {
+        let mut session = self.session();
+        let n = session.select(wire(folder)).map(|m| m.exists).unwrap_or(0);
+        let _ = session.logout();
+        n
+    }
+
+    /// The body text of the messages in `folder`.
+    fn texts(&self, folder: &str) -> Vec<String> {
+        let mut session = self.session();
+        session.select(wire(folder)).expect("select");
+        let texts = session
+            .fetch("1:*", "BODY.PEEK[]")
+            .expect("fetch")
+            .iter()
+            .filter_map(|f| f.body())
+            .filter_map(|body| mail_parser::MessageParser::default().parse(body))
+            .filter_map(|m| m.body_text(0).map(|t| t.into_owned()))
+            .collect();
+        let _ = session.logout();
+        texts
+    }
+}
+
+/// A folder's name as IMAP carries it (modified UTF-7).
+fn wire(folder: &str) -> String {
+    utf7_imap::encode_utf7_imap(folder.to_owned())
+}
+
+/// A message with text attachments.
+fn message(from: &str, subject: &str, body: &str, attachments: &[(&str, &str)]) -> Vec<u8> {
+    let mut text = format!(
+        "From: {from}\r\nTo: Courrier <{USER}>\r\nSubject: {subject}\r\n\
+         Date: Fri, 15 Mar 2024 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+    );
+    if attachments.is_empty() {
+        text.push_str(&format!("Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"));
+        return text.into_bytes();
+    }
+    text.push_str("Content-Type: multipart/mixed; boundary=\"SEP\"\r\n\r\n--SEP\r\n");
+    text.push_str(&format!("Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"));
+    for (name, content) in attachments {
+        text.push_str(&format!(
+            "--SEP\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Disposition: attachment; filename=\"{name}\"\r\n\r\n{content}\r\n"
+        ));
+    }
+    text.push_str("--SEP--\r\n");
+    text.into_bytes()
+}
+
+/// The capture file reading the inbox in the name of `courrier`: invoices
+/// by default, and what comes from Chorus Pro kept as attachments only.
+fn capture_file(dir: &Path, port: u16) -> PathBuf {
+    capture_file_for(dir, &format!("imap://127.0.0.1:{port}"), "")
+}
+
+/// The capture file reading the inbox at `server`, with `more` settings.
+fn capture_file_for(dir: &Path, server: &str, more: &str) -> PathBuf {
+    std::fs::write(dir.join("imap.secret"), format!("{PASSWORD}\n")).unwrap();
+    let file = dir.join("capture.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[mailboxes]]\nname = \"courrier\"\nserver = \"{server}\"\nuser = \"{USER}\"\n{more}\
+             password_file = \"imap.secret\"\ndepositor = \"courrier\"\nnode = \"FIN-FAC\"\n\
+             service = \"Courrier\"\nmax_size = 4096\npoll = \"1s\"\n\
+             [[mailboxes.rules]]\nfrom = \"chorus-pro\"\nkeep = \"attachments\"\n"
+        ),
+    )
+    .unwrap();
+    file
+}
+
+/// A fresh archive with the agent account `courrier`.
+fn archive_with_courrier() -> Fresh {
+    let fresh = fresh_archive();
+    let server = Server::start(&fresh.data, &[]);
+    let a = post_json(
+        &server.url("/api/v1/accounts"),
+        &fresh.token,
+        &json!({"user": "courrier", "display_name": "Boîte du courrier", "role": "agent"}),
+    );
+    assert_eq!(a.status, 201, "{}", a.text());
+    server.stop();
+    fresh
+}
+
+fn records_of(server: &Server, admin: &str) -> Vec<Value> {
+    ingested(server, admin)
+        .into_iter()
+        .filter(|p| p["channel"] == "messagerie:courrier")
+        .collect()
+}
+
+#[test]
+fn messages_become_linked_records_by_rule_and_are_put_away_with_the_reason_when_refused() {
+    let dovecot = Dovecot::start();
+    let fresh = archive_with_courrier();
+    let admin = fresh.token.clone();
+    // An invoice with two attachments, one through Chorus Pro (attachments
+    // only), one too large, one that is not a message, and one from Chorus
+    // Pro without any attachment.
+    dovecot.deliver(&message(
+        "Papeterie Dupont <factures@papeterie.example>",
+        "Facture F-2024-118",
+        "Veuillez trouver notre facture et le bon de commande.",
+        &[
+            (
+                "facture-F-2024-118.txt",
+                "Facture F-2024-118 : ramettes de papier, 1 200,00 EUR TTC.",
+            ),
+            (
+                "bon-de-commande.txt",
+                "Bon de commande BC-2024-031, signé le 1er mars 2024.",
+            ),
+        ],
+    ));
+    dovecot.deliver(&message(
+        "Chorus Pro <noreply@chorus-pro.gouv.fr>",
+        "Dépôt d'une facture",
+        "Une facture a été déposée pour votre structure.",
+        &[(
+            "facture-chorus-2024-77.txt",
+            "Facture 2024-77 déposée sur Chorus Pro, 530,00 EUR TTC.",
+        )],
+    ));
+    let big = "x".repeat(6000);
+    dovecot.deliver(&message(
+        "Imprimerie <devis@imprimerie.example>",
+        "Devis volumineux",
+        "Voir pièce jointe.",
+        &[("devis.txt", &big)],
+    ));
+    dovecot.deliver(b"rien qui ressemble a un message\r\n");
+    dovecot.deliver(&message(
+        "Chorus Pro <noreply@chorus-pro.gouv.fr>",
+        "Rappel sans pièce",
+        "Rappel : une facture attend.",
+        &[],
+    ));
+
+    let file = capture_file(fresh.tmp.path(), dovecot.port);
+    let server = Server::start(&fresh.data, &["--capture", file.to_str().unwrap()]);
+    let emptied = Instant::now();
+    while !dovecot.subjects("INBOX").is_empty() {
+        assert!(
+            emptied.elapsed() < Duration::from_secs(60),
+            "the inbox was not emptied: {:?}\nserver: {}\ndovecot: {}",
+            dovecot.subjects("INBOX"),
+            std::fs::read_to_string(&server.log).unwrap_or_default(),
+            std::fs::read_to_string(dovecot.dir.path().join("dovecot.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The invoice message and its two attachments, linked to it; the
+    // Chorus attachment alone. In the channel's account, its service.
+    let records = records_of(&server, &admin);
+    assert_eq!(records.len(), 4, "{records:#?}");
+    let message_ref = records
+        .iter()
+        .find(|r| r["version"]["media_type"] == "message/rfc822")
+        .map(|r| r["reference"].as_str().unwrap().to_owned())
+        .expect("the message archived");
+    let read = get(&server.url(&format!("/api/v1/records/{message_ref}")), &admin).json();
+    assert_eq!(read["title"], "Facture F-2024-118", "{read}");
+    assert_eq!(read["date"], "2024-03-15", "{read}");
+    assert_eq!(read["service"], "Courrier", "{read}");
+    assert_eq!(read["channel"], "messagerie:courrier", "{read}");
+    assert_eq!(read["linked_here"], 2, "{read}");
+    let attached: Vec<&str> = read["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(attached, ["attachment_of", "attachment_of"], "{read}");
+    let chorus = records
+        .iter()
+        .find(|r| {
+            r["links"].is_null()
+                && r["version"]["media_type"] != "message/rfc822"
+                && r["reference"] != read["links"][0]["reference"]
+                && r["reference"] != read["links"][1]["reference"]
+        })
+        .expect("the Chorus attachment");
+    let chorus = get(
+        &server.url(&format!("/api/v1/records/{}", chorus["reference"].as_str().unwrap())),
+        &admin,
+    )
+    .json();
+    assert_eq!(
+        chorus["versions"][0]["filename"], "facture-chorus-2024-77.txt",
+        "{chorus}"
+    );
+    assert!(chorus["links"].is_null(), "kept alone: {chorus}");
+
+    // Put away: the two archived in the done folder; the three refused in
+    // the failure folder, each beside a note saying why, in French.
+    assert_eq!(
+        dovecot.subjects("Archivés"),
+        ["Dépôt d'une facture", "Facture F-2024-118"]
+    );
+    let failed = dovecot.subjects("Non archivés");
+    assert_eq!(
+        failed
+            .iter()
+            .filter(|s| s.starts_with("[coffre] Non archivé : "))
+            .count(),
+        3,
+        "a note for each refused message: {failed:?}"
+    );
+    assert!(
+        failed.contains(&"Devis volumineux".to_owned())
+            && failed.contains(&"Rappel sans pièce".to_owned())
+            && failed.contains(&"[coffre] Non archivé : Devis volumineux".to_owned()),
+        "{failed:?}"
+    );
+    assert_eq!(dovecot.count("Non archivés"), 6, "three messages and their three notes");
+    let notes = dovecot.texts("Non archivés").join("\n");
+    assert!(notes.contains("plus que les 4096 admis"), "{notes}");
+    assert!(notes.contains("ce n'est pas un message lisible"), "{notes}");
+    assert!(notes.contains("aucune pièce jointe"), "{notes}");
+
+    // Metrics count by channel and outcome.
+    let metrics = String::from_utf8(get(&server.url("/metrics"), &admin).body).unwrap();
+    assert!(
+        metrics.contains("coffre_capture_files_total{channel=\"messagerie:courrier\",outcome=\"refused\"} 3"),
+        "{metrics}"
+    );
+
+    // A message put back in the inbox (the server restarted before it was
+    // moved) is not archived twice.
+    server.stop();
+    let mut session = dovecot.session();
+    session.select(wire("Archivés")).expect("select");
+    session.copy("1:*", "INBOX").expect("copy back");
+    let _ = session.logout();
+    let server = Server::start(&fresh.data, &["--capture", file.to_str().unwrap()]);
+    wait_until("the inbox emptied again", Duration::from_secs(60), || {
+        dovecot.subjects("INBOX").is_empty()
+    });
+    assert_eq!(records_of(&server, &admin).len(), 4, "nothing archived twice");
+    assert_eq!(dovecot.subjects("Archivés").len(), 4);
+    server.stop();
+    assert_journal_follows_its_schema(&fresh.data);
+}
+
+#[test]
+fn a_mailbox_over_tls_is_read_only_when_its_certificate_is_trusted() {
+    let dovecot = Dovecot::start();
+    let fresh = archive_with_courrier();
+    let admin = fresh.token.clone();
+    dovecot.deliver(&message(
+        "Mairie annexe <annexe@mairie.test>",
+        "Délibération du 12 mars 2024",
+        "Extrait du registre des délibérations, séance du 12 mars 2024.",
+        &[],
+    ));
+    let server_address = format!("imaps://localhost:{}", dovecot.tls_port);
+    // The département's CA not given: the server's certificate is not
+    // trusted, nothing is read, the message stays.
+    let file = capture_file_for(fresh.tmp.path(), &server_address, "");
+    let server = Server::start(&fresh.data, &["--capture", file.to_str().unwrap()]);
+    wait_until("a refused certificate said", Duration::from_secs(30), || {
+        std::fs::read_to_string(&server.log)
+            .unwrap_or_default()
+            .contains("mailbox not read")
+    });
+    assert_eq!(dovecot.subjects("INBOX"), ["Délibération du 12 mars 2024"]);
+    assert!(records_of(&server, &admin).is_empty());
+    server.stop();
+    // Given: read, archived, put away.
+    let ca = dovecot.dir.path().join("ca.pem");
+    let file = capture_file_for(
+        fresh.tmp.path(),
+        &server_address,
+        &format!("ca_file = \"{}\"\n", ca.display()),
+    );
+    let server = Server::start(&fresh.data, &["--capture", file.to_str().unwrap()]);
+    wait_until("the inbox emptied", Duration::from_secs(60), || {
+        dovecot.subjects("INBOX").is_empty()
+    });
+    let records = records_of(&server, &admin);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_eq!(dovecot.subjects("Archivés"), ["Délibération du 12 mars 2024"]);
+    server.stop();
+}
