@@ -490,6 +490,22 @@ pub fn event_kind(kind: &str) -> String {
 mod tests {
 
     #[test]
+    fn channels_links_and_quotes_are_said_in_french() {
+        assert_eq!(channel("dossier:accueil"), "reçu par le dossier surveillé « accueil »");
+        assert_eq!(
+            channel("messagerie:courrier"),
+            "reçu par la boîte aux lettres « courrier »"
+        );
+        assert_eq!(channel("autre"), "reçu par « autre »");
+        use crate::domain::record::LinkKind;
+        assert_eq!(capitalised(link(LinkKind::AttachmentOf, false)), "Pièce jointe de");
+        assert_eq!(capitalised(link(LinkKind::AttachmentOf, true)), "A pour pièce jointe");
+        assert_eq!(excerpt("épée", 2), "ép…");
+        assert_eq!(excerpt("épée", 4), "épée");
+        assert_eq!(field_label("numero_facture"), "Numero facture");
+    }
+
+    #[test]
     fn actors_are_named_with_their_role_in_french() {
         assert_eq!(actor("claire (archivist)"), "claire (archiviste)");
         assert_eq!(actor("admin (admin)"), "admin (administrateur)");
