@@ -105,7 +105,7 @@ pub fn spawn(
         return Ok(started);
     }
     for channel in channels {
-        let actor = super::depositor(&archive, "folders", &channel.name, &channel.depositor)?;
+        let actor = super::depositor(&archive, "folders", &channel.name, &channel.defaults.depositor)?;
         for place in [channel.path.join("done"), channel.path.join("failed")] {
             std::fs::create_dir_all(&place)
                 .map_err(|e| format!("capture: folders {}: {}: {e}", channel.name, place.display()))?;
@@ -362,9 +362,9 @@ impl Watch {
             Err(e) => return self.failure(e),
         }
         let deposit = Deposit {
-            node: node.or_else(|| self.channel.node.clone()),
-            service: self.channel.service.clone(),
-            document_type: self.channel.document_type.clone(),
+            node: node.or_else(|| self.channel.defaults.node.clone()),
+            service: self.channel.defaults.service.clone(),
+            document_type: self.channel.defaults.document_type.clone(),
             ..Deposit::default()
         };
         let upload = Upload { staged, filename };

@@ -47,7 +47,7 @@ pub fn spawn(
         return Ok(started);
     }
     for channel in channels {
-        let actor = super::depositor(&archive, "mailboxes", &channel.name, &channel.depositor)?;
+        let actor = super::depositor(&archive, "mailboxes", &channel.name, &channel.defaults.depositor)?;
         let counts = Arc::new(ChannelCounts::default());
         let reader = Reader {
             archive: Arc::clone(&archive),
@@ -182,13 +182,15 @@ impl Reader {
     fn archive_message(&self, raw: &[u8], message: &mail_parser::Message<'_>) -> Outcome {
         let rule = self.channel.rule_for(&Headers::of(message));
         let defaults = Deposit {
-            node: rule.and_then(|r| r.node.clone()).or_else(|| self.channel.node.clone()),
+            node: rule
+                .and_then(|r| r.node.clone())
+                .or_else(|| self.channel.defaults.node.clone()),
             service: rule
                 .and_then(|r| r.service.clone())
-                .or_else(|| self.channel.service.clone()),
+                .or_else(|| self.channel.defaults.service.clone()),
             document_type: rule
                 .and_then(|r| r.document_type.clone())
-                .or_else(|| self.channel.document_type.clone()),
+                .or_else(|| self.channel.defaults.document_type.clone()),
             date: message.date().and_then(|d| {
                 chrono::NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
                     .map(|d| d.to_string())

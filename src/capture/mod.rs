@@ -142,15 +142,9 @@ pub struct MailboxChannel {
     pub done_folder: String,
     /// Where refused messages are moved, each beside a note saying why.
     pub failed_folder: String,
-    /// The account deposits are made in the name of.
-    pub depositor: String,
-    /// The node of what no rule gives one (none: the plan's
-    /// classification rules choose).
-    pub node: Option<String>,
-    /// The producing service given to each deposit.
-    pub service: Option<String>,
-    /// The document type given to each deposit.
-    pub document_type: Option<String>,
+    /// Who deposits, and what each deposit is given unless a rule says
+    /// otherwise.
+    pub defaults: ChannelDefaults,
     /// What is archived of a message no rule speaks of.
     pub keep: Keep,
     /// The largest message taken, in bytes.
@@ -188,16 +182,31 @@ impl MailboxChannel {
             folder: default_inbox(),
             done_folder: default_done_folder(),
             failed_folder: default_failed_folder(),
-            depositor: "courrier".into(),
-            node: None,
-            service: None,
-            document_type: None,
+            defaults: ChannelDefaults {
+                depositor: "courrier".into(),
+                node: None,
+                service: None,
+                document_type: None,
+            },
             keep: Keep::Message,
             max_size: default_max_size(),
             poll: Duration::from_secs(60),
             rules: Vec::new(),
         }
     }
+}
+
+/// Who a channel deposits as, and what it gives each deposit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelDefaults {
+    /// The account deposits are made in the name of.
+    pub depositor: String,
+    /// The node (none: the plan's classification rules choose).
+    pub node: Option<String>,
+    /// The producing service.
+    pub service: Option<String>,
+    /// The document type.
+    pub document_type: Option<String>,
 }
 
 /// What the capture file configures.
@@ -253,15 +262,9 @@ pub struct FolderChannel {
     pub name: String,
     /// The folder watched; `done/` and `failed/` are made inside it.
     pub path: PathBuf,
-    /// The account deposits are made in the name of.
-    pub depositor: String,
-    /// The node of what has none from a sub-folder (none: the plan's
-    /// classification rules choose).
-    pub node: Option<String>,
-    /// The producing service given to each deposit.
-    pub service: Option<String>,
-    /// The document type given to each deposit.
-    pub document_type: Option<String>,
+    /// Who deposits, and what each deposit is given (the node of what has
+    /// none from a sub-folder).
+    pub defaults: ChannelDefaults,
     /// How long a file's size and time must stay the same before it is
     /// taken.
     pub settle: Duration,
@@ -324,10 +327,12 @@ pub fn read_capture_file(path: &Path) -> Result<Capture, CaptureFileError> {
         channels.push(FolderChannel {
             name,
             path: folder,
-            depositor: f.depositor,
-            node: f.node.filter(|n| !n.trim().is_empty()),
-            service: f.service,
-            document_type: f.document_type,
+            defaults: ChannelDefaults {
+                depositor: f.depositor,
+                node: f.node.filter(|n| !n.trim().is_empty()),
+                service: f.service,
+                document_type: f.document_type,
+            },
             settle: duration("settle", &f.settle)?,
             poll: duration("poll", &f.poll)?,
             workers: f.workers,
@@ -428,10 +433,12 @@ pub fn read_capture_file(path: &Path) -> Result<Capture, CaptureFileError> {
             folder: m.folder,
             done_folder: m.done_folder,
             failed_folder: m.failed_folder,
-            depositor: m.depositor,
-            node: m.node.filter(|n| !n.trim().is_empty()),
-            service: m.service,
-            document_type: m.document_type,
+            defaults: ChannelDefaults {
+                depositor: m.depositor,
+                node: m.node.filter(|n| !n.trim().is_empty()),
+                service: m.service,
+                document_type: m.document_type,
+            },
             keep: m.keep,
             max_size: m.max_size,
             poll,
