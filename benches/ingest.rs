@@ -11,6 +11,8 @@
 mod cli;
 #[path = "support/dataset.rs"]
 mod dataset;
+#[path = "support/dovecot.rs"]
+mod dovecot;
 #[path = "support/report.rs"]
 mod report;
 #[path = "support/server.rs"]
@@ -161,6 +163,72 @@ fn folder_ingest(ds: &Dataset, root: &Path) -> (Duration, Flushes) {
     measured
 }
 
+/// A mailbox (Debian's dovecot on loopback) holding one message per file
+/// of the dataset, the file attached; the server is started with the
+/// mailbox in its capture file (the attachments alone archived), and timed
+/// from its start until the inbox is empty (every message archived and
+/// moved).
+fn mailbox_ingest(ds: &Dataset, root: &Path) -> (Duration, Flushes) {
+    use base64::Engine as _;
+    const USER: &str = "bench@mairie.test";
+    let (data, token) = fresh_archive(root, &format!("mail-{}", ds.name));
+    run(Command::new(coffre()).arg("--data").arg(&data).args([
+        "account",
+        "create",
+        "courrier",
+        "--role",
+        "agent",
+        "--display-name",
+        "Courrier",
+        "--no-password",
+    ]));
+    let mail = dovecot::Dovecot::start(USER, "bench", None);
+    let mut session = mail.session();
+    for (i, file) in ds.files.iter().enumerate() {
+        let bytes = std::fs::read(file).expect("a file");
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let mut message = format!(
+            "From: Fournisseur <factures@fournisseur.example>\r\nTo: <{USER}>\r\nSubject: Facture {i}\r\n\
+             Date: Fri, 15 Mar 2024 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"SEP\"\r\n\r\n--SEP\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nFacture {i} ci-jointe.\r\n--SEP\r\n\
+             Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\
+             Content-Disposition: attachment; filename=\"facture-{i:06}.bin\"\r\n\r\n"
+        );
+        for line in encoded.as_bytes().chunks(76) {
+            message.push_str(std::str::from_utf8(line).unwrap_or_default());
+            message.push_str("\r\n");
+        }
+        message.push_str("--SEP--\r\n");
+        session.append("INBOX", message.as_bytes()).finish().expect("deliver");
+    }
+    let _ = session.logout();
+    std::fs::write(root.join("imap.secret"), "bench\n").expect("secret");
+    let capture = root.join(format!("capture-mail-{}.toml", ds.name));
+    std::fs::write(
+        &capture,
+        format!(
+            "[[mailboxes]]\nname = \"bench\"\nserver = \"imap://127.0.0.1:{}\"\nuser = \"{USER}\"\n\
+             password_file = \"imap.secret\"\ndepositor = \"courrier\"\nnode = \"FIN-MAN\"\n\
+             keep = \"attachments\"\nmax_size = 67108864\npoll = \"1s\"\n",
+            mail.port
+        ),
+    )
+    .expect("capture file");
+    let start = Instant::now();
+    let server = Served::start_with(&data, None, &["--capture", capture.to_str().expect("path")]);
+    let measured = with_flushes(&server, &token, ds.files.len(), || {
+        while mail.count("INBOX") > 0 {
+            assert!(start.elapsed() < Duration::from_secs(3600), "the mailbox never emptied");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        start.elapsed()
+    });
+    drop(server);
+    let _ = std::fs::remove_dir_all(&data);
+    measured
+}
+
 fn sha2_speed() -> f64 {
     let buf = vec![0x5au8; 64 * 1024 * 1024];
     let rounds = 8;
@@ -269,6 +337,13 @@ fn main() {
             folder,
             Some(flushes),
         ));
+        let (mailbox, flushes) = mailbox_ingest(ds, &root);
+        eprintln!("{}: mailbox {:?}", ds.name, mailbox);
+        measured.push((
+            "mailbox over IMAP (capture, one message per file, attached)".to_owned(),
+            mailbox,
+            Some(flushes),
+        ));
         for (what, t, flushes) in measured {
             let s = t.as_secs_f64();
             let flushes = flushes.map_or("–".to_owned(), |f| {
@@ -302,7 +377,10 @@ fn main() {
          one `fdatasync` for a batch of events). A watched folder's files are \
          linked into it all at once, and timed until each is deposited and moved to `done/` (a file is \
          taken once its size has not changed for 100 ms and no program writes it; its content is looked \
-         up first, so that nothing goes in twice). The baseline hashes and copies \
+         up first, so that nothing goes in twice). A mailbox holds one message per file, the file attached in \
+         base64 (Debian's dovecot on loopback; the messages delivered before the server starts), and is \
+         timed from the server's start until every message is archived (the attachment alone, looked up \
+         first like a folder's file) and moved out of the inbox, one message after another. The baseline hashes and copies \
          the same files, then syncs once. The source files are synced before any step and sit in the page cache for all. Ratio = baseline time / coffre time (1.00 = as fast as the baseline). \
          Flushes per deposit (from the server's `coffre_flushes_total`): blobs + journal, amortised; \
          a deposit alone costs 2 + 1 (its content and its metadata document share one batch). This disk's flush latency varies from run to run: two runs of the same code differed by up to 2× on the 4 KiB lines.\n\n\

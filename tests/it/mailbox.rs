@@ -8,80 +8,18 @@
 
 use crate::capture::{ingested, wait_until};
 use crate::common::*;
+use crate::dovecot::{Dovecot, wire};
 use serde_json::{Value, json};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const USER: &str = "courrier@mairie.test";
 const PASSWORD: &str = "mot-de-passe-imap";
 
-/// A dovecot of this test's own, killed when dropped.
-struct Dovecot {
-    child: Child,
-    /// IMAP in clear.
-    port: u16,
-    /// IMAP in TLS from the first byte, with a certificate for
-    /// `localhost` signed by the test's CA (`ca.pem`).
-    tls_port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Dovecot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Dovecot {
-    /// Starts dovecot in the foreground on a free loopback port, with one
-    /// account whose mail is kept under the test's folder.
-    fn start() -> Dovecot {
-        let binary = Path::new("/usr/sbin/dovecot");
-        assert!(
-            binary.exists(),
-            "/usr/sbin/dovecot is missing: `make deps` installs Debian's dovecot-imapd for these tests"
-        );
-        let dir = tempfile::tempdir().expect("a folder");
-        let at = dir.path();
-        for sub in ["run", "state", "home"] {
-            std::fs::create_dir(at.join(sub)).expect("a folder");
-        }
-        // Run as root (CI), the mail belongs to the package's own account;
-        // otherwise, to whoever runs the test.
-        let root = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| o.stdout == b"0\n")
-            .unwrap_or(false);
-        let (mail_user, extra) = if root {
-            let chown = Command::new("chown")
-                .args(["dovecot:dovecot", &at.join("home").display().to_string()])
-                .status()
-                .expect("chown");
-            assert!(chown.success());
-            ("uid=dovecot gid=dovecot".to_owned(), String::new())
-        } else {
-            let me = String::from_utf8_lossy(&Command::new("id").arg("-un").output().expect("id").stdout)
-                .trim()
-                .to_owned();
-            (
-                format!("uid={me} gid={me}"),
-                format!(
-                    "default_internal_user = {me}\ndefault_internal_group = {me}\ndefault_login_user = {me}\n\
-                     service anvil {{\n  chroot =\n}}\nservice imap-login {{\n  chroot =\n}}\n"
-                ),
-            )
-        };
-        let free_port = || {
-            std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port()
-        };
-        let (port, tls_port) = (free_port(), free_port());
+/// Dovecot with the account the capture file reads, in clear and in TLS
+/// (a certificate for `localhost` signed by the test's CA, `ca.pem`).
+fn dovecot() -> Dovecot {
+    let certify = |at: &Path| {
         make_ca(at, "Autorite de test du departement");
         issue_certificate(
             at,
@@ -89,113 +27,8 @@ impl Dovecot {
             "/CN=localhost",
             "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
         );
-        let conf = format!(
-            "base_dir = {at}/run\nstate_dir = {at}/state\nlog_path = {at}/dovecot.log\n\
-             protocols = imap\nlisten = 127.0.0.1\nssl = yes\nssl_cert = <{at}/server.pem\nssl_key = <{at}/server.key\n\
-             disable_plaintext_auth = no\n\
-             auth_mechanisms = plain login\nfirst_valid_uid = 1\nmail_location = maildir:~/Maildir\n\
-             passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {at}/users\n}}\n\
-             userdb {{\n  driver = static\n  args = {mail_user} home={at}/home/%u\n}}\n\
-             service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-               inet_listener imaps {{\n    address = 127.0.0.1\n    port = {tls_port}\n    ssl = yes\n  }}\n}}\n\
-             service pop3-login {{\n  inet_listener pop3 {{\n    port = 0\n  }}\n}}\n\
-             service submission-login {{\n  inet_listener submission {{\n    port = 0\n  }}\n}}\n\
-             {extra}",
-            at = at.display()
-        );
-        std::fs::write(at.join("dovecot.conf"), conf).expect("dovecot.conf");
-        std::fs::write(at.join("users"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).expect("users");
-        let child = Command::new(binary)
-            .arg("-F")
-            .arg("-c")
-            .arg(at.join("dovecot.conf"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn dovecot");
-        let dovecot = Dovecot {
-            child,
-            port,
-            tls_port,
-            dir,
-        };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() || TcpStream::connect(("127.0.0.1", tls_port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "dovecot did not listen: {}",
-                std::fs::read_to_string(dovecot.dir.path().join("dovecot.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        dovecot
-    }
-
-    /// A session on the account, as a mail client has.
-    fn session(&self) -> imap::Session<TcpStream> {
-        let mut client = imap::Client::new(TcpStream::connect(("127.0.0.1", self.port)).expect("connect"));
-        client.read_greeting().expect("greeting");
-        client.login(USER, PASSWORD).map_err(|(e, _)| e).expect("login")
-    }
-
-    /// Puts a message in the inbox, as delivery would.
-    fn deliver(&self, message: &[u8]) {
-        let mut session = self.session();
-        session.append("INBOX", message).finish().expect("append");
-        let _ = session.logout();
-    }
-
-    /// The subjects of the messages in `folder` (none if it is not there).
-    fn subjects(&self, folder: &str) -> Vec<String> {
-        let mut session = self.session();
-        if session.select(wire(folder)).is_err() {
-            return Vec::new();
-        }
-        let mut subjects: Vec<String> = session
-            .fetch("1:*", "BODY.PEEK[]")
-            .map(|fetches| {
-                fetches
-                    .iter()
-                    .filter_map(|f| f.body())
-                    .filter_map(|body| mail_parser::MessageParser::default().parse(body))
-                    .map(|m| m.subject().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let _ = session.logout();
-        subjects.sort();
-        subjects
-    }
-
-    /// How many messages `folder` holds.
-    fn count(&self, folder: &str) -> u32 {
-        let mut session = self.session();
-        let n = session.select(wire(folder)).map(|m| m.exists).unwrap_or(0);
-        let _ = session.logout();
-        n
-    }
-
-    /// The body text of the messages in `folder`.
-    fn texts(&self, folder: &str) -> Vec<String> {
-        let mut session = self.session();
-        session.select(wire(folder)).expect("select");
-        let texts = session
-            .fetch("1:*", "BODY.PEEK[]")
-            .expect("fetch")
-            .iter()
-            .filter_map(|f| f.body())
-            .filter_map(|body| mail_parser::MessageParser::default().parse(body))
-            .filter_map(|m| m.body_text(0).map(|t| t.into_owned()))
-            .collect();
-        let _ = session.logout();
-        texts
-    }
-}
-
-/// A folder's name as IMAP carries it (modified UTF-7).
-fn wire(folder: &str) -> String {
-    utf7_imap::encode_utf7_imap(folder.to_owned())
+    };
+    Dovecot::start(USER, PASSWORD, Some(&certify))
 }
 
 /// A message with text attachments.
@@ -266,7 +99,7 @@ fn records_of(server: &Server, admin: &str) -> Vec<Value> {
 
 #[test]
 fn messages_become_linked_records_by_rule_and_are_put_away_with_the_reason_when_refused() {
-    let dovecot = Dovecot::start();
+    let dovecot = dovecot();
     let fresh = archive_with_courrier();
     let admin = fresh.token.clone();
     // An invoice with two attachments, one through Chorus Pro (attachments
@@ -420,7 +253,7 @@ fn messages_become_linked_records_by_rule_and_are_put_away_with_the_reason_when_
 
 #[test]
 fn a_mailbox_over_tls_is_read_only_when_its_certificate_is_trusted() {
-    let dovecot = Dovecot::start();
+    let dovecot = dovecot();
     let fresh = archive_with_courrier();
     let admin = fresh.token.clone();
     dovecot.deliver(&message(
@@ -429,7 +262,7 @@ fn a_mailbox_over_tls_is_read_only_when_its_certificate_is_trusted() {
         "Extrait du registre des délibérations, séance du 12 mars 2024.",
         &[],
     ));
-    let server_address = format!("imaps://localhost:{}", dovecot.tls_port);
+    let server_address = format!("imaps://localhost:{}", dovecot.tls_port.expect("TLS"));
     // The département's CA not given: the server's certificate is not
     // trusted, nothing is read, the message stays.
     let file = capture_file_for(fresh.tmp.path(), &server_address, "");

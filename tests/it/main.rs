@@ -18,6 +18,8 @@ mod crash;
 mod damage;
 mod directory;
 mod disposal;
+#[path = "../../benches/support/dovecot.rs"]
+mod dovecot;
 mod fixity;
 mod follow;
 mod formats;
