@@ -308,7 +308,9 @@ impl Browser {
         assert!(grave.is_empty(), "{page}: accessibility violations: {grave:#?}");
     }
 
-    /// Photographs the page at a desktop's and a phone's size.
+    /// Photographs the page at a desktop's and a phone's size; at each,
+    /// the page reflows into the window (WCAG 1.4.10: no scrolling
+    /// sideways but inside a table's own scrolling region).
     fn photograph(&self, name: &str) {
         let dir = screens_dir();
         for (label, width, height) in [("1280x800", 1280, 800), ("390x844", 390, 844)] {
@@ -317,6 +319,12 @@ impl Browser {
                 self.client().screenshot().await.expect("screenshot")
             });
             std::fs::write(dir.join(format!("{name}-{label}.png")), png).expect("write screenshot");
+            let widths =
+                self.script("return [document.documentElement.clientWidth, document.documentElement.scrollWidth];");
+            assert!(
+                widths[1].as_i64() <= widths[0].as_i64(),
+                "{name} at {label}: the page is wider than the window (client, scroll widths: {widths})"
+            );
         }
         self.runtime
             .block_on(self.client().set_window_size(1280, 800))
