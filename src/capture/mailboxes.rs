@@ -18,6 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+/// How many messages of a mailbox are archived at once: enough for their
+/// deposits to share flushes, as a watched folder's workers do.
+const AT_ONCE: usize = 8;
+
 /// A mailbox being read.
 pub struct ReadMailbox {
     /// The channel as the journal names it.
@@ -104,52 +108,86 @@ impl Reader {
         }
     }
 
-    /// Reads every message of the folder once.
+    /// Reads every message of the folder once: a few at a time, taken one
+    /// after another over the session, archived together (their deposits
+    /// share the archive's flushes), then put away one after another.
     fn pass(&self, stop: &AtomicBool) -> Result<(), String> {
         let mut session = open_mail_session(&self.channel.address).map_err(|e| e.to_string())?;
-        for id in session.messages(&self.channel.folder).map_err(|e| e.to_string())? {
+        let ids = session.messages(&self.channel.folder).map_err(|e| e.to_string())?;
+        for batch in ids.chunks(AT_ONCE) {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
-            self.message(session.as_mut(), id)?;
+            let mut taken = Vec::with_capacity(batch.len());
+            for &id in batch {
+                match session.take(id, self.channel.max_size).map_err(|e| e.to_string())? {
+                    Taken::Message(raw) => taken.push((id, raw)),
+                    Taken::TooLarge { size, header } => {
+                        let reason = format!(
+                            "le message pèse {size} octets, plus que les {} admis par la boîte « {} »",
+                            self.channel.max_size, self.channel.name
+                        );
+                        let subject = mail_parser::MessageParser::default()
+                            .parse(&header)
+                            .and_then(|m| m.subject().map(str::to_owned));
+                        self.refuse(session.as_mut(), id, subject.as_deref(), &reason)?;
+                    }
+                    Taken::Gone => {}
+                }
+            }
+            let archived: Vec<(u32, Option<String>, Outcome)> = std::thread::scope(|scope| {
+                let running: Vec<_> = taken
+                    .iter()
+                    .map(|(id, raw)| (*id, scope.spawn(move || self.archive_raw(raw))))
+                    .collect();
+                running
+                    .into_iter()
+                    .map(|(id, thread)| {
+                        let (subject, outcome) = thread
+                            .join()
+                            .unwrap_or_else(|_| (None, Outcome::Retry("the deposit's thread stopped".into())));
+                        (id, subject, outcome)
+                    })
+                    .collect()
+            });
+            for (id, subject, outcome) in archived {
+                self.settle(session.as_mut(), id, subject.as_deref(), outcome)?;
+            }
         }
         Ok(())
     }
 
-    /// Takes one message: archives it and puts it away.
-    fn message(&self, session: &mut dyn MailSession, id: u32) -> Result<(), String> {
-        let raw = match session.take(id, self.channel.max_size).map_err(|e| e.to_string())? {
-            Taken::Message(raw) => raw,
-            Taken::TooLarge { size, header } => {
-                let reason = format!(
-                    "le message pèse {size} octets, plus que les {} admis par la boîte « {} »",
-                    self.channel.max_size, self.channel.name
-                );
-                let subject = mail_parser::MessageParser::default()
-                    .parse(&header)
-                    .and_then(|m| m.subject().map(str::to_owned));
-                return self.refuse(session, id, subject.as_deref(), &reason);
-            }
-            Taken::Gone => return Ok(()),
-        };
-        let parsed = mail_parser::MessageParser::default().parse(&raw);
+    /// Archives a message read whole: its subject, and what became of it.
+    fn archive_raw(&self, raw: &[u8]) -> (Option<String>, Outcome) {
+        let parsed = mail_parser::MessageParser::default().parse(raw);
         let Some(message) = parsed.filter(|m| m.from().is_some() || m.subject().is_some() || m.date().is_some()) else {
-            return self.refuse(
-                session,
-                id,
+            return (
                 None,
-                "ce n'est pas un message lisible : ni expéditeur, ni objet, ni date",
+                Outcome::Refused("ce n'est pas un message lisible : ni expéditeur, ni objet, ni date".into()),
             );
         };
-        let subject = message.subject().map(str::to_owned);
-        match self.archive_message(&raw, &message) {
+        (
+            message.subject().map(str::to_owned),
+            self.archive_message(raw, &message),
+        )
+    }
+
+    /// Puts a message away as what became of it says.
+    fn settle(
+        &self,
+        session: &mut dyn MailSession,
+        id: u32,
+        subject: Option<&str>,
+        outcome: Outcome,
+    ) -> Result<(), String> {
+        match outcome {
             Outcome::Done => {
                 self.counts.deposited.fetch_add(1, Ordering::Relaxed);
                 session
                     .put_away(id, &self.channel.done_folder)
                     .map_err(|e| e.to_string())
             }
-            Outcome::Refused(reason) => self.refuse(session, id, subject.as_deref(), &reason),
+            Outcome::Refused(reason) => self.refuse(session, id, subject, &reason),
             Outcome::Retry(reason) => {
                 self.counts.retried.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(channel = %self.channel.name, %reason, "message left in place; tried again at the next poll");
@@ -223,12 +261,17 @@ impl Reader {
                 "le message n'a aucune pièce jointe, et cette boîte n'archive que les pièces jointes".into(),
             );
         }
-        for (name, bytes) in attachments {
+        for (n, (name, bytes)) in attachments.into_iter().enumerate() {
+            // An attachment without a name (an image shown in the text)
+            // is named by its place, which also titles it.
+            let name = name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| format!("piece-jointe-{}", n + 1));
             let deposit = Deposit {
                 links: links.clone(),
                 ..defaults.clone()
             };
-            if let Err(outcome) = self.deposit(bytes, name, deposit) {
+            if let Err(outcome) = self.deposit(bytes, Some(name), deposit) {
                 return outcome;
             }
         }

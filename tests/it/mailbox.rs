@@ -291,3 +291,41 @@ fn a_mailbox_over_tls_is_read_only_when_its_certificate_is_trusted() {
     assert_eq!(dovecot.subjects("Archivés"), ["Délibération du 12 mars 2024"]);
     server.stop();
 }
+
+#[test]
+fn an_attachment_without_a_name_is_archived_under_its_place() {
+    let dovecot = dovecot();
+    let fresh = archive_with_courrier();
+    let admin = fresh.token.clone();
+    // An image shown in the text: no file name, no disposition.
+    let message = format!(
+        "From: Services techniques <st@mairie.test>\r\nTo: <{USER}>\r\nSubject: Photo du chantier\r\n\
+         Date: Mon, 18 Mar 2024 09:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/related; boundary=\"SEP\"\r\n\r\n--SEP\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n<p>Voici le chantier : <img src=\"cid:photo\"></p>\r\n\
+         --SEP\r\nContent-Type: image/png\r\nContent-ID: <photo>\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==\r\n\
+         --SEP--\r\n"
+    );
+    dovecot.deliver(message.as_bytes());
+    let file = capture_file(fresh.tmp.path(), dovecot.port);
+    let server = Server::start(&fresh.data, &["--capture", file.to_str().unwrap()]);
+    wait_until("the inbox emptied", Duration::from_secs(60), || {
+        dovecot.subjects("INBOX").is_empty()
+    });
+    assert_eq!(dovecot.subjects("Archivés"), ["Photo du chantier"]);
+    let records = records_of(&server, &admin);
+    assert_eq!(records.len(), 2, "{records:#?}");
+    let image = records
+        .iter()
+        .find(|r| r["version"]["media_type"] == "image/png")
+        .expect("the image archived");
+    let image = get(
+        &server.url(&format!("/api/v1/records/{}", image["reference"].as_str().unwrap())),
+        &admin,
+    )
+    .json();
+    assert_eq!(image["versions"][0]["filename"], "piece-jointe-1", "{image}");
+    assert_eq!(image["links"][0]["kind"], "attachment_of", "{image}");
+    server.stop();
+}
