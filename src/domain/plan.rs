@@ -328,6 +328,19 @@ pub struct PlanNode {
 }
 
 #[cfg(test)]
+impl PlanHeader {
+    /// A header with nothing to say (for the domain's tests).
+    pub(crate) fn plain() -> Self {
+        PlanHeader {
+            id: "t".into(),
+            title: "t".into(),
+            version: "1".into(),
+            authority: "a".into(),
+        }
+    }
+}
+
+#[cfg(test)]
 impl PlanNode {
     /// A node with its code, parent and rule, and nothing else set (for
     /// the domain's tests).

@@ -257,12 +257,7 @@ mod tests {
 
     fn plan(years: u32, nodes: &[(&str, &[&str])]) -> Plan {
         Plan {
-            header: PlanHeader {
-                id: "t".into(),
-                title: "t".into(),
-                version: "1".into(),
-                authority: "a".into(),
-            },
+            header: PlanHeader::plain(),
             rules: BTreeMap::from([(
                 "R".to_owned(),
                 RetentionRule {

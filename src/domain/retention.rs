@@ -379,12 +379,7 @@ mod tests {
         use crate::domain::plan::{PlanHeader, PlanNode};
         let code = |c: &str| NodeCode::parse(c).unwrap();
         Plan {
-            header: PlanHeader {
-                id: "t".into(),
-                title: "t".into(),
-                version: "1".into(),
-                authority: "a".into(),
-            },
+            header: PlanHeader::plain(),
             rules: rules
                 .iter()
                 .map(|(id, duration, start, final_action)| {

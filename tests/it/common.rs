@@ -555,6 +555,18 @@ pub fn make_ca(dir: &Path, name: &str) {
     );
 }
 
+/// The département's test CA (`ca.pem` in `dir`) and a server certificate
+/// for `localhost` and 127.0.0.1 signed by it (`server.pem`, `server.key`).
+pub fn localhost_certificate(dir: &Path) {
+    make_ca(dir, "Autorite de test du departement");
+    issue_certificate(
+        dir,
+        "server",
+        "/CN=localhost",
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    );
+}
+
 /// A key (`{stem}.key`) and a certificate (`{stem}.pem`) for `subject`,
 /// signed by the CA [`make_ca`] made in `dir`, with the X.509 extensions
 /// `extensions` (lines of an openssl extension file).

@@ -75,13 +75,7 @@ impl Slapd {
         std::fs::create_dir(at.join("db")).expect("db folder");
         // The département's CA (`ca.pem`, which coffre is told to trust)
         // and the directory's certificate, signed by it.
-        make_ca(at, "Autorite de test du departement");
-        issue_certificate(
-            at,
-            "server",
-            "/CN=localhost",
-            "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-        );
+        localhost_certificate(at);
         let conf = format!(
             "include /etc/ldap/schema/core.schema\n\
              include /etc/ldap/schema/cosine.schema\n\

@@ -20,13 +20,7 @@ const PASSWORD: &str = "mot-de-passe-imap";
 /// (a certificate for `localhost` signed by the test's CA, `ca.pem`).
 fn dovecot() -> Dovecot {
     let certify = |at: &Path| {
-        make_ca(at, "Autorite de test du departement");
-        issue_certificate(
-            at,
-            "server",
-            "/CN=localhost",
-            "basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
-        );
+        localhost_certificate(at);
     };
     Dovecot::start(USER, PASSWORD, Some(&certify))
 }
