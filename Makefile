@@ -12,10 +12,10 @@ CARGO ?= cargo
 DATA ?= ./coffre-data
 LISTEN ?= 127.0.0.1:8080
 
-# Commands the server calls to read text and to check the archives' SEDA
-# answers (what `make run` needs), and
+# Commands the server calls to read text, to check the archives' SEDA
+# answers and the signatures of PES bordereaux (what `make run` needs), and
 # the Debian package of each.
-RUN_TOOLS := pdftotext:poppler-utils tesseract:tesseract-ocr xmllint:libxml2-utils
+RUN_TOOLS := pdftotext:poppler-utils tesseract:tesseract-ocr xmllint:libxml2-utils xmlsec1:xmlsec1
 
 # Commands the tests and benchmarks call besides: Debian's chromium and its
 # WebDriver for the browser tests, npm for axe-core, socat to put TLS in
@@ -57,7 +57,7 @@ AXE_VERSION := 4.14.1
 # a crash in fuzz/artifacts/<target>, and becomes a regression test in
 # src/fuzzing.rs.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := plan naming_template search_query seda_manifest seda_reply bagit_tag_files invoice extraction journal_line
+FUZZ_TARGETS := plan naming_template search_query seda_manifest seda_reply bagit_tag_files invoice pes_flow extraction journal_line
 CARGO_FUZZ := target/fuzz-tools/bin/cargo-fuzz
 CARGO_FUZZ_VERSION := 0.13.2
 

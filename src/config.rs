@@ -57,6 +57,9 @@ pub struct Config {
     pub primary: Option<String>,
     /// The capture channels: watched folders, mailboxes (`serve --capture FILE`).
     pub capture: crate::capture::Capture,
+    /// How accounting flows are read (`serve --pes-mapping FILE`,
+    /// `--signature-authorities FILE`).
+    pub flows: crate::archive::flows::FlowOptions,
 }
 
 /// What the server allows a client before cutting it off.
@@ -215,6 +218,7 @@ impl Config {
             follow: None,
             primary: None,
             capture: crate::capture::Capture::default(),
+            flows: crate::archive::flows::FlowOptions::default(),
         })
     }
 
@@ -235,6 +239,7 @@ impl Config {
             follow: self.follow.clone(),
             primary: self.primary.clone(),
             part_lines: crate::domain::disposition::PART_LINES,
+            flows: self.flows.clone(),
         }
     }
 }

@@ -131,6 +131,20 @@ pub fn channel(name: &str) -> String {
     }
 }
 
+/// A part of an accounting flow, with its article: `le bordereau de mandats`.
+pub fn flow_part(kind: crate::domain::pes::PartKind) -> &'static str {
+    use crate::domain::pes::PartKind;
+    match kind {
+        PartKind::Flow => "le flux",
+        PartKind::ExpenseSlip => "le bordereau de mandats",
+        PartKind::RevenueSlip => "le bordereau de titres",
+        PartKind::Mandate => "le mandat",
+        PartKind::Title => "le titre",
+        PartKind::Voucher => "la pièce justificative",
+        PartKind::Acknowledgement => "l'acquittement",
+    }
+}
+
 /// Where a record's date came from, said to a reader.
 pub fn dating(dated: &crate::domain::record::Dating) -> String {
     use crate::domain::record::Dating;

@@ -52,6 +52,16 @@ pub fn invoice(bytes: &[u8]) {
     let _ = crate::extract::invoice::from_xml(bytes);
 }
 
+/// An accounting flow (PES V2) or its acknowledgement, split as the
+/// shipped mapping says (`POST /flows/pes`, `coffre pes`, a `pes` folder);
+/// pièces justificatives decoded up to 1 MiB.
+pub fn pes_flow(bytes: &[u8]) {
+    static MAPPING: std::sync::OnceLock<crate::domain::pes::PesMapping> = std::sync::OnceLock::new();
+    let mapping = MAPPING.get_or_init(crate::policies::mappings::default_pes_mapping);
+    let limits = crate::extract::pes::Limits { file_max: 1 << 20 };
+    let _ = crate::extract::pes::split(bytes, None, mapping, limits);
+}
+
 /// Text extraction of a deposit in-process (plain text, HTML, e-mail,
 /// office documents, spreadsheets, zips), its media type picked by the
 /// first byte.
@@ -93,7 +103,7 @@ mod tests {
     /// Inputs the fuzzers found, or that guard what they must not find.
     #[test]
     fn awkward_inputs_are_answered_without_a_panic() {
-        let inputs: [&[u8]; 8] = [
+        let inputs: [&[u8]; 10] = [
             b"",
             b"\xff\xfe",
             b"[[nodes]]\ncode = \"A\"\nparent = \"A\"\n",
@@ -102,6 +112,8 @@ mod tests {
             b"<ArchiveTransfer xmlns=\"fr:gouv:culture:archivesdefrance:seda:v2.3\">",
             b"sha256  \n\n: x",
             b"{\"seq\":1}",
+            b"<PES_Aller><PES_PJ><PJ><Contenu><Fichier>H4sI</Fichier></Contenu></PJ></PES_PJ></PES_Aller>",
+            b"<?xml version=\"1.0\" encoding=\"UTF-16\"?><PES_ACQUIT/>",
         ];
         for input in inputs {
             plan(input);
@@ -111,6 +123,7 @@ mod tests {
             seda_reply(input);
             bagit_tag_files(input);
             invoice(input);
+            pes_flow(input);
             extraction(input);
             journal_line(input);
         }

@@ -1,4 +1,5 @@
-//! Plan files: read the TOML an archivist wrote, validate it against
+//! Plan files (and, in `mappings`, the files that say where capture reads
+//! each field of a structured flow): read the TOML an archivist wrote, validate it against
 //! `schemas/plan.schema.json` (with the `jsonschema` crate), turn it into a
 //! domain [`Plan`] and run its cross-checks; every problem is reported at
 //! once, each with its line and the path of the bad key.
@@ -13,6 +14,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
+
+pub mod mappings;
 
 /// The plan schema, as shipped in `schemas/`.
 pub const PLAN_SCHEMA: &str = include_str!("../schemas/plan.schema.json");
@@ -133,9 +136,28 @@ struct RawField {
 }
 
 /// Finds the line of a key path in the parsed document.
-struct Lines<'a> {
+pub(crate) struct Lines<'a> {
     text: &'a str,
     document: toml_edit::Document<&'a str>,
+}
+
+impl<'a> Lines<'a> {
+    /// Parses `text` as TOML; a syntax error is a problem at its line.
+    pub(crate) fn parse(text: &'a str) -> Result<Lines<'a>, PlanFileProblem> {
+        let document = toml_edit::Document::parse(text).map_err(|e| PlanFileProblem {
+            line: e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            path: String::new(),
+            message: format!("not valid TOML: {}", e.message()),
+        })?;
+        Ok(Lines { text, document })
+    }
+
+    /// The document's top table.
+    pub(crate) fn table(&self) -> &toml_edit::Table {
+        self.document.as_table()
+    }
 }
 
 /// One step of a key path.
@@ -161,7 +183,7 @@ fn steps(path: &str) -> Vec<Step> {
 }
 
 impl Lines<'_> {
-    fn line_of(&self, path: &str) -> Option<usize> {
+    pub(crate) fn line_of(&self, path: &str) -> Option<usize> {
         let mut item: Option<&toml_edit::Item> = None;
         let mut table = Some(self.document.as_table());
         let mut span = None;
@@ -220,7 +242,7 @@ fn path_of_pointer(pointer: &str) -> String {
 
 impl Lines<'_> {
     /// A problem at `path`, with the line it stands on.
-    fn at(&self, path: String, message: String) -> PlanFileProblem {
+    pub(crate) fn at(&self, path: String, message: String) -> PlanFileProblem {
         PlanFileProblem {
             line: self.line_of(&path),
             path,
@@ -264,16 +286,7 @@ pub fn named_path(text: &str, path: &str) -> String {
 /// rules, nodes and classification rules one by one, then the plan as a
 /// whole. Every problem is reported at once, each with its line.
 pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
-    let document = toml_edit::Document::parse(text).map_err(|e| {
-        vec![PlanFileProblem {
-            line: e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
-            path: String::new(),
-            message: format!("not valid TOML: {}", e.message()),
-        }]
-    })?;
-    let lines = Lines { text, document };
+    let lines = Lines::parse(text).map_err(|p| vec![p])?;
     let value: Value = toml_edit::de::from_str(text).map_err(|e| vec![lines.at(String::new(), e.to_string())])?;
     let schema_problems = schema_problems(&lines, &value)?;
     // Go on past schema problems when the file still reads as a plan, so

@@ -16,6 +16,7 @@ pub fn options() -> ArchiveOptions {
         follow: None,
         primary: None,
         part_lines: coffre::domain::disposition::PART_LINES,
+        flows: coffre::archive::flows::FlowOptions::default(),
     }
 }
 

@@ -16,6 +16,9 @@ pub mod exports;
 #[cfg(test)]
 mod fault_tests;
 pub mod fixity;
+#[cfg(test)]
+mod flow_tests;
+pub mod flows;
 pub mod follow;
 mod holds;
 mod identity;
@@ -535,6 +538,7 @@ pub(crate) mod tests_support {
             follow: None,
             primary: None,
             part_lines: crate::domain::disposition::PART_LINES,
+            flows: flows::FlowOptions::default(),
         }
     }
 
@@ -646,6 +650,8 @@ pub struct ArchiveOptions {
     /// ([`crate::domain::disposition::PART_LINES`]; fewer only where tests
     /// need parts of a few records).
     pub part_lines: usize,
+    /// How accounting flows (PES) are split and their signatures checked.
+    pub flows: flows::FlowOptions,
 }
 
 /// `each` over `items` on every core (at most 8 threads, each a run of

@@ -505,7 +505,7 @@ impl Archive {
     }
 
     /// The live records whose versions hold this content, in id order.
-    fn live_holders(&self, sha256: &Sha256) -> Result<Vec<Record>, ArchiveError> {
+    pub(super) fn live_holders(&self, sha256: &Sha256) -> Result<Vec<Record>, ArchiveError> {
         if !self.blobs.contains(sha256)? {
             return Ok(Vec::new());
         }

@@ -242,7 +242,9 @@ impl Watch {
     /// Deposits one file and puts it where its outcome says.
     fn take(&self, ready: &Ready) -> Outcome {
         let is_zip = ready.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
-        let outcome = if self.channel.unpack_zip && is_zip {
+        let outcome = if self.channel.pes {
+            self.capture_flow(ready)
+        } else if self.channel.unpack_zip && is_zip {
             self.deposit_batch(ready)
         } else {
             self.deposit(ready)
@@ -285,6 +287,39 @@ impl Watch {
         };
         let filename = ready.path.file_name().map(|n| n.to_string_lossy().into_owned());
         self.deposit_one(&mut file, filename, ready.node.clone())
+    }
+
+    /// Archives an accounting flow and the records it splits into: done
+    /// when it is (or when everything in it was archived already).
+    fn capture_flow(&self, ready: &Ready) -> Outcome {
+        let mut file = match open(ready) {
+            Ok(file) => file,
+            Err(outcome) => return outcome,
+        };
+        let mut bytes = Vec::new();
+        let limit = self.archive.max_upload();
+        if let Err(e) = std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, limit + 1), &mut bytes) {
+            return Outcome::Retry(e.to_string());
+        }
+        let filename = ready.path.file_name().map(|n| n.to_string_lossy().into_owned());
+        match self
+            .archive
+            .capture_pes(&self.actor, Some(&self.channel.journal_name()), &bytes, filename)
+        {
+            Ok(captured) => {
+                let flow = captured
+                    .parts
+                    .first()
+                    .map(|p| p.reference.to_string())
+                    .unwrap_or_default();
+                if captured.parts.iter().all(|p| p.already_archived) {
+                    Outcome::AlreadyArchived(flow)
+                } else {
+                    Outcome::Deposited(format!("{flow} ({} documents)", captured.parts.len()))
+                }
+            }
+            Err(e) => self.failure(e),
+        }
     }
 
     /// Deposits each file of a zip (a batch of e-invoices): the zip's

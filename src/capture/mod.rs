@@ -240,6 +240,8 @@ struct FolderFile {
     #[serde(default)]
     unpack_zip: bool,
     #[serde(default)]
+    pes: bool,
+    #[serde(default)]
     subfolders: std::collections::BTreeMap<String, String>,
 }
 
@@ -275,6 +277,10 @@ pub struct FolderChannel {
     /// A `.zip` dropped here is a batch (e-invoices exported from Chorus
     /// Pro): each file in it is deposited, not the zip itself.
     pub unpack_zip: bool,
+    /// Every file dropped here is an accounting flow (PES_Aller) or its
+    /// acknowledgement (PES_ACQUIT), from the finance software's export:
+    /// split into linked records, the nodes the PES mapping says.
+    pub pes: bool,
     /// Sub-folder name → node: a file dropped in `factures/` goes to the
     /// node it names.
     pub subfolders: std::collections::BTreeMap<String, String>,
@@ -337,6 +343,7 @@ pub fn read_capture_file(path: &Path) -> Result<Capture, CaptureFileError> {
             poll: duration("poll", &f.poll)?,
             workers: f.workers,
             unpack_zip: f.unpack_zip,
+            pes: f.pes,
             subfolders: f.subfolders,
         });
     }
@@ -502,6 +509,9 @@ mod tests {
             Some("FIN-FAC")
         );
         assert!(channels[0].path.is_absolute() || channels[0].path.starts_with(file.parent().unwrap()));
+        assert!(!channels[0].pes);
+        assert_eq!(channels[1].name, "flux-pes");
+        assert!(channels[1].pes && channels[1].subfolders.is_empty());
 
         let dir = tempfile::tempdir().unwrap();
         let cases = [

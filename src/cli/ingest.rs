@@ -357,6 +357,16 @@ fn decimal(value: f64) -> String {
 }
 
 fn report_problems(problems: &[(PathBuf, String)], total: usize) -> Result<(), Failure> {
+    report_refused(problems, total, ("fichier", "fichiers"))
+}
+
+/// Says each file refused and why, one line each; a failure (exit 2)
+/// counting them among the `total` files, named `(one, many)`, when any was.
+pub(super) fn report_refused(
+    problems: &[(PathBuf, String)],
+    total: usize,
+    (one, many): (&str, &str),
+) -> Result<(), Failure> {
     for (path, reason) in problems {
         eprintln!("coffre: {}: {reason}", display(path));
     }
@@ -366,7 +376,7 @@ fn report_problems(problems: &[(PathBuf, String)], total: usize) -> Result<(), F
         Err(Failure::usage(format!(
             "{} sur {} non archivé{} (voir ci-dessus)",
             problems.len(),
-            super::count(total.max(problems.len()) as u64, "fichier", "fichiers"),
+            super::count(total.max(problems.len()) as u64, one, many),
             if problems.len() > 1 { "s" } else { "" }
         )))
     }

@@ -10,6 +10,7 @@ mod accounts;
 mod audit;
 mod client;
 mod disposal;
+mod flows;
 mod identity;
 mod ingest;
 mod package;
@@ -96,6 +97,10 @@ pub enum Command {
     Identity(identity::IdentityCommand),
     /// Archive files (folders recurse).
     Ingest(ingest::IngestArgs),
+    /// Archive accounting flows (PES_Aller) and acknowledgements
+    /// (PES_ACQUIT), each split into linked records: bordereaux (with
+    /// their signature checked), mandats and titres, pièces justificatives.
+    Pes(flows::PesArgs),
     /// Write a record's content to a file or to standard output.
     Get(records::GetArgs),
     /// Show a record's metadata, versions, retention and history.
@@ -209,6 +214,14 @@ pub struct ServeArgs {
     /// deposited as they arrive (see docs/capture.example.toml).
     #[arg(long, env = "COFFRE_CAPTURE")]
     pub capture: Option<PathBuf>,
+    /// Where each field of a PES flow is read (TOML, like
+    /// mappings/pes-v2.toml, which is used without it).
+    #[arg(long, env = "COFFRE_PES_MAPPING")]
+    pub pes_mapping: Option<PathBuf>,
+    /// Authorities (PEM) that the certificates of signed PES bordereaux
+    /// must chain to; without it, signatures are checked, not their chain.
+    #[arg(long, env = "COFFRE_SIGNATURE_AUTHORITIES")]
+    pub signature_authorities: Option<PathBuf>,
     /// Serve as a read-only replica of the archive a primary server keeps
     /// on this copy (a folder or an s3:// bucket it was given with
     /// --copy): taken whole into the data directory at the first start,
@@ -437,6 +450,15 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 problem: e.0,
             })?;
         }
+        if let Some(file) = args.pes_mapping.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+            config.flows.pes = Arc::new(crate::policies::mappings::read_pes_mapping(file).map_err(|problem| {
+                crate::config::ConfigError {
+                    field: "pes-mapping",
+                    problem,
+                }
+            })?);
+        }
+        config.flows.authorities = args.signature_authorities.clone().filter(|p| !p.as_os_str().is_empty());
         config.follow = args
             .follow
             .as_deref()
@@ -529,6 +551,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Identity(cmd) => identity::run(&ctx, cmd),
         Command::Ingest(args) => ingest::run(&ctx, args),
+        Command::Pes(args) => flows::run(&ctx, args),
         Command::Get(args) => records::get(&ctx, args),
         Command::Show(args) => records::show(&ctx, args),
         Command::Update(args) => records::update(&ctx, args),

@@ -19,6 +19,7 @@ pub mod logo;
 pub mod media_type;
 pub mod merkle;
 pub mod naming;
+pub mod pes;
 pub mod plan;
 pub mod plan_change;
 pub mod query;

@@ -10,6 +10,50 @@ use std::process::{Command, Stdio};
 /// Address space an external extractor may use.
 const MEMORY_LIMIT_BYTES: u64 = 1024 * 1024 * 1024;
 
+/// How a program ended: its exit code and what it wrote on its standard
+/// error (at most 64 KiB).
+#[derive(Debug)]
+pub struct Ended {
+    /// The exit code.
+    pub code: i32,
+    /// Its standard error, lossily as text.
+    pub errors: String,
+}
+
+/// Runs `program args...` as [`run_limited`] does, with no input, and
+/// says how it ended whatever its exit code (a verifier says "invalid"
+/// with one); an error only when it could not run or was stopped.
+pub fn run_limited_ending(program: &str, args: &[&str], seconds: u32) -> Result<Ended, String> {
+    let mut child = Command::new("timeout")
+        .args(["--kill-after=5", &seconds.to_string(), "prlimit"])
+        .arg(format!("--as={MEMORY_LIMIT_BYTES}"))
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {program} under timeout and prlimit: {e}"))?;
+    let mut errors = Vec::new();
+    let read = child
+        .stderr
+        .take()
+        .ok_or_else(|| format!("no pipe from {program}"))?
+        .take(64 * 1024)
+        .read_to_end(&mut errors);
+    let status = child.wait().map_err(|e| format!("waiting for {program}: {e}"))?;
+    read.map_err(|e| format!("reading {program}'s errors: {e}"))?;
+    match status.code() {
+        Some(124) | Some(137) => Err(format!("{program} took longer than {seconds} s")),
+        Some(127) => Err(format!("{program} is not installed")),
+        Some(code) => Ok(Ended {
+            code,
+            errors: String::from_utf8_lossy(&errors).into_owned(),
+        }),
+        None => Err(format!("{program} was killed (out of memory?)")),
+    }
+}
+
 /// Runs `program args...` with `input` on its standard input, for at most
 /// `seconds`; returns at most `output_max` bytes of its standard output.
 pub fn run_limited(
@@ -92,6 +136,11 @@ pub fn missing_tools(options: super::ExtractOptions) -> Vec<MissingTool> {
             cost: "le texte des PDF n'est pas extrait : ils ne sont ni trouvés par leurs mots, ni classés d'après leur contenu",
         },
     ];
+    needed.push(MissingTool {
+        program: "xmlsec1",
+        package: "xmlsec1",
+        cost: "les signatures des bordereaux PES ne sont pas vérifiées (elles sont notées « non vérifiée »)",
+    });
     if options.ocr {
         needed.push(MissingTool {
             program: "pdftoppm",

@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod body;
 mod exports;
+mod flows;
 mod identity;
 pub(crate) mod imports;
 mod stats;
@@ -44,10 +45,10 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
-        records::deposit, records::show, records::update, records::content, records::add_version, records::delete, records::holders,
+        records::deposit, flows::pes, records::show, records::update, records::content, records::add_version, records::delete, records::holders,
         search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, disposals::reply, tokens::create, tokens::list, tokens::revoke, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::consultations, audit::start_verify, audit::verify_status, audit::seal, audit::rotate_key, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, audit::repair, exports::export, imports::import, identity::show, identity::set, identity::logo, identity::set_logo, identity::remove_logo, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
     ),
-    components(schemas(crate::wire::ErrorDto, crate::wire::ErrorBodyDto, crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::DepositFormDto, crate::wire::VersionFormDto, crate::wire::ImportFormDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::RevocationDto, crate::wire::TokenDto, crate::wire::TokenInfoDto, crate::wire::TokensDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::ConsultationDto, crate::wire::ConsultationsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto, crate::wire::RepairReportDto, crate::wire::RepairedBlobDto, crate::wire::CompletedCopyDto, crate::wire::UnrepairedBlobDto)),
+    components(schemas(crate::wire::ErrorDto, crate::wire::ErrorBodyDto, crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::DepositFormDto, crate::wire::VersionFormDto, crate::wire::ImportFormDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::RevocationDto, crate::wire::TokenDto, crate::wire::TokenInfoDto, crate::wire::TokensDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::ConsultationDto, crate::wire::ConsultationsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto, crate::wire::RepairReportDto, crate::wire::RepairedBlobDto, crate::wire::CompletedCopyDto, crate::wire::UnrepairedBlobDto, crate::wire::FlowFormDto, crate::wire::CapturedFlowDto, crate::wire::FlowPartDto, crate::wire::SignatureDto, crate::wire::AcknowledgedDto, crate::wire::AnomalyDto)),
     modifiers(&BearerAuth, &ErrorAnswers, &RequestRules),
     security(("bearer" = []))
 )]
@@ -306,6 +307,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(actix_web::middleware::from_fn(auth::require_token))
             .route("/openapi.json", web::get().to(openapi_json))
             .route("/records", web::post().to(records::deposit))
+            .route("/flows/pes", web::post().to(flows::pes))
             .route("/records/{ref}", web::get().to(records::show))
             .route("/records/{ref}", web::patch().to(records::update))
             .route("/records/{ref}", web::delete().to(records::delete))

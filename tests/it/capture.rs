@@ -16,7 +16,7 @@ fn capture_file(dir: &Path, node: Option<&str>) -> (PathBuf, PathBuf) {
 }
 
 /// As [`capture_file`], with more settings for the folder.
-fn capture_file_with(dir: &Path, node: Option<&str>, more: &str) -> (PathBuf, PathBuf) {
+pub fn capture_file_with(dir: &Path, node: Option<&str>, more: &str) -> (PathBuf, PathBuf) {
     let inbox = dir.join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
     let file = dir.join("capture.toml");
@@ -33,7 +33,7 @@ fn capture_file_with(dir: &Path, node: Option<&str>, more: &str) -> (PathBuf, Pa
     (file, inbox)
 }
 
-fn with_scanner_account(data: &Path, admin: &str) {
+pub fn with_scanner_account(data: &Path, admin: &str) {
     let server = Server::start(data, &[]);
     let a = post_json(
         &server.url("/api/v1/accounts"),
@@ -45,7 +45,7 @@ fn with_scanner_account(data: &Path, admin: &str) {
 }
 
 /// The files still waiting at the top of the folder or in a sub-folder.
-fn waiting(inbox: &Path) -> Vec<PathBuf> {
+pub fn waiting(inbox: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     // Files move away while this looks: what is gone is not waiting.
     for entry in std::fs::read_dir(inbox).unwrap().flatten() {

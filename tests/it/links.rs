@@ -7,7 +7,7 @@ use crate::common::*;
 use serde_json::{Value, json};
 
 /// A record's links as (kind, direction, reference).
-fn links(record: &Value) -> Vec<(String, String, String)> {
+pub fn links(record: &Value) -> Vec<(String, String, String)> {
     record["links"]
         .as_array()
         .map(|links| {

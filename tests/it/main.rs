@@ -32,6 +32,7 @@ mod identity;
 mod links;
 mod mailbox;
 mod packages;
+mod pes;
 mod plan;
 mod queries;
 mod rebuild;
