@@ -112,13 +112,9 @@ impl Archive {
         let deposits: Vec<Deposit> = split
             .parts
             .iter()
-            .zip(&reports)
-            .map(|(part, report)| {
+            .map(|part| {
                 let mapping = self.options.flows.pes.part(part.kind);
-                let mut fields: std::collections::BTreeMap<String, String> = part.fields.iter().cloned().collect();
-                if let Some(report) = report {
-                    fields.extend(report.fields());
-                }
+                let fields = part.fields.iter().cloned().collect();
                 Deposit {
                     node: mapping.map(|m| m.node.to_string()),
                     title: Some(part.title.clone()).filter(|t| !t.trim().is_empty()),
@@ -157,7 +153,14 @@ impl Archive {
                         filename: Some(part.filename.clone()),
                     };
                     let (record, _) = self
-                        .ingest_from(actor, deposit, upload, None, channel.map(str::to_owned))
+                        .ingest_signed(
+                            actor,
+                            deposit,
+                            upload,
+                            None,
+                            channel.map(str::to_owned),
+                            signature.iter().cloned().collect(),
+                        )
                         .map_err(|e| in_part(part.kind, &part.title, e))?;
                     (record.reference, record.title, false)
                 }

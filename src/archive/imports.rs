@@ -215,7 +215,7 @@ impl Archive {
                         .or_else(|| o.filename.clone())
                 })
                 .collect();
-            if let Err(e) = self.check_only(actor, deposit.clone(), filenames.first().cloned().flatten()) {
+            if let Err(e) = self.check_as_given(actor, deposit.clone(), filenames.first().cloned().flatten()) {
                 failures.push(format!("{who} : {e}"));
                 continue;
             }

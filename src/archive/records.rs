@@ -71,6 +71,21 @@ pub struct RecordChanges {
     pub fields: BTreeMap<String, Option<String>>,
 }
 
+/// Refuses fields a signature check writes (`signature`, `signataire`…):
+/// what a record says of its signatures is the archive's finding alone.
+fn refuse_report_fields<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), ArchiveError> {
+    for name in names {
+        if crate::domain::pes::is_report_field(name) {
+            return Err(InvalidInput::new(
+                format!("fields.{name}"),
+                "ce champ est écrit par coffre quand il vérifie les signatures d'un document ; donnez-lui un autre nom",
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// The longest reason for a change, in characters.
 const REASON_MAX: usize = 2000;
 
@@ -600,6 +615,19 @@ impl Archive {
 
     /// Checks a deposit against the plan in force without making it.
     pub fn check_only(&self, actor: &Actor, deposit: Deposit, filename: Option<String>) -> Result<(), ArchiveError> {
+        refuse_report_fields(deposit.fields.keys())?;
+        self.check_as_given(actor, deposit, filename)
+    }
+
+    /// As [`check_only`](Self::check_only), for a record whose fields come
+    /// from a package (its signature reports included, as the archive that
+    /// made the package found them).
+    pub(super) fn check_as_given(
+        &self,
+        actor: &Actor,
+        deposit: Deposit,
+        filename: Option<String>,
+    ) -> Result<(), ArchiveError> {
         actor.require(Permission::Deposit, "déposer des documents")?;
         let filename = check_filename(filename)?;
         let plan = self.plan_in_force()?;
@@ -618,7 +646,26 @@ impl Archive {
         provenance: Option<(String, Vec<Reference>)>,
         channel: Option<String>,
     ) -> Result<(Record, bool), ArchiveError> {
+        self.ingest_signed(actor, deposit, upload, provenance, channel, Vec::new())
+    }
+
+    /// Deposits as [`ingest_from`](Self::ingest_from) does, with the
+    /// reports of signatures checked already (a PES bordereau's); a PDF's
+    /// are checked here. The reports become the record's signature fields,
+    /// which a depositor may not give (a package's records keep theirs).
+    pub(super) fn ingest_signed(
+        &self,
+        actor: &Actor,
+        deposit: Deposit,
+        upload: Upload,
+        provenance: Option<(String, Vec<Reference>)>,
+        channel: Option<String>,
+        signatures: Vec<crate::domain::pes::SignatureReport>,
+    ) -> Result<(Record, bool), ArchiveError> {
         actor.require(Permission::Deposit, "déposer des documents")?;
+        if provenance.is_none() {
+            refuse_report_fields(deposit.fields.keys())?;
+        }
         let filename = check_filename(upload.filename)?;
         // The plan stays as it is until the record is journaled under it.
         let plan_slot = self.plan.read().unwrap_or_else(|p| p.into_inner());
@@ -649,7 +696,13 @@ impl Archive {
             deposit.date = Some(date.to_string());
             Some(dating)
         };
-        let checked = self.check_deposit(actor, &plan.plan, deposit, filename.as_deref())?;
+        let mut checked = self.check_deposit(actor, &plan.plan, deposit, filename.as_deref())?;
+        let signatures = if signatures.is_empty() && media_type == "application/pdf" {
+            self.pdf_signatures(upload.staged.blob())?
+        } else {
+            signatures
+        };
+        checked.fields.extend(crate::domain::pes::report_fields(&signatures));
         let ext = naming::safe_extension(filename.as_deref(), &media_type);
         let (reference, counter, number) = self.name_record(&plan.plan, &checked, &ext)?;
         let size = upload.staged.size();
@@ -700,6 +753,31 @@ impl Archive {
             .record(&id)?
             .ok_or_else(|| ArchiveError::Internal(format!("record {id} journaled but not in the catalog")))?;
         Ok((record, repaired))
+    }
+
+    /// The reports of a PDF's signatures (none for a PDF without any),
+    /// checked by `pdfsig` over a copy of the staged bytes in a temporary
+    /// folder of the data directory. A PDF pdfsig cannot read gets one
+    /// report saying its signature could not be checked.
+    fn pdf_signatures(
+        &self,
+        staged: &dyn StagedBlob,
+    ) -> Result<Vec<crate::domain::pes::SignatureReport>, ArchiveError> {
+        if !extract::pdfsig::has_signature(&mut staged.reader()?)? {
+            return Ok(Vec::new());
+        }
+        let folder = tempfile::Builder::new()
+            .prefix(".pdfsig-")
+            .tempdir_in(self.data_dir().path())?;
+        let path = folder.path().join("document.pdf");
+        let mut file = std::fs::File::create(&path)?;
+        std::io::copy(&mut staged.reader()?, &mut file)?;
+        drop(file);
+        Ok(extract::pdfsig::verify(&path).unwrap_or_else(|why| {
+            vec![crate::domain::pes::SignatureReport::unchecked(format!(
+                "pdfsig n'a pas pu lire le PDF : {why}"
+            ))]
+        }))
     }
 
     /// The date of a deposit that gives none: the document's own, read
@@ -818,6 +896,7 @@ impl Archive {
         let plan = plan_slot
             .clone()
             .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
+        refuse_report_fields(changes.fields.keys())?;
         let mut fields = record.fields.clone();
         for (name, value) in changes.fields {
             match value {

@@ -412,6 +412,23 @@ pub struct SignatureReport {
 }
 
 impl SignatureReport {
+    /// A signature that could not be checked, and why.
+    pub fn unchecked(reason: String) -> Self {
+        SignatureReport {
+            verdict: Verdict::Unchecked,
+            reason: Some(reason),
+            signer: None,
+            certificate: None,
+            signed_at: None,
+            algorithm: "inconnu".to_owned(),
+            warning: None,
+            policy: None,
+            role: None,
+            certificate_named: None,
+            chain: None,
+        }
+    }
+
     /// The report as record fields (`signature`, `signataire`, …).
     pub fn fields(&self) -> Vec<(String, String)> {
         let mut out = vec![(
@@ -450,6 +467,27 @@ impl SignatureReport {
         }
         out
     }
+}
+
+/// Whether a field name is one the archive writes itself from a signature
+/// check (`signature`, `signataire`, `signature_*`, with a `_2` for a
+/// second signature): no depositor and no change may set it, so that what
+/// a record says of its signatures is always the archive's own finding.
+pub fn is_report_field(name: &str) -> bool {
+    name == "signature" || name.starts_with("signature_") || name.starts_with("signataire")
+}
+
+/// The fields of several reports: the first's as [`SignatureReport::fields`]
+/// names them, the next ones' with `_2`, `_3`… after each name.
+pub fn report_fields(reports: &[SignatureReport]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (i, report) in reports.iter().enumerate() {
+        for (name, value) in report.fields() {
+            let name = if i == 0 { name } else { format!("{name}_{}", i + 1) };
+            out.push((name, value));
+        }
+    }
+    out
 }
 
 /// A signature algorithm URI in short, and whether it is an old one
@@ -553,6 +591,40 @@ mod tests {
         assert!(paths.contains(&"mandat.node"), "{problems:?}");
         assert!(paths.contains(&"mandat.fields.numéro pièce"), "{problems:?}");
         assert!(paths.contains(&"mandat.title"), "{problems:?}");
+    }
+
+    #[test]
+    fn report_fields_are_reserved_and_numbered_after_the_first() {
+        let report = SignatureReport {
+            verdict: Verdict::Valid,
+            reason: None,
+            signer: Some("A".into()),
+            certificate: None,
+            signed_at: None,
+            algorithm: "RSA-SHA256".into(),
+            warning: None,
+            policy: None,
+            role: None,
+            certificate_named: None,
+            chain: None,
+        };
+        let fields = report_fields(&[report.clone(), report]);
+        let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "signature",
+                "signataire",
+                "signature_algorithme",
+                "signature_2",
+                "signataire_2",
+                "signature_algorithme_2"
+            ]
+        );
+        assert!(fields.iter().all(|(n, _)| is_report_field(n)));
+        for free in ["fournisseur", "signatures", "signe_par", "montant"] {
+            assert!(!is_report_field(free), "{free}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod invoice;
 mod ocr;
 mod office;
 mod pdf;
+pub mod pdfsig;
 pub mod pes;
 mod process;
 pub mod xmlsig;

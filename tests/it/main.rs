@@ -42,6 +42,7 @@ mod roundtrip;
 mod schemathesis;
 mod seals;
 mod search;
+mod signatures;
 mod snapshots;
 mod tamper;
 mod terminal;
