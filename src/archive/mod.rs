@@ -28,6 +28,7 @@ pub mod mirror;
 mod parts_tests;
 mod plan;
 mod projection;
+mod reading;
 mod records;
 pub mod registers;
 mod repair;

@@ -63,7 +63,7 @@ pub struct Identity {
 const TEXT_MAX: usize = 300;
 
 /// Whether digits pass the Luhn check (SIREN and SIRET numbers do).
-fn luhn(digits: &str) -> bool {
+pub fn luhn(digits: &str) -> bool {
     let sum: u32 = digits
         .chars()
         .rev()

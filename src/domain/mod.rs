@@ -23,6 +23,7 @@ pub mod pes;
 pub mod plan;
 pub mod plan_change;
 pub mod query;
+pub mod reading;
 pub mod record;
 pub mod retention;
 pub mod role;

@@ -59,3 +59,16 @@ pub async fn pes(caller: Caller, archive: Data<Archive>, mut payload: Multipart)
         Ok(HttpResponse::Created().json(answer))
     }
 }
+
+/// What can be read of a record as an invoice (its text's fields).
+#[utoipa::path(get, path = "/api/v1/records/{ref}/reading", tag = "records",
+    params(("ref" = String, Path, description = "reference or id")),
+    responses((status = 200, body = crate::wire::InvoiceReadingDto, description = "`pending` until its text is extracted"), (status = 404)))]
+pub async fn reading(
+    caller: Caller,
+    archive: Data<Archive>,
+    key: actix_web::web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reading = actix_web::web::block(move || archive.invoice_reading(&caller.0, &key)).await??;
+    Ok(HttpResponse::Ok().json(crate::wire::InvoiceReadingDto::new(reading.as_ref())))
+}

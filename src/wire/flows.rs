@@ -175,3 +175,65 @@ impl AcknowledgedDto {
         }
     }
 }
+
+/// An invoice's fields read from its text, each with its confidence.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct InvoiceReadingDto {
+    /// `pending` while the text is not extracted yet, else `read`.
+    pub status: String,
+    /// A field is missing or doubtful: a person should verify it.
+    pub needs_verification: bool,
+    /// The lowest confidence, from 0 to 1.
+    pub confidence: f32,
+    /// The fields read: `fournisseur`, `siret`, `numero_facture`,
+    /// `date_facture` (`YYYY-MM-DD`), `montant_ht`, `montant_tva`,
+    /// `montant_ttc` (`1200.00`), `iban`, `bon_de_commande`.
+    pub fields: Vec<ReadFieldDto>,
+    /// The fields every invoice has that were not found.
+    pub missing: Vec<String>,
+}
+
+/// One field read.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ReadFieldDto {
+    /// Its name.
+    pub name: String,
+    /// Its value, normalised.
+    pub value: String,
+    /// From 0 to 1; below 0.8 it is doubtful.
+    pub confidence: f32,
+    /// Why it is doubtful, in French.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doubt: Option<String>,
+}
+
+impl InvoiceReadingDto {
+    /// The answer for a reading, or for a text not extracted yet.
+    pub fn new(reading: Option<&crate::domain::reading::InvoiceReading>) -> Self {
+        match reading {
+            None => InvoiceReadingDto {
+                status: "pending".to_owned(),
+                needs_verification: true,
+                confidence: 0.0,
+                fields: Vec::new(),
+                missing: Vec::new(),
+            },
+            Some(r) => InvoiceReadingDto {
+                status: "read".to_owned(),
+                needs_verification: r.needs_verification(),
+                confidence: r.confidence(),
+                fields: r
+                    .fields
+                    .iter()
+                    .map(|f| ReadFieldDto {
+                        name: f.name.to_owned(),
+                        value: f.value.clone(),
+                        confidence: f.confidence,
+                        doubt: f.doubt.clone(),
+                    })
+                    .collect(),
+                missing: r.missing.iter().map(|m| (*m).to_owned()).collect(),
+            },
+        }
+    }
+}

@@ -57,7 +57,7 @@ pub fn pdf_with_text(lines: &[&str]) -> Vec<u8> {
 
 /// Renders the first page of a PDF with poppler's pdftoppm (`-png` or
 /// `-jpeg`) at a fixed size.
-fn render(pdf: &[u8], format: &str, width: u32, height: u32) -> Vec<u8> {
+pub fn render(pdf: &[u8], format: &str, width: u32, height: u32) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("in.pdf"), pdf).unwrap();
     // PGM (gray PPM) is pdftoppm's default output: it has no flag.
@@ -87,7 +87,7 @@ fn render(pdf: &[u8], format: &str, width: u32, height: u32) -> Vec<u8> {
 
 /// A scanned page: a PDF holding only an image (raw 8-bit gray samples) of
 /// `pdf`'s first page.
-fn scanned(pdf: &[u8]) -> Vec<u8> {
+pub fn scanned(pdf: &[u8]) -> Vec<u8> {
     let (w, h) = (2550, 3300);
     let pgm = render(pdf, "-pgm", w, h);
     // A binary PGM: "P5", width, height, maximum, each followed by one
@@ -198,7 +198,7 @@ fn search_refs(server: &Server, token: &str, q: &str) -> Vec<String> {
     hit_refs(&a.json())
 }
 
-fn text_of(server: &Server, token: &str, reference: &str) -> Value {
+pub fn text_of(server: &Server, token: &str, reference: &str) -> Value {
     for _ in 0..600 {
         let record = get(&server.url(&format!("/api/v1/records/{reference}")), token).json();
         if record["text"]["status"] != "pending" {

@@ -35,6 +35,7 @@ mod packages;
 mod pes;
 mod plan;
 mod queries;
+mod reading;
 mod rebuild;
 mod restore;
 mod retention;
