@@ -186,6 +186,11 @@ fn split_outgoing(
         .descendants()
         .filter(|n| n.is_element() && n.tag_name().name() == "Signature" && n.tag_name().namespace() == Some(XMLDSIG))
         .collect();
+    // A signature of the whole flow (the format allows one at its end).
+    parts[0].signature = root
+        .children()
+        .find(|c| c.is_element() && c.tag_name().name() == "Signature" && c.tag_name().namespace() == Some(XMLDSIG))
+        .and_then(|s| Some(signature_found(s, signatures.iter().position(|n| *n == s)? + 1)));
     // IdUnique of a pièce justificative → the pièce that names it.
     let mut referenced: Vec<(String, usize)> = Vec::new();
     // (exercice, IdPce) of a mandat or titre → the pièce.

@@ -1,5 +1,6 @@
 //! Checking the XML signatures of PES bordereaux (enveloped XAdES, one per
-//! bordereau) with `xmlsec1` from Debian, in a limited process, over the
+//! bordereau), and of a whole flow when it carries one, with `xmlsec1`
+//! from Debian, in a limited process, over the
 //! flow's bytes as received: the references (the bordereau, the signed
 //! properties) and the signature value. The signer's certificate is read
 //! here (subject, issuer, validity), the XAdES signing-certificate digest
@@ -61,6 +62,9 @@ pub fn verify(flow: &Path, found: &SignatureFound, trusted: Option<&Path>) -> Si
     );
     let mut args = vec![
         "--verify",
+        // The flow itself (a signature of the whole flow names its Id).
+        "--id-attr:Id",
+        "http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller:PES_Aller",
         "--id-attr:Id",
         "Bordereau",
         "--id-attr:Id",

@@ -551,3 +551,70 @@ fn the_finance_softwares_export_folder_splits_each_flow_and_refuses_what_is_not_
     assert_eq!(ingested(&server, &token).len(), 3, "nothing twice");
     server.stop();
 }
+
+#[test]
+fn a_signature_of_the_whole_flow_is_reported_on_the_flows_record() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let pki = tmp.path().join("pki");
+    std::fs::create_dir_all(&pki).expect("a folder");
+    make_ca(&pki, "AC de test de la paierie");
+    issue_certificate(
+        &pki,
+        "comptable",
+        "/CN=Paul Martin/O=Commune de Test/C=FR",
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n",
+    );
+    let template = "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" Id=\"FLUX_SIG\"><ds:SignedInfo>\
+<ds:CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>\
+<ds:SignatureMethod Algorithm=\"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256\"/>\
+<ds:Reference URI=\"#c78a9729c1eb89ff9b47401bd7cd9d7e\"><ds:Transforms>\
+<ds:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>\
+<ds:Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/></ds:Transforms>\
+<ds:DigestMethod Algorithm=\"http://www.w3.org/2001/04/xmlenc#sha256\"/><ds:DigestValue></ds:DigestValue></ds:Reference>\
+</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data/></ds:KeyInfo></ds:Signature>\n";
+    let text = String::from_utf8(ALLER.to_vec()).expect("ASCII");
+    let unsigned = text.replacen("</n:PES_Aller>", &format!("{template}</n:PES_Aller>"), 1);
+    std::fs::write(pki.join("flux.xml"), unsigned).expect("a template");
+    let out = Command::new("xmlsec1")
+        .current_dir(&pki)
+        .args([
+            "--sign",
+            "--privkey-pem",
+            "comptable.key,comptable.pem",
+            "--id-attr:Id",
+            "http://www.minefi.gouv.fr/cp/helios/pes_v2/Rev0/aller:PES_Aller",
+            "--output",
+            "flux-signe.xml",
+            "flux.xml",
+        ])
+        .output()
+        .expect("xmlsec1 (make deps installs it)");
+    assert!(
+        out.status.success(),
+        "xmlsec1 --sign: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signed = std::fs::read(pki.join("flux-signe.xml")).expect("the signed flow");
+
+    let server = Server::start(&data, &[]);
+    let agent = new_token(&server, &token, "agent", "comptabilite");
+    let answer = send(&server, &agent, &signed, "flux-signe.xml").json();
+    let flow = &answer["parts"][0];
+    assert_eq!(flow["kind"], "flux");
+    assert_eq!(flow["signature"]["verdict"], "valid", "{answer}");
+    assert_eq!(flow["signature"]["signer"], "Paul Martin, Commune de Test");
+    assert!(
+        answer["parts"][1].get("signature").is_none(),
+        "the bordereau is not signed itself"
+    );
+    let whole = record(&server, &agent, flow["reference"].as_str().expect("a reference"));
+    assert_eq!(whole["fields"]["signature"], "valide", "{whole}");
+
+    // Any byte of the flow changed: the whole flow's signature fails.
+    let forged = String::from_utf8(signed).expect("ASCII").replace(
+        "<Nom V=\"PAIERIE DEPART. HERAULT\"/>",
+        "<Nom V=\"PAIERIE DEPART. HERAULE\"/>",
+    );
+    let answer = send(&server, &agent, forged.as_bytes(), "flux-signe-modifie.xml").json();
+    assert_eq!(answer["parts"][0]["signature"]["verdict"], "invalid", "{answer}");
+}
