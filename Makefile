@@ -2,7 +2,7 @@
 #
 #   make run     install the extractors if missing, build in release mode and serve on ./coffre-data
 #   make test    formatting, lints and every test (what CI runs)
-#   make bench   ingest, hashing, search, relevance, retention, export, scale and copies benchmarks, written to BENCHMARKS.md
+#   make bench   ingest, hashing, search, relevance, retention, export, scale, capture and copies benchmarks, written to BENCHMARKS.md
 #   make fuzz    every fuzz target for FUZZ_SECONDS each, from its committed seed corpus
 #
 # `deps` installs what the tests and benchmarks need beyond the Rust
@@ -158,6 +158,7 @@ bench: deps garage
 	$(CARGO) bench --bench retention
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench scale
+	$(CARGO) bench --bench capture
 	GARAGE=$(GARAGE) $(CARGO) bench --bench copies
 
 fuzz:
