@@ -18,6 +18,11 @@ use crate::extract::{pes, xmlsig};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// The largest flow read: a flow is held in memory whole, with its text
+/// and its tree (several times its size), so it is bounded well below the
+/// deposits' limit; Hélios itself takes far smaller flows.
+pub const FLOW_MAX: u64 = 256 * 1024 * 1024;
+
 /// How flows are read.
 #[derive(Debug, Clone)]
 pub struct FlowOptions {
@@ -89,10 +94,9 @@ impl Archive {
         filename: Option<String>,
     ) -> Result<CapturedFlow, ArchiveError> {
         actor.require(crate::domain::role::Permission::Deposit, "déposer des documents")?;
-        if bytes.len() as u64 > self.options.max_upload {
-            return Err(ArchiveError::TooLarge {
-                limit: self.options.max_upload,
-            });
+        let limit = self.options.max_upload.min(FLOW_MAX);
+        if bytes.len() as u64 > limit {
+            return Err(ArchiveError::TooLarge { limit });
         }
         let limits = pes::Limits {
             file_max: self.options.max_upload,

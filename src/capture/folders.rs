@@ -297,7 +297,7 @@ impl Watch {
             Err(outcome) => return outcome,
         };
         let mut bytes = Vec::new();
-        let limit = self.archive.max_upload();
+        let limit = self.archive.max_upload().min(crate::archive::flows::FLOW_MAX);
         if let Err(e) = std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, limit + 1), &mut bytes) {
             return Outcome::Retry(e.to_string());
         }

@@ -31,7 +31,8 @@ pub async fn pes(caller: Caller, archive: Data<Archive>, mut payload: Multipart)
             ));
         }
         let filename = filename_of(&field)?;
-        let read = stream_part(&mut field, archive.max_upload(), |reader| {
+        let limit = archive.max_upload().min(crate::archive::flows::FLOW_MAX);
+        let read = stream_part(&mut field, limit, |reader| {
             let mut bytes = Vec::new();
             reader
                 .read_to_end(&mut bytes)

@@ -618,3 +618,13 @@ fn a_signature_of_the_whole_flow_is_reported_on_the_flows_record() {
     let answer = send(&server, &agent, forged.as_bytes(), "flux-signe-modifie.xml").json();
     assert_eq!(answer["parts"][0]["signature"]["verdict"], "invalid", "{answer}");
 }
+
+#[test]
+fn a_flow_over_the_limit_is_refused_with_413_and_the_server_stays_up() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &["--max-upload", "2KiB"]);
+    let answer = send(&server, &token, ALLER, "pes_aller.xml");
+    assert_eq!(answer.status, 413, "{}", answer.text());
+    assert_eq!(answer.error_code(), "payload_too_large");
+    assert_eq!(get(&server.url("/healthz"), &token).status, 200);
+}
