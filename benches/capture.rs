@@ -178,20 +178,6 @@ fn scans(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The processor and its cores, as the figures' context.
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cpu}, {cores} cores")
-}
-
 fn main() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-capture");
     let _ = std::fs::remove_dir_all(&root);
@@ -285,7 +271,7 @@ fn main() {
          | what | count | time | rate | ratio |\n|---|---|---|---|---|\n{rows}\
          <!-- capture:end -->",
         date = chrono::Utc::now().format("%Y-%m-%d"),
-        machine = machine(),
+        machine = report::processor(),
     );
     report::write_section("capture", "Capture: PES flows, OCR and LAD", &section);
 }

@@ -135,18 +135,10 @@ fn main() {
     let _ = std::fs::remove_dir_all(&root);
 
     let mib_s = |d: Duration| bytes / (1 << 20) as f64 / d.as_secs_f64();
-    let machine = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let machine = report::processor();
     let section = format!(
         "<!-- export:begin -->\n\
-         Command: `make bench` (`cargo bench --bench export`). Date: {date}. {machine}, {cores} cores; the archive, the package and the copy on the same disk.\n\
+         Command: `make bench` (`cargo bench --bench export`). Date: {date}. {machine}; the archive, the package and the copy on the same disk.\n\
          A package of {large_files} files of 256 MiB ({gib} GiB; zip of {zip:.1} GiB, entries stored), next to reading,\n\
          hashing (SHA-256 and SHA-512) and copying the same blobs with coreutils:\n\n\
          | | time | MiB/s | speed relative to the baseline |\n|---|---|---|---|\n\

@@ -252,32 +252,6 @@ fn openssl_speed() -> Option<f64> {
     value.parse::<f64>().ok().map(|k| k * 1000.0 / 1e6)
 }
 
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .next()
-                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0))
-        })
-        .unwrap_or(0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!(
-        "{cpu}, {cores} cores, {} GiB RAM, Linux {}",
-        mem / 1024 / 1024,
-        kernel.trim()
-    )
-}
-
 fn main() {
     // `cargo bench` passes flags such as --bench; there is nothing to filter.
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-work");
@@ -386,7 +360,7 @@ fn main() {
          a deposit alone costs 2 + 1 (its content and its metadata document share one batch). This disk's flush latency varies from run to run: two runs of the same code differed by up to 2× on the 4 KiB lines.\n\n\
          | dataset | path | time | throughput | files/s | ratio to baseline | flushes per deposit |\n|---|---|---|---|---|---|---|\n{rows}\
          <!-- ingest:end -->",
-        machine = machine(),
+        machine = report::machine(),
         date = chrono::Utc::now().format("%Y-%m-%d"),
         openssl = openssl.map_or("not available".to_owned(), |v| format!("{v:.0}")),
         sha_ni_text = if sha_ni { "has" } else { "lacks" },

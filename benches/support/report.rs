@@ -16,3 +16,38 @@ pub fn write_section(name: &str, heading: &str, section: &str) {
     std::fs::write(&path, updated).expect("write BENCHMARKS.md");
     println!("{section}");
 }
+
+/// The processor and its cores: `AMD EPYC, 2 cores`.
+#[allow(dead_code)] // not every benchmark names its machine
+pub fn processor() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores")
+}
+
+/// The processor, its cores, the memory and the kernel.
+#[allow(dead_code)] // not every benchmark names its machine
+pub fn machine() -> String {
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{}, {} GiB RAM, Linux {}",
+        processor(),
+        mem / 1024 / 1024,
+        kernel.trim()
+    )
+}

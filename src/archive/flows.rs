@@ -192,13 +192,12 @@ impl Archive {
         if parts.iter().all(|p| p.signature.is_none()) {
             return Ok(vec![None; parts.len()]);
         }
+        // As a PDF's signatures are checked (a full disk is said as such).
         let folder = tempfile::Builder::new()
             .prefix(".flow-")
-            .tempdir_in(self.data_dir().path())
-            .map_err(|e| ArchiveError::Internal(format!("a temporary folder for a flow's signatures: {e}")))?;
+            .tempdir_in(self.data_dir().path())?;
         let path = folder.path().join("flux.xml");
-        std::fs::write(&path, bytes)
-            .map_err(|e| ArchiveError::Internal(format!("writing a flow for its signatures: {e}")))?;
+        std::fs::write(&path, bytes)?;
         let authorities = self.options.flows.authorities.as_deref();
         Ok(parts
             .iter()

@@ -27,26 +27,10 @@ pub fn signed_pdf(dir: &Path, key: &str, cert: &str, text: &str) -> Vec<u8> {
             "<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /adbe.pkcs7.detached /ByteRange {placeholder} /Contents <{}> >>",
             "0".repeat(SIGNATURE_HEX)
         ),
-        format!("<< /Length {} >>\nstream\n{page}\nendstream", page.len()),
     ];
-    let mut pdf = b"%PDF-1.7\n".to_vec();
-    let mut offsets = Vec::new();
-    for (i, object) in objects.iter().enumerate() {
-        offsets.push(pdf.len());
-        pdf.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
-    }
-    let xref = pdf.len();
-    pdf.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
-    for offset in offsets {
-        pdf.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
-    }
-    pdf.extend_from_slice(
-        format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objects.len() + 1
-        )
-        .as_bytes(),
-    );
+    let mut objects: Vec<Vec<u8>> = objects.into_iter().map(String::into_bytes).collect();
+    objects.push(crate::formats::stream_object("", page.as_bytes()));
+    let mut pdf = crate::formats::pdf_from_objects(&objects);
     let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle).expect("in the PDF");
     // The signature's hex string, brackets included, is what is not signed.
     let start = find(&pdf, b"/Contents <") + "/Contents ".len();
