@@ -130,6 +130,7 @@ fn bench_tantivy(root: &Path, n: u64, text_bytes: &mut u64) -> (Figures, u64, u6
             document_type: None,
             date: d.date,
             media_type: "text/plain".into(),
+            content: coffre::domain::hash::Sha256::of(d.body.as_bytes()),
             ingested_at: Utc::now(),
             text: d.body,
             extractor: "text".into(),

@@ -184,6 +184,8 @@ error_table! {
     RecordHeld => ("record_held", 409, Refused),
     /// The hold was lifted already.
     HoldAlreadyLifted => ("hold_already_lifted", 409, Refused),
+    /// The record does not wait in the verification queue.
+    NotAwaitingVerification => ("not_awaiting_verification", 409, Refused),
     /// The disposal has no visa yet.
     DisposalNotApproved => ("disposal_not_approved", 409, Refused),
     /// The disposal is not at the step asked.

@@ -272,6 +272,40 @@ pub fn field_value(kind: Option<&FieldType>, name: &str, value: &str) -> String 
     }
 }
 
+/// An amount in cents as a decimal field holds it: `1200.50`.
+pub fn decimal_text(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+/// A value typed in a form for a field of type `kind`, as the field holds
+/// it (`15/03/2024` → `2024-03-15`, `1 200,50` → `1200.50`), or why it
+/// does not fit, in French.
+pub fn typed_value(kind: &FieldType, value: &str) -> Result<String, String> {
+    match kind {
+        FieldType::Text => Ok(value.to_owned()),
+        FieldType::Date => parse_date(value)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .ok_or_else(|| format!("« {value} » n'est pas une date : écrivez-la sous la forme 15/03/2024")),
+        FieldType::Decimal => parse_amount(value)
+            .map(decimal_text)
+            .ok_or_else(|| format!("« {value} » n'est pas un nombre : écrivez-le comme 1 200,50")),
+        FieldType::Integer => {
+            let digits: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+            digits
+                .parse::<i64>()
+                .map(|n| n.to_string())
+                .map_err(|_| format!("« {value} » n'est pas un nombre entier"))
+        }
+        FieldType::Enum(values) => values
+            .iter()
+            .find(|v| v.as_str() == value)
+            .cloned()
+            .ok_or_else(|| format!("choisissez l'une des valeurs : {}", values.join(", "))),
+    }
+}
+
 /// A field's name as a label: `numero_facture` → `Numero facture`.
 pub fn field_label(name: &str) -> String {
     capitalised(&field_words(name))
@@ -472,6 +506,8 @@ pub fn event_kind(kind: &str) -> String {
         "record.ingested" => "Dépôt".into(),
         "version.added" => "Nouvelle version".into(),
         "record.updated" => "Description ou classement modifié".into(),
+        "record.read" => "Champs lus dans le texte".into(),
+        "record.verified" => "Description vérifiée".into(),
         "retention.reviewed" => "Décision de tri".into(),
         "retention.event_recorded" => "Événement de départ enregistré".into(),
         "hold.placed" => "Gel posé".into(),

@@ -164,7 +164,16 @@ pub fn spawn_indexer(
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("indexer".into()).spawn(move || {
+        // Invoices indexed before a stop and not read yet are read first.
+        if let Err(e) = archive.note_unread_invoices() {
+            tracing::error!(error = %e, "listing the invoices not read yet failed");
+        }
         while !stop.load(Ordering::Relaxed) {
+            // Then, each time, what was indexed since (here or by a use
+            // case that brought the index up).
+            if let Err(e) = archive.read_pending() {
+                tracing::error!(error = %e, "reading invoices failed");
+            }
             match archive.index_pending(INDEX_BATCH) {
                 Ok(0) => std::thread::sleep(INDEX_IDLE),
                 Ok(n) if n < INDEX_BATCH => {

@@ -55,6 +55,18 @@ struct RawPlan {
     classify: Vec<RawClassify>,
     #[serde(default)]
     synonyms: Vec<RawSynonyms>,
+    #[serde(default)]
+    invoice_templates: Vec<RawTemplate>,
+}
+
+#[derive(Deserialize)]
+struct RawTemplate {
+    supplier: String,
+    keywords: Vec<String>,
+    #[serde(default)]
+    values: BTreeMap<String, String>,
+    #[serde(default)]
+    patterns: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -124,6 +136,8 @@ struct RawNode {
     copies: Option<u32>,
     #[serde(default)]
     duplicate_fields: Vec<String>,
+    #[serde(default)]
+    read_invoices: bool,
 }
 
 #[derive(Deserialize)]
@@ -273,6 +287,7 @@ pub fn named_path(text: &str, path: &str) -> String {
         "nodes" => item["code"].as_str().map(|code| format!("nœud « {code} »")),
         "classify" => Some(format!("règle de classement n° {}", index + 1)),
         "synonyms" => Some(format!("groupe de synonymes n° {}", index + 1)),
+        "invoice_templates" => item["supplier"].as_str().map(|s| format!("modèle de facture « {s} »")),
         _ => None,
     };
     match (named, rest) {
@@ -312,6 +327,7 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
             .into_iter()
             .map(|s| s.terms.into_iter().map(|t| t.trim().to_owned()).collect())
             .collect(),
+        invoice_templates: invoice_templates_of(&lines, raw.invoice_templates, &mut problems),
     };
     problems.extend(plan.problems().into_iter().map(|p| lines.at(p.path, p.message)));
     // A key the schema already blamed is not blamed twice.
@@ -451,6 +467,7 @@ fn nodes_of(lines: &Lines, raw: Vec<RawNode>, problems: &mut Vec<PlanFileProblem
                 personal_data: n.personal_data,
                 copies,
                 duplicate_fields: n.duplicate_fields,
+                read_invoices: n.read_invoices,
             }),
             (c, p, r, f) => problems.extend(c.err().into_iter().chain(p.err()).chain(r.err()).chain(f.err())),
         }
@@ -495,9 +512,103 @@ fn classification_rules_of(
     classify
 }
 
+/// The suppliers' invoice templates: a supplier named, keywords, fields an
+/// invoice reading gives, patterns that compile.
+fn invoice_templates_of(
+    lines: &Lines,
+    raw: Vec<RawTemplate>,
+    problems: &mut Vec<PlanFileProblem>,
+) -> Vec<crate::domain::reading::InvoiceTemplate> {
+    use crate::domain::reading::INVOICE_FIELDS;
+    let fields = INVOICE_FIELDS.join(", ");
+    let mut templates = Vec::new();
+    for (i, t) in raw.into_iter().enumerate() {
+        let before = problems.len();
+        let supplier = t.supplier.trim().to_owned();
+        if supplier.is_empty() {
+            problems.push(lines.at(
+                format!("invoice_templates[{i}].supplier"),
+                "nommez le fournisseur dont ce modèle lit les factures".into(),
+            ));
+        }
+        let keywords: Vec<String> = t
+            .keywords
+            .iter()
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect();
+        if keywords.is_empty() {
+            problems.push(lines.at(
+                format!("invoice_templates[{i}].keywords"),
+                "donnez au moins un mot-clé que toutes les factures de ce fournisseur portent".into(),
+            ));
+        }
+        for (table, names) in [("values", t.values.keys()), ("patterns", t.patterns.keys())] {
+            for name in names.filter(|n| !INVOICE_FIELDS.contains(&n.as_str())) {
+                problems.push(lines.at(
+                    format!("invoice_templates[{i}].{table}.{name}"),
+                    format!("« {name} » n'est pas un champ de facture ; ce sont : {fields}"),
+                ));
+            }
+        }
+        let mut patterns = BTreeMap::new();
+        for (name, source) in t.patterns {
+            match regex::RegexBuilder::new(&source).size_limit(1 << 20).build() {
+                Ok(re) => {
+                    patterns.insert(name, re);
+                }
+                Err(e) => problems.push(lines.at(
+                    format!("invoice_templates[{i}].patterns.{name}"),
+                    format!("ce n'est pas une expression régulière : {e}"),
+                )),
+            }
+        }
+        if problems.len() == before {
+            templates.push(crate::domain::reading::InvoiceTemplate {
+                supplier,
+                keywords,
+                values: t.values,
+                patterns,
+            });
+        }
+    }
+    templates
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invoice_templates_are_read_and_their_mistakes_said_at_their_line() {
+        let good = format!(
+            "{DEFAULT_PLAN}\n[[invoice_templates]]\nsupplier = \"Au Bon Pain\"\nkeywords = [\"au bon pain\"]\n\
+             values = {{ siret = \"73282932000074\" }}\npatterns = {{ montant_ttc = 'À régler ([0-9 ,]+)' }}\n"
+        );
+        let plan = load_plan(&good).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(plan.invoice_templates.len(), 1);
+        assert_eq!(plan.invoice_templates[0].supplier, "Au Bon Pain");
+        let bad = format!(
+            "{DEFAULT_PLAN}\n[[invoice_templates]]\nsupplier = \"Au Bon Pain\"\nkeywords = [\"au bon pain\"]\n\
+             values = {{ tva_intracom = \"FR00\" }}\npatterns = {{ montant_ttc = '([0-9' }}\n"
+        );
+        let problems = load_plan(&bad).expect_err("two mistakes");
+        let at = |path: &str| problems.iter().find(|p| p.path == path);
+        let unknown = at("invoice_templates[0].values.tva_intracom").expect("an unknown field");
+        assert!(
+            unknown.message.contains("n'est pas un champ de facture") && unknown.line.is_some(),
+            "{unknown:?}"
+        );
+        let pattern = at("invoice_templates[0].patterns.montant_ttc").expect("a broken pattern");
+        assert!(
+            pattern.message.contains("expression régulière") && pattern.line.is_some(),
+            "{pattern:?}"
+        );
+        assert_eq!(
+            named_path(&bad, "invoice_templates[0].patterns.montant_ttc"),
+            "modèle de facture « Au Bon Pain », patterns.montant_ttc"
+        );
+    }
 
     #[test]
     fn the_default_plan_is_valid() {
@@ -594,12 +705,12 @@ mod tests {
         assert!(plan.duplicate_fields_for(&code("FIN-MAN")).is_empty());
         let wrong = DEFAULT_PLAN.replace(
             "duplicate_fields = [\"fournisseur\", \"numero_facture\"]",
-            "duplicate_fields = [\"fournisseur\", \"siret\"]",
+            "duplicate_fields = [\"fournisseur\", \"objet\"]",
         );
         let problems = load_plan(&wrong).expect_err("an unknown field");
         assert!(
             problems.iter().any(|p| p.path.ends_with(".duplicate_fields[1]")
-                && p.message.contains("\"siret\" is not a field of FIN-FAC")
+                && p.message.contains("\"objet\" is not a field of FIN-FAC")
                 && p.line.is_some()),
             "{problems:?}"
         );
@@ -620,9 +731,9 @@ mod tests {
                 "not a regular expression",
             ),
             (
-                "node = \"FIN-FAC\"\ntext = '(?P<siret>[0-9]+)'",
+                "node = \"FIN-FAC\"\ntext = '(?P<tva_intracom>[0-9]+)'",
                 "classify[5].text",
-                "\"siret\" names no field",
+                "\"tva_intracom\" names no field",
             ),
             ("node = \"FIN-FAC\"", "classify[5]", "at least one condition"),
             (

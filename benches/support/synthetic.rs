@@ -40,6 +40,8 @@ pub fn record(i: u64, node: &NodeCode, date: NaiveDate, content: Sha256) -> Reco
         events: BTreeMap::new(),
         tombstone: None,
         review: None,
+        reading: None,
+        to_verify: None,
         due: None,
         metadata_sha256: Sha256::of(format!("metadata {i}").as_bytes()),
         metadata_history: Vec::new(),

@@ -43,6 +43,9 @@ mod stores;
 pub mod tokens;
 pub mod trail;
 mod transfers;
+pub mod verification;
+#[cfg(test)]
+mod verification_tests;
 
 /// The longest label people write (a visa, a signer, a reference).
 pub use disposition::LABEL_MAX;
@@ -141,6 +144,11 @@ pub enum ArchiveError {
     /// No hold has this id.
     #[error("aucun gel n'a le numéro {0}")]
     HoldNotFound(u64),
+    /// The record does not wait in the verification queue.
+    #[error(
+        "le document {0} n'attend pas de vérification : sa description a déjà été vérifiée, ou rien n'y était douteux ; modifiez-la si elle est fausse"
+    )]
+    NotAwaitingVerification(String),
 
     #[error(
         "l'identité de la collectivité n'est pas encore définie : définissez-la d'abord (page Identité, PUT /api/v1/identity ou `coffre identity set`)"
@@ -358,6 +366,7 @@ impl ArchiveError {
             E::Unclassified { .. } => Code::Unclassified,
             E::Held { .. } => Code::RecordHeld,
             E::HoldNotFound(_) => Code::HoldNotFound,
+            E::NotAwaitingVerification(_) => Code::NotAwaitingVerification,
             E::IdentityNotSet => Code::IdentityNotSet,
             E::HoldLifted(_) => Code::HoldAlreadyLifted,
             E::DisposalNotFound(_) => Code::DisposalNotFound,
@@ -718,6 +727,8 @@ pub struct Archive {
     index: Arc<dyn TextIndex>,
     /// One indexer at a time.
     index_lock: Mutex<()>,
+    /// Records indexed and not looked at by the invoice reader yet.
+    unread: reading::Unread,
     /// One disposal step (approval, execution) at a time.
     disposal_lock: Mutex<()>,
     /// The classification plan in force. Deposits hold it for reading while
@@ -998,6 +1009,7 @@ impl Archive {
             record_locks,
             index,
             index_lock: Mutex::new(()),
+            unread: Default::default(),
             plan: RwLock::new(plan),
             disposal_lock: Mutex::new(()),
             tree,

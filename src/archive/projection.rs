@@ -18,6 +18,7 @@ use crate::domain::record::{
 };
 use crate::domain::retention::RuleTable;
 use crate::domain::trail::Consultation;
+use crate::domain::verification::{CheckCounts, RecordReading, ToVerify, VerifyReason, counts_of};
 use crate::store::{
     BlobError, BlobStore, Catalog, CatalogWrite, JournalObserver, PlanVersionEntry, TokenEntry, TokenRevocation,
     ViewError, WayOut,
@@ -279,6 +280,7 @@ impl Projector {
             body @ (B::RecordIngested { .. } | B::VersionAdded { .. } | B::RecordUpdated { .. }) => {
                 self.records(event, entry, body)
             }
+            body @ (B::RecordRead { .. } | B::RecordVerified { .. }) => self.verification(event, entry, body),
             body @ B::PlanPublished { .. } => self.plan_published(event, entry, body),
             body @ (B::RetentionReviewed { .. } | B::StartEventRecorded { .. }) => self.retention(event, entry, body),
             body @ (B::HoldPlaced { .. } | B::HoldLifted { .. }) => self.holds(event, body),
@@ -327,7 +329,14 @@ impl Projector {
                 links,
                 aliases,
                 imported_from: _,
+                to_verify,
             } => {
+                let to_verify = to_verify.then(|| ToVerify {
+                    since: event.time,
+                    reasons: vec![VerifyReason::Classification {
+                        rule: classified_by.clone().unwrap_or_default(),
+                    }],
+                });
                 let doc = self.metadata(&metadata, record)?;
                 let filename = doc.filenames.first().cloned().flatten();
                 let scope = counter.unwrap_or_else(|| format!("{node}/{year}"));
@@ -350,6 +359,8 @@ impl Projector {
                     events: Default::default(),
                     tombstone: None,
                     review: None,
+                    reading: None,
+                    to_verify,
                     due: None,
                     metadata_sha256: metadata,
                     metadata_history: vec![metadata],
@@ -393,33 +404,136 @@ impl Projector {
                 number,
                 ..
             } => {
-                let mut current = self.catalog.record(&record)?.ok_or_else(|| ViewError::Unknown {
-                    what: "record",
-                    id: record.to_string(),
-                })?;
-                let doc = self.metadata(&now.metadata, record)?;
-                if now.reference != current.reference {
-                    current.aliases.push(current.reference.clone());
-                    current.reference = now.reference;
-                }
-                current.node = now.node;
-                current.date = now.date;
-                current.service = now.service;
-                current.document_type = now.document_type;
-                current.title = doc.title;
-                current.fields = doc.fields;
-                if current.metadata_sha256 != now.metadata {
-                    current.metadata_sha256 = now.metadata;
-                    current.metadata_history.push(now.metadata);
-                }
+                let mut current = self.known_record(&record)?;
+                let counters = self.described_anew(&mut current, now, counter, number)?;
                 current.history.push(entry);
-                let mut counters = Vec::new();
-                if let (Some(scope), Some(value)) = (counter, number) {
-                    current.number = value;
-                    counters.push(CatalogWrite::RaiseCounter { scope, value });
-                }
                 let mut writes = put(current);
                 writes.extend(counters);
+                writes
+            }
+            _ => return Err(unexpected(event)),
+        })
+    }
+
+    /// A record the catalog must know.
+    fn known_record(&self, record: &RecordId) -> Result<Record, ViewError> {
+        self.catalog.record(record)?.ok_or_else(|| ViewError::Unknown {
+            what: "record",
+            id: record.to_string(),
+        })
+    }
+
+    /// A record given new facets and description (a change, a
+    /// verification); the counter write a new reference needs.
+    fn described_anew(
+        &self,
+        current: &mut Record,
+        now: crate::domain::event::RecordFacetsChange,
+        counter: Option<String>,
+        number: Option<u64>,
+    ) -> Result<Vec<CatalogWrite>, ViewError> {
+        let doc = self.metadata(&now.metadata, current.id)?;
+        if now.reference != current.reference {
+            current.aliases.push(current.reference.clone());
+            current.reference = now.reference;
+        }
+        current.node = now.node;
+        current.date = now.date;
+        current.service = now.service;
+        current.document_type = now.document_type;
+        current.title = doc.title;
+        current.fields = doc.fields;
+        if current.metadata_sha256 != now.metadata {
+            current.metadata_sha256 = now.metadata;
+            current.metadata_history.push(now.metadata);
+        }
+        let mut counters = Vec::new();
+        if let (Some(scope), Some(value)) = (counter, number) {
+            current.number = value;
+            counters.push(CatalogWrite::RaiseCounter { scope, value });
+        }
+        Ok(counters)
+    }
+
+    /// Readings of a record's text and verifications by a person: the
+    /// fields kept, the queue, the counts of fields corrected.
+    fn verification(
+        &self,
+        event: &Event,
+        entry: HistoryEntry,
+        body: EventBody,
+    ) -> Result<Vec<CatalogWrite>, ViewError> {
+        Ok(match body {
+            EventBody::RecordRead {
+                record,
+                version,
+                fields,
+                missing,
+                to_verify,
+                metadata,
+                template,
+            } => {
+                let mut current = self.known_record(&record)?;
+                if let Some(metadata) = metadata {
+                    let doc = self.metadata(&metadata, record)?;
+                    current.title = doc.title;
+                    current.fields = doc.fields;
+                    if current.metadata_sha256 != metadata {
+                        current.metadata_sha256 = metadata;
+                        current.metadata_history.push(metadata);
+                    }
+                }
+                current.reading = Some(RecordReading {
+                    version,
+                    fields,
+                    missing,
+                    at: event.time,
+                    template,
+                });
+                // A new reading replaces what the last one asked; a record
+                // waiting already waits since then.
+                let since = current.to_verify.as_ref().map_or(event.time, |w| w.since);
+                let mut reasons: Vec<VerifyReason> = current
+                    .to_verify
+                    .take()
+                    .map(|w| w.reasons)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|r| !matches!(r, VerifyReason::Reading { .. }))
+                    .collect();
+                if !to_verify.is_empty() {
+                    reasons.push(VerifyReason::Reading { fields: to_verify });
+                }
+                current.to_verify = (!reasons.is_empty()).then_some(ToVerify { since, reasons });
+                current.history.push(entry);
+                put(current)
+            }
+            EventBody::RecordVerified {
+                record,
+                checked,
+                node,
+                supplier,
+                now,
+                counter,
+                number,
+                ..
+            } => {
+                let mut current = self.known_record(&record)?;
+                let counters = self.described_anew(&mut current, now, counter, number)?;
+                current.to_verify = None;
+                current.history.push(entry);
+                let mut writes = put(current);
+                writes.extend(counters);
+                for (key, add) in counts_of(&checked, node.as_ref(), supplier.as_deref()) {
+                    let was = self.catalog.check_counts(&key)?;
+                    writes.push(CatalogWrite::PutCheckCounts {
+                        key,
+                        counts: CheckCounts {
+                            checked: was.checked + add.checked,
+                            corrected: was.corrected + add.corrected,
+                        },
+                    });
+                }
                 writes
             }
             _ => return Err(unexpected(event)),

@@ -1,10 +1,22 @@
 //! Reading an invoice's fields from a record's text (the LAD of capture
 //! tools): the text search holds for its latest version (a PDF's, or what
 //! OCR read on a scan), read by `domain::reading` with each field's
-//! confidence. A view: computed when asked, from what the index holds.
+//! confidence.
+//!
+//! Records of nodes the plan marks `read_invoices` are read once their
+//! text is indexed, by the indexer: the reading is journaled
+//! (`record.read`), fields read surely that the record lacks are added to
+//! its description, and a reading with doubtful or missing fields puts the
+//! record in the verification queue (`archive::verification`). A record is
+//! read once per version; `GET /records/{ref}/reading` reads it again on
+//! demand, journaling nothing.
 
+use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
-use crate::domain::reading::{InvoiceReading, read_invoice};
+use crate::domain::event::EventBody;
+use crate::domain::reading::{InvoiceReading, read_invoice_with};
+use crate::domain::record::{DescriptiveMetadata, Record, RecordId};
+use crate::domain::verification::{doubtful_fields, fields_to_keep, read_values};
 
 /// The most text read for an invoice's fields.
 const TEXT_READ_MAX: usize = 200_000;
@@ -17,6 +29,173 @@ impl Archive {
         let Some(text) = self.extracted_text(actor, &record, TEXT_READ_MAX)? else {
             return Ok(None);
         };
-        Ok(Some(read_invoice(&text, self.clock.now().date_naive())))
+        let plan = self.plan_in_force()?;
+        Ok(Some(read_invoice_with(
+            &text,
+            self.clock.now().date_naive(),
+            &plan.plan.invoice_templates,
+        )))
+    }
+
+    /// Reads as invoices the records indexed since the last call whose
+    /// node reads invoices and whose latest version was not read yet, and
+    /// journals each reading; returns how many records it looked at. The
+    /// indexer's thread calls it, holding no lock. A replica or a
+    /// read-only archive reads nothing (it journals nothing). A record
+    /// that cannot be read now is left for its next change, a restart or
+    /// a reindex, and never stops the indexer.
+    pub fn read_pending(&self) -> Result<usize, ArchiveError> {
+        let ids = self.unread.take();
+        if ids.is_empty() || self.following.is_some() || self.read_only.is_some() {
+            return Ok(0);
+        }
+        let Some(plan) = self.plan.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+            return Ok(0);
+        };
+        for id in &ids {
+            let Some(record) = self.catalog.record(id)? else {
+                continue;
+            };
+            if record.tombstone.is_some() || !plan.plan.reads_invoices(&record.node) || read_already(&record) {
+                continue;
+            }
+            if let Err(e) = self.read_invoice_of(id) {
+                tracing::warn!(reference = %record.reference, error = %e, "reading the invoice failed");
+            }
+        }
+        Ok(ids.len())
+    }
+
+    /// Notes every record of the nodes that read invoices for
+    /// [`read_pending`](Self::read_pending): at the indexer's start, the
+    /// records indexed before a stop and not read yet are read then.
+    pub fn note_unread_invoices(&self) -> Result<(), ArchiveError> {
+        if self.following.is_some() || self.read_only.is_some() {
+            return Ok(());
+        }
+        let Some(plan) = self.plan.read().unwrap_or_else(|p| p.into_inner()).clone() else {
+            return Ok(());
+        };
+        for node in plan.plan.nodes.iter().filter(|n| plan.plan.reads_invoices(&n.code)) {
+            let ids = self.catalog.records_in(&node.code)?;
+            let unread: Vec<RecordId> = ids
+                .into_iter()
+                .filter(|id| {
+                    self.catalog
+                        .record(id)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|r| !read_already(&r))
+                })
+                .collect();
+            self.unread.note(unread);
+        }
+        Ok(())
+    }
+
+    /// Reads one record's latest version and journals the reading, under
+    /// the record's lock.
+    fn read_invoice_of(&self, id: &RecordId) -> Result<(), ArchiveError> {
+        let _guard = self.lock_record(id);
+        let Some(record) = self.catalog.record(id)? else {
+            return Ok(());
+        };
+        let Some(version) = record.versions.last().map(|v| v.number) else {
+            return Ok(());
+        };
+        if read_already(&record) {
+            return Ok(());
+        }
+        let Some(text) = self.index.extracted_text(id, TEXT_READ_MAX)? else {
+            return Ok(());
+        };
+        let plan_slot = self.plan.read().unwrap_or_else(|p| p.into_inner());
+        let Some(plan) = plan_slot.clone() else {
+            return Ok(());
+        };
+        let reading = read_invoice_with(&text, self.clock.now().date_naive(), &plan.plan.invoice_templates);
+        let values = read_values(&reading);
+        // Structured data (Factur-X, UBL) chose the node and gave the
+        // fields: what the text says needs no one.
+        let structured = record
+            .classified_by
+            .as_ref()
+            .is_some_and(|rule| plan.plan.classify.iter().any(|r| &r.name == rule && r.invoice));
+        // A date the depositor gave, or the structured invoice's, is the
+        // invoice's date: it needs no reading.
+        let mut known = record.fields.clone();
+        if matches!(record.dated, None | Some(crate::domain::record::Dating::Invoice)) {
+            known
+                .entry("date_facture".to_owned())
+                .or_insert_with(|| record.date.to_string());
+        }
+        let to_verify = if structured {
+            Vec::new()
+        } else {
+            doubtful_fields(&reading, &known)
+        };
+        let defined = plan.plan.fields_for(&record.node);
+        let fits = |name: &str, value: &str| {
+            defined
+                .iter()
+                .find(|f| f.name == name)
+                .is_some_and(|f| f.kind.check(value).is_ok())
+        };
+        let held = !self
+            .holds_on(&[(record.id, record.node.clone())], IndexFreshness::AsIndexed)?
+            .is_empty();
+        let kept = if held {
+            Default::default()
+        } else {
+            fields_to_keep(&values, &record.fields, fits)
+        };
+        let metadata = if kept.is_empty() {
+            None
+        } else {
+            let mut fields = record.fields.clone();
+            fields.extend(kept);
+            let doc = DescriptiveMetadata {
+                v: crate::domain::record::METADATA_FORMAT,
+                record: record.id,
+                title: record.title.clone(),
+                fields,
+                filenames: record.versions.iter().map(|v| v.filename.clone()).collect(),
+            };
+            Some(self.store_metadata(&doc, self.stores_for(&plan.plan, &record.node))?)
+        };
+        self.journal.append(Actor::system().draft(EventBody::RecordRead {
+            record: record.id,
+            version,
+            fields: values,
+            missing: reading.missing.iter().map(|m| (*m).to_owned()).collect(),
+            to_verify,
+            metadata,
+            template: reading.template.clone(),
+        }))?;
+        Ok(())
+    }
+}
+
+/// Whether a record's latest version has been read.
+fn read_already(record: &Record) -> bool {
+    let latest = record.versions.last().map(|v| v.number);
+    record.reading.as_ref().map(|r| Some(r.version)) == Some(latest)
+}
+
+/// The records indexed and not looked at by the reader yet, each once.
+#[derive(Default)]
+pub(super) struct Unread(std::sync::Mutex<std::collections::BTreeSet<RecordId>>);
+
+impl Unread {
+    /// Notes records to look at.
+    pub(super) fn note(&self, ids: impl IntoIterator<Item = RecordId>) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend(ids);
+    }
+
+    /// The records to look at, oldest first; none are left.
+    fn take(&self) -> Vec<RecordId> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
+            .into_iter()
+            .collect()
     }
 }

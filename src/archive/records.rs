@@ -71,6 +71,20 @@ pub struct RecordChanges {
     pub fields: BTreeMap<String, Option<String>>,
 }
 
+/// A record's description changed, ready to journal.
+pub(super) struct DescriptionChange {
+    /// The record as it will be.
+    pub now: RecordFacetsChange,
+    /// The record as it was.
+    pub before: RecordFacetsChange,
+    /// The naming counter that gave a new reference.
+    pub counter: Option<String>,
+    /// The number it gave.
+    pub number: Option<u64>,
+    /// The fields it will have.
+    pub fields: BTreeMap<String, String>,
+}
+
 /// Refuses fields a signature check writes (`signature`, `signataire`…):
 /// what a record says of its signatures is the archive's finding alone.
 fn refuse_report_fields<'a>(names: impl Iterator<Item = &'a String>) -> Result<(), ArchiveError> {
@@ -403,7 +417,7 @@ impl Archive {
 
     /// Stores a metadata document on `stores` stores at least and returns
     /// its digest.
-    fn store_metadata(&self, doc: &DescriptiveMetadata, stores: usize) -> Result<Sha256, ArchiveError> {
+    pub(super) fn store_metadata(&self, doc: &DescriptiveMetadata, stores: usize) -> Result<Sha256, ArchiveError> {
         Ok(self.stage_metadata(doc)?.commit_on(stores)?)
     }
 
@@ -416,7 +430,7 @@ impl Archive {
     /// How many stores must hold the contents of `node`'s records before a
     /// deposit is acknowledged: the plan's `copies` for it, else every
     /// store configured.
-    fn stores_for(&self, plan: &crate::domain::plan::Plan, node: &crate::domain::record::NodeCode) -> usize {
+    pub(super) fn stores_for(&self, plan: &crate::domain::plan::Plan, node: &crate::domain::record::NodeCode) -> usize {
         plan.copies_required(node)
             .map_or_else(|| self.blobs.copy_names().len() + 1, usize::from)
     }
@@ -687,6 +701,11 @@ impl Archive {
         } else {
             None
         };
+        // A node chosen from the name or the text, not from structured
+        // data, waits for a person to confirm it.
+        let to_verify = classified_by
+            .as_ref()
+            .is_some_and(|rule| plan.plan.classify.iter().any(|r| &r.name == rule && !r.invoice));
         let dated = if date_given {
             None
         } else if deposit.date.is_some() {
@@ -746,6 +765,7 @@ impl Archive {
             links: checked.links,
             aliases,
             imported_from: provenance.map(|(package, _)| package),
+            to_verify,
         }))?;
         drop(plan_slot);
         let record = self
@@ -896,6 +916,34 @@ impl Archive {
         let plan = plan_slot
             .clone()
             .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
+        let Some(change) = self.describe_anew(actor, &plan.plan, &record, changes)? else {
+            return Ok(record);
+        };
+        self.journal.append(actor.draft(EventBody::RecordUpdated {
+            record: record.id,
+            reason,
+            now: change.now,
+            before: change.before,
+            counter: change.counter,
+            number: change.number,
+        }))?;
+        drop(plan_slot);
+        self.catalog
+            .record(&record.id)?
+            .ok_or_else(|| ArchiveError::Internal(format!("record {} vanished from the catalog", record.id)))
+    }
+
+    /// A record's new facets and description, checked against `plan` like
+    /// a deposit, its new description stored (a new reference when it
+    /// moves into a node that renumbers); `None` when nothing changes. The
+    /// caller holds the record's lock and the plan, and journals.
+    pub(super) fn describe_anew(
+        &self,
+        actor: &Actor,
+        plan: &Plan,
+        record: &Record,
+        changes: RecordChanges,
+    ) -> Result<Option<DescriptionChange>, ArchiveError> {
         refuse_report_fields(changes.fields.keys())?;
         let mut fields = record.fields.clone();
         for (name, value) in changes.fields {
@@ -923,16 +971,16 @@ impl Archive {
             fields,
             links: Vec::new(),
         };
-        let checked = self.check_deposit(actor, &plan.plan, deposit, None)?;
+        let checked = self.check_deposit(actor, plan, deposit, None)?;
         let renumber =
-            checked.node != record.node && plan.plan.node(&checked.node).is_some_and(|n| n.renumber_on_reclassify);
+            checked.node != record.node && plan.node(&checked.node).is_some_and(|n| n.renumber_on_reclassify);
         let (reference, counter, number) = if renumber {
             let ext = record
                 .versions
                 .last()
                 .map(|v| naming::safe_extension(v.filename.as_deref(), &v.media_type))
                 .unwrap_or_default();
-            let (reference, scope, number) = self.name_record(&plan.plan, &checked, &ext)?;
+            let (reference, scope, number) = self.name_record(plan, &checked, &ext)?;
             (reference, Some(scope), Some(number))
         } else {
             (record.reference.clone(), None, None)
@@ -944,15 +992,9 @@ impl Archive {
             fields: checked.fields,
             filenames: record.versions.iter().map(|v| v.filename.clone()).collect(),
         };
-        let metadata = self.store_metadata(&doc, self.stores_for(&plan.plan, &checked.node))?;
-        let before = RecordFacetsChange {
-            reference: record.reference.clone(),
-            node: record.node.clone(),
-            date: record.date,
-            service: record.service.clone(),
-            document_type: record.document_type.clone(),
-            metadata: record.metadata_sha256,
-        };
+        let metadata = self.store_metadata(&doc, self.stores_for(plan, &checked.node))?;
+        let fields = doc.fields;
+        let before = RecordFacetsChange::of(record);
         let now = RecordFacetsChange {
             reference,
             node: checked.node,
@@ -962,24 +1004,19 @@ impl Archive {
             metadata,
         };
         if now == before {
-            return Ok(record);
+            return Ok(None);
         }
-        self.journal.append(actor.draft(EventBody::RecordUpdated {
-            record: record.id,
-            reason,
+        Ok(Some(DescriptionChange {
             now,
             before,
             counter,
             number,
-        }))?;
-        drop(plan_slot);
-        self.catalog
-            .record(&record.id)?
-            .ok_or_else(|| ArchiveError::Internal(format!("record {} vanished from the catalog", record.id)))
+            fields,
+        }))
     }
 
     /// Serialises changes to one record.
-    fn lock_record(&self, id: &RecordId) -> std::sync::MutexGuard<'_, ()> {
+    pub(super) fn lock_record(&self, id: &RecordId) -> std::sync::MutexGuard<'_, ()> {
         let stripe = id
             .to_string()
             .bytes()

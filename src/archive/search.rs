@@ -165,6 +165,17 @@ impl Archive {
         if self.read_only.is_some() {
             return self.index_catalog_as_it_stands();
         }
+        let (applied, touched) = self.index_events(max_events)?;
+        // Their text searchable, invoices among them are to be read; by
+        // the indexer's thread, holding nothing (`read_pending`): the use
+        // cases that bring the index up hold a record's lock.
+        self.unread.note(touched);
+        Ok(applied)
+    }
+
+    /// Applies up to `max_events` journal events to the index and commits,
+    /// under the indexer's lock; how many, and the records they touched.
+    fn index_events(&self, max_events: usize) -> Result<(usize, Vec<RecordId>), ArchiveError> {
         let from = self.index.applied()? + 1;
         // The index follows the catalog: the journal's head moves when an
         // event is durable, a moment before the catalog shows it, and a
@@ -172,7 +183,7 @@ impl Archive {
         let (durable, _) = self.journal.head();
         let head = durable.min(self.catalog.last_applied()?);
         if from > head {
-            return Ok(0);
+            return Ok((0, Vec::new()));
         }
         let mut last = from - 1;
         let mut applied = 0;
@@ -193,7 +204,13 @@ impl Archive {
             match event.body() {
                 Ok(EventBody::RecordIngested { record, .. })
                 | Ok(EventBody::VersionAdded { record, .. })
-                | Ok(EventBody::RecordUpdated { record, .. }) => touch(record),
+                | Ok(EventBody::RecordUpdated { record, .. })
+                | Ok(EventBody::RecordVerified { record, .. })
+                | Ok(EventBody::RecordRead {
+                    record,
+                    metadata: Some(_),
+                    ..
+                }) => touch(record),
                 // Records moved to a replacing node, or whose node moved in
                 // the tree, are indexed again under their new path.
                 Ok(EventBody::PlanPublished { number, moves, .. }) => {
@@ -216,14 +233,14 @@ impl Archive {
             }
         }
         self.index.commit(last)?;
-        Ok(applied)
+        Ok((applied, touched))
     }
 
     /// The index documents of these records (none for a record gone or
     /// destroyed), their text extracted on every core; in their order.
     fn documents_of(&self, ids: &[RecordId]) -> Result<Vec<IndexDocument>, ArchiveError> {
         // Extractors' panics are caught inside; any other is ours.
-        super::on_every_core(ids, |id| self.document_of(id))
+        super::on_every_core(ids, |id| self.document_of(id, Extracting::Reuse))
     }
 
     /// The nodes whose records a plan version places anew: targets of its
@@ -279,7 +296,7 @@ impl Archive {
 
     /// Puts a record's current state and latest text into the index.
     fn index_record(&self, id: &RecordId) -> Result<(), ArchiveError> {
-        if let Some(document) = self.document_of(id)? {
+        if let Some(document) = self.document_of(id, Extracting::Again)? {
             self.index.put(&document)?;
         }
         Ok(())
@@ -287,7 +304,7 @@ impl Archive {
 
     /// A record's current state and latest text, as the index holds it
     /// (none for a record gone, destroyed, or without a version).
-    fn document_of(&self, id: &RecordId) -> Result<Option<IndexDocument>, ArchiveError> {
+    fn document_of(&self, id: &RecordId, extracting: Extracting) -> Result<Option<IndexDocument>, ArchiveError> {
         let Some(record) = self.catalog.record(id)? else {
             return Ok(None);
         };
@@ -298,7 +315,49 @@ impl Archive {
         let Some(version) = record.versions.last() else {
             return Ok(None);
         };
-        let extraction = match self.blobs.open(&version.sha256) {
+        let reused = match extracting {
+            Extracting::Reuse => self
+                .index
+                .reusable_text(&record.id, &version.sha256, extract::EXTRACTORS_VERSION)?,
+            Extracting::Again => None,
+        };
+        let extraction = match reused {
+            Some((text, extractor)) => Extraction {
+                text,
+                // The index keeps extractor names it was given: known ones.
+                extractor: extract::extractor_name(&extractor),
+                error: None,
+            },
+            None => self.extraction_of(version),
+        };
+        if let Some(error) = &extraction.error {
+            tracing::info!(reference = %record.reference, %error, "no text extracted");
+        }
+        let plan = self.plan_in_force()?;
+        Ok(Some(IndexDocument {
+            id: record.id,
+            reference: record.reference.clone(),
+            title: record.title.clone(),
+            node: record.node.clone(),
+            node_path: plan.plan.path(&record.node),
+            service: record.service.clone(),
+            document_type: record.document_type.clone(),
+            date: record.date,
+            media_type: version.media_type.clone(),
+            content: version.sha256,
+            ingested_at: record.created_at,
+            text: extraction.text,
+            extractor: extraction.extractor.to_owned(),
+            extraction_error: extraction.error,
+            extractor_version: extract::EXTRACTORS_VERSION,
+            reader: node_reader_key(&record.node),
+            fields: indexed_fields(&plan.plan, &record),
+        }))
+    }
+
+    /// The text of a record's version, extracted from its content.
+    fn extraction_of(&self, version: &crate::domain::record::Version) -> Extraction {
+        match self.blobs.open(&version.sha256) {
             Ok((mut reader, _)) => {
                 let media_type = version.media_type.clone();
                 // An extractor that panics on a malformed file costs that
@@ -317,30 +376,18 @@ impl Archive {
                 extractor: "none",
                 error: Some(e.to_string()),
             },
-        };
-        if let Some(error) = &extraction.error {
-            tracing::info!(reference = %record.reference, %error, "no text extracted");
         }
-        let plan = self.plan_in_force()?;
-        Ok(Some(IndexDocument {
-            id: record.id,
-            reference: record.reference.clone(),
-            title: record.title.clone(),
-            node: record.node.clone(),
-            node_path: plan.plan.path(&record.node),
-            service: record.service.clone(),
-            document_type: record.document_type.clone(),
-            date: record.date,
-            media_type: version.media_type.clone(),
-            ingested_at: record.created_at,
-            text: extraction.text,
-            extractor: extraction.extractor.to_owned(),
-            extraction_error: extraction.error,
-            extractor_version: extract::EXTRACTORS_VERSION,
-            reader: node_reader_key(&record.node),
-            fields: indexed_fields(&plan.plan, &record),
-        }))
     }
+}
+
+/// Whether a record's text may be taken from the index when its content
+/// and extractors are those it was extracted with.
+#[derive(Clone, Copy)]
+enum Extracting {
+    /// Yes: only its description changed.
+    Reuse,
+    /// No: extract it again (a reindex asked for).
+    Again,
 }
 
 /// The fields the plan defines for `nodes`, searchable by name; numeric

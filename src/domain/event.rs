@@ -89,6 +89,20 @@ pub struct RecordFacetsChange {
     pub metadata: Sha256,
 }
 
+impl RecordFacetsChange {
+    /// A record's facets as they stand.
+    pub fn of(record: &super::record::Record) -> Self {
+        RecordFacetsChange {
+            reference: record.reference.clone(),
+            node: record.node.clone(),
+            date: record.date,
+            service: record.service.clone(),
+            document_type: record.document_type.clone(),
+            metadata: record.metadata_sha256,
+        }
+    }
+}
+
 /// The typed content of an event: its kind and payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload")]
@@ -272,6 +286,10 @@ pub enum EventBody {
         /// The package it was imported from (its identifier).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         imported_from: Option<String>,
+        /// It waits for a person to confirm the node `classified_by` chose
+        /// (a rule that read its name or its text, not structured data).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        to_verify: bool,
     },
     /// A new version was added to a record.
     #[serde(rename = "version.added")]
@@ -297,6 +315,62 @@ pub enum EventBody {
         before: RecordFacetsChange,
         /// The naming counter that gave a new reference (when the plan
         /// renumbers records reclassified into the node).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counter: Option<String>,
+        /// The number it gave.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<u64>,
+    },
+    /// A record's fields were read from its text once extracted (the LAD
+    /// of an invoice), each with its confidence; those read surely that it
+    /// lacked were added to its description.
+    #[serde(rename = "record.read")]
+    RecordRead {
+        /// The record.
+        record: RecordId,
+        /// The version whose text was read.
+        version: u32,
+        /// The fields read.
+        fields: Vec<super::verification::ReadValue>,
+        /// The fields every invoice has that were not found.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        missing: Vec<String>,
+        /// The fields a person should verify (doubtful or missing); none:
+        /// the reading needs no one.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        to_verify: Vec<String>,
+        /// Digest of its new descriptive metadata document, when fields
+        /// were added to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        metadata: Option<Sha256>,
+        /// The supplier whose template (in the plan) read it, when one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        template: Option<String>,
+    },
+    /// A person verified a record's description: each field as read and as
+    /// kept, the node a rule chose and the node kept. The record leaves the
+    /// verification queue.
+    #[serde(rename = "record.verified")]
+    RecordVerified {
+        /// The record.
+        record: RecordId,
+        /// The fields checked.
+        checked: Vec<super::verification::CheckedField>,
+        /// The node a rule chose and the node kept, when a rule chose it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        node: Option<super::verification::CheckedNode>,
+        /// The supplier, as kept (for counts by supplier).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supplier: Option<String>,
+        /// What the person wrote, if anything.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+        /// The record as it is now.
+        now: RecordFacetsChange,
+        /// The record as it was.
+        before: RecordFacetsChange,
+        /// The naming counter that gave a new reference (a node kept that
+        /// renumbers).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         counter: Option<String>,
         /// The number it gave.
@@ -756,6 +830,8 @@ impl EventBody {
             | RecordConsulted { record, .. }
             | VersionAdded { record, .. }
             | RecordUpdated { record, .. }
+            | RecordRead { record, .. }
+            | RecordVerified { record, .. }
             | RetentionReviewed { record, .. }
             | DisposalCertified { record, .. } => vec![RecordNamed::Id(*record)],
             HoldPlaced {

@@ -31,3 +31,4 @@ pub mod seal;
 pub mod search;
 pub mod timestamp;
 pub mod trail;
+pub mod verification;

@@ -325,6 +325,10 @@ pub struct PlanNode {
     /// supplier and number): two live records with the same values are
     /// probable duplicates. Inherited by the nodes below.
     pub duplicate_fields: Vec<String>,
+    /// Its records are invoices whose fields are read from their text
+    /// (the LAD) once it is extracted, and those read with doubt wait in
+    /// the verification queue. Inherited by the nodes below.
+    pub read_invoices: bool,
 }
 
 #[cfg(test)]
@@ -364,6 +368,7 @@ impl PlanNode {
             personal_data: false,
             copies: None,
             duplicate_fields: Vec::new(),
+            read_invoices: false,
         }
     }
 }
@@ -403,6 +408,9 @@ pub struct Plan {
     pub classify: Vec<super::classify::ClassificationRule>,
     /// Groups of words and expressions that mean the same to searches.
     pub synonyms: Vec<Vec<String>>,
+    /// Templates for reading the invoices of given suppliers, in the order
+    /// they are tried.
+    pub invoice_templates: Vec<super::reading::InvoiceTemplate>,
 }
 
 /// One thing wrong with a plan, and where (a path such as `nodes[3].rule`).
@@ -683,6 +691,12 @@ impl Plan {
     /// says so): reading one is journaled.
     pub fn holds_personal_data(&self, code: &NodeCode) -> bool {
         self.lineage(code).into_iter().any(|n| n.personal_data)
+    }
+
+    /// Whether a node's records are read as invoices (said of it or of a
+    /// node above it).
+    pub fn reads_invoices(&self, code: &NodeCode) -> bool {
+        self.lineage(code).into_iter().any(|n| n.read_invoices)
     }
 
     /// How many stores must hold the contents of `code`'s records before a

@@ -282,6 +282,7 @@ mod tests {
                 .collect(),
             classify: Vec::new(),
             synonyms: Vec::new(),
+            invoice_templates: Vec::new(),
         }
     }
 

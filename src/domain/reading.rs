@@ -11,6 +11,8 @@
 //! `l` for `1`) forgiven where a number is expected.
 
 use chrono::NaiveDate;
+use regex::Regex;
+use std::collections::BTreeMap;
 
 /// Below this, a field is doubtful.
 pub const TRUSTED: f32 = 0.8;
@@ -36,6 +38,181 @@ pub struct InvoiceReading {
     pub fields: Vec<ReadField>,
     /// The fields expected and not found.
     pub missing: Vec<&'static str>,
+    /// The supplier whose template read it, when one did.
+    pub template: Option<String>,
+}
+
+/// Every field an invoice reading gives, in its order.
+pub const INVOICE_FIELDS: [&str; 9] = [
+    "fournisseur",
+    "siret",
+    "numero_facture",
+    "date_facture",
+    "montant_ht",
+    "montant_tva",
+    "montant_ttc",
+    "iban",
+    "bon_de_commande",
+];
+
+/// How sure a value that a template's pattern captured is, once checked.
+const TEMPLATE_CONFIDENCE: f32 = 0.95;
+
+/// An archivist's template for one supplier's invoices, as invoice2data
+/// keeps them: the keywords that recognise the supplier's invoices (all of
+/// them, case and accents aside), values that never change (its SIRET, its
+/// IBAN), and where its layout puts the others (a pattern whose group
+/// `value`, else its first group, captures the field). What a template
+/// reads is checked as the generic reading's is (SIRET and IBAN keys,
+/// amounts against each other, a date to come).
+#[derive(Debug, Clone)]
+pub struct InvoiceTemplate {
+    /// The supplier's name, as records will say it.
+    pub supplier: String,
+    /// Words and expressions every invoice of the supplier has.
+    pub keywords: Vec<String>,
+    /// Fields whose value is always the same.
+    pub values: BTreeMap<String, String>,
+    /// Fields read by pattern.
+    pub patterns: BTreeMap<String, Regex>,
+}
+
+impl PartialEq for InvoiceTemplate {
+    fn eq(&self, other: &Self) -> bool {
+        self.supplier == other.supplier
+            && self.keywords == other.keywords
+            && self.values == other.values
+            && self.patterns.len() == other.patterns.len()
+            && self
+                .patterns
+                .iter()
+                .zip(&other.patterns)
+                .all(|((a, ra), (b, rb))| a == b && ra.as_str() == rb.as_str())
+    }
+}
+
+impl Eq for InvoiceTemplate {}
+
+impl InvoiceTemplate {
+    /// Whether a text (folded) is one of the supplier's invoices.
+    fn fits(&self, folded_text: &str) -> bool {
+        !self.keywords.is_empty() && self.keywords.iter().all(|k| folded_text.contains(&folded(k)))
+    }
+}
+
+/// Reads an invoice's fields as [`read_invoice`] does, then, when one of
+/// `templates` recognises the supplier, with its values and patterns in
+/// place of what the generic reading found.
+pub fn read_invoice_with(text: &str, today: NaiveDate, templates: &[InvoiceTemplate]) -> InvoiceReading {
+    let mut reading = read_invoice(text, today);
+    let folded_text = folded(text);
+    let Some(template) = templates.iter().find(|t| t.fits(&folded_text)) else {
+        return reading;
+    };
+    let mut found = vec![field("fournisseur", template.supplier.clone(), 1.0, None)];
+    for (name, value) in &template.values {
+        if let Some(name) = invoice_field(name) {
+            found.push(templated(name, value, today, 1.0));
+        }
+    }
+    for (name, pattern) in &template.patterns {
+        let Some(name) = invoice_field(name) else { continue };
+        let Some(captures) = pattern.captures(text) else {
+            continue;
+        };
+        let captured = captures
+            .name("value")
+            .or_else(|| captures.get(1))
+            .or_else(|| captures.get(0));
+        if let Some(raw) = captured {
+            found.push(templated(name, raw.as_str(), today, TEMPLATE_CONFIDENCE));
+        }
+    }
+    let amounts_templated = found.iter().any(|f| f.name.starts_with("montant_"));
+    for f in found {
+        match reading.fields.iter_mut().find(|r| r.name == f.name) {
+            Some(r) => *r = f,
+            None => reading.fields.push(f),
+        }
+    }
+    if amounts_templated {
+        recheck_amounts(&mut reading.fields);
+    }
+    reading
+        .fields
+        .sort_by_key(|f| INVOICE_FIELDS.iter().position(|n| *n == f.name));
+    reading.missing = EXPECTED
+        .into_iter()
+        .filter(|name| !reading.fields.iter().any(|f| f.name == *name))
+        .collect();
+    reading.template = Some(template.supplier.clone());
+    reading
+}
+
+/// The invoice field named `name`.
+fn invoice_field(name: &str) -> Option<&'static str> {
+    INVOICE_FIELDS.into_iter().find(|n| *n == name)
+}
+
+/// A value a template gives for a field, normalised and checked as the
+/// generic reading checks it.
+fn templated(name: &'static str, raw: &str, today: NaiveDate, confidence: f32) -> ReadField {
+    let doubtful = |value: String, why: &str| field(name, value, 0.3, Some(why.to_owned()));
+    match name {
+        "siret" => {
+            let digits: String = ocr_digits(raw).chars().filter(char::is_ascii_digit).collect();
+            if digits.len() == 14 && luhn_valid(&digits) {
+                field(name, digits, confidence, None)
+            } else {
+                doubtful(
+                    digits,
+                    "le SIRET lu par le modèle n'a pas 14 chiffres ou sa clé ne tombe pas juste (clé de Luhn)",
+                )
+            }
+        }
+        "iban" => {
+            let compact: String = raw.split_whitespace().collect::<String>().to_uppercase();
+            if iban_valid(&compact) {
+                field(name, compact, confidence, None)
+            } else {
+                doubtful(
+                    compact,
+                    "la clé de l'IBAN lu par le modèle ne tombe pas juste (modulo 97)",
+                )
+            }
+        }
+        "date_facture" => match date_in(raw, today) {
+            Some((d, false)) => field(name, d.format("%Y-%m-%d").to_string(), confidence, None),
+            Some((d, true)) => field(
+                name,
+                d.format("%Y-%m-%d").to_string(),
+                0.2,
+                Some("la date lue est à venir : elle est mal lue".into()),
+            ),
+            None => doubtful(raw.trim().to_owned(), "le modèle lit ici autre chose qu'une date"),
+        },
+        n if n.starts_with("montant_") => match amount_in(raw) {
+            Some(cents) => field(name, cents_text(cents), confidence, None),
+            None => doubtful(raw.trim().to_owned(), "le modèle lit ici autre chose qu'un montant"),
+        },
+        _ => field(name, raw.trim().to_owned(), confidence, None),
+    }
+}
+
+/// HT + TVA = TTC again, after a template gave some of them.
+fn recheck_amounts(fields: &mut [ReadField]) {
+    let cents = |name: &str| fields.iter().find(|f| f.name == name).and_then(|f| amount_in(&f.value));
+    let (Some(ht), Some(tva), Some(ttc)) = (cents("montant_ht"), cents("montant_tva"), cents("montant_ttc")) else {
+        return;
+    };
+    if (ht + tva - ttc).abs() > 1 {
+        for f in fields.iter_mut().filter(|f| f.name.starts_with("montant_")) {
+            f.confidence = f.confidence.min(0.4);
+            f.doubt = Some(
+                "les montants ne s'accordent pas : HT + TVA ne font pas le TTC ; l'un d'eux est mal lu".to_owned(),
+            );
+        }
+    }
 }
 
 impl InvoiceReading {
@@ -111,7 +288,11 @@ pub fn read_invoice(text: &str, today: NaiveDate) -> InvoiceReading {
         .into_iter()
         .filter(|name| !fields.iter().any(|f: &ReadField| f.name == *name))
         .collect();
-    InvoiceReading { fields, missing }
+    InvoiceReading {
+        fields,
+        missing,
+        template: None,
+    }
 }
 
 fn field(name: &'static str, value: String, confidence: f32, doubt: Option<String>) -> ReadField {
@@ -541,6 +722,69 @@ TVA 20 % 200,00 €
 Total TTC 1 200,00 €
 IBAN : FR76 3000 6000 0112 3456 7890 189 BIC AGRIFRPP
 ";
+
+    /// A baker's invoice in a layout the generic reading does not know.
+    const BAKER: &str = "Au Bon Pain\nMaison fondée en 1921\nRéf. pièce BD/2024/77 du 03/05/2024\n\
+                         Pains pour la cantine\nMontant hors taxe 400,00\nTaxe 80,00\nÀ régler 480,00 €\n";
+
+    fn baker(total_pattern: &str) -> InvoiceTemplate {
+        InvoiceTemplate {
+            supplier: "Boulangerie Au Bon Pain".into(),
+            keywords: vec!["au bon pain".into(), "Maison fondee en 1921".into()],
+            values: BTreeMap::from([("siret".to_owned(), "732 829 320 00074".to_owned())]),
+            patterns: BTreeMap::from([
+                (
+                    "numero_facture".to_owned(),
+                    Regex::new(r"Réf\. pièce (?P<value>\S+)").unwrap(),
+                ),
+                (
+                    "date_facture".to_owned(),
+                    Regex::new(r"Réf\. pièce \S+ du (\S+)").unwrap(),
+                ),
+                ("montant_ht".to_owned(), Regex::new(r"hors taxe ([0-9 ,]+)").unwrap()),
+                ("montant_tva".to_owned(), Regex::new(r"Taxe ([0-9 ,]+)").unwrap()),
+                ("montant_ttc".to_owned(), Regex::new(total_pattern).unwrap()),
+            ]),
+        }
+    }
+
+    #[test]
+    fn a_suppliers_template_reads_what_the_generic_reading_cannot() {
+        let generic = read_invoice(BAKER, today());
+        assert!(generic.needs_verification(), "{generic:?}");
+        let templates = [baker(r"À régler ([0-9 ,]+)")];
+        let read = read_invoice_with(BAKER, today(), &templates);
+        assert_eq!(read.template.as_deref(), Some("Boulangerie Au Bon Pain"));
+        assert_eq!(read.value("fournisseur"), Some("Boulangerie Au Bon Pain"));
+        assert_eq!(read.value("siret"), Some("73282932000074"));
+        assert_eq!(read.value("numero_facture"), Some("BD/2024/77"));
+        assert_eq!(read.value("date_facture"), Some("2024-05-03"));
+        assert_eq!(read.value("montant_ttc"), Some("480.00"));
+        assert!(read.missing.is_empty(), "{read:?}");
+        assert!(!read.needs_verification(), "{read:?}");
+        let order: Vec<&str> = read.fields.iter().map(|f| f.name).collect();
+        assert_eq!(order[..3], ["fournisseur", "siret", "numero_facture"]);
+        // Another supplier's text: the template does not apply.
+        assert_eq!(read_invoice_with(INVOICE, today(), &templates).template, None);
+    }
+
+    #[test]
+    fn what_a_template_reads_is_checked_like_the_rest() {
+        // A pattern that catches the wrong figure: the totals disagree.
+        let wrong = read_invoice_with(BAKER, today(), &[baker(r"fondée en ([0-9]+)")]);
+        let total = wrong.field("montant_ttc").expect("read");
+        assert_eq!(total.value, "1921.00");
+        assert!(total.confidence < TRUSTED && wrong.needs_verification(), "{wrong:?}");
+        // A fixed SIRET whose key fails is doubtful, not trusted.
+        let mut bad = baker(r"À régler ([0-9 ,]+)");
+        bad.values.insert("siret".into(), "732 829 320 00075".into());
+        let read = read_invoice_with(BAKER, today(), &[bad]);
+        assert!(read.field("siret").is_some_and(|f| f.confidence < TRUSTED), "{read:?}");
+        // A template without keywords recognises nothing.
+        let mut none = baker(r"À régler ([0-9 ,]+)");
+        none.keywords.clear();
+        assert_eq!(read_invoice_with(BAKER, today(), &[none]).template, None);
+    }
 
     #[test]
     fn a_typed_invoice_is_read_whole_and_needs_no_verification() {

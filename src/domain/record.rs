@@ -414,6 +414,12 @@ pub struct Record {
     /// An archivist's decision at the end of a `review` rule.
     #[serde(default)]
     pub review: Option<ReviewDecision>,
+    /// What was read of it as an invoice (its latest reading).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<super::verification::RecordReading>,
+    /// Why it waits for a person to verify its description, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_verify: Option<super::verification::ToVerify>,
     /// Its due date under the plan in force, as the catalog's due index
     /// holds it (a view; recomputed when the plan or the record changes).
     #[serde(default)]

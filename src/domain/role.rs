@@ -42,6 +42,9 @@ pub enum Permission {
     /// Put damaged content back from its copies and complete the copy
     /// stores (`coffre repair`).
     Repair,
+    /// Confirm or correct the description of records waiting in the
+    /// verification queue, in the nodes they may deposit in.
+    VerifyRecords,
 }
 
 impl Role {
@@ -71,9 +74,12 @@ impl Role {
             Role::Admin => true,
             // An archivist gives visas too, unless the collectivité reserves
             // them to its archives authority (`Identity::visa_reserved`).
-            Role::Archivist => matches!(permission, ReadRecords | Deposit | ManageRecords | GiveVisa),
+            Role::Archivist => matches!(
+                permission,
+                ReadRecords | Deposit | ManageRecords | GiveVisa | VerifyRecords
+            ),
             Role::Auditor => matches!(permission, ReadRecords | Audit),
-            Role::Agent => matches!(permission, ReadRecords | Deposit),
+            Role::Agent => matches!(permission, ReadRecords | Deposit | VerifyRecords),
             Role::Visa => matches!(permission, ReadRecords | GiveVisa),
         }
     }
@@ -92,6 +98,8 @@ mod tests {
     #[test]
     fn roles_grant_what_the_interface_says() {
         assert!(Role::Agent.allows(Permission::Deposit));
+        assert!(Role::Agent.allows(Permission::VerifyRecords));
+        assert!(!Role::Auditor.allows(Permission::VerifyRecords));
         assert!(!Role::Agent.allows(Permission::ManageTokens));
         assert!(!Role::Agent.allows(Permission::Audit));
         assert!(Role::Auditor.allows(Permission::Audit));

@@ -362,6 +362,8 @@ pub struct IndexDocument {
     pub date: NaiveDate,
     /// Media type of the latest version.
     pub media_type: String,
+    /// Digest of the latest version's content (whose text this is).
+    pub content: crate::domain::hash::Sha256,
     /// When the record was deposited.
     pub ingested_at: DateTime<Utc>,
     /// Extracted text of the latest version.

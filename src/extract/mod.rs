@@ -99,6 +99,17 @@ fn extractor_for(essence: &str) -> Option<(&'static str, ExtractFn)> {
     })
 }
 
+/// Every extractor's name.
+const EXTRACTOR_NAMES: [&str; 10] = [
+    "text", "html", "pdf", "ocr", "docx", "odt", "xlsx", "ods", "eml", "none",
+];
+
+/// An extractor's name as the index kept it (`none` for a name no
+/// extractor has).
+pub fn extractor_name(kept: &str) -> &'static str {
+    EXTRACTOR_NAMES.into_iter().find(|n| *n == kept).unwrap_or("none")
+}
+
 /// A PDF's text layer, or, for a scan, its pages read by OCR.
 fn pdf_or_scan(bytes: &[u8], context: &Context) -> Result<String, String> {
     let text = pdf::text_of(bytes)?;
@@ -164,6 +175,7 @@ mod tests {
         assert_eq!(e.text.trim(), "l'école");
         let e = extract("image/png", &mut &b"\x89PNG"[..], off);
         assert_eq!(e.extractor, "ocr");
+        assert_eq!(extractor_name(e.extractor), "ocr");
         assert!(e.error.is_some());
     }
 }

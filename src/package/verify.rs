@@ -494,8 +494,15 @@ fn check_journal(
                 set.insert(version.sha256.hex());
                 set.insert(metadata.hex());
             }
-            Ok(EventBody::RecordUpdated { record, now, .. }) => {
+            Ok(EventBody::RecordUpdated { record, now, .. }) | Ok(EventBody::RecordVerified { record, now, .. }) => {
                 named.entry(record.to_string()).or_default().insert(now.metadata.hex());
+            }
+            Ok(EventBody::RecordRead {
+                record,
+                metadata: Some(metadata),
+                ..
+            }) => {
+                named.entry(record.to_string()).or_default().insert(metadata.hex());
             }
             _ => {}
         }

@@ -84,6 +84,16 @@ fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CatalogError> {
     serde_json::to_vec(value).map_err(|e| CatalogError::Storage(format!("encoding a value: {e}")))
 }
 
+/// Where a verification count is kept: by supplier (`+name`, or `-` for
+/// every supplier), then field.
+fn check_key(key: &crate::domain::verification::CheckKey) -> Vec<u8> {
+    let supplier = key
+        .supplier
+        .as_deref()
+        .map_or_else(|| "-".to_owned(), |s| format!("+{s}"));
+    format!("vchk/{supplier}\0{}", key.field).into_bytes()
+}
+
 fn u64_of(bytes: &[u8]) -> u64 {
     let mut raw = [0u8; 8];
     if bytes.len() == 8 {
@@ -393,6 +403,12 @@ impl Catalog for SledCatalog {
                     // Neither the node entry nor the record holds a due
                     // mark: it is reckoned from the rules when read.
                     batch.insert(node_key(&node, &record.id), encode(&RetentionEntry::of(&record))?);
+                    let waiting = format!("vq/{}", record.id).into_bytes();
+                    if record.to_verify.is_some() {
+                        batch.insert(waiting, &[][..]);
+                    } else {
+                        batch.remove(waiting);
+                    }
                     let mut record = record;
                     record.due = None;
                     batch.insert(format!("rec/{}", record.id).into_bytes(), encode(&*record)?);
@@ -469,6 +485,9 @@ impl Catalog for SledCatalog {
                 }
                 CatalogWrite::RemoveDamage(blob) => {
                     batch.remove(format!("dmg/{}", blob.hex()).into_bytes());
+                }
+                CatalogWrite::PutCheckCounts { key, counts } => {
+                    batch.insert(check_key(&key), encode(&(key, counts))?);
                 }
             }
         }
@@ -757,6 +776,54 @@ impl Catalog for SledCatalog {
             Some(bytes) => Ok(Some(decode(VERIFIED, &bytes)?)),
             None => Ok(None),
         }
+    }
+
+    fn to_verify(&self, after: Option<&RecordId>, limit: usize) -> Result<Vec<RecordId>, CatalogError> {
+        let prefix = b"vq/";
+        let start = match after {
+            // Past `after` itself: the next key after it.
+            Some(after) => format!("vq/{after}\0").into_bytes(),
+            None => prefix.to_vec(),
+        };
+        self.db
+            .range(start..)
+            .take_while(|item| item.as_ref().map_or(true, |(key, _)| key.starts_with(prefix)))
+            .take(limit)
+            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
+            .collect()
+    }
+
+    fn to_verify_count(&self) -> Result<u64, CatalogError> {
+        Ok(self.db.scan_prefix(b"vq/").keys().count() as u64)
+    }
+
+    fn check_counts(
+        &self,
+        key: &crate::domain::verification::CheckKey,
+    ) -> Result<crate::domain::verification::CheckCounts, CatalogError> {
+        let stored = check_key(key);
+        match self.db.get(&stored).map_err(storage)? {
+            Some(bytes) => {
+                let (_, counts): (
+                    crate::domain::verification::CheckKey,
+                    crate::domain::verification::CheckCounts,
+                ) = decode(&stored, &bytes)?;
+                Ok(counts)
+            }
+            None => Ok(Default::default()),
+        }
+    }
+
+    fn all_check_counts(
+        &self,
+    ) -> Result<
+        Vec<(
+            crate::domain::verification::CheckKey,
+            crate::domain::verification::CheckCounts,
+        )>,
+        CatalogError,
+    > {
+        self.values(b"vchk/")
     }
 
     fn clear(&self) -> Result<(), CatalogError> {

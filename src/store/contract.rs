@@ -566,6 +566,8 @@ fn record(n: u128, reference: &str) -> Record {
         events: BTreeMap::new(),
         tombstone: None,
         review: None,
+        reading: None,
+        to_verify: None,
         due: None,
         metadata_sha256: Sha256::of(b"metadata"),
         metadata_history: Vec::new(),
@@ -672,6 +674,91 @@ fn catalogs_apply_whole_events_and_answer_by_id_and_reference() {
         assert_eq!(catalog.last_applied().expect("applied"), 0, "{name}: cleared");
         assert_eq!(catalog.records().count(), 0, "{name}");
         assert_eq!(catalog.record_id(&b.reference).expect("id"), None, "{name}");
+    }
+}
+
+#[test]
+fn catalogs_list_the_records_waiting_for_verification_and_keep_its_counts() {
+    use crate::domain::verification::{CheckCounts, CheckKey, ToVerify, VerifyReason};
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        let waiting = |mut r: Record| {
+            r.to_verify = Some(ToVerify {
+                since: time(1),
+                reasons: vec![VerifyReason::Reading {
+                    fields: vec!["montant_ttc".into()],
+                }],
+            });
+            r
+        };
+        let (a, b, c) = (
+            waiting(record(1, "FIN-FAC-2024-000001")),
+            record(2, "FIN-FAC-2024-000002"),
+            waiting(record(3, "FIN-FAC-2024-000003")),
+        );
+        let writes = [&c, &b, &a]
+            .into_iter()
+            .map(|r| CatalogWrite::PutRecord(Box::new(r.clone())))
+            .collect();
+        catalog.apply(1, writes).expect("apply");
+        assert_eq!(
+            catalog.to_verify(None, 10).expect("queue"),
+            [a.id, c.id],
+            "{name}: oldest first"
+        );
+        assert_eq!(
+            catalog.to_verify(Some(&a.id), 10).expect("queue"),
+            [c.id],
+            "{name}: after"
+        );
+        assert_eq!(catalog.to_verify(None, 1).expect("queue"), [a.id], "{name}: limit");
+        assert_eq!(catalog.to_verify_count().expect("count"), 2, "{name}");
+        let mut verified = a.clone();
+        verified.to_verify = None;
+        catalog
+            .apply(2, vec![CatalogWrite::PutRecord(Box::new(verified))])
+            .expect("apply");
+        assert_eq!(
+            catalog.to_verify(None, 10).expect("queue"),
+            [c.id],
+            "{name}: left the queue"
+        );
+        assert_eq!(catalog.to_verify_count().expect("count"), 1, "{name}");
+
+        let key = |supplier: Option<&str>| CheckKey {
+            supplier: supplier.map(str::to_owned),
+            field: "montant_ttc".into(),
+        };
+        assert_eq!(
+            catalog.check_counts(&key(None)).expect("counts"),
+            CheckCounts::default()
+        );
+        let counts = CheckCounts {
+            checked: 3,
+            corrected: 1,
+        };
+        catalog
+            .apply(
+                3,
+                vec![
+                    CatalogWrite::PutCheckCounts { key: key(None), counts },
+                    CatalogWrite::PutCheckCounts {
+                        key: key(Some("Dupont")),
+                        counts,
+                    },
+                ],
+            )
+            .expect("apply");
+        assert_eq!(
+            catalog.check_counts(&key(Some("Dupont"))).expect("counts"),
+            counts,
+            "{name}"
+        );
+        let mut all = catalog.all_check_counts().expect("all");
+        all.sort();
+        assert_eq!(all, [(key(None), counts), (key(Some("Dupont")), counts)], "{name}");
     }
 }
 
@@ -1479,6 +1566,7 @@ fn document(n: u128, title: &str, text: &str) -> IndexDocument {
         document_type: None,
         date: day("2024-03-15"),
         media_type: "text/plain".into(),
+        content: Sha256::of(text.as_bytes()),
         ingested_at: time(n as i64),
         text: text.into(),
         extractor: "text".into(),
@@ -1532,6 +1620,34 @@ fn text_indexes_show_what_is_committed_once_and_purge_it() {
         assert_eq!(index.search(&query("brioches")).expect("search").total, 1, "{name}");
         let id = document(1, "", "").id;
         assert_eq!(index.matching_ids(&query("brioches")).expect("ids"), [id], "{name}");
+        // The text of the same content by the same extractors is reused,
+        // never that of other content, other extractors, or a failure.
+        let brioches = Sha256::of(b"pain et brioches");
+        assert_eq!(
+            index.reusable_text(&id, &brioches, 1).expect("reusable"),
+            Some(("pain et brioches".to_owned(), "text".to_owned())),
+            "{name}"
+        );
+        assert_eq!(
+            index.reusable_text(&id, &Sha256::of(b"x"), 1).expect("reusable"),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            index.reusable_text(&id, &brioches, 2).expect("reusable"),
+            None,
+            "{name}"
+        );
+        let mut failed = document(2, "Scan", "");
+        failed.extraction_error = Some("OCR off".into());
+        index.put(&failed).expect("put");
+        index.commit(4).expect("commit");
+        assert_eq!(
+            index.reusable_text(&failed.id, &failed.content, 1).expect("reusable"),
+            None,
+            "{name}"
+        );
+        index.purge(&[failed.id], 4).expect("purge");
         assert!(index.text_status(&id).expect("status").is_some(), "{name}");
         assert_eq!(
             index.needing_extraction(1).expect("needing"),

@@ -250,6 +250,29 @@ impl Catalog for FaultyCatalog {
     fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError> {
         self.inner.records_by_node()
     }
+    fn to_verify(&self, after: Option<&RecordId>, limit: usize) -> Result<Vec<RecordId>, CatalogError> {
+        self.inner.to_verify(after, limit)
+    }
+    fn to_verify_count(&self) -> Result<u64, CatalogError> {
+        self.inner.to_verify_count()
+    }
+    fn check_counts(
+        &self,
+        key: &crate::domain::verification::CheckKey,
+    ) -> Result<crate::domain::verification::CheckCounts, CatalogError> {
+        self.inner.check_counts(key)
+    }
+    fn all_check_counts(
+        &self,
+    ) -> Result<
+        Vec<(
+            crate::domain::verification::CheckKey,
+            crate::domain::verification::CheckCounts,
+        )>,
+        CatalogError,
+    > {
+        self.inner.all_check_counts()
+    }
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
         self.inner.records_holding(sha256)
     }

@@ -36,7 +36,7 @@ use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, ReloadPo
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 7;
+pub const INDEX_FORMAT: u64 = 8;
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
@@ -63,6 +63,7 @@ struct Fields {
     service: Field,
     document_type: Field,
     media: Field,
+    content: Field,
     date: Field,
     ingested: Field,
     extractor: Field,
@@ -110,6 +111,10 @@ fn schema() -> (Schema, Fields) {
         service: b.add_text_field("service", text("fr", true)),
         document_type: b.add_text_field("type", text("fold", true)),
         media: b.add_text_field("media", STRING | STORED),
+        // Which content the text was extracted from: the same content and
+        // extractors give the same text, which a record's new description
+        // does not need extracted again (an OCR takes seconds a page).
+        content: b.add_text_field("content", STRING | STORED),
         date: b.add_date_field("date", INDEXED | FAST | STORED),
         ingested: b.add_date_field("ingested", INDEXED | FAST),
         extractor: b.add_text_field("extractor", STRING | STORED),
@@ -306,6 +311,7 @@ impl TantivyIndex {
             Facet::from_path(["year".to_owned(), chrono::Datelike::year(&doc.date).to_string()]),
         );
         d.add_text(f.media, &doc.media_type);
+        d.add_text(f.content, doc.content.hex());
         d.add_date(f.date, day(doc.date));
         d.add_date(
             f.ingested,
@@ -822,6 +828,36 @@ impl super::TextIndex for TantivyIndex {
         }))
     }
 
+    fn reusable_text(
+        &self,
+        id: &RecordId,
+        content: &crate::domain::hash::Sha256,
+        extractor_version: u32,
+    ) -> Result<Option<(String, String)>, IndexError> {
+        let f = &self.fields;
+        let searcher = self.reader.searcher();
+        let Some(doc) = self.find_id(&searcher, id)? else {
+            return Ok(None);
+        };
+        let same_content = doc.get_first(f.content).and_then(|v| v.as_str()) == Some(content.hex().as_str());
+        let same_extractors =
+            doc.get_first(f.extractor_version).and_then(|v| v.as_u64()) == Some(u64::from(extractor_version));
+        if !same_content || !same_extractors || doc.get_first(f.extraction_error).is_some() {
+            return Ok(None);
+        }
+        let text = doc
+            .get_first(f.body)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let extractor = doc
+            .get_first(f.extractor)
+            .and_then(|v| v.as_str())
+            .unwrap_or("none")
+            .to_owned();
+        Ok(Some((text, extractor)))
+    }
+
     fn needing_extraction(&self, current_version: u32) -> Result<Vec<RecordId>, IndexError> {
         use std::ops::Bound;
         let f = &self.fields;
@@ -954,6 +990,7 @@ mod tests {
             }),
             date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(),
             media_type: "text/plain".into(),
+            content: crate::domain::hash::Sha256::of(text.as_bytes()),
             ingested_at: chrono::Utc::now(),
             text: text.into(),
             extractor: "text".into(),

@@ -137,6 +137,7 @@ struct CatalogState {
     identity: Option<crate::domain::identity::Identity>,
     key_chain: crate::domain::seal::KeyChain,
     damages: BTreeMap<Sha256, crate::domain::integrity::BlobDamage>,
+    checks: BTreeMap<crate::domain::verification::CheckKey, crate::domain::verification::CheckCounts>,
 }
 
 /// A catalog in maps.
@@ -221,6 +222,9 @@ impl Catalog for MemoryCatalog {
                 }
                 CatalogWrite::RemoveDamage(blob) => {
                     state.damages.remove(&blob);
+                }
+                CatalogWrite::PutCheckCounts { key, counts } => {
+                    state.checks.insert(key, counts);
                 }
                 CatalogWrite::PutToken(token) => {
                     state.tokens.insert(token.token_sha256, token);
@@ -460,6 +464,48 @@ impl Catalog for MemoryCatalog {
             .collect();
         found.sort_by_key(|c| c.seq);
         Ok(found)
+    }
+
+    fn to_verify(&self, after: Option<&RecordId>, limit: usize) -> Result<Vec<RecordId>, CatalogError> {
+        let state = lock(&self.state);
+        let from = match after {
+            Some(after) => std::ops::Bound::Excluded(*after),
+            None => std::ops::Bound::Unbounded,
+        };
+        Ok(state
+            .records
+            .range((from, std::ops::Bound::Unbounded))
+            .filter(|(_, r)| r.to_verify.is_some())
+            .map(|(id, _)| *id)
+            .take(limit)
+            .collect())
+    }
+
+    fn to_verify_count(&self) -> Result<u64, CatalogError> {
+        Ok(lock(&self.state)
+            .records
+            .values()
+            .filter(|r| r.to_verify.is_some())
+            .count() as u64)
+    }
+
+    fn check_counts(
+        &self,
+        key: &crate::domain::verification::CheckKey,
+    ) -> Result<crate::domain::verification::CheckCounts, CatalogError> {
+        Ok(lock(&self.state).checks.get(key).copied().unwrap_or_default())
+    }
+
+    fn all_check_counts(
+        &self,
+    ) -> Result<
+        Vec<(
+            crate::domain::verification::CheckKey,
+            crate::domain::verification::CheckCounts,
+        )>,
+        CatalogError,
+    > {
+        Ok(lock(&self.state).checks.iter().map(|(k, c)| (k.clone(), *c)).collect())
     }
 
     fn clear(&self) -> Result<(), CatalogError> {

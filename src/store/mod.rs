@@ -718,6 +718,14 @@ pub enum CatalogWrite {
     PutIdentity(Box<crate::domain::identity::Identity>),
     /// Stores the seal keys and their rotations.
     PutKeyChain(Box<crate::domain::seal::KeyChain>),
+    /// Stores the verification counts of one field (overall or for one
+    /// supplier), as they now stand.
+    PutCheckCounts {
+        /// The field and supplier.
+        key: crate::domain::verification::CheckKey,
+        /// The counts.
+        counts: crate::domain::verification::CheckCounts,
+    },
     /// Marks a blob damaged.
     PutDamage(crate::domain::integrity::BlobDamage),
     /// A damaged blob was repaired.
@@ -799,6 +807,26 @@ pub trait Catalog: Send + Sync {
     /// record whose value has changed since may be among them: callers
     /// check the record.
     fn records_with_field(&self, name: &str, comparable: &str) -> Result<Vec<RecordId>, CatalogError>;
+    /// The records waiting for verification, oldest deposit first, after
+    /// `after` (exclusive), at most `limit`.
+    fn to_verify(&self, after: Option<&RecordId>, limit: usize) -> Result<Vec<RecordId>, CatalogError>;
+    /// How many records wait for verification.
+    fn to_verify_count(&self) -> Result<u64, CatalogError>;
+    /// The verification counts of one field (overall or for one supplier).
+    fn check_counts(
+        &self,
+        key: &crate::domain::verification::CheckKey,
+    ) -> Result<crate::domain::verification::CheckCounts, CatalogError>;
+    /// Every verification count.
+    fn all_check_counts(
+        &self,
+    ) -> Result<
+        Vec<(
+            crate::domain::verification::CheckKey,
+            crate::domain::verification::CheckCounts,
+        )>,
+        CatalogError,
+    >;
     /// How many records each node holds, for the nodes that hold any.
     fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError>;
     /// The records a person deposited (as their actor name says), newest
@@ -879,6 +907,15 @@ pub trait TextIndex: Send + Sync {
     /// The text extracted from a record's latest version, as indexed, cut
     /// to its first `max_chars` characters (`None`: not indexed yet).
     fn extracted_text(&self, id: &RecordId, max_chars: usize) -> Result<Option<String>, IndexError>;
+    /// The text and extractor of a record's document when it was extracted
+    /// from `content` by extractors of `extractor_version` without error:
+    /// what extracting it again would give.
+    fn reusable_text(
+        &self,
+        id: &RecordId,
+        content: &crate::domain::hash::Sha256,
+        extractor_version: u32,
+    ) -> Result<Option<(String, String)>, IndexError>;
     /// Records whose extraction failed or ran with extractors older than
     /// `current_version`.
     fn needing_extraction(&self, current_version: u32) -> Result<Vec<RecordId>, IndexError>;

@@ -191,6 +191,9 @@ pub struct InvoiceReadingDto {
     pub fields: Vec<ReadFieldDto>,
     /// The fields every invoice has that were not found.
     pub missing: Vec<String>,
+    /// The supplier whose template (in the plan) read it, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 /// One field read.
@@ -217,6 +220,7 @@ impl InvoiceReadingDto {
                 confidence: 0.0,
                 fields: Vec::new(),
                 missing: Vec::new(),
+                template: None,
             },
             Some(r) => InvoiceReadingDto {
                 status: "read".to_owned(),
@@ -233,6 +237,7 @@ impl InvoiceReadingDto {
                     })
                     .collect(),
                 missing: r.missing.iter().map(|m| (*m).to_owned()).collect(),
+                template: r.template.clone(),
             },
         }
     }

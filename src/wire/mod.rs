@@ -19,6 +19,7 @@ mod records;
 mod retention;
 mod search;
 mod tokens;
+mod verification;
 
 pub use accounts::*;
 pub use audit::*;
@@ -31,6 +32,7 @@ pub use records::*;
 pub use retention::*;
 pub use search::*;
 pub use tokens::*;
+pub use verification::*;
 
 /// Every error answer: `{"error": {"code", "message", "details"?}}`, the
 /// code one of the error table's (`src/errors.rs`); some carry a member

@@ -132,6 +132,13 @@ pub struct RecordDto {
     /// `links` shows when over 500).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub linked_here: usize,
+    /// Why it waits in the verification queue, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_verify: Option<super::ToVerifyDto>,
+    /// What was read of it as an invoice (its latest version's fields,
+    /// each with its confidence), when its node reads invoices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<super::RecordReadingDto>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -391,6 +398,8 @@ impl RecordDto {
                 })
                 .collect(),
             linked_here: details.links.linked_here,
+            to_verify: r.to_verify.as_ref().map(super::ToVerifyDto::from),
+            reading: r.reading.as_ref().map(super::RecordReadingDto::from),
         }
     }
 }

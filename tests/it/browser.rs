@@ -1132,15 +1132,22 @@ fn an_auditor_sees_a_damaged_blob_with_its_record_runs_a_check_and_browses_the_j
     browser.fill("#document", &scene.invoice_ref);
     browser.follow("form.filtres button[type=submit]", "document=");
     let text = browser.text();
-    assert_eq!(browser.count("table.journal tbody tr"), 1, "{text}");
+    // Its deposit, then the reading of its text as an invoice (FACTURES
+    // reads invoices).
+    assert_eq!(browser.count("table.journal tbody tr"), 2, "{text}");
     assert!(text.contains("Dépôt") && text.contains("record.ingested"), "{text}");
+    assert!(
+        text.contains("Champs lus dans le texte") && text.contains("record.read"),
+        "{text}"
+    );
     assert!(
         text.contains("sceau n°") || text.contains("pas encore scellé"),
         "{text}"
     );
     browser.review("journal");
+    // The two deposits and the invoice's reading.
     browser.goto(&format!("{base}/journal?type=record.&du=01/01/2000"));
-    assert_eq!(browser.count("table.journal tbody tr"), 2, "{}", browser.text());
+    assert_eq!(browser.count("table.journal tbody tr"), 3, "{}", browser.text());
     browser.goto(&format!("{base}/journal?du=31/02/2024"));
     assert!(browser.text().contains("n'est pas une date"), "{}", browser.text());
     // The page changes nothing but that check: the journal grew by the
@@ -2082,4 +2089,99 @@ fn an_auditor_sees_each_copy_of_the_archive_and_how_far_it_follows() {
     assert!(text.contains("à jour (n°"), "{text}");
     assert!(text.contains("en service"), "{text}");
     browser.review("controle-copies");
+}
+
+/// An invoice as a text file, whose SIRET key and totals fail.
+fn doubtful_invoice() -> &'static str {
+    "Papeterie Dupont SARL\nSIRET : 732 829 320 00075\nFacture n° FA-2024-0117\nDate de facture : 14/04/2024\n\
+     Total HT : 1 000,00 EUR\nTVA 20 % : 200,00 EUR\nTotal TTC : 1 280,00 EUR\n"
+}
+
+#[test]
+fn an_agent_corrects_a_doubtful_invoice_from_the_verification_queue() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let meta = json!({"node": "FIN-FAC", "title": "Facture Papeterie Dupont", "date": "2024-04-14"});
+    let a = deposit(
+        &scene.server,
+        &scene.admin,
+        doubtful_invoice().as_bytes(),
+        "facture-dupont.txt",
+        &meta,
+    )
+    .expect("deposit");
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let reference = a.json()["reference"].as_str().expect("reference").to_owned();
+    // The indexer reads it once its text is indexed.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !get(&scene.server.url("/api/v1/verification"), &scene.admin)
+        .text()
+        .contains(&reference)
+    {
+        assert!(Instant::now() < deadline, "{reference} never waited for verification");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    browser.follow("a[href='/a-verifier']", "/a-verifier");
+    let text = browser.text();
+    assert!(
+        text.contains("Facture Papeterie Dupont") && text.contains(&reference),
+        "{text}"
+    );
+    assert!(text.contains("à relire : fournisseur, siret"), "{text}");
+    assert!(text.contains("Aucune description n'a encore été vérifiée"), "{text}");
+    browser.review("a-verifier");
+
+    browser.follow(
+        &format!("a[href='/a-verifier/{reference}']"),
+        &format!("/a-verifier/{reference}"),
+    );
+    let text = browser.text();
+    assert!(
+        text.contains("Lu : 1\u{202f}280,00\u{202f}€"),
+        "the total as read, in French: {text}"
+    );
+    assert!(text.contains("confiance"), "{text}");
+    assert!(text.contains("Luhn"), "why the SIRET is doubtful: {text}");
+    assert_eq!(
+        browser.value("#champ-numero_facture"),
+        "FA-2024-0117",
+        "a sure field kept"
+    );
+    assert_eq!(browser.count(".a-relire"), 5, "fournisseur, siret and the three totals");
+    browser.review("a-verifier-facture");
+
+    // A total that is no amount is refused next to its field, with what
+    // was typed.
+    browser.fill("#champ-montant_ttc", "douze cents");
+    browser.click("form.formulaire button[type=submit]");
+    std::thread::sleep(Duration::from_millis(300));
+    let text = browser.text();
+    assert!(text.contains("n'est pas un nombre"), "{text}");
+    assert_eq!(browser.attr("#champ-montant_ttc", "aria-invalid"), "true");
+    assert_eq!(browser.value("#champ-montant_ttc"), "douze cents");
+    browser.review("a-verifier-erreur");
+
+    browser.fill("#champ-montant_ttc", "1 200,00");
+    browser.fill("#champ-siret", "73282932000074");
+    browser.fill("#champ-fournisseur", "Papeterie Dupont");
+    browser.fill("#commentaire", "Total relu sur l'original");
+    browser.follow("form.formulaire button[type=submit]", "verifie=");
+    let text = browser.text();
+    assert!(
+        text.contains(&format!("La description de {reference} est vérifiée")),
+        "{text}"
+    );
+    assert!(!text.contains("Facture Papeterie Dupont"), "it left the queue: {text}");
+    // The share corrected, by field: the total and the SIRET were.
+    assert!(text.contains("Montant ttc"), "{text}");
+    browser.review("a-verifier-bilan");
+
+    let record = get(&scene.server.url(&format!("/api/v1/records/{reference}")), &scene.admin).json();
+    assert_eq!(record["fields"]["montant_ttc"], "1200.00", "{record}");
+    assert_eq!(record["fields"]["siret"], "73282932000074", "{record}");
+    assert!(record.get("to_verify").is_none(), "{record}");
+    assert!(record["history"].to_string().contains("record.verified"), "{record}");
 }

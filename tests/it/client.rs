@@ -120,9 +120,17 @@ fn the_command_line_goes_through_the_running_server_in_the_name_of_who_uses_it()
     };
     assert!(stdout(&out).contains("FIN-FAC-2024-000001"), "{}", stdout(&out));
     let through_server_search = stdout(&out);
-    let out = run(&data, &config, &["show", "FIN-FAC-2024-000001", "--json"], "");
-    assert!(out.status.success(), "{}", stderr(&out));
-    let through_server_show: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+    // FACTURES reads invoices: the server reads its text just after.
+    let through_server_show: Value = loop {
+        let out = run(&data, &config, &["show", "FIN-FAC-2024-000001", "--json"], "");
+        assert!(out.status.success(), "{}", stderr(&out));
+        let shown: Value = serde_json::from_str(&stdout(&out)).expect("JSON");
+        if shown.get("reading").is_some() || std::time::Instant::now() > deadline {
+            break shown;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(through_server_show.get("reading").is_some(), "{through_server_show}");
 
     // The same files again: deposited, and said to be archived already.
     let out = run(

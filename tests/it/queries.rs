@@ -519,7 +519,10 @@ fn the_plans_fields_are_searched_by_name_with_ranges_on_amounts() {
     assert_eq!(found("montant_ttc:[1000 TO 5000]"), [invoice.as_str()]);
     assert_eq!(found("facture montant_ttc:[* TO 100]").len(), 1);
     let a = get(
-        &server.url(&format!("/api/v1/search?q={}", url_encode("siret:123"))),
+        &server.url(&format!(
+            "/api/v1/search?q={}",
+            url_encode("tva_intracommunautaire:123")
+        )),
         &token,
     );
     assert_eq!((a.status, a.error_code().as_str()), (400, "invalid_query"));

@@ -92,6 +92,163 @@ fn a_scanned_invoice_gets_its_number_date_siret_and_amounts_read_and_doubts_go_t
     assert!(doubts.iter().any(|d| d.contains("Luhn")), "{doubts:?}");
     assert!(doubts.iter().any(|d| d.contains("ne s'accordent pas")), "{doubts:?}");
 
+    // Read by the indexer once its text is there: it waits in the queue,
+    // with the fields to look at; the sure ones are kept on the record.
+    let waiting = wait_for_queue(&server, &token, &reference);
+    let to_look_at = waiting["to_verify"]["fields"].to_string();
+    assert!(
+        to_look_at.contains("siret") && to_look_at.contains("montant_ttc"),
+        "{waiting}"
+    );
+    assert_eq!(waiting["fields"]["numero_facture"], "FA-2024-0117", "{waiting}");
+    assert!(
+        waiting["fields"].get("montant_ttc").is_none(),
+        "a doubtful value waits: {waiting}"
+    );
+    let read_total = waiting["reading"]["fields"]
+        .as_array()
+        .and_then(|fields| fields.iter().find(|f| f["name"] == "montant_ttc"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(read_total["value"], "1280.00", "{waiting}");
+
+    // An agent corrects the SIRET and the total: journaled, counted, and
+    // the record leaves the queue.
+    let agent = new_token(&server, &token, "agent", "lad");
+    let correction = json!({
+        "fields": {"siret": "73282932000074", "montant_ttc": "1200.00"},
+        "comment": "total relu sur l'original"
+    });
+    let url = server.url(&format!("/api/v1/records/{reference}/verification"));
+    let answer = post_json(&url, &agent, &correction);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let verified = answer.json();
+    assert_eq!(verified["fields"]["montant_ttc"], "1200.00");
+    assert!(verified.get("to_verify").is_none(), "{verified}");
+    let queue = get(&server.url("/api/v1/verification"), &agent).json();
+    assert!(!queue.to_string().contains(&reference), "{queue}");
+    let again = post_json(&url, &agent, &correction);
+    assert_eq!(again.status, 409, "{}", again.text());
+    assert_eq!(again.json()["error"]["code"], "not_awaiting_verification");
+
+    let events = get(&server.url("/api/v1/audit/events?limit=1000"), &token).json();
+    let journaled = events["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "record.verified")
+        .cloned()
+        .unwrap_or_default();
+    let total = journaled["payload"]["checked"]
+        .as_array()
+        .and_then(|c| c.iter().find(|f| f["name"] == "montant_ttc"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (total["read"].as_str(), total["kept"].as_str()),
+        (Some("1280.00"), Some("1200.00")),
+        "{journaled}"
+    );
+    assert_eq!(journaled["payload"]["comment"], "total relu sur l'original");
+
+    let counts = get(&server.url("/api/v1/verification/counts"), &agent).json();
+    let count = |field: &str| {
+        counts["by_field"]
+            .as_array()
+            .and_then(|c| c.iter().find(|f| f["field"] == field))
+            .map(|f| (f["checked"].as_u64(), f["corrected"].as_u64()))
+    };
+    assert_eq!(count("montant_ttc"), Some((Some(1), Some(1))), "{counts}");
+    assert_eq!(count("numero_facture"), Some((Some(1), Some(0))), "{counts}");
+    let by_supplier = counts["by_supplier"].to_string();
+    assert!(
+        by_supplier.contains("73282932000074"),
+        "the SIRET names the supplier: {counts}"
+    );
+
     let missing = get(&server.url("/api/v1/records/FIN-FAC-2099-999999/reading"), &token);
     assert_eq!(missing.status, 404);
+}
+
+/// The queue's entry for `reference`, once the indexer has read it.
+fn wait_for_queue(server: &Server, token: &str, reference: &str) -> Value {
+    for _ in 0..600 {
+        let queue = get(&server.url("/api/v1/verification"), token);
+        assert_eq!(queue.status, 200, "{}", queue.text());
+        if let Some(found) = queue.json()["records"]
+            .as_array()
+            .and_then(|records| records.iter().find(|r| r["reference"] == reference))
+        {
+            return found.clone();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{reference} never reached the verification queue");
+}
+
+/// A baker whose invoices the generic reading cannot read: its layout
+/// names none of the usual labels.
+const BAKER: &str = "Au Bon Pain\nMaison fondée en 1921\nRéf. pièce BD/2024/77 du 03/05/2024\n\
+                     Pains pour la cantine\nMontant hors taxe 400,00\nTaxe 80,00\nÀ régler 480,00 €\n";
+
+/// The template an archivist writes for it, next to the plan.
+const BAKER_TEMPLATE: &str = r#"
+[[invoice_templates]]
+supplier = "Boulangerie Au Bon Pain"
+keywords = ["au bon pain", "maison fondée en 1921"]
+values = { siret = "732 829 320 00074" }
+patterns = { numero_facture = 'Réf\. pièce (\S+)', date_facture = 'Réf\. pièce \S+ du (\S+)', montant_ht = 'hors taxe ([0-9 ,]+)', montant_tva = 'Taxe ([0-9 ,]+)', montant_ttc = 'À régler ([0-9 ,]+)' }
+"#;
+
+/// The record once the indexer has read it.
+fn once_read(server: &Server, token: &str, reference: &str) -> Value {
+    for _ in 0..600 {
+        let record = get(&server.url(&format!("/api/v1/records/{reference}")), token).json();
+        if record.get("reading").is_some() {
+            return record;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{reference} was never read");
+}
+
+#[test]
+fn a_suppliers_template_published_with_the_plan_reads_its_invoices_without_a_person() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let meta = json!({"node": "FIN-FAC", "title": "Facture boulangerie", "date": "2024-05-03"});
+
+    // Without a template: the generic reading finds nothing sure.
+    let before = created(deposit(&server, &token, BAKER.as_bytes(), "pain-avril.txt", &meta).expect("an answer"));
+    let before = once_read(&server, &token, before["reference"].as_str().expect("a reference"));
+    assert!(before.get("to_verify").is_some(), "{before}");
+
+    let plan = format!(
+        "{}{BAKER_TEMPLATE}",
+        include_str!("../../retention-policies/communes-fr.toml")
+    );
+    let published = put_plan(&server, &token, &plan, false);
+    assert_eq!(published.status, 200, "{}", published.text());
+
+    let record = created(deposit(&server, &token, BAKER.as_bytes(), "pain-mai.txt", &meta).expect("an answer"));
+    let record = once_read(&server, &token, record["reference"].as_str().expect("a reference"));
+    assert_eq!(record["reading"]["template"], "Boulangerie Au Bon Pain", "{record}");
+    assert_eq!(record["fields"]["fournisseur"], "Boulangerie Au Bon Pain", "{record}");
+    assert_eq!(record["fields"]["siret"], "73282932000074", "{record}");
+    assert_eq!(record["fields"]["numero_facture"], "BD/2024/77", "{record}");
+    assert_eq!(record["fields"]["montant_ttc"], "480.00", "{record}");
+    assert!(
+        record.get("to_verify").is_none(),
+        "read surely, it waits for no one: {record}"
+    );
+
+    // A template that does not compile is refused at its line.
+    let broken = format!(
+        "{}{}",
+        include_str!("../../retention-policies/communes-fr.toml"),
+        BAKER_TEMPLATE.replace("([0-9 ,]+)'", "([0-9 ,]+'")
+    );
+    let refused = put_plan(&server, &token, &broken, false);
+    assert_eq!(refused.status, 422, "{}", refused.text());
+    assert!(refused.text().contains("expression régulière"), "{}", refused.text());
 }

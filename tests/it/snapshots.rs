@@ -275,6 +275,20 @@ fn wait_until_searchable(server: &Server, token: &str, q: &str, total: u64) {
     panic!("{q} never became searchable");
 }
 
+/// Waits until the indexer has read `version` of an invoice (FACTURES
+/// reads invoices once their text is indexed, journaling `record.read`):
+/// what follows then sees the journal in one order.
+fn wait_until_read(server: &Server, token: &str, reference: &str, version: u64) {
+    for _ in 0..600 {
+        let a = get(&server.url(&format!("/api/v1/records/{reference}")), token);
+        if a.json()["reading"]["version"].as_u64() == Some(version) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("version {version} of {reference} was never read");
+}
+
 /// The journal's lines, normalised, one event a line.
 fn journal_text(norm: &mut Normalizer, data: &Path) -> String {
     let mut segments: Vec<_> = std::fs::read_dir(data.join("journal"))
@@ -432,6 +446,8 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
     // state).
     wait_until_searchable(&server, &agent, "nomination", 0);
     wait_until_searchable(&server, &archivist, "nomination", 1);
+    wait_until_read(&server, &agent, &facture, 1);
+    wait_until_read(&server, &agent, &second, 1);
     t.http("GET /records/{ref}", get(&url(&format!("/records/{facture}")), &agent));
     t.http(
         "GET /records/{ref} RH by an agent",
@@ -480,6 +496,7 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
         "POST /records/{ref}/versions",
         post_multipart(&url(&format!("/records/{second}/versions")), &agent, &v2).unwrap(),
     );
+    wait_until_read(&server, &agent, &second, 2);
     t.http(
         "PATCH /records/{ref} by an agent",
         send(
@@ -511,6 +528,46 @@ fn every_answer_of_a_scripted_scenario_is_unchanged() {
         "DELETE /records/{ref}",
         send("DELETE", &url(&format!("/records/{second}")), &admin, None),
     );
+
+    // The verification queue: the second invoice, read with nothing found,
+    // waits; an agent types its fields.
+    t.http("GET /verification", get(&url("/verification"), &agent));
+    t.http(
+        "GET /verification bad limit",
+        get(&url("/verification?limit=0"), &agent),
+    );
+    let verification = json!({
+        "fields": {"fournisseur": "Papeterie Martin", "numero_facture": "PM-2012-77", "montant_ttc": "86.40"},
+        "comment": "relu sur l'original"
+    });
+    t.http(
+        "POST /records/{ref}/verification",
+        send(
+            "POST",
+            &url(&format!("/records/{second}/verification")),
+            &agent,
+            Some(verification.clone()),
+        ),
+    );
+    t.http(
+        "POST /records/{ref}/verification again",
+        send(
+            "POST",
+            &url(&format!("/records/{second}/verification")),
+            &agent,
+            Some(verification),
+        ),
+    );
+    t.http(
+        "POST /records/{ref}/verification by an auditor",
+        send(
+            "POST",
+            &url(&format!("/records/{facture}/verification")),
+            &auditor,
+            Some(json!({})),
+        ),
+    );
+    t.http("GET /verification/counts", get(&url("/verification/counts"), &agent));
 
     // Search.
     // The indexer follows the journal from behind: wait until it has seen

@@ -384,7 +384,7 @@ struct JournalPageView {
 }
 
 /// The kinds the filter offers: families first, then each kind.
-const KINDS: [&str; 34] = [
+const KINDS: [&str; 36] = [
     "record.",
     "hold.",
     "disposal.",
@@ -396,6 +396,8 @@ const KINDS: [&str; 34] = [
     "access.refused",
     "version.added",
     "record.updated",
+    "record.read",
+    "record.verified",
     "retention.reviewed",
     "retention.event_recorded",
     "hold.placed",

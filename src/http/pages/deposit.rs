@@ -633,27 +633,7 @@ fn check_typed(plan: &Plan, file: &PendingFile) -> Result<Deposit, FileProblems>
                 }
                 continue;
             }
-            let checked = match &def.kind {
-                FieldType::Text => Ok(value.to_owned()),
-                FieldType::Date => french::parse_date(value)
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .ok_or_else(|| format!("« {value} » n'est pas une date : écrivez-la sous la forme 15/03/2024")),
-                FieldType::Decimal => french::parse_amount(value)
-                    .map(decimal_text)
-                    .ok_or_else(|| format!("« {value} » n'est pas un nombre : écrivez-le comme 1 200,50")),
-                FieldType::Integer => {
-                    let digits: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-                    digits
-                        .parse::<i64>()
-                        .map(|n| n.to_string())
-                        .map_err(|_| format!("« {value} » n'est pas un nombre entier"))
-                }
-                FieldType::Enum(values) => values
-                    .iter()
-                    .find(|v| v.as_str() == value)
-                    .cloned()
-                    .ok_or_else(|| format!("choisissez l'une des valeurs : {}", values.join(", "))),
-            };
+            let checked = french::typed_value(&def.kind, value);
             match checked {
                 Ok(v) => {
                     fields.insert(def.name.clone(), v);
@@ -678,13 +658,6 @@ fn check_typed(plan: &Plan, file: &PendingFile) -> Result<Deposit, FileProblems>
     })
 }
 
-/// Cents as the archive's decimal text: `1200.50`.
-fn decimal_text(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let abs = cents.unsigned_abs();
-    format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
 /// Takes the review form: updates what was typed, then, when asked to
 /// archive, checks every file and deposits them all; or abandons the lot.
 pub async fn confirm(
@@ -695,12 +668,7 @@ pub async fn confirm(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let value = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or_default()
-    };
+    let value = |name: &str| super::form_value(&form, name);
     signed.check_form(value("csrf"))?;
     let action = value("action").to_owned();
     let lot_id = lot_id.into_inner();
@@ -796,7 +764,7 @@ mod tests {
 
     #[test]
     fn decimals_go_to_the_archive_with_a_point() {
-        assert_eq!(decimal_text(120_050), "1200.50");
-        assert_eq!(decimal_text(-5), "-0.05");
+        assert_eq!(french::decimal_text(120_050), "1200.50");
+        assert_eq!(french::decimal_text(-5), "-0.05");
     }
 }

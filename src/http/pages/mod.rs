@@ -27,6 +27,7 @@ mod retention;
 mod search;
 mod session;
 mod transfers;
+mod verification;
 
 use crate::archive::{Actor, Archive, ArchiveError};
 use crate::domain::account::Account;
@@ -58,6 +59,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/deposer/{lot}", web::get().to(deposit::review))
         .route("/deposer/{lot}", web::post().to(deposit::confirm))
         .route("/mes-depots", web::get().to(mine::page))
+        .route("/a-verifier", web::get().to(verification::queue))
+        .route("/a-verifier/{ref}", web::get().to(verification::form))
+        .route("/a-verifier/{ref}", web::post().to(verification::submit))
         .route("/mon-compte", web::get().to(accounts::me))
         .route("/mon-compte", web::post().to(accounts::change_own_password))
         .route(
@@ -154,6 +158,15 @@ pub struct NodeOption {
     pub label: String,
 }
 
+/// The value of the field `name` in a form read as pairs (empty when the
+/// form has none).
+pub fn form_value<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default()
+}
+
 /// Every node of the plan, as a choice offers them.
 pub fn node_options(plan: &crate::domain::plan::Plan) -> Vec<NodeOption> {
     plan.nodes
@@ -197,6 +210,8 @@ pub struct PersonView {
     pub visa: bool,
     /// Whether the menu offers depositing (and one's own deposits).
     pub depositor: bool,
+    /// Confirms or corrects descriptions in the verification queue.
+    pub verifier: bool,
 }
 
 /// A signed-in person, from the session cookie; pages that need one take
@@ -226,6 +241,7 @@ impl Signed {
                 visa: self.actor.role.allows(crate::domain::role::Permission::GiveVisa)
                     && !self.actor.role.allows(crate::domain::role::Permission::ManageRecords),
                 depositor: self.actor.role.allows(crate::domain::role::Permission::Deposit),
+                verifier: self.actor.role.allows(crate::domain::role::Permission::VerifyRecords),
             }),
             csrf: self.csrf.clone(),
             current,
