@@ -801,6 +801,11 @@ impl EventBody {
             RecordIngested { version, metadata, .. } | VersionAdded { version, metadata, .. } => {
                 vec![version.sha256, *metadata]
             }
+            RecordUpdated { now, .. } | RecordVerified { now, .. } => vec![now.metadata],
+            RecordRead {
+                metadata: Some(metadata),
+                ..
+            } => vec![*metadata],
             PlanPublished { text, .. } => vec![*text],
             TransferAcknowledged { reply: Some(reply), .. } => vec![*reply],
             IdentitySet { identity } => identity.logo.iter().map(|logo| logo.sha256).collect(),

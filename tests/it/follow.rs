@@ -77,6 +77,24 @@ pub fn a_replica_follows_its_primary(primary: &Server, replica: &Server, admin: 
     waited("the replica's index to find it", || {
         hit_refs(&get(&replica.url("/api/v1/search?q=quincaillerie"), admin).json()) == vec![reference.clone()]
     });
+    // A description changed on the primary: the replica takes its new
+    // metadata document with the event, and shows the new title.
+    let changed = request(
+        "PATCH",
+        &primary.url(&format!("/api/v1/records/{reference}")),
+        admin,
+        &[],
+        Some((
+            "application/json",
+            br#"{"title": "Facture quincaillerie Martin (vis)", "reason": "titre precise"}"#,
+        )),
+    )
+    .expect("PATCH");
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    waited("the replica to show the new title", || {
+        get(&replica.url(&format!("/api/v1/records/{reference}")), admin).json()["title"]
+            == "Facture quincaillerie Martin (vis)"
+    });
     // Nothing is written on a replica, and it says why.
     let refused = deposit(
         replica,
