@@ -15,7 +15,7 @@ LISTEN ?= 127.0.0.1:8080
 # Commands the server calls to read text, to check the archives' SEDA
 # answers and the signatures of PES bordereaux (what `make run` needs), and
 # the Debian package of each.
-RUN_TOOLS := pdftotext:poppler-utils tesseract:tesseract-ocr xmllint:libxml2-utils xmlsec1:xmlsec1
+RUN_TOOLS := pdftotext:poppler-utils tesseract:tesseract-ocr xmllint:libxml2-utils xmlsec1:xmlsec1 ocrmypdf:ocrmypdf
 
 # Commands the tests and benchmarks call besides: Debian's chromium and its
 # WebDriver for the browser tests, npm for axe-core, socat to put TLS in

@@ -134,6 +134,8 @@ error_table! {
     RecordNotFound => ("record_not_found", 404, BadInput),
     /// The record has no such version.
     VersionNotFound => ("version_not_found", 404, BadInput),
+    /// The version has no searchable rendition (not a scan, or not yet).
+    RenditionNotFound => ("rendition_not_found", 404, BadInput),
     /// No plan version has this number.
     PlanVersionNotFound => ("plan_version_not_found", 404, BadInput),
     /// No hold has this id.

@@ -508,6 +508,7 @@ pub fn event_kind(kind: &str) -> String {
         "record.updated" => "Description ou classement modifié".into(),
         "record.read" => "Champs lus dans le texte".into(),
         "record.verified" => "Description vérifiée".into(),
+        "record.rendered" => "Version recherchable (PDF/A) produite".into(),
         "retention.reviewed" => "Décision de tri".into(),
         "retention.event_recorded" => "Événement de départ enregistré".into(),
         "hold.placed" => "Gel posé".into(),

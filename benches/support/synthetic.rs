@@ -41,6 +41,7 @@ pub fn record(i: u64, node: &NodeCode, date: NaiveDate, content: Sha256) -> Reco
         tombstone: None,
         review: None,
         reading: None,
+        renditions: Vec::new(),
         to_verify: None,
         due: None,
         metadata_sha256: Sha256::of(format!("metadata {i}").as_bytes()),

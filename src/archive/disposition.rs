@@ -370,6 +370,7 @@ impl Archive {
         let mut candidates: BTreeSet<Sha256> = BTreeSet::new();
         for record in destroyed {
             candidates.extend(record.versions.iter().map(|v| v.sha256));
+            candidates.extend(record.renditions.iter().map(|r| r.sha256));
             candidates.extend(record.metadata_history.iter().copied());
         }
         if candidates.is_empty() {

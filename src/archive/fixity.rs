@@ -287,6 +287,9 @@ impl Archive {
             for doc in &record.metadata_history {
                 blobs.entry(*doc).or_default().push(reference.clone());
             }
+            for rendition in &record.renditions {
+                blobs.entry(rendition.sha256).or_default().push(reference.clone());
+            }
         }
         for plan in self.catalog.plan_versions()? {
             blobs

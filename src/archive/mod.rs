@@ -31,6 +31,7 @@ mod projection;
 mod reading;
 mod records;
 pub mod registers;
+mod renditions;
 mod repair;
 #[cfg(test)]
 mod replay_tests;
@@ -94,6 +95,17 @@ pub enum ArchiveError {
     /// The record has no such version.
     #[error("le document {reference} n'a pas de version {version}")]
     VersionNotFound {
+        /// The record.
+        reference: String,
+        /// The version asked for.
+        version: u32,
+    },
+    /// The version has no searchable rendition (not a scan, OCR off, or
+    /// not made yet).
+    #[error(
+        "la version {version} du document {reference} n'a pas de version recherchable : ce n'est pas un scan, la reconnaissance de texte est désactivée, ou elle n'est pas encore faite"
+    )]
+    RenditionNotFound {
         /// The record.
         reference: String,
         /// The version asked for.
@@ -356,6 +368,7 @@ impl ArchiveError {
         match self {
             E::Invalid(_) => Code::InvalidField,
             E::RecordNotFound(_) => Code::RecordNotFound,
+            E::RenditionNotFound { .. } => Code::RenditionNotFound,
             E::VersionNotFound { .. } => Code::VersionNotFound,
             E::TooLarge { .. } => Code::PayloadTooLarge,
             E::ReadingNotTraced { .. } => Code::ReadingNotTraced,

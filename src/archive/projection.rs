@@ -281,6 +281,26 @@ impl Projector {
                 self.records(event, entry, body)
             }
             body @ (B::RecordRead { .. } | B::RecordVerified { .. }) => self.verification(event, entry, body),
+            B::RecordRendered {
+                record,
+                version,
+                sha256,
+                size,
+                media_type,
+                made_by,
+            } => {
+                let mut current = self.known_record(&record)?;
+                current.renditions.push(crate::domain::record::Rendition {
+                    version,
+                    sha256,
+                    size,
+                    media_type,
+                    made_by,
+                    made_at: event.time,
+                });
+                current.history.push(entry);
+                Ok(put(current))
+            }
             body @ B::PlanPublished { .. } => self.plan_published(event, entry, body),
             body @ (B::RetentionReviewed { .. } | B::StartEventRecorded { .. }) => self.retention(event, entry, body),
             body @ (B::HoldPlaced { .. } | B::HoldLifted { .. }) => self.holds(event, body),
@@ -360,6 +380,7 @@ impl Projector {
                     tombstone: None,
                     review: None,
                     reading: None,
+                    renditions: Vec::new(),
                     to_verify,
                     due: None,
                     metadata_sha256: metadata,

@@ -63,6 +63,12 @@ impl Archive {
                 tracing::warn!(reference = %record.reference, error = %e, "reading the invoice failed");
             }
         }
+        // Scans get their searchable PDF/A, whatever their node.
+        for id in &ids {
+            if let Err(e) = self.render_if_scan(id) {
+                tracing::warn!(record = %id, error = %e, "making a searchable PDF/A failed");
+            }
+        }
         Ok(ids.len())
     }
 

@@ -347,6 +347,24 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         template: Option<String>,
     },
+    /// The archive made a rendition of a record's version (a scan's
+    /// searchable PDF/A) and keeps it next to the version, which is never
+    /// changed.
+    #[serde(rename = "record.rendered")]
+    RecordRendered {
+        /// The record.
+        record: RecordId,
+        /// The version rendered.
+        version: u32,
+        /// Digest of the rendition's content.
+        sha256: Sha256,
+        /// Its size in bytes.
+        size: u64,
+        /// Its media type.
+        media_type: String,
+        /// What made it.
+        made_by: String,
+    },
     /// A person verified a record's description: each field as read and as
     /// kept, the node a rule chose and the node kept. The record leaves the
     /// verification queue.
@@ -802,6 +820,7 @@ impl EventBody {
                 vec![version.sha256, *metadata]
             }
             RecordUpdated { now, .. } | RecordVerified { now, .. } => vec![now.metadata],
+            RecordRendered { sha256, .. } => vec![*sha256],
             RecordRead {
                 metadata: Some(metadata),
                 ..
@@ -836,6 +855,7 @@ impl EventBody {
             | VersionAdded { record, .. }
             | RecordUpdated { record, .. }
             | RecordRead { record, .. }
+            | RecordRendered { record, .. }
             | RecordVerified { record, .. }
             | RetentionReviewed { record, .. }
             | DisposalCertified { record, .. } => vec![RecordNamed::Id(*record)],

@@ -197,6 +197,25 @@ pub struct Version {
     pub seq: u64,
 }
 
+/// A rendition of one version, made by the archive and kept next to it,
+/// never in its place: for a scan, a searchable PDF/A (its pages with the
+/// text OCR read under them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendition {
+    /// The version it renders.
+    pub version: u32,
+    /// Digest of its content blob.
+    pub sha256: Sha256,
+    /// Size in bytes.
+    pub size: u64,
+    /// Its media type (`application/pdf`).
+    pub media_type: String,
+    /// What made it (`ocrmypdf 14.0.1 -l fra, PDF/A-2b`).
+    pub made_by: String,
+    /// When.
+    pub made_at: DateTime<Utc>,
+}
+
 /// A record's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -417,6 +436,10 @@ pub struct Record {
     /// What was read of it as an invoice (its latest reading).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reading: Option<super::verification::RecordReading>,
+    /// Renditions of its versions made by the archive (a scan's searchable
+    /// PDF/A), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renditions: Vec<Rendition>,
     /// Why it waits for a person to verify its description, when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_verify: Option<super::verification::ToVerify>,

@@ -9,9 +9,9 @@
 mod eml;
 mod html;
 pub mod invoice;
-mod ocr;
+pub mod ocr;
 mod office;
-mod pdf;
+pub mod pdf;
 pub mod pdfsig;
 pub mod pes;
 mod process;

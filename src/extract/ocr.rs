@@ -56,3 +56,35 @@ pub fn pdf_text(bytes: &[u8]) -> Result<String, String> {
     }
     Ok(out)
 }
+
+/// Seconds making a searchable PDF/A of a scan may take (OCR of every
+/// page, then the PDF/A conversion).
+const PDFA_TIME_SECS: u32 = 900;
+
+/// What makes the searchable PDF/A of a scan, as its rendition says.
+pub const PDFA_MADE_BY: &str = "ocrmypdf -l fra --output-type pdfa";
+
+/// Media types a searchable PDF/A is made of: scanned PDFs and images.
+pub fn renders_as_pdfa(media_type: &str) -> bool {
+    matches!(
+        media_type.split(';').next().unwrap_or("").trim(),
+        "application/pdf" | "image/png" | "image/jpeg" | "image/tiff"
+    )
+}
+
+/// Makes `output`, a searchable PDF/A of the scan `input` (a PDF without a
+/// text layer, or an image read at 300 dpi when it says no resolution):
+/// its pages as they are, with the text OCR read under them, by Debian's
+/// `ocrmypdf` in a limited process. A PDF that has text already is
+/// refused (`ocrmypdf` says so): it is no scan.
+pub fn searchable_pdfa(input: &std::path::Path, image: bool, output: &std::path::Path) -> Result<(), String> {
+    let (Some(input), Some(output)) = (input.to_str(), output.to_str()) else {
+        return Err("a temporary path is not UTF-8".into());
+    };
+    let mut args = vec!["-l", "fra", "--output-type", "pdfa", "--optimize", "0", "-q"];
+    if image {
+        args.extend(["--image-dpi", RENDER_DPI]);
+    }
+    args.extend([input, output]);
+    run_limited("ocrmypdf", &args, &[], PDFA_TIME_SECS, 0, None).map(|_| ())
+}

@@ -143,6 +143,11 @@ pub fn missing_tools(options: super::ExtractOptions) -> Vec<MissingTool> {
     });
     if options.ocr {
         needed.push(MissingTool {
+            program: "ocrmypdf",
+            package: "ocrmypdf",
+            cost: "les scans ne reçoivent pas de version recherchable (PDF/A avec le texte reconnu)",
+        });
+        needed.push(MissingTool {
             program: "pdftoppm",
             package: "poppler-utils",
             cost: "les PDF scannés ne sont pas lus par OCR",

@@ -503,6 +503,54 @@ pub async fn content(
     .await
 }
 
+/// The searchable PDF/A the archive made of a scanned version (the latest
+/// by default), kept next to it.
+#[utoipa::path(get, path = "/api/v1/records/{ref}/rendition", tag = "records",
+    params(("ref" = String, Path, description = "reference or id"), ("version" = Option<u32>, Query, description = "version number; the latest by default")),
+    responses((status = 200, description = "the PDF/A"), (status = 404, description = "no such record, or the version has no rendition (rendition_not_found)"), (status = 410, description = "the record was destroyed or transferred")))]
+pub async fn rendition(
+    req: HttpRequest,
+    caller: Caller,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+    query: web::Query<ContentQuery>,
+) -> Result<HttpResponse, ApiError> {
+    serve_rendition(req, caller.0, archive, key.into_inner(), query.version).await
+}
+
+/// A rendition's bytes, checked against their digest as they are sent,
+/// for the API and the pages alike: shown in the page, named after the
+/// record.
+pub(crate) async fn serve_rendition(
+    req: HttpRequest,
+    actor: crate::archive::Actor,
+    archive: Data<Archive>,
+    key: String,
+    version: Option<u32>,
+) -> Result<HttpResponse, ApiError> {
+    let from = super::peer_address(&req);
+    let (record, rendition, reader) = web::block(move || {
+        let archive = archive.into_inner();
+        let (record, rendition, reader) = archive.rendition(&actor, &key, version)?;
+        archive.note_reading(&actor, &record, Reading::Content, Some(rendition.version), &from)?;
+        Ok::<_, ArchiveError>((record, rendition, reader))
+    })
+    .await??;
+    let name = format!("{}-v{}-recherchable.pdf", record.reference, rendition.version);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, format!("\"{}\"", rendition.sha256.hex())))
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Inline,
+            parameters: vec![DispositionParam::Filename(name)],
+        })
+        .insert_header((header::CACHE_CONTROL, "private, max-age=0, must-revalidate"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "frame-ancestors 'self'"))
+        .insert_header((header::CONTENT_TYPE, "application/pdf"))
+        .body(super::stream_from(reader, 0, rendition.size)))
+}
+
 /// How a browser is told to present content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Presentation {

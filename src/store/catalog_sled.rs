@@ -382,8 +382,9 @@ impl Catalog for SledCatalog {
                             record.id.to_string().into_bytes(),
                         );
                     }
-                    for version in &record.versions {
-                        batch.insert(content_key(&version.sha256, &record.id), &[][..]);
+                    let renditions = record.renditions.iter().map(|r| &r.sha256);
+                    for sha256 in record.versions.iter().map(|v| &v.sha256).chain(renditions) {
+                        batch.insert(content_key(sha256, &record.id), &[][..]);
                     }
                     for link in &record.links {
                         batch.insert(

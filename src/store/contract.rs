@@ -567,6 +567,7 @@ fn record(n: u128, reference: &str) -> Record {
         tombstone: None,
         review: None,
         reading: None,
+        renditions: Vec::new(),
         to_verify: None,
         due: None,
         metadata_sha256: Sha256::of(b"metadata"),

@@ -167,8 +167,9 @@ impl Catalog for MemoryCatalog {
                     for alias in &record.aliases {
                         state.references.insert(alias.clone(), record.id);
                     }
-                    for version in &record.versions {
-                        state.contents.insert((version.sha256, record.id));
+                    let renditions = record.renditions.iter().map(|r| r.sha256);
+                    for sha256 in record.versions.iter().map(|v| v.sha256).chain(renditions) {
+                        state.contents.insert((sha256, record.id));
                     }
                     if let Some(user) = crate::domain::account::person_of_actor(&record.created_by) {
                         state.depositors.insert((user, record.id));

@@ -8,6 +8,24 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
+/// A rendition the archive made of a version (a scan's searchable PDF/A),
+/// served by `GET /records/{ref}/rendition?version=N`.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct RenditionDto {
+    /// The version it renders.
+    pub version: u32,
+    /// SHA-256 of its content, 64 hex digits.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `application/pdf`.
+    pub media_type: String,
+    /// What made it.
+    pub made_by: String,
+    /// When (RFC 3339).
+    pub made_at: String,
+}
+
 /// A record version.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct VersionDto {
@@ -132,6 +150,10 @@ pub struct RecordDto {
     /// `links` shows when over 500).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub linked_here: usize,
+    /// Renditions the archive made of its versions (a scan's searchable
+    /// PDF/A), when it made any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub renditions: Vec<RenditionDto>,
     /// Why it waits in the verification queue, when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_verify: Option<super::ToVerifyDto>,
@@ -398,6 +420,18 @@ impl RecordDto {
                 })
                 .collect(),
             linked_here: details.links.linked_here,
+            renditions: r
+                .renditions
+                .iter()
+                .map(|x| RenditionDto {
+                    version: x.version,
+                    sha256: x.sha256.hex(),
+                    size: x.size,
+                    media_type: x.media_type.clone(),
+                    made_by: x.made_by.clone(),
+                    made_at: format_time(&x.made_at),
+                })
+                .collect(),
             to_verify: r.to_verify.as_ref().map(super::ToVerifyDto::from),
             reading: r.reading.as_ref().map(super::RecordReadingDto::from),
         }

@@ -74,6 +74,32 @@ fn a_scanned_invoice_gets_its_number_date_siret_and_amounts_read_and_doubts_go_t
     );
     assert_eq!(reading["needs_verification"], false, "{reading}");
 
+    // The scan gets its searchable PDF/A, kept next to it: the pages with
+    // the text OCR read under them; the scan itself is unchanged.
+    let rendered = wait_for_rendition(&server, &token, &reference);
+    assert_eq!(rendered["renditions"][0]["version"], 1, "{rendered}");
+    assert_eq!(rendered["versions"][0]["sha256"], sha256_hex(&scan), "{rendered}");
+    let pdfa = get(&server.url(&format!("/api/v1/records/{reference}/rendition")), &token);
+    assert_eq!(pdfa.status, 200, "{}", pdfa.text());
+    assert_eq!(pdfa.header("content-type"), Some("application/pdf"));
+    assert!(pdfa.body.starts_with(b"%PDF-"), "a PDF");
+    assert_eq!(
+        sha256_hex(&pdfa.body),
+        rendered["renditions"][0]["sha256"],
+        "{rendered}"
+    );
+    let said = String::from_utf8_lossy(&pdfa.body);
+    assert!(said.contains("pdfaid:part"), "PDF/A, as its XMP metadata says");
+    let text = pdf_text_layer(&pdfa.body);
+    assert!(text.contains("FA-2024-0117"), "its text layer: {text}");
+    let original = get(&server.url(&format!("/api/v1/records/{reference}/content")), &token);
+    assert_eq!(original.body, scan, "the scan as deposited");
+    let none = get(
+        &server.url(&format!("/api/v1/records/{reference}/rendition?version=2")),
+        &token,
+    );
+    assert_eq!((none.status, none.error_code().as_str()), (404, "rendition_not_found"));
+
     // A SIRET whose key does not hold, totals that disagree: to verify.
     let scan = scanned(&invoice("732 829 320 00075", "1 280,00"));
     let record =
@@ -168,6 +194,10 @@ fn a_scanned_invoice_gets_its_number_date_siret_and_amounts_read_and_doubts_go_t
 
     let missing = get(&server.url("/api/v1/records/FIN-FAC-2099-999999/reading"), &token);
     assert_eq!(missing.status, 404);
+
+    // Readings, verifications and renditions as the journal's format says.
+    server.stop();
+    assert_journal_follows_its_schema(&data);
 }
 
 /// The queue's entry for `reference`, once the indexer has read it.
@@ -251,4 +281,30 @@ fn a_suppliers_template_published_with_the_plan_reads_its_invoices_without_a_per
     let refused = put_plan(&server, &token, &broken, false);
     assert_eq!(refused.status, 422, "{}", refused.text());
     assert!(refused.text().contains("expression régulière"), "{}", refused.text());
+}
+
+/// The record once the archive has made a rendition of it.
+fn wait_for_rendition(server: &Server, token: &str, reference: &str) -> Value {
+    for _ in 0..1200 {
+        let record = get(&server.url(&format!("/api/v1/records/{reference}")), token).json();
+        if record["renditions"].as_array().is_some_and(|r| !r.is_empty()) {
+            return record;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{reference} never got its searchable PDF/A");
+}
+
+/// A PDF's text layer, as poppler's pdftotext reads it.
+fn pdf_text_layer(pdf: &[u8]) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("pdftotext")
+        .args(["-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("pdftotext");
+    child.stdin.take().expect("stdin").write_all(pdf).expect("write");
+    let out = child.wait_with_output().expect("pdftotext output");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }

@@ -384,7 +384,7 @@ struct JournalPageView {
 }
 
 /// The kinds the filter offers: families first, then each kind.
-const KINDS: [&str; 36] = [
+const KINDS: [&str; 37] = [
     "record.",
     "hold.",
     "disposal.",
@@ -398,6 +398,7 @@ const KINDS: [&str; 36] = [
     "record.updated",
     "record.read",
     "record.verified",
+    "record.rendered",
     "retention.reviewed",
     "retention.event_recorded",
     "hold.placed",

@@ -130,6 +130,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/controle/verifier/accuse", web::post().to(audit::verify_attestation))
         .route("/documents/{ref}", web::get().to(record::page))
         .route("/documents/{ref}/contenu", web::get().to(record::content))
+        .route("/documents/{ref}/recherchable", web::get().to(record::rendition))
         .route("/documents/{ref}/accuse-de-depot", web::get().to(record::attestation))
         .route("/documents/{ref}/preuve", web::get().to(record::proof))
         .route("/static/coffre.css", web::get().to(stylesheet));

@@ -42,6 +42,8 @@ pub struct VersionView {
     download_href: String,
     /// Its content failed its check: no download.
     damaged: bool,
+    /// Where its searchable PDF/A is, when the archive made one (a scan).
+    rendition_href: Option<String>,
 }
 
 /// An entry of the record's history.
@@ -262,6 +264,11 @@ pub async fn page(
             sha256: v.sha256.hex(),
             download_href: format!("{base}/contenu?version={}", v.number),
             damaged: damaged.iter().any(|(n, _)| *n == v.number),
+            rendition_href: record
+                .renditions
+                .iter()
+                .any(|r| r.version == v.number)
+                .then(|| format!("{base}/recherchable?version={}", v.number)),
         })
         .collect();
     let damage = (!damaged.is_empty()).then(|| {
@@ -404,6 +411,24 @@ pub async fn content(
     {
         Ok(response) => response,
         // The API's error names the code; the person reads a page.
+        Err(e) => {
+            let (code, message) = e.parts();
+            PageError::Api(code, message.to_owned()).error_response()
+        }
+    }
+}
+
+/// The searchable PDF/A the archive made of a scanned version, shown by
+/// the browser.
+pub async fn rendition(
+    req: HttpRequest,
+    signed: Signed,
+    archive: Data<Archive>,
+    key: web::Path<String>,
+    params: web::Query<ContentParams>,
+) -> HttpResponse {
+    match crate::http::records::serve_rendition(req, signed.actor, archive, key.into_inner(), params.version).await {
+        Ok(response) => response,
         Err(e) => {
             let (code, message) = e.parts();
             PageError::Api(code, message.to_owned()).error_response()
