@@ -424,14 +424,7 @@ impl Projector {
                 counter,
                 number,
                 ..
-            } => {
-                let mut current = self.known_record(&record)?;
-                let counters = self.described_anew(&mut current, now, counter, number)?;
-                current.history.push(entry);
-                let mut writes = put(current);
-                writes.extend(counters);
-                writes
-            }
+            } => self.described_anew(&record, entry, (now, counter, number), |_| ())?,
             _ => return Err(unexpected(event)),
         })
     }
@@ -445,14 +438,16 @@ impl Projector {
     }
 
     /// A record given new facets and description (a change, a
-    /// verification); the counter write a new reference needs.
+    /// verification, which `also` completes): the record's writes, and
+    /// the counter's when it got a new reference.
     fn described_anew(
         &self,
-        current: &mut Record,
-        now: crate::domain::event::RecordFacetsChange,
-        counter: Option<String>,
-        number: Option<u64>,
+        record: &RecordId,
+        entry: HistoryEntry,
+        (now, counter, number): (crate::domain::event::RecordFacetsChange, Option<String>, Option<u64>),
+        also: impl FnOnce(&mut Record),
     ) -> Result<Vec<CatalogWrite>, ViewError> {
+        let mut current = self.known_record(record)?;
         let doc = self.metadata(&now.metadata, current.id)?;
         if now.reference != current.reference {
             current.aliases.push(current.reference.clone());
@@ -473,7 +468,11 @@ impl Projector {
             current.number = value;
             counters.push(CatalogWrite::RaiseCounter { scope, value });
         }
-        Ok(counters)
+        also(&mut current);
+        current.history.push(entry);
+        let mut writes = put(current);
+        writes.extend(counters);
+        Ok(writes)
     }
 
     /// Readings of a record's text and verifications by a person: the
@@ -539,12 +538,7 @@ impl Projector {
                 number,
                 ..
             } => {
-                let mut current = self.known_record(&record)?;
-                let counters = self.described_anew(&mut current, now, counter, number)?;
-                current.to_verify = None;
-                current.history.push(entry);
-                let mut writes = put(current);
-                writes.extend(counters);
+                let mut writes = self.described_anew(&record, entry, (now, counter, number), |r| r.to_verify = None)?;
                 for (key, add) in counts_of(&checked, node.as_ref(), supplier.as_deref()) {
                     let was = self.catalog.check_counts(&key)?;
                     writes.push(CatalogWrite::PutCheckCounts {

@@ -399,23 +399,26 @@ pub async fn content(
     } else {
         Presentation::Attachment
     };
-    match serve_content(
-        req,
-        signed.actor,
-        archive,
-        key.into_inner(),
-        params.version,
-        presentation,
+    as_page(
+        serve_content(
+            req,
+            signed.actor,
+            archive,
+            key.into_inner(),
+            params.version,
+            presentation,
+        )
+        .await,
     )
-    .await
-    {
-        Ok(response) => response,
-        // The API's error names the code; the person reads a page.
-        Err(e) => {
-            let (code, message) = e.parts();
-            PageError::Api(code, message.to_owned()).error_response()
-        }
-    }
+}
+
+/// Bytes served as the API serves them, or its error as a page: the API's
+/// error names the code; the person reads a page.
+fn as_page(served: Result<HttpResponse, crate::http::ApiError>) -> HttpResponse {
+    served.unwrap_or_else(|e| {
+        let (code, message) = e.parts();
+        PageError::Api(code, message.to_owned()).error_response()
+    })
 }
 
 /// The searchable PDF/A the archive made of a scanned version, shown by
@@ -427,13 +430,7 @@ pub async fn rendition(
     key: web::Path<String>,
     params: web::Query<ContentParams>,
 ) -> HttpResponse {
-    match crate::http::records::serve_rendition(req, signed.actor, archive, key.into_inner(), params.version).await {
-        Ok(response) => response,
-        Err(e) => {
-            let (code, message) = e.parts();
-            PageError::Api(code, message.to_owned()).error_response()
-        }
-    }
+    as_page(crate::http::records::serve_rendition(req, signed.actor, archive, key.into_inner(), params.version).await)
 }
 
 /// The accusé de dépôt, to save: what was deposited, when, by whom, and
