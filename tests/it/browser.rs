@@ -2175,8 +2175,10 @@ fn an_agent_corrects_a_doubtful_invoice_from_the_verification_queue() {
         "{text}"
     );
     assert!(!text.contains("Facture Papeterie Dupont"), "it left the queue: {text}");
-    // The share corrected, by field: the total and the SIRET were.
+    // The share corrected, by field: the total and the SIRET were; a
+    // field the form showed and nobody read or changed is not counted.
     assert!(text.contains("Montant ttc"), "{text}");
+    assert!(!text.contains("Bon de commande"), "{text}");
     browser.review("a-verifier-bilan");
 
     let record = get(&scene.server.url(&format!("/api/v1/records/{reference}")), &scene.admin).json();

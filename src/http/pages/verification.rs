@@ -374,12 +374,19 @@ pub async fn submit(
             .collect();
     let mut problems = BTreeMap::new();
     let mut fields = BTreeMap::new();
+    // The form shows every field of the node: only those that differ from
+    // what the record holds are sent, so that the fields counted as
+    // checked are those read, those the queue named, and those changed.
     for (name, text) in &typed.fields {
+        let holds = record.fields.get(name);
         if text.is_empty() {
-            fields.insert(name.clone(), None);
+            if holds.is_some() {
+                fields.insert(name.clone(), None);
+            }
             continue;
         }
         match french::typed_value(kinds.get(name).unwrap_or(&FieldType::Text), text) {
+            Ok(v) if holds == Some(&v) => {}
             Ok(v) => {
                 fields.insert(name.clone(), Some(v));
             }
