@@ -870,3 +870,50 @@ pub fn certificate_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> 
         archives = html(&archives),
     ))
 }
+
+/// A number of days with a decimal comma (`31,5`).
+fn french_tenths(value: f64) -> String {
+    format!("{value:.1}").replace('.', ",")
+}
+
+/// The payment chain's indicators as CSV (UTF-8 with its mark, `;`
+/// between fields, decimal commas, as French spreadsheets read them): the
+/// whole, then a line per month, per service and per supplier.
+pub fn payment_indicators_csv(indicators: &crate::domain::indicators::PaymentIndicators) -> String {
+    use crate::domain::indicators::DelayStats;
+    let mut out = String::from(
+        "\u{feff}regroupement;clé;paiements;délai moyen (jours);délai médian (jours);90e centile (jours);délai maximal (jours);\
+         payés au-delà du délai;part au-delà du délai (%);ordonnateur au-delà de 20 jours;comptable au-delà de 10 jours;\
+         intérêts moratoires (€);indemnités forfaitaires (€)\r\n",
+    );
+    let mut line = |group: &str, key: &str, s: &DelayStats| {
+        let fields = [
+            group.to_owned(),
+            key.to_owned(),
+            s.count.to_string(),
+            french_tenths(s.mean_days),
+            french_tenths(s.median_days),
+            s.p90_days.to_string(),
+            s.max_days.to_string(),
+            s.late.to_string(),
+            french_tenths(s.late_share),
+            s.ordonnateur_late.to_string(),
+            s.comptable_late.to_string(),
+            crate::french::decimal_text(s.interest_cents).replace('.', ","),
+            crate::french::decimal_text(s.indemnity_cents).replace('.', ","),
+        ];
+        out.push_str(&fields.iter().map(|f| csv(f)).collect::<Vec<_>>().join(";"));
+        out.push_str("\r\n");
+    };
+    line("ensemble", "", &indicators.overall);
+    for (month, stats) in &indicators.by_month {
+        line("mois", month, stats);
+    }
+    for (service, stats) in &indicators.by_service {
+        line("service", service.as_deref().unwrap_or("(aucun)"), stats);
+    }
+    for (supplier, stats) in &indicators.by_supplier {
+        line("fournisseur", supplier.as_deref().unwrap_or("(aucun)"), stats);
+    }
+    out
+}

@@ -188,6 +188,13 @@ error_table! {
     HoldAlreadyLifted => ("hold_already_lifted", 409, Refused),
     /// The record does not wait in the verification queue.
     NotAwaitingVerification => ("not_awaiting_verification", 409, Refused),
+    /// The record is in no processing circuit, or its circuit has ended.
+    NotInCircuit => ("not_in_circuit", 409, Refused),
+    /// The step the record is at does not allow this move (the allowed
+    /// ones are listed).
+    MoveNotAllowed => ("move_not_allowed", 409, Refused),
+    /// The step the record is at is another service's or role's.
+    NotYourStep => ("not_your_step", 403, Refused),
     /// The disposal has no visa yet.
     DisposalNotApproved => ("disposal_not_approved", 409, Refused),
     /// The disposal is not at the step asked.

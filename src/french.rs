@@ -332,6 +332,23 @@ pub fn size(bytes: u64) -> String {
     format!("{:.1}{THIN_NBSP}{}", value, UNITS[unit]).replace('.', ",")
 }
 
+/// The moves a step allows, said in a sentence: « les mouvements permis
+/// sont : Service fait (service_fait), Suspendue (suspendue) », or that
+/// there are none.
+pub fn allowed_moves(allowed: &[(String, String)]) -> String {
+    match allowed {
+        [] => "cette étape termine le circuit : aucun mouvement n'en part".to_owned(),
+        [(code, title)] => format!("le seul mouvement permis est : {title} ({code})"),
+        many => format!(
+            "les mouvements permis sont : {}",
+            many.iter()
+                .map(|(code, title)| format!("{title} ({code})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// A role's name for people.
 pub fn role(r: Role) -> &'static str {
     match r {

@@ -57,6 +57,46 @@ struct RawPlan {
     synonyms: Vec<RawSynonyms>,
     #[serde(default)]
     invoice_templates: Vec<RawTemplate>,
+    #[serde(default)]
+    circuits: Vec<RawCircuit>,
+    #[serde(default)]
+    late_payment_rates: Vec<RawRate>,
+}
+
+#[derive(Deserialize)]
+struct RawCircuit {
+    code: String,
+    title: String,
+    nodes: Vec<String>,
+    received: Option<String>,
+    amount: Option<String>,
+    supplier: Option<String>,
+    total_days: Option<u32>,
+    #[serde(default)]
+    late_payment: bool,
+    steps: Vec<RawStep>,
+}
+
+#[derive(Deserialize)]
+struct RawStep {
+    code: String,
+    title: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    service: Option<String>,
+    days: Option<u32>,
+    clock: Option<String>,
+    part: Option<String>,
+    #[serde(default)]
+    moves: Vec<String>,
+    #[serde(default)]
+    paid: bool,
+}
+
+#[derive(Deserialize)]
+struct RawRate {
+    from: String,
+    ecb: String,
 }
 
 #[derive(Deserialize)]
@@ -288,6 +328,8 @@ pub fn named_path(text: &str, path: &str) -> String {
         "classify" => Some(format!("règle de classement n° {}", index + 1)),
         "synonyms" => Some(format!("groupe de synonymes n° {}", index + 1)),
         "invoice_templates" => item["supplier"].as_str().map(|s| format!("modèle de facture « {s} »")),
+        "circuits" => item["code"].as_str().map(|code| format!("circuit « {code} »")),
+        "late_payment_rates" => item["from"].as_str().map(|from| format!("taux BCE du {from}")),
         _ => None,
     };
     match (named, rest) {
@@ -328,6 +370,8 @@ pub fn load_plan(text: &str) -> Result<Plan, Vec<PlanFileProblem>> {
             .map(|s| s.terms.into_iter().map(|t| t.trim().to_owned()).collect())
             .collect(),
         invoice_templates: invoice_templates_of(&lines, raw.invoice_templates, &mut problems),
+        circuits: circuits_of(&lines, raw.circuits, &mut problems),
+        late_payment_rates: rates_of(&lines, raw.late_payment_rates, &mut problems),
     };
     problems.extend(plan.problems().into_iter().map(|p| lines.at(p.path, p.message)));
     // A key the schema already blamed is not blamed twice.
@@ -510,6 +554,124 @@ fn classification_rules_of(
         }
     }
     classify
+}
+
+/// The processing circuits: names read into roles, clocks, parts and
+/// node codes (the plan's cross-checks do the rest).
+fn circuits_of(
+    lines: &Lines,
+    raw: Vec<RawCircuit>,
+    problems: &mut Vec<PlanFileProblem>,
+) -> Vec<crate::domain::circuit::Circuit> {
+    use crate::domain::circuit::{Circuit, Clock, Part, Step};
+    use crate::domain::role::Role;
+    let mut circuits = Vec::new();
+    for (c, raw) in raw.into_iter().enumerate() {
+        let before = problems.len();
+        let mut nodes = Vec::new();
+        for (n, code) in raw.nodes.iter().enumerate() {
+            match NodeCode::parse(code) {
+                Ok(code) => nodes.push(code),
+                Err(e) => problems.push(lines.at(format!("circuits[{c}].nodes[{n}]"), e.to_string())),
+            }
+        }
+        let mut steps = Vec::new();
+        for (i, step) in raw.steps.into_iter().enumerate() {
+            let at = format!("circuits[{c}].steps[{i}]");
+            let mut roles = Vec::new();
+            for (r, name) in step.roles.iter().enumerate() {
+                match Role::parse(name) {
+                    Some(role) => roles.push(role),
+                    None => {
+                        problems.push(lines.at(format!("{at}.roles[{r}]"), format!("« {name} » n'est pas un rôle")))
+                    }
+                }
+            }
+            let clock = match step.clock.as_deref() {
+                None => Clock::Runs,
+                Some(name) => Clock::parse(name).unwrap_or_else(|| {
+                    problems.push(lines.at(format!("{at}.clock"), "runs, suspended ou stopped".to_owned()));
+                    Clock::Runs
+                }),
+            };
+            let part = step.part.as_deref().and_then(|name| {
+                let part = Part::parse(name);
+                if part.is_none() {
+                    problems.push(lines.at(format!("{at}.part"), "ordonnateur ou comptable".to_owned()));
+                }
+                part
+            });
+            let service = step.service.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            steps.push(Step {
+                code: step.code,
+                title: step.title,
+                roles,
+                service,
+                days: step.days,
+                clock,
+                part,
+                moves: step.moves,
+                paid: step.paid,
+            });
+        }
+        if problems.len() == before {
+            circuits.push(Circuit {
+                code: raw.code,
+                title: raw.title,
+                nodes,
+                received: raw.received,
+                amount: raw.amount,
+                supplier: raw.supplier,
+                total_days: raw.total_days,
+                late_payment: raw.late_payment,
+                steps,
+            });
+        }
+    }
+    circuits
+}
+
+/// The ECB's rates for late-payment interest: a half-year's first day and a
+/// rate in percent, each half-year once.
+fn rates_of(
+    lines: &Lines,
+    raw: Vec<RawRate>,
+    problems: &mut Vec<PlanFileProblem>,
+) -> Vec<crate::domain::circuit::LateRate> {
+    use crate::domain::circuit::{LateRate, cents_of, half_year_of};
+    let mut rates: Vec<LateRate> = Vec::new();
+    for (i, rate) in raw.into_iter().enumerate() {
+        let from = chrono::NaiveDate::parse_from_str(rate.from.trim(), "%Y-%m-%d")
+            .ok()
+            .filter(|d| half_year_of(*d) == *d);
+        let Some(from) = from else {
+            problems.push(lines.at(
+                format!("late_payment_rates[{i}].from"),
+                format!(
+                    "« {} » n'est pas le premier jour d'un semestre (AAAA-01-01 ou AAAA-07-01)",
+                    rate.from
+                ),
+            ));
+            continue;
+        };
+        let Some(ecb_bp) = cents_of(&rate.ecb).filter(|bp| (0..=10_000).contains(bp)) else {
+            problems.push(lines.at(
+                format!("late_payment_rates[{i}].ecb"),
+                format!("« {} » n'est pas un taux en pour cent, tel que 4.50", rate.ecb),
+            ));
+            continue;
+        };
+        if rates.iter().any(|r| r.from == from) {
+            problems.push(lines.at(
+                format!("late_payment_rates[{i}].from"),
+                format!("le taux du {} est déjà donné", from.format("%d/%m/%Y")),
+            ));
+            continue;
+        }
+        rates.push(LateRate { from, ecb_bp });
+    }
+    rates.sort_by_key(|r| r.from);
+    rates
 }
 
 /// The suppliers' invoice templates: a supplier named, keywords, fields an

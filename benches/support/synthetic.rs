@@ -43,6 +43,7 @@ pub fn record(i: u64, node: &NodeCode, date: NaiveDate, content: Sha256) -> Reco
         reading: None,
         renditions: Vec::new(),
         to_verify: None,
+        circulation: None,
         due: None,
         metadata_sha256: Sha256::of(format!("metadata {i}").as_bytes()),
         metadata_history: Vec::new(),

@@ -32,6 +32,9 @@ pub struct NewAccount {
     pub password: Option<String>,
 }
 
+/// The longest name of a service on an account.
+pub const SERVICE_MAX: usize = 200;
+
 /// What changes on an account; `None` leaves a detail as it is.
 #[derive(Debug, Clone, Default)]
 pub struct AccountChanges {
@@ -41,6 +44,9 @@ pub struct AccountChanges {
     pub role: Option<Role>,
     /// Disable (true) or enable again (false).
     pub disabled: Option<bool>,
+    /// A new producing service (empty: none any more); a directory's
+    /// account takes its service from the directory.
+    pub service: Option<String>,
 }
 
 impl From<account::AccountInputError> for ArchiveError {
@@ -128,12 +134,26 @@ impl Archive {
             )
             .into());
         }
+        let service = match changes.service {
+            Some(_) if current.directory => {
+                return Err(InvalidInput::new(
+                    "service",
+                    "le service d'un compte de l'annuaire vient de l'annuaire : changez-le là",
+                )
+                .into());
+            }
+            Some(asked) => {
+                let asked = crate::domain::record::check_optional_text("service", Some(asked), SERVICE_MAX)?;
+                (asked != current.service).then(|| asked.unwrap_or_default())
+            }
+            None => None,
+        };
         let body = EventBody::AccountUpdated {
             user: current.user.clone(),
             display_name: display_name.filter(|d| *d != current.display_name),
             role: changes.role.filter(|r| *r != current.role),
             disabled: changes.disabled.filter(|d| *d != current.disabled),
-            service: None,
+            service,
         };
         if let EventBody::AccountUpdated {
             display_name: None,

@@ -5,8 +5,11 @@
 //! The HTTP and CLI adapters call only this. It knows the stores through
 //! their traits; it does not know HTTP, terminals or async runtimes.
 
-mod accounts;
+pub mod accounts;
 mod audit;
+#[cfg(test)]
+mod circuit_tests;
+pub mod circuits;
 mod damage;
 mod data_dir;
 pub mod directory;
@@ -161,6 +164,36 @@ pub enum ArchiveError {
         "le document {0} n'attend pas de vérification : sa description a déjà été vérifiée, ou rien n'y était douteux ; modifiez-la si elle est fausse"
     )]
     NotAwaitingVerification(String),
+
+    /// The record is in no processing circuit, or its circuit has ended.
+    #[error("le document {0} n'est dans aucun circuit de traitement, ou son circuit est terminé")]
+    NotInCircuit(String),
+    /// The step the record is at does not allow this move.
+    #[error(
+        "le document {reference} est à l'étape « {from} », d'où il ne peut pas passer à « {to} » ; {}",
+        crate::french::allowed_moves(allowed)
+    )]
+    MoveNotAllowed {
+        /// The record.
+        reference: String,
+        /// The step it is at (its name).
+        from: String,
+        /// The step asked (its name, or the code given).
+        to: String,
+        /// The moves allowed: code and name.
+        allowed: Vec<(String, String)>,
+    },
+    /// The step the record is at is another service's or role's.
+    #[error(
+        "l'étape « {step} » revient à {} : ce document n'est pas dans votre liste de travail",
+        service.as_deref().map_or_else(|| "d'autres rôles".to_owned(), |s| format!("au service « {s} »"))
+    )]
+    NotYourStep {
+        /// The step's name.
+        step: String,
+        /// The service acting there.
+        service: Option<String>,
+    },
 
     #[error(
         "l'identité de la collectivité n'est pas encore définie : définissez-la d'abord (page Identité, PUT /api/v1/identity ou `coffre identity set`)"
@@ -380,6 +413,9 @@ impl ArchiveError {
             E::Held { .. } => Code::RecordHeld,
             E::HoldNotFound(_) => Code::HoldNotFound,
             E::NotAwaitingVerification(_) => Code::NotAwaitingVerification,
+            E::NotInCircuit(_) => Code::NotInCircuit,
+            E::MoveNotAllowed { .. } => Code::MoveNotAllowed,
+            E::NotYourStep { .. } => Code::NotYourStep,
             E::IdentityNotSet => Code::IdentityNotSet,
             E::HoldLifted(_) => Code::HoldAlreadyLifted,
             E::DisposalNotFound(_) => Code::DisposalNotFound,
@@ -742,6 +778,8 @@ pub struct Archive {
     index_lock: Mutex<()>,
     /// Records indexed and not looked at by the invoice reader yet.
     unread: reading::Unread,
+    /// The circuits' indicators, folded from the journal as far as read.
+    ledger: Mutex<circuits::LedgerState>,
     /// One disposal step (approval, execution) at a time.
     disposal_lock: Mutex<()>,
     /// The classification plan in force. Deposits hold it for reading while
@@ -1023,6 +1061,7 @@ impl Archive {
             index,
             index_lock: Mutex::new(()),
             unread: Default::default(),
+            ledger: Default::default(),
             plan: RwLock::new(plan),
             disposal_lock: Mutex::new(()),
             tree,

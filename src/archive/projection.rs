@@ -6,6 +6,7 @@
 //! why a rebuilt catalog answers exactly as the old one did.
 
 use crate::domain::account::{Account, UserName};
+use crate::domain::circuit::{Circulation, Passage};
 use crate::domain::disposition::{
     Disposal, DisposalState, Execution, LinesPart, OutcomesPart, Proposal, Totals, Transfer, Visa,
 };
@@ -301,6 +302,21 @@ impl Projector {
                 current.history.push(entry);
                 Ok(put(current))
             }
+            B::RecordMoved {
+                record,
+                to,
+                date,
+                closed,
+                ..
+            } => {
+                let mut current = self.known_record(&record)?;
+                if let Some(circulation) = current.circulation.as_mut() {
+                    circulation.passages.push(Passage { step: to, from: date });
+                    circulation.open = !closed;
+                }
+                current.history.push(entry);
+                Ok(put(current))
+            }
             body @ B::PlanPublished { .. } => self.plan_published(event, entry, body),
             body @ (B::RetentionReviewed { .. } | B::StartEventRecorded { .. }) => self.retention(event, entry, body),
             body @ (B::HoldPlaced { .. } | B::HoldLifted { .. }) => self.holds(event, body),
@@ -350,6 +366,7 @@ impl Projector {
                 aliases,
                 imported_from: _,
                 to_verify,
+                circuit,
             } => {
                 let to_verify = to_verify.then(|| ToVerify {
                     since: event.time,
@@ -382,6 +399,14 @@ impl Projector {
                     reading: None,
                     renditions: Vec::new(),
                     to_verify,
+                    circulation: circuit.map(|entry| Circulation {
+                        circuit: entry.circuit,
+                        passages: vec![Passage {
+                            step: entry.step,
+                            from: entry.date,
+                        }],
+                        open: true,
+                    }),
                     due: None,
                     metadata_sha256: metadata,
                     metadata_history: vec![metadata],

@@ -727,6 +727,17 @@ impl Archive {
         let size = upload.staged.size();
         let stores = self.stores_for(&plan.plan, &checked.node);
         let id = RecordId::new_at(self.clock.now());
+        // A deposit (not a package's record, archived long ago) enters its
+        // node's circuit, from the day it was received.
+        let circuit = match provenance {
+            None => circuit_entry(
+                &plan.plan,
+                &checked.node,
+                &checked.fields,
+                self.clock.now().date_naive(),
+            ),
+            Some(_) => None,
+        };
         let doc = DescriptiveMetadata {
             v: METADATA_FORMAT,
             record: id,
@@ -766,6 +777,7 @@ impl Archive {
             aliases,
             imported_from: provenance.map(|(package, _)| package),
             to_verify,
+            circuit,
         }))?;
         drop(plan_slot);
         let record = self
@@ -1129,6 +1141,7 @@ impl Archive {
     pub fn details(&self, actor: &Actor, record: &Record) -> Result<RecordDetails, ArchiveError> {
         let mut details = self.describe(record)?;
         details.links = self.links_of(actor, record)?;
+        details.circuit = self.circuit_view(actor, record)?;
         Ok(details)
     }
 
@@ -1168,6 +1181,7 @@ impl Archive {
             .unwrap_or_default();
         Ok(RecordDetails {
             links: Links::default(),
+            circuit: None,
             probable_duplicates: self.probable_duplicates(&plan.plan, record)?,
             damaged: self.damaged_versions(record),
             holds,
@@ -1377,6 +1391,9 @@ pub struct RecordDetails {
     /// The records it is linked to, and those linked to it, that the
     /// reader may read.
     pub links: Links,
+    /// Where it stands in its processing circuit, and the moves the reader
+    /// may make there.
+    pub circuit: Option<super::circuits::CircuitView>,
 }
 
 /// How many of the records linked to one are shown with it (a PES flow
@@ -1444,6 +1461,30 @@ pub fn canonical_path(plan: &Plan, record: &Record, version: &Version) -> String
 /// The last segment of a canonical path: the file name.
 pub fn file_name_of(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Where a record deposited in `node` enters the plan's circuit for it, if
+/// any: its first step, from the day its `received` field gives (never
+/// after `today`), else from `today`.
+fn circuit_entry(
+    plan: &crate::domain::plan::Plan,
+    node: &NodeCode,
+    fields: &BTreeMap<String, String>,
+    today: chrono::NaiveDate,
+) -> Option<crate::domain::event::CircuitEntry> {
+    let circuit = plan.circuit_for(node)?;
+    let start = circuit.start()?;
+    let received = circuit
+        .received
+        .as_ref()
+        .and_then(|name| fields.get(name))
+        .and_then(|value| chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d").ok())
+        .map_or(today, |day| day.min(today));
+    Some(crate::domain::event::CircuitEntry {
+        circuit: circuit.code.clone(),
+        step: start.code.clone(),
+        date: received,
+    })
 }
 
 #[cfg(test)]

@@ -290,6 +290,10 @@ pub enum EventBody {
         /// (a rule that read its name or its text, not structured data).
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         to_verify: bool,
+        /// The processing circuit it entered (its node's), at which step and
+        /// from which day.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        circuit: Option<CircuitEntry>,
     },
     /// A new version was added to a record.
     #[serde(rename = "version.added")]
@@ -394,6 +398,36 @@ pub enum EventBody {
         /// The number it gave.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         number: Option<u64>,
+    },
+    /// A record moved from one step of its processing circuit to another:
+    /// who (the event's actor), when (`date`, the day it took effect), why.
+    #[serde(rename = "record.moved")]
+    RecordMoved {
+        /// The record.
+        record: RecordId,
+        /// The circuit's code.
+        circuit: String,
+        /// The step it left.
+        from: String,
+        /// The step it reached.
+        to: String,
+        /// The day the move took effect (a payment's date), on or after the
+        /// day it reached `from`.
+        date: NaiveDate,
+        /// The step reached ends the circuit.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        closed: bool,
+        /// What the person wrote.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+        /// An archived record that goes with the move (a letter asking for a
+        /// missing piece, a rejection).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<RecordId>,
+        /// The facts the indicators group by, as the record said them when it
+        /// moved: its service, and for a payment its supplier and amount.
+        #[serde(default, skip_serializing_if = "MoveFacts::is_empty")]
+        facts: MoveFacts,
     },
     /// A retention start event happened (`closing`, `contract_end`, ...)
     /// for some records: their retention periods that start with it start.
@@ -857,6 +891,7 @@ impl EventBody {
             | RecordRead { record, .. }
             | RecordRendered { record, .. }
             | RecordVerified { record, .. }
+            | RecordMoved { record, .. }
             | RetentionReviewed { record, .. }
             | DisposalCertified { record, .. } => vec![RecordNamed::Id(*record)],
             HoldPlaced {
@@ -894,6 +929,40 @@ impl EventBody {
         };
         let payload = tagged.remove("payload").unwrap_or(Value::Object(Map::new()));
         (kind, payload)
+    }
+}
+
+/// Where a record entered its processing circuit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CircuitEntry {
+    /// The circuit's code.
+    pub circuit: String,
+    /// The step it entered at (the circuit's first).
+    pub step: String,
+    /// The day it entered: the day it was received (the circuit's
+    /// `received` field), else the day of its deposit.
+    pub date: NaiveDate,
+}
+
+/// What a record said of itself when it moved, for the indicators.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct MoveFacts {
+    /// Its producing service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// Its supplier (the circuit's `supplier` field), on a payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+    /// The amount paid (the circuit's `amount` field, a decimal), on a
+    /// payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<String>,
+}
+
+impl MoveFacts {
+    /// Whether it says nothing.
+    pub fn is_empty(&self) -> bool {
+        self.service.is_none() && self.supplier.is_none() && self.amount.is_none()
     }
 }
 

@@ -5,6 +5,7 @@
 //! HTTP or async crate. Storage lives in `store`, use cases in `archive`.
 
 pub mod account;
+pub mod circuit;
 pub mod classify;
 pub mod clock;
 pub mod dating;
@@ -14,6 +15,7 @@ pub mod event;
 pub mod hash;
 pub mod hold;
 pub mod identity;
+pub mod indicators;
 pub mod integrity;
 pub mod logo;
 pub mod media_type;

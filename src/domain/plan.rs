@@ -411,6 +411,10 @@ pub struct Plan {
     /// Templates for reading the invoices of given suppliers, in the order
     /// they are tried.
     pub invoice_templates: Vec<super::reading::InvoiceTemplate>,
+    /// Processing circuits, each for the records of some nodes.
+    pub circuits: Vec<super::circuit::Circuit>,
+    /// The ECB's rates late-payment interest is reckoned from, oldest first.
+    pub late_payment_rates: Vec<super::circuit::LateRate>,
 }
 
 /// One thing wrong with a plan, and where (a path such as `nodes[3].rule`).
@@ -580,6 +584,7 @@ impl Plan {
                 }
             }
         }
+        problems.extend(self.circuit_problems(&codes));
         // A cycle: following parents from a node comes back to it.
         for (i, node) in self.nodes.iter().enumerate() {
             let mut seen = BTreeSet::new();
@@ -599,6 +604,80 @@ impl Plan {
             }
         }
         problems
+    }
+
+    /// The circuits' problems: each its own, then the nodes they name
+    /// (each known, none in two circuits, their subtrees included) and the
+    /// fields (a date received, a decimal amount, each node having them).
+    fn circuit_problems(&self, codes: &BTreeMap<&NodeCode, usize>) -> Vec<PlanProblem> {
+        let mut problems = Vec::new();
+        for (c, circuit) in self.circuits.iter().enumerate() {
+            let at = format!("circuits[{c}]");
+            if self.circuits[..c].iter().any(|o| o.code == circuit.code) {
+                problems.push(PlanProblem::at(
+                    format!("{at}.code"),
+                    format!("le circuit « {} » est déjà défini", circuit.code),
+                ));
+            }
+            problems.extend(circuit.problems(&at).into_iter().map(|(p, m)| PlanProblem::at(p, m)));
+            for (n, node) in circuit.nodes.iter().enumerate() {
+                let Some(&index) = codes.get(node) else {
+                    problems.push(PlanProblem::at(
+                        format!("{at}.nodes[{n}]"),
+                        format!("aucun nœud n'a le code {node}"),
+                    ));
+                    continue;
+                };
+                if let Some(other) = self
+                    .circuits
+                    .iter()
+                    .take(c)
+                    .find(|o| self.lineage(node).iter().any(|l| o.nodes.contains(&l.code)))
+                {
+                    problems.push(PlanProblem::at(
+                        format!("{at}.nodes[{n}]"),
+                        format!("les documents de {node} suivent déjà le circuit « {} »", other.code),
+                    ));
+                }
+                let fields = self.fields_of(index);
+                let wanted = [
+                    ("received", circuit.received.as_ref(), Some(FieldType::Date)),
+                    ("amount", circuit.amount.as_ref(), Some(FieldType::Decimal)),
+                    ("supplier", circuit.supplier.as_ref(), None),
+                ];
+                for (key, name, kind) in wanted {
+                    let Some(name) = name else { continue };
+                    let fits = fields
+                        .iter()
+                        .any(|f| &f.name == name && kind.as_ref().is_none_or(|k| &f.kind == k));
+                    if !fits {
+                        let kind = match kind {
+                            Some(FieldType::Date) => " de type date",
+                            Some(FieldType::Decimal) => " de type decimal",
+                            _ => "",
+                        };
+                        problems.push(PlanProblem::at(
+                            format!("{at}.{key}"),
+                            format!("{node} n'a pas de champ « {name} »{kind}"),
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
+    /// The circuit a node's records enter at deposit: the one that names
+    /// the node or its nearest ancestor.
+    pub fn circuit_for(&self, code: &NodeCode) -> Option<&super::circuit::Circuit> {
+        self.lineage(code)
+            .into_iter()
+            .find_map(|n| self.circuits.iter().find(|c| c.nodes.contains(&n.code)))
+    }
+
+    /// The circuit with this code.
+    pub fn circuit(&self, code: &str) -> Option<&super::circuit::Circuit> {
+        self.circuits.iter().find(|c| c.code == code)
     }
 
     /// The node with this code.

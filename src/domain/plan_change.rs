@@ -283,6 +283,8 @@ mod tests {
             classify: Vec::new(),
             synonyms: Vec::new(),
             invoice_templates: Vec::new(),
+            circuits: Vec::new(),
+            late_payment_rates: Vec::new(),
         }
     }
 

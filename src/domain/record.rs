@@ -443,6 +443,9 @@ pub struct Record {
     /// Why it waits for a person to verify its description, when it does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to_verify: Option<super::verification::ToVerify>,
+    /// Where it stands in its processing circuit, when its node has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circulation: Option<super::circuit::Circulation>,
     /// Its due date under the plan in force, as the catalog's due index
     /// holds it (a view; recomputed when the plan or the record changes).
     #[serde(default)]

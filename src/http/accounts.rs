@@ -68,11 +68,13 @@ pub async fn update(
         display_name,
         role,
         disabled,
+        service,
     } = body.into_inner();
     let changes = AccountChanges {
         display_name,
         role: role.as_deref().map(parse_role).transpose()?,
         disabled,
+        service,
     };
     let account = web::block(move || archive.update_account(&caller.0, &user, changes)).await??;
     Ok(HttpResponse::Ok().json(AccountDto::from(&account)))

@@ -127,6 +127,12 @@ impl From<ArchiveError> for ApiError {
             E::Held { holds, .. } => Some(serde_json::json!({ "holds": holds })),
             E::PackageRefused(failures) => Some(serde_json::json!({ "failures": failures })),
             E::Invalid(invalid) => Some(serde_json::json!({"field": invalid.field})),
+            E::MoveNotAllowed { allowed, .. } => Some(serde_json::json!({
+                "allowed": allowed
+                    .iter()
+                    .map(|(code, title)| serde_json::json!({"step": code, "title": title}))
+                    .collect::<Vec<_>>()
+            })),
             _ => None,
         };
         if code == Code::Internal {

@@ -24,6 +24,8 @@ enum Rule {
     Text(usize),
     /// Lines, at most this many characters; blank is none.
     OptionalText(usize),
+    /// One line, at most this many characters; blank is none.
+    OptionalLabel(usize),
     /// One of these words.
     OneOf(&'static [&'static str]),
     /// A user name as `UserName::parse` reads it.
@@ -50,6 +52,19 @@ fn rules() -> Vec<(&'static str, &'static str, bool, Rule)> {
         ("NewAccountDto", "password", false, Rule::Password),
         ("AccountPatchDto", "display_name", false, Rule::Label(DISPLAY_NAME_MAX)),
         ("AccountPatchDto", "role", false, Rule::OneOf(roles)),
+        (
+            "AccountPatchDto",
+            "service",
+            false,
+            Rule::OptionalLabel(crate::archive::accounts::SERVICE_MAX),
+        ),
+        (
+            "MoveDto",
+            "comment",
+            false,
+            Rule::OptionalText(crate::archive::circuits::COMMENT_MAX),
+        ),
+        ("MoveDto", "date", false, Rule::Date),
         ("PasswordDto", "password", true, Rule::Password),
         ("NewTokenDto", "role", true, Rule::OneOf(roles)),
         (
@@ -123,6 +138,7 @@ impl utoipa::Modify for RequestRules {
                 Rule::Label(max) => property.pattern = Some(trimmed(UNREADABLE, max, false)),
                 Rule::Text(max) => property.pattern = Some(trimmed(UNREADABLE_BUT_LINES, max, false)),
                 Rule::OptionalText(max) => property.pattern = Some(trimmed(UNREADABLE_BUT_LINES, max, true)),
+                Rule::OptionalLabel(max) => property.pattern = Some(trimmed(UNREADABLE, max, true)),
                 Rule::OneOf(words) => {
                     let mut values: Vec<serde_json::Value> = words.iter().map(|w| serde_json::json!(w)).collect();
                     if nullable {

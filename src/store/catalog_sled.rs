@@ -410,6 +410,11 @@ impl Catalog for SledCatalog {
                     } else {
                         batch.remove(waiting);
                     }
+                    let circulating = format!("circ/{}", record.id).into_bytes();
+                    match crate::domain::circuit::Waiting::of(&record) {
+                        Some(waiting) => batch.insert(circulating, encode(&waiting)?),
+                        None => batch.remove(circulating),
+                    }
                     let mut record = record;
                     record.due = None;
                     batch.insert(format!("rec/{}", record.id).into_bytes(), encode(&*record)?);
@@ -796,6 +801,16 @@ impl Catalog for SledCatalog {
 
     fn to_verify_count(&self) -> Result<u64, CatalogError> {
         Ok(self.db.scan_prefix(b"vq/").keys().count() as u64)
+    }
+
+    fn circulating(&self) -> Result<Vec<crate::domain::circuit::Waiting>, CatalogError> {
+        self.db
+            .scan_prefix(b"circ/")
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                decode(&key, &value)
+            })
+            .collect()
     }
 
     fn check_counts(

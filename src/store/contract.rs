@@ -569,6 +569,7 @@ fn record(n: u128, reference: &str) -> Record {
         reading: None,
         renditions: Vec::new(),
         to_verify: None,
+        circulation: None,
         due: None,
         metadata_sha256: Sha256::of(b"metadata"),
         metadata_history: Vec::new(),
@@ -675,6 +676,63 @@ fn catalogs_apply_whole_events_and_answer_by_id_and_reference() {
         assert_eq!(catalog.last_applied().expect("applied"), 0, "{name}: cleared");
         assert_eq!(catalog.records().count(), 0, "{name}");
         assert_eq!(catalog.record_id(&b.reference).expect("id"), None, "{name}");
+    }
+}
+
+#[test]
+fn catalogs_list_the_records_waiting_in_a_circuit_and_forget_those_that_left_it() {
+    use crate::domain::circuit::{Circulation, Passage, Waiting};
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        let at = |mut r: Record, step: &str, open: bool| {
+            r.service = Some("Voirie".into());
+            r.circulation = Some(Circulation {
+                circuit: "facture".into(),
+                passages: vec![
+                    Passage {
+                        step: "recue".into(),
+                        from: day("2024-03-01"),
+                    },
+                    Passage {
+                        step: step.into(),
+                        from: day("2024-03-05"),
+                    },
+                ],
+                open,
+            });
+            r
+        };
+        let (a, b, c) = (
+            at(record(1, "FIN-FAC-2024-000001"), "service_fait", true),
+            record(2, "FIN-FAC-2024-000002"),
+            at(record(3, "FIN-FAC-2024-000003"), "payee", false),
+        );
+        let writes = [&a, &b, &c]
+            .into_iter()
+            .map(|r| CatalogWrite::PutRecord(Box::new(r.clone())))
+            .collect();
+        catalog.apply(1, writes).expect("apply");
+        let waiting = catalog.circulating().expect("circulating");
+        assert_eq!(
+            waiting,
+            vec![Waiting {
+                record: a.id,
+                circuit: "facture".into(),
+                step: "service_fait".into(),
+                since: day("2024-03-05"),
+                entered: day("2024-03-01"),
+                service: Some("Voirie".into()),
+                node: a.node.clone(),
+            }],
+            "{name}: only the open one"
+        );
+        let paid = at(a.clone(), "payee", false);
+        catalog
+            .apply(2, vec![CatalogWrite::PutRecord(Box::new(paid))])
+            .expect("apply");
+        assert!(catalog.circulating().expect("circulating").is_empty(), "{name}: left");
     }
 }
 

@@ -256,6 +256,9 @@ impl Catalog for FaultyCatalog {
     fn to_verify_count(&self) -> Result<u64, CatalogError> {
         self.inner.to_verify_count()
     }
+    fn circulating(&self) -> Result<Vec<crate::domain::circuit::Waiting>, CatalogError> {
+        self.inner.circulating()
+    }
     fn check_counts(
         &self,
         key: &crate::domain::verification::CheckKey,

@@ -490,6 +490,14 @@ impl Catalog for MemoryCatalog {
             .count() as u64)
     }
 
+    fn circulating(&self) -> Result<Vec<crate::domain::circuit::Waiting>, CatalogError> {
+        Ok(lock(&self.state)
+            .records
+            .values()
+            .filter_map(crate::domain::circuit::Waiting::of)
+            .collect())
+    }
+
     fn check_counts(
         &self,
         key: &crate::domain::verification::CheckKey,

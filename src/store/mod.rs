@@ -812,6 +812,9 @@ pub trait Catalog: Send + Sync {
     fn to_verify(&self, after: Option<&RecordId>, limit: usize) -> Result<Vec<RecordId>, CatalogError>;
     /// How many records wait for verification.
     fn to_verify_count(&self) -> Result<u64, CatalogError>;
+    /// Every record waiting at a step of its processing circuit (not at a
+    /// final one), in id order.
+    fn circulating(&self) -> Result<Vec<crate::domain::circuit::Waiting>, CatalogError>;
     /// The verification counts of one field (overall or for one supplier).
     fn check_counts(
         &self,

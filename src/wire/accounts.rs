@@ -74,6 +74,10 @@ pub struct AccountPatchDto {
     /// Disable (true) or enable again (false).
     #[serde(default)]
     pub disabled: Option<bool>,
+    /// A new producing service: its work lists are that service's (empty:
+    /// none any more). A directory's account takes it from the directory.
+    #[serde(default)]
+    pub service: Option<String>,
 }
 
 /// `POST /accounts/{user}/password` body.

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod audit;
+mod circuits;
 mod disposals;
 mod exports;
 mod flows;
@@ -23,6 +24,7 @@ mod verification;
 
 pub use accounts::*;
 pub use audit::*;
+pub use circuits::*;
 pub use disposals::*;
 pub use exports::*;
 pub use flows::*;

@@ -161,6 +161,10 @@ pub struct RecordDto {
     /// each with its confidence), when its node reads invoices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reading: Option<super::RecordReadingDto>,
+    /// Where it stands in its processing circuit (an invoice: reçue, service
+    /// fait, mandatée, payée), and the moves the caller may make there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub circulation: Option<super::CirculationDto>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -434,6 +438,10 @@ impl RecordDto {
                 .collect(),
             to_verify: r.to_verify.as_ref().map(super::ToVerifyDto::from),
             reading: r.reading.as_ref().map(super::RecordReadingDto::from),
+            circulation: details
+                .circuit
+                .as_ref()
+                .and_then(|view| super::CirculationDto::new(r, view)),
         }
     }
 }

@@ -10,6 +10,7 @@ mod browser;
 mod buckets;
 mod bulk;
 mod capture;
+mod circuits;
 mod classify;
 mod client;
 mod common;

@@ -87,8 +87,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/conservation.csv", web::get().to(retention::due_csv))
         .route("/plan", web::get().to(plan::page))
         .route("/plan/difference", web::get().to(plan::difference))
-        .route("/plan/modifier", web::get().to(plan::edit_form))
-        .route("/plan/modifier", web::post().to(plan::edit))
+        .service(
+            // A plan file as big as PUT /api/v1/plan takes, percent-encoded
+            // (actix's 16 KiB default refused the default plan itself).
+            web::resource("/plan/modifier")
+                .app_data(web::FormConfig::default().limit(3 * crate::http::plan::PLAN_MAX))
+                .route(web::get().to(plan::edit_form))
+                .route(web::post().to(plan::edit)),
+        )
         .route("/importer", web::get().to(imports::form))
         .route("/importer", web::post().to(imports::submit))
         .route("/eliminations", web::get().to(disposals::list))

@@ -1,0 +1,416 @@
+//! Processing circuits (`domain::circuit`): a record moved from step to
+//! step, checked against its circuit, its step's actors and its dates, and
+//! journaled (`record.moved`); the work lists, what waits for a person,
+//! soonest due first; and the circuits' indicators (`domain::indicators`),
+//! folded from the journal: live (the ledger follows the journal from where
+//! it stopped), or afresh up to the end of a past day.
+
+use super::{Actor, Archive, ArchiveError};
+use crate::domain::circuit::{Circuit, PaymentClock, Step, Waiting, payment_clock};
+use crate::domain::event::{EventBody, MoveFacts};
+use crate::domain::indicators::{Blockage, PaymentFilter, PaymentIndicators, PaymentLedger, payment_indicators};
+use crate::domain::plan::{Access, Plan};
+use crate::domain::record::{InvalidInput, Lines, NodeCode, Record};
+use crate::domain::role::Permission;
+use chrono::NaiveDate;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The longest comment on a move.
+pub const COMMENT_MAX: usize = 2_000;
+
+/// The most items one work list answers.
+pub const WORKLIST_MAX: usize = 1_000;
+
+/// A move a person asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Move {
+    /// The step to reach (its code).
+    pub to: String,
+    /// The day it took effect (`YYYY-MM-DD`); none: today.
+    pub date: Option<String>,
+    /// Why, or what was done.
+    pub comment: Option<String>,
+    /// An archived record that goes with it (reference or id).
+    pub attachment: Option<String>,
+}
+
+/// A record's place in its circuit, read for a person.
+#[derive(Debug, Clone)]
+pub struct CircuitView {
+    /// The circuit.
+    pub circuit: Circuit,
+    /// The step it is at.
+    pub step: Step,
+    /// Since when.
+    pub since: NaiveDate,
+    /// The clock, read today (or up to the payment).
+    pub clock: PaymentClock,
+    /// The days left at this step before it is overdue (negative: late by
+    /// that many), when the step allows a number of days.
+    pub days_left: Option<i64>,
+    /// The moves this person may make from here (none when the step is not
+    /// theirs).
+    pub moves: Vec<Step>,
+}
+
+/// One item of a work list.
+#[derive(Debug, Clone)]
+pub struct WorkItem {
+    /// The record.
+    pub record: Record,
+    /// Where it stands.
+    pub view: CircuitView,
+}
+
+/// What waits for a person.
+#[derive(Debug, Clone)]
+pub struct WorkList {
+    /// Overdue first, then soonest due, then oldest.
+    pub items: Vec<WorkItem>,
+    /// Items in all (the list may be cut at its limit).
+    pub total: usize,
+    /// How many are overdue.
+    pub overdue: usize,
+}
+
+/// The live ledger and how far it has read the journal.
+#[derive(Default)]
+pub(super) struct LedgerState {
+    ledger: PaymentLedger,
+    through: u64,
+    plans: HashMap<u32, Arc<Plan>>,
+}
+
+impl Archive {
+    /// The service of the person acting, if their account names one.
+    fn service_of(&self, actor: &Actor) -> Result<Option<String>, ArchiveError> {
+        Ok(match &actor.account {
+            Some(user) => self.catalog.account(user)?.and_then(|a| a.service),
+            None => None,
+        })
+    }
+
+    /// Where a record stands in its circuit and what `actor` may do there;
+    /// `None` when it is in none.
+    pub fn circuit_view(&self, actor: &Actor, record: &Record) -> Result<Option<CircuitView>, ArchiveError> {
+        let Some(circulation) = &record.circulation else {
+            return Ok(None);
+        };
+        let plan = self.plan_in_force()?;
+        let Some(circuit) = plan.plan.circuit(&circulation.circuit) else {
+            return Ok(None);
+        };
+        let service = self.service_of(actor)?;
+        Ok(self.view_of(actor, service.as_deref(), &plan.plan, circuit, record))
+    }
+
+    fn view_of(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        plan: &Plan,
+        circuit: &Circuit,
+        record: &Record,
+    ) -> Option<CircuitView> {
+        let circulation = record.circulation.as_ref()?;
+        let step = circuit.step(circulation.step())?.clone();
+        let since = circulation.since()?;
+        let today = self.clock.now().date_naive();
+        let clock = payment_clock(circuit, &circulation.passages, today);
+        let days_left = (circulation.open)
+            .then(|| step.days.map(|d| i64::from(d) - (today - since).num_days()))
+            .flatten();
+        let mine = circulation.open
+            && actor.role.allows(Permission::Deposit)
+            && plan.allows(&record.node, actor.role.as_str(), Access::Deposit)
+            && step.acted_by(actor.role, service, record.service.as_deref());
+        let moves = if mine {
+            step.moves
+                .iter()
+                .filter_map(|code| circuit.step(code).cloned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Some(CircuitView {
+            circuit: circuit.clone(),
+            step,
+            since,
+            clock,
+            days_left,
+            moves,
+        })
+    }
+
+    /// Moves a record on in its circuit: the step it is at must allow the
+    /// move and be the person's (role, service), the date must fall between
+    /// the day it reached its step and today. Journaled as `record.moved`.
+    #[tracing::instrument(skip_all, fields(actor = %actor.name, record = key))]
+    pub fn move_record(&self, actor: &Actor, key: &str, asked: Move) -> Result<Record, ArchiveError> {
+        actor.require(Permission::Deposit, "faire avancer un document dans son circuit")?;
+        let comment = checked_comment(asked.comment.as_deref())?;
+        let attachment = match asked.attachment.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            Some(key) => Some(self.record(actor, key).map_err(|_| {
+                InvalidInput::new(
+                    "attachment",
+                    format!(
+                        "aucun document « {key} » que vous puissiez lire ; déposez d'abord la pièce, puis nommez-la"
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let service = self.service_of(actor)?;
+        let found = self.record(actor, key)?;
+        let _guard = self.lock_record(&found.id);
+        let record = self.record(actor, key)?;
+        super::records::refuse_if_destroyed(&record)?;
+        let plan = self.plan_in_force()?;
+        let (circulation, circuit) = match &record.circulation {
+            Some(c) if c.open => match plan.plan.circuit(&c.circuit) {
+                Some(circuit) => (c, circuit),
+                None => return Err(ArchiveError::NotInCircuit(record.reference.to_string())),
+            },
+            _ => return Err(ArchiveError::NotInCircuit(record.reference.to_string())),
+        };
+        let from = circuit
+            .step(circulation.step())
+            .ok_or_else(|| ArchiveError::NotInCircuit(record.reference.to_string()))?;
+        let to = asked.to.trim();
+        let reached = circuit
+            .check_move(&from.code, to)
+            .map_err(|refused| ArchiveError::MoveNotAllowed {
+                reference: record.reference.to_string(),
+                from: from.title.clone(),
+                to: circuit.step(to).map_or_else(|| to.to_owned(), |s| s.title.clone()),
+                allowed: refused
+                    .allowed
+                    .iter()
+                    .map(|code| {
+                        (
+                            code.clone(),
+                            circuit.step(code).map_or_else(|| code.clone(), |s| s.title.clone()),
+                        )
+                    })
+                    .collect(),
+            })?;
+        if !plan.plan.allows(&record.node, actor.role.as_str(), Access::Deposit)
+            || !from.acted_by(actor.role, service.as_deref(), record.service.as_deref())
+        {
+            return Err(ArchiveError::NotYourStep {
+                step: from.title.clone(),
+                service: from.service.clone().or_else(|| record.service.clone()),
+            });
+        }
+        let today = self.clock.now().date_naive();
+        let since = circulation.since().unwrap_or(today);
+        let date = match asked.date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            None => today,
+            Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| InvalidInput::new("date", format!("« {text} » n'est pas une date (AAAA-MM-JJ)")))?,
+        };
+        if date > today || date < since {
+            return Err(InvalidInput::new(
+                "date",
+                format!(
+                    "le mouvement date du {} au {} : le document est à l'étape « {} » depuis le {}, et un mouvement ne date pas d'un jour à venir",
+                    since.format("%d/%m/%Y"),
+                    today.format("%d/%m/%Y"),
+                    from.title,
+                    since.format("%d/%m/%Y")
+                ),
+            )
+            .into());
+        }
+        let field = |name: &Option<String>| name.as_ref().and_then(|n| record.fields.get(n)).cloned();
+        let facts = MoveFacts {
+            service: record.service.clone(),
+            supplier: if reached.paid {
+                field(&circuit.supplier).or_else(|| record.fields.get("siret").cloned())
+            } else {
+                None
+            },
+            amount: if reached.paid { field(&circuit.amount) } else { None },
+        };
+        self.journal.append(actor.draft(EventBody::RecordMoved {
+            record: record.id,
+            circuit: circuit.code.clone(),
+            from: from.code.clone(),
+            to: reached.code.clone(),
+            date,
+            closed: reached.is_final(),
+            comment,
+            attachment: attachment.map(|a| a.id),
+            facts,
+        }))?;
+        self.catalog
+            .record(&record.id)?
+            .ok_or_else(|| ArchiveError::Internal(format!("record {} moved but not in the catalog", record.id)))
+    }
+
+    /// What waits for `actor`: records at a step they act at (role and
+    /// service), in nodes they may deposit in; overdue first, then soonest
+    /// due, then oldest; at most `limit`.
+    pub fn worklist(&self, actor: &Actor, limit: usize) -> Result<WorkList, ArchiveError> {
+        actor.require(Permission::Deposit, "traiter des documents")?;
+        let limit = limit.clamp(1, WORKLIST_MAX);
+        let plan = self.plan_in_force()?;
+        let service = self.service_of(actor)?;
+        let today = self.clock.now().date_naive();
+        let role = actor.role.as_str();
+        let mut mine: Vec<(Waiting, Option<i64>)> = Vec::new();
+        let mut allowed: HashMap<NodeCode, bool> = HashMap::new();
+        for waiting in self.catalog.circulating()? {
+            let Some(step) = plan.plan.circuit(&waiting.circuit).and_then(|c| c.step(&waiting.step)) else {
+                continue;
+            };
+            let may = *allowed
+                .entry(waiting.node.clone())
+                .or_insert_with(|| plan.plan.allows(&waiting.node, role, Access::Deposit));
+            if !may || !step.acted_by(actor.role, service.as_deref(), waiting.service.as_deref()) {
+                continue;
+            }
+            let left = step.days.map(|d| i64::from(d) - (today - waiting.since).num_days());
+            mine.push((waiting, left));
+        }
+        // Overdue first (most late first), then by days left, then those
+        // with no delay, oldest first.
+        mine.sort_by_key(|(w, left)| (left.is_none(), *left, w.since, w.record));
+        let total = mine.len();
+        let overdue = mine.iter().filter(|(_, left)| left.is_some_and(|l| l < 0)).count();
+        let mut items = Vec::new();
+        for (waiting, _) in mine.into_iter().take(limit) {
+            let Some(record) = self.catalog.record(&waiting.record)? else {
+                continue;
+            };
+            let Some(circuit) = plan.plan.circuit(&waiting.circuit) else {
+                continue;
+            };
+            if let Some(view) = self.view_of(actor, service.as_deref(), &plan.plan, circuit, &record) {
+                items.push(WorkItem { record, view });
+            }
+        }
+        Ok(WorkList { items, total, overdue })
+    }
+
+    /// The payment chain's indicators over the payments `filter` keeps, of
+    /// the nodes the caller may read: as the journal says now, or as it said
+    /// at the end of the day `at`. Answers the day they are read for.
+    pub fn payment_indicators(
+        &self,
+        actor: &Actor,
+        filter: PaymentFilter,
+        at: Option<NaiveDate>,
+    ) -> Result<(PaymentIndicators, NaiveDate), ArchiveError> {
+        actor.require(Permission::ReadRecords, "consulter les indicateurs")?;
+        let plan = self.plan_in_force()?;
+        let mut filter = filter;
+        filter.nodes = Some(readable_within(&plan.plan, actor, filter.nodes.as_deref()));
+        self.with_ledger(at, |ledger, _| payment_indicators(ledger.payments(), &filter))
+    }
+
+    /// What waits where (by circuit, step and acting service, by age), of
+    /// the nodes the caller may read, now or at the end of the day `at`.
+    pub fn blockages(
+        &self,
+        actor: &Actor,
+        nodes: Option<Vec<NodeCode>>,
+        at: Option<NaiveDate>,
+    ) -> Result<(Vec<Blockage>, NaiveDate), ArchiveError> {
+        actor.require(Permission::ReadRecords, "consulter les indicateurs")?;
+        let plan = self.plan_in_force()?;
+        let readable = readable_within(&plan.plan, actor, nodes.as_deref());
+        self.with_ledger(at, |ledger, day| {
+            crate::domain::indicators::blockages(ledger, day, |_, open| readable.contains(&open.node))
+        })
+    }
+
+    /// Runs `f` on the ledger as the journal says now (caught up first), or
+    /// as it said at the end of the day `at` (folded afresh); with the day.
+    fn with_ledger<R>(
+        &self,
+        at: Option<NaiveDate>,
+        f: impl FnOnce(&PaymentLedger, NaiveDate) -> R,
+    ) -> Result<(R, NaiveDate), ArchiveError> {
+        let today = self.clock.now().date_naive();
+        match at {
+            Some(day) if day < today => {
+                let mut state = LedgerState::default();
+                self.fold_ledger(&mut state, Some(day))?;
+                Ok((f(&state.ledger, day), day))
+            }
+            _ => {
+                let mut state = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+                self.fold_ledger(&mut state, None)?;
+                Ok((f(&state.ledger, today), today))
+            }
+        }
+    }
+
+    /// Brings a ledger up to the journal's head, or up to the last event of
+    /// the day `until`.
+    fn fold_ledger(&self, state: &mut LedgerState, until: Option<NaiveDate>) -> Result<(), ArchiveError> {
+        let (head, _) = self.journal.head();
+        if state.through >= head {
+            return Ok(());
+        }
+        for event in self.journal.read_from(state.through + 1)? {
+            let event = event?;
+            if event.seq > head || until.is_some_and(|day| event.time.date_naive() > day) {
+                break;
+            }
+            match event.body() {
+                Ok(EventBody::PlanPublished { number, .. }) => {
+                    let plan = self.plan_number(&mut state.plans, number)?;
+                    state.ledger.publish(&plan.circuits, &plan.late_payment_rates);
+                }
+                Ok(body @ (EventBody::RecordIngested { .. } | EventBody::RecordMoved { .. })) => {
+                    state.ledger.apply(&body);
+                }
+                _ => {}
+            }
+            state.through = event.seq;
+        }
+        Ok(())
+    }
+
+    /// A published plan by number, read once per fold.
+    fn plan_number(&self, cache: &mut HashMap<u32, Arc<Plan>>, number: u32) -> Result<Arc<Plan>, ArchiveError> {
+        if let Some(plan) = cache.get(&number) {
+            return Ok(Arc::clone(plan));
+        }
+        let entry = self
+            .catalog
+            .plan_versions()?
+            .into_iter()
+            .find(|e| e.number == number)
+            .ok_or(ArchiveError::PlanVersionNotFound(number))?;
+        let plan = Arc::new(super::plan::read_version(self.blobs.as_ref(), &entry)?.plan);
+        cache.insert(number, Arc::clone(&plan));
+        Ok(plan)
+    }
+}
+
+/// The nodes `actor` may read, within `nodes` (each with its subtree) when
+/// given.
+fn readable_within(plan: &Plan, actor: &Actor, nodes: Option<&[NodeCode]>) -> Vec<NodeCode> {
+    plan.readable_nodes(actor.role.as_str())
+        .into_iter()
+        .filter(|code| nodes.is_none_or(|wanted| plan.lineage(code).iter().any(|n| wanted.contains(&n.code))))
+        .collect()
+}
+
+/// A comment as kept: blank is none; else trimmed, bounded, without
+/// control characters (but newlines).
+fn checked_comment(comment: Option<&str>) -> Result<Option<String>, ArchiveError> {
+    match comment.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => Ok(Some(crate::domain::record::check_text(
+            "comment",
+            c,
+            COMMENT_MAX,
+            Lines::Many,
+        )?)),
+        None => Ok(None),
+    }
+}
