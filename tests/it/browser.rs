@@ -2187,3 +2187,93 @@ fn an_agent_corrects_a_doubtful_invoice_from_the_verification_queue() {
     assert!(record.get("to_verify").is_none(), "{record}");
     assert!(record["history"].to_string().contains("record.verified"), "{record}");
 }
+
+#[test]
+fn an_agent_moves_an_invoice_on_from_the_work_list_and_the_dashboard_shows_the_json_s_figures() {
+    let scene = scene();
+    let base = scene.server.base.clone();
+    let today = chrono::Utc::now().date_naive();
+    // An invoice received 40 days ago waits at « Reçue », overdue; two
+    // others were paid, in 25 and in 45 days.
+    let invoice = |n: u32, received: chrono::NaiveDate| {
+        let meta = json!({"node": "FIN-FAC", "title": format!("Facture Papeterie Dupont n° {n}"), "date": received.to_string(),
+            "service": "Voirie",
+            "fields": {"fournisseur": "Papeterie Dupont", "numero_facture": format!("PD-{n}"), "montant_ttc": "2400.00",
+                       "date_reception": received.to_string()}});
+        let a = deposit(
+            &scene.server,
+            &scene.admin,
+            format!("Papeterie Dupont facture PD-{n}").as_bytes(),
+            "facture.txt",
+            &meta,
+        )
+        .expect("deposit");
+        assert_eq!(a.status, 201, "{}", a.text());
+        a.json()["reference"].as_str().expect("reference").to_owned()
+    };
+    let days = chrono::Duration::days;
+    let waiting = invoice(1, today - days(40));
+    for (n, took) in [(2, 25), (3, 45)] {
+        let received = today - days(100);
+        let reference = invoice(n, received);
+        for (to, after) in [("service_fait", 5), ("mandatee", 10), ("payee", took)] {
+            let a = post_json(
+                &scene.server.url(&format!("/api/v1/records/{reference}/moves")),
+                &scene.admin,
+                &json!({"to": to, "date": (received + days(after)).to_string()}),
+            );
+            assert_eq!(a.status, 200, "{}", a.text());
+        }
+    }
+
+    let browser = Browser::start(Scripts::On);
+    browser.sign_in(&base, "agnes", AGENT_PASSWORD);
+    browser.follow("a[href='/a-traiter']", "/a-traiter");
+    let text = browser.text();
+    assert!(text.contains("2 documents vous attendent, dont 1 en retard"), "{text}");
+    let first = text.find(&waiting).expect("the overdue invoice");
+    let other = text.find(&scene.invoice_ref).expect("the scene's invoice");
+    assert!(first < other, "the overdue one first: {text}");
+    assert!(text.contains("en retard de 30 jours"), "{text}");
+    assert!(
+        text.contains("2\u{202f}400,00\u{202f}€"),
+        "the amount in French: {text}"
+    );
+    browser.review("a-traiter");
+
+    // « Service fait », today: back to the list, which says so.
+    browser.follow(
+        &format!("form[action='/documents/{waiting}/mouvement'] button[type=submit]"),
+        "fait=",
+    );
+    let text = browser.text();
+    assert!(text.contains(&format!("{waiting} a avancé dans son circuit")), "{text}");
+    let record = get(&scene.server.url(&format!("/api/v1/records/{waiting}")), &scene.admin).json();
+    assert_eq!(record["circulation"]["step"]["step"], "service_fait", "{record}");
+    browser.goto(&format!("{base}/documents/{waiting}"));
+    let text = browser.text();
+    assert!(
+        text.contains("Circuit de traitement") && text.contains("Service fait"),
+        "{text}"
+    );
+    assert!(text.contains("Étapes parcourues"), "{text}");
+    browser.review("document-circuit");
+
+    // The dashboard: the chart and the same figures as the JSON.
+    browser.follow("a[href='/indicateurs']", "/indicateurs");
+    let json = get(&scene.server.url("/api/v1/indicators/payments"), &scene.admin).json();
+    let overall = &json["overall"];
+    assert_eq!(overall["count"], 2, "{json}");
+    let text = browser.text();
+    let mean = format!("{:.1}", overall["mean_days"].as_f64().expect("a mean")).replace('.', ",");
+    assert!(text.contains(&format!("délai moyen {mean} jours")), "{mean}: {text}");
+    assert!(
+        text.contains(&format!("90e centile {} jours", overall["p90_days"])),
+        "{text}"
+    );
+    let interest = overall["interest"].as_str().expect("euros").replace('.', ",");
+    assert!(text.contains(&interest), "the interest {interest}: {text}");
+    assert!(browser.count("svg.graphique") >= 2, "the payment and waiting charts");
+    assert!(text.contains("Où les documents attendent"), "{text}");
+    browser.review("indicateurs");
+}

@@ -19,6 +19,7 @@ mod disposals;
 mod identity;
 mod imports;
 pub(crate) use crate::french;
+mod circuits;
 mod mine;
 mod plan;
 mod record;
@@ -59,6 +60,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/deposer/{lot}", web::get().to(deposit::review))
         .route("/deposer/{lot}", web::post().to(deposit::confirm))
         .route("/mes-depots", web::get().to(mine::page))
+        .route("/a-traiter", web::get().to(circuits::worklist))
+        .route("/documents/{ref}/mouvement", web::post().to(circuits::move_record))
+        .route("/indicateurs", web::get().to(circuits::dashboard))
         .route("/a-verifier", web::get().to(verification::queue))
         .route("/a-verifier/{ref}", web::get().to(verification::form))
         .route("/a-verifier/{ref}", web::post().to(verification::submit))
@@ -163,6 +167,11 @@ pub struct NodeOption {
     pub code: String,
     /// What the choice shows.
     pub label: String,
+}
+
+/// A value written into a URL's query string or path segment.
+pub fn url_encode(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// The value of the field `name` in a form read as pairs (empty when the

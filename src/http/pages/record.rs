@@ -102,6 +102,10 @@ struct RecordPage {
     history: Vec<HistoryView>,
     damage: Option<String>,
     tombstone: Option<String>,
+    /// Where it stands in its processing circuit, with the move form.
+    circuit: Option<super::circuits::CircuitPanel>,
+    /// A move was just recorded.
+    advanced: bool,
 }
 
 fn text_status(status: Option<&TextStatus>) -> String {
@@ -373,6 +377,11 @@ pub async fn page(
         history,
         damage,
         tombstone,
+        circuit: details
+            .circuit
+            .as_ref()
+            .map(|view| super::circuits::CircuitPanel::new(&record, view)),
+        advanced: req.query_string().split('&').any(|pair| pair == "avance=1"),
         reference,
     };
     Ok(html(StatusCode::OK, &view))
