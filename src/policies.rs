@@ -91,6 +91,8 @@ struct RawStep {
     moves: Vec<String>,
     #[serde(default)]
     paid: bool,
+    #[serde(default)]
+    when: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -602,6 +604,16 @@ fn circuits_of(
                 part
             });
             let service = step.service.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            let mut when = Vec::new();
+            for (w, name) in step.when.iter().enumerate() {
+                match crate::domain::circuit::Trigger::parse(name) {
+                    Some(trigger) => when.push(trigger),
+                    None => problems.push(lines.at(
+                        format!("{at}.when[{w}]"),
+                        format!("« {name} » : pes_accepted ou pes_rejected"),
+                    )),
+                }
+            }
             steps.push(Step {
                 code: step.code,
                 title: step.title,
@@ -612,6 +624,7 @@ fn circuits_of(
                 part,
                 moves: step.moves,
                 paid: step.paid,
+                when,
             });
         }
         if problems.len() == before {

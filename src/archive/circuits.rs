@@ -223,16 +223,6 @@ impl Archive {
             )
             .into());
         }
-        let field = |name: &Option<String>| name.as_ref().and_then(|n| record.fields.get(n)).cloned();
-        let facts = MoveFacts {
-            service: record.service.clone(),
-            supplier: if reached.paid {
-                field(&circuit.supplier).or_else(|| record.fields.get("siret").cloned())
-            } else {
-                None
-            },
-            amount: if reached.paid { field(&circuit.amount) } else { None },
-        };
         self.journal.append(actor.draft(EventBody::RecordMoved {
             record: record.id,
             circuit: circuit.code.clone(),
@@ -242,11 +232,56 @@ impl Archive {
             closed: reached.is_final(),
             comment,
             attachment: attachment.map(|a| a.id),
-            facts,
+            facts: facts_of(circuit, reached, &record),
         }))?;
         self.catalog
             .record(&record.id)?
             .ok_or_else(|| ArchiveError::Internal(format!("record {} moved but not in the catalog", record.id)))
+    }
+
+    /// Moves a record on by itself when a flow says so (`trigger`), if its
+    /// step leads to a step that `trigger` reaches; on `date`, or on the
+    /// day it reached its step if that came later. Whether it moved.
+    pub(super) fn move_by_flow(
+        &self,
+        actor: &Actor,
+        id: &crate::domain::record::RecordId,
+        trigger: crate::domain::circuit::Trigger,
+        date: NaiveDate,
+        comment: String,
+    ) -> Result<bool, ArchiveError> {
+        let _guard = self.lock_record(id);
+        let Some(record) = self.catalog.record(id)? else {
+            return Ok(false);
+        };
+        let Some(circulation) = record
+            .circulation
+            .as_ref()
+            .filter(|c| c.open && record.tombstone.is_none())
+        else {
+            return Ok(false);
+        };
+        let plan = self.plan_in_force()?;
+        let Some(circuit) = plan.plan.circuit(&circulation.circuit) else {
+            return Ok(false);
+        };
+        let Some(reached) = circuit.automatic_move(circulation.step(), trigger) else {
+            return Ok(false);
+        };
+        let today = self.clock.now().date_naive();
+        let since = circulation.since().unwrap_or(today);
+        self.journal.append(actor.draft(EventBody::RecordMoved {
+            record: record.id,
+            circuit: circuit.code.clone(),
+            from: circulation.step().to_owned(),
+            to: reached.code.clone(),
+            date: date.min(today).max(since),
+            closed: reached.is_final(),
+            comment: Some(comment),
+            attachment: None,
+            facts: facts_of(circuit, reached, &record),
+        }))?;
+        Ok(true)
     }
 
     /// What waits for `actor`: records at a step they act at (role and
@@ -389,6 +424,21 @@ impl Archive {
         let plan = Arc::new(super::plan::read_version(self.blobs.as_ref(), &entry)?.plan);
         cache.insert(number, Arc::clone(&plan));
         Ok(plan)
+    }
+}
+
+/// What a move journals for the indicators: the record's service, and on a
+/// payment its supplier (the circuit's field, else its SIRET) and amount.
+fn facts_of(circuit: &Circuit, reached: &Step, record: &Record) -> MoveFacts {
+    let field = |name: &Option<String>| name.as_ref().and_then(|n| record.fields.get(n)).cloned();
+    MoveFacts {
+        service: record.service.clone(),
+        supplier: if reached.paid {
+            field(&circuit.supplier).or_else(|| record.fields.get("siret").cloned())
+        } else {
+            None
+        },
+        amount: if reached.paid { field(&circuit.amount) } else { None },
     }
 }
 

@@ -178,7 +178,80 @@ impl Archive {
                 signature,
             });
         }
+        if let Some(ack) = &acknowledged {
+            self.follow_acknowledgement(actor, ack)?;
+        }
         Ok(CapturedFlow { parts, acknowledged })
+    }
+
+    /// Moves on by themselves the records of the flow an acknowledgement
+    /// answers (the flow, its bordereaux, mandats and pièces justificatives,
+    /// and any record holding the same bytes: an invoice sent as a pièce),
+    /// wherever their circuit's steps say an accepted (or rejected) flow
+    /// leads, on the flow's day. The flow is split again from its archived
+    /// bytes, so parts archived before it came (already held) are found too.
+    fn follow_acknowledgement(&self, actor: &Actor, ack: &Acknowledged) -> Result<(), ArchiveError> {
+        use crate::domain::circuit::Trigger;
+        let Some(flow_ref) = &ack.flow else {
+            return Ok(());
+        };
+        let Some(flow) = self
+            .catalog
+            .record_id(flow_ref)?
+            .and_then(|id| self.catalog.record(&id).transpose())
+            .transpose()?
+        else {
+            return Ok(());
+        };
+        let Some(version) = flow.versions.last() else {
+            return Ok(());
+        };
+        let (reader, _) = self.blobs.open(&version.sha256)?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(reader, FLOW_MAX), &mut bytes)?;
+        let limits = pes::Limits {
+            file_max: self.options.max_upload,
+        };
+        let split = match pes::split(&bytes, version.filename.as_deref(), &self.options.flows.pes, limits) {
+            Ok(split) => split,
+            Err(e) => {
+                tracing::warn!(flow = %flow_ref, error = %e, "the acknowledged flow could not be split again");
+                return Ok(());
+            }
+        };
+        let (trigger, comment) = if ack.accepted {
+            (
+                Trigger::PesAccepted,
+                format!("flux PES « {} » accepté par le comptable", ack.flow_name),
+            )
+        } else {
+            let reasons: Vec<String> = ack
+                .reasons
+                .iter()
+                .map(|(code, label)| format!("{code} : {label}"))
+                .collect();
+            (
+                Trigger::PesRejected,
+                format!(
+                    "flux PES « {} » rejeté par le comptable{}",
+                    ack.flow_name,
+                    if reasons.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", reasons.join(" ; "))
+                    }
+                ),
+            )
+        };
+        let mut ids = std::collections::BTreeSet::from([flow.id]);
+        for part in &split.parts {
+            let sha256 = crate::domain::hash::Sha256::of(&part.content);
+            ids.extend(self.live_holders(&sha256)?.into_iter().map(|r| r.id));
+        }
+        for id in ids {
+            self.move_by_flow(actor, &id, trigger, flow.date, comment.clone())?;
+        }
+        Ok(())
     }
 
     /// The reports of the parts' signatures (`None` for a part without

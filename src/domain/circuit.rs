@@ -79,6 +79,27 @@ impl Part {
     }
 }
 
+/// What a flow says of a record, which moves it on by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The public accountant's acknowledgement accepts the PES flow the
+    /// record is part of (a mandat, a bordereau, a pièce justificative).
+    PesAccepted,
+    /// The acknowledgement rejects it.
+    PesRejected,
+}
+
+impl Trigger {
+    /// Parses `pes_accepted` or `pes_rejected`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "pes_accepted" => Some(Trigger::PesAccepted),
+            "pes_rejected" => Some(Trigger::PesRejected),
+            _ => None,
+        }
+    }
+}
+
 /// One step of a circuit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -102,6 +123,8 @@ pub struct Step {
     /// Reaching this step is the payment: the délai global de paiement is
     /// measured up to here.
     pub paid: bool,
+    /// What moves a record here by itself, from a step that allows it.
+    pub when: Vec<Trigger>,
 }
 
 impl Step {
@@ -171,6 +194,16 @@ impl Circuit {
     /// The step records enter at.
     pub fn start(&self) -> Option<&Step> {
         self.steps.first()
+    }
+
+    /// The step a record at `from` reaches by itself when `trigger` happens:
+    /// the first step that `trigger` leads to among those `from` allows.
+    pub fn automatic_move(&self, from: &str, trigger: Trigger) -> Option<&Step> {
+        let from = self.step(from)?;
+        from.moves
+            .iter()
+            .filter_map(|code| self.step(code))
+            .find(|step| step.when.contains(&trigger))
     }
 
     /// The step a record at `from` reaches by moving to `to`, if `from`
@@ -507,6 +540,7 @@ pub(crate) mod tests {
             part,
             moves: moves.iter().map(|m| (*m).to_owned()).collect(),
             paid,
+            when: Vec::new(),
         }
     }
 
@@ -543,6 +577,7 @@ pub(crate) mod tests {
             ],
         };
         circuit.steps[0].days = Some(10);
+        circuit.steps[3].when = vec![Trigger::PesAccepted];
         circuit
     }
 
@@ -623,6 +658,20 @@ pub(crate) mod tests {
                 .is_empty()
         );
         assert!(circuit.problems("circuits[0]").is_empty());
+    }
+
+    #[test]
+    fn a_flow_moves_a_record_only_where_its_step_allows() {
+        let circuit = invoice_circuit();
+        let to = |from| {
+            circuit
+                .automatic_move(from, Trigger::PesAccepted)
+                .map(|s| s.code.as_str())
+        };
+        assert_eq!(to("service_fait"), Some("mandatee"));
+        assert_eq!(to("recue"), None, "reçue does not lead to mandatée");
+        assert_eq!(to("mandatee"), None, "already there");
+        assert_eq!(circuit.automatic_move("service_fait", Trigger::PesRejected), None);
     }
 
     #[test]

@@ -628,3 +628,109 @@ fn a_flow_over_the_limit_is_refused_with_413_and_the_server_stays_up() {
     assert_eq!(answer.error_code(), "payload_too_large");
     assert_eq!(get(&server.url("/healthz"), &token).status, 200);
 }
+
+/// The step a record stands at in its circuit, and the passages' days.
+fn circulation(server: &Server, token: &str, reference: &str) -> (String, Vec<String>) {
+    let r = record(server, token, reference);
+    let steps = r["circulation"]["passages"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p["step"].as_str().unwrap_or(""),
+                        p["from"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        r["circulation"]["step"]["step"].as_str().unwrap_or("").to_owned(),
+        steps,
+    )
+}
+
+#[test]
+fn an_acknowledged_flow_moves_its_mandats_and_the_invoice_sent_as_its_voucher_on_by_themselves() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    let agent = new_token(&server, &token, "agent", "comptabilite");
+    // The invoice, received on 20 May 2015, its service done on 1 June.
+    let pdf = b"%PDF-1.4\n% facture FA-2015-77 de la Paierie\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n";
+    let invoice = created(
+        deposit(
+            &server,
+            &agent,
+            pdf,
+            "facture-FA-2015-77.pdf",
+            &serde_json::json!({"node": "FIN-FAC", "title": "Facture FA-2015-77", "date": "2015-05-18",
+                "fields": {"fournisseur": "Paierie départementale", "numero_facture": "FA-2015-77",
+                           "montant_ttc": "39724.75", "date_reception": "2015-05-20"}}),
+        )
+        .expect("an answer"),
+    );
+    let invoice = invoice["reference"].as_str().expect("a reference").to_owned();
+    let moved = post_json(
+        &server.url(&format!("/api/v1/records/{invoice}/moves")),
+        &agent,
+        &serde_json::json!({"to": "service_fait", "date": "2015-06-01"}),
+    );
+    assert_eq!(moved.status, 200, "{}", moved.text());
+
+    // The flow sends it as the mandat's pièce justificative: held already.
+    let captured = send(&server, &agent, &flow_with_voucher(pdf), "pes_aller.xml").json();
+    let refs = parts(&captured);
+    assert_eq!(
+        refs[3],
+        ("piece_justificative".to_owned(), invoice.clone()),
+        "{captured}"
+    );
+    let mandate = refs[2].1.clone();
+    let today = chrono::Utc::now().date_naive().to_string();
+    assert_eq!(circulation(&server, &agent, &mandate).0, "transmis");
+
+    // A first acknowledgement rejects the flow: the mandat is rejected,
+    // with the accountant's reason; the invoice waits.
+    let rejected = String::from_utf8(ACQUIT.to_vec())
+        .expect("ASCII")
+        .replace("<DteStr V=\"2015-12-10\"/>", "<DteStr V=\"2015-12-11\"/>")
+        .replacen(
+            "<EtatAck V=\"1\"/>",
+            "<EtatAck V=\"0\"/><Erreur><NumAnoAck V=\"ERREUR_SIRET\"/><LibelleAnoAck V=\"SIRET du tiers inconnu\"/></Erreur>",
+            1,
+        );
+    assert_eq!(
+        send(&server, &agent, rejected.as_bytes(), "pes_acquit_rejet.xml").status,
+        201
+    );
+    assert_eq!(circulation(&server, &agent, &mandate).0, "rejete");
+    assert_eq!(circulation(&server, &agent, &invoice).0, "service_fait");
+
+    // The accountant accepts it after all: the invoice is mandatée on the
+    // flow's day; the mandat's circuit ended with the rejection.
+    let ack = send(&server, &agent, ACQUIT, "pes_acquit.xml");
+    assert_eq!(ack.status, 201, "{}", ack.text());
+    assert_eq!(
+        circulation(&server, &agent, &invoice),
+        (
+            "mandatee".to_owned(),
+            vec![
+                "recue 2015-05-20".to_owned(),
+                "service_fait 2015-06-01".to_owned(),
+                "mandatee 2015-06-16".to_owned()
+            ]
+        )
+    );
+    let (step, passages) = circulation(&server, &agent, &mandate);
+    assert_eq!(step, "rejete");
+    assert_eq!(passages.last(), Some(&format!("rejete {today}")));
+    let journal = get(&server.url("/api/v1/audit/events?after=0"), &token).text();
+    assert!(
+        journal.contains("flux PES « 03f432a4f6d35110bf309fb525eb61f7 » rejeté par le comptable (ERREUR_SIRET : SIRET du tiers inconnu)"),
+        "{journal}"
+    );
+    assert!(journal.contains("accepté par le comptable"), "{journal}");
+    assert_journal_follows_its_schema(&data);
+}
