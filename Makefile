@@ -159,6 +159,7 @@ bench: deps garage
 	$(CARGO) bench --bench export
 	$(CARGO) bench --bench scale
 	$(CARGO) bench --bench capture
+	$(CARGO) bench --bench indicators
 	GARAGE=$(GARAGE) $(CARGO) bench --bench copies
 
 fuzz:

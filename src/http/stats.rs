@@ -45,6 +45,81 @@ fn labelled(label: &str, counts: &std::collections::BTreeMap<String, u64>) -> Ve
         .collect()
 }
 
+/// A label's value as the exposition format writes it.
+fn label_value(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// The circuits' indicators: what waits where by age, and the payment
+/// chain's délais, lateness and what it owes.
+fn circuit_metrics(
+    out: &mut String,
+    payments: &crate::domain::indicators::PaymentIndicators,
+    blockages: &[crate::domain::indicators::Blockage],
+) {
+    use crate::domain::indicators::AGE_BUCKETS;
+    let mut waiting = Vec::new();
+    let mut overdue = Vec::new();
+    for b in blockages {
+        let labels = format!(
+            "circuit=\"{}\",step=\"{}\",service=\"{}\"",
+            label_value(&b.circuit),
+            label_value(&b.step),
+            label_value(b.service.as_deref().unwrap_or(""))
+        );
+        for (age, n) in AGE_BUCKETS.iter().zip(b.buckets) {
+            waiting.push((format!("{{{labels},age=\"{age}\"}}"), n as f64));
+        }
+        overdue.push((format!("{{{labels}}}"), b.overdue as f64));
+    }
+    metric_labelled(
+        out,
+        "coffre_circuit_waiting",
+        "gauge",
+        "Records waiting at a step of their circuit, by acting service and days at the step.",
+        &waiting,
+    );
+    metric_labelled(
+        out,
+        "coffre_circuit_overdue",
+        "gauge",
+        "Records waiting past their step's delay.",
+        &overdue,
+    );
+    let o = &payments.overall;
+    metric(
+        out,
+        "coffre_payments",
+        "gauge",
+        "Payments recorded in circuits, on time and late (over the circuit's total delay).",
+        &[
+            ("{late=\"false\"}", (o.count - o.late) as f64),
+            ("{late=\"true\"}", o.late as f64),
+        ],
+    );
+    metric(
+        out,
+        "coffre_payment_delay_days",
+        "gauge",
+        "Délai global de paiement: mean, median and 90th percentile (nearest rank), in days.",
+        &[
+            ("{stat=\"mean\"}", o.mean_days),
+            ("{stat=\"median\"}", o.median_days),
+            ("{stat=\"p90\"}", o.p90_days as f64),
+        ],
+    );
+    metric(
+        out,
+        "coffre_late_payment_owed_euros",
+        "gauge",
+        "What late payments owe: interest (ECB rate + 8 points) and the 40 euro indemnities.",
+        &[
+            ("{kind=\"interest\"}", o.interest_cents as f64 / 100.0),
+            ("{kind=\"indemnity\"}", o.indemnity_cents as f64 / 100.0),
+        ],
+    );
+}
+
 /// Prometheus metrics (text exposition format 0.0.4).
 #[utoipa::path(get, path = "/metrics", tag = "service",
     responses((status = 200, description = "Prometheus text format"), (status = 403)))]
@@ -56,7 +131,14 @@ pub async fn metrics(
 ) -> Result<HttpResponse, ApiError> {
     caller.0.require(Permission::ManageTokens, "lire les métriques")?;
     let archive2 = archive.clone();
-    let stats = web::block(move || archive2.stats(&caller.0, &schedule)).await??;
+    let (stats, payments, blockages) = web::block(move || {
+        let stats = archive2.stats(&caller.0, &schedule)?;
+        let (payments, _) =
+            archive2.payment_indicators(&caller.0, crate::domain::indicators::PaymentFilter::default(), None)?;
+        let (blockages, _) = archive2.blockages(&caller.0, None, None)?;
+        Ok::<_, crate::archive::ArchiveError>((stats, payments, blockages))
+    })
+    .await??;
     let (findings_total, bytes_total) = archive.fixity_counters();
     let (blob_flushes, journal_flushes) = archive.flush_counters();
     let mut out = String::new();
@@ -147,6 +229,7 @@ pub async fn metrics(
             ("{store=\"journal\"}", journal_flushes as f64),
         ],
     );
+    circuit_metrics(&mut out, &payments, &blockages);
     let f = &stats.fixity;
     metric(
         &mut out,

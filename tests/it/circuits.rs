@@ -313,6 +313,12 @@ fn a_year_of_invoices_gives_exactly_the_delays_percentiles_and_interest_counted_
         "{first}"
     );
 
+    let metrics = get(&server.url("/metrics"), &token).text();
+    assert!(
+        metrics.contains(&format!("coffre_payments{{late=\"true\"}} {}", whole["late"])),
+        "{metrics}"
+    );
+
     // Nothing waits: every invoice ended.
     let blocked = get(&server.url("/api/v1/indicators/blockages"), &token).json();
     assert_eq!(blocked["blockages"], json!([]), "{blocked}");
@@ -440,5 +446,13 @@ fn moves_are_refused_with_the_allowed_ones_and_work_lists_follow_role_and_servic
         .expect("Voirie's reçue");
     assert_eq!(recue["count"], 2, "{blocked}");
     assert_eq!(recue["title"], "Reçue");
+    // The same in Prometheus's metrics.
+    let metrics = get(&server.url("/metrics"), &token).text();
+    assert!(
+        metrics
+            .contains("coffre_circuit_waiting{circuit=\"facture\",step=\"recue\",service=\"Voirie\",age=\"0-10\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("coffre_payments{late=\"true\"} 0"), "{metrics}");
     assert_journal_follows_its_schema(&data);
 }
