@@ -212,6 +212,17 @@ fn the_issue_s_invoice_is_paid_in_37_days_and_moves_are_checked() {
     assert_eq!(blocked_again, blocked_then);
     assert!(archive.blockages(&voirie, None, None).expect("now").0.is_empty());
 
+    // The stock: both invoices live, one of them there on 2 March.
+    let (stock, _) = archive.stock_indicators(&voirie, None, None).expect("stock");
+    assert_eq!(stock.total.records, 2);
+    assert_eq!(stock.by_service, vec![(Some("Voirie".to_owned()), stock.total.clone())]);
+    let (then, _) = archive
+        .stock_indicators(&voirie, None, Some(day("2024-03-02")))
+        .expect("stock then");
+    assert_eq!(then.total.records, 1);
+    assert_eq!(then.months, vec![("2024-03".to_owned(), then.months[0].1.clone())]);
+    assert_eq!(then.months[0].1.records, 1);
+
     // The journal says each move, with its comment and what it carried.
     let moves: Vec<_> = archive
         .journal

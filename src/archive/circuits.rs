@@ -78,6 +78,7 @@ pub struct WorkList {
 #[derive(Default)]
 pub(super) struct LedgerState {
     ledger: PaymentLedger,
+    stock: crate::domain::indicators::StockLedger,
     through: u64,
     plans: HashMap<u32, Arc<Plan>>,
 }
@@ -361,6 +362,22 @@ impl Archive {
         })
     }
 
+    /// The stock (live records by node, service, type and year, with their
+    /// bytes), each month's intake and departures, and what each capture
+    /// channel brought each day; of the nodes the caller may read, within
+    /// `nodes`; now or at the end of the day `at`.
+    pub fn stock_indicators(
+        &self,
+        actor: &Actor,
+        nodes: Option<Vec<NodeCode>>,
+        at: Option<NaiveDate>,
+    ) -> Result<(crate::domain::indicators::StockIndicators, NaiveDate), ArchiveError> {
+        actor.require(Permission::ReadRecords, "consulter les indicateurs")?;
+        let plan = self.plan_in_force()?;
+        let readable = readable_within(&plan.plan, actor, nodes.as_deref());
+        self.with_state(at, |state, _| state.stock.indicators(|node| readable.contains(node)))
+    }
+
     /// Runs `f` on the ledger as the journal says now (caught up first), or
     /// as it said at the end of the day `at` (folded afresh); with the day.
     fn with_ledger<R>(
@@ -368,17 +385,27 @@ impl Archive {
         at: Option<NaiveDate>,
         f: impl FnOnce(&PaymentLedger, NaiveDate) -> R,
     ) -> Result<(R, NaiveDate), ArchiveError> {
+        self.with_state(at, |state, day| f(&state.ledger, day))
+    }
+
+    /// Runs `f` on the folded state as the journal says now, or as it said
+    /// at the end of the day `at`; with the day.
+    fn with_state<R>(
+        &self,
+        at: Option<NaiveDate>,
+        f: impl FnOnce(&LedgerState, NaiveDate) -> R,
+    ) -> Result<(R, NaiveDate), ArchiveError> {
         let today = self.clock.now().date_naive();
         match at {
             Some(day) if day < today => {
                 let mut state = LedgerState::default();
                 self.fold_ledger(&mut state, Some(day))?;
-                Ok((f(&state.ledger, day), day))
+                Ok((f(&state, day), day))
             }
             _ => {
                 let mut state = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
                 self.fold_ledger(&mut state, None)?;
-                Ok((f(&state.ledger, today), today))
+                Ok((f(&state, today), today))
             }
         }
     }
@@ -400,10 +427,11 @@ impl Archive {
                     let plan = self.plan_number(&mut state.plans, number)?;
                     state.ledger.publish(&plan.circuits, &plan.late_payment_rates);
                 }
-                Ok(body @ (EventBody::RecordIngested { .. } | EventBody::RecordMoved { .. })) => {
+                Ok(body) => {
                     state.ledger.apply(&body);
+                    state.stock.apply(&body, event.time);
                 }
-                _ => {}
+                Err(_) => {}
             }
             state.through = event.seq;
         }

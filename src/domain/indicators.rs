@@ -442,6 +442,174 @@ pub fn blockages(ledger: &PaymentLedger, today: NaiveDate, keep: impl Fn(&Record
     out
 }
 
+/// A record the stock counts: where it is filed and what it weighs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held {
+    node: NodeCode,
+    service: Option<String>,
+    kind: Option<String>,
+    year: i32,
+    bytes: u64,
+}
+
+/// What came in during a month.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MonthIntake {
+    /// Records deposited.
+    pub records: u64,
+    /// Bytes of the versions deposited (first versions and new ones).
+    pub bytes: u64,
+    /// Records whose node a classification rule chose (no node given).
+    pub classified: u64,
+    /// Records eliminated (disposals executed).
+    pub eliminated: u64,
+    /// Records transferred to the archives service (acknowledged).
+    pub transferred: u64,
+}
+
+/// The archive's stock and intake, as a fold of journal events: the live
+/// records by node, service, type and year with their bytes; what came in,
+/// left and was classified automatically each month; what each capture
+/// channel brought each day.
+#[derive(Debug, Clone, Default)]
+pub struct StockLedger {
+    held: HashMap<RecordId, Held>,
+    months: BTreeMap<String, MonthIntake>,
+    channels: BTreeMap<(NaiveDate, String), u64>,
+}
+
+/// One line of the stock: its records and bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stock {
+    /// Live records.
+    pub records: u64,
+    /// Their versions' bytes.
+    pub bytes: u64,
+}
+
+/// The stock, grouped.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StockIndicators {
+    /// Every live record.
+    pub total: Stock,
+    /// By node.
+    pub by_node: Vec<(String, Stock)>,
+    /// By service (`None`: none said).
+    pub by_service: Vec<(Option<String>, Stock)>,
+    /// By document type.
+    pub by_type: Vec<(Option<String>, Stock)>,
+    /// By the year of the record's date.
+    pub by_year: Vec<(i32, Stock)>,
+    /// Each month's intake and departures (`2024-03`), in order.
+    pub months: Vec<(String, MonthIntake)>,
+    /// Records each channel brought each day (`api` for the API and the
+    /// command line), in order.
+    pub channels: Vec<(NaiveDate, String, u64)>,
+}
+
+fn month_of(day: NaiveDate) -> String {
+    format!("{:04}-{:02}", day.year(), day.month())
+}
+
+impl StockLedger {
+    /// Applies one event journaled at `at` (the others are ignored).
+    pub fn apply(&mut self, body: &EventBody, at: chrono::DateTime<chrono::Utc>) {
+        let day = at.date_naive();
+        let month = month_of(day);
+        match body {
+            EventBody::RecordIngested {
+                record,
+                node,
+                service,
+                document_type,
+                date,
+                version,
+                classified_by,
+                channel,
+                ..
+            } => {
+                self.held.insert(
+                    *record,
+                    Held {
+                        node: node.clone(),
+                        service: service.clone(),
+                        kind: document_type.clone(),
+                        year: date.year(),
+                        bytes: version.size,
+                    },
+                );
+                let intake = self.months.entry(month).or_default();
+                intake.records += 1;
+                intake.bytes += version.size;
+                if classified_by.is_some() {
+                    intake.classified += 1;
+                }
+                let channel = channel.clone().unwrap_or_else(|| "api".to_owned());
+                *self.channels.entry((day, channel)).or_default() += 1;
+            }
+            EventBody::VersionAdded { record, version, .. } => {
+                if let Some(held) = self.held.get_mut(record) {
+                    held.bytes += version.size;
+                }
+                self.months.entry(month).or_default().bytes += version.size;
+            }
+            EventBody::RecordUpdated { record, now, .. } | EventBody::RecordVerified { record, now, .. } => {
+                if let Some(held) = self.held.get_mut(record) {
+                    held.node = now.node.clone();
+                    held.service.clone_from(&now.service);
+                    held.kind.clone_from(&now.document_type);
+                    held.year = now.date.year();
+                }
+            }
+            EventBody::DisposalExecuted { outcomes, .. } | EventBody::DisposalDestroyed { outcomes, .. } => {
+                let gone = outcomes
+                    .iter()
+                    .filter(|o| o.skipped.is_none() && self.held.remove(&o.record).is_some())
+                    .count() as u64;
+                self.months.entry(month).or_default().eliminated += gone;
+            }
+            EventBody::TransferAcknowledged { outcomes, .. } => {
+                let gone = outcomes
+                    .iter()
+                    .filter(|o| o.skipped.is_none() && self.held.remove(&o.record).is_some())
+                    .count() as u64;
+                self.months.entry(month).or_default().transferred += gone;
+            }
+            _ => {}
+        }
+    }
+
+    /// The stock of the records `keep` keeps (by node), and the intake.
+    pub fn indicators(&self, keep: impl Fn(&NodeCode) -> bool) -> StockIndicators {
+        let mut total = Stock::default();
+        let mut by_node: BTreeMap<String, Stock> = BTreeMap::new();
+        let mut by_service: BTreeMap<Option<String>, Stock> = BTreeMap::new();
+        let mut by_type: BTreeMap<Option<String>, Stock> = BTreeMap::new();
+        let mut by_year: BTreeMap<i32, Stock> = BTreeMap::new();
+        for held in self.held.values().filter(|h| keep(&h.node)) {
+            for stock in [
+                &mut total,
+                by_node.entry(held.node.to_string()).or_default(),
+                by_service.entry(held.service.clone()).or_default(),
+                by_type.entry(held.kind.clone()).or_default(),
+                by_year.entry(held.year).or_default(),
+            ] {
+                stock.records += 1;
+                stock.bytes += held.bytes;
+            }
+        }
+        StockIndicators {
+            total,
+            by_node: by_node.into_iter().collect(),
+            by_service: by_service.into_iter().collect(),
+            by_type: by_type.into_iter().collect(),
+            by_year: by_year.into_iter().collect(),
+            months: self.months.iter().map(|(m, i)| (m.clone(), i.clone())).collect(),
+            channels: self.channels.iter().map(|((d, c), n)| (*d, c.clone(), *n)).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -578,5 +746,91 @@ mod tests {
         assert_eq!(found[0].buckets, [1, 0, 0, 1]);
         assert_eq!((found[0].oldest_days, found[0].overdue), (31, 1));
         assert_eq!(ledger.ended_unpaid(), 1);
+    }
+
+    #[test]
+    fn the_stock_follows_deposits_changes_and_departures() {
+        use chrono::TimeZone;
+        let at = |d: &str| chrono::Utc.from_utc_datetime(&day(d).and_hms_opt(9, 0, 0).expect("a time"));
+        let mut stock = StockLedger::default();
+        // Three deposits in March (one classified by a rule and through a
+        // watched folder), one eliminated in April.
+        let ingest = |n: u128, classified: Option<&str>, channel: Option<&str>| EventBody::RecordIngested {
+            record: id(n),
+            reference: crate::domain::record::Reference::from_naming(format!("FIN-FAC-2024-{n:06}")),
+            node: NodeCode::parse("FIN-FAC").expect("a node"),
+            year: 2024,
+            number: n as u64,
+            date: day("2024-03-01"),
+            service: Some("Voirie".into()),
+            document_type: Some("facture".into()),
+            metadata: crate::domain::hash::Sha256::of(b"m"),
+            version: crate::domain::event::VersionFacts {
+                number: 1,
+                sha256: crate::domain::hash::Sha256::of(b"c"),
+                size: 1_000,
+                media_type: "application/pdf".into(),
+            },
+            counter: None,
+            plan_version: None,
+            classified_by: classified.map(str::to_owned),
+            dated: None,
+            channel: channel.map(str::to_owned),
+            links: Vec::new(),
+            aliases: Vec::new(),
+            imported_from: None,
+            to_verify: false,
+            circuit: None,
+        };
+        stock.apply(&ingest(1, None, None), at("2024-03-02"));
+        stock.apply(
+            &ingest(2, Some("Factures (texte)"), Some("dossier:scanner")),
+            at("2024-03-02"),
+        );
+        stock.apply(&ingest(3, None, None), at("2024-03-05"));
+        stock.apply(
+            &EventBody::DisposalExecuted {
+                disposal: 9,
+                outcomes: vec![crate::domain::disposition::Outcome {
+                    record: id(3),
+                    reference: crate::domain::record::Reference::from_naming("FIN-FAC-2024-000003".into()),
+                    skipped: None,
+                    kept_title: None,
+                }],
+                erased: Vec::new(),
+                parts: 0,
+            },
+            at("2024-04-10"),
+        );
+        let figures = stock.indicators(|_| true);
+        assert_eq!(
+            figures.total,
+            Stock {
+                records: 2,
+                bytes: 2_000
+            }
+        );
+        assert_eq!(
+            figures.by_node,
+            vec![(
+                "FIN-FAC".to_owned(),
+                Stock {
+                    records: 2,
+                    bytes: 2_000
+                }
+            )]
+        );
+        assert_eq!(figures.months[0].0, "2024-03");
+        assert_eq!((figures.months[0].1.records, figures.months[0].1.classified), (3, 1));
+        assert_eq!(figures.months[1].1.eliminated, 1);
+        assert_eq!(
+            figures.channels,
+            vec![
+                (day("2024-03-02"), "api".to_owned(), 1),
+                (day("2024-03-02"), "dossier:scanner".to_owned(), 1),
+                (day("2024-03-05"), "api".to_owned(), 1)
+            ]
+        );
+        assert_eq!(stock.indicators(|_| false).total, Stock::default());
     }
 }

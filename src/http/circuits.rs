@@ -10,7 +10,7 @@ use crate::archive::{Archive, ArchiveError};
 use crate::domain::indicators::PaymentFilter;
 use crate::domain::record::NodeCode;
 use crate::errors::Code;
-use crate::wire::{BlockagesDto, MoveDto, PaymentIndicatorsDto, RecordDto, WorkListDto};
+use crate::wire::{BlockagesDto, MoveDto, PaymentIndicatorsDto, RecordDto, StockIndicatorsDto, WorkListDto};
 use actix_web::HttpResponse;
 use actix_web::http::header;
 use actix_web::web::{self, Data};
@@ -189,4 +189,21 @@ pub async fn blockages(
             .map_or_else(|| step.to_owned(), |s| s.title.clone())
     };
     Ok(HttpResponse::Ok().json(BlockagesDto::new(&list, on, title_of)))
+}
+
+/// The stock and the intake: live records by node, service, type and year
+/// with their bytes; each month's deposits (and the share a classification
+/// rule filed), eliminations and transfers; what each capture channel
+/// brought each day. Computed from the journal (`at`: a past day).
+#[utoipa::path(get, path = "/api/v1/indicators/stocks", tag = "circuits",
+    params(("node" = Option<String>, Query, description = "a node and its subtree"), ("at" = Option<String>, Query, format = Date, description = "as the journal stood at the end of this past day")),
+    responses((status = 200, body = StockIndicatorsDto), (status = 403)))]
+pub async fn stocks(
+    caller: Caller,
+    archive: Data<Archive>,
+    params: web::Query<IndicatorParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (filter, at, _) = params.read()?;
+    let (stock, on) = web::block(move || archive.stock_indicators(&caller.0, filter.nodes, at)).await??;
+    Ok(HttpResponse::Ok().json(StockIndicatorsDto::new(&stock, on)))
 }

@@ -364,3 +364,113 @@ impl BlockagesDto {
         }
     }
 }
+
+/// Records and bytes of one group of the stock.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct StockDto {
+    /// The node, service, type or year (absent: none said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Live records.
+    pub records: u64,
+    /// Their versions' bytes.
+    pub bytes: u64,
+}
+
+/// One month's intake and departures.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct MonthIntakeDto {
+    /// The month (`2024-03`).
+    pub month: String,
+    /// Records deposited.
+    pub records: u64,
+    /// Bytes deposited (first versions and new ones).
+    pub bytes: u64,
+    /// Records whose node a classification rule chose.
+    pub classified: u64,
+    /// Their share of the records deposited, in percent to a tenth.
+    pub classified_share: f64,
+    /// Records eliminated.
+    pub eliminated: u64,
+    /// Records transferred to the archives service.
+    pub transferred: u64,
+}
+
+/// What one capture channel brought one day.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ChannelDayDto {
+    /// The day.
+    pub day: String,
+    /// The channel (`api` for the API and the command line, `dossier:NAME`,
+    /// `messagerie:NAME`).
+    pub channel: String,
+    /// Records deposited.
+    pub records: u64,
+}
+
+/// `GET /indicators/stocks`: the stock and the intake.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct StockIndicatorsDto {
+    /// The day the figures are for.
+    pub on: String,
+    /// Every live record the caller may read.
+    pub total: StockDto,
+    /// By node.
+    pub by_node: Vec<StockDto>,
+    /// By producing service.
+    pub by_service: Vec<StockDto>,
+    /// By document type.
+    pub by_type: Vec<StockDto>,
+    /// By the year of the records' dates.
+    pub by_year: Vec<StockDto>,
+    /// Each month's intake and departures, in order.
+    pub months: Vec<MonthIntakeDto>,
+    /// Records each capture channel brought each day, in order.
+    pub channels: Vec<ChannelDayDto>,
+}
+
+impl StockIndicatorsDto {
+    /// The stock on `on`.
+    pub fn new(s: &crate::domain::indicators::StockIndicators, on: chrono::NaiveDate) -> Self {
+        use crate::domain::indicators::Stock;
+        let line = |key: Option<String>, stock: &Stock| StockDto {
+            key,
+            records: stock.records,
+            bytes: stock.bytes,
+        };
+        StockIndicatorsDto {
+            on: on.to_string(),
+            total: line(None, &s.total),
+            by_node: s.by_node.iter().map(|(k, v)| line(Some(k.clone()), v)).collect(),
+            by_service: s.by_service.iter().map(|(k, v)| line(k.clone(), v)).collect(),
+            by_type: s.by_type.iter().map(|(k, v)| line(k.clone(), v)).collect(),
+            by_year: s.by_year.iter().map(|(k, v)| line(Some(k.to_string()), v)).collect(),
+            months: s
+                .months
+                .iter()
+                .map(|(month, m)| MonthIntakeDto {
+                    month: month.clone(),
+                    records: m.records,
+                    bytes: m.bytes,
+                    classified: m.classified,
+                    classified_share: if m.records == 0 {
+                        0.0
+                    } else {
+                        (m.classified as f64 * 1000.0 / m.records as f64).round() / 10.0
+                    },
+                    eliminated: m.eliminated,
+                    transferred: m.transferred,
+                })
+                .collect(),
+            channels: s
+                .channels
+                .iter()
+                .map(|(day, channel, n)| ChannelDayDto {
+                    day: day.to_string(),
+                    channel: channel.clone(),
+                    records: *n,
+                })
+                .collect(),
+        }
+    }
+}

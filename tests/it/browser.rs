@@ -2275,5 +2275,16 @@ fn an_agent_moves_an_invoice_on_from_the_work_list_and_the_dashboard_shows_the_j
     assert!(text.contains(&interest), "the interest {interest}: {text}");
     assert!(browser.count("svg.graphique") >= 2, "the payment and waiting charts");
     assert!(text.contains("Où les documents attendent"), "{text}");
+    // As an agent reads it (the personnel file is not theirs to count).
+    let agent = new_token(&scene.server, &scene.admin, "agent", "tableau de bord");
+    let stock = get(&scene.server.url("/api/v1/indicators/stocks"), &agent).json();
+    assert!(
+        text.contains(&format!("{} documents conservés", stock["total"]["records"])),
+        "the stock as the JSON says it: {text}"
+    );
+    assert!(
+        browser.count("svg.graphique") >= 3,
+        "payments, intake and waiting charts"
+    );
     browser.review("indicateurs");
 }

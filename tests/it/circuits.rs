@@ -446,6 +446,14 @@ fn moves_are_refused_with_the_allowed_ones_and_work_lists_follow_role_and_servic
         .expect("Voirie's reçue");
     assert_eq!(recue["count"], 2, "{blocked}");
     assert_eq!(recue["title"], "Reçue");
+    // The stock: the four invoices, each deposited directly today.
+    let stock = get(&server.url("/api/v1/indicators/stocks?node=FIN"), &voirie).json();
+    assert_eq!(stock["total"]["records"], 4, "{stock}");
+    assert_eq!(stock["by_node"][0]["key"], "FIN-FAC", "{stock}");
+    assert_eq!(stock["channels"][0]["channel"], "api", "{stock}");
+    assert_eq!(stock["channels"][0]["records"], 4, "{stock}");
+    assert_eq!(stock["months"][0]["records"], 4, "{stock}");
+
     // The same in Prometheus's metrics.
     let metrics = get(&server.url("/metrics"), &token).text();
     assert!(

@@ -271,6 +271,23 @@ pub struct BlockageRow {
     overdue: u64,
 }
 
+/// A line of the stock, said for people.
+pub struct StockRow {
+    key: String,
+    records: u64,
+    size: String,
+}
+
+/// A month's intake, said for people.
+pub struct IntakeRow {
+    month: String,
+    records: u64,
+    size: String,
+    classified: String,
+    eliminated: u64,
+    transferred: u64,
+}
+
 #[derive(Template)]
 #[template(path = "indicateurs.html")]
 struct DashboardPage {
@@ -286,6 +303,12 @@ struct DashboardPage {
     blockages: Vec<BlockageRow>,
     blockage_chart: String,
     ages: Vec<&'static str>,
+    stock_total: StockRow,
+    stock_nodes: Vec<StockRow>,
+    stock_years: Vec<StockRow>,
+    intake: Vec<IntakeRow>,
+    intake_chart: String,
+    channels: Vec<StockRow>,
     csv_href: String,
     problem: Option<String>,
 }
@@ -376,13 +399,23 @@ pub async fn dashboard(
     let actor = signed.actor.clone();
     let query = filters.api_query(&filter, at);
     let nodes_wanted = filter.nodes.clone();
-    let (payments, on, blockages, plan) = web::block(move || {
+    let (payments, on, blockages, stock, plan) = web::block(move || {
         let (payments, on) = archive.payment_indicators(&actor, filter, at)?;
-        let (blockages, _) = archive.blockages(&actor, nodes_wanted, at)?;
+        let (blockages, _) = archive.blockages(&actor, nodes_wanted.clone(), at)?;
+        let (stock, _) = archive.stock_indicators(&actor, nodes_wanted, at)?;
         let plan = archive.plan(&actor, None)?;
-        Ok::<_, ArchiveError>((payments, on, blockages, plan))
+        Ok::<_, ArchiveError>((payments, on, blockages, stock, plan))
     })
     .await??;
+    let stock_row = |key: String, s: &crate::domain::indicators::Stock| StockRow {
+        key,
+        records: s.records,
+        size: french::size(s.bytes),
+    };
+    let mut channel_totals: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for (_, channel, n) in &stock.channels {
+        *channel_totals.entry(channel.clone()).or_default() += n;
+    }
     let title_of = |circuit: &str, step: &str| {
         plan.plan
             .circuit(circuit)
@@ -431,6 +464,63 @@ pub async fn dashboard(
         blockage_chart: blockage_chart(&blockages, &blockage_rows),
         blockages: blockage_rows,
         ages: AGE_BUCKETS.to_vec(),
+        stock_total: stock_row("Ensemble".into(), &stock.total),
+        stock_nodes: stock
+            .by_node
+            .iter()
+            .map(|(code, s)| {
+                let label = NodeCode::parse(code)
+                    .ok()
+                    .and_then(|c| plan.plan.node(&c).map(|n| format!("{} ({code})", n.title)))
+                    .unwrap_or_else(|| code.clone());
+                stock_row(label, s)
+            })
+            .collect(),
+        stock_years: stock.by_year.iter().map(|(y, s)| stock_row(y.to_string(), s)).collect(),
+        intake: stock
+            .months
+            .iter()
+            .map(|(m, i)| IntakeRow {
+                month: month_words(m),
+                records: i.records,
+                size: french::size(i.bytes),
+                classified: if i.records == 0 {
+                    "—".into()
+                } else {
+                    format!("{}\u{a0}%", days(i.classified as f64 * 100.0 / i.records as f64))
+                },
+                eliminated: i.eliminated,
+                transferred: i.transferred,
+            })
+            .collect(),
+        intake_chart: bar_chart(
+            "g-entrees",
+            "Documents déposés, par mois",
+            "Une barre par mois de dépôt. Les chiffres sont dans le tableau qui suit.",
+            &stock
+                .months
+                .iter()
+                .map(|(m, i)| Bar {
+                    month: m.clone(),
+                    value: i.records as f64,
+                    alarm: false,
+                    tip: format!("{} : {} documents déposés", month_words(m), i.records),
+                })
+                .collect::<Vec<_>>(),
+            None,
+        ),
+        channels: channel_totals
+            .into_iter()
+            .map(|(channel, n)| StockRow {
+                key: if channel == "api" {
+                    "Dépôts directs (pages, API, ligne de commande)".into()
+                } else {
+                    french::channel(&channel)
+                },
+                records: n,
+                size: String::new(),
+            })
+            .collect(),
         csv_href: format!("/api/v1/indicators/payments?{query}"),
         filters,
         problem,
@@ -474,25 +564,56 @@ fn esc(text: &str) -> String {
 /// The mean délai by month as bars, with the legal 30 days as a line; the
 /// table beside it says the same figures.
 fn delay_chart(payments: &PaymentIndicators) -> String {
-    let months = &payments.by_month;
-    if months.is_empty() {
+    let bars: Vec<Bar> = payments
+        .by_month
+        .iter()
+        .map(|(month, stats)| Bar {
+            month: month.clone(),
+            value: stats.mean_days,
+            alarm: stats.mean_days > 30.0,
+            tip: format!("{} : {} jours en moyenne", month_words(month), days(stats.mean_days)),
+        })
+        .collect();
+    bar_chart(
+        "g-delais",
+        "Délai global de paiement moyen, par mois de paiement",
+        "Une barre par mois ; la ligne marque le délai légal de 30 jours. Les chiffres sont dans le tableau qui suit.",
+        &bars,
+        Some((30.0, "30 jours")),
+    )
+}
+
+/// One bar of a chart by month.
+struct Bar {
+    month: String,
+    value: f64,
+    alarm: bool,
+    tip: String,
+}
+
+/// Bars by month (`2024-03` labelled `03/24`), with an optional line (the
+/// legal delay); `role="img"`, its title and description named for screen
+/// readers, whose figures a table beside it gives.
+fn bar_chart(id: &str, title: &str, desc: &str, bars: &[Bar], line: Option<(f64, &str)>) -> String {
+    if bars.is_empty() {
         return String::new();
     }
-    let (width, height, left, bottom, top) = (720.0_f64, 260.0_f64, 44.0_f64, 48.0_f64, 16.0_f64);
-    let max = months
+    let (width, height, left, bottom, top) = (720.0_f64, 260.0_f64, 52.0_f64, 48.0_f64, 16.0_f64);
+    let max = bars
         .iter()
-        .map(|(_, s)| s.mean_days)
-        .fold(30.0_f64, f64::max)
+        .map(|b| b.value)
+        .fold(line.map_or(0.0, |(v, _)| v), f64::max)
         .ceil()
         .max(1.0);
     let plot = height - bottom - top;
     let y = |v: f64| top + plot - v / max * plot;
-    let slot = (width - left - 8.0) / months.len() as f64;
+    let slot = (width - left - 8.0) / bars.len() as f64;
     let bar = (slot * 0.6).max(2.0);
     let mut svg = format!(
-        "<svg class=\"graphique\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"g-delais-titre g-delais-desc\" xmlns=\"http://www.w3.org/2000/svg\">\
-         <title id=\"g-delais-titre\">Délai global de paiement moyen, par mois de paiement</title>\
-         <desc id=\"g-delais-desc\">Une barre par mois ; la ligne marque le délai légal de 30 jours. Les chiffres sont dans le tableau qui suit.</desc>"
+        "<svg class=\"graphique\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{id}-titre {id}-desc\" xmlns=\"http://www.w3.org/2000/svg\">\
+         <title id=\"{id}-titre\">{}</title><desc id=\"{id}-desc\">{}</desc>",
+        esc(title),
+        esc(desc)
     );
     for tick in [0.0, max / 2.0, max] {
         svg.push_str(&format!(
@@ -505,20 +626,20 @@ fn delay_chart(payments: &PaymentIndicators) -> String {
             y = y(tick)
         ));
     }
-    for (i, (month, stats)) in months.iter().enumerate() {
+    for (i, b) in bars.iter().enumerate() {
         let x = left + slot * i as f64 + (slot - bar) / 2.0;
-        let top_y = y(stats.mean_days);
-        let fill = if stats.mean_days > 30.0 { "#b3261e" } else { "#1d4f91" };
-        let label = month_words(month);
+        let top_y = y(b.value);
+        let fill = if b.alarm { "#b3261e" } else { "#1d4f91" };
         svg.push_str(&format!(
-            "<rect x=\"{x:.1}\" y=\"{top_y:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{} : {} jours en moyenne</title></rect>",
+            "<rect x=\"{x:.1}\" y=\"{top_y:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{}</title></rect>",
             (height - bottom - top_y).max(0.0),
-            esc(&label),
-            days(stats.mean_days)
+            esc(&b.tip)
         ));
-        let short = month
+        let short = b
+            .month
             .get(5..7)
-            .map_or_else(String::new, |m| format!("{m}/{}", &month[2..4]));
+            .zip(b.month.get(2..4))
+            .map_or_else(String::new, |(m, y)| format!("{m}/{y}"));
         svg.push_str(&format!(
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#1a1a1a\">{}</text>",
             x + bar / 2.0,
@@ -526,14 +647,18 @@ fn delay_chart(payments: &PaymentIndicators) -> String {
             esc(&short)
         ));
     }
-    let legal = y(30.0);
-    svg.push_str(&format!(
-        "<line x1=\"{left}\" x2=\"{}\" y1=\"{legal:.1}\" y2=\"{legal:.1}\" stroke=\"#1a1a1a\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\
-         <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\" fill=\"#1a1a1a\">30 jours</text></svg>",
-        width - 8.0,
-        width - 8.0,
-        legal - 4.0
-    ));
+    if let Some((value, label)) = line {
+        let at = y(value);
+        svg.push_str(&format!(
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{at:.1}\" y2=\"{at:.1}\" stroke=\"#1a1a1a\" stroke-width=\"2\" stroke-dasharray=\"6 4\"/>\
+             <text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\" fill=\"#1a1a1a\">{}</text>",
+            width - 8.0,
+            width - 8.0,
+            at - 4.0,
+            esc(label)
+        ));
+    }
+    svg.push_str("</svg>");
     svg
 }
 
