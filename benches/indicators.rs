@@ -11,8 +11,9 @@
 //! * the baseline: reading that file and parsing every line into an event,
 //!   which any computation from the journal must do;
 //! * from scratch: the same reading and parsing, each event folded into the
-//!   ledger (`domain::indicators`), then every indicator computed (the
-//!   payment chain by month, service and supplier, and what waits where);
+//!   circuits' ledger and the stock's (`domain::indicators`), then every
+//!   indicator computed (the payment chain by month, service and supplier,
+//!   what waits where, the stock and the intake);
 //! * incrementally: with the ledger holding all but the last 10,000 events,
 //!   those folded one at a time as they would arrive, then every indicator
 //!   computed again: the cost of an event, and of a dashboard's refresh.
@@ -28,7 +29,7 @@ mod report;
 use chrono::{Duration as Days, NaiveDate};
 use coffre::domain::event::{CircuitEntry, EventBody, MoveFacts, VersionFacts};
 use coffre::domain::hash::Sha256;
-use coffre::domain::indicators::{PaymentFilter, PaymentLedger, blockages, payment_indicators};
+use coffre::domain::indicators::{PaymentFilter, PaymentLedger, StockLedger, blockages, payment_indicators};
 use coffre::domain::record::{NodeCode, RecordId, Reference};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::time::Instant;
@@ -146,11 +147,27 @@ fn ledger_with_plan() -> PaymentLedger {
     ledger
 }
 
-/// Every indicator the dashboard shows, on `today`; a figure to print.
-fn all_indicators(ledger: &PaymentLedger, today: NaiveDate) -> (u64, usize) {
+/// The day an event took effect, as the time it is journaled at.
+fn time_of(body: &EventBody) -> chrono::DateTime<chrono::Utc> {
+    let day = match body {
+        EventBody::RecordIngested { date, .. } | EventBody::RecordMoved { date, .. } => *date,
+        _ => NaiveDate::from_ymd_opt(2024, 1, 1).expect("a day"),
+    };
+    day.and_hms_opt(12, 0, 0).expect("a time").and_utc()
+}
+
+/// Both folds: the circuits' and the stock's.
+fn fold(ledger: &mut PaymentLedger, stock: &mut StockLedger, body: &EventBody) {
+    ledger.apply(body);
+    stock.apply(body, time_of(body));
+}
+
+/// Every indicator the dashboard shows, on `today`; figures to print.
+fn all_indicators(ledger: &PaymentLedger, stock: &StockLedger, today: NaiveDate) -> (u64, usize, u64) {
     let payments = payment_indicators(ledger.payments(), &PaymentFilter::default());
     let waiting = blockages(ledger, today, |_, _| true);
-    (payments.overall.count, waiting.len())
+    let held = stock.indicators(|_| true).total.records;
+    (payments.overall.count, waiting.len(), held)
 }
 
 fn main() {
@@ -191,39 +208,42 @@ fn main() {
     let rss_before = rss_kib();
     let started = Instant::now();
     let mut ledger = ledger_with_plan();
+    let mut stock = StockLedger::default();
     for line in read() {
         let body: EventBody = serde_json::from_str(&line.expect("a line")).expect("an event");
-        ledger.apply(&body);
+        fold(&mut ledger, &mut stock, &body);
     }
     let folded = started.elapsed();
     let computed_at = Instant::now();
-    let (payments, groups) = all_indicators(&ledger, today);
+    let (payments, groups, held) = all_indicators(&ledger, &stock, today);
     let computed = computed_at.elapsed();
     let scratch = started.elapsed();
     let rss_after = rss_kib();
     drop(ledger);
+    drop(stock);
 
     // Incrementally: all but the last events folded, then those one by one.
     let mut ledger = ledger_with_plan();
+    let mut stock = StockLedger::default();
     let mut last: Vec<EventBody> = Vec::with_capacity(INCREMENT);
     let keep_from = events.saturating_sub(INCREMENT as u64);
     for (i, line) in read().enumerate() {
         let body: EventBody = serde_json::from_str(&line.expect("a line")).expect("an event");
         if (i as u64) < keep_from {
-            ledger.apply(&body);
+            fold(&mut ledger, &mut stock, &body);
         } else {
             last.push(body);
         }
     }
     let started = Instant::now();
     for body in &last {
-        ledger.apply(body);
+        fold(&mut ledger, &mut stock, body);
     }
     let per_event = started.elapsed() / last.len().max(1) as u32;
     let started = Instant::now();
-    let (again, _) = all_indicators(&ledger, today);
+    let (again, _, held_again) = all_indicators(&ledger, &stock, today);
     let refresh = started.elapsed();
-    assert_eq!(again, payments);
+    assert_eq!((again, held_again), (payments, held));
 
     let secs = |d: std::time::Duration| d.as_secs_f64();
     let mut section = String::from("<!-- indicators:begin -->\n");
@@ -234,7 +254,9 @@ fn main() {
     ));
     section.push_str(&format!(
         "{records} invoices through the default plan's circuit `facture` over two years: {events} circuit events \
-         ({:.0} MB of journal lines), {payments} payments, {groups} groups of waiting records. Baseline: reading the \
+         ({:.0} MB of journal lines), {payments} payments, {groups} groups of waiting records, {held} records in \
+         the stock. Folded: the circuits' ledger and the stock's (by node, service, type, year; intake by month; \
+         channels by day); computed: the payment chain, the blockages and the stock. Baseline: reading the \
          lines and parsing each into an event. Ratio = the row's time / the baseline's.\n\n",
         bytes as f64 / 1e6
     ));
