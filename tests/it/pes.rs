@@ -193,14 +193,7 @@ fn a_real_flow_becomes_linked_records_whose_fields_are_the_xmls_and_its_acknowle
     );
 
     // A rejected acknowledgement says why.
-    let rejected = String::from_utf8(ACQUIT.to_vec())
-        .expect("ASCII")
-        .replace("<DteStr V=\"2015-12-10\"/>", "<DteStr V=\"2015-12-11\"/>")
-        .replacen(
-            "<EtatAck V=\"1\"/>",
-            "<EtatAck V=\"0\"/><Erreur><NumAnoAck V=\"ERREUR_SIRET\"/><LibelleAnoAck V=\"SIRET du tiers inconnu\"/></Erreur>",
-            1,
-        );
+    let rejected = rejected_acknowledgement();
     let answer = send(&server, &agent, rejected.as_bytes(), "pes_acquit_rejet.xml").json();
     assert_eq!(answer["acknowledged"]["accepted"], false, "{answer}");
     assert_eq!(answer["acknowledged"]["anomalies"][0]["code"], "ERREUR_SIRET");
@@ -629,6 +622,19 @@ fn a_flow_over_the_limit_is_refused_with_413_and_the_server_stays_up() {
     assert_eq!(get(&server.url("/healthz"), &token).status, 200);
 }
 
+/// S²LOW's acknowledgement, rejecting the flow for a SIRET the accountant
+/// does not know.
+fn rejected_acknowledgement() -> String {
+    String::from_utf8(ACQUIT.to_vec())
+        .expect("ASCII")
+        .replace("<DteStr V=\"2015-12-10\"/>", "<DteStr V=\"2015-12-11\"/>")
+        .replacen(
+            "<EtatAck V=\"1\"/>",
+            "<EtatAck V=\"0\"/><Erreur><NumAnoAck V=\"ERREUR_SIRET\"/><LibelleAnoAck V=\"SIRET du tiers inconnu\"/></Erreur>",
+            1,
+        )
+}
+
 /// The step a record stands at in its circuit, and the passages' days.
 fn circulation(server: &Server, token: &str, reference: &str) -> (String, Vec<String>) {
     let r = record(server, token, reference);
@@ -693,14 +699,7 @@ fn an_acknowledged_flow_moves_its_mandats_and_the_invoice_sent_as_its_voucher_on
 
     // A first acknowledgement rejects the flow: the mandat is rejected,
     // with the accountant's reason; the invoice waits.
-    let rejected = String::from_utf8(ACQUIT.to_vec())
-        .expect("ASCII")
-        .replace("<DteStr V=\"2015-12-10\"/>", "<DteStr V=\"2015-12-11\"/>")
-        .replacen(
-            "<EtatAck V=\"1\"/>",
-            "<EtatAck V=\"0\"/><Erreur><NumAnoAck V=\"ERREUR_SIRET\"/><LibelleAnoAck V=\"SIRET du tiers inconnu\"/></Erreur>",
-            1,
-        );
+    let rejected = rejected_acknowledgement();
     assert_eq!(
         send(&server, &agent, rejected.as_bytes(), "pes_acquit_rejet.xml").status,
         201
