@@ -126,6 +126,14 @@ impl PaymentLedger {
                     },
                 );
             }
+            // A record reclassified or given another service while it waits
+            // is counted where it now stands.
+            EventBody::RecordUpdated { record, now, .. } | EventBody::RecordVerified { record, now, .. } => {
+                if let Some(open) = self.open.get_mut(record) {
+                    open.node = now.node.clone();
+                    open.service.clone_from(&now.service);
+                }
+            }
             EventBody::RecordMoved {
                 record,
                 to,
@@ -731,6 +739,30 @@ mod tests {
             ..PaymentFilter::default()
         };
         assert_eq!(payment_indicators(ledger.payments(), &march).overall.count, 2);
+    }
+
+    #[test]
+    fn a_waiting_record_given_another_service_is_counted_under_it() {
+        let mut ledger = ledger();
+        entered(&mut ledger, 1, "2024-03-01");
+        let facets = |service: &str| crate::domain::event::RecordFacetsChange {
+            reference: crate::domain::record::Reference::from_naming("FIN-FAC-2024-000001".into()),
+            node: NodeCode::parse("FIN-FAC").expect("a node"),
+            date: day("2024-03-01"),
+            service: Some(service.into()),
+            document_type: None,
+            metadata: crate::domain::hash::Sha256::of(b"m"),
+        };
+        ledger.apply(&EventBody::RecordUpdated {
+            record: id(1),
+            reason: "mauvais service".into(),
+            now: facets("Culture"),
+            before: facets("Voirie"),
+            counter: None,
+            number: None,
+        });
+        let found = blockages(&ledger, day("2024-03-05"), |_, _| true);
+        assert_eq!(found[0].service.as_deref(), Some("Culture"));
     }
 
     #[test]
