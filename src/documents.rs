@@ -79,8 +79,8 @@ impl Letterhead {
     }
 }
 
-/// Escapes text for HTML.
-fn html(text: &str) -> String {
+/// Escapes text for HTML (and the SVG the pages draw inside it).
+pub(crate) fn html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -871,11 +871,6 @@ pub fn certificate_html(disposal: &Disposal, plan: &Plan, head: &Letterhead) -> 
     ))
 }
 
-/// A number of days with a decimal comma (`31,5`).
-fn french_tenths(value: f64) -> String {
-    format!("{value:.1}").replace('.', ",")
-}
-
 /// The payment chain's indicators as CSV (UTF-8 with its mark, `;`
 /// between fields, decimal commas, as French spreadsheets read them): the
 /// whole, then a line per month, per service and per supplier.
@@ -891,12 +886,12 @@ pub fn payment_indicators_csv(indicators: &crate::domain::indicators::PaymentInd
             group.to_owned(),
             key.to_owned(),
             s.count.to_string(),
-            french_tenths(s.mean_days),
-            french_tenths(s.median_days),
+            crate::french::tenths(s.mean_days),
+            crate::french::tenths(s.median_days),
             s.p90_days.to_string(),
             s.max_days.to_string(),
             s.late.to_string(),
-            french_tenths(s.late_share),
+            crate::french::tenths(s.late_share),
             s.ordonnateur_late.to_string(),
             s.comptable_late.to_string(),
             crate::french::decimal_text(s.interest_cents).replace('.', ","),

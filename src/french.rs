@@ -272,6 +272,11 @@ pub fn field_value(kind: Option<&FieldType>, name: &str, value: &str) -> String 
     }
 }
 
+/// A number to a tenth, with a decimal comma: `31,5`.
+pub fn tenths(value: f64) -> String {
+    format!("{value:.1}").replace('.', ",")
+}
+
 /// An amount in cents as a decimal field holds it: `1200.50`.
 pub fn decimal_text(cents: i64) -> String {
     let sign = if cents < 0 { "-" } else { "" };

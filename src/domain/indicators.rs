@@ -344,10 +344,7 @@ pub fn payment_indicators(payments: &[Payment], filter: &PaymentFilter) -> Payme
     let mut by_service: BTreeMap<Option<String>, Vec<&Payment>> = BTreeMap::new();
     let mut by_supplier: BTreeMap<Option<String>, Vec<&Payment>> = BTreeMap::new();
     for p in &kept {
-        by_month
-            .entry(format!("{:04}-{:02}", p.paid_on.year(), p.paid_on.month()))
-            .or_default()
-            .push(p);
+        by_month.entry(month_of(p.paid_on)).or_default().push(p);
         by_service.entry(p.service.clone()).or_default().push(p);
         by_supplier.entry(p.supplier.clone()).or_default().push(p);
     }

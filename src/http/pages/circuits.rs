@@ -232,19 +232,15 @@ pub struct DelayRow {
     indemnities: String,
 }
 
-fn days(x: f64) -> String {
-    format!("{x:.1}").replace('.', ",")
-}
-
 impl DelayRow {
     fn new(key: String, s: &DelayStats) -> Self {
         DelayRow {
             key,
             count: s.count,
-            mean: days(s.mean_days),
-            median: days(s.median_days),
+            mean: french::tenths(s.mean_days),
+            median: french::tenths(s.median_days),
             p90: s.p90_days.to_string(),
-            late: format!("{} ({}\u{a0}%)", s.late, days(s.late_share)),
+            late: format!("{} ({}\u{a0}%)", s.late, french::tenths(s.late_share)),
             ordonnateur_late: s.ordonnateur_late,
             comptable_late: s.comptable_late,
             interest: french::amount(s.interest_cents),
@@ -429,7 +425,7 @@ pub async fn dashboard(
             service: b.service.clone().unwrap_or_else(|| "(aucun)".into()),
             count: b.count,
             ages: b.buckets.to_vec(),
-            mean: days(b.mean_days()),
+            mean: french::tenths(b.mean_days()),
             oldest: b.oldest_days,
             overdue: b.overdue,
         })
@@ -487,7 +483,10 @@ pub async fn dashboard(
                 classified: if i.records == 0 {
                     "—".into()
                 } else {
-                    format!("{}\u{a0}%", days(i.classified as f64 * 100.0 / i.records as f64))
+                    format!(
+                        "{}\u{a0}%",
+                        french::tenths(i.classified as f64 * 100.0 / i.records as f64)
+                    )
                 },
                 eliminated: i.eliminated,
                 transferred: i.transferred,
@@ -553,14 +552,6 @@ fn month_words(month: &str) -> String {
     }
 }
 
-/// Escapes text for SVG.
-fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// The mean délai by month as bars, with the legal 30 days as a line; the
 /// table beside it says the same figures.
 fn delay_chart(payments: &PaymentIndicators) -> String {
@@ -571,7 +562,11 @@ fn delay_chart(payments: &PaymentIndicators) -> String {
             month: month.clone(),
             value: stats.mean_days,
             alarm: stats.mean_days > 30.0,
-            tip: format!("{} : {} jours en moyenne", month_words(month), days(stats.mean_days)),
+            tip: format!(
+                "{} : {} jours en moyenne",
+                month_words(month),
+                french::tenths(stats.mean_days)
+            ),
         })
         .collect();
     bar_chart(
@@ -612,8 +607,8 @@ fn bar_chart(id: &str, title: &str, desc: &str, bars: &[Bar], line: Option<(f64,
     let mut svg = format!(
         "<svg class=\"graphique\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-labelledby=\"{id}-titre {id}-desc\" xmlns=\"http://www.w3.org/2000/svg\">\
          <title id=\"{id}-titre\">{}</title><desc id=\"{id}-desc\">{}</desc>",
-        esc(title),
-        esc(desc)
+        crate::documents::html(title),
+        crate::documents::html(desc)
     );
     for tick in [0.0, max / 2.0, max] {
         svg.push_str(&format!(
@@ -622,7 +617,7 @@ fn bar_chart(id: &str, title: &str, desc: &str, bars: &[Bar], line: Option<(f64,
             width - 8.0,
             left - 4.0,
             y(tick) + 4.0,
-            days(tick),
+            french::tenths(tick),
             y = y(tick)
         ));
     }
@@ -633,7 +628,7 @@ fn bar_chart(id: &str, title: &str, desc: &str, bars: &[Bar], line: Option<(f64,
         svg.push_str(&format!(
             "<rect x=\"{x:.1}\" y=\"{top_y:.1}\" width=\"{bar:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{}</title></rect>",
             (height - bottom - top_y).max(0.0),
-            esc(&b.tip)
+            crate::documents::html(&b.tip)
         ));
         let short = b
             .month
@@ -644,7 +639,7 @@ fn bar_chart(id: &str, title: &str, desc: &str, bars: &[Bar], line: Option<(f64,
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\" fill=\"#1a1a1a\">{}</text>",
             x + bar / 2.0,
             height - bottom + 16.0,
-            esc(&short)
+            crate::documents::html(&short)
         ));
     }
     if let Some((value, label)) = line {
@@ -655,7 +650,7 @@ fn bar_chart(id: &str, title: &str, desc: &str, bars: &[Bar], line: Option<(f64,
             width - 8.0,
             width - 8.0,
             at - 4.0,
-            esc(label)
+            crate::documents::html(label)
         ));
     }
     svg.push_str("</svg>");
@@ -686,7 +681,7 @@ fn blockage_chart(blockages: &[Blockage], rows: &[BlockageRow]) -> String {
             "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\" fill=\"#1a1a1a\">{}</text>",
             left - 6.0,
             y + 15.0,
-            esc(&format!("{} – {}", row.step, row.service))
+            crate::documents::html(&format!("{} – {}", row.step, row.service))
         ));
         let mut x = left;
         for (bucket, n) in b.buckets.iter().enumerate() {
