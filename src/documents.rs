@@ -912,3 +912,58 @@ pub fn payment_indicators_csv(indicators: &crate::domain::indicators::PaymentInd
     }
     out
 }
+
+/// Indicators as CSV in long form (UTF-8 with its mark, `;` between
+/// fields, decimal commas), one figure a line: the table it belongs to,
+/// the key of its line (a month, a node, a field and supplier…), what it
+/// measures, its value. Any indicator's JSON answer is written so, the
+/// names said in French.
+pub fn indicators_csv(answer: &serde_json::Value) -> String {
+    let mut out = String::from("\u{feff}tableau;clé;mesure;valeur\r\n");
+    let mut row = |table: &str, key: &str, measure: &str, value: String| {
+        let fields = [table, key, measure, value.as_str()];
+        out.push_str(&fields.iter().map(|f| csv(f)).collect::<Vec<_>>().join(";"));
+        out.push_str("\r\n");
+    };
+    flatten_figures(answer, "ensemble", "", &mut row);
+    out
+}
+
+/// Writes each figure of `value` as a row: numbers under `table` and
+/// `key`, arrays of objects as one key per item (their text fields),
+/// objects as tables of their own.
+fn flatten_figures(value: &serde_json::Value, table: &str, key: &str, row: &mut dyn FnMut(&str, &str, &str, String)) {
+    use serde_json::Value;
+    let Value::Object(map) = value else {
+        return;
+    };
+    for (name, field) in map {
+        match field {
+            Value::Number(n) => {
+                let text = match (n.as_u64(), n.as_i64()) {
+                    (Some(u), _) => u.to_string(),
+                    (None, Some(i)) => i.to_string(),
+                    _ => crate::french::tenths(n.as_f64().unwrap_or(0.0)),
+                };
+                row(table, key, &crate::french::measure(name), text);
+            }
+            Value::Object(_) => flatten_figures(field, &crate::french::measure(name), key, row),
+            Value::Array(items) => {
+                let table = crate::french::measure(name);
+                for item in items {
+                    let Value::Object(fields) = item else {
+                        continue;
+                    };
+                    let key: Vec<&str> = fields.values().filter_map(Value::as_str).collect();
+                    let key = if key.is_empty() {
+                        "(aucun)".to_owned()
+                    } else {
+                        key.join(" / ")
+                    };
+                    flatten_figures(item, &table, &key, row);
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -316,10 +316,48 @@ pub fn field_label(name: &str) -> String {
     capitalised(&field_words(name))
 }
 
-/// A field's name as words in a sentence: `numero_facture` → `numero
-/// facture`.
+/// A field's name as words in a sentence: `numero_facture` → `numéro
+/// facture`, `montant_ttc` → `montant TTC` (plan files name fields in plain
+/// ASCII; the usual words get their accents and acronyms their capitals).
 pub fn field_words(name: &str) -> String {
-    name.replace(['_', '-'], " ")
+    name.split(['_', '-'])
+        .filter(|w| !w.is_empty())
+        .map(|word| match word {
+            "numero" => "numéro",
+            "reception" => "réception",
+            "echeance" => "échéance",
+            "emission" => "émission",
+            "deliberation" => "délibération",
+            "seance" => "séance",
+            "categorie" => "catégorie",
+            "reference" => "référence",
+            "beneficiaire" => "bénéficiaire",
+            "prenom" => "prénom",
+            "periode" => "période",
+            "entite" => "entité",
+            "piece" => "pièce",
+            "pieces" => "pièces",
+            "collectivite" => "collectivité",
+            "designation" => "désignation",
+            "libelle" => "libellé",
+            "etat" => "état",
+            "noeud" => "nœud",
+            "cree" => "créé",
+            "creation" => "création",
+            "modifie" => "modifié",
+            "employe" => "employé",
+            "ht" => "HT",
+            "ttc" => "TTC",
+            "tva" => "TVA",
+            "siret" => "SIRET",
+            "siren" => "SIREN",
+            "iban" => "IBAN",
+            "bic" => "BIC",
+            "pes" => "PES",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A size in bytes as `1,2 Mo`.
@@ -522,6 +560,72 @@ pub fn token_state(state: &str) -> &str {
     }
 }
 
+/// What an indicator's figure (or table) measures, by its name in the
+/// API's answers, for people (a CSV's column).
+pub fn measure(name: &str) -> String {
+    match name {
+        "deposited" => "documents déposés",
+        "classified" => "classés par une règle",
+        "classification_rate" => "taux de classement automatique (%)",
+        "classified_share" => "part classée par une règle (%)",
+        "months" => "mois",
+        "records" => "documents",
+        "bytes" => "octets",
+        "channels" => "canaux de capture par jour",
+        "fields" => "champs lus",
+        "suppliers" => "champs lus par fournisseur",
+        "read_surely" => "lus sûrement",
+        "doubtful" => "lus avec doute",
+        "missing" => "non trouvés",
+        "checked" => "vérifiés",
+        "corrected" => "corrigés",
+        "corrected_share" => "part corrigée (%)",
+        "flows" => "flux PES",
+        "flows_by_month" => "flux PES par mois",
+        "sent" => "envoyés",
+        "accepted" => "acceptés",
+        "rejected" => "rejetés",
+        "waiting" => "en attente d'acquittement",
+        "rejections" => "motifs de rejet",
+        "failures" => "échecs",
+        "extraction" => "échecs d'extraction du texte",
+        "signatures_invalid" => "signatures invalides",
+        "signatures_unchecked" => "signatures non vérifiables",
+        "eliminated" => "éliminés",
+        "transferred" => "versés",
+        "holds_placed" => "gels posés",
+        "holds_lifted" => "gels levés",
+        "fixity_runs" => "contrôles d'intégrité",
+        "blobs_checked" => "contenus recontrôlés",
+        "damage_found" => "contenus endommagés trouvés",
+        "damage_repaired" => "contenus réparés",
+        "last_fixity_run" => "dernier contrôle d'intégrité",
+        "findings" => "anomalies",
+        "unchecked_since" => "contenus déposés depuis",
+        "fixity_coverage" => "couverture du contrôle d'intégrité (%)",
+        "open_damage" => "contenus endommagés non réparés",
+        "now" => "à ce jour",
+        "overdue" => "échus",
+        "held_due" => "échus mais gelés",
+        "due_by_month" => "échéances par mois",
+        "copies" => "copies",
+        "lag_events" => "retard (événements)",
+        "follower_lag_events" => "retard du suivi (événements)",
+        "total" => "ensemble",
+        "by_node" => "par nœud",
+        "by_service" => "par service",
+        "by_type" => "par type",
+        "by_year" => "par année",
+        "blockages" => "en attente par étape",
+        "count" => "documents en attente",
+        "ages" => "jours à l'étape",
+        "mean_days" => "attente moyenne (jours)",
+        "oldest_days" => "attente la plus longue (jours)",
+        other => other,
+    }
+    .to_owned()
+}
+
 /// A journal event kind, for people.
 pub fn event_kind(kind: &str) -> String {
     match kind {
@@ -531,6 +635,8 @@ pub fn event_kind(kind: &str) -> String {
         "record.read" => "Champs lus dans le texte".into(),
         "record.verified" => "Description vérifiée".into(),
         "record.rendered" => "Version recherchable (PDF/A) produite".into(),
+        "record.moved" => "Avancé dans son circuit".into(),
+        "flow.acknowledged" => "Flux PES acquitté par le comptable".into(),
         "retention.reviewed" => "Décision de tri".into(),
         "retention.event_recorded" => "Événement de départ enregistré".into(),
         "hold.placed" => "Gel posé".into(),
@@ -575,7 +681,7 @@ mod tests {
         assert_eq!(capitalised(link(LinkKind::AttachmentOf, true)), "A pour pièce jointe");
         assert_eq!(excerpt("épée", 2), "ép…");
         assert_eq!(excerpt("épée", 4), "épée");
-        assert_eq!(field_label("numero_facture"), "Numero facture");
+        assert_eq!(field_label("numero_facture"), "Numéro facture");
     }
 
     #[test]
@@ -671,7 +777,7 @@ mod tests {
         );
         assert_eq!(field_value(Some(&FieldType::Decimal), "x", "n/a"), "n/a");
         assert_eq!(field_value(None, "fournisseur", "Dupain"), "Dupain");
-        assert_eq!(field_label("numero_facture"), "Numero facture");
+        assert_eq!(field_label("numero_facture"), "Numéro facture");
     }
 
     #[test]

@@ -185,9 +185,19 @@ fn the_issue_s_invoice_is_paid_in_37_days_and_moves_are_checked() {
     // 1 200,00 € × (4.50 + 8) % × 7 / 365 = 2,88 €, and 40 €.
     assert_eq!(shown.overall.interest_cents, 288);
     assert_eq!(shown.overall.indemnity_cents, 4_000);
-    let (blocked_then, _) = archive.blockages(&voirie, None, None).expect("blockages");
+    let (blocked_then, _) = archive.blockages(&voirie, Default::default(), None).expect("blockages");
     assert_eq!(blocked_then.len(), 1);
     assert_eq!(blocked_then[0].buckets, [0, 0, 0, 1]);
+    let (capture_then, _) = archive
+        .capture_indicators(&voirie, Default::default(), None)
+        .expect("capture");
+    assert_eq!(capture_then.journal.deposited, 2);
+    assert!(capture_then.failures.is_some(), "today's failures are said today");
+    let (health_then, _) = archive
+        .health_indicators(&voirie, Default::default(), None)
+        .expect("health");
+    assert_eq!(health_then.journal.unchecked_since, 2, "no fixity run yet");
+    assert_eq!(health_then.journal.fixity_coverage, None);
 
     // Later: the second invoice is paid; the 12th of April reads the same.
     set(&clock, "2024-04-20");
@@ -207,17 +217,50 @@ fn the_issue_s_invoice_is_paid_in_37_days_and_moves_are_checked() {
         "the past day's indicators, folded again, are those shown then"
     );
     let (blocked_again, _) = archive
-        .blockages(&voirie, None, Some(day("2024-04-12")))
+        .blockages(&voirie, Default::default(), Some(day("2024-04-12")))
         .expect("blockages then");
     assert_eq!(blocked_again, blocked_then);
-    assert!(archive.blockages(&voirie, None, None).expect("now").0.is_empty());
+    assert!(
+        archive
+            .blockages(&voirie, Default::default(), None)
+            .expect("now")
+            .0
+            .is_empty()
+    );
 
-    // The stock: both invoices live, one of them there on 2 March.
-    let (stock, _) = archive.stock_indicators(&voirie, None, None).expect("stock");
-    assert_eq!(stock.total.records, 2);
+    // A third invoice, later: capture on the 12th of April reads the same.
+    invoice(&archive, &voirie, 3, "2024-04-20", "Voirie", "80");
+    let (capture_now, _) = archive
+        .capture_indicators(&voirie, Default::default(), None)
+        .expect("capture");
+    assert_eq!(capture_now.journal.deposited, 3);
+    let (capture_again, on) = archive
+        .capture_indicators(&voirie, Default::default(), Some(day("2024-04-12")))
+        .expect("capture then");
+    assert_eq!(on, day("2024-04-12"));
+    assert_eq!(capture_again.journal, capture_then.journal);
+    assert!(capture_again.failures.is_none(), "a past day has no present failures");
+    let (health_again, _) = archive
+        .health_indicators(&voirie, Default::default(), Some(day("2024-04-12")))
+        .expect("health then");
+    assert_eq!(health_again.journal, health_then.journal);
+    assert!(health_again.now.is_none());
+
+    // The stock: the invoices live, one of them there on 2 March; none of
+    // another service's.
+    let culture = crate::domain::indicators::capture::Scope {
+        service: Some("Culture".into()),
+        ..Default::default()
+    };
+    let (none, _) = archive.stock_indicators(&voirie, culture, None).expect("stock");
+    assert_eq!(none.total.records, 0);
+    let (stock, _) = archive
+        .stock_indicators(&voirie, Default::default(), None)
+        .expect("stock");
+    assert_eq!(stock.total.records, 3);
     assert_eq!(stock.by_service, vec![(Some("Voirie".to_owned()), stock.total.clone())]);
     let (then, _) = archive
-        .stock_indicators(&voirie, None, Some(day("2024-03-02")))
+        .stock_indicators(&voirie, Default::default(), Some(day("2024-03-02")))
         .expect("stock then");
     assert_eq!(then.total.records, 1);
     assert_eq!(then.months, vec![("2024-03".to_owned(), then.months[0].1.clone())]);

@@ -8,13 +8,11 @@
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::circuit::{Circuit, PaymentClock, Step, Waiting, payment_clock};
 use crate::domain::event::{EventBody, MoveFacts};
-use crate::domain::indicators::{Blockage, PaymentFilter, PaymentIndicators, PaymentLedger, payment_indicators};
 use crate::domain::plan::{Access, Plan};
 use crate::domain::record::{InvalidInput, Lines, NodeCode, Record};
 use crate::domain::role::Permission;
 use chrono::NaiveDate;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 /// The longest comment on a move.
 pub const COMMENT_MAX: usize = 2_000;
@@ -72,15 +70,6 @@ pub struct WorkList {
     pub total: usize,
     /// How many are overdue.
     pub overdue: usize,
-}
-
-/// The live ledger and how far it has read the journal.
-#[derive(Default)]
-pub(super) struct LedgerState {
-    ledger: PaymentLedger,
-    stock: crate::domain::indicators::StockLedger,
-    through: u64,
-    plans: HashMap<u32, Arc<Plan>>,
 }
 
 impl Archive {
@@ -329,130 +318,6 @@ impl Archive {
         }
         Ok(WorkList { items, total, overdue })
     }
-
-    /// The payment chain's indicators over the payments `filter` keeps, of
-    /// the nodes the caller may read: as the journal says now, or as it said
-    /// at the end of the day `at`. Answers the day they are read for.
-    pub fn payment_indicators(
-        &self,
-        actor: &Actor,
-        filter: PaymentFilter,
-        at: Option<NaiveDate>,
-    ) -> Result<(PaymentIndicators, NaiveDate), ArchiveError> {
-        actor.require(Permission::ReadRecords, "consulter les indicateurs")?;
-        let plan = self.plan_in_force()?;
-        let mut filter = filter;
-        filter.nodes = Some(readable_within(&plan.plan, actor, filter.nodes.as_deref()));
-        self.with_ledger(at, |ledger, _| payment_indicators(ledger.payments(), &filter))
-    }
-
-    /// What waits where (by circuit, step and acting service, by age), of
-    /// the nodes the caller may read, now or at the end of the day `at`.
-    pub fn blockages(
-        &self,
-        actor: &Actor,
-        nodes: Option<Vec<NodeCode>>,
-        at: Option<NaiveDate>,
-    ) -> Result<(Vec<Blockage>, NaiveDate), ArchiveError> {
-        actor.require(Permission::ReadRecords, "consulter les indicateurs")?;
-        let plan = self.plan_in_force()?;
-        let readable = readable_within(&plan.plan, actor, nodes.as_deref());
-        self.with_ledger(at, |ledger, day| {
-            crate::domain::indicators::blockages(ledger, day, |_, open| readable.contains(&open.node))
-        })
-    }
-
-    /// The stock (live records by node, service, type and year, with their
-    /// bytes), each month's intake and departures, and what each capture
-    /// channel brought each day; of the nodes the caller may read, within
-    /// `nodes`; now or at the end of the day `at`.
-    pub fn stock_indicators(
-        &self,
-        actor: &Actor,
-        nodes: Option<Vec<NodeCode>>,
-        at: Option<NaiveDate>,
-    ) -> Result<(crate::domain::indicators::StockIndicators, NaiveDate), ArchiveError> {
-        actor.require(Permission::ReadRecords, "consulter les indicateurs")?;
-        let plan = self.plan_in_force()?;
-        let readable = readable_within(&plan.plan, actor, nodes.as_deref());
-        self.with_state(at, |state, _| state.stock.indicators(|node| readable.contains(node)))
-    }
-
-    /// Runs `f` on the ledger as the journal says now (caught up first), or
-    /// as it said at the end of the day `at` (folded afresh); with the day.
-    fn with_ledger<R>(
-        &self,
-        at: Option<NaiveDate>,
-        f: impl FnOnce(&PaymentLedger, NaiveDate) -> R,
-    ) -> Result<(R, NaiveDate), ArchiveError> {
-        self.with_state(at, |state, day| f(&state.ledger, day))
-    }
-
-    /// Runs `f` on the folded state as the journal says now, or as it said
-    /// at the end of the day `at`; with the day.
-    fn with_state<R>(
-        &self,
-        at: Option<NaiveDate>,
-        f: impl FnOnce(&LedgerState, NaiveDate) -> R,
-    ) -> Result<(R, NaiveDate), ArchiveError> {
-        let today = self.clock.now().date_naive();
-        match at {
-            Some(day) if day < today => {
-                let mut state = LedgerState::default();
-                self.fold_ledger(&mut state, Some(day))?;
-                Ok((f(&state, day), day))
-            }
-            _ => {
-                let mut state = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-                self.fold_ledger(&mut state, None)?;
-                Ok((f(&state, today), today))
-            }
-        }
-    }
-
-    /// Brings a ledger up to the journal's head, or up to the last event of
-    /// the day `until`.
-    fn fold_ledger(&self, state: &mut LedgerState, until: Option<NaiveDate>) -> Result<(), ArchiveError> {
-        let (head, _) = self.journal.head();
-        if state.through >= head {
-            return Ok(());
-        }
-        for event in self.journal.read_from(state.through + 1)? {
-            let event = event?;
-            if event.seq > head || until.is_some_and(|day| event.time.date_naive() > day) {
-                break;
-            }
-            match event.body() {
-                Ok(EventBody::PlanPublished { number, .. }) => {
-                    let plan = self.plan_number(&mut state.plans, number)?;
-                    state.ledger.publish(&plan.circuits, &plan.late_payment_rates);
-                }
-                Ok(body) => {
-                    state.ledger.apply(&body);
-                    state.stock.apply(&body, event.time);
-                }
-                Err(_) => {}
-            }
-            state.through = event.seq;
-        }
-        Ok(())
-    }
-
-    /// A published plan by number, read once per fold.
-    fn plan_number(&self, cache: &mut HashMap<u32, Arc<Plan>>, number: u32) -> Result<Arc<Plan>, ArchiveError> {
-        if let Some(plan) = cache.get(&number) {
-            return Ok(Arc::clone(plan));
-        }
-        let entry = self
-            .catalog
-            .plan_versions()?
-            .into_iter()
-            .find(|e| e.number == number)
-            .ok_or(ArchiveError::PlanVersionNotFound(number))?;
-        let plan = Arc::new(super::plan::read_version(self.blobs.as_ref(), &entry)?.plan);
-        cache.insert(number, Arc::clone(&plan));
-        Ok(plan)
-    }
 }
 
 /// What a move journals for the indicators: the record's service, and on a
@@ -468,15 +333,6 @@ fn facts_of(circuit: &Circuit, reached: &Step, record: &Record) -> MoveFacts {
         },
         amount: if reached.paid { field(&circuit.amount) } else { None },
     }
-}
-
-/// The nodes `actor` may read, within `nodes` (each with its subtree) when
-/// given.
-fn readable_within(plan: &Plan, actor: &Actor, nodes: Option<&[NodeCode]>) -> Vec<NodeCode> {
-    plan.readable_nodes(actor.role.as_str())
-        .into_iter()
-        .filter(|code| nodes.is_none_or(|wanted| plan.lineage(code).iter().any(|n| wanted.contains(&n.code))))
-        .collect()
 }
 
 /// A comment as kept: blank is none; else trimmed, bounded, without

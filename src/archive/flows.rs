@@ -179,9 +179,52 @@ impl Archive {
             });
         }
         if let Some(ack) = &acknowledged {
+            self.journal_acknowledgement(actor, ack, &parts)?;
             self.follow_acknowledgement(actor, ack)?;
         }
         Ok(CapturedFlow { parts, acknowledged })
+    }
+
+    /// Journals what an acknowledgement said of its flow (`flow.acknowledged`),
+    /// once: an acknowledgement captured again (already archived) says
+    /// nothing new.
+    fn journal_acknowledgement(
+        &self,
+        actor: &Actor,
+        ack: &Acknowledged,
+        parts: &[CapturedPart],
+    ) -> Result<(), ArchiveError> {
+        let Some(part) = parts
+            .iter()
+            .find(|p| p.kind == PartKind::Acknowledgement && !p.already_archived)
+        else {
+            return Ok(());
+        };
+        let record_id = |reference: &Reference| self.catalog.record_id(reference);
+        let Some(acknowledgement) = record_id(&part.reference)? else {
+            return Ok(());
+        };
+        let flow = match &ack.flow {
+            Some(reference) => record_id(reference)?,
+            None => None,
+        };
+        self.journal.append(
+            actor.draft(crate::domain::event::EventBody::FlowAcknowledged {
+                name: ack.flow_name.clone(),
+                flow,
+                acknowledgement,
+                accepted: ack.accepted,
+                reasons: ack
+                    .reasons
+                    .iter()
+                    .map(|(code, label)| crate::domain::event::FlowAnomaly {
+                        code: code.clone(),
+                        label: label.clone(),
+                    })
+                    .collect(),
+            }),
+        )?;
+        Ok(())
     }
 
     /// Moves on by themselves the records of the flow an acknowledgement

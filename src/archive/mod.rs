@@ -26,6 +26,7 @@ pub mod follow;
 mod holds;
 mod identity;
 pub mod imports;
+pub mod indicators;
 pub mod mirror;
 #[cfg(test)]
 mod parts_tests;
@@ -779,7 +780,7 @@ pub struct Archive {
     /// Records indexed and not looked at by the invoice reader yet.
     unread: reading::Unread,
     /// The circuits' indicators, folded from the journal as far as read.
-    ledger: Mutex<circuits::LedgerState>,
+    ledger: Mutex<indicators::LedgerState>,
     /// One disposal step (approval, execution) at a time.
     disposal_lock: Mutex<()>,
     /// The classification plan in force. Deposits hold it for reading while

@@ -317,6 +317,18 @@ impl Projector {
                 current.history.push(entry);
                 Ok(put(current))
             }
+            B::FlowAcknowledged {
+                flow, acknowledgement, ..
+            } => {
+                // In the history of both the acknowledgement and its flow.
+                let mut writes = Vec::new();
+                for id in flow.iter().chain([&acknowledgement]) {
+                    let mut current = self.known_record(id)?;
+                    current.history.push(entry.clone());
+                    writes.extend(put(current));
+                }
+                Ok(writes)
+            }
             body @ B::PlanPublished { .. } => self.plan_published(event, entry, body),
             body @ (B::RetentionReviewed { .. } | B::StartEventRecorded { .. }) => self.retention(event, entry, body),
             body @ (B::HoldPlaced { .. } | B::HoldLifted { .. }) => self.holds(event, body),

@@ -429,6 +429,24 @@ pub enum EventBody {
         #[serde(default, skip_serializing_if = "MoveFacts::is_empty")]
         facts: MoveFacts,
     },
+    /// The public accountant's acknowledgement of a PES flow (a
+    /// `PES_ACQUIT`) was archived: whether it accepted the flow, and the
+    /// anomalies of what it refused.
+    #[serde(rename = "flow.acknowledged")]
+    FlowAcknowledged {
+        /// The acknowledged flow's file name, as the acknowledgement says.
+        name: String,
+        /// The flow's record, when it is archived here.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        flow: Option<RecordId>,
+        /// The acknowledgement's record.
+        acknowledgement: RecordId,
+        /// Whether every element was accepted.
+        accepted: bool,
+        /// The anomalies given for what was refused.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reasons: Vec<FlowAnomaly>,
+    },
     /// A retention start event happened (`closing`, `contract_end`, ...)
     /// for some records: their retention periods that start with it start.
     #[serde(rename = "retention.event_recorded")]
@@ -892,12 +910,22 @@ impl EventBody {
             | RecordRendered { record, .. }
             | RecordVerified { record, .. }
             | RecordMoved { record, .. }
+            | FlowAcknowledged {
+                acknowledgement: record,
+                flow: None,
+                ..
+            }
             | RetentionReviewed { record, .. }
             | DisposalCertified { record, .. } => vec![RecordNamed::Id(*record)],
             HoldPlaced {
                 scope: super::hold::HoldScope::Record(record),
                 ..
             } => vec![RecordNamed::Id(*record)],
+            FlowAcknowledged {
+                acknowledgement,
+                flow: Some(flow),
+                ..
+            } => vec![RecordNamed::Id(*flow), RecordNamed::Id(*acknowledgement)],
             StartEventRecorded { records, .. } | PackageExported { records, .. } => ids(records),
             DisposalProposed { lines, excluded, .. }
             | TransferProposed { lines, excluded, .. }
@@ -942,6 +970,15 @@ pub struct CircuitEntry {
     /// The day it entered: the day it was received (the circuit's
     /// `received` field), else the day of its deposit.
     pub date: NaiveDate,
+}
+
+/// One anomaly an acknowledgement gives for what it refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowAnomaly {
+    /// Its code (`CodeAnoAcq`… as the accountant's application gives it).
+    pub code: String,
+    /// Its label.
+    pub label: String,
 }
 
 /// What a record said of itself when it moved, for the indicators.

@@ -1,6 +1,6 @@
 //! Processing circuits over HTTP: a record moved on, the caller's work list,
-//! and the circuits' indicators (payment chain, blockages), as JSON or CSV,
-//! now or for a past day.
+//! and the indicators (payment chain, blockages, stock, capture, the
+//! archive's health), as JSON or CSV, now or for a past day.
 
 use super::auth::Caller;
 use super::body::JsonObject;
@@ -8,9 +8,13 @@ use super::error::ApiError;
 use crate::archive::circuits::WORKLIST_MAX;
 use crate::archive::{Archive, ArchiveError};
 use crate::domain::indicators::PaymentFilter;
+use crate::domain::indicators::Scope;
 use crate::domain::record::NodeCode;
 use crate::errors::Code;
-use crate::wire::{BlockagesDto, MoveDto, PaymentIndicatorsDto, RecordDto, StockIndicatorsDto, WorkListDto};
+use crate::wire::{
+    BlockagesDto, CaptureIndicatorsDto, HealthIndicatorsDto, MoveDto, PaymentIndicatorsDto, RecordDto,
+    StockIndicatorsDto, WorkListDto,
+};
 use actix_web::HttpResponse;
 use actix_web::http::header;
 use actix_web::web::{self, Data};
@@ -71,9 +75,9 @@ pub async fn worklist(
 /// The indicators' filters.
 #[derive(Deserialize, Default)]
 pub struct IndicatorParams {
-    /// Paid from this day (YYYY-MM-DD).
+    /// From this day (YYYY-MM-DD): paid, deposited, done.
     from: Option<String>,
-    /// Paid up to this day.
+    /// Up to this day.
     to: Option<String>,
     /// Of this service.
     service: Option<String>,
@@ -111,6 +115,13 @@ fn day_param(name: &str, value: Option<&str>) -> Result<Option<NaiveDate>, ApiEr
 }
 
 impl IndicatorParams {
+    /// The scope (period, service, node), the day asked and whether CSV is
+    /// wanted.
+    fn scope(&self) -> Result<(Scope, Option<NaiveDate>, bool), ApiError> {
+        let (filter, at, csv) = self.read()?;
+        Ok((filter.scope, at, csv))
+    }
+
     /// The filter, the day asked and whether CSV is wanted.
     fn read(&self) -> Result<(PaymentFilter, Option<NaiveDate>, bool), ApiError> {
         let nodes = match self.node.as_deref().map(str::trim) {
@@ -125,16 +136,39 @@ impl IndicatorParams {
         let text = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         Ok((
             PaymentFilter {
-                from: day_param("from", self.from.as_deref())?,
-                to: day_param("to", self.to.as_deref())?,
-                service: text(&self.service),
-                nodes,
+                scope: Scope {
+                    from: day_param("from", self.from.as_deref())?,
+                    to: day_param("to", self.to.as_deref())?,
+                    service: text(&self.service),
+                    nodes,
+                },
                 supplier: text(&self.supplier),
             },
             day_param("at", self.at.as_deref())?,
             csv,
         ))
     }
+}
+
+/// An indicator's answer: its JSON, or the same figures as CSV in long
+/// form (`name-DAY.csv`).
+fn indicator_answer<T: serde::Serialize>(
+    dto: &T,
+    csv: bool,
+    name: &str,
+    on: NaiveDate,
+) -> Result<HttpResponse, ApiError> {
+    if !csv {
+        return Ok(HttpResponse::Ok().json(dto));
+    }
+    let value = serde_json::to_value(dto).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}-{on}.csv\""),
+        ))
+        .body(crate::documents::indicators_csv(&value)))
 }
 
 /// The payment chain: délai global de paiement per invoice, its mean,
@@ -168,16 +202,16 @@ pub async fn payments(
 /// service, by days at the step (0–10, 10–20, 20–30, 30+), the longest mean
 /// wait first.
 #[utoipa::path(get, path = "/api/v1/indicators/blockages", tag = "circuits",
-    params(("node" = Option<String>, Query, description = "a node and its subtree"), ("at" = Option<String>, Query, format = Date, description = "as the journal stood at the end of this past day")),
-    responses((status = 200, body = BlockagesDto), (status = 403)))]
+    params(("service" = Option<String>, Query, description = "of the records of this service"), ("node" = Option<String>, Query, description = "a node and its subtree"), ("at" = Option<String>, Query, format = Date, description = "as the journal stood at the end of this past day"), ("format" = Option<IndicatorFormat>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "what waits where (as CSV with format=csv)", content((BlockagesDto = "application/json"), (String = "text/csv"))), (status = 403)))]
 pub async fn blockages(
     caller: Caller,
     archive: Data<Archive>,
     params: web::Query<IndicatorParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (filter, at, _) = params.read()?;
+    let (scope, at, csv) = params.scope()?;
     let (list, on, plan) = web::block(move || {
-        let (list, on) = archive.blockages(&caller.0, filter.nodes, at)?;
+        let (list, on) = archive.blockages(&caller.0, scope, at)?;
         let plan = archive.plan(&caller.0, None)?;
         Ok::<_, ArchiveError>((list, on, plan))
     })
@@ -188,7 +222,7 @@ pub async fn blockages(
             .and_then(|c| c.step(step))
             .map_or_else(|| step.to_owned(), |s| s.title.clone())
     };
-    Ok(HttpResponse::Ok().json(BlockagesDto::new(&list, on, title_of)))
+    indicator_answer(&BlockagesDto::new(&list, on, title_of), csv, "blocages", on)
 }
 
 /// The stock and the intake: live records by node, service, type and year
@@ -196,14 +230,51 @@ pub async fn blockages(
 /// rule filed), eliminations and transfers; what each capture channel
 /// brought each day. Computed from the journal (`at`: a past day).
 #[utoipa::path(get, path = "/api/v1/indicators/stocks", tag = "circuits",
-    params(("node" = Option<String>, Query, description = "a node and its subtree"), ("at" = Option<String>, Query, format = Date, description = "as the journal stood at the end of this past day")),
-    responses((status = 200, body = StockIndicatorsDto), (status = 403)))]
+    params(("from" = Option<String>, Query, format = Date, description = "months and days listed from this day"), ("to" = Option<String>, Query, format = Date, description = "up to this day"), ("service" = Option<String>, Query), ("node" = Option<String>, Query, description = "a node and its subtree"), ("at" = Option<String>, Query, format = Date, description = "as the journal stood at the end of this past day"), ("format" = Option<IndicatorFormat>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "the stock (as CSV with format=csv)", content((StockIndicatorsDto = "application/json"), (String = "text/csv"))), (status = 403)))]
 pub async fn stocks(
     caller: Caller,
     archive: Data<Archive>,
     params: web::Query<IndicatorParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let (filter, at, _) = params.read()?;
-    let (stock, on) = web::block(move || archive.stock_indicators(&caller.0, filter.nodes, at)).await??;
-    Ok(HttpResponse::Ok().json(StockIndicatorsDto::new(&stock, on)))
+    let (scope, at, csv) = params.scope()?;
+    let (stock, on) = web::block(move || archive.stock_indicators(&caller.0, scope, at)).await??;
+    indicator_answer(&StockIndicatorsDto::new(&stock, on), csv, "stocks", on)
+}
+
+/// Capture: deposits by channel and day, the automatic classification
+/// rate, the fields read from invoices (surely, with doubt, not found) and
+/// those people checked and corrected, by field and supplier, the PES flows
+/// by state with the anomalies of the rejected ones; today, the extraction
+/// and signature failures that stand. Computed from the journal (`at`: a
+/// past day).
+#[utoipa::path(get, path = "/api/v1/indicators/capture", tag = "circuits",
+    params(("from" = Option<String>, Query, format = Date, description = "from this day"), ("to" = Option<String>, Query, format = Date, description = "up to this day"), ("service" = Option<String>, Query), ("node" = Option<String>, Query, description = "a node and its subtree"), ("at" = Option<String>, Query, format = Date, description = "as the journal stood at the end of this past day"), ("format" = Option<IndicatorFormat>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "capture's indicators (as CSV with format=csv)", content((CaptureIndicatorsDto = "application/json"), (String = "text/csv"))), (status = 403)))]
+pub async fn capture(
+    caller: Caller,
+    archive: Data<Archive>,
+    params: web::Query<IndicatorParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (scope, at, csv) = params.scope()?;
+    let (report, on) = web::block(move || archive.capture_indicators(&caller.0, scope, at)).await??;
+    indicator_answer(&CaptureIndicatorsDto::new(&report, on), csv, "capture", on)
+}
+
+/// The archive's health: records eliminated and transferred, legal holds
+/// placed and lifted, fixity runs and damage found and repaired, by month;
+/// fixity coverage; today, the records due (overdue and by month for the
+/// year to come), those a hold keeps, the copies' lag. Computed from the
+/// journal (`at`: a past day).
+#[utoipa::path(get, path = "/api/v1/indicators/health", tag = "circuits",
+    params(("from" = Option<String>, Query, format = Date, description = "from this day"), ("to" = Option<String>, Query, format = Date, description = "up to this day"), ("service" = Option<String>, Query), ("node" = Option<String>, Query, description = "a node and its subtree"), ("at" = Option<String>, Query, format = Date, description = "as the journal stood at the end of this past day"), ("format" = Option<IndicatorFormat>, Query, description = "json (default) or csv")),
+    responses((status = 200, description = "the archive's health (as CSV with format=csv)", content((HealthIndicatorsDto = "application/json"), (String = "text/csv"))), (status = 403)))]
+pub async fn health(
+    caller: Caller,
+    archive: Data<Archive>,
+    params: web::Query<IndicatorParams>,
+) -> Result<HttpResponse, ApiError> {
+    let (scope, at, csv) = params.scope()?;
+    let (report, on) = web::block(move || archive.health_indicators(&caller.0, scope, at)).await??;
+    indicator_answer(&HealthIndicatorsDto::new(&report, on), csv, "sante-de-l-archive", on)
 }

@@ -50,6 +50,114 @@ fn label_value(text: &str) -> String {
     text.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// Capture's indicators: fields read and corrected, PES flows by state,
+/// the failures that stand.
+fn capture_metrics(out: &mut String, report: &crate::archive::indicators::CaptureReport) {
+    let c = &report.journal;
+    metric(
+        out,
+        "coffre_classified_records",
+        "gauge",
+        "Records deposited, and those whose node a classification rule chose (from the journal).",
+        &[
+            ("{by=\"any\"}", c.deposited as f64),
+            ("{by=\"rule\"}", c.classified as f64),
+        ],
+    );
+    let mut fields = Vec::new();
+    for (field, counts) in &c.by_field {
+        let field = label_value(field);
+        for (state, n) in [
+            ("read_surely", counts.read_surely),
+            ("doubtful", counts.doubtful),
+            ("missing", counts.missing),
+            ("checked", counts.checked),
+            ("corrected", counts.corrected),
+        ] {
+            fields.push((format!("{{field=\"{field}\",state=\"{state}\"}}"), n as f64));
+        }
+    }
+    metric_labelled(
+        out,
+        "coffre_read_fields",
+        "gauge",
+        "Fields read from invoices (surely, with doubt, not found) and checked and corrected by people, by field.",
+        &fields,
+    );
+    let f = &c.flows;
+    metric(
+        out,
+        "coffre_pes_flows",
+        "gauge",
+        "PES flows archived, by what the accountant's acknowledgement said.",
+        &[
+            ("{state=\"accepted\"}", f.accepted as f64),
+            ("{state=\"rejected\"}", f.rejected as f64),
+            ("{state=\"waiting\"}", f.waiting as f64),
+        ],
+    );
+    if let Some(failures) = &report.failures {
+        let mut samples: Vec<(String, f64)> = failures
+            .extraction
+            .iter()
+            .map(|(extractor, n)| {
+                (
+                    format!("{{kind=\"extraction\",extractor=\"{}\"}}", label_value(extractor)),
+                    *n as f64,
+                )
+            })
+            .collect();
+        samples.push((
+            "{kind=\"signature_invalid\"}".into(),
+            failures.signatures_invalid as f64,
+        ));
+        samples.push((
+            "{kind=\"signature_unchecked\"}".into(),
+            failures.signatures_unchecked as f64,
+        ));
+        metric_labelled(
+            out,
+            "coffre_capture_failures",
+            "gauge",
+            "Records whose text could not be extracted (by extractor) or whose signature is invalid or could not be checked.",
+            &samples,
+        );
+    }
+}
+
+/// The archive's health: coverage, damage, what is due and held.
+fn health_metrics(out: &mut String, report: &crate::archive::indicators::HealthReport) {
+    let h = &report.journal;
+    if let Some(coverage) = h.fixity_coverage {
+        metric(
+            out,
+            "coffre_fixity_coverage_percent",
+            "gauge",
+            "Blobs the latest complete fixity run re-hashed, over those plus the contents deposited since it began.",
+            &[("", coverage)],
+        );
+    }
+    metric(
+        out,
+        "coffre_damaged_blobs_open",
+        "gauge",
+        "Blobs found damaged and not repaired (from the journal).",
+        &[("", h.open_damage as f64)],
+    );
+    if let Some(now) = &report.now {
+        metric(
+            out,
+            "coffre_records_past_retention",
+            "gauge",
+            "Records whose retention has ended, and those of them a legal hold keeps.",
+            &[
+                ("{held=\"false\"}", now.overdue.saturating_sub(now.held_due) as f64),
+                ("{held=\"true\"}", now.held_due as f64),
+            ],
+        );
+    }
+}
+
 /// The circuits' indicators: what waits where by age, and the payment
 /// chain's délais, lateness and what it owes.
 fn circuit_metrics(
@@ -131,12 +239,14 @@ pub async fn metrics(
 ) -> Result<HttpResponse, ApiError> {
     caller.0.require(Permission::ManageTokens, "lire les métriques")?;
     let archive2 = archive.clone();
-    let (stats, payments, blockages) = web::block(move || {
+    let (stats, payments, blockages, capture_report, health) = web::block(move || {
         let stats = archive2.stats(&caller.0, &schedule)?;
         let (payments, _) =
             archive2.payment_indicators(&caller.0, crate::domain::indicators::PaymentFilter::default(), None)?;
-        let (blockages, _) = archive2.blockages(&caller.0, None, None)?;
-        Ok::<_, crate::archive::ArchiveError>((stats, payments, blockages))
+        let (blockages, _) = archive2.blockages(&caller.0, Default::default(), None)?;
+        let (capture, _) = archive2.capture_indicators(&caller.0, Default::default(), None)?;
+        let (health, _) = archive2.health_indicators(&caller.0, Default::default(), None)?;
+        Ok::<_, crate::archive::ArchiveError>((stats, payments, blockages, capture, health))
     })
     .await??;
     let (findings_total, bytes_total) = archive.fixity_counters();
@@ -230,6 +340,8 @@ pub async fn metrics(
         ],
     );
     circuit_metrics(&mut out, &payments, &blockages);
+    capture_metrics(&mut out, &capture_report);
+    health_metrics(&mut out, &health);
     let f = &stats.fixity;
     metric(
         &mut out,

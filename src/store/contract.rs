@@ -1706,6 +1706,11 @@ fn text_indexes_show_what_is_committed_once_and_purge_it() {
             None,
             "{name}"
         );
+        assert_eq!(
+            index.extraction_failures().expect("failures"),
+            [(failed.id, failed.extractor.clone())],
+            "{name}: a failure is listed with its extractor"
+        );
         index.purge(&[failed.id], 4).expect("purge");
         assert!(index.text_status(&id).expect("status").is_some(), "{name}");
         assert_eq!(

@@ -884,6 +884,25 @@ impl super::TextIndex for TantivyIndex {
         Ok(ids)
     }
 
+    fn extraction_failures(&self) -> Result<Vec<(RecordId, String)>, IndexError> {
+        let f = &self.fields;
+        let failed = TermQuery::new(Term::from_field_u64(f.text_failed, 1), IndexRecordOption::Basic);
+        let searcher = self.reader.searcher();
+        let found = searcher
+            .search(&failed, &tantivy::collector::DocSetCollector)
+            .map_err(engine)?;
+        let mut out = Vec::with_capacity(found.len());
+        for address in found {
+            let doc: TantivyDocument = searcher.doc(address).map_err(engine)?;
+            if let Some(id) = doc.get_first(f.id).and_then(|v| v.as_str()).and_then(RecordId::parse) {
+                let extractor = doc.get_first(f.extractor).and_then(|v| v.as_str()).unwrap_or("none");
+                out.push((id, extractor.to_owned()));
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     fn purge(&self, ids: &[RecordId], seq: u64) -> Result<(), IndexError> {
         {
             let writer = self.writer();

@@ -922,4 +922,7 @@ pub trait TextIndex: Send + Sync {
     /// Records whose extraction failed or ran with extractors older than
     /// `current_version`.
     fn needing_extraction(&self, current_version: u32) -> Result<Vec<RecordId>, IndexError>;
+    /// Records whose extraction failed, each with the extractor that
+    /// failed (`ocr`, `pdf`…; `none` for a format without one).
+    fn extraction_failures(&self) -> Result<Vec<(RecordId, String)>, IndexError>;
 }

@@ -2177,7 +2177,7 @@ fn an_agent_corrects_a_doubtful_invoice_from_the_verification_queue() {
     assert!(!text.contains("Facture Papeterie Dupont"), "it left the queue: {text}");
     // The share corrected, by field: the total and the SIRET were; a
     // field the form showed and nobody read or changed is not counted.
-    assert!(text.contains("Montant ttc"), "{text}");
+    assert!(text.contains("Montant TTC"), "{text}");
     assert!(!text.contains("Bon de commande"), "{text}");
     browser.review("a-verifier-bilan");
 
@@ -2286,5 +2286,23 @@ fn an_agent_moves_an_invoice_on_from_the_work_list_and_the_dashboard_shows_the_j
         browser.count("svg.graphique") >= 3,
         "payments, intake and waiting charts"
     );
+    // Capture and the archive's health, as their JSON says them.
+    let capture = get(&scene.server.url("/api/v1/indicators/capture"), &agent).json();
+    assert!(
+        text.contains(&format!(
+            "{} documents déposés, dont {} classés par une règle",
+            capture["deposited"], capture["classified"]
+        )),
+        "capture as the JSON says it: {text}"
+    );
+    let health = get(&scene.server.url("/api/v1/indicators/health"), &agent).json();
+    assert!(
+        text.contains(&format!(
+            "{} documents ont atteint la fin de leur durée de conservation",
+            health["now"]["overdue"]
+        )),
+        "the health as the JSON says it: {text}"
+    );
+    assert!(text.contains("Contenus endommagés non réparés : 0"), "{text}");
     browser.review("indicateurs");
 }

@@ -131,6 +131,15 @@ fn a_changed_byte_is_never_served_and_the_same_file_deposited_again_repairs_it()
             .all(|e| e["payload"]["found_by"] == "read" && e["payload"]["problem"] == "corrupt")
     );
     assert_eq!(damaged[0]["payload"]["used_by"], json!([records[0].0]));
+    // The archive's health says so.
+    let health = get(&server.url("/api/v1/indicators/health"), admin).json();
+    assert_eq!(health["open_damage"], 2, "{health}");
+    let month = &health["months"][0];
+    assert_eq!(
+        (&month["damage_found"], &month["damage_repaired"]),
+        (&json!(2), &json!(0)),
+        "{health}"
+    );
 
     // An export of a damaged record is refused with the reason, not a 500.
     let export = post_json(
@@ -173,6 +182,11 @@ fn a_changed_byte_is_never_served_and_the_same_file_deposited_again_repairs_it()
     assert_eq!(repaired[0]["payload"]["source"], "deposit");
     let record = get(&server.url(&format!("/api/v1/records/{}", records[0].0)), admin).json();
     assert!(record["versions"][0].get("damaged").is_none(), "{record}");
+    let health = get(&server.url("/api/v1/indicators/health"), admin).json();
+    assert_eq!(health["open_damage"], 0, "{health}");
+    assert_eq!(health["months"][0]["damage_repaired"], 2, "{health}");
+    let csv = get(&server.url("/api/v1/indicators/health?format=csv"), admin).text();
+    assert!(csv.contains("\"contenus réparés\";\"2\""), "{csv}");
     server.stop();
     assert_journal_follows_its_schema(&fresh.data);
 }

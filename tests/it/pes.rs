@@ -731,5 +731,21 @@ fn an_acknowledged_flow_moves_its_mandats_and_the_invoice_sent_as_its_voucher_on
         "{journal}"
     );
     assert!(journal.contains("accepté par le comptable"), "{journal}");
+    // Capture's indicators: one flow, accepted in the end; the rejection's
+    // anomaly is counted.
+    let capture = get(&server.url("/api/v1/indicators/capture"), &token).json();
+    assert_eq!(
+        capture["flows"],
+        serde_json::json!({"sent": 1, "accepted": 1, "rejected": 0, "waiting": 0}),
+        "{capture}"
+    );
+    assert_eq!(
+        capture["rejections"],
+        serde_json::json!([{"code": "ERREUR_SIRET", "label": "SIRET du tiers inconnu", "flows": 1}]),
+        "{capture}"
+    );
+    assert_eq!(journal.matches("\"flow.acknowledged\"").count(), 2, "{journal}");
+    let metrics = get(&server.url("/metrics"), &token).text();
+    assert!(metrics.contains("coffre_pes_flows{state=\"accepted\"} 1"), "{metrics}");
     assert_journal_follows_its_schema(&data);
 }

@@ -192,6 +192,45 @@ fn a_scanned_invoice_gets_its_number_date_siret_and_amounts_read_and_doubts_go_t
         "the SIRET names the supplier: {counts}"
     );
 
+    // Capture's indicators, folded from the journal, say the same, with
+    // what was read surely or with doubt; and so does their CSV.
+    let capture = get(&server.url("/api/v1/indicators/capture"), &agent).json();
+    let field = |name: &str| {
+        capture["fields"]
+            .as_array()
+            .and_then(|c| c.iter().find(|f| f["field"] == name))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let total = field("montant_ttc");
+    assert_eq!(
+        (
+            total["checked"].as_u64(),
+            total["corrected"].as_u64(),
+            total["doubtful"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{capture}"
+    );
+    assert_eq!(total["corrected_share"], 100.0, "{capture}");
+    assert_eq!(
+        field("numero_facture")["read_surely"],
+        2,
+        "both invoices' numbers: {capture}"
+    );
+    assert!(capture["suppliers"].to_string().contains("73282932000074"), "{capture}");
+    let csv = get(&server.url("/api/v1/indicators/capture?format=csv"), &agent).text();
+    assert!(
+        csv.contains("\"champs lus\";\"montant_ttc\";\"corrigés\";\"1\""),
+        "{csv}"
+    );
+
+    let metrics = get(&server.url("/metrics"), &token).text();
+    assert!(
+        metrics.contains("coffre_read_fields{field=\"montant_ttc\",state=\"corrected\"} 1"),
+        "{metrics}"
+    );
+
     let missing = get(&server.url("/api/v1/records/FIN-FAC-2099-999999/reading"), &token);
     assert_eq!(missing.status, 404);
 

@@ -189,6 +189,23 @@ fn what_is_due_its_final_action_and_the_holds_that_stop_it() {
     );
     assert_eq!(held(&market), json!([query_hold["id"]]));
     assert_eq!(held(&deliberation), json!([]));
+    // The archive's health counts the same: what is due, what a hold keeps,
+    // the holds placed this month.
+    let health = get(&server.url("/api/v1/indicators/health"), &archivist).json();
+    let held_now = listed
+        .iter()
+        .filter(|d| !d["held_by"].as_array().expect("held_by").is_empty())
+        .count();
+    assert_eq!(health["now"]["overdue"], listed.len(), "{health}");
+    assert_eq!(health["now"]["held_due"], held_now, "{health}");
+    let month = health["months"]
+        .as_array()
+        .and_then(|m| m.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(month["holds_placed"], 2, "{health}");
+    let invoices = get(&server.url("/api/v1/indicators/health?node=ADM"), &archivist).json();
+    assert_eq!(invoices["now"]["overdue"], 1, "the deliberation alone: {invoices}");
     // A held record is not reclassified.
     let patch = request(
         "PATCH",

@@ -384,7 +384,7 @@ struct JournalPageView {
 }
 
 /// The kinds the filter offers: families first, then each kind.
-const KINDS: [&str; 37] = [
+const KINDS: [&str; 39] = [
     "record.",
     "hold.",
     "disposal.",
@@ -399,6 +399,8 @@ const KINDS: [&str; 37] = [
     "record.read",
     "record.verified",
     "record.rendered",
+    "record.moved",
+    "flow.acknowledged",
     "retention.reviewed",
     "retention.event_recorded",
     "hold.placed",

@@ -2,13 +2,14 @@
 //! first, each record with the moves its step allows the person); the move
 //! form, on the work list and on a record's page; and « Indicateurs », the
 //! dashboard: the payment chain (délais by month with a chart drawn here in
-//! SVG, by service and supplier, interest owed) and what waits where, each
-//! figure also in a table, with filters and the CSV.
+//! SVG, by service and supplier, interest owed), the stock, what waits
+//! where, capture and the archive's health (`dashboard`), each figure also
+//! in a table, with filters and the CSV.
 
 use super::{Frame, NodeOption, PageError, Signed, french, html, node_options};
 use crate::archive::circuits::{CircuitView, Move};
 use crate::archive::{Archive, ArchiveError};
-use crate::domain::indicators::{AGE_BUCKETS, Blockage, DelayStats, PaymentFilter, PaymentIndicators};
+use crate::domain::indicators::{AGE_BUCKETS, Blockage, DelayStats, PaymentFilter, PaymentIndicators, Scope};
 use crate::domain::record::{NodeCode, Record};
 use actix_web::HttpResponse;
 use actix_web::http::{StatusCode, header};
@@ -306,6 +307,10 @@ struct DashboardPage {
     intake_chart: String,
     channels: Vec<StockRow>,
     csv_href: String,
+    capture: super::dashboard::CaptureSection,
+    capture_csv: String,
+    health: super::dashboard::HealthSection,
+    health_csv: String,
     problem: Option<String>,
 }
 
@@ -342,10 +347,12 @@ impl Filters {
         };
         Ok((
             PaymentFilter {
-                from: day("du", &self.du)?,
-                to: day("au", &self.au)?,
-                service: text(&self.service),
-                nodes,
+                scope: Scope {
+                    from: day("du", &self.du)?,
+                    to: day("au", &self.au)?,
+                    service: text(&self.service),
+                    nodes,
+                },
                 supplier: text(&self.fournisseur),
             },
             day("à la date du", &self.le)?,
@@ -355,16 +362,17 @@ impl Filters {
     /// The same filters as the API's query string.
     fn api_query(&self, filter: &PaymentFilter, at: Option<chrono::NaiveDate>) -> String {
         let mut pairs = vec![("format".to_owned(), "csv".to_owned())];
-        if let Some(from) = filter.from {
+        let scope = &filter.scope;
+        if let Some(from) = scope.from {
             pairs.push(("from".into(), from.to_string()));
         }
-        if let Some(to) = filter.to {
+        if let Some(to) = scope.to {
             pairs.push(("to".into(), to.to_string()));
         }
-        if let Some(service) = &filter.service {
+        if let Some(service) = &scope.service {
             pairs.push(("service".into(), service.clone()));
         }
-        if let Some(nodes) = &filter.nodes {
+        if let Some(nodes) = &scope.nodes {
             pairs.extend(nodes.iter().map(|n| ("node".to_owned(), n.to_string())));
         }
         if let Some(supplier) = &filter.supplier {
@@ -394,13 +402,22 @@ pub async fn dashboard(
     };
     let actor = signed.actor.clone();
     let query = filters.api_query(&filter, at);
-    let nodes_wanted = filter.nodes.clone();
-    let (payments, on, blockages, stock, plan) = web::block(move || {
+    let scope_query = filters.api_query(
+        &PaymentFilter {
+            supplier: None,
+            ..filter.clone()
+        },
+        at,
+    );
+    let scope = filter.scope.clone();
+    let (payments, on, blockages, stock, capture, health, plan) = web::block(move || {
         let (payments, on) = archive.payment_indicators(&actor, filter, at)?;
-        let (blockages, _) = archive.blockages(&actor, nodes_wanted.clone(), at)?;
-        let (stock, _) = archive.stock_indicators(&actor, nodes_wanted, at)?;
+        let (blockages, _) = archive.blockages(&actor, scope.clone(), at)?;
+        let (stock, _) = archive.stock_indicators(&actor, scope.clone(), at)?;
+        let (capture, _) = archive.capture_indicators(&actor, scope.clone(), at)?;
+        let (health, _) = archive.health_indicators(&actor, scope, at)?;
         let plan = archive.plan(&actor, None)?;
-        Ok::<_, ArchiveError>((payments, on, blockages, stock, plan))
+        Ok::<_, ArchiveError>((payments, on, blockages, stock, capture, health, plan))
     })
     .await??;
     let stock_row = |key: String, s: &crate::domain::indicators::Stock| StockRow {
@@ -521,6 +538,10 @@ pub async fn dashboard(
             })
             .collect(),
         csv_href: format!("/api/v1/indicators/payments?{query}"),
+        capture: super::dashboard::CaptureSection::new(&capture),
+        capture_csv: format!("/api/v1/indicators/capture?{scope_query}"),
+        health: super::dashboard::HealthSection::new(&health),
+        health_csv: format!("/api/v1/indicators/health?{scope_query}"),
         filters,
         problem,
     };
@@ -528,7 +549,7 @@ pub async fn dashboard(
 }
 
 /// `2024-03` as « mars 2024 ».
-fn month_words(month: &str) -> String {
+pub(super) fn month_words(month: &str) -> String {
     const MONTHS: [&str; 12] = [
         "janvier",
         "février",
@@ -579,17 +600,21 @@ fn delay_chart(payments: &PaymentIndicators) -> String {
 }
 
 /// One bar of a chart by month.
-struct Bar {
-    month: String,
-    value: f64,
-    alarm: bool,
-    tip: String,
+pub(super) struct Bar {
+    /// The month (`2024-03`).
+    pub month: String,
+    /// Its height.
+    pub value: f64,
+    /// Drawn in red (over a limit).
+    pub alarm: bool,
+    /// What a pointer over it says.
+    pub tip: String,
 }
 
 /// Bars by month (`2024-03` labelled `03/24`), with an optional line (the
 /// legal delay); `role="img"`, its title and description named for screen
 /// readers, whose figures a table beside it gives.
-fn bar_chart(id: &str, title: &str, desc: &str, bars: &[Bar], line: Option<(f64, &str)>) -> String {
+pub(super) fn bar_chart(id: &str, title: &str, desc: &str, bars: &[Bar], line: Option<(f64, &str)>) -> String {
     if bars.is_empty() {
         return String::new();
     }

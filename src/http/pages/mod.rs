@@ -20,6 +20,7 @@ mod identity;
 mod imports;
 pub(crate) use crate::french;
 mod circuits;
+mod dashboard;
 mod mine;
 mod plan;
 mod record;

@@ -24,6 +24,9 @@
 //!   and acting service, by days at that step on the day asked: under 10,
 //!   10 to 19, 20 to 29, 30 and more.
 
+pub mod capture;
+pub mod health;
+
 use super::circuit::{Circuit, LateCharge, LateRate, Passage, PaymentClock, cents_of, late_charge, payment_clock};
 use super::event::EventBody;
 use super::record::{NodeCode, RecordId};
@@ -297,18 +300,43 @@ pub fn delay_stats<'a>(payments: impl IntoIterator<Item = &'a Payment>) -> Delay
     stats
 }
 
-/// Which payments an indicator looks at.
+/// Which part of the archive an indicator looks at: a period (days, both
+/// included), a service, nodes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PaymentFilter {
-    /// Paid on or after this day.
+pub struct Scope {
+    /// On or after this day.
     pub from: Option<NaiveDate>,
-    /// Paid on or before this day.
+    /// On or before this day.
     pub to: Option<NaiveDate>,
     /// Of this service.
     pub service: Option<String>,
-    /// Of these nodes (a node and its subtree, as the caller resolves it);
+    /// Of these nodes (the caller resolves subtrees and what may be read);
     /// `None`: every node.
     pub nodes: Option<Vec<NodeCode>>,
+}
+
+impl Scope {
+    /// Whether it keeps what happened on `day` to a record of `node` and
+    /// `service`.
+    pub fn keeps(&self, day: NaiveDate, node: &NodeCode, service: Option<&str>) -> bool {
+        self.keeps_place(node, service)
+            && self.from.is_none_or(|from| day >= from)
+            && self.to.is_none_or(|to| day <= to)
+    }
+
+    /// Whether it keeps a record of `node` and `service`, whatever the day.
+    pub fn keeps_place(&self, node: &NodeCode, service: Option<&str>) -> bool {
+        self.service.as_deref().is_none_or(|s| service == Some(s))
+            && self.nodes.as_ref().is_none_or(|nodes| nodes.contains(node))
+    }
+}
+
+/// Which payments an indicator looks at: paid within the scope's period,
+/// of its service and nodes, and of a supplier.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentFilter {
+    /// The period (days paid), service and nodes.
+    pub scope: Scope,
     /// Of this supplier.
     pub supplier: Option<String>,
 }
@@ -316,11 +344,8 @@ pub struct PaymentFilter {
 impl PaymentFilter {
     /// Whether it keeps this payment.
     pub fn keeps(&self, p: &Payment) -> bool {
-        self.from.is_none_or(|from| p.paid_on >= from)
-            && self.to.is_none_or(|to| p.paid_on <= to)
-            && self.service.as_ref().is_none_or(|s| p.service.as_ref() == Some(s))
+        self.scope.keeps(p.paid_on, &p.node, p.service.as_deref())
             && self.supplier.as_ref().is_none_or(|s| p.supplier.as_ref() == Some(s))
-            && self.nodes.as_ref().is_none_or(|nodes| nodes.contains(&p.node))
     }
 }
 
@@ -584,14 +609,20 @@ impl StockLedger {
         }
     }
 
-    /// The stock of the records `keep` keeps (by node), and the intake.
-    pub fn indicators(&self, keep: impl Fn(&NodeCode) -> bool) -> StockIndicators {
+    /// The node and service a live record has.
+    pub fn place(&self, record: &RecordId) -> Option<(NodeCode, Option<String>)> {
+        self.held.get(record).map(|h| (h.node.clone(), h.service.clone()))
+    }
+
+    /// The stock of the records `keep` keeps (by node and service), and the
+    /// intake.
+    pub fn indicators(&self, keep: impl Fn(&NodeCode, Option<&str>) -> bool) -> StockIndicators {
         let mut total = Stock::default();
         let mut by_node: BTreeMap<String, Stock> = BTreeMap::new();
         let mut by_service: BTreeMap<Option<String>, Stock> = BTreeMap::new();
         let mut by_type: BTreeMap<Option<String>, Stock> = BTreeMap::new();
         let mut by_year: BTreeMap<i32, Stock> = BTreeMap::new();
-        for held in self.held.values().filter(|h| keep(&h.node)) {
+        for held in self.held.values().filter(|h| keep(&h.node, h.service.as_deref())) {
             for stock in [
                 &mut total,
                 by_node.entry(held.node.to_string()).or_default(),
@@ -615,18 +646,34 @@ impl StockLedger {
     }
 }
 
+/// What the ledgers' tests share: days, times and record ids from text.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::RecordId;
+    use chrono::{DateTime, NaiveDate, Utc};
+
+    /// `2024-03-01` as a day.
+    pub fn day(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")
+    }
+
+    /// `2024-03-01` as ten in the morning of that day, UTC.
+    pub fn at(text: &str) -> DateTime<Utc> {
+        day(text).and_hms_opt(10, 0, 0).expect("a time").and_utc()
+    }
+
+    /// The record id numbered `n`.
+    pub fn id(n: u128) -> RecordId {
+        RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).expect("an id")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::event::{CircuitEntry, MoveFacts};
 
-    fn day(text: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")
-    }
-
-    fn id(n: u128) -> RecordId {
-        RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).expect("an id")
-    }
+    use fixtures::{day, id};
 
     fn ledger() -> PaymentLedger {
         let mut ledger = PaymentLedger::default();
@@ -732,7 +779,10 @@ mod tests {
         assert_eq!((stats.mean_days, stats.median_days, stats.p90_days), (25.0, 25.0, 40));
         assert_eq!((stats.late, stats.late_share), (1, 25.0));
         let march = PaymentFilter {
-            from: Some(day("2024-01-25")),
+            scope: Scope {
+                from: Some(day("2024-01-25")),
+                ..Scope::default()
+            },
             ..PaymentFilter::default()
         };
         assert_eq!(payment_indicators(ledger.payments(), &march).overall.count, 2);
@@ -831,7 +881,7 @@ mod tests {
             },
             at("2024-04-10"),
         );
-        let figures = stock.indicators(|_| true);
+        let figures = stock.indicators(|_, _| true);
         assert_eq!(
             figures.total,
             Stock {
@@ -860,6 +910,6 @@ mod tests {
                 (day("2024-03-05"), "api".to_owned(), 1)
             ]
         );
-        assert_eq!(stock.indicators(|_| false).total, Stock::default());
+        assert_eq!(stock.indicators(|_, _| false).total, Stock::default());
     }
 }
