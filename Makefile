@@ -35,13 +35,17 @@ DEBIAN_TOOLS := kill:procps sha256sum:coreutils timeout:coreutils prlimit:util-l
 DEBIAN_DATA := /usr/share/doc/aptitude/html/fr:aptitude-doc-fr /usr/share/doc/debian/FAQ/fr:debian-faq-fr \
                /bin/gzip:gzip /usr/sbin/slapd:slapd /usr/lib/dovecot/imap-login:dovecot-imapd
 
-# The Library of Congress BagIt validator and schemathesis, from PyPI, in
-# a virtual environment of their own (the tests run the first on exported
+# The Library of Congress BagIt validator, schemathesis and aiosmtpd, from
+# PyPI, in a virtual environment of their own (the tests run the first on exported
 # packages, the second against a served archive: tests/it/schemathesis.rs).
 PYTOOLS := target/pytools
 BAGIT_PY := $(abspath $(PYTOOLS))/bin/bagit.py
 SCHEMATHESIS_VERSION := 4.32.5
 SCHEMATHESIS := $(abspath $(PYTOOLS))/bin/st
+# The SMTP server the work lists' daily summaries are mailed to in the
+# tests (tests/it/mail.rs): aiosmtpd, keeping what it receives in a Maildir.
+AIOSMTPD_VERSION := 1.4.6
+AIOSMTPD := $(abspath $(PYTOOLS))/bin/aiosmtpd
 
 # axe-core, from npm, which the browser tests inject into each page to
 # check it against WCAG 2.1 AA (tests/it/browser.rs reads it from here).
@@ -125,6 +129,8 @@ pytools: deps
 	@[ -x $(BAGIT_PY) ] || (python3 -m venv $(PYTOOLS) && $(PYTOOLS)/bin/pip install --quiet bagit)
 	@$(PYTOOLS)/bin/pip show schemathesis 2>/dev/null | grep -qx 'Version: $(SCHEMATHESIS_VERSION)' || \
 	  $(PYTOOLS)/bin/pip install --quiet schemathesis==$(SCHEMATHESIS_VERSION)
+	@$(PYTOOLS)/bin/pip show aiosmtpd 2>/dev/null | grep -qx 'Version: $(AIOSMTPD_VERSION)' || \
+	  $(PYTOOLS)/bin/pip install --quiet aiosmtpd==$(AIOSMTPD_VERSION)
 
 uitools: deps
 	@grep -qs '"version": "$(AXE_VERSION)"' $(UITOOLS)/node_modules/axe-core/package.json || \
@@ -135,7 +141,7 @@ garage:
 	  --root $(GARAGE_ROOT) --no-default-features --features bundled-libs,lmdb
 
 test: deps pytools uitools garage fmt clippy
-	BAGIT_PY=$(BAGIT_PY) SCHEMATHESIS=$(SCHEMATHESIS) GARAGE=$(GARAGE) $(CARGO) test
+	BAGIT_PY=$(BAGIT_PY) SCHEMATHESIS=$(SCHEMATHESIS) AIOSMTPD=$(AIOSMTPD) GARAGE=$(GARAGE) $(CARGO) test
 
 # PostgreSQL is the baseline of the search, relevance and retention
 # benchmarks, which start their own cluster on a Unix socket; SQLite's FTS5

@@ -60,6 +60,9 @@ pub struct Config {
     /// How accounting flows are read (`serve --pes-mapping FILE`,
     /// `--signature-authorities FILE`).
     pub flows: crate::archive::flows::FlowOptions,
+    /// The SMTP server the work lists' daily summaries leave through
+    /// (`serve --mail FILE`); none: nothing is mailed.
+    pub mail: Option<std::sync::Arc<crate::notify::MailSettings>>,
 }
 
 /// What the server allows a client before cutting it off.
@@ -219,6 +222,7 @@ impl Config {
             primary: None,
             capture: crate::capture::Capture::default(),
             flows: crate::archive::flows::FlowOptions::default(),
+            mail: None,
         })
     }
 

@@ -967,3 +967,68 @@ fn flatten_figures(value: &serde_json::Value, table: &str, key: &str, row: &mut 
         }
     }
 }
+
+/// The daily summary of a person's work list, as a plain-text mail in
+/// French: its subject and its body, the overdue items first, each with
+/// its link on `base_url`; `None` when nothing waits.
+pub fn worklist_summary(
+    display_name: &str,
+    list: &crate::archive::circuits::WorkList,
+    today: chrono::NaiveDate,
+    base_url: &str,
+) -> Option<(String, String)> {
+    if list.total == 0 {
+        return None;
+    }
+    let base = base_url.trim_end_matches('/');
+    let documents = crate::french::count(list.total, "document", "documents");
+    let late = match list.overdue {
+        0 => String::new(),
+        n => format!(", dont {} en retard", crate::french::group_thousands(&n.to_string())),
+    };
+    let subject = format!("coffre : {documents} à traiter{late}");
+    let mut body = format!(
+        "Bonjour {display_name},\n\nVoici ce qui vous attend dans coffre le {} : {documents}{late}.\n",
+        crate::french::date(today)
+    );
+    let item = |w: &crate::archive::circuits::WorkItem| {
+        let r = &w.record;
+        format!(
+            "- {} — {} : étape « {} » depuis le {}, {}\n  {base}/documents/{}\n",
+            r.reference,
+            r.title,
+            w.view.step.title,
+            crate::french::date(w.view.since),
+            crate::french::days_left(w.view.days_left),
+            url_encode_path(r.reference.as_str())
+        )
+    };
+    let (overdue, others): (Vec<_>, Vec<_>) = list.items.iter().partition(|w| w.view.days_left.is_some_and(|d| d < 0));
+    for (title, items) in [("En retard", overdue), ("À traiter", others)] {
+        if !items.is_empty() {
+            body.push_str(&format!("\n{title}\n\n"));
+            for w in items {
+                body.push_str(&item(w));
+            }
+        }
+    }
+    if list.items.len() < list.total {
+        body.push_str(&format!(
+            "\n… et {} de plus.\n",
+            crate::french::count(list.total - list.items.len(), "autre", "autres")
+        ));
+    }
+    body.push_str(&format!(
+        "\nVotre liste complète : {base}/a-traiter\n\n-- \nCe message part chaque matin où des documents vous attendent. \
+         Pour ne plus le recevoir, effacez votre adresse sur la page « Mon compte » : {base}/mon-compte\n"
+    ));
+    Some((subject, body))
+}
+
+/// A reference as a URL path segment (references are letters, digits and
+/// `-`, but a plan may allow more).
+fn url_encode_path(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

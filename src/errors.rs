@@ -195,6 +195,8 @@ error_table! {
     MoveNotAllowed => ("move_not_allowed", 409, Refused),
     /// The step the record is at is another service's or role's.
     NotYourStep => ("not_your_step", 403, Refused),
+    /// The server mails nothing: it was started without a mail file.
+    MailNotConfigured => ("mail_not_configured", 409, Refused),
     /// The disposal has no visa yet.
     DisposalNotApproved => ("disposal_not_approved", 409, Refused),
     /// The disposal is not at the step asked.

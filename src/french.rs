@@ -311,6 +311,17 @@ pub fn typed_value(kind: &FieldType, value: &str) -> Result<String, String> {
     }
 }
 
+/// The days left at a circuit's step: « reste 3 jours », « à traiter
+/// aujourd'hui », « en retard de 5 jours », « sans délai pour cette étape ».
+pub fn days_left(left: Option<i64>) -> String {
+    match left {
+        Some(left) if left < 0 => format!("en retard de {}", count(left.unsigned_abs(), "jour", "jours")),
+        Some(0) => "à traiter aujourd'hui".to_owned(),
+        Some(left) => format!("reste {}", count(left.unsigned_abs(), "jour", "jours")),
+        None => "sans délai pour cette étape".to_owned(),
+    }
+}
+
 /// A field's name as a label: `numero_facture` → `Numero facture`.
 pub fn field_label(name: &str) -> String {
     capitalised(&field_words(name))

@@ -18,6 +18,7 @@ pub(crate) mod french;
 pub mod fuzzing;
 pub(crate) mod http;
 pub(crate) mod jobs;
+pub(crate) mod notify;
 pub(crate) mod package;
 pub mod policies;
 pub mod store;

@@ -47,6 +47,8 @@ pub struct AccountChanges {
     /// A new producing service (empty: none any more); a directory's
     /// account takes its service from the directory.
     pub service: Option<String>,
+    /// A new e-mail address for the daily summary (empty: none any more).
+    pub email: Option<String>,
 }
 
 impl From<account::AccountInputError> for ArchiveError {
@@ -154,19 +156,52 @@ impl Archive {
             role: changes.role.filter(|r| *r != current.role),
             disabled: changes.disabled.filter(|d| *d != current.disabled),
             service,
+            email: email_change(&current, changes.email.as_deref())?,
         };
+        self.journal_account_change(actor, &current, body)
+    }
+
+    /// Sets or clears the e-mail address the daily summary of a person's
+    /// work list goes to: their own, whoever they are.
+    pub fn set_own_email(&self, actor: &Actor, email: &str) -> Result<Account, ArchiveError> {
+        let Some(user) = &actor.account else {
+            return Err(ArchiveError::Forbidden {
+                role: actor.role,
+                action: "choisir une adresse électronique sans être connecté à un compte",
+            });
+        };
+        let current = self.account(user.as_str())?;
+        let body = EventBody::AccountUpdated {
+            user: current.user.clone(),
+            display_name: None,
+            role: None,
+            disabled: None,
+            service: None,
+            email: email_change(&current, Some(email))?,
+        };
+        self.journal_account_change(actor, &current, body)
+    }
+
+    /// Journals a change of account, unless it changes nothing.
+    fn journal_account_change(
+        &self,
+        actor: &Actor,
+        current: &Account,
+        body: EventBody,
+    ) -> Result<Account, ArchiveError> {
         if let EventBody::AccountUpdated {
             display_name: None,
             role: None,
             disabled: None,
             service: None,
+            email: None,
             ..
         } = body
         {
-            return Ok(current);
+            return Ok(current.clone());
         }
         self.journal.append(actor.draft(body))?;
-        self.account(user)
+        self.account(current.user.as_str())
     }
 
     /// Sets an account's password: an admin for anyone, a person for their
@@ -296,6 +331,20 @@ impl Archive {
             _ => Err(ArchiveError::Unauthenticated),
         }
     }
+}
+
+/// An account's e-mail address as asked (`None`: unchanged; blank: none any
+/// more), checked, as the journal says the change: `None` when it changes
+/// nothing.
+fn email_change(current: &Account, asked: Option<&str>) -> Result<Option<String>, ArchiveError> {
+    let Some(asked) = asked else {
+        return Ok(None);
+    };
+    let wanted = match asked.trim() {
+        "" => None,
+        text => Some(account::email(text)?),
+    };
+    Ok((wanted != current.email).then(|| wanted.unwrap_or_default()))
 }
 
 impl Actor {

@@ -205,6 +205,7 @@ impl Archive {
                     role,
                     disabled: None,
                     service,
+                    email: None,
                 }))?;
             }
         }

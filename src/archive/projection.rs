@@ -1057,6 +1057,7 @@ impl Projector {
                 password_set: None,
                 directory,
                 service,
+                email: None,
             },
             EventBody::AccountUpdated {
                 user,
@@ -1064,6 +1065,7 @@ impl Projector {
                 role,
                 disabled,
                 service,
+                email,
             } => {
                 let mut account = self.account(&user)?;
                 account.display_name = display_name.unwrap_or(account.display_name);
@@ -1071,6 +1073,9 @@ impl Projector {
                 account.disabled = disabled.unwrap_or(account.disabled);
                 if let Some(service) = service {
                     account.service = Some(service).filter(|s| !s.is_empty());
+                }
+                if let Some(email) = email {
+                    account.email = Some(email).filter(|e| !e.is_empty());
                 }
                 account
             }

@@ -214,6 +214,10 @@ pub struct ServeArgs {
     /// deposited as they arrive (see docs/capture.example.toml).
     #[arg(long, env = "COFFRE_CAPTURE")]
     pub capture: Option<PathBuf>,
+    /// A mail file (TOML): the SMTP server each person's daily summary of
+    /// their work list leaves through, and when (see docs/mail.example.toml).
+    #[arg(long, env = "COFFRE_MAIL")]
+    pub mail: Option<PathBuf>,
     /// Where each field of a PES flow is read (TOML, like
     /// mappings/pes-v2.toml, which is used without it).
     #[arg(long, env = "COFFRE_PES_MAPPING")]
@@ -449,6 +453,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 field: "capture",
                 problem: e.0,
             })?;
+        }
+        if let Some(file) = args.mail.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+            config.mail = Some(Arc::new(crate::notify::read_mail_file(file).map_err(|e| {
+                crate::config::ConfigError {
+                    field: "mail",
+                    problem: e.0,
+                }
+            })?));
         }
         if let Some(file) = args.pes_mapping.as_deref().filter(|p| !p.as_os_str().is_empty()) {
             config.flows.pes = Arc::new(crate::policies::mappings::read_pes_mapping(file).map_err(|problem| {

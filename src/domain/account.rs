@@ -110,6 +110,46 @@ pub fn display_name(text: &str) -> Result<String, AccountInputError> {
     Ok(name.to_owned())
 }
 
+/// The longest e-mail address (RFC 5321's path limit).
+pub const EMAIL_MAX: usize = 254;
+
+/// An e-mail address as people type it, checked: a local part without
+/// spaces, control characters or `@<>()[]\,;:"`, one `@`, and a domain of
+/// two labels or more (ASCII letters, digits and inner hyphens). The
+/// interface's schema says the same as a pattern ([`EMAIL_PATTERN`]). Its
+/// last say is the mail server's; this catches what cannot be one.
+pub fn email(text: &str) -> Result<String, AccountInputError> {
+    let address = text.trim();
+    let wrong = || {
+        AccountInputError::new(
+            "email",
+            format!("« {address} » n'est pas une adresse électronique (prenom.nom@exemple.fr)"),
+        )
+    };
+    if address.chars().count() > EMAIL_MAX {
+        return Err(wrong());
+    }
+    let (local, domain) = address.split_once('@').ok_or_else(wrong)?;
+    let local_fine = !local.is_empty()
+        && !local
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "@<>()[]\\,;:\"".contains(c));
+    let label_fine = |l: &str| {
+        !l.is_empty()
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if !local_fine || domain.split('.').count() < 2 || !domain.split('.').all(label_fine) {
+        return Err(wrong());
+    }
+    Ok(address.to_owned())
+}
+
+/// [`email`]'s rule as a pattern (ECMA-262, for the interface's schema);
+/// empty clears an address.
+pub const EMAIL_PATTERN: &str = "^$|^[^@\\s<>()\\[\\]\\\\,;:\"\\u0000-\\u001f\\u007f-\\u009f]+@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$";
+
 /// Checks a new password against the rules (length only: composition
 /// rules make passwords weaker in practice, and the brake on attempts does
 /// the rest).
@@ -148,6 +188,10 @@ pub struct Account {
     /// The producing service they deposit for by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// Where the daily summary of their work list is mailed (none: it is
+    /// not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl Account {
@@ -227,6 +271,61 @@ impl SignInBrake {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The interface's pattern and the check agree on every address
+        /// (outer spaces aside, which the check trims).
+        #[test]
+        fn the_pattern_says_what_the_check_does(text in "[a-zA-Z0-9@.\\- <>()\\[\\],;:\"\\\\\u{0}-\u{1f}\u{7f}-\u{a0}é€\u{2028}\u{feff}]{0,24}") {
+            let pattern = regex::Regex::new(EMAIL_PATTERN).expect("a pattern");
+            if text.trim() == text && !text.is_empty() {
+                proptest::prop_assert_eq!(email(&text).is_ok(), pattern.is_match(&text), "{:?}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn addresses_people_type_are_kept_and_what_cannot_be_one_is_refused() {
+        assert_eq!(
+            email(" agnes.martin@cd99.fr ").expect("an address"),
+            "agnes.martin@cd99.fr"
+        );
+        assert!(email("service.finances+factures@mairie-exemple.fr").is_ok());
+        for wrong in [
+            "",
+            "agnes",
+            "agnes@",
+            "@cd99.fr",
+            "agnes@cd99",
+            "agnes martin@cd99.fr",
+            "a@b@c.fr",
+            "<a@b.fr>",
+            "a@-b.fr",
+            "a@b..fr",
+        ] {
+            assert!(email(wrong).is_err(), "{wrong}");
+        }
+        let pattern = regex::Regex::new(EMAIL_PATTERN).expect("a pattern");
+        for right in [
+            "agnes.martin@cd99.fr",
+            "service.finances+factures@mairie-exemple.fr",
+            "é@x.y",
+            "",
+        ] {
+            assert!(pattern.is_match(right), "{right}");
+        }
+        for wrong in [
+            "agnes",
+            "a@b@c.fr",
+            "<a@b.fr>",
+            "a@-b.fr",
+            "a@b..fr",
+            "a\u{14}@b.fr",
+            "a b@c.fr",
+        ] {
+            assert!(!pattern.is_match(wrong), "{wrong}");
+        }
+    }
     use proptest::prelude::*;
 
     #[test]

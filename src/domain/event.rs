@@ -217,6 +217,10 @@ pub enum EventBody {
         /// Its new producing service (empty: none any more).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         service: Option<String>,
+        /// Its new e-mail address for the daily summary (empty: none any
+        /// more).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
     },
     /// The collectivité's identity was set (or changed): the papers and
     /// packages made from then on name it.

@@ -69,12 +69,14 @@ pub async fn update(
         role,
         disabled,
         service,
+        email,
     } = body.into_inner();
     let changes = AccountChanges {
         display_name,
         role: role.as_deref().map(parse_role).transpose()?,
         disabled,
         service,
+        email,
     };
     let account = web::block(move || archive.update_account(&caller.0, &user, changes)).await??;
     Ok(HttpResponse::Ok().json(AccountDto::from(&account)))

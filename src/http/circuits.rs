@@ -13,7 +13,7 @@ use crate::domain::record::NodeCode;
 use crate::errors::Code;
 use crate::wire::{
     BlockagesDto, CaptureIndicatorsDto, HealthIndicatorsDto, MoveDto, PaymentIndicatorsDto, RecordDto,
-    StockIndicatorsDto, WorkListDto,
+    StockIndicatorsDto, SummariesDto, SummaryFailureDto, WorkListDto,
 };
 use actix_web::HttpResponse;
 use actix_web::http::header;
@@ -70,6 +70,43 @@ pub async fn worklist(
     }
     let list = web::block(move || archive.worklist(&caller.0, limit)).await??;
     Ok(HttpResponse::Ok().json(WorkListDto::new(&list)))
+}
+
+/// Mails each person with an e-mail address their work list's summary now
+/// (the server mails it each morning by itself): admin only; 409
+/// `mail_not_configured` when the server was started without `--mail`.
+#[utoipa::path(post, path = "/api/v1/worklist/summaries", tag = "circuits",
+    responses((status = 200, body = SummariesDto), (status = 403), (status = 409)))]
+pub async fn mail_summaries(
+    caller: Caller,
+    archive: Data<Archive>,
+    mail: Data<super::MailSettingsSlot>,
+) -> Result<HttpResponse, ApiError> {
+    caller.0.require(
+        crate::domain::role::Permission::ManageAccounts,
+        "envoyer les résumés par courriel",
+    )?;
+    let Some(settings) = mail.0.clone() else {
+        return Err(ApiError::new(
+            Code::MailNotConfigured,
+            "ce serveur n'envoie pas de courriel : démarrez-le avec --mail FICHIER (le serveur SMTP et l'heure d'envoi)",
+        ));
+    };
+    let report = web::block(move || {
+        let mailer = crate::notify::Mailer::new(&settings).map_err(ArchiveError::Internal)?;
+        let today = chrono::Local::now().date_naive();
+        crate::notify::send_summaries(&archive, &mailer, &settings, today)
+    })
+    .await??;
+    Ok(HttpResponse::Ok().json(SummariesDto {
+        sent: report.sent,
+        nothing_waiting: report.nothing_waiting,
+        failed: report
+            .failed
+            .into_iter()
+            .map(|(user, reason)| SummaryFailureDto { user, reason })
+            .collect(),
+    }))
 }
 
 /// The indicators' filters.

@@ -47,10 +47,10 @@ use utoipa::OpenApi;
 #[openapi(
     info(title = "coffre", description = "Electronic records management and archiving: deposit, read and verify archived records."),
     paths(
-        records::deposit, flows::pes, flows::reading, verification::queue, verification::verify, verification::counts, circuits::move_record, circuits::worklist, circuits::payments, circuits::blockages, circuits::stocks, circuits::capture, circuits::health, records::show, records::update, records::content, records::rendition, records::add_version, records::delete, records::holders,
+        records::deposit, flows::pes, flows::reading, verification::queue, verification::verify, verification::counts, circuits::move_record, circuits::worklist, circuits::mail_summaries, circuits::payments, circuits::blockages, circuits::stocks, circuits::capture, circuits::health, records::show, records::update, records::content, records::rendition, records::add_version, records::delete, records::holders,
         search::search, plan::validate, plan::publish, plan::show, plan::versions, retention::due, retention::start_event, retention::record_event, retention::place_hold, retention::holds, retention::lift_hold, retention::review, disposals::propose, disposals::list, disposals::show, disposals::bordereau, disposals::approve, disposals::execute, disposals::certificate, disposals::propose_transfer, disposals::transfers, disposals::transfer, disposals::acknowledge, disposals::reply, tokens::create, tokens::list, tokens::revoke, accounts::list, accounts::create, accounts::update, accounts::set_password, accounts::login, audit::events, audit::consultations, audit::start_verify, audit::verify_status, audit::seal, audit::rotate_key, audit::seals, audit::public_key, audit::proof, audit::consistency, audit::attestation, audit::fixity, audit::pause_fixity, audit::resume_fixity, audit::run_fixity, audit::repair, exports::export, imports::import, identity::show, identity::set, identity::logo, identity::set_logo, identity::remove_logo, search::reindex, stats::stats, stats::metrics, healthz, openapi_json
     ),
-    components(schemas(crate::wire::ErrorDto, crate::wire::ErrorBodyDto, crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::RenditionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::DepositFormDto, crate::wire::VersionFormDto, crate::wire::ImportFormDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::RevocationDto, crate::wire::TokenDto, crate::wire::TokenInfoDto, crate::wire::TokensDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::ConsultationDto, crate::wire::ConsultationsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto, crate::wire::RepairReportDto, crate::wire::RepairedBlobDto, crate::wire::CompletedCopyDto, crate::wire::UnrepairedBlobDto, crate::wire::FlowFormDto, crate::wire::CapturedFlowDto, crate::wire::FlowPartDto, crate::wire::SignatureDto, crate::wire::AcknowledgedDto, crate::wire::AnomalyDto, crate::wire::InvoiceReadingDto, crate::wire::ReadFieldDto, crate::wire::VerificationQueueDto, crate::wire::WaitingRecordDto, crate::wire::ToVerifyDto, crate::wire::RecordReadingDto, crate::wire::ReadValueDto, crate::wire::VerificationDto, crate::wire::VerificationCountsDto, crate::wire::CheckCountDto, crate::wire::StepDto, crate::wire::PassageDto, crate::wire::CirculationDto, crate::wire::MoveDto, crate::wire::WorkItemDto, crate::wire::WorkListDto, crate::wire::DelayStatsDto, crate::wire::DelayGroupDto, crate::wire::PaymentIndicatorsDto, crate::wire::BlockageDto, crate::wire::BlockagesDto, crate::wire::StockDto, crate::wire::MonthIntakeDto, crate::wire::ChannelDayDto, crate::wire::StockIndicatorsDto, crate::wire::CaptureIndicatorsDto, crate::wire::FieldCountsDto, crate::wire::CaptureDayDto, crate::wire::CaptureMonthDto, crate::wire::FlowCountsDto, crate::wire::RejectionDto, crate::wire::CaptureFailuresDto, crate::wire::ExtractionFailureDto, crate::wire::HealthIndicatorsDto, crate::wire::HealthMonthDto, crate::wire::DueMonthDto, crate::wire::CopyLagDto, crate::wire::HealthNowDto, crate::wire::FixityRunDto, circuits::IndicatorFormat)),
+    components(schemas(crate::wire::ErrorDto, crate::wire::ErrorBodyDto, crate::wire::HoldersDto, crate::wire::HolderDto, crate::wire::RecordDto, crate::wire::VersionDto, crate::wire::RenditionDto, crate::wire::HistoryDto, crate::wire::DepositMetadataDto, crate::wire::DepositFormDto, crate::wire::VersionFormDto, crate::wire::ImportFormDto, crate::wire::RecordPatchDto, crate::wire::NewTokenDto, crate::wire::RevocationDto, crate::wire::TokenDto, crate::wire::TokenInfoDto, crate::wire::TokensDto, crate::wire::AccountDto, crate::wire::NewAccountDto, crate::wire::AccountPatchDto, crate::wire::PasswordDto, crate::wire::LoginDto, crate::wire::EventsDto, crate::wire::ConsultationDto, crate::wire::ConsultationsDto, crate::wire::VerifyJobDto, crate::wire::SearchResultsDto, crate::wire::SearchHitDto, crate::wire::PlanVersionDto, crate::wire::PublicationDto, crate::wire::PlanImpactDto, crate::wire::NodeImpactDto, crate::wire::HoldDto, crate::wire::NewHoldDto, crate::wire::ReasonDto, crate::wire::DueRecordDto, crate::wire::StartEventDto, crate::wire::RecordEventDto, crate::wire::ReviewDto, crate::wire::DisposalDto, crate::wire::NewDisposalDto, crate::wire::VisaDto, crate::wire::TransferDto, crate::wire::NewExportDto, crate::wire::ImportSummaryDto, crate::wire::IdentityDto, crate::wire::ServiceDto, crate::wire::ArchivesServiceDto, crate::wire::LogoDto, crate::wire::ImportedRecordDto, crate::wire::ReindexDto, crate::wire::AcknowledgementDto, crate::wire::RepairReportDto, crate::wire::RepairedBlobDto, crate::wire::CompletedCopyDto, crate::wire::UnrepairedBlobDto, crate::wire::FlowFormDto, crate::wire::CapturedFlowDto, crate::wire::FlowPartDto, crate::wire::SignatureDto, crate::wire::AcknowledgedDto, crate::wire::AnomalyDto, crate::wire::InvoiceReadingDto, crate::wire::ReadFieldDto, crate::wire::VerificationQueueDto, crate::wire::WaitingRecordDto, crate::wire::ToVerifyDto, crate::wire::RecordReadingDto, crate::wire::ReadValueDto, crate::wire::VerificationDto, crate::wire::VerificationCountsDto, crate::wire::CheckCountDto, crate::wire::StepDto, crate::wire::PassageDto, crate::wire::CirculationDto, crate::wire::MoveDto, crate::wire::WorkItemDto, crate::wire::WorkListDto, crate::wire::DelayStatsDto, crate::wire::DelayGroupDto, crate::wire::PaymentIndicatorsDto, crate::wire::BlockageDto, crate::wire::BlockagesDto, crate::wire::StockDto, crate::wire::MonthIntakeDto, crate::wire::ChannelDayDto, crate::wire::StockIndicatorsDto, crate::wire::CaptureIndicatorsDto, crate::wire::FieldCountsDto, crate::wire::CaptureDayDto, crate::wire::CaptureMonthDto, crate::wire::FlowCountsDto, crate::wire::RejectionDto, crate::wire::CaptureFailuresDto, crate::wire::ExtractionFailureDto, crate::wire::HealthIndicatorsDto, crate::wire::HealthMonthDto, crate::wire::DueMonthDto, crate::wire::CopyLagDto, crate::wire::HealthNowDto, crate::wire::FixityRunDto, crate::wire::SummariesDto, crate::wire::SummaryFailureDto, circuits::IndicatorFormat)),
     modifiers(&BearerAuth, &ErrorAnswers, &RequestRules),
     security(("bearer" = []))
 )]
@@ -323,6 +323,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/worklist", web::get().to(circuits::worklist))
             .route("/indicators/payments", web::get().to(circuits::payments))
             .route("/indicators/blockages", web::get().to(circuits::blockages))
+            .route("/worklist/summaries", web::post().to(circuits::mail_summaries))
             .route("/indicators/stocks", web::get().to(circuits::stocks))
             .route("/indicators/capture", web::get().to(circuits::capture))
             .route("/indicators/health", web::get().to(circuits::health))
@@ -389,6 +390,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .default_service(web::to(not_found));
 }
 
+/// The server's mail settings, if it mails (`serve --mail`).
+pub struct MailSettingsSlot(pub Option<Arc<crate::notify::MailSettings>>);
+
 /// Serves the API on `listen` until the process is told to stop; calls
 /// `ready` with the bound address (useful with port 0).
 pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
@@ -412,6 +416,9 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         Arc::clone(&stop_indexer),
     )
     .map_err(std::io::Error::other)?;
+    let summaries = crate::notify::spawn(Arc::clone(&archive), config.mail.clone(), Arc::clone(&stop_indexer))
+        .map_err(std::io::Error::other)?;
+    let mail = Data::new(MailSettingsSlot(config.mail.clone()));
     let capture_counts = Data::new(crate::capture::folders::CaptureCounts(
         folders
             .iter()
@@ -440,6 +447,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
                 .app_data(jobs.clone())
                 .app_data(schedule.clone())
                 .app_data(capture_counts.clone())
+                .app_data(mail.clone())
                 .app_data(sessions.clone())
                 .app_data(pending.clone())
                 .app_data(operator.clone())
@@ -468,6 +476,9 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         // After the last seal: the copies end with it.
         let _ = mirror.join();
         let _ = follower.join();
+        if let Some(summaries) = summaries {
+            let _ = summaries.join();
+        }
         for folder in folders {
             folder.join();
         }

@@ -1456,6 +1456,7 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
             // A directory account carries its service through the store.
             directory: disabled,
             service: disabled.then(|| "Direction des finances".to_owned()),
+            email: disabled.then(|| "finances@cd99.example".to_owned()),
         };
         catalog
             .apply(

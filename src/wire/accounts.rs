@@ -28,6 +28,9 @@ pub struct AccountDto {
     /// The producing service their deposits name unless they say another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// Where the daily summary of their work list is mailed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl From<&Account> for AccountDto {
@@ -41,6 +44,7 @@ impl From<&Account> for AccountDto {
             password_set: a.password_set.map(|t| t.to_rfc3339()),
             directory: a.directory,
             service: a.service.clone(),
+            email: a.email.clone(),
         }
     }
 }
@@ -78,6 +82,14 @@ pub struct AccountPatchDto {
     /// none any more). A directory's account takes it from the directory.
     #[serde(default)]
     pub service: Option<String>,
+    /// A new e-mail address for the daily summary of the work list (empty:
+    /// none any more).
+    #[serde(default)]
+    #[schema(
+        max_length = 254,
+        pattern = "^$|^[^@\\s<>()\\[\\]\\\\,;:\"\\u0000-\\u001f\\u007f-\\u009f]+@([A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\\.)+[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$"
+    )]
+    pub email: Option<String>,
 }
 
 /// `POST /accounts/{user}/password` body.
@@ -103,4 +115,17 @@ pub struct LoginDto {
     /// A name for the token (the machine it is for); `coffre login` by default.
     #[serde(default)]
     pub name: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_schema_of_an_email_is_the_checks_pattern() {
+        let schema = serde_json::to_value(<super::AccountPatchDto as utoipa::PartialSchema>::schema()).expect("json");
+        assert_eq!(
+            schema["properties"]["email"]["pattern"],
+            crate::domain::account::EMAIL_PATTERN,
+            "{schema}"
+        );
+    }
 }

@@ -474,3 +474,23 @@ impl StockIndicatorsDto {
         }
     }
 }
+
+/// A person a summary could not be mailed to.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SummaryFailureDto {
+    /// Their user name.
+    pub user: String,
+    /// What the mail server or the address said.
+    pub reason: String,
+}
+
+/// `POST /worklist/summaries`: what a round of daily summaries did.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SummariesDto {
+    /// The people a summary was mailed to (user names).
+    pub sent: Vec<String>,
+    /// People with an address and nothing waiting for them (no mail).
+    pub nothing_waiting: usize,
+    /// Those it could not be mailed to.
+    pub failed: Vec<SummaryFailureDto>,
+}

@@ -137,9 +137,12 @@ fn may_import(module: &str) -> &'static [&'static str] {
         // The fuzzers' way in to every parser of outside input.
         "fuzzing" => &["domain", "extract", "policies", "package"],
         "archive" => &["domain", "store", "extract", "policies", "package", "errors", "french"],
-        "config" => &["domain", "extract", "archive", "capture"],
+        "config" => &["domain", "extract", "archive", "capture", "notify"],
         // An adapter over the archive service, like `http` and `cli`.
         "capture" => &["domain", "archive", "errors"],
+        // Mail to people: an adapter over the archive service, whose words
+        // are the papers'.
+        "notify" => &["domain", "archive", "errors", "documents"],
         "jobs" => &["domain", "archive", "config"],
         "wire" => &["domain", "archive", "jobs", "french"],
         "documents" => &["domain", "archive", "french"],
@@ -147,6 +150,7 @@ fn may_import(module: &str) -> &'static [&'static str] {
             "domain",
             "archive",
             "capture",
+            "notify",
             "config",
             "jobs",
             "wire",
@@ -159,6 +163,7 @@ fn may_import(module: &str) -> &'static [&'static str] {
             "domain",
             "archive",
             "capture",
+            "notify",
             "config",
             "jobs",
             "wire",

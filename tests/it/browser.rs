@@ -1062,6 +1062,35 @@ fn a_person_changes_their_own_password_given_the_current_one() {
     assert_eq!(browser.count("table.jetons button"), 0);
     let refused = get(&scene.server.url("/api/v1/stats"), &token);
     assert_eq!((refused.status, refused.error_code().as_str()), (401, "token_revoked"));
+
+    // She asks for the daily summary of her work list by mail: a mistyped
+    // address is said at its field, a right one is kept.
+    let email_form = "form[action='/mon-compte/courriel'] button[type=submit]";
+    browser.fill("#courriel", "agnes chez cd99");
+    press(&browser, email_form);
+    assert!(
+        browser.text().contains("n'est pas une adresse électronique"),
+        "{}",
+        browser.text()
+    );
+    assert_eq!(browser.attr("#courriel", "aria-invalid"), "true");
+    browser.review("mon-compte-courriel-erreur");
+    browser.fill("#courriel", "agnes.martin@cd99.example");
+    press(&browser, email_form);
+    assert!(
+        browser
+            .text()
+            .contains("sera envoyé chaque matin à agnes.martin@cd99.example"),
+        "{}",
+        browser.text()
+    );
+    let accounts = get(&scene.server.url("/api/v1/accounts"), &scene.admin).json();
+    let agnes = accounts
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["user"] == "agnes"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(agnes["email"], "agnes.martin@cd99.example", "{accounts}");
 }
 
 const AUDITOR_PASSWORD: &str = "une autre phrase de passe longue";

@@ -628,3 +628,19 @@ pub fn flip_byte(path: &Path, at: usize) {
     bytes[at] ^= 0x20;
     std::fs::write(path, bytes).expect("write");
 }
+
+/// A command of the tests' Python virtual environment (`make pytools`
+/// makes it in target/pytools): where `env` says, else there.
+pub fn pytool(env: &str, name: &str) -> PathBuf {
+    if let Ok(path) = std::env::var(env) {
+        return PathBuf::from(path);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/pytools/bin")
+        .join(name);
+    assert!(
+        venv.exists(),
+        "{name} (from PyPI) is needed: `make pytools` installs it in target/pytools"
+    );
+    venv
+}

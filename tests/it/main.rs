@@ -31,6 +31,7 @@ mod garage;
 mod hardening;
 mod identity;
 mod links;
+mod mail;
 mod mailbox;
 mod packages;
 mod pes;

@@ -25,15 +25,7 @@ const BUDGET: &str = "150";
 
 /// The `st` command of the tests' virtual environment.
 fn schemathesis() -> PathBuf {
-    if let Ok(path) = std::env::var("SCHEMATHESIS") {
-        return PathBuf::from(path);
-    }
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pytools/bin/st");
-    assert!(
-        venv.exists(),
-        "schemathesis (from PyPI) is needed: `make pytools` installs it in target/pytools"
-    );
-    venv
+    pytool("SCHEMATHESIS", "st")
 }
 
 /// A record deposited through the API; its reference.

@@ -255,7 +255,11 @@ struct MePage {
     /// Signs in through the directory (no password here to change).
     directory: bool,
     service: String,
+    /// Where the daily summary of their work list is mailed.
+    email: String,
     notice: Option<String>,
+    /// What was not done, as the error's heading says it.
+    error_title: &'static str,
     error: Option<String>,
     error_field: &'static str,
     tokens: Vec<TokenLine>,
@@ -309,7 +313,13 @@ fn me_page(
         role: french::role(signed.account.role),
         directory: signed.account.directory,
         service: signed.account.service.clone().unwrap_or_default(),
+        email: signed.account.email.clone().unwrap_or_default(),
         notice,
+        error_title: if error_field == "courriel" {
+            "L'adresse électronique n'a pas été changée"
+        } else {
+            "Le mot de passe n'a pas été changé"
+        },
         error,
         error_field,
         tokens,
@@ -321,6 +331,10 @@ pub async fn me(signed: Signed, archive: Data<Archive>, done: web::Query<Done>) 
     let notice = match done.fait.as_str() {
         "mot-de-passe" => Some("Votre mot de passe est changé.".to_owned()),
         "jeton" => Some("Le jeton est révoqué : il ne donne plus accès à l'archive.".to_owned()),
+        "courriel" => Some(match &signed.account.email {
+            Some(email) => format!("Le résumé de ce qui vous attend sera envoyé chaque matin à {email}."),
+            None => "Vous ne recevrez plus le résumé de ce qui vous attend.".to_owned(),
+        }),
         _ => None,
     };
     let tokens = own_tokens(&archive, &signed).await?;
@@ -384,6 +398,41 @@ pub async fn change_own_password(
             };
             let tokens = own_tokens(&archive_for_page, &signed).await?;
             let page = me_page(&signed, None, Some((field, invalid.problem)), tokens);
+            Ok(html(status_of(Code::InvalidField), &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The person's address for the daily summary.
+#[derive(Deserialize)]
+pub struct OwnEmailForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    courriel: String,
+}
+
+/// Sets or clears the person's own e-mail address (the daily summary of
+/// their work list goes there).
+pub async fn change_own_email(
+    signed: Signed,
+    archive: Data<Archive>,
+    form: web::Form<OwnEmailForm>,
+) -> Result<HttpResponse, PageError> {
+    signed.check_form(&form.csrf)?;
+    let typed = form.into_inner().courriel;
+    let asked = typed.clone();
+    let actor = signed.actor.clone();
+    let archive_for_page = archive.clone();
+    match web::block(move || archive.set_own_email(&actor, &asked)).await? {
+        Ok(_) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/mon-compte?fait=courriel"))
+            .finish()),
+        Err(ArchiveError::Invalid(invalid)) => {
+            let tokens = own_tokens(&archive_for_page, &signed).await?;
+            let mut page = me_page(&signed, None, Some(("courriel", invalid.problem)), tokens);
+            page.email = typed;
             Ok(html(status_of(Code::InvalidField), &page))
         }
         Err(e) => Err(e.into()),

@@ -46,12 +46,7 @@ impl CircuitPanel {
     /// The panel of `record`, as `view` reads it.
     pub fn new(record: &Record, view: &CircuitView) -> Self {
         let today = chrono::Utc::now().date_naive();
-        let standing = match view.days_left {
-            Some(left) if left < 0 => format!("en retard de {}", french::count(left.unsigned_abs(), "jour", "jours")),
-            Some(0) => "à traiter aujourd'hui".to_owned(),
-            Some(left) => format!("reste {}", french::count(left.unsigned_abs(), "jour", "jours")),
-            None => "sans délai pour cette étape".to_owned(),
-        };
+        let standing = french::days_left(view.days_left);
         let mut clock = match view.circuit.total_days {
             Some(total) => format!(
                 "délai écoulé : {} sur {total}",

@@ -69,6 +69,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/a-verifier/{ref}", web::post().to(verification::submit))
         .route("/mon-compte", web::get().to(accounts::me))
         .route("/mon-compte", web::post().to(accounts::change_own_password))
+        .route("/mon-compte/courriel", web::post().to(accounts::change_own_email))
         .route(
             "/mon-compte/jetons/{id}/revoquer",
             web::post().to(accounts::revoke_own_token),
