@@ -168,6 +168,12 @@ impl Archive {
         all
     }
 
+    /// The places each content is kept in: the data directory and each
+    /// copy folder or bucket.
+    pub fn copies_kept(&self) -> u64 {
+        1 + self.mirrors.0.lock().unwrap_or_else(|p| p.into_inner()).len() as u64
+    }
+
     /// How each copy folder stands (none: the archive keeps one copy).
     pub fn copy_status(&self) -> Vec<CopyStatus> {
         let (head, _) = self.journal.head();

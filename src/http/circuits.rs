@@ -275,8 +275,12 @@ pub async fn stocks(
     params: web::Query<IndicatorParams>,
 ) -> Result<HttpResponse, ApiError> {
     let (scope, at, csv) = params.scope()?;
-    let (stock, on) = web::block(move || archive.stock_indicators(&caller.0, scope, at)).await??;
-    indicator_answer(&StockIndicatorsDto::new(&stock, on), csv, "stocks", on)
+    let (stock, on, copies) = web::block(move || {
+        let (stock, on) = archive.stock_indicators(&caller.0, scope, at)?;
+        Ok::<_, ArchiveError>((stock, on, archive.copies_kept()))
+    })
+    .await??;
+    indicator_answer(&StockIndicatorsDto::new(&stock, on, copies), csv, "stocks", on)
 }
 
 /// Capture: deposits by channel and day, the automatic classification

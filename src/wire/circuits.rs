@@ -427,11 +427,16 @@ pub struct StockIndicatorsDto {
     pub months: Vec<MonthIntakeDto>,
     /// Records each capture channel brought each day, in order.
     pub channels: Vec<ChannelDayDto>,
+    /// The places each content is kept in: the data directory and each
+    /// copy store (as configured now).
+    pub copies: u64,
+    /// The stock's bytes in all those places (`total.bytes` × `copies`).
+    pub stored_bytes: u64,
 }
 
 impl StockIndicatorsDto {
-    /// The stock on `on`.
-    pub fn new(s: &crate::domain::indicators::StockIndicators, on: chrono::NaiveDate) -> Self {
+    /// The stock on `on`, each content kept in `copies` places.
+    pub fn new(s: &crate::domain::indicators::StockIndicators, on: chrono::NaiveDate, copies: u64) -> Self {
         use crate::domain::indicators::Stock;
         let line = |key: Option<String>, stock: &Stock| StockDto {
             key,
@@ -471,6 +476,8 @@ impl StockIndicatorsDto {
                     records: *n,
                 })
                 .collect(),
+            copies,
+            stored_bytes: s.total.bytes.saturating_mul(copies),
         }
     }
 }

@@ -2159,7 +2159,7 @@ fn an_agent_corrects_a_doubtful_invoice_from_the_verification_queue() {
         text.contains("Facture Papeterie Dupont") && text.contains(&reference),
         "{text}"
     );
-    assert!(text.contains("à relire : fournisseur, siret"), "{text}");
+    assert!(text.contains("à relire : fournisseur, SIRET"), "{text}");
     assert!(text.contains("Aucune description n'a encore été vérifiée"), "{text}");
     browser.review("a-verifier");
 

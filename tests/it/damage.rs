@@ -246,6 +246,14 @@ fn a_second_copy_repairs_what_a_reading_finds_damaged_and_a_missing_copy_store_r
         std::fs::read(&in_copy).is_ok_and(|b| b == content),
         "the copy holds the deposit"
     );
+    // The stock says it is kept twice.
+    let stock = get(&server.url("/api/v1/indicators/stocks"), admin).json();
+    assert_eq!(stock["copies"], 2, "{stock}");
+    assert_eq!(
+        stock["stored_bytes"].as_u64(),
+        stock["total"]["bytes"].as_u64().map(|b| b * 2),
+        "{stock}"
+    );
 
     // A byte changes on the first disk: that reading is cut, the blob is
     // put back from the copy, and the next reading is whole and right.

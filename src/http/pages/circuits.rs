@@ -296,6 +296,8 @@ struct DashboardPage {
     blockage_chart: String,
     ages: Vec<&'static str>,
     stock_total: StockRow,
+    /// « en 2 exemplaires (2,4 Mo en tout) », or nothing for one.
+    stock_copies: String,
     stock_nodes: Vec<StockRow>,
     stock_years: Vec<StockRow>,
     intake: Vec<IntakeRow>,
@@ -405,14 +407,15 @@ pub async fn dashboard(
         at,
     );
     let scope = filter.scope.clone();
-    let (payments, on, blockages, stock, capture, health, plan) = web::block(move || {
+    let (payments, on, blockages, stock, capture, health, plan, copies) = web::block(move || {
         let (payments, on) = archive.payment_indicators(&actor, filter, at)?;
         let (blockages, _) = archive.blockages(&actor, scope.clone(), at)?;
         let (stock, _) = archive.stock_indicators(&actor, scope.clone(), at)?;
+        let copies = archive.copies_kept();
         let (capture, _) = archive.capture_indicators(&actor, scope.clone(), at)?;
         let (health, _) = archive.health_indicators(&actor, scope, at)?;
         let plan = archive.plan(&actor, None)?;
-        Ok::<_, ArchiveError>((payments, on, blockages, stock, capture, health, plan))
+        Ok::<_, ArchiveError>((payments, on, blockages, stock, capture, health, plan, copies))
     })
     .await??;
     let stock_row = |key: String, s: &crate::domain::indicators::Stock| StockRow {
@@ -473,6 +476,14 @@ pub async fn dashboard(
         blockages: blockage_rows,
         ages: AGE_BUCKETS.to_vec(),
         stock_total: stock_row("Ensemble".into(), &stock.total),
+        stock_copies: if copies > 1 {
+            format!(
+                ", chacun en {copies} exemplaires ({} en tout)",
+                french::size(stock.total.bytes.saturating_mul(copies))
+            )
+        } else {
+            String::new()
+        },
         stock_nodes: stock
             .by_node
             .iter()
