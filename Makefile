@@ -61,7 +61,7 @@ AXE_VERSION := 4.14.1
 # a crash in fuzz/artifacts/<target>, and becomes a regression test in
 # src/fuzzing.rs.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := plan naming_template search_query seda_manifest seda_reply bagit_tag_files invoice pes_flow extraction journal_line
+FUZZ_TARGETS := plan naming_template search_query seda_manifest seda_reply bagit_tag_files invoice pes_flow lifecycle_message extraction journal_line
 CARGO_FUZZ := target/fuzz-tools/bin/cargo-fuzz
 CARGO_FUZZ_VERSION := 0.13.2
 

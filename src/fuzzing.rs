@@ -62,6 +62,12 @@ pub fn pes_flow(bytes: &[u8]) {
     let _ = crate::extract::pes::split(bytes, None, mapping, limits);
 }
 
+/// An e-invoice lifecycle message (CDAR), as `POST /flows/cdv` and a `cdv`
+/// folder read it.
+pub fn lifecycle_message(bytes: &[u8]) {
+    let _ = crate::extract::cdar::read(bytes);
+}
+
 /// Text extraction of a deposit in-process (plain text, HTML, e-mail,
 /// office documents, spreadsheets, zips), its media type picked by the
 /// first byte.
@@ -103,7 +109,7 @@ mod tests {
     /// Inputs the fuzzers found, or that guard what they must not find.
     #[test]
     fn awkward_inputs_are_answered_without_a_panic() {
-        let inputs: [&[u8]; 10] = [
+        let inputs: [&[u8]; 11] = [
             b"",
             b"\xff\xfe",
             b"[[nodes]]\ncode = \"A\"\nparent = \"A\"\n",
@@ -114,6 +120,7 @@ mod tests {
             b"{\"seq\":1}",
             b"<PES_Aller><PES_PJ><PJ><Contenu><Fichier>H4sI</Fichier></Contenu></PJ></PES_PJ></PES_Aller>",
             b"<?xml version=\"1.0\" encoding=\"UTF-16\"?><PES_ACQUIT/>",
+            b"<CrossDomainAcknowledgementAndResponse xmlns=\"urn:un:unece:uncefact:data:standard:CrossDomainAcknowledgementAndResponse:100\"><ExchangedDocument><ID>x</ID></ExchangedDocument></CrossDomainAcknowledgementAndResponse>",
         ];
         for input in inputs {
             plan(input);
@@ -124,6 +131,7 @@ mod tests {
             bagit_tag_files(input);
             invoice(input);
             pes_flow(input);
+            lifecycle_message(input);
             extraction(input);
             journal_line(input);
         }

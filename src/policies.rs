@@ -610,7 +610,9 @@ fn circuits_of(
                     Some(trigger) => when.push(trigger),
                     None => problems.push(lines.at(
                         format!("{at}.when[{w}]"),
-                        format!("« {name} » : pes_accepted ou pes_rejected"),
+                        format!(
+                            "« {name} » : pes_accepted, pes_rejected ou cdv:CODE (un statut du cycle de vie d'une facture électronique, de 200 à 213, ou 501)"
+                        ),
                     )),
                 }
             }

@@ -239,6 +239,7 @@ impl Archive {
         trigger: crate::domain::circuit::Trigger,
         date: NaiveDate,
         comment: String,
+        attachment: Option<crate::domain::record::RecordId>,
     ) -> Result<bool, ArchiveError> {
         let _guard = self.lock_record(id);
         let Some(record) = self.catalog.record(id)? else {
@@ -268,7 +269,7 @@ impl Archive {
             date: date.min(today).max(since),
             closed: reached.is_final(),
             comment: Some(comment),
-            attachment: None,
+            attachment,
             facts: facts_of(circuit, reached, &record),
         }))?;
         Ok(true)

@@ -71,6 +71,9 @@ pub struct Acknowledged {
     pub accepted: bool,
     /// The anomalies of what was refused: (code, label).
     pub reasons: Vec<(String, String)>,
+    /// The acknowledgement's own record, once archived (the moves it makes
+    /// carry it).
+    pub record: Option<crate::domain::record::RecordId>,
 }
 
 /// A flow captured: its records, the flow (or acknowledgement) first.
@@ -110,6 +113,7 @@ impl Archive {
                 flow: self.flow_named(&state.flow_name)?,
                 accepted: state.accepted,
                 reasons: state.reasons.clone(),
+                record: None,
             }),
             None => None,
         };
@@ -178,7 +182,11 @@ impl Archive {
                 signature,
             });
         }
-        if let Some(ack) = &acknowledged {
+        let mut acknowledged = acknowledged;
+        if let Some(ack) = acknowledged.as_mut() {
+            if let Some(part) = parts.iter().find(|p| p.kind == PartKind::Acknowledgement) {
+                ack.record = self.catalog.record_id(&part.reference)?;
+            }
             self.journal_acknowledgement(actor, ack, &parts)?;
             self.follow_acknowledgement(actor, ack)?;
         }
@@ -292,7 +300,7 @@ impl Archive {
             ids.extend(self.live_holders(&sha256)?.into_iter().map(|r| r.id));
         }
         for id in ids {
-            self.move_by_flow(actor, &id, trigger, flow.date, comment.clone())?;
+            self.move_by_flow(actor, &id, trigger, flow.date, comment.clone(), ack.record)?;
         }
         Ok(())
     }

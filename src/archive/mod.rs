@@ -15,6 +15,7 @@ mod data_dir;
 pub mod directory;
 mod disposals;
 mod disposition;
+pub mod einvoices;
 pub mod exports;
 #[cfg(test)]
 mod fault_tests;

@@ -242,7 +242,7 @@ impl Watch {
     /// Deposits one file and puts it where its outcome says.
     fn take(&self, ready: &Ready) -> Outcome {
         let is_zip = ready.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
-        let outcome = if self.channel.pes {
+        let outcome = if self.channel.pes || self.channel.cdv {
             self.capture_flow(ready)
         } else if self.channel.unpack_zip && is_zip {
             self.deposit_batch(ready)
@@ -289,8 +289,9 @@ impl Watch {
         self.deposit_one(&mut file, filename, ready.node.clone())
     }
 
-    /// Archives an accounting flow and the records it splits into: done
-    /// when it is (or when everything in it was archived already).
+    /// Archives an accounting flow and the records it splits into, or a
+    /// lifecycle message and the moves it makes: done when it is (or when
+    /// it was archived already).
     fn capture_flow(&self, ready: &Ready) -> Outcome {
         let mut file = match open(ready) {
             Ok(file) => file,
@@ -302,6 +303,23 @@ impl Watch {
             return Outcome::Retry(e.to_string());
         }
         let filename = ready.path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if self.channel.cdv {
+            return match self.archive.capture_lifecycle(
+                &self.actor,
+                Some(&self.channel.journal_name()),
+                &bytes,
+                filename,
+            ) {
+                Ok(captured) if captured.already_archived => Outcome::AlreadyArchived(captured.message.to_string()),
+                Ok(captured) => Outcome::Deposited(format!(
+                    "{} ({} statut(s), {} facture(s) avancée(s))",
+                    captured.message,
+                    captured.statuses.len(),
+                    captured.statuses.iter().map(|s| s.moved.len()).sum::<usize>()
+                )),
+                Err(e) => self.failure(e),
+            };
+        }
         match self
             .archive
             .capture_pes(&self.actor, Some(&self.channel.journal_name()), &bytes, filename)

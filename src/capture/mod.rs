@@ -242,6 +242,8 @@ struct FolderFile {
     #[serde(default)]
     pes: bool,
     #[serde(default)]
+    cdv: bool,
+    #[serde(default)]
     subfolders: std::collections::BTreeMap<String, String>,
 }
 
@@ -281,6 +283,10 @@ pub struct FolderChannel {
     /// acknowledgement (PES_ACQUIT), from the finance software's export:
     /// split into linked records, the nodes the PES mapping says.
     pub pes: bool,
+    /// Every file dropped here is an e-invoice lifecycle message (CDV, from
+    /// the e-invoicing platform): archived, linked to the invoices it names,
+    /// which move on in their circuit.
+    pub cdv: bool,
     /// Sub-folder name → node: a file dropped in `factures/` goes to the
     /// node it names.
     pub subfolders: std::collections::BTreeMap<String, String>,
@@ -330,6 +336,12 @@ pub fn read_capture_file(path: &Path) -> Result<Capture, CaptureFileError> {
         if !(1..=64).contains(&f.workers) {
             return Err(at("workers", format!("{}: from 1 to 64 files at once", f.workers)));
         }
+        if f.pes && f.cdv {
+            return Err(at(
+                "cdv",
+                "a folder takes PES flows (pes) or lifecycle messages (cdv), not both".into(),
+            ));
+        }
         channels.push(FolderChannel {
             name,
             path: folder,
@@ -344,6 +356,7 @@ pub fn read_capture_file(path: &Path) -> Result<Capture, CaptureFileError> {
             workers: f.workers,
             unpack_zip: f.unpack_zip,
             pes: f.pes,
+            cdv: f.cdv,
             subfolders: f.subfolders,
         });
     }
@@ -512,6 +525,8 @@ mod tests {
         assert!(!channels[0].pes);
         assert_eq!(channels[1].name, "flux-pes");
         assert!(channels[1].pes && channels[1].subfolders.is_empty());
+        assert_eq!(channels[2].name, "statuts-factures");
+        assert!(channels[2].cdv && !channels[2].pes);
 
         let dir = tempfile::tempdir().unwrap();
         let cases = [

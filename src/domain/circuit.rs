@@ -87,17 +87,54 @@ pub enum Trigger {
     PesAccepted,
     /// The acknowledgement rejects it.
     PesRejected,
+    /// An e-invoice lifecycle message (CDV, a CDAR message of the French
+    /// e-invoicing reform) gives the invoice this status (`cdv:208`:
+    /// suspended).
+    InvoiceStatus(u16),
 }
 
 impl Trigger {
-    /// Parses `pes_accepted` or `pes_rejected`.
+    /// Parses `pes_accepted`, `pes_rejected` or `cdv:NNN` (a status of the
+    /// e-invoice lifecycle, [`INVOICE_STATUSES`]).
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "pes_accepted" => Some(Trigger::PesAccepted),
             "pes_rejected" => Some(Trigger::PesRejected),
-            _ => None,
+            other => other
+                .strip_prefix("cdv:")
+                .and_then(|code| code.parse::<u16>().ok())
+                .filter(|code| invoice_status_label(*code).is_some())
+                .map(Trigger::InvoiceStatus),
         }
     }
+}
+
+/// The statuses of an e-invoice's lifecycle (AFNOR XP Z12-012, the French
+/// e-invoicing reform's CDV messages): code and label.
+pub const INVOICE_STATUSES: [(u16, &str); 15] = [
+    (200, "Déposée"),
+    (201, "Émise par la plateforme"),
+    (202, "Reçue par la plateforme"),
+    (203, "Mise à disposition"),
+    (204, "Prise en charge"),
+    (205, "Approuvée"),
+    (206, "Approuvée partiellement"),
+    (207, "En litige"),
+    (208, "Suspendue"),
+    (209, "Complétée"),
+    (210, "Refusée"),
+    (211, "Paiement transmis"),
+    (212, "Encaissée"),
+    (213, "Rejetée"),
+    (501, "Irrecevable"),
+];
+
+/// The label of a lifecycle status (`208` → « Suspendue »).
+pub fn invoice_status_label(code: u16) -> Option<&'static str> {
+    INVOICE_STATUSES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, label)| *label)
 }
 
 /// One step of a circuit.

@@ -6,6 +6,7 @@
 //! Every extractor reads at most [`TEXT_INPUT_MAX`] bytes, so no file can
 //! exhaust memory. Formats without an extractor yet yield "no text".
 
+pub mod cdar;
 mod eml;
 mod html;
 pub mod invoice;

@@ -15,7 +15,19 @@ use actix_web::web::Data;
 #[utoipa::path(post, path = "/api/v1/flows/pes", tag = "records",
     request_body(content((crate::wire::FlowFormDto = "multipart/form-data")), description = "part `file`: the flow as received"),
     responses((status = 201, body = CapturedFlowDto, description = "records made"), (status = 200, body = CapturedFlowDto, description = "every part was archived already: the records that hold them"), (status = 400, description = "not a PES flow coffre reads, or a part the plan refuses"), (status = 401), (status = 403), (status = 413), (status = 422)))]
-pub async fn pes(caller: Caller, archive: Data<Archive>, mut payload: Multipart) -> Result<HttpResponse, ApiError> {
+pub async fn pes(caller: Caller, archive: Data<Archive>, payload: Multipart) -> Result<HttpResponse, ApiError> {
+    let (bytes, filename) = flow_file(&archive, payload).await?;
+    let captured = actix_web::web::block(move || archive.capture_pes(&caller.0, None, &bytes, filename)).await??;
+    let answer = CapturedFlowDto::new(&captured);
+    if captured.parts.iter().all(|p| p.already_archived) {
+        Ok(HttpResponse::Ok().json(answer))
+    } else {
+        Ok(HttpResponse::Created().json(answer))
+    }
+}
+
+/// The one part named `file` of a flow's multipart body, and its name.
+async fn flow_file(archive: &Archive, mut payload: Multipart) -> Result<(Vec<u8>, Option<String>), ApiError> {
     let mut received: Option<(Vec<u8>, Option<String>)> = None;
     loop {
         let next = match next_item(&mut payload).await.transpose() {
@@ -50,11 +62,22 @@ pub async fn pes(caller: Caller, archive: Data<Archive>, mut payload: Multipart)
             }
         }
     }
-    let (bytes, filename) = received
-        .ok_or_else(|| ApiError::new(Code::MissingFile, "the request has no 'file' part: send the flow in it"))?;
-    let captured = actix_web::web::block(move || archive.capture_pes(&caller.0, None, &bytes, filename)).await??;
-    let answer = CapturedFlowDto::new(&captured);
-    if captured.parts.iter().all(|p| p.already_archived) {
+    received.ok_or_else(|| ApiError::new(Code::MissingFile, "the request has no 'file' part: send the flow in it"))
+}
+
+/// Captures an e-invoice lifecycle message (CDV: a CDAR D22B message of
+/// the French e-invoicing reform): archived in the lifecycle node, linked to
+/// the invoices it names, which move on in their circuit where a step's
+/// `when` names the status (`cdv:208`).
+#[utoipa::path(post, path = "/api/v1/flows/cdv", tag = "records",
+    request_body(content((crate::wire::FlowFormDto = "multipart/form-data")), description = "part `file`: the message as received"),
+    responses((status = 201, body = crate::wire::CapturedStatusesDto, description = "archived, and the invoices moved"), (status = 200, body = crate::wire::CapturedStatusesDto, description = "archived already: nothing moved again"), (status = 400, description = "not a lifecycle message coffre reads"), (status = 401), (status = 403), (status = 413), (status = 422)))]
+pub async fn lifecycle(caller: Caller, archive: Data<Archive>, payload: Multipart) -> Result<HttpResponse, ApiError> {
+    let (bytes, filename) = flow_file(&archive, payload).await?;
+    let captured =
+        actix_web::web::block(move || archive.capture_lifecycle(&caller.0, None, &bytes, filename)).await??;
+    let answer = crate::wire::CapturedStatusesDto::new(&captured);
+    if captured.already_archived {
         Ok(HttpResponse::Ok().json(answer))
     } else {
         Ok(HttpResponse::Created().json(answer))

@@ -242,3 +242,51 @@ impl InvoiceReadingDto {
         }
     }
 }
+
+/// One status of a lifecycle message, and what it did.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct StatusOutcomeDto {
+    /// The invoice's number, as the message gives it.
+    pub invoice_number: String,
+    /// The status code (200 … 213, 501).
+    pub code: u16,
+    /// Its label (« Suspendue »).
+    pub label: String,
+    /// The invoices archived here it names.
+    pub records: Vec<String>,
+    /// Those that moved on in their circuit.
+    pub moved: Vec<String>,
+}
+
+/// `POST /flows/cdv`: a lifecycle message captured.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CapturedStatusesDto {
+    /// The message's record.
+    pub message: String,
+    /// It was archived already: nothing moved again.
+    pub already_archived: bool,
+    /// Each status it gives.
+    pub statuses: Vec<StatusOutcomeDto>,
+}
+
+impl CapturedStatusesDto {
+    /// The answer for `captured`.
+    pub fn new(captured: &crate::archive::einvoices::CapturedStatuses) -> Self {
+        let refs = |list: &[crate::domain::record::Reference]| list.iter().map(ToString::to_string).collect();
+        CapturedStatusesDto {
+            message: captured.message.to_string(),
+            already_archived: captured.already_archived,
+            statuses: captured
+                .statuses
+                .iter()
+                .map(|s| StatusOutcomeDto {
+                    invoice_number: s.invoice_number.clone(),
+                    code: s.code,
+                    label: s.label.to_owned(),
+                    records: refs(&s.records),
+                    moved: refs(&s.moved),
+                })
+                .collect(),
+        }
+    }
+}

@@ -644,3 +644,42 @@ pub fn pytool(env: &str, name: &str) -> PathBuf {
     );
     venv
 }
+
+/// Checks `file` against the XML schema `xsd` with `xmllint`.
+pub fn assert_valid_xml(xsd: &Path, file: &Path) {
+    let out = Command::new("xmllint")
+        .args(["--noout", "--nonet", "--schema"])
+        .arg(xsd)
+        .arg(file)
+        .output()
+        .expect("xmllint (libxml2-utils, installed by `make deps`)");
+    assert!(
+        out.status.success(),
+        "xmllint: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The step a record stands at in its circuit, and its passages
+/// (`step YYYY-MM-DD`), as `GET /records/{ref}` says them.
+pub fn circulation(server: &Server, token: &str, reference: &str) -> (String, Vec<String>) {
+    let r = get(&server.url(&format!("/api/v1/records/{reference}")), token).json();
+    let steps = r["circulation"]["passages"]
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p["step"].as_str().unwrap_or(""),
+                        p["from"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (
+        r["circulation"]["step"]["step"].as_str().unwrap_or("").to_owned(),
+        steps,
+    )
+}

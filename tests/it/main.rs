@@ -21,6 +21,7 @@ mod directory;
 mod disposal;
 #[path = "../../benches/support/dovecot.rs"]
 mod dovecot;
+mod einvoice;
 mod fixity;
 mod follow;
 mod formats;

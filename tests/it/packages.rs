@@ -112,33 +112,14 @@ fn verify_package(zip: &Path, extra: &[&str]) -> (Option<i32>, String) {
 }
 
 fn bagit_py() -> String {
-    if let Ok(path) = std::env::var("BAGIT_PY") {
-        return path;
-    }
-    let found = Command::new("sh").args(["-c", "command -v bagit.py"]).output().unwrap();
-    let path = String::from_utf8_lossy(&found.stdout).trim().to_owned();
-    assert!(
-        !path.is_empty(),
-        "bagit.py (the Library of Congress validator, from PyPI) is needed: run `make test`, which installs it"
-    );
-    path
+    pytool("BAGIT_PY", "bagit.py").to_string_lossy().into_owned()
 }
 
 /// Asserts that the XML file at `path` is valid against the official SEDA
 /// 2.3 schemas the repository ships, by `xmllint`.
 fn assert_valid_seda(path: &Path) {
     let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/seda/seda2_3/seda-2.3-main.xsd");
-    let out = Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema"])
-        .arg(&xsd)
-        .arg(path)
-        .output()
-        .expect("xmllint (libxml2-utils, installed by `make deps`)");
-    assert!(
-        out.status.success(),
-        "xmllint: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_valid_xml(&xsd, path);
 }
 
 fn deposit_records(server: &Server, token: &str) -> Vec<Value> {

@@ -635,29 +635,6 @@ fn rejected_acknowledgement() -> String {
         )
 }
 
-/// The step a record stands at in its circuit, and the passages' days.
-fn circulation(server: &Server, token: &str, reference: &str) -> (String, Vec<String>) {
-    let r = record(server, token, reference);
-    let steps = r["circulation"]["passages"]
-        .as_array()
-        .map(|ps| {
-            ps.iter()
-                .map(|p| {
-                    format!(
-                        "{} {}",
-                        p["step"].as_str().unwrap_or(""),
-                        p["from"].as_str().unwrap_or("")
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    (
-        r["circulation"]["step"]["step"].as_str().unwrap_or("").to_owned(),
-        steps,
-    )
-}
-
 #[test]
 fn an_acknowledged_flow_moves_its_mandats_and_the_invoice_sent_as_its_voucher_on_by_themselves() {
     let Fresh { tmp: _tmp, data, token } = fresh_archive();
