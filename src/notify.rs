@@ -384,6 +384,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_example_mail_file_reads() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/mail.example.toml");
+        let s = read_mail_file(&file).expect("reads");
+        assert_eq!(
+            (s.host.as_str(), s.port, s.protection),
+            ("smtp.cd99.example", 587, Protection::StartTls)
+        );
+        assert_eq!(s.base_url, "https://coffre.cd99.example");
+        assert!(s.credentials.is_none());
+    }
+
+    #[test]
     fn a_mail_file_is_read_with_its_defaults_and_its_mistakes_named() {
         let here = Path::new(".");
         let s = parse_mail_file(
