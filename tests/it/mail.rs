@@ -166,7 +166,7 @@ fn each_person_gets_what_waits_for_them_by_mail_once_a_day_and_on_demand() {
         patch(&server, &token, "bruno", json!({"email": "bruno@cd99.example"})).status,
         200
     );
-    let today = chrono::Local::now().date_naive();
+    let today = chrono::Utc::now().date_naive();
     let mut references = Vec::new();
     for (n, days_ago) in [(1, 25), (2, 2)] {
         let received = today - chrono::Duration::days(days_ago);
