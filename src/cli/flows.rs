@@ -1,11 +1,14 @@
 //! `coffre pes FILE...`: archive accounting flows (PES_Aller) and their
 //! acknowledgements (PES_ACQUIT), each split into linked records; what
 //! each made is printed as a tree, with each bordereau's signature.
+//! `coffre cdv FILE...`: archive e-invoice lifecycle messages; each status
+//! is printed with the invoices it moved.
 
 use super::client::FilePart;
 use super::{Context, Failure, Target, print_json};
 use crate::archive::Actor;
-use crate::wire::CapturedFlowDto;
+use crate::archive::Archive;
+use crate::wire::{CapturedFlowDto, CapturedStatusesDto};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -20,26 +23,76 @@ pub struct PesArgs {
     pub json: bool,
 }
 
+/// `coffre cdv` arguments.
+#[derive(Args, Debug)]
+pub struct CdvArgs {
+    /// Lifecycle message files (CDAR), as received from the platform.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// One JSON object per file (the API's answer, with `path`).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Archives each flow, going on past those refused.
 pub fn run(ctx: &Context, args: PesArgs) -> Result<(), Failure> {
+    each_file(
+        ctx,
+        &args.files,
+        args.json,
+        "/api/v1/flows/pes",
+        |archive, bytes, filename| {
+            archive
+                .capture_pes(&Actor::command_line(), None, bytes, filename)
+                .map(|c| CapturedFlowDto::new(&c))
+        },
+        tree,
+        ("flux", "flux"),
+    )
+}
+
+/// Archives each lifecycle message, going on past those refused.
+pub fn run_cdv(ctx: &Context, args: CdvArgs) -> Result<(), Failure> {
+    each_file(
+        ctx,
+        &args.files,
+        args.json,
+        "/api/v1/flows/cdv",
+        |archive, bytes, filename| {
+            archive
+                .capture_lifecycle(&Actor::command_line(), None, bytes, filename)
+                .map(|c| CapturedStatusesDto::new(&c))
+        },
+        statuses,
+        ("message", "messages"),
+    )
+}
+
+/// Sends each file to `path` (or captures it in the data directory with
+/// `local`), printing each answer with `print` (or as JSON), going on past
+/// those refused, which are said at the end.
+fn each_file<T: serde::Serialize + serde::de::DeserializeOwned>(
+    ctx: &Context,
+    files: &[PathBuf],
+    json: bool,
+    path_on_server: &str,
+    local: impl Fn(&Archive, &[u8], Option<String>) -> Result<T, crate::archive::ArchiveError>,
+    print: fn(&str, &T) -> String,
+    kind: (&str, &str),
+) -> Result<(), Failure> {
     let target = ctx.target()?;
     let mut problems: Vec<(PathBuf, String)> = Vec::new();
-    for path in &args.files {
+    for path in files {
         let filename = path.file_name().and_then(|n| n.to_str()).map(str::to_owned);
         let captured = match &target {
             Target::Local(archive) => std::fs::read(path)
                 .map_err(|e| Failure::usage(format!("lecture impossible : {e}")))
-                .and_then(|bytes| {
-                    archive
-                        .capture_pes(&Actor::command_line(), None, &bytes, filename)
-                        .map(|c| CapturedFlowDto::new(&c))
-                        .map_err(Failure::from)
-                }),
+                .and_then(|bytes| local(archive, &bytes, filename).map_err(Failure::from)),
             Target::Remote(remote) => std::fs::File::open(path)
                 .map_err(|e| Failure::usage(format!("lecture impossible : {e}")))
                 .and_then(|file| {
                     remote.post_multipart(
-                        "/api/v1/flows/pes",
+                        path_on_server,
                         &[],
                         "file",
                         FilePart {
@@ -51,20 +104,51 @@ pub fn run(ctx: &Context, args: PesArgs) -> Result<(), Failure> {
         };
         match captured {
             Ok(answer) => {
-                if args.json {
+                if json {
                     let mut value = serde_json::to_value(&answer).map_err(|e| Failure::internal(e.to_string()))?;
                     if let Some(object) = value.as_object_mut() {
                         object.insert("path".into(), path.display().to_string().into());
                     }
                     print_json(&value)?;
                 } else {
-                    println!("{}", tree(&path.display().to_string(), &answer));
+                    println!("{}", print(&path.display().to_string(), &answer));
                 }
             }
             Err(failure) => problems.push((path.clone(), failure.message)),
         }
     }
-    super::ingest::report_refused(&problems, args.files.len(), ("flux", "flux"))
+    super::ingest::report_refused(&problems, files.len(), kind)
+}
+
+/// What a lifecycle message did: its record, then each status with the
+/// invoices it named and those it moved.
+fn statuses(path: &str, answer: &CapturedStatusesDto) -> String {
+    let mut out = format!(
+        "{path} → {}{}\n",
+        answer.message,
+        if answer.already_archived {
+            " (déjà archivé : rien n'a bougé)"
+        } else {
+            ""
+        }
+    );
+    for s in &answer.statuses {
+        let named = if s.records.is_empty() {
+            "aucune facture archivée ici".to_owned()
+        } else {
+            s.records.join(", ")
+        };
+        let moved = if s.moved.is_empty() {
+            "aucune n'a avancé".to_owned()
+        } else {
+            format!("avancée(s) : {}", s.moved.join(", "))
+        };
+        out.push_str(&format!(
+            "  facture {} : « {} » ({}) — {named} ; {moved}\n",
+            s.invoice_number, s.label, s.code
+        ));
+    }
+    out.trim_end().to_owned()
 }
 
 /// What a flow made, as an indented list: each part under the one it

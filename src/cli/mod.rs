@@ -101,6 +101,10 @@ pub enum Command {
     /// (PES_ACQUIT), each split into linked records: bordereaux (with
     /// their signature checked), mandats and titres, pièces justificatives.
     Pes(flows::PesArgs),
+    /// Archive e-invoice lifecycle messages (CDV, from the e-invoicing
+    /// platform): each is linked to the invoices it names, which move on in
+    /// their circuit.
+    Cdv(flows::CdvArgs),
     /// Write a record's content to a file or to standard output.
     Get(records::GetArgs),
     /// Show a record's metadata, versions, retention and history.
@@ -564,6 +568,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Identity(cmd) => identity::run(&ctx, cmd),
         Command::Ingest(args) => ingest::run(&ctx, args),
         Command::Pes(args) => flows::run(&ctx, args),
+        Command::Cdv(args) => flows::run_cdv(&ctx, args),
         Command::Get(args) => records::get(&ctx, args),
         Command::Show(args) => records::show(&ctx, args),
         Command::Update(args) => records::update(&ctx, args),

@@ -134,6 +134,30 @@ fn lifecycle_statuses_move_the_invoices_they_name_and_are_kept_linked_to_them() 
     assert_eq!(unknown.status, 201, "archived all the same: {}", unknown.text());
     assert_eq!(unknown.json()["statuses"][0]["records"], json!([]));
 
+    // The command line, through the server: the status and what it moved;
+    // a file that is not one is said on one line, exit 2.
+    let dir = tempfile::tempdir().expect("a folder");
+    let paid = dir.path().join("cdv-refus.xml");
+    std::fs::write(&paid, message("FA-2024-0042", 208, day(1))).expect("written");
+    let wrong = dir.path().join("releve.csv");
+    std::fs::write(&wrong, "date;montant\n").expect("written");
+    let out = cli(
+        &data,
+        &["cdv", paid.to_str().expect("UTF-8"), wrong.to_str().expect("UTF-8")],
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("facture FA-2024-0042 : « Suspendue » (208)") && said.contains(&format!("avancée(s) : {first}")),
+        "{said}"
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    let complaint = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        complaint.contains("releve.csv") && complaint.contains("message de cycle de vie"),
+        "{complaint}"
+    );
+    assert_eq!(standing(&server, &token, &first).0, "suspendue");
+
     // What is not a lifecycle message is refused, and nothing is kept.
     let pes =
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pes/pes_aller.xml")).expect("a flow");
