@@ -10,12 +10,12 @@ use crate::domain::event::EventBody;
 use crate::domain::indicators::capture::{CaptureIndicators, CaptureLedger, Scope};
 use crate::domain::indicators::health::{HealthIndicators, HealthLedger};
 use crate::domain::indicators::{
-    Blockage, PaymentFilter, PaymentIndicators, PaymentLedger, StockLedger, payment_indicators,
+    Blockage, PaymentFilter, PaymentIndicators, PaymentLedger, StockLedger, month_of, payment_indicators,
 };
 use crate::domain::plan::Plan;
 use crate::domain::record::NodeCode;
 use crate::domain::role::Permission;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -121,8 +121,7 @@ impl Archive {
         let scope = self.readable_scope(actor, scope)?;
         self.with_state(at, |state, _| {
             let mut stock = state.stock.indicators(|node, service| scope.keeps_place(node, service));
-            let month_of = |day: Option<NaiveDate>| day.map(|d| format!("{:04}-{:02}", d.year(), d.month()));
-            let (first, last) = (month_of(scope.from), month_of(scope.to));
+            let (first, last) = (scope.from.map(month_of), scope.to.map(month_of));
             stock
                 .months
                 .retain(|(m, _)| first.as_ref().is_none_or(|f| m >= f) && last.as_ref().is_none_or(|l| m <= l));
@@ -231,9 +230,7 @@ impl Archive {
                 now.overdue += 1;
                 live.push((id, entry.node));
             } else {
-                *by_month
-                    .entry(format!("{:04}-{:02}", due.year(), due.month()))
-                    .or_default() += 1;
+                *by_month.entry(month_of(due)).or_default() += 1;
             }
         }
         now.due_by_month = by_month.into_iter().collect();

@@ -458,11 +458,7 @@ impl StockIndicatorsDto {
                     records: m.records,
                     bytes: m.bytes,
                     classified: m.classified,
-                    classified_share: if m.records == 0 {
-                        0.0
-                    } else {
-                        (m.classified as f64 * 1000.0 / m.records as f64).round() / 10.0
-                    },
+                    classified_share: crate::domain::indicators::capture::rate(m.classified, m.records).unwrap_or(0.0),
                     eliminated: m.eliminated,
                     transferred: m.transferred,
                 })

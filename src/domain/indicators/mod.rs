@@ -537,7 +537,8 @@ pub struct StockIndicators {
     pub channels: Vec<(NaiveDate, String, u64)>,
 }
 
-fn month_of(day: NaiveDate) -> String {
+/// The month of a day, as the indicators key it: `2024-03`.
+pub fn month_of(day: NaiveDate) -> String {
     format!("{:04}-{:02}", day.year(), day.month())
 }
 

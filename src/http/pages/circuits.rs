@@ -503,14 +503,10 @@ pub async fn dashboard(
                 month: month_words(m),
                 records: i.records,
                 size: french::size(i.bytes),
-                classified: if i.records == 0 {
-                    "—".into()
-                } else {
-                    format!(
-                        "{}\u{a0}%",
-                        french::tenths(i.classified as f64 * 100.0 / i.records as f64)
-                    )
-                },
+                classified: super::dashboard::percent(crate::domain::indicators::capture::rate(
+                    i.classified,
+                    i.records,
+                )),
                 eliminated: i.eliminated,
                 transferred: i.transferred,
             })

@@ -39,7 +39,7 @@ fn tables(all: Vec<(&'static str, Vec<&'static str>, Vec<Line>)>) -> Vec<Table> 
 }
 
 /// A percentage said in French (`33,3 %`), or a dash.
-fn percent(value: Option<f64>) -> String {
+pub(super) fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "—".to_owned(), |v| format!("{}\u{a0}%", french::tenths(v)))
 }
 
