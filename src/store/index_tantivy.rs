@@ -34,9 +34,23 @@ use tantivy::tokenizer::{
 };
 use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-/// The version of the schema and analysis. Raise it whenever either
+/// The version of the schema, analysis and settings. Raise it whenever one
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 8;
+pub const INDEX_FORMAT: u64 = 9;
+
+/// Each segment keeps its records in descending order key: among hits of
+/// equal score or date, the order of the pages is then that of the
+/// segment's documents, and a search reads the order keys of the hits it
+/// keeps only (see `index_gather`).
+fn settings() -> tantivy::IndexSettings {
+    tantivy::IndexSettings {
+        sort_by_field: Some(tantivy::IndexSortByField {
+            field: "order_key".into(),
+            order: tantivy::Order::Desc,
+        }),
+        ..Default::default()
+    }
+}
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
@@ -214,7 +228,9 @@ impl TantivyIndex {
                 .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
                 .map(|p| p.format);
             // An index never committed has no payload: it is new, not stale.
-            format.is_some_and(|f| f != INDEX_FORMAT) || index.schema() != schema
+            format.is_some_and(|f| f != INDEX_FORMAT)
+                || index.schema() != schema
+                || index.settings().sort_by_field != settings().sort_by_field
         });
         let index = match existing {
             Some(index) if !stale => index,
@@ -225,7 +241,11 @@ impl TantivyIndex {
                     std::fs::remove_dir_all(dir).map_err(|e| IndexError::Engine(e.to_string()))?;
                     std::fs::create_dir_all(dir).map_err(|e| IndexError::Engine(e.to_string()))?;
                 }
-                Index::create_in_dir(dir, schema).map_err(engine)?
+                Index::builder()
+                    .schema(schema)
+                    .settings(settings())
+                    .create_in_dir(dir)
+                    .map_err(engine)?
             }
         };
         Self::with_index(index, fields)
@@ -234,7 +254,12 @@ impl TantivyIndex {
     /// An index in memory, for tests.
     pub fn in_memory() -> Result<Self, IndexError> {
         let (schema, fields) = schema();
-        Self::with_index(Index::create_in_ram(schema), fields)
+        let index = Index::builder()
+            .schema(schema)
+            .settings(settings())
+            .create_in_ram()
+            .map_err(engine)?;
+        Self::with_index(index, fields)
     }
 
     fn with_index(index: Index, fields: Fields) -> Result<Self, IndexError> {
@@ -1184,7 +1209,7 @@ mod tests {
                 Some(n) => after = Some(n),
                 None => return out,
             }
-            assert!(out.len() <= 40, "pages never end");
+            assert!(out.len() <= 200, "pages never end");
         }
     }
 
@@ -1249,6 +1274,72 @@ mod tests {
         };
         let pages = pages(&index, &q);
         assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [20, 20]);
+    }
+
+    #[test]
+    fn hits_tied_by_the_hundred_follow_their_order_keys_across_segments_and_pages() {
+        // Three texts and three dates for 150 records in five segments:
+        // every score and every date is shared by dozens of hits, in each
+        // segment, so the page's order among them is the order keys'.
+        let index = TantivyIndex::in_memory().unwrap();
+        let texts = [
+            "Facture de chauffage.",
+            "Facture de chauffage du gymnase.",
+            "Facture de chauffage du gymnase municipal, lot unique.",
+        ];
+        for n in 0..150u128 {
+            let text = texts[(n % 3) as usize];
+            let date = format!("2024-03-{:02}", 1 + (n / 3) % 3);
+            index.put(&doc(500 + n, "FIN-FAC", "Facture", text, &date)).unwrap();
+            if n % 30 == 29 {
+                index.commit(501 + n as u64).unwrap();
+            }
+        }
+        let key = |h: &SearchHit| crate::domain::search::order_key(&h.id);
+        for sort in [SortOrder::Relevance, SortOrder::DateDesc, SortOrder::DateAsc] {
+            let all = index
+                .search(&SearchQuery {
+                    limit: 150,
+                    sort,
+                    ..query("facture chauffage")
+                })
+                .unwrap();
+            assert_eq!(all.hits.len(), 150);
+            for pair in all.hits.windows(2) {
+                let (a, b) = (&pair[0], &pair[1]);
+                let in_order = match sort {
+                    SortOrder::Relevance => a.score > b.score || (a.score == b.score && key(a) > key(b)),
+                    SortOrder::DateDesc => a.date > b.date || (a.date == b.date && key(a) > key(b)),
+                    SortOrder::DateAsc => a.date < b.date || (a.date == b.date && key(a) < key(b)),
+                };
+                assert!(in_order, "{sort:?}: {} before {}", a.reference, b.reference);
+            }
+            let ids = |hits: &[SearchHit]| hits.iter().map(|h| h.id.to_string()).collect::<Vec<_>>();
+            for limit in [1, 4, 13] {
+                let q = SearchQuery {
+                    limit,
+                    sort,
+                    ..query("facture chauffage")
+                };
+                let paged: Vec<SearchHit> = pages(&index, &q).into_iter().flatten().collect();
+                assert_eq!(ids(&paged), ids(&all.hits), "{sort:?}, {limit} a page");
+            }
+            for (offset, limit) in [(0, 5), (17, 9), (100, 50)] {
+                let page = index
+                    .search(&SearchQuery {
+                        offset,
+                        limit,
+                        sort,
+                        ..query("facture chauffage")
+                    })
+                    .unwrap();
+                assert_eq!(
+                    ids(&page.hits),
+                    ids(&all.hits[offset..offset + limit]),
+                    "{sort:?} {offset}+{limit}"
+                );
+            }
+        }
     }
 
     #[test]
