@@ -1,10 +1,7 @@
 //! One pass over a search's hits: the total, the counts by node and by
 //! kind (type, year, service), and the page, exactly ordered by score or
-//! date then by order key, after a cursor. Every hit is visited once. Each
-//! segment holds its records in descending order key (the index's
-//! sorting), so that among equal scores or dates a segment's own order is
-//! the pages' order: the order key is read only for the hits a segment
-//! keeps, and for those tying with the cursor. A segment's
+//! date then by order key, after a cursor. Every hit is visited once; the
+//! order key is read only for a hit that could enter the page. A segment's
 //! facet ordinals are read from its columns once and kept, a few bytes a
 //! record, while the segment lives: counting a hit is then two array reads.
 
@@ -50,16 +47,6 @@ impl Rank {
             Rank::Score => (score_bits(score), key),
             Rank::DateDesc => (date_bits(date), key),
             Rank::DateAsc => (!date_bits(date), !key),
-        }
-    }
-
-    /// Orders hits of equal score or date within a segment, whose records
-    /// are in descending order key: the first comes first, but oldest
-    /// first, where the lower key does.
-    fn tie_break(self, doc: DocId) -> u64 {
-        match self {
-            Rank::Score | Rank::DateDesc => u64::from(!doc),
-            Rank::DateAsc => u64::from(doc),
         }
     }
 
@@ -318,18 +305,15 @@ impl SegmentCollector for SegmentGather {
             return;
         }
         let date = self.dates.as_ref().map_or(0, |d| d.get_val(doc).into_timestamp_secs());
-        let primary = self.rank.place(score, date, 0).0;
-        // Hits up to the cursor were on the pages before. Only a hit tying
-        // with the cursor needs its key to tell.
-        if let Some(after) = self.after
-            && primary >= after.0
-            && (primary > after.0 || self.rank.place(score, date, self.keys.get_val(doc)) >= after)
-        {
+        // Without its key, a hit placed below the page's last is out.
+        let floor = self.rank.place(score, date, 0).0;
+        if self.heap.len() == self.want && self.heap.peek().is_some_and(|Reverse((p, _, _))| floor < p.0) {
             return;
         }
-        // The segment holds its records in descending key: among equal
-        // scores or dates, its order is the pages' order.
-        let place = (primary, self.rank.tie_break(doc));
+        let place = self.rank.place(score, date, self.keys.get_val(doc));
+        if self.after.is_some_and(|after| place >= after) {
+            return;
+        }
         if self.heap.len() < self.want {
             self.heap.push(Reverse((place, doc, score.to_bits())));
         } else if self.heap.peek().is_some_and(|Reverse((p, _, _))| place > *p) {
@@ -351,19 +335,19 @@ impl SegmentCollector for SegmentGather {
         }
         let rank = self.rank;
         let dates = self.dates;
-        let keys = self.keys;
         let segment = self.segment;
         let top = self
             .heap
             .into_iter()
-            .map(|Reverse((_, doc, bits))| {
+            .map(|Reverse((place, doc, bits))| {
                 let value = match rank {
                     Rank::Score => SortValue::Score(f32::from_bits(bits)),
                     Rank::DateDesc | Rank::DateAsc => {
                         SortValue::Date(dates.as_ref().map_or(0, |d| d.get_val(doc).into_timestamp_secs()))
                     }
                 };
-                (value, keys.get_val(doc), DocAddress::new(segment, doc))
+                let key = if rank == Rank::DateAsc { !place.1 } else { place.1 };
+                (value, key, DocAddress::new(segment, doc))
             })
             .collect();
         Gathered {

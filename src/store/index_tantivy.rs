@@ -34,23 +34,9 @@ use tantivy::tokenizer::{
 };
 use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-/// The version of the schema, analysis and settings. Raise it whenever one
+/// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 9;
-
-/// Each segment keeps its records in descending order key: among hits of
-/// equal score or date, the order of the pages is then that of the
-/// segment's documents, and a search reads the order keys of the hits it
-/// keeps only (see `index_gather`).
-fn settings() -> tantivy::IndexSettings {
-    tantivy::IndexSettings {
-        sort_by_field: Some(tantivy::IndexSortByField {
-            field: "order_key".into(),
-            order: tantivy::Order::Desc,
-        }),
-        ..Default::default()
-    }
-}
+pub const INDEX_FORMAT: u64 = 8;
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
@@ -228,9 +214,7 @@ impl TantivyIndex {
                 .and_then(|p| serde_json::from_str::<Payload>(&p).ok())
                 .map(|p| p.format);
             // An index never committed has no payload: it is new, not stale.
-            format.is_some_and(|f| f != INDEX_FORMAT)
-                || index.schema() != schema
-                || index.settings().sort_by_field != settings().sort_by_field
+            format.is_some_and(|f| f != INDEX_FORMAT) || index.schema() != schema
         });
         let index = match existing {
             Some(index) if !stale => index,
@@ -241,11 +225,7 @@ impl TantivyIndex {
                     std::fs::remove_dir_all(dir).map_err(|e| IndexError::Engine(e.to_string()))?;
                     std::fs::create_dir_all(dir).map_err(|e| IndexError::Engine(e.to_string()))?;
                 }
-                Index::builder()
-                    .schema(schema)
-                    .settings(settings())
-                    .create_in_dir(dir)
-                    .map_err(engine)?
+                Index::create_in_dir(dir, schema).map_err(engine)?
             }
         };
         Self::with_index(index, fields)
@@ -254,12 +234,7 @@ impl TantivyIndex {
     /// An index in memory, for tests.
     pub fn in_memory() -> Result<Self, IndexError> {
         let (schema, fields) = schema();
-        let index = Index::builder()
-            .schema(schema)
-            .settings(settings())
-            .create_in_ram()
-            .map_err(engine)?;
-        Self::with_index(index, fields)
+        Self::with_index(Index::create_in_ram(schema), fields)
     }
 
     fn with_index(index: Index, fields: Fields) -> Result<Self, IndexError> {
