@@ -12,6 +12,7 @@ use super::{BlobError, BlobRead, BlobStore, Fixity, PendingCommit, StagedBlob};
 use crate::domain::hash::{Sha256, Sha256Hasher};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -233,7 +234,14 @@ impl BlobStore for FsBlobStore {
 
     fn stage(&self, source: &mut dyn Read, limit: u64) -> Result<Box<dyn StagedBlob>, BlobError> {
         let path = self.staging.join(format!("{}.part", random_name()));
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+        // Born read-only (the descriptor opened here still writes): a
+        // blob is never written again under its name, and its install
+        // costs no change of mode.
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o444)
+            .open(&path)?;
         let temp = TempFile { path: Some(path) };
         let mut hasher = Sha256Hasher::new();
         let mut head = Vec::with_capacity(HEAD_LEN);
@@ -526,6 +534,21 @@ mod tests {
         drop(store.stage(&mut &b"x"[..], 10).unwrap());
         assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
         assert!(store.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_blob_is_born_read_only_and_a_folder_removed_behind_the_stores_back_is_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let a = store.stage(&mut &b"premier"[..], 100).unwrap().commit().unwrap();
+        let path = store.path_of(&a);
+        assert!(fs::metadata(&path).unwrap().permissions().readonly());
+        // The store knows the folder now; someone removes it.
+        fs::remove_dir_all(path.parent().unwrap()).unwrap();
+        let again = store.stage(&mut &b"premier"[..], 100).unwrap().commit().unwrap();
+        assert_eq!(again, a);
+        assert_eq!(fs::read(&path).unwrap(), b"premier");
+        assert!(matches!(store.verify(&a, &mut |_| {}).unwrap(), Fixity::Intact { .. }));
     }
 
     #[test]

@@ -96,9 +96,19 @@ pub(super) struct GroupCommit {
     woken: Condvar,
     flushes: AtomicU64,
     probe: Option<Probe>,
-    /// Folders that gained a folder since the last flush: a blob renamed
-    /// into a new folder is durable only once its folder's entry is.
-    grown: Mutex<HashSet<PathBuf>>,
+    /// The folders grown since the last flush (a blob renamed into a new
+    /// folder is durable only once its folder's entry is) and those known.
+    folders: Mutex<Folders>,
+}
+
+/// The store's folders as the installs know them, under one lock.
+#[derive(Default)]
+struct Folders {
+    /// Grown since the last flush.
+    grown: HashSet<PathBuf>,
+    /// Seen or made (a blob's folder is never removed by the store): a
+    /// deposit into one of them looks nothing up on the disk.
+    known: HashSet<PathBuf>,
 }
 
 impl GroupCommit {
@@ -109,7 +119,7 @@ impl GroupCommit {
             woken: Condvar::new(),
             flushes: AtomicU64::new(0),
             probe,
-            grown: Mutex::new(HashSet::new()),
+            folders: Mutex::new(Folders::default()),
         }
     }
 
@@ -119,7 +129,10 @@ impl GroupCommit {
     /// stored. Checked and made under one lock, so that a blob renamed
     /// into a folder another deposit made waits for that folder's flush.
     pub(super) fn make_folder(&self, target: &Path) -> io::Result<()> {
-        let mut grown = self.grown.lock().unwrap_or_else(|p| p.into_inner());
+        let mut folders = self.folders.lock().unwrap_or_else(|p| p.into_inner());
+        if target.parent().is_some_and(|dir| folders.known.contains(dir)) {
+            return Ok(());
+        }
         let mut missing = Vec::new();
         let mut folder = target.parent();
         while let Some(dir) = folder {
@@ -136,15 +149,33 @@ impl GroupCommit {
                 Err(e) => return Err(e),
             }
             if let Some(parent) = dir.parent() {
-                grown.insert(parent.to_owned());
+                folders.grown.insert(parent.to_owned());
             }
+        }
+        if let Some(dir) = target.parent() {
+            folders.known.insert(dir.to_owned());
         }
         Ok(())
     }
 
+    /// Forgets that `folder` is there (it was not, when a blob was renamed
+    /// into it): the next install into it looks again.
+    fn forget_folder(&self, folder: &Path) {
+        self.folders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .known
+            .remove(folder);
+    }
+
     /// The folders grown since the last flush, now to be flushed.
     fn take_grown(&self) -> Vec<PathBuf> {
-        self.grown.lock().unwrap_or_else(|p| p.into_inner()).drain().collect()
+        self.folders
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .grown
+            .drain()
+            .collect()
     }
 
     /// Flushes each folder grown (one at a time: a batch alone).
@@ -153,8 +184,8 @@ impl GroupCommit {
         for (i, parent) in grown.iter().enumerate() {
             if let Err(e) = super::blob_fs::sync_dir(parent) {
                 // Still to flush by the next batch.
-                let mut again = self.grown.lock().unwrap_or_else(|p| p.into_inner());
-                again.extend(grown[i..].iter().cloned());
+                let mut again = self.folders.lock().unwrap_or_else(|p| p.into_inner());
+                again.grown.extend(grown[i..].iter().cloned());
                 return Err(e);
             }
             self.flushed();
@@ -296,7 +327,11 @@ impl GroupCommit {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the blob store's file system could not be flushed whole; each blob's folder is flushed alone");
-                self.grown.lock().unwrap_or_else(|p| p.into_inner()).extend(grown);
+                self.folders
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .grown
+                    .extend(grown);
                 for (ticket, install, folder) in renamed {
                     let outcome = self.flush_bytes(&install).and_then(|()| self.flush_names(&folder));
                     outcomes.push((ticket, outcome.map_err(|e| Failure::of(&e))));
@@ -313,18 +348,23 @@ impl GroupCommit {
             .collect()
     }
 
-    /// Makes the staged file read-only and renames it to its name; returns
-    /// its folder (made when the install was).
+    /// Renames the staged file (read-only from its start) to its name;
+    /// returns its folder (made when the install was, or made again here
+    /// if something removed it since).
     fn rename(&self, install: &Install) -> io::Result<PathBuf> {
-        let mut perms = install.file.metadata()?.permissions();
-        perms.set_readonly(true);
-        fs::set_permissions(&install.staged, perms)?;
         let folder = install
             .target
             .parent()
             .ok_or_else(|| io::Error::other("a blob's path has no folder"))?
             .to_owned();
-        fs::rename(&install.staged, &install.target)?;
+        match fs::rename(&install.staged, &install.target) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && install.staged.exists() => {
+                self.forget_folder(&folder);
+                self.make_folder(&install.target)?;
+                fs::rename(&install.staged, &install.target)?;
+            }
+            other => other?,
+        }
         self.tell(Step::Renamed(install.target.clone()));
         Ok(folder)
     }
