@@ -528,11 +528,17 @@ impl Actor {
     /// The person at the command line, who holds the data directory and so
     /// has every right.
     pub fn command_line() -> Self {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-            .unwrap_or_else(system_user_name);
+        // Looked up once a process (the system's user database is read
+        // when the environment does not say): a bulk ingest asks for
+        // each file.
+        static USER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let user = USER.get_or_init(|| {
+            std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+                .unwrap_or_else(system_user_name)
+        });
         Actor {
             name: format!("cli:{user}"),
             role: Role::Admin,
