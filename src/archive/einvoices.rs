@@ -51,11 +51,7 @@ impl Archive {
         bytes: &[u8],
         filename: Option<String>,
     ) -> Result<CapturedStatuses, ArchiveError> {
-        actor.require(crate::domain::role::Permission::Deposit, "déposer des documents")?;
-        let limit = self.options.max_upload.min(super::flows::FLOW_MAX);
-        if bytes.len() as u64 > limit {
-            return Err(ArchiveError::TooLarge { limit });
-        }
+        self.admit_flow(actor, bytes)?;
         let message = cdar::read(bytes).map_err(|e| {
             InvalidInput::new(
                 "file",

@@ -86,6 +86,18 @@ pub struct CapturedFlow {
 }
 
 impl Archive {
+    /// Whether `actor` may deposit a flow of `bytes` (a PES flow or an
+    /// e-invoice lifecycle message): it may deposit, and the flow fits
+    /// under both the upload limit and [`FLOW_MAX`].
+    pub(super) fn admit_flow(&self, actor: &Actor, bytes: &[u8]) -> Result<(), ArchiveError> {
+        actor.require(crate::domain::role::Permission::Deposit, "déposer des documents")?;
+        let limit = self.options.max_upload.min(FLOW_MAX);
+        if bytes.len() as u64 > limit {
+            return Err(ArchiveError::TooLarge { limit });
+        }
+        Ok(())
+    }
+
     /// Archives a PES flow (or acknowledgement) and the records it splits
     /// into, in the name of `actor`, through `channel` when a capture
     /// channel brings it.
@@ -96,11 +108,7 @@ impl Archive {
         bytes: &[u8],
         filename: Option<String>,
     ) -> Result<CapturedFlow, ArchiveError> {
-        actor.require(crate::domain::role::Permission::Deposit, "déposer des documents")?;
-        let limit = self.options.max_upload.min(FLOW_MAX);
-        if bytes.len() as u64 > limit {
-            return Err(ArchiveError::TooLarge { limit });
-        }
+        self.admit_flow(actor, bytes)?;
         let limits = pes::Limits {
             file_max: self.options.max_upload,
         };

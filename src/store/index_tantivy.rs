@@ -1188,6 +1188,32 @@ mod tests {
         }
     }
 
+    fn ids(hits: &[SearchHit]) -> Vec<String> {
+        hits.iter().map(|h| h.id.to_string()).collect()
+    }
+
+    /// Each page `offset+limit` of « facture chauffage » in `sort` is that
+    /// slice of `all` (every hit in one page).
+    fn assert_pages_by_offset_agree(
+        index: &TantivyIndex,
+        sort: SortOrder,
+        all: &[SearchHit],
+        pages: &[(usize, usize)],
+    ) {
+        for &(offset, limit) in pages {
+            let page = index
+                .search(&SearchQuery {
+                    offset,
+                    limit,
+                    sort,
+                    ..query("facture chauffage")
+                })
+                .unwrap();
+            let end = (offset + limit).min(all.len());
+            assert_eq!(ids(&page.hits), ids(&all[offset..end]), "{sort:?} {offset}+{limit}");
+        }
+    }
+
     #[test]
     fn pages_by_cursor_follow_each_other_exactly_in_every_order() {
         let index = TantivyIndex::in_memory().unwrap();
@@ -1208,7 +1234,6 @@ mod tests {
                 ..query("facture chauffage")
             };
             let paged: Vec<SearchHit> = pages(&index, &q).into_iter().flatten().collect();
-            let ids = |hits: &[SearchHit]| hits.iter().map(|h| h.id.to_string()).collect::<Vec<_>>();
             assert_eq!(
                 ids(&paged),
                 ids(&all.hits),
@@ -1216,22 +1241,7 @@ mod tests {
             );
             // Pages by offset give the same order (the quick collection by
             // score, or every hit looked at when equal scores straddle).
-            for (offset, limit) in [(0, 3), (5, 7), (14, 20), (33, 7)] {
-                let page = index
-                    .search(&SearchQuery {
-                        offset,
-                        limit,
-                        sort,
-                        ..query("facture chauffage")
-                    })
-                    .unwrap();
-                let end = (offset + limit).min(40);
-                assert_eq!(
-                    ids(&page.hits),
-                    ids(&all.hits[offset..end]),
-                    "{sort:?} {offset}+{limit}"
-                );
-            }
+            assert_pages_by_offset_agree(&index, sort, &all.hits, &[(0, 3), (5, 7), (14, 20), (33, 7)]);
             // The order is the one asked for.
             for pair in paged.windows(2) {
                 match sort {
@@ -1289,7 +1299,6 @@ mod tests {
                 };
                 assert!(in_order, "{sort:?}: {} before {}", a.reference, b.reference);
             }
-            let ids = |hits: &[SearchHit]| hits.iter().map(|h| h.id.to_string()).collect::<Vec<_>>();
             for limit in [1, 4, 13] {
                 let q = SearchQuery {
                     limit,
@@ -1299,21 +1308,7 @@ mod tests {
                 let paged: Vec<SearchHit> = pages(&index, &q).into_iter().flatten().collect();
                 assert_eq!(ids(&paged), ids(&all.hits), "{sort:?}, {limit} a page");
             }
-            for (offset, limit) in [(0, 5), (17, 9), (100, 50)] {
-                let page = index
-                    .search(&SearchQuery {
-                        offset,
-                        limit,
-                        sort,
-                        ..query("facture chauffage")
-                    })
-                    .unwrap();
-                assert_eq!(
-                    ids(&page.hits),
-                    ids(&all.hits[offset..offset + limit]),
-                    "{sort:?} {offset}+{limit}"
-                );
-            }
+            assert_pages_by_offset_agree(&index, sort, &all.hits, &[(0, 5), (17, 9), (100, 50)]);
         }
     }
 
