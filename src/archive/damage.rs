@@ -161,31 +161,32 @@ impl Archive {
         Ok(Some((copy, used_by)))
     }
 
-    /// Stores `staged` under its digest on `stores` stores at least: a
-    /// plain commit, unless a blob
-    /// with that digest is known damaged or is missing while records use
-    /// it; then the verified bytes replace it and `blob.repaired` is
-    /// journaled. Says whether it repaired.
-    pub(super) fn commit_or_repair(
+    /// Starts storing `staged` and its metadata document under their
+    /// digests on `stores` stores at least: a plain commit, queued with
+    /// others to share their flushes, unless a blob with that digest is
+    /// known damaged or is missing while records use it; then the
+    /// verified bytes replace it and `blob.repaired` is journaled, before
+    /// this returns.
+    pub(super) fn queue_or_repair(
         &self,
         staged: Box<dyn StagedBlob>,
         metadata: Box<dyn StagedBlob>,
         actor: &Actor,
         stores: usize,
-    ) -> Result<bool, ArchiveError> {
+    ) -> Result<Storing, ArchiveError> {
         let blob = staged.sha256();
         let known = self.catalog.damage(&blob)?.is_some();
+        let contained = known || self.blobs.contains(&blob)?;
         // Gone while a record still holds it (not erased by a disposal or
         // a transfer, whose records are tombstones).
-        let lost = !known && !self.blobs.contains(&blob)? && self.held_by_a_live_record(&blob)?;
+        let lost = !contained && self.held_by_a_live_record(&blob)?;
         if !known && !lost {
             // The content and its metadata document share their flushes.
-            let content = staged.commit_later(stores)?;
-            let metadata = metadata.commit_later(stores)?;
-            let (content, metadata) = (content.wait(), metadata.wait());
-            content?;
-            metadata?;
-            return Ok(false);
+            return Ok(Storing::Queued {
+                content: staged.commit_later(stores)?,
+                metadata: metadata.commit_later(stores)?,
+                held_before: contained,
+            });
         }
         staged.replace()?;
         metadata.commit_on(stores)?;
@@ -197,7 +198,7 @@ impl Archive {
             source: "deposit".into(),
             used_by,
         }))?;
-        Ok(true)
+        Ok(Storing::Repaired)
     }
 
     /// `reader` (the whole of `blob`, `size` bytes), checked as it is read:
@@ -380,5 +381,39 @@ impl Seek for CheckedContent {
         self.held.clear();
         self.at = self.inner.seek(SeekFrom::Start(target))?;
         Ok(self.at)
+    }
+}
+
+/// A deposit's blobs on their way to the stores (see
+/// [`Archive::queue_or_repair`]).
+pub(super) enum Storing {
+    /// Queued for the next group commit.
+    Queued {
+        content: Box<dyn crate::store::PendingCommit>,
+        metadata: Box<dyn crate::store::PendingCommit>,
+        /// Whether the content was stored already.
+        held_before: bool,
+    },
+    /// A damaged or lost blob repaired, durable already.
+    Repaired,
+}
+
+impl Storing {
+    /// Waits until both blobs are durable; says whether they repaired a
+    /// blob, and whether the content was stored already.
+    pub(super) fn wait(self) -> Result<(bool, bool), ArchiveError> {
+        match self {
+            Storing::Queued {
+                content,
+                metadata,
+                held_before,
+            } => {
+                let (content, metadata) = (content.wait(), metadata.wait());
+                content?;
+                metadata?;
+                Ok((false, held_before))
+            }
+            Storing::Repaired => Ok((true, true)),
+        }
     }
 }

@@ -57,55 +57,55 @@ impl Projector {
     }
 
     /// Applies events in order, as [`Self::apply`] would one by one, for a
-    /// catalog catching up with the journal (a rebuild): a run of deposits
-    /// goes into the catalog in one batch, their metadata documents read
-    /// on every core. A deposit's projection reads nothing of the catalog
-    /// that another deposit writes (the catalog places each record under
-    /// the rules in force, which no deposit changes), so the batch holds
-    /// exactly what the events one by one would have written; every other event is applied alone, after
-    /// the run before it. Returns how many events were applied; an error
-    /// names the seq of the event (or of the run's last event) that failed.
+    /// catalog catching up with the journal (a rebuild), in the runs
+    /// [`runs`] cuts. Returns how many events were applied; an error names
+    /// the seq of the event (or of the run's last event) that failed.
     pub fn replay(
         &self,
         events: impl Iterator<Item = Result<Event, crate::store::JournalError>>,
     ) -> Result<u64, crate::store::JournalError> {
-        let failed = |seq: u64| move |reason: ViewError| crate::store::JournalError::ViewFailed { seq, reason };
         let mut applied = 0u64;
-        let mut run: Vec<Event> = Vec::new();
+        let mut pending: Vec<Event> = Vec::new();
+        let apply = |pending: &mut Vec<Event>| -> Result<u64, crate::store::JournalError> {
+            let mut applied = 0;
+            for run in runs(pending) {
+                self.apply_run(run)
+                    .map_err(|reason| crate::store::JournalError::ViewFailed {
+                        seq: run.last().map_or(0, |e| e.seq),
+                        reason,
+                    })?;
+                applied += run.len() as u64;
+            }
+            pending.clear();
+            Ok(applied)
+        };
         for event in events {
             let event = event?;
-            if event.kind == "record.ingested" {
-                run.push(event);
-                if run.len() >= REPLAY_RUN {
-                    applied += self.apply_run(std::mem::take(&mut run))?;
-                }
-                continue;
+            let ends_run = event.kind != INGESTED;
+            pending.push(event);
+            if ends_run || pending.len() >= REPLAY_RUN {
+                applied += apply(&mut pending)?;
             }
-            applied += self.apply_run(std::mem::take(&mut run))?;
-            self.apply(&event).map_err(failed(event.seq))?;
-            applied += 1;
         }
-        applied += self.apply_run(run)?;
+        applied += apply(&mut pending)?;
         Ok(applied)
     }
 
-    /// A run of deposits, in one catalog batch; their writes computed on
-    /// every core, kept in the events' order.
-    fn apply_run(&self, run: Vec<Event>) -> Result<u64, crate::store::JournalError> {
-        let Some(last) = run.last().map(|e| e.seq) else {
-            return Ok(0);
-        };
-        let writes = super::on_every_core(&run, |event| {
-            self.writes_for(event)
-                .map_err(|reason| crate::store::JournalError::ViewFailed { seq: event.seq, reason })
-        })?;
-        self.catalog
-            .apply(last, writes)
-            .map_err(|e| crate::store::JournalError::ViewFailed {
-                seq: last,
-                reason: e.into(),
-            })?;
-        Ok(run.len() as u64)
+    /// Applies a run cut by [`runs`]: one event alone, or deposits in one
+    /// catalog batch, their writes computed on every core, kept in the
+    /// events' order. A deposit's projection reads nothing of the catalog
+    /// that another deposit writes (the catalog places each record under
+    /// the rules in force, which no deposit changes), so the batch holds
+    /// exactly what the events one by one would have written.
+    pub(super) fn apply_run(&self, run: &[Event]) -> Result<(), ViewError> {
+        match run {
+            [] => Ok(()),
+            [event] => self.apply(event),
+            [.., last] => {
+                let writes = super::on_every_core(run, |event| self.writes_for(event))?;
+                Ok(self.catalog.apply(last.seq, writes)?)
+            }
+        }
     }
 
     /// The proposal's event in the history of each record it lists.
@@ -1099,6 +1099,17 @@ impl Projector {
 /// Deposits at most in one catalog batch when the journal is replayed.
 const REPLAY_RUN: usize = 512;
 
+/// The kind of a deposit's event.
+const INGESTED: &str = "record.ingested";
+
+/// `events` cut into runs applied together: consecutive deposits, up to
+/// [`REPLAY_RUN`] at a time; any other event alone.
+pub(super) fn runs(events: &[Event]) -> impl Iterator<Item = &[Event]> {
+    events
+        .chunk_by(|a, b| a.kind == INGESTED && b.kind == INGESTED)
+        .flat_map(|run| run.chunks(REPLAY_RUN))
+}
+
 /// The proposal an event made, as disposals and transfers share it,
 /// without its lines (stored beside it, part by part).
 fn proposal_of(
@@ -1150,5 +1161,47 @@ fn version_of(facts: VersionFacts, filename: Option<String>, event: &Event) -> V
 impl JournalObserver for Projector {
     fn on_durable(&self, event: &Event) -> Result<(), ViewError> {
         self.apply(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::EventDraft;
+
+    fn event(seq: u64, kind: &str) -> Event {
+        let draft = EventDraft {
+            actor: "test".into(),
+            body: EventBody::AuditVerified {
+                through_seq: seq,
+                events_checked: 0,
+                blobs_checked: 0,
+                bytes_checked: 0,
+                failures: 0,
+            },
+        };
+        let mut event = Event::seal(draft, seq, chrono::Utc::now(), Sha256::ZERO);
+        event.kind = kind.into();
+        event
+    }
+
+    fn cut(kinds: &[&str]) -> Vec<Vec<u64>> {
+        let events: Vec<Event> = kinds.iter().enumerate().map(|(i, k)| event(i as u64 + 1, k)).collect();
+        runs(&events).map(|run| run.iter().map(|e| e.seq).collect()).collect()
+    }
+
+    #[test]
+    fn deposits_in_a_row_make_one_run_and_every_other_event_goes_alone() {
+        let (d, other) = (INGESTED, "record.updated");
+        assert_eq!(cut(&[]), Vec::<Vec<u64>>::new());
+        assert_eq!(cut(&[d, d, d]), vec![vec![1, 2, 3]]);
+        assert_eq!(
+            cut(&[d, d, other, other, d, other, d, d]),
+            vec![vec![1, 2], vec![3], vec![4], vec![5], vec![6], vec![7, 8]]
+        );
+        // Long runs are cut every REPLAY_RUN deposits.
+        let long = vec![d; REPLAY_RUN * 2 + 1];
+        let lengths: Vec<usize> = cut(&long).iter().map(Vec::len).collect();
+        assert_eq!(lengths, vec![REPLAY_RUN, REPLAY_RUN, 1]);
     }
 }

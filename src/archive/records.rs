@@ -1,6 +1,7 @@
 //! Deposits, versions and reads.
 
 use super::holds::IndexFreshness;
+use super::plan::PublishedPlan;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::classify::{Evidence, classify};
 use crate::domain::dating;
@@ -132,7 +133,7 @@ impl Staged {
         stores: usize,
     ) -> Result<(Sha256, bool), ArchiveError> {
         let sha256 = self.0.sha256();
-        let repaired = archive.commit_or_repair(self.0, metadata, actor, stores)?;
+        let (repaired, _) = archive.queue_or_repair(self.0, metadata, actor, stores)?.wait()?;
         Ok((sha256, repaired))
     }
 }
@@ -161,6 +162,40 @@ pub struct Proposal {
     /// The live records of the proposed node with the same values in its
     /// duplicate fields (the same supplier and invoice number).
     pub probable_duplicates: Vec<(Reference, String)>,
+}
+
+/// A deposit made.
+#[derive(Debug)]
+pub struct Deposited {
+    /// The new record.
+    pub record: Record,
+    /// Whether its bytes repaired a damaged copy of the same content.
+    pub repaired: bool,
+    /// Whether the content was stored already (by another record, or by
+    /// another file of the same batch): only then may other records hold
+    /// it.
+    pub held_before: bool,
+}
+
+/// Where a deposit comes from, besides its depositor.
+#[derive(Default)]
+struct Origin {
+    /// A package's identifier and the record's identifiers there.
+    provenance: Option<(String, Vec<Reference>)>,
+    /// The capture channel that brought it.
+    channel: Option<String>,
+    /// The reports of its signatures, checked already.
+    signatures: Vec<crate::domain::pes::SignatureReport>,
+}
+
+/// A deposit checked, named and its metadata document staged: its blobs
+/// are to be stored and its event journaled.
+struct PreparedDeposit {
+    id: RecordId,
+    content: Staged,
+    metadata: Box<dyn StagedBlob>,
+    stores: usize,
+    event: EventBody,
 }
 
 /// Content staged in the blob store, and its original name.
@@ -492,22 +527,11 @@ impl Archive {
     /// the record once both are on disk and the catalog shows it.
     #[tracing::instrument(skip_all, fields(actor = %actor.name))]
     pub fn ingest(&self, actor: &Actor, deposit: Deposit, upload: Upload) -> Result<Record, ArchiveError> {
-        self.ingest_reporting(actor, deposit, upload).map(|(record, _)| record)
-    }
-
-    /// Deposits as [`ingest`](Self::ingest) does, and says whether the
-    /// bytes repaired a damaged copy of the same content.
-    pub fn ingest_reporting(
-        &self,
-        actor: &Actor,
-        deposit: Deposit,
-        upload: Upload,
-    ) -> Result<(Record, bool), ArchiveError> {
         let deposited = self.ingest_from(actor, deposit, upload, None, None);
         if deposited.is_err() {
             self.count_ingest_error();
         }
-        deposited
+        deposited.map(|(record, _)| record)
     }
 
     /// Deposits as [`ingest`](Self::ingest) does, for a capture channel
@@ -677,15 +701,90 @@ impl Archive {
         signatures: Vec<crate::domain::pes::SignatureReport>,
     ) -> Result<(Record, bool), ArchiveError> {
         actor.require(Permission::Deposit, "déposer des documents")?;
-        if provenance.is_none() {
-            refuse_report_fields(deposit.fields.keys())?;
-        }
-        let filename = check_filename(upload.filename)?;
         // The plan stays as it is until the record is journaled under it.
         let plan_slot = self.plan.read().unwrap_or_else(|p| p.into_inner());
         let plan = plan_slot
             .clone()
             .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
+        let origin = Origin {
+            provenance,
+            channel,
+            signatures,
+        };
+        let prepared = self.prepare_deposit(actor, &plan, deposit, upload, origin);
+        let deposited = self.store_and_journal(actor, vec![prepared]).pop();
+        drop(plan_slot);
+        let deposited = deposited.ok_or_else(|| ArchiveError::Internal("a deposit went missing".into()))??;
+        Ok((deposited.record, deposited.repaired))
+    }
+
+    /// Deposits many files at once, as [`ingest`](Self::ingest) would one
+    /// by one (for a capture `channel` when given), in the order given:
+    /// their blobs share one group commit and their events one journal
+    /// commit and one catalog batch. Each file gets its own outcome; one
+    /// refused does not hold back the others.
+    pub fn ingest_all(
+        &self,
+        actor: &Actor,
+        items: Vec<(Deposit, Upload)>,
+        channel: Option<&str>,
+    ) -> Vec<Result<Deposited, ArchiveError>> {
+        let deposited = self.ingest_all_unchecked(actor, items, channel);
+        for outcome in &deposited {
+            if outcome.is_err() {
+                self.count_ingest_error();
+            }
+        }
+        deposited
+    }
+
+    fn ingest_all_unchecked(
+        &self,
+        actor: &Actor,
+        items: Vec<(Deposit, Upload)>,
+        channel: Option<&str>,
+    ) -> Vec<Result<Deposited, ArchiveError>> {
+        // The plan stays as it is until the records are journaled under it.
+        let plan_slot = self.plan.read().unwrap_or_else(|p| p.into_inner());
+        let prepared = items
+            .into_iter()
+            .map(|(deposit, upload)| {
+                actor.require(Permission::Deposit, "déposer des documents")?;
+                let plan = plan_slot
+                    .as_ref()
+                    .ok_or_else(|| ArchiveError::Internal("no classification plan has been published".into()))?;
+                let origin = Origin {
+                    channel: channel.map(str::to_owned),
+                    ..Origin::default()
+                };
+                self.prepare_deposit(actor, plan, deposit, upload, origin)
+            })
+            .collect();
+        let deposited = self.store_and_journal(actor, prepared);
+        drop(plan_slot);
+        deposited
+    }
+
+    /// Everything of a deposit before its blobs are stored: the checks,
+    /// the classification and dating it may need, its name, and its
+    /// metadata document staged.
+    fn prepare_deposit(
+        &self,
+        actor: &Actor,
+        plan: &PublishedPlan,
+        deposit: Deposit,
+        upload: Upload,
+        origin: Origin,
+    ) -> Result<PreparedDeposit, ArchiveError> {
+        let Origin {
+            provenance,
+            channel,
+            signatures,
+        } = origin;
+        if provenance.is_none() {
+            refuse_report_fields(deposit.fields.keys())?;
+        }
+        let filename = check_filename(upload.filename)?;
         let media_type = media_type::sniff(upload.staged.blob().head());
         let mut deposit = deposit;
         let date_given = deposit.date.is_some();
@@ -745,14 +844,12 @@ impl Archive {
             fields: checked.fields,
             filenames: vec![filename],
         };
-        let staged_metadata = self.stage_metadata(&doc)?;
-        let metadata = staged_metadata.sha256();
-        let (sha256, repaired) = upload.staged.commit_or_repair(staged_metadata, self, actor, stores)?;
+        let metadata = self.stage_metadata(&doc)?;
         let aliases: Vec<Reference> = provenance
             .as_ref()
             .map(|(_, aliases)| aliases.iter().filter(|a| **a != reference).cloned().collect())
             .unwrap_or_default();
-        self.journal.append(actor.draft(EventBody::RecordIngested {
+        let event = EventBody::RecordIngested {
             record: id,
             reference,
             node: checked.node,
@@ -761,10 +858,10 @@ impl Archive {
             date: checked.date,
             service: checked.service,
             document_type: checked.document_type,
-            metadata,
+            metadata: metadata.sha256(),
             version: VersionFacts {
                 number: 1,
-                sha256,
+                sha256: upload.staged.sha256(),
                 size,
                 media_type,
             },
@@ -778,13 +875,76 @@ impl Archive {
             imported_from: provenance.map(|(package, _)| package),
             to_verify,
             circuit,
-        }))?;
-        drop(plan_slot);
-        let record = self
-            .catalog
-            .record(&id)?
-            .ok_or_else(|| ArchiveError::Internal(format!("record {id} journaled but not in the catalog")))?;
-        Ok((record, repaired))
+        };
+        Ok(PreparedDeposit {
+            id,
+            content: upload.staged,
+            metadata,
+            stores,
+            event,
+        })
+    }
+
+    /// Stores the blobs of prepared deposits (all in one group commit,
+    /// but for one that repairs a damaged blob, which goes alone), then
+    /// journals their events together; each outcome in the order given.
+    /// Nothing is journaled before its blobs are durable.
+    fn store_and_journal(
+        &self,
+        actor: &Actor,
+        prepared: Vec<Result<PreparedDeposit, ArchiveError>>,
+    ) -> Vec<Result<Deposited, ArchiveError>> {
+        // The blobs: queued together, then waited on together.
+        let mut seen = std::collections::HashSet::new();
+        let queued: Vec<_> = prepared
+            .into_iter()
+            .map(|prepared| {
+                let prepared = prepared?;
+                let sha256 = prepared.content.sha256();
+                let first_in_batch = seen.insert(sha256);
+                let stored = self.queue_or_repair(prepared.content.0, prepared.metadata, actor, prepared.stores)?;
+                Ok((prepared.id, prepared.event, stored, first_in_batch))
+            })
+            .collect();
+        let stored: Vec<_> = queued
+            .into_iter()
+            .map(|queued: Result<_, ArchiveError>| {
+                let (id, event, stored, first_in_batch) = queued?;
+                let (repaired, held_before) = stored.wait()?;
+                Ok::<_, ArchiveError>((id, event, repaired, held_before || !first_in_batch))
+            })
+            .collect();
+        // The events: appended together, so that they share one commit.
+        let mut drafts = Vec::new();
+        let mut waiting: Vec<Result<(RecordId, bool, bool), ArchiveError>> = Vec::new();
+        for outcome in stored {
+            match outcome {
+                Ok((id, event, repaired, held_before)) => {
+                    drafts.push(actor.draft(event));
+                    waiting.push(Ok((id, repaired, held_before)));
+                }
+                Err(e) => waiting.push(Err(e)),
+            }
+        }
+        let mut appended = self.journal.append_all(drafts).into_iter();
+        waiting
+            .into_iter()
+            .map(|outcome| {
+                let (id, repaired, held_before) = outcome?;
+                appended
+                    .next()
+                    .ok_or_else(|| ArchiveError::Internal("the journal answered fewer events than asked".into()))??;
+                let record = self
+                    .catalog
+                    .record(&id)?
+                    .ok_or_else(|| ArchiveError::Internal(format!("record {id} journaled but not in the catalog")))?;
+                Ok(Deposited {
+                    record,
+                    repaired,
+                    held_before,
+                })
+            })
+            .collect()
     }
 
     /// The reports of a PDF's signatures (none for a PDF without any),
@@ -1540,6 +1700,71 @@ mod tests {
                 .collect();
             handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
         })
+    }
+
+    #[test]
+    fn files_deposited_together_share_one_group_commit_and_one_journal_commit() {
+        let (_tmp, _dir, archive) = crate::archive::tests_support::on_disk(options());
+        let actor = Actor::system();
+        let upload = |text: &str| Upload {
+            staged: archive.stage(&mut text.as_bytes()).unwrap(),
+            filename: Some(format!("{text}.txt")),
+        };
+        let to = |node: &str| Deposit {
+            node: Some(node.into()),
+            date: Some("2024-03-15".into()),
+            ..Deposit::default()
+        };
+        let first = archive.ingest(&actor, to("FIN-MAN"), upload("déjà là")).unwrap();
+        let (blobs, journal) = archive.flush_counters();
+        let mut items = vec![
+            (to("FIN-MAN"), upload("déjà là")),
+            (to("FIN-MAN"), upload("nouveau")),
+            (to("FIN-MAN"), upload("nouveau")),
+            (to("NULLE-PART"), upload("refusé")),
+        ];
+        items.extend((0..20).map(|i| (to("FIN-MAN"), upload(&format!("La règle n° {i}")))));
+        let deposited = archive.ingest_all(&actor, items, None);
+        let (blobs_after, journal_after) = archive.flush_counters();
+        assert_eq!(journal_after - journal, 1, "one journal commit for the batch");
+        assert_eq!(
+            blobs_after - blobs,
+            2,
+            "one group commit: two flushes for every blob of the batch"
+        );
+
+        assert_eq!(deposited.len(), 24);
+        assert!(
+            matches!(&deposited[3], Err(ArchiveError::Invalid(e)) if e.to_string().contains("NULLE-PART")),
+            "{:?}",
+            deposited[3]
+        );
+        let made: Vec<&Deposited> = deposited.iter().filter_map(|d| d.as_ref().ok()).collect();
+        assert_eq!(made.len(), 23);
+        // Held before: the content of a record deposited earlier, and the
+        // second of two files alike in the batch; not the new ones.
+        let held: Vec<bool> = made.iter().map(|d| d.held_before).collect();
+        assert_eq!(&held[..3], &[true, false, true]);
+        assert!(held[3..].iter().all(|h| !h));
+        // Named in the order given, after the record before; each in the
+        // catalog, its content readable.
+        let numbers: Vec<String> = made.iter().map(|d| d.record.reference.to_string()).collect();
+        assert_eq!(
+            numbers[0], "FIN-MAN-2024-000002",
+            "{numbers:?} after {}",
+            first.reference
+        );
+        assert_eq!(numbers[22], "FIN-MAN-2024-000024", "{numbers:?}");
+        for d in &made {
+            let shown = archive.record(&actor, &d.record.reference.to_string()).unwrap();
+            assert_eq!(shown.id, d.record.id);
+            assert!(!d.repaired);
+        }
+        let holders = archive.holders(&actor, &made[1].record.versions[0].sha256).unwrap();
+        assert_eq!(holders.len(), 2, "{holders:?}");
+        // Events one by one after a restart would make the same catalog.
+        let head = archive.journal.head().0;
+        assert_eq!(head, archive.catalog.last_applied().unwrap());
     }
 
     /// One archive on in-memory stores, shared by the cases of a property

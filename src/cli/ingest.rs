@@ -103,70 +103,116 @@ struct Made {
     sha256: String,
 }
 
-/// Deposits one file, on the data directory or through the server.
-fn deposit_one(target: &Target, path: &Path, deposit: Deposit) -> Result<Made, String> {
-    let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let file = File::open(path).map_err(|e| format!("lecture impossible : {e}"))?;
-    match target {
-        Target::Local(archive) => {
-            let mut file = file;
-            let staged = archive.stage(&mut file).map_err(|e| e.to_string())?;
-            let record = archive
-                .ingest(&Actor::command_line(), deposit, Upload { staged, filename })
-                .map_err(|e| e.to_string())?;
-            Ok(Made {
-                reference: record.reference.to_string(),
-                id: record.id.to_string(),
-                sha256: record.versions.first().map(|v| v.sha256.hex()).unwrap_or_default(),
-            })
-        }
-        Target::Remote(remote) => {
-            let metadata = serde_json::json!({
-                "node": deposit.node.unwrap_or_default(),
-                "title": deposit.title,
-                "date": deposit.date,
-                "service": deposit.service,
-                "type": deposit.document_type,
-                "fields": deposit.fields,
-                "links": deposit
-                    .links
-                    .iter()
-                    .map(|(kind, to)| serde_json::json!({"kind": kind, "to": to}))
-                    .collect::<Vec<_>>(),
-            });
-            let part = FilePart {
-                filename: filename.as_deref().unwrap_or_default(),
-                reader: Box::new(std::io::BufReader::new(file)),
-            };
-            let record: RecordDto = remote
-                .post_deposit("/api/v1/records", &metadata, part)
-                .map_err(|f| f.message)?;
-            Ok(Made {
-                reference: record.reference,
-                id: record.id,
-                sha256: record.versions.first().map(|v| v.sha256.clone()).unwrap_or_default(),
-            })
+/// Files deposited together on the data directory: their blobs share a
+/// group commit and their events a journal commit and a catalog batch.
+/// Each holds two open files (its content and metadata document) until
+/// its batch is durable, so `jobs` × this × 2 stays well under the usual
+/// limit of 1,024 open files.
+const LOCAL_BATCH: usize = 32;
+
+/// Deposits files together on the data directory; each file's outcome in
+/// order, and whether its content was stored before (only then may other
+/// records hold it).
+fn deposit_batch(
+    archive: &crate::archive::Archive,
+    paths: &[PathBuf],
+    deposit: &dyn Fn() -> Deposit,
+) -> Vec<Result<(Made, bool), String>> {
+    let mut outcomes: Vec<Option<Result<(Made, bool), String>>> = Vec::with_capacity(paths.len());
+    let mut items = Vec::new();
+    for path in paths {
+        let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let staged = File::open(path)
+            .map_err(|e| format!("lecture impossible : {e}"))
+            .and_then(|mut file| archive.stage(&mut file).map_err(|e| e.to_string()));
+        match staged {
+            Ok(staged) => {
+                items.push((deposit(), Upload { staged, filename }));
+                outcomes.push(None);
+            }
+            Err(reason) => outcomes.push(Some(Err(reason))),
         }
     }
+    let mut deposited = archive.ingest_all(&Actor::command_line(), items, None).into_iter();
+    outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Some(refused) => refused,
+            None => match deposited.next() {
+                Some(Ok(deposited)) => {
+                    let record = deposited.record;
+                    Ok((
+                        Made {
+                            reference: record.reference.to_string(),
+                            id: record.id.to_string(),
+                            sha256: record.versions.first().map(|v| v.sha256.hex()).unwrap_or_default(),
+                        },
+                        deposited.held_before,
+                    ))
+                }
+                Some(Err(e)) => Err(e.to_string()),
+                None => Err("le dépôt n'a pas eu de réponse".into()),
+            },
+        })
+        .collect()
+}
+
+/// Deposits one file through the server; with the references of the
+/// records that held its content already (the server says so).
+fn deposit_remote(
+    remote: &super::client::Remote,
+    path: &Path,
+    deposit: Deposit,
+) -> Result<(Made, Vec<String>), String> {
+    let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let file = File::open(path).map_err(|e| format!("lecture impossible : {e}"))?;
+    let metadata = serde_json::json!({
+        "node": deposit.node.unwrap_or_default(),
+        "title": deposit.title,
+        "date": deposit.date,
+        "service": deposit.service,
+        "type": deposit.document_type,
+        "fields": deposit.fields,
+        "links": deposit
+            .links
+            .iter()
+            .map(|(kind, to)| serde_json::json!({"kind": kind, "to": to}))
+            .collect::<Vec<_>>(),
+    });
+    let part = FilePart {
+        filename: filename.as_deref().unwrap_or_default(),
+        reader: Box::new(std::io::BufReader::new(file)),
+    };
+    let record: RecordDto = remote
+        .post_deposit("/api/v1/records", &metadata, part)
+        .map_err(|f| f.message)?;
+    let held = record.same_content.into_iter().map(|r| r.reference).collect();
+    Ok((
+        Made {
+            reference: record.reference,
+            id: record.id,
+            sha256: record.versions.first().map(|v| v.sha256.clone()).unwrap_or_default(),
+        },
+        held,
+    ))
 }
 
 /// The other records that hold the content just deposited as `made`
 /// (their references): it was archived already.
-fn also_held(target: &Target, made: &Made) -> Vec<String> {
+fn also_held(archive: &crate::archive::Archive, made: &Made) -> Vec<String> {
     let Ok(digest) = crate::domain::hash::Sha256::parse(&made.sha256) else {
         return Vec::new();
     };
-    let found: Vec<String> = match target {
-        Target::Local(archive) => archive
-            .holders(&Actor::command_line(), &digest)
-            .map(|found| found.into_iter().map(|(r, _)| r.to_string()).collect())
-            .unwrap_or_default(),
-        Target::Remote(remote) => remote
-            .get_json::<crate::wire::HoldersDto>(&format!("/api/v1/contents/{}", digest.hex()))
-            .map(|h| h.records.into_iter().map(|r| r.reference).collect())
-            .unwrap_or_default(),
-    };
-    found.into_iter().filter(|r| *r != made.reference).collect()
+    archive
+        .holders(&Actor::command_line(), &digest)
+        .map(|found| {
+            found
+                .into_iter()
+                .map(|(r, _)| r.to_string())
+                .filter(|r| *r != made.reference)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// What became of one file.
@@ -198,34 +244,59 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
     let (sender, receiver) = std::sync::mpsc::channel::<(usize, Outcome)>();
     let mut tally = Tally::default();
     let printed = std::thread::scope(|scope| {
-        for _ in 0..usize::from(args.jobs).min(files.len().max(1)) {
+        let batch = match &target {
+            Target::Local(_) => LOCAL_BATCH,
+            Target::Remote(_) => 1,
+        };
+        for _ in 0..usize::from(args.jobs).min(files.len().div_ceil(batch).max(1)) {
             let (sender, next, files, target, args, fields, links) =
                 (sender.clone(), &next, &files, &target, &args, &fields, &links);
             scope.spawn(move || {
+                let deposit = || Deposit {
+                    node: args.node.clone().filter(|n| !n.trim().is_empty()),
+                    title: args.title.clone(),
+                    date: args.date.clone(),
+                    service: args.service.clone(),
+                    document_type: args.document_type.clone(),
+                    fields: fields.clone(),
+                    links: links.clone(),
+                };
                 loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(path) = files.get(i) else { break };
-                    let deposit = Deposit {
-                        node: args.node.clone().filter(|n| !n.trim().is_empty()),
-                        title: args.title.clone(),
-                        date: args.date.clone(),
-                        service: args.service.clone(),
-                        document_type: args.document_type.clone(),
-                        fields: fields.clone(),
-                        links: links.clone(),
-                    };
-                    let bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-                    let made = deposit_one(target, path, deposit).map(|made| {
-                        let held = also_held(target, &made);
-                        (made, held)
-                    });
-                    let outcome = Outcome {
-                        path: path.clone(),
-                        bytes,
-                        made,
-                    };
-                    if sender.send((i, outcome)).is_err() {
+                    let first = next.fetch_add(batch, std::sync::atomic::Ordering::Relaxed);
+                    let Some(paths) = files.get(first..(first + batch).min(files.len())) else {
                         break;
+                    };
+                    if paths.is_empty() {
+                        break;
+                    }
+                    let made: Vec<Result<(Made, Vec<String>), String>> = match target {
+                        Target::Local(archive) => deposit_batch(archive, paths, &deposit)
+                            .into_iter()
+                            .map(|outcome| {
+                                outcome.map(|(made, held_before)| {
+                                    let held = if held_before {
+                                        also_held(archive, &made)
+                                    } else {
+                                        Vec::new()
+                                    };
+                                    (made, held)
+                                })
+                            })
+                            .collect(),
+                        Target::Remote(remote) => paths
+                            .iter()
+                            .map(|path| deposit_remote(remote, path, deposit()))
+                            .collect(),
+                    };
+                    for (i, (path, made)) in paths.iter().zip(made).enumerate() {
+                        let outcome = Outcome {
+                            path: path.clone(),
+                            bytes: std::fs::metadata(path).map_or(0, |m| m.len()),
+                            made,
+                        };
+                        if sender.send((first + i, outcome)).is_err() {
+                            return;
+                        }
                     }
                 }
             });

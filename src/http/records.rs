@@ -320,10 +320,21 @@ pub async fn deposit(
     };
     let (record, details, repaired, same_content) = web::block(move || {
         let sha256 = upload.staged.sha256();
-        let before = archive.records_holding(&caller.0, &sha256)?;
-        let (record, repaired) = archive.ingest_reporting(&caller.0, deposit, upload)?;
+        let deposited = archive
+            .ingest_all(&caller.0, vec![(deposit, upload)], None)
+            .pop()
+            .ok_or_else(|| ArchiveError::Internal("a deposit went missing".into()))??;
+        let record = deposited.record;
+        // Only content stored before can be held by other records.
+        let before = if deposited.held_before {
+            let mut holders = archive.records_holding(&caller.0, &sha256)?;
+            holders.retain(|(reference, _)| *reference != record.reference);
+            holders
+        } else {
+            Vec::new()
+        };
         let details = archive.details(&caller.0, &record)?;
-        Ok::<_, ArchiveError>((record, details, repaired, before))
+        Ok::<_, ArchiveError>((record, details, deposited.repaired, before))
     })
     .await??;
     let mut answer = RecordDto::new(&record, &details, None);

@@ -133,6 +133,10 @@ impl StagedBlob for FsStaged {
     }
 
     fn reader(&self) -> Result<Box<dyn Read + Send + '_>, BlobError> {
+        if self.head.len() as u64 == self.size {
+            // Small enough to be held whole: read again from memory.
+            return Ok(Box::new(self.head.as_slice()));
+        }
         let path = self
             .temp
             .path
@@ -172,15 +176,16 @@ impl FsStaged {
             ..
         } = self;
         let install = match &temp.path {
-            Some(staged) if replacing || !target.exists() => {
-                commits.make_folder(&target)?;
-                Some(Install {
+            Some(staged) => {
+                // A folder made just now holds no blob yet.
+                let new_folder = commits.make_folder(&target)?;
+                (replacing || new_folder || !target.exists()).then(|| Install {
                     file,
                     staged: staged.clone(),
                     target,
                 })
             }
-            _ => None,
+            None => None,
         };
         let installing = install.is_some();
         let ticket = commits.queue(install);
@@ -227,6 +232,57 @@ impl Drop for FsPending {
     }
 }
 
+/// Copies `source` (up to `limit` bytes) into the staging `file`, hashing
+/// it and keeping its first bytes: (digest, size, head). Shared by the
+/// stores that stage into a local file.
+pub(super) fn stage_into(
+    source: &mut dyn Read,
+    limit: u64,
+    file: &mut File,
+) -> Result<(Sha256, u64, Vec<u8>), BlobError> {
+    STAGING_BUFFER.with_borrow_mut(|buf| {
+        buf.resize(CHUNK, 0);
+        stage_through(source, limit, file, buf)
+    })
+}
+
+fn stage_through(
+    source: &mut dyn Read,
+    limit: u64,
+    file: &mut File,
+    buf: &mut [u8],
+) -> Result<(Sha256, u64, Vec<u8>), BlobError> {
+    let mut hasher = Sha256Hasher::new();
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    let mut size: u64 = 0;
+    loop {
+        let n = match source.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(BlobError::Source(e)),
+        };
+        size += n as u64;
+        if size > limit {
+            return Err(BlobError::TooLarge { limit });
+        }
+        let chunk = &buf[..n];
+        if head.len() < HEAD_LEN {
+            let take = (HEAD_LEN - head.len()).min(n);
+            head.extend_from_slice(&chunk[..take]);
+        }
+        hasher.update(chunk);
+        file.write_all(chunk)?;
+    }
+    Ok((hasher.finish(), size, head))
+}
+
+thread_local! {
+    /// Each thread's buffer for staging: a deposit of 4 KiB would
+    /// otherwise allocate (and zero) 256 KiB.
+    static STAGING_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl BlobStore for FsBlobStore {
     fn flushes(&self) -> u64 {
         self.commits.flushes()
@@ -243,36 +299,12 @@ impl BlobStore for FsBlobStore {
             .mode(0o444)
             .open(&path)?;
         let temp = TempFile { path: Some(path) };
-        let mut hasher = Sha256Hasher::new();
-        let mut head = Vec::with_capacity(HEAD_LEN);
-        let mut size: u64 = 0;
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = match source.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(BlobError::Source(e)),
-            };
-            size += n as u64;
-            if size > limit {
-                return Err(BlobError::TooLarge { limit });
-            }
-            let chunk = &buf[..n];
-            if head.len() < HEAD_LEN {
-                let take = (HEAD_LEN - head.len()).min(n);
-                head.extend_from_slice(&chunk[..take]);
-            }
-            hasher.update(chunk);
-            file.write_all(chunk)?;
-        }
-        let sha256 = hasher.finish();
-        let target = self.path_of(&sha256);
+        let (sha256, size, head) = stage_into(source, limit, &mut file)?;
         Ok(Box::new(FsStaged {
             file,
             temp,
             commits: Arc::clone(&self.commits),
-            target,
+            target: self.path_of(&sha256),
             sha256,
             size,
             head,

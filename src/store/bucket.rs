@@ -40,8 +40,6 @@ use std::time::Duration;
 /// Bytes read from a staged file per step, and the largest blob sent in
 /// one request; larger ones go in parts of this size.
 const PART: usize = 8 * 1024 * 1024;
-/// How many leading bytes a staged blob keeps for media type sniffing.
-const HEAD_LEN: usize = 8192;
 /// The scheme of a bucket's address.
 pub const SCHEME: &str = "s3://";
 /// Bytes at the end of a segment's copy compared with the original before
@@ -340,31 +338,11 @@ impl BlobStore for BucketBlobs {
         let bucket = &self.0;
         // An unnamed file: nothing is left behind, whatever happens.
         let mut file = tempfile::tempfile_in(&bucket.staging)?;
-        let mut hasher = Sha256Hasher::new();
-        let (mut size, mut head) = (0u64, Vec::new());
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = match source.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(BlobError::Source(e)),
-            };
-            size += n as u64;
-            if size > limit {
-                return Err(BlobError::TooLarge { limit });
-            }
-            if head.len() < HEAD_LEN {
-                let take = (HEAD_LEN - head.len()).min(n);
-                head.extend_from_slice(&buf[..take]);
-            }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n])?;
-        }
+        let (sha256, size, head) = super::blob_fs::stage_into(source, limit, &mut file)?;
         Ok(Box::new(BucketStaged {
             bucket: Arc::clone(bucket),
             file,
-            sha256: hasher.finish(),
+            sha256,
             size,
             head,
         }))

@@ -128,34 +128,18 @@ impl GroupCommit {
     /// flushed by the next batch, before anything in them counts as
     /// stored. Checked and made under one lock, so that a blob renamed
     /// into a folder another deposit made waits for that folder's flush.
-    pub(super) fn make_folder(&self, target: &Path) -> io::Result<()> {
+    /// Says whether it made the folder (then nothing is in it yet).
+    pub(super) fn make_folder(&self, target: &Path) -> io::Result<bool> {
+        let Some(folder) = target.parent() else {
+            return Ok(false);
+        };
         let mut folders = self.folders.lock().unwrap_or_else(|p| p.into_inner());
-        if target.parent().is_some_and(|dir| folders.known.contains(dir)) {
-            return Ok(());
+        if folders.known.contains(folder) {
+            return Ok(false);
         }
-        let mut missing = Vec::new();
-        let mut folder = target.parent();
-        while let Some(dir) = folder {
-            if dir.is_dir() {
-                break;
-            }
-            missing.push(dir.to_owned());
-            folder = dir.parent();
-        }
-        for dir in missing.into_iter().rev() {
-            match fs::create_dir(&dir) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e),
-            }
-            if let Some(parent) = dir.parent() {
-                folders.grown.insert(parent.to_owned());
-            }
-        }
-        if let Some(dir) = target.parent() {
-            folders.known.insert(dir.to_owned());
-        }
-        Ok(())
+        let made = make_dir_all(folder, &mut folders.grown)?;
+        folders.known.insert(folder.to_owned());
+        Ok(made)
     }
 
     /// Forgets that `folder` is there (it was not, when a blob was renamed
@@ -368,6 +352,30 @@ impl GroupCommit {
         self.tell(Step::Renamed(install.target.clone()));
         Ok(folder)
     }
+}
+
+/// Makes `dir` and any parent missing, trying `mkdir` first (a folder
+/// that is there already costs one call, as a look-up would); each folder
+/// whose entries grew is noted in `grown`. Says whether `dir` was made.
+fn make_dir_all(dir: &Path, grown: &mut HashSet<PathBuf>) -> io::Result<bool> {
+    match fs::create_dir(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let parent = dir.parent().ok_or(e)?;
+            make_dir_all(parent, grown)?;
+            match fs::create_dir(dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    }
+    if let Some(parent) = dir.parent() {
+        grown.insert(parent.to_owned());
+    }
+    Ok(true)
 }
 
 /// Flushes the whole file system that holds `dir` (`syncfs(2)`): every

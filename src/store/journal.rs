@@ -75,9 +75,20 @@ enum Work {
     Adopt(Event),
 }
 
+/// Work handed to the writer at once, committed together; the answers
+/// come on `reply` in the same order, one for each.
 struct Request {
-    work: Work,
+    works: Vec<Work>,
     reply: mpsc::SyncSender<Result<Event, JournalError>>,
+}
+
+impl Request {
+    /// Refuses every work of the request.
+    fn refuse(self, reason: &str) {
+        for _ in &self.works {
+            let _ = self.reply.send(Err(JournalError::Failed(reason.to_owned())));
+        }
+    }
 }
 
 /// Every this many events of a segment, reading remembers where the next
@@ -366,6 +377,19 @@ impl Journal for FileJournal {
         self.ask(Work::Append(Box::new(draft)))
     }
 
+    fn append_all(&self, drafts: Vec<EventDraft>) -> Vec<Result<Event, JournalError>> {
+        // Handed to the writer in one request: one commit for all.
+        let n = drafts.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let works = drafts.into_iter().map(|draft| Work::Append(Box::new(draft))).collect();
+        match self.hand(works) {
+            Ok(answers) => (0..n).map(|_| Self::answer(&answers)).collect(),
+            Err(e) => (0..n).map(|_| Err(JournalError::Failed(e.to_string()))).collect(),
+        }
+    }
+
     fn adopt(&self, event: Event) -> Result<(), JournalError> {
         self.ask(Work::Adopt(event)).map(|_| ())
     }
@@ -407,14 +431,24 @@ impl Journal for FileJournal {
 impl FileJournal {
     /// Hands work to the writer and waits for its answer.
     fn ask(&self, work: Work) -> Result<Event, JournalError> {
-        let (reply, answer) = mpsc::sync_channel(1);
+        Self::answer(&self.hand(vec![work])?)
+    }
+
+    /// Hands work to the writer; the answers come on the receiver, in order.
+    fn hand(&self, works: Vec<Work>) -> Result<mpsc::Receiver<Result<Event, JournalError>>, JournalError> {
+        let (reply, answer) = mpsc::sync_channel(works.len());
         let sender = self
             .sender
             .as_ref()
             .ok_or_else(|| JournalError::Failed("le journal est fermé".into()))?;
         sender
-            .send(Request { work, reply })
+            .send(Request { works, reply })
             .map_err(|_| JournalError::Failed("le journal ne répond plus : redémarrez le serveur".into()))?;
+        Ok(answer)
+    }
+
+    /// Waits for the writer's next answer.
+    fn answer(answer: &mpsc::Receiver<Result<Event, JournalError>>) -> Result<Event, JournalError> {
         answer
             .recv()
             .map_err(|_| JournalError::Failed("le journal ne répond plus : redémarrez le serveur".into()))?
@@ -488,7 +522,7 @@ impl Writer {
     fn commit(&mut self, batch: Vec<Request>) {
         if let Some(reason) = &self.failed {
             for request in batch {
-                let _ = request.reply.send(Err(JournalError::Failed(reason.clone())));
+                request.refuse(reason);
             }
             return;
         }
@@ -501,10 +535,13 @@ impl Writer {
         }
         let mut lines = Vec::with_capacity(batch.len() * 512);
         let mut sealed = Vec::with_capacity(batch.len());
-        for request in batch {
-            let event = match (request.work, &self.following) {
+        let works = batch
+            .into_iter()
+            .flat_map(|Request { works, reply }| works.into_iter().map(move |work| (work, reply.clone())));
+        for (work, reply) in works {
+            let event = match (work, &self.following) {
                 (Work::Append(_), Some(reason)) => {
-                    let _ = request.reply.send(Err(JournalError::Failed(reason.clone())));
+                    let _ = reply.send(Err(JournalError::Failed(reason.clone())));
                     continue;
                 }
                 (Work::Append(draft), None) => {
@@ -512,7 +549,7 @@ impl Writer {
                     Event::seal(*draft, head.seq + 1, time, head.hash)
                 }
                 (Work::Adopt(_), None) => {
-                    let _ = request.reply.send(Err(JournalError::Failed(
+                    let _ = reply.send(Err(JournalError::Failed(
                         "ce journal ne suit aucun autre journal".into(),
                     )));
                     continue;
@@ -523,7 +560,7 @@ impl Writer {
                     match checked {
                         Ok(event) => event,
                         Err(e) => {
-                            let _ = request.reply.send(Err(e));
+                            let _ = reply.send(Err(e));
                             continue;
                         }
                     }
@@ -535,7 +572,7 @@ impl Writer {
                 time: event.time,
             };
             lines.extend_from_slice(&event.to_line());
-            sealed.push((event, request.reply));
+            sealed.push((event, reply));
         }
         if sealed.is_empty() {
             return;
@@ -557,20 +594,30 @@ impl Writer {
         self.len += lines.len() as u64;
         self.syncs.fetch_add(1, Ordering::Relaxed);
         *self.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
-        for (event, reply) in sealed {
-            let answer = match &self.failed {
-                Some(reason) => Err(JournalError::Failed(reason.clone())),
-                None => match self.observer.on_durable(&event) {
-                    Ok(()) => Ok(event),
-                    Err(reason) => {
-                        tracing::error!(seq = event.seq, %reason, "a view failed to apply a durable event");
-                        self.failed = Some(format!(
-                            "une vue n'a pu appliquer l'événement n° {} ({reason}) : les écritures attendent un redémarrage du serveur",
-                            event.seq
-                        ));
-                        Err(JournalError::ViewFailed { seq: event.seq, reason })
-                    }
-                },
+        let (events, replies): (Vec<Event>, Vec<_>) = sealed.into_iter().unzip();
+        let (applied, mut failure) = match self.observer.on_durable_all(&events) {
+            Ok(()) => (events.len(), None),
+            Err(failure) => {
+                tracing::error!(seq = failure.seq, reason = %failure.reason, "a view failed to apply a durable event");
+                self.failed = Some(format!(
+                    "une vue n'a pu appliquer l'événement n° {} ({}) : les écritures attendent un redémarrage du serveur",
+                    failure.seq, failure.reason
+                ));
+                (failure.applied, Some(failure))
+            }
+        };
+        // The events the views applied are answered; the one that failed
+        // says why; those after it were not applied.
+        for (i, (event, reply)) in events.into_iter().zip(replies).enumerate() {
+            let answer = if i < applied {
+                Ok(event)
+            } else if let Some(failed) = failure.take() {
+                Err(JournalError::ViewFailed {
+                    seq: failed.seq,
+                    reason: failed.reason,
+                })
+            } else {
+                Err(JournalError::Failed(self.failed.clone().unwrap_or_default()))
             };
             let _ = reply.send(answer);
         }
@@ -580,7 +627,7 @@ impl Writer {
         tracing::error!(%reason, "journal failed; appends refused until restart");
         self.failed = Some(reason.clone());
         for request in batch {
-            let _ = request.reply.send(Err(JournalError::Failed(reason.clone())));
+            request.refuse(&reason);
         }
     }
 
@@ -926,6 +973,85 @@ mod tests {
         }
         assert_eq!(j.head().0, 200);
         assert!(j.syncs() <= 100, "200 events took {} syncs: no group commit", j.syncs());
+    }
+
+    /// Counts the calls it gets, and fails at one seq.
+    struct Counting {
+        calls: Mutex<Vec<Vec<u64>>>,
+        fail_at: u64,
+    }
+    impl JournalObserver for Counting {
+        fn on_durable(&self, event: &Event) -> Result<(), crate::store::ViewError> {
+            self.on_durable_all(std::slice::from_ref(event)).map_err(|f| f.reason)
+        }
+        fn on_durable_all(&self, events: &[Event]) -> Result<(), crate::store::Unapplied> {
+            self.calls.lock().unwrap().push(events.iter().map(|e| e.seq).collect());
+            match events.iter().position(|e| e.seq == self.fail_at) {
+                Some(applied) => Err(crate::store::Unapplied {
+                    applied,
+                    seq: self.fail_at,
+                    reason: crate::store::ViewError::Unexpected { kind: "test".into() },
+                }),
+                None => Ok(()),
+            }
+        }
+    }
+
+    #[test]
+    fn events_appended_together_share_one_sync_and_reach_the_views_in_one_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let views = Arc::new(Counting {
+            calls: Mutex::new(Vec::new()),
+            fail_at: 0,
+        });
+        let (j, _) = FileJournal::open(dir.path(), Arc::new(SystemClock), Arc::clone(&views) as _).unwrap();
+        j.append(draft(1)).unwrap();
+        let before = j.syncs();
+        let events: Vec<u64> = j
+            .append_all((2..=31).map(draft).collect())
+            .into_iter()
+            .map(|e| e.unwrap().seq)
+            .collect();
+        assert_eq!(events, (2..=31).collect::<Vec<_>>());
+        assert_eq!(j.syncs() - before, 1, "thirty events appended together, one sync");
+        assert_eq!(
+            views.calls.lock().unwrap().last().unwrap(),
+            &(2..=31).collect::<Vec<_>>()
+        );
+        assert!(j.append_all(Vec::new()).is_empty());
+        // Read back, chained.
+        assert_eq!(j.read_from(1).unwrap().map(|e| e.unwrap().seq).last(), Some(31));
+    }
+
+    #[test]
+    fn a_view_failing_in_a_batch_answers_the_events_before_it_and_refuses_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let views = Arc::new(Counting {
+            calls: Mutex::new(Vec::new()),
+            fail_at: 4,
+        });
+        let (j, _) = FileJournal::open(dir.path(), Arc::new(SystemClock), Arc::clone(&views) as _).unwrap();
+        let answers = j.append_all((1..=6).map(draft).collect());
+        assert_eq!(answers.len(), 6);
+        for answer in &answers[..3] {
+            assert!(answer.is_ok(), "{answer:?}");
+        }
+        assert!(
+            matches!(&answers[3], Err(JournalError::ViewFailed { seq: 4, .. })),
+            "{:?}",
+            answers[3]
+        );
+        for answer in &answers[4..] {
+            assert!(
+                matches!(answer, Err(JournalError::Failed(reason)) if reason.contains("n° 4")),
+                "{answer:?}"
+            );
+        }
+        // Durable all the same (a restart replays them into the views);
+        // further appends are refused until then.
+        assert_eq!(j.head().0, 6);
+        assert!(matches!(j.append(draft(7)), Err(JournalError::Failed(_))));
+        assert!(j.append_all(vec![draft(7), draft(8)]).iter().all(Result::is_err));
     }
 
     #[test]

@@ -337,6 +337,34 @@ pub enum ViewError {
 pub trait JournalObserver: Send + Sync {
     /// Applies one durable event.
     fn on_durable(&self, event: &Event) -> Result<(), ViewError>;
+
+    /// Applies durable events in seq order, as [`Self::on_durable`] one by
+    /// one would; an observer may apply a run of them together (one
+    /// catalog batch for the deposits a group commit made durable). On
+    /// failure, says how many were applied before it, and why.
+    fn on_durable_all(&self, events: &[Event]) -> Result<(), Unapplied> {
+        for (applied, event) in events.iter().enumerate() {
+            self.on_durable(event).map_err(|reason| Unapplied {
+                applied,
+                seq: event.seq,
+                reason,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Where [`JournalObserver::on_durable_all`] stopped: the events before
+/// `applied` are applied, the rest are not; `seq` names the event (or the
+/// last event of the run) that failed.
+#[derive(Debug)]
+pub struct Unapplied {
+    /// Events applied before the failure.
+    pub applied: usize,
+    /// The seq the failure names.
+    pub seq: u64,
+    /// Why.
+    pub reason: ViewError,
 }
 
 /// The append-only, hash-chained event log: the archive's source of truth.
@@ -351,6 +379,12 @@ pub trait JournalObserver: Send + Sync {
 pub trait Journal: Send + Sync {
     /// Appends one event and waits until it is durable.
     fn append(&self, draft: EventDraft) -> Result<Event, JournalError>;
+    /// Appends events in order, as `append` one by one would, and waits
+    /// until all are durable; they may share one commit. Each gets its own
+    /// outcome.
+    fn append_all(&self, drafts: Vec<EventDraft>) -> Vec<Result<Event, JournalError>> {
+        drafts.into_iter().map(|draft| self.append(draft)).collect()
+    }
     /// The seq and hash of the last durable event (0 and zero when empty).
     fn head(&self) -> (u64, Sha256);
     /// Durable events from `seq` (inclusive) to the head at call time.

@@ -94,3 +94,89 @@ fn acknowledged_uploads_survive_sigkill() {
     let out = cli(&data, &["audit", "verify"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 }
+
+/// `coffre ingest` on the data directory, killed with SIGKILL at a random
+/// moment, fifty times over: its files go in batches (one group commit,
+/// one journal commit and one catalog batch each), and every file it
+/// printed as deposited is there after restart, with its bytes, under a
+/// reference of its own; the archive verifies.
+#[test]
+fn files_a_bulk_ingest_printed_survive_sigkill() {
+    let Fresh { tmp, data, token } = fresh_archive();
+    let mut acked: Vec<(String, String)> = Vec::new();
+    let mut seed = Bytes::new(7);
+    // Rounds killed before the ingest printed every file.
+    let mut cut_short = 0;
+    for round in 0..ROUNDS {
+        let folder = tmp.path().join(format!("round-{round}"));
+        std::fs::create_dir(&folder).unwrap();
+        let mut sums = std::collections::HashMap::new();
+        for n in 0..300 {
+            let size = if seed.next_u64().is_multiple_of(10) {
+                (seed.next_u64() % 300_000) as usize
+            } else {
+                (seed.next_u64() % 6_000) as usize
+            };
+            // Distinct by their first bytes: no two files alike.
+            let mut content = format!("round {round} file {n}\n").into_bytes();
+            content.extend(seed.fill(size));
+            let path = folder.join(format!("f{n:03}.bin"));
+            std::fs::write(&path, &content).unwrap();
+            sums.insert(path.display().to_string(), sha256_hex(&content));
+        }
+        let mut child = std::process::Command::new(bin())
+            .arg("--data")
+            .arg(&data)
+            .args(["ingest", "--json", "--node", "FIN-MAN"])
+            .arg(&folder)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            use std::io::BufRead;
+            std::io::BufReader::new(out)
+                .lines()
+                .map_while(Result::ok)
+                .map(|line| serde_json::from_str::<serde_json::Value>(&line).expect("a JSON line"))
+                .collect::<Vec<_>>()
+        });
+        std::thread::sleep(Duration::from_millis(50 + seed.next_u64() % 600));
+        let _ = child.kill();
+        let _ = child.wait();
+        let printed = reader.join().unwrap();
+        if printed.len() < sums.len() {
+            cut_short += 1;
+        }
+        for line in printed {
+            let path = line["path"].as_str().unwrap();
+            let sha = line["sha256"].as_str().unwrap().to_owned();
+            assert_eq!(sums[path], sha, "{path} printed with another digest");
+            acked.push((line["reference"].as_str().unwrap().to_owned(), sha));
+        }
+    }
+    assert!(
+        acked.len() > ROUNDS as usize,
+        "too few files were printed to test anything: {}",
+        acked.len()
+    );
+    assert!(cut_short > 0, "no ingest was killed before its end");
+    let references: std::collections::HashSet<_> = acked.iter().map(|(r, _)| r.clone()).collect();
+    assert_eq!(references.len(), acked.len(), "a reference was handed out twice");
+
+    let server = Server::start(&data, &[]);
+    for (reference, sha) in &acked {
+        let record = get(&server.url(&format!("/api/v1/records/{reference}")), &token);
+        assert_eq!(record.status, 200, "printed record {reference} lost");
+        assert_eq!(record.json()["versions"][0]["sha256"].as_str().unwrap(), sha);
+        let content = get(&server.url(&format!("/api/v1/records/{reference}/content")), &token);
+        assert_eq!(sha256_hex(&content.body), *sha, "content of {reference}");
+    }
+    let report = verify_over_http(&server, &token);
+    assert_eq!(report["status"], "passed", "{report}");
+    server.stop();
+    let out = cli(&data, &["audit", "verify"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
