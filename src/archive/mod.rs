@@ -67,7 +67,8 @@ pub use disposition::ProposalRequest;
 pub use holds::HoldRequest;
 pub use plan::{InvalidPlan, Publication, Publish, PublishedPlan, check_plan};
 pub use records::{
-    Deposit, LINKED_SHOWN, LinkedRecord, Links, Proposal, RecordChanges, RecordDetails, Staged, Upload, file_name_of,
+    Deposit, Deposited, LINKED_SHOWN, LinkedRecord, Links, Proposal, RecordChanges, RecordDetails, Staged, Upload,
+    file_name_of,
 };
 pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;

@@ -24,7 +24,8 @@
 //! read no faster than they deposit.
 
 use super::FolderChannel;
-use crate::archive::{Actor, Archive, ArchiveError, Deposit, Upload};
+use crate::archive::{Actor, Archive, ArchiveError, Deposit, Staged, Upload};
+use crate::domain::hash::Sha256;
 use crate::errors::Fault;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -65,6 +66,9 @@ impl WatchedFolder {
 /// `messagerie:<name>`), for the metrics.
 #[derive(Default)]
 pub struct CaptureCounts(pub Vec<(String, Arc<ChannelCounts>)>);
+
+/// Files a worker deposits together at most.
+const BATCH: usize = 16;
 
 /// A file found complete, to be deposited.
 struct Ready {
@@ -116,6 +120,7 @@ pub fn spawn(
             channel: channel.clone(),
             actor,
             counts: Arc::clone(&counts),
+            in_flight: InFlight::default(),
         };
         let stop = Arc::clone(&stop);
         let handle = std::thread::Builder::new()
@@ -138,13 +143,53 @@ struct Watch {
     channel: FolderChannel,
     actor: Actor,
     counts: Arc<ChannelCounts>,
+    /// The contents being deposited by a worker: another worker with the
+    /// same content waits, then finds it archived (two files alike
+    /// dropped at once make one record).
+    in_flight: InFlight,
+}
+
+/// Contents claimed by the worker depositing them.
+#[derive(Default)]
+struct InFlight {
+    held: Mutex<HashSet<Sha256>>,
+    freed: std::sync::Condvar,
+}
+
+impl InFlight {
+    /// Claims `sha256` unless another worker holds it.
+    fn try_claim(&self, sha256: Sha256) -> Option<Claim<'_>> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.insert(sha256).then(|| Claim(self, sha256))
+    }
+
+    /// Claims `sha256`, waiting for the worker that holds it.
+    fn claim(&self, sha256: Sha256) -> Claim<'_> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        while !held.insert(sha256) {
+            held = self.freed.wait(held).unwrap_or_else(|p| p.into_inner());
+        }
+        Claim(self, sha256)
+    }
+}
+
+/// A content claimed, freed when dropped.
+struct Claim<'a>(&'a InFlight, Sha256);
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.0.held.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.1);
+        self.0.freed.notify_all();
+    }
 }
 
 impl Watch {
     /// Looks at the folder until `stop`, feeding the workers.
     fn run(self, stop: &AtomicBool) {
         let workers = self.channel.workers;
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Ready>(workers);
+        // Room for a batch per worker: a worker takes what waits, up to a
+        // batch, so that the files deposit together.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Ready>(workers * BATCH);
         let receiver = Arc::new(Mutex::new(receiver));
         let busy: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
         let this = Arc::new(self);
@@ -155,11 +200,23 @@ impl Watch {
                 let this = Arc::clone(&this);
                 scope.spawn(move || {
                     loop {
-                        let next = receiver.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        let Ok(ready) = next else { return };
-                        let outcome = this.take(&ready);
-                        tracing::info!(channel = %this.channel.name, file = %ready.relative.display(), ?outcome, "captured");
-                        busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&ready.path);
+                        let batch = {
+                            let receiver = receiver.lock().unwrap_or_else(|p| p.into_inner());
+                            let Ok(first) = receiver.recv() else { return };
+                            let mut batch = vec![first];
+                            while batch.len() < BATCH {
+                                match receiver.try_recv() {
+                                    Ok(ready) => batch.push(ready),
+                                    Err(_) => break,
+                                }
+                            }
+                            batch
+                        };
+                        let outcomes = this.take_all(&batch);
+                        for (ready, outcome) in batch.iter().zip(outcomes) {
+                            tracing::info!(channel = %this.channel.name, file = %ready.relative.display(), ?outcome, "captured");
+                            busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&ready.path);
+                        }
                     }
                 });
             }
@@ -239,16 +296,42 @@ impl Watch {
         found
     }
 
-    /// Deposits one file and puts it where its outcome says.
-    fn take(&self, ready: &Ready) -> Outcome {
-        let is_zip = ready.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
-        let outcome = if self.channel.pes || self.channel.cdv {
-            self.capture_flow(ready)
-        } else if self.channel.unpack_zip && is_zip {
-            self.deposit_batch(ready)
-        } else {
-            self.deposit(ready)
+    /// Deposits files found ready and puts each where its outcome says:
+    /// plain files together (one group commit, one journal commit),
+    /// accounting flows and zips each alone.
+    fn take_all(&self, batch: &[Ready]) -> Vec<Outcome> {
+        let alone = |ready: &Ready| {
+            self.channel.pes
+                || self.channel.cdv
+                || (self.channel.unpack_zip && ready.path.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")))
         };
+        let mut outcomes: Vec<Option<Outcome>> = batch.iter().map(|_| None).collect();
+        let mut together = Vec::new();
+        for (i, ready) in batch.iter().enumerate() {
+            if alone(ready) {
+                let outcome = if self.channel.pes || self.channel.cdv {
+                    self.capture_flow(ready)
+                } else {
+                    self.deposit_batch(ready)
+                };
+                outcomes[i] = Some(outcome);
+            } else {
+                together.push(i);
+            }
+        }
+        let files: Vec<&Ready> = together.iter().map(|&i| &batch[i]).collect();
+        for (i, outcome) in together.into_iter().zip(self.deposit_together(&files)) {
+            outcomes[i] = Some(outcome);
+        }
+        batch
+            .iter()
+            .zip(outcomes)
+            .map(|(ready, outcome)| self.settle(ready, outcome.unwrap_or(Outcome::Gone)))
+            .collect()
+    }
+
+    /// Counts what became of a file and puts it where its outcome says.
+    fn settle(&self, ready: &Ready, outcome: Outcome) -> Outcome {
         let (place, reason) = match &outcome {
             Outcome::Deposited(_) => {
                 self.counts.deposited.fetch_add(1, Ordering::Relaxed);
@@ -280,13 +363,65 @@ impl Watch {
         outcome
     }
 
-    fn deposit(&self, ready: &Ready) -> Outcome {
-        let mut file = match open(ready) {
-            Ok(file) => file,
-            Err(outcome) => return outcome,
-        };
-        let filename = ready.path.file_name().map(|n| n.to_string_lossy().into_owned());
-        self.deposit_one(&mut file, filename, ready.node.clone())
+    /// Deposits plain files together, but for those whose content a live
+    /// record holds already, and those whose content another file (of this
+    /// batch or another worker's) is depositing, which go alone after the
+    /// others (and find the first's record).
+    fn deposit_together(&self, files: &[&Ready]) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = files.iter().map(|_| None).collect();
+        let mut items = Vec::new();
+        let mut placed = Vec::new();
+        let mut after = Vec::new();
+        let mut claims = Vec::new();
+        for (i, ready) in files.iter().enumerate() {
+            let staged =
+                match open(ready).and_then(|mut file| self.archive.stage(&mut file).map_err(|e| self.failure(e))) {
+                    Ok(staged) => staged,
+                    Err(outcome) => {
+                        outcomes[i] = Some(outcome);
+                        continue;
+                    }
+                };
+            let filename = ready.path.file_name().map(|n| n.to_string_lossy().into_owned());
+            match self.in_flight.try_claim(staged.sha256()) {
+                Some(claim) => claims.push(claim),
+                None => {
+                    after.push((i, staged, filename));
+                    continue;
+                }
+            }
+            match self.archive.live_record_holding(&staged.sha256()) {
+                Ok(Some(reference)) => outcomes[i] = Some(Outcome::AlreadyArchived(reference.to_string())),
+                Ok(None) => {
+                    items.push((self.deposit_for(ready.node.clone()), Upload { staged, filename }));
+                    placed.push(i);
+                }
+                Err(e) => outcomes[i] = Some(self.failure(e)),
+            }
+        }
+        let journal_name = self.channel.journal_name();
+        let deposited = self.archive.ingest_all(&self.actor, items, Some(&journal_name));
+        for (i, deposited) in placed.into_iter().zip(deposited) {
+            outcomes[i] = Some(match deposited {
+                Ok(deposited) => Outcome::Deposited(deposited.record.reference.to_string()),
+                Err(e) => self.failure(e),
+            });
+        }
+        drop(claims);
+        for (i, staged, filename) in after {
+            outcomes[i] = Some(self.deposit_staged(staged, filename, files[i].node.clone()));
+        }
+        outcomes.into_iter().map(|o| o.unwrap_or(Outcome::Gone)).collect()
+    }
+
+    /// What the channel deposits a file as, in `node` or its default.
+    fn deposit_for(&self, node: Option<String>) -> Deposit {
+        Deposit {
+            node: node.or_else(|| self.channel.defaults.node.clone()),
+            service: self.channel.defaults.service.clone(),
+            document_type: self.channel.defaults.document_type.clone(),
+            ..Deposit::default()
+        }
     }
 
     /// Archives an accounting flow and the records it splits into, or a
@@ -405,21 +540,21 @@ impl Watch {
     /// Deposits one content read from `source`, named `filename`, unless a
     /// live record holds it already.
     fn deposit_one(&self, source: &mut dyn std::io::Read, filename: Option<String>, node: Option<String>) -> Outcome {
-        let staged = match self.archive.stage(source) {
-            Ok(staged) => staged,
-            Err(e) => return self.failure(e),
-        };
+        match self.archive.stage(source) {
+            Ok(staged) => self.deposit_staged(staged, filename, node),
+            Err(e) => self.failure(e),
+        }
+    }
+
+    /// Deposits a staged content, unless a live record holds it already.
+    fn deposit_staged(&self, staged: Staged, filename: Option<String>, node: Option<String>) -> Outcome {
+        let _claim = self.in_flight.claim(staged.sha256());
         match self.archive.live_record_holding(&staged.sha256()) {
             Ok(Some(reference)) => return Outcome::AlreadyArchived(reference.to_string()),
             Ok(None) => {}
             Err(e) => return self.failure(e),
         }
-        let deposit = Deposit {
-            node: node.or_else(|| self.channel.defaults.node.clone()),
-            service: self.channel.defaults.service.clone(),
-            document_type: self.channel.defaults.document_type.clone(),
-            ..Deposit::default()
-        };
+        let deposit = self.deposit_for(node);
         let upload = Upload { staged, filename };
         match self
             .archive

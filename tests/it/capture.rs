@@ -162,6 +162,30 @@ fn a_watched_folder_takes_complete_files_once_and_puts_each_away_with_its_reason
             format!("coffre_capture_files_total{{channel=\"dossier:scanner-accueil\",outcome=\"{outcome}\"}} {n}");
         assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
     }
+
+    // Two files alike dropped together (deposited as one batch): one
+    // record, the other put away as archived already under it.
+    let twin = "Délibération n° 2024-77\nSéance du 2 avril 2024\nDélégation de signature.";
+    std::fs::write(inbox.join("deliberations/jumeau-1.txt"), twin).unwrap();
+    std::fs::write(inbox.join("deliberations/jumeau-2.txt"), twin).unwrap();
+    wait_until("the twins to be put away", Duration::from_secs(30), || {
+        waiting(&inbox).is_empty()
+    });
+    let events = ingested(&server, &token);
+    assert_eq!(events.len(), 3, "one record for the twins: {events:?}");
+    let twin_reference = events.iter().find(|e| e["date"] == "2024-04-02").expect("the twin")["reference"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let notes: Vec<String> = ["jumeau-1", "jumeau-2"]
+        .iter()
+        .filter_map(|name| std::fs::read_to_string(inbox.join(format!("done/deliberations/{name}.txt.motif.txt"))).ok())
+        .collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains(&twin_reference) && notes[0].contains("déjà archivé"),
+        "{notes:?}"
+    );
     server.stop();
 }
 
