@@ -362,7 +362,7 @@ fn main() {
                 None,
             ),
             (
-                "coffre ingest (CLI, one process, 8 files at once)".to_owned(),
+                "coffre ingest (CLI, one process, 8 jobs, 32 files a batch)".to_owned(),
                 cli,
                 None,
             ),
@@ -379,7 +379,7 @@ fn main() {
         let (folder, flushes) = folder_ingest(ds, &root);
         eprintln!("{}: watched folder {:?}", ds.name, folder);
         measured.push((
-            format!("watched folder (capture, {FOLDER_WORKERS} workers)"),
+            format!("watched folder (capture, {FOLDER_WORKERS} workers, up to 16 files a batch)"),
             folder,
             Some(flushes),
         ));
