@@ -177,6 +177,25 @@ fn http_ingest(ds: &Dataset, root: &Path, clients: usize) -> (Duration, Flushes)
     measured
 }
 
+/// `coffre ingest` as an operator runs it: a client of the running server
+/// (`--server`), one request a file, its 8 jobs at once.
+fn cli_through_server(ds: &Dataset, root: &Path) -> (Duration, Flushes) {
+    let (data, token) = fresh_archive(root, &format!("cli-server-{}", ds.name));
+    let server = Served::start(&data);
+    let measured = with_flushes(&server, &token, ds.files.len(), || {
+        let start = Instant::now();
+        run(Command::new(coffre())
+            .args(["--server", &server.base])
+            .env("COFFRE_TOKEN", &token)
+            .args(["ingest", "--node", "FIN-MAN"])
+            .arg(&ds.dir));
+        start.elapsed()
+    });
+    drop(server);
+    leave(data);
+    measured
+}
+
 /// Workers of the watched folder (its default).
 const FOLDER_WORKERS: usize = 8;
 
@@ -367,6 +386,13 @@ fn main() {
                 None,
             ),
         ];
+        let (through, flushes) = cli_through_server(ds, &root);
+        eprintln!("{}: cli through the server {:?}", ds.name, through);
+        measured.push((
+            "coffre --server URL ingest (CLI as the server's client, 8 jobs, a request a file)".to_owned(),
+            through,
+            Some(flushes),
+        ));
         for clients in HTTP_CLIENTS {
             let (http, flushes) = http_ingest(ds, &root, clients);
             eprintln!("{}: http, {clients} clients {:?}", ds.name, http);
