@@ -20,7 +20,7 @@ mod server;
 
 use cli::{coffre, run};
 use dataset::{Dataset, make_dataset, make_dataset_of};
-use server::{Served, deposit_files, fresh_archive};
+use server::{Served, deposit_files, deposit_in_batches, fresh_archive};
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -166,11 +166,19 @@ fn with_flushes(server: &Served, token: &str, n: usize, deposit: impl FnOnce() -
     )
 }
 
-fn http_ingest(ds: &Dataset, root: &Path, clients: usize) -> (Duration, Flushes) {
-    let (data, token) = fresh_archive(root, &format!("http-{}", ds.name));
+/// Files a request on the batch line (`POST /api/v1/records/batch`),
+/// as `coffre --server URL ingest` sends them.
+const PER_REQUEST: usize = 32;
+
+fn http_ingest(ds: &Dataset, root: &Path, clients: usize, per_request: usize) -> (Duration, Flushes) {
+    let (data, token) = fresh_archive(root, &format!("http-{}-{clients}-{per_request}", ds.name));
     let server = Served::start(&data);
     let measured = with_flushes(&server, &token, ds.files.len(), || {
-        deposit_files(&server.base, &token, &ds.files, clients)
+        if per_request == 1 {
+            deposit_files(&server.base, &token, &ds.files, clients)
+        } else {
+            deposit_in_batches(&server.base, &token, &ds.files, clients, per_request)
+        }
     });
     drop(server);
     leave(data);
@@ -178,7 +186,7 @@ fn http_ingest(ds: &Dataset, root: &Path, clients: usize) -> (Duration, Flushes)
 }
 
 /// `coffre ingest` as an operator runs it: a client of the running server
-/// (`--server`), one request a file, its 8 jobs at once.
+/// (`--server`), 32 files a request, its 8 jobs at once.
 fn cli_through_server(ds: &Dataset, root: &Path) -> (Duration, Flushes) {
     let (data, token) = fresh_archive(root, &format!("cli-server-{}", ds.name));
     let server = Served::start(&data);
@@ -389,19 +397,27 @@ fn main() {
         let (through, flushes) = cli_through_server(ds, &root);
         eprintln!("{}: cli through the server {:?}", ds.name, through);
         measured.push((
-            "coffre --server URL ingest (CLI as the server's client, 8 jobs, a request a file)".to_owned(),
+            "coffre --server URL ingest (CLI as the server's client, 8 jobs, 32 files a request)".to_owned(),
             through,
             Some(flushes),
         ));
         for clients in HTTP_CLIENTS {
-            let (http, flushes) = http_ingest(ds, &root, clients);
+            let (http, flushes) = http_ingest(ds, &root, clients, 1);
             eprintln!("{}: http, {clients} clients {:?}", ds.name, http);
             measured.push((
-                format!("POST /api/v1/records (HTTP, {clients} clients)"),
+                format!("POST /api/v1/records (HTTP, {clients} clients, a file a request)"),
                 http,
                 Some(flushes),
             ));
         }
+        let clients = HTTP_CLIENTS[HTTP_CLIENTS.len() - 1];
+        let (http, flushes) = http_ingest(ds, &root, clients, PER_REQUEST);
+        eprintln!("{}: http batches, {clients} clients {:?}", ds.name, http);
+        measured.push((
+            format!("POST /api/v1/records/batch (HTTP, {clients} clients, {PER_REQUEST} files a request)"),
+            http,
+            Some(flushes),
+        ));
         let (folder, flushes) = folder_ingest(ds, &root);
         eprintln!("{}: watched folder {:?}", ds.name, folder);
         measured.push((

@@ -110,6 +110,9 @@ error_table! {
     InvalidFilename => ("invalid_filename", 400, BadInput),
     /// A deposit without its file.
     MissingFile => ("missing_file", 400, BadInput),
+    /// A batch of which no file was archived, the files refused for
+    /// different reasons (each file's is in the answer's `results`).
+    BatchRefused => ("batch_refused", 422, BadInput),
     /// A plan file that is not UTF-8.
     InvalidPlanEncoding => ("invalid_plan_encoding", 400, BadInput),
     /// A plan file that does not pass its checks.

@@ -111,6 +111,14 @@ pub fn multipart(metadata: &str, content: &[u8], filename: &str) -> Vec<u8> {
 /// /api/v1/records`, `clients` at a time; the time it took.
 #[allow(dead_code)] // not every benchmark deposits files
 pub fn deposit_files(base: &str, token: &str, files: &[PathBuf], clients: usize) -> Duration {
+    deposit_in_batches(base, token, files, clients, 1)
+}
+
+/// Deposits every file of `files` under FIN-MAN, `clients` at a time,
+/// `per_request` files a request (through `POST /api/v1/records/batch`
+/// beyond one); the time it took.
+#[allow(dead_code)] // not every benchmark deposits files
+pub fn deposit_in_batches(base: &str, token: &str, files: &[PathBuf], clients: usize, per_request: usize) -> Duration {
     use std::io::Read;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -123,20 +131,47 @@ pub fn deposit_files(base: &str, token: &str, files: &[PathBuf], clients: usize)
             std::thread::spawn(move || {
                 let agent = ureq::AgentBuilder::new().build();
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = files.get(i) else { break };
-                    let mut content = Vec::new();
-                    std::fs::File::open(path)
-                        .and_then(|mut f| f.read_to_end(&mut content))
-                        .expect("read file");
-                    let body = multipart("{\"node\":\"FIN-MAN\"}", &content, "f.bin");
+                    let first = next.fetch_add(per_request, Ordering::Relaxed);
+                    let Some(paths) = files.get(first..(first + per_request).min(files.len())) else {
+                        break;
+                    };
+                    if paths.is_empty() {
+                        break;
+                    }
+                    let read = |path: &PathBuf| {
+                        let mut content = Vec::new();
+                        std::fs::File::open(path)
+                            .and_then(|mut f| f.read_to_end(&mut content))
+                            .expect("read file");
+                        content
+                    };
+                    if per_request == 1 {
+                        let body = multipart("{\"node\":\"FIN-MAN\"}", &read(&paths[0]), "f.bin");
+                        let answer = agent
+                            .post(&format!("{base}/api/v1/records"))
+                            .set("Authorization", &format!("Bearer {token}"))
+                            .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
+                            .send_bytes(&body)
+                            .expect("upload");
+                        assert_eq!(answer.status(), 201);
+                        continue;
+                    }
+                    let mut body = Vec::new();
+                    for path in paths {
+                        let one = multipart("{\"node\":\"FIN-MAN\"}", &read(path), "f.bin");
+                        // Each file's parts, without the closing delimiter.
+                        body.extend_from_slice(&one[..one.len() - b"--bench-boundary--\r\n".len()]);
+                    }
+                    body.extend_from_slice(b"--bench-boundary--\r\n");
                     let answer = agent
-                        .post(&format!("{base}/api/v1/records"))
+                        .post(&format!("{base}/api/v1/records/batch"))
                         .set("Authorization", &format!("Bearer {token}"))
                         .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
                         .send_bytes(&body)
                         .expect("upload");
-                    assert_eq!(answer.status(), 201);
+                    assert_eq!(answer.status(), 200);
+                    let told: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("batch answer");
+                    assert_eq!(told["deposited"].as_u64(), Some(paths.len() as u64), "{told}");
                 }
             })
         })

@@ -185,25 +185,53 @@ impl Remote {
         file_part: &str,
         file: FilePart<'_>,
     ) -> Result<T, Failure> {
+        let mut parts: Vec<Part<'_>> = texts
+            .iter()
+            .map(|(name, content_type, text)| Part::Text {
+                name,
+                content_type,
+                text: text.clone(),
+            })
+            .collect();
+        parts.push(Part::File { name: file_part, file });
+        self.post_parts(path, parts)
+    }
+
+    /// POST of a multipart form of `parts` in their order, the files
+    /// streamed; answered as JSON.
+    pub fn post_parts<T: DeserializeOwned>(&self, path: &str, parts: Vec<Part<'_>>) -> Result<T, Failure> {
         let mut boundary = [0u8; 16];
         getrandom::fill(&mut boundary).map_err(|e| Failure::internal(format!("random source: {e}")))?;
         let boundary = format!("coffre-{}", hex::encode(boundary));
-        let quoted = file.filename.replace(['"', '\r', '\n'], "_");
-        let mut head = String::new();
-        for (name, content_type, text) in texts {
-            head.push_str(&format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n{text}\r\n"
-            ));
+        let mut body: Box<dyn Read + Send + '_> = Box::new(std::io::empty());
+        for part in parts {
+            body = match part {
+                Part::Text {
+                    name,
+                    content_type,
+                    text,
+                } => Box::new(body.chain(std::io::Cursor::new(
+                    format!(
+                        "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\nContent-Type: {content_type}\r\n\r\n{text}\r\n"
+                    )
+                    .into_bytes(),
+                ))),
+                Part::File { name, file } => {
+                    let quoted = file.filename.replace(['"', '\r', '\n'], "_");
+                    let head = format!(
+                        "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{quoted}\"; filename*=UTF-8''{}\r\n\
+                         Content-Type: application/octet-stream\r\n\r\n",
+                        percent_encode(file.filename)
+                    );
+                    Box::new(
+                        body.chain(std::io::Cursor::new(head.into_bytes()))
+                            .chain(file.reader)
+                            .chain(std::io::Cursor::new(b"\r\n".to_vec())),
+                    )
+                }
+            };
         }
-        head.push_str(&format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"{file_part}\"; filename=\"{quoted}\"; filename*=UTF-8''{}\r\n\
-             Content-Type: application/octet-stream\r\n\r\n",
-            percent_encode(file.filename)
-        ));
-        let tail = format!("\r\n--{boundary}--\r\n");
-        let body = std::io::Cursor::new(head.into_bytes())
-            .chain(file.reader)
-            .chain(std::io::Cursor::new(tail.into_bytes()));
+        let body = body.chain(std::io::Cursor::new(format!("--{boundary}--\r\n").into_bytes()));
         decode(
             self.request("POST", path)
                 .set("Content-Type", &format!("multipart/form-data; boundary={boundary}"))
@@ -211,6 +239,18 @@ impl Remote {
             &self.base,
         )
     }
+}
+
+/// A part of a multipart form.
+pub enum Part<'a> {
+    /// A small text part (JSON, TOML) with its media type.
+    Text {
+        name: &'a str,
+        content_type: &'a str,
+        text: String,
+    },
+    /// A file, streamed.
+    File { name: &'a str, file: FilePart<'a> },
 }
 
 /// A reference or id as one segment of a path.

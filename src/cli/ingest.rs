@@ -5,10 +5,11 @@
 //! order of the files, a progress bar shows files and bytes per second, and
 //! a summary ends it.
 
-use super::client::FilePart;
+use super::client::{FilePart, Part};
 use super::{Context, Failure, Target, on_terminal, print_json};
 use crate::archive::{Actor, Deposit, Upload};
-use crate::wire::RecordDto;
+use crate::errors::Code;
+use crate::wire::{BatchDepositDto, BatchOutcomeDto, RecordDto};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -157,17 +158,10 @@ fn deposit_batch(
         .collect()
 }
 
-/// Deposits one file through the server; with the references of the
-/// records that held its content already (the server says so).
-fn deposit_remote(
-    remote: &super::client::Remote,
-    path: &Path,
-    deposit: Deposit,
-) -> Result<(Made, Vec<String>), String> {
-    let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
-    let file = File::open(path).map_err(|e| format!("lecture impossible : {e}"))?;
-    let metadata = serde_json::json!({
-        "node": deposit.node.unwrap_or_default(),
+/// The `metadata` part the server reads for `deposit`.
+fn metadata_of(deposit: &Deposit) -> String {
+    serde_json::json!({
+        "node": deposit.node.clone().unwrap_or_default(),
         "title": deposit.title,
         "date": deposit.date,
         "service": deposit.service,
@@ -178,23 +172,109 @@ fn deposit_remote(
             .iter()
             .map(|(kind, to)| serde_json::json!({"kind": kind, "to": to}))
             .collect::<Vec<_>>(),
-    });
-    let part = FilePart {
-        filename: filename.as_deref().unwrap_or_default(),
-        reader: Box::new(std::io::BufReader::new(file)),
-    };
-    let record: RecordDto = remote
-        .post_deposit("/api/v1/records", &metadata, part)
-        .map_err(|f| f.message)?;
+    })
+    .to_string()
+}
+
+/// What became of a file sent: the record made and the references of the
+/// records that held its content already, or why it was refused.
+type Sent = Result<(Made, Vec<String>), String>;
+
+/// What the server made of a file: the record, and the references of the
+/// records that held its content already.
+fn made_of(record: RecordDto) -> (Made, Vec<String>) {
     let held = record.same_content.into_iter().map(|r| r.reference).collect();
-    Ok((
+    (
         Made {
             reference: record.reference,
             id: record.id,
             sha256: record.versions.first().map(|v| v.sha256.clone()).unwrap_or_default(),
         },
         held,
-    ))
+    )
+}
+
+/// Files sent to the server in one request (`POST /api/v1/records/batch`,
+/// which takes up to 64): they share its flushes as a local batch does.
+const REMOTE_BATCH: usize = 32;
+
+/// Deposits files through the server in one request; each file's outcome
+/// in order. A batch refused whole for its size goes again one file a
+/// request, so that only the file too large is refused.
+fn deposit_remote(remote: &super::client::Remote, paths: &[PathBuf], deposit: &dyn Fn() -> Deposit) -> Vec<Sent> {
+    let metadata = metadata_of(&deposit());
+    let names: Vec<String> = paths
+        .iter()
+        .map(|path| {
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut outcomes: Vec<Option<Sent>> = Vec::with_capacity(paths.len());
+    let mut parts = Vec::new();
+    for (path, name) in paths.iter().zip(&names) {
+        match File::open(path) {
+            Ok(file) => {
+                parts.push(Part::Text {
+                    name: "metadata",
+                    content_type: "application/json",
+                    text: metadata.clone(),
+                });
+                parts.push(Part::File {
+                    name: "file",
+                    file: FilePart {
+                        filename: name,
+                        reader: Box::new(std::io::BufReader::new(file)),
+                    },
+                });
+                outcomes.push(None);
+            }
+            Err(e) => outcomes.push(Some(Err(format!("lecture impossible : {e}")))),
+        }
+    }
+    if parts.is_empty() {
+        return outcomes.into_iter().flatten().collect();
+    }
+    let answer: Result<BatchDepositDto, _> = remote.post_parts("/api/v1/records/batch", parts);
+    let mut results = match answer {
+        Ok(answer) => answer.results.into_iter(),
+        Err(failure) if failure.code == Code::PayloadTooLarge && paths.len() > 1 => {
+            return paths
+                .iter()
+                .flat_map(|path| deposit_remote(remote, std::slice::from_ref(path), deposit))
+                .collect();
+        }
+        // A batch of which no file went in is refused with each file's
+        // reason beside.
+        Err(failure) => match refused_results(&failure) {
+            Some(results) => results.into_iter(),
+            None => {
+                return outcomes
+                    .into_iter()
+                    .map(|outcome| outcome.unwrap_or_else(|| Err(failure.message.clone())))
+                    .collect();
+            }
+        },
+    };
+    outcomes
+        .into_iter()
+        .map(|outcome| {
+            outcome.unwrap_or_else(|| match results.next() {
+                Some(BatchOutcomeDto {
+                    record: Some(record), ..
+                }) => Ok(made_of(record)),
+                Some(BatchOutcomeDto { error: Some(error), .. }) => Err(error.message),
+                Some(_) | None => Err("le serveur n'a pas dit ce qu'il a fait de ce fichier".into()),
+            })
+        })
+        .collect()
+}
+
+/// Each file's outcome in a batch refused as a whole.
+fn refused_results(failure: &Failure) -> Option<Vec<BatchOutcomeDto>> {
+    let results = failure.answer.as_ref()?.get("results")?;
+    serde_json::from_value(results.clone()).ok()
 }
 
 /// The other records that hold the content just deposited as `made`
@@ -219,7 +299,7 @@ fn also_held(archive: &crate::archive::Archive, made: &Made) -> Vec<String> {
 struct Outcome {
     path: PathBuf,
     bytes: u64,
-    made: Result<(Made, Vec<String>), String>,
+    made: Sent,
 }
 
 /// Runs `coffre ingest`, on the data directory or through the server.
@@ -246,7 +326,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
     let printed = std::thread::scope(|scope| {
         let batch = match &target {
             Target::Local(_) => LOCAL_BATCH,
-            Target::Remote(_) => 1,
+            Target::Remote(_) => REMOTE_BATCH,
         };
         for _ in 0..usize::from(args.jobs).min(files.len().div_ceil(batch).max(1)) {
             let (sender, next, files, target, args, fields, links) =
@@ -269,7 +349,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
                     if paths.is_empty() {
                         break;
                     }
-                    let made: Vec<Result<(Made, Vec<String>), String>> = match target {
+                    let made: Vec<Sent> = match target {
                         Target::Local(archive) => deposit_batch(archive, paths, &deposit)
                             .into_iter()
                             .map(|outcome| {
@@ -283,10 +363,7 @@ pub fn run(ctx: &Context, args: IngestArgs) -> Result<(), Failure> {
                                 })
                             })
                             .collect(),
-                        Target::Remote(remote) => paths
-                            .iter()
-                            .map(|path| deposit_remote(remote, path, deposit()))
-                            .collect(),
+                        Target::Remote(remote) => deposit_remote(remote, paths, &deposit),
                     };
                     for (i, (path, made)) in paths.iter().zip(made).enumerate() {
                         let outcome = Outcome {

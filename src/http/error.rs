@@ -57,6 +57,16 @@ impl ApiError {
         self.code.as_str()
     }
 
+    /// The error object of the answer (`{"code", "message", "details"?}`):
+    /// also what a batch says of each file it refused.
+    pub(crate) fn body(&self) -> crate::wire::ErrorBodyDto {
+        crate::wire::ErrorBodyDto {
+            code: self.code.as_str().to_owned(),
+            message: self.message.clone(),
+            details: self.details.clone(),
+        }
+    }
+
     /// Its row of the error table and its message (for the pages, which
     /// say it in French).
     pub(crate) fn parts(&self) -> (Code, &str) {
@@ -82,11 +92,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut error = serde_json::json!({"code": self.code.as_str(), "message": self.message});
-        if let Some(details) = &self.details {
-            error["details"] = details.clone();
-        }
-        let mut body = serde_json::json!({ "error": error });
+        let mut body = serde_json::json!({ "error": self.body() });
         for (name, value) in &self.beside {
             body[*name] = value.clone();
         }

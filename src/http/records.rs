@@ -3,10 +3,10 @@
 
 use super::auth::Caller;
 use super::error::ApiError;
-use crate::archive::{Archive, ArchiveError, Deposit, Staged, Upload, file_name_of};
+use crate::archive::{Archive, ArchiveError, Deposit, Deposited, Staged, Upload, file_name_of};
 use crate::domain::trail::Reading;
 use crate::errors::Code;
-use crate::wire::{DepositMetadataDto, RecordDto, RecordPatchDto};
+use crate::wire::{BatchDepositDto, BatchOutcomeDto, DepositMetadataDto, RecordDto, RecordPatchDto};
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{
@@ -127,6 +127,17 @@ pub(crate) async fn stream_part<T: Send + 'static>(
     limit: u64,
     consume: impl FnOnce(&mut dyn Read) -> Result<T, ArchiveError> + Send + 'static,
 ) -> Result<T, ApiError> {
+    stream_part_after(Bytes::new(), field, limit, consume).await
+}
+
+/// [`stream_part`] of a part whose first bytes, `received`, were read
+/// already.
+async fn stream_part_after<T: Send + 'static>(
+    first: Bytes,
+    field: &mut Field,
+    limit: u64,
+    consume: impl FnOnce(&mut dyn Read) -> Result<T, ArchiveError> + Send + 'static,
+) -> Result<T, ApiError> {
     // Each upload under way holds a thread that writes it; beyond this
     // many at once, uploads wait their turn without one.
     let permit = UPLOAD_WRITERS
@@ -144,8 +155,15 @@ pub(crate) async fn stream_part<T: Send + 'static>(
     });
     let mut received: u64 = 0;
     let mut refused: Option<ApiError> = None;
+    let mut first = (!first.is_empty()).then_some(first);
     loop {
-        let Some(chunk) = next_item(field).await else { break };
+        let chunk = match first.take() {
+            Some(bytes) => Ok(bytes),
+            None => match next_item(field).await {
+                Some(chunk) => chunk,
+                None => break,
+            },
+        };
         match chunk {
             Ok(bytes) => {
                 received += bytes.len() as u64;
@@ -215,18 +233,23 @@ struct Parts {
     metadata: Option<DepositMetadataDto>,
 }
 
-async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Multipart) -> Result<Parts, ApiError> {
+/// A body whose declared length is beyond the upload limit (and what
+/// multipart framing adds) is refused before it is read.
+fn refuse_declared_too_large(req: &HttpRequest, archive: &Archive) -> Result<(), ApiError> {
+    let limit = archive.max_upload();
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > archive.max_upload().saturating_add(MULTIPART_OVERHEAD)) {
-        return Err(ArchiveError::TooLarge {
-            limit: archive.max_upload(),
-        }
-        .into());
+    if declared.is_some_and(|n| n > limit.saturating_add(MULTIPART_OVERHEAD)) {
+        return Err(ArchiveError::TooLarge { limit }.into());
     }
+    Ok(())
+}
+
+async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Multipart) -> Result<Parts, ApiError> {
+    refuse_declared_too_large(req, archive)?;
     let mut parts = Parts {
         upload: None,
         metadata: None,
@@ -266,19 +289,7 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
                 if parts.metadata.is_some() {
                     return Err(ApiError::new(Code::InvalidMultipart, "more than one 'metadata' part"));
                 }
-                let bytes = read_small_part(&mut field).await?;
-                // `null` is no description; anything else is one object.
-                let metadata = super::body::object_or_null(&bytes).map_err(|not| {
-                    let why = match not {
-                        super::body::NotAnObject::Shape => "an object ({…}) is expected".to_owned(),
-                        super::body::NotAnObject::Members(e) => e.to_string(),
-                    };
-                    ApiError::new(
-                        Code::InvalidMetadata,
-                        format!("the metadata part is not the expected JSON object: {why}"),
-                    )
-                })?;
-                parts.metadata = metadata;
+                parts.metadata = read_metadata(&mut field).await?;
             }
             other => {
                 return Err(ApiError::new(
@@ -289,6 +300,66 @@ async fn read_parts(req: &HttpRequest, archive: &Data<Archive>, mut payload: Mul
         }
     }
     Ok(parts)
+}
+
+/// A `metadata` part: `null` is no description; anything else is one
+/// object.
+async fn read_metadata(field: &mut Field) -> Result<Option<DepositMetadataDto>, ApiError> {
+    let bytes = read_small_part(field).await?;
+    super::body::object_or_null(&bytes).map_err(|not| {
+        let why = match not {
+            super::body::NotAnObject::Shape => "an object ({…}) is expected".to_owned(),
+            super::body::NotAnObject::Members(e) => e.to_string(),
+        };
+        ApiError::new(
+            Code::InvalidMetadata,
+            format!("the metadata part is not the expected JSON object: {why}"),
+        )
+    })
+}
+
+/// The deposit a `metadata` part describes.
+fn deposit_of(meta: DepositMetadataDto) -> Deposit {
+    Deposit {
+        // A blank node is none: the classification rules choose one.
+        node: Some(meta.node).filter(|n| !n.trim().is_empty()),
+        title: meta.title,
+        date: meta.date,
+        service: meta.service,
+        document_type: meta.document_type,
+        fields: meta.fields,
+        links: meta.links.into_iter().map(|l| (l.kind, l.to)).collect(),
+    }
+}
+
+/// A deposit's answer: the record, whether its content was repaired, and
+/// the other records the caller may read that held its content already
+/// (only content stored before can be held by others). Blocking.
+fn deposited_answer(
+    archive: &Archive,
+    actor: &crate::archive::Actor,
+    deposited: Deposited,
+    sha256: &crate::domain::hash::Sha256,
+) -> Result<RecordDto, ArchiveError> {
+    let record = deposited.record;
+    let same_content = if deposited.held_before {
+        let mut holders = archive.records_holding(actor, sha256)?;
+        holders.retain(|(reference, _)| *reference != record.reference);
+        holders
+    } else {
+        Vec::new()
+    };
+    let details = archive.details(actor, &record)?;
+    let mut answer = RecordDto::new(&record, &details, None);
+    answer.repaired = deposited.repaired;
+    answer.same_content = same_content
+        .into_iter()
+        .map(|(reference, title)| crate::wire::RecordNameDto {
+            reference: reference.to_string(),
+            title,
+        })
+        .collect();
+    Ok(answer)
 }
 
 fn missing_file() -> ApiError {
@@ -307,48 +378,262 @@ pub async fn deposit(
 ) -> Result<HttpResponse, ApiError> {
     let parts = read_parts(&req, &archive, payload).await?;
     let upload = parts.upload.ok_or_else(missing_file)?;
-    let meta = parts.metadata.unwrap_or_default();
-    let deposit = Deposit {
-        // A blank node is none: the classification rules choose one.
-        node: Some(meta.node).filter(|n| !n.trim().is_empty()),
-        title: meta.title,
-        date: meta.date,
-        service: meta.service,
-        document_type: meta.document_type,
-        fields: meta.fields,
-        links: meta.links.into_iter().map(|l| (l.kind, l.to)).collect(),
-    };
-    let (record, details, repaired, same_content) = web::block(move || {
+    let deposit = deposit_of(parts.metadata.unwrap_or_default());
+    let answer = web::block(move || {
         let sha256 = upload.staged.sha256();
         let deposited = archive
             .ingest_all(&caller.0, vec![(deposit, upload)], None)
             .pop()
             .ok_or_else(|| ArchiveError::Internal("a deposit went missing".into()))??;
-        let record = deposited.record;
-        // Only content stored before can be held by other records.
-        let before = if deposited.held_before {
-            let mut holders = archive.records_holding(&caller.0, &sha256)?;
-            holders.retain(|(reference, _)| *reference != record.reference);
-            holders
-        } else {
-            Vec::new()
-        };
-        let details = archive.details(&caller.0, &record)?;
-        Ok::<_, ArchiveError>((record, details, deposited.repaired, before))
+        deposited_answer(&archive, &caller.0, deposited, &sha256)
     })
     .await??;
-    let mut answer = RecordDto::new(&record, &details, None);
-    answer.repaired = repaired;
-    answer.same_content = same_content
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/records/{}", answer.reference)))
+        .json(answer))
+}
+
+/// Files one batch deposit may carry: each holds two open files (its
+/// content and its metadata document) until the batch is durable.
+pub const BATCH_MAX: usize = 64;
+
+/// A batch's file parts up to this size wait in memory until the whole
+/// batch is read, then are staged together; larger ones stream to the
+/// staging area as they come.
+const BATCH_PART_IN_MEMORY: usize = 256 * 1024;
+
+/// A file of a batch as it was read.
+enum BatchContent {
+    InMemory(Vec<u8>),
+    Staged(Staged),
+}
+
+/// A file of a batch and its description.
+struct BatchFile {
+    deposit: Deposit,
+    filename: Option<String>,
+    content: BatchContent,
+}
+
+/// Reads a batch: `file` parts, each after the `metadata` part that
+/// describes it, if any. Anything else (another part, a description with
+/// no file after it, more than [`BATCH_MAX`] files, more than the upload
+/// limit in all) refuses the whole batch before anything is deposited.
+async fn read_batch(
+    req: &HttpRequest,
+    archive: &Data<Archive>,
+    mut payload: Multipart,
+) -> Result<Vec<BatchFile>, ApiError> {
+    refuse_declared_too_large(req, archive)?;
+    let limit = archive.max_upload();
+    let mut files = Vec::new();
+    let mut described: Option<DepositMetadataDto> = None;
+    let mut received: u64 = 0;
+    loop {
+        let next = match next_item(&mut payload).await.transpose() {
+            Ok(next) => next,
+            Err(MultipartError::Incomplete) if files.is_empty() && described.is_none() => break,
+            Err(e) => return Err(multipart_error(e)),
+        };
+        let Some(mut field) = next else { break };
+        match field.name().unwrap_or_default() {
+            "file" => {
+                if files.len() == BATCH_MAX {
+                    return Err(ApiError::new(
+                        Code::InvalidMultipart,
+                        format!("a batch holds at most {BATCH_MAX} files; send the others in another batch"),
+                    ));
+                }
+                let filename = filename_of(&field)?;
+                let room = limit.saturating_sub(received);
+                match read_batch_file(archive, &mut field, room).await {
+                    Ok((content, size)) => {
+                        received += size;
+                        files.push(BatchFile {
+                            deposit: deposit_of(described.take().unwrap_or_default()),
+                            filename,
+                            content,
+                        });
+                    }
+                    Err(e) => {
+                        if e.code() == "payload_too_large" {
+                            drain(field, &mut payload).await;
+                            return Err(ArchiveError::TooLarge { limit }.into());
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            "metadata" => {
+                if described.is_some() {
+                    return Err(ApiError::new(
+                        Code::InvalidMultipart,
+                        "two 'metadata' parts follow each other; each describes the 'file' part after it",
+                    ));
+                }
+                described = Some(read_metadata(&mut field).await?.unwrap_or_default());
+            }
+            other => {
+                return Err(ApiError::new(
+                    Code::InvalidMultipart,
+                    format!("unexpected part {other:?}; a batch has 'file' parts, each after its 'metadata' part"),
+                ));
+            }
+        }
+    }
+    if described.is_some() {
+        return Err(ApiError::new(
+            Code::InvalidMultipart,
+            "the last 'metadata' part describes no file; each describes the 'file' part after it",
+        ));
+    }
+    if files.is_empty() {
+        return Err(ApiError::new(
+            Code::MissingFile,
+            "the batch holds no 'file' part; it needs one to 64",
+        ));
+    }
+    Ok(files)
+}
+
+/// A file part of a batch, up to `limit` bytes: kept in memory while
+/// small, streamed to the staging area beyond; with its size.
+async fn read_batch_file(
+    archive: &Data<Archive>,
+    field: &mut Field,
+    limit: u64,
+) -> Result<(BatchContent, u64), ApiError> {
+    let mut held = Vec::new();
+    while let Some(chunk) = next_item(field).await {
+        let chunk = chunk.map_err(multipart_error)?;
+        if (held.len() + chunk.len()) as u64 > limit {
+            return Err(ArchiveError::TooLarge { limit }.into());
+        }
+        held.extend_from_slice(&chunk);
+        if held.len() > BATCH_PART_IN_MEMORY {
+            let writer_archive = archive.clone();
+            let staged = stream_part_after(Bytes::from(held), field, limit, move |reader| {
+                writer_archive.stage(reader)
+            })
+            .await?;
+            let size = staged.size();
+            return Ok((BatchContent::Staged(staged), size));
+        }
+    }
+    let size = held.len() as u64;
+    Ok((BatchContent::InMemory(held), size))
+}
+
+/// Deposits several files in one request: they share the flushes of one
+/// group commit, one journal commit and one catalog batch. The answer
+/// (200) tells each file's outcome in the order sent: 201 with its
+/// record, or the error a deposit of it alone would have had. A batch of
+/// which no file went in is an error: the files' own when it is the same
+/// (403 for a role that may not deposit, 422 for files no rule
+/// classifies), else 422 `batch_refused`, each file's outcome under
+/// `results` beside it.
+#[utoipa::path(post, path = "/api/v1/records/batch", tag = "records",
+    request_body(content((crate::wire::BatchFormDto = "multipart/form-data", encoding(("metadata" = (content_type = "application/json"))))), description = "up to 64 parts `file`, each after the part `metadata` (JSON: node, title, date, service, type, fields, links) that describes it, if any"),
+    responses((status = 200, body = crate::wire::BatchDepositDto, description = "each file's outcome, one at least deposited"), (status = 400), (status = 401), (status = 403, description = "the role may not deposit"), (status = 413), (status = 422, description = "no file deposited: the files' common error, or batch_refused; each file's outcome under results")))]
+pub async fn deposit_batch(
+    req: HttpRequest,
+    caller: Caller,
+    archive: Data<Archive>,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    let files = read_batch(&req, &archive, payload).await?;
+    let results = web::block(move || {
+        let actor = &caller.0;
+        let mut items = Vec::with_capacity(files.len());
+        // Each file's name, and its digest once staged (or why not).
+        let mut staged = Vec::with_capacity(files.len());
+        for file in files {
+            let content = match file.content {
+                BatchContent::Staged(content) => Ok(content),
+                BatchContent::InMemory(bytes) => archive.stage(&mut bytes.as_slice()),
+            };
+            match content {
+                Ok(content) => {
+                    staged.push((file.filename.clone(), Ok(content.sha256())));
+                    items.push((
+                        file.deposit,
+                        Upload {
+                            staged: content,
+                            filename: file.filename,
+                        },
+                    ));
+                }
+                Err(e) => staged.push((file.filename, Err(e))),
+            }
+        }
+        let mut deposited = archive.ingest_all(actor, items, None).into_iter();
+        staged
+            .into_iter()
+            .map(|(filename, sha256)| {
+                let outcome = sha256.and_then(|sha256| {
+                    let deposited = deposited
+                        .next()
+                        .ok_or_else(|| ArchiveError::Internal("a deposit went missing".into()))??;
+                    deposited_answer(&archive, actor, deposited, &sha256)
+                });
+                (filename, outcome)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    let mut refusals = Vec::new();
+    let results: Vec<BatchOutcomeDto> = results
         .into_iter()
-        .map(|(reference, title)| crate::wire::RecordNameDto {
-            reference: reference.to_string(),
-            title,
+        .map(|(filename, outcome)| match outcome {
+            Ok(record) => BatchOutcomeDto {
+                filename,
+                status: StatusCode::CREATED.as_u16(),
+                record: Some(record),
+                error: None,
+            },
+            Err(e) => {
+                let error = ApiError::from(e);
+                let outcome = BatchOutcomeDto {
+                    filename,
+                    status: error.status_code().as_u16(),
+                    record: None,
+                    error: Some(error.body()),
+                };
+                refusals.push(error);
+                outcome
+            }
         })
         .collect();
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/records/{}", record.reference)))
-        .json(answer))
+    let deposited = results.len() - refusals.len();
+    if deposited == 0 {
+        return Err(nothing_deposited(refusals, &results)?);
+    }
+    Ok(HttpResponse::Ok().json(BatchDepositDto {
+        deposited,
+        refused: refusals.len(),
+        results,
+    }))
+}
+
+/// A batch of which no file went in is refused as a whole: with the
+/// files' error when it is the same for all, and each file's outcome
+/// beside.
+fn nothing_deposited(refusals: Vec<ApiError>, results: &[BatchOutcomeDto]) -> Result<ApiError, ApiError> {
+    let files = results.len();
+    let mut refusals = refusals.into_iter();
+    let first = refusals
+        .next()
+        .ok_or_else(|| ApiError::internal("a batch with no file was deposited"))?;
+    let error = if refusals.all(|other| other.parts() == first.parts()) {
+        first
+    } else {
+        ApiError::new(
+            Code::BatchRefused,
+            format!("none of the {files} files of the batch was archived; each one's reason is in 'results'"),
+        )
+    };
+    let results = serde_json::to_value(results).map_err(ApiError::internal)?;
+    Ok(error.with_member("results", results))
 }
 
 /// Adds a version.

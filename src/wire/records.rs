@@ -554,6 +554,49 @@ pub struct DepositFormDto {
     pub metadata: Option<DepositMetadataDto>,
 }
 
+/// `POST /records/batch` body, `multipart/form-data`: up to 64 `file`
+/// parts, each described by the `metadata` part just before it, if any.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct BatchFormDto {
+    /// The contents, each with its file name.
+    #[schema(value_type = Vec<String>, format = Binary, max_items = 64)]
+    pub file: Vec<Vec<u8>>,
+    /// Descriptions as JSON, each of the `file` part that follows it
+    /// (`null`: none).
+    pub metadata: Option<Vec<Option<DepositMetadataDto>>>,
+}
+
+/// `POST /records/batch` answer: what became of each file, in the order
+/// the files were sent.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BatchDepositDto {
+    /// Files archived (as new records).
+    pub deposited: usize,
+    /// Files refused, each with its error.
+    pub refused: usize,
+    /// Each file's outcome, in the order sent.
+    pub results: Vec<BatchOutcomeDto>,
+}
+
+/// One file of a batch: the record made of it, or why it was refused.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct BatchOutcomeDto {
+    /// The file name the part gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    /// The status a deposit of this file alone would have had: 201, or
+    /// the error's.
+    pub status: u16,
+    /// The record, as `POST /records` answers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<RecordDto>,
+    /// Why the file was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<super::ErrorBodyDto>,
+}
+
 /// `POST /records/{ref}/versions` body, `multipart/form-data`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

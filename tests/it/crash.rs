@@ -1,7 +1,8 @@
 //! kill -9 during concurrent uploads, fifty times over, with enough writers
-//! that their contents are committed in shared batches: every upload that
-//! was answered 201 is readable and searchable after restart, and the
-//! archive verifies.
+//! that their contents are committed in shared batches, half of them
+//! sending several files a request (`POST /records/batch`): every upload
+//! that was answered 201 (or 200 for a batch) is readable and searchable
+//! after restart, and the archive verifies.
 
 use crate::common::*;
 use serde_json::json;
@@ -42,6 +43,44 @@ fn acknowledged_uploads_survive_sigkill() {
                         };
                         let content = rng.fill(size);
                         let meta = json!({"node": "FIN-MAN", "title": format!("round {round} writer {w} file {n}")});
+                        // Half the writers send batches (of 1 to 8 files).
+                        if w % 2 == 1 {
+                            let mut contents = vec![content];
+                            for _ in 0..rng.next_u64() % 8 {
+                                let size = (rng.next_u64() % 8_000) as usize;
+                                contents.push(rng.fill(size));
+                            }
+                            let titles: Vec<String> = (0..contents.len())
+                                .map(|k| json!({"node": "FIN-MAN", "title": format!("round {round} writer {w} file {n}.{k}")}).to_string())
+                                .collect();
+                            let parts: Vec<Part> = contents
+                                .iter()
+                                .zip(&titles)
+                                .flat_map(|(content, meta)| {
+                                    [
+                                        Part { name: "metadata", filename: None, content: meta.as_bytes() },
+                                        Part { name: "file", filename: Some(b"f.bin"), content },
+                                    ]
+                                })
+                                .collect();
+                            match post_multipart(&format!("{base}/api/v1/records/batch"), &token, &multipart(&parts)) {
+                                Ok(a) if a.status == 200 => {
+                                    let answer = a.json();
+                                    let results = answer["results"].as_array().unwrap();
+                                    assert_eq!(results.len(), contents.len());
+                                    for (result, content) in results.iter().zip(&contents) {
+                                        let reference = result["record"]["reference"]
+                                            .as_str()
+                                            .unwrap_or_else(|| panic!("a file of the batch was refused: {result}"))
+                                            .to_owned();
+                                        acked.lock().unwrap().push((reference, sha256_hex(content)));
+                                    }
+                                }
+                                Ok(a) => panic!("unexpected answer {}: {}", a.status, String::from_utf8_lossy(&a.body)),
+                                Err(_) => break, // the server is gone
+                            }
+                            continue;
+                        }
                         match deposit_at(&base, &token, &content, "f.bin", &meta) {
                             Ok(a) if a.status == 201 => {
                                 let reference = a.json()["reference"].as_str().unwrap().to_owned();

@@ -6,6 +6,7 @@ mod accounts;
 mod architecture;
 mod auth;
 mod bad_input;
+mod batch;
 mod browser;
 mod buckets;
 mod bulk;
