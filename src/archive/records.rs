@@ -738,6 +738,42 @@ impl Archive {
         deposited
     }
 
+    /// [`ingest_all`](Self::ingest_all) of the items that are ready, each
+    /// other keeping its own failure (a file that could not be read or
+    /// staged): the outcomes in the order of `items`, the archive's
+    /// refusals told as `failure` says.
+    pub fn ingest_ready<E>(
+        &self,
+        actor: &Actor,
+        items: Vec<Result<(Deposit, Upload), E>>,
+        channel: Option<&str>,
+        failure: impl Fn(ArchiveError) -> E,
+    ) -> Vec<Result<Deposited, E>> {
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut ready = Vec::new();
+        for item in items {
+            match item {
+                Ok(item) => {
+                    ready.push(item);
+                    outcomes.push(None);
+                }
+                Err(e) => outcomes.push(Some(Err(e))),
+            }
+        }
+        let mut deposited = self.ingest_all(actor, ready, channel).into_iter();
+        outcomes
+            .into_iter()
+            .map(|outcome| {
+                outcome.unwrap_or_else(|| {
+                    deposited
+                        .next()
+                        .unwrap_or_else(|| Err(ArchiveError::Internal("a deposit went missing".into())))
+                        .map_err(&failure)
+                })
+            })
+            .collect()
+    }
+
     fn ingest_all_unchecked(
         &self,
         actor: &Actor,

@@ -119,41 +119,31 @@ fn deposit_batch(
     paths: &[PathBuf],
     deposit: &dyn Fn() -> Deposit,
 ) -> Vec<Result<(Made, bool), String>> {
-    let mut outcomes: Vec<Option<Result<(Made, bool), String>>> = Vec::with_capacity(paths.len());
-    let mut items = Vec::new();
-    for path in paths {
-        let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let staged = File::open(path)
-            .map_err(|e| format!("lecture impossible : {e}"))
-            .and_then(|mut file| archive.stage(&mut file).map_err(|e| e.to_string()));
-        match staged {
-            Ok(staged) => {
-                items.push((deposit(), Upload { staged, filename }));
-                outcomes.push(None);
-            }
-            Err(reason) => outcomes.push(Some(Err(reason))),
-        }
-    }
-    let mut deposited = archive.ingest_all(&Actor::command_line(), items, None).into_iter();
-    outcomes
+    let items = paths
+        .iter()
+        .map(|path| {
+            let filename = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            let staged = File::open(path)
+                .map_err(|e| format!("lecture impossible : {e}"))
+                .and_then(|mut file| archive.stage(&mut file).map_err(|e| e.to_string()))?;
+            Ok((deposit(), Upload { staged, filename }))
+        })
+        .collect();
+    archive
+        .ingest_ready(&Actor::command_line(), items, None, |e| e.to_string())
         .into_iter()
-        .map(|outcome| match outcome {
-            Some(refused) => refused,
-            None => match deposited.next() {
-                Some(Ok(deposited)) => {
-                    let record = deposited.record;
-                    Ok((
-                        Made {
-                            reference: record.reference.to_string(),
-                            id: record.id.to_string(),
-                            sha256: record.versions.first().map(|v| v.sha256.hex()).unwrap_or_default(),
-                        },
-                        deposited.held_before,
-                    ))
-                }
-                Some(Err(e)) => Err(e.to_string()),
-                None => Err("le dépôt n'a pas eu de réponse".into()),
-            },
+        .map(|outcome| {
+            outcome.map(|deposited| {
+                let record = deposited.record;
+                (
+                    Made {
+                        reference: record.reference.to_string(),
+                        id: record.id.to_string(),
+                        sha256: record.versions.first().map(|v| v.sha256.hex()).unwrap_or_default(),
+                    },
+                    deposited.held_before,
+                )
+            })
         })
         .collect()
 }

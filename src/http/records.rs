@@ -339,15 +339,15 @@ fn deposited_answer(
     archive: &Archive,
     actor: &crate::archive::Actor,
     deposited: Deposited,
-    sha256: &crate::domain::hash::Sha256,
 ) -> Result<RecordDto, ArchiveError> {
     let record = deposited.record;
-    let same_content = if deposited.held_before {
-        let mut holders = archive.records_holding(actor, sha256)?;
-        holders.retain(|(reference, _)| *reference != record.reference);
-        holders
-    } else {
-        Vec::new()
+    let same_content = match record.versions.first() {
+        Some(version) if deposited.held_before => {
+            let mut holders = archive.records_holding(actor, &version.sha256)?;
+            holders.retain(|(reference, _)| *reference != record.reference);
+            holders
+        }
+        _ => Vec::new(),
     };
     let details = archive.details(actor, &record)?;
     let mut answer = RecordDto::new(&record, &details, None);
@@ -380,12 +380,11 @@ pub async fn deposit(
     let upload = parts.upload.ok_or_else(missing_file)?;
     let deposit = deposit_of(parts.metadata.unwrap_or_default());
     let answer = web::block(move || {
-        let sha256 = upload.staged.sha256();
         let deposited = archive
             .ingest_all(&caller.0, vec![(deposit, upload)], None)
             .pop()
             .ok_or_else(|| ArchiveError::Internal("a deposit went missing".into()))??;
-        deposited_answer(&archive, &caller.0, deposited, &sha256)
+        deposited_answer(&archive, &caller.0, deposited)
     })
     .await??;
     Ok(HttpResponse::Created()
@@ -544,41 +543,26 @@ pub async fn deposit_batch(
     let files = read_batch(&req, &archive, payload).await?;
     let results = web::block(move || {
         let actor = &caller.0;
-        let mut items = Vec::with_capacity(files.len());
-        // Each file's name, and its digest once staged (or why not).
-        let mut staged = Vec::with_capacity(files.len());
-        for file in files {
-            let content = match file.content {
-                BatchContent::Staged(content) => Ok(content),
-                BatchContent::InMemory(bytes) => archive.stage(&mut bytes.as_slice()),
-            };
-            match content {
-                Ok(content) => {
-                    staged.push((file.filename.clone(), Ok(content.sha256())));
-                    items.push((
-                        file.deposit,
-                        Upload {
-                            staged: content,
-                            filename: file.filename,
-                        },
-                    ));
-                }
-                Err(e) => staged.push((file.filename, Err(e))),
-            }
-        }
-        let mut deposited = archive.ingest_all(actor, items, None).into_iter();
-        staged
+        let filenames: Vec<Option<String>> = files.iter().map(|file| file.filename.clone()).collect();
+        let items = files
             .into_iter()
-            .map(|(filename, sha256)| {
-                let outcome = sha256.and_then(|sha256| {
-                    let deposited = deposited
-                        .next()
-                        .ok_or_else(|| ArchiveError::Internal("a deposit went missing".into()))??;
-                    deposited_answer(&archive, actor, deposited, &sha256)
-                });
-                (filename, outcome)
+            .map(|file| {
+                let staged = match file.content {
+                    BatchContent::Staged(staged) => staged,
+                    BatchContent::InMemory(bytes) => archive.stage(&mut bytes.as_slice())?,
+                };
+                let upload = Upload {
+                    staged,
+                    filename: file.filename,
+                };
+                Ok((file.deposit, upload))
             })
-            .collect::<Vec<_>>()
+            .collect();
+        let outcomes = archive
+            .ingest_ready(actor, items, None, |e| e)
+            .into_iter()
+            .map(|outcome| outcome.and_then(|deposited| deposited_answer(&archive, actor, deposited)));
+        filenames.into_iter().zip(outcomes).collect::<Vec<_>>()
     })
     .await?;
     let mut refusals = Vec::new();
