@@ -662,22 +662,31 @@ const SUGGEST_BELOW: u64 = 3;
 const SUGGEST_CANDIDATES: usize = 8;
 
 impl TantivyIndex {
-    /// The query with each word the index does not hold (as the fold
-    /// analyzer reads it) replaced by the closest word it does, that a
-    /// record the caller may read holds; `None` when nothing was replaced.
-    fn suggestion(&self, q: &SearchQuery) -> Result<Option<String>, IndexError> {
+    /// The query's words (those a typo may hide in) that no record's title
+    /// or text holds, each with its folded form.
+    fn words_not_held(&self, q: &SearchQuery) -> Result<Vec<(String, String)>, IndexError> {
         let Ok(parsed) = crate::domain::query::parse(&q.text) else {
-            return Ok(None);
+            return Ok(Vec::new());
         };
-        let mut suggested = q.text.clone();
-        let mut changed = false;
+        let mut unheld = Vec::new();
         for word in crate::domain::search::correctable_words(&parsed) {
             let folded = self.fold(&word);
-            if folded.is_empty() || self.holds(&folded)? {
-                continue;
+            if !folded.is_empty() && !self.holds(&folded)? {
+                unheld.push((word, folded));
             }
-            if let Some(better) = self.closest_readable(&folded, q)? {
-                suggested = suggested.replacen(&word, &better, 1);
+        }
+        Ok(unheld)
+    }
+
+    /// The query with each of its words `unheld` replaced by the closest
+    /// word the index holds that a record the caller may read holds;
+    /// `None` when nothing was replaced.
+    fn suggestion(&self, q: &SearchQuery, unheld: &[(String, String)]) -> Result<Option<String>, IndexError> {
+        let mut suggested = q.text.clone();
+        let mut changed = false;
+        for (word, folded) in unheld {
+            if let Some(better) = self.closest_readable(folded, q)? {
+                suggested = suggested.replacen(word.as_str(), &better, 1);
                 changed = true;
             }
         }
@@ -952,7 +961,8 @@ impl super::TextIndex for TantivyIndex {
         if exact.total >= SUGGEST_BELOW || q.text.trim().is_empty() {
             return Ok(exact);
         }
-        let suggestion = self.suggestion(q)?;
+        let unheld = self.words_not_held(q)?;
+        let suggestion = self.suggestion(q, &unheld)?;
         if exact.total > 0 {
             exact.suggestion = suggestion;
             return Ok(exact);
@@ -976,6 +986,12 @@ impl super::TextIndex for TantivyIndex {
                 found.suggestion = suggestion;
                 return Ok(found);
             }
+        }
+        // A typo hides only in a word that no record holds: when every
+        // word is held, nothing was found because no record matches.
+        if unheld.is_empty() {
+            exact.suggestion = suggestion;
+            return Ok(exact);
         }
         let mut found = match self.run(q, true) {
             Ok(tolerant) if tolerant.total > 0 => tolerant,
@@ -1670,6 +1686,37 @@ mod tests {
         index.put(&mandate()).unwrap();
         index.commit(4).unwrap();
         assert_eq!(index.search(&query("chauffage")).unwrap().total, 1);
+    }
+
+    #[test]
+    fn words_the_archive_holds_are_not_taken_for_typos() {
+        let index = TantivyIndex::in_memory().unwrap();
+        index
+            .put(&doc(
+                1,
+                "FIN-FAC",
+                "Pont",
+                "Réfection du pont, chauffage du local",
+                "2024-03-01",
+            ))
+            .unwrap();
+        index
+            .put(&doc(
+                2,
+                "FIN-FAC",
+                "Port",
+                "Entretien du port de plaisance",
+                "2024-03-02",
+            ))
+            .unwrap();
+        index.commit(2).unwrap();
+        // Every record holding « pont » holds « chauffage »: nothing matches,
+        // and « port », one letter away, is another word, not a correction.
+        let none = index.search(&query("pont -chauffage")).unwrap();
+        assert_eq!((none.total, none.fuzzy, none.suggestion), (0, false, None));
+        // A word no record holds is still corrected.
+        let typo = index.search(&query("prot -chauffage")).unwrap();
+        assert_eq!((typo.total, typo.fuzzy), (1, true), "retried for the typo");
     }
 
     #[test]
