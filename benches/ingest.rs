@@ -5,10 +5,15 @@
 //! BENCHMARKS.md. Datasets: 1 GiB of 1 MiB files, 10,000 files of 4 KiB,
 //! and a mix like scans (900 files of 100 KiB, 100 of 5 MiB).
 //! Each path (CLI, HTTP, baseline) starts from a fresh data directory; the
-//! source files are in the page cache for all of them alike.
+//! source files are in the page cache for all of them alike. Then how soon
+//! a deposit is found by search while 4 KiB texts come in batches (alone,
+//! without writing BENCHMARKS.md: `COFFRE_BENCH_FRESH_ONLY=1`).
 
 #[path = "support/cli.rs"]
 mod cli;
+#[allow(dead_code)] // its texts only, not the search benchmark's queries
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "support/dataset.rs"]
 mod dataset;
 #[path = "support/dovecot.rs"]
@@ -20,7 +25,7 @@ mod server;
 
 use cli::{coffre, run};
 use dataset::{Dataset, make_dataset, make_dataset_of};
-use server::{Served, deposit_files, deposit_in_batches, fresh_archive};
+use server::{Served, deposit_files, deposit_in_batches, fresh_archive, multipart};
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -320,6 +325,206 @@ fn mailbox_ingest(ds: &Dataset, root: &Path) -> (Duration, Flushes) {
     measured
 }
 
+/// Documents of the freshness line, and how many a request.
+const FRESH_DOCUMENTS: usize = 20_000;
+
+/// A 4 KiB French text (the search benchmark's corpus, its documents one
+/// after the other) beginning with a word of its own.
+fn fresh_text(k: usize, marker: &str) -> Vec<u8> {
+    let mut text = format!("{marker} ");
+    let mut i = k as u64 * 13;
+    while text.len() < 4096 {
+        let d = corpus::document(i);
+        text.push_str(&d.title);
+        text.push_str(". ");
+        text.push_str(&d.body);
+        text.push(' ');
+        i += 1;
+    }
+    let mut end = 4096;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.into_bytes()
+}
+
+/// Whether a search for `marker` finds the record `reference` as written.
+fn found(agent: &ureq::Agent, base: &str, token: &str, marker: &str, reference: &str) -> bool {
+    let answer = agent
+        .get(&format!("{base}/api/v1/search"))
+        .query("q", marker)
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("search");
+    let results: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("json");
+    results["fuzzy"] == false
+        && results["hits"]
+            .as_array()
+            .is_some_and(|hits| hits.iter().any(|h| h["reference"] == reference))
+}
+
+/// 4 KiB of pseudo-random bytes of their own (no text to extract).
+fn fresh_bytes(k: usize) -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1D ^ (k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut bytes = Vec::with_capacity(4096);
+    while bytes.len() < 4096 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        bytes.extend_from_slice(&state.to_le_bytes());
+    }
+    bytes
+}
+
+/// 4 KiB documents, each named by a word of its own (its title) and, with
+/// `texts`, a French text beginning with it (else bytes without text),
+/// deposited through `POST /api/v1/records/batch` by `clients` clients,
+/// `PER_REQUEST` a request; the last of each batch is looked for by four
+/// searching clients from its acknowledgement until found. The deposits'
+/// time, and each delay.
+fn searchable_under_batches(root: &Path, clients: usize, texts: bool) -> (Duration, Vec<Duration>) {
+    use std::collections::VecDeque;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let (data, token) = fresh_archive(root, if texts { "fresh-texts" } else { "fresh-bytes" });
+    let server = Served::start(&data);
+    let nonce = chrono::Utc::now().timestamp_millis();
+    let marker = move |k: usize| format!("vif{nonce}n{k}");
+    let batches: Vec<Vec<u8>> = (0..FRESH_DOCUMENTS)
+        .step_by(PER_REQUEST)
+        .map(|first| {
+            let mut body = Vec::new();
+            for k in first..(first + PER_REQUEST).min(FRESH_DOCUMENTS) {
+                let (content, name) = if texts {
+                    (fresh_text(k, &marker(k)), format!("{}.txt", marker(k)))
+                } else {
+                    (fresh_bytes(k), format!("{}.bin", marker(k)))
+                };
+                let one = multipart("{\"node\":\"FIN-MAN\"}", &content, &name);
+                body.extend_from_slice(&one[..one.len() - b"--bench-boundary--\r\n".len()]);
+            }
+            body.extend_from_slice(b"--bench-boundary--\r\n");
+            body
+        })
+        .collect();
+    let pending: Arc<Mutex<VecDeque<(String, String, Instant)>>> = Arc::default();
+    let delays: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let depositing = Arc::new(AtomicBool::new(true));
+    let checkers: Vec<_> = (0..4)
+        .map(|_| {
+            let (pending, delays, depositing) = (Arc::clone(&pending), Arc::clone(&delays), Arc::clone(&depositing));
+            let (base, token) = (server.base.clone(), token.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new().build();
+                loop {
+                    let next = pending.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+                    let Some((marker, reference, acknowledged)) = next else {
+                        if !depositing.load(Ordering::Acquire) {
+                            break;
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                        continue;
+                    };
+                    if found(&agent, &base, &token, &marker, &reference) {
+                        delays
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(acknowledged.elapsed());
+                    } else {
+                        assert!(
+                            acknowledged.elapsed() < Duration::from_secs(600),
+                            "{marker} never found"
+                        );
+                        pending
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push_back((marker, reference, acknowledged));
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                }
+            })
+        })
+        .collect();
+    let batches = Arc::new(batches);
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let depositors: Vec<_> = (0..clients)
+        .map(|_| {
+            let (batches, next, pending) = (Arc::clone(&batches), Arc::clone(&next), Arc::clone(&pending));
+            let (base, token) = (server.base.clone(), token.clone());
+            std::thread::spawn(move || {
+                let agent = ureq::AgentBuilder::new().build();
+                loop {
+                    let b = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = batches.get(b) else {
+                        break;
+                    };
+                    let answer = agent
+                        .post(&format!("{base}/api/v1/records/batch"))
+                        .set("Authorization", &format!("Bearer {token}"))
+                        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
+                        .send_bytes(body)
+                        .expect("upload");
+                    let acknowledged = Instant::now();
+                    let told: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("batch answer");
+                    let results = told["results"].as_array().expect("results");
+                    let last = b * PER_REQUEST + results.len() - 1;
+                    let reference = results[results.len() - 1]["record"]["reference"]
+                        .as_str()
+                        .expect("deposited")
+                        .to_owned();
+                    pending.lock().unwrap_or_else(|p| p.into_inner()).push_back((
+                        marker(last),
+                        reference,
+                        acknowledged,
+                    ));
+                }
+            })
+        })
+        .collect();
+    for d in depositors {
+        d.join().expect("depositor");
+    }
+    let took = start.elapsed();
+    depositing.store(false, Ordering::Release);
+    for c in checkers {
+        c.join().expect("checker");
+    }
+    drop(server);
+    leave(data);
+    let mut all = std::mem::take(&mut *delays.lock().unwrap_or_else(|p| p.into_inner()));
+    all.sort();
+    (took, all)
+}
+
+/// The freshness table's lines (bytes, then texts), and the clients.
+fn freshness_rows(root: &Path) -> (String, usize) {
+    let clients = HTTP_CLIENTS[HTTP_CLIENTS.len() - 1];
+    let mut rows = String::new();
+    for (texts, what) in [
+        (false, "4 KiB without text, found by title"),
+        (true, "4 KiB French texts, found by their word"),
+    ] {
+        let (took, delays) = searchable_under_batches(root, clients, texts);
+        let at = |p: f64| {
+            let i = ((delays.len() as f64 - 1.0) * p).round() as usize;
+            delays.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        };
+        let _ = writeln!(
+            rows,
+            "| {what} | {FRESH_DOCUMENTS} | {:.2} s | {:.0} files/s | {} | {:.0} ms | {:.0} ms | {:.0} ms |",
+            took.as_secs_f64(),
+            FRESH_DOCUMENTS as f64 / took.as_secs_f64(),
+            delays.len(),
+            at(0.5),
+            at(0.99),
+            at(1.0),
+        );
+    }
+    (rows, clients)
+}
+
 fn sha2_speed() -> f64 {
     let buf = vec![0x5au8; 64 * 1024 * 1024];
     let rounds = 8;
@@ -361,6 +566,12 @@ fn main() {
     let openssl = openssl_speed();
     eprintln!("sha2: {ours:.0} MB/s, openssl: {openssl:?} MB/s, SHA-NI: {sha_ni}");
 
+    if std::env::var_os("COFFRE_BENCH_FRESH_ONLY").is_some() {
+        let (rows, _) = freshness_rows(&root);
+        eprint!("{rows}");
+        let _ = std::fs::remove_dir_all(&root);
+        return;
+    }
     let big = make_dataset(&root, "1MiBx1024", "1MiBx1024", 1024, 1 << 20);
     let small = make_dataset(&root, "4KiBx10000", "4KiBx10000", 10_000, 4096);
     // Like scans: nine files in ten of 100 KiB, one of 5 MiB.
@@ -447,6 +658,7 @@ fn main() {
             );
         }
     }
+    let (fresh, clients) = freshness_rows(&root);
     for left in LEFT.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
         let _ = std::fs::remove_dir_all(left);
     }
@@ -480,7 +692,16 @@ fn main() {
          so a path run just after another's files were removed would pay for that removal. The source files are synced before any step and sit in the page cache for all. Ratio = baseline time / coffre time (1.00 = as fast as the baseline). \
          Flushes per deposit (from the server's `coffre_flushes_total`): blobs + journal, amortised; \
          a deposit alone costs 2 + 1 (its content and its metadata document share one batch). This disk's flush latency varies from run to run: two runs of the same code differed by up to 2× on the 4 KiB lines.\n\n\
-         | dataset | path | time | throughput | files/s | ratio to baseline | flushes per deposit |\n|---|---|---|---|---|---|---|\n{rows}\
+         | dataset | path | time | throughput | files/s | ratio to baseline | flushes per deposit |\n|---|---|---|---|---|---|---|\n{rows}\n\
+         ### Searchable while deposits come\n\n\
+         Documents of 4 KiB, each with a file name of its own (its title), deposited through \
+         `POST /api/v1/records/batch` by {clients} clients, {PER_REQUEST} a request, into a fresh archive: bytes \
+         without text, then French texts (the search benchmark's corpus) that begin with the same word as their \
+         name. The last document of each request is looked for (`GET /api/v1/search`, found as written, not by \
+         the tolerant retry) by four more clients from the moment its request is acknowledged until found, in \
+         turn with the others waiting. Their searches run on the same cores as the deposits.\n\n\
+         | documents | how many | deposits' time | files/s | looked for | found after, p50 | p99 | at most |\n\
+         |---|---|---|---|---|---|---|---|\n{fresh}\
          <!-- ingest:end -->",
         machine = report::machine(),
         date = chrono::Utc::now().format("%Y-%m-%d"),

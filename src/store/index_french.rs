@@ -49,8 +49,14 @@ fn folded_then_stemmed() -> TextAnalyzer {
 }
 
 /// A text's words, each under both stems when they differ.
+///
+/// Both pipelines act on each word alone (the filters neither join nor
+/// split words, and keep positions), so the text is split once and each
+/// distinct word goes through the pipelines once per indexing thread: a
+/// text repeats its words, and the next text repeats them again.
 #[derive(Clone)]
 pub struct BothStems {
+    words: SimpleTokenizer,
     stemmed_then_folded: TextAnalyzer,
     folded_then_stemmed: TextAnalyzer,
 }
@@ -58,10 +64,33 @@ pub struct BothStems {
 impl BothStems {
     pub fn new() -> Self {
         BothStems {
+            words: SimpleTokenizer::default(),
             stemmed_then_folded: query_analyzer(),
             folded_then_stemmed: folded_then_stemmed(),
         }
     }
+
+    /// A word's terms: none (too long, a stop word), its stem, or its two
+    /// stems when they differ.
+    fn forms(&mut self, word: &str) -> Forms {
+        let first = tokens_of(&mut self.stemmed_then_folded, word).into_iter().next();
+        let second = tokens_of(&mut self.folded_then_stemmed, word).into_iter().next();
+        first.map(|first| {
+            let twin = second.map(|t| t.text).filter(|t| *t != first.text);
+            (first.text, twin)
+        })
+    }
+}
+
+/// A word's terms in the index (see [`BothStems::forms`]).
+type Forms = Option<(String, Option<String>)>;
+
+/// Distinct words whose terms an indexing thread keeps (a few megabytes);
+/// past that, it starts again from none.
+const FORMS_KEPT: usize = 100_000;
+
+thread_local! {
+    static FORMS: std::cell::RefCell<rustc_hash::FxHashMap<String, Forms>> = Default::default();
 }
 
 fn tokens_of(analyzer: &mut TextAnalyzer, text: &str) -> Vec<Token> {
@@ -74,23 +103,38 @@ impl Tokenizer for BothStems {
     type TokenStream<'a> = Tokens;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Tokens {
-        let first = tokens_of(&mut self.stemmed_then_folded, text);
-        let second = tokens_of(&mut self.folded_then_stemmed, text);
-        let mut tokens = Vec::with_capacity(first.len() + first.len() / 8);
-        // Both pipelines drop the same words (length, stop words come
-        // before stemming and folding), so their tokens pair up by
-        // position; should they not, the first pipeline's stand alone.
-        let mut other = second.into_iter().peekable();
-        for token in first {
-            while other.next_if(|t| t.position < token.position).is_some() {}
-            let twin = other.next_if(|t| t.position == token.position);
-            let position = token.position;
-            let text = token.text.clone();
-            tokens.push(token);
-            if let Some(twin) = twin.filter(|t| t.text != text) {
-                tokens.push(Token { position, ..twin });
+        let mut tokens = Vec::new();
+        let mut words = self.words.clone();
+        let mut stream = words.token_stream(text);
+        FORMS.with_borrow_mut(|known| {
+            while stream.advance() {
+                let word = stream.token();
+                let forms = match known.get(word.text.as_str()) {
+                    Some(forms) => forms.clone(),
+                    None => {
+                        let forms = self.forms(&word.text);
+                        if known.len() >= FORMS_KEPT {
+                            known.clear();
+                        }
+                        known.insert(word.text.clone(), forms.clone());
+                        forms
+                    }
+                };
+                let Some((first, twin)) = forms else {
+                    continue;
+                };
+                tokens.push(Token {
+                    text: first,
+                    ..word.clone()
+                });
+                if let Some(twin) = twin {
+                    tokens.push(Token {
+                        text: twin,
+                        ..word.clone()
+                    });
+                }
             }
-        }
+        });
         Tokens {
             tokens,
             next: 0,
@@ -99,7 +143,6 @@ impl Tokenizer for BothStems {
     }
 }
 
-/// The tokens of one text, computed at once.
 pub struct Tokens {
     tokens: Vec<Token>,
     next: usize,
@@ -184,7 +227,49 @@ mod tests {
         }
     }
 
+    /// The text's terms as the two pipelines give them on the whole text,
+    /// merged by position: what `BothStems` must give.
+    fn both_pipelines(text: &str) -> Vec<(usize, usize, usize, String)> {
+        let first = tokens_of(&mut query_analyzer(), text);
+        let second = tokens_of(&mut folded_then_stemmed(), text);
+        let mut out = Vec::new();
+        let mut other = second.into_iter().peekable();
+        for token in first {
+            while other.next_if(|t| t.position < token.position).is_some() {}
+            let twin = other.next_if(|t| t.position == token.position);
+            out.push((token.position, token.offset_from, token.offset_to, token.text.clone()));
+            if let Some(twin) = twin.filter(|t| t.text != token.text) {
+                out.push((token.position, token.offset_from, token.offset_to, twin.text));
+            }
+        }
+        out
+    }
+
+    fn indexed_fully(text: &str) -> Vec<(usize, usize, usize, String)> {
+        let mut analyzer = TextAnalyzer::from(BothStems::new());
+        tokens_of(&mut analyzer, text)
+            .into_iter()
+            .map(|t| (t.position, t.offset_from, t.offset_to, t.text))
+            .collect()
+    }
+
+    #[test]
+    fn a_text_of_a_real_length_gives_the_terms_of_both_pipelines() {
+        let text = "La délibération n° 2024-03 du conseil municipal : l'école élémentaire \
+                    et les écoles maternelles, DERNIÈRE séance ; qu'il s'agisse des créées \
+                    ou des créer, la dernière version. "
+            .repeat(40);
+        assert_eq!(indexed_fully(&text), both_pipelines(&text));
+    }
+
     proptest! {
+        /// Split once and cached word by word, a text gives exactly the
+        /// terms, positions and offsets of both pipelines run on it whole.
+        #[test]
+        fn one_pass_gives_what_both_pipelines_give(text in "[a-zA-Zàâäçéèêëîïôöùûüœ'’ .,;:0-9-]{0,200}") {
+            prop_assert_eq!(indexed_fully(&text), both_pipelines(&text));
+        }
+
         /// Whatever the word, typed without its accents it finds the
         /// text that holds it (unless it is a stop word, which no text is
         /// found by).
