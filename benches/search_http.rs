@@ -7,7 +7,8 @@
 //! keep coming; then the catalog and the index rebuilt from the journal
 //! and the blobs, next to reading them, and the server's peak memory.
 //!
-//! The archives are filled through `POST /api/v1/records` by a server run
+//! The archives are filled through `POST /api/v1/records/batch` (32
+//! documents a request) by a server run
 //! under `eatmydata` when it is installed (`make bench` installs it): its
 //! flushes are what the ingest benchmark measures, not what this one is
 //! about. Every figure is then taken on a server started afresh, flushing
@@ -371,7 +372,7 @@ fn main() {
     let section = format!(
         "<!-- search-http:begin -->\n\
          Command: `make bench` (`cargo bench --bench search_http`). Date: {date}. Same machine as above.\n\n\
-         The synthetic corpus of the search benchmark, deposited through `POST /api/v1/records` ({LOADERS} clients, \
+         The synthetic corpus of the search benchmark, deposited through `POST /api/v1/records/batch` ({LOADERS} clients, 32 documents a request, \
          the filling server run under `eatmydata`), then served by a server started afresh. {CLIENTS} clients each \
          make {REQUESTS_PER_CLIENT} requests in turn over the query mix ({cases} queries: words, a phrase, an \
          exclusion, node and date filters), each answer the top 20 with snippets, the total and the counts by node. \

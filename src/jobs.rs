@@ -151,10 +151,12 @@ impl VerifyJobs {
 const INDEX_IDLE: std::time::Duration = std::time::Duration::from_millis(100);
 /// Events applied per index commit while catching up.
 const INDEX_BATCH: usize = 1000;
-/// How long the indexer gathers events after a commit of fewer than a
-/// batch: each commit makes a segment, so under a stream of deposits one
-/// commit every third of a second keeps segments few and their merges
-/// cheap, and a deposit is still searchable within half a second.
+/// How often, at most, the indexer takes the events that came while it
+/// was indexing fewer than a batch: each commit makes a segment, so under a
+/// stream of deposits one commit every third of a second keeps segments few
+/// and their merges cheap. The time spent indexing counts: a deposit waits
+/// for the next round to start, then for that round's commit, so under
+/// load it is searchable within two rounds.
 const INDEX_GATHER: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Keeps the full-text index up with the journal, on its own thread, until
@@ -174,11 +176,12 @@ pub fn spawn_indexer(
             if let Err(e) = archive.read_pending() {
                 tracing::error!(error = %e, "reading invoices failed");
             }
+            let round = std::time::Instant::now();
             match archive.index_pending(INDEX_BATCH) {
                 Ok(0) => std::thread::sleep(INDEX_IDLE),
                 Ok(n) if n < INDEX_BATCH => {
-                    tracing::debug!(events = n, "index caught up");
-                    std::thread::sleep(INDEX_GATHER);
+                    tracing::debug!(events = n, took = ?round.elapsed(), "index caught up");
+                    std::thread::sleep(INDEX_GATHER.saturating_sub(round.elapsed()));
                 }
                 Ok(n) => tracing::debug!(events = n, "index catching up"),
                 Err(e) => {

@@ -26,7 +26,9 @@ pub fn node_of(code: &str) -> &str {
     }
 }
 
-pub fn deposit(agent: &ureq::Agent, base: &str, token: &str, i: u64, extra: &str) -> String {
+/// Document `i` of the corpus as the parts of a deposit (its metadata and
+/// its file), `extra` appended to its text.
+fn parts(i: u64, extra: &str) -> Vec<u8> {
     let d = document(i);
     let metadata = serde_json::json!({
         "node": node_of(d.node),
@@ -35,7 +37,34 @@ pub fn deposit(agent: &ureq::Agent, base: &str, token: &str, i: u64, extra: &str
     })
     .to_string();
     let text = format!("{} {extra}", d.body);
-    let body = multipart(&metadata, text.as_bytes(), &format!("doc-{i}.txt"));
+    multipart(&metadata, text.as_bytes(), &format!("doc-{i}.txt"))
+}
+
+/// Deposits documents `range` of the corpus in one `POST
+/// /api/v1/records/batch`.
+fn deposit_batch(agent: &ureq::Agent, base: &str, token: &str, range: std::ops::Range<u64>) {
+    let closing = b"--bench-boundary--\r\n";
+    let mut body = Vec::new();
+    let count = range.end - range.start;
+    for i in range {
+        let one = parts(i, "");
+        body.extend_from_slice(&one[..one.len() - closing.len()]);
+    }
+    body.extend_from_slice(closing);
+    let answer = agent
+        .post(&format!("{base}/api/v1/records/batch"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
+        .send_bytes(&body)
+        .expect("deposit");
+    assert_eq!(answer.status(), 200);
+    let told: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("batch answer");
+    assert_eq!(told["deposited"].as_u64(), Some(count), "{told}");
+}
+
+#[allow(dead_code)] // the search benchmark's freshness deposits one at a time
+pub fn deposit(agent: &ureq::Agent, base: &str, token: &str, i: u64, extra: &str) -> String {
+    let body = parts(i, extra);
     let answer = agent
         .post(&format!("{base}/api/v1/records"))
         .set("Authorization", &format!("Bearer {token}"))
@@ -75,8 +104,12 @@ pub fn total_found(agent: &ureq::Agent, base: &str, token: &str, q: &str) -> u64
     results["total"].as_u64().unwrap_or(0)
 }
 
-/// Fills the archive with documents `from..to`, `LOADERS` at a time, and
-/// waits until the index holds them all.
+/// Documents a request while filling an archive.
+const FILL_BATCH: u64 = 32;
+
+/// Fills the archive with documents `from..to`, `LOADERS` clients at a
+/// time, `FILL_BATCH` a request (`POST /api/v1/records/batch`), and waits
+/// until the index holds them all.
 pub fn fill(base: &str, token: &str, from: u64, to: u64) -> Duration {
     let next = Arc::new(AtomicU64::new(from));
     let start = Instant::now();
@@ -86,12 +119,12 @@ pub fn fill(base: &str, token: &str, from: u64, to: u64) -> Duration {
             std::thread::spawn(move || {
                 let agent = agent();
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let i = next.fetch_add(FILL_BATCH, Ordering::Relaxed);
                     if i >= to {
                         break;
                     }
-                    deposit(&agent, &base, &token, i, "");
-                    if i % 50_000 == 0 && i > from {
+                    deposit_batch(&agent, &base, &token, i..(i + FILL_BATCH).min(to));
+                    if (i / FILL_BATCH).is_multiple_of(50_000 / FILL_BATCH) && i > from {
                         eprintln!("  {i} deposited after {:?}", start.elapsed());
                     }
                 }
