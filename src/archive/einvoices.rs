@@ -72,7 +72,7 @@ impl Archive {
             ids.push(found);
         }
         let staged = self.stage(&mut &bytes[..])?;
-        if let Some(held) = self.live_holders(&staged.sha256())?.into_iter().next() {
+        if let Some(held) = self.first_live_holder(&staged.sha256())? {
             return Ok(CapturedStatuses {
                 message: held.reference,
                 already_archived: true,

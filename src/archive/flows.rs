@@ -161,7 +161,7 @@ impl Archive {
                 deposit.links.push(("acknowledges".to_owned(), flow.to_string()));
             }
             let staged = self.stage(&mut &part.content[..])?;
-            let (reference, title, already_archived) = match self.live_holders(&staged.sha256())?.into_iter().next() {
+            let (reference, title, already_archived) = match self.first_live_holder(&staged.sha256())? {
                 Some(held) => (held.reference, held.title, true),
                 None => {
                     let upload = Upload {

@@ -239,6 +239,10 @@ pub(super) fn check_filename(filename: Option<String>) -> Result<Option<String>,
     Ok(Some(name))
 }
 
+/// How many of the records holding a content are named (a deposit's
+/// `same_content`, `GET /contents/{sha256}`).
+pub const HOLDERS_SHOWN: usize = 100;
+
 fn title_from_filename(filename: Option<&str>) -> Option<String> {
     let base = filename?.rsplit(['/', '\\']).next()?;
     let stem = base.rsplit_once('.').map_or(base, |(stem, _)| stem);
@@ -554,18 +558,38 @@ impl Archive {
     /// does, whoever may read it: what a capture channel asks before
     /// depositing, so that nothing goes in twice.
     pub fn live_record_holding(&self, sha256: &Sha256) -> Result<Option<Reference>, ArchiveError> {
-        Ok(self.live_holders(sha256)?.into_iter().next().map(|r| r.reference))
+        Ok(self.first_live_holder(sha256)?.map(|r| r.reference))
+    }
+
+    /// The oldest live record that holds this content, if any.
+    pub(super) fn first_live_holder(&self, sha256: &Sha256) -> Result<Option<Record>, ArchiveError> {
+        Ok(self.live_holders_kept(sha256, 1, |_| Ok(true))?.into_iter().next())
     }
 
     /// The live records whose versions hold this content, in id order.
     pub(super) fn live_holders(&self, sha256: &Sha256) -> Result<Vec<Record>, ArchiveError> {
+        self.live_holders_kept(sha256, usize::MAX, |_| Ok(true))
+    }
+
+    /// The first `limit` live records, in id order, whose versions hold
+    /// this content and that `keep` accepts; reading no record past them.
+    fn live_holders_kept(
+        &self,
+        sha256: &Sha256,
+        limit: usize,
+        mut keep: impl FnMut(&Record) -> Result<bool, ArchiveError>,
+    ) -> Result<Vec<Record>, ArchiveError> {
         if !self.blobs.contains(sha256)? {
             return Ok(Vec::new());
         }
         let mut found = Vec::new();
         for id in self.catalog.records_holding(sha256)? {
+            if found.len() >= limit {
+                break;
+            }
             if let Some(record) = self.catalog.record(&id)?
                 && record.tombstone.is_none()
+                && keep(&record)?
             {
                 found.push(record);
             }
@@ -640,15 +664,16 @@ impl Archive {
     }
 
     /// The live records the caller may read whose versions hold this
-    /// content: (reference, title).
+    /// content, the first [`HOLDERS_SHOWN`] in the order of their ids
+    /// (of their deposit, to the millisecond): (reference, title). A content held many times over
+    /// (a form, the same terms attached to every invoice) is named by a
+    /// few of its records, without each deposit of it reading them all.
     pub fn records_holding(&self, actor: &Actor, sha256: &Sha256) -> Result<Vec<(Reference, String)>, ArchiveError> {
-        let mut found = Vec::new();
-        for record in self.live_holders(sha256)? {
-            if self.may_read(actor, &record)? {
-                found.push((record.reference, record.title));
-            }
-        }
-        Ok(found)
+        Ok(self
+            .live_holders_kept(sha256, HOLDERS_SHOWN, |record| self.may_read(actor, record))?
+            .into_iter()
+            .map(|record| (record.reference, record.title))
+            .collect())
     }
 
     /// Checks a deposit against the plan in force without making it.
@@ -1801,6 +1826,48 @@ mod tests {
         // Events one by one after a restart would make the same catalog.
         let head = archive.journal.head().0;
         assert_eq!(head, archive.catalog.last_applied().unwrap());
+    }
+
+    #[test]
+    fn a_content_held_many_times_is_named_by_its_oldest_records_only() {
+        let (_tmp, _dir, archive) = crate::archive::tests_support::on_disk(options());
+        let actor = Actor::system();
+        let items = (0..HOLDERS_SHOWN + 5)
+            .map(|i| {
+                let deposit = Deposit {
+                    node: Some("FIN-MAN".into()),
+                    date: Some("2024-03-15".into()),
+                    title: Some(format!("Conditions générales n° {i}")),
+                    ..Deposit::default()
+                };
+                let upload = Upload {
+                    staged: archive.stage(&mut &b"Conditions generales de vente"[..]).unwrap(),
+                    filename: None,
+                };
+                (deposit, upload)
+            })
+            .collect();
+        let made: Vec<Deposited> = archive
+            .ingest_all(&actor, items, None)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let sha256 = made[0].record.versions[0].sha256;
+        let named = archive.holders(&actor, &sha256).unwrap();
+        // In the order of their ids: of their deposit, to the millisecond.
+        let mut by_id: Vec<&Record> = made.iter().map(|d| &d.record).collect();
+        by_id.sort_by_key(|r| r.id);
+        let oldest: Vec<(Reference, String)> = by_id[..HOLDERS_SHOWN]
+            .iter()
+            .map(|r| (r.reference.clone(), r.title.clone()))
+            .collect();
+        assert_eq!(named, oldest);
+        // Whoever may read it: the first one, for the capture channels.
+        assert_eq!(
+            archive.live_record_holding(&sha256).unwrap(),
+            Some(by_id[0].reference.clone())
+        );
+        assert_eq!(archive.live_holders(&sha256).unwrap().len(), HOLDERS_SHOWN + 5);
     }
 
     /// One archive on in-memory stores, shared by the cases of a property

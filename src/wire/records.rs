@@ -133,8 +133,8 @@ pub struct RecordDto {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub repaired: bool,
     /// In a deposit's answer: the live records the depositor may read
-    /// that held the same bytes already (stored once; a warning, not a
-    /// refusal).
+    /// that held the same bytes already, the 100 oldest (stored once; a
+    /// warning, not a refusal).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub same_content: Vec<RecordNameDto>,
     /// The live records of its node with the same values in the node's
@@ -528,7 +528,7 @@ impl From<RecordPatchDto> for crate::archive::RecordChanges {
 pub struct HoldersDto {
     /// The content's SHA-256, 64 hex digits.
     pub sha256: String,
-    /// The live records the caller may read that hold it.
+    /// The live records the caller may read that hold it, the 100 oldest.
     pub records: Vec<HolderDto>,
 }
 
