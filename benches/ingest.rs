@@ -25,7 +25,7 @@ mod server;
 
 use cli::{coffre, run};
 use dataset::{Dataset, make_dataset, make_dataset_of};
-use server::{Served, deposit_files, deposit_in_batches, fresh_archive, multipart};
+use server::{Served, batch_body, deposit_files, deposit_in_batches, finds, fresh_archive, multipart, post_batch};
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -349,21 +349,6 @@ fn fresh_text(k: usize, marker: &str) -> Vec<u8> {
     text.into_bytes()
 }
 
-/// Whether a search for `marker` finds the record `reference` as written.
-fn found(agent: &ureq::Agent, base: &str, token: &str, marker: &str, reference: &str) -> bool {
-    let answer = agent
-        .get(&format!("{base}/api/v1/search"))
-        .query("q", marker)
-        .set("Authorization", &format!("Bearer {token}"))
-        .call()
-        .expect("search");
-    let results: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("json");
-    results["fuzzy"] == false
-        && results["hits"]
-            .as_array()
-            .is_some_and(|hits| hits.iter().any(|h| h["reference"] == reference))
-}
-
 /// 4 KiB of pseudo-random bytes of their own (no text to extract).
 fn fresh_bytes(k: usize) -> Vec<u8> {
     let mut state = 0x2545_F491_4F6C_DD1D ^ (k as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
@@ -394,18 +379,14 @@ fn searchable_under_batches(root: &Path, clients: usize, texts: bool) -> (Durati
     let batches: Vec<Vec<u8>> = (0..FRESH_DOCUMENTS)
         .step_by(PER_REQUEST)
         .map(|first| {
-            let mut body = Vec::new();
-            for k in first..(first + PER_REQUEST).min(FRESH_DOCUMENTS) {
+            batch_body((first..(first + PER_REQUEST).min(FRESH_DOCUMENTS)).map(|k| {
                 let (content, name) = if texts {
                     (fresh_text(k, &marker(k)), format!("{}.txt", marker(k)))
                 } else {
                     (fresh_bytes(k), format!("{}.bin", marker(k)))
                 };
-                let one = multipart("{\"node\":\"FIN-MAN\"}", &content, &name);
-                body.extend_from_slice(&one[..one.len() - b"--bench-boundary--\r\n".len()]);
-            }
-            body.extend_from_slice(b"--bench-boundary--\r\n");
-            body
+                multipart("{\"node\":\"FIN-MAN\"}", &content, &name)
+            }))
         })
         .collect();
     let pending: Arc<Mutex<VecDeque<(String, String, Instant)>>> = Arc::default();
@@ -426,7 +407,7 @@ fn searchable_under_batches(root: &Path, clients: usize, texts: bool) -> (Durati
                         std::thread::sleep(Duration::from_millis(5));
                         continue;
                     };
-                    if found(&agent, &base, &token, &marker, &reference) {
+                    if finds(&agent, &base, &token, &marker, &reference) {
                         delays
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
@@ -460,14 +441,8 @@ fn searchable_under_batches(root: &Path, clients: usize, texts: bool) -> (Durati
                     let Some(body) = batches.get(b) else {
                         break;
                     };
-                    let answer = agent
-                        .post(&format!("{base}/api/v1/records/batch"))
-                        .set("Authorization", &format!("Bearer {token}"))
-                        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
-                        .send_bytes(body)
-                        .expect("upload");
-                    let acknowledged = Instant::now();
-                    let told: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("batch answer");
+                    let files = (FRESH_DOCUMENTS - b * PER_REQUEST).min(PER_REQUEST);
+                    let (acknowledged, told) = post_batch(&agent, &base, &token, body, files);
                     let results = told["results"].as_array().expect("results");
                     let last = b * PER_REQUEST + results.len() - 1;
                     let reference = results[results.len() - 1]["record"]["reference"]

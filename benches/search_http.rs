@@ -39,7 +39,7 @@ use load::{
     CLIENTS, LOADERS, REQUESTS_PER_CLIENT, agent, clients, deposit, fill, ms, node_of, percentile, records_held,
     total_found,
 };
-use server::{Served, fresh_archive};
+use server::{Served, finds, fresh_archive};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
@@ -49,21 +49,6 @@ use std::time::{Duration, Instant};
 /// Deposits per second while freshness is measured, and for how long.
 const FRESH_RATE: u64 = 50;
 const FRESH_SECONDS: u64 = 20;
-
-/// Whether a search for `q` finds the record `reference` as written.
-fn finds(agent: &ureq::Agent, base: &str, token: &str, q: &str, reference: &str) -> bool {
-    let answer = agent
-        .get(&format!("{base}/api/v1/search"))
-        .query("q", q)
-        .set("Authorization", &format!("Bearer {token}"))
-        .call()
-        .expect("search");
-    let results: serde_json::Value = serde_json::from_str(&answer.into_string().expect("answer")).expect("json");
-    results["fuzzy"] == false
-        && results["hits"]
-            .as_array()
-            .is_some_and(|hits| hits.iter().any(|h| h["reference"] == reference))
-}
 
 /// The query mix as URLs of `GET /api/v1/search` (top 20, snippets, facets).
 fn search_urls(base: &str) -> Vec<String> {

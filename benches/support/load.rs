@@ -2,7 +2,7 @@
 //! synthetic corpus, and clients that time requests.
 
 use crate::corpus::document;
-use crate::server::multipart;
+use crate::server::{batch_body, multipart, post_batch};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -43,23 +43,9 @@ fn parts(i: u64, extra: &str) -> Vec<u8> {
 /// Deposits documents `range` of the corpus in one `POST
 /// /api/v1/records/batch`.
 fn deposit_batch(agent: &ureq::Agent, base: &str, token: &str, range: std::ops::Range<u64>) {
-    let closing = b"--bench-boundary--\r\n";
-    let mut body = Vec::new();
-    let count = range.end - range.start;
-    for i in range {
-        let one = parts(i, "");
-        body.extend_from_slice(&one[..one.len() - closing.len()]);
-    }
-    body.extend_from_slice(closing);
-    let answer = agent
-        .post(&format!("{base}/api/v1/records/batch"))
-        .set("Authorization", &format!("Bearer {token}"))
-        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
-        .send_bytes(&body)
-        .expect("deposit");
-    assert_eq!(answer.status(), 200);
-    let told: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("batch answer");
-    assert_eq!(told["deposited"].as_u64(), Some(count), "{told}");
+    let count = (range.end - range.start) as usize;
+    let body = batch_body(range.map(|i| parts(i, "")));
+    post_batch(agent, base, token, &body, count);
 }
 
 #[allow(dead_code)] // the search benchmark's freshness deposits one at a time

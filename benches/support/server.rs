@@ -107,6 +107,61 @@ pub fn multipart(metadata: &str, content: &[u8], filename: &str) -> Vec<u8> {
     body
 }
 
+/// The closing delimiter of a body that `multipart` makes.
+const CLOSING: &[u8] = b"--bench-boundary--\r\n";
+
+/// The body of a `POST /api/v1/records/batch` of these deposits, each as
+/// `multipart` makes it (its parts, then the closing delimiter, once).
+#[allow(dead_code)] // not every benchmark deposits in batches
+pub fn batch_body(deposits: impl IntoIterator<Item = Vec<u8>>) -> Vec<u8> {
+    let mut body = Vec::new();
+    for one in deposits {
+        body.extend_from_slice(one.strip_suffix(CLOSING).unwrap_or(&one));
+    }
+    body.extend_from_slice(CLOSING);
+    body
+}
+
+/// Sends a batch that `batch_body` made; when its answer came (before its
+/// body was read), and the answer, every file of it deposited.
+#[allow(dead_code)] // not every benchmark deposits in batches
+pub fn post_batch(
+    agent: &ureq::Agent,
+    base: &str,
+    token: &str,
+    body: &[u8],
+    files: usize,
+) -> (std::time::Instant, serde_json::Value) {
+    let answer = agent
+        .post(&format!("{base}/api/v1/records/batch"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
+        .send_bytes(body)
+        .expect("upload");
+    let answered = std::time::Instant::now();
+    assert_eq!(answer.status(), 200);
+    let told: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("batch answer");
+    assert_eq!(told["deposited"].as_u64(), Some(files as u64), "{told}");
+    (answered, told)
+}
+
+/// Whether a search for `word` finds the record `reference` as written
+/// (not a neighbour found by the tolerant retry).
+#[allow(dead_code)] // not every benchmark looks for its deposits
+pub fn finds(agent: &ureq::Agent, base: &str, token: &str, word: &str, reference: &str) -> bool {
+    let answer = agent
+        .get(&format!("{base}/api/v1/search"))
+        .query("q", word)
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("search");
+    let results: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("json");
+    results["fuzzy"] == false
+        && results["hits"]
+            .as_array()
+            .is_some_and(|hits| hits.iter().any(|h| h["reference"] == reference))
+}
+
 /// Deposits every file of `files` under FIN-MAN through `POST
 /// /api/v1/records`, `clients` at a time; the time it took.
 #[allow(dead_code)] // not every benchmark deposits files
@@ -156,22 +211,12 @@ pub fn deposit_in_batches(base: &str, token: &str, files: &[PathBuf], clients: u
                         assert_eq!(answer.status(), 201);
                         continue;
                     }
-                    let mut body = Vec::new();
-                    for path in paths {
-                        let one = multipart("{\"node\":\"FIN-MAN\"}", &read(path), "f.bin");
-                        // Each file's parts, without the closing delimiter.
-                        body.extend_from_slice(&one[..one.len() - b"--bench-boundary--\r\n".len()]);
-                    }
-                    body.extend_from_slice(b"--bench-boundary--\r\n");
-                    let answer = agent
-                        .post(&format!("{base}/api/v1/records/batch"))
-                        .set("Authorization", &format!("Bearer {token}"))
-                        .set("Content-Type", "multipart/form-data; boundary=bench-boundary")
-                        .send_bytes(&body)
-                        .expect("upload");
-                    assert_eq!(answer.status(), 200);
-                    let told: serde_json::Value = serde_json::from_reader(answer.into_reader()).expect("batch answer");
-                    assert_eq!(told["deposited"].as_u64(), Some(paths.len() as u64), "{told}");
+                    let body = batch_body(
+                        paths
+                            .iter()
+                            .map(|path| multipart("{\"node\":\"FIN-MAN\"}", &read(path), "f.bin")),
+                    );
+                    post_batch(&agent, &base, &token, &body, paths.len());
                 }
             })
         })
