@@ -15,7 +15,7 @@ use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::reading::{InvoiceReading, read_invoice_with};
-use crate::domain::record::{DescriptiveMetadata, Record, RecordId};
+use crate::domain::record::{DescriptiveMetadata, RecordId};
 use crate::domain::verification::{doubtful_fields, fields_to_keep, read_values};
 
 /// The most text read for an invoice's fields.
@@ -56,7 +56,7 @@ impl Archive {
             let Some(record) = self.catalog.record(id)? else {
                 continue;
             };
-            if record.tombstone.is_some() || !plan.plan.reads_invoices(&record.node) || read_already(&record) {
+            if record.tombstone.is_some() || !plan.plan.reads_invoices(&record.node) || record.latest_read() {
                 continue;
             }
             if let Err(e) = self.read_invoice_of(id) {
@@ -72,9 +72,11 @@ impl Archive {
         Ok(ids.len())
     }
 
-    /// Notes every record of the nodes that read invoices for
-    /// [`read_pending`](Self::read_pending): at the indexer's start, the
-    /// records indexed before a stop and not read yet are read then.
+    /// Notes the records of the nodes that read invoices whose latest
+    /// version was not read, for [`read_pending`](Self::read_pending): at
+    /// the indexer's start, the records indexed before a stop and not read
+    /// yet are read then. The catalog keeps them apart (`unread_in`), so a
+    /// start reads those records only, not every invoice ever read.
     pub fn note_unread_invoices(&self) -> Result<(), ArchiveError> {
         if self.following.is_some() || self.read_only.is_some() {
             return Ok(());
@@ -83,18 +85,7 @@ impl Archive {
             return Ok(());
         };
         for node in plan.plan.nodes.iter().filter(|n| plan.plan.reads_invoices(&n.code)) {
-            let ids = self.catalog.records_in(&node.code)?;
-            let unread: Vec<RecordId> = ids
-                .into_iter()
-                .filter(|id| {
-                    self.catalog
-                        .record(id)
-                        .ok()
-                        .flatten()
-                        .is_some_and(|r| !read_already(&r))
-                })
-                .collect();
-            self.unread.note(unread);
+            self.unread.note(self.catalog.unread_in(&node.code)?);
         }
         Ok(())
     }
@@ -109,7 +100,7 @@ impl Archive {
         let Some(version) = record.versions.last().map(|v| v.number) else {
             return Ok(());
         };
-        if read_already(&record) {
+        if record.latest_read() {
             return Ok(());
         }
         let Some(text) = self.index.extracted_text(id, TEXT_READ_MAX)? else {
@@ -180,12 +171,6 @@ impl Archive {
         }))?;
         Ok(())
     }
-}
-
-/// Whether a record's latest version has been read.
-fn read_already(record: &Record) -> bool {
-    let latest = record.versions.last().map(|v| v.number);
-    record.reading.as_ref().map(|r| Some(r.version)) == Some(latest)
 }
 
 /// The records indexed and not looked at by the reader yet, each once.

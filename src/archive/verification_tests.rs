@@ -220,3 +220,39 @@ fn a_node_chosen_from_the_text_waits_and_its_confirmation_counts_for_the_classif
     };
     assert!(archive.verification_queue(&auditor, None, 10).is_err());
 }
+
+#[test]
+fn an_invoice_indexed_before_a_stop_and_not_read_is_read_after_the_start() {
+    let (_tmp, data_dir, archive) = on_disk(options());
+    let alice = agent();
+    let first = deposit(
+        &archive,
+        &alice,
+        &invoice("732 829 320 00074", "1 200,00"),
+        Some("FIN-FAC"),
+    );
+    archive.index_all().expect("indexed");
+    archive.read_pending().expect("read");
+    let waiting = deposit(
+        &archive,
+        &alice,
+        &invoice("732 829 320 00074", "1 200,00"),
+        Some("FIN-FAC"),
+    );
+    let minutes = deposit(&archive, &alice, "Procès-verbal de la séance", Some("ADM-DEL"));
+    archive.index_all().expect("indexed");
+    // Stopped once indexed, before the reader's turn.
+    drop(archive);
+
+    let archive = Archive::open(&data_dir, options(), Arc::new(SystemClock)).expect("open");
+    let history = |key: &str| archive.record(&alice, key).expect("record").history.len();
+    let first_history = history(&first);
+    archive.note_unread_invoices().expect("noted");
+    assert_eq!(archive.read_pending().expect("read"), 1, "the unread invoice alone");
+    let record = archive.record(&alice, &waiting).expect("record");
+    assert_eq!(record.reading.map(|r| r.version), Some(1), "read after the start");
+    assert_eq!(history(&first), first_history, "read once, not again");
+    assert!(archive.record(&alice, &minutes).expect("record").reading.is_none());
+    archive.note_unread_invoices().expect("noted");
+    assert_eq!(archive.read_pending().expect("read"), 0, "nothing left to read");
+}

@@ -467,6 +467,18 @@ pub struct Record {
 }
 
 impl Record {
+    /// Whether its latest version has been read as an invoice.
+    pub fn latest_read(&self) -> bool {
+        let latest = self.versions.last().map(|v| v.number);
+        self.reading.as_ref().map(|r| Some(r.version)) == Some(latest)
+    }
+
+    /// Whether it waits to be read as an invoice, should its node read
+    /// them: it is not destroyed and its latest version was not read.
+    pub fn awaits_reading(&self) -> bool {
+        self.tombstone.is_none() && !self.latest_read()
+    }
+
     /// The version numbered `number`, or the latest when `None`.
     pub fn version(&self, number: Option<u32>) -> Option<&Version> {
         match number {

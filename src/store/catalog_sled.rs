@@ -25,7 +25,9 @@
 //! records that have held a field's value, compared as duplicates are:
 //! entries stay when the value changes, and readers check the record),
 //! `lnk/<id>/<id of a record linked to it>` (how, as its stable name),
-//! `rnode/<id>` (the node a
+//! `unrd/<code>\0<id>` (the records of a node whose latest version was
+//! not read as an invoice, and not destroyed: empty values; a start reads
+//! those alone), `rnode/<id>` (the node a
 //! record is filed in and, after a NUL, the start it is indexed under in
 //! `dstart/`, to move it in those indexes), `ncnt/<code>` (how many
 //! records a node holds, u64 big-endian), `meta/verified` (the
@@ -53,7 +55,7 @@ use std::sync::{Arc, RwLock};
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 11;
+pub const CATALOG_FORMAT: u64 = 12;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
@@ -172,6 +174,17 @@ fn node_prefix(node: &str) -> Vec<u8> {
 
 fn node_key(node: &str, record: &RecordId) -> Vec<u8> {
     let mut key = node_prefix(node);
+    key.extend_from_slice(record.to_string().as_bytes());
+    key
+}
+
+/// `unrd/<code>\0`: the records of a node that wait to be read.
+fn unread_prefix(node: &str) -> Vec<u8> {
+    format!("unrd/{node}\0").into_bytes()
+}
+
+fn unread_key(node: &str, record: &RecordId) -> Vec<u8> {
+    let mut key = unread_prefix(node);
     key.extend_from_slice(record.to_string().as_bytes());
     key
 }
@@ -364,6 +377,7 @@ impl Catalog for SledCatalog {
                     match &was {
                         Some((was_node, _)) if *was_node != node => {
                             batch.remove(node_key(was_node, &record.id));
+                            batch.remove(unread_key(was_node, &record.id));
                             *counts.entry(was_node.clone()).or_default() -= 1;
                             *counts.entry(node.clone()).or_default() += 1;
                         }
@@ -404,6 +418,11 @@ impl Catalog for SledCatalog {
                     // Neither the node entry nor the record holds a due
                     // mark: it is reckoned from the rules when read.
                     batch.insert(node_key(&node, &record.id), encode(&RetentionEntry::of(&record))?);
+                    if record.awaits_reading() {
+                        batch.insert(unread_key(&node, &record.id), &[][..]);
+                    } else {
+                        batch.remove(unread_key(&node, &record.id));
+                    }
                     let waiting = format!("vq/{}", record.id).into_bytes();
                     if record.to_verify.is_some() {
                         batch.insert(waiting, &[][..]);
@@ -693,6 +712,14 @@ impl Catalog for SledCatalog {
 
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
         let prefix = node_prefix(node.as_str());
+        self.db
+            .scan_prefix(&prefix)
+            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
+            .collect()
+    }
+
+    fn unread_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
+        let prefix = unread_prefix(node.as_str());
         self.db
             .scan_prefix(&prefix)
             .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))

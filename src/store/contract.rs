@@ -960,6 +960,109 @@ fn catalogs_index_records_by_node_and_follow_their_moves() {
 }
 
 #[test]
+fn catalogs_keep_apart_the_records_waiting_to_be_read() {
+    use crate::domain::verification::RecordReading;
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        let node = |c: &str| NodeCode::parse(c).expect("a node");
+        let (fac, rh, rh_sub) = (node("FIN-FAC"), node("RH"), node("RH-PAIE"));
+        let read = |mut r: Record, version: u32| {
+            r.reading = Some(RecordReading {
+                version,
+                fields: Vec::new(),
+                missing: Vec::new(),
+                at: time(5),
+                template: None,
+            });
+            r
+        };
+        let a = record(1, "FIN-FAC-2024-000001");
+        let b = read(record(2, "FIN-FAC-2024-000002"), 1);
+        let mut c = record(3, "RH-2024-000003");
+        c.node = rh.clone();
+        let writes = [&c, &b, &a]
+            .into_iter()
+            .map(|r| CatalogWrite::PutRecord(Box::new(r.clone())))
+            .collect();
+        catalog.apply(1, writes).expect("apply");
+        assert_eq!(
+            catalog.unread_in(&fac).expect("unread"),
+            [a.id],
+            "{name}: read, left out"
+        );
+        assert_eq!(catalog.unread_in(&rh).expect("unread"), [c.id], "{name}");
+
+        // Moved twice within one event: waits only where it ended.
+        let mut a_sub = a.clone();
+        a_sub.node = rh_sub.clone();
+        let mut a_rh = a.clone();
+        a_rh.node = rh.clone();
+        catalog
+            .apply(
+                2,
+                vec![
+                    CatalogWrite::PutRecord(Box::new(a_sub)),
+                    CatalogWrite::PutRecord(Box::new(a_rh.clone())),
+                ],
+            )
+            .expect("apply");
+        assert!(
+            catalog.unread_in(&fac).expect("unread").is_empty(),
+            "{name}: moved away"
+        );
+        assert!(
+            catalog.unread_in(&rh_sub).expect("unread").is_empty(),
+            "{name}: passed through"
+        );
+        assert_eq!(
+            catalog.unread_in(&rh).expect("unread"),
+            [a.id, c.id],
+            "{name}: id order"
+        );
+
+        // Read: waits no more. A new version of a record read: waits again.
+        let mut b2 = b.clone();
+        let mut second = b2.versions[0].clone();
+        second.number = 2;
+        b2.versions.push(second);
+        catalog
+            .apply(
+                3,
+                vec![
+                    CatalogWrite::PutRecord(Box::new(read(a_rh, 1))),
+                    CatalogWrite::PutRecord(Box::new(b2)),
+                ],
+            )
+            .expect("apply");
+        assert_eq!(catalog.unread_in(&rh).expect("unread"), [c.id], "{name}: read");
+        assert_eq!(
+            catalog.unread_in(&fac).expect("unread"),
+            [b.id],
+            "{name}: a new version"
+        );
+
+        // Destroyed unread: nothing left to read.
+        let mut gone = c.clone();
+        gone.tombstone = Some(crate::domain::record::Tombstone {
+            disposal: 1,
+            visa: "V-1".into(),
+            destroyed_at: time(9),
+            destroyed_by: "claire (archivist)".into(),
+            seq: 4,
+            transferred_to: None,
+        });
+        catalog
+            .apply(4, vec![CatalogWrite::PutRecord(Box::new(gone))])
+            .expect("apply");
+        assert!(catalog.unread_in(&rh).expect("unread").is_empty(), "{name}: destroyed");
+        catalog.clear().expect("clear");
+        assert!(catalog.unread_in(&fac).expect("unread").is_empty(), "{name}: cleared");
+    }
+}
+
+#[test]
 fn catalogs_find_the_records_that_held_a_fields_value_compared_loosely() {
     for Subject {
         name, port: catalog, ..

@@ -238,6 +238,9 @@ impl Catalog for FaultyCatalog {
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
         self.inner.records_in(node)
     }
+    fn unread_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
+        self.inner.unread_in(node)
+    }
     fn records_with_field(&self, name: &str, comparable: &str) -> Result<Vec<RecordId>, CatalogError> {
         self.inner.records_with_field(name, comparable)
     }

@@ -360,6 +360,15 @@ impl Catalog for MemoryCatalog {
             .collect())
     }
 
+    fn unread_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
+        Ok(lock(&self.state)
+            .records
+            .values()
+            .filter(|r| &r.node == node && r.awaits_reading())
+            .map(|r| r.id)
+            .collect())
+    }
+
     fn records_with_field(&self, name: &str, comparable: &str) -> Result<Vec<RecordId>, CatalogError> {
         Ok(lock(&self.state)
             .records

@@ -832,6 +832,13 @@ pub trait Catalog: Send + Sync {
     /// The records filed in a node (exactly that node, not its children),
     /// in id order.
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError>;
+    /// The records filed in a node (exactly that node) that wait to be
+    /// read as invoices ([`Record::awaits_reading`]), in id order: kept
+    /// apart, so that listing them reads neither the node's other records
+    /// nor any record.
+    ///
+    /// [`Record::awaits_reading`]: crate::domain::record::Record::awaits_reading
+    fn unread_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError>;
     /// What the retention of each record filed in a node depends on, and
     /// its due mark under the rules in force, in id order, without reading
     /// the records.
