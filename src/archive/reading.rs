@@ -21,6 +21,12 @@ use crate::domain::verification::{doubtful_fields, fields_to_keep, read_values};
 /// The most text read for an invoice's fields.
 const TEXT_READ_MAX: usize = 200_000;
 
+/// The most records the reader looks at in one call: a start that finds
+/// many invoices not read yet (scans without text wait there for good)
+/// reads them a thousand at a time between the indexer's rounds, and
+/// deposits keep becoming searchable meanwhile.
+const READ_PER_ROUND: usize = 1000;
+
 impl Archive {
     /// What can be read of the record `key` as an invoice; `None` while
     /// its text is not extracted yet.
@@ -38,14 +44,16 @@ impl Archive {
     }
 
     /// Reads as invoices the records indexed since the last call whose
-    /// node reads invoices and whose latest version was not read yet, and
-    /// journals each reading; returns how many records it looked at. The
+    /// node reads invoices and whose latest version was not read yet, at
+    /// most [`READ_PER_ROUND`] of them (the oldest; the rest wait for the
+    /// next call), and journals each reading; returns how many records it
+    /// looked at. The
     /// indexer's thread calls it, holding no lock. A replica or a
     /// read-only archive reads nothing (it journals nothing). A record
     /// that cannot be read now is left for its next change, a restart or
     /// a reindex, and never stops the indexer.
     pub fn read_pending(&self) -> Result<usize, ArchiveError> {
-        let ids = self.unread.take();
+        let ids = self.unread.take(READ_PER_ROUND);
         if ids.is_empty() || self.following.is_some() || self.read_only.is_some() {
             return Ok(0);
         }
@@ -183,10 +191,33 @@ impl Unread {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).extend(ids);
     }
 
-    /// The records to look at, oldest first; none are left.
-    fn take(&self) -> Vec<RecordId> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|p| p.into_inner()))
-            .into_iter()
-            .collect()
+    /// The `limit` oldest records to look at, no longer noted.
+    fn take(&self, limit: usize) -> Vec<RecordId> {
+        let mut noted = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut taken = Vec::with_capacity(limit.min(noted.len()));
+        while taken.len() < limit {
+            match noted.pop_first() {
+                Some(id) => taken.push(id),
+                None => break,
+            }
+        }
+        taken
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Unread;
+    use crate::domain::record::RecordId;
+
+    #[test]
+    fn the_reader_takes_the_oldest_records_a_round_at_a_time_and_each_once() {
+        let id = |n: u32| RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).expect("an id");
+        let unread = Unread::default();
+        unread.note([id(3), id(1), id(2)]);
+        unread.note([id(1)]);
+        assert_eq!(unread.take(2), [id(1), id(2)]);
+        assert_eq!(unread.take(2), [id(3)], "the rest, once");
+        assert!(unread.take(2).is_empty());
     }
 }
