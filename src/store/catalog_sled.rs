@@ -166,27 +166,29 @@ fn content_key(sha256: &Sha256, record: &RecordId) -> Vec<u8> {
     format!("sha/{}/{record}", sha256.hex()).into_bytes()
 }
 
-/// `node/<code>\0<id>`: the records filed in a node (a code holds no
-/// NUL, so no node's keys run into another's).
+/// `<kind>/<code>\0`: a node's records in one of the indexes kept by node,
+/// `node/` (the records filed in it) or `unrd/` (those waiting to be
+/// read). A code holds no NUL, so no node's keys run into another's.
+fn in_node_prefix(kind: &str, node: &str) -> Vec<u8> {
+    format!("{kind}/{node}\0").into_bytes()
+}
+
+fn in_node_key(kind: &str, node: &str, record: &RecordId) -> Vec<u8> {
+    let mut key = in_node_prefix(kind, node);
+    key.extend_from_slice(record.to_string().as_bytes());
+    key
+}
+
 fn node_prefix(node: &str) -> Vec<u8> {
-    format!("node/{node}\0").into_bytes()
+    in_node_prefix("node", node)
 }
 
 fn node_key(node: &str, record: &RecordId) -> Vec<u8> {
-    let mut key = node_prefix(node);
-    key.extend_from_slice(record.to_string().as_bytes());
-    key
-}
-
-/// `unrd/<code>\0`: the records of a node that wait to be read.
-fn unread_prefix(node: &str) -> Vec<u8> {
-    format!("unrd/{node}\0").into_bytes()
+    in_node_key("node", node, record)
 }
 
 fn unread_key(node: &str, record: &RecordId) -> Vec<u8> {
-    let mut key = unread_prefix(node);
-    key.extend_from_slice(record.to_string().as_bytes());
-    key
+    in_node_key("unrd", node, record)
 }
 
 /// `fval/<name>\0<comparable value>\0`: the records that held a value.
@@ -329,6 +331,14 @@ impl SledCatalog {
             Self::refile(batch, filed, &id, was.as_ref(), now, &started)?;
         }
         Ok(())
+    }
+
+    /// The record ids that end the keys under `prefix`, in key order.
+    fn ids_after(&self, prefix: &[u8]) -> Result<Vec<RecordId>, CatalogError> {
+        self.db
+            .scan_prefix(prefix)
+            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
+            .collect()
     }
 
     /// Every value under `prefix`, decoded, in key order.
@@ -685,11 +695,7 @@ impl Catalog for SledCatalog {
     }
 
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
-        let prefix = format!("sha/{}/", sha256.hex());
-        self.db
-            .scan_prefix(prefix.as_bytes())
-            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
-            .collect()
+        self.ids_after(format!("sha/{}/", sha256.hex()).as_bytes())
     }
 
     fn linked_to(&self, record: &RecordId) -> Result<Vec<(RecordId, crate::domain::record::LinkKind)>, CatalogError> {
@@ -711,27 +717,15 @@ impl Catalog for SledCatalog {
     }
 
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
-        let prefix = node_prefix(node.as_str());
-        self.db
-            .scan_prefix(&prefix)
-            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
-            .collect()
+        self.ids_after(&node_prefix(node.as_str()))
     }
 
     fn unread_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
-        let prefix = unread_prefix(node.as_str());
-        self.db
-            .scan_prefix(&prefix)
-            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
-            .collect()
+        self.ids_after(&in_node_prefix("unrd", node.as_str()))
     }
 
     fn records_with_field(&self, name: &str, comparable: &str) -> Result<Vec<RecordId>, CatalogError> {
-        let prefix = field_prefix(name, comparable);
-        self.db
-            .scan_prefix(&prefix)
-            .map(|item| record_after(prefix.len(), &item.map_err(storage)?.0))
-            .collect()
+        self.ids_after(&field_prefix(name, comparable))
     }
 
     fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, RetentionEntry)>, CatalogError> {

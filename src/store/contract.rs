@@ -546,6 +546,19 @@ fn catalogs() -> Vec<Subject<dyn Catalog>> {
     ]
 }
 
+/// `record` destroyed by a disposal, at the journal's event 4.
+fn destroyed(mut record: Record) -> Record {
+    record.tombstone = Some(crate::domain::record::Tombstone {
+        disposal: 1,
+        visa: "V-1".into(),
+        destroyed_at: time(9),
+        destroyed_by: "claire (archivist)".into(),
+        seq: 4,
+        transferred_to: None,
+    });
+    record
+}
+
 fn record(n: u128, reference: &str) -> Record {
     Record {
         id: RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).expect("an id"),
@@ -1044,15 +1057,7 @@ fn catalogs_keep_apart_the_records_waiting_to_be_read() {
         );
 
         // Destroyed unread: nothing left to read.
-        let mut gone = c.clone();
-        gone.tombstone = Some(crate::domain::record::Tombstone {
-            disposal: 1,
-            visa: "V-1".into(),
-            destroyed_at: time(9),
-            destroyed_by: "claire (archivist)".into(),
-            seq: 4,
-            transferred_to: None,
-        });
+        let gone = destroyed(c.clone());
         catalog
             .apply(4, vec![CatalogWrite::PutRecord(Box::new(gone))])
             .expect("apply");
@@ -1302,15 +1307,7 @@ fn catalogs_hold_what_retention_depends_on_by_node_and_reckon_due_marks_from_the
         );
 
         // Destroyed: due no more.
-        let mut gone = b.clone();
-        gone.tombstone = Some(crate::domain::record::Tombstone {
-            disposal: 1,
-            visa: "V-1".into(),
-            destroyed_at: time(9),
-            destroyed_by: "claire (archivist)".into(),
-            seq: 4,
-            transferred_to: None,
-        });
+        let gone = destroyed(b.clone());
         catalog
             .apply(4, vec![CatalogWrite::PutRecord(Box::new(gone))])
             .expect("apply");
