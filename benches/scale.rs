@@ -14,6 +14,8 @@
 //!   one lengthening the rule of one node (its records are looked at);
 //! * an erasure's question "which other live records hold this blob?",
 //!   for a blob held by one record and for one held by 1,000;
+//! * the indicators (`/api/v1/stats`, `/metrics`): records by node,
+//!   service, state and channel, those due and those a hold freezes;
 //! * a disposal of 100,000 lines (one record in ten, long due for
 //!   destruction, each with its content and metadata document on disk):
 //!   proposed, approved, executed (tombstones, blobs erased), with the
@@ -304,6 +306,47 @@ fn main() {
             plan_scan.as_secs_f64() / published.as_secs_f64().max(1e-9)
         );
     }
+    // The indicators (`/api/v1/stats`, `/metrics`), with holds on a node and
+    // on a record (neither among the records leaving below): from the
+    // catalog's tallies, its due index and the holds' scopes.
+    for (node, record) in [(Some("ADM"), None), (None, Some(id_of(1).to_string()))] {
+        let request = coffre::archive::HoldRequest {
+            record,
+            node: node.map(str::to_owned),
+            query: None,
+            reason: "contentieux".into(),
+            owner: None,
+            review: None,
+        };
+        archive.place_hold(&actor, request).expect("hold");
+    }
+    let schedule = coffre::archive::fixity::FixitySchedule::default();
+    let mut times = Vec::new();
+    let mut stats = None;
+    for _ in 0..=REPEATS {
+        let t = Instant::now();
+        stats = Some(archive.stats(&actor, &schedule).expect("stats"));
+        times.push(t.elapsed());
+    }
+    times.remove(0);
+    let indicators = median(times);
+    let stats = stats.expect("measured");
+    assert_eq!(stats.records, records, "every record counted");
+    assert_eq!(stats.due as usize, leaving_count, "every record due counted");
+    assert!(stats.held > 0, "the held records counted");
+    eprintln!(
+        "indicators: {indicators:?} ({} due, {} held), scan {plan_scan:?}",
+        stats.due, stats.held
+    );
+    let stats_row = format!(
+        "| the indicators (`/api/v1/stats`, `/metrics`: records by node, service, state and channel, {due} due, {held} held) | {} | {} | {:.0}× |\n",
+        ms(indicators),
+        ms(plan_scan),
+        plan_scan.as_secs_f64() / indicators.as_secs_f64().max(1e-9),
+        due = thousands(stats.due as usize),
+        held = thousands(stats.held as usize),
+    );
+
     // A disposal of every record due: proposed, approved, executed.
     let t = Instant::now();
     let request = coffre::archive::ProposalRequest {
@@ -392,7 +435,7 @@ fn main() {
          publication writes the plan's rules, from which the catalog reckons due dates when records are read \
          or listed (its due index is by start date), so a new duration rewrites no record and no index line; \
          before the indexes it read and rewrote every record whose due date changed.\n\n\
-         | operation | coffre | reading every record | ratio |\n|---|---|---|---|\n{plan_rows}{blob_rows}\n\
+         | operation | coffre | reading every record | ratio |\n|---|---|---|---|\n{plan_rows}{blob_rows}{stats_row}\n\
          A disposal of every record due ({leaving} records, one in ten, each with its content and metadata \
          document on disk), proposed, approved and executed through the archive as an archivist does. Its \
          events carry at most {part} lines or outcomes each: {events} events, the largest {largest} bytes \

@@ -3,7 +3,7 @@
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::hold::{Hold, HoldScope};
-use crate::domain::record::{InvalidInput, Lines, NodeCode, RecordId, check_text, parse_date};
+use crate::domain::record::{InvalidInput, Lines, NodeCode, RecordId, RecordState, check_text, parse_date};
 use crate::domain::role::Permission;
 use crate::domain::search::{SearchQuery, node_reader_key};
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,6 +179,49 @@ impl Archive {
             }
         }
         Ok(out)
+    }
+
+    /// How many live records an active hold freezes among those of the
+    /// nodes `live_in` counts (the live records of each node a reader may
+    /// read). Read from those counts for the holds on a node, and record by
+    /// record only for the holds on a record or on a search (as the index
+    /// stands): never every record of the archive.
+    pub(super) fn held_among(&self, live_in: &BTreeMap<NodeCode, u64>) -> Result<u64, ArchiveError> {
+        let holds: Vec<Hold> = self.catalog.holds()?.into_iter().filter(Hold::is_active).collect();
+        if holds.is_empty() {
+            return Ok(0);
+        }
+        let plan = self.plan_in_force()?;
+        let held_nodes: BTreeSet<&NodeCode> = live_in
+            .keys()
+            .filter(|node| {
+                let path = plan.plan.path(node);
+                holds
+                    .iter()
+                    .any(|hold| matches!(&hold.scope, HoldScope::Node(held) if path.contains(held)))
+            })
+            .collect();
+        let mut held: u64 = held_nodes.iter().filter_map(|node| live_in.get(*node)).sum();
+        let mut one_by_one: BTreeSet<RecordId> = BTreeSet::new();
+        for hold in &holds {
+            match &hold.scope {
+                HoldScope::Record(id) => {
+                    one_by_one.insert(*id);
+                }
+                HoldScope::Query(text) => one_by_one.extend(self.index.matching_ids(&self.hold_query(text)?)?),
+                HoldScope::Node(_) => {}
+            }
+        }
+        for id in one_by_one {
+            if let Some(record) = self.catalog.record(&id)?
+                && record.state == RecordState::Active
+                && live_in.contains_key(&record.node)
+                && !held_nodes.contains(&record.node)
+            {
+                held += 1;
+            }
+        }
+        Ok(held)
     }
 
     /// Refuses when an active hold freezes the record.

@@ -45,6 +45,8 @@ mod retention;
 pub mod seals;
 mod search;
 pub mod stats;
+#[cfg(test)]
+mod stats_tests;
 mod stores;
 pub mod tokens;
 pub mod trail;

@@ -1466,6 +1466,12 @@ impl Archive {
         Ok(found)
     }
 
+    /// How many records the catalog holds, tombstones included: the sum of
+    /// its counts by node, read without reading a record.
+    pub fn record_count(&self) -> Result<u64, ArchiveError> {
+        Ok(self.catalog.records_by_node()?.values().sum())
+    }
+
     /// Every record the actor may read, in creation order.
     pub fn records(&self, actor: &Actor) -> Result<Vec<Record>, ArchiveError> {
         actor.require(Permission::ReadRecords, "consulter des documents")?;

@@ -153,7 +153,7 @@ pub fn restore(
         bytes_restored: bytes,
         refused: refused_blobs.clone(),
     }))?;
-    let records = archive.catalog.records().count() as u64;
+    let records = archive.record_count()?;
     let integrity = archive.verify(&actor, progress)?;
     archive.flush()?;
     tracing::info!(

@@ -5,7 +5,7 @@
 use super::holds::IndexFreshness;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
-use crate::domain::plan::FinalAction;
+use crate::domain::plan::{Access, FinalAction};
 use crate::domain::record::{InvalidInput, NodeCode, RecordId, Reference, parse_date};
 use crate::domain::role::Permission;
 use chrono::NaiveDate;
@@ -97,12 +97,17 @@ impl Archive {
                 if plan.plan.node(&node).is_none() {
                     return Err(InvalidInput::new("node", format!("{node} n'est pas un nœud du plan")).into());
                 }
-                let ids: Vec<RecordId> = self
-                    .records(actor)?
-                    .into_iter()
-                    .filter(|r| plan.plan.path(&r.node).contains(&node))
-                    .map(|r| r.id)
-                    .collect();
+                // The records of the node and of the nodes below it that
+                // the archivist may read, from the node index.
+                let mut ids: Vec<RecordId> = Vec::new();
+                for held in self.catalog.records_by_node()?.into_keys() {
+                    if plan.plan.path(&held).contains(&node)
+                        && plan.plan.allows(&held, actor.role.as_str(), Access::Read)
+                    {
+                        ids.extend(self.catalog.records_in(&held)?);
+                    }
+                }
+                ids.sort();
                 if ids.is_empty() {
                     return Err(InvalidInput::new("node", format!("{node} ne contient aucun document")).into());
                 }

@@ -616,7 +616,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
                 ctx.config.archive_options(),
                 Arc::clone(&ctx.clock),
             )?;
-            let records = archive.records(&Actor::command_line())?.len() as u64;
+            let records = archive.record_count()?;
             archive.flush()?;
             println!(
                 "catalogue reconstruit à partir du journal : {}",

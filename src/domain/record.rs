@@ -217,7 +217,7 @@ pub struct Rendition {
 }
 
 /// A record's lifecycle state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordState {
     /// Live: readable, within its retention period or awaiting disposal.

@@ -27,10 +27,12 @@
 //! `lnk/<id>/<id of a record linked to it>` (how, as its stable name),
 //! `unrd/<code>\0<id>` (the records of a node whose latest version was
 //! not read as an invoice, and not destroyed: empty values; a start reads
-//! those alone), `rnode/<id>` (the node a
-//! record is filed in and, after a NUL, the start it is indexed under in
-//! `dstart/`, to move it in those indexes), `ncnt/<code>` (how many
-//! records a node holds, u64 big-endian), `meta/verified` (the
+//! those alone), `rnode/<id>` (the start a record is indexed under in
+//! `dstart/`, then after a NUL its tally, whose node is the one it is
+//! filed in: to move it in those indexes and counts),
+//! `tally/<JSON array: node, state, service, channel>` (how many records
+//! stand under that tally, u64 big-endian; the indicators and the counts
+//! by node read these, not the records), `meta/verified` (the
 //! latest whole integrity check), `meta/identity` (the collectivité's).
 //!
 //! Durability never rests on sled's flush (which, in 0.34, does not fully
@@ -39,13 +41,13 @@
 //! format version is cleared and rebuilt.
 
 use super::{
-    Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, DueItem, PlanVersionEntry, RetentionEntry,
+    Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, DueItem, PlanVersionEntry, RetentionEntry, Tally,
     TokenEntry, WayOut,
 };
 use crate::domain::account::{Account, UserName, person_of_actor};
 use crate::domain::hash::Sha256;
 use crate::domain::plan::FinalAction;
-use crate::domain::record::{NodeCode, Record, RecordId, Reference};
+use crate::domain::record::{NodeCode, Record, RecordId, RecordState, Reference};
 use crate::domain::retention::{RuleTable, end_of, latest_start_due_by};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -55,7 +57,7 @@ use std::sync::{Arc, RwLock};
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 12;
+pub const CATALOG_FORMAT: u64 = 13;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
@@ -63,6 +65,7 @@ const VERIFIED: &[u8] = b"meta/verified";
 const IDENTITY: &[u8] = b"meta/identity";
 const KEY_CHAIN: &[u8] = b"meta/key_chain";
 const RULES: &[u8] = b"meta/rules";
+const TALLY: &[u8] = b"tally/";
 
 /// The sled catalog.
 pub struct SledCatalog {
@@ -133,23 +136,76 @@ struct Started {
     decision: Option<FinalAction>,
 }
 
-/// Where a record is filed: its node, and the start it is indexed under.
-type Filed = (String, Option<NaiveDate>);
+/// Where a record is filed and counted: the start it is indexed under in
+/// the due index, and its tally (whose node is the one it is filed in).
+#[derive(Debug, Clone, PartialEq)]
+struct Filed {
+    start: Option<NaiveDate>,
+    tally: Tally,
+}
 
-/// `rnode/<id>`'s value: the node, then a NUL and the start if indexed.
-fn filed_value((node, start): &Filed) -> Vec<u8> {
-    match start {
-        Some(start) => format!("{node}\0{}", start.format("%Y-%m-%d")).into_bytes(),
-        None => node.clone().into_bytes(),
+impl Filed {
+    fn node(&self) -> &str {
+        self.tally.node.as_str()
     }
 }
 
-fn filed_of(bytes: &[u8]) -> Filed {
-    let text = String::from_utf8_lossy(bytes);
-    match text.split_once('\0') {
-        Some((node, start)) => (node.to_owned(), NaiveDate::parse_from_str(start, "%Y-%m-%d").ok()),
-        None => (text.into_owned(), None),
-    }
+/// A tally as its key and `rnode/` write it: a JSON array (node, state,
+/// service, channel), which no text given for a service or a channel can
+/// make ambiguous.
+type TallyTuple = (NodeCode, RecordState, Option<String>, Option<String>);
+
+fn tally_json(tally: &Tally) -> Result<Vec<u8>, CatalogError> {
+    let tuple: TallyTuple = (
+        tally.node.clone(),
+        tally.state,
+        tally.service.clone(),
+        tally.channel.clone(),
+    );
+    encode(&tuple)
+}
+
+fn tally_of(key: &[u8], json: &[u8]) -> Result<Tally, CatalogError> {
+    let (node, state, service, channel): TallyTuple = decode(key, json)?;
+    Ok(Tally {
+        node,
+        state,
+        service,
+        channel,
+    })
+}
+
+fn tally_key(tally: &Tally) -> Result<Vec<u8>, CatalogError> {
+    let mut key = TALLY.to_vec();
+    key.extend(tally_json(tally)?);
+    Ok(key)
+}
+
+/// `rnode/<id>`'s value: the start if indexed (`YYYY-MM-DD`, or nothing),
+/// a NUL, then the tally.
+fn filed_value(filed: &Filed) -> Result<Vec<u8>, CatalogError> {
+    let mut value = filed
+        .start
+        .map(|start| start.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+        .into_bytes();
+    value.push(0);
+    value.extend(tally_json(&filed.tally)?);
+    Ok(value)
+}
+
+fn filed_of(key: &[u8], bytes: &[u8]) -> Result<Filed, CatalogError> {
+    let nul = bytes.iter().position(|b| *b == 0).ok_or_else(|| CatalogError::Decode {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: "no NUL after the start".into(),
+    })?;
+    let (start, tally) = bytes.split_at(nul);
+    Ok(Filed {
+        start: std::str::from_utf8(start)
+            .ok()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()),
+        tally: tally_of(key, tally.get(1..).unwrap_or_default())?,
+    })
 }
 
 /// The record id that ends an index key, after its `prefix_len` bytes.
@@ -200,10 +256,6 @@ fn field_key(name: &str, comparable: &str, record: &RecordId) -> Vec<u8> {
     let mut key = field_prefix(name, comparable);
     key.extend_from_slice(record.to_string().as_bytes());
     key
-}
-
-fn node_count_key(node: &str) -> Vec<u8> {
-    format!("ncnt/{node}").into_bytes()
 }
 
 fn counter_key(scope: &str) -> Vec<u8> {
@@ -274,11 +326,13 @@ impl SledCatalog {
     fn filed(&self, filed: &HashMap<RecordId, Filed>, record: &RecordId) -> Result<Option<Filed>, CatalogError> {
         Ok(match filed.get(record) {
             Some(was) => Some(was.clone()),
-            None => self
-                .db
-                .get(format!("rnode/{record}").as_bytes())
-                .map_err(storage)?
-                .map(|v| filed_of(&v)),
+            None => {
+                let key = format!("rnode/{record}");
+                match self.db.get(key.as_bytes()).map_err(storage)? {
+                    Some(value) => Some(filed_of(key.as_bytes(), &value)?),
+                    None => None,
+                }
+            }
         })
     }
 
@@ -291,14 +345,14 @@ impl SledCatalog {
         now: Filed,
         started: &Started,
     ) -> Result<(), CatalogError> {
-        if let Some((node, Some(start))) = was {
-            batch.remove(start_key(node, *start, record));
+        if let Some(was @ Filed { start: Some(start), .. }) = was {
+            batch.remove(start_key(was.node(), *start, record));
         }
-        if let (node, Some(start)) = &now {
-            batch.insert(start_key(node, *start, record), encode(started)?);
+        if let Some(start) = now.start {
+            batch.insert(start_key(now.node(), start, record), encode(started)?);
         }
         if was != Some(&now) {
-            batch.insert(format!("rnode/{record}").into_bytes(), filed_value(&now));
+            batch.insert(format!("rnode/{record}").into_bytes(), filed_value(&now)?);
             filed.insert(*record, now);
         }
         Ok(())
@@ -318,17 +372,23 @@ impl SledCatalog {
             let (key, value) = item.map_err(storage)?;
             let id = record_after(prefix.len(), &key)?;
             let entry: RetentionEntry = decode(&key, &value)?;
-            let was = self.filed(filed, &id)?;
+            let was = self.filed(filed, &id)?.ok_or_else(|| CatalogError::Decode {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                reason: "a record in the node index without its rnode/ entry".into(),
+            })?;
             // Moved elsewhere earlier in this batch: placed there already.
-            if was.as_ref().is_some_and(|(filed_in, _)| filed_in != node.as_str()) {
+            if was.node() != node.as_str() {
                 continue;
             }
-            let now = (node.to_string(), entry.start_under(rules, node));
+            let now = Filed {
+                start: entry.start_under(rules, node),
+                tally: was.tally.clone(),
+            };
             let started = Started {
                 reference: entry.reference,
                 decision: entry.decision,
             };
-            Self::refile(batch, filed, &id, was.as_ref(), now, &started)?;
+            Self::refile(batch, filed, &id, Some(&was), now, &started)?;
         }
         Ok(())
     }
@@ -361,9 +421,9 @@ impl Catalog for SledCatalog {
     fn apply(&self, seq: u64, writes: Vec<CatalogWrite>) -> Result<(), CatalogError> {
         let mut batch = sled::Batch::default();
         // The node index moves within the batch: where each record put
-        // here was filed last, and by how much each node's count changes.
+        // here was filed last, and by how much each tally's count changes.
         let mut filed: HashMap<RecordId, Filed> = HashMap::new();
-        let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+        let mut tallies: BTreeMap<Tally, i64> = BTreeMap::new();
         // Counters raised in this batch (a replay puts many events in one).
         let mut raised: HashMap<Vec<u8>, u64> = HashMap::new();
         // The rules records are placed under, and new ones to keep once
@@ -384,21 +444,25 @@ impl Catalog for SledCatalog {
                 CatalogWrite::PutRecord(record) => {
                     let node = record.node.to_string();
                     let was = self.filed(&filed, &record.id)?;
-                    match &was {
-                        Some((was_node, _)) if *was_node != node => {
-                            batch.remove(node_key(was_node, &record.id));
-                            batch.remove(unread_key(was_node, &record.id));
-                            *counts.entry(was_node.clone()).or_default() -= 1;
-                            *counts.entry(node.clone()).or_default() += 1;
+                    if let Some(was) = was.as_ref().filter(|was| was.node() != node) {
+                        batch.remove(node_key(was.node(), &record.id));
+                        batch.remove(unread_key(was.node(), &record.id));
+                    }
+                    let tally = Tally::of(&record);
+                    if was.as_ref().map(|was| &was.tally) != Some(&tally) {
+                        if let Some(was) = &was {
+                            *tallies.entry(was.tally.clone()).or_default() -= 1;
                         }
-                        Some(_) => {}
-                        None => *counts.entry(node.clone()).or_default() += 1,
+                        *tallies.entry(tally.clone()).or_default() += 1;
                     }
                     let started = Started {
                         reference: record.reference.clone(),
                         decision: record.review.as_ref().map(|d| d.decision),
                     };
-                    let now = (node.clone(), rules.record_start(&record));
+                    let now = Filed {
+                        start: rules.record_start(&record),
+                        tally,
+                    };
                     Self::refile(&mut batch, &mut filed, &record.id, was.as_ref(), now, &started)?;
                     for reference in std::iter::once(&record.reference).chain(&record.aliases) {
                         batch.insert(
@@ -526,8 +590,8 @@ impl Catalog for SledCatalog {
                 }
             }
         }
-        for (node, change) in counts.into_iter().filter(|(_, c)| *c != 0) {
-            let key = node_count_key(&node);
+        for (tally, change) in tallies.into_iter().filter(|(_, c)| *c != 0) {
+            let key = tally_key(&tally)?;
             let current = self.db.get(&key).map_err(storage)?.map_or(0, |v| u64_of(&v));
             match current.saturating_add_signed(change) {
                 0 => batch.remove(key),
@@ -743,19 +807,18 @@ impl Catalog for SledCatalog {
             .collect()
     }
 
-    fn records_by_node(&self) -> Result<BTreeMap<NodeCode, u64>, CatalogError> {
-        self.db
-            .scan_prefix(b"ncnt/")
+    fn tallies(&self) -> Result<Vec<(Tally, u64)>, CatalogError> {
+        let mut tallies = self
+            .db
+            .scan_prefix(TALLY)
             .map(|item| {
                 let (key, value) = item.map_err(storage)?;
-                let text = String::from_utf8_lossy(key.get(b"ncnt/".len()..).unwrap_or_default()).into_owned();
-                let node = NodeCode::parse(&text).map_err(|e| CatalogError::Decode {
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    reason: e.to_string(),
-                })?;
-                Ok((node, u64_of(&value)))
+                let tally = tally_of(&key, key.get(TALLY.len()..).unwrap_or_default())?;
+                Ok((tally, u64_of(&value)))
             })
-            .collect()
+            .collect::<Result<Vec<_>, CatalogError>>()?;
+        tallies.sort();
+        Ok(tallies)
     }
 
     fn deposited_by(&self, user: &UserName, limit: usize) -> Result<Vec<RecordId>, CatalogError> {

@@ -1152,6 +1152,120 @@ fn rules(
     ))
 }
 
+/// The tallies a reading of every record gives: what the catalog's own
+/// must always equal.
+fn tallies_by_scan(catalog: &dyn Catalog) -> Vec<(super::Tally, u64)> {
+    let mut counts: BTreeMap<super::Tally, u64> = BTreeMap::new();
+    for record in catalog.records() {
+        *counts.entry(super::Tally::of(&record.expect("record"))).or_default() += 1;
+    }
+    counts.into_iter().collect()
+}
+
+#[test]
+fn catalogs_tally_records_by_node_state_service_and_channel_as_they_change() {
+    use crate::domain::plan::{FinalAction, RetentionStart};
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        let node = |c: &str| NodeCode::parse(c).expect("a node");
+        let (fac, rh) = (node("FIN-FAC"), node("RH"));
+        let tally = |node: &NodeCode, state, service: Option<&str>, channel: Option<&str>| super::Tally {
+            node: node.clone(),
+            state,
+            service: service.map(str::to_owned),
+            channel: channel.map(str::to_owned),
+        };
+        // A service named with what a key could mistake for a separator.
+        let odd = "Ressources \"humaines\"\0/ \u{2019}RH";
+        let mut a = record(1, "FIN-FAC-2024-000001");
+        a.service = Some("Finances".into());
+        let mut b = record(2, "FIN-FAC-2024-000002");
+        b.service = Some("Finances".into());
+        b.channel = Some("dossier:scans".into());
+        let mut c = record(3, "RH-2024-000003");
+        c.node = rh.clone();
+        c.service = Some(odd.into());
+        catalog
+            .apply(
+                1,
+                vec![
+                    CatalogWrite::PutRecord(Box::new(a.clone())),
+                    CatalogWrite::PutRecord(Box::new(b.clone())),
+                    CatalogWrite::PutRecord(Box::new(c.clone())),
+                    // Stored again as it was: counted once.
+                    CatalogWrite::PutRecord(Box::new(a.clone())),
+                ],
+            )
+            .expect("apply");
+        let active = RecordState::Active;
+        assert_eq!(
+            catalog.tallies().expect("tallies"),
+            [
+                (tally(&fac, active, Some("Finances"), None), 1),
+                (tally(&fac, active, Some("Finances"), Some("dossier:scans")), 1),
+                (tally(&rh, active, Some(odd), None), 1),
+            ],
+            "{name}"
+        );
+        // In one event: b's service changes, then b is destroyed; a moves
+        // to RH. The tallies they leave empty are not listed.
+        let mut b_renamed = b.clone();
+        b_renamed.service = Some("Achats".into());
+        let mut b_gone = destroyed(b_renamed.clone());
+        b_gone.state = RecordState::Destroyed;
+        let mut a_rh = a.clone();
+        a_rh.node = rh.clone();
+        catalog
+            .apply(
+                2,
+                vec![
+                    CatalogWrite::PutRecord(Box::new(b_renamed)),
+                    CatalogWrite::PutRecord(Box::new(b_gone)),
+                    CatalogWrite::PutRecord(Box::new(a_rh)),
+                ],
+            )
+            .expect("apply");
+        let expected = [
+            (
+                tally(&fac, RecordState::Destroyed, Some("Achats"), Some("dossier:scans")),
+                1,
+            ),
+            (tally(&rh, active, Some("Finances"), None), 1),
+            (tally(&rh, active, Some(odd), None), 1),
+        ];
+        assert_eq!(catalog.tallies().expect("tallies"), expected, "{name}");
+        assert_eq!(
+            catalog.tallies().expect("tallies"),
+            tallies_by_scan(&*catalog),
+            "{name}"
+        );
+        assert_eq!(
+            catalog.records_by_node().expect("counts"),
+            BTreeMap::from([(fac.clone(), 1), (rh.clone(), 2)]),
+            "{name}: a destroyed record stays filed in its node"
+        );
+        // Rules whose start changes re-index the nodes' records: their
+        // tallies do not move.
+        let closing = |rule| {
+            node_rule(
+                rule,
+                10,
+                0,
+                RetentionStart::Event("closing".into()),
+                FinalAction::Destroy,
+            )
+        };
+        catalog
+            .apply(3, vec![rules(Some(closing("FACTURES")), Some(closing("DOSSIERS")))])
+            .expect("apply");
+        assert_eq!(catalog.tallies().expect("tallies"), expected, "{name}: after the rules");
+        catalog.clear().expect("clear");
+        assert!(catalog.tallies().expect("tallies").is_empty(), "{name}: cleared");
+    }
+}
+
 #[test]
 fn catalogs_hold_what_retention_depends_on_by_node_and_reckon_due_marks_from_the_rules() {
     use crate::domain::plan::{FinalAction, RetentionStart};

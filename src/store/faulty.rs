@@ -250,8 +250,8 @@ impl Catalog for FaultyCatalog {
     fn retention_in(&self, node: &NodeCode) -> Result<Vec<(RecordId, super::RetentionEntry)>, CatalogError> {
         self.inner.retention_in(node)
     }
-    fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError> {
-        self.inner.records_by_node()
+    fn tallies(&self) -> Result<Vec<(super::Tally, u64)>, CatalogError> {
+        self.inner.tallies()
     }
     fn to_verify(&self, after: Option<&RecordId>, limit: usize) -> Result<Vec<RecordId>, CatalogError> {
         self.inner.to_verify(after, limit)

@@ -144,6 +144,15 @@ struct CatalogState {
 #[derive(Default)]
 pub struct MemoryCatalog {
     state: Mutex<CatalogState>,
+    scans: std::sync::atomic::AtomicU64,
+}
+
+impl MemoryCatalog {
+    /// How many times every record was listed ([`Catalog::records`]): what
+    /// the tests of operations that must not read every record look at.
+    pub fn scans(&self) -> u64 {
+        self.scans.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// A record as stored, with its due mark reckoned from `rules`.
@@ -250,6 +259,7 @@ impl Catalog for MemoryCatalog {
     }
 
     fn records(&self) -> Box<dyn Iterator<Item = Result<Record, CatalogError>> + '_> {
+        self.scans.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let state = lock(&self.state);
         let all: Vec<Record> = state.records.values().map(|r| with_due(&state.rules, r)).collect();
         Box::new(all.into_iter().map(Ok))
@@ -400,12 +410,12 @@ impl Catalog for MemoryCatalog {
             .collect())
     }
 
-    fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError> {
-        let mut counts = std::collections::BTreeMap::new();
+    fn tallies(&self) -> Result<Vec<(super::Tally, u64)>, CatalogError> {
+        let mut counts: BTreeMap<super::Tally, u64> = BTreeMap::new();
         for record in lock(&self.state).records.values() {
-            *counts.entry(record.node.clone()).or_default() += 1;
+            *counts.entry(super::Tally::of(record)).or_default() += 1;
         }
-        Ok(counts)
+        Ok(counts.into_iter().collect())
     }
 
     fn deposited_by(

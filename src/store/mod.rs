@@ -595,6 +595,35 @@ pub(crate) fn merge_due<'a>(lists: Vec<Box<dyn Iterator<Item = DueItem> + 'a>>) 
     })
 }
 
+/// What the archive's indicators count a record under: its node, its
+/// state, its producing service and its capture channel. The catalog keeps
+/// how many records stand under each tally, so that the indicators read
+/// these counts, never the records (a scrape of `/metrics` at a million
+/// records read them all).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tally {
+    /// The node it is filed in.
+    pub node: NodeCode,
+    /// Live, destroyed or transferred.
+    pub state: crate::domain::record::RecordState,
+    /// Its producing service, if given.
+    pub service: Option<String>,
+    /// The capture channel it came through, if any.
+    pub channel: Option<String>,
+}
+
+impl Tally {
+    /// The tally of a record as it stands.
+    pub fn of(record: &Record) -> Self {
+        Tally {
+            node: record.node.clone(),
+            state: record.state,
+            service: record.service.clone(),
+            channel: record.channel.clone(),
+        }
+    }
+}
+
 /// What the node index holds of each record filed there: what its
 /// retention depends on. A plan change reads these to say what it does to
 /// a node's records without reading the records.
@@ -872,7 +901,16 @@ pub trait Catalog: Send + Sync {
         CatalogError,
     >;
     /// How many records each node holds, for the nodes that hold any.
-    fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError>;
+    fn records_by_node(&self) -> Result<std::collections::BTreeMap<NodeCode, u64>, CatalogError> {
+        let mut counts = std::collections::BTreeMap::new();
+        for (tally, count) in self.tallies()? {
+            *counts.entry(tally.node).or_default() += count;
+        }
+        Ok(counts)
+    }
+    /// How many records stand under each tally (node, state, service,
+    /// channel), for the tallies that count any, in tally order.
+    fn tallies(&self) -> Result<Vec<(Tally, u64)>, CatalogError>;
     /// The records a person deposited (as their actor name says), newest
     /// first, at most `limit`.
     fn deposited_by(
