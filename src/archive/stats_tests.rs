@@ -5,11 +5,11 @@
 use super::fixity::FixitySchedule;
 use super::holds::IndexFreshness;
 use super::retention::EventTarget;
+use super::stores::MemoryCatalog;
 use super::tests_support::options;
 use super::*;
 use crate::domain::plan::Access;
 use crate::domain::record::RecordState;
-use crate::store::memory::MemoryCatalog;
 use std::collections::BTreeMap;
 
 /// An archive on in-memory stores with the default plan, and its catalog,

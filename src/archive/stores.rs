@@ -22,7 +22,10 @@ use crate::store::directory::Directory;
 use crate::store::directory_ldap::LdapDirectory;
 use crate::store::index_tantivy::TantivyIndex;
 use crate::store::journal::{FileJournal, Recovery};
-use crate::store::memory::{MemoryBlobStore, MemoryCatalog, MemoryJournal, MemoryTree};
+/// The in-memory catalog, named here (where adapters are chosen) for the
+/// tests that count its scans.
+pub(crate) use crate::store::memory::MemoryCatalog;
+use crate::store::memory::{MemoryBlobStore, MemoryJournal, MemoryTree};
 use crate::store::merkle_files::FileTree;
 use crate::store::mirror::{ArchiveCopy, CopyFolder};
 use crate::store::tsa::{HttpTimeStamper, TimeStamper};
