@@ -618,10 +618,16 @@ pub(crate) mod tests_support {
         options: ArchiveOptions,
         directory: Arc<dyn crate::store::directory::Directory>,
     ) -> (tempfile::TempDir, Archive) {
+        let stores = Stores::in_memory(&options).expect("stores").with_directory(directory);
+        archive_on(stores, options)
+    }
+
+    /// A fresh archive on `stores` with the default plan, and the folder
+    /// that holds its seal key and credentials (kept alive with it).
+    pub(crate) fn archive_on(stores: Stores, options: ArchiveOptions) -> (tempfile::TempDir, Archive) {
         let tmp = tempfile::tempdir().expect("a temporary folder");
         let data_dir = DataDir::new(tmp.path().join("data"));
         data_dir.create().expect("create");
-        let stores = Stores::in_memory(&options).expect("stores").with_directory(directory);
         let archive =
             Archive::open_on(&data_dir, stores, options, Arc::new(crate::domain::clock::SystemClock)).expect("open");
         archive

@@ -15,18 +15,11 @@ use std::collections::BTreeMap;
 /// An archive on in-memory stores with the default plan, and its catalog,
 /// whose scans the tests count.
 fn archive() -> (tempfile::TempDir, Archive, Arc<MemoryCatalog>) {
-    let tmp = tempfile::tempdir().expect("a temporary folder");
-    let data_dir = DataDir::new(tmp.path().join("data"));
-    data_dir.create().expect("create");
     let options = options();
     let catalog = Arc::new(MemoryCatalog::default());
     let mut stores = Stores::in_memory(&options).expect("stores");
     stores.catalog = Arc::clone(&catalog) as Arc<dyn crate::store::Catalog>;
-    let archive =
-        Archive::open_on(&data_dir, stores, options, Arc::new(crate::domain::clock::SystemClock)).expect("open");
-    archive
-        .publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, &Publish::default())
-        .expect("publish");
+    let (tmp, archive) = super::tests_support::archive_on(stores, options);
     (tmp, archive, catalog)
 }
 
