@@ -72,11 +72,12 @@ impl Archive {
         ))
     }
 
-    /// The references of the records whose versions hold `blob`.
+    /// The references of the records that use `blob`.
     pub(super) fn references_using(&self, blob: &Sha256) -> Vec<String> {
         let ids = self.catalog.records_holding(blob).unwrap_or_default();
         ids.iter()
             .filter_map(|id| self.catalog.record(id).ok().flatten())
+            .filter(|r| r.blobs_used().any(|used| used == blob))
             .map(|r| r.reference.to_string())
             .collect()
     }
@@ -84,7 +85,11 @@ impl Archive {
     /// Whether a record that is not a tombstone holds `blob`.
     fn held_by_a_live_record(&self, blob: &Sha256) -> Result<bool, ArchiveError> {
         for id in self.catalog.records_holding(blob)? {
-            if self.catalog.record(&id)?.is_some_and(|r| r.tombstone.is_none()) {
+            if self
+                .catalog
+                .record(&id)?
+                .is_some_and(|r| r.tombstone.is_none() && r.blobs_used().any(|used| used == blob))
+            {
                 return Ok(true);
             }
         }

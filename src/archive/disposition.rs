@@ -376,10 +376,7 @@ impl Archive {
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
-        // Who else holds each content, through the content → records
-        // index. A metadata document names its record, so no other
-        // record's metadata is ever the same blob; another record could
-        // only hold it as a version's content, which the index knows.
+        // Who else uses each blob, through the blob → records index.
         let mut still_used = Vec::new();
         for sha in &candidates {
             for id in self.catalog.records_holding(sha)? {
@@ -389,7 +386,7 @@ impl Archive {
                 if self
                     .catalog
                     .record(&id)?
-                    .is_some_and(|r| r.state == RecordState::Active)
+                    .is_some_and(|r| r.state == RecordState::Active && r.blobs_used().any(|used| used == sha))
                 {
                     still_used.push(*sha);
                     break;

@@ -11,12 +11,10 @@ use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::hash::Sha256;
 use crate::domain::integrity::FixityFinding;
-use crate::domain::record::RecordState;
 use crate::domain::role::Permission;
 use crate::store::Fixity;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -211,7 +209,7 @@ impl Archive {
         if !self.take_up_fixity_run(schedule)? {
             return Ok(false);
         }
-        let blobs = self.blobs_to_check()?;
+        let blobs = self.blobs_in_use()?;
         if !self.check_blobs(schedule, stop, &blobs)? {
             return Ok(false);
         }
@@ -268,38 +266,6 @@ impl Archive {
         Ok(true)
     }
 
-    /// Every blob the archive holds or refers to, in digest order, with
-    /// what uses it (records' references, plan versions).
-    pub(super) fn blobs_to_check(&self) -> Result<BTreeMap<Sha256, Vec<String>>, ArchiveError> {
-        let mut blobs: BTreeMap<Sha256, Vec<String>> = BTreeMap::new();
-        for sha in self.blobs.list()? {
-            blobs.entry(sha).or_default();
-        }
-        for record in self.catalog.records() {
-            let record = record?;
-            if record.state != RecordState::Active {
-                continue;
-            }
-            let reference = record.reference.to_string();
-            for version in &record.versions {
-                blobs.entry(version.sha256).or_default().push(reference.clone());
-            }
-            for doc in &record.metadata_history {
-                blobs.entry(*doc).or_default().push(reference.clone());
-            }
-            for rendition in &record.renditions {
-                blobs.entry(rendition.sha256).or_default().push(reference.clone());
-            }
-        }
-        for plan in self.catalog.plan_versions()? {
-            blobs
-                .entry(plan.text)
-                .or_default()
-                .push(format!("plan version {}", plan.number));
-        }
-        Ok(blobs)
-    }
-
     /// Re-hashes the blobs after the run's checkpoint at the scheduled
     /// rate, noting progress and findings; says whether it got to the end
     /// (rather than being paused or stopped).
@@ -307,18 +273,17 @@ impl Archive {
         &self,
         schedule: &FixitySchedule,
         stop: &AtomicBool,
-        blobs: &BTreeMap<Sha256, Vec<String>>,
+        blobs: &super::in_use::BlobsInUse,
     ) -> Result<bool, ArchiveError> {
         let dir = self.data_dir.path().to_owned();
-        let total = blobs.len() as u64;
+        let total = blobs.stored();
         let after = self.fixity_state().run.as_ref().and_then(|r| r.after);
-        let start = after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded);
-        let todo = blobs.range((start, std::ops::Bound::Unbounded));
 
         let mut checkpoint = Instant::now();
         let segment = Instant::now();
         let mut segment_bytes = 0u64;
-        for (sha, used_by) in todo {
+        blobs.walk(self, after, |blob| {
+            let sha = &blob.sha;
             if stop.load(Ordering::Relaxed) || self.fixity_state().paused {
                 let state = self.fixity_state().clone();
                 save_state(&dir, &state)?;
@@ -333,7 +298,21 @@ impl Archive {
                     std::thread::sleep(due - spent);
                 }
             })?;
-            let (size, finding) = finding_of(*sha, fixity, used_by);
+            let (size, finding) = match fixity {
+                Fixity::Intact { size } => (size, None),
+                Fixity::Corrupt { actual, size } => (size, Some(("corrupt", Some(actual)))),
+                Fixity::Missing => (0, Some(("missing", None))),
+            };
+            // What uses the blob is read only for a finding.
+            let finding = match finding {
+                Some((problem, actual)) => Some(FixityFinding {
+                    blob: *sha,
+                    problem: problem.into(),
+                    actual,
+                    used_by: self.used_by(&blob)?,
+                }),
+                None => None,
+            };
             let mut state = self.fixity_state();
             let Some(run) = state.run.as_mut() else {
                 return Ok(false);
@@ -341,7 +320,9 @@ impl Archive {
             run.after = Some(*sha);
             run.blobs_checked += 1;
             run.bytes_checked += size;
-            run.blobs_total = total;
+            // The store's blobs when the run (re)started, and any it
+            // lacked that a record uses.
+            run.blobs_total = total.max(run.blobs_checked);
             let found = finding.is_some();
             let damaged = finding.as_ref().map(|f| {
                 let kind = if f.problem == "corrupt" {
@@ -375,9 +356,8 @@ impl Archive {
                 // too, and put back from them if it is not.
                 self.check_copies_of(sha);
             }
-        }
-
-        Ok(true)
+            Ok(true)
+        })
     }
 
     /// Checks the copies of a blob whose first bytes are good, putting
@@ -454,20 +434,6 @@ impl Archive {
 }
 
 /// The bytes a re-hash read, and what it found wrong, if anything.
-fn finding_of(blob: Sha256, fixity: Fixity, used_by: &[String]) -> (u64, Option<FixityFinding>) {
-    let finding = |problem: &str, actual| FixityFinding {
-        blob,
-        problem: problem.into(),
-        actual,
-        used_by: used_by.to_vec(),
-    };
-    match fixity {
-        Fixity::Intact { size } => (size, None),
-        Fixity::Corrupt { actual, size } => (size, Some(finding("corrupt", Some(actual)))),
-        Fixity::Missing => (0, Some(finding("missing", None))),
-    }
-}
-
 fn elapsed_since(then: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
     (now - then).to_std().unwrap_or_default()
 }

@@ -195,7 +195,7 @@ impl Archive {
 }
 
 impl Archive {
-    /// Gives every copy folder the contents in use it lacks (a copy folder
+    /// Gives every copy folder the contents the archive holds that it lacks (a copy folder
     /// added to an archive that holds records already, a file removed from
     /// one), each checked as it is written and journaled (`copy.repaired`,
     /// missing); then every copy counts as complete. Returns how many
@@ -207,7 +207,10 @@ impl Archive {
         }
         let _one_pass = self.mirrors.1.lock().unwrap_or_else(|p| p.into_inner());
         let mut written = 0u64;
-        for blob in self.blobs_to_check()?.keys() {
+        let mut stored = self.blobs.list()?;
+        stored.sort_unstable();
+        for blob in &stored {
+            // Erased since the listing: nothing to give.
             if !self.blobs.contains(blob)? {
                 continue;
             }

@@ -27,6 +27,9 @@ pub mod follow;
 mod holds;
 mod identity;
 pub mod imports;
+mod in_use;
+#[cfg(test)]
+mod in_use_tests;
 pub mod indicators;
 pub mod mirror;
 #[cfg(test)]
@@ -634,6 +637,17 @@ pub(crate) mod tests_support {
             .publish_plan(&Actor::system(), crate::policies::DEFAULT_PLAN, &Publish::default())
             .expect("publish");
         (tmp, archive)
+    }
+
+    /// An archive on in-memory stores with the default plan, and its
+    /// catalog, whose scans of every record the tests count.
+    pub(crate) fn archive_counting_scans() -> (tempfile::TempDir, Archive, Arc<super::stores::MemoryCatalog>) {
+        let options = options();
+        let catalog = Arc::new(super::stores::MemoryCatalog::default());
+        let mut stores = Stores::in_memory(&options).expect("stores");
+        stores.catalog = Arc::clone(&catalog) as Arc<dyn crate::store::Catalog>;
+        let (tmp, archive) = archive_on(stores, options);
+        (tmp, archive, catalog)
     }
 
     /// An archive on in-memory stores (no plan published yet), its data

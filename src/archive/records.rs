@@ -589,6 +589,7 @@ impl Archive {
             }
             if let Some(record) = self.catalog.record(&id)?
                 && record.tombstone.is_none()
+                && record.holds_content(sha256)
                 && keep(&record)?
             {
                 found.push(record);

@@ -28,24 +28,27 @@ impl Archive {
             ..RepairReport::default()
         };
         let _one_pass = self.mirrors.1.lock().unwrap_or_else(|p| p.into_inner());
-        let in_use = self.blobs_to_check()?;
-        for (blob, used_by) in &in_use {
+        // Damaged blobs met on the walk, counted there already.
+        let mut damaged_in_use = std::collections::BTreeSet::new();
+        self.blobs_in_use()?.walk(self, None, |blob| {
             report.blobs_examined += 1;
-            if self.catalog.damage(blob)?.is_some() {
-                continue;
+            if self.catalog.damage(&blob.sha)?.is_some() {
+                damaged_in_use.insert(blob.sha);
+                return Ok(true);
             }
-            if !self.blobs.contains(blob)? {
-                if !used_by.is_empty() {
-                    self.journal_damage(blob, DamageKind::Missing, DamageFinder::Repair, actor)?;
+            if !self.blobs.contains(&blob.sha)? {
+                if !self.used_by(&blob)?.is_empty() {
+                    self.journal_damage(&blob.sha, DamageKind::Missing, DamageFinder::Repair, actor)?;
                 }
-                continue;
+                return Ok(true);
             }
-            for copy in self.complete_copies_of(blob, actor)? {
-                report.copies_completed.push(CompletedCopy { blob: *blob, copy });
+            for copy in self.complete_copies_of(&blob.sha, actor)? {
+                report.copies_completed.push(CompletedCopy { blob: blob.sha, copy });
             }
-        }
+            Ok(true)
+        })?;
         for damage in self.catalog.damages()? {
-            if !in_use.contains_key(&damage.blob) {
+            if !damaged_in_use.contains(&damage.blob) {
                 report.blobs_examined += 1;
             }
             match self.try_repair_from_copy(&damage.blob, actor)? {

@@ -5,23 +5,11 @@
 use super::fixity::FixitySchedule;
 use super::holds::IndexFreshness;
 use super::retention::EventTarget;
-use super::stores::MemoryCatalog;
-use super::tests_support::options;
+use super::tests_support::archive_counting_scans as archive;
 use super::*;
 use crate::domain::plan::Access;
 use crate::domain::record::RecordState;
 use std::collections::BTreeMap;
-
-/// An archive on in-memory stores with the default plan, and its catalog,
-/// whose scans the tests count.
-fn archive() -> (tempfile::TempDir, Archive, Arc<MemoryCatalog>) {
-    let options = options();
-    let catalog = Arc::new(MemoryCatalog::default());
-    let mut stores = Stores::in_memory(&options).expect("stores");
-    stores.catalog = Arc::clone(&catalog) as Arc<dyn crate::store::Catalog>;
-    let (tmp, archive) = super::tests_support::archive_on(stores, options);
-    (tmp, archive, catalog)
-}
 
 fn deposit(archive: &Archive, node: &str, text: &str, date: &str, service: Option<&str>) -> String {
     let upload = Upload {

@@ -50,6 +50,11 @@ impl RecordId {
     pub fn parse(text: &str) -> Option<Self> {
         uuid::Uuid::try_parse(text).ok().map(Self)
     }
+
+    /// The greatest identifier there can be, past every record's.
+    pub fn last_possible() -> Self {
+        Self(uuid::Uuid::from_u128(u128::MAX))
+    }
 }
 
 impl fmt::Display for RecordId {
@@ -485,6 +490,22 @@ impl Record {
             None => self.versions.last(),
             Some(n) => self.versions.iter().find(|v| v.number == n),
         }
+    }
+
+    /// Every blob it uses: its versions' contents, its renditions and its
+    /// metadata documents (the fixity job and erasure reckon with all).
+    pub fn blobs_used(&self) -> impl Iterator<Item = &Sha256> {
+        self.versions
+            .iter()
+            .map(|v| &v.sha256)
+            .chain(self.renditions.iter().map(|r| &r.sha256))
+            .chain(&self.metadata_history)
+    }
+
+    /// Whether one of its versions or renditions holds this content (its
+    /// metadata documents are not content a person deposited).
+    pub fn holds_content(&self, sha256: &Sha256) -> bool {
+        self.versions.iter().any(|v| v.sha256 == *sha256) || self.renditions.iter().any(|r| r.sha256 == *sha256)
     }
 
     /// The sequence number of the last event that touched the record.

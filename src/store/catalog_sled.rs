@@ -18,7 +18,8 @@
 //! digits>` (one part of a disposal's or transfer's lines and exclusions),
 //! `outs/<d|t>/<id>/<part>` (one part of what became of them),
 //! `acct/<user name>` (a person's account as JSON), `sha/<hex>/<id>` (the
-//! records whose versions hold a content: empty values), `by/<user>/<id>`
+//! records that use a blob, as a version's content, a rendition or a
+//! metadata document: empty values), `by/<user>/<id>`
 //! (the records a person deposited: empty values), `node/<code>\0<id>`
 //! (the records filed in a node, each with what its retention depends on,
 //! as JSON), `fval/<field>\0<comparable value>\0<id>` (the
@@ -57,7 +58,7 @@ use std::sync::{Arc, RwLock};
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 13;
+pub const CATALOG_FORMAT: u64 = 14;
 
 /// sled's cache of its tree's pages, as sled counts it (its default is
 /// 1 GiB). What it holds costs about twice its count in memory, and a
@@ -224,7 +225,7 @@ fn record_after(prefix_len: usize, key: &[u8]) -> Result<RecordId, CatalogError>
     })
 }
 
-/// `sha/<hex>/<id>`: the records whose versions hold this content.
+/// `sha/<hex>/<id>`: the records that use this blob.
 fn content_key(sha256: &Sha256, record: &RecordId) -> Vec<u8> {
     format!("sha/{}/{record}", sha256.hex()).into_bytes()
 }
@@ -500,8 +501,7 @@ impl Catalog for SledCatalog {
                             record.id.to_string().into_bytes(),
                         );
                     }
-                    let renditions = record.renditions.iter().map(|r| &r.sha256);
-                    for sha256 in record.versions.iter().map(|v| &v.sha256).chain(renditions) {
+                    for sha256 in record.blobs_used() {
                         batch.insert(content_key(sha256, &record.id), &[][..]);
                     }
                     for link in &record.links {
@@ -790,6 +790,31 @@ impl Catalog for SledCatalog {
 
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
         self.ids_after(format!("sha/{}/", sha256.hex()).as_bytes())
+    }
+
+    fn blobs_used(&self, after: Option<&Sha256>, limit: usize) -> Result<Vec<(Sha256, Vec<RecordId>)>, CatalogError> {
+        // Past every key of `after`: its hex and a byte above `/`.
+        let start = after.map_or_else(|| b"sha/".to_vec(), |sha| format!("sha/{}0", sha.hex()).into_bytes());
+        let mut used: Vec<(Sha256, Vec<RecordId>)> = Vec::new();
+        for item in self.db.range(start..b"sha0".to_vec()) {
+            let (key, _) = item.map_err(storage)?;
+            let hex = key.get(4..68).and_then(|h| std::str::from_utf8(h).ok());
+            let sha = hex
+                .and_then(|h| Sha256::parse(h).ok())
+                .ok_or_else(|| CatalogError::Decode {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: "not a blob's digest".into(),
+                })?;
+            let id = record_after(69, &key)?;
+            if let Some((_, ids)) = used.last_mut().filter(|(last, _)| *last == sha) {
+                ids.push(id);
+            } else if used.len() == limit {
+                break;
+            } else {
+                used.push((sha, vec![id]));
+            }
+        }
+        Ok(used)
     }
 
     fn linked_to(&self, record: &RecordId) -> Result<Vec<(RecordId, crate::domain::record::LinkKind)>, CatalogError> {

@@ -1163,6 +1163,95 @@ fn tallies_by_scan(catalog: &dyn Catalog) -> Vec<(super::Tally, u64)> {
 }
 
 #[test]
+fn catalogs_walk_the_blobs_records_use_in_digest_order_a_page_at_a_time() {
+    for Subject {
+        name, port: catalog, ..
+    } in catalogs()
+    {
+        // Three records: each a version and metadata documents; the
+        // second shares the first's content and has a rendition.
+        let mut a = record(1, "FIN-FAC-2024-000001");
+        a.metadata_history = vec![Sha256::of(b"metadata a 1"), Sha256::of(b"metadata a 2")];
+        let mut b = record(2, "FIN-FAC-2024-000002");
+        b.versions[0].sha256 = a.versions[0].sha256;
+        b.metadata_history = vec![Sha256::of(b"metadata b 1")];
+        b.renditions = vec![crate::domain::record::Rendition {
+            version: 1,
+            sha256: Sha256::of(b"rendition b"),
+            size: 11,
+            media_type: "application/pdf".into(),
+            made_by: "contract".into(),
+            made_at: time(2),
+        }];
+        let mut c = record(3, "FIN-FAC-2024-000003");
+        c.metadata_history = vec![Sha256::of(b"metadata c 1")];
+        catalog
+            .apply(
+                1,
+                [&a, &b, &c]
+                    .into_iter()
+                    .map(|r| CatalogWrite::PutRecord(Box::new(r.clone())))
+                    .collect(),
+            )
+            .expect("apply");
+        // The oracle: every blob each record uses, with its users.
+        let mut expected: BTreeMap<Sha256, Vec<RecordId>> = BTreeMap::new();
+        for r in [&a, &b, &c] {
+            for sha in r.blobs_used() {
+                expected.entry(*sha).or_default().push(r.id);
+            }
+        }
+        for ids in expected.values_mut() {
+            ids.sort();
+            ids.dedup();
+        }
+        let expected: Vec<(Sha256, Vec<RecordId>)> = expected.into_iter().collect();
+        assert_eq!(expected.len(), 7, "{name}: a's content shared by b");
+        for (sha, ids) in &expected {
+            assert_eq!(&catalog.records_holding(sha).expect("holding"), ids, "{name}: {sha}");
+        }
+        assert_eq!(
+            catalog.blobs_used(None, 100).expect("walk"),
+            expected,
+            "{name}: at once"
+        );
+        // Page after page, each starting past the last blob of the one
+        // before, give the same blobs once each.
+        for limit in 1..=3 {
+            let mut walked = Vec::new();
+            let mut after = None;
+            loop {
+                let page = catalog.blobs_used(after.as_ref(), limit).expect("page");
+                assert!(page.len() <= limit, "{name}: at most {limit}");
+                after = page.last().map(|(sha, _)| *sha);
+                let last = page.len() < limit;
+                walked.extend(page);
+                if last {
+                    break;
+                }
+            }
+            assert_eq!(walked, expected, "{name}: pages of {limit}");
+        }
+        // After a digest no record uses, the walk goes on from the next.
+        let (third, _) = &expected[2];
+        let mut between = *third.as_bytes();
+        if let Some(last) = between.last_mut() {
+            *last = last.wrapping_add(1);
+        }
+        let between = Sha256::from_bytes(between);
+        let rest = catalog.blobs_used(Some(&between), 100).expect("walk");
+        assert_eq!(rest, expected[3..], "{name}: after a digest between two");
+        assert!(
+            catalog
+                .blobs_used(expected.last().map(|(sha, _)| sha), 100)
+                .expect("walk")
+                .is_empty(),
+            "{name}: nothing after the last"
+        );
+    }
+}
+
+#[test]
 fn catalogs_tally_records_by_node_state_service_and_channel_as_they_change() {
     use crate::domain::plan::{FinalAction, RetentionStart};
     for Subject {

@@ -282,6 +282,10 @@ impl Catalog for FaultyCatalog {
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
         self.inner.records_holding(sha256)
     }
+
+    fn blobs_used(&self, after: Option<&Sha256>, limit: usize) -> Result<Vec<(Sha256, Vec<RecordId>)>, CatalogError> {
+        self.inner.blobs_used(after, limit)
+    }
     fn deposited_by(
         &self,
         user: &crate::domain::account::UserName,

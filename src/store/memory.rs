@@ -176,9 +176,8 @@ impl Catalog for MemoryCatalog {
                     for alias in &record.aliases {
                         state.references.insert(alias.clone(), record.id);
                     }
-                    let renditions = record.renditions.iter().map(|r| r.sha256);
-                    for sha256 in record.versions.iter().map(|v| v.sha256).chain(renditions) {
-                        state.contents.insert((sha256, record.id));
+                    for sha256 in record.blobs_used() {
+                        state.contents.insert((*sha256, record.id));
                     }
                     if let Some(user) = crate::domain::account::person_of_actor(&record.created_by) {
                         state.depositors.insert((user, record.id));
@@ -359,6 +358,24 @@ impl Catalog for MemoryCatalog {
             .filter(|(sha, _)| sha == sha256)
             .map(|(_, id)| *id)
             .collect())
+    }
+
+    fn blobs_used(&self, after: Option<&Sha256>, limit: usize) -> Result<Vec<(Sha256, Vec<RecordId>)>, CatalogError> {
+        let state = lock(&self.state);
+        let mut used: Vec<(Sha256, Vec<RecordId>)> = Vec::new();
+        let start = after.map_or(std::ops::Bound::Unbounded, |sha| {
+            std::ops::Bound::Excluded((*sha, RecordId::last_possible()))
+        });
+        for (sha, id) in state.contents.range((start, std::ops::Bound::Unbounded)) {
+            if let Some((_, ids)) = used.last_mut().filter(|(last, _)| last == sha) {
+                ids.push(*id);
+            } else if used.len() == limit {
+                break;
+            } else {
+                used.push((*sha, vec![*id]));
+            }
+        }
+        Ok(used)
     }
 
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {

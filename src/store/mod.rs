@@ -852,9 +852,18 @@ pub trait Catalog: Send + Sync {
     /// The readings of a record, or by someone (a person's user name, or
     /// an actor's name), oldest first.
     fn consultations(&self, of: &ConsultationsOf) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError>;
-    /// The records whose versions hold this content (destroyed ones
-    /// included), in id order.
+    /// The records that have used this blob ([`Record::blobs_used`]: a
+    /// version's content, a rendition, a metadata document), destroyed
+    /// ones included, in id order. A record that no longer uses it (a
+    /// rendition made again) may be among them: callers check the record.
+    ///
+    /// [`Record::blobs_used`]: crate::domain::record::Record::blobs_used
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError>;
+    /// The blobs records have used, as [`Catalog::records_holding`] finds
+    /// them, in digest order after `after` (exclusive), at most `limit`
+    /// blobs, each with its records in id order: what walks every blob in
+    /// use without holding them all.
+    fn blobs_used(&self, after: Option<&Sha256>, limit: usize) -> Result<Vec<(Sha256, Vec<RecordId>)>, CatalogError>;
     /// The records linked to this one at their deposit, with how, in id
     /// order.
     fn linked_to(&self, record: &RecordId) -> Result<Vec<(RecordId, crate::domain::record::LinkKind)>, CatalogError>;
