@@ -1473,21 +1473,6 @@ impl Archive {
         Ok(self.catalog.records_by_node()?.values().sum())
     }
 
-    /// Every record the actor may read, in creation order.
-    pub fn records(&self, actor: &Actor) -> Result<Vec<Record>, ArchiveError> {
-        actor.require(Permission::ReadRecords, "consulter des documents")?;
-        let plan = self.plan_in_force()?;
-        let role = actor.role.as_str();
-        let mut out = Vec::new();
-        for record in self.catalog.records() {
-            let record = record?;
-            if plan.plan.allows(&record.node, role, Access::Read) {
-                out.push(record);
-            }
-        }
-        Ok(out)
-    }
-
     /// Opens a version's content (the latest when `version` is `None`).
     pub fn content(
         &self,
