@@ -14,8 +14,7 @@ use crate::domain::record::{RecordId, Reference};
 use crate::domain::role::Permission;
 use crate::store::journal::audit_scan;
 use crate::store::{BlobStore, Catalog, Fixity};
-use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Told how a long check advances (a progress bar, a job's status).
@@ -26,56 +25,79 @@ pub trait Progress: Sync {
     fn advance(&self, n: u64);
 }
 
-/// The blobs the journal refers to, and which record (or plan version)
-/// uses each.
+/// Who uses a blob, as the journal says: a record's version or metadata
+/// document (named from the check's own catalog when a finding needs it,
+/// so that a million records' references are not held), or something
+/// else (a plan version, the logo, an archives' reply), named already.
+enum Use {
+    Version(RecordId, u32),
+    Metadata(RecordId),
+    Named(Box<BlobUse>),
+}
+
+/// The blobs the journal refers to, and what uses each.
 #[derive(Default)]
 struct BlobUses {
-    uses: BTreeMap<Sha256, Vec<BlobUse>>,
-    references: HashMap<RecordId, Reference>,
+    uses: BTreeMap<Sha256, Vec<Use>>,
+}
+
+/// Names what uses a blob, its records by their reference in `catalog`.
+fn named(uses: &[Use], catalog: &dyn Catalog) -> Vec<BlobUse> {
+    let reference = |id: &RecordId| {
+        catalog
+            .record(id)
+            .ok()
+            .flatten()
+            .map_or_else(|| Reference::from_naming(id.to_string()), |r| r.reference)
+    };
+    uses.iter()
+        .map(|u| match u {
+            Use::Version(id, number) => BlobUse {
+                reference: reference(id),
+                what: format!("version {number}"),
+            },
+            Use::Metadata(id) => BlobUse {
+                reference: reference(id),
+                what: "metadata".into(),
+            },
+            Use::Named(named) => (**named).clone(),
+        })
+        .collect()
 }
 
 impl BlobUses {
     fn note(&mut self, event: &Event) {
         let Ok(body) = event.body() else { return };
-        fn add(uses: &mut BTreeMap<Sha256, Vec<BlobUse>>, sha: Sha256, reference: &Reference, what: String) {
-            uses.entry(sha).or_default().push(BlobUse {
+        fn add(uses: &mut BTreeMap<Sha256, Vec<Use>>, sha: Sha256, reference: &Reference, what: String) {
+            uses.entry(sha).or_default().push(Use::Named(Box::new(BlobUse {
                 reference: reference.clone(),
                 what,
-            });
+            })));
         }
         /// A record's version: its content and its metadata document.
         fn add_version(
-            uses: &mut BTreeMap<Sha256, Vec<BlobUse>>,
+            uses: &mut BTreeMap<Sha256, Vec<Use>>,
             version: &crate::domain::event::VersionFacts,
             metadata: Sha256,
-            reference: &Reference,
+            record: RecordId,
         ) {
-            add(uses, version.sha256, reference, format!("version {}", version.number));
-            add(uses, metadata, reference, "metadata".into());
+            uses.entry(version.sha256)
+                .or_default()
+                .push(Use::Version(record, version.number));
+            uses.entry(metadata).or_default().push(Use::Metadata(record));
         }
         match body {
             EventBody::RecordIngested {
                 record,
-                reference,
                 metadata,
                 version,
                 ..
-            } => {
-                add_version(&mut self.uses, &version, metadata, &reference);
-                self.references.insert(record, reference);
-            }
+            } => add_version(&mut self.uses, &version, metadata, record),
             EventBody::VersionAdded {
                 record,
                 version,
                 metadata,
-            } => {
-                let reference = self
-                    .references
-                    .get(&record)
-                    .cloned()
-                    .unwrap_or_else(|| Reference::from_naming(record.to_string()));
-                add_version(&mut self.uses, &version, metadata, &reference);
-            }
+            } => add_version(&mut self.uses, &version, metadata, record),
             // The plan's file, as each version was published.
             EventBody::PlanPublished {
                 number, plan_id, text, ..
@@ -126,22 +148,41 @@ impl BlobUses {
     }
 }
 
+/// Events projected into the check's own catalog at a time.
+const PROJECTED_AT_ONCE: usize = 512;
+
 /// Checks the journal, the blobs and the catalog. Events after `through`
 /// (appended while the check runs) are left for the next check.
 fn check_integrity(
     blobs: &Arc<dyn BlobStore>,
-    journal_dir: &Path,
+    data_dir: &DataDir,
     catalog: &dyn Catalog,
     through: Option<u64>,
     progress: &dyn Progress,
 ) -> Result<IntegrityReport, ArchiveError> {
     let mut report = IntegrityReport::default();
-    let expected = super::stores::scratch_catalog();
-    let projector = Projector::new(Arc::clone(&expected), Arc::clone(blobs));
+    let scratch = super::stores::scratch_catalog(data_dir);
+    let expected = &scratch.catalog;
+    let journal_dir = data_dir.journal_path();
+    let journal_dir = journal_dir.as_path();
+    let projector = Projector::new(Arc::clone(expected), Arc::clone(blobs));
     let mut uses = BlobUses::default();
     let mut projection_failures = Vec::new();
     let mut seals = crate::domain::seal::JournalSealCheck::new();
     progress.begin("journal", 0);
+    // Events wait here to be projected a run at a time (the catalog on
+    // disk takes a batch of deposits at once); failures are put back in
+    // the journal's order below.
+    let mut pending: Vec<Event> = Vec::new();
+    let project = |pending: &mut Vec<Event>, failures: &mut Vec<IntegrityFailure>| {
+        for (seq, reason) in projector.apply_each(pending) {
+            failures.push(IntegrityFailure::JournalEvent {
+                seq,
+                reason: format!("cannot be applied: {reason}"),
+            });
+        }
+        pending.clear();
+    };
     let scan = audit_scan(journal_dir, &mut |event| {
         if through.is_some_and(|t| event.seq > t) {
             return;
@@ -150,14 +191,20 @@ fn check_integrity(
         if let Some(reason) = seals.note(event) {
             projection_failures.push(IntegrityFailure::Seal { seq: event.seq, reason });
         }
-        if let Err(reason) = projector.apply(event) {
-            projection_failures.push(IntegrityFailure::JournalEvent {
-                seq: event.seq,
-                reason: format!("cannot be applied: {reason}"),
-            });
+        pending.push(event.clone());
+        if pending.len() >= PROJECTED_AT_ONCE {
+            project(&mut pending, &mut projection_failures);
         }
         progress.advance(1);
     })?;
+    project(&mut pending, &mut projection_failures);
+    // By seq, a seal's finding before its event's projection's, as found
+    // event by event.
+    projection_failures.sort_by_key(|f| match f {
+        IntegrityFailure::Seal { seq, .. } => (*seq, 0),
+        IntegrityFailure::JournalEvent { seq, .. } => (*seq, 1),
+        _ => (u64::MAX, 2),
+    });
     report.events_checked = scan.events;
     report.seals_checked = seals.seals;
     report.through_seq = through.map_or(scan.last_seq, |t| t.min(scan.last_seq));
@@ -174,14 +221,13 @@ fn check_integrity(
         let fixity = blobs.verify(sha, &mut |n| report.bytes_checked += n)?;
         report.blobs_checked += 1;
         progress.advance(1);
-        let used_by = uses.uses.get(sha).cloned();
-        match (fixity, used_by) {
+        match (fixity, uses.uses.get(sha)) {
             (Fixity::Corrupt { actual, .. }, Some(used_by)) => {
                 tracing::error!(blob = %sha, %actual, "fixity: a blob is corrupt");
                 report.failures.push(IntegrityFailure::BlobCorrupt {
                     blob: *sha,
                     actual,
-                    used_by,
+                    used_by: named(used_by, expected.as_ref()),
                 });
             }
             (_, None) => report.unreferenced_blobs += 1,
@@ -194,7 +240,7 @@ fn check_integrity(
             tracing::error!(blob = %sha, "fixity: a blob is missing");
             report.failures.push(IntegrityFailure::BlobMissing {
                 blob: *sha,
-                used_by: used_by.clone(),
+                used_by: named(used_by, expected.as_ref()),
             });
         }
     }
@@ -305,7 +351,7 @@ pub fn check_integrity_offline(data_dir: &DataDir, progress: &dyn Progress) -> R
         return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
     }
     let (blobs, catalog) = super::stores::blobs_and_catalog_on_disk(data_dir)?;
-    check_integrity(&blobs, &data_dir.journal_path(), catalog.as_ref(), None, progress)
+    check_integrity(&blobs, data_dir, catalog.as_ref(), None, progress)
 }
 
 impl Archive {
@@ -314,13 +360,7 @@ impl Archive {
     pub fn verify(&self, actor: &Actor, progress: &dyn Progress) -> Result<IntegrityReport, ArchiveError> {
         actor.require(Permission::Audit, "lancer des contrôles d'intégrité")?;
         let (head, _) = self.journal.head();
-        let report = check_integrity(
-            &self.blobs,
-            &self.data_dir.journal_path(),
-            &*self.catalog,
-            Some(head),
-            progress,
-        )?;
+        let report = check_integrity(&self.blobs, &self.data_dir, &*self.catalog, Some(head), progress)?;
         // A replica's journal is its primary's, event for event: its own
         // checks are reported, not journaled.
         if !self.is_follower() {

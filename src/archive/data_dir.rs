@@ -35,6 +35,10 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Where a running server says where it listens.
 const ANNOUNCEMENT: &str = "server.json";
 
+/// The folder of scratch work that does not fit in memory (a full check's
+/// catalog): nothing in it outlives the process that made it.
+const SCRATCH: &str = ".scratch";
+
 /// The token a running server gives whoever can read the data directory's
 /// keys (its owner), so that the command line goes through the server.
 const OPERATOR_TOKEN: &str = "operator.token";
@@ -172,11 +176,28 @@ impl DataDir {
         match locked {
             Ok(()) => {
                 *held = Some(file);
+                // Whoever made them died before removing them: this
+                // process alone holds the directory now.
+                let scratch = self.path.join(SCRATCH);
+                if scratch.exists()
+                    && let Err(e) = fs::remove_dir_all(&scratch)
+                {
+                    tracing::warn!(path = %scratch.display(), error = %e, "scratch folders left by a stopped process could not be removed");
+                }
                 Ok(())
             }
             Err(TryLockError::WouldBlock) => Err(ArchiveError::Busy(self.path.clone())),
             Err(TryLockError::Error(e)) => Err(e.into()),
         }
+    }
+
+    /// A new scratch folder for work that does not fit in memory (a
+    /// check's catalog), named after `prefix`: removed when dropped, and
+    /// with any other left over when the directory is next locked.
+    pub(super) fn scratch_folder(&self, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+        let scratch = self.path.join(SCRATCH);
+        fs::create_dir_all(&scratch)?;
+        tempfile::Builder::new().prefix(prefix).tempdir_in(scratch)
     }
 
     /// Says where the server holding this directory listens, and leaves it

@@ -108,6 +108,26 @@ impl Projector {
         }
     }
 
+    /// Applies events in order, as [`Self::apply`] would one by one, the
+    /// deposits in runs, and names each event that cannot be applied (a
+    /// run that fails is applied again event by event, so that each
+    /// failure is named and the others applied): for a check projecting
+    /// the journal into a catalog of its own.
+    pub(super) fn apply_each(&self, events: &[Event]) -> Vec<(u64, ViewError)> {
+        let mut failed = Vec::new();
+        for run in runs(events) {
+            if run.len() > 1 && self.apply_run(run).is_ok() {
+                continue;
+            }
+            for event in run {
+                if let Err(e) = self.apply(event) {
+                    failed.push((event.seq, e));
+                }
+            }
+        }
+        failed
+    }
+
     /// The proposal's event in the history of each record it lists.
     fn note_in_histories(
         &self,

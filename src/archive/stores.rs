@@ -248,10 +248,40 @@ fn copy_places(places: &[CopyPlace], staging: &std::path::Path) -> Result<Vec<Co
     places.iter().map(|place| copy_at(place, staging)).collect()
 }
 
-/// An empty catalog in memory: the integrity check projects the journal
-/// into it and compares it with the archive's own.
-pub(super) fn scratch_catalog() -> Arc<dyn Catalog> {
-    Arc::new(MemoryCatalog::default())
+/// An empty catalog the integrity check projects the journal into, to
+/// compare it with the archive's own: on disk, in a scratch folder of the
+/// data directory that goes with it (removed when dropped, or at the next
+/// start after a crash), so that a million records do not sit in memory;
+/// in memory when no folder can be made there (a copy on read-only
+/// media), with a warning.
+pub(super) fn scratch_catalog(data_dir: &DataDir) -> ScratchCatalog {
+    let on_disk = data_dir
+        .scratch_folder("verify-")
+        .map_err(|e| e.to_string())
+        .and_then(|folder| {
+            let catalog = SledCatalog::scratch(&folder.path().join("catalog")).map_err(|e| e.to_string())?;
+            Ok((catalog, folder))
+        });
+    match on_disk {
+        Ok((catalog, folder)) => ScratchCatalog {
+            catalog: Arc::new(catalog),
+            _folder: Some(folder),
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "no scratch folder in the data directory: the check's catalog is held in memory");
+            ScratchCatalog {
+                catalog: Arc::new(MemoryCatalog::default()),
+                _folder: None,
+            }
+        }
+    }
+}
+
+/// A scratch catalog and the folder it sits in, which outlives it (fields
+/// are dropped in order).
+pub(super) struct ScratchCatalog {
+    pub catalog: Arc<dyn Catalog>,
+    _folder: Option<tempfile::TempDir>,
 }
 
 /// The data directory's blob store, with a copy of every blob in each

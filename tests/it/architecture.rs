@@ -57,7 +57,7 @@ fn layers_name_only_what_they_may() {
             "cli/package.rs",         // `export -o` removes its own partial output
             "store/index_tantivy.rs", // an index of an older format (a view), before its rebuild
             "store/catalog_sled.rs",  // a catalog of an older format (a view), before its rebuild
-            "archive/data_dir.rs",    // a stopping server withdraws its own announcement
+            "archive/data_dir.rs", // a stopping server withdraws its own announcement; a start, scratch work left by a dead process
         ];
         if text.contains("remove_file") || text.contains("remove_dir") {
             assert!(may_remove.contains(&rel.as_str()), "{rel} removes files");

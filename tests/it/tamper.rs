@@ -71,9 +71,22 @@ fn a_flipped_blob_byte_is_named_with_its_record() {
         !report.contains(records[0].0.as_str()),
         "the intact record is not blamed: {report}"
     );
+    // The check projected the journal into a catalog on disk, in a scratch
+    // folder of the data directory, and removed it once done.
+    let scratch = data.join(".scratch");
+    assert!(scratch.is_dir(), "the check's catalog was made on disk");
+    assert_eq!(std::fs::read_dir(&scratch).unwrap().count(), 0, "and removed");
     // `get` refuses to hand out the damaged bytes.
     let o = cli(&data, &["get", reference, "-o", tmp.path().join("x").to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
+    // One left by a process killed during a check goes at the next start.
+    let left = scratch.join("verify-killed/catalog");
+    std::fs::create_dir_all(&left).unwrap();
+    std::fs::write(left.join("db"), b"pages of a killed check").unwrap();
+    let out = cli(&data, &["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(!scratch.join("verify-killed").exists(), "the leftover is removed");
+    assert!(stdout(&out).contains(reference.as_str()), "the same finding");
 }
 
 #[test]
