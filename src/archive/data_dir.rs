@@ -191,13 +191,20 @@ impl DataDir {
         }
     }
 
-    /// A new scratch folder for work that does not fit in memory (a
-    /// check's catalog), named after `prefix`: removed when dropped, and
+    /// A new scratch folder for work on files (a check's catalog, a PDF
+    /// handed to a tool), named after `prefix`: removed when dropped, and
     /// with any other left over when the directory is next locked.
-    pub(super) fn scratch_folder(&self, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+    pub fn scratch_folder(&self, prefix: &str) -> std::io::Result<tempfile::TempDir> {
+        tempfile::Builder::new().prefix(prefix).tempdir_in(self.scratch()?)
+    }
+
+    /// The folder of scratch work, made if need be: files a request
+    /// writes there (an upload to check) go with the process at the
+    /// latest.
+    pub fn scratch(&self) -> std::io::Result<PathBuf> {
         let scratch = self.path.join(SCRATCH);
         fs::create_dir_all(&scratch)?;
-        tempfile::Builder::new().prefix(prefix).tempdir_in(scratch)
+        Ok(scratch)
     }
 
     /// Says where the server holding this directory listens, and leaves it

@@ -325,9 +325,7 @@ impl Archive {
             return Ok(vec![None; parts.len()]);
         }
         // As a PDF's signatures are checked (a full disk is said as such).
-        let folder = tempfile::Builder::new()
-            .prefix(".flow-")
-            .tempdir_in(self.data_dir().path())?;
+        let folder = self.data_dir().scratch_folder("flow-")?;
         let path = folder.path().join("flux.xml");
         std::fs::write(&path, bytes)?;
         let authorities = self.options.flows.authorities.as_deref();

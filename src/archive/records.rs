@@ -1020,9 +1020,7 @@ impl Archive {
         if !extract::pdfsig::has_signature(&mut staged.reader()?)? {
             return Ok(Vec::new());
         }
-        let folder = tempfile::Builder::new()
-            .prefix(".pdfsig-")
-            .tempdir_in(self.data_dir().path())?;
+        let folder = self.data_dir().scratch_folder("pdfsig-")?;
         let path = folder.path().join("document.pdf");
         let mut file = std::fs::File::create(&path)?;
         std::io::copy(&mut staged.reader()?, &mut file)?;

@@ -32,9 +32,7 @@ impl Archive {
         let Some(version) = record.versions.last() else {
             return Ok(());
         };
-        let folder = tempfile::Builder::new()
-            .prefix(".rendition-")
-            .tempdir_in(self.data_dir().path())?;
+        let folder = self.data_dir().scratch_folder("rendition-")?;
         let image = version.media_type.starts_with("image/");
         let input = folder.path().join(if image { "scan.img" } else { "scan.pdf" });
         let (mut reader, _) = self.blobs.open(&version.sha256)?;

@@ -37,9 +37,9 @@ pub(crate) async fn receive_package(
     field: &mut actix_multipart::Field,
 ) -> Result<Received, ApiError> {
     let name = package_file_name(filename_of(field)?.as_deref());
-    let folder_in = archive.data_dir().path().to_owned();
+    let data_dir = archive.data_dir().clone();
     stream_part(field, archive.max_upload(), move |reader| {
-        let folder = tempfile::Builder::new().prefix(".import-").tempdir_in(&folder_in)?;
+        let folder = data_dir.scratch_folder("import-")?;
         let path = folder.path().join(name);
         let mut file = std::fs::File::create(&path)?;
         std::io::copy(reader, &mut file)?;

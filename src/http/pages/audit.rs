@@ -710,9 +710,11 @@ pub(super) async fn read_sent(
             part if part == file_part => {
                 sent.name = filename_of(&field).map_err(super::api)?.unwrap_or_default();
                 if to_disk {
-                    let folder = archive.data_dir().path().to_owned();
+                    let data_dir = archive.data_dir().clone();
                     let file = stream_part(&mut field, archive.max_upload(), move |reader| {
-                        let mut file = tempfile::Builder::new().prefix(".verification-").tempfile_in(&folder)?;
+                        let mut file = tempfile::Builder::new()
+                            .prefix("verification-")
+                            .tempfile_in(data_dir.scratch()?)?;
                         std::io::copy(reader, &mut file)?;
                         Ok(file)
                     })
