@@ -222,6 +222,35 @@ fn peak_rss_mib(pid: u32) -> u64 {
         / 1024
 }
 
+/// Runs `coffre --data DATA ARGS` to its end (panics unless it succeeds)
+/// and says how long it took and its peak resident memory in MiB, as
+/// the kernel counted it for that process alone (`wait4`, which reaps it:
+/// std's `wait` does not give its resources).
+#[allow(clippy::zombie_processes)]
+fn measured(data: &Path, args: &[&str]) -> (Duration, u64) {
+    let started = Instant::now();
+    let child = Command::new(cli::coffre())
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("run coffre");
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our own child, not yet waited for; the pointers
+    // are to live locals.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait for coffre {args:?}");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "coffre {args:?} failed"
+    );
+    (started.elapsed(), usage.ru_maxrss as u64 / 1024)
+}
+
 fn main() {
     let sizes: Vec<u64> = std::env::var("COFFRE_BENCH_HTTP_SIZES")
         .unwrap_or_else(|_| "100000,1000000".into())
@@ -263,6 +292,7 @@ fn main() {
     let mut rows = String::new();
     let mut fresh_rows = String::new();
     let mut rebuild_rows = String::new();
+    let mut check_rows = String::new();
     for &n in &sizes {
         let (data, token) = archive_for(n);
         {
@@ -299,6 +329,20 @@ fn main() {
         let started = Instant::now();
         cli::run(Command::new(cli::coffre()).arg("--data").arg(&data).arg("reindex"));
         let index_rebuilt = started.elapsed();
+        // What a fixity run and the full integrity check hold and take,
+        // next to the archive opened alone (the fixity job's status).
+        let (_, opened) = measured(&data, &["audit", "fixity", "--json"]);
+        let (fixity, fixity_rss) = measured(&data, &["audit", "fixity", "run", "--rate", "100GB"]);
+        let (verify, verify_rss) = measured(&data, &["audit", "verify"]);
+        let _ = writeln!(
+            check_rows,
+            "| {n} | {opened} MiB | {:.0} s, {fixity_rss} MiB | {:.0} s, {verify_rss} MiB |",
+            fixity.as_secs_f64(),
+            verify.as_secs_f64(),
+        );
+        eprintln!(
+            "{n}: opened {opened} MiB; fixity run {fixity:?} {fixity_rss} MiB; full check {verify:?} {verify_rss} MiB"
+        );
         eprintln!(
             "{n}: read {bytes} bytes in {read:?}; catalog rebuilt in {catalog_rebuilt:?}, index in {index_rebuilt:?}; RSS {rss} then {rss_ingesting} MiB"
         );
@@ -374,7 +418,14 @@ fn main() {
          least read; ratio = rebuild / baseline). The server's peak resident memory (VmHWM) after serving the \
          searches above, and after the freshness run besides (depositing while serving).\n\n\
          | records | baseline: read journal + blobs | catalog rebuilt | index rebuilt | peak RSS serving | … and depositing |\n\
-         |---|---|---|---|---|---|\n{rebuild_rows}\
+         |---|---|---|---|---|---|\n{rebuild_rows}\n\
+         Then, on the same data directory with no server: a fixity run (`coffre audit fixity run --rate 100GB`: \
+         every blob in use re-hashed, the blobs in the page cache) and the full integrity check (`coffre audit \
+         verify`: the journal's chain and seals, every blob re-hashed, the journal projected into a catalog of \
+         the check's own and compared with the archive's), each with its time and its peak resident memory \
+         (`wait4`), next to that of the archive opened alone (`coffre audit fixity --json`).\n\n\
+         | records | archive opened, peak RSS | fixity run | full integrity check |\n\
+         |---|---|---|---|\n{check_rows}\
          <!-- search-http:end -->",
         date = Utc::now().format("%Y-%m-%d"),
         cases = CASES.len(),
