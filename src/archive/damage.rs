@@ -77,7 +77,7 @@ impl Archive {
         let ids = self.catalog.records_holding(blob).unwrap_or_default();
         ids.iter()
             .filter_map(|id| self.catalog.record(id).ok().flatten())
-            .filter(|r| r.blobs_used().any(|used| used == blob))
+            .filter(|r| r.uses_blob(blob))
             .map(|r| r.reference.to_string())
             .collect()
     }
@@ -88,7 +88,7 @@ impl Archive {
             if self
                 .catalog
                 .record(&id)?
-                .is_some_and(|r| r.tombstone.is_none() && r.blobs_used().any(|used| used == blob))
+                .is_some_and(|r| r.tombstone.is_none() && r.uses_blob(blob))
             {
                 return Ok(true);
             }

@@ -369,9 +369,7 @@ impl Archive {
         let gone: HashSet<RecordId> = destroyed.iter().map(|r| r.id).collect();
         let mut candidates: BTreeSet<Sha256> = BTreeSet::new();
         for record in destroyed {
-            candidates.extend(record.versions.iter().map(|v| v.sha256));
-            candidates.extend(record.renditions.iter().map(|r| r.sha256));
-            candidates.extend(record.metadata_history.iter().copied());
+            candidates.extend(record.blobs_used().copied());
         }
         if candidates.is_empty() {
             return Ok(Vec::new());
@@ -386,7 +384,7 @@ impl Archive {
                 if self
                     .catalog
                     .record(&id)?
-                    .is_some_and(|r| r.state == RecordState::Active && r.blobs_used().any(|used| used == sha))
+                    .is_some_and(|r| r.state == RecordState::Active && r.uses_blob(sha))
                 {
                     still_used.push(*sha);
                     break;

@@ -114,7 +114,7 @@ impl Archive {
         for id in &blob.holders {
             if let Some(record) = self.catalog.record(id)?
                 && record.state == RecordState::Active
-                && record.blobs_used().any(|sha| *sha == blob.sha)
+                && record.uses_blob(&blob.sha)
             {
                 users.push(record.reference.to_string());
             }

@@ -502,6 +502,11 @@ impl Record {
             .chain(&self.metadata_history)
     }
 
+    /// Whether it uses this blob ([`Self::blobs_used`]).
+    pub fn uses_blob(&self, sha256: &Sha256) -> bool {
+        self.blobs_used().any(|used| used == sha256)
+    }
+
     /// Whether one of its versions or renditions holds this content (its
     /// metadata documents are not content a person deposited).
     pub fn holds_content(&self, sha256: &Sha256) -> bool {
