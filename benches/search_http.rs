@@ -79,11 +79,23 @@ fn hammer(urls: &[String], token: &str) -> (Vec<Duration>, f64) {
     for url in urls {
         let _ = warm.get(url).set("Authorization", &format!("Bearer {token}")).call();
     }
+    get_each(urls, token, false)
+}
+
+/// `CLIENTS` clients getting `urls`: each client from its own place in
+/// turn, or, `once`, each URL by one client only.
+fn get_each(urls: &[String], token: &str, once: bool) -> (Vec<Duration>, f64) {
+    let next = std::sync::atomic::AtomicUsize::new(0);
     let auth = format!("Bearer {token}");
     clients(|| {
         let agent = agent();
-        let auth = auth.clone();
+        let (auth, next) = (auth.clone(), &next);
         move |i: usize| {
+            let i = if once {
+                next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            } else {
+                i
+            };
             let answer = agent
                 .get(&urls[i % urls.len()])
                 .set("Authorization", &auth)
@@ -92,6 +104,53 @@ fn hammer(urls: &[String], token: &str) -> (Vec<Duration>, f64) {
             std::hint::black_box(answer.into_string().expect("body"));
         }
     })
+}
+
+/// The same clients, each search made once (`corpus::distinct`): what a
+/// search costs when nothing the index kept of earlier searches serves it.
+fn hammer_distinct(base: &str, token: &str) -> (Vec<Duration>, f64) {
+    let urls: Vec<String> = corpus::distinct(CLIENTS * REQUESTS_PER_CLIENT)
+        .into_iter()
+        .map(|(q, from)| {
+            let request = agent()
+                .get(&format!("{base}/api/v1/search"))
+                .query("limit", "20")
+                .query("q", &q);
+            match from {
+                Some(from) => request.query("from", &from),
+                None => request,
+            }
+            .url()
+            .to_owned()
+        })
+        .collect();
+    get_each(&urls, token, true)
+}
+
+/// The server's count of large index segments a search reused and
+/// searched (`coffre_search_large_segments_total`).
+fn large_segments(base: &str, token: &str) -> (u64, u64) {
+    let text = agent()
+        .get(&format!("{base}/metrics"))
+        .set("Authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("metrics")
+        .into_string()
+        .expect("metrics' text");
+    let count = |from: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("coffre_search_large_segments_total{{from=\"{from}\"}} ")))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or(0.0) as u64
+    };
+    (count("reused"), count("searched"))
+}
+
+/// The share of large segments reused between two counts, in percent.
+fn reused_share(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let reused = after.0 - before.0;
+    let searched = after.1 - before.1;
+    100.0 * reused as f64 / (reused + searched).max(1) as f64
 }
 
 /// The same query mix on the archive's index, in process, from `CLIENTS`
@@ -310,13 +369,23 @@ fn main() {
                 std::thread::sleep(Duration::from_millis(200));
             }
             let floor = hammer(&[format!("{}/healthz", server.base)], &token);
+            let counted = large_segments(&server.base, &token);
             let search = hammer(&search_urls(&server.base), &token);
+            let mix_counted = large_segments(&server.base, &token);
+            let rss_mix = peak_rss_mib(server.pid());
+            let distinct = hammer_distinct(&server.base, &token);
+            let distinct_counted = large_segments(&server.base, &token);
+            let shares = (
+                reused_share(counted, mix_counted),
+                reused_share(mix_counted, distinct_counted),
+            );
             let rss = peak_rss_mib(server.pid());
             let fresh = freshness(&server.base, &token, 10_000_000 + n);
             // The peak over serving, then depositing while serving.
             let rss_ingesting = peak_rss_mib(server.pid());
-            (floor, search, fresh, (rss, rss_ingesting))
+            (floor, (search, distinct, shares, rss_mix), fresh, (rss, rss_ingesting))
         };
+        let (search, distinct, (mix_share, distinct_share), rss_mix) = search;
         let (rss, rss_ingesting) = rss;
         let alone = index_alone(&data.join("index"));
         // Both views rebuilt from the journal and the blobs, next to reading
@@ -378,7 +447,22 @@ fn main() {
         let _ = writeln!(
             rows,
             "{} |",
-            line(&format!("`GET /api/v1/search` (server peak RSS {rss} MiB)"), &search)
+            line(
+                &format!(
+                    "`GET /api/v1/search`, the mix (server peak RSS {rss_mix} MiB; {mix_share:.0} % of large segments reused)"
+                ),
+                &search
+            )
+        );
+        let _ = writeln!(
+            rows,
+            "{}",
+            line(
+                &format!(
+                    "`GET /api/v1/search`, each search made once (server peak RSS {rss} MiB; {distinct_share:.0} % of large segments reused)"
+                ),
+                &distinct
+            )
         );
         let _ = writeln!(rows, "{}", line("the index alone, in process, same index", &alone));
         let _ = writeln!(
@@ -405,8 +489,12 @@ fn main() {
          the filling server run under `eatmydata`), then served by a server started afresh. {CLIENTS} clients each \
          make {REQUESTS_PER_CLIENT} requests in turn over the query mix ({cases} queries: words, a phrase, an \
          exclusion, node and date filters), each answer the top 20 with snippets, the total and the counts by node. \
-         Beside it, in the same run: `GET /healthz` from the same clients (what HTTP alone costs), and the same \
-         queries on the same index in process from {CLIENTS} threads (what the engine costs).\n\n\
+         The index keeps what a search found in each large segment (16,384 records or more) and reuses it for \
+         the same search while that segment lives unchanged: the mix repeats its queries, so the same clients then \
+         make {distinct_count} searches that all differ (two words of the corpus, from a year or not), each once, \
+         what a search costs when nothing kept serves it. \
+         Beside it, in the same run: `GET /healthz` from the same clients (what HTTP alone costs), and the \
+         mix on the same index in process from {CLIENTS} threads (what the engine costs).\n\n\
          | records | what | p50 | p99 | requests/s |\n|---|---|---|---|---|\n{rows}\n\n\
          Freshness: one client deposits {FRESH_RATE} records a second for {FRESH_SECONDS} s, each with a word of \
          its own, while four others search for each word from the moment its deposit is acknowledged, every 10 ms, \
@@ -429,6 +517,7 @@ fn main() {
          <!-- search-http:end -->",
         date = Utc::now().format("%Y-%m-%d"),
         cases = CASES.len(),
+        distinct_count = CLIENTS * REQUESTS_PER_CLIENT,
     );
     report::write_section("search-http", "Search over HTTP", &section);
 }

@@ -217,3 +217,70 @@ pub const CASES: &[Case] = &[
         to: None,
     },
 ];
+
+/// Words of the corpus people would look for: suppliers' names, what was
+/// bought or decided, places, streets.
+const LOOKED_FOR: &[&str] = &[
+    "Dupont",
+    "Martin",
+    "Moreau",
+    "Girard",
+    "Lefèvre",
+    "Bernard",
+    "Roux",
+    "Fournier",
+    "fournitures",
+    "toiture",
+    "éclairage",
+    "élèves",
+    "informatique",
+    "cantine",
+    "tonte",
+    "gymnase",
+    "école",
+    "mairie",
+    "médiathèque",
+    "fêtes",
+    "crèche",
+    "cimetière",
+    "budget",
+    "tarifs",
+    "subvention",
+    "rénovation",
+    "urbanisme",
+    "poste",
+    "convention",
+    "voirie",
+    "Pasteur",
+    "République",
+    "Église",
+    "Hugo",
+    "Écoliers",
+    "Gambetta",
+];
+
+/// `count` searches that all differ (two words of the corpus, from a year
+/// or not), in an order of their own: a search made once, where the mix
+/// repeats its ten.
+#[allow(dead_code)] // the in-process benchmark runs the mix only
+pub fn distinct(count: usize) -> Vec<(String, Option<String>)> {
+    let mut all = Vec::new();
+    for (i, a) in LOOKED_FOR.iter().enumerate() {
+        for (j, b) in LOOKED_FOR.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            for year in std::iter::once(None).chain((2010..2025).map(Some)) {
+                all.push((format!("{a} {b}"), year.map(|y| format!("{y}-01-01"))));
+            }
+        }
+    }
+    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    // Fisher-Yates, with the corpus's generator.
+    for k in (1..all.len()).rev() {
+        let other = (r.next() % (k as u64 + 1)) as usize;
+        all.swap(k, other);
+    }
+    all.truncate(count);
+    all
+}

@@ -83,6 +83,12 @@ impl Archive {
         (self.blobs.flushes(), self.journal.flushes())
     }
 
+    /// Since the archive opened: the large index segments whose share of a
+    /// search was reused from the same search, and those searched again.
+    pub fn search_reuse_counters(&self) -> (u64, u64) {
+        self.index.reuse_counts()
+    }
+
     /// Counts a refused or failed deposit.
     pub(super) fn count_ingest_error(&self) {
         self.ingest_errors.fetch_add(1, Ordering::Relaxed);

@@ -251,6 +251,7 @@ pub async fn metrics(
     .await??;
     let (findings_total, bytes_total) = archive.fixity_counters();
     let (blob_flushes, journal_flushes) = archive.flush_counters();
+    let (segments_reused, segments_searched) = archive.search_reuse_counters();
     let mut out = String::new();
     metric_labelled(
         &mut out,
@@ -337,6 +338,16 @@ pub async fn metrics(
         &[
             ("{store=\"blobs\"}", blob_flushes as f64),
             ("{store=\"journal\"}", journal_flushes as f64),
+        ],
+    );
+    metric(
+        &mut out,
+        "coffre_search_large_segments_total",
+        "counter",
+        "Large index segments a search went through: found kept from the same search lately (reused), or searched.",
+        &[
+            ("{from=\"reused\"}", segments_reused as f64),
+            ("{from=\"searched\"}", segments_searched as f64),
         ],
     );
     circuit_metrics(&mut out, &payments, &blockages);

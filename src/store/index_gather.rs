@@ -15,7 +15,7 @@ use tantivy::schema::Facet;
 use tantivy::{DateTime as TantivyDate, DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// How hits are ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Rank {
     /// Best score first.
     Score,
@@ -27,7 +27,7 @@ pub(super) enum Rank {
 
 /// A hit's place in the order: greater comes first. Scores and dates are
 /// mapped to unsigned integers that keep their order.
-type Place = (u64, u64);
+pub(super) type Place = (u64, u64);
 
 fn score_bits(score: f32) -> u64 {
     let bits = score.to_bits();
@@ -179,7 +179,7 @@ impl FacetTables {
 pub(super) type Placed = (SortValue, u64, DocAddress);
 
 /// What one pass gathers.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Gathered {
     pub total: u64,
     /// Hits by node code.
@@ -188,6 +188,18 @@ pub(super) struct Gathered {
     pub kinds: BTreeMap<String, BTreeMap<String, u64>>,
     /// The best `want` hits, best first.
     pub top: Vec<Placed>,
+}
+
+impl Gathered {
+    /// The same, its hits in the segment of ordinal `segment` (a kept
+    /// segment's gathering, in a later searcher).
+    pub(super) fn in_segment(&self, segment: SegmentOrdinal) -> Gathered {
+        let mut moved = self.clone();
+        for (_, _, address) in &mut moved.top {
+            address.segment_ord = segment;
+        }
+        moved
+    }
 }
 
 /// A segment's share, before its counts' ordinals are named.

@@ -193,6 +193,10 @@ pub struct TantivyIndex {
     budget: std::time::Duration,
     /// The facet ordinals of the segments searched, record by record.
     facet_tables: super::index_gather::FacetTables,
+    /// What searches found lately in the large segments, and from how
+    /// many records a segment is large (see `index_reuse`).
+    reuse: super::index_reuse::Reuse,
+    stable_docs: u32,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -255,7 +259,16 @@ impl TantivyIndex {
             query_analyzers,
             budget: SEARCH_BUDGET,
             facet_tables: Default::default(),
+            reuse: Default::default(),
+            stable_docs: super::index_reuse::STABLE_DOCS,
         })
+    }
+
+    /// Forgets what searches found lately in the large segments, so that
+    /// the next searches are made afresh: what a search costs the first
+    /// time, for a measurement.
+    pub fn forget_reused(&self) {
+        self.reuse.forget();
     }
 
     fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
@@ -547,7 +560,7 @@ impl TantivyIndex {
             after: q.after.map(|c| rank.place_of(c.after, c.key)),
             tables: &self.facet_tables,
         };
-        let (gathered, searched) = self.collect_within(&searcher, &*query, gather, std::time::Instant::now())?;
+        let (gathered, searched) = self.gather_within(&searcher, &*query, gather, std::time::Instant::now())?;
         let partial = searched < searcher.segment_readers().len();
         let ranked: Vec<_> = gathered.top.into_iter().skip(q.offset).collect();
         let next = (ranked.len() == q.limit)
@@ -619,32 +632,63 @@ impl TantivyIndex {
         })
     }
 
-    /// Runs `collector` over the index's segments, one after the other,
+    /// Runs `gather` over the index's segments, one after the other,
     /// until the time budget counted from `started` is spent (after the
-    /// first segment at least). The fruit, and how many segments it covers.
-    fn collect_within<C: Collector>(
+    /// first segment at least), taking a stable segment's share from what
+    /// the same search found there lately when it can (`index_reuse`).
+    /// The fruit, and how many segments it covers.
+    fn gather_within(
         &self,
         searcher: &tantivy::Searcher,
         query: &dyn Query,
-        collector: C,
+        gather: super::index_gather::Gather<'_>,
         started: std::time::Instant,
-    ) -> Result<(C::Fruit, usize), IndexError> {
-        let scoring = if collector.requires_scoring() {
-            EnableScoring::enabled_from_searcher(searcher)
-        } else {
-            EnableScoring::disabled_from_searcher(searcher)
+    ) -> Result<(super::index_gather::Gathered, usize), IndexError> {
+        use super::index_reuse::{Asked, Stable};
+        let stable = Stable::of(searcher, self.stable_docs);
+        let scoring = match (&stable, gather.requires_scoring()) {
+            (_, false) => EnableScoring::disabled_from_searcher(searcher),
+            (Some(stable), true) => EnableScoring::enabled_from_statistics_provider(stable, searcher),
+            (None, true) => EnableScoring::enabled_from_searcher(searcher),
         };
-        let weight = query.weight(scoring).map_err(engine)?;
+        let reused = stable.as_ref().filter(|_| self.reuse.keeps(gather.want));
+        let asked_text: Option<std::sync::Arc<str>> = reused.map(|_| format!("{query:?}").into());
+        let mut weight = None;
         let mut fruits = Vec::new();
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             if !fruits.is_empty() && started.elapsed() >= self.budget {
                 break;
             }
             let ord = u32::try_from(ord).map_err(|e| IndexError::Engine(e.to_string()))?;
-            fruits.push(collector.collect_segment(&*weight, ord, segment).map_err(engine)?);
+            let asked = match (reused, &asked_text) {
+                (Some(stable), Some(text)) if stable.holds(segment) => Some(Asked {
+                    query: std::sync::Arc::clone(text),
+                    rank: gather.rank,
+                    want: gather.want,
+                    after: gather.after,
+                    segment: segment.segment_id(),
+                    deleted: segment.num_deleted_docs(),
+                }),
+                _ => None,
+            };
+            if let (Some(stable), Some(asked)) = (reused, &asked)
+                && let Some(kept) = self.reuse.find(stable, asked)
+            {
+                fruits.push(kept.in_segment(ord));
+                continue;
+            }
+            let weight = match &mut weight {
+                Some(weight) => weight,
+                None => weight.insert(query.weight(scoring).map_err(engine)?),
+            };
+            let fruit = gather.collect_segment(&**weight, ord, segment).map_err(engine)?;
+            if let (Some(stable), Some(asked)) = (reused, asked) {
+                self.reuse.keep(stable, asked, std::sync::Arc::new(fruit.clone()));
+            }
+            fruits.push(fruit);
         }
         let searched = fruits.len();
-        Ok((collector.merge_fruits(fruits).map_err(engine)?, searched))
+        Ok((gather.merge_fruits(fruits).map_err(engine)?, searched))
     }
 }
 
@@ -912,6 +956,10 @@ impl super::TextIndex for TantivyIndex {
         Ok(out)
     }
 
+    fn reuse_counts(&self) -> (u64, u64) {
+        self.reuse.counts()
+    }
+
     fn purge(&self, ids: &[RecordId], seq: u64) -> Result<(), IndexError> {
         {
             let writer = self.writer();
@@ -1003,11 +1051,15 @@ impl super::TextIndex for TantivyIndex {
 }
 
 #[cfg(test)]
+#[path = "index_reuse_tests.rs"]
+mod reuse_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::TextIndex;
 
-    fn doc(n: u128, node: &str, title: &str, text: &str, date: &str) -> IndexDocument {
+    pub(super) fn doc(n: u128, node: &str, title: &str, text: &str, date: &str) -> IndexDocument {
         IndexDocument {
             id: RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).unwrap(),
             reference: Reference::from_naming(format!("{node}-2025-{n:06}")),
@@ -1040,7 +1092,7 @@ mod tests {
         }
     }
 
-    fn query(text: &str) -> SearchQuery {
+    pub(super) fn query(text: &str) -> SearchQuery {
         SearchQuery {
             limit: 10,
             readers: vec!["*".into(), "role:agent".into()],

@@ -19,6 +19,7 @@ pub mod faulty;
 mod group_commit;
 mod index_french;
 mod index_gather;
+mod index_reuse;
 pub mod index_tantivy;
 pub mod journal;
 pub mod mail;
@@ -1013,4 +1014,10 @@ pub trait TextIndex: Send + Sync {
     /// Records whose extraction failed, each with the extractor that
     /// failed (`ocr`, `pdf`…; `none` for a format without one).
     fn extraction_failures(&self) -> Result<Vec<(RecordId, String)>, IndexError>;
+    /// Since the index opened: segments whose share of a search was found
+    /// kept from the same search, and segments that could have been but
+    /// were searched (0 and 0 for an index that keeps nothing).
+    fn reuse_counts(&self) -> (u64, u64) {
+        (0, 0)
+    }
 }

@@ -135,6 +135,11 @@ fn a_corrupt_and_a_missing_blob_are_reported_by_the_scheduled_job() {
     let text = String::from_utf8_lossy(&metrics.body).to_string();
     assert!(text.contains("coffre_fixity_failures 2\n"), "{text}");
     assert!(text.contains("coffre_records{state=\"active\"} 3\n"), "{text}");
+    // Three records make no large index segment: nothing reused.
+    assert!(
+        text.contains("coffre_search_large_segments_total{from=\"reused\"} 0\n"),
+        "{text}"
+    );
     let events = get(&server.url("/api/v1/audit/events?after=0"), &token).json();
     let checked: Vec<&Value> = events["events"]
         .as_array()
