@@ -174,15 +174,25 @@ fn files_a_bulk_ingest_printed_survive_sigkill() {
             .spawn()
             .unwrap();
         let out = child.stdout.take().unwrap();
+        let (first, printing) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {
             use std::io::BufRead;
             std::io::BufReader::new(out)
                 .lines()
                 .map_while(Result::ok)
-                .map(|line| serde_json::from_str::<serde_json::Value>(&line).expect("a JSON line"))
+                .map(|line| {
+                    let _ = first.send(());
+                    serde_json::from_str::<serde_json::Value>(&line).expect("a JSON line")
+                })
                 .collect::<Vec<_>>()
         });
-        std::thread::sleep(Duration::from_millis(50 + seed.next_u64() % 600));
+        // Killed at a random moment of the ingest, counted from its first
+        // file printed, whatever the machine's load makes its start take;
+        // one round in five from its start, before anything is printed.
+        if !seed.next_u64().is_multiple_of(5) {
+            let _ = printing.recv_timeout(Duration::from_secs(120));
+        }
+        std::thread::sleep(Duration::from_millis(seed.next_u64() % 400));
         let _ = child.kill();
         let _ = child.wait();
         let printed = reader.join().unwrap();
