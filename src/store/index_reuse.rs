@@ -100,7 +100,11 @@ impl Bm25StatisticsProvider for Stable<'_> {
 
 /// What a kept gathering answers: the same query (as the engine reads
 /// it, filters and synonyms included), the same page, in the same
-/// segment having lost the same number of records.
+/// segment having lost the same number of records. The query is its
+/// engine's `Debug` text, in which tantivy's query types print every part
+/// (terms, fields, bounds, boosts, slops, fuzziness): two queries that
+/// differ never share it; a set of terms printed in another order only
+/// misses what was kept.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Asked {
     pub query: Arc<str>,
