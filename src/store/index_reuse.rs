@@ -22,8 +22,7 @@
 //! snippets of its page when it was made lately, whatever was deposited
 //! since; a search made for the first time costs what it always did.
 
-use super::index_gather::Gathered;
-use crate::store::index_gather::Rank;
+use super::index_gather::{Gathered, Rank};
 use lru::LruCache;
 use std::num::NonZeroUsize;
 use std::sync::Arc;

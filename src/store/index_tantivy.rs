@@ -651,8 +651,11 @@ impl TantivyIndex {
             (Some(stable), true) => EnableScoring::enabled_from_statistics_provider(stable, searcher),
             (None, true) => EnableScoring::enabled_from_searcher(searcher),
         };
-        let reused = stable.as_ref().filter(|_| self.reuse.keeps(gather.want));
-        let asked_text: Option<std::sync::Arc<str>> = reused.map(|_| format!("{query:?}").into());
+        // The stable segments, and the query's text that keys what they keep.
+        let reused: Option<(&Stable<'_>, std::sync::Arc<str>)> = stable
+            .as_ref()
+            .filter(|_| self.reuse.keeps(gather.want))
+            .map(|stable| (stable, format!("{query:?}").into()));
         let mut weight = None;
         let mut fruits = Vec::new();
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
@@ -660,18 +663,21 @@ impl TantivyIndex {
                 break;
             }
             let ord = u32::try_from(ord).map_err(|e| IndexError::Engine(e.to_string()))?;
-            let asked = match (reused, &asked_text) {
-                (Some(stable), Some(text)) if stable.holds(segment) => Some(Asked {
-                    query: std::sync::Arc::clone(text),
-                    rank: gather.rank,
-                    want: gather.want,
-                    after: gather.after,
-                    segment: segment.segment_id(),
-                    deleted: segment.num_deleted_docs(),
-                }),
+            let asked = match &reused {
+                Some((stable, text)) if stable.holds(segment) => Some((
+                    *stable,
+                    Asked {
+                        query: std::sync::Arc::clone(text),
+                        rank: gather.rank,
+                        want: gather.want,
+                        after: gather.after,
+                        segment: segment.segment_id(),
+                        deleted: segment.num_deleted_docs(),
+                    },
+                )),
                 _ => None,
             };
-            if let (Some(stable), Some(asked)) = (reused, &asked)
+            if let Some((stable, asked)) = &asked
                 && let Some(kept) = self.reuse.find(stable, asked)
             {
                 fruits.push(kept.in_segment(ord));
@@ -682,7 +688,7 @@ impl TantivyIndex {
                 None => weight.insert(query.weight(scoring).map_err(engine)?),
             };
             let fruit = gather.collect_segment(&**weight, ord, segment).map_err(engine)?;
-            if let (Some(stable), Some(asked)) = (reused, asked) {
+            if let Some((stable, asked)) = asked {
                 self.reuse.keep(stable, asked, std::sync::Arc::new(fruit.clone()));
             }
             fruits.push(fruit);
