@@ -193,6 +193,38 @@ pub fn spawn_indexer(
     })
 }
 
+/// How often the indicators' ledger is brought up to the journal.
+const LEDGER_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+/// Events folded at a time: a stop waits for one such step at most.
+const LEDGER_STEP: u64 = 20_000;
+
+/// Keeps the indicators' ledger up with the journal on its own thread,
+/// until `stop` is set: the whole journal once at the start, then what came
+/// since every `LEDGER_EVERY`, so that no dashboard and no `/metrics`
+/// scrape waits for a long fold (at a million records, the first takes
+/// half a minute).
+pub fn spawn_ledger(
+    archive: Arc<Archive>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("indicators".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            let round = std::time::Instant::now();
+            match archive.follow_indicators(LEDGER_STEP) {
+                Ok(0) => {}
+                Ok(LEDGER_STEP) => continue,
+                Ok(n) => tracing::debug!(events = n, took = ?round.elapsed(), "indicators caught up"),
+                Err(e) => tracing::error!(error = %e, "bringing the indicators up to the journal failed"),
+            }
+            // Slept in short steps, so that a stop is not held back.
+            let until = round + LEDGER_EVERY;
+            while !stop.load(Ordering::Relaxed) && std::time::Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    })
+}
+
 /// How often the sealer looks at the journal.
 const SEAL_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 

@@ -102,7 +102,7 @@ impl Archive {
         let scope = self.readable_scope(actor, scope)?;
         self.with_ledger(at, |ledger, day| {
             crate::domain::indicators::blockages(ledger, day, |_, open| {
-                scope.keeps_place(&open.node, open.service.as_deref())
+                scope.keeps_place(&open.place.node, open.place.service.as_deref())
             })
         })
     }
@@ -247,6 +247,18 @@ impl Archive {
         Ok(now)
     }
 
+    /// Brings the live ledger at most `most` events nearer the journal's
+    /// head: at a million records the first fold reads the whole journal
+    /// (half a minute), so the server does it in the background from its
+    /// start rather than in the first dashboard or `/metrics` request.
+    /// Answers how many events it folded.
+    pub fn follow_indicators(&self, most: u64) -> Result<u64, ArchiveError> {
+        let mut state = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
+        let before = state.through;
+        self.fold_ledger(&mut state, None, Some(most))?;
+        Ok(state.through - before)
+    }
+
     /// `scope` narrowed to the nodes the caller may read.
     fn readable_scope(&self, actor: &Actor, scope: Scope) -> Result<Scope, ArchiveError> {
         actor.require(Permission::ReadRecords, "consulter les indicateurs")?;
@@ -277,21 +289,27 @@ impl Archive {
         match at {
             Some(day) if day < today => {
                 let mut state = LedgerState::default();
-                self.fold_ledger(&mut state, Some(day))?;
+                self.fold_ledger(&mut state, Some(day), None)?;
                 Ok((f(&state, day), day))
             }
             _ => {
                 let mut state = self.ledger.lock().unwrap_or_else(|p| p.into_inner());
-                self.fold_ledger(&mut state, None)?;
+                self.fold_ledger(&mut state, None, None)?;
                 Ok((f(&state, today), today))
             }
         }
     }
 
     /// Brings a ledger up to the journal's head, or up to the last event of
-    /// the day `until`.
-    fn fold_ledger(&self, state: &mut LedgerState, until: Option<NaiveDate>) -> Result<(), ArchiveError> {
+    /// the day `until`; `most` events at most when given.
+    fn fold_ledger(
+        &self,
+        state: &mut LedgerState,
+        until: Option<NaiveDate>,
+        most: Option<u64>,
+    ) -> Result<(), ArchiveError> {
         let (head, _) = self.journal.head();
+        let head = most.map_or(head, |most| head.min(state.through.saturating_add(most)));
         if state.through == 0 {
             state.capture = CaptureLedger::new(
                 self.options

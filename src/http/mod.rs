@@ -406,6 +406,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     let fixity = crate::jobs::spawn_fixity(Arc::clone(&archive), config.fixity, Arc::clone(&stop_indexer))?;
     let mirror = crate::jobs::spawn_mirror(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
     let follower = crate::jobs::spawn_follower(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
+    let ledger = crate::jobs::spawn_ledger(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
     let folders = crate::capture::folders::spawn(
         Arc::clone(&archive),
         config.capture.folders.clone(),
@@ -478,6 +479,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         // After the last seal: the copies end with it.
         let _ = mirror.join();
         let _ = follower.join();
+        let _ = ledger.join();
         if let Some(summaries) = summaries {
             let _ = summaries.join();
         }

@@ -26,6 +26,7 @@
 //!   a later one accepts the flow.
 
 pub use super::Scope;
+use super::interned::{Interner, Place};
 use super::month_of;
 use crate::domain::event::EventBody;
 use crate::domain::record::{LinkKind, NodeCode, RecordId};
@@ -33,13 +34,19 @@ use crate::domain::verification::NODE_FIELD;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// Where a record stood when something happened to it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 struct Cell {
     day: NaiveDate,
-    node: NodeCode,
-    service: Option<String>,
+    place: Arc<Place>,
+}
+
+impl Cell {
+    fn kept_by(&self, scope: &Scope) -> bool {
+        scope.keeps(self.day, &self.place.node, self.place.service.as_deref())
+    }
 }
 
 /// How one field fared.
@@ -58,13 +65,68 @@ pub struct FieldCounts {
 }
 
 impl FieldCounts {
-    fn add(&mut self, other: &FieldCounts) {
-        self.read_surely += other.read_surely;
-        self.doubtful += other.doubtful;
-        self.missing += other.missing;
-        self.checked += other.checked;
-        self.corrected += other.corrected;
+    fn count(&mut self, fate: Fate) {
+        match fate {
+            Fate::ReadSurely => self.read_surely += 1,
+            Fate::Doubtful => self.doubtful += 1,
+            Fate::Missing => self.missing += 1,
+            Fate::Checked => self.checked += 1,
+            Fate::Corrected => {
+                self.checked += 1;
+                self.corrected += 1;
+            }
+        }
     }
+}
+
+/// What became of one field in a reading or a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    ReadSurely,
+    Doubtful,
+    Missing,
+    Checked,
+    Corrected,
+}
+
+impl Fate {
+    const ALL: [Fate; 5] = [
+        Fate::ReadSurely,
+        Fate::Doubtful,
+        Fate::Missing,
+        Fate::Checked,
+        Fate::Corrected,
+    ];
+}
+
+/// One field's fate, packed: the number of its name, then its fate in the
+/// three low bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FieldFate(u32);
+
+impl FieldFate {
+    fn new(name: u32, fate: Fate) -> Self {
+        FieldFate(name << 3 | fate as u32)
+    }
+
+    fn name(self) -> u32 {
+        self.0 >> 3
+    }
+
+    fn fate(self) -> Fate {
+        Fate::ALL[(self.0 & 7) as usize % Fate::ALL.len()]
+    }
+}
+
+/// A reading or a verification: its day, place and supplier (numbers in
+/// the ledger's tables), and where its fields' fates start in the ledger's
+/// list (they end where the next one's start).
+#[derive(Debug, Clone, Copy)]
+struct Reading {
+    day: NaiveDate,
+    place: u32,
+    supplier: Option<u32>,
+    first: u32,
 }
 
 /// What the accountant said of a flow.
@@ -108,7 +170,14 @@ pub struct CaptureLedger {
     /// mapping's), if any.
     flows_as: Option<(NodeCode, Option<String>)>,
     deposits: BTreeMap<(Cell, String), Deposits>,
-    fields: BTreeMap<(Cell, Option<String>, String), FieldCounts>,
+    /// Every reading and verification, in the journal's order: a line
+    /// each, since a supplier's readings seldom share a day, a node and a
+    /// service (summing them by those would keep as many lines, larger).
+    readings: Vec<Reading>,
+    fates: Vec<FieldFate>,
+    places: Interner<Place>,
+    suppliers: Interner<str>,
+    names: Interner<str>,
     flows: HashMap<RecordId, Flow>,
     /// Each rejection's anomalies, under the rejected flow's cell.
     rejections: BTreeMap<(Cell, String, String), u64>,
@@ -160,14 +229,8 @@ impl CaptureLedger {
 
     /// Applies one event journaled at `at`; `place` says the node and
     /// service a record has (the stock's, before this event).
-    pub fn apply(
-        &mut self,
-        body: &EventBody,
-        at: DateTime<Utc>,
-        place: impl Fn(&RecordId) -> Option<(NodeCode, Option<String>)>,
-    ) {
+    pub fn apply(&mut self, body: &EventBody, at: DateTime<Utc>, place: impl Fn(&RecordId) -> Option<Arc<Place>>) {
         let day = at.date_naive();
-        let cell_of = |id: &RecordId| place(id).map(|(node, service)| Cell { day, node, service });
         match body {
             EventBody::RecordIngested {
                 record,
@@ -181,8 +244,7 @@ impl CaptureLedger {
             } => {
                 let cell = Cell {
                     day,
-                    node: node.clone(),
-                    service: service.clone(),
+                    place: Arc::new(Place::new(node.clone(), service.clone())),
                 };
                 let channel = channel.clone().unwrap_or_else(|| "api".to_owned());
                 let count = self.deposits.entry((cell.clone(), channel)).or_default();
@@ -208,28 +270,25 @@ impl CaptureLedger {
                 template,
                 ..
             } => {
-                let Some(cell) = cell_of(record) else {
+                let Some(place) = place(record) else {
                     return;
                 };
-                // As a verification names it: its name, else its SIRET;
-                // else the template that read it.
+                // As a verification names it: its name, else its SIRET,
+                // read surely; else the template that read it.
                 let supplier = ["fournisseur", "siret"]
                     .iter()
-                    .find_map(|name| fields.iter().find(|f| f.name == *name))
-                    .map(|f| f.value.trim().to_owned())
+                    .find_map(|name| fields.iter().find(|f| f.name == *name && f.trusted()))
+                    .map(|f| f.value.trim())
                     .filter(|s| !s.is_empty())
-                    .or_else(|| template.clone());
-                for field in fields {
-                    let count = self.field(&cell, &supplier, &field.name);
-                    if field.trusted() {
-                        count.read_surely += 1;
-                    } else {
-                        count.doubtful += 1;
-                    }
-                }
-                for name in missing {
-                    self.field(&cell, &supplier, name).missing += 1;
-                }
+                    .or(template.as_deref());
+                let fates = fields
+                    .iter()
+                    .map(|f| {
+                        let fate = if f.trusted() { Fate::ReadSurely } else { Fate::Doubtful };
+                        (f.name.as_str(), fate)
+                    })
+                    .chain(missing.iter().map(|name| (name.as_str(), Fate::Missing)));
+                self.note(day, &place, supplier, fates);
             }
             EventBody::RecordVerified {
                 checked,
@@ -238,21 +297,14 @@ impl CaptureLedger {
                 now,
                 ..
             } => {
-                let cell = Cell {
-                    day,
-                    node: now.node.clone(),
-                    service: now.service.clone(),
-                };
+                let place = Place::new(now.node.clone(), now.service.clone());
                 let node_check = node.as_ref().map(|n| (NODE_FIELD, n.proposed != n.kept));
-                let fields = checked
+                let fates = checked
                     .iter()
                     .map(|c| (c.name.as_str(), c.corrected()))
-                    .chain(node_check);
-                for (name, corrected) in fields {
-                    let count = self.field(&cell, supplier, name);
-                    count.checked += 1;
-                    count.corrected += u64::from(corrected);
-                }
+                    .chain(node_check)
+                    .map(|(name, corrected)| (name, if corrected { Fate::Corrected } else { Fate::Checked }));
+                self.note(day, &place, supplier.as_deref(), fates);
             }
             EventBody::FlowAcknowledged {
                 flow: Some(flow),
@@ -279,15 +331,77 @@ impl CaptureLedger {
         }
     }
 
-    fn field(&mut self, cell: &Cell, supplier: &Option<String>, name: &str) -> &mut FieldCounts {
-        self.fields
-            .entry((cell.clone(), supplier.clone(), name.to_owned()))
-            .or_default()
+    /// Keeps a reading or a verification of `place` and `supplier` on
+    /// `day`, with its fields' fates (none: nothing kept).
+    fn note<'a>(
+        &mut self,
+        day: NaiveDate,
+        place: &Place,
+        supplier: Option<&str>,
+        fates: impl IntoIterator<Item = (&'a str, Fate)>,
+    ) {
+        let first = self.fates.len();
+        for (name, fate) in fates {
+            let name = self.names.id(name);
+            self.fates.push(FieldFate::new(name, fate));
+        }
+        if self.fates.len() == first {
+            return;
+        }
+        let reading = Reading {
+            day,
+            place: self.places.id(place),
+            supplier: supplier.map(|s| self.suppliers.id(s)),
+            // As for the tables' numbers: four billion fates would not
+            // fit in memory first.
+            first: first as u32,
+        };
+        self.readings.push(reading);
+    }
+
+    /// The fields' counts over `scope` into `out`: by field name, and by
+    /// supplier and field name, each in order.
+    fn count_fields(&self, scope: &Scope, out: &mut CaptureIndicators) {
+        let kept: Vec<bool> = self
+            .places
+            .iter()
+            .map(|(_, place)| scope.keeps_place(&place.node, place.service.as_deref()))
+            .collect();
+        let in_period = |day: NaiveDate| scope.from.is_none_or(|f| day >= f) && scope.to.is_none_or(|t| day <= t);
+        let mut by_name: HashMap<u32, FieldCounts> = HashMap::new();
+        let mut by_supplier: HashMap<(Option<u32>, u32), FieldCounts> = HashMap::new();
+        for (i, reading) in self.readings.iter().enumerate() {
+            if !in_period(reading.day) || !kept.get(reading.place as usize).copied().unwrap_or(false) {
+                continue;
+            }
+            let end = self
+                .readings
+                .get(i + 1)
+                .map_or(self.fates.len(), |next| next.first as usize);
+            for fate in self.fates.get(reading.first as usize..end).unwrap_or_default() {
+                by_name.entry(fate.name()).or_default().count(fate.fate());
+                by_supplier
+                    .entry((reading.supplier, fate.name()))
+                    .or_default()
+                    .count(fate.fate());
+            }
+        }
+        let name = |id: u32| self.names.get(id).map(|n| n.to_string()).unwrap_or_default();
+        let by_field: BTreeMap<String, FieldCounts> = by_name.into_iter().map(|(id, c)| (name(id), c)).collect();
+        let by_supplier: BTreeMap<(Option<String>, String), FieldCounts> = by_supplier
+            .into_iter()
+            .map(|((supplier, id), c)| {
+                let supplier = supplier.and_then(|s| self.suppliers.get(s)).map(|s| s.to_string());
+                ((supplier, name(id)), c)
+            })
+            .collect();
+        out.by_field = by_field.into_iter().collect();
+        out.by_supplier = by_supplier.into_iter().map(|((s, f), c)| (s, f, c)).collect();
     }
 
     /// The indicators over `scope`.
     pub fn indicators(&self, scope: &Scope) -> CaptureIndicators {
-        let keeps = |cell: &Cell| scope.keeps(cell.day, &cell.node, cell.service.as_deref());
+        let keeps = |cell: &Cell| cell.kept_by(scope);
         let mut out = CaptureIndicators::default();
         let mut channels: BTreeMap<(NaiveDate, String), Deposits> = BTreeMap::new();
         let mut months: BTreeMap<String, Deposits> = BTreeMap::new();
@@ -308,17 +422,7 @@ impl CaptureLedger {
             .map(|((day, channel), d)| (day, channel, d.records, d.classified))
             .collect();
         out.months = months.into_iter().map(|(m, d)| (m, d.records, d.classified)).collect();
-        let mut by_field: BTreeMap<String, FieldCounts> = BTreeMap::new();
-        let mut by_supplier: BTreeMap<(Option<String>, String), FieldCounts> = BTreeMap::new();
-        for ((_, supplier, name), count) in self.fields.iter().filter(|((cell, _, _), _)| keeps(cell)) {
-            by_field.entry(name.clone()).or_default().add(count);
-            by_supplier
-                .entry((supplier.clone(), name.clone()))
-                .or_default()
-                .add(count);
-        }
-        out.by_field = by_field.into_iter().collect();
-        out.by_supplier = by_supplier.into_iter().map(|((s, f), c)| (s, f, c)).collect();
+        self.count_fields(scope, &mut out);
         let mut by_month: BTreeMap<String, FlowCounts> = BTreeMap::new();
         let mut rejections: BTreeMap<(String, String), u64> = BTreeMap::new();
         for flow in self.flows.values().filter(|f| keeps(&f.cell)) {
@@ -412,12 +516,9 @@ mod tests {
     /// same anomaly.
     fn ledger() -> CaptureLedger {
         let mut ledger = CaptureLedger::new(Some((node("FIN-PES"), None)));
-        let place = |id: &RecordId| -> Option<(NodeCode, Option<String>)> {
-            Some(if *id == id_of(3) {
-                (node("FIN-FAC"), Some("Culture".into()))
-            } else {
-                (node("FIN-FAC"), Some("Voirie".into()))
-            })
+        let place = |id: &RecordId| -> Option<Arc<Place>> {
+            let service = if *id == id_of(3) { "Culture" } else { "Voirie" };
+            Some(Arc::new(Place::new(node("FIN-FAC"), Some(service.into()))))
         };
         fn id_of(n: u128) -> RecordId {
             id(n)
@@ -610,5 +711,187 @@ mod tests {
         });
         assert_eq!(invoices.flows.sent, 0);
         assert_eq!(invoices.deposited, 3);
+    }
+
+    #[test]
+    fn a_supplier_read_with_doubt_counts_under_the_template() {
+        let mut ledger = CaptureLedger::default();
+        let place = |_: &RecordId| Some(Arc::new(Place::new(node("FIN-FAC"), Some("Voirie".into()))));
+        let reading = |fields| EventBody::RecordRead {
+            record: id(1),
+            version: 1,
+            fields,
+            missing: Vec::new(),
+            to_verify: Vec::new(),
+            metadata: None,
+            template: Some("modele-factures".into()),
+        };
+        let guessed = reading(vec![
+            read("fournisseur", "Facture émise par Papeterie Dupont le 3 mars", 40),
+            read("montant_ht", "206.40", 75),
+        ]);
+        let sure = reading(vec![
+            read("fournisseur", " Dupain ", 95),
+            read("montant_ht", "12.00", 95),
+        ]);
+        for body in [&guessed, &sure] {
+            ledger.apply(body, at("2024-03-01"), place);
+        }
+        let suppliers: Vec<(Option<String>, String)> = ledger
+            .indicators(&Scope::default())
+            .by_supplier
+            .into_iter()
+            .map(|(s, f, _)| (s, f))
+            .collect();
+        let pair = |s: &str, f: &str| (Some(s.to_owned()), f.to_owned());
+        assert_eq!(
+            suppliers,
+            vec![
+                pair("Dupain", "fournisseur"),
+                pair("Dupain", "montant_ht"),
+                pair("modele-factures", "fournisseur"),
+                pair("modele-factures", "montant_ht"),
+            ]
+        );
+    }
+
+    mod packed {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// One reading or verification as the test draws it: day (of
+        /// March), service, supplier, and each field's name and fate.
+        type Drawn = (u32, usize, Option<usize>, Vec<(usize, usize)>, bool);
+
+        const SERVICES: [&str; 3] = ["Voirie", "Culture", "Finances"];
+        const SUPPLIERS: [&str; 3] = ["Dupain", "Martin", "Lefèvre"];
+        const FIELDS: [&str; 4] = ["fournisseur", "montant_ttc", "numero_facture", "siret"];
+
+        fn body(n: u128, drawn: &Drawn) -> EventBody {
+            let (_, service, supplier, fields, verified) = drawn;
+            let supplier = supplier.map(|s| SUPPLIERS[s].to_owned());
+            if *verified {
+                let checked = fields
+                    .iter()
+                    .map(|(name, fate)| CheckedField {
+                        name: FIELDS[*name].into(),
+                        read: Some("1".into()),
+                        kept: Some(if fate % 2 == 0 { "1" } else { "2" }.into()),
+                    })
+                    .collect();
+                return EventBody::RecordVerified {
+                    record: id(n),
+                    checked,
+                    node: None,
+                    supplier,
+                    comment: None,
+                    now: facets("FIN-FAC", SERVICES[*service]),
+                    before: facets("FIN-FAC", SERVICES[*service]),
+                    counter: None,
+                    number: None,
+                };
+            }
+            let (read_ones, missing): (Vec<_>, Vec<_>) = fields.iter().partition(|(_, fate)| fate % 3 != 2);
+            EventBody::RecordRead {
+                record: id(n),
+                version: 1,
+                // The supplier is the template's: no field named as one.
+                fields: read_ones
+                    .iter()
+                    .map(|(name, fate)| {
+                        read(
+                            &format!("champ_{}", FIELDS[*name]),
+                            "x",
+                            if fate % 3 == 0 { 95 } else { 30 },
+                        )
+                    })
+                    .collect(),
+                missing: missing
+                    .iter()
+                    .map(|(name, _)| format!("champ_{}", FIELDS[*name]))
+                    .collect(),
+                to_verify: Vec::new(),
+                metadata: None,
+                template: supplier,
+            }
+        }
+
+        /// What each drawn event adds, summed the plain way.
+        fn expected(events: &[Drawn], scope: &Scope) -> BTreeMap<(Option<String>, String), FieldCounts> {
+            let mut sums: BTreeMap<(Option<String>, String), FieldCounts> = BTreeMap::new();
+            for (day, service, supplier, fields, verified) in events {
+                let date = NaiveDate::from_ymd_opt(2024, 3, *day).expect("a day");
+                if !scope.keeps(date, &node("FIN-FAC"), Some(SERVICES[*service])) {
+                    continue;
+                }
+                for (name, fate) in fields {
+                    let (prefix, fate) = match (verified, fate % 3, fate % 2) {
+                        (true, _, 0) => ("", Fate::Checked),
+                        (true, _, _) => ("", Fate::Corrected),
+                        (false, 0, _) => ("champ_", Fate::ReadSurely),
+                        (false, 1, _) => ("champ_", Fate::Doubtful),
+                        (false, _, _) => ("champ_", Fate::Missing),
+                    };
+                    let key = (
+                        supplier.map(|s| SUPPLIERS[s].to_owned()),
+                        format!("{prefix}{}", FIELDS[*name]),
+                    );
+                    sums.entry(key).or_default().count(fate);
+                }
+            }
+            sums
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+
+            /// The packed lines count exactly what summing each event's
+            /// fields does, by supplier and field, whatever the scope.
+            #[test]
+            fn packed_lines_count_what_each_event_adds(
+                events in prop::collection::vec(
+                    (1u32..=31, 0usize..3, prop::option::of(0usize..3),
+                     prop::collection::vec((0usize..4, 0usize..6), 0..4), any::<bool>()),
+                    0..40),
+                from in prop::option::of(1u32..=31),
+                to in prop::option::of(1u32..=31),
+                service in prop::option::of(0usize..3),
+            ) {
+                let mut ledger = CaptureLedger::default();
+                for (n, drawn) in events.iter().enumerate() {
+                    let service_of = SERVICES[drawn.1];
+                    let place = |_: &RecordId| Some(Arc::new(Place::new(node("FIN-FAC"), Some(service_of.into()))));
+                    let day = format!("2024-03-{:02}", drawn.0);
+                    ledger.apply(&body(n as u128, drawn), at(&day), place);
+                }
+                let scope = Scope {
+                    from: from.and_then(|d| NaiveDate::from_ymd_opt(2024, 3, d)),
+                    to: to.and_then(|d| NaiveDate::from_ymd_opt(2024, 3, d)),
+                    service: service.map(|s| SERVICES[s].to_owned()),
+                    nodes: None,
+                };
+                let sums = expected(&events, &scope);
+                let got = ledger.indicators(&scope);
+                let by_supplier: BTreeMap<(Option<String>, String), FieldCounts> =
+                    got.by_supplier.into_iter().map(|(s, f, c)| ((s, f), c)).collect();
+                prop_assert_eq!(&by_supplier, &sums);
+                let mut by_field: BTreeMap<String, FieldCounts> = BTreeMap::new();
+                for ((_, field), counts) in &sums {
+                    let total = by_field.entry(field.clone()).or_default();
+                    for (n, fate) in [
+                        (counts.read_surely, Fate::ReadSurely),
+                        (counts.doubtful, Fate::Doubtful),
+                        (counts.missing, Fate::Missing),
+                        (counts.checked - counts.corrected, Fate::Checked),
+                        (counts.corrected, Fate::Corrected),
+                    ] {
+                        for _ in 0..n {
+                            total.count(fate);
+                        }
+                    }
+                }
+                prop_assert_eq!(got.by_field, by_field.into_iter().collect::<Vec<_>>());
+            }
+        }
     }
 }

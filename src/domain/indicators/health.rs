@@ -16,13 +16,15 @@
 //!   read), counted on the day found; **open**: found and not repaired.
 
 use super::capture::{Scope, rate};
+use super::interned::Place;
 use super::month_of;
 use crate::domain::event::EventBody;
 use crate::domain::hash::Sha256;
-use crate::domain::record::{NodeCode, RecordId};
+use crate::domain::record::RecordId;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// What happened in a month.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -60,7 +62,7 @@ pub struct FixityRun {
 #[derive(Debug, Clone, Default)]
 pub struct HealthLedger {
     /// Records leaving, by (day, node, service): eliminated, transferred.
-    departures: BTreeMap<(NaiveDate, NodeCode, Option<String>), (u64, u64)>,
+    departures: BTreeMap<(NaiveDate, Arc<Place>), (u64, u64)>,
     /// Archive-wide events by day.
     days: BTreeMap<NaiveDate, HealthMonth>,
     last_run: Option<FixityRun>,
@@ -86,12 +88,7 @@ pub struct HealthIndicators {
 impl HealthLedger {
     /// Applies one event journaled at `at`; `place` says the node and
     /// service a record has (the stock's, before this event).
-    pub fn apply(
-        &mut self,
-        body: &EventBody,
-        at: DateTime<Utc>,
-        place: impl Fn(&RecordId) -> Option<(NodeCode, Option<String>)>,
-    ) {
+    pub fn apply(&mut self, body: &EventBody, at: DateTime<Utc>, place: impl Fn(&RecordId) -> Option<Arc<Place>>) {
         let day = at.date_naive();
         match body {
             EventBody::RecordIngested { .. } | EventBody::VersionAdded { .. } => self.deposited_since_run += 1,
@@ -100,8 +97,8 @@ impl HealthLedger {
             | EventBody::TransferAcknowledged { outcomes, .. } => {
                 let transferred = matches!(body, EventBody::TransferAcknowledged { .. });
                 for outcome in outcomes.iter().filter(|o| o.skipped.is_none()) {
-                    if let Some((node, service)) = place(&outcome.record) {
-                        let count = self.departures.entry((day, node, service)).or_default();
+                    if let Some(place) = place(&outcome.record) {
+                        let count = self.departures.entry((day, place)).or_default();
                         if transferred {
                             count.1 += 1;
                         } else {
@@ -148,8 +145,8 @@ impl HealthLedger {
     pub fn indicators(&self, scope: &Scope) -> HealthIndicators {
         let in_period = |day: &NaiveDate| scope.from.is_none_or(|f| *day >= f) && scope.to.is_none_or(|t| *day <= t);
         let mut months: BTreeMap<String, HealthMonth> = BTreeMap::new();
-        for ((day, node, service), (eliminated, transferred)) in &self.departures {
-            if scope.keeps(*day, node, service.as_deref()) {
+        for ((day, place), (eliminated, transferred)) in &self.departures {
+            if scope.keeps(*day, &place.node, place.service.as_deref()) {
                 let month = months.entry(month_of(*day)).or_default();
                 month.eliminated += eliminated;
                 month.transferred += transferred;
@@ -196,8 +193,8 @@ mod tests {
     fn a_known_history_gives_its_departures_runs_and_damage() {
         let mut ledger = HealthLedger::default();
         let place = |id: &RecordId| {
-            Some((
-                NodeCode::parse("FIN-FAC").expect("a node"),
+            Some(Arc::new(Place::new(
+                crate::domain::record::NodeCode::parse("FIN-FAC").expect("a node"),
                 Some(
                     if *id == RecordId::parse("0190a000-0000-7000-8000-000000000001").expect("an id") {
                         "Voirie".to_owned()
@@ -205,7 +202,7 @@ mod tests {
                         "Culture".to_owned()
                     },
                 ),
-            ))
+            )))
         };
         let blob = Sha256::of(b"x");
         let events = [

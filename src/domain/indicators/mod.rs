@@ -26,22 +26,23 @@
 
 pub mod capture;
 pub mod health;
+pub mod interned;
 
 use super::circuit::{Circuit, LateCharge, LateRate, Passage, PaymentClock, cents_of, late_charge, payment_clock};
 use super::event::EventBody;
 use super::record::{NodeCode, RecordId};
 use chrono::{Datelike, NaiveDate};
+use interned::{Interner, Place};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// A record in a circuit that has not reached its end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Open {
     /// Its circuit.
-    pub circuit: String,
-    /// Its node.
-    pub node: NodeCode,
-    /// Its service.
-    pub service: Option<String>,
+    pub circuit: Arc<str>,
+    /// Its node and service.
+    pub place: Arc<Place>,
     /// Its passages, oldest first.
     pub passages: Vec<Passage>,
 }
@@ -52,13 +53,11 @@ pub struct Payment {
     /// The record paid.
     pub record: RecordId,
     /// Its circuit.
-    pub circuit: String,
-    /// Its node.
-    pub node: NodeCode,
-    /// Its service when paid.
-    pub service: Option<String>,
+    pub circuit: Arc<str>,
+    /// Its node, and its service when paid.
+    pub place: Arc<Place>,
     /// Its supplier when paid.
-    pub supplier: Option<String>,
+    pub supplier: Option<Arc<str>>,
     /// The day it was received.
     pub received: NaiveDate,
     /// The day it was paid.
@@ -96,6 +95,10 @@ pub struct PaymentLedger {
     payments: Vec<Payment>,
     ended_unpaid: u64,
     moves: u64,
+    /// Circuits' and suppliers' names and places, each kept once however
+    /// many payments share it.
+    names: Interner<str>,
+    places: Interner<Place>,
 }
 
 impl PaymentLedger {
@@ -116,25 +119,21 @@ impl PaymentLedger {
                 circuit: Some(entry),
                 ..
             } => {
-                self.open.insert(
-                    *record,
-                    Open {
-                        circuit: entry.circuit.clone(),
-                        node: node.clone(),
-                        service: service.clone(),
-                        passages: vec![Passage {
-                            step: entry.step.clone(),
-                            from: entry.date,
-                        }],
-                    },
-                );
+                let open = Open {
+                    circuit: self.names.shared(&entry.circuit),
+                    place: self.places.shared(&Place::new(node.clone(), service.clone())),
+                    passages: vec![Passage {
+                        step: entry.step.clone(),
+                        from: entry.date,
+                    }],
+                };
+                self.open.insert(*record, open);
             }
             // A record reclassified or given another service while it waits
             // is counted where it now stands.
             EventBody::RecordUpdated { record, now, .. } | EventBody::RecordVerified { record, now, .. } => {
                 if let Some(open) = self.open.get_mut(record) {
-                    open.node = now.node.clone();
-                    open.service.clone_from(&now.service);
+                    open.place = self.places.shared(&Place::new(now.node.clone(), now.service.clone()));
                 }
             }
             EventBody::RecordMoved {
@@ -153,10 +152,12 @@ impl PaymentLedger {
                     step: to.clone(),
                     from: *date,
                 });
-                if facts.service.is_some() {
-                    open.service.clone_from(&facts.service);
+                if facts.service.is_some() && open.place.service != facts.service {
+                    open.place = self
+                        .places
+                        .shared(&Place::new(open.place.node.clone(), facts.service.clone()));
                 }
-                let circuit = self.circuits.get(&open.circuit);
+                let circuit = self.circuits.get(&*open.circuit);
                 let paid = circuit.and_then(|c| c.step(to)).is_some_and(|s| s.paid);
                 if !paid && !closed {
                     return;
@@ -176,12 +177,12 @@ impl PaymentLedger {
                     }
                     _ => LateCharge::default(),
                 };
+                let supplier = facts.supplier.as_deref().map(|s| self.names.shared(s));
                 self.payments.push(Payment {
                     record: *record,
                     circuit: open.circuit,
-                    node: open.node,
-                    service: open.service,
-                    supplier: facts.supplier.clone(),
+                    place: open.place,
+                    supplier,
                     received: open.passages.first().map_or(*date, |p| p.from),
                     paid_on: *date,
                     amount_cents,
@@ -344,8 +345,11 @@ pub struct PaymentFilter {
 impl PaymentFilter {
     /// Whether it keeps this payment.
     pub fn keeps(&self, p: &Payment) -> bool {
-        self.scope.keeps(p.paid_on, &p.node, p.service.as_deref())
-            && self.supplier.as_ref().is_none_or(|s| p.supplier.as_ref() == Some(s))
+        self.scope.keeps(p.paid_on, &p.place.node, p.place.service.as_deref())
+            && self
+                .supplier
+                .as_deref()
+                .is_none_or(|s| p.supplier.as_deref() == Some(s))
     }
 }
 
@@ -366,18 +370,19 @@ pub struct PaymentIndicators {
 pub fn payment_indicators(payments: &[Payment], filter: &PaymentFilter) -> PaymentIndicators {
     let kept: Vec<&Payment> = payments.iter().filter(|p| filter.keeps(p)).collect();
     let mut by_month: BTreeMap<String, Vec<&Payment>> = BTreeMap::new();
-    let mut by_service: BTreeMap<Option<String>, Vec<&Payment>> = BTreeMap::new();
-    let mut by_supplier: BTreeMap<Option<String>, Vec<&Payment>> = BTreeMap::new();
+    let mut by_service: BTreeMap<Option<&str>, Vec<&Payment>> = BTreeMap::new();
+    let mut by_supplier: BTreeMap<Option<&str>, Vec<&Payment>> = BTreeMap::new();
     for p in &kept {
         by_month.entry(month_of(p.paid_on)).or_default().push(p);
-        by_service.entry(p.service.clone()).or_default().push(p);
-        by_supplier.entry(p.supplier.clone()).or_default().push(p);
+        by_service.entry(p.place.service.as_deref()).or_default().push(p);
+        by_supplier.entry(p.supplier.as_deref()).or_default().push(p);
     }
+    let named = |(k, v): (Option<&str>, Vec<&Payment>)| (k.map(str::to_owned), delay_stats(v));
     PaymentIndicators {
         overall: delay_stats(kept.iter().copied()),
         by_month: by_month.into_iter().map(|(k, v)| (k, delay_stats(v))).collect(),
-        by_service: by_service.into_iter().map(|(k, v)| (k, delay_stats(v))).collect(),
-        by_supplier: by_supplier.into_iter().map(|(k, v)| (k, delay_stats(v))).collect(),
+        by_service: by_service.into_iter().map(named).collect(),
+        by_supplier: by_supplier.into_iter().map(named).collect(),
     }
 }
 
@@ -442,12 +447,14 @@ pub fn blockages(ledger: &PaymentLedger, today: NaiveDate, keep: impl Fn(&Record
         if step.is_some_and(|s| s.is_final()) {
             continue;
         }
-        let service = step.and_then(|s| s.service.clone()).or_else(|| open.service.clone());
+        let service = step
+            .and_then(|s| s.service.clone())
+            .or_else(|| open.place.service.clone());
         let days = (today - passage.from).num_days().max(0);
         let group = groups
-            .entry((open.circuit.clone(), passage.step.clone(), service.clone()))
+            .entry((open.circuit.to_string(), passage.step.clone(), service.clone()))
             .or_insert_with(|| Blockage {
-                circuit: open.circuit.clone(),
+                circuit: open.circuit.to_string(),
                 step: passage.step.clone(),
                 service,
                 ..Blockage::default()
@@ -472,12 +479,12 @@ pub fn blockages(ledger: &PaymentLedger, today: NaiveDate, keep: impl Fn(&Record
     out
 }
 
-/// A record the stock counts: where it is filed and what it weighs.
+/// A record the stock counts: where it is filed (a place and a type of the
+/// ledger's tables) and what it weighs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Held {
-    node: NodeCode,
-    service: Option<String>,
-    kind: Option<String>,
+    place: u32,
+    kind: Option<u32>,
     year: i32,
     bytes: u64,
 }
@@ -504,6 +511,8 @@ pub struct MonthIntake {
 #[derive(Debug, Clone, Default)]
 pub struct StockLedger {
     held: HashMap<RecordId, Held>,
+    places: Interner<Place>,
+    kinds: Interner<str>,
     months: BTreeMap<String, MonthIntake>,
     channels: BTreeMap<(NaiveDate, String), u64>,
 }
@@ -559,16 +568,13 @@ impl StockLedger {
                 channel,
                 ..
             } => {
-                self.held.insert(
-                    *record,
-                    Held {
-                        node: node.clone(),
-                        service: service.clone(),
-                        kind: document_type.clone(),
-                        year: date.year(),
-                        bytes: version.size,
-                    },
-                );
+                let held = Held {
+                    place: self.places.id(&Place::new(node.clone(), service.clone())),
+                    kind: document_type.as_deref().map(|kind| self.kinds.id(kind)),
+                    year: date.year(),
+                    bytes: version.size,
+                };
+                self.held.insert(*record, held);
                 let intake = self.months.entry(month).or_default();
                 intake.records += 1;
                 intake.bytes += version.size;
@@ -586,9 +592,8 @@ impl StockLedger {
             }
             EventBody::RecordUpdated { record, now, .. } | EventBody::RecordVerified { record, now, .. } => {
                 if let Some(held) = self.held.get_mut(record) {
-                    held.node = now.node.clone();
-                    held.service.clone_from(&now.service);
-                    held.kind.clone_from(&now.document_type);
+                    held.place = self.places.id(&Place::new(now.node.clone(), now.service.clone()));
+                    held.kind = now.document_type.as_deref().map(|kind| self.kinds.id(kind));
                     held.year = now.date.year();
                 }
             }
@@ -611,8 +616,8 @@ impl StockLedger {
     }
 
     /// The node and service a live record has.
-    pub fn place(&self, record: &RecordId) -> Option<(NodeCode, Option<String>)> {
-        self.held.get(record).map(|h| (h.node.clone(), h.service.clone()))
+    pub fn place(&self, record: &RecordId) -> Option<Arc<Place>> {
+        self.held.get(record).and_then(|h| self.places.get(h.place)).cloned()
     }
 
     /// The stock of the records `keep` keeps (by node and service), and the
@@ -623,16 +628,35 @@ impl StockLedger {
         let mut by_service: BTreeMap<Option<String>, Stock> = BTreeMap::new();
         let mut by_type: BTreeMap<Option<String>, Stock> = BTreeMap::new();
         let mut by_year: BTreeMap<i32, Stock> = BTreeMap::new();
-        for held in self.held.values().filter(|h| keep(&h.node, h.service.as_deref())) {
-            for stock in [
-                &mut total,
-                by_node.entry(held.node.to_string()).or_default(),
-                by_service.entry(held.service.clone()).or_default(),
-                by_type.entry(held.kind.clone()).or_default(),
-                by_year.entry(held.year).or_default(),
-            ] {
+        // Summed by place and type first (a few hundred of each), then
+        // named: a million records cost no string copy.
+        let kept: Vec<bool> = self
+            .places
+            .iter()
+            .map(|(_, place)| keep(&place.node, place.service.as_deref()))
+            .collect();
+        let mut by_place: HashMap<(u32, Option<u32>, i32), Stock> = HashMap::new();
+        for held in self.held.values() {
+            if kept.get(held.place as usize).copied().unwrap_or(false) {
+                let stock = by_place.entry((held.place, held.kind, held.year)).or_default();
                 stock.records += 1;
                 stock.bytes += held.bytes;
+            }
+        }
+        for ((place, kind, year), counted) in by_place {
+            let Some(place) = self.places.get(place) else {
+                continue;
+            };
+            let kind = kind.and_then(|k| self.kinds.get(k)).map(|k| k.to_string());
+            for stock in [
+                &mut total,
+                by_node.entry(place.node.to_string()).or_default(),
+                by_service.entry(place.service.clone()).or_default(),
+                by_type.entry(kind).or_default(),
+                by_year.entry(year).or_default(),
+            ] {
+                stock.records += counted.records;
+                stock.bytes += counted.bytes;
             }
         }
         StockIndicators {
