@@ -208,6 +208,9 @@ pub fn spawn_ledger(
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("indicators".into()).spawn(move || {
+        // The first fold must not slow the searches and deposits of the
+        // server's first seconds: it yields the cores to them.
+        yield_to_requests();
         while !stop.load(Ordering::Relaxed) {
             let round = std::time::Instant::now();
             match archive.follow_indicators(LEDGER_STEP) {
@@ -223,6 +226,25 @@ pub fn spawn_ledger(
             }
         }
     })
+}
+
+/// Lowers the calling thread's priority (nice 10): background work that
+/// can wait takes the cores only when requests leave them. On Linux a
+/// thread has a nice value of its own; elsewhere, or if refused, nothing
+/// changes.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid and setpriority take and return plain integers;
+        // PRIO_PROCESS with a thread id names that thread alone on Linux.
+        let refused = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10)
+        };
+        if refused != 0 {
+            tracing::debug!("the indicators' thread keeps its priority");
+        }
+    }
 }
 
 /// How often the sealer looks at the journal.

@@ -212,30 +212,55 @@ impl Archive {
         let horizon = today.checked_add_months(chrono::Months::new(12)).unwrap_or(today);
         let mut now = HealthNow::default();
         let mut by_month: std::collections::BTreeMap<String, u64> = Default::default();
+        let in_scope = |node: &NodeCode| scope.nodes.as_ref().is_none_or(|nodes| nodes.contains(node));
+        // Without a service, counted from the due index's counts; with
+        // one, each record's service is read.
         let mut live = Vec::new();
-        for entry in self.catalog.due_until(horizon) {
-            let (due, id, entry) = entry?;
-            if scope.nodes.as_ref().is_some_and(|nodes| !nodes.contains(&entry.node)) {
-                continue;
-            }
-            if scope.service.is_some() {
-                let Some(record) = self.catalog.record(&id)? else {
-                    continue;
-                };
-                if record.service != scope.service {
+        let held_anything = self.catalog.holds()?.iter().any(crate::domain::hold::Hold::is_active);
+        if scope.service.is_none() {
+            for (node, due, count) in self.catalog.due_counts(horizon)? {
+                if !in_scope(&node) {
                     continue;
                 }
+                if due <= today {
+                    now.overdue += count;
+                } else {
+                    *by_month.entry(month_of(due)).or_default() += count;
+                }
             }
-            if due <= today {
-                now.overdue += 1;
-                live.push((id, entry.node));
-            } else {
-                *by_month.entry(month_of(due)).or_default() += 1;
+        }
+        // The records due are listed when a hold may keep some of them, or
+        // when each one's service is to be read.
+        if held_anything || scope.service.is_some() {
+            let until = if scope.service.is_some() { horizon } else { today };
+            for entry in self.catalog.due_until(until) {
+                let (due, id, entry) = entry?;
+                if !in_scope(&entry.node) {
+                    continue;
+                }
+                if scope.service.is_some() {
+                    let Some(record) = self.catalog.record(&id)? else {
+                        continue;
+                    };
+                    if record.service != scope.service {
+                        continue;
+                    }
+                    if due <= today {
+                        now.overdue += 1;
+                    } else {
+                        *by_month.entry(month_of(due)).or_default() += 1;
+                    }
+                }
+                if due <= today {
+                    live.push((id, entry.node));
+                }
             }
         }
         now.due_by_month = by_month.into_iter().collect();
         // Held among those due: what a hold keeps from its disposal.
-        now.held_due = self.holds_on(&live, super::holds::IndexFreshness::AsIndexed)?.len() as u64;
+        if held_anything {
+            now.held_due = self.holds_on(&live, super::holds::IndexFreshness::AsIndexed)?.len() as u64;
+        }
         if actor.role.allows(Permission::Audit) || actor.role.allows(Permission::ManageRecords) {
             now.copies = self
                 .copy_status()

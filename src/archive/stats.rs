@@ -141,10 +141,9 @@ impl Archive {
             }
         }
         let today = self.clock.now().date_naive();
-        for entry in self.catalog.due_until(today) {
-            let (_, _, due) = entry?;
-            if live_in.contains_key(&due.node) {
-                stats.due += 1;
+        for (node, _, count) in self.catalog.due_counts(today)? {
+            if live_in.contains_key(&node) {
+                stats.due += count;
             }
         }
         if archive_wide {

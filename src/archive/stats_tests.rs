@@ -7,8 +7,9 @@ use super::holds::IndexFreshness;
 use super::retention::EventTarget;
 use super::tests_support::archive_counting_scans as archive;
 use super::*;
+use crate::domain::indicators::Scope;
 use crate::domain::plan::Access;
-use crate::domain::record::RecordState;
+use crate::domain::record::{NodeCode, RecordState};
 use std::collections::BTreeMap;
 
 fn deposit(archive: &Archive, node: &str, text: &str, date: &str, service: Option<&str>) -> String {
@@ -105,6 +106,18 @@ fn counted_by_the_indicators(archive: &Archive, actor: &Actor) -> Counted {
     )
 }
 
+/// A hold's request for `reason`, its scope to be said.
+fn request(reason: &str) -> HoldRequest {
+    HoldRequest {
+        record: None,
+        node: None,
+        query: None,
+        reason: reason.into(),
+        owner: None,
+        review: None,
+    }
+}
+
 fn hold(archive: &Archive, request: HoldRequest) {
     archive
         .place_hold(&actor(Role::Archivist), request)
@@ -152,14 +165,6 @@ fn the_indicators_count_from_the_tallies_what_reading_every_record_counts_for_ev
     );
     // Held by node (ADM and below), record by record (one of them already
     // under the node's hold), and by a search.
-    let request = |reason: &str| HoldRequest {
-        record: None,
-        node: None,
-        query: None,
-        reason: reason.into(),
-        owner: None,
-        review: None,
-    };
     hold(
         &archive,
         HoldRequest {
@@ -228,4 +233,119 @@ fn the_indicators_count_from_the_tallies_what_reading_every_record_counts_for_ev
         scans,
         "counted and listed by node, not by reading every record"
     );
+}
+
+/// Today's health as it was reckoned before the due counts: every due
+/// record listed until a year ahead, each one's service read when the scope
+/// names one, and the holds asked of those already due.
+fn health_by_listing_every_due_record(archive: &Archive, scope: &Scope) -> (u64, u64, Vec<(String, u64)>) {
+    let today = archive.clock.now().date_naive();
+    let horizon = today.checked_add_months(chrono::Months::new(12)).expect("a year ahead");
+    let (mut overdue, mut by_month, mut live) = (0, BTreeMap::<String, u64>::new(), Vec::new());
+    for entry in archive.catalog.due_until(horizon) {
+        let (due, id, entry) = entry.expect("due");
+        if scope.nodes.as_ref().is_some_and(|nodes| !nodes.contains(&entry.node)) {
+            continue;
+        }
+        let record = archive.catalog.record(&id).expect("read").expect("a record");
+        if scope.service.is_some() && record.service != scope.service {
+            continue;
+        }
+        if due <= today {
+            overdue += 1;
+            live.push((id, entry.node));
+        } else {
+            *by_month.entry(crate::domain::indicators::month_of(due)).or_default() += 1;
+        }
+    }
+    let held = archive.holds_on(&live, IndexFreshness::AsIndexed).expect("holds").len() as u64;
+    (overdue, held, by_month.into_iter().collect())
+}
+
+#[test]
+fn today_s_health_counts_from_the_due_counts_what_listing_every_due_record_counts() {
+    let (_tmp, archive, _catalog) = archive();
+    let today = archive.clock.now().date_naive();
+    // A deposit every two months over the last twenty years, in two nodes
+    // and two services: some long due, some due within the year, some not.
+    let mut held_one = None;
+    for n in 0..120u32 {
+        let date = today - chrono::Months::new(2 * n);
+        let (node, service) = if n % 3 == 0 {
+            ("ADM-ARR", "Secrétariat général")
+        } else {
+            ("FIN-FAC", if n % 2 == 0 { "Finances" } else { "Voirie" })
+        };
+        let text = if n == 100 {
+            "Facture Dopey".to_owned()
+        } else {
+            format!("Pièce {n}")
+        };
+        let reference = deposit(
+            &archive,
+            node,
+            &text,
+            &date.format("%Y-%m-%d").to_string(),
+            Some(service),
+        );
+        if n == 101 {
+            held_one = Some(reference);
+        }
+    }
+    archive.index_all().expect("indexed");
+    let admin = actor(Role::Admin);
+    let scopes = [
+        Scope::default(),
+        Scope {
+            service: Some("Finances".into()),
+            ..Scope::default()
+        },
+        Scope {
+            nodes: Some(vec![NodeCode::parse("FIN-FAC").expect("a node")]),
+            ..Scope::default()
+        },
+    ];
+    let compare = |held_expected: bool| {
+        for scope in &scopes {
+            let (report, _) = archive.health_indicators(&admin, scope.clone(), None).expect("health");
+            let now = report.now.expect("today's");
+            let expected = health_by_listing_every_due_record(&archive, scope);
+            assert_eq!(
+                (now.overdue, now.held_due, now.due_by_month.clone()),
+                expected,
+                "{scope:?}"
+            );
+            if scope.service.is_none() {
+                assert!(now.overdue > 0 && !now.due_by_month.is_empty(), "{scope:?}: {now:?}");
+            }
+            if held_expected && scope.nodes.is_none() && scope.service.is_none() {
+                assert!(now.held_due >= 2, "{scope:?}: {now:?}");
+            }
+        }
+    };
+    compare(false);
+    // Held: a node, a record, and a search.
+    hold(
+        &archive,
+        HoldRequest {
+            node: Some("ADM".into()),
+            ..request("contentieux")
+        },
+    );
+    hold(
+        &archive,
+        HoldRequest {
+            record: held_one,
+            ..request("litige")
+        },
+    );
+    hold(
+        &archive,
+        HoldRequest {
+            query: Some("Dopey".into()),
+            ..request("enquête")
+        },
+    );
+    archive.index_all().expect("indexed");
+    compare(true);
 }

@@ -1549,11 +1549,19 @@ fn catalog_due_index_lists_by_date_then_id_and_follows_starts_and_moves() {
         writes.extend(records.iter().map(|r| CatalogWrite::PutRecord(Box::new(r.clone()))));
         catalog.apply(1, writes).expect("apply");
         let listed = |until: &str| -> Vec<(NaiveDate, RecordId)> {
-            catalog
-                .due_until(day(until))
-                .map(|e| e.expect("due"))
-                .map(|(date, id, _)| (date, id))
-                .collect()
+            let entries: Vec<_> = catalog.due_until(day(until)).map(|e| e.expect("due")).collect();
+            // The counts say what the listing lists, by node and due date.
+            let mut counted: BTreeMap<(NodeCode, NaiveDate), u64> = BTreeMap::new();
+            for (date, _, entry) in &entries {
+                *counted.entry((entry.node.clone(), *date)).or_default() += 1;
+            }
+            let counts = catalog.due_counts(day(until)).expect("counts");
+            assert_eq!(
+                counts,
+                counted.into_iter().map(|((n, d), c)| (n, d, c)).collect::<Vec<_>>(),
+                "{name}: the due counts until {until}"
+            );
+            entries.into_iter().map(|(date, id, _)| (date, id)).collect()
         };
         let id = |n: usize| records[n - 1].id;
         assert_eq!(

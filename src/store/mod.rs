@@ -846,6 +846,17 @@ pub trait Catalog: Send + Sync {
         &self,
         until: NaiveDate,
     ) -> Box<dyn Iterator<Item = Result<(NaiveDate, RecordId, DueEntry), CatalogError>> + '_>;
+    /// How many records [`Catalog::due_until`] lists, by node and due
+    /// date (in that order): what the indicators count, without reading
+    /// each record's entry.
+    fn due_counts(&self, until: NaiveDate) -> Result<Vec<(NodeCode, NaiveDate, u64)>, CatalogError> {
+        let mut counts: BTreeMap<(NodeCode, NaiveDate), u64> = BTreeMap::new();
+        for entry in self.due_until(until) {
+            let (due, _, entry) = entry?;
+            *counts.entry((entry.node, due)).or_default() += 1;
+        }
+        Ok(counts.into_iter().map(|((node, due), n)| (node, due, n)).collect())
+    }
     /// A token by the hash of its text.
     fn token(&self, token_sha256: &Sha256) -> Result<Option<TokenEntry>, CatalogError>;
     /// Every token, revoked and expired ones too, in no set order.

@@ -435,7 +435,9 @@ impl Blockage {
 /// What waits where on `today`, by circuit, step and acting service, of the
 /// records `keep` keeps; the longest mean wait first.
 pub fn blockages(ledger: &PaymentLedger, today: NaiveDate, keep: impl Fn(&RecordId, &Open) -> bool) -> Vec<Blockage> {
-    let mut groups: BTreeMap<(String, String, Option<String>), Blockage> = BTreeMap::new();
+    // Grouped under names borrowed from the ledger: a group's names are
+    // copied once, not once per record waiting.
+    let mut groups: BTreeMap<(&str, &str, Option<&str>), Blockage> = BTreeMap::new();
     for (id, open) in ledger.open() {
         if !keep(id, open) {
             continue;
@@ -448,15 +450,15 @@ pub fn blockages(ledger: &PaymentLedger, today: NaiveDate, keep: impl Fn(&Record
             continue;
         }
         let service = step
-            .and_then(|s| s.service.clone())
-            .or_else(|| open.place.service.clone());
+            .and_then(|s| s.service.as_deref())
+            .or(open.place.service.as_deref());
         let days = (today - passage.from).num_days().max(0);
         let group = groups
-            .entry((open.circuit.to_string(), passage.step.clone(), service.clone()))
+            .entry((&*open.circuit, passage.step.as_str(), service))
             .or_insert_with(|| Blockage {
                 circuit: open.circuit.to_string(),
                 step: passage.step.clone(),
-                service,
+                service: service.map(str::to_owned),
                 ..Blockage::default()
             });
         group.count += 1;
