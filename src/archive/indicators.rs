@@ -212,6 +212,14 @@ impl Archive {
         let horizon = today.checked_add_months(chrono::Months::new(12)).unwrap_or(today);
         let mut now = HealthNow::default();
         let mut by_month: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut overdue = 0;
+        let mut tally = |due: NaiveDate, count: u64| {
+            if due <= today {
+                overdue += count;
+            } else {
+                *by_month.entry(month_of(due)).or_default() += count;
+            }
+        };
         let in_scope = |node: &NodeCode| scope.nodes.as_ref().is_none_or(|nodes| nodes.contains(node));
         // Without a service, counted from the due index's counts; with
         // one, each record's service is read.
@@ -219,13 +227,8 @@ impl Archive {
         let held_anything = self.catalog.holds()?.iter().any(crate::domain::hold::Hold::is_active);
         if scope.service.is_none() {
             for (node, due, count) in self.catalog.due_counts(horizon)? {
-                if !in_scope(&node) {
-                    continue;
-                }
-                if due <= today {
-                    now.overdue += count;
-                } else {
-                    *by_month.entry(month_of(due)).or_default() += count;
+                if in_scope(&node) {
+                    tally(due, count);
                 }
             }
         }
@@ -245,17 +248,14 @@ impl Archive {
                     if record.service != scope.service {
                         continue;
                     }
-                    if due <= today {
-                        now.overdue += 1;
-                    } else {
-                        *by_month.entry(month_of(due)).or_default() += 1;
-                    }
+                    tally(due, 1);
                 }
                 if due <= today {
                     live.push((id, entry.node));
                 }
             }
         }
+        now.overdue = overdue;
         now.due_by_month = by_month.into_iter().collect();
         // Held among those due: what a hold keeps from its disposal.
         if held_anything {

@@ -244,7 +244,7 @@ impl CaptureLedger {
             } => {
                 let cell = Cell {
                     day,
-                    place: Arc::new(Place::new(node.clone(), service.clone())),
+                    place: self.places.shared(&Place::new(node.clone(), service.clone())),
                 };
                 let channel = channel.clone().unwrap_or_else(|| "api".to_owned());
                 let count = self.deposits.entry((cell.clone(), channel)).or_default();
