@@ -10,6 +10,17 @@
 //! text (`fold`) serves tolerant matching (one typo per word) when a query
 //! finds nothing as written.
 //!
+//! A record's words are one field (`body`): its title [`TITLE_WEIGHT`]
+//! times, then its text. A word of a query is then one list of records to
+//! walk, where a title field and a text field made it a union of two (at
+//! 1,000,000 records a search made the first time took 1.5 times as
+//! long), and a title's words count more in the same field (BM25F, the
+//! fields weighed and sharing one length). The words of the query found
+//! in the title also lift a record by the title's own score
+//! ([`TITLE_LIFT`]), which only visits the records already found. The
+//! text is stored apart (`text`) for snippets; the title keeps a field of
+//! its own for `titre:`.
+//!
 //! The last journal seq applied is the commit payload (`{"format", "seq"}`);
 //! an index of another [`INDEX_FORMAT`] is deleted and rebuilt. Documents are
 //! keyed by record id: applying an event twice leaves one document.
@@ -36,7 +47,15 @@ use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, ReloadPo
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 8;
+pub const INDEX_FORMAT: u64 = 9;
+
+/// How many times a record's title counts among its words: a word of the
+/// title weighs as much as this many of the text.
+const TITLE_WEIGHT: usize = 2;
+
+/// How much a word found in the title adds, on top, against the title's
+/// own statistics: a short title holding the word scores high.
+const TITLE_LIFT: f32 = 1.0;
 
 /// Memory for the indexing buffer: enough for large batches, small beside
 /// the server's other needs.
@@ -51,7 +70,11 @@ struct Fields {
     reference_prefixes: Field,
     record_fields: Field,
     title: Field,
+    /// The record's words, searched: its title [`TITLE_WEIGHT`] times,
+    /// then its text. Not stored.
     body: Field,
+    /// The record's text, stored for snippets and reuse. Not indexed.
+    text: Field,
     title_fold: Field,
     body_fold: Field,
     node: Field,
@@ -101,7 +124,8 @@ fn schema() -> (Schema, Fields) {
                 .set_fast("raw"),
         ),
         title: b.add_text_field("title", text("fr", true)),
-        body: b.add_text_field("body", text("fr", true)),
+        body: b.add_text_field("body", text("fr", false)),
+        text: b.add_text_field("text", STORED),
         title_fold: b.add_text_field("title_fold", text("fold", false)),
         body_fold: b.add_text_field("body_fold", text("fold", false)),
         node: b.add_text_field("node", text("code", true)),
@@ -301,7 +325,11 @@ impl TantivyIndex {
         }
         d.add_text(f.title, &doc.title);
         d.add_text(f.title_fold, &doc.title);
+        for _ in 0..TITLE_WEIGHT {
+            d.add_text(f.body, &doc.title);
+        }
         d.add_text(f.body, &doc.text);
+        d.add_text(f.text, &doc.text);
         d.add_text(f.body_fold, &doc.text);
         d.add_text(f.node, doc.node.as_str());
         d.add_facet(f.node_facet, Facet::from_path([doc.node.as_str()]));
@@ -361,15 +389,20 @@ impl TantivyIndex {
         let defaults = if fuzzy {
             vec![f.title_fold, f.body_fold]
         } else {
-            vec![f.title, f.body]
+            vec![f.body]
         };
+        self.parse_in(text, defaults, fuzzy)
+    }
+
+    /// `text` read by the engine's parser, its words looked for in
+    /// `defaults`.
+    fn parse_in(&self, text: &str, defaults: Vec<Field>, fuzzy: bool) -> Result<Box<dyn Query>, IndexError> {
+        let f = &self.fields;
         let mut parser = QueryParser::new(self.index.schema(), defaults, self.query_analyzers.clone());
         parser.set_conjunction_by_default();
         if fuzzy {
             parser.set_field_fuzzy(f.title_fold, false, 1, true);
             parser.set_field_fuzzy(f.body_fold, false, 1, true);
-        } else {
-            parser.set_field_boost(f.title, 2.0);
         }
         // `text` was rendered by `domain::query`: every word is plain or
         // quoted, so what the engine still refuses is a value its field
@@ -436,15 +469,36 @@ impl TantivyIndex {
                 .filter(|(o, t)| *o == Written::Default && t.chars().all(char::is_alphanumeric))
                 .map(|(_, t)| t.as_str())
                 .collect();
+            let mut lifted = vec![(Occur::Must, words)];
             if near.len() >= 2
                 && let Ok(phrase) = self.parse(&format!("\"{}\"~{PROXIMITY_SLOP}", near.join(" ")), fuzzy)
             {
-                return Ok(Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, words),
-                    (Occur::Should, phrase),
-                ])));
+                lifted.push((Occur::Should, phrase));
             }
-            return Ok(words);
+            // A word in the title lifts a record more than in the text:
+            // the title's own score, on top, for the words looked for.
+            let sought: Vec<&str> = clauses
+                .iter()
+                .filter(|(o, t)| *o != Written::Not && t.chars().all(char::is_alphanumeric))
+                .map(|(_, t)| t.as_str())
+                .collect();
+            if !fuzzy && !sought.is_empty() {
+                let mut in_title = Vec::with_capacity(sought.len());
+                for word in sought {
+                    in_title.push((Occur::Should, self.parse_in(word, vec![self.fields.title], false)?));
+                }
+                lifted.push((
+                    Occur::Should,
+                    Box::new(tantivy::query::BoostQuery::new(
+                        Box::new(BooleanQuery::new(in_title)),
+                        TITLE_LIFT,
+                    )),
+                ));
+            }
+            if lifted.len() == 1 {
+                return Ok(lifted.remove(0).1);
+            }
+            return Ok(Box::new(BooleanQuery::new(lifted)));
         }
         let rendered = query.render();
         if rendered.is_empty() {
@@ -579,6 +633,7 @@ impl TantivyIndex {
                 SortValue::Date(_) => (0.0, address),
             })
             .collect();
+        // The query's words in `body`, marked in the stored text.
         let snippets = SnippetGenerator::create(&searcher, &*query, f.body).map(|mut g| {
             g.set_max_num_chars(SNIPPET_CHARS);
             g
@@ -601,7 +656,7 @@ impl TantivyIndex {
                 .and_then(date_of)
                 .unwrap_or_default();
             let snippet = match &snippets {
-                Ok(generator) => generator.snippet_from_doc(&doc).to_html(),
+                Ok(generator) => generator.snippet(&text_of(f.text)).to_html(),
                 Err(_) => String::new(),
             };
             hits.push(SearchHit {
@@ -878,7 +933,7 @@ impl super::TextIndex for TantivyIndex {
     fn extracted_text(&self, id: &RecordId, max_chars: usize) -> Result<Option<String>, IndexError> {
         let searcher = self.reader.searcher();
         Ok(self.find_id(&searcher, id)?.map(|doc| {
-            doc.get_first(self.fields.body)
+            doc.get_first(self.fields.text)
                 .and_then(|v| v.as_str())
                 .unwrap_or_default()
                 .chars()
@@ -905,7 +960,7 @@ impl super::TextIndex for TantivyIndex {
             return Ok(None);
         }
         let text = doc
-            .get_first(f.body)
+            .get_first(f.text)
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_owned();
@@ -1691,6 +1746,60 @@ mod tests {
         let snippet = &results.hits[0].snippet;
         assert!(snippet.contains("<b>Jules</b>"), "{snippet}");
         assert!(snippet.contains("&lt;b&gt;"), "{snippet}");
+    }
+
+    #[test]
+    fn a_word_of_the_title_weighs_more_than_in_the_text_and_is_found_alone() {
+        let index = TantivyIndex::in_memory().unwrap();
+        let filler = "Le service a transmis les pièces au comptable public après contrôle.";
+        index
+            .put(&doc(
+                1,
+                "ADM-ART",
+                "Rapport annuel",
+                &format!("{filler} Voirie communale."),
+                "2024-03-01",
+            ))
+            .unwrap();
+        index
+            .put(&doc(
+                2,
+                "ADM-ART",
+                "Voirie communale",
+                &format!("{filler} Rapport annuel."),
+                "2024-03-01",
+            ))
+            .unwrap();
+        index
+            .put(&doc(
+                3,
+                "ADM-ART",
+                "Subvention",
+                "Gymnase et stationnement.",
+                "2024-03-01",
+            ))
+            .unwrap();
+        index.commit(1).unwrap();
+        let ranked = |text: &str| -> Vec<String> {
+            let hits = index.search(&query(text)).unwrap().hits;
+            hits.into_iter().map(|h| h.reference.to_string()).collect()
+        };
+        // The same words once in each text: the record whose title holds
+        // them comes first.
+        assert_eq!(ranked("voirie"), ["ADM-ART-2025-000002", "ADM-ART-2025-000001"]);
+        assert_eq!(ranked("rapport"), ["ADM-ART-2025-000001", "ADM-ART-2025-000002"]);
+        // A word only the title holds is found; snippets show the text
+        // alone, and the text kept is the text.
+        let found = index.search(&query("subventions")).unwrap();
+        assert_eq!(found.total, 1);
+        let snippet = &index.search(&query("gymnase")).unwrap().hits[0].snippet;
+        assert_eq!(snippet, "<b>Gymnase</b> et stationnement");
+        assert_eq!(
+            index.extracted_text(&found.hits[0].id, 100).unwrap().as_deref(),
+            Some("Gymnase et stationnement.")
+        );
+        // Several words: the title holding both ranks first.
+        assert_eq!(ranked("voirie communale")[0], "ADM-ART-2025-000002");
     }
 
     #[test]
