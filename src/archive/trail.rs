@@ -114,12 +114,15 @@ impl Archive {
     }
 
     /// The readings of a record (by reference, alias or id, destroyed ones
-    /// too), or by a person (user name) or actor; auditors only.
+    /// too), or by a person (user name) or actor, oldest first: at most
+    /// `limit`, after the seq `after`; auditors only.
     pub fn consultations(
         &self,
         actor: &Actor,
         record: Option<&str>,
         person: Option<&str>,
+        after: u64,
+        limit: usize,
     ) -> Result<Vec<Consultation>, ArchiveError> {
         actor.require(Permission::Audit, "lire les consultations")?;
         let of = match (record, person) {
@@ -135,6 +138,6 @@ impl Archive {
                 .into());
             }
         };
-        Ok(self.catalog.consultations(&of)?)
+        Ok(self.catalog.consultations(&of, after, limit)?)
     }
 }

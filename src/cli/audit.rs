@@ -109,6 +109,9 @@ impl Progress for Bar {
     }
 }
 
+/// Readings asked for at a time.
+const CONSULTATIONS_PAGE: usize = 1000;
+
 /// Runs an audit command.
 pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
     match command {
@@ -116,38 +119,52 @@ pub fn run(ctx: &Context, command: AuditCommand) -> Result<(), Failure> {
         AuditCommand::Log { after, json } => log(ctx, after, json),
         AuditCommand::Fixity { action, rate, json } => fixity(ctx, &action, &rate, json),
         AuditCommand::Consultations { record, person, json } => {
-            let found: Vec<crate::wire::ConsultationDto> = match ctx.target()? {
-                Target::Local(archive) => archive
-                    .consultations(&Actor::command_line(), record.as_deref(), person.as_deref())?
-                    .into_iter()
-                    .map(crate::wire::ConsultationDto::from)
-                    .collect(),
-                Target::Remote(remote) => {
-                    let query = match (&record, &person) {
-                        (Some(r), _) => format!("record={}", path_segment(r)),
-                        (None, Some(p)) => format!("person={}", path_segment(p)),
-                        (None, None) => String::new(),
-                    };
-                    remote
-                        .get_json::<crate::wire::ConsultationsDto>(&format!("/api/v1/audit/consultations?{query}"))?
-                        .consultations
+            // Every page, oldest first, each printed as it comes.
+            let target = ctx.target()?;
+            let mut after = 0;
+            loop {
+                let page = match &target {
+                    Target::Local(archive) => crate::wire::ConsultationsDto::page(
+                        archive.consultations(
+                            &Actor::command_line(),
+                            record.as_deref(),
+                            person.as_deref(),
+                            after,
+                            CONSULTATIONS_PAGE,
+                        )?,
+                        CONSULTATIONS_PAGE,
+                    ),
+                    Target::Remote(remote) => {
+                        let query = match (&record, &person) {
+                            (Some(r), _) => format!("record={}", path_segment(r)),
+                            (None, Some(p)) => format!("person={}", path_segment(p)),
+                            (None, None) => String::new(),
+                        };
+                        remote.get_json::<crate::wire::ConsultationsDto>(&format!(
+                            "/api/v1/audit/consultations?{query}&after={after}&limit={CONSULTATIONS_PAGE}"
+                        ))?
+                    }
+                };
+                for c in &page.consultations {
+                    if json {
+                        print_json(c)?;
+                    } else {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}",
+                            format_time(&c.at),
+                            c.who,
+                            match c.reading.as_str() {
+                                "content" => "contenu",
+                                _ => "fiche",
+                            },
+                            c.reference,
+                            c.from.as_deref().unwrap_or("-")
+                        );
+                    }
                 }
-            };
-            for c in &found {
-                if json {
-                    print_json(c)?;
-                } else {
-                    println!(
-                        "{}\t{}\t{}\t{}\t{}",
-                        format_time(&c.at),
-                        c.who,
-                        match c.reading.as_str() {
-                            "content" => "contenu",
-                            _ => "fiche",
-                        },
-                        c.reference,
-                        c.from.as_deref().unwrap_or("-")
-                    );
+                match page.next {
+                    Some(next) if next > after => after = next,
+                    _ => break,
                 }
             }
             Ok(())

@@ -6,33 +6,69 @@ use crate::archive::Archive;
 use crate::domain::role::Permission;
 use crate::errors::Code;
 use crate::jobs::VerifyJobs;
-use crate::wire::{ConsultationDto, ConsultationsDto, EventsDto, VerifyJobDto};
+use crate::wire::{ConsultationsDto, EventsDto, VerifyJobDto};
 use actix_web::HttpResponse;
 use actix_web::web::{self, Data};
 use serde::Deserialize;
 
-/// `?record=REF` or `?person=USER`.
+/// `?record=REF` or `?person=USER`, and `after=SEQ&limit=N`.
 #[derive(Deserialize)]
 pub struct ConsultationsQuery {
     record: Option<String>,
     person: Option<String>,
+    /// Read as the document declares it (an int64 of 0 or more).
+    #[serde(default)]
+    after: i64,
+    limit: Option<usize>,
 }
+
+/// Readings per page when the client does not say.
+const CONSULTATIONS_DEFAULT: usize = 1000;
+/// The most readings per page.
+const CONSULTATIONS_MAX: usize = 10_000;
 
 /// Who read a record that holds personal data, or what a person read
 /// (auditors).
 #[utoipa::path(get, path = "/api/v1/audit/consultations", tag = "audit",
-    params(("record" = Option<String>, Query, description = "a record's reference or id"), ("person" = Option<String>, Query, description = "a person's user name, or an actor's name (token:NAME)")),
-    responses((status = 200, body = ConsultationsDto), (status = 403), (status = 404, description = "no such record"), (status = 422, description = "neither or both of record and person")))]
+    params(("record" = Option<String>, Query, description = "a record's reference or id"), ("person" = Option<String>, Query, description = "a person's user name, or an actor's name (token:NAME)"), ("after" = Option<i64>, Query, minimum = 0, description = "the seq of the last reading already read (0 by default; a page's `next`)"), ("limit" = Option<usize>, Query, minimum = 1, maximum = 10000, description = "at most this many (1000 by default, 10000 at most)")),
+    responses((status = 200, body = ConsultationsDto), (status = 400, description = "after or limit out of bounds"), (status = 403), (status = 404, description = "no such record"), (status = 422, description = "neither or both of record and person")))]
 pub async fn consultations(
     caller: Caller,
     archive: Data<Archive>,
     query: web::Query<ConsultationsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let ConsultationsQuery { record, person } = query.into_inner();
-    let found = web::block(move || archive.consultations(&caller.0, record.as_deref(), person.as_deref())).await??;
-    Ok(HttpResponse::Ok().json(ConsultationsDto {
-        consultations: found.into_iter().map(ConsultationDto::from).collect(),
-    }))
+    let ConsultationsQuery {
+        record,
+        person,
+        after,
+        limit,
+    } = query.into_inner();
+    let (after, limit) = journal_page(after, limit, CONSULTATIONS_DEFAULT, CONSULTATIONS_MAX, "lectures")?;
+    let found =
+        web::block(move || archive.consultations(&caller.0, record.as_deref(), person.as_deref(), after, limit))
+            .await??;
+    Ok(HttpResponse::Ok().json(ConsultationsDto::page(found, limit)))
+}
+
+/// A page of what the journal holds, checked: the seq it comes after (0
+/// or more) and how many at most (`default` when not said, 1 to `max`).
+fn journal_page(
+    after: i64,
+    limit: Option<usize>,
+    default: usize,
+    max: usize,
+    what: &str,
+) -> Result<(u64, usize), ApiError> {
+    let after = u64::try_from(after)
+        .map_err(|_| ApiError::new(Code::InvalidQuery, "after : le numéro d'un événement, 0 ou plus"))?;
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::new(
+            Code::InvalidQuery,
+            format!("limit : de 1 à {max} {what} par page"),
+        ));
+    }
+    Ok((after, limit))
 }
 
 /// Events per page when the client does not say.
@@ -58,15 +94,7 @@ pub async fn events(
     archive: Data<Archive>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let after =
-        u64::try_from(query.after).map_err(|_| ApiError::new(Code::InvalidQuery, "after: a seq is 0 or more"))?;
-    let limit = query.limit.unwrap_or(EVENTS_DEFAULT);
-    if !(1..=EVENTS_MAX).contains(&limit) {
-        return Err(ApiError::new(
-            Code::InvalidQuery,
-            format!("limit: 1 to {EVENTS_MAX} events a page"),
-        ));
-    }
+    let (after, limit) = journal_page(query.after, query.limit, EVENTS_DEFAULT, EVENTS_MAX, "événements")?;
     let events = web::block(move || archive.events(&caller.0, after, limit)).await??;
     Ok(HttpResponse::Ok().json(EventsDto::new(&events, after)))
 }

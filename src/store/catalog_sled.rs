@@ -870,12 +870,33 @@ impl Catalog for SledCatalog {
         self.values(b"tok/")
     }
 
-    fn consultations(&self, of: &ConsultationsOf) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError> {
+    fn consultations(
+        &self,
+        of: &ConsultationsOf,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError> {
         let prefix = match of {
             ConsultationsOf::Record(id) => format!("conr/{id}/"),
             ConsultationsOf::Who(who) => format!("conw/{}/", hex::encode(who)),
         };
-        self.values(prefix.as_bytes())
+        // Keys end in the seq, 20 digits: the first after `after` on.
+        let start = match after.checked_add(1) {
+            Some(first) => format!("{prefix}{first:020}"),
+            None => return Ok(Vec::new()),
+        };
+        self.db
+            .range(start.into_bytes()..)
+            .take_while(|item| {
+                item.as_ref()
+                    .map_or(true, |(key, _)| key.starts_with(prefix.as_bytes()))
+            })
+            .take(limit)
+            .map(|item| {
+                let (key, value) = item.map_err(storage)?;
+                decode(&key, &value)
+            })
+            .collect()
     }
 
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {

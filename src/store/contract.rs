@@ -1734,16 +1734,30 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
                 )
                 .expect("apply");
         }
-        let seqs = |of: ConsultationsOf| -> Vec<u64> {
+        let page = |of: &ConsultationsOf, after: u64, limit: usize| -> Vec<u64> {
             catalog
-                .consultations(&of)
+                .consultations(of, after, limit)
                 .expect("consultations")
                 .iter()
                 .map(|c| c.seq)
                 .collect()
         };
+        let seqs = |of: ConsultationsOf| page(&of, 0, usize::MAX);
         assert_eq!(seqs(ConsultationsOf::Record(record_a)), [7, 8], "{name}");
         assert_eq!(seqs(ConsultationsOf::Who("alice".into())), [7, 9], "{name}");
+        // By pages: at most `limit`, after a seq, never past the reader.
+        let alice = ConsultationsOf::Who("alice".into());
+        assert_eq!(page(&alice, 0, 1), [7], "{name}");
+        assert_eq!(page(&alice, 7, 1), [9], "{name}");
+        assert_eq!(page(&alice, 8, 5), [9], "{name}");
+        assert_eq!(page(&alice, 9, 5), Vec::<u64>::new(), "{name}");
+        assert_eq!(page(&alice, u64::MAX, 5), Vec::<u64>::new(), "{name}");
+        assert_eq!(page(&ConsultationsOf::Record(record_a), 7, 5), [8], "{name}");
+        assert_eq!(
+            page(&ConsultationsOf::Who("bob".into()), 0, 0),
+            Vec::<u64>::new(),
+            "{name}"
+        );
         assert_eq!(
             seqs(ConsultationsOf::Who("ali".into())),
             Vec::<u64>::new(),
@@ -1751,7 +1765,7 @@ fn catalogs_keep_plan_versions_holds_and_tokens() {
         );
         assert_eq!(
             catalog
-                .consultations(&ConsultationsOf::Record(record_b))
+                .consultations(&ConsultationsOf::Record(record_b), 0, 10)
                 .expect("consultations"),
             [reading(9, "alice", record_b)],
             "{name}"

@@ -232,8 +232,13 @@ impl Catalog for FaultyCatalog {
     fn tokens(&self) -> Result<Vec<TokenEntry>, CatalogError> {
         self.inner.tokens()
     }
-    fn consultations(&self, of: &ConsultationsOf) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError> {
-        self.inner.consultations(of)
+    fn consultations(
+        &self,
+        of: &ConsultationsOf,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError> {
+        self.inner.consultations(of, after, limit)
     }
     fn records_in(&self, node: &NodeCode) -> Result<Vec<RecordId>, CatalogError> {
         self.inner.records_in(node)

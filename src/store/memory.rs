@@ -489,10 +489,16 @@ impl Catalog for MemoryCatalog {
         Ok(lock(&self.state).tokens.values().cloned().collect())
     }
 
-    fn consultations(&self, of: &ConsultationsOf) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError> {
+    fn consultations(
+        &self,
+        of: &ConsultationsOf,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError> {
         let mut found: Vec<_> = lock(&self.state)
             .consultations
             .iter()
+            .filter(|c| c.seq > after)
             .filter(|c| match of {
                 ConsultationsOf::Record(id) => c.record == *id,
                 ConsultationsOf::Who(who) => c.who == *who,
@@ -500,6 +506,7 @@ impl Catalog for MemoryCatalog {
             .cloned()
             .collect();
         found.sort_by_key(|c| c.seq);
+        found.truncate(limit);
         Ok(found)
     }
 

@@ -862,8 +862,14 @@ pub trait Catalog: Send + Sync {
     /// Every token, revoked and expired ones too, in no set order.
     fn tokens(&self) -> Result<Vec<TokenEntry>, CatalogError>;
     /// The readings of a record, or by someone (a person's user name, or
-    /// an actor's name), oldest first.
-    fn consultations(&self, of: &ConsultationsOf) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError>;
+    /// an actor's name), oldest first: at most `limit`, those whose seq
+    /// comes after `after`.
+    fn consultations(
+        &self,
+        of: &ConsultationsOf,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::domain::trail::Consultation>, CatalogError>;
     /// The records that have used this blob ([`Record::blobs_used`]: a
     /// version's content, a rendition, a metadata document), destroyed
     /// ones included, in id order. A record that no longer uses it (a

@@ -213,6 +213,21 @@ impl From<crate::domain::trail::Consultation> for ConsultationDto {
 pub struct ConsultationsDto {
     /// Oldest first.
     pub consultations: Vec<ConsultationDto>,
+    /// When the page is full: the `after` of the next page (the last
+    /// reading's seq). Absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<u64>,
+}
+
+impl ConsultationsDto {
+    /// A page of `limit` readings at most.
+    pub fn page(found: Vec<crate::domain::trail::Consultation>, limit: usize) -> Self {
+        let next = (found.len() == limit).then(|| found.last().map(|c| c.seq)).flatten();
+        ConsultationsDto {
+            consultations: found.into_iter().map(ConsultationDto::from).collect(),
+            next,
+        }
+    }
 }
 
 /// What a repair pass did (`POST /repair`).

@@ -96,6 +96,35 @@ fn the_readers_of_a_pay_slip_are_listed_and_refusals_are_journaled_without_flood
     );
     let a = get(&server.url("/api/v1/audit/consultations"), &auditor);
     assert_eq!((a.status, a.error_code().as_str()), (422, "invalid_field"));
+    // By pages: a full page says where the next begins; the last says
+    // nothing more. Bounds out of range are a 400.
+    let first = trail(&format!("record={payslip_ref}&limit=1"), &auditor);
+    assert_eq!(first["consultations"].as_array().unwrap().len(), 1, "{first}");
+    assert_eq!(first["consultations"][0]["reading"], "detail", "{first}");
+    let next = first["next"].as_u64().expect("a full page has a next");
+    assert_eq!(next, first["consultations"][0]["seq"].as_u64().unwrap());
+    let second = trail(&format!("record={payslip_ref}&limit=1&after={next}"), &auditor);
+    assert_eq!(second["consultations"][0]["reading"], "content", "{second}");
+    let last = trail(
+        &format!(
+            "record={payslip_ref}&limit=1&after={}",
+            second["next"].as_u64().unwrap()
+        ),
+        &auditor,
+    );
+    assert_eq!(
+        (last["consultations"].clone(), last.get("next")),
+        (json!([]), None),
+        "{last}"
+    );
+    assert_eq!(of_payslip.get("next"), None, "a page not full is the last");
+    for bad in ["limit=0", "limit=10001", "after=-1", "limit=abc"] {
+        let a = get(
+            &server.url(&format!("/api/v1/audit/consultations?person=claire&{bad}")),
+            &auditor,
+        );
+        assert_eq!((a.status, a.error_code().as_str()), (400, "invalid_query"), "{bad}");
+    }
     // The trail is for auditors; an agent asking is refused, and that too
     // is journaled.
     let a = get(

@@ -544,13 +544,18 @@ pub async fn journal(
     Ok(html(StatusCode::OK, &view))
 }
 
-/// `?document=REF` or `?personne=USER`.
+/// `?document=REF` or `?personne=USER`, and `apres=SEQ` for the next
+/// page.
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ConsultationParams {
     document: String,
     personne: String,
+    apres: u64,
 }
+
+/// Readings shown on a page.
+const READINGS_PER_PAGE: usize = 200;
 
 /// One reading, as the page shows it.
 pub struct ConsultationView {
@@ -572,6 +577,10 @@ struct ConsultationsPageView {
     asked: bool,
     problem: Option<String>,
     readings: Vec<ConsultationView>,
+    /// Whether earlier readings were on pages before.
+    later: bool,
+    /// The next page, when this one is full.
+    next_href: Option<String>,
 }
 
 /// Who read a record that holds personal data, or what a person read.
@@ -581,11 +590,16 @@ pub async fn consultations(
     params: web::Query<ConsultationParams>,
 ) -> Result<HttpResponse, PageError> {
     require_audit(&signed)?;
-    let ConsultationParams { document, personne } = params.into_inner();
+    let ConsultationParams {
+        document,
+        personne,
+        apres,
+    } = params.into_inner();
     let (record, person) = (document.trim().to_owned(), personne.trim().to_owned());
     let asked = !record.is_empty() || !person.is_empty();
     let mut problem = None;
     let mut readings = Vec::new();
+    let mut next_href = None;
     if !record.is_empty() && !person.is_empty() {
         problem = Some("Cherchez par document ou par personne, l'un ou l'autre.".to_owned());
     } else if asked {
@@ -595,11 +609,25 @@ pub async fn consultations(
                 &actor,
                 Some(record.as_str()).filter(|r| !r.is_empty()),
                 Some(person.as_str()).filter(|p| !p.is_empty()),
+                apres,
+                READINGS_PER_PAGE,
             )
         })
         .await?;
         match found {
             Ok(found) => {
+                next_href = (found.len() == READINGS_PER_PAGE)
+                    .then(|| found.last().map(|c| c.seq))
+                    .flatten()
+                    .map(|after| {
+                        let query = serde_urlencoded::to_string([
+                            ("document", document.as_str()),
+                            ("personne", personne.as_str()),
+                            ("apres", after.to_string().as_str()),
+                        ])
+                        .unwrap_or_default();
+                        format!("/controle/consultations?{query}")
+                    });
                 readings = found
                     .into_iter()
                     .map(|c| ConsultationView {
@@ -626,6 +654,8 @@ pub async fn consultations(
         asked,
         problem,
         readings,
+        later: apres > 0,
+        next_href,
     };
     Ok(html(StatusCode::OK, &view))
 }
