@@ -31,7 +31,7 @@ const CONSULTATIONS_MAX: usize = 10_000;
 /// (auditors).
 #[utoipa::path(get, path = "/api/v1/audit/consultations", tag = "audit",
     params(("record" = Option<String>, Query, description = "a record's reference or id"), ("person" = Option<String>, Query, description = "a person's user name, or an actor's name (token:NAME)"), ("after" = Option<i64>, Query, minimum = 0, description = "the seq of the last reading already read (0 by default; a page's `next`)"), ("limit" = Option<usize>, Query, minimum = 1, maximum = 10000, description = "at most this many (1000 by default, 10000 at most)")),
-    responses((status = 200, body = ConsultationsDto), (status = 400, description = "after or limit out of bounds"), (status = 403), (status = 404, description = "no such record"), (status = 422, description = "neither or both of record and person")))]
+    responses((status = 200, body = ConsultationsDto), (status = 403), (status = 404, description = "no such record"), (status = 422, description = "neither or both of record and person")))]
 pub async fn consultations(
     caller: Caller,
     archive: Data<Archive>,
