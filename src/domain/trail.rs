@@ -57,6 +57,12 @@ pub struct Consultation {
     pub from: Option<String>,
 }
 
+/// Where the page after `page` begins: the seq of its last reading, when
+/// it holds `limit` readings (a page not full is the last).
+pub fn next_after(page: &[Consultation], limit: usize) -> Option<u64> {
+    (page.len() == limit).then(|| page.last().map(|c| c.seq)).flatten()
+}
+
 /// Readings of the same record by the same actor within this time are one
 /// (a PDF viewer asks for a document in many ranges).
 pub const READING_WINDOW_SECS: i64 = 10 * 60;

@@ -464,11 +464,15 @@ impl TantivyIndex {
             // Words close together lift a record: the free words as a phrase
             // with some slack, never required and not counted among the
             // words held.
-            let near: Vec<&str> = clauses
-                .iter()
-                .filter(|(o, t)| *o == Written::Default && t.chars().all(char::is_alphanumeric))
-                .map(|(_, t)| t.as_str())
-                .collect();
+            // The plain words (no phrase, no field) of the clauses `keep` keeps.
+            let plain_words = |keep: fn(&Written) -> bool| -> Vec<&str> {
+                clauses
+                    .iter()
+                    .filter(|(o, t)| keep(o) && t.chars().all(char::is_alphanumeric))
+                    .map(|(_, t)| t.as_str())
+                    .collect()
+            };
+            let near = plain_words(|o| *o == Written::Default);
             let mut lifted = vec![(Occur::Must, words)];
             if near.len() >= 2
                 && let Ok(phrase) = self.parse(&format!("\"{}\"~{PROXIMITY_SLOP}", near.join(" ")), fuzzy)
@@ -477,11 +481,7 @@ impl TantivyIndex {
             }
             // A word in the title lifts a record more than in the text:
             // the title's own score, on top, for the words looked for.
-            let sought: Vec<&str> = clauses
-                .iter()
-                .filter(|(o, t)| *o != Written::Not && t.chars().all(char::is_alphanumeric))
-                .map(|(_, t)| t.as_str())
-                .collect();
+            let sought = plain_words(|o| *o != Written::Not);
             if !fuzzy && !sought.is_empty() {
                 let mut in_title = Vec::with_capacity(sought.len());
                 for word in sought {

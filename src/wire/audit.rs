@@ -222,7 +222,7 @@ pub struct ConsultationsDto {
 impl ConsultationsDto {
     /// A page of `limit` readings at most.
     pub fn page(found: Vec<crate::domain::trail::Consultation>, limit: usize) -> Self {
-        let next = (found.len() == limit).then(|| found.last().map(|c| c.seq)).flatten();
+        let next = crate::domain::trail::next_after(&found, limit);
         ConsultationsDto {
             consultations: found.into_iter().map(ConsultationDto::from).collect(),
             next,

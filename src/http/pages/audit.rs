@@ -616,18 +616,15 @@ pub async fn consultations(
         .await?;
         match found {
             Ok(found) => {
-                next_href = (found.len() == READINGS_PER_PAGE)
-                    .then(|| found.last().map(|c| c.seq))
-                    .flatten()
-                    .map(|after| {
-                        let query = serde_urlencoded::to_string([
-                            ("document", document.as_str()),
-                            ("personne", personne.as_str()),
-                            ("apres", after.to_string().as_str()),
-                        ])
-                        .unwrap_or_default();
-                        format!("/controle/consultations?{query}")
-                    });
+                next_href = crate::domain::trail::next_after(&found, READINGS_PER_PAGE).map(|after| {
+                    let query = serde_urlencoded::to_string([
+                        ("document", document.as_str()),
+                        ("personne", personne.as_str()),
+                        ("apres", after.to_string().as_str()),
+                    ])
+                    .unwrap_or_default();
+                    format!("/controle/consultations?{query}")
+                });
                 readings = found
                     .into_iter()
                     .map(|c| ConsultationView {
