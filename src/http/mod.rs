@@ -282,19 +282,32 @@ fn allowed_methods(path: &str) -> Vec<&'static str> {
     closest.map(|(_, allowed)| allowed).unwrap_or_default()
 }
 
+/// Whether a request asks for a page a person reads (everything but the
+/// API, the metrics and the health check).
+fn for_people(req: &actix_web::HttpRequest) -> bool {
+    let path = req.path();
+    !(path.starts_with("/api/") || path == "/metrics" || path == "/healthz")
+}
+
 /// Routes and extractor settings, shared by the server and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // JSON bodies are read by `body::JsonObject`, which has its own limit.
-    cfg.app_data(
-        web::QueryConfig::default()
-            .error_handler(|e, _| ApiError::new(Code::InvalidQuery, format!("bad query string: {e}")).into()),
-    )
+    // The extractors' settings are the app's, shared by the API and the
+    // pages: a person's page answers an unreadable address as a page.
+    cfg.app_data(web::QueryConfig::default().error_handler(|e, req| {
+        if for_people(req) {
+            pages::unreadable_address(Code::InvalidQuery).into()
+        } else {
+            ApiError::new(Code::InvalidQuery, format!("paramètres de l'adresse illisibles : {e}")).into()
+        }
+    }))
     .app_data(
         // `/transfers/reply` asked with GET reaches `/transfers/{id}`: the
         // path names an endpoint that does not serve GET.
         web::PathConfig::default().error_handler(|e, req| match method_not_allowed(req) {
             Some(refusal) => actix_web::error::InternalError::from_response(e, refusal).into(),
-            None => ApiError::new(Code::InvalidPath, format!("bad path: {e}")).into(),
+            None if for_people(req) => pages::unreadable_address(Code::InvalidPath).into(),
+            None => ApiError::new(Code::InvalidPath, format!("chemin illisible : {e}")).into(),
         }),
     )
     .route("/healthz", web::get().to(healthz))

@@ -176,3 +176,138 @@ fn the_readers_of_a_pay_slip_are_listed_and_refusals_are_journaled_without_flood
     assert!(stdout(&out).contains(payslip_ref) && stdout(&out).contains("contenu"));
     assert_journal_follows_its_schema(&data);
 }
+
+/// A page of the signed-in person's session: its status, its content type
+/// and its HTML.
+fn page(server: &Server, session: &str, path: &str) -> (u16, String, String) {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let response = match agent.get(&server.url(path)).set("Cookie", session).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("GET {path}: {e}"),
+    };
+    let status = response.status();
+    let kind = response.header("content-type").unwrap_or_default().to_owned();
+    (status, kind, response.into_string().expect("a page"))
+}
+
+/// More readings than a page shows: the auditors' page shows the first
+/// 200, links to the next, and the next shows the rest; an address whose
+/// parameter cannot be read is answered as a page in French, not as the
+/// API's JSON.
+#[test]
+fn the_consultations_page_goes_on_past_two_hundred_readings_and_a_bad_address_is_a_french_page() {
+    let Fresh { tmp: _tmp, data, token } = fresh_archive();
+    let server = Server::start(&data, &[]);
+    for (user, role, password) in [
+        ("claire", "archivist", "la paie du mois de mars"),
+        ("odile", "auditor", "le contrôle des lectures"),
+    ] {
+        let a = post_json(
+            &server.url("/api/v1/accounts"),
+            &token,
+            &json!({"user": user, "display_name": user, "role": role, "password": password}),
+        );
+        assert_eq!(a.status, 201, "{}", a.text());
+    }
+    let claire = created(post_json(
+        &server.url("/api/v1/tokens"),
+        &token,
+        &json!({"role": "archivist", "name": "poste paie", "account": "claire"}),
+    ))["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    // 201 pay slips (personal data: each reading is journaled), deposited
+    // by batches, each read once by Claire.
+    let meta = json!({"node": "RH-DOS", "fields": {"matricule": "A-7", "birth_date": "1980-05-05"}}).to_string();
+    let mut references = Vec::new();
+    for batch in 0..7 {
+        let texts: Vec<(String, String)> = (0..30)
+            .map(|i| {
+                let n = batch * 30 + i;
+                (format!("paie-{n}.txt"), format!("Bulletin de paie n° {n}"))
+            })
+            .collect();
+        let mut parts = Vec::new();
+        for (name, text) in &texts {
+            parts.push(Part {
+                name: "metadata",
+                filename: None,
+                content: meta.as_bytes(),
+            });
+            parts.push(Part {
+                name: "file",
+                filename: Some(name.as_bytes()),
+                content: text.as_bytes(),
+            });
+        }
+        let a = post_multipart(&server.url("/api/v1/records/batch"), &claire, &multipart(&parts)).expect("batch");
+        assert_eq!(a.status, 200, "{}", a.text());
+        for r in a.json()["results"].as_array().expect("results") {
+            references.push(
+                r["record"]["reference"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("not deposited: {r}"))
+                    .to_owned(),
+            );
+        }
+    }
+    references.truncate(201);
+    for reference in &references {
+        assert_eq!(
+            get(&server.url(&format!("/api/v1/records/{reference}")), &claire).status,
+            200
+        );
+    }
+    let (status, session) = web_sign_in(&server, "odile", "le contrôle des lectures");
+    assert_eq!(status, 303);
+    let session = session.expect("a session");
+    let (status, _, first) = page(&server, &session, "/controle/consultations?personne=claire");
+    assert_eq!(status, 200, "{first}");
+    let shown = |html: &str| references.iter().filter(|r| html.contains(r.as_str())).count();
+    assert_eq!(shown(&first), 200, "a page shows 200 readings");
+    let next = first
+        .split("href=\"")
+        .filter_map(|rest| rest.split('"').next())
+        .find(|href| href.contains("apres="))
+        .expect("a full page links to the next")
+        .replace("&amp;", "&")
+        .replace("&#38;", "&");
+    assert!(first.contains("Consultations suivantes"), "{first}");
+    let (status, _, second) = page(&server, &session, &next);
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(shown(&second), 1, "the next page shows the rest: {second}");
+    assert!(second.contains(references[200].as_str()), "the last reading is on it");
+    assert!(!second.contains("Consultations suivantes"), "and it is the last");
+
+    // A parameter that is not a number: a French page, status 400.
+    for path in [
+        "/controle/consultations?personne=claire&apres=abc",
+        "/controle/consultations?personne=claire&apres=-1",
+    ] {
+        let (status, kind, html) = page(&server, &session, path);
+        assert_eq!(status, 400, "{path}: {html}");
+        assert!(kind.starts_with("text/html"), "{path}: {kind}");
+        assert!(
+            html.contains("Demande incorrecte") && html.contains("paramètre illisible"),
+            "{html}"
+        );
+        assert!(!html.contains("deserialize"), "no parser's English words: {html}");
+    }
+    // A path segment that is not a number (an elimination's number): a
+    // French page too.
+    let (status, kind, html) = page(&server, &session, "/eliminations/abc");
+    assert_eq!(status, 400, "{html}");
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(html.contains("ne désigne aucune page"), "{html}");
+    // The API keeps its JSON for programs, in French too.
+    let a = get(&server.url("/api/v1/search?q=paie&limit=abc"), &token);
+    assert_eq!((a.status, a.error_code().as_str()), (400, "invalid_query"));
+    assert!(
+        a.error_message().starts_with("paramètres de l'adresse illisibles"),
+        "{}",
+        a.error_message()
+    );
+    server.stop();
+}

@@ -359,6 +359,19 @@ impl fmt::Display for PageError {
     }
 }
 
+/// An address whose query string or path segment cannot be read (a
+/// number that is not one, a choice that does not exist), as a page.
+pub fn unreadable_address(code: Code) -> PageError {
+    let message = if code == Code::InvalidPath {
+        "Cette adresse ne désigne aucune page : l'un de ses éléments est illisible. \
+         Vérifiez l'adresse, ou revenez à la page précédente."
+    } else {
+        "L'adresse de cette page porte un paramètre illisible (un nombre, une date ou un choix \
+         qui n'en est pas un). Corrigez l'adresse, ou revenez à la page précédente."
+    };
+    PageError::Api(code, message.to_owned())
+}
+
 /// A refusal the API's layer made (an upload's framing, its size), as a
 /// page's.
 pub(super) fn api(e: crate::http::ApiError) -> PageError {
@@ -416,7 +429,7 @@ pub fn explain_code(code: Code, own_message: &str) -> (StatusCode, &'static str,
             "Document versé",
             "Ce document a été versé aux archives ; adressez-vous au service d'archives pour le consulter.".to_owned(),
         ),
-        Code::InvalidQuery | Code::LimitExceeded | Code::SignInFailed | Code::TooManyAttempts => {
+        Code::InvalidQuery | Code::InvalidPath | Code::LimitExceeded | Code::SignInFailed | Code::TooManyAttempts => {
             ("Demande incorrecte", own_message.to_owned())
         }
         // `field: problem`: the person reads the problem.
