@@ -239,3 +239,30 @@ fn a_torn_last_event_is_cut_at_start_up() {
     let out = cli(&data, &["audit", "verify"]);
     assert!(out.status.success(), "{}", stdout(&out));
 }
+
+/// A blob gone from the store is named with the record that uses it, and
+/// only that one: the check's list of uses (sorted once the journal is
+/// read) finds each blob's users by its digest.
+#[test]
+fn a_missing_blob_is_named_with_its_record_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    init(&data);
+    let records = ingest_two(&data, tmp.path());
+    let (reference, sha) = &records[0];
+    let blob = data.join("blobs/sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha);
+    writable(&blob);
+    std::fs::remove_file(&blob).unwrap();
+    let out = cli(&data, &["audit", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("the report in JSON");
+    let failures = report["failures"].as_array().expect("failures");
+    assert_eq!(failures.len(), 1, "{report}");
+    assert_eq!(failures[0]["kind"], "blob_missing", "{report}");
+    assert!(
+        failures[0]["blob"].as_str().is_some_and(|b| b.ends_with(sha.as_str())),
+        "{report}"
+    );
+    assert_eq!(failures[0]["used_by"][0]["reference"], reference.as_str(), "{report}");
+    assert_eq!(failures[0]["used_by"].as_array().map(Vec::len), Some(1), "{report}");
+}
