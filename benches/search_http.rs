@@ -281,6 +281,67 @@ fn peak_rss_mib(pid: u32) -> u64 {
         / 1024
 }
 
+/// What a server's resident set is made of, at its highest since the
+/// last [`MemorySampler::take`], read from `/proc/PID/status` every 50 ms:
+/// its own memory (`RssAnon`: heap, stacks) and the files it maps
+/// (`RssFile`: the index's segments, pages of the system's cache that
+/// the kernel takes back when memory is short). VmHWM counts both.
+struct MemorySampler {
+    peaks: Arc<Mutex<(u64, u64)>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MemorySampler {
+    fn start(pid: u32) -> Self {
+        let peaks = Arc::new(Mutex::new((0, 0)));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let thread = {
+            let (peaks, stop) = (Arc::clone(&peaks), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                    let kib = |name: &str| {
+                        status
+                            .lines()
+                            .find(|l| l.starts_with(name))
+                            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                            .unwrap_or(0)
+                    };
+                    let (anon, file) = (kib("RssAnon:"), kib("RssFile:"));
+                    if let Ok(mut peaks) = peaks.lock() {
+                        *peaks = (peaks.0.max(anon), peaks.1.max(file));
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+        };
+        MemorySampler {
+            peaks,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The highest own memory and mapped files since the last call, in
+    /// MiB; counting starts again.
+    fn take(&self) -> (u64, u64) {
+        let mut peaks = self.peaks.lock().expect("the sampler's peaks");
+        let taken = (peaks.0 / 1024, peaks.1 / 1024);
+        *peaks = (0, 0);
+        taken
+    }
+}
+
+impl Drop for MemorySampler {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Runs `coffre --data DATA ARGS` to its end (panics unless it succeeds)
 /// and says how long it took and its peak resident memory in MiB, as
 /// the kernel counted it for that process alone (`wait4`, which reaps it:
@@ -365,6 +426,7 @@ fn main() {
         }
         let (floor, search, fresh, rss) = {
             let server = Served::start(&data);
+            let sampler = MemorySampler::start(server.pid());
             let agent = agent();
             while total_found(&agent, &server.base, &token, "") < n {
                 std::thread::sleep(Duration::from_millis(200));
@@ -373,10 +435,10 @@ fn main() {
             let search = hammer(&search_urls(&server.base), &token);
             let rss_mix = peak_rss_mib(server.pid());
             let distinct = hammer_distinct(&server.base, &token);
-            let rss = peak_rss_mib(server.pid());
+            let rss = (peak_rss_mib(server.pid()), sampler.take());
             let fresh = freshness(&server.base, &token, 10_000_000 + n);
             // The peak over serving, then depositing while serving.
-            let rss_ingesting = peak_rss_mib(server.pid());
+            let rss_ingesting = (peak_rss_mib(server.pid()), sampler.take());
             // `/metrics` last: its first reading folds the whole journal
             // into the indicators' ledgers, which the server then keeps.
             let started = Instant::now();
@@ -422,17 +484,21 @@ fn main() {
             "{n}: opened {opened} MiB; fixity run {fixity:?} {fixity_rss} MiB; full check {verify:?} {verify_rss} MiB"
         );
         eprintln!(
-            "{n}: read {bytes} bytes in {read:?}; catalog rebuilt in {catalog_rebuilt:?}, index in {index_rebuilt:?}; RSS {rss} then {rss_ingesting} MiB"
+            "{n}: read {bytes} bytes in {read:?}; catalog rebuilt in {catalog_rebuilt:?}, index in {index_rebuilt:?}; RSS {rss:?} then {rss_ingesting:?} MiB"
         );
+        let resident =
+            |(hwm, (own, mapped)): (u64, (u64, u64))| format!("{hwm} MiB (own {own} MiB, mapped files {mapped} MiB)");
         let _ = writeln!(
             rebuild_rows,
-            "| {n} | {:.1} GB in {:.0} s | {:.0} s ({:.1}×) | {:.0} s ({:.1}×) | {rss} MiB | {rss_ingesting} MiB |",
+            "| {n} | {:.1} GB in {:.0} s | {:.0} s ({:.1}×) | {:.0} s ({:.1}×) | {} | {} |",
             bytes as f64 / 1e9,
             read.as_secs_f64(),
             catalog_rebuilt.as_secs_f64(),
             catalog_rebuilt.as_secs_f64() / read.as_secs_f64().max(1e-9),
             index_rebuilt.as_secs_f64(),
             index_rebuilt.as_secs_f64() / read.as_secs_f64().max(1e-9),
+            resident(rss),
+            resident(rss_ingesting),
         );
         eprintln!(
             "{n}: floor p50 {:?}; search p50 {:?} p99 {:?} ({:.0}/s); index alone p50 {:?} p99 {:?}; fresh p99 {:?}",
@@ -465,7 +531,10 @@ fn main() {
             rows,
             "{}",
             line(
-                &format!("`GET /api/v1/search`, each search made once (server peak RSS {rss} MiB)"),
+                &format!(
+                    "`GET /api/v1/search`, each search made once (server peak RSS {} MiB)",
+                    rss.0
+                ),
                 &distinct
             )
         );
@@ -515,7 +584,10 @@ fn main() {
          index (its folder removed, then `coffre reindex`: every text extracted and indexed again), each next to \
          reading every file of the journal and of the blob store once (the baseline: what any rebuild must at \
          least read; ratio = rebuild / baseline). The server's peak resident memory (VmHWM) after serving the \
-         searches above, and after the freshness run besides (depositing while serving).\n\n\
+         searches above, and after the freshness run besides (depositing while serving); in brackets, sampled \
+         every 50 ms during each (the distinct searches, then the freshness run), the highest of its own memory \
+         (`RssAnon`: heap and stacks) and of the files it maps (`RssFile`: the index's segments, pages of the \
+         system's cache that the kernel takes back when memory is short), which VmHWM counts together.\n\n\
          | records | baseline: read journal + blobs | catalog rebuilt | index rebuilt | peak RSS serving | … and depositing |\n\
          |---|---|---|---|---|---|\n{rebuild_rows}\n\
          Then, on the same data directory with no server: a fixity run (`coffre audit fixity run --rate 100GB`: \
