@@ -60,88 +60,35 @@ impl Projector {
     /// catalog catching up with the journal (a rebuild), in the runs
     /// [`runs`] cuts. Returns how many events were applied; an error names
     /// the seq of the event (or of the run's last event) that failed.
-    ///
-    /// Two stages overlap: a thread reads the journal and computes each
-    /// run of deposits' writes (on every core), while this one writes the
-    /// run before into the catalog. A deposit's writes read nothing that
-    /// another deposit writes, so they may be computed ahead; any other
-    /// event may read what the events before it wrote, so the reader
-    /// waits until the writer has applied everything before it, and the
-    /// writer computes and applies it.
     pub fn replay(
         &self,
-        events: impl Iterator<Item = Result<Event, crate::store::JournalError>> + Send,
+        events: impl Iterator<Item = Result<Event, crate::store::JournalError>>,
     ) -> Result<u64, crate::store::JournalError> {
-        use crate::store::JournalError;
-        use std::sync::mpsc;
-        let failed = |seq: u64| move |reason: ViewError| JournalError::ViewFailed { seq, reason };
-        std::thread::scope(|scope| {
-            let (to_writer, prepared) = mpsc::sync_channel::<Result<Prepared, JournalError>>(REPLAY_AHEAD);
-            let (to_reader, written) = mpsc::channel::<()>();
-            scope.spawn(move || {
-                // Hands the writer each run of `pending`; false once the
-                // writer is gone (it failed) or this side failed.
-                let hand = |pending: &mut Vec<Event>| -> bool {
-                    for run in runs(pending) {
-                        let (Some(first), Some(last)) = (run.first(), run.last()) else {
-                            continue;
-                        };
-                        let item = if first.kind == INGESTED {
-                            super::on_every_core(run, |event| self.writes_for(event))
-                                .map(|writes| Prepared::Deposits {
-                                    last: last.seq,
-                                    count: run.len() as u64,
-                                    writes,
-                                })
-                                .map_err(failed(last.seq))
-                        } else {
-                            Ok(Prepared::Alone(first.clone()))
-                        };
-                        let (alone, broken) = (matches!(item, Ok(Prepared::Alone(_))), item.is_err());
-                        if to_writer.send(item).is_err() || broken {
-                            return false;
-                        }
-                        if alone && written.recv().is_err() {
-                            return false;
-                        }
-                    }
-                    pending.clear();
-                    true
-                };
-                let mut pending: Vec<Event> = Vec::new();
-                for event in events {
-                    let event = match event {
-                        Ok(event) => event,
-                        Err(e) => {
-                            let _ = to_writer.send(Err(e));
-                            return;
-                        }
-                    };
-                    let ends_run = event.kind != INGESTED;
-                    pending.push(event);
-                    if (ends_run || pending.len() >= REPLAY_RUN) && !hand(&mut pending) {
-                        return;
-                    }
-                }
-                hand(&mut pending);
-            });
-            let mut applied = 0u64;
-            for item in prepared {
-                match item? {
-                    Prepared::Deposits { last, count, writes } => {
-                        self.catalog.apply(last, writes).map_err(|e| failed(last)(e.into()))?;
-                        applied += count;
-                    }
-                    Prepared::Alone(event) => {
-                        self.apply(&event).map_err(failed(event.seq))?;
-                        applied += 1;
-                        // The reader may go on: what this event wrote is in.
-                        let _ = to_reader.send(());
-                    }
-                }
+        let mut applied = 0u64;
+        let mut pending: Vec<Event> = Vec::new();
+        let apply = |pending: &mut Vec<Event>| -> Result<u64, crate::store::JournalError> {
+            let mut applied = 0;
+            for run in runs(pending) {
+                self.apply_run(run)
+                    .map_err(|reason| crate::store::JournalError::ViewFailed {
+                        seq: run.last().map_or(0, |e| e.seq),
+                        reason,
+                    })?;
+                applied += run.len() as u64;
             }
+            pending.clear();
             Ok(applied)
-        })
+        };
+        for event in events {
+            let event = event?;
+            let ends_run = event.kind != INGESTED;
+            pending.push(event);
+            if ends_run || pending.len() >= REPLAY_RUN {
+                applied += apply(&mut pending)?;
+            }
+        }
+        applied += apply(&mut pending)?;
+        Ok(applied)
     }
 
     /// Applies a run cut by [`runs`]: one event alone, or deposits in one
@@ -1171,25 +1118,6 @@ impl Projector {
 
 /// Deposits at most in one catalog batch when the journal is replayed.
 const REPLAY_RUN: usize = 512;
-
-/// Runs of deposits a replay computes ahead of the catalog's writes.
-const REPLAY_AHEAD: usize = 2;
-
-/// What a replay's reader hands its writer.
-enum Prepared {
-    /// A run of deposits and the writes they make, computed ahead.
-    Deposits {
-        /// The run's last seq (the catalog's applied mark after it).
-        last: u64,
-        /// How many events the run holds.
-        count: u64,
-        /// Their writes, in the events' order.
-        writes: Vec<CatalogWrite>,
-    },
-    /// Any other event: computed and applied by the writer, after
-    /// everything before it.
-    Alone(Event),
-}
 
 /// The kind of a deposit's event.
 const INGESTED: &str = "record.ingested";
