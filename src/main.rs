@@ -54,7 +54,18 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// The commands (a rebuild, a check) keep the default: they are short,
 /// and their speed is what counts. `MIMALLOC_PURGE_DELAY` still decides
 /// when it is set.
+///
+/// Nor does the server take transparent huge pages: a 2 MiB page touched
+/// in part is resident whole (at a million records the server held
+/// 0.7 GB of them). The commands keep them: a rebuild's tree churn runs
+/// faster with them.
 fn give_back_freed_memory_at_once() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and
+    // changes only this process's memory policy.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
         // SAFETY: called at start, before any other thread exists (the
         // option is not set thread-safely); 0 is a valid delay.
