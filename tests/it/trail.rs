@@ -4,6 +4,18 @@
 use crate::common::*;
 use serde_json::{Value, json};
 
+/// An archivist's token for Claire's account (the pay office's desk).
+fn claires_token(server: &Server, admin: &str) -> String {
+    created(post_json(
+        &server.url("/api/v1/tokens"),
+        admin,
+        &json!({"role": "archivist", "name": "poste paie", "account": "claire"}),
+    ))["token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
 #[test]
 fn the_readers_of_a_pay_slip_are_listed_and_refusals_are_journaled_without_flooding() {
     let Fresh { tmp: _tmp, data, token } = fresh_archive();
@@ -14,14 +26,7 @@ fn the_readers_of_a_pay_slip_are_listed_and_refusals_are_journaled_without_flood
         &json!({"user": "claire", "display_name": "Claire Paie", "role": "archivist"}),
     );
     assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
-    let claire = created(post_json(
-        &server.url("/api/v1/tokens"),
-        &token,
-        &json!({"role": "archivist", "name": "poste paie", "account": "claire"}),
-    ))["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let claire = claires_token(&server, &token);
     let agent = new_token(&server, &token, "agent", "guichet");
     let auditor = new_token(&server, &token, "auditor", "controle");
     // RH holds personal data (the default plan says so); FIN does not.
@@ -210,14 +215,7 @@ fn the_consultations_page_goes_on_past_two_hundred_readings_and_a_bad_address_is
         );
         assert_eq!(a.status, 201, "{}", a.text());
     }
-    let claire = created(post_json(
-        &server.url("/api/v1/tokens"),
-        &token,
-        &json!({"role": "archivist", "name": "poste paie", "account": "claire"}),
-    ))["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let claire = claires_token(&server, &token);
     // 201 pay slips (personal data: each reading is journaled), deposited
     // by batches, each read once by Claire.
     let meta = json!({"node": "RH-DOS", "fields": {"matricule": "A-7", "birth_date": "1980-05-05"}}).to_string();
