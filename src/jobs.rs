@@ -160,22 +160,15 @@ const INDEX_BATCH: usize = 1000;
 const INDEX_GATHER: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// Keeps the full-text index up with the journal, on its own thread, until
-/// `stop` is set.
+/// `stop` is set. It indexes and nothing else: what waits on an index round
+/// (reading invoices, see [`spawn_reader`]) is done elsewhere, so that a
+/// backlog of it never delays a new deposit's searchability.
 pub fn spawn_indexer(
     archive: Arc<Archive>,
     stop: Arc<std::sync::atomic::AtomicBool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new().name("indexer".into()).spawn(move || {
-        // Invoices indexed before a stop and not read yet are read first.
-        if let Err(e) = archive.note_unread_invoices() {
-            tracing::error!(error = %e, "listing the invoices not read yet failed");
-        }
         while !stop.load(Ordering::Relaxed) {
-            // Then, each time, what was indexed since (here or by a use
-            // case that brought the index up).
-            if let Err(e) = archive.read_pending() {
-                tracing::error!(error = %e, "reading invoices failed");
-            }
             let round = std::time::Instant::now();
             match archive.index_pending(INDEX_BATCH) {
                 Ok(0) => std::thread::sleep(INDEX_IDLE),
@@ -186,6 +179,38 @@ pub fn spawn_indexer(
                 Ok(n) => tracing::debug!(events = n, "index catching up"),
                 Err(e) => {
                     tracing::error!(error = %e, "indexing failed; retrying in a second");
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                }
+            }
+        }
+    })
+}
+
+/// How long the reader waits when nothing indexed is left to read.
+const READ_IDLE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Reads as invoices the records the indexer made searchable (the LAD: see
+/// `Archive::read_pending`), on its own thread, until `stop` is set. A
+/// reading journals an event and may wait on a record's lock; thousands
+/// left unread at a start (a batch deposited just before a stop) take
+/// minutes, during which the indexer goes on with new deposits.
+pub fn spawn_reader(
+    archive: Arc<Archive>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("reader".into()).spawn(move || {
+        // Invoices indexed before a stop and not read yet are read first.
+        if let Err(e) = archive.note_unread_invoices() {
+            tracing::error!(error = %e, "listing the invoices not read yet failed");
+        }
+        while !stop.load(Ordering::Relaxed) {
+            // Then, each time, what was indexed since (by the indexer or by
+            // a use case that brought the index up).
+            match archive.read_pending() {
+                Ok(0) => std::thread::sleep(READ_IDLE),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "reading invoices failed; retrying in a second");
                     std::thread::sleep(std::time::Duration::from_secs(1));
                 }
             }
@@ -325,9 +350,6 @@ const MIRROR_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 /// How often the mirror tries to write the contents owed to copy folders.
 const OWED_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Keeps the journal, keys and marker on every copy folder, on its own
-/// thread, until `stop` is set (then once more), after giving the copy
-/// folders the contents they lack. Does nothing without copy folders.
 /// Runs a follower's reading of its copy on its own thread until `stop`
 /// is set: every `FOLLOW_POLL`, the events the copy's journal gained.
 pub fn spawn_follower(
@@ -350,6 +372,9 @@ pub fn spawn_follower(
 /// How often a follower reads its copy's journal when it is up to date.
 const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// Keeps the journal, keys and marker on every copy folder, on its own
+/// thread, until `stop` is set (then once more), after giving the copy
+/// folders the contents they lack. Does nothing without copy folders.
 pub fn spawn_mirror(
     archive: Arc<Archive>,
     stop: Arc<std::sync::atomic::AtomicBool>,

@@ -4,7 +4,7 @@
 //! confidence.
 //!
 //! Records of nodes the plan marks `read_invoices` are read once their
-//! text is indexed, by the indexer: the reading is journaled
+//! text is indexed, by the reader's thread: the reading is journaled
 //! (`record.read`), fields read surely that the record lacks are added to
 //! its description, and a reading with doubtful or missing fields puts the
 //! record in the verification queue (`archive::verification`). A record is
@@ -22,10 +22,9 @@ use crate::domain::verification::{doubtful_fields, fields_to_keep, read_values};
 const TEXT_READ_MAX: usize = 200_000;
 
 /// The most records the reader looks at in one call: a start that finds
-/// many invoices not read yet (scans without text wait there for good)
-/// reads them a thousand at a time between the indexer's rounds, and
-/// deposits keep becoming searchable meanwhile.
-const READ_PER_ROUND: usize = 1000;
+/// many invoices not read yet reads them a hundred at a time, and a stop
+/// waits for one such round at most.
+const READ_PER_ROUND: usize = 100;
 
 impl Archive {
     /// What can be read of the record `key` as an invoice; `None` while
@@ -48,10 +47,10 @@ impl Archive {
     /// most [`READ_PER_ROUND`] of them (the oldest; the rest wait for the
     /// next call), and journals each reading; returns how many records it
     /// looked at. The
-    /// indexer's thread calls it, holding no lock. A replica or a
+    /// reader's thread calls it (`jobs::spawn_reader`), holding no lock. A replica or a
     /// read-only archive reads nothing (it journals nothing). A record
     /// that cannot be read now is left for its next change, a restart or
-    /// a reindex, and never stops the indexer.
+    /// a reindex, and never stops the reader.
     pub fn read_pending(&self) -> Result<usize, ArchiveError> {
         let ids = self.unread.take(READ_PER_ROUND);
         if ids.is_empty() || self.following.is_some() || self.read_only.is_some() {
@@ -82,7 +81,7 @@ impl Archive {
 
     /// Notes the records of the nodes that read invoices whose latest
     /// version was not read, for [`read_pending`](Self::read_pending): at
-    /// the indexer's start, the records indexed before a stop and not read
+    /// the reader's start, the records indexed before a stop and not read
     /// yet are read then. The catalog keeps them apart (`unread_in`), so a
     /// start reads those records only, not every invoice ever read.
     pub fn note_unread_invoices(&self) -> Result<(), ArchiveError> {

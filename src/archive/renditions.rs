@@ -4,7 +4,7 @@
 //! `ocrmypdf -l fra`: the pages as scanned, with the text OCR read under
 //! them, that people can search, select and copy, in the format archives
 //! keep. Made once per version, after its text is indexed, by the
-//! indexer's thread holding no lock (as invoices are read); stored under
+//! reader's thread holding no lock (as invoices are read); stored under
 //! its own digest on the node's stores, journaled (`record.rendered`),
 //! checked by fixity and erased with the record, like its versions.
 

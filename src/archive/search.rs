@@ -167,7 +167,7 @@ impl Archive {
         }
         let (applied, touched) = self.index_events(max_events)?;
         // Their text searchable, invoices among them are to be read; by
-        // the indexer's thread, holding nothing (`read_pending`): the use
+        // the reader's thread, holding nothing (`read_pending`): the use
         // cases that bring the index up hold a record's lock.
         self.unread.note(touched);
         Ok(applied)

@@ -256,3 +256,58 @@ fn an_invoice_indexed_before_a_stop_and_not_read_is_read_after_the_start() {
     archive.note_unread_invoices().expect("noted");
     assert_eq!(archive.read_pending().expect("read"), 0, "nothing left to read");
 }
+
+#[test]
+fn a_reading_held_up_does_not_hold_up_the_search_of_new_deposits() {
+    use crate::domain::search::SearchQuery;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (_tmp, _data_dir, archive) = on_disk(options());
+    let archive = Arc::new(archive);
+    let alice = agent();
+    let held = deposit(
+        &archive,
+        &alice,
+        &invoice("732 829 320 00074", "1 200,00"),
+        Some("FIN-FAC"),
+    );
+    // Indexed, so noted for the reader; whose reading cannot go on while
+    // someone changes the record (its lock held here).
+    archive.index_all().expect("indexed");
+    let id = archive.record(&alice, &held).expect("record").id;
+    let changing = archive.lock_record(&id);
+    let stop = Arc::new(AtomicBool::new(false));
+    let indexer = crate::jobs::spawn_indexer(Arc::clone(&archive), Arc::clone(&stop)).expect("indexer");
+    let reader = crate::jobs::spawn_reader(Arc::clone(&archive), Arc::clone(&stop)).expect("reader");
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let given = std::time::Instant::now();
+        while !done() {
+            assert!(
+                given.elapsed() < std::time::Duration::from_secs(60),
+                "{what}: still not after a minute"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+
+    let minutes = deposit(
+        &archive,
+        &alice,
+        "Procès-verbal de la séance sur le ponton de l'étang",
+        Some("ADM-DEL"),
+    );
+    let found = || {
+        let results = archive
+            .search(&Actor::system(), SearchQuery::for_text("ponton"))
+            .expect("searched");
+        results.hits.iter().any(|hit| hit.reference.to_string() == minutes)
+    };
+    wait_for("the new deposit found while a reading waits", &found);
+    let read = || archive.record(&alice, &held).expect("record").reading.is_some();
+    assert!(!read(), "the reading still waits on the record");
+
+    drop(changing);
+    wait_for("the invoice read once the record is free", &read);
+    stop.store(true, Ordering::Relaxed);
+    indexer.join().expect("the indexer stops");
+    reader.join().expect("the reader stops");
+}

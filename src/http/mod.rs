@@ -415,6 +415,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
     let jobs = Data::new(VerifyJobs::default());
     let stop_indexer = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let indexer = crate::jobs::spawn_indexer(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
+    let reader = crate::jobs::spawn_reader(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
     let sealer = crate::jobs::spawn_sealer(Arc::clone(&archive), config.seal, Arc::clone(&stop_indexer))?;
     let fixity = crate::jobs::spawn_fixity(Arc::clone(&archive), config.fixity, Arc::clone(&stop_indexer))?;
     let mirror = crate::jobs::spawn_mirror(Arc::clone(&archive), Arc::clone(&stop_indexer))?;
@@ -487,6 +488,7 @@ pub fn serve(archive: Arc<Archive>, config: &Config, ready: impl FnOnce(SocketAd
         served?;
         stop_indexer.store(true, std::sync::atomic::Ordering::Relaxed);
         let _ = indexer.join();
+        let _ = reader.join();
         let _ = sealer.join();
         let _ = fixity.join();
         // After the last seal: the copies end with it.
