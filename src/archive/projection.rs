@@ -81,7 +81,7 @@ impl Projector {
         };
         for event in events {
             let event = event?;
-            let ends_run = event.kind != INGESTED;
+            let ends_run = !joins_runs(&event);
             pending.push(event);
             if ends_run || pending.len() >= REPLAY_RUN {
                 applied += apply(&mut pending)?;
@@ -1122,12 +1122,48 @@ const REPLAY_RUN: usize = 512;
 /// The kind of a deposit's event.
 const INGESTED: &str = "record.ingested";
 
-/// `events` cut into runs applied together: consecutive deposits, up to
+/// The kinds of events that may share a run with deposits: each names one
+/// record, reads nothing of the catalog but that record (and blobs), and
+/// writes that record alone. An invoice's reading, a scan's PDF/A, a
+/// step in a circuit: in a journal of invoices they come between the
+/// deposits, and a run cut at each of them would be a few deposits long.
+const JOINS_RUNS: [&str; 4] = [INGESTED, "record.read", "record.rendered", "record.moved"];
+
+/// Whether `event` may share a run with others (see [`JOINS_RUNS`]).
+fn joins_runs(event: &Event) -> bool {
+    JOINS_RUNS.contains(&event.kind.as_str()) && run_record(event).is_some()
+}
+
+/// The record an event of [`JOINS_RUNS`] names.
+fn run_record(event: &Event) -> Option<&str> {
+    event.payload.get("record").and_then(serde_json::Value::as_str)
+}
+
+/// `events` cut into runs applied together: consecutive events of
+/// [`JOINS_RUNS`], each naming a record no other event of its run names
+/// (one that names a record already named starts the next run, so that
+/// it reads the record as the events before it left it), up to
 /// [`REPLAY_RUN`] at a time; any other event alone.
 pub(super) fn runs(events: &[Event]) -> impl Iterator<Item = &[Event]> {
-    events
-        .chunk_by(|a, b| a.kind == INGESTED && b.kind == INGESTED)
-        .flat_map(|run| run.chunks(REPLAY_RUN))
+    let mut rest = events;
+    let mut named: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    std::iter::from_fn(move || {
+        let first = rest.first()?;
+        let mut len = 1;
+        if joins_runs(first) {
+            named.clear();
+            named.extend(run_record(first));
+            while len < REPLAY_RUN.min(rest.len())
+                && joins_runs(&rest[len])
+                && run_record(&rest[len]).is_some_and(|record| named.insert(record))
+            {
+                len += 1;
+            }
+        }
+        let (run, after) = rest.split_at(len);
+        rest = after;
+        Some(run)
+    })
 }
 
 /// The proposal an event made, as disposals and transfers share it,
@@ -1205,9 +1241,29 @@ mod tests {
         event
     }
 
-    fn cut(kinds: &[&str]) -> Vec<Vec<u64>> {
-        let events: Vec<Event> = kinds.iter().enumerate().map(|(i, k)| event(i as u64 + 1, k)).collect();
+    /// The runs of events of these kinds, each naming the record given
+    /// (`None`: no record), by their seqs.
+    fn cut_named(events: &[(&str, Option<&str>)]) -> Vec<Vec<u64>> {
+        let events: Vec<Event> = events
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, record))| {
+                let mut event = event(i as u64 + 1, kind);
+                event.payload = match record {
+                    Some(record) => serde_json::json!({ "record": record }),
+                    None => serde_json::json!({}),
+                };
+                event
+            })
+            .collect();
         runs(&events).map(|run| run.iter().map(|e| e.seq).collect()).collect()
+    }
+
+    /// As [`cut_named`], each event naming a record of its own.
+    fn cut(kinds: &[&str]) -> Vec<Vec<u64>> {
+        let names: Vec<String> = (0..kinds.len()).map(|i| format!("r{i}")).collect();
+        let events: Vec<(&str, Option<&str>)> = kinds.iter().zip(&names).map(|(k, n)| (*k, Some(n.as_str()))).collect();
+        cut_named(&events)
     }
 
     #[test]
@@ -1223,5 +1279,43 @@ mod tests {
         let long = vec![d; REPLAY_RUN * 2 + 1];
         let lengths: Vec<usize> = cut(&long).iter().map(Vec::len).collect();
         assert_eq!(lengths, vec![REPLAY_RUN, REPLAY_RUN, 1]);
+    }
+
+    #[test]
+    fn readings_renderings_and_moves_join_the_deposits_run_unless_their_record_is_in_it() {
+        let (d, read, rendered, moved) = (INGESTED, "record.read", "record.rendered", "record.moved");
+        // Each of another record: one run.
+        assert_eq!(
+            cut_named(&[
+                (d, Some("a")),
+                (read, Some("x")),
+                (d, Some("b")),
+                (rendered, Some("y")),
+                (moved, Some("z")),
+            ]),
+            vec![vec![1, 2, 3, 4, 5]]
+        );
+        // A reading of a record deposited in the run reads it as stored:
+        // it starts the next run.
+        assert_eq!(
+            cut_named(&[(d, Some("a")), (d, Some("b")), (read, Some("a")), (d, Some("c"))]),
+            vec![vec![1, 2], vec![3, 4]]
+        );
+        // Twice the same record, whatever the kinds.
+        assert_eq!(
+            cut_named(&[(read, Some("x")), (moved, Some("x"))]),
+            vec![vec![1], vec![2]]
+        );
+        // An event that names no record, or of another kind, goes alone.
+        assert_eq!(
+            cut_named(&[
+                (d, Some("a")),
+                (read, None),
+                (d, Some("b")),
+                ("record.updated", Some("c")),
+                (d, Some("d"))
+            ]),
+            vec![vec![1], vec![2], vec![3], vec![4], vec![5]]
+        );
     }
 }

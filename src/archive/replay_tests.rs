@@ -21,6 +21,9 @@ struct View {
     due: Vec<(NaiveDate, RecordId, String)>,
     nodes: Vec<(String, u64, Vec<RecordId>)>,
     disposals: Vec<String>,
+    /// By node, the records whose latest version awaits its reading.
+    unread: Vec<(String, Vec<RecordId>)>,
+    to_verify: Vec<RecordId>,
 }
 
 fn view(archive: &Archive, scopes: &[String]) -> View {
@@ -60,7 +63,19 @@ fn view(archive: &Archive, scopes: &[String]) -> View {
         .map(|d| archive.whole_disposal(d.proposal.id).map(|w| format!("{w:?}")))
         .collect::<Result<_, _>>()
         .expect("whole");
+    let unread = catalog
+        .records_by_node()
+        .expect("counts")
+        .into_keys()
+        .map(|node| {
+            let mut ids = catalog.unread_in(&node).expect("unread");
+            ids.sort();
+            (node.to_string(), ids)
+        })
+        .collect();
     View {
+        unread,
+        to_verify: catalog.to_verify(None, usize::MAX).expect("queue"),
         records: records.iter().map(|r| format!("{r:?}")).collect(),
         references,
         counters,
@@ -106,6 +121,21 @@ fn a_catalog_rebuilt_in_runs_of_deposits_is_the_catalog_made_event_by_event() {
             });
         }
     });
+    // Invoices read between deposits, as the reader does behind them: in
+    // the rebuild, readings share the deposits' runs, and a reading of a
+    // record deposited in the same run starts the next.
+    for i in 0..40 {
+        deposit(
+            &archive,
+            &format!("Facture n° F-{i}, total TTC : 1 200,00 EUR"),
+            "FIN-FAC",
+            "2024-02-01",
+        );
+        if i % 5 == 4 {
+            archive.index_all().expect("indexed");
+            archive.read_pending().expect("read");
+        }
+    }
     // Between runs: reclassifications (the node index moves), new
     // versions, a publication, a disposal; then deposits again.
     let first = deposit(&archive, "à reclasser", "FIN-FAC", "2010-01-10");
@@ -195,6 +225,9 @@ fn a_catalog_rebuilt_in_runs_of_deposits_is_the_catalog_made_event_by_event() {
     let before = view(&archive, &scopes);
     assert!(before.records.len() > 900, "{}", before.records.len());
     assert!(before.counters.iter().any(|(_, n)| *n > 20), "{:?}", before.counters);
+    let readings = before.records.iter().filter(|r| r.contains("reading: Some")).count();
+    assert!(readings >= 40, "{readings} records read");
+    assert!(!before.to_verify.is_empty(), "readings left fields to verify");
     drop(archive);
 
     let rebuilt = Archive::rebuild(&data_dir, options(), Arc::new(SystemClock)).expect("rebuild");
@@ -204,5 +237,7 @@ fn a_catalog_rebuilt_in_runs_of_deposits_is_the_catalog_made_event_by_event() {
     assert_eq!(after.due, before.due);
     assert_eq!(after.references, before.references);
     assert_eq!(after.disposals, before.disposals);
+    assert_eq!(after.unread, before.unread);
+    assert_eq!(after.to_verify, before.to_verify);
     assert_eq!(after.records, before.records);
 }
