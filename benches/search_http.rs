@@ -37,7 +37,7 @@ use coffre::store::index_tantivy::TantivyIndex;
 use corpus::CASES;
 use load::{
     CLIENTS, LOADERS, REQUESTS_PER_CLIENT, agent, clients, deposit, fill, ms, node_of, percentile, records_held,
-    total_found,
+    settle, total_found,
 };
 use server::{Served, finds, fresh_archive};
 use std::fmt::Write as _;
@@ -431,6 +431,8 @@ fn main() {
             while total_found(&agent, &server.base, &token, "") < n {
                 std::thread::sleep(Duration::from_millis(200));
             }
+            // Nothing left from an earlier server (a fill stopped early).
+            settle(&agent, &server.base, &token);
             let floor = hammer(&[format!("{}/healthz", server.base)], &token);
             let search = hammer(&search_urls(&server.base), &token);
             let rss_mix = peak_rss_mib(server.pid());

@@ -124,7 +124,33 @@ pub fn fill(base: &str, token: &str, from: u64, to: u64) -> Duration {
     while total_found(&agent, base, token, "") < to {
         std::thread::sleep(Duration::from_millis(200));
     }
+    settle(&agent, base, token);
     start.elapsed()
+}
+
+/// Waits until the server has nothing left behind its deposits: every
+/// event indexed, every record indexed looked at by the reader (invoices
+/// read). A server stopped before then would leave the next one, the one
+/// measured, reading invoices at its start. `token` is an admin's.
+pub fn settle(agent: &ureq::Agent, base: &str, token: &str) {
+    let gauge = |text: &str, name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("{name} is not in /metrics"))
+    };
+    loop {
+        let answer = agent
+            .get(&format!("{base}/metrics"))
+            .set("Authorization", &format!("Bearer {token}"))
+            .call()
+            .expect("metrics");
+        let text = answer.into_string().expect("metrics text");
+        if gauge(&text, "coffre_index_lag_events") == 0.0 && gauge(&text, "coffre_reading_waiting_records") == 0.0 {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -53,6 +53,8 @@ impl Archive {
     /// a reindex, and never stops the reader.
     pub fn read_pending(&self) -> Result<usize, ArchiveError> {
         let ids = self.unread.take(READ_PER_ROUND);
+        // Done when this call ends, however it ends.
+        let _in_hand = InHand(&self.unread, ids.len());
         if ids.is_empty() || self.following.is_some() || self.read_only.is_some() {
             return Ok(0);
         }
@@ -180,19 +182,49 @@ impl Archive {
     }
 }
 
-/// The records indexed and not looked at by the reader yet, each once.
+/// Records the reader took, done when it is dropped.
+struct InHand<'a>(&'a Unread, usize);
+
+impl Drop for InHand<'_> {
+    fn drop(&mut self) {
+        self.0.done(self.1);
+    }
+}
+
+/// The records indexed and not looked at by the reader yet, each once,
+/// and how many of those it took are not done yet.
 #[derive(Default)]
-pub(super) struct Unread(std::sync::Mutex<std::collections::BTreeSet<RecordId>>);
+pub(super) struct Unread {
+    noted: std::sync::Mutex<std::collections::BTreeSet<RecordId>>,
+    in_hand: std::sync::atomic::AtomicUsize,
+}
 
 impl Unread {
     /// Notes records to look at.
     pub(super) fn note(&self, ids: impl IntoIterator<Item = RecordId>) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).extend(ids);
+        self.noted.lock().unwrap_or_else(|p| p.into_inner()).extend(ids);
     }
 
-    /// The `limit` oldest records to look at, no longer noted.
+    /// How many records wait to be looked at, those taken and not done
+    /// yet included.
+    pub(super) fn len(&self) -> usize {
+        let noted = self.noted.lock().unwrap_or_else(|p| p.into_inner()).len();
+        noted + self.in_hand.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// `n` records taken are done.
+    fn done(&self, n: usize) {
+        let _ = self.in_hand.fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |held| Some(held.saturating_sub(n)),
+        );
+    }
+
+    /// The `limit` oldest records to look at, no longer noted, in hand
+    /// until [`done`](Self::done).
     fn take(&self, limit: usize) -> Vec<RecordId> {
-        let mut noted = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut noted = self.noted.lock().unwrap_or_else(|p| p.into_inner());
         let mut taken = Vec::with_capacity(limit.min(noted.len()));
         while taken.len() < limit {
             match noted.pop_first() {
@@ -200,6 +232,8 @@ impl Unread {
                 None => break,
             }
         }
+        self.in_hand
+            .fetch_add(taken.len(), std::sync::atomic::Ordering::Relaxed);
         taken
     }
 }
@@ -215,7 +249,11 @@ mod tests {
         let unread = Unread::default();
         unread.note([id(3), id(1), id(2)]);
         unread.note([id(1)]);
+        assert_eq!(unread.len(), 3, "each once");
         assert_eq!(unread.take(2), [id(1), id(2)]);
+        assert_eq!(unread.len(), 3, "two in hand, one noted");
+        unread.done(2);
+        assert_eq!(unread.len(), 1);
         assert_eq!(unread.take(2), [id(3)], "the rest, once");
         assert!(unread.take(2).is_empty());
     }

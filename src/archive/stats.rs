@@ -89,6 +89,16 @@ impl Archive {
         self.index.reuse_counts()
     }
 
+    /// What waits behind the deposits: the journal's events the full-text
+    /// index has not applied yet (deposits not searchable yet), and the
+    /// records indexed that the reader has not looked at yet (invoices to
+    /// read, scans to make a PDF/A of). Reads the index's commit point.
+    pub fn backlogs(&self) -> Result<(u64, u64), ArchiveError> {
+        let (head, _) = self.journal.head();
+        let lag = head.saturating_sub(self.index.applied()?);
+        Ok((lag, self.unread.len() as u64))
+    }
+
     /// Counts a refused or failed deposit.
     pub(super) fn count_ingest_error(&self) {
         self.ingest_errors.fetch_add(1, Ordering::Relaxed);

@@ -304,9 +304,20 @@ fn a_reading_held_up_does_not_hold_up_the_search_of_new_deposits() {
     wait_for("the new deposit found while a reading waits", &found);
     let read = || archive.record(&alice, &held).expect("record").reading.is_some();
     assert!(!read(), "the reading still waits on the record");
+    // What /metrics shows: the index caught up; the invoice in the
+    // reader's hands, and the new deposit noted behind it.
+    wait_for("the index caught up", &|| archive.backlogs().expect("backlogs").0 == 0);
+    assert_eq!(
+        archive.backlogs().expect("backlogs").1,
+        2,
+        "two records wait for the reader"
+    );
 
     drop(changing);
     wait_for("the invoice read once the record is free", &read);
+    wait_for("nothing left to read or index", &|| {
+        archive.backlogs().expect("backlogs") == (0, 0)
+    });
     stop.store(true, Ordering::Relaxed);
     indexer.join().expect("the indexer stops");
     reader.join().expect("the reader stops");

@@ -239,14 +239,15 @@ pub async fn metrics(
 ) -> Result<HttpResponse, ApiError> {
     caller.0.require(Permission::ManageTokens, "lire les métriques")?;
     let archive2 = archive.clone();
-    let (stats, payments, blockages, capture_report, health) = web::block(move || {
+    let (stats, payments, blockages, capture_report, health, backlogs) = web::block(move || {
         let stats = archive2.stats(&caller.0, &schedule)?;
+        let backlogs = archive2.backlogs()?;
         let (payments, _) =
             archive2.payment_indicators(&caller.0, crate::domain::indicators::PaymentFilter::default(), None)?;
         let (blockages, _) = archive2.blockages(&caller.0, Default::default(), None)?;
         let (capture, _) = archive2.capture_indicators(&caller.0, Default::default(), None)?;
         let (health, _) = archive2.health_indicators(&caller.0, Default::default(), None)?;
-        Ok::<_, crate::archive::ArchiveError>((stats, payments, blockages, capture, health))
+        Ok::<_, crate::archive::ArchiveError>((stats, payments, blockages, capture, health, backlogs))
     })
     .await??;
     let (findings_total, bytes_total) = archive.fixity_counters();
@@ -339,6 +340,21 @@ pub async fn metrics(
             ("{store=\"blobs\"}", blob_flushes as f64),
             ("{store=\"journal\"}", journal_flushes as f64),
         ],
+    );
+    let (index_lag, readings_waiting) = backlogs;
+    metric(
+        &mut out,
+        "coffre_index_lag_events",
+        "gauge",
+        "Journal events the full-text index has not applied yet: deposits not searchable yet.",
+        &[("", index_lag as f64)],
+    );
+    metric(
+        &mut out,
+        "coffre_reading_waiting_records",
+        "gauge",
+        "Records indexed that the reader has not looked at yet: invoices to read, scans to make a PDF/A of.",
+        &[("", readings_waiting as f64)],
     );
     metric(
         &mut out,

@@ -140,6 +140,14 @@ fn a_corrupt_and_a_missing_blob_are_reported_by_the_scheduled_job() {
         text.contains("coffre_search_large_segments_total{from=\"reused\"} 0\n"),
         "{text}"
     );
+    // What waits behind the deposits: the index's lag, the readings.
+    for gauge in ["coffre_index_lag_events", "coffre_reading_waiting_records"] {
+        let value = text
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{gauge} ")))
+            .and_then(|v| v.parse::<f64>().ok());
+        assert!(value.is_some_and(|v| v >= 0.0), "{gauge}: {text}");
+    }
     let events = get(&server.url("/api/v1/audit/events?after=0"), &token).json();
     let checked: Vec<&Value> = events["events"]
         .as_array()
