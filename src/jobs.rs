@@ -399,3 +399,104 @@ pub fn spawn_mirror(
         archive.copy_archive_files(true);
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{spawn_indexer, spawn_reader};
+    use crate::archive::tests_support::{on_disk, options};
+    use crate::archive::{Actor, Archive, Deposit, Upload};
+    use crate::domain::role::Role;
+    use crate::domain::search::SearchQuery;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    fn agent() -> Actor {
+        Actor {
+            name: "user:alice".into(),
+            role: Role::Agent,
+            account: None,
+        }
+    }
+
+    /// Deposits `text` in `node`; its reference.
+    fn deposit(archive: &Archive, actor: &Actor, text: &str, node: &str) -> String {
+        let upload = Upload {
+            staged: archive.stage(&mut text.as_bytes()).expect("staged"),
+            filename: Some("piece.txt".into()),
+        };
+        let deposit = Deposit {
+            node: Some(node.to_owned()),
+            title: Some("Pièce".into()),
+            ..Deposit::default()
+        };
+        archive
+            .ingest(actor, deposit, upload)
+            .expect("deposited")
+            .reference
+            .to_string()
+    }
+
+    #[test]
+    fn a_reading_held_up_does_not_hold_up_the_search_of_new_deposits() {
+        let (_tmp, _data_dir, archive) = on_disk(options());
+        let archive = Arc::new(archive);
+        let alice = agent();
+        let held = deposit(
+            &archive,
+            &alice,
+            "Papeterie Dupont SARL\nFacture n° FA-2024-0117\nTotal TTC : 1 200,00 EUR",
+            "FIN-FAC",
+        );
+        // Indexed, so noted for the reader; whose reading cannot go on while
+        // someone changes the record (its lock held here).
+        archive.index_all().expect("indexed");
+        let id = archive.record(&alice, &held).expect("record").id;
+        let changing = archive.hold_record(&id);
+        let stop = Arc::new(AtomicBool::new(false));
+        let indexer = spawn_indexer(Arc::clone(&archive), Arc::clone(&stop)).expect("indexer");
+        let reader = spawn_reader(Arc::clone(&archive), Arc::clone(&stop)).expect("reader");
+        let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+            let given = std::time::Instant::now();
+            while !done() {
+                assert!(
+                    given.elapsed() < std::time::Duration::from_secs(60),
+                    "{what}: still not after a minute"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        };
+
+        let minutes = deposit(
+            &archive,
+            &alice,
+            "Procès-verbal de la séance sur le ponton de l'étang",
+            "ADM-DEL",
+        );
+        let found = || {
+            let results = archive
+                .search(&Actor::system(), SearchQuery::for_text("ponton"))
+                .expect("searched");
+            results.hits.iter().any(|hit| hit.reference.to_string() == minutes)
+        };
+        wait_for("the new deposit found while a reading waits", &found);
+        let read = || archive.record(&alice, &held).expect("record").reading.is_some();
+        assert!(!read(), "the reading still waits on the record");
+        // What /metrics shows: the index caught up; the invoice in the
+        // reader's hands, and the new deposit noted behind it.
+        wait_for("the index caught up", &|| archive.backlogs().expect("backlogs").0 == 0);
+        assert_eq!(
+            archive.backlogs().expect("backlogs").1,
+            2,
+            "two records wait for the reader"
+        );
+
+        drop(changing);
+        wait_for("the invoice read once the record is free", &read);
+        wait_for("nothing left to read or index", &|| {
+            archive.backlogs().expect("backlogs") == (0, 0)
+        });
+        stop.store(true, Ordering::Relaxed);
+        indexer.join().expect("the indexer stops");
+        reader.join().expect("the reader stops");
+    }
+}

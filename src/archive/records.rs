@@ -1247,6 +1247,13 @@ impl Archive {
         }))
     }
 
+    /// Holds a record's lock as a change to it would, for the tests of
+    /// what waits on it.
+    #[cfg(test)]
+    pub(crate) fn hold_record(&self, id: &RecordId) -> std::sync::MutexGuard<'_, ()> {
+        self.lock_record(id)
+    }
+
     /// Serialises changes to one record.
     pub(super) fn lock_record(&self, id: &RecordId) -> std::sync::MutexGuard<'_, ()> {
         let stripe = id
