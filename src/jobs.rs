@@ -403,49 +403,22 @@ pub fn spawn_mirror(
 #[cfg(test)]
 mod tests {
     use super::{spawn_indexer, spawn_reader};
-    use crate::archive::tests_support::{on_disk, options};
-    use crate::archive::{Actor, Archive, Deposit, Upload};
-    use crate::domain::role::Role;
+    use crate::archive::Actor;
+    use crate::archive::tests_support::{agent, deposit_text, on_disk, options};
     use crate::domain::search::SearchQuery;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-
-    fn agent() -> Actor {
-        Actor {
-            name: "user:alice".into(),
-            role: Role::Agent,
-            account: None,
-        }
-    }
-
-    /// Deposits `text` in `node`; its reference.
-    fn deposit(archive: &Archive, actor: &Actor, text: &str, node: &str) -> String {
-        let upload = Upload {
-            staged: archive.stage(&mut text.as_bytes()).expect("staged"),
-            filename: Some("piece.txt".into()),
-        };
-        let deposit = Deposit {
-            node: Some(node.to_owned()),
-            title: Some("Pièce".into()),
-            ..Deposit::default()
-        };
-        archive
-            .ingest(actor, deposit, upload)
-            .expect("deposited")
-            .reference
-            .to_string()
-    }
 
     #[test]
     fn a_reading_held_up_does_not_hold_up_the_search_of_new_deposits() {
         let (_tmp, _data_dir, archive) = on_disk(options());
         let archive = Arc::new(archive);
         let alice = agent();
-        let held = deposit(
+        let held = deposit_text(
             &archive,
             &alice,
             "Papeterie Dupont SARL\nFacture n° FA-2024-0117\nTotal TTC : 1 200,00 EUR",
-            "FIN-FAC",
+            Some("FIN-FAC"),
         );
         // Indexed, so noted for the reader; whose reading cannot go on while
         // someone changes the record (its lock held here).
@@ -466,11 +439,11 @@ mod tests {
             }
         };
 
-        let minutes = deposit(
+        let minutes = deposit_text(
             &archive,
             &alice,
             "Procès-verbal de la séance sur le ponton de l'étang",
-            "ADM-DEL",
+            Some("ADM-DEL"),
         );
         let found = || {
             let results = archive

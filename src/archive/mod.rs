@@ -680,6 +680,34 @@ pub(crate) mod tests_support {
         (tmp, data_dir, archive)
     }
 
+    /// Alice, an agent.
+    pub(crate) fn agent() -> Actor {
+        Actor {
+            name: "user:alice".into(),
+            role: crate::domain::role::Role::Agent,
+            account: None,
+        }
+    }
+
+    /// Deposits `text` as `facture.txt`, titled « Facture », in `node`
+    /// (else where the plan classifies it); its reference.
+    pub(crate) fn deposit_text(archive: &Archive, actor: &Actor, text: &str, node: Option<&str>) -> String {
+        let upload = Upload {
+            staged: archive.stage(&mut text.as_bytes()).expect("staged"),
+            filename: Some("facture.txt".into()),
+        };
+        let deposit = Deposit {
+            node: node.map(str::to_owned),
+            title: Some("Facture".into()),
+            ..Deposit::default()
+        };
+        archive
+            .ingest(actor, deposit, upload)
+            .expect("deposited")
+            .reference
+            .to_string()
+    }
+
     /// A fresh archive in memory, with the default plan, and the folder
     /// that holds its seal key and credentials (kept alive with it).
     pub(crate) fn memory_archive() -> (tempfile::TempDir, Archive) {

@@ -4,9 +4,9 @@
 //! verification corrects it, leaves the queue, counts, and survives a
 //! catalog rebuilt from the journal.
 
-use super::tests_support::{on_disk, options};
+use super::tests_support::{agent, deposit_text as deposit, on_disk, options};
 use super::verification::Verification;
-use super::{Actor, Archive, Deposit, Upload};
+use super::{Actor, Archive};
 use crate::domain::clock::SystemClock;
 use crate::domain::role::Role;
 use crate::domain::verification::{CheckKey, NODE_FIELD, VerifyReason};
@@ -24,31 +24,6 @@ fn invoice(siret: &str, total: &str) -> String {
         &format!("Total TTC : {total} EUR"),
     ]
     .join("\n")
-}
-
-fn deposit(archive: &Archive, actor: &Actor, text: &str, node: Option<&str>) -> String {
-    let upload = Upload {
-        staged: archive.stage(&mut text.as_bytes()).expect("staged"),
-        filename: Some("facture.txt".into()),
-    };
-    let deposit = Deposit {
-        node: node.map(str::to_owned),
-        title: Some("Facture".into()),
-        ..Deposit::default()
-    };
-    archive
-        .ingest(actor, deposit, upload)
-        .expect("deposited")
-        .reference
-        .to_string()
-}
-
-fn agent() -> Actor {
-    Actor {
-        name: "user:alice".into(),
-        role: Role::Agent,
-        account: None,
-    }
 }
 
 #[test]
