@@ -889,6 +889,18 @@ enum Start {
     Create,
     /// An existing one: an empty journal is an archive not initialised.
     Resume,
+    /// An existing one whose catalog and index were deleted: the index is
+    /// fed beside the catalog's replay.
+    Rebuild,
+}
+
+/// Sets its flag when dropped: a thread's end, even by a panic.
+struct SetOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Release);
+    }
 }
 
 /// What `init` did.
@@ -970,20 +982,25 @@ impl Archive {
         Archive::open_stores(data_dir.clone(), stores, options, clock, Start::Create)
     }
 
-    /// Deletes the catalog and rebuilds it from the journal (and the
-    /// metadata documents in the blob store).
+    /// Deletes the catalog and the index and rebuilds both from the
+    /// journal and the blob store (metadata documents, contents' text): the
+    /// index fed on this thread while the catalog is replayed on another.
     pub fn rebuild(data_dir: &DataDir, options: ArchiveOptions, clock: Arc<dyn Clock>) -> Result<Self, ArchiveError> {
         if !data_dir.is_initialised() {
             return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
         }
         data_dir.lock()?;
-        let catalog = data_dir.catalog_path();
-        if catalog.exists() {
-            std::fs::remove_dir_all(&catalog)?;
+        for view in [data_dir.catalog_path(), data_dir.index_path()] {
+            if view.exists() {
+                std::fs::remove_dir_all(&view)?;
+            }
         }
-        tracing::info!("catalog deleted; rebuilding it from the journal");
+        tracing::info!("catalog and index deleted; rebuilding them from the journal and the blobs");
         let stores = Stores::on_disk(data_dir, &options)?;
-        Archive::open_stores(data_dir.clone(), stores, options, clock, Start::Resume)
+        let archive = Archive::open_stores(data_dir.clone(), stores, options, clock, Start::Rebuild)?;
+        // What the replay's last rounds left, and what opening journaled.
+        archive.index_all()?;
+        Ok(archive)
     }
 
     /// Brings the views of `stores` up to the journal, and on
@@ -1028,11 +1045,41 @@ impl Archive {
             catalog.clear()?;
         }
         let replay = |from: u64| -> Result<u64, JournalError> { projector.replay(journal.read_from(from)?) };
+        let from = catalog.last_applied()? + 1;
+        let first = if start == Start::Rebuild {
+            // The index is fed on this thread while the catalog is replayed
+            // on another: the replay keeps about one core busy (its
+            // engine's writes), the index's extraction and indexing the
+            // rest.
+            let sources = search::FeedSources {
+                journal: journal.as_ref(),
+                catalog: catalog.as_ref(),
+                blobs: blobs.as_ref(),
+                index: stores.index.as_ref(),
+                extract: options.extract,
+            };
+            let replayed = std::sync::atomic::AtomicBool::new(false);
+            let (first, fed) = std::thread::scope(|scope| {
+                let replaying = scope.spawn(|| {
+                    let _over = SetOnDrop(&replayed);
+                    replay(from)
+                });
+                let fed = search::follow_replay(sources, &replayed);
+                let first = replaying
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (first, fed)
+            });
+            fed?;
+            first
+        } else {
+            replay(from)
+        };
         // A catalog found damaged (by its engine at opening, or by a value
         // that no longer decodes while it catches up) is rebuilt from the
         // journal, which is whole: the archive serves nothing from it.
         let mut catalog_damaged = stores.catalog_damaged.clone();
-        let replayed = match replay(catalog.last_applied()? + 1) {
+        let replayed = match first {
             Err(JournalError::ViewFailed {
                 seq,
                 reason: ViewError::Catalog(e),

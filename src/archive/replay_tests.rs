@@ -1,13 +1,16 @@
 //! A catalog rebuilt from the journal (runs of deposits in one batch each,
 //! their metadata read on every core) holds exactly what the catalog made
 //! event by event holds: records, references, naming counters, the
-//! due-date index, the node index and its counts, disposals.
+//! due-date index, the node index and its counts, disposals. The index,
+//! rebuilt beside it, answers searches as the index made deposit by
+//! deposit did.
 
 use super::*;
 use crate::archive::disposals::VisaRequest;
 use crate::archive::disposition::ProposalRequest;
 use crate::domain::clock::SystemClock;
 use crate::domain::record::{Record, RecordId};
+use crate::domain::search::SearchQuery;
 use chrono::NaiveDate;
 
 use super::tests_support::options;
@@ -83,6 +86,21 @@ fn view(archive: &Archive, scopes: &[String]) -> View {
         nodes,
         disposals,
     }
+}
+
+/// What the index answers to a few searches: the total, then the counts
+/// by node, type and year.
+fn searched(archive: &Archive) -> Vec<(String, u64, String)> {
+    ["pièce", "facture", "après", "reclasser", "délibération", "ttc"]
+        .iter()
+        .map(|text| {
+            let found = archive
+                .search(&Actor::system(), SearchQuery::for_text(text))
+                .expect("search");
+            let counts = format!("{:?} {:?} {:?}", found.facets, found.types, found.years);
+            (text.to_string(), found.total, counts)
+        })
+        .collect()
 }
 
 fn deposit(archive: &Archive, text: &str, node: &str, date: &str) -> Record {
@@ -228,9 +246,18 @@ fn a_catalog_rebuilt_in_runs_of_deposits_is_the_catalog_made_event_by_event() {
     let readings = before.records.iter().filter(|r| r.contains("reading: Some")).count();
     assert!(readings >= 40, "{readings} records read");
     assert!(!before.to_verify.is_empty(), "readings left fields to verify");
+    archive.index_all().expect("indexed");
+    let found = searched(&archive);
+    assert!(found.iter().all(|(_, total, _)| *total > 0), "{found:?}");
     drop(archive);
+    // The rebuild deletes the index too, and feeds the new one beside the
+    // catalog's replay.
+    std::fs::write(data_dir.index_path().join("left-by-the-old-index"), b"").expect("marker");
 
     let rebuilt = Archive::rebuild(&data_dir, options(), Arc::new(SystemClock)).expect("rebuild");
+    assert!(!data_dir.index_path().join("left-by-the-old-index").exists());
+    assert_eq!(rebuilt.index.applied().expect("applied"), rebuilt.journal_head());
+    assert_eq!(searched(&rebuilt), found);
     let after = view(&rebuilt, &scopes);
     assert_eq!(after.counters, before.counters);
     assert_eq!(after.nodes, before.nodes);

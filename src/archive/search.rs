@@ -6,14 +6,17 @@
 //! so that a slow or failing extraction never delays a deposit. After a
 //! crash it resumes from the seq of its last commit.
 
+use super::plan::PublishedPlan;
 use super::{Actor, Archive, ArchiveError};
 use crate::domain::event::EventBody;
 use crate::domain::record::{NodeCode, RecordId};
 use crate::domain::role::Permission;
 use crate::domain::search::{IndexDocument, SearchQuery, SearchResults, TextStatus, node_reader_key};
 use crate::extract::{self, Extraction};
-use crate::store::IndexError;
+use crate::store::{BlobStore, Catalog, IndexError, Journal, TextIndex};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What `reindex` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +179,77 @@ impl Archive {
     /// Applies up to `max_events` journal events to the index and commits,
     /// under the indexer's lock; how many, and the records they touched.
     fn index_events(&self, max_events: usize) -> Result<(usize, Vec<RecordId>), ArchiveError> {
+        self.feed()?.index_events(max_events)
+    }
+
+    /// What the index is fed from, with the plan in force.
+    fn feed(&self) -> Result<Feed<'_>, ArchiveError> {
+        let sources = FeedSources {
+            journal: self.journal.as_ref(),
+            catalog: self.catalog.as_ref(),
+            blobs: self.blobs.as_ref(),
+            index: self.index.as_ref(),
+            extract: self.options.extract,
+        };
+        Ok(sources.with(self.plan_in_force()?))
+    }
+
+    /// A read-only archive's journal cannot be followed past its damage:
+    /// the catalog, made while it was whole, is indexed as it stands, once.
+    fn index_catalog_as_it_stands(&self) -> Result<usize, ArchiveError> {
+        let seq = self.catalog.last_applied()?;
+        if self.index.applied()? >= seq {
+            return Ok(0);
+        }
+        let ids: Vec<RecordId> = self.catalog.records().filter_map(Result::ok).map(|r| r.id).collect();
+        for id in &ids {
+            self.index_record(id)?;
+        }
+        self.index.commit(seq)?;
+        tracing::warn!(
+            records = ids.len(),
+            seq,
+            "read-only: the index was brought up to the catalog"
+        );
+        Ok(ids.len().max(1))
+    }
+
+    /// Brings the index fully up to the journal.
+    pub fn index_all(&self) -> Result<(), ArchiveError> {
+        // Far behind (a rebuilt index), fewer commits: each writes and
+        // flushes segments.
+        while self.index_pending(CATCH_UP_EVENTS)? > 0 {}
+        Ok(())
+    }
+
+    /// Puts a record's current state and latest text into the index.
+    fn index_record(&self, id: &RecordId) -> Result<(), ArchiveError> {
+        if let Some(document) = self.feed()?.document_of(id, Extracting::Again)? {
+            self.index.put(&document)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the index is fed from: the journal says which records changed, the
+/// catalog what each is now, the blobs its text, the plan its place. The
+/// archive feeds it behind the catalog; a rebuild, beside the catalog's
+/// replay (`follow_replay`).
+struct Feed<'a> {
+    journal: &'a dyn Journal,
+    catalog: &'a dyn Catalog,
+    blobs: &'a dyn BlobStore,
+    index: &'a dyn TextIndex,
+    extract: extract::ExtractOptions,
+    /// The plan in force (as far as the catalog has come).
+    plan: Arc<PublishedPlan>,
+}
+
+impl Feed<'_> {
+    /// Applies up to `max_events` journal events to the index and commits
+    /// (the caller holds the indexer's lock); how many, and the records
+    /// they touched.
+    fn index_events(&self, max_events: usize) -> Result<(usize, Vec<RecordId>), ArchiveError> {
         let from = self.index.applied()? + 1;
         // The index follows the catalog: the journal's head moves when an
         // event is durable, a moment before the catalog shows it, and a
@@ -255,8 +329,8 @@ impl Archive {
         let versions = self.catalog.plan_versions()?;
         let find = |n: u32| versions.iter().find(|e| e.number == n);
         if let (Some(before), Some(after)) = (number.checked_sub(1).and_then(find), find(number)) {
-            let before = super::plan::read_version(self.blobs.as_ref(), before)?.plan;
-            let after = super::plan::read_version(self.blobs.as_ref(), after)?.plan;
+            let before = super::plan::read_version(self.blobs, before)?.plan;
+            let after = super::plan::read_version(self.blobs, after)?.plan;
             for node in &after.nodes {
                 if before.node(&node.code).is_some() && before.path(&node.code) != after.path(&node.code) {
                     changed.insert(node.code.clone());
@@ -264,42 +338,6 @@ impl Archive {
             }
         }
         Ok(changed)
-    }
-
-    /// A read-only archive's journal cannot be followed past its damage:
-    /// the catalog, made while it was whole, is indexed as it stands, once.
-    fn index_catalog_as_it_stands(&self) -> Result<usize, ArchiveError> {
-        let seq = self.catalog.last_applied()?;
-        if self.index.applied()? >= seq {
-            return Ok(0);
-        }
-        let ids: Vec<RecordId> = self.catalog.records().filter_map(Result::ok).map(|r| r.id).collect();
-        for id in &ids {
-            self.index_record(id)?;
-        }
-        self.index.commit(seq)?;
-        tracing::warn!(
-            records = ids.len(),
-            seq,
-            "read-only: the index was brought up to the catalog"
-        );
-        Ok(ids.len().max(1))
-    }
-
-    /// Brings the index fully up to the journal.
-    pub fn index_all(&self) -> Result<(), ArchiveError> {
-        // Far behind (a rebuilt index), fewer commits: each writes and
-        // flushes segments.
-        while self.index_pending(CATCH_UP_EVENTS)? > 0 {}
-        Ok(())
-    }
-
-    /// Puts a record's current state and latest text into the index.
-    fn index_record(&self, id: &RecordId) -> Result<(), ArchiveError> {
-        if let Some(document) = self.document_of(id, Extracting::Again)? {
-            self.index.put(&document)?;
-        }
-        Ok(())
     }
 
     /// A record's current state and latest text, as the index holds it
@@ -333,7 +371,7 @@ impl Archive {
         if let Some(error) = &extraction.error {
             tracing::info!(reference = %record.reference, %error, "no text extracted");
         }
-        let plan = self.plan_in_force()?;
+        let plan = &self.plan;
         Ok(Some(IndexDocument {
             id: record.id,
             reference: record.reference.clone(),
@@ -363,7 +401,7 @@ impl Archive {
                 // An extractor that panics on a malformed file costs that
                 // file its text, never the indexer.
                 catch_unwind(AssertUnwindSafe(|| {
-                    extract::extract(&media_type, &mut reader, self.options.extract)
+                    extract::extract(&media_type, &mut reader, self.extract)
                 }))
                 .unwrap_or_else(|_| Extraction {
                     text: String::new(),
@@ -376,6 +414,63 @@ impl Archive {
                 extractor: "none",
                 error: Some(e.to_string()),
             },
+        }
+    }
+}
+
+/// Feeds the index beside a catalog being replayed from the journal (a
+/// rebuild): each round indexes what the catalog has applied since the
+/// last, with the plan in force as far as the catalog has come, until
+/// `replayed` says the replay is over and nothing is left. A record
+/// indexed early is indexed again by any later event that changes it, as
+/// behind a serving archive's catalog.
+pub(super) fn follow_replay(sources: FeedSources<'_>, replayed: &AtomicBool) -> Result<(), ArchiveError> {
+    let mut plan: Option<Arc<PublishedPlan>> = None;
+    loop {
+        let over = replayed.load(Ordering::Acquire);
+        // Rounds as long as a catch-up's: each commits segments that
+        // merges then rewrite, and the index, quicker than the replay,
+        // would otherwise commit every few events.
+        let behind = sources.catalog.last_applied()?.saturating_sub(sources.index.applied()?);
+        if !over && behind < CATCH_UP_EVENTS as u64 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            continue;
+        }
+        if let Some(last) = sources.catalog.plan_versions()?.last()
+            && plan.as_ref().is_none_or(|p| p.entry.number != last.number)
+        {
+            plan = Some(Arc::new(super::plan::read_version(sources.blobs, last)?));
+        }
+        let applied = match &plan {
+            Some(plan) => sources.with(Arc::clone(plan)).index_events(CATCH_UP_EVENTS)?.0,
+            None => 0,
+        };
+        if applied == 0 && over {
+            return Ok(());
+        }
+    }
+}
+
+/// The stores the index is fed from, without a plan.
+#[derive(Clone, Copy)]
+pub(super) struct FeedSources<'a> {
+    pub(super) journal: &'a dyn Journal,
+    pub(super) catalog: &'a dyn Catalog,
+    pub(super) blobs: &'a dyn BlobStore,
+    pub(super) index: &'a dyn TextIndex,
+    pub(super) extract: extract::ExtractOptions,
+}
+
+impl<'a> FeedSources<'a> {
+    /// With this plan in force.
+    fn with(self, plan: Arc<PublishedPlan>) -> Feed<'a> {
+        Feed {
+            journal: self.journal,
+            catalog: self.catalog,
+            blobs: self.blobs,
+            index: self.index,
+            extract: self.extract,
+            plan,
         }
     }
 }
@@ -446,4 +541,48 @@ pub(super) fn reader_keys(plan: &crate::domain::plan::Plan, actor: &Actor) -> Ve
         .iter()
         .map(node_reader_key)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::tests_support::{deposit_text, on_disk, options};
+
+    #[test]
+    fn beside_a_replay_the_index_waits_for_its_end_then_takes_what_the_catalog_holds() {
+        let (_tmp, _dir, archive) = on_disk(options());
+        for i in 0..30 {
+            deposit_text(
+                &archive,
+                &Actor::system(),
+                &format!("quittance numéro {i}"),
+                Some("FIN-MAN"),
+            );
+        }
+        let sources = FeedSources {
+            journal: archive.journal.as_ref(),
+            catalog: archive.catalog.as_ref(),
+            blobs: archive.blobs.as_ref(),
+            index: archive.index.as_ref(),
+            extract: archive.options.extract,
+        };
+        let replayed = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let follower = scope.spawn(|| {
+                follow_replay(sources, &replayed).expect("fed");
+                std::time::Instant::now()
+            });
+            // Fewer events than a round: nothing is indexed until the end.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            assert_eq!(archive.index.applied().expect("applied"), 0);
+            let over = std::time::Instant::now();
+            replayed.store(true, Ordering::Release);
+            assert!(follower.join().expect("follower") >= over);
+        });
+        assert_eq!(archive.index.applied().expect("applied"), archive.journal_head());
+        let found = archive
+            .search(&Actor::system(), SearchQuery::for_text("quittance"))
+            .expect("search");
+        assert_eq!(found.total, 30);
+    }
 }

@@ -174,7 +174,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Delete the catalog and rebuild it from the journal and the blobs.
+    /// Delete the catalog and the index and rebuild both from the journal
+    /// and the blobs.
     Rebuild,
     /// Bring the index up to date and extract text again where it failed or
     /// where the extractors changed.
@@ -619,7 +620,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
             let records = archive.record_count()?;
             archive.flush()?;
             println!(
-                "catalogue reconstruit à partir du journal : {}",
+                "catalogue et index reconstruits à partir du journal et des fichiers : {}",
                 count(records, "document", "documents")
             );
             Ok(())

@@ -1,5 +1,6 @@
-//! Deleting the catalog and rebuilding it from the journal gives back the
-//! same records, to the byte.
+//! Deleting the catalog and rebuilding it (and the index) from the journal
+//! and the blobs gives back the same records, to the byte, and the same
+//! searches.
 
 use crate::common::*;
 use serde_json::json;
@@ -55,11 +56,35 @@ fn show_is_identical_after_deleting_the_catalog_and_rebuilding() {
     };
     let before = show_all();
     assert!(before[3].0.contains("\"number\":2"), "{}", before[3].0);
+    let searched = || -> Vec<String> {
+        ["école", "mandat", "contenu", "marche:M-2024-03"]
+            .iter()
+            .map(|q| {
+                let out = cli(&data, &["search", q, "--json", "--limit", "50"]);
+                assert!(out.status.success(), "{}", stderr(&out));
+                stdout(&out)
+            })
+            .collect()
+    };
+    let found = searched();
+    assert!(
+        found[0].lines().count() >= 12 && found[3].lines().count() >= 1,
+        "{found:?}"
+    );
     std::fs::remove_dir_all(data.join("catalog")).unwrap();
+    // The index goes too, and comes back beside the catalog.
+    std::fs::write(data.join("index").join("left-by-the-old-index"), b"").unwrap();
     let out = cli(&data, &["rebuild"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("catalogue et index reconstruits"),
+        "{}",
+        stdout(&out)
+    );
     assert!(stdout(&out).contains("12 documents"), "{}", stdout(&out));
+    assert!(!data.join("index").join("left-by-the-old-index").exists());
     assert_eq!(show_all(), before);
+    assert_eq!(searched(), found);
     // Counters come back too: the next deposit does not reuse a number.
     let server = Server::start(&data, &[]);
     let a = deposit(
