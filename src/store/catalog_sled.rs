@@ -9,6 +9,9 @@
 //! node whose rule has an end, by the date their retention started, with
 //! their reference and review decision; a listing reckons each due date
 //! from the node's rule, so a new duration writes nothing),
+//! `dcnt/<node>\0<YYYY-MM-DD>` (how many records of that node's due index
+//! started that day, u64 big-endian: what the indicators count due, a
+//! line per day rather than per record),
 //! `meta/rules` (the retention rules in force, node by node, kept in
 //! memory too: a record is read with its due mark reckoned from them),
 //! `hold/<id, 20 digits>` (a legal hold as JSON), `seal/<seq, 20 digits>`
@@ -58,7 +61,12 @@ use std::sync::{Arc, RwLock};
 
 /// The layout version of the values written here. Raise it when a stored
 /// value changes shape: the catalog is then rebuilt from the journal.
-pub const CATALOG_FORMAT: u64 = 14;
+pub const CATALOG_FORMAT: u64 = 15;
+
+/// The format before the due index's counts by start (`dcnt/`), which an
+/// opening adds from the due index's keys rather than rebuilding the
+/// catalog.
+const WITHOUT_START_COUNTS: u64 = 14;
 
 /// sled's cache of its tree's pages, as sled counts it (its default is
 /// 1 GiB). What it holds costs about twice its count in memory, and a
@@ -132,6 +140,22 @@ fn parts_prefix(what: &str, of: WayOut, id: u64) -> Vec<u8> {
 fn start_prefix(node: &str) -> Vec<u8> {
     format!("dstart/{node}\0").into_bytes()
 }
+
+/// `dcnt/<node>\0`: how many records of a node's due index share each
+/// start.
+fn start_count_prefix(node: &str) -> Vec<u8> {
+    format!("dcnt/{node}\0").into_bytes()
+}
+
+fn start_count_key(node: &str, start: NaiveDate) -> Vec<u8> {
+    let mut key = start_count_prefix(node);
+    key.extend_from_slice(start.format("%Y-%m-%d").to_string().as_bytes());
+    key
+}
+
+/// By how much each (node, start) count of the due index changes in a
+/// batch.
+type StartCounts = BTreeMap<(String, NaiveDate), i64>;
 
 fn start_key(node: &str, start: NaiveDate, record: &RecordId) -> Vec<u8> {
     let mut key = start_prefix(node);
@@ -225,16 +249,15 @@ fn start_day(text: &[u8]) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(std::str::from_utf8(text).ok()?, "%Y-%m-%d").ok()
 }
 
-/// The keys of `node`'s due index whose records are due by `until` under
-/// a rule of `duration`: from its prefix to past the latest start due
-/// (none when nothing is ever due).
+/// The keys under `prefix` (a node's due index, or its counts by start)
+/// whose records are due by `until` under a rule of `duration`: from the
+/// prefix to past the latest start due (none when nothing is ever due).
 fn due_range(
-    node: &NodeCode,
+    prefix: Vec<u8>,
     duration: crate::domain::plan::RetentionDuration,
     until: NaiveDate,
 ) -> Option<(Vec<u8>, Vec<u8>)> {
     let last = latest_start_due_by(duration, until)?;
-    let prefix = start_prefix(node.as_str());
     // Every key of `last`'s day sorts before `<prefix><last>0`.
     let mut end = prefix.clone();
     end.extend_from_slice(format!("{}0", last.format("%Y-%m-%d")).as_bytes());
@@ -333,7 +356,11 @@ impl SledCatalog {
     /// records, and leave their space in its file).
     pub fn open(path: &Path) -> Result<Self, CatalogError> {
         let catalog = Self::open_as_it_is(path)?;
-        let format = catalog.db.get(FORMAT).map_err(storage)?.map(|v| u64_of(&v));
+        let mut format = catalog.db.get(FORMAT).map_err(storage)?.map(|v| u64_of(&v));
+        if format == Some(WITHOUT_START_COUNTS) {
+            catalog.count_starts()?;
+            format = Some(CATALOG_FORMAT);
+        }
         if format == Some(CATALOG_FORMAT) {
             if let Some(bytes) = catalog.db.get(RULES).map_err(storage)? {
                 *catalog.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(decode(RULES, &bytes)?);
@@ -356,6 +383,37 @@ impl SledCatalog {
         };
         catalog.clear()?;
         Ok(catalog)
+    }
+
+    /// Counts the due index's records by node and start (`dcnt/`), for a
+    /// catalog of the format before those counts: a pass over the index's
+    /// keys (seconds at a million records), in one batch with the new
+    /// format.
+    fn count_starts(&self) -> Result<(), CatalogError> {
+        let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+        for item in self.db.scan_prefix(b"dstart/") {
+            let (key, _) = item.map_err(storage)?;
+            let cut = key.iter().position(|b| *b == 0).map(|nul| nul + 1 + "YYYY-MM-DD".len());
+            let Some(count_key) = cut.and_then(|cut| key.get(..cut)) else {
+                return Err(CatalogError::Decode {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: "not a due-index key".into(),
+                });
+            };
+            let count_key = [b"dcnt/", count_key.get("dstart/".len()..).unwrap_or_default()].concat();
+            *counts.entry(count_key).or_default() += 1;
+        }
+        let mut batch = sled::Batch::default();
+        for (key, n) in &counts {
+            batch.insert(key.as_slice(), &n.to_be_bytes()[..]);
+        }
+        batch.insert(FORMAT, &CATALOG_FORMAT.to_be_bytes()[..]);
+        self.db.apply_batch(batch).map_err(storage)?;
+        tracing::info!(
+            starts = counts.len(),
+            "the catalog's due index counted by start (format {WITHOUT_START_COUNTS} to {CATALOG_FORMAT})"
+        );
+        Ok(())
     }
 
     /// A catalog for scratch work in `folder`, a folder of its own that
@@ -429,7 +487,7 @@ impl SledCatalog {
     /// Moves a record in the due index, from where it `was` to `now`.
     fn refile(
         batch: &mut sled::Batch,
-        filed: &mut HashMap<RecordId, Filed>,
+        (filed, starts): (&mut HashMap<RecordId, Filed>, &mut StartCounts),
         record: &RecordId,
         was: Option<&Filed>,
         now: Filed,
@@ -437,9 +495,11 @@ impl SledCatalog {
     ) -> Result<(), CatalogError> {
         if let Some(was @ Filed { start: Some(start), .. }) = was {
             batch.remove(start_key(was.node(), *start, record));
+            *starts.entry((was.node().to_owned(), *start)).or_default() -= 1;
         }
         if let Some(start) = now.start {
             batch.insert(start_key(now.node(), start, record), encode(started)?);
+            *starts.entry((now.node().to_owned(), start)).or_default() += 1;
         }
         if was != Some(&now) {
             batch.insert(format!("rnode/{record}").into_bytes(), filed_value(&now)?);
@@ -453,7 +513,7 @@ impl SledCatalog {
     fn reindex(
         &self,
         batch: &mut sled::Batch,
-        filed: &mut HashMap<RecordId, Filed>,
+        (filed, starts): (&mut HashMap<RecordId, Filed>, &mut StartCounts),
         node: &NodeCode,
         rules: &RuleTable,
     ) -> Result<(), CatalogError> {
@@ -478,7 +538,7 @@ impl SledCatalog {
                 reference: entry.reference,
                 decision: entry.decision,
             };
-            Self::refile(batch, filed, &id, Some(&was), now, &started)?;
+            Self::refile(batch, (&mut *filed, &mut *starts), &id, Some(&was), now, &started)?;
         }
         Ok(())
     }
@@ -514,6 +574,7 @@ impl Catalog for SledCatalog {
         // here was filed last, and by how much each tally's count changes.
         let mut filed: HashMap<RecordId, Filed> = HashMap::new();
         let mut tallies: BTreeMap<Tally, i64> = BTreeMap::new();
+        let mut starts: StartCounts = BTreeMap::new();
         // Counters raised in this batch (a replay puts many events in one).
         let mut raised: HashMap<Vec<u8>, u64> = HashMap::new();
         // The rules records are placed under, and new ones to keep once
@@ -525,7 +586,7 @@ impl Catalog for SledCatalog {
                 CatalogWrite::PutRules(table) => {
                     let table = Arc::new(*table);
                     for node in rules.reindexed(&table) {
-                        self.reindex(&mut batch, &mut filed, &node, &table)?;
+                        self.reindex(&mut batch, (&mut filed, &mut starts), &node, &table)?;
                     }
                     batch.insert(RULES, encode(&*table)?);
                     rules = Arc::clone(&table);
@@ -553,7 +614,14 @@ impl Catalog for SledCatalog {
                         start: rules.record_start(&record),
                         tally,
                     };
-                    Self::refile(&mut batch, &mut filed, &record.id, was.as_ref(), now, &started)?;
+                    Self::refile(
+                        &mut batch,
+                        (&mut filed, &mut starts),
+                        &record.id,
+                        was.as_ref(),
+                        now,
+                        &started,
+                    )?;
                     for reference in std::iter::once(&record.reference).chain(&record.aliases) {
                         batch.insert(
                             format!("ref/{reference}").into_bytes(),
@@ -687,6 +755,14 @@ impl Catalog for SledCatalog {
                 n => batch.insert(key, &n.to_be_bytes()[..]),
             }
         }
+        for ((node, start), change) in starts.into_iter().filter(|(_, c)| *c != 0) {
+            let key = start_count_key(&node, start);
+            let current = self.db.get(&key).map_err(storage)?.map_or(0, |v| u64_of(&v));
+            match current.saturating_add_signed(change) {
+                0 => batch.remove(key),
+                n => batch.insert(key, &n.to_be_bytes()[..]),
+            }
+        }
         batch.insert(LAST_SEQ, &seq.to_be_bytes()[..]);
         self.db.apply_batch(batch).map_err(storage)?;
         if let Some(table) = new_rules {
@@ -781,7 +857,7 @@ impl Catalog for SledCatalog {
         let rules = self.rules();
         let mut nodes: Vec<Box<dyn Iterator<Item = DueItem> + '_>> = Vec::new();
         for (node, rule) in rules.ending() {
-            let Some((prefix, end)) = due_range(node, rule.duration, until) else {
+            let Some((prefix, end)) = due_range(start_prefix(node.as_str()), rule.duration, until) else {
                 continue;
             };
             let (node, rule) = (node.clone(), rule.clone());
@@ -816,37 +892,25 @@ impl Catalog for SledCatalog {
     }
 
     fn due_counts(&self, until: NaiveDate) -> Result<Vec<(NodeCode, NaiveDate, u64)>, CatalogError> {
-        // The due index's keys alone, by node then start: no entry decoded,
-        // no id read, the starts of a day counted together.
+        // The counts by start, not the due index: a line per day a
+        // node's records started on, however many records share it.
         let rules = self.rules();
         let mut counts: Vec<(NodeCode, NaiveDate, u64)> = Vec::new();
         for (node, rule) in rules.ending() {
-            let Some((prefix, end)) = due_range(node, rule.duration, until) else {
+            let Some((prefix, end)) = due_range(start_count_prefix(node.as_str()), rule.duration, until) else {
                 continue;
             };
             let mut by_due: BTreeMap<NaiveDate, u64> = BTreeMap::new();
-            let mut current: Option<(Vec<u8>, NaiveDate)> = None;
             for item in self.db.range(prefix.clone()..end) {
-                let (key, _) = item.map_err(storage)?;
-                let rest = key.get(prefix.len()..).unwrap_or_default();
-                let start = rest.split(|b| *b == b'/').next().unwrap_or_default();
-                let due = match &current {
-                    Some((text, due)) if text.as_slice() == start => *due,
-                    _ => {
-                        let bad = || CatalogError::Decode {
-                            key: String::from_utf8_lossy(&key).into_owned(),
-                            reason: "not a due-index key".into(),
-                        };
-                        let day = start_day(start).ok_or_else(bad)?;
-                        let due = end_of(day, rule.duration).ok_or_else(|| CatalogError::Decode {
-                            key: String::from_utf8_lossy(&key).into_owned(),
-                            reason: "a start whose end is past the calendar".into(),
-                        })?;
-                        current = Some((start.to_vec(), due));
-                        due
-                    }
+                let (key, value) = item.map_err(storage)?;
+                let bad = |reason: &str| CatalogError::Decode {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: reason.into(),
                 };
-                *by_due.entry(due).or_default() += 1;
+                let day = start_day(key.get(prefix.len()..).unwrap_or_default())
+                    .ok_or_else(|| bad("not a due-index count's key"))?;
+                let due = end_of(day, rule.duration).ok_or_else(|| bad("a start whose end is past the calendar"))?;
+                *by_due.entry(due).or_default() += u64_of(&value);
             }
             counts.extend(by_due.into_iter().map(|(due, n)| (node.clone(), due, n)));
         }
@@ -1197,7 +1261,7 @@ mod tests {
             assert_eq!(catalog.last_applied().expect("applied"), 7, "this format: kept");
             catalog
                 .db
-                .insert(FORMAT, &(CATALOG_FORMAT - 1).to_be_bytes()[..])
+                .insert(FORMAT, &(WITHOUT_START_COUNTS - 1).to_be_bytes()[..])
                 .expect("an older format");
             // Whose rules were written in a shape this code cannot read.
             catalog.db.insert(RULES, &b"[1, 2, 3]"[..]).expect("rules");
@@ -1218,6 +1282,57 @@ mod tests {
                 .expect("applied"),
             0,
             "the new catalog is of this format"
+        );
+    }
+
+    #[test]
+    fn a_catalog_of_the_format_before_start_counts_counts_its_due_index_at_opening() {
+        use crate::domain::plan::{FinalAction, RetentionStart};
+        use crate::store::contract::{day, node_rule, record, rules};
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = tmp.path().join("catalog");
+        let until = day("2030-12-31");
+        let counted = {
+            let catalog = SledCatalog::open(&path).expect("open");
+            let mut writes = vec![rules(
+                Some(node_rule("MOIS", 0, 1, RetentionStart::Date, FinalAction::Destroy)),
+                Some(node_rule("AN", 1, 0, RetentionStart::Date, FinalAction::Destroy)),
+            )];
+            for n in 0..40u128 {
+                let mut r = record(n + 1, &format!("R{n}"));
+                r.node = NodeCode::parse(if n % 2 == 0 { "FIN-FAC" } else { "RH" }).expect("node");
+                r.date = day(["2024-01-05", "2024-03-09", "2025-06-30"][(n % 3) as usize]);
+                writes.push(CatalogWrite::PutRecord(Box::new(r)));
+            }
+            catalog.apply(1, writes).expect("apply");
+            let counted = catalog.due_counts(until).expect("counts");
+            assert_eq!(counted.iter().map(|(_, _, n)| n).sum::<u64>(), 40);
+            assert_eq!(counted.len(), 6, "{counted:?}");
+            // As the format before left it: no counts.
+            let counts: Vec<sled::IVec> = catalog
+                .db
+                .scan_prefix(b"dcnt/")
+                .keys()
+                .collect::<Result<_, _>>()
+                .expect("keys");
+            assert_eq!(counts.len(), 6);
+            for key in counts {
+                catalog.db.remove(key).expect("remove");
+            }
+            catalog
+                .db
+                .insert(FORMAT, &WITHOUT_START_COUNTS.to_be_bytes()[..])
+                .expect("format");
+            assert!(catalog.due_counts(until).expect("counts").is_empty());
+            catalog.flush().expect("flush");
+            counted
+        };
+        let catalog = SledCatalog::open(&path).expect("reopen");
+        assert_eq!(catalog.last_applied().expect("applied"), 1, "kept, not rebuilt");
+        assert_eq!(catalog.due_counts(until).expect("counts"), counted);
+        assert_eq!(
+            catalog.db.get(FORMAT).expect("format").map(|v| u64_of(&v)),
+            Some(CATALOG_FORMAT)
         );
     }
 

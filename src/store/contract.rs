@@ -41,7 +41,7 @@ fn time(seconds: i64) -> DateTime<Utc> {
         .expect("a valid time")
 }
 
-fn day(text: &str) -> NaiveDate {
+pub(super) fn day(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("a date")
 }
 
@@ -559,7 +559,7 @@ fn destroyed(mut record: Record) -> Record {
     record
 }
 
-fn record(n: u128, reference: &str) -> Record {
+pub(super) fn record(n: u128, reference: &str) -> Record {
     Record {
         id: RecordId::parse(&format!("0190a000-0000-7000-8000-{n:012}")).expect("an id"),
         reference: Reference::from_naming(reference.to_owned()),
@@ -1121,7 +1121,7 @@ fn catalogs_find_the_records_that_held_a_fields_value_compared_loosely() {
 }
 
 /// A rule of `years` years and `months` months, started as said.
-fn node_rule(
+pub(super) fn node_rule(
     rule: &str,
     years: u32,
     months: u32,
@@ -1139,7 +1139,7 @@ fn node_rule(
 }
 
 /// A table of rules: FIN-FAC's and RH's, as given.
-fn rules(
+pub(super) fn rules(
     fac: Option<crate::domain::retention::NodeRule>,
     rh: Option<crate::domain::retention::NodeRule>,
 ) -> CatalogWrite {
@@ -1517,6 +1517,16 @@ fn catalogs_hold_what_retention_depends_on_by_node_and_reckon_due_marks_from_the
         assert_eq!(catalog.record(&b.id).expect("read").and_then(|r| r.due), None, "{name}");
         assert_eq!(catalog.retention_in(&fac).expect("retention")[0].1.due, None, "{name}");
         assert_eq!(catalog.due_until(day("2040-01-01")).count(), 1, "{name}");
+        assert_eq!(
+            catalog
+                .due_counts(day("2040-01-01"))
+                .expect("counts")
+                .iter()
+                .map(|(_, _, n)| n)
+                .sum::<u64>(),
+            1,
+            "{name}: counted as listed"
+        );
     }
 }
 
