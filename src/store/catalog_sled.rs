@@ -417,17 +417,18 @@ impl SledCatalog {
     }
 
     /// A catalog for scratch work in `folder`, a folder of its own that
-    /// does not exist yet: its files are removed when it is dropped, and
-    /// nothing is flushed for durability (a check projects the journal
-    /// into it to compare, so that a million records wait on disk rather
-    /// than in memory).
+    /// does not exist yet: its files are removed when it is dropped (a
+    /// check projects the journal into it to compare, so that a million
+    /// records wait on disk rather than in memory). It is written out
+    /// every second, not for durability: pages never written out stay in
+    /// memory whatever its cache's size.
     pub fn scratch(folder: &Path) -> Result<Self, CatalogError> {
         let db = sled::Config::new()
             .path(folder)
             .temporary(true)
             .mode(sled::Mode::HighThroughput)
             .cache_capacity(SCRATCH_CACHE_BYTES)
-            .flush_every_ms(None)
+            .flush_every_ms(Some(1000))
             .open()
             .map_err(storage)?;
         let catalog = SledCatalog {
