@@ -471,6 +471,20 @@ impl SledCatalog {
         Arc::clone(&self.rules.read().unwrap_or_else(|p| p.into_inner()))
     }
 
+    /// Moves the count stored under `key` by `change` in `batch`: removed
+    /// at 0, as though never counted.
+    fn count(&self, batch: &mut sled::Batch, key: Vec<u8>, change: i64) -> Result<(), CatalogError> {
+        if change == 0 {
+            return Ok(());
+        }
+        let current = self.db.get(&key).map_err(storage)?.map_or(0, |v| u64_of(&v));
+        match current.saturating_add_signed(change) {
+            0 => batch.remove(key),
+            n => batch.insert(key, &n.to_be_bytes()[..]),
+        }
+        Ok(())
+    }
+
     /// Where a record is filed, as this batch leaves it or as stored.
     fn filed(&self, filed: &HashMap<RecordId, Filed>, record: &RecordId) -> Result<Option<Filed>, CatalogError> {
         Ok(match filed.get(record) {
@@ -748,21 +762,11 @@ impl Catalog for SledCatalog {
                 }
             }
         }
-        for (tally, change) in tallies.into_iter().filter(|(_, c)| *c != 0) {
-            let key = tally_key(&tally)?;
-            let current = self.db.get(&key).map_err(storage)?.map_or(0, |v| u64_of(&v));
-            match current.saturating_add_signed(change) {
-                0 => batch.remove(key),
-                n => batch.insert(key, &n.to_be_bytes()[..]),
-            }
+        for (tally, change) in tallies {
+            self.count(&mut batch, tally_key(&tally)?, change)?;
         }
-        for ((node, start), change) in starts.into_iter().filter(|(_, c)| *c != 0) {
-            let key = start_count_key(&node, start);
-            let current = self.db.get(&key).map_err(storage)?.map_or(0, |v| u64_of(&v));
-            match current.saturating_add_signed(change) {
-                0 => batch.remove(key),
-                n => batch.insert(key, &n.to_be_bytes()[..]),
-            }
+        for ((node, start), change) in starts {
+            self.count(&mut batch, start_count_key(&node, start), change)?;
         }
         batch.insert(LAST_SEQ, &seq.to_be_bytes()[..]);
         self.db.apply_batch(batch).map_err(storage)?;
