@@ -74,51 +74,76 @@ static LEFT: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
 
 /// What the store's layout costs by itself on this disk, with nothing of
 /// an archive: each file and a metadata document like coffre's (111
-/// bytes) hashed and written into a staging folder by as many threads as
-/// there are cores, one `syncfs`; then each renamed to
-/// `sha256/ab/cd/<digest>`, its folders made as needed, one `syncfs`.
+/// bytes) hashed by as many threads as there are cores; those of at most
+/// 64 KiB appended to one pack, the larger written into a staging folder;
+/// one flush of the file system; the large ones renamed to
+/// `sha256/ab/cd/<digest>` (their folders made as needed) and the small
+/// ones' index entries written; one flush more.
 fn layout_floor(ds: &Dataset, root: &Path) -> Duration {
     use sha2::Digest as _;
+    use std::io::Write as _;
     use std::os::fd::AsRawFd as _;
+    const PACKED_MAX: usize = 64 * 1024;
     let store = root.join(format!("layout-{}", ds.name));
     let staging = store.join("tmp");
     std::fs::create_dir_all(&staging).expect("layout folder");
+    std::fs::create_dir_all(store.join("packs")).expect("packs folder");
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let start = Instant::now();
-    let staged: Vec<(PathBuf, String)> = std::thread::scope(|scope| {
+    // Each thread's large files staged, and its small blobs as pack entries
+    // (header and bytes) with their index entries.
+    type Written = (Vec<(PathBuf, String)>, Vec<u8>, Vec<u8>);
+    let written: Vec<Written> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|t| {
                 let staging = &staging;
                 scope.spawn(move || {
-                    let mut staged = Vec::new();
+                    let (mut staged, mut pack, mut index) = (Vec::new(), Vec::new(), Vec::new());
                     for (i, file) in ds.files.iter().enumerate().skip(t).step_by(threads) {
                         let bytes = std::fs::read(file).expect("a file");
                         let metadata = format!(
                             "{{\"v\":1,\"record\":\"01a242b3-2486-7620-830e-{i:012}\",\"title\":\"f{i:06}\",\"fields\":{{}},\"filenames\":[\"f{i:06}.bin\"]}}"
                         );
                         for (n, content) in [(0, bytes.as_slice()), (1, metadata.as_bytes())] {
-                            let digest = hex::encode(sha2::Sha256::digest(content));
+                            let digest = sha2::Sha256::digest(content);
+                            if content.len() <= PACKED_MAX {
+                                pack.extend_from_slice(b"cpk1");
+                                pack.extend_from_slice(&digest);
+                                pack.extend_from_slice(&(content.len() as u32).to_le_bytes());
+                                pack.extend_from_slice(content);
+                                index.extend_from_slice(&[0u8; 25]);
+                                index.extend_from_slice(&digest);
+                                continue;
+                            }
                             let path = staging.join(format!("{i}-{n}"));
                             std::fs::write(&path, content).expect("staged file");
-                            staged.push((path, digest));
+                            staged.push((path, hex::encode(digest)));
                         }
                     }
-                    staged
+                    (staged, pack, index)
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("a writer")).collect()
+        workers.into_iter().map(|w| w.join().expect("a writer")).collect()
     });
+    let mut pack = std::fs::File::create(store.join("packs/00000000.pack")).expect("pack");
+    let mut index = std::fs::File::create(store.join("packs/index")).expect("index");
+    for (_, entries, _) in &written {
+        pack.write_all(entries).expect("pack written");
+    }
     let folder = std::fs::File::open(&store).expect("layout folder");
     let syncfs = || {
         // SAFETY: `folder` is an open descriptor for the call's length.
         assert_eq!(unsafe { libc::syncfs(folder.as_raw_fd()) }, 0, "syncfs");
     };
     syncfs();
-    for (path, digest) in &staged {
-        let dir = store.join("sha256").join(&digest[0..2]).join(&digest[2..4]);
-        std::fs::create_dir_all(&dir).expect("fan-out folder");
-        std::fs::rename(path, dir.join(digest)).expect("rename");
+    for (staged, _, entries) in &written {
+        for (path, digest) in staged {
+            let dir = store.join("sha256").join(&digest[0..2]).join(&digest[2..4]);
+            std::fs::create_dir_all(&dir).expect("fan-out folder");
+            std::fs::rename(path, dir.join(digest)).expect("rename");
+        }
+        index.write_all(entries).expect("index written");
     }
     syncfs();
     let elapsed = start.elapsed();
@@ -569,7 +594,7 @@ fn main() {
         let mut measured = vec![
             ("baseline: sha256sum + cp + sync".to_owned(), base, None),
             (
-                "layout alone: file + metadata document staged, syncfs, renamed into sha256/ab/cd/, syncfs (no archive)"
+                "layout alone: file + metadata document packed (≤ 64 KiB) or staged, syncfs, indexed or renamed into sha256/ab/cd/, syncfs (no archive)"
                     .to_owned(),
                 layout,
                 None,
@@ -650,9 +675,11 @@ fn main() {
          (its `cpufeatures` check) and its speed {verdict} OpenSSL's, which uses them.\n\n\
          ### Ingest\n\n\
          Every deposit is durable before it is acknowledged: content blob and metadata document \
-         synced and renamed, directories synced, journal event synced; deposits that come together \
-         share these flushes (one `syncfs` for the bytes of a batch of blobs, one for their names, \
-         one `fdatasync` for a batch of events). A watched folder's files are \
+         synced (a blob of at most 64 KiB appended to a pack, the pack synced, then indexed, the index synced; \
+         a larger one a file of its own, synced and renamed, its directory synced), journal event synced; \
+         deposits that come together share these flushes (for small blobs alone, one `fdatasync` of the pack \
+         and one of its index for a batch; with larger files, one `syncfs` for the bytes of a batch of blobs, \
+         one for their names; one `fdatasync` for a batch of events). A watched folder's files are \
          linked into it all at once, and timed until each is deposited and moved to `done/` (a file is \
          taken once its size has not changed for 100 ms and no program writes it; its content is looked \
          up first, so that nothing goes in twice). A mailbox holds one message per file, the file attached in \
@@ -660,8 +687,8 @@ fn main() {
          timed from the server's start until every message is archived (the attachment alone, looked up \
          first like a folder's file) and moved out of the inbox, one message after another. The baseline hashes and copies \
          the same files, then syncs once. The layout line writes what coffre's store writes for each deposit (the file \
-         and its metadata document, staged, then renamed to its digest's place in two levels of folders) with two \
-         flushes for the whole dataset and nothing else (no journal, catalog or index, no deposit waiting for its \
+         and its metadata document, appended to a pack and indexed when of at most 64 KiB, else staged, then renamed \
+         to its digest's place in two levels of folders) with two flushes for the whole dataset and nothing else (no journal, catalog or index, no deposit waiting for its \
          acknowledgement): the floor of this layout on this disk. Every path's files stay on the disk until all have \
          run: this file system (ext4 without a journal) looks for each new inode past those freed in the last minutes, \
          so a path run just after another's files were removed would pay for that removal. The source files are synced before any step and sit in the page cache for all. Ratio = baseline time / coffre time (1.00 = as fast as the baseline). \

@@ -73,7 +73,7 @@ pub struct TakenWhole {
 pub fn take_whole(from: &CopyPlace, data_dir: &DataDir, progress: &dyn Progress) -> Result<TakenWhole, ArchiveError> {
     // Checked before anything is written: nothing is asked of the copy
     // yet that passes through files.
-    let (copy, _) = super::stores::copy_at(from, &std::env::temp_dir())?;
+    let (copy, _) = super::stores::copy_at(from, &std::env::temp_dir(), super::stores::CopyUse::Read)?;
     if !copy.holds_an_archive() {
         return Err(refused(
             "from",
@@ -97,7 +97,8 @@ pub fn take_whole(from: &CopyPlace, data_dir: &DataDir, progress: &dyn Progress)
     data_dir.create()?;
     data_dir.lock()?;
     // Blobs read from a bucket pass through files on the target's disk.
-    let (copy, source) = super::stores::copy_at(from, &data_dir.blobs_path().join("tmp"))?;
+    let (copy, source) =
+        super::stores::copy_at(from, &data_dir.blobs_path().join("tmp"), super::stores::CopyUse::Read)?;
     let taken = copy.take(target)?;
 
     let blobs = super::stores::blobs_in_folder(&data_dir.blobs_path())?;

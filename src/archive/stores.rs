@@ -81,7 +81,7 @@ impl Stores {
         let (catalog, catalog_damaged) = catalog_on_disk(data_dir)?;
         let following = match &options.follow {
             Some(place) => Some((
-                copy_at(place, &data_dir.blobs_path().join("tmp"))?,
+                copy_at(place, &data_dir.blobs_path().join("tmp"), CopyUse::Read)?,
                 super::follow::reason(place, options.primary.as_deref()),
             )),
             None => None,
@@ -226,13 +226,25 @@ pub(super) fn blobs_in_folder(folder: &std::path::Path) -> Result<Arc<dyn BlobSt
 /// A place keeping a copy of the archive: its own files and its blobs.
 pub(super) type CopyAt = (Arc<dyn ArchiveCopy>, Arc<dyn BlobStore>);
 
+/// What is done with a copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CopyUse {
+    /// This archive writes it.
+    Write,
+    /// It is read while its archive may write it (a follower, a restore).
+    Read,
+}
+
 /// The copy kept at `place`; a bucket's transfers pass through files in
 /// `staging`.
-pub(super) fn copy_at(place: &CopyPlace, staging: &std::path::Path) -> Result<CopyAt, ArchiveError> {
+pub(super) fn copy_at(place: &CopyPlace, staging: &std::path::Path, used: CopyUse) -> Result<CopyAt, ArchiveError> {
     Ok(match place {
         CopyPlace::Folder(folder) => (
             Arc::new(CopyFolder(folder.clone())),
-            Arc::new(FsBlobStore::open(folder)?),
+            Arc::new(match used {
+                CopyUse::Write => FsBlobStore::open(folder)?,
+                CopyUse::Read => FsBlobStore::open_to_read(folder)?,
+            }),
         ),
         CopyPlace::Bucket(address) => {
             let bucket = Arc::new(Bucket::open(address, staging)?);
@@ -245,7 +257,10 @@ pub(super) fn copy_at(place: &CopyPlace, staging: &std::path::Path) -> Result<Co
 }
 
 fn copy_places(places: &[CopyPlace], staging: &std::path::Path) -> Result<Vec<CopyAt>, ArchiveError> {
-    places.iter().map(|place| copy_at(place, staging)).collect()
+    places
+        .iter()
+        .map(|place| copy_at(place, staging, CopyUse::Write))
+        .collect()
 }
 
 /// An empty catalog the integrity check projects the journal into, to

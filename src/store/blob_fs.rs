@@ -1,13 +1,19 @@
-//! The blob store on a file system: `blobs/sha256/ab/cd/<hex>`.
+//! The blob store on a file system: `blobs/sha256/ab/cd/<hex>` for blobs
+//! larger than [`PACKED_MAX`], `blobs/packs/` for the others
+//! (`blob_packs`).
 //!
-//! A write streams into `blobs/tmp/` while hashing; its commit makes the
-//! file durable, renames it into place and makes the rename durable, so
-//! that a blob is either whole under its name or absent; concurrent commits
-//! share their flushes (`group_commit`). Files are made read-only once in
-//! place. The staging folder is emptied at start-up: whatever is there was
-//! never acknowledged.
+//! A write is hashed as it comes; a small one is held in memory, a larger
+//! one streams into `blobs/tmp/`. Its commit makes the file durable,
+//! renames it into place and makes the rename durable, so that a blob is
+//! either whole under its name or absent (a small one: appended to the
+//! pack, the pack made durable, then indexed, the index made durable);
+//! concurrent commits share their flushes (`group_commit`). Files are
+//! read-only from their start. The staging folder is emptied at start-up:
+//! whatever is there was never acknowledged.
 
-use super::group_commit::{GroupCommit, Install, Ticket};
+use super::blob_packs::Packs;
+pub use super::blob_packs::{Location, PACKED_MAX, locate, stored_blobs};
+use super::group_commit::{GroupCommit, Install, Item, Ticket};
 use super::{BlobError, BlobRead, BlobStore, Fixity, PendingCommit, StagedBlob};
 use crate::domain::hash::{Sha256, Sha256Hasher};
 use std::fs::{self, File, OpenOptions};
@@ -27,6 +33,7 @@ const HEAD_LEN: usize = 8192;
 pub struct FsBlobStore {
     objects: PathBuf,
     staging: PathBuf,
+    packs: Arc<Packs>,
     commits: Arc<GroupCommit>,
 }
 
@@ -54,15 +61,34 @@ impl FsBlobStore {
             tracing::info!(path = %path.display(), "removing an unacknowledged staged blob");
             fs::remove_file(&path)?;
         }
-        let commits = Arc::new(GroupCommit::new(&staging, probe));
+        let packs = Arc::new(Packs::open(&root.join("packs"))?);
+        let commits = Arc::new(GroupCommit::new(&staging, Arc::clone(&packs), probe));
         Ok(Self {
             objects,
             staging,
+            packs,
             commits,
         })
     }
 
-    /// Where a blob lives.
+    /// Opens the store under `root` to read it while another process may
+    /// write it (a copy folder a follower or a restore reads): nothing is
+    /// made, removed or cut at opening, and a packed blob not found is
+    /// looked for again in what the packs' index gained since.
+    pub fn open_to_read(root: &Path) -> Result<Self, BlobError> {
+        let staging = root.join("tmp");
+        let packs = Arc::new(Packs::open_to_read(&root.join("packs"))?);
+        let commits = Arc::new(GroupCommit::new(&staging, Arc::clone(&packs), None));
+        Ok(Self {
+            objects: root.join("sha256"),
+            staging,
+            packs,
+            commits,
+        })
+    }
+
+    /// Where a blob lives if it is a file of its own (larger than
+    /// [`PACKED_MAX`], or stored before small blobs were packed).
     pub fn path_of(&self, sha256: &Sha256) -> PathBuf {
         let hex = sha256.hex();
         self.objects.join(&hex[0..2]).join(&hex[2..4]).join(hex)
@@ -90,9 +116,11 @@ impl Drop for TempFile {
 }
 
 struct FsStaged {
-    file: File,
+    /// The staged file (none: a small blob, held whole in `head`).
+    file: Option<File>,
     temp: TempFile,
     commits: Arc<GroupCommit>,
+    packs: Arc<Packs>,
     target: PathBuf,
     sha256: Sha256,
     size: u64,
@@ -133,7 +161,7 @@ impl StagedBlob for FsStaged {
     }
 
     fn reader(&self) -> Result<Box<dyn Read + Send + '_>, BlobError> {
-        if self.head.len() as u64 == self.size {
+        if self.file.is_none() || self.head.len() as u64 == self.size {
             // Small enough to be held whole: read again from memory.
             return Ok(Box::new(self.head.as_slice()));
         }
@@ -171,23 +199,34 @@ impl FsStaged {
             file,
             temp,
             commits,
+            packs,
             target,
             sha256,
+            head,
             ..
         } = self;
-        let install = match &temp.path {
-            Some(staged) => {
+        let install = match (file, &temp.path) {
+            (None, _) => {
+                // A small blob, packed unless stored already (in a pack,
+                // or as a file before small blobs were packed).
+                (replacing || (packs.place(&sha256).is_none() && !target.exists()))
+                    .then_some(Item::Packed { sha256, bytes: head })
+            }
+            (Some(file), Some(staged)) => {
                 // A folder made just now holds no blob yet.
                 let new_folder = commits.make_folder(&target)?;
-                (replacing || new_folder || !target.exists()).then(|| Install {
-                    file,
-                    staged: staged.clone(),
-                    target,
+                (replacing || new_folder || !target.exists()).then(|| {
+                    Item::File(Install {
+                        file,
+                        staged: staged.clone(),
+                        target,
+                        sha256,
+                    })
                 })
             }
-            None => None,
+            (Some(_), None) => None,
         };
-        let installing = install.is_some();
+        let installing = matches!(install, Some(Item::File(_)));
         let ticket = commits.queue(install);
         Ok(FsPending {
             ticket: Some(ticket),
@@ -277,6 +316,15 @@ fn stage_through(
     Ok((hasher.finish(), size, head))
 }
 
+/// Reads `source` until its end or `most` bytes.
+fn read_first(source: &mut dyn Read, most: u64) -> Result<Vec<u8>, BlobError> {
+    let mut first = Vec::new();
+    match source.take(most).read_to_end(&mut first) {
+        Ok(_) => Ok(first),
+        Err(e) => Err(BlobError::Source(e)),
+    }
+}
+
 thread_local! {
     /// Each thread's buffer for staging: a deposit of 4 KiB would
     /// otherwise allocate (and zero) 256 KiB.
@@ -289,6 +337,24 @@ impl BlobStore for FsBlobStore {
     }
 
     fn stage(&self, source: &mut dyn Read, limit: u64) -> Result<Box<dyn StagedBlob>, BlobError> {
+        let first = read_first(source, PACKED_MAX + 1)?;
+        if first.len() as u64 > limit {
+            return Err(BlobError::TooLarge { limit });
+        }
+        if first.len() as u64 <= PACKED_MAX {
+            // Small: held in memory until it is appended to a pack.
+            let sha256 = Sha256::of(&first);
+            return Ok(Box::new(FsStaged {
+                file: None,
+                temp: TempFile { path: None },
+                commits: Arc::clone(&self.commits),
+                packs: Arc::clone(&self.packs),
+                target: self.path_of(&sha256),
+                sha256,
+                size: first.len() as u64,
+                head: first,
+            }));
+        }
         let path = self.staging.join(format!("{}.part", random_name()));
         // Born read-only (the descriptor opened here still writes): a
         // blob is never written again under its name, and its install
@@ -299,11 +365,12 @@ impl BlobStore for FsBlobStore {
             .mode(0o444)
             .open(&path)?;
         let temp = TempFile { path: Some(path) };
-        let (sha256, size, head) = stage_into(source, limit, &mut file)?;
+        let (sha256, size, head) = stage_into(&mut first.as_slice().chain(source), limit, &mut file)?;
         Ok(Box::new(FsStaged {
-            file,
+            file: Some(file),
             temp,
             commits: Arc::clone(&self.commits),
+            packs: Arc::clone(&self.packs),
             target: self.path_of(&sha256),
             sha256,
             size,
@@ -312,6 +379,10 @@ impl BlobStore for FsBlobStore {
     }
 
     fn open(&self, sha256: &Sha256) -> Result<(Box<dyn BlobRead>, u64), BlobError> {
+        if let Some(bytes) = self.packs.read(sha256)? {
+            let size = bytes.len() as u64;
+            return Ok((Box::new(io::Cursor::new(bytes)), size));
+        }
         match File::open(self.path_of(sha256)) {
             Ok(file) => {
                 let size = file.metadata()?.len();
@@ -323,10 +394,31 @@ impl BlobStore for FsBlobStore {
     }
 
     fn contains(&self, sha256: &Sha256) -> Result<bool, BlobError> {
-        Ok(self.path_of(sha256).try_exists()?)
+        Ok(self.packs.find(sha256)?.is_some() || self.path_of(sha256).try_exists()?)
     }
 
     fn verify(&self, sha256: &Sha256, progress: &mut dyn FnMut(u64)) -> Result<Fixity, BlobError> {
+        match self.packs.read(sha256) {
+            Ok(Some(bytes)) => {
+                progress(bytes.len() as u64);
+                let actual = Sha256::of(&bytes);
+                let size = bytes.len() as u64;
+                return Ok(if actual == *sha256 {
+                    Fixity::Intact { size }
+                } else {
+                    Fixity::Corrupt { actual, size }
+                });
+            }
+            // The pack ends before the blob's bytes do.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                return Ok(Fixity::Corrupt {
+                    actual: Sha256::of(b""),
+                    size: 0,
+                });
+            }
+            Err(e) => return Err(e.into()),
+            Ok(None) => {}
+        }
         let mut file = match File::open(self.path_of(sha256)) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Fixity::Missing),
@@ -355,7 +447,7 @@ impl BlobStore for FsBlobStore {
     }
 
     fn list(&self) -> Result<Vec<Sha256>, BlobError> {
-        let mut out = Vec::new();
+        let mut out = self.packs.list();
         for a in fs::read_dir(&self.objects)? {
             let a = a?.path();
             if !a.is_dir() {
@@ -378,10 +470,16 @@ impl BlobStore for FsBlobStore {
                 }
             }
         }
+        // A small blob put back from a copy may be both packed and a file.
+        out.sort_unstable();
+        out.dedup();
         Ok(out)
     }
 
     fn erase(&self, sha256: &Sha256) -> Result<bool, BlobError> {
+        // A small blob put back from a copy is packed, though its damaged
+        // file may still be there: both go.
+        let packed = !self.packs.wipe(std::slice::from_ref(sha256))?.is_empty();
         let path = self.path_of(sha256);
         match fs::remove_file(&path) {
             Ok(()) => {
@@ -390,25 +488,29 @@ impl BlobStore for FsBlobStore {
                 }
                 Ok(true)
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(packed),
             Err(e) => Err(e.into()),
         }
     }
 
     fn erase_all(&self, blobs: &[Sha256]) -> Result<u64, BlobError> {
-        let mut erased = 0;
+        let mut erased: std::collections::HashSet<Sha256> = self.packs.wipe(blobs)?.into_iter().collect();
+        let mut removed = false;
         for sha256 in blobs {
             match fs::remove_file(self.path_of(sha256)) {
-                Ok(()) => erased += 1,
+                Ok(()) => {
+                    removed = true;
+                    erased.insert(*sha256);
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e.into()),
             }
         }
-        if erased > 0 {
+        if removed {
             // One flush of the file system for every folder touched.
             super::group_commit::sync_file_system(&self.objects)?;
         }
-        Ok(erased)
+        Ok(erased.len() as u64)
     }
 }
 
@@ -433,11 +535,18 @@ mod tests {
         assert_eq!(store.verify(&a, &mut |_| {}).unwrap(), Fixity::Intact { size: 5 });
     }
 
+    /// Bytes larger than a pack takes: a file of their own.
+    fn large(tag: &str) -> Vec<u8> {
+        let mut bytes = tag.as_bytes().to_vec();
+        bytes.resize(PACKED_MAX as usize + 1, b'.');
+        bytes
+    }
+
     /// What a probed store did, and when each commit returned.
     #[derive(Debug, Clone, PartialEq)]
     enum Seen {
         Step(super::super::group_commit::Step),
-        Acknowledged(PathBuf),
+        Acknowledged(Sha256),
     }
 
     #[test]
@@ -452,11 +561,11 @@ mod tests {
         let log = Arc::clone(&seen);
         let first = std::sync::atomic::AtomicBool::new(true);
         let probe: super::super::group_commit::Probe = Arc::new(move |step: Step| {
-            let renamed = matches!(step, Step::Renamed(_));
+            let placed = matches!(step, Step::Placed(_));
             log.lock().unwrap().push(Seen::Step(step));
             // Hold the first batch a moment, so that the others queue
             // behind it and go together.
-            if renamed && first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            if placed && first.swap(false, std::sync::atomic::Ordering::SeqCst) {
                 std::thread::sleep(Duration::from_millis(200));
             }
         });
@@ -467,11 +576,14 @@ mod tests {
                 scope.spawn(move || {
                     for n in 0..EACH {
                         // Threads t and t + 8 store the same contents: a
-                        // commit that finds its blob renamed by another
-                        // waits for that rename's flush too.
-                        let content = format!("contenu {} {n}", t % 8);
-                        let blob = store.stage(&mut content.as_bytes(), 1000).unwrap().commit().unwrap();
-                        seen.lock().unwrap().push(Seen::Acknowledged(store.path_of(&blob)));
+                        // commit that finds its blob stored by another
+                        // waits for that batch's flush too. Even threads
+                        // store small contents (packed), odd ones large
+                        // (files of their own).
+                        let tag = format!("contenu {} {n}", t % 8);
+                        let content = if t % 2 == 0 { tag.into_bytes() } else { large(&tag) };
+                        let blob = store.stage(&mut content.as_slice(), 1 << 20).unwrap().commit().unwrap();
+                        seen.lock().unwrap().push(Seen::Acknowledged(blob));
                     }
                 });
             }
@@ -479,16 +591,15 @@ mod tests {
         let seen = seen.lock().unwrap().clone();
         let mut acknowledged = 0;
         for (at, entry) in seen.iter().enumerate() {
-            let Seen::Acknowledged(path) = entry else { continue };
+            let Seen::Acknowledged(blob) = entry else { continue };
             acknowledged += 1;
-            let renamed = seen[..at]
+            let placed = seen[..at]
                 .iter()
-                .position(|s| *s == Seen::Step(Step::Renamed(path.clone())))
-                .unwrap_or_else(|| panic!("{} acknowledged before it was renamed", path.display()));
+                .position(|s| *s == Seen::Step(Step::Placed(*blob)))
+                .unwrap_or_else(|| panic!("{blob} acknowledged before it was placed"));
             assert!(
-                seen[renamed..at].contains(&Seen::Step(Step::Flushed)),
-                "{} acknowledged before a flush covered its rename",
-                path.display()
+                seen[placed..at].contains(&Seen::Step(Step::Flushed)),
+                "{blob} acknowledged before a flush covered its place"
             );
         }
         assert_eq!(acknowledged, THREADS * EACH);
@@ -500,13 +611,21 @@ mod tests {
             store.flushes()
         );
         assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
+        let mut files = 0;
         for blob in store.list().unwrap() {
             assert!(matches!(
                 store.verify(&blob, &mut |_| {}).unwrap(),
                 Fixity::Intact { .. }
             ));
-            assert!(fs::metadata(store.path_of(&blob)).unwrap().permissions().readonly());
+            if let Ok(metadata) = fs::metadata(store.path_of(&blob)) {
+                assert!(metadata.permissions().readonly());
+                files += 1;
+            }
         }
+        assert_eq!(files, 4 * EACH, "the large contents are files, the small packed");
+        drop(store);
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        assert_eq!(store.list().unwrap().len(), blobs, "all there after reopening");
     }
 
     #[test]
@@ -520,14 +639,19 @@ mod tests {
         assert_eq!(
             store.flushes(),
             2,
-            "one flush for both files' bytes, one for both names"
+            "one flush of the pack for both blobs' bytes, one of the index for both entries"
         );
         assert_eq!(store.list().unwrap().len(), 2);
         assert!(store.contains(&a).unwrap() && store.contains(&b).unwrap());
-        // Alone: the file's flush and its folder's, and those of the
-        // folders its new folders were made in.
+        // A small blob alone: the same two flushes.
         let before = store.flushes();
-        let seule = store.stage(&mut &b"seule"[..], 100).unwrap().commit().unwrap();
+        store.stage(&mut &b"petite"[..], 100).unwrap().commit().unwrap();
+        assert_eq!(store.flushes() - before, 2);
+        // A large blob alone: the file's flush and its folder's, and those
+        // of the folders its new folders were made in.
+        let before = store.flushes();
+        let big = large("seule");
+        let seule = store.stage(&mut big.as_slice(), 1 << 20).unwrap().commit().unwrap();
         let path = store.path_of(&seule);
         // Its two fan-out folders are new here (no other blob shares them).
         assert!(
@@ -541,18 +665,38 @@ mod tests {
                 .is_none()
         );
         assert_eq!(store.flushes() - before, 4, "file, folder, and the two folders grown");
-        let after_alone = store.flushes();
-        // Queued, then dropped unwaited (its deposit refused): nothing stays.
-        let abandoned = store
-            .stage(&mut &b"abandonnee"[..], 100)
+        // A small and a large blob together: two flushes of the file
+        // system for both.
+        let before = store.flushes();
+        let small = store
+            .stage(&mut &b"avec une grande"[..], 100)
             .unwrap()
             .commit_later(1)
             .unwrap();
-        drop(abandoned);
-        assert_eq!(store.list().unwrap().len(), 3);
+        let other = large("avec une petite");
+        let other = store
+            .stage(&mut other.as_slice(), 1 << 20)
+            .unwrap()
+            .commit_later(1)
+            .unwrap();
+        small.wait().unwrap();
+        other.wait().unwrap();
+        assert_eq!(store.flushes() - before, 2);
+        let after_alone = store.flushes();
+        // Queued, then dropped unwaited (its deposit refused): nothing stays.
+        for content in [b"abandonnee".to_vec(), large("abandonnee")] {
+            let abandoned = store
+                .stage(&mut content.as_slice(), 1 << 20)
+                .unwrap()
+                .commit_later(1)
+                .unwrap();
+            drop(abandoned);
+        }
+        assert_eq!(store.list().unwrap().len(), 6);
         assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
         // The same bytes already stored: nothing written, nothing flushed.
-        store.stage(&mut &b"seule"[..], 100).unwrap().commit().unwrap();
+        store.stage(&mut big.as_slice(), 1 << 20).unwrap().commit().unwrap();
+        store.stage(&mut &b"petite"[..], 100).unwrap().commit().unwrap();
         assert_eq!(store.flushes(), after_alone);
         assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
     }
@@ -563,6 +707,10 @@ mod tests {
         let store = FsBlobStore::open(dir.path()).unwrap();
         let err = store.stage(&mut &[0u8; 1000][..], 999).err().unwrap();
         assert!(matches!(err, BlobError::TooLarge { limit: 999 }));
+        let err = store.stage(&mut large("grand").as_slice(), PACKED_MAX + 1).err();
+        assert!(err.is_none(), "up to its limit");
+        let err = store.stage(&mut large("grand").as_slice(), PACKED_MAX).err().unwrap();
+        assert!(matches!(err, BlobError::TooLarge { .. }));
         drop(store.stage(&mut &b"x"[..], 10).unwrap());
         assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
         assert!(store.list().unwrap().is_empty());
@@ -572,32 +720,92 @@ mod tests {
     fn a_blob_is_born_read_only_and_a_folder_removed_behind_the_stores_back_is_made_again() {
         let dir = tempfile::tempdir().unwrap();
         let store = FsBlobStore::open(dir.path()).unwrap();
-        let a = store.stage(&mut &b"premier"[..], 100).unwrap().commit().unwrap();
+        let premier = large("premier");
+        let a = store.stage(&mut premier.as_slice(), 1 << 20).unwrap().commit().unwrap();
         let path = store.path_of(&a);
         assert!(fs::metadata(&path).unwrap().permissions().readonly());
         // The store knows the folder now; someone removes it.
         fs::remove_dir_all(path.parent().unwrap()).unwrap();
-        let again = store.stage(&mut &b"premier"[..], 100).unwrap().commit().unwrap();
+        let again = store.stage(&mut premier.as_slice(), 1 << 20).unwrap().commit().unwrap();
         assert_eq!(again, a);
-        assert_eq!(fs::read(&path).unwrap(), b"premier");
+        assert_eq!(fs::read(&path).unwrap(), premier);
         assert!(matches!(store.verify(&a, &mut |_| {}).unwrap(), Fixity::Intact { .. }));
     }
 
-    #[test]
-    fn verify_finds_a_flipped_byte_and_a_missing_blob() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsBlobStore::open(dir.path()).unwrap();
-        let a = store.stage(&mut &b"hello"[..], 100).unwrap().commit().unwrap();
-        let path = store.path_of(&a);
+    /// Flips one byte of a blob where it lies (made writable first).
+    fn flip(root: &Path, blob: &Sha256, at: u64) {
+        let (path, at) = match locate(root, blob).unwrap().unwrap() {
+            Location::File(path) => (path, at),
+            Location::Packed { pack, at: start, .. } => (pack, start + at),
+        };
         let mut perms = fs::metadata(&path).unwrap().permissions();
         #[allow(clippy::permissions_set_readonly_false)]
         perms.set_readonly(false);
         fs::set_permissions(&path, perms).unwrap();
-        fs::write(&path, b"hellp").unwrap();
-        assert!(matches!(store.verify(&a, &mut |_| {}).unwrap(), Fixity::Corrupt { .. }));
+        let mut bytes = fs::read(&path).unwrap();
+        bytes[at as usize] ^= 0x20;
+        fs::write(&path, bytes).unwrap();
+    }
+
+    #[test]
+    fn verify_finds_a_flipped_byte_and_a_missing_blob_and_a_damaged_blob_is_put_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let big = large("hello");
+        for content in [b"hello".to_vec(), big] {
+            let a = store.stage(&mut content.as_slice(), 1 << 20).unwrap().commit().unwrap();
+            flip(dir.path(), &a, 4);
+            assert!(matches!(store.verify(&a, &mut |_| {}).unwrap(), Fixity::Corrupt { .. }));
+            // Put back (as a repair from a copy does).
+            store
+                .stage(&mut content.as_slice(), 1 << 20)
+                .unwrap()
+                .replace()
+                .unwrap();
+            assert!(matches!(store.verify(&a, &mut |_| {}).unwrap(), Fixity::Intact { .. }));
+            let mut back = Vec::new();
+            store.open(&a).unwrap().0.read_to_end(&mut back).unwrap();
+            assert_eq!(back, content);
+        }
+        assert_eq!(store.list().unwrap().len(), 2);
+        drop(store);
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let small = Sha256::of(b"hello");
+        assert!(
+            matches!(store.verify(&small, &mut |_| {}).unwrap(), Fixity::Intact { .. }),
+            "the copy put back is the one found after reopening"
+        );
         assert_eq!(
             store.verify(&Sha256::of(b"nope"), &mut |_| {}).unwrap(),
             Fixity::Missing
         );
+    }
+
+    #[test]
+    fn an_erased_blob_is_gone_packed_or_not_and_the_others_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let secret = b"numero de securite sociale 1 85 05".to_vec();
+        let kept = b"a garder".to_vec();
+        let big = large("grand secret");
+        let blobs: Vec<Sha256> = [&secret, &kept, &big]
+            .iter()
+            .map(|c| store.stage(&mut c.as_slice(), 1 << 20).unwrap().commit().unwrap())
+            .collect();
+        assert_eq!(
+            store.erase_all(&[blobs[0], blobs[2], Sha256::of(b"absent")]).unwrap(),
+            2
+        );
+        assert!(!store.erase(&blobs[0]).unwrap(), "already erased");
+        assert_eq!(store.list().unwrap(), vec![blobs[1]]);
+        assert_eq!(store.verify(&blobs[0], &mut |_| {}).unwrap(), Fixity::Missing);
+        assert!(!store.path_of(&blobs[2]).exists());
+        let pack = fs::read(dir.path().join("packs").join("00000000.pack")).unwrap();
+        assert!(!pack.windows(secret.len()).any(|w| w == secret.as_slice()));
+        drop(store);
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        assert_eq!(store.list().unwrap(), vec![blobs[1]]);
+        assert!(store.erase(&blobs[1]).unwrap());
+        assert!(store.list().unwrap().is_empty());
     }
 }

@@ -16,13 +16,35 @@
 //! returns before the flush that covers its rename. A blob found already
 //! under its name waits for the batch in flight (it may be the one that
 //! renamed it, not yet flushed) before it is taken as stored.
+//!
+//! A small blob is not a file of its own but an entry of a pack
+//! (`blob_packs`): a batch appends every small blob to the pack, and the
+//! pack's flush comes before their index entries are written, the index's
+//! flush before they are answered. A batch of small blobs alone flushes the
+//! pack and the index (two `fdatasync`, nothing else of the file system);
+//! with files beside them, the two `syncfs` cover the pack and the index.
 
+use super::blob_packs::{Packs, Place};
+use crate::domain::hash::Sha256;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+
+/// A blob to make durable under its digest.
+pub(super) enum Item {
+    /// A staged file, to be renamed to its name.
+    File(Install),
+    /// A small blob held in memory, to be appended to a pack.
+    Packed {
+        /// Its digest.
+        sha256: Sha256,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+}
 
 /// A staged file to install under its name.
 pub(super) struct Install {
@@ -32,14 +54,26 @@ pub(super) struct Install {
     pub staged: PathBuf,
     /// Its name in the store.
     pub target: PathBuf,
+    /// Its digest.
+    pub sha256: Sha256,
 }
+
+/// A small blob of a batch.
+struct Packed {
+    sha256: Sha256,
+    bytes: Vec<u8>,
+}
+
+/// Outcomes of a batch, by ticket.
+type Outcomes = Vec<(u64, Result<(), Failure>)>;
 
 /// What the installer did, in order (for tests that check that nothing is
 /// acknowledged before its flush).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// A staged file was renamed to its name (not durable yet).
-    Renamed(PathBuf),
+    /// A blob was renamed to its name, or its pack entry indexed (not
+    /// durable yet).
+    Placed(Sha256),
     /// A device flush returned: what was renamed before it is durable.
     Flushed,
 }
@@ -79,7 +113,7 @@ impl Failure {
 #[derive(Default)]
 struct State {
     /// Installs waiting for a leader (none: a wait for the batch in flight).
-    waiting: Vec<(u64, Option<Install>)>,
+    waiting: Vec<(u64, Option<Item>)>,
     next_ticket: u64,
     leading: bool,
     outcomes: HashMap<u64, Result<(), Failure>>,
@@ -92,6 +126,8 @@ struct State {
 pub(super) struct GroupCommit {
     /// A folder of the store's file system (what `syncfs` flushes).
     root: PathBuf,
+    /// Where small blobs go.
+    packs: Arc<Packs>,
     state: Mutex<State>,
     woken: Condvar,
     flushes: AtomicU64,
@@ -112,9 +148,10 @@ struct Folders {
 }
 
 impl GroupCommit {
-    pub(super) fn new(root: &Path, probe: Option<Probe>) -> Self {
+    pub(super) fn new(root: &Path, packs: Arc<Packs>, probe: Option<Probe>) -> Self {
         GroupCommit {
             root: root.to_owned(),
+            packs,
             state: Mutex::new(State::default()),
             woken: Condvar::new(),
             flushes: AtomicU64::new(0),
@@ -185,7 +222,7 @@ impl GroupCommit {
     /// Queues `install` (none: a wait for every install already renamed)
     /// for the next batch; [`GroupCommit::wait`] on the ticket returns once
     /// it is durable. Several queued before waiting go in one batch.
-    pub(super) fn queue(&self, install: Option<Install>) -> Ticket {
+    pub(super) fn queue(&self, install: Option<Item>) -> Ticket {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let ticket = state.next_ticket;
         state.next_ticket += 1;
@@ -245,22 +282,76 @@ impl GroupCommit {
     }
 
     /// Installs a batch; every ticket gets its outcome.
-    fn run(&self, batch: Vec<(u64, Option<Install>)>) -> Vec<(u64, Result<(), Failure>)> {
+    fn run(&self, batch: Vec<(u64, Option<Item>)>) -> Outcomes {
         let mut outcomes = Vec::new();
         let mut installs = Vec::new();
+        let mut packed = Vec::new();
         for (ticket, install) in batch {
             match install {
-                Some(install) => installs.push((ticket, install)),
+                Some(Item::File(install)) => installs.push((ticket, install)),
+                Some(Item::Packed { sha256, bytes }) => packed.push((ticket, Packed { sha256, bytes })),
                 // A wait for the batch before this one: done.
                 None => outcomes.push((ticket, Ok(()))),
             }
         }
-        if installs.len() > 1 {
-            outcomes.extend(self.together(installs));
+        if installs.is_empty() {
+            outcomes.extend(self.packed_alone(packed));
+        } else if installs.len() + packed.len() > 1 {
+            outcomes.extend(self.together(installs, packed));
         } else {
             outcomes.extend(self.each_alone(installs));
         }
         outcomes
+    }
+
+    /// Appends a batch's small blobs to the pack (each content once).
+    fn append(&self, packed: &[(u64, Packed)]) -> io::Result<Vec<(Sha256, Place)>> {
+        let mut seen = HashSet::new();
+        let items: Vec<(Sha256, &[u8])> = packed
+            .iter()
+            .filter(|(_, p)| seen.insert(p.sha256))
+            .map(|(_, p)| (p.sha256, p.bytes.as_slice()))
+            .collect();
+        let places = self.packs.append(&items)?;
+        Ok(items.into_iter().map(|(sha256, _)| sha256).zip(places).collect())
+    }
+
+    /// Indexes small blobs whose bytes are durable, then flushes the index.
+    fn index(&self, placed: &[(Sha256, Place)]) -> io::Result<()> {
+        self.packs.record(placed)?;
+        for (sha256, _) in placed {
+            self.tell(Step::Placed(*sha256));
+        }
+        if let Err(e) = self.packs.flush_index() {
+            self.packs.forget(placed);
+            return Err(e);
+        }
+        self.flushed();
+        Ok(())
+    }
+
+    /// Small blobs alone: appended, the pack flushed, indexed, the index
+    /// flushed.
+    fn packed_alone(&self, packed: Vec<(u64, Packed)>) -> Outcomes {
+        if packed.is_empty() {
+            return Vec::new();
+        }
+        let outcome = self.append(&packed).and_then(|placed| {
+            self.flush_packs()?;
+            self.index(&placed)
+        });
+        let outcome = outcome.map_err(|e| Failure::of(&e));
+        packed
+            .into_iter()
+            .map(|(ticket, _)| (ticket, outcome.clone()))
+            .collect()
+    }
+
+    fn flush_packs(&self) -> io::Result<()> {
+        for _ in 0..self.packs.flush_packs()? {
+            self.flushed();
+        }
+        Ok(())
     }
 
     /// One install: its file's flush, the rename, its folder's flush (and
@@ -286,21 +377,50 @@ impl GroupCommit {
         Ok(())
     }
 
-    /// Several installs: one flush of the file system for all their bytes,
-    /// every rename, one flush for all the names. Where the file system
-    /// cannot be flushed whole, each goes alone.
-    fn together(&self, installs: Vec<(u64, Install)>) -> Vec<(u64, Result<(), Failure>)> {
+    /// Several installs: one flush of the file system for all their bytes
+    /// (the pack's among them), every rename and index entry, one flush
+    /// for all the names. Where the file system cannot be flushed whole,
+    /// each goes alone.
+    fn together(&self, installs: Vec<(u64, Install)>, packed: Vec<(u64, Packed)>) -> Outcomes {
+        let mut outcomes = Vec::new();
+        let placed = match self.append(&packed) {
+            Ok(placed) => placed,
+            Err(e) => {
+                let failure = Failure::of(&e);
+                outcomes.extend(packed.iter().map(|(t, _)| (*t, Err(failure.clone()))));
+                Vec::new()
+            }
+        };
+        let packed: Vec<u64> = if placed.is_empty() {
+            Vec::new()
+        } else {
+            packed.iter().map(|(t, _)| *t).collect()
+        };
+        let answer = |outcome: io::Result<()>, outcomes: &mut Outcomes| {
+            let outcome = outcome.map_err(|e| Failure::of(&e));
+            outcomes.extend(packed.iter().map(|t| (*t, outcome.clone())));
+        };
         if let Err(e) = sync_file_system(&self.root) {
             tracing::warn!(error = %e, "the blob store's file system could not be flushed whole; each blob is flushed alone");
-            return self.each_alone(installs);
+            if !placed.is_empty() {
+                answer(self.flush_packs().and_then(|()| self.index(&placed)), &mut outcomes);
+            }
+            outcomes.extend(self.each_alone(installs));
+            return outcomes;
         }
+        self.packs.flushed_with_file_system();
         self.flushed();
         let mut renamed = Vec::with_capacity(installs.len());
-        let mut outcomes = Vec::new();
         for (ticket, install) in installs {
             match self.rename(&install) {
                 Ok(folder) => renamed.push((ticket, install, folder)),
                 Err(e) => outcomes.push((ticket, Err(Failure::of(&e)))),
+            }
+        }
+        let recorded = self.packs.record(&placed);
+        if recorded.is_ok() {
+            for (sha256, _) in &placed {
+                self.tell(Step::Placed(*sha256));
             }
         }
         let grown = self.take_grown();
@@ -308,6 +428,7 @@ impl GroupCommit {
             Ok(()) => {
                 self.flushed();
                 outcomes.extend(renamed.into_iter().map(|(t, _, _)| (t, Ok(()))));
+                answer(recorded, &mut outcomes);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the blob store's file system could not be flushed whole; each blob's folder is flushed alone");
@@ -320,12 +441,23 @@ impl GroupCommit {
                     let outcome = self.flush_bytes(&install).and_then(|()| self.flush_names(&folder));
                     outcomes.push((ticket, outcome.map_err(|e| Failure::of(&e))));
                 }
+                let flushed = recorded.and_then(|()| match self.packs.flush_index() {
+                    Ok(()) => {
+                        self.flushed();
+                        Ok(())
+                    }
+                    Err(e) => {
+                        self.packs.forget(&placed);
+                        Err(e)
+                    }
+                });
+                answer(flushed, &mut outcomes);
             }
         }
         outcomes
     }
 
-    fn each_alone(&self, installs: Vec<(u64, Install)>) -> Vec<(u64, Result<(), Failure>)> {
+    fn each_alone(&self, installs: Vec<(u64, Install)>) -> Outcomes {
         installs
             .into_iter()
             .map(|(ticket, install)| (ticket, self.alone(&install).map_err(|e| Failure::of(&e))))
@@ -349,7 +481,7 @@ impl GroupCommit {
             }
             other => other?,
         }
-        self.tell(Step::Renamed(install.target.clone()));
+        self.tell(Step::Placed(install.sha256));
         Ok(folder)
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod blob_copies;
 pub mod blob_fs;
+mod blob_packs;
 pub mod bucket;
 pub mod catalog_sled;
 #[cfg(test)]

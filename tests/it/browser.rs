@@ -967,20 +967,7 @@ fn an_admin_opens_disables_and_resets_accounts_from_the_accounts_page() {
 /// The invoice's bytes flipped on disk, then found by a fixity run.
 fn damage_the_invoice(scene: &Scene) {
     let sha = hex_sha256(&scene.invoice);
-    let blob = scene
-        ._fresh
-        .data
-        .join("blobs/sha256")
-        .join(&sha[0..2])
-        .join(&sha[2..4])
-        .join(&sha);
-    let mut perms = std::fs::metadata(&blob).expect("blob").permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&blob, perms).expect("writable");
-    let mut bytes = std::fs::read(&blob).expect("read");
-    bytes[10] ^= 0x20;
-    std::fs::write(&blob, bytes).expect("write");
+    flip_blob_byte(&blobs_of(&scene._fresh.data), &sha, 10);
     let a = post_json(&scene.server.url("/api/v1/audit/fixity/run"), &scene.admin, &json!({}));
     assert!(a.status < 300, "{}", String::from_utf8_lossy(&a.body));
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -606,16 +606,62 @@ pub fn issue_certificate(dir: &Path, stem: &str, subject: &str, extensions: &str
     );
 }
 
-/// Where a blob lives in a data directory, by its digest in hex.
-pub fn blob_file(data: &Path, sha: &str) -> PathBuf {
-    blob_in(&data.join("blobs"), sha)
+/// The blob store's folder of a data directory.
+pub fn blobs_of(data: &Path) -> PathBuf {
+    data.join("blobs")
 }
 
-/// Where a blob lives in a blob store's folder (a data directory's
-/// `blobs`, or a copy folder), by its digest in hex.
-pub fn blob_in(store: &Path, sha: &str) -> PathBuf {
-    store.join("sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha)
+/// Where a blob lies in a blob store's folder (a data directory's
+/// `blobs`, or a copy folder), by its digest in hex: `None` if nowhere.
+pub fn locate_blob(store: &Path, sha: &str) -> Option<coffre::store::blob_fs::Location> {
+    let digest = coffre::domain::hash::Sha256::parse(sha).expect("a digest");
+    coffre::store::blob_fs::locate(store, &digest).expect("the blob store's folder")
 }
+
+/// Every blob stored in a blob store's folder, by digest in hex.
+pub fn stored_blobs(store: &Path) -> Vec<String> {
+    coffre::store::blob_fs::stored_blobs(store)
+        .expect("the blob store's folder")
+        .iter()
+        .map(|sha| sha.hex())
+        .collect()
+}
+
+/// A blob's bytes as they lie in a blob store's folder, `None` if absent.
+pub fn blob_bytes(store: &Path, sha: &str) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt as _;
+    match locate_blob(store, sha)? {
+        coffre::store::blob_fs::Location::File(path) => std::fs::read(path).ok(),
+        coffre::store::blob_fs::Location::Packed { pack, at, len } => {
+            let mut bytes = vec![0u8; usize::try_from(len).expect("a small blob")];
+            std::fs::File::open(pack).ok()?.read_exact_at(&mut bytes, at).ok()?;
+            Some(bytes)
+        }
+    }
+}
+
+/// Flips one byte of a blob where it lies, as a failing disk would.
+pub fn flip_blob_byte(store: &Path, sha: &str, at: usize) {
+    match locate_blob(store, sha).expect("the blob") {
+        coffre::store::blob_fs::Location::File(path) => flip_byte(&path, at),
+        coffre::store::blob_fs::Location::Packed { pack, at: start, .. } => {
+            flip_byte(&pack, usize::try_from(start).expect("an offset") + at)
+        }
+    }
+}
+
+/// Removes a blob's file (a blob larger than a pack takes: a small one,
+/// packed, cannot be lost alone without a restart).
+pub fn remove_blob_file(store: &Path, sha: &str) {
+    match locate_blob(store, sha).expect("the blob") {
+        coffre::store::blob_fs::Location::File(path) => std::fs::remove_file(path).expect("remove"),
+        packed => panic!("{sha} is packed ({packed:?}): only a blob of its own file can be removed"),
+    }
+}
+
+/// Bytes a pack does not take: a test that removes a blob's file
+/// deposits at least this many.
+pub const UNPACKED: usize = coffre::store::blob_fs::PACKED_MAX as usize + 1;
 
 /// Flips one byte of a stored file (made writable first), as a failing
 /// disk would.

@@ -60,7 +60,7 @@ fn events_of_kind(server: &Server, admin: &str, kind: &str) -> Vec<Value> {
 
 /// Flips one byte of a blob on disk, as a failing disk would.
 fn flip_a_byte(data: &std::path::Path, sha: &str, at: usize) {
-    flip_byte(&blob_file(data, sha), at);
+    flip_blob_byte(&blobs_of(data), sha, at);
 }
 
 fn text_of(n: usize, seed: &str) -> Vec<u8> {
@@ -197,13 +197,14 @@ fn a_missing_blob_answers_409_and_a_range_of_a_damaged_one_is_refused() {
     let server = Server::start(&fresh.data, &[]);
     let admin = &fresh.token;
     let meta = json!({"node": "FIN-FAC", "date": "2024-03-15"});
-    let gone = text_of(10, "Perdue");
+    let gone = text_of(1000, "Perdue");
     let record = created(deposit(&server, admin, &gone, "perdue.txt", &meta).expect("deposit"));
     let (reference, sha) = (
         record["reference"].as_str().expect("ref").to_owned(),
         record["versions"][0]["sha256"].as_str().expect("sha").to_owned(),
     );
-    std::fs::remove_file(blob_file(&fresh.data, &sha)).expect("remove");
+    assert!(gone.len() >= UNPACKED);
+    remove_blob_file(&blobs_of(&fresh.data), &sha);
     let (status, _, _) = fetch(&server, admin, &reference, None);
     assert_eq!(status, 409);
     let damaged = events_of_kind(&server, admin, "blob.damaged");
@@ -241,9 +242,8 @@ fn a_second_copy_repairs_what_a_reading_finds_damaged_and_a_missing_copy_store_r
         record["versions"][0]["sha256"].as_str().expect("sha").to_owned(),
     );
     // Acknowledged: the copy holds the bytes already.
-    let in_copy = blob_in(&copy, &sha);
     assert!(
-        std::fs::read(&in_copy).is_ok_and(|b| b == content),
+        blob_bytes(&copy, &sha).is_some_and(|b| b == content),
         "the copy holds the deposit"
     );
     // The stock says it is kept twice.
@@ -273,7 +273,7 @@ fn a_second_copy_repairs_what_a_reading_finds_damaged_and_a_missing_copy_store_r
     assert_eq!(events_of_kind(&server, admin, "blob.damaged").len(), 1);
 
     // Gone from the first disk: put back at the reading, which is served.
-    std::fs::remove_file(blob_file(&fresh.data, &sha)).expect("remove");
+    remove_blob_file(&blobs_of(&fresh.data), &sha);
     let (status, _, body) = fetch(&server, admin, &reference, None);
     assert!(status == 200 && body.is_ok_and(|b| b == content), "{status}");
     assert_eq!(events_of_kind(&server, admin, "blob.repaired").len(), 2);
@@ -302,7 +302,8 @@ fn repair_gives_a_new_copy_store_what_it_lacks_puts_back_what_is_lost_and_lists_
     let server = Server::start(&fresh.data, &[]);
     let mut records = Vec::new();
     for (i, name) in ["mandat-1.txt", "mandat-2.txt"].into_iter().enumerate() {
-        let content = text_of(50 + i, name);
+        // Larger than a pack takes: their files are removed below.
+        let content = text_of(1000 + i, name);
         let record = created(deposit(&server, admin, &content, name, &meta).expect("deposit"));
         records.push((
             record["reference"].as_str().expect("ref").to_owned(),
@@ -326,7 +327,7 @@ fn repair_gives_a_new_copy_store_what_it_lacks_puts_back_what_is_lost_and_lists_
     let journaled: Vec<Value> = events_of_kind(&server, admin, "copy.repaired");
     for (_, sha, content) in &records {
         assert!(
-            std::fs::read(blob_in(&copy, sha)).is_ok_and(|b| &b == content),
+            blob_bytes(&copy, sha).is_some_and(|b| &b == content),
             "the copy holds {sha}"
         );
         assert!(
@@ -348,14 +349,14 @@ fn repair_gives_a_new_copy_store_what_it_lacks_puts_back_what_is_lost_and_lists_
 
     // A file removed from the copy: the repair gives it back.
     let (_, lost, content) = &records[1];
-    std::fs::remove_file(blob_in(&copy, lost)).expect("remove the copy");
+    remove_blob_file(&copy, lost);
     let report = post_json(&server.url("/api/v1/repair"), admin, &json!({})).json();
     assert_eq!(
         report["copies_completed"],
         json!([{"blob": lost, "copy": copy.display().to_string()}]),
         "{report}"
     );
-    assert!(std::fs::read(blob_in(&copy, lost)).is_ok_and(|b| &b == content));
+    assert!(blob_bytes(&copy, lost).is_some_and(|b| &b == content));
     assert_eq!(
         events_of_kind(&server, admin, "copy.repaired").len(),
         journaled.len() + 1,
@@ -365,7 +366,7 @@ fn repair_gives_a_new_copy_store_what_it_lacks_puts_back_what_is_lost_and_lists_
     // A content lost from the first disk, before anyone reads it: the
     // repair finds it missing and puts it back from the copy.
     let (reference, sha, content) = &records[0];
-    std::fs::remove_file(blob_file(&fresh.data, sha)).expect("remove");
+    remove_blob_file(&blobs_of(&fresh.data), sha);
     let report = post_json(&server.url("/api/v1/repair"), admin, &json!({})).json();
     assert_eq!(report["complete"], true, "{report}");
     assert_eq!(report["repaired"][0]["blob"], sha.as_str(), "{report}");
@@ -381,8 +382,8 @@ fn repair_gives_a_new_copy_store_what_it_lacks_puts_back_what_is_lost_and_lists_
     // Lost from both: listed with its record and what to do; the record
     // answers content_damaged.
     let (reference, sha, _) = &records[1];
-    std::fs::remove_file(blob_file(&fresh.data, sha)).expect("remove");
-    std::fs::remove_file(blob_in(&copy, sha)).expect("remove the copy");
+    remove_blob_file(&blobs_of(&fresh.data), sha);
+    remove_blob_file(&copy, sha);
     let report = post_json(&server.url("/api/v1/repair"), admin, &json!({})).json();
     assert_eq!(report["complete"], false, "{report}");
     let unrepaired = &report["unrepaired"][0];
@@ -506,7 +507,7 @@ fn the_plan_says_how_many_stores_a_node_needs_and_a_copy_store_that_was_down_is_
     }
     assert_eq!(owed, Some(0));
     assert!(
-        std::fs::read(blob_in(&copy, &sha)).is_ok_and(|b| b == content),
+        blob_bytes(&copy, &sha).is_some_and(|b| b == content),
         "the copy holds the invoice"
     );
     server.stop();
@@ -530,7 +531,7 @@ fn a_disposal_erases_every_copy_and_its_certificate_names_each_store() {
         .expect("deposit"),
     );
     let sha = record["versions"][0]["sha256"].as_str().expect("sha").to_owned();
-    assert!(blob_in(&copy, &sha).exists(), "copied at deposit");
+    assert!(locate_blob(&copy, &sha).is_some(), "copied at deposit");
     let id = created(post_json(
         &server.url("/api/v1/disposals"),
         admin,
@@ -550,8 +551,11 @@ fn a_disposal_erases_every_copy_and_its_certificate_names_each_store() {
         &json!({}),
     );
     assert_eq!(executed.status, 200, "{}", executed.text());
-    assert!(!blob_file(&fresh.data, &sha).exists(), "erased from the data directory");
-    assert!(!blob_in(&copy, &sha).exists(), "erased from the copy folder");
+    assert!(
+        locate_blob(&blobs_of(&fresh.data), &sha).is_none(),
+        "erased from the data directory"
+    );
+    assert!(locate_blob(&copy, &sha).is_none(), "erased from the copy folder");
     let certificate = get(&server.url(&format!("/api/v1/disposals/{id}/certificate")), admin).json();
     assert_eq!(
         certificate["erased"]["stores"],

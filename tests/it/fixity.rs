@@ -61,17 +61,10 @@ fn wait_for(server: &Server, what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn a_corrupt_and_a_missing_blob_are_reported_by_the_scheduled_job() {
     let Fresh { tmp, data, token } = fresh_archive();
-    let records = ingest_files(&data, &tmp.path().join("in"), 3, 10_000);
+    let records = ingest_files(&data, &tmp.path().join("in"), 3, UNPACKED);
     // One blob's byte flipped, another's file gone.
-    let corrupt = blob_file(&data, &records[0].1);
-    let mut perms = std::fs::metadata(&corrupt).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(&corrupt, perms).unwrap();
-    let mut bytes = std::fs::read(&corrupt).unwrap();
-    bytes[100] ^= 0x20;
-    std::fs::write(&corrupt, bytes).unwrap();
-    std::fs::remove_file(blob_file(&data, &records[1].1)).unwrap();
+    flip_blob_byte(&blobs_of(&data), &records[0].1, 100);
+    remove_blob_file(&blobs_of(&data), &records[1].1);
 
     let server = Server::start(&data, &["--fixity-every", "1s"]);
     let agent = new_token(&server, &token, "agent", "agent");
@@ -254,7 +247,9 @@ fn the_scheduled_job_puts_back_damaged_copies_and_a_damaged_first_copy_from_them
     let meta = serde_json::json!({"node": "FIN-FAC", "date": "2024-03-15"});
     let mut records = Vec::new();
     for i in 0..3 {
-        let content = format!("Facture {i} de la papeterie : 1 200,00 EUR").repeat(50);
+        // The first larger than a pack takes (its copy's file is removed
+        // below), the others packed.
+        let content = format!("Facture {i} de la papeterie : 1 200,00 EUR").repeat(if i == 0 { 2000 } else { 50 });
         let record = created(deposit(&server, &token, content.as_bytes(), "facture.txt", &meta).unwrap());
         records.push((
             record["reference"].as_str().unwrap().to_owned(),
@@ -263,13 +258,12 @@ fn the_scheduled_job_puts_back_damaged_copies_and_a_damaged_first_copy_from_them
         ));
     }
     server.stop();
-    let in_copy = |sha: &str| blob_in(&copy, sha);
+    let in_copy = |sha: &str| blob_bytes(&copy, sha);
     // The copy of the first is gone, the copy of the second altered, and
     // the first store's bytes of the third altered.
-    std::fs::remove_file(in_copy(&records[0].1)).unwrap();
-    for path in [in_copy(&records[1].1), blob_file(&data, &records[2].1)] {
-        flip_byte(&path, 7);
-    }
+    remove_blob_file(&copy, &records[0].1);
+    flip_blob_byte(&copy, &records[1].1, 7);
+    flip_blob_byte(&blobs_of(&data), &records[2].1, 7);
     let server = Server::start(&data, &["--copy", &copy_flag, "--fixity-every", "1s"]);
     wait_for(&server, "a finished fixity run", || {
         !fixity(&server, &token)["last"].is_null()
@@ -301,12 +295,9 @@ fn the_scheduled_job_puts_back_damaged_copies_and_a_damaged_first_copy_from_them
     assert_eq!(repaired[0]["blob"], format!("sha256:{}", records[2].1));
     // Every copy and every first copy is whole again, and served.
     for (reference, sha, content) in &records {
+        assert!(in_copy(sha).is_some_and(|b| b == content.as_bytes()), "{reference}");
         assert!(
-            std::fs::read(in_copy(sha)).is_ok_and(|b| b == content.as_bytes()),
-            "{reference}"
-        );
-        assert!(
-            std::fs::read(blob_file(&data, sha)).is_ok_and(|b| b == content.as_bytes()),
+            blob_bytes(&blobs_of(&data), sha).is_some_and(|b| b == content.as_bytes()),
             "{reference}"
         );
         let a = get(&server.url(&format!("/api/v1/records/{reference}/content")), &token);

@@ -200,7 +200,7 @@ fn one_copy_folder_alone_rebuilds_the_whole_archive_after_the_data_directory_is_
     // A copy whose bytes changed is left behind, and the report names the
     // record that lacks it.
     let sha = sha256_hex(&contents[2]);
-    flip_byte(&blob_in(&copy, &sha), 5);
+    flip_blob_byte(&copy, &sha, 5);
     let elsewhere = fresh.tmp.path().join("restauree");
     let out = cli(&elsewhere, &["restore", "--from", copy_arg]);
     assert_eq!(out.status.code(), Some(1), "{}{}", stdout(&out), stderr(&out));

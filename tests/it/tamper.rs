@@ -6,8 +6,16 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 fn ingest_two(data: &Path, tmp: &Path) -> Vec<(String, String)> {
+    ingest_texts(
+        data,
+        tmp,
+        &["Arrêté du maire n°1".to_owned(), "Arrêté du maire n°2".to_owned()],
+    )
+}
+
+fn ingest_texts(data: &Path, tmp: &Path, texts: &[String]) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for (i, text) in ["Arrêté du maire n°1", "Arrêté du maire n°2"].iter().enumerate() {
+    for (i, text) in texts.iter().enumerate() {
         let file = tmp.join(format!("arrete-{i}.txt"));
         std::fs::write(&file, text).unwrap();
         let o = cli(
@@ -41,13 +49,6 @@ fn segment(data: &Path) -> PathBuf {
     segs.pop().unwrap()
 }
 
-fn writable(path: &Path) {
-    let mut perms = std::fs::metadata(path).unwrap().permissions();
-    #[allow(clippy::permissions_set_readonly_false)]
-    perms.set_readonly(false);
-    std::fs::set_permissions(path, perms).unwrap();
-}
-
 #[test]
 fn a_flipped_blob_byte_is_named_with_its_record() {
     let tmp = tempfile::tempdir().unwrap();
@@ -55,11 +56,7 @@ fn a_flipped_blob_byte_is_named_with_its_record() {
     init(&data);
     let records = ingest_two(&data, tmp.path());
     let (reference, sha) = &records[1];
-    let blob = data.join("blobs/sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha);
-    writable(&blob);
-    let mut bytes = std::fs::read(&blob).unwrap();
-    bytes[3] ^= 0x01;
-    std::fs::write(&blob, bytes).unwrap();
+    flip_blob_byte(&blobs_of(&data), sha, 3);
     let out = cli(&data, &["audit", "verify"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let report = stdout(&out);
@@ -248,11 +245,13 @@ fn a_missing_blob_is_named_with_its_record_alone() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     init(&data);
-    let records = ingest_two(&data, tmp.path());
+    // Larger than a pack takes: each is a file of its own.
+    let texts: Vec<String> = (1..=2)
+        .map(|n| format!("Arrêté du maire n°{n}. ").repeat(3000))
+        .collect();
+    let records = ingest_texts(&data, tmp.path(), &texts);
     let (reference, sha) = &records[0];
-    let blob = data.join("blobs/sha256").join(&sha[0..2]).join(&sha[2..4]).join(sha);
-    writable(&blob);
-    std::fs::remove_file(&blob).unwrap();
+    remove_blob_file(&blobs_of(&data), sha);
     let out = cli(&data, &["audit", "verify", "--json"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("the report in JSON");
