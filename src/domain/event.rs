@@ -1053,7 +1053,11 @@ impl Event {
         };
         // Payloads come from EventBody, whose fields are never floats, so
         // the canonical encoding always succeeds.
-        event.hash = hash_of_unsealed(&event.unsealed_value()).unwrap_or(Sha256::ZERO);
+        let mut bytes = Vec::with_capacity(512);
+        event.hash = match event.write_canonical_into(false, &mut bytes) {
+            Ok(()) => Sha256::of(&bytes),
+            Err(_) => Sha256::ZERO,
+        };
         event
     }
 
@@ -1091,7 +1095,7 @@ impl Event {
     pub fn to_line(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(512);
         // See `seal`: an event built here is always canonical.
-        let _ = write_canonical(&self.to_value(), &mut out);
+        let _ = self.write_canonical_into(true, &mut out);
         out.push(b'\n');
         out
     }
@@ -1099,8 +1103,36 @@ impl Event {
     /// The event's leaf in the journal's Merkle tree: SHA-256(0x00 ‖ its
     /// journal line without `\n`).
     pub fn leaf_hash(&self) -> Sha256 {
-        let line = self.to_line();
-        super::merkle::leaf_hash(line.strip_suffix(b"\n").unwrap_or(&line))
+        let mut line = Vec::with_capacity(512);
+        let _ = self.write_canonical_into(true, &mut line);
+        super::merkle::leaf_hash(&line)
+    }
+
+    /// Writes the canonical encoding of the event (with its hash or
+    /// without) straight from its fields: the same bytes as
+    /// `write_canonical(&self.to_value())`, the keys in their byte order,
+    /// without building (and copying the payload into) a JSON value.
+    fn write_canonical_into(&self, with_hash: bool, out: &mut Vec<u8>) -> Result<(), EventError> {
+        out.extend_from_slice(b"{\"actor\":");
+        write_string(&self.actor, out);
+        if with_hash {
+            out.extend_from_slice(b",\"hash\":");
+            write_string(&self.hash.to_string(), out);
+        }
+        out.extend_from_slice(b",\"kind\":");
+        write_string(&self.kind, out);
+        out.extend_from_slice(b",\"payload\":");
+        write_canonical(&self.payload, out)?;
+        out.extend_from_slice(b",\"prev_hash\":");
+        write_string(&self.prev_hash.to_string(), out);
+        out.extend_from_slice(b",\"seq\":");
+        out.extend_from_slice(self.seq.to_string().as_bytes());
+        out.extend_from_slice(b",\"time\":");
+        write_string(&format_time(&self.time), out);
+        out.extend_from_slice(b",\"v\":");
+        out.extend_from_slice(self.v.to_string().as_bytes());
+        out.push(b'}');
+        Ok(())
     }
 
     /// Decodes a journal line (without its `\n`) and checks that its hash is
@@ -1223,22 +1255,32 @@ pub fn write_canonical(value: &Value, out: &mut Vec<u8>) -> Result<(), EventErro
 
 fn write_string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\u{8}' => out.extend_from_slice(b"\\b"),
-            '\u{c}' => out.extend_from_slice(b"\\f"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+    // Runs of bytes needing no escape are copied whole: every byte of a
+    // multi-byte UTF-8 character is 0x80 or above, so a byte below 0x20,
+    // a quote or a backslash is always a character of its own.
+    let bytes = s.as_bytes();
+    let mut run = 0;
+    for (at, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            b if b < 0x20 => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(bytes.get(run..at).unwrap_or_default());
+        if escaped.is_empty() {
+            out.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+        } else {
+            out.extend_from_slice(escaped);
         }
+        run = at + 1;
     }
+    out.extend_from_slice(bytes.get(run..).unwrap_or_default());
     out.push(b'"');
 }
 
@@ -1295,7 +1337,59 @@ mod tests {
         assert!(matches!(err, EventError::HashMismatch { .. }), "{err}");
     }
 
+    /// The escaping as it was written first, a character at a time.
+    fn write_string_by_chars(s: &str, out: &mut Vec<u8>) {
+        out.push(b'"');
+        for c in s.chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\u{8}' => out.extend_from_slice(b"\\b"),
+                '\u{c}' => out.extend_from_slice(b"\\f"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 => out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes()),
+                c => {
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                }
+            }
+        }
+        out.push(b'"');
+    }
+
     proptest! {
+        #[test]
+        fn strings_are_escaped_as_a_character_at_a_time_would(s in any::<String>(), ascii in "[\\x00-\\x7f]{0,40}") {
+            for s in [s.as_str(), ascii.as_str(), "é\n\u{1}\"\\\u{1f}\u{7f}fin"] {
+                let (mut fast, mut slow) = (Vec::new(), Vec::new());
+                write_string(s, &mut fast);
+                write_string_by_chars(s, &mut slow);
+                prop_assert_eq!(fast, slow);
+            }
+        }
+
+        /// The encoding written from the fields is the one of the JSON
+        /// value (which decoding checks hashes against), with its hash and
+        /// without.
+        #[test]
+        fn the_encoding_from_the_fields_is_the_values(
+            name in any::<String>(),
+            actor in any::<String>(),
+            seq in 1u64..u64::MAX,
+            secs in 0i64..4_000_000_000,
+        ) {
+            let mut draft = draft(&name);
+            draft.actor = actor;
+            let e = Event::seal(draft, seq, at(secs), Sha256::of(b"p"));
+            let mut from_value = Vec::new();
+            write_canonical(&e.to_value(), &mut from_value).unwrap();
+            prop_assert_eq!(e.to_line(), [from_value.as_slice(), b"\n"].concat());
+            prop_assert_eq!(e.hash, hash_of_unsealed(&e.unsealed_value()).unwrap());
+            prop_assert_eq!(e.leaf_hash(), crate::domain::merkle::leaf_hash(&from_value));
+        }
+
         #[test]
         fn any_name_round_trips(name in any::<String>(), seq in 1u64..u64::MAX, secs in 0i64..4_000_000_000) {
             let e = Event::seal(draft(&name), seq, at(secs), Sha256::of(b"p"));

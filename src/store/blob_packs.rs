@@ -24,7 +24,8 @@
 //! (never acknowledged), and an index entry cut short, dropped at the next
 //! opening. The index is the packs' own table of contents: lost or damaged,
 //! it is made again by reading the packs, each entry's bytes checked against
-//! its digest. Its entries are held in memory (about 60 bytes a blob).
+//! its digest. Its entries are held in memory: 48 bytes a blob, in a vector
+//! sorted by digest (96 MB for a million records, two blobs each).
 
 use crate::domain::hash::{Sha256, Sha256Hasher};
 use std::collections::HashMap;
@@ -76,7 +77,7 @@ pub fn pack_path(dir: &Path, pack: u32) -> PathBuf {
 /// The packs of a blob store.
 pub(super) struct Packs {
     dir: PathBuf,
-    places: RwLock<HashMap<Sha256, Place>>,
+    places: RwLock<Places>,
     readers: RwLock<HashMap<u32, Arc<File>>>,
     /// Made at opening, or at the first write of a store opened to read.
     writer: Mutex<Option<Writer>>,
@@ -128,11 +129,106 @@ impl Writer {
 }
 
 /// An index entry taken into the places.
-fn apply(places: &mut HashMap<Sha256, Place>, kind: u8, sha256: Sha256, place: Place) {
+fn apply(places: &mut Places, kind: u8, sha256: Sha256, place: Place) {
     if kind == KIND_STORED {
         places.insert(sha256, place);
     } else if places.get(&sha256) == Some(&place) {
         places.remove(&sha256);
+    }
+}
+
+/// Where each packed blob lies: those read at opening in a vector sorted
+/// by digest (48 bytes a blob, where a hash map would take up to twice
+/// that), those stored or erased since in a map, merged into the vector
+/// once it holds a quarter as many.
+#[derive(Default)]
+pub(super) struct Places {
+    sorted: Vec<(Sha256, Place)>,
+    changed: HashMap<Sha256, Option<Place>>,
+}
+
+impl Places {
+    /// The places an index's entries (in their order) leave.
+    fn from_entries(mut entries: Vec<(u8, Sha256, Place)>) -> Places {
+        // Stable: a blob's entries keep their order.
+        entries.sort_by_key(|(_, sha256, _)| *sha256);
+        let mut sorted: Vec<(Sha256, Place)> = Vec::with_capacity(entries.len());
+        for (kind, sha256, place) in entries {
+            let last = sorted.last().filter(|(s, _)| *s == sha256).map(|(_, p)| *p);
+            match (kind, last) {
+                (KIND_STORED, Some(_)) => {
+                    if let Some(entry) = sorted.last_mut() {
+                        entry.1 = place;
+                    }
+                }
+                (KIND_STORED, None) => sorted.push((sha256, place)),
+                (_, Some(was)) if was == place => {
+                    sorted.pop();
+                }
+                _ => {}
+            }
+        }
+        sorted.shrink_to_fit();
+        Places {
+            sorted,
+            changed: HashMap::new(),
+        }
+    }
+
+    fn get(&self, sha256: &Sha256) -> Option<&Place> {
+        match self.changed.get(sha256) {
+            Some(changed) => changed.as_ref(),
+            None => self
+                .sorted
+                .binary_search_by(|(s, _)| s.cmp(sha256))
+                .ok()
+                .and_then(|at| self.sorted.get(at))
+                .map(|(_, place)| place),
+        }
+    }
+
+    fn insert(&mut self, sha256: Sha256, place: Place) {
+        self.changed.insert(sha256, Some(place));
+        self.settle();
+    }
+
+    fn remove(&mut self, sha256: &Sha256) {
+        if self.get(sha256).is_some() {
+            self.changed.insert(*sha256, None);
+            self.settle();
+        }
+    }
+
+    /// Merges the changes into the vector once they are many.
+    fn settle(&mut self) {
+        if self.changed.len() <= 4096 + self.sorted.len() / 4 {
+            return;
+        }
+        let changed = std::mem::take(&mut self.changed);
+        self.sorted.retain(|(sha256, _)| !changed.contains_key(sha256));
+        self.sorted.extend(
+            changed
+                .into_iter()
+                .filter_map(|(sha256, place)| place.map(|p| (sha256, p))),
+        );
+        self.sorted.sort_unstable_by_key(|(sha256, _)| *sha256);
+    }
+
+    /// Every blob, in no particular order.
+    fn keys(&self) -> Vec<Sha256> {
+        let mut keys: Vec<Sha256> = self
+            .sorted
+            .iter()
+            .filter(|(sha256, _)| !self.changed.contains_key(sha256))
+            .map(|(sha256, _)| *sha256)
+            .collect();
+        keys.extend(
+            self.changed
+                .iter()
+                .filter(|(_, p)| p.is_some())
+                .map(|(sha256, _)| *sha256),
+        );
+        keys
     }
 }
 
@@ -240,8 +336,8 @@ impl Packs {
         let (places, read) = match read_index(&dir.join(INDEX), false)? {
             Some(read) => read,
             None => {
-                tracing::error!(dir = %dir.display(), "the packs' index is damaged: only its entries before the damage are read");
-                (HashMap::new(), 0)
+                tracing::error!(dir = %dir.display(), "the packs' index is damaged: its blobs are not found until the store's own process makes it again");
+                (Places::default(), 0)
             }
         };
         Ok(Packs {
@@ -313,12 +409,7 @@ impl Packs {
             // Reads what the index gained (the digest looked for matters not).
             let _ = self.find(&Sha256::from_bytes([0; 32]));
         }
-        self.places
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .copied()
-            .collect()
+        self.places.read().unwrap_or_else(|p| p.into_inner()).keys()
     }
 
     fn reader(&self, pack: u32) -> io::Result<Arc<File>> {
@@ -539,25 +630,26 @@ fn punch_hole(file: &File, offset: u64, len: u64) {
 /// `None` if an entry other than the last is damaged. The last, cut short
 /// or damaged by a crash, is dropped, and unless `cut` is false (another
 /// process may be writing it) the file is cut back to the entries before it.
-fn read_index(path: &Path, cut: bool) -> io::Result<Option<(HashMap<Sha256, Place>, u64)>> {
+fn read_index(path: &Path, cut: bool) -> io::Result<Option<(Places, u64)>> {
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some((HashMap::new(), 0))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some((Places::default(), 0))),
         Err(e) => return Err(e),
     };
-    let mut places = HashMap::with_capacity(bytes.len() / ENTRY);
     let whole = bytes.len() / ENTRY;
-    let mut good = 0;
+    let mut entries = Vec::with_capacity(whole);
     for (n, entry) in bytes.chunks_exact(ENTRY).enumerate() {
         match parse_entry(entry) {
-            Some((kind, sha256, place)) => apply(&mut places, kind, sha256, place),
+            Some(entry) => entries.push(entry),
             None if n + 1 == whole => break,
             None => return Ok(None),
         }
-        good += 1;
     }
-    let good_len = (good * ENTRY) as u64;
-    if cut && good_len != bytes.len() as u64 {
+    let good_len = (entries.len() * ENTRY) as u64;
+    let len = bytes.len() as u64;
+    drop(bytes);
+    let places = Places::from_entries(entries);
+    if cut && good_len != len {
         tracing::warn!(path = %path.display(), "an entry of the packs' index was cut short by a crash: dropped");
         let file = OpenOptions::new().write(true).open(path)?;
         file.set_len(good_len)?;
@@ -568,8 +660,8 @@ fn read_index(path: &Path, cut: bool) -> io::Result<Option<(HashMap<Sha256, Plac
 
 /// Makes the index again from the packs (`numbers`), each entry's bytes
 /// checked against its digest; writes it whole, then renames it in place.
-fn rebuild_index(dir: &Path, numbers: &[u32]) -> io::Result<HashMap<Sha256, Place>> {
-    let mut places = HashMap::new();
+fn rebuild_index(dir: &Path, numbers: &[u32]) -> io::Result<Places> {
+    let mut places = Places::default();
     let mut entries = Vec::new();
     for &pack in numbers {
         let mut file = io::BufReader::new(File::open(pack_path(dir, pack))?);
@@ -663,7 +755,7 @@ pub fn locate(root: &Path, sha256: &Sha256) -> io::Result<Option<Location>> {
 /// the files alone like [`locate`].
 pub fn stored_blobs(root: &Path) -> io::Result<Vec<Sha256>> {
     let mut blobs: Vec<Sha256> = read_index(&root.join("packs").join(INDEX), false)?
-        .map(|(places, _)| places.into_keys().collect())
+        .map(|(places, _)| places.keys())
         .unwrap_or_default();
     let files = root.join("sha256");
     if files.exists() {
@@ -782,6 +874,49 @@ mod tests {
         assert_eq!(again.list().len(), 3);
         assert_eq!(fs::metadata(&index).unwrap().len(), len + 3, "nothing cut");
         assert!(again.find(&Sha256::of(b"absent")).unwrap().is_none());
+    }
+
+    #[test]
+    fn places_read_at_opening_and_changed_since_answer_alike_through_merges() {
+        let sha = |n: u32| Sha256::of(&n.to_le_bytes());
+        let at = |n: u32| Place {
+            pack: n % 3,
+            offset: u64::from(n) * 100,
+            len: n,
+        };
+        // Read at opening: stored, stored again elsewhere (the later wins),
+        // erased (an erasure of another place changes nothing).
+        let mut entries = Vec::new();
+        for n in 0..1000 {
+            entries.push((KIND_STORED, sha(n), at(n)));
+        }
+        for n in (0..1000).step_by(7) {
+            entries.push((KIND_STORED, sha(n), at(n + 5000)));
+        }
+        for n in (0..1000).step_by(5) {
+            entries.push((KIND_ERASED, sha(n), at(n)));
+        }
+        let mut places = Places::from_entries(entries);
+        let expected = |n: u32| match (n.is_multiple_of(7), n.is_multiple_of(5)) {
+            (true, _) => Some(at(n + 5000)),
+            (false, true) => None,
+            (false, false) => Some(at(n)),
+        };
+        for n in 0..1000 {
+            assert_eq!(places.get(&sha(n)).copied(), expected(n), "{n}");
+        }
+        // Changed since, past a merge.
+        for n in 1000..7000 {
+            places.insert(sha(n), at(n));
+        }
+        places.remove(&sha(1));
+        places.remove(&sha(1001));
+        assert!(places.changed.len() < 4096, "merged into the vector");
+        assert_eq!(places.get(&sha(1)), None);
+        assert_eq!(places.get(&sha(1001)), None);
+        assert_eq!(places.get(&sha(6999)).copied(), Some(at(6999)));
+        let stored = (0..1000).filter(|n| expected(*n).is_some()).count() - 1 + 5999;
+        assert_eq!(places.keys().len(), stored);
     }
 
     #[test]
