@@ -11,8 +11,8 @@
 //! read-only from their start. The staging folder is emptied at start-up:
 //! whatever is there was never acknowledged.
 
+pub use super::blob_packs::PACKED_MAX;
 use super::blob_packs::Packs;
-pub use super::blob_packs::{Location, PACKED_MAX, locate, stored_blobs};
 use super::group_commit::{GroupCommit, Install, Item, Ticket};
 use super::{BlobError, BlobRead, BlobStore, Fixity, PendingCommit, StagedBlob};
 use crate::domain::hash::{Sha256, Sha256Hasher};
@@ -98,6 +98,45 @@ impl FsBlobStore {
     pub fn staging_dir(&self) -> &Path {
         &self.staging
     }
+}
+
+/// Where a blob lies in a blob store's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A file of its own.
+    File(PathBuf),
+    /// In a pack, its bytes from `at` for `len`.
+    Packed {
+        /// The pack's file.
+        pack: PathBuf,
+        /// Where its bytes begin.
+        at: u64,
+        /// How many.
+        len: u64,
+    },
+}
+
+/// Where `sha256` lies in the blob store's folder `root` (a data
+/// directory's `blobs`, or a copy folder), `None` if nowhere; the store is
+/// opened to read (a server may be running on it): for tests that damage
+/// a blob, and for tools.
+pub fn locate(root: &Path, sha256: &Sha256) -> Result<Option<Location>, BlobError> {
+    let store = FsBlobStore::open_to_read(root)?;
+    if let Some(place) = store.packs.find(sha256)? {
+        return Ok(Some(Location::Packed {
+            pack: store.packs.pack_file(place.pack),
+            at: place.bytes_at(),
+            len: u64::from(place.len),
+        }));
+    }
+    let file = store.path_of(sha256);
+    Ok(file.exists().then_some(Location::File(file)))
+}
+
+/// Every blob stored in the blob store's folder `root`, packed or a file
+/// of its own, the store opened to read as by [`locate`].
+pub fn stored_blobs(root: &Path) -> Result<Vec<Sha256>, BlobError> {
+    FsBlobStore::open_to_read(root)?.list()
 }
 
 /// Removes its file when dropped, unless disarmed.
@@ -401,13 +440,7 @@ impl BlobStore for FsBlobStore {
         match self.packs.read(sha256) {
             Ok(Some(bytes)) => {
                 progress(bytes.len() as u64);
-                let actual = Sha256::of(&bytes);
-                let size = bytes.len() as u64;
-                return Ok(if actual == *sha256 {
-                    Fixity::Intact { size }
-                } else {
-                    Fixity::Corrupt { actual, size }
-                });
+                return Ok(Fixity::of_bytes(sha256, &bytes));
             }
             // The pack ends before the blob's bytes do.
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
@@ -438,12 +471,7 @@ impl BlobStore for FsBlobStore {
             size += n as u64;
             progress(n as u64);
         }
-        let actual = hasher.finish();
-        Ok(if actual == *sha256 {
-            Fixity::Intact { size }
-        } else {
-            Fixity::Corrupt { actual, size }
-        })
+        Ok(Fixity::compared(sha256, hasher.finish(), size))
     }
 
     fn list(&self) -> Result<Vec<Sha256>, BlobError> {

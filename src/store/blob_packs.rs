@@ -27,7 +27,7 @@
 //! its digest. Its entries are held in memory: 48 bytes a blob, in a vector
 //! sorted by digest (96 MB for a million records, two blobs each).
 
-use crate::domain::hash::{Sha256, Sha256Hasher};
+use crate::domain::hash::Sha256;
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -70,7 +70,7 @@ impl Place {
 }
 
 /// The pack file numbered `pack` in `dir`.
-pub fn pack_path(dir: &Path, pack: u32) -> PathBuf {
+fn pack_path(dir: &Path, pack: u32) -> PathBuf {
     dir.join(format!("{pack:08}.pack"))
 }
 
@@ -394,6 +394,11 @@ impl Packs {
         }
     }
 
+    /// The file of the pack numbered `pack`.
+    pub(super) fn pack_file(&self, pack: u32) -> PathBuf {
+        pack_path(&self.dir, pack)
+    }
+
     /// Where a blob lies, if packed.
     pub(super) fn place(&self, sha256: &Sha256) -> Option<Place> {
         self.places
@@ -694,9 +699,7 @@ fn rebuild_index(dir: &Path, numbers: &[u32]) -> io::Result<Places> {
             }
             let place = Place { pack, offset, len };
             if mark == STORED {
-                let mut hasher = Sha256Hasher::new();
-                hasher.update(&bytes);
-                if hasher.finish() == sha256 {
+                if Sha256::of(&bytes) == sha256 {
                     places.insert(sha256, place);
                     entries.extend_from_slice(&index_entry(KIND_STORED, &sha256, place));
                 } else {
@@ -713,65 +716,6 @@ fn rebuild_index(dir: &Path, numbers: &[u32]) -> io::Result<Places> {
     fs::rename(&staged, dir.join(INDEX))?;
     super::blob_fs::sync_dir(dir)?;
     Ok(places)
-}
-
-/// Where a blob lies in the blob store's folder `root` (a data
-/// directory's `blobs`, or a copy folder), read from the files alone,
-/// without opening the store (a server may be running on it): for tests
-/// that damage a blob, and for tools.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Location {
-    /// A file of its own.
-    File(PathBuf),
-    /// In a pack, its bytes from `at` for `len`.
-    Packed {
-        /// The pack's file.
-        pack: PathBuf,
-        /// Where its bytes begin.
-        at: u64,
-        /// How many.
-        len: u64,
-    },
-}
-
-/// Where `sha256` lies under `root`; `None` if nowhere.
-pub fn locate(root: &Path, sha256: &Sha256) -> io::Result<Option<Location>> {
-    let dir = root.join("packs");
-    if let Some((places, _)) = read_index(&dir.join(INDEX), false)?
-        && let Some(place) = places.get(sha256)
-    {
-        return Ok(Some(Location::Packed {
-            pack: pack_path(&dir, place.pack),
-            at: place.bytes_at(),
-            len: u64::from(place.len),
-        }));
-    }
-    let hex = sha256.hex();
-    let file = root.join("sha256").join(&hex[0..2]).join(&hex[2..4]).join(&hex);
-    Ok(file.exists().then_some(Location::File(file)))
-}
-
-/// Every blob stored under `root`, packed or a file of its own, read from
-/// the files alone like [`locate`].
-pub fn stored_blobs(root: &Path) -> io::Result<Vec<Sha256>> {
-    let mut blobs: Vec<Sha256> = read_index(&root.join("packs").join(INDEX), false)?
-        .map(|(places, _)| places.keys())
-        .unwrap_or_default();
-    let files = root.join("sha256");
-    if files.exists() {
-        for a in fs::read_dir(&files)? {
-            for b in fs::read_dir(a?.path())? {
-                for file in fs::read_dir(b?.path())? {
-                    if let Some(Ok(sha256)) = file?.file_name().to_str().map(Sha256::parse) {
-                        blobs.push(sha256);
-                    }
-                }
-            }
-        }
-    }
-    blobs.sort_unstable();
-    blobs.dedup();
-    Ok(blobs)
 }
 
 #[cfg(test)]

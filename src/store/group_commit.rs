@@ -318,10 +318,21 @@ impl GroupCommit {
 
     /// Indexes small blobs whose bytes are durable, then flushes the index.
     fn index(&self, placed: &[(Sha256, Place)]) -> io::Result<()> {
+        self.record(placed)?;
+        self.flush_index(placed)
+    }
+
+    /// Writes the index entries of small blobs whose bytes are durable.
+    fn record(&self, placed: &[(Sha256, Place)]) -> io::Result<()> {
         self.packs.record(placed)?;
         for (sha256, _) in placed {
             self.tell(Step::Placed(*sha256));
         }
+        Ok(())
+    }
+
+    /// Flushes the index; the blobs it names are forgotten if it fails.
+    fn flush_index(&self, placed: &[(Sha256, Place)]) -> io::Result<()> {
         if let Err(e) = self.packs.flush_index() {
             self.packs.forget(placed);
             return Err(e);
@@ -417,12 +428,7 @@ impl GroupCommit {
                 Err(e) => outcomes.push((ticket, Err(Failure::of(&e)))),
             }
         }
-        let recorded = self.packs.record(&placed);
-        if recorded.is_ok() {
-            for (sha256, _) in &placed {
-                self.tell(Step::Placed(*sha256));
-            }
-        }
+        let recorded = self.record(&placed);
         let grown = self.take_grown();
         match sync_file_system(&self.root) {
             Ok(()) => {
@@ -441,17 +447,7 @@ impl GroupCommit {
                     let outcome = self.flush_bytes(&install).and_then(|()| self.flush_names(&folder));
                     outcomes.push((ticket, outcome.map_err(|e| Failure::of(&e))));
                 }
-                let flushed = recorded.and_then(|()| match self.packs.flush_index() {
-                    Ok(()) => {
-                        self.flushed();
-                        Ok(())
-                    }
-                    Err(e) => {
-                        self.packs.forget(&placed);
-                        Err(e)
-                    }
-                });
-                answer(flushed, &mut outcomes);
+                answer(recorded.and_then(|()| self.flush_index(&placed)), &mut outcomes);
             }
         }
         outcomes

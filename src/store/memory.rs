@@ -96,13 +96,7 @@ impl BlobStore for MemoryBlobStore {
             return Ok(Fixity::Missing);
         };
         progress(bytes.len() as u64);
-        let actual = Sha256::of(&bytes);
-        let size = bytes.len() as u64;
-        Ok(if actual == *sha256 {
-            Fixity::Intact { size }
-        } else {
-            Fixity::Corrupt { actual, size }
-        })
+        Ok(Fixity::of_bytes(sha256, &bytes))
     }
 
     fn list(&self) -> Result<Vec<Sha256>, BlobError> {

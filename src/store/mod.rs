@@ -177,6 +177,22 @@ pub enum Fixity {
     Missing,
 }
 
+impl Fixity {
+    /// What `size` bytes hashing to `actual` say of the blob `sha256`.
+    pub fn compared(sha256: &Sha256, actual: Sha256, size: u64) -> Fixity {
+        if actual == *sha256 {
+            Fixity::Intact { size }
+        } else {
+            Fixity::Corrupt { actual, size }
+        }
+    }
+
+    /// What `bytes`, read whole, say of the blob `sha256`.
+    pub fn of_bytes(sha256: &Sha256, bytes: &[u8]) -> Fixity {
+        Fixity::compared(sha256, Sha256::of(bytes), bytes.len() as u64)
+    }
+}
+
 /// Immutable content keyed by its SHA-256.
 ///
 /// Contract:
