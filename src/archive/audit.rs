@@ -356,6 +356,7 @@ pub fn journal_offline(
     if !data_dir.is_initialised() {
         return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
     }
+    data_dir.check_format(false)?;
     let events = crate::store::journal::read_events(&data_dir.journal_path(), after.saturating_add(1), None)?;
     Ok(events.map(|event| event.map_err(ArchiveError::from)))
 }
@@ -367,6 +368,7 @@ pub fn check_integrity_offline(data_dir: &DataDir, progress: &dyn Progress) -> R
     if !data_dir.is_initialised() {
         return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
     }
+    data_dir.check_format(false)?;
     let (blobs, catalog) = super::stores::blobs_and_catalog_on_disk(data_dir)?;
     check_integrity(&blobs, data_dir, catalog.as_ref(), None, progress)
 }

@@ -65,9 +65,10 @@ impl Archive {
             crate::domain::integrity::DamageFinder::Verify => "par une vérification complète",
             crate::domain::integrity::DamageFinder::Repair => "par une réparation",
         };
+        // What was found, when and how; what to do is said once, by
+        // whoever shows it (the error, the record's page).
         Some(format!(
-            "{what}, constaté {by} le {} ; aucune copie intacte n'a pu le remplacer : déposez à nouveau le fichier \
-             d'origine pour le réparer, ou signalez-le à l'administrateur",
+            "{what}, constaté {by} le {}",
             crate::french::date(damage.at.date_naive())
         ))
     }

@@ -3,7 +3,7 @@
 //! writing it at once.
 //!
 //! ```text
-//! coffre.json   marker: format version, creation time
+//! coffre.json   marker: layout format (see `DATA_FORMAT`), creation time
 //! LOCK          held (flock) by the process that has the archive open
 //! blobs/        content-addressed blob store
 //! journal/      the event log (the truth)
@@ -23,8 +23,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// The data directory layout version written in the marker.
-pub const DATA_FORMAT: u32 = 1;
+/// The data directory's layout, as the marker states it: 1, every
+/// content a file of its own under `blobs/sha256/`; 2, contents of at most
+/// 64 KiB appended to packs (`blobs/packs/`), which a version of coffre
+/// that knows only 1 would not find. This version reads both and writes 2.
+pub const DATA_FORMAT: u32 = 2;
 
 const MARKER: &str = "coffre.json";
 
@@ -282,6 +285,56 @@ impl DataDir {
     /// Writes the marker, durably: the archive exists from then on.
     pub(super) fn mark_initialised(&self, at: DateTime<Utc>) -> Result<(), ArchiveError> {
         let body = serde_json::json!({"format": DATA_FORMAT, "created": at.to_rfc3339()});
+        self.write_marker(&body)
+    }
+
+    /// The marker's fields: its layout's format and the rest as written.
+    fn marker(&self) -> Result<(u32, serde_json::Map<String, serde_json::Value>), ArchiveError> {
+        let path = self.path.join(MARKER);
+        let unreadable = |why: String| ArchiveError::MarkerUnreadable {
+            path: path.clone(),
+            reason: why,
+        };
+        let bytes = fs::read(&path).map_err(|e| unreadable(e.to_string()))?;
+        let fields: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&bytes).map_err(|e| unreadable(format!("JSON illisible : {e}")))?;
+        let format = fields
+            .get("format")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|f| u32::try_from(f).ok())
+            .ok_or_else(|| unreadable("le champ « format » manque ou n'est pas un entier".into()))?;
+        Ok((format, fields))
+    }
+
+    /// Checks that this version of coffre knows the layout the marker
+    /// states, before anything is read or written: a newer one is refused,
+    /// whole, rather than half read (contents it would not find). With
+    /// `writing`, an older layout is marked as this version's first, since
+    /// it writes this version's layout from then on (and a version knowing
+    /// only the older one then refuses it instead of missing contents).
+    pub fn check_format(&self, writing: bool) -> Result<(), ArchiveError> {
+        let (format, mut fields) = self.marker()?;
+        if format > DATA_FORMAT {
+            return Err(ArchiveError::FormatTooNew {
+                path: self.path.clone(),
+                found: format,
+                known: DATA_FORMAT,
+            });
+        }
+        if format < DATA_FORMAT && writing {
+            fields.insert("format".into(), DATA_FORMAT.into());
+            self.write_marker(&serde_json::Value::Object(fields))?;
+            tracing::info!(
+                from = format,
+                to = DATA_FORMAT,
+                "data directory marked with this version's layout"
+            );
+        }
+        Ok(())
+    }
+
+    /// Replaces the marker, durably.
+    fn write_marker(&self, body: &serde_json::Value) -> Result<(), ArchiveError> {
         let temp = self.path.join(format!("{MARKER}.tmp"));
         let mut file = File::create(&temp)?;
         file.write_all(body.to_string().as_bytes())?;
@@ -296,6 +349,66 @@ impl DataDir {
 mod tests {
     use super::*;
     use std::time::{Duration, Instant};
+
+    fn marked(format: u64) -> (tempfile::TempDir, DataDir) {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let dir = DataDir::new(tmp.path());
+        let body = serde_json::json!({"format": format, "created": "2019-03-15T10:00:00+00:00"});
+        fs::write(tmp.path().join(MARKER), body.to_string()).expect("the marker");
+        (tmp, dir)
+    }
+
+    #[test]
+    fn a_newer_layout_is_refused_and_left_as_it_is() {
+        let (tmp, dir) = marked(u64::from(DATA_FORMAT) + 1);
+        for writing in [false, true] {
+            match dir.check_format(writing) {
+                Err(ArchiveError::FormatTooNew { found, known, .. }) => {
+                    assert_eq!((found, known), (DATA_FORMAT + 1, DATA_FORMAT));
+                }
+                other => panic!("a newer layout must be refused, got {other:?}"),
+            }
+        }
+        let message = dir.check_format(false).expect_err("refused").to_string();
+        assert!(message.contains("plus récent"), "{message}");
+        let kept: serde_json::Value =
+            serde_json::from_slice(&fs::read(tmp.path().join(MARKER)).expect("marker")).expect("the marker still JSON");
+        assert_eq!(kept["format"], u64::from(DATA_FORMAT) + 1);
+    }
+
+    #[test]
+    fn an_older_layout_is_marked_as_this_versions_only_when_written() {
+        let (tmp, dir) = marked(1);
+        dir.check_format(false).expect("read as it is");
+        let read = |tmp: &tempfile::TempDir| -> serde_json::Value {
+            serde_json::from_slice(&fs::read(tmp.path().join(MARKER)).expect("marker")).expect("JSON")
+        };
+        assert_eq!(read(&tmp)["format"], 1);
+        dir.check_format(true).expect("opened to write");
+        let marker = read(&tmp);
+        assert_eq!(marker["format"], u64::from(DATA_FORMAT));
+        assert_eq!(
+            marker["created"], "2019-03-15T10:00:00+00:00",
+            "the rest of the marker kept"
+        );
+        dir.check_format(true).expect("this version's own layout");
+    }
+
+    #[test]
+    fn a_marker_without_a_format_is_refused_with_why() {
+        let tmp = tempfile::tempdir().expect("a temporary folder");
+        let dir = DataDir::new(tmp.path());
+        fs::write(tmp.path().join(MARKER), b"{\"created\": 1}").expect("marker");
+        let refused = dir.check_format(false).expect_err("no format");
+        assert!(matches!(refused, ArchiveError::MarkerUnreadable { .. }), "{refused:?}");
+        fs::write(tmp.path().join(MARKER), b"\x00\x00").expect("marker");
+        assert!(
+            dir.check_format(true)
+                .expect_err("not JSON")
+                .to_string()
+                .contains("coffre.json")
+        );
+    }
 
     #[test]
     fn a_lock_released_a_moment_later_is_taken() {

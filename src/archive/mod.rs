@@ -290,6 +290,15 @@ pub enum ArchiveError {
     /// The data directory has not been created.
     #[error("le dossier de données {0} n'est pas initialisé : lancez d'abord `coffre init`")]
     NotInitialised(PathBuf),
+    /// The data directory's layout is newer than this version knows.
+    #[error(
+        "le dossier de données {path} est au format {found}, plus récent que celui que cette version \
+         de coffre sait lire ({known}) : ouvrez-le avec la version qui l'a écrit, ou une plus récente"
+    )]
+    FormatTooNew { path: PathBuf, found: u32, known: u32 },
+    /// The data directory's marker cannot be read.
+    #[error("le marqueur {path} du dossier de données est illisible ({reason}) : restaurez-le depuis une sauvegarde")]
+    MarkerUnreadable { path: PathBuf, reason: String },
     /// Another process holds the data directory.
     #[error("le dossier de données {0} est utilisé par un autre processus coffre (un serveur en marche ?)")]
     Busy(PathBuf),
@@ -332,7 +341,8 @@ pub enum ArchiveError {
     Index(IndexError),
     /// A version's content is damaged or missing: it is not served.
     #[error(
-        "le contenu de {reference}, version {version}, ne peut être servi : {problem} ; aucune copie intacte n'existe"
+        "le contenu de {reference}, version {version}, ne peut être servi : {problem}, et aucune copie intacte \
+         n'a pu le remplacer ; déposer à nouveau le fichier d'origine le répare"
     )]
     ContentDamaged {
         /// The record.
@@ -437,7 +447,9 @@ impl ArchiveError {
             E::DeleteForbidden => Code::RetentionForbidsDelete,
             E::VisaReserved(_) => Code::VisaReserved,
             E::ReplyForUnknownTransfer(_) => Code::TransferNotFound,
-            E::NotInitialised(_) | E::Busy(_) => Code::Unavailable,
+            E::NotInitialised(_) | E::Busy(_) | E::FormatTooNew { .. } | E::MarkerUnreadable { .. } => {
+                Code::Unavailable
+            }
             E::TransferState { .. } => Code::TransferState,
             E::PackageRefused(_) => Code::PackageRefused,
             E::NotSealed(_) => Code::NotSealed,
@@ -965,6 +977,8 @@ impl Archive {
         if !data_dir.is_initialised() {
             return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
         }
+        data_dir.lock()?;
+        data_dir.check_format(true)?;
         let stores = Stores::on_disk(data_dir, &options)?;
         Archive::open_stores(data_dir.clone(), stores, options, clock, Start::Resume)
     }
@@ -990,6 +1004,7 @@ impl Archive {
             return Err(ArchiveError::NotInitialised(data_dir.path().to_owned()));
         }
         data_dir.lock()?;
+        data_dir.check_format(true)?;
         for view in [data_dir.catalog_path(), data_dir.index_path()] {
             if view.exists() {
                 std::fs::remove_dir_all(&view)?;

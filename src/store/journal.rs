@@ -4,9 +4,17 @@
 //!
 //! One writer thread owns the active segment. Appenders hand it drafts
 //! through a channel; it takes every draft waiting, seals them in order,
-//! writes them with one `write` and one `fdatasync`, tells the observer (the
-//! catalog) of each, then answers each appender. So concurrent writers share
-//! a sync, and nobody is answered before the event is durable.
+//! writes them with one `write` and one `fdatasync`, and hands the durable
+//! events to a second thread, which tells the observer (the catalog, the
+//! Merkle tree) of each, then answers each appender. So concurrent writers
+//! share a sync, nobody is answered before the event is durable and in the
+//! views, and the next batch is written and flushed while the views take
+//! the last one in (the views are the longer part of a deposit's commit).
+//!
+//! A failure (a write, a view) stops appends until restart. An event a view
+//! failed to take in is durable but answered as refused, and so are those
+//! written after it before the failure was known (at most one batch): the
+//! views take them in at the next start.
 //!
 //! At open, the last segment is read and checked. A torn last line (no
 //! final newline, or trailing zero bytes, as a crash mid-write leaves) is cut
@@ -323,6 +331,15 @@ impl FileJournal {
         let head = Arc::new(Mutex::new(head));
         let syncs = Arc::new(AtomicU64::new(0));
         let (sender, receiver) = mpsc::channel();
+        let failed = Arc::new(Mutex::new(failed));
+        let (views, durable) = mpsc::sync_channel(AHEAD);
+        let applier = Applier {
+            observer,
+            failed: Arc::clone(&failed),
+        };
+        let applier = std::thread::Builder::new()
+            .name("journal-views".into())
+            .spawn(move || applier.run(durable))?;
         let writer = Writer {
             syncs: Arc::clone(&syncs),
             dir: dir.to_owned(),
@@ -330,13 +347,12 @@ impl FileJournal {
             len,
             head: Arc::clone(&head),
             clock,
-            observer,
             failed,
             following,
         };
         let handle = std::thread::Builder::new()
             .name("journal-writer".into())
-            .spawn(move || writer.run(receiver))?;
+            .spawn(move || writer.run(receiver, views, applier))?;
         Ok((
             FileJournal {
                 dir: dir.to_owned(),
@@ -499,14 +515,91 @@ struct Writer {
     len: u64,
     head: Arc<Mutex<Head>>,
     clock: Arc<dyn Clock>,
-    observer: Arc<dyn JournalObserver>,
-    failed: Option<String>,
+    /// Why appends are refused, once a write or a view failed; shared with
+    /// the views' thread.
+    failed: Arc<Mutex<Option<String>>>,
     /// A follower's writer: why appends are refused.
     following: Option<String>,
 }
 
+/// Events the writer made durable, on their way to the views, and whom to
+/// answer for each.
+struct Durable {
+    events: Vec<Event>,
+    replies: Vec<mpsc::SyncSender<Result<Event, JournalError>>>,
+}
+
+/// The thread that applies durable events to the views, in order, and
+/// answers their appenders.
+struct Applier {
+    observer: Arc<dyn JournalObserver>,
+    failed: Arc<Mutex<Option<String>>>,
+}
+
+/// Batches written ahead of the one the views are taking in: one, so that
+/// the writer's flush and the views' work overlap, and a slow view holds
+/// the writer back (larger batches) instead of queueing events.
+const AHEAD: usize = 1;
+
+fn reason_of(failed: &Mutex<Option<String>>) -> Option<String> {
+    failed.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+fn fail_with(failed: &Mutex<Option<String>>, reason: String) {
+    failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(reason);
+}
+
+impl Applier {
+    fn run(self, receiver: mpsc::Receiver<Durable>) {
+        while let Ok(durable) = receiver.recv() {
+            self.apply(durable);
+        }
+    }
+
+    fn apply(&self, Durable { events, replies }: Durable) {
+        if let Some(reason) = reason_of(&self.failed) {
+            // Written before the failure was known: durable, not applied.
+            for reply in replies {
+                let _ = reply.send(Err(JournalError::Failed(reason.clone())));
+            }
+            return;
+        }
+        let (applied, mut failure) = match self.observer.on_durable_all(&events) {
+            Ok(()) => (events.len(), None),
+            Err(failure) => {
+                tracing::error!(seq = failure.seq, reason = %failure.reason, "a view failed to apply a durable event");
+                fail_with(
+                    &self.failed,
+                    format!(
+                        "une vue n'a pu appliquer l'événement n° {} ({}) : les écritures attendent un redémarrage du serveur",
+                        failure.seq, failure.reason
+                    ),
+                );
+                (failure.applied, Some(failure))
+            }
+        };
+        // The events the views applied are answered; the one that failed
+        // says why; those after it were not applied.
+        for (i, (event, reply)) in events.into_iter().zip(replies).enumerate() {
+            let answer = if i < applied {
+                Ok(event)
+            } else if let Some(failed) = failure.take() {
+                Err(JournalError::ViewFailed {
+                    seq: failed.seq,
+                    reason: failed.reason,
+                })
+            } else {
+                Err(JournalError::Failed(reason_of(&self.failed).unwrap_or_default()))
+            };
+            let _ = reply.send(answer);
+        }
+    }
+}
+
 impl Writer {
-    fn run(mut self, receiver: mpsc::Receiver<Request>) {
+    /// Commits batches until every sender is gone, handing each to the
+    /// views' thread through `views`; then waits for that thread to end.
+    fn run(mut self, receiver: mpsc::Receiver<Request>, views: mpsc::SyncSender<Durable>, applier: JoinHandle<()>) {
         while let Ok(first) = receiver.recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -515,23 +608,37 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            self.commit(batch);
+            if let Some(durable) = self.commit(batch)
+                && let Err(mpsc::SendError(durable)) = views.send(durable)
+            {
+                let reason =
+                    "les vues du journal ne répondent plus : les écritures attendent un redémarrage du serveur";
+                tracing::error!(reason, "the journal's views thread is gone");
+                fail_with(&self.failed, reason.to_owned());
+                for reply in durable.replies {
+                    let _ = reply.send(Err(JournalError::Failed(reason.to_owned())));
+                }
+            }
         }
+        drop(views);
+        let _ = applier.join();
     }
 
-    fn commit(&mut self, batch: Vec<Request>) {
-        if let Some(reason) = &self.failed {
+    /// Seals, writes and flushes a batch; the events made durable, for the
+    /// views.
+    fn commit(&mut self, batch: Vec<Request>) -> Option<Durable> {
+        if let Some(reason) = reason_of(&self.failed) {
             for request in batch {
-                request.refuse(reason);
+                request.refuse(&reason);
             }
-            return;
+            return None;
         }
         let mut head = lock_head(&self.head);
         if self.len >= SEGMENT_MAX
             && let Err(e) = self.rotate(head.seq + 1)
         {
             self.fail(batch, format!("un nouveau segment du journal n'a pu être ouvert ({e}) : les écritures attendent un redémarrage du serveur"));
-            return;
+            return None;
         }
         let mut lines = Vec::with_capacity(batch.len() * 512);
         let mut sealed = Vec::with_capacity(batch.len());
@@ -575,7 +682,7 @@ impl Writer {
             sealed.push((event, reply));
         }
         if sealed.is_empty() {
-            return;
+            return None;
         }
         let written = self.file.write_all(&lines).and_then(|()| self.file.sync_data());
         if let Err(e) = written {
@@ -585,47 +692,22 @@ impl Writer {
             let reason =
                 format!("l'écriture du journal a échoué ({e}) : les écritures attendent un redémarrage du serveur");
             tracing::error!(%reason, "journal write failed; appends refused until restart");
-            self.failed = Some(reason.clone());
+            fail_with(&self.failed, reason.clone());
             for (_, reply) in sealed {
                 let _ = reply.send(Err(JournalError::Failed(reason.clone())));
             }
-            return;
+            return None;
         }
         self.len += lines.len() as u64;
         self.syncs.fetch_add(1, Ordering::Relaxed);
         *self.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
-        let (events, replies): (Vec<Event>, Vec<_>) = sealed.into_iter().unzip();
-        let (applied, mut failure) = match self.observer.on_durable_all(&events) {
-            Ok(()) => (events.len(), None),
-            Err(failure) => {
-                tracing::error!(seq = failure.seq, reason = %failure.reason, "a view failed to apply a durable event");
-                self.failed = Some(format!(
-                    "une vue n'a pu appliquer l'événement n° {} ({}) : les écritures attendent un redémarrage du serveur",
-                    failure.seq, failure.reason
-                ));
-                (failure.applied, Some(failure))
-            }
-        };
-        // The events the views applied are answered; the one that failed
-        // says why; those after it were not applied.
-        for (i, (event, reply)) in events.into_iter().zip(replies).enumerate() {
-            let answer = if i < applied {
-                Ok(event)
-            } else if let Some(failed) = failure.take() {
-                Err(JournalError::ViewFailed {
-                    seq: failed.seq,
-                    reason: failed.reason,
-                })
-            } else {
-                Err(JournalError::Failed(self.failed.clone().unwrap_or_default()))
-            };
-            let _ = reply.send(answer);
-        }
+        let (events, replies) = sealed.into_iter().unzip();
+        Some(Durable { events, replies })
     }
 
     fn fail(&mut self, batch: Vec<Request>, reason: String) {
         tracing::error!(%reason, "journal failed; appends refused until restart");
-        self.failed = Some(reason.clone());
+        fail_with(&self.failed, reason.clone());
         for request in batch {
             request.refuse(&reason);
         }
@@ -1052,6 +1134,67 @@ mod tests {
         assert_eq!(j.head().0, 6);
         assert!(matches!(j.append(draft(7)), Err(JournalError::Failed(_))));
         assert!(j.append_all(vec![draft(7), draft(8)]).iter().all(Result::is_err));
+    }
+
+    /// Holds the views' work on the first event until it is let go, and
+    /// records each seq it applied.
+    struct Gate {
+        open: Mutex<bool>,
+        opened: std::sync::Condvar,
+        applied: Mutex<Vec<u64>>,
+    }
+    impl JournalObserver for Gate {
+        fn on_durable(&self, event: &Event) -> Result<(), crate::store::ViewError> {
+            if event.seq == 1 {
+                let mut open = self.open.lock().unwrap();
+                while !*open {
+                    open = self.opened.wait(open).unwrap();
+                }
+            }
+            self.applied.lock().unwrap().push(event.seq);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_next_batch_is_made_durable_while_the_views_take_in_the_last_and_none_is_answered_before_its_views() {
+        let dir = tempfile::tempdir().unwrap();
+        let views = Arc::new(Gate {
+            open: Mutex::new(false),
+            opened: std::sync::Condvar::new(),
+            applied: Mutex::new(Vec::new()),
+        });
+        let (j, _) = FileJournal::open(dir.path(), Arc::new(SystemClock), Arc::clone(&views) as _).unwrap();
+        let j = Arc::new(j);
+        let first = {
+            let j = Arc::clone(&j);
+            std::thread::spawn(move || j.append(draft(1)))
+        };
+        let wait_for = |seq: u64| {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            while j.head().0 < seq {
+                assert!(std::time::Instant::now() < deadline, "event {seq} never became durable");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        };
+        wait_for(1);
+        let second = {
+            let j = Arc::clone(&j);
+            std::thread::spawn(move || j.append(draft(2)))
+        };
+        // Written and flushed while the views still hold the first...
+        wait_for(2);
+        assert_eq!(j.syncs(), 2);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        // ...and neither answered: the first is not in the views yet, and
+        // the second waits its turn behind it.
+        assert!(!first.is_finished() && !second.is_finished());
+        assert!(views.applied.lock().unwrap().is_empty());
+        *views.open.lock().unwrap() = true;
+        views.opened.notify_all();
+        assert_eq!(first.join().unwrap().unwrap().seq, 1);
+        assert_eq!(second.join().unwrap().unwrap().seq, 2);
+        assert_eq!(*views.applied.lock().unwrap(), vec![1, 2]);
     }
 
     #[test]

@@ -991,6 +991,10 @@ fn a_record_whose_content_is_damaged_says_so_instead_of_offering_it() {
     let text = browser.text();
     assert!(text.contains("Contenu endommagé"), "{text}");
     assert!(text.contains("ne correspond plus à son empreinte"), "{text}");
+    // One person to tell, named once.
+    assert!(text.contains("prévenez l'archiviste"), "{text}");
+    assert!(!text.contains("à l'administrateur"), "{text}");
+    assert_eq!(text.matches("aucune copie intacte").count(), 1, "{text}");
     assert_eq!(browser.count("a[download]"), 0, "no download offered");
     assert_eq!(browser.count("iframe.apercu"), 0, "no preview of damaged bytes");
     browser.review("document-endommage");

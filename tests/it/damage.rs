@@ -120,6 +120,12 @@ fn a_changed_byte_is_never_served_and_the_same_file_deposited_again_repairs_it()
             message.contains("empreinte") && message.contains("lecture"),
             "{message}"
         );
+        // What repairs it, said once.
+        assert_eq!(message.matches("aucune copie intacte").count(), 1, "{message}");
+        assert!(
+            message.ends_with("déposer à nouveau le fichier d'origine le répare"),
+            "{message}"
+        );
         let record = get(&server.url(&format!("/api/v1/records/{reference}")), admin).json();
         assert!(record["versions"][0]["damaged"].is_string(), "{record}");
     }

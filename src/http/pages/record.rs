@@ -281,8 +281,9 @@ pub async fn page(
             .map(|(n, problem)| format!("version {n} : {problem}"))
             .collect();
         format!(
-            "Le contenu de ce document est endommagé ({}). Il n'est pas proposé au téléchargement : \
-             prévenez l'archiviste, qui fera restaurer une copie intacte.",
+            "Le contenu de ce document est endommagé ({}) et aucune copie intacte n'a pu le remplacer. \
+             Il n'est pas proposé au téléchargement : prévenez l'archiviste, qui fera restaurer une copie \
+             intacte ou déposer à nouveau le fichier d'origine.",
             which.join(" ; ")
         )
     });
