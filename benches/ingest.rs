@@ -151,6 +151,15 @@ fn layout_floor(ds: &Dataset, root: &Path) -> Duration {
     elapsed
 }
 
+/// Runs of the baseline, the layout alone and the CLI, taken in turns.
+const SIDE_BY_SIDE: usize = 3;
+
+/// The middle one of `times` (the upper of the two middle ones).
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times.get(times.len() / 2).copied().unwrap_or_default()
+}
+
 fn baseline(ds: &Dataset, root: &Path) -> Duration {
     let target = root.join(format!("baseline-{}", ds.name));
     let _ = std::fs::remove_dir_all(&target);
@@ -585,12 +594,20 @@ fn main() {
     for ds in [&big, &small, &scans] {
         let count = ds.files.len() as f64;
         let mb = ds.bytes as f64 / 1e6;
-        let base = baseline(ds, &root);
-        eprintln!("{}: baseline {:?}", ds.name, base);
-        let layout = layout_floor(ds, &root);
-        eprintln!("{}: layout alone {:?}", ds.name, layout);
-        let cli = cli_ingest(ds, &root);
-        eprintln!("{}: cli {:?}", ds.name, cli);
+        // This disk's flush latency varies from one run to the next more
+        // than either side does: the baseline, the layout and the CLI take
+        // turns, SIDE_BY_SIDE times, and each line is its median.
+        let (mut bases, mut layouts, mut clis) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..SIDE_BY_SIDE {
+            bases.push(baseline(ds, &root));
+            layouts.push(layout_floor(ds, &root));
+            clis.push(cli_ingest(ds, &root));
+        }
+        eprintln!(
+            "{}: baseline {bases:?}, layout alone {layouts:?}, cli {clis:?}",
+            ds.name
+        );
+        let (base, layout, cli) = (median(bases), median(layouts), median(clis));
         let mut measured = vec![
             ("baseline: sha256sum + cp + sync".to_owned(), base, None),
             (
@@ -693,7 +710,7 @@ fn main() {
          run: this file system (ext4 without a journal) looks for each new inode past those freed in the last minutes, \
          so a path run just after another's files were removed would pay for that removal. The source files are synced before any step and sit in the page cache for all. Ratio = baseline time / coffre time (1.00 = as fast as the baseline). \
          Flushes per deposit (from the server's `coffre_flushes_total`): blobs + journal, amortised; \
-         a deposit alone costs 2 + 1 (its content and its metadata document share one batch). This disk's flush latency varies from run to run: two runs of the same code differed by up to 2× on the 4 KiB lines.\n\n\
+         a deposit alone costs 2 + 1 (its content and its metadata document share one batch). This disk's flush latency varies from run to run: two runs of the same code differed by up to 2× on the 4 KiB lines, so the baseline, the layout line and the CLI on the data directory take turns three times and each is the median of its three (the other paths run once).\n\n\
          | dataset | path | time | throughput | files/s | ratio to baseline | flushes per deposit |\n|---|---|---|---|---|---|---|\n{rows}\n\
          ### Searchable while deposits come\n\n\
          Documents of 4 KiB, each with a file name of its own (its title), deposited through \

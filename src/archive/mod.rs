@@ -77,7 +77,7 @@ pub use records::{
 };
 pub use retention::{DueRecord, EventTarget};
 pub use search::ReindexReport;
-pub use stores::{Stores, open_mail_session};
+pub use stores::{Stores, open_mail_session, pack_blob_files};
 pub use transfers::AcknowledgementRequest;
 
 use crate::domain::clock::Clock;

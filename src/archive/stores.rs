@@ -14,7 +14,7 @@ use super::{ArchiveError, ArchiveOptions, DataDir};
 use crate::domain::clock::Clock;
 use crate::domain::record::InvalidInput;
 use crate::store::blob_copies::{CopiedBlobStore, CopyStore};
-use crate::store::blob_fs::FsBlobStore;
+use crate::store::blob_fs::{FsBlobStore, Packing};
 use crate::store::bucket::{Bucket, BucketBlobs};
 use crate::store::catalog_sled::SledCatalog;
 use crate::store::credentials::{Credentials, FileCredentials, MemoryCredentials};
@@ -215,6 +215,16 @@ pub(super) fn blobs_and_catalog_on_disk(data_dir: &DataDir) -> Result<BlobsAndCa
         Arc::new(FsBlobStore::open(&data_dir.blobs_path())?),
         Arc::new(SledCatalog::open(&data_dir.catalog_path())?),
     ))
+}
+
+/// Moves the small blobs that an archive written before packs keeps as
+/// files of their own into packs (`coffre pack`), the server stopped:
+/// takes the directory's lock and checks its layout, marking it with this
+/// version's. See [`FsBlobStore::pack_files`].
+pub fn pack_blob_files(data_dir: &DataDir, progress: &mut dyn FnMut(&Packing)) -> Result<Packing, ArchiveError> {
+    data_dir.lock()?;
+    data_dir.check_format(true)?;
+    Ok(FsBlobStore::open(&data_dir.blobs_path())?.pack_files(progress)?)
 }
 
 /// The blob store of a folder on disk: a data directory's (a restore

@@ -640,6 +640,52 @@ pub(super) fn repair(ctx: &Context, json: bool) -> Result<(), Failure> {
     }
 }
 
+/// `coffre pack`: on the data directory, the server stopped.
+pub(super) fn pack(ctx: &Context, json: bool) -> Result<(), Failure> {
+    let bar = if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new_spinner()
+    };
+    let packing = crate::archive::pack_blob_files(&ctx.config.data_dir(), &mut |done| {
+        bar.set_message(format!(
+            "{} rangés dans des paquets ({})",
+            super::count(done.packed, "contenu", "contenus"),
+            crate::french::size(done.bytes)
+        ));
+        bar.tick();
+    })?;
+    bar.finish_and_clear();
+    let damaged: Vec<String> = packing.damaged.iter().map(|sha| sha.hex()).collect();
+    if json {
+        print_json(&serde_json::json!({
+            "packed": packing.packed,
+            "bytes": packing.bytes,
+            "large": packing.large,
+            "damaged": damaged,
+        }))?;
+    } else {
+        println!(
+            "{} rangés dans des paquets ({}) ; {} de plus de 64 Kio laissés en fichiers",
+            super::count(packing.packed, "contenu", "contenus"),
+            crate::french::size(packing.bytes),
+            super::count(packing.large, "contenu", "contenus"),
+        );
+        for sha in &damaged {
+            println!("  endommagé, laissé en place : {sha}");
+        }
+    }
+    match damaged.len() {
+        0 => Ok(()),
+        1 => Err(Failure::check_failed(
+            "1 contenu ne correspond plus à son empreinte et est resté en place : lancez `coffre repair`".to_owned(),
+        )),
+        n => Err(Failure::check_failed(format!(
+            "{n} contenus ne correspondent plus à leur empreinte et sont restés en place : lancez `coffre repair`"
+        ))),
+    }
+}
+
 fn print_repair(report: &crate::wire::RepairReportDto) {
     let used_by = |refs: &[String]| {
         if refs.is_empty() {

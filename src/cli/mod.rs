@@ -177,6 +177,15 @@ pub enum Command {
     /// Delete the catalog and the index and rebuild both from the journal
     /// and the blobs.
     Rebuild,
+    /// Move the contents of at most 64 KiB that an archive written before
+    /// packs keeps as files of their own into packs (the server stopped);
+    /// each is checked first, and a damaged one is left where it is: exit
+    /// 1 and list them. Run again, it finishes what a stop cut short.
+    Pack {
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Bring the index up to date and extract text again where it failed or
     /// where the extractors changed.
     Reindex,
@@ -611,6 +620,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restore { from, json } => {
             audit::restore(&ctx, &crate::archive::mirror::CopyPlace::parse(from.trim()), json)
         }
+        Command::Pack { json } => audit::pack(&ctx, json),
         Command::Rebuild => {
             let archive = Archive::rebuild(
                 &ctx.config.data_dir(),

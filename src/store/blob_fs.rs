@@ -9,7 +9,9 @@
 //! pack, the pack made durable, then indexed, the index made durable);
 //! concurrent commits share their flushes (`group_commit`). Files are
 //! read-only from their start. The staging folder is emptied at start-up:
-//! whatever is there was never acknowledged.
+//! whatever is there was never acknowledged. The small blobs an archive
+//! written before packs keeps as files are read where they are, and moved
+//! into packs by [`FsBlobStore::pack_files`] (`coffre pack`).
 
 pub use super::blob_packs::PACKED_MAX;
 use super::blob_packs::Packs;
@@ -18,7 +20,7 @@ use super::{BlobError, BlobRead, BlobStore, Fixity, PendingCommit, StagedBlob};
 use crate::domain::hash::{Sha256, Sha256Hasher};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -98,6 +100,142 @@ impl FsBlobStore {
     pub fn staging_dir(&self) -> &Path {
         &self.staging
     }
+}
+
+/// What [`FsBlobStore::pack_files`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Packing {
+    /// Blobs moved from a file of their own into a pack.
+    pub packed: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Files larger than [`PACKED_MAX`], left as they are.
+    pub large: u64,
+    /// Files whose bytes no longer match their name, left where they are
+    /// for the integrity check to find and a repair to put back.
+    pub damaged: Vec<Sha256>,
+}
+
+/// Files moved at a time: read and checked, appended to the packs and
+/// indexed in one group commit, then emptied and removed.
+const PACKING_BATCH: usize = 512;
+
+impl FsBlobStore {
+    /// Calls `visit` with each blob that is a file of its own, and its path.
+    fn each_file(&self, visit: &mut dyn FnMut(Sha256, PathBuf) -> Result<(), BlobError>) -> Result<(), BlobError> {
+        for a in fs::read_dir(&self.objects)? {
+            let a = a?.path();
+            if !a.is_dir() {
+                continue;
+            }
+            for b in fs::read_dir(&a)? {
+                let b = b?.path();
+                if !b.is_dir() {
+                    continue;
+                }
+                for f in fs::read_dir(&b)? {
+                    let f = f?;
+                    match f.file_name().to_str().map(Sha256::parse) {
+                        Some(Ok(sha256)) => visit(sha256, f.path())?,
+                        _ => {
+                            tracing::warn!(path = %f.path().display(), "a file that is not a blob sits in the blob store")
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves every blob of at most [`PACKED_MAX`] that is a file of its
+    /// own (as archives written before packs keep them) into the packs,
+    /// telling `progress` after each batch. A file is checked against its
+    /// name first (a damaged one is left where it is, and named); its
+    /// bytes are appended and indexed, both flushed; only then is the file
+    /// emptied (its bytes overwritten with zeros and flushed, so that no
+    /// second copy is left on the disk for a later disposal to miss) and
+    /// removed. Cut short at any point, nothing is lost: a blob is looked
+    /// for in the packs first, and a run again finishes the work (a file
+    /// already packed is only emptied and removed).
+    pub fn pack_files(&self, progress: &mut dyn FnMut(&Packing)) -> Result<Packing, BlobError> {
+        let mut done = Packing::default();
+        let mut batch: Vec<(Sha256, PathBuf, Vec<u8>)> = Vec::new();
+        self.each_file(&mut |sha256, path| {
+            if fs::symlink_metadata(&path)?.len() > PACKED_MAX {
+                done.large += 1;
+                return Ok(());
+            }
+            let bytes = fs::read(&path)?;
+            if Sha256::of(&bytes) != sha256 {
+                tracing::info!(%sha256, path = %path.display(), "a damaged blob file is left where it is");
+                done.damaged.push(sha256);
+                return Ok(());
+            }
+            batch.push((sha256, path, bytes));
+            if batch.len() >= PACKING_BATCH {
+                self.pack_batch(&mut batch, &mut done)?;
+                progress(&done);
+            }
+            Ok(())
+        })?;
+        if !batch.is_empty() {
+            self.pack_batch(&mut batch, &mut done)?;
+            progress(&done);
+        }
+        Ok(done)
+    }
+
+    /// Packs the files of `batch` (checked already), then empties and
+    /// removes them.
+    fn pack_batch(&self, batch: &mut Vec<(Sha256, PathBuf, Vec<u8>)>, done: &mut Packing) -> Result<(), BlobError> {
+        let bytes: u64 = batch.iter().map(|(_, _, b)| b.len() as u64).sum();
+        let mut tickets: std::collections::VecDeque<Ticket> = batch
+            .iter_mut()
+            .filter(|(sha256, _, _)| self.packs.place(sha256).is_none())
+            .map(|(sha256, _, bytes)| {
+                self.commits.queue(Some(Item::Packed {
+                    sha256: *sha256,
+                    bytes: std::mem::take(bytes),
+                }))
+            })
+            .collect();
+        while let Some(ticket) = tickets.pop_front() {
+            if let Err(e) = self.commits.wait(ticket) {
+                for ticket in tickets {
+                    self.commits.abandon(ticket);
+                }
+                return Err(e.into());
+            }
+        }
+        // Packed and indexed, durably: the files may go.
+        for (_, path, _) in batch.iter() {
+            empty_file(path)?;
+        }
+        super::group_commit::sync_file_system(&self.objects)?;
+        for (_, path, _) in batch.iter() {
+            match fs::remove_file(path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        super::group_commit::sync_file_system(&self.objects)?;
+        done.packed += batch.len() as u64;
+        done.bytes += bytes;
+        batch.clear();
+        Ok(())
+    }
+}
+
+/// Overwrites a blob's file with zeros where its bytes lie (the file is
+/// read-only, as every blob is: made writable by its owner first).
+fn empty_file(path: &Path) -> io::Result<()> {
+    let len = fs::symlink_metadata(path)?.len();
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))?;
+    let mut file = OpenOptions::new().write(true).open(path)?;
+    let zeros = vec![0u8; usize::try_from(len).unwrap_or(0)];
+    file.write_all(&zeros)?;
+    Ok(())
 }
 
 /// Where a blob lies in a blob store's folder.
@@ -476,28 +614,10 @@ impl BlobStore for FsBlobStore {
 
     fn list(&self) -> Result<Vec<Sha256>, BlobError> {
         let mut out = self.packs.list();
-        for a in fs::read_dir(&self.objects)? {
-            let a = a?.path();
-            if !a.is_dir() {
-                continue;
-            }
-            for b in fs::read_dir(&a)? {
-                let b = b?.path();
-                if !b.is_dir() {
-                    continue;
-                }
-                for f in fs::read_dir(&b)? {
-                    let f = f?;
-                    let name = f.file_name();
-                    match name.to_str().map(Sha256::parse) {
-                        Some(Ok(sha)) => out.push(sha),
-                        _ => {
-                            tracing::warn!(path = %f.path().display(), "a file that is not a blob sits in the blob store")
-                        }
-                    }
-                }
-            }
-        }
+        self.each_file(&mut |sha256, _| {
+            out.push(sha256);
+            Ok(())
+        })?;
         // A small blob put back from a copy may be both packed and a file.
         out.sort_unstable();
         out.dedup();
@@ -835,5 +955,86 @@ mod tests {
         assert_eq!(store.list().unwrap(), vec![blobs[1]]);
         assert!(store.erase(&blobs[1]).unwrap());
         assert!(store.list().unwrap().is_empty());
+    }
+
+    /// A blob written as a file of its own, as archives did before packs.
+    fn as_a_file(store: &FsBlobStore, bytes: &[u8]) -> Sha256 {
+        let sha256 = Sha256::of(bytes);
+        let path = store.path_of(&sha256);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, bytes).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o444)).unwrap();
+        sha256
+    }
+
+    fn read_all(store: &FsBlobStore, sha256: &Sha256) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        store.open(sha256).unwrap().0.read_to_end(&mut bytes).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn small_files_of_an_older_archive_move_into_packs_and_large_or_damaged_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let smalls: Vec<Vec<u8>> = (0..(PACKING_BATCH + 3))
+            .map(|n| format!("Facture n° {n} de la boulangerie du centre").into_bytes())
+            .collect();
+        let small_blobs: Vec<Sha256> = smalls.iter().map(|b| as_a_file(&store, b)).collect();
+        let big = large("plan cadastral");
+        let big_blob = as_a_file(&store, &big);
+        let damaged = as_a_file(&store, b"deliberation du conseil municipal");
+        {
+            let path = store.path_of(&damaged);
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            fs::write(&path, b"deliberation du conseil municipaL").unwrap();
+        }
+        let listed = store.list().unwrap();
+        let mut reports = Vec::new();
+        let packing = store.pack_files(&mut |done| reports.push(done.clone())).unwrap();
+        assert_eq!(packing.packed, smalls.len() as u64);
+        assert_eq!(packing.bytes, smalls.iter().map(|b| b.len() as u64).sum::<u64>());
+        assert_eq!((packing.large, packing.damaged.clone()), (1, vec![damaged]));
+        assert_eq!(reports.len(), 2, "told after each batch");
+        // Every small one is now packed, its file gone; found, read and
+        // checked as before.
+        for (sha256, bytes) in small_blobs.iter().zip(&smalls) {
+            assert!(!store.path_of(sha256).exists());
+            assert!(store.packs.place(sha256).is_some());
+            assert_eq!(&read_all(&store, sha256), bytes);
+            assert_eq!(
+                store.verify(sha256, &mut |_| {}).unwrap(),
+                Fixity::Intact {
+                    size: bytes.len() as u64
+                }
+            );
+        }
+        assert!(store.path_of(&big_blob).exists() && store.path_of(&damaged).exists());
+        assert!(store.packs.place(&damaged).is_none(), "damaged bytes are not packed");
+        assert_eq!(store.list().unwrap(), listed, "the same blobs, wherever they lie");
+        // Reopened: the same, and nothing left to do.
+        drop(store);
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        assert_eq!(read_all(&store, &small_blobs[7]), smalls[7]);
+        let again = store.pack_files(&mut |_| {}).unwrap();
+        assert_eq!((again.packed, again.large, again.damaged.len()), (0, 1, 1));
+    }
+
+    #[test]
+    fn a_packing_cut_short_after_its_commit_is_finished_without_packing_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let bytes = b"arrete du maire portant sur la voirie".to_vec();
+        // Packed and indexed, its file still there: a run stopped between
+        // the two.
+        let sha256 = store.stage(&mut bytes.as_slice(), 1 << 20).unwrap().commit().unwrap();
+        as_a_file(&store, &bytes);
+        let pack = dir.path().join("packs").join("00000000.pack");
+        let pack_len = fs::metadata(&pack).unwrap().len();
+        let packing = store.pack_files(&mut |_| {}).unwrap();
+        assert_eq!(packing.packed, 1);
+        assert_eq!(fs::metadata(&pack).unwrap().len(), pack_len, "not appended again");
+        assert!(!store.path_of(&sha256).exists());
+        assert_eq!(read_all(&store, &sha256), bytes);
     }
 }

@@ -184,3 +184,131 @@ fn an_archive_of_a_newer_layout_is_refused_and_an_older_one_is_taken_up() {
     server.stop();
     assert_eq!(marker_format(&data), json!(2));
 }
+
+/// Turns the data directory's packed blobs into files of their own and
+/// marks it format 1: the archive as a version before packs wrote it.
+fn as_written_before_packs(data: &std::path::Path) -> Vec<String> {
+    use coffre::store::blob_fs::Location;
+    use std::os::unix::fs::PermissionsExt as _;
+    let blobs = blobs_of(data);
+    let mut unpacked = Vec::new();
+    for sha in stored_blobs(&blobs) {
+        if let Some(Location::Packed { .. }) = locate_blob(&blobs, &sha) {
+            let bytes = blob_bytes(&blobs, &sha).expect("the packed bytes");
+            let file = blobs.join("sha256").join(&sha[0..2]).join(&sha[2..4]).join(&sha);
+            std::fs::create_dir_all(file.parent().expect("its folder")).expect("the fan-out folders");
+            std::fs::write(&file, bytes).expect("the blob's file");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o444)).expect("read-only");
+            unpacked.push(sha);
+        }
+    }
+    std::fs::remove_dir_all(blobs.join("packs")).expect("the packs gone");
+    set_marker_format(data, 1);
+    unpacked
+}
+
+/// `coffre pack` moves the small contents an archive written before packs
+/// keeps as files into packs: every one checked first (a damaged one is
+/// left where it is, named, exit 1), the archive intact and its contents
+/// served as before, and a second run finishes what the first left.
+#[test]
+fn coffre_pack_moves_an_older_archives_small_files_into_packs() {
+    use coffre::store::blob_fs::Location;
+    let Fresh { tmp, data, token: _ } = fresh_archive();
+    let folder = tmp.path().join("dépôt");
+    std::fs::create_dir_all(&folder).expect("a folder");
+    for n in 1..=3 {
+        std::fs::write(
+            folder.join(format!("note-{n}.txt")),
+            format!("La règle n° {n} : les congés se posent un mois à l'avance."),
+        )
+        .expect("a file");
+    }
+    std::fs::write(folder.join("plan.bin"), vec![7u8; UNPACKED]).expect("a large file");
+    let out = cli(
+        &data,
+        &["ingest", "--node", "FIN-MAN", "--json", folder.to_str().expect("path")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let made: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["reference"].is_string())
+        .collect();
+    assert_eq!(made.len(), 4, "{}", stdout(&out));
+    let unpacked = as_written_before_packs(&data);
+    // Three contents and four metadata documents were packed (and the
+    // plan's file, when small).
+    assert!(unpacked.len() >= 7, "{unpacked:?}");
+    let blobs = blobs_of(&data);
+    let before: Vec<(String, Vec<u8>)> = stored_blobs(&blobs)
+        .into_iter()
+        .map(|sha| {
+            let bytes = blob_bytes(&blobs, &sha).expect("bytes");
+            (sha, bytes)
+        })
+        .collect();
+
+    // Not while a server holds the archive.
+    let server = Server::start(&data, &[]);
+    let out = cli(&data, &["pack"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("utilisé par un autre processus coffre"),
+        "{}",
+        stderr(&out)
+    );
+    server.stop();
+    set_marker_format(&data, 1);
+
+    // One file damaged: left where it is, the others packed.
+    let damaged = &unpacked[0];
+    flip_blob_byte(&blobs, damaged, 3);
+    let out = cli(&data, &["pack"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("{} contenus rangés dans des paquets", unpacked.len() - 1)),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains(&format!("endommagé, laissé en place : {damaged}")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 contenu ne correspond plus à son empreinte"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(matches!(locate_blob(&blobs, damaged), Some(Location::File(_))));
+    assert_eq!(marker_format(&data), json!(2), "marked as this version's layout");
+
+    // Put right (as a repair would), then packed by a second run.
+    flip_blob_byte(&blobs, damaged, 3);
+    let out = cli(&data, &["pack", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    assert_eq!(report["packed"], 1, "{report}");
+    assert_eq!(report["large"], 1, "{report}");
+    for (sha, bytes) in &before {
+        let small = bytes.len() < UNPACKED;
+        match locate_blob(&blobs, sha) {
+            Some(Location::Packed { .. }) => assert!(small, "{sha}"),
+            Some(Location::File(_)) => assert!(!small, "{sha}: a small one left as a file"),
+            None => panic!("{sha} lost"),
+        }
+        assert_eq!(blob_bytes(&blobs, sha).as_ref(), Some(bytes), "{sha}");
+    }
+    let verify = cli(&data, &["audit", "verify"]);
+    assert!(verify.status.success(), "{}{}", stdout(&verify), stderr(&verify));
+    let reference = made[0]["reference"].as_str().expect("a reference");
+    let got = cli(&data, &["get", reference]);
+    assert!(got.status.success(), "{}", stderr(&got));
+    assert!(
+        String::from_utf8_lossy(&got.stdout).starts_with("La règle n° "),
+        "{}",
+        stdout(&got)
+    );
+}
