@@ -97,6 +97,12 @@ impl Normalizer {
         let out = package_size
             .replace_all(&out, "\"files\":$1,\"bytes\":\"[package size]\"")
             .into_owned();
+        // The same size, as the journal's `package.exported` states it
+        // (BagIt's Payload-Oxum: bytes, then files).
+        let oxum = Regex::new(r#""payload_oxum":"[0-9]+\.([0-9]+)""#).unwrap();
+        let out = oxum
+            .replace_all(&out, "\"payload_oxum\":\"[package size].$1\"")
+            .into_owned();
         // Lists kept in digest order follow random digests (a metadata
         // document holds the record's random id): compare them as sets.
         let by_digest = Regex::new(r#""erased":\[((?:"[^"]*",?)*)\]"#).unwrap();
