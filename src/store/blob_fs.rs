@@ -27,6 +27,8 @@ use std::sync::Arc;
 /// Bytes read or written per step: large enough for sequential throughput,
 /// small enough to keep many concurrent uploads cheap.
 const CHUNK: usize = 256 * 1024;
+// A small blob is read whole in one buffer, one byte more to tell it small.
+const _: () = assert!((PACKED_MAX as usize) < CHUNK);
 
 /// How many leading bytes a staged blob keeps for media type sniffing.
 const HEAD_LEN: usize = 8192;
@@ -493,13 +495,25 @@ fn stage_through(
     Ok((hasher.finish(), size, head))
 }
 
-/// Reads `source` until its end or `most` bytes.
+/// Reads `source` until its end or `most` bytes (at most [`CHUNK`]),
+/// through the thread's staging buffer: the bytes read are then allocated
+/// once at their size, where a growing vector reallocated them some ten
+/// times for a document of a few kilobytes.
 fn read_first(source: &mut dyn Read, most: u64) -> Result<Vec<u8>, BlobError> {
-    let mut first = Vec::new();
-    match source.take(most).read_to_end(&mut first) {
-        Ok(_) => Ok(first),
-        Err(e) => Err(BlobError::Source(e)),
-    }
+    let most = usize::try_from(most).unwrap_or(CHUNK).min(CHUNK);
+    STAGING_BUFFER.with_borrow_mut(|buf| {
+        buf.resize(CHUNK, 0);
+        let mut filled = 0;
+        while filled < most {
+            match source.read(&mut buf[filled..most]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(BlobError::Source(e)),
+            }
+        }
+        Ok(buf[..filled].to_vec())
+    })
 }
 
 thread_local! {
@@ -862,6 +876,48 @@ mod tests {
         drop(store.stage(&mut &b"x"[..], 10).unwrap());
         assert_eq!(fs::read_dir(store.staging_dir()).unwrap().count(), 0);
         assert!(store.list().unwrap().is_empty());
+    }
+
+    /// A source that gives at most `step` bytes a read, as a socket or a
+    /// pipe does.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.bytes.len());
+            buf[..n].copy_from_slice(&self.bytes[..n]);
+            self.bytes = &self.bytes[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_source_read_in_short_steps_is_packed_or_filed_whole_by_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsBlobStore::open(dir.path()).unwrap();
+        let at_most = PACKED_MAX as usize;
+        for (len, packed) in [
+            (at_most - 1, true),
+            (at_most, true),
+            (at_most + 1, false),
+            (3 * at_most + 7, false),
+        ] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let mut source = Trickle {
+                bytes: &bytes,
+                step: 1000,
+            };
+            let sha256 = store.stage(&mut source, 1 << 20).unwrap().commit().unwrap();
+            assert_eq!(sha256, Sha256::of(&bytes), "{len} bytes");
+            assert_eq!(store.packs.find(&sha256).unwrap().is_some(), packed, "{len} bytes");
+            let (mut reader, size) = store.open(&sha256).unwrap();
+            let mut read = Vec::new();
+            reader.read_to_end(&mut read).unwrap();
+            assert_eq!((size, read), (len as u64, bytes), "{len} bytes");
+        }
     }
 
     #[test]

@@ -38,6 +38,9 @@ use std::sync::{Arc, Mutex, RwLock};
 /// The largest blob kept in a pack; larger ones are files of their own.
 pub const PACKED_MAX: u64 = 64 * 1024;
 
+/// The largest append buffer a pack's writer keeps for the next append.
+const KEPT_BUFFER: usize = 16 * 1024 * 1024;
+
 /// A pack grows to about this size, then the next one is begun.
 const PACK_LIMIT: u64 = 1 << 30;
 
@@ -98,6 +101,10 @@ struct Writer {
     begun: bool,
     index: File,
     index_end: u64,
+    /// What an append writes, kept between appends: a batch of small
+    /// deposits is megabytes, which allocated afresh each time were pages
+    /// the system had to zero again.
+    buffer: Vec<u8>,
 }
 
 impl Writer {
@@ -124,6 +131,7 @@ impl Writer {
             begun,
             index,
             index_end,
+            buffer: Vec::new(),
         })
     }
 }
@@ -464,7 +472,9 @@ impl Packs {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(next, file);
         }
-        let mut buffer = Vec::with_capacity(blobs.iter().map(|(_, b)| b.len() + HEADER as usize).sum());
+        let mut buffer = std::mem::take(&mut writer.buffer);
+        buffer.clear();
+        buffer.reserve(blobs.iter().map(|(_, b)| b.len() + HEADER as usize).sum());
         let mut places = Vec::with_capacity(blobs.len());
         for (sha256, bytes) in blobs {
             let len = u32::try_from(bytes.len()).map_err(|_| io::Error::other("a blob too large for a pack"))?;
@@ -478,8 +488,15 @@ impl Packs {
             buffer.extend_from_slice(&len.to_le_bytes());
             buffer.extend_from_slice(bytes);
         }
-        writer.file.write_all_at(&buffer, writer.end)?;
-        writer.end += buffer.len() as u64;
+        let written = writer.file.write_all_at(&buffer, writer.end);
+        let len = buffer.len() as u64;
+        // Kept unless a large batch made it larger than packs' batches
+        // usually are.
+        if buffer.capacity() <= KEPT_BUFFER {
+            writer.buffer = buffer;
+        }
+        written?;
+        writer.end += len;
         let file = Arc::clone(&writer.file);
         if !writer.unflushed.iter().any(|f| Arc::ptr_eq(f, &file)) {
             writer.unflushed.push(file);

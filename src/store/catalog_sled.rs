@@ -664,21 +664,24 @@ impl Catalog for SledCatalog {
                     // Neither the node entry nor the record holds a due
                     // mark: it is reckoned from the rules when read.
                     batch.insert(node_key(&node, &record.id), encode(&RetentionEntry::of(&record))?);
+                    // A record new to the catalog has no entry to remove.
+                    let known = was.is_some();
                     if record.awaits_reading() {
                         batch.insert(unread_key(&node, &record.id), &[][..]);
-                    } else {
+                    } else if known {
                         batch.remove(unread_key(&node, &record.id));
                     }
                     let waiting = format!("vq/{}", record.id).into_bytes();
                     if record.to_verify.is_some() {
                         batch.insert(waiting, &[][..]);
-                    } else {
+                    } else if known {
                         batch.remove(waiting);
                     }
                     let circulating = format!("circ/{}", record.id).into_bytes();
                     match crate::domain::circuit::Waiting::of(&record) {
                         Some(waiting) => batch.insert(circulating, encode(&waiting)?),
-                        None => batch.remove(circulating),
+                        None if known => batch.remove(circulating),
+                        None => {}
                     }
                     let mut record = record;
                     record.due = None;
@@ -969,7 +972,13 @@ impl Catalog for SledCatalog {
     }
 
     fn records_holding(&self, sha256: &Sha256) -> Result<Vec<RecordId>, CatalogError> {
-        self.ids_after(format!("sha/{}/", sha256.hex()).as_bytes())
+        let prefix = format!("sha/{}/", sha256.hex());
+        // A new content, held by none (each deposit asks): one look at
+        // the next key, cheaper than setting up a scan.
+        match self.db.get_gt(prefix.as_bytes()).map_err(storage)? {
+            Some((key, _)) if key.starts_with(prefix.as_bytes()) => self.ids_after(prefix.as_bytes()),
+            _ => Ok(Vec::new()),
+        }
     }
 
     fn blobs_used(&self, after: Option<&Sha256>, limit: usize) -> Result<Vec<(Sha256, Vec<RecordId>)>, CatalogError> {
