@@ -69,8 +69,7 @@ fn give_back_freed_memory_at_once() {
 /// 2 MiB page touched in part is resident whole, and the system zeroes it
 /// whole first (at a million records the server held 0.7 GB of them; an
 /// ingest of 10,000 small files on the data directory peaked at 224 MB
-/// with them and 128 MB without, and spent a sixth less CPU). The other
-/// commands keep them: a rebuild's tree churn runs faster with them.
+/// with them and 143 MB without). The other commands keep them.
 fn without_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and
