@@ -44,6 +44,21 @@ impl JournalObserver for JournalViews {
     /// batch (one write of its log, where one each would cost a device
     /// write apiece), then into the tree.
     fn on_durable_all(&self, events: &[Event]) -> Result<(), Unapplied> {
+        self.apply_all(events, &|i| events[i].leaf_hash())
+    }
+
+    /// The journal's writer hashed each line as it wrote it.
+    fn on_durable_with_leaves(&self, events: &[Event], leaves: &[Sha256]) -> Result<(), Unapplied> {
+        if leaves.len() != events.len() {
+            return self.on_durable_all(events);
+        }
+        self.apply_all(events, &|i| leaves[i])
+    }
+}
+
+impl JournalViews {
+    /// Applies `events` in runs; `leaf(i)` is the Merkle leaf of the `i`th.
+    fn apply_all(&self, events: &[Event], leaf: &dyn Fn(usize) -> Sha256) -> Result<(), Unapplied> {
         let mut applied = 0;
         for run in super::projection::runs(events) {
             self.projector.apply_run(run).map_err(|reason| Unapplied {
@@ -52,13 +67,11 @@ impl JournalObserver for JournalViews {
                 reason,
             })?;
             for event in run {
-                self.tree
-                    .append(event.seq - 1, event.leaf_hash())
-                    .map_err(|e| Unapplied {
-                        applied,
-                        seq: event.seq,
-                        reason: e.into(),
-                    })?;
+                self.tree.append(event.seq - 1, leaf(applied)).map_err(|e| Unapplied {
+                    applied,
+                    seq: event.seq,
+                    reason: e.into(),
+                })?;
                 applied += 1;
             }
         }

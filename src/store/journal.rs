@@ -526,6 +526,8 @@ struct Writer {
 /// answer for each.
 struct Durable {
     events: Vec<Event>,
+    /// Each event's Merkle leaf, hashed from the line written.
+    leaves: Vec<Sha256>,
     replies: Vec<mpsc::SyncSender<Result<Event, JournalError>>>,
 }
 
@@ -556,7 +558,14 @@ impl Applier {
         }
     }
 
-    fn apply(&self, Durable { events, replies }: Durable) {
+    fn apply(
+        &self,
+        Durable {
+            events,
+            leaves,
+            replies,
+        }: Durable,
+    ) {
         if let Some(reason) = reason_of(&self.failed) {
             // Written before the failure was known: durable, not applied.
             for reply in replies {
@@ -564,7 +573,7 @@ impl Applier {
             }
             return;
         }
-        let (applied, mut failure) = match self.observer.on_durable_all(&events) {
+        let (applied, mut failure) = match self.observer.on_durable_with_leaves(&events, &leaves) {
             Ok(()) => (events.len(), None),
             Err(failure) => {
                 tracing::error!(seq = failure.seq, reason = %failure.reason, "a view failed to apply a durable event");
@@ -642,6 +651,7 @@ impl Writer {
         }
         let mut lines = Vec::with_capacity(batch.len() * 512);
         let mut sealed = Vec::with_capacity(batch.len());
+        let mut leaves = Vec::with_capacity(batch.len());
         let works = batch
             .into_iter()
             .flat_map(|Request { works, reply }| works.into_iter().map(move |work| (work, reply.clone())));
@@ -678,7 +688,11 @@ impl Writer {
                 hash: event.hash,
                 time: event.time,
             };
-            lines.extend_from_slice(&event.to_line());
+            let line = event.to_line();
+            leaves.push(crate::domain::merkle::leaf_hash(
+                line.strip_suffix(b"\n").unwrap_or(&line),
+            ));
+            lines.extend_from_slice(&line);
             sealed.push((event, reply));
         }
         if sealed.is_empty() {
@@ -702,7 +716,11 @@ impl Writer {
         self.syncs.fetch_add(1, Ordering::Relaxed);
         *self.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
         let (events, replies) = sealed.into_iter().unzip();
-        Some(Durable { events, replies })
+        Some(Durable {
+            events,
+            leaves,
+            replies,
+        })
     }
 
     fn fail(&mut self, batch: Vec<Request>, reason: String) {
@@ -1076,6 +1094,43 @@ mod tests {
                 }),
                 None => Ok(()),
             }
+        }
+    }
+
+    /// Keeps the leaves the writer hands over, beside the events.
+    #[derive(Default)]
+    struct Leaves {
+        seen: Mutex<Vec<(Event, Sha256)>>,
+    }
+    impl JournalObserver for Leaves {
+        fn on_durable(&self, _: &Event) -> Result<(), crate::store::ViewError> {
+            Err(crate::store::ViewError::Unexpected {
+                kind: "the writer hands its leaves over".into(),
+            })
+        }
+        fn on_durable_with_leaves(&self, events: &[Event], leaves: &[Sha256]) -> Result<(), crate::store::Unapplied> {
+            assert_eq!(events.len(), leaves.len());
+            let mut seen = self.seen.lock().unwrap();
+            seen.extend(events.iter().cloned().zip(leaves.iter().copied()));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_views_get_each_events_merkle_leaf_as_hashed_from_the_line_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let views = Arc::new(Leaves::default());
+        let (j, _) = FileJournal::open(dir.path(), Arc::new(SystemClock), Arc::clone(&views) as _).unwrap();
+        j.append(draft(1)).unwrap();
+        for outcome in j.append_all((2..=20).map(draft).collect()) {
+            outcome.unwrap();
+        }
+        let seen = views.seen.lock().unwrap();
+        assert_eq!(seen.len(), 20);
+        let written = fs::read(dir.path().join(segment_name(1))).unwrap();
+        for ((event, leaf), line) in seen.iter().zip(written.split(|b| *b == b'\n')) {
+            assert_eq!(*leaf, event.leaf_hash(), "event {}", event.seq);
+            assert_eq!(*leaf, crate::domain::merkle::leaf_hash(line), "event {}", event.seq);
         }
     }
 

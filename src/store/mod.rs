@@ -370,6 +370,14 @@ pub trait JournalObserver: Send + Sync {
         }
         Ok(())
     }
+
+    /// As [`Self::on_durable_all`], given each event's Merkle leaf (the
+    /// hash of its journal line, which the journal's writer had in hand):
+    /// an observer that keeps the tree need not encode the events again.
+    fn on_durable_with_leaves(&self, events: &[Event], leaves: &[Sha256]) -> Result<(), Unapplied> {
+        let _ = leaves;
+        self.on_durable_all(events)
+    }
 }
 
 /// Where [`JournalObserver::on_durable_all`] stopped: the events before
