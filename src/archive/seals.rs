@@ -40,25 +40,16 @@ impl JournalObserver for JournalViews {
         Ok(self.tree.append(event.seq - 1, event.leaf_hash())?)
     }
 
+    fn on_durable_all(&self, events: &[Event]) -> Result<(), Unapplied> {
+        self.on_durable_with_leaves(events, &[])
+    }
+
     /// The deposits a group commit made durable go into the catalog in one
     /// batch (one write of its log, where one each would cost a device
-    /// write apiece), then into the tree.
-    fn on_durable_all(&self, events: &[Event]) -> Result<(), Unapplied> {
-        self.apply_all(events, &|i| events[i].leaf_hash())
-    }
-
-    /// The journal's writer hashed each line as it wrote it.
+    /// write apiece), then into the tree, each under the leaf the
+    /// journal's writer hashed from its line (or, not given, from the
+    /// event itself).
     fn on_durable_with_leaves(&self, events: &[Event], leaves: &[Sha256]) -> Result<(), Unapplied> {
-        if leaves.len() != events.len() {
-            return self.on_durable_all(events);
-        }
-        self.apply_all(events, &|i| leaves[i])
-    }
-}
-
-impl JournalViews {
-    /// Applies `events` in runs; `leaf(i)` is the Merkle leaf of the `i`th.
-    fn apply_all(&self, events: &[Event], leaf: &dyn Fn(usize) -> Sha256) -> Result<(), Unapplied> {
         let mut applied = 0;
         for run in super::projection::runs(events) {
             self.projector.apply_run(run).map_err(|reason| Unapplied {
@@ -67,7 +58,8 @@ impl JournalViews {
                 reason,
             })?;
             for event in run {
-                self.tree.append(event.seq - 1, leaf(applied)).map_err(|e| Unapplied {
+                let leaf = leaves.get(applied).copied().unwrap_or_else(|| event.leaf_hash());
+                self.tree.append(event.seq - 1, leaf).map_err(|e| Unapplied {
                     applied,
                     seq: event.seq,
                     reason: e.into(),
