@@ -28,7 +28,7 @@ use coffre::domain::clock::SystemClock;
 use coffre::domain::hash::Sha256;
 use coffre::domain::record::{NodeCode, Record};
 use coffre::domain::retention::{RecordFacts, RuleTable, latest_start_due_by};
-use coffre::store::catalog_sled::SledCatalog;
+use coffre::store::catalog_fjall::FjallCatalog;
 use coffre::store::{Catalog, CatalogWrite};
 use in_process::{median, options};
 use pg_cluster::Postgres;
@@ -91,7 +91,7 @@ fn main() {
     let rules = RuleTable::of(&plan);
     let started = Instant::now();
     {
-        let catalog = SledCatalog::open(&DataDir::new(&data_path).catalog_path()).expect("catalog");
+        let catalog = FjallCatalog::open(&DataDir::new(&data_path).catalog_path()).expect("catalog");
         let head = catalog.last_applied().expect("head");
         let mut i = 0;
         while i < RECORDS {

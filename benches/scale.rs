@@ -39,7 +39,7 @@ use coffre::archive::{Actor, Archive, DataDir, Publish};
 use coffre::domain::clock::SystemClock;
 use coffre::domain::hash::Sha256;
 use coffre::domain::record::{NodeCode, Record, RecordState};
-use coffre::store::catalog_sled::SledCatalog;
+use coffre::store::catalog_fjall::FjallCatalog;
 use coffre::store::{Catalog, CatalogWrite};
 use in_process::{median, options};
 use std::fmt::Write as _;
@@ -143,7 +143,7 @@ fn main() {
     let treasury = NodeCode::parse("FIN-TRE").expect("node");
     let old_day = NaiveDate::from_ymd_opt(2015, 1, 1).expect("date");
     let started = Instant::now();
-    let catalog = SledCatalog::open(&DataDir::new(&data_path).catalog_path()).expect("catalog");
+    let catalog = FjallCatalog::open(&DataDir::new(&data_path).catalog_path()).expect("catalog");
     let head = catalog.last_applied().expect("head");
     let blobs = coffre::store::blob_fs::FsBlobStore::open(&DataDir::new(&data_path).blobs_path()).expect("blobs");
     let mut leaving_records = Vec::new();

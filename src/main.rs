@@ -2,10 +2,12 @@
 
 use std::process::ExitCode;
 
-/// mimalloc rather than glibc's allocator: the catalog's engine (sled)
-/// copies and frees its tree's nodes on every write, and under glibc's
-/// allocator that churn alone took a third of a rebuild's time at a
-/// million records (BENCHMARKS.md, "At a million records").
+/// mimalloc rather than glibc's allocator: chosen when the catalog's
+/// engine (sled, before fjall) copied and freed its tree's nodes on every
+/// write, a churn that took a third of a rebuild's time at a million
+/// records under glibc's allocator (BENCHMARKS.md, "At a million
+/// records"); records decoded and encoded as JSON and the index's
+/// segments still allocate and free at that pace.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -7,7 +7,7 @@
 //! LOCK          held (flock) by the process that has the archive open
 //! blobs/        content-addressed blob store
 //! journal/      the event log (the truth)
-//! catalog/      sled catalog (a view; deletable)
+//! catalog/      fjall catalog (a view; deletable)
 //! index/        tantivy full-text index (a view; deletable)
 //! merkle/       the journal's Merkle tree, level by level (a view; deletable)
 //! keys/         the seal key's secret (mode 0600; back it up with the archive),

@@ -1272,7 +1272,7 @@ mod error_codes {
             ArchiveError::Io(eio()),
             ArchiveError::Blob(BlobError::Io(eio())),
             ArchiveError::Journal(JournalError::Io(eio())),
-            ArchiveError::Catalog(CatalogError::Storage("sled: I/O".into())),
+            ArchiveError::Catalog(CatalogError::Storage("fjall: I/O".into())),
         ] {
             assert_eq!(failed.code().http_status(), 503, "{failed}");
         }

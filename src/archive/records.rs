@@ -1717,8 +1717,8 @@ mod tests {
     use crate::archive::tests_support::options;
 
     fn open(path: &std::path::Path) -> Archive {
-        // The catalog waits for sled's lock of the archive just closed
-        // (see `catalog_sled::open_when_released`); say why if it fails.
+        // The catalog waits for fjall's lock of the archive just closed
+        // (see `catalog_fjall::open_when_released`); say why if it fails.
         Archive::open(&DataDir::new(path), options(), Arc::new(SystemClock))
             .unwrap_or_else(|e| panic!("reopening {}: {e:?}", path.display()))
     }

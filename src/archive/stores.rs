@@ -1,6 +1,6 @@
 //! The one composition point: which adapter serves each storage port. An
 //! archive on disk uses files for blobs, the journal and the Merkle tree,
-//! sled for the catalog and tantivy for the index; tests may hand
+//! fjall for the catalog and tantivy for the index; tests may hand
 //! [`Archive::open`](super::Archive::open) other adapters (the in-memory
 //! ones) through the same struct. This is where another blob store (an
 //! object store holding copies) plugs in.
@@ -16,7 +16,7 @@ use crate::domain::record::InvalidInput;
 use crate::store::blob_copies::{CopiedBlobStore, CopyStore};
 use crate::store::blob_fs::{FsBlobStore, Packing};
 use crate::store::bucket::{Bucket, BucketBlobs};
-use crate::store::catalog_sled::SledCatalog;
+use crate::store::catalog_fjall::FjallCatalog;
 use crate::store::credentials::{Credentials, FileCredentials, MemoryCredentials};
 use crate::store::directory::Directory;
 use crate::store::directory_ldap::LdapDirectory;
@@ -188,7 +188,7 @@ pub(super) type CatalogSetAside = (String, PathBuf);
 /// why and where it went.
 fn catalog_on_disk(data_dir: &DataDir) -> Result<(Arc<dyn Catalog>, Option<CatalogSetAside>), ArchiveError> {
     let path = data_dir.catalog_path();
-    match SledCatalog::open(&path) {
+    match FjallCatalog::open(&path) {
         Ok(catalog) => Ok((Arc::new(catalog), None)),
         Err(crate::store::CatalogError::Damaged(reason)) => {
             let seconds = std::time::SystemTime::now()
@@ -197,7 +197,7 @@ fn catalog_on_disk(data_dir: &DataDir) -> Result<(Arc<dyn Catalog>, Option<Catal
             let aside = path.with_file_name(format!("catalog.endommage-{seconds}"));
             std::fs::rename(&path, &aside)?;
             tracing::error!(%reason, aside = %aside.display(), "the catalog is damaged: set aside, rebuilt from the journal");
-            Ok((Arc::new(SledCatalog::open(&path)?), Some((reason, aside))))
+            Ok((Arc::new(FjallCatalog::open(&path)?), Some((reason, aside))))
         }
         Err(e) => Err(e.into()),
     }
@@ -213,7 +213,7 @@ pub(super) fn blobs_and_catalog_on_disk(data_dir: &DataDir) -> Result<BlobsAndCa
     data_dir.lock()?;
     Ok((
         Arc::new(FsBlobStore::open(&data_dir.blobs_path())?),
-        Arc::new(SledCatalog::open(&data_dir.catalog_path())?),
+        Arc::new(FjallCatalog::open(&data_dir.catalog_path())?),
     ))
 }
 
@@ -284,7 +284,7 @@ pub(super) fn scratch_catalog(data_dir: &DataDir) -> ScratchCatalog {
         .scratch_folder("verify-")
         .map_err(|e| e.to_string())
         .and_then(|folder| {
-            let catalog = SledCatalog::scratch(&folder.path().join("catalog")).map_err(|e| e.to_string())?;
+            let catalog = FjallCatalog::scratch(&folder.path().join("catalog")).map_err(|e| e.to_string())?;
             Ok((catalog, folder))
         });
     match on_disk {

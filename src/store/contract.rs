@@ -9,7 +9,7 @@
 //! writes) stays in the adapter's own tests.
 
 use super::blob_fs::FsBlobStore;
-use super::catalog_sled::SledCatalog;
+use super::catalog_fjall::FjallCatalog;
 use super::index_tantivy::TantivyIndex;
 use super::journal::FileJournal;
 use super::memory::{MemoryBlobStore, MemoryCatalog, MemoryJournal, MemoryTree};
@@ -531,12 +531,12 @@ fn journals_say_when_a_view_failed_on_a_durable_event() {
 // ---- Catalog -------------------------------------------------------------
 
 fn catalogs() -> Vec<Subject<dyn Catalog>> {
-    let sled_dir = dir();
+    let fjall_dir = dir();
     vec![
         Subject {
-            name: "SledCatalog",
-            port: Arc::new(SledCatalog::open(&sled_dir.path().join("catalog")).expect("open")),
-            _dir: Some(sled_dir),
+            name: "FjallCatalog",
+            port: Arc::new(FjallCatalog::open(&fjall_dir.path().join("catalog")).expect("open")),
+            _dir: Some(fjall_dir),
         },
         Subject {
             name: "MemoryCatalog",
@@ -2080,13 +2080,13 @@ fn text_indexes_show_what_is_committed_once_and_purge_it() {
 }
 
 #[test]
-fn the_sled_catalog_keeps_the_rules_in_force_when_reopened() {
+fn the_fjall_catalog_keeps_the_rules_in_force_when_reopened() {
     use crate::domain::plan::{FinalAction, RetentionStart};
     let dir = dir();
     let path = dir.path().join("catalog");
     let r = record(1, "FIN-FAC-2024-000001");
     {
-        let catalog = SledCatalog::open(&path).expect("open");
+        let catalog = FjallCatalog::open(&path).expect("open");
         catalog
             .apply(
                 1,
@@ -2101,7 +2101,7 @@ fn the_sled_catalog_keeps_the_rules_in_force_when_reopened() {
             .expect("apply");
         catalog.flush().expect("flush");
     }
-    let catalog = SledCatalog::open(&path).expect("reopen");
+    let catalog = FjallCatalog::open(&path).expect("reopen");
     assert_eq!(
         catalog.record(&r.id).expect("read").and_then(|r| r.due).map(|d| d.date),
         Some(day("2034-03-15"))

@@ -1,15 +1,15 @@
 //! Storage ports (the traits below, each with its written contract) and
-//! their adapters: files for blobs and the journal, sled for the catalog,
+//! their adapters: files for blobs and the journal, fjall for the catalog,
 //! and in-memory versions of each for tests and for rebuilding views.
 //!
-//! Invariant: only this module names sled (and, later, tantivy). Nothing
+//! Invariant: only this module names fjall (and, later, tantivy). Nothing
 //! here decides what an event means: that is `archive::projection`'s work.
 
 pub mod blob_copies;
 pub mod blob_fs;
 mod blob_packs;
 pub mod bucket;
-pub mod catalog_sled;
+pub mod catalog_fjall;
 #[cfg(test)]
 mod contract;
 pub mod credentials;
@@ -17,6 +17,7 @@ pub mod directory;
 pub mod directory_ldap;
 #[cfg(test)]
 pub mod faulty;
+mod fjall_tree;
 mod group_commit;
 mod index_french;
 mod index_gather;
@@ -51,8 +52,8 @@ pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// (`flock`) belongs to the open file, not to the descriptor: when another
 /// thread starts a process (an extractor) at the moment a store is closed,
 /// the child holds a copy of the descriptor until it runs its program, and
-/// the lock outlives the close by that moment; sled 0.34 also releases its
-/// lock from a background thread. A store closed and reopened in one
+/// the lock outlives the close by that moment; fjall also lets its lock go
+/// when its background workers have stopped. A store closed and reopened in one
 /// process (a rebuild, a test) waits that moment out; a second process is
 /// still refused once the budget is spent.
 pub fn open_when_released<T, E>(

@@ -33,12 +33,12 @@ fn layers_name_only_what_they_may() {
         let rel = file.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
         let text = std::fs::read_to_string(&file).unwrap();
         if rel.starts_with("domain/") {
-            for krate in ["actix_web", "actix_multipart", "sled", "tantivy", "tokio"] {
+            for krate in ["actix_web", "actix_multipart", "fjall", "tantivy", "tokio"] {
                 assert!(!names(&text, krate), "{rel} names {krate}: the domain is pure");
             }
         }
         if !rel.starts_with("store/") {
-            for krate in ["sled", "tantivy"] {
+            for krate in ["fjall", "tantivy"] {
                 assert!(!names(&text, krate), "{rel} names {krate}: only store/ may");
             }
         }
@@ -57,7 +57,7 @@ fn layers_name_only_what_they_may() {
             "cli/records.rs",         // `get -o` removes its own partial output
             "cli/package.rs",         // `export -o` removes its own partial output
             "store/index_tantivy.rs", // an index of an older format (a view), before its rebuild
-            "store/catalog_sled.rs",  // a catalog of an older format (a view), before its rebuild
+            "store/catalog_fjall.rs", // a catalog of an older format (a view), before its rebuild
             "archive/data_dir.rs", // a stopping server withdraws its own announcement; a start, scratch work left by a dead process
         ];
         if text.contains("remove_file") || text.contains("remove_dir") {
@@ -108,7 +108,7 @@ fn layers_name_only_what_they_may() {
             for adapter in [
                 "store::blob_fs",
                 "store::bucket",
-                "store::catalog_sled",
+                "store::catalog_fjall",
                 "store::index_tantivy",
                 "store::memory",
                 "store::merkle_files",

@@ -597,12 +597,9 @@ fn a_catalog_its_engine_finds_damaged_is_set_aside_and_rebuilt_from_the_journal_
         references.push(record["reference"].as_str().expect("ref").to_owned());
     }
     server.stop();
-    // The head of the catalog's engine file overwritten: sled says it is
-    // damaged when it opens.
-    let db = fresh.data.join("catalog").join("db");
-    let mut bytes = std::fs::read(&db).expect("catalog file");
-    bytes[..512].fill(0xff);
-    std::fs::write(&db, &bytes).expect("damage the catalog");
+    // The catalog's engine marker overwritten: fjall says it cannot read
+    // what it finds when it opens.
+    std::fs::write(fresh.data.join("catalog").join("version"), b"\xff\xff\xff\xff").expect("damage the catalog");
 
     let server = Server::start(&fresh.data, &[]);
     for reference in &references {

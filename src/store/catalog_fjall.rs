@@ -1,4 +1,4 @@
-//! The catalog in sled: one tree, keys by prefix, each event's writes and
+//! The catalog in fjall: one ordered tree, keys by prefix, each event's writes and
 //! the last applied seq stored in one atomic batch.
 //!
 //! Keys: `meta/last_seq` (u64 big-endian), `meta/format`, `rec/<id>` (the
@@ -39,11 +39,12 @@
 //! by node read these, not the records), `meta/verified` (the
 //! latest whole integrity check), `meta/identity` (the collectivité's).
 //!
-//! Durability never rests on sled's flush (which, in 0.34, does not fully
-//! sync): after a crash sled comes back at some whole batch, and the
-//! archive replays the journal from there. A catalog written by another
-//! format version is cleared and rebuilt.
+//! Durability never rests on the engine's flush: after a crash fjall comes
+//! back at some whole batch, and the archive replays the journal from
+//! there. A catalog written by another format version, or by sled (the
+//! engine before fjall), is removed and rebuilt.
 
+use super::fjall_tree::{Batch, Tree};
 use super::{
     Catalog, CatalogError, CatalogWrite, ConsultationsOf, DueEntry, DueItem, PlanVersionEntry, RetentionEntry, Tally,
     TokenEntry, WayOut,
@@ -63,20 +64,13 @@ use std::sync::{Arc, RwLock};
 /// value changes shape: the catalog is then rebuilt from the journal.
 pub const CATALOG_FORMAT: u64 = 15;
 
-/// The format before the due index's counts by start (`dcnt/`), which an
-/// opening adds from the due index's keys rather than rebuilding the
-/// catalog.
-const WITHOUT_START_COUNTS: u64 = 14;
+/// The cache of the blocks the catalog reads (a block read again past it
+/// comes from the system's page cache). The server's resident memory at a
+/// million records is what bounds it (under 1 GB, BENCHMARKS.md).
+const CACHE_BYTES: u64 = 64 << 20;
 
-/// sled's cache of its tree's pages, as sled counts it (its default is
-/// 1 GiB). What it holds costs about twice its count in memory, and a
-/// server taking deposits for hours filled it: 1.87 GB resident at 850,000
-/// records into a fill, where the issue asks under 1 GB. Pages it lets go
-/// are read again from its file, which the system's page cache keeps.
-const CACHE_BYTES: u64 = 128 << 20;
-
-/// The page cache of a scratch catalog, written and read in record order.
-const SCRATCH_CACHE_BYTES: u64 = 32 << 20;
+/// The block cache of a scratch catalog, written and read in record order.
+const SCRATCH_CACHE_BYTES: u64 = 16 << 20;
 
 const LAST_SEQ: &[u8] = b"meta/last_seq";
 const FORMAT: &[u8] = b"meta/format";
@@ -86,14 +80,14 @@ const KEY_CHAIN: &[u8] = b"meta/key_chain";
 const RULES: &[u8] = b"meta/rules";
 const TALLY: &[u8] = b"tally/";
 
-/// The sled catalog.
-pub struct SledCatalog {
-    db: sled::Db,
+/// The catalog in fjall.
+pub struct FjallCatalog {
+    db: Tree,
     /// The retention rules in force, as `meta/rules` holds them.
     rules: RwLock<Arc<RuleTable>>,
 }
 
-fn storage(e: sled::Error) -> CatalogError {
+fn storage(e: fjall::Error) -> CatalogError {
     CatalogError::Storage(e.to_string())
 }
 
@@ -331,36 +325,50 @@ fn counter_key(scope: &str) -> Vec<u8> {
 }
 
 /// Opens with `open`, waiting (see [`super::open_when_released`]) while
-/// sled's file lock is still held by a closing catalog. A second coffre on
+/// fjall's file lock is still held by a closing catalog. A second coffre on
 /// the same data directory never gets this far: the data directory's own
 /// lock refuses it first.
 fn open_when_released<T>(
-    open: impl FnMut() -> Result<T, sled::Error>,
+    open: impl FnMut() -> Result<T, fjall::Error>,
     budget: std::time::Duration,
-) -> Result<T, sled::Error> {
-    super::open_when_released(open, |e| matches!(e, sled::Error::Io(e) if lock_held(e)), budget)
+) -> Result<T, fjall::Error> {
+    super::open_when_released(open, |e| matches!(e, fjall::Error::Locked), budget)
 }
 
-/// Whether sled failed to open because its file lock is held. sled 0.34
-/// reports it as an `Other` error with its own message around the
-/// `WouldBlock` of `flock`; a test below pins that shape.
-fn lock_held(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::WouldBlock
-        || (e.kind() == std::io::ErrorKind::Other && e.to_string().starts_with("could not acquire lock"))
+/// Whether fjall refused to open because what it found is damaged, rather
+/// than for want of access or room: such a catalog is set aside and
+/// rebuilt.
+fn damaged(e: &fjall::Error) -> bool {
+    use std::io::ErrorKind;
+    match e {
+        fjall::Error::Io(e) => matches!(
+            e.kind(),
+            ErrorKind::NotFound | ErrorKind::InvalidData | ErrorKind::UnexpectedEof
+        ),
+        fjall::Error::Locked | fjall::Error::Poisoned | fjall::Error::KeyspaceDeleted => false,
+        _ => true,
+    }
 }
 
-impl SledCatalog {
+/// Whether `folder` holds a catalog written by sled, the engine before
+/// fjall (its `conf` and `db` files).
+fn written_by_sled(folder: &Path) -> bool {
+    folder.join("conf").is_file() && folder.join("db").is_file()
+}
+
+impl FjallCatalog {
     /// Opens (creating if needed) the catalog at `path`. A catalog of
-    /// another format is removed and made anew, so that replay rebuilds it
-    /// (removing its keys one by one would take minutes at a million
-    /// records, and leave their space in its file).
+    /// another format, or written by sled, is removed and made anew, so
+    /// that replay rebuilds it (removing its keys one by one would take
+    /// minutes at a million records).
     pub fn open(path: &Path) -> Result<Self, CatalogError> {
-        let catalog = Self::open_as_it_is(path)?;
-        let mut format = catalog.db.get(FORMAT).map_err(storage)?.map(|v| u64_of(&v));
-        if format == Some(WITHOUT_START_COUNTS) {
-            catalog.count_starts()?;
-            format = Some(CATALOG_FORMAT);
+        if written_by_sled(path) {
+            tracing::warn!("the catalog was written by sled; it will be rebuilt in fjall from the journal");
+            std::fs::remove_dir_all(path)
+                .map_err(|e| CatalogError::Storage(format!("removing the catalog written by sled: {e}")))?;
         }
+        let catalog = Self::open_as_it_is(path)?;
+        let format = catalog.db.get(FORMAT).map_err(storage)?.map(|v| u64_of(&v));
         if format == Some(CATALOG_FORMAT) {
             if let Some(bytes) = catalog.db.get(RULES).map_err(storage)? {
                 *catalog.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(decode(RULES, &bytes)?);
@@ -385,53 +393,13 @@ impl SledCatalog {
         Ok(catalog)
     }
 
-    /// Counts the due index's records by node and start (`dcnt/`), for a
-    /// catalog of the format before those counts: a pass over the index's
-    /// keys (seconds at a million records), in one batch with the new
-    /// format.
-    fn count_starts(&self) -> Result<(), CatalogError> {
-        let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-        for item in self.db.scan_prefix(b"dstart/") {
-            let (key, _) = item.map_err(storage)?;
-            let cut = key.iter().position(|b| *b == 0).map(|nul| nul + 1 + "YYYY-MM-DD".len());
-            let Some(count_key) = cut.and_then(|cut| key.get(..cut)) else {
-                return Err(CatalogError::Decode {
-                    key: String::from_utf8_lossy(&key).into_owned(),
-                    reason: "not a due-index key".into(),
-                });
-            };
-            let count_key = [b"dcnt/", count_key.get("dstart/".len()..).unwrap_or_default()].concat();
-            *counts.entry(count_key).or_default() += 1;
-        }
-        let mut batch = sled::Batch::default();
-        for (key, n) in &counts {
-            batch.insert(key.as_slice(), &n.to_be_bytes()[..]);
-        }
-        batch.insert(FORMAT, &CATALOG_FORMAT.to_be_bytes()[..]);
-        self.db.apply_batch(batch).map_err(storage)?;
-        tracing::info!(
-            starts = counts.len(),
-            "the catalog's due index counted by start (format {WITHOUT_START_COUNTS} to {CATALOG_FORMAT})"
-        );
-        Ok(())
-    }
-
     /// A catalog for scratch work in `folder`, a folder of its own that
     /// does not exist yet: its files are removed when it is dropped (a
     /// check projects the journal into it to compare, so that a million
-    /// records wait on disk rather than in memory). It is written out
-    /// every second, not for durability: pages never written out stay in
-    /// memory whatever its cache's size.
+    /// records wait on disk rather than in memory).
     pub fn scratch(folder: &Path) -> Result<Self, CatalogError> {
-        let db = sled::Config::new()
-            .path(folder)
-            .temporary(true)
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(SCRATCH_CACHE_BYTES)
-            .flush_every_ms(Some(1000))
-            .open()
-            .map_err(storage)?;
-        let catalog = SledCatalog {
+        let db = Tree::open(folder, SCRATCH_CACHE_BYTES, true).map_err(storage)?;
+        let catalog = FjallCatalog {
             db,
             rules: RwLock::new(Arc::default()),
         };
@@ -442,22 +410,21 @@ impl SledCatalog {
     /// Opens the catalog at `path` whatever its format (the rules it holds
     /// are read once its format is known).
     fn open_as_it_is(path: &Path) -> Result<Self, CatalogError> {
-        let config = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::HighThroughput)
-            .cache_capacity(CACHE_BYTES);
-        let db = open_when_released(|| config.open(), super::LOCK_WAIT).map_err(|e| match e {
-            sled::Error::Corruption { .. } => CatalogError::Damaged(e.to_string()),
-            e => storage(e),
+        let db = open_when_released(|| Tree::open(path, CACHE_BYTES, false), super::LOCK_WAIT).map_err(|e| {
+            if damaged(&e) {
+                CatalogError::Damaged(e.to_string())
+            } else {
+                storage(e)
+            }
         })?;
-        Ok(SledCatalog {
+        Ok(FjallCatalog {
             db,
             rules: RwLock::new(Arc::default()),
         })
     }
 }
 
-impl SledCatalog {
+impl FjallCatalog {
     /// The value stored under `key`, decoded.
     fn value<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, CatalogError> {
         match self.db.get(key.as_bytes()).map_err(storage)? {
@@ -473,7 +440,7 @@ impl SledCatalog {
 
     /// Moves the count stored under `key` by `change` in `batch`: removed
     /// at 0, as though never counted.
-    fn count(&self, batch: &mut sled::Batch, key: Vec<u8>, change: i64) -> Result<(), CatalogError> {
+    fn count(&self, batch: &mut Batch, key: Vec<u8>, change: i64) -> Result<(), CatalogError> {
         if change == 0 {
             return Ok(());
         }
@@ -501,7 +468,7 @@ impl SledCatalog {
 
     /// Moves a record in the due index, from where it `was` to `now`.
     fn refile(
-        batch: &mut sled::Batch,
+        batch: &mut Batch,
         (filed, starts): (&mut HashMap<RecordId, Filed>, &mut StartCounts),
         record: &RecordId,
         was: Option<&Filed>,
@@ -527,7 +494,7 @@ impl SledCatalog {
     /// or their rule gained or lost an end).
     fn reindex(
         &self,
-        batch: &mut sled::Batch,
+        batch: &mut Batch,
         (filed, starts): (&mut HashMap<RecordId, Filed>, &mut StartCounts),
         node: &NodeCode,
         rules: &RuleTable,
@@ -578,13 +545,13 @@ impl SledCatalog {
     }
 }
 
-impl Catalog for SledCatalog {
+impl Catalog for FjallCatalog {
     fn last_applied(&self) -> Result<u64, CatalogError> {
         Ok(self.db.get(LAST_SEQ).map_err(storage)?.map_or(0, |v| u64_of(&v)))
     }
 
     fn apply(&self, seq: u64, writes: Vec<CatalogWrite>) -> Result<(), CatalogError> {
-        let mut batch = sled::Batch::default();
+        let mut batch = self.db.batch();
         // The node index moves within the batch: where each record put
         // here was filed last, and by how much each tally's count changes.
         let mut filed: HashMap<RecordId, Filed> = HashMap::new();
@@ -1128,7 +1095,7 @@ impl Catalog for SledCatalog {
     }
 
     fn to_verify_count(&self) -> Result<u64, CatalogError> {
-        Ok(self.db.scan_prefix(b"vq/").keys().count() as u64)
+        Ok(self.db.scan_prefix(b"vq/").count() as u64)
     }
 
     fn circulating(&self) -> Result<Vec<crate::domain::circuit::Waiting>, CatalogError> {
@@ -1172,15 +1139,15 @@ impl Catalog for SledCatalog {
 
     fn clear(&self) -> Result<(), CatalogError> {
         self.db.clear().map_err(storage)?;
-        self.db
-            .insert(FORMAT, &CATALOG_FORMAT.to_be_bytes()[..])
-            .map_err(storage)?;
+        let mut batch = self.db.batch();
+        batch.insert(FORMAT, &CATALOG_FORMAT.to_be_bytes()[..]);
+        self.db.apply_batch(batch).map_err(storage)?;
         *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::default();
         Ok(())
     }
 
     fn flush(&self) -> Result<(), CatalogError> {
-        self.db.flush().map(|_| ()).map_err(storage)
+        self.db.flush().map_err(storage)
     }
 }
 
@@ -1211,19 +1178,19 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn config(dir: &Path) -> sled::Config {
-        sled::Config::new().path(dir.join("db"))
+    fn open_tree(dir: &Path) -> Result<Tree, fjall::Error> {
+        Tree::open(&dir.join("db"), 1 << 20, false)
     }
 
     #[test]
     fn opening_waits_for_a_closing_catalog_to_release_its_lock() {
         let tmp = tempfile::tempdir().expect("a temporary folder");
-        let held = config(tmp.path()).open().expect("first open");
+        let held = open_tree(tmp.path()).expect("first open");
         let releaser = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(150));
             drop(held);
         });
-        let reopened = open_when_released(|| config(tmp.path()).open(), Duration::from_secs(10));
+        let reopened = open_when_released(|| open_tree(tmp.path()), Duration::from_secs(10));
         releaser.join().expect("the releasing thread");
         assert!(reopened.is_ok(), "{:?}", reopened.err());
     }
@@ -1231,30 +1198,59 @@ mod tests {
     #[test]
     fn a_lock_held_beyond_the_budget_is_reported() {
         let tmp = tempfile::tempdir().expect("a temporary folder");
-        let _held = config(tmp.path()).open().expect("first open");
+        let _held = open_tree(tmp.path()).expect("first open");
         let started = std::time::Instant::now();
-        let second = open_when_released(|| config(tmp.path()).open(), Duration::from_millis(100));
+        let second = open_when_released(|| open_tree(tmp.path()), Duration::from_millis(100));
         match second {
-            Err(sled::Error::Io(e)) => assert!(lock_held(&e), "{e}"),
-            other => panic!("expected the lock to be reported, got {:?}", other.map(|_| ())),
+            Err(e) => assert!(matches!(e, fjall::Error::Locked), "{e}"),
+            Ok(_) => panic!("expected the lock to be reported"),
         }
         assert!(started.elapsed() >= Duration::from_millis(100));
     }
 
     #[test]
     fn other_errors_are_not_waited_for() {
-        let tmp = tempfile::tempdir().expect("a temporary folder");
         let mut calls = 0;
-        let result: Result<(), sled::Error> = open_when_released(
+        let result: Result<(), fjall::Error> = open_when_released(
             || {
                 calls += 1;
-                Err(sled::Error::Unsupported("no".into()))
+                Err(fjall::Error::Unrecoverable)
             },
             Duration::from_secs(10),
         );
         assert!(result.is_err());
         assert_eq!(calls, 1);
-        drop(tmp);
+    }
+
+    #[test]
+    fn a_catalog_written_by_sled_is_removed_and_made_anew() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let path = tmp.path().join("catalog");
+        std::fs::create_dir_all(path.join("blobs")).expect("folder");
+        // sled 0.34's files: its configuration, its log, a snapshot.
+        std::fs::write(path.join("conf"), b"segment_size: 524288\nuse_compression: false\n").expect("conf");
+        std::fs::write(path.join("db"), [0u8; 4096]).expect("db");
+        std::fs::write(path.join("snap.0000000000000060"), [1u8; 64]).expect("snap");
+        let catalog = FjallCatalog::open(&path).expect("open");
+        assert_eq!(catalog.last_applied().expect("applied"), 0, "made anew");
+        assert!(!path.join("conf").exists() && !path.join("snap.0000000000000060").exists());
+        catalog
+            .apply(
+                3,
+                vec![CatalogWrite::RaiseCounter {
+                    scope: "FIN-FAC".into(),
+                    value: 3,
+                }],
+            )
+            .expect("apply");
+        catalog.flush().expect("flush");
+        drop(catalog);
+        let catalog = FjallCatalog::open(&path).expect("reopen");
+        assert_eq!(
+            catalog.last_applied().expect("applied"),
+            3,
+            "this engine's catalog: kept"
+        );
     }
 
     #[test]
@@ -1266,22 +1262,22 @@ mod tests {
             value: seq,
         };
         {
-            let catalog = SledCatalog::open(&path).expect("open");
+            let catalog = FjallCatalog::open(&path).expect("open");
             catalog.apply(7, vec![write(7)]).expect("apply");
             catalog.flush().expect("flush");
         }
         {
-            let catalog = SledCatalog::open(&path).expect("reopen");
+            let catalog = FjallCatalog::open(&path).expect("reopen");
             assert_eq!(catalog.last_applied().expect("applied"), 7, "this format: kept");
             catalog
                 .db
-                .insert(FORMAT, &(WITHOUT_START_COUNTS - 1).to_be_bytes()[..])
+                .insert(FORMAT, &(CATALOG_FORMAT - 1).to_be_bytes()[..])
                 .expect("an older format");
             // Whose rules were written in a shape this code cannot read.
             catalog.db.insert(RULES, &b"[1, 2, 3]"[..]).expect("rules");
             catalog.flush().expect("flush");
         }
-        let catalog = SledCatalog::open(&path).expect("reopen");
+        let catalog = FjallCatalog::open(&path).expect("reopen");
         assert_eq!(catalog.last_applied().expect("applied"), 0, "another format: made anew");
         assert_eq!(catalog.counter("FIN-FAC").expect("counter"), 0);
         assert_eq!(
@@ -1290,7 +1286,7 @@ mod tests {
         );
         drop(catalog);
         assert_eq!(
-            SledCatalog::open(&path)
+            FjallCatalog::open(&path)
                 .expect("reopen")
                 .last_applied()
                 .expect("applied"),
@@ -1300,62 +1296,11 @@ mod tests {
     }
 
     #[test]
-    fn a_catalog_of_the_format_before_start_counts_counts_its_due_index_at_opening() {
-        use crate::domain::plan::{FinalAction, RetentionStart};
-        use crate::store::contract::{day, node_rule, record, rules};
-        let tmp = tempfile::tempdir().expect("tmp");
-        let path = tmp.path().join("catalog");
-        let until = day("2030-12-31");
-        let counted = {
-            let catalog = SledCatalog::open(&path).expect("open");
-            let mut writes = vec![rules(
-                Some(node_rule("MOIS", 0, 1, RetentionStart::Date, FinalAction::Destroy)),
-                Some(node_rule("AN", 1, 0, RetentionStart::Date, FinalAction::Destroy)),
-            )];
-            for n in 0..40u128 {
-                let mut r = record(n + 1, &format!("R{n}"));
-                r.node = NodeCode::parse(if n % 2 == 0 { "FIN-FAC" } else { "RH" }).expect("node");
-                r.date = day(["2024-01-05", "2024-03-09", "2025-06-30"][(n % 3) as usize]);
-                writes.push(CatalogWrite::PutRecord(Box::new(r)));
-            }
-            catalog.apply(1, writes).expect("apply");
-            let counted = catalog.due_counts(until).expect("counts");
-            assert_eq!(counted.iter().map(|(_, _, n)| n).sum::<u64>(), 40);
-            assert_eq!(counted.len(), 6, "{counted:?}");
-            // As the format before left it: no counts.
-            let counts: Vec<sled::IVec> = catalog
-                .db
-                .scan_prefix(b"dcnt/")
-                .keys()
-                .collect::<Result<_, _>>()
-                .expect("keys");
-            assert_eq!(counts.len(), 6);
-            for key in counts {
-                catalog.db.remove(key).expect("remove");
-            }
-            catalog
-                .db
-                .insert(FORMAT, &WITHOUT_START_COUNTS.to_be_bytes()[..])
-                .expect("format");
-            assert!(catalog.due_counts(until).expect("counts").is_empty());
-            catalog.flush().expect("flush");
-            counted
-        };
-        let catalog = SledCatalog::open(&path).expect("reopen");
-        assert_eq!(catalog.last_applied().expect("applied"), 1, "kept, not rebuilt");
-        assert_eq!(catalog.due_counts(until).expect("counts"), counted);
-        assert_eq!(
-            catalog.db.get(FORMAT).expect("format").map(|v| u64_of(&v)),
-            Some(CATALOG_FORMAT)
-        );
-    }
-
-    #[test]
     fn a_batch_of_several_events_raises_each_counter_to_its_highest() {
         // A rebuild puts a run of deposits in one batch; numbers may be
         // journaled out of order (concurrent deposits).
         let tmp = tempfile::tempdir().expect("a temporary folder");
-        let catalog = SledCatalog::open(&tmp.path().join("catalog")).expect("open");
+        let catalog = FjallCatalog::open(&tmp.path().join("catalog")).expect("open");
         let raise = |value| CatalogWrite::RaiseCounter {
             scope: "FIN-FAC/2024".into(),
             value,
