@@ -2,10 +2,13 @@
 //! prefix and range scans both ways, and atomic batches.
 //!
 //! fjall is a log-structured merge tree: a batch is appended to its
-//! journal and to an in-memory table, which background workers write out
-//! as sorted tables and merge. Its journal reaches the system at each batch
-//! and the disk when asked ([`Tree::flush`]) or every so often; after a
-//! crash it comes back at some whole batch.
+//! journal (through a buffer that reaches the system when full or when
+//! fjall flushes it, and the disk when asked: [`Tree::flush`]) and to an
+//! in-memory table, which background workers write out as sorted tables
+//! and merge. After a crash, even a kill, it comes back at some whole
+//! batch, maybe an earlier one than the last applied: the catalog keeps
+//! the last journal seq it applied in each batch and the archive replays
+//! from there.
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Slice};
 use std::ops::RangeBounds;
