@@ -340,9 +340,11 @@ fn email_change(current: &Account, asked: Option<&str>) -> Result<Option<String>
     let Some(asked) = asked else {
         return Ok(None);
     };
-    let wanted = match asked.trim() {
-        "" => None,
-        text => Some(account::email(text)?),
+    // Blank clears, within the length any address may have as sent.
+    let wanted = if asked.trim().is_empty() && asked.chars().count() <= account::EMAIL_MAX {
+        None
+    } else {
+        Some(account::email(asked)?)
     };
     Ok((wanted != current.email).then(|| wanted.unwrap_or_default()))
 }

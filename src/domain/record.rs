@@ -582,6 +582,13 @@ pub fn unreadable(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// The characters `str::trim` drops (Unicode's White_Space), as the inside
+/// of a regular expression's class. Said one by one, not as `\s`, whose
+/// meaning differs between the dialects that read the interface's
+/// patterns: ECMA-262's leaves out U+0085 and takes U+FEFF, Python's takes
+/// U+001C to U+001F as well.
+pub const WHITE_SPACE_CLASS: &str = r"\t\n\x0B\x0C\r\x20\x85\xA0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
 /// The longest title accepted, in characters.
 pub const TITLE_MAX: usize = 1000;
 
@@ -607,14 +614,29 @@ pub fn check_title(title: &str) -> Result<String, InvalidInput> {
     Ok(title.to_owned())
 }
 
-/// Parses a `YYYY-MM-DD` date.
+/// Parses a `YYYY-MM-DD` date (spaces around it dropped): four digits, two
+/// and two, as the interface's pattern says; `2024-3-5`, which the date
+/// parser alone would take, is refused.
 pub fn parse_date(field: &str, text: &str) -> Result<NaiveDate, InvalidInput> {
-    let date = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+    let wrong = || {
         InvalidInput::new(
             field,
             format!("une date s'écrit JJ/MM/AAAA ou AAAA-MM-JJ, et non « {text} »"),
         )
-    })?;
+    };
+    let trimmed = text.trim();
+    let shaped = trimmed.len() == 10
+        && trimmed.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shaped {
+        return Err(wrong());
+    }
+    let date = NaiveDate::parse_from_str(trimmed, "%Y-%m-%d").map_err(|_| wrong())?;
     if !YEARS.contains(&date.year()) {
         return Err(InvalidInput::new(
             field,
@@ -631,6 +653,14 @@ pub const YEARS: std::ops::RangeInclusive<i32> = 1..=9999;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_white_space_class_is_what_trim_drops() {
+        let class = regex::Regex::new(&format!("^[{WHITE_SPACE_CLASS}]$")).expect("a regex");
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(class.is_match(c.encode_utf8(&mut [0; 4])), c.is_whitespace(), "{c:?}");
+        }
+    }
 
     #[test]
     fn what_reverses_the_text_is_refused_like_control_characters() {

@@ -22,6 +22,9 @@ pub enum SortOrder {
 }
 
 impl SortOrder {
+    /// The words [`SortOrder::parse`] reads (blank is relevance).
+    pub const WORDS: &'static [&'static str] = &["relevance", "date", "date_desc", "date_asc"];
+
     /// Parses `relevance`, `date` (newest first) or `date_asc`.
     pub fn parse(text: &str) -> Result<Self, InvalidInput> {
         match text.trim() {

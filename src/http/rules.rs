@@ -5,7 +5,8 @@
 //! cannot drift from the checks; a client generated from it sends what the
 //! server accepts.
 
-use crate::domain::account::{DISPLAY_NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, USER_NAME_MAX};
+use crate::domain::account::{DISPLAY_NAME_MAX, EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, USER_NAME_MAX, email_pattern};
+use crate::domain::record::WHITE_SPACE_CLASS as SPACE;
 use crate::domain::role::Role;
 use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::{OpenApi, RefOr};
@@ -36,6 +37,12 @@ enum Rule {
     EventName,
     /// A date, `YYYY-MM-DD`.
     Date,
+    /// An e-mail address as `account::email` reads it; blank is none.
+    Email,
+    /// Empty (none), or a date as `record::parse_date` reads it.
+    OptionalDate,
+    /// Blank (the default), or one of these words.
+    OptionalWord(&'static [&'static str]),
 }
 
 /// The roles, as the API writes them.
@@ -52,6 +59,7 @@ fn rules() -> Vec<(&'static str, &'static str, bool, Rule)> {
         ("NewAccountDto", "password", false, Rule::Password),
         ("AccountPatchDto", "display_name", false, Rule::Label(DISPLAY_NAME_MAX)),
         ("AccountPatchDto", "role", false, Rule::OneOf(roles)),
+        ("AccountPatchDto", "email", false, Rule::Email),
         (
             "AccountPatchDto",
             "service",
@@ -99,18 +107,63 @@ fn rules() -> Vec<(&'static str, &'static str, bool, Rule)> {
     ]
 }
 
+/// `(path, parameter, rule)`: the query parameters the same way.
+fn parameter_rules() -> Vec<(&'static str, &'static str, Rule)> {
+    use crate::domain::search::SortOrder;
+    vec![
+        ("/api/v1/search", "from", Rule::OptionalDate),
+        ("/api/v1/search", "to", Rule::OptionalDate),
+        ("/api/v1/search", "sort", Rule::OptionalWord(SortOrder::WORDS)),
+    ]
+}
+
 /// A text as the checks read it: spaces around it dropped, what is left
 /// (blank only when `blank`) at most `max` characters long, without any
 /// of the characters `bad`. The length is in the pattern, not in
 /// `maxLength`, which would count the spaces the checks drop.
 fn trimmed(bad: &str, max: usize, blank: bool) -> String {
     let inner = max.saturating_sub(2);
-    let kept = format!(r"[^\s{bad}]([^{bad}]{{0,{inner}}}[^\s{bad}])?");
+    let kept = format!(r"[^{SPACE}{bad}]([^{bad}]{{0,{inner}}}[^{SPACE}{bad}])?");
     if blank {
-        format!(r"^\s*({kept})?\s*$")
+        format!(r"^[{SPACE}]*({kept})?[{SPACE}]*$")
     } else {
-        format!(r"^\s*{kept}\s*$")
+        format!(r"^[{SPACE}]*{kept}[{SPACE}]*$")
     }
+}
+
+/// A user name as `UserName::parse` reads it (spaces around it dropped).
+fn user_name_pattern() -> String {
+    format!(
+        r"^[{SPACE}]*[A-Za-z0-9][A-Za-z0-9._-]{{0,{}}}[{SPACE}]*$",
+        USER_NAME_MAX - 1
+    )
+}
+
+/// A date as `record::parse_date` reads it.
+fn date_pattern() -> String {
+    format!(r"^{}$", bare_date_pattern())
+}
+
+/// The same, without its anchors.
+fn bare_date_pattern() -> String {
+    format!(r"[{SPACE}]*[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[{SPACE}]*")
+}
+
+/// A pattern for a rule's text, or none when the rule is not one.
+fn text_pattern(rule: &Rule) -> Option<String> {
+    Some(match rule {
+        Rule::Label(max) => trimmed(UNREADABLE, *max, false),
+        Rule::Text(max) => trimmed(UNREADABLE_BUT_LINES, *max, false),
+        Rule::OptionalText(max) => trimmed(UNREADABLE_BUT_LINES, *max, true),
+        Rule::OptionalLabel(max) => trimmed(UNREADABLE, *max, true),
+        Rule::UserName => user_name_pattern(),
+        Rule::EventName => r"^[a-z0-9_]{1,64}$".to_owned(),
+        Rule::Date => date_pattern(),
+        Rule::Email => email_pattern(),
+        Rule::OptionalDate => format!(r"^({})?$", bare_date_pattern()),
+        Rule::OptionalWord(words) => format!(r"^[{SPACE}]*({})?[{SPACE}]*$", words.join("|")),
+        Rule::OneOf(_) | Rule::Password => return None,
+    })
 }
 
 /// Writes the rules into the document's schemas.
@@ -118,6 +171,20 @@ pub(super) struct RequestRules;
 
 impl utoipa::Modify for RequestRules {
     fn modify(&self, openapi: &mut OpenApi) {
+        for (path, name, rule) in parameter_rules() {
+            let parameter = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.get.as_mut())
+                .and_then(|operation| operation.parameters.as_mut())
+                .and_then(|parameters| parameters.iter_mut().find(|p| p.name == name));
+            let Some(RefOr::T(Schema::Object(schema))) = parameter.and_then(|p| p.schema.as_mut()) else {
+                debug_assert!(false, "no parameter {name} of GET {path}");
+                continue;
+            };
+            schema.pattern = text_pattern(&rule);
+        }
         let Some(components) = openapi.components.as_mut() else {
             return;
         };
@@ -134,11 +201,8 @@ impl utoipa::Modify for RequestRules {
                 continue;
             };
             let nullable = matches!(&property.schema_type, SchemaType::Array(types) if types.contains(&Type::Null));
+            property.pattern = text_pattern(&rule).or(property.pattern.take());
             match rule {
-                Rule::Label(max) => property.pattern = Some(trimmed(UNREADABLE, max, false)),
-                Rule::Text(max) => property.pattern = Some(trimmed(UNREADABLE_BUT_LINES, max, false)),
-                Rule::OptionalText(max) => property.pattern = Some(trimmed(UNREADABLE_BUT_LINES, max, true)),
-                Rule::OptionalLabel(max) => property.pattern = Some(trimmed(UNREADABLE, max, true)),
                 Rule::OneOf(words) => {
                     let mut values: Vec<serde_json::Value> = words.iter().map(|w| serde_json::json!(w)).collect();
                     if nullable {
@@ -146,19 +210,12 @@ impl utoipa::Modify for RequestRules {
                     }
                     property.enum_values = Some(values);
                 }
-                Rule::UserName => {
-                    property.pattern = Some(format!(r"^\s*[A-Za-z0-9][A-Za-z0-9._-]{{0,{}}}\s*$", USER_NAME_MAX - 1));
-                }
                 Rule::Password => {
                     property.min_length = Some(PASSWORD_MIN);
                     property.max_length = Some(PASSWORD_MAX);
                 }
-                Rule::EventName => {
-                    property.pattern = Some(r"^[a-z0-9_]{1,64}$".to_owned());
-                }
-                Rule::Date => {
-                    property.pattern = Some(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$".to_owned());
-                }
+                Rule::Email => property.max_length = Some(EMAIL_MAX),
+                _ => {}
             }
         }
     }
@@ -188,6 +245,109 @@ mod tests {
         }
     }
 
+    /// Every pattern of the document, wherever it stands.
+    fn patterns(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(members) => {
+                for (name, member) in members {
+                    match (name.as_str(), member) {
+                        ("pattern", serde_json::Value::String(p)) => found.push(p.clone()),
+                        _ => patterns(member, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|i| patterns(i, found)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn no_pattern_uses_a_class_whose_meaning_depends_on_the_dialect() {
+        // `\s`, `\d`, `\w` and `\b` mean other characters in ECMA-262 (the
+        // schema's dialect), in Python (the fuzzers') and in Rust (the
+        // server's): U+0085 is white space to Rust and Python, not to
+        // ECMA-262, and a client would see a different rule.
+        let doc = serde_json::to_value(super::super::ApiDoc::openapi()).expect("json");
+        let mut found = Vec::new();
+        patterns(&doc, &mut found);
+        assert!(found.len() > 20, "{found:?}");
+        for pattern in found {
+            regex::Regex::new(&pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
+            let mut escaped = false;
+            for c in pattern.chars() {
+                assert!(
+                    !(escaped && matches!(c, 's' | 'S' | 'd' | 'D' | 'w' | 'W' | 'b' | 'B')),
+                    "{pattern}"
+                );
+                escaped = !escaped && c == '\\';
+            }
+        }
+    }
+
+    #[test]
+    fn the_search_parameters_patterns_say_what_the_checks_do() {
+        use crate::domain::record::parse_date;
+        use crate::domain::search::SortOrder;
+        let rules = parameter_rules();
+        let pattern = |name: &str| {
+            let (_, _, rule) = rules.iter().find(|(_, n, _)| *n == name).expect("a rule");
+            regex::Regex::new(&text_pattern(rule).expect("a pattern")).expect("a regex")
+        };
+        let from = pattern("from");
+        // As `SearchParams` reads it: empty is none.
+        for text in ["", " ", "2024-03-15", "\u{85}2024-03-15 ", "2024-3-15", "x"] {
+            let read = text.is_empty() || parse_date("from", text).is_ok();
+            assert_eq!(from.is_match(text), read, "{text:?}");
+        }
+        let sort = pattern("sort");
+        for text in ["", "   ", "date", " date_asc\u{85}", "dates", "Date", "relevance"] {
+            assert_eq!(sort.is_match(text), SortOrder::parse(text).is_ok(), "{text:?}");
+        }
+        let doc = serde_json::to_value(super::super::ApiDoc::openapi()).expect("json");
+        let written = doc["paths"]["/api/v1/search"]["get"]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .filter(|p| p["schema"]["pattern"].is_string())
+            .count();
+        assert_eq!(written, 3, "{doc}");
+    }
+
+    #[test]
+    fn the_user_name_date_and_email_patterns_say_what_the_checks_do() {
+        use crate::domain::account::UserName;
+        use crate::domain::record::parse_date;
+        let user = regex::Regex::new(&user_name_pattern()).expect("a regex");
+        for text in [
+            "marie.dupont",
+            " Marie ",
+            "\u{85}marie",
+            "\u{212A}",
+            "-marie",
+            "é",
+            "",
+            "a_b-c.d",
+        ] {
+            assert_eq!(user.is_match(text), UserName::parse(text).is_ok(), "{text:?}");
+        }
+        let date = regex::Regex::new(&date_pattern()).expect("a regex");
+        for text in [
+            "2024-03-15",
+            " 2024-03-15\u{3000}",
+            "2024-3-5",
+            "+2024-03-15",
+            "15/03/2024",
+            "\u{feff}2024-03-15",
+        ] {
+            assert_eq!(date.is_match(text), parse_date("date", text).is_ok(), "{text:?}");
+        }
+        let email = regex::Regex::new(&email_pattern()).expect("a regex");
+        let spaces = " ".repeat(250);
+        for text in ["\u{85}", " a@b.fr\u{85}", "\u{feff}a@b.fr", "a@b.fr", &spaces] {
+            assert!(email.is_match(text), "{text:?}");
+        }
+    }
+
     #[test]
     fn the_text_patterns_say_what_the_checks_do() {
         use crate::domain::record::{Lines, check_text};
@@ -207,6 +367,10 @@ mod tests {
             "\ta\t",
             " a\tb ",
             "\u{85}x",
+            "\u{85}",
+            "\u{feff}",
+            "\u{3000}a\u{2028}",
+            "a\u{1c}",
             "0123456789",
             " 0123456789      ",
             "0123456789A",

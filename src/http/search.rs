@@ -64,12 +64,12 @@ impl SearchParams {
     params(
         ("q" = Option<String>, Query, description = "words, \"phrases\", -exclusions, OR, field:value (title, body, node, service, type, ref)"),
         ("node" = Option<String>, Query, description = "only this node"),
-        ("from" = Option<String>, Query, pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", description = "records dated on or after, YYYY-MM-DD"),
-        ("to" = Option<String>, Query, pattern = "^([0-9]{4}-[0-9]{2}-[0-9]{2})?$", description = "records dated on or before, YYYY-MM-DD"),
+        ("from" = Option<String>, Query, description = "records dated on or after, YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "records dated on or before, YYYY-MM-DD"),
         ("limit" = Option<usize>, Query, minimum = 1, maximum = 1000, description = "hits per page (20 by default, 1000 at most)"),
         ("offset" = Option<usize>, Query, minimum = 0, maximum = 9999, description = "hits skipped (offset + limit at most 10000; deeper pages go by `after`)"),
         ("after" = Option<String>, Query, description = "the `next` of the previous page: this page starts right after it, however deep"),
-        ("sort" = Option<String>, Query, pattern = "^(relevance|date|date_desc|date_asc)?$", description = "relevance (default), date (newest first) or date_asc")),
+        ("sort" = Option<String>, Query, description = "relevance (default), date (newest first) or date_asc")),
     responses((status = 200, body = SearchResultsDto), (status = 400), (status = 422)))]
 pub async fn search(
     caller: Caller,
