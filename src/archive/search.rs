@@ -265,6 +265,11 @@ impl Feed<'_> {
         // document is its state in the catalog now, whichever event named it.
         let mut touched: Vec<RecordId> = Vec::new();
         let mut seen: std::collections::HashSet<RecordId> = std::collections::HashSet::new();
+        // The records ingested by these events: the index holds nothing
+        // of them (its commits are whole, and a round that fails is
+        // discarded), so there is neither a document to replace nor a
+        // text to reuse.
+        let mut fresh: std::collections::HashSet<RecordId> = std::collections::HashSet::new();
         let mut touch = |id: RecordId| {
             if seen.insert(id) {
                 touched.push(id);
@@ -276,8 +281,11 @@ impl Feed<'_> {
                 break;
             }
             match event.body() {
-                Ok(EventBody::RecordIngested { record, .. })
-                | Ok(EventBody::VersionAdded { record, .. })
+                Ok(EventBody::RecordIngested { record, .. }) => {
+                    fresh.insert(record);
+                    touch(record);
+                }
+                Ok(EventBody::VersionAdded { record, .. })
                 | Ok(EventBody::RecordUpdated { record, .. })
                 | Ok(EventBody::RecordVerified { record, .. })
                 | Ok(EventBody::RecordRead {
@@ -300,21 +308,54 @@ impl Feed<'_> {
             last = event.seq;
             applied += 1;
         }
-        // A few at a time: documents hold their text until they are put.
-        for some in touched.chunks(64) {
-            for document in self.documents_of(some)? {
-                self.index.put(&document)?;
+        let indexed = self.put_and_commit(&touched, &fresh, last);
+        if indexed.is_err() {
+            // Nothing of a failed round stays pending to be put twice when
+            // it is done again.
+            if let Err(e) = self.index.discard() {
+                tracing::warn!(error = %e, "the index's failed round could not be discarded");
             }
         }
-        self.index.commit(last)?;
+        indexed?;
         Ok((applied, touched))
     }
 
+    /// Puts the documents of `touched` (adding those of `fresh` records),
+    /// then commits them as the state after event `last`.
+    fn put_and_commit(
+        &self,
+        touched: &[RecordId],
+        fresh: &std::collections::HashSet<RecordId>,
+        last: u64,
+    ) -> Result<(), ArchiveError> {
+        // A few at a time: documents hold their text until they are put.
+        for some in touched.chunks(64) {
+            for (document, new) in self.documents_of(some, fresh)? {
+                if new {
+                    self.index.add(&document)?;
+                } else {
+                    self.index.put(&document)?;
+                }
+            }
+        }
+        self.index.commit(last)?;
+        Ok(())
+    }
+
     /// The index documents of these records (none for a record gone or
-    /// destroyed), their text extracted on every core; in their order.
-    fn documents_of(&self, ids: &[RecordId]) -> Result<Vec<IndexDocument>, ArchiveError> {
+    /// destroyed), their text extracted on every core, each with whether
+    /// it is of a `fresh` record; in their order.
+    fn documents_of(
+        &self,
+        ids: &[RecordId],
+        fresh: &std::collections::HashSet<RecordId>,
+    ) -> Result<Vec<(IndexDocument, bool)>, ArchiveError> {
         // Extractors' panics are caught inside; any other is ours.
-        super::on_every_core(ids, |id| self.document_of(id, Extracting::Reuse))
+        super::on_every_core(ids, |id| {
+            let new = fresh.contains(id);
+            let extracting = if new { Extracting::Fresh } else { Extracting::Reuse };
+            Ok(self.document_of(id, extracting)?.map(|document| (document, new)))
+        })
     }
 
     /// The nodes whose records a plan version places anew: targets of its
@@ -357,7 +398,7 @@ impl Feed<'_> {
             Extracting::Reuse => self
                 .index
                 .reusable_text(&record.id, &version.sha256, extract::EXTRACTORS_VERSION)?,
-            Extracting::Again => None,
+            Extracting::Again | Extracting::Fresh => None,
         };
         let extraction = match reused {
             Some((text, extractor)) => Extraction {
@@ -483,6 +524,8 @@ enum Extracting {
     Reuse,
     /// No: extract it again (a reindex asked for).
     Again,
+    /// No: the record is new to the index, which holds no text of it.
+    Fresh,
 }
 
 /// The fields the plan defines for `nodes`, searchable by name; numeric

@@ -2071,6 +2071,18 @@ fn text_indexes_show_what_is_committed_once_and_purge_it() {
             matches!(index.search(&query("nosuchfield:x")), Err(IndexError::Query(_))),
             "{name}: a misused operator is refused as such"
         );
+        // A document added and discarded before a commit is not there;
+        // added again, it is found once.
+        let new = document(7, "Facture primeur", "pommes et poires");
+        index.add(&new).expect("add");
+        index.discard().expect("discard");
+        index.commit(4).expect("commit");
+        assert_eq!(index.search(&query("poires")).expect("search").total, 0, "{name}");
+        index.add(&new).expect("add");
+        index.commit(4).expect("commit");
+        assert_eq!(index.search(&query("poires")).expect("search").total, 1, "{name}");
+        assert_eq!(index.matching_ids(&query("poires")).expect("ids"), [new.id], "{name}");
+        index.purge(&[new.id], 4).expect("purge");
         index.purge(&[id], 5).expect("purge");
         assert_eq!(index.applied().expect("applied"), 5, "{name}");
         assert_eq!(index.search(&query("brioches")).expect("search").total, 0, "{name}");

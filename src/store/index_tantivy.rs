@@ -897,6 +897,18 @@ impl super::TextIndex for TantivyIndex {
         Ok(())
     }
 
+    fn add(&self, doc: &IndexDocument) -> Result<(), IndexError> {
+        // No deletion to queue: each one is looked up in every segment at
+        // the next commit.
+        self.writer().add_document(self.to_document(doc)).map_err(engine)?;
+        Ok(())
+    }
+
+    fn discard(&self) -> Result<(), IndexError> {
+        self.writer().rollback().map_err(engine)?;
+        Ok(())
+    }
+
     fn commit(&self, seq: u64) -> Result<(), IndexError> {
         let payload = serde_json::to_string(&Payload {
             format: INDEX_FORMAT,

@@ -1028,6 +1028,15 @@ pub trait TextIndex: Send + Sync {
     fn applied(&self) -> Result<u64, IndexError>;
     /// Adds or replaces one record's document.
     fn put(&self, doc: &IndexDocument) -> Result<(), IndexError>;
+    /// Adds the document of a record the index holds nothing of, neither
+    /// committed nor put since (one ingested after its last commit): the
+    /// same as [`TextIndex::put`] without looking for one to replace.
+    fn add(&self, doc: &IndexDocument) -> Result<(), IndexError> {
+        self.put(doc)
+    }
+    /// Drops everything put or added since the last commit (a round that
+    /// failed half-way, before it is done again).
+    fn discard(&self) -> Result<(), IndexError>;
     /// Commits everything put so far as the state after event `seq`.
     fn commit(&self, seq: u64) -> Result<(), IndexError>;
     /// Runs a search.
