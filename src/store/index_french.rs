@@ -109,29 +109,28 @@ impl Tokenizer for BothStems {
         FORMS.with_borrow_mut(|known| {
             while stream.advance() {
                 let word = stream.token();
-                let forms = match known.get(word.text.as_str()) {
-                    Some(forms) => forms.clone(),
-                    None => {
-                        let forms = self.forms(&word.text);
-                        if known.len() >= FORMS_KEPT {
-                            known.clear();
-                        }
-                        known.insert(word.text.clone(), forms.clone());
-                        forms
+                if !known.contains_key(word.text.as_str()) {
+                    let forms = self.forms(&word.text);
+                    if known.len() >= FORMS_KEPT {
+                        known.clear();
                     }
-                };
-                let Some((first, twin)) = forms else {
+                    known.insert(word.text.clone(), forms);
+                }
+                let Some(Some((first, twin))) = known.get(word.text.as_str()) else {
                     continue;
                 };
-                tokens.push(Token {
-                    text: first,
-                    ..word.clone()
-                });
+                // The word's place, with a term's text: one allocation a
+                // term, no copy of the word's own text.
+                let term = |text: &str| Token {
+                    offset_from: word.offset_from,
+                    offset_to: word.offset_to,
+                    position: word.position,
+                    text: text.to_owned(),
+                    position_length: word.position_length,
+                };
+                tokens.push(term(first));
                 if let Some(twin) = twin {
-                    tokens.push(Token {
-                        text: twin,
-                        ..word.clone()
-                    });
+                    tokens.push(term(twin));
                 }
             }
         });
