@@ -2,7 +2,7 @@
 #
 #   make run     install the extractors if missing, build in release mode and serve on ./coffre-data
 #   make test    formatting, lints and every test (what CI runs)
-#   make bench   ingest, hashing, search, relevance, retention, export, scale, capture and copies benchmarks, written to BENCHMARKS.md
+#   make bench   ingest, hashing, search, index rounds, relevance, retention, export, scale, capture and copies benchmarks, written to BENCHMARKS.md
 #   make fuzz    every fuzz target for FUZZ_SECONDS each, from its committed seed corpus
 #
 # `deps` installs what the tests and benchmarks need beyond the Rust
@@ -158,6 +158,7 @@ bench: deps garage
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq eatmydata)
 	$(CARGO) bench --bench ingest
 	$(CARGO) bench --bench search
+	$(CARGO) bench --bench index_rounds
 	$(CARGO) bench --bench search_http
 	$(CARGO) bench --bench pages
 	$(CARGO) bench --bench relevance

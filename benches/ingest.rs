@@ -371,27 +371,6 @@ const FRESH_DOCUMENTS: usize = 20_000;
 /// go (where the index falls behind for as long as they outrun it).
 const FRESH_RATE: f64 = 3000.0;
 
-/// A 4 KiB French text (the search benchmark's corpus, its documents one
-/// after the other) beginning with a word of its own.
-fn fresh_text(k: usize, marker: &str) -> Vec<u8> {
-    let mut text = format!("{marker} ");
-    let mut i = k as u64 * 13;
-    while text.len() < 4096 {
-        let d = corpus::document(i);
-        text.push_str(&d.title);
-        text.push_str(". ");
-        text.push_str(&d.body);
-        text.push(' ');
-        i += 1;
-    }
-    let mut end = 4096;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.truncate(end);
-    text.into_bytes()
-}
-
 /// How long the freshness checker waits before it looks again for a
 /// deposit it did not find.
 const CHECK_PAUSE: Duration = Duration::from_millis(5);
@@ -455,7 +434,10 @@ fn searchable_under_batches(root: &Path, clients: usize, texts: bool, rate: Opti
         .map(|first| {
             batch_body((first..(first + PER_REQUEST).min(FRESH_DOCUMENTS)).map(|k| {
                 let (content, name) = if texts {
-                    (fresh_text(k, &marker(k)), format!("{}.txt", marker(k)))
+                    (
+                        corpus::text_of(&marker(k), k as u64 * 13, 4096).into_bytes(),
+                        format!("{}.txt", marker(k)),
+                    )
                 } else {
                     (fresh_bytes(k), format!("{}.bin", marker(k)))
                 };

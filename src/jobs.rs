@@ -176,7 +176,7 @@ pub fn spawn_indexer(
                     tracing::debug!(events = n, took = ?round.elapsed(), "index caught up");
                     std::thread::sleep(INDEX_GATHER.saturating_sub(round.elapsed()));
                 }
-                Ok(n) => tracing::debug!(events = n, "index catching up"),
+                Ok(n) => tracing::debug!(events = n, took = ?round.elapsed(), "index catching up"),
                 Err(e) => {
                     tracing::error!(error = %e, "indexing failed; retrying in a second");
                     std::thread::sleep(std::time::Duration::from_secs(1));

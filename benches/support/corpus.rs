@@ -73,6 +73,29 @@ pub struct Doc {
     pub date: NaiveDate,
 }
 
+/// A French text of `bytes` bytes at most (cut at a character's end):
+/// `first_word`, then the corpus's documents from the `from`th, title and
+/// body, one after the other.
+#[allow(dead_code)] // only the benchmarks that index long texts
+pub fn text_of(first_word: &str, from: u64, bytes: usize) -> String {
+    let mut text = format!("{first_word} ");
+    let mut i = from;
+    while text.len() < bytes {
+        let d = document(i);
+        text.push_str(&d.title);
+        text.push_str(". ");
+        text.push_str(&d.body);
+        text.push(' ');
+        i += 1;
+    }
+    let mut end = bytes.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text
+}
+
 /// The `i`-th document of the corpus (the same for every run).
 pub fn document(i: u64) -> Doc {
     let mut r = Rng(0x9E37_79B9_7F4A_7C15 ^ (i + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9));

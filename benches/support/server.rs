@@ -60,7 +60,7 @@ impl Served {
             .args(extra)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(server_log())
             .spawn()
             .expect("start server");
         let stdout = child.stdout.take().expect("server stdout");
@@ -225,4 +225,13 @@ pub fn deposit_in_batches(base: &str, token: &str, files: &[PathBuf], clients: u
         t.join().expect("client thread");
     }
     start.elapsed()
+}
+
+/// Where a served archive's log goes: the file named by
+/// `COFFRE_BENCH_SERVER_LOG`, appended to (with `COFFRE_LOG=debug`, say,
+/// to read the indexer's rounds), else nowhere.
+fn server_log() -> Stdio {
+    std::env::var_os("COFFRE_BENCH_SERVER_LOG")
+        .and_then(|path| std::fs::OpenOptions::new().create(true).append(true).open(path).ok())
+        .map_or_else(Stdio::null, Stdio::from)
 }

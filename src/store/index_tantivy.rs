@@ -57,9 +57,38 @@ const TITLE_WEIGHT: usize = 2;
 /// own statistics: a short title holding the word scores high.
 const TITLE_LIFT: f32 = 1.0;
 
-/// Memory for the indexing buffer: enough for large batches, small beside
-/// the server's other needs.
-const WRITER_HEAP: usize = 64 * 1024 * 1024;
+/// Memory for each indexing thread's buffer: enough for a round of
+/// deposits (the indexer commits at most `jobs::INDEX_BATCH` events at a
+/// time), small beside the server's other needs. Tantivy sizes the hash
+/// table it clears at each new segment from it.
+const WRITER_HEAP_PER_THREAD: usize = 32 * 1024 * 1024;
+
+/// Threads that analyse documents for the index: half the cores, the
+/// other half left to the deposits that feed it (and to merges). On two
+/// cores one thread indexes French texts at 3,000 deposits a second with
+/// less work than two: a round's documents make one segment, one term
+/// dictionary, not two of nearly the same words (BENCHMARKS.md, ingest).
+/// Tantivy takes at most 8.
+fn indexing_threads(cores: usize) -> usize {
+    (cores / 2).clamp(1, 8)
+}
+
+/// Segments below this many documents count as one level for merging.
+/// Under a stream of deposits each index round commits a segment of about
+/// a thousand documents; with tantivy's floor (10,000) such a segment,
+/// merged, stays in the small ones' level and is merged again with each
+/// next seven until it passes about 17,000 documents, every document
+/// rewritten two or three times. With this floor a document is rewritten
+/// once a level, the levels growing eightfold.
+const MERGE_FLOOR_DOCS: u32 = 1_000;
+
+/// How the index's segments are merged: tantivy's logarithmic policy with
+/// [`MERGE_FLOOR_DOCS`] as the smallest level.
+fn merge_policy() -> tantivy::indexer::LogMergePolicy {
+    let mut policy = tantivy::indexer::LogMergePolicy::default();
+    policy.set_min_layer_size(MERGE_FLOOR_DOCS);
+    policy
+}
 
 /// Characters of text around matches shown in a snippet.
 const SNIPPET_CHARS: usize = 200;
@@ -269,7 +298,11 @@ impl TantivyIndex {
         register_analyzers(index.tokenizers(), true);
         let query_analyzers = TokenizerManager::default();
         register_analyzers(&query_analyzers, false);
-        let writer = index.writer(WRITER_HEAP).map_err(engine)?;
+        let threads = indexing_threads(std::thread::available_parallelism().map_or(1, usize::from));
+        let writer: IndexWriter = index
+            .writer_with_num_threads(threads, WRITER_HEAP_PER_THREAD * threads)
+            .map_err(engine)?;
+        writer.set_merge_policy(Box::new(merge_policy()));
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -1846,6 +1879,56 @@ mod tests {
         assert_eq!(index.needing_extraction(1).unwrap(), vec![id(5)]);
         assert_eq!(index.needing_extraction(2).unwrap().len(), 5);
         assert_eq!(index.text_status(&id(9)).unwrap(), None);
+    }
+
+    #[test]
+    fn half_the_cores_index_and_the_rest_feed_them() {
+        let threads: Vec<usize> = [1, 2, 3, 4, 8, 16, 64].into_iter().map(indexing_threads).collect();
+        assert_eq!(threads, [1, 1, 1, 2, 4, 8, 8]);
+    }
+
+    #[test]
+    fn rounds_of_a_thousand_documents_are_merged_once_a_level() {
+        use tantivy::indexer::MergePolicy;
+        // Seven segments of a thousand (index rounds under load) and the
+        // one eight of them made: the merged one is not merged again with
+        // the next seven small ones, which wait for an eighth.
+        let mut schema = Schema::builder();
+        let n = schema.add_u64_field("n", tantivy::schema::INDEXED);
+        let rounds = Index::create_in_ram(schema.build());
+        let mut writer: IndexWriter = rounds.writer_with_num_threads(1, 15_000_000).unwrap();
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        let mut commit = |docs: u64| {
+            for i in 0..docs {
+                writer.add_document(tantivy::doc!(n => i)).unwrap();
+            }
+            writer.commit().unwrap();
+            rounds.searchable_segment_metas().unwrap()
+        };
+        for _ in 0..6 {
+            commit(1_000);
+        }
+        commit(8_000);
+        let segments = commit(1_000);
+        assert!(merge_policy().compute_merge_candidates(&segments).is_empty());
+        let segments = commit(1_000);
+        let candidates = merge_policy().compute_merge_candidates(&segments);
+        assert_eq!(candidates.len(), 1);
+        assert_eq!(candidates[0].0.len(), 8, "the eight small ones, not the merged one");
+        // Tantivy's own floor would have merged all nine.
+        assert_eq!(
+            tantivy::indexer::LogMergePolicy::default().compute_merge_candidates(&segments)[0]
+                .0
+                .len(),
+            9
+        );
+        // The index writes with this policy.
+        let index = TantivyIndex::in_memory().unwrap();
+        let installed = format!("{:?}", index.writer().get_merge_policy());
+        assert!(
+            installed.contains(&format!("min_layer_size: {MERGE_FLOOR_DOCS}")),
+            "{installed}"
+        );
     }
 
     #[test]
