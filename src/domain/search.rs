@@ -310,20 +310,10 @@ pub fn correctable_words(query: &super::query::Query) -> Vec<String> {
         .collect()
 }
 
-/// The number of single-character edits between two words.
+/// The number of single-character edits between two words, a swap of
+/// two neighbours counting one (as the index's typo tolerance counts).
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
+    strsim::osa_distance(a, b)
 }
 
 /// A field's value as the index holds it.

@@ -47,7 +47,7 @@ use tantivy::{DateTime as TantivyDate, Index, IndexReader, IndexWriter, ReloadPo
 
 /// The version of the schema and analysis. Raise it whenever either
 /// changes: existing indexes are then rebuilt from the journal.
-pub const INDEX_FORMAT: u64 = 9;
+pub const INDEX_FORMAT: u64 = 10;
 
 /// How many times a record's title counts among its words: a word of the
 /// title weighs as much as this many of the text.
@@ -104,8 +104,12 @@ struct Fields {
     body: Field,
     /// The record's text, stored for snippets and reuse. Not indexed.
     text: Field,
+    /// The title's words unstemmed, lower case and without accents: what
+    /// a correction and the typo-tolerant retry read in titles. A text's
+    /// unstemmed words are read from the stored text when needed (see
+    /// [`TantivyIndex::closest_readable`]), never indexed: a second
+    /// analysis of every text took a third of the index's work.
     title_fold: Field,
-    body_fold: Field,
     node: Field,
     node_facet: Field,
     node_tree: Field,
@@ -156,7 +160,6 @@ fn schema() -> (Schema, Fields) {
         body: b.add_text_field("body", text("fr", false)),
         text: b.add_text_field("text", STORED),
         title_fold: b.add_text_field("title_fold", text("fold", false)),
-        body_fold: b.add_text_field("body_fold", text("fold", false)),
         node: b.add_text_field("node", text("code", true)),
         node_facet: b.add_facet_field("node_facet", FacetOptions::default()),
         node_tree: b.add_facet_field("node_tree", FacetOptions::default()),
@@ -363,7 +366,6 @@ impl TantivyIndex {
         }
         d.add_text(f.body, &doc.text);
         d.add_text(f.text, &doc.text);
-        d.add_text(f.body_fold, &doc.text);
         d.add_text(f.node, doc.node.as_str());
         d.add_facet(f.node_facet, Facet::from_path([doc.node.as_str()]));
         let path: Vec<&str> = if doc.node_path.is_empty() {
@@ -420,7 +422,7 @@ impl TantivyIndex {
     fn parse(&self, text: &str, fuzzy: bool) -> Result<Box<dyn Query>, IndexError> {
         let f = &self.fields;
         let defaults = if fuzzy {
-            vec![f.title_fold, f.body_fold]
+            vec![f.title_fold, f.body]
         } else {
             vec![f.body]
         };
@@ -435,7 +437,7 @@ impl TantivyIndex {
         parser.set_conjunction_by_default();
         if fuzzy {
             parser.set_field_fuzzy(f.title_fold, false, 1, true);
-            parser.set_field_fuzzy(f.body_fold, false, 1, true);
+            parser.set_field_fuzzy(f.body, false, 1, true);
         }
         // `text` was rendered by `domain::query`: every word is plain or
         // quoted, so what the engine still refuses is a value its field
@@ -809,7 +811,7 @@ impl TantivyIndex {
         let mut unheld = Vec::new();
         for word in crate::domain::search::correctable_words(&parsed) {
             let folded = self.fold(&word);
-            if !folded.is_empty() && !self.holds(&folded)? {
+            if !folded.is_empty() && !self.holds(&word, &folded)? {
                 unheld.push((word, folded));
             }
         }
@@ -845,74 +847,190 @@ impl TantivyIndex {
         out
     }
 
-    /// Whether some record's title or text holds the (folded) word.
-    fn holds(&self, folded: &str) -> Result<bool, IndexError> {
+    /// The terms a query's `word` asks the stemmed field for (none for a
+    /// stop word).
+    fn stems(&self, word: &str) -> Vec<String> {
+        let Some(mut analyzer) = self.query_analyzers.get("fr") else {
+            return Vec::new();
+        };
+        let mut stems = Vec::new();
+        analyzer.token_stream(word).process(&mut |t| stems.push(t.text.clone()));
+        stems
+    }
+
+    /// Whether some record's title holds the word (`folded`), or some
+    /// record's text a word of its stem (a stop word, which every text
+    /// holds, is held).
+    fn holds(&self, word: &str, folded: &str) -> Result<bool, IndexError> {
         let searcher = self.reader.searcher();
-        for field in [self.fields.body_fold, self.fields.title_fold] {
-            let term = Term::from_field_text(field, folded);
-            if searcher.doc_freq(&term).map_err(engine)? > 0 {
-                return Ok(true);
+        let held = |field: Field, text: &str| -> Result<bool, IndexError> {
+            Ok(searcher.doc_freq(&Term::from_field_text(field, text)).map_err(engine)? > 0)
+        };
+        if held(self.fields.title_fold, folded)? {
+            return Ok(true);
+        }
+        for stem in self.stems(word) {
+            if !held(self.fields.body, &stem)? {
+                return Ok(false);
             }
         }
-        Ok(false)
+        Ok(true)
+    }
+
+    /// The terms of `field` within `distance` edits of `word`, each with
+    /// how many records hold it and its edits.
+    fn terms_near(
+        &self,
+        searcher: &tantivy::Searcher,
+        field: Field,
+        word: &str,
+        distance: u8,
+    ) -> Result<std::collections::HashMap<String, (u64, usize)>, IndexError> {
+        let fuzzy = tantivy::query::FuzzyTermQuery::new(Term::from_field_text(field, word), distance, true);
+        let mut found: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(field).map_err(engine)?;
+            let automaton = fuzzy.automaton().map_err(engine)?;
+            let mut stream = inverted
+                .terms()
+                .search(automaton)
+                .into_stream()
+                .map_err(|e| IndexError::Engine(e.to_string()))?;
+            while stream.advance() {
+                let term = String::from_utf8_lossy(stream.key()).into_owned();
+                *found.entry(term).or_default() += u64::from(stream.value().doc_freq);
+            }
+        }
+        Ok(found
+            .into_iter()
+            .map(|(term, freq)| {
+                let edits = crate::domain::search::edit_distance(word, &term);
+                (term, (freq, edits))
+            })
+            .collect())
     }
 
     /// The closest word to `folded` (one edit for short words, two
     /// beyond) that a record the caller may read holds; the most frequent
     /// among the closest.
+    ///
+    /// Titles' words are in the index as written (folded); texts' words
+    /// only as stems, so a text's word is found through its stem: a word
+    /// some edits away from `folded` has a stem as many edits away from
+    /// one of `folded`'s beginnings (a stem is its word less an ending of
+    /// at most [`STEM_ENDING_MAX`] letters). The stems nearest, most
+    /// frequent first, each lead to a record the caller may read that
+    /// holds one, whose stored title and text give the words themselves.
     fn closest_readable(&self, folded: &str, q: &SearchQuery) -> Result<Option<String>, IndexError> {
-        let distance = if folded.chars().count() <= 5 { 1 } else { 2 };
+        use std::cmp::Reverse;
+        let distance: u8 = if folded.chars().count() <= 5 { 1 } else { 2 };
         let searcher = self.reader.searcher();
-        let mut frequencies: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
-        for field in [self.fields.body_fold, self.fields.title_fold] {
-            let fuzzy = tantivy::query::FuzzyTermQuery::new(Term::from_field_text(field, folded), distance, true);
-            for segment in searcher.segment_readers() {
-                let inverted = segment.inverted_index(field).map_err(engine)?;
-                let automaton = fuzzy.automaton().map_err(engine)?;
-                let mut stream = inverted
-                    .terms()
-                    .search(automaton)
-                    .into_stream()
-                    .map_err(|e| IndexError::Engine(e.to_string()))?;
-                while stream.advance() {
-                    let word = String::from_utf8_lossy(stream.key()).into_owned();
-                    *frequencies.entry(word).or_default() += u64::from(stream.value().doc_freq);
-                }
-            }
-        }
-        let mut candidates: Vec<(usize, std::cmp::Reverse<u64>, String)> = frequencies
+        let mut candidates: Vec<(usize, Reverse<u64>, String)> = Vec::new();
+        // Titles' words, each checked readable, closest first.
+        let mut titles: Vec<(usize, Reverse<u64>, String)> = self
+            .terms_near(&searcher, self.fields.title_fold, folded, distance)?
             .into_iter()
             .filter(|(word, _)| word != folded)
-            .map(|(word, freq)| {
-                (
-                    crate::domain::search::edit_distance(folded, &word),
-                    std::cmp::Reverse(freq),
-                    word,
-                )
-            })
+            .map(|(word, (freq, edits))| (edits, Reverse(freq), word))
             .collect();
-        candidates.sort();
-        for (_, _, word) in candidates.into_iter().take(SUGGEST_CANDIDATES) {
-            // Only a word the caller could find: the index holds words of
-            // records some callers may not read.
-            let holding: Vec<(Occur, Box<dyn Query>)> = [self.fields.body_fold, self.fields.title_fold]
-                .into_iter()
-                .map(|field| {
-                    let term = Term::from_field_text(field, &word);
-                    (
-                        Occur::Should,
-                        Box::new(TermQuery::new(term, IndexRecordOption::Basic)) as Box<dyn Query>,
-                    )
-                })
-                .collect();
-            let visible = self.filtered(Box::new(BooleanQuery::new(holding)), q, &searcher);
+        titles.sort();
+        for (edits, freq, word) in titles.into_iter().take(SUGGEST_CANDIDATES) {
+            let held = TermQuery::new(
+                Term::from_field_text(self.fields.title_fold, &word),
+                IndexRecordOption::Basic,
+            );
+            let visible = self.filtered(Box::new(held), q, &searcher);
             if searcher.search(&*visible, &Count).map_err(engine)? > 0 {
-                return Ok(Some(word));
+                candidates.push((edits, freq, word));
+                break;
             }
         }
-        Ok(None)
+        // Texts' words, through their stems: near the whole word first,
+        // then near ever shorter beginnings, the nearest and most frequent
+        // stems first, until a record's text gives words near `folded`;
+        // at most `SUGGEST_CANDIDATES` records read.
+        let letters: Vec<char> = folded.chars().collect();
+        let shortest = letters
+            .len()
+            .saturating_sub(STEM_ENDING_MAX)
+            .max(STEM_BEGINNING_MIN)
+            .min(letters.len());
+        let mut reads = 0;
+        let mut tried: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for length in (shortest..=letters.len()).rev() {
+            if reads >= SUGGEST_CANDIDATES {
+                break;
+            }
+            let beginning: String = letters[..length].iter().collect();
+            let mut stems: Vec<(usize, Reverse<u64>, String)> = self
+                .terms_near(&searcher, self.fields.body, &beginning, distance)?
+                .into_iter()
+                .filter(|(stem, _)| !tried.contains(stem))
+                .map(|(stem, (freq, edits))| (edits, Reverse(freq), stem))
+                .collect();
+            stems.sort();
+            let mut found = false;
+            for (_, freq, stem) in stems {
+                if found || reads >= SUGGEST_CANDIDATES {
+                    break;
+                }
+                reads += 1;
+                let held = TermQuery::new(Term::from_field_text(self.fields.body, &stem), IndexRecordOption::Basic);
+                tried.insert(stem);
+                let visible = self.filtered(Box::new(held), q, &searcher);
+                let top = searcher
+                    .search(&*visible, &TopDocs::with_limit(1).order_by_score())
+                    .map_err(engine)?;
+                let Some((_, address)) = top.first() else {
+                    continue;
+                };
+                let doc: TantivyDocument = searcher.doc(*address).map_err(engine)?;
+                for field in [self.fields.title, self.fields.text] {
+                    let written = doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default();
+                    for word in self.words_near(written, folded, distance.into()) {
+                        found = true;
+                        candidates.push((crate::domain::search::edit_distance(folded, &word), freq, word));
+                    }
+                }
+            }
+            if found {
+                break;
+            }
+        }
+        candidates.sort();
+        Ok(candidates.into_iter().next().map(|(_, _, word)| word))
+    }
+
+    /// The distinct words of `text` (folded) within `distance` edits of
+    /// `folded`, other than it.
+    fn words_near(&self, text: &str, folded: &str, distance: usize) -> Vec<String> {
+        let Some(mut analyzer) = self.index.tokenizers().get("fold") else {
+            return Vec::new();
+        };
+        let length = folded.chars().count();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut near = Vec::new();
+        analyzer.token_stream(text).process(&mut |token| {
+            let word = token.text.as_str();
+            if word == folded || word.chars().count().abs_diff(length) > distance || seen.contains(word) {
+                return;
+            }
+            seen.insert(word.to_owned());
+            if crate::domain::search::edit_distance(folded, word) <= distance {
+                near.push(word.to_owned());
+            }
+        });
+        near
     }
 }
+
+/// The longest ending French stemming takes off a word (`-ations`, and
+/// one letter to spare): a word's stem is one of its beginnings at most
+/// this much shorter.
+const STEM_ENDING_MAX: usize = 6;
+
+/// The shortest beginning of a word to correct looked for among stems.
+const STEM_BEGINNING_MIN: usize = 3;
 
 impl super::TextIndex for TantivyIndex {
     fn applied(&self) -> Result<u64, IndexError> {
@@ -1979,6 +2097,37 @@ mod tests {
         // A word no record holds is still corrected.
         let typo = index.search(&query("prot -chauffage")).unwrap();
         assert_eq!((typo.total, typo.fuzzy), (1, true), "retried for the typo");
+    }
+
+    #[test]
+    fn a_word_written_only_in_texts_is_corrected_as_written_whatever_its_typo_does_to_its_stem() {
+        let index = TantivyIndex::in_memory().unwrap();
+        let texts = [
+            "Les subventions accordées aux associations sportives de la commune.",
+            "Délibérations du conseil : subventions et dépendances du domaine public.",
+        ];
+        for (n, text) in texts.iter().enumerate() {
+            index
+                .put(&doc(400 + n as u128, "FIN-FAC", "Note", text, "2024-03-01"))
+                .unwrap();
+        }
+        index.commit(1).unwrap();
+        // Each typo leaves a stem no text has (`associatoins`, `dependences`
+        // → `dependent`, `deliberatoins`): the word is found through one of
+        // its beginnings, and suggested as the text writes it (folded).
+        for (typed, meant) in [
+            ("associatoins", "associations"),
+            ("subvnetions", "subventions"),
+            ("dependences", "dependances"),
+            ("deliberatoins", "deliberations"),
+        ] {
+            let found = index.search(&query(typed)).unwrap();
+            assert_eq!(found.suggestion.as_deref(), Some(meant), "{typed}");
+            assert!(found.total > 0 && found.fuzzy, "{typed} finds with the correction");
+        }
+        // A word whose stem a text holds is no typo: found as written.
+        let plural = index.search(&query("association")).unwrap();
+        assert_eq!((plural.total, plural.fuzzy, plural.suggestion), (1, false, None));
     }
 
     #[test]
