@@ -15,6 +15,9 @@ mod allocator;
 #[path = "support/corpus.rs"]
 #[allow(dead_code)] // the queries are the search benchmarks'
 mod corpus;
+#[path = "support/in_process.rs"]
+#[allow(dead_code)] // the median only: this benchmark opens no archive
+mod in_process;
 #[path = "support/report.rs"]
 mod report;
 
@@ -22,6 +25,7 @@ use coffre::domain::record::{NodeCode, RecordId, Reference};
 use coffre::domain::search::IndexDocument;
 use coffre::store::TextIndex;
 use coffre::store::index_tantivy::TantivyIndex;
+use in_process::median;
 use std::time::{Duration, Instant};
 
 const DOCUMENTS: usize = 20_000;
@@ -75,11 +79,6 @@ fn bare_tantivy(texts: &[String]) -> (Duration, Duration) {
             writer.commit().expect("commit");
         }
     })
-}
-
-fn median(mut runs: Vec<Duration>) -> Duration {
-    runs.sort();
-    runs[runs.len() / 2]
 }
 
 fn main() {

@@ -18,6 +18,9 @@ mod corpus;
 mod dataset;
 #[path = "support/dovecot.rs"]
 mod dovecot;
+#[path = "support/in_process.rs"]
+#[allow(dead_code)] // the median only: this benchmark serves its archives
+mod in_process;
 #[path = "support/report.rs"]
 mod report;
 #[path = "support/server.rs"]
@@ -25,6 +28,7 @@ mod server;
 
 use cli::{coffre, run};
 use dataset::{Dataset, make_dataset, make_dataset_of};
+use in_process::median;
 use server::{Served, batch_body, deposit_files, deposit_in_batches, fresh_archive, multipart, post_batch};
 
 use std::fmt::Write as _;
@@ -157,12 +161,6 @@ const SIDE_BY_SIDE: usize = 3;
 /// One path of deposits through a server, run on a dataset: its time and
 /// flushes.
 type ServerPath<'a> = Box<dyn Fn() -> (Duration, Flushes) + 'a>;
-
-/// The middle one of `times` (the upper of the two middle ones).
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times.get(times.len() / 2).copied().unwrap_or_default()
-}
 
 fn baseline(ds: &Dataset, root: &Path) -> Duration {
     let target = root.join(format!("baseline-{}", ds.name));
